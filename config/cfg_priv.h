@@ -1,0 +1,117 @@
+/* cfg_priv.h - what the files of the config loader share and nobody else
+ * uses: the parse context, limits, error reporting as "FILE:LINE: FIELD:
+ * problem", typed field getters and the string helpers behind cfg.h's. */
+#ifndef DPSEC_CFG_PRIV_H
+#define DPSEC_CFG_PRIV_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+#define CFG_MAX_LIST 4096          /* routes, neighbours, SAs, rules, lists, filters per list */
+#define CFG_MAX_RULE_FILTERS 65536 /* filters copied into rules, all rules together */
+#define CFG_MAX_FILE_SIZE (16u << 20) /* bytes; a policy file is never that big */
+#define CFG_ADDR_STRLEN 64         /* an IPv6 address, '/', a length and NUL */
+
+/* Type masks for cfg_member(). */
+#define CFG_T(type) (1u << (type))
+#define CFG_T_GROUP CFG_T(CONFIG_TYPE_GROUP)
+#define CFG_T_INT (CFG_T(CONFIG_TYPE_INT) | CFG_T(CONFIG_TYPE_INT64))
+#define CFG_T_STR CFG_T(CONFIG_TYPE_STRING)
+#define CFG_T_BOOL CFG_T(CONFIG_TYPE_BOOL)
+#define CFG_T_SEQ (CFG_T(CONFIG_TYPE_LIST) | CFG_T(CONFIG_TYPE_ARRAY))
+
+/* A filter list while the policy is parsed; rules copy its filters. */
+struct cfg_flist {
+	char name[DPSEC_NAME_MAX];
+	const config_setting_t *filters; /* the libconfig list, for messages */
+	uint32_t n;
+	struct dpsec_filter *f;
+};
+
+struct cfg_faction {
+	char name[DPSEC_NAME_MAX];
+	uint8_t action; /* enum dpsec_action */
+};
+
+struct cfg_ctx {
+	const char *path; /* the file given to cfg_load() */
+	const char *dir;  /* its directory, where @include looks */
+	char *err;        /* CFG_ERR_MAX bytes */
+	struct cfg_dataplane *cfg;
+	uint32_t n_lists;
+	struct cfg_flist *lists;
+	uint32_t n_factions;
+	struct cfg_faction *factions;
+	uint32_t n_rule_filters; /* copied so far, against CFG_MAX_RULE_FILTERS */
+};
+
+/* A keyword table ends with a NULL name. */
+struct cfg_kw {
+	const char *name;
+	int value;
+};
+
+/* Errors. Both return -1. cfg_fail() names setting s; cfg_fail_in() names
+ * field of group g at g's line (for a missing field). */
+int cfg_fail(struct cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int cfg_fail_in(struct cfg_ctx *c, const config_setting_t *g, const char *field,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Getters return 1 when the field is present and valid, 0 when it is absent
+ * and optional, -1 (error written) otherwise. */
+int cfg_group(struct cfg_ctx *c, const config_setting_t *s, const char *const *fields);
+int cfg_member(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	       unsigned types, const char *what, const config_setting_t **out);
+int cfg_list(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	     uint32_t min, uint32_t max, const config_setting_t **out);
+int cfg_str(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	    size_t maxlen, const char **out);
+int cfg_int(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	    long long lo, long long hi, long long *out);
+long long cfg_int_value(const config_setting_t *s);
+int cfg_bool(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	     bool *out);
+int cfg_keyword(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+		const struct cfg_kw *kw, int *out);
+int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	     char out[DPSEC_NAME_MAX]);
+int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, const void *base, size_t stride,
+	       uint32_t n, const char *kind);
+int cfg_ref(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	    const void *base, size_t stride, uint32_t n, const char *kind, uint32_t *idx);
+int cfg_addr(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+	     struct dpsec_addr *out);
+int cfg_net_prefix(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+		   struct dpsec_prefix *out);
+int cfg_find_name(const void *base, size_t stride, uint32_t n, const char *name);
+const char *cfg_type_name(const config_setting_t *s);
+const char *cfg_file_name(const struct cfg_ctx *c, const char *file, char *buf, size_t size);
+
+/* String helpers (cfg_parse.c). */
+enum cfg_hex_status { CFG_HEX_OK, CFG_HEX_BAD_CHAR, CFG_HEX_ODD };
+enum cfg_hex_status cfg_hex_scan(const char *s, size_t *nbytes, size_t *bad_pos);
+int cfg_prefix_parse(const char *s, struct dpsec_prefix *out, const char **why);
+void cfg_prefix_mask(const struct dpsec_prefix *in, struct dpsec_prefix *out);
+bool cfg_addr_equal(const struct dpsec_addr *a, const struct dpsec_addr *b);
+bool cfg_prefix_equal(const struct dpsec_prefix *a, const struct dpsec_prefix *b);
+const char *cfg_fmt_addr(const struct dpsec_addr *a, char buf[CFG_ADDR_STRLEN]);
+const char *cfg_fmt_prefix(const struct dpsec_prefix *p, char buf[CFG_ADDR_STRLEN]);
+const char *cfg_family_name(uint8_t family);
+
+/* Sections, in the order cfg_load() runs them. Each returns 0 or -1. */
+int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_ports(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_exception(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_routes(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_neighbours(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_policy(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_rules(struct cfg_ctx *c, const config_setting_t *policy);
+void cfg_policy_scratch_free(struct cfg_ctx *c);
+
+#endif

@@ -1,0 +1,249 @@
+/* cfg_sa.c - static security associations: SPI, direction, mode, endpoints,
+ * algorithms with their key material, anti-replay window and ESN. Keys go
+ * straight into the SA or through a stack buffer wiped before return. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg_priv.h"
+
+static const char *const sa_fields[] = {
+	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
+	"integrity", "integrity_key", "replay_window", "esn", NULL
+};
+
+static const struct cfg_kw dir_kw[] = {
+	{ "inbound", DPSEC_DIR_IN }, { "outbound", DPSEC_DIR_OUT }, { NULL, 0 }
+};
+static const struct cfg_kw mode_kw[] = {
+	{ "tunnel", DPSEC_MODE_TUNNEL }, { "transport", DPSEC_MODE_TRANSPORT }, { NULL, 0 }
+};
+
+struct enc_alg {
+	uint8_t alg;     /* enum dpsec_enc_alg */
+	uint8_t key_len; /* bytes, without the salt */
+	uint8_t salt_len;
+};
+
+/* Values index enc_algs[]. */
+static const struct cfg_kw enc_kw[] = {
+	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { NULL, 0 }
+};
+static const struct enc_alg enc_algs[] = {
+	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
+	{ DPSEC_ENC_AES_GCM_16, 32, DPSEC_GCM_SALT_LEN },
+	{ DPSEC_ENC_AES_CBC, 16, 0 },
+	{ DPSEC_ENC_AES_CBC, 32, 0 },
+};
+
+static const struct cfg_kw integ_kw[] = {
+	{ "none", DPSEC_INTEG_NONE },
+	{ "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
+	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 },
+	{ NULL, 0 }
+};
+
+static const char *dir_name(uint8_t dir)
+{
+	return dir == DPSEC_DIR_IN ? "inbound" : "outbound";
+}
+
+static int sa_spi(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	const config_setting_t *s;
+	long long v;
+
+	if (cfg_member(c, g, "spi", true, CFG_T_INT, "an integer 256..0xffffffff", &s) < 0)
+		return -1;
+	v = cfg_int_value(s);
+	if (v == 0)
+		return cfg_fail(c, s, "SPI 0 is reserved for local use and never sent "
+				"(RFC 4303 §2.1); expected 256..0xffffffff");
+	if (v >= 1 && v <= 255)
+		return cfg_fail(c, s, "SPI %lld is in 1..255, reserved by IANA for future use "
+				"(RFC 4303 §2.1); expected 256..0xffffffff", v);
+	if (v < 0 || v > 0xffffffffLL)
+		return cfg_fail(c, s, "%lld is out of range; expected 256..0xffffffff "
+				"(write SPIs above 0x7fffffff in hex)", v);
+	sa->spi = (uint32_t)v;
+	return 0;
+}
+
+static int sa_endpoints(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	char l[CFG_ADDR_STRLEN], r[CFG_ADDR_STRLEN];
+
+	if (cfg_addr(c, g, "local", true, &sa->local) < 0 ||
+	    cfg_addr(c, g, "remote", true, &sa->remote) < 0)
+		return -1;
+	if (sa->local.family != sa->remote.family)
+		return cfg_fail(c, config_setting_get_member(g, "remote"),
+				"remote %s is %s but local %s is %s; an SA's endpoints are of one family",
+				cfg_fmt_addr(&sa->remote, r), cfg_family_name(sa->remote.family),
+				cfg_fmt_addr(&sa->local, l), cfg_family_name(sa->local.family));
+	return 0;
+}
+
+/* Hex key material of exactly want bytes into out; never echoes the key. */
+static int sa_key(struct cfg_ctx *c, const config_setting_t *g, const char *field, size_t want,
+		  const char *alg, const char *layout, uint8_t *out)
+{
+	const config_setting_t *s;
+	const char *v;
+	size_t n, bad, digits;
+
+	if (cfg_member(c, g, field, true, CFG_T_STR, "a hex string", &s) < 0)
+		return -1;
+	v = config_setting_get_string(s);
+	switch (cfg_hex_scan(v, &n, &bad)) {
+	case CFG_HEX_BAD_CHAR:
+		return cfg_fail(c, s, "character %zu is not a hex digit; expected hex digits "
+				"(0-9, a-f) with an optional 0x prefix", bad + 1);
+	case CFG_HEX_ODD:
+		digits = strlen(v) - ((v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? 2 : 0);
+		return cfg_fail(c, s, "%zu hex digits, an odd number; each byte takes two", digits);
+	case CFG_HEX_OK:
+		break;
+	}
+	if (n != want)
+		return cfg_fail(c, s, "%zu bytes; %s needs exactly %zu (%s)", n, alg, want, layout);
+	return cfg_parse_hex(v, out, want, &n) ? cfg_fail(c, s, "not a hex string") : 0;
+}
+
+static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa,
+			 const char **alg_name)
+{
+	uint8_t keymat[DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN];
+	const struct enc_alg *e;
+	int k, rc;
+
+	if (cfg_keyword(c, g, "encryption", true, enc_kw, &k) < 0)
+		return -1;
+	e = &enc_algs[k];
+	*alg_name = enc_kw[k].name;
+	rc = sa_key(c, g, "encryption_key", (size_t)e->key_len + e->salt_len, *alg_name,
+		    e->salt_len ? (e->key_len == 16 ? "16-byte AES key + 4-byte salt, RFC 4106"
+						    : "32-byte AES key + 4-byte salt, RFC 4106")
+				: (e->key_len == 16 ? "the AES-128 key" : "the AES-256 key"),
+		    keymat);
+	if (rc == 0) {
+		sa->enc_alg = e->alg;
+		sa->enc_key_len = e->key_len;
+		memcpy(sa->enc_key, keymat, e->key_len);
+		memcpy(sa->salt, keymat + e->key_len, e->salt_len);
+	}
+	explicit_bzero(keymat, sizeof keymat);
+	return rc;
+}
+
+static int sa_integrity_gcm(struct cfg_ctx *c, const config_setting_t *g, const char *enc,
+			    int integ)
+{
+	const config_setting_t *s = config_setting_get_member(g, "integrity");
+
+	if (integ != DPSEC_INTEG_NONE)
+		return cfg_fail(c, s, "must be absent or \"none\" with %s, which authenticates "
+				"by itself (RFC 4106); got \"%s\"", enc, config_setting_get_string(s));
+	s = config_setting_get_member(g, "integrity_key");
+	if (s)
+		return cfg_fail(c, s, "given, but %s takes no integrity key", enc);
+	return 0;
+}
+
+static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa,
+			const char *enc)
+{
+	int integ = DPSEC_INTEG_NONE;
+	int r = cfg_keyword(c, g, "integrity", false, integ_kw, &integ);
+
+	if (r < 0)
+		return -1;
+	if (sa->enc_alg == DPSEC_ENC_AES_GCM_16)
+		return sa_integrity_gcm(c, g, enc, integ);
+	if (r == 0)
+		return cfg_fail_in(c, g, "integrity", "required with %s, which does not "
+				   "authenticate; expected \"sha1_96\" or \"sha256_128\"", enc);
+	if (integ == DPSEC_INTEG_NONE)
+		return cfg_fail(c, config_setting_get_member(g, "integrity"),
+				"\"none\" with %s, which does not authenticate; expected "
+				"\"sha1_96\" or \"sha256_128\"", enc);
+	sa->integ_alg = (uint8_t)integ;
+	sa->integ_key_len = integ == DPSEC_INTEG_HMAC_SHA1_96 ? 20 : 32;
+	return sa_key(c, g, "integrity_key", sa->integ_key_len, integ_kw[integ].name,
+		      integ == DPSEC_INTEG_HMAC_SHA1_96 ? "RFC 2404" : "RFC 4868", sa->integ_key);
+}
+
+static int sa_replay(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	long long v = DPSEC_REPLAY_DEFAULT;
+
+	if (cfg_int(c, g, "replay_window", false, 0, DPSEC_REPLAY_MAX, &v) < 0 ||
+	    cfg_bool(c, g, "esn", false, &sa->esn) < 0)
+		return -1;
+	sa->replay_window = (uint32_t)v;
+	if (sa->esn && sa->replay_window == 0)
+		return cfg_fail(c, config_setting_get_member(g, "esn"),
+				"esn = true needs anti-replay, but replay_window is 0: the receiver "
+				"infers the high 32 bits of the sequence number from its window "
+				"(RFC 4303 §3.4.3)");
+	return 0;
+}
+
+/* Inbound SAs are found by (SPI, local), outbound ones by (SPI, remote). */
+static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
+{
+	const struct dpsec_sa_conf *sa = &c->cfg->sas[idx], *o;
+	bool in = sa->direction == DPSEC_DIR_IN;
+	char buf[CFG_ADDR_STRLEN];
+	uint32_t i;
+
+	for (i = 0; i < idx; i++) {
+		o = &c->cfg->sas[i];
+		if (o->direction != sa->direction || o->spi != sa->spi ||
+		    !cfg_addr_equal(in ? &o->local : &o->remote, in ? &sa->local : &sa->remote))
+			continue;
+		return cfg_fail(c, config_setting_get_member(g, "spi"),
+				"SPI 0x%x with %s %s is already used by %s SA \"%s\"; (SPI, %s address) "
+				"must be unique among %s SAs", sa->spi, in ? "local" : "remote",
+				cfg_fmt_addr(in ? &sa->local : &sa->remote, buf), dir_name(sa->direction),
+				o->name, in ? "local" : "remote", dir_name(sa->direction));
+	}
+	return 0;
+}
+
+static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
+{
+	struct dpsec_sa_conf *sa = &c->cfg->sas[idx];
+	const char *enc;
+	int dir, mode;
+
+	if (cfg_group(c, g, sa_fields) || cfg_name(c, g, "name", true, sa->name) < 0 ||
+	    cfg_unique(c, g, c->cfg->sas, sizeof *sa, idx, "security association") ||
+	    sa_spi(c, g, sa) || cfg_keyword(c, g, "direction", true, dir_kw, &dir) < 0 ||
+	    cfg_keyword(c, g, "mode", true, mode_kw, &mode) < 0)
+		return -1;
+	sa->direction = (uint8_t)dir;
+	sa->mode = (uint8_t)mode;
+	if (sa_endpoints(c, g, sa) || sa_encryption(c, g, sa, &enc) ||
+	    sa_integrity(c, g, sa, enc) || sa_replay(c, g, sa))
+		return -1;
+	return sa_spi_unique(c, g, idx);
+}
+
+int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root)
+{
+	const config_setting_t *l;
+	uint32_t i, n;
+	int r = cfg_list(c, root, "security_associations", false, 0, CFG_MAX_LIST, &l);
+
+	if (r <= 0)
+		return r;
+	n = (uint32_t)config_setting_length(l);
+	c->cfg->sas = calloc(n ? n : 1, sizeof *c->cfg->sas);
+	if (!c->cfg->sas)
+		return cfg_fail(c, l, "out of memory");
+	c->cfg->n_sas = n;
+	for (i = 0; i < n; i++)
+		if (load_sa(c, config_setting_get_elem(l, i), i))
+			return -1;
+	return 0;
+}

@@ -1,0 +1,114 @@
+/* dp.h - the dataplane's process-wide context: ports and their roles, the
+ * exception (TAP) port, the tables workers read (policy, SAs, routes), the
+ * control queue to the manager lcore, and the per-worker state. */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "cfg.h"
+#include "dp_route.h"
+#include "dp_sa.h"
+#include "dp_stats.h"
+#include "spd.h"
+
+#define DP_BURST 32
+#define DP_MAX_PORTS (CFG_MAX_PORTS + 1) /* network ports + the exception port */
+#define DP_MAX_WORKERS 16
+#define DP_MAX_LOCAL_ADDRS (CFG_MAX_PORTS * CFG_MAX_PORT_ADDRS)
+
+enum dp_port_role { DP_ROLE_PROTECTED, DP_ROLE_UNPROTECTED, DP_ROLE_HOST };
+
+struct dp_port {
+	uint16_t port_id;  /* DPDK port */
+	uint8_t role;      /* enum dp_port_role */
+	uint16_t nb_rxq;   /* rx queues (<= workers) */
+	uint16_t mtu;
+	struct rte_ether_addr mac;
+	struct rte_ether_addr host_mac; /* exception port: the kernel side's MAC */
+	char name[DPSEC_NAME_MAX];
+};
+
+/* One compiled policy: the SPD and, per rule, what its action needs. */
+struct dp_rule_rt {
+	uint8_t action; /* enum dpsec_action */
+	uint32_t sa_out; /* SA table index or DP_SA_NONE */
+	uint32_t sa_in;
+};
+
+struct dp_policy {
+	struct dp_spd *spd;
+	uint32_t n_rules;
+	struct dp_rule_rt *rules;
+	uint8_t default_action;
+};
+
+struct ofl_cpu;
+
+struct dp_worker {
+	unsigned int lcore_id;
+	uint16_t index;                  /* 0..n_workers-1: also its tx queue */
+	uint16_t n_rxq;
+	struct { uint16_t port; uint16_t queue; } rxq[DP_MAX_PORTS];
+	struct ofl_cpu *crypto;
+	struct dp_counters *ctr;         /* this worker's global counters */
+	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
+	uint16_t ip_id;                  /* outer IPv4 identification */
+	volatile uint64_t last_rx_tsc;   /* for --exit-when-idle */
+};
+
+struct dp_ctx {
+	struct cfg_dataplane *cfg;
+	uint16_t n_ports;                /* network ports, then the exception port */
+	struct dp_port ports[DP_MAX_PORTS];
+	int host_port;                   /* index in ports[], -1 without one */
+	uint16_t port_index[RTE_MAX_ETHPORTS]; /* DPDK port id -> index in ports[] */
+	uint32_t n_local;
+	struct dpsec_addr local[DP_MAX_LOCAL_ADDRS]; /* the gateway's own addresses */
+	struct rte_mempool *pool;
+	struct dp_policy *policy;
+	struct dp_sa_table sas;
+	struct dp_routes routes;
+	struct rte_ring *control;        /* workers -> manager: ARP and ND packets */
+	struct rte_ring *resolve;        /* workers -> manager: struct dp_resolve_req */
+	struct rte_ring *inject;         /* manager -> worker 0: packets to send */
+	uint16_t n_workers;
+	struct dp_worker workers[DP_MAX_WORKERS];
+	struct dp_counters mgr_ctr;      /* counters of the manager lcore */
+	uint64_t key_additions;          /* SAs installed (manager lcore) */
+	uint64_t key_deletions;
+	uint32_t idle_sleep_us;
+	bool busy_poll;
+	volatile bool quit;
+};
+
+extern struct dp_ctx *dp_g;
+
+/* A worker asks the manager to resolve a next hop's MAC. */
+struct dp_resolve_req {
+	uint16_t port;
+	uint8_t family;
+	uint8_t pad;
+	uint8_t addr[16];
+};
+
+/* Worker entry point (rte_eal_remote_launch). */
+int dp_worker_main(void *arg);
+
+/* Is addr one of the gateway's own addresses? */
+bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a);
+
+
+
+/* Counts a packet under a drop reason and frees it. */
+static inline void dp_drop(struct dp_worker *w, struct rte_mbuf *m, int reason)
+{
+	w->ctr->c[reason]++;
+	rte_pktmbuf_free(m);
+}
+#endif

@@ -1,0 +1,181 @@
+/* dp_pkt.h - per-packet metadata kept in the mbuf's private area, and the
+ * header-only IPv4/IPv6 parser every packet goes through (on receive, and
+ * again on the inner packet after decapsulation). The parser validates what
+ * the dataplane relies on and fills the SPD search key. */
+#ifndef DP_PKT_H
+#define DP_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dp_stats.h"
+#include "dpsec_model.h"
+#include "spd.h"
+
+enum dp_meta_flags {
+	DP_M_FRAG = 1 << 0,     /* a fragment (any) */
+	DP_M_NOT_FIRST = 1 << 1 /* a fragment other than the first: no L4 header */
+};
+
+struct dp_meta {
+	uint8_t family;   /* DPSEC_AF_INET or DPSEC_AF_INET6 */
+	uint8_t l4proto;
+	uint8_t flags;    /* enum dp_meta_flags */
+	uint8_t in_port;  /* index in dp_ctx.ports */
+	uint16_t l3_len;  /* IP header plus IPv6 extension headers */
+	uint16_t pad;
+	uint32_t inner_len; /* bytes ESP protects, for the counters */
+	uint32_t sa;      /* SA table index on the ESP paths */
+	uint32_t rule;    /* SPD result */
+	uint64_t seq64;
+	union {
+		struct dp_spd_key4 k4;
+		struct dp_spd_key6 k6;
+	} key;
+	uint8_t aad[12];
+	uint8_t nonce[12];
+	uint8_t tag[16];
+	uint8_t icv[16];  /* the received ICV, saved before crypto */
+};
+
+#define DP_META_SIZE RTE_ALIGN_CEIL(sizeof(struct dp_meta), RTE_CACHE_LINE_SIZE)
+
+static inline struct dp_meta *dp_meta(struct rte_mbuf *m)
+{
+	return (struct dp_meta *)rte_mbuf_to_priv(m);
+}
+
+static inline void dp_key_ports(uint8_t *key_ports, const uint8_t *l4, uint32_t l4_avail,
+				uint8_t proto, bool have_l4)
+{
+	bool has_ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+
+	if (have_l4 && has_ports && l4_avail >= 4)
+		memcpy(key_ports, l4, 4);
+	else
+		memset(key_ports, 0, 4);
+}
+
+/* Parses an IPv4 packet starting at the mbuf's data. Returns 0 or the drop
+ * counter to charge. Trims link-layer padding beyond the total length. */
+static inline int dp_parse_ipv4(struct rte_mbuf *m, struct dp_meta *md)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint32_t hlen, tot;
+	uint16_t frag;
+
+	if (m->data_len < sizeof(*ip) || (ip->version_ihl >> 4) != 4)
+		return DP_DROP_ipv4_malformed;
+	hlen = (ip->version_ihl & 0xf) * 4u;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (hlen < sizeof(*ip) || tot < hlen || tot > m->pkt_len)
+		return DP_DROP_ipv4_malformed;
+	if (hlen != sizeof(*ip))
+		return DP_DROP_ipv4_options;
+	if (rte_raw_cksum(ip, hlen) != 0xffff) /* one's complement sum of a valid header */
+		return DP_DROP_ipv4_malformed;
+	if (m->pkt_len > tot)
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - tot));
+	frag = rte_be_to_cpu_16(ip->fragment_offset);
+	md->family = DPSEC_AF_INET;
+	md->l4proto = ip->next_proto_id;
+	md->l3_len = (uint16_t)hlen;
+	md->flags = (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ? DP_M_FRAG : 0;
+	if (frag & RTE_IPV4_HDR_OFFSET_MASK)
+		md->flags |= DP_M_NOT_FIRST;
+	md->key.k4.proto = ip->next_proto_id;
+	memcpy(md->key.k4.src, &ip->src_addr, 4);
+	memcpy(md->key.k4.dst, &ip->dst_addr, 4);
+	dp_key_ports((uint8_t *)&md->key.k4.sport, (const uint8_t *)ip + hlen, tot - hlen,
+		     md->l4proto, !(md->flags & DP_M_NOT_FIRST));
+	return 0;
+}
+
+static inline bool dp_ipv6_is_ext(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_FRAGMENT;
+}
+
+/* Walks IPv6 extension headers up to the upper-layer protocol (or ESP/AH). */
+static inline int dp_parse_ipv6_ext(const uint8_t *p, uint32_t len, struct dp_meta *md)
+{
+	uint32_t off = sizeof(struct rte_ipv6_hdr);
+	uint8_t nh = ((const struct rte_ipv6_hdr *)p)->proto;
+
+	for (int n = 0; dp_ipv6_is_ext(nh); n++) {
+		uint32_t elen;
+
+		if (n == 8 || off + 8 > len)
+			return DP_DROP_ipv6_malformed;
+		if (nh == IPPROTO_FRAGMENT) {
+			uint16_t fo = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+
+			md->flags |= DP_M_FRAG;
+			if (fo & 0xfff8)
+				md->flags |= DP_M_NOT_FIRST;
+			elen = 8;
+		} else {
+			elen = (p[off + 1] + 1u) * 8u;
+		}
+		if (off + elen > len)
+			return DP_DROP_ipv6_malformed;
+		nh = p[off];
+		off += elen;
+	}
+	md->l4proto = nh;
+	md->l3_len = (uint16_t)off;
+	return 0;
+}
+
+static inline int dp_parse_ipv6(struct rte_mbuf *m, struct dp_meta *md)
+{
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+	uint32_t tot;
+	int rc;
+
+	if (m->data_len < sizeof(*ip) || (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
+		return DP_DROP_ipv6_malformed;
+	tot = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	if (tot > m->pkt_len || ip->payload_len == 0)
+		return DP_DROP_ipv6_malformed;
+	if (m->pkt_len > tot)
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - tot));
+	md->family = DPSEC_AF_INET6;
+	md->flags = 0;
+	rc = dp_parse_ipv6_ext((const uint8_t *)ip, tot, md);
+	if (rc)
+		return rc;
+	md->key.k6.proto = md->l4proto;
+	memcpy(md->key.k6.src, ip->src_addr, 16);
+	memcpy(md->key.k6.dst, ip->dst_addr, 16);
+	dp_key_ports((uint8_t *)&md->key.k6.sport, (const uint8_t *)ip + md->l3_len,
+		     tot - md->l3_len, md->l4proto, !(md->flags & DP_M_NOT_FIRST));
+	return 0;
+}
+
+/* Parses the IP packet at the mbuf's data (no link layer). */
+static inline int dp_parse_ip(struct rte_mbuf *m, struct dp_meta *md)
+{
+	uint8_t v;
+
+	if (m->data_len < 1)
+		return DP_DROP_ipv4_malformed;
+	v = *rte_pktmbuf_mtod(m, uint8_t *) >> 4;
+	if (v == 6)
+		return dp_parse_ipv6(m, md);
+	return dp_parse_ipv4(m, md);
+}
+
+/* Destination address of the parsed packet (in the key). */
+static inline const uint8_t *dp_meta_dst(const struct dp_meta *md)
+{
+	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst : md->key.k4.dst;
+}
+
+#endif

@@ -1,0 +1,136 @@
+/* dp_route.c - route (LPM) and neighbour tables of the dataplane. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "dp_route.h"
+
+static int routes_create_lpm(struct dp_routes *r, const char *prefix, int socket_id)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_lpm_config c4 = { .max_rules = 65536, .number_tbl8s = 1024 };
+	struct rte_lpm6_config c6 = { .max_rules = 16384, .number_tbl8s = 1 << 12 };
+
+	snprintf(name, sizeof(name), "%s_l4", prefix);
+	r->lpm4 = rte_lpm_create(name, socket_id, &c4);
+	snprintf(name, sizeof(name), "%s_l6", prefix);
+	r->lpm6 = rte_lpm6_create(name, socket_id, &c6);
+	return r->lpm4 && r->lpm6 ? 0 : -ENOMEM;
+}
+
+int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = DP_MAX_NEIGHBOURS,
+		.key_len = sizeof(struct dp_neigh_key),
+		.socket_id = socket_id,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+
+	memset(r, 0, sizeof(*r));
+	if (routes_create_lpm(r, prefix, socket_id) < 0)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "%s_nb", prefix);
+	r->neigh = rte_hash_create(&hp);
+	return r->neigh ? 0 : -ENOMEM;
+}
+
+void dp_routes_fini(struct dp_routes *r)
+{
+	rte_lpm_free(r->lpm4);
+	rte_lpm6_free(r->lpm6);
+	rte_hash_free(r->neigh);
+	memset(r, 0, sizeof(*r));
+}
+
+static int nexthop_add(struct dp_routes *r, uint16_t port, uint8_t family,
+		       const struct dpsec_addr *via)
+{
+	struct dp_nexthop nh = { .port = port, .family = family };
+
+	nh.onlink = via == NULL || via->family == DPSEC_AF_NONE;
+	if (!nh.onlink)
+		memcpy(nh.gw, via->a, sizeof(nh.gw));
+	for (uint32_t i = 0; i < r->n_nh; i++)
+		if (memcmp(&r->nh[i], &nh, sizeof(nh)) == 0)
+			return (int)i;
+	if (r->n_nh == DP_MAX_NEXTHOPS)
+		return -ENOSPC;
+	r->nh[r->n_nh] = nh;
+	return (int)r->n_nh++;
+}
+
+int dp_route_add(struct dp_routes *r, const struct dpsec_prefix *dst, uint16_t port,
+		 const struct dpsec_addr *via)
+{
+	int nh = nexthop_add(r, port, dst->addr.family, via);
+	uint32_t ip4;
+
+	if (nh < 0)
+		return nh;
+	if (dst->addr.family == DPSEC_AF_INET6)
+		return rte_lpm6_add(r->lpm6, dst->addr.a, dst->len, (uint32_t)nh);
+	memcpy(&ip4, dst->addr.a, 4);
+	ip4 = rte_be_to_cpu_32(ip4);
+	if (dst->len < 32)
+		ip4 &= dst->len ? ~0u << (32 - dst->len) : 0;
+	return rte_lpm_add(r->lpm4, ip4, dst->len, (uint32_t)nh);
+}
+
+const struct dp_nexthop *dp_route_lookup(const struct dp_routes *r, uint8_t family,
+					 const uint8_t *dst)
+{
+	uint32_t nh, ip4;
+
+	if (family == DPSEC_AF_INET6) {
+		if (rte_lpm6_lookup(r->lpm6, dst, &nh) != 0)
+			return NULL;
+	} else {
+		memcpy(&ip4, dst, 4);
+		if (rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(ip4), &nh) != 0)
+			return NULL;
+	}
+	return &r->nh[nh];
+}
+
+static void neigh_key(struct dp_neigh_key *k, uint16_t port, uint8_t family, const uint8_t *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->port = port;
+	k->family = family;
+	memcpy(k->addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+}
+
+/* The MAC is kept in the hash's data pointer itself: bit 63 marks it valid. */
+bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
+		     const uint8_t *addr, struct rte_ether_addr *mac)
+{
+	struct dp_neigh_key k;
+	void *data;
+	uint64_t v;
+
+	neigh_key(&k, port, family, addr);
+	if (rte_hash_lookup_data(r->neigh, &k, &data) < 0)
+		return false;
+	v = (uint64_t)(uintptr_t)data;
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(v >> (8 * (5 - i)));
+	return true;
+}
+
+int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+		 const struct rte_ether_addr *mac)
+{
+	struct dp_neigh_key k;
+	uint64_t v = 1ull << 63;
+
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		v |= (uint64_t)mac->addr_bytes[i] << (8 * (5 - i));
+	neigh_key(&k, port, family, addr);
+	return rte_hash_add_key_data(r->neigh, &k, (void *)(uintptr_t)v);
+}

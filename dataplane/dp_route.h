@@ -1,0 +1,67 @@
+/* dp_route.h - routes and neighbours: LPM tables for IPv4 and IPv6 giving a
+ * next hop (port, gateway or on-link), and the neighbour table (IP -> MAC)
+ * that only the manager lcore writes and workers read without locks. */
+#ifndef DP_ROUTE_H
+#define DP_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+
+#include "cfg.h"
+
+#define DP_MAX_NEXTHOPS 1024
+#define DP_MAX_NEIGHBOURS 4096
+
+struct dp_nexthop {
+	uint16_t port;  /* index in dp_ctx.ports */
+	bool onlink;    /* the destination itself is the neighbour */
+	uint8_t family;
+	uint8_t gw[16];
+};
+
+struct dp_neigh_key {
+	uint16_t port;
+	uint8_t family;
+	uint8_t pad;
+	uint8_t addr[16];
+};
+
+struct dp_routes {
+	struct rte_lpm *lpm4;
+	struct rte_lpm6 *lpm6;
+	uint32_t n_nh;
+	struct dp_nexthop nh[DP_MAX_NEXTHOPS];
+	struct rte_hash *neigh;
+};
+
+int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id);
+void dp_routes_fini(struct dp_routes *r);
+
+/* Adds dst -> (port, via); via NULL or family NONE: on-link. */
+int dp_route_add(struct dp_routes *r, const struct dpsec_prefix *dst, uint16_t port,
+		 const struct dpsec_addr *via);
+
+/* Looks the next hop up; returns NULL when there is no route. */
+const struct dp_nexthop *dp_route_lookup(const struct dp_routes *r, uint8_t family,
+					 const uint8_t *dst);
+
+/* The neighbour to send to for dst through nh. */
+static inline const uint8_t *dp_nexthop_addr(const struct dp_nexthop *nh, const uint8_t *dst)
+{
+	return nh->onlink ? dst : nh->gw;
+}
+
+/* Neighbour MAC of addr on port; false when unresolved. Lock-free reader. */
+bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
+		     const uint8_t *addr, struct rte_ether_addr *mac);
+
+/* Manager lcore only. */
+int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+		 const struct rte_ether_addr *mac);
+
+#endif

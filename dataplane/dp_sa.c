@@ -1,0 +1,194 @@
+/* dp_sa.c - SA life cycle in the dataplane: the SA table, the inbound SAD,
+ * and installing an SA (crypto template, outer header, replay window). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+
+#include "dp_sa.h"
+
+/* The fast path reads only cache line 0 for inbound packets and writes only
+ * cache line 1 for outbound ones. */
+static_assert(offsetof(struct dp_sa, outer) + DP_SA_OUTER_MAX <= RTE_CACHE_LINE_SIZE,
+	      "hot SA fields must fit in the first cache line");
+static_assert(offsetof(struct dp_sa, seq) == RTE_CACHE_LINE_SIZE,
+	      "the outbound sequence number has its own cache line");
+
+int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id)
+{
+	struct rte_hash_parameters hp = {
+		.name = "dpsec_sad",
+		.entries = capacity < 64 ? 64 : capacity,
+		.key_len = sizeof(struct dp_sad_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = socket_id,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+
+	memset(t, 0, sizeof(*t));
+	t->capacity = capacity;
+	t->sa = rte_zmalloc_socket("dpsec_sa_tab", sizeof(t->sa[0]) * (capacity ? capacity : 1),
+				   RTE_CACHE_LINE_SIZE, socket_id);
+	t->sad = rte_hash_create(&hp);
+	if (t->sa == NULL || t->sad == NULL) {
+		dp_sa_table_fini(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void sa_free(struct dp_sa *sa)
+{
+	if (sa == NULL)
+		return;
+	if (sa->crypto_mem != NULL) {
+		explicit_bzero(sa->crypto_mem, sizeof(*sa->crypto_mem));
+		rte_free(sa->crypto_mem);
+	}
+	rte_free(sa->replay);
+	explicit_bzero(sa, sizeof(*sa));
+	rte_free(sa);
+}
+
+void dp_sa_table_fini(struct dp_sa_table *t)
+{
+	for (uint32_t i = 0; t->sa != NULL && i < t->capacity; i++)
+		sa_free(t->sa[i]);
+	rte_free(t->sa);
+	rte_hash_free(t->sad);
+	memset(t, 0, sizeof(*t));
+}
+
+void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst)
+{
+	memset(k, 0, sizeof(*k));
+	k->spi_be = spi_be;
+	k->proto = IPPROTO_ESP;
+	k->family = family;
+	memcpy(k->dst, dst, family == DPSEC_AF_INET6 ? 16 : 4);
+}
+
+static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)sa->outer;
+
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ESP;
+	memcpy(&ip->src_addr, c->local.a, 4);
+	memcpy(&ip->dst_addr, c->remote.a, 4);
+	sa->outer_len = sizeof(*ip);
+}
+
+static void sa_build_outer6(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+{
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)sa->outer;
+
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->proto = IPPROTO_ESP;
+	ip->hop_limits = 64;
+	memcpy(ip->src_addr, c->local.a, 16);
+	memcpy(ip->dst_addr, c->remote.a, 16);
+	sa->outer_len = sizeof(*ip);
+}
+
+static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *c)
+{
+	const struct ofl_sa_crypto *k = sa->crypto_mem;
+
+	sa->spi_be = rte_cpu_to_be_32(c->spi);
+	sa->idx = idx;
+	sa->direction = c->direction;
+	sa->flags = (c->esn ? DP_SA_ESN : 0) | (c->mode == DPSEC_MODE_TUNNEL ? DP_SA_TUNNEL : 0) |
+		    (c->local.family == DPSEC_AF_INET6 ? DP_SA_OUTER6 : 0) |
+		    (c->integ_alg != DPSEC_INTEG_NONE ? DP_SA_INTEG : 0);
+	sa->iv_len = k->iv_len;
+	sa->icv_len = k->icv_len;
+	sa->block_len = k->block_len;
+	sa->crypto = k;
+	if (c->mode == DPSEC_MODE_TUNNEL && c->direction == DPSEC_DIR_OUT) {
+		if (c->local.family == DPSEC_AF_INET6)
+			sa_build_outer6(sa, c);
+		else
+			sa_build_outer4(sa, c);
+	}
+	sa->conf = *c;
+	explicit_bzero(sa->conf.enc_key, sizeof(sa->conf.enc_key));
+	explicit_bzero(sa->conf.salt, sizeof(sa->conf.salt));
+	explicit_bzero(sa->conf.integ_key, sizeof(sa->conf.integ_key));
+}
+
+static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socket_id)
+{
+	struct dp_sa *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE,
+					      socket_id);
+
+	*out = sa;
+	if (sa == NULL)
+		return -ENOMEM;
+	sa->crypto_mem = rte_zmalloc_socket("dpsec_sa_key", sizeof(*sa->crypto_mem),
+					    RTE_CACHE_LINE_SIZE, socket_id);
+	if (sa->crypto_mem == NULL)
+		return -ENOMEM;
+	if (c->direction == DPSEC_DIR_IN && c->replay_window > 0) {
+		sa->replay = rte_zmalloc_socket("dpsec_replay", dp_replay_size(c->replay_window),
+						RTE_CACHE_LINE_SIZE, socket_id);
+		if (sa->replay == NULL)
+			return -ENOMEM;
+		dp_replay_init(sa->replay, c->replay_window, 0);
+	}
+	return 0;
+}
+
+static int sa_add_sad(struct dp_sa_table *t, const struct dp_sa *sa, char *err, size_t errlen)
+{
+	struct dp_sad_key k;
+	int rc;
+
+	dp_sa_sad_key(&k, sa->spi_be, sa->conf.local.family, sa->conf.local.a);
+	if (rte_hash_lookup(t->sad, &k) >= 0) {
+		snprintf(err, errlen, "SA %s: SPI 0x%x already in use for this destination",
+			 sa->conf.name, sa->conf.spi);
+		return -EEXIST;
+	}
+	rc = rte_hash_add_key_data(t->sad, &k, (void *)(uintptr_t)sa->idx);
+	if (rc < 0)
+		snprintf(err, errlen, "SA %s: SAD full", sa->conf.name);
+	return rc;
+}
+
+int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
+		  const struct dpsec_sa_conf *conf, char *err, size_t errlen)
+{
+	struct dp_sa *sa = NULL;
+	int rc;
+
+	if (idx >= t->capacity || t->sa[idx] != NULL) {
+		snprintf(err, errlen, "SA %s: slot %u not free", conf->name, idx);
+		return -EINVAL;
+	}
+	rc = sa_alloc(&sa, conf, SOCKET_ID_ANY);
+	if (rc < 0) {
+		snprintf(err, errlen, "SA %s: out of memory", conf->name);
+		goto fail;
+	}
+	rc = ofl_cpu_sa_prepare(e, conf, sa->crypto_mem);
+	if (rc < 0) {
+		snprintf(err, errlen, "SA %s: the crypto engine cannot run this algorithm", conf->name);
+		goto fail;
+	}
+	sa_fill(sa, idx, conf);
+	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, err, errlen)) < 0)
+		goto fail;
+	t->sa[idx] = sa;
+	t->count++;
+	return 0;
+fail:
+	sa_free(sa);
+	return rc;
+}

@@ -1,0 +1,80 @@
+/* dp_sa.h - the dataplane's security associations: the SA structure with its
+ * hot fields first (layout checked at compile time), the SA table and the
+ * inbound SAD (rte_hash on SPI, protocol, destination; lock-free readers). */
+#ifndef DP_SA_H
+#define DP_SA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+
+#include "dpsec_model.h"
+#include "ofl_engine.h"
+#include "replay.h"
+
+#define DP_SA_NONE UINT32_MAX
+#define DP_SA_OUTER_MAX 40 /* IPv6 header */
+
+enum dp_sa_flags {
+	DP_SA_ESN = 1 << 0,
+	DP_SA_TUNNEL = 1 << 1,
+	DP_SA_OUTER6 = 1 << 2, /* tunnel endpoints (or transport hosts) are IPv6 */
+	DP_SA_INTEG = 1 << 3,  /* separate integrity algorithm (not combined mode) */
+};
+
+struct dp_sa {
+	/* cache line 0: read for every packet */
+	uint32_t spi_be;       /* network order, as in the packet */
+	uint32_t idx;          /* index in the SA table */
+	uint8_t flags;         /* enum dp_sa_flags */
+	uint8_t direction;     /* enum dpsec_direction */
+	uint8_t iv_len;
+	uint8_t icv_len;
+	uint8_t block_len;
+	uint8_t outer_len;     /* tunnel header bytes: 20 or 40; 0 in transport */
+	uint8_t stopped;       /* set once the sequence space is exhausted */
+	uint8_t pad0;
+	const struct ofl_sa_crypto *crypto;
+	uint8_t outer[DP_SA_OUTER_MAX]; /* outer header template (tunnel) */
+
+	/* cache line 1: written per outbound packet; read-only for inbound SAs */
+	uint64_t seq __rte_cache_aligned; /* last sequence number used */
+	struct dp_replay *replay;         /* inbound only */
+
+	/* cold: for display and control */
+	struct dpsec_sa_conf conf __rte_cache_aligned; /* keys wiped */
+	struct ofl_sa_crypto *crypto_mem;
+};
+
+/* Key of the inbound SAD: (SPI, protocol, destination), RFC 4301 §4.4.2. */
+struct dp_sad_key {
+	uint32_t spi_be;
+	uint8_t proto;
+	uint8_t family;
+	uint8_t pad[2];
+	uint8_t dst[16];
+};
+
+struct dp_sa_table {
+	uint32_t capacity;
+	uint32_t count;
+	struct dp_sa **sa;    /* capacity slots, NULL when free */
+	struct rte_hash *sad; /* dp_sad_key -> SA index */
+};
+
+struct ofl_cpu;
+
+int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id);
+void dp_sa_table_fini(struct dp_sa_table *t);
+
+/* Installs conf at slot idx: prepares the crypto template with e, builds the
+ * outer header template, adds inbound SAs to the SAD. Returns 0 or -errno
+ * with a message in err. */
+int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
+		  const struct dpsec_sa_conf *conf, char *err, size_t errlen);
+
+void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst);
+
+#endif

@@ -1,0 +1,274 @@
+/* esp_in.c - inbound ESP (RFC 4303): SAD lookup for the burst, length and
+ * anti-replay checks before crypto, one crypto burst, ICV verification in
+ * constant time, window update only after the ICV verified, trailer checks,
+ * decapsulation, and the check that the inner packet matches its SA's rule. */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_policy.h"
+#include "esp.h"
+#include "ofl_engine.h"
+
+/* Finds each packet's SA; packets without one are dropped as bad SPI. */
+static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	struct dp_sad_key keys[DP_BURST];
+	const void *kp[DP_BURST];
+	void *data[DP_BURST];
+	uint64_t hits = 0;
+	uint16_t k = 0, good = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_meta *md = dp_meta(mb[i]);
+
+		if (mb[i]->pkt_len < (uint32_t)md->l3_len + ESP_HDR_LEN) {
+			dp_drop(w, mb[i], DP_DROP_esp_truncated);
+			continue;
+		}
+		dp_sa_sad_key(&keys[k], *rte_pktmbuf_mtod_offset(mb[i], uint32_t *, md->l3_len),
+			      md->family, dp_meta_dst(md));
+		kp[k] = &keys[k];
+		mb[k++] = mb[i];
+	}
+	if (k > 0)
+		rte_hash_lookup_bulk_data(dp_g->sas.sad, kp, k, &hits, data);
+	for (uint16_t i = 0; i < k; i++) {
+		if (!(hits & (1ull << i))) {
+			dp_drop(w, mb[i], DP_DROP_bad_spi);
+			continue;
+		}
+		dp_meta(mb[i])->sa = (uint32_t)(uintptr_t)data[i];
+		mb[good++] = mb[i];
+	}
+	return good;
+}
+
+/* Ciphertext length, or -1 when the packet cannot be valid for the SA. */
+static int32_t esp_in_ct_len(const struct dp_sa *sa, const struct rte_mbuf *m,
+			     const struct dp_meta *md)
+{
+	int32_t ct = (int32_t)m->pkt_len - md->l3_len - ESP_HDR_LEN - sa->iv_len - sa->icv_len;
+
+	if (ct < ESP_TRAILER_LEN || (ct & (sa->block_len - 1)) != 0)
+		return -1;
+	return ct;
+}
+
+static void esp_in_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, uint8_t *esp,
+		      uint32_t ct_len, struct ofl_op *op)
+{
+	bool esn = sa->flags & DP_SA_ESN;
+	uint8_t *iv = esp + ESP_HDR_LEN;
+	uint8_t *icv = iv + sa->iv_len + ct_len;
+	uint32_t hi = rte_cpu_to_be_32((uint32_t)(md->seq64 >> 32));
+
+	memcpy(md->icv, icv, sa->icv_len);
+	*op = (struct ofl_op){ .sa = sa->crypto, .buf = p, .encrypt = false, .tag = md->tag,
+			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
+	if (!(sa->flags & DP_SA_INTEG)) {
+		memcpy(md->nonce, sa->crypto->salt, 4);
+		memcpy(md->nonce + 4, iv, 8);
+		memcpy(md->aad, esp, 4);
+		memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);
+		memcpy(md->aad + 8, esp + 4, 4);
+		op->iv = md->nonce;
+		op->aad = md->aad;
+		op->aad_len = esn ? 12 : 8;
+		return;
+	}
+	op->iv = iv;
+	op->auth_off = (uint32_t)(esp - p);
+	op->auth_len = ESP_HDR_LEN + sa->iv_len + ct_len;
+	if (esn) {
+		memcpy(icv, &hi, 4); /* RFC 4303 §2.2.1: the high half is hashed, not sent */
+		op->auth_len += 4;
+	}
+}
+
+/* Length and anti-replay checks, then the crypto description. */
+static int esp_in_prepare(struct dp_sa *sa, struct rte_mbuf *m, struct ofl_op *op)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *esp = p + md->l3_len;
+	int32_t ct = esp_in_ct_len(sa, m, md);
+	uint32_t seq_lo;
+
+	if (ct < 0)
+		return DP_DROP_esp_truncated;
+	seq_lo = rte_be_to_cpu_32(*(const uint32_t *)(esp + 4));
+	if (sa->replay != NULL) {
+		if (dp_replay_check(sa->replay, seq_lo, sa->flags & DP_SA_ESN, &md->seq64) != 0)
+			return DP_DROP_replay;
+	} else {
+		md->seq64 = seq_lo;
+	}
+	md->inner_len = (uint32_t)ct;
+	esp_in_op(sa, md, p, esp, (uint32_t)ct, op);
+	return 0;
+}
+
+/* Checks padding (RFC 4303 §2.4) and next header; returns the next header
+ * or a negative drop reason. */
+static int esp_in_trailer(const struct dp_sa *sa, const uint8_t *ct_end, uint32_t ct_len)
+{
+	uint8_t pad = ct_end[-2], nh = ct_end[-1];
+
+	if (pad > ct_len - ESP_TRAILER_LEN)
+		return -DP_DROP_bad_padding;
+	for (uint8_t i = 0; i < pad; i++)
+		if (ct_end[-2 - pad + i] != i + 1)
+			return -DP_DROP_bad_padding;
+	if (nh == ESP_NH_NONE)
+		return -DP_DROP_dummy;
+	if ((sa->flags & DP_SA_TUNNEL) && nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6)
+		return -DP_DROP_bad_next_header;
+	return nh | pad << 8;
+}
+
+static int esp_in_decap_transport(struct rte_mbuf *m, struct dp_meta *md, uint32_t gap,
+				  uint32_t payload, uint8_t nh)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t ip_len = md->l3_len;
+
+	if (md->family == DPSEC_AF_INET6 && ip_len != sizeof(struct rte_ipv6_hdr))
+		return DP_DROP_unsupported_ext_headers;
+	memmove(p + gap, p, ip_len);
+	p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)gap);
+	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip_len - payload));
+	if (md->family == DPSEC_AF_INET6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		ip->proto = nh;
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)payload);
+		return 0;
+	}
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+	ip->next_proto_id = nh;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(ip_len + payload));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return 0;
+}
+
+/* Strips ESP and re-parses the inner packet; returns 0 or a drop reason. */
+static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint32_t gap = ESP_HDR_LEN + sa->iv_len, ct_len = md->inner_len;
+	const uint8_t *ct_end = rte_pktmbuf_mtod_offset(m, uint8_t *, md->l3_len + gap + ct_len);
+	int t = esp_in_trailer(sa, ct_end, ct_len);
+	uint32_t payload;
+	uint8_t nh;
+	int rc;
+
+	if (t < 0)
+		return -t;
+	nh = (uint8_t)t;
+	payload = ct_len - ESP_TRAILER_LEN - (uint32_t)(t >> 8);
+	if (sa->flags & DP_SA_TUNNEL) {
+		rte_pktmbuf_adj(m, (uint16_t)(md->l3_len + gap));
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - payload));
+		if (payload == 0 || (*rte_pktmbuf_mtod(m, uint8_t *) >> 4) != (nh == ESP_NH_IPV4 ? 4 : 6))
+			return DP_DROP_inner_malformed;
+	} else if ((rc = esp_in_decap_transport(m, md, gap, payload, nh)) != 0) {
+		return rc;
+	}
+	md->inner_len = payload;
+	return dp_parse_ip(m, md) == 0 ? 0 : DP_DROP_inner_malformed;
+}
+
+static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t bytes)
+{
+	struct dp_sa_counters *sc = &w->sa_ctr[sa->idx];
+
+	sc->packets++;
+	sc->bytes += bytes;
+	sc->last_use_tsc = rte_rdtsc();
+	w->ctr->c[DP_C_esp_in_packets]++;
+	w->ctr->c[DP_C_confidential_bytes_received] += bytes;
+	w->ctr->c[DP_C_authenticated_bytes_received] += bytes;
+	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_received_in_tunnels
+					      : DP_C_transport_bytes_received] += bytes;
+}
+
+/* After crypto: ICV, window update, trailer, decapsulation. */
+static int esp_in_finish_one(struct dp_sa *sa, struct rte_mbuf *m, const struct ofl_op *op)
+{
+	struct dp_meta *md = dp_meta(m);
+
+	if (op->status != 0)
+		return DP_DROP_crypto_error;
+	if (!ofl_icv_equal(md->tag, md->icv, sa->icv_len))
+		return DP_DROP_icv;
+	if (sa->replay != NULL && dp_replay_update(sa->replay, md->seq64) != 0)
+		return DP_DROP_replay;
+	return esp_in_decap(sa, m);
+}
+
+static uint16_t esp_in_crypto(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	struct ofl_op ops[DP_BURST];
+	uint16_t k = 0, good = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[i])->sa];
+		int rc = esp_in_prepare(sa, mb[i], &ops[k]);
+
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[i], rc);
+			continue;
+		}
+		mb[k++] = mb[i];
+	}
+	ofl_cpu_run(w->crypto, ops, k);
+	for (uint16_t j = 0; j < k; j++) {
+		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[j])->sa];
+		int rc = esp_in_finish_one(sa, mb[j], &ops[j]);
+
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[j], rc);
+			continue;
+		}
+		esp_in_count(w, sa, dp_meta(mb[j])->inner_len);
+		mb[good++] = mb[j];
+	}
+	return good;
+}
+
+/* RFC 4301 §5.2: the decrypted packet must match the selectors of its SA,
+ * that is, the rule whose inbound SA it arrived on. */
+static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	const struct dp_policy *pol = dp_g->policy;
+	uint16_t good = 0;
+
+	dp_policy_lookup(pol, mb, n);
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_meta *md = dp_meta(mb[i]);
+		const struct dp_rule_rt *r = md->rule < pol->n_rules ? &pol->rules[md->rule] : NULL;
+
+		if (r == NULL || r->action != DPSEC_ACTION_NEGOTIATE || r->sa_in != md->sa) {
+			w->sa_ctr[md->sa].drops++;
+			dp_drop(w, mb[i], DP_DROP_inner_policy_mismatch);
+			continue;
+		}
+		mb[good++] = mb[i];
+	}
+	return good;
+}
+
+uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	n = esp_in_lookup(w, mb, n);
+	n = esp_in_crypto(w, mb, n);
+	return esp_in_check_policy(w, mb, n);
+}

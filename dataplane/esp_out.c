@@ -1,0 +1,243 @@
+/* esp_out.c - outbound ESP (RFC 4303): sequence numbers, padding, tunnel and
+ * transport encapsulation, and one crypto burst for the whole batch. */
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "esp.h"
+#include "ofl_engine.h"
+
+static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
+{
+	return (block - ((payload + ESP_TRAILER_LEN) & (block - 1u))) & (block - 1u);
+}
+
+/* Reserves the next sequence number; without ESN the SA stops, never wraps. */
+static inline int esp_out_seq(struct dp_sa *sa, uint64_t *seq)
+{
+	uint64_t s = __atomic_add_fetch(&sa->seq, 1, __ATOMIC_RELAXED);
+
+	if (s == 0 || (!(sa->flags & DP_SA_ESN) && s > UINT32_MAX)) {
+		__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	*seq = s;
+	return 0;
+}
+
+static uint8_t inner_tos(const struct dp_meta *md, const uint8_t *inner)
+{
+	if (md->family == DPSEC_AF_INET)
+		return ((const struct rte_ipv4_hdr *)inner)->type_of_service;
+	return (uint8_t)(rte_be_to_cpu_32(((const struct rte_ipv6_hdr *)inner)->vtc_flow) >> 20);
+}
+
+/* Tunnel mode: the outer header from the SA's template; DSCP and ECN copied
+ * from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode), DF copied
+ * from an inner IPv4 header. */
+static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
+			  uint32_t total, const struct dp_meta *md, const uint8_t *inner)
+{
+	memcpy(p, sa->outer, sa->outer_len);
+	if (sa->flags & DP_SA_OUTER6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)inner_tos(md, inner) << 20);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
+		return;
+	}
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+	ip->type_of_service = inner_tos(md, inner);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
+	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
+	if (md->family == DPSEC_AF_INET)
+		ip->fragment_offset = ((const struct rte_ipv4_hdr *)inner)->fragment_offset &
+				      rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+/* Transport mode: the IP header moves to the front and now carries ESP. */
+static void esp_out_transport_hdr(uint8_t *p, uint32_t hdr_gap, uint32_t ip_len, uint32_t total,
+				  uint8_t family)
+{
+	memmove(p, p + hdr_gap, ip_len);
+	if (family == DPSEC_AF_INET6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		ip->proto = IPPROTO_ESP;
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
+		return;
+	}
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+	ip->next_proto_id = IPPROTO_ESP;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
+{
+	for (uint32_t i = 0; i < pad; i++)
+		tail[i] = (uint8_t)(i + 1); /* RFC 4303 §2.4 default padding */
+	tail[pad] = (uint8_t)pad;
+	tail[pad + 1] = nh;
+}
+
+/* Describes the crypto of one packet: GCM (RFC 4106: IV = sequence number,
+ * AAD = SPI [|| seq hi] || seq lo) or CBC + HMAC (ICV over the ESP header,
+ * IV and ciphertext, plus the ESN high half, RFC 4303 §2.2.1). */
+static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, uint8_t *esp,
+		       uint32_t ct_len, uint64_t seq, struct ofl_op *op)
+{
+	bool esn = sa->flags & DP_SA_ESN;
+	uint8_t *iv = esp + ESP_HDR_LEN;
+	uint8_t *icv = iv + sa->iv_len + ct_len;
+	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32));
+
+	*op = (struct ofl_op){ .sa = sa->crypto, .buf = p, .encrypt = true,
+			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
+	if (!(sa->flags & DP_SA_INTEG)) {
+		uint64_t iv_be = rte_cpu_to_be_64(seq);
+
+		memcpy(iv, &iv_be, 8);
+		memcpy(md->nonce, sa->crypto->salt, 4);
+		memcpy(md->nonce + 4, iv, 8);
+		memcpy(md->aad, esp, 4);
+		memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);
+		memcpy(md->aad + 8, esp + 4, 4);
+		op->iv = md->nonce;
+		op->aad = md->aad;
+		op->aad_len = esn ? 12 : 8;
+		op->tag = icv;
+		return;
+	}
+	op->iv = iv;
+	op->auth_off = (uint32_t)(esp - p);
+	op->auth_len = ESP_HDR_LEN + sa->iv_len + ct_len;
+	op->tag = icv;
+	if (esn) {
+		memcpy(icv, &hi, 4); /* hashed after the ciphertext, then overwritten */
+		op->auth_len += 4;
+		op->tag = md->tag;
+	}
+}
+
+/* Builds the ESP packet around the payload; returns 0 or a drop reason. */
+static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
+		       const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	struct dp_meta *md = dp_meta(m);
+	bool tunnel = sa->flags & DP_SA_TUNNEL;
+	uint32_t ip_len = tunnel ? 0 : md->l3_len;
+	uint32_t payload = m->pkt_len - ip_len;
+	uint32_t pad = esp_pad_len(payload, sa->block_len);
+	uint32_t gap = ESP_HDR_LEN + sa->iv_len;
+	uint32_t hdr = (tunnel ? sa->outer_len : 0) + gap;
+	uint32_t trailer = pad + ESP_TRAILER_LEN + sa->icv_len;
+	uint8_t nh = tunnel ? (md->family == DPSEC_AF_INET6 ? ESP_NH_IPV6 : ESP_NH_IPV4) : md->l4proto;
+	uint8_t *tail, *p, *esp;
+
+	if (!tunnel && md->family == DPSEC_AF_INET6 && md->l3_len != sizeof(struct rte_ipv6_hdr))
+		return DP_DROP_unsupported_ext_headers;
+	if (!tunnel && (md->family == DPSEC_AF_INET6) != !!(sa->flags & DP_SA_OUTER6))
+		return DP_DROP_no_sa;
+	if (rte_pktmbuf_tailroom(m) < trailer || rte_pktmbuf_headroom(m) < hdr + RTE_ETHER_HDR_LEN)
+		return DP_DROP_no_room;
+	tail = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)trailer);
+	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
+	if (tunnel)
+		esp_out_outer(w, sa, p, m->pkt_len, md, p + hdr);
+	else
+		esp_out_transport_hdr(p, gap, ip_len, m->pkt_len, md->family);
+	esp = p + (tunnel ? sa->outer_len : ip_len);
+	memcpy(esp, &sa->spi_be, 4);
+	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
+	if (sa->flags & DP_SA_INTEG)
+		memcpy(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
+	esp_out_trailer(tail, pad, nh);
+	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, op);
+	md->inner_len = payload;
+	return 0;
+}
+
+static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t inner_bytes)
+{
+	struct dp_sa_counters *sc = &w->sa_ctr[sa->idx];
+
+	sc->packets++;
+	sc->bytes += inner_bytes;
+	w->ctr->c[DP_C_esp_out_packets]++;
+	w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
+	w->ctr->c[DP_C_authenticated_bytes_sent] += inner_bytes;
+	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_sent_in_tunnels : DP_C_transport_bytes_sent] +=
+		inner_bytes;
+}
+
+static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (dp_g->sas.sa[dp_meta(mb[i])->sa]->flags & DP_SA_INTEG)
+			return true;
+	return false;
+}
+
+/* Second pass: engine status, the ESN ICV copy, counters. */
+static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
+			       uint16_t k, struct rte_mbuf **out)
+{
+	uint16_t good = 0;
+
+	for (uint16_t j = 0; j < k; j++) {
+		struct rte_mbuf *m = ok[j];
+		struct dp_meta *md = dp_meta(m);
+		struct dp_sa *sa = dp_g->sas.sa[md->sa];
+
+		if (ops[j].status != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, m, DP_DROP_crypto_error);
+			continue;
+		}
+		if (ops[j].tag == md->tag)
+			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
+			       sa->icv_len);
+		esp_out_count(w, sa, md->inner_len);
+		out[good++] = m;
+	}
+	return good;
+}
+
+uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	struct ofl_op ops[DP_BURST];
+	struct rte_mbuf *ok[DP_BURST];
+	uint8_t ivs[DP_BURST][16];
+	uint16_t k = 0;
+
+	if (burst_needs_random_iv(mb, n))
+		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[i])->sa];
+		uint64_t seq;
+		int rc;
+
+		if (esp_out_seq(sa, &seq) < 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[i], DP_DROP_seq_overflow);
+			continue;
+		}
+		rc = esp_out_one(w, mb[i], sa, seq, ivs[i], &ops[k]);
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[i], rc);
+			continue;
+		}
+		ok[k++] = mb[i];
+	}
+	ofl_cpu_run(w->crypto, ops, k);
+	return esp_out_finish(w, ok, ops, k, mb);
+}

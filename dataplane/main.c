@@ -1,0 +1,361 @@
+/* main.c - dpsecd: EAL init, configuration, ports, tables and SAs, worker
+ * launch, and the manager loop on the main lcore (ARP/ND, signals, idle
+ * exit). Shuts down cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_policy.h"
+#include "neigh.h"
+#include "ofl_engine.h"
+#include "port.h"
+#include "stats.h"
+
+#define POOL_MBUFS 16383
+#define POOL_CACHE 256
+#define MGR_SLEEP_US 200
+#define SA_MIN_CAPACITY 64
+
+struct dp_ctx *dp_g;
+
+struct dp_opts {
+	const char *config;
+	const char *stats_file;
+	bool allow_insecure_keys;
+	bool check_only;
+	uint32_t exit_when_idle_ms;
+};
+
+static volatile sig_atomic_t sig_quit, sig_usr1;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		sig_usr1 = 1;
+	else
+		sig_quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dpsecd [EAL options] -- -c FILE [options]\n"
+		   "  -c, --config FILE         dataplane configuration (libconfig)\n"
+		   "      --check               validate the configuration and exit\n"
+		   "      --allow-insecure-keys load keys from a group/other-readable file\n"
+		   "      --stats-file PATH     write counters as JSON at exit\n"
+		   "      --exit-when-idle MS   exit once no port received for MS ms\n");
+}
+
+static int parse_opts(int argc, char **argv, struct dp_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "allow-insecure-keys", no_argument, NULL, 'i' },
+		{ "stats-file", required_argument, NULL, 's' },
+		{ "exit-when-idle", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'k': o->check_only = true; break;
+		case 'i': o->allow_insecure_keys = true; break;
+		case 's': o->stats_file = optarg; break;
+		case 'e':
+			o->exit_when_idle_ms = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->exit_when_idle_ms == 0) {
+				fprintf(stderr, "dpsecd: --exit-when-idle: expected milliseconds > 0, got \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (o->config == NULL || optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Our options follow "--"; EAL's come before. */
+static int split_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return argc;
+}
+
+static int load_config(const struct dp_opts *o, struct cfg_dataplane *cfg)
+{
+	char err[CFG_ERR_MAX];
+
+	if (cfg_load(o->config, o->allow_insecure_keys ? CFG_PERM_WARN : CFG_PERM_REFUSE, cfg, err) < 0) {
+		fprintf(stderr, "dpsecd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_pool(struct dp_ctx *dp)
+{
+	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
+
+	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
+		room = RTE_MAX(room, (uint32_t)dp->cfg->ports[i].mtu + 256u);
+	dp->pool = rte_pktmbuf_pool_create("dpsec_mbufs", POOL_MBUFS, POOL_CACHE, DP_META_SIZE,
+					   (uint16_t)(room + RTE_PKTMBUF_HEADROOM), rte_socket_id());
+	return dp->pool ? 0 : -1;
+}
+
+static int setup_rings(struct dp_ctx *dp)
+{
+	dp->control = rte_ring_create("dpsec_ctl", 1024, rte_socket_id(), RING_F_SC_DEQ);
+	dp->resolve = rte_ring_create_elem("dpsec_res", sizeof(struct dp_resolve_req), 256,
+					   rte_socket_id(), RING_F_SC_DEQ);
+	dp->inject = rte_ring_create("dpsec_inj", 1024, rte_socket_id(),
+				     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	return dp->control && dp->resolve && dp->inject ? 0 : -1;
+}
+
+/* Assigns lcores to workers and spreads the ports' rx queues over them. */
+static int setup_workers(struct dp_ctx *dp)
+{
+	unsigned int lcore;
+	uint16_t n = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (n == dp->n_workers)
+			break;
+		struct dp_worker *w = &dp->workers[n];
+
+		w->lcore_id = lcore;
+		w->index = n++;
+		w->crypto = ofl_cpu_create((int)rte_lcore_to_socket_id(lcore));
+		w->ctr = rte_zmalloc("dpsec_ctr", sizeof(*w->ctr), RTE_CACHE_LINE_SIZE);
+		w->sa_ctr = rte_zmalloc("dpsec_sactr", sizeof(*w->sa_ctr) * dp->sas.capacity,
+					RTE_CACHE_LINE_SIZE);
+		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL)
+			return -1;
+	}
+	return n == dp->n_workers ? 0 : -1;
+}
+
+static void assign_queues(struct dp_ctx *dp)
+{
+	for (uint16_t p = 0; p < dp->n_ports; p++)
+		for (uint16_t q = 0; q < dp->ports[p].nb_rxq; q++) {
+			struct dp_worker *w = &dp->workers[q % dp->n_workers];
+
+			w->rxq[w->n_rxq].port = p;
+			w->rxq[w->n_rxq++].queue = q;
+		}
+}
+
+/* Connected routes from the ports' addresses, then the configured ones. */
+static int setup_routes(struct dp_ctx *dp)
+{
+	const struct cfg_dataplane *cfg = dp->cfg;
+
+	if (dp_routes_init(&dp->routes, "dpsec", (int)rte_socket_id()) < 0)
+		return -1;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		for (uint32_t j = 0; j < cfg->ports[i].n_addrs; j++)
+			if (dp_route_add(&dp->routes, &cfg->ports[i].addrs[j], (uint16_t)i, NULL) < 0)
+				return -1;
+	for (uint32_t i = 0; i < cfg->n_routes; i++)
+		if (dp_route_add(&dp->routes, &cfg->routes[i].dst, cfg->routes[i].port,
+				 &cfg->routes[i].via) < 0)
+			return -1;
+	return dp_neigh_static(dp);
+}
+
+static int install_sas(struct dp_ctx *dp, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < dp->cfg->n_sas; i++) {
+		if (dp_sa_install(&dp->sas, dp->workers[0].crypto, i, &dp->cfg->sas[i], err, errlen) < 0)
+			return -1;
+		dp->key_additions++;
+	}
+	return 0;
+}
+
+static int setup(struct dp_ctx *dp, char *err, size_t errlen)
+{
+	uint32_t cap = RTE_MAX(dp->cfg->n_sas, (uint32_t)SA_MIN_CAPACITY);
+
+	dp->n_workers = (uint16_t)dp->cfg->opts.workers;
+	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
+	dp->idle_sleep_us = dp->cfg->opts.idle_sleep_us;
+	if (rte_lcore_count() < dp->n_workers + 1u) {
+		snprintf(err, errlen, "%u workers need %u lcores (one manager), EAL gave %u: use -l",
+			 dp->n_workers, dp->n_workers + 1, rte_lcore_count());
+		return -1;
+	}
+	if (setup_pool(dp) < 0 || setup_rings(dp) < 0 || dp_sa_table_init(&dp->sas, cap, SOCKET_ID_ANY) < 0 ||
+	    setup_workers(dp) < 0) {
+		snprintf(err, errlen, "out of memory (or the crypto engine failed): try a larger -m");
+		return -1;
+	}
+	if (dp_ports_setup(dp, err, errlen) < 0)
+		return -1;
+	assign_queues(dp);
+	if (setup_routes(dp) < 0) {
+		snprintf(err, errlen, "route or neighbour table full");
+		return -1;
+	}
+	if (install_sas(dp, err, errlen) < 0)
+		return -1;
+	dp->policy = dp_policy_build(dp->cfg, "dpsec_spd", err, errlen);
+	return dp->policy ? 0 : -1;
+}
+
+static uint64_t last_rx(const struct dp_ctx *dp)
+{
+	uint64_t t = 0;
+
+	for (uint16_t w = 0; w < dp->n_workers; w++)
+		t = RTE_MAX(t, dp->workers[w].last_rx_tsc);
+	return t;
+}
+
+static bool manager_poll(struct dp_ctx *dp)
+{
+	struct rte_mbuf *m[DP_BURST];
+	struct dp_resolve_req r[DP_BURST];
+	unsigned int n = rte_ring_dequeue_burst(dp->control, (void **)m, DP_BURST, NULL);
+	unsigned int k = rte_ring_dequeue_burst_elem(dp->resolve, r, sizeof(r[0]), DP_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		dp_neigh_input(dp, m[i]);
+	for (unsigned int i = 0; i < k; i++)
+		dp_neigh_resolve(dp, &r[i]);
+	return n + k > 0;
+}
+
+static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
+{
+	uint64_t idle_tsc = rte_get_tsc_hz() / 1000 * o->exit_when_idle_ms;
+	uint64_t start = rte_rdtsc();
+
+	while (!sig_quit) {
+		bool busy = manager_poll(dp);
+
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			dp_stats_print(dp, stdout);
+		}
+		if (o->exit_when_idle_ms && rte_rdtsc() - RTE_MAX(start, last_rx(dp)) > idle_tsc)
+			break;
+		if (!busy)
+			rte_delay_us_sleep(MGR_SLEEP_US);
+	}
+	dp->quit = true;
+}
+
+static void print_ready(const struct dp_ctx *dp)
+{
+	for (uint16_t i = 0; i < dp->n_ports; i++) {
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(mac, sizeof(mac), &dp->ports[i].mac);
+		printf("dpsecd: port %s (dpdk %u) %s mtu %u, %u rx queues\n", dp->ports[i].name,
+		       dp->ports[i].port_id, mac, dp->ports[i].mtu, dp->ports[i].nb_rxq);
+	}
+	printf("dpsecd: %u SAs, %u rules, %u workers\ndpsecd: ready\n", dp->sas.count,
+	       dp->cfg->n_rules, dp->n_workers);
+	fflush(stdout);
+}
+
+static void teardown(struct dp_ctx *dp)
+{
+	dp_ports_close(dp);
+	dp_policy_free(dp->policy);
+	dp_sa_table_fini(&dp->sas);
+	dp_routes_fini(&dp->routes);
+	for (uint16_t w = 0; w < dp->n_workers; w++) {
+		ofl_cpu_free(dp->workers[w].crypto);
+		rte_free(dp->workers[w].ctr);
+		rte_free(dp->workers[w].sa_ctr);
+	}
+	rte_ring_free(dp->control);
+	rte_ring_free(dp->resolve);
+	rte_ring_free(dp->inject);
+	rte_mempool_free(dp->pool);
+}
+
+static int run(struct dp_ctx *dp, const struct dp_opts *o)
+{
+	char err[512] = "";
+
+	if (setup(dp, err, sizeof(err)) < 0 || dp_ports_start(dp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsecd: %s\n", err);
+		return -1;
+	}
+	if (dp_stats_telemetry_register() != 0)
+		fprintf(stderr, "dpsecd: telemetry commands not registered\n");
+	print_ready(dp);
+	for (uint16_t w = 0; w < dp->n_workers; w++)
+		rte_eal_remote_launch(dp_worker_main, &dp->workers[w], dp->workers[w].lcore_id);
+	manager_loop(dp, o);
+	rte_eal_mp_wait_lcore();
+	dp_stats_print(dp, stdout);
+	if (o->stats_file && dp_stats_write_json(dp, o->stats_file) != 0) {
+		fprintf(stderr, "dpsecd: cannot write %s\n", o->stats_file);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct dp_ctx dp;
+	static struct cfg_dataplane cfg;
+	struct dp_opts o = { 0 };
+	int sep = split_args(argc, argv), rc;
+
+	if (parse_opts(argc - sep, argv + sep, &o) < 0)
+		return 2;
+	if (load_config(&o, &cfg) < 0)
+		return 1;
+	if (o.check_only) {
+		printf("dpsecd: %s: configuration OK\n", o.config);
+		cfg_free(&cfg);
+		return 0;
+	}
+	if (rte_eal_init(sep, argv) < 0) {
+		fprintf(stderr, "dpsecd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		cfg_free(&cfg);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
+	dp.cfg = &cfg;
+	dp_g = &dp;
+	rc = run(&dp, &o);
+	dp.quit = true;
+	rte_eal_mp_wait_lcore();
+	teardown(&dp);
+	cfg_free(&cfg);
+	rte_eal_cleanup();
+	return rc == 0 ? 0 : 1;
+}

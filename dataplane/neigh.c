@@ -1,0 +1,308 @@
+/* neigh.c - ARP and IPv6 neighbour discovery for the gateway's ports, run
+ * by the manager lcore. Replies and requests leave through the inject ring
+ * (worker 0 transmits them). */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+#include "dp_pkt.h"
+#include "neigh.h"
+
+#define ND_NS 135
+#define ND_NA 136
+#define ND_OPT_SLLA 1
+#define ND_OPT_TLLA 2
+#define ND_NA_SOLICITED 0x40
+#define ND_NA_OVERRIDE 0x20
+#define RESOLVE_SLOTS 64
+
+struct resolve_slot {
+	struct dp_resolve_req req;
+	uint64_t tsc;
+};
+
+static struct resolve_slot resolve_log[RESOLVE_SLOTS]; /* manager lcore only */
+
+static bool prefix_contains(const struct dpsec_prefix *p, uint8_t family, const uint8_t *a)
+{
+	uint32_t bits = p->len;
+
+	if (p->addr.family != family)
+		return false;
+	for (uint32_t i = 0; bits > 0; i++, bits = bits >= 8 ? bits - 8 : 0) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		if ((p->addr.a[i] ^ a[i]) & mask)
+			return false;
+	}
+	return true;
+}
+
+/* The port's own address for family that is on-link with a, or NULL. */
+static const struct dpsec_prefix *port_addr_for(const struct dp_ctx *dp, uint16_t port,
+						uint8_t family, const uint8_t *a)
+{
+	const struct cfg_port *c = port < dp->cfg->n_ports ? &dp->cfg->ports[port] : NULL;
+
+	for (uint32_t i = 0; c != NULL && i < c->n_addrs; i++)
+		if (prefix_contains(&c->addrs[i], family, a))
+			return &c->addrs[i];
+	return NULL;
+}
+
+static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *a)
+{
+	const struct cfg_port *c = port < dp->cfg->n_ports ? &dp->cfg->ports[port] : NULL;
+	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
+
+	for (uint32_t i = 0; c != NULL && i < c->n_addrs; i++)
+		if (c->addrs[i].addr.family == family && memcmp(c->addrs[i].addr.a, a, len) == 0)
+			return true;
+	return false;
+}
+
+static void inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+{
+	dp_meta(m)->in_port = (uint8_t)port;
+	if (rte_ring_enqueue(dp->inject, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
+static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	struct rte_arp_ipv4 *d = &arp->arp_data;
+	uint32_t ours = d->arp_tip;
+
+	eth->dst_addr = d->arp_sha;
+	eth->src_addr = dp->ports[port].mac;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	d->arp_tha = d->arp_sha;
+	d->arp_tip = d->arp_sip;
+	d->arp_sha = dp->ports[port].mac;
+	d->arp_sip = ours;
+	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - sizeof(*eth) - sizeof(*arp)));
+	inject(dp, m, port);
+}
+
+static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+{
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *,
+							  sizeof(struct rte_ether_hdr));
+	const struct rte_arp_ipv4 *d = &arp->arp_data;
+	uint16_t op;
+	bool for_us;
+
+	if (m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*arp) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+		goto drop;
+	op = rte_be_to_cpu_16(arp->arp_opcode);
+	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
+	if ((op == RTE_ARP_OP_REPLY || for_us) && d->arp_sip != 0 &&
+	    port_addr_for(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) != NULL)
+		dp_neigh_set(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip,
+			     &d->arp_sha);
+	if (op == RTE_ARP_OP_REQUEST && for_us) {
+		arp_reply(dp, m, port);
+		return;
+	}
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* Finds an ND option of type in [opt, end); returns its link-layer address. */
+static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t type)
+{
+	while (opt + 8 <= end && opt[1] != 0 && opt + opt[1] * 8 <= end) {
+		if (opt[0] == type)
+			return (const struct rte_ether_addr *)(opt + 2);
+		opt += opt[1] * 8;
+	}
+	return NULL;
+}
+
+static void ipv6_solicited_node(uint8_t dst[16], const uint8_t target[16])
+{
+	static const uint8_t base[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff };
+
+	memcpy(dst, base, sizeof(base));
+	memcpy(dst + 13, target + 13, 3);
+}
+
+/* Builds an ICMPv6 ND message (NS or NA) with one link-layer option. */
+static struct rte_mbuf *nd_build(struct dp_ctx *dp, uint16_t port, const uint8_t *src,
+				 const uint8_t *dst, const struct rte_ether_addr *eth_dst,
+				 uint8_t type, uint8_t flags, const uint8_t *target)
+{
+	const uint16_t icmp_len = 4 + 4 + 16 + 8;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *icmp;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + icmp_len);
+	ip = (struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (uint8_t *)(ip + 1);
+	memset(eth, 0, m->data_len);
+	eth->dst_addr = *eth_dst;
+	eth->src_addr = dp->ports[port].mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(icmp_len);
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	icmp[0] = type;
+	icmp[4] = flags;
+	memcpy(icmp + 8, target, 16);
+	icmp[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
+	icmp[25] = 1;
+	memcpy(icmp + 26, dp->ports[port].mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp);
+	return m;
+}
+
+static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
+		      const uint8_t *target, const struct rte_ether_addr *slla)
+{
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
+	static const uint8_t unspec[16];
+	bool dad = memcmp(ip->src_addr, unspec, 16) == 0;
+	struct rte_ether_addr dst_mac;
+	struct rte_mbuf *m;
+
+	if (slla == NULL && !dad)
+		return; /* unicast NS without SLLA: we would need to resolve first */
+	if (dad)
+		rte_ether_addr_copy(&(struct rte_ether_addr){ { 0x33, 0x33, 0, 0, 0, 1 } }, &dst_mac);
+	else
+		dst_mac = *slla;
+	m = nd_build(dp, port, target, dad ? all_nodes : ip->src_addr, &dst_mac, ND_NA,
+		     ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED), target);
+	if (m != NULL)
+		inject(dp, m, port);
+}
+
+static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+{
+	struct dp_meta *md = dp_meta(m);
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+	uint8_t *icmp = (uint8_t *)ip + md->l3_len;
+	const uint8_t *end = rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len);
+	const struct rte_ether_addr *ll;
+
+	if (ip->hop_limits != 255 || end - icmp < 24 || rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
+		goto out;
+	if (icmp[0] == ND_NS && port_owns(dp, port, DPSEC_AF_INET6, icmp + 8)) {
+		ll = nd_lladdr(icmp + 24, end, ND_OPT_SLLA);
+		if (ll != NULL)
+			dp_neigh_set(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, ll);
+		nd_answer(dp, port, ip, icmp + 8, ll);
+	} else if (icmp[0] == ND_NA && (ll = nd_lladdr(icmp + 24, end, ND_OPT_TLLA)) != NULL &&
+		   port_addr_for(dp, port, DPSEC_AF_INET6, icmp + 8) != NULL) {
+		dp_neigh_set(&dp->routes, port, DPSEC_AF_INET6, icmp + 8, ll);
+	}
+out:
+	rte_pktmbuf_free(m);
+}
+
+void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m)
+{
+	uint16_t port = dp_meta(m)->in_port;
+
+	if (dp_meta(m)->family == DPSEC_AF_NONE)
+		arp_input(dp, m, port);
+	else
+		nd_input(dp, m, port);
+}
+
+/* True when the same request went out less than a second ago. */
+static bool resolve_recent(const struct dp_resolve_req *r)
+{
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	struct resolve_slot *oldest = &resolve_log[0];
+
+	for (int i = 0; i < RESOLVE_SLOTS; i++) {
+		struct resolve_slot *s = &resolve_log[i];
+
+		if (memcmp(&s->req, r, sizeof(*r)) == 0) {
+			if (now - s->tsc < hz)
+				return true;
+			s->tsc = now;
+			return false;
+		}
+		if (s->tsc < oldest->tsc)
+			oldest = s;
+	}
+	oldest->req = *r;
+	oldest->tsc = now;
+	return false;
+}
+
+static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint8_t *sip,
+				    const uint8_t *tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(eth, 0xff, sizeof(eth->dst_addr));
+	eth->src_addr = dp->ports[port].mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = dp->ports[port].mac;
+	memcpy(&arp->arp_data.arp_sip, sip, 4);
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	memcpy(&arp->arp_data.arp_tip, tip, 4);
+	return m;
+}
+
+void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r)
+{
+	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
+	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, r->addr[13], r->addr[14], r->addr[15] } };
+	uint8_t dst[16];
+	struct rte_mbuf *m;
+
+	if (src == NULL || resolve_recent(r))
+		return;
+	if (r->family == DPSEC_AF_INET) {
+		m = arp_request(dp, r->port, src->addr.a, r->addr);
+	} else {
+		ipv6_solicited_node(dst, r->addr);
+		m = nd_build(dp, r->port, src->addr.a, dst, &mcast, ND_NS, 0, r->addr);
+	}
+	if (m != NULL)
+		inject(dp, m, r->port);
+}
+
+int dp_neigh_static(struct dp_ctx *dp)
+{
+	for (uint32_t i = 0; i < dp->cfg->n_neighbours; i++) {
+		const struct cfg_neighbour *n = &dp->cfg->neighbours[i];
+		int rc = dp_neigh_set(&dp->routes, n->port, n->addr.family, n->addr.a,
+				      (const struct rte_ether_addr *)n->mac);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,330 @@
+/* stats.c - the dataplane's counters as people and programs read them: the
+ * global and drop counters summed over lcores, the Quick Mode statistics
+ * table of the Windows IPsec monitor, per-SA counters; as text (SIGUSR1 and
+ * exit), as JSON (--stats-file) and through DPDK telemetry. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "stats.h"
+
+static const char *const counter_names[DP_C_MAX] = {
+#define DP_X_NAME(n, d) #n,
+	DP_COUNTERS(DP_X_NAME)
+#undef DP_X_NAME
+#define DP_X_DROP_NAME(n, d) "drop_" #n,
+	DP_DROP_REASONS(DP_X_DROP_NAME)
+#undef DP_X_DROP_NAME
+};
+
+static const char *const counter_descs[DP_C_MAX] = {
+#define DP_X_DESC(n, d) d,
+	DP_COUNTERS(DP_X_DESC) DP_DROP_REASONS(DP_X_DESC)
+#undef DP_X_DESC
+};
+
+const char *dp_counter_name(enum dp_counter c)
+{
+	return c < DP_C_MAX ? counter_names[c] : "?";
+}
+
+const char *dp_counter_desc(enum dp_counter c)
+{
+	return c < DP_C_MAX ? counter_descs[c] : "?";
+}
+
+void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
+{
+	for (int c = 0; c < DP_C_MAX; c++) {
+		out[c] = dp->mgr_ctr.c[c];
+		for (uint16_t w = 0; w < dp->n_workers; w++)
+			out[c] += dp->workers[w].ctr->c[c];
+	}
+}
+
+static uint64_t drops_total(const uint64_t c[DP_C_MAX])
+{
+	uint64_t sum = 0;
+
+	for (int i = DP_DROP_FIRST; i < DP_C_MAX; i++)
+		sum += c[i];
+	return sum;
+}
+
+static struct dp_sa_counters sa_sum(const struct dp_ctx *dp, uint32_t idx)
+{
+	struct dp_sa_counters s = { 0 };
+
+	for (uint16_t w = 0; w < dp->n_workers; w++) {
+		const struct dp_sa_counters *c = &dp->workers[w].sa_ctr[idx];
+
+		s.packets += c->packets;
+		s.bytes += c->bytes;
+		s.drops += c->drops;
+		s.last_use_tsc = RTE_MAX(s.last_use_tsc, c->last_use_tsc);
+	}
+	return s;
+}
+
+/* The Quick Mode statistics table (rows as the IP Security Monitor names
+ * them); pending key operations and rekeys belong to the control plane. */
+struct qm_row {
+	const char *name;
+	uint64_t value;
+};
+
+#define QM_ROWS 19
+
+static uint32_t active_tunnels(const struct dp_ctx *dp)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
+		const struct dp_sa *sa = dp->sas.sa[i];
+
+		n += sa != NULL && (sa->flags & DP_SA_TUNNEL) && sa->direction == DPSEC_DIR_OUT;
+	}
+	return n;
+}
+
+static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX], struct qm_row t[QM_ROWS])
+{
+	struct qm_row rows[QM_ROWS] = {
+		{ "active_security_associations", dp->sas.count },
+		{ "offloaded_security_associations", 0 }, /* no inline/lookaside engine yet */
+		{ "key_additions", dp->key_additions },
+		{ "key_deletions", dp->key_deletions },
+		{ "active_tunnels", active_tunnels(dp) },
+		{ "bad_spi_packets", c[DP_DROP_bad_spi] },
+		{ "packets_not_decrypted", c[DP_DROP_esp_truncated] + c[DP_DROP_bad_padding] +
+						   c[DP_DROP_bad_next_header] + c[DP_DROP_crypto_error] +
+						   c[DP_DROP_inner_malformed] },
+		{ "packets_not_authenticated", c[DP_DROP_icv] },
+		{ "packets_with_replay_detection", c[DP_DROP_replay] },
+		{ "confidential_bytes_sent", c[DP_C_confidential_bytes_sent] },
+		{ "confidential_bytes_received", c[DP_C_confidential_bytes_received] },
+		{ "authenticated_bytes_sent", c[DP_C_authenticated_bytes_sent] },
+		{ "authenticated_bytes_received", c[DP_C_authenticated_bytes_received] },
+		{ "transport_bytes_sent", c[DP_C_transport_bytes_sent] },
+		{ "transport_bytes_received", c[DP_C_transport_bytes_received] },
+		{ "bytes_sent_in_tunnels", c[DP_C_bytes_sent_in_tunnels] },
+		{ "bytes_received_in_tunnels", c[DP_C_bytes_received_in_tunnels] },
+		{ "offloaded_bytes_sent", c[DP_C_offloaded_bytes_sent] },
+		{ "offloaded_bytes_received", c[DP_C_offloaded_bytes_received] },
+	};
+
+	memcpy(t, rows, sizeof(rows));
+}
+
+static const char *sa_dir(const struct dp_sa *sa)
+{
+	return sa->direction == DPSEC_DIR_IN ? "inbound" : "outbound";
+}
+
+static const char *sa_mode(const struct dp_sa *sa)
+{
+	return (sa->flags & DP_SA_TUNNEL) ? "tunnel" : "transport";
+}
+
+static void addr_str(const struct dpsec_addr *a, char *buf, size_t len)
+{
+	inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+}
+
+static void print_sas(const struct dp_ctx *dp, FILE *f)
+{
+	fprintf(f, "%-20s %-10s %-8s %-9s %-20s %-20s %12s %14s %8s\n", "SA", "SPI", "dir",
+		"mode", "local", "remote", "packets", "bytes", "drops");
+	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
+		const struct dp_sa *sa = dp->sas.sa[i];
+		struct dp_sa_counters s;
+		char l[64], r[64];
+
+		if (sa == NULL)
+			continue;
+		s = sa_sum(dp, i);
+		addr_str(&sa->conf.local, l, sizeof(l));
+		addr_str(&sa->conf.remote, r, sizeof(r));
+		fprintf(f, "%-20s 0x%08x %-8s %-9s %-20s %-20s %12" PRIu64 " %14" PRIu64 " %8" PRIu64 "\n",
+			sa->conf.name, sa->conf.spi, sa_dir(sa), sa_mode(sa), l, r, s.packets, s.bytes,
+			s.drops);
+	}
+}
+
+void dp_stats_print(const struct dp_ctx *dp, FILE *f)
+{
+	uint64_t c[DP_C_MAX];
+	struct qm_row qm[QM_ROWS];
+
+	dp_stats_sum(dp, c);
+	qm_table(dp, c, qm);
+	fprintf(f, "== dpsecd counters ==\n");
+	for (int i = 0; i < DP_C_MAX; i++)
+		if (i < DP_DROP_FIRST || c[i] != 0)
+			fprintf(f, "%-36s %16" PRIu64 "\n", counter_names[i], c[i]);
+	fprintf(f, "%-36s %16" PRIu64 "\n", "drops", drops_total(c));
+	fprintf(f, "== Quick Mode statistics ==\n");
+	for (int i = 0; i < QM_ROWS; i++)
+		fprintf(f, "%-36s %16" PRIu64 "\n", qm[i].name, qm[i].value);
+	fprintf(f, "== Security associations ==\n");
+	print_sas(dp, f);
+	fflush(f);
+}
+
+static void json_counters(FILE *f, const uint64_t c[DP_C_MAX])
+{
+	fprintf(f, "\"global\": {");
+	for (int i = 0; i < DP_C_MAX; i++)
+		fprintf(f, "\"%s\": %" PRIu64 ", ", counter_names[i], c[i]);
+	fprintf(f, "\"drops\": %" PRIu64 "}", drops_total(c));
+}
+
+static void json_qm(FILE *f, const struct dp_ctx *dp, const uint64_t c[DP_C_MAX])
+{
+	struct qm_row qm[QM_ROWS];
+
+	qm_table(dp, c, qm);
+	fprintf(f, "\"quick_mode\": {");
+	for (int i = 0; i < QM_ROWS; i++)
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", qm[i].name, qm[i].value);
+	fprintf(f, "}");
+}
+
+static void json_sas(FILE *f, const struct dp_ctx *dp)
+{
+	bool first = true;
+
+	fprintf(f, "\"sas\": [");
+	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
+		const struct dp_sa *sa = dp->sas.sa[i];
+		struct dp_sa_counters s;
+
+		if (sa == NULL)
+			continue;
+		s = sa_sum(dp, i);
+		fprintf(f, "%s{\"name\": \"%s\", \"spi\": %u, \"direction\": \"%s\", \"mode\": \"%s\", "
+			   "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"drops\": %" PRIu64
+			   ", \"seq\": %" PRIu64 "}",
+			first ? "" : ", ", sa->conf.name, sa->conf.spi, sa_dir(sa), sa_mode(sa), s.packets,
+			s.bytes, s.drops, sa->seq);
+		first = false;
+	}
+	fprintf(f, "]");
+}
+
+static void json_ports(FILE *f, const struct dp_ctx *dp)
+{
+	fprintf(f, "\"ports\": [");
+	for (uint16_t i = 0; i < dp->n_ports; i++) {
+		struct rte_eth_stats st = { 0 };
+
+		rte_eth_stats_get(dp->ports[i].port_id, &st);
+		fprintf(f, "%s{\"name\": \"%s\", \"ipackets\": %" PRIu64 ", \"opackets\": %" PRIu64
+			   ", \"imissed\": %" PRIu64 ", \"oerrors\": %" PRIu64 "}",
+			i ? ", " : "", dp->ports[i].name, st.ipackets, st.opackets, st.imissed,
+			st.oerrors);
+	}
+	fprintf(f, "]");
+}
+
+int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
+{
+	uint64_t c[DP_C_MAX];
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	dp_stats_sum(dp, c);
+	fprintf(f, "{");
+	json_counters(f, c);
+	fprintf(f, ", ");
+	json_qm(f, dp, c);
+	fprintf(f, ", ");
+	json_sas(f, dp);
+	fprintf(f, ", ");
+	json_ports(f, dp);
+	fprintf(f, "}\n");
+	return fclose(f);
+}
+
+static int tel_stats(const char *cmd __rte_unused, const char *params __rte_unused,
+		     struct rte_tel_data *d)
+{
+	uint64_t c[DP_C_MAX];
+
+	dp_stats_sum(dp_g, c);
+	rte_tel_data_start_dict(d);
+	for (int i = 0; i < DP_C_MAX; i++)
+		rte_tel_data_add_dict_u64(d, counter_names[i], c[i]);
+	rte_tel_data_add_dict_u64(d, "drops", drops_total(c));
+	return 0;
+}
+
+static int tel_qm(const char *cmd __rte_unused, const char *params __rte_unused,
+		  struct rte_tel_data *d)
+{
+	uint64_t c[DP_C_MAX];
+	struct qm_row qm[QM_ROWS];
+
+	dp_stats_sum(dp_g, c);
+	qm_table(dp_g, c, qm);
+	rte_tel_data_start_dict(d);
+	for (int i = 0; i < QM_ROWS; i++)
+		rte_tel_data_add_dict_u64(d, qm[i].name, qm[i].value);
+	return 0;
+}
+
+static struct rte_tel_data *tel_sa(const struct dp_sa *sa, const struct dp_sa_counters *s)
+{
+	struct rte_tel_data *e = rte_tel_data_alloc();
+
+	if (e == NULL)
+		return NULL;
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_u64(e, "spi", sa->conf.spi);
+	rte_tel_data_add_dict_string(e, "direction", sa_dir(sa));
+	rte_tel_data_add_dict_string(e, "mode", sa_mode(sa));
+	rte_tel_data_add_dict_u64(e, "packets", s->packets);
+	rte_tel_data_add_dict_u64(e, "bytes", s->bytes);
+	rte_tel_data_add_dict_u64(e, "drops", s->drops);
+	rte_tel_data_add_dict_u64(e, "seq", sa->seq);
+	return e;
+}
+
+/* Telemetry dictionaries hold RTE_TEL_MAX_DICT_ENTRIES entries: the first
+ * SAs by table order. */
+static int tel_sa_list(const char *cmd __rte_unused, const char *params __rte_unused,
+		       struct rte_tel_data *d)
+{
+	uint32_t n = 0;
+
+	rte_tel_data_start_dict(d);
+	for (uint32_t i = 0; i < dp_g->sas.capacity && n < RTE_TEL_MAX_DICT_ENTRIES; i++) {
+		const struct dp_sa *sa = dp_g->sas.sa[i];
+		struct dp_sa_counters s;
+		struct rte_tel_data *e;
+
+		if (sa == NULL)
+			continue;
+		s = sa_sum(dp_g, i);
+		e = tel_sa(sa, &s);
+		if (e != NULL && rte_tel_data_add_dict_container(d, sa->conf.name, e, 0) == 0)
+			n++;
+	}
+	return 0;
+}
+
+int dp_stats_telemetry_register(void)
+{
+	int rc = rte_telemetry_register_cmd("/dpsec/stats", tel_stats,
+					    "dpsecd counters, drop reasons included. No parameters");
+
+	rc |= rte_telemetry_register_cmd("/dpsec/qm", tel_qm,
+					 "Quick Mode statistics table. No parameters");
+	rc |= rte_telemetry_register_cmd("/dpsec/sa/list", tel_sa_list,
+					 "SAs with their counters. No parameters");
+	return rc;
+}

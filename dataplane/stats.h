@@ -1,0 +1,16 @@
+/* stats.h - reading the dataplane's counters: sums over lcores, the Quick
+ * Mode statistics table, text and JSON output, and DPDK telemetry
+ * (/dpsec/stats, /dpsec/qm, /dpsec/sa/list). */
+#ifndef DP_STATS_OUT_H
+#define DP_STATS_OUT_H
+
+#include <stdio.h>
+
+#include "dp.h"
+
+void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX]);
+void dp_stats_print(const struct dp_ctx *dp, FILE *f);
+int dp_stats_write_json(const struct dp_ctx *dp, const char *path);
+int dp_stats_telemetry_register(void);
+
+#endif

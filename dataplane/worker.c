@@ -1,0 +1,383 @@
+/* worker.c - the worker lcore: receive a burst, parse and sort it by path
+ * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
+ * ESP bursts, route, and transmit. Run to completion; no locks, no
+ * allocation; backs off with short sleeps when idle unless busy polling. */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_policy.h"
+#include "esp.h"
+
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+
+/* Packets of one received burst, sorted by what happens to them next. */
+struct dp_sort {
+	uint16_t n_out, n_clear_in, n_esp, n_fwd, n_host;
+	struct rte_mbuf *out[DP_BURST];      /* to the outbound policy */
+	struct rte_mbuf *clear_in[DP_BURST]; /* clear, from outside or to us */
+	struct rte_mbuf *esp[DP_BURST];      /* ESP to one of our addresses */
+	struct rte_mbuf *fwd[DP_BURST];      /* to route and send */
+	struct rte_mbuf *host[DP_BURST];     /* to the exception interface */
+};
+
+struct dp_txq {
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST];
+};
+
+bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a)
+{
+	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
+
+	for (uint32_t i = 0; i < dp->n_local; i++)
+		if (dp->local[i].family == family && memcmp(dp->local[i].a, a, len) == 0)
+			return true;
+	return false;
+}
+
+/* IKE is always exempt from the policy (UDP 500 and 4500). */
+static bool is_ike(const struct dp_meta *md)
+{
+	const struct dp_spd_key4 *k = &md->key.k4;
+	uint16_t sp, dp;
+
+	if (md->l4proto != IPPROTO_UDP)
+		return false;
+	if (md->family == DPSEC_AF_INET6) {
+		sp = rte_be_to_cpu_16(md->key.k6.sport);
+		dp = rte_be_to_cpu_16(md->key.k6.dport);
+	} else {
+		sp = rte_be_to_cpu_16(k->sport);
+		dp = rte_be_to_cpu_16(k->dport);
+	}
+	return sp == IKE_PORT || dp == IKE_PORT || sp == IKE_NATT_PORT || dp == IKE_NATT_PORT;
+}
+
+static bool is_nd(struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const uint8_t *icmp;
+
+	if (md->family != DPSEC_AF_INET6 || md->l4proto != IPPROTO_ICMPV6 ||
+	    m->pkt_len < md->l3_len + 4u)
+		return false;
+	icmp = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->l3_len);
+	return icmp[0] >= 133 && icmp[0] <= 137; /* RS, RA, NS, NA, redirect */
+}
+
+static void to_control(struct dp_worker *w, struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(dp_g->control, m) != 0) {
+		dp_drop(w, m, DP_DROP_control_full);
+		return;
+	}
+	w->ctr->c[DP_C_control_packets]++;
+}
+
+/* Link layer: our MAC or a group address; ARP to the manager; IP stripped
+ * of its Ethernet header. Returns false when the packet was consumed. */
+static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint16_t type;
+
+	if (m->data_len < sizeof(*eth)) {
+		dp_drop(w, m, DP_DROP_unsupported_l2);
+		return false;
+	}
+	if (port->role != DP_ROLE_HOST && rte_is_unicast_ether_addr(&eth->dst_addr) &&
+	    !rte_is_same_ether_addr(&eth->dst_addr, &port->mac)) {
+		dp_drop(w, m, DP_DROP_not_for_us);
+		return false;
+	}
+	type = rte_be_to_cpu_16(eth->ether_type);
+	if (type == RTE_ETHER_TYPE_ARP && port->role != DP_ROLE_HOST) {
+		dp_meta(m)->family = DPSEC_AF_NONE;
+		to_control(w, m);
+		return false;
+	}
+	if (type != RTE_ETHER_TYPE_IPV4 && type != RTE_ETHER_TYPE_IPV6) {
+		dp_drop(w, m, DP_DROP_unsupported_l2);
+		return false;
+	}
+	rte_pktmbuf_adj(m, sizeof(*eth));
+	return true;
+}
+
+/* Sorts one received packet into its path. */
+static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, struct dp_sort *s)
+{
+	const struct dp_port *port = &dp_g->ports[in_port];
+	struct dp_meta *md = dp_meta(m);
+	int rc;
+
+	w->ctr->c[DP_C_rx_packets]++;
+	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+		dp_drop(w, m, DP_DROP_no_room);
+		return;
+	}
+	if (!rx_l2(w, port, m))
+		return;
+	md->in_port = (uint8_t)in_port;
+	if ((rc = dp_parse_ip(m, md)) != 0) {
+		dp_drop(w, m, rc);
+		return;
+	}
+	if (port->role == DP_ROLE_HOST) {
+		s->out[s->n_out++] = m;
+	} else if (is_nd(m, md)) {
+		to_control(w, m);
+	} else if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
+		if (md->l4proto != IPPROTO_ESP)
+			s->clear_in[s->n_clear_in++] = m;
+		else if (md->flags & DP_M_FRAG)
+			dp_drop(w, m, DP_DROP_esp_fragment);
+		else
+			s->esp[s->n_esp++] = m;
+	} else if (port->role == DP_ROLE_UNPROTECTED) {
+		s->clear_in[s->n_clear_in++] = m;
+	} else {
+		s->out[s->n_out++] = m;
+	}
+}
+
+/* Forwarding decrements the TTL / hop limit (RFC 1812 §5.3.1); the IPv4
+ * checksum is updated incrementally (RFC 1624). */
+static bool ttl_decrement(struct rte_mbuf *m, const struct dp_meta *md)
+{
+	if (md->family == DPSEC_AF_INET6) {
+		struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+
+		if (ip->hop_limits <= 1)
+			return false;
+		ip->hop_limits--;
+		return true;
+	}
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint32_t sum;
+
+	if (ip->time_to_live <= 1)
+		return false;
+	ip->time_to_live--;
+	sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
+	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
+	return true;
+}
+
+/* Local destinations go to the host, others are forwarded (TTL first). */
+static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
+{
+	struct dp_meta *md = dp_meta(m);
+
+	if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
+		if (dp_g->host_port < 0)
+			dp_drop(w, m, DP_DROP_no_host);
+		else
+			s->host[s->n_host++] = m;
+		return;
+	}
+	if (!ttl_decrement(m, md)) {
+		dp_drop(w, m, DP_DROP_ttl_exceeded);
+		return;
+	}
+	s->fwd[s->n_fwd++] = m;
+}
+
+/* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
+static void policy_out(struct dp_worker *w, struct dp_sort *s)
+{
+	const struct dp_policy *pol = dp_g->policy;
+	struct rte_mbuf *esp[DP_BURST];
+	uint16_t n_esp = 0;
+
+	dp_policy_lookup(pol, s->out, s->n_out);
+	for (uint16_t i = 0; i < s->n_out; i++) {
+		struct rte_mbuf *m = s->out[i];
+		struct dp_meta *md = dp_meta(m);
+		bool from_host = dp_g->ports[md->in_port].role == DP_ROLE_HOST;
+		uint8_t action = is_ike(md) ? DPSEC_ACTION_PERMIT : dp_policy_action(pol, md->rule);
+
+		if (action == DPSEC_ACTION_BLOCK) {
+			dp_drop(w, m, DP_DROP_policy_block);
+		} else if (!from_host && !ttl_decrement(m, md)) {
+			dp_drop(w, m, DP_DROP_ttl_exceeded);
+		} else if (action == DPSEC_ACTION_PERMIT) {
+			s->fwd[s->n_fwd++] = m;
+		} else if ((md->sa = pol->rules[md->rule].sa_out) == DP_SA_NONE) {
+			dp_drop(w, m, DP_DROP_no_sa);
+		} else {
+			esp[n_esp++] = m;
+		}
+	}
+	n_esp = dp_esp_out(w, esp, n_esp);
+	for (uint16_t i = 0; i < n_esp; i++) {
+		/* the outer header is what gets routed now */
+		int rc = dp_parse_ip(esp[i], dp_meta(esp[i]));
+
+		if (rc != 0)
+			dp_drop(w, esp[i], rc);
+		else
+			s->fwd[s->n_fwd++] = esp[i];
+	}
+}
+
+/* Inbound clear packets: a negotiate filter means it should have been
+ * secured; IKE to us is always let through. */
+static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
+{
+	const struct dp_policy *pol = dp_g->policy;
+
+	dp_policy_lookup(pol, s->clear_in, s->n_clear_in);
+	for (uint16_t i = 0; i < s->n_clear_in; i++) {
+		struct rte_mbuf *m = s->clear_in[i];
+		struct dp_meta *md = dp_meta(m);
+		uint8_t action = dp_policy_action(pol, md->rule);
+
+		if (is_ike(md) && dp_local_addr(dp_g, md->family, dp_meta_dst(md)))
+			action = DPSEC_ACTION_PERMIT;
+		if (action == DPSEC_ACTION_NEGOTIATE)
+			dp_drop(w, m, DP_DROP_clear_should_be_secured);
+		else if (action == DPSEC_ACTION_BLOCK)
+			dp_drop(w, m, DP_DROP_policy_block);
+		else
+			deliver(w, m, s);
+	}
+}
+
+static void request_resolution(uint16_t port, const struct dp_meta *md, const uint8_t *addr)
+{
+	struct dp_resolve_req r = { .port = port, .family = md->family };
+
+	memcpy(r.addr, addr, md->family == DPSEC_AF_INET6 ? 16 : 4);
+	rte_ring_enqueue_elem(dp_g->resolve, &r, sizeof(r)); /* full: asked already */
+}
+
+static void push_eth(struct rte_mbuf *m, const struct rte_ether_addr *dst,
+		     const struct rte_ether_addr *src, uint8_t family)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
+
+	eth->dst_addr = *dst;
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(family == DPSEC_AF_INET6 ? RTE_ETHER_TYPE_IPV6
+								    : RTE_ETHER_TYPE_IPV4);
+}
+
+/* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
+static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq)
+{
+	struct dp_meta *md = dp_meta(m);
+	const uint8_t *dst = dp_meta_dst(md);
+	const struct dp_nexthop *nh = dp_route_lookup(&dp_g->routes, md->family, dst);
+	struct rte_ether_addr mac;
+	const struct dp_port *port;
+
+	if (nh == NULL) {
+		dp_drop(w, m, DP_DROP_no_route);
+		return;
+	}
+	port = &dp_g->ports[nh->port];
+	if (!dp_neigh_lookup(&dp_g->routes, nh->port, md->family, dp_nexthop_addr(nh, dst), &mac)) {
+		request_resolution(nh->port, md, dp_nexthop_addr(nh, dst));
+		dp_drop(w, m, DP_DROP_no_neighbour);
+		return;
+	}
+	if (m->pkt_len > port->mtu) {
+		dp_drop(w, m, DP_DROP_too_big);
+		return;
+	}
+	push_eth(m, &mac, &port->mac, md->family);
+	txq[nh->port].m[txq[nh->port].n++] = m;
+}
+
+static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
+{
+	const struct dp_port *hp = &dp_g->ports[dp_g->host_port];
+
+	push_eth(m, &hp->host_mac, &hp->mac, dp_meta(m)->family);
+	txq[dp_g->host_port].m[txq[dp_g->host_port].n++] = m;
+}
+
+static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
+{
+	for (uint16_t p = 0; p < dp_g->n_ports; p++) {
+		uint16_t n = txq[p].n, sent;
+
+		if (n == 0)
+			continue;
+		sent = rte_eth_tx_burst(dp_g->ports[p].port_id, w->index, txq[p].m, n);
+		w->ctr->c[(int)p == dp_g->host_port ? DP_C_host_packets : DP_C_fwd_packets] += sent;
+		for (uint16_t i = sent; i < n; i++)
+			dp_drop(w, txq[p].m[i], DP_DROP_tx_full);
+		txq[p].n = 0;
+	}
+}
+
+static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
+			  struct dp_txq *txq)
+{
+	struct dp_sort s;
+
+	s.n_out = s.n_clear_in = s.n_esp = s.n_fwd = s.n_host = 0;
+	for (uint16_t i = 0; i < n; i++)
+		rx_sort(w, in_port, mb[i], &s);
+	policy_out(w, &s);
+	policy_in_clear(w, &s);
+	s.n_esp = dp_esp_in(w, s.esp, s.n_esp);
+	for (uint16_t i = 0; i < s.n_esp; i++)
+		deliver(w, s.esp[i], &s);
+	for (uint16_t i = 0; i < s.n_fwd; i++)
+		route_one(w, s.fwd[i], txq);
+	for (uint16_t i = 0; i < s.n_host; i++)
+		to_host(s.host[i], txq);
+	tx_flush(w, txq);
+}
+
+/* Packets the manager built (ARP, ND) leave through worker 0's queues. */
+static void send_injected(struct dp_worker *w)
+{
+	struct rte_mbuf *m[DP_BURST];
+	unsigned int n = rte_ring_dequeue_burst(dp_g->inject, (void **)m, DP_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t port = dp_meta(m[i])->in_port;
+
+		if (rte_eth_tx_burst(dp_g->ports[port].port_id, w->index, &m[i], 1) != 1)
+			rte_pktmbuf_free(m[i]);
+	}
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_txq txq[DP_MAX_PORTS];
+	struct rte_mbuf *mb[DP_BURST];
+
+	memset(txq, 0, sizeof(txq));
+	while (!dp_g->quit) {
+		uint32_t got = 0;
+
+		for (uint16_t q = 0; q < w->n_rxq; q++) {
+			uint16_t port = w->rxq[q].port;
+			uint16_t n = rte_eth_rx_burst(dp_g->ports[port].port_id, w->rxq[q].queue, mb,
+						      DP_BURST);
+
+			if (n > 0)
+				process_burst(w, port, mb, n, txq);
+			got += n;
+		}
+		if (w->index == 0)
+			send_injected(w);
+		if (got > 0)
+			w->last_rx_tsc = rte_rdtsc();
+		else if (!dp_g->busy_poll)
+			rte_delay_us_sleep(dp_g->idle_sleep_us);
+	}
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* cfg.h - the dataplane configuration as loaded from a libconfig file:
+ * ports and their roles, routes, static neighbours, the exception (TAP)
+ * interface, the policy (rules with filter lists and filter actions) and
+ * static SAs. cfg_load() validates everything and names file, line and field
+ * in its error; cfg_free() wipes key material. */
+#ifndef DPSEC_CFG_H
+#define DPSEC_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpsec_model.h"
+
+#define CFG_MAX_PORTS 8
+#define CFG_MAX_PORT_ADDRS 4
+#define CFG_DEVARGS_MAX 256
+#define CFG_IFNAME_MAX 16
+#define CFG_ERR_MAX 512
+
+enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
+
+enum cfg_idle_mode { CFG_IDLE_SLEEP, CFG_IDLE_BUSY };
+
+struct cfg_port {
+	char name[DPSEC_NAME_MAX];
+	char device[CFG_DEVARGS_MAX]; /* DPDK devargs: PCI address or vdev */
+	uint8_t role;                 /* enum cfg_port_role */
+	uint32_t n_addrs;
+	struct dpsec_prefix addrs[CFG_MAX_PORT_ADDRS]; /* the gateway's own */
+	uint16_t mtu;                 /* 0: device default */
+	bool has_mac;                 /* mac given: set as the port's address */
+	uint8_t mac[6];
+};
+
+struct cfg_route {
+	struct dpsec_prefix dst;
+	struct dpsec_addr via; /* family DPSEC_AF_NONE: destination on-link */
+	uint16_t port;         /* index into ports */
+};
+
+struct cfg_neighbour {
+	struct dpsec_addr addr;
+	uint8_t mac[6];
+	uint16_t port; /* index into ports */
+};
+
+struct cfg_dataplane_opts {
+	uint32_t workers;        /* worker lcores wanted; default 1 */
+	uint8_t idle;            /* enum cfg_idle_mode; default sleep */
+	uint32_t idle_sleep_us;  /* sleep after an empty poll round; default 100 */
+};
+
+struct cfg_dataplane {
+	char path[256];
+	struct cfg_dataplane_opts opts;
+	uint32_t n_ports;
+	struct cfg_port ports[CFG_MAX_PORTS];
+	char exception_ifname[CFG_IFNAME_MAX]; /* "" = no exception interface */
+	uint32_t n_routes;
+	struct cfg_route *routes;
+	uint32_t n_neighbours;
+	struct cfg_neighbour *neighbours;
+	uint8_t default_action; /* for packets no filter matches */
+	uint32_t n_rules;
+	struct dpsec_rule *rules; /* in file order */
+	uint32_t n_sas;
+	struct dpsec_sa_conf *sas;
+};
+
+enum cfg_perm_policy {
+	CFG_PERM_REFUSE, /* keys in a group/other-readable file: error */
+	CFG_PERM_WARN,   /* ... a warning on stderr, load anyway */
+};
+
+/* Loads and validates path into out. Returns 0, or -1 with a message of the
+ * form "FILE:LINE: FIELD: problem" in err. out needs cfg_free() either way. */
+int cfg_load(const char *path, enum cfg_perm_policy perm, struct cfg_dataplane *out,
+	     char err[CFG_ERR_MAX]);
+
+void cfg_free(struct cfg_dataplane *cfg);
+
+/* Helpers the CLI and tests share. Each returns 0 or -1. */
+int cfg_parse_addr(const char *s, struct dpsec_addr *out);
+int cfg_parse_prefix(const char *s, struct dpsec_prefix *out);
+int cfg_parse_mac(const char *s, uint8_t mac[6]);
+int cfg_parse_hex(const char *s, uint8_t *out, size_t max, size_t *len);
+const char *cfg_action_name(uint8_t action);
+
+#endif

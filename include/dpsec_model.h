@@ -1,0 +1,95 @@
+/* dpsec_model.h - the policy and SA model shared by the config loader, the
+ * dataplane and (later) the control plane: addresses, filters, rules with
+ * their filter action, and static SA parameters. Plain data, no DPDK types. */
+#ifndef DPSEC_MODEL_H
+#define DPSEC_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DPSEC_NAME_MAX 32          /* names of ports, rules, filter lists */
+#define DPSEC_MAX_ENC_KEY 32       /* AES-256 */
+#define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1 */
+#define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-256 block */
+#define DPSEC_REPLAY_DEFAULT 1024  /* packets */
+#define DPSEC_REPLAY_MAX 8192      /* packets: a 2 KiB bitmap at most */
+
+enum dpsec_family { DPSEC_AF_NONE = 0, DPSEC_AF_INET = 4, DPSEC_AF_INET6 = 6 };
+
+/* An IPv4 address lives in a[0..3], network byte order, rest zero. */
+struct dpsec_addr {
+	uint8_t family; /* enum dpsec_family */
+	uint8_t a[16];
+};
+
+struct dpsec_prefix {
+	struct dpsec_addr addr;
+	uint8_t len; /* bits */
+};
+
+enum dpsec_action { DPSEC_ACTION_PERMIT, DPSEC_ACTION_BLOCK, DPSEC_ACTION_NEGOTIATE };
+
+enum dpsec_direction { DPSEC_DIR_IN, DPSEC_DIR_OUT };
+
+enum dpsec_mode { DPSEC_MODE_TUNNEL, DPSEC_MODE_TRANSPORT };
+
+enum dpsec_enc_alg {
+	DPSEC_ENC_AES_GCM_16, /* RFC 4106, 16-byte ICV; key length 16 or 32 */
+	DPSEC_ENC_AES_CBC,    /* RFC 3602; key length 16 or 32 */
+};
+
+enum dpsec_integ_alg {
+	DPSEC_INTEG_NONE,            /* only with a combined-mode cipher */
+	DPSEC_INTEG_HMAC_SHA1_96,    /* RFC 2404 */
+	DPSEC_INTEG_HMAC_SHA256_128, /* RFC 4868 */
+};
+
+/* One filter of a filter list. Ports apply to TCP, UDP and SCTP only;
+ * a range 0-65535 means any port. proto 0 means any protocol. */
+struct dpsec_filter {
+	struct dpsec_prefix src, dst;
+	uint8_t proto;
+	bool mirrored;
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+};
+
+/* Parameters of one static (or, later, negotiated) SA. For outbound SAs the
+ * packet goes local -> remote; inbound SAs are found by (spi, ESP, local).
+ * In tunnel mode local/remote are the tunnel endpoints; in transport mode
+ * they are the two hosts. */
+struct dpsec_sa_conf {
+	char name[DPSEC_NAME_MAX];
+	uint32_t spi;
+	uint8_t direction; /* enum dpsec_direction */
+	uint8_t mode;      /* enum dpsec_mode */
+	bool esn;          /* 64-bit extended sequence numbers, RFC 4303 §2.2.1 */
+	uint32_t replay_window; /* packets; 0 disables anti-replay (inbound) */
+	struct dpsec_addr local, remote;
+	uint8_t enc_alg;       /* enum dpsec_enc_alg */
+	uint8_t enc_key_len;   /* 16 or 32, without the GCM salt */
+	uint8_t enc_key[DPSEC_MAX_ENC_KEY];
+	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* GCM only: last 4 bytes of keymat */
+	uint8_t integ_alg;     /* enum dpsec_integ_alg */
+	uint8_t integ_key_len; /* 20 for SHA1, 32 for SHA-256 */
+	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];
+};
+
+/* A rule joins one filter list and one filter action. Negotiate rules carry
+ * their SA bundle as indexes into the SA array of the same configuration
+ * (-1: none yet). A rule with a tunnel endpoint is a tunnel rule. */
+struct dpsec_rule {
+	char name[DPSEC_NAME_MAX];
+	char filter_list[DPSEC_NAME_MAX];
+	char filter_action[DPSEC_NAME_MAX];
+	uint32_t priority; /* lower is preferred; ties keep file order */
+	uint8_t action;    /* enum dpsec_action */
+	bool tunnel;
+	struct dpsec_addr tunnel_endpoint;
+	uint32_t n_filters;
+	struct dpsec_filter *filters;
+	int32_t sa_out; /* index into the SA array, or -1 */
+	int32_t sa_in;  /* index into the SA array, or -1 */
+};
+
+#endif

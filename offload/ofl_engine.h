@@ -1,0 +1,91 @@
+/* ofl_engine.h - the crypto engine interface of the dataplane. An SA's
+ * crypto state is prepared once, at install, into a struct ofl_sa_crypto;
+ * the fast path then describes each packet as a struct ofl_op and hands a
+ * whole burst to the engine. The CPU engine (intel-ipsec-mb) is the first;
+ * lookaside (cryptodev) and inline (rte_security) engines implement the
+ * same three calls. */
+#ifndef OFL_ENGINE_H
+#define OFL_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <intel-ipsec-mb.h>
+
+#include "dpsec_model.h"
+
+#define OFL_MAX_BURST 64
+#define OFL_MAX_ICV 16
+
+enum ofl_engine_kind { OFL_ENGINE_CPU };
+
+/* Per-SA crypto template: algorithm parameters and the expanded keys. The
+ * key schedule is kept apart from the SA's hot fields by the caller. */
+struct ofl_sa_crypto {
+	uint8_t engine;     /* enum ofl_engine_kind */
+	uint8_t enc_alg;    /* enum dpsec_enc_alg */
+	uint8_t integ_alg;  /* enum dpsec_integ_alg */
+	uint8_t key_len;    /* cipher key bytes: 16 or 32 */
+	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM) or 16 (CBC) */
+	uint8_t icv_len;    /* 16 (GCM, SHA-256-128) or 12 (SHA1-96) */
+	uint8_t block_len;  /* ESP payload alignment: 4 (GCM) or 16 (CBC) */
+	uint8_t salt[DPSEC_GCM_SALT_LEN];
+	union {
+		struct gcm_key_data gcm;
+		struct {
+			uint32_t enc_keys[60] __attribute__((aligned(16)));
+			uint32_t dec_keys[60] __attribute__((aligned(16)));
+			uint8_t ipad[32] __attribute__((aligned(16))); /* H(K ^ ipad) */
+			uint8_t opad[32] __attribute__((aligned(16))); /* H(K ^ opad) */
+		} cbc;
+	} k __attribute__((aligned(64)));
+};
+
+/* One packet's crypto operation, in place in a contiguous buffer.
+ * Encrypt: cipher [cipher_off, +cipher_len), then authenticate
+ * [auth_off, +auth_len) (GCM: aad + ciphertext) and write icv_len bytes to
+ * tag. Decrypt: authenticate first, then decrypt; the computed ICV goes to
+ * tag and the caller compares it (ofl_icv_equal) with the received one. */
+struct ofl_op {
+	const struct ofl_sa_crypto *sa;
+	uint8_t *buf;
+	uint32_t cipher_off, cipher_len;
+	uint32_t auth_off, auth_len;  /* CBC+HMAC only; GCM authenticates cipher range + aad */
+	const uint8_t *iv;            /* GCM: 12-byte nonce salt||IV; CBC: 16-byte IV */
+	const uint8_t *aad;           /* GCM only */
+	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5) */
+	bool encrypt;
+	uint8_t *tag;                 /* where the engine writes the computed ICV */
+	int status;                   /* out: 0, or -EIO when the engine failed it */
+};
+
+/* A worker's private engine state (one IMB_MGR per worker, never shared). */
+struct ofl_cpu;
+
+struct ofl_cpu *ofl_cpu_create(int socket_id);
+void ofl_cpu_free(struct ofl_cpu *e);
+
+/* Prepares an SA's template from its configuration. Returns 0, or -EINVAL
+ * for an algorithm/key combination the engine cannot run. */
+int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
+		       struct ofl_sa_crypto *out);
+
+/* Runs n (<= OFL_MAX_BURST) operations as one burst submission and one
+ * flush; each op's status is set. */
+void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n);
+
+/* Fills buf with len bytes from the worker's CSPRNG (AES-CTR keystream under
+ * a key drawn from getrandom() at creation): CBC IVs, RFC 3602 §3. */
+void ofl_cpu_random(struct ofl_cpu *e, uint8_t *buf, uint32_t len);
+
+/* Constant-time ICV comparison. */
+static inline bool ofl_icv_equal(const uint8_t *a, const uint8_t *b, uint8_t len)
+{
+	uint8_t diff = 0;
+
+	for (uint8_t i = 0; i < len; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+#endif
