@@ -56,6 +56,7 @@ struct dp_worker {
 	uint16_t n_rxq;
 	struct { uint16_t port; uint16_t queue; } rxq[DP_MAX_PORTS];
 	struct ofl_cpu *crypto;
+	struct rte_ring *handoff;        /* other workers -> this one: ESP of SAs it owns */
 	struct dp_counters *ctr;         /* this worker's global counters */
 	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
 	uint16_t ip_id;                  /* outer IPv4 identification */
@@ -104,6 +105,13 @@ int dp_worker_main(void *arg);
 bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a);
 
 
+
+/* The worker that owns an inbound SA: the only one that touches its replay
+ * window (single writer, RFC 6479 without locks). */
+static inline uint16_t dp_sa_owner(const struct dp_ctx *dp, uint32_t sa_idx)
+{
+	return (uint16_t)(sa_idx % dp->n_workers);
+}
 
 /* Counts a packet under a drop reason and frees it. */
 static inline void dp_drop(struct dp_worker *w, struct rte_mbuf *m, int reason)

@@ -1,8 +1,10 @@
 /* dp_stats.h - dataplane counters. One X-macro list declares every global
  * counter once and generates both the enum and the names; counters live per
  * lcore (no atomics on the fast path) and are summed by whoever reads them.
- * Every received packet ends in exactly one of: fwd, host, control or a
- * drop_* reason, so rx_packets == fwd + host + control + drops. */
+ * Every received packet ends in exactly one of: fwd, host, control, a
+ * drop_* reason, or a hand-off to another worker (which counts it again as
+ * handoff_in and then gives it its end), so that
+ * rx_packets + handoff_in == fwd + host + control + handoff_out + drops. */
 #ifndef DP_STATS_H
 #define DP_STATS_H
 
@@ -40,6 +42,7 @@
 	X(no_neighbour, "next hop MAC not resolved yet")                                \
 	X(no_host, "local packet but no exception interface")                           \
 	X(control_full, "control queue to the manager full")                            \
+	X(handoff_full, "hand-off queue to the SA's owner worker full")                 \
 	X(tx_full, "port transmit queue full")
 
 /* X(name, description) of the other global counters. */
@@ -48,6 +51,8 @@
 	X(fwd_packets, "packets sent out of a network port")                                 \
 	X(host_packets, "packets delivered to the host stack (exception interface)")         \
 	X(control_packets, "ARP/ND packets consumed by the manager")                         \
+	X(handoff_out, "ESP packets handed to the worker that owns their inbound SA")        \
+	X(handoff_in, "ESP packets taken over from another worker")                          \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \

@@ -17,8 +17,13 @@ struct dp_worker;
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 
 /* Packets are ESP addressed to the gateway; on return the good ones hold
- * the inner packet, parsed, and checked against their SA's rule. */
+ * the inner packet, parsed, and checked against their SA's rule. Packets of
+ * SAs another worker owns are handed to it (not among the returned ones). */
 uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
+
+/* The second half of dp_esp_in for packets whose SA (meta.sa) w owns:
+ * replay check, crypto, decapsulation, inner policy check. */
+uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 
 #define ESP_HDR_LEN 8
 #define ESP_TRAILER_LEN 2 /* pad length, next header */

@@ -266,9 +266,35 @@ static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, u
 	return good;
 }
 
+/* Keeps the packets of SAs this worker owns; hands the others over. */
+static uint16_t esp_in_handoff(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t owner = dp_sa_owner(dp_g, dp_meta(mb[i])->sa);
+
+		if (owner == w->index) {
+			mb[k++] = mb[i];
+		} else if (rte_ring_enqueue(dp_g->workers[owner].handoff, mb[i]) == 0) {
+			w->ctr->c[DP_C_handoff_out]++;
+		} else {
+			dp_drop(w, mb[i], DP_DROP_handoff_full);
+		}
+	}
+	return k;
+}
+
+uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
+{
+	n = esp_in_crypto(w, mb, n);
+	return esp_in_check_policy(w, mb, n);
+}
+
 uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	n = esp_in_lookup(w, mb, n);
-	n = esp_in_crypto(w, mb, n);
-	return esp_in_check_policy(w, mb, n);
+	if (dp_g->n_workers > 1)
+		n = esp_in_handoff(w, mb, n);
+	return dp_esp_in_owned(w, mb, n);
 }

@@ -339,6 +339,26 @@ static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 	tx_flush(w, txq);
 }
 
+/* ESP packets other workers received for SAs this worker owns. */
+static void process_handoff(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort s;
+	uint16_t n = (uint16_t)rte_ring_dequeue_burst(w->handoff, (void **)s.esp, DP_BURST, NULL);
+
+	if (n == 0)
+		return;
+	w->ctr->c[DP_C_handoff_in] += n;
+	s.n_fwd = s.n_host = 0;
+	n = dp_esp_in_owned(w, s.esp, n);
+	for (uint16_t i = 0; i < n; i++)
+		deliver(w, s.esp[i], &s);
+	for (uint16_t i = 0; i < s.n_fwd; i++)
+		route_one(w, s.fwd[i], txq);
+	for (uint16_t i = 0; i < s.n_host; i++)
+		to_host(s.host[i], txq);
+	tx_flush(w, txq);
+}
+
 /* Packets the manager built (ARP, ND) leave through worker 0's queues. */
 static void send_injected(struct dp_worker *w)
 {
@@ -372,6 +392,8 @@ int dp_worker_main(void *arg)
 				process_burst(w, port, mb, n, txq);
 			got += n;
 		}
+		if (dp_g->n_workers > 1)
+			process_handoff(w, txq);
 		if (w->index == 0)
 			send_injected(w);
 		if (got > 0)

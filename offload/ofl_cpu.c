@@ -1,7 +1,20 @@
-/* ofl_cpu.c - the CPU crypto engine: intel-ipsec-mb's multi-buffer manager,
- * one per worker. Each SA's keys are expanded once (ofl_cpu_sa_prepare); a
- * burst of packets becomes one IMB_SUBMIT_BURST and one flush, never a flush
- * per packet. Also a per-worker CSPRNG (AES-CTR keystream) for CBC IVs. */
+/* ofl_cpu.c - the CPU crypto engine on intel-ipsec-mb: one IMB_MGR per
+ * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
+ * key schedules, HMAC inner/outer states); the fast path fills one IMB job
+ * per op, submits the burst once and flushes until every job is back. An
+ * AES-128-CTR keystream in the same manager supplies the CBC IVs.
+ *
+ * IMB facts this relies on (1.3, mb_mgr_job_check.h, job_api_*.h):
+ * - dst gets the cipher output with no offset applied, src is read from
+ *   src + cipher offset: in place means dst = buf + cipher_off.
+ * - HMAC tags must be the IPsec-truncated or the full length: 12 or 20
+ *   bytes for SHA-1, 16 or 32 for SHA-256; GCM takes 1..16.
+ * - GCM needs IMB_AUTH_AES_GMAC for every key size (the _128/_256 variants
+ *   are standalone GMAC); the key size comes from key_len_in_bytes.
+ * - CBC lengths must be non-zero multiples of 16, HMAC lengths 1..65534.
+ * - A checked burst submit is all or nothing: one invalid job and nothing
+ *   is queued; run_single() then lets the job API reject that job alone. */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,254 +23,384 @@
 
 #include "ofl_engine.h"
 
-#define HMAC_BLOCK 64
-#define RNG_CHUNK 4096
+#define HMAC_BLOCK 64           /* SHA-1 and SHA-256 block size */
+#define GCM_NONCE_LEN 12        /* salt || IV, RFC 4106 §4 */
+#define RAND_CHUNK 4096u        /* keystream bytes per CTR job */
+#define AES_BLOCK 16
 
 struct ofl_cpu {
 	IMB_MGR *mgr;
-	uint32_t rng_keys[60] __attribute__((aligned(16))); /* AES-128 expanded */
-	uint32_t rng_dec[60] __attribute__((aligned(16)));
-	uint8_t rng_ctr[16];                                 /* IV of the next CTR job */
-	uint8_t zeros[RNG_CHUNK];
+	uint8_t ctr[AES_BLOCK] __attribute__((aligned(16))); /* big-endian counter block */
+	uint32_t rnd_keys[60] __attribute__((aligned(16)));  /* AES-128 schedule, CSPRNG */
 };
 
-struct ofl_cpu *ofl_cpu_create(int socket_id)
-{
-	struct ofl_cpu *e;
-	uint8_t key[16];
+/* --- CSPRNG: AES-128-CTR under a key from getrandom() --------------------- */
 
-	(void)socket_id; /* IMB allocates the manager itself */
-	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0)
-		return NULL;
-	memset(e, 0, sizeof(*e));
-	e->mgr = alloc_mb_mgr(0);
-	if (e->mgr == NULL)
-		goto fail;
-	init_mb_mgr_auto(e->mgr, NULL);
-	if (imb_get_errno(e->mgr) != 0) {
-		fprintf(stderr, "ofl_cpu: intel-ipsec-mb cannot run on this CPU: %s\n",
-			imb_get_strerror(imb_get_errno(e->mgr)));
-		goto fail;
+static int fill_os_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t r = getrandom(p, len, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		p += r;
+		len -= (size_t)r;
 	}
-	if (getrandom(key, sizeof(key), 0) != sizeof(key) ||
-	    getrandom(e->rng_ctr, sizeof(e->rng_ctr), 0) != sizeof(e->rng_ctr))
-		goto fail;
-	IMB_AES_KEYEXP_128(e->mgr, key, e->rng_keys, e->rng_dec);
-	explicit_bzero(key, sizeof(key));
-	return e;
-fail:
-	explicit_bzero(key, sizeof(key));
-	ofl_cpu_free(e);
-	return NULL;
+	return 0;
 }
+
+/* Adds n to the 128-bit big-endian counter block. */
+static void ctr_add(uint8_t ctr[AES_BLOCK], uint64_t n)
+{
+	for (int i = AES_BLOCK - 1; i >= 0 && n != 0; i--) {
+		uint64_t s = (uint64_t)ctr[i] + (n & 0xff);
+
+		ctr[i] = (uint8_t)s;
+		n = (n >> 8) + (s >> 8);
+	}
+}
+
+/* Moves the counter to the next 2^32 boundary when the job's blocks would
+ * wrap its low word: keystream blocks then never repeat, whatever counter
+ * width IMB increments. */
+static void ctr_reserve(uint8_t ctr[AES_BLOCK], uint32_t blocks)
+{
+	uint64_t low = (uint64_t)ctr[12] << 24 | (uint64_t)ctr[13] << 16 |
+		       (uint64_t)ctr[14] << 8 | ctr[15];
+
+	if (low + blocks > UINT64_C(1) << 32)
+		ctr_add(ctr, (UINT64_C(1) << 32) - low);
+}
+
+static int rand_init(struct ofl_cpu *e)
+{
+	uint8_t key[16], dec[15 * AES_BLOCK] __attribute__((aligned(16)));
+	int rc;
+
+	rc = fill_os_random(key, sizeof(key));
+	if (rc == 0)
+		rc = fill_os_random(e->ctr, sizeof(e->ctr));
+	if (rc == 0)
+		IMB_AES_KEYEXP_128(e->mgr, key, e->rnd_keys, dec);
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(dec, sizeof(dec));
+	return rc;
+}
+
+/* One CTR job over len (<= RAND_CHUNK) zeroed bytes of buf. The manager's
+ * queue is empty here (ofl_cpu_run always drains it), so the job that comes
+ * back is this one. */
+static bool rand_chunk(struct ofl_cpu *e, uint8_t *buf, uint32_t len)
+{
+	uint32_t blocks = (len + AES_BLOCK - 1) / AES_BLOCK;
+	IMB_JOB *j;
+
+	ctr_reserve(e->ctr, blocks);
+	memset(buf, 0, len);
+	j = IMB_GET_NEXT_JOB(e->mgr);
+	memset(j, 0, sizeof(*j));
+	j->cipher_mode = IMB_CIPHER_CNTR;
+	j->cipher_direction = IMB_DIR_ENCRYPT;
+	j->chain_order = IMB_ORDER_CIPHER_HASH;
+	j->hash_alg = IMB_AUTH_NULL;
+	j->enc_keys = e->rnd_keys;
+	j->key_len_in_bytes = IMB_KEY_128_BYTES;
+	j->src = buf;
+	j->dst = buf;
+	j->msg_len_to_cipher_in_bytes = len;
+	j->iv = e->ctr;
+	j->iv_len_in_bytes = AES_BLOCK;
+	j = IMB_SUBMIT_JOB(e->mgr);
+	if (j == NULL)
+		j = IMB_FLUSH_JOB(e->mgr);
+	ctr_add(e->ctr, blocks);
+	return j != NULL && j->status == IMB_STATUS_COMPLETED;
+}
+
+void ofl_cpu_random(struct ofl_cpu *e, uint8_t *buf, uint32_t len)
+{
+	while (len > 0) {
+		uint32_t n = len < RAND_CHUNK ? len : RAND_CHUNK;
+
+		if (!rand_chunk(e, buf, n) && fill_os_random(buf, n) != 0) {
+			fprintf(stderr, "ofl_cpu: no random bytes for IVs, giving up\n");
+			abort(); /* a predictable CBC IV is worse than no packet */
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+/* --- engine life cycle ---------------------------------------------------- */
 
 void ofl_cpu_free(struct ofl_cpu *e)
 {
 	if (e == NULL)
 		return;
-	if (e->mgr != NULL)
+	if (e->mgr != NULL) {
+		explicit_bzero(e->mgr, imb_get_mb_mgr_size()); /* lanes held HMAC states */
 		free_mb_mgr(e->mgr);
+	}
 	explicit_bzero(e, sizeof(*e));
 	free(e);
 }
 
-/* H(K ^ pad) over one block: the inner/outer states HMAC starts from. */
-static void hmac_pad_state(IMB_MGR *mgr, uint8_t alg, const uint8_t *key, uint8_t key_len,
-			   uint8_t pad, uint8_t *out)
+static int mgr_init(struct ofl_cpu *e)
 {
-	uint8_t block[HMAC_BLOCK];
+	IMB_ARCH arch = IMB_ARCH_NONE;
+	int err;
 
-	memset(block, 0, sizeof(block));
-	memcpy(block, key, key_len);
-	for (int i = 0; i < HMAC_BLOCK; i++)
-		block[i] ^= pad;
-	if (alg == DPSEC_INTEG_HMAC_SHA1_96)
-		IMB_SHA1_ONE_BLOCK(mgr, block, out);
-	else
-		IMB_SHA256_ONE_BLOCK(mgr, block, out);
-	explicit_bzero(block, sizeof(block));
-}
-
-static int prepare_gcm(struct ofl_cpu *e, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *o)
-{
-	if (c->integ_alg != DPSEC_INTEG_NONE)
-		return -EINVAL;
-	if (c->enc_key_len == 16)
-		IMB_AES128_GCM_PRE(e->mgr, c->enc_key, &o->k.gcm);
-	else
-		IMB_AES256_GCM_PRE(e->mgr, c->enc_key, &o->k.gcm);
-	memcpy(o->salt, c->salt, sizeof(o->salt));
-	o->iv_len = 8;
-	o->icv_len = 16;
-	o->block_len = 4;
+	e->mgr = alloc_mb_mgr(0);
+	if (e->mgr == NULL) {
+		fprintf(stderr, "ofl_cpu: intel-ipsec-mb: cannot allocate a manager\n");
+		return -ENOMEM;
+	}
+	init_mb_mgr_auto(e->mgr, &arch);
+	err = imb_get_errno(e->mgr);
+	if (err != 0) {
+		fprintf(stderr, "ofl_cpu: intel-ipsec-mb %s cannot run on this CPU "
+			"(needs at least SSE4.2, AES-NI and PCLMULQDQ): %s\n",
+			imb_get_version_str(), imb_get_strerror(err));
+		return -ENODEV;
+	}
+	if (arch == IMB_ARCH_NOAESNI)
+		fprintf(stderr, "ofl_cpu: warning: no AES-NI, intel-ipsec-mb emulates it (slow)\n");
 	return 0;
 }
 
-static int prepare_cbc(struct ofl_cpu *e, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *o)
+/* Plain aligned memory, as alloc_mb_mgr() does for the IMB_MGR, so that the
+ * engine also runs without the EAL. socket_id is not used: the pages land
+ * on the node of the thread that first writes them (this one). */
+struct ofl_cpu *ofl_cpu_create(int socket_id)
 {
-	uint8_t want = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? 20 : 32;
+	struct ofl_cpu *e = NULL;
+	int rc;
 
-	if (c->integ_alg == DPSEC_INTEG_NONE || c->integ_key_len != want)
-		return -EINVAL;
-	if (c->enc_key_len == 16)
-		IMB_AES_KEYEXP_128(e->mgr, c->enc_key, o->k.cbc.enc_keys, o->k.cbc.dec_keys);
-	else
-		IMB_AES_KEYEXP_256(e->mgr, c->enc_key, o->k.cbc.enc_keys, o->k.cbc.dec_keys);
-	hmac_pad_state(e->mgr, c->integ_alg, c->integ_key, c->integ_key_len, 0x36, o->k.cbc.ipad);
-	hmac_pad_state(e->mgr, c->integ_alg, c->integ_key, c->integ_key_len, 0x5c, o->k.cbc.opad);
-	o->iv_len = 16;
-	o->icv_len = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? 12 : 16;
-	o->block_len = 16;
-	return 0;
+	(void)socket_id;
+	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0) {
+		fprintf(stderr, "ofl_cpu: out of memory\n");
+		return NULL;
+	}
+	memset(e, 0, sizeof(*e));
+	if (mgr_init(e) != 0)
+		goto fail;
+	rc = rand_init(e);
+	if (rc != 0) {
+		fprintf(stderr, "ofl_cpu: getrandom() failed: %s\n", strerror(-rc));
+		goto fail;
+	}
+	return e;
+fail:
+	ofl_cpu_free(e);
+	return NULL;
 }
 
-int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *o)
+/* --- SA preparation ------------------------------------------------------- */
+
+static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 {
-	memset(o, 0, sizeof(*o));
+	if (e == NULL || c == NULL)
+		return -EINVAL;
 	if (c->enc_key_len != 16 && c->enc_key_len != 32)
 		return -EINVAL;
-	o->engine = OFL_ENGINE_CPU;
-	o->enc_alg = c->enc_alg;
-	o->integ_alg = c->integ_alg;
-	o->key_len = c->enc_key_len;
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
-		return prepare_gcm(e, c, o);
+		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
 	case DPSEC_ENC_AES_CBC:
-		return prepare_cbc(e, c, o);
+		if (c->integ_alg != DPSEC_INTEG_HMAC_SHA1_96 &&
+		    c->integ_alg != DPSEC_INTEG_HMAC_SHA256_128)
+			return -EINVAL; /* no confidentiality-only ESP */
+		/* HMAC is defined for any key up to a block; the IPsec lengths
+		 * (RFC 2404: 20, RFC 4868: 32) are the configuration's check. */
+		if (c->integ_key_len == 0 || c->integ_key_len > HMAC_BLOCK)
+			return -EINVAL;
+		return 0;
 	default:
 		return -EINVAL;
 	}
 }
 
-static void job_gcm(IMB_JOB *j, const struct ofl_op *op)
+static void prep_gcm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
 {
-	const struct ofl_sa_crypto *s = op->sa;
+	if (c->enc_key_len == 16)
+		IMB_AES128_GCM_PRE(m, c->enc_key, &out->k.gcm);
+	else
+		IMB_AES256_GCM_PRE(m, c->enc_key, &out->k.gcm);
+	memcpy(out->salt, c->salt, sizeof(out->salt));
+	out->iv_len = 8;
+	out->icv_len = 16;
+	out->block_len = 4;
+}
+
+/* pad: caller's HMAC_BLOCK scratch, which the caller wipes. */
+static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+		     uint8_t *pad)
+{
+	bool sha1 = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96;
+
+	if (c->enc_key_len == 16)
+		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	else
+		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	memset(pad, 0, HMAC_BLOCK);
+	memcpy(pad, c->integ_key, c->integ_key_len);
+	for (int i = 0; i < HMAC_BLOCK; i++)
+		pad[i] ^= 0x36;
+	if (sha1)
+		IMB_SHA1_ONE_BLOCK(m, pad, out->k.cbc.ipad);
+	else
+		IMB_SHA256_ONE_BLOCK(m, pad, out->k.cbc.ipad);
+	for (int i = 0; i < HMAC_BLOCK; i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	if (sha1)
+		IMB_SHA1_ONE_BLOCK(m, pad, out->k.cbc.opad);
+	else
+		IMB_SHA256_ONE_BLOCK(m, pad, out->k.cbc.opad);
+	out->iv_len = 16;
+	out->icv_len = sha1 ? 12 : 16;
+	out->block_len = 16;
+}
+
+int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
+		       struct ofl_sa_crypto *out)
+{
+	uint8_t pad[HMAC_BLOCK] __attribute__((aligned(16)));
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = check_conf(e, conf);
+	if (rc != 0)
+		goto out;
+	out->engine = OFL_ENGINE_CPU;
+	out->enc_alg = conf->enc_alg;
+	out->integ_alg = conf->integ_alg;
+	out->key_len = conf->enc_key_len;
+	if (conf->enc_alg == DPSEC_ENC_AES_GCM_16)
+		prep_gcm(e->mgr, conf, out);
+	else
+		prep_cbc(e->mgr, conf, out, pad);
+out:
+	explicit_bzero(pad, sizeof(pad));
+	return rc;
+}
+
+/* --- the burst ------------------------------------------------------------ */
+
+static void fill_gcm(IMB_JOB *j, const struct ofl_op *op)
+{
+	const struct ofl_sa_crypto *sa = op->sa;
 
 	j->cipher_mode = IMB_CIPHER_GCM;
 	j->hash_alg = IMB_AUTH_AES_GMAC;
-	j->enc_keys = j->dec_keys = &s->k.gcm;
-	j->iv_len_in_bytes = 12;
-	j->hash_start_src_offset_in_bytes = op->cipher_off;
-	j->msg_len_to_hash_in_bytes = op->cipher_len;
+	j->enc_keys = &sa->k.gcm;
+	j->dec_keys = &sa->k.gcm;
+	j->iv_len_in_bytes = GCM_NONCE_LEN;
 	j->u.GCM.aad = op->aad;
 	j->u.GCM.aad_len_in_bytes = op->aad_len;
+	j->hash_start_src_offset_in_bytes = op->cipher_off;
+	j->msg_len_to_hash_in_bytes = op->cipher_len;
 }
 
-static void job_cbc_hmac(IMB_JOB *j, const struct ofl_op *op)
+static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 {
-	const struct ofl_sa_crypto *s = op->sa;
+	const struct ofl_sa_crypto *sa = op->sa;
 
 	j->cipher_mode = IMB_CIPHER_CBC;
-	j->hash_alg = s->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? IMB_AUTH_HMAC_SHA_1
-							       : IMB_AUTH_HMAC_SHA_256;
-	j->enc_keys = s->k.cbc.enc_keys;
-	j->dec_keys = s->k.cbc.dec_keys;
-	j->iv_len_in_bytes = 16;
+	j->hash_alg = sa->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? IMB_AUTH_HMAC_SHA_1
+								 : IMB_AUTH_HMAC_SHA_256;
+	j->enc_keys = sa->k.cbc.enc_keys;
+	j->dec_keys = sa->k.cbc.dec_keys;
+	j->iv_len_in_bytes = AES_BLOCK;
+	j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
 	j->hash_start_src_offset_in_bytes = op->auth_off;
 	j->msg_len_to_hash_in_bytes = op->auth_len;
-	j->u.HMAC._hashed_auth_key_xor_ipad = s->k.cbc.ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = s->k.cbc.opad;
 }
 
-static void job_fill(IMB_JOB *j, struct ofl_op *op)
+static void fill_job(IMB_JOB *j, struct ofl_op *op)
 {
-	j->src = op->buf;
-	j->dst = op->buf + op->cipher_off; /* IMB: dst has no offset applied */
+	j->cipher_direction = op->encrypt ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+	j->chain_order = op->encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
 	j->key_len_in_bytes = op->sa->key_len;
+	j->src = op->buf;
+	j->dst = op->buf + op->cipher_off; /* IMB writes dst without the offset */
 	j->cipher_start_src_offset_in_bytes = op->cipher_off;
 	j->msg_len_to_cipher_in_bytes = op->cipher_len;
 	j->iv = op->iv;
 	j->auth_tag_output = op->tag;
 	j->auth_tag_output_len_in_bytes = op->sa->icv_len;
-	j->cipher_direction = op->encrypt ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-	j->chain_order = op->encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
 	j->user_data = op;
 	if (op->sa->enc_alg == DPSEC_ENC_AES_GCM_16)
-		job_gcm(j, op);
+		fill_gcm(j, op);
 	else
-		job_cbc_hmac(j, op);
+		fill_cbc(j, op);
+	op->status = -EIO; /* until the job comes back completed */
 }
 
-static void job_done(IMB_JOB *j)
+static uint32_t collect(IMB_JOB **jobs, uint32_t n)
 {
-	struct ofl_op *op = j->user_data;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ofl_op *op = jobs[i]->user_data;
 
-	op->status = j->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+		op->status = jobs[i]->status == IMB_STATUS_COMPLETED ? 0 : -EIO;
+	}
+	return n;
 }
 
-/* Submits jobs[0..n) and collects all of them: one submit, one flush. */
-static void submit_all(IMB_MGR *mgr, IMB_JOB **jobs, uint32_t n)
+/* Slow path after a rejected burst: the job API validates job by job and
+ * returns an invalid job with IMB_STATUS_INVALID_ARGS, the others run. */
+static void run_single(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 {
-	uint32_t done = IMB_SUBMIT_BURST(mgr, n, jobs);
+	IMB_JOB *j;
 
-	for (uint32_t i = 0; i < done; i++)
-		job_done(jobs[i]);
+	for (uint16_t i = 0; i < n; i++) {
+		fill_job(IMB_GET_NEXT_JOB(e->mgr), &ops[i]);
+		for (j = IMB_SUBMIT_JOB(e->mgr); j != NULL; j = IMB_GET_COMPLETED_JOB(e->mgr))
+			collect(&j, 1);
+	}
+	while ((j = IMB_FLUSH_JOB(e->mgr)) != NULL)
+		collect(&j, 1);
+}
+
+static void run_burst(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
+{
+	IMB_JOB *jobs[OFL_MAX_BURST];
+	uint32_t got, done;
+
+	got = IMB_GET_NEXT_BURST(e->mgr, n, jobs);
+	if (got < n) { /* cannot happen: the queue is empty between calls */
+		for (uint16_t i = 0; i < n; i++)
+			ops[i].status = -EIO;
+		return;
+	}
+	for (uint16_t i = 0; i < n; i++)
+		fill_job(jobs[i], &ops[i]);
+	done = IMB_SUBMIT_BURST(e->mgr, n, jobs);
+	if (done == 0 && imb_get_errno(e->mgr) != 0) {
+		run_single(e, ops, n);
+		return;
+	}
+	done = collect(jobs, done);
 	while (done < n) {
-		uint32_t more = IMB_FLUSH_BURST(mgr, n - done, jobs);
+		uint32_t k = IMB_FLUSH_BURST(e->mgr, n - done, jobs);
 
-		if (more == 0)
-			break;
-		for (uint32_t i = 0; i < more; i++)
-			job_done(jobs[i]);
-		done += more;
+		if (k == 0)
+			break; /* nothing left queued: the rest keep -EIO */
+		done += collect(jobs, k);
 	}
 }
 
 void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 {
-	IMB_JOB *jobs[OFL_MAX_BURST];
-	uint32_t got;
+	while (n > 0) {
+		uint16_t k = n < OFL_MAX_BURST ? n : OFL_MAX_BURST;
 
-	if (n == 0)
-		return;
-	for (uint16_t i = 0; i < n; i++)
-		ops[i].status = -EIO; /* until the engine says otherwise */
-	got = IMB_GET_NEXT_BURST(e->mgr, n, jobs);
-	if (got < n) { /* jobs left over from an earlier failure: drain them */
-		IMB_FLUSH_BURST(e->mgr, IMB_MAX_JOBS, jobs);
-		got = IMB_GET_NEXT_BURST(e->mgr, n, jobs);
-	}
-	for (uint32_t i = 0; i < got; i++)
-		job_fill(jobs[i], &ops[i]);
-	submit_all(e->mgr, jobs, got);
-}
-
-static void ctr_add(uint8_t ctr[16], uint32_t blocks)
-{
-	for (int i = 15; i >= 0 && blocks != 0; i--) {
-		uint32_t v = ctr[i] + (blocks & 0xff);
-
-		ctr[i] = (uint8_t)v;
-		blocks = (blocks >> 8) + (v >> 8);
-	}
-}
-
-/* AES-128-CTR keystream under a random key: each call encrypts zeros with
- * the next counter values (NIST SP 800-90A CTR_DRBG's generate, no reseed). */
-void ofl_cpu_random(struct ofl_cpu *e, uint8_t *buf, uint32_t len)
-{
-	while (len > 0) {
-		uint32_t chunk = len < RNG_CHUNK ? len : RNG_CHUNK;
-		IMB_JOB *j = IMB_GET_NEXT_JOB(e->mgr);
-
-		memset(j, 0, sizeof(*j));
-		j->cipher_mode = IMB_CIPHER_CNTR;
-		j->hash_alg = IMB_AUTH_NULL;
-		j->cipher_direction = IMB_DIR_ENCRYPT;
-		j->chain_order = IMB_ORDER_CIPHER_HASH;
-		j->enc_keys = j->dec_keys = e->rng_keys;
-		j->key_len_in_bytes = 16;
-		j->src = e->zeros;
-		j->dst = buf;
-		j->msg_len_to_cipher_in_bytes = chunk;
-		j->iv = e->rng_ctr;
-		j->iv_len_in_bytes = 16;
-		IMB_SUBMIT_JOB(e->mgr);
-		while (IMB_FLUSH_JOB(e->mgr) != NULL)
-			;
-		ctr_add(e->rng_ctr, (chunk + 15) / 16);
-		buf += chunk;
-		len -= chunk;
+		run_burst(e, ops, k);
+		ops += k;
+		n -= k;
 	}
 }
