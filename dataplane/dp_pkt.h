@@ -159,7 +159,8 @@ static inline int dp_parse_ipv6(struct rte_mbuf *m, struct dp_meta *md)
 	return 0;
 }
 
-/* Parses the IP packet at the mbuf's data (no link layer). */
+/* Parses the IP packet at the mbuf's data (no link layer); the version
+ * field decides the family (inner packets). */
 static inline int dp_parse_ip(struct rte_mbuf *m, struct dp_meta *md)
 {
 	uint8_t v;
@@ -170,6 +171,13 @@ static inline int dp_parse_ip(struct rte_mbuf *m, struct dp_meta *md)
 	if (v == 6)
 		return dp_parse_ipv6(m, md);
 	return dp_parse_ipv4(m, md);
+}
+
+/* Parses a packet whose link layer announced family (the EtherType): the
+ * version field must agree. */
+static inline int dp_parse_ip_as(struct rte_mbuf *m, struct dp_meta *md, uint8_t family)
+{
+	return family == DPSEC_AF_INET6 ? dp_parse_ipv6(m, md) : dp_parse_ipv4(m, md);
 }
 
 /* Destination address of the parsed packet (in the key). */

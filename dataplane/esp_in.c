@@ -212,34 +212,83 @@ static int esp_in_finish_one(struct dp_sa *sa, struct rte_mbuf *m, const struct 
 	return esp_in_decap(sa, m);
 }
 
+/* With ESN, the high half of a packet's sequence number is inferred from
+ * the window (RFC 4303 Appendix A). A packet earlier in the same batch that
+ * will move the window can change that inference; such a packet must wait
+ * for the next batch, when the earlier one has been verified and recorded. */
+static bool esp_in_must_wait(const struct dp_sa *sa, struct rte_mbuf *m,
+			     struct rte_mbuf *const *batch, uint16_t k)
+{
+	const struct dp_replay *r = sa->replay;
+	uint64_t ahead = r->top;
+	uint32_t lo;
+
+	for (uint16_t j = 0; j < k; j++)
+		if (dp_meta(batch[j])->sa == sa->idx)
+			ahead = RTE_MAX(ahead, dp_meta(batch[j])->seq64);
+	if (ahead == r->top)
+		return false;
+	lo = rte_be_to_cpu_32(*rte_pktmbuf_mtod_offset(m, uint32_t *, dp_meta(m)->l3_len + 4));
+	return dp_replay_esn_infer(r->top, r->window, lo) != dp_replay_esn_infer(ahead, r->window, lo);
+}
+
+/* Prepares packets from mb[*i] on into batch until one has to wait;
+ * returns the batch size. */
+static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n, uint16_t *i,
+			     struct rte_mbuf **batch, struct ofl_op *ops)
+{
+	uint16_t k = 0;
+
+	for (; *i < n; (*i)++) {
+		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[*i])->sa];
+		int rc;
+
+		if ((sa->flags & DP_SA_ESN) && esp_in_must_wait(sa, mb[*i], batch, k))
+			break;
+		rc = esp_in_prepare(sa, mb[*i], &ops[k]);
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[*i], rc);
+			continue;
+		}
+		batch[k++] = mb[*i];
+	}
+	return k;
+}
+
+static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
+			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
+{
+	uint16_t good = 0;
+
+	for (uint16_t j = 0; j < k; j++) {
+		struct dp_sa *sa = dp_g->sas.sa[dp_meta(batch[j])->sa];
+		int rc = esp_in_finish_one(sa, batch[j], &ops[j]);
+
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, batch[j], rc);
+			continue;
+		}
+		esp_in_count(w, sa, dp_meta(batch[j])->inner_len);
+		out[good++] = batch[j];
+	}
+	return good;
+}
+
+/* One crypto burst per batch; a burst is one batch unless an ESN epoch
+ * boundary splits it. */
 static uint16_t esp_in_crypto(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
-	uint16_t k = 0, good = 0;
+	struct rte_mbuf *batch[DP_BURST];
+	uint16_t i = 0, good = 0;
 
-	for (uint16_t i = 0; i < n; i++) {
-		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[i])->sa];
-		int rc = esp_in_prepare(sa, mb[i], &ops[k]);
+	while (i < n) {
+		uint16_t k = esp_in_batch(w, mb, n, &i, batch, ops);
 
-		if (rc != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, mb[i], rc);
-			continue;
-		}
-		mb[k++] = mb[i];
-	}
-	ofl_cpu_run(w->crypto, ops, k);
-	for (uint16_t j = 0; j < k; j++) {
-		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[j])->sa];
-		int rc = esp_in_finish_one(sa, mb[j], &ops[j]);
-
-		if (rc != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, mb[j], rc);
-			continue;
-		}
-		esp_in_count(w, sa, dp_meta(mb[j])->inner_len);
-		mb[good++] = mb[j];
+		ofl_cpu_run(w->crypto, ops, k);
+		good += esp_in_finish(w, batch, ops, k, mb + good);
 	}
 	return good;
 }

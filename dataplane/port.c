@@ -105,14 +105,17 @@ static int port_mtu_mac(struct dp_port *p, const struct cfg_port *c, char *err, 
 			 rte_strerror(-rc));
 		return -1;
 	}
-	if (c != NULL && c->has_mac &&
-	    (rc = rte_eth_dev_default_mac_addr_set(p->port_id, (struct rte_ether_addr *)c->mac)) < 0) {
-		snprintf(err, errlen, "port %s: cannot set MAC: %s", p->name, rte_strerror(-rc));
-		return -1;
-	}
 	if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) < 0)
 		p->mtu = RTE_ETHER_MTU;
-	return rte_eth_macaddr_get(p->port_id, &p->mac);
+	if (c == NULL || !c->has_mac)
+		return rte_eth_macaddr_get(p->port_id, &p->mac);
+	memcpy(p->mac.addr_bytes, c->mac, RTE_ETHER_ADDR_LEN);
+	rc = rte_eth_dev_default_mac_addr_set(p->port_id, &p->mac);
+	if (rc == -ENOTSUP) /* e.g. net_pcap; ports run promiscuous, workers filter MACs */
+		return 0;
+	if (rc < 0)
+		snprintf(err, errlen, "port %s: cannot set MAC: %s", p->name, rte_strerror(-rc));
+	return rc;
 }
 
 static int port_add(struct dp_ctx *dp, const char *devargs, const char *name, uint8_t role,

@@ -81,7 +81,8 @@ static void to_control(struct dp_worker *w, struct rte_mbuf *m)
 }
 
 /* Link layer: our MAC or a group address; ARP to the manager; IP stripped
- * of its Ethernet header. Returns false when the packet was consumed. */
+ * of its Ethernet header, meta.family set from the EtherType. Returns false
+ * when the packet was consumed. */
 static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -106,6 +107,7 @@ static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mb
 		dp_drop(w, m, DP_DROP_unsupported_l2);
 		return false;
 	}
+	dp_meta(m)->family = type == RTE_ETHER_TYPE_IPV6 ? DPSEC_AF_INET6 : DPSEC_AF_INET;
 	rte_pktmbuf_adj(m, sizeof(*eth));
 	return true;
 }
@@ -125,7 +127,7 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 	if (!rx_l2(w, port, m))
 		return;
 	md->in_port = (uint8_t)in_port;
-	if ((rc = dp_parse_ip(m, md)) != 0) {
+	if ((rc = dp_parse_ip_as(m, md, md->family)) != 0) {
 		dp_drop(w, m, rc);
 		return;
 	}

@@ -1,0 +1,539 @@
+# xval_cases.py - the cases, grouped into dpsecd runs:
+#   tunnel/<alg>/<esn>     every address-family combination, both directions
+#   transport/<alg>/<esn>  transport mode, IPv4 and IPv6
+#   neg/<alg>/<esn>        tampering, replay, trailer and policy errors
+#   generic                algorithm-independent drops (SPI, L2/L3 malformed,
+#                          fragments, clear traffic, block, permit, TTL)
+# Each case sends its own packets through its own rule and SAs, so cases in
+# one run do not disturb each other; the run checks the global counters
+# against the sum of what its cases expect.
+import random
+import struct
+
+import xval_esp as E
+import xval_topo as T
+import xval_traffic as TR
+from scapy.layers.inet import IP, IPOption_EOL, IPOption_NOP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+from scapy.layers.l2 import Dot1Q, Ether
+from scapy.packet import Raw
+import xval_run
+from xval_run import Case, Run
+
+N = 20  # packets per direction and matrix cell
+
+
+class Cell:
+    """One rule with its outbound and inbound SA."""
+
+    def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
+                 remote=None, replay_window=64):
+        self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
+        self.k = run.new_k()
+        if mode == "tunnel":
+            local, remote = T.gw_addr(outer), T.peer_addr(outer)
+            filt = {"source": T.lan_net(inner), "destination": T.remote_net(inner, self.k)}
+        else:
+            filt = {"source": T.host_prefix(local), "destination": T.host_prefix(remote)}
+            run.conf.add_neighbour(remote)
+        filt.update(protocol="any", mirrored=True)
+        self.local, self.remote = local, remote
+        self.out, self.inb = T.sa_pair(name, run.new_spi(), mode, alg, esn, local, remote,
+                                       run.rng, replay_window)
+        run.register(self.out, self.inb)
+        run.conf.add_rule(name, [filt], tunnel_endpoint=remote if mode == "tunnel" else None,
+                          sa_out=self.out, sa_in=self.inb)
+
+    # clear packets of this rule's traffic
+    def inner_in(self, i, **kw):
+        """remote protected host -> LAN host"""
+        return TR.simple(self.inner, T.remote_host(self.inner, self.k, 6),
+                         T.lan_host(self.inner), i, **kw)
+
+    def inner_out(self, i, **kw):
+        return TR.simple(self.inner, T.lan_host(self.inner), T.remote_host(self.inner, self.k),
+                         i, **kw)
+
+    def outer_hdr(self, inner, **kw):
+        """The peer's outer header for inner: DSCP/ECN and DF copied."""
+        if self.outer == 4:
+            return IP(src=self.remote, dst=self.local, ttl=64, tos=TR.ip_tos(inner),
+                      id=kw.get("id", 0), flags="DF" if TR.ip_df(inner) else 0)
+        return IPv6(src=self.remote, dst=self.local, hlim=64, tc=TR.ip_tos(inner))
+
+    def esp(self, inner, seq64, **kw):
+        """inner protected with the inbound SA, as the peer sends it."""
+        if self.mode == "tunnel":
+            return E.encrypt_tunnel(self.inb, self.outer_hdr(inner, **kw), inner, seq64)
+        return E.encrypt_transport(self.inb, inner, seq64)
+
+    def seal(self, inner, seq64, **kw):
+        """A packet with a chosen trailer and a valid ICV (E.seal_custom)."""
+        return E.seal_custom(self.inb, self.outer_hdr(inner), seq64, inner, **kw)
+
+
+def _run(name, seed):
+    return Run(name, random.Random("%s/%s" % (seed, name)))
+
+
+def _esn_name(esn):
+    return "esn" if esn else "noesn"
+
+
+# ---- tunnel matrix ----------------------------------------------------------
+
+def tunnel_run(alg, esn, seed):
+    run = _run("tunnel/%s/%s" % (alg, _esn_name(esn)), seed)
+    run.tshark = True
+    for fam, (inner, outer) in T.FAMILIES.items():
+        cell = Cell(run, "t" + fam, alg, esn, inner, outer)
+        c = Case(run, fam + "/outbound")
+        pkts = TR.varied(inner, T.lan_host(inner), T.remote_host(inner, cell.k))
+        for p in pkts:
+            c.send_lan(p, pad_to=60)  # short frames carry Ethernet padding, as on a wire
+        c.expect_esp(cell.out, pkts)
+
+        c = Case(run, fam + "/inbound")
+        pkts = TR.varied(inner, T.remote_host(inner, cell.k, 6), T.lan_host(inner))
+        for p, seq in zip(pkts, _inbound_seqs(len(pkts), esn)):
+            c.send_wan(cell.esp(p, seq))
+            c.expect_lan(TR.routed(p))
+        c.expect_sa(cell.inb, packets=len(pkts), nbytes=sum(len(p) for p in pkts))
+    return run
+
+
+def _inbound_seqs(n, esn):
+    """1..4, then a jump to just before the end of the 32-bit space and on
+    across it (ESN: into the next epoch, the low half restarting at 0; no
+    ESN: up to 0xffffffff), neighbours swapped (reordering inside the window)."""
+    head = [1, 2, 3, 4]
+    start = (1 << 32) - (n - len(head)) // 2 if esn else (1 << 32) - (n - len(head))
+    seqs = head + list(range(start, start + n - len(head)))
+    for i in range(0, n - 1, 2):
+        seqs[i], seqs[i + 1] = seqs[i + 1], seqs[i]
+    return seqs
+
+
+# ---- transport ----------------------------------------------------------------
+
+def transport_run(alg, esn, seed):
+    run = _run("transport/%s/%s" % (alg, _esn_name(esn)), seed)
+    run.tshark = True
+    for fam in (4, 6):
+        k = 1 + fam  # peers 192.0.2.25 (out), .26 (in); 2001:db8:ff::1b, ::1c
+        cell = Cell(run, "x%d" % fam, alg, esn, fam, fam, "transport", T.lan_host(fam),
+                    T.transport_peer(fam, k))
+        c = Case(run, "ipv%d/outbound-lan-host" % fam)
+        pkts = TR.varied(fam, T.lan_host(fam), cell.remote, fragments=False)
+        for p in pkts:
+            c.send_lan(p, pad_to=60)
+        c.expect_esp(cell.out, pkts)
+
+        # to the gateway's own address: decrypted, then for the host stack,
+        # which a pcap run does not have (no exception interface)
+        own = T.WAN4_HOST if fam == 4 else T.WAN6_HOST
+        cell = Cell(run, "h%d" % fam, alg, esn, fam, fam, "transport", own,
+                    T.transport_peer(fam, k + 1))
+        c = Case(run, "ipv%d/inbound-to-gateway" % fam)
+        n = 8
+        for i in range(n):
+            p = TR.simple(fam, cell.remote, own, i, size=i * 37)
+            c.send_wan(cell.esp(p, i + 1))
+            c.expect_drop("no_host")
+            c.expect_sa(cell.inb, nbytes=xval_run.protected_len(cell.inb, p))
+        bad = bytearray(cell.esp(TR.simple(fam, cell.remote, own, 99), n + 1))
+        bad[-1] ^= 0x80
+        c.send_wan(bytes(bad))
+        c.expect_drop("icv", sa=cell.inb)
+        c.expect_sa(cell.inb, packets=n)
+        c.send_wan(TR.simple(fam, cell.remote, own, 100))  # clear, but the rule says secure
+        c.expect_drop("clear_should_be_secured")
+    return run
+
+
+# ---- negative cases, per algorithm and ESN ------------------------------------
+
+def neg_run(alg, esn, seed):
+    run = _run("neg/%s/%s" % (alg, _esn_name(esn)), seed)
+
+    def cell(name):
+        return Cell(run, name, alg, esn)
+
+    def ok(c, cl, i, seq, **kw):
+        p = cl.inner_in(i, **kw)
+        c.send_wan(cl.esp(p, seq))
+        c.expect_lan(TR.routed(p))
+        c.expect_sa(cl.inb, packets=1)
+
+    # a bit flipped in the ciphertext, the ICV, the IV: ICV failure, nothing forwarded
+    for where in ("ciphertext", "icv", "iv"):
+        cl = cell("icv_" + where)
+        c = Case(run, "icv-flip-" + where)
+        ok(c, cl, 1, 1)
+        bad = bytearray(cl.esp(cl.inner_in(2), 2))
+        off = E.esp_offset(bad)
+        idx = {"ciphertext": off + 8 + cl.inb.p["iv"] + 3, "icv": len(bad) - 1,
+               "iv": off + 8 + 1}[where]
+        bad[idx] ^= 0x10
+        c.send_wan(bytes(bad), inner=cl.inner_in(2))
+        c.expect_drop("icv", sa=cl.inb)
+        ok(c, cl, 3, 3)
+
+    # a forged packet must not move the window: the genuine one with the same
+    # sequence number is accepted afterwards (also with a forged seq field)
+    cl = cell("icv_window")
+    c = Case(run, "icv-fail-keeps-window")
+    ok(c, cl, 1, 1)
+    bad = bytearray(cl.esp(cl.inner_in(2), 2))
+    bad[-2] ^= 0x01
+    c.send_wan(bytes(bad), inner=cl.inner_in(2))
+    c.expect_drop("icv", sa=cl.inb)
+    ok(c, cl, 2, 2)
+    bad = bytearray(cl.esp(cl.inner_in(3), 3))
+    off = E.esp_offset(bad)
+    bad[off + 4:off + 8] = struct.pack("!I", 5)  # the sequence number is authenticated
+    c.send_wan(bytes(bad), inner=cl.inner_in(3))
+    c.expect_drop("icv", sa=cl.inb)
+    ok(c, cl, 5, 5)
+
+    # duplicates inside the window
+    cl = cell("dup")
+    c = Case(run, "replay-duplicate")
+    pk = {s: cl.esp(cl.inner_in(s), s) for s in (1, 2, 3)}
+    for s in (1, 2):
+        c.send_wan(pk[s])
+        c.expect_lan(TR.routed(cl.inner_in(s)))
+    c.send_wan(pk[2], inner=cl.inner_in(2))
+    c.send_wan(pk[1], inner=cl.inner_in(1))
+    c.expect_drop("replay", 2, sa=cl.inb)
+    c.send_wan(pk[3])
+    c.expect_lan(TR.routed(cl.inner_in(3)))
+    c.expect_sa(cl.inb, packets=3)
+
+    # the window's left edge (64 packets): top-63 accepted, top-64 and far
+    # behind refused. With ESN, RFC 4303 Appendix A places a number left of
+    # the window in the next epoch (high half + 1), so the ICV fails instead.
+    cl = cell("window")
+    c = Case(run, "replay-window-edge")
+    for s in (1, 200, 137):
+        ok(c, cl, s, s)
+    for s in (136, 100):
+        c.send_wan(cl.esp(cl.inner_in(s), s), inner=cl.inner_in(s))
+        c.expect_drop("icv" if esn else "replay", sa=cl.inb)
+    ok(c, cl, 150, 150)
+    c.send_wan(cl.esp(cl.inner_in(150), 150), inner=cl.inner_in(150))
+    c.expect_drop("replay", sa=cl.inb)
+    ok(c, cl, 201, 201)
+
+    # sequence number 0 is never sent (RFC 4303 §3.3.3)
+    cl = cell("seq0")
+    c = Case(run, "replay-seq-zero")
+    ok(c, cl, 1, 1)
+    c.send_wan(cl.esp(cl.inner_in(0), 0), inner=cl.inner_in(0))
+    c.expect_drop("replay", sa=cl.inb)
+    ok(c, cl, 2, 2)
+
+    # the end of the 32-bit space
+    cl = cell("wrap")
+    c = Case(run, "seq-wrap")
+    ok(c, cl, 1, 1)
+    ok(c, cl, 2, 0xFFFFFFFF)
+    if esn:
+        ok(c, cl, 3, (1 << 32) | 5)           # low half restarts: next epoch
+        ok(c, cl, 4, 0xFFFFFFF0)              # late packet of the previous epoch, in window
+        c.send_wan(cl.esp(cl.inner_in(4), 0xFFFFFFF0), inner=cl.inner_in(4))
+        c.expect_drop("replay", sa=cl.inb)
+        c.send_wan(cl.esp(cl.inner_in(6), 6), inner=cl.inner_in(6))  # high half 0 in the ICV, receiver infers 1
+        c.expect_drop("icv", sa=cl.inb)
+        ok(c, cl, 7, (1 << 32) | 7)
+    else:
+        c.send_wan(cl.esp(cl.inner_in(3), 5), inner=cl.inner_in(3))  # no ESN: cannot wrap, 5 is far behind
+        c.expect_drop("replay", sa=cl.inb)
+        ok(c, cl, 4, 0xFFFFFFF0)
+
+    if esn:
+        # one burst: a jump to the end of epoch 0, then a packet of epoch 1.
+        # Processed in order (RFC 4303 Appendix A), all three are accepted.
+        cl = cell("epochjump")
+        c = Case(run, "esn-epoch-change-within-one-burst", contiguous=True)
+        ok(c, cl, 1, 1)
+        ok(c, cl, 2, 0xFFFFFFFF)
+        ok(c, cl, 3, (1 << 32) | 1)
+
+    # authenticated packets with a wrong trailer
+    align = E.ALGS[alg]["align"]
+    cl = cell("padding")
+    c = Case(run, "bad-padding-bytes")
+    p = cl.inner_in(1)
+    n = E.min_pad(cl.inb, len(p)) + align
+    pad = bytearray(E.default_padding(n))
+    pad[n // 2] ^= 0x40
+    c.send_wan(cl.seal(p, 1, nh=E.NH_IPV4, padding=bytes(pad)), inner=p)
+    c.expect_drop("bad_padding", sa=cl.inb)
+    ok(c, cl, 2, 2)
+
+    cl = cell("padlen")
+    c = Case(run, "bad-pad-length")
+    p = cl.inner_in(1, size=0)
+    pad = E.default_padding(E.min_pad(cl.inb, len(p)))
+    c.send_wan(cl.seal(p, 1, nh=E.NH_IPV4, padding=pad, padlen=len(p) + len(pad) + 1), inner=p)
+    c.expect_drop("bad_padding", sa=cl.inb)
+    ok(c, cl, 2, 2)
+
+    cl = cell("longpad")
+    c = Case(run, "long-padding-accepted")
+    p = cl.inner_in(1)
+    c.send_wan(cl.seal(p, 1, nh=E.NH_IPV4,
+                       padding=E.default_padding(E.min_pad(cl.inb, len(p)) + 64)))
+    c.expect_lan(TR.routed(p))
+    c.expect_sa(cl.inb, packets=1)
+
+    cl = cell("nh")
+    c = Case(run, "bad-next-header")
+    c.send_wan(cl.seal(cl.inner_in(1), 1, nh=6))  # TCP in a tunnel SA
+    c.expect_drop("bad_next_header", sa=cl.inb)
+    ok(c, cl, 2, 2)
+
+    cl = cell("dummy")
+    c = Case(run, "dummy-packet")
+    c.send_wan(cl.seal(bytes(range(40)), 1, nh=59))  # RFC 4303 §2.6: discarded
+    c.expect_drop("dummy", sa=cl.inb)
+    ok(c, cl, 2, 2)
+
+    # decrypted fine, but the inner packet is not the rule's traffic. The SA
+    # did decrypt it: its packet count includes it (what SA lifetimes count,
+    # as in Linux XFRM and VPP), and its drop count too.
+    cl = cell("mismatch")
+    other = cell("other")
+    c = Case(run, "inner-policy-mismatch")
+    ok(c, cl, 1, 1)
+    wrong = [TR.simple(4, "10.99.0.5", T.HOST4, 2),                      # source outside
+             TR.simple(4, T.remote_host(4, cl.k, 6), "10.1.1.10", 3),    # destination outside
+             other.inner_in(4),                                          # another rule's
+             TR.simple(6, "2001:db8:%x::6" % cl.k, T.HOST6, 5)]          # IPv6 in a v4 rule
+    for s, p in enumerate(wrong, 2):
+        c.send_wan(cl.esp(p, s), inner=p)
+        c.expect_drop("inner_policy_mismatch", sa=cl.inb)
+        c.expect_sa(cl.inb, packets=1)
+    ok(c, cl, 6, 6)
+
+    # too short for the SA
+    cl = cell("trunc")
+    c = Case(run, "truncated")
+    ok(c, cl, 1, 1)
+    hdr = cl.outer_hdr(cl.inner_in(0))
+    spi = struct.pack("!I", cl.inb.spi)
+    p = cl.inb.p
+    for esp in (spi,                                                   # no sequence number
+                spi + struct.pack("!I", 2),                            # nothing after it
+                spi + struct.pack("!I", 2) + bytes(p["iv"] + p["icv"])):  # no ciphertext
+        c.send_wan(E.ip_with_payload(hdr, 50, esp))
+        c.expect_drop("esp_truncated")
+    full = cl.esp(cl.inner_in(2), 2)
+    cut = full[:-2]  # misaligned: not whole 4-byte words (GCM) / AES blocks (CBC)
+    c.send_wan(E.ip_with_payload(IP(cut[:20]) if cl.outer == 4 else IPv6(cut[:40]), 50,
+                                 cut[E.esp_offset(cut):]), inner=cl.inner_in(2))
+    c.expect_drop("esp_truncated")
+    ok(c, cl, 2, 2)  # the truncated one did not take seq 2
+    c.expect_sa(cl.inb, drops=None)
+
+    # routing after decryption: TTL 1 cannot be forwarded
+    cl = cell("ttl")
+    c = Case(run, "inner-ttl-expired")
+    c.send_wan(cl.esp(cl.inner_in(1, ttl=1), 1), inner=cl.inner_in(1, ttl=1))
+    c.expect_drop("ttl_exceeded")
+    c.expect_sa(cl.inb, packets=1)  # decrypted: the SA counts it; routing drops it
+    ok(c, cl, 2, 2, ttl=2)
+    c = Case(run, "outbound-ttl-expired")
+    c.send_lan(cl.inner_out(3, ttl=1))
+    c.expect_drop("ttl_exceeded")
+    c.expect_sa(cl.out, packets=0, drops=None)
+    return run
+
+
+# ---- algorithm-independent cases ----------------------------------------------
+
+def generic_run(seed):
+    run = _run("generic", seed)
+    alg = "aes128gcm16"
+    c4 = Cell(run, "g4", alg, False, 4, 4)
+    c6 = Cell(run, "g6", alg, False, 6, 6)
+    host4 = Cell(run, "gh4", alg, False, 4, 4, "transport", T.WAN4_HOST,
+                 T.transport_peer(4, 40))
+
+    def ok(c, cl, i, seq):
+        p = cl.inner_in(i)
+        c.send_wan(cl.esp(p, seq))
+        c.expect_lan(TR.routed(p))
+        c.expect_sa(cl.inb, packets=1)
+
+    # unknown SPI, or a known SPI with the wrong destination or direction
+    c = Case(run, "bad-spi")
+    p = c4.inner_in(1)
+    e = bytearray(c4.esp(p, 1))
+    e[20:24] = struct.pack("!I", 0x7EADBEEF)
+    c.send_wan(bytes(e), inner=p)
+    esp = c4.esp(p, 2)[20:]
+    c.send_wan(E.ip_with_payload(IPv6(src=T.PEER6, dst=T.WAN6), 50, esp), inner=p)   # v4 SA's SPI to v6
+    c.send_wan(E.ip_with_payload(IP(src=T.PEER4, dst=T.WAN4_HOST), 50, esp), inner=p)  # other address
+    e = bytearray(c4.esp(p, 3))
+    e[20:24] = struct.pack("!I", c4.out.spi)                                   # outbound SA's
+    c.send_wan(bytes(e))
+    e = bytearray(host4.esp(TR.simple(4, host4.remote, host4.local, 1), 1))
+    e[20:24] = struct.pack("!I", c4.inb.spi)      # tunnel SA's SPI on the transport address
+    c.send_wan(bytes(e))
+    c.expect_drop("bad_spi", 5)
+    ok(c, c4, 4, 4)
+
+    # clear traffic where the policy says secure
+    c = Case(run, "clear-should-be-secured")
+    c.send_wan(c4.inner_in(10), inner=c4.inner_in(10))
+    c.send_wan(c6.inner_in(11), inner=c6.inner_in(11))
+    c.expect_drop("clear_should_be_secured", 2)
+
+    # ESP fragments (no reassembly): first, middle/last, IPv6 fragment header
+    c = Case(run, "esp-fragments")
+    p = c4.inner_in(20, size=300)
+    full = c4.esp(p, 20)
+    h = IP(full[:20])
+    h.remove_payload()
+    for flags, frag in (("MF", 0), (0, 64), ("MF", 32)):
+        f = h.copy()
+        f.flags, f.frag = flags, frag
+        c.send_wan(E.ip_with_payload(f, 50, full[20:20 + 200] if flags else full[20:]), inner=p)
+    p6 = c6.inner_in(21, size=300)
+    full6 = c6.esp(p6, 21)
+    for off, m in ((0, 1), (50, 0)):
+        f = IPv6(src=T.PEER6, dst=T.WAN6) / IPv6ExtHdrFragment(nh=50, offset=off, m=m, id=7) / \
+            Raw(full6[40:40 + 200] if m else full6[40:])
+        c.send_wan(bytes(f), inner=p6)
+    c.expect_drop("esp_fragment", 5)
+    c.send_wan(full)  # the whole packet afterwards: fine
+    c.expect_lan(TR.routed(p))
+    c.send_wan(full6)
+    c.expect_lan(TR.routed(p6))
+    c.expect_sa(c4.inb, packets=1)
+    c.expect_sa(c6.inb, packets=1)
+
+    # malformed outer IPv4 headers around a genuine ESP packet
+    c = Case(run, "ipv4-malformed")
+    good = bytearray(c4.esp(c4.inner_in(30), 30))
+
+    def mangled(fn):
+        b = bytearray(good)
+        fn(b)
+        return bytes(b)
+
+    def fix_sum(b):
+        b[10:12] = b"\x00\x00"
+        h = IP(bytes(b[:20]))
+        h.chksum = None
+        b[10:12] = bytes(IP(bytes(h)))[10:12]
+
+    def ihl4(b):
+        b[0] = 0x44
+        fix_sum(b)
+
+    def too_long(b):
+        b[2:4] = struct.pack("!H", len(b) + 20)
+        fix_sum(b)
+
+    def too_short(b):
+        b[2:4] = struct.pack("!H", 16)
+        fix_sum(b)
+
+    def bad_sum(b):
+        b[10] ^= 0xFF
+
+    def version5(b):
+        b[0] = 0x55
+        fix_sum(b)
+
+    for fn in (ihl4, too_long, too_short, bad_sum, version5):
+        c.send_wan(mangled(fn), inner=c4.inner_in(30))
+    c.expect_drop("ipv4_malformed", 5)
+    opt = IP(src=T.PEER4, dst=T.WAN4,
+             options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_EOL()])
+    c.send_wan(E.ip_with_payload(opt, 50, bytes(good[20:])), inner=c4.inner_in(30))
+    c.expect_drop("ipv4_options")
+    c.send_wan(bytes(good), pad_to=len(good) + 14 + 24)  # L2 bytes past the IP packet: ignored
+    c.expect_lan(TR.routed(c4.inner_in(30)))
+    c.expect_sa(c4.inb, packets=1)
+
+    c = Case(run, "ipv6-malformed")
+    good6 = bytearray(c6.esp(c6.inner_in(31), 31))
+    b = bytearray(good6)
+    b[4:6] = struct.pack("!H", len(b) - 40 + 8)  # payload length past the frame
+    c.send_wan(bytes(b), inner=c6.inner_in(31))
+    b = bytearray(good6)
+    b[0] = 0x40 | (b[0] & 0x0F)  # version 4 in an IPv6 frame
+    c.send_wan_frame(TR.ether(T.WAN_MAC, T.PEER_MAC, b"\x60" + bytes(b[1:]))[:14] + bytes(b))
+    c.send_wan_frame(TR.ether(T.WAN_MAC, T.PEER_MAC, bytes(good6))[:14 + 30])  # cut header
+    c.expect_drop("ipv6_malformed", 3)
+    c.send_wan(bytes(good6))
+    c.expect_lan(TR.routed(c6.inner_in(31)))
+    c.expect_sa(c6.inb, packets=1)
+
+    # the ethertype, not the version nibble, says which protocol a frame
+    # carries: a valid packet of the other version in it is malformed
+    e4 = Cell(run, "ge4", alg, False, 4, 4)
+    e6 = Cell(run, "ge6", alg, False, 6, 6)
+    c = Case(run, "ethertype-mismatch")
+    eth = bytes(Ether(dst=T.WAN_MAC, src=T.PEER_MAC))[:12]
+    c.send_wan_frame(eth + b"\x08\x00" + e6.esp(e6.inner_in(1), 1), inner=e6.inner_in(1))  # IPv6 in an IPv4 frame
+    c.expect_drop("ipv4_malformed")
+    c.send_wan_frame(eth + b"\x86\xdd" + e4.esp(e4.inner_in(2), 2), inner=e4.inner_in(2))  # IPv4 in an IPv6 frame
+    c.expect_drop("ipv6_malformed")
+    ok(c, e6, 3, 3)
+    ok(c, e4, 4, 4)
+
+    c = Case(run, "layer2")
+    esp = c4.esp(c4.inner_in(40), 40)
+    c.send_wan(esp, dst="02:00:00:00:99:99", inner=c4.inner_in(40))                     # another unicast MAC
+    c.expect_drop("not_for_us")
+    c.send_wan_frame(bytes(Ether(dst=T.WAN_MAC, src=T.PEER_MAC) / Dot1Q(vlan=5) / IP(esp)))
+    c.send_wan_frame(bytes(Ether(dst=T.WAN_MAC, src=T.PEER_MAC, type=0x88B5) / Raw(esp)))
+    c.send_wan_frame(TR.ether(T.WAN_MAC, T.PEER_MAC, esp)[:12])  # no ethertype
+    c.expect_drop("unsupported_l2", 3)
+    c.send_wan(esp)  # the same packet, properly addressed
+    c.expect_lan(TR.routed(c4.inner_in(40)))
+    c.expect_sa(c4.inb, packets=1)
+
+    # block and permit
+    run.conf.add_rule("blk", [{"source": T.lan_net(4), "destination": "10.66.0.0/24",
+                               "protocol": "any", "mirrored": True}], action="deny")
+    c = Case(run, "policy-block")
+    c.send_lan(TR.simple(4, T.HOST4, "10.66.0.5", 1))
+    c.send_wan(TR.simple(4, "10.66.0.5", T.HOST4, 2), inner=TR.simple(4, "10.66.0.5", T.HOST4, 2))
+    c.expect_drop("policy_block", 2)
+
+    c = Case(run, "default-permit")
+    for fam, far in ((4, T.PERMIT4), (6, "2001:db8:ee::5")):
+        p = TR.simple(fam, T.lan_host(fam), far, 3, tos=0x2E << 2)
+        c.send_lan(p)
+        c.expect_wan_clear(TR.routed(p))
+        p = TR.simple(fam, far, T.lan_host(fam), 4)
+        c.send_wan(p)
+        c.expect_lan(TR.routed(p))
+
+    c = Case(run, "ttl-expired")
+    c.send_lan(TR.simple(4, T.HOST4, T.PERMIT4, 5, ttl=1))
+    c.send_lan(TR.simple(6, T.HOST6, "2001:db8:ee::5", 6, ttl=1))
+    c.send_wan(c6.esp(c6.inner_in(7, ttl=1), 50), inner=c6.inner_in(7, ttl=1))
+    c.expect_sa(c6.inb, packets=1)  # decrypted: the SA counts it; routing drops it
+    c.send_wan(TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0))
+    c.expect_drop("ttl_exceeded", 4)
+    return run
+
+
+def plan(seed):
+    """Every run as (name, builder), in the order they are reported."""
+    runs = []
+    for alg in E.ALGS:
+        for esn in (False, True):
+            tail = "%s/%s" % (alg, _esn_name(esn))
+            runs.append(("tunnel/" + tail, lambda a=alg, e=esn: tunnel_run(a, e, seed)))
+            runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))
+            runs.append(("neg/" + tail, lambda a=alg, e=esn: neg_run(a, e, seed)))
+    runs.append(("generic", lambda: generic_run(seed)))
+    return runs

@@ -1,0 +1,279 @@
+# xval_esp.py - the independent ESP peer: scapy's SecurityAssociation does the
+# encryption and decryption; a small reference built on the `cryptography`
+# module (which scapy also uses) covers what scapy 2.5 lacks (the ESN high
+# half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
+# check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
+import hmac
+import os
+import struct
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as c_hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from scapy.layers.inet import IP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
+from scapy.packet import Raw
+
+# name -> parameters. key: encryption keymat length (GCM: key || 4-byte salt)
+ALGS = {
+    "aes128gcm16": dict(enc="aes128gcm16", integ=None, key=20, ikey=0, scapy_crypt="AES-GCM",
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True),
+    "aes256gcm16": dict(enc="aes256gcm16", integ=None, key=36, ikey=0, scapy_crypt="AES-GCM",
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True),
+    "aes128-sha1_96": dict(enc="aes128", integ="sha1_96", key=16, ikey=20, scapy_crypt="AES-CBC",
+                           scapy_auth="HMAC-SHA1-96", iv=16, icv=12, align=16, aead=False),
+    "aes128-sha256_128": dict(enc="aes128", integ="sha256_128", key=16, ikey=32,
+                              scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
+                              align=16, aead=False),
+    "aes256-sha256_128": dict(enc="aes256", integ="sha256_128", key=32, ikey=32,
+                              scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
+                              align=16, aead=False),
+}
+
+_HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
+
+NH_IPV4 = 4
+NH_IPV6 = 41
+
+
+@dataclass
+class SaSpec:
+    """One SA as written into dpsecd's configuration. For inbound SAs the
+    peer sends remote -> local; for outbound SAs dpsecd sends local -> remote."""
+    name: str
+    spi: int
+    direction: str      # "outbound" | "inbound"
+    mode: str           # "tunnel" | "transport"
+    local: str
+    remote: str
+    alg: str            # key of ALGS
+    esn: bool
+    enc_key: bytes = b""
+    integ_key: bytes = b""
+    replay_window: int = 64
+    p: dict = field(init=False)
+
+    def __post_init__(self):
+        self.p = ALGS[self.alg]
+
+    def keygen(self, rng):
+        self.enc_key = bytes(rng.getrandbits(8) for _ in range(self.p["key"]))
+        self.integ_key = bytes(rng.getrandbits(8) for _ in range(self.p["ikey"]))
+        return self
+
+
+class EspError(Exception):
+    pass
+
+
+def _scapy_sa(spec, esn_hi=0):
+    return SecurityAssociation(
+        ESP, spi=spec.spi, crypt_algo=spec.p["scapy_crypt"], crypt_key=spec.enc_key,
+        auth_algo=spec.p["scapy_auth"], auth_key=spec.integ_key or None,
+        esn_en=spec.esn, esn=esn_hi)
+
+
+def min_pad(spec, data_len):
+    """RFC 4303 §2.4: the minimum padding that aligns data || pad || 2."""
+    return -(data_len + 2) % spec.p["align"]
+
+
+def default_padding(n):
+    return bytes(range(1, n + 1))
+
+
+# ---- the reference implementation (cryptography) ---------------------------
+
+def _hmac_icv(spec, esp_bytes, seq_hi):
+    h = c_hmac.HMAC(spec.integ_key, _HASH[spec.p["integ"]]())
+    h.update(esp_bytes)
+    if spec.esn:
+        h.update(struct.pack("!I", seq_hi))  # RFC 4303 §2.2.1: high half appended
+    return h.finalize()[:spec.p["icv"]]
+
+
+def ref_seal(spec, seq64, plaintext, iv=None):
+    """ESP header || IV || ciphertext || ICV for a plaintext that already
+    holds payload || padding || pad length || next header."""
+    seq_lo, seq_hi = seq64 & 0xFFFFFFFF, seq64 >> 32
+    hdr = struct.pack("!II", spec.spi, seq_lo)
+    if spec.p["aead"]:
+        key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+        iv = struct.pack("!Q", seq64) if iv is None else iv
+        aad = hdr if not spec.esn else struct.pack("!III", spec.spi, seq_hi, seq_lo)
+        return hdr + iv + AESGCM(key).encrypt(salt + iv, plaintext, aad)
+    iv = os.urandom(16) if iv is None else iv
+    if len(plaintext) % 16:
+        raise EspError("CBC plaintext of %d bytes" % len(plaintext))
+    enc = Cipher(algorithms.AES(spec.enc_key), modes.CBC(iv)).encryptor()
+    body = hdr + iv + enc.update(plaintext) + enc.finalize()
+    return body + _hmac_icv(spec, body, seq_hi)
+
+
+def ref_open(spec, esp_bytes, seq_hi=0):
+    """Verifies and decrypts ESP bytes (from the SPI on); returns
+    (iv, plaintext with trailer). Raises EspError on a bad ICV."""
+    p = spec.p
+    if len(esp_bytes) < 8 + p["iv"] + p["icv"]:
+        raise EspError("ESP too short: %d bytes" % len(esp_bytes))
+    hdr, iv = esp_bytes[:8], esp_bytes[8:8 + p["iv"]]
+    ct, icv = esp_bytes[8 + p["iv"]:-p["icv"]], esp_bytes[-p["icv"]:]
+    if p["aead"]:
+        key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+        spi, seq_lo = struct.unpack("!II", hdr)
+        aad = hdr if not spec.esn else struct.pack("!III", spi, seq_hi, seq_lo)
+        try:
+            return iv, AESGCM(key).decrypt(salt + iv, ct + icv, aad)
+        except Exception as e:
+            raise EspError("GCM tag mismatch") from e
+    if not hmac.compare_digest(_hmac_icv(spec, esp_bytes[:-p["icv"]], seq_hi), icv):
+        raise EspError("HMAC ICV mismatch")
+    if len(ct) % 16:
+        raise EspError("CBC ciphertext of %d bytes" % len(ct))
+    dec = Cipher(algorithms.AES(spec.enc_key), modes.CBC(iv)).decryptor()
+    return iv, dec.update(ct) + dec.finalize()
+
+
+def split_trailer(plain):
+    """(payload, padding, pad length, next header) of a decrypted plaintext."""
+    if len(plain) < 2:
+        raise EspError("plaintext of %d bytes" % len(plain))
+    padlen, nh = plain[-2], plain[-1]
+    if padlen > len(plain) - 2:
+        raise EspError("pad length %d > %d" % (padlen, len(plain) - 2))
+    end = len(plain) - 2 - padlen
+    return plain[:end], plain[end:-2], padlen, nh
+
+
+# ---- the peer: scapy ------------------------------------------------------
+
+def scapy_encrypt(spec, ip_pkt, seq64, iv=None):
+    """Encrypts ip_pkt (an IP/IPv6 scapy packet whose payload is what goes
+    inside ESP: the inner packet in tunnel mode, the transport payload in
+    transport mode) with scapy. Returns the bytes of the ESP packet (outer
+    header included). ESN with HMAC: scapy 2.5 leaves the high half out of the
+    ICV, so the ICV is recomputed with the reference."""
+    seq_lo, seq_hi = seq64 & 0xFFFFFFFF, seq64 >> 32
+    if iv is None and spec.p["aead"]:
+        iv = struct.pack("!Q", seq64)
+    sa = _scapy_sa(spec, seq_hi)
+    sa.seq_num = seq_lo  # not seq_num=seq_lo: scapy takes a 0 for "not given"
+    pkt = sa.encrypt(ip_pkt, iv=iv, esn_en=spec.esn, esn=seq_hi)
+    b = bytes(pkt)
+    if struct.unpack("!II", b[esp_offset(b):esp_offset(b) + 8]) != (spec.spi, seq_lo):
+        raise EspError("peer self-check: scapy wrote the wrong SPI or sequence number")
+    if spec.esn and not spec.p["aead"]:
+        off = esp_offset(b)
+        icv = _hmac_icv(spec, b[off:-spec.p["icv"]], seq_hi)
+        b = b[:-spec.p["icv"]] + icv
+    return b
+
+
+def scapy_decrypt(spec, ip_bytes, seq_hi=0):
+    """Verifies and decrypts an ESP packet (IP bytes, outer header included)
+    with scapy. Returns (payload bytes, next header, pad length, iv).
+    Raises EspError when verification fails."""
+    off = esp_offset(ip_bytes)
+    esp = ESP(ip_bytes[off:])
+    sa = _scapy_sa(spec, seq_hi)
+    try:
+        if not spec.p["aead"]:
+            if spec.esn:  # scapy cannot: verify with the reference
+                if not hmac.compare_digest(
+                        _hmac_icv(spec, ip_bytes[off:-spec.p["icv"]], seq_hi),
+                        ip_bytes[-spec.p["icv"]:]):
+                    raise EspError("HMAC ICV (ESN) mismatch")
+            else:
+                sa.auth_algo.verify(esp, sa.auth_key)
+        icv_size = sa.crypt_algo.icv_size or sa.auth_algo.icv_size
+        plain = sa.crypt_algo.decrypt(sa, esp, sa.crypt_key, icv_size,
+                                      esn_en=spec.esn, esn=seq_hi)
+    except IPSecIntegrityError as e:
+        raise EspError("scapy: %s" % e) from e
+    data = plain.data
+    data = bytes(data) if not isinstance(data, (bytes, bytearray)) else bytes(data)
+    return data, plain.nh, plain.padlen, bytes(plain.iv)
+
+
+def esp_offset(ip_bytes):
+    """Offset of the ESP header in an IPv4/IPv6 packet (no extension headers
+    other than those scapy's split_for_transport puts before ESP)."""
+    v = ip_bytes[0] >> 4
+    if v == 4:
+        if ip_bytes[9] != 50:
+            raise EspError("IPv4 protocol %d, not ESP" % ip_bytes[9])
+        return (ip_bytes[0] & 15) * 4
+    if v == 6:
+        nh, off = ip_bytes[6], 40
+        while nh in (0, 43, 60):
+            nh, off = ip_bytes[off], off + (ip_bytes[off + 1] + 1) * 8
+        if nh != 50:
+            raise EspError("IPv6 next header %d, not ESP" % nh)
+        return off
+    raise EspError("IP version %d" % v)
+
+
+def seal_custom(spec, outer, seq64, payload, nh, padding=None, padlen=None):
+    """An ESP packet (outer header bytes included) with a chosen trailer and a
+    valid ICV: the reference builds it, so that bad padding or a bad next
+    header reach dpsecd authenticated. outer: scapy IP/IPv6 header without
+    payload (its protocol/length fields are set here)."""
+    if padding is None:
+        padding = default_padding(min_pad(spec, len(payload)))
+    plen = len(padding) if padlen is None else padlen
+    plain = payload + padding + bytes([plen, nh])
+    if not spec.p["aead"]:
+        # CBC needs whole blocks: the caller keeps payload+padding+2 aligned
+        if len(plain) % 16:
+            raise EspError("custom CBC trailer misaligned")
+    esp = ref_seal(spec, seq64, plain)
+    return ip_with_payload(outer, 50, esp)
+
+
+def ip_with_payload(outer, proto, payload):
+    """Bytes of outer (scapy IP/IPv6, no payload) carrying payload as proto."""
+    o = outer.copy()
+    if isinstance(o, IP):
+        o.proto = proto
+        o.len = None
+        o.chksum = None
+    else:
+        o.nh = proto
+        o.plen = None
+    return bytes(o / Raw(payload))
+
+
+def encrypt_tunnel(spec, outer, inner, seq64):
+    """inner (bytes of an IPv4/IPv6 packet) in tunnel mode under outer (a scapy
+    IP/IPv6 header) with scapy. Checks with the reference that the inner bytes
+    went in unchanged (scapy re-dissects packets on the way)."""
+    o = outer.copy()
+    nh = NH_IPV4 if inner[0] >> 4 == 4 else NH_IPV6
+    if isinstance(o, IP):
+        o.proto = nh
+    else:
+        o.nh = nh
+    b = scapy_encrypt(spec, o / Raw(inner), seq64)
+    _selfcheck(spec, b, seq64, inner, nh)
+    return b
+
+
+def encrypt_transport(spec, ip_bytes, seq64):
+    """ip_bytes (a plain IPv4/IPv6 packet, no extension headers) in transport
+    mode with scapy."""
+    cls = IP if ip_bytes[0] >> 4 == 4 else IPv6
+    b = scapy_encrypt(spec, cls(ip_bytes), seq64)
+    hl = (ip_bytes[0] & 15) * 4 if cls is IP else 40
+    nh = ip_bytes[9] if cls is IP else ip_bytes[6]
+    _selfcheck(spec, b, seq64, ip_bytes[hl:], nh)
+    return b
+
+
+def _selfcheck(spec, b, seq64, payload, nh):
+    _, plain = ref_open(spec, b[esp_offset(b):], seq64 >> 32)
+    got, padding, _, got_nh = split_trailer(plain)
+    if got != payload or got_nh != nh or padding != default_padding(len(padding)):
+        raise EspError("peer self-check: scapy's ESP does not carry the packet intact")

@@ -1,0 +1,571 @@
+# xval_run.py - one dpsecd run: the cases that share it, the frames they feed
+# each port, what they expect back (frames and counters), running dpsecd on
+# pcap ports and judging the result.
+import collections
+import json
+import os
+import shutil
+import struct
+import subprocess
+import time
+
+import xval_esp as E
+import xval_pcap
+import xval_topo as T
+import xval_traffic as TR
+from scapy.layers.inet import IP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+
+ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
+
+# Drop reasons whose packets are attributed to an inbound SA (its "drops").
+SA_DROPS = ("replay", "icv", "bad_padding", "bad_next_header", "dummy", "inner_policy_mismatch")
+
+
+def mac(s):
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+def summary(frame):
+    try:
+        return Ether(frame).summary()
+    except Exception:  # noqa: BLE001 - a summary must never fail
+        return frame[:32].hex()
+
+
+class Case:
+    """One line of the report: what it sends, and what it expects."""
+
+    def __init__(self, run, name, contiguous=False):
+        self.run = run
+        self.contiguous = contiguous  # its frames go first, back to back (one burst)
+        self.name = run.name + "/" + name
+        self.lan_in, self.wan_in = [], []
+        self.lan_out, self.wan_out = [], []  # expected frames, in order
+        self.lan_forbidden = []                # frames of packets that must be dropped
+        self.esp_out = []                      # EspOut checkers
+        self.sa = {}                           # SA name -> {"packets": n, "drops": n}
+        self.drops = collections.Counter()     # drop reason -> n
+        self.fwd = 0
+        run.cases.append(self)
+
+    # --- what goes in
+    def send_lan(self, ip_bytes, pad_to=0, dst=T.LAN_MAC, src=T.HOST_MAC):
+        self.lan_in.append(TR.ether(dst, src, ip_bytes, pad_to))
+
+    def send_wan(self, ip_bytes, dst=T.WAN_MAC, src=T.PEER_MAC, pad_to=0, inner=None):
+        """inner: the clear packet inside, for a packet that must be dropped:
+        should it reach the LAN anyway, this case is named."""
+        self.wan_in.append(TR.ether(dst, src, ip_bytes, pad_to))
+        self.forbid(inner)
+
+    def send_wan_frame(self, frame, inner=None):
+        self.wan_in.append(bytes(frame))
+        self.forbid(inner)
+
+    def forbid(self, inner):
+        if inner is None:
+            return
+        ttl = inner[8] if inner[0] >> 4 == 4 else inner[7]
+        self.lan_forbidden.append(TR.ether(T.HOST_MAC, T.LAN_MAC,
+                                           TR.routed(inner) if ttl > 1 else inner))
+
+    # --- what comes out
+    def expect_lan(self, ip_bytes):
+        """ip_bytes forwarded (already routed) to the LAN host."""
+        self.lan_out.append(TR.ether(T.HOST_MAC, T.LAN_MAC, ip_bytes))
+        self.fwd += 1
+
+    def expect_wan_clear(self, ip_bytes):
+        self.wan_out.append(TR.ether(T.PEER_MAC, T.WAN_MAC, ip_bytes))
+        self.fwd += 1
+
+    def expect_esp(self, sa, originals):
+        """originals (clear packets as sent on the LAN) leave ESP-protected with sa."""
+        self.esp_out.append(EspOut(sa, originals))
+        self.fwd += len(originals)
+        self.expect_sa(sa, packets=len(originals),
+                       nbytes=sum(protected_len(sa, p) for p in originals))
+
+    def expect_drop(self, reason, n=1, sa=None):
+        self.drops[reason] += n
+        if sa is not None:
+            self.expect_sa(sa, drops=n)
+
+    def expect_sa(self, sa, packets=0, drops=0, nbytes=None):
+        """Adds to what the SA's counters must show; None: not checked (for
+        bytes, the protected bytes: the inner packet in tunnel mode, the
+        transport payload in transport mode, checked only where every case
+        using the SA says)."""
+        e = self.sa.setdefault(sa.name, {"packets": 0, "drops": 0, "bytes": 0})
+        for k, v in (("packets", packets), ("drops", drops), ("bytes", nbytes)):
+            e[k] = None if v is None or e[k] is None else e[k] + v
+
+    def n_in(self):
+        return len(self.lan_in) + len(self.wan_in)
+
+
+def protected_len(sa, ip_bytes):
+    """Bytes ESP protects of a clear packet: all of it in tunnel mode, what
+    follows the IP header in transport mode."""
+    if sa.mode == "tunnel":
+        return len(ip_bytes)
+    return len(ip_bytes) - ((ip_bytes[0] & 15) * 4 if ip_bytes[0] >> 4 == 4 else 40)
+
+
+class EspOut:
+    """Checks the ESP packets one outbound SA sent: outer headers, SPI, the
+    sequence numbers 1..N in order, the ICV, the trailer and the decrypted
+    inner packets, byte for byte."""
+
+    def __init__(self, sa, originals):
+        self.sa = sa
+        self.originals = originals
+        self.expected = [TR.routed(p) for p in originals]
+
+    def check(self, frames):
+        errs = []
+        sa = self.sa
+        if len(frames) != len(self.expected):
+            errs.append("SA %s (spi 0x%x): %d ESP packets out, %d expected"
+                        % (sa.name, sa.spi, len(frames), len(self.expected)))
+        ivs = set()
+        for i, (fr, exp) in enumerate(zip(frames, self.expected)):
+            e = self._check_one(i, fr, exp, ivs)
+            errs += ["packet %d (seq %d): %s" % (i + 1, i + 1, x) for x in e]
+            if len(errs) > 8:
+                errs.append("...")
+                break
+        return errs
+
+    def _check_one(self, i, fr, exp, ivs):
+        sa, errs = self.sa, []
+        outer_fam = 6 if ":" in sa.remote else 4
+        if fr[0:6] != mac(T.PEER_MAC) or fr[6:12] != mac(T.WAN_MAC):
+            errs.append("Ethernet %s -> %s, expected %s -> %s"
+                        % (fr[6:12].hex(":"), fr[0:6].hex(":"), T.WAN_MAC, T.PEER_MAC))
+        et = struct.unpack("!H", fr[12:14])[0]
+        if et != (ETH_IPV4 if outer_fam == 4 else ETH_IPV6):
+            errs.append("ethertype 0x%04x" % et)
+        ip = fr[14:]
+        tunnel = sa.mode == "tunnel"
+        if outer_fam == 4:
+            tot = struct.unpack("!H", ip[2:4])[0]
+            if tot != len(ip) and not (len(fr) == 60 and tot < len(ip)):
+                errs.append("IPv4 total length %d, frame holds %d" % (tot, len(ip)))
+            ip = ip[:tot]
+            h = IP(ip)
+            if h.ihl != 5:
+                errs.append("outer IHL %d" % h.ihl)
+            chk = h.chksum
+            h2 = IP(ip[:20])
+            h2.chksum = None
+            if IP(bytes(h2)).chksum != chk:
+                errs.append("outer IPv4 checksum 0x%04x wrong" % chk)
+            if tunnel:
+                if (h.src, h.dst) != (sa.local, sa.remote):
+                    errs.append("outer %s -> %s, expected %s -> %s"
+                                % (h.src, h.dst, sa.local, sa.remote))
+                if h.ttl != 64:
+                    errs.append("outer TTL %d, expected 64" % h.ttl)
+                if h.proto != 50:
+                    errs.append("outer protocol %d" % h.proto)
+                if h.frag or h.flags.MF:
+                    errs.append("outer fragment offset %d MF %d" % (h.frag, h.flags.MF))
+                if h.tos != TR.ip_tos(exp):
+                    errs.append("outer TOS 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
+                                % (h.tos, TR.ip_tos(exp)))
+                if exp[0] >> 4 == 4 and bool(h.flags.DF) != TR.ip_df(exp):
+                    errs.append("outer DF %d, inner DF %d" % (h.flags.DF, TR.ip_df(exp)))
+        else:
+            plen = struct.unpack("!H", ip[4:6])[0]
+            if plen + 40 != len(ip):
+                errs.append("IPv6 payload length %d, frame holds %d" % (plen, len(ip) - 40))
+            ip = ip[:40 + plen]
+            h = IPv6(ip)
+            if tunnel:
+                if (h.src, h.dst) != (sa.local, sa.remote):
+                    errs.append("outer %s -> %s, expected %s -> %s"
+                                % (h.src, h.dst, sa.local, sa.remote))
+                if h.hlim != 64:
+                    errs.append("outer hop limit %d, expected 64" % h.hlim)
+                if h.nh != 50:
+                    errs.append("outer next header %d" % h.nh)
+                if h.tc != TR.ip_tos(exp):
+                    errs.append("outer traffic class 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
+                                % (h.tc, TR.ip_tos(exp)))
+        if errs:
+            return errs
+        try:
+            off = E.esp_offset(ip)
+        except E.EspError as ex:
+            return [str(ex)]
+        spi, seq = struct.unpack("!II", ip[off:off + 8])
+        if spi != sa.spi:
+            errs.append("SPI 0x%x" % spi)
+        if seq != i + 1:
+            errs.append("sequence number %d, expected %d" % (seq, i + 1))
+        esp_len = len(ip) - off
+        if (esp_len - 8 - sa.p["iv"] - sa.p["icv"]) % sa.p["align"]:
+            errs.append("ESP ciphertext of %d bytes not aligned to %d"
+                        % (esp_len - 8 - sa.p["iv"] - sa.p["icv"], sa.p["align"]))
+            return errs
+        try:
+            data, nh, padlen, iv = E.scapy_decrypt(sa, ip, seq_hi=0)
+        except (E.EspError, ValueError, IndexError) as ex:
+            return errs + ["scapy cannot verify/decrypt: %s" % ex]
+        try:
+            riv, plain = E.ref_open(sa, ip[off:], seq_hi=0)
+            payload, padding, rpadlen, rnh = E.split_trailer(plain)
+        except E.EspError as ex:
+            return errs + ["reference cannot open: %s" % ex]
+        if (payload, rnh, rpadlen) != (data, nh, padlen):
+            errs.append("scapy and the reference disagree on the plaintext")
+        if padding != E.default_padding(rpadlen):
+            errs.append("padding %s, expected 1,2,3,..." % padding.hex())
+        if rpadlen != E.min_pad(sa, len(payload)):
+            errs.append("pad length %d, minimum is %d" % (rpadlen, E.min_pad(sa, len(payload))))
+        if sa.p["aead"]:
+            if iv != struct.pack("!Q", seq):
+                errs.append("GCM IV %s, expected the sequence number" % iv.hex())
+        else:
+            if iv in ivs:
+                errs.append("CBC IV %s repeated" % iv.hex())
+            ivs.add(iv)
+        if tunnel:
+            want_nh = E.NH_IPV4 if exp[0] >> 4 == 4 else E.NH_IPV6
+            if nh != want_nh:
+                errs.append("next header %d, expected %d" % (nh, want_nh))
+            if data != exp:
+                errs.append("inner packet differs: got %s, expected %s"
+                            % (_brief(data), _brief(exp)))
+        else:
+            errs += _check_transport(ip, off, data, nh, exp)
+        return errs
+
+
+def _brief(b):
+    return "%d B %s" % (len(b), b[:48].hex())
+
+
+def _check_transport(ip, off, data, nh, exp):
+    """Transport mode: the outer header is the original one (routed), with
+    the protocol/next header and the length changed for ESP."""
+    errs = []
+    if ip[0] >> 4 == 4:
+        hl = (ip[0] & 15) * 4
+        if off != hl:
+            errs.append("ESP at offset %d, IPv4 header is %d" % (off, hl))
+        rebuilt = bytearray(ip[:hl])
+        rebuilt[9] = nh
+        rebuilt[2:4] = struct.pack("!H", hl + len(data))
+        h = IP(bytes(rebuilt))
+        h.chksum = None
+        rebuilt = bytes(IP(bytes(h)))[:hl]
+        if ip[8] != exp[8]:
+            errs.append("TTL %d, expected %d" % (ip[8], exp[8]))
+        if rebuilt + data != exp:
+            errs.append("header+payload differ: got %s, expected %s"
+                        % (_brief(rebuilt + data), _brief(exp)))
+    else:
+        if off != 40:
+            errs.append("ESP at offset %d" % off)
+        rebuilt = bytearray(ip[:40])
+        rebuilt[6] = nh
+        rebuilt[4:6] = struct.pack("!H", len(data))
+        if bytes(rebuilt) + data != exp:
+            errs.append("header+payload differ: got %s, expected %s"
+                        % (_brief(bytes(rebuilt) + data), _brief(exp)))
+    return errs
+
+
+class Run:
+    """One dpsecd invocation shared by several cases."""
+
+    def __init__(self, name, rng):
+        self.name = name
+        self.rng = rng
+        self.conf = T.Config()
+        self.cases = []
+        self._k = 1
+        self._spi = 0x1000
+        self.tshark = False
+        self.sas = {}
+
+    def new_k(self):
+        self._k += 1
+        return self._k
+
+    def new_spi(self):
+        self._spi += 1
+        return self._spi
+
+    def register(self, *sas):
+        for s in sas:
+            self.sas[s.name] = s
+
+    def frames(self, side):
+        """The cases' frames for one port, interleaved round-robin so that
+        consecutive packets switch SAs (order within a case is kept);
+        contiguous cases first, each in one block."""
+        out = [fr for c in self.cases if c.contiguous for fr in getattr(c, side + "_in")]
+        lists = [getattr(c, side + "_in") for c in self.cases if not c.contiguous]
+        i = 0
+        while any(i < len(x) for x in lists):
+            out += [x[i] for x in lists if i < len(x)]
+            i += 1
+        return out
+
+
+class Result:
+    def __init__(self):
+        self.rc = None
+        self.error = None
+        self.stats = None
+        self.lan = []
+        self.wan = []
+        self.log = ""
+        self.elapsed = 0.0
+        self.dir = None
+
+
+def execute(run, dpsecd, workdir, idle_ms, uid):
+    """Runs dpsecd on the run's pcaps; returns a Result."""
+    res = Result()
+    d = os.path.join(workdir, run.name.replace("/", "_"))
+    os.makedirs(d, exist_ok=True)
+    res.dir = d
+    p = {k: os.path.join(d, k + ".pcap") for k in ("in-lan", "out-lan", "in-wan", "out-wan")}
+    xval_pcap.write(p["in-lan"], run.frames("lan"))
+    xval_pcap.write(p["in-wan"], run.frames("wan"))
+    for k in ("out-lan", "out-wan"):
+        if os.path.exists(p[k]):
+            os.unlink(p[k])
+    conf = os.path.join(d, "dpsecd.conf")
+    run.conf.write(conf, lan_rx=p["in-lan"], lan_tx=p["out-lan"], wan_rx=p["in-wan"],
+                   wan_tx=p["out-wan"])
+    stats = os.path.join(d, "stats.json")
+    prefix = "xval-%d-%s" % (os.getpid(), uid)
+    cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix,
+           "-l", "0,1", "--log-level=user1:info", "--", "-c", conf,
+           "--stats-file", stats, "--exit-when-idle", str(idle_ms)]
+    with open(os.path.join(d, "cmd"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    t0 = time.monotonic()
+    logf = os.path.join(d, "dpsecd.log")
+    try:
+        with open(logf, "wb") as lf:
+            cp = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, timeout=90,
+                                stdin=subprocess.DEVNULL)
+        res.rc = cp.returncode
+    except subprocess.TimeoutExpired:
+        res.error = "dpsecd did not exit within 90 s (--exit-when-idle %d)" % idle_ms
+    res.elapsed = time.monotonic() - t0
+    shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    with open(logf, "rb") as lf:
+        res.log = lf.read().decode("utf-8", "replace")
+    if res.error is None and res.rc != 0:
+        res.error = "dpsecd exited with status %d" % res.rc
+    try:
+        with open(stats) as f:
+            res.stats = json.load(f)
+    except (OSError, ValueError) as e:
+        if res.error is None:
+            res.error = "no stats file: %s" % e
+    try:
+        res.lan = xval_pcap.read(p["out-lan"])
+        res.wan = xval_pcap.read(p["out-wan"])
+    except (OSError, ValueError) as e:
+        if res.error is None:
+            res.error = "tx pcap: %s" % e
+    if res.error:
+        tail = [ln for ln in res.log.splitlines() if ln.strip()][-6:]
+        res.error += "; log: " + " | ".join(tail)
+    return res
+
+
+def _parse_esp(fr):
+    """(ip bytes, SPI, seq) of an ESP frame, or None."""
+    if len(fr) < 14:
+        return None
+    et = struct.unpack("!H", fr[12:14])[0]
+    if et not in (ETH_IPV4, ETH_IPV6):
+        return None
+    ip = fr[14:]
+    try:
+        off = E.esp_offset(ip)
+    except (E.EspError, IndexError):
+        return None
+    if len(ip) < off + 8:
+        return None
+    spi, seq = struct.unpack("!II", ip[off:off + 8])
+    return ip, spi, seq
+
+
+def judge(run, res, tshark_bin):
+    """Returns [(case name, [errors])] for every case of the run and for the
+    run itself (counters, invariant, unexpected frames, tshark)."""
+    out = []
+    if res.error:
+        for c in run.cases:
+            out.append((c.name, ["dpsecd failed, see %s/counters" % run.name]))
+        out.append((run.name + "/counters", [res.error, "files: %s" % res.dir]))
+        return out
+    g = res.stats.get("global", {})
+    qm = res.stats.get("quick_mode", {})
+    sas = {s.get("name"): s for s in res.stats.get("sas", [])}
+    # frames out: ESP by SPI, the rest by exact bytes
+    by_spi = collections.defaultdict(list)
+    clear_wan = []
+    out_spis = {e.sa.spi for c in run.cases for e in c.esp_out}
+    for fr in res.wan:
+        pe = _parse_esp(fr)
+        if pe and pe[1] in out_spis:
+            by_spi[pe[1]].append(fr)
+        else:
+            clear_wan.append(fr)
+    left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan)}
+    order = {"lan": res.lan, "wan": clear_wan}
+    sa_want = {}  # cases may share an SA: its counters must show their sum
+    for c in run.cases:
+        for name, want in c.sa.items():
+            tot = sa_want.setdefault(name, {"packets": 0, "drops": 0, "bytes": 0})
+            for k in tot:
+                tot[k] = None if tot[k] is None or want[k] is None else tot[k] + want[k]
+    for c in run.cases:
+        errs = []
+        for e in c.esp_out:
+            errs += e.check(by_spi.pop(e.sa.spi, []))
+        for side, exp in (("lan", c.lan_out), ("wan", c.wan_out)):
+            missing = []
+            for fr in exp:
+                if left[side][fr] > 0:
+                    left[side][fr] -= 1
+                else:
+                    missing.append(fr)
+            for fr in missing[:4]:
+                errs.append("not forwarded to %s: %s" % (side, summary(fr)))
+            if len(missing) > 4:
+                errs.append("... %d frames missing on %s" % (len(missing), side))
+            if not missing and exp:
+                exp_set = set(exp)
+                got = [fr for fr in order[side] if fr in exp_set]
+                if _dedupe_order(got) != _dedupe_order(exp):
+                    errs.append("frames on %s out of order" % side)
+        c.errs = errs
+    for c in run.cases:  # what nobody expected but a case's dropped packet would give
+        for fr in c.lan_forbidden:
+            if left["lan"][fr] > 0:
+                left["lan"][fr] -= 1
+                c.errs.append("forwarded although it must be dropped: %s" % summary(fr))
+    for c in run.cases:
+        errs = c.errs
+        for name in c.sa:
+            want = sa_want[name]
+            s = sas.get(name)
+            if s is None:
+                errs.append("SA %s missing from the stats" % name)
+                continue
+            for k in ("packets", "drops", "bytes"):
+                if want[k] is not None and s.get(k) != want[k]:
+                    errs.append("SA %s (spi 0x%x) %s = %s, expected %d"
+                                % (name, run.sas[name].spi, k, s.get(k), want[k]))
+        out.append((c.name, errs))
+    errs = _judge_counters(run, g, qm, left, by_spi)
+    for p in res.stats.get("ports", []):
+        if p.get("name") not in ("lan", "wan"):
+            continue
+        n = len(run.frames(p["name"]))
+        if p.get("ipackets") != n:
+            errs.append("port %s received %s of the %d frames of its pcap (exited early?)"
+                        % (p.get("name"), p.get("ipackets"), n))
+    out.append((run.name + "/counters", errs))
+    if run.tshark:
+        out.append((run.name + "/tshark", _judge_tshark(res, tshark_bin)))
+    return out
+
+
+def _dedupe_order(frames):
+    seen, out = set(), []
+    for f in frames:
+        if f not in seen:
+            seen.add(f)
+            out.append(f)
+    return out
+
+
+def _judge_counters(run, g, qm, left, by_spi):
+    errs = []
+    want = collections.Counter()
+    for c in run.cases:
+        want["rx_packets"] += c.n_in()
+        want["fwd_packets"] += c.fwd
+        for r, n in c.drops.items():
+            want["drop_" + r] += n
+    want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
+    if want["rx_packets"] != want["fwd_packets"] + want["drops"]:
+        errs.append("test bug: cases account for %d of %d packets"
+                    % (want["fwd_packets"] + want["drops"], want["rx_packets"]))
+    for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops"):
+        if g.get(k) != want[k]:
+            errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
+    for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
+        if k.startswith("drop_") and g.get(k, 0) != want[k]:
+            errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
+    try:
+        inv = g["fwd_packets"] + g["host_packets"] + g["control_packets"] + g["drops"]
+        if g["rx_packets"] != inv:
+            errs.append("invariant broken: rx_packets %d != fwd+host+control+drops %d"
+                        % (g["rx_packets"], inv))
+        dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
+        if dsum != g["drops"]:
+            errs.append("drops %d != sum of drop_* %d" % (g["drops"], dsum))
+    except (KeyError, TypeError) as e:
+        errs.append("global counters incomplete: %s" % e)
+    for qk, gk in (("packets_not_authenticated", "drop_icv"),
+                   ("packets_with_replay_detection", "drop_replay"),
+                   ("bad_spi_packets", "drop_bad_spi")):
+        if qm.get(qk) != g.get(gk):
+            errs.append("quick_mode.%s = %s, global %s = %s" % (qk, qm.get(qk), gk, g.get(gk)))
+    for side in ("lan", "wan"):
+        extra = [fr for fr, n in left[side].items() for _ in range(n)]
+        for fr in extra[:4]:
+            errs.append("unexpected frame on %s: %s" % (side, summary(fr)))
+        if len(extra) > 4:
+            errs.append("... %d unexpected frames on %s" % (len(extra), side))
+    for spi, frs in by_spi.items():
+        errs.append("%d ESP frames with SPI 0x%x nobody expected" % (len(frs), spi))
+    return errs
+
+
+def _judge_tshark(res, tshark_bin):
+    """tshark (an independent dissector) must see every ESP frame we parsed
+    with the same SPI and sequence number."""
+    if not tshark_bin:
+        return []
+    path = os.path.join(res.dir, "out-wan.pcap")
+    cp = subprocess.run([tshark_bin, "-n", "-r", path, "-T", "fields", "-e", "frame.number",
+                         "-e", "esp.spi", "-e", "esp.sequence"], capture_output=True, text=True,
+                        timeout=60)
+    if cp.returncode != 0:
+        return ["tshark failed: %s" % cp.stderr.strip()[-200:]]
+    rows = [ln.split("\t") for ln in cp.stdout.splitlines()]
+    errs = []
+    if len(rows) != len(res.wan):
+        errs.append("tshark read %d frames, we read %d" % (len(rows), len(res.wan)))
+    for fr, row in zip(res.wan, rows):
+        pe = _parse_esp(fr)
+        if pe is None:
+            continue
+        try:
+            spi, seq = int(row[1].split(",")[0], 0), int(row[2].split(",")[0], 0)
+        except (IndexError, ValueError):
+            errs.append("frame %s: tshark does not see ESP (%r)" % (row[0], row))
+            continue
+        if (spi, seq) != pe[1:]:
+            errs.append("frame %s: tshark SPI/seq 0x%x/%d, we parsed 0x%x/%d"
+                        % (row[0], spi, seq, pe[1], pe[2]))
+        if len(errs) > 5:
+            break
+    return errs

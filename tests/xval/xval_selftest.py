@@ -1,0 +1,203 @@
+# xval_selftest.py - checks the test's own side without dpsecd: every run can
+# be built (the peer's ESP round-trips through the reference), a correct
+# gateway's output (made by the reference) passes the outbound checks and a
+# wrong one fails them, what the peer sends decrypts to what the cases expect,
+# tshark reads the input pcaps as ESP with the same SPIs and sequences, and the
+# judge passes a perfect run's result and fails flawed ones.
+import collections
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+
+import xval_cases
+import xval_esp as E
+import xval_pcap
+import xval_topo as T
+import xval_traffic as TR
+from scapy.layers.inet import IP
+from scapy.layers.inet6 import IPv6
+import xval_run
+from xval_run import _parse_esp
+
+
+def gateway_out(sa, originals, mutate=None):
+    """Frames a correct gateway sends for originals with outbound sa."""
+    frames = []
+    for i, orig in enumerate(originals):
+        exp = TR.routed(orig) if mutate != "no-ttl" else orig
+        seq = i + 1 + (1 if mutate == "seq" else 0)
+        if sa.mode == "tunnel":
+            payload, nh = exp, (E.NH_IPV4 if exp[0] >> 4 == 4 else E.NH_IPV6)
+        else:
+            hl = (exp[0] & 15) * 4 if exp[0] >> 4 == 4 else 40
+            payload, nh = exp[hl:], (exp[9] if hl != 40 else exp[6])
+        n = E.min_pad(sa, len(payload))
+        pad = E.default_padding(n) if mutate != "padding" else bytes(n)
+        if mutate == "padding" and n == 0:
+            pad = bytes(sa.p["align"])
+        plain = payload + pad + bytes([len(pad), nh])
+        esp = E.ref_seal(sa, seq, plain)
+        if sa.mode == "tunnel":
+            if ":" in sa.remote:
+                o = IPv6(src=sa.local, dst=sa.remote, hlim=64, tc=TR.ip_tos(exp))
+            else:
+                o = IP(src=sa.local, dst=sa.remote, ttl=63 if mutate == "outer-ttl" else 64,
+                       tos=TR.ip_tos(exp), flags="DF" if TR.ip_df(exp) else 0)
+            ip = E.ip_with_payload(o, 50, esp)
+        else:
+            h = IP(exp[:hl]) if hl != 40 else IPv6(exp[:40])
+            h.remove_payload()
+            ip = E.ip_with_payload(h, 50, esp)
+        frames.append(TR.ether(T.PEER_MAC, T.WAN_MAC, ip))
+    return frames
+
+
+def run(rep, seed, tshark):
+    tmp = tempfile.mkdtemp(prefix="xval-selftest-")
+    # HMAC ICV with ESN covers the high half: it must differ from the plain one
+    sa = E.SaSpec("s", 1, "inbound", "tunnel", T.WAN4, T.PEER4, "aes128-sha1_96", True)
+    sa.keygen(__import__("random").Random(seed))
+    body = struct.pack("!II", 1, 1) + bytes(32)
+    errs = []
+    if E._hmac_icv(sa, body, 0) == E._hmac_icv(sa, body, 1):
+        errs.append("ESN high half not in the HMAC")
+    sa.esn = False
+    plain = E.ref_seal(sa, 1, bytes(14) + b"\x00\x04")
+    if E.ref_seal(sa, 1, plain[:0] + bytes(14) + b"\x00\x04", iv=plain[8:24]) != plain:
+        errs.append("reference not deterministic for a given IV")
+    rep.case("selftest/esn-hmac", errs)
+
+    for ix, (_, build) in enumerate(xval_cases.plan(seed)):
+        try:
+            r = build()
+        except Exception as e:  # noqa: BLE001 - report and go on
+            rep.case("selftest/build/%d" % ix, ["%s: %s" % (type(e).__name__, e)])
+            continue
+        rep.case("selftest/build/" + r.name, [])
+        if not r.name.startswith(("tunnel/", "transport/")):
+            continue
+        # outbound: a correct gateway passes, a wrong one fails
+        errs = []
+        for c in r.cases:
+            for eo in c.esp_out:
+                got = eo.check(gateway_out(eo.sa, eo.originals))
+                if got:
+                    errs.append("%s: correct output rejected: %s" % (c.name, got[:2]))
+                muts = ["padding", "seq", "no-ttl"]
+                if eo.sa.mode == "tunnel" and ":" not in eo.sa.remote:
+                    muts.append("outer-ttl")
+                for m in muts:
+                    if not eo.check(gateway_out(eo.sa, eo.originals, m)):
+                        errs.append("%s: wrong output (%s) accepted" % (c.name, m))
+        rep.case("selftest/outbound-checks/" + r.name, errs)
+        # inbound: the peer's packets decrypt to what the cases expect
+        errs = []
+        if r.name.startswith("tunnel/"):
+            by_spi = {s.spi: s for s in r.sas.values() if s.direction == "inbound"}
+            for c in r.cases:
+                if not c.wan_in:
+                    continue
+                got = []
+                for fr in c.wan_in:
+                    ip, spi, seq = _parse_esp(fr)
+                    s = by_spi[spi]
+                    for hi in (0, 1):
+                        try:
+                            data, nh, _, _ = E.scapy_decrypt(s, ip, hi)
+                            break
+                        except E.EspError:
+                            data = None
+                    got.append(TR.ether(T.HOST_MAC, T.LAN_MAC, TR.routed(data))
+                               if data else b"")
+                if collections.Counter(got) != collections.Counter(c.lan_out):
+                    errs.append("%s: decrypted inbound differs from the expectation" % c.name)
+        rep.case("selftest/inbound-peer/" + r.name, errs)
+        # tshark reads our input pcaps as ESP with our SPIs and sequences
+        if tshark:
+            p = os.path.join(tmp, r.name.replace("/", "_") + ".pcap")
+            frames = r.frames("wan")
+            xval_pcap.write(p, frames)
+            cp = subprocess.run([tshark, "-n", "-r", p, "-T", "fields", "-e", "esp.spi",
+                                 "-e", "esp.sequence"], capture_output=True, text=True)
+            rows = [ln.split("\t") for ln in cp.stdout.splitlines()]
+            errs = [] if len(rows) == len(frames) else ["tshark read %d of %d frames"
+                                                        % (len(rows), len(frames))]
+            for fr, row in zip(frames, rows):
+                pe = _parse_esp(fr)
+                if pe and (int(row[0], 0), int(row[1])) != pe[1:]:
+                    errs.append("tshark %r, we wrote 0x%x/%d" % (row, pe[1], pe[2]))
+                    break
+            rep.case("selftest/tshark-input/" + r.name, errs)
+    # the judge: a perfect result passes, a flawed one fails where it should
+    for name, build in xval_cases.plan(seed):
+        if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic")):
+            continue
+        r = build()
+        errs = []
+        for mut in (None, "extra", "missing", "counter", "sa"):
+            res = fake_result(r, mut, tmp)
+            bad = [(n, e) for n, e in xval_run.judge(r, res, tshark) if e]
+            if mut is None and bad:
+                errs.append("perfect result rejected: %s" % bad[:2])
+            if mut is not None and not bad:
+                errs.append("flawed result (%s) accepted" % mut)
+        rep.case("selftest/judge/" + name, errs)
+    # config files render and are private
+    r = xval_cases.plan(seed)[-1][1]()
+    p = os.path.join(tmp, "c.conf")
+    r.conf.write(p, lan_rx="a", lan_tx="b", wan_rx="c", wan_tx="d")
+    st = os.stat(p)
+    rep.case("selftest/config-mode", [] if st.st_mode & 0o777 == 0o600 else
+             ["mode %o" % (st.st_mode & 0o777)])
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fake_result(r, mutate, tmp):
+    """What a correct dpsecd would leave behind for run r (frames and stats),
+    or a flawed variant: an extra frame that a case's dropped packet would
+    give, a missing frame, a wrong drop counter, a wrong SA counter."""
+    res = xval_run.Result()
+    res.rc = 0
+    res.dir = os.path.join(tmp, "judge-" + r.name.replace("/", "_"))
+    os.makedirs(res.dir, exist_ok=True)
+    res.lan = [fr for c in r.cases for fr in c.lan_out]
+    res.wan = [fr for c in r.cases for fr in c.wan_out]
+    for c in r.cases:
+        for eo in c.esp_out:
+            res.wan += gateway_out(eo.sa, eo.originals)
+    g = collections.Counter()
+    sas = {}
+    for c in r.cases:
+        g["rx_packets"] += c.n_in()
+        g["fwd_packets"] += c.fwd
+        for k, n in c.drops.items():
+            g["drop_" + k] += n
+        for n, want in c.sa.items():
+            e = sas.setdefault(n, {"name": n, "packets": 0, "drops": 0, "bytes": 0})
+            for k in ("packets", "drops", "bytes"):
+                e[k] += want[k] or 0
+    g["drops"] = sum(v for k, v in g.items() if k.startswith("drop_"))
+    for k in ("host_packets", "control_packets", "drop_icv", "drop_replay", "drop_bad_spi"):
+        g[k] += 0
+    forbidden = [fr for c in r.cases for fr in c.lan_forbidden]
+    if mutate == "extra":
+        res.lan.append(forbidden[0] if forbidden else res.lan[0])
+    elif mutate == "missing":
+        (res.lan or res.wan).pop()
+    elif mutate == "counter":
+        g["drop_tx_full"] += 1
+        g["drops"] += 1
+        g["rx_packets"] += 1
+    elif mutate == "sa":
+        next(iter(sas.values()))["packets"] += 1
+    res.stats = {"global": dict(g),
+                 "quick_mode": {"packets_not_authenticated": g["drop_icv"],
+                                "packets_with_replay_detection": g["drop_replay"],
+                                "bad_spi_packets": g["drop_bad_spi"]},
+                 "sas": list(sas.values()),
+                 "ports": [{"name": "lan", "ipackets": len(r.frames("lan"))},
+                           {"name": "wan", "ipackets": len(r.frames("wan"))}]}
+    xval_pcap.write(os.path.join(res.dir, "out-wan.pcap"), res.wan)
+    return res
