@@ -38,6 +38,7 @@
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode")          \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
 	X(too_big, "encapsulated packet larger than the port MTU")                      \
+	X(multicast, "multicast destination: dpsec does not route multicast")          \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop MAC not resolved yet")                                \
 	X(no_host, "local packet but no exception interface")                           \
@@ -53,6 +54,8 @@
 	X(control_packets, "ARP/ND packets consumed by the manager")                         \
 	X(handoff_out, "ESP packets handed to the worker that owns their inbound SA")        \
 	X(handoff_in, "ESP packets taken over from another worker")                          \
+	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \
+	X(control_tx_failed, "ARP/ND packets the manager built that a tx queue refused")     \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \

@@ -26,7 +26,6 @@
 #define MGR_SLEEP_US 200
 #define SA_MIN_CAPACITY 64
 
-struct dp_ctx *dp_g;
 
 struct dp_opts {
 	const char *config;

@@ -207,13 +207,31 @@ static int host_mac(const char *ifname, struct rte_ether_addr *mac)
 	return rc;
 }
 
+/* The host's packets may grow by the largest ESP encapsulation (IPv6 outer
+ * header, ESP header, CBC IV, padding, trailer, ICV) and must still fit the
+ * smallest network port. */
+#define ESP_MAX_OVERHEAD (40 + 8 + 16 + 15 + 2 + 16)
+
+static uint16_t host_mtu(const struct dp_ctx *dp)
+{
+	uint16_t mtu = UINT16_MAX;
+
+	for (uint16_t i = 0; i < dp->n_ports; i++)
+		if (dp->ports[i].role != DP_ROLE_HOST)
+			mtu = RTE_MIN(mtu, dp->ports[i].mtu);
+	return (uint16_t)RTE_MAX(mtu - ESP_MAX_OVERHEAD, 1280); /* IPv6's minimum */
+}
+
 /* The host's stack sends everything through the dataplane: the gateway's
- * addresses on the TAP, no ARP/ND on it, the configured routes through it. */
+ * addresses on the TAP, no ARP/ND on it, an MTU that leaves room for ESP,
+ * the configured routes through it. */
 static int host_side_setup(const struct dp_ctx *dp, char *err, size_t errlen)
 {
 	const char *ifn = dp->cfg->exception_ifname;
-	const char *up[] = { "ip", "link", "set", ifn, "arp", "off", "up", NULL };
-	char pfx[80];
+	char mtu[8], pfx[80];
+	const char *up[] = { "ip", "link", "set", ifn, "arp", "off", "mtu", mtu, "up", NULL };
+
+	snprintf(mtu, sizeof(mtu), "%u", host_mtu(dp));
 
 	if (run_ip(up) < 0)
 		goto fail;

@@ -284,6 +284,7 @@ static struct rte_tel_data *tel_sa(const struct dp_sa *sa, const struct dp_sa_co
 	if (e == NULL)
 		return NULL;
 	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_string(e, "name", sa->conf.name);
 	rte_tel_data_add_dict_u64(e, "spi", sa->conf.spi);
 	rte_tel_data_add_dict_string(e, "direction", sa_dir(sa));
 	rte_tel_data_add_dict_string(e, "mode", sa_mode(sa));
@@ -294,8 +295,10 @@ static struct rte_tel_data *tel_sa(const struct dp_sa *sa, const struct dp_sa_co
 	return e;
 }
 
-/* Telemetry dictionaries hold RTE_TEL_MAX_DICT_ENTRIES entries: the first
- * SAs by table order. */
+/* Telemetry keys allow letters, digits, '_' and '/' only, and SA names may
+ * hold others: the list is keyed by SA table index, the name is a value.
+ * A dictionary holds RTE_TEL_MAX_DICT_ENTRIES entries: the first SAs by
+ * index. */
 static int tel_sa_list(const char *cmd __rte_unused, const char *params __rte_unused,
 		       struct rte_tel_data *d)
 {
@@ -306,12 +309,18 @@ static int tel_sa_list(const char *cmd __rte_unused, const char *params __rte_un
 		const struct dp_sa *sa = dp_g->sas.sa[i];
 		struct dp_sa_counters s;
 		struct rte_tel_data *e;
+		char key[16];
 
 		if (sa == NULL)
 			continue;
 		s = sa_sum(dp_g, i);
 		e = tel_sa(sa, &s);
-		if (e != NULL && rte_tel_data_add_dict_container(d, sa->conf.name, e, 0) == 0)
+		snprintf(key, sizeof(key), "%u", i);
+		if (e == NULL)
+			continue;
+		if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
+			rte_tel_data_free(e);
+		else
 			n++;
 	}
 	return 0;

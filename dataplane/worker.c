@@ -14,6 +14,8 @@
 #include "dp_policy.h"
 #include "esp.h"
 
+struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
+
 #define IKE_PORT 500
 #define IKE_NATT_PORT 4500
 
@@ -124,9 +126,9 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 		dp_drop(w, m, DP_DROP_no_room);
 		return;
 	}
+	md->in_port = (uint8_t)in_port; /* before rx_l2: ARP goes to the manager with it */
 	if (!rx_l2(w, port, m))
 		return;
-	md->in_port = (uint8_t)in_port;
 	if ((rc = dp_parse_ip_as(m, md, md->family)) != 0) {
 		dp_drop(w, m, rc);
 		return;
@@ -252,6 +254,15 @@ static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 	}
 }
 
+/* dpsec does not route multicast (the host's MLD reports, router
+ * solicitations, mDNS... included). */
+static bool is_multicast(const struct dp_meta *md)
+{
+	if (md->family == DPSEC_AF_INET6)
+		return md->key.k6.dst[0] == 0xff;
+	return (md->key.k4.dst[0] & 0xf0) == 0xe0;
+}
+
 static void request_resolution(uint16_t port, const struct dp_meta *md, const uint8_t *addr)
 {
 	struct dp_resolve_req r = { .port = port, .family = md->family };
@@ -280,6 +291,10 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	struct rte_ether_addr mac;
 	const struct dp_port *port;
 
+	if (is_multicast(md)) {
+		dp_drop(w, m, DP_DROP_multicast);
+		return;
+	}
 	if (nh == NULL) {
 		dp_drop(w, m, DP_DROP_no_route);
 		return;
@@ -370,8 +385,12 @@ static void send_injected(struct dp_worker *w)
 	for (unsigned int i = 0; i < n; i++) {
 		uint16_t port = dp_meta(m[i])->in_port;
 
-		if (rte_eth_tx_burst(dp_g->ports[port].port_id, w->index, &m[i], 1) != 1)
+		if (rte_eth_tx_burst(dp_g->ports[port].port_id, w->index, &m[i], 1) == 1) {
+			w->ctr->c[DP_C_control_tx]++;
+		} else {
+			w->ctr->c[DP_C_control_tx_failed]++;
 			rte_pktmbuf_free(m[i]);
+		}
 	}
 }
 

@@ -91,7 +91,7 @@ static void make_rule(int i)
 
 static void setup(void)
 {
-	char *argv[] = { "fuzz", "--no-huge", "-m", "256", "--no-pci", "--in-memory",
+	char *argv[] = { "fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
 			 "--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
 	char err[256];
 
@@ -193,12 +193,16 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
 {
 	uint32_t hdr = (sa->flags & DP_SA_OUTER6) ? 40 : 20;
-	uint32_t ct_len = (uint32_t)(n - 2) & ~(uint32_t)(sa->block_len - 1);
-	uint32_t len = hdr + ESP_HDR_LEN + sa->iv_len + ct_len + sa->icv_len;
-	uint64_t seq = (uint64_t)d[0] << 24 | (uint64_t)d[1] << 40 | 1;
+	uint32_t ct_len, len;
+	uint64_t seq;
 	uint8_t *p;
 
-	if (n < 2 || ct_len == 0 || len > 3000)
+	if (n < 2)
+		return false;
+	ct_len = (uint32_t)(n - 2) & ~(uint32_t)(sa->block_len - 1);
+	len = hdr + ESP_HDR_LEN + sa->iv_len + ct_len + sa->icv_len;
+	seq = (uint64_t)d[0] << 24 | (uint64_t)d[1] << 40 | 1;
+	if (ct_len == 0 || len > 3000)
 		return false;
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 	put_outer(p, sa, len, IPPROTO_ESP);
