@@ -8,8 +8,13 @@
 #define DP_ESP_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_mbuf.h>
+
+#include "dp_pkt.h"
+#include "dp_sa.h"
+#include "ofl_engine.h"
 
 struct dp_worker;
 
@@ -30,5 +35,23 @@ uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 #define ESP_NH_IPV4 4
 #define ESP_NH_IPV6 41
 #define ESP_NH_NONE 59
+
+/* RFC 4106 §4-5: the GCM nonce is salt || IV, the AAD is SPI || seq low, or
+ * SPI || seq high || seq low with ESN. Both directions build them alike. */
+static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const uint8_t *esp,
+			      uint64_t seq64, struct ofl_op *op)
+{
+	bool esn = sa->flags & DP_SA_ESN;
+	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq64 >> 32));
+
+	memcpy(md->nonce, sa->crypto->salt, 4);
+	memcpy(md->nonce + 4, esp + ESP_HDR_LEN, 8);
+	memcpy(md->aad, esp, 4);
+	memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);
+	memcpy(md->aad + 8, esp + 4, 4);
+	op->iv = md->nonce;
+	op->aad = md->aad;
+	op->aad_len = esn ? 12 : 8;
+}
 
 #endif

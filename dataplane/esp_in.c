@@ -70,14 +70,7 @@ static void esp_in_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, ui
 	*op = (struct ofl_op){ .sa = sa->crypto, .buf = p, .encrypt = false, .tag = md->tag,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
 	if (!(sa->flags & DP_SA_INTEG)) {
-		memcpy(md->nonce, sa->crypto->salt, 4);
-		memcpy(md->nonce + 4, iv, 8);
-		memcpy(md->aad, esp, 4);
-		memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);
-		memcpy(md->aad + 8, esp + 4, 4);
-		op->iv = md->nonce;
-		op->aad = md->aad;
-		op->aad_len = esn ? 12 : 8;
+		esp_gcm_op(sa, md, esp, md->seq64, op);
 		return;
 	}
 	op->iv = iv;

@@ -105,14 +105,7 @@ static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, u
 		uint64_t iv_be = rte_cpu_to_be_64(seq);
 
 		memcpy(iv, &iv_be, 8);
-		memcpy(md->nonce, sa->crypto->salt, 4);
-		memcpy(md->nonce + 4, iv, 8);
-		memcpy(md->aad, esp, 4);
-		memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);
-		memcpy(md->aad + 8, esp + 4, 4);
-		op->iv = md->nonce;
-		op->aad = md->aad;
-		op->aad_len = esn ? 12 : 8;
+		esp_gcm_op(sa, md, esp, seq, op);
 		op->tag = icv;
 		return;
 	}

@@ -336,6 +336,18 @@ static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
 	}
 }
 
+/* Decrypted packets to their destination, then everything routed and sent. */
+static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
+{
+	for (uint16_t i = 0; i < s->n_esp; i++)
+		deliver(w, s->esp[i], s);
+	for (uint16_t i = 0; i < s->n_fwd; i++)
+		route_one(w, s->fwd[i], txq);
+	for (uint16_t i = 0; i < s->n_host; i++)
+		to_host(s->host[i], txq);
+	tx_flush(w, txq);
+}
+
 static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
 			  struct dp_txq *txq)
 {
@@ -347,13 +359,7 @@ static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 	policy_out(w, &s);
 	policy_in_clear(w, &s);
 	s.n_esp = dp_esp_in(w, s.esp, s.n_esp);
-	for (uint16_t i = 0; i < s.n_esp; i++)
-		deliver(w, s.esp[i], &s);
-	for (uint16_t i = 0; i < s.n_fwd; i++)
-		route_one(w, s.fwd[i], txq);
-	for (uint16_t i = 0; i < s.n_host; i++)
-		to_host(s.host[i], txq);
-	tx_flush(w, txq);
+	send_sorted(w, &s, txq);
 }
 
 /* ESP packets other workers received for SAs this worker owns. */
@@ -366,14 +372,8 @@ static void process_handoff(struct dp_worker *w, struct dp_txq *txq)
 		return;
 	w->ctr->c[DP_C_handoff_in] += n;
 	s.n_fwd = s.n_host = 0;
-	n = dp_esp_in_owned(w, s.esp, n);
-	for (uint16_t i = 0; i < n; i++)
-		deliver(w, s.esp[i], &s);
-	for (uint16_t i = 0; i < s.n_fwd; i++)
-		route_one(w, s.fwd[i], txq);
-	for (uint16_t i = 0; i < s.n_host; i++)
-		to_host(s.host[i], txq);
-	tx_flush(w, txq);
+	s.n_esp = dp_esp_in_owned(w, s.esp, n);
+	send_sorted(w, &s, txq);
 }
 
 /* Packets the manager built (ARP, ND) leave through worker 0's queues. */
