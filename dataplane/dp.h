@@ -61,6 +61,7 @@ struct dp_worker {
 	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
 	uint16_t ip_id;                  /* outer IPv4 identification */
 	volatile uint64_t last_rx_tsc;   /* for --exit-when-idle */
+	uint64_t busy_tsc;               /* TSC cycles spent on non-empty poll rounds */
 };
 
 struct dp_ctx {

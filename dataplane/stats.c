@@ -230,6 +230,19 @@ static void json_ports(FILE *f, const struct dp_ctx *dp)
 	fprintf(f, "]");
 }
 
+/* Per worker: the cycles it spent on poll rounds that received packets, and
+ * what it received, for cycles-per-packet figures (bench/). */
+static void json_workers(FILE *f, const struct dp_ctx *dp)
+{
+	fprintf(f, "\"tsc_hz\": %" PRIu64 ", \"workers\": [", rte_get_tsc_hz());
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		fprintf(f, "%s{\"lcore\": %u, \"busy_cycles\": %" PRIu64 ", \"rx_packets\": %" PRIu64
+			   ", \"handoff_in\": %" PRIu64 "}",
+			i ? ", " : "", dp->workers[i].lcore_id, dp->workers[i].busy_tsc,
+			dp->workers[i].ctr->c[DP_C_rx_packets], dp->workers[i].ctr->c[DP_C_handoff_in]);
+	fprintf(f, "]");
+}
+
 int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
 {
 	uint64_t c[DP_C_MAX];
@@ -246,6 +259,8 @@ int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
 	json_sas(f, dp);
 	fprintf(f, ", ");
 	json_ports(f, dp);
+	fprintf(f, ", ");
+	json_workers(f, dp);
 	fprintf(f, "}\n");
 	return fclose(f);
 }

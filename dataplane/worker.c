@@ -402,6 +402,7 @@ int dp_worker_main(void *arg)
 
 	memset(txq, 0, sizeof(txq));
 	while (!dp_g->quit) {
+		uint64_t start = rte_rdtsc();
 		uint32_t got = 0;
 
 		for (uint16_t q = 0; q < w->n_rxq; q++) {
@@ -417,10 +418,12 @@ int dp_worker_main(void *arg)
 			process_handoff(w, txq);
 		if (w->index == 0)
 			send_injected(w);
-		if (got > 0)
+		if (got > 0) {
 			w->last_rx_tsc = rte_rdtsc();
-		else if (!dp_g->busy_poll)
+			w->busy_tsc += w->last_rx_tsc - start;
+		} else if (!dp_g->busy_poll) {
 			rte_delay_us_sleep(dp_g->idle_sleep_us);
+		}
 	}
 	return 0;
 }
