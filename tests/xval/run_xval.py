@@ -3,7 +3,8 @@
 # (scapy): for every algorithm x mode x address family x ESN, dpsecd
 # encrypts what the peer must decrypt byte for byte and decrypts what the peer
 # encrypted; tampered, replayed, truncated and misdirected packets must be
-# dropped with the right counter; rx == fwd + host + control + drops always.
+# dropped with the right counter; rx + handoff_in == fwd + host + control +
+# handoff_out + drops always (one run with two workers and hand-offs).
 #
 #   run_xval.py DPSECD [--jobs N] [--only SUBSTR] [--keep] [--seed S]
 #   run_xval.py --selftest      (the peer and the checks alone, no dpsecd)

@@ -4,6 +4,7 @@
 #   neg/<alg>/<esn>        tampering, replay, trailer and policy errors
 #   generic                algorithm-independent drops (SPI, L2/L3 malformed,
 #                          fragments, clear traffic, block, permit, TTL)
+#   workers2               two workers: inbound SAs owned by each, hand-offs
 # Each case sends its own packets through its own rule and SAs, so cases in
 # one run do not disturb each other; the run checks the global counters
 # against the sum of what its cases expect.
@@ -526,6 +527,80 @@ def generic_run(seed):
     return run
 
 
+# ---- two workers ------------------------------------------------------------
+
+def workers_run(seed):
+    """dataplane.workers = 2. A pcap port has one rx queue, polled by worker
+    0; worker 1 owns the inbound SAs at odd table indexes and gets their ESP
+    through its hand-off ring, and sends what it decrypts by tx queue 1. The
+    inbound SAs come first in security_associations (indexes 0..3: owners
+    0,1,0,1), their ESP interleaved packet by packet, with replays and
+    tampered packets on SAs of both owners."""
+    run = _run("workers2", seed)
+    run.workers = 2
+    run.tshark = True
+    specs = [("aes128gcm16", False, 4, 4), ("aes128-sha256_128", True, 6, 6),
+             ("aes256gcm16", True, 4, 6), ("aes128-sha1_96", False, 6, 4)]
+    cells = [Cell(run, "w%d" % i, alg, esn, inner, outer)
+             for i, (alg, esn, inner, outer) in enumerate(specs)]
+    run.conf.sas.sort(key=lambda sa: sa.direction != "inbound")  # stable: inbound at 0..3
+    owners = [run.conf.sa_owner(cl.inb) for cl in cells]
+    assert owners == [0, 1, 0, 1], owners
+    for i, cl in enumerate(cells):
+        fam = "%din%d" % (cl.inner, cl.outer)
+        c = Case(run, "sa%d-%s/inbound-worker%d" % (i, fam, owners[i]))
+        c.worker = owners[i]
+        pkts = TR.varied(cl.inner, T.remote_host(cl.inner, cl.k, 6), T.lan_host(cl.inner), n=16)
+        n = len(pkts)
+        seqs = list(range(1, n + 1))
+        for j in range(i % 2, n - 1, 2):  # reordered inside the window
+            seqs[j], seqs[j + 1] = seqs[j + 1], seqs[j]
+        sent = {}
+        for p, seq in zip(pkts, seqs):
+            sent[seq] = cl.esp(p, seq)
+            c.send_wan(sent[seq])
+            c.expect_lan(TR.routed(p))
+        nbytes = sum(len(p) for p in pkts)
+        for seq in (3, n - 1):  # duplicates: replays
+            c.send_wan(sent[seq], inner=pkts[seqs.index(seq)])
+        c.expect_drop("replay", 2, sa=cl.inb)
+        if i in (1, 2):  # a tampered packet (ICV), then the genuine one with its number
+            p = cl.inner_in(100)
+            bad = bytearray(cl.esp(p, n + 1))
+            bad[-1] ^= 0x04
+            c.send_wan(bytes(bad), inner=p)
+            c.expect_drop("icv", sa=cl.inb)
+            c.send_wan(cl.esp(p, n + 1))
+            c.expect_lan(TR.routed(p))
+            nbytes += len(p)
+        c.expect_sa(cl.inb, packets=c.fwd, nbytes=nbytes)
+        c.expect_handoff(cl.inb, len(c.wan_in))  # every one passes the SPI lookup
+
+        c = Case(run, "sa%d-%s/outbound" % (i, fam))
+        c.worker = 0  # the receiving worker encrypts
+        pkts = TR.varied(cl.inner, T.lan_host(cl.inner), T.remote_host(cl.inner, cl.k), n=16)
+        for p in pkts:
+            c.send_lan(p, pad_to=60)
+        c.expect_esp(cl.out, pkts)
+
+    # dropped before the hand-off (unknown SPI), and clear traffic, on worker 0
+    c = Case(run, "bad-spi-and-clear")
+    c.worker = 0
+    e = bytearray(cells[1].esp(cells[1].inner_in(1), 1))
+    off = E.esp_offset(e)
+    e[off:off + 4] = struct.pack("!I", 0x7EADBEEF)
+    c.send_wan(bytes(e), inner=cells[1].inner_in(1))
+    c.expect_drop("bad_spi")
+    for fam, far in ((4, T.PERMIT4), (6, "2001:db8:ee::5")):
+        p = TR.simple(fam, T.lan_host(fam), far, 3)
+        c.send_lan(p)
+        c.expect_wan_clear(TR.routed(p))
+        p = TR.simple(fam, far, T.lan_host(fam), 4)
+        c.send_wan(p)
+        c.expect_lan(TR.routed(p))
+    return run
+
+
 def plan(seed):
     """Every run as (name, builder), in the order they are reported."""
     runs = []
@@ -536,4 +611,5 @@ def plan(seed):
             runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))
             runs.append(("neg/" + tail, lambda a=alg, e=esn: neg_run(a, e, seed)))
     runs.append(("generic", lambda: generic_run(seed)))
+    runs.append(("workers2", lambda: workers_run(seed)))
     return runs

@@ -47,6 +47,8 @@ class Case:
         self.esp_out = []                      # EspOut checkers
         self.sa = {}                           # SA name -> {"packets": n, "drops": n}
         self.drops = collections.Counter()     # drop reason -> n
+        self.handoff = collections.Counter()   # owner worker -> ESP packets handed to it
+        self.worker = None                     # the worker whose tx queues all its output leaves by
         self.fwd = 0
         run.cases.append(self)
 
@@ -92,6 +94,14 @@ class Case:
         self.drops[reason] += n
         if sa is not None:
             self.expect_sa(sa, drops=n)
+
+    def expect_handoff(self, sa, n=1):
+        """n ESP packets for inbound sa, all received by worker 0 (a pcap
+        port has one rx queue), pass the SPI lookup: those of an SA another
+        worker owns are handed over to it (handoff_out, then its handoff_in)."""
+        owner = self.run.conf.sa_owner(sa)
+        if owner != 0:
+            self.handoff[owner] += n
 
     def expect_sa(self, sa, packets=0, drops=0, nbytes=None):
         """Adds to what the SA's counters must show; None: not checked (for
@@ -293,6 +303,14 @@ class Run:
         self.tshark = False
         self.sas = {}
 
+    @property
+    def workers(self):
+        return self.conf.workers
+
+    @workers.setter
+    def workers(self, n):
+        self.conf.workers = n
+
     def new_k(self):
         self._k += 1
         return self._k
@@ -323,8 +341,10 @@ class Result:
         self.rc = None
         self.error = None
         self.stats = None
-        self.lan = []
+        self.lan = []    # frames sent on a port, the tx queues' pcaps concatenated
         self.wan = []
+        self.txq = {}    # "lan"/"wan" -> [frames of tx queue (worker) 0, 1, ...]
+        self.tx_paths = {}  # "lan"/"wan" -> [pcap path per tx queue]
         self.log = ""
         self.elapsed = 0.0
         self.dir = None
@@ -336,19 +356,22 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
     d = os.path.join(workdir, run.name.replace("/", "_"))
     os.makedirs(d, exist_ok=True)
     res.dir = d
-    p = {k: os.path.join(d, k + ".pcap") for k in ("in-lan", "out-lan", "in-wan", "out-wan")}
+    p = {k: os.path.join(d, k + ".pcap") for k in ("in-lan", "in-wan")}
     xval_pcap.write(p["in-lan"], run.frames("lan"))
     xval_pcap.write(p["in-wan"], run.frames("wan"))
-    for k in ("out-lan", "out-wan"):
-        if os.path.exists(p[k]):
-            os.unlink(p[k])
+    for side in ("lan", "wan"):  # one tx queue, and one pcap, per worker
+        res.tx_paths[side] = [os.path.join(d, "out-%s.pcap" % side)] if run.workers == 1 else \
+            [os.path.join(d, "out-%s.%d.pcap" % (side, q)) for q in range(run.workers)]
+        for path in res.tx_paths[side]:
+            if os.path.exists(path):
+                os.unlink(path)
     conf = os.path.join(d, "dpsecd.conf")
-    run.conf.write(conf, lan_rx=p["in-lan"], lan_tx=p["out-lan"], wan_rx=p["in-wan"],
-                   wan_tx=p["out-wan"])
+    run.conf.write(conf, lan_rx=p["in-lan"], lan_tx=res.tx_paths["lan"], wan_rx=p["in-wan"],
+                   wan_tx=res.tx_paths["wan"])
     stats = os.path.join(d, "stats.json")
     prefix = "xval-%d-%s" % (os.getpid(), uid)
-    cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix,
-           "-l", "0,1", "--log-level=user1:info", "--", "-c", conf,
+    cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix] + \
+        eal_lcores(run.workers + 1) + ["--log-level=user1:info", "--", "-c", conf,
            "--stats-file", stats, "--exit-when-idle", str(idle_ms)]
     with open(os.path.join(d, "cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
@@ -374,8 +397,11 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
         if res.error is None:
             res.error = "no stats file: %s" % e
     try:
-        res.lan = xval_pcap.read(p["out-lan"])
-        res.wan = xval_pcap.read(p["out-wan"])
+        for side in ("lan", "wan"):
+            res.txq[side] = [xval_pcap.read(path) for path in res.tx_paths[side]]
+        # the order between tx queues is not defined, within one it is
+        res.lan = [fr for q in res.txq["lan"] for fr in q]
+        res.wan = [fr for q in res.txq["wan"] for fr in q]
     except (OSError, ValueError) as e:
         if res.error is None:
             res.error = "tx pcap: %s" % e
@@ -383,6 +409,15 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
         tail = [ln for ln in res.log.splitlines() if ln.strip()][-6:]
         res.error += "; log: " + " | ".join(tail)
     return res
+
+
+def eal_lcores(n):
+    """EAL options for n lcores (the manager and the workers), one CPU each
+    while there are enough, the extra ones sharing the last CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) >= n:
+        return ["-l", ",".join(str(c) for c in cpus[:n])]
+    return ["--lcores", ",".join("%d@%d" % (i, cpus[min(i, len(cpus) - 1)]) for i in range(n))]
 
 
 def _parse_esp(fr):
@@ -427,6 +462,15 @@ def judge(run, res, tshark_bin):
             clear_wan.append(fr)
     left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan)}
     order = {"lan": res.lan, "wan": clear_wan}
+    txq_of = collections.defaultdict(set)   # (side, frame) -> tx queues it left by
+    esp_txq = collections.defaultdict(set)  # SPI -> tx queues its ESP left by
+    for side, qs in res.txq.items():
+        for q, frs in enumerate(qs):
+            for fr in frs:
+                txq_of[(side, fr)].add(q)
+                pe = _parse_esp(fr) if side == "wan" else None
+                if pe:
+                    esp_txq[pe[1]].add(q)
     sa_want = {}  # cases may share an SA: its counters must show their sum
     for c in run.cases:
         for name, want in c.sa.items():
@@ -453,6 +497,8 @@ def judge(run, res, tshark_bin):
                 got = [fr for fr in order[side] if fr in exp_set]
                 if _dedupe_order(got) != _dedupe_order(exp):
                     errs.append("frames on %s out of order" % side)
+        if c.worker is not None and run.workers > 1:
+            errs += _judge_txq(c, txq_of, esp_txq)
         c.errs = errs
     for c in run.cases:  # what nobody expected but a case's dropped packet would give
         for fr in c.lan_forbidden:
@@ -472,7 +518,7 @@ def judge(run, res, tshark_bin):
                     errs.append("SA %s (spi 0x%x) %s = %s, expected %d"
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
-    errs = _judge_counters(run, g, qm, left, by_spi)
+    errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
     for p in res.stats.get("ports", []):
         if p.get("name") not in ("lan", "wan"):
             continue
@@ -486,6 +532,26 @@ def judge(run, res, tshark_bin):
     return out
 
 
+def _judge_txq(c, txq_of, esp_txq):
+    """Every frame of case c left by the tx queue of c.worker, the worker that
+    processed its packets (the receiver, or the owner of the inbound SA)."""
+    errs = []
+    for side, exp in (("lan", c.lan_out), ("wan", c.wan_out)):
+        bad = [(fr, txq_of[(side, fr)]) for fr in exp
+               if (side, fr) in txq_of and txq_of[(side, fr)] != {c.worker}]
+        for fr, qs in bad[:2]:
+            errs.append("left %s by tx queue %s, expected %d (worker %d handles it): %s"
+                        % (side, sorted(qs), c.worker, c.worker, summary(fr)))
+        if len(bad) > 2:
+            errs.append("... %d frames on the wrong tx queue of %s" % (len(bad), side))
+    for e in c.esp_out:
+        qs = esp_txq.get(e.sa.spi, set())
+        if qs - {c.worker}:
+            errs.append("ESP of SA %s left wan by tx queues %s, expected %d"
+                        % (e.sa.name, sorted(qs), c.worker))
+    return errs
+
+
 def _dedupe_order(frames):
     seen, out = set(), []
     for f in frames:
@@ -495,34 +561,55 @@ def _dedupe_order(frames):
     return out
 
 
-def _judge_counters(run, g, qm, left, by_spi):
+def _judge_counters(run, g, qm, left, by_spi, workers):
     errs = []
     want = collections.Counter()
+    handoff = collections.Counter()  # owner worker -> packets handed to it
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
         for r, n in c.drops.items():
             want["drop_" + r] += n
+        handoff.update(c.handoff)
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
+    want["handoff_out"] = want["handoff_in"] = sum(handoff.values())
     if want["rx_packets"] != want["fwd_packets"] + want["drops"]:
         errs.append("test bug: cases account for %d of %d packets"
                     % (want["fwd_packets"] + want["drops"], want["rx_packets"]))
-    for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops"):
+    for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
+              "handoff_out", "handoff_in"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
         if k.startswith("drop_") and g.get(k, 0) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
-        inv = g["fwd_packets"] + g["host_packets"] + g["control_packets"] + g["drops"]
-        if g["rx_packets"] != inv:
-            errs.append("invariant broken: rx_packets %d != fwd+host+control+drops %d"
-                        % (g["rx_packets"], inv))
+        # every packet a worker received or took over ends exactly once:
+        # sent, to the host, to the manager, handed over or dropped
+        inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"] + g["handoff_out"]
+               + g["drops"])
+        if g["rx_packets"] + g["handoff_in"] != inv:
+            errs.append("invariant broken: rx_packets %d + handoff_in %d != "
+                        "fwd+host+control+handoff_out+drops %d"
+                        % (g["rx_packets"], g["handoff_in"], inv))
+        if g["handoff_out"] != g["handoff_in"]:
+            errs.append("handoff_out %d != handoff_in %d: packets lost between workers"
+                        % (g["handoff_out"], g["handoff_in"]))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
         if dsum != g["drops"]:
             errs.append("drops %d != sum of drop_* %d" % (g["drops"], dsum))
     except (KeyError, TypeError) as e:
         errs.append("global counters incomplete: %s" % e)
+    if not isinstance(workers, list) or len(workers) != run.workers:
+        errs.append("stats: workers %r, expected %d entries" % (workers, run.workers))
+    else:
+        for i, w in enumerate(workers):
+            if w.get("handoff_in") != handoff[i]:
+                errs.append("workers[%d].handoff_in = %s, expected %d"
+                            % (i, w.get("handoff_in"), handoff[i]))
+        rx = sum(w.get("rx_packets") or 0 for w in workers)
+        if rx != g.get("rx_packets"):
+            errs.append("workers' rx_packets sum to %d, global %s" % (rx, g.get("rx_packets")))
     for qk, gk in (("packets_not_authenticated", "drop_icv"),
                    ("packets_with_replay_detection", "drop_replay"),
                    ("bad_spi_packets", "drop_bad_spi")):
@@ -544,13 +631,15 @@ def _judge_tshark(res, tshark_bin):
     with the same SPI and sequence number."""
     if not tshark_bin:
         return []
-    path = os.path.join(res.dir, "out-wan.pcap")
-    cp = subprocess.run([tshark_bin, "-n", "-r", path, "-T", "fields", "-e", "frame.number",
-                         "-e", "esp.spi", "-e", "esp.sequence"], capture_output=True, text=True,
-                        timeout=60)
-    if cp.returncode != 0:
-        return ["tshark failed: %s" % cp.stderr.strip()[-200:]]
-    rows = [ln.split("\t") for ln in cp.stdout.splitlines()]
+    rows = []
+    for path in res.tx_paths.get("wan") or [os.path.join(res.dir, "out-wan.pcap")]:
+        cp = subprocess.run([tshark_bin, "-n", "-r", path, "-T", "fields", "-e", "frame.number",
+                             "-e", "esp.spi", "-e", "esp.sequence"], capture_output=True,
+                            text=True, timeout=60)
+        if cp.returncode != 0:
+            return ["tshark failed on %s: %s" % (os.path.basename(path),
+                                                  cp.stderr.strip()[-200:])]
+        rows += [ln.split("\t") for ln in cp.stdout.splitlines()]
     errs = []
     if len(rows) != len(res.wan):
         errs.append("tshark read %d frames, we read %d" % (len(rows), len(res.wan)))

@@ -132,11 +132,15 @@ def run(rep, seed, tshark):
             rep.case("selftest/tshark-input/" + r.name, errs)
     # the judge: a perfect result passes, a flawed one fails where it should
     for name, build in xval_cases.plan(seed):
-        if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic")):
+        if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic",
+                                "workers2")):
             continue
         r = build()
         errs = []
-        for mut in (None, "extra", "missing", "counter", "sa"):
+        muts = (None, "extra", "missing", "counter", "sa", "handoff")
+        if r.workers > 1:
+            muts += ("txq", "handoff-lost")
+        for mut in muts:
             res = fake_result(r, mut, tmp)
             bad = [(n, e) for n, e in xval_run.judge(r, res, tshark) if e]
             if mut is None and bad:
@@ -157,30 +161,54 @@ def run(rep, seed, tshark):
 def fake_result(r, mutate, tmp):
     """What a correct dpsecd would leave behind for run r (frames and stats),
     or a flawed variant: an extra frame that a case's dropped packet would
-    give, a missing frame, a wrong drop counter, a wrong SA counter."""
+    give, a missing frame, a wrong drop counter, a wrong SA counter, a
+    hand-off counted by neither worker (handoff) or by the sender only
+    (handoff-lost), a frame sent by the wrong worker's tx queue (txq)."""
     res = xval_run.Result()
     res.rc = 0
     res.dir = os.path.join(tmp, "judge-" + r.name.replace("/", "_"))
     os.makedirs(res.dir, exist_ok=True)
-    res.lan = [fr for c in r.cases for fr in c.lan_out]
-    res.wan = [fr for c in r.cases for fr in c.wan_out]
+    txq = {side: [[] for _ in range(r.workers)] for side in ("lan", "wan")}
     for c in r.cases:
+        q = c.worker or 0
+        txq["lan"][q] += c.lan_out
+        txq["wan"][q] += c.wan_out
         for eo in c.esp_out:
-            res.wan += gateway_out(eo.sa, eo.originals)
+            txq["wan"][q] += gateway_out(eo.sa, eo.originals)
+    if mutate == "txq":
+        q = next(c.worker for c in r.cases if c.worker and c.lan_out)
+        txq["lan"][0].append(txq["lan"][q].pop())
     g = collections.Counter()
     sas = {}
+    handoff = collections.Counter()
     for c in r.cases:
         g["rx_packets"] += c.n_in()
         g["fwd_packets"] += c.fwd
         for k, n in c.drops.items():
             g["drop_" + k] += n
+        handoff.update(c.handoff)
         for n, want in c.sa.items():
             e = sas.setdefault(n, {"name": n, "packets": 0, "drops": 0, "bytes": 0})
             for k in ("packets", "drops", "bytes"):
                 e[k] += want[k] or 0
     g["drops"] = sum(v for k, v in g.items() if k.startswith("drop_"))
+    g["handoff_out"] = g["handoff_in"] = sum(handoff.values())
     for k in ("host_packets", "control_packets", "drop_icv", "drop_replay", "drop_bad_spi"):
         g[k] += 0
+    workers = [{"lcore": i + 1, "rx_packets": 0 if i else g["rx_packets"],
+                "handoff_in": handoff[i]} for i in range(r.workers)]
+    if mutate == "handoff":  # both counters, and the invariant, but not the truth
+        g["handoff_out"] += 1
+        g["handoff_in"] += 1
+        workers[-1]["handoff_in"] += 1
+    elif mutate == "handoff-lost":  # the owner never took one over: dropped uncounted
+        g["handoff_in"] -= 1
+        g["fwd_packets"] -= 1
+        workers[1]["handoff_in"] -= 1
+        txq["lan"][1].pop()
+    res.txq = txq
+    res.lan = [fr for q in txq["lan"] for fr in q]
+    res.wan = [fr for q in txq["wan"] for fr in q]
     forbidden = [fr for c in r.cases for fr in c.lan_forbidden]
     if mutate == "extra":
         res.lan.append(forbidden[0] if forbidden else res.lan[0])
@@ -198,6 +226,10 @@ def fake_result(r, mutate, tmp):
                                 "bad_spi_packets": g["drop_bad_spi"]},
                  "sas": list(sas.values()),
                  "ports": [{"name": "lan", "ipackets": len(r.frames("lan"))},
-                           {"name": "wan", "ipackets": len(r.frames("wan"))}]}
-    xval_pcap.write(os.path.join(res.dir, "out-wan.pcap"), res.wan)
+                           {"name": "wan", "ipackets": len(r.frames("wan"))}],
+                 "workers": workers}
+    res.tx_paths["wan"] = []
+    for q, frames in enumerate(txq["wan"]):
+        res.tx_paths["wan"].append(os.path.join(res.dir, "out-wan.%d.pcap" % q))
+        xval_pcap.write(res.tx_paths["wan"][-1], frames)
     return res
