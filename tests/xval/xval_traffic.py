@@ -107,6 +107,12 @@ def simple(fam, src, dst, i, size=32, ttl=64, tos=0):
     return bytes(p)
 
 
+def ike(fam, src, dst, port):
+    """An IKE message in the clear (its content does not matter here)."""
+    ip = IP(src=src, dst=dst) if fam == 4 else IPv6(src=src, dst=dst)
+    return bytes(ip / UDP(sport=port, dport=port) / Raw(b"\x00" * 28))
+
+
 def routed(ip_bytes):
     """What a router forwards: TTL/hop limit minus one and, for IPv4, the
     header checksum recomputed (by scapy)."""
