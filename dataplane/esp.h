@@ -18,7 +18,9 @@
 
 struct dp_worker;
 
-/* meta.sa names the outbound SA of each packet. */
+/* meta.sa names the outbound SA of each packet. On return the good ones
+ * meta holds the family and destination to route on (the outer header's in
+ * tunnel mode). */
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 
 /* Packets are ESP addressed to the gateway; on return the good ones hold

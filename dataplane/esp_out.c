@@ -80,6 +80,16 @@ static void esp_out_transport_hdr(uint8_t *p, uint32_t hdr_gap, uint32_t ip_len,
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 
+/* What routing reads next: the outer header's family and destination. */
+static void esp_out_route_key(const struct dp_sa *sa, struct dp_meta *md)
+{
+	md->family = sa->conf.remote.family;
+	if (md->family == DPSEC_AF_INET6)
+		memcpy(md->key.k6.dst, sa->conf.remote.a, 16);
+	else
+		memcpy(md->key.k4.dst, sa->conf.remote.a, 4);
+}
+
 static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
 {
 	for (uint32_t i = 0; i < pad; i++)
@@ -143,9 +153,10 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 		return DP_DROP_no_room;
 	tail = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)trailer);
 	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
-	if (tunnel)
+	if (tunnel) {
 		esp_out_outer(w, sa, p, m->pkt_len, md, p + hdr);
-	else
+		esp_out_route_key(sa, md);
+	} else
 		esp_out_transport_hdr(p, gap, ip_len, m->pkt_len, md->family);
 	esp = p + (tunnel ? sa->outer_len : ip_len);
 	memcpy(esp, &sa->spi_be, 4);

@@ -220,15 +220,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		}
 	}
 	n_esp = dp_esp_out(w, esp, n_esp);
-	for (uint16_t i = 0; i < n_esp; i++) {
-		/* the outer header is what gets routed now */
-		int rc = dp_parse_ip(esp[i], dp_meta(esp[i]));
-
-		if (rc != 0)
-			dp_drop(w, esp[i], rc);
-		else
-			s->fwd[s->n_fwd++] = esp[i];
-	}
+	for (uint16_t i = 0; i < n_esp; i++)
+		s->fwd[s->n_fwd++] = esp[i];
 }
 
 /* Inbound clear packets: a negotiate filter means it should have been
