@@ -69,6 +69,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 	int c;
 	char *end;
 
+	argv[0] = (char *)"dpsecd"; /* getopt names the program in its errors; this was "--" */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -341,6 +342,11 @@ int main(int argc, char **argv)
 	struct dp_opts o = { 0 };
 	int sep = split_args(argc, argv), rc;
 
+	if (sep == argc) {
+		fprintf(stderr, "dpsecd: expected \"--\" between the EAL options and dpsecd's own\n");
+		usage(stderr);
+		return 2;
+	}
 	if (parse_opts(argc - sep, argv + sep, &o) < 0)
 		return 2;
 	if (load_config(&o, &cfg) < 0)
