@@ -298,8 +298,11 @@ int dp_neigh_static(struct dp_ctx *dp)
 {
 	for (uint32_t i = 0; i < dp->cfg->n_neighbours; i++) {
 		const struct cfg_neighbour *n = &dp->cfg->neighbours[i];
-		int rc = dp_neigh_set(&dp->routes, n->port, n->addr.family, n->addr.a,
-				      (const struct rte_ether_addr *)n->mac);
+		struct rte_ether_addr mac; /* aligned: the config's bytes may not be */
+		int rc;
+
+		memcpy(mac.addr_bytes, n->mac, RTE_ETHER_ADDR_LEN);
+		rc = dp_neigh_set(&dp->routes, n->port, n->addr.family, n->addr.a, &mac);
 
 		if (rc < 0)
 			return rc;
