@@ -11,31 +11,6 @@
 
 #include "stats.h"
 
-static const char *const counter_names[DP_C_MAX] = {
-#define DP_X_NAME(n, d) #n,
-	DP_COUNTERS(DP_X_NAME)
-#undef DP_X_NAME
-#define DP_X_DROP_NAME(n, d) "drop_" #n,
-	DP_DROP_REASONS(DP_X_DROP_NAME)
-#undef DP_X_DROP_NAME
-};
-
-static const char *const counter_descs[DP_C_MAX] = {
-#define DP_X_DESC(n, d) d,
-	DP_COUNTERS(DP_X_DESC) DP_DROP_REASONS(DP_X_DESC)
-#undef DP_X_DESC
-};
-
-const char *dp_counter_name(enum dp_counter c)
-{
-	return c < DP_C_MAX ? counter_names[c] : "?";
-}
-
-const char *dp_counter_desc(enum dp_counter c)
-{
-	return c < DP_C_MAX ? counter_descs[c] : "?";
-}
-
 void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
 {
 	for (int c = 0; c < DP_C_MAX; c++) {
@@ -43,15 +18,6 @@ void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
 		for (uint16_t w = 0; w < dp->n_workers; w++)
 			out[c] += dp->workers[w].ctr->c[c];
 	}
-}
-
-static uint64_t drops_total(const uint64_t c[DP_C_MAX])
-{
-	uint64_t sum = 0;
-
-	for (int i = DP_DROP_FIRST; i < DP_C_MAX; i++)
-		sum += c[i];
-	return sum;
 }
 
 static struct dp_sa_counters sa_sum(const struct dp_ctx *dp, uint32_t idx)
@@ -69,15 +35,6 @@ static struct dp_sa_counters sa_sum(const struct dp_ctx *dp, uint32_t idx)
 	return s;
 }
 
-/* The Quick Mode statistics table (rows as the IP Security Monitor names
- * them); pending key operations and rekeys belong to the control plane. */
-struct qm_row {
-	const char *name;
-	uint64_t value;
-};
-
-#define QM_ROWS 19
-
 static uint32_t active_tunnels(const struct dp_ctx *dp)
 {
 	uint32_t n = 0;
@@ -90,33 +47,19 @@ static uint32_t active_tunnels(const struct dp_ctx *dp)
 	return n;
 }
 
-static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX], struct qm_row t[QM_ROWS])
+/* The Quick Mode statistics table; pending key operations and rekeys
+ * belong to the control plane. */
+static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX],
+		     struct dpsec_qm_row t[DPSEC_QM_ROWS])
 {
-	struct qm_row rows[QM_ROWS] = {
-		{ "active_security_associations", dp->sas.count },
-		{ "offloaded_security_associations", 0 }, /* no inline/lookaside engine yet */
-		{ "key_additions", dp->key_additions },
-		{ "key_deletions", dp->key_deletions },
-		{ "active_tunnels", active_tunnels(dp) },
-		{ "bad_spi_packets", c[DP_DROP_bad_spi] },
-		{ "packets_not_decrypted", c[DP_DROP_esp_truncated] + c[DP_DROP_bad_padding] +
-						   c[DP_DROP_bad_next_header] + c[DP_DROP_crypto_error] +
-						   c[DP_DROP_inner_malformed] },
-		{ "packets_not_authenticated", c[DP_DROP_icv] },
-		{ "packets_with_replay_detection", c[DP_DROP_replay] },
-		{ "confidential_bytes_sent", c[DP_C_confidential_bytes_sent] },
-		{ "confidential_bytes_received", c[DP_C_confidential_bytes_received] },
-		{ "authenticated_bytes_sent", c[DP_C_authenticated_bytes_sent] },
-		{ "authenticated_bytes_received", c[DP_C_authenticated_bytes_received] },
-		{ "transport_bytes_sent", c[DP_C_transport_bytes_sent] },
-		{ "transport_bytes_received", c[DP_C_transport_bytes_received] },
-		{ "bytes_sent_in_tunnels", c[DP_C_bytes_sent_in_tunnels] },
-		{ "bytes_received_in_tunnels", c[DP_C_bytes_received_in_tunnels] },
-		{ "offloaded_bytes_sent", c[DP_C_offloaded_bytes_sent] },
-		{ "offloaded_bytes_received", c[DP_C_offloaded_bytes_received] },
+	struct dpsec_qm_gauges g = {
+		.active_sas = dp->sas.count,
+		.key_additions = dp->key_additions,
+		.key_deletions = dp->key_deletions,
+		.active_tunnels = active_tunnels(dp),
 	};
 
-	memcpy(t, rows, sizeof(rows));
+	dpsec_qm_table(c, &g, t);
 }
 
 static const char *sa_dir(const struct dp_sa *sa)
@@ -157,17 +100,17 @@ static void print_sas(const struct dp_ctx *dp, FILE *f)
 void dp_stats_print(const struct dp_ctx *dp, FILE *f)
 {
 	uint64_t c[DP_C_MAX];
-	struct qm_row qm[QM_ROWS];
+	struct dpsec_qm_row qm[DPSEC_QM_ROWS];
 
 	dp_stats_sum(dp, c);
 	qm_table(dp, c, qm);
 	fprintf(f, "== dpsecd counters ==\n");
 	for (int i = 0; i < DP_C_MAX; i++)
 		if (i < DP_DROP_FIRST || c[i] != 0)
-			fprintf(f, "%-36s %16" PRIu64 "\n", counter_names[i], c[i]);
-	fprintf(f, "%-36s %16" PRIu64 "\n", "drops", drops_total(c));
+			fprintf(f, "%-36s %16" PRIu64 "\n", dp_counter_name(i), c[i]);
+	fprintf(f, "%-36s %16" PRIu64 "\n", "drops", dp_counters_drops(c));
 	fprintf(f, "== Quick Mode statistics ==\n");
-	for (int i = 0; i < QM_ROWS; i++)
+	for (int i = 0; i < DPSEC_QM_ROWS; i++)
 		fprintf(f, "%-36s %16" PRIu64 "\n", qm[i].name, qm[i].value);
 	fprintf(f, "== Security associations ==\n");
 	print_sas(dp, f);
@@ -178,17 +121,17 @@ static void json_counters(FILE *f, const uint64_t c[DP_C_MAX])
 {
 	fprintf(f, "\"global\": {");
 	for (int i = 0; i < DP_C_MAX; i++)
-		fprintf(f, "\"%s\": %" PRIu64 ", ", counter_names[i], c[i]);
-	fprintf(f, "\"drops\": %" PRIu64 "}", drops_total(c));
+		fprintf(f, "\"%s\": %" PRIu64 ", ", dp_counter_name(i), c[i]);
+	fprintf(f, "\"drops\": %" PRIu64 "}", dp_counters_drops(c));
 }
 
 static void json_qm(FILE *f, const struct dp_ctx *dp, const uint64_t c[DP_C_MAX])
 {
-	struct qm_row qm[QM_ROWS];
+	struct dpsec_qm_row qm[DPSEC_QM_ROWS];
 
 	qm_table(dp, c, qm);
 	fprintf(f, "\"quick_mode\": {");
-	for (int i = 0; i < QM_ROWS; i++)
+	for (int i = 0; i < DPSEC_QM_ROWS; i++)
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", qm[i].name, qm[i].value);
 	fprintf(f, "}");
 }
@@ -273,8 +216,8 @@ static int tel_stats(const char *cmd __rte_unused, const char *params __rte_unus
 	dp_stats_sum(dp_g, c);
 	rte_tel_data_start_dict(d);
 	for (int i = 0; i < DP_C_MAX; i++)
-		rte_tel_data_add_dict_u64(d, counter_names[i], c[i]);
-	rte_tel_data_add_dict_u64(d, "drops", drops_total(c));
+		rte_tel_data_add_dict_u64(d, dp_counter_name(i), c[i]);
+	rte_tel_data_add_dict_u64(d, "drops", dp_counters_drops(c));
 	return 0;
 }
 
@@ -282,12 +225,12 @@ static int tel_qm(const char *cmd __rte_unused, const char *params __rte_unused,
 		  struct rte_tel_data *d)
 {
 	uint64_t c[DP_C_MAX];
-	struct qm_row qm[QM_ROWS];
+	struct dpsec_qm_row qm[DPSEC_QM_ROWS];
 
 	dp_stats_sum(dp_g, c);
 	qm_table(dp_g, c, qm);
 	rte_tel_data_start_dict(d);
-	for (int i = 0; i < QM_ROWS; i++)
+	for (int i = 0; i < DPSEC_QM_ROWS; i++)
 		rte_tel_data_add_dict_u64(d, qm[i].name, qm[i].value);
 	return 0;
 }

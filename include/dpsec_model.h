@@ -29,6 +29,13 @@ struct dpsec_prefix {
 
 enum dpsec_action { DPSEC_ACTION_PERMIT, DPSEC_ACTION_BLOCK, DPSEC_ACTION_NEGOTIATE };
 
+enum dpsec_rule_flags {
+	DPSEC_RULE_EXEMPT = 1 << 0,           /* precedes every other rule */
+	DPSEC_RULE_ACCEPT_UNSECURED = 1 << 1, /* negotiate, but clear inbound packets pass */
+};
+
+#define DPSEC_SA_NONE UINT32_MAX
+
 enum dpsec_direction { DPSEC_DIR_IN, DPSEC_DIR_OUT };
 
 enum dpsec_mode { DPSEC_MODE_TUNNEL, DPSEC_MODE_TRANSPORT };
@@ -77,9 +84,13 @@ struct dpsec_sa_conf {
 
 /* A rule joins one filter list and one filter action. Negotiate rules carry
  * their SA bundle as indexes into the SA array of the same configuration
- * (-1: none yet). A rule with a tunnel endpoint is a tunnel rule. */
+ * (-1: none yet). A rule with a tunnel endpoint is a tunnel rule. Rules are
+ * ordered: exemptions, then tunnel rules, then lower priority, then lower
+ * id. */
 struct dpsec_rule {
 	char name[DPSEC_NAME_MAX];
+	uint32_t id;       /* stable identity; dpsecd's own config numbers its rules 1.. */
+	uint8_t flags;     /* enum dpsec_rule_flags */
 	char filter_list[DPSEC_NAME_MAX];
 	char filter_action[DPSEC_NAME_MAX];
 	uint32_t priority; /* lower is preferred; ties keep file order */

@@ -1,0 +1,169 @@
+/* cfg_store.h - the policy store of dpsec-ctld as loaded from a libconfig
+ * file: several named policies (exactly one assigned), each a list of rules
+ * joining a filter list, a filter action (permit, block, or negotiate with an
+ * ordered list of security methods) and authentication methods; the built-in
+ * policies of the Windows model; exemptions; negotiation timeouts; static SAs.
+ * And the compiler that turns the assigned policy into the rules the
+ * dataplane takes (exemptions first, stable rule ids, mirrored filters kept
+ * as a flag for the dataplane to expand). Plain data; no DPDK. */
+#ifndef DPSEC_CFG_STORE_H
+#define DPSEC_CFG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "dpsec_model.h"
+
+#define CFG_DESC_MAX 128
+#define CFG_MAX_METHODS 8   /* security methods of one filter action */
+#define CFG_MAX_AUTH 4      /* authentication methods of one rule */
+#define CFG_MAX_ROOTS 8     /* trusted root CAs of one certificate method */
+#define CFG_PATH_MAX 256
+#define CFG_PSK_MAX 128
+
+enum cfg_ipsec_proto { CFG_PROTO_ESP, CFG_PROTO_AH };
+
+/* One security method of a negotiate filter action (a Quick Mode offer). */
+struct cfg_sec_method {
+	char name[DPSEC_NAME_MAX];  /* e.g. "High", "Medium", or the admin's */
+	uint8_t protocol;           /* enum cfg_ipsec_proto */
+	uint8_t enc_alg;            /* enum dpsec_enc_alg (ESP only) */
+	uint8_t enc_key_len;        /* bytes, without the GCM salt */
+	uint8_t integ_alg;          /* enum dpsec_integ_alg */
+	uint32_t lifetime_seconds;  /* Quick Mode; default 3600 */
+	uint64_t lifetime_kilobytes;/* default 100000 */
+};
+
+struct cfg_filter_action {
+	char name[DPSEC_NAME_MAX];
+	char description[CFG_DESC_MAX];
+	uint8_t action;             /* enum dpsec_action */
+	bool accept_unsecured;      /* "accept unsecured communication, but always respond using IPsec" */
+	bool fallback_to_clear;     /* "allow unsecured communication with non-IPsec-aware computers" */
+	bool pfs;                   /* Quick Mode perfect forward secrecy */
+	uint32_t n_methods;
+	struct cfg_sec_method methods[CFG_MAX_METHODS]; /* in order of preference */
+};
+
+struct cfg_filter_list {
+	char name[DPSEC_NAME_MAX];
+	char description[CFG_DESC_MAX];
+	uint32_t n_filters;
+	struct dpsec_filter *filters;
+};
+
+enum cfg_auth_kind { CFG_AUTH_PSK, CFG_AUTH_CERT };
+
+struct cfg_auth_method {
+	uint8_t kind;               /* enum cfg_auth_kind */
+	uint32_t psk_len;
+	uint8_t psk[CFG_PSK_MAX];   /* secret: never printed; wiped by cfg_store_free() */
+	uint32_t n_roots;
+	char roots[CFG_MAX_ROOTS][CFG_PATH_MAX]; /* trusted root CA files, in order */
+};
+
+struct cfg_store_rule {
+	char name[DPSEC_NAME_MAX];
+	char description[CFG_DESC_MAX];
+	bool enabled;
+	bool default_response;      /* the default response rule: answers IKE only */
+	char filter_list[DPSEC_NAME_MAX];
+	char filter_action[DPSEC_NAME_MAX];
+	uint32_t priority;          /* lower first; ties by file order */
+	bool tunnel;
+	struct dpsec_addr tunnel_endpoint;
+	uint32_t n_auth;
+	struct cfg_auth_method auth[CFG_MAX_AUTH]; /* in order of preference */
+	char outbound_sa[DPSEC_NAME_MAX];          /* static SAs ("" = none: negotiate) */
+	char inbound_sa[DPSEC_NAME_MAX];
+};
+
+struct cfg_main_mode {
+	uint32_t lifetime_minutes;  /* default 480; 5 .. 2880 */
+	uint32_t max_quick_modes;   /* Quick Modes per Main Mode; 0 = unlimited */
+};
+
+struct cfg_policy {
+	char name[DPSEC_NAME_MAX];
+	char description[CFG_DESC_MAX];
+	bool builtin;               /* Client, Server, Secure Server */
+	uint8_t default_action;     /* for packets no filter matches; default permit */
+	struct cfg_main_mode main_mode;
+	uint32_t n_rules;
+	struct cfg_store_rule *rules; /* in file order */
+};
+
+struct cfg_exemptions {         /* IKE (UDP 500/4500) is always exempt */
+	bool broadcast, multicast, rsvp, kerberos; /* default false */
+};
+
+struct cfg_timeouts {
+	uint32_t fallback_ms;       /* no answer to negotiation: fall back to clear; default 3000 */
+	uint32_t block_seconds;     /* a failed negotiation blocks the traffic; default 60 */
+	uint32_t idle_seconds;      /* Quick Mode SA idle; default 300 */
+};
+
+/* A static SA with its lifetimes (0: none). */
+struct cfg_static_sa {
+	struct dpsec_sa_conf conf;
+	uint32_t lifetime_seconds;
+	uint64_t lifetime_kilobytes;
+};
+
+struct cfg_store {
+	char path[CFG_PATH_MAX];
+	char assigned[DPSEC_NAME_MAX];  /* "" = no policy assigned */
+	struct cfg_exemptions exemptions;
+	struct cfg_timeouts timeouts;
+	uint32_t n_filter_lists;
+	struct cfg_filter_list *filter_lists;
+	uint32_t n_filter_actions;
+	struct cfg_filter_action *filter_actions;
+	uint32_t n_policies;
+	struct cfg_policy *policies;     /* the built-in ones included */
+	uint32_t n_sas;
+	struct cfg_static_sa *sas;
+};
+
+/* Loads and validates a store: names resolve, exactly zero or one policy
+ * assigned, Main Mode lifetime in range, mirrored filters on every negotiate
+ * rule, static SAs consistent with their rules. Errors as in cfg_load():
+ * "FILE:LINE: FIELD: problem". out needs cfg_store_free() either way. */
+int cfg_store_load(const char *path, enum cfg_perm_policy perm, struct cfg_store *out,
+		   char err[CFG_ERR_MAX]);
+
+/* The same from a string (dpsecctl's static changes are validated this way
+ * before they are written). name stands in for the file in messages. */
+int cfg_store_load_string(const char *text, const char *name, struct cfg_store *out,
+			  char err[CFG_ERR_MAX]);
+
+/* Writes the store in the loader's syntax to path (mode 0600, through a
+ * temporary file and rename). Returns 0 or -1 with err. */
+int cfg_store_save(const struct cfg_store *s, const char *path, char err[CFG_ERR_MAX]);
+
+void cfg_store_free(struct cfg_store *s);
+
+const struct cfg_policy *cfg_store_policy(const struct cfg_store *s, const char *name);
+const struct cfg_filter_list *cfg_store_filter_list(const struct cfg_store *s, const char *name);
+const struct cfg_filter_action *cfg_store_filter_action(const struct cfg_store *s,
+							const char *name);
+const struct cfg_static_sa *cfg_store_sa(const struct cfg_store *s, const char *name);
+
+/* The dataplane's view of one policy. rules[i].id is stable: the same
+ * policy and rule names give the same id in every compile and every
+ * process. sa_out / sa_in are indexes into the store's SA array (-1: none).
+ * Exemption rules come first, flagged DPSEC_RULE_EXEMPT. */
+struct cfg_compiled {
+	uint8_t default_action;
+	uint32_t n_rules;
+	struct dpsec_rule *rules;
+	const struct cfg_store_rule **origin; /* per rule: the store rule, NULL for exemptions */
+};
+
+int cfg_compile(const struct cfg_store *s, const char *policy, struct cfg_compiled *out,
+		char err[CFG_ERR_MAX]);
+void cfg_compiled_free(struct cfg_compiled *c);
+
+#endif

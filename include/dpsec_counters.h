@@ -1,0 +1,173 @@
+/* dpsec_counters.h - the dataplane's counters, declared once: one X-macro
+ * list makes the enum, the names and the descriptions; and the Quick Mode
+ * statistics table of the Windows IPsec monitor computed from them. Plain C:
+ * dpsecd, dpsec-ctld and dpsecctl all read counters by these names. Every
+ * received packet ends in exactly one of: fwd, host, control, acquire, a
+ * drop_* reason, or a hand-off to another worker (which counts it again as
+ * handoff_in and then gives it its end); packets the manager re-injects
+ * after an ACQUIRE count as reinject_in, so that
+ * rx_packets + handoff_in + reinject_in ==
+ *     fwd + host + control + acquire + handoff_out + drops. */
+#ifndef DPSEC_COUNTERS_H
+#define DPSEC_COUNTERS_H
+
+#include <stdint.h>
+
+/* X(name, description) of the drop reasons; each is counted as drop_<name>. */
+#define DP_DROP_REASONS(X)                                                          \
+	X(unsupported_l2, "frame too short, not IPv4/IPv6/ARP, or VLAN-tagged")         \
+	X(not_for_us, "unicast frame addressed to another MAC")                         \
+	X(ipv4_malformed, "IPv4 header: bad version, IHL, length or checksum")          \
+	X(ipv4_options, "IPv4 header with options")                                     \
+	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
+	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
+	X(esp_fragment, "fragment of an ESP packet (no reassembly)")                    \
+	X(policy_block, "matched a block filter, or the block default")                 \
+	X(no_sa, "matched a negotiate filter that has no SA, and no ACQUIRE possible")  \
+	X(sa_expired, "the SA reached its hard lifetime")                               \
+	X(acquire_queue_full, "no room to hold the packet while its SA is negotiated")  \
+	X(acquire_failed, "held packet dropped: negotiation failed or timed out")       \
+	X(clear_should_be_secured, "clear packet matched a negotiate filter inbound")   \
+	X(esp_truncated, "ESP packet too short or misaligned for its SA")               \
+	X(bad_spi, "no inbound SA for SPI and destination")                             \
+	X(replay, "sequence number replayed or behind the window")                      \
+	X(icv, "ICV verification failed")                                               \
+	X(bad_padding, "ESP padding not 1,2,3,... or longer than the payload")          \
+	X(bad_next_header, "ESP next header not allowed for the SA's mode")             \
+	X(dummy, "ESP dummy packet (next header 59), RFC 4303 section 2.6")             \
+	X(inner_malformed, "decrypted inner packet malformed")                          \
+	X(inner_policy_mismatch, "decrypted packet does not match its SA's rule")       \
+	X(seq_overflow, "outbound sequence number space exhausted")                     \
+	X(crypto_error, "the crypto engine failed the operation")                       \
+	X(unsupported_ext_headers, "IPv6 extension headers in transport mode")          \
+	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
+	X(too_big, "encapsulated packet larger than the port MTU")                      \
+	X(multicast, "multicast destination: dpsec does not route multicast")          \
+	X(no_route, "no route to the destination")                                      \
+	X(no_neighbour, "next hop MAC not resolved yet")                                \
+	X(no_host, "local packet but no exception interface")                           \
+	X(control_full, "control queue to the manager full")                            \
+	X(handoff_full, "hand-off queue to the SA's owner worker full")                 \
+	X(tx_full, "port transmit queue full")
+
+/* X(name, description) of the other global counters. */
+#define DP_COUNTERS(X)                                                                   \
+	X(rx_packets, "packets received from every port, exception interface included")     \
+	X(fwd_packets, "packets sent out of a network port")                                 \
+	X(host_packets, "packets delivered to the host stack (exception interface)")         \
+	X(control_packets, "ARP/ND packets consumed by the manager")                         \
+	X(acquire_packets, "outbound packets handed to the manager to wait for their SA")   \
+	X(reinject_in, "held packets the manager sent through the outbound path again")     \
+	X(handoff_out, "ESP packets handed to the worker that owns their inbound SA")        \
+	X(handoff_in, "ESP packets taken over from another worker")                          \
+	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \
+	X(control_tx_failed, "ARP/ND packets the manager built that a tx queue refused")     \
+	X(esp_out_packets, "packets ESP-encapsulated")                                       \
+	X(esp_in_packets, "ESP packets decapsulated")                                        \
+	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \
+	X(confidential_bytes_received, "Confidential Bytes Received")                        \
+	X(authenticated_bytes_sent, "Authenticated Bytes Sent (ESP with integrity or AH)")   \
+	X(authenticated_bytes_received, "Authenticated Bytes Received")                      \
+	X(transport_bytes_sent, "Transport Bytes Sent")                                      \
+	X(transport_bytes_received, "Transport Bytes Received")                              \
+	X(bytes_sent_in_tunnels, "Bytes Sent In Tunnels")                                    \
+	X(bytes_received_in_tunnels, "Bytes Received In Tunnels")                            \
+	X(offloaded_bytes_sent, "Offloaded Bytes Sent")                                      \
+	X(offloaded_bytes_received, "Offloaded Bytes Received")
+
+enum dp_counter {
+#define DP_X_ENUM(n, d) DP_C_##n,
+	DP_COUNTERS(DP_X_ENUM)
+#undef DP_X_ENUM
+#define DP_X_DROP_ENUM(n, d) DP_DROP_##n,
+	DP_DROP_REASONS(DP_X_DROP_ENUM)
+#undef DP_X_DROP_ENUM
+	DP_C_MAX
+};
+
+#define DP_DROP_FIRST DP_DROP_unsupported_l2
+
+
+static inline const char *dp_counter_name(int c)
+{
+	static const char *const names[DP_C_MAX] = {
+#define DP_X_NAME(n, d) #n,
+		DP_COUNTERS(DP_X_NAME)
+#undef DP_X_NAME
+#define DP_X_DROP_NAME(n, d) "drop_" #n,
+		DP_DROP_REASONS(DP_X_DROP_NAME)
+#undef DP_X_DROP_NAME
+	};
+
+	return c >= 0 && c < DP_C_MAX ? names[c] : "?";
+}
+
+static inline const char *dp_counter_desc(int c)
+{
+	static const char *const descs[DP_C_MAX] = {
+#define DP_X_DESC(n, d) d,
+		DP_COUNTERS(DP_X_DESC) DP_DROP_REASONS(DP_X_DESC)
+#undef DP_X_DESC
+	};
+
+	return c >= 0 && c < DP_C_MAX ? descs[c] : "?";
+}
+
+static inline uint64_t dp_counters_drops(const uint64_t c[DP_C_MAX])
+{
+	uint64_t sum = 0;
+
+	for (int i = DP_DROP_FIRST; i < DP_C_MAX; i++)
+		sum += c[i];
+	return sum;
+}
+
+/* The gauges of the Quick Mode table that are not packet counters. */
+struct dpsec_qm_gauges {
+	uint64_t active_sas, offloaded_sas, key_additions, key_deletions, active_tunnels;
+	uint64_t pending_key_operations, rekeys; /* the control plane's; 0 in the dataplane */
+};
+
+struct dpsec_qm_row {
+	const char *name;
+	uint64_t value;
+};
+
+#define DPSEC_QM_ROWS 21
+
+/* The Quick Mode statistics table, rows in the IP Security Monitor's order
+ * and words (snake_case). */
+static inline void dpsec_qm_table(const uint64_t c[DP_C_MAX], const struct dpsec_qm_gauges *g,
+				  struct dpsec_qm_row t[DPSEC_QM_ROWS])
+{
+	const struct dpsec_qm_row rows[DPSEC_QM_ROWS] = {
+		{ "active_security_associations", g->active_sas },
+		{ "offloaded_security_associations", g->offloaded_sas },
+		{ "pending_key_operations", g->pending_key_operations },
+		{ "key_additions", g->key_additions },
+		{ "key_deletions", g->key_deletions },
+		{ "rekeys", g->rekeys },
+		{ "active_tunnels", g->active_tunnels },
+		{ "bad_spi_packets", c[DP_DROP_bad_spi] },
+		{ "packets_not_decrypted", c[DP_DROP_esp_truncated] + c[DP_DROP_bad_padding] +
+						   c[DP_DROP_bad_next_header] + c[DP_DROP_crypto_error] +
+						   c[DP_DROP_inner_malformed] },
+		{ "packets_not_authenticated", c[DP_DROP_icv] },
+		{ "packets_with_replay_detection", c[DP_DROP_replay] },
+		{ "confidential_bytes_sent", c[DP_C_confidential_bytes_sent] },
+		{ "confidential_bytes_received", c[DP_C_confidential_bytes_received] },
+		{ "authenticated_bytes_sent", c[DP_C_authenticated_bytes_sent] },
+		{ "authenticated_bytes_received", c[DP_C_authenticated_bytes_received] },
+		{ "transport_bytes_sent", c[DP_C_transport_bytes_sent] },
+		{ "transport_bytes_received", c[DP_C_transport_bytes_received] },
+		{ "bytes_sent_in_tunnels", c[DP_C_bytes_sent_in_tunnels] },
+		{ "bytes_received_in_tunnels", c[DP_C_bytes_received_in_tunnels] },
+		{ "offloaded_bytes_sent", c[DP_C_offloaded_bytes_sent] },
+		{ "offloaded_bytes_received", c[DP_C_offloaded_bytes_received] },
+	};
+
+	for (int i = 0; i < DPSEC_QM_ROWS; i++)
+		t[i] = rows[i];
+}
+
+#endif

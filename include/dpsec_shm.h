@@ -1,0 +1,260 @@
+/* dpsec_shm.h - the shared-memory protocol between dpsecd, which creates the
+ * segment, and dpsec-ctld / dpsecctl, which attach to it: the segment layout
+ * (header, command ring, event ring, statistics area, SA directory), and the
+ * fixed-size versioned messages carried by the two rings. Plain C, no DPDK:
+ * the control plane includes it too. Everything is in host byte order except
+ * addresses (network order, as in struct dpsec_addr). */
+#ifndef DPSEC_SHM_H
+#define DPSEC_SHM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dpsec_counters.h"
+#include "dpsec_model.h"
+
+#define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
+#define DPSEC_SHM_LAYOUT 1              /* bumped on any layout change */
+#define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
+#define DPSEC_INSTANCE_MAX 32
+#define DPSEC_MSG_SIZE 512              /* one ring slot */
+#define DPSEC_MSG_VERSION 1             /* of the message bodies */
+#define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
+#define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
+#define DPSEC_MAX_LCORES 17             /* workers + the manager */
+
+/* ------------------------------------------------------------------------
+ * Messages. Sequence numbers are the ring positions: the n-th message ever
+ * written into a ring has seq n (from 0), so a consumer sees gaps never and
+ * an ACK names its command without ambiguity. */
+
+enum dpsec_msg_type {
+	/* commands, control -> dataplane; each answered by one DPSEC_EV_ACK */
+	DPSEC_CMD_SA_ADD = 1,    /* struct dpsec_cmd_sa_add */
+	DPSEC_CMD_SA_UPDATE,     /* struct dpsec_cmd_sa_update */
+	DPSEC_CMD_SA_DEL,        /* struct dpsec_cmd_sa_del */
+	DPSEC_CMD_POLICY_BEGIN,  /* struct dpsec_cmd_policy_begin: start staging a whole policy */
+	DPSEC_CMD_RULE_SET,      /* struct dpsec_cmd_rule: add or replace a rule */
+	DPSEC_CMD_RULE_DEL,      /* struct dpsec_cmd_rule_del */
+	DPSEC_CMD_FILTER_ADD,    /* struct dpsec_cmd_filter */
+	DPSEC_CMD_FILTER_DEL,    /* struct dpsec_cmd_filter (only the ids are read) */
+	DPSEC_CMD_POLICY_COMMIT, /* no body: build the staged policy and swap it in */
+	DPSEC_CMD_FLUSH,         /* struct dpsec_cmd_flush: every SA and rule removed */
+	DPSEC_CMD_ACQUIRE_DONE,  /* struct dpsec_cmd_acquire_done: release held packets */
+	DPSEC_CMD_MAX,
+
+	/* events, dataplane -> control */
+	DPSEC_EV_ACK = 64,       /* struct dpsec_ev_ack */
+	DPSEC_EV_ACQUIRE,        /* struct dpsec_ev_acquire */
+	DPSEC_EV_SA_EXPIRE,      /* struct dpsec_ev_sa_expire: soft, hard, idle, sequence */
+	DPSEC_EV_MAX,
+};
+
+struct dpsec_msg_hdr {
+	uint16_t version; /* DPSEC_MSG_VERSION */
+	uint16_t type;    /* enum dpsec_msg_type */
+	uint32_t len;     /* bytes of body used */
+	uint64_t seq;     /* ring position; set by dpsec_ring_push() */
+};
+
+#define DPSEC_MSG_BODY (DPSEC_MSG_SIZE - sizeof(struct dpsec_msg_hdr))
+
+struct dpsec_msg {
+	struct dpsec_msg_hdr h;
+	uint8_t body[DPSEC_MSG_BODY];
+};
+
+/* Lifetimes of an SA (RFC 4301 §4.4.2.1). 0 means no limit. The dataplane
+ * counts bytes of inner packets. Hard limits stop the SA in the dataplane
+ * itself (its packets are dropped as sa_expired) even with no control plane;
+ * each limit crossed is reported once. */
+struct dpsec_lifetime {
+	uint64_t soft_bytes, hard_bytes;
+	uint64_t soft_packets, hard_packets;
+	uint32_t soft_seconds, hard_seconds;
+	uint32_t idle_seconds; /* inbound SAs: report after this long without a packet */
+	uint32_t pad;
+};
+
+/* The SA id is its slot in the dataplane's SA table, chosen by the control
+ * plane (0 .. header.sa_capacity - 1). rule_id binds an inbound SA to the
+ * rule whose traffic it carries: a decrypted packet must match that rule. */
+struct dpsec_cmd_sa_add {
+	uint32_t sa_id;
+	uint32_t rule_id;
+	struct dpsec_lifetime life;
+	struct dpsec_sa_conf conf; /* with keys; the dataplane wipes the slot after use */
+};
+
+/* Lifetimes and the remote end may change; keys and SPI never do (a new SA). */
+struct dpsec_cmd_sa_update {
+	uint32_t sa_id;
+	uint32_t pad;
+	struct dpsec_lifetime life;
+};
+
+struct dpsec_cmd_sa_del {
+	uint32_t sa_id;
+};
+
+/* Staging: POLICY_BEGIN, then RULE_SET and FILTER_ADD for every rule, then
+ * POLICY_COMMIT builds the SPD off the fast path and swaps it in with one
+ * pointer store. A new BEGIN discards what an unfinished one staged. Outside
+ * a transaction RULE_SET/RULE_DEL/FILTER_ADD/FILTER_DEL change the live
+ * policy: the dataplane applies every command it finds in the ring, rebuilds
+ * once and then acknowledges them, so a burst of changes costs one build. */
+struct dpsec_cmd_policy_begin {
+	uint8_t default_action; /* enum dpsec_action, for packets no filter matches */
+	uint8_t pad[3];
+	uint32_t n_rules;       /* a hint for allocation; not a limit */
+};
+
+/* Rules are ordered as the SPD orders them: exemptions, then tunnel rules,
+ * then lower priority first, then lower rule_id. */
+struct dpsec_cmd_rule {
+	uint32_t rule_id;   /* chosen by the control plane, stable over rebuilds */
+	uint32_t priority;
+	uint32_t sa_out;    /* outbound SA id for negotiate rules, or DPSEC_SA_NONE */
+	uint8_t action;     /* enum dpsec_action */
+	uint8_t flags;      /* enum dpsec_rule_flags (dpsec_model.h) */
+	uint8_t tunnel;     /* 1: a tunnel rule */
+	uint8_t pad;
+	struct dpsec_addr tunnel_endpoint;
+	char name[DPSEC_NAME_MAX];
+};
+
+struct dpsec_cmd_rule_del {
+	uint32_t rule_id;
+};
+
+struct dpsec_cmd_filter {
+	uint32_t rule_id;
+	uint32_t filter_id; /* unique within its rule */
+	struct dpsec_filter filter;
+};
+
+struct dpsec_cmd_flush {
+	uint8_t default_action;
+};
+
+enum dpsec_acquire_result {
+	DPSEC_ACQUIRE_SEND,  /* the rule now has an SA or a permit: process the held packets again */
+	DPSEC_ACQUIRE_DROP,  /* negotiation failed: drop them (counted) */
+};
+
+struct dpsec_cmd_acquire_done {
+	uint32_t rule_id;
+	uint8_t result; /* enum dpsec_acquire_result */
+	uint8_t pad[3];
+	struct dpsec_addr peer;
+};
+
+/* The answer to every command. status 0: applied; otherwise a positive errno
+ * and a sentence in reason that names the problem. */
+struct dpsec_ev_ack {
+	uint64_t cmd_seq;
+	uint16_t cmd_type;
+	uint16_t pad;
+	int32_t status;
+	char reason[DPSEC_REASON_MAX];
+};
+
+/* An outbound packet matched a negotiate rule without an SA. Sent once per
+ * (rule, peer) and again only after the retry interval while packets keep
+ * coming; peer is the tunnel endpoint of a tunnel rule, else the packet's
+ * destination. The selectors are those of the packet that triggered it. */
+struct dpsec_ev_acquire {
+	uint32_t rule_id;
+	uint32_t held;   /* packets held for this (rule, peer) so far */
+	struct dpsec_addr peer;
+	struct dpsec_addr src, dst;
+	uint8_t proto;
+	uint8_t pad;
+	uint16_t sport, dport; /* host order; 0 for protocols without ports */
+};
+
+enum dpsec_expire_kind {
+	DPSEC_EXPIRE_SOFT,     /* time to rekey */
+	DPSEC_EXPIRE_HARD,     /* the SA no longer carries packets */
+	DPSEC_EXPIRE_IDLE,     /* no inbound packet for idle_seconds */
+	DPSEC_EXPIRE_SEQ,      /* outbound sequence numbers near exhaustion (soft) */
+};
+
+enum dpsec_expire_trigger { DPSEC_TRIGGER_TIME, DPSEC_TRIGGER_BYTES, DPSEC_TRIGGER_PACKETS,
+			    DPSEC_TRIGGER_IDLE, DPSEC_TRIGGER_SEQ };
+
+struct dpsec_ev_sa_expire {
+	uint32_t sa_id;
+	uint32_t spi;
+	uint8_t kind;    /* enum dpsec_expire_kind */
+	uint8_t trigger; /* enum dpsec_expire_trigger */
+	uint8_t direction;
+	uint8_t pad;
+	uint64_t bytes, packets; /* so far */
+};
+
+/* ------------------------------------------------------------------------
+ * The segment. */
+
+/* A single-producer/single-consumer ring. head is written by the producer
+ * only, tail by the consumer only; each reads the other's with acquire
+ * ordering. A full ring refuses the push: back-pressure, never loss. */
+struct dpsec_ring {
+	_Alignas(64) _Atomic uint64_t head; /* next position to write */
+	_Alignas(64) _Atomic uint64_t tail; /* next position to read */
+	_Alignas(64) uint32_t slots;        /* DPSEC_RING_SLOTS */
+	uint32_t msg_size;                  /* DPSEC_MSG_SIZE */
+	struct dpsec_msg msg[DPSEC_RING_SLOTS];
+};
+
+/* Summed counters and gauges, written by the dataplane's manager lcore a few
+ * times a second under a sequence lock (odd while writing). */
+struct dpsec_shm_stats {
+	_Atomic uint64_t lock;
+	uint64_t updated_ns;             /* CLOCK_REALTIME of the last update */
+	uint64_t counters[DP_C_MAX];  /* dataplane counters, summed over lcores */
+	uint64_t active_sas;             /* installed and not hard-expired */
+	uint64_t active_tunnels;         /* tunnel-mode SAs among them */
+	uint64_t offloaded_sas;
+	uint64_t key_additions, key_deletions;
+	uint64_t policy_rules, policy_filters, policy_builds;
+	uint64_t policy_commit_seq;      /* seq of the last policy change applied */
+	uint64_t acquires_pending;       /* (rule, peer) pairs with held packets */
+};
+
+enum dpsec_sa_state { DPSEC_SA_FREE, DPSEC_SA_ACTIVE, DPSEC_SA_EXPIRED };
+
+/* One SA as the dataplane holds it, for display and for a restarted control
+ * plane to read back. No key material, ever. */
+struct dpsec_shm_sa {
+	_Atomic uint32_t lock;  /* sequence lock, odd while the manager writes */
+	uint32_t state;         /* enum dpsec_sa_state */
+	uint32_t sa_id;
+	uint32_t rule_id;
+	uint64_t added_ns;      /* CLOCK_REALTIME */
+	uint64_t packets, bytes, drops;
+	uint64_t last_use_ns;   /* CLOCK_REALTIME of the last packet, 0: none */
+	uint64_t seq;           /* outbound: last sequence number used */
+	struct dpsec_lifetime life;
+	uint8_t expired;        /* bitmask of 1 << enum dpsec_expire_kind reported */
+	uint8_t pad[7];
+	struct dpsec_sa_conf conf; /* keys always zero here */
+};
+
+struct dpsec_shm_hdr {
+	uint64_t magic;          /* DPSEC_SHM_MAGIC */
+	uint32_t layout;         /* DPSEC_SHM_LAYOUT */
+	uint32_t msg_version;    /* DPSEC_MSG_VERSION */
+	uint64_t generation;     /* differs for every dpsecd start */
+	uint64_t size;           /* of the whole segment, bytes */
+	uint32_t dp_pid;
+	uint32_t sa_capacity;    /* entries of the SA directory */
+	uint32_t n_workers;
+	uint32_t n_counters;     /* DP_C_MAX of the writer */
+	uint64_t cmd_off, ev_off, stats_off, sa_off; /* from the segment's start */
+	_Atomic uint64_t heartbeat_ns; /* CLOCK_MONOTONIC, updated by the manager loop */
+	_Atomic uint32_t ready;  /* 1 once the dataplane takes commands */
+	_Atomic uint32_t ctl_pid; /* the control plane attached, 0: none (informative) */
+};
+
+#endif
