@@ -154,7 +154,10 @@ const struct cfg_static_sa *cfg_store_sa(const struct cfg_store *s, const char *
 /* The dataplane's view of one policy. rules[i].id is stable: the same
  * policy and rule names give the same id in every compile and every
  * process. sa_out / sa_in are indexes into the store's SA array (-1: none).
- * Exemption rules come first, flagged DPSEC_RULE_EXEMPT. */
+ * Exemption rules come first, flagged DPSEC_RULE_EXEMPT. A store rule of
+ * priority p compiles to priority 2p + 1: the even values are left to the
+ * control plane's specific rules (one peer of a rule: a soft association, a
+ * 60 s block, a negotiated SA), which must precede their generic rule. */
 struct cfg_compiled {
 	uint8_t default_action;
 	uint32_t n_rules;

@@ -39,7 +39,7 @@ enum dpsec_msg_type {
 	DPSEC_CMD_FILTER_ADD,    /* struct dpsec_cmd_filter */
 	DPSEC_CMD_FILTER_DEL,    /* struct dpsec_cmd_filter (only the ids are read) */
 	DPSEC_CMD_POLICY_COMMIT, /* no body: build the staged policy and swap it in */
-	DPSEC_CMD_FLUSH,         /* struct dpsec_cmd_flush: every SA and rule removed */
+	DPSEC_CMD_FLUSH,         /* struct dpsec_cmd_flush: every SA and rule removed, managed = 1 */
 	DPSEC_CMD_ACQUIRE_DONE,  /* struct dpsec_cmd_acquire_done: release held packets */
 	DPSEC_CMD_MAX,
 
@@ -255,6 +255,7 @@ struct dpsec_shm_hdr {
 	_Atomic uint64_t heartbeat_ns; /* CLOCK_MONOTONIC, updated by the manager loop */
 	_Atomic uint32_t ready;  /* 1 once the dataplane takes commands */
 	_Atomic uint32_t ctl_pid; /* the control plane attached, 0: none (informative) */
+	_Atomic uint32_t managed; /* 1 once a control plane sent FLUSH: its state is here */
 };
 
 #endif
