@@ -34,11 +34,15 @@ struct dp_port {
 	char name[DPSEC_NAME_MAX];
 };
 
-/* One compiled policy: the SPD and, per rule, what its action needs. */
+/* One compiled policy: the SPD and, per rule, what its action needs. A
+ * policy is never changed once published: a new one replaces it. */
 struct dp_rule_rt {
-	uint8_t action; /* enum dpsec_action */
+	uint32_t id;     /* the rule's stable id */
 	uint32_t sa_out; /* SA table index or DP_SA_NONE */
-	uint32_t sa_in;
+	uint8_t action;  /* enum dpsec_action */
+	uint8_t flags;   /* enum dpsec_rule_flags */
+	uint8_t tunnel;
+	struct dpsec_addr endpoint; /* tunnel rules: the peer of an ACQUIRE */
 };
 
 struct dp_policy {
@@ -46,9 +50,13 @@ struct dp_policy {
 	uint32_t n_rules;
 	struct dp_rule_rt *rules;
 	uint8_t default_action;
+	uint32_t n_filters;
 };
 
 struct ofl_cpu;
+struct rte_rcu_qsbr;
+struct rte_rcu_qsbr_dq;
+struct dp_mgr;
 
 struct dp_worker {
 	unsigned int lcore_id;
@@ -79,6 +87,12 @@ struct dp_ctx {
 	struct rte_ring *control;        /* workers -> manager: ARP and ND packets */
 	struct rte_ring *resolve;        /* workers -> manager: struct dp_resolve_req */
 	struct rte_ring *inject;         /* manager -> worker 0: packets to send */
+	struct rte_ring *acquire;        /* workers -> manager: packets waiting for an SA */
+	struct rte_ring *reinject;       /* manager -> worker 0: held packets to process again */
+	struct rte_rcu_qsbr *rcu;        /* workers' quiescent states */
+	struct rte_rcu_qsbr_dq *gc;      /* what waits for a grace period */
+	struct dp_mgr *mgr;              /* the manager's control state; NULL in unit tests */
+	volatile bool managed;           /* a control plane took over: ACQUIRE instead of drop */
 	uint16_t n_workers;
 	struct dp_worker workers[DP_MAX_WORKERS];
 	struct dp_counters mgr_ctr;      /* counters of the manager lcore */

@@ -19,8 +19,11 @@
 
 enum dp_meta_flags {
 	DP_M_FRAG = 1 << 0,     /* a fragment (any) */
-	DP_M_NOT_FIRST = 1 << 1 /* a fragment other than the first: no L4 header */
+	DP_M_NOT_FIRST = 1 << 1, /* a fragment other than the first: no L4 header */
+	DP_M_TTL_DONE = 1 << 2   /* TTL already decremented (a re-injected packet) */
 };
+
+struct dp_sa;
 
 struct dp_meta {
 	uint8_t family;   /* DPSEC_AF_INET or DPSEC_AF_INET6 */
@@ -32,6 +35,9 @@ struct dp_meta {
 	uint32_t inner_len; /* bytes ESP protects, for the counters */
 	uint32_t sa;      /* SA table index on the ESP paths */
 	uint32_t rule;    /* SPD result */
+	struct dp_sa *sap; /* the SA itself, valid until the worker's next quiescent state */
+	uint32_t rule_id; /* ACQUIRE: the negotiate rule without an SA ... */
+	struct dpsec_addr peer; /* ... and the peer to negotiate with */
 	uint64_t seq64;
 	union {
 		struct dp_spd_key4 k4;

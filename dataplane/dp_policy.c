@@ -1,4 +1,7 @@
-/* dp_policy.c - compiles the policy for the workers and looks bursts up. */
+/* dp_policy.c - compiles a set of rules into the read-only policy the
+ * workers use (the SPD and each rule's action, SA and tunnel endpoint), from
+ * dpsecd's own configuration or from the manager's rule set, and looks
+ * bursts up in it. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,27 +10,35 @@
 #include "dp_pkt.h"
 #include "dp_policy.h"
 
-struct dp_policy *dp_policy_build(const struct cfg_dataplane *cfg, const char *name, char *err,
-				  size_t errlen)
+static void rule_rt_fill(struct dp_rule_rt *rt, const struct dpsec_rule *r, uint32_t sa_out)
+{
+	rt->id = r->id;
+	rt->action = r->action;
+	rt->flags = r->flags;
+	rt->tunnel = r->tunnel;
+	rt->endpoint = r->tunnel_endpoint;
+	rt->sa_out = r->action == DPSEC_ACTION_NEGOTIATE ? sa_out : DP_SA_NONE;
+}
+
+struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const uint32_t *sa_out,
+					uint32_t n_rules, uint8_t default_action,
+					const char *name, char *err, size_t errlen)
 {
 	struct dp_policy *p = rte_zmalloc("dpsec_policy", sizeof(*p), RTE_CACHE_LINE_SIZE);
 
 	if (p == NULL)
 		goto nomem;
-	p->default_action = cfg->default_action;
-	p->n_rules = cfg->n_rules;
-	p->rules = rte_zmalloc("dpsec_rules", sizeof(p->rules[0]) * (cfg->n_rules + 1),
+	p->default_action = default_action;
+	p->n_rules = n_rules;
+	p->rules = rte_zmalloc("dpsec_rules", sizeof(p->rules[0]) * (n_rules + 1),
 			       RTE_CACHE_LINE_SIZE);
 	if (p->rules == NULL)
 		goto nomem;
-	for (uint32_t i = 0; i < cfg->n_rules; i++) {
-		const struct dpsec_rule *r = &cfg->rules[i];
-
-		p->rules[i].action = r->action;
-		p->rules[i].sa_out = r->sa_out >= 0 ? (uint32_t)r->sa_out : DP_SA_NONE;
-		p->rules[i].sa_in = r->sa_in >= 0 ? (uint32_t)r->sa_in : DP_SA_NONE;
+	for (uint32_t i = 0; i < n_rules; i++) {
+		rule_rt_fill(&p->rules[i], &rules[i], sa_out[i]);
+		p->n_filters += rules[i].n_filters;
 	}
-	p->spd = dp_spd_build(name, cfg->rules, cfg->n_rules, SOCKET_ID_ANY, err, errlen);
+	p->spd = dp_spd_build(name, rules, n_rules, SOCKET_ID_ANY, err, errlen);
 	if (p->spd == NULL) {
 		dp_policy_free(p);
 		return NULL;
@@ -37,6 +48,30 @@ nomem:
 	snprintf(err, errlen, "policy %s: out of memory", name);
 	dp_policy_free(p);
 	return NULL;
+}
+
+struct dp_policy *dp_policy_build(const struct cfg_dataplane *cfg, const char *name, char *err,
+				  size_t errlen)
+{
+	struct dpsec_rule *rules = calloc(cfg->n_rules + 1, sizeof(*rules));
+	uint32_t *sa_out = calloc(cfg->n_rules + 1, sizeof(*sa_out));
+	struct dp_policy *p = NULL;
+
+	if (rules == NULL || sa_out == NULL) {
+		snprintf(err, errlen, "policy %s: out of memory", name);
+		goto out;
+	}
+	for (uint32_t i = 0; i < cfg->n_rules; i++) {
+		rules[i] = cfg->rules[i];
+		rules[i].id = dp_cfg_rule_id(i);
+		sa_out[i] = cfg->rules[i].sa_out >= 0 ? (uint32_t)cfg->rules[i].sa_out : DP_SA_NONE;
+	}
+	p = dp_policy_build_rules(rules, sa_out, cfg->n_rules, cfg->default_action, name, err,
+				  errlen);
+out:
+	free(rules);
+	free(sa_out);
+	return p;
 }
 
 void dp_policy_free(struct dp_policy *p)

@@ -1,5 +1,6 @@
 /* dp_policy.h - the compiled policy the workers read: the SPD and, per rule,
- * the action and SA bundle; and the burst lookup that sets meta.rule. */
+ * the action, outbound SA and tunnel endpoint; and the burst lookup that
+ * sets meta.rule. */
 #ifndef DP_POLICY_H
 #define DP_POLICY_H
 
@@ -10,6 +11,18 @@
 
 #include "cfg.h"
 #include "dp.h"
+
+/* Rules of dpsecd's own configuration get the ids 1, 2, ... in file order. */
+static inline uint32_t dp_cfg_rule_id(uint32_t index)
+{
+	return index + 1;
+}
+
+/* Compiles rules (sa_out[i]: rule i's outbound SA id, or DP_SA_NONE). name
+ * must be unique among live policies. Returns NULL with a message in err. */
+struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const uint32_t *sa_out,
+					uint32_t n_rules, uint8_t default_action,
+					const char *name, char *err, size_t errlen);
 
 /* Compiles the configuration's rules. Static SAs live at the SA table slot of
  * their index in the configuration. Returns NULL with a message in err. */

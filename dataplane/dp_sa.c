@@ -1,11 +1,13 @@
 /* dp_sa.c - SA life cycle in the dataplane: the SA table, the inbound SAD,
- * and installing an SA (crypto template, outer header, replay window). */
+ * checking an SA that came from outside, installing an SA (crypto template,
+ * outer header, replay window), and taking it out again. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
@@ -58,7 +60,7 @@ static void sa_free(struct dp_sa *sa)
 void dp_sa_table_fini(struct dp_sa_table *t)
 {
 	for (uint32_t i = 0; t->sa != NULL && i < t->capacity; i++)
-		sa_free(t->sa[i]);
+		sa_free(t->sa[i]); /* the SAD goes as a whole */
 	rte_free(t->sa);
 	rte_hash_free(t->sad);
 	memset(t, 0, sizeof(*t));
@@ -156,14 +158,22 @@ static int sa_add_sad(struct dp_sa_table *t, const struct dp_sa *sa, char *err, 
 			 sa->conf.name, sa->conf.spi);
 		return -EEXIST;
 	}
-	rc = rte_hash_add_key_data(t->sad, &k, (void *)(uintptr_t)sa->idx);
-	if (rc < 0)
+	rc = rte_hash_add_key_data(t->sad, &k, (void *)sa);
+	if (rc < 0) {
 		snprintf(err, errlen, "SA %s: SAD full", sa->conf.name);
-	return rc;
+		return rc;
+	}
+	return 0;
+}
+
+static bool sa_is_tunnel_out(const struct dp_sa *sa)
+{
+	return (sa->flags & DP_SA_TUNNEL) && sa->direction == DPSEC_DIR_OUT;
 }
 
 int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
-		  const struct dpsec_sa_conf *conf, char *err, size_t errlen)
+		  const struct dpsec_sa_conf *conf, uint32_t rule_id,
+		  const struct dpsec_lifetime *life, char *err, size_t errlen)
 {
 	struct dp_sa *sa = NULL;
 	int rc;
@@ -183,12 +193,84 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		goto fail;
 	}
 	sa_fill(sa, idx, conf);
+	sa->rule_id = rule_id;
+	sa->added_tsc = rte_get_tsc_cycles();
+	sa->sad_pos = -1;
+	if (life != NULL)
+		sa->life = *life;
 	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, err, errlen)) < 0)
 		goto fail;
-	t->sa[idx] = sa;
+	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* published: workers see it whole */
 	t->count++;
+	t->tunnels_out += sa_is_tunnel_out(sa);
 	return 0;
 fail:
 	sa_free(sa);
 	return rc;
+}
+
+struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
+{
+	struct dp_sa *sa;
+	struct dp_sad_key k;
+
+	if (idx >= t->capacity || (sa = t->sa[idx]) == NULL)
+		return NULL;
+	__atomic_store_n(&t->sa[idx], NULL, __ATOMIC_RELEASE);
+	if (sa->direction == DPSEC_DIR_IN) {
+		dp_sa_sad_key(&k, sa->spi_be, sa->conf.local.family, sa->conf.local.a);
+		sa->sad_pos = rte_hash_del_key(t->sad, &k); /* position kept until the grace period */
+	}
+	t->count--;
+	t->tunnels_out -= sa_is_tunnel_out(sa);
+	return sa;
+}
+
+void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa)
+{
+	if (sa->sad_pos >= 0)
+		rte_hash_free_key_with_position(t->sad, sa->sad_pos);
+	sa_free(sa);
+}
+
+static bool addr_ok(const struct dpsec_addr *a)
+{
+	return a->family == DPSEC_AF_INET || a->family == DPSEC_AF_INET6;
+}
+
+static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
+{
+	if (memchr(c->name, 0, sizeof(c->name)) == NULL)
+		return "name not terminated";
+	if (c->spi < 256)
+		return "SPI 0-255 is reserved (RFC 4303 section 2.1)";
+	if (c->direction > DPSEC_DIR_OUT || c->mode > DPSEC_MODE_TRANSPORT)
+		return "direction or mode unknown";
+	if (!addr_ok(&c->local) || c->local.family != c->remote.family)
+		return "local and remote must both be IPv4 or both IPv6";
+	if (c->replay_window > DPSEC_REPLAY_MAX)
+		return "replay window above 8192";
+	if (c->enc_alg > DPSEC_ENC_AES_CBC || (c->enc_key_len != 16 && c->enc_key_len != 32))
+		return "encryption algorithm or key length unsupported";
+	if (c->enc_alg == DPSEC_ENC_AES_GCM_16 && c->integ_alg != DPSEC_INTEG_NONE)
+		return "AES-GCM takes no separate integrity algorithm";
+	if (c->enc_alg == DPSEC_ENC_AES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
+		return "AES-CBC needs an integrity algorithm";
+	if (c->integ_alg > DPSEC_INTEG_HMAC_SHA256_128)
+		return "integrity algorithm unknown";
+	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 && c->integ_key_len != 20)
+		return "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)";
+	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 && c->integ_key_len != 32)
+		return "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)";
+	return NULL;
+}
+
+int dp_sa_conf_check(const struct dpsec_sa_conf *c, char *err, size_t errlen)
+{
+	const char *problem = sa_conf_problem(c);
+
+	if (problem == NULL)
+		return 0;
+	snprintf(err, errlen, "SA: %s", problem);
+	return -EINVAL;
 }

@@ -1,6 +1,9 @@
 /* dp_sa.h - the dataplane's security associations: the SA structure with its
  * hot fields first (layout checked at compile time), the SA table and the
- * inbound SAD (rte_hash on SPI, protocol, destination; lock-free readers). */
+ * inbound SAD (rte_hash on SPI, protocol, destination; lock-free readers).
+ * SAs are published by storing a slot pointer and unpublished by clearing
+ * it; their memory is freed only after an RCU grace period (dp_rcu.h), so a
+ * worker may use the pointer it read until its next quiescent state. */
 #ifndef DP_SA_H
 #define DP_SA_H
 
@@ -11,6 +14,7 @@
 #include <rte_hash.h>
 
 #include "dpsec_model.h"
+#include "dpsec_shm.h"
 #include "ofl_engine.h"
 #include "replay.h"
 
@@ -35,17 +39,21 @@ struct dp_sa {
 	uint8_t block_len;
 	uint8_t outer_len;     /* tunnel header bytes: 20 or 40; 0 in transport */
 	uint8_t stopped;       /* set once the sequence space is exhausted */
-	uint8_t pad0;
+	uint8_t expired;       /* set by the manager at the hard lifetime */
 	const struct ofl_sa_crypto *crypto;
 	uint8_t outer[DP_SA_OUTER_MAX]; /* outer header template (tunnel) */
 
 	/* cache line 1: written per outbound packet; read-only for inbound SAs */
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
 	struct dp_replay *replay;         /* inbound only */
+	uint32_t rule_id;                 /* inbound: the rule its packets must match */
 
-	/* cold: for display and control */
+	/* cold: for display and control (the manager lcore's) */
 	struct dpsec_sa_conf conf __rte_cache_aligned; /* keys wiped */
 	struct ofl_sa_crypto *crypto_mem;
+	struct dpsec_lifetime life;
+	uint64_t added_tsc;
+	int32_t sad_pos;                  /* key position in the SAD, inbound */
 };
 
 /* Key of the inbound SAD: (SPI, protocol, destination), RFC 4301 §4.4.2. */
@@ -60,8 +68,9 @@ struct dp_sad_key {
 struct dp_sa_table {
 	uint32_t capacity;
 	uint32_t count;
+	uint32_t tunnels_out; /* outbound tunnel-mode SAs among them */
 	struct dp_sa **sa;    /* capacity slots, NULL when free */
-	struct rte_hash *sad; /* dp_sad_key -> SA index */
+	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
 };
 
 struct ofl_cpu;
@@ -70,10 +79,25 @@ int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id);
 void dp_sa_table_fini(struct dp_sa_table *t);
 
 /* Installs conf at slot idx: prepares the crypto template with e, builds the
- * outer header template, adds inbound SAs to the SAD. Returns 0 or -errno
- * with a message in err. */
+ * outer header template, adds inbound SAs to the SAD (bound to rule_id: a
+ * decrypted packet must match that rule). life may be NULL (no limits).
+ * Returns 0 or -errno with a message in err. */
 int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
-		  const struct dpsec_sa_conf *conf, char *err, size_t errlen);
+		  const struct dpsec_sa_conf *conf, uint32_t rule_id,
+		  const struct dpsec_lifetime *life, char *err, size_t errlen);
+
+/* Checks an SA configuration that came from outside (the command ring):
+ * algorithms, key lengths, addresses, SPI, replay window, name. Returns 0 or
+ * -EINVAL with a sentence in err. */
+int dp_sa_conf_check(const struct dpsec_sa_conf *c, char *err, size_t errlen);
+
+/* Takes the SA at idx out of the table and the SAD: workers stop finding it
+ * now; the caller frees it with dp_sa_destroy() after a grace period.
+ * Returns NULL when the slot is empty. */
+struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
+
+/* Frees an unpublished SA (and its SAD key position), wiping its keys. */
+void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);
 
 void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst);
 

@@ -41,7 +41,14 @@ static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_
 			dp_drop(w, mb[i], DP_DROP_bad_spi);
 			continue;
 		}
-		dp_meta(mb[i])->sa = (uint32_t)(uintptr_t)data[i];
+		struct dp_sa *sa = data[i];
+
+		if (unlikely(sa->expired)) {
+			dp_drop(w, mb[i], DP_DROP_sa_expired);
+			continue;
+		}
+		dp_meta(mb[i])->sap = sa;
+		dp_meta(mb[i])->sa = sa->idx;
 		mb[good++] = mb[i];
 	}
 	return good;
@@ -217,7 +224,7 @@ static bool esp_in_must_wait(const struct dp_sa *sa, struct rte_mbuf *m,
 	uint32_t lo;
 
 	for (uint16_t j = 0; j < k; j++)
-		if (dp_meta(batch[j])->sa == sa->idx)
+		if (dp_meta(batch[j])->sap == sa)
 			ahead = RTE_MAX(ahead, dp_meta(batch[j])->seq64);
 	if (ahead == r->top)
 		return false;
@@ -233,7 +240,7 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 	uint16_t k = 0;
 
 	for (; *i < n; (*i)++) {
-		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[*i])->sa];
+		struct dp_sa *sa = dp_meta(mb[*i])->sap;
 		int rc;
 
 		if ((sa->flags & DP_SA_ESN) && esp_in_must_wait(sa, mb[*i], batch, k))
@@ -255,7 +262,7 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 	uint16_t good = 0;
 
 	for (uint16_t j = 0; j < k; j++) {
-		struct dp_sa *sa = dp_g->sas.sa[dp_meta(batch[j])->sa];
+		struct dp_sa *sa = dp_meta(batch[j])->sap;
 		int rc = esp_in_finish_one(sa, batch[j], &ops[j]);
 
 		if (rc != 0) {
@@ -290,7 +297,7 @@ static uint16_t esp_in_crypto(struct dp_worker *w, struct rte_mbuf **mb, uint16_
  * that is, the rule whose inbound SA it arrived on. */
 static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
-	const struct dp_policy *pol = dp_g->policy;
+	const struct dp_policy *pol = __atomic_load_n(&dp_g->policy, __ATOMIC_ACQUIRE);
 	uint16_t good = 0;
 
 	dp_policy_lookup(pol, mb, n);
@@ -298,7 +305,7 @@ static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, u
 		struct dp_meta *md = dp_meta(mb[i]);
 		const struct dp_rule_rt *r = md->rule < pol->n_rules ? &pol->rules[md->rule] : NULL;
 
-		if (r == NULL || r->action != DPSEC_ACTION_NEGOTIATE || r->sa_in != md->sa) {
+		if (r == NULL || r->action != DPSEC_ACTION_NEGOTIATE || r->id != md->sap->rule_id) {
 			w->sa_ctr[md->sa].drops++;
 			dp_drop(w, mb[i], DP_DROP_inner_policy_mismatch);
 			continue;

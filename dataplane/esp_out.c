@@ -185,7 +185,7 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++)
-		if (dp_g->sas.sa[dp_meta(mb[i])->sa]->flags & DP_SA_INTEG)
+		if (dp_meta(mb[i])->sap->flags & DP_SA_INTEG)
 			return true;
 	return false;
 }
@@ -199,7 +199,7 @@ static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct
 	for (uint16_t j = 0; j < k; j++) {
 		struct rte_mbuf *m = ok[j];
 		struct dp_meta *md = dp_meta(m);
-		struct dp_sa *sa = dp_g->sas.sa[md->sa];
+		struct dp_sa *sa = md->sap;
 
 		if (ops[j].status != 0) {
 			w->sa_ctr[sa->idx].drops++;
@@ -225,7 +225,7 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 	if (burst_needs_random_iv(mb, n))
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
 	for (uint16_t i = 0; i < n; i++) {
-		struct dp_sa *sa = dp_g->sas.sa[dp_meta(mb[i])->sa];
+		struct dp_sa *sa = dp_meta(mb[i])->sap;
 		uint64_t seq;
 		int rc;
 

@@ -1,6 +1,7 @@
-/* main.c - dpsecd: EAL init, configuration, ports, tables and SAs, worker
- * launch, and the manager loop on the main lcore (ARP/ND, signals, idle
- * exit). Shuts down cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters. */
+/* main.c - dpsecd: EAL init, configuration, ports, tables and SAs, the
+ * shared-memory segment, worker launch, and the manager loop on the main
+ * lcore (ARP/ND, control-plane commands, signals, idle exit). Shuts down
+ * cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,10 @@
 
 #include "dp.h"
 #include "dp_pkt.h"
+#include "dp_mgr.h"
 #include "dp_policy.h"
+#include "dp_rcu.h"
+#include "dp_shm.h"
 #include "neigh.h"
 #include "ofl_engine.h"
 #include "port.h"
@@ -24,12 +28,15 @@
 #define POOL_MBUFS 16383
 #define POOL_CACHE 256
 #define MGR_SLEEP_US 200
-#define SA_MIN_CAPACITY 64
+#define SA_DEFAULT_CAPACITY 4096
+#define SA_MAX_CAPACITY (1u << 24)
 
 
 struct dp_opts {
 	const char *config;
 	const char *stats_file;
+	const char *instance;
+	uint32_t max_sas;
 	bool allow_insecure_keys;
 	bool check_only;
 	uint32_t exit_when_idle_ms;
@@ -52,7 +59,10 @@ static void usage(FILE *f)
 		   "      --check               validate the configuration and exit\n"
 		   "      --allow-insecure-keys load keys from a group/other-readable file\n"
 		   "      --stats-file PATH     write counters as JSON at exit\n"
-		   "      --exit-when-idle MS   exit once no port received for MS ms\n");
+		   "      --exit-when-idle MS   exit once no port received for MS ms\n"
+		   "      --instance NAME       shared-memory segment /dpsec.NAME (default: the EAL\n"
+		   "                            --file-prefix, \"rte\" unless given)\n"
+		   "      --max-sas N           SA table slots for the control plane (default 4096)\n");
 }
 
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
@@ -63,6 +73,8 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		{ "allow-insecure-keys", no_argument, NULL, 'i' },
 		{ "stats-file", required_argument, NULL, 's' },
 		{ "exit-when-idle", required_argument, NULL, 'e' },
+		{ "instance", required_argument, NULL, 'n' },
+		{ "max-sas", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +93,15 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 			o->exit_when_idle_ms = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end != '\0' || o->exit_when_idle_ms == 0) {
 				fprintf(stderr, "dpsecd: --exit-when-idle: expected milliseconds > 0, got \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'n': o->instance = optarg; break;
+		case 'm':
+			o->max_sas = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->max_sas == 0 || o->max_sas > SA_MAX_CAPACITY) {
+				fprintf(stderr, "dpsecd: --max-sas: expected 1..%u, got \"%s\"\n",
+					SA_MAX_CAPACITY, optarg);
 				return -1;
 			}
 			break;
@@ -133,7 +154,10 @@ static int setup_rings(struct dp_ctx *dp)
 					   rte_socket_id(), RING_F_SC_DEQ);
 	dp->inject = rte_ring_create("dpsec_inj", 1024, rte_socket_id(),
 				     RING_F_SP_ENQ | RING_F_SC_DEQ);
-	return dp->control && dp->resolve && dp->inject ? 0 : -1;
+	dp->acquire = rte_ring_create("dpsec_acq", 1024, rte_socket_id(), RING_F_SC_DEQ);
+	dp->reinject = rte_ring_create("dpsec_reinj", 1024, rte_socket_id(),
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	return dp->control && dp->resolve && dp->inject && dp->acquire && dp->reinject ? 0 : -1;
 }
 
 static struct rte_ring *worker_ring(uint16_t index)
@@ -197,19 +221,39 @@ static int setup_routes(struct dp_ctx *dp)
 	return dp_neigh_static(dp);
 }
 
+/* The rule whose inbound SA the configuration's SA idx is, by rule id. */
+static uint32_t cfg_sa_rule(const struct cfg_dataplane *cfg, uint32_t idx)
+{
+	for (uint32_t r = 0; r < cfg->n_rules; r++)
+		if (cfg->rules[r].sa_in == (int32_t)idx)
+			return dp_cfg_rule_id(r);
+	return 0;
+}
+
+/* Concurrent dpsecd processes already differ by EAL file prefix (the last
+ * element of the runtime directory): the instance follows it by default. */
+static const char *eal_file_prefix(void)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	const char *slash = strrchr(dir, '/');
+
+	return slash != NULL ? slash + 1 : dir;
+}
+
 static int install_sas(struct dp_ctx *dp, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < dp->cfg->n_sas; i++) {
-		if (dp_sa_install(&dp->sas, dp->workers[0].crypto, i, &dp->cfg->sas[i], err, errlen) < 0)
+		if (dp_sa_install(&dp->sas, dp->workers[0].crypto, i, &dp->cfg->sas[i],
+				  cfg_sa_rule(dp->cfg, i), NULL, err, errlen) < 0)
 			return -1;
 		dp->key_additions++;
 	}
 	return 0;
 }
 
-static int setup(struct dp_ctx *dp, char *err, size_t errlen)
+static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t errlen)
 {
-	uint32_t cap = RTE_MAX(dp->cfg->n_sas, (uint32_t)SA_MIN_CAPACITY);
+	uint32_t cap = RTE_MAX(dp->cfg->n_sas, o->max_sas ? o->max_sas : SA_DEFAULT_CAPACITY);
 
 	dp->n_workers = (uint16_t)dp->cfg->opts.workers;
 	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
@@ -234,7 +278,13 @@ static int setup(struct dp_ctx *dp, char *err, size_t errlen)
 	if (install_sas(dp, err, errlen) < 0)
 		return -1;
 	dp->policy = dp_policy_build(dp->cfg, "dpsec_spd", err, errlen);
-	return dp->policy ? 0 : -1;
+	if (dp->policy == NULL)
+		return -1;
+	if (dp_rcu_init(dp, 2 * cap + 1024) < 0) {
+		snprintf(err, errlen, "RCU: out of memory");
+		return -1;
+	}
+	return dp_mgr_init(dp, o->instance ? o->instance : eal_file_prefix(), err, errlen);
 }
 
 static uint64_t last_rx(const struct dp_ctx *dp)
@@ -246,7 +296,7 @@ static uint64_t last_rx(const struct dp_ctx *dp)
 	return t;
 }
 
-static bool manager_poll(struct dp_ctx *dp)
+static bool manager_poll_packets(struct dp_ctx *dp)
 {
 	struct rte_mbuf *m[DP_BURST];
 	struct dp_resolve_req r[DP_BURST];
@@ -266,7 +316,9 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 	uint64_t start = rte_rdtsc();
 
 	while (!sig_quit) {
-		bool busy = manager_poll(dp);
+		bool busy = manager_poll_packets(dp);
+
+		busy |= dp_mgr_poll(dp);
 
 		if (sig_usr1) {
 			sig_usr1 = 0;
@@ -289,14 +341,16 @@ static void print_ready(const struct dp_ctx *dp)
 		printf("dpsecd: port %s (dpdk %u) %s mtu %u, %u rx queues\n", dp->ports[i].name,
 		       dp->ports[i].port_id, mac, dp->ports[i].mtu, dp->ports[i].nb_rxq);
 	}
-	printf("dpsecd: %u SAs, %u rules, %u workers\ndpsecd: ready\n", dp->sas.count,
-	       dp->cfg->n_rules, dp->n_workers);
+	printf("dpsecd: %u SAs, %u rules, %u workers, shared memory %s\ndpsecd: ready\n",
+	       dp->sas.count, dp->cfg->n_rules, dp->n_workers, dp->mgr->shm.name);
 	fflush(stdout);
 }
 
 static void teardown(struct dp_ctx *dp)
 {
 	dp_ports_close(dp);
+	dp_mgr_fini(dp);
+	dp_rcu_fini(dp);
 	dp_policy_free(dp->policy);
 	dp_sa_table_fini(&dp->sas);
 	dp_routes_fini(&dp->routes);
@@ -309,6 +363,8 @@ static void teardown(struct dp_ctx *dp)
 	rte_ring_free(dp->control);
 	rte_ring_free(dp->resolve);
 	rte_ring_free(dp->inject);
+	rte_ring_free(dp->acquire);
+	rte_ring_free(dp->reinject);
 	rte_mempool_free(dp->pool);
 }
 
@@ -316,7 +372,7 @@ static int run(struct dp_ctx *dp, const struct dp_opts *o)
 {
 	char err[512] = "";
 
-	if (setup(dp, err, sizeof(err)) < 0 || dp_ports_start(dp, err, sizeof(err)) < 0) {
+	if (setup(dp, o, err, sizeof(err)) < 0 || dp_ports_start(dp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsecd: %s\n", err);
 		return -1;
 	}
@@ -325,6 +381,7 @@ static int run(struct dp_ctx *dp, const struct dp_opts *o)
 	print_ready(dp);
 	for (uint16_t w = 0; w < dp->n_workers; w++)
 		rte_eal_remote_launch(dp_worker_main, &dp->workers[w], dp->workers[w].lcore_id);
+	dp_mgr_ready(dp);
 	manager_loop(dp, o);
 	rte_eal_mp_wait_lcore();
 	dp_stats_print(dp, stdout);

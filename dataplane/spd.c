@@ -103,20 +103,36 @@ static int spd_family_of(const struct dpsec_filter *f)
 	return f->src.addr.family == DPSEC_AF_INET6 ? SPD_V6 : -1;
 }
 
+static const char *filter_problem(const struct dpsec_filter *f, int fam)
+{
+	if (fam < 0)
+		return "source and destination not both IPv4 or IPv6";
+	if (f->src.len > spd_families[fam].max_len || f->dst.len > spd_families[fam].max_len)
+		return "prefix longer than the address";
+	if (f->sport_lo > f->sport_hi || f->dport_lo > f->dport_hi)
+		return "empty port range";
+	return NULL;
+}
+
+int dp_spd_filter_check(const struct dpsec_filter *f, char *err, size_t errlen)
+{
+	const char *problem = filter_problem(f, spd_family_of(f));
+
+	if (problem == NULL)
+		return 0;
+	snprintf(err, errlen, "%s", problem);
+	return -1;
+}
+
 /* Checks what the ACL needs of a filter; returns its family or -1. */
 static int spd_check_filter(const struct spd_build *b, uint32_t r, uint32_t i)
 {
 	const struct dpsec_filter *f = &b->rules[r].filters[i];
 	int fam = spd_family_of(f);
+	const char *problem = filter_problem(f, fam);
 
-	if (fam < 0)
-		return spd_error(b, "rule '%s' filter %u: source and destination not both IPv4 or IPv6",
-				 b->rules[r].name, i + 1);
-	if (f->src.len > spd_families[fam].max_len || f->dst.len > spd_families[fam].max_len)
-		return spd_error(b, "rule '%s' filter %u: prefix longer than the address",
-				 b->rules[r].name, i + 1);
-	if (f->sport_lo > f->sport_hi || f->dport_lo > f->dport_hi)
-		return spd_error(b, "rule '%s' filter %u: empty port range", b->rules[r].name, i + 1);
+	if (problem != NULL)
+		return spd_error(b, "rule '%s' filter %u: %s", b->rules[r].name, i + 1, problem);
 	return fam;
 }
 
@@ -142,17 +158,22 @@ static int spd_count(const struct spd_build *b, uint32_t count[SPD_FAMILIES])
 	return 0;
 }
 
-/* qsort_r order: tunnel rules first, then lower priority value, then file
- * order. */
+/* qsort_r order: exemptions first, then tunnel rules, then lower priority
+ * value, then lower id, then array order. */
 static int spd_precedes(const void *a, const void *b, void *arg)
 {
 	const struct dpsec_rule *rules = arg;
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	bool ei = rules[i].flags & DPSEC_RULE_EXEMPT, ej = rules[j].flags & DPSEC_RULE_EXEMPT;
 
+	if (ei != ej)
+		return ei ? -1 : 1;
 	if (rules[i].tunnel != rules[j].tunnel)
 		return rules[i].tunnel ? -1 : 1;
 	if (rules[i].priority != rules[j].priority)
 		return rules[i].priority < rules[j].priority ? -1 : 1;
+	if (rules[i].id != rules[j].id)
+		return rules[i].id < rules[j].id ? -1 : 1;
 	return i < j ? -1 : i > j;
 }
 

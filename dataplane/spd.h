@@ -37,9 +37,9 @@ struct dp_spd_key6 {
 
 struct dp_spd;
 
-/* Compiles rules (the config's array, in file order) into an SPD. A packet
- * matches the first rule in this order: tunnel rules before transport rules,
- * then lower priority value first, then file order. A filter with proto 0
+/* Compiles rules into an SPD. A packet matches the first rule in this order:
+ * exemptions (DPSEC_RULE_EXEMPT), then tunnel rules, then transport rules;
+ * within each, lower priority value first, then lower id, then array order. A filter with proto 0
  * matches any protocol; a mirrored filter also matches with source and
  * destination (prefixes and ports) swapped. Each filter goes into the context
  * of its family. name (at most DP_SPD_NAME_MAX characters) must be unique
@@ -48,6 +48,10 @@ struct dp_spd *dp_spd_build(const char *name, const struct dpsec_rule *rules, ui
 			    int socket_id, char *err, size_t errlen);
 
 void dp_spd_free(struct dp_spd *spd);
+
+/* Checks what the SPD needs of one filter (families agree, prefix lengths,
+ * port ranges). Returns 0, or -1 with the problem in err. */
+int dp_spd_filter_check(const struct dpsec_filter *f, char *err, size_t errlen);
 
 /* results[i]: index into the rules given to dp_spd_build() of the first rule
  * keys[i] matches, or DP_SPD_NO_MATCH. */

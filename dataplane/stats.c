@@ -20,7 +20,7 @@ void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
 	}
 }
 
-static struct dp_sa_counters sa_sum(const struct dp_ctx *dp, uint32_t idx)
+struct dp_sa_counters dp_stats_sa_sum(const struct dp_ctx *dp, uint32_t idx)
 {
 	struct dp_sa_counters s = { 0 };
 
@@ -35,18 +35,6 @@ static struct dp_sa_counters sa_sum(const struct dp_ctx *dp, uint32_t idx)
 	return s;
 }
 
-static uint32_t active_tunnels(const struct dp_ctx *dp)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
-		const struct dp_sa *sa = dp->sas.sa[i];
-
-		n += sa != NULL && (sa->flags & DP_SA_TUNNEL) && sa->direction == DPSEC_DIR_OUT;
-	}
-	return n;
-}
-
 /* The Quick Mode statistics table; pending key operations and rekeys
  * belong to the control plane. */
 static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX],
@@ -56,7 +44,7 @@ static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX],
 		.active_sas = dp->sas.count,
 		.key_additions = dp->key_additions,
 		.key_deletions = dp->key_deletions,
-		.active_tunnels = active_tunnels(dp),
+		.active_tunnels = dp->sas.tunnels_out,
 	};
 
 	dpsec_qm_table(c, &g, t);
@@ -88,7 +76,7 @@ static void print_sas(const struct dp_ctx *dp, FILE *f)
 
 		if (sa == NULL)
 			continue;
-		s = sa_sum(dp, i);
+		s = dp_stats_sa_sum(dp, i);
 		addr_str(&sa->conf.local, l, sizeof(l));
 		addr_str(&sa->conf.remote, r, sizeof(r));
 		fprintf(f, "%-20s 0x%08x %-8s %-9s %-20s %-20s %12" PRIu64 " %14" PRIu64 " %8" PRIu64 "\n",
@@ -147,7 +135,7 @@ static void json_sas(FILE *f, const struct dp_ctx *dp)
 
 		if (sa == NULL)
 			continue;
-		s = sa_sum(dp, i);
+		s = dp_stats_sa_sum(dp, i);
 		fprintf(f, "%s{\"name\": \"%s\", \"spi\": %u, \"direction\": \"%s\", \"mode\": \"%s\", "
 			   "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"drops\": %" PRIu64
 			   ", \"seq\": %" PRIu64 "}",
@@ -271,7 +259,7 @@ static int tel_sa_list(const char *cmd __rte_unused, const char *params __rte_un
 
 		if (sa == NULL)
 			continue;
-		s = sa_sum(dp_g, i);
+		s = dp_stats_sa_sum(dp_g, i);
 		e = tel_sa(sa, &s);
 		snprintf(key, sizeof(key), "%u", i);
 		if (e == NULL)

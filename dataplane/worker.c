@@ -12,6 +12,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
+#include "dp_rcu.h"
 #include "esp.h"
 
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
@@ -193,10 +194,56 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 	s->fwd[s->n_fwd++] = m;
 }
 
+static const struct dp_policy *current_policy(void)
+{
+	return __atomic_load_n(&dp_g->policy, __ATOMIC_ACQUIRE);
+}
+
+/* A negotiate rule without a usable SA: with a control plane to negotiate
+ * one, the manager holds the packet and raises an ACQUIRE; without, drop. */
+static void await_sa(struct dp_worker *w, struct rte_mbuf *m, const struct dp_rule_rt *r)
+{
+	struct dp_meta *md = dp_meta(m);
+
+	if (!dp_g->managed || dp_g->acquire == NULL) {
+		dp_drop(w, m, DP_DROP_no_sa);
+		return;
+	}
+	md->rule_id = r->id;
+	if (r->tunnel) {
+		md->peer = r->endpoint;
+	} else {
+		md->peer.family = md->family;
+		memset(md->peer.a, 0, sizeof(md->peer.a));
+		memcpy(md->peer.a, dp_meta_dst(md), md->family == DPSEC_AF_INET6 ? 16 : 4);
+	}
+	if (rte_ring_enqueue(dp_g->acquire, m) != 0) {
+		dp_drop(w, m, DP_DROP_acquire_queue_full);
+		return;
+	}
+	w->ctr->c[DP_C_acquire_packets]++;
+}
+
+/* The outbound SA of a negotiate rule, or NULL: none installed (yet). */
+static struct dp_sa *rule_sa(const struct dp_rule_rt *r)
+{
+	if (r->sa_out >= dp_g->sas.capacity)
+		return NULL;
+	return __atomic_load_n(&dp_g->sas.sa[r->sa_out], __ATOMIC_ACQUIRE);
+}
+
+static bool ttl_once(struct rte_mbuf *m, struct dp_meta *md)
+{
+	if (md->flags & DP_M_TTL_DONE)
+		return true;
+	md->flags |= DP_M_TTL_DONE;
+	return ttl_decrement(m, md);
+}
+
 /* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
 static void policy_out(struct dp_worker *w, struct dp_sort *s)
 {
-	const struct dp_policy *pol = dp_g->policy;
+	const struct dp_policy *pol = current_policy();
 	struct rte_mbuf *esp[DP_BURST];
 	uint16_t n_esp = 0;
 
@@ -206,16 +253,21 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		struct dp_meta *md = dp_meta(m);
 		bool from_host = dp_g->ports[md->in_port].role == DP_ROLE_HOST;
 		uint8_t action = is_ike(md) ? DPSEC_ACTION_PERMIT : dp_policy_action(pol, md->rule);
+		struct dp_sa *sa;
 
 		if (action == DPSEC_ACTION_BLOCK) {
 			dp_drop(w, m, DP_DROP_policy_block);
-		} else if (!from_host && !ttl_decrement(m, md)) {
+		} else if (!from_host && !ttl_once(m, md)) {
 			dp_drop(w, m, DP_DROP_ttl_exceeded);
 		} else if (action == DPSEC_ACTION_PERMIT) {
 			s->fwd[s->n_fwd++] = m;
-		} else if ((md->sa = pol->rules[md->rule].sa_out) == DP_SA_NONE) {
-			dp_drop(w, m, DP_DROP_no_sa);
+		} else if ((sa = rule_sa(&pol->rules[md->rule])) == NULL) {
+			await_sa(w, m, &pol->rules[md->rule]);
+		} else if (unlikely(sa->expired)) {
+			dp_drop(w, m, DP_DROP_sa_expired);
 		} else {
+			md->sap = sa;
+			md->sa = sa->idx;
 			esp[n_esp++] = m;
 		}
 	}
@@ -228,7 +280,7 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
  * secured; IKE to us is always let through. */
 static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 {
-	const struct dp_policy *pol = dp_g->policy;
+	const struct dp_policy *pol = current_policy();
 
 	dp_policy_lookup(pol, s->clear_in, s->n_clear_in);
 	for (uint16_t i = 0; i < s->n_clear_in; i++) {
@@ -238,6 +290,9 @@ static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 
 		if (is_ike(md) && dp_local_addr(dp_g, md->family, dp_meta_dst(md)))
 			action = DPSEC_ACTION_PERMIT;
+		else if (action == DPSEC_ACTION_NEGOTIATE && md->rule < pol->n_rules &&
+			 (pol->rules[md->rule].flags & DPSEC_RULE_ACCEPT_UNSECURED))
+			action = DPSEC_ACTION_PERMIT; /* "accept unsecured communication" */
 		if (action == DPSEC_ACTION_NEGOTIATE)
 			dp_drop(w, m, DP_DROP_clear_should_be_secured);
 		else if (action == DPSEC_ACTION_BLOCK)
@@ -355,17 +410,56 @@ static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 	send_sorted(w, &s, txq);
 }
 
+/* The worker that looked a handed-over packet's SA up has passed a
+ * quiescent state since: the SA may have been deleted, or its slot reused. */
+static bool handoff_sa_current(struct rte_mbuf *m)
+{
+	struct dp_meta *md = dp_meta(m);
+	struct dp_sa *sa = __atomic_load_n(&dp_g->sas.sa[md->sa], __ATOMIC_ACQUIRE);
+
+	if (sa == NULL || sa->spi_be != *rte_pktmbuf_mtod_offset(m, uint32_t *, md->l3_len))
+		return false;
+	md->sap = sa;
+	return true;
+}
+
 /* ESP packets other workers received for SAs this worker owns. */
 static void process_handoff(struct dp_worker *w, struct dp_txq *txq)
 {
+	struct rte_mbuf *mb[DP_BURST];
 	struct dp_sort s;
-	uint16_t n = (uint16_t)rte_ring_dequeue_burst(w->handoff, (void **)s.esp, DP_BURST, NULL);
+	uint16_t n = (uint16_t)rte_ring_dequeue_burst(w->handoff, (void **)mb, DP_BURST, NULL);
 
 	if (n == 0)
 		return;
 	w->ctr->c[DP_C_handoff_in] += n;
-	s.n_fwd = s.n_host = 0;
-	s.n_esp = dp_esp_in_owned(w, s.esp, n);
+	s.n_fwd = s.n_host = s.n_esp = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (handoff_sa_current(mb[i]))
+			s.esp[s.n_esp++] = mb[i];
+		else
+			dp_drop(w, mb[i], DP_DROP_bad_spi);
+	}
+	s.n_esp = dp_esp_in_owned(w, s.esp, s.n_esp);
+	send_sorted(w, &s, txq);
+}
+
+/* Held packets whose ACQUIRE was answered go through the outbound policy
+ * again (worker 0). */
+static void process_reinjected(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort s;
+	uint16_t n;
+
+	if (dp_g->reinject == NULL)
+		return;
+	n = (uint16_t)rte_ring_dequeue_burst(dp_g->reinject, (void **)s.out, DP_BURST, NULL);
+	if (n == 0)
+		return;
+	w->ctr->c[DP_C_reinject_in] += n;
+	s.n_out = n;
+	s.n_clear_in = s.n_esp = s.n_fwd = s.n_host = 0;
+	policy_out(w, &s);
 	send_sorted(w, &s, txq);
 }
 
@@ -394,6 +488,7 @@ int dp_worker_main(void *arg)
 	struct rte_mbuf *mb[DP_BURST];
 
 	memset(txq, 0, sizeof(txq));
+	dp_rcu_worker_start(w);
 	while (!dp_g->quit) {
 		uint64_t start = rte_rdtsc();
 		uint32_t got = 0;
@@ -409,8 +504,11 @@ int dp_worker_main(void *arg)
 		}
 		if (dp_g->n_workers > 1)
 			process_handoff(w, txq);
-		if (w->index == 0)
+		if (w->index == 0) {
 			send_injected(w);
+			process_reinjected(w, txq);
+		}
+		dp_rcu_quiescent(w); /* holds no table pointer from here on */
 		if (got > 0) {
 			w->last_rx_tsc = rte_rdtsc();
 			w->busy_tsc += w->last_rx_tsc - start;
@@ -418,5 +516,6 @@ int dp_worker_main(void *arg)
 			rte_delay_us_sleep(dp_g->idle_sleep_us);
 		}
 	}
+	dp_rcu_worker_stop(w);
 	return 0;
 }

@@ -4,8 +4,10 @@
  * dpsecd, dpsec-ctld and dpsecctl all read counters by these names. Every
  * received packet ends in exactly one of: fwd, host, control, acquire, a
  * drop_* reason, or a hand-off to another worker (which counts it again as
- * handoff_in and then gives it its end); packets the manager re-injects
- * after an ACQUIRE count as reinject_in, so that
+ * handoff_in and then gives it its end). Packets waiting for an SA end as
+ * acquire (handed to the manager, which holds a few and counts the rest as
+ * acquire_overflow, the freed ones as acquire_dropped); those it sends
+ * through the outbound path again start anew as reinject_in, so that
  * rx_packets + handoff_in + reinject_in ==
  *     fwd + host + control + acquire + handoff_out + drops. */
 #ifndef DPSEC_COUNTERS_H
@@ -25,8 +27,7 @@
 	X(policy_block, "matched a block filter, or the block default")                 \
 	X(no_sa, "matched a negotiate filter that has no SA, and no ACQUIRE possible")  \
 	X(sa_expired, "the SA reached its hard lifetime")                               \
-	X(acquire_queue_full, "no room to hold the packet while its SA is negotiated")  \
-	X(acquire_failed, "held packet dropped: negotiation failed or timed out")       \
+	X(acquire_queue_full, "the queue to the manager of packets awaiting an SA full") \
 	X(clear_should_be_secured, "clear packet matched a negotiate filter inbound")   \
 	X(esp_truncated, "ESP packet too short or misaligned for its SA")               \
 	X(bad_spi, "no inbound SA for SPI and destination")                             \
@@ -58,6 +59,8 @@
 	X(control_packets, "ARP/ND packets consumed by the manager")                         \
 	X(acquire_packets, "outbound packets handed to the manager to wait for their SA")   \
 	X(reinject_in, "held packets the manager sent through the outbound path again")     \
+	X(acquire_overflow, "awaiting an SA, but more than 4 held for its rule and peer: freed") \
+	X(acquire_dropped, "held packets freed: negotiation failed, timed out, or flushed")  \
 	X(handoff_out, "ESP packets handed to the worker that owns their inbound SA")        \
 	X(handoff_in, "ESP packets taken over from another worker")                          \
 	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \

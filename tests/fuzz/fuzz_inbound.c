@@ -114,7 +114,8 @@ static void setup(void)
 	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0)
 		abort();
 	for (int i = 0; i < N_SA; i++)
-		if (dp_sa_install(&ctx.sas, worker.crypto, (uint32_t)i, &sa_conf[i], err, sizeof(err)) < 0)
+		if (dp_sa_install(&ctx.sas, worker.crypto, (uint32_t)i, &sa_conf[i], dp_cfg_rule_id((uint32_t)i), NULL,
+				  err, sizeof(err)) < 0)
 			abort();
 	ctx.policy = dp_policy_build(&cfg, "fz", err, sizeof(err));
 	if (ctx.policy == NULL)

@@ -38,10 +38,10 @@ static void install_pair(bool esn, uint8_t enc_alg)
 	dp_sa_table_fini(&ctx.sas);
 	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, 2, SOCKET_ID_ANY), 0);
 	c.direction = DPSEC_DIR_OUT;
-	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 0, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 0, &c, 0, NULL, err, sizeof(err)), 0);
 	c.direction = DPSEC_DIR_IN;
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
-	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 1, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 1, &c, dp_cfg_rule_id(0), NULL, err, sizeof(err)), 0);
 	memset(worker.ctr, 0, sizeof(*worker.ctr));
 	memset(worker.sa_ctr, 0, sizeof(*worker.sa_ctr) * 2);
 }
@@ -67,6 +67,7 @@ static struct rte_mbuf *clear_packet(void)
 	memcpy(data, pkt, sizeof(pkt));
 	ck_assert_int_eq(dp_parse_ip(m, dp_meta(m)), 0);
 	dp_meta(m)->sa = 0;
+	dp_meta(m)->sap = ctx.sas.sa[0];
 	return m;
 }
 

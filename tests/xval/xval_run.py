@@ -584,14 +584,15 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         if k.startswith("drop_") and g.get(k, 0) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
-        # every packet a worker received or took over ends exactly once:
-        # sent, to the host, to the manager, handed over or dropped
-        inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"] + g["handoff_out"]
-               + g["drops"])
-        if g["rx_packets"] + g["handoff_in"] != inv:
-            errs.append("invariant broken: rx_packets %d + handoff_in %d != "
-                        "fwd+host+control+handoff_out+drops %d"
-                        % (g["rx_packets"], g["handoff_in"], inv))
+        # every packet a worker received, took over or got back from the
+        # manager ends exactly once: sent, to the host, to the manager (ARP/ND
+        # or awaiting an SA), handed over or dropped
+        inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
+               + g["acquire_packets"] + g["handoff_out"] + g["drops"])
+        start = g["rx_packets"] + g["handoff_in"] + g["reinject_in"]
+        if start != inv:
+            errs.append("invariant broken: rx_packets + handoff_in + reinject_in %d != "
+                        "fwd+host+control+acquire+handoff_out+drops %d" % (start, inv))
         if g["handoff_out"] != g["handoff_in"]:
             errs.append("handoff_out %d != handoff_in %d: packets lost between workers"
                         % (g["handoff_out"], g["handoff_in"]))

@@ -1,0 +1,205 @@
+/* dp_life.c - the manager's watch over SAs and counters: a scan that walks
+ * a slice of the SA table each round, sums each SA's per-worker counters
+ * into the shared-memory SA directory, enforces hard lifetimes (the SA
+ * stops carrying packets even with no control plane), and reports soft,
+ * hard, idle and sequence-number events once each; and the statistics
+ * area, refreshed every 10 ms. */
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+
+#include "dp.h"
+#include "dp_mgr.h"
+#include "stats.h"
+
+#define STATS_PERIOD_MS 10
+
+uint64_t dp_mgr_tsc_to_ns(const struct dp_ctx *dp, uint64_t tsc)
+{
+	const struct dp_mgr *m = dp->mgr;
+
+	if (tsc < m->boot_tsc)
+		return m->boot_ns - (m->boot_tsc - tsc) * 1000000000ull / rte_get_tsc_hz();
+	return m->boot_ns + (tsc - m->boot_tsc) * 1000000000ull / rte_get_tsc_hz();
+}
+
+/* The counters of the SA now in slot idx (a slot's earlier SAs excluded). */
+static struct dp_sa_counters sa_usage(const struct dp_ctx *dp, uint32_t idx)
+{
+	const struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
+	struct dp_sa_counters s = dp_stats_sa_sum(dp, idx);
+
+	s.packets -= sm->base_packets;
+	s.bytes -= sm->base_bytes;
+	s.drops -= sm->base_drops;
+	if (s.last_use_tsc < dp->sas.sa[idx]->added_tsc)
+		s.last_use_tsc = 0;
+	return s;
+}
+
+void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx)
+{
+	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
+	struct dp_sa_counters s = dp_stats_sa_sum(dp, idx);
+
+	memset(sm, 0, sizeof(*sm));
+	sm->base_packets = s.packets;
+	sm->base_bytes = s.bytes;
+	sm->base_drops = s.drops;
+	sm->last_in_tsc = dp->sas.sa[idx]->added_tsc;
+	dp_life_publish_sa(dp, idx);
+}
+
+static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa *sa,
+		       const struct dp_sa_counters *u, struct dpsec_shm_sa *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->sa_id = idx;
+	e->state = sa->expired ? DPSEC_SA_EXPIRED : DPSEC_SA_ACTIVE;
+	e->rule_id = sa->rule_id;
+	e->added_ns = dp_mgr_tsc_to_ns(dp, sa->added_tsc);
+	e->packets = u->packets;
+	e->bytes = u->bytes;
+	e->drops = u->drops;
+	e->last_use_ns = u->last_use_tsc ? dp_mgr_tsc_to_ns(dp, u->last_use_tsc) : 0;
+	e->seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
+	e->life = sa->life;
+	e->expired = dp->mgr->sa[idx].reported;
+	e->conf = sa->conf; /* keys were wiped at install */
+}
+
+void dp_life_publish_sa(struct dp_ctx *dp, uint32_t idx)
+{
+	const struct dp_sa *sa = dp->sas.sa[idx];
+	struct dp_sa_counters u;
+	struct dpsec_shm_sa e;
+
+	if (sa == NULL)
+		return;
+	u = sa_usage(dp, idx);
+	fill_entry(dp, idx, sa, &u, &e);
+	dp_shm_sa_write(&dp->mgr->shm, idx, &e);
+}
+
+static bool over(uint64_t limit, uint64_t value)
+{
+	return limit != 0 && value >= limit;
+}
+
+/* Which limit, if any, an SA of this usage and age has crossed. */
+static int crossed(const struct dp_sa *sa, const struct dp_sa_counters *u, uint64_t age_s, bool hard,
+		   uint8_t *trigger)
+{
+	const struct dpsec_lifetime *l = &sa->life;
+
+	if (over(hard ? l->hard_seconds : l->soft_seconds, age_s))
+		*trigger = DPSEC_TRIGGER_TIME;
+	else if (over(hard ? l->hard_bytes : l->soft_bytes, u->bytes))
+		*trigger = DPSEC_TRIGGER_BYTES;
+	else if (over(hard ? l->hard_packets : l->soft_packets, u->packets))
+		*trigger = DPSEC_TRIGGER_PACKETS;
+	else
+		return 0;
+	return 1;
+}
+
+/* Sends an expiry event once; false when the event ring was full. */
+static bool report(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_counters *u, uint8_t kind,
+		   uint8_t trigger)
+{
+	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
+	const struct dp_sa *sa = dp->sas.sa[idx];
+	struct dpsec_ev_sa_expire ev = {
+		.sa_id = idx, .spi = sa->conf.spi, .kind = kind, .trigger = trigger,
+		.direction = sa->direction, .bytes = u->bytes, .packets = u->packets,
+	};
+
+	if (sm->reported & (1u << kind))
+		return true;
+	if (!dp->managed || dp_ev_push(dp, DPSEC_EV_SA_EXPIRE, &ev, sizeof(ev))) {
+		sm->reported |= (uint8_t)(1u << kind); /* nobody to tell without a control plane */
+		return true;
+	}
+	return false;
+}
+
+static bool seq_near_end(const struct dp_sa *sa)
+{
+	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
+	uint64_t end = (sa->flags & DP_SA_ESN) ? UINT64_MAX : UINT32_MAX;
+
+	return sa->direction == DPSEC_DIR_OUT && end - seq < DP_SEQ_SOFT_LEFT;
+}
+
+/* Idle: an inbound SA without a packet for idle_seconds; re-armed by traffic. */
+static void check_idle(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_counters *u,
+		       uint64_t now)
+{
+	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
+	const struct dp_sa *sa = dp->sas.sa[idx];
+
+	if (u->last_use_tsc > sm->last_in_tsc) {
+		sm->last_in_tsc = u->last_use_tsc;
+		sm->reported &= (uint8_t)~(1u << DPSEC_EXPIRE_IDLE);
+	}
+	if (sa->direction == DPSEC_DIR_IN && sa->life.idle_seconds != 0 &&
+	    now - sm->last_in_tsc >= (uint64_t)sa->life.idle_seconds * rte_get_tsc_hz())
+		report(dp, idx, u, DPSEC_EXPIRE_IDLE, DPSEC_TRIGGER_IDLE);
+}
+
+static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
+{
+	struct dp_sa *sa = dp->sas.sa[idx];
+	struct dp_sa_counters u = sa_usage(dp, idx);
+	uint64_t age_s = (now - sa->added_tsc) / rte_get_tsc_hz();
+	uint8_t trigger;
+
+	if (crossed(sa, &u, age_s, true, &trigger)) {
+		__atomic_store_n(&sa->expired, 1, __ATOMIC_RELAXED); /* workers drop from now on */
+		report(dp, idx, &u, DPSEC_EXPIRE_HARD, trigger);
+	}
+	if (crossed(sa, &u, age_s, false, &trigger))
+		report(dp, idx, &u, DPSEC_EXPIRE_SOFT, trigger);
+	if (seq_near_end(sa))
+		report(dp, idx, &u, DPSEC_EXPIRE_SEQ, DPSEC_TRIGGER_SEQ);
+	check_idle(dp, idx, &u, now);
+	dp_life_publish_sa(dp, idx);
+}
+
+void dp_life_scan(struct dp_ctx *dp, uint32_t max_slots)
+{
+	struct dp_mgr *m = dp->mgr;
+	uint64_t now = rte_get_tsc_cycles();
+
+	for (uint32_t n = 0; n < max_slots && n < dp->sas.capacity; n++) {
+		uint32_t idx = m->scan_cursor;
+
+		m->scan_cursor = (idx + 1) % dp->sas.capacity;
+		if (dp->sas.sa[idx] != NULL)
+			check_one(dp, idx, now);
+	}
+}
+
+void dp_life_publish_stats(struct dp_ctx *dp)
+{
+	struct dp_mgr *m = dp->mgr;
+	struct dpsec_shm_stats *st = m->shm.stats;
+	uint64_t now = rte_get_tsc_cycles();
+
+	if (now - m->last_stats_tsc < rte_get_tsc_hz() / 1000 * STATS_PERIOD_MS)
+		return;
+	m->last_stats_tsc = now;
+	dp_shm_stats_begin(&m->shm);
+	dp_stats_sum(dp, st->counters);
+	st->active_sas = dp->sas.count;
+	st->active_tunnels = dp->sas.tunnels_out;
+	st->key_additions = dp->key_additions;
+	st->key_deletions = dp->key_deletions;
+	st->policy_rules = dp->policy->n_rules;
+	st->policy_filters = dp->policy->n_filters;
+	st->policy_builds = m->builds;
+	st->policy_commit_seq = m->commit_seq;
+	st->acquires_pending = m->n_acq;
+	dp_shm_stats_end(&m->shm);
+}

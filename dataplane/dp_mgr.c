@@ -1,0 +1,118 @@
+/* dp_mgr.c - the manager's control work put together: the segment and the
+ * state created at start (the rule set seeded with dpsecd's own policy, so
+ * that edits apply to it until a control plane replaces it), and one round
+ * of work per manager loop: heartbeat, commands, acquires, a slice of the
+ * SA scan, statistics, reclamation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+
+#include "dp.h"
+#include "dp_mgr.h"
+#include "dp_policy.h"
+#include "dp_rcu.h"
+#include "ofl_engine.h"
+
+#define SCAN_SLICE 1024 /* SA slots looked at per round */
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* dpsecd's own rules become the live rule set, with the ids the boot
+ * policy gave them. */
+static int seed_rules(struct dp_ctx *dp, char *err, size_t errlen)
+{
+	const struct cfg_dataplane *cfg = dp->cfg;
+	struct dp_ruleset *rs = &dp->mgr->live;
+
+	dp_ruleset_init(rs, cfg->default_action);
+	for (uint32_t i = 0; i < cfg->n_rules; i++) {
+		struct dpsec_rule r = cfg->rules[i];
+		uint32_t sa_out = r.sa_out >= 0 ? (uint32_t)r.sa_out : DPSEC_SA_NONE;
+
+		r.id = dp_cfg_rule_id(i);
+		r.n_filters = 0;
+		r.filters = NULL;
+		if (dp_ruleset_set_rule(rs, &r, sa_out, err, errlen) < 0)
+			return -1;
+		for (uint32_t f = 0; f < cfg->rules[i].n_filters; f++)
+			if (dp_ruleset_add_filter(rs, r.id, f + 1, &cfg->rules[i].filters[f], err, errlen) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int dp_mgr_init(struct dp_ctx *dp, const char *instance, char *err, size_t errlen)
+{
+	struct dp_mgr *m = calloc(1, sizeof(*m));
+
+	dp->mgr = m;
+	if (m == NULL)
+		goto nomem;
+	m->shm.fd = -1;
+	if (dp_shm_create(&m->shm, instance, dp->sas.capacity, dp->n_workers, err, errlen) < 0)
+		return -1;
+	m->sa = calloc(dp->sas.capacity, sizeof(*m->sa));
+	m->crypto = ofl_cpu_create((int)rte_socket_id());
+	if (m->sa == NULL || m->crypto == NULL || dp_acq_init(dp) < 0)
+		goto nomem;
+	m->boot_tsc = rte_get_tsc_cycles();
+	m->boot_ns = clock_ns(CLOCK_REALTIME);
+	dp_ruleset_init(&m->staged, DPSEC_ACTION_PERMIT);
+	return seed_rules(dp, err, errlen);
+nomem:
+	snprintf(err, errlen, "manager state: out of memory");
+	return -1;
+}
+
+void dp_mgr_fini(struct dp_ctx *dp)
+{
+	struct dp_mgr *m = dp->mgr;
+
+	if (m == NULL)
+		return;
+	dp_acq_fini(dp);
+	dp_ruleset_free(&m->live);
+	dp_ruleset_free(&m->staged);
+	if (m->have_backup)
+		dp_ruleset_free(&m->backup);
+	ofl_cpu_free(m->crypto);
+	free(m->sa);
+	dp_shm_destroy(&m->shm);
+	free(m);
+	dp->mgr = NULL;
+}
+
+void dp_mgr_ready(struct dp_ctx *dp)
+{
+	for (uint32_t i = 0; i < dp->sas.capacity; i++)
+		if (dp->sas.sa[i] != NULL)
+			dp_mgr_sa_installed(dp, i);
+	dp->mgr->last_stats_tsc = 0;
+	dp_life_publish_stats(dp);
+	atomic_store(&dp->mgr->shm.hdr->ready, 1);
+}
+
+bool dp_mgr_poll(struct dp_ctx *dp)
+{
+	struct dp_mgr *m = dp->mgr;
+	uint64_t cmd_before = atomic_load_explicit(&m->shm.cmd->tail, memory_order_relaxed);
+	bool busy;
+
+	atomic_store_explicit(&m->shm.hdr->heartbeat_ns, clock_ns(CLOCK_MONOTONIC),
+			      memory_order_relaxed);
+	dp_cmd_poll(dp);
+	busy = dp_acq_poll(dp);
+	dp_life_scan(dp, SCAN_SLICE);
+	dp_life_publish_stats(dp);
+	dp_rcu_reclaim(dp);
+	return busy || atomic_load_explicit(&m->shm.cmd->tail, memory_order_relaxed) != cmd_before;
+}

@@ -1,0 +1,93 @@
+/* dp_mgr.h - the manager lcore's control work: the shared-memory segment,
+ * commands from the control plane (SAs, the policy, acquires) applied and
+ * acknowledged, the policy rebuilt and swapped, SA lifetimes watched, the
+ * statistics area and SA directory kept current, ACQUIRE and expiry events
+ * sent. Everything here runs on the manager lcore only. */
+#ifndef DP_MGR_H
+#define DP_MGR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp_ruleset.h"
+#include "dp_shm.h"
+
+struct dp_ctx;
+struct rte_hash;
+struct rte_mbuf;
+
+#define DP_ACQ_ENTRIES 4096   /* (rule, peer) pairs awaiting an SA at once */
+#define DP_ACQ_HOLD 4         /* packets held per pair */
+#define DP_ACQ_RETRY_S 1      /* ACQUIRE repeated at most this often while packets come */
+#define DP_ACQ_TIMEOUT_S 30   /* unanswered: held packets freed, pair forgotten */
+#define DP_SEQ_SOFT_LEFT (1ull << 20) /* outbound numbers left when SEQ is reported */
+
+/* Per SA slot: what the manager needs that workers never read. */
+struct dp_sa_mgr {
+	uint64_t base_packets, base_bytes, base_drops; /* counters when installed */
+	uint64_t last_in_tsc;   /* last seen packet, for idle */
+	uint8_t reported;       /* 1 << enum dpsec_expire_kind, events sent */
+};
+
+struct dp_acq {
+	bool used, sent, fresh;  /* fresh: packets came since the last ACQUIRE */
+	uint64_t created_tsc, sent_tsc;
+	uint16_t n_held;
+	struct rte_mbuf *held[DP_ACQ_HOLD];
+	struct dpsec_ev_acquire ev;
+};
+
+struct dp_pending_ack {
+	uint64_t seq;
+	uint16_t type;
+};
+
+struct dp_mgr {
+	struct dp_shm shm;
+	struct dp_ruleset live, staged, backup;
+	bool staging, dirty, have_backup;
+	uint32_t n_deferred;
+	struct dp_pending_ack deferred[DPSEC_RING_SLOTS];
+	uint64_t builds, commit_seq;
+	struct dp_sa_mgr *sa;       /* sa_capacity entries */
+	uint32_t scan_cursor;
+	uint64_t last_stats_tsc, last_acq_scan_tsc;
+	uint64_t boot_tsc, boot_ns; /* to turn TSC into CLOCK_REALTIME */
+	struct rte_hash *acq_hash;  /* (rule id, peer) -> index in acq */
+	struct dp_acq *acq;
+	uint32_t n_acq;
+	struct ofl_cpu *crypto;     /* the manager's engine, to prepare SA keys */
+};
+
+/* Creates the segment and the manager state. Returns 0 or -1 with err. */
+int dp_mgr_init(struct dp_ctx *dp, const char *instance, char *err, size_t errlen);
+void dp_mgr_fini(struct dp_ctx *dp);
+
+/* Marks the segment ready for commands (after the workers started). */
+void dp_mgr_ready(struct dp_ctx *dp);
+
+/* One round of control work; returns true when it did something. */
+bool dp_mgr_poll(struct dp_ctx *dp);
+
+/* Records the SAs dpsecd's own configuration installed (directory, base). */
+void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx);
+
+/* dp_cmd.c */
+void dp_cmd_poll(struct dp_ctx *dp);
+bool dp_ev_push(struct dp_ctx *dp, uint16_t type, const void *body, uint32_t len);
+
+/* dp_acquire.c */
+int dp_acq_init(struct dp_ctx *dp);
+void dp_acq_fini(struct dp_ctx *dp);
+bool dp_acq_poll(struct dp_ctx *dp);
+int dp_acq_done(struct dp_ctx *dp, const struct dpsec_cmd_acquire_done *c, char *err,
+		size_t errlen);
+void dp_acq_flush(struct dp_ctx *dp);
+
+/* dp_life.c */
+void dp_life_scan(struct dp_ctx *dp, uint32_t max_slots);
+void dp_life_publish_sa(struct dp_ctx *dp, uint32_t idx);
+void dp_life_publish_stats(struct dp_ctx *dp);
+uint64_t dp_mgr_tsc_to_ns(const struct dp_ctx *dp, uint64_t tsc);
+
+#endif
