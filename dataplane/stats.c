@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "dp_mgr.h"
 #include "stats.h"
 
 void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
@@ -223,49 +224,50 @@ static int tel_qm(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-static struct rte_tel_data *tel_sa(const struct dp_sa *sa, const struct dp_sa_counters *s)
+static struct rte_tel_data *tel_sa(const struct dpsec_shm_sa *e)
 {
-	struct rte_tel_data *e = rte_tel_data_alloc();
+	struct rte_tel_data *t = rte_tel_data_alloc();
 
-	if (e == NULL)
+	if (t == NULL)
 		return NULL;
-	rte_tel_data_start_dict(e);
-	rte_tel_data_add_dict_string(e, "name", sa->conf.name);
-	rte_tel_data_add_dict_u64(e, "spi", sa->conf.spi);
-	rte_tel_data_add_dict_string(e, "direction", sa_dir(sa));
-	rte_tel_data_add_dict_string(e, "mode", sa_mode(sa));
-	rte_tel_data_add_dict_u64(e, "packets", s->packets);
-	rte_tel_data_add_dict_u64(e, "bytes", s->bytes);
-	rte_tel_data_add_dict_u64(e, "drops", s->drops);
-	rte_tel_data_add_dict_u64(e, "seq", sa->seq);
-	return e;
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_string(t, "name", e->conf.name);
+	rte_tel_data_add_dict_u64(t, "spi", e->conf.spi);
+	rte_tel_data_add_dict_string(t, "direction", e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound");
+	rte_tel_data_add_dict_string(t, "mode", e->conf.mode == DPSEC_MODE_TUNNEL ? "tunnel" : "transport");
+	rte_tel_data_add_dict_string(t, "state", e->state == DPSEC_SA_EXPIRED ? "expired" : "active");
+	rte_tel_data_add_dict_u64(t, "packets", e->packets);
+	rte_tel_data_add_dict_u64(t, "bytes", e->bytes);
+	rte_tel_data_add_dict_u64(t, "drops", e->drops);
+	rte_tel_data_add_dict_u64(t, "seq", e->seq);
+	return t;
 }
 
 /* Telemetry keys allow letters, digits, '_' and '/' only, and SA names may
- * hold others: the list is keyed by SA table index, the name is a value.
- * A dictionary holds RTE_TEL_MAX_DICT_ENTRIES entries: the first SAs by
- * index. */
+ * hold others: the list is keyed by SA id, the name is a value. It reads
+ * the shared-memory SA directory (this thread must not touch SAs the
+ * manager may free). A dictionary holds RTE_TEL_MAX_DICT_ENTRIES entries:
+ * the first SAs by id. */
 static int tel_sa_list(const char *cmd __rte_unused, const char *params __rte_unused,
 		       struct rte_tel_data *d)
 {
+	const struct dp_shm *shm = &dp_g->mgr->shm;
 	uint32_t n = 0;
 
 	rte_tel_data_start_dict(d);
 	for (uint32_t i = 0; i < dp_g->sas.capacity && n < RTE_TEL_MAX_DICT_ENTRIES; i++) {
-		const struct dp_sa *sa = dp_g->sas.sa[i];
-		struct dp_sa_counters s;
-		struct rte_tel_data *e;
+		struct dpsec_shm_sa e;
+		struct rte_tel_data *t;
 		char key[16];
 
-		if (sa == NULL)
+		if (!dpsec_shm_sa_read(&shm->sas[i], &e, 100) || e.state == DPSEC_SA_FREE)
 			continue;
-		s = dp_stats_sa_sum(dp_g, i);
-		e = tel_sa(sa, &s);
+		t = tel_sa(&e);
 		snprintf(key, sizeof(key), "%u", i);
-		if (e == NULL)
+		if (t == NULL)
 			continue;
-		if (rte_tel_data_add_dict_container(d, key, e, 0) != 0)
-			rte_tel_data_free(e);
+		if (rte_tel_data_add_dict_container(d, key, t, 0) != 0)
+			rte_tel_data_free(t);
 		else
 			n++;
 	}

@@ -8,7 +8,9 @@
 #define DPSEC_SHM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dpsec_counters.h"
 #include "dpsec_model.h"
@@ -257,5 +259,41 @@ struct dpsec_shm_hdr {
 	_Atomic uint32_t ctl_pid; /* the control plane attached, 0: none (informative) */
 	_Atomic uint32_t managed; /* 1 once a control plane sent FLUSH: its state is here */
 };
+
+/* Readers of the sequence-locked areas: a consistent copy, or false when
+ * the writer kept it busy for every one of tries attempts. */
+static inline bool dpsec_shm_sa_read(const struct dpsec_shm_sa *src, struct dpsec_shm_sa *dst,
+				     int tries)
+{
+	while (tries-- > 0) {
+		uint32_t before = atomic_load_explicit(&src->lock, memory_order_acquire);
+
+		if (before & 1)
+			continue;
+		memcpy((uint8_t *)dst + sizeof(dst->lock), (const uint8_t *)src + sizeof(src->lock),
+		       sizeof(*dst) - sizeof(dst->lock));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&src->lock, memory_order_relaxed) == before)
+			return true;
+	}
+	return false;
+}
+
+static inline bool dpsec_shm_stats_read(const struct dpsec_shm_stats *src,
+					struct dpsec_shm_stats *dst, int tries)
+{
+	while (tries-- > 0) {
+		uint64_t before = atomic_load_explicit(&src->lock, memory_order_acquire);
+
+		if (before & 1)
+			continue;
+		memcpy((uint8_t *)dst + sizeof(dst->lock), (const uint8_t *)src + sizeof(src->lock),
+		       sizeof(*dst) - sizeof(dst->lock));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&src->lock, memory_order_relaxed) == before)
+			return true;
+	}
+	return false;
+}
 
 #endif
