@@ -1,0 +1,222 @@
+/* ctl_rate.c - the control-plane side of the dataplane benchmarked through
+ * the real shared-memory rings of a running dpsecd: how many SAs per second
+ * it installs and deletes (SA_ADD / SA_DEL, each acknowledged), and how long
+ * it takes to compile and swap in a policy of N filters (POLICY_BEGIN ...
+ * POLICY_COMMIT, timed to the COMMIT's acknowledgement, when the workers use
+ * it). It attaches as the control plane would: run it against a dpsecd that
+ * no dpsec-ctld manages. Prints one JSON object.
+ *
+ *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N] */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpsec_ring.h"
+
+struct seg {
+	struct dpsec_shm_hdr *hdr;
+	struct dpsec_ring *cmd, *ev;
+	uint64_t acked, refused;
+	char first_error[DPSEC_REASON_MAX];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "ctl_rate: %s\n", msg);
+	exit(1);
+}
+
+static void attach(struct seg *s, const char *instance)
+{
+	char name[64];
+	struct dpsec_shm_hdr h;
+	void *base;
+	int fd;
+
+	snprintf(name, sizeof(name), DPSEC_SHM_PREFIX "%s", instance);
+	fd = shm_open(name, O_RDWR, 0);
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		die("no dpsecd segment for that instance");
+	if (h.magic != DPSEC_SHM_MAGIC || h.layout != DPSEC_SHM_LAYOUT)
+		die("segment magic or layout differs from this build");
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		die("a control plane (dpsec-ctld) holds this instance");
+	base = mmap(NULL, h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		die("mmap failed");
+	s->hdr = base;
+	s->cmd = (struct dpsec_ring *)((uint8_t *)base + h.cmd_off);
+	s->ev = (struct dpsec_ring *)((uint8_t *)base + h.ev_off);
+	while (!atomic_load(&s->hdr->ready))
+		usleep(1000);
+	while (dpsec_ring_peek(s->ev) != NULL) /* what an earlier client left */
+		dpsec_ring_release(s->ev);
+}
+
+static void drain(struct seg *s)
+{
+	struct dpsec_msg *m;
+
+	while ((m = dpsec_ring_peek(s->ev)) != NULL) {
+		if (m->h.type == DPSEC_EV_ACK) {
+			const struct dpsec_ev_ack *a = (const void *)m->body;
+
+			if (a->status != 0 && s->refused++ == 0)
+				snprintf(s->first_error, sizeof(s->first_error), "%s", a->reason);
+			s->acked++;
+		}
+		dpsec_ring_release(s->ev);
+	}
+}
+
+/* Sends one command, waiting while the ring is full (back-pressure). */
+static void send_cmd(struct seg *s, uint16_t type, const void *body, uint32_t len)
+{
+	while (dpsec_ring_push(s->cmd, type, body, len) < 0)
+		drain(s);
+}
+
+static void wait_acks(struct seg *s, uint64_t want)
+{
+	double deadline = now_s() + 60;
+
+	while (s->acked < want) {
+		drain(s);
+		if (now_s() > deadline)
+			die("dpsecd stopped answering");
+	}
+}
+
+static void sa_conf(struct dpsec_sa_conf *c, uint32_t i)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "bench-%u", i);
+	c->spi = 0x10000 + i;
+	c->direction = (i & 1) ? DPSEC_DIR_IN : DPSEC_DIR_OUT;
+	c->mode = DPSEC_MODE_TUNNEL;
+	c->replay_window = 64;
+	c->local.family = c->remote.family = DPSEC_AF_INET;
+	memcpy(c->local.a, (uint8_t[]){ 192, 0, 2, 1 }, 4);
+	memcpy(c->remote.a, (uint8_t[]){ 198, 51, (uint8_t)(i >> 8), (uint8_t)i }, 4);
+	c->enc_alg = DPSEC_ENC_AES_GCM_16;
+	c->enc_key_len = 16;
+	memset(c->enc_key, (int)(i & 0xff), 16);
+}
+
+static double sa_round(struct seg *s, uint32_t n, bool add)
+{
+	double t0 = now_s();
+	uint64_t start = s->acked;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (add) {
+			struct dpsec_cmd_sa_add c = { .sa_id = i, .rule_id = 1 };
+
+			sa_conf(&c.conf, i);
+			send_cmd(s, DPSEC_CMD_SA_ADD, &c, sizeof(c));
+		} else {
+			struct dpsec_cmd_sa_del c = { .sa_id = i };
+
+			send_cmd(s, DPSEC_CMD_SA_DEL, &c, sizeof(c));
+		}
+	}
+	wait_acks(s, start + n);
+	return now_s() - t0;
+}
+
+static void filter_of(struct dpsec_filter *f, uint32_t i)
+{
+	memset(f, 0, sizeof(*f));
+	f->src.addr.family = f->dst.addr.family = DPSEC_AF_INET;
+	memcpy(f->src.addr.a, (uint8_t[]){ 10, 1, (uint8_t)(i >> 8), (uint8_t)i }, 4);
+	memcpy(f->dst.addr.a, (uint8_t[]){ 10, 2, (uint8_t)(i >> 8), (uint8_t)i }, 4);
+	f->src.len = f->dst.len = 32;
+	f->proto = (i & 1) ? 6 : 17;
+	f->mirrored = true;
+	f->sport_hi = f->dport_hi = 65535;
+}
+
+/* Returns the whole time; *build_s: from the last staged filter's answer
+ * to the COMMIT's (the compile and the swap alone). */
+static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, double *build_s)
+{
+	struct dpsec_cmd_policy_begin b = { .default_action = DPSEC_ACTION_PERMIT, .n_rules = n_rules };
+	double t0 = now_s();
+	uint64_t start = s->acked, sent = 0;
+
+	send_cmd(s, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	for (uint32_t r = 0; r < n_rules; r++) {
+		struct dpsec_cmd_rule c = { .rule_id = 1000 + r, .priority = r, .sa_out = DPSEC_SA_NONE,
+					    .action = (r & 1) ? DPSEC_ACTION_BLOCK : DPSEC_ACTION_PERMIT };
+
+		snprintf(c.name, sizeof(c.name), "bench-rule-%u", r);
+		send_cmd(s, DPSEC_CMD_RULE_SET, &c, sizeof(c));
+	}
+	for (uint32_t i = 0; i < n_filters; i++) {
+		struct dpsec_cmd_filter f = { .rule_id = 1000 + i % n_rules, .filter_id = i };
+
+		filter_of(&f.filter, i);
+		send_cmd(s, DPSEC_CMD_FILTER_ADD, &f, sizeof(f));
+	}
+	sent = 1 + n_rules + n_filters;
+	wait_acks(s, start + sent);
+	*build_s = now_s();
+	send_cmd(s, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+	wait_acks(s, start + sent + 1);
+	*build_s = now_s() - *build_s;
+	return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "instance", required_argument, NULL, 'i' }, { "sas", required_argument, NULL, 's' },
+		{ "filters", required_argument, NULL, 'f' }, { "rules", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *instance = "rte";
+	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100;
+	struct dpsec_cmd_flush fl = { .default_action = DPSEC_ACTION_PERMIT };
+	struct seg s = { 0 };
+	double t_add, t_del, t_pol, t_build;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': instance = optarg; break;
+		case 's': n_sas = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'f': n_filters = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': n_rules = (uint32_t)strtoul(optarg, NULL, 10); break;
+		default: die("usage: ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]");
+		}
+	}
+	attach(&s, instance);
+	if (n_sas > s.hdr->sa_capacity || n_rules == 0)
+		die("--sas above the dataplane's --max-sas, or --rules 0");
+	send_cmd(&s, DPSEC_CMD_FLUSH, &fl, sizeof(fl));
+	wait_acks(&s, 1);
+	t_add = sa_round(&s, n_sas, true);
+	t_del = sa_round(&s, n_sas, false);
+	t_pol = policy_round(&s, n_rules, n_filters, &t_build);
+	printf("{\"sas\": %u, \"sa_add_per_s\": %.0f, \"sa_del_per_s\": %.0f, \"rules\": %u, "
+	       "\"filters\": %u, \"policy_transfer_and_swap_s\": %.4f, \"policy_build_swap_s\": %.4f, "
+	       "\"acks\": %lu, \"refused\": %lu, \"first_refusal\": \"%s\"}\n",
+	       n_sas, n_sas / t_add, n_sas / t_del, n_rules, n_filters, t_pol, t_build, s.acked,
+	       s.refused, s.first_error);
+	return s.refused ? 1 : 0;
+}
