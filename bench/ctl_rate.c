@@ -6,7 +6,14 @@
  * it). It attaches as the control plane would: run it against a dpsecd that
  * no dpsec-ctld manages. Prints one JSON object.
  *
- *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N] */
+ *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]
+ *   ctl_rate --instance NAME --churn N
+ *
+ * --churn leaves dpsecd's own policy (rule 1 carrying traffic on SA 0) in
+ * place and makes N changes around it while traffic flows: unrelated SAs
+ * added and deleted, an unrelated rule and its filters added and removed,
+ * and the whole policy replaced by an equal one; every change must be
+ * acknowledged as applied. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -182,15 +189,90 @@ static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, 
 	return now_s() - t0;
 }
 
+/* The policy dpsecd's own configuration gave it, sent again as a whole. */
+static void churn_replace_policy(struct seg *s)
+{
+	struct dpsec_cmd_policy_begin b = { .default_action = DPSEC_ACTION_PERMIT, .n_rules = 1 };
+	struct dpsec_cmd_rule r = { .rule_id = 1, .priority = 0, .sa_out = 0,
+				    .action = DPSEC_ACTION_NEGOTIATE, .tunnel = 1, .name = "to-b" };
+	struct dpsec_cmd_filter f = { .rule_id = 1, .filter_id = 1 };
+
+	r.tunnel_endpoint.family = DPSEC_AF_INET;
+	memcpy(r.tunnel_endpoint.a, (uint8_t[]){ 192, 0, 2, 2 }, 4);
+	f.filter.src.addr.family = f.filter.dst.addr.family = DPSEC_AF_INET;
+	memcpy(f.filter.src.addr.a, (uint8_t[]){ 10, 1, 0, 0 }, 4);
+	memcpy(f.filter.dst.addr.a, (uint8_t[]){ 10, 2, 0, 0 }, 4);
+	f.filter.src.len = f.filter.dst.len = 24;
+	f.filter.mirrored = true;
+	f.filter.sport_hi = f.filter.dport_hi = 65535;
+	send_cmd(s, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	send_cmd(s, DPSEC_CMD_RULE_SET, &r, sizeof(r));
+	send_cmd(s, DPSEC_CMD_FILTER_ADD, &f, sizeof(f));
+	send_cmd(s, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+}
+
+/* One change of kind k % 4 (a replaced policy counts as one change). */
+static uint32_t churn_one(struct seg *s, uint32_t k)
+{
+	uint32_t id = 100 + (k / 4) % 50;
+
+	switch (k % 4) {
+	case 0: {
+		struct dpsec_cmd_sa_add c = { .sa_id = id, .rule_id = 999 };
+
+		sa_conf(&c.conf, id);
+		send_cmd(s, DPSEC_CMD_SA_ADD, &c, sizeof(c));
+		return 1;
+	}
+	case 1: {
+		struct dpsec_cmd_rule r = { .rule_id = 500, .priority = 5, .sa_out = DPSEC_SA_NONE,
+					    .action = DPSEC_ACTION_BLOCK, .name = "unrelated" };
+		struct dpsec_cmd_filter f = { .rule_id = 500, .filter_id = k };
+
+		filter_of(&f.filter, k);
+		f.filter.dst.addr.a[1] = 9; /* 10.9.x.x: never the test traffic */
+		send_cmd(s, DPSEC_CMD_RULE_SET, &r, sizeof(r));
+		send_cmd(s, DPSEC_CMD_FILTER_ADD, &f, sizeof(f));
+		return 2;
+	}
+	case 2: {
+		struct dpsec_cmd_sa_del c = { .sa_id = id };
+		struct dpsec_cmd_rule_del r = { .rule_id = 500 };
+
+		send_cmd(s, DPSEC_CMD_SA_DEL, &c, sizeof(c));
+		send_cmd(s, DPSEC_CMD_RULE_DEL, &r, sizeof(r));
+		return 2;
+	}
+	default:
+		churn_replace_policy(s);
+		return 4;
+	}
+}
+
+static int churn(struct seg *s, uint32_t n)
+{
+	uint64_t sent = 0;
+	double t0 = now_s();
+
+	for (uint32_t k = 0; k < n; k++) {
+		sent += churn_one(s, k);
+		wait_acks(s, sent); /* one change at a time, as an administrator makes them */
+	}
+	printf("{\"changes\": %u, \"commands\": %lu, \"refused\": %lu, \"seconds\": %.3f, "
+	       "\"first_refusal\": \"%s\"}\n", n, sent, s->refused, now_s() - t0, s->first_error);
+	return s->refused ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "instance", required_argument, NULL, 'i' }, { "sas", required_argument, NULL, 's' },
 		{ "filters", required_argument, NULL, 'f' }, { "rules", required_argument, NULL, 'r' },
+		{ "churn", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *instance = "rte";
-	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100;
+	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100, n_churn = 0;
 	struct dpsec_cmd_flush fl = { .default_action = DPSEC_ACTION_PERMIT };
 	struct seg s = { 0 };
 	double t_add, t_del, t_pol, t_build;
@@ -202,10 +284,13 @@ int main(int argc, char **argv)
 		case 's': n_sas = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'f': n_filters = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': n_rules = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c': n_churn = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default: die("usage: ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]");
 		}
 	}
 	attach(&s, instance);
+	if (n_churn > 0)
+		return churn(&s, n_churn);
 	if (n_sas > s.hdr->sa_capacity || n_rules == 0)
 		die("--sas above the dataplane's --max-sas, or --rules 0");
 	send_cmd(&s, DPSEC_CMD_FLUSH, &fl, sizeof(fl));

@@ -1,0 +1,226 @@
+# ctl_topo.py - the world of the control-plane end-to-end tests: network
+# namespaces and veths the test creates and deletes, a real dpsecd on
+# af_packet ports in one of them, dpsec-ctld and dpsecctl, a paced sender of
+# sequence-numbered UDP on the LAN side and dumpcap on the WAN side.
+#
+#   [ns lan: host 10.1.0.10, veth lanh] -- [lan0: dpsecd in ns dp :wan0] --
+#   -- [veth wanp: the peer's side in ns wan, captured; 192.0.2.2]
+#
+# Nothing leaves the namespaces; addresses are TEST-NET and private.
+import os
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+
+LAN_MAC = "02:00:00:00:01:01"   # dpsecd's LAN port
+WAN_MAC = "02:00:00:00:02:01"   # dpsecd's WAN port
+HOST_MAC = "02:00:00:00:01:10"  # the LAN host
+PEER_MAC = "02:00:00:00:02:02"  # the peer gateway on the WAN
+HOST4, GW_LAN4, GW_WAN4, PEER4 = "10.1.0.10", "10.1.0.1", "192.0.2.1", "192.0.2.2"
+
+DP_CONF = """
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; };
+ports = (
+  { name = "lan"; device = "net_af_packet0,iface=lan0"; role = "protected";
+    addresses = [ "10.1.0.1/24" ]; mac = "%(lan_mac)s"; },
+  { name = "wan"; device = "net_af_packet1,iface=wan0"; role = "unprotected";
+    addresses = [ "192.0.2.1/24" ]; mac = "%(wan_mac)s"; }
+);
+routes = ( { destination = "10.0.0.0/8"; via = "192.0.2.2"; port = "wan"; } );
+neighbours = (
+  { address = "10.1.0.10"; mac = "%(host_mac)s"; port = "lan"; },
+  { address = "192.0.2.2"; mac = "%(peer_mac)s"; port = "wan"; }
+);
+"""
+
+# Runs in the LAN namespace: UDP datagrams 10.1.0.10 -> DST:9 whose payload
+# starts with a 64-bit sequence number, paced at RATE per second, COUNT of
+# them (0: until killed), first number FIRST.
+SENDER = r"""
+import socket, struct, sys, time
+iface, dst, rate, count, first, dmac, smac = sys.argv[1:8]
+rate, count, first = int(rate), int(count), int(first)
+mac = lambda s: bytes(int(x, 16) for x in s.split(":"))
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+src = socket.inet_aton("10.1.0.10"); d = socket.inet_aton(dst)
+eth = mac(dmac) + mac(smac) + b"\x08\x00"
+def frame(n):
+    pl = struct.pack("!Q", n) + b"dpsec-e2e" + bytes(15)
+    udp = struct.pack("!HHHH", 40000, 9, 8 + len(pl), 0) + pl
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n & 0xffff, 0, 64, 17, 0, src, d)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return eth + ip + udp
+n, t0, batch = first, time.monotonic(), max(1, rate // 200)
+while count == 0 or n < first + count:
+    for _ in range(batch):
+        if count and n >= first + count: break
+        s.send(frame(n)); n += 1
+    ahead = (n - first) / rate - (time.monotonic() - t0)
+    if ahead > 0: time.sleep(ahead)
+print(n - first, flush=True)
+"""
+
+
+def sh(*cmd, check=True, ns=None, **kw):
+    if ns:
+        cmd = ("ip", "netns", "exec", ns) + cmd
+    return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, **kw)
+
+
+class Topo:
+    """Three namespaces and two veth pairs, removed by close()."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.ns_dp, self.ns_lan, self.ns_wan = tag + "-dp", tag + "-lan", tag + "-wan"
+        self.work = tempfile.mkdtemp(prefix="dpsec-ctl-e2e-")
+        for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+        self._veth("lan0", self.ns_dp, "lanh", self.ns_lan, HOST_MAC)
+        self._veth("wan0", self.ns_dp, "wanp", self.ns_wan, PEER_MAC)
+
+    def _veth(self, a, ns_a, b, ns_b, mac_b):
+        sh("ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", b, "netns", ns_b)
+        sh("ip", "link", "set", a, "up", ns=ns_a)
+        sh("ip", "link", "set", b, "address", mac_b, ns=ns_b)
+        sh("ip", "link", "set", b, "up", ns=ns_b)
+        for ns, dev in ((ns_a, a), (ns_b, b)):  # no IPv6 chatter on the test links
+            sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev, ns=ns)
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def close(self):
+        for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
+            sh("ip", "netns", "pids", ns, check=False)
+            pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
+            for p in pids:
+                try:
+                    os.kill(int(p), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            sh("ip", "netns", "del", ns, check=False)
+
+
+class Proc:
+    """A background process with its log in the work directory."""
+
+    def __init__(self, topo, name, cmd, ns=None):
+        self.name, self.log = name, topo.path(name + ".log")
+        full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
+        self.p = subprocess.Popen(full, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def wait_for(self, needle, timeout=30):
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("%s: no '%s' (exit %s); log:\n%s"
+                                   % (self.name, needle, self.p.poll(), self.text()[-3000:]))
+            time.sleep(0.05)
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def stop(self, timeout=15):
+        self.signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
+
+    def kill9(self):
+        self.signal(signal.SIGKILL)
+        return self.p.wait()
+
+
+def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf=""):
+    """dpsecd on the topology; instance is also its EAL file prefix."""
+    conf = topo.path("dpsecd.conf")
+    with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(DP_CONF % dict(lan_mac=LAN_MAC, wan_mac=WAN_MAC, host_mac=HOST_MAC,
+                               peer_mac=PEER_MAC) + extra_conf)
+    d = Proc(topo, "dpsecd", [dpsecd, "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
+                              instance, "-l", "0,1", "--", "-c", conf, "--max-sas", str(max_sas),
+                              "--stats-file", topo.path("dpsecd-stats.json")], ns=topo.ns_dp)
+    d.wait_for("dpsecd: ready")
+    return d
+
+
+def start_capture(topo, name):
+    out = topo.path(name + ".pcap")
+    c = Proc(topo, "dumpcap-" + name, ["dumpcap", "-q", "-i", "wanp", "-B", "64", "-w", out],
+             ns=topo.ns_wan)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(out) or os.path.getsize(out) == 0:
+        if time.monotonic() > deadline or c.p.poll() is not None:
+            raise RuntimeError("dumpcap did not start:\n" + c.text())
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return c, out
+
+
+def start_sender(topo, dst, rate, count, first=0):
+    return Proc(topo, "sender-%d" % first,
+                ["/usr/bin/python3", "-c", SENDER, "lanh", dst, str(rate), str(count), str(first),
+                 LAN_MAC, HOST_MAC], ns=topo.ns_lan)
+
+
+def udp_seq(payload):
+    """The sender's sequence number, or None for foreign payloads."""
+    if len(payload) >= 17 and payload[8:17] == b"dpsec-e2e":
+        return struct.unpack("!Q", payload[:8])[0]
+    return None
+
+
+class WanCapture:
+    """What dpsecd sent to the peer: ESP by SPI, decrypted with scapy where
+    the test knows the SA; and anything that left in the clear."""
+
+    def __init__(self, pcap, sas):
+        from scapy.all import ESP, IP, UDP, PcapReader
+        from scapy.layers.ipsec import SecurityAssociation
+        self.seqs = {}       # SPI -> inner sequence numbers in order of arrival
+        self.esp_seq = {}    # SPI -> ESP sequence numbers in order
+        self.clear = []      # sender's numbers seen in the clear
+        self.undecryptable = 0
+        dec = {spi: SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM",
+                                        crypt_key=key, auth_algo=None)
+               for spi, key in sas.items()}
+        for fr in PcapReader(pcap):
+            if IP not in fr:
+                continue
+            ip = fr[IP]
+            if ESP in ip:
+                spi = ip[ESP].spi
+                self.esp_seq.setdefault(spi, []).append(ip[ESP].seq)
+                if spi not in dec:
+                    self.seqs.setdefault(spi, [])
+                    continue
+                try:
+                    inner = dec[spi].decrypt(ip)
+                except Exception:
+                    self.undecryptable += 1
+                    continue
+                inner_ip = inner[IP].payload if inner[IP].proto == 4 else inner
+                n = udp_seq(bytes(inner_ip[UDP].payload)) if UDP in inner_ip else None
+                if n is not None:
+                    self.seqs.setdefault(spi, []).append(n)
+            elif UDP in ip:
+                n = udp_seq(bytes(ip[UDP].payload))
+                if n is not None:
+                    self.clear.append(n)
