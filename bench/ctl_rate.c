@@ -9,6 +9,10 @@
  *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]
  *   ctl_rate --instance NAME --churn N
  *
+ * The policy of N filters keeps rule 1 (below) first, so traffic that rule
+ * carries keeps flowing while it is built and swapped in. --policy-only
+ * sends just that policy (no FLUSH, no SAs).
+ *
  * --churn leaves dpsecd's own policy (rule 1 carrying traffic on SA 0) in
  * place and makes N changes around it while traffic flows: unrelated SAs
  * added and deleted, an unrelated rule and its filters added and removed,
@@ -109,6 +113,8 @@ static void wait_acks(struct seg *s, uint64_t want)
 	}
 }
 
+static void send_rule1(struct seg *s);
+
 static void sa_conf(struct dpsec_sa_conf *c, uint32_t i)
 {
 	memset(c, 0, sizeof(*c));
@@ -167,6 +173,7 @@ static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, 
 	uint64_t start = s->acked, sent = 0;
 
 	send_cmd(s, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	send_rule1(s);
 	for (uint32_t r = 0; r < n_rules; r++) {
 		struct dpsec_cmd_rule c = { .rule_id = 1000 + r, .priority = r, .sa_out = DPSEC_SA_NONE,
 					    .action = (r & 1) ? DPSEC_ACTION_BLOCK : DPSEC_ACTION_PERMIT };
@@ -180,7 +187,7 @@ static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, 
 		filter_of(&f.filter, i);
 		send_cmd(s, DPSEC_CMD_FILTER_ADD, &f, sizeof(f));
 	}
-	sent = 1 + n_rules + n_filters;
+	sent = 3 + n_rules + n_filters;
 	wait_acks(s, start + sent);
 	*build_s = now_s();
 	send_cmd(s, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
@@ -189,13 +196,13 @@ static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, 
 	return now_s() - t0;
 }
 
-/* The policy dpsecd's own configuration gave it, sent again as a whole. */
-static void churn_replace_policy(struct seg *s)
+/* Rule 1 as dpsecd's own configuration in the live-update test has it:
+ * 10.1.0.0/24 <-> 10.2.0.0/24 through the tunnel to 192.0.2.2 on SA 0. */
+static void send_rule1(struct seg *s)
 {
-	struct dpsec_cmd_policy_begin b = { .default_action = DPSEC_ACTION_PERMIT, .n_rules = 1 };
 	struct dpsec_cmd_rule r = { .rule_id = 1, .priority = 0, .sa_out = 0,
 				    .action = DPSEC_ACTION_NEGOTIATE, .tunnel = 1, .name = "to-b" };
-	struct dpsec_cmd_filter f = { .rule_id = 1, .filter_id = 1 };
+	struct dpsec_cmd_filter f = { .rule_id = 1, .filter_id = UINT32_MAX };
 
 	r.tunnel_endpoint.family = DPSEC_AF_INET;
 	memcpy(r.tunnel_endpoint.a, (uint8_t[]){ 192, 0, 2, 2 }, 4);
@@ -205,9 +212,17 @@ static void churn_replace_policy(struct seg *s)
 	f.filter.src.len = f.filter.dst.len = 24;
 	f.filter.mirrored = true;
 	f.filter.sport_hi = f.filter.dport_hi = 65535;
-	send_cmd(s, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
 	send_cmd(s, DPSEC_CMD_RULE_SET, &r, sizeof(r));
 	send_cmd(s, DPSEC_CMD_FILTER_ADD, &f, sizeof(f));
+}
+
+/* The policy dpsecd's own configuration gave it, sent again as a whole. */
+static void churn_replace_policy(struct seg *s)
+{
+	struct dpsec_cmd_policy_begin b = { .default_action = DPSEC_ACTION_PERMIT, .n_rules = 1 };
+
+	send_cmd(s, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	send_rule1(s);
 	send_cmd(s, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
 }
 
@@ -269,10 +284,12 @@ int main(int argc, char **argv)
 		{ "instance", required_argument, NULL, 'i' }, { "sas", required_argument, NULL, 's' },
 		{ "filters", required_argument, NULL, 'f' }, { "rules", required_argument, NULL, 'r' },
 		{ "churn", required_argument, NULL, 'c' },
+		{ "policy-only", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *instance = "rte";
 	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100, n_churn = 0;
+	bool policy_only = false;
 	struct dpsec_cmd_flush fl = { .default_action = DPSEC_ACTION_PERMIT };
 	struct seg s = { 0 };
 	double t_add, t_del, t_pol, t_build;
@@ -285,23 +302,29 @@ int main(int argc, char **argv)
 		case 'f': n_filters = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': n_rules = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': n_churn = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'p': policy_only = true; break;
 		default: die("usage: ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]");
 		}
 	}
 	attach(&s, instance);
 	if (n_churn > 0)
 		return churn(&s, n_churn);
-	if (n_sas > s.hdr->sa_capacity || n_rules == 0)
+	if ((!policy_only && n_sas > s.hdr->sa_capacity) || n_rules == 0)
 		die("--sas above the dataplane's --max-sas, or --rules 0");
-	send_cmd(&s, DPSEC_CMD_FLUSH, &fl, sizeof(fl));
-	wait_acks(&s, 1);
-	t_add = sa_round(&s, n_sas, true);
-	t_del = sa_round(&s, n_sas, false);
+	t_add = t_del = 0;
+	if (!policy_only) {
+		send_cmd(&s, DPSEC_CMD_FLUSH, &fl, sizeof(fl));
+		wait_acks(&s, 1);
+		t_add = sa_round(&s, n_sas, true);
+		t_del = sa_round(&s, n_sas, false);
+	} else {
+		n_sas = 0;
+	}
 	t_pol = policy_round(&s, n_rules, n_filters, &t_build);
 	printf("{\"sas\": %u, \"sa_add_per_s\": %.0f, \"sa_del_per_s\": %.0f, \"rules\": %u, "
 	       "\"filters\": %u, \"policy_transfer_and_swap_s\": %.4f, \"policy_build_swap_s\": %.4f, "
 	       "\"acks\": %lu, \"refused\": %lu, \"first_refusal\": \"%s\"}\n",
-	       n_sas, n_sas / t_add, n_sas / t_del, n_rules, n_filters, t_pol, t_build, s.acked,
+	       n_sas, n_sas ? n_sas / t_add : 0, n_sas ? n_sas / t_del : 0, n_rules, n_filters, t_pol, t_build, s.acked,
 	       s.refused, s.first_error);
 	return s.refused ? 1 : 0;
 }

@@ -8,8 +8,9 @@ configuration: rule 1, SA 0), while bench/ctl_rate, speaking the real
 shared-memory protocol, makes thousands of changes around it: unrelated SAs
 added and deleted, an unrelated rule with filters added and removed, and the
 whole policy replaced by an equal one (a new SPD built and swapped in each
-time). The peer side's capture, decrypted by scapy, must hold every number
-exactly once, in order, on the tunnel's SPI, and nothing in the clear.
+time), then a policy of 10,000 more filters is built and swapped in twice.
+The peer side's capture, decrypted by scapy, must hold every number exactly
+once, in order, on the tunnel's SPI, and nothing in the clear.
 
     dp_live_updates.py DPSECD CTL_RATE
 """
@@ -38,7 +39,7 @@ security_associations = (
     local = "192.0.2.1"; remote = "192.0.2.2"; encryption = "aes128gcm16";
     encryption_key = "0x%(key)s"; } );
 """
-RATE, COUNT = 8000, 40000
+RATE, COUNT = 5000, 40000
 
 
 def main():
@@ -47,19 +48,27 @@ def main():
         print("dp_live_updates: needs root (namespaces, DPDK); skipped")
         return 77
     topo = T.Topo("dlu%d" % (os.getpid() % 100000))
-    errs, changes = [], 0
+    errs, changes, swaps = [], 0, 0
     try:
         d = T.start_dpsecd(topo, dpsecd, "dlu%d" % os.getpid(),
                            extra_conf=POLICY % dict(key=KEY.hex()))
         cap, pcap = T.start_capture(topo, "wan")
         sender = T.start_sender(topo, "10.2.0.5", RATE, COUNT)
         while sender.p.poll() is None:
-            r = subprocess.run([ctl_rate, "--instance", "dlu%d" % os.getpid(), "--churn", "400"],
+            if changes >= 2000 and swaps >= 2:
+                time.sleep(0.1)
+                continue
+            what = ["--churn", "400"] if changes < 2000 else ["--policy-only", "--filters", "10000"]
+            r = subprocess.run([ctl_rate, "--instance", "dlu%d" % os.getpid()] + what,
                                capture_output=True, text=True)
             if r.returncode != 0:
-                errs.append("ctl_rate --churn: %s %s" % (r.stdout.strip(), r.stderr.strip()))
+                errs.append("ctl_rate %s: %s %s" % (what[0], r.stdout.strip(), r.stderr.strip()))
+                sender.p.kill()
                 break
-            changes += 400
+            if changes < 2000:
+                changes += 400
+            else:
+                swaps += 1
         time.sleep(0.5)
         cap.stop()
         d.stop()
@@ -76,14 +85,14 @@ def main():
             errs.append("ESP sequence numbers not 1, 2, 3, ...")
         if w.clear or w.undecryptable:
             errs.append("%d packets in the clear, %d undecryptable" % (len(w.clear), w.undecryptable))
-        if changes < 1000:
-            errs.append("only %d changes made while traffic flowed" % changes)
+        if changes < 2000 or swaps < 2:
+            errs.append("only %d changes and %d large swaps while traffic flowed" % (changes, swaps))
     finally:
         topo.close()
     for e in errs:
         print("FAIL " + e)
-    print("dp_live_updates: %d changes under %d packets: %s"
-          % (changes, COUNT, "FAILED" if errs else "every packet once, in order, on its SA"))
+    print("dp_live_updates: %d changes and %d swaps of 10,000 filters under %d packets: %s"
+          % (changes, swaps, COUNT, "FAILED" if errs else "every packet once, in order, on its SA"))
     return 1 if errs else 0
 
 
