@@ -37,9 +37,11 @@ neighbours = (
 
 # Runs in the LAN namespace: UDP datagrams 10.1.0.10 -> DST:9 whose payload
 # starts with a 64-bit sequence number, paced at RATE per second, COUNT of
-# them (0: until killed), first number FIRST.
+# them (0: until SIGTERM), first number FIRST. Prints how many it sent.
 SENDER = r"""
-import socket, struct, sys, time
+import signal, socket, struct, sys, time
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
 iface, dst, rate, count, first, dmac, smac = sys.argv[1:8]
 rate, count, first = int(rate), int(count), int(first)
 mac = lambda s: bytes(int(x, 16) for x in s.split(":"))
@@ -58,7 +60,7 @@ def frame(n):
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return eth + ip + udp
 n, t0, batch = first, time.monotonic(), max(1, rate // 200)
-while count == 0 or n < first + count:
+while (count == 0 or n < first + count) and not stop:
     for _ in range(batch):
         if count and n >= first + count: break
         s.send(frame(n)); n += 1
@@ -112,7 +114,7 @@ class Topo:
 
 
 class Proc:
-    """A background process with its log in the work directory."""
+    """A background process with its output in the work directory."""
 
     def __init__(self, topo, name, cmd, ns=None):
         self.name, self.log = name, topo.path(name + ".log")
@@ -142,6 +144,12 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.p.kill()
             return self.p.wait()
+
+    def finish(self, timeout=30):
+        """Stops a sender (SIGTERM) and returns the count it printed."""
+        self.signal(signal.SIGTERM)
+        self.p.wait(timeout)
+        return int(self.text().split()[-1])
 
     def kill9(self):
         self.signal(signal.SIGKILL)
@@ -174,7 +182,7 @@ def start_capture(topo, name):
     return c, out
 
 
-def start_sender(topo, dst, rate, count, first=0):
+def start_sender(topo, dst, rate, count=0, first=0):
     return Proc(topo, "sender-%d" % first,
                 ["/usr/bin/python3", "-c", SENDER, "lanh", dst, str(rate), str(count), str(first),
                  LAN_MAC, HOST_MAC], ns=topo.ns_lan)

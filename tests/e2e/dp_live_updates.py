@@ -39,7 +39,23 @@ security_associations = (
     local = "192.0.2.1"; remote = "192.0.2.2"; encryption = "aes128gcm16";
     encryption_key = "0x%(key)s"; } );
 """
-RATE, COUNT = 5000, 40000
+RATE = 5000  # packets per second, for as long as the changes take
+
+
+def make_changes(ctl_rate, instance, errs):
+    """2,000 small changes, then two swaps of 10,000 filters."""
+    changes = swaps = 0
+    for what in [["--churn", "400"]] * 5 + [["--policy-only", "--filters", "10000"]] * 2:
+        r = subprocess.run([ctl_rate, "--instance", instance] + what, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            errs.append("ctl_rate %s: %s %s" % (what[0], r.stdout.strip(), r.stderr.strip()))
+            break
+        if what[0] == "--churn":
+            changes += 400
+        else:
+            swaps += 1
+    return changes, swaps
 
 
 def main():
@@ -48,36 +64,25 @@ def main():
         print("dp_live_updates: needs root (namespaces, DPDK); skipped")
         return 77
     topo = T.Topo("dlu%d" % (os.getpid() % 100000))
-    errs, changes, swaps = [], 0, 0
+    errs, changes, swaps, count = [], 0, 0, 0
     try:
         d = T.start_dpsecd(topo, dpsecd, "dlu%d" % os.getpid(),
                            extra_conf=POLICY % dict(key=KEY.hex()))
         cap, pcap = T.start_capture(topo, "wan")
-        sender = T.start_sender(topo, "10.2.0.5", RATE, COUNT)
-        while sender.p.poll() is None:
-            if changes >= 2000 and swaps >= 2:
-                time.sleep(0.1)
-                continue
-            what = ["--churn", "400"] if changes < 2000 else ["--policy-only", "--filters", "10000"]
-            r = subprocess.run([ctl_rate, "--instance", "dlu%d" % os.getpid()] + what,
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                errs.append("ctl_rate %s: %s %s" % (what[0], r.stdout.strip(), r.stderr.strip()))
-                sender.p.kill()
-                break
-            if changes < 2000:
-                changes += 400
-            else:
-                swaps += 1
+        sender = T.start_sender(topo, "10.2.0.5", RATE)
+        time.sleep(0.5)
+        changes, swaps = make_changes(ctl_rate, "dlu%d" % os.getpid(), errs)
+        time.sleep(0.5)
+        count = sender.finish()
         time.sleep(0.5)
         cap.stop()
         d.stop()
         w = T.WanCapture(pcap, {SPI_OUT: KEY})
         got = w.seqs.get(SPI_OUT, [])
-        if got != list(range(COUNT)):
-            missing = sorted(set(range(COUNT)) - set(got))
+        if got != list(range(count)):
+            missing = sorted(set(range(count)) - set(got))
             errs.append("tunnel carried %d of %d numbers (missing %s..., duplicates %d, in order %s)"
-                        % (len(set(got)), COUNT, missing[:5], len(got) - len(set(got)),
+                        % (len(set(got)), count, missing[:5], len(got) - len(set(got)),
                            got == sorted(got)))
         if set(w.esp_seq) != {SPI_OUT}:
             errs.append("ESP on SPIs %s, expected only 0x%x" % ([hex(s) for s in w.esp_seq], SPI_OUT))
@@ -92,7 +97,7 @@ def main():
     for e in errs:
         print("FAIL " + e)
     print("dp_live_updates: %d changes and %d swaps of 10,000 filters under %d packets: %s"
-          % (changes, swaps, COUNT, "FAILED" if errs else "every packet once, in order, on its SA"))
+          % (changes, swaps, count, "FAILED" if errs else "every packet once, in order, on its SA"))
     return 1 if errs else 0
 
 
