@@ -240,6 +240,11 @@ static bool addr_ok(const struct dpsec_addr *a)
 
 static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 {
+	uint8_t esn;
+
+	memcpy(&esn, &c->esn, 1); /* from outside: not yet a valid bool */
+	if (esn > 1)
+		return "esn must be 0 or 1";
 	if (memchr(c->name, 0, sizeof(c->name)) == NULL)
 		return "name not terminated";
 	if (c->spi < 256)

@@ -116,8 +116,15 @@ static const char *filter_problem(const struct dpsec_filter *f, int fam)
 
 int dp_spd_filter_check(const struct dpsec_filter *f, char *err, size_t errlen)
 {
-	const char *problem = filter_problem(f, spd_family_of(f));
+	uint8_t mirrored;
+	const char *problem;
 
+	memcpy(&mirrored, &f->mirrored, 1); /* from outside: not yet a valid bool */
+	if (mirrored > 1) {
+		snprintf(err, errlen, "mirrored must be 0 or 1");
+		return -1;
+	}
+	problem = filter_problem(f, spd_family_of(f));
 	if (problem == NULL)
 		return 0;
 	snprintf(err, errlen, "%s", problem);

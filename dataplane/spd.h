@@ -49,8 +49,9 @@ struct dp_spd *dp_spd_build(const char *name, const struct dpsec_rule *rules, ui
 
 void dp_spd_free(struct dp_spd *spd);
 
-/* Checks what the SPD needs of one filter (families agree, prefix lengths,
- * port ranges). Returns 0, or -1 with the problem in err. */
+/* Checks what the SPD needs of one filter that came from outside (the
+ * mirrored flag a 0 or 1 byte, families agree, prefix lengths, port
+ * ranges). Returns 0, or -1 with the problem in err. */
 int dp_spd_filter_check(const struct dpsec_filter *f, char *err, size_t errlen);
 
 /* results[i]: index into the rules given to dp_spd_build() of the first rule
