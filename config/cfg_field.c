@@ -44,7 +44,7 @@ static void path_of(const config_setting_t *s, char *buf, size_t size, size_t *l
 const char *cfg_file_name(const struct cfg_ctx *c, const char *file, char *buf, size_t size)
 {
 	if (!file)
-		return c->path;
+		return c->path[0] ? c->path : "(built-in policies)";
 	if (file[0] == '/' || !c->dir || strcmp(c->dir, ".") == 0)
 		return file;
 	if (snprintf(buf, size, "%s/%s", c->dir, file) >= (int)size)

@@ -13,7 +13,7 @@
 
 #include "cfg_priv.h"
 
-static const char *const top_fields[] = {
+static const char *const dp_top_fields[] = {
 	"dataplane", "ports", "exception", "routes", "neighbours", "policy",
 	"security_associations", NULL
 };
@@ -21,10 +21,7 @@ static const char *const top_fields[] = {
 static const char *const key_fields[] = { "encryption_key", "integrity_key" };
 
 /* "FILE: problem", for what concerns the file as a whole. */
-static int file_fail(struct cfg_ctx *c, const char *file, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int file_fail(struct cfg_ctx *c, const char *file, const char *fmt, ...)
+int cfg_file_fail(struct cfg_ctx *c, const char *file, const char *fmt, ...)
 {
 	char msg[CFG_ERR_MAX];
 	va_list ap;
@@ -44,35 +41,36 @@ static FILE *open_config(struct cfg_ctx *c, struct stat *st)
 	FILE *f;
 
 	if (fd < 0) {
-		file_fail(c, c->path, "cannot open: %s", strerror(errno));
+		cfg_file_fail(c, c->path, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, st) != 0)
-		file_fail(c, c->path, "cannot stat: %s", strerror(errno));
+		cfg_file_fail(c, c->path, "cannot stat: %s", strerror(errno));
 	else if (!S_ISREG(st->st_mode))
-		file_fail(c, c->path, "not a regular file");
+		cfg_file_fail(c, c->path, "not a regular file");
 	else if (st->st_size > (off_t)CFG_MAX_FILE_SIZE)
-		file_fail(c, c->path, "%lld bytes; a configuration file has at most %u",
+		cfg_file_fail(c, c->path, "%lld bytes; a configuration file has at most %u",
 			  (long long)st->st_size, CFG_MAX_FILE_SIZE);
 	else if ((f = fdopen(fd, "r")) != NULL)
 		return f;
 	else
-		file_fail(c, c->path, "cannot read: %s", strerror(errno));
+		cfg_file_fail(c, c->path, "cannot read: %s", strerror(errno));
 	close(fd);
 	return NULL;
 }
 
-static int read_config(struct cfg_ctx *c, config_t *lc, struct stat *st)
+static int read_config(struct cfg_ctx *c, config_t *lc, const char *text, struct stat *st)
 {
 	char fbuf[CFG_ERR_MAX];
-	FILE *f = open_config(c, st);
+	FILE *f = NULL;
 	int ok;
 
-	if (!f)
+	if (text == NULL && (f = open_config(c, st)) == NULL)
 		return -1;
 	config_set_include_dir(lc, c->dir); /* @include is relative to the file */
-	ok = config_read(lc, f);
-	fclose(f);
+	ok = f ? config_read(lc, f) : config_read_string(lc, text);
+	if (f)
+		fclose(f);
 	if (ok)
 		return 0;
 	if (snprintf(c->err, CFG_ERR_MAX, "%s:%d: %s",
@@ -85,7 +83,7 @@ static int read_config(struct cfg_ctx *c, config_t *lc, struct stat *st)
 
 static int load_sections(struct cfg_ctx *c, const config_setting_t *root)
 {
-	if (cfg_group(c, root, top_fields) || cfg_load_dataplane(c, root) ||
+	if (cfg_group(c, root, dp_top_fields) || cfg_load_dataplane(c, root) ||
 	    cfg_load_ports(c, root) || cfg_load_exception(c, root) || cfg_load_routes(c, root) ||
 	    cfg_load_neighbours(c, root) || cfg_load_sas(c, root) || cfg_load_policy(c, root))
 		return -1;
@@ -104,7 +102,7 @@ static int check_mode(struct cfg_ctx *c, const char *file, mode_t mode,
 			"(mode %04o); chmod 600 %s\n", file, m, file);
 		return 0;
 	}
-	return file_fail(c, file, "holds keys but is readable by group or others (mode %04o); "
+	return cfg_file_fail(c, file, "holds keys but is readable by group or others (mode %04o); "
 			 "chmod 600 %s or start with --allow-insecure-keys", m, file);
 }
 
@@ -119,7 +117,7 @@ static int key_file_mode(struct cfg_ctx *c, const config_setting_t *k, const str
 		return 0;
 	}
 	if (stat(name, &ist) != 0)
-		return file_fail(c, name, "cannot stat: %s", strerror(errno));
+		return cfg_file_fail(c, name, "cannot stat: %s", strerror(errno));
 	*mode = ist.st_mode;
 	return 0;
 }
@@ -151,6 +149,34 @@ static int check_perms(struct cfg_ctx *c, config_t *lc, const struct stat *st,
 	return 0;
 }
 
+static void wipe_string(config_setting_t *k)
+{
+	if (k && config_setting_type(k) == CONFIG_TYPE_STRING && k->value.sval)
+		explicit_bzero(k->value.sval, strlen(k->value.sval));
+}
+
+/* The store's pre-shared keys: policies.[].rules.[].authentication.[].psk */
+static void wipe_psk_strings(config_t *lc)
+{
+	config_setting_t *pl = config_lookup(lc, "policies");
+
+	for (int p = 0; pl && config_setting_is_list(pl) && p < config_setting_length(pl); p++) {
+		config_setting_t *rl = config_setting_get_member(config_setting_get_elem(pl, (unsigned)p), "rules");
+
+		for (int r = 0; rl && config_setting_is_list(rl) && r < config_setting_length(rl); r++) {
+			config_setting_t *al = config_setting_get_member(config_setting_get_elem(rl, (unsigned)r),
+									 "authentication");
+
+			for (int a = 0; al && config_setting_is_list(al) && a < config_setting_length(al); a++) {
+				config_setting_t *g = config_setting_get_elem(al, (unsigned)a);
+
+				if (config_setting_is_group(g))
+					wipe_string(config_setting_get_member(g, "psk"));
+			}
+		}
+	}
+}
+
 /* libconfig frees its strings without wiping them; wipe the keys first. */
 static void wipe_key_strings(config_t *lc)
 {
@@ -166,30 +192,30 @@ static void wipe_key_strings(config_t *lc)
 			continue;
 		for (j = 0; j < sizeof key_fields / sizeof key_fields[0]; j++) {
 			k = config_setting_get_member(sa, key_fields[j]);
-			if (k && config_setting_type(k) == CONFIG_TYPE_STRING && k->value.sval)
-				explicit_bzero(k->value.sval, strlen(k->value.sval));
+			wipe_string(k);
 		}
 	}
 }
 
-static int load(struct cfg_ctx *c, enum cfg_perm_policy perm)
+int cfg_load_text(struct cfg_ctx *c, const char *text, enum cfg_perm_policy perm,
+		  cfg_sections_fn sections)
 {
 	char dir[sizeof c->cfg->path];
-	struct stat st;
+	struct stat st = { .st_mode = 0600 }; /* a string has no file mode */
 	config_t lc;
 	int rc;
 
-	strcpy(dir, c->path);
-	c->dir = dirname(dir);
+	snprintf(dir, sizeof(dir), "%s", c->path);
+	c->dir = text ? "." : dirname(dir);
 	config_init(&lc);
-	rc = read_config(c, &lc, &st);
+	rc = read_config(c, &lc, text, &st);
 	if (rc == 0)
-		rc = load_sections(c, config_root_setting(&lc));
+		rc = sections(c, config_root_setting(&lc));
 	if (rc == 0)
 		rc = check_perms(c, &lc, &st, perm);
 	wipe_key_strings(&lc);
+	wipe_psk_strings(&lc);
 	config_destroy(&lc);
-	cfg_policy_scratch_free(c);
 	c->dir = NULL;
 	return rc;
 }
@@ -198,18 +224,21 @@ int cfg_load(const char *path, enum cfg_perm_policy perm, struct cfg_dataplane *
 	     char err[CFG_ERR_MAX])
 {
 	struct cfg_ctx c = { .path = path, .err = err, .cfg = out };
+	int rc;
 
 	if (!out || !err)
 		return -1;
 	memset(out, 0, sizeof *out);
 	err[0] = '\0';
 	if (!path || !*path)
-		return file_fail(&c, "(none)", "no configuration file given");
+		return cfg_file_fail(&c, "(none)", "no configuration file given");
 	if (strlen(path) >= sizeof out->path)
-		return file_fail(&c, "(path)", "path of %zu characters; at most %zu allowed",
+		return cfg_file_fail(&c, "(path)", "path of %zu characters; at most %zu allowed",
 				 strlen(path), sizeof out->path - 1);
 	strcpy(out->path, path);
-	if (load(&c, perm) == 0)
+	rc = cfg_load_text(&c, NULL, perm, load_sections);
+	cfg_policy_scratch_free(&c);
+	if (rc == 0)
 		return 0;
 	cfg_free(out); /* no keys linger after a failure */
 	return -1;

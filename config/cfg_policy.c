@@ -14,6 +14,11 @@ static const char *const filter_fields[] = {
 	"source", "destination", "protocol", "mirrored", "source_ports", "destination_ports", NULL
 };
 static const char *const faction_fields[] = { "name", "action", NULL };
+static const char *const store_faction_fields[] = {
+	"name", "description", "action", "accept_unsecured", "fallback_to_clear", "pfs", "methods",
+	NULL
+};
+static const char *const store_flist_fields[] = { "name", "description", "filters", NULL };
 
 static const struct cfg_kw proto_kw[] = {
 	{ "any", 0 }, { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "esp", 50 },
@@ -176,8 +181,10 @@ static int load_flist(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx
 	const config_setting_t *l;
 	uint32_t i, n;
 
-	if (cfg_group(c, g, flist_fields) || cfg_name(c, g, "name", true, fl->name) < 0 ||
-	    cfg_unique(c, g, c->lists, sizeof *fl, idx, "filter list") ||
+	if (cfg_group(c, g, c->store ? store_flist_fields : flist_fields) ||
+	    cfg_name(c, g, "name", true, fl->name) < 0 ||
+	    cfg_unique(c, g, c->lists + c->lists_base, sizeof *fl, idx - c->lists_base,
+		       "filter list") ||
 	    cfg_list(c, g, "filters", true, 1, CFG_MAX_LIST, &l) < 0)
 		return -1;
 	n = (uint32_t)config_setting_length(l);
@@ -192,43 +199,53 @@ static int load_flist(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx
 	return 0;
 }
 
-static int load_flists(struct cfg_ctx *c, const config_setting_t *policy)
+/* Appends the lists of g to those loaded already (the store's built-ins). */
+int cfg_load_flists(struct cfg_ctx *c, const config_setting_t *policy)
 {
 	const config_setting_t *l;
-	uint32_t i, n;
+	struct cfg_flist *grown;
+	uint32_t i, n, base = c->n_lists;
 	int r = cfg_list(c, policy, "filter_lists", false, 0, CFG_MAX_LIST, &l);
 
 	if (r <= 0)
 		return r;
 	n = (uint32_t)config_setting_length(l);
-	c->lists = calloc(n ? n : 1, sizeof *c->lists);
-	if (!c->lists)
+	grown = realloc(c->lists, (base + n + 1) * sizeof *c->lists);
+	if (!grown)
 		return cfg_fail(c, l, "out of memory");
-	c->n_lists = n;
+	c->lists = grown;
+	c->lists_base = base;
+	memset(&c->lists[base], 0, (n + 1) * sizeof *c->lists);
+	c->n_lists = base + n;
 	for (i = 0; i < n; i++)
-		if (load_flist(c, config_setting_get_elem(l, i), i))
+		if (load_flist(c, config_setting_get_elem(l, i), base + i))
 			return -1;
 	return 0;
 }
 
-static int load_factions(struct cfg_ctx *c, const config_setting_t *policy)
+/* Appends the filter actions of g to those loaded already. */
+int cfg_load_factions(struct cfg_ctx *c, const config_setting_t *policy)
 {
 	const config_setting_t *l, *g;
-	uint32_t i, n;
+	struct cfg_faction *grown;
+	uint32_t i, n, base = c->n_factions;
 	int a, r = cfg_list(c, policy, "filter_actions", false, 0, CFG_MAX_LIST, &l);
 
 	if (r <= 0)
 		return r;
 	n = (uint32_t)config_setting_length(l);
-	c->factions = calloc(n ? n : 1, sizeof *c->factions);
-	if (!c->factions)
+	grown = realloc(c->factions, (base + n + 1) * sizeof *c->factions);
+	if (!grown)
 		return cfg_fail(c, l, "out of memory");
-	c->n_factions = n;
-	for (i = 0; i < n; i++) {
-		g = config_setting_get_elem(l, i);
-		if (cfg_group(c, g, faction_fields) ||
+	c->factions = grown;
+	c->factions_base = base;
+	memset(&c->factions[base], 0, (n + 1) * sizeof *c->factions);
+	c->n_factions = base + n;
+	for (i = base; i < base + n; i++) {
+		g = config_setting_get_elem(l, i - base);
+		if (cfg_group(c, g, c->store ? store_faction_fields : faction_fields) ||
 		    cfg_name(c, g, "name", true, c->factions[i].name) < 0 ||
-		    cfg_unique(c, g, c->factions, sizeof *c->factions, i, "filter action") ||
+		    cfg_unique(c, g, c->factions + base, sizeof *c->factions, i - base, "filter action") ||
 		    cfg_keyword(c, g, "action", true, action_kw, &a) < 0)
 			return -1;
 		c->factions[i].action = (uint8_t)a;
@@ -249,7 +266,7 @@ int cfg_load_policy(struct cfg_ctx *c, const config_setting_t *root)
 	    cfg_keyword(c, g, "default_action", false, default_kw, &a) < 0)
 		return -1;
 	c->cfg->default_action = (uint8_t)a;
-	if (load_flists(c, g) || load_factions(c, g) || cfg_load_rules(c, g))
+	if (cfg_load_flists(c, g) || cfg_load_factions(c, g) || cfg_load_rules(c, g))
 		return -1;
 	return 0;
 }

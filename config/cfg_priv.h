@@ -37,14 +37,18 @@ struct cfg_faction {
 	uint8_t action; /* enum dpsec_action */
 };
 
+struct cfg_store;
+
 struct cfg_ctx {
+	bool store;       /* loading dpsec-ctld's policy store: its extra fields allowed */
+	struct cfg_store *store_out;
 	const char *path; /* the file given to cfg_load() */
 	const char *dir;  /* its directory, where @include looks */
 	char *err;        /* CFG_ERR_MAX bytes */
 	struct cfg_dataplane *cfg;
-	uint32_t n_lists;
+	uint32_t n_lists, lists_base;        /* base: loaded before this file (built-ins) */
 	struct cfg_flist *lists;
-	uint32_t n_factions;
+	uint32_t n_factions, factions_base;
 	struct cfg_faction *factions;
 	uint32_t n_rule_filters; /* copied so far, against CFG_MAX_RULE_FILTERS */
 };
@@ -112,6 +116,17 @@ int cfg_load_neighbours(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_policy(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_rules(struct cfg_ctx *c, const config_setting_t *policy);
+int cfg_load_flists(struct cfg_ctx *c, const config_setting_t *g);
+int cfg_load_factions(struct cfg_ctx *c, const config_setting_t *g);
 void cfg_policy_scratch_free(struct cfg_ctx *c);
+
+/* Reads c->path (or text, when not NULL) with libconfig, runs sections on
+ * its root, checks the permissions of every file keys came from, and wipes
+ * libconfig's copies of the keys. Returns 0 or -1 with c->err. */
+typedef int (*cfg_sections_fn)(struct cfg_ctx *c, const config_setting_t *root);
+int cfg_load_text(struct cfg_ctx *c, const char *text, enum cfg_perm_policy perm,
+		  cfg_sections_fn sections);
+int cfg_file_fail(struct cfg_ctx *c, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -11,6 +11,10 @@ static const char *const rule_fields[] = {
 	"name", "filter_list", "filter_action", "priority", "tunnel_endpoint", "outbound_sa",
 	"inbound_sa", NULL
 };
+static const char *const store_rule_fields[] = {
+	"name", "description", "enabled", "filter_list", "filter_action", "priority",
+	"tunnel_endpoint", "authentication", "outbound_sa", "inbound_sa", NULL
+};
 
 static const char *dir_name(uint8_t dir)
 {
@@ -149,7 +153,8 @@ static int load_rule(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	uint32_t li, ai;
 	long long prio = 0;
 
-	if (cfg_group(c, g, rule_fields) || cfg_name(c, g, "name", true, r->name) < 0 ||
+	if (cfg_group(c, g, c->store ? store_rule_fields : rule_fields) ||
+	    cfg_name(c, g, "name", true, r->name) < 0 ||
 	    cfg_unique(c, g, c->cfg->rules, sizeof *r, idx, "rule") ||
 	    cfg_ref(c, g, "filter_list", true, c->lists, sizeof *c->lists, c->n_lists,
 		    "filter list", &li) < 0 ||

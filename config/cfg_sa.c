@@ -10,6 +10,11 @@ static const char *const sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
 	"integrity", "integrity_key", "replay_window", "esn", NULL
 };
+static const char *const store_sa_fields[] = {
+	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
+	"integrity", "integrity_key", "replay_window", "esn", "lifetime_seconds",
+	"lifetime_kilobytes", NULL
+};
 
 static const struct cfg_kw dir_kw[] = {
 	{ "inbound", DPSEC_DIR_IN }, { "outbound", DPSEC_DIR_OUT }, { NULL, 0 }
@@ -216,7 +221,7 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	const char *enc;
 	int dir, mode;
 
-	if (cfg_group(c, g, sa_fields) || cfg_name(c, g, "name", true, sa->name) < 0 ||
+	if (cfg_group(c, g, c->store ? store_sa_fields : sa_fields) || cfg_name(c, g, "name", true, sa->name) < 0 ||
 	    cfg_unique(c, g, c->cfg->sas, sizeof *sa, idx, "security association") ||
 	    sa_spi(c, g, sa) || cfg_keyword(c, g, "direction", true, dir_kw, &dir) < 0 ||
 	    cfg_keyword(c, g, "mode", true, mode_kw, &mode) < 0)

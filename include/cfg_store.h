@@ -38,6 +38,7 @@ struct cfg_sec_method {
 
 struct cfg_filter_action {
 	char name[DPSEC_NAME_MAX];
+	bool builtin;
 	char description[CFG_DESC_MAX];
 	uint8_t action;             /* enum dpsec_action */
 	bool accept_unsecured;      /* "accept unsecured communication, but always respond using IPsec" */
@@ -49,6 +50,7 @@ struct cfg_filter_action {
 
 struct cfg_filter_list {
 	char name[DPSEC_NAME_MAX];
+	bool builtin;
 	char description[CFG_DESC_MAX];
 	uint32_t n_filters;
 	struct dpsec_filter *filters;
@@ -68,7 +70,6 @@ struct cfg_store_rule {
 	char name[DPSEC_NAME_MAX];
 	char description[CFG_DESC_MAX];
 	bool enabled;
-	bool default_response;      /* the default response rule: answers IKE only */
 	char filter_list[DPSEC_NAME_MAX];
 	char filter_action[DPSEC_NAME_MAX];
 	uint32_t priority;          /* lower first; ties by file order */
@@ -89,6 +90,7 @@ struct cfg_policy {
 	char name[DPSEC_NAME_MAX];
 	char description[CFG_DESC_MAX];
 	bool builtin;               /* Client, Server, Secure Server */
+	bool default_response;      /* the default response rule: answer IKE requests no rule asks for */
 	uint8_t default_action;     /* for packets no filter matches; default permit */
 	struct cfg_main_mode main_mode;
 	uint32_t n_rules;
@@ -127,6 +129,10 @@ struct cfg_store {
 	struct cfg_static_sa *sas;
 };
 
+/* The built-in policies, filter lists and filter actions, in the store's
+ * own syntax; loaded before every store. */
+extern const char cfg_builtin_text[];
+
 /* Loads and validates a store: names resolve, exactly zero or one policy
  * assigned, Main Mode lifetime in range, mirrored filters on every negotiate
  * rule, static SAs consistent with their rules. Errors as in cfg_load():
@@ -154,7 +160,8 @@ const struct cfg_static_sa *cfg_store_sa(const struct cfg_store *s, const char *
 /* The dataplane's view of one policy. rules[i].id is stable: the same
  * policy and rule names give the same id in every compile and every
  * process. sa_out / sa_in are indexes into the store's SA array (-1: none).
- * Exemption rules come first, flagged DPSEC_RULE_EXEMPT. A store rule of
+ * Exemption rules come first, flagged DPSEC_RULE_EXEMPT; disabled rules and
+ * the default response rule (IKE only) make no dataplane rule. A store rule of
  * priority p compiles to priority 2p + 1: the even values are left to the
  * control plane's specific rules (one peer of a rule: a soft association, a
  * 60 s block, a negotiated SA), which must precede their generic rule. */

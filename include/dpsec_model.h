@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DPSEC_NAME_MAX 32          /* names of ports, rules, filter lists */
+#define DPSEC_NAME_MAX 64          /* names of ports, rules, filter lists, policies */
 #define DPSEC_MAX_ENC_KEY 32       /* AES-256 */
 #define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1 */
 #define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-256 block */

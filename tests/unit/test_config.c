@@ -551,8 +551,9 @@ static const struct broken broken[] = {
 	  "ports.[0].device", "required field missing (expected a string)" },
 	{ "bad role", "ports = ( { name = \"a\"; device = \"d\";\n role = \"inside\"; } );\n", 2,
 	  "ports.[0].role", "expected \"protected\" or \"unprotected\", got \"inside\"" },
-	{ "name too long", "ports = ( { name = \"abcdefghijklmnopqrstuvwxyz012345\"; } );\n", 1,
-	  "ports.[0].name", "32 characters; at most 31 allowed" },
+	{ "name too long", "ports = ( { name = \"abcdefghijklmnopqrstuvwxyz012345"
+	  "abcdefghijklmnopqrstuvwxyz012345\"; } );\n", 1,
+	  "ports.[0].name", "64 characters; at most 63 allowed" },
 	{ "mtu as string", "ports = ( { name = \"a\"; device = \"d\"; role = \"protected\";\n"
 	  "  mtu = \"1500\"; } );\n", 2, "ports.[0].mtu",
 	  "expected an integer, got a string (\"1500\")" },
