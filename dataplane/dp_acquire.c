@@ -174,10 +174,11 @@ bool dp_acq_poll(struct dp_ctx *dp)
 {
 	struct rte_mbuf *mb[DP_BURST];
 	unsigned int n = rte_ring_dequeue_burst(dp->acquire, (void **)mb, DP_BURST, NULL);
-	uint64_t now = rte_get_tsc_cycles();
+	uint64_t now;
 
 	for (unsigned int i = 0; i < n; i++)
 		hold(dp, mb[i]);
+	now = rte_get_tsc_cycles(); /* after hold(): no entry is younger than now */
 	if (dp->mgr->n_acq > 0 && (n > 0 || now - dp->mgr->last_acq_scan_tsc > rte_get_tsc_hz() / 100)) {
 		send_events(dp, now);
 		dp->mgr->last_acq_scan_tsc = now;

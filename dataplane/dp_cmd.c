@@ -258,6 +258,8 @@ static void cmd_sa_update(struct dp_ctx *dp, const struct dpsec_msg *msg)
 		return;
 	}
 	sa->life = c->life;
+	if (c->rule_id != 0)
+		__atomic_store_n(&sa->rule_id, c->rule_id, __ATOMIC_RELAXED); /* read by workers */
 	dp->mgr->sa[c->sa_id].reported &= (uint8_t)(1u << DPSEC_EXPIRE_HARD); /* re-armed */
 	dp_life_publish_sa(dp, c->sa_id);
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);

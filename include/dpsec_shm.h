@@ -88,10 +88,11 @@ struct dpsec_cmd_sa_add {
 	struct dpsec_sa_conf conf; /* with keys; the dataplane wipes the slot after use */
 };
 
-/* Lifetimes and the remote end may change; keys and SPI never do (a new SA). */
+/* Lifetimes and the rule an inbound SA serves may change (a reassigned
+ * policy); keys and SPI never do (that is a new SA). rule_id 0: unchanged. */
 struct dpsec_cmd_sa_update {
 	uint32_t sa_id;
-	uint32_t pad;
+	uint32_t rule_id;
 	struct dpsec_lifetime life;
 };
 

@@ -1,0 +1,153 @@
+/* cp.h - dpsec-ctld, the control plane: its state and the functions its
+ * files share. It holds the policy store (the file, plus the dynamic
+ * changes made since it started), the segment of the dpsecd it manages, the
+ * commands in flight, the SAs it knows by id, the per-peer rules it adds
+ * (soft associations, blocks after a failed negotiation), the acquires in
+ * progress, and the Main Mode statistics. One thread; nothing blocks for
+ * long. */
+#ifndef CP_H
+#define CP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg_store.h"
+#include "cp_mmstats.h"
+#include "dpsec_shm.h"
+
+#define CP_ERR_MAX 512
+#define CP_DYN_RULE_BIT 0x80000000u /* ids of ctld's per-peer rules */
+#define CP_MAX_DYN_RULES 1024
+#define CP_MAX_ACQUIRES 1024
+#define CP_MAX_DYN_OPS 4096
+
+/* A change to the store, kept so dynamic changes can be replayed over the
+ * file (static ones go into the file itself). */
+enum cp_op_kind {
+	CP_OP_FILTER_ADD, CP_OP_FILTER_DEL, CP_OP_SA_ADD, CP_OP_SA_DEL, CP_OP_ASSIGN,
+	CP_OP_RULE_ADD, CP_OP_RULE_DEL,
+};
+
+struct cp_op {
+	uint8_t kind;                    /* enum cp_op_kind */
+	char target[DPSEC_NAME_MAX];     /* filter list, SA, policy name */
+	struct dpsec_filter filter;
+	struct cfg_static_sa sa;         /* keys: wiped with the op */
+	struct cfg_store_rule rule;
+};
+
+/* The segment of the dpsecd being managed. */
+struct cp_seg {
+	int fd;
+	void *base;
+	size_t size;
+	uint64_t generation;
+	struct dpsec_shm_hdr *hdr;
+	struct dpsec_ring *cmd, *ev;
+	struct dpsec_shm_stats *stats;
+	struct dpsec_shm_sa *sas;
+};
+
+/* What ctld knows of each SA id beyond the segment's directory. */
+struct cp_sa {
+	bool used;
+	bool is_static;       /* from the store (matched by name) */
+};
+
+enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK };
+
+/* A rule for one peer of a generic rule: a soft association (permit) or a
+ * block after a failed negotiation. */
+struct cp_dyn_rule {
+	bool used;
+	uint8_t kind;               /* enum cp_dyn_kind */
+	uint32_t id;                /* CP_DYN_RULE_BIT | n */
+	uint32_t generic_id;
+	char generic_name[DPSEC_NAME_MAX];
+	struct dpsec_addr peer;
+	uint64_t expires_ns;        /* CLOCK_MONOTONIC */
+};
+
+struct cp_acquire {
+	bool used;
+	uint32_t rule_id;
+	struct dpsec_addr peer;
+	uint64_t deadline_ns;       /* negotiation gives up (fallback timeout) */
+};
+
+struct cp_opts {
+	const char *store_path;
+	const char *instance;
+	const char *socket_path;
+	const char *group;
+	int log_level;
+	bool use_syslog;
+	bool allow_insecure_keys;
+};
+
+struct cp_ctx {
+	struct cp_opts o;
+	struct cfg_store store;          /* the file plus the dynamic changes */
+	uint32_t n_ops;
+	struct cp_op *ops;               /* dynamic changes since start */
+	struct cp_seg seg;
+	bool attached, synced;
+	uint64_t ack_base;               /* the first command of this attachment */
+	uint64_t acked;                  /* ack_base + answers to our commands */
+	uint64_t refused;
+	uint64_t want_seq;               /* answers awaited up to this command */
+	char first_refusal[DPSEC_REASON_MAX];
+	struct cp_sa *sa;                /* sa_capacity entries */
+	uint32_t next_dyn_id;
+	struct cp_dyn_rule dyn[CP_MAX_DYN_RULES];
+	struct cp_acquire acq[CP_MAX_ACQUIRES];
+	uint64_t mm[CP_MM_MAX];          /* the Main Mode statistics */
+	int listen_fd;
+	volatile int quit, reload;
+};
+
+uint64_t cp_now_ns(void);
+
+/* cp_log.c */
+void cp_log_init(int level, bool use_syslog);
+void cp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cp_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* cp_seg.c: attaching to dpsecd's segment. */
+int cp_seg_attach(struct cp_seg *s, const char *instance, char *err, size_t errlen);
+void cp_seg_detach(struct cp_seg *s);
+/* 1 when the instance's segment is another one now (dpsecd restarted) or
+ * gone, 0 when it is the one attached. */
+int cp_seg_replaced(const struct cp_seg *s, const char *instance);
+
+/* cp_cmd.c: commands and their answers; events dispatched. */
+int cp_cmd_send(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len);
+int cp_cmd_wait(struct cp_ctx *c, int timeout_ms, char *err, size_t errlen);
+void cp_events_poll(struct cp_ctx *c);
+
+/* cp_sync.c: the dataplane made to hold the store's state. */
+int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
+int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
+int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
+int cp_sa_id_of(const struct cp_ctx *c, const char *name);
+
+/* cp_acquire.c */
+void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);
+void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev);
+void cp_timers(struct cp_ctx *c);
+int cp_negotiate_start(struct cp_ctx *c, const struct cp_acquire *a);
+
+/* cp_edit.c: changes, static (saved) or dynamic. */
+int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen);
+int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen);
+
+/* cp_mgmt.c: the management socket. */
+int cp_mgmt_open(struct cp_ctx *c, char *err, size_t errlen);
+void cp_mgmt_poll(struct cp_ctx *c, int timeout_ms);
+void cp_mgmt_close(struct cp_ctx *c);
+
+/* cp_cli.c: one request, argv, into a reply. Returns the exit status. */
+int cp_cli_run(struct cp_ctx *c, int argc, char **argv, char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,189 @@
+/* cp_acquire.c - what dpsec-ctld does with the dataplane's events. An
+ * ACQUIRE (a packet for a negotiate rule without an SA) starts a
+ * negotiation with the peer; when none concludes within the fallback
+ * timeout, the rule's filter action decides: "allow unsecured communication
+ * with non-IPsec-aware computers" makes a soft association (a permit rule
+ * for that peer, just before the rule; the held packets go out), otherwise
+ * the negotiation failed and the peer's traffic on that rule is blocked for
+ * block_seconds, then tried again. Soft associations last idle_seconds.
+ * There is no IKE engine yet (a later issue): cp_negotiate_start() says so,
+ * and every negotiation ends at the timeout. Expiry events: a hard-expired
+ * SA is deleted (dpsecd already stopped it); soft and idle ones of static
+ * SAs are logged (static SAs cannot be rekeyed). */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <arpa/inet.h>
+
+#include "cp.h"
+
+static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+}
+
+static struct cp_acquire *find_acquire(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
+		if (c->acq[i].used && c->acq[i].rule_id == rule_id &&
+		    memcmp(&c->acq[i].peer, peer, sizeof(*peer)) == 0)
+			return &c->acq[i];
+	return NULL;
+}
+
+static struct cp_acquire *new_acquire(struct cp_ctx *c)
+{
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
+		if (!c->acq[i].used)
+			return &c->acq[i];
+	return NULL;
+}
+
+int cp_negotiate_start(struct cp_ctx *c, const struct cp_acquire *a)
+{
+	char p[64];
+
+	cp_log(LOG_INFO, "negotiation with %s for rule %08x: no IKE engine in this build; waiting "
+	       "%u ms for the policy's fallback", addr_str(&a->peer, p, sizeof(p)), a->rule_id,
+	       c->store.timeouts.fallback_ms);
+	return -1;
+}
+
+void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
+{
+	struct cp_acquire *a;
+
+	if (find_acquire(c, ev->rule_id, &ev->peer) != NULL)
+		return; /* dpsecd repeats it while packets come: one negotiation */
+	c->mm[CP_MM_total_acquire]++;
+	a = new_acquire(c);
+	if (a == NULL) {
+		c->mm[CP_MM_acquire_failures]++;
+		cp_log(LOG_WARNING, "too many negotiations in progress: ACQUIRE for rule %08x dropped",
+		       ev->rule_id);
+		return;
+	}
+	a->used = true;
+	a->rule_id = ev->rule_id;
+	a->peer = ev->peer;
+	a->deadline_ns = cp_now_ns() + (uint64_t)c->store.timeouts.fallback_ms * 1000000ull;
+	c->mm[CP_MM_active_acquire]++;
+	c->mm[CP_MM_acquire_heap_size]++;
+	cp_negotiate_start(c, a);
+}
+
+/* The store rule and filter action behind a compiled rule id. */
+static const struct cfg_filter_action *rule_action(const struct cp_ctx *c, uint32_t rule_id,
+						   char name[DPSEC_NAME_MAX])
+{
+	struct cfg_compiled cc;
+	char err[CFG_ERR_MAX];
+	const struct cfg_filter_action *fa = NULL;
+
+	if (c->store.assigned[0] == '\0' || cfg_compile(&c->store, c->store.assigned, &cc, err) < 0)
+		return NULL;
+	for (uint32_t i = 0; i < cc.n_rules; i++)
+		if (cc.rules[i].id == rule_id && cc.origin[i] != NULL) {
+			fa = cfg_store_filter_action(&c->store, cc.origin[i]->filter_action);
+			snprintf(name, DPSEC_NAME_MAX, "%s", cc.rules[i].name);
+		}
+	cfg_compiled_free(&cc);
+	return fa;
+}
+
+static struct cp_dyn_rule *add_dyn(struct cp_ctx *c, uint8_t kind, uint32_t generic_id,
+				   const char *name, const struct dpsec_addr *peer, uint64_t ttl_ns)
+{
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++) {
+		struct cp_dyn_rule *d = &c->dyn[i];
+
+		if (d->used)
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->used = true;
+		d->kind = kind;
+		d->id = CP_DYN_RULE_BIT | ++c->next_dyn_id;
+		d->generic_id = generic_id;
+		snprintf(d->generic_name, sizeof(d->generic_name), "%s", name);
+		d->peer = *peer;
+		d->expires_ns = cp_now_ns() + ttl_ns;
+		return d;
+	}
+	return NULL;
+}
+
+static void release_held(struct cp_ctx *c, const struct cp_acquire *a, uint8_t result)
+{
+	struct dpsec_cmd_acquire_done d = { .rule_id = a->rule_id, .result = result, .peer = a->peer };
+	char err[CP_ERR_MAX] = "";
+
+	if (cp_cmd_send(c, DPSEC_CMD_ACQUIRE_DONE, &d, sizeof(d)) == 0)
+		cp_cmd_wait(c, 2000, err, sizeof(err)); /* nothing held any more: harmless */
+}
+
+/* No negotiation concluded: soft association or a blocked peer. */
+static void negotiation_timeout(struct cp_ctx *c, struct cp_acquire *a)
+{
+	char name[DPSEC_NAME_MAX] = "?", p[64], err[CP_ERR_MAX] = "";
+	const struct cfg_filter_action *fa = rule_action(c, a->rule_id, name);
+	bool soft = fa != NULL && fa->fallback_to_clear;
+	uint64_t ttl_s = soft ? c->store.timeouts.idle_seconds : c->store.timeouts.block_seconds;
+
+	c->mm[CP_MM_active_acquire]--;
+	c->mm[CP_MM_acquire_heap_size]--;
+	addr_str(&a->peer, p, sizeof(p));
+	if (soft)
+		c->mm[CP_MM_soft_associations]++;
+	else {
+		c->mm[CP_MM_acquire_failures]++;
+		c->mm[CP_MM_negotiation_failures]++;
+		cp_audit("negotiation failed: rule \"%s\", peer %s: no answer within %u ms; its traffic "
+			 "is blocked for %u s", name, p, c->store.timeouts.fallback_ms,
+			 c->store.timeouts.block_seconds);
+	}
+	if (fa != NULL && add_dyn(c, soft ? CP_DYN_SOFT : CP_DYN_BLOCK, a->rule_id, name, &a->peer,
+				  (ttl_s ? ttl_s : 1) * 1000000000ull) == NULL)
+		cp_log(LOG_WARNING, "too many per-peer rules: peer %s of rule \"%s\" not recorded", p, name);
+	else if (soft)
+		cp_log(LOG_NOTICE, "soft association with %s (rule \"%s\"): no IPsec answer, the "
+		       "policy allows clear traffic", p, name);
+	if (cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "per-peer rule for %s not applied: %s", p, err);
+	release_held(c, a, soft ? DPSEC_ACQUIRE_SEND : DPSEC_ACQUIRE_DROP);
+	a->used = false;
+}
+
+void cp_timers(struct cp_ctx *c)
+{
+	uint64_t now = cp_now_ns();
+	bool changed = false;
+	char err[CP_ERR_MAX] = "";
+
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
+		if (c->acq[i].used && now >= c->acq[i].deadline_ns)
+			negotiation_timeout(c, &c->acq[i]);
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
+		if (c->dyn[i].used && now >= c->dyn[i].expires_ns) {
+			c->dyn[i].used = false; /* a block served, or a soft association aged out */
+			changed = true;
+		}
+	if (changed && cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "removing expired per-peer rules: %s", err);
+}
+
+void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
+{
+	static const char *const kinds[] = { "soft", "hard", "idle", "sequence" };
+	const char *kind = ev->kind < 4 ? kinds[ev->kind] : "unknown";
+	struct dpsec_cmd_sa_del d = { .sa_id = ev->sa_id };
+
+	if (ev->kind != DPSEC_EXPIRE_HARD || ev->sa_id >= c->seg.hdr->sa_capacity) {
+		cp_log(LOG_NOTICE, "SA id %u SPI 0x%08x: %s lifetime reached after %llu packets, %llu "
+		       "bytes (a static SA is not rekeyed)", ev->sa_id, ev->spi, kind,
+		       (unsigned long long)ev->packets, (unsigned long long)ev->bytes);
+		return;
+	}
+	cp_audit("SA deleted: id %u SPI 0x%08x, hard lifetime reached", ev->sa_id, ev->spi);
+	c->sa[ev->sa_id].used = false;
+	cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
+}

@@ -1,0 +1,276 @@
+/* cp_edit.c - changes to the policy, in netsh's two modes. A static change
+ * is made to the store file: the file is loaded, changed, written to a
+ * side file, loaded back through the full validation, and only then renamed
+ * over the store. A dynamic change is made to the running state only: the
+ * file plus every dynamic change so far, validated the same way, and gone
+ * when dpsec-ctld restarts. Either way the dataplane is then brought in
+ * line (cp_apply). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cp.h"
+
+static int fail(char *err, size_t errlen, const char *msg, const char *name)
+{
+	snprintf(err, errlen, msg, name);
+	return -1;
+}
+
+static struct cfg_filter_list *list_of(struct cfg_store *s, const char *name)
+{
+	return (struct cfg_filter_list *)cfg_store_filter_list(s, name);
+}
+
+static int filter_index(const struct cfg_filter_list *l, const struct dpsec_filter *f)
+{
+	for (uint32_t i = 0; i < l->n_filters; i++)
+		if (memcmp(&l->filters[i], f, sizeof(*f)) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int op_filter(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)
+{
+	struct cfg_filter_list *l = list_of(s, op->target);
+	int i;
+
+	if (l == NULL)
+		return fail(err, errlen, "no filter list named \"%s\"", op->target);
+	if (l->builtin)
+		return fail(err, errlen, "\"%s\" is a built-in filter list: it cannot be changed", op->target);
+	i = filter_index(l, &op->filter);
+	if (op->kind == CP_OP_FILTER_DEL) {
+		if (i < 0)
+			return fail(err, errlen, "filter list \"%s\" has no such filter", op->target);
+		if (l->n_filters == 1)
+			return fail(err, errlen, "that is the last filter of \"%s\": a list needs one",
+				    op->target);
+		l->filters[i] = l->filters[--l->n_filters];
+		return 0;
+	}
+	if (i >= 0)
+		return fail(err, errlen, "filter list \"%s\" has that filter already", op->target);
+	struct dpsec_filter *f = realloc(l->filters, (l->n_filters + 1) * sizeof(*f));
+
+	if (f == NULL)
+		return fail(err, errlen, "out of memory%s", "");
+	l->filters = f;
+	l->filters[l->n_filters++] = op->filter;
+	return 0;
+}
+
+static const char *sa_user(const struct cfg_store *s, const char *sa, const char **policy)
+{
+	for (uint32_t p = 0; p < s->n_policies; p++)
+		for (uint32_t r = 0; r < s->policies[p].n_rules; r++) {
+			const struct cfg_store_rule *x = &s->policies[p].rules[r];
+
+			*policy = s->policies[p].name;
+			if (strcmp(x->outbound_sa, sa) == 0 || strcmp(x->inbound_sa, sa) == 0)
+				return x->name;
+		}
+	return NULL;
+}
+
+static int op_sa(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)
+{
+	const struct cfg_static_sa *cur = cfg_store_sa(s, op->target);
+	const char *policy = "", *rule;
+
+	if (op->kind == CP_OP_SA_ADD) {
+		struct cfg_static_sa *sas = realloc(s->sas, (s->n_sas + 1) * sizeof(*sas));
+
+		if (cur != NULL)
+			return fail(err, errlen, "an SA named \"%s\" exists", op->target);
+		if (sas == NULL)
+			return fail(err, errlen, "out of memory%s", "");
+		s->sas = sas;
+		s->sas[s->n_sas++] = op->sa;
+		return 0;
+	}
+	if (cur == NULL)
+		return fail(err, errlen, "no SA named \"%s\"", op->target);
+	if ((rule = sa_user(s, op->target, &policy)) != NULL) {
+		snprintf(err, errlen, "SA \"%s\" is used by rule \"%s\" of policy \"%s\"", op->target,
+			 rule, policy);
+		return -1;
+	}
+	uint32_t i = (uint32_t)(cur - s->sas);
+
+	explicit_bzero(&s->sas[i], sizeof(s->sas[i]));
+	s->sas[i] = s->sas[--s->n_sas];
+	return 0;
+}
+
+static int op_rule(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)
+{
+	struct cfg_policy *p = (struct cfg_policy *)cfg_store_policy(s, op->target);
+	int found = -1;
+
+	if (p == NULL)
+		return fail(err, errlen, "no policy named \"%s\"", op->target);
+	if (p->builtin)
+		return fail(err, errlen, "\"%s\" is a built-in policy: it cannot be changed", op->target);
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		if (strcmp(p->rules[i].name, op->rule.name) == 0)
+			found = (int)i;
+	if (op->kind == CP_OP_RULE_DEL) {
+		if (found < 0)
+			return fail(err, errlen, "no rule named \"%s\"", op->rule.name);
+		p->rules[found] = p->rules[--p->n_rules];
+		return 0;
+	}
+	if (found >= 0)
+		return fail(err, errlen, "a rule named \"%s\" exists", op->rule.name);
+	struct cfg_store_rule *r = realloc(p->rules, (p->n_rules + 1) * sizeof(*r));
+
+	if (r == NULL)
+		return fail(err, errlen, "out of memory%s", "");
+	p->rules = r;
+	p->rules[p->n_rules++] = op->rule;
+	return 0;
+}
+
+static int apply_op(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)
+{
+	switch (op->kind) {
+	case CP_OP_FILTER_ADD:
+	case CP_OP_FILTER_DEL:
+		return op_filter(s, op, err, errlen);
+	case CP_OP_SA_ADD:
+	case CP_OP_SA_DEL:
+		return op_sa(s, op, err, errlen);
+	case CP_OP_RULE_ADD:
+	case CP_OP_RULE_DEL:
+		return op_rule(s, op, err, errlen);
+	default:
+		if (op->target[0] && cfg_store_policy(s, op->target) == NULL)
+			return fail(err, errlen, "no policy named \"%s\"", op->target);
+		snprintf(s->assigned, sizeof(s->assigned), "%s", op->target);
+		return 0;
+	}
+}
+
+/* Writes s to path.check, loads it back with every check of the loader,
+ * and hands back the loaded store in out. */
+static int validate(const struct cfg_store *s, const char *path, struct cfg_store *out,
+		    char *err, size_t errlen)
+{
+	char check[CFG_PATH_MAX + 16], e[CFG_ERR_MAX];
+	int rc;
+
+	snprintf(check, sizeof(check), "%s.check", path);
+	if (cfg_store_save(s, check, e) < 0) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	rc = cfg_store_load(check, CFG_PERM_REFUSE, out, e);
+	if (rc < 0) {
+		snprintf(err, errlen, "the change does not make a valid policy: %s", e);
+		unlink(check);
+	}
+	return rc;
+}
+
+/* The file with the dynamic changes replayed over it. */
+static int running_store(struct cp_ctx *c, const struct cp_op *extra, struct cfg_store *out,
+			 char *err, size_t errlen)
+{
+	struct cfg_store s;
+	char e[CFG_ERR_MAX];
+	int rc = 0;
+
+	if (cfg_store_load(c->o.store_path, c->o.allow_insecure_keys ? CFG_PERM_WARN : CFG_PERM_REFUSE,
+			   &s, e) < 0) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	for (uint32_t i = 0; i < c->n_ops && rc == 0; i++)
+		if (apply_op(&s, &c->ops[i], err, errlen) < 0) /* a static change made it moot */
+			cp_log(LOG_WARNING, "dynamic change %u no longer applies: %s", i + 1, err);
+	if (extra != NULL)
+		rc = apply_op(&s, extra, err, errlen);
+	if (rc == 0)
+		rc = validate(&s, c->o.store_path, out, err, errlen);
+	cfg_store_free(&s);
+	return rc;
+}
+
+static int save_static(struct cp_ctx *c, const struct cp_op *op, char *err, size_t errlen)
+{
+	struct cfg_store s, checked;
+	char e[CFG_ERR_MAX], check[CFG_PATH_MAX + 16];
+	int rc;
+
+	if (cfg_store_load(c->o.store_path, CFG_PERM_WARN, &s, e) < 0) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	rc = apply_op(&s, op, err, errlen);
+	if (rc == 0)
+		rc = validate(&s, c->o.store_path, &checked, err, errlen);
+	cfg_store_free(&s);
+	if (rc < 0)
+		return -1;
+	cfg_store_free(&checked);
+	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
+	if (rename(check, c->o.store_path) < 0)
+		return fail(err, errlen, "cannot replace the store: %s", strerror(errno));
+	return 0;
+}
+
+static const char *op_name(uint8_t kind)
+{
+	static const char *const names[] = { "add filter", "delete filter", "add SA", "delete SA",
+					     "assign policy", "add rule", "delete rule" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct cfg_store s;
+	char check[CFG_PATH_MAX + 16];
+
+	if (running_store(c, NULL, &s, err, errlen) < 0)
+		return -1;
+	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
+	unlink(check);
+	cfg_store_free(&c->store);
+	c->store = s;
+	return 0;
+}
+
+int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen)
+{
+	struct cfg_store s;
+	char check[CFG_PATH_MAX + 16];
+
+	if (save) {
+		if (save_static(c, op, err, errlen) < 0 || cp_store_reload(c, err, errlen) < 0)
+			return -1;
+	} else {
+		struct cp_op *ops = c->n_ops < CP_MAX_DYN_OPS ?
+				    realloc(c->ops, (c->n_ops + 1) * sizeof(*ops)) : NULL;
+
+		if (ops == NULL)
+			return fail(err, errlen, "too many dynamic changes (%s): make them static or restart",
+				    "4096");
+		c->ops = ops;
+		if (running_store(c, op, &s, err, errlen) < 0)
+			return -1;
+		snprintf(check, sizeof(check), "%s.check", c->o.store_path);
+		unlink(check);
+		c->ops[c->n_ops++] = *op;
+		cfg_store_free(&c->store);
+		c->store = s;
+	}
+	cp_audit("configuration changed (%s): %s \"%s\"", save ? "static" : "dynamic",
+		 op_name(op->kind), op->kind == CP_OP_RULE_ADD || op->kind == CP_OP_RULE_DEL ?
+		 op->rule.name : op->target);
+	return cp_apply(c, err, errlen);
+}

@@ -1,0 +1,448 @@
+/* cp_show.c - what dpsecctl's show commands print, as aligned text or JSON:
+ * policies, rules, filter lists, filter actions, Main Mode and Quick Mode
+ * SAs, and the two statistics tables of the Windows IPsec monitor (every
+ * row). Pre-shared keys are never shown: "psk (set)". */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cp.h"
+#include "cp_out.h"
+#include "cp_show.h"
+
+static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
+{
+	if (a->family != DPSEC_AF_INET && a->family != DPSEC_AF_INET6)
+		return "-";
+	return inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+}
+
+static const char *prefix_str(const struct dpsec_prefix *p, char *buf, size_t len)
+{
+	char a[64];
+
+	snprintf(buf, len, "%s/%u", addr_str(&p->addr, a, sizeof(a)), p->len);
+	return buf;
+}
+
+static const char *action_name(uint8_t a)
+{
+	return a == DPSEC_ACTION_PERMIT ? "permit" : a == DPSEC_ACTION_BLOCK ? "block" : "negotiate";
+}
+
+static const char *enc_name(uint8_t alg, uint8_t key_len)
+{
+	if (alg == DPSEC_ENC_AES_GCM_16)
+		return key_len == 32 ? "AES-256-GCM" : "AES-128-GCM";
+	if (alg == DPSEC_ENC_AES_CBC)
+		return key_len == 32 ? "AES-256-CBC" : "AES-128-CBC";
+	return key_len == 24 ? "3DES" : "none";
+}
+
+static const char *integ_name(uint8_t alg)
+{
+	return alg == DPSEC_INTEG_HMAC_SHA1_96 ? "HMAC-SHA1-96" :
+	       alg == DPSEC_INTEG_HMAC_SHA256_128 ? "HMAC-SHA-256-128" : "none";
+}
+
+/* ---- policies, rules, filters, filter actions ------------------------- */
+
+void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name)
+{
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "policies", '[');
+	else
+		cp_out_printf(o, "%-36s %-8s %-8s %5s %-8s %s\n", "Policy", "assigned", "built-in",
+			      "rules", "MM life", "description");
+	for (uint32_t i = 0; i < c->store.n_policies; i++) {
+		const struct cfg_policy *p = &c->store.policies[i];
+		bool assigned = strcmp(p->name, c->store.assigned) == 0;
+
+		if (name && strcmp(name, p->name) != 0)
+			continue;
+		if (!o->json) {
+			cp_out_printf(o, "%-36s %-8s %-8s %5u %5u min %s\n", p->name, assigned ? "yes" : "no",
+				      p->builtin ? "yes" : "no", p->n_rules, p->main_mode.lifetime_minutes,
+				      p->description);
+			continue;
+		}
+		cp_json_open(o, NULL, '{');
+		cp_json_str(o, "name", p->name);
+		cp_json_str(o, "description", p->description);
+		cp_json_bool(o, "assigned", assigned);
+		cp_json_bool(o, "builtin", p->builtin);
+		cp_json_bool(o, "default_response", p->default_response);
+		cp_json_str(o, "default_action", action_name(p->default_action));
+		cp_json_u64(o, "main_mode_lifetime_minutes", p->main_mode.lifetime_minutes);
+		cp_json_u64(o, "rules", p->n_rules);
+		cp_json_close(o, '}');
+	}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+}
+
+static void auth_text(const struct cfg_store_rule *r, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < r->n_auth && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+				      r->auth[i].kind == CFG_AUTH_PSK ? "psk (set)" : "certificate");
+	if (r->n_auth == 0)
+		snprintf(buf, len, "-");
+}
+
+static void show_rule(const struct cp_ctx *c, struct cp_out *o, const struct cfg_store_rule *r)
+{
+	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, r->filter_action);
+	char ep[64], auth[128];
+
+	auth_text(r, auth, sizeof(auth));
+	if (!o->json) {
+		cp_out_printf(o, "  %-24s %-22s %-28s %5u %-15s %-7s %s\n", r->name, r->filter_list,
+			      r->filter_action, r->priority,
+			      r->tunnel ? addr_str(&r->tunnel_endpoint, ep, sizeof(ep)) : "-",
+			      r->enabled ? "yes" : "no", auth);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "name", r->name);
+	cp_json_str(o, "filter_list", r->filter_list);
+	cp_json_str(o, "filter_action", r->filter_action);
+	cp_json_str(o, "action", fa ? action_name(fa->action) : "?");
+	cp_json_u64(o, "priority", r->priority);
+	cp_json_bool(o, "enabled", r->enabled);
+	cp_json_str(o, "tunnel_endpoint", r->tunnel ? addr_str(&r->tunnel_endpoint, ep, sizeof(ep)) : "");
+	cp_json_str(o, "authentication", auth);
+	cp_json_str(o, "outbound_sa", r->outbound_sa);
+	cp_json_str(o, "inbound_sa", r->inbound_sa);
+	cp_json_close(o, '}');
+}
+
+void cp_show_rules(const struct cp_ctx *c, struct cp_out *o, const char *policy)
+{
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "policies", '[');
+	for (uint32_t i = 0; i < c->store.n_policies; i++) {
+		const struct cfg_policy *p = &c->store.policies[i];
+
+		if (policy ? strcmp(policy, p->name) != 0 : strcmp(c->store.assigned, p->name) != 0)
+			continue;
+		if (o->json) {
+			cp_json_open(o, NULL, '{');
+			cp_json_str(o, "policy", p->name);
+			cp_json_open(o, "rules", '[');
+		} else {
+			cp_out_printf(o, "Policy %s%s\n  %-24s %-22s %-28s %5s %-15s %-7s %s\n", p->name,
+				      p->default_response ? " (default response rule active)" : "", "Rule",
+				      "Filter list", "Filter action", "prio", "Tunnel", "enabled",
+				      "Authentication");
+		}
+		for (uint32_t r = 0; r < p->n_rules; r++)
+			show_rule(c, o, &p->rules[r]);
+		if (o->json)
+			cp_json_close(o, ']'), cp_json_close(o, '}');
+	}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+}
+
+static void ports_str(uint16_t lo, uint16_t hi, char *buf, size_t len)
+{
+	if (lo == 0 && hi == 65535)
+		snprintf(buf, len, "any");
+	else if (lo == hi)
+		snprintf(buf, len, "%u", lo);
+	else
+		snprintf(buf, len, "%u-%u", lo, hi);
+}
+
+static void show_filter(struct cp_out *o, const struct dpsec_filter *f)
+{
+	char s[80], d[80], sp[16], dp[16];
+
+	prefix_str(&f->src, s, sizeof(s));
+	prefix_str(&f->dst, d, sizeof(d));
+	ports_str(f->sport_lo, f->sport_hi, sp, sizeof(sp));
+	ports_str(f->dport_lo, f->dport_hi, dp, sizeof(dp));
+	if (!o->json) {
+		cp_out_printf(o, "  %-24s %-24s %5u %-11s %-11s %s\n", s, d, f->proto, sp, dp,
+			      f->mirrored ? "yes" : "no");
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "source", s);
+	cp_json_str(o, "destination", d);
+	cp_json_u64(o, "protocol", f->proto);
+	cp_json_str(o, "source_ports", sp);
+	cp_json_str(o, "destination_ports", dp);
+	cp_json_bool(o, "mirrored", f->mirrored);
+	cp_json_close(o, '}');
+}
+
+void cp_show_filters(const struct cp_ctx *c, struct cp_out *o, const char *list)
+{
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "filter_lists", '[');
+	for (uint32_t i = 0; i < c->store.n_filter_lists; i++) {
+		const struct cfg_filter_list *l = &c->store.filter_lists[i];
+
+		if (list && strcmp(list, l->name) != 0)
+			continue;
+		if (o->json) {
+			cp_json_open(o, NULL, '{');
+			cp_json_str(o, "name", l->name);
+			cp_json_bool(o, "builtin", l->builtin);
+			cp_json_open(o, "filters", '[');
+		} else {
+			cp_out_printf(o, "Filter list %s%s\n  %-24s %-24s %5s %-11s %-11s %s\n", l->name,
+				      l->builtin ? " (built-in)" : "", "Source", "Destination", "proto",
+				      "src ports", "dst ports", "mirrored");
+		}
+		for (uint32_t f = 0; f < l->n_filters; f++)
+			show_filter(o, &l->filters[f]);
+		if (o->json)
+			cp_json_close(o, ']'), cp_json_close(o, '}');
+	}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+}
+
+static void show_method(struct cp_out *o, const struct cfg_sec_method *m)
+{
+	const char *proto = m->protocol == CFG_PROTO_AH ? "AH" : "ESP";
+
+	if (!o->json) {
+		cp_out_printf(o, "    %-3s %-12s %-17s %6u s %9llu KB\n", proto, enc_name(m->enc_alg, m->enc_key_len),
+			      integ_name(m->integ_alg), m->lifetime_seconds,
+			      (unsigned long long)m->lifetime_kilobytes);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "protocol", proto);
+	cp_json_str(o, "encryption", enc_name(m->enc_alg, m->enc_key_len));
+	cp_json_str(o, "integrity", integ_name(m->integ_alg));
+	cp_json_u64(o, "lifetime_seconds", m->lifetime_seconds);
+	cp_json_u64(o, "lifetime_kilobytes", m->lifetime_kilobytes);
+	cp_json_close(o, '}');
+}
+
+void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
+{
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "filter_actions", '[');
+	for (uint32_t i = 0; i < c->store.n_filter_actions; i++) {
+		const struct cfg_filter_action *a = &c->store.filter_actions[i];
+
+		if (o->json) {
+			cp_json_open(o, NULL, '{');
+			cp_json_str(o, "name", a->name);
+			cp_json_str(o, "action", action_name(a->action));
+			cp_json_bool(o, "builtin", a->builtin);
+			cp_json_bool(o, "accept_unsecured", a->accept_unsecured);
+			cp_json_bool(o, "fallback_to_clear", a->fallback_to_clear);
+			cp_json_bool(o, "pfs", a->pfs);
+			cp_json_open(o, "methods", '[');
+		} else {
+			cp_out_printf(o, "%s: %s%s%s%s%s\n", a->name, action_name(a->action),
+				      a->builtin ? " (built-in)" : "",
+				      a->accept_unsecured ? ", accepts unsecured communication" : "",
+				      a->fallback_to_clear ? ", falls back to clear" : "",
+				      a->pfs ? ", PFS" : "");
+		}
+		for (uint32_t m = 0; m < a->n_methods; m++)
+			show_method(o, &a->methods[m]);
+		if (o->json)
+			cp_json_close(o, ']'), cp_json_close(o, '}');
+	}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+}
+
+/* ---- SAs ------------------------------------------------------------- */
+
+void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o)
+{
+	(void)c; /* Main Mode SAs come with IKE */
+	if (o->json) {
+		cp_json_open(o, NULL, '{');
+		cp_json_open(o, "mmsas", '[');
+		cp_json_close(o, ']');
+		cp_json_close(o, '}');
+	} else {
+		cp_out_printf(o, "No Main Mode SAs (this build has no IKE engine; SAs are static).\n");
+	}
+}
+
+/* A rule id as the administrator knows it. */
+static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uint32_t id,
+		      char *buf, size_t len)
+{
+	for (uint32_t i = 0; cc && i < cc->n_rules; i++)
+		if (cc->rules[i].id == id) {
+			snprintf(buf, len, "%s", cc->rules[i].name);
+			return;
+		}
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
+		if (c->dyn[i].used && c->dyn[i].id == id) {
+			snprintf(buf, len, "%s (peer)", c->dyn[i].generic_name);
+			return;
+		}
+	snprintf(buf, len, id ? "%08x" : "-", id);
+}
+
+/* The rule that sends through outbound SA name. */
+static void outbound_rule(const struct cfg_compiled *cc, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "-");
+	for (uint32_t i = 0; cc && i < cc->n_rules; i++)
+		if (cc->origin[i] && strcmp(cc->origin[i]->outbound_sa, name) == 0)
+			snprintf(buf, len, "%s", cc->rules[i].name);
+}
+
+static uint64_t left_s(const struct dpsec_shm_sa *e)
+{
+	struct timespec ts;
+	uint64_t now, end;
+
+	if (e->life.hard_seconds == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	end = e->added_ns + (uint64_t)e->life.hard_seconds * 1000000000ull;
+	return end > now ? (end - now) / 1000000000ull : 0;
+}
+
+static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char *rule)
+{
+	char l[64], r[64], alg[48];
+	const char *dir = e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound";
+
+	snprintf(alg, sizeof(alg), "%s%s%s", enc_name(e->conf.enc_alg, e->conf.enc_key_len),
+		 e->conf.integ_alg ? "/" : "", e->conf.integ_alg ? integ_name(e->conf.integ_alg) : "");
+	addr_str(&e->conf.local, l, sizeof(l));
+	addr_str(&e->conf.remote, r, sizeof(r));
+	if (!o->json) {
+		cp_out_printf(o, "%-20s %-20s %-8s 0x%08x %-9s %-15s %-15s %-20s %-7s %12llu %14llu\n",
+			      e->conf.name, rule, dir, e->conf.spi,
+			      e->conf.mode == DPSEC_MODE_TUNNEL ? "tunnel" : "transport", l, r, alg,
+			      e->state == DPSEC_SA_EXPIRED ? "expired" : "active",
+			      (unsigned long long)e->packets, (unsigned long long)e->bytes);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_u64(o, "id", e->sa_id);
+	cp_json_str(o, "name", e->conf.name);
+	cp_json_str(o, "rule", rule);
+	cp_json_str(o, "direction", dir);
+	cp_json_u64(o, "spi", e->conf.spi);
+	cp_json_str(o, "mode", e->conf.mode == DPSEC_MODE_TUNNEL ? "tunnel" : "transport");
+	cp_json_str(o, "local", l);
+	cp_json_str(o, "remote", r);
+	cp_json_str(o, "algorithms", alg);
+	cp_json_str(o, "state", e->state == DPSEC_SA_EXPIRED ? "expired" : "active");
+	cp_json_u64(o, "packets", e->packets);
+	cp_json_u64(o, "bytes", e->bytes);
+	cp_json_u64(o, "seq", e->seq);
+	cp_json_u64(o, "seconds_left", left_s(e));
+	cp_json_close(o, '}');
+}
+
+/* Quick Mode SAs as pairs: a rule's outbound SA, then its inbound ones. */
+void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o)
+{
+	struct cfg_compiled cc;
+	char err[CFG_ERR_MAX], rule[DPSEC_NAME_MAX + 8];
+	bool have_cc = c->store.assigned[0] && cfg_compile(&c->store, c->store.assigned, &cc, err) == 0;
+
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "qmsas", '[');
+	else
+		cp_out_printf(o, "%-20s %-20s %-8s %-10s %-9s %-15s %-15s %-20s %-7s %12s %14s\n", "SA",
+			      "Rule", "dir", "SPI", "mode", "local", "remote", "algorithms", "state",
+			      "packets", "bytes");
+	for (int pass = 0; c->attached && pass < 2; pass++)
+		for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++) {
+			struct dpsec_shm_sa e;
+
+			if (!dpsec_shm_sa_read(&c->seg.sas[id], &e, 1000) || e.state == DPSEC_SA_FREE ||
+			    e.conf.direction != (pass == 0 ? DPSEC_DIR_OUT : DPSEC_DIR_IN))
+				continue;
+			if (e.conf.direction == DPSEC_DIR_OUT)
+				outbound_rule(have_cc ? &cc : NULL, e.conf.name, rule, sizeof(rule));
+			else
+				rule_name(c, have_cc ? &cc : NULL, e.rule_id, rule, sizeof(rule));
+			show_qmsa(o, &e, rule);
+		}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+	if (have_cc)
+		cfg_compiled_free(&cc);
+}
+
+/* ---- statistics ------------------------------------------------------ */
+
+static void table_row(struct cp_out *o, const char *name, uint64_t v)
+{
+	if (o->json) {
+		cp_json_open(o, NULL, '{');
+		cp_json_str(o, "name", name);
+		cp_json_u64(o, "value", v);
+		cp_json_close(o, '}');
+	} else {
+		cp_out_printf(o, "  %-36s %16llu\n", name, (unsigned long long)v);
+	}
+}
+
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct dpsec_shm_stats *st,
+		   uint64_t pending_key_ops, bool all)
+{
+	struct dpsec_qm_gauges g = { 0 };
+	struct dpsec_qm_row qm[DPSEC_QM_ROWS];
+
+	if (o->json)
+		cp_json_open(o, NULL, '{');
+	if (mm != NULL) {
+		if (o->json)
+			cp_json_open(o, "main_mode", '[');
+		else
+			cp_out_printf(o, "Main Mode statistics\n");
+		for (int i = 0; i < CP_MM_MAX; i++)
+			table_row(o, cp_mm_name(i), mm[i]);
+		if (o->json)
+			cp_json_close(o, ']');
+	} else if (!o->json) {
+		cp_out_printf(o, "Main Mode statistics: unavailable, dpsec-ctld is not running\n");
+	}
+	if (st != NULL) {
+		g.active_sas = st->active_sas;
+		g.active_tunnels = st->active_tunnels;
+		g.offloaded_sas = st->offloaded_sas;
+		g.key_additions = st->key_additions;
+		g.key_deletions = st->key_deletions;
+		g.pending_key_operations = pending_key_ops;
+		dpsec_qm_table(st->counters, &g, qm);
+		if (o->json)
+			cp_json_open(o, "quick_mode", '[');
+		else
+			cp_out_printf(o, "Quick Mode statistics\n");
+		for (int i = 0; i < DPSEC_QM_ROWS; i++)
+			table_row(o, qm[i].name, qm[i].value);
+		if (o->json)
+			cp_json_close(o, ']');
+	}
+	if (st != NULL && all) {
+		if (o->json)
+			cp_json_open(o, "dataplane", '[');
+		else
+			cp_out_printf(o, "Dataplane counters\n");
+		for (int i = 0; i < DP_C_MAX; i++)
+			table_row(o, dp_counter_name(i), st->counters[i]);
+		if (o->json)
+			cp_json_close(o, ']');
+	}
+	if (o->json)
+		cp_json_close(o, '}');
+}

@@ -1,0 +1,25 @@
+/* cp_show.h - the show commands' renderers (cp_show.c). */
+#ifndef CP_SHOW_H
+#define CP_SHOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cp_out.h"
+#include "dpsec_shm.h"
+
+struct cp_ctx;
+
+void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name);
+void cp_show_rules(const struct cp_ctx *c, struct cp_out *o, const char *policy);
+void cp_show_filters(const struct cp_ctx *c, struct cp_out *o, const char *list);
+void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o);
+void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o);
+void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
+
+/* Both statistics tables; mm NULL: ctld not running (dpsecctl alone);
+ * all: the dataplane's counters too. */
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct dpsec_shm_stats *st,
+		   uint64_t pending_key_ops, bool all);
+
+#endif

@@ -1,0 +1,322 @@
+/* cp_sync.c - making the dataplane hold what the store says. A dataplane
+ * no control plane has managed (or a new one: dpsecd restarted) is flushed
+ * and given everything; one that a previous dpsec-ctld managed is read back
+ * from its SA directory, and its SAs adopted rather than installed again
+ * (that would restart their sequence numbers). Then, and after every
+ * change: static SAs the store has and the dataplane lacks are added, those
+ * it no longer has are deleted, inbound SAs are bound to their rule, and the
+ * assigned policy (with ctld's per-peer rules) is sent as one transaction,
+ * which dpsecd swaps in without a lost packet. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cp.h"
+
+#define WAIT_MS 10000
+
+static bool dir_entry(const struct cp_ctx *c, uint32_t id, struct dpsec_shm_sa *e)
+{
+	return dpsec_shm_sa_read(&c->seg.sas[id], e, 1000) && e->state != DPSEC_SA_FREE;
+}
+
+int cp_sa_id_of(const struct cp_ctx *c, const char *name)
+{
+	struct dpsec_shm_sa e;
+
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+		if (c->sa[id].used && dir_entry(c, id, &e) && strcmp(e.conf.name, name) == 0)
+			return (int)id;
+	return -1;
+}
+
+static int alloc_id(struct cp_ctx *c)
+{
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+		if (!c->sa[id].used) {
+			c->sa[id].used = true;
+			return (int)id;
+		}
+	return -1;
+}
+
+/* The compiled rule whose inbound SA is store SA index i, by id; 0: none. */
+static uint32_t inbound_rule(const struct cfg_compiled *cc, int32_t i)
+{
+	for (uint32_t r = 0; r < cc->n_rules; r++)
+		if (cc->rules[r].action == DPSEC_ACTION_NEGOTIATE && cc->rules[r].sa_in == i)
+			return cc->rules[r].id;
+	return 0;
+}
+
+static void lifetime_of(const struct cp_ctx *c, const struct cfg_static_sa *sa, struct dpsec_lifetime *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->hard_seconds = sa->lifetime_seconds;
+	l->soft_seconds = (uint32_t)((uint64_t)sa->lifetime_seconds * 9 / 10);
+	l->hard_bytes = sa->lifetime_kilobytes * 1024;
+	l->soft_bytes = l->hard_bytes / 10 * 9;
+	if (sa->conf.direction == DPSEC_DIR_IN)
+		l->idle_seconds = c->store.timeouts.idle_seconds;
+}
+
+static bool same_sa(const struct dpsec_sa_conf *a, const struct dpsec_sa_conf *b)
+{
+	return a->spi == b->spi && a->direction == b->direction && a->mode == b->mode &&
+	       a->enc_alg == b->enc_alg && a->enc_key_len == b->enc_key_len &&
+	       a->integ_alg == b->integ_alg && memcmp(&a->local, &b->local, sizeof(a->local)) == 0 &&
+	       memcmp(&a->remote, &b->remote, sizeof(a->remote)) == 0;
+}
+
+static int add_sa(struct cp_ctx *c, const struct cfg_static_sa *sa, uint32_t rule_id)
+{
+	struct dpsec_cmd_sa_add a = { .rule_id = rule_id, .conf = sa->conf };
+	int id = alloc_id(c), rc;
+
+	if (id < 0) {
+		cp_log(LOG_ERR, "SA %s: every one of the dataplane's %u SA slots is in use (dpsecd --max-sas)",
+		       sa->conf.name, c->seg.hdr->sa_capacity);
+		explicit_bzero(&a, sizeof(a));
+		return -ENOSPC;
+	}
+	a.sa_id = (uint32_t)id;
+	c->sa[id].is_static = true;
+	lifetime_of(c, sa, &a.life);
+	rc = cp_cmd_send(c, DPSEC_CMD_SA_ADD, &a, sizeof(a));
+	explicit_bzero(&a, sizeof(a));
+	c->mm[sa->conf.direction == DPSEC_DIR_OUT ? CP_MM_key_additions : CP_MM_key_updates]++;
+	cp_audit("SA installed: %s SPI 0x%08x %s, id %d", sa->conf.name, sa->conf.spi,
+		 sa->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
+	return rc;
+}
+
+static int del_sa(struct cp_ctx *c, uint32_t id, const struct dpsec_shm_sa *e)
+{
+	struct dpsec_cmd_sa_del d = { .sa_id = id };
+
+	c->sa[id].used = false;
+	cp_audit("SA deleted: %s SPI 0x%08x %s, id %u", e->conf.name, e->conf.spi,
+		 e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
+	return cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
+}
+
+static int rebind_sa(struct cp_ctx *c, uint32_t id, const struct cfg_static_sa *sa, uint32_t rule_id)
+{
+	struct dpsec_cmd_sa_update u = { .sa_id = id, .rule_id = rule_id };
+
+	lifetime_of(c, sa, &u.life);
+	return cp_cmd_send(c, DPSEC_CMD_SA_UPDATE, &u, sizeof(u));
+}
+
+/* SAs in the dataplane that the store no longer has, or has otherwise. */
+static int drop_stale_sas(struct cp_ctx *c)
+{
+	struct dpsec_shm_sa e;
+	int rc = 0;
+
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity && rc == 0; id++) {
+		const struct cfg_static_sa *sa;
+
+		if (!c->sa[id].used || !dir_entry(c, id, &e))
+			continue;
+		sa = cfg_store_sa(&c->store, e.conf.name);
+		if (sa == NULL || !same_sa(&sa->conf, &e.conf))
+			rc = del_sa(c, id, &e);
+	}
+	return rc;
+}
+
+static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
+{
+	int rc = drop_stale_sas(c);
+
+	for (uint32_t i = 0; i < c->store.n_sas && rc == 0; i++) {
+		const struct cfg_static_sa *sa = &c->store.sas[i];
+		uint32_t rule_id = inbound_rule(cc, (int32_t)i);
+		int id = cp_sa_id_of(c, sa->conf.name);
+		struct dpsec_shm_sa e;
+
+		if (id < 0)
+			rc = add_sa(c, sa, rule_id);
+		else if (dir_entry(c, (uint32_t)id, &e) && rule_id != 0 && e.rule_id != rule_id)
+			rc = rebind_sa(c, (uint32_t)id, sa, rule_id);
+	}
+	return rc;
+}
+
+/* ---- the policy ------------------------------------------------------ */
+
+static int send_rule(struct cp_ctx *c, const struct dpsec_rule *r, uint32_t id, uint32_t priority,
+		     uint8_t action, uint32_t sa_out)
+{
+	struct dpsec_cmd_rule m = { .rule_id = id, .priority = priority, .sa_out = sa_out,
+				    .action = action, .flags = r->flags, .tunnel = r->tunnel,
+				    .tunnel_endpoint = r->tunnel_endpoint };
+
+	snprintf(m.name, sizeof(m.name), "%s", r->name);
+	return cp_cmd_send(c, DPSEC_CMD_RULE_SET, &m, sizeof(m));
+}
+
+static int send_filter(struct cp_ctx *c, uint32_t rule_id, uint32_t filter_id,
+		       const struct dpsec_filter *f)
+{
+	struct dpsec_cmd_filter m = { .rule_id = rule_id, .filter_id = filter_id, .filter = *f };
+
+	return cp_cmd_send(c, DPSEC_CMD_FILTER_ADD, &m, sizeof(m));
+}
+
+static bool prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
+{
+	uint32_t bits = p->len;
+
+	if (p->addr.family != a->family)
+		return false;
+	for (uint32_t i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - (bits > 8 ? 8 : bits)));
+
+		if ((p->addr.a[i] & mask) != (a->a[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* A per-peer rule: its generic rule's filters, narrowed to the peer for a
+ * transport rule (a tunnel rule's peer is its endpoint: all of it). */
+static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const struct dpsec_rule *g)
+{
+	uint8_t action = d->kind == CP_DYN_SOFT ? DPSEC_ACTION_PERMIT : DPSEC_ACTION_BLOCK;
+	uint32_t n = 0;
+	int rc = send_rule(c, g, d->id, g->priority - 1, action, DPSEC_SA_NONE);
+
+	for (uint32_t i = 0; i < g->n_filters && rc == 0; i++) {
+		struct dpsec_filter f = g->filters[i];
+
+		if (!g->tunnel) {
+			if (!prefix_holds(&f.dst, &d->peer))
+				continue;
+			f.dst.addr = d->peer;
+			f.dst.len = d->peer.family == DPSEC_AF_INET6 ? 128 : 32;
+		}
+		rc = send_filter(c, d->id, ++n, &f);
+	}
+	return rc;
+}
+
+static const struct dpsec_rule *compiled_rule(const struct cfg_compiled *cc, uint32_t id)
+{
+	for (uint32_t i = 0; i < cc->n_rules; i++)
+		if (cc->rules[i].id == id)
+			return &cc->rules[i];
+	return NULL;
+}
+
+static int send_policy(struct cp_ctx *c, const struct cfg_compiled *cc)
+{
+	struct dpsec_cmd_policy_begin b = { .default_action = cc->default_action, .n_rules = cc->n_rules };
+	int rc = cp_cmd_send(c, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+
+	for (uint32_t i = 0; i < cc->n_rules && rc == 0; i++) {
+		const struct dpsec_rule *r = &cc->rules[i];
+		const struct cfg_store_rule *o = cc->origin[i];
+		int sa = o && o->outbound_sa[0] ? cp_sa_id_of(c, o->outbound_sa) : -1;
+
+		rc = send_rule(c, r, r->id, r->priority, r->action, sa >= 0 ? (uint32_t)sa : DPSEC_SA_NONE);
+		for (uint32_t f = 0; f < r->n_filters && rc == 0; f++)
+			rc = send_filter(c, r->id, f + 1, &r->filters[f]);
+	}
+	for (int i = 0; i < CP_MAX_DYN_RULES && rc == 0; i++) {
+		const struct dpsec_rule *g = c->dyn[i].used ? compiled_rule(cc, c->dyn[i].generic_id) : NULL;
+
+		if (c->dyn[i].used && g == NULL)
+			c->dyn[i].used = false; /* its rule left the policy */
+		else if (g != NULL)
+			rc = send_dyn_rule(c, &c->dyn[i], g);
+	}
+	if (rc == 0)
+		rc = cp_cmd_send(c, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+	return rc;
+}
+
+static int compile(const struct cp_ctx *c, struct cfg_compiled *cc, char *err, size_t errlen)
+{
+	char e[CFG_ERR_MAX];
+
+	if (c->store.assigned[0] == '\0') { /* no policy assigned: nothing is secured */
+		memset(cc, 0, sizeof(*cc));
+		cc->default_action = DPSEC_ACTION_PERMIT;
+		return 0;
+	}
+	if (cfg_compile(&c->store, c->store.assigned, cc, e) < 0) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	return 0;
+}
+
+int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct cfg_compiled cc;
+	int rc;
+
+	if (!c->attached) {
+		snprintf(err, errlen, "no dpsecd attached: the change applies when one is");
+		return 0;
+	}
+	if (compile(c, &cc, err, errlen) < 0)
+		return -1;
+	rc = sync_sas(c, &cc);
+	if (rc == 0)
+		rc = cp_cmd_wait(c, WAIT_MS, err, errlen); /* SA ids settled before rules name them */
+	if (rc == 0)
+		rc = send_policy(c, &cc);
+	if (rc == 0)
+		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
+	else if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "dpsecd does not take commands");
+	cfg_compiled_free(&cc);
+	return rc;
+}
+
+static int reset_registry(struct cp_ctx *c)
+{
+	free(c->sa);
+	c->sa = calloc(c->seg.hdr->sa_capacity + 1, sizeof(*c->sa));
+	return c->sa ? 0 : -ENOMEM;
+}
+
+int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct dpsec_cmd_flush f = { .default_action = DPSEC_ACTION_PERMIT };
+
+	if (reset_registry(c) < 0 || cp_cmd_send(c, DPSEC_CMD_FLUSH, &f, sizeof(f)) < 0 ||
+	    cp_cmd_wait(c, WAIT_MS, err, errlen) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "flush: dpsecd did not take it");
+		return -1;
+	}
+	cp_log(LOG_NOTICE, "dataplane generation %llx: installing the whole state",
+	       (unsigned long long)c->seg.generation);
+	return cp_apply(c, err, errlen);
+}
+
+int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct dpsec_shm_sa e;
+	uint32_t n = 0;
+
+	if (reset_registry(c) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+		if (dir_entry(c, id, &e)) {
+			c->sa[id].used = true;
+			c->sa[id].is_static = cfg_store_sa(&c->store, e.conf.name) != NULL;
+			n++;
+		}
+	cp_log(LOG_NOTICE, "dataplane generation %llx already managed: %u SAs read back and adopted",
+	       (unsigned long long)c->seg.generation, n);
+	return cp_apply(c, err, errlen);
+}

@@ -1,0 +1,193 @@
+/* ctld.c - dpsec-ctld: loads the policy store, serves dpsecctl on its
+ * socket, attaches to the dpsecd of its instance (waiting for it), brings
+ * it in line with the store (a new dataplane gets everything, one a
+ * previous dpsec-ctld managed is read back), then handles the dataplane's
+ * events and its own timers. Notices a restarted dpsecd and replays; on
+ * SIGHUP reloads the store (keeping the old one if the new one is invalid);
+ * on SIGTERM/SIGINT detaches, leaving the dataplane forwarding. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cp.h"
+
+#define LOOP_MS 10
+#define CHECK_DP_MS 500
+
+static struct cp_ctx ctx;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		ctx.reload = 1;
+	else
+		ctx.quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dpsec-ctld -f STORE [options]\n"
+		   "  -f, --store FILE          the policy store (docs/policy-store.md)\n"
+		   "      --instance NAME       the dpsecd to manage (default \"rte\": its EAL file prefix)\n"
+		   "      --socket PATH         management socket (default /run/dpsec/ctld.INSTANCE.sock)\n"
+		   "      --group NAME          group allowed on the socket besides root\n"
+		   "      --log-level 0..7      syslog level (default 6, info)\n"
+		   "      --syslog              log to syslog instead of stderr\n"
+		   "      --allow-insecure-keys load a store others can read\n");
+}
+
+static int parse_opts(int argc, char **argv, struct cp_opts *o)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 'f' }, { "instance", required_argument, NULL, 'i' },
+		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
+		{ "log-level", required_argument, NULL, 'l' }, { "syslog", no_argument, NULL, 'y' },
+		{ "allow-insecure-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char sock[128];
+	char *end;
+	int c;
+
+	o->instance = "rte";
+	o->log_level = LOG_INFO;
+	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->store_path = optarg; break;
+		case 'i': o->instance = optarg; break;
+		case 's': o->socket_path = optarg; break;
+		case 'g': o->group = optarg; break;
+		case 'y': o->use_syslog = true; break;
+		case 'k': o->allow_insecure_keys = true; break;
+		case 'l':
+			o->log_level = (int)strtol(optarg, &end, 10);
+			if (*end || o->log_level < 0 || o->log_level > 7) {
+				fprintf(stderr, "dpsec-ctld: --log-level: expected 0..7, got \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (o->store_path == NULL || optind != argc || strlen(o->instance) >= DPSEC_INSTANCE_MAX) {
+		usage(stderr);
+		return -1;
+	}
+	if (o->socket_path == NULL) {
+		snprintf(sock, sizeof(sock), "/run/dpsec/ctld.%s.sock", o->instance);
+		o->socket_path = sock;
+	}
+	return 0;
+}
+
+static void attach(struct cp_ctx *c)
+{
+	static char last[CP_ERR_MAX];
+	char err[CP_ERR_MAX] = "";
+	int rc;
+
+	if (cp_seg_attach(&c->seg, c->o.instance, err, sizeof(err)) < 0) {
+		if (strcmp(err, last) != 0) /* say it once, not every half second */
+			cp_log(LOG_NOTICE, "waiting for dpsecd: %s", err);
+		snprintf(last, sizeof(last), "%s", err);
+		return;
+	}
+	last[0] = '\0';
+	c->attached = true;
+	c->ack_base = c->acked = c->want_seq = atomic_load(&c->seg.cmd->head);
+	cp_log(LOG_NOTICE, "attached to dpsecd pid %u, instance \"%s\"", c->seg.hdr->dp_pid, c->o.instance);
+	rc = atomic_load(&c->seg.hdr->managed) ? cp_sync_readback(c, err, sizeof(err)) :
+						 cp_sync_full(c, err, sizeof(err));
+	c->synced = rc == 0;
+	if (rc < 0)
+		cp_log(LOG_ERR, "bringing the dataplane in line with the store failed: %s", err);
+}
+
+static void detach(struct cp_ctx *c, const char *why)
+{
+	cp_log(LOG_WARNING, "dpsecd %s: detaching; will replay everything to the next one", why);
+	cp_seg_detach(&c->seg);
+	c->attached = c->synced = false;
+	memset(c->acq, 0, sizeof(c->acq));
+	memset(c->dyn, 0, sizeof(c->dyn));
+	c->mm[CP_MM_active_acquire] = c->mm[CP_MM_acquire_heap_size] = 0;
+}
+
+static void reload(struct cp_ctx *c)
+{
+	char err[CP_ERR_MAX] = "";
+
+	c->reload = 0;
+	if (cp_store_reload(c, err, sizeof(err)) < 0) {
+		cp_log(LOG_ERR, "reload: the store is not valid, keeping the running one: %s", err);
+		return;
+	}
+	cp_audit("configuration reloaded from %s", c->o.store_path);
+	if (cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "reload: %s", err);
+}
+
+static void run(struct cp_ctx *c)
+{
+	uint64_t next_check = 0;
+
+	while (!c->quit) {
+		uint64_t now = cp_now_ns();
+
+		if (now >= next_check) {
+			next_check = now + CHECK_DP_MS * 1000000ull;
+			if (c->attached && cp_seg_replaced(&c->seg, c->o.instance))
+				detach(c, "restarted or stopped");
+			if (!c->attached)
+				attach(c);
+		}
+		if (c->reload)
+			reload(c);
+		cp_mgmt_poll(c, LOOP_MS);
+		cp_events_poll(c);
+		if (c->attached)
+			cp_timers(c);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char err[CP_ERR_MAX] = "";
+
+	ctx.listen_fd = -1;
+	ctx.seg.fd = -1;
+	if (parse_opts(argc, argv, &ctx.o) < 0)
+		return 2;
+	cp_log_init(ctx.o.log_level, ctx.o.use_syslog);
+	if (cfg_store_load(ctx.o.store_path, ctx.o.allow_insecure_keys ? CFG_PERM_WARN : CFG_PERM_REFUSE,
+			   &ctx.store, err) < 0) {
+		fprintf(stderr, "dpsec-ctld: %s\n", err);
+		return 1;
+	}
+	if (cp_mgmt_open(&ctx, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsec-ctld: %s\n", err);
+		cfg_store_free(&ctx.store);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	cp_log(LOG_NOTICE, "started: store %s, policy \"%s\" assigned, socket %s", ctx.o.store_path,
+	       ctx.store.assigned[0] ? ctx.store.assigned : "(none)", ctx.o.socket_path);
+	run(&ctx);
+	cp_log(LOG_NOTICE, "stopping; the dataplane keeps what it has");
+	cp_mgmt_close(&ctx);
+	if (ctx.attached)
+		cp_seg_detach(&ctx.seg);
+	if (ctx.ops != NULL)
+		explicit_bzero(ctx.ops, ctx.n_ops * sizeof(*ctx.ops));
+	free(ctx.ops);
+	free(ctx.sa);
+	cfg_store_free(&ctx.store);
+	return 0;
+}

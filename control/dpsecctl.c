@@ -1,0 +1,175 @@
+/* dpsecctl.c - the administrator's tool: sends its arguments to dpsec-ctld
+ * over the management socket and prints the reply (exit 0 ok, 1 refused,
+ * 2 bad usage or no dpsec-ctld). "show stats" also works without
+ * dpsec-ctld: the Quick Mode table is then read straight from dpsecd's
+ * shared-memory segment (read-only), the Main Mode table is not there. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "cp_mgmt.h"
+#include "cp_show.h"
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)buf + off, len - off);
+
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = read(fd, (char *)buf + off, len - off);
+
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int request(int fd, int argc, char **argv)
+{
+	uint32_t len = 0, h[2], n;
+	char *text;
+
+	for (int i = 0; i < argc; i++)
+		len += (uint32_t)strlen(argv[i]) + 1;
+	if (argc > CP_MGMT_MAX_ARGS || len > CP_MGMT_MAX_REQUEST) {
+		fprintf(stderr, "dpsecctl: request too long\n");
+		return 2;
+	}
+	n = htonl(len);
+	if (write_all(fd, &n, sizeof(n)) < 0)
+		goto broken;
+	for (int i = 0; i < argc; i++)
+		if (write_all(fd, argv[i], strlen(argv[i]) + 1) < 0)
+			goto broken;
+	if (read_all(fd, h, sizeof(h)) < 0 || ntohl(h[1]) > CP_MGMT_MAX_REPLY)
+		goto broken;
+	len = ntohl(h[1]);
+	text = malloc(len + 1);
+	if (text == NULL || read_all(fd, text, len) < 0) {
+		free(text);
+		goto broken;
+	}
+	fwrite(text, 1, len, ntohl(h[0]) == 0 ? stdout : stderr);
+	free(text);
+	return (int)ntohl(h[0]);
+broken:
+	fprintf(stderr, "dpsecctl: dpsec-ctld closed the connection without a reply\n");
+	return 2;
+}
+
+/* show stats from the segment itself: dpsec-ctld is not running. */
+static int stats_from_segment(const char *instance, bool json, bool all)
+{
+	char name[64];
+	struct dpsec_shm_hdr h;
+	struct dpsec_shm_stats st;
+	struct cp_out o = { .json = json };
+	struct stat sb;
+	void *base;
+	int fd;
+
+	snprintf(name, sizeof(name), DPSEC_SHM_PREFIX "%s", instance);
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    h.magic != DPSEC_SHM_MAGIC || h.layout != DPSEC_SHM_LAYOUT || h.size != (uint64_t)sb.st_size) {
+		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and no dpsecd segment %s to read\n",
+			name);
+		return 2;
+	}
+	base = mmap(NULL, h.size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED ||
+	    !dpsec_shm_stats_read((const struct dpsec_shm_stats *)((uint8_t *)base + h.stats_off), &st, 1000)) {
+		fprintf(stderr, "dpsecctl: cannot read the statistics of %s\n", name);
+		return 2;
+	}
+	if (!json)
+		fprintf(stderr, "dpsecctl: dpsec-ctld is not running; statistics read from dpsecd\n");
+	cp_show_stats(&o, NULL, &st, 0, all);
+	if (json)
+		cp_out_printf(&o, "\n");
+	fwrite(o.buf, 1, o.len, stdout);
+	cp_out_free(&o);
+	munmap(base, h.size);
+	return 0;
+}
+
+static bool has_arg(int argc, char **argv, const char *a)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], a) == 0)
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const char *instance = "rte", *sock = NULL;
+	char path[128];
+	int i = 1, fd;
+
+	for (; i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
+		if (strcmp(argv[i], "--instance") == 0)
+			instance = argv[i + 1];
+		else if (strcmp(argv[i], "--socket") == 0)
+			sock = argv[i + 1];
+		else
+			break;
+	}
+	if (i >= argc || argv[i][0] == '-') {
+		fprintf(stderr, "usage: dpsecctl [--instance NAME | --socket PATH] COMMAND...\n"
+				"       dpsecctl show help  (the commands)\n");
+		return 2;
+	}
+	if (sock == NULL) {
+		snprintf(path, sizeof(path), "/run/dpsec/ctld.%s.sock", instance);
+		sock = path;
+	}
+	fd = connect_to(sock);
+	if (fd < 0) {
+		if (argc - i >= 2 && strcmp(argv[i], "show") == 0 && strcmp(argv[i + 1], "stats") == 0)
+			return stats_from_segment(instance, has_arg(argc, argv, "--json"),
+						  has_arg(argc, argv, "--all"));
+		fprintf(stderr, "dpsecctl: cannot reach dpsec-ctld at %s: %s\n", sock,
+			errno == EACCES ? "permission denied (root or the dpsec-ctld group)" :
+					  "it is not running");
+		return 2;
+	}
+	i = request(fd, argc - i, argv + i);
+	close(fd);
+	return i;
+}
