@@ -1,0 +1,304 @@
+/* test_store.c - dpsec-ctld's policy store and what is built on it: broken
+ * stores refused with file, line, field and reason (a pre-shared key never
+ * in the message); defaults and the built-in policies; a store written by
+ * cfg_store_save() loads back the same; the compiler's exemptions, order
+ * flags and stable rule ids; the management socket's request decoder. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg_store.h"
+#include "lsan_libconfig.h"
+#include "cp_mgmt.h"
+
+#define PSK "correct-horse-battery-staple"
+
+/* A valid store: a tunnel rule with static SAs and a PSK, a transport rule. */
+static const char *const good =
+	"assigned = \"site\";\n"
+	"filter_lists = (\n"
+	"  { name = \"a-b\"; filters = ( { source = \"10.1.0.0/24\"; destination = \"10.2.0.0/24\"; } ); },\n"
+	"  { name = \"web\"; filters = ( { source = \"10.1.0.0/24\"; destination = \"10.9.0.0/16\";\n"
+	"      protocol = \"tcp\"; destination_ports = \"443\"; } ); }\n"
+	");\n"
+	"filter_actions = (\n"
+	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true;\n"
+	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; } ); }\n"
+	");\n"
+	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; };\n"
+	"  rules = (\n"
+	"    { name = \"to-b\"; filter_list = \"a-b\"; filter_action = \"secure\"; tunnel_endpoint = \"192.0.2.2\";\n"
+	"      priority = 5; outbound_sa = \"out\"; inbound_sa = \"in\";\n"
+	"      authentication = ( { method = \"psk\"; psk = \"" PSK "\"; } ); },\n"
+	"    { name = \"web\"; filter_list = \"web\"; filter_action = \"Permit\"; priority = 1; }\n"
+	"  ); } );\n"
+	"security_associations = (\n"
+	"  { name = \"out\"; spi = 0x1001; direction = \"outbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
+	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\";\n"
+	"    encryption_key = \"0x000102030405060708090a0b0c0d0e0f10111213\"; lifetime_seconds = 3600; },\n"
+	"  { name = \"in\"; spi = 0x2001; direction = \"inbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
+	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\";\n"
+	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f20212223\"; }\n"
+	");\n";
+
+static void load_ok(const char *text, struct cfg_store *s)
+{
+	char err[CFG_ERR_MAX];
+
+	ck_assert_msg(cfg_store_load_string(text, "t.conf", s, err) == 0, "%s", err);
+}
+
+START_TEST(test_good_store)
+{
+	struct cfg_store s;
+	const struct cfg_policy *p;
+	const struct cfg_filter_action *a;
+
+	load_ok(good, &s);
+	ck_assert_str_eq(s.assigned, "site");
+	p = cfg_store_policy(&s, "site");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->main_mode.lifetime_minutes, 60);
+	ck_assert_uint_eq(p->n_rules, 2);
+	ck_assert_uint_eq(p->rules[0].n_auth, 1);
+	ck_assert_uint_eq(p->rules[0].auth[0].psk_len, strlen(PSK));
+	a = cfg_store_filter_action(&s, "secure");
+	ck_assert(a->accept_unsecured && !a->fallback_to_clear);
+	ck_assert_uint_eq(a->n_methods, 1);
+	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
+	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
+	ck_assert_uint_eq(a->methods[0].lifetime_kilobytes, 100000); /* the seeds' default */
+	ck_assert_uint_eq(s.timeouts.fallback_ms, 3000);
+	ck_assert_uint_eq(s.timeouts.block_seconds, 60);
+	ck_assert_uint_eq(s.timeouts.idle_seconds, 300);
+	ck_assert_uint_eq(cfg_store_sa(&s, "out")->lifetime_seconds, 3600);
+	cfg_store_free(&s);
+}
+END_TEST
+
+START_TEST(test_builtins)
+{
+	struct cfg_store s;
+	const struct cfg_policy *client, *server, *secure;
+
+	load_ok("", &s);
+	client = cfg_store_policy(&s, "Client (Respond Only)");
+	server = cfg_store_policy(&s, "Server (Request Security)");
+	secure = cfg_store_policy(&s, "Secure Server (Require Security)");
+	ck_assert(client && server && secure);
+	ck_assert(client->builtin && client->default_response && client->n_rules == 0);
+	ck_assert(cfg_store_filter_action(&s, server->rules[1].filter_action)->fallback_to_clear);
+	ck_assert(!cfg_store_filter_action(&s, secure->rules[1].filter_action)->fallback_to_clear);
+	ck_assert(cfg_store_filter_action(&s, secure->rules[1].filter_action)->accept_unsecured);
+	ck_assert_str_eq(s.assigned, "");
+	cfg_store_free(&s);
+}
+END_TEST
+
+struct bad {
+	const char *text, *want;
+};
+
+static const struct bad bad_stores[] = {
+	{ "assigned = \"nope\";\n", "t.conf:1: assigned: no policy named \"nope\"" },
+	{ "policies = ( { name = \"Client (Respond Only)\"; } );\n",
+	  "t.conf:1: policies.[0].name: \"Client (Respond Only)\" is the name of a built-in policy" },
+	{ "filter_lists = ( { name = \"All IP Traffic\"; filters = ( { source = \"1.0.0.0/8\"; "
+	  "destination = \"2.0.0.0/8\"; } ); } );\n", "is the name of a built-in filter list" },
+	{ "policies = ( { name = \"p\"; main_mode = { lifetime_minutes = 3; }; } );\n",
+	  "policies.[0].main_mode.lifetime_minutes" },
+	{ "filter_actions = ( { name = \"x\"; action = \"permit\"; fallback_to_clear = true; } );\n",
+	  "belong to negotiate actions" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"ah\"; "
+	  "encryption = \"aes128\"; integrity = \"sha1_96\"; } ); } );\n", "AH authenticates only" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "encryption = \"aes128gcm16\"; integrity = \"sha1_96\"; } ); } );\n", "combined-mode" },
+	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
+	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
+	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "
+	  "\"l\"; filter_action = \"n\"; } ); } );\n", "needs mirrored filters" },
+	{ "policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; "
+	  "filter_action = \"Permit\"; authentication = ( { method = \"psk\"; psk = \"" PSK "\"; } ); } ); } );\n",
+	  "only negotiate rules authenticate peers" },
+	{ "policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; "
+	  "filter_action = \"Require Security\"; authentication = ( { method = \"psk\"; psk = \"short\"; } ); } ); } );\n",
+	  "too short" },
+	{ "timeouts = { fallback_ms = 5; };\n", "timeouts.fallback_ms" },
+	{ "colour = \"blue\";\n", "unknown field 'colour'" },
+	{ "policies = ( { name = } );\n", "t.conf:1: syntax error" },
+};
+
+START_TEST(test_bad_store)
+{
+	const struct bad *b = &bad_stores[_i];
+	struct cfg_store s;
+	char err[CFG_ERR_MAX];
+
+	ck_assert_int_eq(cfg_store_load_string(b->text, "t.conf", &s, err), -1);
+	ck_assert_msg(strstr(err, b->want) != NULL, "case %d: got \"%s\", want \"%s\"", _i, err, b->want);
+	ck_assert_msg(strstr(err, PSK) == NULL, "a pre-shared key in an error: %s", err);
+}
+END_TEST
+
+/* A store holding a PSK is refused when others may read it. */
+START_TEST(test_psk_file_mode)
+{
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX];
+	int fd = mkstemp(path);
+	struct cfg_store s;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+	close(fd);
+	chmod(path, 0644);
+	ck_assert_int_eq(cfg_store_load(path, CFG_PERM_REFUSE, &s, err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "readable by group or others"));
+	chmod(path, 0600);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &s, err) == 0, "%s", err);
+	cfg_store_free(&s);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_save_round_trip)
+{
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX];
+	struct cfg_store a, b;
+	struct cfg_compiled ca, cb;
+	int fd = mkstemp(path);
+
+	close(fd);
+	load_ok(good, &a);
+	ck_assert_msg(cfg_store_save(&a, path, err) == 0, "%s", err);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &b, err) == 0, "%s", err);
+	ck_assert_str_eq(a.assigned, b.assigned);
+	ck_assert_uint_eq(a.n_policies, b.n_policies);
+	ck_assert_uint_eq(a.n_sas, b.n_sas);
+	ck_assert_int_eq(memcmp(&a.sas[0].conf, &b.sas[0].conf, sizeof(a.sas[0].conf)), 0);
+	ck_assert_int_eq(memcmp(cfg_store_filter_action(&a, "secure"), cfg_store_filter_action(&b, "secure"),
+				sizeof(struct cfg_filter_action)), 0);
+	ck_assert_int_eq(cfg_compile(&a, "site", &ca, err), 0);
+	ck_assert_int_eq(cfg_compile(&b, "site", &cb, err), 0);
+	ck_assert_uint_eq(ca.n_rules, cb.n_rules);
+	for (uint32_t i = 0; i < ca.n_rules; i++) {
+		ck_assert_uint_eq(ca.rules[i].id, cb.rules[i].id);
+		ck_assert_int_eq(memcmp(ca.rules[i].filters, cb.rules[i].filters,
+					ca.rules[i].n_filters * sizeof(struct dpsec_filter)), 0);
+	}
+	cfg_compiled_free(&ca);
+	cfg_compiled_free(&cb);
+	cfg_store_free(&a);
+	cfg_store_free(&b);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_compile)
+{
+	char err[CFG_ERR_MAX];
+	struct cfg_store s;
+	struct cfg_compiled c, again;
+	const struct dpsec_rule *tob = NULL, *web = NULL;
+
+	load_ok(good, &s);
+	s.exemptions.kerberos = s.exemptions.rsvp = true;
+	ck_assert_int_eq(cfg_compile(&s, "site", &c, err), 0);
+	ck_assert_uint_eq(c.n_rules, 4); /* rsvp, kerberos, to-b, web */
+	ck_assert(c.rules[0].flags & DPSEC_RULE_EXEMPT && c.rules[1].flags & DPSEC_RULE_EXEMPT);
+	ck_assert_uint_eq(c.rules[0].filters[0].proto, 46);
+	ck_assert_uint_eq(c.rules[1].filters[0].dport_lo, 88);
+	ck_assert_ptr_null(c.origin[0]);
+	for (uint32_t i = 0; i < c.n_rules; i++) {
+		if (strcmp(c.rules[i].name, "to-b") == 0)
+			tob = &c.rules[i];
+		if (strcmp(c.rules[i].name, "web") == 0)
+			web = &c.rules[i];
+	}
+	ck_assert(tob && web);
+	ck_assert_uint_eq(tob->priority, 11); /* 2p + 1 */
+	ck_assert_uint_eq(web->priority, 3);
+	ck_assert(tob->flags & DPSEC_RULE_ACCEPT_UNSECURED);
+	ck_assert(tob->tunnel && tob->sa_out == 0 && tob->sa_in == 1);
+	ck_assert_uint_eq(web->action, DPSEC_ACTION_PERMIT);
+	ck_assert(tob->id != 0 && !(tob->id & 0xc0000000u) && tob->id != web->id);
+	s.exemptions.kerberos = s.exemptions.rsvp = false;
+	ck_assert_int_eq(cfg_compile(&s, "site", &again, err), 0);
+	ck_assert_uint_eq(again.n_rules, 2);
+	ck_assert_uint_eq(again.rules[0].id, tob->id); /* stable */
+	cfg_compiled_free(&again);
+	ck_assert_int_eq(cfg_compile(&s, "nope", &again, err), -1);
+	ck_assert_str_eq(err, "no policy named \"nope\"");
+	cfg_compiled_free(&c);
+	cfg_store_free(&s);
+}
+END_TEST
+
+struct req {
+	const char *body;
+	size_t len;
+	int argc;
+	const char *err;
+};
+
+static const struct req reqs[] = {
+	{ "show\0stats\0", 11, 2, NULL },
+	{ "", 0, -1, "empty request" },
+	{ "show", 4, -1, "request not NUL-terminated" },
+	{ "show\0\0", 6, -1, "empty argument in request" },
+};
+
+START_TEST(test_mgmt_decode)
+{
+	const struct req *r = &reqs[_i];
+	char buf[64], *argv[CP_MGMT_MAX_ARGS];
+	const char *err = NULL;
+
+	memcpy(buf, r->body, r->len);
+	ck_assert_int_eq(cp_mgmt_decode(buf, r->len, argv, &err), r->argc);
+	if (r->err)
+		ck_assert_str_eq(err, r->err);
+	else
+		ck_assert_str_eq(argv[1], "stats");
+}
+END_TEST
+
+START_TEST(test_mgmt_too_many_args)
+{
+	char buf[2 * (CP_MGMT_MAX_ARGS + 1)], *argv[CP_MGMT_MAX_ARGS];
+	const char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(buf); i += 2)
+		buf[i] = 'a', buf[i + 1] = '\0';
+	ck_assert_int_eq(cp_mgmt_decode(buf, sizeof(buf), argv, &err), -1);
+	ck_assert_str_eq(err, "too many arguments in request");
+	ck_assert_int_eq(cp_mgmt_decode(buf, sizeof(buf) - 2, argv, &err), CP_MGMT_MAX_ARGS);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *st = tcase_create("store"), *cc = tcase_create("compile"), *mg = tcase_create("mgmt");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(st, test_good_store);
+	tcase_add_test(st, test_builtins);
+	tcase_add_loop_test(st, test_bad_store, 0, sizeof(bad_stores) / sizeof(bad_stores[0]));
+	tcase_add_test(st, test_psk_file_mode);
+	tcase_add_test(st, test_save_round_trip);
+	tcase_add_test(cc, test_compile);
+	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
+	tcase_add_test(mg, test_mgmt_too_many_args);
+	suite_add_tcase(s, st);
+	suite_add_tcase(s, cc);
+	suite_add_tcase(s, mg);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
