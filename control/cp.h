@@ -84,6 +84,7 @@ struct cp_opts {
 	int log_level;
 	bool use_syslog;
 	bool allow_insecure_keys;
+	bool check_only;
 };
 
 struct cp_ctx {

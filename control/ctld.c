@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		   "      --group NAME          group allowed on the socket besides root\n"
 		   "      --log-level 0..7      syslog level (default 6, info)\n"
 		   "      --syslog              log to syslog instead of stderr\n"
-		   "      --allow-insecure-keys load a store others can read\n");
+		   "      --allow-insecure-keys load a store others can read\n"
+		   "      --check               validate the store and exit\n");
 }
 
 static int parse_opts(int argc, char **argv, struct cp_opts *o)
@@ -46,6 +47,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' }, { "syslog", no_argument, NULL, 'y' },
 		{ "allow-insecure-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ "check", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char sock[128];
@@ -62,6 +64,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		case 'g': o->group = optarg; break;
 		case 'y': o->use_syslog = true; break;
 		case 'k': o->allow_insecure_keys = true; break;
+		case 'c': o->check_only = true; break;
 		case 'l':
 			o->log_level = (int)strtol(optarg, &end, 10);
 			if (*end || o->log_level < 0 || o->log_level > 7) {
@@ -167,6 +170,11 @@ int main(int argc, char **argv)
 			   &ctx.store, err) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
 		return 1;
+	}
+	if (ctx.o.check_only) {
+		printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
+		cfg_store_free(&ctx.store);
+		return 0;
 	}
 	if (cp_mgmt_open(&ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
