@@ -12,6 +12,9 @@ memory, driven by dpsecctl, in network namespaces the test creates:
               reads the dataplane back: show qmsas identical, sequence
               numbers not restarted; dpsecd restarted: ctld replays, traffic
               resumes on the same SAs
+  cli         pre-shared keys never shown; a user other than root refused by
+              dpsec-ctld itself; static changes saved to the store, dynamic
+              ones not; bad changes refused with the reason
   negotiate   a negotiate rule without SAs and no IKE answer: after the
               fallback timeout a rule allowing fallback gets a soft
               association (held packets and later ones leave in the clear,
@@ -279,7 +282,42 @@ def negotiate(w, errs):
     return "soft association and 3 s block"
 
 
-TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate}
+def cli(w, errs):
+    """Keys never shown; access limited to root; static changes saved, dynamic
+    ones not; clear refusals."""
+    for args in (["show", "rules"], ["show", "rules", "--json"]):
+        out = w.ctl(*args).stdout
+        if "not-used-without-ike" in out or "psk (set)" not in out:
+            errs.append("cli: show rules must say 'psk (set)' and never the key")
+    os.chmod(w.topo.work, 0o755)
+    os.chmod(w.sock, 0o666)  # the file lets anybody in: dpsec-ctld's own check must not
+    r = subprocess.run(["runuser", "-u", "nobody", "--", w.bins[2], "--socket", w.sock, "show",
+                        "stats"], capture_output=True, text=True)
+    if r.returncode == 0 or "permission denied" not in r.stderr:
+        errs.append("cli: user nobody was not refused (exit %d: %s)" % (r.returncode, r.stderr))
+    os.chmod(w.sock, 0o660)
+    filt = ["filterlist=unrelated", "src=10.1.0.0/24", "dst=10.8.0.0/24", "protocol=udp"]
+    w.ctl("dynamic", "add", "filter", *filt)
+    if "10.8.0.0/24" in open(w.store).read():
+        errs.append("cli: a dynamic change was written to the store")
+    w.ctl("dynamic", "delete", "filter", *filt)
+    w.ctl("static", "add", "filter", *filt)
+    if "10.8.0.0/24" not in open(w.store).read():
+        errs.append("cli: a static change was not written to the store")
+    w.ctl("static", "delete", "filter", *filt)
+    for args, want in ((["static", "add", "filter", "filterlist=a-c", "src=10.1.0.0/24",
+                         "dst=10.8.0.0/24", "mirrored=no"], "mirrored"),
+                       (["policy", "assign", "nope"], "no policy named \"nope\""),
+                       (["sa", "delete", "a-to-b"], "used by rule \"to-b\""),
+                       (["show", "nonsense"], "usage")):
+        r = w.ctl(*args, check=False)
+        if r.returncode == 0 or want not in r.stderr + r.stdout:
+            errs.append("cli: %s: exit %d, expected a refusal naming '%s', got: %s"
+                        % (" ".join(args), r.returncode, want, (r.stderr + r.stdout).strip()))
+    return "keys hidden, access checked, static vs dynamic, refusals"
+
+
+TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate, "cli": cli}
 
 
 def main():
