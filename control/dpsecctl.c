@@ -4,6 +4,7 @@
  * dpsec-ctld: the Quick Mode table is then read straight from dpsecd's
  * shared-memory segment (read-only), the Main Mode table is not there. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +71,12 @@ static int request(int fd, int argc, char **argv)
 		return 2;
 	}
 	n = htonl(len);
-	if (write_all(fd, &n, sizeof(n)) < 0)
-		goto broken;
-	for (int i = 0; i < argc; i++)
-		if (write_all(fd, argv[i], strlen(argv[i]) + 1) < 0)
-			goto broken;
+	/* a refused request may be answered before it is all written: a failed
+	 * write still lets the answer be read */
+	if (write_all(fd, &n, sizeof(n)) == 0)
+		for (int i = 0; i < argc; i++)
+			if (write_all(fd, argv[i], strlen(argv[i]) + 1) < 0)
+				break;
 	if (read_all(fd, h, sizeof(h)) < 0 || ntohl(h[1]) > CP_MGMT_MAX_REPLY)
 		goto broken;
 	len = ntohl(h[1]);
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
 	char path[128];
 	int i = 1, fd;
 
+	signal(SIGPIPE, SIG_IGN);
 	for (; i + 1 < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
 		if (strcmp(argv[i], "--instance") == 0)
 			instance = argv[i + 1];

@@ -15,6 +15,8 @@ memory, driven by dpsecctl, in network namespaces the test creates:
   cli         pre-shared keys never shown; a user other than root refused by
               dpsec-ctld itself; static changes saved to the store, dynamic
               ones not; bad changes refused with the reason
+  expiry      an SA reaches its hard lifetime: dpsecd stops it, dpsec-ctld
+              deletes it and audits it
   negotiate   a negotiate rule without SAs and no IKE answer: after the
               fallback timeout a rule allowing fallback gets a soft
               association (held packets and later ones leave in the clear,
@@ -314,10 +316,39 @@ def cli(w, errs):
         if r.returncode == 0 or want not in r.stderr + r.stdout:
             errs.append("cli: %s: exit %d, expected a refusal naming '%s', got: %s"
                         % (" ".join(args), r.returncode, want, (r.stderr + r.stdout).strip()))
-    return "keys hidden, access checked, static vs dynamic, refusals"
+    for what in ("policy", "rules", "filters", "filteractions", "mmsas", "qmsas", "stats"):
+        try:
+            w.show(what)
+        except ValueError as e:
+            errs.append("cli: show %s --json is not JSON: %s" % (what, e))
+    return "keys hidden, access checked, static vs dynamic, refusals, JSON"
 
 
-TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate, "cli": cli}
+def qmsa_names(w):
+    return {s["name"]: s for s in w.show("qmsas")["qmsas"]}
+
+
+def expiry(w, errs):
+    """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
+    dpsec-ctld deletes it (audited); by volume too, under traffic."""
+    w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
+          "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
+          "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2")
+    if "short" not in qmsa_names(w):
+        errs.append("expiry: the SA was not installed")
+    time.sleep(4)
+    if "short" in qmsa_names(w):
+        errs.append("expiry: the SA outlived its 2 s hard lifetime")
+    if "SA deleted: id" not in w.ctld.text() or "hard lifetime reached" not in w.ctld.text():
+        errs.append("expiry: no audit event for the hard expiry")
+    w.ctl("sa", "delete", "short")
+    return "hard lifetime by time"
+
+
+TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate, "cli": cli,
+         "expiry": expiry}
+
+
 
 
 def main():
