@@ -49,10 +49,9 @@ struct cp_seg {
 	struct dpsec_shm_sa *sas;
 };
 
-/* What ctld knows of each SA id beyond the segment's directory. */
+/* The SA ids ctld has handed out (the directory says what each holds). */
 struct cp_sa {
 	bool used;
-	bool is_static;       /* from the store (matched by name) */
 };
 
 enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK };
@@ -93,7 +92,7 @@ struct cp_ctx {
 	uint32_t n_ops;
 	struct cp_op *ops;               /* dynamic changes since start */
 	struct cp_seg seg;
-	bool attached, synced;
+	bool attached, synced;           /* synced: the dataplane matches the store */
 	uint64_t ack_base;               /* the first command of this attachment */
 	uint64_t acked;                  /* ack_base + answers to our commands */
 	uint64_t refused;

@@ -82,7 +82,6 @@ static int add_sa(struct cp_ctx *c, const struct cfg_static_sa *sa, uint32_t rul
 		return -ENOSPC;
 	}
 	a.sa_id = (uint32_t)id;
-	c->sa[id].is_static = true;
 	lifetime_of(c, sa, &a.life);
 	rc = cp_cmd_send(c, DPSEC_CMD_SA_ADD, &a, sizeof(a));
 	explicit_bzero(&a, sizeof(a));
@@ -264,8 +263,10 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "no dpsecd attached: the change applies when one is");
 		return 0;
 	}
-	if (compile(c, &cc, err, errlen) < 0)
+	if (compile(c, &cc, err, errlen) < 0) {
+		c->synced = false;
 		return -1;
+	}
 	rc = sync_sas(c, &cc);
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen); /* SA ids settled before rules name them */
@@ -276,6 +277,7 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 	else if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "dpsecd does not take commands");
 	cfg_compiled_free(&cc);
+	c->synced = rc == 0;
 	return rc;
 }
 
@@ -290,6 +292,7 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen)
 {
 	struct dpsec_cmd_flush f = { .default_action = DPSEC_ACTION_PERMIT };
 
+	c->synced = false;
 	if (reset_registry(c) < 0 || cp_cmd_send(c, DPSEC_CMD_FLUSH, &f, sizeof(f)) < 0 ||
 	    cp_cmd_wait(c, WAIT_MS, err, errlen) < 0) {
 		if (!err[0])
@@ -313,7 +316,6 @@ int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
 	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
 		if (dir_entry(c, id, &e)) {
 			c->sa[id].used = true;
-			c->sa[id].is_static = cfg_store_sa(&c->store, e.conf.name) != NULL;
 			n++;
 		}
 	cp_log(LOG_NOTICE, "dataplane generation %llx already managed: %u SAs read back and adopted",

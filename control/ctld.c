@@ -105,9 +105,24 @@ static void attach(struct cp_ctx *c)
 	cp_log(LOG_NOTICE, "attached to dpsecd pid %u, instance \"%s\"", c->seg.hdr->dp_pid, c->o.instance);
 	rc = atomic_load(&c->seg.hdr->managed) ? cp_sync_readback(c, err, sizeof(err)) :
 						 cp_sync_full(c, err, sizeof(err));
-	c->synced = rc == 0;
 	if (rc < 0)
 		cp_log(LOG_ERR, "bringing the dataplane in line with the store failed: %s", err);
+}
+
+/* The last sync failed (dpsecd refused something, or was slow): again,
+ * saying so when the reason changes. */
+static void resync(struct cp_ctx *c)
+{
+	static char last[CP_ERR_MAX];
+	char err[CP_ERR_MAX] = "";
+
+	if (cp_apply(c, err, sizeof(err)) == 0) {
+		last[0] = '\0';
+		return;
+	}
+	if (strcmp(err, last) != 0)
+		cp_log(LOG_ERR, "the dataplane still differs from the store: %s", err);
+	snprintf(last, sizeof(last), "%s", err);
 }
 
 static void detach(struct cp_ctx *c, const char *why)
@@ -147,6 +162,8 @@ static void run(struct cp_ctx *c)
 				detach(c, "restarted or stopped");
 			if (!c->attached)
 				attach(c);
+			else if (!c->synced)
+				resync(c);
 		}
 		if (c->reload)
 			reload(c);
