@@ -8,6 +8,7 @@
 #
 # Nothing leaves the namespaces; addresses are TEST-NET and private.
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -102,8 +103,9 @@ class Topo:
         return os.path.join(self.work, name)
 
     def close(self):
+        """Kills what runs in the namespaces, deletes them and the work
+        directory (the tests print what they need from it first)."""
         for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
-            sh("ip", "netns", "pids", ns, check=False)
             pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
             for p in pids:
                 try:
@@ -111,6 +113,7 @@ class Topo:
                 except (ProcessLookupError, ValueError):
                     pass
             sh("ip", "netns", "del", ns, check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Proc:
@@ -232,3 +235,41 @@ class WanCapture:
                 n = udp_seq(bytes(ip[UDP].payload))
                 if n is not None:
                     self.clear.append(n)
+
+
+def check_stream(errs, what, wan, spi, count, rate, dp_lost):
+    """The stream's numbers 0..count-1 through SA spi, as the peer captured
+    them (wan: a WanCapture). dpsecd must have carried every packet it
+    received: each once, in order, on spi, none in the clear, with ESP
+    sequence numbers 1, 2, 3, ... (so the capture is complete), and
+    dp_lost (its own drops meanwhile) 0. Packets the kernel dropped before
+    dpsecd saw them (a starved 2-core machine) leave gaps in the numbers
+    but not in the ESP sequence; they are reported, and fail the test only
+    as a gap of more than 2 s of traffic, which is a stalled worker."""
+    got = wan.seqs.get(spi, [])
+    esp = wan.esp_seq.get(spi, [])
+    if len(got) != len(set(got)):
+        errs.append("%s: %d numbers came out twice" % (what, len(got) - len(set(got))))
+    if got != sorted(got):
+        errs.append("%s: numbers out of order" % what)
+    if esp != list(range(1, len(esp) + 1)) and esp != list(range(esp[0] if esp else 1, (esp[0] if esp else 1) + len(esp))):
+        errs.append("%s: ESP sequence numbers have gaps: the capture missed packets or dpsecd "
+                    "skipped numbers" % what)
+    if set(wan.esp_seq) - {spi}:
+        errs.append("%s: ESP on unexpected SPIs %s" % (what, [hex(s) for s in wan.esp_seq]))
+    if wan.clear or wan.undecryptable:
+        errs.append("%s: %d in the clear, %d undecryptable" % (what, len(wan.clear),
+                                                              wan.undecryptable))
+    if dp_lost:
+        errs.append("%s: dpsecd dropped %d packets meanwhile" % (what, dp_lost))
+    if not got:
+        errs.append("%s: nothing came out" % what)
+        return
+    edges = [-1] + got + [count]
+    gap = max(b - a - 1 for a, b in zip(edges, edges[1:]))
+    if gap > 2 * rate:
+        errs.append("%s: %d consecutive packets never reached dpsecd (%.1f s): a stalled worker"
+                    % (what, gap, gap / rate))
+    elif count - len(set(got)):
+        print("NOTE %s: %d of %d packets dropped by the kernel before dpsecd (largest gap %d); "
+              "dpsecd lost none" % (what, count - len(set(got)), count, gap))
