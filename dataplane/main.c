@@ -413,14 +413,16 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 0;
 	}
+	/* before the (slow) start: a stop asked for meanwhile ends in a clean
+	 * shutdown with counters, not in death by signal */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "dpsecd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		cfg_free(&cfg);
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGUSR1, on_signal);
 	dp.cfg = &cfg;
 	dp_g = &dp;
 	rc = run(&dp, &o);

@@ -131,10 +131,12 @@ class World:
         raise RuntimeError("ctld not in sync; its log:\n" + self.ctld.text()[-3000:])
 
     def close(self):
-        for p in (self.ctld, self.dp):
-            if p is not None:
-                p.stop()
-        self.topo.close()
+        try:
+            for p in (self.ctld, self.dp):
+                if p is not None:
+                    p.stop()
+        finally:
+            self.topo.close()
 
 
 def dp_drops(w):
@@ -371,11 +373,12 @@ def main():
                                           time.monotonic() - t0))
             failed += bool(errs)
     finally:
-        if failed:
-            for p in (w.ctld, w.dp):
+        try:
+            for p in (w.ctld, w.dp) if failed else ():
                 if p is not None:
                     print("---- %s log (tail) ----\n%s" % (p.name, p.text()[-2000:]))
-        w.close()
+        finally:
+            w.close()
     return 1 if failed else 0
 
 
