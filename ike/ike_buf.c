@@ -183,14 +183,18 @@ void ike_wr_u16(struct ike_wr *w, uint16_t v)
 
 void ike_wr_u32(struct ike_wr *w, uint32_t v)
 {
-	ike_wr_u16(w, (uint16_t)(v >> 16));
-	ike_wr_u16(w, (uint16_t)v);
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	ike_wr_bytes(w, b, 4); /* all or nothing */
 }
 
 void ike_wr_u64(struct ike_wr *w, uint64_t v)
 {
-	ike_wr_u32(w, (uint32_t)(v >> 32));
-	ike_wr_u32(w, (uint32_t)v);
+	uint8_t b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	ike_wr_bytes(w, b, 8);
 }
 
 void ike_wr_put_u8(struct ike_wr *w, size_t at, uint8_t v)
