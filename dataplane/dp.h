@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -70,6 +71,11 @@ struct dp_worker {
 	uint16_t ip_id;                  /* outer IPv4 identification */
 	volatile uint64_t last_rx_tsc;   /* for --exit-when-idle */
 	uint64_t busy_tsc;               /* TSC cycles spent on non-empty poll rounds */
+	/* The same for rounds shorter than dp_ctx.stall_tsc only, and the packets
+	 * they received: a round the OS or the hypervisor interrupted is left
+	 * out, so that cycles per packet measure dpsec, not the neighbours. */
+	uint64_t steady_tsc, steady_rx;
+	uint64_t stalled_rounds;
 };
 
 struct dp_ctx {
@@ -78,8 +84,10 @@ struct dp_ctx {
 	struct dp_port ports[DP_MAX_PORTS];
 	int host_port;                   /* index in ports[], -1 without one */
 	uint16_t port_index[RTE_MAX_ETHPORTS]; /* DPDK port id -> index in ports[] */
-	uint32_t n_local;
-	struct dpsec_addr local[DP_MAX_LOCAL_ADDRS]; /* the gateway's own addresses */
+	/* the gateway's own addresses, by family, compared as integers */
+	uint32_t n_local4, n_local6;
+	uint32_t local4[DP_MAX_LOCAL_ADDRS];
+	uint64_t local6[DP_MAX_LOCAL_ADDRS][2];
 	struct rte_mempool *pool;
 	struct dp_policy *policy;
 	struct dp_sa_table sas;
@@ -100,6 +108,7 @@ struct dp_ctx {
 	uint64_t key_deletions;
 	uint32_t idle_sleep_us;
 	bool busy_poll;
+	uint64_t stall_tsc;              /* a poll round longer than this was interrupted */
 	volatile bool quit;
 };
 
@@ -117,7 +126,26 @@ struct dp_resolve_req {
 int dp_worker_main(void *arg);
 
 /* Is addr one of the gateway's own addresses? */
-bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a);
+/* Is a (of family) one of the gateway's own addresses? Per packet: inline,
+ * no memcmp call. */
+static inline bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a)
+{
+	uint64_t v6[2];
+	uint32_t v4;
+
+	if (family != DPSEC_AF_INET6) {
+		memcpy(&v4, a, 4);
+		for (uint32_t i = 0; i < dp->n_local4; i++)
+			if (dp->local4[i] == v4)
+				return true;
+		return false;
+	}
+	memcpy(v6, a, 16);
+	for (uint32_t i = 0; i < dp->n_local6; i++)
+		if (dp->local6[i][0] == v6[0] && dp->local6[i][1] == v6[1])
+			return true;
+	return false;
+}
 
 
 

@@ -24,11 +24,13 @@ struct dp_nexthop {
 	uint8_t gw[16];
 };
 
+/* 32 bytes, so that rte_hash compares keys with its vector routine, not memcmp. */
 struct dp_neigh_key {
 	uint16_t port;
 	uint8_t family;
 	uint8_t pad;
 	uint8_t addr[16];
+	uint8_t pad2[12];
 };
 
 struct dp_routes {

@@ -85,6 +85,9 @@ static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 	memcpy(&ip->src_addr, c->local.a, 4);
 	memcpy(&ip->dst_addr, c->remote.a, 4);
 	sa->outer_len = sizeof(*ip);
+	/* The checksum field holds the folded sum of the fixed fields: a packet
+	 * adds its own TOS, length, ID and DF bit to it (dp_esp_out). */
+	ip->hdr_checksum = (uint16_t)rte_raw_cksum(ip, sizeof(*ip));
 }
 
 static void sa_build_outer6(struct dp_sa *sa, const struct dpsec_sa_conf *c)

@@ -41,7 +41,8 @@ struct dp_sa {
 	uint8_t stopped;       /* set once the sequence space is exhausted */
 	uint8_t expired;       /* set by the manager at the hard lifetime */
 	const struct ofl_sa_crypto *crypto;
-	uint8_t outer[DP_SA_OUTER_MAX]; /* outer header template (tunnel) */
+	uint8_t outer[DP_SA_OUTER_MAX]; /* outer header template (tunnel); IPv4: the
+					 * checksum field holds the fixed fields' sum */
 
 	/* cache line 1: written per outbound packet; read-only for inbound SAs */
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */

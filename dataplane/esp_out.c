@@ -15,17 +15,20 @@ static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
 	return (block - ((payload + ESP_TRAILER_LEN) & (block - 1u))) & (block - 1u);
 }
 
-/* Reserves the next sequence number; without ESN the SA stops, never wraps. */
-static inline int esp_out_seq(struct dp_sa *sa, uint64_t *seq)
+/* Reserves n consecutive sequence numbers with one atomic add, so that
+ * workers sharing an SA (the fat tunnel) never hand out the same number;
+ * returns how many of them are usable from *first on. Without ESN the
+ * counter may not pass 2^32 - 1: the SA stops there, it never wraps. */
+static inline uint16_t esp_out_seq_reserve(struct dp_sa *sa, uint16_t n, uint64_t *first)
 {
-	uint64_t s = __atomic_add_fetch(&sa->seq, 1, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_add_fetch(&sa->seq, n, __ATOMIC_RELAXED);
+	uint64_t limit = (sa->flags & DP_SA_ESN) ? UINT64_MAX : UINT32_MAX;
 
-	if (s == 0 || (!(sa->flags & DP_SA_ESN) && s > UINT32_MAX)) {
-		__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
-		return -1;
-	}
-	*seq = s;
-	return 0;
+	*first = last - n + 1;
+	if (last >= *first && last <= limit)
+		return n;
+	__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
+	return *first > limit || *first == 0 ? 0 : (uint16_t)(limit - *first + 1);
 }
 
 static uint8_t inner_tos(const struct dp_meta *md, const uint8_t *inner)
@@ -50,14 +53,23 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 		return;
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+	uint32_t sum = ip->hdr_checksum; /* the template's fixed fields, folded */
+	uint8_t tos_word[2];
+	uint16_t tos;
 
-	ip->type_of_service = inner_tos(md, inner);
+	tos_word[0] = 0;
+	tos_word[1] = inner_tos(md, inner);
+	memcpy(&tos, tos_word, 2); /* the TOS byte alone, as the header's first word sums it */
+	ip->type_of_service = tos_word[1];
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
 	if (md->family == DPSEC_AF_INET)
 		ip->fragment_offset = ((const struct rte_ipv4_hdr *)inner)->fragment_offset &
 				      rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	sum += (uint32_t)tos + ip->total_length + ip->packet_id + ip->fragment_offset;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->hdr_checksum = (uint16_t)~sum;
 }
 
 /* Transport mode: the IP header moves to the front and now carries ESP. */
@@ -169,17 +181,32 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 	return 0;
 }
 
-static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t inner_bytes)
+/* Counts a run of packets sent on one SA: once per run, not per packet. */
+static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t packets,
+			  uint64_t inner_bytes)
 {
 	struct dp_sa_counters *sc = &w->sa_ctr[sa->idx];
 
-	sc->packets++;
+	if (packets == 0)
+		return;
+	sc->packets += packets;
 	sc->bytes += inner_bytes;
-	w->ctr->c[DP_C_esp_out_packets]++;
+	w->ctr->c[DP_C_esp_out_packets] += packets;
 	w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
 	w->ctr->c[DP_C_authenticated_bytes_sent] += inner_bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_sent_in_tunnels : DP_C_transport_bytes_sent] +=
 		inner_bytes;
+}
+
+/* Length of the run of packets from mb[0] on that share its SA. */
+static uint16_t sa_run(struct rte_mbuf **mb, uint16_t n)
+{
+	const struct dp_sa *sa = dp_meta(mb[0])->sap;
+	uint16_t j = 1;
+
+	while (j < n && dp_meta(mb[j])->sap == sa)
+		j++;
+	return j;
 }
 
 static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
@@ -194,6 +221,9 @@ static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
 static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
 			       uint16_t k, struct rte_mbuf **out)
 {
+	const struct dp_sa *run_sa = NULL;
+	uint32_t run_packets = 0;
+	uint64_t run_bytes = 0;
 	uint16_t good = 0;
 
 	for (uint16_t j = 0; j < k; j++) {
@@ -209,12 +239,25 @@ static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct
 		if (ops[j].tag == md->tag)
 			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
 			       sa->icv_len);
-		esp_out_count(w, sa, md->inner_len);
+		if (sa != run_sa) {
+			if (run_sa != NULL)
+				esp_out_count(w, run_sa, run_packets, run_bytes);
+			run_sa = sa;
+			run_packets = 0;
+			run_bytes = 0;
+		}
+		run_packets++;
+		run_bytes += md->inner_len;
 		out[good++] = m;
 	}
+	if (run_sa != NULL)
+		esp_out_count(w, run_sa, run_packets, run_bytes);
 	return good;
 }
 
+/* First pass per run of packets sharing an SA: one sequence number
+ * reservation, then each packet encapsulated and its crypto described;
+ * then one crypto burst for everything. */
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
@@ -224,23 +267,23 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 
 	if (burst_needs_random_iv(mb, n))
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
-	for (uint16_t i = 0; i < n; i++) {
+	for (uint16_t i = 0; i < n;) {
 		struct dp_sa *sa = dp_meta(mb[i])->sap;
+		uint16_t run = sa_run(&mb[i], (uint16_t)(n - i));
 		uint64_t seq;
-		int rc;
+		uint16_t usable = esp_out_seq_reserve(sa, run, &seq);
 
-		if (esp_out_seq(sa, &seq) < 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, mb[i], DP_DROP_seq_overflow);
-			continue;
+		for (uint16_t j = 0; j < run; j++, i++) {
+			int rc = j < usable ? esp_out_one(w, mb[i], sa, seq + j, ivs[i], &ops[k])
+					    : DP_DROP_seq_overflow;
+
+			if (rc != 0) {
+				w->sa_ctr[sa->idx].drops++;
+				dp_drop(w, mb[i], rc);
+				continue;
+			}
+			ok[k++] = mb[i];
 		}
-		rc = esp_out_one(w, mb[i], sa, seq, ivs[i], &ops[k]);
-		if (rc != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, mb[i], rc);
-			continue;
-		}
-		ok[k++] = mb[i];
 	}
 	ofl_cpu_run(w->crypto, ops, k);
 	return esp_out_finish(w, ok, ops, k, mb);

@@ -257,6 +257,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 
 	dp->n_workers = (uint16_t)dp->cfg->opts.workers;
 	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
+	dp->stall_tsc = rte_get_tsc_hz() / 4000; /* 250 us: a burst takes tens of us */
 	dp->idle_sleep_us = dp->cfg->opts.idle_sleep_us;
 	if (rte_lcore_count() < dp->n_workers + 1u) {
 		snprintf(err, errlen, "%u workers need %u lcores (one manager), EAL gave %u: use -l",

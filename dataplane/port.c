@@ -140,8 +140,14 @@ static int port_add(struct dp_ctx *dp, const char *devargs, const char *name, ui
 static void local_addrs(struct dp_ctx *dp)
 {
 	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
-		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++)
-			dp->local[dp->n_local++] = dp->cfg->ports[i].addrs[j].addr;
+		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++) {
+			const struct dpsec_addr *a = &dp->cfg->ports[i].addrs[j].addr;
+
+			if (a->family == DPSEC_AF_INET6)
+				memcpy(dp->local6[dp->n_local6++], a->a, 16);
+			else
+				memcpy(&dp->local4[dp->n_local4++], a->a, 4);
+		}
 }
 
 int dp_ports_setup(struct dp_ctx *dp, char *err, size_t errlen)

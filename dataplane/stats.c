@@ -163,15 +163,21 @@ static void json_ports(FILE *f, const struct dp_ctx *dp)
 }
 
 /* Per worker: the cycles it spent on poll rounds that received packets, and
- * what it received, for cycles-per-packet figures (bench/). */
+ * what it received, for cycles-per-packet figures (bench/); the same for
+ * the rounds nothing interrupted (struct dp_worker). */
 static void json_workers(FILE *f, const struct dp_ctx *dp)
 {
-	fprintf(f, "\"tsc_hz\": %" PRIu64 ", \"workers\": [", rte_get_tsc_hz());
-	for (uint16_t i = 0; i < dp->n_workers; i++)
+	fprintf(f, "\"tsc_hz\": %" PRIu64 ", \"stall_cycles\": %" PRIu64 ", \"workers\": [",
+		rte_get_tsc_hz(), dp->stall_tsc);
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+
 		fprintf(f, "%s{\"lcore\": %u, \"busy_cycles\": %" PRIu64 ", \"rx_packets\": %" PRIu64
-			   ", \"handoff_in\": %" PRIu64 "}",
-			i ? ", " : "", dp->workers[i].lcore_id, dp->workers[i].busy_tsc,
-			dp->workers[i].ctr->c[DP_C_rx_packets], dp->workers[i].ctr->c[DP_C_handoff_in]);
+			   ", \"handoff_in\": %" PRIu64 ", \"steady_cycles\": %" PRIu64
+			   ", \"steady_rx_packets\": %" PRIu64 ", \"stalled_rounds\": %" PRIu64 "}",
+			i ? ", " : "", w->lcore_id, w->busy_tsc, w->ctr->c[DP_C_rx_packets],
+			w->ctr->c[DP_C_handoff_in], w->steady_tsc, w->steady_rx, w->stalled_rounds);
+	}
 	fprintf(f, "]");
 }
 

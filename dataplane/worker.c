@@ -35,16 +35,6 @@ struct dp_txq {
 	struct rte_mbuf *m[DP_BURST];
 };
 
-bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a)
-{
-	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
-
-	for (uint32_t i = 0; i < dp->n_local; i++)
-		if (dp->local[i].family == family && memcmp(dp->local[i].a, a, len) == 0)
-			return true;
-	return false;
-}
-
 /* IKE is always exempt from the policy (UDP 500 and 4500). */
 static bool is_ike(const struct dp_meta *md)
 {
@@ -330,8 +320,51 @@ static void push_eth(struct rte_mbuf *m, const struct rte_ether_addr *dst,
 								    : RTE_ETHER_TYPE_IPV4);
 }
 
+/* The last next hop a burst resolved, so that a run of packets to the same
+ * neighbour looks it up once (valid within one burst only). */
+struct dp_nh_cache {
+	const struct dp_nexthop *nh;
+	uint8_t family;
+	uint8_t addr[16];
+	struct rte_ether_addr mac;
+};
+
+/* Compares an address of family with the cached one without a variable
+ * length copy (which would stall the loads that follow it). */
+static bool nh_addr_equal(const uint8_t *a, const uint8_t *cached, uint8_t family)
+{
+	uint64_t x[2], y[2];
+	uint32_t x4, y4;
+
+	if (family != DPSEC_AF_INET6) {
+		memcpy(&x4, a, 4);
+		memcpy(&y4, cached, 4);
+		return x4 == y4;
+	}
+	memcpy(x, a, 16);
+	memcpy(y, cached, 16);
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+static bool neighbour_mac(struct dp_nh_cache *c, const struct dp_nexthop *nh, const uint8_t *addr,
+			  uint8_t family, struct rte_ether_addr *mac)
+{
+	if (c->nh == nh && c->family == family && nh_addr_equal(addr, c->addr, family)) {
+		*mac = c->mac;
+		return true;
+	}
+	if (!dp_neigh_lookup(&dp_g->routes, nh->port, family, addr, mac))
+		return false;
+	c->nh = nh;
+	c->family = family;
+	memcpy(c->addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	c->mac = *mac;
+	return true;
+}
+
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
-static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq)
+static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
+		      struct dp_nh_cache *nc)
 {
 	struct dp_meta *md = dp_meta(m);
 	const uint8_t *dst = dp_meta_dst(md);
@@ -348,7 +381,7 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 		return;
 	}
 	port = &dp_g->ports[nh->port];
-	if (!dp_neigh_lookup(&dp_g->routes, nh->port, md->family, dp_nexthop_addr(nh, dst), &mac)) {
+	if (!neighbour_mac(nc, nh, dp_nexthop_addr(nh, dst), md->family, &mac)) {
 		request_resolution(nh->port, md, dp_nexthop_addr(nh, dst));
 		dp_drop(w, m, DP_DROP_no_neighbour);
 		return;
@@ -387,10 +420,12 @@ static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
 /* Decrypted packets to their destination, then everything routed and sent. */
 static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 {
+	struct dp_nh_cache nc = { .nh = NULL };
+
 	for (uint16_t i = 0; i < s->n_esp; i++)
 		deliver(w, s->esp[i], s);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
-		route_one(w, s->fwd[i], txq);
+		route_one(w, s->fwd[i], txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
 		to_host(s->host[i], txq);
 	tx_flush(w, txq);
@@ -481,6 +516,19 @@ static void send_injected(struct dp_worker *w)
 	}
 }
 
+/* Cycles of a poll round that received packets: all of them, and apart
+ * those of rounds nothing interrupted. */
+static void account_round(struct dp_worker *w, uint64_t cycles, uint32_t got)
+{
+	w->busy_tsc += cycles;
+	if (cycles > dp_g->stall_tsc) {
+		w->stalled_rounds++;
+		return;
+	}
+	w->steady_tsc += cycles;
+	w->steady_rx += got;
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -511,7 +559,7 @@ int dp_worker_main(void *arg)
 		dp_rcu_quiescent(w); /* holds no table pointer from here on */
 		if (got > 0) {
 			w->last_rx_tsc = rte_rdtsc();
-			w->busy_tsc += w->last_rx_tsc - start;
+			account_round(w, w->last_rx_tsc - start, got);
 		} else if (!dp_g->busy_poll) {
 			rte_delay_us_sleep(dp_g->idle_sleep_us);
 		}

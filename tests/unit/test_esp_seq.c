@@ -2,7 +2,10 @@
  * they start at 1 and rise by one per packet; without ESN an SA whose
  * 32-bit space is spent stops and drops (RFC 4303 §3.3.3: never wraps);
  * with ESN the low half rolls over into the next epoch, whose high half
- * goes into the ICV (checked by decrypting with the matching inbound SA). */
+ * goes into the ICV (checked by decrypting with the matching inbound SA).
+ * Numbers are reserved per run of packets sharing an SA: a burst gets
+ * consecutive numbers, interleaved SAs each their own sequence, and a burst
+ * crossing the end of the space sends what fits. */
 #include <check.h>
 #include <string.h>
 
@@ -36,14 +39,18 @@ static void install_pair(bool esn, uint8_t enc_alg)
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
 	dp_sa_table_fini(&ctx.sas);
-	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, 2, SOCKET_ID_ANY), 0);
+	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, 3, SOCKET_ID_ANY), 0);
 	c.direction = DPSEC_DIR_OUT;
-	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 0, &c, 0, NULL, err, sizeof(err)), 0);
+	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, 0, &c, 0, NULL, err, sizeof(err)) == 0, "%s", err);
 	c.direction = DPSEC_DIR_IN;
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
 	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 1, &c, dp_cfg_rule_id(0), NULL, err, sizeof(err)), 0);
+	c.direction = DPSEC_DIR_OUT; /* slot 2: a second outbound SA */
+	c.spi = 0x4343;
+	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
+	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 2, &c, 0, NULL, err, sizeof(err)), 0);
 	memset(worker.ctr, 0, sizeof(*worker.ctr));
-	memset(worker.sa_ctr, 0, sizeof(*worker.sa_ctr) * 2);
+	memset(worker.sa_ctr, 0, sizeof(*worker.sa_ctr) * 3);
 }
 
 /* A parsed clear IPv4/UDP packet, data at the IP header, for SA 0. */
@@ -82,6 +89,31 @@ static struct rte_mbuf *send_one(void)
 static uint32_t wire_seq(struct rte_mbuf *m)
 {
 	return rte_be_to_cpu_32(*rte_pktmbuf_mtod_offset(m, uint32_t *, 20 + 4));
+}
+
+static uint32_t wire_spi(struct rte_mbuf *m)
+{
+	return rte_be_to_cpu_32(*rte_pktmbuf_mtod_offset(m, uint32_t *, 20));
+}
+
+/* Encrypts a burst of n packets, packet i on SA slot sa_of[i] (NULL: all on
+ * slot 0); returns how many came out, first in out[]. */
+static uint16_t send_burst(struct rte_mbuf **out, uint16_t n, const uint32_t *sa_of)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		out[i] = clear_packet();
+		if (sa_of != NULL) {
+			dp_meta(out[i])->sa = sa_of[i];
+			dp_meta(out[i])->sap = ctx.sas.sa[sa_of[i]];
+		}
+	}
+	return dp_esp_out(&worker, out, n);
+}
+
+static void free_all(struct rte_mbuf **m, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		rte_pktmbuf_free(m[i]);
 }
 
 /* Feeds an encrypted packet to the inbound twin: true if it decrypts. */
@@ -143,6 +175,93 @@ START_TEST(test_esn_rolls_into_next_epoch)
 }
 END_TEST
 
+START_TEST(test_burst_gets_consecutive_numbers)
+{
+	struct rte_mbuf *m[32];
+	uint16_t got;
+
+	install_pair(false, _i ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16);
+	got = send_burst(m, 32, NULL);
+	ck_assert_uint_eq(got, 32);
+	for (uint16_t i = 0; i < got; i++)
+		ck_assert_uint_eq(wire_seq(m[i]), i + 1u);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq, 32);
+	ck_assert_uint_eq(worker.sa_ctr[0].packets, 32);
+	ck_assert_uint_eq(worker.sa_ctr[0].bytes, 32 * 28);
+	ck_assert_uint_eq(worker.ctr->c[DP_C_esp_out_packets], 32);
+	ck_assert_uint_eq(worker.ctr->c[DP_C_bytes_sent_in_tunnels], 32 * 28);
+	free_all(m, got);
+}
+END_TEST
+
+/* Runs of two SAs in one burst: each SA numbers its own packets. */
+START_TEST(test_interleaved_sas_number_separately)
+{
+	static const uint32_t sa_of[10] = { 0, 0, 2, 2, 2, 0, 2, 0, 0, 2 };
+	uint32_t next[3] = { 1, 1, 1 };
+	struct rte_mbuf *m[10];
+	uint16_t got;
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	got = send_burst(m, 10, sa_of);
+	ck_assert_uint_eq(got, 10);
+	for (uint16_t i = 0; i < got; i++) {
+		ck_assert_uint_eq(wire_spi(m[i]), sa_of[i] == 0 ? 0x4242 : 0x4343);
+		ck_assert_uint_eq(wire_seq(m[i]), next[sa_of[i]]++);
+	}
+	ck_assert_uint_eq(worker.sa_ctr[0].packets, 5);
+	ck_assert_uint_eq(worker.sa_ctr[2].packets, 5);
+	free_all(m, got);
+}
+END_TEST
+
+/* A burst that crosses 2^32 - 1 without ESN: what fits goes, the rest is
+ * dropped and counted, and the SA stops. */
+START_TEST(test_burst_crossing_exhaustion)
+{
+	struct rte_mbuf *m[8];
+	uint16_t got;
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ctx.sas.sa[0]->seq = UINT32_MAX - 3;
+	got = send_burst(m, 8, NULL);
+	ck_assert_uint_eq(got, 3);
+	for (uint16_t i = 0; i < got; i++)
+		ck_assert_uint_eq(wire_seq(m[i]), UINT32_MAX - 2 + i);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_seq_overflow], 5);
+	ck_assert_uint_eq(worker.sa_ctr[0].drops, 5);
+	ck_assert_uint_eq(ctx.sas.sa[0]->stopped, 1);
+	free_all(m, got);
+}
+END_TEST
+
+/* The outer IPv4 header's checksum is finished from the template's partial
+ * sum: it must verify for every TOS, length and DF combination. */
+START_TEST(test_outer_checksum_verifies)
+{
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct rte_mbuf *m = clear_packet();
+		struct rte_ipv4_hdr *in = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+		struct rte_ipv4_hdr *out;
+		uint16_t sum;
+
+		in->type_of_service = (uint8_t)(i * 37);
+		in->fragment_offset = (i & 1) ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+		rte_pktmbuf_append(m, (uint16_t)(i * 13)); /* varies the outer length */
+		ck_assert_uint_eq(dp_esp_out(&worker, &m, 1), 1);
+		out = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+		ck_assert_uint_eq(out->type_of_service, (uint8_t)(i * 37));
+		ck_assert_uint_eq(out->fragment_offset, (i & 1) ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0);
+		ck_assert_uint_eq(rte_be_to_cpu_16(out->total_length), m->pkt_len);
+		sum = out->hdr_checksum;
+		out->hdr_checksum = 0;
+		ck_assert_uint_eq(sum, rte_ipv4_cksum(out));
+		rte_pktmbuf_free(m);
+	}
+}
+END_TEST
+
 static void setup_ctx(void)
 {
 	static struct cfg_dataplane cfg;
@@ -164,7 +283,7 @@ static void setup_ctx(void)
 	ctx.pool = rte_pktmbuf_pool_create("t", 64, 0, DP_META_SIZE, 2048 + 128, SOCKET_ID_ANY);
 	worker.crypto = ofl_cpu_create(SOCKET_ID_ANY);
 	worker.ctr = rte_zmalloc(NULL, sizeof(*worker.ctr), 64);
-	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * 2, 64);
+	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * 3, 64);
 	ctx.policy = dp_policy_build(&cfg, "tseq", err, sizeof(err));
 	if (!ctx.pool || !worker.crypto || !worker.ctr || !worker.sa_ctr || !ctx.policy)
 		abort();
@@ -181,6 +300,10 @@ int main(void)
 	tcase_add_test(tc, test_seq_starts_at_one);
 	tcase_add_loop_test(tc, test_no_esn_stops_at_exhaustion, 0, 2); /* GCM, CBC */
 	tcase_add_loop_test(tc, test_esn_rolls_into_next_epoch, 0, 2);
+	tcase_add_loop_test(tc, test_burst_gets_consecutive_numbers, 0, 2);
+	tcase_add_test(tc, test_interleaved_sas_number_separately);
+	tcase_add_test(tc, test_burst_crossing_exhaustion);
+	tcase_add_test(tc, test_outer_checksum_verifies);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
