@@ -8,6 +8,12 @@
  *
  *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]
  *   ctl_rate --instance NAME --churn N
+ *   ctl_rate --instance NAME --fill N --first-slot S
+ *
+ * --fill installs N SAs at slots S, S+1, ... and leaves them there (no
+ * FLUSH, dpsecd's own policy untouched): half inbound (in the SAD), half
+ * outbound, with SPIs of their own. bench/run uses it to load a dataplane
+ * with a million SAs while traffic runs on the SAs of its configuration.
  *
  * The policy of N filters keeps rule 1 (below) first, so traffic that rule
  * carries keeps flowing while it is built and swapped in. --policy-only
@@ -129,6 +135,28 @@ static void sa_conf(struct dpsec_sa_conf *c, uint32_t i)
 	c->enc_alg = DPSEC_ENC_AES_GCM_16;
 	c->enc_key_len = 16;
 	memset(c->enc_key, (int)(i & 0xff), 16);
+}
+
+/* --fill: n SAs from slot first on, kept; SPIs 0x40000000 + i do not meet
+ * those of a configuration. */
+static int fill(struct seg *s, uint32_t n, uint32_t first)
+{
+	double t0 = now_s();
+	uint64_t start = s->acked;
+
+	if ((uint64_t)first + n > s->hdr->sa_capacity)
+		die("--first-slot + --fill above the dataplane's --max-sas");
+	for (uint32_t i = 0; i < n; i++) {
+		struct dpsec_cmd_sa_add c = { .sa_id = first + i, .rule_id = 1 };
+
+		sa_conf(&c.conf, i);
+		c.conf.spi = 0x40000000u + i;
+		send_cmd(s, DPSEC_CMD_SA_ADD, &c, sizeof(c));
+	}
+	wait_acks(s, start + n);
+	printf("{\"filled\": %u, \"first_slot\": %u, \"seconds\": %.3f, \"refused\": %lu, "
+	       "\"first_refusal\": \"%s\"}\n", n, first, now_s() - t0, s->refused, s->first_error);
+	return s->refused ? 1 : 0;
 }
 
 static double sa_round(struct seg *s, uint32_t n, bool add)
@@ -285,10 +313,11 @@ int main(int argc, char **argv)
 		{ "filters", required_argument, NULL, 'f' }, { "rules", required_argument, NULL, 'r' },
 		{ "churn", required_argument, NULL, 'c' },
 		{ "policy-only", no_argument, NULL, 'p' },
+		{ "fill", required_argument, NULL, 'F' }, { "first-slot", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *instance = "rte";
-	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100, n_churn = 0;
+	uint32_t n_sas = 100000, n_filters = 10000, n_rules = 100, n_churn = 0, n_fill = 0, first_slot = 0;
 	bool policy_only = false;
 	struct dpsec_cmd_flush fl = { .default_action = DPSEC_ACTION_PERMIT };
 	struct seg s = { 0 };
@@ -303,12 +332,16 @@ int main(int argc, char **argv)
 		case 'r': n_rules = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': n_churn = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'p': policy_only = true; break;
-		default: die("usage: ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]");
+		case 'F': n_fill = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'S': first_slot = (uint32_t)strtoul(optarg, NULL, 10); break;
+		default: die("usage: ctl_rate --instance NAME [--sas N] [--filters N] [--rules N] | --churn N | --fill N --first-slot S");
 		}
 	}
 	attach(&s, instance);
 	if (n_churn > 0)
 		return churn(&s, n_churn);
+	if (n_fill > 0)
+		return fill(&s, n_fill, first_slot);
 	if ((!policy_only && n_sas > s.hdr->sa_capacity) || n_rules == 0)
 		die("--sas above the dataplane's --max-sas, or --rules 0");
 	t_add = t_del = 0;

@@ -205,7 +205,7 @@ int cfg_load_flists(struct cfg_ctx *c, const config_setting_t *policy)
 	const config_setting_t *l;
 	struct cfg_flist *grown;
 	uint32_t i, n, base = c->n_lists;
-	int r = cfg_list(c, policy, "filter_lists", false, 0, CFG_MAX_LIST, &l);
+	int r = cfg_list(c, policy, "filter_lists", false, 0, CFG_MAX_RULES, &l);
 
 	if (r <= 0)
 		return r;

@@ -11,7 +11,9 @@
 
 #include "cfg.h"
 
-#define CFG_MAX_LIST 4096          /* routes, neighbours, SAs, rules, lists, filters per list */
+#define CFG_MAX_LIST 4096          /* routes, neighbours, actions, policies, filters per list */
+#define CFG_MAX_SAS 65536          /* static SAs: a gateway with many peers keyed by hand */
+#define CFG_MAX_RULES 16384        /* rules, and filter lists */
 #define CFG_MAX_RULE_FILTERS 65536 /* filters copied into rules, all rules together */
 #define CFG_MAX_FILE_SIZE (16u << 20) /* bytes; a policy file is never that big */
 #define CFG_ADDR_STRLEN 64         /* an IPv6 address, '/', a length and NUL */

@@ -176,7 +176,7 @@ int cfg_load_rules(struct cfg_ctx *c, const config_setting_t *policy)
 {
 	const config_setting_t *l;
 	uint32_t i, n;
-	int r = cfg_list(c, policy, "rules", false, 0, CFG_MAX_LIST, &l);
+	int r = cfg_list(c, policy, "rules", false, 0, CFG_MAX_RULES, &l);
 
 	if (r <= 0)
 		return r;

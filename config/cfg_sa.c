@@ -238,7 +238,7 @@ int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root)
 {
 	const config_setting_t *l;
 	uint32_t i, n;
-	int r = cfg_list(c, root, "security_associations", false, 0, CFG_MAX_LIST, &l);
+	int r = cfg_list(c, root, "security_associations", false, 0, CFG_MAX_SAS, &l);
 
 	if (r <= 0)
 		return r;

@@ -109,6 +109,7 @@ struct dp_ctx {
 	uint32_t idle_sleep_us;
 	bool busy_poll;
 	uint64_t stall_tsc;              /* a poll round longer than this was interrupted */
+	uint64_t sa_table_bytes;         /* heap the SA table and SAD took when made */
 	volatile bool quit;
 };
 

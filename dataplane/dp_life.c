@@ -14,6 +14,8 @@
 #include "stats.h"
 
 #define STATS_PERIOD_MS 10
+#define SCAN_PASS_MS 250            /* every SA looked at 4 times a second... */
+#define SCAN_SLOTS_PER_S 1000000ull /* ...up to a million slots a second */
 
 uint64_t dp_mgr_tsc_to_ns(const struct dp_ctx *dp, uint64_t tsc)
 {
@@ -69,17 +71,38 @@ static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa
 	e->conf = sa->conf; /* keys were wiped at install */
 }
 
-void dp_life_publish_sa(struct dp_ctx *dp, uint32_t idx)
+/* A digest of what changes in an SA's directory entry while it lives. */
+static uint64_t entry_digest(const struct dp_sa *sa, const struct dp_sa_counters *u, uint8_t reported)
+{
+	return u->packets * 0x9e3779b97f4a7c15ull ^ u->drops * 0xc2b2ae3d27d4eb4full ^
+	       __atomic_load_n(&sa->seq, __ATOMIC_RELAXED) * 0x165667b19e3779f9ull ^
+	       (uint64_t)sa->rule_id << 8 ^ (uint64_t)sa->expired << 1 ^ reported;
+}
+
+/* Writes the SA's directory entry (the readers' view) when it changed, or
+ * always with force (install, update). */
+static void publish_sa(struct dp_ctx *dp, uint32_t idx, bool force)
 {
 	const struct dp_sa *sa = dp->sas.sa[idx];
+	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
 	struct dp_sa_counters u;
 	struct dpsec_shm_sa e;
+	uint64_t digest;
 
 	if (sa == NULL)
 		return;
 	u = sa_usage(dp, idx);
+	digest = entry_digest(sa, &u, sm->reported);
+	if (!force && digest == sm->published)
+		return;
+	sm->published = digest;
 	fill_entry(dp, idx, sa, &u, &e);
 	dp_shm_sa_write(&dp->mgr->shm, idx, &e);
+}
+
+void dp_life_publish_sa(struct dp_ctx *dp, uint32_t idx)
+{
+	publish_sa(dp, idx, true);
 }
 
 static bool over(uint64_t limit, uint64_t value)
@@ -164,15 +187,32 @@ static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
 	if (seq_near_end(sa))
 		report(dp, idx, &u, DPSEC_EXPIRE_SEQ, DPSEC_TRIGGER_SEQ);
 	check_idle(dp, idx, &u, now);
-	dp_life_publish_sa(dp, idx);
+	publish_sa(dp, idx, false);
 }
 
-void dp_life_scan(struct dp_ctx *dp, uint32_t max_slots)
+/* Slots due for a look since the last scan: a whole pass every
+ * SCAN_PASS_MS, or slower for big tables, at most SCAN_SLOTS_PER_S (a
+ * million SAs scanned flat out would take a core and the workers' cache). */
+static uint32_t scan_budget(const struct dp_ctx *dp, uint64_t now)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t elapsed = now - dp->mgr->scan_tsc;
+	uint64_t per_s = RTE_MIN((uint64_t)dp->sas.capacity * 1000 / SCAN_PASS_MS, SCAN_SLOTS_PER_S);
+	uint64_t n = elapsed >= hz ? per_s : elapsed * per_s / hz;
+
+	return (uint32_t)RTE_MIN(n, (uint64_t)dp->sas.capacity);
+}
+
+void dp_life_scan(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;
 	uint64_t now = rte_get_tsc_cycles();
+	uint32_t max_slots = scan_budget(dp, now);
 
-	for (uint32_t n = 0; n < max_slots && n < dp->sas.capacity; n++) {
+	if (max_slots == 0)
+		return;
+	m->scan_tsc = now;
+	for (uint32_t n = 0; n < max_slots; n++) {
 		uint32_t idx = m->scan_cursor;
 
 		m->scan_cursor = (idx + 1) % dp->sas.capacity;

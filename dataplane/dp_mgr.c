@@ -16,7 +16,6 @@
 #include "dp_rcu.h"
 #include "ofl_engine.h"
 
-#define SCAN_SLICE 1024 /* SA slots looked at per round */
 
 static uint64_t clock_ns(clockid_t clk)
 {
@@ -111,7 +110,7 @@ bool dp_mgr_poll(struct dp_ctx *dp)
 			      memory_order_relaxed);
 	dp_cmd_poll(dp);
 	busy = dp_acq_poll(dp);
-	dp_life_scan(dp, SCAN_SLICE);
+	dp_life_scan(dp);
 	dp_life_publish_stats(dp);
 	dp_rcu_reclaim(dp);
 	return busy || atomic_load_explicit(&m->shm.cmd->tail, memory_order_relaxed) != cmd_before;

@@ -27,6 +27,7 @@ struct dp_sa_mgr {
 	uint64_t base_packets, base_bytes, base_drops; /* counters when installed */
 	uint64_t last_in_tsc;   /* last seen packet, for idle */
 	uint8_t reported;       /* 1 << enum dpsec_expire_kind, events sent */
+	uint64_t published;     /* what the directory entry last showed (dp_life_publish_sa) */
 };
 
 struct dp_acq {
@@ -51,6 +52,7 @@ struct dp_mgr {
 	uint64_t builds, commit_seq;
 	struct dp_sa_mgr *sa;       /* sa_capacity entries */
 	uint32_t scan_cursor;
+	uint64_t scan_tsc;          /* when the lifetime scan last ran */
 	uint64_t last_stats_tsc, last_acq_scan_tsc;
 	uint64_t boot_tsc, boot_ns; /* to turn TSC into CLOCK_REALTIME */
 	struct rte_hash *acq_hash;  /* (rule id, peer) -> index in acq */
@@ -85,7 +87,7 @@ int dp_acq_done(struct dp_ctx *dp, const struct dpsec_cmd_acquire_done *c, char 
 void dp_acq_flush(struct dp_ctx *dp);
 
 /* dp_life.c */
-void dp_life_scan(struct dp_ctx *dp, uint32_t max_slots);
+void dp_life_scan(struct dp_ctx *dp);
 void dp_life_publish_sa(struct dp_ctx *dp, uint32_t idx);
 void dp_life_publish_stats(struct dp_ctx *dp);
 uint64_t dp_mgr_tsc_to_ns(const struct dp_ctx *dp, uint64_t tsc);

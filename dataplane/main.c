@@ -1,8 +1,10 @@
 /* main.c - dpsecd: EAL init, configuration, ports, tables and SAs, the
  * shared-memory segment, worker launch, and the manager loop on the main
  * lcore (ARP/ND, control-plane commands, signals, idle exit). Shuts down
- * cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters. */
+ * cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters, SIGUSR2 writes the
+ * --stats-file. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,8 @@
 #include "port.h"
 #include "stats.h"
 
-#define POOL_MBUFS 16383
+#define POOL_MBUFS 16383      /* default; --mbufs */
+#define POOL_MBUFS_MAX 4194303
 #define POOL_CACHE 256
 #define MGR_SLEEP_US 200
 #define SA_DEFAULT_CAPACITY 4096
@@ -37,17 +40,20 @@ struct dp_opts {
 	const char *stats_file;
 	const char *instance;
 	uint32_t max_sas;
+	uint32_t mbufs;
 	bool allow_insecure_keys;
 	bool check_only;
 	uint32_t exit_when_idle_ms;
 };
 
-static volatile sig_atomic_t sig_quit, sig_usr1;
+static volatile sig_atomic_t sig_quit, sig_usr1, sig_usr2;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		sig_usr1 = 1;
+	else if (sig == SIGUSR2)
+		sig_usr2 = 1;
 	else
 		sig_quit = 1;
 }
@@ -58,11 +64,12 @@ static void usage(FILE *f)
 		   "  -c, --config FILE         dataplane configuration (libconfig)\n"
 		   "      --check               validate the configuration and exit\n"
 		   "      --allow-insecure-keys load keys from a group/other-readable file\n"
-		   "      --stats-file PATH     write counters as JSON at exit\n"
+		   "      --stats-file PATH     write counters as JSON at exit (and on SIGUSR2)\n"
 		   "      --exit-when-idle MS   exit once no port received for MS ms\n"
 		   "      --instance NAME       shared-memory segment /dpsec.NAME (default: the EAL\n"
 		   "                            --file-prefix, \"rte\" unless given)\n"
-		   "      --max-sas N           SA table slots for the control plane (default 4096)\n");
+		   "      --max-sas N           SA table slots for the control plane (default 4096)\n"
+		   "      --mbufs N             packet buffers in the pool (default 16383)\n");
 }
 
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
@@ -75,6 +82,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		{ "exit-when-idle", required_argument, NULL, 'e' },
 		{ "instance", required_argument, NULL, 'n' },
 		{ "max-sas", required_argument, NULL, 'm' },
+		{ "mbufs", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -102,6 +110,14 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 			if (*end != '\0' || o->max_sas == 0 || o->max_sas > SA_MAX_CAPACITY) {
 				fprintf(stderr, "dpsecd: --max-sas: expected 1..%u, got \"%s\"\n",
 					SA_MAX_CAPACITY, optarg);
+				return -1;
+			}
+			break;
+		case 'b':
+			o->mbufs = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->mbufs < 1024 || o->mbufs > POOL_MBUFS_MAX) {
+				fprintf(stderr, "dpsecd: --mbufs: expected 1024..%u, got \"%s\"\n",
+					POOL_MBUFS_MAX, optarg);
 				return -1;
 			}
 			break;
@@ -136,13 +152,13 @@ static int load_config(const struct dp_opts *o, struct cfg_dataplane *cfg)
 	return 0;
 }
 
-static int setup_pool(struct dp_ctx *dp)
+static int setup_pool(struct dp_ctx *dp, uint32_t mbufs)
 {
 	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
 
 	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
 		room = RTE_MAX(room, (uint32_t)dp->cfg->ports[i].mtu + 256u);
-	dp->pool = rte_pktmbuf_pool_create("dpsec_mbufs", POOL_MBUFS, POOL_CACHE, DP_META_SIZE,
+	dp->pool = rte_pktmbuf_pool_create("dpsec_mbufs", mbufs ? mbufs : POOL_MBUFS, POOL_CACHE, DP_META_SIZE,
 					   (uint16_t)(room + RTE_PKTMBUF_HEADROOM), rte_socket_id());
 	return dp->pool ? 0 : -1;
 }
@@ -251,6 +267,17 @@ static int install_sas(struct dp_ctx *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* The SA table and SAD, sized once; what they took is reported (bytes per SA). */
+static int setup_sa_table(struct dp_ctx *dp, uint32_t capacity)
+{
+	uint64_t before = dp_heap_allocated();
+
+	if (dp_sa_table_init(&dp->sas, capacity, SOCKET_ID_ANY) < 0)
+		return -1;
+	dp->sa_table_bytes = dp_heap_allocated() - before;
+	return 0;
+}
+
 static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t errlen)
 {
 	uint32_t cap = RTE_MAX(dp->cfg->n_sas, o->max_sas ? o->max_sas : SA_DEFAULT_CAPACITY);
@@ -264,7 +291,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 			 dp->n_workers, dp->n_workers + 1, rte_lcore_count());
 		return -1;
 	}
-	if (setup_pool(dp) < 0 || setup_rings(dp) < 0 || dp_sa_table_init(&dp->sas, cap, SOCKET_ID_ANY) < 0 ||
+	if (setup_pool(dp, o->mbufs) < 0 || setup_rings(dp) < 0 || setup_sa_table(dp, cap) < 0 ||
 	    setup_workers(dp) < 0) {
 		snprintf(err, errlen, "out of memory (or the crypto engine failed): try a larger -m");
 		return -1;
@@ -311,6 +338,19 @@ static bool manager_poll_packets(struct dp_ctx *dp)
 	return n + k > 0;
 }
 
+/* SIGUSR2: the --stats-file now, while running (bench/ measures between two
+ * snapshots); written to a temporary name and renamed, never seen half done. */
+static void snapshot_stats(const struct dp_ctx *dp, const struct dp_opts *o)
+{
+	char tmp[PATH_MAX];
+
+	if (o->stats_file == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->stats_file);
+	if (dp_stats_write_json(dp, tmp) != 0 || rename(tmp, o->stats_file) != 0)
+		fprintf(stderr, "dpsecd: cannot write %s\n", o->stats_file);
+}
+
 static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 {
 	uint64_t idle_tsc = rte_get_tsc_hz() / 1000 * o->exit_when_idle_ms;
@@ -324,6 +364,10 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 		if (sig_usr1) {
 			sig_usr1 = 0;
 			dp_stats_print(dp, stdout);
+		}
+		if (sig_usr2) {
+			sig_usr2 = 0;
+			snapshot_stats(dp, o);
 		}
 		if (o->exit_when_idle_ms && rte_rdtsc() - RTE_MAX(start, last_rx(dp)) > idle_tsc)
 			break;
@@ -419,6 +463,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_signal);
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "dpsecd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		cfg_free(&cfg);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_telemetry.h>
 
 #include "dp_mgr.h"
@@ -125,12 +126,15 @@ static void json_qm(FILE *f, const struct dp_ctx *dp, const uint64_t c[DP_C_MAX]
 	fprintf(f, "}");
 }
 
+#define JSON_SAS_MAX 100000 /* a million SAs would make a 150 MB file */
+
 static void json_sas(FILE *f, const struct dp_ctx *dp)
 {
 	bool first = true;
+	uint32_t listed = 0;
 
-	fprintf(f, "\"sas\": [");
-	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
+	fprintf(f, "\"sa_count\": %u, \"sas_listed_max\": %u, \"sas\": [", dp->sas.count, JSON_SAS_MAX);
+	for (uint32_t i = 0; i < dp->sas.capacity && listed < JSON_SAS_MAX; i++) {
 		const struct dp_sa *sa = dp->sas.sa[i];
 		struct dp_sa_counters s;
 
@@ -143,6 +147,7 @@ static void json_sas(FILE *f, const struct dp_ctx *dp)
 			first ? "" : ", ", sa->conf.name, sa->conf.spi, sa_dir(sa), sa_mode(sa), s.packets,
 			s.bytes, s.drops, sa->seq);
 		first = false;
+		listed++;
 	}
 	fprintf(f, "]");
 }
@@ -181,6 +186,26 @@ static void json_workers(FILE *f, const struct dp_ctx *dp)
 	fprintf(f, "]");
 }
 
+/* Heap in use and what the SA table took when it was made, so that bench/
+ * can tell the bytes an SA costs (dp_ctx.sa_table_bytes). */
+uint64_t dp_heap_allocated(void)
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t sum = 0;
+
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (rte_malloc_get_socket_stats(s, &st) == 0)
+			sum += st.heap_allocsz_bytes;
+	return sum;
+}
+
+static void json_memory(FILE *f, const struct dp_ctx *dp)
+{
+	fprintf(f, "\"memory\": {\"heap_allocated_bytes\": %" PRIu64 ", \"sa_capacity\": %u, "
+		   "\"sa_table_bytes\": %" PRIu64 ", \"sa_struct_bytes\": %zu, \"key_schedule_bytes\": %zu}",
+		dp_heap_allocated(), dp->sas.capacity, dp->sa_table_bytes, sizeof(struct dp_sa), sizeof(struct ofl_sa_crypto));
+}
+
 int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
 {
 	uint64_t c[DP_C_MAX];
@@ -194,11 +219,13 @@ int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
 	fprintf(f, ", ");
 	json_qm(f, dp, c);
 	fprintf(f, ", ");
-	json_sas(f, dp);
-	fprintf(f, ", ");
 	json_ports(f, dp);
 	fprintf(f, ", ");
 	json_workers(f, dp);
+	fprintf(f, ", ");
+	json_memory(f, dp);
+	fprintf(f, ", ");
+	json_sas(f, dp); /* last: listing many SAs takes long enough to skew the rest */
 	fprintf(f, "}\n");
 	return fclose(f);
 }

@@ -14,6 +14,9 @@ void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX]);
 struct dp_sa_counters dp_stats_sa_sum(const struct dp_ctx *dp, uint32_t idx);
 void dp_stats_print(const struct dp_ctx *dp, FILE *f);
 int dp_stats_write_json(const struct dp_ctx *dp, const char *path);
+
+/* Bytes allocated from the DPDK heap, all sockets. */
+uint64_t dp_heap_allocated(void);
 int dp_stats_telemetry_register(void);
 
 #endif

@@ -18,6 +18,7 @@
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
 
 #define IKE_PORT 500
+#define DP_SA_PREFETCH_MIN 64 /* fewer SAs stay in cache: no prefetch pass */
 #define IKE_NATT_PORT 4500
 
 /* Packets of one received burst, sorted by what happens to them next. */
@@ -230,6 +231,41 @@ static bool ttl_once(struct rte_mbuf *m, struct dp_meta *md)
 	return ttl_decrement(m, md);
 }
 
+/* With many SAs every packet of a burst may need a different one, each a
+ * chain of cache misses: the table slot, then the SA (both its lines), then
+ * its key schedule and counters. Each link is fetched for the whole burst
+ * before the next, so that the misses overlap instead of queueing. */
+static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, struct rte_mbuf **mb,
+			     uint16_t n)
+{
+	const struct dp_sa *sa[DP_BURST];
+
+	for (uint16_t i = 0; i < n; i++) {
+		const struct dp_meta *md = dp_meta(mb[i]);
+		uint32_t slot = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
+
+		if (slot < dp_g->sas.capacity)
+			rte_prefetch0(&dp_g->sas.sa[slot]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		const struct dp_meta *md = dp_meta(mb[i]);
+		uint32_t slot = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
+
+		sa[i] = slot < dp_g->sas.capacity ? __atomic_load_n(&dp_g->sas.sa[slot], __ATOMIC_ACQUIRE)
+						  : NULL;
+		if (sa[i] != NULL) {
+			rte_prefetch0(sa[i]);
+			rte_prefetch0(&sa[i]->seq);
+		}
+	}
+	for (uint16_t i = 0; i < n; i++)
+		if (sa[i] != NULL) {
+			rte_prefetch0(sa[i]->crypto);
+			rte_prefetch0(&sa[i]->crypto->k);
+			rte_prefetch0(&w->sa_ctr[sa[i]->idx]);
+		}
+}
+
 /* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
 static void policy_out(struct dp_worker *w, struct dp_sort *s)
 {
@@ -238,6 +274,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 	uint16_t n_esp = 0;
 
 	dp_policy_lookup(pol, s->out, s->n_out);
+	if (dp_g->sas.count > DP_SA_PREFETCH_MIN)
+		prefetch_out_sas(w, pol, s->out, s->n_out);
 	for (uint16_t i = 0; i < s->n_out; i++) {
 		struct rte_mbuf *m = s->out[i];
 		struct dp_meta *md = dp_meta(m);
