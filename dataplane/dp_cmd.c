@@ -242,7 +242,7 @@ static void cmd_sa_add(struct dp_ctx *dp, const struct dpsec_msg *msg)
 		   (rc = dp_sa_install(&dp->sas, dp->mgr->crypto, c.sa_id, &c.conf, c.rule_id, &c.life,
 				       err, sizeof(err))) == 0) {
 		dp->key_additions++;
-		dp_mgr_sa_installed(dp, c.sa_id);
+		dp_mgr_sa_installed(dp, c.sa_id, &c.conf);
 	}
 	explicit_bzero(&c, sizeof(c));
 	ack(dp, msg->h.seq, msg->h.type, -rc, rc ? err : NULL);

@@ -40,7 +40,20 @@ static struct dp_sa_counters sa_usage(const struct dp_ctx *dp, uint32_t idx)
 	return s;
 }
 
-void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx)
+/* The SA's description goes into its directory entry once, without keys:
+ * the dataplane keeps no other copy (struct dp_sa). */
+static void describe_sa(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
+{
+	struct dpsec_shm_sa e = dp->mgr->shm.sas[idx]; /* the manager is the only writer */
+
+	e.conf = *conf;
+	explicit_bzero(e.conf.enc_key, sizeof(e.conf.enc_key));
+	explicit_bzero(e.conf.salt, sizeof(e.conf.salt));
+	explicit_bzero(e.conf.integ_key, sizeof(e.conf.integ_key));
+	dp_shm_sa_write(&dp->mgr->shm, idx, &e);
+}
+
+void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
 {
 	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
 	struct dp_sa_counters s = dp_stats_sa_sum(dp, idx);
@@ -50,13 +63,17 @@ void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx)
 	sm->base_bytes = s.bytes;
 	sm->base_drops = s.drops;
 	sm->last_in_tsc = dp->sas.sa[idx]->added_tsc;
+	describe_sa(dp, idx, conf);
 	dp_life_publish_sa(dp, idx);
 }
 
 static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa *sa,
 		       const struct dp_sa_counters *u, struct dpsec_shm_sa *e)
 {
+	struct dpsec_sa_conf conf = dp->mgr->shm.sas[idx].conf; /* written by describe_sa() */
+
 	memset(e, 0, sizeof(*e));
+	e->conf = conf;
 	e->sa_id = idx;
 	e->state = sa->expired ? DPSEC_SA_EXPIRED : DPSEC_SA_ACTIVE;
 	e->rule_id = sa->rule_id;
@@ -68,7 +85,6 @@ static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa
 	e->seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
 	e->life = sa->life;
 	e->expired = dp->mgr->sa[idx].reported;
-	e->conf = sa->conf; /* keys were wiped at install */
 }
 
 /* A digest of what changes in an SA's directory entry while it lives. */
@@ -134,7 +150,7 @@ static bool report(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_counters 
 	struct dp_sa_mgr *sm = &dp->mgr->sa[idx];
 	const struct dp_sa *sa = dp->sas.sa[idx];
 	struct dpsec_ev_sa_expire ev = {
-		.sa_id = idx, .spi = sa->conf.spi, .kind = kind, .trigger = trigger,
+		.sa_id = idx, .spi = rte_be_to_cpu_32(sa->spi_be), .kind = kind, .trigger = trigger,
 		.direction = sa->direction, .bytes = u->bytes, .packets = u->packets,
 	};
 

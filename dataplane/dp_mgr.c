@@ -92,9 +92,10 @@ void dp_mgr_fini(struct dp_ctx *dp)
 
 void dp_mgr_ready(struct dp_ctx *dp)
 {
-	for (uint32_t i = 0; i < dp->sas.capacity; i++)
+	/* at start the table holds the configuration's SAs, each at its index */
+	for (uint32_t i = 0; i < dp->cfg->n_sas && i < dp->sas.capacity; i++)
 		if (dp->sas.sa[i] != NULL)
-			dp_mgr_sa_installed(dp, i);
+			dp_mgr_sa_installed(dp, i, &dp->cfg->sas[i]);
 	dp->mgr->last_stats_tsc = 0;
 	dp_life_publish_stats(dp);
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);

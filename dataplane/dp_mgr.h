@@ -72,7 +72,7 @@ void dp_mgr_ready(struct dp_ctx *dp);
 bool dp_mgr_poll(struct dp_ctx *dp);
 
 /* Records the SAs dpsecd's own configuration installed (directory, base). */
-void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx);
+void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);
 
 /* dp_cmd.c */
 void dp_cmd_poll(struct dp_ctx *dp);

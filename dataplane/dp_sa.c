@@ -16,6 +16,7 @@
 
 /* The fast path reads only cache line 0 for inbound packets and writes only
  * cache line 1 for outbound ones. */
+static_assert(sizeof(struct dp_sa) % RTE_CACHE_LINE_SIZE == 0, "the key schedule follows the SA on a cache line");
 static_assert(offsetof(struct dp_sa, outer) + DP_SA_OUTER_MAX <= RTE_CACHE_LINE_SIZE,
 	      "hot SA fields must fit in the first cache line");
 static_assert(offsetof(struct dp_sa, seq) == RTE_CACHE_LINE_SIZE,
@@ -48,11 +49,9 @@ static void sa_free(struct dp_sa *sa)
 {
 	if (sa == NULL)
 		return;
-	if (sa->crypto_mem != NULL) {
-		explicit_bzero(sa->crypto_mem, sizeof(*sa->crypto_mem));
-		rte_free(sa->crypto_mem);
-	}
-	rte_free(sa->replay);
+	explicit_bzero(sa->crypto_mem, sizeof(*sa->crypto_mem)); /* freed with the SA below */
+	if (sa->replay != (struct dp_replay *)sa->replay_inline)
+		rte_free(sa->replay);
 	explicit_bzero(sa, sizeof(*sa));
 	rte_free(sa);
 }
@@ -122,27 +121,26 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 		else
 			sa_build_outer4(sa, c);
 	}
-	sa->conf = *c;
-	explicit_bzero(sa->conf.enc_key, sizeof(sa->conf.enc_key));
-	explicit_bzero(sa->conf.salt, sizeof(sa->conf.salt));
-	explicit_bzero(sa->conf.integ_key, sizeof(sa->conf.integ_key));
+	sa->local = c->local;
 }
 
 static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socket_id)
 {
-	struct dp_sa *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE,
-					      socket_id);
+	/* One allocation for the SA and its key schedule (each allocation costs
+	 * a header and alignment); the key schedule starts on a cache line. */
+	struct dp_sa *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa) + sizeof(*sa->crypto_mem),
+					      RTE_CACHE_LINE_SIZE, socket_id);
 
 	*out = sa;
 	if (sa == NULL)
 		return -ENOMEM;
-	sa->crypto_mem = rte_zmalloc_socket("dpsec_sa_key", sizeof(*sa->crypto_mem),
-					    RTE_CACHE_LINE_SIZE, socket_id);
-	if (sa->crypto_mem == NULL)
-		return -ENOMEM;
+	sa->crypto_mem = (struct ofl_sa_crypto *)(sa + 1);
 	if (c->direction == DPSEC_DIR_IN && c->replay_window > 0) {
-		sa->replay = rte_zmalloc_socket("dpsec_replay", dp_replay_size(c->replay_window),
-						RTE_CACHE_LINE_SIZE, socket_id);
+		size_t size = dp_replay_size(c->replay_window);
+
+		sa->replay = size <= sizeof(sa->replay_inline)
+				     ? (struct dp_replay *)sa->replay_inline
+				     : rte_zmalloc_socket("dpsec_replay", size, RTE_CACHE_LINE_SIZE, socket_id);
 		if (sa->replay == NULL)
 			return -ENOMEM;
 		dp_replay_init(sa->replay, c->replay_window, 0);
@@ -150,20 +148,21 @@ static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socke
 	return 0;
 }
 
-static int sa_add_sad(struct dp_sa_table *t, const struct dp_sa *sa, char *err, size_t errlen)
+static int sa_add_sad(struct dp_sa_table *t, const struct dp_sa *sa, const struct dpsec_sa_conf *c,
+		      char *err, size_t errlen)
 {
 	struct dp_sad_key k;
 	int rc;
 
-	dp_sa_sad_key(&k, sa->spi_be, sa->conf.local.family, sa->conf.local.a);
+	dp_sa_sad_key(&k, sa->spi_be, sa->local.family, sa->local.a);
 	if (rte_hash_lookup(t->sad, &k) >= 0) {
-		snprintf(err, errlen, "SA %s: SPI 0x%x already in use for this destination",
-			 sa->conf.name, sa->conf.spi);
+		snprintf(err, errlen, "SA %s: SPI 0x%x already in use for this destination", c->name,
+			 c->spi);
 		return -EEXIST;
 	}
 	rc = rte_hash_add_key_data(t->sad, &k, (void *)sa);
 	if (rc < 0) {
-		snprintf(err, errlen, "SA %s: SAD full", sa->conf.name);
+		snprintf(err, errlen, "SA %s: SAD full", c->name);
 		return rc;
 	}
 	return 0;
@@ -201,7 +200,7 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 	sa->sad_pos = -1;
 	if (life != NULL)
 		sa->life = *life;
-	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, err, errlen)) < 0)
+	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, conf, err, errlen)) < 0)
 		goto fail;
 	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* published: workers see it whole */
 	t->count++;
@@ -221,7 +220,7 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 		return NULL;
 	__atomic_store_n(&t->sa[idx], NULL, __ATOMIC_RELEASE);
 	if (sa->direction == DPSEC_DIR_IN) {
-		dp_sa_sad_key(&k, sa->spi_be, sa->conf.local.family, sa->conf.local.a);
+		dp_sa_sad_key(&k, sa->spi_be, sa->local.family, sa->local.a);
 		sa->sad_pos = rte_hash_del_key(t->sad, &k); /* position kept until the grace period */
 	}
 	t->count--;

@@ -20,6 +20,7 @@
 
 #define DP_SA_NONE UINT32_MAX
 #define DP_SA_OUTER_MAX 40 /* IPv6 header */
+#define DP_SA_REPLAY_INLINE 40 /* the rest of cache line 1 */
 
 enum dp_sa_flags {
 	DP_SA_ESN = 1 << 0,
@@ -46,15 +47,17 @@ struct dp_sa {
 
 	/* cache line 1: written per outbound packet; read-only for inbound SAs */
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
-	struct dp_replay *replay;         /* inbound only */
+	struct dp_replay *replay;         /* inbound only: replay_inline or its own memory */
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
+	uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* windows up to 64 */
 
-	/* cold: for display and control (the manager lcore's) */
-	struct dpsec_sa_conf conf __rte_cache_aligned; /* keys wiped */
-	struct ofl_sa_crypto *crypto_mem;
+	/* cold: the manager lcore's. The SA's description (name, addresses,
+	 * algorithms) lives once, in the shared-memory SA directory. */
+	struct ofl_sa_crypto *crypto_mem; /* right after the SA, same allocation */
 	struct dpsec_lifetime life;
 	uint64_t added_tsc;
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
+	struct dpsec_addr local;          /* the SAD key's destination, inbound */
 };
 
 /* Key of the inbound SAD: (SPI, protocol, destination), RFC 4301 §4.4.2. */

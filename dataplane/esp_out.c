@@ -92,14 +92,17 @@ static void esp_out_transport_hdr(uint8_t *p, uint32_t hdr_gap, uint32_t ip_len,
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 
-/* What routing reads next: the outer header's family and destination. */
+/* What routing reads next: the outer header's family and destination,
+ * from the SA's template. */
 static void esp_out_route_key(const struct dp_sa *sa, struct dp_meta *md)
 {
-	md->family = sa->conf.remote.family;
-	if (md->family == DPSEC_AF_INET6)
-		memcpy(md->key.k6.dst, sa->conf.remote.a, 16);
-	else
-		memcpy(md->key.k4.dst, sa->conf.remote.a, 4);
+	if (sa->flags & DP_SA_OUTER6) {
+		md->family = DPSEC_AF_INET6;
+		memcpy(md->key.k6.dst, ((const struct rte_ipv6_hdr *)sa->outer)->dst_addr, 16);
+		return;
+	}
+	md->family = DPSEC_AF_INET;
+	memcpy(md->key.k4.dst, &((const struct rte_ipv4_hdr *)sa->outer)->dst_addr, 4);
 }
 
 static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)

@@ -67,23 +67,31 @@ static void addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 	inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
 }
 
+/* An SA's name, addresses and algorithms: kept in its directory entry only
+ * (read here on the manager lcore, which writes it). */
+static const struct dpsec_sa_conf *sa_description(const struct dp_ctx *dp, uint32_t idx)
+{
+	return &dp->mgr->shm.sas[idx].conf;
+}
+
 static void print_sas(const struct dp_ctx *dp, FILE *f)
 {
 	fprintf(f, "%-20s %-10s %-8s %-9s %-20s %-20s %12s %14s %8s\n", "SA", "SPI", "dir",
 		"mode", "local", "remote", "packets", "bytes", "drops");
 	for (uint32_t i = 0; i < dp->sas.capacity; i++) {
 		const struct dp_sa *sa = dp->sas.sa[i];
+		const struct dpsec_sa_conf *d;
 		struct dp_sa_counters s;
 		char l[64], r[64];
 
 		if (sa == NULL)
 			continue;
+		d = sa_description(dp, i);
 		s = dp_stats_sa_sum(dp, i);
-		addr_str(&sa->conf.local, l, sizeof(l));
-		addr_str(&sa->conf.remote, r, sizeof(r));
+		addr_str(&d->local, l, sizeof(l));
+		addr_str(&d->remote, r, sizeof(r));
 		fprintf(f, "%-20s 0x%08x %-8s %-9s %-20s %-20s %12" PRIu64 " %14" PRIu64 " %8" PRIu64 "\n",
-			sa->conf.name, sa->conf.spi, sa_dir(sa), sa_mode(sa), l, r, s.packets, s.bytes,
-			s.drops);
+			d->name, d->spi, sa_dir(sa), sa_mode(sa), l, r, s.packets, s.bytes, s.drops);
 	}
 }
 
@@ -144,7 +152,8 @@ static void json_sas(FILE *f, const struct dp_ctx *dp)
 		fprintf(f, "%s{\"name\": \"%s\", \"spi\": %u, \"direction\": \"%s\", \"mode\": \"%s\", "
 			   "\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"drops\": %" PRIu64
 			   ", \"seq\": %" PRIu64 "}",
-			first ? "" : ", ", sa->conf.name, sa->conf.spi, sa_dir(sa), sa_mode(sa), s.packets,
+			first ? "" : ", ", sa_description(dp, i)->name, rte_be_to_cpu_32(sa->spi_be), sa_dir(sa),
+			sa_mode(sa), s.packets,
 			s.bytes, s.drops, sa->seq);
 		first = false;
 		listed++;
@@ -199,11 +208,19 @@ uint64_t dp_heap_allocated(void)
 	return sum;
 }
 
+/* Heap in use, and what every SA slot costs besides the SA itself (made
+ * once, for --max-sas slots): bench/ tells the bytes an SA costs from these
+ * and the heap's growth while SAs are added. */
 static void json_memory(FILE *f, const struct dp_ctx *dp)
 {
 	fprintf(f, "\"memory\": {\"heap_allocated_bytes\": %" PRIu64 ", \"sa_capacity\": %u, "
-		   "\"sa_table_bytes\": %" PRIu64 ", \"sa_struct_bytes\": %zu, \"key_schedule_bytes\": %zu}",
-		dp_heap_allocated(), dp->sas.capacity, dp->sa_table_bytes, sizeof(struct dp_sa), sizeof(struct ofl_sa_crypto));
+		   "\"sa_table_bytes\": %" PRIu64 ", \"sa_struct_bytes\": %zu, \"key_schedule_bytes\": %zu, "
+		   "\"per_slot\": {\"table_and_sad\": %.1f, \"worker_counters\": %zu, "
+		   "\"manager_state\": %zu, \"shm_directory\": %zu}}",
+		dp_heap_allocated(), dp->sas.capacity, dp->sa_table_bytes, sizeof(struct dp_sa),
+		sizeof(struct ofl_sa_crypto), (double)dp->sa_table_bytes / dp->sas.capacity,
+		sizeof(struct dp_sa_counters) * dp->n_workers, sizeof(struct dp_sa_mgr),
+		sizeof(struct dpsec_shm_sa));
 }
 
 int dp_stats_write_json(const struct dp_ctx *dp, const char *path)

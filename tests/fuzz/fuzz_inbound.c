@@ -133,7 +133,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void put_outer(uint8_t *p, const struct dp_sa *sa, uint32_t len, uint8_t next)
 {
-	const struct dpsec_sa_conf *c = &sa->conf;
+	const struct dpsec_sa_conf *c = &sa_conf[sa->idx]; /* installed at its index */
 
 	if (sa->flags & DP_SA_OUTER6) {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
