@@ -11,7 +11,7 @@
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
-static const char *const exception_fields[] = { "interface", NULL };
+static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
 static const char *const route_fields[] = { "destination", "via", "port", NULL };
 static const char *const neighbour_fields[] = { "address", "mac", "port", NULL };
 
@@ -193,6 +193,25 @@ static bool ifname_char_ok(char ch)
 	       ch == '_' || ch == '.' || ch == '-';
 }
 
+/* exception = { device = "..."; mac = "..."; }: a DPDK device instead of a
+ * TAP, and the MAC of whatever stands behind it as the host. */
+static int load_exception_device(struct cfg_ctx *c, const config_setting_t *g)
+{
+	const char *v;
+
+	if (config_setting_get_member(g, "interface") != NULL)
+		return cfg_fail(c, g, "give either interface (a TAP dpsecd makes) or device, not both");
+	if (cfg_str(c, g, "device", true, CFG_DEVARGS_MAX - 1, &v) < 0)
+		return -1;
+	for (uint32_t i = 0; i < c->cfg->n_ports; i++)
+		if (strcmp(c->cfg->ports[i].device, v) == 0)
+			return cfg_fail(c, config_setting_get_member(g, "device"),
+					"device \"%s\" is already used by port \"%s\"", v,
+					c->cfg->ports[i].name);
+	strcpy(c->cfg->exception_device, v);
+	return unicast_mac(c, g, true, c->cfg->exception_host_mac) < 0 ? -1 : 0;
+}
+
 int cfg_load_exception(struct cfg_ctx *c, const config_setting_t *root)
 {
 	const config_setting_t *g;
@@ -202,8 +221,14 @@ int cfg_load_exception(struct cfg_ctx *c, const config_setting_t *root)
 
 	if (r <= 0)
 		return r;
-	if (cfg_group(c, g, exception_fields) ||
-	    cfg_str(c, g, "interface", true, CFG_IFNAME_MAX - 1, &v) < 0)
+	if (cfg_group(c, g, exception_fields))
+		return -1;
+	if (config_setting_get_member(g, "device") != NULL)
+		return load_exception_device(c, g);
+	if (config_setting_get_member(g, "mac") != NULL)
+		return cfg_fail(c, config_setting_get_member(g, "mac"),
+				"mac goes with device; a TAP interface has its own MAC");
+	if (cfg_str(c, g, "interface", true, CFG_IFNAME_MAX - 1, &v) < 0)
 		return -1;
 	g = config_setting_get_member(g, "interface");
 	for (i = 0; v[i]; i++)

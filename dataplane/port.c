@@ -163,7 +163,12 @@ int dp_ports_setup(struct dp_ctx *dp, char *err, size_t errlen)
 			return -1;
 	}
 	dp->host_port = -1;
-	if (cfg->exception_ifname[0] != '\0') {
+	if (cfg->exception_device[0] != '\0') {
+		if (port_add(dp, cfg->exception_device, "exception", DP_ROLE_HOST, NULL, err, errlen) < 0)
+			return -1;
+		dp->host_port = dp->n_ports - 1;
+		memcpy(dp->ports[dp->host_port].host_mac.addr_bytes, cfg->exception_host_mac, 6);
+	} else if (cfg->exception_ifname[0] != '\0') {
 		snprintf(tap, sizeof(tap), TAP_DEVARGS_FMT, cfg->exception_ifname);
 		if (port_add(dp, tap, cfg->exception_ifname, DP_ROLE_HOST, NULL, err, errlen) < 0)
 			return -1;
@@ -277,8 +282,8 @@ int dp_ports_start(struct dp_ctx *dp, char *err, size_t errlen)
 		if (p->role != DP_ROLE_HOST)
 			rte_eth_promiscuous_enable(p->port_id);
 	}
-	if (dp->host_port < 0)
-		return 0;
+	if (dp->host_port < 0 || dp->cfg->exception_device[0] != '\0')
+		return 0; /* no TAP: nothing on the kernel side to set up */
 	if (host_side_setup(dp, err, errlen) < 0)
 		return -1;
 	if (host_mac(dp->cfg->exception_ifname, &dp->ports[dp->host_port].host_mac) < 0) {

@@ -57,6 +57,10 @@ struct cfg_dataplane {
 	uint32_t n_ports;
 	struct cfg_port ports[CFG_MAX_PORTS];
 	char exception_ifname[CFG_IFNAME_MAX]; /* "" = no exception interface */
+	/* or, instead of a TAP, any DPDK device as the exception port (bench/ and
+	 * tests): frames to the host go to exception_host_mac */
+	char exception_device[CFG_DEVARGS_MAX];
+	uint8_t exception_host_mac[6];
 	uint32_t n_routes;
 	struct cfg_route *routes;
 	uint32_t n_neighbours;

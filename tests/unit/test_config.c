@@ -578,6 +578,15 @@ static const struct broken broken[] = {
 	  "exception.interface", "16 characters; at most 15 allowed" },
 	{ "interface bad char", PORTS "exception = { interface = \"dp/sec\"; };\n", 3,
 	  "exception.interface", "character 3 ('/') of \"dp/sec\"" },
+	{ "exception device and interface", PORTS "exception = { interface = \"dp0\";\n"
+	  " device = \"net_null5\"; mac = \"02:00:00:00:00:09\"; };\n", 3, "exception",
+	  "give either interface (a TAP dpsecd makes) or device, not both" },
+	{ "exception device without mac", PORTS "exception = { device = \"net_null5\"; };\n", 3,
+	  "exception.mac", "required field missing" },
+	{ "exception device taken", PORTS "exception = { device = \"d1\"; mac = \"02:00:00:00:00:09\"; };\n",
+	  3, "exception.device", "device \"d1\" is already used by port \"wan\"" },
+	{ "exception mac with interface", PORTS "exception = { interface = \"dp0\"; mac = \"02:00:00:00:00:09\"; };\n",
+	  3, "exception.mac", "mac goes with device; a TAP interface has its own MAC" },
 	{ "route host bits", PORTS "routes = (\n { destination = \"10.2.0.1/24\"; port = \"wan\"; } );\n",
 	  4, "routes.[0].destination", "host bits set in \"10.2.0.1/24\"; did you mean \"10.2.0.0/24\"?" },
 	{ "route IPv6 host bits", PORTS "routes = ( { destination = \"2001:db8::1:0/96\"; port = \"wan\"; } );\n",
@@ -787,6 +796,22 @@ START_TEST(test_broken)
 END_TEST
 
 /* The base the broken table's policy cases start from must load. */
+/* The exception port on any DPDK device, with the host's MAC (bench/). */
+START_TEST(test_exception_device)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0x0c, 0x02 };
+	struct cfg_dataplane cfg;
+	char err[CFG_ERR_MAX], path[64];
+
+	ck_assert_msg(load_text(PORTS "exception = { device = \"net_null5,no-rx=1\"; "
+				"mac = \"02:00:00:00:0c:02\"; };\n", &cfg, err, path) == 0, "%s", err);
+	ck_assert_str_eq(cfg.exception_device, "net_null5,no-rx=1");
+	ck_assert_mem_eq(cfg.exception_host_mac, mac, 6);
+	ck_assert_str_eq(cfg.exception_ifname, "");
+	cfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_broken_base_loads)
 {
 	struct cfg_dataplane cfg;
@@ -1084,6 +1109,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ex, test_minimal_config);
 	tcase_add_loop_test(br, test_broken, 0, (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(br, test_broken_base_loads);
+	tcase_add_test(br, test_exception_device);
 	tcase_add_test(br, test_truncated_and_mangled);
 	tcase_set_timeout(br, 120);
 	tcase_add_test(fi, test_key_file_0644_refused);
