@@ -70,6 +70,7 @@ struct dp_worker {
 	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
 	uint16_t ip_id;                  /* outer IPv4 identification */
 	volatile uint64_t last_rx_tsc;   /* for --exit-when-idle */
+	uint64_t round_tsc;              /* TSC at the start of the current poll round */
 	uint64_t busy_tsc;               /* TSC cycles spent on non-empty poll rounds */
 	/* The same for rounds shorter than dp_ctx.stall_tsc only, and the packets
 	 * they received: a round the OS or the hypervisor interrupted is left

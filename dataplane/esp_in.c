@@ -184,14 +184,19 @@ static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 	return dp_parse_ip(m, md) == 0 ? 0 : DP_DROP_inner_malformed;
 }
 
-static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t bytes)
+/* Counts a run of packets received on one SA: once per run; the time of
+ * last use is the poll round's (no TSC read per packet). */
+static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t packets,
+			 uint64_t bytes)
 {
 	struct dp_sa_counters *sc = &w->sa_ctr[sa->idx];
 
-	sc->packets++;
+	if (packets == 0)
+		return;
+	sc->packets += packets;
 	sc->bytes += bytes;
-	sc->last_use_tsc = rte_rdtsc();
-	w->ctr->c[DP_C_esp_in_packets]++;
+	sc->last_use_tsc = w->round_tsc;
+	w->ctr->c[DP_C_esp_in_packets] += packets;
 	w->ctr->c[DP_C_confidential_bytes_received] += bytes;
 	w->ctr->c[DP_C_authenticated_bytes_received] += bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_received_in_tunnels
@@ -259,6 +264,9 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
 {
+	const struct dp_sa *run_sa = NULL;
+	uint32_t run_packets = 0;
+	uint64_t run_bytes = 0;
 	uint16_t good = 0;
 
 	for (uint16_t j = 0; j < k; j++) {
@@ -270,9 +278,19 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			dp_drop(w, batch[j], rc);
 			continue;
 		}
-		esp_in_count(w, sa, dp_meta(batch[j])->inner_len);
+		if (sa != run_sa) {
+			if (run_sa != NULL)
+				esp_in_count(w, run_sa, run_packets, run_bytes);
+			run_sa = sa;
+			run_packets = 0;
+			run_bytes = 0;
+		}
+		run_packets++;
+		run_bytes += dp_meta(batch[j])->inner_len;
 		out[good++] = batch[j];
 	}
+	if (run_sa != NULL)
+		esp_in_count(w, run_sa, run_packets, run_bytes);
 	return good;
 }
 

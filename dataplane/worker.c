@@ -577,6 +577,8 @@ int dp_worker_main(void *arg)
 	dp_rcu_worker_start(w);
 	while (!dp_g->quit) {
 		uint64_t start = rte_rdtsc();
+
+		w->round_tsc = start;
 		uint32_t got = 0;
 
 		for (uint16_t q = 0; q < w->n_rxq; q++) {

@@ -709,6 +709,30 @@ END_TEST
 
 /* ---- SA preparation: what the engine refuses ------------------------------ */
 
+/* The ICV comparison: equal buffers match, and a change in any bit of any
+ * byte does not, for the word-wise lengths (12, 16) and the others. */
+START_TEST(test_icv_equal_every_byte)
+{
+	static const uint8_t lens[] = { 12, 16, 1, 8, 20, 32 };
+
+	for (size_t l = 0; l < sizeof(lens); l++) {
+		uint8_t a[32], b[32];
+
+		for (int i = 0; i < 32; i++)
+			a[i] = b[i] = (uint8_t)(i * 29 + 7);
+		ck_assert(ofl_icv_equal(a, b, lens[l]));
+		for (int i = 0; i < lens[l]; i++)
+			for (int bit = 0; bit < 8; bit++) {
+				b[i] ^= (uint8_t)(1u << bit);
+				ck_assert_msg(!ofl_icv_equal(a, b, lens[l]), "len %u byte %d bit %d", lens[l], i, bit);
+				b[i] ^= (uint8_t)(1u << bit);
+			}
+		b[lens[l]] ^= 1; /* beyond the length: not compared */
+		ck_assert(ofl_icv_equal(a, b, lens[l]));
+	}
+}
+END_TEST
+
 START_TEST(test_prepare_invalid)
 {
 	uint8_t key[32] = {1}, ikey[64] = {2}, salt[4] = {3};
@@ -760,6 +784,7 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, test_empty_burst);
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_prepare_invalid);
+	tcase_add_test(tc, test_icv_equal_every_byte);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
