@@ -56,4 +56,33 @@ static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const 
 	op->aad_len = esn ? 12 : 8;
 }
 
+/* A run of packets on one SA in a burst: its counters are added once, when
+ * the SA changes or the burst ends (flush: the direction's counting). */
+struct esp_run {
+	const struct dp_sa *sa;
+	uint32_t packets;
+	uint64_t bytes;
+};
+
+typedef void (*esp_run_flush)(struct dp_worker *w, const struct dp_sa *sa, uint32_t packets,
+			      uint64_t bytes);
+
+static inline void esp_run_add(struct dp_worker *w, struct esp_run *r, const struct dp_sa *sa,
+			       uint32_t bytes, esp_run_flush flush)
+{
+	if (sa != r->sa) {
+		if (r->sa != NULL)
+			flush(w, r->sa, r->packets, r->bytes);
+		*r = (struct esp_run){ .sa = sa };
+	}
+	r->packets++;
+	r->bytes += bytes;
+}
+
+static inline void esp_run_end(struct dp_worker *w, const struct esp_run *r, esp_run_flush flush)
+{
+	if (r->sa != NULL)
+		flush(w, r->sa, r->packets, r->bytes);
+}
+
 #endif

@@ -264,9 +264,7 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
 {
-	const struct dp_sa *run_sa = NULL;
-	uint32_t run_packets = 0;
-	uint64_t run_bytes = 0;
+	struct esp_run run = { .sa = NULL };
 	uint16_t good = 0;
 
 	for (uint16_t j = 0; j < k; j++) {
@@ -278,19 +276,10 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			dp_drop(w, batch[j], rc);
 			continue;
 		}
-		if (sa != run_sa) {
-			if (run_sa != NULL)
-				esp_in_count(w, run_sa, run_packets, run_bytes);
-			run_sa = sa;
-			run_packets = 0;
-			run_bytes = 0;
-		}
-		run_packets++;
-		run_bytes += dp_meta(batch[j])->inner_len;
+		esp_run_add(w, &run, sa, dp_meta(batch[j])->inner_len, esp_in_count);
 		out[good++] = batch[j];
 	}
-	if (run_sa != NULL)
-		esp_in_count(w, run_sa, run_packets, run_bytes);
+	esp_run_end(w, &run, esp_in_count);
 	return good;
 }
 

@@ -224,9 +224,7 @@ static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
 static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
 			       uint16_t k, struct rte_mbuf **out)
 {
-	const struct dp_sa *run_sa = NULL;
-	uint32_t run_packets = 0;
-	uint64_t run_bytes = 0;
+	struct esp_run run = { .sa = NULL };
 	uint16_t good = 0;
 
 	for (uint16_t j = 0; j < k; j++) {
@@ -242,19 +240,10 @@ static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct
 		if (ops[j].tag == md->tag)
 			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
 			       sa->icv_len);
-		if (sa != run_sa) {
-			if (run_sa != NULL)
-				esp_out_count(w, run_sa, run_packets, run_bytes);
-			run_sa = sa;
-			run_packets = 0;
-			run_bytes = 0;
-		}
-		run_packets++;
-		run_bytes += md->inner_len;
+		esp_run_add(w, &run, sa, md->inner_len, esp_out_count);
 		out[good++] = m;
 	}
-	if (run_sa != NULL)
-		esp_out_count(w, run_sa, run_packets, run_bytes);
+	esp_run_end(w, &run, esp_out_count);
 	return good;
 }
 
