@@ -165,7 +165,7 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 	uint8_t *esp = p + hdr, *iv = esp + ESP_HDR_LEN, nonce[12], aad[12], tag[16];
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), lo = rte_cpu_to_be_32((uint32_t)seq);
 	bool esn = sa->flags & DP_SA_ESN;
-	struct ofl_op op = { .sa = sa->crypto, .buf = p, .encrypt = true, .tag = tag,
+	struct ofl_op op = { .sa = &sa->crypto, .buf = p, .encrypt = true, .tag = tag,
 			     .cipher_off = hdr + ESP_HDR_LEN + sa->iv_len, .cipher_len = ct_len,
 			     .iv = iv };
 
@@ -173,7 +173,7 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 	memcpy(esp + 4, &lo, 4);
 	memset(iv, 0x77, sa->iv_len);
 	if (!(sa->flags & DP_SA_INTEG)) {
-		memcpy(nonce, sa->crypto->salt, 4);
+		memcpy(nonce, sa->crypto.salt, 4);
 		memcpy(nonce + 4, iv, 8);
 		memcpy(aad, esp, 4);
 		memcpy(aad + 4, esn ? &hi : &lo, 4);
