@@ -118,6 +118,19 @@ static bool is_natt(const struct dp_meta *md)
 	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(dport));
 }
 
+/* The host's own IKE: UDP 500/4500, or from the NAT-T port of one of our
+ * UDP-encapsulated SAs (the host side only: no other traffic pays for the
+ * port lookup). */
+static bool ike_exempt_out(const struct dp_meta *md, bool from_host)
+{
+	uint16_t sport = md->family == DPSEC_AF_INET6 ? md->key.k6.sport : md->key.k4.sport;
+
+	if (is_ike(md))
+		return true;
+	return from_host && md->l4proto == IPPROTO_UDP &&
+	       dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(sport));
+}
+
 /* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
  * inbound SAs, the rest to the clear path (IKE among it). */
 static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
@@ -312,7 +325,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		struct rte_mbuf *m = s->out[i];
 		struct dp_meta *md = dp_meta(m);
 		bool from_host = dp_g->ports[md->in_port].role == DP_ROLE_HOST;
-		uint8_t action = is_ike(md) ? DPSEC_ACTION_PERMIT : dp_policy_action(pol, md->rule);
+		uint8_t action = ike_exempt_out(md, from_host) ? DPSEC_ACTION_PERMIT
+							    : dp_policy_action(pol, md->rule);
 		struct dp_sa *sa;
 
 		if (action == DPSEC_ACTION_BLOCK) {
