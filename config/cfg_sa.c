@@ -1,6 +1,7 @@
 /* cfg_sa.c - static security associations: SPI, direction, mode, endpoints,
- * algorithms with their key material, anti-replay window and ESN. Keys go
- * straight into the SA or through a stack buffer wiped before return. */
+ * algorithms with their key material, anti-replay window and ESN, UDP
+ * encapsulation (RFC 3948) and its ports. Keys go straight into the SA or
+ * through a stack buffer wiped before return. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,12 +9,13 @@
 
 static const char *const sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
-	"integrity", "integrity_key", "replay_window", "esn", NULL
+	"integrity", "integrity_key", "replay_window", "esn", "encapsulation", "udp_source_port",
+	"udp_destination_port", NULL
 };
 static const char *const store_sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
-	"integrity", "integrity_key", "replay_window", "esn", "lifetime_seconds",
-	"lifetime_kilobytes", NULL
+	"integrity", "integrity_key", "replay_window", "esn", "encapsulation", "udp_source_port",
+	"udp_destination_port", "lifetime_seconds", "lifetime_kilobytes", NULL
 };
 
 static const struct cfg_kw dir_kw[] = {
@@ -38,6 +40,10 @@ static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_GCM_16, 32, DPSEC_GCM_SALT_LEN },
 	{ DPSEC_ENC_AES_CBC, 16, 0 },
 	{ DPSEC_ENC_AES_CBC, 32, 0 },
+};
+
+static const struct cfg_kw encap_kw[] = {
+	{ "none", DPSEC_ENCAP_NONE }, { "udp", DPSEC_ENCAP_UDP }, { NULL, 0 }
 };
 
 static const struct cfg_kw integ_kw[] = {
@@ -193,6 +199,38 @@ static int sa_replay(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_
 	return 0;
 }
 
+/* A UDP port of an encapsulated SA: 1..65535, DPSEC_NATT_PORT by default;
+ * refused without encapsulation, where it would mean nothing. */
+static int sa_udp_port(struct cfg_ctx *c, const config_setting_t *g, const char *field,
+		       uint8_t encap, uint16_t *port)
+{
+	long long v = DPSEC_NATT_PORT;
+	int r = cfg_int(c, g, field, false, 1, 65535, &v);
+
+	if (r < 0)
+		return -1;
+	if (r > 0 && encap != DPSEC_ENCAP_UDP)
+		return cfg_fail(c, config_setting_get_member(g, field),
+				"given, but the SA has no UDP encapsulation; add encapsulation = \"udp\" "
+				"or remove it");
+	*port = encap == DPSEC_ENCAP_UDP ? (uint16_t)v : 0;
+	return 0;
+}
+
+static int sa_encapsulation(struct cfg_ctx *c, const config_setting_t *g,
+			    struct dpsec_sa_conf *sa)
+{
+	int encap = DPSEC_ENCAP_NONE;
+
+	if (cfg_keyword(c, g, "encapsulation", false, encap_kw, &encap) < 0)
+		return -1;
+	sa->encap = (uint8_t)encap;
+	if (sa_udp_port(c, g, "udp_source_port", sa->encap, &sa->udp_sport) < 0 ||
+	    sa_udp_port(c, g, "udp_destination_port", sa->encap, &sa->udp_dport) < 0)
+		return -1;
+	return 0;
+}
+
 /* Inbound SAs are found by (SPI, local), outbound ones by (SPI, remote). */
 static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 {
@@ -229,7 +267,7 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	sa->direction = (uint8_t)dir;
 	sa->mode = (uint8_t)mode;
 	if (sa_endpoints(c, g, sa) || sa_encryption(c, g, sa, &enc) ||
-	    sa_integrity(c, g, sa, enc) || sa_replay(c, g, sa))
+	    sa_integrity(c, g, sa, enc) || sa_replay(c, g, sa) || sa_encapsulation(c, g, sa))
 		return -1;
 	return sa_spi_unique(c, g, idx);
 }

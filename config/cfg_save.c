@@ -237,6 +237,9 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 	}
 	if (c->direction == DPSEC_DIR_IN)
 		fprintf(f, "      replay_window = %u;\n", c->replay_window);
+	if (c->encap == DPSEC_ENCAP_UDP)
+		fprintf(f, "      encapsulation = \"udp\"; udp_source_port = %u; udp_destination_port = %u;\n",
+			c->udp_sport, c->udp_dport);
 	fprintf(f, "      esn = %s; lifetime_seconds = %u; lifetime_kilobytes = %llu;\n  }%s\n",
 		c->esn ? "true" : "false", x->lifetime_seconds,
 		(unsigned long long)x->lifetime_kilobytes, last ? "" : ",");

@@ -10,6 +10,7 @@
  *   static|dynamic delete rule policy=P name=N
  *   sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..
  *          encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]
+ *          [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]
  *          [lifetime_seconds=N] [lifetime_kilobytes=N]       (static: saved)
  *   sa delete NAME
  *
@@ -36,6 +37,7 @@
 	"  static|dynamic delete rule policy=P name=N\n"                                           \
 	"  sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..\n"             \
 	"         encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]\n" \
+	"         [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]\n" \
 	"         [lifetime_seconds=N] [lifetime_kilobytes=N]\n"                                   \
 	"  sa delete NAME\n"
 
@@ -162,9 +164,9 @@ static int build_filter(struct params *p, struct dpsec_filter *f, struct cp_out 
 static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa, struct cp_out *o)
 {
 	static const char *const q[] = { "direction", "mode", "local", "remote", "encryption",
-					 "encryption_key", "integrity", "integrity_key" };
+					 "encryption_key", "integrity", "integrity_key", "encapsulation" };
 	static const char *const num[] = { "spi", "replay_window", "lifetime_seconds",
-					   "lifetime_kilobytes" };
+					   "lifetime_kilobytes", "udp_source_port", "udp_destination_port" };
 	struct cp_out t = { 0 };
 	struct cfg_store s;
 	const char *v;

@@ -158,6 +158,18 @@ static inline uint16_t dp_sa_owner(const struct dp_ctx *dp, uint32_t sa_idx)
 	return (uint16_t)(sa_idx % dp->n_workers);
 }
 
+/* Prepends the Ethernet header of an IP packet of family. */
+static inline void dp_push_eth(struct rte_mbuf *m, const struct rte_ether_addr *dst,
+			       const struct rte_ether_addr *src, uint8_t family)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
+
+	eth->dst_addr = *dst;
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(family == DPSEC_AF_INET6 ? RTE_ETHER_TYPE_IPV6
+								    : RTE_ETHER_TYPE_IPV4);
+}
+
 /* Counts a packet under a drop reason and frees it. */
 static inline void dp_drop(struct dp_worker *w, struct rte_mbuf *m, int reason)
 {

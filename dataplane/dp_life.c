@@ -1,9 +1,10 @@
 /* dp_life.c - the manager's watch over SAs and counters: a scan that walks
  * a slice of the SA table each round, sums each SA's per-worker counters
  * into the shared-memory SA directory, enforces hard lifetimes (the SA
- * stops carrying packets even with no control plane), and reports soft,
- * hard, idle and sequence-number events once each; and the statistics
- * area, refreshed every 10 ms. */
+ * stops carrying packets even with no control plane), reports soft, hard,
+ * idle and sequence-number events once each, and sends the NAT keepalives
+ * of silent UDP-encapsulated SAs; and the statistics area, refreshed every
+ * 10 ms. */
 #include <string.h>
 #include <time.h>
 
@@ -63,6 +64,7 @@ void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_
 	sm->base_bytes = s.bytes;
 	sm->base_drops = s.drops;
 	sm->last_in_tsc = dp->sas.sa[idx]->added_tsc;
+	dp_natt_ka_start(&sm->ka, dp->sas.sa[idx]->added_tsc, 0); /* usage counts from 0 */
 	describe_sa(dp, idx, conf);
 	dp_life_publish_sa(dp, idx);
 }
@@ -187,6 +189,19 @@ static void check_idle(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_count
 		report(dp, idx, u, DPSEC_EXPIRE_IDLE, DPSEC_TRIGGER_IDLE);
 }
 
+/* RFC 3948 §4: a UDP-encapsulated outbound SA silent for the interval
+ * sends a keepalive (the scan sees each SA several times a second). */
+static void check_keepalive(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_counters *u,
+			    uint64_t now)
+{
+	const struct dp_sa *sa = dp->sas.sa[idx];
+	uint64_t interval = (uint64_t)dp->cfg->opts.natt_keepalive_s * rte_get_tsc_hz();
+
+	if (sa->direction == DPSEC_DIR_OUT && (sa->flags & DP_SA_NATT) && !sa->expired &&
+	    dp_natt_ka_due(&dp->mgr->sa[idx].ka, now, u->packets, interval))
+		dp_natt_ka_send(dp, &dp->mgr->shm.sas[idx].conf); /* its description */
+}
+
 static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
 {
 	struct dp_sa *sa = dp->sas.sa[idx];
@@ -203,6 +218,7 @@ static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
 	if (seq_near_end(sa))
 		report(dp, idx, &u, DPSEC_EXPIRE_SEQ, DPSEC_TRIGGER_SEQ);
 	check_idle(dp, idx, &u, now);
+	check_keepalive(dp, idx, &u, now);
 	publish_sa(dp, idx, false);
 }
 

@@ -11,6 +11,7 @@
 
 #include "dp_ruleset.h"
 #include "dp_shm.h"
+#include "natt.h"
 
 struct dp_ctx;
 struct rte_hash;
@@ -28,6 +29,7 @@ struct dp_sa_mgr {
 	uint64_t last_in_tsc;   /* last seen packet, for idle */
 	uint8_t reported;       /* 1 << enum dpsec_expire_kind, events sent */
 	uint64_t published;     /* what the directory entry last showed (dp_life_publish_sa) */
+	struct dp_natt_ka ka;   /* outbound UDP-encapsulated SAs: keepalive schedule */
 };
 
 struct dp_acq {

@@ -1,6 +1,7 @@
 /* dp_sa.c - SA life cycle in the dataplane: the SA table, the inbound SAD,
  * checking an SA that came from outside, installing an SA (crypto template,
- * outer header, replay window), and taking it out again. */
+ * outer header and UDP header templates, replay window, NAT-T ports), and
+ * taking it out again. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,12 +12,12 @@
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
+#include <rte_udp.h>
 
 #include "dp_sa.h"
 
 /* The fast path reads only cache line 0 for inbound packets and writes only
  * cache line 1 for outbound ones. */
-static_assert(sizeof(struct dp_sa) % RTE_CACHE_LINE_SIZE == 0, "the key schedule follows the SA on a cache line");
 static_assert(offsetof(struct dp_sa, outer) + DP_SA_OUTER_MAX <= RTE_CACHE_LINE_SIZE,
 	      "hot SA fields must fit in the first cache line");
 static_assert(offsetof(struct dp_sa, seq) == RTE_CACHE_LINE_SIZE,
@@ -38,7 +39,9 @@ int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id)
 	t->sa = rte_zmalloc_socket("dpsec_sa_tab", sizeof(t->sa[0]) * (capacity ? capacity : 1),
 				   RTE_CACHE_LINE_SIZE, socket_id);
 	t->sad = rte_hash_create(&hp);
-	if (t->sa == NULL || t->sad == NULL) {
+	t->natt_port_refs = rte_zmalloc_socket("dpsec_natt_ports", sizeof(uint32_t) * DP_NATT_PORTS,
+					       RTE_CACHE_LINE_SIZE, socket_id);
+	if (t->sa == NULL || t->sad == NULL || t->natt_port_refs == NULL) {
 		dp_sa_table_fini(t);
 		return -ENOMEM;
 	}
@@ -49,10 +52,9 @@ static void sa_free(struct dp_sa *sa)
 {
 	if (sa == NULL)
 		return;
-	explicit_bzero(sa->crypto_mem, sizeof(*sa->crypto_mem)); /* freed with the SA below */
 	if (sa->replay != (struct dp_replay *)sa->replay_inline)
 		rte_free(sa->replay);
-	explicit_bzero(sa, sizeof(*sa));
+	explicit_bzero(sa, sizeof(*sa)); /* the key schedules with it */
 	rte_free(sa);
 }
 
@@ -61,6 +63,7 @@ void dp_sa_table_fini(struct dp_sa_table *t)
 	for (uint32_t i = 0; t->sa != NULL && i < t->capacity; i++)
 		sa_free(t->sa[i]); /* the SAD goes as a whole */
 	rte_free(t->sa);
+	rte_free(t->natt_port_refs);
 	rte_hash_free(t->sad);
 	memset(t, 0, sizeof(*t));
 }
@@ -74,13 +77,19 @@ void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const 
 	memcpy(k->dst, dst, family == DPSEC_AF_INET6 ? 16 : 4);
 }
 
+/* The protocol after the outer IP header. */
+static uint8_t sa_outer_proto(const struct dpsec_sa_conf *c)
+{
+	return c->encap == DPSEC_ENCAP_UDP ? IPPROTO_UDP : IPPROTO_ESP;
+}
+
 static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)sa->outer;
 
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_ESP;
+	ip->next_proto_id = sa_outer_proto(c);
 	memcpy(&ip->src_addr, c->local.a, 4);
 	memcpy(&ip->dst_addr, c->remote.a, 4);
 	sa->outer_len = sizeof(*ip);
@@ -94,47 +103,66 @@ static void sa_build_outer6(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)sa->outer;
 
 	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-	ip->proto = IPPROTO_ESP;
+	ip->proto = sa_outer_proto(c);
 	ip->hop_limits = 64;
 	memcpy(ip->src_addr, c->local.a, 16);
 	memcpy(ip->dst_addr, c->remote.a, 16);
 	sa->outer_len = sizeof(*ip);
 }
 
+/* RFC 3948 §2.1: the UDP header follows the outer IP header (tunnel) or
+ * the packet's own (transport); each packet sets the length, and the
+ * checksum over IPv6. */
+static void sa_build_udp(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+{
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(sa->outer + sa->outer_len);
+
+	udp->src_port = rte_cpu_to_be_16(c->udp_sport);
+	udp->dst_port = rte_cpu_to_be_16(c->udp_dport);
+	sa->outer_len += DP_SA_UDP_LEN;
+}
+
+static void sa_build_templates(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+{
+	if (c->direction != DPSEC_DIR_OUT)
+		return;
+	if (c->mode == DPSEC_MODE_TUNNEL) {
+		if (c->local.family == DPSEC_AF_INET6)
+			sa_build_outer6(sa, c);
+		else
+			sa_build_outer4(sa, c);
+	}
+	if (c->encap == DPSEC_ENCAP_UDP)
+		sa_build_udp(sa, c);
+}
+
 static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *c)
 {
-	const struct ofl_sa_crypto *k = sa->crypto_mem;
+	const struct ofl_sa_crypto *k = &sa->crypto;
 
 	sa->spi_be = rte_cpu_to_be_32(c->spi);
 	sa->idx = idx;
 	sa->direction = c->direction;
 	sa->flags = (c->esn ? DP_SA_ESN : 0) | (c->mode == DPSEC_MODE_TUNNEL ? DP_SA_TUNNEL : 0) |
 		    (c->local.family == DPSEC_AF_INET6 ? DP_SA_OUTER6 : 0) |
-		    (c->integ_alg != DPSEC_INTEG_NONE ? DP_SA_INTEG : 0);
+		    (c->integ_alg != DPSEC_INTEG_NONE ? DP_SA_INTEG : 0) |
+		    (c->encap == DPSEC_ENCAP_UDP ? DP_SA_NATT : 0);
 	sa->iv_len = k->iv_len;
 	sa->icv_len = k->icv_len;
 	sa->block_len = k->block_len;
-	sa->crypto = k;
-	if (c->mode == DPSEC_MODE_TUNNEL && c->direction == DPSEC_DIR_OUT) {
-		if (c->local.family == DPSEC_AF_INET6)
-			sa_build_outer6(sa, c);
-		else
-			sa_build_outer4(sa, c);
-	}
+	sa_build_templates(sa, c);
 	sa->local = c->local;
+	sa->natt_port = c->udp_dport;
 }
 
 static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socket_id)
 {
-	/* One allocation for the SA and its key schedule (each allocation costs
-	 * a header and alignment); the key schedule starts on a cache line. */
-	struct dp_sa *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa) + sizeof(*sa->crypto_mem),
-					      RTE_CACHE_LINE_SIZE, socket_id);
+	/* the key schedules are in the SA (one allocation: each costs a header) */
+	struct dp_sa *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE, socket_id);
 
 	*out = sa;
 	if (sa == NULL)
 		return -ENOMEM;
-	sa->crypto_mem = (struct ofl_sa_crypto *)(sa + 1);
 	if (c->direction == DPSEC_DIR_IN && c->replay_window > 0) {
 		size_t size = dp_replay_size(c->replay_window);
 
@@ -173,6 +201,15 @@ static bool sa_is_tunnel_out(const struct dp_sa *sa)
 	return (sa->flags & DP_SA_TUNNEL) && sa->direction == DPSEC_DIR_OUT;
 }
 
+/* Inbound UDP-encapsulated SAs open their local port to ESP in UDP. */
+static void sa_natt_port_ref(struct dp_sa_table *t, const struct dp_sa *sa, int delta)
+{
+	uint32_t *ref = &t->natt_port_refs[sa->natt_port];
+
+	if (sa->direction == DPSEC_DIR_IN && (sa->flags & DP_SA_NATT))
+		__atomic_store_n(ref, *ref + (uint32_t)delta, __ATOMIC_RELAXED); /* one writer */
+}
+
 int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		  const struct dpsec_sa_conf *conf, uint32_t rule_id,
 		  const struct dpsec_lifetime *life, char *err, size_t errlen)
@@ -189,7 +226,7 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		snprintf(err, errlen, "SA %s: out of memory", conf->name);
 		goto fail;
 	}
-	rc = ofl_cpu_sa_prepare(e, conf, sa->crypto_mem);
+	rc = ofl_cpu_sa_prepare(e, conf, &sa->crypto);
 	if (rc < 0) {
 		snprintf(err, errlen, "SA %s: the crypto engine cannot run this algorithm", conf->name);
 		goto fail;
@@ -205,6 +242,7 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* published: workers see it whole */
 	t->count++;
 	t->tunnels_out += sa_is_tunnel_out(sa);
+	sa_natt_port_ref(t, sa, 1);
 	return 0;
 fail:
 	sa_free(sa);
@@ -225,6 +263,7 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 	}
 	t->count--;
 	t->tunnels_out -= sa_is_tunnel_out(sa);
+	sa_natt_port_ref(t, sa, -1);
 	return sa;
 }
 
@@ -238,6 +277,17 @@ void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa)
 static bool addr_ok(const struct dpsec_addr *a)
 {
 	return a->family == DPSEC_AF_INET || a->family == DPSEC_AF_INET6;
+}
+
+static const char *sa_encap_problem(const struct dpsec_sa_conf *c)
+{
+	if (c->encap > DPSEC_ENCAP_UDP)
+		return "encapsulation unknown (0: none, 1: UDP)";
+	if (c->encap == DPSEC_ENCAP_UDP && (c->udp_sport == 0 || c->udp_dport == 0))
+		return "UDP encapsulation needs source and destination ports 1..65535";
+	if (c->encap == DPSEC_ENCAP_NONE && (c->udp_sport != 0 || c->udp_dport != 0))
+		return "UDP ports given without UDP encapsulation";
+	return NULL;
 }
 
 static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
@@ -269,7 +319,7 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)";
 	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 && c->integ_key_len != 32)
 		return "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)";
-	return NULL;
+	return sa_encap_problem(c);
 }
 
 int dp_sa_conf_check(const struct dpsec_sa_conf *c, char *err, size_t errlen)

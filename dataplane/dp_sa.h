@@ -19,7 +19,9 @@
 #include "replay.h"
 
 #define DP_SA_NONE UINT32_MAX
-#define DP_SA_OUTER_MAX 40 /* IPv6 header */
+#define DP_SA_UDP_LEN 8                   /* the UDP header of NAT traversal, RFC 3948 */
+#define DP_SA_OUTER_MAX (40 + DP_SA_UDP_LEN) /* IPv6 header, UDP header */
+#define DP_NATT_PORTS 65536
 #define DP_SA_REPLAY_INLINE 40 /* the rest of cache line 1 */
 
 enum dp_sa_flags {
@@ -27,6 +29,7 @@ enum dp_sa_flags {
 	DP_SA_TUNNEL = 1 << 1,
 	DP_SA_OUTER6 = 1 << 2, /* tunnel endpoints (or transport hosts) are IPv6 */
 	DP_SA_INTEG = 1 << 3,  /* separate integrity algorithm (not combined mode) */
+	DP_SA_NATT = 1 << 4,   /* ESP in UDP (RFC 3948) */
 };
 
 struct dp_sa {
@@ -38,12 +41,13 @@ struct dp_sa {
 	uint8_t iv_len;
 	uint8_t icv_len;
 	uint8_t block_len;
-	uint8_t outer_len;     /* tunnel header bytes: 20 or 40; 0 in transport */
+	uint8_t outer_len;     /* outbound template bytes before ESP: the tunnel IP header
+				* (20 or 40), then the UDP header with NAT traversal (8) */
 	uint8_t stopped;       /* set once the sequence space is exhausted */
 	uint8_t expired;       /* set by the manager at the hard lifetime */
-	const struct ofl_sa_crypto *crypto;
-	uint8_t outer[DP_SA_OUTER_MAX]; /* outer header template (tunnel); IPv4: the
-					 * checksum field holds the fixed fields' sum */
+	uint8_t outer[DP_SA_OUTER_MAX]; /* outbound header template; IPv4: the checksum
+					 * field holds the fixed fields' sum; UDP:
+					 * ports set, length and checksum 0 */
 
 	/* cache line 1: written per outbound packet; read-only for inbound SAs */
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
@@ -51,13 +55,17 @@ struct dp_sa {
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
 	uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* windows up to 64 */
 
+	/* key schedules, read per packet; in the SA's own allocation, so that
+	 * the fast path reaches them without loading a pointer */
+	struct ofl_sa_crypto crypto __rte_cache_aligned;
+
 	/* cold: the manager lcore's. The SA's description (name, addresses,
 	 * algorithms) lives once, in the shared-memory SA directory. */
-	struct ofl_sa_crypto *crypto_mem; /* right after the SA, same allocation */
 	struct dpsec_lifetime life;
 	uint64_t added_tsc;
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
 	struct dpsec_addr local;          /* the SAD key's destination, inbound */
+	uint16_t natt_port;               /* inbound with NAT traversal: our UDP port */
 };
 
 /* Key of the inbound SAD: (SPI, protocol, destination), RFC 4301 §4.4.2. */
@@ -75,6 +83,7 @@ struct dp_sa_table {
 	uint32_t tunnels_out; /* outbound tunnel-mode SAs among them */
 	struct dp_sa **sa;    /* capacity slots, NULL when free */
 	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
+	uint32_t *natt_port_refs; /* per UDP port: inbound UDP-encapsulated SAs on it */
 };
 
 struct ofl_cpu;
@@ -104,5 +113,12 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);
 
 void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst);
+
+/* Is port (host order) one where ESP in UDP may arrive: IKE's NAT-T port,
+ * or the local port of an installed UDP-encapsulated inbound SA? */
+static inline bool dp_sa_natt_port(const struct dp_sa_table *t, uint16_t port)
+{
+	return port == DPSEC_NATT_PORT || __atomic_load_n(&t->natt_port_refs[port], __ATOMIC_RELAXED);
+}
 
 #endif

@@ -46,7 +46,7 @@ static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const 
 	bool esn = sa->flags & DP_SA_ESN;
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq64 >> 32));
 
-	memcpy(md->nonce, sa->crypto->salt, 4);
+	memcpy(md->nonce, sa->crypto.salt, 4);
 	memcpy(md->nonce + 4, esp + ESP_HDR_LEN, 8);
 	memcpy(md->aad, esp, 4);
 	memcpy(md->aad + 4, esn ? (const uint8_t *)&hi : esp + 4, 4);

@@ -1,7 +1,8 @@
-/* esp_in.c - inbound ESP (RFC 4303): SAD lookup for the burst, length and
- * anti-replay checks before crypto, one crypto burst, ICV verification in
- * constant time, window update only after the ICV verified, trailer checks,
- * decapsulation, and the check that the inner packet matches its SA's rule. */
+/* esp_in.c - inbound ESP (RFC 4303), also in UDP (RFC 3948): SAD lookup for
+ * the burst, the SA's encapsulation, length and anti-replay checks before
+ * crypto, one crypto burst, ICV verification in constant time, window update
+ * only after the ICV verified, trailer checks, decapsulation, and the check
+ * that the inner packet matches its SA's rule. */
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -11,7 +12,15 @@
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
+#include "natt.h"
 #include "ofl_engine.h"
+
+/* ESP in UDP must find an SA with UDP encapsulation, plain ESP one without:
+ * the encapsulation is part of what IKE negotiated for the SA. */
+static inline bool esp_in_encap_matches(const struct dp_sa *sa, const struct dp_meta *md)
+{
+	return !(md->flags & DP_M_NATT) == !(sa->flags & DP_SA_NATT);
+}
 
 /* Finds each packet's SA; packets without one are dropped as bad SPI. */
 static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
@@ -47,6 +56,10 @@ static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_
 			dp_drop(w, mb[i], DP_DROP_sa_expired);
 			continue;
 		}
+		if (unlikely(!esp_in_encap_matches(sa, dp_meta(mb[i])))) {
+			dp_drop(w, mb[i], DP_DROP_natt_mismatch);
+			continue;
+		}
 		dp_meta(mb[i])->sap = sa;
 		dp_meta(mb[i])->sa = sa->idx;
 		mb[good++] = mb[i];
@@ -74,7 +87,7 @@ static void esp_in_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, ui
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(md->seq64 >> 32));
 
 	memcpy(md->icv, icv, sa->icv_len);
-	*op = (struct ofl_op){ .sa = sa->crypto, .buf = p, .encrypt = false, .tag = md->tag,
+	*op = (struct ofl_op){ .sa = &sa->crypto, .buf = p, .encrypt = false, .tag = md->tag,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
 	if (!(sa->flags & DP_SA_INTEG)) {
 		esp_gcm_op(sa, md, esp, md->seq64, op);
@@ -130,14 +143,19 @@ static int esp_in_trailer(const struct dp_sa *sa, const uint8_t *ct_end, uint32_
 	return nh | pad << 8;
 }
 
+/* Transport mode: the IP header moves up over ESP (and the UDP header of
+ * NAT traversal) and carries the payload's protocol again, with its
+ * lengths and checksum fixed (RFC 3948 §3.1.2). */
 static int esp_in_decap_transport(struct rte_mbuf *m, struct dp_meta *md, uint32_t gap,
 				  uint32_t payload, uint8_t nh)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	uint32_t ip_len = md->l3_len;
+	uint32_t udp_len = (md->flags & DP_M_NATT) ? DP_SA_UDP_LEN : 0;
+	uint32_t ip_len = md->l3_len - udp_len;
 
 	if (md->family == DPSEC_AF_INET6 && ip_len != sizeof(struct rte_ipv6_hdr))
 		return DP_DROP_unsupported_ext_headers;
+	gap += udp_len;
 	memmove(p + gap, p, ip_len);
 	p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)gap);
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip_len - payload));
@@ -164,6 +182,7 @@ static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 	uint32_t gap = ESP_HDR_LEN + sa->iv_len, ct_len = md->inner_len;
 	const uint8_t *ct_end = rte_pktmbuf_mtod_offset(m, uint8_t *, md->l3_len + gap + ct_len);
 	int t = esp_in_trailer(sa, ct_end, ct_len);
+	bool natt_transport = (md->flags & DP_M_NATT) && !(sa->flags & DP_SA_TUNNEL);
 	uint32_t payload;
 	uint8_t nh;
 	int rc;
@@ -181,7 +200,11 @@ static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 		return rc;
 	}
 	md->inner_len = payload;
-	return dp_parse_ip(m, md) == 0 ? 0 : DP_DROP_inner_malformed;
+	if (dp_parse_ip(m, md) != 0)
+		return DP_DROP_inner_malformed;
+	if (natt_transport)
+		dp_natt_fix_inner_cksum(m, md);
+	return 0;
 }
 
 /* Counts a run of packets received on one SA: once per run; the time of

@@ -1,13 +1,16 @@
 /* esp_out.c - outbound ESP (RFC 4303): sequence numbers, padding, tunnel and
- * transport encapsulation, and one crypto burst for the whole batch. */
+ * transport encapsulation, in UDP for NAT traversal (RFC 3948), and one
+ * crypto burst for the whole batch. */
 #include <string.h>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_udp.h>
 
 #include "dp.h"
 #include "dp_pkt.h"
 #include "esp.h"
+#include "natt.h"
 #include "ofl_engine.h"
 
 static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
@@ -38,9 +41,18 @@ static uint8_t inner_tos(const struct dp_meta *md, const uint8_t *inner)
 	return (uint8_t)(rte_be_to_cpu_32(((const struct rte_ipv6_hdr *)inner)->vtc_flow) >> 20);
 }
 
-/* Tunnel mode: the outer header from the SA's template; DSCP and ECN copied
- * from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode), DF copied
- * from an inner IPv4 header. */
+/* NAT traversal: the template's UDP header, already in place at udp, gets
+ * the length of everything after the IP header (RFC 3948 §2.1); its
+ * checksum stays 0 over IPv4, over IPv6 it follows the encryption. */
+static inline void esp_out_udp_len(const struct dp_sa *sa, uint8_t *udp, uint32_t udp_len)
+{
+	if (sa->flags & DP_SA_NATT)
+		((struct rte_udp_hdr *)udp)->dgram_len = rte_cpu_to_be_16((uint16_t)udp_len);
+}
+
+/* Tunnel mode: the outer header (and the UDP header) from the SA's template;
+ * DSCP and ECN copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040
+ * normal mode), DF copied from an inner IPv4 header. */
 static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
 			  uint32_t total, const struct dp_meta *md, const uint8_t *inner)
 {
@@ -50,6 +62,7 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 
 		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)inner_tos(md, inner) << 20);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
+		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
 		return;
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
@@ -70,23 +83,31 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	ip->hdr_checksum = (uint16_t)~sum;
+	esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
 }
 
-/* Transport mode: the IP header moves to the front and now carries ESP. */
-static void esp_out_transport_hdr(uint8_t *p, uint32_t hdr_gap, uint32_t ip_len, uint32_t total,
-				  uint8_t family)
+/* Transport mode: the IP header moves to the front and now carries ESP, or
+ * with NAT traversal the SA's UDP header, then ESP (RFC 3948 §2.1). The
+ * inner TCP/UDP checksum is left as the host made it: fixing it for the
+ * NAT's address change is the receiver's business (RFC 3948 §3.1.2). */
+static void esp_out_transport_hdr(const struct dp_sa *sa, uint8_t *p, uint32_t hdr_gap,
+				  uint32_t ip_len, uint32_t total, uint8_t family)
 {
+	uint8_t proto = (sa->flags & DP_SA_NATT) ? IPPROTO_UDP : IPPROTO_ESP;
+
 	memmove(p, p + hdr_gap, ip_len);
+	memcpy(p + ip_len, sa->outer, sa->outer_len); /* the UDP header, or nothing */
+	esp_out_udp_len(sa, p + ip_len, total - ip_len);
 	if (family == DPSEC_AF_INET6) {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
-		ip->proto = IPPROTO_ESP;
+		ip->proto = proto;
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		return;
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
 
-	ip->next_proto_id = IPPROTO_ESP;
+	ip->next_proto_id = proto;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -124,7 +145,7 @@ static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, u
 	uint8_t *icv = iv + sa->iv_len + ct_len;
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32));
 
-	*op = (struct ofl_op){ .sa = sa->crypto, .buf = p, .encrypt = true,
+	*op = (struct ofl_op){ .sa = &sa->crypto, .buf = p, .encrypt = true,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
 	if (!(sa->flags & DP_SA_INTEG)) {
 		uint64_t iv_be = rte_cpu_to_be_64(seq);
@@ -155,7 +176,7 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 	uint32_t payload = m->pkt_len - ip_len;
 	uint32_t pad = esp_pad_len(payload, sa->block_len);
 	uint32_t gap = ESP_HDR_LEN + sa->iv_len;
-	uint32_t hdr = (tunnel ? sa->outer_len : 0) + gap;
+	uint32_t hdr = sa->outer_len + gap; /* transport: the UDP header or nothing */
 	uint32_t trailer = pad + ESP_TRAILER_LEN + sa->icv_len;
 	uint8_t nh = tunnel ? (md->family == DPSEC_AF_INET6 ? ESP_NH_IPV6 : ESP_NH_IPV4) : md->l4proto;
 	uint8_t *tail, *p, *esp;
@@ -172,8 +193,8 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 		esp_out_outer(w, sa, p, m->pkt_len, md, p + hdr);
 		esp_out_route_key(sa, md);
 	} else
-		esp_out_transport_hdr(p, gap, ip_len, m->pkt_len, md->family);
-	esp = p + (tunnel ? sa->outer_len : ip_len);
+		esp_out_transport_hdr(sa, p, hdr, ip_len, m->pkt_len, md->family);
+	esp = p + ip_len + sa->outer_len;
 	memcpy(esp, &sa->spi_be, 4);
 	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
 	if (sa->flags & DP_SA_INTEG)
@@ -240,6 +261,8 @@ static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct
 		if (ops[j].tag == md->tag)
 			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
 			       sa->icv_len);
+		if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
+			dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
 		esp_run_add(w, &run, sa, md->inner_len, esp_out_count);
 		out[good++] = m;
 	}

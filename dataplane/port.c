@@ -219,9 +219,9 @@ static int host_mac(const char *ifname, struct rte_ether_addr *mac)
 }
 
 /* The host's packets may grow by the largest ESP encapsulation (IPv6 outer
- * header, ESP header, CBC IV, padding, trailer, ICV) and must still fit the
- * smallest network port. */
-#define ESP_MAX_OVERHEAD (40 + 8 + 16 + 15 + 2 + 16)
+ * header, UDP header of NAT traversal, ESP header, CBC IV, padding, trailer,
+ * ICV) and must still fit the smallest network port. */
+#define ESP_MAX_OVERHEAD (40 + 8 + 8 + 16 + 15 + 2 + 16)
 
 static uint16_t host_mtu(const struct dp_ctx *dp)
 {

@@ -14,12 +14,13 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "esp.h"
+#include "natt.h"
 
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
 
 #define IKE_PORT 500
 #define DP_SA_PREFETCH_MIN 64 /* fewer SAs stay in cache: no prefetch pass */
-#define IKE_NATT_PORT 4500
+#define IKE_NATT_PORT DPSEC_NATT_PORT
 
 /* Packets of one received burst, sorted by what happens to them next. */
 struct dp_sort {
@@ -36,7 +37,8 @@ struct dp_txq {
 	struct rte_mbuf *m[DP_BURST];
 };
 
-/* IKE is always exempt from the policy (UDP 500 and 4500). */
+/* IKE is always exempt from the policy (UDP 500 and 4500, and what the
+ * non-ESP marker shows to be IKE on an SA's own NAT-T port). */
 static bool is_ike(const struct dp_meta *md)
 {
 	const struct dp_spd_key4 *k = &md->key.k4;
@@ -44,6 +46,8 @@ static bool is_ike(const struct dp_meta *md)
 
 	if (md->l4proto != IPPROTO_UDP)
 		return false;
+	if (md->flags & DP_M_IKE)
+		return true;
 	if (md->family == DPSEC_AF_INET6) {
 		sp = rte_be_to_cpu_16(md->key.k6.sport);
 		dp = rte_be_to_cpu_16(md->key.k6.dport);
@@ -106,6 +110,52 @@ static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mb
 	return true;
 }
 
+/* UDP to one of our NAT-T ports (RFC 3948): IKE, keepalive or ESP in UDP. */
+static bool is_natt(const struct dp_meta *md)
+{
+	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
+
+	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(dport));
+}
+
+/* The host's own IKE: UDP 500/4500, or from the NAT-T port of one of our
+ * UDP-encapsulated SAs (the host side only: no other traffic pays for the
+ * port lookup). */
+static bool ike_exempt_out(const struct dp_meta *md, bool from_host)
+{
+	uint16_t sport = md->family == DPSEC_AF_INET6 ? md->key.k6.sport : md->key.k4.sport;
+
+	if (is_ike(md))
+		return true;
+	return from_host && md->l4proto == IPPROTO_UDP &&
+	       dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(sport));
+}
+
+/* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
+ * inbound SAs, the rest to the clear path (IKE among it). */
+static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
+		       struct dp_sort *s)
+{
+	if (is_natt(md)) {
+		switch (dp_natt_classify(w, m, md)) {
+		case DP_NATT_ESP:
+			s->esp[s->n_esp++] = m;
+			return;
+		case DP_NATT_DONE:
+			return;
+		default:
+			s->clear_in[s->n_clear_in++] = m;
+			return;
+		}
+	}
+	if (md->l4proto != IPPROTO_ESP)
+		s->clear_in[s->n_clear_in++] = m;
+	else if (md->flags & DP_M_FRAG)
+		dp_drop(w, m, DP_DROP_esp_fragment);
+	else
+		s->esp[s->n_esp++] = m;
+}
+
 /* Sorts one received packet into its path. */
 static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, struct dp_sort *s)
 {
@@ -130,12 +180,7 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 	} else if (is_nd(m, md)) {
 		to_control(w, m);
 	} else if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
-		if (md->l4proto != IPPROTO_ESP)
-			s->clear_in[s->n_clear_in++] = m;
-		else if (md->flags & DP_M_FRAG)
-			dp_drop(w, m, DP_DROP_esp_fragment);
-		else
-			s->esp[s->n_esp++] = m;
+		sort_local(w, m, md, s);
 	} else if (port->role == DP_ROLE_UNPROTECTED) {
 		s->clear_in[s->n_clear_in++] = m;
 	} else {
@@ -260,8 +305,8 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 	}
 	for (uint16_t i = 0; i < n; i++)
 		if (sa[i] != NULL) {
-			rte_prefetch0(sa[i]->crypto);
-			rte_prefetch0(&sa[i]->crypto->k);
+			rte_prefetch0(&sa[i]->crypto);
+			rte_prefetch0(&sa[i]->crypto.k);
 			rte_prefetch0(&w->sa_ctr[sa[i]->idx]);
 		}
 }
@@ -280,7 +325,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		struct rte_mbuf *m = s->out[i];
 		struct dp_meta *md = dp_meta(m);
 		bool from_host = dp_g->ports[md->in_port].role == DP_ROLE_HOST;
-		uint8_t action = is_ike(md) ? DPSEC_ACTION_PERMIT : dp_policy_action(pol, md->rule);
+		uint8_t action = ike_exempt_out(md, from_host) ? DPSEC_ACTION_PERMIT
+							    : dp_policy_action(pol, md->rule);
 		struct dp_sa *sa;
 
 		if (action == DPSEC_ACTION_BLOCK) {
@@ -345,17 +391,6 @@ static void request_resolution(uint16_t port, const struct dp_meta *md, const ui
 
 	memcpy(r.addr, addr, md->family == DPSEC_AF_INET6 ? 16 : 4);
 	rte_ring_enqueue_elem(dp_g->resolve, &r, sizeof(r)); /* full: asked already */
-}
-
-static void push_eth(struct rte_mbuf *m, const struct rte_ether_addr *dst,
-		     const struct rte_ether_addr *src, uint8_t family)
-{
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
-
-	eth->dst_addr = *dst;
-	eth->src_addr = *src;
-	eth->ether_type = rte_cpu_to_be_16(family == DPSEC_AF_INET6 ? RTE_ETHER_TYPE_IPV6
-								    : RTE_ETHER_TYPE_IPV4);
 }
 
 /* The last next hop a burst resolved, so that a run of packets to the same
@@ -428,7 +463,7 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 		dp_drop(w, m, DP_DROP_too_big);
 		return;
 	}
-	push_eth(m, &mac, &port->mac, md->family);
+	dp_push_eth(m, &mac, &port->mac, md->family);
 	txq[nh->port].m[txq[nh->port].n++] = m;
 }
 
@@ -436,7 +471,7 @@ static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
 {
 	const struct dp_port *hp = &dp_g->ports[dp_g->host_port];
 
-	push_eth(m, &hp->host_mac, &hp->mac, dp_meta(m)->family);
+	dp_push_eth(m, &hp->host_mac, &hp->mac, dp_meta(m)->family);
 	txq[dp_g->host_port].m[txq[dp_g->host_port].n++] = m;
 }
 

@@ -17,6 +17,7 @@
 #define CFG_DEVARGS_MAX 256
 #define CFG_IFNAME_MAX 16
 #define CFG_ERR_MAX 512
+#define CFG_NATT_KEEPALIVE_DEFAULT_S 20
 
 enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
 
@@ -49,6 +50,7 @@ struct cfg_dataplane_opts {
 	uint32_t workers;        /* worker lcores wanted; default 1 */
 	uint8_t idle;            /* enum cfg_idle_mode; default sleep */
 	uint32_t idle_sleep_us;  /* sleep after an empty poll round; default 100 */
+	uint32_t natt_keepalive_s; /* RFC 3948 §4 keepalive interval; 0: none; default 20 */
 };
 
 struct cfg_dataplane {

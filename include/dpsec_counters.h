@@ -3,13 +3,14 @@
  * statistics table of the Windows IPsec monitor computed from them. Plain C:
  * dpsecd, dpsec-ctld and dpsecctl all read counters by these names. Every
  * received packet ends in exactly one of: fwd, host, control, acquire, a
- * drop_* reason, or a hand-off to another worker (which counts it again as
- * handoff_in and then gives it its end). Packets waiting for an SA end as
+ * NAT keepalive consumed (natt_keepalives_in), a drop_* reason, or a
+ * hand-off to another worker (which counts it again as handoff_in and then
+ * gives it its end). Packets waiting for an SA end as
  * acquire (handed to the manager, which holds a few and counts the rest as
  * acquire_overflow, the freed ones as acquire_dropped); those it sends
  * through the outbound path again start anew as reinject_in, so that
  * rx_packets + handoff_in + reinject_in ==
- *     fwd + host + control + acquire + handoff_out + drops. */
+ *     fwd + host + control + acquire + natt_keepalives_in + handoff_out + drops. */
 #ifndef DPSEC_COUNTERS_H
 #define DPSEC_COUNTERS_H
 
@@ -24,6 +25,8 @@
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
 	X(esp_fragment, "fragment of an ESP packet (no reassembly)")                    \
+	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
+	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
 	X(policy_block, "matched a block filter, or the block default")                 \
 	X(no_sa, "matched a negotiate filter that has no SA, and no ACQUIRE possible")  \
 	X(sa_expired, "the SA reached its hard lifetime")                               \
@@ -65,6 +68,9 @@
 	X(handoff_in, "ESP packets taken over from another worker")                          \
 	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \
 	X(control_tx_failed, "ARP/ND packets the manager built that a tx queue refused")     \
+	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
+	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
+	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \

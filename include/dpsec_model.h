@@ -45,6 +45,15 @@ enum dpsec_enc_alg {
 	DPSEC_ENC_AES_CBC,    /* RFC 3602; key length 16 or 32 */
 };
 
+/* RFC 3948: ESP carried in UDP, to cross NATs (negotiated by IKE, RFC 3947
+ * and RFC 7296 §2.23). */
+enum dpsec_encap {
+	DPSEC_ENCAP_NONE, /* ESP straight over IP (protocol 50) */
+	DPSEC_ENCAP_UDP,  /* ESP in UDP, RFC 3948 */
+};
+
+#define DPSEC_NATT_PORT 4500 /* IKE's NAT-T port, the default of both UDP ports */
+
 enum dpsec_integ_alg {
 	DPSEC_INTEG_NONE,            /* only with a combined-mode cipher */
 	DPSEC_INTEG_HMAC_SHA1_96,    /* RFC 2404 */
@@ -64,7 +73,11 @@ struct dpsec_filter {
 /* Parameters of one static (or, later, negotiated) SA. For outbound SAs the
  * packet goes local -> remote; inbound SAs are found by (spi, ESP, local).
  * In tunnel mode local/remote are the tunnel endpoints; in transport mode
- * they are the two hosts. */
+ * they are the two hosts. With UDP encapsulation the two ports are those of
+ * the UDP header of the SA's packets, in host byte order: outbound, source
+ * is the local port and destination the peer's; inbound, source is the
+ * peer's port (what its NAT shows) and destination the local one. Both are 0
+ * without encapsulation. */
 struct dpsec_sa_conf {
 	char name[DPSEC_NAME_MAX];
 	uint32_t spi;
@@ -80,6 +93,10 @@ struct dpsec_sa_conf {
 	uint8_t integ_alg;     /* enum dpsec_integ_alg */
 	uint8_t integ_key_len; /* 20 for SHA1, 32 for SHA-256 */
 	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];
+	uint8_t encap;         /* enum dpsec_encap */
+	uint8_t pad;
+	uint16_t udp_sport;    /* host order; 1..65535 with DPSEC_ENCAP_UDP, else 0 */
+	uint16_t udp_dport;
 };
 
 /* A rule joins one filter list and one filter action. Negotiate rules carry

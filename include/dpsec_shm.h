@@ -16,11 +16,11 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 1              /* bumped on any layout change */
+#define DPSEC_SHM_LAYOUT 2              /* bumped on any layout change (2: SA UDP encapsulation) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
-#define DPSEC_MSG_VERSION 1             /* of the message bodies */
+#define DPSEC_MSG_VERSION 2             /* of the message bodies (2: SA UDP encapsulation) */
 #define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
 #define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
 #define DPSEC_MAX_LCORES 17             /* workers + the manager */
@@ -87,6 +87,8 @@ struct dpsec_cmd_sa_add {
 	struct dpsec_lifetime life;
 	struct dpsec_sa_conf conf; /* with keys; the dataplane wipes the slot after use */
 };
+
+_Static_assert(sizeof(struct dpsec_cmd_sa_add) <= DPSEC_MSG_BODY, "SA_ADD must fit in one ring slot");
 
 /* Lifetimes and the rule an inbound SA serves may change (a reassigned
  * policy); keys and SPI never do (that is a new SA). rule_id 0: unchanged. */

@@ -1,7 +1,8 @@
 /* fuzz_inbound.c - libFuzzer target for dpsecd's inbound path: packet bytes
- * go through the IP parser, the SAD, the anti-replay window, decryption,
- * the trailer checks, decapsulation and the inner policy check, with fixed
- * SAs. Input byte 0 picks the mode:
+ * go through the IP parser, the sorting of UDP on a NAT-T port (RFC 3948),
+ * the SAD, the anti-replay window, decryption, the trailer checks,
+ * decapsulation and the inner policy check, with fixed SAs (1 and 2 in UDP).
+ * Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
@@ -16,11 +17,13 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
+#include "natt.h"
 #include "ofl_engine.h"
 
 #define N_SA 4
@@ -42,8 +45,8 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
 	*a = (struct dpsec_addr){ .family = DPSEC_AF_INET6, .a = { 0x20, 0x01, 0x0d, 0xb8, x, [15] = y } };
 }
 
-/* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6, 2 CBC-SHA1 transport
- * v4, 3 GCM-256 ESN transport v6. */
+/* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6 in UDP, 2 CBC-SHA1
+ * transport v4 in UDP, 3 GCM-256 ESN transport v6. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -64,6 +67,10 @@ static void make_sa(int i)
 	c->integ_alg = i == 1 ? DPSEC_INTEG_HMAC_SHA256_128 : i == 2 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_NONE;
 	c->integ_key_len = i == 1 ? 32 : 20;
 	memset(c->integ_key, 0x22, c->integ_key_len);
+	if (i == 1 || i == 2) {
+		c->encap = DPSEC_ENCAP_UDP;
+		c->udp_sport = c->udp_dport = DPSEC_NATT_PORT;
+	}
 }
 
 /* Rule i: negotiate, any protocol between the SA's networks, inbound SA i. */
@@ -165,7 +172,7 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 	uint8_t *esp = p + hdr, *iv = esp + ESP_HDR_LEN, nonce[12], aad[12], tag[16];
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), lo = rte_cpu_to_be_32((uint32_t)seq);
 	bool esn = sa->flags & DP_SA_ESN;
-	struct ofl_op op = { .sa = sa->crypto, .buf = p, .encrypt = true, .tag = tag,
+	struct ofl_op op = { .sa = &sa->crypto, .buf = p, .encrypt = true, .tag = tag,
 			     .cipher_off = hdr + ESP_HDR_LEN + sa->iv_len, .cipher_len = ct_len,
 			     .iv = iv };
 
@@ -173,7 +180,7 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 	memcpy(esp + 4, &lo, 4);
 	memset(iv, 0x77, sa->iv_len);
 	if (!(sa->flags & DP_SA_INTEG)) {
-		memcpy(nonce, sa->crypto->salt, 4);
+		memcpy(nonce, sa->crypto.salt, 4);
 		memcpy(nonce + 4, iv, 8);
 		memcpy(aad, esp, 4);
 		memcpy(aad + 4, esn ? &hi : &lo, 4);
@@ -190,10 +197,21 @@ static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_l
 	memcpy(p + op.cipher_off + ct_len, tag, sa->icv_len);
 }
 
-/* Builds a sealed ESP packet in m from fuzzer plaintext; false if too small. */
+static void put_udp(uint8_t *p, uint32_t len)
+{
+	struct rte_udp_hdr udp = { .src_port = rte_cpu_to_be_16(DPSEC_NATT_PORT),
+				   .dst_port = rte_cpu_to_be_16(DPSEC_NATT_PORT),
+				   .dgram_len = rte_cpu_to_be_16((uint16_t)len) };
+
+	memcpy(p, &udp, sizeof(udp));
+}
+
+/* Builds a sealed ESP packet (in UDP for a NAT-T SA) in m from fuzzer
+ * plaintext; false if too small. */
 static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
 {
-	uint32_t hdr = (sa->flags & DP_SA_OUTER6) ? 40 : 20;
+	uint32_t ip_len = (sa->flags & DP_SA_OUTER6) ? 40 : 20;
+	uint32_t hdr = ip_len + ((sa->flags & DP_SA_NATT) ? 8 : 0);
 	uint32_t ct_len, len;
 	uint64_t seq;
 	uint8_t *p;
@@ -206,10 +224,34 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	if (ct_len == 0 || len > 3000)
 		return false;
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
-	put_outer(p, sa, len, IPPROTO_ESP);
+	put_outer(p, sa, len, (sa->flags & DP_SA_NATT) ? IPPROTO_UDP : IPPROTO_ESP);
+	if (sa->flags & DP_SA_NATT)
+		put_udp(p + ip_len, len - ip_len);
 	memcpy(p + hdr + ESP_HDR_LEN + sa->iv_len, d + 2, ct_len);
 	seal(sa, p, hdr, ct_len, seq);
 	return true;
+}
+
+/* As a worker sorts a packet to us: ESP, ESP in UDP, or neither (freed). */
+static bool is_esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
+{
+	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
+
+	if (md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport))) {
+		switch (dp_natt_classify(&worker, m, md)) {
+		case DP_NATT_ESP:
+			return true;
+		case DP_NATT_DONE:
+			return false; /* consumed */
+		default:
+			rte_pktmbuf_free(m);
+			return false;
+		}
+	}
+	if (md->l4proto == IPPROTO_ESP && !(md->flags & DP_M_FRAG))
+		return true;
+	rte_pktmbuf_free(m);
+	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -229,11 +271,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(rte_pktmbuf_mtod(m, uint8_t *), data + 1, size - 1);
 	}
 	md = dp_meta(m);
-	if (!ok || dp_parse_ip(m, md) != 0 || md->l4proto != IPPROTO_ESP || (md->flags & DP_M_FRAG)) {
+	if (!ok || dp_parse_ip(m, md) != 0) {
 		rte_pktmbuf_free(m);
 		return 0;
 	}
-	if (dp_esp_in(&worker, &m, 1) == 1)
+	if (is_esp_to_us(m, md) && dp_esp_in(&worker, &m, 1) == 1)
 		rte_pktmbuf_free(m); /* decapsulated and matched its SA's rule */
 	return 0;
 }

@@ -471,6 +471,7 @@ START_TEST(test_minimal_config)
 	ck_assert_uint_eq(cfg.opts.workers, 1);
 	ck_assert_uint_eq(cfg.opts.idle, CFG_IDLE_SLEEP);
 	ck_assert_uint_eq(cfg.opts.idle_sleep_us, 100);
+	ck_assert_uint_eq(cfg.opts.natt_keepalive_s, 20);
 	ck_assert_str_eq(cfg.exception_ifname, "");
 	ck_assert_uint_eq(cfg.default_action, DPSEC_ACTION_PERMIT);
 	ck_assert_uint_eq(cfg.n_rules + cfg.n_sas + cfg.n_routes + cfg.n_neighbours, 0);
@@ -762,6 +763,20 @@ static const struct broken broken[] = {
 	{ "esn with window 0", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  GCM " replay_window = 0;\n esn = true;")), 4, "security_associations.[0].esn",
 	  "esn = true needs anti-replay, but replay_window is 0" },
+	{ "unknown encapsulation", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  GCM "\n encapsulation = \"tcp\";")), 4, "security_associations.[0].encapsulation",
+	  "expected \"none\" or \"udp\", got \"tcp\"" },
+	{ "UDP port 0", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  GCM "\n encapsulation = \"udp\"; udp_source_port = 0;")), 4,
+	  "security_associations.[0].udp_source_port", "0 is out of range; expected 1..65535" },
+	{ "UDP port too big", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  GCM "\n encapsulation = \"udp\"; udp_destination_port = 65536;")), 4,
+	  "security_associations.[0].udp_destination_port", "65536 is out of range; expected 1..65535" },
+	{ "UDP port without encapsulation", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel",
+	  "192.0.2.2", GCM "\n udp_source_port = 4500;")), 4,
+	  "security_associations.[0].udp_source_port", "given, but the SA has no UDP encapsulation" },
+	{ "keepalive interval too long", "dataplane = { natt_keepalive_seconds = 3601; };\n" PORTS, 1,
+	  "dataplane.natt_keepalive_seconds", "3601 is out of range; expected 0..3600" },
 	{ "window too large", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  GCM "\n replay_window = 8193;")), 4, "security_associations.[0].replay_window",
 	  "8193 is out of range; expected 0..8192" },
@@ -773,6 +788,38 @@ static const struct broken broken[] = {
 	{ "include missing", PORTS "@include \"/nonexistent/dpsec-keys.conf\"\n", 3, NULL,
 	  "cannot open include file" },
 };
+
+/* encapsulation = "udp" with its ports, their default, and none. */
+START_TEST(test_natt_sa_fields)
+{
+	struct cfg_dataplane cfg;
+	char path[64], err[CFG_ERR_MAX];
+
+	ck_assert_msg(load_text("dataplane = { natt_keepalive_seconds = 0; };\n" PORTS
+				SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM
+					 " encapsulation = \"udp\"; udp_source_port = 4501; "
+					 "udp_destination_port = 62000;"),
+				    SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2", GCM
+					 " encapsulation = \"udp\";")),
+				&cfg, err, path) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.opts.natt_keepalive_s, 0);
+	ck_assert_uint_eq(cfg.sas[0].encap, DPSEC_ENCAP_UDP);
+	ck_assert_uint_eq(cfg.sas[0].udp_sport, 4501);
+	ck_assert_uint_eq(cfg.sas[0].udp_dport, 62000);
+	ck_assert_uint_eq(cfg.sas[1].encap, DPSEC_ENCAP_UDP);
+	ck_assert_uint_eq(cfg.sas[1].udp_sport, DPSEC_NATT_PORT);
+	ck_assert_uint_eq(cfg.sas[1].udp_dport, DPSEC_NATT_PORT);
+	cfg_free(&cfg);
+	ck_assert_msg(load_text(PORTS SAS(SA_OUT, SA_X("in", "0x2001", "inbound", "tunnel",
+						       "192.0.2.2", GCM " encapsulation = \"none\";")),
+				&cfg, err, path) == 0, "%s", err);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(cfg.sas[i].encap, DPSEC_ENCAP_NONE);
+		ck_assert_uint_eq(cfg.sas[i].udp_sport + cfg.sas[i].udp_dport, 0);
+	}
+	cfg_free(&cfg);
+}
+END_TEST
 
 START_TEST(test_broken)
 {
@@ -1107,6 +1154,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ex, test_gateway_pair_matches);
 	tcase_add_test(ex, test_full_config);
 	tcase_add_test(ex, test_minimal_config);
+	tcase_add_test(ex, test_natt_sa_fields);
 	tcase_add_loop_test(br, test_broken, 0, (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(br, test_broken_base_loads);
 	tcase_add_test(br, test_exception_device);

@@ -16,7 +16,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
-#include "eal_setup.h"
+#include "dp_test_worker.h"
 #include "esp.h"
 #include "ofl_engine.h"
 
@@ -293,7 +293,7 @@ static void setup_ctx(void)
 	struct dpsec_filter *f = calloc(1, sizeof(*f));
 	char err[256];
 
-	dp_test_eal_init();
+	dp_test_worker_init(&ctx, &worker, 3, 64);
 	f->src.addr.family = f->dst.addr.family = DPSEC_AF_INET;
 	f->mirrored = true;
 	f->sport_hi = f->dport_hi = 65535;
@@ -302,14 +302,8 @@ static void setup_ctx(void)
 	cfg.n_rules = 1;
 	cfg.rules = r;
 	ctx.cfg = &cfg;
-	ctx.n_workers = 1;
-	dp_g = &ctx;
-	ctx.pool = rte_pktmbuf_pool_create("t", 64, 0, DP_META_SIZE, 2048 + 128, SOCKET_ID_ANY);
-	worker.crypto = ofl_cpu_create(SOCKET_ID_ANY);
-	worker.ctr = rte_zmalloc(NULL, sizeof(*worker.ctr), 64);
-	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * 3, 64);
 	ctx.policy = dp_policy_build(&cfg, "tseq", err, sizeof(err));
-	if (!ctx.pool || !worker.crypto || !worker.ctr || !worker.sa_ctr || !ctx.policy)
+	if (!ctx.policy)
 		abort();
 }
 

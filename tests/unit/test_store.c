@@ -41,7 +41,8 @@ static const char *const good =
 	"    encryption_key = \"0x000102030405060708090a0b0c0d0e0f10111213\"; lifetime_seconds = 3600; },\n"
 	"  { name = \"in\"; spi = 0x2001; direction = \"inbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
 	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\";\n"
-	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f20212223\"; }\n"
+	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f20212223\";\n"
+	"    encapsulation = \"udp\"; udp_source_port = 4501; }\n"
 	");\n";
 
 static void load_ok(const char *text, struct cfg_store *s)
@@ -177,7 +178,11 @@ START_TEST(test_save_round_trip)
 	ck_assert_str_eq(a.assigned, b.assigned);
 	ck_assert_uint_eq(a.n_policies, b.n_policies);
 	ck_assert_uint_eq(a.n_sas, b.n_sas);
-	ck_assert_int_eq(memcmp(&a.sas[0].conf, &b.sas[0].conf, sizeof(a.sas[0].conf)), 0);
+	for (uint32_t i = 0; i < a.n_sas; i++) /* the second one UDP-encapsulated */
+		ck_assert_int_eq(memcmp(&a.sas[i].conf, &b.sas[i].conf, sizeof(a.sas[i].conf)), 0);
+	ck_assert_uint_eq(b.sas[1].conf.encap, DPSEC_ENCAP_UDP);
+	ck_assert_uint_eq(b.sas[1].conf.udp_sport, 4501);
+	ck_assert_uint_eq(b.sas[1].conf.udp_dport, DPSEC_NATT_PORT);
 	ck_assert_int_eq(memcmp(cfg_store_filter_action(&a, "secure"), cfg_store_filter_action(&b, "secure"),
 				sizeof(struct cfg_filter_action)), 0);
 	ck_assert_int_eq(cfg_compile(&a, "site", &ca, err), 0);

@@ -5,11 +5,16 @@
 #   generic                algorithm-independent drops (SPI, L2/L3 malformed,
 #                          fragments, clear traffic, block, permit, TTL)
 #   workers2               two workers: inbound SAs owned by each, hand-offs
+#   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
+#                          ways, keepalives, IKE beside ESP, mismatches, lengths
+#   natt-keepalive         the NAT keepalives silent UDP SAs send
 # Each case sends its own packets through its own rule and SAs, so cases in
 # one run do not disturb each other; the run checks the global counters
 # against the sum of what its cases expect.
 import random
 import struct
+
+from scapy.layers.inet import UDP
 
 import xval_esp as E
 import xval_topo as T
@@ -28,7 +33,7 @@ class Cell:
     """One rule with its outbound and inbound SA."""
 
     def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
-                 remote=None, replay_window=64):
+                 remote=None, replay_window=64, encap="none", ports=(4500, 4500)):
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
@@ -40,7 +45,7 @@ class Cell:
         filt.update(protocol="any", mirrored=True)
         self.local, self.remote = local, remote
         self.out, self.inb = T.sa_pair(name, run.new_spi(), mode, alg, esn, local, remote,
-                                       run.rng, replay_window)
+                                       run.rng, replay_window, encap, ports)
         run.register(self.out, self.inb)
         run.conf.add_rule(name, [filt], tunnel_endpoint=remote if mode == "tunnel" else None,
                           sa_out=self.out, sa_in=self.inb)
@@ -81,13 +86,28 @@ def _esn_name(esn):
     return "esn" if esn else "noesn"
 
 
+def _delivered(c, cl, i, seq):
+    """Case c sends cl's inner packet i with sequence number seq: forwarded."""
+    p = cl.inner_in(i)
+    c.send_wan(cl.esp(p, seq))
+    c.expect_lan(TR.routed(p))
+    c.expect_sa(cl.inb, packets=1)
+
+
 # ---- tunnel matrix ----------------------------------------------------------
 
 def tunnel_run(alg, esn, seed):
     run = _run("tunnel/%s/%s" % (alg, _esn_name(esn)), seed)
     run.tshark = True
+    _tunnel_cells(run, alg, esn)
+    return run
+
+
+def _tunnel_cells(run, alg, esn, encap="none"):
+    """Every address-family combination, varied packets both ways."""
     for fam, (inner, outer) in T.FAMILIES.items():
-        cell = Cell(run, "t" + fam, alg, esn, inner, outer)
+        cell = Cell(run, ("u" if encap == "udp" else "t") + fam, alg, esn, inner, outer,
+                    encap=encap)
         c = Case(run, fam + "/outbound")
         pkts = TR.varied(inner, T.lan_host(inner), T.remote_host(inner, cell.k))
         for p in pkts:
@@ -100,7 +120,6 @@ def tunnel_run(alg, esn, seed):
             c.send_wan(cell.esp(p, seq))
             c.expect_lan(TR.routed(p))
         c.expect_sa(cell.inb, packets=len(pkts), nbytes=sum(len(p) for p in pkts))
-    return run
 
 
 def _inbound_seqs(n, esn):
@@ -120,10 +139,19 @@ def _inbound_seqs(n, esn):
 def transport_run(alg, esn, seed):
     run = _run("transport/%s/%s" % (alg, _esn_name(esn)), seed)
     run.tshark = True
+    _transport_cells(run, alg, esn)
+    return run
+
+
+def _transport_cells(run, alg, esn, encap="none", ports4=(4500, 4500)):
+    """IPv4 and IPv6: a LAN host's traffic to a transport peer, and ESP to
+    the gateway's own address; ports4: the UDP ports (ours, the peer's) of
+    the IPv4 SAs with encap "udp"."""
     for fam in (4, 6):
         k = 1 + fam  # peers 192.0.2.25 (out), .26 (in); 2001:db8:ff::1b, ::1c
+        ports = ports4 if fam == 4 else (4500, 4500)
         cell = Cell(run, "x%d" % fam, alg, esn, fam, fam, "transport", T.lan_host(fam),
-                    T.transport_peer(fam, k))
+                    T.transport_peer(fam, k), encap=encap, ports=ports)
         c = Case(run, "ipv%d/outbound-lan-host" % fam)
         pkts = TR.varied(fam, T.lan_host(fam), cell.remote, fragments=False)
         for p in pkts:
@@ -134,7 +162,7 @@ def transport_run(alg, esn, seed):
         # which a pcap run does not have (no exception interface)
         own = T.WAN4_HOST if fam == 4 else T.WAN6_HOST
         cell = Cell(run, "h%d" % fam, alg, esn, fam, fam, "transport", own,
-                    T.transport_peer(fam, k + 1))
+                    T.transport_peer(fam, k + 1), encap=encap, ports=ports)
         c = Case(run, "ipv%d/inbound-to-gateway" % fam)
         n = 8
         for i in range(n):
@@ -149,12 +177,12 @@ def transport_run(alg, esn, seed):
         c.expect_sa(cell.inb, packets=n)
         c.send_wan(TR.simple(fam, cell.remote, own, 100))  # clear, but the rule says secure
         c.expect_drop("clear_should_be_secured")
-        # IKE (UDP 500 and 4500) is exempt from the policy: in the clear to the
-        # host stack (none in a pcap run), never "should have been secured"
-        for port in (500, 4500):
+        # IKE (UDP 500 and 4500, and with its non-ESP marker on an SA's own
+        # NAT-T port) is exempt from the policy: in the clear to the host
+        # stack (none in a pcap run), never "should have been secured"
+        for port in sorted({500, 4500, ports[0] if encap == "udp" else 500}):
             c.send_wan(TR.ike(fam, cell.remote, own, port))
             c.expect_drop("no_host")
-    return run
 
 
 # ---- negative cases, per algorithm and ESN ------------------------------------
@@ -367,12 +395,6 @@ def generic_run(seed):
     host4 = Cell(run, "gh4", alg, False, 4, 4, "transport", T.WAN4_HOST,
                  T.transport_peer(4, 40))
 
-    def ok(c, cl, i, seq):
-        p = cl.inner_in(i)
-        c.send_wan(cl.esp(p, seq))
-        c.expect_lan(TR.routed(p))
-        c.expect_sa(cl.inb, packets=1)
-
     # unknown SPI, or a known SPI with the wrong destination or direction
     c = Case(run, "bad-spi")
     p = c4.inner_in(1)
@@ -389,7 +411,7 @@ def generic_run(seed):
     e[20:24] = struct.pack("!I", c4.inb.spi)      # tunnel SA's SPI on the transport address
     c.send_wan(bytes(e))
     c.expect_drop("bad_spi", 5)
-    ok(c, c4, 4, 4)
+    _delivered(c, c4, 4, 4)
 
     # clear traffic where the policy says secure
     c = Case(run, "clear-should-be-secured")
@@ -490,8 +512,8 @@ def generic_run(seed):
     c.expect_drop("ipv4_malformed")
     c.send_wan_frame(eth + b"\x86\xdd" + e4.esp(e4.inner_in(2), 2), inner=e4.inner_in(2))  # IPv4 in an IPv6 frame
     c.expect_drop("ipv6_malformed")
-    ok(c, e6, 3, 3)
-    ok(c, e4, 4, 4)
+    _delivered(c, e6, 3, 3)
+    _delivered(c, e4, 4, 4)
 
     c = Case(run, "layer2")
     esp = c4.esp(c4.inner_in(40), 40)
@@ -606,6 +628,110 @@ def workers_run(seed):
     return run
 
 
+# ---- NAT traversal: ESP in UDP (RFC 3948) ---------------------------------------
+
+def natt_run(alg, esn, seed):
+    """UDP-encapsulated SAs: the tunnel matrix and transport mode both ways
+    (the IPv4 transport SAs on port 4600 of ours), then what arrives on a NAT
+    port besides ESP, and ESP that does not fit its SA."""
+    run = _run("natt/%s/%s" % (alg, _esn_name(esn)), seed)
+    run.tshark = True
+    run.conf.natt_keepalive = 0  # keepalives are natt-keepalive's, not this run's
+    _tunnel_cells(run, alg, esn, encap="udp")
+    _transport_cells(run, alg, esn, encap="udp", ports4=(4600, 4500))
+    _natt_arrivals(run, alg, esn)
+    return run
+
+
+def _natt_arrivals(run, alg, esn):
+    udp4 = Cell(run, "n4", alg, esn, 4, 4, encap="udp")
+    udp6 = Cell(run, "n6", alg, esn, 6, 6, encap="udp")
+    plain = Cell(run, "p4", alg, esn, 4, 4)
+
+    c = Case(run, "keepalive-consumed")
+    for fam, src, dst in ((4, T.PEER4, T.WAN4), (6, T.PEER6, T.WAN6)):
+        c.send_wan(TR.natt_keepalive(fam, src, dst))
+        c.expect_keepalive_in()
+    _delivered(c, udp4, 1, 1)
+
+    c = Case(run, "ike-non-esp-marker")  # to the host, which a pcap run lacks
+    c.send_wan(TR.ike(4, T.PEER4, T.WAN4, 4500))
+    c.send_wan(TR.ike(6, T.PEER6, T.WAN6, 4500))
+    c.expect_drop("no_host", 2)
+
+    c = Case(run, "plain-esp-for-udp-sa")
+    p = udp4.inner_in(2)
+    c.send_wan(_without_udp(udp4.esp(p, 2)), inner=p)
+    p6 = udp6.inner_in(2)
+    c.send_wan(_without_udp(udp6.esp(p6, 2)), inner=p6)
+    c.expect_drop("natt_mismatch", 2)
+    _delivered(c, udp4, 3, 2)  # the refused one did not take its sequence number
+    _delivered(c, udp6, 4, 2)
+
+    c = Case(run, "udp-esp-for-plain-sa")
+    p = plain.inner_in(1)
+    c.send_wan(_with_udp(plain.esp(p, 1)), inner=p)
+    c.expect_drop("natt_mismatch")
+    _delivered(c, plain, 2, 1)
+
+    c = Case(run, "udp-lengths")
+    p = udp4.inner_in(5)
+    esp = udp4.esp(p, 5)[28:]
+    hdr = udp4.outer_hdr(p)
+    for length in (len(esp) + 8 + 4, len(esp) + 8 - 1):  # beyond the packet, short of it
+        c.send_wan(E.ip_with_payload(hdr, 17, E.udp_wrap(udp4.inb, esp, length)), inner=p)
+    c.send_wan(E.ip_with_payload(hdr, 17, E.udp_wrap(udp4.inb, b"")[:4]))  # UDP header cut
+    c.expect_drop("natt_bad_length", 3)
+    c.send_wan(E.ip_with_payload(hdr, 17, E.udp_wrap(udp4.inb, esp[:4])))  # ESP cut after the SPI
+    c.expect_drop("esp_truncated")
+    c.send_wan(_first_fragment(hdr, E.udp_wrap(udp4.inb, esp)), inner=p)
+    c.expect_drop("esp_fragment")
+    _delivered(c, udp4, 6, 5)
+
+
+def _first_fragment(hdr, udp_payload):
+    """The first fragment (MF) of an IPv4 packet carrying udp_payload."""
+    f = hdr.copy()
+    f.flags = "MF"
+    return E.ip_with_payload(f, 17, udp_payload[:96])
+
+
+def _without_udp(ip_bytes):
+    """The same ESP as plain ESP: the UDP header taken out (RFC 3948 in
+    reverse), the IP header's protocol and length fixed."""
+    v4 = ip_bytes[0] >> 4 == 4
+    hl = 20 if v4 else 40
+    hdr = IP(ip_bytes[:hl]) if v4 else IPv6(ip_bytes[:hl])
+    hdr.remove_payload()
+    return E.ip_with_payload(hdr, 50, ip_bytes[hl + 8:])
+
+
+def _with_udp(ip_bytes):
+    """Plain ESP put in UDP 4500 -> 4500 (IPv4, 20-byte header)."""
+    hdr = IP(ip_bytes[:20])
+    hdr.remove_payload()
+    return E.ip_with_payload(hdr, 17, bytes(UDP(sport=4500, dport=4500, chksum=0)
+                                            / Raw(ip_bytes[20:])))
+
+
+def natt_keepalive_run(seed):
+    """dataplane.natt_keepalive_seconds = 1 and dpsecd kept 3.5 s: outbound
+    UDP SAs that send nothing send keepalives (IPv4 and IPv6, the port 4600
+    of ours too), a plain SA none."""
+    run = _run("natt-keepalive", seed)
+    run.conf.natt_keepalive = 1
+    run.min_idle_ms = 3500
+    alg = "aes128gcm16"
+    c = Case(run, "silent-sas-send-keepalives")
+    for name, fam, ports in (("k4", 4, (4500, 4500)), ("k6", 6, (4500, 4500)), ("kp", 4, (4600, 4500))):
+        cell = Cell(run, name, alg, False, fam, fam, encap="udp", ports=ports)
+        c.expect_keepalives_out(cell.out)
+    Cell(run, "kplain", alg, False, 4, 4)  # sends nothing at all: "nothing else left a port"
+    c.send_wan(TR.natt_keepalive(4, T.PEER4, T.WAN4))  # dpsecd must receive something
+    c.expect_keepalive_in()
+    return run
+
+
 def plan(seed):
     """Every run as (name, builder), in the order they are reported."""
     runs = []
@@ -617,4 +743,8 @@ def plan(seed):
             runs.append(("neg/" + tail, lambda a=alg, e=esn: neg_run(a, e, seed)))
     runs.append(("generic", lambda: generic_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
+    for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
+        name = "natt/%s/%s" % (alg, _esn_name(esn))
+        runs.append((name, lambda a=alg, e=esn: natt_run(a, e, seed)))
+    runs.append(("natt-keepalive", lambda: natt_keepalive_run(seed)))
     return runs

@@ -3,6 +3,7 @@
 # module (which scapy also uses) covers what scapy 2.5 lacks (the ESN high
 # half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
 # check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
+# ESP in UDP (RFC 3948) is scapy's too: SecurityAssociation(..., nat_t_header=).
 import hmac
 import os
 import struct
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as c_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from scapy.layers.inet import IP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
 from scapy.packet import Raw
@@ -37,6 +38,8 @@ _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
 
 NH_IPV4 = 4
 NH_IPV6 = 41
+NATT_PORTS = (4500, 4600)  # UDP ports the cases use for ESP in UDP
+UDP_LEN = 8
 
 
 @dataclass
@@ -54,6 +57,9 @@ class SaSpec:
     enc_key: bytes = b""
     integ_key: bytes = b""
     replay_window: int = 64
+    encap: str = "none"  # "udp": ESP in UDP (RFC 3948)
+    udp_sport: int = 4500  # the UDP ports of the SA's packets (source, destination)
+    udp_dport: int = 4500
     p: dict = field(init=False)
 
     def __post_init__(self):
@@ -69,11 +75,32 @@ class EspError(Exception):
     pass
 
 
+def nat_t_header(spec):
+    """scapy's UDP header for an SA with UDP encapsulation, else None."""
+    if spec.encap != "udp":
+        return None
+    return UDP(sport=spec.udp_sport, dport=spec.udp_dport)
+
+
 def _scapy_sa(spec, esn_hi=0):
     return SecurityAssociation(
         ESP, spi=spec.spi, crypt_algo=spec.p["scapy_crypt"], crypt_key=spec.enc_key,
         auth_algo=spec.p["scapy_auth"], auth_key=spec.integ_key or None,
-        esn_en=spec.esn, esn=esn_hi)
+        esn_en=spec.esn, esn=esn_hi, nat_t_header=nat_t_header(spec))
+
+
+def scapy_decrypt_packet(spec, ip_bytes):
+    """scapy's whole receive path (SecurityAssociation.decrypt, UDP
+    encapsulation included) on an ESP packet; returns the bytes it gives back:
+    the inner packet (tunnel) or the restored IP packet (transport)."""
+    cls = IP if ip_bytes[0] >> 4 == 4 else IPv6
+    sa = _scapy_sa(spec)
+    if spec.mode == "tunnel":
+        sa.tunnel_header = cls()  # scapy then returns the inner packet
+    try:
+        return bytes(sa.decrypt(cls(ip_bytes)))
+    except IPSecIntegrityError as e:
+        raise EspError("scapy: %s" % e) from e
 
 
 def min_pad(spec, data_len):
@@ -162,7 +189,7 @@ def scapy_encrypt(spec, ip_pkt, seq64, iv=None):
     sa = _scapy_sa(spec, seq_hi)
     sa.seq_num = seq_lo  # not seq_num=seq_lo: scapy takes a 0 for "not given"
     pkt = sa.encrypt(ip_pkt, iv=iv, esn_en=spec.esn, esn=seq_hi)
-    b = bytes(pkt)
+    b = _fix_scapy_udp_len(spec, bytes(pkt))
     if struct.unpack("!II", b[esp_offset(b):esp_offset(b) + 8]) != (spec.spi, seq_lo):
         raise EspError("peer self-check: scapy wrote the wrong SPI or sequence number")
     if spec.esn and not spec.p["aead"]:
@@ -170,6 +197,17 @@ def scapy_encrypt(spec, ip_pkt, seq64, iv=None):
         icv = _hmac_icv(spec, b[off:-spec.p["icv"]], seq_hi)
         b = b[:-spec.p["icv"]] + icv
     return b
+
+
+def _fix_scapy_udp_len(spec, b):
+    """scapy 2.5 freezes the IPv4 header before ESP is attached, so the UDP
+    length of its ESP in UDP over IPv4 says 8 (its IPv6 path is right): set
+    it to what follows the IP header, as a real peer does. The UDP checksum
+    is 0 and the IP checksum does not cover UDP: nothing else changes."""
+    if spec.encap != "udp" or b[0] >> 4 != 4:
+        return b
+    hl = (b[0] & 15) * 4
+    return b[:hl + 4] + struct.pack("!H", len(b) - hl) + b[hl + 6:]
 
 
 def scapy_decrypt(spec, ip_bytes, seq_hi=0):
@@ -198,22 +236,53 @@ def scapy_decrypt(spec, ip_bytes, seq_hi=0):
     return data, plain.nh, plain.padlen, bytes(plain.iv)
 
 
+def _after_udp(ip_bytes, off):
+    """Offset of ESP in UDP whose header is at off (RFC 3948: a NAT-T port,
+    and not the non-ESP marker of IKE)."""
+    sport, dport = struct.unpack("!HH", ip_bytes[off:off + 4])
+    if sport not in NATT_PORTS and dport not in NATT_PORTS:
+        raise EspError("UDP %d -> %d, not a NAT-T port" % (sport, dport))
+    if ip_bytes[off + UDP_LEN:off + UDP_LEN + 4] == bytes(4):
+        raise EspError("UDP with the non-ESP marker (IKE)")
+    return off + UDP_LEN
+
+
 def esp_offset(ip_bytes):
-    """Offset of the ESP header in an IPv4/IPv6 packet (no extension headers
-    other than those scapy's split_for_transport puts before ESP)."""
+    """Offset of the ESP header in an IPv4/IPv6 packet, plain or in UDP (no
+    extension headers other than those scapy's split_for_transport puts
+    before ESP)."""
     v = ip_bytes[0] >> 4
     if v == 4:
+        off = (ip_bytes[0] & 15) * 4
+        if ip_bytes[9] == 17:
+            return _after_udp(ip_bytes, off)
         if ip_bytes[9] != 50:
             raise EspError("IPv4 protocol %d, not ESP" % ip_bytes[9])
-        return (ip_bytes[0] & 15) * 4
+        return off
     if v == 6:
         nh, off = ip_bytes[6], 40
         while nh in (0, 43, 60):
             nh, off = ip_bytes[off], off + (ip_bytes[off + 1] + 1) * 8
+        if nh == 17:
+            return _after_udp(ip_bytes, off)
         if nh != 50:
             raise EspError("IPv6 next header %d, not ESP" % nh)
         return off
     raise EspError("IP version %d" % v)
+
+
+def udp_wrap(spec, esp, length=None):
+    """A UDP header for spec's ports in front of ESP bytes (length: the UDP
+    length field, normally 8 + the ESP bytes; checksum 0)."""
+    n = UDP_LEN + len(esp) if length is None else length
+    return struct.pack("!HHHH", spec.udp_sport, spec.udp_dport, n, 0) + esp
+
+
+def ip_with_esp(spec, outer, esp):
+    """outer carrying ESP bytes as the SA sends them: in UDP or plain."""
+    if spec.encap == "udp":
+        return ip_with_payload(outer, 17, udp_wrap(spec, esp))
+    return ip_with_payload(outer, 50, esp)
 
 
 def seal_custom(spec, outer, seq64, payload, nh, padding=None, padlen=None):
@@ -230,7 +299,7 @@ def seal_custom(spec, outer, seq64, payload, nh, padding=None, padlen=None):
         if len(plain) % 16:
             raise EspError("custom CBC trailer misaligned")
     esp = ref_seal(spec, seq64, plain)
-    return ip_with_payload(outer, 50, esp)
+    return ip_with_esp(spec, outer, esp)
 
 
 def ip_with_payload(outer, proto, payload):

@@ -13,9 +13,10 @@ import xval_esp as E
 import xval_pcap
 import xval_topo as T
 import xval_traffic as TR
-from scapy.layers.inet import IP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6, in6_chksum
 from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 
@@ -50,6 +51,8 @@ class Case:
         self.handoff = collections.Counter()   # owner worker -> ESP packets handed to it
         self.worker = None                     # the worker whose tx queues all its output leaves by
         self.fwd = 0
+        self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
+        self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
 
     # --- what goes in
@@ -95,6 +98,15 @@ class Case:
         if sa is not None:
             self.expect_sa(sa, drops=n)
 
+    def expect_keepalive_in(self, n=1):
+        """n NAT keepalives received: counted, consumed, never forwarded."""
+        self.keepalives_in += n
+
+    def expect_keepalives_out(self, sa):
+        """The silent outbound UDP-encapsulated sa sends NAT keepalives: at
+        least one (how many depends on how long dpsecd runs)."""
+        self.keepalives_out.append(sa)
+
     def expect_handoff(self, sa, n=1):
         """n ESP packets for inbound sa, all received by worker 0 (a pcap
         port has one rx queue), pass the SPI lookup: those of an SA another
@@ -114,6 +126,18 @@ class Case:
 
     def n_in(self):
         return len(self.lan_in) + len(self.wan_in)
+
+
+def keepalive_frame(sa):
+    """The NAT keepalive of outbound sa as scapy builds it (RFC 3948 §2.3):
+    one 0xff byte in UDP from the SA's local port to the peer's; IPv4 with
+    identification 0 and UDP checksum 0, IPv6 with its UDP checksum."""
+    if ":" in sa.local:
+        ip = IPv6(src=sa.local, dst=sa.remote, hlim=64) / UDP(sport=sa.udp_sport, dport=sa.udp_dport)
+    else:
+        ip = IP(src=sa.local, dst=sa.remote, ttl=64, id=0) / \
+            UDP(sport=sa.udp_sport, dport=sa.udp_dport, chksum=0)
+    return bytes(Ether(dst=T.PEER_MAC, src=T.WAN_MAC) / ip / Raw(b"\xff"))
 
 
 def protected_len(sa, ip_bytes):
@@ -160,6 +184,11 @@ class EspOut:
             errs.append("ethertype 0x%04x" % et)
         ip = fr[14:]
         tunnel = sa.mode == "tunnel"
+        udp = E.UDP_LEN if sa.encap == "udp" else 0
+        want_proto = 17 if udp else 50
+        proto = ip[9] if outer_fam == 4 else ip[6]
+        if proto != want_proto:
+            errs.append("outer protocol %d, expected %d" % (proto, want_proto))
         if outer_fam == 4:
             tot = struct.unpack("!H", ip[2:4])[0]
             if tot != len(ip) and not (len(fr) == 60 and tot < len(ip)):
@@ -179,8 +208,6 @@ class EspOut:
                                 % (h.src, h.dst, sa.local, sa.remote))
                 if h.ttl != 64:
                     errs.append("outer TTL %d, expected 64" % h.ttl)
-                if h.proto != 50:
-                    errs.append("outer protocol %d" % h.proto)
                 if h.frag or h.flags.MF:
                     errs.append("outer fragment offset %d MF %d" % (h.frag, h.flags.MF))
                 if h.tos != TR.ip_tos(exp):
@@ -200,11 +227,11 @@ class EspOut:
                                 % (h.src, h.dst, sa.local, sa.remote))
                 if h.hlim != 64:
                     errs.append("outer hop limit %d, expected 64" % h.hlim)
-                if h.nh != 50:
-                    errs.append("outer next header %d" % h.nh)
                 if h.tc != TR.ip_tos(exp):
                     errs.append("outer traffic class 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
                                 % (h.tc, TR.ip_tos(exp)))
+        if udp:
+            errs += _check_udp(sa, ip, 20 if outer_fam == 4 else 40)
         if errs:
             return errs
         try:
@@ -251,12 +278,48 @@ class EspOut:
                 errs.append("inner packet differs: got %s, expected %s"
                             % (_brief(data), _brief(exp)))
         else:
-            errs += _check_transport(ip, off, data, nh, exp)
-        return errs
+            errs += _check_transport(ip, off - udp, data, nh, exp)
+        return errs + _check_scapy_natt(sa, ip, exp)
 
 
 def _brief(b):
     return "%d B %s" % (len(b), b[:48].hex())
+
+
+def _check_udp(sa, ip, hl):
+    """The UDP header of ESP in UDP (RFC 3948 §2.1): the SA's ports, the
+    length of all after the IP header, checksum 0 over IPv4; over IPv6 the
+    checksum scapy computes (RFC 8200 §8.1)."""
+    errs = []
+    sport, dport, ulen, cks = struct.unpack("!HHHH", ip[hl:hl + 8])
+    if (sport, dport) != (sa.udp_sport, sa.udp_dport):
+        errs.append("UDP %d -> %d, expected %d -> %d" % (sport, dport, sa.udp_sport, sa.udp_dport))
+    if ulen != len(ip) - hl:
+        errs.append("UDP length %d, the packet holds %d" % (ulen, len(ip) - hl))
+    if hl == 20 and cks != 0:
+        errs.append("UDP checksum 0x%04x over IPv4, expected 0" % cks)
+    if hl == 40:
+        want = in6_chksum(17, IPv6(ip[:40]), ip[40:46] + b"\x00\x00" + ip[48:]) or 0xFFFF
+        if cks != want:
+            errs.append("UDP checksum 0x%04x over IPv6, expected 0x%04x" % (cks, want))
+    return errs
+
+
+def _check_scapy_natt(sa, ip, exp):
+    """ESP in UDP through scapy's own receive path
+    (SecurityAssociation(..., nat_t_header=UDP(...)).decrypt), where scapy
+    2.5 has one: port 4500 (which it dissects as ESP), no ESN with HMAC, and
+    tunnel mode or IPv4 (its IPv6 transport path breaks on the UDP header)."""
+    if sa.encap != "udp" or 4500 not in (sa.udp_sport, sa.udp_dport) or \
+            (sa.esn and not sa.p["aead"]) or (sa.mode != "tunnel" and ip[0] >> 4 == 6):
+        return []
+    try:
+        got = E.scapy_decrypt_packet(sa, ip)
+    except (E.EspError, ValueError, IndexError, TypeError, AttributeError) as ex:
+        return ["scapy's NAT-T receive path refuses it: %s" % ex]
+    if got != exp:
+        return ["scapy's NAT-T receive path gives %s, expected %s" % (_brief(got), _brief(exp))]
+    return []
 
 
 def _check_transport(ip, off, data, nh, exp):
@@ -302,6 +365,7 @@ class Run:
         self._spi = 0x1000
         self.tshark = False
         self.sas = {}
+        self.min_idle_ms = 0  # dpsecd lives at least this long after its last packet
 
     @property
     def workers(self):
@@ -370,6 +434,7 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
                    wan_tx=res.tx_paths["wan"])
     stats = os.path.join(d, "stats.json")
     prefix = "xval-%d-%s" % (os.getpid(), uid)
+    idle_ms = max(idle_ms, run.min_idle_ms)
     cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix] + \
         eal_lcores(run.workers + 1) + ["--log-level=user1:info", "--", "-c", conf,
            "--stats-file", stats, "--exit-when-idle", str(idle_ms)]
@@ -461,6 +526,8 @@ def judge(run, res, tshark_bin):
         else:
             clear_wan.append(fr)
     left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan)}
+    keepalives = _take_keepalives(run, left["wan"])
+    clear_wan = [fr for fr in clear_wan if fr not in keepalives[1]]
     order = {"lan": res.lan, "wan": clear_wan}
     txq_of = collections.defaultdict(set)   # (side, frame) -> tx queues it left by
     esp_txq = collections.defaultdict(set)  # SPI -> tx queues its ESP left by
@@ -507,6 +574,10 @@ def judge(run, res, tshark_bin):
                 c.errs.append("forwarded although it must be dropped: %s" % summary(fr))
     for c in run.cases:
         errs = c.errs
+        for sa in c.keepalives_out:
+            if keepalives[0][sa.name] == 0:
+                errs.append("SA %s sent no NAT keepalive (expected %s)"
+                            % (sa.name, summary(keepalive_frame(sa))))
         for name in c.sa:
             want = sa_want[name]
             s = sas.get(name)
@@ -519,6 +590,9 @@ def judge(run, res, tshark_bin):
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
     errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
+    if g.get("natt_keepalives_out") != sum(keepalives[0].values()):
+        errs.append("natt_keepalives_out = %s, %d keepalives on wan"
+                    % (g.get("natt_keepalives_out"), sum(keepalives[0].values())))
     for p in res.stats.get("ports", []):
         if p.get("name") not in ("lan", "wan"):
             continue
@@ -530,6 +604,18 @@ def judge(run, res, tshark_bin):
     if run.tshark:
         out.append((run.name + "/tshark", _judge_tshark(res, tshark_bin)))
     return out
+
+
+def _take_keepalives(run, left_wan):
+    """The NAT keepalives the cases expect, taken out of what is left on wan:
+    ({SA name: how many}, {their frames})."""
+    count, frames = collections.Counter(), set()
+    for c in run.cases:
+        for sa in c.keepalives_out:
+            fr = keepalive_frame(sa)
+            count[sa.name] += left_wan.pop(fr, 0)
+            frames.add(fr)
+    return count, frames
 
 
 def _judge_txq(c, txq_of, esp_txq):
@@ -568,16 +654,17 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
+        want["natt_keepalives_in"] += c.keepalives_in
         for r, n in c.drops.items():
             want["drop_" + r] += n
         handoff.update(c.handoff)
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
     want["handoff_out"] = want["handoff_in"] = sum(handoff.values())
-    if want["rx_packets"] != want["fwd_packets"] + want["drops"]:
-        errs.append("test bug: cases account for %d of %d packets"
-                    % (want["fwd_packets"] + want["drops"], want["rx_packets"]))
+    ends = want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
+    if want["rx_packets"] != ends:
+        errs.append("test bug: cases account for %d of %d packets" % (ends, want["rx_packets"]))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
-              "handoff_out", "handoff_in"):
+              "handoff_out", "handoff_in", "natt_keepalives_in"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
@@ -588,11 +675,11 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         # manager ends exactly once: sent, to the host, to the manager (ARP/ND
         # or awaiting an SA), handed over or dropped
         inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
-               + g["acquire_packets"] + g["handoff_out"] + g["drops"])
+               + g["acquire_packets"] + g["natt_keepalives_in"] + g["handoff_out"] + g["drops"])
         start = g["rx_packets"] + g["handoff_in"] + g["reinject_in"]
         if start != inv:
-            errs.append("invariant broken: rx_packets + handoff_in + reinject_in %d != "
-                        "fwd+host+control+acquire+handoff_out+drops %d" % (start, inv))
+            errs.append("invariant broken: rx_packets + handoff_in + reinject_in %d != fwd+host+"
+                        "control+acquire+natt_keepalives_in+handoff_out+drops %d" % (start, inv))
         if g["handoff_out"] != g["handoff_in"]:
             errs.append("handoff_out %d != handoff_in %d: packets lost between workers"
                         % (g["handoff_out"], g["handoff_in"]))
@@ -634,7 +721,8 @@ def _judge_tshark(res, tshark_bin):
         return []
     rows = []
     for path in res.tx_paths.get("wan") or [os.path.join(res.dir, "out-wan.pcap")]:
-        cp = subprocess.run([tshark_bin, "-n", "-r", path, "-T", "fields", "-e", "frame.number",
+        cp = subprocess.run([tshark_bin, "-n", "-r", path, "-d", "udp.port==4600,udpencap",
+                             "-T", "fields", "-e", "frame.number",
                              "-e", "esp.spi", "-e", "esp.sequence"], capture_output=True,
                             text=True, timeout=60)
         if cp.returncode != 0:

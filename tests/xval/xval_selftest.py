@@ -184,6 +184,7 @@ def fake_result(r, mutate, tmp):
     for c in r.cases:
         g["rx_packets"] += c.n_in()
         g["fwd_packets"] += c.fwd
+        g["natt_keepalives_in"] += c.keepalives_in
         for k, n in c.drops.items():
             g["drop_" + k] += n
         handoff.update(c.handoff)
@@ -193,7 +194,8 @@ def fake_result(r, mutate, tmp):
                 e[k] += want[k] or 0
     g["drops"] = sum(v for k, v in g.items() if k.startswith("drop_"))
     g["handoff_out"] = g["handoff_in"] = sum(handoff.values())
-    for k in ("host_packets", "control_packets", "drop_icv", "drop_replay", "drop_bad_spi"):
+    for k in ("host_packets", "control_packets", "acquire_packets", "reinject_in",
+              "natt_keepalives_out", "drop_icv", "drop_replay", "drop_bad_spi"):
         g[k] += 0
     workers = [{"lcore": i + 1, "rx_packets": 0 if i else g["rx_packets"],
                 "handoff_in": handoff[i]} for i in range(r.workers)]

@@ -113,6 +113,12 @@ def ike(fam, src, dst, port):
     return bytes(ip / UDP(sport=port, dport=port) / Raw(b"\x00" * 28))
 
 
+def natt_keepalive(fam, src, dst):
+    """A NAT keepalive (RFC 3948 §2.3): one 0xff byte in UDP 4500 -> 4500."""
+    ip = IP(src=src, dst=dst) if fam == 4 else IPv6(src=src, dst=dst)
+    return bytes(ip / UDP(sport=4500, dport=4500) / Raw(b"\xff"))
+
+
 def routed(ip_bytes):
     """What a router forwards: TTL/hop limit minus one and, for IPv4, the
     header checksum recomputed (by scapy)."""
