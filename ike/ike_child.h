@@ -60,6 +60,8 @@ struct ike_child {
 	struct ike_ts_set ts_remote;   /* the peer's side */
 	struct ike_qm_method method;   /* as chosen: algorithms, PFS group, lifetimes */
 	uint8_t ike_spi_i[8], ike_spi_r[8]; /* the IKE SA it belongs to */
+	bool udp_encap;                /* a NAT is between the peers: ESP in UDP (RFC 3948) */
+	uint16_t local_port, remote_port; /* of the IKE SA, the UDP ports ESP goes between then */
 	uint32_t rekeys_spi;           /* inbound SPI of the child SA this one replaces; 0: new */
 };
 

@@ -170,8 +170,9 @@ struct ikev2_engine *ikev2_engine_new(const struct ikev2_conf *c, struct ike_err
 void ikev2_engine_free(struct ikev2_engine *e);
 
 /* Starts IKE_SA_INIT to remote with the peer's policy; the first child SA
- * follows in IKE_AUTH. *out names the SA. -EINVAL for a policy without
- * methods or selectors. */
+ * follows in IKE_AUTH. *out names the SA (its SPIr stays zero: events
+ * carry the full id once the responder answered; either works in the
+ * calls below). -EINVAL for a policy without methods or selectors. */
 int ikev2_initiate(struct ikev2_engine *e, const struct ikev2_peer *peer,
 		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
 		   uint64_t now_ms, struct ikev2_sa_id *out, struct ike_err *err);

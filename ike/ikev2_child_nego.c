@@ -187,6 +187,9 @@ static int child_event(struct ikev2_engine *e, struct ikev2_sa *sa, const struct
 		memcpy(c->ike_spi_i, sa->id.spi_i, 8);
 		memcpy(c->ike_spi_r, sa->id.spi_r, 8);
 		c->rekeys_spi = rekeys;
+		c->udp_encap = sa->local_nat || sa->remote_nat;
+		c->local_port = sa->local.port;
+		c->remote_port = sa->remote.port;
 		rc = ike_child_set_keys(c, &in, err);
 	}
 	if (rc) {

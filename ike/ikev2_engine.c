@@ -253,11 +253,22 @@ static void sweep(struct ikev2_engine *e)
 	e->n_sas = kept;
 }
 
+/* The id given back by ikev2_initiate() has a zero SPIr: our SPIi alone
+ * names an SA we initiated. */
+static bool id_names(const struct ikev2_sa *sa, const struct ikev2_sa_id *id)
+{
+	static const uint8_t zero[8];
+
+	if (memcmp(sa->id.spi_i, id->spi_i, 8) != 0)
+		return false;
+	return memcmp(sa->id.spi_r, id->spi_r, 8) == 0 ||
+	       (sa->initiator && memcmp(id->spi_r, zero, 8) == 0);
+}
+
 struct ikev2_sa *ikev2_find_sa(struct ikev2_engine *e, const struct ikev2_sa_id *id)
 {
 	for (size_t i = 0; i < e->n_sas; i++)
-		if (memcmp(&e->sas[i]->id, id, sizeof(*id)) == 0 &&
-		    e->sas[i]->state != IKEV2_S_CLOSED)
+		if (e->sas[i]->state != IKEV2_S_CLOSED && id_names(e->sas[i], id))
 			return e->sas[i];
 	return NULL;
 }
