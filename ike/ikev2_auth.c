@@ -232,15 +232,6 @@ static int auth_refuse(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	return 0;
 }
 
-/* Follow the initiator behind a NAT to where it sends from now. */
-static void follow_nat(struct ikev2_sa *sa, const struct ikev2_rx *rx)
-{
-	if (sa->remote_nat || sa->local_nat) {
-		sa->remote = *rx->remote;
-		sa->local = *rx->local;
-	}
-}
-
 int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
 	struct ikev2_child_nego n;
@@ -252,7 +243,6 @@ int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	if (peer_id_read(sa, rx, rx->err) || policy_for_peer(e, sa, rx, rx->err) ||
 	    peer_auth_check(sa, rx, rx->err))
 		return auth_refuse(e, sa, rx);
-	follow_nat(sa, rx);
 	child_error = ikev2_child_choose(e, sa, rx, false, &n, &child_err);
 	ikev2_tx_begin(e, sa, &t, IKEV2_IKE_AUTH, true, rx->m.hdr.msg_id);
 	rc = id_and_auth_add(sa, &t, rx->err);

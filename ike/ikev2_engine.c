@@ -391,6 +391,16 @@ static void log_in(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ike
 		     rx->m.hdr.flags & IKEV2_FLAG_R ? "response" : "request", rx->m.hdr.msg_id, text);
 }
 
+/* A peer behind a NAT may get a new mapping: talk to where its last
+ * authenticated request came from (RFC 7296 §2.23). */
+static void follow_peer(struct ikev2_sa *sa, const struct ikev2_rx *rx)
+{
+	if (sa->remote_nat) {
+		sa->remote = *rx->remote;
+		sa->local = *rx->local;
+	}
+}
+
 /* A protected message for sa: window, integrity, then the exchange. */
 static int protected_input(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
@@ -413,6 +423,8 @@ static int protected_input(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 		return 0;
 	}
 	log_in(e, sa, rx);
+	if (!response)
+		follow_peer(sa, rx);
 	if (response) {
 		rc = dispatch_response(e, sa, rx);
 		if (sa->state != IKEV2_S_CLOSED)
