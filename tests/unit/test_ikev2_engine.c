@@ -5,9 +5,10 @@
  * SA states are checked after each step. Covers PSK exchanges over six
  * suites, wrong PSK, disjoint proposals, INVALID_KE_PAYLOAD, cookies,
  * retransmission and replayed responses, NAT detection, traffic selector
- * narrowing, child and IKE SA rekeys, deletes, liveness checks, malformed
- * and unexpected input, and the key schedule recomputed by the independent
- * reference ike_vectors/ike_crypto_ref.py. */
+ * narrowing, transport mode, caller-allocated SPIs, child and IKE SA
+ * rekeys, deletes, liveness checks, malformed and unexpected input, and
+ * the key schedule recomputed by the independent reference
+ * ike_vectors/ike_crypto_ref.py. */
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -859,6 +860,39 @@ START_TEST(traffic_selectors_unacceptable)
 }
 END_TEST
 
+static uint32_t next_spi = 0x10000;
+
+static uint32_t spi_from_the_sa_manager(void *ctx)
+{
+	(void)ctx;
+	return next_spi++;
+}
+
+/* Transport mode when both policies ask; inbound SPIs from the caller. */
+START_TEST(transport_mode_and_allocated_spis)
+{
+	struct world w;
+	const struct ike_child *ci, *cr;
+
+	world_init(&w);
+	w.i.pol.transport = w.r.pol.transport = true;
+	w.r.conf.spi_alloc = spi_from_the_sa_manager;
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
+	pass(&w, &w.r, "IDr AUTH SA TSi TSr N(USE_TRANSPORT_MODE)");
+	ci = child_of(&w.i);
+	cr = child_of(&w.r);
+	pair_agrees(ci, cr);
+	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TRANSPORT);
+	ck_assert_uint_eq(cr->in.spi, 0x10000);
+	ck_assert_uint_eq(ci->out.spi, 0x10000);
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(child_rekey_with_pfs)
 {
 	struct world w;
@@ -1419,6 +1453,7 @@ static Suite *suite(void)
 	tcase_add_test(t, nat_detected_and_port_4500);
 	tcase_add_test(t, traffic_selectors_narrowed);
 	tcase_add_test(t, traffic_selectors_unacceptable);
+	tcase_add_test(t, transport_mode_and_allocated_spis);
 	tcase_add_test(t, child_rekey_with_pfs);
 	tcase_add_test(t, new_child_sa_on_established_ike_sa);
 	tcase_add_test(t, key_schedule_matches_reference);
