@@ -196,7 +196,8 @@ static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 
 	if (rc == 0 && !nonce_read(rx, &nr))
 		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA answer without a nonce");
-	if (rc == 0 && n.method.dh_group && n.method.dh_group != ike_dh_group(sa->req.dh))
+	if (rc == 0 && n.method.dh_group &&
+	    (sa->req.dh == NULL || n.method.dh_group != ike_dh_group(sa->req.dh)))
 		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA: the chosen PFS group %u is not our KE's",
 			      n.method.dh_group);
 	if (rc == 0 && n.method.dh_group)

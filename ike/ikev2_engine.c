@@ -116,8 +116,12 @@ void ikev2_emit(struct ikev2_engine *e, const struct ikev2_event *ev)
 			size_t cap = e->ev_cap ? 2 * e->ev_cap : 16;
 			struct ikev2_event *p = realloc(e->ev, cap * sizeof(*p));
 
-			if (p == NULL)
-				return; /* only a send can be this short of memory; it is resent */
+			if (p == NULL) { /* lost: a send is retransmitted, the rest is not */
+				struct ikev2_event lost = *ev;
+
+				ikev2_event_release(&lost);
+				return;
+			}
 			e->ev = p;
 			e->ev_cap = cap;
 		}

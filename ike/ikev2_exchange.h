@@ -55,6 +55,7 @@ int ikev2_drop(struct ikev2_engine *e, struct ikev2_sa *sa, enum ikev2_stat s, u
 	       struct ike_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 void ikev2_count(struct ikev2_engine *e, enum ikev2_stat s);
+/* Queues ev, which the queue then owns (with no memory left it is released). */
 void ikev2_emit(struct ikev2_engine *e, const struct ikev2_event *ev);
 /* An event of kind about sa, with the id and user filled in. */
 struct ikev2_event ikev2_event_for(const struct ikev2_sa *sa, enum ikev2_event_kind kind);

@@ -960,6 +960,38 @@ START_TEST(new_child_sa_on_established_ike_sa)
 }
 END_TEST
 
+/* A KE of another group than the responder's choice in CREATE_CHILD_SA:
+ * INVALID_KE_PAYLOAD, the child fails on both sides, the IKE SA stays. */
+START_TEST(create_child_with_pfs_for_another_group)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_qm_method ecp = qm_gcm, modp = qm_gcm;
+	struct ikev2_event *f;
+
+	world_init(&w);
+	ecp.dh_group = IKE_DH_ECP_256;
+	modp.dh_group = IKE_DH_MODP_2048;
+	w.i.pol.n_qm = 2; /* KE for ECP-256, MODP-2048 also offered */
+	w.i.pol.qm[0] = ecp;
+	w.i.pol.qm[1] = modp;
+	w.r.pol.qm[0] = modp;
+	world_go(&w);
+	id = establish(&w);
+	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
+	ck_assert(!f->reason.ike_sa_gone);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1); /* the first one only */
+	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_KE), 1);
+	world_end(&w);
+}
+END_TEST
+
 /* The pieces of a message for `to`: nonce and KE data copied out. */
 static void nonce_ke(struct side *to, const struct msg *m, uint8_t *nonce, size_t *nonce_len,
 		     uint8_t *ke, size_t *ke_len)
@@ -1456,6 +1488,7 @@ static Suite *suite(void)
 	tcase_add_test(t, transport_mode_and_allocated_spis);
 	tcase_add_test(t, child_rekey_with_pfs);
 	tcase_add_test(t, new_child_sa_on_established_ike_sa);
+	tcase_add_test(t, create_child_with_pfs_for_another_group);
 	tcase_add_test(t, key_schedule_matches_reference);
 	tcase_add_test(t, ike_sa_rekey);
 	tcase_add_test(t, delete_child_and_ike_sa);
