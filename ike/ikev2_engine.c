@@ -459,6 +459,17 @@ static int input(struct ikev2_engine *e, struct ikev2_rx *rx)
 	return protected_input(e, sa, rx);
 }
 
+/* The datagram copied into e->rx, where SK is opened in place (the
+ * caller's bytes stay as they are), and parsed. */
+static int take_datagram(struct ikev2_engine *e, const uint8_t *buf, size_t len,
+			 struct ikev2_rx *rx)
+{
+	if (len > IKE_MSG_MAX)
+		return ike_fail(rx->err, -EMSGSIZE, "%zu bytes, more than %d", len, IKE_MSG_MAX);
+	memcpy(e->rx, buf, len);
+	return ikev2_msg_parse(e->rx, len, &rx->m, rx->err);
+}
+
 int ikev2_input(struct ikev2_engine *e, const uint8_t *buf, size_t len,
 		const struct ike_endpoint *local, const struct ike_endpoint *remote,
 		uint64_t now_ms, struct ike_err *err)
@@ -474,14 +485,11 @@ int ikev2_input(struct ikev2_engine *e, const uint8_t *buf, size_t len,
 		return ike_fail(err, -ENOMEM, "no memory for a received message");
 	*rx = (struct ikev2_rx){ .len = len, .local = local, .remote = remote, .now = now_ms,
 				 .err = err };
-	if (len > IKE_MSG_MAX)
-		rc = ikev2_drop(e, NULL, IKEV2_STAT_INVALID_PACKETS, now_ms, err, -EBADMSG,
-				"malformed message: %zu bytes, more than %d", len, IKE_MSG_MAX);
-	else if (memcpy(e->rx, buf, len), ikev2_msg_parse(e->rx, len, &rx->m, err) != 0)
+	if (take_datagram(e, buf, len, rx))
 		rc = ikev2_drop(e, NULL, IKEV2_STAT_INVALID_PACKETS, now_ms, err, -EBADMSG,
 				"malformed message: %s", err->msg);
 	else
-		rc = input(e, rx); /* SK is opened in place in e->rx: the caller's bytes stay */
+		rc = input(e, rx);
 	OPENSSL_cleanse(e->rx, len <= IKE_MSG_MAX ? len : 0);
 	free(rx);
 	sweep(e);

@@ -399,8 +399,8 @@ static int init_offer_read(struct ikev2_engine *e, struct ikev2_rx *rx, struct i
 	if (!(h->flags & IKEV2_FLAG_I) || h->msg_id != 0 ||
 	    memcmp(h->spi_r, (uint8_t[8]){ 0 }, 8) != 0)
 		return ikev2_drop(e, NULL, IKEV2_STAT_INVALID_PACKETS, rx->now, rx->err, -EBADMSG,
-				  "IKE_SA_INIT request: flags %#x, message ID %u, responder SPI %s",
-				  h->flags, h->msg_id, "must be I, 0 and zero");
+				  "IKE_SA_INIT request with flags %#x and message ID %u: expected the I flag, ID 0 and a zero responder SPI",
+				  h->flags, h->msg_id);
 	if (!ikev2_rx_body(rx, IKEV2_PL_SA, &o->sa) || !ikev2_rx_body(rx, IKEV2_PL_KE, &o->ke) ||
 	    !ikev2_rx_body(rx, IKEV2_PL_NONCE, &o->nonce))
 		return ikev2_drop(e, NULL, IKEV2_STAT_INVALID_PACKETS, rx->now, rx->err, -EBADMSG,
