@@ -118,9 +118,12 @@ static int spi_size_ok(enum ike_version v, struct ike_rd *r, uint8_t proto, uint
 			proto);
 }
 
+/* IKEv2 numbers an offer's proposals 1, 2, 3...; an answer holds the one
+ * proposal it accepted under its number (RFC 7296 §3.3.1), so the first
+ * may be any but 0 and the next ones follow it. */
 static int proposal_numbered_ok(enum ike_version v, struct ike_rd *r, uint8_t num, uint8_t prev)
 {
-	if (v == IKE_V2 && num != prev + 1)
+	if (v == IKE_V2 && (prev == 0 ? num == 0 : num != prev + 1))
 		return ike_fail(r->err, -EBADMSG,
 				"%s: number %u should be %u (IKEv2 numbers proposals 1, 2, 3...)",
 				r->what, num, prev + 1);

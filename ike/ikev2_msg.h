@@ -2,7 +2,7 @@
  * header, payload chain and every payload body, parsed into plain structs
  * that point into the message (no copies, no allocation) and built back
  * into exactly the same bytes. No state and no crypto here: the exchanges
- * (ike_sa_init.c, ike_auth.c, create_child_sa.c, informational.c) call
+ * (ikev2_sa_init.c, ikev2_auth.c, ikev2_child.c, ikev2_info.c) call
  * these, and the SK payload is only cut into IV / ciphertext / ICV for the
  * crypto code to work on.
  *

@@ -1,0 +1,86 @@
+/* ike_auth.h - identities and the authentication interface the exchanges
+ * call, shared by IKEv2 and (later) IKEv1.
+ *
+ * The exchange computes what is to be authenticated (for IKEv2 the
+ * InitiatorSignedOctets / ResponderSignedOctets of RFC 7296 §2.15) and
+ * hands it to a struct ike_auth_conf: an implementation (ops) and its
+ * context. The pre-shared key one is here; a certificate one will put
+ * the signing behind ops->make in a process that holds the private keys
+ * and never parses network input (STYLE.md, iked), and the chain checks
+ * behind ops->check, with no change to the exchange code. */
+#ifndef IKE_AUTH_H
+#define IKE_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg_store.h"
+#include "dpsec_model.h"
+#include "ike_buf.h"
+#include "ikecr.h"
+
+#define IKE_ID_MAX 256 /* bytes of an identity's data */
+
+/* An identity as carried in IKEv2's IDi/IDr (RFC 7296 §3.5): an IPv4 or
+ * IPv6 address, an FQDN, an RFC 822 address or a DER-encoded DN. */
+struct ike_id {
+	uint8_t type; /* enum ikev2_id_type; 0: none given ("any" when expected) */
+	uint16_t len;
+	uint8_t data[IKE_ID_MAX];
+};
+
+/* Each returns 0, or -EINVAL with a sentence naming the problem (an empty
+ * or too long name, a family that is not IPv4 or IPv6). */
+int ike_id_addr(struct ike_id *id, const struct dpsec_addr *a, struct ike_err *err);
+int ike_id_fqdn(struct ike_id *id, const char *fqdn, struct ike_err *err);
+int ike_id_rfc822(struct ike_id *id, const char *email, struct ike_err *err);
+int ike_id_der_dn(struct ike_id *id, const uint8_t *der, size_t len, struct ike_err *err);
+
+/* Same type and bytes. An expected id of type 0 matches any. */
+bool ike_id_matches(const struct ike_id *expected, const struct ike_id *got);
+
+/* "FQDN gw.example.net", "IPv4 192.0.2.1", "DN (34 bytes)" for logs. */
+void ike_id_describe(const struct ike_id *id, char *buf, size_t cap);
+
+/* What is authenticated: the pieces in order, and the negotiated PRF
+ * (which a shared-key MIC needs). */
+struct ike_auth_octets {
+	uint16_t prf;
+	struct ike_chunk piece[3]; /* IKEv2: RealMessage | Nonce | MACedID */
+};
+
+#define IKE_AUTH_DATA_MAX 1024 /* AUTH payload data: a 4096-bit RSA signature and more */
+
+struct ike_auth_conf;
+
+/* An authentication implementation. Both functions return 0 or a negative
+ * errno and fill err. */
+struct ike_auth_ops {
+	const char *name; /* "pre-shared key" */
+	/* Our AUTH payload: its method number and data. */
+	int (*make)(const struct ike_auth_conf *c, const struct ike_auth_octets *o, uint8_t *method,
+		    uint8_t *out, size_t cap, size_t *len, struct ike_err *err);
+	/* The peer's AUTH payload: -EACCES "...does not verify" when wrong,
+	 * -EPROTO when the method is not the one configured. */
+	int (*check)(const struct ike_auth_conf *c, const struct ike_auth_octets *o,
+		     uint8_t method, const uint8_t *data, size_t len, struct ike_err *err);
+};
+
+/* One side's authentication as configured. Holds the secret: the engine
+ * copies it into each IKE SA and wipes the copy (ike_auth_wipe()). */
+struct ike_auth_conf {
+	const struct ike_auth_ops *ops;
+	void *ctx; /* the implementation's (certificates: the key process's handle) */
+	uint32_t psk_len;
+	uint8_t psk[CFG_PSK_MAX];
+};
+
+/* Pre-shared key authentication (IKEv2 method 2, Shared Key Message
+ * Integrity Code): AUTH = prf(prf(key, "Key Pad for IKEv2"), octets).
+ * -EINVAL for an empty key or one over CFG_PSK_MAX bytes. */
+int ike_auth_psk(struct ike_auth_conf *c, const uint8_t *key, size_t len, struct ike_err *err);
+
+void ike_auth_wipe(struct ike_auth_conf *c);
+
+#endif

@@ -1,0 +1,420 @@
+/* ikev2_child.c - the CREATE_CHILD_SA exchange (RFC 7296 §1.3): a new child
+ * SA, with a KE when its method asks for PFS; a child SA rekey (REKEY_SA
+ * names the SA replaced; the rekey's initiator then deletes the old one,
+ * make-before-break); and the IKE SA rekey (§1.3.2, §2.18): new SPIs, a
+ * SKEYSEED from the old SK_d and a fresh g^ir, the children moved to the
+ * new SA, and the old one deleted by the rekey's initiator. A KE for
+ * another group than the chosen one is answered INVALID_KE_PAYLOAD. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ike_prf.h"
+#include "ikev2_exchange.h"
+#include "ikev2_proposal.h"
+
+/* Nonce and, for a group, a fresh key pair and its KE payload. */
+static int nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonce, uint16_t group,
+			struct ike_dh **dh, struct ike_err *err)
+{
+	union ikev2_body b;
+	size_t pub_len;
+
+	if (ikev2_random(nonce, IKEV2_NONCE_LEN, err))
+		return -EIO;
+	b.nonce = (struct ike_blob){ nonce, IKEV2_NONCE_LEN };
+	ikev2_tx_add(t, IKEV2_PL_NONCE, &b);
+	if (group == 0)
+		return 0;
+	if (ikev2_dh_new(e, group, dh, err))
+		return err->code;
+	b.ke.group = group;
+	b.ke.data.p = ike_dh_public(*dh, &pub_len);
+	b.ke.data.len = (uint16_t)pub_len;
+	ikev2_tx_add(t, IKEV2_PL_KE, &b);
+	return 0;
+}
+
+/* g^ir from the peer's KE, which must be of our key pair's group. */
+static int shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uint8_t *g_ir,
+			 size_t *len, struct ike_err *err)
+{
+	union ikev2_body ke;
+
+	if (!ikev2_rx_body(rx, IKEV2_PL_KE, &ke))
+		return ike_fail(err, -EBADMSG, "CREATE_CHILD_SA: no KE payload for group %u",
+				ike_dh_group(dh));
+	if (ke.ke.group != ike_dh_group(dh))
+		return ike_fail(err, -EBADMSG, "CREATE_CHILD_SA: KE of group %u, expected %u",
+				ke.ke.group, ike_dh_group(dh));
+	return ike_dh_derive(dh, ke.ke.data.p, ke.ke.data.len, g_ir, IKE_DH_SECRET_MAX, len, err);
+}
+
+static bool nonce_read(const struct ikev2_rx *rx, struct ike_blob *out)
+{
+	union ikev2_body b;
+
+	if (!ikev2_rx_body(rx, IKEV2_PL_NONCE, &b))
+		return false;
+	*out = b.nonce;
+	return true;
+}
+
+/* ---- the new IKE SA of a rekey ---- */
+
+struct ike_rekey {
+	struct ike_mm_method mm;
+	uint8_t spi_i[8], spi_r[8];
+	bool initiator; /* of the rekey: the new SA's original initiator */
+	struct ike_chunk g_ir, ni, nr;
+};
+
+static int rekeyed_keys(struct ikev2_sa *sa, const struct ikev2_sa *old, const struct ike_rekey *r,
+			struct ike_err *err)
+{
+	uint8_t seed[IKE_PRF_MAX];
+	int rc = ikev2_skeyseed_rekey(old->mm.suite.prf, IKE_CHUNK(old->keys.sk_d, old->keys.prf_len),
+				      r->g_ir, r->ni, r->nr, seed, err);
+
+	if (rc == 0)
+		rc = ikev2_keys_init(&sa->keys, &r->mm.suite, r->initiator, err);
+	if (rc == 0)
+		rc = ikev2_keys_derive(&sa->keys, seed, r->ni, r->nr, r->spi_i, r->spi_r, err);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	return rc;
+}
+
+/* The new SA: the old one's policy, peer and children, new keys. */
+static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const struct ike_rekey *r,
+			    uint64_t now, struct ike_err *err)
+{
+	struct ikev2_sa *sa = ikev2_sa_new(r->initiator);
+	struct ikev2_event ev = ikev2_event_for(old, IKEV2_EV_IKE_REKEYED);
+	int rc = sa ? ikev2_sa_insert(e, sa) : -ENOMEM;
+
+	if (rc) {
+		ikev2_sa_free(sa);
+		return ike_fail(err, -ENOMEM, "IKE SA rekey: no memory for the new SA");
+	}
+	memcpy(sa->id.spi_i, r->spi_i, 8);
+	memcpy(sa->id.spi_r, r->spi_r, 8);
+	sa->peer = old->peer;
+	sa->have_peer = true;
+	sa->local = old->local;
+	sa->remote = old->remote;
+	sa->local_nat = old->local_nat;
+	sa->remote_nat = old->remote_nat;
+	sa->peer_id = old->peer_id;
+	sa->mm = r->mm;
+	rc = rekeyed_keys(sa, old, r, err);
+	if (rc) {
+		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
+		return rc;
+	}
+	memcpy(sa->children, old->children, sizeof(old->children));
+	sa->n_children = old->n_children;
+	old->n_children = 0;
+	ikev2_set_state(sa, IKEV2_S_ESTABLISHED, now, e);
+	ikev2_sa_log(sa, e, 5, now, "IKE SA rekeyed: this SA replaces the old one");
+	ikev2_sa_log(old, e, 5, now, "IKE SA rekeyed: children moved to the new SA");
+	ikev2_count(e, IKEV2_STAT_IKE_REKEYS);
+	ev.rekeyed.new_sa = sa->id;
+	ikev2_emit(e, &ev);
+	return 0;
+}
+
+/* ---- initiator ---- */
+
+static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+			   struct ike_err *err)
+{
+	union ikev2_body *b = malloc(sizeof(*b));
+	int rc = b ? 0 : -ENOMEM;
+
+	if (rc == 0)
+		rc = ikev2_random(sa->req.ike_spi, 8, err);
+	if (rc == 0)
+		rc = ikev2_sa_from_mm(sa->peer.mm, sa->peer.n_mm, sa->req.ike_spi, &b->sa);
+	if (rc == 0)
+		ikev2_tx_add(t, IKEV2_PL_SA, b);
+	free(b);
+	if (rc)
+		return ike_fail(err, rc, "IKE SA rekey: our proposals make no SA payload");
+	return nonce_and_ke(e, t, sa->req.nonce, sa->peer.mm[0].dh_group, &sa->req.dh, err);
+}
+
+static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+		       const struct ikev2_task *task, struct ike_err *err)
+{
+	const struct ikev2_child_rec *old = task->spi ? ikev2_sa_child_by_in(sa, task->spi) : NULL;
+	uint8_t spi_b[4];
+
+	if (task->spi && old == NULL)
+		return ike_fail(err, -ENOENT, "child SA rekey: no child SA with inbound SPI %08x",
+				task->spi);
+	if (old) { /* REKEY_SA: the SPI we receive the old SA's packets on */
+		spi_b[0] = old->spi_in >> 24;
+		spi_b[1] = old->spi_in >> 16;
+		spi_b[2] = old->spi_in >> 8;
+		spi_b[3] = old->spi_in & 0xff;
+		ikev2_tx_notify(t, IKEV2_N_REKEY_SA, old->protocol, spi_b, 4, NULL, 0);
+		sa->req.old_spi = old->spi_in;
+	}
+	sa->req.spi = ikev2_new_child_spi(e);
+	if (ikev2_child_offer(sa, t, sa->req.spi, true, err))
+		return err->code;
+	return nonce_and_ke(e, t, sa->req.nonce, sa->peer.qm[0].dh_group, &sa->req.dh, err);
+}
+
+int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,
+		      uint64_t now, struct ike_err *err)
+{
+	struct ikev2_tx t;
+	int rc;
+
+	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, false, sa->next_msg_id);
+	rc = task->kind == IKEV2_REQ_REKEY_IKE ? start_ike_rekey(e, sa, &t, err)
+					       : start_child(e, sa, &t, task, err);
+	if (rc == 0)
+		rc = ikev2_send_request(e, sa, &t, task->kind, now, err);
+	if (rc) { /* nothing went out: forget what was prepared */
+		ike_dh_free(sa->req.dh);
+		OPENSSL_cleanse(&sa->req, sizeof(sa->req));
+	}
+	return rc;
+}
+
+static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
+{
+	uint8_t g_ir[IKE_DH_SECRET_MAX];
+	size_t g_len = 0;
+	struct ikev2_child_nego n;
+	struct ike_blob nr = { 0 };
+	int rc = ikev2_child_read_answer(sa, rx, sa->req.spi, true, &n, rx->err);
+
+	if (rc == 0 && !nonce_read(rx, &nr))
+		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA answer without a nonce");
+	if (rc == 0 && n.method.dh_group &&
+	    (sa->req.dh == NULL || n.method.dh_group != ike_dh_group(sa->req.dh)))
+		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA: the chosen PFS group %u is not our KE's",
+			      n.method.dh_group);
+	if (rc == 0 && n.method.dh_group)
+		rc = shared_secret(rx, sa->req.dh, g_ir, &g_len, rx->err);
+	if (rc == 0)
+		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len),
+					 IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN),
+					 IKE_CHUNK(nr.p, nr.len), sa->req.old_spi, rx->now, rx->err);
+	OPENSSL_cleanse(g_ir, sizeof(g_ir));
+	return rc;
+}
+
+static int ike_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
+{
+	union ikev2_body *b = malloc(sizeof(*b));
+	uint8_t g_ir[IKE_DH_SECRET_MAX];
+	struct ike_rekey r = { .initiator = true };
+	struct ike_mm_offer got;
+	struct ike_blob nr = { 0 };
+	size_t g_len = 0, chosen = 0;
+	int rc = b && ikev2_rx_body(rx, IKEV2_PL_SA, b) && nonce_read(rx, &nr)
+			 ? 0
+			 : ike_fail(rx->err, -EBADMSG, "IKE SA rekey answer without SA and nonce");
+
+	if (rc == 0)
+		rc = ikev2_mm_answer(&b->sa, sa->peer.mm, sa->peer.n_mm, &got, &chosen, rx->err);
+	if (rc == 0 && got.spi_len != 8)
+		rc = ike_fail(rx->err, -EBADMSG, "IKE SA rekey: the answer has no 8-byte SPI");
+	free(b);
+	if (rc == 0)
+		rc = shared_secret(rx, sa->req.dh, g_ir, &g_len, rx->err);
+	if (rc == 0) {
+		r.mm = sa->peer.mm[chosen];
+		memcpy(r.spi_i, sa->req.ike_spi, 8);
+		memcpy(r.spi_r, got.spi, 8);
+		r.g_ir = IKE_CHUNK(g_ir, g_len);
+		r.ni = IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN);
+		r.nr = IKE_CHUNK(nr.p, nr.len);
+		rc = ike_rekey_finish(e, sa, &r, rx->now, rx->err);
+	}
+	OPENSSL_cleanse(g_ir, sizeof(g_ir));
+	return rc;
+}
+
+int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
+{
+	enum ikev2_req_kind kind = sa->req.kind;
+	uint32_t old_spi = sa->req.old_spi;
+	uint16_t error = ikev2_rx_error_notify(rx);
+	int rc = 0;
+
+	if (error)
+		ikev2_fail(e, sa, rx->now, error, false, "CREATE_CHILD_SA refused by the peer: %s",
+			   ikev2_notify_name(error) ? ikev2_notify_name(error) : "error notify");
+	else if (kind == IKEV2_REQ_REKEY_IKE)
+		rc = ike_answer_read(e, sa, rx);
+	else
+		rc = child_answer_read(e, sa, rx);
+	if (rc)
+		ikev2_fail(e, sa, rx->now, 0, false, "CREATE_CHILD_SA: %s", rx->err->msg);
+	ikev2_sa_request_done(sa);
+	if (rc || error)
+		return 0;
+	if (kind == IKEV2_REQ_REKEY_CHILD) { /* make-before-break: the new SA is up, the old goes */
+		ikev2_count(e, IKEV2_STAT_CHILD_REKEYS);
+		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, old_spi);
+	}
+	if (kind == IKEV2_REQ_REKEY_IKE)
+		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
+	return 0;
+}
+
+/* ---- responder ---- */
+
+static int answer_error(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+			uint16_t notify, const uint8_t *data, size_t len, const char *why)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_tx t;
+
+	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, true, rx->m.hdr.msg_id);
+	ikev2_tx_notify(&t, notify, 0, NULL, 0, data, len);
+	ikev2_send_response(e, sa, &t, &err);
+	if (notify == IKEV2_N_INVALID_KE_PAYLOAD)
+		ikev2_count(e, IKEV2_STAT_INVALID_KE);
+	ikev2_fail(e, sa, rx->now, notify, false, "CREATE_CHILD_SA refused: %s", why);
+	return 0;
+}
+
+/* The peer's KE must be of the chosen group: else INVALID_KE_PAYLOAD. */
+static bool ke_group_ok(const struct ikev2_rx *rx, uint16_t group)
+{
+	union ikev2_body ke;
+
+	return group == 0 || (ikev2_rx_body(rx, IKEV2_PL_KE, &ke) && ke.ke.group == group);
+}
+
+static int invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+		      uint16_t group)
+{
+	uint8_t g[2] = { group >> 8, group & 0xff };
+
+	return answer_error(e, sa, rx, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "KE not of the chosen group");
+}
+
+/* Our nonce and KE, and g^ir from the peer's KE. */
+static int responder_keys(struct ikev2_engine *e, struct ikev2_rx *rx, struct ikev2_tx *t,
+			  uint8_t *nonce, uint16_t group, uint8_t *g_ir, size_t *g_len)
+{
+	struct ike_dh *dh = NULL;
+	int rc = nonce_and_ke(e, t, nonce, group, &dh, rx->err);
+
+	if (rc == 0 && group)
+		rc = shared_secret(rx, dh, g_ir, g_len, rx->err);
+	ike_dh_free(dh);
+	return rc;
+}
+
+static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+			 const struct ike_blob *ni)
+{
+	uint8_t nr[IKEV2_NONCE_LEN], g_ir[IKE_DH_SECRET_MAX];
+	struct ikev2_child_rec *old = NULL;
+	struct ikev2_child_nego n;
+	struct ikev2_notify rekey;
+	struct ikev2_tx t;
+	size_t g_len = 0;
+	uint16_t error;
+	int rc;
+
+	if (ikev2_rx_notify(rx, IKEV2_N_REKEY_SA, &rekey) &&
+	    (old = ikev2_sa_child_by_out(sa, ike_get32(rekey.spi))) == NULL)
+		return answer_error(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
+				    "REKEY_SA names no child SA of ours");
+	error = ikev2_child_choose(e, sa, rx, true, &n, rx->err);
+	if (error)
+		return answer_error(e, sa, rx, error, NULL, 0, rx->err->msg);
+	if (!ke_group_ok(rx, n.method.dh_group))
+		return invalid_ke(e, sa, rx, n.method.dh_group);
+	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, true, rx->m.hdr.msg_id);
+	rc = ikev2_child_answer(&n, &t, rx->err);
+	if (rc == 0)
+		rc = responder_keys(e, rx, &t, nr, n.method.dh_group, g_ir, &g_len);
+	if (rc == 0)
+		rc = ikev2_send_response(e, sa, &t, rx->err);
+	if (rc == 0)
+		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len), IKE_CHUNK(ni->p, ni->len),
+					 IKE_CHUNK(nr, sizeof(nr)), old ? old->spi_in : 0, rx->now,
+					 rx->err);
+	OPENSSL_cleanse(g_ir, sizeof(g_ir));
+	OPENSSL_cleanse(nr, sizeof(nr));
+	if (rc == 0 && old)
+		ikev2_count(e, IKEV2_STAT_CHILD_REKEYS);
+	return rc;
+}
+
+static int ike_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+		       const struct ike_mm_offer *offers, size_t n_offers, const struct ike_blob *ni)
+{
+	uint8_t nr[IKEV2_NONCE_LEN], g_ir[IKE_DH_SECRET_MAX];
+	struct ike_rekey r = { .initiator = false };
+	union ikev2_body *b = malloc(sizeof(*b));
+	struct ike_choice c;
+	struct ikev2_tx t;
+	size_t g_len = 0;
+	int rc;
+
+	if (b == NULL || ike_mm_select(sa->peer.mm, sa->peer.n_mm, offers, n_offers, &c) ||
+	    offers[c.offer].spi_len != 8) {
+		free(b);
+		return answer_error(e, sa, rx, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
+				    "IKE SA rekey: no method of ours offered with an SPI");
+	}
+	r.mm = sa->peer.mm[c.method];
+	if (!ke_group_ok(rx, r.mm.dh_group)) {
+		free(b);
+		return invalid_ke(e, sa, rx, r.mm.dh_group);
+	}
+	memcpy(r.spi_i, offers[c.offer].spi, 8);
+	rc = ikev2_random(r.spi_r, 8, rx->err);
+	if (rc == 0)
+		rc = ikev2_sa_answer_mm(&r.mm, offers[c.offer].num, r.spi_r, &b->sa) ? -EINVAL : 0;
+	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, true, rx->m.hdr.msg_id);
+	if (rc == 0) {
+		ikev2_tx_add(&t, IKEV2_PL_SA, b);
+		rc = responder_keys(e, rx, &t, nr, r.mm.dh_group, g_ir, &g_len);
+	}
+	free(b);
+	if (rc == 0)
+		rc = ikev2_send_response(e, sa, &t, rx->err);
+	r.g_ir = IKE_CHUNK(g_ir, g_len);
+	r.ni = IKE_CHUNK(ni->p, ni->len);
+	r.nr = IKE_CHUNK(nr, sizeof(nr));
+	if (rc == 0)
+		rc = ike_rekey_finish(e, sa, &r, rx->now, rx->err);
+	OPENSSL_cleanse(g_ir, sizeof(g_ir));
+	OPENSSL_cleanse(nr, sizeof(nr));
+	return rc;
+}
+
+int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
+{
+	struct ike_mm_offer offers[IKE_MAX_PROPOSALS];
+	union ikev2_body *b = malloc(sizeof(*b));
+	size_t n_ike = 0;
+	struct ike_blob ni;
+	int rc;
+
+	if (b == NULL || !ikev2_rx_body(rx, IKEV2_PL_SA, b) || !nonce_read(rx, &ni)) {
+		free(b);
+		return answer_error(e, sa, rx, IKEV2_N_INVALID_SYNTAX, NULL, 0,
+				    "CREATE_CHILD_SA request without SA and nonce");
+	}
+	n_ike = ikev2_mm_offers(&b->sa, offers, IKE_MAX_PROPOSALS);
+	free(b);
+	rc = n_ike ? ike_request(e, sa, rx, offers, n_ike, &ni) : child_request(e, sa, rx, &ni);
+	if (rc)
+		ikev2_fail(e, sa, rx->now, 0, false, "CREATE_CHILD_SA: %s", rx->err->msg);
+	return 0;
+}
