@@ -30,7 +30,8 @@
 #define POOL_MBUFS 16383      /* default; --mbufs */
 #define POOL_MBUFS_MAX 4194303
 #define POOL_CACHE 256
-#define MGR_SLEEP_US 200
+#define MGR_SLEEP_US 200u    /* the manager's nap after a round with work... */
+#define MGR_SLEEP_MAX_US 1000u /* ...growing to this while it stays idle */
 #define SA_DEFAULT_CAPACITY 4096
 #define SA_MAX_CAPACITY (1u << 24)
 
@@ -355,6 +356,7 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 {
 	uint64_t idle_tsc = rte_get_tsc_hz() / 1000 * o->exit_when_idle_ms;
 	uint64_t start = rte_rdtsc();
+	uint32_t nap_us = MGR_SLEEP_US;
 
 	while (!sig_quit) {
 		bool busy = manager_poll_packets(dp);
@@ -371,8 +373,14 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 		}
 		if (o->exit_when_idle_ms && rte_rdtsc() - RTE_MAX(start, last_rx(dp)) > idle_tsc)
 			break;
-		if (!busy)
-			rte_delay_us_sleep(MGR_SLEEP_US);
+		if (busy) {
+			nap_us = MGR_SLEEP_US;
+			continue;
+		}
+		/* idle: wake less and less often, so that a worker sharing the
+		 * manager's core (2-core machines) is interrupted less */
+		rte_delay_us_sleep(nap_us);
+		nap_us = RTE_MIN(nap_us * 2, MGR_SLEEP_MAX_US);
 	}
 	dp->quit = true;
 }
