@@ -1,6 +1,7 @@
 /* ikecr.c - HMAC and hash over concatenated pieces with OpenSSL 3's EVP,
  * and OpenSSL's reason in our errors (see ikecr.h). */
 #include <errno.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -25,24 +26,57 @@ static int mac_feed(EVP_MAC_CTX *ctx, const struct ike_chunk *in, size_t n)
 	return 0;
 }
 
-int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct ike_chunk *in,
-	       size_t n, uint8_t *out, struct ike_err *err)
+/* One HMAC context per digest with the digest already set, made on first
+ * use and kept for the process: every HMAC is a copy of it, so that OpenSSL
+ * does not look the MAC and the digest up again for each of the dozens of
+ * HMACs an exchange needs. Safe with threads: a racing second template is
+ * freed. */
+static EVP_MAC_CTX *hmac_template(const char *md)
 {
-	static const uint8_t no_key; /* OpenSSL wants a pointer even for an empty key */
+	static const char *const names[] = { "SHA1", "SHA256", "SHA384", "SHA512", "MD5" };
+	static EVP_MAC_CTX *templates[sizeof(names) / sizeof(names[0])];
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0),
 		OSSL_PARAM_construct_end(),
 	};
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_CTX *t, *expected = NULL;
+	EVP_MAC *mac;
+	size_t i = 0;
+
+	while (i < sizeof(names) / sizeof(names[0]) && strcmp(names[i], md) != 0)
+		i++;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return NULL;
+	if ((t = __atomic_load_n(&templates[i], __ATOMIC_ACQUIRE)) != NULL)
+		return t;
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	t = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (t == NULL || !EVP_MAC_CTX_set_params(t, params)) {
+		EVP_MAC_CTX_free(t);
+		return NULL;
+	}
+	if (!__atomic_compare_exchange_n(&templates[i], &expected, t, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		EVP_MAC_CTX_free(t);
+		return expected;
+	}
+	return t;
+}
+
+int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct ike_chunk *in,
+	       size_t n, uint8_t *out, struct ike_err *err)
+{
+	static const uint8_t no_key; /* OpenSSL wants a pointer even for an empty key */
+	EVP_MAC_CTX *t = hmac_template(md);
+	EVP_MAC_CTX *ctx = t ? EVP_MAC_CTX_dup(t) : NULL;
 	size_t len;
 	int rc = 0;
 
-	if (ctx == NULL || !EVP_MAC_init(ctx, key_len ? key : &no_key, key_len, params) ||
+	if (ctx == NULL || !EVP_MAC_init(ctx, key_len ? key : &no_key, key_len, NULL) ||
 	    mac_feed(ctx, in, n) || !EVP_MAC_final(ctx, out, &len, EVP_MAX_MD_SIZE))
 		rc = ikecr_ossl_fail(err, md);
 	EVP_MAC_CTX_free(ctx); /* cleanses the keyed state */
-	EVP_MAC_free(mac);
 	return rc;
 }
 
