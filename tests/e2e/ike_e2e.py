@@ -1,0 +1,226 @@
+# ike_e2e.py - IKEv2 end to end: two dpsec gateways (dpsecd + dpsec-ctld)
+# in network namespaces, as tools/lab builds them, each with a PSK policy
+# and a negotiate tunnel rule between the two LANs and no static SA.
+#
+#   hosta 10.1.0.2 -- gwa-lan [A] gwa-wan -- gwb-wan [B] gwb-lan -- hostb 10.2.0.2
+#                          WAN 192.0.2.1 <-> 192.0.2.2
+#
+# A ping from host A raises an ACQUIRE at A; A's dpsec-ctld runs IKE_SA_INIT
+# and IKE_AUTH with B's (IKE goes through each gateway's exception TAP),
+# both install the child SA pair, the held packets go out, and the pings are
+# answered. Checks: the Main Mode table of both (main modes, quick modes,
+# key additions), and the captures at both ends of the WAN hold IKE (UDP
+# 500/4500) and ESP only. Needs root and tshark; exit 77 (skip) otherwise.
+#
+# usage: ike_e2e.py DPSECD DPSEC_CTLD DPSECCTL
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctl_topo as T  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PSK = "ike-e2e shared key, test only"
+
+STORE = """
+assigned = "ike";
+filter_lists = (
+  { name = "lans"; filters = ( { source = "%(lan)s"; destination = "%(peer_lan)s";
+                                 protocol = "any"; mirrored = true; } ); }
+);
+filter_actions = (
+  { name = "ike-gcm"; action = "negotiate";
+    methods = ( { protocol = "esp"; encryption = "aes128gcm16"; lifetime_seconds = 3600; } ); }
+);
+policies = (
+  { name = "ike"; default_action = "permit"; rules = (
+      { name = "to-peer"; filter_list = "lans"; filter_action = "ike-gcm"; priority = 10;
+        tunnel_endpoint = "%(peer)s";
+        authentication = ( { method = "psk"; psk = "%(psk)s"; } ); }
+  ); }
+);
+"""
+
+GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
+      "b": dict(lan="10.2.0.0/24", peer_lan="10.1.0.0/24", peer="192.0.2.1")}
+
+
+class World:
+    """Four namespaces, two gateways, their ctlds; close() removes all."""
+
+    def __init__(self, dpsecd, ctld, ctl):
+        self.tag = "ike%d" % os.getpid()
+        self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
+        self.ns = {n: "%s-%s" % (self.tag, n) for n in ("ha", "ga", "gb", "hb")}
+        self.procs, self.ctl_bin = [], ctl
+        self.dpsecd, self.ctld = dpsecd, ctld
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def topology(self):
+        ns = self.ns
+        for n in ns.values():
+            T.sh("ip", "netns", "add", n)
+            T.sh("ip", "-n", n, "link", "set", "lo", "up")
+        T.sh("ip", "-n", ns["ga"], "link", "add", "gwa-lan", "type", "veth", "peer", "name",
+             "hosta-eth0", "netns", ns["ha"])
+        T.sh("ip", "-n", ns["ga"], "link", "add", "gwa-wan", "type", "veth", "peer", "name",
+             "gwb-wan", "netns", ns["gb"])
+        T.sh("ip", "-n", ns["gb"], "link", "add", "gwb-lan", "type", "veth", "peer", "name",
+             "hostb-eth0", "netns", ns["hb"])
+        for n, dev in ((ns["ga"], "gwa-lan"), (ns["ga"], "gwa-wan"), (ns["gb"], "gwb-wan"),
+                       (ns["gb"], "gwb-lan")):
+            T.sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev,
+                 "net.ipv4.conf.%s.rp_filter=1" % dev, "net.ipv4.conf.%s.arp_ignore=8" % dev, ns=n)
+            self.no_offloads(n, dev)
+            T.sh("ip", "-n", n, "link", "set", dev, "up")
+        for n, dev, addr, gw in ((ns["ha"], "hosta-eth0", "10.1.0.2/24", "10.1.0.1"),
+                                 (ns["hb"], "hostb-eth0", "10.2.0.2/24", "10.2.0.1")):
+            self.no_offloads(n, dev)
+            T.sh("ip", "-n", n, "link", "set", dev, "mtu", "1400", "up")
+            T.sh("ip", "-n", n, "addr", "add", addr, "dev", dev)
+            T.sh("ip", "-n", n, "route", "add", "default", "via", gw)
+
+    @staticmethod
+    def no_offloads(ns, dev):
+        T.sh("ethtool", "-K", dev, "rx", "off", "tx", "off", "tso", "off", "gso", "off", "gro",
+             "off", ns=ns, check=False)
+
+    def proc(self, name, cmd, ns):
+        p = T.Proc(self, name, cmd, ns=ns)
+        self.procs.append(p)
+        return p
+
+    def gateway(self, gw):
+        conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
+        shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
+        with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(STORE % dict(GW[gw], psk=PSK))
+        ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
+        d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
+                                       "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
+                                       "--stats-file", self.path("stats-%s.json" % gw)], ns)
+        d.wait_for("dpsecd: ready")
+        c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
+                                     self.path("ctld-%s.sock" % gw), "--log-level", "7"], ns)
+        c.wait_for("attached to dpsecd")
+        return c
+
+    def capture(self, gw):
+        out = self.path("wan-%s.pcapng" % gw)
+        c = self.proc("tshark-" + gw, ["tshark", "-n", "-q", "-i", "gw%s-wan" % gw, "-w", out],
+                      self.ns["g" + gw])
+        c.wait_for("Capturing on")
+        return c, out
+
+    def ctl(self, gw, *args):
+        return subprocess.run([self.ctl_bin, "--socket", self.path("ctld-%s.sock" % gw)] +
+                              list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, check=True).stdout
+
+    def mm(self, gw):
+        return {r["name"]: r["value"]
+                for r in json.loads(self.ctl(gw, "show", "stats", "--json"))["main_mode"]}
+
+    def close(self):
+        for p in reversed(self.procs):
+            p.stop(5)
+        for n in self.ns.values():
+            T.sh("ip", "netns", "del", n, check=False)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def ping(w, count):
+    """Pings host B from host A; the sequence numbers answered."""
+    out = T.sh("ping", "-n", "-c", str(count), "-i", "0.5", "-W", "2", "10.2.0.2",
+               ns=w.ns["ha"], check=False).stdout
+    return sorted({int(l.split("icmp_seq=")[1].split()[0]) for l in out.splitlines()
+                   if "bytes from" in l}), out
+
+
+def wan_kinds(pcap):
+    """What crossed the WAN: counts of IKE, ESP and anything else over IP."""
+    fields = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "ip.proto", "-e",
+                             "udp.srcport", "-e", "udp.dstport", "-Y", "ip"], check=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True).stdout.split("\n")
+    kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "other": []}
+    for line in filter(None, fields):
+        proto, sport, dport = (line.split("\t") + ["", ""])[:3]
+        if proto == "50":
+            kinds["esp"] += 1
+        elif proto == "17" and "500" in (sport, dport):
+            kinds["ike"] += 1
+        elif proto == "17" and "4500" in (sport, dport):
+            kinds["esp-in-udp"] += 1  # IKE after a NAT and ESP in UDP both use 4500
+        else:
+            kinds["other"].append(line)
+    return kinds
+
+
+def run(w, errs):
+    w.topology()
+    caps = [w.capture(g) for g in ("a", "b")]
+    ctld = {g: w.gateway(g) for g in ("a", "b")}
+    answered, out = ping(w, 10)
+    if not {6, 7, 8, 9, 10} <= set(answered):
+        errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
+                    % (answered, out))
+    for c, _ in caps:
+        c.signal(2)
+        c.p.wait(10)
+    mm = {g: w.mm(g) for g in ("a", "b")}
+    for g in ("a", "b"):
+        print("gateway %s: main modes %d, quick modes %d, key additions %d, key updates %d"
+              % (g, mm[g]["ike_main_mode"], mm[g]["ike_quick_mode"], mm[g]["key_additions"],
+                 mm[g]["key_updates"]))
+    for g in ("a", "b"):
+        m = mm[g]
+        if m["ike_main_mode"] < 1 or m["ike_quick_mode"] < 1:
+            errs.append("gateway %s: main modes %d, quick modes %d: expected 1 or more each"
+                        % (g, m["ike_main_mode"], m["ike_quick_mode"]))
+        if m["key_additions"] < 1 or m["key_updates"] < 1:
+            errs.append("gateway %s: key additions %d, updates %d: expected an SA pair"
+                        % (g, m["key_additions"], m["key_updates"]))
+    if mm["a"]["total_acquire"] < 1 or mm["a"]["soft_associations"]:
+        errs.append("gateway A: acquires %d, soft associations %d: expected an ACQUIRE answered "
+                    "by IKE" % (mm["a"]["total_acquire"], mm["a"]["soft_associations"]))
+    for g, (_, pcap) in zip(("a", "b"), caps):
+        k = wan_kinds(pcap)
+        print("WAN at %s: %d IKE, %d ESP, %d on UDP 4500" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
+        if not k["ike"] or not (k["esp"] or k["esp-in-udp"]) or k["other"]:
+            errs.append("WAN at %s: expected IKE and ESP only, got %s" % (g, k))
+    if errs:
+        for g in ("a", "b"):
+            print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
+
+
+def main():
+    if len(sys.argv) != 4:
+        print(__doc__ or "usage: ike_e2e.py DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("ike_e2e: needs root (network namespaces); skipped")
+        return 77
+    if shutil.which("tshark") is None or shutil.which("ethtool") is None:
+        print("ike_e2e: tshark or ethtool missing (tools/deps installs them); skipped")
+        return 77
+    w, errs = World(*sys.argv[1:]), []
+    try:
+        run(w, errs)
+    finally:
+        w.close()
+    for e in errs:
+        print("FAIL " + e)
+    print("ike_e2e: %s" % ("FAILED" if errs else "passed: ping through IKEv2-negotiated SAs"))
+    return 1 if errs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
