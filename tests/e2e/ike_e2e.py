@@ -12,7 +12,13 @@
 # key additions), and the captures at both ends of the WAN hold IKE (UDP
 # 500/4500) and ESP only. Needs root and tshark; exit 77 (skip) otherwise.
 #
-# usage: ike_e2e.py DPSECD DPSEC_CTLD DPSECCTL
+# With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
+# ESP: kernel-libipsec, /work/shared/peers/strongswan.md) as the responder,
+# host B's address on its loopback: its libipsec forces ESP in UDP 4500,
+# which dpsec takes from the NAT detection. Exit 77 (skip) only when
+# strongSwan is not installed (tools/deps installs it).
+#
+# usage: ike_e2e.py [--peer dpsec|strongswan] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import shutil
@@ -46,6 +52,42 @@ policies = (
 );
 """
 
+CHARON = "/usr/sbin/charon-systemd"
+SWANCTL = "/usr/sbin/swanctl"
+
+STRONGSWAN_CONF = """
+charon-systemd {
+  load_modular = no
+  load = random nonce openssl kdf kernel-libipsec! kernel-netlink socket-default vici
+  plugins { vici { socket = unix://%(work)s/charon.vici } }
+  filelog { log { path = %(work)s/charon.log
+                  default = 1
+                  ike = 2
+                  cfg = 2 } }
+}
+"""
+
+SWANCTL_CONF = """
+connections {
+  dpsec {
+    version = 2
+    local_addrs = 192.0.2.2
+    remote_addrs = 192.0.2.1
+    proposals = aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048
+    local { auth = psk
+            id = 192.0.2.2 }
+    remote { auth = psk
+             id = 192.0.2.1 }
+    children { lans { local_ts = 10.2.0.0/24
+                      remote_ts = 10.1.0.0/24
+                      esp_proposals = aes128gcm16 } }
+  }
+}
+secrets { ike-1 { id-a = 192.0.2.1
+                  id-b = 192.0.2.2
+                  secret = "%(psk)s" } }
+"""
+
 GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
       "b": dict(lan="10.2.0.0/24", peer_lan="10.1.0.0/24", peer="192.0.2.1")}
 
@@ -53,10 +95,12 @@ GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
 class World:
     """Four namespaces, two gateways, their ctlds; close() removes all."""
 
-    def __init__(self, dpsecd, ctld, ctl):
+    def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
-        self.ns = {n: "%s-%s" % (self.tag, n) for n in ("ha", "ga", "gb", "hb")}
+        self.peer = peer
+        names = ("ha", "ga", "gb", "hb") if peer == "dpsec" else ("ha", "ga", "gb")
+        self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
 
@@ -64,6 +108,8 @@ class World:
         return os.path.join(self.work, name)
 
     def topology(self):
+        """The lab's namespaces; with strongSwan, B is one namespace: its
+        WAN address on the link, host B's on its loopback."""
         ns = self.ns
         for n in ns.values():
             T.sh("ip", "netns", "add", n)
@@ -72,16 +118,24 @@ class World:
              "hosta-eth0", "netns", ns["ha"])
         T.sh("ip", "-n", ns["ga"], "link", "add", "gwa-wan", "type", "veth", "peer", "name",
              "gwb-wan", "netns", ns["gb"])
-        T.sh("ip", "-n", ns["gb"], "link", "add", "gwb-lan", "type", "veth", "peer", "name",
-             "hostb-eth0", "netns", ns["hb"])
-        for n, dev in ((ns["ga"], "gwa-lan"), (ns["ga"], "gwa-wan"), (ns["gb"], "gwb-wan"),
-                       (ns["gb"], "gwb-lan")):
+        links = [(ns["ga"], "gwa-lan"), (ns["ga"], "gwa-wan")]
+        hosts = [(ns["ha"], "hosta-eth0", "10.1.0.2/24", "10.1.0.1")]
+        if self.peer == "dpsec":
+            T.sh("ip", "-n", ns["gb"], "link", "add", "gwb-lan", "type", "veth", "peer", "name",
+                 "hostb-eth0", "netns", ns["hb"])
+            links += [(ns["gb"], "gwb-wan"), (ns["gb"], "gwb-lan")]
+            hosts.append((ns["hb"], "hostb-eth0", "10.2.0.2/24", "10.2.0.1"))
+        else:
+            self.no_offloads(ns["gb"], "gwb-wan")
+            T.sh("ip", "-n", ns["gb"], "link", "set", "gwb-wan", "up")
+            T.sh("ip", "-n", ns["gb"], "addr", "add", "192.0.2.2/24", "dev", "gwb-wan")
+            T.sh("ip", "-n", ns["gb"], "addr", "add", "10.2.0.2/32", "dev", "lo")
+        for n, dev in links:
             T.sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev,
                  "net.ipv4.conf.%s.rp_filter=1" % dev, "net.ipv4.conf.%s.arp_ignore=8" % dev, ns=n)
             self.no_offloads(n, dev)
             T.sh("ip", "-n", n, "link", "set", dev, "up")
-        for n, dev, addr, gw in ((ns["ha"], "hosta-eth0", "10.1.0.2/24", "10.1.0.1"),
-                                 (ns["hb"], "hostb-eth0", "10.2.0.2/24", "10.2.0.1")):
+        for n, dev, addr, gw in hosts:
             self.no_offloads(n, dev)
             T.sh("ip", "-n", n, "link", "set", dev, "mtu", "1400", "up")
             T.sh("ip", "-n", n, "addr", "add", addr, "dev", dev)
@@ -111,6 +165,31 @@ class World:
                                      self.path("ctld-%s.sock" % gw), "--log-level", "7"], ns)
         c.wait_for("attached to dpsecd")
         return c
+
+    def strongswan(self):
+        """charon-systemd as gateway B, the connection loaded (it answers)."""
+        conf, sw = self.path("strongswan.conf"), self.path("swanctl.conf")
+        with open(conf, "w") as f:
+            f.write(STRONGSWAN_CONF % dict(work=self.work))
+        with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(SWANCTL_CONF % dict(psk=PSK))
+        os.environ["STRONGSWAN_CONF"] = conf
+        c = self.proc("charon", [CHARON], self.ns["gb"])
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.path("charon.vici")):
+            if c.p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("charon-systemd did not start:\n" + c.text())
+            time.sleep(0.1)
+        T.sh(SWANCTL, "--load-all", "--file", sw, "--uri", "unix://" + self.path("charon.vici"),
+             ns=self.ns["gb"])
+        return c
+
+    def charon_log(self):
+        try:
+            with open(self.path("charon.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def capture(self, gw):
         out = self.path("wan-%s.pcapng" % gw)
@@ -145,29 +224,31 @@ def ping(w, count):
 
 
 def wan_kinds(pcap):
-    """What crossed the WAN: counts of IKE, ESP and anything else over IP."""
-    fields = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "ip.proto", "-e",
-                             "udp.srcport", "-e", "udp.dstport", "-Y", "ip"], check=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True).stdout.split("\n")
+    """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
+    the non-ESP marker, 4500), ESP, ESP in UDP, and anything else over IP."""
+    protos = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.protocols",
+                             "-Y", "ip"], check=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True).stdout.split("\n")
     kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "other": []}
-    for line in filter(None, fields):
-        proto, sport, dport = (line.split("\t") + ["", ""])[:3]
-        if proto == "50":
-            kinds["esp"] += 1
-        elif proto == "17" and "500" in (sport, dport):
+    for p in filter(None, protos):
+        if p.endswith((":ip:udp:isakmp", ":ip:udp:udpencap:isakmp")):
             kinds["ike"] += 1
-        elif proto == "17" and "4500" in (sport, dport):
-            kinds["esp-in-udp"] += 1  # IKE after a NAT and ESP in UDP both use 4500
+        elif p.endswith(":ip:esp"):
+            kinds["esp"] += 1
+        elif p.endswith(":ip:udp:udpencap:esp"):
+            kinds["esp-in-udp"] += 1
         else:
-            kinds["other"].append(line)
+            kinds["other"].append(p)
     return kinds
 
 
 def run(w, errs):
     w.topology()
+    gws = ("a", "b") if w.peer == "dpsec" else ("a",)
     caps = [w.capture(g) for g in ("a", "b")]
-    ctld = {g: w.gateway(g) for g in ("a", "b")}
+    ctld = {g: w.gateway(g) for g in gws}
+    if w.peer == "strongswan":
+        w.strongswan()
     answered, out = ping(w, 10)
     if not {6, 7, 8, 9, 10} <= set(answered):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
@@ -175,12 +256,12 @@ def run(w, errs):
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
-    mm = {g: w.mm(g) for g in ("a", "b")}
-    for g in ("a", "b"):
+    mm = {g: w.mm(g) for g in gws}
+    for g in gws:
         print("gateway %s: main modes %d, quick modes %d, key additions %d, key updates %d"
               % (g, mm[g]["ike_main_mode"], mm[g]["ike_quick_mode"], mm[g]["key_additions"],
                  mm[g]["key_updates"]))
-    for g in ("a", "b"):
+    for g in gws:
         m = mm[g]
         if m["ike_main_mode"] < 1 or m["ike_quick_mode"] < 1:
             errs.append("gateway %s: main modes %d, quick modes %d: expected 1 or more each"
@@ -193,17 +274,26 @@ def run(w, errs):
                     "by IKE" % (mm["a"]["total_acquire"], mm["a"]["soft_associations"]))
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
-        print("WAN at %s: %d IKE, %d ESP, %d on UDP 4500" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
+        print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
         if not k["ike"] or not (k["esp"] or k["esp-in-udp"]) or k["other"]:
             errs.append("WAN at %s: expected IKE and ESP only, got %s" % (g, k))
+        if w.peer == "strongswan" and k["esp"]:
+            errs.append("WAN at %s: %d plain ESP: strongSwan's libipsec takes ESP in UDP only"
+                        % (g, k["esp"]))
     if errs:
-        for g in ("a", "b"):
+        for g in gws:
             print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
+        if w.peer == "strongswan":
+            print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__ or "usage: ike_e2e.py DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+    args, peer = sys.argv[1:], "dpsec"
+    if args[:1] == ["--peer"] and len(args) > 1:
+        peer, args = args[1], args[2:]
+    if len(args) != 3 or peer not in ("dpsec", "strongswan"):
+        print("usage: ike_e2e.py [--peer dpsec|strongswan] DPSECD DPSEC_CTLD DPSECCTL",
+              file=sys.stderr)
         return 2
     if os.geteuid() != 0:
         print("ike_e2e: needs root (network namespaces); skipped")
@@ -211,14 +301,19 @@ def main():
     if shutil.which("tshark") is None or shutil.which("ethtool") is None:
         print("ike_e2e: tshark or ethtool missing (tools/deps installs them); skipped")
         return 77
-    w, errs = World(*sys.argv[1:]), []
+    if peer == "strongswan" and not (os.access(CHARON, os.X_OK) and os.access(SWANCTL, os.X_OK)):
+        print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
+              % (CHARON, SWANCTL))
+        return 77
+    w, errs = World(peer, *args), []
     try:
         run(w, errs)
     finally:
         w.close()
     for e in errs:
         print("FAIL " + e)
-    print("ike_e2e: %s" % ("FAILED" if errs else "passed: ping through IKEv2-negotiated SAs"))
+    print("ike_e2e (peer %s): %s" % (peer, "FAILED" if errs else
+                                     "passed: ping through IKEv2-negotiated SAs"))
     return 1 if errs else 0
 
 
