@@ -8,7 +8,8 @@
  * defaults (ike_mm_defaults). An ACQUIRE starts IKE_SA_INIT; a child SA
  * up is installed as an SA pair (the outbound one carried by a per-peer
  * rule before the generic rule, the inbound one bound to that rule), and
- * removed when it comes down; a soft lifetime rekeys it. IPv4 only. */
+ * removed when it comes down; a soft lifetime rekeys it (the new pair
+ * takes the old one's rule over). IPv4 only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ struct ike_installed {
 	struct ikev2_sa_id ike;
 	uint32_t spi_in;
 	uint32_t sa_in, sa_out; /* dpsecd's SA ids */
-	struct cp_dyn_rule *dyn; /* the per-peer rule carrying sa_out */
+	struct cp_dyn_rule *dyn; /* the per-peer rule carrying sa_out; NULL once rekeyed */
+	bool rekeying;          /* its soft lifetime started a rekey */
 };
 
 struct cp_ike {
@@ -45,6 +47,7 @@ struct cp_ike {
 	int fd[2];               /* UDP 500, UDP 4500 */
 	uint32_t next_spi;
 	struct ike_installed ch[IKE_MAX_CHILDREN];
+	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
 };
 
 static uint64_t now_ms(void)
@@ -328,41 +331,74 @@ static void prepare(struct ike_child *ch, struct dpsec_lifetime *life)
 	ch->out.udp_dport = ch->in.udp_sport = ch->remote_port;
 }
 
-static void child_up(struct cp_ctx *c, struct ikev2_event *ev)
+/* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
+ * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
+static int install_pair(struct cp_ctx *c, struct ike_child *ch, struct cp_dyn_rule *d,
+			uint32_t rule_id, struct ike_installed *s)
+{
+	struct dpsec_lifetime life;
+	char err[CP_ERR_MAX] = "";
+	int in, out;
+
+	prepare(ch, &life);
+	in = cp_sa_add_negotiated(c, &ch->in, &life, d->id);
+	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
+	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
+		*s = (struct ike_installed){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
+					     .sa_out = (uint32_t)out, .dyn = d };
+		d->sa_out = (uint32_t)out;
+		return 0;
+	}
+	cp_log(LOG_ERR, "ike: child SA SPI 0x%08x: dpsecd refused it: %s", ch->in.spi,
+	       err[0] ? err : "no free SA slot");
+	if (in >= 0)
+		cp_sa_del_negotiated(c, (uint32_t)in);
+	if (out >= 0)
+		cp_sa_del_negotiated(c, (uint32_t)out);
+	return -1;
+}
+
+/* The per-peer rule of a new child SA: a rekey takes over the rule of the
+ * SA it replaces (both inbound SAs then match it, and the outbound one
+ * moves to the new SA at once); otherwise a new one. */
+static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, bool *fresh)
+{
+	struct ike_installed *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
+							    : NULL;
+	struct cp_dyn_rule *d;
+
+	*fresh = old == NULL || old->dyn == NULL;
+	if (!*fresh) {
+		d = old->dyn;
+		old->dyn = NULL;
+		return d;
+	}
+	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
+}
+
+static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	struct ike_child *ch = ev->child;
 	struct ike_installed *s = free_child(c->ike);
-	struct dpsec_lifetime life;
+	struct cp_dyn_rule *d = NULL;
 	char err[CP_ERR_MAX] = "", p[64];
-	int in, out;
+	bool fresh = true;
 
 	addr_str(&ch->out.remote, p, sizeof(p));
-	prepare(ch, &life);
 	if (s != NULL)
-		s->dyn = cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "", &ch->out.remote, UINT64_MAX);
-	if (s == NULL || s->dyn == NULL) {
-		cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
+		d = child_rule(c, ev, &fresh);
+	if (d == NULL || install_pair(c, ch, d, (uint32_t)ev->user, s) < 0) {
+		if (d == NULL)
+			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
+		else if (fresh)
+			d->used = false;
 		c->mm[CP_MM_key_addition_failures]++;
 		return;
 	}
-	in = cp_sa_add_negotiated(c, &ch->in, &life, s->dyn->id);
-	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, (uint32_t)ev->user);
-	if (out < 0 || cp_cmd_wait(c, 10000, err, sizeof(err)) < 0) {
-		cp_log(LOG_ERR, "ike: child SA with %s: dpsecd refused it: %s", p, err);
-		c->mm[CP_MM_key_addition_failures]++;
-		s->dyn->used = false;
-		if (in >= 0)
-			cp_sa_del_negotiated(c, (uint32_t)in);
-		if (out >= 0)
-			cp_sa_del_negotiated(c, (uint32_t)out);
-		return;
-	}
-	*s = (struct ike_installed){ .used = true, .ike = ev->sa, .spi_in = ch->in.spi,
-				     .sa_in = (uint32_t)in, .sa_out = (uint32_t)out, .dyn = s->dyn };
-	s->dyn->sa_out = (uint32_t)out;
+	s->ike = ev->sa;
 	c->mm[CP_MM_ike_quick_mode]++;
-	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s", p, ch->in.spi, ch->out.spi,
-		 ch->udp_encap ? ", ESP in UDP (NAT)" : "");
+	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
+		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
 	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
@@ -375,7 +411,8 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 
 	if (s == NULL)
 		return;
-	s->dyn->used = false;
+	if (s->dyn != NULL) /* else its rekey took the rule over */
+		s->dyn->used = false;
 	cp_sa_del_negotiated(c, s->sa_in);
 	cp_sa_del_negotiated(c, s->sa_out);
 	s->used = false;
@@ -393,6 +430,9 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 
 		if (!s->used || (s->sa_in != sa_id && s->sa_out != sa_id))
 			continue;
+		if (s->rekeying) /* the other SA of the pair reached it too */
+			return true;
+		s->rekeying = true;
 		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, now_ms(), &err) < 0)
 			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
 		return true;
@@ -402,12 +442,30 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 
 /* ---- events ---------------------------------------------------------------- */
 
+static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
+{
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++)
+		if (k->sa[i].used && memcmp(k->sa[i].id.spi_i, id->spi_i, sizeof(id->spi_i)) == 0)
+			return &k->sa[i];
+	return NULL;
+}
+
+/* An IKE SA up: recorded for show mmsas (a full table: logged only). */
 static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
 {
+	struct cp_ike_sa *s = NULL;
 	char id[96];
 
+	for (int i = 0; s == NULL && i < CP_IKE_MAX_SAS; i++)
+		if (!c->ike->sa[i].used)
+			s = &c->ike->sa[i];
+	if (s != NULL)
+		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
+					 .peer_id = ev->up.peer_id, .mm = ev->up.mm,
+					 .initiator = ev->up.initiator, .up_ns = cp_now_ns() };
 	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
 	c->mm[CP_MM_ike_main_mode]++;
+	c->mm[CP_MM_isadb_list_size]++;
 	cp_audit("IKE SA up with %s (%s), rule %08x", id, ev->up.initiator ? "initiator" : "responder",
 		 (uint32_t)ev->user);
 }
@@ -422,6 +480,34 @@ static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct 
 		cp_negotiate_done(c, (uint32_t)ev->user, peer, false, ev->reason.text);
 }
 
+static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (c->ike->ch[i].used && memcmp(&c->ike->ch[i].ike, &ev->sa, sizeof(ev->sa)) == 0)
+			c->ike->ch[i].ike = ev->rekeyed.new_sa;
+	if (s != NULL)
+		s->id = ev->rekeyed.new_sa;
+}
+
+static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+
+	if (s != NULL) {
+		s->used = false;
+		c->mm[CP_MM_isadb_list_size]--;
+	}
+	cp_audit("IKE SA down: %s", ev->reason.text);
+}
+
+const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i)
+{
+	return c->ike != NULL && i >= 0 && i < CP_IKE_MAX_SAS && c->ike->sa[i].used ? &c->ike->sa[i]
+										  : NULL;
+}
+
 /* The peer of the ACQUIRE the failed IKE SA was started for. */
 static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, struct dpsec_addr *peer)
 {
@@ -434,7 +520,7 @@ static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, s
 	return false;
 }
 
-static void act(struct cp_ctx *c, struct ikev2_event *ev)
+static void act(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	struct dpsec_addr peer;
 
@@ -447,12 +533,8 @@ static void act(struct cp_ctx *c, struct ikev2_event *ev)
 	case IKEV2_EV_IKE_UP: ike_up(c, ev); break;
 	case IKEV2_EV_CHILD_UP: child_up(c, ev); break;
 	case IKEV2_EV_CHILD_DOWN: child_down(c, ev->child_down.spi_in); break;
-	case IKEV2_EV_IKE_REKEYED:
-		for (int i = 0; i < IKE_MAX_CHILDREN; i++)
-			if (c->ike->ch[i].used && memcmp(&c->ike->ch[i].ike, &ev->sa, sizeof(ev->sa)) == 0)
-				c->ike->ch[i].ike = ev->rekeyed.new_sa;
-		break;
-	case IKEV2_EV_IKE_DOWN: cp_audit("IKE SA down: %s", ev->reason.text); break;
+	case IKEV2_EV_IKE_REKEYED: ike_rekeyed(c, ev); break;
+	case IKEV2_EV_IKE_DOWN: ike_down(c, ev); break;
 	case IKEV2_EV_FAILED: failed(c, ev, acquire_peer(c, ev, &peer) ? &peer : NULL); break;
 	}
 }

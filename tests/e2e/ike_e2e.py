@@ -8,8 +8,9 @@
 # A ping from host A raises an ACQUIRE at A; A's dpsec-ctld runs IKE_SA_INIT
 # and IKE_AUTH with B's (IKE goes through each gateway's exception TAP),
 # both install the child SA pair, the held packets go out, and the pings are
-# answered. Checks: the Main Mode table of both (main modes, quick modes,
-# key additions), and the captures at both ends of the WAN hold IKE (UDP
+# answered. After 90% of the child SAs' lifetime (60 s), A rekeys the child
+# SA and traffic still passes. Checks: show mmsas, the Main Mode table of
+# both (main modes, quick modes, key additions), and the captures at both ends of the WAN hold IKE (UDP
 # 500/4500) and ESP only. Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
@@ -32,6 +33,7 @@ import ctl_topo as T  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PSK = "ike-e2e shared key, test only"
+LIFE = 60  # the child SAs' lifetime (the store's minimum): rekeyed at 90%
 
 STORE = """
 assigned = "ike";
@@ -41,7 +43,7 @@ filter_lists = (
 );
 filter_actions = (
   { name = "ike-gcm"; action = "negotiate";
-    methods = ( { protocol = "esp"; encryption = "aes128gcm16"; lifetime_seconds = 3600; } ); }
+    methods = ( { protocol = "esp"; encryption = "aes128gcm16"; lifetime_seconds = %(life)d; } ); }
 );
 policies = (
   { name = "ike"; default_action = "permit"; rules = (
@@ -155,7 +157,7 @@ class World:
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
         shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(GW[gw], psk=PSK))
+            f.write(STORE % dict(GW[gw], psk=PSK, life=LIFE))
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
         d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
                                        "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
@@ -203,6 +205,9 @@ class World:
                               list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, check=True).stdout
 
+    def show(self, gw, what):
+        return json.loads(self.ctl(gw, "show", what, "--json"))[what]
+
     def mm(self, gw):
         return {r["name"]: r["value"]
                 for r in json.loads(self.ctl(gw, "show", "stats", "--json"))["main_mode"]}
@@ -225,11 +230,12 @@ def ping(w, count):
 
 def wan_kinds(pcap):
     """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
-    the non-ESP marker, 4500), ESP, ESP in UDP, and anything else over IP."""
+    the non-ESP marker, 4500), ESP, ESP in UDP, NAT keepalives (strongSwan
+    sends them: it fakes a NAT), and anything else over IP."""
     protos = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.protocols",
                              "-Y", "ip"], check=True, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True).stdout.split("\n")
-    kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "other": []}
+    kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "keepalive": 0, "other": []}
     for p in filter(None, protos):
         if p.endswith((":ip:udp:isakmp", ":ip:udp:udpencap:isakmp")):
             kinds["ike"] += 1
@@ -237,9 +243,41 @@ def wan_kinds(pcap):
             kinds["esp"] += 1
         elif p.endswith(":ip:udp:udpencap:esp"):
             kinds["esp-in-udp"] += 1
+        elif p.endswith(":ip:udp:udpencap"):
+            kinds["keepalive"] += 1
         else:
             kinds["other"].append(p)
     return kinds
+
+
+def check_mmsas(w, errs):
+    """A's show mmsas: the IKE SA it initiated, with B's identity."""
+    sas = w.show("a", "mmsas")
+    print("gateway a: IKE SAs %s" % [(m["role"], m["peer_id"], m["algorithms"]) for m in sas])
+    if len(sas) != 1 or sas[0]["role"] != "initiator" or sas[0]["peer_id"] != "IPv4 192.0.2.2":
+        errs.append("gateway A: show mmsas: %s, expected one IKE SA, initiator, peer IPv4 "
+                    "192.0.2.2" % sas)
+
+
+def inbound_spis(w):
+    return {q["spi"] for q in w.show("a", "qmsas") if q["direction"] == "inbound"}
+
+
+def rekey(w, errs, t_up):
+    """Past the soft lifetime (90% of LIFE), before the hard one: the child
+    SA was rekeyed (a new inbound SPI, the old pair removed) and traffic
+    still passes."""
+    before = inbound_spis(w)
+    time.sleep(max(0, t_up + LIFE * 0.9 + 3 - time.monotonic()))
+    answered, out = ping(w, 4)
+    after = inbound_spis(w)
+    print("gateway a: inbound SPIs %s before the soft lifetime, %s after"
+          % ([hex(x) for x in before], [hex(x) for x in after]))
+    if len(after) != 1 or after == before:
+        errs.append("rekey: inbound SPIs %s before, %s after: expected one new SPI"
+                    % (before, after))
+    if not {2, 3, 4} <= set(answered):
+        errs.append("rekey: ping after the rekey: answered %s, expected 2-4:\n%s" % (answered, out))
 
 
 def run(w, errs):
@@ -249,10 +287,13 @@ def run(w, errs):
     ctld = {g: w.gateway(g) for g in gws}
     if w.peer == "strongswan":
         w.strongswan()
+    t_up = time.monotonic()
     answered, out = ping(w, 10)
     if not {6, 7, 8, 9, 10} <= set(answered):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
                     % (answered, out))
+    check_mmsas(w, errs)
+    rekey(w, errs, t_up)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
