@@ -298,6 +298,14 @@ static bool receive_one(struct cp_ctx *c, bool natt, uint8_t *buf)
 
 /* ---- child SAs in dpsecd ------------------------------------------------- */
 
+static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
+{
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++)
+		if (k->sa[i].used && memcmp(k->sa[i].id.spi_i, id->spi_i, sizeof(id->spi_i)) == 0)
+			return &k->sa[i];
+	return NULL;
+}
+
 static struct ike_installed *find_child(struct cp_ike *k, uint32_t spi_in)
 {
 	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
@@ -314,14 +322,19 @@ static struct ike_installed *free_child(struct cp_ike *k)
 	return NULL;
 }
 
-/* Names, ESP in UDP under NAT, lifetimes (soft at 90%: rekey time). */
-static void prepare(struct ike_child *ch, struct dpsec_lifetime *life)
+/* Names, ESP in UDP under NAT, lifetimes. The soft one is the rekey
+ * time: the IKE SA's initiator's comes at 85%, the responder's at 95%, so
+ * that the two peers do not both rekey the same child SA at once (the
+ * engine does not resolve that collision, RFC 7296 §2.8.1). */
+static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime *life)
 {
+	uint32_t pct = initiator ? 85 : 95;
+
 	memset(life, 0, sizeof(*life));
 	life->hard_seconds = ch->method.lifetime_seconds ? ch->method.lifetime_seconds : 3600;
-	life->soft_seconds = (uint32_t)((uint64_t)life->hard_seconds * 9 / 10);
+	life->soft_seconds = (uint32_t)((uint64_t)life->hard_seconds * pct / 100);
 	life->hard_bytes = ch->method.lifetime_kilobytes * 1024;
-	life->soft_bytes = life->hard_bytes / 10 * 9;
+	life->soft_bytes = life->hard_bytes / 100 * pct;
 	snprintf(ch->in.name, sizeof(ch->in.name), "ike-in-%08x", ch->in.spi);
 	snprintf(ch->out.name, sizeof(ch->out.name), "ike-out-%08x", ch->out.spi);
 	if (!ch->udp_encap)
@@ -333,14 +346,17 @@ static void prepare(struct ike_child *ch, struct dpsec_lifetime *life)
 
 /* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
  * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
-static int install_pair(struct cp_ctx *c, struct ike_child *ch, struct cp_dyn_rule *d,
-			uint32_t rule_id, struct ike_installed *s)
+static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct cp_dyn_rule *d,
+			struct ike_installed *s)
 {
+	const struct cp_ike_sa *sa = find_sa(c->ike, &ev->sa);
+	struct ike_child *ch = ev->child;
+	uint32_t rule_id = (uint32_t)ev->user;
 	struct dpsec_lifetime life;
 	char err[CP_ERR_MAX] = "";
 	int in, out;
 
-	prepare(ch, &life);
+	prepare(ch, sa == NULL || sa->initiator, &life);
 	in = cp_sa_add_negotiated(c, &ch->in, &life, d->id);
 	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
@@ -387,7 +403,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 	addr_str(&ch->out.remote, p, sizeof(p));
 	if (s != NULL)
 		d = child_rule(c, ev, &fresh);
-	if (d == NULL || install_pair(c, ch, d, (uint32_t)ev->user, s) < 0) {
+	if (d == NULL || install_pair(c, ev, d, s) < 0) {
 		if (d == NULL)
 			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
 		else if (fresh)
@@ -441,14 +457,6 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 }
 
 /* ---- events ---------------------------------------------------------------- */
-
-static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
-{
-	for (int i = 0; i < CP_IKE_MAX_SAS; i++)
-		if (k->sa[i].used && memcmp(k->sa[i].id.spi_i, id->spi_i, sizeof(id->spi_i)) == 0)
-			return &k->sa[i];
-	return NULL;
-}
 
 /* An IKE SA up: recorded for show mmsas (a full table: logged only). */
 static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
