@@ -478,14 +478,17 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
 		 (uint32_t)ev->user);
 }
 
+/* A failed negotiation; one of ours for an ACQUIRE (peer) ends in the
+ * fallback, which counts it. */
 static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct dpsec_addr *peer)
 {
-	c->mm[CP_MM_negotiation_failures]++;
 	if (ev->reason.notify == 24) /* AUTHENTICATION_FAILED */
 		c->mm[CP_MM_authentication_failures]++;
 	cp_audit("IKE negotiation failed, rule %08x: %s", (uint32_t)ev->user, ev->reason.text);
 	if (peer != NULL)
 		cp_negotiate_done(c, (uint32_t)ev->user, peer, false, ev->reason.text);
+	else
+		c->mm[CP_MM_negotiation_failures]++;
 }
 
 static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)

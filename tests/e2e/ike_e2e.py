@@ -19,7 +19,11 @@
 # which dpsec takes from the NAT detection. Exit 77 (skip) only when
 # strongSwan is not installed (tools/deps installs it).
 #
-# usage: ike_e2e.py [--peer dpsec|strongswan] DPSECD DPSEC_CTLD DPSECCTL
+# With --peer wrong-psk, B's PSK differs: A's negotiation fails with
+# AUTHENTICATION_FAILED, the filter action's fallback (a block) applies at
+# once, and only IKE crosses the WAN.
+#
+# usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import shutil
@@ -101,7 +105,7 @@ class World:
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
         self.peer = peer
-        names = ("ha", "ga", "gb", "hb") if peer == "dpsec" else ("ha", "ga", "gb")
+        names = ("ha", "ga", "gb") if peer == "strongswan" else ("ha", "ga", "gb", "hb")
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -122,7 +126,7 @@ class World:
              "gwb-wan", "netns", ns["gb"])
         links = [(ns["ga"], "gwa-lan"), (ns["ga"], "gwa-wan")]
         hosts = [(ns["ha"], "hosta-eth0", "10.1.0.2/24", "10.1.0.1")]
-        if self.peer == "dpsec":
+        if self.peer != "strongswan":
             T.sh("ip", "-n", ns["gb"], "link", "add", "gwb-lan", "type", "veth", "peer", "name",
                  "hostb-eth0", "netns", ns["hb"])
             links += [(ns["gb"], "gwb-wan"), (ns["gb"], "gwb-lan")]
@@ -157,7 +161,8 @@ class World:
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
         shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(GW[gw], psk=PSK, life=LIFE))
+            wrong = self.peer == "wrong-psk" and gw == "b"
+            f.write(STORE % dict(GW[gw], psk=PSK + (" but B's differs" if wrong else ""), life=LIFE))
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
         d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
                                        "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
@@ -282,7 +287,42 @@ def rekey(w, errs, t_up):
         errs.append("rekey: ping after the rekey: answered %s, expected 2-4:\n%s" % (answered, out))
 
 
+def run_wrong_psk(w, errs):
+    """B's PSK differs: B refuses A's IKE_AUTH (AUTHENTICATION_FAILED), A
+    applies the filter action's fallback at once (no fallback to clear:
+    the peer is blocked), and nothing but IKE crosses the WAN."""
+    w.topology()
+    caps = [w.capture(g) for g in ("a", "b")]
+    ctld = {g: w.gateway(g) for g in ("a", "b")}
+    answered, out = ping(w, 4)
+    for c, _ in caps:
+        c.signal(2)
+        c.p.wait(10)
+    m = w.mm("a")
+    print("gateway a: negotiation failures %d, authentication failures %d, main modes %d, "
+          "soft associations %d" % (m["negotiation_failures"], m["authentication_failures"],
+                                    m["ike_main_mode"], m["soft_associations"]))
+    if answered:
+        errs.append("wrong PSK: pings answered %s" % answered)
+    if m["negotiation_failures"] != 1 or m["authentication_failures"] != 1 or m["ike_main_mode"] \
+            or m["soft_associations"]:
+        errs.append("gateway A: expected one failed negotiation, counted as an authentication "
+                    "failure, no main mode and no soft association: %s" % m)
+    if 'negotiation failed: rule "to-peer", peer 192.0.2.2' not in ctld["a"].text():
+        errs.append("gateway A: no audit line for the failed negotiation")
+    for g, (_, pcap) in zip(("a", "b"), caps):
+        k = wan_kinds(pcap)
+        if not k["ike"] or k["esp"] or k["esp-in-udp"] or k["other"]:
+            errs.append("WAN at %s: expected IKE only, got %s" % (g, k))
+    if errs:
+        for g in ("a", "b"):
+            print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
+
+
 def run(w, errs):
+    if w.peer == "wrong-psk":
+        run_wrong_psk(w, errs)
+        return
     w.topology()
     gws = ("a", "b") if w.peer == "dpsec" else ("a",)
     caps = [w.capture(g) for g in ("a", "b")]
@@ -334,8 +374,8 @@ def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
-    if len(args) != 3 or peer not in ("dpsec", "strongswan"):
-        print("usage: ike_e2e.py [--peer dpsec|strongswan] DPSECD DPSEC_CTLD DPSECCTL",
+    if len(args) != 3 or peer not in ("dpsec", "strongswan", "wrong-psk"):
+        print("usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk] DPSECD DPSEC_CTLD DPSECCTL",
               file=sys.stderr)
         return 2
     if os.geteuid() != 0:
@@ -355,8 +395,7 @@ def main():
         w.close()
     for e in errs:
         print("FAIL " + e)
-    print("ike_e2e (peer %s): %s" % (peer, "FAILED" if errs else
-                                     "passed: ping through IKEv2-negotiated SAs"))
+    print("ike_e2e (peer %s): %s" % (peer, "FAILED" if errs else "passed"))
     return 1 if errs else 0
 
 
