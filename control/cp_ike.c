@@ -427,7 +427,9 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 
 	if (s == NULL)
 		return;
-	if (s->dyn != NULL) /* else its rekey took the rule over */
+	/* no rule: its rekey took it over; another one's: dpsecd restarted
+	 * and ctld's per-peer rules were reset meanwhile */
+	if (s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA && s->dyn->sa_out == s->sa_out)
 		s->dyn->used = false;
 	cp_sa_del_negotiated(c, s->sa_in);
 	cp_sa_del_negotiated(c, s->sa_out);
