@@ -52,16 +52,18 @@ struct cp_seg {
 /* The SA ids ctld has handed out (the directory says what each holds). */
 struct cp_sa {
 	bool used;
+	bool negotiated;            /* by IKE: not in the store, kept by cp_apply() */
 };
 
-enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK };
+enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK, CP_DYN_SA };
 
-/* A rule for one peer of a generic rule: a soft association (permit) or a
- * block after a failed negotiation. */
+/* A rule for one peer of a generic rule: a soft association (permit), a
+ * block after a failed negotiation, or the outbound SA IKE negotiated. */
 struct cp_dyn_rule {
 	bool used;
 	uint8_t kind;               /* enum cp_dyn_kind */
 	uint32_t id;                /* CP_DYN_RULE_BIT | n */
+	uint32_t sa_out;            /* CP_DYN_SA: the outbound SA id */
 	uint32_t generic_id;
 	char generic_name[DPSEC_NAME_MAX];
 	struct dpsec_addr peer;
@@ -73,6 +75,7 @@ struct cp_acquire {
 	uint32_t rule_id;
 	struct dpsec_addr peer;
 	uint64_t deadline_ns;       /* negotiation gives up (fallback timeout) */
+	uint8_t ike_spi_i[8];       /* the IKE SA negotiating it (zero: none) */
 };
 
 struct cp_opts {
@@ -103,6 +106,7 @@ struct cp_ctx {
 	struct cp_dyn_rule dyn[CP_MAX_DYN_RULES];
 	struct cp_acquire acq[CP_MAX_ACQUIRES];
 	uint64_t mm[CP_MM_MAX];          /* the Main Mode statistics */
+	struct cp_ike *ike;              /* the IKEv2 engine and its sockets; NULL: none */
 	int listen_fd;
 	volatile int quit, reload;
 };
@@ -131,12 +135,23 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sa_id_of(const struct cp_ctx *c, const char *name);
+/* A negotiated SA into a free slot (bound to rule_id); its id or -ENOSPC. */
+int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
+			 const struct dpsec_lifetime *life, uint32_t rule_id);
+int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id);
 
 /* cp_acquire.c */
 void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);
 void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev);
 void cp_timers(struct cp_ctx *c);
-int cp_negotiate_start(struct cp_ctx *c, const struct cp_acquire *a);
+int cp_negotiate_start(struct cp_ctx *c, struct cp_acquire *a);
+/* The negotiation for (rule, peer) ended: ok releases the held packets
+ * through the new SA; otherwise the filter action's fallback applies now
+ * (soft association or block), why saying what failed. */
+void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer, bool ok,
+		       const char *why);
+struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id, const char *name,
+			       const struct dpsec_addr *peer, uint64_t ttl_ns);
 
 /* cp_edit.c: changes, static (saved) or dynamic. */
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen);

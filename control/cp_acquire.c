@@ -6,9 +6,11 @@
  * for that peer, just before the rule; the held packets go out), otherwise
  * the negotiation failed and the peer's traffic on that rule is blocked for
  * block_seconds, then tried again. Soft associations last idle_seconds.
- * There is no IKE engine yet (a later issue): cp_negotiate_start() says so,
- * and every negotiation ends at the timeout. Expiry events: a hard-expired
- * SA is deleted (dpsecd already stopped it); soft and idle ones of static
+ * cp_negotiate_start() hands the ACQUIRE to IKEv2 (cp_ike.c) when the rule
+ * has an IKE policy; IKE ends it with cp_negotiate_done(): the held packets
+ * go out through the new SA, or a failure applies the fallback at once.
+ * Expiry events: a hard-expired SA is deleted (dpsecd already stopped it);
+ * a soft one of a negotiated SA is rekeyed; soft and idle ones of static
  * SAs are logged (static SAs cannot be rekeyed). */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "cp.h"
+#include "cp_ike.h"
 
 static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 {
@@ -39,11 +42,13 @@ static struct cp_acquire *new_acquire(struct cp_ctx *c)
 	return NULL;
 }
 
-int cp_negotiate_start(struct cp_ctx *c, const struct cp_acquire *a)
+int cp_negotiate_start(struct cp_ctx *c, struct cp_acquire *a)
 {
 	char p[64];
 
-	cp_log(LOG_INFO, "negotiation with %s for rule %08x: no IKE engine in this build; waiting "
+	if (cp_ike_initiate(c, a) == 0)
+		return 0;
+	cp_log(LOG_INFO, "negotiation with %s for rule %08x: no IKE policy for it; waiting "
 	       "%u ms for the policy's fallback", addr_str(&a->peer, p, sizeof(p)), a->rule_id,
 	       c->store.timeouts.fallback_ms);
 	return -1;
@@ -63,6 +68,7 @@ void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
 		       ev->rule_id);
 		return;
 	}
+	memset(a, 0, sizeof(*a));
 	a->used = true;
 	a->rule_id = ev->rule_id;
 	a->peer = ev->peer;
@@ -91,7 +97,7 @@ static const struct cfg_filter_action *rule_action(const struct cp_ctx *c, uint3
 	return fa;
 }
 
-static struct cp_dyn_rule *add_dyn(struct cp_ctx *c, uint8_t kind, uint32_t generic_id,
+struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id,
 				   const char *name, const struct dpsec_addr *peer, uint64_t ttl_ns)
 {
 	for (int i = 0; i < CP_MAX_DYN_RULES; i++) {
@@ -106,7 +112,7 @@ static struct cp_dyn_rule *add_dyn(struct cp_ctx *c, uint8_t kind, uint32_t gene
 		d->generic_id = generic_id;
 		snprintf(d->generic_name, sizeof(d->generic_name), "%s", name);
 		d->peer = *peer;
-		d->expires_ns = cp_now_ns() + ttl_ns;
+		d->expires_ns = ttl_ns == UINT64_MAX ? UINT64_MAX : cp_now_ns() + ttl_ns;
 		return d;
 	}
 	return NULL;
@@ -121,8 +127,9 @@ static void release_held(struct cp_ctx *c, const struct cp_acquire *a, uint8_t r
 		cp_cmd_wait(c, 2000, err, sizeof(err)); /* nothing held any more: harmless */
 }
 
-/* No negotiation concluded: soft association or a blocked peer. */
-static void negotiation_timeout(struct cp_ctx *c, struct cp_acquire *a)
+/* No negotiation concluded (why: no answer, or IKE's reason): soft
+ * association or a blocked peer. */
+static void fallback(struct cp_ctx *c, struct cp_acquire *a, const char *why)
 {
 	char name[DPSEC_NAME_MAX] = "?", p[64], err[CP_ERR_MAX] = "";
 	const struct cfg_filter_action *fa = rule_action(c, a->rule_id, name);
@@ -137,31 +144,51 @@ static void negotiation_timeout(struct cp_ctx *c, struct cp_acquire *a)
 	else {
 		c->mm[CP_MM_acquire_failures]++;
 		c->mm[CP_MM_negotiation_failures]++;
-		cp_audit("negotiation failed: rule \"%s\", peer %s: no answer within %u ms; its traffic "
-			 "is blocked for %u s", name, p, c->store.timeouts.fallback_ms,
-			 c->store.timeouts.block_seconds);
+		cp_audit("negotiation failed: rule \"%s\", peer %s: %s; its traffic is blocked for %u s",
+			 name, p, why, c->store.timeouts.block_seconds);
 	}
-	if (fa != NULL && add_dyn(c, soft ? CP_DYN_SOFT : CP_DYN_BLOCK, a->rule_id, name, &a->peer,
+	if (fa != NULL && cp_dyn_add(c, soft ? CP_DYN_SOFT : CP_DYN_BLOCK, a->rule_id, name, &a->peer,
 				  (ttl_s ? ttl_s : 1) * 1000000000ull) == NULL)
 		cp_log(LOG_WARNING, "too many per-peer rules: peer %s of rule \"%s\" not recorded", p, name);
 	else if (soft)
-		cp_log(LOG_NOTICE, "soft association with %s (rule \"%s\"): no IPsec answer, the "
-		       "policy allows clear traffic", p, name);
+		cp_log(LOG_NOTICE, "soft association with %s (rule \"%s\"): %s, the policy allows "
+		       "clear traffic", p, name, why);
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "per-peer rule for %s not applied: %s", p, err);
 	release_held(c, a, soft ? DPSEC_ACQUIRE_SEND : DPSEC_ACQUIRE_DROP);
 	a->used = false;
 }
 
+void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer, bool ok,
+		       const char *why)
+{
+	struct cp_acquire *a = find_acquire(c, rule_id, peer);
+
+	if (a == NULL)
+		return; /* the peer started it, or the fallback came first */
+	if (!ok) {
+		fallback(c, a, why);
+		return;
+	}
+	c->mm[CP_MM_active_acquire]--;
+	c->mm[CP_MM_acquire_heap_size]--;
+	release_held(c, a, DPSEC_ACQUIRE_SEND);
+	a->used = false;
+}
+
 void cp_timers(struct cp_ctx *c)
 {
+	char why[64];
+
 	uint64_t now = cp_now_ns();
 	bool changed = false;
 	char err[CP_ERR_MAX] = "";
 
 	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
-		if (c->acq[i].used && now >= c->acq[i].deadline_ns)
-			negotiation_timeout(c, &c->acq[i]);
+		if (c->acq[i].used && now >= c->acq[i].deadline_ns) {
+			snprintf(why, sizeof(why), "no answer within %u ms", c->store.timeouts.fallback_ms);
+			fallback(c, &c->acq[i], why);
+		}
 	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
 		if (c->dyn[i].used && now >= c->dyn[i].expires_ns) {
 			c->dyn[i].used = false; /* a block served, or a soft association aged out */
@@ -177,6 +204,8 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 	const char *kind = ev->kind < 4 ? kinds[ev->kind] : "unknown";
 	struct dpsec_cmd_sa_del d = { .sa_id = ev->sa_id };
 
+	if (ev->kind == DPSEC_EXPIRE_SOFT && cp_ike_soft_expire(c, ev->sa_id))
+		return;
 	if (ev->kind != DPSEC_EXPIRE_HARD || ev->sa_id >= c->seg.hdr->sa_capacity) {
 		cp_log(LOG_NOTICE, "SA id %u SPI 0x%08x: %s lifetime reached after %llu packets, %llu "
 		       "bytes (a static SA is not rekeyed)", ev->sa_id, ev->spi, kind,
@@ -184,6 +213,6 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 		return;
 	}
 	cp_audit("SA deleted: id %u SPI 0x%08x, hard lifetime reached", ev->sa_id, ev->spi);
-	c->sa[ev->sa_id].used = false;
+	c->sa[ev->sa_id].used = c->sa[ev->sa_id].negotiated = false;
 	cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
 }

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "cp.h"
+#include "cp_ike.h"
 #include "cp_out.h"
 #include "cp_show.h"
+#include "ikev2_msg.h"
 
 static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 {
@@ -263,19 +265,6 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
 
 /* ---- SAs ------------------------------------------------------------- */
 
-void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o)
-{
-	(void)c; /* Main Mode SAs come with IKE */
-	if (o->json) {
-		cp_json_open(o, NULL, '{');
-		cp_json_open(o, "mmsas", '[');
-		cp_json_close(o, ']');
-		cp_json_close(o, '}');
-	} else {
-		cp_out_printf(o, "No Main Mode SAs (this build has no IKE engine; SAs are static).\n");
-	}
-}
-
 /* A rule id as the administrator knows it. */
 static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uint32_t id,
 		      char *buf, size_t len)
@@ -291,6 +280,73 @@ static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uin
 			return;
 		}
 	snprintf(buf, len, id ? "%08x" : "-", id);
+}
+
+static const char *tr_name(uint8_t type, uint16_t id)
+{
+	const char *n = ikev2_transform_id_name(type, id);
+
+	return n ? n : "?";
+}
+
+/* "AES_GCM_16-256/PRF_HMAC_SHA2_256/ECP_256" (an integrity algorithm
+ * before the PRF when there is one). */
+static void mm_algs(const struct ike_mm_method *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%u%s%s/PRF_%s/%s", tr_name(IKEV2_TR_ENCR, m->suite.encr), m->suite.encr_bits,
+		 m->suite.integ ? "/" : "", m->suite.integ ? tr_name(IKEV2_TR_INTEG, m->suite.integ) : "",
+		 tr_name(IKEV2_TR_PRF, m->suite.prf), tr_name(IKEV2_TR_DH, m->dh_group));
+}
+
+static void show_mmsa(struct cp_out *o, const struct cp_ike_sa *s, const char *rule)
+{
+	char id[96], algs[96], spi[40];
+	size_t n = 0;
+
+	ike_id_describe(&s->peer_id, id, sizeof(id));
+	mm_algs(&s->mm, algs, sizeof(algs));
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(spi + n, sizeof(spi) - n, "%s%02x", i == 8 ? ":" : "",
+				      i < 8 ? s->id.spi_i[i] : s->id.spi_r[i - 8]);
+	if (!o->json) {
+		cp_out_printf(o, "%-33s %-20s %-9s %-28s %s\n", spi, rule,
+			      s->initiator ? "initiator" : "responder", id, algs);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "spis", spi);
+	cp_json_str(o, "rule", rule);
+	cp_json_str(o, "role", s->initiator ? "initiator" : "responder");
+	cp_json_str(o, "peer_id", id);
+	cp_json_str(o, "algorithms", algs);
+	cp_json_u64(o, "seconds", (cp_now_ns() - s->up_ns) / 1000000000ull);
+	cp_json_close(o, '}');
+}
+
+/* The IKE SAs (Main Mode SAs) ctld's engine holds. */
+void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o)
+{
+	struct cfg_compiled cc;
+	char err[CFG_ERR_MAX], rule[DPSEC_NAME_MAX + 8];
+	bool have_cc = c->store.assigned[0] && cfg_compile(&c->store, c->store.assigned, &cc, err) == 0;
+
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "mmsas", '[');
+	else
+		cp_out_printf(o, "%-33s %-20s %-9s %-28s %s\n", "SPIs (initiator:responder)", "Rule",
+			      "role", "peer identity", "algorithms");
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
+		const struct cp_ike_sa *s = cp_ike_sa_at(c, i);
+
+		if (s == NULL)
+			continue;
+		rule_name(c, have_cc ? &cc : NULL, s->rule_id, rule, sizeof(rule));
+		show_mmsa(o, s, rule);
+	}
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+	if (have_cc)
+		cfg_compiled_free(&cc);
 }
 
 /* The rule that sends through outbound SA name. */

@@ -71,32 +71,53 @@ static bool same_sa(const struct dpsec_sa_conf *a, const struct dpsec_sa_conf *b
 	       memcmp(&a->remote, &b->remote, sizeof(a->remote)) == 0;
 }
 
-static int add_sa(struct cp_ctx *c, const struct cfg_static_sa *sa, uint32_t rule_id)
+/* Sends SA_ADD for conf into a free slot; the slot's id, or a negative errno. */
+static int install_sa(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
+		      const struct dpsec_lifetime *life, uint32_t rule_id)
 {
-	struct dpsec_cmd_sa_add a = { .rule_id = rule_id, .conf = sa->conf };
+	struct dpsec_cmd_sa_add a = { .rule_id = rule_id, .life = *life, .conf = *conf };
 	int id = alloc_id(c), rc;
 
 	if (id < 0) {
 		cp_log(LOG_ERR, "SA %s: every one of the dataplane's %u SA slots is in use (dpsecd --max-sas)",
-		       sa->conf.name, c->seg.hdr->sa_capacity);
+		       conf->name, c->seg.hdr->sa_capacity);
 		explicit_bzero(&a, sizeof(a));
 		return -ENOSPC;
 	}
 	a.sa_id = (uint32_t)id;
-	lifetime_of(c, sa, &a.life);
 	rc = cp_cmd_send(c, DPSEC_CMD_SA_ADD, &a, sizeof(a));
 	explicit_bzero(&a, sizeof(a));
-	c->mm[sa->conf.direction == DPSEC_DIR_OUT ? CP_MM_key_additions : CP_MM_key_updates]++;
-	cp_audit("SA installed: %s SPI 0x%08x %s, id %d", sa->conf.name, sa->conf.spi,
-		 sa->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
-	return rc;
+	c->mm[conf->direction == DPSEC_DIR_OUT ? CP_MM_key_additions : CP_MM_key_updates]++;
+	cp_audit("SA installed: %s SPI 0x%08x %s, id %d", conf->name, conf->spi,
+		 conf->direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
+	return rc < 0 ? rc : id;
+}
+
+static int add_sa(struct cp_ctx *c, const struct cfg_static_sa *sa, uint32_t rule_id)
+{
+	struct dpsec_lifetime life;
+	int rc;
+
+	lifetime_of(c, sa, &life);
+	rc = install_sa(c, &sa->conf, &life, rule_id);
+	return rc < 0 ? rc : 0;
+}
+
+int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
+			 const struct dpsec_lifetime *life, uint32_t rule_id)
+{
+	int id = install_sa(c, conf, life, rule_id);
+
+	if (id >= 0)
+		c->sa[id].negotiated = true;
+	return id;
 }
 
 static int del_sa(struct cp_ctx *c, uint32_t id, const struct dpsec_shm_sa *e)
 {
 	struct dpsec_cmd_sa_del d = { .sa_id = id };
 
-	c->sa[id].used = false;
+	c->sa[id].used = c->sa[id].negotiated = false;
 	cp_audit("SA deleted: %s SPI 0x%08x %s, id %u", e->conf.name, e->conf.spi,
 		 e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
 	return cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
@@ -110,7 +131,17 @@ static int rebind_sa(struct cp_ctx *c, uint32_t id, const struct cfg_static_sa *
 	return cp_cmd_send(c, DPSEC_CMD_SA_UPDATE, &u, sizeof(u));
 }
 
-/* SAs in the dataplane that the store no longer has, or has otherwise. */
+int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id)
+{
+	struct dpsec_shm_sa e;
+
+	if (id >= c->seg.hdr->sa_capacity || !c->sa[id].negotiated || !dir_entry(c, id, &e))
+		return -ENOENT;
+	return del_sa(c, id, &e);
+}
+
+/* SAs in the dataplane that the store no longer has, or has otherwise
+ * (negotiated ones are IKE's, not the store's). */
 static int drop_stale_sas(struct cp_ctx *c)
 {
 	struct dpsec_shm_sa e;
@@ -119,7 +150,7 @@ static int drop_stale_sas(struct cp_ctx *c)
 	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity && rc == 0; id++) {
 		const struct cfg_static_sa *sa;
 
-		if (!c->sa[id].used || !dir_entry(c, id, &e))
+		if (!c->sa[id].used || c->sa[id].negotiated || !dir_entry(c, id, &e))
 			continue;
 		sa = cfg_store_sa(&c->store, e.conf.name);
 		if (sa == NULL || !same_sa(&sa->conf, &e.conf))
@@ -182,13 +213,17 @@ static bool prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *
 	return true;
 }
 
-/* A per-peer rule: its generic rule's filters, narrowed to the peer for a
+/* A per-peer rule (a negotiated SA's carries it: it comes before its
+ * generic rule): its generic rule's filters, narrowed to the peer for a
  * transport rule (a tunnel rule's peer is its endpoint: all of it). */
 static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const struct dpsec_rule *g)
 {
-	uint8_t action = d->kind == CP_DYN_SOFT ? DPSEC_ACTION_PERMIT : DPSEC_ACTION_BLOCK;
+	static const uint8_t actions[] = { [CP_DYN_SOFT] = DPSEC_ACTION_PERMIT,
+					   [CP_DYN_BLOCK] = DPSEC_ACTION_BLOCK,
+					   [CP_DYN_SA] = DPSEC_ACTION_NEGOTIATE };
 	uint32_t n = 0;
-	int rc = send_rule(c, g, d->id, g->priority - 1, action, DPSEC_SA_NONE);
+	int rc = send_rule(c, g, d->id, g->priority - 1, actions[d->kind],
+			   d->kind == CP_DYN_SA ? d->sa_out : DPSEC_SA_NONE);
 
 	for (uint32_t i = 0; i < g->n_filters && rc == 0; i++) {
 		struct dpsec_filter f = g->filters[i];

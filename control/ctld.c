@@ -2,7 +2,7 @@
  * socket, attaches to the dpsecd of its instance (waiting for it), brings
  * it in line with the store (a new dataplane gets everything, one a
  * previous dpsec-ctld managed is read back), then handles the dataplane's
- * events and its own timers. Notices a restarted dpsecd and replays; on
+ * events, IKE (cp_ike.c) and its own timers. Notices a restarted dpsecd and replays; on
  * SIGHUP reloads the store (keeping the old one if the new one is invalid);
  * on SIGTERM/SIGINT detaches, leaving the dataplane forwarding. */
 #include <getopt.h>
@@ -13,6 +13,7 @@
 #include <syslog.h>
 
 #include "cp.h"
+#include "cp_ike.h"
 
 #define LOOP_MS 10
 #define CHECK_DP_MS 500
@@ -168,6 +169,7 @@ static void run(struct cp_ctx *c)
 		if (c->reload)
 			reload(c);
 		cp_mgmt_poll(c, LOOP_MS);
+		cp_ike_poll(c);
 		cp_events_poll(c);
 		if (c->attached)
 			cp_timers(c);
@@ -198,6 +200,8 @@ int main(int argc, char **argv)
 		cfg_store_free(&ctx.store);
 		return 1;
 	}
+	if (cp_ike_open(&ctx, err, sizeof(err)) < 0)
+		cp_log(LOG_WARNING, "IKE disabled, negotiate rules fall back as the policy says: %s", err);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
 	run(&ctx);
 	cp_log(LOG_NOTICE, "stopping; the dataplane keeps what it has");
 	cp_mgmt_close(&ctx);
+	cp_ike_close(&ctx);
 	if (ctx.attached)
 		cp_seg_detach(&ctx.seg);
 	if (ctx.ops != NULL)

@@ -1,0 +1,620 @@
+/* cp_ike.c - dpsec-ctld's IKEv2: the engine of ike/ikev2.h on UDP 500 and
+ * 4500 of the gateway's namespace (dpsecd hands IKE to the host through
+ * its exception TAP, the non-ESP marker kept on 4500). The policy for a
+ * peer comes from the assigned policy: a tunnel rule whose filter action
+ * negotiates and whose first PSK authentication method is the key; the
+ * peer is the rule's tunnel endpoint, identities are the two addresses,
+ * the child SA methods are the filter action's, the IKE SA suites dpsec's
+ * defaults (ike_mm_defaults). An ACQUIRE starts IKE_SA_INIT; a child SA
+ * up is installed as an SA pair (the outbound one carried by a per-peer
+ * rule before the generic rule, the inbound one bound to that rule), and
+ * removed when it comes down; a soft lifetime rekeys it (the new pair
+ * takes the old one's rule over). IPv4 only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "cp.h"
+#include "cp_ike.h"
+#include "ike_dh.h"
+#include "ikev2.h"
+
+#define IKE_MAX_CHILDREN 1024
+#define IKE_DGRAM_MAX 65536
+#define NON_ESP_MARKER 4
+#define PFS_GROUP IKE_DH_ECP_256 /* a filter action's "pfs = true" */
+
+/* A child SA installed in dpsecd. */
+struct ike_installed {
+	bool used;
+	struct ikev2_sa_id ike;
+	uint32_t spi_in;
+	uint32_t sa_in, sa_out; /* dpsecd's SA ids */
+	struct cp_dyn_rule *dyn; /* the per-peer rule carrying sa_out; NULL once rekeyed */
+	bool rekeying;          /* its soft lifetime started a rekey */
+};
+
+struct cp_ike {
+	struct ikev2_engine *e;
+	int fd[2];               /* UDP 500, UDP 4500 */
+	uint32_t next_spi;
+	struct ike_installed ch[IKE_MAX_CHILDREN];
+	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
+};
+
+static uint64_t now_ms(void)
+{
+	return cp_now_ns() / 1000000u;
+}
+
+static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
+}
+
+/* ---- the policy -------------------------------------------------------- */
+
+static const struct cfg_auth_method *psk_of(const struct cfg_store_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_auth; i++)
+		if (r->auth[i].kind == CFG_AUTH_PSK)
+			return &r->auth[i];
+	return NULL;
+}
+
+static void selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
+{
+	p->ts_local.n = p->ts_remote.n = 0;
+	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
+		p->ts_local.ts[p->ts_local.n++] = ike_ts_from_prefix(&r->filters[i].src);
+		p->ts_remote.ts[p->ts_remote.n++] = ike_ts_from_prefix(&r->filters[i].dst);
+	}
+}
+
+static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *p, const char *rule)
+{
+	struct ike_err err = { 0 };
+
+	p->n_qm = 0;
+	for (uint32_t i = 0; i < fa->n_methods && p->n_qm < IKE_MAX_METHODS; i++) {
+		if (ike_qm_method_from_cfg(&fa->methods[i], fa->pfs ? PFS_GROUP : 0,
+					   &p->qm[p->n_qm], &err) == 0)
+			p->n_qm++;
+		else
+			cp_log(LOG_WARNING, "rule \"%s\": security method %u left out of IKE: %s", rule,
+			       i + 1, err.msg);
+	}
+	return p->n_qm > 0 ? 0 : -ENOENT;
+}
+
+/* The IKE policy of compiled rule r, with local our address; -ENOENT
+ * (logged) when the rule has none. */
+static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
+			const struct cfg_store_rule *o, const struct dpsec_addr *local,
+			struct ikev2_peer *p)
+{
+	const struct cfg_auth_method *psk = psk_of(o);
+	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, o->filter_action);
+	struct ike_err err = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	if (psk == NULL || fa == NULL || local->family != DPSEC_AF_INET)
+		return -ENOENT;
+	p->user = r->id;
+	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
+	memcpy(p->mm, ike_mm_defaults, p->n_mm * sizeof(p->mm[0]));
+	selectors(r, p);
+	if (child_methods(fa, p, r->name) < 0 ||
+	    ike_id_addr(&p->local_id, local, &err) < 0 ||
+	    ike_id_addr(&p->remote_id, &r->tunnel_endpoint, &err) < 0 ||
+	    ike_auth_psk(&p->local_auth, psk->psk, psk->psk_len, &err) < 0 ||
+	    ike_auth_psk(&p->remote_auth, psk->psk, psk->psk_len, &err) < 0) {
+		cp_log(LOG_ERR, "rule \"%s\": no IKE policy: %s", r->name,
+		       err.msg[0] ? err.msg : "no security method IKE can offer");
+		explicit_bzero(p, sizeof(*p));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The tunnel rule of the assigned policy for peer (rule_id 0: any rule). */
+static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
+		      const struct dpsec_addr *local, struct ikev2_peer *p)
+{
+	struct cfg_compiled cc;
+	char err[CFG_ERR_MAX];
+	int rc = -ENOENT;
+
+	if (c->store.assigned[0] == '\0' || cfg_compile(&c->store, c->store.assigned, &cc, err) < 0)
+		return -ENOENT;
+	for (uint32_t i = 0; i < cc.n_rules && rc < 0; i++) {
+		const struct dpsec_rule *r = &cc.rules[i];
+
+		if (cc.origin[i] != NULL && r->action == DPSEC_ACTION_NEGOTIATE && r->tunnel &&
+		    (rule_id == 0 || r->id == rule_id) &&
+		    memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0 && psk_of(cc.origin[i]))
+			rc = peer_of_rule(c, r, cc.origin[i], local, p);
+	}
+	cfg_compiled_free(&cc);
+	return rc;
+}
+
+static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, out);
+}
+
+static uint32_t spi_alloc(void *ctx)
+{
+	struct cp_ctx *c = ctx;
+
+	/* unique among ctld's SAs: a counter from a random start, never < 256 */
+	do
+		c->ike->next_spi++;
+	while (c->ike->next_spi < 256);
+	return c->ike->next_spi;
+}
+
+static void engine_log(void *ctx, int level, const char *line)
+{
+	(void)ctx;
+	cp_log(level, "ike: %s", line);
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static int open_udp(uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		snprintf(err, errlen, "UDP port %u: %s", port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct cp_ike *k = calloc(1, sizeof(*k));
+	struct ikev2_conf conf;
+	struct ike_err ierr = { 0 };
+
+	if (k == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	k->fd[0] = open_udp(IKEV2_PORT, err, errlen);
+	k->fd[1] = k->fd[0] < 0 ? -1 : open_udp(IKEV2_NATT_PORT, err, errlen);
+	if (k->fd[1] < 0) {
+		if (k->fd[0] >= 0)
+			close(k->fd[0]);
+		free(k);
+		return -1;
+	}
+	ikev2_conf_default(&conf);
+	conf.lookup = lookup;
+	conf.lookup_ctx = c;
+	conf.spi_alloc = spi_alloc;
+	conf.spi_ctx = c;
+	conf.log = engine_log;
+	if (getrandom(&k->next_spi, sizeof(k->next_spi), 0) != sizeof(k->next_spi))
+		k->next_spi = (uint32_t)cp_now_ns(); /* only the start of the sequence */
+	c->ike = k;
+	k->e = ikev2_engine_new(&conf, &ierr);
+	if (k->e == NULL) {
+		snprintf(err, errlen, "IKEv2 engine: %s", ierr.msg);
+		cp_ike_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+void cp_ike_close(struct cp_ctx *c)
+{
+	if (c->ike == NULL)
+		return;
+	if (c->ike->e != NULL)
+		ikev2_engine_free(c->ike->e);
+	close(c->ike->fd[0]);
+	close(c->ike->fd[1]);
+	free(c->ike);
+	c->ike = NULL;
+}
+
+static void endpoint_of(struct ike_endpoint *ep, const struct in_addr *a, uint16_t port_n)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr.family = DPSEC_AF_INET;
+	memcpy(ep->addr.a, a, 4);
+	ep->port = ntohs(port_n);
+}
+
+static void send_dgram(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	static const uint8_t marker[NON_ESP_MARKER];
+	bool natt = ev->send.local.port == IKEV2_NATT_PORT;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(ev->send.remote.port) };
+	struct iovec iov[2] = { { (void *)marker, NON_ESP_MARKER }, { ev->send.data, ev->send.len } };
+	union { struct cmsghdr h; uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))]; } cm = { 0 };
+	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = natt ? iov : iov + 1,
+			    .msg_iovlen = natt ? 2 : 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(&cm.h);
+
+	memcpy(&to.sin_addr, ev->send.remote.addr.a, 4);
+	cm.h.cmsg_level = IPPROTO_IP;
+	cm.h.cmsg_type = IP_PKTINFO;
+	cm.h.cmsg_len = CMSG_LEN(sizeof(*pi));
+	memcpy(&pi->ipi_spec_dst, ev->send.local.addr.a, 4);
+	if (sendmsg(c->ike->fd[natt], &m, 0) < 0) {
+		c->mm[CP_MM_send_failures]++;
+		cp_log(LOG_WARNING, "ike: sending to port %u: %s", ev->send.remote.port, strerror(errno));
+	}
+}
+
+/* One datagram from fd (natt: port 4500) into the engine; false when none. */
+static bool receive_one(struct cp_ctx *c, bool natt, uint8_t *buf)
+{
+	struct sockaddr_in from;
+	union { struct cmsghdr h; uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))]; } cm;
+	struct iovec iov = { buf, IKE_DGRAM_MAX };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+			    .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	ssize_t n = recvmsg(c->ike->fd[natt], &m, 0);
+	struct ike_endpoint local, remote;
+	struct ike_err err = { 0 };
+	struct cmsghdr *h;
+	size_t skip = natt ? NON_ESP_MARKER : 0;
+
+	if (n < 0)
+		return false;
+	for (h = CMSG_FIRSTHDR(&m); h != NULL; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO)
+			break;
+	if (h == NULL || (size_t)n <= skip || (natt && memcmp(buf, "\0\0\0\0", 4) != 0)) {
+		if (!(natt && n == 1)) /* a NAT keepalive is nothing to count */
+			c->mm[CP_MM_receive_failures]++;
+		return true;
+	}
+	endpoint_of(&local, &((struct in_pktinfo *)CMSG_DATA(h))->ipi_addr,
+		    htons(natt ? IKEV2_NATT_PORT : IKEV2_PORT));
+	endpoint_of(&remote, &from.sin_addr, from.sin_port);
+	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, now_ms(), &err) < 0)
+		c->mm[CP_MM_invalid_packets_received]++;
+	return true;
+}
+
+/* ---- child SAs in dpsecd ------------------------------------------------- */
+
+static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
+{
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++)
+		if (k->sa[i].used && memcmp(k->sa[i].id.spi_i, id->spi_i, sizeof(id->spi_i)) == 0)
+			return &k->sa[i];
+	return NULL;
+}
+
+static struct ike_installed *find_child(struct cp_ike *k, uint32_t spi_in)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (k->ch[i].used && k->ch[i].spi_in == spi_in)
+			return &k->ch[i];
+	return NULL;
+}
+
+static struct ike_installed *free_child(struct cp_ike *k)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (!k->ch[i].used)
+			return &k->ch[i];
+	return NULL;
+}
+
+/* Names, ESP in UDP under NAT, lifetimes. The soft one is the rekey
+ * time: the IKE SA's initiator's comes at 85%, the responder's at 95%, so
+ * that the two peers do not both rekey the same child SA at once (the
+ * engine does not resolve that collision, RFC 7296 §2.8.1). */
+static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime *life)
+{
+	uint32_t pct = initiator ? 85 : 95;
+
+	memset(life, 0, sizeof(*life));
+	life->hard_seconds = ch->method.lifetime_seconds ? ch->method.lifetime_seconds : 3600;
+	life->soft_seconds = (uint32_t)((uint64_t)life->hard_seconds * pct / 100);
+	life->hard_bytes = ch->method.lifetime_kilobytes * 1024;
+	life->soft_bytes = life->hard_bytes / 100 * pct;
+	snprintf(ch->in.name, sizeof(ch->in.name), "ike-in-%08x", ch->in.spi);
+	snprintf(ch->out.name, sizeof(ch->out.name), "ike-out-%08x", ch->out.spi);
+	if (!ch->udp_encap)
+		return;
+	ch->in.encap = ch->out.encap = DPSEC_ENCAP_UDP;
+	ch->out.udp_sport = ch->in.udp_dport = ch->local_port;
+	ch->out.udp_dport = ch->in.udp_sport = ch->remote_port;
+}
+
+/* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
+ * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
+static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct cp_dyn_rule *d,
+			struct ike_installed *s)
+{
+	const struct cp_ike_sa *sa = find_sa(c->ike, &ev->sa);
+	struct ike_child *ch = ev->child;
+	uint32_t rule_id = (uint32_t)ev->user;
+	struct dpsec_lifetime life;
+	char err[CP_ERR_MAX] = "";
+	int in, out;
+
+	prepare(ch, sa == NULL || sa->initiator, &life);
+	in = cp_sa_add_negotiated(c, &ch->in, &life, d->id);
+	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
+	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
+		*s = (struct ike_installed){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
+					     .sa_out = (uint32_t)out, .dyn = d };
+		d->sa_out = (uint32_t)out;
+		return 0;
+	}
+	cp_log(LOG_ERR, "ike: child SA SPI 0x%08x: dpsecd refused it: %s", ch->in.spi,
+	       err[0] ? err : "no free SA slot");
+	if (in >= 0)
+		cp_sa_del_negotiated(c, (uint32_t)in);
+	if (out >= 0)
+		cp_sa_del_negotiated(c, (uint32_t)out);
+	return -1;
+}
+
+/* The per-peer rule of a new child SA: a rekey takes over the rule of the
+ * SA it replaces (both inbound SAs then match it, and the outbound one
+ * moves to the new SA at once); otherwise a new one. */
+static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, bool *fresh)
+{
+	struct ike_installed *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
+							    : NULL;
+	struct cp_dyn_rule *d;
+
+	*fresh = old == NULL || old->dyn == NULL;
+	if (!*fresh) {
+		d = old->dyn;
+		old->dyn = NULL;
+		return d;
+	}
+	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
+}
+
+static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct ike_child *ch = ev->child;
+	struct ike_installed *s = free_child(c->ike);
+	struct cp_dyn_rule *d = NULL;
+	char err[CP_ERR_MAX] = "", p[64];
+	bool fresh = true;
+
+	addr_str(&ch->out.remote, p, sizeof(p));
+	if (s != NULL)
+		d = child_rule(c, ev, &fresh);
+	if (d == NULL || install_pair(c, ev, d, s) < 0) {
+		if (d == NULL)
+			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
+		else if (fresh)
+			d->used = false;
+		c->mm[CP_MM_key_addition_failures]++;
+		return;
+	}
+	s->ike = ev->sa;
+	c->mm[CP_MM_ike_quick_mode]++;
+	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
+		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
+	if (cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
+	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
+}
+
+static void child_down(struct cp_ctx *c, uint32_t spi_in)
+{
+	struct ike_installed *s = find_child(c->ike, spi_in);
+	char err[CP_ERR_MAX] = "";
+
+	if (s == NULL)
+		return;
+	/* no rule: its rekey took it over; another one's: dpsecd restarted
+	 * and ctld's per-peer rules were reset meanwhile */
+	if (s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA && s->dyn->sa_out == s->sa_out)
+		s->dyn->used = false;
+	cp_sa_del_negotiated(c, s->sa_in);
+	cp_sa_del_negotiated(c, s->sa_out);
+	s->used = false;
+	cp_audit("IKE child SA down: SPI in 0x%08x", spi_in);
+	if (cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "ike: removing a child SA's rule: %s", err);
+}
+
+bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
+{
+	struct ike_err err = { 0 };
+
+	for (int i = 0; c->ike != NULL && i < IKE_MAX_CHILDREN; i++) {
+		struct ike_installed *s = &c->ike->ch[i];
+
+		if (!s->used || (s->sa_in != sa_id && s->sa_out != sa_id))
+			continue;
+		if (s->rekeying) /* the other SA of the pair reached it too */
+			return true;
+		s->rekeying = true;
+		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, now_ms(), &err) < 0)
+			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
+		return true;
+	}
+	return false;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+/* An IKE SA up: recorded for show mmsas (a full table: logged only). */
+static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct cp_ike_sa *s = NULL;
+	char id[96];
+
+	for (int i = 0; s == NULL && i < CP_IKE_MAX_SAS; i++)
+		if (!c->ike->sa[i].used)
+			s = &c->ike->sa[i];
+	if (s != NULL)
+		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
+					 .peer_id = ev->up.peer_id, .mm = ev->up.mm,
+					 .initiator = ev->up.initiator, .up_ns = cp_now_ns() };
+	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
+	c->mm[CP_MM_ike_main_mode]++;
+	c->mm[CP_MM_isadb_list_size]++;
+	cp_audit("IKE SA up with %s (%s), rule %08x", id, ev->up.initiator ? "initiator" : "responder",
+		 (uint32_t)ev->user);
+}
+
+/* A failed negotiation; one of ours for an ACQUIRE (peer) ends in the
+ * fallback, which counts it. */
+static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct dpsec_addr *peer)
+{
+	if (ev->reason.notify == 24) /* AUTHENTICATION_FAILED */
+		c->mm[CP_MM_authentication_failures]++;
+	cp_audit("IKE negotiation failed, rule %08x: %s", (uint32_t)ev->user, ev->reason.text);
+	if (peer != NULL)
+		cp_negotiate_done(c, (uint32_t)ev->user, peer, false, ev->reason.text);
+	else
+		c->mm[CP_MM_negotiation_failures]++;
+}
+
+static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (c->ike->ch[i].used && memcmp(&c->ike->ch[i].ike, &ev->sa, sizeof(ev->sa)) == 0)
+			c->ike->ch[i].ike = ev->rekeyed.new_sa;
+	if (s != NULL)
+		s->id = ev->rekeyed.new_sa;
+}
+
+static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+
+	if (s != NULL) {
+		s->used = false;
+		c->mm[CP_MM_isadb_list_size]--;
+	}
+	cp_audit("IKE SA down: %s", ev->reason.text);
+}
+
+const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i)
+{
+	return c->ike != NULL && i >= 0 && i < CP_IKE_MAX_SAS && c->ike->sa[i].used ? &c->ike->sa[i]
+										  : NULL;
+}
+
+/* The peer of the ACQUIRE the failed IKE SA was started for. */
+static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, struct dpsec_addr *peer)
+{
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
+		if (c->acq[i].used && c->acq[i].rule_id == (uint32_t)ev->user &&
+		    memcmp(c->acq[i].ike_spi_i, ev->sa.spi_i, sizeof(ev->sa.spi_i)) == 0) {
+			*peer = c->acq[i].peer;
+			return true;
+		}
+	return false;
+}
+
+static void act(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	struct dpsec_addr peer;
+
+	switch (ev->kind) {
+	case IKEV2_EV_SEND: send_dgram(c, ev); break;
+	case IKEV2_EV_NAT:
+		cp_log(LOG_INFO, "ike: NAT: local %s, remote %s", ev->nat.local_behind_nat ? "yes" : "no",
+		       ev->nat.remote_behind_nat ? "yes" : "no");
+		break;
+	case IKEV2_EV_IKE_UP: ike_up(c, ev); break;
+	case IKEV2_EV_CHILD_UP: child_up(c, ev); break;
+	case IKEV2_EV_CHILD_DOWN: child_down(c, ev->child_down.spi_in); break;
+	case IKEV2_EV_IKE_REKEYED: ike_rekeyed(c, ev); break;
+	case IKEV2_EV_IKE_DOWN: ike_down(c, ev); break;
+	case IKEV2_EV_FAILED: failed(c, ev, acquire_peer(c, ev, &peer) ? &peer : NULL); break;
+	}
+}
+
+void cp_ike_poll(struct cp_ctx *c)
+{
+	static uint8_t buf[IKE_DGRAM_MAX];
+	struct ikev2_event ev;
+
+	if (c->ike == NULL)
+		return;
+	for (int natt = 0; natt < 2; natt++)
+		while (receive_one(c, natt, buf))
+			;
+	if (now_ms() >= ikev2_next_timer(c->ike->e))
+		ikev2_tick(c->ike->e, now_ms());
+	while (ikev2_next_event(c->ike->e, &ev)) {
+		if (c->attached || ev.kind == IKEV2_EV_SEND)
+			act(c, &ev);
+		ikev2_event_release(&ev);
+	}
+}
+
+/* Our address towards peer: the kernel's route (the exception TAP). */
+static int local_toward(const struct dpsec_addr *peer, struct dpsec_addr *local)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(IKEV2_PORT) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	memcpy(&sin.sin_addr, peer->a, 4);
+	rc = fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	     getsockname(fd, (struct sockaddr *)&sin, &len) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	memset(local, 0, sizeof(*local));
+	local->family = DPSEC_AF_INET;
+	memcpy(local->a, &sin.sin_addr, 4);
+	return rc;
+}
+
+int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
+{
+	const struct dpsec_addr *peer = &a->peer;
+	struct ike_endpoint local = { .port = IKEV2_PORT }, remote = { .addr = *peer, .port = IKEV2_PORT };
+	struct ikev2_peer pol;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	char p[64];
+	int rc;
+
+	if (c->ike == NULL || peer->family != DPSEC_AF_INET)
+		return -1;
+	addr_str(peer, p, sizeof(p));
+	if ((rc = local_toward(peer, &local.addr)) < 0) {
+		cp_log(LOG_ERR, "ike: no route to %s from this namespace: %s", p, strerror(-rc));
+		return -1;
+	}
+	if (policy_for(c, a->rule_id, peer, &local.addr, &pol) < 0)
+		return -1;
+	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, now_ms(), &id, &err);
+	explicit_bzero(&pol, sizeof(pol));
+	if (rc < 0) {
+		cp_log(LOG_ERR, "ike: IKE_SA_INIT to %s: %s", p, err.msg);
+		return -1;
+	}
+	memcpy(a->ike_spi_i, id.spi_i, sizeof(id.spi_i));
+	cp_log(LOG_INFO, "ike: IKE_SA_INIT to %s for rule %08x", p, a->rule_id);
+	return 0;
+}
