@@ -716,9 +716,9 @@ START_TEST(test_icv_equal_every_byte)
 	static const uint8_t lens[] = { 12, 16, 1, 8, 20, 32 };
 
 	for (size_t l = 0; l < sizeof(lens); l++) {
-		uint8_t a[32], b[32];
+		uint8_t a[33], b[33]; /* one byte past the longest length */
 
-		for (int i = 0; i < 32; i++)
+		for (int i = 0; i < 33; i++)
 			a[i] = b[i] = (uint8_t)(i * 29 + 7);
 		ck_assert(ofl_icv_equal(a, b, lens[l]));
 		for (int i = 0; i < lens[l]; i++)
