@@ -284,20 +284,19 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 			     uint16_t n)
 {
 	const struct dp_sa *sa[DP_BURST];
+	uint32_t slot[DP_BURST];
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct dp_meta *md = dp_meta(mb[i]);
-		uint32_t slot = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
 
-		if (slot < dp_g->sas.capacity)
-			rte_prefetch0(&dp_g->sas.sa[slot]);
+		slot[i] = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
+		if (slot[i] < dp_g->sas.capacity)
+			rte_prefetch0(&dp_g->sas.sa[slot[i]]);
 	}
 	for (uint16_t i = 0; i < n; i++) {
-		const struct dp_meta *md = dp_meta(mb[i]);
-		uint32_t slot = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
-
-		sa[i] = slot < dp_g->sas.capacity ? __atomic_load_n(&dp_g->sas.sa[slot], __ATOMIC_ACQUIRE)
-						  : NULL;
+		sa[i] = slot[i] < dp_g->sas.capacity
+				? __atomic_load_n(&dp_g->sas.sa[slot[i]], __ATOMIC_ACQUIRE)
+				: NULL;
 		if (sa[i] != NULL) {
 			rte_prefetch0(sa[i]);
 			rte_prefetch0(&sa[i]->seq);
