@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cfg_store.h"
+#include "cp_ikelog.h"
 #include "cp_mmstats.h"
 #include "dpsec_shm.h"
 
@@ -85,6 +86,8 @@ struct cp_opts {
 	const char *group;
 	int log_level;
 	bool use_syslog;
+	const char *ike_log_path;        /* NULL: no IKE log */
+	int ike_log_level;
 	bool allow_insecure_keys;
 	bool check_only;
 };
@@ -107,6 +110,7 @@ struct cp_ctx {
 	struct cp_acquire acq[CP_MAX_ACQUIRES];
 	uint64_t mm[CP_MM_MAX];          /* the Main Mode statistics */
 	struct cp_ike *ike;              /* the IKEv2 engine and its sockets; NULL: none */
+	struct cp_ikelog ikelog;         /* the IKE (Oakley) log */
 	int listen_fd;
 	volatile int quit, reload;
 };

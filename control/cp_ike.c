@@ -165,7 +165,9 @@ static uint32_t spi_alloc(void *ctx)
 
 static void engine_log(void *ctx, int level, const char *line)
 {
-	(void)ctx;
+	struct cp_ctx *c = ctx;
+
+	cp_ikelog_write(&c->ikelog, level, line);
 	cp_log(level, "ike: %s", line);
 }
 
@@ -210,6 +212,7 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 	conf.spi_alloc = spi_alloc;
 	conf.spi_ctx = c;
 	conf.log = engine_log;
+	conf.log_ctx = c;
 	if (getrandom(&k->next_spi, sizeof(k->next_spi), 0) != sizeof(k->next_spi))
 		k->next_spi = (uint32_t)cp_now_ns(); /* only the start of the sequence */
 	c->ike = k;

@@ -26,6 +26,7 @@
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -169,9 +170,13 @@ class World:
                                        "--stats-file", self.path("stats-%s.json" % gw)], ns)
         d.wait_for("dpsecd: ready")
         c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
-                                     self.path("ctld-%s.sock" % gw), "--log-level", "7"], ns)
+                                     self.path("ctld-%s.sock" % gw), "--log-level", "7",
+                                     "--ike-log", self.ike_log(gw)], ns)
         c.wait_for("attached to dpsecd")
         return c
+
+    def ike_log(self, gw):
+        return self.path("ike-%s.log" % gw)
 
     def strongswan(self):
         """charon-systemd as gateway B, the connection loaded (it answers)."""
@@ -266,6 +271,21 @@ def check_mmsas(w, errs):
                     "192.0.2.2" % sas)
 
 
+def check_ike_log(w, errs, gw, expected):
+    """The gateway's IKE (Oakley) log file holds the negotiation: time-stamped
+    entries, among them the line EXPECTED."""
+    try:
+        lines = open(w.ike_log(gw)).read().splitlines()
+    except OSError as e:
+        errs.append("gateway %s: IKE log: %s" % (gw, e))
+        return
+    stamped = [l for l in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z \w+ ", l)]
+    print("gateway %s: IKE log: %d entries" % (gw, len(lines)))
+    if not lines or len(stamped) != len(lines) or not any(expected in l for l in lines):
+        errs.append("gateway %s: IKE log: %d entries, %d time-stamped, none with %r"
+                    % (gw, len(lines), len(stamped), expected))
+
+
 def inbound_spis(w):
     return {q["spi"] for q in w.show("a", "qmsas") if q["direction"] == "inbound"}
 
@@ -310,6 +330,7 @@ def run_wrong_psk(w, errs):
                     "failure, no main mode and no soft association: %s" % m)
     if 'negotiation failed: rule "to-peer", peer 192.0.2.2' not in ctld["a"].text():
         errs.append("gateway A: no audit line for the failed negotiation")
+    check_ike_log(w, errs, "a", "AUTHENTICATION_FAILED")
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
         if not k["ike"] or k["esp"] or k["esp-in-udp"] or k["other"]:
@@ -335,6 +356,7 @@ def run(w, errs):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
                     % (answered, out))
     check_mmsas(w, errs)
+    check_ike_log(w, errs, "a", "-> ESTABLISHED")
     rekey(w, errs, t_up)
     for c, _ in caps:
         c.signal(2)
