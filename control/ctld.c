@@ -124,6 +124,9 @@ static void attach(struct cp_ctx *c)
 						 cp_sync_full(c, err, sizeof(err));
 	if (rc < 0)
 		cp_log(LOG_ERR, "bringing the dataplane in line with the store failed: %s", err);
+	else
+		cp_log(LOG_NOTICE, "the dataplane is in line with the store (policy \"%s\")",
+		       c->store.assigned[0] ? c->store.assigned : "none");
 }
 
 /* The last sync failed (dpsecd refused something, or was slow): again,

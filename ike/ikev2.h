@@ -52,10 +52,15 @@ struct ikev2_peer {
 	bool transport;                     /* child SAs in transport mode (USE_TRANSPORT_MODE) */
 };
 
-/* What a lookup knows: addresses always, the peer's identity from IKE_AUTH on. */
+/* What a lookup knows: addresses always; from IKE_AUTH on the peer's
+ * identity and the child SA it asks for (its selectors, TSi the
+ * initiator's side, and whether it wants transport mode), so that one
+ * peer's tunnel and transport rules can be told apart. */
 struct ikev2_lookup {
 	const struct ike_endpoint *local, *remote;
-	const struct ike_id *peer_id; /* NULL at IKE_SA_INIT */
+	const struct ike_id *peer_id;              /* NULL at IKE_SA_INIT */
+	const struct ike_ts_set *ts_i, *ts_r;      /* NULL at IKE_SA_INIT, or when unreadable */
+	bool transport;
 };
 
 /* Errors by one list: the enum and the names of the counters (VPP style). */

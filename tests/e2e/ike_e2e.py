@@ -36,9 +36,21 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctl_topo as T  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PSK = "ike-e2e shared key, test only"
 LIFE = 60  # the child SAs' lifetime (the store's minimum): A (initiator) rekeys at 85%
+
+# dpsecd's configuration: the lab's gateways without its IPv6 and site C.
+GATEWAY = """
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; };
+ports = (
+  { name = "lan"; device = "net_af_packet0,iface=gw%(gw)s-lan"; role = "protected";
+    addresses = [ "%(lan_addr)s/24" ]; },
+  { name = "wan"; device = "net_af_packet1,iface=gw%(gw)s-wan"; role = "unprotected";
+    addresses = [ "%(wan)s/24" ]; }
+);
+exception = { interface = "dpsec0"; };
+routes = ( { destination = "%(peer_lan)s"; via = "%(peer)s"; port = "wan"; } );
+"""
 
 STORE = """
 assigned = "ike";
@@ -95,8 +107,10 @@ secrets { ike-1 { id-a = 192.0.2.1
                   secret = "%(psk)s" } }
 """
 
-GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
-      "b": dict(lan="10.2.0.0/24", peer_lan="10.1.0.0/24", peer="192.0.2.1")}
+GW = {"a": dict(lan="10.1.0.0/24", lan_addr="10.1.0.1", wan="192.0.2.1", peer_lan="10.2.0.0/24",
+                peer="192.0.2.2"),
+      "b": dict(lan="10.2.0.0/24", lan_addr="10.2.0.1", wan="192.0.2.2", peer_lan="10.1.0.0/24",
+                peer="192.0.2.1")}
 
 
 class World:
@@ -160,7 +174,8 @@ class World:
 
     def gateway(self, gw):
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
-        shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
+        with open(conf, "w") as f:
+            f.write(GATEWAY % dict(GW[gw], gw=gw))
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
             f.write(STORE % dict(GW[gw], psk=PSK + (" but B's differs" if wrong else ""), life=LIFE))
