@@ -681,6 +681,39 @@ START_TEST(wrong_cookie_refused)
 }
 END_TEST
 
+/* One address holds at most half_open_per_source half-open SAs: its next
+ * IKE_SA_INIT goes unanswered (counted) until one of them completes. */
+START_TEST(half_open_limit_per_source)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.r.conf.half_open_per_source = 2;
+	world_go(&w);
+	for (int k = 0; k < 3; k++) {
+		initiate(&w);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 2);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	drain(&w.r);
+	ck_assert_int_eq(w.r.n_out, 2); /* two answers, none for the third */
+	for (int k = 0; k < 2; k++) {   /* both answered SAs complete: no longer half-open */
+		free(step(&w, &w.r).data);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 0);
+	initiate(&w);
+	m = take(&w.i);
+	deliver(&w, &w.r, &m);
+	free(m.data);
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	world_end(&w);
+}
+END_TEST
+
 /* A cookie stays valid across one change of the secret, not two. */
 START_TEST(cookie_secret_rotation)
 {
@@ -1528,6 +1561,7 @@ static Suite *suite(void)
 	tcase_add_test(t, traffic_selectors_narrowed);
 	tcase_add_test(t, traffic_selectors_unacceptable);
 	tcase_add_test(t, transport_mode_and_allocated_spis);
+	tcase_add_test(t, half_open_limit_per_source);
 	tcase_add_test(t, responder_policy_chosen_by_the_child_asked_for);
 	tcase_add_test(t, child_rekey_with_pfs);
 	tcase_add_test(t, new_child_sa_on_established_ike_sa);
