@@ -76,6 +76,8 @@ struct ikev2_lookup {
 	X(REPLAYED_RESPONSES, "cached responses replayed")                      \
 	X(COOKIES_SENT, "cookie challenges sent")                               \
 	X(INVALID_COOKIES, "invalid cookies received")                          \
+	X(FRAGMENTED, "messages sent in fragments")                             \
+	X(REASSEMBLED, "messages received in fragments")                        \
 	X(HALF_OPEN_LIMIT, "IKE_SA_INIT over its address's half-open limit")    \
 	X(INVALID_KE, "INVALID_KE_PAYLOAD exchanged")                           \
 	X(AUTH_FAILURES, "authentication failures")                             \
@@ -115,6 +117,11 @@ struct ikev2_conf {
 	uint32_t half_open_timeout_ms;/* a responder's SA without IKE_AUTH; default 30000 */
 	uint32_t cookie_threshold;    /* half-open SAs from which IKE_SA_INIT needs a cookie;
 				       * 0: always; default 1000 */
+	uint32_t fragment_size;       /* IKE fragmentation (RFC 7383): announced, and an
+				       * encrypted message longer than this many bytes is
+				       * sent in fragments of at most this size, once both
+				       * sides announce it; 0: neither; default 1200 (a
+				       * 1280-byte IPv6 packet holds it, with the NAT-T marker) */
 	uint32_t half_open_per_source;/* half-open SAs one address may hold; its IKE_SA_INIT
 				       * beyond is dropped (after any cookie check, so the
 				       * address is the sender's); 0: no limit; default 10 */

@@ -106,6 +106,7 @@ static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const 
 	sa->remote = old->remote;
 	sa->local_nat = old->local_nat;
 	sa->remote_nat = old->remote_nat;
+	sa->frag_ok = old->frag_ok;
 	sa->peer_id = old->peer_id;
 	sa->mm = r->mm;
 	rc = rekeyed_keys(sa, old, r, err);

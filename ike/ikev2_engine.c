@@ -29,6 +29,7 @@ void ikev2_conf_default(struct ikev2_conf *c)
 		.half_open_timeout_ms = 30000,
 		.cookie_threshold = 1000,
 		.half_open_per_source = 10,
+		.fragment_size = 1200,
 	};
 }
 
@@ -344,7 +345,7 @@ static void replay_response(struct ikev2_engine *e, struct ikev2_sa *sa, const s
 	ikev2_count(e, IKEV2_STAT_REPLAYED_RESPONSES);
 	ikev2_sa_log(sa, e, 6, rx->now, "request #%u again: cached response replayed",
 		     rx->m.hdr.msg_id);
-	ikev2_send(e, sa, sa->last_resp.data, sa->last_resp.len);
+	ikev2_send_message(e, sa, sa->last_resp.data, sa->last_resp.len);
 }
 
 static const uint8_t request_exchange[] = {
@@ -422,8 +423,9 @@ static void follow_peer(struct ikev2_sa *sa, const struct ikev2_rx *rx)
 /* A protected message for sa: window, integrity, then the exchange. */
 static int protected_input(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
-	bool response = rx->m.hdr.flags & IKEV2_FLAG_R;
+	bool response = rx->m.hdr.flags & IKEV2_FLAG_R, fragment;
 	int window = response ? response_window(e, sa, rx) : request_window(e, sa, rx), rc;
+	uint16_t number = 0;
 
 	if (window < 0)
 		return window;
@@ -431,13 +433,18 @@ static int protected_input(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 		return ikev2_drop(e, sa, IKEV2_STAT_UNEXPECTED_EXCHANGE, rx->now, rx->err, -EPROTO,
 				  "%s in state %s, before the keys exist",
 				  ikev2_exchange_name(rx->m.hdr.exchange), ikev2_state_name(sa->state));
-	rc = ikev2_rx_open(e, sa, rx);
+	fragment = rx->m.n > 0 && rx->m.pl[rx->m.n - 1].type == IKEV2_PL_SKF;
+	rc = fragment ? ikev2_frag_open(e, sa, rx, window == 1, &number) : ikev2_rx_open(e, sa, rx);
+	if (rc == -EINPROGRESS)
+		return 0; /* a fragment kept: the rest of the message to come */
 	if (rc)
 		return ikev2_drop(e, sa, rc == -EKEYREJECTED ? IKEV2_STAT_INTEGRITY_FAILED
 							      : IKEV2_STAT_INVALID_PACKETS,
 				  rx->now, rx->err, rc, "%s", rx->err->msg);
-	if (window == 1) { /* a retransmitted request, authenticated: same answer */
-		replay_response(e, sa, rx);
+	if (window == 1) { /* a retransmitted request, authenticated: same answer, once for a
+			    * fragmented one (on its first fragment, RFC 7383 §2.6.1) */
+		if (!fragment || number == 1)
+			replay_response(e, sa, rx);
 		return 0;
 	}
 	log_in(e, sa, rx);
@@ -533,7 +540,7 @@ static void request_timer(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t 
 		ikev2_count(e, IKEV2_STAT_RETRANSMITS);
 		ikev2_sa_log(sa, e, 6, now, "request #%u retransmitted (%u)", sa->req.msg_id,
 			     sa->req.retransmits);
-		ikev2_send(e, sa, sa->req.data, sa->req.len);
+		ikev2_send_message(e, sa, sa->req.data, sa->req.len);
 		return;
 	}
 	ikev2_count(e, IKEV2_STAT_PEER_TIMEOUTS);

@@ -29,6 +29,7 @@ struct ikev2_engine {
 	uint8_t rx[IKE_MSG_MAX];    /* the datagram being handled, opened in place */
 	uint8_t inner[IKE_MSG_MAX]; /* inner payloads being built */
 	uint8_t out[IKE_MSG_MAX];   /* the message being built */
+	uint8_t reasm[IKE_MSG_MAX]; /* a fragmented message's inner payloads, joined */
 };
 
 /* A received message being handled. */
@@ -120,6 +121,31 @@ void ikev2_rx_summary(const struct ikev2_rx *rx, char *buf, size_t cap);
 int ikev2_random(void *p, size_t n, struct ike_err *err);
 int ikev2_dh_new(struct ikev2_engine *e, uint16_t group, struct ike_dh **out, struct ike_err *err);
 uint32_t ikev2_new_child_spi(struct ikev2_engine *e);
+
+/* ---- fragmentation, RFC 7383 (ikev2_frag.c) ---- */
+
+/* IKE_SA_INIT: our IKEV2_FRAGMENTATION_SUPPORTED (initiator: when
+ * configured; responder: when agreed); agreement from the peer's. */
+void ikev2_frag_announce(const struct ikev2_engine *e, const struct ikev2_sa *sa,
+			 struct ikev2_tx *t);
+void ikev2_frag_agree(const struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx);
+/* The message whose inner payloads were built in inner[0..inner_len)
+ * (header first) as sealed SKF fragments, back to back in *data
+ * (malloc'd). -E2BIG when it needs more than IKEV2_MAX_FRAGMENTS. */
+int ikev2_frag_seal(struct ikev2_engine *e, const struct ikev2_sa *sa, const struct ikev2_hdr *hdr,
+		    const uint8_t *inner, size_t inner_len, uint8_t **data, size_t *len,
+		    struct ike_err *err);
+/* Sends a message kept by ikev2_tx_finish(): one datagram, or each fragment. */
+void ikev2_send_message(struct ikev2_engine *e, const struct ikev2_sa *sa, const uint8_t *data,
+			size_t len);
+/* A received SKF fragment: checked and decrypted; with check_only (a
+ * retransmitted request) nothing more. Otherwise kept, and once all are
+ * there the message's inner payloads parsed into rx->m (0); -EINPROGRESS
+ * while some are missing (or for a copy); -EKEYREJECTED / -EBADMSG /
+ * -EPROTO / -E2BIG naming the problem. *number: the fragment's. */
+int ikev2_frag_open(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+		    bool check_only, uint16_t *number);
+void ikev2_frag_free(struct ikev2_sa *sa);
 
 /* ---- child SA negotiation, carried by IKE_AUTH and CREATE_CHILD_SA
  * (ikev2_child_nego.c) ---- */

@@ -68,6 +68,7 @@ void ikev2_sa_free(struct ikev2_sa *sa)
 	ikev2_sa_request_done(sa);
 	ikev2_sa_init_material_free(sa);
 	free(sa->last_resp.data);
+	ikev2_frag_free(sa);
 	ikev2_keys_wipe(&sa->keys);
 	ike_auth_wipe(&sa->peer.local_auth);
 	ike_auth_wipe(&sa->peer.remote_auth);

@@ -82,6 +82,7 @@ struct ikev2_task {
 
 #define IKEV2_MAX_TASKS 8
 #define IKEV2_MAX_CHILDREN 16
+#define IKEV2_MAX_FRAGMENTS 64 /* of one message (RFC 7383): 64 KB in 1,200-byte datagrams */
 #define IKEV2_LOG_LINES 64
 #define IKEV2_LOG_LINE 160
 
@@ -93,6 +94,17 @@ struct ikev2_child_rec {
 	bool transport;
 };
 
+/* A message arriving in fragments (RFC 7383), each kept decrypted. */
+struct ikev2_reasm {
+	bool active;
+	uint32_t msg_id;
+	uint16_t total, have;
+	uint8_t inner_next;         /* fragment 1's first inner payload */
+	size_t bytes;
+	uint8_t *piece[IKEV2_MAX_FRAGMENTS];
+	size_t len[IKEV2_MAX_FRAGMENTS];
+};
+
 struct ikev2_sa {
 	struct ikev2_sa_id id;
 	bool initiator;             /* the original initiator of this SA */
@@ -101,6 +113,8 @@ struct ikev2_sa {
 	bool have_peer;             /* responder: looked up at IKE_SA_INIT */
 	struct ike_endpoint local, remote;
 	bool local_nat, remote_nat;
+	bool frag_ok;               /* both announced IKE fragmentation (RFC 7383) */
+	struct ikev2_reasm reasm[2];/* [response]: the peer's request, the answer to ours */
 	struct ike_mm_method mm;    /* chosen */
 	struct ikev2_keys keys;
 	struct ike_id peer_id;      /* as authenticated */

@@ -131,7 +131,8 @@ static bool cookie_valid(const struct ikev2_engine *e, const struct ikev2_notify
 
 /* ---- initiator ---- */
 
-static int init_request_payloads(struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err)
+static int init_request_payloads(const struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+				 struct ike_err *err)
 {
 	union ikev2_body *b = malloc(sizeof(*b));
 	size_t pub_len;
@@ -150,6 +151,7 @@ static int init_request_payloads(struct ikev2_sa *sa, struct ikev2_tx *t, struct
 		b->nonce = (struct ike_blob){ sa->ni, sa->ni_len };
 		ikev2_tx_add(t, IKEV2_PL_NONCE, b);
 		rc = nat_notifies(t, &sa->local, &sa->remote, err);
+		ikev2_frag_announce(e, sa, t);
 	}
 	free(b);
 	return rc == -ENOMEM || rc == -E2BIG || rc == -EINVAL
@@ -174,7 +176,7 @@ int ikev2_sa_init_start(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t no
 	if (sa->dh == NULL && ikev2_dh_new(e, sa->peer.mm[0].dh_group, &sa->dh, err))
 		return err->code;
 	ikev2_tx_begin(e, sa, &t, IKEV2_IKE_SA_INIT, false, 0);
-	rc = init_request_payloads(sa, &t, err);
+	rc = init_request_payloads(e, sa, &t, err);
 	if (rc == 0)
 		rc = ikev2_send_request(e, sa, &t, IKEV2_REQ_SA_INIT, now, err);
 	if (rc)
@@ -334,6 +336,7 @@ int ikev2_sa_init_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 		return rc;
 	}
 	nat_detect(sa, rx, sa->id.spi_r);
+	ikev2_frag_agree(e, sa, rx);
 	ikev2_sa_request_done(sa);
 	if (sa->local_nat || sa->remote_nat)
 		float_to_natt(sa);
@@ -465,6 +468,7 @@ static int init_response_send(struct ikev2_engine *e, struct ikev2_sa *sa, struc
 		b->nonce = (struct ike_blob){ sa->nr, sa->nr_len };
 		ikev2_tx_add(&t, IKEV2_PL_NONCE, b);
 		rc = nat_notifies(&t, &sa->local, &sa->remote, rx->err);
+		ikev2_frag_announce(e, sa, &t);
 	}
 	free(b);
 	if (rc == 0)
@@ -504,6 +508,7 @@ static int init_accept(struct ikev2_engine *e, struct ikev2_rx *rx, struct init_
 	if (rc == 0)
 		rc = keep_message(sa, 0, e->rx, rx->len, rx->err);
 	nat_detect(sa, rx, (uint8_t[8]){ 0 });
+	ikev2_frag_agree(e, sa, rx);
 	if (rc == 0)
 		rc = init_response_send(e, sa, rx, o->offers[c->offer].num);
 	if (rc) {

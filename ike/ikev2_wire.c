@@ -105,6 +105,15 @@ static int seal(struct ikev2_engine *e, const struct ikev2_sa *sa, struct ikev2_
 	return rc;
 }
 
+/* The length of the message sealed whole: does it need fragments? */
+static bool needs_fragments(const struct ikev2_engine *e, const struct ikev2_sa *sa, size_t inner_len)
+{
+	size_t whole = IKEV2_HDR_LEN + IKEV2_PL_HDR_LEN + sa->keys.iv_len +
+		       ikev2_sk_ct_len(&sa->keys, inner_len - IKEV2_HDR_LEN) + sa->keys.icv_len;
+
+	return sa->frag_ok && e->conf.fragment_size && whole > e->conf.fragment_size;
+}
+
 int ikev2_tx_finish(struct ikev2_engine *e, const struct ikev2_sa *sa, struct ikev2_tx *t,
 		    uint8_t **data, size_t *len, struct ike_err *err)
 {
@@ -112,6 +121,11 @@ int ikev2_tx_finish(struct ikev2_engine *e, const struct ikev2_sa *sa, struct ik
 	int rc = ikev2_build_end(&t->b, &built, err);
 
 	*len = built;
+	if (rc == 0 && t->encrypted && needs_fragments(e, sa, built)) {
+		rc = ikev2_frag_seal(e, sa, &t->hdr, e->inner, built, data, len, err);
+		OPENSSL_cleanse(e->inner, built);
+		return rc;
+	}
 	if (rc == 0 && t->encrypted)
 		rc = seal(e, sa, t, built, len, err);
 	if (rc)
@@ -159,7 +173,7 @@ int ikev2_send_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	ikev2_sa_request_sent(sa, kind, data, len, now, e->conf.retransmit_base_ms);
 	ikev2_sa_log(sa, e, 7, now, "out %s request #%u, %zu bytes",
 		     ikev2_exchange_name(t->hdr.exchange), t->hdr.msg_id, len);
-	ikev2_send(e, sa, data, len);
+	ikev2_send_message(e, sa, data, len);
 	return 0;
 }
 
@@ -173,7 +187,7 @@ int ikev2_send_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 	if (rc)
 		return rc;
 	ikev2_sa_response_sent(sa, t->hdr.msg_id, data, len);
-	ikev2_send(e, sa, data, len);
+	ikev2_send_message(e, sa, data, len);
 	return 0;
 }
 

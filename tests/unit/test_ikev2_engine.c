@@ -28,6 +28,11 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_EV 64
 
+/* What every IKE_SA_INIT of these peers carries. */
+#define INIT_PAYLOADS                                                                   \
+	"SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP) "       \
+	"N(IKEV2_FRAGMENTATION_SUPPORTED)"
+
 /* ---- two peers and the wire between them ------------------------------ */
 
 struct msg {
@@ -432,7 +437,7 @@ static void round_trip(struct world *w, struct side *from, const char *request, 
 /* IKE_SA_INIT and IKE_AUTH to the end, payloads checked; returns the SA. */
 static struct ikev2_sa_id establish(struct world *w)
 {
-	static const char init[] = "SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)";
+	static const char init[] = INIT_PAYLOADS;
 	struct ikev2_sa_id id = initiate(w);
 	const struct ikev2_sa_id *full;
 
@@ -642,7 +647,7 @@ START_TEST(cookie_challenge_then_success)
 	ck_assert_uint_eq(ikev2_sa_count(w.r.e), 0);
 	deliver(&w, &w.i, &m);
 	free(m.data);
-	pass(&w, &w.i, "N(COOKIE) SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)");
+	pass(&w, &w.i, "N(COOKIE) " INIT_PAYLOADS);
 	ck_assert_uint_eq(ikev2_half_open_count(w.r.e), 1);
 	free(step(&w, &w.r).data);
 	free(step(&w, &w.i).data);
@@ -714,6 +719,147 @@ START_TEST(half_open_limit_per_source)
 }
 END_TEST
 
+/* ---- fragmentation (RFC 7383) ---- */
+
+#define SMALL_FRAGMENTS 128 /* bytes: IKE_AUTH needs several */
+
+/* IKE_SA_INIT both ways with fragments agreed; the initiator's IKE_AUTH
+ * request is then waiting, in fragments, on its side. */
+static void init_with_small_fragments(struct world *w)
+{
+	w->i.conf.fragment_size = w->r.conf.fragment_size = SMALL_FRAGMENTS;
+	world_go(w);
+	initiate(w);
+	free(step(w, &w->i).data);
+	free(step(w, &w->r).data);
+	drain(&w->i);
+}
+
+/* Every datagram s has waiting: a fragment (SKF its only payload) of at
+ * most SMALL_FRAGMENTS bytes, numbered 1..n of n in order, the first
+ * naming the message's first inner payload. Returns n. */
+static int check_fragments(struct side *s, uint8_t first)
+{
+	drain(s);
+	for (int k = 0; k < s->n_out; k++) {
+		const uint8_t *d = s->out[k].data;
+
+		ck_assert_uint_le(s->out[k].len, SMALL_FRAGMENTS);
+		ck_assert_uint_eq(d[16], IKEV2_PL_SKF);                   /* the only payload */
+		ck_assert_uint_eq(ike_get16(d + IKEV2_HDR_LEN + 4), k + 1); /* Fragment Number */
+		ck_assert_uint_eq(ike_get16(d + IKEV2_HDR_LEN + 6), s->n_out);
+		ck_assert_uint_eq(d[IKEV2_HDR_LEN], (k == 0 ? first : IKEV2_PL_NONE));
+	}
+	return s->n_out;
+}
+
+/* Delivers every waiting datagram of `from`, in order or last first. */
+static void deliver_all(struct world *w, struct side *from, bool reversed)
+{
+	drain(from);
+	for (int j = 0; j < from->n_out; j++) {
+		int k = reversed ? from->n_out - 1 - j : j;
+
+		deliver(w, other(w, from), &from->out[k]);
+		free(from->out[k].data);
+	}
+	from->n_out = 0;
+}
+
+/* IKE_AUTH both ways in fragments, delivered out of order: reassembled,
+ * the SA and its child come up as without fragments. */
+START_TEST(ike_auth_in_fragments)
+{
+	struct world w;
+	int n;
+
+	world_init(&w);
+	init_with_small_fragments(&w);
+	n = check_fragments(&w.i, IKEV2_PL_IDI);
+	ck_assert_int_ge(n, 2);
+	deliver_all(&w, &w.i, true);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_REASSEMBLED), 1);
+	ck_assert_int_ge(check_fragments(&w.r, IKEV2_PL_IDR), 2);
+	deliver_all(&w, &w.r, true);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 1);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_FRAGMENTED), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_FRAGMENTED), 1);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_REASSEMBLED), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* A copy of a fragment adds nothing; a changed one fails its ICV and is
+ * dropped (counted) while the good fragments wait; the request's
+ * retransmission (every fragment again) completes it; the answer's loss
+ * makes the initiator send all fragments again, and the responder
+ * replays its cached answer once, on fragment 1 (RFC 7383 §2.6.1; here
+ * it comes last). */
+START_TEST(fragments_copied_forged_and_retransmitted)
+{
+	struct world w;
+	struct ike_err err = { 0 };
+	struct msg m;
+	int n;
+
+	world_init(&w);
+	init_with_small_fragments(&w);
+	n = check_fragments(&w.i, IKEV2_PL_IDI);
+	m = w.i.out[0];
+	deliver(&w, &w.r, &m);
+	deliver(&w, &w.r, &m); /* a copy */
+	m.data[m.len - 1] ^= 0x80;
+	ck_assert_int_eq(feed(&w, &w.r, &m, &err), -EKEYREJECTED);
+	m.data[m.len - 1] ^= 0x80;
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INTEGRITY_FAILED), 1);
+	nothing_sent(&w.r); /* still waiting for the rest */
+	for (int k = 0; k < n; k++)
+		free(w.i.out[k].data);
+	w.i.n_out = 0;
+	w.now += w.i.conf.retransmit_base_ms;
+	ikev2_tick(w.i.e, w.now);
+	ck_assert_int_eq(check_fragments(&w.i, IKEV2_PL_IDI), n); /* the whole message again */
+	deliver_all(&w, &w.i, false); /* its fragment 1 a copy of the one kept */
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_REASSEMBLED), 1);
+	n = check_fragments(&w.r, IKEV2_PL_IDR);
+	for (int k = 0; k < n; k++) /* the answer lost */
+		free(w.r.out[k].data);
+	w.r.n_out = 0;
+	w.now += 2 * w.i.conf.retransmit_base_ms;
+	ikev2_tick(w.i.e, w.now);
+	deliver_all(&w, &w.i, true);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_REPLAYED_RESPONSES), 1);
+	ck_assert_int_eq(check_fragments(&w.r, IKEV2_PL_IDR), n);
+	deliver_all(&w, &w.r, true);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* Without the responder's agreement nothing is fragmented, however long. */
+START_TEST(no_fragments_unless_both_agree)
+{
+	struct world w;
+
+	world_init(&w);
+	w.i.conf.fragment_size = SMALL_FRAGMENTS;
+	w.r.conf.fragment_size = 0;
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	pass(&w, &w.r, "SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)");
+	drain(&w.i);
+	ck_assert_int_eq(w.i.n_out, 1);
+	ck_assert_uint_gt(w.i.out[0].len, SMALL_FRAGMENTS);
+	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr");
+	pass(&w, &w.r, "IDr AUTH SA TSi TSr");
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_FRAGMENTED), 0);
+	world_end(&w);
+}
+END_TEST
+
 /* A cookie stays valid across one change of the secret, not two. */
 START_TEST(cookie_secret_rotation)
 {
@@ -733,8 +879,7 @@ START_TEST(cookie_secret_rotation)
 		deliver(&w, &w.r, &retry);
 		free(retry.data);
 		retry = take(&w.r);
-		expect_summary(&w.i, &retry, changes == 1 ? "SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)"
-							  : "N(COOKIE)");
+		expect_summary(&w.i, &retry, changes == 1 ? INIT_PAYLOADS : "N(COOKIE)");
 		free(retry.data);
 	}
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_COOKIES), 1);
@@ -1562,6 +1707,9 @@ static Suite *suite(void)
 	tcase_add_test(t, traffic_selectors_unacceptable);
 	tcase_add_test(t, transport_mode_and_allocated_spis);
 	tcase_add_test(t, half_open_limit_per_source);
+	tcase_add_test(t, ike_auth_in_fragments);
+	tcase_add_test(t, fragments_copied_forged_and_retransmitted);
+	tcase_add_test(t, no_fragments_unless_both_agree);
 	tcase_add_test(t, responder_policy_chosen_by_the_child_asked_for);
 	tcase_add_test(t, child_rekey_with_pfs);
 	tcase_add_test(t, new_child_sa_on_established_ike_sa);
