@@ -932,8 +932,8 @@ START_TEST(child_rekey_with_pfs)
 	ck_assert_uint_eq(d->child_down.spi_out, old_i.out.spi);
 	d = last_ev(&w.r, IKEV2_EV_CHILD_DOWN);
 	ck_assert_uint_eq(d->child_down.spi_in, old_r.in.spi);
-	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->n_children, 1);
-	ck_assert_uint_eq(ikev2_find_sa(w.r.e, &id)->n_children, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.n, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.r.e, &id)->children.n, 1);
 	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_CHILD_REKEYS), 1);
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_CHILD_REKEYS), 1);
 	ike_child_wipe(&old_i);
@@ -1158,9 +1158,9 @@ START_TEST(ike_sa_rekey)
 	ck_assert(memcmp(new_i.spi_i, id.spi_i, 8) != 0 && memcmp(new_i.spi_r, id.spi_r, 8) != 0);
 	sa_i = ikev2_find_sa(w.i.e, &new_i);
 	sa_r = ikev2_find_sa(w.r.e, &new_r);
-	ck_assert_uint_eq(sa_i->n_children, 1);
-	ck_assert_uint_eq(sa_r->n_children, 1);
-	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->n_children, 0);
+	ck_assert_uint_eq(sa_i->children.n, 1);
+	ck_assert_uint_eq(sa_r->children.n, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.n, 0);
 	g_len = fixed_g_ir(IKE_DH_CURVE25519, ke, ke_len, g_ir);
 	ck_assert_int_eq(ikev2_skeyseed_rekey(old_prf, IKE_CHUNK(old_d, ike_prf_len(old_prf)),
 					      IKE_CHUNK(g_ir, g_len), IKE_CHUNK(ni, ni_len),
