@@ -550,58 +550,37 @@ static int on_mm2(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *
 	return 0;
 }
 
-/* Responder: message 3's KE and Ni; keys; message 4. */
-static int on_mm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx)
+/* Message 3 (responder) or 4 (initiator): the peer's KE and nonce, the
+ * keys, NAT detection; then our message 4, or message 5 (on port 4500
+ * once a NAT is found). */
+static int on_ke(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx)
 {
+	int msg = sa->initiator ? 4 : 3;
 	int rc = take_ke_nonce(sa, rx, rx->err);
 
 	if (rc)
-		return ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, rc, "Main Mode 3: %s",
-				  rx->err->msg);
+		return ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, rc, "Main Mode %d: %s",
+				  msg, rx->err->msg);
 	rc = ikev1_msgs_received(&sa->mm_msgs, rx->raw, rx->len);
-	if (rc == 0)
+	if (rc == 0 && !sa->initiator)
 		rc = make_ke_nonce(e, sa, rx->err);
 	if (rc == 0)
-		rc = derive(sa, IKE_CHUNK(sa->g_xi, sa->g_len), rx->err);
+		rc = derive(sa, IKE_CHUNK(sa->initiator ? sa->g_xr : sa->g_xi, sa->g_len), rx->err);
 	if (rc == 0)
 		rc = detect_nat(e, sa, rx);
-	if (rc == 0)
-		rc = send_ke_nonce(e, sa, rx->now, rx->err);
-	if (rc) {
-		ikev1_fail(e, sa, rx->now, ISAKMP_N_INVALID_KEY_INFORMATION, true, "Main Mode 4: %s",
-			   rx->err->msg);
-		return rc;
-	}
-	ikev1_set_state(sa, IKEV1_S_MM4_SENT, rx->now, e);
-	return 0;
-}
-
-/* Initiator: message 4's KE and Nr; keys; NAT; message 5 (on 4500 after a NAT). */
-static int on_mm4(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx)
-{
-	int rc = take_ke_nonce(sa, rx, rx->err);
-
-	if (rc)
-		return ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, rc, "Main Mode 4: %s",
-				  rx->err->msg);
-	rc = ikev1_msgs_received(&sa->mm_msgs, rx->raw, rx->len);
-	if (rc == 0)
-		rc = derive(sa, IKE_CHUNK(sa->g_xr, sa->g_len), rx->err);
-	if (rc == 0)
-		rc = detect_nat(e, sa, rx);
-	if (rc == 0 && sa->peer_natt) {
+	if (rc == 0 && sa->initiator && sa->peer_natt) {
 		nat_event(e, sa);
 		if (sa->local_nat || sa->remote_nat)
 			sa->local.port = sa->remote.port = IKEV1_NATT_PORT;
 	}
 	if (rc == 0)
-		rc = send_auth(e, sa, rx->now, rx->err);
+		rc = sa->initiator ? send_auth(e, sa, rx->now, rx->err) : send_ke_nonce(e, sa, rx->now, rx->err);
 	if (rc) {
-		ikev1_fail(e, sa, rx->now, ISAKMP_N_INVALID_KEY_INFORMATION, true, "Main Mode 5: %s",
-			   rx->err->msg);
+		ikev1_fail(e, sa, rx->now, ISAKMP_N_INVALID_KEY_INFORMATION, true, "Main Mode %d: %s",
+			   msg + 1, rx->err->msg);
 		return rc;
 	}
-	ikev1_set_state(sa, IKEV1_S_MM5_SENT, rx->now, e);
+	ikev1_set_state(sa, sa->initiator ? IKEV1_S_MM5_SENT : IKEV1_S_MM4_SENT, rx->now, e);
 	return 0;
 }
 
@@ -694,10 +673,8 @@ int ikev1_main_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_r
 	}
 	if (sa->state == IKEV1_S_MM1_SENT && !enc && rx->m.hdr.exchange == ISAKMP_MAIN_MODE)
 		return on_mm2(e, sa, rx);
-	if (sa->state == IKEV1_S_MM2_SENT && !enc)
-		return on_mm3(e, sa, rx);
-	if (sa->state == IKEV1_S_MM3_SENT && !enc)
-		return on_mm4(e, sa, rx);
+	if ((sa->state == IKEV1_S_MM2_SENT || sa->state == IKEV1_S_MM3_SENT) && !enc)
+		return on_ke(e, sa, rx);
 	if ((sa->state == IKEV1_S_MM4_SENT || sa->state == IKEV1_S_MM5_SENT) && enc)
 		return on_auth(e, sa, rx);
 	return ikev1_drop(e, sa, IKEV1_STAT_UNEXPECTED_EXCHANGE, rx->now, rx->err, -EPROTO,

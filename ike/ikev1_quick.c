@@ -687,6 +687,18 @@ static int send_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xc
 	return rc ? rc : ikev1_send_msg(e, sa, &x->msgs, data, len, false, now);
 }
 
+/* The exchange is over: the pair installed, or the reason it is not. */
+static int complete(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		    const struct ikev1_rx *rx, int rc)
+{
+	x->done = true;
+	if (rc == 0)
+		rc = install(e, sa, x, rx->now, rx->err);
+	if (rc)
+		ikev1_fail(e, sa, rx->now, 0, false, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
+	return rc;
+}
+
 static int on_qm2(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
 		  struct ikev1_rx *rx)
 {
@@ -707,12 +719,7 @@ static int on_qm2(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 		rc = ike_fail(rx->err, -EBADMSG, "Quick Mode 2: the IDs are not those sent");
 	if (rc == 0)
 		rc = send_qm3(e, sa, x, rx->now, rx->err);
-	x->done = true;
-	if (rc == 0)
-		rc = install(e, sa, x, rx->now, rx->err);
-	if (rc)
-		ikev1_fail(e, sa, rx->now, 0, false, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
-	return rc;
+	return complete(e, sa, x, rx, rc);
 }
 
 static int on_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
@@ -735,12 +742,7 @@ static int on_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 	x->iv = rx->next_iv;
 	if (rc == 0)
 		rc = ikev1_msgs_received(&x->msgs, rx->raw, rx->len);
-	x->done = true;
-	if (rc == 0)
-		rc = install(e, sa, x, rx->now, rx->err);
-	if (rc)
-		ikev1_fail(e, sa, rx->now, 0, false, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
-	return rc;
+	return complete(e, sa, x, rx, rc);
 }
 
 int ikev1_quick_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,

@@ -17,30 +17,20 @@
 #include <openssl/crypto.h>
 
 #include "ike_dh.h"
+#include "ike_pair.h"
 #include "ike_ref.h"
 #include "ike_test_util.h"
 #include "ikev1.h"
 #include "ikev1_sa.h"
 #include "isakmp_msg.h"
 
-#define MAX_EV 64
-
-struct msg {
-	uint8_t *data;
-	size_t len;
-	struct ike_endpoint from, to;
-};
 
 struct side {
-	const char *name;
+	struct ike_outbox box;  /* its name, datagrams and events */
 	struct ikev1_engine *e;
 	struct ikev1_conf conf;
 	struct ike_endpoint ep;
 	struct ikev2_peer pol;
-	struct ikev2_event ev[MAX_EV]; /* everything but sends */
-	int n_ev;
-	struct msg out[MAX_EV];
-	int n_out;
 };
 
 struct world {
@@ -75,20 +65,6 @@ static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *ou
 	return 0;
 }
 
-static struct dpsec_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { a, b, c, d } };
-}
-
-static struct ike_ts_set ts_prefix(struct dpsec_addr a, uint8_t len)
-{
-	struct dpsec_prefix p = { a, len };
-	struct ike_ts_set s = { .n = 1 };
-
-	s.ts[0] = ike_ts_from_prefix(&p);
-	return s;
-}
-
 static void policy(struct side *s, bool initiator, const struct ike_mm_method *mm,
 		   const struct ike_qm_method *qm, const char *psk)
 {
@@ -112,8 +88,8 @@ static void policy(struct side *s, bool initiator, const struct ike_mm_method *m
 static void world_init(struct world *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->i.name = "initiator";
-	w->r.name = "responder";
+	w->i.box.name = "initiator";
+	w->r.box.name = "responder";
 	ikev1_conf_default(&w->i.conf);
 	ikev1_conf_default(&w->r.conf);
 	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
@@ -143,25 +119,14 @@ static void drain(struct side *s)
 {
 	struct ikev2_event ev;
 
-	while (ikev1_next_event(s->e, &ev)) {
-		if (ev.kind == IKEV2_EV_SEND) {
-			ck_assert_int_lt(s->n_out, MAX_EV);
-			s->out[s->n_out++] = (struct msg){ ev.send.data, ev.send.len, ev.send.local,
-							   ev.send.remote };
-			continue;
-		}
-		ck_assert_int_lt(s->n_ev, MAX_EV);
-		s->ev[s->n_ev++] = ev;
-	}
+	while (ikev1_next_event(s->e, &ev))
+		outbox_put(&s->box, &ev);
 }
 
 static void side_end(struct side *s)
 {
 	drain(s);
-	for (int k = 0; k < s->n_ev; k++)
-		ikev2_event_release(&s->ev[k]);
-	for (int k = 0; k < s->n_out; k++)
-		free(s->out[k].data);
+	outbox_free(&s->box);
 	ikev1_engine_free(s->e);
 	ike_auth_wipe(&s->pol.local_auth);
 	ike_auth_wipe(&s->pol.remote_auth);
@@ -175,19 +140,14 @@ static void world_end(struct world *w)
 
 static struct msg take(struct side *s)
 {
-	struct msg m;
-
 	drain(s);
-	ck_assert_msg(s->n_out > 0, "%s sent nothing", s->name);
-	m = s->out[0];
-	memmove(s->out, s->out + 1, (size_t)--s->n_out * sizeof(m));
-	return m;
+	return outbox_take(&s->box);
 }
 
 static void nothing_sent(struct side *s)
 {
 	drain(s);
-	ck_assert_msg(s->n_out == 0, "%s sent %d datagrams", s->name, s->n_out);
+	outbox_nothing_sent(&s->box);
 }
 
 static struct side *other(struct world *w, struct side *s)
@@ -214,7 +174,7 @@ static void deliver(struct world *w, struct side *to, const struct msg *m)
 	struct ike_err err = { 0 };
 	int rc = feed(w, to, m, &err);
 
-	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->name, rc, err.msg);
+	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->box.name, rc, err.msg);
 }
 
 /* One message of `from` delivered; returned for the caller to free. */
@@ -243,50 +203,19 @@ static void refused(struct world *w, struct side *from, int code)
 
 static int count_ev(struct side *s, enum ikev2_event_kind k)
 {
-	int n = 0;
-
 	drain(s);
-	for (int j = 0; j < s->n_ev; j++)
-		n += s->ev[j].kind == k;
-	return n;
+	return outbox_count(&s->box, k);
 }
 
 static struct ikev2_event *last_ev(struct side *s, enum ikev2_event_kind k)
 {
 	drain(s);
-	for (int j = s->n_ev - 1; j >= 0; j--)
-		if (s->ev[j].kind == k)
-			return &s->ev[j];
-	ck_abort_msg("%s: no event of kind %d", s->name, k);
-	return NULL;
+	return outbox_last(&s->box, k);
 }
 
 static uint64_t stat(struct side *s, enum ikev1_stat k)
 {
 	return ikev1_engine_stats(s->e)->n[k];
-}
-
-static void same_sa(const struct dpsec_sa_conf *out, const struct dpsec_sa_conf *in)
-{
-	ck_assert_uint_eq(out->spi, in->spi);
-	ck_assert_uint_eq(out->direction, DPSEC_DIR_OUT);
-	ck_assert_uint_eq(in->direction, DPSEC_DIR_IN);
-	ck_assert_uint_eq(out->enc_alg, in->enc_alg);
-	ck_assert_uint_eq(out->enc_key_len, in->enc_key_len);
-	ck_assert_mem_eq(out->enc_key, in->enc_key, out->enc_key_len);
-	ck_assert_uint_eq(out->integ_alg, in->integ_alg);
-	ck_assert_uint_eq(out->integ_key_len, in->integ_key_len);
-	ck_assert_mem_eq(out->integ_key, in->integ_key, out->integ_key_len);
-	ck_assert_uint_eq(out->mode, in->mode);
-}
-
-static void pair_agrees(const struct ike_child *a, const struct ike_child *b)
-{
-	same_sa(&a->out, &b->in);
-	same_sa(&b->out, &a->in);
-	ck_assert_uint_ne(a->in.spi, a->out.spi);
-	ck_assert_msg(memcmp(a->in.enc_key, a->out.enc_key, a->in.enc_key_len) != 0,
-		      "both directions have the same key");
 }
 
 static const struct ike_child *child_of(struct side *s)

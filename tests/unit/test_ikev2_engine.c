@@ -18,6 +18,7 @@
 
 #include "ike_dh.h"
 #include "ike_prf.h"
+#include "ike_pair.h"
 #include "ike_ref.h"
 #include "ike_sk.h"
 #include "ike_test_util.h"
@@ -26,27 +27,16 @@
 #include "ikev2_sa.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_EV 64
 
 /* ---- two peers and the wire between them ------------------------------ */
 
-struct msg {
-	uint8_t *data;
-	size_t len;
-	struct ike_endpoint from, to;
-};
-
 struct side {
-	const char *name;
+	struct ike_outbox box;  /* its name, datagrams and events */
 	struct ikev2_engine *e;
 	struct ikev2_conf conf;
 	struct ike_endpoint ep;  /* where it sends from */
 	struct ikev2_peer pol;   /* the policy its lookup gives */
 	bool no_policy;
-	struct ikev2_event ev[MAX_EV]; /* everything but sends, in order */
-	int n_ev;
-	struct msg out[MAX_EV];  /* sent, not yet taken */
-	int n_out;
 };
 
 struct world {
@@ -72,20 +62,6 @@ static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *ou
 		return -ENOENT;
 	*out = s->pol;
 	return 0;
-}
-
-static struct dpsec_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { a, b, c, d } };
-}
-
-static struct ike_ts_set ts_prefix(struct dpsec_addr a, uint8_t len)
-{
-	struct dpsec_prefix p = { a, len };
-	struct ike_ts_set s = { .n = 1 };
-
-	s.ts[0] = ike_ts_from_prefix(&p);
-	return s;
 }
 
 static const struct ike_mm_method mm_gcm_ecp = {
@@ -139,8 +115,8 @@ static void side_start(struct side *s)
 static void world_init(struct world *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->i.name = "initiator";
-	w->r.name = "responder";
+	w->i.box.name = "initiator";
+	w->r.box.name = "responder";
 	ikev2_conf_default(&w->i.conf);
 	ikev2_conf_default(&w->r.conf);
 	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
@@ -155,16 +131,8 @@ static void drain(struct side *s)
 {
 	struct ikev2_event ev;
 
-	while (ikev2_next_event(s->e, &ev)) {
-		if (ev.kind == IKEV2_EV_SEND) {
-			ck_assert_int_lt(s->n_out, MAX_EV);
-			s->out[s->n_out++] = (struct msg){ ev.send.data, ev.send.len, ev.send.local,
-							   ev.send.remote };
-			continue;
-		}
-		ck_assert_int_lt(s->n_ev, MAX_EV);
-		s->ev[s->n_ev++] = ev;
-	}
+	while (ikev2_next_event(s->e, &ev))
+		outbox_put(&s->box, &ev);
 }
 
 static void world_go(struct world *w)
@@ -176,10 +144,7 @@ static void world_go(struct world *w)
 static void side_end(struct side *s)
 {
 	drain(s);
-	for (int k = 0; k < s->n_ev; k++)
-		ikev2_event_release(&s->ev[k]);
-	for (int k = 0; k < s->n_out; k++)
-		free(s->out[k].data);
+	outbox_free(&s->box);
 	ikev2_engine_free(s->e);
 	ike_auth_wipe(&s->pol.local_auth);
 	ike_auth_wipe(&s->pol.remote_auth);
@@ -191,22 +156,16 @@ static void world_end(struct world *w)
 	side_end(&w->r);
 }
 
-/* The oldest datagram s sent (the caller frees it). */
 static struct msg take(struct side *s)
 {
-	struct msg m;
-
 	drain(s);
-	ck_assert_msg(s->n_out > 0, "%s sent nothing", s->name);
-	m = s->out[0];
-	memmove(s->out, s->out + 1, (size_t)--s->n_out * sizeof(m));
-	return m;
+	return outbox_take(&s->box);
 }
 
 static void nothing_sent(struct side *s)
 {
 	drain(s);
-	ck_assert_msg(s->n_out == 0, "%s sent %d datagrams", s->name, s->n_out);
+	outbox_nothing_sent(&s->box);
 }
 
 /* Delivers m to `to` as the network would: through i's NAT if any, which
@@ -229,7 +188,7 @@ static void deliver(struct world *w, struct side *to, const struct msg *m)
 	struct ike_err err = { 0 };
 	int rc = feed(w, to, m, &err);
 
-	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->name, rc, err.msg);
+	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->box.name, rc, err.msg);
 }
 
 static struct side *other(struct world *w, struct side *s)
@@ -272,7 +231,7 @@ static void open_msg(struct side *to, const struct msg *m, struct ikev2_msg *pm,
 	if (pm->n == 0 || pm->pl[pm->n - 1].type != IKEV2_PL_SK)
 		return;
 	sa = sa_for(to, m->data);
-	ck_assert_msg(sa != NULL, "%s has no SA for the message", to->name);
+	ck_assert_msg(sa != NULL, "%s has no SA for the message", to->box.name);
 	ck_assert_msg(ikev2_sk_open(&sa->keys, buf, m->len, pm->sk_body_off, &plain, &plain_len,
 				    &err) == 0, "%s", err.msg);
 	pm->n--; /* the SK payload itself */
@@ -319,7 +278,7 @@ static void expect_summary(struct side *to, const struct msg *m, const char *wan
 {
 	const char *got = summary(to, m);
 
-	ck_assert_msg(strcmp(got, want) == 0, "message to %s: \"%s\", expected \"%s\"", to->name, got,
+	ck_assert_msg(strcmp(got, want) == 0, "message to %s: \"%s\", expected \"%s\"", to->box.name, got,
 		      want);
 }
 
@@ -327,54 +286,19 @@ static void expect_summary(struct side *to, const struct msg *m, const char *wan
 
 static int count_ev(struct side *s, enum ikev2_event_kind k)
 {
-	int n = 0;
-
 	drain(s);
-	for (int j = 0; j < s->n_ev; j++)
-		n += s->ev[j].kind == k;
-	return n;
+	return outbox_count(&s->box, k);
 }
 
-/* The last event of kind k (it must exist). */
 static struct ikev2_event *last_ev(struct side *s, enum ikev2_event_kind k)
 {
 	drain(s);
-	for (int j = s->n_ev - 1; j >= 0; j--)
-		if (s->ev[j].kind == k)
-			return &s->ev[j];
-	ck_abort_msg("%s: no event of kind %d", s->name, k);
-	return NULL;
+	return outbox_last(&s->box, k);
 }
 
 static uint64_t stat(struct side *s, enum ikev2_stat k)
 {
 	return ikev2_engine_stats(s->e)->n[k];
-}
-
-/* The two SAs of a pair agree: each one's outbound is the other's inbound. */
-static void same_sa(const struct dpsec_sa_conf *out, const struct dpsec_sa_conf *in)
-{
-	ck_assert_uint_eq(out->spi, in->spi);
-	ck_assert_uint_eq(out->direction, DPSEC_DIR_OUT);
-	ck_assert_uint_eq(in->direction, DPSEC_DIR_IN);
-	ck_assert_uint_eq(out->enc_alg, in->enc_alg);
-	ck_assert_uint_eq(out->enc_key_len, in->enc_key_len);
-	ck_assert_mem_eq(out->enc_key, in->enc_key, out->enc_key_len);
-	ck_assert_mem_eq(out->salt, in->salt, DPSEC_GCM_SALT_LEN);
-	ck_assert_uint_eq(out->integ_alg, in->integ_alg);
-	ck_assert_uint_eq(out->integ_key_len, in->integ_key_len);
-	ck_assert_mem_eq(out->integ_key, in->integ_key, out->integ_key_len);
-	ck_assert_uint_eq(out->esn, in->esn);
-	ck_assert_uint_eq(out->mode, in->mode);
-}
-
-static void pair_agrees(const struct ike_child *a, const struct ike_child *b)
-{
-	same_sa(&a->out, &b->in);
-	same_sa(&b->out, &a->in);
-	ck_assert_uint_ne(a->in.spi, a->out.spi);
-	ck_assert_msg(memcmp(a->in.enc_key, a->out.enc_key, a->in.enc_key_len) != 0,
-		      "both directions have the same key");
 }
 
 /* ---- running exchanges ------------------------------------------------- */
