@@ -328,6 +328,18 @@ static int input(struct ikev1_engine *e, struct ikev1_rx *rx)
 	}
 }
 
+/* The datagram copied into e->rx, where it is decrypted in place (the
+ * caller's bytes stay as they are and serve to recognise repeats), and
+ * parsed. */
+static int take_datagram(struct ikev1_engine *e, const uint8_t *buf, size_t len,
+			 struct ikev1_rx *rx)
+{
+	if (len > IKE_MSG_MAX)
+		return ike_fail(rx->err, -EMSGSIZE, "%zu bytes, more than %d", len, IKE_MSG_MAX);
+	memcpy(e->rx, buf, len);
+	return isakmp_msg_parse(e->rx, len, &rx->m, rx->err);
+}
+
 int ikev1_input(struct ikev1_engine *e, const uint8_t *buf, size_t len,
 		const struct ike_endpoint *local, const struct ike_endpoint *remote,
 		uint64_t now_ms, struct ike_err *err)
@@ -343,9 +355,9 @@ int ikev1_input(struct ikev1_engine *e, const uint8_t *buf, size_t len,
 		return ike_fail(err, -ENOMEM, "no memory for a received message");
 	*rx = (struct ikev1_rx){ .raw = buf, .len = len, .local = local, .remote = remote,
 				 .now = now_ms, .err = err };
-	if (len > IKE_MSG_MAX || (memcpy(e->rx, buf, len), isakmp_msg_parse(e->rx, len, &rx->m, err)))
+	if (take_datagram(e, buf, len, rx))
 		rc = ikev1_drop(e, NULL, IKEV1_STAT_INVALID_PACKETS, now_ms, err, -EBADMSG,
-				"malformed message: %s", len > IKE_MSG_MAX ? "too long" : err->msg);
+				"malformed message: %s", err->msg);
 	else
 		rc = input(e, rx);
 	OPENSSL_cleanse(e->rx, len <= IKE_MSG_MAX ? len : 0);
