@@ -627,6 +627,30 @@ static int on_qm1(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *
 	return rc;
 }
 
+/* RESPONDER-LIFETIME (RFC 2407 §4.6.3.1): life type / duration pairs the
+ * responder holds to; the shorter lifetimes are taken. */
+static int responder_lifetime(struct ikev1_xchg *x, const struct isakmp_notify *n,
+			      struct ike_err *err)
+{
+	struct ike_attr a[8];
+	struct isakmp_ipsec_policy p = { 0 };
+	uint16_t count = 0, type = 0;
+	uint64_t v;
+	struct ike_rd r;
+
+	ike_rd_init(&r, n->data.p, n->data.len, "RESPONDER-LIFETIME", err);
+	if (ike_attrs_parse(&r, a, 8, &count))
+		return -EBADMSG;
+	for (uint16_t i = 0; i < count; i++) {
+		if (a[i].type == ISAKMP_IPSEC_SA_LIFE_TYPE && a[i].tv)
+			type = a[i].tv_value;
+		else if (a[i].type == ISAKMP_IPSEC_SA_LIFE_DURATION && ike_attr_value(&a[i], &v) == 0)
+			*(type == ISAKMP_LIFE_KILOBYTES ? &p.life_kb : &p.life_secs) = v;
+	}
+	cap_life(&x->method.lifetime_seconds, &x->method.lifetime_kilobytes, &p);
+	return 0;
+}
+
 /* Initiator: the answer must be one transform of one proposal we made. */
 static int read_answer(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct ikev1_rx *rx)
 {
@@ -654,8 +678,7 @@ static int read_answer(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct i
 	if (rc)
 		return ike_fail(rx->err, rc, "Quick Mode 2: not one transform of those offered");
 	if (ikev1_rx_notify_in(rx, ISAKMP_N_RESPONDER_LIFETIME, ISAKMP_N_RESPONDER_LIFETIME, &n))
-		ikev1_sa_log(sa, NULL, 6, rx->now, "RESPONDER-LIFETIME: %u s %llu KB taken",
-			     x->method.lifetime_seconds, (unsigned long long)x->method.lifetime_kilobytes);
+		return responder_lifetime(x, &n, rx->err);
 	return 0;
 }
 

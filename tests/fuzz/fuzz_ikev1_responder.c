@@ -146,25 +146,33 @@ static void later_message(uint8_t mode, const uint8_t *data, size_t size)
 	ikev1_engine_free(r);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* A fresh responder takes data as a first message: at most one SA results. */
+static void first_message(const uint8_t *data, size_t size)
 {
-	struct ikev1_engine *r;
+	struct ikev1_engine *r = engine();
 
-	if (size < 1)
-		return 0;
-	policy_init();
-	if (data[0] % 3 != 0) {
-		later_message(data[0] % 3, data + 1, size - 1);
-		return 0;
-	}
-	r = engine();
 	if (r == NULL)
 		abort();
-	ikev1_input(r, data + 1, size - 1, &ep_r, &ep_i, 0, NULL);
+	ikev1_input(r, data, size, &ep_r, &ep_i, 0, NULL);
 	drain(r, NULL, NULL);
 	if (ikev1_sa_count(r) > 1)
 		abort();
 	ikev1_engine_free(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	policy_init();
+	switch (data[0] % 3) {
+	case 0:
+		first_message(data + 1, size - 1);
+		break;
+	default:
+		later_message(data[0] % 3, data + 1, size - 1);
+		break;
+	}
 	return 0;
 }

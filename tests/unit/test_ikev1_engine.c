@@ -853,6 +853,167 @@ START_TEST(keys_match_the_reference)
 }
 END_TEST
 
+/* The responder takes the first of the initiator's transforms that one of
+ * its methods accepts, whatever its own order. */
+START_TEST(initiator_order_in_main_mode)
+{
+	struct world w;
+	struct ike_mm_method mm_aes128 = mm_aes256;
+
+	world_init(&w);
+	mm_aes128.suite.encr_bits = 128;
+	w.i.pol.n_mm = 2;
+	w.i.pol.mm[0] = mm_3des;
+	w.i.pol.mm[1] = mm_aes256;
+	w.r.pol.n_mm = 2;
+	w.r.pol.mm[0] = mm_aes128;
+	w.r.pol.mm[1] = mm_3des;
+	world_go(&w);
+	main_and_quick(&w);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.mm.suite.encr, IKE_ENCR_3DES);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.mm.suite.encr, IKE_ENCR_3DES);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.mm.dh_group, IKE_DH_MODP_2048);
+	world_end(&w);
+}
+END_TEST
+
+/* MD5 and group 2 only with conf.legacy. */
+START_TEST(legacy_suites_need_the_option)
+{
+	static const struct ike_mm_method mm_md5 = {
+		{ IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, IKE_PRF_HMAC_MD5 }, IKE_DH_MODP_1024
+	};
+	struct world w;
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id;
+
+	world_init(&w);
+	w.i.pol.mm[0] = mm_md5;
+	w.r.pol.mm[0] = mm_md5;
+	world_go(&w);
+	ck_assert_int_eq(ikev1_initiate(w.i.e, &w.i.pol, &w.i.ep, &w.r.ep, w.now, &id, &err), -EINVAL);
+	world_end(&w);
+	world_init(&w);
+	w.i.pol.mm[0] = mm_md5;
+	w.r.pol.mm[0] = mm_md5;
+	w.i.conf.legacy = w.r.conf.legacy = true;
+	world_go(&w);
+	main_and_quick(&w);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.mm.suite.prf, IKE_PRF_HMAC_MD5);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* An offer longer than the responder's lifetime is answered with
+ * RESPONDER-LIFETIME and the shorter one holds on both sides. */
+START_TEST(responder_lifetime)
+{
+	struct world w;
+
+	world_init(&w);
+	w.r.pol.qm[0].lifetime_seconds = 1200;
+	w.r.pol.qm[0].lifetime_kilobytes = 5000;
+	world_go(&w);
+	main_and_quick(&w);
+	ck_assert_uint_eq(child_of(&w.r)->method.lifetime_seconds, 1200);
+	ck_assert_uint_eq(child_of(&w.i)->method.lifetime_seconds, 1200);
+	ck_assert_uint_eq(child_of(&w.i)->method.lifetime_kilobytes, 5000);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(ah_and_transport_mode)
+{
+	static const struct ike_qm_method qm_ah = {
+		IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+	};
+	struct world w;
+	const struct ike_child *ci;
+
+	world_init(&w);
+	w.i.pol.qm[0] = qm_ah;
+	w.r.pol.qm[0] = qm_ah;
+	w.i.pol.transport = w.r.pol.transport = true;
+	w.i.pol.ts_local = ts_prefix(w.i.ep.addr, 32);
+	w.i.pol.ts_remote = ts_prefix(w.r.ep.addr, 32);
+	w.r.pol.ts_local = w.i.pol.ts_remote;
+	w.r.pol.ts_remote = w.i.pol.ts_local;
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	ck_assert_uint_eq(ci->protocol, IKE_PROTO_AH);
+	ck_assert_uint_eq(ci->out.integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(ci->out.integ_key_len, 20);
+	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TRANSPORT);
+	ck_assert_uint_eq(child_of(&w.r)->out.mode, DPSEC_MODE_TRANSPORT);
+	pair_agrees(ci, child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* Selectors outside the responder's policy: INVALID-ID-INFORMATION. */
+START_TEST(selectors_outside_policy)
+{
+	struct world w;
+
+	world_init(&w);
+	w.i.pol.ts_local = ts_prefix(v4(10, 9, 0, 0), 16);
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	refused(&w, &w.i, -ENOENT);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify,
+			  ISAKMP_N_INVALID_ID_INFORMATION);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify,
+			  ISAKMP_N_INVALID_ID_INFORMATION);
+	world_end(&w);
+}
+END_TEST
+
+/* A new Main Mode with INITIAL-CONTACT replaces the peer's older SAs. */
+START_TEST(initial_contact_replaces_old_sas)
+{
+	struct world w;
+	struct ikev2_sa_id old;
+
+	world_init(&w);
+	world_go(&w);
+	old = main_and_quick(&w);
+	initiate(&w);
+	for (int k = 0; k < 9; k++) /* Main Mode and Quick Mode again */
+		pass(&w, k % 2 ? &w.r : &w.i);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 2);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 1);
+	ck_assert_mem_eq(last_ev(&w.r, IKEV2_EV_IKE_DOWN)->sa.spi_i, old.spi_i, 8);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_DOWN), 1);
+	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* At the end of its lifetime the ISAKMP SA is deleted (the peer told). */
+START_TEST(isakmp_sa_lifetime)
+{
+	struct world w;
+
+	world_init(&w);
+	w.r.conf.ike_lifetime_s = 600; /* the initiator offers 28800: the shorter holds */
+	world_go(&w);
+	main_and_quick(&w);
+	w.now += 600 * 1000;
+	ck_assert_uint_eq(ikev1_next_timer(w.r.e), w.now);
+	ikev1_tick(w.r.e, w.now);
+	ck_assert_str_eq(last_ev(&w.r, IKEV2_EV_IKE_DOWN)->reason.text, "ISAKMP SA lifetime expired");
+	pass(&w, &w.r);
+	ck_assert_str_eq(last_ev(&w.i, IKEV2_EV_IKE_DOWN)->reason.text, "deleted by the peer");
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(conf_checked)
 {
 	struct ikev1_conf c;
@@ -892,6 +1053,13 @@ static Suite *suite(void)
 	tcase_add_test(t, corrupted_quick_mode_dropped);
 	tcase_add_test(t, nat_traversal_floats_to_4500);
 	tcase_add_test(t, keys_match_the_reference);
+	tcase_add_test(t, initiator_order_in_main_mode);
+	tcase_add_test(t, legacy_suites_need_the_option);
+	tcase_add_test(t, responder_lifetime);
+	tcase_add_test(t, ah_and_transport_mode);
+	tcase_add_test(t, selectors_outside_policy);
+	tcase_add_test(t, initial_contact_replaces_old_sas);
+	tcase_add_test(t, isakmp_sa_lifetime);
 	tcase_add_test(t, conf_checked);
 	suite_add_tcase(s, t);
 	return s;
