@@ -5,8 +5,9 @@
  * retransmitted messages answered from the cache, retransmission and
  * giving up, DELETE of IPsec and ISAKMP SAs both ways, DPD answered and a
  * silent peer found dead, Quick Mode rekey (make-before-break), Aggressive
- * Mode refused, malformed input counted, and SKEYID..KEYMAT recomputed by
- * the independent reference ike_vectors/ike_crypto_ref.py (hmac/hashlib). */
+ * Mode refused, malformed input counted, SKEYID..KEYMAT recomputed by
+ * the independent reference ike_vectors/ike_crypto_ref.py (hmac/hashlib),
+ * and Main Mode read by scapy (ike_vectors/check_ikev1_scapy.py). */
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -1014,6 +1015,44 @@ START_TEST(isakmp_sa_lifetime)
 }
 END_TEST
 
+static void add_hex(char *cmd, size_t cap, const struct msg *m)
+{
+	size_t n = strlen(cmd);
+
+	n += (size_t)snprintf(cmd + n, cap - n, " ");
+	for (size_t k = 0; k < m->len && n + 3 < cap; k++)
+		n += (size_t)snprintf(cmd + n, cap - n, "%02x", m->data[k]);
+}
+
+/* Main Mode 1 to 4 as scapy's ISAKMP dissector reads them, NAT-D
+ * recomputed with hashlib (ike_vectors/check_ikev1_scapy.py). */
+START_TEST(main_mode_parsed_by_scapy)
+{
+	struct world w;
+	static char cmd[16384];
+	char out[64] = "";
+	FILE *f;
+
+	world_init(&w);
+	world_go(&w);
+	initiate(&w);
+	snprintf(cmd, sizeof(cmd), "%s %s", IKE_PYTHON, IKEV1_SCAPY_CHECK);
+	for (int k = 0; k < 4; k++) {
+		struct msg m = step(&w, k % 2 ? &w.r : &w.i);
+
+		add_hex(cmd, sizeof(cmd), &m);
+		free(m.data);
+	}
+	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " 192.0.2.1:500 198.51.100.1:500");
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(out, sizeof(out), f));
+	ck_assert_int_eq(pclose(f), 0);
+	ck_assert_str_eq(out, "ok\n");
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(conf_checked)
 {
 	struct ikev1_conf c;
@@ -1060,6 +1099,7 @@ static Suite *suite(void)
 	tcase_add_test(t, selectors_outside_policy);
 	tcase_add_test(t, initial_contact_replaces_old_sas);
 	tcase_add_test(t, isakmp_sa_lifetime);
+	tcase_add_test(t, main_mode_parsed_by_scapy);
 	tcase_add_test(t, conf_checked);
 	suite_add_tcase(s, t);
 	return s;
