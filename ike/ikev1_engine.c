@@ -575,7 +575,6 @@ int ikev1_initiate(struct ikev1_engine *e, const struct ikev2_peer *peer,
 		return ike_fail(err, -ENOMEM, "initiate: no memory for an ISAKMP SA");
 	}
 	sa->peer = *peer;
-	sa->have_peer = true;
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->start_qm = true;

@@ -447,7 +447,6 @@ static int answer_first(struct ikev1_engine *e, struct ikev1_rx *rx, const struc
 	}
 	memcpy(sa->id.spi_i, rx->m.hdr.icookie, 8);
 	sa->peer = *peer;
-	sa->have_peer = true;
 	sa->local = *rx->local;
 	sa->remote = *rx->remote;
 	sa->mm = *chosen;

@@ -86,7 +86,6 @@ struct ikev1_sa {
 	bool initiator;
 	enum ikev1_state state;
 	struct ikev2_peer peer;     /* policy copy with the secrets: wiped on free */
-	bool have_peer;
 	struct ike_endpoint local, remote;
 	bool local_nat, remote_nat;
 	bool peer_natt, peer_dpd;   /* vendor IDs the peer sent */

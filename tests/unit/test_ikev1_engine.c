@@ -1065,6 +1065,8 @@ START_TEST(conf_checked)
 	c.ike_lifetime_s = 60;
 	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime"));
+	ck_assert_str_eq(ikev1_stat_name(IKEV1_STAT_AGGRESSIVE_REFUSED), "aggressive modes refused");
+	ck_assert_str_eq(ikev1_stat_name(IKEV1_STAT_COUNT), "?");
 }
 END_TEST
 
