@@ -39,6 +39,7 @@
 	X(HASH_FAILED, "messages failing their hash check")                     \
 	X(UNEXPECTED_EXCHANGE, "exchanges not allowed in the SA's state")       \
 	X(AGGRESSIVE_REFUSED, "aggressive modes refused")                       \
+	X(HALF_OPEN_REFUSED, "main modes refused: too many half-open")          \
 	X(RETRANSMITS, "messages retransmitted")                                \
 	X(REPLAYED_RESPONSES, "cached responses replayed")                      \
 	X(AUTH_FAILURES, "authentication failures")                             \
@@ -76,6 +77,8 @@ struct ikev1_conf {
 	uint32_t retransmit_base_ms;  /* default 500, doubling */
 	uint32_t retransmit_tries;    /* default 5 */
 	uint32_t half_open_timeout_ms;/* a Main Mode not finished; default 30000 */
+	uint32_t half_open_max;       /* responder Main Modes not finished at once; default
+				       * 1000 (IKEv1 has no cookie challenge: this bounds a flood) */
 	uint32_t ike_lifetime_s;      /* ISAKMP SA lifetime offered and accepted; default
 				       * 28800 (480 minutes), 300 to 172800 */
 	bool legacy;                  /* also MD5 and MODP-1024 (group 2) in Phase 1 */
@@ -102,7 +105,8 @@ int ikev1_initiate(struct ikev1_engine *e, const struct ikev2_peer *peer,
  * taken, else a negative errno with err naming why it was dropped (also
  * counted and logged): -EBADMSG malformed, -ENOENT no such SA (invalid
  * cookies), -EKEYREJECTED hash check failed, -EPROTO an exchange not
- * allowed (Aggressive Mode, a message out of order). */
+ * allowed (Aggressive Mode, a message out of order), -EBUSY a first
+ * message beyond half_open_max. */
 int ikev1_input(struct ikev1_engine *e, const uint8_t *buf, size_t len,
 		const struct ike_endpoint *local, const struct ike_endpoint *remote,
 		uint64_t now_ms, struct ike_err *err);
@@ -132,5 +136,7 @@ int ikev1_check_liveness(struct ikev1_engine *e, const struct ikev2_sa_id *sa, u
 
 const struct ikev1_stats *ikev1_engine_stats(const struct ikev1_engine *e);
 size_t ikev1_sa_count(const struct ikev1_engine *e);
+/* Responder SAs whose Main Mode is not done. */
+size_t ikev1_half_open_count(const struct ikev1_engine *e);
 
 #endif

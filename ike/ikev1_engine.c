@@ -31,6 +31,7 @@ void ikev1_conf_default(struct ikev1_conf *c)
 		.retransmit_base_ms = 500,
 		.retransmit_tries = 5,
 		.half_open_timeout_ms = 30000,
+		.half_open_max = 1000,
 		.ike_lifetime_s = 28800,
 	};
 }
@@ -83,6 +84,16 @@ const struct ikev1_stats *ikev1_engine_stats(const struct ikev1_engine *e)
 size_t ikev1_sa_count(const struct ikev1_engine *e)
 {
 	return e->n_sas;
+}
+
+size_t ikev1_half_open_count(const struct ikev1_engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n_sas; i++)
+		n += !e->sas[i]->initiator && e->sas[i]->state != IKEV1_S_ESTABLISHED &&
+		     e->sas[i]->state != IKEV1_S_CLOSED;
+	return n;
 }
 
 /* ---- methods ---- */
@@ -310,7 +321,13 @@ static int input(struct ikev1_engine *e, struct ikev1_rx *rx)
 		return refuse_aggressive(e, rx);
 	if (h->exchange == ISAKMP_MAIN_MODE && is_zero(h->rcookie)) {
 		sa = find_responder(e, h->icookie, rx->remote);
-		return sa ? ikev1_main_input(e, sa, rx) : ikev1_main_first(e, rx);
+		if (sa)
+			return ikev1_main_input(e, sa, rx);
+		if (ikev1_half_open_count(e) >= e->conf.half_open_max)
+			return ikev1_drop(e, NULL, IKEV1_STAT_HALF_OPEN_REFUSED, rx->now, rx->err, -EBUSY,
+					  "Main Mode 1 refused: %u Main Modes half-open",
+					  e->conf.half_open_max);
+		return ikev1_main_first(e, rx);
 	}
 	if ((sa = find_by_cookies(e, h->icookie, h->rcookie)) == NULL)
 		return ikev1_drop(e, NULL, IKEV1_STAT_INVALID_COOKIES, rx->now, rx->err, -ENOENT,

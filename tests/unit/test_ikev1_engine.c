@@ -304,18 +304,28 @@ static const char *log_has(struct side *s, const struct ikev2_sa_id *id, const c
 
 /* ---- tests ---- */
 
+static uint32_t next_spi(void *ctx)
+{
+	return ++*(uint32_t *)ctx;
+}
+
 START_TEST(main_and_quick_mode_psk)
 {
 	struct world w;
 	struct ikev2_sa_id id;
 	const struct ike_child *ci, *cr;
+	uint32_t spi_r = 0x5000;
 
 	world_init(&w);
+	w.r.conf.spi_alloc = next_spi;
+	w.r.conf.spi_ctx = &spi_r;
 	world_go(&w);
 	id = main_and_quick(&w);
 	ci = child_of(&w.i);
 	cr = child_of(&w.r);
 	pair_agrees(ci, cr);
+	ck_assert_uint_eq(cr->in.spi, 0x5001); /* the caller's SPI allocator */
+	ck_assert_uint_eq(ci->out.spi, 0x5001);
 	ck_assert_uint_eq(ci->protocol, IKE_PROTO_ESP);
 	ck_assert_uint_eq(ci->out.enc_alg, DPSEC_ENC_AES_CBC);
 	ck_assert_uint_eq(ci->out.enc_key_len, 16);
@@ -527,11 +537,19 @@ END_TEST
 START_TEST(half_open_responder_expires)
 {
 	struct world w;
+	struct msg second;
 
 	world_init(&w);
+	w.r.conf.half_open_max = 1;
 	world_go(&w);
 	initiate(&w);
+	initiate(&w);
 	pass(&w, &w.i);
+	second = take(&w.i);
+	ck_assert_int_eq(feed(&w, &w.r, &second, NULL), -EBUSY); /* beyond half_open_max */
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_HALF_OPEN_REFUSED), 1);
+	free(second.data);
+	ck_assert_uint_eq(ikev1_half_open_count(w.r.e), 1);
 	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
 	w.now += 30000;
 	ikev1_tick(w.r.e, w.now);
