@@ -51,7 +51,7 @@ static int offer_build(const struct ikev1_engine *e, const struct ike_mm_method 
 		       uint8_t **body, size_t *len, struct ike_err *err)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
-	uint8_t life[4];
+	uint8_t life[4], *shrunk;
 	struct ike_wr w;
 
 	if (sa == NULL || (*body = malloc(IKE_MSG_MAX)) == NULL) {
@@ -77,6 +77,8 @@ static int offer_build(const struct ikev1_engine *e, const struct ike_mm_method 
 	ike_sa_build(IKE_V1, sa, &w);
 	*len = w.len;
 	free(sa);
+	shrunk = realloc(*body, w.len ? w.len : 1); /* kept until Main Mode is done */
+	*body = shrunk ? shrunk : *body;
 	return ike_wr_done(&w, "Main Mode SA payload", err);
 }
 
@@ -358,7 +360,7 @@ static int send_auth(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 }
 
 /* The peer's ID and HASH from message 5 or 6. 0, or the notify to fail with. */
-static uint16_t check_auth(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx)
+static uint16_t check_auth(struct ikev1_sa *sa, const struct ikev1_rx *rx)
 {
 	const struct isakmp_payload *idp = NULL, *hp = NULL;
 	uint8_t want[IKE_PRF_MAX];
@@ -384,7 +386,6 @@ static uint16_t check_auth(struct ikev1_engine *e, struct ikev1_sa *sa, const st
 		ike_fail(rx->err, -EACCES, "Main Mode: the peer's identity is not the policy's");
 		bad = ISAKMP_N_INVALID_ID_INFORMATION;
 	}
-	(void)e;
 	OPENSSL_cleanse(want, sizeof(want));
 	return bad;
 }
@@ -428,6 +429,20 @@ static int no_proposal(struct ikev1_engine *e, struct ikev1_rx *rx, const char *
 			  "Main Mode 1: %s: NO-PROPOSAL-CHOSEN", why);
 }
 
+/* SAi_b, the initiator's SA payload body, which HASH_I and HASH_R cover. */
+static int keep_sai_b(struct ikev1_sa *sa, const struct ikev1_rx *rx)
+{
+	int i = -1;
+	const struct isakmp_payload *p = isakmp_msg_find(&rx->m, ISAKMP_PL_SA, &i);
+
+	sa->sai_b = p ? malloc(p->body.len) : NULL;
+	if (sa->sai_b == NULL)
+		return ike_fail(rx->err, -ENOMEM, "Main Mode 1: no memory");
+	memcpy(sa->sai_b, p->body.p, p->body.len);
+	sa->sai_len = p->body.len;
+	return 0;
+}
+
 /* The responder's SA for an accepted first message, with message 2 sent. */
 static int answer_first(struct ikev1_engine *e, struct ikev1_rx *rx, const struct ike_sa *in,
 			int tr, const struct ike_mm_method *chosen, uint64_t life,
@@ -455,15 +470,9 @@ static int answer_first(struct ikev1_engine *e, struct ikev1_rx *rx, const struc
 	rc = keys_init(sa, rx->err);
 	if (rc == 0)
 		rc = ikev1_msgs_received(&sa->mm_msgs, rx->raw, rx->len);
-	sa->sai_b = malloc(IKE_MSG_MAX);
-	if (rc == 0 && sa->sai_b == NULL)
-		rc = ike_fail(rx->err, -ENOMEM, "Main Mode 1: no memory");
+	if (rc == 0)
+		rc = keep_sai_b(sa, rx);
 	if (rc == 0) {
-		int i = -1;
-		const struct isakmp_payload *p = isakmp_msg_find(&rx->m, ISAKMP_PL_SA, &i);
-
-		memcpy(sa->sai_b, p->body.p, p->body.len);
-		sa->sai_len = p->body.len;
 		answer_build(in, tr, &b->sa);
 		ikev1_tx_begin(e, sa, &t, ISAKMP_MAIN_MODE, 0, false);
 		ikev1_tx_add(&t, ISAKMP_PL_SA, b);
@@ -635,7 +644,7 @@ static int on_auth(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx 
 
 	if (rc) /* garbage after decryption: the keys differ */
 		return auth_failed(e, sa, rx, ISAKMP_N_AUTHENTICATION_FAILED);
-	bad = check_auth(e, sa, rx);
+	bad = check_auth(sa, rx);
 	if (bad)
 		return auth_failed(e, sa, rx, bad);
 	sa->p1_iv = rx->next_iv;
