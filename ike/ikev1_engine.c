@@ -420,11 +420,12 @@ static bool retransmit(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1
 	return true;
 }
 
+/* x: the Phase 2 exchange given up, NULL for Main Mode. */
 static void give_up(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
 		    uint64_t now)
 {
 	ikev1_count(e, IKEV1_STAT_PEER_TIMEOUTS);
-	if (sa->state != IKEV1_S_ESTABLISHED) {
+	if (x == NULL) { /* Main Mode's own message */
 		ikev1_fail(e, sa, now, 0, true, "Main Mode: no answer from the peer after %u retransmissions",
 			   sa->mm_msgs.retransmits);
 		return;

@@ -503,6 +503,34 @@ START_TEST(lost_quick_mode_3_is_recovered)
 }
 END_TEST
 
+/* An unanswered Quick Mode fails alone: the ISAKMP SA stays up. */
+START_TEST(quick_mode_given_up)
+{
+	struct world w;
+
+	world_init(&w);
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	free(take(&w.i).data); /* QM 1 lost, and every retransmission */
+	for (int k = 0; k < 6; k++) {
+		w.now = ikev1_next_timer(w.i.e);
+		ikev1_tick(w.i.e, w.now);
+		drain(&w.i);
+		while (w.i.box.n_out)
+			free(take(&w.i).data);
+	}
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_RETRANSMITS), 5);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_PEER_TIMEOUTS), 1);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_DOWN), 0);
+	ck_assert_uint_eq(ikev1_sa_count(w.i.e), 1);
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), 1000 + 28800 * 1000ull); /* only the lifetime */
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(retransmission_and_give_up)
 {
 	struct world w;
@@ -1102,6 +1130,7 @@ static Suite *suite(void)
 	tcase_add_test(t, duplicates_get_the_cached_answer);
 	tcase_add_test(t, lost_quick_mode_3_is_recovered);
 	tcase_add_test(t, retransmission_and_give_up);
+	tcase_add_test(t, quick_mode_given_up);
 	tcase_add_test(t, half_open_responder_expires);
 	tcase_add_test(t, delete_ipsec_sa_both_ways);
 	tcase_add_test(t, delete_isakmp_sa_both_ways);
