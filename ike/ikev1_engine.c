@@ -50,6 +50,11 @@ struct ikev1_engine *ikev1_engine_new(const struct ikev1_conf *c, struct ike_err
 			 c->retransmit_base_ms, c->retransmit_tries);
 		return NULL;
 	}
+	if (c->half_open_timeout_ms == 0 || c->half_open_max == 0) {
+		ike_fail(err, -EINVAL, "IKEv1 engine: half-open timeout %u ms, at most %u half-open (both > 0)",
+			 c->half_open_timeout_ms, c->half_open_max);
+		return NULL;
+	}
 	if (c->ike_lifetime_s < LIFETIME_MIN_S || c->ike_lifetime_s > LIFETIME_MAX_S) {
 		ike_fail(err, -EINVAL, "IKEv1 engine: ISAKMP SA lifetime %u s (%d to %d)",
 			 c->ike_lifetime_s, LIFETIME_MIN_S, LIFETIME_MAX_S);

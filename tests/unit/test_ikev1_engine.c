@@ -1108,6 +1108,10 @@ START_TEST(conf_checked)
 	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
 	ck_assert_int_eq(err.code, -EINVAL);
 	c.lookup = lookup;
+	c.half_open_max = 0;
+	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
+	ck_assert_ptr_nonnull(strstr(err.msg, "half-open"));
+	c.half_open_max = 10;
 	c.ike_lifetime_s = 60;
 	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime"));
