@@ -1,7 +1,9 @@
 /* ike_child.c - traffic selectors (intersection, narrowing, containment)
- * and the keys of a negotiated child SA cut from KEYMAT (see ike_child.h). */
+ * the keys of a negotiated child SA cut from KEYMAT, and the records of
+ * the child SAs an IKE SA holds (see ike_child.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -163,7 +165,57 @@ int ike_child_set_keys(struct ike_child *c, const struct ike_child_keys_in *in,
 	return 0;
 }
 
+struct ike_child *ike_child_make(const struct ike_child *tmpl, const struct ike_child_keys_in *in,
+				 struct ike_err *err)
+{
+	struct ike_child *c = malloc(sizeof(*c));
+
+	if (c == NULL) {
+		ike_fail(err, -ENOMEM, "no memory for a child SA");
+		return NULL;
+	}
+	*c = *tmpl;
+	if (ike_child_set_keys(c, in, err)) {
+		ike_child_wipe(c);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
 void ike_child_wipe(struct ike_child *c)
 {
 	OPENSSL_cleanse(c, sizeof(*c));
+}
+
+struct ike_child_rec *ike_child_recs_by_in(struct ike_child_recs *s, uint32_t spi_in)
+{
+	for (uint8_t i = 0; i < s->n; i++)
+		if (s->rec[i].spi_in == spi_in)
+			return &s->rec[i];
+	return NULL;
+}
+
+struct ike_child_rec *ike_child_recs_by_out(struct ike_child_recs *s, uint32_t spi_out)
+{
+	for (uint8_t i = 0; i < s->n; i++)
+		if (s->rec[i].spi_out == spi_out)
+			return &s->rec[i];
+	return NULL;
+}
+
+int ike_child_recs_add(struct ike_child_recs *s, const struct ike_child_rec *c)
+{
+	if (s->n >= IKE_SA_MAX_CHILDREN)
+		return -ENOSPC;
+	s->rec[s->n++] = *c;
+	return 0;
+}
+
+void ike_child_recs_remove(struct ike_child_recs *s, struct ike_child_rec *c)
+{
+	size_t i = (size_t)(c - s->rec);
+
+	memmove(c, c + 1, (s->n - i - 1) * sizeof(*c));
+	s->n--;
 }

@@ -86,7 +86,36 @@ size_t ike_child_keymat_len(const struct ike_qm_method *m);
 int ike_child_set_keys(struct ike_child *c, const struct ike_child_keys_in *in,
 		       struct ike_err *err);
 
+/* A child SA on the heap: what was agreed from tmpl (everything but the
+ * keys), the keys from in. NULL with err filled (no memory, KEYMAT too
+ * short); nothing is left behind then. */
+struct ike_child *ike_child_make(const struct ike_child *tmpl, const struct ike_child_keys_in *in,
+				 struct ike_err *err);
+
 /* Zeroes the keys (the whole struct; OPENSSL_cleanse). */
 void ike_child_wipe(struct ike_child *c);
+
+#define IKE_SA_MAX_CHILDREN 16 /* child SAs one IKE SA holds */
+
+/* A child SA as its IKE SA remembers it, without keys (they left in the
+ * CHILD_UP event), and the set of them an IKE SA holds. */
+struct ike_child_rec {
+	uint8_t protocol;
+	uint32_t spi_in, spi_out;
+	struct ike_qm_method method;
+	bool transport;
+};
+
+struct ike_child_recs {
+	uint8_t n;
+	struct ike_child_rec rec[IKE_SA_MAX_CHILDREN];
+};
+
+/* By our inbound or the peer's (our outbound) SPI; NULL if none. */
+struct ike_child_rec *ike_child_recs_by_in(struct ike_child_recs *s, uint32_t spi_in);
+struct ike_child_rec *ike_child_recs_by_out(struct ike_child_recs *s, uint32_t spi_out);
+/* -ENOSPC when IKE_SA_MAX_CHILDREN are held. */
+int ike_child_recs_add(struct ike_child_recs *s, const struct ike_child_rec *c);
+void ike_child_recs_remove(struct ike_child_recs *s, struct ike_child_rec *c);
 
 #endif

@@ -347,6 +347,20 @@ int ike_sa_add_attr_tlv(struct ike_sa *sa, uint16_t type, const uint8_t *p, uint
 	return 0;
 }
 
+int ike_sa_add_transform_copy(struct ike_sa *sa, const struct ike_sa *from,
+			      const struct ike_transform *t)
+{
+	int rc = ike_sa_add_transform(sa, t->type, t->id);
+
+	for (uint16_t i = 0; rc == 0 && i < t->n_attrs; i++) {
+		const struct ike_attr *a = &from->attr[t->attr0 + i];
+
+		rc = a->tv ? ike_sa_add_attr_tv(sa, a->type, a->tv_value)
+			   : ike_sa_add_attr_tlv(sa, a->type, a->data.p, a->data.len);
+	}
+	return rc;
+}
+
 int ike_attr_value(const struct ike_attr *a, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -79,6 +79,11 @@ int ike_sa_add_proposal(struct ike_sa *sa, uint8_t num, uint8_t protocol, const 
 int ike_sa_add_transform(struct ike_sa *sa, uint8_t type, uint16_t id);
 int ike_sa_add_attr_tv(struct ike_sa *sa, uint16_t type, uint16_t value);
 int ike_sa_add_attr_tlv(struct ike_sa *sa, uint16_t type, const uint8_t *p, uint16_t len);
+/* Adds transform t of from, with its attributes, to the last proposal of
+ * sa (an answer repeating the chosen transform as offered). TLV values
+ * still point into from's message. */
+int ike_sa_add_transform_copy(struct ike_sa *sa, const struct ike_sa *from,
+			      const struct ike_transform *t);
 
 /* The integer value of an attribute: TV, or TLV of 1 to 8 bytes
  * (ISAKMP life durations may be either). -ERANGE otherwise. */

@@ -114,9 +114,8 @@ static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const 
 		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
 		return rc;
 	}
-	memcpy(sa->children, old->children, sizeof(old->children));
-	sa->n_children = old->n_children;
-	old->n_children = 0;
+	sa->children = old->children;
+	old->children.n = 0;
 	ikev2_set_state(sa, IKEV2_S_ESTABLISHED, now, e);
 	ikev2_sa_log(sa, e, 5, now, "IKE SA rekeyed: this SA replaces the old one");
 	ikev2_sa_log(old, e, 5, now, "IKE SA rekeyed: children moved to the new SA");
@@ -149,7 +148,7 @@ static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
 		       const struct ikev2_task *task, struct ike_err *err)
 {
-	const struct ikev2_child_rec *old = task->spi ? ikev2_sa_child_by_in(sa, task->spi) : NULL;
+	const struct ike_child_rec *old = task->spi ? ike_child_recs_by_in(&sa->children, task->spi) : NULL;
 	uint8_t spi_b[4];
 
 	if (task->spi && old == NULL)
@@ -321,7 +320,7 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 			 const struct ike_blob *ni)
 {
 	uint8_t nr[IKEV2_NONCE_LEN], g_ir[IKE_DH_SECRET_MAX];
-	struct ikev2_child_rec *old = NULL;
+	struct ike_child_rec *old = NULL;
 	struct ikev2_child_nego n;
 	struct ikev2_notify rekey;
 	struct ikev2_tx t;
@@ -330,7 +329,7 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	int rc;
 
 	if (ikev2_rx_notify(rx, IKEV2_N_REKEY_SA, &rekey) &&
-	    (old = ikev2_sa_child_by_out(sa, ike_get32(rekey.spi))) == NULL)
+	    (old = ike_child_recs_by_out(&sa->children, ike_get32(rekey.spi))) == NULL)
 		return answer_error(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
 				    "REKEY_SA names no child SA of ours");
 	error = ikev2_child_choose(e, sa, rx, true, &n, rx->err);

@@ -171,34 +171,22 @@ static int child_event(struct ikev2_engine *e, struct ikev2_sa *sa, const struct
 		       const uint8_t *keymat, size_t len, uint32_t rekeys, struct ike_err *err)
 {
 	struct ikev2_event ev = ikev2_event_for(sa, IKEV2_EV_CHILD_UP);
-	struct ike_child *c = calloc(1, sizeof(*c));
+	struct ike_child tmpl = {
+		.protocol = n->method.protocol, .ts_local = n->ts_local, .ts_remote = n->ts_remote,
+		.method = n->method, .udp_encap = sa->local_nat || sa->remote_nat,
+		.local_port = sa->local.port, .remote_port = sa->remote.port, .rekeys_spi = rekeys,
+	};
 	struct ike_child_keys_in in = {
 		.keymat = keymat, .len = len, .initiator = n->initiator, .spi_in = n->spi_in,
 		.spi_out = n->spi_out, .local = &sa->local.addr, .remote = &sa->remote.addr,
 		.transport = n->transport,
 	};
-	int rc = c ? 0 : ike_fail(err, -ENOMEM, "no memory for a child SA");
 
-	if (rc == 0) {
-		c->protocol = n->method.protocol;
-		c->method = n->method;
-		c->ts_local = n->ts_local;
-		c->ts_remote = n->ts_remote;
-		memcpy(c->ike_spi_i, sa->id.spi_i, 8);
-		memcpy(c->ike_spi_r, sa->id.spi_r, 8);
-		c->rekeys_spi = rekeys;
-		c->udp_encap = sa->local_nat || sa->remote_nat;
-		c->local_port = sa->local.port;
-		c->remote_port = sa->remote.port;
-		rc = ike_child_set_keys(c, &in, err);
-	}
-	if (rc) {
-		if (c)
-			ike_child_wipe(c);
-		free(c);
-		return rc;
-	}
-	ev.child = c;
+	memcpy(tmpl.ike_spi_i, sa->id.spi_i, 8);
+	memcpy(tmpl.ike_spi_r, sa->id.spi_r, 8);
+	ev.child = ike_child_make(&tmpl, &in, err);
+	if (ev.child == NULL)
+		return err ? err->code : -ENOMEM;
 	ikev2_emit(e, &ev);
 	return 0;
 }
@@ -209,18 +197,18 @@ int ikev2_child_install(struct ikev2_engine *e, struct ikev2_sa *sa, const struc
 {
 	uint8_t keymat[2 * (DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN + DPSEC_MAX_INTEG_KEY)];
 	size_t len = ike_child_keymat_len(&n->method);
-	struct ikev2_child_rec rec = { n->method.protocol, n->spi_in, n->spi_out, n->method,
+	struct ike_child_rec rec = { n->method.protocol, n->spi_in, n->spi_out, n->method,
 				       n->transport };
-	int rc = ikev2_sa_child_add(sa, &rec);
+	int rc = ike_child_recs_add(&sa->children, &rec);
 
 	if (rc)
-		return ike_fail(err, rc, "IKE SA already holds %d child SAs", IKEV2_MAX_CHILDREN);
+		return ike_fail(err, rc, "IKE SA already holds %d child SAs", IKE_SA_MAX_CHILDREN);
 	rc = ikev2_child_keymat(&sa->keys, g_ir, ni, nr, keymat, len, err);
 	if (rc == 0)
 		rc = child_event(e, sa, n, keymat, len, rekeys, err);
 	OPENSSL_cleanse(keymat, sizeof(keymat));
 	if (rc) {
-		ikev2_sa_child_remove(sa, ikev2_sa_child_by_in(sa, n->spi_in));
+		ike_child_recs_remove(&sa->children, ike_child_recs_by_in(&sa->children, n->spi_in));
 		return rc;
 	}
 	ikev2_count(e, IKEV2_STAT_CHILD_ESTABLISHED);

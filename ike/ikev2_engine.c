@@ -62,16 +62,12 @@ struct ikev2_engine *ikev2_engine_new(const struct ikev2_conf *c, struct ike_err
 
 void ikev2_engine_free(struct ikev2_engine *e)
 {
-	struct ikev2_event ev;
-
 	if (e == NULL)
 		return;
-	while (ikev2_next_event(e, &ev))
-		ikev2_event_release(&ev);
+	ike_evq_free(&e->evq);
 	for (size_t i = 0; i < e->n_sas; i++)
 		ikev2_sa_free(e->sas[i]);
 	free(e->sas);
-	free(e->ev);
 	OPENSSL_cleanse(e, sizeof(*e)); /* cookie secrets, scratch buffers */
 	free(e);
 }
@@ -123,37 +119,12 @@ void ikev2_count(struct ikev2_engine *e, enum ikev2_stat s)
 
 void ikev2_emit(struct ikev2_engine *e, const struct ikev2_event *ev)
 {
-	if (e->ev_head + e->ev_n == e->ev_cap) {
-		if (e->ev_head > 0) { /* reuse the taken slots first */
-			memmove(e->ev, e->ev + e->ev_head, e->ev_n * sizeof(*ev));
-			e->ev_head = 0;
-		} else {
-			size_t cap = e->ev_cap ? 2 * e->ev_cap : 16;
-			struct ikev2_event *p = realloc(e->ev, cap * sizeof(*p));
-
-			if (p == NULL) { /* lost: a send is retransmitted, the rest is not */
-				struct ikev2_event lost = *ev;
-
-				ikev2_event_release(&lost);
-				return;
-			}
-			e->ev = p;
-			e->ev_cap = cap;
-		}
-	}
-	e->ev[e->ev_head + e->ev_n++] = *ev;
+	ike_evq_push(&e->evq, ev);
 }
 
 bool ikev2_next_event(struct ikev2_engine *e, struct ikev2_event *ev)
 {
-	if (e->ev_n == 0)
-		return false;
-	*ev = e->ev[e->ev_head];
-	memset(&e->ev[e->ev_head], 0, sizeof(*ev));
-	e->ev_head++;
-	if (--e->ev_n == 0)
-		e->ev_head = 0;
-	return true;
+	return ike_evq_pop(&e->evq, ev);
 }
 
 void ikev2_event_release(struct ikev2_event *ev)
@@ -192,12 +163,7 @@ int ikev2_drop(struct ikev2_engine *e, struct ikev2_sa *sa, enum ikev2_stat s, u
 static void reason_event(struct ikev2_engine *e, struct ikev2_sa *sa, enum ikev2_event_kind kind,
 			 uint16_t notify, bool gone, const char *text)
 {
-	struct ikev2_event ev = ikev2_event_for(sa, kind);
-
-	ev.reason.notify = notify;
-	ev.reason.ike_sa_gone = gone;
-	snprintf(ev.reason.text, sizeof(ev.reason.text), "%s", text);
-	ikev2_emit(e, &ev);
+	ike_evq_reason(&e->evq, ikev2_event_for(sa, kind), notify, gone, text);
 }
 
 void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
@@ -217,24 +183,20 @@ void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint1
 		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
 }
 
-void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_child_rec *c,
+void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike_child_rec *c,
 		      uint64_t now)
 {
-	struct ikev2_event ev = ikev2_event_for(sa, IKEV2_EV_CHILD_DOWN);
-
-	ev.child_down.protocol = c->protocol;
-	ev.child_down.spi_in = c->spi_in;
-	ev.child_down.spi_out = c->spi_out;
-	ikev2_emit(e, &ev);
+	ike_evq_child_down(&e->evq, ikev2_event_for(sa, IKEV2_EV_CHILD_DOWN), c->protocol, c->spi_in,
+			   c->spi_out);
 	ikev2_count(e, IKEV2_STAT_CHILD_DELETED);
 	ikev2_sa_log(sa, e, 5, now, "child SA down: in %08x out %08x", c->spi_in, c->spi_out);
-	ikev2_sa_child_remove(sa, c);
+	ike_child_recs_remove(&sa->children, c);
 }
 
 void ikev2_sa_down(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, const char *reason)
 {
-	while (sa->n_children)
-		ikev2_child_down(e, sa, &sa->children[sa->n_children - 1], now);
+	while (sa->children.n)
+		ikev2_child_down(e, sa, &sa->children.rec[sa->children.n - 1], now);
 	ikev2_count(e, IKEV2_STAT_IKE_DELETED);
 	ikev2_sa_log(sa, e, 5, now, "down: %s", reason);
 	reason_event(e, sa, IKEV2_EV_IKE_DOWN, 0, true, reason);
@@ -403,7 +365,7 @@ static int dispatch_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 
 static void log_in(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx)
 {
-	char text[IKEV2_LOG_LINE];
+	char text[IKE_LOG_LINE];
 
 	ikev2_rx_summary(rx, text, sizeof(text));
 	ikev2_sa_log(sa, e, 7, rx->now, "in %s %s #%u: %s", ikev2_exchange_name(rx->m.hdr.exchange),
@@ -596,7 +558,7 @@ static int queue(struct ikev2_engine *e, const struct ikev2_sa_id *id, enum ikev
 	if (sa->state != IKEV2_S_ESTABLISHED)
 		return ike_fail(err, -EAGAIN, "IKE SA in state %s, not established",
 				ikev2_state_name(sa->state));
-	if (spi && ikev2_sa_child_by_in(sa, spi) == NULL)
+	if (spi && ike_child_recs_by_in(&sa->children, spi) == NULL)
 		return ike_fail(err, -ENOENT, "IKE SA has no child SA with inbound SPI %08x", spi);
 	if (ikev2_sa_task_add(sa, kind, spi))
 		return ike_fail(err, -EBUSY, "IKE SA has %d exchanges queued already",

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ike_dh.h"
+#include "ike_evq.h"
 #include "ikev2.h"
 #include "ikev2_msg.h"
 #include "ikev2_sa.h"
@@ -21,8 +22,7 @@ struct ikev2_engine {
 	struct ikev2_conf conf;
 	struct ikev2_sa **sas;
 	size_t n_sas, cap_sas;
-	struct ikev2_event *ev; /* a queue: taken from ev_head */
-	size_t ev_head, ev_n, ev_cap;
+	struct ike_evq evq;
 	struct ikev2_stats stats;
 	uint8_t cookie_secret[2][IKEV2_COOKIE_SECRET_LEN]; /* [version & 1]: current and previous */
 	uint32_t cookie_version;
@@ -65,7 +65,7 @@ struct ikev2_event ikev2_event_for(const struct ikev2_sa *sa, enum ikev2_event_k
 void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
 		bool ike_sa_gone, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A child SA goes: CHILD_DOWN event, record removed. */
-void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_child_rec *c,
+void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike_child_rec *c,
 		      uint64_t now);
 /* The IKE SA goes: CHILD_DOWN for each child, IKE_DOWN with the reason,
  * state CLOSED. */

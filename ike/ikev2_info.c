@@ -7,7 +7,7 @@
 
 #include "ikev2_exchange.h"
 
-#define MAX_DELETED IKEV2_MAX_CHILDREN
+#define MAX_DELETED IKE_SA_MAX_CHILDREN
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -30,11 +30,11 @@ static void delete_add(struct ikev2_tx *t, uint8_t protocol, const uint8_t *spis
 int ikev2_info_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,
 		     uint64_t now, struct ike_err *err)
 {
-	const struct ikev2_child_rec *c = NULL;
+	const struct ike_child_rec *c = NULL;
 	uint8_t spi[4];
 	struct ikev2_tx t;
 
-	if (task->kind == IKEV2_REQ_DELETE_CHILD && (c = ikev2_sa_child_by_in(sa, task->spi)) == NULL)
+	if (task->kind == IKEV2_REQ_DELETE_CHILD && (c = ike_child_recs_by_in(&sa->children, task->spi)) == NULL)
 		return ike_fail(err, -ENOENT, "delete: no child SA with inbound SPI %08x", task->spi);
 	ikev2_tx_begin(e, sa, &t, IKEV2_INFORMATIONAL, false, sa->next_msg_id);
 	if (c) {
@@ -53,11 +53,11 @@ int ikev2_info_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct i
 
 int ikev2_info_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
-	struct ikev2_child_rec *c;
+	struct ike_child_rec *c;
 
 	switch (sa->req.kind) {
 	case IKEV2_REQ_DELETE_CHILD:
-		c = ikev2_sa_child_by_in(sa, sa->req.old_spi);
+		c = ike_child_recs_by_in(&sa->children, sa->req.old_spi);
 		if (c)
 			ikev2_child_down(e, sa, c, rx->now);
 		break;
@@ -82,7 +82,7 @@ static uint16_t children_deleted(struct ikev2_engine *e, struct ikev2_sa *sa,
 				 uint64_t now)
 {
 	for (uint16_t i = 0; i < d->n_spi && n < MAX_DELETED; i++) {
-		struct ikev2_child_rec *c = ikev2_sa_child_by_out(sa, ike_get32(d->spis + 4 * i));
+		struct ike_child_rec *c = ike_child_recs_by_out(&sa->children, ike_get32(d->spis + 4 * i));
 
 		if (c == NULL || c->protocol != d->protocol)
 			continue; /* gone already: nothing to answer (RFC 7296 §1.4.1) */

@@ -107,15 +107,11 @@ void ikev2_sa_log(const struct ikev2_sa *sa_const, const struct ikev2_engine *e,
 		  uint64_t now_ms, const char *fmt, ...)
 {
 	struct ikev2_sa *sa = (struct ikev2_sa *)sa_const; /* the log is not the SA's state */
-	char *line = sa->log[sa->log_next++ % IKEV2_LOG_LINES];
-	const uint8_t *spi = ikev2_sa_our_spi(sa);
-	int n = snprintf(line, IKEV2_LOG_LINE, "%llu.%03llu %08x%08x: ",
-			 (unsigned long long)(now_ms / 1000), (unsigned long long)(now_ms % 1000),
-			 ike_get32(spi), ike_get32(spi + 4));
+	const char *line;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line + n, IKEV2_LOG_LINE - (size_t)n, fmt, ap);
+	line = ike_log_add(&sa->log, now_ms, "", ikev2_sa_our_spi(sa), fmt, ap);
 	va_end(ap);
 	if (e && e->conf.log)
 		e->conf.log(e->conf.log_ctx, level, line);
@@ -123,15 +119,7 @@ void ikev2_sa_log(const struct ikev2_sa *sa_const, const struct ikev2_engine *e,
 
 const char *ikev2_sa_log_find(const struct ikev2_sa *sa, const char *text)
 {
-	uint32_t n = sa->log_next < IKEV2_LOG_LINES ? sa->log_next : IKEV2_LOG_LINES;
-
-	for (uint32_t i = 1; i <= n; i++) {
-		const char *line = sa->log[(sa->log_next - i) % IKEV2_LOG_LINES];
-
-		if (strstr(line, text))
-			return line;
-	}
-	return NULL;
+	return ike_log_find(&sa->log, text);
 }
 
 void ikev2_sa_request_sent(struct ikev2_sa *sa, enum ikev2_req_kind kind, uint8_t *data,
@@ -189,36 +177,4 @@ bool ikev2_sa_task_take(struct ikev2_sa *sa, struct ikev2_task *out)
 	*out = sa->tasks[0];
 	memmove(sa->tasks, sa->tasks + 1, --sa->n_tasks * sizeof(sa->tasks[0]));
 	return true;
-}
-
-struct ikev2_child_rec *ikev2_sa_child_by_in(struct ikev2_sa *sa, uint32_t spi_in)
-{
-	for (uint8_t i = 0; i < sa->n_children; i++)
-		if (sa->children[i].spi_in == spi_in)
-			return &sa->children[i];
-	return NULL;
-}
-
-struct ikev2_child_rec *ikev2_sa_child_by_out(struct ikev2_sa *sa, uint32_t spi_out)
-{
-	for (uint8_t i = 0; i < sa->n_children; i++)
-		if (sa->children[i].spi_out == spi_out)
-			return &sa->children[i];
-	return NULL;
-}
-
-int ikev2_sa_child_add(struct ikev2_sa *sa, const struct ikev2_child_rec *c)
-{
-	if (sa->n_children >= IKEV2_MAX_CHILDREN)
-		return -ENOSPC;
-	sa->children[sa->n_children++] = *c;
-	return 0;
-}
-
-void ikev2_sa_child_remove(struct ikev2_sa *sa, struct ikev2_child_rec *c)
-{
-	size_t i = (size_t)(c - sa->children);
-
-	memmove(c, c + 1, (sa->n_children - i - 1) * sizeof(*c));
-	sa->n_children--;
 }

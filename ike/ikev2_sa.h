@@ -24,6 +24,7 @@
 
 #include "ike_dh.h"
 #include "ike_keys.h"
+#include "ike_log.h"
 #include "ikev2.h"
 
 /* Ordered: later states hold everything earlier ones had (keys from
@@ -81,18 +82,7 @@ struct ikev2_task {
 };
 
 #define IKEV2_MAX_TASKS 8
-#define IKEV2_MAX_CHILDREN 16
 #define IKEV2_MAX_FRAGMENTS 64 /* of one message (RFC 7383): 64 KB in 1,200-byte datagrams */
-#define IKEV2_LOG_LINES 64
-#define IKEV2_LOG_LINE 160
-
-/* A child SA of this IKE SA, without keys (they left in the CHILD_UP event). */
-struct ikev2_child_rec {
-	uint8_t protocol;
-	uint32_t spi_in, spi_out;
-	struct ike_qm_method method;
-	bool transport;
-};
 
 /* A message arriving in fragments (RFC 7383), each kept decrypted. */
 struct ikev2_reasm {
@@ -139,12 +129,10 @@ struct ikev2_sa {
 	} last_resp;
 	struct ikev2_task tasks[IKEV2_MAX_TASKS];
 	uint8_t n_tasks;
-	struct ikev2_child_rec children[IKEV2_MAX_CHILDREN];
-	uint8_t n_children;
+	struct ike_child_recs children;
 	uint64_t expire_ms;         /* half-open SA given up at; 0: none */
 	/* the log: a ring of the last lines */
-	char log[IKEV2_LOG_LINES][IKEV2_LOG_LINE];
-	uint32_t log_next;
+	struct ike_log log;
 };
 
 struct ikev2_engine;
@@ -190,12 +178,6 @@ int ikev2_sa_task_add(struct ikev2_sa *sa, enum ikev2_req_kind kind, uint32_t sp
 /* Takes the next queued exchange; false when none. */
 bool ikev2_sa_task_take(struct ikev2_sa *sa, struct ikev2_task *out);
 
-/* Children by our inbound or the peer's (our outbound) SPI; NULL if none. */
-struct ikev2_child_rec *ikev2_sa_child_by_in(struct ikev2_sa *sa, uint32_t spi_in);
-struct ikev2_child_rec *ikev2_sa_child_by_out(struct ikev2_sa *sa, uint32_t spi_out);
-/* -ENOSPC when IKEV2_MAX_CHILDREN are held. */
-int ikev2_sa_child_add(struct ikev2_sa *sa, const struct ikev2_child_rec *c);
-void ikev2_sa_child_remove(struct ikev2_sa *sa, struct ikev2_child_rec *c);
 
 /* Frees the IKE_SA_INIT material (messages, DH, kept nonces are left). */
 void ikev2_sa_init_material_free(struct ikev2_sa *sa);

@@ -140,20 +140,8 @@ int ikev2_tx_finish(struct ikev2_engine *e, const struct ikev2_sa *sa, struct ik
 void ikev2_send_to(struct ikev2_engine *e, const struct ike_endpoint *local,
 		   const struct ike_endpoint *remote, const uint8_t *data, size_t len)
 {
-	struct ikev2_event ev = { .kind = IKEV2_EV_SEND };
-	uint8_t *copy = malloc(len);
-
-	if (copy == NULL)
-		return; /* as if lost on the wire: the retransmission recovers */
-	memcpy(copy, data, len);
-	ev.send.local = *local;
-	ev.send.remote = *remote;
-	ev.send.data = copy;
-	ev.send.len = len;
-	memcpy(ev.sa.spi_i, data, 8);
-	memcpy(ev.sa.spi_r, data + 8, 8);
-	ikev2_count(e, IKEV2_STAT_SENT);
-	ikev2_emit(e, &ev);
+	if (ike_evq_send(&e->evq, local, remote, data, len)) /* else as if lost: retransmitted */
+		ikev2_count(e, IKEV2_STAT_SENT);
 }
 
 void ikev2_send(struct ikev2_engine *e, const struct ikev2_sa *sa, const uint8_t *data, size_t len)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_ike_policy.h"
 #include "ike_sk.h"
 #include "ikev2.h"
 #include "ikev2_msg.h"
@@ -19,36 +20,17 @@
 
 static const uint8_t fixed_priv[32] = { 0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d,
 					0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45 };
-static struct ikev2_peer policy;
-static const struct ike_endpoint ep_i = { { DPSEC_AF_INET, { 192, 0, 2, 1 } }, 500 };
-static const struct ike_endpoint ep_r = { { DPSEC_AF_INET, { 198, 51, 100, 1 } }, 500 };
 static uint8_t msg[IKE_MSG_MAX];
-
-static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
-{
-	(void)ctx;
-	(void)q;
-	*out = policy;
-	return 0;
-}
 
 static void policy_init(void)
 {
-	struct dpsec_prefix any = { { DPSEC_AF_INET }, 0 };
-	static const char psk[] = "fuzz";
-
-	if (policy.n_mm)
+	if (!policy_common())
 		return;
-	ike_id_fqdn(&policy.local_id, "fuzz.example", NULL);
-	ike_auth_psk(&policy.local_auth, (const uint8_t *)psk, sizeof(psk) - 1, NULL);
-	ike_auth_psk(&policy.remote_auth, (const uint8_t *)psk, sizeof(psk) - 1, NULL);
 	policy.n_mm = 1;
 	policy.mm[0] = (struct ike_mm_method){
 		{ IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, 31 };
 	policy.n_qm = 1;
 	policy.qm[0] = (struct ike_qm_method){ IKE_PROTO_ESP, DPSEC_ENC_AES_GCM_16, 16 };
-	policy.ts_local.n = policy.ts_remote.n = 1;
-	policy.ts_local.ts[0] = policy.ts_remote.ts[0] = ike_ts_from_prefix(&any);
 }
 
 static struct ikev2_engine *engine(void)

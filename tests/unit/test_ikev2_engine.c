@@ -18,6 +18,7 @@
 
 #include "ike_dh.h"
 #include "ike_prf.h"
+#include "ike_pair.h"
 #include "ike_ref.h"
 #include "ike_sk.h"
 #include "ike_test_util.h"
@@ -26,7 +27,6 @@
 #include "ikev2_sa.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_EV 64
 
 /* What every IKE_SA_INIT of these peers carries. */
 #define INIT_PAYLOADS                                                                   \
@@ -35,14 +35,8 @@
 
 /* ---- two peers and the wire between them ------------------------------ */
 
-struct msg {
-	uint8_t *data;
-	size_t len;
-	struct ike_endpoint from, to;
-};
-
 struct side {
-	const char *name;
+	struct ike_outbox box;  /* its name, datagrams and events */
 	struct ikev2_engine *e;
 	struct ikev2_conf conf;
 	struct ike_endpoint ep;  /* where it sends from */
@@ -52,10 +46,6 @@ struct side {
 	int lookups_with_ts;     /* lookups that were told the child SA's selectors */
 	struct ike_ts_set seen_ts_i;
 	bool no_policy;
-	struct ikev2_event ev[MAX_EV]; /* everything but sends, in order */
-	int n_ev;
-	struct msg out[MAX_EV];  /* sent, not yet taken */
-	int n_out;
 };
 
 struct world {
@@ -84,20 +74,6 @@ static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *ou
 	}
 	*out = s->by_mode && q->ts_i != NULL && q->transport ? s->pol_transport : s->pol;
 	return 0;
-}
-
-static struct dpsec_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { a, b, c, d } };
-}
-
-static struct ike_ts_set ts_prefix(struct dpsec_addr a, uint8_t len)
-{
-	struct dpsec_prefix p = { a, len };
-	struct ike_ts_set s = { .n = 1 };
-
-	s.ts[0] = ike_ts_from_prefix(&p);
-	return s;
 }
 
 static const struct ike_mm_method mm_gcm_ecp = {
@@ -151,8 +127,8 @@ static void side_start(struct side *s)
 static void world_init(struct world *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->i.name = "initiator";
-	w->r.name = "responder";
+	w->i.box.name = "initiator";
+	w->r.box.name = "responder";
 	ikev2_conf_default(&w->i.conf);
 	ikev2_conf_default(&w->r.conf);
 	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
@@ -167,16 +143,8 @@ static void drain(struct side *s)
 {
 	struct ikev2_event ev;
 
-	while (ikev2_next_event(s->e, &ev)) {
-		if (ev.kind == IKEV2_EV_SEND) {
-			ck_assert_int_lt(s->n_out, MAX_EV);
-			s->out[s->n_out++] = (struct msg){ ev.send.data, ev.send.len, ev.send.local,
-							   ev.send.remote };
-			continue;
-		}
-		ck_assert_int_lt(s->n_ev, MAX_EV);
-		s->ev[s->n_ev++] = ev;
-	}
+	while (ikev2_next_event(s->e, &ev))
+		outbox_put(&s->box, &ev);
 }
 
 static void world_go(struct world *w)
@@ -188,10 +156,7 @@ static void world_go(struct world *w)
 static void side_end(struct side *s)
 {
 	drain(s);
-	for (int k = 0; k < s->n_ev; k++)
-		ikev2_event_release(&s->ev[k]);
-	for (int k = 0; k < s->n_out; k++)
-		free(s->out[k].data);
+	outbox_free(&s->box);
 	ikev2_engine_free(s->e);
 	ike_auth_wipe(&s->pol.local_auth);
 	ike_auth_wipe(&s->pol.remote_auth);
@@ -203,22 +168,16 @@ static void world_end(struct world *w)
 	side_end(&w->r);
 }
 
-/* The oldest datagram s sent (the caller frees it). */
 static struct msg take(struct side *s)
 {
-	struct msg m;
-
 	drain(s);
-	ck_assert_msg(s->n_out > 0, "%s sent nothing", s->name);
-	m = s->out[0];
-	memmove(s->out, s->out + 1, (size_t)--s->n_out * sizeof(m));
-	return m;
+	return outbox_take(&s->box);
 }
 
 static void nothing_sent(struct side *s)
 {
 	drain(s);
-	ck_assert_msg(s->n_out == 0, "%s sent %d datagrams", s->name, s->n_out);
+	outbox_nothing_sent(&s->box);
 }
 
 /* Delivers m to `to` as the network would: through i's NAT if any, which
@@ -241,7 +200,7 @@ static void deliver(struct world *w, struct side *to, const struct msg *m)
 	struct ike_err err = { 0 };
 	int rc = feed(w, to, m, &err);
 
-	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->name, rc, err.msg);
+	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->box.name, rc, err.msg);
 }
 
 static struct side *other(struct world *w, struct side *s)
@@ -284,7 +243,7 @@ static void open_msg(struct side *to, const struct msg *m, struct ikev2_msg *pm,
 	if (pm->n == 0 || pm->pl[pm->n - 1].type != IKEV2_PL_SK)
 		return;
 	sa = sa_for(to, m->data);
-	ck_assert_msg(sa != NULL, "%s has no SA for the message", to->name);
+	ck_assert_msg(sa != NULL, "%s has no SA for the message", to->box.name);
 	ck_assert_msg(ikev2_sk_open(&sa->keys, buf, m->len, pm->sk_body_off, &plain, &plain_len,
 				    &err) == 0, "%s", err.msg);
 	pm->n--; /* the SK payload itself */
@@ -331,7 +290,7 @@ static void expect_summary(struct side *to, const struct msg *m, const char *wan
 {
 	const char *got = summary(to, m);
 
-	ck_assert_msg(strcmp(got, want) == 0, "message to %s: \"%s\", expected \"%s\"", to->name, got,
+	ck_assert_msg(strcmp(got, want) == 0, "message to %s: \"%s\", expected \"%s\"", to->box.name, got,
 		      want);
 }
 
@@ -339,54 +298,19 @@ static void expect_summary(struct side *to, const struct msg *m, const char *wan
 
 static int count_ev(struct side *s, enum ikev2_event_kind k)
 {
-	int n = 0;
-
 	drain(s);
-	for (int j = 0; j < s->n_ev; j++)
-		n += s->ev[j].kind == k;
-	return n;
+	return outbox_count(&s->box, k);
 }
 
-/* The last event of kind k (it must exist). */
 static struct ikev2_event *last_ev(struct side *s, enum ikev2_event_kind k)
 {
 	drain(s);
-	for (int j = s->n_ev - 1; j >= 0; j--)
-		if (s->ev[j].kind == k)
-			return &s->ev[j];
-	ck_abort_msg("%s: no event of kind %d", s->name, k);
-	return NULL;
+	return outbox_last(&s->box, k);
 }
 
 static uint64_t stat(struct side *s, enum ikev2_stat k)
 {
 	return ikev2_engine_stats(s->e)->n[k];
-}
-
-/* The two SAs of a pair agree: each one's outbound is the other's inbound. */
-static void same_sa(const struct dpsec_sa_conf *out, const struct dpsec_sa_conf *in)
-{
-	ck_assert_uint_eq(out->spi, in->spi);
-	ck_assert_uint_eq(out->direction, DPSEC_DIR_OUT);
-	ck_assert_uint_eq(in->direction, DPSEC_DIR_IN);
-	ck_assert_uint_eq(out->enc_alg, in->enc_alg);
-	ck_assert_uint_eq(out->enc_key_len, in->enc_key_len);
-	ck_assert_mem_eq(out->enc_key, in->enc_key, out->enc_key_len);
-	ck_assert_mem_eq(out->salt, in->salt, DPSEC_GCM_SALT_LEN);
-	ck_assert_uint_eq(out->integ_alg, in->integ_alg);
-	ck_assert_uint_eq(out->integ_key_len, in->integ_key_len);
-	ck_assert_mem_eq(out->integ_key, in->integ_key, out->integ_key_len);
-	ck_assert_uint_eq(out->esn, in->esn);
-	ck_assert_uint_eq(out->mode, in->mode);
-}
-
-static void pair_agrees(const struct ike_child *a, const struct ike_child *b)
-{
-	same_sa(&a->out, &b->in);
-	same_sa(&b->out, &a->in);
-	ck_assert_uint_ne(a->in.spi, a->out.spi);
-	ck_assert_msg(memcmp(a->in.enc_key, a->out.enc_key, a->in.enc_key_len) != 0,
-		      "both directions have the same key");
 }
 
 /* ---- running exchanges ------------------------------------------------- */
@@ -703,7 +627,7 @@ START_TEST(half_open_limit_per_source)
 	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 2);
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
 	drain(&w.r);
-	ck_assert_int_eq(w.r.n_out, 2); /* two answers, none for the third */
+	ck_assert_int_eq(w.r.box.n_out, 2); /* two answers, none for the third */
 	for (int k = 0; k < 2; k++) {   /* both answered SAs complete: no longer half-open */
 		free(step(&w, &w.r).data);
 		free(step(&w, &w.i).data);
@@ -741,29 +665,29 @@ static void init_with_small_fragments(struct world *w)
 static int check_fragments(struct side *s, uint8_t first)
 {
 	drain(s);
-	for (int k = 0; k < s->n_out; k++) {
-		const uint8_t *d = s->out[k].data;
+	for (int k = 0; k < s->box.n_out; k++) {
+		const uint8_t *d = s->box.out[k].data;
 
-		ck_assert_uint_le(s->out[k].len, SMALL_FRAGMENTS);
+		ck_assert_uint_le(s->box.out[k].len, SMALL_FRAGMENTS);
 		ck_assert_uint_eq(d[16], IKEV2_PL_SKF);                   /* the only payload */
 		ck_assert_uint_eq(ike_get16(d + IKEV2_HDR_LEN + 4), k + 1); /* Fragment Number */
-		ck_assert_uint_eq(ike_get16(d + IKEV2_HDR_LEN + 6), s->n_out);
+		ck_assert_uint_eq(ike_get16(d + IKEV2_HDR_LEN + 6), s->box.n_out);
 		ck_assert_uint_eq(d[IKEV2_HDR_LEN], (k == 0 ? first : IKEV2_PL_NONE));
 	}
-	return s->n_out;
+	return s->box.n_out;
 }
 
 /* Delivers every waiting datagram of `from`, in order or last first. */
 static void deliver_all(struct world *w, struct side *from, bool reversed)
 {
 	drain(from);
-	for (int j = 0; j < from->n_out; j++) {
-		int k = reversed ? from->n_out - 1 - j : j;
+	for (int j = 0; j < from->box.n_out; j++) {
+		int k = reversed ? from->box.n_out - 1 - j : j;
 
-		deliver(w, other(w, from), &from->out[k]);
-		free(from->out[k].data);
+		deliver(w, other(w, from), &from->box.out[k]);
+		free(from->box.out[k].data);
 	}
-	from->n_out = 0;
+	from->box.n_out = 0;
 }
 
 /* IKE_AUTH both ways in fragments, delivered out of order: reassembled,
@@ -807,7 +731,7 @@ START_TEST(fragments_copied_forged_and_retransmitted)
 	world_init(&w);
 	init_with_small_fragments(&w);
 	n = check_fragments(&w.i, IKEV2_PL_IDI);
-	m = w.i.out[0];
+	m = w.i.box.out[0];
 	deliver(&w, &w.r, &m);
 	deliver(&w, &w.r, &m); /* a copy */
 	m.data[m.len - 1] ^= 0x80;
@@ -816,8 +740,8 @@ START_TEST(fragments_copied_forged_and_retransmitted)
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INTEGRITY_FAILED), 1);
 	nothing_sent(&w.r); /* still waiting for the rest */
 	for (int k = 0; k < n; k++)
-		free(w.i.out[k].data);
-	w.i.n_out = 0;
+		free(w.i.box.out[k].data);
+	w.i.box.n_out = 0;
 	w.now += w.i.conf.retransmit_base_ms;
 	ikev2_tick(w.i.e, w.now);
 	ck_assert_int_eq(check_fragments(&w.i, IKEV2_PL_IDI), n); /* the whole message again */
@@ -825,8 +749,8 @@ START_TEST(fragments_copied_forged_and_retransmitted)
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_REASSEMBLED), 1);
 	n = check_fragments(&w.r, IKEV2_PL_IDR);
 	for (int k = 0; k < n; k++) /* the answer lost */
-		free(w.r.out[k].data);
-	w.r.n_out = 0;
+		free(w.r.box.out[k].data);
+	w.r.box.n_out = 0;
 	w.now += 2 * w.i.conf.retransmit_base_ms;
 	ikev2_tick(w.i.e, w.now);
 	deliver_all(&w, &w.i, true);
@@ -851,8 +775,8 @@ START_TEST(no_fragments_unless_both_agree)
 	free(step(&w, &w.i).data);
 	pass(&w, &w.r, "SA KE Nonce N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)");
 	drain(&w.i);
-	ck_assert_int_eq(w.i.n_out, 1);
-	ck_assert_uint_gt(w.i.out[0].len, SMALL_FRAGMENTS);
+	ck_assert_int_eq(w.i.box.n_out, 1);
+	ck_assert_uint_gt(w.i.box.out[0].len, SMALL_FRAGMENTS);
 	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr");
 	pass(&w, &w.r, "IDr AUTH SA TSi TSr");
 	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_FRAGMENTED), 0);
@@ -1152,8 +1076,8 @@ START_TEST(child_rekey_with_pfs)
 	ck_assert_uint_eq(d->child_down.spi_out, old_i.out.spi);
 	d = last_ev(&w.r, IKEV2_EV_CHILD_DOWN);
 	ck_assert_uint_eq(d->child_down.spi_in, old_r.in.spi);
-	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->n_children, 1);
-	ck_assert_uint_eq(ikev2_find_sa(w.r.e, &id)->n_children, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.n, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.r.e, &id)->children.n, 1);
 	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_CHILD_REKEYS), 1);
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_CHILD_REKEYS), 1);
 	ike_child_wipe(&old_i);
@@ -1378,9 +1302,9 @@ START_TEST(ike_sa_rekey)
 	ck_assert(memcmp(new_i.spi_i, id.spi_i, 8) != 0 && memcmp(new_i.spi_r, id.spi_r, 8) != 0);
 	sa_i = ikev2_find_sa(w.i.e, &new_i);
 	sa_r = ikev2_find_sa(w.r.e, &new_r);
-	ck_assert_uint_eq(sa_i->n_children, 1);
-	ck_assert_uint_eq(sa_r->n_children, 1);
-	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->n_children, 0);
+	ck_assert_uint_eq(sa_i->children.n, 1);
+	ck_assert_uint_eq(sa_r->children.n, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.n, 0);
 	g_len = fixed_g_ir(IKE_DH_CURVE25519, ke, ke_len, g_ir);
 	ck_assert_int_eq(ikev2_skeyseed_rekey(old_prf, IKE_CHUNK(old_d, ike_prf_len(old_prf)),
 					      IKE_CHUNK(g_ir, g_len), IKE_CHUNK(ni, ni_len),

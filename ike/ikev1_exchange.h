@@ -1,0 +1,146 @@
+/* ikev1_exchange.h - what the files of the IKEv1 engine share, inside the
+ * library only: the engine's state, a received message being handled, a
+ * message being built, counting and events, and the entry points of each
+ * exchange file (ikev1_main.c, ikev1_quick.c, ikev1_info.c). Callers use
+ * ikev1.h. */
+#ifndef IKEV1_EXCHANGE_H
+#define IKEV1_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ike_evq.h"
+#include "ikev1.h"
+#include "ikev1_prf.h"
+#include "ikev1_sa.h"
+#include "isakmp_msg.h"
+
+struct ikev1_engine {
+	struct ikev1_conf conf;
+	struct ikev1_sa **sas;
+	size_t n_sas, cap_sas;
+	struct ike_evq evq;
+	struct ikev1_stats stats;
+	uint8_t rx[IKE_MSG_MAX];    /* the datagram being handled, decrypted in place */
+	uint8_t inner[IKE_MSG_MAX]; /* a plaintext chain being built */
+	uint8_t out[IKE_MSG_MAX];   /* the message being built */
+};
+
+/* A received message being handled. */
+struct ikev1_rx {
+	struct isakmp_msg m;
+	const uint8_t *raw;         /* the datagram as received (the caller's bytes) */
+	size_t len;
+	const struct ike_endpoint *local, *remote;
+	uint64_t now;
+	struct ike_err *err;
+	/* after ikev1_rx_open(): the decrypted chain, without padding */
+	const uint8_t *plain;
+	size_t plain_len;
+	struct ikev1_iv next_iv;    /* the chain's state once the message is accepted */
+};
+
+/* A message being built: payloads go into a plaintext chain (e->inner)
+ * that ikev1_tx_finish() encrypts, or straight after the header. */
+struct ikev1_tx {
+	struct isakmp_builder b;
+	struct isakmp_hdr hdr;
+	bool encrypted;
+	size_t hash_at;             /* HASH(1)/(2) payload's data offset in the chain, 0: none */
+};
+
+/* ---- counting, logging, events (ikev1_engine.c) ---- */
+
+void ikev1_count(struct ikev1_engine *e, enum ikev1_stat s);
+/* Counts s, logs the reason on the SA (if any) and returns code. */
+int ikev1_drop(struct ikev1_engine *e, struct ikev1_sa *sa, enum ikev1_stat s, uint64_t now,
+	       struct ike_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+void ikev1_emit(struct ikev1_engine *e, const struct ikev2_event *ev);
+struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_kind kind);
+/* A negotiation failed (notify sent or received, 0 if none): FAILED; with
+ * ike_sa_gone the SA closes too. */
+void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
+		bool ike_sa_gone, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void ikev1_child_down(struct ikev1_engine *e, struct ikev1_sa *sa, struct ike_child_rec *c,
+		      uint64_t now);
+/* CHILD_DOWN for each child, IKE_DOWN with the reason, state CLOSED. */
+void ikev1_sa_down(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, const char *reason);
+int ikev1_sa_insert(struct ikev1_engine *e, struct ikev1_sa *sa);
+/* The policy's methods IKEv1 can use (CBC suites; legacy ones only with
+ * conf.legacy), integrity cleared: the hash's HMAC does its work. */
+size_t ikev1_mm_methods(const struct ikev1_engine *e, const struct ikev2_peer *p,
+			struct ike_mm_method *out);
+
+/* ---- the wire (ikev1_wire.c) ---- */
+
+int ikev1_random(void *p, size_t n, struct ike_err *err);
+int ikev1_dh_new(struct ikev1_engine *e, uint16_t group, struct ike_dh **out, struct ike_err *err);
+uint32_t ikev1_new_child_spi(struct ikev1_engine *e);
+
+void ikev1_tx_begin(struct ikev1_engine *e, const struct ikev1_sa *sa, struct ikev1_tx *t,
+		    uint8_t exchange, uint32_t mid, bool encrypted);
+void ikev1_tx_add(struct ikev1_tx *t, uint8_t type, const union isakmp_body *body);
+void ikev1_tx_raw(struct ikev1_tx *t, uint8_t type, const uint8_t *body, size_t len);
+/* A HASH payload of the prf's length, filled in by ikev1_tx_finish_hashed(). */
+void ikev1_tx_hash_slot(struct ikev1_tx *t, const struct ikev1_sa *sa);
+void ikev1_tx_notify(struct ikev1_tx *t, uint8_t protocol, uint16_t type, const uint8_t *spi,
+		     uint8_t spi_len, const uint8_t *data, size_t len);
+/* Finishes the message, encrypting it with *iv (which moves on); *data is
+ * a malloc'd copy. */
+int ikev1_tx_finish(struct ikev1_engine *e, const struct ikev1_sa *sa, struct ikev1_tx *t,
+		    struct ikev1_iv *iv, uint8_t **data, size_t *len, struct ike_err *err);
+/* The same, with the HASH slot filled first: HASH(1) (ni NULL) or HASH(2)
+ * (ni the initiator's nonce) over the payloads after it. */
+int ikev1_tx_finish_hashed(struct ikev1_engine *e, const struct ikev1_sa *sa, struct ikev1_tx *t,
+			   const uint8_t *ni, size_t ni_len, struct ikev1_iv *iv, uint8_t **data,
+			   size_t *len, struct ike_err *err);
+/* A SEND event (data copied), from the SA's endpoints or given ones. */
+void ikev1_send_to(struct ikev1_engine *e, const struct ike_endpoint *local,
+		   const struct ike_endpoint *remote, const uint8_t *data, size_t len);
+void ikev1_send(struct ikev1_engine *e, const struct ikev1_sa *sa, const uint8_t *data, size_t len);
+/* Finishes, sends and remembers the message in msgs (waiting: retransmit). */
+int ikev1_send_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
+		   uint8_t *data, size_t len, bool waiting, uint64_t now);
+
+/* Decrypts the received message with iv (rx->next_iv gets the chain's next
+ * state, to be committed once the hash verified) and parses its payloads. */
+int ikev1_rx_open(struct ikev1_engine *e, const struct ikev1_sa *sa, struct ikev1_rx *rx,
+		  const struct ikev1_iv *iv);
+/* Checks the HASH that must come first in a Phase 2 message: HASH(1)
+ * (ni NULL) or HASH(2). -EKEYREJECTED when it does not verify. */
+int ikev1_rx_check_hash(const struct ikev1_sa *sa, const struct ikev1_rx *rx, const uint8_t *ni,
+			size_t ni_len);
+bool ikev1_rx_body(const struct ikev1_rx *rx, uint8_t type, union isakmp_body *body);
+/* The n-th (0-based) payload of that type. */
+bool ikev1_rx_body_nth(const struct ikev1_rx *rx, uint8_t type, int nth, union isakmp_body *body);
+/* The first notify with a type from lo to hi (errors: 1 to 8191). */
+bool ikev1_rx_notify_in(const struct ikev1_rx *rx, uint16_t lo, uint16_t hi,
+			struct isakmp_notify *out);
+
+/* ---- the exchanges ---- */
+
+/* ikev1_main.c */
+int ikev1_main_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err);
+int ikev1_main_first(struct ikev1_engine *e, struct ikev1_rx *rx);
+int ikev1_main_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx);
+
+/* ikev1_quick.c */
+int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t rekeys, uint64_t now,
+		      struct ike_err *err);
+int ikev1_quick_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		      struct ikev1_rx *rx);
+
+/* ikev1_info.c */
+int ikev1_info_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx);
+/* An Informational exchange with one NOTIFY or DELETE, HASH(1)-protected. */
+int ikev1_info_send_delete(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t protocol,
+			   const uint8_t *spi, uint8_t spi_len, uint64_t now, struct ike_err *err);
+int ikev1_info_send_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
+			   const uint8_t *data, size_t len, uint64_t now, struct ike_err *err);
+/* An unprotected notify answering a Main Mode message (before keys exist). */
+void ikev1_info_send_clear_notify(struct ikev1_engine *e, const struct ikev1_rx *rx, uint16_t type);
+int ikev1_dpd_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err);
+
+#endif

@@ -1,0 +1,782 @@
+/* ikev1_quick.c - Quick Mode (RFC 2409 §5.5): the child SA pairs
+ * (IPsec SAs) of an established ISAKMP SA, three encrypted messages:
+ *
+ *	1 I->R  HASH(1), SA, Ni [, KE] , IDci, IDcr
+ *	2 R->I  HASH(2), SA, Nr [, KE] , IDci, IDcr [, N(RESPONDER-LIFETIME)]
+ *	3 I->R  HASH(3)
+ *
+ * ESP and AH proposals, one per security method of the policy (each with
+ * our inbound SPI), lifetimes in seconds and kilobytes; PFS when the
+ * methods name a group. The responder chooses by the shared rule of
+ * ike_proposal.h, takes the initiator's selectors when they are inside its
+ * policy (IKEv1 cannot narrow: INVALID-ID-INFORMATION otherwise) and
+ * answers a lifetime longer than its own with RESPONDER-LIFETIME. The
+ * initiator installs on message 2, the responder on message 3; a rekey
+ * is a new Quick Mode after which the initiator deletes the old pair. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ikev1_exchange.h"
+
+#define ESP_AES_CBC 12     /* RFC 2407 §4.4.4 IPSEC transform IDs, IANA */
+#define ESP_AES_GCM_16 20
+#define AH_SHA 3
+#define AH_SHA2_256 5
+#define AUTH_HMAC_SHA 2    /* RFC 2407 §4.5 Authentication Algorithm, RFC 4868 */
+#define AUTH_HMAC_SHA2_256 5
+
+struct qm_offers {
+	size_t n;
+	struct ike_qm_offer o[IKE_MAX_TRANSFORMS];
+	uint16_t tr[IKE_MAX_TRANSFORMS];   /* the transform of each offer */
+	uint16_t prop[IKE_MAX_TRANSFORMS]; /* and its proposal */
+};
+
+/* ---- methods <-> transforms ---- */
+
+static uint16_t encap_mode(const struct ikev1_sa *sa, bool transport)
+{
+	if (sa->local_nat || sa->remote_nat)
+		return transport ? ISAKMP_ENCAP_UDP_TRANSPORT : ISAKMP_ENCAP_UDP_TUNNEL;
+	return transport ? ISAKMP_ENCAP_TRANSPORT : ISAKMP_ENCAP_TUNNEL;
+}
+
+static bool mode_is_transport(uint16_t m)
+{
+	return m == ISAKMP_ENCAP_TRANSPORT || m == ISAKMP_ENCAP_UDP_TRANSPORT ||
+	       m == ISAKMP_ENCAP_UDP_TRANSPORT_DRAFT;
+}
+
+static uint16_t transform_id(const struct ike_qm_method *m)
+{
+	if (m->protocol == IKE_PROTO_AH)
+		return m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AH_SHA : AH_SHA2_256;
+	return m->enc_alg == DPSEC_ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC;
+}
+
+static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8])
+{
+	ike_sa_add_attr_tv(sa, ISAKMP_IPSEC_SA_LIFE_TYPE, type);
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	ike_sa_add_attr_tlv(sa, ISAKMP_IPSEC_SA_LIFE_DURATION, be + 4, 4);
+}
+
+/* One proposal per method, numbered from 1, each with our SPI. */
+static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, struct ike_sa *out,
+			uint8_t life[][2][8])
+{
+	uint8_t spi[4] = { (uint8_t)(x->spi_in >> 24), (uint8_t)(x->spi_in >> 16),
+			   (uint8_t)(x->spi_in >> 8), (uint8_t)x->spi_in };
+
+	*out = (struct ike_sa){ .doi = ISAKMP_DOI_IPSEC, .situation = ISAKMP_SIT_IDENTITY_ONLY };
+	for (uint8_t i = 0; i < sa->peer.n_qm; i++) {
+		const struct ike_qm_method *m = &sa->peer.qm[i];
+
+		ike_sa_add_proposal(out, (uint8_t)(i + 1), m->protocol, spi, 4);
+		ike_sa_add_transform(out, 1, transform_id(m));
+		add_life(out, ISAKMP_LIFE_SECONDS, m->lifetime_seconds, life[i][0]);
+		add_life(out, ISAKMP_LIFE_KILOBYTES, m->lifetime_kilobytes, life[i][1]);
+		ike_sa_add_attr_tv(out, ISAKMP_IPSEC_ENCAPSULATION_MODE, encap_mode(sa, x->transport));
+		if (m->integ_alg != DPSEC_INTEG_NONE)
+			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_AUTH_ALGORITHM,
+					   m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AUTH_HMAC_SHA
+										  : AUTH_HMAC_SHA2_256);
+		if (m->protocol == IKE_PROTO_ESP)
+			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_KEY_LENGTH, (uint16_t)(m->enc_key_len * 8));
+		if (m->dh_group)
+			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_GROUP_DESCRIPTION, m->dh_group);
+	}
+}
+
+static void value(struct ike_values *v, bool known, uint16_t x, uint16_t bits)
+{
+	if (!known) {
+		v->unknown = true;
+		return;
+	}
+	v->v[0] = x;
+	v->bits[0] = bits;
+	v->n = 1;
+}
+
+/* A transform as an offer in dpsec's enums; unknown values never match. */
+static void transform_offer(const struct ike_proposal *p, const struct ike_transform *t,
+			    const struct isakmp_ipsec_policy *pol, struct ike_qm_offer *o)
+{
+	*o = (struct ike_qm_offer){ .num = p->num, .protocol = p->protocol };
+	if (p->spi_len == 4)
+		o->spi = ike_get32(p->spi);
+	if (p->protocol == IKE_PROTO_ESP)
+		value(&o->enc, t->id == ESP_AES_CBC || t->id == ESP_AES_GCM_16,
+		      t->id == ESP_AES_CBC ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16,
+		      pol->key_len ? pol->key_len : 128);
+	if (p->protocol == IKE_PROTO_AH)
+		value(&o->integ, t->id == AH_SHA || t->id == AH_SHA2_256,
+		      t->id == AH_SHA ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128, 0);
+	else if (pol->auth)
+		value(&o->integ, pol->auth == AUTH_HMAC_SHA || pol->auth == AUTH_HMAC_SHA2_256,
+		      pol->auth == AUTH_HMAC_SHA ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128, 0);
+	if (pol->group)
+		value(&o->dh, true, pol->group, 0);
+}
+
+/* Every transform of every single-protocol proposal. Proposals sharing a
+ * number (AH and ESP bundles) are not offered to the choice. */
+static void offers_read(const struct ike_sa *sa, struct qm_offers *out)
+{
+	out->n = 0;
+	for (uint16_t i = 0; i < sa->n_prop; i++) {
+		const struct ike_proposal *p = &sa->prop[i];
+		bool bundle = (i > 0 && sa->prop[i - 1].num == p->num) ||
+			      (i + 1 < sa->n_prop && sa->prop[i + 1].num == p->num);
+
+		for (uint16_t k = 0; k < p->n_tr && !bundle; k++) {
+			struct isakmp_ipsec_policy pol;
+			const struct ike_transform *t = &sa->tr[p->tr0 + k];
+
+			if (isakmp_ipsec_attrs_decode(sa, t, &pol, NULL))
+				continue;
+			transform_offer(p, t, &pol, &out->o[out->n]);
+			out->tr[out->n] = (uint16_t)(p->tr0 + k);
+			out->prop[out->n++] = i;
+		}
+	}
+}
+
+/* ---- selectors <-> IDci / IDcr ---- */
+
+static size_t addr_len(const struct dpsec_addr *a)
+{
+	return a->family == DPSEC_AF_INET ? 4 : 16;
+}
+
+/* Is lo..hi a prefix? Its mask then. */
+static bool as_prefix(const struct ike_ts *t, uint8_t *mask)
+{
+	size_t n = addr_len(&t->lo);
+	bool ones = true;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t m = (uint8_t)~(t->lo.a[i] ^ t->hi.a[i]);
+
+		if ((t->lo.a[i] & ~m) != 0 || (t->hi.a[i] | m) != 0xff || (!ones && m) ||
+		    (uint8_t)(m | (m - 1)) != 0xff)
+			return false;
+		ones = m == 0xff;
+		mask[i] = m;
+	}
+	return true;
+}
+
+static size_t id_from_ts(const struct ike_ts *t, uint8_t *out)
+{
+	bool v4 = t->lo.family == DPSEC_AF_INET;
+	size_t n = addr_len(&t->lo);
+	uint8_t mask[16];
+
+	out[1] = t->proto;
+	out[2] = t->port_lo == t->port_hi ? (uint8_t)(t->port_lo >> 8) : 0;
+	out[3] = t->port_lo == t->port_hi ? (uint8_t)t->port_lo : 0;
+	memcpy(out + 4, t->lo.a, n);
+	if (memcmp(t->lo.a, t->hi.a, n) == 0) {
+		out[0] = v4 ? ISAKMP_ID_IPV4_ADDR : ISAKMP_ID_IPV6_ADDR;
+		return 4 + n;
+	}
+	if (as_prefix(t, mask)) {
+		out[0] = v4 ? ISAKMP_ID_IPV4_ADDR_SUBNET : ISAKMP_ID_IPV6_ADDR_SUBNET;
+		memcpy(out + 4 + n, mask, n);
+	} else {
+		out[0] = v4 ? ISAKMP_ID_IPV4_ADDR_RANGE : ISAKMP_ID_IPV6_ADDR_RANGE;
+		memcpy(out + 4 + n, t->hi.a, n);
+	}
+	return 4 + 2 * n;
+}
+
+static int ts_from_id(const struct isakmp_id *id, struct ike_ts *t, struct ike_err *err)
+{
+	uint8_t ty = id->type;
+	bool v4 = ty == ISAKMP_ID_IPV4_ADDR || ty == ISAKMP_ID_IPV4_ADDR_SUBNET ||
+		  ty == ISAKMP_ID_IPV4_ADDR_RANGE;
+	bool v6 = ty == ISAKMP_ID_IPV6_ADDR || ty == ISAKMP_ID_IPV6_ADDR_SUBNET ||
+		  ty == ISAKMP_ID_IPV6_ADDR_RANGE;
+	size_t n = v4 ? 4 : 16;
+
+	if (!v4 && !v6)
+		return ike_fail(err, -EBADMSG, "Quick Mode: ID type %u is not an address", ty);
+	*t = (struct ike_ts){ .proto = id->protocol, .port_lo = id->port,
+			      .port_hi = id->port ? id->port : 0xffff };
+	t->lo.family = t->hi.family = v4 ? DPSEC_AF_INET : DPSEC_AF_INET6;
+	memcpy(t->lo.a, id->data.p, n); /* lengths were checked by the codec */
+	memcpy(t->hi.a, id->data.p, n);
+	for (size_t i = 0; i < n && id->data.len == 2 * n; i++) {
+		uint8_t second = id->data.p[n + i];
+		bool subnet = ty == ISAKMP_ID_IPV4_ADDR_SUBNET || ty == ISAKMP_ID_IPV6_ADDR_SUBNET;
+
+		t->lo.a[i] = subnet ? (uint8_t)(t->lo.a[i] & second) : t->lo.a[i];
+		t->hi.a[i] = subnet ? (uint8_t)(t->hi.a[i] | ~second) : second;
+	}
+	return 0;
+}
+
+static struct ike_ts host_ts(const struct ike_endpoint *ep)
+{
+	return (struct ike_ts){ .lo = ep->addr, .hi = ep->addr, .port_hi = 0xffff };
+}
+
+static bool ts_allowed(const struct ike_ts *t, const struct ike_ts_set *allowed)
+{
+	for (uint8_t i = 0; i < allowed->n; i++)
+		if (ike_ts_within(t, &allowed->ts[i]))
+			return true;
+	return false;
+}
+
+/* IDci and IDcr (or the hosts when absent) as our remote and local. */
+static int read_ids(const struct ikev1_sa *sa, const struct ikev1_rx *rx, struct ikev1_xchg *x)
+{
+	union isakmp_body ci, cr;
+	bool has_ci = ikev1_rx_body_nth(rx, ISAKMP_PL_ID, 0, &ci);
+	bool has_cr = ikev1_rx_body_nth(rx, ISAKMP_PL_ID, 1, &cr);
+	struct ike_ts *init_side = x->initiator ? &x->ts_local.ts[0] : &x->ts_remote.ts[0];
+	struct ike_ts *resp_side = x->initiator ? &x->ts_remote.ts[0] : &x->ts_local.ts[0];
+	int rc = 0;
+
+	x->ts_local.n = x->ts_remote.n = 1;
+	if (has_ci != has_cr)
+		return ike_fail(rx->err, -EBADMSG, "Quick Mode: IDci without IDcr");
+	if (!has_ci) {
+		*init_side = host_ts(x->initiator ? &sa->local : &sa->remote);
+		*resp_side = host_ts(x->initiator ? &sa->remote : &sa->local);
+		return 0;
+	}
+	rc = ts_from_id(&ci.id, init_side, rx->err);
+	return rc ? rc : ts_from_id(&cr.id, resp_side, rx->err);
+}
+
+/* ---- KEYMAT and the child SA ---- */
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+/* KEYMAT of both directions: initiator-to-responder (the responder's
+ * inbound SPI) first, as ike_child_set_keys() wants it. */
+static int keymat(const struct ikev1_sa *sa, const struct ikev1_xchg *x, uint8_t *out, size_t half,
+		  struct ike_err *err)
+{
+	uint8_t spi_r[4], spi_i[4];
+	struct ike_chunk g = IKE_CHUNK(x->g_qm, x->g_qm_len), ni = IKE_CHUNK(x->ni, x->ni_len),
+			 nr = IKE_CHUNK(x->nr, x->nr_len);
+	int rc;
+
+	put32(spi_r, x->initiator ? x->spi_out : x->spi_in);
+	put32(spi_i, x->initiator ? x->spi_in : x->spi_out);
+	rc = ikev1_qm_keymat(&sa->keys, g, x->method.protocol, spi_r, ni, nr, out, half, err);
+	return rc ? rc : ikev1_qm_keymat(&sa->keys, g, x->method.protocol, spi_i, ni, nr, out + half,
+					 half, err);
+}
+
+static int child_up(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		    const uint8_t *km, size_t len, struct ike_err *err)
+{
+	struct ikev2_event ev = ikev1_event_for(sa, IKEV2_EV_CHILD_UP);
+	struct ike_child tmpl = {
+		.protocol = x->method.protocol, .ts_local = x->ts_local, .ts_remote = x->ts_remote,
+		.method = x->method, .udp_encap = sa->local_nat || sa->remote_nat,
+		.local_port = sa->local.port, .remote_port = sa->remote.port, .rekeys_spi = x->rekeys,
+	};
+	struct ike_child_keys_in in = { km, len, x->initiator, x->spi_in, x->spi_out,
+					&sa->local.addr, &sa->remote.addr, x->transport };
+
+	memcpy(tmpl.ike_spi_i, sa->id.spi_i, 8);
+	memcpy(tmpl.ike_spi_r, sa->id.spi_r, 8);
+	ev.child = ike_child_make(&tmpl, &in, err);
+	if (ev.child == NULL)
+		return err ? err->code : -ENOMEM;
+	ikev1_emit(e, &ev);
+	return 0;
+}
+
+/* CHILD_UP and the record; a rekey then deletes the pair it replaces. */
+static int install(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x, uint64_t now,
+		   struct ike_err *err)
+{
+	uint8_t km[2 * (DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN + DPSEC_MAX_INTEG_KEY)];
+	size_t len = ike_child_keymat_len(&x->method);
+	struct ike_child_rec rec = { x->method.protocol, x->spi_in, x->spi_out }, *old;
+	int rc = ike_child_recs_add(&sa->children, &rec);
+
+	if (rc)
+		return ike_fail(err, rc, "ISAKMP SA already holds %d quick mode SAs", IKE_SA_MAX_CHILDREN);
+	rc = keymat(sa, x, km, len / 2, err);
+	if (rc == 0)
+		rc = child_up(e, sa, x, km, len, err);
+	OPENSSL_cleanse(km, sizeof(km));
+	OPENSSL_cleanse(x->g_qm, sizeof(x->g_qm));
+	if (rc) {
+		ike_child_recs_remove(&sa->children, ike_child_recs_by_in(&sa->children, x->spi_in));
+		return rc;
+	}
+	ikev1_count(e, IKEV1_STAT_CHILD_ESTABLISHED);
+	ikev1_sa_log(sa, e, 5, now, "quick mode SA up: in %08x out %08x%s%s", x->spi_in, x->spi_out,
+		     x->transport ? ", transport mode" : "", x->method.dh_group ? ", PFS" : "");
+	old = x->rekeys ? ike_child_recs_by_in(&sa->children, x->rekeys) : NULL;
+	if (old) { /* make-before-break: the new pair is up, the old one goes */
+		uint8_t spi[4];
+
+		ikev1_count(e, IKEV1_STAT_CHILD_REKEYS);
+		put32(spi, old->spi_in);
+		ikev1_info_send_delete(e, sa, old->protocol, spi, 4, now, err);
+		ikev1_child_down(e, sa, old, now);
+	}
+	return 0;
+}
+
+/* ---- KE ---- */
+
+static int pfs_key_pair(struct ikev1_engine *e, struct ikev1_xchg *x, uint16_t group,
+			struct ike_err *err)
+{
+	return group ? ikev1_dh_new(e, group, &x->dh, err) : 0;
+}
+
+static void add_ke(struct ikev1_tx *t, const struct ikev1_xchg *x)
+{
+	size_t len;
+	const uint8_t *pub = x->dh ? ike_dh_public(x->dh, &len) : NULL;
+
+	if (pub)
+		ikev1_tx_raw(t, ISAKMP_PL_KE, pub, len);
+}
+
+/* g(qm)^xy from the peer's KE; a method with PFS needs one, one without none. */
+static int pfs_secret(struct ikev1_xchg *x, const struct ikev1_rx *rx, struct ike_err *err)
+{
+	union isakmp_body ke;
+	size_t len;
+	bool has = ikev1_rx_body(rx, ISAKMP_PL_KE, &ke);
+	int rc;
+
+	if (has != (x->method.dh_group != 0))
+		return ike_fail(err, -EBADMSG, "Quick Mode: KE %s but PFS is %s", has ? "sent" : "missing",
+				x->method.dh_group ? "on" : "off");
+	if (!has)
+		return 0;
+	rc = ike_dh_derive(x->dh, ke.ke.p, ke.ke.len, x->g_qm, sizeof(x->g_qm), &len, err);
+	x->g_qm_len = (uint16_t)len;
+	return rc;
+}
+
+/* ---- the messages ---- */
+
+static void add_ids(struct ikev1_tx *t, const struct ikev1_xchg *x)
+{
+	uint8_t id[4 + 32];
+	const struct ike_ts *ci = x->initiator ? &x->ts_local.ts[0] : &x->ts_remote.ts[0];
+	const struct ike_ts *cr = x->initiator ? &x->ts_remote.ts[0] : &x->ts_local.ts[0];
+
+	ikev1_tx_raw(t, ISAKMP_PL_ID, id, id_from_ts(ci, id));
+	ikev1_tx_raw(t, ISAKMP_PL_ID, id, id_from_ts(cr, id));
+}
+
+/* HASH, SA, our nonce [, KE], IDci, IDcr: the start of Quick Mode 1 and 2. */
+static void qm_body(struct ikev1_engine *e, const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		    struct ikev1_tx *t, const union isakmp_body *b)
+{
+	ikev1_tx_begin(e, sa, t, ISAKMP_QUICK_MODE, x->mid, true);
+	ikev1_tx_hash_slot(t, sa);
+	ikev1_tx_add(t, ISAKMP_PL_SA, b);
+	if (x->initiator)
+		ikev1_tx_raw(t, ISAKMP_PL_NONCE, x->ni, x->ni_len);
+	else
+		ikev1_tx_raw(t, ISAKMP_PL_NONCE, x->nr, x->nr_len);
+	add_ke(t, x);
+	add_ids(t, x);
+}
+
+static uint32_t new_mid(struct ikev1_sa *sa)
+{
+	uint32_t mid = 0;
+
+	while (mid == 0 || ikev1_xchg_find(sa, mid))
+		if (ikev1_random(&mid, sizeof(mid), NULL))
+			return 0;
+	return mid;
+}
+
+int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t rekeys, uint64_t now,
+		      struct ike_err *err)
+{
+	struct ikev1_xchg *x = ikev1_xchg_new(sa, IKEV1_X_QUICK, new_mid(sa), true);
+	uint8_t life[IKE_MAX_METHODS][2][8], *data;
+	union isakmp_body *b = malloc(sizeof(*b));
+	struct ikev1_tx t;
+	size_t len;
+	int rc = x && b ? 0 : ike_fail(err, -EBUSY, "ISAKMP SA has %d exchanges in flight",
+				       IKEV1_MAX_XCHG);
+
+	if (rc == 0) {
+		x->spi_in = ikev1_new_child_spi(e);
+		x->rekeys = rekeys;
+		x->transport = sa->peer.transport;
+		x->ts_local = (struct ike_ts_set){ 1, { sa->peer.ts_local.ts[0] } };
+		x->ts_remote = (struct ike_ts_set){ 1, { sa->peer.ts_remote.ts[0] } };
+		x->ni_len = IKEV1_NONCE_LEN;
+		rc = ikev1_random(x->ni, x->ni_len, err);
+	}
+	if (rc == 0)
+		rc = pfs_key_pair(e, x, sa->peer.qm[0].dh_group, err);
+	if (rc == 0) {
+		offer_build(sa, x, &b->sa, life);
+		qm_body(e, sa, x, &t, b);
+		rc = ikev1_tx_finish_hashed(e, sa, &t, NULL, 0, &x->iv, &data, &len, err);
+	}
+	free(b);
+	if (rc) {
+		if (x)
+			ikev1_xchg_free(x);
+		return rc;
+	}
+	ikev1_sa_log(sa, e, 6, now, "quick mode #%08x started%s", x->mid, rekeys ? " (rekey)" : "");
+	return ikev1_send_msg(e, sa, &x->msgs, data, len, true, now);
+}
+
+/* The offered lifetime, or ours when it is longer (then announced). */
+static bool cap_life(uint32_t *ours_s, uint64_t *ours_kb, const struct isakmp_ipsec_policy *p)
+{
+	bool longer = p->life_secs > *ours_s || p->life_kb > *ours_kb;
+
+	if (p->life_secs && p->life_secs < *ours_s)
+		*ours_s = (uint32_t)p->life_secs;
+	if (p->life_kb && p->life_kb < *ours_kb)
+		*ours_kb = p->life_kb;
+	return longer;
+}
+
+static void add_responder_lifetime(struct ikev1_tx *t, const struct ikev1_xchg *x)
+{
+	uint8_t spi[4], attrs[2 * (4 + 8)];
+	struct ike_wr w;
+
+	put32(spi, x->spi_in);
+	ike_wr_init(&w, attrs, sizeof(attrs));
+	ike_wr_u16(&w, IKE_ATTR_AF | ISAKMP_IPSEC_SA_LIFE_TYPE);
+	ike_wr_u16(&w, ISAKMP_LIFE_SECONDS);
+	ike_wr_u16(&w, ISAKMP_IPSEC_SA_LIFE_DURATION);
+	ike_wr_u16(&w, 4);
+	ike_wr_u32(&w, x->method.lifetime_seconds);
+	ike_wr_u16(&w, IKE_ATTR_AF | ISAKMP_IPSEC_SA_LIFE_TYPE);
+	ike_wr_u16(&w, ISAKMP_LIFE_KILOBYTES);
+	ike_wr_u16(&w, ISAKMP_IPSEC_SA_LIFE_DURATION);
+	ike_wr_u16(&w, 4);
+	ike_wr_u32(&w, (uint32_t)(x->method.lifetime_kilobytes > UINT32_MAX ? UINT32_MAX
+									   : x->method.lifetime_kilobytes));
+	ikev1_tx_notify(t, x->method.protocol, ISAKMP_N_RESPONDER_LIFETIME, spi, 4, attrs, w.len);
+}
+
+/* The answer SA: the chosen proposal with our SPI and the chosen transform. */
+static void answer_build(const struct ike_sa *in, uint16_t prop, uint16_t tr, uint32_t spi_in,
+			 struct ike_sa *out)
+{
+	uint8_t spi[4];
+
+	put32(spi, spi_in);
+	*out = (struct ike_sa){ .doi = in->doi, .situation = in->situation };
+	ike_sa_add_proposal(out, in->prop[prop].num, in->prop[prop].protocol, spi, 4);
+	ike_sa_add_transform_copy(out, in, &in->tr[tr]);
+}
+
+/* Responder: the choice for message 1. 0, or the notify to answer. */
+static uint16_t choose(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct ikev1_rx *rx,
+		       const struct ike_sa *in, struct qm_offers *offers, struct ike_choice *ch,
+		       bool *longer)
+{
+	struct isakmp_ipsec_policy pol;
+	union isakmp_body n;
+
+	offers_read(in, offers);
+	if (ike_qm_select(sa->peer.qm, sa->peer.n_qm, offers->o, offers->n, ch)) {
+		ike_fail(rx->err, -ENOENT, "Quick Mode: no proposal accepted");
+		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
+	}
+	x->method = sa->peer.qm[ch->method];
+	isakmp_ipsec_attrs_decode(in, &in->tr[offers->tr[ch->offer]], &pol, NULL);
+	*longer = cap_life(&x->method.lifetime_seconds, &x->method.lifetime_kilobytes, &pol);
+	x->transport = mode_is_transport(pol.encap);
+	x->spi_out = offers->o[ch->offer].spi;
+	if (!ikev1_rx_body(rx, ISAKMP_PL_NONCE, &n)) {
+		ike_fail(rx->err, -EBADMSG, "Quick Mode: no nonce");
+		return ISAKMP_N_PAYLOAD_MALFORMED;
+	}
+	memcpy(x->ni, n.nonce.p, n.nonce.len);
+	x->ni_len = n.nonce.len;
+	if (read_ids(sa, rx, x))
+		return ISAKMP_N_INVALID_ID_INFORMATION;
+	if (!ts_allowed(&x->ts_remote.ts[0], &sa->peer.ts_remote) ||
+	    !ts_allowed(&x->ts_local.ts[0], &sa->peer.ts_local) || x->transport != sa->peer.transport) {
+		ike_fail(rx->err, -EACCES, "Quick Mode: the selectors or mode are not the policy's");
+		return ISAKMP_N_INVALID_ID_INFORMATION;
+	}
+	if (x->spi_out == 0) {
+		ike_fail(rx->err, -EBADMSG, "Quick Mode: proposal without a 4-byte SPI");
+		return ISAKMP_N_INVALID_SPI;
+	}
+	return 0;
+}
+
+/* Responder: message 2 for the choice. */
+static int answer(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		  const struct ikev1_rx *rx, const struct ike_sa *in, uint16_t prop, uint16_t tr,
+		  bool longer)
+{
+	union isakmp_body *b = malloc(sizeof(*b));
+	struct ikev1_tx t;
+	uint8_t *data;
+	size_t len;
+	int rc = b ? 0 : ike_fail(rx->err, -ENOMEM, "Quick Mode: no memory");
+
+	x->spi_in = ikev1_new_child_spi(e);
+	x->nr_len = IKEV1_NONCE_LEN;
+	if (rc == 0)
+		rc = ikev1_random(x->nr, x->nr_len, rx->err);
+	if (rc == 0)
+		rc = pfs_key_pair(e, x, x->method.dh_group, rx->err);
+	if (rc == 0)
+		rc = pfs_secret(x, rx, rx->err);
+	if (rc == 0) {
+		answer_build(in, prop, tr, x->spi_in, &b->sa);
+		qm_body(e, sa, x, &t, b);
+		if (longer)
+			add_responder_lifetime(&t, x);
+		rc = ikev1_tx_finish_hashed(e, sa, &t, x->ni, x->ni_len, &x->iv, &data, &len, rx->err);
+	}
+	free(b);
+	return rc ? rc : ikev1_send_msg(e, sa, &x->msgs, data, len, true, rx->now);
+}
+
+static int refuse(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		  const struct ikev1_rx *rx, uint16_t notify)
+{
+	char text[IKE_ERR_MSG_MAX];
+	struct ike_err err = { 0 };
+
+	snprintf(text, sizeof(text), "%s", rx->err->msg);
+	ikev1_xchg_free(x);
+	ikev1_info_send_notify(e, sa, notify, NULL, 0, rx->now, &err);
+	ikev1_fail(e, sa, rx->now, notify, false, "%s", text);
+	return ike_fail(rx->err, -ENOENT, "%s", text);
+}
+
+/* Opens a message of exchange x and checks its HASH(1) or HASH(2). */
+static int open_checked(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+			struct ikev1_rx *rx, const uint8_t *ni, size_t ni_len)
+{
+	int rc = ikev1_rx_open(e, sa, rx, &x->iv);
+
+	if (rc)
+		return ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, rc,
+				  "Quick Mode #%08x: %s", x->mid, rx->err->msg);
+	rc = ikev1_rx_check_hash(sa, rx, ni, ni_len);
+	if (rc)
+		return ikev1_drop(e, sa, rc == -EKEYREJECTED ? IKEV1_STAT_HASH_FAILED
+							     : IKEV1_STAT_INVALID_PACKETS,
+				  rx->now, rx->err, rc, "%s", rx->err->msg);
+	x->iv = rx->next_iv;
+	return ikev1_msgs_received(&x->msgs, rx->raw, rx->len);
+}
+
+static int on_qm1(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx)
+{
+	struct ikev1_xchg *x = ikev1_xchg_new(sa, IKEV1_X_QUICK, rx->m.hdr.msg_id, false);
+	struct qm_offers *offers = malloc(sizeof(*offers));
+	union isakmp_body *b = malloc(sizeof(*b));
+	struct ike_choice ch;
+	uint16_t notify;
+	bool longer = false;
+	int rc;
+
+	if (x == NULL || offers == NULL || b == NULL) {
+		free(offers);
+		free(b);
+		return ikev1_drop(e, sa, IKEV1_STAT_UNEXPECTED_EXCHANGE, rx->now, rx->err, -EBUSY,
+				  "Quick Mode #%08x: no room for another exchange", rx->m.hdr.msg_id);
+	}
+	rc = open_checked(e, sa, x, rx, NULL, 0);
+	if (rc == 0 && !ikev1_rx_body(rx, ISAKMP_PL_SA, b))
+		rc = ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, -EBADMSG,
+				"Quick Mode #%08x: no SA payload", x->mid);
+	if (rc == 0) {
+		notify = choose(sa, x, rx, &b->sa, offers, &ch, &longer);
+		rc = notify ? refuse(e, sa, x, rx, notify)
+			    : answer(e, sa, x, rx, &b->sa, offers->prop[ch.offer], offers->tr[ch.offer],
+				     longer);
+		x = notify ? NULL : x;
+	}
+	if (rc && x)
+		ikev1_xchg_free(x);
+	free(offers);
+	free(b);
+	return rc;
+}
+
+/* RESPONDER-LIFETIME (RFC 2407 §4.6.3.1): life type / duration pairs the
+ * responder holds to; the shorter lifetimes are taken. */
+static int responder_lifetime(struct ikev1_xchg *x, const struct isakmp_notify *n,
+			      struct ike_err *err)
+{
+	struct ike_attr a[8];
+	struct isakmp_ipsec_policy p = { 0 };
+	uint16_t count = 0, type = 0;
+	uint64_t v;
+	struct ike_rd r;
+
+	ike_rd_init(&r, n->data.p, n->data.len, "RESPONDER-LIFETIME", err);
+	if (ike_attrs_parse(&r, a, 8, &count))
+		return -EBADMSG;
+	for (uint16_t i = 0; i < count; i++) {
+		if (a[i].type == ISAKMP_IPSEC_SA_LIFE_TYPE && a[i].tv)
+			type = a[i].tv_value;
+		else if (a[i].type == ISAKMP_IPSEC_SA_LIFE_DURATION && ike_attr_value(&a[i], &v) == 0)
+			*(type == ISAKMP_LIFE_KILOBYTES ? &p.life_kb : &p.life_secs) = v;
+	}
+	cap_life(&x->method.lifetime_seconds, &x->method.lifetime_kilobytes, &p);
+	return 0;
+}
+
+/* Initiator: the answer must be one transform of one proposal we made. */
+static int read_answer(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct ikev1_rx *rx)
+{
+	union isakmp_body *b = malloc(sizeof(*b));
+	struct qm_offers *o = malloc(sizeof(*o));
+	struct ike_choice ch;
+	struct isakmp_notify n;
+	int rc = b && o && ikev1_rx_body(rx, ISAKMP_PL_SA, b) && b->sa.n_prop == 1 &&
+			 b->sa.n_tr == 1 ? 0 : -EBADMSG;
+
+	if (rc == 0) {
+		offers_read(&b->sa, o);
+		rc = ike_qm_select(sa->peer.qm, sa->peer.n_qm, o->o, o->n, &ch) ? -EBADMSG : 0;
+	}
+	if (rc == 0) {
+		struct isakmp_ipsec_policy pol;
+
+		x->method = sa->peer.qm[ch.method];
+		x->spi_out = o->o[ch.offer].spi;
+		isakmp_ipsec_attrs_decode(&b->sa, &b->sa.tr[0], &pol, NULL);
+		cap_life(&x->method.lifetime_seconds, &x->method.lifetime_kilobytes, &pol);
+	}
+	free(b);
+	free(o);
+	if (rc)
+		return ike_fail(rx->err, rc, "Quick Mode 2: not one transform of those offered");
+	if (ikev1_rx_notify_in(rx, ISAKMP_N_RESPONDER_LIFETIME, ISAKMP_N_RESPONDER_LIFETIME, &n))
+		return responder_lifetime(x, &n, rx->err);
+	return 0;
+}
+
+static int read_nonce_r(struct ikev1_xchg *x, const struct ikev1_rx *rx)
+{
+	union isakmp_body n;
+
+	if (!ikev1_rx_body(rx, ISAKMP_PL_NONCE, &n))
+		return ike_fail(rx->err, -EBADMSG, "Quick Mode 2: no nonce");
+	memcpy(x->nr, n.nonce.p, n.nonce.len);
+	x->nr_len = n.nonce.len;
+	return 0;
+}
+
+static int send_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x, uint64_t now,
+		    struct ike_err *err)
+{
+	uint8_t hash[IKE_PRF_MAX], *data;
+	struct ikev1_tx t;
+	size_t len;
+	int rc = ikev1_qm_hash3(&sa->keys, x->mid, IKE_CHUNK(x->ni, x->ni_len),
+				IKE_CHUNK(x->nr, x->nr_len), hash, err);
+
+	if (rc)
+		return rc;
+	ikev1_tx_begin(e, sa, &t, ISAKMP_QUICK_MODE, x->mid, true);
+	ikev1_tx_raw(&t, ISAKMP_PL_HASH, hash, sa->keys.prf_len);
+	rc = ikev1_tx_finish(e, sa, &t, &x->iv, &data, &len, err);
+	return rc ? rc : ikev1_send_msg(e, sa, &x->msgs, data, len, false, now);
+}
+
+/* The exchange is over: the pair installed, or the reason it is not. */
+static int complete(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		    const struct ikev1_rx *rx, int rc)
+{
+	x->done = true;
+	if (rc == 0)
+		rc = install(e, sa, x, rx->now, rx->err);
+	if (rc)
+		ikev1_fail(e, sa, rx->now, 0, false, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
+	return rc;
+}
+
+static int on_qm2(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		  struct ikev1_rx *rx)
+{
+	struct ike_ts_set asked_l = x->ts_local, asked_r = x->ts_remote;
+	int rc = open_checked(e, sa, x, rx, x->ni, x->ni_len);
+
+	if (rc)
+		return rc;
+	rc = read_answer(sa, x, rx);
+	if (rc == 0)
+		rc = read_nonce_r(x, rx);
+	if (rc == 0)
+		rc = pfs_secret(x, rx, rx->err);
+	if (rc == 0)
+		rc = read_ids(sa, rx, x);
+	if (rc == 0 && (!ike_ts_set_within(&x->ts_local, &asked_l) ||
+			!ike_ts_set_within(&x->ts_remote, &asked_r)))
+		rc = ike_fail(rx->err, -EBADMSG, "Quick Mode 2: the IDs are not those sent");
+	if (rc == 0)
+		rc = send_qm3(e, sa, x, rx->now, rx->err);
+	return complete(e, sa, x, rx, rc);
+}
+
+static int on_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		  struct ikev1_rx *rx)
+{
+	uint8_t want[IKE_PRF_MAX];
+	const struct isakmp_payload *h;
+	int rc = ikev1_rx_open(e, sa, rx, &x->iv);
+
+	if (rc)
+		return ikev1_drop(e, sa, IKEV1_STAT_INVALID_PACKETS, rx->now, rx->err, rc,
+				  "Quick Mode 3: %s", rx->err->msg);
+	h = rx->m.n == 1 && rx->m.pl[0].type == ISAKMP_PL_HASH ? &rx->m.pl[0] : NULL;
+	rc = ikev1_qm_hash3(&sa->keys, x->mid, IKE_CHUNK(x->ni, x->ni_len),
+			    IKE_CHUNK(x->nr, x->nr_len), want, rx->err);
+	if (rc == 0 && (h == NULL || h->body.len != sa->keys.prf_len ||
+			CRYPTO_memcmp(want, h->body.p, h->body.len)))
+		return ikev1_drop(e, sa, IKEV1_STAT_HASH_FAILED, rx->now, rx->err, -EKEYREJECTED,
+				  "Quick Mode 3: HASH(3) does not verify");
+	x->iv = rx->next_iv;
+	if (rc == 0)
+		rc = ikev1_msgs_received(&x->msgs, rx->raw, rx->len);
+	return complete(e, sa, x, rx, rc);
+}
+
+int ikev1_quick_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
+		      struct ikev1_rx *rx)
+{
+	if (x == NULL)
+		return on_qm1(e, sa, rx);
+	if (x->kind == IKEV1_X_QUICK && !x->done && x->initiator && x->msgs.in == NULL)
+		return on_qm2(e, sa, x, rx);
+	if (x->kind == IKEV1_X_QUICK && !x->done && !x->initiator)
+		return on_qm3(e, sa, x, rx);
+	return ikev1_drop(e, sa, IKEV1_STAT_UNEXPECTED_EXCHANGE, rx->now, rx->err, -EPROTO,
+			  "Quick Mode #%08x: no message expected", x->mid);
+}
