@@ -118,6 +118,12 @@ int cfg_load_neighbours(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_policy(struct cfg_ctx *c, const config_setting_t *root);
 int cfg_load_rules(struct cfg_ctx *c, const config_setting_t *policy);
+struct cfg_store_rule;
+/* cfg_peer_auth.c: the policy's negotiate rules r[0..n) (with their store
+ * parts sr, from the rules list) that may negotiate with one peer
+ * authenticate alike; -1 naming both rules otherwise. */
+int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
+			const struct dpsec_rule *r, const struct cfg_store_rule *sr, uint32_t n);
 int cfg_load_flists(struct cfg_ctx *c, const config_setting_t *g);
 int cfg_load_factions(struct cfg_ctx *c, const config_setting_t *g);
 void cfg_policy_scratch_free(struct cfg_ctx *c);

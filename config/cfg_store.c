@@ -397,6 +397,8 @@ static int load_policy(struct cfg_ctx *c, const config_setting_t *pg, struct cfg
 			rc = load_rule_extras(c, config_setting_get_elem(rules, i), &c->cfg->rules[i],
 					      &p->rules[i]);
 		}
+		if (rc == 0)
+			rc = cfg_check_peer_auth(c, rules, c->cfg->rules, p->rules, p->n_rules);
 	}
 	free_scratch_rules(c);
 	return rc;

@@ -99,6 +99,24 @@ START_TEST(test_builtins)
 }
 END_TEST
 
+/* Two negotiate rules of one policy: their filter lists 10.1/16 -> 10.2/16
+ * and 10.1.1/24 -> 10.2.0/20 (which meet), the rules' extra fields, and
+ * the second rule's PSK ending in SUFFIX (PSK without it for the first). */
+#define TWO_RULES(extra1, extra2, suffix)                                                       \
+	"filter_lists = ( { name = \"wide\"; filters = ( { source = \"10.1.0.0/16\"; "           \
+	"destination = \"10.2.0.0/16\"; } ); },\n"                                               \
+	"  { name = \"narrow\"; filters = ( { source = \"10.1.1.0/24\"; "                        \
+	"destination = \"10.2.0.0/20\"; } ); } );\n"                                              \
+	"filter_actions = ( { name = \"n\"; action = \"negotiate\"; } );\n"                      \
+	"policies = ( { name = \"p\"; rules = (\n"                                               \
+	"  { name = \"r1\"; filter_list = \"wide\"; filter_action = \"n\"; " extra1               \
+	"\n"                                                                                      \
+	"    authentication = ( { method = \"psk\"; psk = \"" PSK "\"; } ); },\n"                \
+	"  { name = \"r2\"; filter_list = \"narrow\"; filter_action = \"n\"; " extra2             \
+	"\n"                                                                                      \
+	"    authentication = ( { method = \"psk\"; psk = \"" PSK suffix "\"; } ); }\n"          \
+	"); } );\n"
+
 struct bad {
 	const char *text, *want;
 };
@@ -127,6 +145,13 @@ static const struct bad bad_stores[] = {
 	{ "policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; "
 	  "filter_action = \"Require Security\"; authentication = ( { method = \"psk\"; psk = \"short\"; } ); } ); } );\n",
 	  "too short" },
+	/* one authentication between a pair of addresses: two tunnel rules to
+	 * one endpoint with other keys, then overlapping transport rules */
+	{ TWO_RULES("tunnel_endpoint = \"192.0.2.2\";", "tunnel_endpoint = \"192.0.2.2\";", "a"),
+	  "t.conf:7: policies.[0].rules.[1].authentication: rules \"r1\" and \"r2\" may negotiate with "
+	  "the same peer but authenticate differently" },
+	{ TWO_RULES("", "", "b"), "rules \"r1\" and \"r2\" may negotiate with the same peer" },
+	{ TWO_RULES("tunnel_endpoint = \"10.2.0.1\";", "", "c"), "may negotiate with the same peer" },
 	{ "timeouts = { fallback_ms = 5; };\n", "timeouts.fallback_ms" },
 	{ "colour = \"blue\";\n", "unknown field 'colour'" },
 	{ "policies = ( { name = } );\n", "t.conf:1: syntax error" },
@@ -141,6 +166,24 @@ START_TEST(test_bad_store)
 	ck_assert_int_eq(cfg_store_load_string(b->text, "t.conf", &s, err), -1);
 	ck_assert_msg(strstr(err, b->want) != NULL, "case %d: got \"%s\", want \"%s\"", _i, err, b->want);
 	ck_assert_msg(strstr(err, PSK) == NULL, "a pre-shared key in an error: %s", err);
+}
+END_TEST
+
+/* Rules that may meet one peer load when they authenticate alike, and
+ * rules for different peers may authenticate differently. */
+START_TEST(test_one_authentication_per_peer)
+{
+	static const char *const good_pairs[] = {
+		TWO_RULES("tunnel_endpoint = \"192.0.2.2\";", "tunnel_endpoint = \"192.0.2.2\";", ""),
+		TWO_RULES("tunnel_endpoint = \"192.0.2.2\";", "tunnel_endpoint = \"192.0.2.3\";", "x"),
+		TWO_RULES("tunnel_endpoint = \"10.9.0.1\";", "", "x"), /* outside r2's filters */
+	};
+	struct cfg_store st;
+
+	for (size_t k = 0; k < sizeof(good_pairs) / sizeof(good_pairs[0]); k++) {
+		load_ok(good_pairs[k], &st);
+		cfg_store_free(&st);
+	}
 }
 END_TEST
 
@@ -294,6 +337,7 @@ int main(void)
 	tcase_add_test(st, test_builtins);
 	tcase_add_loop_test(st, test_bad_store, 0, sizeof(bad_stores) / sizeof(bad_stores[0]));
 	tcase_add_test(st, test_psk_file_mode);
+	tcase_add_test(st, test_one_authentication_per_peer);
 	tcase_add_test(st, test_save_round_trip);
 	tcase_add_test(cc, test_compile);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));

@@ -1,0 +1,117 @@
+/* cfg_peer_auth.c - one authentication method between a pair of
+ * addresses (the seeds' rule): Main Mode is chosen by the peers'
+ * addresses alone, before any rule's filters or identities are known, so
+ * two negotiate rules of one policy that may negotiate with the same peer
+ * must authenticate the same way. A policy that would need two is refused
+ * at load, naming both rules and the peer. */
+#include <string.h>
+
+#include "cfg_priv.h"
+#include "cfg_store.h"
+
+/* Whether the two prefixes share an address. */
+static bool prefixes_meet(const struct dpsec_prefix *a, const struct dpsec_prefix *b)
+{
+	uint32_t bits = a->len < b->len ? a->len : b->len;
+
+	if (a->addr.family != b->addr.family)
+		return false;
+	for (uint32_t i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - (bits > 8 ? 8 : bits)));
+
+		if ((a->addr.a[i] & mask) != (b->addr.a[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
+{
+	struct dpsec_prefix host = { *a, a->family == DPSEC_AF_INET6 ? 128 : 32 };
+
+	return prefixes_meet(p, &host);
+}
+
+/* Filters that may cover one pair of addresses (either way round when
+ * one of them is mirrored). */
+static bool filters_meet(const struct dpsec_filter *f, const struct dpsec_filter *g)
+{
+	if (prefixes_meet(&f->src, &g->src) && prefixes_meet(&f->dst, &g->dst))
+		return true;
+	return (f->mirrored || g->mirrored) && prefixes_meet(&f->src, &g->dst) &&
+	       prefixes_meet(&f->dst, &g->src);
+}
+
+/* A transport rule that may negotiate with a tunnel rule's endpoint. */
+static bool transport_reaches(const struct dpsec_rule *t, const struct dpsec_addr *endpoint)
+{
+	for (uint32_t i = 0; i < t->n_filters; i++)
+		if (prefix_holds(&t->filters[i].dst, endpoint) ||
+		    (t->filters[i].mirrored && prefix_holds(&t->filters[i].src, endpoint)))
+			return true;
+	return false;
+}
+
+/* Whether rules a and b may negotiate with the same peer. */
+static bool same_peer_possible(const struct dpsec_rule *a, const struct dpsec_rule *b)
+{
+	if (a->tunnel && b->tunnel)
+		return cfg_addr_equal(&a->tunnel_endpoint, &b->tunnel_endpoint);
+	if (a->tunnel)
+		return transport_reaches(b, &a->tunnel_endpoint);
+	if (b->tunnel)
+		return transport_reaches(a, &b->tunnel_endpoint);
+	for (uint32_t i = 0; i < a->n_filters; i++)
+		for (uint32_t j = 0; j < b->n_filters; j++)
+			if (filters_meet(&a->filters[i], &b->filters[j]))
+				return true;
+	return false;
+}
+
+static bool same_method(const struct cfg_auth_method *a, const struct cfg_auth_method *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == CFG_AUTH_PSK)
+		return a->psk_len == b->psk_len && memcmp(a->psk, b->psk, a->psk_len) == 0;
+	if (a->n_roots != b->n_roots)
+		return false;
+	for (uint32_t i = 0; i < a->n_roots; i++)
+		if (strcmp(a->roots[i], b->roots[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool same_authentication(const struct cfg_store_rule *a, const struct cfg_store_rule *b)
+{
+	if (a->n_auth != b->n_auth)
+		return false;
+	for (uint32_t i = 0; i < a->n_auth; i++)
+		if (!same_method(&a->auth[i], &b->auth[i]))
+			return false;
+	return true;
+}
+
+static bool negotiates(const struct dpsec_rule *r, const struct cfg_store_rule *sr)
+{
+	return r->action == DPSEC_ACTION_NEGOTIATE && sr->enabled && sr->outbound_sa[0] == '\0';
+}
+
+int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
+			const struct dpsec_rule *r, const struct cfg_store_rule *sr, uint32_t n)
+{
+	for (uint32_t j = 1; j < n; j++) {
+		for (uint32_t i = 0; i < j; i++) {
+			if (!negotiates(&r[i], &sr[i]) || !negotiates(&r[j], &sr[j]) ||
+			    !same_peer_possible(&r[i], &r[j]) || same_authentication(&sr[i], &sr[j]))
+				continue;
+			return cfg_fail_in(c, config_setting_get_elem(rules, j), "authentication",
+					   "rules \"%s\" and \"%s\" may negotiate with the same peer but "
+					   "authenticate differently; Main Mode is chosen by the two "
+					   "addresses alone, so a pair of addresses has one authentication: "
+					   "give both rules the same methods",
+					   sr[i].name, sr[j].name);
+		}
+	}
+	return 0;
+}
