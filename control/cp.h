@@ -87,6 +87,8 @@ struct cp_opts {
 	bool use_syslog;
 	bool allow_insecure_keys;
 	bool check_only;
+	uint32_t dpd_seconds;        /* liveness check after this long without traffic; 0: off */
+	uint32_t test_ike_lifetime_s;/* TESTS ONLY: IKE SA lifetime instead of the Main Mode one */
 };
 
 struct cp_ctx {

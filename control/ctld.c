@@ -38,7 +38,25 @@ static void usage(FILE *f)
 		   "      --log-level 0..7      syslog level (default 6, info)\n"
 		   "      --syslog              log to syslog instead of stderr\n"
 		   "      --allow-insecure-keys load a store others can read\n"
-		   "      --check               validate the store and exit\n");
+		   "      --check               validate the store and exit\n"
+		   "      --dpd-interval SECONDS  IKE liveness check after this long without traffic\n"
+		   "                            from the peer (default 30, 0: off)\n"
+		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: IKE SA lifetime instead of the\n"
+		   "                            policy's Main Mode lifetime (minimum 5 minutes)\n");
+}
+
+/* SECONDS of an option: min .. 86400, or -1 saying what was wrong. */
+static int parse_seconds(const char *opt, const char *arg, uint32_t min, uint32_t *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < (long)min || v > 86400) {
+		fprintf(stderr, "dpsec-ctld: %s: expected seconds %u..86400, got \"%s\"\n", opt, min, arg);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct cp_opts *o)
@@ -48,7 +66,8 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' }, { "syslog", no_argument, NULL, 'y' },
 		{ "allow-insecure-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-		{ "check", no_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'c' }, { "dpd-interval", required_argument, NULL, 'd' },
+		{ "test-ike-lifetime", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char sock[128];
@@ -57,6 +76,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 
 	o->instance = "rte";
 	o->log_level = LOG_INFO;
+	o->dpd_seconds = 30;
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->store_path = optarg; break;
@@ -72,6 +92,14 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 				fprintf(stderr, "dpsec-ctld: --log-level: expected 0..7, got \"%s\"\n", optarg);
 				return -1;
 			}
+			break;
+		case 'd':
+			if (parse_seconds("--dpd-interval", optarg, 0, &o->dpd_seconds) < 0)
+				return -1;
+			break;
+		case 't':
+			if (parse_seconds("--test-ike-lifetime", optarg, 10, &o->test_ike_lifetime_s) < 0)
+				return -1;
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;

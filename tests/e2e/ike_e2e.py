@@ -105,7 +105,10 @@ class World:
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
         self.peer = peer
-        names = ("ha", "ga", "gb") if peer == "strongswan" else ("ha", "ga", "gb", "hb")
+        # B is one namespace (no dpsec there) unless it is a dpsec gateway
+        self.b_alone = peer not in ("dpsec", "wrong-psk")
+        names = ("ha", "ga", "gb") if self.b_alone else ("ha", "ga", "gb", "hb")
+        self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -114,8 +117,8 @@ class World:
         return os.path.join(self.work, name)
 
     def topology(self):
-        """The lab's namespaces; with strongSwan, B is one namespace: its
-        WAN address on the link, host B's on its loopback."""
+        """The lab's namespaces; with strongSwan (or ike-scan), B is one
+        namespace: its WAN address on the link, host B's on its loopback."""
         ns = self.ns
         for n in ns.values():
             T.sh("ip", "netns", "add", n)
@@ -126,7 +129,7 @@ class World:
              "gwb-wan", "netns", ns["gb"])
         links = [(ns["ga"], "gwa-lan"), (ns["ga"], "gwa-wan")]
         hosts = [(ns["ha"], "hosta-eth0", "10.1.0.2/24", "10.1.0.1")]
-        if self.peer != "strongswan":
+        if not self.b_alone:
             T.sh("ip", "-n", ns["gb"], "link", "add", "gwb-lan", "type", "veth", "peer", "name",
                  "hostb-eth0", "netns", ns["hb"])
             links += [(ns["gb"], "gwb-wan"), (ns["gb"], "gwb-lan")]
@@ -162,14 +165,16 @@ class World:
         shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
-            f.write(STORE % dict(GW[gw], psk=PSK + (" but B's differs" if wrong else ""), life=LIFE))
+            f.write(STORE % dict(GW[gw], psk=PSK + (" but B's differs" if wrong else ""), life=LIFE)
+                    + self.store_extra)
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
         d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
                                        "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
                                        "--stats-file", self.path("stats-%s.json" % gw)], ns)
         d.wait_for("dpsecd: ready")
         c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
-                                     self.path("ctld-%s.sock" % gw), "--log-level", "7"], ns)
+                                     self.path("ctld-%s.sock" % gw), "--log-level", "7"]
+                      + self.ctld_args, ns)
         c.wait_for("attached to dpsecd")
         return c
 
@@ -388,14 +393,19 @@ def main():
         print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
               % (CHARON, SWANCTL))
         return 77
-    w, errs = World(peer, *args), []
+    return run_world(World(peer, *args), run, "ike_e2e (peer %s)" % peer)
+
+
+def run_world(w, body, what):
+    """body(w, errs) then w.close(); the failures listed, the exit status."""
+    errs = []
     try:
-        run(w, errs)
+        body(w, errs)
     finally:
         w.close()
     for e in errs:
         print("FAIL " + e)
-    print("ike_e2e (peer %s): %s" % (peer, "FAILED" if errs else "passed"))
+    print("%s: %s" % (what, "FAILED" if errs else "passed"))
     return 1 if errs else 0
 
 
