@@ -9,7 +9,9 @@
 # and IKE_AUTH with B's (IKE goes through each gateway's exception TAP),
 # both install the child SA pair, the held packets go out, and the pings are
 # answered. After 85% of the child SAs' lifetime (60 s), A rekeys the child
-# SA and traffic still passes. Checks: show mmsas, the Main Mode table of
+# SA and traffic still passes; before that (dpsec against dpsec, ctld's
+# --test-ike-lifetime 45) A has rekeyed the IKE SA, the same new one on
+# both sides. Checks: show mmsas, the Main Mode table of
 # both (main modes, quick modes, key additions), and the captures at both
 # ends of the WAN hold IKE (UDP 500/4500) and ESP only. Needs root and tshark; exit 77 (skip) otherwise.
 #
@@ -38,6 +40,7 @@ import ctl_topo as T  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PSK = "ike-e2e shared key, test only"
 LIFE = 60  # the child SAs' lifetime (the store's minimum): A (initiator) rekeys at 85%
+IKE_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A rekeys the IKE SA at 38-41 s
 
 STORE = """
 assigned = "ike";
@@ -292,6 +295,20 @@ def rekey(w, errs, t_up):
         errs.append("rekey: ping after the rekey: answered %s, expected 2-4:\n%s" % (answered, out))
 
 
+def ike_rekeyed(w, errs, first):
+    """dpsec against dpsec: A, the initiator, rekeyed the IKE SA at 85-90 %
+    of IKE_LIFE, before B's soft point (92-97 %): each holds one IKE SA,
+    with new SPIs, the same on both sides, A still its initiator."""
+    now = {g: w.show(g, "mmsas") for g in ("a", "b")}
+    print("IKE SAs before the IKE rekey %s, after %s"
+          % ({g: [s["spis"] for s in first[g]] for g in first},
+             {g: [(s["spis"], s["role"]) for s in now[g]] for g in now}))
+    if any(len(now[g]) != 1 or now[g][0]["spis"] == first[g][0]["spis"] for g in now) or \
+            now["a"][0]["spis"] != now["b"][0]["spis"] or now["a"][0]["role"] != "initiator":
+        errs.append("IKE SA rekey by A: before %s, after %s: expected one new IKE SA on each "
+                    "side, the same SPIs, A its initiator" % (first, now))
+
+
 def run_wrong_psk(w, errs):
     """B's PSK differs: B refuses A's IKE_AUTH (AUTHENTICATION_FAILED), A
     applies the filter action's fallback at once (no fallback to clear:
@@ -328,6 +345,8 @@ def run(w, errs):
     if w.peer == "wrong-psk":
         run_wrong_psk(w, errs)
         return
+    if w.peer == "dpsec":  # both rekey their IKE SA's before the child SA's rekey
+        w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE)]
     w.topology()
     gws = ("a", "b") if w.peer == "dpsec" else ("a",)
     caps = [w.capture(g) for g in ("a", "b")]
@@ -340,7 +359,10 @@ def run(w, errs):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
                     % (answered, out))
     check_mmsas(w, errs)
+    first = {g: w.show(g, "mmsas") for g in gws}
     rekey(w, errs, t_up)
+    if w.peer == "dpsec":
+        ike_rekeyed(w, errs, first)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
