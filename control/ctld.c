@@ -41,8 +41,8 @@ static void usage(FILE *f)
 		   "      --check               validate the store and exit\n"
 		   "      --dpd-interval SECONDS  IKE liveness check after this long without traffic\n"
 		   "                            from the peer (default 30, 0: off)\n"
-		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: IKE SA lifetime instead of the\n"
-		   "                            policy's Main Mode lifetime (minimum 5 minutes)\n");
+		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: the IKE SA's lifetime (10 s and up)\n"
+		   "                            instead of the policy's Main Mode one (5 min and up)\n");
 }
 
 /* SECONDS of an option: min .. 86400, or -1 saying what was wrong. */
