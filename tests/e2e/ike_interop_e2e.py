@@ -228,7 +228,7 @@ def run_dead_peer(w, errs, ctld):
     os.unlink(w.path("charon.vici"))
     w.strongswan()
     t_kill = time.monotonic()
-    gone = E.wait_until("dead peer detection", lambda: not w.mmsas(), DPD + 45)
+    gone = E.wait_until("dead peer detection", lambda: not w.mmsas(), DPD + 60)
     left = {"mmsas": w.mmsas(), "qmsas": [hex(q["spi"]) for q in w.qmsas()],
             "isadb_list_size": w.mm("a")["isadb_list_size"],
             "PEER_TIMEOUTS": w.ike_stat("PEER_TIMEOUTS")}
