@@ -90,6 +90,8 @@ struct cp_opts {
 	int ike_log_level;
 	bool allow_insecure_keys;
 	bool check_only;
+	uint32_t dpd_seconds;        /* liveness check after this long without traffic; 0: off */
+	uint32_t test_ike_lifetime_s;/* TESTS ONLY: IKE SA lifetime instead of the Main Mode one */
 };
 
 struct cp_ctx {

@@ -10,8 +10,9 @@
  * has an IKE policy; IKE ends it with cp_negotiate_done(): the held packets
  * go out through the new SA, or a failure applies the fallback at once.
  * Expiry events: a hard-expired SA is deleted (dpsecd already stopped it);
- * a soft one of a negotiated SA is rekeyed; soft and idle ones of static
- * SAs are logged (static SAs cannot be rekeyed). */
+ * a soft one of a negotiated SA is rekeyed, an idle one deleted with the
+ * peer (cp_ike_life.c); soft and idle ones of static SAs are logged
+ * (static SAs cannot be rekeyed). */
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -205,6 +206,8 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 	struct dpsec_cmd_sa_del d = { .sa_id = ev->sa_id };
 
 	if (ev->kind == DPSEC_EXPIRE_SOFT && cp_ike_soft_expire(c, ev->sa_id))
+		return;
+	if (ev->kind == DPSEC_EXPIRE_IDLE && cp_ike_idle_expire(c, ev->sa_id))
 		return;
 	if (ev->kind != DPSEC_EXPIRE_HARD || ev->sa_id >= c->seg.hdr->sa_capacity) {
 		cp_log(LOG_NOTICE, "SA id %u SPI 0x%08x: %s lifetime reached after %llu packets, %llu "

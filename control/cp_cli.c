@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cp.h"
+#include "cp_ike.h"
 #include "cp_out.h"
 #include "cp_show.h"
 
@@ -359,7 +360,8 @@ static int cmd_show(struct cp_ctx *c, int argc, char **argv, struct cp_out *o)
 		struct dpsec_shm_stats st;
 		bool have = c->attached && dpsec_shm_stats_read(c->seg.stats, &st, 1000);
 
-		cp_show_stats(o, c->mm, have ? &st : NULL, pending_key_ops(c), all);
+		cp_show_stats(o, c->mm, c->ike ? ikev2_engine_stats(c->ike->e) : NULL,
+			      have ? &st : NULL, pending_key_ops(c), all);
 	} else {
 		cp_out_printf(o, USAGE);
 		return 2;

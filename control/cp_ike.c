@@ -30,30 +30,11 @@
 #include "ike_dh.h"
 #include "ikev2.h"
 
-#define IKE_MAX_CHILDREN 1024
 #define IKE_DGRAM_MAX 65536
 #define NON_ESP_MARKER 4
 #define PFS_GROUP IKE_DH_ECP_256 /* a filter action's "pfs = true" */
 
-/* A child SA installed in dpsecd. */
-struct ike_installed {
-	bool used;
-	struct ikev2_sa_id ike;
-	uint32_t spi_in;
-	uint32_t sa_in, sa_out; /* dpsecd's SA ids */
-	struct cp_dyn_rule *dyn; /* the per-peer rule carrying sa_out; NULL once rekeyed */
-	bool rekeying;          /* its soft lifetime started a rekey */
-};
-
-struct cp_ike {
-	struct ikev2_engine *e;
-	int fd[2][2];            /* [IPv6][NAT-T]: UDP 500 and 4500 over IPv4 and IPv6; -1: none */
-	uint32_t next_spi;
-	struct ike_installed ch[IKE_MAX_CHILDREN];
-	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
-};
-
-static uint64_t now_ms(void)
+uint64_t cp_ike_now_ms(void)
 {
 	return cp_now_ns() / 1000000u;
 }
@@ -213,9 +194,22 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 	return rc;
 }
 
+/* What a responder accepts besides the suites it offers: HMAC-SHA1 as PRF
+ * and integrity with AES-CBC over MODP-2048, for initiators that offer
+ * nothing newer (ike-scan's IKEv2 probe); last, so never chosen over them. */
+static const struct ike_mm_method responder_extra[] = {
+	{ { IKE_ENCR_AES_CBC, 256, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048 },
+	{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048 },
+};
+
 static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
-	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
+	int rc = policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
+
+	for (size_t i = 0; rc == 0 && i < sizeof(responder_extra) / sizeof(responder_extra[0]) &&
+			   out->n_mm < IKE_MAX_METHODS; i++)
+		out->mm[out->n_mm++] = responder_extra[i];
+	return rc;
 }
 
 static uint32_t spi_alloc(void *ctx)
@@ -469,14 +463,17 @@ static bool receive_one(struct cp_ctx *c, int fd, bool natt, uint8_t *buf)
 		return true;
 	}
 	endpoint_of(&remote, &from);
-	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, now_ms(), &err) < 0)
+	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, cp_ike_now_ms(),
+			&err) < 0)
 		c->mm[CP_MM_invalid_packets_received]++;
+	else /* taken: a valid message (its ICV checked once keys exist) */
+		cp_ike_life_heard(c, buf + skip);
 	return true;
 }
 
 /* ---- child SAs in dpsecd ------------------------------------------------- */
 
-static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
+struct cp_ike_sa *cp_ike_find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
 {
 	for (int i = 0; i < CP_IKE_MAX_SAS; i++)
 		if (k->sa[i].used && memcmp(k->sa[i].id.spi_i, id->spi_i, sizeof(id->spi_i)) == 0)
@@ -484,17 +481,17 @@ static struct cp_ike_sa *find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
 	return NULL;
 }
 
-static struct ike_installed *find_child(struct cp_ike *k, uint32_t spi_in)
+static struct cp_ike_child *find_child(struct cp_ike *k, uint32_t spi_in)
 {
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++)
 		if (k->ch[i].used && k->ch[i].spi_in == spi_in)
 			return &k->ch[i];
 	return NULL;
 }
 
-static struct ike_installed *free_child(struct cp_ike *k)
+static struct cp_ike_child *free_child(struct cp_ike *k)
 {
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++)
 		if (!k->ch[i].used)
 			return &k->ch[i];
 	return NULL;
@@ -525,20 +522,22 @@ static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime 
 /* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
  * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
 static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct cp_dyn_rule *d,
-			struct ike_installed *s)
+			struct cp_ike_child *s)
 {
-	const struct cp_ike_sa *sa = find_sa(c->ike, &ev->sa);
+	const struct cp_ike_sa *sa = cp_ike_find_sa(c->ike, &ev->sa);
 	struct ike_child *ch = ev->child;
 	uint32_t rule_id = (uint32_t)ev->user;
-	struct dpsec_lifetime life;
+	struct dpsec_lifetime life, life_in;
 	char err[CP_ERR_MAX] = "";
 	int in, out;
 
 	prepare(ch, sa == NULL || sa->initiator, &life);
-	in = cp_sa_add_negotiated(c, &ch->in, &life, d->id);
+	life_in = life; /* an idle inbound SA is reported: its delete goes to the peer */
+	life_in.idle_seconds = c->store.timeouts.idle_seconds;
+	in = cp_sa_add_negotiated(c, &ch->in, &life_in, d->id);
 	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
-		*s = (struct ike_installed){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
+		*s = (struct cp_ike_child){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
 					     .sa_out = (uint32_t)out, .dyn = d };
 		d->sa_out = (uint32_t)out;
 		return 0;
@@ -557,7 +556,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
  * moves to the new SA at once); otherwise a new one. */
 static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, bool *fresh)
 {
-	struct ike_installed *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
+	struct cp_ike_child *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
 							    : NULL;
 	struct cp_dyn_rule *d;
 
@@ -573,7 +572,7 @@ static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event
 static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	struct ike_child *ch = ev->child;
-	struct ike_installed *s = free_child(c->ike);
+	struct cp_ike_child *s = free_child(c->ike);
 	struct cp_dyn_rule *d = NULL;
 	char err[CP_ERR_MAX] = "", p[64];
 	bool fresh = true;
@@ -600,7 +599,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
 {
-	struct ike_installed *s = find_child(c->ike, spi_in);
+	struct cp_ike_child *s = find_child(c->ike, spi_in);
 	char err[CP_ERR_MAX] = "";
 
 	if (s == NULL)
@@ -621,15 +620,15 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 {
 	struct ike_err err = { 0 };
 
-	for (int i = 0; c->ike != NULL && i < IKE_MAX_CHILDREN; i++) {
-		struct ike_installed *s = &c->ike->ch[i];
+	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *s = &c->ike->ch[i];
 
 		if (!s->used || (s->sa_in != sa_id && s->sa_out != sa_id))
 			continue;
 		if (s->rekeying) /* the other SA of the pair reached it too */
 			return true;
 		s->rekeying = true;
-		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, now_ms(), &err) < 0)
+		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, cp_ike_now_ms(), &err) < 0)
 			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
 		return true;
 	}
@@ -647,10 +646,11 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
 	for (int i = 0; s == NULL && i < CP_IKE_MAX_SAS; i++)
 		if (!c->ike->sa[i].used)
 			s = &c->ike->sa[i];
-	if (s != NULL)
+	if (s != NULL) {
 		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
-					 .peer_id = ev->up.peer_id, .mm = ev->up.mm,
-					 .initiator = ev->up.initiator, .up_ns = cp_now_ns() };
+					 .peer_id = ev->up.peer_id, .mm = ev->up.mm };
+		cp_ike_life_start(c, s, ev->up.initiator);
+	}
 	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
 	c->mm[CP_MM_ike_main_mode]++;
 	c->mm[CP_MM_isadb_list_size]++;
@@ -673,18 +673,21 @@ static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct 
 
 static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 {
-	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, &ev->sa);
 
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++)
 		if (c->ike->ch[i].used && memcmp(&c->ike->ch[i].ike, &ev->sa, sizeof(ev->sa)) == 0)
 			c->ike->ch[i].ike = ev->rekeyed.new_sa;
-	if (s != NULL)
-		s->id = ev->rekeyed.new_sa;
+	if (s == NULL)
+		return;
+	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id, s->rekeying ? "us" : "the peer");
+	s->id = ev->rekeyed.new_sa;
+	cp_ike_life_start(c, s, s->rekeying); /* the rekey's initiator is the new SA's */
 }
 
 static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
 {
-	struct cp_ike_sa *s = find_sa(c->ike, &ev->sa);
+	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, &ev->sa);
 
 	if (s != NULL) {
 		s->used = false;
@@ -741,8 +744,10 @@ void cp_ike_poll(struct cp_ctx *c)
 		for (int natt = 0; natt < 2; natt++)
 			while (c->ike->fd[v6][natt] >= 0 && receive_one(c, c->ike->fd[v6][natt], natt, buf))
 				;
-	if (now_ms() >= ikev2_next_timer(c->ike->e))
-		ikev2_tick(c->ike->e, now_ms());
+	if (c->attached)
+		cp_ike_life_tick(c);
+	if (cp_ike_now_ms() >= ikev2_next_timer(c->ike->e))
+		ikev2_tick(c->ike->e, cp_ike_now_ms());
 	while (ikev2_next_event(c->ike->e, &ev)) {
 		if (c->attached || ev.kind == IKEV2_EV_SEND)
 			act(c, &ev);
@@ -767,6 +772,28 @@ static int local_toward(const struct dpsec_addr *peer, struct dpsec_addr *local)
 	return rc;
 }
 
+/* An IKE SA with the rule's peer is still up (its child SAs went idle or
+ * were deleted): a new child SA on it (CREATE_CHILD_SA). -1 when none. */
+static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char *peer)
+{
+	struct ike_err err = { 0 };
+
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
+		struct cp_ike_sa *s = &c->ike->sa[i];
+
+		if (!s->used || s->rule_id != a->rule_id || s->expiring)
+			continue;
+		if (ikev2_create_child(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0) {
+			cp_log(LOG_WARNING, "ike: new child SA with %s: %s", peer, err.msg);
+			return -1;
+		}
+		memcpy(a->ike_spi_i, s->id.spi_i, sizeof(s->id.spi_i));
+		cp_log(LOG_INFO, "ike: CREATE_CHILD_SA to %s for rule %08x", peer, a->rule_id);
+		return 0;
+	}
+	return -1;
+}
+
 int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 {
 	const struct dpsec_addr *peer = &a->peer;
@@ -784,9 +811,11 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 		cp_log(LOG_ERR, "ike: no route to %s from this namespace: %s", p, strerror(-rc));
 		return -1;
 	}
+	if (child_on_existing(c, a, p) == 0)
+		return 0;
 	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;
-	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, now_ms(), &id, &err);
+	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, cp_ike_now_ms(), &id, &err);
 	explicit_bzero(&pol, sizeof(pol));
 	if (rc < 0) {
 		cp_log(LOG_ERR, "ike: IKE_SA_INIT to %s: %s", p, err.msg);

@@ -9,15 +9,46 @@
 
 #define CP_IKE_MAX_SAS 1024
 
-/* An established IKE SA, as show mmsas lists it. */
+/* An established IKE SA, as show mmsas lists it, with its life
+ * (cp_ike_life.c): times are CLOCK_MONOTONIC nanoseconds. */
 struct cp_ike_sa {
 	bool used;
 	struct ikev2_sa_id id;
 	uint32_t rule_id;
 	struct ike_id peer_id;
 	struct ike_mm_method mm;
-	bool initiator;
-	uint64_t up_ns;  /* CLOCK_MONOTONIC */
+	bool initiator;          /* of this SA (after a rekey: of the rekey) */
+	uint64_t up_ns;
+	uint64_t rekey_ns;       /* soft lifetime: ikev2_rekey_ike() */
+	uint64_t expire_ns;      /* hard lifetime: ikev2_delete_ike() */
+	uint64_t active_ns;      /* last IKE message or inbound ESP packet */
+	uint64_t in_packets;     /* inbound packets of its child SAs at active_ns */
+	bool rekeying;           /* we started its rekey */
+	bool expiring;           /* we started its delete */
+	bool checking;           /* a liveness check is out */
+};
+
+/* A child SA installed in dpsecd. */
+struct cp_ike_child {
+	bool used;
+	struct ikev2_sa_id ike;
+	uint32_t spi_in;
+	uint32_t sa_in, sa_out;   /* dpsecd's SA ids */
+	struct cp_dyn_rule *dyn;  /* the per-peer rule carrying sa_out; NULL once rekeyed */
+	bool rekeying;            /* its soft lifetime started a rekey */
+	bool deleting;            /* it went idle: its delete is out */
+};
+
+#define CP_IKE_MAX_CHILDREN 1024
+
+/* The engine, its sockets and what it installed (cp_ike.c, cp_ike_life.c). */
+struct cp_ike {
+	struct ikev2_engine *e;
+	int fd[2][2];            /* [IPv6][NAT-T]: UDP 500 and 4500 over IPv4 and IPv6; -1: none */
+	uint32_t next_spi;
+	uint64_t life_due_ns;    /* cp_ike_life_tick()'s next look at the SAs */
+	struct cp_ike_child ch[CP_IKE_MAX_CHILDREN];
+	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
 };
 
 /* The engine and its sockets (UDP 500, 4500 on every address); -1 and err
@@ -34,5 +65,21 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a);
 bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id);
 /* The IKE SA in table slot i (0 .. CP_IKE_MAX_SAS - 1), NULL when free. */
 const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i);
+/* The established IKE SA with this id (by SPIi), NULL when none. */
+struct cp_ike_sa *cp_ike_find_sa(struct cp_ike *k, const struct ikev2_sa_id *id);
+uint64_t cp_ike_now_ms(void);
+
+/* cp_ike_life.c: the IKE SA's lifetimes, dead peer detection, idle child SAs. */
+/* Its rekey and expiry times from now: the Main Mode lifetime of the
+ * assigned policy (or --test-ike-lifetime), the initiator's soft point at
+ * 85-90 %, the responder's at 92-97 %, with random jitter. */
+void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator);
+/* An IKE message the engine took for the SA whose SPIi is spi_i. */
+void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8]);
+/* Rekeys, expiries and liveness checks that are due. */
+void cp_ike_life_tick(struct cp_ctx *c);
+/* An idle inbound SA of a child SA: its delete goes to the peer. false:
+ * not one of IKE's. */
+bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id);
 
 #endif

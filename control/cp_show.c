@@ -298,6 +298,13 @@ static void mm_algs(const struct ike_mm_method *m, char *buf, size_t len)
 		 tr_name(IKEV2_TR_PRF, m->suite.prf), tr_name(IKEV2_TR_DH, m->dh_group));
 }
 
+static uint64_t ns_until(uint64_t t)
+{
+	uint64_t now = cp_now_ns();
+
+	return t > now ? t - now : 0;
+}
+
 static void show_mmsa(struct cp_out *o, const struct cp_ike_sa *s, const char *rule)
 {
 	char id[96], algs[96], spi[40];
@@ -320,6 +327,8 @@ static void show_mmsa(struct cp_out *o, const struct cp_ike_sa *s, const char *r
 	cp_json_str(o, "peer_id", id);
 	cp_json_str(o, "algorithms", algs);
 	cp_json_u64(o, "seconds", (cp_now_ns() - s->up_ns) / 1000000000ull);
+	cp_json_u64(o, "rekey_in", ns_until(s->rekey_ns) / 1000000000ull);
+	cp_json_u64(o, "seconds_left", ns_until(s->expire_ns) / 1000000000ull);
 	cp_json_close(o, '}');
 }
 
@@ -452,8 +461,25 @@ static void table_row(struct cp_out *o, const char *name, uint64_t v)
 	}
 }
 
-void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct dpsec_shm_stats *st,
-		   uint64_t pending_key_ops, bool all)
+#define IKE_STAT_ID(n, s) #n,
+static const char *const ike_stat_ids[] = { IKEV2_STATS(IKE_STAT_ID) };
+#undef IKE_STAT_ID
+
+/* The IKEv2 engine's counters: JSON by id (PEER_TIMEOUTS), text by what they count. */
+static void ike_table(struct cp_out *o, const struct ikev2_stats *ike)
+{
+	if (o->json)
+		cp_json_open(o, "ike", '[');
+	else
+		cp_out_printf(o, "IKEv2 engine\n");
+	for (int i = 0; i < IKEV2_STAT_COUNT; i++)
+		table_row(o, o->json ? ike_stat_ids[i] : ikev2_stat_name(i), ike->n[i]);
+	if (o->json)
+		cp_json_close(o, ']');
+}
+
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct ikev2_stats *ike,
+		   const struct dpsec_shm_stats *st, uint64_t pending_key_ops, bool all)
 {
 	struct dpsec_qm_gauges g = { 0 };
 	struct dpsec_qm_row qm[DPSEC_QM_ROWS];
@@ -472,6 +498,8 @@ void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct dpsec_shm_
 	} else if (!o->json) {
 		cp_out_printf(o, "Main Mode statistics: unavailable, dpsec-ctld is not running\n");
 	}
+	if (ike != NULL)
+		ike_table(o, ike);
 	if (st != NULL) {
 		g.active_sas = st->active_sas;
 		g.active_tunnels = st->active_tunnels;

@@ -8,6 +8,8 @@
 #include "cp_out.h"
 #include "dpsec_shm.h"
 
+struct ikev2_stats;
+
 struct cp_ctx;
 
 void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name);
@@ -18,8 +20,9 @@ void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
 
 /* Both statistics tables; mm NULL: ctld not running (dpsecctl alone);
- * all: the dataplane's counters too. */
-void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct dpsec_shm_stats *st,
-		   uint64_t pending_key_ops, bool all);
+ * ike: the IKEv2 engine's counters (NULL: none); all: the dataplane's
+ * counters too. */
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct ikev2_stats *ike,
+		   const struct dpsec_shm_stats *st, uint64_t pending_key_ops, bool all);
 
 #endif

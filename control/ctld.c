@@ -41,7 +41,25 @@ static void usage(FILE *f)
 		   "                            entries a file, the previous one kept as FILE.sav\n"
 		   "      --ike-log-level 0..7  the IKE log's diagnostic level (default 7, everything)\n"
 		   "      --allow-insecure-keys load a store others can read\n"
-		   "      --check               validate the store and exit\n");
+		   "      --check               validate the store and exit\n"
+		   "      --dpd-interval SECONDS  IKE liveness check after this long without traffic\n"
+		   "                            from the peer (default 30, 0: off)\n"
+		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: the IKE SA's lifetime (10 s and up)\n"
+		   "                            instead of the policy's Main Mode one (5 min and up)\n");
+}
+
+/* SECONDS of an option: min .. 86400, or -1 saying what was wrong. */
+static int parse_seconds(const char *opt, const char *arg, uint32_t min, uint32_t *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < (long)min || v > 86400) {
+		fprintf(stderr, "dpsec-ctld: %s: expected seconds %u..86400, got \"%s\"\n", opt, min, arg);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parse_level(const char *opt, const char *arg, int *level)
@@ -65,6 +83,8 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "allow-insecure-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
 		{ "check", no_argument, NULL, 'c' }, { "ike-log", required_argument, NULL, 'o' },
 		{ "ike-log-level", required_argument, NULL, 'L' },
+		{ "dpd-interval", required_argument, NULL, 'd' },
+		{ "test-ike-lifetime", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char sock[128];
@@ -73,6 +93,7 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 	o->instance = "rte";
 	o->log_level = LOG_INFO;
 	o->ike_log_level = LOG_DEBUG;
+	o->dpd_seconds = 30;
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->store_path = optarg; break;
@@ -87,6 +108,14 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		case 'L':
 			if (parse_level(c == 'l' ? "--log-level" : "--ike-log-level", optarg,
 					c == 'l' ? &o->log_level : &o->ike_log_level) < 0)
+				return -1;
+			break;
+		case 'd':
+			if (parse_seconds("--dpd-interval", optarg, 0, &o->dpd_seconds) < 0)
+				return -1;
+			break;
+		case 't':
+			if (parse_seconds("--test-ike-lifetime", optarg, 10, &o->test_ike_lifetime_s) < 0)
 				return -1;
 			break;
 		case 'h': usage(stdout); exit(0);

@@ -121,7 +121,7 @@ static int stats_from_segment(const char *instance, bool json, bool all)
 	}
 	if (!json)
 		fprintf(stderr, "dpsecctl: dpsec-ctld is not running; statistics read from dpsecd\n");
-	cp_show_stats(&o, NULL, &st, 0, all);
+	cp_show_stats(&o, NULL, NULL, &st, 0, all);
 	if (json)
 		cp_out_printf(&o, "\n");
 	fwrite(o.buf, 1, o.len, stdout);

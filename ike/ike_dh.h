@@ -52,7 +52,8 @@ const uint8_t *ike_dh_public(const struct ike_dh *dh, size_t *len);
  * (cap must allow them): MODP: g^ir left-padded to the prime's length (RFC
  * 7296 §2.14); ECP: the x-coordinate (RFC 5903 §7); Curve25519: 32 bytes.
  * The peer's value is checked first: -EBADMSG for a wrong length; MODP 0,
- * 1, p - 1, values not below p or outside the prime-order subgroup; ECP
+ * 1, p - 1, values not below p (the whole check for safe primes, RFC
+ * 6989 §2.2: values outside the order-q subgroup are taken); ECP
  * values that are not a point of the curve; Curve25519 low-order points,
  * whose secret is all zero (RFC 8031, RFC 7748 §6.1). The caller cleanses the secret
  * (OPENSSL_cleanse) when done with it. */

@@ -2,9 +2,10 @@
  * (dpsec_ike_crypto), each against values nobody here computed:
  * - HMAC: RFC 4231 (SHA-256/384/512) and RFC 2202 (SHA-1, MD5) vectors;
  * - ECDH: RFC 5903 §8 (groups 19, 20, 21); X25519: RFC 7748 §6.1;
- * - MODP: fresh key pairs agree; peer values 0, 1, p - 1, >= p, outside
- *   the subgroup and of a wrong length are refused by name, p computed from
- *   its RFC definition by the reference script;
+ * - MODP: fresh key pairs agree; peer values 0, 1, p - 1, >= p and of a
+ *   wrong length are refused by name, one outside the subgroup is taken
+ *   (RFC 6989 §2.2), p computed from its RFC definition by the reference
+ *   script;
  * - prf+, SKEYSEED, SK_d..SK_pr, rekeyed SKEYSEED, Child SA KEYMAT, and
  *   IKEv1's SKEYID, SKEYID_d/a/e, appendix B key expansion and IVs, HASH_I,
  *   HASH_R, Quick Mode HASH(1..3) and KEYMAT: against
@@ -353,7 +354,8 @@ START_TEST(modp_refuses_bad_peer_values)
 {
 	uint16_t g = modp_groups[_i];
 	size_t len = ike_dh_public_len(g);
-	uint8_t p[IKE_DH_PUBLIC_MAX], v[IKE_DH_PUBLIC_MAX + 1] = { 0 };
+	uint8_t p[IKE_DH_PUBLIC_MAX], v[IKE_DH_PUBLIC_MAX + 1] = { 0 }, s[IKE_DH_SECRET_MAX];
+	size_t slen;
 	struct ike_err err = { 0 };
 	struct ref r = { 0 };
 	struct ike_dh *dh;
@@ -372,8 +374,10 @@ START_TEST(modp_refuses_bad_peer_values)
 	refused(dh, p, len, "is not below the prime");
 	p_plus(p, len, 1, v);
 	refused(dh, v, len, "is not below the prime");
-	p_plus(p, len, -2, v); /* -2: a non-residue, as p = 7 (mod 8) */
-	refused(dh, v, len, "is not in the prime-order subgroup");
+	p_plus(p, len, -2, v); /* a non-residue (p = 7 mod 8), outside the order-q subgroup, */
+	ck_assert_msg(ike_dh_derive(dh, v, len, s, sizeof(s), &slen, &err) == 0, /* taken: */
+		      "%s", err.msg);                                          /* RFC 6989 §2.2 */
+	memset(s, 0, sizeof(s));
 	refused(dh, p, len - 1, "bytes, not");
 	memset(v, 0, sizeof(v));
 	v[len] = 2;

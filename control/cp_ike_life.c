@@ -1,0 +1,178 @@
+/* cp_ike_life.c - the life of dpsec-ctld's IKE SAs after they come up:
+ * the rekey at the soft point of the Main Mode lifetime (with jitter, the
+ * initiator before the responder), the delete at its hard end, dead peer
+ * detection (a liveness check after --dpd-interval seconds without an IKE
+ * message or an inbound ESP packet from the peer; the engine takes the SA
+ * down when the check goes unanswered), and the delete of child SAs
+ * whose inbound SA dpsecd reports idle. An IKE SA left without child SAs
+ * is deleted at its soft point instead of rekeyed: the next packet for
+ * the peer negotiates afresh. docs/ike.md describes it. */
+#include <string.h>
+#include <syslog.h>
+#include <sys/random.h>
+
+#include "cp.h"
+#include "cp_ike.h"
+
+#define NS_PER_S 1000000000ull
+#define JITTER_PCT 5 /* random part of the soft point, percent of the lifetime */
+#define TICK_NS (200 * 1000000ull) /* lifetimes and DPD are seconds: 5 looks a second */
+
+static uint32_t lifetime_s(const struct cp_ctx *c)
+{
+	const struct cfg_policy *pol = cfg_store_policy(&c->store, c->store.assigned);
+
+	if (c->o.test_ike_lifetime_s != 0)
+		return c->o.test_ike_lifetime_s;
+	return (pol != NULL && pol->main_mode.lifetime_minutes ? pol->main_mode.lifetime_minutes
+							       : 480) * 60u;
+}
+
+/* 0 .. JITTER_PCT * 100 - 1: hundredths of a percent. */
+static uint32_t jitter(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)cp_now_ns(); /* only spreads rekeys: any value will do */
+	return r % (JITTER_PCT * 100);
+}
+
+void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
+{
+	uint64_t now = cp_now_ns(), life_ns = (uint64_t)lifetime_s(c) * NS_PER_S;
+	uint32_t soft = (initiator ? 8500 : 9200) + jitter(); /* hundredths of a percent */
+
+	s->initiator = initiator;
+	s->up_ns = s->active_ns = now;
+	s->rekey_ns = now + life_ns / 10000 * soft;
+	s->expire_ns = now + life_ns;
+	s->rekeying = s->expiring = s->checking = false;
+}
+
+void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8])
+{
+	struct ikev2_sa_id id;
+	struct cp_ike_sa *s;
+
+	memcpy(id.spi_i, spi_i, sizeof(id.spi_i));
+	s = cp_ike_find_sa(c->ike, &id);
+	if (s != NULL) {
+		s->active_ns = cp_now_ns();
+		s->checking = false;
+	}
+}
+
+static bool child_of(const struct cp_ike_child *ch, const struct cp_ike_sa *s)
+{
+	return ch->used && memcmp(ch->ike.spi_i, s->id.spi_i, sizeof(s->id.spi_i)) == 0;
+}
+
+static bool has_children(const struct cp_ctx *c, const struct cp_ike_sa *s)
+{
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++)
+		if (child_of(&c->ike->ch[i], s))
+			return true;
+	return false;
+}
+
+/* Inbound packets of the SA's child SAs so far (dpsecd's SA directory). */
+static uint64_t inbound_packets(const struct cp_ctx *c, const struct cp_ike_sa *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		const struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (child_of(ch, s) && ch->sa_in < c->seg.hdr->sa_capacity)
+			n += c->seg.sas[ch->sa_in].packets;
+	}
+	return n;
+}
+
+/* No IKE message and no ESP packet for the interval: is the peer alive? */
+static void check_peer(struct cp_ctx *c, struct cp_ike_sa *s, uint64_t now)
+{
+	uint64_t in = inbound_packets(c, s);
+	struct ike_err err = { 0 };
+
+	if (in != s->in_packets) {
+		s->in_packets = in;
+		s->active_ns = now;
+		return;
+	}
+	if (s->checking || now - s->active_ns < (uint64_t)c->o.dpd_seconds * NS_PER_S)
+		return;
+	s->checking = true; /* until a message comes; no answer: the engine's IKE_DOWN */
+	if (ikev2_check_liveness(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
+		cp_log(LOG_WARNING, "ike: liveness check, rule %08x: %s", s->rule_id, err.msg);
+	else
+		cp_log(LOG_INFO, "ike: nothing from the peer of rule %08x for %u s: liveness check",
+		       s->rule_id, c->o.dpd_seconds);
+}
+
+/* why: "lifetime (N s) reached", "no child SA left at its soft lifetime" */
+static void expire(struct cp_ctx *c, struct cp_ike_sa *s, const char *why)
+{
+	struct ike_err err = { 0 };
+
+	s->expiring = true;
+	cp_audit("IKE SA with rule %08x: %s, deleting it", s->rule_id, why);
+	if (ikev2_delete_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
+		cp_log(LOG_WARNING, "ike: deleting the IKE SA of rule %08x: %s", s->rule_id, err.msg);
+}
+
+static void rekey(struct cp_ctx *c, struct cp_ike_sa *s)
+{
+	struct ike_err err = { 0 };
+
+	s->rekeying = true;
+	if (ikev2_rekey_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
+		cp_log(LOG_WARNING, "ike: rekeying the IKE SA of rule %08x: %s", s->rule_id, err.msg);
+	else
+		cp_log(LOG_INFO, "ike: rekeying the IKE SA of rule %08x (soft lifetime)", s->rule_id);
+}
+
+void cp_ike_life_tick(struct cp_ctx *c)
+{
+	uint64_t now = cp_now_ns();
+
+	if (now < c->ike->life_due_ns)
+		return;
+	c->ike->life_due_ns = now + TICK_NS;
+	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
+		struct cp_ike_sa *s = &c->ike->sa[i];
+
+		if (!s->used || s->expiring)
+			continue;
+		if (now >= s->expire_ns)
+			expire(c, s, "Main Mode lifetime reached");
+		else if (now >= s->rekey_ns && !s->rekeying && !has_children(c, s))
+			expire(c, s, "no child SA left at its soft lifetime");
+		else if (now >= s->rekey_ns && !s->rekeying)
+			rekey(c, s);
+		else if (c->o.dpd_seconds != 0)
+			check_peer(c, s, now);
+	}
+}
+
+bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)
+{
+	struct ike_err err = { 0 };
+
+	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (!ch->used || ch->sa_in != sa_id)
+			continue;
+		if (ch->deleting)
+			return true;
+		ch->deleting = true;
+		cp_audit("IKE child SA SPI in 0x%08x idle for %u s: deleting it", ch->spi_in,
+			 c->store.timeouts.idle_seconds);
+		if (ikev2_delete_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err) < 0)
+			cp_log(LOG_WARNING, "ike: deleting child SA SPI 0x%08x: %s", ch->spi_in, err.msg);
+		return true;
+	}
+	return false;
+}

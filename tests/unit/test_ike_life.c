@@ -1,0 +1,233 @@
+/* test_ike_life.c - dpsec-ctld's decisions on the life of an IKE SA
+ * (control/cp_ike_life.c), on a real engine that holds none of the SAs
+ * (its calls fail, logged) and a fake SA directory: the soft points (the
+ * initiator's at 85-90 % of the Main Mode lifetime, the responder's at
+ * 92-97 %, spread by jitter) and the hard end; --test-ike-lifetime; at
+ * the soft point a rekey when child SAs remain, a delete when none do; at
+ * the end a delete; a liveness check only after the interval without an
+ * IKE message or an inbound packet, one at a time, none with DPD off; an
+ * idle inbound SA of a child SA deletes it once, other SAs are not IKE's. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cp.h"
+#include "cp_ike.h"
+#include "lsan_libconfig.h"
+
+#define NS_PER_S 1000000000ull
+#define SA_CAPACITY 8
+
+static const char *const store_text =
+	"assigned = \"p\";\n"
+	"policies = ( { name = \"p\"; main_mode = { lifetime_minutes = 60; }; rules = (); } );\n";
+
+static struct cp_ctx c;
+static struct dpsec_shm_hdr hdr;
+static struct dpsec_shm_sa sas[SA_CAPACITY];
+
+static int no_policy(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	(void)ctx, (void)q, (void)out;
+	return -ENOENT;
+}
+
+static void setup(void)
+{
+	struct ikev2_conf conf;
+	struct ike_err err = { 0 };
+	char serr[CFG_ERR_MAX];
+
+	memset(&c, 0, sizeof(c));
+	memset(sas, 0, sizeof(sas));
+	cp_log_init(LOG_CRIT, false);
+	ck_assert_msg(cfg_store_load_string(store_text, "t.conf", &c.store, serr) == 0, "%s", serr);
+	hdr.sa_capacity = SA_CAPACITY;
+	c.seg.hdr = &hdr;
+	c.seg.sas = sas;
+	c.o.dpd_seconds = 30;
+	c.ike = calloc(1, sizeof(*c.ike));
+	ikev2_conf_default(&conf);
+	conf.lookup = no_policy;
+	c.ike->e = ikev2_engine_new(&conf, &err);
+	ck_assert_msg(c.ike->e != NULL, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+	ikev2_engine_free(c.ike->e);
+	free(c.ike);
+	cfg_store_free(&c.store);
+}
+
+/* SA 0 of the table, up now, with SPIi byte 0 = tag. */
+static struct cp_ike_sa *sa_up(uint8_t tag, bool initiator)
+{
+	struct cp_ike_sa *s = &c.ike->sa[0];
+
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->id.spi_i[0] = tag;
+	cp_ike_life_start(&c, s, initiator);
+	return s;
+}
+
+static void child_of(const struct cp_ike_sa *s, uint32_t sa_in)
+{
+	c.ike->ch[0] = (struct cp_ike_child){ .used = true, .ike = s->id, .spi_in = 0x1000 + sa_in,
+					      .sa_in = sa_in, .sa_out = sa_in + 1 };
+}
+
+static void tick(void)
+{
+	c.ike->life_due_ns = 0; /* the next look now, not in 200 ms */
+	cp_ike_life_tick(&c);
+}
+
+/* Hundredths of a percent of the lifetime at which s rekeys. */
+static uint64_t soft_point(const struct cp_ike_sa *s)
+{
+	return (s->rekey_ns - s->up_ns) * 10000 / (s->expire_ns - s->up_ns);
+}
+
+START_TEST(test_soft_points)
+{
+	uint64_t lo[2] = { UINT64_MAX, UINT64_MAX }, hi[2] = { 0, 0 };
+
+	for (int i = 0; i < 400; i++) {
+		bool initiator = i & 1;
+		struct cp_ike_sa *s = sa_up(1, initiator);
+		uint64_t p = soft_point(s);
+
+		ck_assert_uint_eq(s->expire_ns - s->up_ns, 3600 * NS_PER_S);
+		ck_assert(s->initiator == initiator);
+		lo[initiator] = p < lo[initiator] ? p : lo[initiator];
+		hi[initiator] = p > hi[initiator] ? p : hi[initiator];
+	}
+	/* inside the bands, and spread over most of them */
+	ck_assert(lo[1] >= 8500 && hi[1] < 9000 && hi[1] - lo[1] > 400);
+	ck_assert(lo[0] >= 9200 && hi[0] < 9700 && hi[0] - lo[0] > 400);
+}
+END_TEST
+
+START_TEST(test_test_lifetime)
+{
+	struct cp_ike_sa *s;
+
+	c.o.test_ike_lifetime_s = 30;
+	s = sa_up(1, true);
+	ck_assert_uint_eq(s->expire_ns - s->up_ns, 30 * NS_PER_S);
+}
+END_TEST
+
+START_TEST(test_rekey_with_children)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	child_of(s, 2);
+	tick();
+	ck_assert(!s->rekeying && !s->expiring);
+	s->rekey_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->rekeying && !s->expiring);
+	tick(); /* one rekey, however often it looks */
+	ck_assert(s->rekeying && !s->expiring);
+}
+END_TEST
+
+START_TEST(test_childless_deleted)
+{
+	struct cp_ike_sa *s = sa_up(1, false);
+
+	c.ike->ch[0] = (struct cp_ike_child){ .used = true, .ike = { .spi_i = { 9 } } }; /* another SA's */
+	s->rekey_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->expiring && !s->rekeying);
+}
+END_TEST
+
+START_TEST(test_hard_end)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	child_of(s, 2);
+	s->rekeying = true; /* a rekey that never finished */
+	s->rekey_ns = s->expire_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->expiring);
+}
+END_TEST
+
+START_TEST(test_dpd)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+	uint8_t spi_i[8] = { 1 };
+
+	child_of(s, 2);
+	s->active_ns = cp_now_ns() - 29 * NS_PER_S;
+	tick();
+	ck_assert(!s->checking); /* not yet 30 s */
+	s->active_ns = cp_now_ns() - 31 * NS_PER_S;
+	sas[2].packets = 7; /* an inbound packet since: alive */
+	tick();
+	ck_assert(!s->checking);
+	ck_assert_uint_eq(s->in_packets, 7);
+	ck_assert(cp_now_ns() - s->active_ns < NS_PER_S);
+	s->active_ns = cp_now_ns() - 31 * NS_PER_S; /* quiet for 31 s */
+	tick();
+	ck_assert(s->checking);
+	cp_ike_life_heard(&c, spi_i); /* the answer */
+	ck_assert(!s->checking);
+	ck_assert(cp_now_ns() - s->active_ns < NS_PER_S);
+}
+END_TEST
+
+START_TEST(test_dpd_off)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	c.o.dpd_seconds = 0;
+	s->active_ns = 0;
+	tick();
+	ck_assert(!s->checking);
+}
+END_TEST
+
+START_TEST(test_idle_child)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	child_of(s, 2);
+	ck_assert(!cp_ike_idle_expire(&c, 5)); /* a static SA: not IKE's */
+	ck_assert(!cp_ike_idle_expire(&c, 3)); /* the outbound one is never idle */
+	ck_assert(cp_ike_idle_expire(&c, 2));
+	ck_assert(c.ike->ch[0].deleting);
+	ck_assert(cp_ike_idle_expire(&c, 2)); /* reported again: still one delete */
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ike_life");
+	TCase *t = tcase_create("ike_life");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_soft_points);
+	tcase_add_test(t, test_test_lifetime);
+	tcase_add_test(t, test_rekey_with_children);
+	tcase_add_test(t, test_childless_deleted);
+	tcase_add_test(t, test_hard_end);
+	tcase_add_test(t, test_dpd);
+	tcase_add_test(t, test_dpd_off);
+	tcase_add_test(t, test_idle_child);
+	suite_add_tcase(s, t);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
