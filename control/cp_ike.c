@@ -772,16 +772,21 @@ static int local_toward(const struct dpsec_addr *peer, struct dpsec_addr *local)
 	return rc;
 }
 
-/* An IKE SA with the rule's peer is still up (its child SAs went idle or
- * were deleted): a new child SA on it (CREATE_CHILD_SA). -1 when none. */
+/* An IKE SA of the rule with this peer (a transport rule may have many)
+ * is still up (its child SAs went idle or were deleted): a new child SA
+ * on it (CREATE_CHILD_SA). -1 when none. */
 static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char *peer)
 {
 	struct ike_err err = { 0 };
+	struct ike_id peer_id;
 
+	if (ike_id_addr(&peer_id, &a->peer, &err) < 0)
+		return -1;
 	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
 		struct cp_ike_sa *s = &c->ike->sa[i];
 
-		if (!s->used || s->rule_id != a->rule_id || s->expiring)
+		if (!s->used || s->rule_id != a->rule_id || s->expiring ||
+		    !ike_id_matches(&s->peer_id, &peer_id))
 			continue;
 		if (ikev2_create_child(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0) {
 			cp_log(LOG_WARNING, "ike: new child SA with %s: %s", peer, err.msg);
