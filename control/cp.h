@@ -92,6 +92,9 @@ struct cp_opts {
 	bool check_only;
 	uint32_t dpd_seconds;        /* liveness check after this long without traffic; 0: off */
 	uint32_t test_ike_lifetime_s;/* TESTS ONLY: IKE SA lifetime instead of the Main Mode one */
+	uint32_t ike_fragment_size;  /* the IKE engines' (ike/ikev2.h): RFC 7383 fragments */
+	uint32_t ike_cookie_threshold;
+	uint32_t ike_half_open_per_source;
 };
 
 struct cp_ctx {

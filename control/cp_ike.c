@@ -312,6 +312,9 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 	conf.spi_ctx = c;
 	conf.log = engine_log;
 	conf.log_ctx = c;
+	conf.fragment_size = c->o.ike_fragment_size;
+	conf.cookie_threshold = c->o.ike_cookie_threshold;
+	conf.half_open_per_source = c->o.ike_half_open_per_source;
 	if (getrandom(&k->next_spi, sizeof(k->next_spi), 0) != sizeof(k->next_spi))
 		k->next_spi = (uint32_t)cp_now_ns(); /* only the start of the sequence */
 	c->ike = k;

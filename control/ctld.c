@@ -45,7 +45,13 @@ static void usage(FILE *f)
 		   "      --dpd-interval SECONDS  IKE liveness check after this long without traffic\n"
 		   "                            from the peer (default 30, 0: off)\n"
 		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: the IKE SA's lifetime (10 s and up)\n"
-		   "                            instead of the policy's Main Mode one (5 min and up)\n");
+		   "                            instead of the policy's Main Mode one (5 min and up)\n"
+		   "      --ike-fragment-size BYTES  IKE messages longer than this go in fragments\n"
+		   "                            (RFC 7383; 128..65000, default 1200, 0: never)\n"
+		   "      --ike-cookie-threshold N  half-open IKE SAs from which a cookie is asked\n"
+		   "                            (default 1000, 0: always)\n"
+		   "      --ike-half-open-per-source N  half-open IKE SAs one address may hold\n"
+		   "                            (default 10, 0: no limit)\n");
 }
 
 /* SECONDS of an option: min .. 86400, or -1 saying what was wrong. */
@@ -56,6 +62,20 @@ static int parse_seconds(const char *opt, const char *arg, uint32_t min, uint32_
 
 	if (*arg == '\0' || *end != '\0' || v < (long)min || v > 86400) {
 		fprintf(stderr, "dpsec-ctld: %s: expected seconds %u..86400, got \"%s\"\n", opt, min, arg);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A number of an option: 0 or min .. max, or -1 saying what was wrong. */
+static int parse_count(const char *opt, const char *arg, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 0 || (v != 0 && v < (long)min) || v > (long)max) {
+		fprintf(stderr, "dpsec-ctld: %s: expected 0 or %u..%u, got \"%s\"\n", opt, min, max, arg);
 		return -1;
 	}
 	*out = (uint32_t)v;
@@ -85,15 +105,23 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "ike-log-level", required_argument, NULL, 'L' },
 		{ "dpd-interval", required_argument, NULL, 'd' },
 		{ "test-ike-lifetime", required_argument, NULL, 't' },
+		{ "ike-fragment-size", required_argument, NULL, 'F' },
+		{ "ike-cookie-threshold", required_argument, NULL, 'C' },
+		{ "ike-half-open-per-source", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char sock[128];
+	struct ikev2_conf ike;
 	int c;
 
 	o->instance = "rte";
 	o->log_level = LOG_INFO;
 	o->ike_log_level = LOG_DEBUG;
 	o->dpd_seconds = 30;
+	ikev2_conf_default(&ike);
+	o->ike_fragment_size = ike.fragment_size;
+	o->ike_cookie_threshold = ike.cookie_threshold;
+	o->ike_half_open_per_source = ike.half_open_per_source;
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->store_path = optarg; break;
@@ -116,6 +144,20 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 			break;
 		case 't':
 			if (parse_seconds("--test-ike-lifetime", optarg, 10, &o->test_ike_lifetime_s) < 0)
+				return -1;
+			break;
+		case 'F':
+			if (parse_count("--ike-fragment-size", optarg, 128, 65000, &o->ike_fragment_size) < 0)
+				return -1;
+			break;
+		case 'C':
+			if (parse_count("--ike-cookie-threshold", optarg, 1, 1000000,
+					&o->ike_cookie_threshold) < 0)
+				return -1;
+			break;
+		case 'H':
+			if (parse_count("--ike-half-open-per-source", optarg, 1, 1000000,
+					&o->ike_half_open_per_source) < 0)
 				return -1;
 			break;
 		case 'h': usage(stdout); exit(0);

@@ -81,6 +81,7 @@ SWANCTL = "/usr/sbin/swanctl"
 
 STRONGSWAN_CONF = """
 charon-systemd {
+  %(extra)s
   load_modular = no
   load = random nonce openssl kdf kernel-libipsec! kernel-netlink socket-default vici
   plugins { vici { socket = unix://%(work)s/charon.vici } }
@@ -129,6 +130,7 @@ class World:
         self.b_alone = peer not in ("dpsec", "wrong-psk")
         names = ("ha", "ga", "gb") if self.b_alone else ("ha", "ga", "gb", "hb")
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
+        self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -206,7 +208,7 @@ class World:
         """charon-systemd as gateway B, the connection loaded (it answers)."""
         conf, sw = self.path("strongswan.conf"), self.path("swanctl.conf")
         with open(conf, "w") as f:
-            f.write(STRONGSWAN_CONF % dict(work=self.work))
+            f.write(STRONGSWAN_CONF % dict(work=self.work, extra=self.charon_extra))
         with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(SWANCTL_CONF % dict(psk=PSK))
         os.environ["STRONGSWAN_CONF"] = conf

@@ -22,11 +22,17 @@
 #   new strongSwan.
 # --case ike-scan: `ike-scan -2 --dhgroup=14` from B gets an IKE_SA_INIT
 #   answer: "Handshake returned" with the chosen transforms.
+# --case fragments: both sides cut IKE messages longer than FRAGMENT bytes
+#   into RFC 7383 fragments (dpsec-ctld --ike-fragment-size, charon's
+#   fragment_size); strongSwan initiates: its IKE_AUTH request reaches dpsec
+#   in fragments and dpsec's answer leaves in fragments (both counted by
+#   dpsec), the SA comes up and pings pass both ways.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan: exit 77 (skip) when one is missing.
-# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan DPSECD DPSEC_CTLD DPSECCTL
+# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments DPSECD DPSEC_CTLD
+#        DPSECCTL
 import hashlib
 import json
 import os
@@ -45,6 +51,8 @@ DPD = 3             # --dpd-interval
 IDLE = 8            # the store's idle_seconds
 TRANSFER = 1 << 20  # bytes of each TCP transfer
 PROBES = 3          # ike-scan probes, should a datagram be lost
+FRAGMENT = 150      # bytes: IKE_AUTH with PSK is longer, both ways (charon's count
+                    # the IP and UDP headers too: it gets FRAGMENT + 28)
 
 
 class Interop(E.World):
@@ -273,12 +281,35 @@ def run_ike_scan(w, errs):
                     % failures)
 
 
+def run_fragments(w, errs):
+    w.ctld_args = ["--ike-fragment-size", str(FRAGMENT)]
+    w.charon_extra = "fragment_size = %d" % (FRAGMENT + 28)
+    w.topology()
+    w.gateway("a")
+    w.strongswan()
+    out = w.swanctl("--initiate", "--child", "lans", "--timeout", "20", check=False)
+    sas = w.mmsas()
+    sent, joined = w.ike_stat("FRAGMENTED"), w.ike_stat("REASSEMBLED")
+    print("strongSwan initiated with %d-byte fragments; dpsec's IKE SAs %s; messages sent in "
+          "fragments %d, received in fragments %d" % (FRAGMENT, sas, sent, joined))
+    if len(sas) != 1 or sas[0]["role"] != "responder":
+        errs.append("fragments: dpsec's show mmsas %s, expected one IKE SA as responder; swanctl "
+                    "said:\n%s" % (sas, out))
+        return
+    if sent < 1 or joined < 1:
+        errs.append("fragments: dpsec sent %d and received %d messages in fragments, expected "
+                    "IKE_AUTH both ways" % (sent, joined))
+    if not E.wait_until("a ping A -> B", lambda: ping_ok(w), 15) or not ping_ok(w, from_b=True):
+        errs.append("fragments: no ping answered through the tunnel")
+
+
 def main():
     args = sys.argv[1:]
-    cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan}
+    cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
+             "fragments": run_fragments}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
-        print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan DPSECD DPSEC_CTLD "
-              "DPSECCTL", file=sys.stderr)
+        print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments DPSECD "
+              "DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     case = args[1]
     if os.geteuid() != 0:
