@@ -325,8 +325,10 @@ static int exchange(const struct ike_dh *dh, EVP_PKEY *peer, uint8_t *secret, si
 	if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
 	    (dh->g->kind == MODP && EVP_PKEY_CTX_set_dh_pad(ctx, 1) <= 0))
 		rc = ikecr_ossl_fail(err, "DH derivation");
-	/* OpenSSL's full public key check for the curves; MODP: modp_check() */
-	else if (EVP_PKEY_derive_set_peer_ex(ctx, peer, dh->g->kind != MODP) <= 0)
+	/* checked already (RFC 6989): MODP by modp_check(), a curve point by its
+	 * import (on the curve, coordinates in the field: all a cofactor-1
+	 * curve needs, no n * Q test), Curve25519 by the secret after */
+	else if (EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0)
 		rc = bad_peer(dh, err, "fails the public key check");
 	else if (EVP_PKEY_derive(ctx, secret, len) <= 0 ||
 		 (dh->g->kind == X25519 && all_zero(secret, *len)))
