@@ -151,6 +151,8 @@ static int init_request_payloads(struct ikev2_sa *sa, struct ikev2_tx *t, struct
 		ikev2_tx_add(t, IKEV2_PL_NONCE, b);
 		rc = nat_notifies(t, &sa->local, &sa->remote, err);
 	}
+	if (rc == 0)
+		rc = ikev2_auth_init_payloads(sa, t, err);
 	free(b);
 	return rc == -ENOMEM || rc == -E2BIG || rc == -EINVAL
 		       ? ike_fail(err, rc, "IKE_SA_INIT: our proposals do not fit an SA payload")
@@ -302,6 +304,8 @@ static int init_answer(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	}
 	if (rc == 0)
 		rc = keep_message(sa, 1, e->rx, rx->len, rx->err);
+	if (rc == 0)
+		ikev2_auth_init_read(sa, rx);
 	free(sa_pl);
 	return rc;
 }
@@ -455,6 +459,8 @@ static int init_response_send(struct ikev2_engine *e, struct ikev2_sa *sa, struc
 		ikev2_tx_add(&t, IKEV2_PL_NONCE, b);
 		rc = nat_notifies(&t, &sa->local, &sa->remote, rx->err);
 	}
+	if (rc == 0)
+		rc = ikev2_auth_init_payloads(sa, &t, rx->err);
 	free(b);
 	if (rc == 0)
 		rc = ikev2_send_response(e, sa, &t, rx->err);
@@ -493,6 +499,7 @@ static int init_accept(struct ikev2_engine *e, struct ikev2_rx *rx, struct init_
 	if (rc == 0)
 		rc = keep_message(sa, 0, e->rx, rx->len, rx->err);
 	nat_detect(sa, rx, (uint8_t[8]){ 0 });
+	ikev2_auth_init_read(sa, rx);
 	if (rc == 0)
 		rc = init_response_send(e, sa, rx, o->offers[c->offer].num);
 	if (rc) {
