@@ -2,8 +2,9 @@
  * 4500 of the gateway's namespace (dpsecd hands IKE to the host through
  * its exception TAP, the non-ESP marker kept on 4500). The policy for a
  * peer comes from the assigned policy: a tunnel rule whose filter action
- * negotiates and whose first PSK authentication method is the key; the
- * peer is the rule's tunnel endpoint, identities are the two addresses,
+ * negotiates and which has an authentication method IKE can use (its first
+ * PSK or loaded certificate method, cp_ike_auth.c); the peer is the rule's
+ * tunnel endpoint, identities the two addresses (PSK) or the certificates',
  * the child SA methods are the filter action's, the IKE SA suites dpsec's
  * defaults (ike_mm_defaults). An ACQUIRE starts IKE_SA_INIT; a child SA
  * up is installed as an SA pair (the outbound one carried by a per-peer
@@ -24,6 +25,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ike_auth.h"
 #include "ike_dh.h"
 #include "ikev2.h"
 
@@ -62,14 +64,6 @@ static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 
 /* ---- the policy -------------------------------------------------------- */
 
-static const struct cfg_auth_method *psk_of(const struct cfg_store_rule *r)
-{
-	for (uint32_t i = 0; i < r->n_auth; i++)
-		if (r->auth[i].kind == CFG_AUTH_PSK)
-			return &r->auth[i];
-	return NULL;
-}
-
 static void selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
 {
 	p->ts_local.n = p->ts_remote.n = 0;
@@ -101,22 +95,18 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 			const struct cfg_store_rule *o, const struct dpsec_addr *local,
 			struct ikev2_peer *p)
 {
-	const struct cfg_auth_method *psk = psk_of(o);
 	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, o->filter_action);
 	struct ike_err err = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	if (psk == NULL || fa == NULL || local->family != DPSEC_AF_INET)
+	if (fa == NULL || local->family != DPSEC_AF_INET)
 		return -ENOENT;
 	p->user = r->id;
 	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
 	memcpy(p->mm, ike_mm_defaults, p->n_mm * sizeof(p->mm[0]));
 	selectors(r, p);
 	if (child_methods(fa, p, r->name) < 0 ||
-	    ike_id_addr(&p->local_id, local, &err) < 0 ||
-	    ike_id_addr(&p->remote_id, &r->tunnel_endpoint, &err) < 0 ||
-	    ike_auth_psk(&p->local_auth, psk->psk, psk->psk_len, &err) < 0 ||
-	    ike_auth_psk(&p->remote_auth, psk->psk, psk->psk_len, &err) < 0) {
+	    cp_ike_auth_for_rule(c, o, local, &r->tunnel_endpoint, p, &err) < 0) {
 		cp_log(LOG_ERR, "rule \"%s\": no IKE policy: %s", r->name,
 		       err.msg[0] ? err.msg : "no security method IKE can offer");
 		explicit_bzero(p, sizeof(*p));
@@ -140,7 +130,8 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 
 		if (cc.origin[i] != NULL && r->action == DPSEC_ACTION_NEGOTIATE && r->tunnel &&
 		    (rule_id == 0 || r->id == rule_id) &&
-		    memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0 && psk_of(cc.origin[i]))
+		    memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0 &&
+		    cp_ike_auth_usable(c, cc.origin[i]))
 			rc = peer_of_rule(c, r, cc.origin[i], local, p);
 	}
 	cfg_compiled_free(&cc);

@@ -14,6 +14,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ike_auth.h"
 
 #define LOOP_MS 10
 #define CHECK_DP_MS 500
@@ -200,6 +201,12 @@ int main(int argc, char **argv)
 		cfg_store_free(&ctx.store);
 		return 1;
 	}
+	if (cp_ike_auth_open(&ctx, err, sizeof(err)) < 0) { /* the key process: before any IKE socket */
+		fprintf(stderr, "dpsec-ctld: %s\n", err);
+		cp_mgmt_close(&ctx);
+		cfg_store_free(&ctx.store);
+		return 1;
+	}
 	if (cp_ike_open(&ctx, err, sizeof(err)) < 0)
 		cp_log(LOG_WARNING, "IKE disabled, negotiate rules fall back as the policy says: %s", err);
 	signal(SIGINT, on_signal);
@@ -212,6 +219,7 @@ int main(int argc, char **argv)
 	cp_log(LOG_NOTICE, "stopping; the dataplane keeps what it has");
 	cp_mgmt_close(&ctx);
 	cp_ike_close(&ctx);
+	cp_ike_auth_close(&ctx);
 	if (ctx.attached)
 		cp_seg_detach(&ctx.seg);
 	if (ctx.ops != NULL)

@@ -23,7 +23,15 @@
 # AUTHENTICATION_FAILED, the filter action's fallback (a block) applies at
 # once, and only IKE crosses the WAN.
 #
-# usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk] DPSECD DPSEC_CTLD DPSECCTL
+# With --peer dpsec-cert and strongswan-cert, the gateways authenticate with
+# certificates the test makes with the openssl command (one root CA; A's
+# key RSA, signing with RSA-PSS; B's ECDSA P-256), identities the FQDNs of
+# their subjectAltNames; the private keys are read by dpsec-ctld's key
+# process only. These check establishment, traffic and the peer's identity,
+# not the rekey (which authentication does not touch).
+#
+# usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
+#        DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import shutil
@@ -53,10 +61,14 @@ policies = (
   { name = "ike"; default_action = "permit"; rules = (
       { name = "to-peer"; filter_list = "lans"; filter_action = "ike-gcm"; priority = 10;
         tunnel_endpoint = "%(peer)s";
-        authentication = ( { method = "psk"; psk = "%(psk)s"; } ); }
+        authentication = ( %(auth)s ); }
   ); }
 );
 """
+PSK_AUTH = '{ method = "psk"; psk = "%s"; }'
+CERT_AUTH = """{ method = "certificate"; roots = [ "%(work)s/ca.pem" ];
+          certificates = ( { certificate = "%(work)s/%(gw)s.pem"; private_key = "%(work)s/%(gw)s.key"; } );
+          rsa_signature = "pss"; identity = "fqdn"; }"""
 
 CHARON = "/usr/sbin/charon-systemd"
 SWANCTL = "/usr/sbin/swanctl"
@@ -64,9 +76,10 @@ SWANCTL = "/usr/sbin/swanctl"
 STRONGSWAN_CONF = """
 charon-systemd {
   load_modular = no
-  load = random nonce openssl kdf kernel-libipsec! kernel-netlink socket-default vici
+  load = random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey constraints kernel-libipsec! kernel-netlink socket-default vici
   plugins { vici { socket = unix://%(work)s/charon.vici } }
   filelog { log { path = %(work)s/charon.log
+                  flush_line = yes
                   default = 1
                   ike = 2
                   cfg = 2 } }
@@ -80,19 +93,22 @@ connections {
     local_addrs = 192.0.2.2
     remote_addrs = 192.0.2.1
     proposals = aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048
-    local { auth = psk
-            id = 192.0.2.2 }
-    remote { auth = psk
-             id = 192.0.2.1 }
+    local { %(local)s }
+    remote { %(remote)s }
     children { lans { local_ts = 10.2.0.0/24
                       remote_ts = 10.1.0.0/24
                       esp_proposals = aes128gcm16 } }
   }
 }
-secrets { ike-1 { id-a = 192.0.2.1
-                  id-b = 192.0.2.2
-                  secret = "%(psk)s" } }
+%(secrets)s
 """
+SWANCTL_PSK = dict(local="auth = psk\n            id = 192.0.2.2",
+                   remote="auth = psk\n             id = 192.0.2.1",
+                   secrets='secrets { ike-1 { id-a = 192.0.2.1\n                  id-b = 192.0.2.2\n'
+                           '                  secret = "%s" } }' % PSK)
+# B with its certificate (x509/, x509ca/, private/ beside the file).
+SWANCTL_CERT = dict(local="auth = pubkey\n            certs = b.pem\n            id = b.example",
+                    remote="auth = pubkey\n             id = a.example", secrets="")
 
 GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
       "b": dict(lan="10.2.0.0/24", peer_lan="10.1.0.0/24", peer="192.0.2.1")}
@@ -104,8 +120,9 @@ class World:
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
-        self.peer = peer
-        names = ("ha", "ga", "gb") if peer == "strongswan" else ("ha", "ga", "gb", "hb")
+        self.cert = peer.endswith("-cert")
+        self.peer = peer[:-len("-cert")] if self.cert else peer
+        names = ("ha", "ga", "gb") if self.peer == "strongswan" else ("ha", "ga", "gb", "hb")
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -162,7 +179,9 @@ class World:
         shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
-            f.write(STORE % dict(GW[gw], psk=PSK + (" but B's differs" if wrong else ""), life=LIFE))
+            auth = CERT_AUTH % dict(work=self.work, gw=gw) if self.cert else \
+                PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
+            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE))
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
         d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
                                        "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
@@ -179,7 +198,9 @@ class World:
         with open(conf, "w") as f:
             f.write(STRONGSWAN_CONF % dict(work=self.work))
         with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(SWANCTL_CONF % dict(psk=PSK))
+            f.write(SWANCTL_CONF % (SWANCTL_CERT if self.cert else SWANCTL_PSK))
+        if self.cert:
+            self.swanctl_dir()
         os.environ["STRONGSWAN_CONF"] = conf
         c = self.proc("charon", [CHARON], self.ns["gb"])
         deadline = time.monotonic() + 15
@@ -187,9 +208,37 @@ class World:
             if c.p.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("charon-systemd did not start:\n" + c.text())
             time.sleep(0.1)
-        T.sh(SWANCTL, "--load-all", "--file", sw, "--uri", "unix://" + self.path("charon.vici"),
-             ns=self.ns["gb"])
+        r = T.sh(SWANCTL, "--load-all", "--file", sw, "--uri", "unix://" + self.path("charon.vici"),
+                 ns=self.ns["gb"], check=False)
+        if r.returncode != 0:
+            raise RuntimeError("swanctl --load-all failed:\n" + r.stdout)
         return c
+
+    def certificates(self):
+        """A root CA, A's RSA and B's ECDSA P-256 certificates, with their
+        FQDNs and addresses as subjectAltNames."""
+        def ossl(*args):
+            T.sh("openssl", *args)
+        p = self.path
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p("ca.key"), "-out",
+             p("ca.pem"), "-days", "2", "-subj", "/O=dpsec e2e/CN=e2e root", "-addext",
+             "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        for gw, key in (("a", ["-newkey", "rsa:2048"]),
+                        ("b", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])):
+            with open(p(gw + ".ext"), "w") as f:
+                f.write("subjectAltName = DNS:%s.example,IP:%s\n"
+                        % (gw, "192.0.2.1" if gw == "a" else "192.0.2.2"))
+            ossl("req", *key, "-nodes", "-keyout", p(gw + ".key"), "-out", p(gw + ".csr"), "-subj",
+                 "/O=dpsec e2e/CN=gateway %s" % gw)
+            ossl("x509", "-req", "-in", p(gw + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                 "-set_serial", "1%d" % ord(gw), "-days", "2", "-extfile", p(gw + ".ext"),
+                 "-out", p(gw + ".pem"))
+
+    def swanctl_dir(self):
+        """swanctl --file reads credentials beside the file: x509/, x509ca/, private/."""
+        for sub, name in (("x509", "b.pem"), ("x509ca", "ca.pem"), ("private", "b.key")):
+            os.makedirs(self.path(sub), exist_ok=True)
+            shutil.copy(self.path(name), os.path.join(self.path(sub), name))
 
     def charon_log(self):
         try:
@@ -258,12 +307,25 @@ def wan_kinds(pcap):
 
 
 def check_mmsas(w, errs):
-    """A's show mmsas: the IKE SA it initiated, with B's identity."""
+    """A's show mmsas: the IKE SA it initiated, with B's identity (its
+    certificate's FQDN with certificates)."""
     sas = w.show("a", "mmsas")
+    want = "FQDN b.example" if w.cert else "IPv4 192.0.2.2"
     print("gateway a: IKE SAs %s" % [(m["role"], m["peer_id"], m["algorithms"]) for m in sas])
-    if len(sas) != 1 or sas[0]["role"] != "initiator" or sas[0]["peer_id"] != "IPv4 192.0.2.2":
-        errs.append("gateway A: show mmsas: %s, expected one IKE SA, initiator, peer IPv4 "
-                    "192.0.2.2" % sas)
+    if len(sas) != 1 or sas[0]["role"] != "initiator" or sas[0]["peer_id"] != want:
+        errs.append("gateway A: show mmsas: %s, expected one IKE SA, initiator, peer %s"
+                    % (sas, want))
+
+
+def check_charon_auth(w, errs):
+    """strongSwan verified A's RSA-PSS signature (RFC 7427) over A's
+    certificate, and signed with its ECDSA key."""
+    lines = [l.strip() for l in w.charon_log().splitlines() if "authentication of" in l]
+    print("charon: %s" % lines)
+    if not any("'a.example' with RSA_EMSA_PSS" in l and "successful" in l for l in lines):
+        errs.append("charon did not verify A's RSA-PSS signature: %s" % lines)
+    if not any("'b.example' (myself) with ECDSA" in l for l in lines):
+        errs.append("charon did not sign with ECDSA: %s" % lines)
 
 
 def inbound_spis(w):
@@ -324,6 +386,8 @@ def run(w, errs):
         run_wrong_psk(w, errs)
         return
     w.topology()
+    if w.cert:
+        w.certificates()
     gws = ("a", "b") if w.peer == "dpsec" else ("a",)
     caps = [w.capture(g) for g in ("a", "b")]
     ctld = {g: w.gateway(g) for g in gws}
@@ -335,7 +399,10 @@ def run(w, errs):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
                     % (answered, out))
     check_mmsas(w, errs)
-    rekey(w, errs, t_up)
+    if w.cert and w.peer == "strongswan":
+        check_charon_auth(w, errs)
+    if not w.cert:
+        rekey(w, errs, t_up)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
@@ -374,8 +441,9 @@ def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
-    if len(args) != 3 or peer not in ("dpsec", "strongswan", "wrong-psk"):
-        print("usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk] DPSECD DPSEC_CTLD DPSECCTL",
+    peers = ("dpsec", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert")
+    if len(args) != 3 or peer not in peers:
+        print("usage: ike_e2e.py [--peer %s] DPSECD DPSEC_CTLD DPSECCTL" % "|".join(peers),
               file=sys.stderr)
         return 2
     if os.geteuid() != 0:
@@ -384,7 +452,7 @@ def main():
     if shutil.which("tshark") is None or shutil.which("ethtool") is None:
         print("ike_e2e: tshark or ethtool missing (tools/deps installs them); skipped")
         return 77
-    if peer == "strongswan" and not (os.access(CHARON, os.X_OK) and os.access(SWANCTL, os.X_OK)):
+    if peer.startswith("strongswan") and not (os.access(CHARON, os.X_OK) and os.access(SWANCTL, os.X_OK)):
         print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
               % (CHARON, SWANCTL))
         return 77
