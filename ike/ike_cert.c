@@ -72,9 +72,10 @@ int ike_certchain_load(const char *path, struct ike_certchain *out, struct ike_e
 int ike_certchain_from_der(const struct ike_chunk *der, size_t n, struct ike_certchain *out,
 			   struct ike_err *err)
 {
-	*out = (struct ike_certchain){ .inter = sk_X509_new_null() };
+	*out = (struct ike_certchain){ 0 };
 	if (n == 0 || n > IKE_CERT_CHAIN_MAX)
 		return ike_fail(err, -EBADMSG, "%zu certificates sent (1 to %d)", n, IKE_CERT_CHAIN_MAX);
+	out->inter = sk_X509_new_null();
 	for (size_t i = 0; i < n && out->inter; i++) {
 		const unsigned char *p = der[i].p;
 		X509 *x = d2i_X509(NULL, &p, (long)der[i].len);

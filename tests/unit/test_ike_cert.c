@@ -356,6 +356,7 @@ END_TEST
 START_TEST(bad_files_named)
 {
 	const char *roots[] = { path("nowhere.pem") }, *junk[] = { path("inter_a.crl") };
+	struct ike_chunk der5[5] = { IKE_CHUNK("", 0) };
 	struct ike_err err = { 0 };
 	struct ike_trust *t;
 	struct ike_certchain c;
@@ -367,6 +368,8 @@ START_TEST(bad_files_named)
 	ck_assert_int_eq(ike_trust_new(junk, 1, NULL, 0, 3, &t, &err), -EINVAL);
 	ck_assert_int_eq(ike_certchain_load(path("i_rsa.key"), &c, &err), -EINVAL);
 	ck_assert_int_eq(ike_certchain_from_der(&IKE_CHUNK("\x30\x03\x02\x01\x01", 5), 1, &c, &err), -EBADMSG);
+	ck_assert_int_eq(ike_certchain_from_der(der5, 5, &c, &err), -EBADMSG); /* too many: nothing leaks */
+	ck_assert_int_eq(ike_certchain_from_der(der5, 0, &c, &err), -EBADMSG);
 	ike_certchain_free(&c);
 }
 END_TEST
