@@ -615,31 +615,38 @@ struct peer_side {
 	char reason[IKE_ERR_MSG_MAX];
 };
 
-/* What the responder's check saw: the method, the AlgorithmIdentifier's
- * OID, the end-entity certificate. It then does the real check. */
-static struct {
-	const struct ike_auth_ops *real;
+/* What each side's check saw of the other's AUTH: the method, the
+ * AlgorithmIdentifier's OID, the end-entity certificate; [0] the
+ * initiator's check, [1] the responder's. Then the real check runs. */
+struct seen {
 	uint8_t method;
 	int aid_nid;
 	uint8_t cert[4096];
 	size_t cert_len;
+};
+
+static struct {
+	const struct ike_auth_ops *real;
+	const void *initiator_ca;
+	struct seen seen[2];
 } spy;
 
 static int spy_check(const struct ike_auth_conf *c, const struct ike_auth_octets *o, uint8_t method,
 		     const uint8_t *data, size_t len, struct ike_err *err)
 {
+	struct seen *s = &spy.seen[c->ctx == spy.initiator_ca ? 0 : 1];
 	struct ike_auth_conf real = *c;
 	const unsigned char *p = data + 1;
 	X509_ALGOR *alg;
 
-	spy.method = method;
-	spy.aid_nid = NID_undef;
+	s->method = method;
+	s->aid_nid = NID_undef;
 	if (method == IKEV2_AUTH_DIGITAL_SIG && len > 1 && (alg = d2i_X509_ALGOR(NULL, &p, data[0]))) {
-		spy.aid_nid = OBJ_obj2nid(alg->algorithm);
+		s->aid_nid = OBJ_obj2nid(alg->algorithm);
 		X509_ALGOR_free(alg);
 	}
-	spy.cert_len = o->n_certs && o->certs[0].len <= sizeof(spy.cert) ? o->certs[0].len : 0;
-	memcpy(spy.cert, o->certs[0].p, spy.cert_len);
+	s->cert_len = o->n_certs && o->certs[0].len <= sizeof(s->cert) ? o->certs[0].len : 0;
+	memcpy(s->cert, o->certs[0].p, s->cert_len);
 	real.ops = spy.real;
 	return spy.real->check(&real, o, method, data, len, err);
 }
@@ -669,22 +676,22 @@ static struct ike_ts_set ts_of(uint8_t net)
 	return s;
 }
 
-/* A side with our certificate `cert` (its key in a key process of its
- * own), the roots it trusts, RSA-PSS or not, FQDN identities. */
-static void side_init(struct peer_side *s, bool initiator, const char *cert,
+/* A side with our certificates (their keys in a key process of its own),
+ * the roots it trusts, RSA-PSS or not, FQDN identities. */
+static void side_init(struct peer_side *s, bool initiator, const char *const *names, size_t n,
 		      const char *const *roots, size_t n_roots, bool pss)
 {
-	char file[128];
-	const char *certs[] = { file };
-	const char *names[] = { cert };
-	uint16_t handle = 0;
-	struct ike_cert_auth_conf cc = { certs, &handle, 1, NULL, roots, n_roots, NULL, 0, 0, pss };
+	char files[2][128];
+	const char *certs[2] = { files[0], files[1] };
+	uint16_t handles[2] = { 0, 1 };
+	struct ike_cert_auth_conf cc = { certs, handles, n, NULL, roots, n_roots, NULL, 0, 0, pss };
 	struct ike_err err = { 0 };
 	struct ikev2_conf conf;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(file, sizeof(file), "%s/%s.pem", dir, cert);
-	s->kp = cc.kp = keyproc_of(names, 1);
+	for (size_t k = 0; k < n && k < 2; k++)
+		snprintf(files[k], sizeof(files[k]), "%s/%s.pem", dir, names[k]);
+	s->kp = cc.kp = keyproc_of(names, n);
 	ck_assert_msg(ike_cert_auth_new(&cc, &s->ca, &err) == 0, "%s", err.msg);
 	ike_auth_cert(&s->pol.local_auth, s->ca);
 	ike_auth_cert(&s->pol.remote_auth, s->ca);
@@ -738,10 +745,13 @@ static void negotiate(struct peer_side *i, struct peer_side *r)
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
 
+	memset(&spy, 0, sizeof(spy));
 	spy.real = r->pol.remote_auth.ops;
+	spy.initiator_ca = i->ca;
 	spy_ops = *spy.real;
 	spy_ops.check = spy_check;
 	r->pol.remote_auth.ops = &spy_ops;
+	i->pol.remote_auth.ops = &spy_ops;
 	ck_assert_msg(ikev2_initiate(i->e, &i->pol, &i->ep, &r->ep, 1000, &id, &err) == 0, "%s", err.msg);
 	for (int round = 0; round < 10 && (pump(i, r) | pump(r, i)); round++)
 		;
@@ -761,8 +771,8 @@ static void expect_up(struct peer_side *i, struct peer_side *r)
 	ck_assert(ike_id_matches(&want, &r->peer_id));
 }
 
-/* The DER of NAME's end-entity certificate equals what the spy saw. */
-static bool spy_saw_cert(const char *name)
+/* The DER of NAME's end-entity certificate equals what a check saw. */
+static bool saw_cert(const struct seen *seen, const char *name)
 {
 	X509 *x;
 	unsigned char *der = NULL;
@@ -771,21 +781,26 @@ static bool spy_saw_cert(const char *name)
 
 	pubkey_of(name, &x);
 	len = i2d_X509(x, &der);
-	same = len > 0 && (size_t)len == spy.cert_len && memcmp(der, spy.cert, spy.cert_len) == 0;
+	same = len > 0 && (size_t)len == seen->cert_len && memcmp(der, seen->cert, seen->cert_len) == 0;
 	OPENSSL_free(der);
 	X509_free(x);
 	return same;
 }
 
-/* Each side's certificate and the roots it trusts ("BA": root B, then A). */
+/* Each side's certificates and the roots it trusts ("BA": root B, then
+ * A); which of its certificates the responder sends (chosen by the
+ * initiator's CERTREQ), the algorithm of the initiator's AUTH. */
 static const struct {
-	const char *i_cert, *i_roots, *r_cert, *r_roots;
+	const char *i_cert, *i_roots, *r_certs[2], *r_roots, *r_sends;
 	bool pss;
-	int aid_nid; /* of the initiator's AUTH, which the responder checked */
+	int aid_nid;
 } auth_cases[] = {
-	{ "i_rsa", "AB", "r_ec", "BA", false, NID_sha256WithRSAEncryption },
-	{ "i_rsa", "A", "r_rsa", "A", true, NID_rsassaPss },
-	{ "i_ec384", "BA", "r_rsa", "AB", false, NID_ecdsa_with_SHA256 },
+	{ "i_rsa", "AB", { "r_ec" }, "BA", "r_ec", false, NID_sha256WithRSAEncryption },
+	{ "i_rsa", "A", { "r_rsa" }, "A", "r_rsa", true, NID_rsassaPss },
+	{ "i_ec384", "BA", { "r_rsa" }, "AB", "r_rsa", false, NID_ecdsa_with_SHA256 },
+	/* the responder has both: the initiator's CERTREQ decides */
+	{ "i_rsa", "A", { "r_ec", "r_rsa" }, "BA", "r_rsa", false, NID_sha256WithRSAEncryption },
+	{ "i_ec384", "B", { "r_rsa", "r_ec" }, "AB", "r_ec", false, NID_ecdsa_with_SHA256 },
 };
 
 static size_t roots_of(const char *which, const char **out)
@@ -801,16 +816,19 @@ START_TEST(ikev2_certificates_authenticate)
 {
 	const char *i_roots[2], *r_roots[2];
 	struct peer_side i, r;
+	size_t n_r = auth_cases[_i].r_certs[1] ? 2 : 1;
 
-	side_init(&i, true, auth_cases[_i].i_cert, i_roots, roots_of(auth_cases[_i].i_roots, i_roots),
+	side_init(&i, true, &auth_cases[_i].i_cert, 1, i_roots, roots_of(auth_cases[_i].i_roots, i_roots),
 		  auth_cases[_i].pss);
-	side_init(&r, false, auth_cases[_i].r_cert, r_roots, roots_of(auth_cases[_i].r_roots, r_roots),
-		  auth_cases[_i].pss);
+	side_init(&r, false, auth_cases[_i].r_certs, n_r, r_roots,
+		  roots_of(auth_cases[_i].r_roots, r_roots), auth_cases[_i].pss);
 	negotiate(&i, &r);
 	expect_up(&i, &r);
-	ck_assert_uint_eq(spy.method, IKEV2_AUTH_DIGITAL_SIG);
-	ck_assert_int_eq(spy.aid_nid, auth_cases[_i].aid_nid);
-	ck_assert(spy_saw_cert(auth_cases[_i].i_cert));
+	ck_assert_uint_eq(spy.seen[1].method, IKEV2_AUTH_DIGITAL_SIG);
+	ck_assert_int_eq(spy.seen[1].aid_nid, auth_cases[_i].aid_nid);
+	ck_assert(saw_cert(&spy.seen[1], auth_cases[_i].i_cert));
+	ck_assert_uint_eq(spy.seen[0].method, IKEV2_AUTH_DIGITAL_SIG);
+	ck_assert_msg(saw_cert(&spy.seen[0], auth_cases[_i].r_sends), "the responder sent another certificate");
 	side_free(&i);
 	side_free(&r);
 }
@@ -821,8 +839,8 @@ START_TEST(ikev2_untrusted_ca_fails)
 	const char *i_roots[] = { path("rogue.pem") }, *r_roots[] = { ROOT_A, ROOT_B };
 	struct peer_side i, r;
 
-	side_init(&i, true, "i_rogue", i_roots, 1, false);
-	side_init(&r, false, "r_rsa", r_roots, 2, false);
+	side_init(&i, true, (const char *[]){ "i_rogue" }, 1, i_roots, 1, false);
+	side_init(&r, false, (const char *[]){ "r_rsa" }, 1, r_roots, 2, false);
 	negotiate(&i, &r);
 	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
 	ck_assert_int_eq(r.failed, 1);
@@ -841,8 +859,8 @@ START_TEST(ikev2_identity_not_in_the_certificate_fails)
 	struct peer_side i, r;
 	struct ike_err err = { 0 };
 
-	side_init(&i, true, "i_rsa", roots, 1, false);
-	side_init(&r, false, "r_rsa", roots, 1, false);
+	side_init(&i, true, (const char *[]){ "i_rsa" }, 1, roots, 1, false);
+	side_init(&r, false, (const char *[]){ "r_rsa" }, 1, roots, 1, false);
 	ike_id_fqdn(&i.pol.local_id, "x.example", &err);
 	negotiate(&i, &r);
 	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
