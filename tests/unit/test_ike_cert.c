@@ -401,20 +401,24 @@ static void file_write(const char *name, const uint8_t *p, size_t len)
 	fclose(f);
 }
 
-/* openssl pkeyutl -verify of sig over digest with NAME's certificate key. */
-static bool openssl_verifies(const char *name, const uint8_t *digest, const uint8_t *sig,
+/* openssl pkeyutl -verify of sig over the len bytes of digest with NAME's
+ * certificate key, with the options given (the digest, the padding). */
+static bool openssl_verifies(const char *name, const uint8_t *digest, size_t len, const uint8_t *sig,
 			     size_t sig_len, const char *opts)
 {
 	char cmd[1024], out[256];
 
-	file_write("digest.bin", digest, 32);
+	file_write("digest.bin", digest, len);
 	file_write("sig.bin", sig, sig_len);
 	snprintf(cmd, sizeof(cmd), OPENSSL_BIN " x509 -in %s/%s.pem -noout -pubkey > %s/pub.pem && "
 		 OPENSSL_BIN " pkeyutl -verify -pubin -inkey %s/pub.pem -in %s/digest.bin -sigfile %s/sig.bin "
-		 "-pkeyopt digest:sha256 %s 2>&1; true", dir, name, dir, dir, dir, dir, opts);
+		 "%s 2>&1; true", dir, name, dir, dir, dir, dir, opts);
 	run_cmd(cmd, out, sizeof(out));
 	return strstr(out, "Signature Verified Successfully") != NULL;
 }
+
+#define SHA256_OPT "-pkeyopt digest:sha256 "
+#define PSS_OPTS SHA256_OPT "-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32"
 
 START_TEST(key_process_signs_and_openssl_verifies)
 {
@@ -429,18 +433,22 @@ START_TEST(key_process_signs_and_openssl_verifies)
 	ck_assert_int_eq(ike_keyproc_sign(kp, 0, IKE_SIG_RSA_PKCS1, IKE_HASH_SHA256, digest, 32, sig,
 					  sizeof(sig), &len, &err), 0);
 	ck_assert_uint_eq(len, 256);
-	ck_assert(openssl_verifies("i_rsa", digest, sig, len, ""));
+	ck_assert(openssl_verifies("i_rsa", digest, 32, sig, len, SHA256_OPT));
 	sig[10] ^= 1;
-	ck_assert(!openssl_verifies("i_rsa", digest, sig, len, "")); /* the check can fail */
+	ck_assert(!openssl_verifies("i_rsa", digest, 32, sig, len, SHA256_OPT)); /* the check can fail */
 	ck_assert_int_eq(ike_keyproc_sign(kp, 0, IKE_SIG_RSA_PSS, IKE_HASH_SHA256, digest, 32, sig,
 					  sizeof(sig), &len, &err), 0);
-	ck_assert(openssl_verifies("i_rsa", digest, sig, len,
-				   "-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32"));
-	ck_assert(!openssl_verifies("i_rsa", digest, sig, len, "")); /* PSS is not PKCS#1 v1.5 */
+	ck_assert(openssl_verifies("i_rsa", digest, 32, sig, len, PSS_OPTS));
+	ck_assert(!openssl_verifies("i_rsa", digest, 32, sig, len, SHA256_OPT)); /* PSS is not PKCS#1 v1.5 */
 	ck_assert_int_eq(ike_keyproc_sign(kp, 1, IKE_SIG_ECDSA, IKE_HASH_SHA256, digest, 32, sig,
 					  sizeof(sig), &len, &err), 0);
-	ck_assert(openssl_verifies("r_ec", digest, sig, len, ""));
-	ck_assert(!openssl_verifies("i_rsa", digest, sig, len, ""));
+	ck_assert(openssl_verifies("r_ec", digest, 32, sig, len, SHA256_OPT));
+	ck_assert(!openssl_verifies("i_rsa", digest, 32, sig, len, SHA256_OPT));
+	/* IKEv1's SIG: PKCS#1 v1.5 over HASH_I itself, no DigestInfo */
+	ck_assert_int_eq(ike_keyproc_sign(kp, 0, IKE_SIG_RSA_PKCS1, IKE_HASH_NONE, digest, 20, sig,
+					  sizeof(sig), &len, &err), 0);
+	ck_assert(openssl_verifies("i_rsa", digest, 20, sig, len, ""));
+	ck_assert(!openssl_verifies("i_rsa", digest, 20, sig, len, "-pkeyopt digest:sha1"));
 	ike_keyproc_stop(kp);
 }
 END_TEST
