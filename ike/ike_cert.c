@@ -20,15 +20,21 @@ struct ike_trust {
 	enum ike_crl_level level;
 };
 
-void ike_cert_name(X509 *x, char *buf, size_t cap)
+int ike_dn_text(const X509_NAME *name, char *buf, size_t cap)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	int n = 0;
 
-	if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0)
+	if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0)
 		n = BIO_read(b, buf, (int)cap - 1);
 	buf[n > 0 ? n : 0] = '\0';
 	BIO_free(b);
+	return n > 0 ? 0 : -EINVAL;
+}
+
+void ike_cert_name(X509 *x, char *buf, size_t cap)
+{
+	ike_dn_text(X509_get_subject_name(x), buf, cap);
 }
 
 /* ---- chains ---- */

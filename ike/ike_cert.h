@@ -46,8 +46,10 @@ int ike_certchain_from_der(const struct ike_chunk *der, size_t n, struct ike_cer
 int ike_certchain_der(const struct ike_certchain *c, struct ike_chunk *out, size_t cap);
 void ike_certchain_free(struct ike_certchain *c);
 
-/* "CN=gw1,O=dpsec" for messages. */
+/* "CN=gw1,O=dpsec" for messages: a certificate's subject, or a name
+ * (-EINVAL and an empty text when it prints as nothing). */
 void ike_cert_name(X509 *x, char *buf, size_t cap);
+int ike_dn_text(const X509_NAME *name, char *buf, size_t cap);
 
 /* One rule's trust. */
 struct ike_trust;

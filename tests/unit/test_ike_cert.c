@@ -281,6 +281,7 @@ START_TEST(identities_in_the_certificate)
 	struct ike_certchain c, r;
 	struct ike_id id, dn_r;
 	struct dpsec_addr a = { .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
+	char text[96];
 
 	ck_assert_int_eq(ike_certchain_load(path("i_rsa.pem"), &c, &err), 0);
 	ck_assert_int_eq(ike_certchain_load(path("r_rsa.pem"), &r, &err), 0);
@@ -293,6 +294,12 @@ START_TEST(identities_in_the_certificate)
 	ck_assert_int_eq(ike_cert_id_check(c.ee, &id, &err), 0);
 	ck_assert_int_eq(ike_cert_id(c.ee, IKEV2_ID_DER_ASN1_DN, &id, &err), 0);
 	ck_assert_int_eq(ike_cert_id_check(c.ee, &id, &err), 0);
+	ike_id_describe(&id, text, sizeof(text)); /* as show mmsas prints it */
+	ck_assert_str_eq(text, "DN CN=i_rsa,O=dpsec test");
+	id.data[1] ^= 0x40; /* the SEQUENCE's length: no DN any more */
+	ike_id_describe(&id, text, sizeof(text));
+	ck_assert_str_eq(text, "DN (39 bytes)");
+	ck_assert_int_eq(ike_cert_id(c.ee, IKEV2_ID_DER_ASN1_DN, &id, &err), 0);
 	/* our own identities taken from the certificate */
 	ck_assert_int_eq(ike_cert_id(c.ee, IKEV2_ID_FQDN, &id, &err), 0);
 	ck_assert_int_eq(id.len, 9);
