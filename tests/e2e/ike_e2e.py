@@ -28,10 +28,12 @@
 # key RSA, signing with RSA-PSS; B's ECDSA P-256), identities the FQDNs of
 # their subjectAltNames; the private keys are read by dpsec-ctld's key
 # process only. These check establishment, traffic and the peer's identity,
-# not the rekey (which authentication does not touch).
+# not the rekey (which authentication does not touch). With
+# strongswan-cert-initiator, strongSwan initiates (swanctl --initiate) and
+# dpsec answers.
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
-#        DPSECD DPSEC_CTLD DPSECCTL
+#        [|strongswan-cert-initiator] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import shutil
@@ -120,6 +122,8 @@ class World:
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
+        self.swan_initiates = peer.endswith("-initiator")
+        peer = peer[:-len("-initiator")] if self.swan_initiates else peer
         self.cert = peer.endswith("-cert")
         self.peer = peer[:-len("-cert")] if self.cert else peer
         names = ("ha", "ga", "gb") if self.peer == "strongswan" else ("ha", "ga", "gb", "hb")
@@ -311,10 +315,11 @@ def check_mmsas(w, errs):
     certificate's FQDN with certificates)."""
     sas = w.show("a", "mmsas")
     want = "FQDN b.example" if w.cert else "IPv4 192.0.2.2"
+    role = "responder" if w.swan_initiates else "initiator"
     print("gateway a: IKE SAs %s" % [(m["role"], m["peer_id"], m["algorithms"]) for m in sas])
-    if len(sas) != 1 or sas[0]["role"] != "initiator" or sas[0]["peer_id"] != want:
-        errs.append("gateway A: show mmsas: %s, expected one IKE SA, initiator, peer %s"
-                    % (sas, want))
+    if len(sas) != 1 or sas[0]["role"] != role or sas[0]["peer_id"] != want:
+        errs.append("gateway A: show mmsas: %s, expected one IKE SA, %s, peer %s"
+                    % (sas, role, want))
 
 
 def check_charon_auth(w, errs):
@@ -393,6 +398,11 @@ def run(w, errs):
     ctld = {g: w.gateway(g) for g in gws}
     if w.peer == "strongswan":
         w.strongswan()
+    if w.swan_initiates:
+        r = T.sh(SWANCTL, "--initiate", "--child", "lans", "--timeout", "10", "--uri",
+                 "unix://" + w.path("charon.vici"), ns=w.ns["gb"], check=False)
+        if r.returncode != 0:
+            errs.append("strongSwan's initiation failed:\n" + r.stdout[-3000:])
     t_up = time.monotonic()
     answered, out = ping(w, 10)
     if not {6, 7, 8, 9, 10} <= set(answered):
@@ -419,7 +429,7 @@ def run(w, errs):
         if m["key_additions"] < 1 or m["key_updates"] < 1:
             errs.append("gateway %s: key additions %d, updates %d: expected an SA pair"
                         % (g, m["key_additions"], m["key_updates"]))
-    if mm["a"]["total_acquire"] < 1 or mm["a"]["soft_associations"]:
+    if (mm["a"]["total_acquire"] < 1 and not w.swan_initiates) or mm["a"]["soft_associations"]:
         errs.append("gateway A: acquires %d, soft associations %d: expected an ACQUIRE answered "
                     "by IKE" % (mm["a"]["total_acquire"], mm["a"]["soft_associations"]))
     for g, (_, pcap) in zip(("a", "b"), caps):
@@ -441,7 +451,8 @@ def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
-    peers = ("dpsec", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert")
+    peers = ("dpsec", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert",
+             "strongswan-cert-initiator")
     if len(args) != 3 or peer not in peers:
         print("usage: ike_e2e.py [--peer %s] DPSECD DPSEC_CTLD DPSECCTL" % "|".join(peers),
               file=sys.stderr)
@@ -452,7 +463,8 @@ def main():
     if shutil.which("tshark") is None or shutil.which("ethtool") is None:
         print("ike_e2e: tshark or ethtool missing (tools/deps installs them); skipped")
         return 77
-    if peer.startswith("strongswan") and not (os.access(CHARON, os.X_OK) and os.access(SWANCTL, os.X_OK)):
+    if peer.startswith("strongswan") and not (os.access(CHARON, os.X_OK)
+                                              and os.access(SWANCTL, os.X_OK)):
         print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
               % (CHARON, SWANCTL))
         return 77
