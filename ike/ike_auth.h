@@ -42,7 +42,7 @@ int ike_id_der_dn(struct ike_id *id, const uint8_t *der, size_t len, struct ike_
 /* Same type and bytes. An expected id of type 0 matches any. */
 bool ike_id_matches(const struct ike_id *expected, const struct ike_id *got);
 
-/* "FQDN gw.example.net", "IPv4 192.0.2.1", "DN (34 bytes)" for logs. */
+/* "FQDN gw.example.net", "IPv4 192.0.2.1", "DN CN=gw1,O=dpsec" for logs. */
 void ike_id_describe(const struct ike_id *id, char *buf, size_t cap);
 
 #define IKE_AUTH_CERTS_MAX 4  /* CERT payloads of one side: end entity and intermediates */

@@ -4,16 +4,17 @@
  * made and checked behind struct ike_auth_conf (ike_auth.h): pre-shared
  * keys, or certificates (signatures from the key process); for these this
  * file also carries CERT, CERTREQ and SIGNATURE_HASH_ALGORITHMS (RFC 7296
- * §3.6-3.7, RFC 7427 §4), whose contents the auth ops give. Failures answer AUTHENTICATION_FAILED (the IKE SA goes), or
- * NO_PROPOSAL_CHOSEN / TS_UNACCEPTABLE (the IKE SA stays, without child). */
+ * §3.6-3.7, RFC 7427 §4), whose contents the auth ops give. Failures
+ * answer AUTHENTICATION_FAILED (the IKE SA goes), or NO_PROPOSAL_CHOSEN /
+ * TS_UNACCEPTABLE (the IKE SA stays, without child). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
-#include "ike_keyproc.h"
 #include "ike_prf.h"
+#include "ike_sig.h"
 #include "ikev2_exchange.h"
 
 #define CERT_X509_SIGNATURE 4 /* Certificate Encoding (RFC 7296 §3.6) */
@@ -123,11 +124,17 @@ static void certs_collect(const struct ikev2_rx *rx, struct ike_auth_octets *o)
 
 int ikev2_auth_init_payloads(const struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err)
 {
-	static const uint8_t hashes[] = { 0, IKE_HASH_SHA256, 0, IKE_HASH_SHA384, 0, IKE_HASH_SHA512 };
+	uint8_t hashes[32]; /* 16-bit hash IDs: those ike_sig takes */
+	size_t n = 0;
 
 	if (!we_sign(&sa->peer) && !we_take_certs(&sa->peer))
 		return 0;
-	ikev2_tx_notify(t, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, 0, NULL, 0, hashes, sizeof(hashes));
+	for (uint8_t h = 0; h < 16; h++)
+		if (IKE_SIG_HASHES & (1u << h)) {
+			hashes[n++] = 0;
+			hashes[n++] = h;
+		}
+	ikev2_tx_notify(t, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, 0, NULL, 0, hashes, n);
 	return sa->initiator ? 0 : certreq_add(sa, t, err);
 }
 
