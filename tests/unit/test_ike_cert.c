@@ -9,6 +9,7 @@
  * with a certificate from an untrusted CA. */
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -551,6 +552,29 @@ START_TEST(key_process_exits_when_its_socket_closes)
 }
 END_TEST
 
+/* A key process that stops answering fails the request after its timeout
+ * and is stopped: the caller never hangs. */
+START_TEST(key_process_that_hangs_is_given_up)
+{
+	const char *names[] = { "r_ec" };
+	struct ike_keyproc *kp = keyproc_of(names, 1);
+	uint8_t digest[32] = { 0 }, sig[IKE_KEYPROC_SIG_MAX];
+	struct ike_err err = { 0 };
+	pid_t pid = ike_keyproc_pid(kp);
+	size_t len;
+
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	ck_assert_int_eq(ike_keyproc_sign(kp, 0, IKE_SIG_ECDSA, IKE_HASH_SHA256, digest, 32, sig,
+					  sizeof(sig), &len, &err), -EIO);
+	ck_assert_msg(strstr(err.msg, "the key process did not answer"), "%s", err.msg);
+	ck_assert_int_eq(kill(pid, 0), -1); /* killed and reaped */
+	ck_assert_int_eq(ike_keyproc_sign(kp, 0, IKE_SIG_ECDSA, IKE_HASH_SHA256, digest, 32, sig,
+					  sizeof(sig), &len, &err), -EIO);
+	ck_assert_str_eq(err.msg, "the key process is gone");
+	ike_keyproc_stop(kp);
+}
+END_TEST
+
 /* ---- signature AUTH data ------------------------------------------------ */
 
 static EVP_PKEY *pubkey_of(const char *name, X509 **x)
@@ -952,6 +976,7 @@ static Suite *suite(void)
 	tcase_add_test(t, key_process_refuses_malformed_requests);
 	tcase_add_test(t, key_process_load_errors_named);
 	tcase_add_test(t, key_process_exits_when_its_socket_closes);
+	tcase_add_test(t, key_process_that_hangs_is_given_up);
 	tcase_add_test(t, signature_methods_round_trip);
 	tcase_add_test(t, certificate_chosen_by_the_peers_certreq);
 	tcase_add_test(t, our_own_certificate_checked_at_load);
