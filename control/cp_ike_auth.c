@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "cp_ike_auth.h"
 #include "ike_cert.h"
@@ -64,14 +65,13 @@ static int key_handle(struct cp_ike_auth *a, const char *cert, const char *key)
 	return (int)a->n_keys++;
 }
 
-static void method_build(struct cp_ike_auth *a, struct cert_method *m)
+static int method_build(struct cp_ike_auth *a, struct cert_method *m, struct ike_err *err)
 {
 	const struct cfg_auth_method *f = &m->conf;
 	const char *roots[CFG_MAX_ROOTS], *certs[CFG_MAX_CERTS], *crls[CFG_MAX_CRLS];
 	uint16_t handles[CFG_MAX_CERTS];
 	struct ike_cert_auth_conf cc = { certs, handles, f->n_certs, a->kp, roots, f->n_roots,
 					 crls, f->n_crls, f->revocation, f->rsa_pss };
-	struct ike_err err = { 0 };
 
 	for (uint32_t i = 0; i < f->n_roots; i++)
 		roots[i] = f->roots[i];
@@ -81,8 +81,7 @@ static void method_build(struct cp_ike_auth *a, struct cert_method *m)
 		certs[i] = f->certs[i];
 		handles[i] = (uint16_t)key_handle(a, f->certs[i], f->keys[i]);
 	}
-	if (ike_cert_auth_new(&cc, &m->ca, &err) < 0)
-		cp_log(LOG_ERR, "ike: certificate method with %s: %s", f->certs[0], err.msg);
+	return ike_cert_auth_new(&cc, &m->ca, err);
 }
 
 int cp_ike_auth_open(struct cp_ctx *c, char *err, size_t errlen)
@@ -111,8 +110,36 @@ int cp_ike_auth_open(struct cp_ctx *c, char *err, size_t errlen)
 	cp_log(LOG_INFO, "ike: key process %d holds %zu private keys", (int)ike_keyproc_pid(a->kp),
 	       a->n_keys);
 	for (k = 0; k < a->n_methods; k++)
-		method_build(a, &a->m[k]);
+		if (method_build(a, &a->m[k], &ierr) < 0)
+			cp_log(LOG_ERR, "ike: certificate method with %s: %s", a->m[k].conf.certs[0], ierr.msg);
 	return 0;
+}
+
+int cp_ike_auth_check(const struct cfg_store *s, char *err, size_t errlen)
+{
+	struct cp_ike_auth *a = calloc(1, sizeof(*a));
+	struct ike_err ierr = { 0 };
+	int rc = a ? 0 : -1;
+
+	if (a == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (a)
+		methods_collect(a, s);
+	for (size_t k = 0; a && k < a->n_methods && rc == 0; k++) {
+		for (uint32_t i = 0; i < a->m[k].conf.n_certs && rc == 0; i++)
+			if (access(a->m[k].conf.keys[i], R_OK) < 0) {
+				snprintf(err, errlen, "certificate %s has no private key: %s: %s",
+					 a->m[k].conf.certs[i], a->m[k].conf.keys[i], strerror(errno));
+				rc = -1;
+			}
+		if (rc == 0 && method_build(a, &a->m[k], &ierr) < 0) {
+			snprintf(err, errlen, "certificate method with %s: %s", a->m[k].conf.certs[0], ierr.msg);
+			rc = -1;
+		}
+		ike_cert_auth_free(a->m[k].ca);
+	}
+	free(a);
+	return rc;
 }
 
 void cp_ike_auth_close(struct cp_ctx *c)

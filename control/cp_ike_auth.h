@@ -17,6 +17,11 @@
  * rule's roots...) is logged with its rule and left out. Call before
  * cp_ike_open(). -1 and err only when nothing can be allocated. */
 int cp_ike_auth_open(struct cp_ctx *c, char *err, size_t errlen);
+/* dpsec-ctld --check: builds every certificate method of the store
+ * without a key process (roots, CRL level, our certificates valid and
+ * chaining to a root) and checks that each private key file is readable,
+ * without reading it. 0, or -1 with err naming the file and the problem. */
+int cp_ike_auth_check(const struct cfg_store *s, char *err, size_t errlen);
 /* Stops the key process, frees the methods. */
 void cp_ike_auth_close(struct cp_ctx *c);
 

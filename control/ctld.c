@@ -192,9 +192,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (ctx.o.check_only) {
-		printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
+		int bad = cp_ike_auth_check(&ctx.store, err, sizeof(err));
+
+		if (bad)
+			fprintf(stderr, "dpsec-ctld: %s: %s\n", ctx.o.store_path, err);
+		else
+			printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
 		cfg_store_free(&ctx.store);
-		return 0;
+		return bad ? 1 : 0;
 	}
 	if (cp_mgmt_open(&ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);

@@ -53,9 +53,9 @@ int ike_cert_auth_new(const struct ike_cert_auth_conf *conf, struct ike_cert_aut
 	int rc;
 
 	*out = NULL;
-	if (conf->n_certs > IKE_CERT_CREDS_MAX || (conf->n_certs && conf->kp == NULL))
-		return ike_fail(err, -EINVAL, "certificates: %zu of ours (at most %d, with a key process)",
-				conf->n_certs, IKE_CERT_CREDS_MAX);
+	if (conf->n_certs > IKE_CERT_CREDS_MAX)
+		return ike_fail(err, -EINVAL, "certificates: %zu of ours (at most %d)", conf->n_certs,
+				IKE_CERT_CREDS_MAX);
 	ca = calloc(1, sizeof(*ca));
 	if (ca == NULL)
 		return ike_fail(err, -ENOMEM, "no memory for a certificate method");
@@ -139,6 +139,8 @@ static int cert_make(const struct ike_auth_conf *c, const struct ike_auth_octets
 
 	if (cred == NULL)
 		return err->code;
+	if (ca->kp == NULL)
+		return ike_fail(err, -EINVAL, "certificate authentication: no key process to sign");
 	s = (struct ike_signer){ ca->kp, cred->key, X509_get0_pubkey(cred->chain.ee), ca->rsa_pss };
 	return ike_sig_make(&s, o->peer_hashes, o->piece, IKE_NCHUNKS(o->piece), method, out, cap,
 			    len, err);

@@ -94,7 +94,7 @@ struct ike_cert_auth_conf {
 	const char *const *certs;     /* our certificate files (PEM: end entity, intermediates), in order */
 	const uint16_t *key_handles;  /* each one's private key in the key process */
 	size_t n_certs;               /* 0: a method that only checks the peer */
-	struct ike_keyproc *kp;
+	struct ike_keyproc *kp;       /* NULL: built only to check the files (make() fails) */
 	const char *const *roots;     /* trusted root CA files, in order */
 	size_t n_roots;
 	const char *const *crls;

@@ -333,6 +333,21 @@ def check_charon_auth(w, errs):
         errs.append("charon did not sign with ECDSA: %s" % lines)
 
 
+def check_cert_store(w, errs):
+    """dpsec-ctld --check builds the certificate methods: A's store passes;
+    with its private key file missing, it names the certificate and file."""
+    for key, want in (("a.key", "policy store OK"), ("nowhere.key", "has no private key: ")):
+        store = w.path("check.conf")
+        auth = (CERT_AUTH % dict(work=w.work, gw="a")).replace("a.key", key)
+        with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE))
+        r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        print("dpsec-ctld --check: %s" % r.stdout.strip())
+        if want not in r.stdout or (r.returncode == 0) != (key == "a.key"):
+            errs.append("dpsec-ctld --check with %s: %s (exit %d)" % (key, r.stdout, r.returncode))
+
+
 def inbound_spis(w):
     return {q["spi"] for q in w.show("a", "qmsas") if q["direction"] == "inbound"}
 
@@ -393,6 +408,7 @@ def run(w, errs):
     w.topology()
     if w.cert:
         w.certificates()
+        check_cert_store(w, errs)
     gws = ("a", "b") if w.peer == "dpsec" else ("a",)
     caps = [w.capture(g) for g in ("a", "b")]
     ctld = {g: w.gateway(g) for g in gws}

@@ -947,8 +947,13 @@ START_TEST(our_own_certificate_checked_at_load)
 	const char *names[] = { "r_rsa" };
 	struct ike_cert_auth *ca;
 	struct ike_err err = { 0 };
+	struct ike_auth_conf conf;
+	struct ike_auth_octets o = { .prf = 0 };
+	uint8_t out[IKE_AUTH_DATA_MAX], method;
+	size_t len;
 
-	ck_assert_int_eq(ike_cert_auth_new(&cc, &ca, &err), -EINVAL); /* no key process */
+	ck_assert_int_eq(ike_cert_auth_new(&cc, &ca, &err), -EINVAL); /* checked without a key process too */
+	ck_assert_msg(strstr(err.msg, "has expired"), "%s", err.msg);
 	cc.kp = keyproc_of(names, 1);
 	ck_assert_int_eq(ike_cert_auth_new(&cc, &ca, &err), -EINVAL);
 	ck_assert_msg(strstr(err.msg, "expired.pem: certificate CN=expired,O=dpsec test has expired"), "%s", err.msg);
@@ -956,6 +961,14 @@ START_TEST(our_own_certificate_checked_at_load)
 	ck_assert_int_eq(ike_cert_auth_new(&cc, &ca, &err), -EINVAL);
 	ck_assert_msg(strstr(err.msg, "chains to no trusted root CA"), "%s", err.msg);
 	ike_keyproc_stop(cc.kp);
+	/* built without a key process (dpsec-ctld --check): it cannot sign */
+	cc.kp = NULL;
+	certs[0] = path("r_rsa.pem");
+	ck_assert_msg(ike_cert_auth_new(&cc, &ca, &err) == 0, "%s", err.msg);
+	ike_auth_cert(&conf, ca);
+	ck_assert_int_eq(conf.ops->make(&conf, &o, &method, out, sizeof(out), &len, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "certificate authentication: no key process to sign");
+	ike_cert_auth_free(ca);
 }
 END_TEST
 
