@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cfg_store.h"
+#include "cp_ikelog.h"
 #include "cp_mmstats.h"
 #include "dpsec_shm.h"
 
@@ -85,6 +86,8 @@ struct cp_opts {
 	const char *group;
 	int log_level;
 	bool use_syslog;
+	const char *ike_log_path;        /* NULL: no IKE log */
+	int ike_log_level;
 	bool allow_insecure_keys;
 	bool check_only;
 };
@@ -107,6 +110,7 @@ struct cp_ctx {
 	struct cp_acquire acq[CP_MAX_ACQUIRES];
 	uint64_t mm[CP_MM_MAX];          /* the Main Mode statistics */
 	struct cp_ike *ike;              /* the IKEv2 engine and its sockets; NULL: none */
+	struct cp_ikelog ikelog;         /* the IKE (Oakley) log */
 	struct cp_ike_auth *ike_auth;    /* the key process and certificate methods (cp_ike_auth.c) */
 	int listen_fd;
 	volatile int quit, reload;
@@ -136,6 +140,8 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sa_id_of(const struct cp_ctx *c, const char *name);
+/* Whether address a lies in prefix p (same family). */
+bool cp_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a);
 /* A negotiated SA into a free slot (bound to rule_id); its id or -ENOSPC. */
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);

@@ -1,16 +1,19 @@
 /* cp_ike.c - dpsec-ctld's IKEv2: the engine of ike/ikev2.h on UDP 500 and
- * 4500 of the gateway's namespace (dpsecd hands IKE to the host through
- * its exception TAP, the non-ESP marker kept on 4500). The policy for a
- * peer comes from the assigned policy: a tunnel rule whose filter action
- * negotiates and which has an authentication method IKE can use (its first
- * PSK or loaded certificate method, cp_ike_auth.c); the peer is the rule's
- * tunnel endpoint, identities the two addresses (PSK) or the certificates',
- * the child SA methods are the filter action's, the IKE SA suites dpsec's
- * defaults (ike_mm_defaults). An ACQUIRE starts IKE_SA_INIT; a child SA
- * up is installed as an SA pair (the outbound one carried by a per-peer
- * rule before the generic rule, the inbound one bound to that rule), and
- * removed when it comes down; a soft lifetime rekeys it (the new pair
- * takes the old one's rule over). IPv4 only. */
+ * 4500 of the gateway's namespace, IPv4 and IPv6 (dpsecd hands IKE to the
+ * host through its exception TAP, the non-ESP marker kept on 4500). The
+ * policy for a peer comes from the assigned policy: a negotiate rule with
+ * an authentication method IKE can use (its first PSK or loaded
+ * certificate method, cp_ike_auth.c), either a tunnel rule whose endpoint
+ * is the peer or a transport rule with a filter from our address to the
+ * peer's; identities are the two addresses (PSK) or the certificates',
+ * the child SA methods the filter action's, the IKE SA suites dpsec's
+ * defaults (ike_mm_defaults). As responder the rule is chosen again at
+ * IKE_AUTH by the child SA asked for (mode and selectors), so that a
+ * peer's tunnel and transport rules are told apart. An ACQUIRE starts
+ * IKE_SA_INIT; a child SA up is installed as an SA pair (the outbound one
+ * carried by a per-peer rule before the generic rule, the inbound one
+ * bound to that rule), and removed when it comes down; a soft lifetime
+ * rekeys it (the new pair takes the old one's rule over). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,7 +49,7 @@ struct ike_installed {
 
 struct cp_ike {
 	struct ikev2_engine *e;
-	int fd[2];               /* UDP 500, UDP 4500 */
+	int fd[2][2];            /* [IPv6][NAT-T]: UDP 500 and 4500 over IPv4 and IPv6; -1: none */
 	uint32_t next_spi;
 	struct ike_installed ch[IKE_MAX_CHILDREN];
 	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
@@ -64,13 +67,66 @@ static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 
 /* ---- the policy -------------------------------------------------------- */
 
-static void selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
+/* A tunnel rule's selectors: each filter's source (ours) and destination. */
+static void tunnel_selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
 {
 	p->ts_local.n = p->ts_remote.n = 0;
 	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
 		p->ts_local.ts[p->ts_local.n++] = ike_ts_from_prefix(&r->filters[i].src);
 		p->ts_remote.ts[p->ts_remote.n++] = ike_ts_from_prefix(&r->filters[i].dst);
 	}
+}
+
+static struct ike_ts host_ts(const struct dpsec_addr *a, uint8_t proto, uint16_t lo, uint16_t hi)
+{
+	return (struct ike_ts){ .lo = *a, .hi = *a, .proto = proto, .port_lo = lo, .port_hi = hi };
+}
+
+/* A transport rule's selectors: the two hosts, with the protocol and
+ * ports of each filter from our address to the peer's. */
+static void host_selectors(const struct dpsec_rule *r, const struct dpsec_addr *local,
+			   const struct dpsec_addr *peer, struct ikev2_peer *p)
+{
+	p->ts_local.n = p->ts_remote.n = 0;
+	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
+		const struct dpsec_filter *f = &r->filters[i];
+
+		if (!cp_prefix_holds(&f->src, local) || !cp_prefix_holds(&f->dst, peer))
+			continue;
+		p->ts_local.ts[p->ts_local.n++] = host_ts(local, f->proto, f->sport_lo, f->sport_hi);
+		p->ts_remote.ts[p->ts_remote.n++] = host_ts(peer, f->proto, f->dport_lo, f->dport_hi);
+	}
+}
+
+static bool transport_rule_for(const struct dpsec_rule *r, const struct dpsec_addr *local,
+			       const struct dpsec_addr *peer)
+{
+	for (uint32_t i = 0; i < r->n_filters; i++)
+		if (cp_prefix_holds(&r->filters[i].src, local) && cp_prefix_holds(&r->filters[i].dst, peer))
+			return true;
+	return false;
+}
+
+/* Whether negotiate rule r is for this peer: a tunnel rule by its
+ * endpoint, a transport rule by its filters. */
+static bool rule_for_peer(const struct dpsec_rule *r, const struct dpsec_addr *local,
+			  const struct dpsec_addr *peer)
+{
+	if (r->tunnel)
+		return memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0;
+	return transport_rule_for(r, local, peer);
+}
+
+/* As responder at IKE_AUTH: the rule's mode is the one asked for, and
+ * the selectors asked for meet the rule's. True when not yet known. */
+static bool rule_fits_child(const struct ikev2_peer *p, const struct ikev2_lookup *q)
+{
+	struct ike_ts_set met;
+
+	if (q == NULL || q->ts_i == NULL || q->ts_r == NULL)
+		return true;
+	return p->transport == q->transport && ike_ts_narrow(q->ts_i, &p->ts_remote, &met) == 0 &&
+	       ike_ts_narrow(q->ts_r, &p->ts_local, &met) == 0;
 }
 
 static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *p, const char *rule)
@@ -89,24 +145,28 @@ static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *
 	return p->n_qm > 0 ? 0 : -ENOENT;
 }
 
-/* The IKE policy of compiled rule r, with local our address; -ENOENT
- * (logged) when the rule has none. */
+/* The IKE policy of compiled rule r between our address local and peer;
+ * -ENOENT (logged) when the rule has none. */
 static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 			const struct cfg_store_rule *o, const struct dpsec_addr *local,
-			struct ikev2_peer *p)
+			const struct dpsec_addr *peer, struct ikev2_peer *p)
 {
 	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, o->filter_action);
 	struct ike_err err = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	if (fa == NULL || local->family != DPSEC_AF_INET)
+	if (fa == NULL || local->family != peer->family)
 		return -ENOENT;
 	p->user = r->id;
 	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
 	memcpy(p->mm, ike_mm_defaults, p->n_mm * sizeof(p->mm[0]));
-	selectors(r, p);
+	p->transport = !r->tunnel;
+	if (r->tunnel)
+		tunnel_selectors(r, p);
+	else
+		host_selectors(r, local, peer, p);
 	if (child_methods(fa, p, r->name) < 0 ||
-	    cp_ike_auth_for_rule(c, o, local, &r->tunnel_endpoint, p, &err) < 0) {
+	    cp_ike_auth_for_rule(c, o, local, peer, p, &err) < 0) {
 		cp_log(LOG_ERR, "rule \"%s\": no IKE policy: %s", r->name,
 		       err.msg[0] ? err.msg : "no security method IKE can offer");
 		explicit_bzero(p, sizeof(*p));
@@ -115,9 +175,11 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 	return 0;
 }
 
-/* The tunnel rule of the assigned policy for peer (rule_id 0: any rule). */
+/* The negotiate rule of the assigned policy for peer (rule_id 0: the
+ * first that fits the peer and, when q tells it, the child SA asked for). */
 static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
-		      const struct dpsec_addr *local, struct ikev2_peer *p)
+		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
+		      struct ikev2_peer *p)
 {
 	struct cfg_compiled cc;
 	char err[CFG_ERR_MAX];
@@ -128,11 +190,15 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 	for (uint32_t i = 0; i < cc.n_rules && rc < 0; i++) {
 		const struct dpsec_rule *r = &cc.rules[i];
 
-		if (cc.origin[i] != NULL && r->action == DPSEC_ACTION_NEGOTIATE && r->tunnel &&
-		    (rule_id == 0 || r->id == rule_id) &&
-		    memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0 &&
-		    cp_ike_auth_usable(c, cc.origin[i]))
-			rc = peer_of_rule(c, r, cc.origin[i], local, p);
+		if (cc.origin[i] == NULL || r->action != DPSEC_ACTION_NEGOTIATE ||
+		    (rule_id != 0 && r->id != rule_id) || !rule_for_peer(r, local, peer) ||
+		    !cp_ike_auth_usable(c, cc.origin[i]) ||
+		    peer_of_rule(c, r, cc.origin[i], local, peer, p) < 0)
+			continue;
+		if (rule_fits_child(p, q))
+			rc = 0;
+		else
+			explicit_bzero(p, sizeof(*p));
 	}
 	cfg_compiled_free(&cc);
 	return rc;
@@ -140,7 +206,7 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 
 static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
-	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, out);
+	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
 }
 
 static uint32_t spi_alloc(void *ctx)
@@ -156,25 +222,70 @@ static uint32_t spi_alloc(void *ctx)
 
 static void engine_log(void *ctx, int level, const char *line)
 {
-	(void)ctx;
+	struct cp_ctx *c = ctx;
+
+	cp_ikelog_write(&c->ikelog, level, line);
 	cp_log(level, "ike: %s", line);
 }
 
 /* ---- sockets ----------------------------------------------------------- */
 
-static int open_udp(uint16_t port, char *err, size_t errlen)
+/* A UDP socket on port of every address of the family, telling each
+ * datagram's local address (IP_PKTINFO / IPV6_RECVPKTINFO); -1 with err. */
+static int open_udp(bool v6, uint16_t port, char *err, size_t errlen)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int one = 1, fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = fd < 0 ? -1 : 0;
 
-	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		snprintf(err, errlen, "UDP port %u: %s", port, strerror(errno));
+	if (rc == 0 && v6)
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ||
+		     bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0 ? -1 : 0;
+	else if (rc == 0)
+		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+		     bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ? -1 : 0;
+	if (rc < 0) {
+		snprintf(err, errlen, "UDP port %u over %s: %s", port, v6 ? "IPv6" : "IPv4",
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static void close_sockets(struct cp_ike *k)
+{
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int natt = 0; natt < 2; natt++)
+			if (k->fd[v6][natt] >= 0)
+				close(k->fd[v6][natt]);
+}
+
+/* Both ports over IPv4 (needed) and IPv6 (without it, IKE runs over IPv4
+ * only: logged). */
+static int open_sockets(struct cp_ike *k, char *err, size_t errlen)
+{
+	char why[CP_ERR_MAX];
+
+	memset(k->fd, -1, sizeof(k->fd));
+	k->fd[0][0] = open_udp(false, IKEV2_PORT, err, errlen);
+	k->fd[0][1] = k->fd[0][0] < 0 ? -1 : open_udp(false, IKEV2_NATT_PORT, err, errlen);
+	if (k->fd[0][1] < 0) {
+		close_sockets(k);
+		return -1;
+	}
+	k->fd[1][0] = open_udp(true, IKEV2_PORT, why, sizeof(why));
+	k->fd[1][1] = k->fd[1][0] < 0 ? -1 : open_udp(true, IKEV2_NATT_PORT, why, sizeof(why));
+	if (k->fd[1][1] < 0) {
+		cp_log(LOG_WARNING, "ike: IKE over IPv4 only: %s", why);
+		if (k->fd[1][0] >= 0)
+			close(k->fd[1][0]);
+		k->fd[1][0] = -1;
+	}
+	return 0;
 }
 
 int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
@@ -187,11 +298,7 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	k->fd[0] = open_udp(IKEV2_PORT, err, errlen);
-	k->fd[1] = k->fd[0] < 0 ? -1 : open_udp(IKEV2_NATT_PORT, err, errlen);
-	if (k->fd[1] < 0) {
-		if (k->fd[0] >= 0)
-			close(k->fd[0]);
+	if (open_sockets(k, err, errlen) < 0) {
 		free(k);
 		return -1;
 	}
@@ -201,6 +308,7 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 	conf.spi_alloc = spi_alloc;
 	conf.spi_ctx = c;
 	conf.log = engine_log;
+	conf.log_ctx = c;
 	if (getrandom(&k->next_spi, sizeof(k->next_spi), 0) != sizeof(k->next_spi))
 		k->next_spi = (uint32_t)cp_now_ns(); /* only the start of the sequence */
 	c->ike = k;
@@ -219,69 +327,139 @@ void cp_ike_close(struct cp_ctx *c)
 		return;
 	if (c->ike->e != NULL)
 		ikev2_engine_free(c->ike->e);
-	close(c->ike->fd[0]);
-	close(c->ike->fd[1]);
+	close_sockets(c->ike);
 	free(c->ike);
 	c->ike = NULL;
 }
 
-static void endpoint_of(struct ike_endpoint *ep, const struct in_addr *a, uint16_t port_n)
+/* An endpoint from a socket address of either family. */
+static void endpoint_of(struct ike_endpoint *ep, const struct sockaddr_storage *ss)
 {
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
 	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET6) {
+		ep->addr.family = DPSEC_AF_INET6;
+		memcpy(ep->addr.a, &sin6->sin6_addr, 16);
+		ep->port = ntohs(sin6->sin6_port);
+		return;
+	}
 	ep->addr.family = DPSEC_AF_INET;
-	memcpy(ep->addr.a, a, 4);
-	ep->port = ntohs(port_n);
+	memcpy(ep->addr.a, &sin->sin_addr, 4);
+	ep->port = ntohs(sin->sin_port);
+}
+
+/* The socket address of an endpoint; its length. */
+static socklen_t sockaddr_of(const struct ike_endpoint *ep, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ep->addr.family == DPSEC_AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(ep->port);
+		memcpy(&sin6->sin6_addr, ep->addr.a, 16);
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(ep->port);
+	memcpy(&sin->sin_addr, ep->addr.a, 4);
+	return sizeof(*sin);
+}
+
+union pktinfo_cmsg {
+	struct cmsghdr h;
+	uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
+};
+
+/* The control message that sets a datagram's source address; its length. */
+static size_t source_cmsg(const struct dpsec_addr *src, union pktinfo_cmsg *cm)
+{
+	memset(cm, 0, sizeof(*cm));
+	if (src->family == DPSEC_AF_INET6) {
+		struct in6_pktinfo *pi = (struct in6_pktinfo *)CMSG_DATA(&cm->h);
+
+		cm->h.cmsg_level = IPPROTO_IPV6;
+		cm->h.cmsg_type = IPV6_PKTINFO;
+		cm->h.cmsg_len = CMSG_LEN(sizeof(*pi));
+		memcpy(&pi->ipi6_addr, src->a, 16);
+		return CMSG_SPACE(sizeof(*pi));
+	}
+	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(&cm->h);
+
+	cm->h.cmsg_level = IPPROTO_IP;
+	cm->h.cmsg_type = IP_PKTINFO;
+	cm->h.cmsg_len = CMSG_LEN(sizeof(*pi));
+	memcpy(&pi->ipi_spec_dst, src->a, 4);
+	return CMSG_SPACE(sizeof(*pi));
 }
 
 static void send_dgram(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	static const uint8_t marker[NON_ESP_MARKER];
 	bool natt = ev->send.local.port == IKEV2_NATT_PORT;
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(ev->send.remote.port) };
+	bool v6 = ev->send.remote.addr.family == DPSEC_AF_INET6;
+	struct sockaddr_storage to;
+	union pktinfo_cmsg cm;
 	struct iovec iov[2] = { { (void *)marker, NON_ESP_MARKER }, { ev->send.data, ev->send.len } };
-	union { struct cmsghdr h; uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))]; } cm = { 0 };
-	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = natt ? iov : iov + 1,
-			    .msg_iovlen = natt ? 2 : 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
-	struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(&cm.h);
+	struct msghdr m = { .msg_name = &to, .msg_namelen = sockaddr_of(&ev->send.remote, &to),
+			    .msg_iov = natt ? iov : iov + 1, .msg_iovlen = natt ? 2 : 1,
+			    .msg_control = cm.b,
+			    .msg_controllen = source_cmsg(&ev->send.local.addr, &cm) };
+	int fd = c->ike->fd[v6][natt];
 
-	memcpy(&to.sin_addr, ev->send.remote.addr.a, 4);
-	cm.h.cmsg_level = IPPROTO_IP;
-	cm.h.cmsg_type = IP_PKTINFO;
-	cm.h.cmsg_len = CMSG_LEN(sizeof(*pi));
-	memcpy(&pi->ipi_spec_dst, ev->send.local.addr.a, 4);
-	if (sendmsg(c->ike->fd[natt], &m, 0) < 0) {
+	if (fd < 0 || sendmsg(fd, &m, 0) < 0) {
 		c->mm[CP_MM_send_failures]++;
-		cp_log(LOG_WARNING, "ike: sending to port %u: %s", ev->send.remote.port, strerror(errno));
+		cp_log(LOG_WARNING, "ike: sending to port %u over %s: %s", ev->send.remote.port,
+		       v6 ? "IPv6" : "IPv4", fd < 0 ? "no socket" : strerror(errno));
 	}
 }
 
-/* One datagram from fd (natt: port 4500) into the engine; false when none. */
-static bool receive_one(struct cp_ctx *c, bool natt, uint8_t *buf)
+/* The local address a datagram was sent to, from its control messages. */
+static bool local_addr_of(struct msghdr *m, uint16_t port, struct ike_endpoint *local)
 {
-	struct sockaddr_in from;
-	union { struct cmsghdr h; uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))]; } cm;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h != NULL; h = CMSG_NXTHDR(m, h)) {
+		memset(local, 0, sizeof(*local));
+		local->port = port;
+		if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO) {
+			local->addr.family = DPSEC_AF_INET;
+			memcpy(local->addr.a, &((struct in_pktinfo *)CMSG_DATA(h))->ipi_addr, 4);
+			return true;
+		}
+		if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO) {
+			local->addr.family = DPSEC_AF_INET6;
+			memcpy(local->addr.a, &((struct in6_pktinfo *)CMSG_DATA(h))->ipi6_addr, 16);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One datagram from the socket (natt: port 4500) into the engine; false
+ * when none. */
+static bool receive_one(struct cp_ctx *c, int fd, bool natt, uint8_t *buf)
+{
+	struct sockaddr_storage from;
+	union pktinfo_cmsg cm;
 	struct iovec iov = { buf, IKE_DGRAM_MAX };
 	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 			    .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(c->ike->fd[natt], &m, 0);
+	ssize_t n = recvmsg(fd, &m, 0);
 	struct ike_endpoint local, remote;
 	struct ike_err err = { 0 };
-	struct cmsghdr *h;
 	size_t skip = natt ? NON_ESP_MARKER : 0;
 
 	if (n < 0)
 		return false;
-	for (h = CMSG_FIRSTHDR(&m); h != NULL; h = CMSG_NXTHDR(&m, h))
-		if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO)
-			break;
-	if (h == NULL || (size_t)n <= skip || (natt && memcmp(buf, "\0\0\0\0", 4) != 0)) {
+	if (!local_addr_of(&m, natt ? IKEV2_NATT_PORT : IKEV2_PORT, &local) || (size_t)n <= skip ||
+	    (natt && memcmp(buf, "\0\0\0\0", 4) != 0)) {
 		if (!(natt && n == 1)) /* a NAT keepalive is nothing to count */
 			c->mm[CP_MM_receive_failures]++;
 		return true;
 	}
-	endpoint_of(&local, &((struct in_pktinfo *)CMSG_DATA(h))->ipi_addr,
-		    htons(natt ? IKEV2_NATT_PORT : IKEV2_PORT));
-	endpoint_of(&remote, &from.sin_addr, from.sin_port);
+	endpoint_of(&remote, &from);
 	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, now_ms(), &err) < 0)
 		c->mm[CP_MM_invalid_packets_received]++;
 	return true;
@@ -550,9 +728,10 @@ void cp_ike_poll(struct cp_ctx *c)
 
 	if (c->ike == NULL)
 		return;
-	for (int natt = 0; natt < 2; natt++)
-		while (receive_one(c, natt, buf))
-			;
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int natt = 0; natt < 2; natt++)
+			while (c->ike->fd[v6][natt] >= 0 && receive_one(c, c->ike->fd[v6][natt], natt, buf))
+				;
 	if (now_ms() >= ikev2_next_timer(c->ike->e))
 		ikev2_tick(c->ike->e, now_ms());
 	while (ikev2_next_event(c->ike->e, &ev)) {
@@ -565,18 +744,17 @@ void cp_ike_poll(struct cp_ctx *c)
 /* Our address towards peer: the kernel's route (the exception TAP). */
 static int local_toward(const struct dpsec_addr *peer, struct dpsec_addr *local)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(IKEV2_PORT) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+	struct ike_endpoint ep = { .addr = *peer, .port = IKEV2_PORT };
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(&ep, &ss);
+	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
 
-	memcpy(&sin.sin_addr, peer->a, 4);
-	rc = fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	     getsockname(fd, (struct sockaddr *)&sin, &len) < 0 ? -errno : 0;
+	rc = fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0 ||
+	     getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ? -errno : 0;
 	if (fd >= 0)
 		close(fd);
-	memset(local, 0, sizeof(*local));
-	local->family = DPSEC_AF_INET;
-	memcpy(local->a, &sin.sin_addr, 4);
+	endpoint_of(&ep, &ss);
+	*local = ep.addr;
 	return rc;
 }
 
@@ -590,14 +768,14 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 	char p[64];
 	int rc;
 
-	if (c->ike == NULL || peer->family != DPSEC_AF_INET)
+	if (c->ike == NULL)
 		return -1;
 	addr_str(peer, p, sizeof(p));
 	if ((rc = local_toward(peer, &local.addr)) < 0) {
 		cp_log(LOG_ERR, "ike: no route to %s from this namespace: %s", p, strerror(-rc));
 		return -1;
 	}
-	if (policy_for(c, a->rule_id, peer, &local.addr, &pol) < 0)
+	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;
 	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, now_ms(), &id, &err);
 	explicit_bzero(&pol, sizeof(pol));

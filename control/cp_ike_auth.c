@@ -15,6 +15,7 @@
 #include "cp_ike_auth.h"
 #include "ike_cert.h"
 #include "ike_keyproc.h"
+#include "ikev2_msg.h"
 
 #define MAX_METHODS 64 /* distinct certificate methods of one store */
 
@@ -179,6 +180,14 @@ bool cp_ike_auth_usable(const struct cp_ctx *c, const struct cfg_store_rule *o)
 	return usable(c, o) != NULL;
 }
 
+/* The store's identity type; "ip" is our address's family. */
+static uint8_t id_type(const struct cfg_auth_method *m, const struct dpsec_addr *local)
+{
+	if (m->identity == CFG_CERT_ID_IP && local->family == DPSEC_AF_INET6)
+		return IKEV2_ID_IPV6_ADDR;
+	return m->identity;
+}
+
 int cp_ike_auth_for_rule(const struct cp_ctx *c, const struct cfg_store_rule *o,
 			 const struct dpsec_addr *local, const struct dpsec_addr *peer,
 			 struct ikev2_peer *p, struct ike_err *err)
@@ -195,5 +204,5 @@ int cp_ike_auth_for_rule(const struct cp_ctx *c, const struct cfg_store_rule *o,
 	ike_auth_cert(&p->local_auth, ca);
 	ike_auth_cert(&p->remote_auth, ca);
 	p->remote_id.type = 0; /* any identity its certificate holds */
-	return ike_cert_auth_id(ca, m->identity, &p->local_id, err) ? -ENOENT : 0;
+	return ike_cert_auth_id(ca, id_type(m, local), &p->local_id, err) ? -ENOENT : 0;
 }

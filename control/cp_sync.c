@@ -198,7 +198,7 @@ static int send_filter(struct cp_ctx *c, uint32_t rule_id, uint32_t filter_id,
 	return cp_cmd_send(c, DPSEC_CMD_FILTER_ADD, &m, sizeof(m));
 }
 
-static bool prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
+bool cp_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
 {
 	uint32_t bits = p->len;
 
@@ -229,7 +229,7 @@ static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const st
 		struct dpsec_filter f = g->filters[i];
 
 		if (!g->tunnel) {
-			if (!prefix_holds(&f.dst, &d->peer))
+			if (!cp_prefix_holds(&f.dst, &d->peer))
 				continue;
 			f.dst.addr = d->peer;
 			f.dst.len = d->peer.family == DPSEC_AF_INET6 ? 128 : 32;

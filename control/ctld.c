@@ -38,8 +38,23 @@ static void usage(FILE *f)
 		   "      --group NAME          group allowed on the socket besides root\n"
 		   "      --log-level 0..7      syslog level (default 6, info)\n"
 		   "      --syslog              log to syslog instead of stderr\n"
+		   "      --ike-log FILE        the IKE log (the Oakley log): every IKE line, 50,000\n"
+		   "                            entries a file, the previous one kept as FILE.sav\n"
+		   "      --ike-log-level 0..7  the IKE log's diagnostic level (default 7, everything)\n"
 		   "      --allow-insecure-keys load a store others can read\n"
 		   "      --check               validate the store and exit\n");
+}
+
+static int parse_level(const char *opt, const char *arg, int *level)
+{
+	char *end;
+
+	*level = (int)strtol(arg, &end, 10);
+	if (*arg == '\0' || *end || *level < 0 || *level > 7) {
+		fprintf(stderr, "dpsec-ctld: %s: expected 0..7, got \"%s\"\n", opt, arg);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct cp_opts *o)
@@ -49,15 +64,16 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' }, { "syslog", no_argument, NULL, 'y' },
 		{ "allow-insecure-keys", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-		{ "check", no_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'c' }, { "ike-log", required_argument, NULL, 'o' },
+		{ "ike-log-level", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char sock[128];
-	char *end;
 	int c;
 
 	o->instance = "rte";
 	o->log_level = LOG_INFO;
+	o->ike_log_level = LOG_DEBUG;
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->store_path = optarg; break;
@@ -67,12 +83,12 @@ static int parse_opts(int argc, char **argv, struct cp_opts *o)
 		case 'y': o->use_syslog = true; break;
 		case 'k': o->allow_insecure_keys = true; break;
 		case 'c': o->check_only = true; break;
+		case 'o': o->ike_log_path = optarg; break;
 		case 'l':
-			o->log_level = (int)strtol(optarg, &end, 10);
-			if (*end || o->log_level < 0 || o->log_level > 7) {
-				fprintf(stderr, "dpsec-ctld: --log-level: expected 0..7, got \"%s\"\n", optarg);
+		case 'L':
+			if (parse_level(c == 'l' ? "--log-level" : "--ike-log-level", optarg,
+					c == 'l' ? &o->log_level : &o->ike_log_level) < 0)
 				return -1;
-			}
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -109,6 +125,9 @@ static void attach(struct cp_ctx *c)
 						 cp_sync_full(c, err, sizeof(err));
 	if (rc < 0)
 		cp_log(LOG_ERR, "bringing the dataplane in line with the store failed: %s", err);
+	else
+		cp_log(LOG_NOTICE, "the dataplane is in line with the store (policy \"%s\")",
+		       c->store.assigned[0] ? c->store.assigned : "none");
 }
 
 /* The last sync failed (dpsecd refused something, or was slow): again,
@@ -206,7 +225,16 @@ int main(int argc, char **argv)
 		cfg_store_free(&ctx.store);
 		return 1;
 	}
+	if (ctx.o.ike_log_path != NULL &&
+	    cp_ikelog_open(&ctx.ikelog, ctx.o.ike_log_path, ctx.o.ike_log_level, CP_IKELOG_ENTRIES, err,
+			   sizeof(err)) < 0) {
+		fprintf(stderr, "dpsec-ctld: %s\n", err);
+		cp_mgmt_close(&ctx);
+		cfg_store_free(&ctx.store);
+		return 1;
+	}
 	if (cp_ike_auth_open(&ctx, err, sizeof(err)) < 0) { /* the key process: before any IKE socket */
+		cp_ikelog_close(&ctx.ikelog);
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
 		cp_mgmt_close(&ctx);
 		cfg_store_free(&ctx.store);
@@ -225,6 +253,7 @@ int main(int argc, char **argv)
 	cp_mgmt_close(&ctx);
 	cp_ike_close(&ctx);
 	cp_ike_auth_close(&ctx);
+	cp_ikelog_close(&ctx.ikelog);
 	if (ctx.attached)
 		cp_seg_detach(&ctx.seg);
 	if (ctx.ops != NULL)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -91,6 +92,12 @@ void ike_id_describe(const struct ike_id *id, char *buf, size_t cap)
 	case IKEV2_ID_IPV4_ADDR:
 		snprintf(buf, cap, "IPv4 %u.%u.%u.%u", d[0], d[1], d[2], d[3]);
 		break;
+	case IKEV2_ID_IPV6_ADDR: {
+		char text[INET6_ADDRSTRLEN];
+
+		snprintf(buf, cap, "IPv6 %s", inet_ntop(AF_INET6, d, text, sizeof(text)) ? text : "?");
+		break;
+	}
 	case IKEV2_ID_FQDN:
 	case IKEV2_ID_RFC822_ADDR:
 		snprintf(buf, cap, "%s %.*s", ikev2_id_type_name(id->type), (int)id->len, (const char *)d);

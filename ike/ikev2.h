@@ -52,10 +52,15 @@ struct ikev2_peer {
 	bool transport;                     /* child SAs in transport mode (USE_TRANSPORT_MODE) */
 };
 
-/* What a lookup knows: addresses always, the peer's identity from IKE_AUTH on. */
+/* What a lookup knows: addresses always; from IKE_AUTH on the peer's
+ * identity and the child SA it asks for (its selectors, TSi the
+ * initiator's side, and whether it wants transport mode), so that one
+ * peer's tunnel and transport rules can be told apart. */
 struct ikev2_lookup {
 	const struct ike_endpoint *local, *remote;
-	const struct ike_id *peer_id; /* NULL at IKE_SA_INIT */
+	const struct ike_id *peer_id;              /* NULL at IKE_SA_INIT */
+	const struct ike_ts_set *ts_i, *ts_r;      /* NULL at IKE_SA_INIT, or when unreadable */
+	bool transport;
 };
 
 /* Errors by one list: the enum and the names of the counters (VPP style). */
@@ -71,6 +76,7 @@ struct ikev2_lookup {
 	X(REPLAYED_RESPONSES, "cached responses replayed")                      \
 	X(COOKIES_SENT, "cookie challenges sent")                               \
 	X(INVALID_COOKIES, "invalid cookies received")                          \
+	X(HALF_OPEN_LIMIT, "IKE_SA_INIT over its address's half-open limit")    \
 	X(INVALID_KE, "INVALID_KE_PAYLOAD exchanged")                           \
 	X(AUTH_FAILURES, "authentication failures")                             \
 	X(NEGOTIATION_FAILURES, "negotiation failures")                         \
@@ -109,6 +115,9 @@ struct ikev2_conf {
 	uint32_t half_open_timeout_ms;/* a responder's SA without IKE_AUTH; default 30000 */
 	uint32_t cookie_threshold;    /* half-open SAs from which IKE_SA_INIT needs a cookie;
 				       * 0: always; default 1000 */
+	uint32_t half_open_per_source;/* half-open SAs one address may hold; its IKE_SA_INIT
+				       * beyond is dropped (after any cookie check, so the
+				       * address is the sender's); 0: no limit; default 10 */
 	/* TEST HOOK: every ECP/Curve25519 key pair of this engine from this
 	 * private value, so that a test can recompute g^ir. Never in production. */
 	const uint8_t *test_dh_private;
@@ -223,5 +232,7 @@ const struct ikev2_stats *ikev2_engine_stats(const struct ikev2_engine *e);
 /* IKE SAs held, and how many of them are half-open (responder, before IKE_AUTH). */
 size_t ikev2_sa_count(const struct ikev2_engine *e);
 size_t ikev2_half_open_count(const struct ikev2_engine *e);
+/* Those of them whose initiator is at that address. */
+size_t ikev2_half_open_from(const struct ikev2_engine *e, const struct dpsec_addr *a);
 
 #endif

@@ -319,13 +319,23 @@ int ikev2_auth_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 
 /* ---- responder ---- */
 
-/* The policy for the authenticated identity replaces the one of IKE_SA_INIT. */
+/* The policy for the identity and the child SA asked for replaces the
+ * one of IKE_SA_INIT (which knew only the addresses). */
 static int policy_for_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx,
 			   struct ike_err *err)
 {
-	struct ikev2_lookup q = { rx->local, rx->remote, &sa->peer_id };
+	struct ike_ts_set ts[2];
+	struct ikev2_notify n;
+	struct ikev2_lookup q = { rx->local, rx->remote, &sa->peer_id, NULL, NULL,
+				  ikev2_rx_notify(rx, IKEV2_N_USE_TRANSPORT_MODE, &n) };
 	struct ikev2_peer *p = malloc(sizeof(*p));
-	int rc = p ? e->conf.lookup(e->conf.lookup_ctx, &q, p) : -ENOMEM;
+	int rc;
+
+	if (ikev2_child_ts_read(rx, &ts[0], &ts[1], NULL) == 0) { /* else the child SA is refused later */
+		q.ts_i = &ts[0];
+		q.ts_r = &ts[1];
+	}
+	rc = p ? e->conf.lookup(e->conf.lookup_ctx, &q, p) : -ENOMEM;
 
 	if (rc == 0) {
 		ike_auth_wipe(&sa->peer.local_auth);

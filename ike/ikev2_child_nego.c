@@ -55,8 +55,8 @@ int ikev2_child_offer(struct ikev2_sa *sa, struct ikev2_tx *t, uint32_t spi, boo
 }
 
 /* The TSi / TSr of a message as selector sets. */
-static int ts_read(const struct ikev2_rx *rx, struct ike_ts_set *ts_i, struct ike_ts_set *ts_r,
-		   struct ike_err *err)
+int ikev2_child_ts_read(const struct ikev2_rx *rx, struct ike_ts_set *ts_i, struct ike_ts_set *ts_r,
+			struct ike_err *err)
 {
 	union ikev2_body a, b;
 
@@ -101,7 +101,7 @@ uint16_t ikev2_child_choose(struct ikev2_engine *e, struct ikev2_sa *sa, const s
 		ike_fail(err, -EBADMSG, "child SA: no SA payload");
 		return IKEV2_N_INVALID_SYNTAX;
 	}
-	notify = ts_read(rx, &ts_i, &ts_r, err) ? IKEV2_N_INVALID_SYNTAX
+	notify = ikev2_child_ts_read(rx, &ts_i, &ts_r, err) ? IKEV2_N_INVALID_SYNTAX
 						 : choose_method(sa, &b->sa, pfs, out, err);
 	free(b);
 	if (notify == 0 && (ike_ts_narrow(&ts_i, &sa->peer.ts_remote, &out->ts_remote) ||
@@ -159,7 +159,7 @@ int ikev2_child_read_answer(struct ikev2_sa *sa, const struct ikev2_rx *rx, uint
 		rc = answer_method(sa, &b->sa, pfs, out, err);
 	free(b);
 	if (rc == 0)
-		rc = ts_read(rx, &out->ts_local, &out->ts_remote, err);
+		rc = ikev2_child_ts_read(rx, &out->ts_local, &out->ts_remote, err);
 	if (rc == 0 && (!ike_ts_set_within(&out->ts_local, &sa->peer.ts_local) ||
 			!ike_ts_set_within(&out->ts_remote, &sa->peer.ts_remote)))
 		rc = ike_fail(err, -EBADMSG, "child SA: the answered traffic selectors are not inside ours");

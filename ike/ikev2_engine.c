@@ -28,6 +28,7 @@ void ikev2_conf_default(struct ikev2_conf *c)
 		.retransmit_tries = 5,
 		.half_open_timeout_ms = 30000,
 		.cookie_threshold = 1000,
+		.half_open_per_source = 10,
 	};
 }
 
@@ -96,6 +97,19 @@ size_t ikev2_half_open_count(const struct ikev2_engine *e)
 
 	for (size_t i = 0; i < e->n_sas; i++)
 		n += !e->sas[i]->initiator && e->sas[i]->state == IKEV2_S_INIT_DONE;
+	return n;
+}
+
+size_t ikev2_half_open_from(const struct ikev2_engine *e, const struct dpsec_addr *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n_sas; i++) {
+		const struct ikev2_sa *sa = e->sas[i];
+
+		n += !sa->initiator && sa->state == IKEV2_S_INIT_DONE &&
+		     memcmp(&sa->remote.addr, a, sizeof(*a)) == 0;
+	}
 	return n;
 }
 

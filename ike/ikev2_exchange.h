@@ -134,6 +134,10 @@ struct ikev2_child_nego {
 	bool initiator;              /* we initiated the exchange: KEYMAT order, Ni */
 };
 
+/* The TSi and TSr of a received child SA request; -EBADMSG naming what
+ * is missing or empty. */
+int ikev2_child_ts_read(const struct ikev2_rx *rx, struct ike_ts_set *ts_i, struct ike_ts_set *ts_r,
+			struct ike_err *err);
 /* Initiator: SA (our methods; without PFS groups when pfs is false, as in
  * IKE_AUTH), TSi, TSr and USE_TRANSPORT_MODE for spi, our inbound SPI. */
 int ikev2_child_offer(struct ikev2_sa *sa, struct ikev2_tx *t, uint32_t spi, bool pfs,

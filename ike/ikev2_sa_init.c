@@ -389,6 +389,17 @@ static int cookie_gate(struct ikev2_engine *e, const struct ikev2_rx *rx, const 
 	return 1;
 }
 
+/* Drops (unanswered, counted) an IKE_SA_INIT from an address that holds
+ * its share of half-open SAs already. 0: go on; 1: dropped. */
+static int source_gate(struct ikev2_engine *e, const struct ikev2_rx *rx)
+{
+	if (e->conf.half_open_per_source == 0 ||
+	    ikev2_half_open_from(e, &rx->remote->addr) < e->conf.half_open_per_source)
+		return 0;
+	ikev2_count(e, IKEV2_STAT_HALF_OPEN_LIMIT);
+	return 1;
+}
+
 struct init_offer {
 	union ikev2_body sa, ke, nonce;
 	struct ike_mm_offer offers[IKE_MAX_PROPOSALS];
@@ -529,7 +540,8 @@ int ikev2_sa_init_request(struct ikev2_engine *e, struct ikev2_rx *rx)
 	if (o == NULL)
 		return ike_fail(rx->err, -ENOMEM, "no memory for an IKE_SA_INIT request");
 	rc = init_offer_read(e, rx, o);
-	if (rc == 0 && cookie_gate(e, rx, &o->nonce.nonce) == 0 && init_choose(e, rx, o, &c) == 0)
+	if (rc == 0 && cookie_gate(e, rx, &o->nonce.nonce) == 0 && source_gate(e, rx) == 0 &&
+	    init_choose(e, rx, o, &c) == 0)
 		rc = init_accept(e, rx, o, &c);
 	ike_auth_wipe(&o->peer.local_auth);
 	ike_auth_wipe(&o->peer.remote_auth);

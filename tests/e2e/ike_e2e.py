@@ -36,6 +36,7 @@
 #        [|strongswan-cert-initiator] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,9 +46,21 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctl_topo as T  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PSK = "ike-e2e shared key, test only"
 LIFE = 60  # the child SAs' lifetime (the store's minimum): A (initiator) rekeys at 85%
+
+# dpsecd's configuration: the lab's gateways without its IPv6 and site C.
+GATEWAY = """
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; };
+ports = (
+  { name = "lan"; device = "net_af_packet0,iface=gw%(gw)s-lan"; role = "protected";
+    addresses = [ "%(lan_addr)s/24" ]; },
+  { name = "wan"; device = "net_af_packet1,iface=gw%(gw)s-wan"; role = "unprotected";
+    addresses = [ "%(wan)s/24" ]; }
+);
+exception = { interface = "dpsec0"; };
+routes = ( { destination = "%(peer_lan)s"; via = "%(peer)s"; port = "wan"; } );
+"""
 
 STORE = """
 assigned = "ike";
@@ -112,8 +125,10 @@ SWANCTL_PSK = dict(local="auth = psk\n            id = 192.0.2.2",
 SWANCTL_CERT = dict(local="auth = pubkey\n            certs = b.pem\n            id = b.example",
                     remote="auth = pubkey\n             id = a.example", secrets="")
 
-GW = {"a": dict(lan="10.1.0.0/24", peer_lan="10.2.0.0/24", peer="192.0.2.2"),
-      "b": dict(lan="10.2.0.0/24", peer_lan="10.1.0.0/24", peer="192.0.2.1")}
+GW = {"a": dict(lan="10.1.0.0/24", lan_addr="10.1.0.1", wan="192.0.2.1", peer_lan="10.2.0.0/24",
+                peer="192.0.2.2"),
+      "b": dict(lan="10.2.0.0/24", lan_addr="10.2.0.1", wan="192.0.2.2", peer_lan="10.1.0.0/24",
+                peer="192.0.2.1")}
 
 
 class World:
@@ -180,7 +195,8 @@ class World:
 
     def gateway(self, gw):
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
-        shutil.copy(os.path.join(ROOT, "config", "lab", "gateway-%s.conf.in" % gw), conf)
+        with open(conf, "w") as f:
+            f.write(GATEWAY % dict(GW[gw], gw=gw))
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
             auth = CERT_AUTH % dict(work=self.work, gw=gw) if self.cert else \
@@ -192,9 +208,13 @@ class World:
                                        "--stats-file", self.path("stats-%s.json" % gw)], ns)
         d.wait_for("dpsecd: ready")
         c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
-                                     self.path("ctld-%s.sock" % gw), "--log-level", "7"], ns)
+                                     self.path("ctld-%s.sock" % gw), "--log-level", "7",
+                                     "--ike-log", self.ike_log(gw)], ns)
         c.wait_for("attached to dpsecd")
         return c
+
+    def ike_log(self, gw):
+        return self.path("ike-%s.log" % gw)
 
     def strongswan(self):
         """charon-systemd as gateway B, the connection loaded (it answers)."""
@@ -348,6 +368,21 @@ def check_cert_store(w, errs):
             errs.append("dpsec-ctld --check with %s: %s (exit %d)" % (key, r.stdout, r.returncode))
 
 
+def check_ike_log(w, errs, gw, expected):
+    """The gateway's IKE (Oakley) log file holds the negotiation: time-stamped
+    entries, among them the line EXPECTED."""
+    try:
+        lines = open(w.ike_log(gw)).read().splitlines()
+    except OSError as e:
+        errs.append("gateway %s: IKE log: %s" % (gw, e))
+        return
+    stamped = [l for l in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z \w+ ", l)]
+    print("gateway %s: IKE log: %d entries" % (gw, len(lines)))
+    if not lines or len(stamped) != len(lines) or not any(expected in l for l in lines):
+        errs.append("gateway %s: IKE log: %d entries, %d time-stamped, none with %r"
+                    % (gw, len(lines), len(stamped), expected))
+
+
 def inbound_spis(w):
     return {q["spi"] for q in w.show("a", "qmsas") if q["direction"] == "inbound"}
 
@@ -392,6 +427,7 @@ def run_wrong_psk(w, errs):
                     "failure, no main mode and no soft association: %s" % m)
     if 'negotiation failed: rule "to-peer", peer 192.0.2.2' not in ctld["a"].text():
         errs.append("gateway A: no audit line for the failed negotiation")
+    check_ike_log(w, errs, "a", "AUTHENTICATION_FAILED")
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
         if not k["ike"] or k["esp"] or k["esp-in-udp"] or k["other"]:
@@ -425,6 +461,7 @@ def run(w, errs):
         errs.append("ping 10.1.0.2 -> 10.2.0.2: answered %s, expected at least 6-10:\n%s"
                     % (answered, out))
     check_mmsas(w, errs)
+    check_ike_log(w, errs, "a", "-> ESTABLISHED")
     if w.cert and w.peer == "strongswan":
         check_charon_auth(w, errs)
     if not w.cert:

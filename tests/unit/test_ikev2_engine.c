@@ -42,6 +42,10 @@ struct side {
 	struct ikev2_conf conf;
 	struct ike_endpoint ep;  /* where it sends from */
 	struct ikev2_peer pol;   /* the policy its lookup gives */
+	struct ikev2_peer pol_transport; /* with by_mode: given when transport mode is asked for */
+	bool by_mode;
+	int lookups_with_ts;     /* lookups that were told the child SA's selectors */
+	struct ike_ts_set seen_ts_i;
 	bool no_policy;
 	struct ikev2_event ev[MAX_EV]; /* everything but sends, in order */
 	int n_ev;
@@ -67,10 +71,13 @@ static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *ou
 {
 	struct side *s = ctx;
 
-	(void)q;
 	if (s->no_policy)
 		return -ENOENT;
-	*out = s->pol;
+	if (q->ts_i != NULL) {
+		s->lookups_with_ts++;
+		s->seen_ts_i = *q->ts_i;
+	}
+	*out = s->by_mode && q->ts_i != NULL && q->transport ? s->pol_transport : s->pol;
 	return 0;
 }
 
@@ -674,6 +681,39 @@ START_TEST(wrong_cookie_refused)
 }
 END_TEST
 
+/* One address holds at most half_open_per_source half-open SAs: its next
+ * IKE_SA_INIT goes unanswered (counted) until one of them completes. */
+START_TEST(half_open_limit_per_source)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.r.conf.half_open_per_source = 2;
+	world_go(&w);
+	for (int k = 0; k < 3; k++) {
+		initiate(&w);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 2);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	drain(&w.r);
+	ck_assert_int_eq(w.r.n_out, 2); /* two answers, none for the third */
+	for (int k = 0; k < 2; k++) {   /* both answered SAs complete: no longer half-open */
+		free(step(&w, &w.r).data);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 0);
+	initiate(&w);
+	m = take(&w.i);
+	deliver(&w, &w.r, &m);
+	free(m.data);
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	world_end(&w);
+}
+END_TEST
+
 /* A cookie stays valid across one change of the secret, not two. */
 START_TEST(cookie_secret_rotation)
 {
@@ -889,6 +929,41 @@ START_TEST(transport_mode_and_allocated_spis)
 	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TRANSPORT);
 	ck_assert_uint_eq(cr->in.spi, 0x10000);
 	ck_assert_uint_eq(ci->out.spi, 0x10000);
+	world_end(&w);
+}
+END_TEST
+
+/* One peer, two rules: the responder's lookup at IKE_AUTH is told the
+ * selectors and mode the initiator asks for, and its choice (here the
+ * transport rule, user 33) is the one the child SA is made by. */
+START_TEST(responder_policy_chosen_by_the_child_asked_for)
+{
+	struct world w;
+	const struct ike_child *cr;
+	const struct ikev2_event *up;
+
+	world_init(&w);
+	w.i.pol.transport = true;
+	w.r.pol_transport = w.r.pol;
+	w.r.pol_transport.user = 33;
+	w.r.pol_transport.transport = true;
+	w.r.by_mode = true;
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	ck_assert_int_eq(w.r.lookups_with_ts, 0); /* IKE_SA_INIT: addresses only */
+	free(step(&w, &w.r).data);
+	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
+	ck_assert_int_eq(w.r.lookups_with_ts, 1);
+	ck_assert_int_eq(w.r.seen_ts_i.n, 1);
+	ck_assert_int_eq(memcmp(&w.r.seen_ts_i.ts[0], &w.i.pol.ts_local.ts[0], sizeof(struct ike_ts)), 0);
+	pass(&w, &w.r, "IDr AUTH SA TSi TSr N(USE_TRANSPORT_MODE)");
+	cr = child_of(&w.r);
+	ck_assert_uint_eq(cr->in.mode, DPSEC_MODE_TRANSPORT);
+	up = last_ev(&w.r, IKEV2_EV_CHILD_UP);
+	ck_assert_uint_eq(up->user, 33);
+	ike_auth_wipe(&w.r.pol_transport.local_auth);
+	ike_auth_wipe(&w.r.pol_transport.remote_auth);
 	world_end(&w);
 }
 END_TEST
@@ -1486,6 +1561,8 @@ static Suite *suite(void)
 	tcase_add_test(t, traffic_selectors_narrowed);
 	tcase_add_test(t, traffic_selectors_unacceptable);
 	tcase_add_test(t, transport_mode_and_allocated_spis);
+	tcase_add_test(t, half_open_limit_per_source);
+	tcase_add_test(t, responder_policy_chosen_by_the_child_asked_for);
 	tcase_add_test(t, child_rekey_with_pfs);
 	tcase_add_test(t, new_child_sa_on_established_ike_sa);
 	tcase_add_test(t, create_child_with_pfs_for_another_group);
