@@ -30,10 +30,11 @@
 # process only. These check establishment, traffic and the peer's identity,
 # not the rekey (which authentication does not touch). With
 # strongswan-cert-initiator, strongSwan initiates (swanctl --initiate) and
-# dpsec answers.
+# dpsec answers. With revoked-cert, A checks the root's CRL (revocation
+# level 1), which lists B's certificate: A refuses B's IKE_AUTH answer.
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
-#        [|strongswan-cert-initiator] DPSECD DPSEC_CTLD DPSECCTL
+#        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import re
@@ -83,7 +84,19 @@ policies = (
 PSK_AUTH = '{ method = "psk"; psk = "%s"; }'
 CERT_AUTH = """{ method = "certificate"; roots = [ "%(work)s/ca.pem" ];
           certificates = ( { certificate = "%(work)s/%(gw)s.pem"; private_key = "%(work)s/%(gw)s.key"; } );
-          rsa_signature = "pss"; identity = "fqdn"; }"""
+          rsa_signature = "pss"; identity = "fqdn"; %(crl)s}"""
+CRL_CHECK = 'revocation = 1; crls = [ "%s/ca.crl" ]; '
+
+# A minimal CA for "openssl ca" to revoke a certificate and issue the CRL.
+CA_CONF = """
+[ ca ]
+default_ca = dpsec_e2e
+[ dpsec_e2e ]
+database = %(work)s/index.txt
+crlnumber = %(work)s/crlnumber
+default_md = sha256
+default_crl_days = 2
+"""
 
 CHARON = "/usr/sbin/charon-systemd"
 SWANCTL = "/usr/sbin/swanctl"
@@ -199,7 +212,9 @@ class World:
             f.write(GATEWAY % dict(GW[gw], gw=gw))
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
-            auth = CERT_AUTH % dict(work=self.work, gw=gw) if self.cert else \
+            # only A checks CRLs: B, checking its own certificate, would not use it
+            crl = CRL_CHECK % self.work if self.peer == "revoked" and gw == "a" else ""
+            auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
             f.write(STORE % dict(GW[gw], auth=auth, life=LIFE))
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
@@ -257,6 +272,18 @@ class World:
             ossl("x509", "-req", "-in", p(gw + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
                  "-set_serial", "1%d" % ord(gw), "-days", "2", "-extfile", p(gw + ".ext"),
                  "-out", p(gw + ".pem"))
+
+    def revoke_b(self):
+        """A CRL of the root CA that lists B's certificate."""
+        p = self.path
+        with open(p("ca.cnf"), "w") as f:
+            f.write(CA_CONF % dict(work=self.work))
+        open(p("index.txt"), "w").close()
+        with open(p("crlnumber"), "w") as f:
+            f.write("01\n")
+        for args in (["-revoke", p("b.pem")], ["-gencrl", "-out", p("ca.crl")]):
+            T.sh("openssl", "ca", "-config", p("ca.cnf"), "-keyfile", p("ca.key"), "-cert",
+                 p("ca.pem"), *args)
 
     def swanctl_dir(self):
         """swanctl --file reads credentials beside the file: x509/, x509ca/, private/."""
@@ -358,7 +385,7 @@ def check_cert_store(w, errs):
     with its private key file missing, it names the certificate and file."""
     for key, want in (("a.key", "policy store OK"), ("nowhere.key", "has no private key: ")):
         store = w.path("check.conf")
-        auth = (CERT_AUTH % dict(work=w.work, gw="a")).replace("a.key", key)
+        auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(STORE % dict(GW["a"], auth=auth, life=LIFE))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
@@ -404,11 +431,15 @@ def rekey(w, errs, t_up):
         errs.append("rekey: ping after the rekey: answered %s, expected 2-4:\n%s" % (answered, out))
 
 
-def run_wrong_psk(w, errs):
-    """B's PSK differs: B refuses A's IKE_AUTH (AUTHENTICATION_FAILED), A
-    applies the filter action's fallback at once (no fallback to clear:
-    the peer is blocked), and nothing but IKE crosses the WAN."""
+def run_refused(w, errs, why):
+    """B's PSK differs, or B's certificate is revoked (A checks CRLs):
+    IKE_AUTH fails with AUTHENTICATION_FAILED, A applies the filter
+    action's fallback at once (no fallback to clear: the peer is blocked),
+    its IKE log says why, and nothing but IKE crosses the WAN."""
     w.topology()
+    if w.cert:
+        w.certificates()
+        w.revoke_b()
     caps = [w.capture(g) for g in ("a", "b")]
     ctld = {g: w.gateway(g) for g in ("a", "b")}
     answered, out = ping(w, 4)
@@ -420,14 +451,14 @@ def run_wrong_psk(w, errs):
           "soft associations %d" % (m["negotiation_failures"], m["authentication_failures"],
                                     m["ike_main_mode"], m["soft_associations"]))
     if answered:
-        errs.append("wrong PSK: pings answered %s" % answered)
+        errs.append("%s: pings answered %s" % (w.peer, answered))
     if m["negotiation_failures"] != 1 or m["authentication_failures"] != 1 or m["ike_main_mode"] \
             or m["soft_associations"]:
         errs.append("gateway A: expected one failed negotiation, counted as an authentication "
                     "failure, no main mode and no soft association: %s" % m)
     if 'negotiation failed: rule "to-peer", peer 192.0.2.2' not in ctld["a"].text():
         errs.append("gateway A: no audit line for the failed negotiation")
-    check_ike_log(w, errs, "a", "AUTHENTICATION_FAILED")
+    check_ike_log(w, errs, "a", why)
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
         if not k["ike"] or k["esp"] or k["esp-in-udp"] or k["other"]:
@@ -438,8 +469,9 @@ def run_wrong_psk(w, errs):
 
 
 def run(w, errs):
-    if w.peer == "wrong-psk":
-        run_wrong_psk(w, errs)
+    if w.peer in ("wrong-psk", "revoked"):
+        run_refused(w, errs, "AUTHENTICATION_FAILED" if w.peer == "wrong-psk"
+                    else "certificate CN=gateway b,O=dpsec e2e is revoked")
         return
     w.topology()
     if w.cert:
@@ -505,7 +537,7 @@ def main():
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
     peers = ("dpsec", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert",
-             "strongswan-cert-initiator")
+             "strongswan-cert-initiator", "revoked-cert")
     if len(args) != 3 or peer not in peers:
         print("usage: ike_e2e.py [--peer %s] DPSECD DPSEC_CTLD DPSECCTL" % "|".join(peers),
               file=sys.stderr)
