@@ -191,6 +191,7 @@ static __attribute__((noreturn)) void child_main(int fd, const struct ike_keypro
 	size_t loaded = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0); /* no core file and no ptrace by the same user: the keys stay here */
 	close_range(3, (unsigned)fd - 1, 0); /* nothing of the parent's but our socket */
 	close_range((unsigned)fd + 1, ~0U, 0);
 	while (loaded < n && key_load(&keys[loaded], &pk[loaded], &r) == 0)
