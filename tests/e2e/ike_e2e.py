@@ -30,7 +30,7 @@
 # process only. These check establishment, traffic and the peer's identity,
 # not the rekey (which authentication does not touch). With
 # strongswan-cert-initiator, strongSwan initiates (swanctl --initiate) and
-# dpsec answers. With revoked-cert, A checks the root's CRL (revocation
+# dpsec answers, and the key types swap: A ECDSA, B RSA. With revoked-cert, A checks the root's CRL (revocation
 # level 1), which lists B's certificate: A refuses B's IKE_AUTH answer.
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
@@ -253,17 +253,23 @@ class World:
             raise RuntimeError("swanctl --load-all failed:\n" + r.stdout)
         return c
 
+    def key_types(self):
+        """A's and B's keys: A RSA and B ECDSA, the other way round when
+        strongSwan initiates (so that each side signs and checks both)."""
+        return ("ec", "rsa") if self.swan_initiates else ("rsa", "ec")
+
     def certificates(self):
-        """A root CA, A's RSA and B's ECDSA P-256 certificates, with their
-        FQDNs and addresses as subjectAltNames."""
+        """A root CA, A's and B's certificates (RSA or ECDSA P-256), with
+        their FQDNs and addresses as subjectAltNames."""
         def ossl(*args):
             T.sh("openssl", *args)
         p = self.path
         ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p("ca.key"), "-out",
              p("ca.pem"), "-days", "2", "-subj", "/O=dpsec e2e/CN=e2e root", "-addext",
              "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        for gw, key in (("a", ["-newkey", "rsa:2048"]),
-                        ("b", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])):
+        keys = {"rsa": ["-newkey", "rsa:2048"],
+                "ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]}
+        for gw, key in zip(("a", "b"), (keys[k] for k in self.key_types())):
             with open(p(gw + ".ext"), "w") as f:
                 f.write("subjectAltName = DNS:%s.example,IP:%s\n"
                         % (gw, "192.0.2.1" if gw == "a" else "192.0.2.2"))
@@ -370,14 +376,17 @@ def check_mmsas(w, errs):
 
 
 def check_charon_auth(w, errs):
-    """strongSwan verified A's RSA-PSS signature (RFC 7427) over A's
-    certificate, and signed with its ECDSA key."""
+    """strongSwan verified A's signature (RFC 7427: RSA-PSS, or ECDSA) over
+    A's certificate, and signed with its own key (ECDSA, or RSA)."""
+    scheme = {"rsa": "RSA_EMSA_PSS", "ec": "ECDSA_WITH_SHA256_DER"}
+    a, b = w.key_types()
     lines = [l.strip() for l in w.charon_log().splitlines() if "authentication of" in l]
     print("charon: %s" % lines)
-    if not any("'a.example' with RSA_EMSA_PSS" in l and "successful" in l for l in lines):
-        errs.append("charon did not verify A's RSA-PSS signature: %s" % lines)
-    if not any("'b.example' (myself) with ECDSA" in l for l in lines):
-        errs.append("charon did not sign with ECDSA: %s" % lines)
+    if not any("'a.example' with " + scheme[a] in l and "successful" in l for l in lines):
+        errs.append("charon did not verify A's %s signature: %s" % (scheme[a], lines))
+    if not any("'b.example' (myself) with " + ("ECDSA" if b == "ec" else "RSA") in l
+               for l in lines):
+        errs.append("charon did not sign with its %s key: %s" % (b, lines))
 
 
 def check_cert_store(w, errs):
