@@ -177,7 +177,15 @@ static const struct cfg_auth_method *usable(const struct cp_ctx *c, const struct
 
 bool cp_ike_auth_usable(const struct cp_ctx *c, const struct cfg_store_rule *o)
 {
-	return usable(c, o) != NULL;
+	bool ok = usable(c, o) != NULL;
+
+	for (uint32_t i = 0; !ok && i < o->n_auth; i++)
+		if (o->auth[i].kind == CFG_AUTH_CERT) {
+			cp_log(LOG_WARNING, "ike: rule \"%s\": its certificate method is not loaded (it "
+			       "failed at start, see there, or came after it: restart dpsec-ctld)", o->name);
+			break;
+		}
+	return ok;
 }
 
 /* The store's identity type; "ip" is our address's family. */

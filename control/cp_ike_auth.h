@@ -26,7 +26,8 @@ int cp_ike_auth_check(const struct cfg_store *s, char *err, size_t errlen);
 void cp_ike_auth_close(struct cp_ctx *c);
 
 /* Does rule o have a method IKE can use (a PSK, or a certificate method
- * built at startup)? */
+ * built at startup)? A rule whose certificate methods were not built is
+ * logged. */
 bool cp_ike_auth_usable(const struct cp_ctx *c, const struct cfg_store_rule *o);
 
 /* The rule's first usable method into p: local_auth, remote_auth and the
