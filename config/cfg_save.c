@@ -143,6 +143,42 @@ static void put_actions(FILE *f, const struct cfg_store *s)
 	fputs("\n);\n", f);
 }
 
+static void put_paths(FILE *f, const char *name, const char (*p)[CFG_PATH_MAX], uint32_t n)
+{
+	fprintf(f, "%s = [ ", name);
+	for (uint32_t i = 0; i < n; i++) {
+		put_str(f, p[i]);
+		fputs(i + 1 < n ? ", " : "", f);
+	}
+	fputs(" ]", f);
+}
+
+static void put_cert_auth(FILE *f, const struct cfg_auth_method *a)
+{
+	static const char *const ids[] = { [CFG_CERT_ID_DN] = "dn", [CFG_CERT_ID_FQDN] = "fqdn",
+					   [CFG_CERT_ID_EMAIL] = "email", [CFG_CERT_ID_IP] = "ip" };
+
+	fputs("          { method = \"certificate\"; ", f);
+	put_paths(f, "roots", a->roots, a->n_roots);
+	if (a->n_certs) {
+		fputs(";\n            certificates = ( ", f);
+		for (uint32_t i = 0; i < a->n_certs; i++) {
+			fputs("{ certificate = ", f);
+			put_str(f, a->certs[i]);
+			fputs("; private_key = ", f);
+			put_str(f, a->keys[i]);
+			fputs(i + 1 < a->n_certs ? "; }, " : "; }", f);
+		}
+		fputs(" )", f);
+	}
+	if (a->n_crls) {
+		fputs(";\n            ", f);
+		put_paths(f, "crls", a->crls, a->n_crls);
+	}
+	fprintf(f, ";\n            revocation = %u; rsa_signature = \"%s\"; identity = \"%s\"",
+		a->revocation, a->rsa_pss ? "pss" : "pkcs1", ids[a->identity]);
+}
+
 static void put_auth(FILE *f, const struct cfg_auth_method *a, bool last)
 {
 	if (a->kind == CFG_AUTH_PSK) {
@@ -154,12 +190,7 @@ static void put_auth(FILE *f, const struct cfg_auth_method *a, bool last)
 		put_str(f, psk);
 		explicit_bzero(psk, sizeof(psk));
 	} else {
-		fputs("          { method = \"certificate\"; roots = [ ", f);
-		for (uint32_t i = 0; i < a->n_roots; i++) {
-			put_str(f, a->roots[i]);
-			fputs(i + 1 < a->n_roots ? ", " : "", f);
-		}
-		fputs(" ]", f);
+		put_cert_auth(f, a);
 	}
 	fprintf(f, "; }%s\n", last ? "" : ",");
 }

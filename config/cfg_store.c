@@ -26,7 +26,13 @@ static const char *const mm_fields[] = { "lifetime_minutes", "max_quick_modes", 
 static const char *const method_fields[] = {
 	"name", "protocol", "encryption", "integrity", "lifetime_seconds", "lifetime_kilobytes", NULL
 };
-static const char *const auth_fields[] = { "method", "psk", "roots", NULL };
+static const char *const auth_fields[] = {
+	"method", "psk", "roots", "certificates", "crls", "revocation", "rsa_signature", "identity", NULL
+};
+static const char *const cert_only_fields[] = {
+	"roots", "certificates", "crls", "revocation", "rsa_signature", "identity", NULL
+};
+static const char *const own_cert_fields[] = { "certificate", "private_key", NULL };
 static const char *const sa_life_fields[] = { "lifetime_seconds", "lifetime_kilobytes" };
 
 static const struct cfg_kw default_kw[] = {
@@ -35,6 +41,11 @@ static const struct cfg_kw default_kw[] = {
 static const struct cfg_kw proto_kw[] = { { "esp", CFG_PROTO_ESP }, { "ah", CFG_PROTO_AH }, { NULL, 0 } };
 static const struct cfg_kw auth_kw[] = {
 	{ "psk", CFG_AUTH_PSK }, { "certificate", CFG_AUTH_CERT }, { NULL, 0 }
+};
+static const struct cfg_kw rsa_sig_kw[] = { { "pkcs1", 0 }, { "pss", 1 }, { NULL, 0 } };
+static const struct cfg_kw cert_id_kw[] = {
+	{ "dn", CFG_CERT_ID_DN }, { "fqdn", CFG_CERT_ID_FQDN }, { "email", CFG_CERT_ID_EMAIL },
+	{ "ip", CFG_CERT_ID_IP }, { NULL, 0 }
 };
 
 /* Encryption and integrity of a security method. 3DES is a Quick Mode offer
@@ -272,42 +283,97 @@ static int no_builtin_names(struct cfg_ctx *c, const config_setting_t *root, con
 
 /* ---- policies and rules --------------------------------------------- */
 
+/* A list of file names (1..max) into out[]. */
+static int load_paths(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
+		      uint32_t max, const char *what, char out[][CFG_PATH_MAX], uint32_t *n)
+{
+	const config_setting_t *l;
+	int r = cfg_list(c, g, name, req, 1, max, &l);
+
+	*n = 0;
+	if (r <= 0)
+		return r;
+	for (uint32_t i = 0; i < (uint32_t)config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : "";
+
+		if (v[0] == '\0' || strlen(v) >= CFG_PATH_MAX)
+			return cfg_fail(c, e, "expected the path of %s", what);
+		strcpy(out[(*n)++], v);
+	}
+	return 1;
+}
+
+/* certificates = ( { certificate = "gw.pem"; private_key = "gw.key"; }, ... ) */
+static int load_own_certs(struct cfg_ctx *c, const config_setting_t *g, struct cfg_auth_method *a)
+{
+	const config_setting_t *l;
+	const char *v;
+	int r = cfg_list(c, g, "certificates", false, 1, CFG_MAX_CERTS, &l);
+
+	for (uint32_t i = 0; r > 0 && i < (uint32_t)config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+
+		if (cfg_group(c, e, own_cert_fields) ||
+		    cfg_str(c, e, "certificate", true, CFG_PATH_MAX - 1, &v) < 0)
+			return -1;
+		strcpy(a->certs[i], v);
+		if (cfg_str(c, e, "private_key", true, CFG_PATH_MAX - 1, &v) < 0)
+			return -1;
+		strcpy(a->keys[i], v);
+		a->n_certs = i + 1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int load_cert_auth(struct cfg_ctx *c, const config_setting_t *g, struct cfg_auth_method *a)
+{
+	long long level = 0;
+	int pss = 0, id = CFG_CERT_ID_DN;
+
+	if (config_setting_get_member(g, "psk"))
+		return cfg_fail(c, config_setting_get_member(g, "psk"), "psk belongs to psk methods");
+	if (load_paths(c, g, "roots", true, CFG_MAX_ROOTS, "a trusted root CA file (PEM)", a->roots,
+		       &a->n_roots) < 0 ||
+	    load_own_certs(c, g, a) < 0 ||
+	    load_paths(c, g, "crls", false, CFG_MAX_CRLS, "a CRL file (PEM or DER)", a->crls, &a->n_crls) < 0 ||
+	    cfg_int(c, g, "revocation", false, 0, 2, &level) < 0 ||
+	    cfg_keyword(c, g, "rsa_signature", false, rsa_sig_kw, &pss) < 0 ||
+	    cfg_keyword(c, g, "identity", false, cert_id_kw, &id) < 0)
+		return -1;
+	a->revocation = (uint8_t)level;
+	a->rsa_pss = pss != 0;
+	a->identity = (uint8_t)id;
+	if (a->n_crls && level == 0)
+		return cfg_fail(c, config_setting_get_member(g, "crls"),
+				"CRLs are read only with revocation = 1 or 2");
+	if (level == 2 && a->n_crls == 0)
+		return cfg_fail_in(c, g, "revocation", "level 2 with no crls fails every certificate");
+	return 0;
+}
+
 static int load_auth(struct cfg_ctx *c, const config_setting_t *g, struct cfg_auth_method *a)
 {
-	const config_setting_t *roots;
-	int kind, r;
+	int kind;
 	const char *psk;
 
 	if (cfg_group(c, g, auth_fields) || cfg_keyword(c, g, "method", true, auth_kw, &kind) < 0)
 		return -1;
 	a->kind = (uint8_t)kind;
-	if (kind == CFG_AUTH_PSK) {
-		if (config_setting_get_member(g, "roots"))
-			return cfg_fail(c, config_setting_get_member(g, "roots"), "roots belong to certificate methods");
-		if (cfg_str(c, g, "psk", true, CFG_PSK_MAX, &psk) < 0)
-			return -1;
-		if (strlen(psk) < 8)
-			return cfg_fail(c, config_setting_get_member(g, "psk"),
-					"a pre-shared key of %zu characters is too short; use 8 or more "
-					"(better 20 random ones)", strlen(psk));
-		a->psk_len = (uint32_t)strlen(psk);
-		memcpy(a->psk, psk, a->psk_len);
-		return 0;
-	}
-	if (config_setting_get_member(g, "psk"))
-		return cfg_fail(c, config_setting_get_member(g, "psk"), "psk belongs to psk methods");
-	r = cfg_list(c, g, "roots", true, 1, CFG_MAX_ROOTS, &roots);
-	if (r < 0)
+	if (kind == CFG_AUTH_CERT)
+		return load_cert_auth(c, g, a);
+	for (const char *const *f = cert_only_fields; *f; f++)
+		if (config_setting_get_member(g, *f))
+			return cfg_fail(c, config_setting_get_member(g, *f),
+					"%s belongs to certificate methods", *f);
+	if (cfg_str(c, g, "psk", true, CFG_PSK_MAX, &psk) < 0)
 		return -1;
-	a->n_roots = (uint32_t)config_setting_length(roots);
-	for (uint32_t i = 0; i < a->n_roots; i++) {
-		const config_setting_t *e = config_setting_get_elem(roots, i);
-
-		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
-		    strlen(config_setting_get_string(e)) >= CFG_PATH_MAX)
-			return cfg_fail(c, e, "expected the path of a trusted root CA file (PEM)");
-		strcpy(a->roots[i], config_setting_get_string(e));
-	}
+	if (strlen(psk) < 8)
+		return cfg_fail(c, config_setting_get_member(g, "psk"),
+				"a pre-shared key of %zu characters is too short; use 8 or more "
+				"(better 20 random ones)", strlen(psk));
+	a->psk_len = (uint32_t)strlen(psk);
+	memcpy(a->psk, psk, a->psk_len);
 	return 0;
 }
 

@@ -116,6 +116,7 @@ struct cp_ctx {
 	uint64_t mm[CP_MM_MAX];          /* the Main Mode statistics */
 	struct cp_ike *ike;              /* the IKEv2 engine and its sockets; NULL: none */
 	struct cp_ikelog ikelog;         /* the IKE (Oakley) log */
+	struct cp_ike_auth *ike_auth;    /* the key process and certificate methods (cp_ike_auth.c) */
 	int listen_fd;
 	volatile int quit, reload;
 };

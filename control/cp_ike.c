@@ -2,17 +2,18 @@
  * 4500 of the gateway's namespace, IPv4 and IPv6 (dpsecd hands IKE to the
  * host through its exception TAP, the non-ESP marker kept on 4500). The
  * policy for a peer comes from the assigned policy: a negotiate rule with
- * a PSK authentication method (its first is the key), either a tunnel
- * rule whose endpoint is the peer or a transport rule with a filter from
- * our address to the peer's; identities are the two addresses, the child
- * SA methods the filter action's, the IKE SA suites dpsec's defaults
- * (ike_mm_defaults). As responder the rule is chosen again at IKE_AUTH by
- * the child SA asked for (mode and selectors), so that a peer's tunnel and
- * transport rules are told apart. An ACQUIRE starts IKE_SA_INIT; a child
- * SA up is installed as an SA pair (the outbound one carried by a
- * per-peer rule before the generic rule, the inbound one bound to that
- * rule), and removed when it comes down; a soft lifetime rekeys it (the
- * new pair takes the old one's rule over). */
+ * an authentication method IKE can use (its first PSK or loaded
+ * certificate method, cp_ike_auth.c), either a tunnel rule whose endpoint
+ * is the peer or a transport rule with a filter from our address to the
+ * peer's; identities are the two addresses (PSK) or the certificates',
+ * the child SA methods the filter action's, the IKE SA suites dpsec's
+ * defaults (ike_mm_defaults). As responder the rule is chosen again at
+ * IKE_AUTH by the child SA asked for (mode and selectors), so that a
+ * peer's tunnel and transport rules are told apart. An ACQUIRE starts
+ * IKE_SA_INIT; a child SA up is installed as an SA pair (the outbound one
+ * carried by a per-peer rule before the generic rule, the inbound one
+ * bound to that rule), and removed when it comes down; a soft lifetime
+ * rekeys it (the new pair takes the old one's rule over). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ike_auth.h"
 #include "ike_dh.h"
 #include "ikev2.h"
 
@@ -45,14 +47,6 @@ static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 }
 
 /* ---- the policy -------------------------------------------------------- */
-
-static const struct cfg_auth_method *psk_of(const struct cfg_store_rule *r)
-{
-	for (uint32_t i = 0; i < r->n_auth; i++)
-		if (r->auth[i].kind == CFG_AUTH_PSK)
-			return &r->auth[i];
-	return NULL;
-}
 
 /* A tunnel rule's selectors: each filter's source (ours) and destination. */
 static void tunnel_selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
@@ -138,12 +132,11 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 			const struct cfg_store_rule *o, const struct dpsec_addr *local,
 			const struct dpsec_addr *peer, struct ikev2_peer *p)
 {
-	const struct cfg_auth_method *psk = psk_of(o);
 	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, o->filter_action);
 	struct ike_err err = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	if (psk == NULL || fa == NULL || local->family != peer->family)
+	if (fa == NULL || local->family != peer->family)
 		return -ENOENT;
 	p->user = r->id;
 	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
@@ -154,10 +147,7 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 	else
 		host_selectors(r, local, peer, p);
 	if (child_methods(fa, p, r->name) < 0 ||
-	    ike_id_addr(&p->local_id, local, &err) < 0 ||
-	    ike_id_addr(&p->remote_id, peer, &err) < 0 ||
-	    ike_auth_psk(&p->local_auth, psk->psk, psk->psk_len, &err) < 0 ||
-	    ike_auth_psk(&p->remote_auth, psk->psk, psk->psk_len, &err) < 0) {
+	    cp_ike_auth_for_rule(c, o, local, peer, p, &err) < 0) {
 		cp_log(LOG_ERR, "rule \"%s\": no IKE policy: %s", r->name,
 		       err.msg[0] ? err.msg : "no security method IKE can offer");
 		explicit_bzero(p, sizeof(*p));
@@ -183,7 +173,8 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 
 		if (cc.origin[i] == NULL || r->action != DPSEC_ACTION_NEGOTIATE ||
 		    (rule_id != 0 && r->id != rule_id) || !rule_for_peer(r, local, peer) ||
-		    psk_of(cc.origin[i]) == NULL || peer_of_rule(c, r, cc.origin[i], local, peer, p) < 0)
+		    !cp_ike_auth_usable(c, cc.origin[i]) ||
+		    peer_of_rule(c, r, cc.origin[i], local, peer, p) < 0)
 			continue;
 		if (rule_fits_child(p, q))
 			rc = 0;

@@ -14,6 +14,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ike_auth.h"
 
 #define LOOP_MS 10
 #define CHECK_DP_MS 500
@@ -281,9 +282,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (ctx.o.check_only) {
-		printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
+		int bad = cp_ike_auth_check(&ctx.store, err, sizeof(err));
+
+		if (bad)
+			fprintf(stderr, "dpsec-ctld: %s: %s\n", ctx.o.store_path, err);
+		else
+			printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
 		cfg_store_free(&ctx.store);
-		return 0;
+		return bad ? 1 : 0;
 	}
 	if (cp_mgmt_open(&ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
@@ -293,6 +299,13 @@ int main(int argc, char **argv)
 	if (ctx.o.ike_log_path != NULL &&
 	    cp_ikelog_open(&ctx.ikelog, ctx.o.ike_log_path, ctx.o.ike_log_level, CP_IKELOG_ENTRIES, err,
 			   sizeof(err)) < 0) {
+		fprintf(stderr, "dpsec-ctld: %s\n", err);
+		cp_mgmt_close(&ctx);
+		cfg_store_free(&ctx.store);
+		return 1;
+	}
+	if (cp_ike_auth_open(&ctx, err, sizeof(err)) < 0) { /* the key process: before any IKE socket */
+		cp_ikelog_close(&ctx.ikelog);
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
 		cp_mgmt_close(&ctx);
 		cfg_store_free(&ctx.store);
@@ -310,6 +323,7 @@ int main(int argc, char **argv)
 	cp_log(LOG_NOTICE, "stopping; the dataplane keeps what it has");
 	cp_mgmt_close(&ctx);
 	cp_ike_close(&ctx);
+	cp_ike_auth_close(&ctx);
 	cp_ikelog_close(&ctx.ikelog);
 	if (ctx.attached)
 		cp_seg_detach(&ctx.seg);

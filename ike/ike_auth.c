@@ -6,8 +6,10 @@
 #include <arpa/inet.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "ike_auth.h"
+#include "ike_cert.h"
 #include "ike_prf.h"
 #include "ikev2_msg.h"
 
@@ -67,6 +69,21 @@ bool ike_id_matches(const struct ike_id *expected, const struct ike_id *got)
 	       memcmp(expected->data, got->data, got->len) == 0;
 }
 
+/* "DN CN=gw1,O=dpsec", or "DN (34 bytes)" when the bytes are no DN. */
+static void dn_describe(const struct ike_id *id, char *buf, size_t cap)
+{
+	const unsigned char *p = id->data;
+	X509_NAME *n = d2i_X509_NAME(NULL, &p, id->len);
+	char text[IKE_ERR_MSG_MAX];
+
+	if (n && p == id->data + id->len && ike_dn_text(n, text, sizeof(text)) == 0)
+		snprintf(buf, cap, "DN %s", text);
+	else
+		snprintf(buf, cap, "DN (%u bytes)", id->len);
+	X509_NAME_free(n);
+	ERR_clear_error();
+}
+
 void ike_id_describe(const struct ike_id *id, char *buf, size_t cap)
 {
 	const uint8_t *d = id->data;
@@ -84,6 +101,9 @@ void ike_id_describe(const struct ike_id *id, char *buf, size_t cap)
 	case IKEV2_ID_FQDN:
 	case IKEV2_ID_RFC822_ADDR:
 		snprintf(buf, cap, "%s %.*s", ikev2_id_type_name(id->type), (int)id->len, (const char *)d);
+		break;
+	case IKEV2_ID_DER_ASN1_DN:
+		dn_describe(id, buf, cap);
 		break;
 	case 0:
 		snprintf(buf, cap, "any");

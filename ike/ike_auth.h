@@ -4,10 +4,12 @@
  * The exchange computes what is to be authenticated (for IKEv2 the
  * InitiatorSignedOctets / ResponderSignedOctets of RFC 7296 §2.15) and
  * hands it to a struct ike_auth_conf: an implementation (ops) and its
- * context. The pre-shared key one is here; a certificate one will put
- * the signing behind ops->make in a process that holds the private keys
- * and never parses network input (STYLE.md, iked), and the chain checks
- * behind ops->check, with no change to the exchange code. */
+ * context. The pre-shared key one is here; the certificate one
+ * (ike_auth_cert.c, ike_cert.h) has ops->make signed by the key process,
+ * which alone holds the private keys and never parses network input
+ * (STYLE.md, iked), and ops->check validate the peer's chain, identity
+ * and signature; its certs / certreq ops give the CERT and CERTREQ
+ * payloads. */
 #ifndef IKE_AUTH_H
 #define IKE_AUTH_H
 
@@ -40,14 +42,22 @@ int ike_id_der_dn(struct ike_id *id, const uint8_t *der, size_t len, struct ike_
 /* Same type and bytes. An expected id of type 0 matches any. */
 bool ike_id_matches(const struct ike_id *expected, const struct ike_id *got);
 
-/* "FQDN gw.example.net", "IPv4 192.0.2.1", "DN (34 bytes)" for logs. */
+/* "FQDN gw.example.net", "IPv4 192.0.2.1", "DN CN=gw1,O=dpsec" for logs. */
 void ike_id_describe(const struct ike_id *id, char *buf, size_t cap);
 
+#define IKE_AUTH_CERTS_MAX 4  /* CERT payloads of one side: end entity and intermediates */
+#define IKE_CERTREQ_MAX 160   /* CERTREQ data kept: 8 SHA-1 hashes */
+
 /* What is authenticated: the pieces in order, and the negotiated PRF
- * (which a shared-key MIC needs). */
+ * (which a shared-key MIC needs); and what signature methods need besides. */
 struct ike_auth_octets {
 	uint16_t prf;
 	struct ike_chunk piece[3]; /* IKEv2: RealMessage | Nonce | MACedID */
+	uint16_t peer_hashes;      /* hash algorithms the peer announced (bit n: hash n, RFC 7427) */
+	struct ike_chunk certreq;  /* make: the peer's CERTREQ data (SHA-1s of its roots' keys) */
+	const struct ike_id *id;   /* check: the identity the peer claims */
+	uint8_t n_certs;           /* check: the peer's CERT payloads (DER), end entity first */
+	struct ike_chunk certs[IKE_AUTH_CERTS_MAX];
 };
 
 #define IKE_AUTH_DATA_MAX 1024 /* AUTH payload data: a 4096-bit RSA signature and more */
@@ -57,7 +67,7 @@ struct ike_auth_conf;
 /* An authentication implementation. Both functions return 0 or a negative
  * errno and fill err. */
 struct ike_auth_ops {
-	const char *name; /* "pre-shared key" */
+	const char *name; /* "pre-shared key", "certificate" */
 	/* Our AUTH payload: its method number and data. */
 	int (*make)(const struct ike_auth_conf *c, const struct ike_auth_octets *o, uint8_t *method,
 		    uint8_t *out, size_t cap, size_t *len, struct ike_err *err);
@@ -65,6 +75,15 @@ struct ike_auth_ops {
 	 * -EPROTO when the method is not the one configured. */
 	int (*check)(const struct ike_auth_conf *c, const struct ike_auth_octets *o,
 		     uint8_t method, const uint8_t *data, size_t len, struct ike_err *err);
+	/* Certificate methods only (NULL otherwise). The CERT payloads that go
+	 * with make()'s AUTH for o: DER, end entity first, pointing into c's
+	 * context; returns how many, or a negative errno. */
+	int (*certs)(const struct ike_auth_conf *c, const struct ike_auth_octets *o,
+		     struct ike_chunk *out, size_t cap, struct ike_err *err);
+	/* The CERTREQ data that asks the peer for a certificate we can check:
+	 * the SHA-1 hashes of our trusted roots' keys, in order. */
+	int (*certreq)(const struct ike_auth_conf *c, uint8_t *out, size_t cap, size_t *len,
+		       struct ike_err *err);
 };
 
 /* One side's authentication as configured. Holds the secret: the engine

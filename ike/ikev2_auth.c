@@ -2,9 +2,11 @@
  * (IDi, IDr), AUTH over the signed octets of each side, and the first child
  * SA (SA, TSi, TSr, narrowed by the responder). The AUTH data itself is
  * made and checked behind struct ike_auth_conf (ike_auth.h): pre-shared
- * keys now, signatures from a key-holding process later, with no change
- * here. Failures answer AUTHENTICATION_FAILED (the IKE SA goes), or
- * NO_PROPOSAL_CHOSEN / TS_UNACCEPTABLE (the IKE SA stays, without child). */
+ * keys, or certificates (signatures from the key process); for these this
+ * file also carries CERT, CERTREQ and SIGNATURE_HASH_ALGORITHMS (RFC 7296
+ * §3.6-3.7, RFC 7427 §4), whose contents the auth ops give. Failures
+ * answer AUTHENTICATION_FAILED (the IKE SA goes), or NO_PROPOSAL_CHOSEN /
+ * TS_UNACCEPTABLE (the IKE SA stays, without child). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,11 @@
 #include <openssl/crypto.h>
 
 #include "ike_prf.h"
+#include "ike_sig.h"
 #include "ikev2_exchange.h"
+
+#define CERT_X509_SIGNATURE 4 /* Certificate Encoding (RFC 7296 §3.6) */
+#define CERTREQ_HASH_LEN 20   /* SHA-1 of a CA's SubjectPublicKeyInfo (§3.7) */
 
 /* An ID payload body: type | RESERVED (3) | data (RFC 7296 §3.5), which is
  * also RestOfInitIDPayload / RestOfRespIDPayload of §2.15. */
@@ -53,23 +59,138 @@ static void id_add(struct ikev2_tx *t, uint8_t type, const struct ike_id *id)
 	ikev2_tx_add(t, type, &b);
 }
 
-/* Our ID and AUTH payloads. */
+/* ---- certificates ---- */
+
+static bool we_sign(const struct ikev2_peer *p)
+{
+	return p->local_auth.ops && p->local_auth.ops->certs;
+}
+
+static bool we_take_certs(const struct ikev2_peer *p)
+{
+	return p->remote_auth.ops && p->remote_auth.ops->certreq;
+}
+
+/* CERTREQ naming the roots we trust for the peer's certificate. */
+static int certreq_add(const struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err)
+{
+	const struct ike_auth_conf *a = &sa->peer.remote_auth;
+	uint8_t req[IKE_CERTREQ_MAX];
+	union ikev2_body b;
+	size_t len = 0;
+	int rc;
+
+	if (!we_take_certs(&sa->peer))
+		return 0;
+	rc = a->ops->certreq(a, req, sizeof(req), &len, err);
+	if (rc == 0) {
+		b.cert = (struct ikev2_cert){ CERT_X509_SIGNATURE, { req, (uint16_t)len } };
+		ikev2_tx_add(t, IKEV2_PL_CERTREQ, &b);
+	}
+	return rc;
+}
+
+/* The peer's CERTREQs of X.509 certificates: their CA hashes, as many as fit. */
+static void certreq_read(struct ikev2_sa *sa, const struct ikev2_rx *rx)
+{
+	const struct ikev2_payload *p;
+	struct ikev2_cert c;
+	size_t n;
+
+	sa->peer_certreq_len = 0;
+	for (int i = -1; (p = ikev2_msg_find(&rx->m, IKEV2_PL_CERTREQ, &i)) != NULL;) {
+		if (ikev2_cert_parse(p->body.p, p->body.len, &c, NULL) || c.encoding != CERT_X509_SIGNATURE)
+			continue;
+		n = c.data.len - c.data.len % CERTREQ_HASH_LEN;
+		if (n > sizeof(sa->peer_certreq) - sa->peer_certreq_len)
+			n = (sizeof(sa->peer_certreq) - sa->peer_certreq_len) / CERTREQ_HASH_LEN * CERTREQ_HASH_LEN;
+		memcpy(sa->peer_certreq + sa->peer_certreq_len, c.data.p, n);
+		sa->peer_certreq_len = (uint16_t)(sa->peer_certreq_len + n);
+	}
+}
+
+/* The peer's CERT payloads of X.509 certificates, in order, for the check. */
+static void certs_collect(const struct ikev2_rx *rx, struct ike_auth_octets *o)
+{
+	const struct ikev2_payload *p;
+	struct ikev2_cert c;
+
+	for (int i = -1; o->n_certs < IKE_AUTH_CERTS_MAX &&
+			 (p = ikev2_msg_find(&rx->m, IKEV2_PL_CERT, &i)) != NULL;)
+		if (ikev2_cert_parse(p->body.p, p->body.len, &c, NULL) == 0 &&
+		    c.encoding == CERT_X509_SIGNATURE)
+			o->certs[o->n_certs++] = IKE_CHUNK(c.data.p, c.data.len);
+}
+
+int ikev2_auth_init_payloads(const struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err)
+{
+	uint8_t hashes[32]; /* 16-bit hash IDs: those ike_sig takes */
+	size_t n = 0;
+
+	if (!we_sign(&sa->peer) && !we_take_certs(&sa->peer))
+		return 0;
+	for (uint8_t h = 0; h < 16; h++)
+		if (IKE_SIG_HASHES & (1u << h)) {
+			hashes[n++] = 0;
+			hashes[n++] = h;
+		}
+	ikev2_tx_notify(t, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, 0, NULL, 0, hashes, n);
+	return sa->initiator ? 0 : certreq_add(sa, t, err);
+}
+
+void ikev2_auth_init_read(struct ikev2_sa *sa, const struct ikev2_rx *rx)
+{
+	struct ikev2_notify n;
+
+	sa->peer_hashes = 0;
+	if (ikev2_rx_notify(rx, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, &n))
+		for (size_t i = 0; i + 1 < n.data.len; i += 2)
+			if (n.data.p[i] == 0 && n.data.p[i + 1] < 16)
+				sa->peer_hashes |= (uint16_t)(1u << n.data.p[i + 1]);
+	certreq_read(sa, rx);
+}
+
+/* CERT payloads of the certificate that goes with our AUTH. */
+static int certs_add(const struct ikev2_sa *sa, struct ikev2_tx *t, const struct ike_auth_octets *o,
+		     struct ike_err *err)
+{
+	const struct ike_auth_conf *a = &sa->peer.local_auth;
+	struct ike_chunk der[IKE_AUTH_CERTS_MAX];
+	union ikev2_body b;
+	int n = we_sign(&sa->peer) ? a->ops->certs(a, o, der, IKE_AUTH_CERTS_MAX, err) : 0;
+
+	for (int i = 0; i < n; i++) {
+		if (der[i].len > UINT16_MAX - 5)
+			return ike_fail(err, -E2BIG, "a certificate of %zu bytes does not fit a payload", der[i].len);
+		b.cert = (struct ikev2_cert){ CERT_X509_SIGNATURE, { der[i].p, (uint16_t)der[i].len } };
+		ikev2_tx_add(t, IKEV2_PL_CERT, &b);
+	}
+	return n < 0 ? n : 0;
+}
+
+/* Our ID and AUTH payloads (with CERT, and the initiator's CERTREQ). */
 static int id_and_auth_add(struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err)
 {
 	uint8_t maced[IKE_PRF_MAX], auth[IKE_AUTH_DATA_MAX], method = 0;
 	const struct ike_auth_conf *a = &sa->peer.local_auth;
-	struct ike_auth_octets o;
+	struct ike_auth_octets o = { .peer_hashes = sa->peer_hashes };
 	struct id_body id;
 	union ikev2_body b;
 	size_t len = 0;
 	int rc;
 
+	o.certreq = IKE_CHUNK(sa->peer_certreq, sa->peer_certreq_len);
 	id_body_of(&sa->peer.local_id, &id);
 	rc = signed_octets(sa, sa->initiator, id.b, id.len, maced, &o, err);
 	if (rc == 0)
 		rc = a->ops->make(a, &o, &method, auth, sizeof(auth), &len, err);
 	if (rc == 0) {
 		id_add(t, sa->initiator ? IKEV2_PL_IDI : IKEV2_PL_IDR, &sa->peer.local_id);
+		rc = certs_add(sa, t, &o, err);
+	}
+	if (rc == 0 && sa->initiator)
+		rc = certreq_add(sa, t, err);
+	if (rc == 0) {
 		b.auth = (struct ikev2_auth){ method, { auth, (uint16_t)len } };
 		ikev2_tx_add(t, IKEV2_PL_AUTH, &b);
 	}
@@ -85,7 +206,7 @@ static int peer_auth_check(struct ikev2_sa *sa, const struct ikev2_rx *rx, struc
 	const struct ike_auth_conf *a = &sa->peer.remote_auth;
 	const struct ikev2_payload *idp;
 	uint8_t maced[IKE_PRF_MAX];
-	struct ike_auth_octets o;
+	struct ike_auth_octets o = { .id = &sa->peer_id };
 	union ikev2_body auth;
 	int i = -1, rc;
 
@@ -95,6 +216,7 @@ static int peer_auth_check(struct ikev2_sa *sa, const struct ikev2_rx *rx, struc
 				ikev2_payload_name(id_type));
 	if (!ike_id_matches(&sa->peer.remote_id, &sa->peer_id))
 		return ike_fail(err, -EACCES, "IKE_AUTH: the peer's identity is not the one the policy expects");
+	certs_collect(rx, &o);
 	rc = signed_octets(sa, !sa->initiator, idp->body.p, idp->body.len, maced, &o, err);
 	if (rc == 0)
 		rc = a->ops->check(a, &o, auth.auth.method, auth.auth.data.p, auth.auth.data.len, err);
@@ -253,6 +375,7 @@ int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	if (peer_id_read(sa, rx, rx->err) || policy_for_peer(e, sa, rx, rx->err) ||
 	    peer_auth_check(sa, rx, rx->err))
 		return auth_refuse(e, sa, rx);
+	certreq_read(sa, rx); /* which of our certificates the initiator asks for */
 	child_error = ikev2_child_choose(e, sa, rx, false, &n, &child_err);
 	ikev2_tx_begin(e, sa, &t, IKEV2_IKE_AUTH, true, rx->m.hdr.msg_id);
 	rc = id_and_auth_add(sa, &t, rx->err);

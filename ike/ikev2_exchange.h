@@ -194,6 +194,11 @@ int ikev2_sa_init_request(struct ikev2_engine *e, struct ikev2_rx *rx);
 int ikev2_sa_init_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
 
 /* ikev2_auth.c */
+/* IKE_SA_INIT's part of certificate authentication: SIGNATURE_HASH_ALGORITHMS
+ * when the policy signs or takes certificates, and the responder's CERTREQ. */
+int ikev2_auth_init_payloads(const struct ikev2_sa *sa, struct ikev2_tx *t, struct ike_err *err);
+/* The peer's SIGNATURE_HASH_ALGORITHMS and CERTREQ of IKE_SA_INIT, kept on sa. */
+void ikev2_auth_init_read(struct ikev2_sa *sa, const struct ikev2_rx *rx);
 int ikev2_auth_start(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now,
 		     struct ike_err *err);
 int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);

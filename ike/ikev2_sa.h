@@ -108,6 +108,9 @@ struct ikev2_sa {
 	struct ike_mm_method mm;    /* chosen */
 	struct ikev2_keys keys;
 	struct ike_id peer_id;      /* as authenticated */
+	uint16_t peer_hashes;       /* SIGNATURE_HASH_ALGORITHMS of the peer (bit n: hash n) */
+	uint16_t peer_certreq_len;  /* the peer's CERTREQ of IKE_SA_INIT (initiator) */
+	uint8_t peer_certreq[IKE_CERTREQ_MAX];
 	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
 	struct ike_dh *dh;
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];

@@ -153,6 +153,8 @@ static int init_request_payloads(const struct ikev2_engine *e, struct ikev2_sa *
 		rc = nat_notifies(t, &sa->local, &sa->remote, err);
 		ikev2_frag_announce(e, sa, t);
 	}
+	if (rc == 0)
+		rc = ikev2_auth_init_payloads(sa, t, err);
 	free(b);
 	return rc == -ENOMEM || rc == -E2BIG || rc == -EINVAL
 		       ? ike_fail(err, rc, "IKE_SA_INIT: our proposals do not fit an SA payload")
@@ -304,6 +306,8 @@ static int init_answer(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	}
 	if (rc == 0)
 		rc = keep_message(sa, 1, e->rx, rx->len, rx->err);
+	if (rc == 0)
+		ikev2_auth_init_read(sa, rx);
 	free(sa_pl);
 	return rc;
 }
@@ -470,6 +474,8 @@ static int init_response_send(struct ikev2_engine *e, struct ikev2_sa *sa, struc
 		rc = nat_notifies(&t, &sa->local, &sa->remote, rx->err);
 		ikev2_frag_announce(e, sa, &t);
 	}
+	if (rc == 0)
+		rc = ikev2_auth_init_payloads(sa, &t, rx->err);
 	free(b);
 	if (rc == 0)
 		rc = ikev2_send_response(e, sa, &t, rx->err);
@@ -509,6 +515,7 @@ static int init_accept(struct ikev2_engine *e, struct ikev2_rx *rx, struct init_
 		rc = keep_message(sa, 0, e->rx, rx->len, rx->err);
 	nat_detect(sa, rx, (uint8_t[8]){ 0 });
 	ikev2_frag_agree(e, sa, rx);
+	ikev2_auth_init_read(sa, rx);
 	if (rc == 0)
 		rc = init_response_send(e, sa, rx, o->offers[c->offer].num);
 	if (rc) {

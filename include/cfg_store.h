@@ -20,6 +20,8 @@
 #define CFG_MAX_METHODS 8   /* security methods of one filter action */
 #define CFG_MAX_AUTH 4      /* authentication methods of one rule */
 #define CFG_MAX_ROOTS 8     /* trusted root CAs of one certificate method */
+#define CFG_MAX_CERTS 4     /* our own certificates of one certificate method */
+#define CFG_MAX_CRLS 8      /* CRL files of one certificate method */
 #define CFG_PATH_MAX 256
 #define CFG_PSK_MAX 128
 
@@ -58,12 +60,25 @@ struct cfg_filter_list {
 
 enum cfg_auth_kind { CFG_AUTH_PSK, CFG_AUTH_CERT };
 
+/* Which identity of our certificate we claim (IKEv2 ID types). */
+enum cfg_cert_id { CFG_CERT_ID_DN = 9, CFG_CERT_ID_FQDN = 2, CFG_CERT_ID_EMAIL = 3,
+		   CFG_CERT_ID_IP = 1 };
+
 struct cfg_auth_method {
 	uint8_t kind;               /* enum cfg_auth_kind */
 	uint32_t psk_len;
 	uint8_t psk[CFG_PSK_MAX];   /* secret: never printed; wiped by cfg_store_free() */
+	/* certificates */
 	uint32_t n_roots;
 	char roots[CFG_MAX_ROOTS][CFG_PATH_MAX]; /* trusted root CA files, in order */
+	uint32_t n_certs;           /* ours, in order; 0: we only check the peer's */
+	char certs[CFG_MAX_CERTS][CFG_PATH_MAX]; /* PEM: the certificate, then its intermediates */
+	char keys[CFG_MAX_CERTS][CFG_PATH_MAX];  /* each one's private key file (the key process reads it) */
+	uint32_t n_crls;
+	char crls[CFG_MAX_CRLS][CFG_PATH_MAX];   /* CRL files (PEM or DER) */
+	uint8_t revocation;         /* 0 off, 1 fail only when revoked, 2 fail on any CRL error; default 0 */
+	bool rsa_pss;               /* RSA signatures with PSS (RFC 7427), else PKCS#1 v1.5; default false */
+	uint8_t identity;           /* enum cfg_cert_id; default DN */
 };
 
 struct cfg_store_rule {

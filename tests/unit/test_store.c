@@ -121,6 +121,11 @@ struct bad {
 	const char *text, *want;
 };
 
+/* A negotiate rule with the given authentication methods. */
+#define AUTH_RULE(methods)                                                                       \
+	"policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; " \
+	"filter_action = \"Require Security\"; authentication = ( " methods " ); } ); } );\n"
+
 static const struct bad bad_stores[] = {
 	{ "assigned = \"nope\";\n", "t.conf:1: assigned: no policy named \"nope\"" },
 	{ "policies = ( { name = \"Client (Respond Only)\"; } );\n",
@@ -152,6 +157,23 @@ static const struct bad bad_stores[] = {
 	  "the same peer but authenticate differently" },
 	{ TWO_RULES("", "", "b"), "rules \"r1\" and \"r2\" may negotiate with the same peer" },
 	{ TWO_RULES("tunnel_endpoint = \"10.2.0.1\";", "", "c"), "may negotiate with the same peer" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; revocation = 3; }"),
+	  "t.conf:1: policies.[0].rules.[0].authentication.[0].revocation" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; crls = [ \"/ca.crl\" ]; }"),
+	  "authentication.[0].crls: CRLs are read only with revocation = 1 or 2" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; revocation = 2; }"),
+	  "authentication.[0].revocation: level 2 with no crls fails every certificate" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; "
+		    "certificates = ( { certificate = \"/gw.pem\"; } ); }"),
+	  "authentication.[0].certificates.[0].private_key" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ ]; }"), "authentication.[0].roots" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"\" ]; }"), "expected the path of a trusted root CA" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; rsa_signature = \"md5\"; }"),
+	  "authentication.[0].rsa_signature" },
+	{ AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; psk = \"" PSK "\"; }"),
+	  "psk belongs to psk methods" },
+	{ AUTH_RULE("{ method = \"psk\"; psk = \"" PSK "\"; revocation = 1; }"),
+	  "authentication.[0].revocation: revocation belongs to certificate methods" },
 	{ "timeouts = { fallback_ms = 5; };\n", "timeouts.fallback_ms" },
 	{ "colour = \"blue\";\n", "unknown field 'colour'" },
 	{ "policies = ( { name = } );\n", "t.conf:1: syntax error" },
@@ -241,6 +263,52 @@ START_TEST(test_save_round_trip)
 	cfg_store_free(&a);
 	cfg_store_free(&b);
 	unlink(path);
+}
+END_TEST
+
+/* Certificates first, then a PSK; everything saved loads back the same. */
+START_TEST(test_certificate_method)
+{
+	static const char text[] = AUTH_RULE(
+		"{ method = \"certificate\"; roots = [ \"/etc/dpsec/root-a.pem\", \"/etc/dpsec/root-b.pem\" ];\n"
+		"  certificates = ( { certificate = \"/etc/dpsec/gw-rsa.pem\"; private_key = \"/etc/dpsec/gw-rsa.key\"; },\n"
+		"                   { certificate = \"/etc/dpsec/gw-ec.pem\"; private_key = \"/etc/dpsec/gw-ec.key\"; } );\n"
+		"  crls = [ \"/etc/dpsec/root-a.crl\" ]; revocation = 1; rsa_signature = \"pss\"; identity = \"fqdn\"; },\n"
+		"{ method = \"psk\"; psk = \"" PSK "\"; }");
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX];
+	const struct cfg_auth_method *m;
+	struct cfg_store a, b;
+	int fd = mkstemp(path);
+
+	close(fd);
+	load_ok(text, &a);
+	m = &cfg_store_policy(&a, "p")->rules[0].auth[0];
+	ck_assert_uint_eq(m->kind, CFG_AUTH_CERT);
+	ck_assert_uint_eq(m->n_roots, 2);
+	ck_assert_str_eq(m->roots[1], "/etc/dpsec/root-b.pem");
+	ck_assert_uint_eq(m->n_certs, 2);
+	ck_assert_str_eq(m->certs[1], "/etc/dpsec/gw-ec.pem");
+	ck_assert_str_eq(m->keys[1], "/etc/dpsec/gw-ec.key");
+	ck_assert_uint_eq(m->n_crls, 1);
+	ck_assert_uint_eq(m->revocation, 1);
+	ck_assert(m->rsa_pss);
+	ck_assert_uint_eq(m->identity, CFG_CERT_ID_FQDN);
+	ck_assert_uint_eq(cfg_store_policy(&a, "p")->rules[0].auth[1].kind, CFG_AUTH_PSK);
+	ck_assert_msg(cfg_store_save(&a, path, err) == 0, "%s", err);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &b, err) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(cfg_store_policy(&a, "p")->rules[0].auth, cfg_store_policy(&b, "p")->rules[0].auth,
+				2 * sizeof(*m)), 0);
+	cfg_store_free(&a);
+	cfg_store_free(&b);
+	unlink(path);
+	/* the defaults: no revocation checking, PKCS#1 v1.5, the DN */
+	load_ok(AUTH_RULE("{ method = \"certificate\"; roots = [ \"/ca.pem\" ]; }"), &a);
+	m = &cfg_store_policy(&a, "p")->rules[0].auth[0];
+	ck_assert_uint_eq(m->revocation, 0);
+	ck_assert(!m->rsa_pss);
+	ck_assert_uint_eq(m->identity, CFG_CERT_ID_DN);
+	ck_assert_uint_eq(m->n_certs, 0);
+	cfg_store_free(&a);
 }
 END_TEST
 
@@ -338,6 +406,7 @@ int main(void)
 	tcase_add_loop_test(st, test_bad_store, 0, sizeof(bad_stores) / sizeof(bad_stores[0]));
 	tcase_add_test(st, test_psk_file_mode);
 	tcase_add_test(st, test_one_authentication_per_peer);
+	tcase_add_test(st, test_certificate_method);
 	tcase_add_test(st, test_save_round_trip);
 	tcase_add_test(cc, test_compile);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
