@@ -18,7 +18,7 @@
 static int cbc(const char *name, int enc, const uint8_t *key, const uint8_t *iv, uint8_t *buf,
 	       size_t len, struct ike_err *err)
 {
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
+	const EVP_CIPHER *c = ikecr_cipher_fetch(name);
 	EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
 	int out = 0;
 	int ok = ctx && EVP_CipherInit_ex2(ctx, c, key, iv, enc, NULL) &&
@@ -26,7 +26,6 @@ static int cbc(const char *name, int enc, const uint8_t *key, const uint8_t *iv,
 		 EVP_CipherUpdate(ctx, buf, &out, buf, (int)len) && out == (int)len;
 
 	EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
-	EVP_CIPHER_free(c);
 	return ok ? 0 : ikecr_ossl_fail(err, name);
 }
 
@@ -42,7 +41,7 @@ static int gcm(const struct ikev2_keys *k, int enc, const uint8_t *sk_e, const u
 	       const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag,
 	       struct ike_err *err)
 {
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, k->cipher, NULL);
+	const EVP_CIPHER *c = ikecr_cipher_fetch(k->cipher);
 	EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
 	size_t key_len = k->e_len - k->salt_len;
 	uint8_t nonce[GCM_NONCE_LEN], fin[IKE_BLOCK_MAX];
@@ -60,7 +59,6 @@ static int gcm(const struct ikev2_keys *k, int enc, const uint8_t *sk_e, const u
 	else if (enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, k->icv_len, tag))
 		rc = ikecr_ossl_fail(err, k->cipher);
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(c);
 	return rc;
 }
 

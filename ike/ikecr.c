@@ -1,6 +1,7 @@
 /* ikecr.c - HMAC and hash over concatenated pieces with OpenSSL 3's EVP,
  * and OpenSSL's reason in our errors (see ikecr.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -16,6 +17,63 @@ int ikecr_ossl_fail(struct ike_err *err, const char *what)
 
 	ERR_clear_error();
 	return ike_fail(err, -EIO, "%s: OpenSSL failed (%s)", what, why ? why : "no reason given");
+}
+
+/* Fetched ciphers and digests by name, kept for the process (see
+ * ikecr.h). The names come from dpsec's algorithm tables, a dozen at
+ * most: a full cache (never) answers NULL rather than leak a fetch. */
+#define FETCH_CACHE_MAX 32
+#define FETCH_NAME_MAX 32
+
+struct fetch_cache {
+	char name[FETCH_CACHE_MAX][FETCH_NAME_MAX];
+	void *alg[FETCH_CACHE_MAX];
+	pthread_mutex_t lock;
+};
+
+static struct fetch_cache ciphers = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct fetch_cache digests = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *fetch_cached(struct fetch_cache *c, const char *name,
+			  void *(*fetch)(const char *name))
+{
+	void *alg = NULL;
+	int i;
+
+	if (strlen(name) >= FETCH_NAME_MAX)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < FETCH_CACHE_MAX && c->alg[i] != NULL; i++)
+		if (strcmp(c->name[i], name) == 0)
+			break;
+	if (i < FETCH_CACHE_MAX && c->alg[i] != NULL) {
+		alg = c->alg[i];
+	} else if (i < FETCH_CACHE_MAX && (alg = fetch(name)) != NULL) {
+		strcpy(c->name[i], name);
+		c->alg[i] = alg;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return alg;
+}
+
+static void *fetch_cipher(const char *name)
+{
+	return EVP_CIPHER_fetch(NULL, name, NULL);
+}
+
+static void *fetch_md(const char *name)
+{
+	return EVP_MD_fetch(NULL, name, NULL);
+}
+
+const EVP_CIPHER *ikecr_cipher_fetch(const char *name)
+{
+	return fetch_cached(&ciphers, name, fetch_cipher);
+}
+
+const EVP_MD *ikecr_md_fetch(const char *name)
+{
+	return fetch_cached(&digests, name, fetch_md);
 }
 
 static int mac_feed(EVP_MAC_CTX *ctx, const struct ike_chunk *in, size_t n)
@@ -83,7 +141,7 @@ int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct 
 int ikecr_hash(const char *md, const struct ike_chunk *in, size_t n, uint8_t *out,
 	       struct ike_err *err)
 {
-	EVP_MD *type = EVP_MD_fetch(NULL, md, NULL);
+	const EVP_MD *type = ikecr_md_fetch(md);
 	EVP_MD_CTX *ctx = type ? EVP_MD_CTX_new() : NULL;
 	int ok = ctx && EVP_DigestInit_ex2(ctx, type, NULL);
 
@@ -91,6 +149,5 @@ int ikecr_hash(const char *md, const struct ike_chunk *in, size_t n, uint8_t *ou
 		ok = EVP_DigestUpdate(ctx, in[i].p, in[i].len);
 	ok = ok && EVP_DigestFinal_ex(ctx, out, NULL);
 	EVP_MD_CTX_free(ctx);
-	EVP_MD_free(type);
 	return ok ? 0 : ikecr_ossl_fail(err, md);
 }

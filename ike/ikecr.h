@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "ike_buf.h"
 
 /* One piece of a concatenated input; by value, so that calls read like the
@@ -30,6 +32,12 @@ int ikecr_ossl_fail(struct ike_err *err, const char *what);
  * receives the whole digest. 0 or -EIO. */
 int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct ike_chunk *in,
 	       size_t n, uint8_t *out, struct ike_err *err);
+/* The cipher or digest OpenSSL has under that name ("AES-128-GCM",
+ * "SHA1"), fetched on first use and kept for the process: a fetch looks the
+ * name up among the providers, and an exchange needs dozens. NULL when
+ * OpenSSL has none (its reason queued). Safe with threads. */
+const EVP_CIPHER *ikecr_cipher_fetch(const char *name);
+const EVP_MD *ikecr_md_fetch(const char *name);
 /* The plain digest of the pieces. 0 or -EIO. */
 int ikecr_hash(const char *md, const struct ike_chunk *in, size_t n, uint8_t *out,
 	       struct ike_err *err);
