@@ -12,7 +12,8 @@
  * SA up is installed as an SA pair (the outbound one carried by a
  * per-peer rule before the generic rule, the inbound one bound to that
  * rule), and removed when it comes down; a soft lifetime rekeys it (the
- * new pair takes the old one's rule over). */
+ * new pair takes the old one's rule over). IKEv1 runs beside it on the
+ * same sockets and events (cp_ikev1.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ikev1.h"
 #include "ike_dh.h"
 #include "ikev2.h"
 
@@ -43,10 +45,12 @@ struct ike_installed {
 	uint32_t sa_in, sa_out; /* dpsecd's SA ids */
 	struct cp_dyn_rule *dyn; /* the per-peer rule carrying sa_out; NULL once rekeyed */
 	bool rekeying;          /* its soft lifetime started a rekey */
+	int version;            /* of the IKE SA: the engine that owns it */
 };
 
 struct cp_ike {
 	struct ikev2_engine *e;
+	struct cp_ikev1 *v1;
 	int fd[2][2];            /* [IPv6][NAT-T]: UDP 500 and 4500 over IPv4 and IPv6; -1: none */
 	uint32_t next_spi;
 	struct ike_installed ch[IKE_MAX_CHILDREN];
@@ -213,9 +217,16 @@ static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dps
 	return rc;
 }
 
-static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+/* The peer's policy for either version (cp_ikev1.c's lookup calls it). */
+static int policy_for_peer(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
 	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
+}
+
+/* IKEv2's: none while the assigned policy negotiates IKEv1. */
+static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	return cp_ikev1_assigned(ctx) ? -ENOENT : policy_for_peer(ctx, q, out);
 }
 
 static uint32_t spi_alloc(void *ctx)
@@ -327,6 +338,12 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 		cp_ike_close(c);
 		return -1;
 	}
+	conf.lookup = policy_for_peer;
+	k->v1 = cp_ikev1_open(c, &conf, err, errlen);
+	if (k->v1 == NULL) {
+		cp_ike_close(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -336,6 +353,7 @@ void cp_ike_close(struct cp_ctx *c)
 		return;
 	if (c->ike->e != NULL)
 		ikev2_engine_free(c->ike->e);
+	cp_ikev1_close(c->ike->v1);
 	close_sockets(c->ike);
 	free(c->ike);
 	c->ike = NULL;
@@ -469,7 +487,11 @@ static bool receive_one(struct cp_ctx *c, int fd, bool natt, uint8_t *buf)
 		return true;
 	}
 	endpoint_of(&remote, &from);
-	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, now_ms(), &err) < 0)
+	if ((cp_ikev1_datagram(buf + skip, (size_t)n - skip)
+		     ? cp_ikev1_input(c, c->ike->v1, buf + skip, (size_t)n - skip, &local, &remote,
+				      now_ms(), &err)
+		     : ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, now_ms(),
+				   &err)) < 0)
 		c->mm[CP_MM_invalid_packets_received]++;
 	return true;
 }
@@ -570,7 +592,7 @@ static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event
 	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
 }
 
-static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
+static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct ike_child *ch = ev->child;
 	struct ike_installed *s = free_child(c->ike);
@@ -590,6 +612,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 		return;
 	}
 	s->ike = ev->sa;
+	s->version = version;
 	c->mm[CP_MM_ike_quick_mode]++;
 	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
 		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
@@ -629,7 +652,8 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 		if (s->rekeying) /* the other SA of the pair reached it too */
 			return true;
 		s->rekeying = true;
-		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, now_ms(), &err) < 0)
+		if ((s->version == 1 ? cp_ikev1_rekey_child(c->ike->v1, &s->ike, s->spi_in, now_ms(), &err)
+				     : ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, now_ms(), &err)) < 0)
 			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
 		return true;
 	}
@@ -639,7 +663,7 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 /* ---- events ---------------------------------------------------------------- */
 
 /* An IKE SA up: recorded for show mmsas (a full table: logged only). */
-static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
+static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct cp_ike_sa *s = NULL;
 	char id[96];
@@ -650,12 +674,13 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
 	if (s != NULL)
 		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
 					 .peer_id = ev->up.peer_id, .mm = ev->up.mm,
-					 .initiator = ev->up.initiator, .up_ns = cp_now_ns() };
+					 .initiator = ev->up.initiator, .up_ns = cp_now_ns(),
+					 .version = version };
 	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
 	c->mm[CP_MM_ike_main_mode]++;
 	c->mm[CP_MM_isadb_list_size]++;
-	cp_audit("IKE SA up with %s (%s), rule %08x", id, ev->up.initiator ? "initiator" : "responder",
-		 (uint32_t)ev->user);
+	cp_audit("IKEv%d SA up with %s (%s), rule %08x", version, id,
+		 ev->up.initiator ? "initiator" : "responder", (uint32_t)ev->user);
 }
 
 /* A failed negotiation; one of ours for an ACQUIRE (peer) ends in the
@@ -711,7 +736,7 @@ static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, s
 	return false;
 }
 
-static void act(struct cp_ctx *c, const struct ikev2_event *ev)
+static void act(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct dpsec_addr peer;
 
@@ -721,8 +746,8 @@ static void act(struct cp_ctx *c, const struct ikev2_event *ev)
 		cp_log(LOG_INFO, "ike: NAT: local %s, remote %s", ev->nat.local_behind_nat ? "yes" : "no",
 		       ev->nat.remote_behind_nat ? "yes" : "no");
 		break;
-	case IKEV2_EV_IKE_UP: ike_up(c, ev); break;
-	case IKEV2_EV_CHILD_UP: child_up(c, ev); break;
+	case IKEV2_EV_IKE_UP: ike_up(c, ev, version); break;
+	case IKEV2_EV_CHILD_UP: child_up(c, ev, version); break;
 	case IKEV2_EV_CHILD_DOWN: child_down(c, ev->child_down.spi_in); break;
 	case IKEV2_EV_IKE_REKEYED: ike_rekeyed(c, ev); break;
 	case IKEV2_EV_IKE_DOWN: ike_down(c, ev); break;
@@ -745,9 +770,10 @@ void cp_ike_poll(struct cp_ctx *c)
 		ikev2_tick(c->ike->e, now_ms());
 	while (ikev2_next_event(c->ike->e, &ev)) {
 		if (c->attached || ev.kind == IKEV2_EV_SEND)
-			act(c, &ev);
+			act(c, &ev, 2);
 		ikev2_event_release(&ev);
 	}
+	cp_ikev1_poll(c, c->ike->v1, now_ms(), act);
 }
 
 /* Our address towards peer: the kernel's route (the exception TAP). */
@@ -774,7 +800,9 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 	struct ikev2_peer pol;
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
+	const char *what;
 	char p[64];
+	bool v1;
 	int rc;
 
 	if (c->ike == NULL)
@@ -786,13 +814,16 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 	}
 	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;
-	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, now_ms(), &id, &err);
+	v1 = cp_ikev1_assigned(c);
+	what = v1 ? "IKEv1 Main Mode" : "IKE_SA_INIT";
+	rc = v1 ? cp_ikev1_initiate(c->ike->v1, &pol, &local, &remote, now_ms(), &id, &err)
+		: ikev2_initiate(c->ike->e, &pol, &local, &remote, now_ms(), &id, &err);
 	explicit_bzero(&pol, sizeof(pol));
 	if (rc < 0) {
-		cp_log(LOG_ERR, "ike: IKE_SA_INIT to %s: %s", p, err.msg);
+		cp_log(LOG_ERR, "ike: %s to %s: %s", what, p, err.msg);
 		return -1;
 	}
 	memcpy(a->ike_spi_i, id.spi_i, sizeof(id.spi_i));
-	cp_log(LOG_INFO, "ike: IKE_SA_INIT to %s for rule %08x", p, a->rule_id);
+	cp_log(LOG_INFO, "ike: %s to %s for rule %08x", what, p, a->rule_id);
 	return 0;
 }

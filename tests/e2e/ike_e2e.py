@@ -407,6 +407,20 @@ def run(w, errs):
             print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
+def finish(name, peer, w, run_test):
+    """Runs run_test(w, errs), removes the world, prints the verdict;
+    the exit status."""
+    errs = []
+    try:
+        run_test(w, errs)
+    finally:
+        w.close()
+    for e in errs:
+        print("FAIL " + e)
+    print("%s (peer %s): %s" % (name, peer, "FAILED" if errs else "passed"))
+    return 1 if errs else 0
+
+
 def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
@@ -425,15 +439,7 @@ def main():
         print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
               % (CHARON, SWANCTL))
         return 77
-    w, errs = World(peer, *args), []
-    try:
-        run(w, errs)
-    finally:
-        w.close()
-    for e in errs:
-        print("FAIL " + e)
-    print("ike_e2e (peer %s): %s" % (peer, "FAILED" if errs else "passed"))
-    return 1 if errs else 0
+    return finish("ike_e2e", peer, World(peer, *args), run)
 
 
 if __name__ == "__main__":
