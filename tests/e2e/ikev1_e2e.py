@@ -6,11 +6,13 @@
 #   A's ctld runs Main Mode and Quick Mode with B's, the pings are answered;
 #   show mmsas on both names the peer and says IKEv1 with the cookies; past
 #   85% of the Quick Mode SAs' 60 s lifetime A rekeys them (a new inbound
-#   SPI, the old pair gone) and traffic still passes; the Main Mode tables
+#   SPI, the old pair gone) and traffic still passes; both IKE logs say the
+#   ISAKMP SA lives the policy's 30 minutes; the Main Mode tables
 #   count the main and quick modes; only IKE and ESP cross the WAN.
 # --peer strongswan: B is strongSwan 5.9 with version = 1 (userspace ESP:
 #   ESP in UDP 4500 after its faked NAT detection). dpsec initiates (ping
-#   through, show mmsas: IKEv1, initiator); strongSwan then deletes its SAs
+#   through, show mmsas: IKEv1, initiator, the policy's ISAKMP SA lifetime
+#   in the IKE log); strongSwan then deletes its SAs
 #   (swanctl --terminate: DELETE notifications) and dpsec drops them; then
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
 #   says IKEv1, responder, and pings pass again.
@@ -36,12 +38,13 @@ import ctl_topo as T  # noqa: E402
 import ike_e2e as E  # noqa: E402
 
 IKE_SCAN = "/usr/bin/ike-scan"
+MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
 
 
 def ikev1_store(legacy):
     """ike_e2e's store with an IKEv1 policy and ESP AES-128-CBC/SHA1."""
-    mm = 'main_mode = { ike_version = 1; lifetime_minutes = 30;%s };' % (
-        " legacy_suites = true;" if legacy else "")
+    mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s };' % (
+        MM_MINUTES, " legacy_suites = true;" if legacy else "")
     store = E.STORE.replace('default_action = "permit";', 'default_action = "permit"; ' + mm)
     return store.replace('encryption = "aes128gcm16";', 'encryption = "aes128"; integrity = "sha1_96";')
 
@@ -104,6 +107,9 @@ def run_dpsec(w, errs):
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     check_mmsa(w, errs, "b", "responder", "IPv4 192.0.2.1")
     E.check_ike_log(w, errs, "a", "-> ESTABLISHED")
+    for g in ("a", "b"):  # the policy's lifetime_minutes = 30
+        E.check_ike_log(w, errs, g, "main mode up with IPv4 %s, lifetime %d s"
+                        % (E.GW[g]["peer"], MM_MINUTES * 60))
     E.rekey(w, errs, t_up)
     for c, _ in caps:
         c.signal(2)
@@ -131,6 +137,7 @@ def run_strongswan(w, errs):
     answered, out = E.ping(w, 10)
     check_pings(errs, "dpsec initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
+    E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     r = swanctl(w, "--terminate", "--ike", "dpsec", "--timeout", "20")
     print("swanctl --terminate: exit %d" % r.returncode)
     try:
