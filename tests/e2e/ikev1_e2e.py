@@ -20,12 +20,15 @@
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
 #   each get "Main Mode Handshake returned" with the transform dpsec chose;
-#   a probe offering DES and MD5 only gets NO-PROPOSAL-CHOSEN.
+#   a probe offering DES and MD5 only gets NO-PROPOSAL-CHOSEN, and so does
+#   the AES-128 probe once a second policy, the same rule with IKEv2, is
+#   assigned (dpsecctl policy assign: show rules says IKE version 2).
 #
 # Needs root, tshark, ethtool; strongSwan or ike-scan for those peers (exit
 # 77, skip, when missing).
 #
 # usage: ikev1_e2e.py [--peer dpsec|strongswan|scan] DPSECD DPSEC_CTLD DPSECCTL
+import json
 import os
 import re
 import shutil
@@ -49,8 +52,16 @@ def ikev1_store(legacy):
     return store.replace('encryption = "aes128gcm16";', 'encryption = "aes128"; integrity = "sha1_96";')
 
 
+def with_ikev2_policy(store):
+    """The store with a second policy, "ike-v2": the same rule, IKEv2."""
+    head, policies = store.split("policies = (\n")
+    ike = policies.rstrip().rsplit(");", 1)[0].rstrip()
+    v2 = re.sub(r"main_mode = \{[^}]*\};", "", ike.replace('name = "ike";', 'name = "ike-v2";'))
+    return head + "policies = (\n" + ike + ",\n" + v2 + "\n);\n"
+
+
 def use_ikev1(legacy=False):
-    E.STORE = ikev1_store(legacy)
+    E.STORE = with_ikev2_policy(ikev1_store(legacy))
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
                       .replace("aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048",
                                "aes128-sha1-modp2048")
@@ -192,8 +203,29 @@ def run_scan(w, errs):
     print("ike-scan DES/MD5 probe: %s" % out.strip().splitlines()[1:2])
     if "NO-PROPOSAL-CHOSEN" not in out or "Handshake returned" in out:
         errs.append("ike-scan DES/MD5/group 1 probe: expected NO-PROPOSAL-CHOSEN:\n" + out)
+    scan_ikev2_policy(w, errs)
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
+
+
+def ike_version_shown(w):
+    return json.loads(w.ctl("a", "show", "rules", "--json"))["policies"][0]["ike_version"]
+
+
+def scan_ikev2_policy(w, errs):
+    """Once an IKEv2 policy is assigned (a static change: the store is
+    saved), show rules says so and IKEv1 gets NO-PROPOSAL-CHOSEN."""
+    before = ike_version_shown(w)
+    w.ctl("a", "policy", "assign", "ike-v2")
+    after = ike_version_shown(w)
+    out = ike_scan(w, "--trans=(1=7,14=128,2=2,3=1,4=14)")
+    print("show rules: IKE version %s, then %s; ike-scan under the IKEv2 policy: %s"
+          % (before, after, out.strip().splitlines()[1:2]))
+    if (before, after) != (1, 2):
+        errs.append("show rules: IKE version %s, then %s after assigning ike-v2: expected 1, 2"
+                    % (before, after))
+    if "NO-PROPOSAL-CHOSEN" not in out or "Handshake returned" in out:
+        errs.append("ike-scan under an IKEv2 policy: expected NO-PROPOSAL-CHOSEN:\n" + out)
 
 
 def missing(peer):
