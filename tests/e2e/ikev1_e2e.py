@@ -90,6 +90,10 @@ def check_mmsa(w, errs, gw, role, peer_id):
     if not ok:
         errs.append("gateway %s: show mmsas: %s, expected one IKEv1 SA with cookies, %s, peer %s"
                     % (gw, sas, role, peer_id))
+    text = w.ctl(gw, "show", "mmsas")
+    if ok and not re.search(r"^%s\s+IKEv1\s+to-peer\s+%s\s" % (sas[0]["cookies"], role), text,
+                            re.M):
+        errs.append("gateway %s: show mmsas (text) without the IKEv1 SA's row:\n%s" % (gw, text))
 
 
 def check_pings(errs, what, answered, out, expected):
