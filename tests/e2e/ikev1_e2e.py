@@ -10,9 +10,10 @@
 #   ISAKMP SA lives the policy's 30 minutes; the Main Mode tables
 #   count the main and quick modes; only IKE and ESP cross the WAN.
 # --peer strongswan: B is strongSwan 5.9 with version = 1 (userspace ESP:
-#   ESP in UDP 4500 after its faked NAT detection). dpsec initiates (ping
+#   ESP in UDP 4500 after its faked NAT detection), Quick Mode with PFS
+#   (ECP-256; dpsec's filter action says pfs = true). dpsec initiates (ping
 #   through, show mmsas: IKEv1, initiator, the policy's ISAKMP SA lifetime
-#   in the IKE log); strongSwan then deletes its SAs
+#   and a Quick Mode SA with PFS in the IKE log); strongSwan then deletes its SAs
 #   (swanctl --terminate: DELETE notifications) and dpsec drops them; then
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
 #   says IKEv1, responder, and pings pass again.
@@ -60,12 +61,17 @@ def with_ikev2_policy(store):
     return head + "policies = (\n" + ike + ",\n" + v2 + "\n);\n"
 
 
-def use_ikev1(legacy=False):
-    E.STORE = with_ikev2_policy(ikev1_store(legacy))
+def use_ikev1(legacy=False, pfs=False):
+    """ike_e2e's stores and swanctl.conf for IKEv1; with pfs, Quick Mode
+    with a new ECP-256 exchange on both."""
+    store = with_ikev2_policy(ikev1_store(legacy))
+    E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
+        else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
                       .replace("aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048",
                                "aes128-sha1-modp2048")
-                      .replace("esp_proposals = aes128gcm16", "esp_proposals = aes128-sha1"))
+                      .replace("esp_proposals = aes128gcm16",
+                               "esp_proposals = aes128-sha1" + ("-ecp256" if pfs else "")))
 
 
 def wait_until(what, cond, timeout=30):
@@ -153,6 +159,7 @@ def run_strongswan(w, errs):
     check_pings(errs, "dpsec initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
+    E.check_ike_log(w, errs, "a", ", PFS")
     r = swanctl(w, "--terminate", "--ike", "dpsec", "--timeout", "20")
     print("swanctl --terminate: exit %d" % r.returncode)
     try:
@@ -257,7 +264,7 @@ def main():
     if why:
         print("ikev1_e2e: %s; skipped" % why)
         return 77
-    use_ikev1(legacy=peer == "scan")
+    use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan")
     # the scan needs B's namespace as strongSwan's: the WAN address in the kernel
     w = E.World("dpsec" if peer == "dpsec" else "strongswan", *args)
     return E.finish("ikev1_e2e", peer, w,
