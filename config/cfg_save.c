@@ -236,8 +236,10 @@ static void put_policies(FILE *f, const struct cfg_store *s)
 		put_desc(f, "    ", p->description);
 		put_kv(f, "    ", "default_action", cfg_action_name(p->default_action));
 		fprintf(f, "    default_response = %s;\n    main_mode = { lifetime_minutes = %u; "
-			"max_quick_modes = %u; };\n    rules = (\n", p->default_response ? "true" : "false",
-			p->main_mode.lifetime_minutes, p->main_mode.max_quick_modes);
+			"max_quick_modes = %u; ike_version = %u; legacy_suites = %s; };\n    rules = (\n",
+			p->default_response ? "true" : "false", p->main_mode.lifetime_minutes,
+			p->main_mode.max_quick_modes, p->main_mode.ike_version,
+			p->main_mode.legacy_suites ? "true" : "false");
 		for (uint32_t r = 0; r < p->n_rules; r++) {
 			put_rule(f, &p->rules[r]);
 			fputs(r + 1 < p->n_rules ? ",\n" : "\n", f);

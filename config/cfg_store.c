@@ -22,7 +22,9 @@ static const char *const timeout_fields[] = { "fallback_ms", "block_seconds", "i
 static const char *const policy_fields[] = {
 	"name", "description", "default_action", "default_response", "main_mode", "rules", NULL
 };
-static const char *const mm_fields[] = { "lifetime_minutes", "max_quick_modes", NULL };
+static const char *const mm_fields[] = {
+	"lifetime_minutes", "max_quick_modes", "ike_version", "legacy_suites", NULL
+};
 static const char *const method_fields[] = {
 	"name", "protocol", "encryption", "integrity", "lifetime_seconds", "lifetime_kilobytes", NULL
 };
@@ -428,13 +430,22 @@ static int load_main_mode(struct cfg_ctx *c, const config_setting_t *pg, struct 
 	const config_setting_t *g;
 	int r = cfg_member(c, pg, "main_mode", false, CFG_T_GROUP, "a group { ... }", &g);
 
+	uint32_t version = 2;
+
 	mm->lifetime_minutes = 480;
+	mm->ike_version = 2;
 	if (r <= 0)
 		return r;
 	if (cfg_group(c, g, mm_fields) ||
 	    load_u32(c, g, "lifetime_minutes", 5, 2880, &mm->lifetime_minutes) ||
-	    load_u32(c, g, "max_quick_modes", 0, 1000000, &mm->max_quick_modes))
+	    load_u32(c, g, "max_quick_modes", 0, 1000000, &mm->max_quick_modes) ||
+	    load_u32(c, g, "ike_version", 1, 2, &version) ||
+	    cfg_bool(c, g, "legacy_suites", false, &mm->legacy_suites) < 0)
 		return -1;
+	mm->ike_version = (uint8_t)version;
+	if (mm->legacy_suites && version != 1)
+		return cfg_fail(c, config_setting_get_member(g, "legacy_suites"),
+				"legacy suites are IKEv1's: set ike_version = 1 or remove it");
 	return 0;
 }
 

@@ -13,7 +13,8 @@
  * IKE_SA_INIT; a child SA up is installed as an SA pair (the outbound one
  * carried by a per-peer rule before the generic rule, the inbound one
  * bound to that rule), and removed when it comes down; a soft lifetime
- * rekeys it (the new pair takes the old one's rule over). */
+ * rekeys it (the new pair takes the old one's rule over). IKEv1 runs
+ * beside it on the same sockets and events (cp_ikev1.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "cp.h"
 #include "cp_ike.h"
 #include "cp_ike_auth.h"
+#include "cp_ikev1.h"
 #include "ike_dh.h"
 #include "ikev2.h"
 
@@ -193,9 +195,17 @@ static const struct ike_mm_method responder_extra[] = {
 	{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048 },
 };
 
+/* The peer's policy for either version (cp_ikev1.c's lookup calls it). */
+static int policy_for_peer(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
+}
+
+/* IKEv2's: none while the assigned policy negotiates IKEv1; as responder
+ * also the suites of responder_extra. */
 static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
-	int rc = policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
+	int rc = cp_ikev1_assigned(ctx) ? -ENOENT : policy_for_peer(ctx, q, out);
 
 	for (size_t i = 0; rc == 0 && i < sizeof(responder_extra) / sizeof(responder_extra[0]) &&
 			   out->n_mm < IKE_MAX_METHODS; i++)
@@ -315,6 +325,12 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 		cp_ike_close(c);
 		return -1;
 	}
+	conf.lookup = policy_for_peer;
+	k->v1 = cp_ikev1_open(c, &conf, err, errlen);
+	if (k->v1 == NULL) {
+		cp_ike_close(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -324,6 +340,7 @@ void cp_ike_close(struct cp_ctx *c)
 		return;
 	if (c->ike->e != NULL)
 		ikev2_engine_free(c->ike->e);
+	cp_ikev1_close(c->ike->v1);
 	close_sockets(c->ike);
 	free(c->ike);
 	c->ike = NULL;
@@ -434,6 +451,16 @@ static bool local_addr_of(struct msghdr *m, uint16_t port, struct ike_endpoint *
 	return false;
 }
 
+/* A datagram into the engine of its version (byte 17: ISAKMP or IKEv2). */
+static int ike_input(struct cp_ctx *c, const uint8_t *buf, size_t len,
+		     const struct ike_endpoint *local, const struct ike_endpoint *remote,
+		     struct ike_err *err)
+{
+	if (cp_ikev1_datagram(buf, len))
+		return cp_ikev1_input(c, c->ike->v1, buf, len, local, remote, cp_ike_now_ms(), err);
+	return ikev2_input(c->ike->e, buf, len, local, remote, cp_ike_now_ms(), err);
+}
+
 /* One datagram from the socket (natt: port 4500) into the engine; false
  * when none. */
 static bool receive_one(struct cp_ctx *c, int fd, bool natt, uint8_t *buf)
@@ -457,8 +484,7 @@ static bool receive_one(struct cp_ctx *c, int fd, bool natt, uint8_t *buf)
 		return true;
 	}
 	endpoint_of(&remote, &from);
-	if (ikev2_input(c->ike->e, buf + skip, (size_t)n - skip, &local, &remote, cp_ike_now_ms(),
-			&err) < 0)
+	if (ike_input(c, buf + skip, (size_t)n - skip, &local, &remote, &err) < 0)
 		c->mm[CP_MM_invalid_packets_received]++;
 	else /* taken: a valid message (its ICV checked once keys exist) */
 		cp_ike_life_heard(c, buf + skip);
@@ -563,7 +589,7 @@ static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event
 	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
 }
 
-static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
+static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct ike_child *ch = ev->child;
 	struct cp_ike_child *s = free_child(c->ike);
@@ -583,6 +609,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev)
 		return;
 	}
 	s->ike = ev->sa;
+	s->version = version;
 	c->mm[CP_MM_ike_quick_mode]++;
 	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
 		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
@@ -622,7 +649,9 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 		if (s->rekeying) /* the other SA of the pair reached it too */
 			return true;
 		s->rekeying = true;
-		if (ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, cp_ike_now_ms(), &err) < 0)
+		if ((s->version == 1
+			     ? cp_ikev1_rekey_child(c->ike->v1, &s->ike, s->spi_in, cp_ike_now_ms(), &err)
+			     : ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, cp_ike_now_ms(), &err)) < 0)
 			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
 		return true;
 	}
@@ -632,7 +661,7 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 /* ---- events ---------------------------------------------------------------- */
 
 /* An IKE SA up: recorded for show mmsas (a full table: logged only). */
-static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
+static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct cp_ike_sa *s = NULL;
 	char id[96];
@@ -642,14 +671,14 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev)
 			s = &c->ike->sa[i];
 	if (s != NULL) {
 		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
-					 .peer_id = ev->up.peer_id, .mm = ev->up.mm };
+					 .peer_id = ev->up.peer_id, .mm = ev->up.mm, .version = version };
 		cp_ike_life_start(c, s, ev->up.initiator);
 	}
 	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
 	c->mm[CP_MM_ike_main_mode]++;
 	c->mm[CP_MM_isadb_list_size]++;
-	cp_audit("IKE SA up with %s (%s), rule %08x", id, ev->up.initiator ? "initiator" : "responder",
-		 (uint32_t)ev->user);
+	cp_audit("IKEv%d SA up with %s (%s), rule %08x", version, id,
+		 ev->up.initiator ? "initiator" : "responder", (uint32_t)ev->user);
 }
 
 /* A failed negotiation; one of ours for an ACQUIRE (peer) ends in the
@@ -708,7 +737,7 @@ static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, s
 	return false;
 }
 
-static void act(struct cp_ctx *c, const struct ikev2_event *ev)
+static void act(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct dpsec_addr peer;
 
@@ -718,8 +747,8 @@ static void act(struct cp_ctx *c, const struct ikev2_event *ev)
 		cp_log(LOG_INFO, "ike: NAT: local %s, remote %s", ev->nat.local_behind_nat ? "yes" : "no",
 		       ev->nat.remote_behind_nat ? "yes" : "no");
 		break;
-	case IKEV2_EV_IKE_UP: ike_up(c, ev); break;
-	case IKEV2_EV_CHILD_UP: child_up(c, ev); break;
+	case IKEV2_EV_IKE_UP: ike_up(c, ev, version); break;
+	case IKEV2_EV_CHILD_UP: child_up(c, ev, version); break;
 	case IKEV2_EV_CHILD_DOWN: child_down(c, ev->child_down.spi_in); break;
 	case IKEV2_EV_IKE_REKEYED: ike_rekeyed(c, ev); break;
 	case IKEV2_EV_IKE_DOWN: ike_down(c, ev); break;
@@ -744,9 +773,10 @@ void cp_ike_poll(struct cp_ctx *c)
 		ikev2_tick(c->ike->e, cp_ike_now_ms());
 	while (ikev2_next_event(c->ike->e, &ev)) {
 		if (c->attached || ev.kind == IKEV2_EV_SEND)
-			act(c, &ev);
+			act(c, &ev, 2);
 		ikev2_event_release(&ev);
 	}
+	cp_ikev1_poll(c, c->ike->v1, cp_ike_now_ms(), act);
 }
 
 /* Our address towards peer: the kernel's route (the exception TAP). */
@@ -779,7 +809,7 @@ static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char 
 	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
 		struct cp_ike_sa *s = &c->ike->sa[i];
 
-		if (!s->used || s->rule_id != a->rule_id || s->expiring ||
+		if (!s->used || s->version != 2 || s->rule_id != a->rule_id || s->expiring ||
 		    !ike_id_matches(&s->peer_id, &peer_id))
 			continue;
 		if (ikev2_create_child(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0) {
@@ -800,6 +830,8 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 	struct ikev2_peer pol;
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
+	bool v1 = cp_ikev1_assigned(c);
+	const char *what = v1 ? "IKEv1 Main Mode" : "IKE_SA_INIT";
 	char p[64];
 	int rc;
 
@@ -810,17 +842,18 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 		cp_log(LOG_ERR, "ike: no route to %s from this namespace: %s", p, strerror(-rc));
 		return -1;
 	}
-	if (child_on_existing(c, a, p) == 0)
+	if (!v1 && child_on_existing(c, a, p) == 0)
 		return 0;
 	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;
-	rc = ikev2_initiate(c->ike->e, &pol, &local, &remote, cp_ike_now_ms(), &id, &err);
+	rc = v1 ? cp_ikev1_initiate(c->ike->v1, &pol, &local, &remote, cp_ike_now_ms(), &id, &err)
+		: ikev2_initiate(c->ike->e, &pol, &local, &remote, cp_ike_now_ms(), &id, &err);
 	explicit_bzero(&pol, sizeof(pol));
 	if (rc < 0) {
-		cp_log(LOG_ERR, "ike: IKE_SA_INIT to %s: %s", p, err.msg);
+		cp_log(LOG_ERR, "ike: %s to %s: %s", what, p, err.msg);
 		return -1;
 	}
 	memcpy(a->ike_spi_i, id.spi_i, sizeof(id.spi_i));
-	cp_log(LOG_INFO, "ike: IKE_SA_INIT to %s for rule %08x", p, a->rule_id);
+	cp_log(LOG_INFO, "ike: %s to %s for rule %08x", what, p, a->rule_id);
 	return 0;
 }

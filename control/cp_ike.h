@@ -1,11 +1,14 @@
 /* cp_ike.h - dpsec-ctld's IKEv2 (cp_ike.c): the engine of ike/ikev2.h on
  * UDP 500/4500 of the gateway's namespace, driven by ACQUIREs and the
- * assigned policy, installing the child SAs it negotiates. */
+ * assigned policy, installing the child SAs it negotiates; IKEv1's engine
+ * beside it (cp_ikev1.c). */
 #ifndef CP_IKE_H
 #define CP_IKE_H
 
 #include "cp.h"
 #include "ikev2.h"
+
+struct cp_ikev1;
 
 #define CP_IKE_MAX_SAS 1024
 
@@ -26,6 +29,7 @@ struct cp_ike_sa {
 	bool rekeying;           /* we started its rekey */
 	bool expiring;           /* we started its delete */
 	bool checking;           /* a liveness check is out */
+	int version;             /* 1: an ISAKMP SA (id: its cookies), 2: an IKEv2 SA */
 };
 
 /* A child SA installed in dpsecd. */
@@ -37,6 +41,7 @@ struct cp_ike_child {
 	struct cp_dyn_rule *dyn;  /* the per-peer rule carrying sa_out; NULL once rekeyed */
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */
+	int version;              /* of its IKE SA: the engine that owns it */
 };
 
 #define CP_IKE_MAX_CHILDREN 1024
@@ -44,6 +49,7 @@ struct cp_ike_child {
 /* The engine, its sockets and what it installed (cp_ike.c, cp_ike_life.c). */
 struct cp_ike {
 	struct ikev2_engine *e;
+	struct cp_ikev1 *v1;     /* IKEv1's engine beside it (cp_ikev1.c) */
 	int fd[2][2];            /* [IPv6][NAT-T]: UDP 500 and 4500 over IPv4 and IPv6; -1: none */
 	uint32_t next_spi;
 	uint64_t life_due_ns;    /* cp_ike_life_tick()'s next look at the SAs */

@@ -13,6 +13,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ikev1.h"
 
 #define NS_PER_S 1000000000ull
 #define JITTER_PCT 5 /* random part of the soft point, percent of the lifetime */
@@ -104,7 +105,8 @@ static void check_peer(struct cp_ctx *c, struct cp_ike_sa *s, uint64_t now)
 	if (s->checking || now - s->active_ns < (uint64_t)c->o.dpd_seconds * NS_PER_S)
 		return;
 	s->checking = true; /* until a message comes; no answer: the engine's IKE_DOWN */
-	if (ikev2_check_liveness(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
+	if ((s->version == 1 ? cp_ikev1_check_liveness(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
+			     : ikev2_check_liveness(c->ike->e, &s->id, cp_ike_now_ms(), &err)) < 0)
 		cp_log(LOG_WARNING, "ike: liveness check, rule %08x: %s", s->rule_id, err.msg);
 	else
 		cp_log(LOG_INFO, "ike: nothing from the peer of rule %08x for %u s: liveness check",
@@ -145,6 +147,11 @@ void cp_ike_life_tick(struct cp_ctx *c)
 
 		if (!s->used || s->expiring)
 			continue;
+		if (s->version == 1) { /* the engine keeps the ISAKMP SA's lifetime (no rekey) */
+			if (c->o.dpd_seconds != 0)
+				check_peer(c, s, now);
+			continue;
+		}
 		if (now >= s->expire_ns)
 			expire(c, s, "Main Mode lifetime reached");
 		else if (now >= s->rekey_ns && !s->rekeying && !has_children(c, s))
@@ -170,7 +177,9 @@ bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)
 		ch->deleting = true;
 		cp_audit("IKE child SA SPI in 0x%08x idle for %u s: deleting it", ch->spi_in,
 			 c->store.timeouts.idle_seconds);
-		if (ikev2_delete_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err) < 0)
+		if ((ch->version == 1
+			     ? cp_ikev1_delete_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)
+			     : ikev2_delete_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)) < 0)
 			cp_log(LOG_WARNING, "ike: deleting child SA SPI 0x%08x: %s", ch->spi_in, err.msg);
 		return true;
 	}

@@ -77,6 +77,8 @@ void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name
 		cp_json_bool(o, "default_response", p->default_response);
 		cp_json_str(o, "default_action", action_name(p->default_action));
 		cp_json_u64(o, "main_mode_lifetime_minutes", p->main_mode.lifetime_minutes);
+		cp_json_u64(o, "ike_version", p->main_mode.ike_version);
+		cp_json_bool(o, "legacy_suites", p->main_mode.legacy_suites);
 		cp_json_u64(o, "rules", p->n_rules);
 		cp_json_close(o, '}');
 	}
@@ -135,10 +137,14 @@ void cp_show_rules(const struct cp_ctx *c, struct cp_out *o, const char *policy)
 		if (o->json) {
 			cp_json_open(o, NULL, '{');
 			cp_json_str(o, "policy", p->name);
+			cp_json_u64(o, "ike_version", p->main_mode.ike_version);
 			cp_json_open(o, "rules", '[');
 		} else {
-			cp_out_printf(o, "Policy %s%s\n  %-24s %-22s %-28s %5s %-15s %-7s %s\n", p->name,
-				      p->default_response ? " (default response rule active)" : "", "Rule",
+			cp_out_printf(o, "Policy %s%s, negotiating with IKEv%u%s\n"
+				      "  %-24s %-22s %-28s %5s %-15s %-7s %s\n", p->name,
+				      p->default_response ? " (default response rule active)" : "",
+				      p->main_mode.ike_version,
+				      p->main_mode.legacy_suites ? " (legacy suites allowed)" : "", "Rule",
 				      "Filter list", "Filter action", "prio", "Tunnel", "enabled",
 				      "Authentication");
 		}
@@ -307,6 +313,7 @@ static uint64_t ns_until(uint64_t t)
 
 static void show_mmsa(struct cp_out *o, const struct cp_ike_sa *s, const char *rule)
 {
+	const char *version = s->version == 1 ? "IKEv1" : "IKEv2";
 	char id[96], algs[96], spi[40];
 	size_t n = 0;
 
@@ -316,12 +323,13 @@ static void show_mmsa(struct cp_out *o, const struct cp_ike_sa *s, const char *r
 		n += (size_t)snprintf(spi + n, sizeof(spi) - n, "%s%02x", i == 8 ? ":" : "",
 				      i < 8 ? s->id.spi_i[i] : s->id.spi_r[i - 8]);
 	if (!o->json) {
-		cp_out_printf(o, "%-33s %-20s %-9s %-28s %s\n", spi, rule,
+		cp_out_printf(o, "%-33s %-7s %-20s %-9s %-28s %s\n", spi, version, rule,
 			      s->initiator ? "initiator" : "responder", id, algs);
 		return;
 	}
 	cp_json_open(o, NULL, '{');
-	cp_json_str(o, "spis", spi);
+	cp_json_str(o, "version", version);
+	cp_json_str(o, s->version == 1 ? "cookies" : "spis", spi);
 	cp_json_str(o, "rule", rule);
 	cp_json_str(o, "role", s->initiator ? "initiator" : "responder");
 	cp_json_str(o, "peer_id", id);
@@ -342,8 +350,8 @@ void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o)
 	if (o->json)
 		cp_json_open(o, NULL, '{'), cp_json_open(o, "mmsas", '[');
 	else
-		cp_out_printf(o, "%-33s %-20s %-9s %-28s %s\n", "SPIs (initiator:responder)", "Rule",
-			      "role", "peer identity", "algorithms");
+		cp_out_printf(o, "%-33s %-7s %-20s %-9s %-28s %s\n", "SPIs or cookies (i:r)", "version",
+			      "Rule", "role", "peer identity", "algorithms");
 	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
 		const struct cp_ike_sa *s = cp_ike_sa_at(c, i);
 

@@ -94,6 +94,11 @@ struct ikev1_engine;
 /* -EINVAL naming the bad setting. */
 struct ikev1_engine *ikev1_engine_new(const struct ikev1_conf *c, struct ike_err *err);
 void ikev1_engine_free(struct ikev1_engine *e);
+/* Changes ike_lifetime_s and legacy for the Main Modes started from now on
+ * (dpsec-ctld follows its assigned policy); -EINVAL naming a lifetime out
+ * of range, and nothing changed. */
+int ikev1_engine_set_phase1(struct ikev1_engine *e, uint32_t ike_lifetime_s, bool legacy,
+			    struct ike_err *err);
 
 /* Starts Main Mode to remote; once it is up, the first Quick Mode
  * follows. *out names the SA (CKY-R zero until the responder answers). */

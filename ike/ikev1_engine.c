@@ -36,6 +36,14 @@ void ikev1_conf_default(struct ikev1_conf *c)
 	};
 }
 
+static int lifetime_check(uint32_t s, struct ike_err *err)
+{
+	if (s >= LIFETIME_MIN_S && s <= LIFETIME_MAX_S)
+		return 0;
+	return ike_fail(err, -EINVAL, "IKEv1 engine: ISAKMP SA lifetime %u s (%d to %d)", s,
+			LIFETIME_MIN_S, LIFETIME_MAX_S);
+}
+
 struct ikev1_engine *ikev1_engine_new(const struct ikev1_conf *c, struct ike_err *err)
 {
 	struct ikev1_engine *e;
@@ -55,11 +63,8 @@ struct ikev1_engine *ikev1_engine_new(const struct ikev1_conf *c, struct ike_err
 			 c->half_open_timeout_ms, c->half_open_max);
 		return NULL;
 	}
-	if (c->ike_lifetime_s < LIFETIME_MIN_S || c->ike_lifetime_s > LIFETIME_MAX_S) {
-		ike_fail(err, -EINVAL, "IKEv1 engine: ISAKMP SA lifetime %u s (%d to %d)",
-			 c->ike_lifetime_s, LIFETIME_MIN_S, LIFETIME_MAX_S);
+	if (lifetime_check(c->ike_lifetime_s, err) < 0)
 		return NULL;
-	}
 	e = calloc(1, sizeof(*e));
 	if (e == NULL) {
 		ike_fail(err, -ENOMEM, "IKEv1 engine: no memory");
@@ -67,6 +72,18 @@ struct ikev1_engine *ikev1_engine_new(const struct ikev1_conf *c, struct ike_err
 	}
 	e->conf = *c;
 	return e;
+}
+
+int ikev1_engine_set_phase1(struct ikev1_engine *e, uint32_t ike_lifetime_s, bool legacy,
+			    struct ike_err *err)
+{
+	int rc = lifetime_check(ike_lifetime_s, err);
+
+	if (rc == 0) {
+		e->conf.ike_lifetime_s = ike_lifetime_s;
+		e->conf.legacy = legacy;
+	}
+	return rc;
 }
 
 void ikev1_engine_free(struct ikev1_engine *e)

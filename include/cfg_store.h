@@ -99,6 +99,8 @@ struct cfg_store_rule {
 struct cfg_main_mode {
 	uint32_t lifetime_minutes;  /* default 480; 5 .. 2880 */
 	uint32_t max_quick_modes;   /* Quick Modes per Main Mode; 0 = unlimited */
+	uint8_t ike_version;        /* what the policy's negotiate rules speak: 1 or 2 (default) */
+	bool legacy_suites;         /* IKEv1 only: also MD5 and MODP-1024 (group 2) in Main Mode */
 };
 
 struct cfg_policy {

@@ -1061,6 +1061,27 @@ START_TEST(isakmp_sa_lifetime)
 }
 END_TEST
 
+/* The lifetime set on a running engine (dpsec-ctld's assigned policy
+ * changed) holds for the next Main Mode; one out of range changes nothing. */
+START_TEST(phase1_settings_changed)
+{
+	struct world w;
+	struct ike_err err = { 0 };
+
+	world_init(&w);
+	world_go(&w);
+	ck_assert_int_eq(ikev1_engine_set_phase1(w.r.e, 60, false, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime 60 s"));
+	ck_assert_int_eq(ikev1_engine_set_phase1(w.r.e, 900, false, &err), 0);
+	main_and_quick(&w);
+	w.now += 900 * 1000;
+	ck_assert_uint_eq(ikev1_next_timer(w.r.e), w.now);
+	ikev1_tick(w.r.e, w.now);
+	ck_assert_str_eq(last_ev(&w.r, IKEV2_EV_IKE_DOWN)->reason.text, "ISAKMP SA lifetime expired");
+	world_end(&w);
+}
+END_TEST
+
 static void add_hex(char *cmd, size_t cap, const struct msg *m)
 {
 	size_t n = strlen(cmd);
@@ -1128,6 +1149,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, main_and_quick_mode_psk);
 	tcase_add_test(t, quick_mode_with_pfs);
+	tcase_add_test(t, phase1_settings_changed);
 	tcase_add_test(t, pfs_on_one_side_only);
 	tcase_add_test(t, wrong_psk);
 	tcase_add_test(t, no_proposal_chosen);

@@ -28,7 +28,8 @@ static const char *const good =
 	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true;\n"
 	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; } ); }\n"
 	");\n"
-	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; };\n"
+	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
+	"  legacy_suites = true; };\n"
 	"  rules = (\n"
 	"    { name = \"to-b\"; filter_list = \"a-b\"; filter_action = \"secure\"; tunnel_endpoint = \"192.0.2.2\";\n"
 	"      priority = 5; outbound_sa = \"out\"; inbound_sa = \"in\";\n"
@@ -63,6 +64,8 @@ START_TEST(test_good_store)
 	p = cfg_store_policy(&s, "site");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->main_mode.lifetime_minutes, 60);
+	ck_assert_uint_eq(p->main_mode.ike_version, 1);
+	ck_assert(p->main_mode.legacy_suites);
 	ck_assert_uint_eq(p->n_rules, 2);
 	ck_assert_uint_eq(p->rules[0].n_auth, 1);
 	ck_assert_uint_eq(p->rules[0].auth[0].psk_len, strlen(PSK));
@@ -91,6 +94,7 @@ START_TEST(test_builtins)
 	secure = cfg_store_policy(&s, "Secure Server (Require Security)");
 	ck_assert(client && server && secure);
 	ck_assert(client->builtin && client->default_response && client->n_rules == 0);
+	ck_assert(server->main_mode.ike_version == 2 && !server->main_mode.legacy_suites);
 	ck_assert(cfg_store_filter_action(&s, server->rules[1].filter_action)->fallback_to_clear);
 	ck_assert(!cfg_store_filter_action(&s, secure->rules[1].filter_action)->fallback_to_clear);
 	ck_assert(cfg_store_filter_action(&s, secure->rules[1].filter_action)->accept_unsecured);
@@ -134,6 +138,10 @@ static const struct bad bad_stores[] = {
 	  "destination = \"2.0.0.0/8\"; } ); } );\n", "is the name of a built-in filter list" },
 	{ "policies = ( { name = \"p\"; main_mode = { lifetime_minutes = 3; }; } );\n",
 	  "policies.[0].main_mode.lifetime_minutes" },
+	{ "policies = ( { name = \"p\"; main_mode = { ike_version = 3; }; } );\n",
+	  "t.conf:1: policies.[0].main_mode.ike_version: " },
+	{ "policies = ( { name = \"p\"; main_mode = { legacy_suites = true; }; } );\n",
+	  "main_mode.legacy_suites: legacy suites are IKEv1's" },
 	{ "filter_actions = ( { name = \"x\"; action = \"permit\"; fallback_to_clear = true; } );\n",
 	  "belong to negotiate actions" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"ah\"; "
@@ -242,6 +250,8 @@ START_TEST(test_save_round_trip)
 	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &b, err) == 0, "%s", err);
 	ck_assert_str_eq(a.assigned, b.assigned);
 	ck_assert_uint_eq(a.n_policies, b.n_policies);
+	ck_assert_int_eq(memcmp(&cfg_store_policy(&a, "site")->main_mode,
+				&cfg_store_policy(&b, "site")->main_mode, sizeof(struct cfg_main_mode)), 0);
 	ck_assert_uint_eq(a.n_sas, b.n_sas);
 	for (uint32_t i = 0; i < a.n_sas; i++) /* the second one UDP-encapsulated */
 		ck_assert_int_eq(memcmp(&a.sas[i].conf, &b.sas[i].conf, sizeof(a.sas[i].conf)), 0);
