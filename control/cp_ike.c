@@ -518,18 +518,19 @@ static struct cp_ike_child *free_child(struct cp_ike *k)
 }
 
 /* Names, ESP in UDP under NAT, lifetimes. The soft one is the rekey
- * time: the IKE SA's initiator's comes at 85%, the responder's at 95%, so
- * that the two peers do not both rekey the same child SA at once (the
- * engine does not resolve that collision, RFC 7296 §2.8.1). */
+ * time, with jitter (cp_ike_soft_point()): 85-90 % on the IKE SA's
+ * initiator, 92-97 % on its responder, so that the two peers do not both
+ * rekey the same child SA at once (the engine does not resolve that
+ * collision, RFC 7296 §2.8.1) and SAs set up together spread their rekeys. */
 static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime *life)
 {
-	uint32_t pct = initiator ? 85 : 95;
+	uint64_t soft = cp_ike_soft_point(initiator); /* hundredths of a percent */
 
 	memset(life, 0, sizeof(*life));
 	life->hard_seconds = ch->method.lifetime_seconds ? ch->method.lifetime_seconds : 3600;
-	life->soft_seconds = (uint32_t)((uint64_t)life->hard_seconds * pct / 100);
+	life->soft_seconds = (uint32_t)(life->hard_seconds * soft / 10000);
 	life->hard_bytes = ch->method.lifetime_kilobytes * 1024;
-	life->soft_bytes = life->hard_bytes / 100 * pct;
+	life->soft_bytes = life->hard_bytes / 10000 * soft;
 	snprintf(ch->in.name, sizeof(ch->in.name), "ike-in-%08x", ch->in.spi);
 	snprintf(ch->out.name, sizeof(ch->out.name), "ike-out-%08x", ch->out.spi);
 	if (!ch->udp_encap)

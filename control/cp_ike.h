@@ -80,6 +80,10 @@ uint64_t cp_ike_now_ms(void);
  * assigned policy (or --test-ike-lifetime), the initiator's soft point at
  * 85-90 %, the responder's at 92-97 %, with random jitter. */
 void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator);
+/* A soft point in hundredths of a percent of a lifetime: 85-90 % for the
+ * SA's initiator, 92-97 % for its responder, the place in the band random,
+ * so that two peers (or many SAs set up together) do not rekey at once. */
+uint32_t cp_ike_soft_point(bool initiator);
 /* An IKE message the engine took for the SA whose SPIi is spi_i. */
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8]);
 /* Rekeys, expiries and liveness checks that are due. */

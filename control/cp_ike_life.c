@@ -39,10 +39,15 @@ static uint32_t jitter(void)
 	return r % (JITTER_PCT * 100);
 }
 
+uint32_t cp_ike_soft_point(bool initiator)
+{
+	return (initiator ? 8500 : 9200) + jitter();
+}
+
 void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
 {
 	uint64_t now = cp_now_ns(), life_ns = (uint64_t)lifetime_s(c) * NS_PER_S;
-	uint32_t soft = (initiator ? 8500 : 9200) + jitter(); /* hundredths of a percent */
+	uint32_t soft = cp_ike_soft_point(initiator);
 
 	s->initiator = initiator;
 	s->up_ns = s->active_ns = now;

@@ -5,7 +5,7 @@
 # --peer dpsec: two dpsec gateways. A ping from host A raises the ACQUIRE,
 #   A's ctld runs Main Mode and Quick Mode with B's, the pings are answered;
 #   show mmsas on both names the peer and says IKEv1 with the cookies; past
-#   85% of the Quick Mode SAs' 60 s lifetime A rekeys them (a new inbound
+#   85-90 % of the Quick Mode SAs' 60 s lifetime A rekeys them (a new inbound
 #   SPI, the old pair gone) and traffic still passes; both IKE logs say the
 #   ISAKMP SA lives the policy's 30 minutes; the Main Mode tables
 #   count the main and quick modes; only IKE and ESP cross the WAN.
