@@ -77,6 +77,7 @@ struct ikev2_lookup {
 	X(COOKIES_SENT, "cookie challenges sent")                               \
 	X(INVALID_COOKIES, "invalid cookies received")                          \
 	X(FRAGMENTED, "messages sent in fragments")                             \
+	X(INITIAL_CONTACTS, "IKE SAs taken down by the peer's INITIAL_CONTACT")   \
 	X(REASSEMBLED, "messages received in fragments")                        \
 	X(HALF_OPEN_LIMIT, "IKE_SA_INIT over its address's half-open limit")    \
 	X(INVALID_KE, "INVALID_KE_PAYLOAD exchanged")                           \

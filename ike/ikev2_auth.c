@@ -258,6 +258,43 @@ static void ike_up(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
 	ikev2_emit(e, &ev);
 }
 
+/* ---- INITIAL_CONTACT (RFC 7296 §2.4) ---- */
+
+/* Whether sa is our only IKE SA with its peer's address, in any state: we
+ * then tell the peer, in IKE_AUTH, that any other SA it holds with us is
+ * stale (we restarted). Two of ours being set up at once: neither says it. */
+static bool only_sa_with_peer(const struct ikev2_engine *e, const struct ikev2_sa *sa)
+{
+	for (size_t i = 0; i < e->n_sas; i++) {
+		const struct ikev2_sa *o = e->sas[i];
+
+		if (o != sa && o->state != IKEV2_S_CLOSED &&
+		    memcmp(&o->remote.addr, &sa->remote.addr, sizeof(sa->remote.addr)) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* The authenticated peer says sa is its only IKE SA with us: any other we
+ * hold with that identity at that address (a peer with several addresses
+ * and one certificate says it per address, as only_sa_with_peer() does) is
+ * left over from before its restart and goes, children first (CHILD_DOWN,
+ * IKE_DOWN), without a DELETE it could not read. */
+static void peer_restarted(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
+{
+	for (size_t i = 0; i < e->n_sas; i++) {
+		struct ikev2_sa *o = e->sas[i];
+
+		if (o == sa || o->state < IKEV2_S_ESTABLISHED || o->state == IKEV2_S_CLOSED ||
+		    memcmp(&o->remote.addr, &sa->remote.addr, sizeof(sa->remote.addr)) != 0 ||
+		    o->peer_id.type != sa->peer_id.type || o->peer_id.len != sa->peer_id.len ||
+		    memcmp(o->peer_id.data, sa->peer_id.data, sa->peer_id.len) != 0)
+			continue;
+		ikev2_count(e, IKEV2_STAT_INITIAL_CONTACTS);
+		ikev2_sa_down(e, o, now, "the peer restarted (INITIAL_CONTACT)");
+	}
+}
+
 /* ---- initiator ---- */
 
 int ikev2_auth_start(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now,
@@ -269,6 +306,8 @@ int ikev2_auth_start(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now,
 	sa->req.spi = ikev2_new_child_spi(e);
 	ikev2_tx_begin(e, sa, &t, IKEV2_IKE_AUTH, false, sa->next_msg_id);
 	rc = id_and_auth_add(sa, &t, err);
+	if (rc == 0 && only_sa_with_peer(e, sa))
+		ikev2_tx_notify(&t, IKEV2_N_INITIAL_CONTACT, 0, NULL, 0, NULL, 0);
 	if (rc == 0 && sa->peer.remote_id.type)
 		id_add(&t, IKEV2_PL_IDR, &sa->peer.remote_id);
 	if (rc == 0)
@@ -366,6 +405,7 @@ static int auth_refuse(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 
 int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
+	struct ikev2_notify contact;
 	struct ikev2_child_nego n;
 	uint16_t child_error;
 	struct ike_err child_err = { 0 };
@@ -390,6 +430,8 @@ int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 		return rc;
 	}
 	ike_up(e, sa, rx->now);
+	if (ikev2_rx_notify(rx, IKEV2_N_INITIAL_CONTACT, &contact))
+		peer_restarted(e, sa, rx->now);
 	if (child_error == 0)
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(NULL, 0), IKE_CHUNK(sa->ni, sa->ni_len),
 					 IKE_CHUNK(sa->nr, sa->nr_len), 0, rx->now, &child_err);

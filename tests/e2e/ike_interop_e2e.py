@@ -9,6 +9,8 @@
 #   rekeys the child SA and then the IKE SA (swanctl --rekey) under a
 #   continuous ping (at most E.LOSS_TOLERANCE lost); strongSwan terminates
 #   (swanctl --terminate --ike): dpsec's show mmsas and qmsas are empty.
+#   Then strongSwan initiates, is killed and restarted and initiates again:
+#   its INITIAL_CONTACT makes dpsec drop the stale SAs at once.
 # --case lifetimes: dpsec initiates, with --test-ike-lifetime IKE_LIFE,
 #   --dpd-interval DPD and idle_seconds IDLE in the store. dpsec rekeys the
 #   IKE SA at its soft point under a continuous ping (no loss beyond the
@@ -179,6 +181,31 @@ def run_responder(w, errs):
 
     w.swanctl("--terminate", "--ike", "dpsec", "--timeout", "10", check=False)
     check_empty(w, errs, "swanctl --terminate --ike")
+    initial_contact(w, errs)
+
+
+def initial_contact(w, errs):
+    """strongSwan initiates, is killed (no DELETE) and restarted, and
+    initiates again: its IKE_AUTH carries INITIAL_CONTACT, so dpsec takes
+    the stale IKE SA and child SAs down at once (no waiting for dead peer
+    detection) and holds only the new ones; pings pass."""
+    w.swanctl("--initiate", "--child", "lans", "--timeout", "20", check=False)
+    old = {s["spis"] for s in w.mmsas()}
+    w.procs[-1].kill9()
+    os.unlink(w.path("charon.vici"))
+    w.strongswan()
+    out = w.swanctl("--initiate", "--child", "lans", "--timeout", "20", check=False)
+    sas, contacts = w.mmsas(), w.ike_stat("INITIAL_CONTACTS")
+    print("strongSwan restarted and initiated: dpsec's IKE SAs %s (before: %s), %d taken down by "
+          "INITIAL_CONTACT, %d child SAs" % ([s["spis"] for s in sas], old, contacts,
+                                             len(w.qmsas())))
+    if len(old) != 1 or len(sas) != 1 or sas[0]["spis"] in old or contacts != 1 or \
+            len(w.qmsas()) != 2:
+        errs.append("INITIAL_CONTACT: IKE SAs %s before the restart, %s after, %d taken down, "
+                    "%d child SAs: expected the old one replaced by one new one and its pair; "
+                    "swanctl said:\n%s" % (old, sas, contacts, len(w.qmsas()), out))
+    if not E.wait_until("a ping after the restart", lambda: ping_ok(w), 15):
+        errs.append("INITIAL_CONTACT: no ping answered through strongSwan's new SA")
 
 
 def run_lifetimes(w, errs):

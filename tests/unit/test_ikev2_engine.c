@@ -366,7 +366,7 @@ static struct ikev2_sa_id establish(struct world *w)
 	const struct ikev2_sa_id *full;
 
 	round_trip(w, &w->i, init, init);
-	round_trip(w, &w->i, "IDi AUTH IDr SA TSi TSr", "IDr AUTH SA TSi TSr");
+	round_trip(w, &w->i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr", "IDr AUTH SA TSi TSr");
 	full = &last_ev(&w->i, IKEV2_EV_IKE_UP)->sa;
 	ck_assert_ptr_eq(ikev2_find_sa(w->i.e, &id), ikev2_find_sa(w->i.e, full)); /* SPIr 0 will do */
 	memcpy(id.spi_r, full->spi_r, 8);
@@ -777,7 +777,7 @@ START_TEST(no_fragments_unless_both_agree)
 	drain(&w.i);
 	ck_assert_int_eq(w.i.box.n_out, 1);
 	ck_assert_uint_gt(w.i.box.out[0].len, SMALL_FRAGMENTS);
-	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr");
+	pass(&w, &w.i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr");
 	pass(&w, &w.r, "IDr AUTH SA TSi TSr");
 	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_FRAGMENTED), 0);
 	world_end(&w);
@@ -990,7 +990,7 @@ START_TEST(transport_mode_and_allocated_spis)
 	initiate(&w);
 	free(step(&w, &w.i).data);
 	free(step(&w, &w.r).data);
-	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
+	pass(&w, &w.i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
 	pass(&w, &w.r, "IDr AUTH SA TSi TSr N(USE_TRANSPORT_MODE)");
 	ci = child_of(&w.i);
 	cr = child_of(&w.r);
@@ -1022,7 +1022,7 @@ START_TEST(responder_policy_chosen_by_the_child_asked_for)
 	free(step(&w, &w.i).data);
 	ck_assert_int_eq(w.r.lookups_with_ts, 0); /* IKE_SA_INIT: addresses only */
 	free(step(&w, &w.r).data);
-	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
+	pass(&w, &w.i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
 	ck_assert_int_eq(w.r.lookups_with_ts, 1);
 	ck_assert_int_eq(w.r.seen_ts_i.n, 1);
 	ck_assert_int_eq(memcmp(&w.r.seen_ts_i.ts[0], &w.i.pol.ts_local.ts[0], sizeof(struct ike_ts)), 0);
@@ -1393,6 +1393,37 @@ START_TEST(delete_ike_sa_takes_children)
 }
 END_TEST
 
+/* INITIAL_CONTACT (RFC 7296 §2.4): a second IKE SA beside the first says
+ * nothing; after the initiator restarts (a fresh engine, same identity)
+ * its first IKE_AUTH says it, and the responder takes the old SA and its
+ * child down (counted) and keeps the new one. */
+START_TEST(initial_contact_after_a_restart)
+{
+	struct world w;
+
+	world_init(&w);
+	world_go(&w);
+	establish(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	pass(&w, &w.i, "IDi AUTH IDr SA TSi TSr");
+	pass(&w, &w.r, "IDr AUTH SA TSi TSr");
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 0);
+	side_end(&w.i); /* the initiator restarts */
+	memset(&w.i.box, 0, sizeof(w.i.box));
+	w.i.box.name = "initiator";
+	policy(&w.i, true, &mm_gcm_ecp, &qm_gcm, "secret");
+	side_start(&w.i);
+	establish(&w);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 2);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_DOWN), 2);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INITIAL_CONTACTS), 2);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 3);
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(liveness_check_answered_or_peer_declared_dead)
 {
 	struct world w;
@@ -1631,6 +1662,7 @@ static Suite *suite(void)
 	tcase_add_test(t, traffic_selectors_unacceptable);
 	tcase_add_test(t, transport_mode_and_allocated_spis);
 	tcase_add_test(t, half_open_limit_per_source);
+	tcase_add_test(t, initial_contact_after_a_restart);
 	tcase_add_test(t, ike_auth_in_fragments);
 	tcase_add_test(t, fragments_copied_forged_and_retransmitted);
 	tcase_add_test(t, no_fragments_unless_both_agree);
