@@ -67,6 +67,9 @@ size_t ike_trust_n_roots(const struct ike_trust *t);
 int ike_trust_keyid(const struct ike_trust *t, size_t i, uint8_t out[IKE_CERT_KEYID_LEN],
 		    struct ike_err *err);
 
+/* DER of root i's subject DN into *der (OPENSSL_free der->p). 0 or -EIO. */
+int ike_trust_dn(const struct ike_trust *t, size_t i, struct ike_chunk *der, struct ike_err *err);
+
 /* Validates c against the trust now: 0 with *root the index of the root
  * it chains to, or -EACCES with a sentence: "...has expired", "...is not
  * yet valid", "...chains to no trusted root CA", "...is revoked", "no CRL
@@ -116,10 +119,10 @@ void ike_cert_auth_free(struct ike_cert_auth *ca);
 void ike_auth_cert(struct ike_auth_conf *c, const struct ike_cert_auth *ca);
 
 /* The certificate we send when the peer's CERTREQ data (SHA-1 hashes of
- * root keys) is req: the first of ours that chains to a requested root,
+ * root keys; with dns, IKEv1's DER DNs one after another) is req: the first of ours that chains to a requested root,
  * else the first that chains to our lowest-numbered root (the seeds'
  * rule). Its index, or -ENOENT when we have none. */
-int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req);
+int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req, bool dns);
 
 /* Our identity of that type (ike_cert_id()) from our first certificate. */
 int ike_cert_auth_id(const struct ike_cert_auth *ca, uint8_t type, struct ike_id *out,

@@ -52,4 +52,15 @@ int ike_sig_make(const struct ike_signer *s, uint16_t peer_hashes, const struct 
 int ike_sig_check(EVP_PKEY *pub, uint8_t method, const uint8_t *data, size_t len,
 		  const struct ike_chunk *octets, size_t n, struct ike_err *err);
 
+#define IKEV1_AUTH_RSA_SIG 3 /* RFC 2409 appendix A, Authentication Method */
+
+/* IKEv1 Main Mode's SIG (RFC 2409 §5.1): HASH_I or HASH_R itself signed
+ * with RSA PKCS#1 v1.5, no DigestInfo (the key process's IKE_HASH_NONE).
+ * -EINVAL for a key that is not RSA. */
+int ike_sig_make_v1(const struct ike_signer *s, struct ike_chunk hash, uint8_t *out, size_t cap,
+		    size_t *len, struct ike_err *err);
+/* 0, -EKEYREJECTED "SIG does not verify", -EPROTO for a key not RSA. */
+int ike_sig_check_v1(EVP_PKEY *pub, const uint8_t *sig, size_t len, struct ike_chunk hash,
+		     struct ike_err *err);
+
 #endif
