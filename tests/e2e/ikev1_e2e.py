@@ -21,7 +21,9 @@
 #   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
 #   Mode authenticated by RSA signatures, RFC 2409 §5.1); dpsec initiates,
 #   pings pass, show mmsas names B by its certificate's FQDN, and charon's
-#   log says it verified A's RSA signature (PKCS#1 without DigestInfo).
+#   log says it verified A's RSA signature (PKCS#1 without DigestInfo); then,
+#   as with --peer strongswan, strongSwan deletes its SAs and initiates, and
+#   dpsec responds: show mmsas says responder, pings pass again.
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
@@ -166,6 +168,16 @@ def run_strongswan(w, errs):
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     E.check_ike_log(w, errs, "a", ", PFS")
+    strongswan_initiates(w, errs, "IPv4 192.0.2.2")
+    if errs:
+        print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
+        print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
+        print("---- charon ----\n%s" % w.charon_log()[-6000:])
+
+
+def strongswan_initiates(w, errs, peer_id):
+    """strongSwan deletes its SAs (dpsec drops them), then initiates
+    again: dpsec responds and pings pass."""
     r = swanctl(w, "--terminate", "--ike", "dpsec", "--timeout", "20")
     print("swanctl --terminate: exit %d" % r.returncode)
     try:
@@ -177,14 +189,10 @@ def run_strongswan(w, errs):
     if r.returncode != 0:
         errs.append("strongSwan initiating: swanctl --initiate: exit %d:\n%s"
                     % (r.returncode, r.stdout[-3000:]))
-    check_mmsa(w, errs, "a", "responder", "IPv4 192.0.2.2")
+    check_mmsa(w, errs, "a", "responder", peer_id)
     answered, out = E.ping(w, 6)
     check_pings(errs, "strongSwan initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out,
                 range(2, 7))
-    if errs:
-        print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
-        print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
-        print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
 def run_strongswan_cert(w, errs):
@@ -201,6 +209,7 @@ def run_strongswan_cert(w, errs):
     # RSA_EMSA_PKCS1_NULL: PKCS#1 without DigestInfo, IKEv1's SIG
     if not any("'a.example' with RSA_EMSA_PKCS1_NULL successful" in l for l in lines):
         errs.append("charon did not verify A's RSA signature: %s" % lines)
+    strongswan_initiates(w, errs, "FQDN b.example")
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
