@@ -1,5 +1,5 @@
 /* ike_auth.h - identities and the authentication interface the exchanges
- * call, shared by IKEv2 and (later) IKEv1.
+ * call, shared by IKEv2 and IKEv1.
  *
  * The exchange computes what is to be authenticated (for IKEv2 the
  * InitiatorSignedOctets / ResponderSignedOctets of RFC 7296 §2.15) and
@@ -9,7 +9,7 @@
  * which alone holds the private keys and never parses network input
  * (STYLE.md, iked), and ops->check validate the peer's chain, identity
  * and signature; its certs / certreq ops give the CERT and CERTREQ
- * payloads. */
+ * payloads (certreq_dns IKEv1's). */
 #ifndef IKE_AUTH_H
 #define IKE_AUTH_H
 

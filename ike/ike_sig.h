@@ -4,8 +4,9 @@
  * Digital Signature method (14): an AlgorithmIdentifier then the
  * signature, with RSA PKCS#1 v1.5, RSA-PSS or ECDSA. Signing hashes the
  * octets here and has the digest signed by the key process; checking
- * uses the public key of the peer's certificate. The hashing, the key
- * process and the checks are what IKEv1's RSA signatures will use too. */
+ * uses the public key of the peer's certificate. IKEv1 Main Mode's SIG
+ * (ike_sig_make_v1(), ike_sig_check_v1()) is RSA PKCS#1 v1.5 over HASH_I
+ * or HASH_R itself, without DigestInfo, through the same key process. */
 #ifndef IKE_SIG_H
 #define IKE_SIG_H
 
