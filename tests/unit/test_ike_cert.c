@@ -8,7 +8,7 @@
  * (PKCS#1 v1.5 and PSS, RFC 7427) and ECDSA certificates, and failing
  * with a certificate from an untrusted CA; and two IKEv1 engines through
  * Main Mode with RSA signatures (RFC 2409 §5.1) and Quick Mode, refusing a
- * certificate from an untrusted CA and a tampered SIG. */
+ * certificate from an untrusted CA, a tampered SIG and a SIG without CERT. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -693,7 +693,8 @@ static int spy_check(const struct ike_auth_conf *c, const struct ike_auth_octets
 		X509_ALGOR_free(alg);
 	}
 	s->cert_len = o->n_certs && o->certs[0].len <= sizeof(s->cert) ? o->certs[0].len : 0;
-	memcpy(s->cert, o->certs[0].p, s->cert_len);
+	if (s->cert_len) /* none when the peer sent no CERT */
+		memcpy(s->cert, o->certs[0].p, s->cert_len);
 	real.ops = spy.real;
 	return spy.real->check(&real, o, method, data, len, err);
 }
@@ -1111,6 +1112,34 @@ START_TEST(ikev1_tampered_sig_refused)
 }
 END_TEST
 
+static int no_certs(const struct ike_auth_conf *c, const struct ike_auth_octets *o,
+		    struct ike_chunk *out, size_t cap, struct ike_err *err)
+{
+	(void)c, (void)o, (void)out, (void)cap, (void)err;
+	return 0;
+}
+
+START_TEST(ikev1_no_certificate_refused)
+{
+	const char *roots[] = { ROOT_A };
+	struct ike_auth_ops certless;
+	struct peer_side i, r;
+
+	side_init_v1(&i, true, "i_rsa", roots, 1);
+	side_init_v1(&r, false, "r_rsa", roots, 1);
+	certless = *i.pol.local_auth.ops;
+	certless.certs = no_certs; /* SIG without a CERT payload */
+	i.pol.local_auth.ops = &certless;
+	negotiate(&i, &r);
+	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
+	ck_assert_msg(strstr(r.reason, "the peer sent no certificate"), "%s", r.reason);
+	ck_assert_uint_eq(r.notify, ISAKMP_N_AUTHENTICATION_FAILED);
+	ck_assert_uint_eq(ikev1_engine_stats(r.e1)->n[IKEV1_STAT_AUTH_FAILURES], 1);
+	side_free(&i);
+	side_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ike_cert");
@@ -1138,6 +1167,7 @@ static Suite *suite(void)
 	tcase_add_test(t, ikev1_certificates_authenticate);
 	tcase_add_test(t, ikev1_untrusted_ca_refused);
 	tcase_add_test(t, ikev1_tampered_sig_refused);
+	tcase_add_test(t, ikev1_no_certificate_refused);
 	suite_add_tcase(s, t);
 	return s;
 }
