@@ -1,5 +1,5 @@
 /* ike_auth.h - identities and the authentication interface the exchanges
- * call, shared by IKEv2 and (later) IKEv1.
+ * call, shared by IKEv2 and IKEv1.
  *
  * The exchange computes what is to be authenticated (for IKEv2 the
  * InitiatorSignedOctets / ResponderSignedOctets of RFC 7296 §2.15) and
@@ -9,7 +9,7 @@
  * which alone holds the private keys and never parses network input
  * (STYLE.md, iked), and ops->check validate the peer's chain, identity
  * and signature; its certs / certreq ops give the CERT and CERTREQ
- * payloads. */
+ * payloads (certreq_dns IKEv1's). */
 #ifndef IKE_AUTH_H
 #define IKE_AUTH_H
 
@@ -54,7 +54,10 @@ struct ike_auth_octets {
 	uint16_t prf;
 	struct ike_chunk piece[3]; /* IKEv2: RealMessage | Nonce | MACedID */
 	uint16_t peer_hashes;      /* hash algorithms the peer announced (bit n: hash n, RFC 7427) */
-	struct ike_chunk certreq;  /* make: the peer's CERTREQ data (SHA-1s of its roots' keys) */
+	struct ike_chunk certreq;  /* make: the peer's CERTREQ data (IKEv2: SHA-1s of its roots'
+				    * keys; IKEv1: its CAs' DER DNs, one after another) */
+	bool ikev1;                /* IKEv1 Main Mode: piece[0] is HASH_I or HASH_R, signed as
+				    * SIG (RFC 2409 §5.1), the other pieces empty */
 	const struct ike_id *id;   /* check: the identity the peer claims */
 	uint8_t n_certs;           /* check: the peer's CERT payloads (DER), end entity first */
 	struct ike_chunk certs[IKE_AUTH_CERTS_MAX];
@@ -84,6 +87,9 @@ struct ike_auth_ops {
 	 * the SHA-1 hashes of our trusted roots' keys, in order. */
 	int (*certreq)(const struct ike_auth_conf *c, uint8_t *out, size_t cap, size_t *len,
 		       struct ike_err *err);
+	/* IKEv1's CERTREQ data (RFC 2408 §3.10, encoding 4): our trusted roots'
+	 * subject DNs (DER), in order, pointing into c's context; how many. */
+	int (*certreq_dns)(const struct ike_auth_conf *c, struct ike_chunk *out, size_t cap);
 };
 
 /* One side's authentication as configured. Holds the secret: the engine

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/crypto.h>
 
 #include "ike_cert.h"
@@ -27,6 +28,8 @@ struct ike_cert_auth {
 	size_t n_creds;
 	struct cert_cred cred[IKE_CERT_CREDS_MAX];
 	uint8_t keyid[IKE_CERT_ROOTS_MAX][IKE_CERT_KEYID_LEN]; /* CERTREQ: of each root */
+	size_t n_dns;
+	struct ike_chunk dn[IKE_CERT_ROOTS_MAX]; /* IKEv1's CERTREQ: each root's subject (DER) */
 };
 
 static int cred_load(struct ike_cert_auth *ca, const char *path, uint16_t key, struct ike_err *err)
@@ -65,6 +68,8 @@ int ike_cert_auth_new(const struct ike_cert_auth_conf *conf, struct ike_cert_aut
 			   &ca->trust, err);
 	for (size_t i = 0; rc == 0 && i < conf->n_roots; i++)
 		rc = ike_trust_keyid(ca->trust, i, ca->keyid[i], err);
+	for (; rc == 0 && ca->n_dns < conf->n_roots; ca->n_dns++)
+		rc = ike_trust_dn(ca->trust, ca->n_dns, &ca->dn[ca->n_dns], err);
 	for (size_t i = 0; rc == 0 && i < conf->n_certs; i++)
 		rc = cred_load(ca, conf->certs[i], conf->key_handles[i], err);
 	if (rc) {
@@ -84,24 +89,47 @@ void ike_cert_auth_free(struct ike_cert_auth *ca)
 			OPENSSL_free((void *)ca->cred[i].der[j].p);
 		ike_certchain_free(&ca->cred[i].chain);
 	}
+	for (size_t i = 0; i < ca->n_dns; i++)
+		OPENSSL_free((void *)ca->dn[i].p);
 	ike_trust_free(ca->trust);
 	free(ca);
 }
 
-static bool requested(const struct ike_cert_auth *ca, size_t root, struct ike_chunk req)
+/* Is root's DN one of IKEv1's CERTREQ DNs in req (DER, one after another)? */
+static bool requested_dn(const struct ike_cert_auth *ca, size_t root, struct ike_chunk req)
 {
+	const unsigned char *p = req.p, *end = req.p + req.len;
+
+	while (p < end) {
+		const unsigned char *start = p;
+		long body;
+		int tag, cls;
+
+		if (ASN1_get_object(&p, &body, &tag, &cls, end - p) & 0x80)
+			return false;
+		p += body;
+		if ((size_t)(p - start) == ca->dn[root].len && !memcmp(start, ca->dn[root].p, ca->dn[root].len))
+			return true;
+	}
+	return false;
+}
+
+static bool requested(const struct ike_cert_auth *ca, size_t root, struct ike_chunk req, bool dns)
+{
+	if (dns)
+		return requested_dn(ca, root, req);
 	for (size_t off = 0; off + IKE_CERT_KEYID_LEN <= req.len; off += IKE_CERT_KEYID_LEN)
 		if (memcmp(req.p + off, ca->keyid[root], IKE_CERT_KEYID_LEN) == 0)
 			return true;
 	return false;
 }
 
-int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req)
+int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req, bool dns)
 {
 	int best = -ENOENT;
 
 	for (size_t i = 0; i < ca->n_creds; i++)
-		if (requested(ca, ca->cred[i].root, req))
+		if (requested(ca, ca->cred[i].root, req, dns))
 			return (int)i;
 	for (size_t i = 0; i < ca->n_creds; i++)
 		if (best < 0 || ca->cred[i].root < ca->cred[best].root)
@@ -123,7 +151,7 @@ static const struct cert_cred *chosen(const struct ike_auth_conf *c, const struc
 				      struct ike_err *err)
 {
 	const struct ike_cert_auth *ca = c->ctx;
-	int i = ike_cert_auth_choose(ca, o->certreq);
+	int i = ike_cert_auth_choose(ca, o->certreq, o->ikev1);
 
 	if (i < 0)
 		ike_fail(err, -ENOENT, "certificate authentication: no certificate of ours to send");
@@ -142,6 +170,10 @@ static int cert_make(const struct ike_auth_conf *c, const struct ike_auth_octets
 	if (ca->kp == NULL)
 		return ike_fail(err, -EINVAL, "certificate authentication: no key process to sign");
 	s = (struct ike_signer){ ca->kp, cred->key, X509_get0_pubkey(cred->chain.ee), ca->rsa_pss };
+	if (o->ikev1) {
+		*method = IKEV1_AUTH_RSA_SIG;
+		return ike_sig_make_v1(&s, o->piece[0], out, cap, len, err);
+	}
 	return ike_sig_make(&s, o->peer_hashes, o->piece, IKE_NCHUNKS(o->piece), method, out, cap,
 			    len, err);
 }
@@ -161,7 +193,9 @@ static int cert_check(const struct ike_auth_conf *c, const struct ike_auth_octet
 		rc = ike_trust_verify(ca->trust, &chain, &root, err);
 	if (rc == 0 && o->id)
 		rc = ike_cert_id_check(chain.ee, o->id, err);
-	if (rc == 0)
+	if (rc == 0 && o->ikev1)
+		rc = ike_sig_check_v1(X509_get0_pubkey(chain.ee), data, len, o->piece[0], err);
+	else if (rc == 0)
 		rc = ike_sig_check(X509_get0_pubkey(chain.ee), method, data, len, o->piece,
 				   IKE_NCHUNKS(o->piece), err);
 	ike_certchain_free(&chain);
@@ -194,12 +228,23 @@ static int cert_certreq(const struct ike_auth_conf *c, uint8_t *out, size_t cap,
 	return 0;
 }
 
+static int cert_certreq_dns(const struct ike_auth_conf *c, struct ike_chunk *out, size_t cap)
+{
+	const struct ike_cert_auth *ca = c->ctx;
+	size_t n = 0;
+
+	for (; n < ca->n_dns && n < cap; n++)
+		out[n] = ca->dn[n];
+	return (int)n;
+}
+
 static const struct ike_auth_ops cert_ops = {
 	.name = "certificate",
 	.make = cert_make,
 	.check = cert_check,
 	.certs = cert_certs,
 	.certreq = cert_certreq,
+	.certreq_dns = cert_certreq_dns,
 };
 
 void ike_auth_cert(struct ike_auth_conf *c, const struct ike_cert_auth *ca)

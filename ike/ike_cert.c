@@ -200,6 +200,17 @@ int ike_trust_keyid(const struct ike_trust *t, size_t i, uint8_t out[IKE_CERT_KE
 	return rc;
 }
 
+int ike_trust_dn(const struct ike_trust *t, size_t i, struct ike_chunk *der, struct ike_err *err)
+{
+	unsigned char *p = NULL;
+	int len = i < t->n_roots ? i2d_X509_NAME(X509_get_subject_name(t->roots[i]), &p) : -1;
+
+	if (len <= 0)
+		return ike_fail(err, -EIO, "root CA %zu: no subject DN", i + 1);
+	*der = IKE_CHUNK(p, (size_t)len);
+	return 0;
+}
+
 /* A CRL file, PEM or DER; NULL when it cannot be read. */
 static X509_CRL *crl_read(const char *path)
 {

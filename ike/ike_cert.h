@@ -3,7 +3,7 @@
  * rule's trust (its root CAs in order, CRL files, a revocation level),
  * chain validation through OpenSSL's X509_verify_cert with errors that
  * name the problem, the SHA-1 hashes of the roots' SubjectPublicKeyInfo
- * that CERTREQ carries, and the identities a certificate holds (subject
+ * that IKEv2's CERTREQ carries (IKEv1's: the roots' DNs), and the identities a certificate holds (subject
  * DN, subjectAltName FQDN, RFC 822 address, IP address). No private key
  * is ever read here: those stay in the key process (ike_keyproc.h). */
 #ifndef IKE_CERT_H
@@ -67,6 +67,9 @@ size_t ike_trust_n_roots(const struct ike_trust *t);
 int ike_trust_keyid(const struct ike_trust *t, size_t i, uint8_t out[IKE_CERT_KEYID_LEN],
 		    struct ike_err *err);
 
+/* DER of root i's subject DN into *der (OPENSSL_free der->p). 0 or -EIO. */
+int ike_trust_dn(const struct ike_trust *t, size_t i, struct ike_chunk *der, struct ike_err *err);
+
 /* Validates c against the trust now: 0 with *root the index of the root
  * it chains to, or -EACCES with a sentence: "...has expired", "...is not
  * yet valid", "...chains to no trusted root CA", "...is revoked", "no CRL
@@ -116,10 +119,11 @@ void ike_cert_auth_free(struct ike_cert_auth *ca);
 void ike_auth_cert(struct ike_auth_conf *c, const struct ike_cert_auth *ca);
 
 /* The certificate we send when the peer's CERTREQ data (SHA-1 hashes of
- * root keys) is req: the first of ours that chains to a requested root,
- * else the first that chains to our lowest-numbered root (the seeds'
- * rule). Its index, or -ENOENT when we have none. */
-int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req);
+ * root keys; with dns, IKEv1's DER DNs one after another) is req: the
+ * first of ours that chains to a requested root, else the first that
+ * chains to our lowest-numbered root (the seeds' rule). Its index, or
+ * -ENOENT when we have none. */
+int ike_cert_auth_choose(const struct ike_cert_auth *ca, struct ike_chunk req, bool dns);
 
 /* Our identity of that type (ike_cert_id()) from our first certificate. */
 int ike_cert_auth_id(const struct ike_cert_auth *ca, uint8_t type, struct ike_id *out,

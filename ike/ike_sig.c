@@ -339,3 +339,31 @@ int ike_sig_check(EVP_PKEY *pub, uint8_t method, const uint8_t *data, size_t len
 		return ike_fail(err, -EPROTO, "AUTH method %u is not a signature method we take", method);
 	}
 }
+
+/* ---- IKEv1 ---- */
+
+int ike_sig_make_v1(const struct ike_signer *s, struct ike_chunk hash, uint8_t *out, size_t cap,
+		    size_t *len, struct ike_err *err)
+{
+	if (!EVP_PKEY_is_a(s->pub, "RSA"))
+		return ike_fail(err, -EINVAL, "IKEv1 signatures: our key is not RSA");
+	return ike_keyproc_sign(s->kp, s->handle, IKE_SIG_RSA_PKCS1, IKE_HASH_NONE, hash.p, hash.len,
+				out, cap, len, err);
+}
+
+int ike_sig_check_v1(EVP_PKEY *pub, const uint8_t *sig, size_t len, struct ike_chunk hash,
+		     struct ike_err *err)
+{
+	EVP_PKEY_CTX *ctx;
+	int ok;
+
+	if (!EVP_PKEY_is_a(pub, "RSA"))
+		return ike_fail(err, -EPROTO, "SIG: the peer's certificate key is not RSA");
+	ctx = EVP_PKEY_CTX_new(pub, NULL);
+	ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+	     EVP_PKEY_verify(ctx, sig, len, hash.p, hash.len) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : ike_fail(err, -EKEYREJECTED, "SIG does not verify with the peer's certificate");
+}

@@ -4,8 +4,9 @@
  * Digital Signature method (14): an AlgorithmIdentifier then the
  * signature, with RSA PKCS#1 v1.5, RSA-PSS or ECDSA. Signing hashes the
  * octets here and has the digest signed by the key process; checking
- * uses the public key of the peer's certificate. The hashing, the key
- * process and the checks are what IKEv1's RSA signatures will use too. */
+ * uses the public key of the peer's certificate. IKEv1 Main Mode's SIG
+ * (ike_sig_make_v1(), ike_sig_check_v1()) is RSA PKCS#1 v1.5 over HASH_I
+ * or HASH_R itself, without DigestInfo, through the same key process. */
 #ifndef IKE_SIG_H
 #define IKE_SIG_H
 
@@ -51,5 +52,16 @@ int ike_sig_make(const struct ike_signer *s, uint16_t peer_hashes, const struct 
  * signature we take or does not fit the key. */
 int ike_sig_check(EVP_PKEY *pub, uint8_t method, const uint8_t *data, size_t len,
 		  const struct ike_chunk *octets, size_t n, struct ike_err *err);
+
+#define IKEV1_AUTH_RSA_SIG 3 /* RFC 2409 appendix A, Authentication Method */
+
+/* IKEv1 Main Mode's SIG (RFC 2409 §5.1): HASH_I or HASH_R itself signed
+ * with RSA PKCS#1 v1.5, no DigestInfo (the key process's IKE_HASH_NONE).
+ * -EINVAL for a key that is not RSA. */
+int ike_sig_make_v1(const struct ike_signer *s, struct ike_chunk hash, uint8_t *out, size_t cap,
+		    size_t *len, struct ike_err *err);
+/* 0, -EKEYREJECTED "SIG does not verify", -EPROTO for a key not RSA. */
+int ike_sig_check_v1(EVP_PKEY *pub, const uint8_t *sig, size_t len, struct ike_chunk hash,
+		     struct ike_err *err);
 
 #endif

@@ -198,8 +198,9 @@ void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint1
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	ikev1_count(e, notify == ISAKMP_N_AUTHENTICATION_FAILED ? IKEV1_STAT_AUTH_FAILURES
-								 : IKEV1_STAT_NEGOTIATION_FAILURES);
+	ikev1_count(e, notify == ISAKMP_N_AUTHENTICATION_FAILED || notify == ISAKMP_N_INVALID_SIGNATURE
+			       ? IKEV1_STAT_AUTH_FAILURES
+			       : IKEV1_STAT_NEGOTIATION_FAILURES);
 	ikev1_sa_log(sa, e, 3, now, "failed: %s", text);
 	reason_event(e, sa, IKEV2_EV_FAILED, notify, ike_sa_gone, text);
 	if (ike_sa_gone)
@@ -604,11 +605,11 @@ int ikev1_initiate(struct ikev1_engine *e, const struct ikev2_peer *peer,
 	if (ikev1_mm_methods(e, peer, mm) == 0 || peer->n_qm == 0 || peer->n_qm > IKE_MAX_METHODS)
 		return ike_fail(err, -EINVAL,
 				"initiate: no IKEv1 Main Mode method (AES-CBC or 3DES) or no quick mode method");
-	if (peer->ts_local.n == 0 || peer->ts_remote.n == 0 || peer->local_auth.psk_len == 0 ||
-	    peer->remote_auth.psk_len == 0)
+	if (peer->ts_local.n == 0 || peer->ts_remote.n == 0 || !ikev1_policy_authenticates(peer))
 		return ike_fail(err, -EINVAL, "initiate: the policy lacks %s",
-				peer->ts_local.n && peer->ts_remote.n ? "a pre-shared key"
-								      : "traffic selectors");
+				peer->ts_local.n && peer->ts_remote.n
+					? "a pre-shared key or certificate methods both ways"
+					: "traffic selectors");
 	sa = ikev1_sa_new(true);
 	if (sa == NULL || ikev1_sa_insert(e, sa)) {
 		ikev1_sa_free(sa);

@@ -122,6 +122,9 @@ bool ikev1_rx_notify_in(const struct ikev1_rx *rx, uint16_t lo, uint16_t hi,
 /* ---- the exchanges ---- */
 
 /* ikev1_main.c */
+/* Does the policy authenticate: a pre-shared key, or certificate methods
+ * both ways (RSA signatures)? */
+bool ikev1_policy_authenticates(const struct ikev2_peer *p);
 int ikev1_main_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err);
 int ikev1_main_first(struct ikev1_engine *e, struct ikev1_rx *rx);
 int ikev1_main_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx);

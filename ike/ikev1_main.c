@@ -1,25 +1,29 @@
 /* ikev1_main.c - Main Mode (RFC 2409 §5), six messages with identity
- * protection, authenticated by a pre-shared key (§5.4):
+ * protection, authenticated by a pre-shared key (§5.4) or by RSA
+ * signatures with X.509 certificates (§5.1):
  *
  *	1 I->R  SA, VID(RFC 3947), VID(DPD)      the initiator's transforms
  *	2 R->I  SA, VID, VID                     the one chosen
- *	3 I->R  KE, Ni, NAT-D, NAT-D
- *	4 R->I  KE, Nr, NAT-D, NAT-D             both derive SKEYID...
- *	5 I->R  [IDii, HASH_I, N(INITIAL-CONTACT)]  encrypted; on 4500 after a NAT
- *	6 R->I  [IDir, HASH_R]
+ *	3 I->R  KE, Ni, NAT-D, NAT-D [, CR...]
+ *	4 R->I  KE, Nr, NAT-D, NAT-D [, CR...]   both derive SKEYID...
+ *	5 I->R  [IDii, HASH_I | CERT..., SIG_I; N(INITIAL-CONTACT)]  encrypted;
+ *	        on 4500 after a NAT
+ *	6 R->I  [IDir, HASH_R | CERT..., SIG_R]
  *
  * The responder takes the first of the initiator's transforms it accepts
  * (RFC 2409's usual reading: each IKEv1 transform is a whole suite, so the
- * initiator's order is its preference). Signature authentication would
- * plug in where SKEYID is made (ikev1_skeyid_sig()) and where HASH_I/R
- * are made and checked (signed through ike_auth's ops); only PSK is done.
- * Aggressive Mode is refused in ikev1_engine.c. */
+ * initiator's order is its preference). With a certificate method the
+ * CRs name our trusted roots' DNs, SIG is HASH_I/R signed by the key
+ * process, and the peer's chain, identity and SIG are checked by the
+ * ike_auth ops IKEv2 uses. Aggressive Mode is refused in ikev1_engine.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "ike_cert.h"
+#include "ike_sig.h"
 #include "ike_vendor.h"
 #include "ikev1_exchange.h"
 
@@ -27,6 +31,23 @@
 #define ID_B_MAX (4 + IKE_ID_MAX)
 
 /* ---- Phase 1 transforms <-> methods ---- */
+
+/* Certificate methods both ways (CERTs to send, CRs to ask): RSA signatures. */
+static bool sig_auth(const struct ikev2_peer *p)
+{
+	return p->local_auth.ops != NULL && p->local_auth.ops->certs != NULL &&
+	       p->remote_auth.ops != NULL && p->remote_auth.ops->certreq_dns != NULL;
+}
+
+bool ikev1_policy_authenticates(const struct ikev2_peer *p)
+{
+	return sig_auth(p) || (p->local_auth.psk_len && p->remote_auth.psk_len);
+}
+
+static uint16_t auth_method(const struct ikev2_peer *p)
+{
+	return sig_auth(p) ? IKEV1_AUTH_RSA_SIG : AUTH_PSK;
+}
 
 static uint16_t v1_encr(uint16_t v2)
 {
@@ -47,8 +68,9 @@ static void add_life(struct ike_sa *sa, uint16_t type_attr, uint16_t dur_attr, u
 }
 
 /* The SA payload body of Main Mode 1: one proposal, a transform per method. */
-static int offer_build(const struct ikev1_engine *e, const struct ike_mm_method *mm, size_t n,
-		       uint8_t **body, size_t *len, struct ike_err *err)
+static int offer_build(const struct ikev1_engine *e, const struct ikev2_peer *peer,
+		       const struct ike_mm_method *mm, size_t n, uint8_t **body, size_t *len,
+		       struct ike_err *err)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
 	uint8_t life[4], *shrunk;
@@ -68,7 +90,7 @@ static int offer_build(const struct ikev1_engine *e, const struct ike_mm_method 
 			ike_sa_add_attr_tv(sa, ISAKMP_IKE_KEY_LENGTH, mm[i].suite.encr_bits);
 		ike_sa_add_attr_tv(sa, ISAKMP_IKE_HASH_ALGORITHM,
 				   ikecr_prf_find(mm[i].suite.prf)->ikev1_hash);
-		ike_sa_add_attr_tv(sa, ISAKMP_IKE_AUTHENTICATION_METHOD, AUTH_PSK);
+		ike_sa_add_attr_tv(sa, ISAKMP_IKE_AUTHENTICATION_METHOD, auth_method(peer));
 		ike_sa_add_attr_tv(sa, ISAKMP_IKE_GROUP_DESCRIPTION, mm[i].dh_group);
 		add_life(sa, ISAKMP_IKE_LIFE_TYPE, ISAKMP_IKE_LIFE_DURATION, ISAKMP_LIFE_SECONDS,
 			 e->conf.ike_lifetime_s, life);
@@ -84,13 +106,13 @@ static int offer_build(const struct ikev1_engine *e, const struct ike_mm_method 
 
 /* A transform as a method (single values), or false when it names
  * something dpsec does not run or another authentication method. */
-static bool transform_method(const struct ike_sa *sa, const struct ike_transform *t,
+static bool transform_method(const struct ike_sa *sa, const struct ike_transform *t, uint16_t auth,
 			     struct ike_mm_method *m, uint64_t *life_s)
 {
 	struct isakmp_ike_policy p;
 	const struct ikecr_prf *prf;
 
-	if (isakmp_ike_attrs_decode(sa, t, &p, NULL) || p.auth != AUTH_PSK)
+	if (isakmp_ike_attrs_decode(sa, t, &p, NULL) || p.auth != auth)
 		return false;
 	prf = ikecr_prf_of_ikev1_hash(p.hash);
 	if (prf == NULL || (p.enc != IKEV1_ENCR_AES_CBC && p.enc != IKEV1_ENCR_3DES_CBC))
@@ -114,15 +136,15 @@ static bool method_eq(const struct ike_mm_method *a, const struct ike_mm_method 
 }
 
 /* The first of the initiator's transforms one of ours accepts: its index. */
-static int choose_transform(const struct ike_sa *sa, const struct ike_mm_method *ours, size_t n,
-			    struct ike_mm_method *chosen, uint64_t *life_s)
+static int choose_transform(const struct ike_sa *sa, uint16_t auth, const struct ike_mm_method *ours,
+			    size_t n, struct ike_mm_method *chosen, uint64_t *life_s)
 {
 	const struct ike_proposal *p = &sa->prop[0];
 
 	for (uint16_t k = 0; k < p->n_tr; k++) {
 		struct ike_mm_method m;
 
-		if (!transform_method(sa, &sa->tr[p->tr0 + k], &m, life_s))
+		if (!transform_method(sa, &sa->tr[p->tr0 + k], auth, &m, life_s))
 			continue;
 		for (size_t i = 0; i < n; i++)
 			if (method_eq(&m, &ours[i])) {
@@ -228,7 +250,7 @@ static void nat_event(struct ikev1_engine *e, struct ikev1_sa *sa)
 
 /* ---- keys ---- */
 
-/* SKEYID (PSK), SKEYID_d/a/e, the cipher key and the Phase 1 IV. */
+/* SKEYID (PSK or signatures), SKEYID_d/a/e, the cipher key and the Phase 1 IV. */
 static int derive(struct ikev1_sa *sa, struct ike_chunk peer_ke, struct ike_err *err)
 {
 	uint8_t g_xy[IKE_DH_SECRET_MAX];
@@ -236,7 +258,10 @@ static int derive(struct ikev1_sa *sa, struct ike_chunk peer_ke, struct ike_err 
 	const struct ike_auth_conf *a = &sa->peer.local_auth;
 	int rc = ike_dh_derive(sa->dh, peer_ke.p, peer_ke.len, g_xy, sizeof(g_xy), &len, err);
 
-	if (rc == 0)
+	if (rc == 0 && sig_auth(&sa->peer))
+		rc = ikev1_skeyid_sig(&sa->keys, IKE_CHUNK(sa->ni, sa->ni_len),
+				      IKE_CHUNK(sa->nr, sa->nr_len), IKE_CHUNK(g_xy, len), err);
+	else if (rc == 0)
 		rc = ikev1_skeyid_psk(&sa->keys, IKE_CHUNK(a->psk, a->psk_len),
 				      IKE_CHUNK(sa->ni, sa->ni_len), IKE_CHUNK(sa->nr, sa->nr_len), err);
 	if (rc == 0)
@@ -276,6 +301,34 @@ static int make_ke_nonce(struct ikev1_engine *e, struct ikev1_sa *sa, struct ike
 	return 0;
 }
 
+/* The DNs of the peer's X.509 CRs (others are of no use to us), as many
+ * as fit: they choose which of our certificates to send. */
+static void take_certreqs(struct ikev1_sa *sa, const struct ikev1_rx *rx)
+{
+	union isakmp_body cr;
+
+	sa->peer_cr_len = 0;
+	for (int i = 0; ikev1_rx_body_nth(rx, ISAKMP_PL_CR, i, &cr); i++)
+		if (cr.cert.encoding == ISAKMP_CERT_X509_SIG &&
+		    cr.cert.data.len <= sizeof(sa->peer_cr) - sa->peer_cr_len) {
+			memcpy(sa->peer_cr + sa->peer_cr_len, cr.cert.data.p, cr.cert.data.len);
+			sa->peer_cr_len = (uint16_t)(sa->peer_cr_len + cr.cert.data.len);
+		}
+}
+
+/* A CR naming each of our trusted roots, in order (RFC 2408 §3.10). */
+static void add_certreqs(struct ikev1_tx *t, const struct ikev2_peer *peer)
+{
+	struct ike_chunk dn[IKE_CERT_ROOTS_MAX];
+	int n = peer->remote_auth.ops->certreq_dns(&peer->remote_auth, dn, IKE_CERT_ROOTS_MAX);
+	union isakmp_body cr;
+
+	for (int i = 0; i < n; i++) {
+		cr.cert = (struct isakmp_cert){ ISAKMP_CERT_X509_SIG, { dn[i].p, (uint16_t)dn[i].len } };
+		ikev1_tx_add(t, ISAKMP_PL_CR, &cr);
+	}
+}
+
 /* The peer's KE and nonce from message 3 or 4. */
 static int take_ke_nonce(struct ikev1_sa *sa, const struct ikev1_rx *rx, struct ike_err *err)
 {
@@ -286,6 +339,8 @@ static int take_ke_nonce(struct ikev1_sa *sa, const struct ikev1_rx *rx, struct 
 	if (ke.ke.len != ike_dh_public_len(sa->mm.dh_group))
 		return ike_fail(err, -EBADMSG, "Main Mode: KE of %u bytes, group %u needs %zu",
 				ke.ke.len, sa->mm.dh_group, ike_dh_public_len(sa->mm.dh_group));
+	if (sig_auth(&sa->peer))
+		take_certreqs(sa, rx);
 	memcpy(sa->initiator ? sa->g_xr : sa->g_xi, ke.ke.p, ke.ke.len);
 	memcpy(sa->initiator ? sa->nr : sa->ni, nonce.nonce.p, nonce.nonce.len);
 	*(sa->initiator ? &sa->nr_len : &sa->ni_len) = nonce.nonce.len;
@@ -309,6 +364,8 @@ static int send_ke_nonce(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t n
 	else
 		ikev1_tx_raw(&t, ISAKMP_PL_NONCE, sa->nr, sa->nr_len);
 	rc = sa->peer_natt ? add_nat_d(&t, sa, err) : 0;
+	if (sig_auth(&sa->peer))
+		add_certreqs(&t, &sa->peer);
 	if (rc == 0)
 		rc = ikev1_tx_finish(e, sa, &t, NULL, &data, &len, err);
 	return rc ? rc : ikev1_send_msg(e, sa, &sa->mm_msgs, data, len, sa->initiator, now);
@@ -335,7 +392,36 @@ static int auth_hash(const struct ikev1_sa *sa, bool of_initiator, const uint8_t
 			    : ikev1_hash_r(&sa->keys, &in, out, err);
 }
 
-/* Message 5 or 6: [ID, HASH (, INITIAL-CONTACT)], encrypted. */
+/* Our CERT payloads (the certificate the peer's CRs choose, then its
+ * intermediates) and SIG, HASH_I/R signed by the key process. */
+static int add_cert_sig(struct ikev1_tx *t, const struct ikev1_sa *sa, const uint8_t *hash,
+			struct ike_err *err)
+{
+	const struct ike_auth_conf *a = &sa->peer.local_auth;
+	struct ike_auth_octets o = { .prf = sa->mm.suite.prf,
+				     .piece = { IKE_CHUNK(hash, sa->keys.prf_len) },
+				     .certreq = IKE_CHUNK(sa->peer_cr, sa->peer_cr_len),
+				     .ikev1 = true };
+	struct ike_chunk certs[IKE_AUTH_CERTS_MAX];
+	uint8_t sig[IKE_AUTH_DATA_MAX], method;
+	union isakmp_body cert;
+	size_t len;
+	int n = a->ops->certs(a, &o, certs, IKE_AUTH_CERTS_MAX, err);
+
+	if (n < 0 || a->ops->make(a, &o, &method, sig, sizeof(sig), &len, err))
+		return err->code;
+	for (int i = 0; i < n; i++) {
+		if (certs[i].len > UINT16_MAX)
+			return ike_fail(err, -E2BIG, "our certificate of %zu bytes does not fit a CERT payload",
+					certs[i].len);
+		cert.cert = (struct isakmp_cert){ ISAKMP_CERT_X509_SIG, { certs[i].p, (uint16_t)certs[i].len } };
+		ikev1_tx_add(t, ISAKMP_PL_CERT, &cert);
+	}
+	ikev1_tx_raw(t, ISAKMP_PL_SIG, sig, len);
+	return 0;
+}
+
+/* Message 5 or 6: [ID, HASH or CERT... SIG (, INITIAL-CONTACT)], encrypted. */
 static int send_auth(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err)
 {
 	uint8_t id_b[ID_B_MAX], hash[IKE_PRF_MAX], cookies[16], *data;
@@ -347,7 +433,13 @@ static int send_auth(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 		return rc;
 	ikev1_tx_begin(e, sa, &t, ISAKMP_MAIN_MODE, 0, true);
 	ikev1_tx_raw(&t, ISAKMP_PL_ID, id_b, id_len);
-	ikev1_tx_raw(&t, ISAKMP_PL_HASH, hash, sa->keys.prf_len);
+	if (sig_auth(&sa->peer))
+		rc = add_cert_sig(&t, sa, hash, err);
+	else
+		ikev1_tx_raw(&t, ISAKMP_PL_HASH, hash, sa->keys.prf_len);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc)
+		return rc;
 	if (sa->initiator) {
 		memcpy(cookies, sa->id.spi_i, 8);
 		memcpy(cookies + 8, sa->id.spi_r, 8);
@@ -359,18 +451,61 @@ static int send_auth(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 	return rc;
 }
 
-/* The peer's ID and HASH from message 5 or 6. 0, or the notify to fail with. */
+/* The peer's HASH against want, HASH_I/R as we compute it. 0 or the notify. */
+static uint16_t check_hash(const struct ikev1_sa *sa, const struct ikev1_rx *rx, const uint8_t *want)
+{
+	union isakmp_body h;
+
+	if (!ikev1_rx_body(rx, ISAKMP_PL_HASH, &h)) {
+		ike_fail(rx->err, -EBADMSG, "Main Mode: HASH missing");
+		return ISAKMP_N_PAYLOAD_MALFORMED;
+	}
+	if (h.hash.len != sa->keys.prf_len || CRYPTO_memcmp(want, h.hash.p, h.hash.len)) {
+		ike_fail(rx->err, -EKEYREJECTED, "Main Mode: HASH_%c does not verify (wrong pre-shared key?)",
+			 sa->initiator ? 'R' : 'I');
+		return ISAKMP_N_AUTHENTICATION_FAILED;
+	}
+	return 0;
+}
+
+/* The peer's X.509 CERTs (end entity first) and SIG over want: its chain to
+ * our roots, its ID in the certificate, the signature. 0 or the notify. */
+static uint16_t check_cert_sig(const struct ikev1_sa *sa, const struct ikev1_rx *rx,
+			       const uint8_t *want)
+{
+	const struct ike_auth_conf *a = &sa->peer.remote_auth;
+	struct ike_auth_octets o = { .prf = sa->mm.suite.prf,
+				     .piece = { IKE_CHUNK(want, sa->keys.prf_len) },
+				     .id = &sa->peer_id,
+				     .ikev1 = true };
+	union isakmp_body b, sig;
+	int rc;
+
+	if (!ikev1_rx_body(rx, ISAKMP_PL_SIG, &sig)) {
+		ike_fail(rx->err, -EBADMSG, "Main Mode: SIG missing");
+		return ISAKMP_N_PAYLOAD_MALFORMED;
+	}
+	for (int i = 0; o.n_certs < IKE_AUTH_CERTS_MAX && ikev1_rx_body_nth(rx, ISAKMP_PL_CERT, i, &b); i++)
+		if (b.cert.encoding == ISAKMP_CERT_X509_SIG)
+			o.certs[o.n_certs++] = IKE_CHUNK(b.cert.data.p, b.cert.data.len);
+	rc = a->ops->check(a, &o, IKEV1_AUTH_RSA_SIG, sig.sig.p, sig.sig.len, rx->err);
+	if (rc == -EKEYREJECTED)
+		return ISAKMP_N_INVALID_SIGNATURE;
+	return rc ? ISAKMP_N_AUTHENTICATION_FAILED : 0;
+}
+
+/* The peer's ID and HASH or CERT/SIG from message 5 or 6. 0, or the
+ * notify to fail with. */
 static uint16_t check_auth(struct ikev1_sa *sa, const struct ikev1_rx *rx)
 {
-	const struct isakmp_payload *idp = NULL, *hp = NULL;
+	const struct isakmp_payload *idp;
 	uint8_t want[IKE_PRF_MAX];
-	int i = -1, k = -1;
-	uint16_t bad = 0;
+	int i = -1;
+	uint16_t bad;
 
 	idp = isakmp_msg_find(&rx->m, ISAKMP_PL_ID, &i);
-	hp = isakmp_msg_find(&rx->m, ISAKMP_PL_HASH, &k);
-	if (idp == NULL || hp == NULL || idp->body.len < 4 || idp->body.len - 4 > IKE_ID_MAX) {
-		ike_fail(rx->err, -EBADMSG, "Main Mode: ID or HASH missing");
+	if (idp == NULL || idp->body.len < 4 || idp->body.len - 4 > IKE_ID_MAX) {
+		ike_fail(rx->err, -EBADMSG, "Main Mode: ID missing or malformed");
 		return ISAKMP_N_PAYLOAD_MALFORMED;
 	}
 	sa->peer_id.type = idp->body.p[0];
@@ -378,11 +513,8 @@ static uint16_t check_auth(struct ikev1_sa *sa, const struct ikev1_rx *rx)
 	memcpy(sa->peer_id.data, idp->body.p + 4, sa->peer_id.len);
 	if (auth_hash(sa, !sa->initiator, idp->body.p, idp->body.len, want, rx->err))
 		return ISAKMP_N_AUTHENTICATION_FAILED;
-	if (hp->body.len != sa->keys.prf_len || CRYPTO_memcmp(want, hp->body.p, hp->body.len)) {
-		ike_fail(rx->err, -EKEYREJECTED, "Main Mode: HASH_%c does not verify (wrong pre-shared key?)",
-			 sa->initiator ? 'R' : 'I');
-		bad = ISAKMP_N_AUTHENTICATION_FAILED;
-	} else if (!ike_id_matches(&sa->peer.remote_id, &sa->peer_id)) {
+	bad = sig_auth(&sa->peer) ? check_cert_sig(sa, rx, want) : check_hash(sa, rx, want);
+	if (bad == 0 && !ike_id_matches(&sa->peer.remote_id, &sa->peer_id)) {
 		ike_fail(rx->err, -EACCES, "Main Mode: the peer's identity is not the policy's");
 		bad = ISAKMP_N_INVALID_ID_INFORMATION;
 	}
@@ -398,7 +530,7 @@ int ikev1_main_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 	size_t n = ikev1_mm_methods(e, &sa->peer, mm), len;
 	struct ikev1_tx t;
 	uint8_t *data;
-	int rc = offer_build(e, mm, n, &sa->sai_b, &sa->sai_len, err);
+	int rc = offer_build(e, &sa->peer, mm, n, &sa->sai_b, &sa->sai_len, err);
 
 	if (rc)
 		return rc;
@@ -508,9 +640,10 @@ int ikev1_main_first(struct ikev1_engine *e, struct ikev1_rx *rx)
 				"Main Mode 1: not one ISAKMP proposal");
 	else if (lookup(e, rx, NULL, peer))
 		rc = no_proposal(e, rx, "no policy for this peer");
-	else if ((n = ikev1_mm_methods(e, peer, ours)) == 0 || peer->local_auth.psk_len == 0)
-		rc = no_proposal(e, rx, "the policy has no IKEv1 pre-shared key method");
-	else if ((tr = choose_transform(&b->sa, ours, n, &chosen, &life)) < 0)
+	else if ((n = ikev1_mm_methods(e, peer, ours)) == 0 ||
+		 !ikev1_policy_authenticates(peer))
+		rc = no_proposal(e, rx, "the policy has no IKEv1 pre-shared key or certificate method");
+	else if ((tr = choose_transform(&b->sa, auth_method(peer), ours, n, &chosen, &life)) < 0)
 		rc = no_proposal(e, rx, "no transform accepted");
 	else
 		rc = answer_first(e, rx, &b->sa, tr, &chosen, life, peer);
@@ -532,7 +665,7 @@ static int on_mm2(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *
 	uint64_t life = 0;
 	int rc = b && ikev1_rx_body(rx, ISAKMP_PL_SA, b) && b->sa.n_prop == 1 && b->sa.n_tr == 1 ? 0 : -EBADMSG;
 
-	if (rc == 0 && choose_transform(&b->sa, ours, n, &m, &life) < 0)
+	if (rc == 0 && choose_transform(&b->sa, auth_method(&sa->peer), ours, n, &m, &life) < 0)
 		rc = -EBADMSG;
 	free(b);
 	if (rc || ikev1_msgs_received(&sa->mm_msgs, rx->raw, rx->len))

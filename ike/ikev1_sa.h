@@ -81,6 +81,8 @@ struct ikev1_xchg {
 };
 
 
+#define IKEV1_CERTREQ_MAX 1024 /* bytes of the peer's CERTREQ DNs kept */
+
 struct ikev1_sa {
 	struct ikev2_sa_id id;      /* the cookies */
 	bool initiator;
@@ -102,6 +104,8 @@ struct ikev1_sa {
 	uint16_t g_len;
 	uint8_t ni[256], nr[256];
 	uint16_t ni_len, nr_len;
+	uint8_t peer_cr[IKEV1_CERTREQ_MAX]; /* signatures: the peer's CERTREQ DNs, one after another */
+	uint16_t peer_cr_len;
 	struct ikev1_iv p1_iv;      /* the Phase 1 chain */
 	struct ikev1_msgs mm_msgs;
 	struct ikev1_xchg xchg[IKEV1_MAX_XCHG];

@@ -172,6 +172,8 @@ struct isakmp_id {
 	struct ike_blob data;
 };
 
+#define ISAKMP_CERT_X509_SIG 4 /* RFC 2408 §3.9, Certificate Encoding: X.509 Certificate - Signature */
+
 struct isakmp_cert { /* CERT and CR */
 	uint8_t encoding;
 	struct ike_blob data;

@@ -17,6 +17,13 @@
 #   (swanctl --terminate: DELETE notifications) and dpsec drops them; then
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
 #   says IKEv1, responder, and pings pass again.
+# --peer strongswan-cert: B is strongSwan with version = 1 and auth = pubkey,
+#   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
+#   Mode authenticated by RSA signatures, RFC 2409 §5.1); dpsec initiates,
+#   pings pass, show mmsas names B by its certificate's FQDN, and charon's
+#   log says it verified A's RSA signature (PKCS#1 without DigestInfo); then,
+#   as with --peer strongswan, strongSwan deletes its SAs and initiates, and
+#   dpsec responds: show mmsas says responder, pings pass again.
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
@@ -28,7 +35,8 @@
 # Needs root, tshark, ethtool; strongSwan or ike-scan for those peers (exit
 # 77, skip, when missing).
 #
-# usage: ikev1_e2e.py [--peer dpsec|strongswan|scan] DPSECD DPSEC_CTLD DPSECCTL
+# usage: ikev1_e2e.py [--peer dpsec|strongswan|strongswan-cert|scan] DPSECD DPSEC_CTLD
+#        DPSECCTL
 import json
 import os
 import re
@@ -160,6 +168,16 @@ def run_strongswan(w, errs):
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     E.check_ike_log(w, errs, "a", ", PFS")
+    strongswan_initiates(w, errs, "IPv4 192.0.2.2")
+    if errs:
+        print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
+        print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
+        print("---- charon ----\n%s" % w.charon_log()[-6000:])
+
+
+def strongswan_initiates(w, errs, peer_id):
+    """strongSwan deletes its SAs (dpsec drops them), then initiates
+    again: dpsec responds and pings pass."""
     r = swanctl(w, "--terminate", "--ike", "dpsec", "--timeout", "20")
     print("swanctl --terminate: exit %d" % r.returncode)
     try:
@@ -171,13 +189,29 @@ def run_strongswan(w, errs):
     if r.returncode != 0:
         errs.append("strongSwan initiating: swanctl --initiate: exit %d:\n%s"
                     % (r.returncode, r.stdout[-3000:]))
-    check_mmsa(w, errs, "a", "responder", "IPv4 192.0.2.2")
+    check_mmsa(w, errs, "a", "responder", peer_id)
     answered, out = E.ping(w, 6)
     check_pings(errs, "strongSwan initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out,
                 range(2, 7))
+
+
+def run_strongswan_cert(w, errs):
+    w.key_types = lambda: ("rsa", "rsa")  # IKEv1 signatures are RSA
+    w.topology()
+    w.certificates()
+    ctld = w.gateway("a")
+    w.strongswan()
+    answered, out = E.ping(w, 10)
+    check_pings(errs, "dpsec initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
+    check_mmsa(w, errs, "a", "initiator", "FQDN b.example")
+    lines = [l.strip() for l in w.charon_log().splitlines() if "authentication of" in l]
+    print("charon: %s" % lines)
+    # RSA_EMSA_PKCS1_NULL: PKCS#1 without DigestInfo, IKEv1's SIG
+    if not any("'a.example' with RSA_EMSA_PKCS1_NULL successful" in l for l in lines):
+        errs.append("charon did not verify A's RSA signature: %s" % lines)
+    strongswan_initiates(w, errs, "FQDN b.example")
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
-        print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
@@ -245,7 +279,7 @@ def missing(peer):
         return "needs root (network namespaces)"
     if shutil.which("tshark") is None or shutil.which("ethtool") is None:
         return "tshark or ethtool missing (tools/deps installs them)"
-    if peer == "strongswan" and not (os.access(E.CHARON, os.X_OK) and os.access(E.SWANCTL, os.X_OK)):
+    if peer.startswith("strongswan") and not (os.access(E.CHARON, os.X_OK) and os.access(E.SWANCTL, os.X_OK)):
         return "strongSwan is not installed (tools/deps installs it)"
     if peer == "scan" and not os.access(IKE_SCAN, os.X_OK):
         return "ike-scan is not installed"
@@ -256,9 +290,11 @@ def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
-    if len(args) != 3 or peer not in ("dpsec", "strongswan", "scan"):
-        print("usage: ikev1_e2e.py [--peer dpsec|strongswan|scan] DPSECD DPSEC_CTLD DPSECCTL",
-              file=sys.stderr)
+    runs = {"dpsec": run_dpsec, "strongswan": run_strongswan,
+            "strongswan-cert": run_strongswan_cert, "scan": run_scan}
+    if len(args) != 3 or peer not in runs:
+        print("usage: ikev1_e2e.py [--peer dpsec|strongswan|strongswan-cert|scan] DPSECD "
+              "DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     why = missing(peer)
     if why:
@@ -266,9 +302,8 @@ def main():
         return 77
     use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan")
     # the scan needs B's namespace as strongSwan's: the WAN address in the kernel
-    w = E.World("dpsec" if peer == "dpsec" else "strongswan", *args)
-    return E.run_world(w, {"dpsec": run_dpsec, "strongswan": run_strongswan, "scan": run_scan}[peer],
-                       "ikev1_e2e (peer %s)" % peer)
+    w = E.World(peer if peer in ("dpsec", "strongswan-cert") else "strongswan", *args)
+    return E.run_world(w, runs[peer], "ikev1_e2e (peer %s)" % peer)
 
 
 if __name__ == "__main__":

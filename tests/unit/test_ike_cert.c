@@ -6,7 +6,9 @@
  * openssl command, an independent verifier; malformed requests answered
  * with errors), and runs two IKEv2 engines authenticating with RSA
  * (PKCS#1 v1.5 and PSS, RFC 7427) and ECDSA certificates, and failing
- * with a certificate from an untrusted CA. */
+ * with a certificate from an untrusted CA; and two IKEv1 engines through
+ * Main Mode with RSA signatures (RFC 2409 §5.1) and Quick Mode, refusing a
+ * certificate from an untrusted CA, a tampered SIG and a SIG without CERT. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -26,8 +28,11 @@
 #include "ike_dh.h"
 #include "ike_keyproc.h"
 #include "ike_sig.h"
+#include "ike_pair.h"
+#include "ikev1.h"
 #include "ikev2.h"
 #include "ikev2_msg.h"
+#include "isakmp_msg.h"
 
 #define DAY (24 * 3600L)
 
@@ -645,6 +650,9 @@ END_TEST
 
 struct peer_side {
 	struct ikev2_engine *e;
+	struct ikev1_engine *e1;       /* instead of e: an IKEv1 side */
+	struct ike_child child;        /* the last child SA up */
+	uint16_t notify;               /* of the last failure */
 	struct ike_endpoint ep;
 	struct ikev2_peer pol;
 	struct ike_cert_auth *ca;
@@ -685,7 +693,8 @@ static int spy_check(const struct ike_auth_conf *c, const struct ike_auth_octets
 		X509_ALGOR_free(alg);
 	}
 	s->cert_len = o->n_certs && o->certs[0].len <= sizeof(s->cert) ? o->certs[0].len : 0;
-	memcpy(s->cert, o->certs[0].p, s->cert_len);
+	if (s->cert_len) /* none when the peer sent no CERT */
+		memcpy(s->cert, o->certs[0].p, s->cert_len);
 	real.ops = spy.real;
 	return spy.real->check(&real, o, method, data, len, err);
 }
@@ -715,17 +724,16 @@ static struct ike_ts_set ts_of(uint8_t net)
 	return s;
 }
 
-/* A side with our certificates (their keys in a key process of its own),
- * the roots it trusts, RSA-PSS or not, FQDN identities. */
-static void side_init(struct peer_side *s, bool initiator, const char *const *names, size_t n,
-		      const char *const *roots, size_t n_roots, bool pss)
+/* A side's policy with our certificates (their keys in a key process of
+ * its own), the roots it trusts, RSA-PSS or not, an identity of id_type. */
+static void side_policy(struct peer_side *s, bool initiator, const char *const *names, size_t n,
+			const char *const *roots, size_t n_roots, bool pss, uint8_t id_type)
 {
 	char files[2][128];
 	const char *certs[2] = { files[0], files[1] };
 	uint16_t handles[2] = { 0, 1 };
 	struct ike_cert_auth_conf cc = { certs, handles, n, NULL, roots, n_roots, NULL, 0, 0, pss };
 	struct ike_err err = { 0 };
-	struct ikev2_conf conf;
 
 	memset(s, 0, sizeof(*s));
 	for (size_t k = 0; k < n && k < 2; k++)
@@ -734,12 +742,22 @@ static void side_init(struct peer_side *s, bool initiator, const char *const *na
 	ck_assert_msg(ike_cert_auth_new(&cc, &s->ca, &err) == 0, "%s", err.msg);
 	ike_auth_cert(&s->pol.local_auth, s->ca);
 	ike_auth_cert(&s->pol.remote_auth, s->ca);
-	ck_assert_int_eq(ike_cert_auth_id(s->ca, IKEV2_ID_FQDN, &s->pol.local_id, &err), 0);
+	ck_assert_int_eq(ike_cert_auth_id(s->ca, id_type, &s->pol.local_id, &err), 0);
 	s->pol.n_mm = 1, s->pol.mm[0] = mm;
 	s->pol.n_qm = 1, s->pol.qm[0] = qm;
 	s->pol.ts_local = ts_of(initiator ? 1 : 2);
 	s->pol.ts_remote = ts_of(initiator ? 2 : 1);
 	s->ep = (struct ike_endpoint){ { .family = DPSEC_AF_INET, .a = { 192, 0, 2, initiator ? 1 : 2 } }, 500 };
+}
+
+/* An IKEv2 side: FQDN identities. */
+static void side_init(struct peer_side *s, bool initiator, const char *const *names, size_t n,
+		      const char *const *roots, size_t n_roots, bool pss)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_conf conf;
+
+	side_policy(s, initiator, names, n, roots, n_roots, pss, IKEV2_ID_FQDN);
 	ikev2_conf_default(&conf);
 	conf.lookup = lookup;
 	conf.lookup_ctx = s;
@@ -747,8 +765,33 @@ static void side_init(struct peer_side *s, bool initiator, const char *const *na
 	ck_assert_ptr_nonnull(s->e);
 }
 
+static const struct ike_mm_method mm_v1 = { /* no AEAD in IKEv1's Phase 1 */
+	{ IKE_ENCR_AES_CBC, 256, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_ECP_256
+};
+static const struct ike_qm_method qm_v1 = {
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+};
+
+/* An IKEv1 side: its certificate's subject DN as its identity. */
+static void side_init_v1(struct peer_side *s, bool initiator, const char *name,
+			 const char *const *roots, size_t n_roots)
+{
+	struct ike_err err = { 0 };
+	struct ikev1_conf conf;
+
+	side_policy(s, initiator, &name, 1, roots, n_roots, false, IKEV2_ID_DER_ASN1_DN);
+	s->pol.mm[0] = mm_v1;
+	s->pol.qm[0] = qm_v1;
+	ikev1_conf_default(&conf);
+	conf.lookup = lookup;
+	conf.lookup_ctx = s;
+	s->e1 = ikev1_engine_new(&conf, &err);
+	ck_assert_msg(s->e1 != NULL, "%s", err.msg);
+}
+
 static void side_free(struct peer_side *s)
 {
+	ikev1_engine_free(s->e1);
 	ikev2_engine_free(s->e);
 	ike_cert_auth_free(s->ca);
 	ike_keyproc_stop(s->kp);
@@ -761,8 +804,11 @@ static bool pump(struct peer_side *s, struct peer_side *to)
 	struct ike_err err = { 0 };
 	bool moved = false;
 
-	while (ikev2_next_event(s->e, &ev)) {
-		if (ev.kind == IKEV2_EV_SEND) {
+	while (s->e1 ? ikev1_next_event(s->e1, &ev) : ikev2_next_event(s->e, &ev)) {
+		if (ev.kind == IKEV2_EV_SEND && to->e1) {
+			ikev1_input(to->e1, ev.send.data, ev.send.len, &ev.send.remote, &ev.send.local, 1000, &err);
+			moved = true;
+		} else if (ev.kind == IKEV2_EV_SEND) {
 			ikev2_input(to->e, ev.send.data, ev.send.len, &ev.send.remote, &ev.send.local, 1000, &err);
 			moved = true;
 		} else if (ev.kind == IKEV2_EV_IKE_UP) {
@@ -770,8 +816,10 @@ static bool pump(struct peer_side *s, struct peer_side *to)
 			s->peer_id = ev.up.peer_id;
 		} else if (ev.kind == IKEV2_EV_CHILD_UP) {
 			s->child_up++;
+			s->child = *ev.child;
 		} else if (ev.kind == IKEV2_EV_FAILED) {
 			s->failed++;
+			s->notify = ev.reason.notify;
 			snprintf(s->reason, sizeof(s->reason), "%s", ev.reason.text);
 		}
 		ikev2_event_release(&ev);
@@ -791,7 +839,10 @@ static void negotiate(struct peer_side *i, struct peer_side *r)
 	spy_ops.check = spy_check;
 	r->pol.remote_auth.ops = &spy_ops;
 	i->pol.remote_auth.ops = &spy_ops;
-	ck_assert_msg(ikev2_initiate(i->e, &i->pol, &i->ep, &r->ep, 1000, &id, &err) == 0, "%s", err.msg);
+	if (i->e1)
+		ck_assert_msg(ikev1_initiate(i->e1, &i->pol, &i->ep, &r->ep, 1000, &id, &err) == 0, "%s", err.msg);
+	else
+		ck_assert_msg(ikev2_initiate(i->e, &i->pol, &i->ep, &r->ep, 1000, &id, &err) == 0, "%s", err.msg);
 	for (int round = 0; round < 10 && (pump(i, r) | pump(r, i)); round++)
 		;
 }
@@ -919,6 +970,7 @@ START_TEST(certificate_chosen_by_the_peers_certreq)
 	struct ike_trust *t;
 	struct ike_err err = { 0 };
 	uint8_t a[IKE_CERT_KEYID_LEN], b[IKE_CERT_KEYID_LEN], ab[2 * IKE_CERT_KEYID_LEN];
+	struct ike_chunk dn;
 
 	ck_assert_msg(ike_cert_auth_new(&cc, &ca, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(ike_trust_new(roots, 2, NULL, 0, 0, &t, &err), 0);
@@ -926,13 +978,21 @@ START_TEST(certificate_chosen_by_the_peers_certreq)
 	ike_trust_keyid(t, 1, b, &err);
 	memcpy(ab, b, sizeof(b));
 	memcpy(ab + sizeof(b), a, sizeof(a));
-	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(b, sizeof(b))), 0); /* r_ec chains to B */
-	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(a, sizeof(a))), 1); /* r_rsa to A */
-	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(ab, sizeof(ab))), 0); /* ours in order */
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(b, sizeof(b)), false), 0); /* r_ec chains to B */
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(a, sizeof(a)), false), 1); /* r_rsa to A */
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(ab, sizeof(ab)), false), 0); /* ours in order */
 	/* nothing asked, or only roots we do not know: the one of our first root */
-	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(NULL, 0)), 1);
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(NULL, 0), false), 1);
 	memset(ab, 0x5a, sizeof(ab));
-	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(ab, sizeof(ab))), 1);
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(ab, sizeof(ab)), false), 1);
+	/* IKEv1's CERTREQ: the roots' DNs */
+	ck_assert_int_eq(ike_trust_dn(t, 1, &dn, &err), 0);
+	ck_assert_int_eq(ike_cert_auth_choose(ca, dn, true), 0);
+	OPENSSL_free((void *)dn.p);
+	ck_assert_int_eq(ike_trust_dn(t, 0, &dn, &err), 0);
+	ck_assert_int_eq(ike_cert_auth_choose(ca, dn, true), 1);
+	ck_assert_int_eq(ike_cert_auth_choose(ca, IKE_CHUNK(dn.p, dn.len - 1), true), 1); /* cut short */
+	OPENSSL_free((void *)dn.p);
 	ike_trust_free(t);
 	ike_cert_auth_free(ca);
 	ike_keyproc_stop(cc.kp);
@@ -972,6 +1032,114 @@ START_TEST(our_own_certificate_checked_at_load)
 }
 END_TEST
 
+/* ---- two IKEv1 engines: Main Mode with RSA signatures ------------------ */
+
+START_TEST(ikev1_certificates_authenticate)
+{
+	const char *roots[] = { ROOT_B, ROOT_A };
+	struct peer_side i, r;
+
+	side_init_v1(&i, true, "i_rsa", roots, 2);
+	side_init_v1(&r, false, "r_rsa", roots + 1, 1);
+	negotiate(&i, &r);
+	ck_assert_msg(i.ike_up == 1 && r.ike_up == 1, "not up: %s / %s", i.reason, r.reason);
+	ck_assert_int_eq(i.child_up, 1);
+	ck_assert_int_eq(r.child_up, 1);
+	pair_agrees(&i.child, &r.child);
+	ck_assert(ike_id_matches(&r.pol.local_id, &i.peer_id)); /* the subject DNs */
+	ck_assert(ike_id_matches(&i.pol.local_id, &r.peer_id));
+	ck_assert_uint_eq(spy.seen[1].method, IKEV1_AUTH_RSA_SIG);
+	ck_assert(saw_cert(&spy.seen[1], "i_rsa"));
+	ck_assert(saw_cert(&spy.seen[0], "r_rsa"));
+	side_free(&i);
+	side_free(&r);
+}
+END_TEST
+
+START_TEST(ikev1_untrusted_ca_refused)
+{
+	const char *i_roots[] = { path("rogue.pem") }, *r_roots[] = { ROOT_A, ROOT_B };
+	struct peer_side i, r;
+
+	side_init_v1(&i, true, "i_rogue", i_roots, 1);
+	side_init_v1(&r, false, "r_rsa", r_roots, 2);
+	negotiate(&i, &r);
+	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
+	ck_assert_int_eq(r.failed, 1);
+	ck_assert_msg(strstr(r.reason, "CN=i_rogue,O=dpsec test chains to no trusted root CA"), "%s", r.reason);
+	ck_assert_uint_eq(r.notify, ISAKMP_N_AUTHENTICATION_FAILED);
+	ck_assert_uint_eq(ikev1_engine_stats(r.e1)->n[IKEV1_STAT_AUTH_FAILURES], 1);
+	ck_assert_int_eq(i.failed, 1); /* told by the responder's AUTHENTICATION-FAILED */
+	ck_assert_uint_eq(i.notify, ISAKMP_N_AUTHENTICATION_FAILED);
+	side_free(&i);
+	side_free(&r);
+}
+END_TEST
+
+/* The initiator's make, with the SIG's last byte flipped. */
+static const struct ike_auth_ops *honest_ops;
+
+static int tampered_make(const struct ike_auth_conf *c, const struct ike_auth_octets *o, uint8_t *method,
+			 uint8_t *out, size_t cap, size_t *len, struct ike_err *err)
+{
+	int rc = honest_ops->make(c, o, method, out, cap, len, err);
+
+	if (rc == 0)
+		out[*len - 1] ^= 1;
+	return rc;
+}
+
+START_TEST(ikev1_tampered_sig_refused)
+{
+	const char *roots[] = { ROOT_A };
+	struct ike_auth_ops tampering;
+	struct peer_side i, r;
+
+	side_init_v1(&i, true, "i_rsa", roots, 1);
+	side_init_v1(&r, false, "r_rsa", roots, 1);
+	honest_ops = i.pol.local_auth.ops;
+	tampering = *honest_ops;
+	tampering.make = tampered_make;
+	i.pol.local_auth.ops = &tampering;
+	negotiate(&i, &r);
+	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
+	ck_assert_msg(strstr(r.reason, "SIG does not verify"), "%s", r.reason);
+	ck_assert_uint_eq(r.notify, ISAKMP_N_INVALID_SIGNATURE);
+	ck_assert_uint_eq(ikev1_engine_stats(r.e1)->n[IKEV1_STAT_AUTH_FAILURES], 1);
+	ck_assert_uint_eq(i.notify, ISAKMP_N_INVALID_SIGNATURE);
+	side_free(&i);
+	side_free(&r);
+}
+END_TEST
+
+static int no_certs(const struct ike_auth_conf *c, const struct ike_auth_octets *o,
+		    struct ike_chunk *out, size_t cap, struct ike_err *err)
+{
+	(void)c, (void)o, (void)out, (void)cap, (void)err;
+	return 0;
+}
+
+START_TEST(ikev1_no_certificate_refused)
+{
+	const char *roots[] = { ROOT_A };
+	struct ike_auth_ops certless;
+	struct peer_side i, r;
+
+	side_init_v1(&i, true, "i_rsa", roots, 1);
+	side_init_v1(&r, false, "r_rsa", roots, 1);
+	certless = *i.pol.local_auth.ops;
+	certless.certs = no_certs; /* SIG without a CERT payload */
+	i.pol.local_auth.ops = &certless;
+	negotiate(&i, &r);
+	ck_assert_int_eq(i.ike_up + r.ike_up, 0);
+	ck_assert_msg(strstr(r.reason, "the peer sent no certificate"), "%s", r.reason);
+	ck_assert_uint_eq(r.notify, ISAKMP_N_AUTHENTICATION_FAILED);
+	ck_assert_uint_eq(ikev1_engine_stats(r.e1)->n[IKEV1_STAT_AUTH_FAILURES], 1);
+	side_free(&i);
+	side_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ike_cert");
@@ -996,6 +1164,10 @@ static Suite *suite(void)
 	tcase_add_loop_test(t, ikev2_certificates_authenticate, 0, sizeof(auth_cases) / sizeof(auth_cases[0]));
 	tcase_add_test(t, ikev2_untrusted_ca_fails);
 	tcase_add_test(t, ikev2_identity_not_in_the_certificate_fails);
+	tcase_add_test(t, ikev1_certificates_authenticate);
+	tcase_add_test(t, ikev1_untrusted_ca_refused);
+	tcase_add_test(t, ikev1_tampered_sig_refused);
+	tcase_add_test(t, ikev1_no_certificate_refused);
 	suite_add_tcase(s, t);
 	return s;
 }
