@@ -353,3 +353,25 @@ int cfg_load_neighbours(struct cfg_ctx *c, const config_setting_t *root)
 			return -1;
 	return 0;
 }
+
+bool cfg_prefixes_meet(const struct dpsec_prefix *a, const struct dpsec_prefix *b)
+{
+	uint32_t bits = a->len < b->len ? a->len : b->len;
+
+	if (a->addr.family != b->addr.family)
+		return false;
+	for (uint32_t i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - (bits > 8 ? 8 : bits)));
+
+		if ((a->addr.a[i] & mask) != (b->addr.a[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+bool cfg_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
+{
+	struct dpsec_prefix host = { *a, a->family == DPSEC_AF_INET6 ? 128 : 32 };
+
+	return cfg_prefixes_meet(p, &host);
+}

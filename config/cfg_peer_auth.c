@@ -9,45 +9,22 @@
 #include "cfg_priv.h"
 #include "cfg_store.h"
 
-/* Whether the two prefixes share an address. */
-static bool prefixes_meet(const struct dpsec_prefix *a, const struct dpsec_prefix *b)
-{
-	uint32_t bits = a->len < b->len ? a->len : b->len;
-
-	if (a->addr.family != b->addr.family)
-		return false;
-	for (uint32_t i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - (bits > 8 ? 8 : bits)));
-
-		if ((a->addr.a[i] & mask) != (b->addr.a[i] & mask))
-			return false;
-	}
-	return true;
-}
-
-static bool prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
-{
-	struct dpsec_prefix host = { *a, a->family == DPSEC_AF_INET6 ? 128 : 32 };
-
-	return prefixes_meet(p, &host);
-}
-
 /* Filters that may cover one pair of addresses (either way round when
  * one of them is mirrored). */
 static bool filters_meet(const struct dpsec_filter *f, const struct dpsec_filter *g)
 {
-	if (prefixes_meet(&f->src, &g->src) && prefixes_meet(&f->dst, &g->dst))
+	if (cfg_prefixes_meet(&f->src, &g->src) && cfg_prefixes_meet(&f->dst, &g->dst))
 		return true;
-	return (f->mirrored || g->mirrored) && prefixes_meet(&f->src, &g->dst) &&
-	       prefixes_meet(&f->dst, &g->src);
+	return (f->mirrored || g->mirrored) && cfg_prefixes_meet(&f->src, &g->dst) &&
+	       cfg_prefixes_meet(&f->dst, &g->src);
 }
 
 /* A transport rule that may negotiate with a tunnel rule's endpoint. */
 static bool transport_reaches(const struct dpsec_rule *t, const struct dpsec_addr *endpoint)
 {
 	for (uint32_t i = 0; i < t->n_filters; i++)
-		if (prefix_holds(&t->filters[i].dst, endpoint) ||
-		    (t->filters[i].mirrored && prefix_holds(&t->filters[i].src, endpoint)))
+		if (cfg_prefix_holds(&t->filters[i].dst, endpoint) ||
+		    (t->filters[i].mirrored && cfg_prefix_holds(&t->filters[i].src, endpoint)))
 			return true;
 	return false;
 }

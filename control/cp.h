@@ -145,8 +145,6 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sa_id_of(const struct cp_ctx *c, const char *name);
-/* Whether address a lies in prefix p (same family). */
-bool cp_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a);
 /* A negotiated SA into a free slot (bound to rule_id); its id or -ENOSPC. */
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);

@@ -74,7 +74,7 @@ static void host_selectors(const struct dpsec_rule *r, const struct dpsec_addr *
 	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
 		const struct dpsec_filter *f = &r->filters[i];
 
-		if (!cp_prefix_holds(&f->src, local) || !cp_prefix_holds(&f->dst, peer))
+		if (!cfg_prefix_holds(&f->src, local) || !cfg_prefix_holds(&f->dst, peer))
 			continue;
 		p->ts_local.ts[p->ts_local.n++] = host_ts(local, f->proto, f->sport_lo, f->sport_hi);
 		p->ts_remote.ts[p->ts_remote.n++] = host_ts(peer, f->proto, f->dport_lo, f->dport_hi);
@@ -85,7 +85,7 @@ static bool transport_rule_for(const struct dpsec_rule *r, const struct dpsec_ad
 			       const struct dpsec_addr *peer)
 {
 	for (uint32_t i = 0; i < r->n_filters; i++)
-		if (cp_prefix_holds(&r->filters[i].src, local) && cp_prefix_holds(&r->filters[i].dst, peer))
+		if (cfg_prefix_holds(&r->filters[i].src, local) && cfg_prefix_holds(&r->filters[i].dst, peer))
 			return true;
 	return false;
 }

@@ -198,21 +198,6 @@ static int send_filter(struct cp_ctx *c, uint32_t rule_id, uint32_t filter_id,
 	return cp_cmd_send(c, DPSEC_CMD_FILTER_ADD, &m, sizeof(m));
 }
 
-bool cp_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a)
-{
-	uint32_t bits = p->len;
-
-	if (p->addr.family != a->family)
-		return false;
-	for (uint32_t i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - (bits > 8 ? 8 : bits)));
-
-		if ((p->addr.a[i] & mask) != (a->a[i] & mask))
-			return false;
-	}
-	return true;
-}
-
 /* A per-peer rule (a negotiated SA's carries it: it comes before its
  * generic rule): its generic rule's filters, narrowed to the peer for a
  * transport rule (a tunnel rule's peer is its endpoint: all of it). */
@@ -229,7 +214,7 @@ static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const st
 		struct dpsec_filter f = g->filters[i];
 
 		if (!g->tunnel) {
-			if (!cp_prefix_holds(&f.dst, &d->peer))
+			if (!cfg_prefix_holds(&f.dst, &d->peer))
 				continue;
 			f.dst.addr = d->peer;
 			f.dst.len = d->peer.family == DPSEC_AF_INET6 ? 128 : 32;

@@ -93,4 +93,10 @@ int cfg_parse_mac(const char *s, uint8_t mac[6]);
 int cfg_parse_hex(const char *s, uint8_t *out, size_t max, size_t *len);
 const char *cfg_action_name(uint8_t action);
 
+/* Whether two prefixes share an address (same family), and whether an
+ * address lies in a prefix: the policy's filters compared with each other
+ * and with peers (cfg_net.c). */
+bool cfg_prefixes_meet(const struct dpsec_prefix *a, const struct dpsec_prefix *b);
+bool cfg_prefix_holds(const struct dpsec_prefix *p, const struct dpsec_addr *a);
+
 #endif
