@@ -620,6 +620,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
 	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
+	cp_ike_life_quick_mode(c, &ev->sa);
 }
 
 static void child_down(struct cp_ctx *c, uint32_t spi_in)

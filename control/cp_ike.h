@@ -27,6 +27,7 @@ struct cp_ike_sa {
 	uint64_t expire_ns;      /* hard lifetime: ikev2_delete_ike() */
 	uint64_t active_ns;      /* last IKE message or inbound ESP packet */
 	uint64_t in_packets;     /* inbound packets of its child SAs at active_ns */
+	uint32_t quick_modes;    /* child SAs keyed from it (max_quick_modes) */
 	bool rekeying;           /* we started its rekey */
 	bool expiring;           /* we started its delete */
 	bool checking;           /* a liveness check is out */
@@ -90,6 +91,11 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator);
 uint32_t cp_ike_soft_point(bool initiator);
 /* An IKE message the engine took for the SA whose SPIi is spi_i. */
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8]);
+/* A child SA keyed from the IKE SA: at the assigned policy's
+ * max_quick_modes (0: no limit) the IKE SA is rekeyed (IKEv1: renewed by
+ * a new Main Mode) at once, so that the next child SA is keyed from new
+ * keying material; the seeds' limit on the quick modes of a main mode. */
+void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id);
 /* Rekeys, expiries and liveness checks that are due. */
 void cp_ike_life_tick(struct cp_ctx *c);
 /* At a child SA's soft lifetime: is its rekey ours? IKEv2: yes (the

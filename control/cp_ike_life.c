@@ -1,7 +1,8 @@
 /* cp_ike_life.c - the life of dpsec-ctld's IKE SAs after they come up:
  * the rekey at the soft point of the Main Mode lifetime (with jitter, the
  * initiator before the responder; IKEv1: a new Main Mode that adopts the
- * Quick Mode SAs), the delete at its hard end, who rekeys a child SA
+ * Quick Mode SAs) also once it keyed the policy's max_quick_modes, the
+ * delete at its hard end, who rekeys a child SA
  * (IKEv1: the seeds' rule, the side that sent more), dead peer
  * detection (a liveness check after --dpd-interval seconds without an IKE
  * message or an inbound ESP packet from the peer; the engine takes the SA
@@ -58,6 +59,7 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
 	s->rekey_ns = now + life_ns / 10000 * soft;
 	s->expire_ns = now + life_ns;
 	s->rekeying = s->expiring = s->checking = false;
+	s->quick_modes = 0;
 }
 
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8])
@@ -146,6 +148,19 @@ static void rekey(struct cp_ctx *c, struct cp_ike_sa *s)
 		cp_log(LOG_WARNING, "ike: %s of rule %08x: %s", what, s->rule_id, err.msg);
 	else
 		cp_log(LOG_INFO, "ike: %s of rule %08x (soft lifetime)", what, s->rule_id);
+}
+
+void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id)
+{
+	const struct cfg_policy *pol = cfg_store_policy(&c->store, c->store.assigned);
+	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, id);
+	uint32_t limit = pol != NULL ? pol->main_mode.max_quick_modes : 0;
+
+	if (s == NULL || ++s->quick_modes < limit || limit == 0 || s->rekeying || s->expiring)
+		return;
+	cp_log(LOG_INFO, "ike: the IKE SA of rule %08x keyed %u quick modes, the policy's "
+	       "max_quick_modes", s->rule_id, s->quick_modes);
+	rekey(c, s);
 }
 
 /* IKEv1's ISAKMP SA: the engine ends it at its lifetime (taking the Quick
