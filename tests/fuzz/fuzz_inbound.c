@@ -1,13 +1,14 @@
 /* fuzz_inbound.c - libFuzzer target for dpsecd's inbound path: packet bytes
  * go through the IP parser, the sorting of UDP on a NAT-T port (RFC 3948),
  * the SAD, the anti-replay window, decryption, the trailer checks,
- * decapsulation and the inner policy check, with fixed SAs (1 and 2 in UDP).
- * Input byte 0 picks the mode:
+ * decapsulation and the inner policy check, with fixed SAs (1 and 2 in UDP,
+ * 4 and 5 AH). Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
- *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 4,
- *         so that what follows the ICV check is reached too. */
+ *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 6,
+ *         so that what follows the ICV check is reached too; for an AH SA
+ *         it is the next header byte and what AH carries. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #include "natt.h"
 #include "ofl_engine.h"
 
-#define N_SA 4
+#define N_SA 6
 
 static struct dp_ctx ctx;
 static struct cfg_dataplane cfg;
@@ -46,7 +47,8 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
 }
 
 /* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6 in UDP, 2 CBC-SHA1
- * transport v4 in UDP, 3 GCM-256 ESN transport v6. */
+ * transport v4 in UDP, 3 GCM-256 ESN transport v6, 4 AH-SHA1 ESN tunnel
+ * v4, 5 AH-SHA256 transport v6. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -55,8 +57,8 @@ static void make_sa(int i)
 	snprintf(c->name, sizeof(c->name), "fuzz%d", i);
 	c->spi = 0x1000u + (uint32_t)i;
 	c->direction = DPSEC_DIR_IN;
-	c->mode = i < 2 ? DPSEC_MODE_TUNNEL : DPSEC_MODE_TRANSPORT;
-	c->esn = i == 1 || i == 3;
+	c->mode = i < 2 || i == 4 ? DPSEC_MODE_TUNNEL : DPSEC_MODE_TRANSPORT;
+	c->esn = i == 1 || i == 3 || i == 4;
 	c->replay_window = 64;
 	(v6 ? addr6 : addr4)(&c->local, 2, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2, 2);
@@ -71,6 +73,12 @@ static void make_sa(int i)
 		c->encap = DPSEC_ENCAP_UDP;
 		c->udp_sport = c->udp_dport = DPSEC_NATT_PORT;
 	}
+	if (i >= 4) {
+		c->protocol = DPSEC_PROTO_AH;
+		c->enc_key_len = 0;
+		c->integ_alg = i == 4 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128;
+		c->integ_key_len = i == 4 ? 20 : 32;
+	}
 }
 
 /* Rule i: negotiate, any protocol between the SA's networks, inbound SA i. */
@@ -82,14 +90,14 @@ static void make_rule(int i)
 	f->src.addr.family = f->dst.addr.family = v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET;
 	f->mirrored = true;
 	f->sport_hi = f->dport_hi = 65535;
-	if (i >= 2) { /* transport: the two hosts themselves */
+	if (sa_conf[i].mode == DPSEC_MODE_TRANSPORT) { /* the two hosts themselves */
 		f->src.addr = sa_conf[i].remote;
 		f->dst.addr = sa_conf[i].local;
 		f->src.len = f->dst.len = v6 ? 128 : 32;
 	}
 	snprintf(rules[i].name, sizeof(rules[i].name), "r%d", i);
 	rules[i].action = DPSEC_ACTION_NEGOTIATE;
-	rules[i].tunnel = i < 2;
+	rules[i].tunnel = sa_conf[i].mode == DPSEC_MODE_TUNNEL;
 	rules[i].n_filters = 1;
 	rules[i].filters = f;
 	rules[i].sa_out = -1;
@@ -232,6 +240,60 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	return true;
 }
 
+/* The ICV of an AH packet (RFC 4302 §3.3.3.1) as the harness computes it:
+ * over a copy with the outer header's mutable fields zeroed (put_outer
+ * leaves TOS, flow label and fragment bits zero: the TTL and the IPv4
+ * checksum remain), with ESN the high half appended. */
+static void seal_ah(const struct dp_sa *sa, const uint8_t *p, uint32_t len, uint64_t seq,
+		    uint8_t *icv)
+{
+	static uint8_t copy[3100];
+	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), n = len;
+	uint8_t tag[16];
+	struct ofl_op op = { .sa = &sa->crypto, .buf = copy, .encrypt = true, .tag = tag };
+
+	memcpy(copy, p, len);
+	if (sa->flags & DP_SA_OUTER6) {
+		copy[7] = 0; /* hop limit */
+	} else {
+		copy[8] = 0; /* TTL */
+		copy[10] = copy[11] = 0; /* checksum */
+	}
+	if (sa->flags & DP_SA_ESN) {
+		memcpy(copy + n, &hi, 4);
+		n += 4;
+	}
+	op.auth_len = n;
+	ofl_cpu_run(worker.crypto, &op, 1);
+	memcpy(icv, tag, sa->icv_len);
+}
+
+/* An AH packet for an AH SA: d[0] its next header, the rest what it
+ * carries, with a correct ICV. */
+static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
+{
+	uint32_t ip_len = (sa->flags & DP_SA_OUTER6) ? 40 : 20, ah_len = dp_ah_len(sa), len, seq_be;
+	uint64_t seq;
+	uint8_t *p, *ah;
+
+	if (n < 4 || n > 2800)
+		return false;
+	len = ip_len + ah_len + (uint32_t)(n - 3);
+	seq = (uint64_t)d[1] << 24 | (uint64_t)d[2] << 40 | 1;
+	seq_be = rte_cpu_to_be_32((uint32_t)seq);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	put_outer(p, sa, len, IPPROTO_AH);
+	ah = p + ip_len;
+	memset(ah, 0, ah_len);
+	ah[0] = d[0];
+	ah[1] = (uint8_t)(ah_len / 4 - 2);
+	memcpy(ah + 4, &sa->spi_be, 4);
+	memcpy(ah + 8, &seq_be, 4);
+	memcpy(ah + ah_len, d + 3, n - 3);
+	seal_ah(sa, p, len, seq, ah + AH_FIXED_LEN);
+	return true;
+}
+
 /* As a worker sorts a packet to us: ESP, ESP in UDP, or neither (freed). */
 static bool is_esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
@@ -248,7 +310,7 @@ static bool is_esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 			return false;
 		}
 	}
-	if (md->l4proto == IPPROTO_ESP && !(md->flags & DP_M_FRAG))
+	if ((md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH) && !(md->flags & DP_M_FRAG))
 		return true;
 	rte_pktmbuf_free(m);
 	return false;
@@ -264,7 +326,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > 3000 || (m = rte_pktmbuf_alloc(ctx.pool)) == NULL)
 		return 0;
 	if (data[0] & 1) {
-		ok = build_sealed(m, ctx.sas.sa[(data[0] >> 1) % N_SA], data + 1, size - 1);
+		const struct dp_sa *sa = ctx.sas.sa[(data[0] >> 1) % N_SA];
+
+		ok = (sa->flags & DP_SA_AH) ? build_sealed_ah(m, sa, data + 1, size - 1)
+					    : build_sealed(m, sa, data + 1, size - 1);
 	} else {
 		ok = size > 1 && rte_pktmbuf_append(m, (uint16_t)(size - 1)) != NULL;
 		if (ok)
