@@ -572,13 +572,35 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	return -1;
 }
 
+/* IKEv1 tells the responder nothing of a rekey (IKEv2 has REKEY_SA): a
+ * Quick Mode of the peer's for a rule and peer that already have a pair
+ * replaces that pair. The old pair stays until the peer deletes it or it
+ * expires (strongSwan keeps it, delete_rekeyed = no); its soft lifetime
+ * starts no rekey of its own. */
+static struct cp_ike_child *v1_replaced(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *s = &c->ike->ch[i];
+
+		if (s->used && s->version == 1 && s->dyn != NULL && s->dyn->used &&
+		    s->dyn->kind == CP_DYN_SA && s->dyn->generic_id == (uint32_t)ev->user &&
+		    memcmp(&s->dyn->peer, &ev->child->out.remote, sizeof(s->dyn->peer)) == 0) {
+			s->rekeying = true;
+			return s;
+		}
+	}
+	return NULL;
+}
+
 /* The per-peer rule of a new child SA: a rekey takes over the rule of the
  * SA it replaces (both inbound SAs then match it, and the outbound one
  * moves to the new SA at once); otherwise a new one. */
-static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, bool *fresh)
+static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, int version,
+				      bool *fresh)
 {
 	struct cp_ike_child *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
-							    : NULL;
+			       : version == 1		  ? v1_replaced(c, ev)
+							  : NULL;
 	struct cp_dyn_rule *d;
 
 	*fresh = old == NULL || old->dyn == NULL;
@@ -600,7 +622,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 
 	addr_str(&ch->out.remote, p, sizeof(p));
 	if (s != NULL)
-		d = child_rule(c, ev, &fresh);
+		d = child_rule(c, ev, version, &fresh);
 	if (d == NULL || install_pair(c, ev, d, s) < 0) {
 		if (d == NULL)
 			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
