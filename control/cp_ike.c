@@ -518,10 +518,11 @@ static struct cp_ike_child *free_child(struct cp_ike *k)
 }
 
 /* Names, ESP in UDP under NAT, lifetimes. The soft one is the rekey
- * time, with jitter (cp_ike_soft_point()): 85-90 % on the IKE SA's
+ * time, with jitter (cp_ike_soft_point()). IKEv2: 85-90 % on the IKE SA's
  * initiator, 92-97 % on its responder, so that the two peers do not both
  * rekey the same child SA at once (the engine does not resolve that
- * collision, RFC 7296 §2.8.1) and SAs set up together spread their rekeys. */
+ * collision, RFC 7296 §2.8.1) and SAs set up together spread their rekeys.
+ * IKEv1: 85-90 % on both, where cp_ike_rekey_is_ours() picks the side. */
 static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime *life)
 {
 	uint64_t soft = cp_ike_soft_point(initiator); /* hundredths of a percent */
@@ -552,7 +553,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	char err[CP_ERR_MAX] = "";
 	int in, out;
 
-	prepare(ch, sa == NULL || sa->initiator, &life);
+	prepare(ch, sa == NULL || sa->initiator || sa->version == 1, &life);
 	life_in = life; /* an idle inbound SA is reported: its delete goes to the peer */
 	life_in.idle_seconds = c->store.timeouts.idle_seconds;
 	in = cp_sa_add_negotiated(c, &ch->in, &life_in, d->id);
@@ -633,12 +634,15 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	}
 	s->ike = ev->sa;
 	s->version = version;
+	s->initiated = ch->initiator;
+	s->hard_seconds = ch->method.lifetime_seconds ? ch->method.lifetime_seconds : 3600;
 	c->mm[CP_MM_ike_quick_mode]++;
 	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
 		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
 	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
+	cp_ike_life_quick_mode(c, &ev->sa);
 }
 
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
@@ -669,9 +673,12 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 
 		if (!s->used || (s->sa_in != sa_id && s->sa_out != sa_id))
 			continue;
-		if (s->rekeying) /* the other SA of the pair reached it too */
+		if (s->rekeying || !cp_ike_rekey_is_ours(c, s)) /* the pair's other SA came first */
 			return true;
 		s->rekeying = true;
+		cp_log(LOG_INFO, "ike: rekeying SPI in 0x%08x at its soft lifetime%s", s->spi_in,
+		       s->version == 2 ? "" : s->initiated ? " (we sent more or made the pair)"
+							  : " (we sent more)");
 		if ((s->version == 1
 			     ? cp_ikev1_rekey_child(c->ike->v1, &s->ike, s->spi_in, cp_ike_now_ms(), &err)
 			     : ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, cp_ike_now_ms(), &err)) < 0)
@@ -694,7 +701,8 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 			s = &c->ike->sa[i];
 	if (s != NULL) {
 		*s = (struct cp_ike_sa){ .used = true, .id = ev->sa, .rule_id = (uint32_t)ev->user,
-					 .peer_id = ev->up.peer_id, .mm = ev->up.mm, .version = version };
+					 .peer_id = ev->up.peer_id, .mm = ev->up.mm, .version = version,
+					 .lifetime_s = ev->up.lifetime_s };
 		cp_ike_life_start(c, s, ev->up.initiator);
 	}
 	ike_id_describe(&ev->up.peer_id, id, sizeof(id));
@@ -717,6 +725,9 @@ static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct 
 		c->mm[CP_MM_negotiation_failures]++;
 }
 
+/* The child SAs move to the new SA. IKEv2: the IKE SA itself was
+ * rekeyed. IKEv1: a new Main Mode (up already) adopted them; the old one
+ * stays until deleted, by the side that renewed. */
 static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, &ev->sa);
@@ -726,6 +737,11 @@ static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 			c->ike->ch[i].ike = ev->rekeyed.new_sa;
 	if (s == NULL)
 		return;
+	if (cp_ike_find_sa(c->ike, &ev->rekeyed.new_sa) != NULL) {
+		cp_audit("IKEv1 SA with rule %08x replaced by a new Main Mode (%s): its quick mode "
+			 "SAs moved to it", s->rule_id, s->rekeying ? "ours" : "the peer's");
+		return;
+	}
 	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id, s->rekeying ? "us" : "the peer");
 	s->id = ev->rekeyed.new_sa;
 	cp_ike_life_start(c, s, s->rekeying); /* the rekey's initiator is the new SA's */

@@ -21,11 +21,13 @@ struct cp_ike_sa {
 	struct ike_id peer_id;
 	struct ike_mm_method mm;
 	bool initiator;          /* of this SA (after a rekey: of the rekey) */
+	uint32_t lifetime_s;     /* IKEv1: as agreed in Main Mode; 0: the policy's */
 	uint64_t up_ns;
 	uint64_t rekey_ns;       /* soft lifetime: ikev2_rekey_ike() */
 	uint64_t expire_ns;      /* hard lifetime: ikev2_delete_ike() */
 	uint64_t active_ns;      /* last IKE message or inbound ESP packet */
 	uint64_t in_packets;     /* inbound packets of its child SAs at active_ns */
+	uint32_t quick_modes;    /* child SAs keyed from it (max_quick_modes) */
 	bool rekeying;           /* we started its rekey */
 	bool expiring;           /* we started its delete */
 	bool checking;           /* a liveness check is out */
@@ -42,6 +44,9 @@ struct cp_ike_child {
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */
 	int version;              /* of its IKE SA: the engine that owns it */
+	bool initiated;           /* we started the exchange that made it */
+	uint32_t hard_seconds;    /* its lifetime */
+	uint64_t fallback_ns;     /* IKEv1: the peer's rekey is due; ours if not by then */
 };
 
 #define CP_IKE_MAX_CHILDREN 1024
@@ -86,8 +91,18 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator);
 uint32_t cp_ike_soft_point(bool initiator);
 /* An IKE message the engine took for the SA whose SPIi is spi_i. */
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8]);
+/* A child SA keyed from the IKE SA: at the assigned policy's
+ * max_quick_modes (0: no limit) the IKE SA is rekeyed (IKEv1: renewed by
+ * a new Main Mode) at once, so that the next child SA is keyed from new
+ * keying material; the seeds' limit on the quick modes of a main mode. */
+void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id);
 /* Rekeys, expiries and liveness checks that are due. */
 void cp_ike_life_tick(struct cp_ctx *c);
+/* At a child SA's soft lifetime: is its rekey ours? IKEv2: yes (the
+ * lifetimes' bands keep the peers apart). IKEv1, the seeds' rule: the side
+ * that sent more, or on a tie the one that made the pair, rekeys; the
+ * other waits a while (fallback_ns) for it. */
+bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s);
 /* An idle inbound SA of a child SA: its delete goes to the peer. false:
  * not one of IKE's. */
 bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id);

@@ -1,6 +1,9 @@
 /* cp_ike_life.c - the life of dpsec-ctld's IKE SAs after they come up:
  * the rekey at the soft point of the Main Mode lifetime (with jitter, the
- * initiator before the responder), the delete at its hard end, dead peer
+ * initiator before the responder; IKEv1: a new Main Mode that adopts the
+ * Quick Mode SAs) also once it keyed the policy's max_quick_modes, the
+ * delete at its hard end, who rekeys a child SA
+ * (IKEv1: the seeds' rule, the side that sent more), dead peer
  * detection (a liveness check after --dpd-interval seconds without an IKE
  * message or an inbound ESP packet from the peer; the engine takes the SA
  * down when the check goes unanswered), and the delete of child SAs
@@ -18,6 +21,7 @@
 #define NS_PER_S 1000000000ull
 #define JITTER_PCT 5 /* random part of the soft point, percent of the lifetime */
 #define TICK_NS (200 * 1000000ull) /* lifetimes and DPD are seconds: 5 looks a second */
+#define FALLBACK_PCT 7 /* of a pair's lifetime: how long its soft point waits for the peer's rekey */
 
 static uint32_t lifetime_s(const struct cp_ctx *c)
 {
@@ -46,7 +50,8 @@ uint32_t cp_ike_soft_point(bool initiator)
 
 void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
 {
-	uint64_t now = cp_now_ns(), life_ns = (uint64_t)lifetime_s(c) * NS_PER_S;
+	uint64_t now = cp_now_ns();
+	uint64_t life_ns = (uint64_t)(s->lifetime_s ? s->lifetime_s : lifetime_s(c)) * NS_PER_S;
 	uint32_t soft = cp_ike_soft_point(initiator);
 
 	s->initiator = initiator;
@@ -54,6 +59,7 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
 	s->rekey_ns = now + life_ns / 10000 * soft;
 	s->expire_ns = now + life_ns;
 	s->rekeying = s->expiring = s->checking = false;
+	s->quick_modes = 0;
 }
 
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8])
@@ -125,19 +131,89 @@ static void expire(struct cp_ctx *c, struct cp_ike_sa *s, const char *why)
 
 	s->expiring = true;
 	cp_audit("IKE SA with rule %08x: %s, deleting it", s->rule_id, why);
-	if (ikev2_delete_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
+	if ((s->version == 1 ? cp_ikev1_delete_ike(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
+			     : ikev2_delete_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err)) < 0)
 		cp_log(LOG_WARNING, "ike: deleting the IKE SA of rule %08x: %s", s->rule_id, err.msg);
 }
 
+/* IKEv2: a rekey; IKEv1: a new Main Mode, which adopts the Quick Mode SAs. */
 static void rekey(struct cp_ctx *c, struct cp_ike_sa *s)
 {
 	struct ike_err err = { 0 };
+	const char *what = s->version == 1 ? "renewing the ISAKMP SA" : "rekeying the IKE SA";
 
 	s->rekeying = true;
-	if (ikev2_rekey_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0)
-		cp_log(LOG_WARNING, "ike: rekeying the IKE SA of rule %08x: %s", s->rule_id, err.msg);
+	if ((s->version == 1 ? cp_ikev1_renew(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
+			     : ikev2_rekey_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err)) < 0)
+		cp_log(LOG_WARNING, "ike: %s of rule %08x: %s", what, s->rule_id, err.msg);
 	else
-		cp_log(LOG_INFO, "ike: rekeying the IKE SA of rule %08x (soft lifetime)", s->rule_id);
+		cp_log(LOG_INFO, "ike: %s of rule %08x (soft lifetime)", what, s->rule_id);
+}
+
+void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id)
+{
+	const struct cfg_policy *pol = cfg_store_policy(&c->store, c->store.assigned);
+	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, id);
+	uint32_t limit = pol != NULL ? pol->main_mode.max_quick_modes : 0;
+
+	if (s == NULL || ++s->quick_modes < limit || limit == 0 || s->rekeying || s->expiring)
+		return;
+	cp_log(LOG_INFO, "ike: the IKE SA of rule %08x keyed %u quick modes, the policy's "
+	       "max_quick_modes", s->rule_id, s->quick_modes);
+	rekey(c, s);
+}
+
+/* IKEv1's ISAKMP SA: the engine ends it at its lifetime (taking the Quick
+ * Mode SAs left on it down). */
+static void v1_tick(struct cp_ctx *c, struct cp_ike_sa *s, uint64_t now)
+{
+	if (now >= s->rekey_ns && !s->rekeying && !has_children(c, s))
+		expire(c, s, "no quick mode SA left at its soft lifetime");
+	else if (now >= s->rekey_ns && !s->rekeying)
+		rekey(c, s);
+	else if (c->o.dpd_seconds != 0)
+		check_peer(c, s, now);
+}
+
+static uint64_t sa_bytes(const struct cp_ctx *c, uint32_t sa)
+{
+	return sa < c->seg.hdr->sa_capacity ? c->seg.sas[sa].bytes : 0;
+}
+
+bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s)
+{
+	uint64_t out, in;
+
+	if (s->version != 1)
+		return true;
+	if (s->fallback_ns != 0) /* the second soft event of the pair */
+		return false;
+	out = sa_bytes(c, s->sa_out);
+	in = sa_bytes(c, s->sa_in);
+	if (out > in || (out == in && s->initiated))
+		return true;
+	s->fallback_ns = cp_now_ns() + (uint64_t)s->hard_seconds * NS_PER_S / 100 * FALLBACK_PCT;
+	cp_log(LOG_INFO, "ike: SPI in 0x%08x at its soft lifetime: the peer sent more (%llu bytes in, "
+	       "%llu out)%s, its rekey awaited", s->spi_in, (unsigned long long)in,
+	       (unsigned long long)out, in == out ? " or made the pair" : "");
+	return false;
+}
+
+/* IKEv1 pairs whose rekey the peer should have started by now. */
+static void rekey_fallbacks(struct cp_ctx *c, uint64_t now)
+{
+	struct ike_err err = { 0 };
+
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (!ch->used || ch->fallback_ns == 0 || now < ch->fallback_ns || ch->rekeying)
+			continue;
+		ch->rekeying = true;
+		cp_log(LOG_INFO, "ike: the peer did not rekey SPI in 0x%08x: rekeying it", ch->spi_in);
+		if (cp_ikev1_rekey_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err) < 0)
+			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", ch->spi_in, err.msg);
+	}
 }
 
 void cp_ike_life_tick(struct cp_ctx *c)
@@ -152,9 +228,8 @@ void cp_ike_life_tick(struct cp_ctx *c)
 
 		if (!s->used || s->expiring)
 			continue;
-		if (s->version == 1) { /* the engine keeps the ISAKMP SA's lifetime (no rekey) */
-			if (c->o.dpd_seconds != 0)
-				check_peer(c, s, now);
+		if (s->version == 1) {
+			v1_tick(c, s, now);
 			continue;
 		}
 		if (now >= s->expire_ns)
@@ -166,6 +241,7 @@ void cp_ike_life_tick(struct cp_ctx *c)
 		else if (c->o.dpd_seconds != 0)
 			check_peer(c, s, now);
 	}
+	rekey_fallbacks(c, now);
 }
 
 bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)

@@ -4,7 +4,8 @@
  * assigned policy says ike_version = 1, with IKEv1's Main Mode suites in
  * place of IKEv2's), SPI allocator, log and event handling (cp_ike.c's,
  * told the version). The ISAKMP SA lifetime and the legacy suites follow
- * the assigned policy's main_mode block. */
+ * the assigned policy's main_mode block (the lifetime: --test-ike-lifetime
+ * when given). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,9 @@ int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, siz
 static void follow_policy(struct cp_ikev1 *k)
 {
 	const struct cfg_policy *p = assigned_policy(k->c);
-	uint32_t life = (p ? p->main_mode.lifetime_minutes : DEFAULT_LIFETIME_MINUTES) * 60u;
+	uint32_t life = k->c->o.test_ike_lifetime_s
+				? k->c->o.test_ike_lifetime_s
+				: (p ? p->main_mode.lifetime_minutes : DEFAULT_LIFETIME_MINUTES) * 60u;
 	bool legacy = p != NULL && p->main_mode.legacy_suites;
 	struct ike_err err = { 0 };
 
@@ -195,4 +198,18 @@ int cp_ikev1_check_liveness(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, ui
 			    struct ike_err *err)
 {
 	return ikev1_check_liveness(k->e, sa, now_ms, err);
+}
+
+int cp_ikev1_renew(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
+		   struct ike_err *err)
+{
+	struct ikev2_sa_id new_sa;
+
+	return ikev1_renew(k->e, sa, now_ms, &new_sa, err);
+}
+
+int cp_ikev1_delete_ike(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
+			struct ike_err *err)
+{
+	return ikev1_delete_ike(k->e, sa, now_ms, err);
 }

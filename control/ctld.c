@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		   "      --check               validate the store and exit\n"
 		   "      --dpd-interval SECONDS  IKE liveness check after this long without traffic\n"
 		   "                            from the peer (default 30, 0: off)\n"
-		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: the IKE SA's lifetime (10 s and up)\n"
+		   "      --test-ike-lifetime SECONDS  FOR TESTS ONLY: the IKE (ISAKMP) SA's lifetime (10 s and up)\n"
 		   "                            instead of the policy's Main Mode one (5 min and up)\n"
 		   "      --ike-fragment-size BYTES  IKE messages longer than this go in fragments\n"
 		   "                            (RFC 7383; 128..65000, default 1200, 0: never)\n"

@@ -175,6 +175,7 @@ struct ike_child *ike_child_make(const struct ike_child *tmpl, const struct ike_
 		return NULL;
 	}
 	*c = *tmpl;
+	c->initiator = in->initiator;
 	if (ike_child_set_keys(c, in, err)) {
 		ike_child_wipe(c);
 		free(c);

@@ -63,6 +63,7 @@ struct ike_child {
 	bool udp_encap;                /* a NAT is between the peers: ESP in UDP (RFC 3948) */
 	uint16_t local_port, remote_port; /* of the IKE SA, the UDP ports ESP goes between then */
 	uint32_t rekeys_spi;           /* inbound SPI of the child SA this one replaces; 0: new */
+	bool initiator;                /* we started the exchange that made it */
 };
 
 /* Which SA comes first in KEYMAT: RFC 7296 §2.17 takes the keys of the

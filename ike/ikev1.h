@@ -10,8 +10,9 @@
  * ikev2_peer, struct ikev2_lookup), the endpoints, and the events (struct
  * ikev2_event, released with ikev2_event_release()). struct ikev2_sa_id
  * names an ISAKMP SA by its cookies (spi_i = CKY-I, spi_r = CKY-R). The
- * event kinds used are SEND, NAT, IKE_UP, CHILD_UP, CHILD_DOWN, IKE_DOWN
- * and FAILED (IKEv1 has no IKE SA rekey: a new Main Mode replaces one).
+ * event kinds used are SEND, NAT, IKE_UP, CHILD_UP, CHILD_DOWN, IKE_DOWN,
+ * FAILED and IKE_REKEYED (IKEv1 has no IKE SA rekey: a new Main Mode
+ * replaces one, ikev1_renew(), and adopts its Quick Mode SAs).
  *
  * What IKEv1 takes from the policy: mm[] (only AES-CBC and 3DES suites;
  * the IKEv2 integrity algorithm is ignored, IKEv1 authenticates with the
@@ -49,6 +50,7 @@
 	X(IKE_ESTABLISHED, "main modes established")                            \
 	X(CHILD_ESTABLISHED, "quick modes established")                         \
 	X(CHILD_REKEYS, "quick mode SAs rekeyed")                               \
+	X(IKE_RENEWED, "main mode SAs replaced by a new main mode")             \
 	X(IKE_DELETED, "main mode SAs deleted")                                 \
 	X(CHILD_DELETED, "quick mode SAs deleted")                              \
 	X(DPD_SENT, "R-U-THERE sent")                                           \
@@ -80,7 +82,8 @@ struct ikev1_conf {
 	uint32_t half_open_max;       /* responder Main Modes not finished at once; default
 				       * 1000 (IKEv1 has no cookie challenge: this bounds a flood) */
 	uint32_t ike_lifetime_s;      /* ISAKMP SA lifetime offered and accepted; default
-				       * 28800 (480 minutes), 300 to 172800 */
+				       * 28800 (480 minutes), 10 to 172800 (the policy store
+				       * keeps the seeds' 5 minutes; less is for tests) */
 	bool legacy;                  /* also MD5 and MODP-1024 (group 2) in Phase 1 */
 	/* TEST HOOK, as in ikev2_conf: ECP key pairs from this private value. */
 	const uint8_t *test_dh_private;
@@ -134,6 +137,15 @@ int ikev1_delete_child(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uin
 		       uint64_t now_ms, struct ike_err *err);
 int ikev1_delete_ike(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		     struct ike_err *err);
+/* A new Main Mode with the SA's peer to replace it before its lifetime
+ * ends (no Quick Mode follows). Once it is up, it adopts the old SA's
+ * Quick Mode SAs (IKE_UP for the new SA, then IKE_REKEYED: sa the old,
+ * new_sa the new) and the old one is deleted (DELETE sent, IKE_DOWN). The
+ * responder's engine adopts them as well, from an SA with the same policy
+ * tag, address and identity. *out names the new SA. -ENOENT no such SA,
+ * -EAGAIN not established, -EALREADY a renewal is under way. */
+int ikev1_renew(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
+		struct ikev2_sa_id *out, struct ike_err *err);
 /* R-U-THERE (RFC 3706); no R-U-THERE-ACK after the retransmissions takes
  * the ISAKMP SA down. -EOPNOTSUPP when the peer did not announce DPD. */
 int ikev1_check_liveness(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,

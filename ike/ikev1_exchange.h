@@ -121,6 +121,15 @@ bool ikev1_rx_notify_in(const struct ikev1_rx *rx, uint16_t lo, uint16_t hi,
 
 /* ---- the exchanges ---- */
 
+/* ikev1_renew.c */
+/* Another established SA with the peer's address? (INITIAL-CONTACT is
+ * sent only without one, RFC 2407 §4.6.3.3.) */
+bool ikev1_peer_has_sa(const struct ikev1_engine *e, const struct ikev1_sa *sa);
+/* The SA just established takes over the Quick Mode SAs of the one it
+ * replaces (ours renewed, or an older one with the same peer); a renewal
+ * of ours then deletes the old one. */
+void ikev1_adopt(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now);
+
 /* ikev1_main.c */
 /* Does the policy authenticate: a pre-shared key, or certificate methods
  * both ways (RSA signatures)? */

@@ -440,7 +440,7 @@ static int send_auth(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc)
 		return rc;
-	if (sa->initiator) {
+	if (sa->initiator && !ikev1_peer_has_sa(e, sa)) {
 		memcpy(cookies, sa->id.spi_i, 8);
 		memcpy(cookies + 8, sa->id.spi_r, 8);
 		ikev1_tx_notify(&t, IKE_PROTO_IKE, ISAKMP_N_INITIAL_CONTACT, cookies, 16, NULL, 0);
@@ -736,10 +736,12 @@ static void established(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t no
 	ev.up.peer_id = sa->peer_id;
 	ev.up.mm = sa->mm;
 	ev.up.initiator = sa->initiator;
+	ev.up.lifetime_s = sa->lifetime_s;
 	ikev1_emit(e, &ev);
 	ikev1_count(e, IKEV1_STAT_IKE_ESTABLISHED);
 	ike_id_describe(&sa->peer_id, id, sizeof(id));
 	ikev1_sa_log(sa, e, 5, now, "main mode up with %s, lifetime %u s", id, sa->lifetime_s);
+	ikev1_adopt(e, sa, now);
 }
 
 /* The peer restarted (RFC 2407 §4.6.3.3): its older SAs with us are gone. */

@@ -111,6 +111,8 @@ struct ikev1_sa {
 	struct ikev1_xchg xchg[IKEV1_MAX_XCHG];
 	struct ike_child_recs children;
 	bool start_qm;              /* initiator: the first Quick Mode once up */
+	bool renewal;               /* ours, to replace the ISAKMP SA `renews` */
+	struct ikev2_sa_id renews;
 	uint32_t dpd_seq;
 	struct ike_log log;
 };

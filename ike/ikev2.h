@@ -162,6 +162,7 @@ struct ikev2_event {
 			struct ike_id peer_id;
 			struct ike_mm_method mm;
 			bool initiator;
+			uint32_t lifetime_s; /* IKEv1: the ISAKMP SA's, as agreed; 0: the caller's */
 		} up;
 		struct {
 			struct ikev2_sa_id new_sa;

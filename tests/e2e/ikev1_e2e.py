@@ -2,13 +2,18 @@
 # ike_e2e.py's namespaces and with its gateways, the store's policy saying
 # main_mode = { ike_version = 1; }.
 #
-# --peer dpsec: two dpsec gateways. A ping from host A raises the ACQUIRE,
-#   A's ctld runs Main Mode and Quick Mode with B's, the pings are answered;
-#   show mmsas on both names the peer and says IKEv1 with the cookies; past
-#   85-90 % of the Quick Mode SAs' 60 s lifetime A rekeys them (a new inbound
-#   SPI, the old pair gone) and traffic still passes; both IKE logs say the
-#   ISAKMP SA lives the policy's 30 minutes; the Main Mode tables
-#   count the main and quick modes; only IKE and ESP cross the WAN.
+# --peer dpsec: two dpsec gateways, the ISAKMP SA's lifetime 45 s
+#   (--test-ike-lifetime). A ping from host A raises the ACQUIRE, A's ctld
+#   runs Main Mode and Quick Mode with B's, the pings are answered; show
+#   mmsas on both names the peer and says IKEv1 with the cookies; both IKE
+#   logs say the ISAKMP SA lives 45 s. Host B then streams UDP to host A.
+#   At 85-90 % of the ISAKMP SA's lifetime A renews it: a new Main Mode, the
+#   same new cookies on both sides, the Quick Mode SA adopted by the new SA
+#   on B, the old one deleted. Past 85-90 % of the Quick Mode SAs' 60 s
+#   lifetime B, which sent more, rekeys them (the seeds' rule; A's log says
+#   it waited for B) under a continuous ping (a new inbound SPI at A, the
+#   old pair gone, at most 2 pings lost); the Main Mode tables count the
+#   main and quick modes; only IKE and ESP cross the WAN.
 # --peer strongswan: B is strongSwan 5.9 with version = 1 (userspace ESP:
 #   ESP in UDP 4500 after its faked NAT detection), Quick Mode with PFS
 #   (ECP-256; dpsec's filter action says pfs = true). dpsec initiates (ping
@@ -51,6 +56,7 @@ import ike_e2e as E  # noqa: E402
 
 IKE_SCAN = "/usr/bin/ike-scan"
 MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
+ISAKMP_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A renews at 38-41 s
 
 
 def ikev1_store(legacy):
@@ -126,20 +132,65 @@ def check_counts(w, errs, gws):
                         "modes (the first and its rekey) with their SAs" % (g, m))
 
 
+def udp_stream_from_b(w):
+    """Host B sends 50 KB/s of UDP to host A (discard port) through the
+    tunnel: B sends far more than it receives."""
+    code = ("import socket, time\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "while True:\n"
+            "    s.sendto(b'x' * 1000, ('10.1.0.2', 9))\n"
+            "    time.sleep(0.02)\n")
+    return subprocess.Popen(["ip", "netns", "exec", w.ns["hb"], "python3", "-c", code])
+
+
+def check_renewed(w, errs, first):
+    """A, the initiator, renewed the ISAKMP SA at 85-90 % of ISAKMP_LIFE,
+    before B's soft point: each holds one IKEv1 SA, with new cookies, the
+    same on both, A its initiator; B adopted the Quick Mode SA (the
+    rekey that followed ran on the new SA)."""
+    now = {g: w.show(g, "mmsas") for g in ("a", "b")}
+    print("ISAKMP SAs before the renewal %s, after %s"
+          % ({g: [s["cookies"] for s in first[g]] for g in first},
+             {g: [(s["cookies"], s["role"]) for s in now[g]] for g in now}))
+    if any(len(now[g]) != 1 or now[g][0]["cookies"] == first[g][0]["cookies"] for g in now) or \
+            now["a"][0]["cookies"] != now["b"][0]["cookies"] or now["a"][0]["role"] != "initiator":
+        errs.append("ISAKMP SA renewal by A: before %s, after %s: expected one new SA on each "
+                    "side, the same cookies, A its initiator" % (first, now))
+    E.check_ike_log(w, errs, "b", "replaces an older ISAKMP SA: 1 quick mode SAs adopted")
+    E.check_ike_log(w, errs, "a", "replaced by a new Main Mode")
+
+
+def check_rekey_side(errs, ctld):
+    """The seeds' rule: B, which sent more (its UDP stream), rekeyed the
+    pair A made; A waited for it."""
+    if not re.search(r"rekeying SPI in 0x[0-9a-f]+ at its soft lifetime \(we sent more\)",
+                     ctld["b"].text()):
+        errs.append("gateway b sent more but did not rekey the Quick Mode SA")
+    if "the peer sent more" not in ctld["a"].text():
+        errs.append("gateway a did not leave the Quick Mode rekey to b, which sent more")
+
+
 def run_dpsec(w, errs):
+    w.ctld_args = ["--test-ike-lifetime", str(ISAKMP_LIFE)]
     w.topology()
     caps = [w.capture(g) for g in ("a", "b")]
     ctld = {g: w.gateway(g) for g in ("a", "b")}
     t_up = time.monotonic()
     answered, out = E.ping(w, 10)
     check_pings(errs, "ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
+    stream = udp_stream_from_b(w)
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     check_mmsa(w, errs, "b", "responder", "IPv4 192.0.2.1")
+    first = {g: w.show(g, "mmsas") for g in ("a", "b")}
     E.check_ike_log(w, errs, "a", "-> ESTABLISHED")
-    for g in ("a", "b"):  # the policy's lifetime_minutes = 30
+    for g in ("a", "b"):
         E.check_ike_log(w, errs, g, "main mode up with IPv4 %s, lifetime %d s"
-                        % (E.GW[g]["peer"], MM_MINUTES * 60))
+                        % (E.GW[g]["peer"], ISAKMP_LIFE))
     E.rekey(w, errs, t_up)
+    stream.kill()
+    stream.wait()
+    check_renewed(w, errs, first)
+    check_rekey_side(errs, ctld)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)

@@ -6,7 +6,10 @@
  * the soft point a rekey when child SAs remain, a delete when none do; at
  * the end a delete; a liveness check only after the interval without an
  * IKE message or an inbound packet, one at a time, none with DPD off; an
- * idle inbound SA of a child SA deletes it once, other SAs are not IKE's. */
+ * idle inbound SA of a child SA deletes it once, other SAs are not IKE's;
+ * an ISAKMP SA's agreed lifetime, its renewal or delete at the soft
+ * point; which side rekeys an IKEv1 pair (the seeds' rule, with its
+ * fallback); max_quick_modes. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ikev1.h"
 #include "lsan_libconfig.h"
 
 #define NS_PER_S 1000000000ull
@@ -53,10 +57,13 @@ static void setup(void)
 	conf.lookup = no_policy;
 	c.ike->e = ikev2_engine_new(&conf, &err);
 	ck_assert_msg(c.ike->e != NULL, "%s", err.msg);
+	c.ike->v1 = cp_ikev1_open(&c, &conf, serr, sizeof(serr));
+	ck_assert_msg(c.ike->v1 != NULL, "%s", serr);
 }
 
 static void teardown(void)
 {
+	cp_ikev1_close(c.ike->v1);
 	ikev2_engine_free(c.ike->e);
 	free(c.ike);
 	cfg_store_free(&c.store);
@@ -208,6 +215,88 @@ START_TEST(test_idle_child)
 }
 END_TEST
 
+/* An ISAKMP SA: the lifetime agreed in Main Mode, not the policy's; at
+ * the soft point a renewal (a new Main Mode) with Quick Mode SAs, a delete
+ * without. */
+START_TEST(test_v1_renew_or_delete)
+{
+	struct cp_ike_sa *s = &c.ike->sa[0];
+
+	*s = (struct cp_ike_sa){ .used = true, .version = 1, .lifetime_s = 100, .id.spi_i = { 1 } };
+	cp_ike_life_start(&c, s, true);
+	ck_assert_uint_eq(s->expire_ns - s->up_ns, 100 * NS_PER_S);
+	child_of(s, 2);
+	s->rekey_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->rekeying && !s->expiring);
+	cp_ike_life_start(&c, s, true);
+	c.ike->ch[0].used = false;
+	s->rekey_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->expiring && !s->rekeying);
+}
+END_TEST
+
+/* The seeds' rule for an IKEv1 pair at its soft lifetime: the side that
+ * sent more rekeys, on a tie the one that made the pair; the other waits,
+ * and rekeys itself when the peer has not by the fallback. IKEv2: always. */
+START_TEST(test_quick_mode_rekey_side)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+	struct cp_ike_child *ch = &c.ike->ch[0];
+
+	child_of(s, 2);
+	ch->version = 1;
+	ch->hard_seconds = 3600;
+	sas[3].bytes = 5000; /* out */
+	sas[2].bytes = 4000; /* in */
+	ck_assert(cp_ike_rekey_is_ours(&c, ch));
+	sas[2].bytes = 5000;
+	ch->initiated = true;
+	ck_assert(cp_ike_rekey_is_ours(&c, ch));
+	ch->initiated = false;
+	ck_assert(!cp_ike_rekey_is_ours(&c, ch));
+	ck_assert(ch->fallback_ns > cp_now_ns() + 250 * NS_PER_S); /* 7 % of 3600 s */
+	ck_assert(ch->fallback_ns < cp_now_ns() + 253 * NS_PER_S);
+	sas[3].bytes = 9000;
+	ck_assert(!cp_ike_rekey_is_ours(&c, ch)); /* decided at the first soft event */
+	tick();
+	ck_assert(!ch->rekeying);
+	ch->fallback_ns = cp_now_ns() - 1; /* the peer did not rekey */
+	tick();
+	ck_assert(ch->rekeying);
+	ch->version = 2;
+	ch->fallback_ns = 0;
+	sas[2].bytes = 90000;
+	ck_assert(cp_ike_rekey_is_ours(&c, ch));
+}
+END_TEST
+
+/* max_quick_modes: the IKE SA is rekeyed once it has keyed that many. */
+START_TEST(test_max_quick_modes)
+{
+	static const char *const limited =
+		"assigned = \"p\";\n"
+		"policies = ( { name = \"p\"; main_mode = { max_quick_modes = 2; }; rules = (); } );\n";
+	char serr[CFG_ERR_MAX];
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	for (int k = 0; k < 5; k++) /* no limit */
+		cp_ike_life_quick_mode(&c, &s->id);
+	ck_assert(!s->rekeying);
+	cfg_store_free(&c.store);
+	ck_assert_msg(cfg_store_load_string(limited, "t.conf", &c.store, serr) == 0, "%s", serr);
+	s = sa_up(1, true);
+	cp_ike_life_quick_mode(&c, &s->id);
+	ck_assert(!s->rekeying);
+	cp_ike_life_quick_mode(&c, &s->id);
+	ck_assert(s->rekeying);
+	ck_assert_uint_eq(s->quick_modes, 2);
+	cp_ike_life_start(&c, s, true); /* the rekeyed SA counts afresh */
+	ck_assert_uint_eq(s->quick_modes, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_life");
@@ -224,6 +313,9 @@ int main(void)
 	tcase_add_test(t, test_dpd);
 	tcase_add_test(t, test_dpd_off);
 	tcase_add_test(t, test_idle_child);
+	tcase_add_test(t, test_v1_renew_or_delete);
+	tcase_add_test(t, test_quick_mode_rekey_side);
+	tcase_add_test(t, test_max_quick_modes);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -4,7 +4,8 @@
  * and without PFS, through a NAT), a wrong key, no proposal chosen,
  * retransmitted messages answered from the cache, retransmission and
  * giving up, DELETE of IPsec and ISAKMP SAs both ways, DPD answered and a
- * silent peer found dead, Quick Mode rekey (make-before-break), Aggressive
+ * silent peer found dead, Quick Mode rekey (make-before-break), the ISAKMP
+ * SA renewed by either side keeping its Quick Mode SAs, Aggressive
  * Mode refused, malformed input counted, SKEYID..KEYMAT recomputed by
  * the independent reference ike_vectors/ike_crypto_ref.py (hmac/hashlib),
  * and Main Mode read by scapy (ike_vectors/check_ikev1_scapy.py). */
@@ -1021,6 +1022,8 @@ START_TEST(selectors_outside_policy)
 END_TEST
 
 /* A new Main Mode with INITIAL-CONTACT replaces the peer's older SAs. */
+/* The initiator restarts (a new engine, no SA with the responder): its
+ * Main Mode says INITIAL-CONTACT and the responder's old SAs go. */
 START_TEST(initial_contact_replaces_old_sas)
 {
 	struct world w;
@@ -1029,16 +1032,79 @@ START_TEST(initial_contact_replaces_old_sas)
 	world_init(&w);
 	world_go(&w);
 	old = main_and_quick(&w);
+	side_end(&w.i);
+	memset(&w.i.box, 0, sizeof(w.i.box));
+	w.i.box.name = "restarted initiator";
+	policy(&w.i, true, &mm_aes256, &qm_cbc, "secret");
+	side_start(&w.i);
 	initiate(&w);
 	for (int k = 0; k < 9; k++) /* Main Mode and Quick Mode again */
 		pass(&w, k % 2 ? &w.r : &w.i);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 2);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 1);
 	ck_assert_mem_eq(last_ev(&w.r, IKEV2_EV_IKE_DOWN)->sa.spi_i, old.spi_i, 8);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_DOWN), 1);
 	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
 	world_end(&w);
+}
+END_TEST
+
+/* Main Mode again, six messages, no Quick Mode. */
+static void main_mode_only(struct world *w, struct side *from)
+{
+	for (int k = 0; k < 6; k++)
+		pass(w, k % 2 ? other(w, from) : from);
+}
+
+/* A renewal by either side: the new ISAKMP SA adopts the Quick Mode SA on
+ * both (IKE_REKEYED, no CHILD_DOWN: no INITIAL-CONTACT either), the
+ * renewing side deletes the old one, and the pair is rekeyed on the new. */
+START_TEST(isakmp_sa_renewed_keeps_quick_modes)
+{
+	for (int by_responder = 0; by_responder < 2; by_responder++) {
+		struct world w;
+		struct ikev2_sa_id old, fresh;
+		struct ike_err err = { 0 };
+		struct side *from, *to;
+		uint32_t spi;
+
+		world_init(&w);
+		world_go(&w);
+		old = main_and_quick(&w);
+		from = by_responder ? &w.r : &w.i;
+		to = other(&w, from);
+		spi = child_of(from)->in.spi;
+		ck_assert_int_eq(ikev1_renew(from->e, &old, w.now, &fresh, &err), 0);
+		ck_assert_int_eq(ikev1_renew(from->e, &old, w.now, &fresh, &err), -EALREADY);
+		main_mode_only(&w, from);
+		for (int k = 0; k < 2; k++) {
+			struct side *s = k ? to : from;
+
+			ck_assert_int_eq(count_ev(s, IKEV2_EV_IKE_UP), 2);
+			ck_assert_int_eq(count_ev(s, IKEV2_EV_IKE_REKEYED), 1);
+			ck_assert_mem_eq(last_ev(s, IKEV2_EV_IKE_REKEYED)->sa.spi_i, old.spi_i, 8);
+		}
+		fresh = last_ev(from, IKEV2_EV_IKE_REKEYED)->rekeyed.new_sa;
+		ck_assert_mem_eq(last_ev(to, IKEV2_EV_IKE_REKEYED)->rekeyed.new_sa.spi_r, fresh.spi_r, 8);
+		ck_assert_str_eq(last_ev(from, IKEV2_EV_IKE_DOWN)->reason.text, "replaced by a new Main Mode");
+		pass(&w, from); /* the DELETE of the old ISAKMP SA */
+		ck_assert_str_eq(last_ev(to, IKEV2_EV_IKE_DOWN)->reason.text, "deleted by the peer");
+		ck_assert_int_eq(count_ev(from, IKEV2_EV_CHILD_DOWN) + count_ev(to, IKEV2_EV_CHILD_DOWN), 0);
+		ck_assert_uint_eq(ikev1_sa_count(w.i.e) + ikev1_sa_count(w.r.e), 2);
+		ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_IKE_RENEWED), 1);
+		ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_IKE_RENEWED), 1);
+		ck_assert_int_eq(ikev1_rekey_child(from->e, &old, spi, w.now, &err), -ENOENT);
+		ck_assert_int_eq(ikev1_rekey_child(from->e, &fresh, spi, w.now, &err), 0);
+		pass(&w, from);
+		pass(&w, to);
+		pass(&w, from); /* QM 3, then the DELETE of the old pair */
+		pass(&w, from);
+		ck_assert_int_eq(count_ev(to, IKEV2_EV_CHILD_UP), 2);
+		ck_assert_int_eq(count_ev(to, IKEV2_EV_CHILD_DOWN), 1);
+		pair_agrees(child_of(&w.i), child_of(&w.r));
+		world_end(&w);
+	}
 }
 END_TEST
 
@@ -1070,8 +1136,8 @@ START_TEST(phase1_settings_changed)
 
 	world_init(&w);
 	world_go(&w);
-	ck_assert_int_eq(ikev1_engine_set_phase1(w.r.e, 60, false, &err), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime 60 s"));
+	ck_assert_int_eq(ikev1_engine_set_phase1(w.r.e, 9, false, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime 9 s"));
 	ck_assert_int_eq(ikev1_engine_set_phase1(w.r.e, 900, false, &err), 0);
 	main_and_quick(&w);
 	w.now += 900 * 1000;
@@ -1133,7 +1199,7 @@ START_TEST(conf_checked)
 	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "half-open"));
 	c.half_open_max = 10;
-	c.ike_lifetime_s = 60;
+	c.ike_lifetime_s = 9;
 	ck_assert_ptr_null(ikev1_engine_new(&c, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "lifetime"));
 	ck_assert_str_eq(ikev1_stat_name(IKEV1_STAT_AGGRESSIVE_REFUSED), "aggressive modes refused");
@@ -1174,6 +1240,7 @@ static Suite *suite(void)
 	tcase_add_test(t, selectors_outside_policy);
 	tcase_add_test(t, initial_contact_replaces_old_sas);
 	tcase_add_test(t, isakmp_sa_lifetime);
+	tcase_add_test(t, isakmp_sa_renewed_keeps_quick_modes);
 	tcase_add_test(t, main_mode_parsed_by_scapy);
 	tcase_add_test(t, conf_checked);
 	suite_add_tcase(s, t);
