@@ -34,6 +34,8 @@
 #include "ike_dh.h"
 #include "ikev2.h"
 
+#define PEER_RENEWED_GRACE_NS (5 * 1000000000ull) /* see ike_rekeyed() */
+
 #define IKE_DGRAM_MAX 65536
 #define NON_ESP_MARKER 4
 #define PFS_GROUP IKE_DH_ECP_256 /* a filter action's "pfs = true" */
@@ -740,6 +742,15 @@ static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 	if (cp_ike_find_sa(c->ike, &ev->rekeyed.new_sa) != NULL) {
 		cp_audit("IKEv1 SA with rule %08x replaced by a new Main Mode (%s): its quick mode "
 			 "SAs moved to it", s->rule_id, s->rekeying ? "ours" : "the peer's");
+		/* The peer renewed and should delete the old SA, but strongSwan's
+		 * IKEv1 reauth keeps it until its own lifetime ends (hours). Without
+		 * its pairs it goes at its soft point (cp_ike_life.c), brought
+		 * forward to a few seconds from now: time for the peer to finish its
+		 * Main Mode (a lost last message sent again) before our DELETE. */
+		if (!s->rekeying && s->rekey_ns > cp_now_ns() + PEER_RENEWED_GRACE_NS) {
+			s->rekey_ns = cp_now_ns() + PEER_RENEWED_GRACE_NS;
+			s->replaced = true;
+		}
 		return;
 	}
 	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id, s->rekeying ? "us" : "the peer");
