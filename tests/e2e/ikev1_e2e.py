@@ -30,8 +30,8 @@
 #   as with --peer strongswan, strongSwan deletes its SAs and initiates, and
 #   dpsec responds: show mmsas says responder, pings pass again.
 # --peer strongswan-lifetimes: B is strongSwan with version = 1 and short
-#   lifetimes, one run of about 85 s: dpsec-ctld with --test-ike-lifetime 44
-#   and --dpd-interval 2, strongSwan's Quick Mode life_time 20 s (its own
+#   lifetimes, one run of about 85-90 s: dpsec-ctld with --test-ike-lifetime
+#   42 and --dpd-interval 1, strongSwan's Quick Mode life_time 20 s (its own
 #   rekey off; dpsec takes the shorter offer, strongSwan holds every pair to
 #   its 20 s). dpsec initiates; each step below runs under a continuous ping
 #   that may lose at most E.LOSS_TOLERANCE pings.
@@ -48,14 +48,18 @@
 #     byte for byte) makes dpsec the side that sent more: at 85-90 % of the
 #     20 s dpsec rekeys it, a new pair on both sides, the old one gone on
 #     both, charon logging dpsec's DELETE of it.
-#   - at 92-97 % of the 44 s dpsec renews the ISAKMP SA strongSwan made: a
+#   - at 92-97 % of the 42 s dpsec renews the ISAKMP SA strongSwan made: a
 #     new Main Mode, new cookies on both sides, exactly one SA each, the
 #     pair unchanged and under the new SA at strongSwan, dpsec's DELETE of
 #     the old SA in charon's log.
 #   - charon is killed (SIGKILL): dpsec's R-U-THERE goes unanswered and
-#     about 34 s later dpsec holds no ISAKMP SA and no pair (show mmsas and
+#     about 33 s later dpsec holds no ISAKMP SA and no pair (show mmsas and
 #     qmsas empty, the Main Mode table's SA count 0, audit and IKE log
-#     "dead peer"); charon restarted, the next pings negotiate again.
+#     "dead peer").
+#   - the store reloaded (SIGHUP) with idle_seconds 3 and charon restarted:
+#     the next pings negotiate again; once they stop, dpsec deletes the
+#     idle pair (audited, its DELETE in charon's log) and strongSwan drops
+#     its CHILD_SA, keeping the ISAKMP SA.
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
@@ -74,6 +78,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -298,10 +303,11 @@ def run_strongswan_cert(w, errs):
 # --peer strongswan-lifetimes: shortened lifetimes against strongSwan.
 SW_QM_LIFE = 20  # strongSwan's Quick Mode lifetime (life_time, its own rekey off): dpsec
                  # takes the shorter offer and rekeys at 85-90 % of it
-LIFE_IKE = 44    # --test-ike-lifetime: dpsec renews the ISAKMP SA strongSwan made at
-                 # 92-97 % (40-43 s); the one it makes lasts past the DPD check
-LIFE_DPD = 2     # --dpd-interval; the R-U-THERE is given up 31.5 s after it is sent
-QM_REKEY_AT = 12  # s after the first pair: strongSwan rekeys it (before its 20 s end)
+LIFE_IKE = 42    # --test-ike-lifetime: dpsec renews the ISAKMP SA strongSwan made at
+                 # 92-97 % (39-41 s); the one it makes lasts past the DPD check
+LIFE_DPD = 1     # --dpd-interval; the R-U-THERE is given up 31.5 s after it is sent
+LIFE_IDLE = 3    # the store's idle_seconds once strongSwan is restarted
+QM_REKEY_AT = 10  # s after the first pair: strongSwan rekeys it (before its 20 s end)
 PEER_RENEWED_GRACE = 5  # s dpsec leaves the peer to delete the ISAKMP SA its reauth replaced
 
 
@@ -532,14 +538,14 @@ def run_strongswan_lifetimes(w, errs):
         errs.append("ISAKMP SA renewed by dpsec after %.1f s, expected 92-97 %% of %d s"
                     % (t_renew, LIFE_IKE))
     E.check_ike_log(w, errs, "a", "replaced by a new Main Mode")
-    # 4. dead peer detection
+    # 4. dead peer detection; 5. with strongSwan back, an idle pair
     run_v1_dead_peer(w, errs, ctld)
+    run_v1_idle(w, errs, ctld)
 
 
 def run_v1_dead_peer(w, errs, ctld):
-    """strongSwan killed (SIGKILL) and restarted: dpsec's DPD (R-U-THERE
-    unanswered) takes the ISAKMP SA and its pairs down, audited, and
-    traffic negotiates again with the new strongSwan."""
+    """strongSwan killed (SIGKILL): dpsec's DPD (R-U-THERE unanswered)
+    takes the ISAKMP SA and its pairs down, audited and in the IKE log."""
     old = w.show("a", "mmsas")
     w.procs[-1].kill9()
     os.unlink(w.path("charon.vici"))
@@ -555,9 +561,38 @@ def run_v1_dead_peer(w, errs, ctld):
     if "audit: IKE SA down: dead peer" not in ctld.text():
         errs.append("no audit line for the dead peer's ISAKMP SA")
     E.check_ike_log(w, errs, "a", "dead peer: no R-U-THERE-ACK")
+
+
+def run_v1_idle(w, errs, ctld):
+    """The store reloaded (SIGHUP) with idle_seconds LIFE_IDLE, strongSwan
+    restarted: the next pings negotiate with it; once they stop, dpsec
+    deletes the idle pair (its DELETE in charon's log) and strongSwan drops
+    its CHILD_SA, keeping the ISAKMP SA."""
+    with open(w.path("storea.conf"), "a") as f:
+        f.write("timeouts = { idle_seconds = %d; };\n" % LIFE_IDLE)
+    ctld.signal(signal.SIGHUP)
+    if not E.wait_until("the store's reload", lambda: "configuration reloaded" in ctld.text(),
+                        10, step=0.2):
+        errs.append("dpsec-ctld did not reload the store on SIGHUP")
+        return
     w.strongswan()
     if not E.wait_until("the new strongSwan's SAs", lambda: I.ping_ok(w) and sw_children(w), 30):
         errs.append("after dead peer detection: no new negotiation with the restarted strongSwan")
+        return
+    pair = sw_children(w)[0][1]
+    t_quiet = time.monotonic()
+    idle = E.wait_until("the idle pair's delete", lambda: not qm_packets(w) and
+                        sw_v1_sas(w) and not sw_children(w), LIFE_IDLE + 10, step=0.2)
+    dels = [l.strip() for l in w.charon_log().splitlines()
+            if "received DELETE for ESP CHILD_SA with SPI %08x" % pair[0] in l]
+    print("idle: after %.1f s dpsec holds %s, strongSwan %s; charon: %s"
+          % (time.monotonic() - t_quiet, qm_packets(w), sw_v1_sas(w), dels))
+    if not idle or not dels:
+        errs.append("no traffic for %d s: expected dpsec to delete the pair %s with strongSwan "
+                    "(dpsec %s, strongSwan %s, charon %s)" % (LIFE_IDLE, hexpair(pair),
+                                                            qm_packets(w), sw_v1_sas(w), dels))
+    if "idle for %d s: deleting it" % LIFE_IDLE not in ctld.text():
+        errs.append("no audit line for the idle pair's delete")
 
 
 def ike_scan(w, *args):
