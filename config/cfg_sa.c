@@ -8,18 +8,21 @@
 #include "cfg_priv.h"
 
 static const char *const sa_fields[] = {
-	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
-	"integrity", "integrity_key", "replay_window", "esn", "encapsulation", "udp_source_port",
-	"udp_destination_port", NULL
+	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
+	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
+	"udp_source_port", "udp_destination_port", NULL
 };
 static const char *const store_sa_fields[] = {
-	"name", "spi", "direction", "mode", "local", "remote", "encryption", "encryption_key",
-	"integrity", "integrity_key", "replay_window", "esn", "encapsulation", "udp_source_port",
-	"udp_destination_port", "lifetime_seconds", "lifetime_kilobytes", NULL
+	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
+	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
+	"udp_source_port", "udp_destination_port", "lifetime_seconds", "lifetime_kilobytes", NULL
 };
 
 static const struct cfg_kw dir_kw[] = {
 	{ "inbound", DPSEC_DIR_IN }, { "outbound", DPSEC_DIR_OUT }, { NULL, 0 }
+};
+static const struct cfg_kw proto_kw[] = {
+	{ "esp", DPSEC_PROTO_ESP }, { "ah", DPSEC_PROTO_AH }, { NULL, 0 }
 };
 static const struct cfg_kw mode_kw[] = {
 	{ "tunnel", DPSEC_MODE_TUNNEL }, { "transport", DPSEC_MODE_TRANSPORT }, { NULL, 0 }
@@ -168,7 +171,7 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 
 	if (r < 0)
 		return -1;
-	if (sa->enc_alg == DPSEC_ENC_AES_GCM_16)
+	if (sa->protocol == DPSEC_PROTO_ESP && sa->enc_alg == DPSEC_ENC_AES_GCM_16)
 		return sa_integrity_gcm(c, g, enc, integ);
 	if (r == 0)
 		return cfg_fail_in(c, g, "integrity", "required with %s, which does not "
@@ -181,6 +184,35 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 	sa->integ_key_len = integ == DPSEC_INTEG_HMAC_SHA1_96 ? 20 : 32;
 	return sa_key(c, g, "integrity_key", sa->integ_key_len, integ_kw[integ].name,
 		      integ == DPSEC_INTEG_HMAC_SHA1_96 ? "RFC 2404" : "RFC 4868", sa->integ_key);
+}
+
+/* AH (RFC 4302) authenticates the packet and encrypts nothing. */
+static int sa_ah(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	static const char *const no[] = { "encryption", "encryption_key", NULL };
+	const config_setting_t *s;
+
+	for (int i = 0; no[i] != NULL; i++)
+		if ((s = config_setting_get_member(g, no[i])) != NULL)
+			return cfg_fail(c, s, "given, but protocol \"ah\" encrypts nothing (RFC 4302); "
+					"remove it, or use protocol \"esp\"");
+	if (config_setting_get_member(g, "integrity") == NULL)
+		return cfg_fail_in(c, g, "integrity", "required with protocol \"ah\"; expected "
+				   "\"sha1_96\" or \"sha256_128\"");
+	return sa_integrity(c, g, sa, "protocol \"ah\"");
+}
+
+static int sa_protection(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	const char *enc;
+	int proto = DPSEC_PROTO_ESP;
+
+	if (cfg_keyword(c, g, "protocol", false, proto_kw, &proto) < 0)
+		return -1;
+	sa->protocol = (uint8_t)proto;
+	if (proto == DPSEC_PROTO_AH)
+		return sa_ah(c, g, sa);
+	return sa_encryption(c, g, sa, &enc) || sa_integrity(c, g, sa, enc) ? -1 : 0;
 }
 
 static int sa_replay(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
@@ -256,7 +288,6 @@ static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t 
 static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 {
 	struct dpsec_sa_conf *sa = &c->cfg->sas[idx];
-	const char *enc;
 	int dir, mode;
 
 	if (cfg_group(c, g, c->store ? store_sa_fields : sa_fields) || cfg_name(c, g, "name", true, sa->name) < 0 ||
@@ -266,9 +297,13 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 		return -1;
 	sa->direction = (uint8_t)dir;
 	sa->mode = (uint8_t)mode;
-	if (sa_endpoints(c, g, sa) || sa_encryption(c, g, sa, &enc) ||
-	    sa_integrity(c, g, sa, enc) || sa_replay(c, g, sa) || sa_encapsulation(c, g, sa))
+	if (sa_endpoints(c, g, sa) || sa_protection(c, g, sa) || sa_replay(c, g, sa) ||
+	    sa_encapsulation(c, g, sa))
 		return -1;
+	if (sa->protocol == DPSEC_PROTO_AH && sa->encap != DPSEC_ENCAP_NONE)
+		return cfg_fail(c, config_setting_get_member(g, "encapsulation"),
+				"\"udp\" with protocol \"ah\": AH cannot cross a NAT, its ICV covers "
+				"the addresses (RFC 3948 encapsulates ESP only)");
 	return sa_spi_unique(c, g, idx);
 }
 

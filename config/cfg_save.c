@@ -260,10 +260,15 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 	fprintf(f, "      spi = 0x%x; direction = \"%s\"; mode = \"%s\";\n", c->spi,
 		c->direction == DPSEC_DIR_IN ? "inbound" : "outbound",
 		c->mode == DPSEC_MODE_TUNNEL ? "tunnel" : "transport");
-	fprintf(f, "      local = \"%s\"; remote = \"%s\"; encryption = \"%s\";\n",
-		cfg_fmt_addr(&c->local, l), cfg_fmt_addr(&c->remote, r),
-		enc_name(c->enc_alg, c->enc_key_len));
-	put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt, gcm ? DPSEC_GCM_SALT_LEN : 0);
+	fprintf(f, "      local = \"%s\"; remote = \"%s\";\n", cfg_fmt_addr(&c->local, l),
+		cfg_fmt_addr(&c->remote, r));
+	if (c->protocol == DPSEC_PROTO_AH) {
+		fputs("      protocol = \"ah\";\n", f);
+	} else {
+		fprintf(f, "      encryption = \"%s\";\n", enc_name(c->enc_alg, c->enc_key_len));
+		put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
+			gcm ? DPSEC_GCM_SALT_LEN : 0);
+	}
 	if (c->integ_alg != DPSEC_INTEG_NONE) {
 		fprintf(f, "      integrity = \"%s\";\n", integ_name(c->integ_alg));
 		put_hex(f, "integrity_key", c->integ_key, c->integ_key_len, NULL, 0);

@@ -175,6 +175,26 @@ static void default_methods(struct cfg_filter_action *a)
 	memcpy(a->methods, defs, sizeof(defs));
 }
 
+/* The model's named security methods: "High" (ESP 3DES with HMAC-SHA1)
+ * and "Medium" (AH with HMAC-SHA1, integrity only), with the Quick Mode
+ * lifetime defaults. */
+static int load_preset(struct cfg_ctx *c, const config_setting_t *s, struct cfg_sec_method *m)
+{
+	static const struct cfg_sec_method presets[] = {
+		{ "High", CFG_PROTO_ESP, ENC_3DES, 24, DPSEC_INTEG_HMAC_SHA1_96, 3600, 100000 },
+		{ "Medium", CFG_PROTO_AH, ENC_NONE, 0, DPSEC_INTEG_HMAC_SHA1_96, 3600, 100000 },
+	};
+	const char *v = config_setting_get_string(s);
+
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (strcmp(v, presets[i].name) == 0) {
+			*m = presets[i];
+			return 0;
+		}
+	return cfg_fail(c, s, "no security method is named \"%.40s\"; expected \"High\" (ESP 3DES "
+			"SHA1), \"Medium\" (AH SHA1) or a method { protocol = ...; }", v);
+}
+
 static int load_methods(struct cfg_ctx *c, const config_setting_t *g, struct cfg_filter_action *a)
 {
 	const config_setting_t *l;
@@ -190,9 +210,13 @@ static int load_methods(struct cfg_ctx *c, const config_setting_t *g, struct cfg
 		return 0;
 	}
 	a->n_methods = (uint32_t)config_setting_length(l);
-	for (uint32_t i = 0; i < a->n_methods; i++)
-		if (load_method(c, config_setting_get_elem(l, i), &a->methods[i]) < 0)
+	for (uint32_t i = 0; i < a->n_methods; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+
+		if ((config_setting_type(e) == CONFIG_TYPE_STRING ? load_preset(c, e, &a->methods[i])
+								 : load_method(c, e, &a->methods[i])) < 0)
 			return -1;
+	}
 	return 0;
 }
 

@@ -393,7 +393,8 @@ static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char
 	char l[64], r[64], alg[48];
 	const char *dir = e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound";
 
-	snprintf(alg, sizeof(alg), "%s%s%s", enc_name(e->conf.enc_alg, e->conf.enc_key_len),
+	snprintf(alg, sizeof(alg), "%s%s%s",
+		 e->conf.protocol == DPSEC_PROTO_AH ? "AH" : enc_name(e->conf.enc_alg, e->conf.enc_key_len),
 		 e->conf.integ_alg ? "/" : "", e->conf.integ_alg ? integ_name(e->conf.integ_alg) : "");
 	addr_str(&e->conf.local, l, sizeof(l));
 	addr_str(&e->conf.remote, r, sizeof(r));

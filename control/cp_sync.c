@@ -65,6 +65,7 @@ static void lifetime_of(const struct cp_ctx *c, const struct cfg_static_sa *sa, 
 static bool same_sa(const struct dpsec_sa_conf *a, const struct dpsec_sa_conf *b)
 {
 	return a->spi == b->spi && a->direction == b->direction && a->mode == b->mode &&
+	       a->protocol == b->protocol &&
 	       a->enc_alg == b->enc_alg && a->enc_key_len == b->enc_key_len &&
 	       a->integ_alg == b->integ_alg && a->encap == b->encap && a->udp_sport == b->udp_sport &&
 	       a->udp_dport == b->udp_dport && memcmp(&a->local, &b->local, sizeof(a->local)) == 0 &&

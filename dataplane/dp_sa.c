@@ -68,11 +68,12 @@ void dp_sa_table_fini(struct dp_sa_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst)
+void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t proto, uint8_t family,
+		   const uint8_t *dst)
 {
 	memset(k, 0, sizeof(*k));
 	k->spi_be = spi_be;
-	k->proto = IPPROTO_ESP;
+	k->proto = proto;
 	k->family = family;
 	memcpy(k->dst, dst, family == DPSEC_AF_INET6 ? 16 : 4);
 }
@@ -80,7 +81,14 @@ void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const 
 /* The protocol after the outer IP header. */
 static uint8_t sa_outer_proto(const struct dpsec_sa_conf *c)
 {
+	if (c->protocol == DPSEC_PROTO_AH)
+		return IPPROTO_AH;
 	return c->encap == DPSEC_ENCAP_UDP ? IPPROTO_UDP : IPPROTO_ESP;
+}
+
+static uint8_t sa_sad_proto(const struct dp_sa *sa)
+{
+	return (sa->flags & DP_SA_AH) ? IPPROTO_AH : IPPROTO_ESP;
 }
 
 static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
@@ -145,8 +153,10 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 	sa->direction = c->direction;
 	sa->flags = (c->esn ? DP_SA_ESN : 0) | (c->mode == DPSEC_MODE_TUNNEL ? DP_SA_TUNNEL : 0) |
 		    (c->local.family == DPSEC_AF_INET6 ? DP_SA_OUTER6 : 0) |
-		    (c->integ_alg != DPSEC_INTEG_NONE ? DP_SA_INTEG : 0) |
-		    (c->encap == DPSEC_ENCAP_UDP ? DP_SA_NATT : 0);
+		    (c->integ_alg != DPSEC_INTEG_NONE && c->protocol == DPSEC_PROTO_ESP ? DP_SA_INTEG
+										       : 0) |
+		    (c->encap == DPSEC_ENCAP_UDP ? DP_SA_NATT : 0) |
+		    (c->protocol == DPSEC_PROTO_AH ? DP_SA_AH : 0);
 	sa->iv_len = k->iv_len;
 	sa->icv_len = k->icv_len;
 	sa->block_len = k->block_len;
@@ -182,7 +192,7 @@ static int sa_add_sad(struct dp_sa_table *t, const struct dp_sa *sa, const struc
 	struct dp_sad_key k;
 	int rc;
 
-	dp_sa_sad_key(&k, sa->spi_be, sa->local.family, sa->local.a);
+	dp_sa_sad_key(&k, sa->spi_be, sa_sad_proto(sa), sa->local.family, sa->local.a);
 	if (rte_hash_lookup(t->sad, &k) >= 0) {
 		snprintf(err, errlen, "SA %s: SPI 0x%x already in use for this destination", c->name,
 			 c->spi);
@@ -258,7 +268,7 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 		return NULL;
 	__atomic_store_n(&t->sa[idx], NULL, __ATOMIC_RELEASE);
 	if (sa->direction == DPSEC_DIR_IN) {
-		dp_sa_sad_key(&k, sa->spi_be, sa->local.family, sa->local.a);
+		dp_sa_sad_key(&k, sa->spi_be, sa_sad_proto(sa), sa->local.family, sa->local.a);
 		sa->sad_pos = rte_hash_del_key(t->sad, &k); /* position kept until the grace period */
 	}
 	t->count--;
@@ -290,6 +300,30 @@ static const char *sa_encap_problem(const struct dpsec_sa_conf *c)
 	return NULL;
 }
 
+static const char *sa_integ_problem(const struct dpsec_sa_conf *c)
+{
+	if (c->integ_alg > DPSEC_INTEG_HMAC_SHA256_128)
+		return "integrity algorithm unknown";
+	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 && c->integ_key_len != 20)
+		return "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)";
+	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 && c->integ_key_len != 32)
+		return "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)";
+	return NULL;
+}
+
+/* AH authenticates only, and cannot cross a NAT (the addresses are in its
+ * ICV; RFC 3948 encapsulates ESP only). */
+static const char *sa_ah_problem(const struct dpsec_sa_conf *c)
+{
+	if (c->enc_key_len != 0)
+		return "AH takes no encryption key";
+	if (c->integ_alg == DPSEC_INTEG_NONE)
+		return "AH needs an integrity algorithm";
+	if (c->encap != DPSEC_ENCAP_NONE || c->udp_sport != 0 || c->udp_dport != 0)
+		return "AH cannot be encapsulated in UDP (RFC 3948 covers ESP only)";
+	return sa_integ_problem(c);
+}
+
 static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 {
 	uint8_t esn;
@@ -307,19 +341,17 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "local and remote must both be IPv4 or both IPv6";
 	if (c->replay_window > DPSEC_REPLAY_MAX)
 		return "replay window above 8192";
+	if (c->protocol > DPSEC_PROTO_AH)
+		return "protocol unknown (0: ESP, 1: AH)";
+	if (c->protocol == DPSEC_PROTO_AH)
+		return sa_ah_problem(c);
 	if (c->enc_alg > DPSEC_ENC_AES_CBC || (c->enc_key_len != 16 && c->enc_key_len != 32))
 		return "encryption algorithm or key length unsupported";
 	if (c->enc_alg == DPSEC_ENC_AES_GCM_16 && c->integ_alg != DPSEC_INTEG_NONE)
 		return "AES-GCM takes no separate integrity algorithm";
 	if (c->enc_alg == DPSEC_ENC_AES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
 		return "AES-CBC needs an integrity algorithm";
-	if (c->integ_alg > DPSEC_INTEG_HMAC_SHA256_128)
-		return "integrity algorithm unknown";
-	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 && c->integ_key_len != 20)
-		return "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)";
-	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 && c->integ_key_len != 32)
-		return "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)";
-	return sa_encap_problem(c);
+	return sa_integ_problem(c) ? sa_integ_problem(c) : sa_encap_problem(c);
 }
 
 int dp_sa_conf_check(const struct dpsec_sa_conf *c, char *err, size_t errlen)

@@ -30,6 +30,7 @@ enum dp_sa_flags {
 	DP_SA_OUTER6 = 1 << 2, /* tunnel endpoints (or transport hosts) are IPv6 */
 	DP_SA_INTEG = 1 << 3,  /* separate integrity algorithm (not combined mode) */
 	DP_SA_NATT = 1 << 4,   /* ESP in UDP (RFC 3948) */
+	DP_SA_AH = 1 << 5,     /* AH (RFC 4302), not ESP: ah.c */
 };
 
 struct dp_sa {
@@ -112,7 +113,9 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);
 
-void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t family, const uint8_t *dst);
+/* proto: IPPROTO_ESP (also for ESP in UDP) or IPPROTO_AH. */
+void dp_sa_sad_key(struct dp_sad_key *k, uint32_t spi_be, uint8_t proto, uint8_t family,
+		   const uint8_t *dst);
 
 /* Is port (host order) one where ESP in UDP may arrive: IKE's NAT-T port,
  * or the local port of an installed UDP-encapsulated inbound SA? */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include "dp_pkt.h"
@@ -31,6 +32,75 @@ uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 /* The second half of dp_esp_in for packets whose SA (meta.sa) w owns:
  * replay check, crypto, decapsulation, inner policy check. */
 uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
+
+/* AH (ah.c), on the same paths: dp_esp_out and dp_esp_in call it for the
+ * SAs flagged DP_SA_AH. The header's length: 12 bytes and the ICV, a
+ * multiple of 4 bytes over IPv4 and of 8 over IPv6 (RFC 4302 §2.2). */
+#define AH_FIXED_LEN 12
+static inline uint32_t dp_ah_len(const struct dp_sa *sa)
+{
+	uint32_t align = (sa->flags & DP_SA_OUTER6) ? 8 : 4;
+
+	return (AH_FIXED_LEN + sa->icv_len + align - 1) & ~(align - 1);
+}
+
+/* Outbound: the packet's AH (tunnel: outer header too) around it, mutable
+ * header fields zeroed for the ICV, and its crypto described; 0 or a drop
+ * reason. After crypto, dp_ah_out_done() puts the ICV and the mutable fields
+ * in. */
+int dp_ah_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
+		  struct ofl_op *op);
+void dp_ah_out_done(struct rte_mbuf *m, const struct dp_sa *sa);
+/* Inbound, after the replay check set meta.seq64: the received ICV saved,
+ * the ICV and the mutable fields zeroed, the crypto described; 0 or a drop
+ * reason. After the ICV verified, dp_ah_in_decap() strips AH. */
+int dp_ah_in_prepare(struct dp_sa *sa, struct rte_mbuf *m, struct ofl_op *op);
+int dp_ah_in_decap(const struct dp_sa *sa, struct rte_mbuf *m);
+
+/* The SPI and the sequence number's low half of an inbound ESP or AH packet
+ * (AH: after next header, length and reserved). */
+static inline const uint8_t *dp_ipsec_hdr(struct rte_mbuf *m, const struct dp_meta *md)
+{
+	return rte_pktmbuf_mtod_offset(m, const uint8_t *,
+				       md->l3_len + (md->l4proto == IPPROTO_AH ? 4 : 0));
+}
+
+static inline uint32_t dp_ipsec_spi_be(struct rte_mbuf *m, const struct dp_meta *md)
+{
+	uint32_t spi;
+
+	memcpy(&spi, dp_ipsec_hdr(m, md), 4);
+	return spi;
+}
+
+static inline uint32_t dp_ipsec_seq_lo(struct rte_mbuf *m, const struct dp_meta *md)
+{
+	uint32_t seq;
+
+	memcpy(&seq, dp_ipsec_hdr(m, md) + 4, 4);
+	return rte_be_to_cpu_32(seq);
+}
+
+/* DSCP and ECN of the inner header (tunnel mode copies them out). */
+static inline uint8_t dp_inner_tos(const struct dp_meta *md, const uint8_t *inner)
+{
+	if (md->family == DPSEC_AF_INET)
+		return ((const struct rte_ipv4_hdr *)inner)->type_of_service;
+	return (uint8_t)(rte_be_to_cpu_32(((const struct rte_ipv6_hdr *)inner)->vtc_flow) >> 20);
+}
+
+/* What routing reads next: the outer header's family and destination,
+ * from the SA's template (tunnel mode). */
+static inline void dp_sa_route_key(const struct dp_sa *sa, struct dp_meta *md)
+{
+	if (sa->flags & DP_SA_OUTER6) {
+		md->family = DPSEC_AF_INET6;
+		memcpy(md->key.k6.dst, ((const struct rte_ipv6_hdr *)sa->outer)->dst_addr, 16);
+		return;
+	}
+	md->family = DPSEC_AF_INET;
+	memcpy(md->key.k4.dst, &((const struct rte_ipv4_hdr *)sa->outer)->dst_addr, 4);
+}
 
 #define ESP_HDR_LEN 8
 #define ESP_TRAILER_LEN 2 /* pad length, next header */

@@ -1,4 +1,5 @@
-/* esp_in.c - inbound ESP (RFC 4303), also in UDP (RFC 3948): SAD lookup for
+/* esp_in.c - inbound ESP (RFC 4303), also in UDP (RFC 3948), and AH (ah.c
+ * does its own part: RFC 4302) on the same path: SAD lookup for
  * the burst, the SA's encapsulation, length and anti-replay checks before
  * crypto, one crypto burst, ICV verification in constant time, window update
  * only after the ICV verified, trailer checks, decapsulation, and the check
@@ -34,11 +35,13 @@ static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_meta *md = dp_meta(mb[i]);
 
-		if (mb[i]->pkt_len < (uint32_t)md->l3_len + ESP_HDR_LEN) {
-			dp_drop(w, mb[i], DP_DROP_esp_truncated);
+		bool ah = md->l4proto == IPPROTO_AH;
+
+		if (mb[i]->pkt_len < (uint32_t)md->l3_len + (ah ? AH_FIXED_LEN : ESP_HDR_LEN)) {
+			dp_drop(w, mb[i], ah ? DP_DROP_ah_bad_length : DP_DROP_esp_truncated);
 			continue;
 		}
-		dp_sa_sad_key(&keys[k], *rte_pktmbuf_mtod_offset(mb[i], uint32_t *, md->l3_len),
+		dp_sa_sad_key(&keys[k], dp_ipsec_spi_be(mb[i], md), ah ? IPPROTO_AH : IPPROTO_ESP,
 			      md->family, dp_meta_dst(md));
 		kp[k] = &keys[k];
 		mb[k++] = mb[i];
@@ -102,24 +105,26 @@ static void esp_in_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, ui
 	}
 }
 
-/* Length and anti-replay checks, then the crypto description. */
+/* Length and anti-replay checks, then the crypto description (AH: ah.c's). */
 static int esp_in_prepare(struct dp_sa *sa, struct rte_mbuf *m, struct ofl_op *op)
 {
 	struct dp_meta *md = dp_meta(m);
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t *esp = p + md->l3_len;
-	int32_t ct = esp_in_ct_len(sa, m, md);
-	uint32_t seq_lo;
+	bool ah = sa->flags & DP_SA_AH;
+	int32_t ct = ah ? 0 : esp_in_ct_len(sa, m, md);
+	uint32_t seq_lo = dp_ipsec_seq_lo(m, md);
 
 	if (ct < 0)
 		return DP_DROP_esp_truncated;
-	seq_lo = rte_be_to_cpu_32(*(const uint32_t *)(esp + 4));
 	if (sa->replay != NULL) {
 		if (dp_replay_check(sa->replay, seq_lo, sa->flags & DP_SA_ESN, &md->seq64) != 0)
 			return DP_DROP_replay;
 	} else {
 		md->seq64 = seq_lo;
 	}
+	if (ah)
+		return dp_ah_in_prepare(sa, m, op);
 	md->inner_len = (uint32_t)ct;
 	esp_in_op(sa, md, p, esp, (uint32_t)ct, op);
 	return 0;
@@ -219,8 +224,12 @@ static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t p
 	sc->packets += packets;
 	sc->bytes += bytes;
 	sc->last_use_tsc = w->round_tsc;
-	w->ctr->c[DP_C_esp_in_packets] += packets;
-	w->ctr->c[DP_C_confidential_bytes_received] += bytes;
+	if (sa->flags & DP_SA_AH) {
+		w->ctr->c[DP_C_ah_in_packets] += packets;
+	} else {
+		w->ctr->c[DP_C_esp_in_packets] += packets;
+		w->ctr->c[DP_C_confidential_bytes_received] += bytes;
+	}
 	w->ctr->c[DP_C_authenticated_bytes_received] += bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_received_in_tunnels
 					      : DP_C_transport_bytes_received] += bytes;
@@ -237,7 +246,7 @@ static int esp_in_finish_one(struct dp_sa *sa, struct rte_mbuf *m, const struct 
 		return DP_DROP_icv;
 	if (sa->replay != NULL && dp_replay_update(sa->replay, md->seq64) != 0)
 		return DP_DROP_replay;
-	return esp_in_decap(sa, m);
+	return (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, m) : esp_in_decap(sa, m);
 }
 
 /* With ESN, the high half of a packet's sequence number is inferred from
@@ -256,7 +265,7 @@ static bool esp_in_must_wait(const struct dp_sa *sa, struct rte_mbuf *m,
 			ahead = RTE_MAX(ahead, dp_meta(batch[j])->seq64);
 	if (ahead == r->top)
 		return false;
-	lo = rte_be_to_cpu_32(*rte_pktmbuf_mtod_offset(m, uint32_t *, dp_meta(m)->l3_len + 4));
+	lo = dp_ipsec_seq_lo(m, dp_meta(m));
 	return dp_replay_esn_infer(r->top, r->window, lo) != dp_replay_esn_infer(ahead, r->window, lo);
 }
 

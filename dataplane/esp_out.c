@@ -1,6 +1,6 @@
 /* esp_out.c - outbound ESP (RFC 4303): sequence numbers, padding, tunnel and
  * transport encapsulation, in UDP for NAT traversal (RFC 3948), and one
- * crypto burst for the whole batch. */
+ * crypto burst for the whole batch, AH SAs' packets (ah.c) among them. */
 #include <string.h>
 
 #include <rte_ether.h>
@@ -34,13 +34,6 @@ static inline uint16_t esp_out_seq_reserve(struct dp_sa *sa, uint16_t n, uint64_
 	return *first > limit || *first == 0 ? 0 : (uint16_t)(limit - *first + 1);
 }
 
-static uint8_t inner_tos(const struct dp_meta *md, const uint8_t *inner)
-{
-	if (md->family == DPSEC_AF_INET)
-		return ((const struct rte_ipv4_hdr *)inner)->type_of_service;
-	return (uint8_t)(rte_be_to_cpu_32(((const struct rte_ipv6_hdr *)inner)->vtc_flow) >> 20);
-}
-
 /* NAT traversal: the template's UDP header, already in place at udp, gets
  * the length of everything after the IP header (RFC 3948 §2.1); its
  * checksum stays 0 over IPv4, over IPv6 it follows the encryption. */
@@ -60,7 +53,7 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 	if (sa->flags & DP_SA_OUTER6) {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)inner_tos(md, inner) << 20);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_inner_tos(md, inner) << 20);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
 		return;
@@ -71,7 +64,7 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 	uint16_t tos;
 
 	tos_word[0] = 0;
-	tos_word[1] = inner_tos(md, inner);
+	tos_word[1] = dp_inner_tos(md, inner);
 	memcpy(&tos, tos_word, 2); /* the TOS byte alone, as the header's first word sums it */
 	ip->type_of_service = tos_word[1];
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
@@ -111,19 +104,6 @@ static void esp_out_transport_hdr(const struct dp_sa *sa, uint8_t *p, uint32_t h
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-}
-
-/* What routing reads next: the outer header's family and destination,
- * from the SA's template. */
-static void esp_out_route_key(const struct dp_sa *sa, struct dp_meta *md)
-{
-	if (sa->flags & DP_SA_OUTER6) {
-		md->family = DPSEC_AF_INET6;
-		memcpy(md->key.k6.dst, ((const struct rte_ipv6_hdr *)sa->outer)->dst_addr, 16);
-		return;
-	}
-	md->family = DPSEC_AF_INET;
-	memcpy(md->key.k4.dst, &((const struct rte_ipv4_hdr *)sa->outer)->dst_addr, 4);
 }
 
 static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
@@ -191,7 +171,7 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
 	if (tunnel) {
 		esp_out_outer(w, sa, p, m->pkt_len, md, p + hdr);
-		esp_out_route_key(sa, md);
+		dp_sa_route_key(sa, md);
 	} else
 		esp_out_transport_hdr(sa, p, hdr, ip_len, m->pkt_len, md->family);
 	esp = p + ip_len + sa->outer_len;
@@ -215,8 +195,12 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 		return;
 	sc->packets += packets;
 	sc->bytes += inner_bytes;
-	w->ctr->c[DP_C_esp_out_packets] += packets;
-	w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
+	if (sa->flags & DP_SA_AH) {
+		w->ctr->c[DP_C_ah_out_packets] += packets;
+	} else {
+		w->ctr->c[DP_C_esp_out_packets] += packets;
+		w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
+	}
 	w->ctr->c[DP_C_authenticated_bytes_sent] += inner_bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_sent_in_tunnels : DP_C_transport_bytes_sent] +=
 		inner_bytes;
@@ -258,7 +242,9 @@ static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct
 			dp_drop(w, m, DP_DROP_crypto_error);
 			continue;
 		}
-		if (ops[j].tag == md->tag)
+		if (sa->flags & DP_SA_AH)
+			dp_ah_out_done(m, sa);
+		else if (ops[j].tag == md->tag)
 			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
 			       sa->icv_len);
 		if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
@@ -289,8 +275,9 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 		uint16_t usable = esp_out_seq_reserve(sa, run, &seq);
 
 		for (uint16_t j = 0; j < run; j++, i++) {
-			int rc = j < usable ? esp_out_one(w, mb[i], sa, seq + j, ivs[i], &ops[k])
-					    : DP_DROP_seq_overflow;
+			int rc = j >= usable		 ? DP_DROP_seq_overflow
+				 : (sa->flags & DP_SA_AH) ? dp_ah_out_one(w, mb[i], sa, seq + j, &ops[k])
+							  : esp_out_one(w, mb[i], sa, seq + j, ivs[i], &ops[k]);
 
 			if (rc != 0) {
 				w->sa_ctr[sa->idx].drops++;

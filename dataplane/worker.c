@@ -148,7 +148,7 @@ static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *
 			return;
 		}
 	}
-	if (md->l4proto != IPPROTO_ESP)
+	if (md->l4proto != IPPROTO_ESP && md->l4proto != IPPROTO_AH)
 		s->clear_in[s->n_clear_in++] = m;
 	else if (md->flags & DP_M_FRAG)
 		dp_drop(w, m, DP_DROP_esp_fragment);
@@ -524,7 +524,7 @@ static bool handoff_sa_current(struct rte_mbuf *m)
 	struct dp_meta *md = dp_meta(m);
 	struct dp_sa *sa = __atomic_load_n(&dp_g->sas.sa[md->sa], __ATOMIC_ACQUIRE);
 
-	if (sa == NULL || sa->spi_be != *rte_pktmbuf_mtod_offset(m, uint32_t *, md->l3_len))
+	if (sa == NULL || sa->spi_be != dp_ipsec_spi_be(m, md))
 		return false;
 	md->sap = sa;
 	return true;

@@ -126,6 +126,7 @@ static void take_keys(struct dpsec_sa_conf *sa, const struct ike_qm_method *m, c
 {
 	size_t enc = ike_qm_enc_keymat_len(m);
 
+	sa->protocol = m->protocol == IKE_PROTO_AH ? DPSEC_PROTO_AH : DPSEC_PROTO_ESP;
 	sa->enc_alg = m->enc_alg;
 	sa->enc_key_len = m->enc_key_len;
 	memcpy(sa->enc_key, km, m->enc_key_len);

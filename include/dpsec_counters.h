@@ -24,7 +24,7 @@
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
-	X(esp_fragment, "fragment of an ESP packet (no reassembly)")                    \
+	X(esp_fragment, "fragment of an ESP or AH packet (no reassembly)")              \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
 	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
 	X(policy_block, "matched a block filter, or the block default")                 \
@@ -33,17 +33,18 @@
 	X(acquire_queue_full, "the queue to the manager of packets awaiting an SA full") \
 	X(clear_should_be_secured, "clear packet matched a negotiate filter inbound")   \
 	X(esp_truncated, "ESP packet too short or misaligned for its SA")               \
+	X(ah_bad_length, "AH packet too short, or its header length not its SA's")      \
 	X(bad_spi, "no inbound SA for SPI and destination")                             \
 	X(replay, "sequence number replayed or behind the window")                      \
 	X(icv, "ICV verification failed")                                               \
 	X(bad_padding, "ESP padding not 1,2,3,... or longer than the payload")          \
-	X(bad_next_header, "ESP next header not allowed for the SA's mode")             \
+	X(bad_next_header, "ESP/AH next header not allowed for the SA's mode")          \
 	X(dummy, "ESP dummy packet (next header 59), RFC 4303 section 2.6")             \
 	X(inner_malformed, "decrypted inner packet malformed")                          \
 	X(inner_policy_mismatch, "decrypted packet does not match its SA's rule")       \
 	X(seq_overflow, "outbound sequence number space exhausted")                     \
 	X(crypto_error, "the crypto engine failed the operation")                       \
-	X(unsupported_ext_headers, "IPv6 extension headers in transport mode")          \
+	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
 	X(too_big, "encapsulated packet larger than the port MTU")                      \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \
@@ -73,6 +74,8 @@
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
+	X(ah_out_packets, "packets sent with AH")                                            \
+	X(ah_in_packets, "AH packets verified and decapsulated")                             \
 	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \
 	X(confidential_bytes_received, "Confidential Bytes Received")                        \
 	X(authenticated_bytes_sent, "Authenticated Bytes Sent (ESP with integrity or AH)")   \

@@ -54,6 +54,11 @@ enum dpsec_encap {
 
 #define DPSEC_NATT_PORT 4500 /* IKE's NAT-T port, the default of both UDP ports */
 
+/* The security protocol of an SA: ESP (RFC 4303) or AH (RFC 4302, which
+ * authenticates the packet, its IP header's immutable fields included,
+ * and encrypts nothing: no encryption algorithm, no UDP encapsulation). */
+enum dpsec_protocol { DPSEC_PROTO_ESP, DPSEC_PROTO_AH };
+
 enum dpsec_integ_alg {
 	DPSEC_INTEG_NONE,            /* only with a combined-mode cipher */
 	DPSEC_INTEG_HMAC_SHA1_96,    /* RFC 2404 */
@@ -94,7 +99,7 @@ struct dpsec_sa_conf {
 	uint8_t integ_key_len; /* 20 for SHA1, 32 for SHA-256 */
 	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];
 	uint8_t encap;         /* enum dpsec_encap */
-	uint8_t pad;
+	uint8_t protocol;      /* enum dpsec_protocol: 0, ESP, unless AH is asked for */
 	uint16_t udp_sport;    /* host order; 1..65535 with DPSEC_ENCAP_UDP, else 0 */
 	uint16_t udp_dport;
 };

@@ -201,24 +201,28 @@ fail:
 
 /* --- SA preparation ------------------------------------------------------- */
 
+static bool hmac_ok(const struct dpsec_sa_conf *c)
+{
+	/* HMAC is defined for any key up to a block; the IPsec lengths
+	 * (RFC 2404: 20, RFC 4868: 32) are the configuration's check. */
+	return (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ||
+		c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128) &&
+	       c->integ_key_len > 0 && c->integ_key_len <= HMAC_BLOCK;
+}
+
 static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 {
 	if (e == NULL || c == NULL)
 		return -EINVAL;
+	if (c->protocol == DPSEC_PROTO_AH)
+		return hmac_ok(c) ? 0 : -EINVAL;
 	if (c->enc_key_len != 16 && c->enc_key_len != 32)
 		return -EINVAL;
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
 		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
 	case DPSEC_ENC_AES_CBC:
-		if (c->integ_alg != DPSEC_INTEG_HMAC_SHA1_96 &&
-		    c->integ_alg != DPSEC_INTEG_HMAC_SHA256_128)
-			return -EINVAL; /* no confidentiality-only ESP */
-		/* HMAC is defined for any key up to a block; the IPsec lengths
-		 * (RFC 2404: 20, RFC 4868: 32) are the configuration's check. */
-		if (c->integ_key_len == 0 || c->integ_key_len > HMAC_BLOCK)
-			return -EINVAL;
-		return 0;
+		return hmac_ok(c) ? 0 : -EINVAL; /* no confidentiality-only ESP */
 	default:
 		return -EINVAL;
 	}
@@ -236,16 +240,13 @@ static void prep_gcm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 	out->block_len = 4;
 }
 
-/* pad: caller's HMAC_BLOCK scratch, which the caller wipes. */
-static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
-		     uint8_t *pad)
+/* The HMAC's inner and outer hash states; pad: caller's HMAC_BLOCK
+ * scratch, which the caller wipes. */
+static void prep_hmac(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+		      uint8_t *pad)
 {
 	bool sha1 = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96;
 
-	if (c->enc_key_len == 16)
-		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
-	else
-		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	memset(pad, 0, HMAC_BLOCK);
 	memcpy(pad, c->integ_key, c->integ_key_len);
 	for (int i = 0; i < HMAC_BLOCK; i++)
@@ -260,9 +261,28 @@ static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 		IMB_SHA1_ONE_BLOCK(m, pad, out->k.cbc.opad);
 	else
 		IMB_SHA256_ONE_BLOCK(m, pad, out->k.cbc.opad);
-	out->iv_len = 16;
 	out->icv_len = sha1 ? 12 : 16;
+}
+
+static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+		     uint8_t *pad)
+{
+	if (c->enc_key_len == 16)
+		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	else
+		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	prep_hmac(m, c, out, pad);
+	out->iv_len = 16;
 	out->block_len = 16;
+}
+
+/* AH: the HMAC alone; the AH header's alignment is the caller's. */
+static void prep_auth_only(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+			   uint8_t *pad)
+{
+	prep_hmac(m, c, out, pad);
+	out->auth_only = 1;
+	out->block_len = 4;
 }
 
 int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
@@ -279,7 +299,9 @@ int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 	out->enc_alg = conf->enc_alg;
 	out->integ_alg = conf->integ_alg;
 	out->key_len = conf->enc_key_len;
-	if (conf->enc_alg == DPSEC_ENC_AES_GCM_16)
+	if (conf->protocol == DPSEC_PROTO_AH)
+		prep_auth_only(e->mgr, conf, out, pad);
+	else if (conf->enc_alg == DPSEC_ENC_AES_GCM_16)
 		prep_gcm(e->mgr, conf, out);
 	else
 		prep_cbc(e->mgr, conf, out, pad);
@@ -305,20 +327,35 @@ static void fill_gcm(IMB_JOB *j, const struct ofl_op *op)
 	j->msg_len_to_hash_in_bytes = op->cipher_len;
 }
 
+static void fill_hmac(IMB_JOB *j, const struct ofl_op *op)
+{
+	const struct ofl_sa_crypto *sa = op->sa;
+
+	j->hash_alg = sa->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? IMB_AUTH_HMAC_SHA_1
+								 : IMB_AUTH_HMAC_SHA_256;
+	j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
+	j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
+	j->hash_start_src_offset_in_bytes = op->auth_off;
+	j->msg_len_to_hash_in_bytes = op->auth_len;
+}
+
 static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
 	j->cipher_mode = IMB_CIPHER_CBC;
-	j->hash_alg = sa->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? IMB_AUTH_HMAC_SHA_1
-								 : IMB_AUTH_HMAC_SHA_256;
 	j->enc_keys = sa->k.cbc.enc_keys;
 	j->dec_keys = sa->k.cbc.dec_keys;
 	j->iv_len_in_bytes = AES_BLOCK;
-	j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
-	j->hash_start_src_offset_in_bytes = op->auth_off;
-	j->msg_len_to_hash_in_bytes = op->auth_len;
+	fill_hmac(j, op);
+}
+
+static void fill_auth_only(IMB_JOB *j, const struct ofl_op *op)
+{
+	j->cipher_mode = IMB_CIPHER_NULL;
+	j->key_len_in_bytes = 0;
+	j->iv_len_in_bytes = 0;
+	fill_hmac(j, op);
 }
 
 static void fill_job(IMB_JOB *j, struct ofl_op *op)
@@ -334,7 +371,9 @@ static void fill_job(IMB_JOB *j, struct ofl_op *op)
 	j->auth_tag_output = op->tag;
 	j->auth_tag_output_len_in_bytes = op->sa->icv_len;
 	j->user_data = op;
-	if (op->sa->enc_alg == DPSEC_ENC_AES_GCM_16)
+	if (op->sa->auth_only)
+		fill_auth_only(j, op);
+	else if (op->sa->enc_alg == DPSEC_ENC_AES_GCM_16)
 		fill_gcm(j, op);
 	else
 		fill_cbc(j, op);

@@ -30,6 +30,7 @@ struct ofl_sa_crypto {
 	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM) or 16 (CBC) */
 	uint8_t icv_len;    /* 16 (GCM, SHA-256-128) or 12 (SHA1-96) */
 	uint8_t block_len;  /* ESP payload alignment: 4 (GCM) or 16 (CBC) */
+	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
 	uint8_t salt[DPSEC_GCM_SALT_LEN];
 	union {
 		struct gcm_key_data gcm;
@@ -46,7 +47,8 @@ struct ofl_sa_crypto {
  * Encrypt: cipher [cipher_off, +cipher_len), then authenticate
  * [auth_off, +auth_len) (GCM: aad + ciphertext) and write icv_len bytes to
  * tag. Decrypt: authenticate first, then decrypt; the computed ICV goes to
- * tag and the caller compares it (ofl_icv_equal) with the received one. */
+ * tag and the caller compares it (ofl_icv_equal) with the received one.
+ * An auth_only SA (AH) only authenticates; cipher_len is 0. */
 struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;

@@ -395,16 +395,19 @@ def ping(w, count):
 def wan_kinds(pcap):
     """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
     the non-ESP marker, 4500), ESP, ESP in UDP, NAT keepalives (strongSwan
-    sends them: it fakes a NAT), and anything else over IP."""
+    sends them: it fakes a NAT), AH carrying an inner IP packet, and anything
+    else over IP."""
     protos = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.protocols",
                              "-Y", "ip"], check=True, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True).stdout.split("\n")
-    kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "keepalive": 0, "other": []}
+    kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "keepalive": 0, "ah": 0, "other": []}
     for p in filter(None, protos):
         if p.endswith((":ip:udp:isakmp", ":ip:udp:udpencap:isakmp")):
             kinds["ike"] += 1
         elif p.endswith(":ip:esp"):
             kinds["esp"] += 1
+        elif ":ip:ah:ip" in p:  # AH in tunnel mode: tshark reads the inner packet on
+            kinds["ah"] += 1
         elif p.endswith(":ip:udp:udpencap:esp"):
             kinds["esp-in-udp"] += 1
         elif p.endswith(":ip:udp:udpencap"):

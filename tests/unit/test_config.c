@@ -493,6 +493,7 @@ END_TEST
 	"{ name = \"" name "\"; spi = " spi "; direction = \"" dir "\"; mode = \"" mode       \
 	"\"; local = \"192.0.2.1\"; remote = \"" remote "\"; " rest " }"
 #define GCM "encryption = \"aes128gcm16\"; encryption_key = \"" K20 "\";"
+#define AH_SHA1 "protocol = \"ah\"; integrity = \"sha1_96\"; integrity_key = \"" K20 "\";"
 #define SA_OUT SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM)
 #define SA_IN SA_X("in", "0x2001", "inbound", "tunnel", "192.0.2.2", GCM)
 /* After PORTS: SA a on line 3, SA b on line 4. */
@@ -760,6 +761,18 @@ static const struct broken broken[] = {
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"3des\";")), 3, "security_associations.[0].encryption",
 	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", or \"aes256\", got \"3des\"" },
+	{ "AH with a cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "protocol = \"ah\"; " GCM)), 3, "security_associations.[0].encryption",
+	  "given, but protocol \"ah\" encrypts nothing (RFC 4302)" },
+	{ "AH without integrity", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "protocol = \"ah\";")), 3, "security_associations.[0].integrity",
+	  "required with protocol \"ah\"" },
+	{ "AH in UDP", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  AH_SHA1 "\n encapsulation = \"udp\";")), 4, "security_associations.[0].encapsulation",
+	  "AH cannot cross a NAT" },
+	{ "unknown protocol", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "protocol = \"ipcomp\";")), 3, "security_associations.[0].protocol",
+	  "expected \"esp\" or \"ah\", got \"ipcomp\"" },
 	{ "esn with window 0", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  GCM " replay_window = 0;\n esn = true;")), 4, "security_associations.[0].esn",
 	  "esn = true needs anti-replay, but replay_window is 0" },
@@ -817,6 +830,26 @@ START_TEST(test_natt_sa_fields)
 		ck_assert_uint_eq(cfg.sas[i].encap, DPSEC_ENCAP_NONE);
 		ck_assert_uint_eq(cfg.sas[i].udp_sport + cfg.sas[i].udp_dport, 0);
 	}
+	cfg_free(&cfg);
+}
+END_TEST
+
+/* protocol = "ah": an SA with an integrity key only. */
+START_TEST(test_ah_sa)
+{
+	struct cfg_dataplane cfg;
+	char path[64], err[CFG_ERR_MAX];
+
+	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
+					       AH_SHA1),
+				    SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
+					 "protocol = \"esp\"; " GCM)),
+				&cfg, err, path) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.sas[0].protocol, DPSEC_PROTO_AH);
+	ck_assert_uint_eq(cfg.sas[0].enc_key_len, 0);
+	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(cfg.sas[0].integ_key_len, 20);
+	ck_assert_uint_eq(cfg.sas[1].protocol, DPSEC_PROTO_ESP);
 	cfg_free(&cfg);
 }
 END_TEST
@@ -1155,6 +1188,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ex, test_full_config);
 	tcase_add_test(ex, test_minimal_config);
 	tcase_add_test(ex, test_natt_sa_fields);
+	tcase_add_test(ex, test_ah_sa);
 	tcase_add_loop_test(br, test_broken, 0, (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(br, test_broken_base_loads);
 	tcase_add_test(br, test_exception_device);

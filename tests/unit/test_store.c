@@ -182,10 +182,47 @@ static const struct bad bad_stores[] = {
 	  "psk belongs to psk methods" },
 	{ AUTH_RULE("{ method = \"psk\"; psk = \"" PSK "\"; revocation = 1; }"),
 	  "authentication.[0].revocation: revocation belongs to certificate methods" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( \"Low\" ); } );\n",
+	  "methods.[0]: no security method is named \"Low\"" },
 	{ "timeouts = { fallback_ms = 5; };\n", "timeouts.fallback_ms" },
 	{ "colour = \"blue\";\n", "unknown field 'colour'" },
 	{ "policies = ( { name = } );\n", "t.conf:1: syntax error" },
 };
+
+/* The model's named methods, in order among written ones, and saved as
+ * methods that load back the same. */
+START_TEST(test_named_methods)
+{
+	static const char *const text =
+		"filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( \"Medium\", "
+		"{ protocol = \"esp\"; encryption = \"aes128gcm16\"; }, \"High\" ); } );\n";
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX];
+	const struct cfg_filter_action *a;
+	struct cfg_store s, t;
+	int fd = mkstemp(path);
+
+	close(fd);
+	load_ok(text, &s);
+	a = cfg_store_filter_action(&s, "x");
+	ck_assert_uint_eq(a->n_methods, 3);
+	ck_assert_str_eq(a->methods[0].name, "Medium");
+	ck_assert_uint_eq(a->methods[0].protocol, CFG_PROTO_AH);
+	ck_assert_uint_eq(a->methods[0].integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(a->methods[0].enc_key_len, 0);
+	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_AES_GCM_16);
+	ck_assert_str_eq(a->methods[2].name, "High");
+	ck_assert_uint_eq(a->methods[2].protocol, CFG_PROTO_ESP);
+	ck_assert_uint_eq(a->methods[2].enc_key_len, 24);
+	ck_assert_uint_eq(a->methods[2].integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(a->methods[2].lifetime_seconds, 3600);
+	ck_assert_msg(cfg_store_save(&s, path, err) == 0, "%s", err);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &t, err) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(a, cfg_store_filter_action(&t, "x"), sizeof(*a)), 0);
+	cfg_store_free(&s);
+	cfg_store_free(&t);
+	unlink(path);
+}
+END_TEST
 
 START_TEST(test_bad_store)
 {
@@ -418,6 +455,7 @@ int main(void)
 	tcase_add_test(st, test_one_authentication_per_peer);
 	tcase_add_test(st, test_certificate_method);
 	tcase_add_test(st, test_save_round_trip);
+	tcase_add_test(st, test_named_methods);
 	tcase_add_test(cc, test_compile);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
 	tcase_add_test(mg, test_mgmt_too_many_args);
