@@ -34,6 +34,8 @@
 #include "ike_dh.h"
 #include "ikev2.h"
 
+#define PEER_RENEWED_GRACE_NS (5 * 1000000000ull) /* see ike_rekeyed() */
+
 #define IKE_DGRAM_MAX 65536
 #define NON_ESP_MARKER 4
 #define PFS_GROUP IKE_DH_ECP_256 /* a filter action's "pfs = true" */
@@ -573,13 +575,35 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	return -1;
 }
 
+/* IKEv1 tells the responder nothing of a rekey (IKEv2 has REKEY_SA): a
+ * Quick Mode of the peer's for a rule and peer that already have a pair
+ * replaces that pair. The old pair stays until the peer deletes it or it
+ * expires (strongSwan keeps it, delete_rekeyed = no); its soft lifetime
+ * starts no rekey of its own. */
+static struct cp_ike_child *v1_replaced(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *s = &c->ike->ch[i];
+
+		if (s->used && s->version == 1 && s->dyn != NULL && s->dyn->used &&
+		    s->dyn->kind == CP_DYN_SA && s->dyn->generic_id == (uint32_t)ev->user &&
+		    memcmp(&s->dyn->peer, &ev->child->out.remote, sizeof(s->dyn->peer)) == 0) {
+			s->rekeying = true;
+			return s;
+		}
+	}
+	return NULL;
+}
+
 /* The per-peer rule of a new child SA: a rekey takes over the rule of the
  * SA it replaces (both inbound SAs then match it, and the outbound one
  * moves to the new SA at once); otherwise a new one. */
-static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, bool *fresh)
+static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, int version,
+				      bool *fresh)
 {
 	struct cp_ike_child *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
-							    : NULL;
+			       : version == 1		  ? v1_replaced(c, ev)
+							  : NULL;
 	struct cp_dyn_rule *d;
 
 	*fresh = old == NULL || old->dyn == NULL;
@@ -601,7 +625,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 
 	addr_str(&ch->out.remote, p, sizeof(p));
 	if (s != NULL)
-		d = child_rule(c, ev, &fresh);
+		d = child_rule(c, ev, version, &fresh);
 	if (d == NULL || install_pair(c, ev, d, s) < 0) {
 		if (d == NULL)
 			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
@@ -718,6 +742,15 @@ static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 	if (cp_ike_find_sa(c->ike, &ev->rekeyed.new_sa) != NULL) {
 		cp_audit("IKEv1 SA with rule %08x replaced by a new Main Mode (%s): its quick mode "
 			 "SAs moved to it", s->rule_id, s->rekeying ? "ours" : "the peer's");
+		/* The peer renewed and should delete the old SA, but strongSwan's
+		 * IKEv1 reauth keeps it until its own lifetime ends (hours). Without
+		 * its pairs it goes at its soft point (cp_ike_life.c), brought
+		 * forward to a few seconds from now: time for the peer to finish its
+		 * Main Mode (a lost last message sent again) before our DELETE. */
+		if (!s->rekeying && s->rekey_ns > cp_now_ns() + PEER_RENEWED_GRACE_NS) {
+			s->rekey_ns = cp_now_ns() + PEER_RENEWED_GRACE_NS;
+			s->replaced = true;
+		}
 		return;
 	}
 	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id, s->rekeying ? "us" : "the peer");

@@ -30,6 +30,7 @@ struct cp_ike_sa {
 	uint32_t quick_modes;    /* child SAs keyed from it (max_quick_modes) */
 	bool rekeying;           /* we started its rekey */
 	bool expiring;           /* we started its delete */
+	bool replaced;           /* IKEv1: the peer's new Main Mode took its pairs */
 	bool checking;           /* a liveness check is out */
 	int version;             /* 1: an ISAKMP SA (id: its cookies), 2: an IKEv2 SA */
 };

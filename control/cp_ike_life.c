@@ -168,7 +168,8 @@ void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id)
 static void v1_tick(struct cp_ctx *c, struct cp_ike_sa *s, uint64_t now)
 {
 	if (now >= s->rekey_ns && !s->rekeying && !has_children(c, s))
-		expire(c, s, "no quick mode SA left at its soft lifetime");
+		expire(c, s, s->replaced ? "replaced by the peer's new Main Mode, which did not delete it"
+					 : "no quick mode SA left at its soft lifetime");
 	else if (now >= s->rekey_ns && !s->rekeying)
 		rekey(c, s);
 	else if (c->o.dpd_seconds != 0)

@@ -29,6 +29,37 @@
 #   log says it verified A's RSA signature (PKCS#1 without DigestInfo); then,
 #   as with --peer strongswan, strongSwan deletes its SAs and initiates, and
 #   dpsec responds: show mmsas says responder, pings pass again.
+# --peer strongswan-lifetimes: B is strongSwan with version = 1 and short
+#   lifetimes, one run of about 85-90 s: dpsec-ctld with --test-ike-lifetime
+#   42 and --dpd-interval 1, strongSwan's Quick Mode life_time 20 s (its own
+#   rekey off; dpsec takes the shorter offer, strongSwan holds every pair to
+#   its 20 s). dpsec initiates; each step below runs under a continuous ping
+#   that may lose at most E.LOSS_TOLERANCE pings.
+#   - strongSwan re-authenticates (swanctl --rekey --ike --reauth: a new
+#     Main Mode, the pairs moved to it): dpsec adopts the pair (the same
+#     SPIs on both sides, under the new SA at strongSwan) and, since
+#     strongSwan keeps the old SA, deletes it 5 s later: one ISAKMP SA on
+#     each side, the new cookies, dpsec responder; charon logs the DELETE.
+#   - strongSwan rekeys the pair (swanctl --rekey --child): both install
+#     the new pair and dpsec's traffic moves to it at once (the old
+#     outbound SA carries no more); strongSwan keeps the old one REKEYED,
+#     deletes it at its 20 s and dpsec drops it on that DELETE.
+#   - a 1 MB TCP transfer from host A through that pair (socat, checked
+#     byte for byte) makes dpsec the side that sent more: at 85-90 % of the
+#     20 s dpsec rekeys it, a new pair on both sides, the old one gone on
+#     both, charon logging dpsec's DELETE of it.
+#   - at 92-97 % of the 42 s dpsec renews the ISAKMP SA strongSwan made: a
+#     new Main Mode, new cookies on both sides, exactly one SA each, the
+#     pair unchanged and under the new SA at strongSwan, dpsec's DELETE of
+#     the old SA in charon's log.
+#   - charon is killed (SIGKILL): dpsec's R-U-THERE goes unanswered and
+#     about 33 s later dpsec holds no ISAKMP SA and no pair (show mmsas and
+#     qmsas empty, the Main Mode table's SA count 0, audit and IKE log
+#     "dead peer").
+#   - the store reloaded (SIGHUP) with idle_seconds 3 and charon restarted:
+#     the next pings negotiate again; once they stop, dpsec deletes the
+#     idle pair (audited, its DELETE in charon's log) and strongSwan drops
+#     its CHILD_SA, keeping the ISAKMP SA.
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
@@ -37,20 +68,22 @@
 #   the AES-128 probe once a second policy, the same rule with IKEv2, is
 #   assigned (dpsecctl policy assign: show rules says IKE version 2).
 #
-# Needs root, tshark, ethtool; strongSwan or ike-scan for those peers (exit
-# 77, skip, when missing).
+# Needs root, tshark, ethtool; strongSwan, socat or ike-scan for those peers
+# (exit 77, skip, when missing). DPSEC_E2E_KEEP=DIR keeps the logs of a
+# failed strongswan-lifetimes run (ike_interop_e2e.py's run_case).
 #
 # --peer dpsec-ah: two dpsec gateways whose filter action offers only the
 #   model's "Medium" method (AH with HMAC-SHA1): Quick Mode agrees on AH,
 #   pings pass, show qmsas on both says AH/HMAC-SHA1-96, and only IKE and
 #   AH (tshark: an inner IP packet after AH) cross the WAN.
 #
-# usage: ikev1_e2e.py [--peer dpsec|dpsec-ah|strongswan|strongswan-cert|scan] DPSECD DPSEC_CTLD
-#        DPSECCTL
+# usage: ikev1_e2e.py [--peer dpsec|dpsec-ah|strongswan|strongswan-cert|scan|
+#        strongswan-lifetimes] DPSECD DPSEC_CTLD DPSECCTL
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +91,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctl_topo as T  # noqa: E402
 import ike_e2e as E  # noqa: E402
+import ike_interop_e2e as I  # noqa: E402
 
 IKE_SCAN = "/usr/bin/ike-scan"
 MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
@@ -273,6 +307,301 @@ def run_strongswan_cert(w, errs):
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
+# --peer strongswan-lifetimes: shortened lifetimes against strongSwan.
+SW_QM_LIFE = 20  # strongSwan's Quick Mode lifetime (life_time, its own rekey off): dpsec
+                 # takes the shorter offer and rekeys at 85-90 % of it
+LIFE_IKE = 42    # --test-ike-lifetime: dpsec renews the ISAKMP SA strongSwan made at
+                 # 92-97 % (39-41 s); the one it makes lasts past the DPD check
+LIFE_DPD = 1     # --dpd-interval; the R-U-THERE is given up 31.5 s after it is sent
+LIFE_IDLE = 3    # the store's idle_seconds once strongSwan is restarted
+QM_REKEY_AT = 10  # s after the first pair: strongSwan rekeys it (before its 20 s end)
+PEER_RENEWED_GRACE = 5  # s dpsec leaves the peer to delete the ISAKMP SA its reauth replaced
+
+
+def sw_v1_sas(w):
+    """strongSwan's IKEv1 SAs (swanctl --list-sas): [{"cookies": "CKY-I:CKY-R",
+    "state": ..., "children": [{"state": ..., "pair": (dpsec's in, dpsec's out)}]}]."""
+    sas = []
+    for line in swanctl(w, "--list-sas").stdout.splitlines():
+        m = re.match(r"^\S+: #\d+, (\w+), IKEv1, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r", line)
+        if m:
+            sas.append({"state": m.group(1), "cookies": m.group(2) + ":" + m.group(3),
+                        "children": []})
+            continue
+        m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+), TUNNEL", line)
+        if m and sas:
+            sas[-1]["children"].append({"state": m.group(1), "in": None, "out": None})
+            continue
+        m = re.match(r"^\s+(in|out)\s+([0-9a-f]{8})", line)
+        if m and sas and sas[-1]["children"]:
+            # strongSwan's inbound SPI is dpsec's outbound one, and the other way round
+            sas[-1]["children"][-1]["out" if m.group(1) == "in" else "in"] = int(m.group(2), 16)
+    for sa in sas:
+        for c in sa["children"]:
+            c["pair"] = (c.pop("in"), c.pop("out"))
+    return sas
+
+
+def sw_children(w):
+    return [(c["state"], c["pair"]) for sa in sw_v1_sas(w) for c in sa["children"]]
+
+
+def qm_packets(w):
+    """dpsec's Quick Mode SAs: {(direction, SPI): packets}."""
+    return {(q["direction"], q["spi"]): q["packets"] for q in w.show("a", "qmsas")}
+
+
+def hexpair(p):
+    return "(in 0x%08x, out 0x%08x)" % p if p else str(p)
+
+
+def installed_pair(w, old):
+    """A pair other than old that strongSwan has installed and dpsec holds
+    both SAs of; or None."""
+    qm = qm_packets(w)
+    for state, pair in sw_children(w):
+        if state == "INSTALLED" and pair[0] != old[0] and pair[1] != old[1] and \
+                ("inbound", pair[0]) in qm and ("outbound", pair[1]) in qm:
+            return pair
+    return None
+
+
+def pair_gone(w, pair):
+    """Neither side holds any SA of pair."""
+    qm = qm_packets(w)
+    return ("inbound", pair[0]) not in qm and ("outbound", pair[1]) not in qm and \
+        not any(p[0] == pair[0] or p[1] == pair[1] for _, p in sw_children(w))
+
+
+def qm_rekey_by_strongswan(w, errs, old):
+    """swanctl --rekey --child: strongSwan's Quick Mode (its SW_QM_LIFE s
+    offered, dpsec takes them) brings a new pair that both install; dpsec's
+    outbound traffic moves to it at once (the old pair carries no more),
+    while strongSwan keeps the old one REKEYED until it expires (it sends
+    no DELETE after a rekey: delete_rekeyed = no). At most
+    E.LOSS_TOLERANCE pings lost. The new pair and when both held it, or
+    None."""
+    what = "Quick Mode rekey by strongSwan"
+    pinger = E.Pinger(w)
+    time.sleep(1)
+    swanctl(w, "--rekey", "--child", "lans")
+    new = E.wait_until(what, lambda: installed_pair(w, old), 10, step=0.2)
+    t_new = time.monotonic()
+    time.sleep(2)
+    before = qm_packets(w)
+    time.sleep(1)
+    after = qm_packets(w)
+    E.stream_check(errs, what, pinger)
+    sw = sw_children(w)
+    print("%s: pair %s -> %s; strongSwan %s" % (what, hexpair(old), hexpair(new), sw))
+    if not new:
+        errs.append("%s: no new pair on both sides: dpsec %s, strongSwan %s"
+                    % (what, qm_packets(w), sw))
+        return None, None
+    grew = lambda spi: after.get(("outbound", spi), 0) - before.get(("outbound", spi), 0)
+    if grew(new[1]) < 3 or grew(old[1]) != 0:
+        errs.append("%s: dpsec's outbound packets over 1 s: %d on the new SA 0x%08x, %d on the "
+                    "old 0x%08x: expected the traffic on the new one only"
+                    % (what, grew(new[1]), new[1], grew(old[1]), old[1]))
+    if ("REKEYED", old) not in sw:
+        errs.append("%s: strongSwan's children %s, expected the old pair %s REKEYED"
+                    % (what, sw, hexpair(old)))
+    return new, t_new
+
+
+def qm_rekey_by_dpsec(w, errs, ctld, old, t_old):
+    """At its soft point (85-90 % of SW_QM_LIFE) dpsec, which sent more,
+    rekeys the pair strongSwan made: a new pair on both sides, then dpsec's
+    DELETE, which strongSwan takes (the old pair gone on both sides, charon
+    logs the DELETE). At most E.LOSS_TOLERANCE pings lost. The new pair,
+    or None."""
+    what = "Quick Mode rekey by dpsec"
+    pinger = E.Pinger(w)
+    new = E.wait_until(what, lambda: (lambda p: p if p and pair_gone(w, old) else None)(
+        installed_pair(w, old)), max(5, t_old + SW_QM_LIFE + 3 - time.monotonic()), step=0.2)
+    t_new = time.monotonic()
+    time.sleep(2)
+    E.stream_check(errs, what, pinger)
+    dels = [l.strip() for l in w.charon_log().splitlines()
+            if "received DELETE for ESP CHILD_SA with SPI %08x" % old[0] in l]
+    print("%s after %.1f s of %d: pair %s -> %s; strongSwan %s; charon: %s"
+          % (what, t_new - t_old, SW_QM_LIFE, hexpair(old), hexpair(new), sw_children(w), dels))
+    if not new or t_new - t_old < SW_QM_LIFE * 0.8:
+        errs.append("%s: expected a new pair at 85-90 %% of %d s, the old %s gone on both sides: "
+                    "dpsec %s, strongSwan %s" % (what, SW_QM_LIFE, hexpair(old), qm_packets(w),
+                                                 sw_children(w)))
+        return None
+    if not dels:
+        errs.append("%s: charon did not log dpsec's DELETE of the old pair (SPI %08x)"
+                    % (what, old[0]))
+    if "rekeying SPI in 0x%08x at its soft lifetime (we sent more)" % old[0] not in ctld.text():
+        errs.append("%s: dpsec's log does not say it rekeyed SPI in 0x%08x as the side that "
+                    "sent more" % (what, old[0]))
+    return new
+
+
+def mm_renewed(w, errs, what, old, pair, role, timeout):
+    """A new ISAKMP SA replaced old on both sides (the same cookies, dpsec
+    in role; exactly one on each side, dpsec having deleted the old one:
+    charon logs its DELETE), the pair moved to it unchanged (strongSwan
+    lists it INSTALLED under the new SA), under a continuous ping. The new
+    SA's row of show mmsas (with "t": when both held it), or None."""
+    pinger = E.Pinger(w)
+    deletes = lambda: w.charon_log().count("received DELETE for IKE_SA")
+    before = deletes()
+
+    def renewed():
+        d, s = w.show("a", "mmsas"), sw_v1_sas(w)
+        if len(d) == 1 and d[0]["cookies"] != old and len(s) == 1 and \
+                s[0]["cookies"] == d[0]["cookies"] and s[0]["state"] == "ESTABLISHED":
+            return d[0]
+        return None
+    new = E.wait_until(what, renewed, timeout, step=0.2)
+    t_new = time.monotonic()
+    time.sleep(2)
+    E.stream_check(errs, what, pinger)
+    d, s, qm = w.show("a", "mmsas"), sw_v1_sas(w), qm_packets(w)
+    print("%s: ISAKMP SA %s -> %s; strongSwan %s" % (what, old, [(x["cookies"], x["role"])
+                                                               for x in d], s))
+    if not new or new["role"] != role:
+        errs.append("%s: dpsec %s, strongSwan %s: expected one new ISAKMP SA on each side, dpsec "
+                    "its %s, the old %s gone" % (what, d, s, role, old))
+        return None
+    if ("inbound", pair[0]) not in qm or ("outbound", pair[1]) not in qm or \
+            not any(c["state"] == "INSTALLED" and c["pair"] == pair for c in s[0]["children"]):
+        errs.append("%s: expected the pair %s kept on both sides, under the new SA at strongSwan: "
+                    "dpsec %s, strongSwan %s" % (what, hexpair(pair), qm, s))
+    if deletes() != before + 1:
+        errs.append("%s: charon logged %d DELETEs of an ISAKMP SA, expected dpsec's one"
+                    % (what, deletes() - before))
+    new["t"] = t_new
+    return new
+
+
+def run_strongswan_lifetimes(w, errs):
+    E.SWANCTL_CONF = E.SWANCTL_CONF.replace(
+        "esp_proposals = aes128-sha1",
+        "esp_proposals = aes128-sha1\n                      life_time = %ds\n"
+        "                      rekey_time = 0s" % SW_QM_LIFE)
+    w.ctld_args = ["--test-ike-lifetime", str(LIFE_IKE), "--dpd-interval", str(LIFE_DPD)]
+    w.topology()
+    ctld = w.gateway("a")
+    w.strongswan()
+    if not E.wait_until("dpsec's first negotiation", lambda: I.ping_ok(w), 20):
+        errs.append("dpsec initiating: no ping answered")
+        return
+    t_up = time.monotonic()
+    mm = w.show("a", "mmsas")
+    sw = sw_v1_sas(w)
+    print("up: dpsec %s, strongSwan %s" % ([(s["cookies"], s["role"]) for s in mm], sw))
+    if len(mm) != 1 or len(sw) != 1 or len(sw[0]["children"]) != 1:
+        errs.append("dpsec initiating: ISAKMP SAs %s, strongSwan %s: expected one each with a pair"
+                    % (mm, sw))
+        return
+    first = sw[0]["children"][0]["pair"]
+    # 1. strongSwan re-authenticates (IKEv1: a new Main Mode that takes the
+    # pairs along); dpsec adopts them and deletes the old SA
+    t_reauth = time.monotonic()
+    swanctl(w, "--rekey", "--ike", "dpsec", "--reauth")
+    mm2 = mm_renewed(w, errs, "ISAKMP SA reauthenticated by strongSwan", mm[0]["cookies"], first,
+                     "responder", PEER_RENEWED_GRACE + 5)
+    if not mm2:
+        return
+    E.check_ike_log(w, errs, "a", "replaces an older ISAKMP SA: 1 quick mode SAs adopted")
+    if "replaced by the peer's new Main Mode, which did not delete it, deleting it" not in \
+            ctld.text():
+        errs.append("no audit line for dpsec's delete of the ISAKMP SA strongSwan replaced")
+    # 2. Quick Mode rekeys, placed (a wait for a point in time, not for an
+    # event) so that dpsec's, at 85-90 % of strongSwan's SW_QM_LIFE s, comes
+    # well before dpsec renews the ISAKMP SA and that the pair it makes
+    # (SW_QM_LIFE s at strongSwan too) outlives that renewal
+    time.sleep(max(0, t_up + QM_REKEY_AT - 1 - time.monotonic()))
+    pair, t_pair = qm_rekey_by_strongswan(w, errs, first)
+    if not pair:
+        return
+    # through strongSwan's pair: dpsec sent more, its rekey to make
+    I.tcp_transfer(w, errs, to_b=True)
+    pair = qm_rekey_by_dpsec(w, errs, ctld, pair, t_pair)
+    if not pair:
+        return
+    # strongSwan deleted the first pair (REKEYED) at its SW_QM_LIFE s, dpsec
+    # dropped it (its own lifetime, 60 s, has not run out)
+    qm = qm_packets(w)
+    sent = [l for l in w.charon_log().splitlines()
+            if "sending DELETE for ESP CHILD_SA with SPI %08x" % first[1] in l]
+    print("the first pair %s: strongSwan's DELETE %s, dpsec %s" % (
+        hexpair(first), sent, "holds it" if ("inbound", first[0]) in qm else "dropped it"))
+    if not sent or ("inbound", first[0]) in qm or ("outbound", first[1]) in qm:
+        errs.append("strongSwan's DELETE of the first pair %s (%s): dpsec still holds it or "
+                    "none was sent" % (hexpair(first), sent))
+    # 3. dpsec renews the ISAKMP SA it answered at its soft point (92-97 %)
+    mm3 = mm_renewed(w, errs, "ISAKMP SA renewed by dpsec", mm2["cookies"], pair, "initiator",
+                     max(5, t_reauth + LIFE_IKE * 0.97 + 3 - time.monotonic()))
+    if not mm3:
+        return
+    t_renew = mm3["t"] - t_reauth
+    print("dpsec renewed the ISAKMP SA after %.1f s of %d" % (t_renew, LIFE_IKE))
+    if t_renew < LIFE_IKE * 0.9:
+        errs.append("ISAKMP SA renewed by dpsec after %.1f s, expected 92-97 %% of %d s"
+                    % (t_renew, LIFE_IKE))
+    E.check_ike_log(w, errs, "a", "replaced by a new Main Mode")
+    # 4. dead peer detection; 5. with strongSwan back, an idle pair
+    run_v1_dead_peer(w, errs, ctld)
+    run_v1_idle(w, errs, ctld)
+
+
+def run_v1_dead_peer(w, errs, ctld):
+    """strongSwan killed (SIGKILL): dpsec's DPD (R-U-THERE unanswered)
+    takes the ISAKMP SA and its pairs down, audited and in the IKE log."""
+    old = w.show("a", "mmsas")
+    w.procs[-1].kill9()
+    os.unlink(w.path("charon.vici"))
+    t_kill = time.monotonic()
+    gone = E.wait_until("dead peer detection", lambda: not w.show("a", "mmsas"),
+                        LIFE_DPD + 45, step=0.5)
+    left = {"mmsas": w.show("a", "mmsas"), "qmsas": qm_packets(w),
+            "isadb_list_size": w.mm("a")["isadb_list_size"]}
+    print("strongSwan killed: after %.1f s dpsec holds %s" % (time.monotonic() - t_kill, left))
+    if not gone or left["qmsas"] or left["isadb_list_size"]:
+        errs.append("strongSwan killed: dpsec's ISAKMP SA was %s, now %s: expected no ISAKMP SA "
+                    "and no pair" % (old, left))
+    if "audit: IKE SA down: dead peer" not in ctld.text():
+        errs.append("no audit line for the dead peer's ISAKMP SA")
+    E.check_ike_log(w, errs, "a", "dead peer: no R-U-THERE-ACK")
+
+
+def run_v1_idle(w, errs, ctld):
+    """The store reloaded (SIGHUP) with idle_seconds LIFE_IDLE, strongSwan
+    restarted: the next pings negotiate with it; once they stop, dpsec
+    deletes the idle pair (its DELETE in charon's log) and strongSwan drops
+    its CHILD_SA, keeping the ISAKMP SA."""
+    with open(w.path("storea.conf"), "a") as f:
+        f.write("timeouts = { idle_seconds = %d; };\n" % LIFE_IDLE)
+    ctld.signal(signal.SIGHUP)
+    if not E.wait_until("the store's reload", lambda: "configuration reloaded" in ctld.text(),
+                        10, step=0.2):
+        errs.append("dpsec-ctld did not reload the store on SIGHUP")
+        return
+    w.strongswan()
+    if not E.wait_until("the new strongSwan's SAs", lambda: I.ping_ok(w) and sw_children(w), 30):
+        errs.append("after dead peer detection: no new negotiation with the restarted strongSwan")
+        return
+    pair = sw_children(w)[0][1]
+    t_quiet = time.monotonic()
+    idle = E.wait_until("the idle pair's delete", lambda: not qm_packets(w) and
+                        sw_v1_sas(w) and not sw_children(w), LIFE_IDLE + 10, step=0.2)
+    dels = [l.strip() for l in w.charon_log().splitlines()
+            if "received DELETE for ESP CHILD_SA with SPI %08x" % pair[0] in l]
+    print("idle: after %.1f s dpsec holds %s, strongSwan %s; charon: %s"
+          % (time.monotonic() - t_quiet, qm_packets(w), sw_v1_sas(w), dels))
+    if not idle or not dels:
+        errs.append("no traffic for %d s: expected dpsec to delete the pair %s with strongSwan "
+                    "(dpsec %s, strongSwan %s, charon %s)" % (LIFE_IDLE, hexpair(pair),
+                                                            qm_packets(w), sw_v1_sas(w), dels))
+    if "idle for %d s: deleting it" % LIFE_IDLE not in ctld.text():
+        errs.append("no audit line for the idle pair's delete")
+
+
 def ike_scan(w, *args):
     """ike-scan from B's namespace to A's WAN address; its output."""
     return T.sh(IKE_SCAN, "--retry=5", "--timeout=2000", *args, "192.0.2.1", ns=w.ns["gb"],
@@ -367,6 +696,8 @@ def missing(peer):
         return "tshark or ethtool missing (tools/deps installs them)"
     if peer.startswith("strongswan") and not (os.access(E.CHARON, os.X_OK) and os.access(E.SWANCTL, os.X_OK)):
         return "strongSwan is not installed (tools/deps installs it)"
+    if peer == "strongswan-lifetimes" and shutil.which("socat") is None:
+        return "socat is not installed (tools/deps installs it)"
     if peer == "scan" and not os.access(IKE_SCAN, os.X_OK):
         return "ike-scan is not installed"
     return None
@@ -377,10 +708,12 @@ def main():
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
     runs = {"dpsec": run_dpsec, "dpsec-ah": run_dpsec_ah, "strongswan": run_strongswan,
-            "strongswan-cert": run_strongswan_cert, "scan": run_scan}
+            "strongswan-cert": run_strongswan_cert, "scan": run_scan,
+            # on failure, ctld's and charon's logs (I.run_case)
+            "strongswan-lifetimes": lambda w, errs: I.run_case(w, errs, run_strongswan_lifetimes)}
     if len(args) != 3 or peer not in runs:
-        print("usage: ikev1_e2e.py [--peer dpsec|dpsec-ah|strongswan|strongswan-cert|scan] "
-              "DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+        print("usage: ikev1_e2e.py [--peer dpsec|dpsec-ah|strongswan|strongswan-cert|scan|"
+              "strongswan-lifetimes] DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     why = missing(peer)
     if why:
@@ -389,7 +722,8 @@ def main():
     use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan")
     # the scan needs B's namespace as strongSwan's: the WAN address in the kernel
     world = {"dpsec-ah": "dpsec", "strongswan-cert": "strongswan-cert", "dpsec": "dpsec"}
-    w = E.World(world.get(peer, "strongswan"), *args)
+    kind = I.Interop if peer == "strongswan-lifetimes" else E.World
+    w = kind(world.get(peer, "strongswan"), *args)
     return E.run_world(w, runs[peer], "ikev1_e2e (peer %s)" % peer)
 
 
