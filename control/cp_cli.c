@@ -24,6 +24,7 @@
 
 #include "cp.h"
 #include "cp_ike.h"
+#include "cp_ikev1.h"
 #include "cp_out.h"
 #include "cp_show.h"
 
@@ -360,8 +361,11 @@ static int cmd_show(struct cp_ctx *c, int argc, char **argv, struct cp_out *o)
 		struct dpsec_shm_stats st;
 		bool have = c->attached && dpsec_shm_stats_read(c->seg.stats, &st, 1000);
 
-		cp_show_stats(o, c->mm, c->ike ? ikev2_engine_stats(c->ike->e) : NULL,
-			      have ? &st : NULL, pending_key_ops(c), all);
+		struct cp_show_ike ike = { c->ike ? ikev2_engine_stats(c->ike->e) : NULL,
+					   c->ike ? cp_ikev1_stats(c->ike->v1) : NULL };
+
+		cp_show_stats(o, c->mm, c->ike ? &ike : NULL, have ? &st : NULL, pending_key_ops(c),
+			      all);
 	} else {
 		cp_out_printf(o, USAGE);
 		return 2;

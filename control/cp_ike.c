@@ -848,8 +848,8 @@ static int local_toward(const struct dpsec_addr *peer, struct dpsec_addr *local)
 
 /* An IKE SA of the rule with this peer (a transport rule may have many)
  * is still up (its child SAs went idle or were deleted): a new child SA
- * on it (CREATE_CHILD_SA). -1 when none. */
-static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char *peer)
+ * on it (IKEv2 CREATE_CHILD_SA, IKEv1 Quick Mode). -1 when none. */
+static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char *peer, int version)
 {
 	struct ike_err err = { 0 };
 	struct ike_id peer_id;
@@ -859,15 +859,17 @@ static int child_on_existing(struct cp_ctx *c, struct cp_acquire *a, const char 
 	for (int i = 0; i < CP_IKE_MAX_SAS; i++) {
 		struct cp_ike_sa *s = &c->ike->sa[i];
 
-		if (!s->used || s->version != 2 || s->rule_id != a->rule_id || s->expiring ||
+		if (!s->used || s->version != version || s->rule_id != a->rule_id || s->expiring ||
 		    !ike_id_matches(&s->peer_id, &peer_id))
 			continue;
-		if (ikev2_create_child(c->ike->e, &s->id, cp_ike_now_ms(), &err) < 0) {
+		if ((version == 1 ? cp_ikev1_quick_mode(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
+				  : ikev2_create_child(c->ike->e, &s->id, cp_ike_now_ms(), &err)) < 0) {
 			cp_log(LOG_WARNING, "ike: new child SA with %s: %s", peer, err.msg);
 			return -1;
 		}
 		memcpy(a->ike_spi_i, s->id.spi_i, sizeof(s->id.spi_i));
-		cp_log(LOG_INFO, "ike: CREATE_CHILD_SA to %s for rule %08x", peer, a->rule_id);
+		cp_log(LOG_INFO, "ike: %s to %s for rule %08x", version == 1 ? "Quick Mode" : "CREATE_CHILD_SA",
+		       peer, a->rule_id);
 		return 0;
 	}
 	return -1;
@@ -892,7 +894,7 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 		cp_log(LOG_ERR, "ike: no route to %s from this namespace: %s", p, strerror(-rc));
 		return -1;
 	}
-	if (!v1 && child_on_existing(c, a, p) == 0)
+	if (child_on_existing(c, a, p, v1 ? 1 : 2) == 0)
 		return 0;
 	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;

@@ -213,3 +213,14 @@ int cp_ikev1_delete_ike(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64
 {
 	return ikev1_delete_ike(k->e, sa, now_ms, err);
 }
+
+const struct ikev1_stats *cp_ikev1_stats(const struct cp_ikev1 *k)
+{
+	return ikev1_engine_stats(k->e);
+}
+
+int cp_ikev1_quick_mode(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
+			struct ike_err *err)
+{
+	return ikev1_quick_mode(k->e, sa, now_ms, err);
+}

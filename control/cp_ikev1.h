@@ -44,6 +44,9 @@ int cp_ikev1_delete_child(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint
 			  uint64_t now_ms, struct ike_err *err);
 int cp_ikev1_check_liveness(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
 			    struct ike_err *err);
+const struct ikev1_stats *cp_ikev1_stats(const struct cp_ikev1 *k);
+int cp_ikev1_quick_mode(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
+			struct ike_err *err);
 int cp_ikev1_renew(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		   struct ike_err *err);
 int cp_ikev1_delete_ike(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,

@@ -11,6 +11,7 @@
 #include "cp_ike.h"
 #include "cp_out.h"
 #include "cp_show.h"
+#include "ikev1.h"
 #include "ikev2_msg.h"
 
 static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
@@ -474,6 +475,10 @@ static void table_row(struct cp_out *o, const char *name, uint64_t v)
 static const char *const ike_stat_ids[] = { IKEV2_STATS(IKE_STAT_ID) };
 #undef IKE_STAT_ID
 
+#define IKE_STAT_ID(n, s) #n,
+static const char *const ikev1_stat_ids[] = { IKEV1_STATS(IKE_STAT_ID) };
+#undef IKE_STAT_ID
+
 /* The IKEv2 engine's counters: JSON by id (PEER_TIMEOUTS), text by what they count. */
 static void ike_table(struct cp_out *o, const struct ikev2_stats *ike)
 {
@@ -487,7 +492,20 @@ static void ike_table(struct cp_out *o, const struct ikev2_stats *ike)
 		cp_json_close(o, ']');
 }
 
-void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct ikev2_stats *ike,
+/* The IKEv1 engine's, alike (JSON "ikev1"). */
+static void ikev1_table(struct cp_out *o, const struct ikev1_stats *ike)
+{
+	if (o->json)
+		cp_json_open(o, "ikev1", '[');
+	else
+		cp_out_printf(o, "IKEv1 engine\n");
+	for (int i = 0; i < IKEV1_STAT_COUNT; i++)
+		table_row(o, o->json ? ikev1_stat_ids[i] : ikev1_stat_name(i), ike->n[i]);
+	if (o->json)
+		cp_json_close(o, ']');
+}
+
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ike *ike,
 		   const struct dpsec_shm_stats *st, uint64_t pending_key_ops, bool all)
 {
 	struct dpsec_qm_gauges g = { 0 };
@@ -507,8 +525,10 @@ void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct ikev2_stat
 	} else if (!o->json) {
 		cp_out_printf(o, "Main Mode statistics: unavailable, dpsec-ctld is not running\n");
 	}
-	if (ike != NULL)
-		ike_table(o, ike);
+	if (ike != NULL) {
+		ike_table(o, ike->v2);
+		ikev1_table(o, ike->v1);
+	}
 	if (st != NULL) {
 		g.active_sas = st->active_sas;
 		g.active_tunnels = st->active_tunnels;

@@ -19,10 +19,19 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
 
+struct ikev1_stats;
+struct ikev2_stats;
+
+/* The IKE engines' counters. */
+struct cp_show_ike {
+	const struct ikev2_stats *v2;
+	const struct ikev1_stats *v1;
+};
+
 /* Both statistics tables; mm NULL: ctld not running (dpsecctl alone);
- * ike: the IKEv2 engine's counters (NULL: none); all: the dataplane's
+ * ike: the IKE engines' counters (NULL: none); all: the dataplane's
  * counters too. */
-void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct ikev2_stats *ike,
+void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ike *ike,
 		   const struct dpsec_shm_stats *st, uint64_t pending_key_ops, bool all);
 
 #endif

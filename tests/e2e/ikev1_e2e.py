@@ -59,7 +59,8 @@
 #   - the store reloaded (SIGHUP) with idle_seconds 3 and charon restarted:
 #     the next pings negotiate again; once they stop, dpsec deletes the
 #     idle pair (audited, its DELETE in charon's log) and strongSwan drops
-#     its CHILD_SA, keeping the ISAKMP SA.
+#     its CHILD_SA, keeping the ISAKMP SA; pings again get a Quick Mode on
+#     that ISAKMP SA (no new Main Mode).
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
 #   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
@@ -568,13 +569,21 @@ def run_v1_dead_peer(w, errs, ctld):
     if "audit: IKE SA down: dead peer" not in ctld.text():
         errs.append("no audit line for the dead peer's ISAKMP SA")
     E.check_ike_log(w, errs, "a", "dead peer: no R-U-THERE-ACK")
+    v1 = {r["name"]: r["value"] for r in
+          json.loads(w.ctl("a", "show", "stats", "--json"))["ikev1"]}
+    print("IKEv1 engine: R-U-THERE sent %d, given up %d" % (v1["DPD_SENT"], v1["PEER_TIMEOUTS"]))
+    if v1["DPD_SENT"] < 1 or v1["PEER_TIMEOUTS"] < 1:
+        errs.append("show stats: IKEv1 engine counts R-U-THERE sent %d, exchanges given up %d: "
+                    "expected the unanswered liveness check counted" % (v1["DPD_SENT"],
+                                                                       v1["PEER_TIMEOUTS"]))
 
 
 def run_v1_idle(w, errs, ctld):
     """The store reloaded (SIGHUP) with idle_seconds LIFE_IDLE, strongSwan
     restarted: the next pings negotiate with it; once they stop, dpsec
     deletes the idle pair (its DELETE in charon's log) and strongSwan drops
-    its CHILD_SA, keeping the ISAKMP SA."""
+    its CHILD_SA, keeping the ISAKMP SA; new traffic then gets a Quick Mode
+    on that ISAKMP SA."""
     with open(w.path("storea.conf"), "a") as f:
         f.write("timeouts = { idle_seconds = %d; };\n" % LIFE_IDLE)
     ctld.signal(signal.SIGHUP)
@@ -600,6 +609,19 @@ def run_v1_idle(w, errs, ctld):
                                                             qm_packets(w), sw_v1_sas(w), dels))
     if "idle for %d s: deleting it" % LIFE_IDLE not in ctld.text():
         errs.append("no audit line for the idle pair's delete")
+    again_on_existing(w, errs)
+
+
+def again_on_existing(w, errs):
+    """Traffic again after the idle delete: a Quick Mode on the ISAKMP SA
+    that is still up, no new Main Mode."""
+    before = [m["cookies"] for m in w.show("a", "mmsas")]
+    ok = E.wait_until("a pair on the existing ISAKMP SA", lambda: I.ping_ok(w) and qm_packets(w), 20)
+    after = [m["cookies"] for m in w.show("a", "mmsas")]
+    print("traffic again: ISAKMP SAs %s before, %s after; pairs %s" % (before, after, qm_packets(w)))
+    if not ok or len(before) != 1 or after != before:
+        errs.append("traffic after the idle delete: expected a new pair on the ISAKMP SA %s, got "
+                    "ISAKMP SAs %s and pairs %s" % (before, after, qm_packets(w)))
 
 
 def ike_scan(w, *args):
