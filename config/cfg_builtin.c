@@ -5,9 +5,9 @@
  * traffic and falls back to clear with peers that do not answer; Secure
  * Server (Require Security) requires it (clear requests are answered with
  * IPsec, never served in the clear). ICMP is permitted by the two servers,
- * so that diagnostics work. Their security methods are those the dataplane
- * runs: ESP AES-GCM and AES-CBC with HMAC-SHA1 (the model's 3DES "High" and
- * AH "Medium" remain available to define as one's own methods). */
+ * so that diagnostics work. Their security methods are ESP AES-GCM and
+ * AES-CBC with HMAC-SHA1 (the model's "High", ESP 3DES with SHA-1, and AH
+ * "Medium" remain available to define as one's own methods). */
 #include "cfg_store.h"
 
 const char cfg_builtin_text[] =

@@ -36,14 +36,27 @@ struct enc_alg {
 
 /* Values index enc_algs[]. */
 static const struct cfg_kw enc_kw[] = {
-	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { NULL, 0 }
+	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { "3des", 4 },
+	{ NULL, 0 }
 };
 static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
 	{ DPSEC_ENC_AES_GCM_16, 32, DPSEC_GCM_SALT_LEN },
 	{ DPSEC_ENC_AES_CBC, 16, 0 },
 	{ DPSEC_ENC_AES_CBC, 32, 0 },
+	{ DPSEC_ENC_3DES_CBC, 24, 0 },
 };
+
+/* What the key material of an algorithm is, for the message on a wrong length. */
+static const char *enc_key_layout(const struct enc_alg *e)
+{
+	if (e->alg == DPSEC_ENC_3DES_CBC)
+		return "the three 8-byte DES keys K1 K2 K3, RFC 2451";
+	if (e->salt_len)
+		return e->key_len == 16 ? "16-byte AES key + 4-byte salt, RFC 4106"
+					: "32-byte AES key + 4-byte salt, RFC 4106";
+	return e->key_len == 16 ? "the AES-128 key" : "the AES-256 key";
+}
 
 static const struct cfg_kw encap_kw[] = {
 	{ "none", DPSEC_ENCAP_NONE }, { "udp", DPSEC_ENCAP_UDP }, { NULL, 0 }
@@ -135,10 +148,7 @@ static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dp
 	e = &enc_algs[k];
 	*alg_name = enc_kw[k].name;
 	rc = sa_key(c, g, "encryption_key", (size_t)e->key_len + e->salt_len, *alg_name,
-		    e->salt_len ? (e->key_len == 16 ? "16-byte AES key + 4-byte salt, RFC 4106"
-						    : "32-byte AES key + 4-byte salt, RFC 4106")
-				: (e->key_len == 16 ? "the AES-128 key" : "the AES-256 key"),
-		    keymat);
+		    enc_key_layout(e), keymat);
 	if (rc == 0) {
 		sa->enc_alg = e->alg;
 		sa->enc_key_len = e->key_len;

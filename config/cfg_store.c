@@ -50,13 +50,12 @@ static const struct cfg_kw cert_id_kw[] = {
 	{ "ip", CFG_CERT_ID_IP }, { NULL, 0 }
 };
 
-/* Encryption and integrity of a security method. 3DES is a Quick Mode offer
- * the store accepts (the seeds' "High"); the dataplane runs AES only. */
-enum { ENC_NONE = 0xff, ENC_3DES = 0xfe };
+/* Encryption and integrity of a security method; "none" is AH's. */
+enum { ENC_NONE = 0xff };
 static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
 	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 },
 	{ "aes128", DPSEC_ENC_AES_CBC, 16 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
-	{ "3des", ENC_3DES, 24 }, { "none", ENC_NONE, 0 },
+	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "none", ENC_NONE, 0 },
 };
 static const struct cfg_kw integ_kw[] = {
 	{ "none", DPSEC_INTEG_NONE }, { "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
@@ -181,7 +180,7 @@ static void default_methods(struct cfg_filter_action *a)
 static int load_preset(struct cfg_ctx *c, const config_setting_t *s, struct cfg_sec_method *m)
 {
 	static const struct cfg_sec_method presets[] = {
-		{ "High", CFG_PROTO_ESP, ENC_3DES, 24, DPSEC_INTEG_HMAC_SHA1_96, 3600, 100000 },
+		{ "High", CFG_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 3600, 100000 },
 		{ "Medium", CFG_PROTO_AH, ENC_NONE, 0, DPSEC_INTEG_HMAC_SHA1_96, 3600, 100000 },
 	};
 	const char *v = config_setting_get_string(s);

@@ -345,7 +345,12 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "protocol unknown (0: ESP, 1: AH)";
 	if (c->protocol == DPSEC_PROTO_AH)
 		return sa_ah_problem(c);
-	if (c->enc_alg > DPSEC_ENC_AES_CBC || (c->enc_key_len != 16 && c->enc_key_len != 32))
+	if (c->enc_alg == DPSEC_ENC_3DES_CBC && c->enc_key_len != 24)
+		return "3DES-CBC takes a 24-byte key (RFC 2451)";
+	if (c->enc_alg == DPSEC_ENC_3DES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
+		return "3DES-CBC needs an integrity algorithm";
+	if (c->enc_alg != DPSEC_ENC_3DES_CBC &&
+	    (c->enc_alg > DPSEC_ENC_AES_CBC || (c->enc_key_len != 16 && c->enc_key_len != 32)))
 		return "encryption algorithm or key length unsupported";
 	if (c->enc_alg == DPSEC_ENC_AES_GCM_16 && c->integ_alg != DPSEC_INTEG_NONE)
 		return "AES-GCM takes no separate integrity algorithm";

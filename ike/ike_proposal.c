@@ -58,7 +58,7 @@ bool ike_qm_offer_accepts(const struct ike_qm_offer *o, const struct ike_qm_meth
 
 	if (o->protocol != m->protocol)
 		return false;
-	if (esp && !has_cipher(&o->enc, m->enc_alg, (uint16_t)(m->enc_key_len * 8)))
+	if (esp && !has_cipher(&o->enc, m->enc_alg, ike_qm_enc_bits(m)))
 		return false;
 	if (m->integ_alg == DPSEC_INTEG_NONE ? !has_or_absent(&o->integ, DPSEC_INTEG_NONE)
 					     : !has(&o->integ, m->integ_alg))
@@ -139,9 +139,10 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 {
 	bool esp = m->protocol == CFG_PROTO_ESP;
 
-	if (esp && m->enc_alg != DPSEC_ENC_AES_GCM_16 && m->enc_alg != DPSEC_ENC_AES_CBC)
+	if (esp && m->enc_alg != DPSEC_ENC_AES_GCM_16 && m->enc_alg != DPSEC_ENC_AES_CBC &&
+	    m->enc_alg != DPSEC_ENC_3DES_CBC)
 		return ike_fail(err, -EOPNOTSUPP,
-				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16 or AES-CBC)",
+				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC or 3DES-CBC)",
 				m->name);
 	if (pfs_group && ike_dh_public_len(pfs_group) == 0)
 		return ike_fail(err, -EOPNOTSUPP, "security method \"%s\": PFS group %u is not supported",
@@ -163,6 +164,11 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 	if (m->protocol != IKE_PROTO_ESP)
 		return 0;
 	return m->enc_key_len + (m->enc_alg == DPSEC_ENC_AES_GCM_16 ? DPSEC_GCM_SALT_LEN : 0);
+}
+
+uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)
+{
+	return m->enc_alg == DPSEC_ENC_3DES_CBC ? 0 : (uint16_t)(m->enc_key_len * 8);
 }
 
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m)

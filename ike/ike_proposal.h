@@ -99,7 +99,7 @@ int ike_qm_answer_ok(const struct ike_qm_offer *o, struct ike_err *err);
 
 /* A filter action's security method as a Quick Mode method, with the
  * action's PFS group (0 when the action has no PFS). -EOPNOTSUPP, naming
- * it, for what the dataplane does not run (3DES). */
+ * it, for what the dataplane does not run. */
 int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 			   struct ike_qm_method *out, struct ike_err *err);
 
@@ -108,6 +108,11 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
  * key (RFC 2404: 20, RFC 4868: 32). */
 size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m);
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m);
+
+/* The Key Length attribute of a method's cipher, in bits: 0 (none sent,
+ * none expected) for 3DES, whose key length is fixed (RFC 7296 §3.3.5,
+ * RFC 2407 §4.5). */
+uint16_t ike_qm_enc_bits(const struct ike_qm_method *m);
 
 /* What dpsec offers for an IKE SA when the policy names nothing else:
  * AES-GCM-16 256 and 128, then AES-CBC 256 with HMAC-SHA2-256-128, each

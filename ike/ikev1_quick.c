@@ -21,7 +21,8 @@
 
 #include "ikev1_exchange.h"
 
-#define ESP_AES_CBC 12     /* RFC 2407 §4.4.4 IPSEC transform IDs, IANA */
+#define ESP_3DES 3         /* RFC 2407 §4.4.4 IPSEC transform IDs, IANA */
+#define ESP_AES_CBC 12
 #define ESP_AES_GCM_16 20
 #define AH_SHA 3
 #define AH_SHA2_256 5
@@ -54,7 +55,17 @@ static uint16_t transform_id(const struct ike_qm_method *m)
 {
 	if (m->protocol == IKE_PROTO_AH)
 		return m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AH_SHA : AH_SHA2_256;
+	if (m->enc_alg == DPSEC_ENC_3DES_CBC)
+		return ESP_3DES;
 	return m->enc_alg == DPSEC_ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC;
+}
+
+/* An ESP transform ID as dpsec's cipher; false for one dpsec does not run. */
+static bool esp_enc_alg(uint16_t id, uint8_t *alg)
+{
+	*alg = id == ESP_3DES ? DPSEC_ENC_3DES_CBC
+	       : id == ESP_AES_CBC ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16;
+	return id == ESP_3DES || id == ESP_AES_CBC || id == ESP_AES_GCM_16;
 }
 
 static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8])
@@ -85,8 +96,8 @@ static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, s
 			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_AUTH_ALGORITHM,
 					   m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AUTH_HMAC_SHA
 										  : AUTH_HMAC_SHA2_256);
-		if (m->protocol == IKE_PROTO_ESP)
-			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_KEY_LENGTH, (uint16_t)(m->enc_key_len * 8));
+		if (m->protocol == IKE_PROTO_ESP && ike_qm_enc_bits(m) != 0)
+			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_KEY_LENGTH, ike_qm_enc_bits(m));
 		if (m->dh_group)
 			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_GROUP_DESCRIPTION, m->dh_group);
 	}
@@ -110,10 +121,13 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 	*o = (struct ike_qm_offer){ .num = p->num, .protocol = p->protocol };
 	if (p->spi_len == 4)
 		o->spi = ike_get32(p->spi);
-	if (p->protocol == IKE_PROTO_ESP)
-		value(&o->enc, t->id == ESP_AES_CBC || t->id == ESP_AES_GCM_16,
-		      t->id == ESP_AES_CBC ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16,
-		      pol->key_len ? pol->key_len : 128);
+	if (p->protocol == IKE_PROTO_ESP) { /* 3DES has no Key Length; AES's is 128 if absent */
+		uint8_t alg;
+		bool known = esp_enc_alg(t->id, &alg);
+
+		value(&o->enc, known, alg,
+		      pol->key_len || alg == DPSEC_ENC_3DES_CBC ? pol->key_len : 128);
+	}
 	if (p->protocol == IKE_PROTO_AH)
 		value(&o->integ, t->id == AH_SHA || t->id == AH_SHA2_256,
 		      t->id == AH_SHA ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128, 0);

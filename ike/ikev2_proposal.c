@@ -17,6 +17,7 @@ struct id_map {
 static const struct id_map enc_ids[] = {
 	{ DPSEC_ENC_AES_GCM_16, IKE_ENCR_AES_GCM_16 },
 	{ DPSEC_ENC_AES_CBC, IKE_ENCR_AES_CBC },
+	{ DPSEC_ENC_3DES_CBC, IKE_ENCR_3DES },
 };
 
 static const struct id_map integ_ids[] = {
@@ -84,7 +85,7 @@ static int qm_proposal(struct ike_sa *sa, const struct ike_qm_method *m, uint8_t
 		rc = -EINVAL;
 	if (rc == 0 && m->protocol == IKE_PROTO_ESP)
 		rc = to_ikev2(enc_ids, N(enc_ids), m->enc_alg, &enc)
-			     ? cipher_add(sa, enc, (uint16_t)(m->enc_key_len * 8))
+			     ? cipher_add(sa, enc, ike_qm_enc_bits(m))
 			     : -EINVAL;
 	if (rc == 0 && integ != IKE_INTEG_NONE)
 		rc = ike_sa_add_transform(sa, IKEV2_TR_INTEG, integ);

@@ -1,8 +1,8 @@
 /* ofl_cpu.c - the CPU crypto engine on intel-ipsec-mb: one IMB_MGR per
  * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
- * key schedules, HMAC inner/outer states); the fast path fills one IMB job
- * per op, submits the burst once and flushes until every job is back. An
- * AES-128-CTR keystream in the same manager supplies the CBC IVs.
+ * or DES key schedules, HMAC inner/outer states); the fast path fills one
+ * IMB job per op, submits the burst once and flushes until every job is
+ * back. An AES-128-CTR keystream in the same manager supplies the CBC IVs.
  *
  * IMB facts this relies on (1.3, mb_mgr_job_check.h, job_api_*.h):
  * - dst gets the cipher output with no offset applied, src is read from
@@ -12,10 +12,15 @@
  * - GCM needs IMB_AUTH_AES_GMAC for every key size (the _128/_256 variants
  *   are standalone GMAC); the key size comes from key_len_in_bytes.
  * - CBC lengths must be non-zero multiples of 16, HMAC lengths 1..65534.
+ * - IMB_CIPHER_DES3 wants key_len_in_bytes 24, an 8-byte IV, lengths that
+ *   are non-zero multiples of 8, and enc_keys = dec_keys = an array of the
+ *   three DES key schedules' addresses (the same schedules both ways).
  * - A checked burst submit is all or nothing: one invalid job and nothing
  *   is queued; run_single() then lets the job API reject that job alone. */
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,12 @@
 #define GCM_NONCE_LEN 12        /* salt || IV, RFC 4106 §4 */
 #define RAND_CHUNK 4096u        /* keystream bytes per CTR job */
 #define AES_BLOCK 16
+#define DES_BLOCK 8
+#define DES3_KEY_LEN 24         /* K1 || K2 || K3, RFC 2451 §2.2 */
+
+static_assert(offsetof(struct ofl_sa_crypto, k.cbc.des_ks_ptr) + 3 * sizeof(void *) <=
+		      offsetof(struct ofl_sa_crypto, k.cbc.ipad),
+	      "the 3DES key schedules share the AES ones' room: the template does not grow");
 
 struct ofl_cpu {
 	IMB_MGR *mgr;
@@ -216,11 +227,15 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 		return -EINVAL;
 	if (c->protocol == DPSEC_PROTO_AH)
 		return hmac_ok(c) ? 0 : -EINVAL;
-	if (c->enc_key_len != 16 && c->enc_key_len != 32)
+	if (c->enc_alg != DPSEC_ENC_3DES_CBC && c->enc_key_len != 16 && c->enc_key_len != 32)
 		return -EINVAL;
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
 		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
+	case DPSEC_ENC_3DES_CBC:
+		if (c->enc_key_len != DES3_KEY_LEN)
+			return -EINVAL;
+		__attribute__((fallthrough)); /* HMAC as with AES-CBC */
 	case DPSEC_ENC_AES_CBC:
 		return hmac_ok(c) ? 0 : -EINVAL; /* no confidentiality-only ESP */
 	default:
@@ -238,6 +253,15 @@ static void prep_gcm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 	out->iv_len = 8;
 	out->icv_len = 16;
 	out->block_len = 4;
+}
+
+/* RFC 2451: EDE with K1, K2, K3, the key's three 8-byte thirds. */
+static void prep_des3(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
+{
+	for (int i = 0; i < 3; i++) {
+		des_key_schedule(out->k.cbc.des_ks[i], c->enc_key + 8 * i);
+		out->k.cbc.des_ks_ptr[i] = out->k.cbc.des_ks[i];
+	}
 }
 
 /* The HMAC's inner and outer hash states; pad: caller's HMAC_BLOCK
@@ -267,13 +291,17 @@ static void prep_hmac(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_c
 static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
 		     uint8_t *pad)
 {
-	if (c->enc_key_len == 16)
+	bool des3 = c->enc_alg == DPSEC_ENC_3DES_CBC;
+
+	if (des3)
+		prep_des3(c, out);
+	else if (c->enc_key_len == 16)
 		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	else
 		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	prep_hmac(m, c, out, pad);
-	out->iv_len = 16;
-	out->block_len = 16;
+	out->iv_len = des3 ? DES_BLOCK : AES_BLOCK;
+	out->block_len = des3 ? DES_BLOCK : AES_BLOCK;
 }
 
 /* AH: the HMAC alone; the AH header's alignment is the caller's. */
@@ -343,10 +371,16 @@ static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
-	j->cipher_mode = IMB_CIPHER_CBC;
-	j->enc_keys = sa->k.cbc.enc_keys;
-	j->dec_keys = sa->k.cbc.dec_keys;
-	j->iv_len_in_bytes = AES_BLOCK;
+	if (sa->enc_alg == DPSEC_ENC_3DES_CBC) {
+		j->cipher_mode = IMB_CIPHER_DES3;
+		j->enc_keys = sa->k.cbc.des_ks_ptr;
+		j->dec_keys = sa->k.cbc.des_ks_ptr;
+	} else {
+		j->cipher_mode = IMB_CIPHER_CBC;
+		j->enc_keys = sa->k.cbc.enc_keys;
+		j->dec_keys = sa->k.cbc.dec_keys;
+	}
+	j->iv_len_in_bytes = sa->iv_len;
 	fill_hmac(j, op);
 }
 

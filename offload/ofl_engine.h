@@ -21,22 +21,34 @@
 enum ofl_engine_kind { OFL_ENGINE_CPU };
 
 /* Per-SA crypto template: algorithm parameters and the expanded keys. The
- * key schedule is kept apart from the SA's hot fields by the caller. */
+ * key schedule is kept apart from the SA's hot fields by the caller. A 3DES
+ * template points into itself (des_ks_ptr): prepare it where it stays, never
+ * copy it. */
 struct ofl_sa_crypto {
 	uint8_t engine;     /* enum ofl_engine_kind */
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
-	uint8_t key_len;    /* cipher key bytes: 16 or 32 */
-	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM) or 16 (CBC) */
+	uint8_t key_len;    /* cipher key bytes: 16 or 32, 24 (3DES) */
+	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, 3DES) or 16 (AES-CBC) */
 	uint8_t icv_len;    /* 16 (GCM, SHA-256-128) or 12 (SHA1-96) */
-	uint8_t block_len;  /* ESP payload alignment: 4 (GCM) or 16 (CBC) */
+	uint8_t block_len;  /* ESP payload alignment: 4 (GCM), 8 (3DES) or 16 (AES-CBC) */
 	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
 	uint8_t salt[DPSEC_GCM_SALT_LEN];
 	union {
 		struct gcm_key_data gcm;
 		struct {
-			uint32_t enc_keys[60] __attribute__((aligned(16)));
-			uint32_t dec_keys[60] __attribute__((aligned(16)));
+			union {
+				struct { /* AES-CBC */
+					uint32_t enc_keys[60] __attribute__((aligned(16)));
+					uint32_t dec_keys[60] __attribute__((aligned(16)));
+				};
+				struct { /* 3DES-CBC: three DES key schedules, one per
+					  * key, used both ways, and their addresses,
+					  * which IMB_CIPHER_DES3 jobs take */
+					uint64_t des_ks[3][IMB_DES_KEY_SCHED_SIZE / 8];
+					const void *des_ks_ptr[3];
+				};
+			};
 			uint8_t ipad[32] __attribute__((aligned(16))); /* H(K ^ ipad) */
 			uint8_t opad[32] __attribute__((aligned(16))); /* H(K ^ opad) */
 		} cbc;
@@ -54,7 +66,7 @@ struct ofl_op {
 	uint8_t *buf;
 	uint32_t cipher_off, cipher_len;
 	uint32_t auth_off, auth_len;  /* CBC+HMAC only; GCM authenticates cipher range + aad */
-	const uint8_t *iv;            /* GCM: 12-byte nonce salt||IV; CBC: 16-byte IV */
+	const uint8_t *iv;            /* GCM: 12-byte nonce salt||IV; CBC: the IV (iv_len) */
 	const uint8_t *aad;           /* GCM only */
 	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5) */
 	bool encrypt;

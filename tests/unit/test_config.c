@@ -23,6 +23,7 @@
 
 #define K16 "0x00112233445566778899aabbccddeeff"
 #define K20 "0x00112233445566778899aabbccddeeff01020304"
+#define K24 "0x0123456789abcdef23456789abcdef01456789abcdef0123"
 #define K32 "0x00112233445566778899aabbccddeeff102132435465768798a9bacbdcedfe0f"
 #define K36 K32 "a0b1c2d3"
 
@@ -759,8 +760,16 @@ static const struct broken broken[] = {
 	  "encryption = \"aes128gcm16\"; encryption_key = 0x1234;")), 3,
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
-	  "encryption = \"3des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", or \"aes256\", got \"3des\"" },
+	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
+	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", or \"3des\", got \"des\"" },
+	{ "3des key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"3des\"; encryption_key = \"" K16 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "16 bytes; 3des needs exactly 24 (the three 8-byte DES keys K1 K2 K3, RFC 2451)" },
+	{ "3des without integrity", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"3des\"; encryption_key = \"" K24 "\";")), 3,
+	  "security_associations.[0].integrity",
+	  "required with 3des, which does not authenticate; expected \"sha1_96\" or \"sha256_128\"" },
 	{ "AH with a cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "protocol = \"ah\"; " GCM)), 3, "security_associations.[0].encryption",
 	  "given, but protocol \"ah\" encrypts nothing (RFC 4302)" },
@@ -803,6 +812,30 @@ static const struct broken broken[] = {
 };
 
 /* encapsulation = "udp" with its ports, their default, and none. */
+/* 3DES-CBC (RFC 2451): a 24-byte key, with either HMAC. */
+START_TEST(test_3des_sa)
+{
+	struct cfg_dataplane cfg;
+	char path[64], err[CFG_ERR_MAX];
+
+	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
+					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					       "integrity = \"sha1_96\"; integrity_key = \"" K20 "\";"),
+					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
+					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					       "integrity = \"sha256_128\"; integrity_key = \"" K32 "\";")),
+				&cfg, err, path) == 0, "%s", err);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(cfg.sas[i].enc_alg, DPSEC_ENC_3DES_CBC);
+		ck_assert_uint_eq(cfg.sas[i].enc_key_len, 24);
+		assert_bytes(cfg.sas[i].enc_key, K24, 24);
+	}
+	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(cfg.sas[1].integ_alg, DPSEC_INTEG_HMAC_SHA256_128);
+	cfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_natt_sa_fields)
 {
 	struct cfg_dataplane cfg;
@@ -1189,6 +1222,7 @@ static Suite *config_suite(void)
 	tcase_add_test(ex, test_minimal_config);
 	tcase_add_test(ex, test_natt_sa_fields);
 	tcase_add_test(ex, test_ah_sa);
+	tcase_add_test(ex, test_3des_sa);
 	tcase_add_loop_test(br, test_broken, 0, (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(br, test_broken_base_loads);
 	tcase_add_test(br, test_exception_device);

@@ -1,9 +1,10 @@
 /* test_crypto.c - the CPU crypto engine (offload/ofl_cpu.c) against vectors
  * nobody here wrote: the GCM specification (McGrew & Viega, test cases 3, 4,
  * 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602 AES-CBC,
- * RFC 2202 HMAC-SHA-1 and RFC 4231 HMAC-SHA-256; then random bursts mixing
- * all four SA kinds and both directions, each op checked against OpenSSL,
- * which shares no code with intel-ipsec-mb. No EAL: the engine needs none. */
+ * the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and RFC 4231
+ * HMAC-SHA-256; then random bursts mixing every SA kind and both directions,
+ * each op checked against OpenSSL, which shares no code with
+ * intel-ipsec-mb. No EAL: the engine needs none. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -109,6 +110,13 @@ static void conf_cbc(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_le
 	memcpy(c->integ_key, ikey, ikey_len);
 }
 
+static void conf_des3(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t integ,
+		      const uint8_t *ikey, uint8_t ikey_len)
+{
+	conf_cbc(c, key, 24, integ, ikey, ikey_len);
+	c->enc_alg = DPSEC_ENC_3DES_CBC;
+}
+
 static void run1(struct ofl_op *op)
 {
 	op->status = 12345;
@@ -146,8 +154,9 @@ static void ref_cbc(const struct dpsec_sa_conf *c, const uint8_t *iv, const uint
 	int out = 0;
 
 	ck_assert_ptr_nonnull(x);
-	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_key_len == 16 ? EVP_aes_128_cbc()
-								    : EVP_aes_256_cbc(),
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_3DES_CBC ? EVP_des_ede3_cbc()
+					    : c->enc_key_len == 16		  ? EVP_aes_128_cbc()
+										  : EVP_aes_256_cbc(),
 					    NULL, c->enc_key, iv), 1);
 	EVP_CIPHER_CTX_set_padding(x, 0);
 	ck_assert_int_eq(EVP_EncryptUpdate(x, ct, &out, pt, len), 1);
@@ -437,6 +446,65 @@ START_TEST(test_cbc_vectors)
 }
 END_TEST
 
+/* ---- 3DES-CBC + HMAC: the NIST SP 800-67 Rev. 2 TDEA example ------------- */
+
+/* SP 800-67's example (§3.3, Appendix B): three independent keys, the
+ * plaintext "The qufck brown fox jump", encrypted block by block (ECB). With
+ * a zero IV, CBC over P1, P2 ^ C1, P3 ^ C2 gives C1, C2, C3 again: the
+ * standard's ciphertext checks the chaining too. */
+#define TDEA_KEY "0123456789abcdef23456789abcdef01456789abcdef0123"
+#define TDEA_PT "5468652071756663" "6b2062726f776e20" "666f78206a756d70"
+#define TDEA_CT "a826fd8ce53b855f" "cce21c8112256fe6" "68d5c05dd9b6b900"
+
+/* ESP layout: 8-byte header || 8-byte IV || ciphertext, the ICV over all
+ * of it (OpenSSL's HMAC). _i: SHA-1-96, SHA-256-128. */
+START_TEST(test_des3_vectors)
+{
+	uint8_t integ = _i ? DPSEC_INTEG_HMAC_SHA256_128 : DPSEC_INTEG_HMAC_SHA1_96;
+	uint8_t ikey_len = integ == DPSEC_INTEG_HMAC_SHA1_96 ? 20 : 32;
+	uint8_t key[24], ikey[32], pt[24], ct[24], buf[16 + 24 + 16], tag[16], tag2[16], mac[64];
+	struct ofl_sa_crypto k;
+	struct dpsec_sa_conf c;
+	struct ofl_op op;
+
+	ck_assert_uint_eq(unhex(TDEA_KEY, key, sizeof(key)), 24);
+	ck_assert_uint_eq(unhex(TDEA_PT, pt, sizeof(pt)), 24);
+	ck_assert_uint_eq(unhex(TDEA_CT, ct, sizeof(ct)), 24);
+	for (int i = 8; i < 24; i++)
+		pt[i] ^= ct[i - 8];
+	rnd_fill(ikey, sizeof(ikey));
+	conf_des3(&c, key, integ, ikey, ikey_len);
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert_uint_eq(k.iv_len, 8);
+	ck_assert_uint_eq(k.block_len, 8);
+	ck_assert_uint_eq(k.icv_len, integ == DPSEC_INTEG_HMAC_SHA1_96 ? 12 : 16);
+
+	memset(buf, GUARD, sizeof(buf));
+	rnd_fill(buf, 8); /* SPI, sequence number */
+	memset(buf + 8, 0, 8);
+	memcpy(buf + 16, pt, 24);
+	op = (struct ofl_op){.sa = &k, .buf = buf, .cipher_off = 16, .cipher_len = 24,
+			     .auth_off = 0, .auth_len = 16 + 24, .iv = buf + 8, .encrypt = true,
+			     .tag = tag};
+	run1(&op);
+	ck_assert_mem_eq(buf + 16, ct, 24);
+	ck_assert(all_bytes(buf + 16 + 24, 16, GUARD));
+	ref_hmac(&c, buf, 16 + 24, mac);
+	ck_assert_mem_eq(tag, mac, k.icv_len);
+
+	op.encrypt = false;
+	op.tag = tag2;
+	run1(&op);
+	ck_assert_mem_eq(buf + 16, pt, 24);
+	ck_assert(ofl_icv_equal(tag2, tag, k.icv_len));
+
+	memcpy(buf + 16, ct, 24); /* a flipped ciphertext bit */
+	buf[16 + rnd() % 24] ^= (uint8_t)(1u << (rnd() % 8));
+	run1(&op);
+	ck_assert(!ofl_icv_equal(tag2, tag, k.icv_len));
+}
+END_TEST
+
 /* ---- HMAC: RFC 2202 (SHA-1) and RFC 4231 (SHA-256) ----------------------- */
 
 struct hmac_vec {
@@ -505,7 +573,8 @@ END_TEST
 
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
-enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, N_SA_KINDS };
+enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
+       N_SA_KINDS };
 
 struct burst_sas {
 	struct dpsec_sa_conf conf[N_SA_KINDS];
@@ -530,8 +599,12 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_gcm(&s->conf[i], key, i == SA_GCM128 ? 16 : 32, salt);
 		else if (i == SA_CBC128_SHA1)
 			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
-		else
+		else if (i == SA_CBC256_SHA256)
 			conf_cbc(&s->conf[i], key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
+		else if (i == SA_DES3_SHA1)
+			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
+		else
+			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
 	}
 }
@@ -556,22 +629,23 @@ static void burst_gcm(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto 
 			      .tag = p->tag};
 }
 
-/* CBC: header(8) || IV(16) || payload in whole blocks, ICV over all. */
+/* CBC: header(8) || IV (16 AES, 8 3DES) || payload in whole blocks, ICV
+ * over all. */
 static void burst_cbc(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		      bool encrypt, struct ofl_op *op)
 {
-	uint32_t len = 16 * (1 + rnd() % (MAX_DATA / 16));
+	uint32_t off = 8u + k->iv_len, len = k->block_len * (1 + rnd() % (MAX_DATA / k->block_len));
 	uint8_t *pt = encrypt ? p->buf : p->want;
 	uint8_t *ct = encrypt ? p->want : p->buf;
 	uint8_t mac[64];
 
 	rnd_fill(p->buf, sizeof(p->buf));
 	memcpy(p->want, p->buf, sizeof(p->buf));
-	ref_cbc(c, p->buf + 8, pt + 24, (int)len, ct + 24);
-	ref_hmac(c, ct, 24 + len, mac);
+	ref_cbc(c, p->buf + 8, pt + off, (int)len, ct + off);
+	ref_hmac(c, ct, off + len, mac);
 	memcpy(p->want_tag, mac, k->icv_len);
-	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = 24, .cipher_len = len,
-			      .auth_off = 0, .auth_len = 24 + len, .iv = p->buf + 8,
+	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = off, .cipher_len = len,
+			      .auth_off = 0, .auth_len = off + len, .iv = p->buf + 8,
 			      .encrypt = encrypt, .tag = p->tag};
 }
 
@@ -618,11 +692,12 @@ START_TEST(test_bursts)
 }
 END_TEST
 
-/* One op IMB rejects (CBC over 15 bytes) fails alone; the rest of the burst
- * is still right, and the engine is clean for the next burst. */
+/* Ops IMB rejects (AES-CBC over 15 bytes, 3DES over 12) fail alone; the
+ * rest of the burst is still right, and the engine is clean for the next
+ * burst. */
 START_TEST(test_burst_invalid_op)
 {
-	enum { N = 9, BAD = 4 };
+	enum { N = 9, BAD = 4, BAD_DES3 = 7 };
 	struct pkt *pk = calloc(N, sizeof(*pk));
 	struct ofl_op ops[N];
 	struct burst_sas *s = aligned_alloc(64, sizeof(*s));
@@ -642,10 +717,13 @@ START_TEST(test_burst_invalid_op)
 			burst_cbc(&s->conf[SA_CBC128_SHA1], &s->k[SA_CBC128_SHA1], &pk[BAD], true,
 				  &ops[BAD]);
 			ops[BAD].cipher_len = 15;
+			burst_cbc(&s->conf[SA_DES3_SHA1], &s->k[SA_DES3_SHA1], &pk[BAD_DES3], false,
+				  &ops[BAD_DES3]);
+			ops[BAD_DES3].cipher_len = 12;
 		}
 		ofl_cpu_run(eng, ops, N);
 		for (int i = 0; i < N; i++) {
-			if (round == 0 && i == BAD) {
+			if (round == 0 && (i == BAD || i == BAD_DES3)) {
 				ck_assert_int_eq(ops[i].status, -EIO);
 				continue;
 			}
@@ -765,8 +843,19 @@ START_TEST(test_prepare_invalid)
 	conf_cbc(&c, key, 32, 3 /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
-	c.enc_alg = 2; /* unknown */
+	c.enc_alg = DPSEC_ENC_3DES_CBC + 1; /* unknown */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+
+	conf_des3(&c, key, DPSEC_INTEG_NONE, ikey, 0); /* 3DES without integrity */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	conf_des3(&c, key, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
+	for (uint8_t len = 16; len <= 32; len += 16) { /* AES key lengths */
+		c.enc_key_len = len;
+		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	}
+	c.enc_key_len = 24;
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert_ptr_eq(k.k.cbc.des_ks_ptr[2], k.k.cbc.des_ks[2]); /* the template points into itself */
 }
 END_TEST
 
@@ -778,6 +867,7 @@ static Suite *crypto_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_gcm_vectors, 0, N_GCM_VECS);
 	tcase_add_loop_test(tc, test_cbc_vectors, 0, 2 * N_CBC_VECS);
+	tcase_add_loop_test(tc, test_des3_vectors, 0, 2);
 	tcase_add_loop_test(tc, test_hmac_vectors, 0, N_HMAC_VECS);
 	tcase_add_loop_test(tc, test_bursts, 0, (int)(sizeof(burst_sizes) / sizeof(burst_sizes[0])));
 	tcase_add_test(tc, test_burst_invalid_op);

@@ -5,7 +5,8 @@
  * goes into the ICV (checked by decrypting with the matching inbound SA).
  * Numbers are reserved per run of packets sharing an SA: a burst gets
  * consecutive numbers, interleaved SAs each their own sequence, and a burst
- * crossing the end of the space sends what fits. */
+ * crossing the end of the space sends what fits. Each cipher's layout (IV
+ * length, padding to its block) is checked by length and a round trip. */
 #include <check.h>
 #include <string.h>
 
@@ -23,15 +24,20 @@
 static struct dp_ctx ctx;
 static struct dp_worker worker;
 
+/* The ciphers of the loop tests: _i indexes this. */
+static const uint8_t loop_algs[] = { DPSEC_ENC_AES_GCM_16, DPSEC_ENC_AES_CBC, DPSEC_ENC_3DES_CBC };
+#define N_LOOP_ALGS ((int)(sizeof(loop_algs) / sizeof(loop_algs[0])))
+
 /* Slot 0: outbound, slot 1: the inbound twin (same keys and SPI). */
 static void install_pair(bool esn, uint8_t enc_alg)
 {
 	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .esn = esn,
-				   .replay_window = 64, .enc_alg = enc_alg, .enc_key_len = 16 };
+				   .replay_window = 64, .enc_alg = enc_alg,
+				   .enc_key_len = enc_alg == DPSEC_ENC_3DES_CBC ? 24 : 16 };
 	char err[256];
 
 	memset(c.enc_key, 0x3c, sizeof(c.enc_key));
-	if (enc_alg == DPSEC_ENC_AES_CBC) {
+	if (enc_alg != DPSEC_ENC_AES_GCM_16) {
 		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
 		c.integ_key_len = 20;
 		memset(c.integ_key, 0x5a, 20);
@@ -140,7 +146,7 @@ START_TEST(test_no_esn_stops_at_exhaustion)
 {
 	struct rte_mbuf *m;
 
-	install_pair(false, _i ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16);
+	install_pair(false, loop_algs[_i]);
 	ctx.sas.sa[0]->seq = UINT32_MAX - 1;
 	m = send_one();
 	ck_assert_ptr_nonnull(m);
@@ -158,7 +164,7 @@ START_TEST(test_esn_rolls_into_next_epoch)
 {
 	struct rte_mbuf *m;
 
-	install_pair(true, _i ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16);
+	install_pair(true, loop_algs[_i]);
 	ctx.sas.sa[0]->seq = UINT32_MAX - 1;
 	dp_replay_init(ctx.sas.sa[1]->replay, 64, UINT32_MAX - 2);
 	m = send_one();
@@ -180,7 +186,7 @@ START_TEST(test_burst_gets_consecutive_numbers)
 	struct rte_mbuf *m[32];
 	uint16_t got;
 
-	install_pair(false, _i ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16);
+	install_pair(false, loop_algs[_i]);
 	got = send_burst(m, 32, NULL);
 	ck_assert_uint_eq(got, 32);
 	for (uint16_t i = 0; i < got; i++)
@@ -232,6 +238,39 @@ START_TEST(test_burst_crossing_exhaustion)
 	ck_assert_uint_eq(worker.sa_ctr[0].drops, 5);
 	ck_assert_uint_eq(ctx.sas.sa[0]->stopped, 1);
 	free_all(m, got);
+}
+END_TEST
+
+/* Tunnel-mode ESP over IPv4 for every inner length from 28 to 60 bytes:
+ * outer header, ESP header, the cipher's IV (GCM 8, AES-CBC 16, 3DES 8),
+ * the inner packet and trailer padded to the cipher's block (4, 16, 8),
+ * the ICV (16, 12, 12); the inbound twin gets the inner packet back. */
+START_TEST(test_layout_round_trip)
+{
+	static const uint32_t iv[] = { 8, 16, 8 }, block[] = { 4, 16, 8 }, icv[] = { 16, 12, 12 };
+
+	install_pair(false, loop_algs[_i]);
+	for (uint32_t extra = 0; extra <= 32; extra++) {
+		struct rte_mbuf *m = clear_packet();
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+		uint8_t inner[60];
+		uint32_t len = 28 + extra, ct = (len + 2 + block[_i] - 1) / block[_i] * block[_i];
+
+		rte_pktmbuf_append(m, (uint16_t)extra);
+		ip->total_length = rte_cpu_to_be_16((uint16_t)len);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		memset(rte_pktmbuf_mtod_offset(m, uint8_t *, 28), (int)extra, extra);
+		ck_assert_int_eq(dp_parse_ip(m, dp_meta(m)), 0);
+		memcpy(inner, rte_pktmbuf_mtod(m, uint8_t *), len);
+		ck_assert_uint_eq(dp_esp_out(&worker, &m, 1), 1);
+		ck_assert_uint_eq(m->pkt_len, 20 + 8 + iv[_i] + ct + icv[_i]);
+		ck_assert_int_eq(dp_parse_ip(m, dp_meta(m)), 0);
+		ck_assert_uint_eq(dp_esp_in(&worker, &m, 1), 1);
+		ck_assert_uint_eq(m->pkt_len, len);
+		ck_assert_mem_eq(rte_pktmbuf_mtod(m, uint8_t *), inner, len);
+		rte_pktmbuf_free(m);
+	}
 }
 END_TEST
 
@@ -316,9 +355,10 @@ int main(void)
 
 	setup_ctx();
 	tcase_add_test(tc, test_seq_starts_at_one);
-	tcase_add_loop_test(tc, test_no_esn_stops_at_exhaustion, 0, 2); /* GCM, CBC */
-	tcase_add_loop_test(tc, test_esn_rolls_into_next_epoch, 0, 2);
-	tcase_add_loop_test(tc, test_burst_gets_consecutive_numbers, 0, 2);
+	tcase_add_loop_test(tc, test_no_esn_stops_at_exhaustion, 0, N_LOOP_ALGS);
+	tcase_add_loop_test(tc, test_esn_rolls_into_next_epoch, 0, N_LOOP_ALGS);
+	tcase_add_loop_test(tc, test_burst_gets_consecutive_numbers, 0, N_LOOP_ALGS);
+	tcase_add_loop_test(tc, test_layout_round_trip, 0, N_LOOP_ALGS);
 	tcase_add_test(tc, test_interleaved_sas_number_separately);
 	tcase_add_test(tc, test_burst_crossing_exhaustion);
 	tcase_add_test(tc, test_outer_checksum_verifies);

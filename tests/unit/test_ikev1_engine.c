@@ -57,6 +57,9 @@ static const struct ike_mm_method mm_3des = {
 static const struct ike_qm_method qm_cbc = {
 	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
 };
+static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
+	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
 
 static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
@@ -925,6 +928,33 @@ START_TEST(initiator_order_in_main_mode)
 }
 END_TEST
 
+/* The seeds' "High" end to end: Main Mode 3DES/SHA-1, Quick Mode ESP 3DES
+ * (transform 3, no Key Length) with HMAC-SHA1-96; the responder prefers
+ * AES but takes what the initiator offers. */
+START_TEST(quick_mode_3des)
+{
+	struct world w;
+	const struct ike_child *ci, *cr;
+
+	world_init(&w);
+	policy(&w.i, true, &mm_3des, &qm_3des, "secret");
+	policy(&w.r, false, &mm_3des, &qm_cbc, "secret");
+	w.r.pol.n_qm = 2;
+	w.r.pol.qm[1] = qm_3des;
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	cr = child_of(&w.r);
+	pair_agrees(ci, cr);
+	ck_assert_uint_eq(ci->out.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ci->out.enc_key_len, 24);
+	ck_assert_uint_eq(cr->in.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ci->out.integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(ci->out.integ_key_len, 20);
+	world_end(&w);
+}
+END_TEST
+
 /* MD5 and group 2 only with conf.legacy. */
 START_TEST(legacy_suites_need_the_option)
 {
@@ -1234,6 +1264,7 @@ static Suite *suite(void)
 	tcase_add_test(t, nat_traversal_floats_to_4500);
 	tcase_add_test(t, keys_match_the_reference);
 	tcase_add_test(t, initiator_order_in_main_mode);
+	tcase_add_test(t, quick_mode_3des);
 	tcase_add_test(t, legacy_suites_need_the_option);
 	tcase_add_test(t, responder_lifetime);
 	tcase_add_test(t, ah_and_transport_mode);

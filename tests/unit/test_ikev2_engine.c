@@ -91,6 +91,9 @@ static const struct ike_qm_method qm_gcm = {
 static const struct ike_qm_method qm_cbc = {
 	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_HMAC_SHA256_128, 0, true, 3600, 100000
 };
+static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
+	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
 
 /* A policy with one IKE and one child method, PSK "secret", FQDN ids,
  * 10.1.0.0/16 behind i and 10.2.0.0/16 behind r. */
@@ -386,6 +389,7 @@ static const struct {
 	{ &mm_cbc_modp, &qm_cbc, "AES-CBC + HMAC-SHA2-256, MODP-2048" },
 	{ &mm_gcm_x25519, &qm_gcm, "AES-GCM-16, Curve25519" },
 	{ &mm_gcm_x25519, &qm_cbc, "AES-CBC + HMAC-SHA2-256, Curve25519" },
+	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)
@@ -413,7 +417,7 @@ START_TEST(psk_exchange_both_sides_agree)
 	pair_agrees(ci, cr);
 	ck_assert_uint_eq(ci->out.enc_alg, suites[_i].qm->enc_alg);
 	ck_assert_uint_eq(ci->out.enc_key_len, suites[_i].qm->enc_key_len);
-	ck_assert_uint_eq(ci->out.integ_key_len, suites[_i].qm->integ_alg ? 32 : 0);
+	ck_assert_uint_eq(ci->out.integ_key_len, ike_qm_integ_key_len(suites[_i].qm));
 	ck_assert_uint_eq(ci->out.esn, suites[_i].qm->esn);
 	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TUNNEL);
 	ck_assert_uint_eq(ci->in.replay_window, DPSEC_REPLAY_DEFAULT);
@@ -1575,7 +1579,14 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_uint_eq(q.protocol, IKE_PROTO_ESP);
 	ck_assert_uint_eq(q.dh_group, IKE_DH_ECP_256);
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 36);
-	m.enc_alg = 0xfe; /* the store's 3DES */
+	m.enc_alg = DPSEC_ENC_3DES_CBC; /* the seeds' "High": ESP 3DES with SHA-1 */
+	m.enc_key_len = 24;
+	m.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(q.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0); /* no Key Length attribute */
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (24 + 20));
+	m.enc_alg = DPSEC_ENC_3DES_CBC + 1; /* a cipher the dataplane does not run */
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
 	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
 	m.enc_alg = DPSEC_ENC_AES_CBC;

@@ -212,6 +212,7 @@ START_TEST(test_named_methods)
 	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_AES_GCM_16);
 	ck_assert_str_eq(a->methods[2].name, "High");
 	ck_assert_uint_eq(a->methods[2].protocol, CFG_PROTO_ESP);
+	ck_assert_uint_eq(a->methods[2].enc_alg, DPSEC_ENC_3DES_CBC);
 	ck_assert_uint_eq(a->methods[2].enc_key_len, 24);
 	ck_assert_uint_eq(a->methods[2].integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
 	ck_assert_uint_eq(a->methods[2].lifetime_seconds, 3600);

@@ -32,9 +32,18 @@ ALGS = {
     "aes256-sha256_128": dict(enc="aes256", integ="sha256_128", key=32, ikey=32,
                               scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
                               align=16, aead=False),
+    # RFC 2451: 8-byte IV and blocks; the seeds' "High" with SHA-1
+    "3des-sha1_96": dict(enc="3des", integ="sha1_96", key=24, ikey=20, scapy_crypt="3DES",
+                         scapy_auth="HMAC-SHA1-96", iv=8, icv=12, align=8, aead=False),
 }
 
 _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
+
+
+def _cbc(spec, iv):
+    """The SA's CBC cipher (AES, or 3DES for "3des") under iv."""
+    alg = algorithms.TripleDES if spec.p["enc"] == "3des" else algorithms.AES
+    return Cipher(alg(spec.enc_key), modes.CBC(iv))
 
 NH_IPV4 = 4
 NH_IPV6 = 41
@@ -132,10 +141,10 @@ def ref_seal(spec, seq64, plaintext, iv=None):
         iv = struct.pack("!Q", seq64) if iv is None else iv
         aad = hdr if not spec.esn else struct.pack("!III", spec.spi, seq_hi, seq_lo)
         return hdr + iv + AESGCM(key).encrypt(salt + iv, plaintext, aad)
-    iv = os.urandom(16) if iv is None else iv
-    if len(plaintext) % 16:
+    iv = os.urandom(spec.p["iv"]) if iv is None else iv
+    if len(plaintext) % spec.p["align"]:
         raise EspError("CBC plaintext of %d bytes" % len(plaintext))
-    enc = Cipher(algorithms.AES(spec.enc_key), modes.CBC(iv)).encryptor()
+    enc = _cbc(spec, iv).encryptor()
     body = hdr + iv + enc.update(plaintext) + enc.finalize()
     return body + _hmac_icv(spec, body, seq_hi)
 
@@ -158,9 +167,9 @@ def ref_open(spec, esp_bytes, seq_hi=0):
             raise EspError("GCM tag mismatch") from e
     if not hmac.compare_digest(_hmac_icv(spec, esp_bytes[:-p["icv"]], seq_hi), icv):
         raise EspError("HMAC ICV mismatch")
-    if len(ct) % 16:
+    if len(ct) % p["align"]:
         raise EspError("CBC ciphertext of %d bytes" % len(ct))
-    dec = Cipher(algorithms.AES(spec.enc_key), modes.CBC(iv)).decryptor()
+    dec = _cbc(spec, iv).decryptor()
     return iv, dec.update(ct) + dec.finalize()
 
 
@@ -296,7 +305,7 @@ def seal_custom(spec, outer, seq64, payload, nh, padding=None, padlen=None):
     plain = payload + padding + bytes([plen, nh])
     if not spec.p["aead"]:
         # CBC needs whole blocks: the caller keeps payload+padding+2 aligned
-        if len(plain) % 16:
+        if len(plain) % spec.p["align"]:
             raise EspError("custom CBC trailer misaligned")
     esp = ref_seal(spec, seq64, plain)
     return ip_with_esp(spec, outer, esp)
