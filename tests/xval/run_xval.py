@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-# run_xval.py - cross-validation of dpsecd's ESP against an independent peer
-# (scapy): for every algorithm x mode x address family x ESN, dpsecd
-# encrypts what the peer must decrypt byte for byte and decrypts what the peer
-# encrypted, plain and in UDP (RFC 3948); tampered, replayed, truncated and
-# misdirected packets must be dropped with the right counter; rx + handoff_in
-# == fwd + host + control + natt_keepalives_in + handoff_out + drops always
-# (one run with two workers and hand-offs).
+# run_xval.py - cross-validation of dpsecd's ESP and AH against an
+# independent peer (scapy): for every algorithm x mode x address family x
+# ESN, dpsecd encrypts what the peer must decrypt byte for byte and decrypts
+# what the peer encrypted, plain and in UDP (RFC 3948); AH (RFC 4302) the
+# same with two of its combinations, its ICVs also checked by a reference on
+# python's hmac; tampered, replayed, truncated and misdirected packets must be
+# dropped with the right counter; rx + handoff_in == fwd + host + control +
+# natt_keepalives_in + handoff_out + drops always (one run with two workers
+# and hand-offs).
 #
 #   run_xval.py DPSECD [--jobs N] [--only SUBSTR] [--keep] [--seed S]
 #   run_xval.py --selftest      (the peer and the checks alone, no dpsecd)

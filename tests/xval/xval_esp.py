@@ -4,6 +4,7 @@
 # half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
 # check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
 # ESP in UDP (RFC 3948) is scapy's too: SecurityAssociation(..., nat_t_header=).
+# ALGS also names the AH transforms (ah: True); xval_ah.py is their peer.
 import hmac
 import os
 import struct
@@ -21,21 +22,30 @@ from scapy.packet import Raw
 # name -> parameters. key: encryption keymat length (GCM: key || 4-byte salt)
 ALGS = {
     "aes128gcm16": dict(enc="aes128gcm16", integ=None, key=20, ikey=0, scapy_crypt="AES-GCM",
-                        scapy_auth=None, iv=8, icv=16, align=4, aead=True),
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
     "aes256gcm16": dict(enc="aes256gcm16", integ=None, key=36, ikey=0, scapy_crypt="AES-GCM",
-                        scapy_auth=None, iv=8, icv=16, align=4, aead=True),
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
     "aes128-sha1_96": dict(enc="aes128", integ="sha1_96", key=16, ikey=20, scapy_crypt="AES-CBC",
-                           scapy_auth="HMAC-SHA1-96", iv=16, icv=12, align=16, aead=False),
+                           scapy_auth="HMAC-SHA1-96", iv=16, icv=12, align=16, aead=False,
+                           ah=False),
     "aes128-sha256_128": dict(enc="aes128", integ="sha256_128", key=16, ikey=32,
                               scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
-                              align=16, aead=False),
+                              align=16, aead=False, ah=False),
     "aes256-sha256_128": dict(enc="aes256", integ="sha256_128", key=32, ikey=32,
                               scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
-                              align=16, aead=False),
+                              align=16, aead=False, ah=False),
     # RFC 2451: 8-byte IV and blocks; the seeds' "High" with SHA-1
     "3des-sha1_96": dict(enc="3des", integ="sha1_96", key=24, ikey=20, scapy_crypt="3DES",
-                         scapy_auth="HMAC-SHA1-96", iv=8, icv=12, align=8, aead=False),
+                         scapy_auth="HMAC-SHA1-96", iv=8, icv=12, align=8, aead=False, ah=False),
+    # AH (RFC 4302): integrity only, no key or IV for encryption
+    "ah-sha1_96": dict(enc=None, integ="sha1_96", key=0, ikey=20, scapy_crypt=None,
+                       scapy_auth="HMAC-SHA1-96", iv=0, icv=12, align=4, aead=False, ah=True),
+    "ah-sha256_128": dict(enc=None, integ="sha256_128", key=0, ikey=32, scapy_crypt=None,
+                          scapy_auth="SHA2-256-128", iv=0, icv=16, align=4, aead=False,
+                          ah=True),
 }
+ESP_ALGS = [a for a, p in ALGS.items() if not p["ah"]]
+AH_ALGS = [a for a, p in ALGS.items() if p["ah"]]
 
 _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
 

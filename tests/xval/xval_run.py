@@ -9,6 +9,7 @@ import struct
 import subprocess
 import time
 
+import xval_ah as A
 import xval_esp as E
 import xval_pcap
 import xval_topo as T
@@ -87,7 +88,8 @@ class Case:
         self.fwd += 1
 
     def expect_esp(self, sa, originals):
-        """originals (clear packets as sent on the LAN) leave ESP-protected with sa."""
+        """originals (clear packets as sent on the LAN) leave protected with
+        sa: ESP, or AH for an AH SA."""
         self.esp_out.append(EspOut(sa, originals))
         self.fwd += len(originals)
         self.expect_sa(sa, packets=len(originals),
@@ -151,7 +153,8 @@ def protected_len(sa, ip_bytes):
 class EspOut:
     """Checks the ESP packets one outbound SA sent: outer headers, SPI, the
     sequence numbers 1..N in order, the ICV, the trailer and the decrypted
-    inner packets, byte for byte."""
+    inner packets, byte for byte. For an AH SA the same outer checks, then
+    the AH header (_check_ah)."""
 
     def __init__(self, sa, originals):
         self.sa = sa
@@ -185,7 +188,7 @@ class EspOut:
         ip = fr[14:]
         tunnel = sa.mode == "tunnel"
         udp = E.UDP_LEN if sa.encap == "udp" else 0
-        want_proto = 17 if udp else 50
+        want_proto = 17 if udp else A.PROTO_AH if sa.p["ah"] else 50
         proto = ip[9] if outer_fam == 4 else ip[6]
         if proto != want_proto:
             errs.append("outer protocol %d, expected %d" % (proto, want_proto))
@@ -234,6 +237,8 @@ class EspOut:
             errs += _check_udp(sa, ip, 20 if outer_fam == 4 else 40)
         if errs:
             return errs
+        if sa.p["ah"]:
+            return self._check_ah(i, ip, exp)
         try:
             off = E.esp_offset(ip)
         except E.EspError as ex:
@@ -270,20 +275,66 @@ class EspOut:
             if iv in ivs:
                 errs.append("CBC IV %s repeated" % iv.hex())
             ivs.add(iv)
-        if tunnel:
-            want_nh = E.NH_IPV4 if exp[0] >> 4 == 4 else E.NH_IPV6
-            if nh != want_nh:
-                errs.append("next header %d, expected %d" % (nh, want_nh))
-            if data != exp:
-                errs.append("inner packet differs: got %s, expected %s"
-                            % (_brief(data), _brief(exp)))
-        else:
-            errs += _check_transport(ip, off - udp, data, nh, exp)
+        errs += _check_carried(sa, ip, off - udp, data, nh, exp)
         return errs + _check_scapy_natt(sa, ip, exp)
+
+    def _check_ah(self, i, ip, exp):
+        """RFC 4302: next header, length (words - 2), reserved 0, SPI, seq,
+        zero padding after the ICV (to 4 bytes over IPv4, 8 over IPv6), the
+        ICV by the reference (python's hmac) and by scapy's receive path,
+        and what follows AH byte for byte."""
+        sa, errs = self.sa, []
+        try:
+            off, nh, plen, rsv, spi, seq = A.parse(ip)
+        except A.AhError as ex:
+            return [str(ex)]
+        n = A.ah_len(sa, ip[0] >> 4 == 6)
+        if spi != sa.spi:
+            errs.append("SPI 0x%x" % spi)
+        if seq != i + 1:
+            errs.append("sequence number %d, expected %d" % (seq, i + 1))
+        if plen != n // 4 - 2:
+            errs.append("AH length field %d, expected %d (%d bytes)" % (plen, n // 4 - 2, n))
+        if rsv:
+            errs.append("AH reserved 0x%04x, expected 0" % rsv)
+        if len(ip) < off + n:
+            return errs + ["AH cut: %d bytes from its header on, %d expected"
+                           % (len(ip) - off, n)]
+        pad = ip[off + A.FIXED + sa.p["icv"]:off + n]
+        if pad != bytes(len(pad)):
+            errs.append("AH padding %s, expected zeros" % pad.hex())
+        try:
+            A.ref_verify(sa, ip)
+        except A.AhError as ex:
+            errs.append(str(ex))
+        data = ip[off + n:]
+        try:
+            got = A.scapy_verify(sa, ip)
+            if got != data:
+                errs.append("scapy takes AH out and gets %s, the bytes after AH are %s"
+                            % (_brief(got), _brief(data)))
+        except (A.AhError, ValueError, IndexError, TypeError, AttributeError) as ex:
+            errs.append("scapy cannot verify: %s" % ex)
+        return errs + _check_carried(sa, ip, off, data, nh, exp)
 
 
 def _brief(b):
     return "%d B %s" % (len(b), b[:48].hex())
+
+
+def _check_carried(sa, ip, off, data, nh, exp):
+    """What ESP or AH (at off, next header nh) carried, data, against exp:
+    in tunnel mode the inner packet, in transport mode the payload under the
+    original header (_check_transport)."""
+    if sa.mode != "tunnel":
+        return _check_transport(ip, off, data, nh, exp)
+    errs = []
+    want_nh = E.NH_IPV4 if exp[0] >> 4 == 4 else E.NH_IPV6
+    if nh != want_nh:
+        errs.append("next header %d, expected %d" % (nh, want_nh))
+    if data != exp:
+        errs.append("inner packet differs: got %s, expected %s" % (_brief(data), _brief(exp)))
+    return errs
 
 
 def _check_udp(sa, ip, hl):
@@ -324,12 +375,13 @@ def _check_scapy_natt(sa, ip, exp):
 
 def _check_transport(ip, off, data, nh, exp):
     """Transport mode: the outer header is the original one (routed), with
-    the protocol/next header and the length changed for ESP."""
+    the protocol/next header and the length changed for ESP or AH (at off;
+    data: the packet's payload, nh: the protocol it had)."""
     errs = []
     if ip[0] >> 4 == 4:
         hl = (ip[0] & 15) * 4
         if off != hl:
-            errs.append("ESP at offset %d, IPv4 header is %d" % (off, hl))
+            errs.append("ESP/AH at offset %d, IPv4 header is %d" % (off, hl))
         rebuilt = bytearray(ip[:hl])
         rebuilt[9] = nh
         rebuilt[2:4] = struct.pack("!H", hl + len(data))
@@ -343,7 +395,7 @@ def _check_transport(ip, off, data, nh, exp):
                         % (_brief(rebuilt + data), _brief(exp)))
     else:
         if off != 40:
-            errs.append("ESP at offset %d" % off)
+            errs.append("ESP/AH at offset %d" % off)
         rebuilt = bytearray(ip[:40])
         rebuilt[6] = nh
         rebuilt[4:6] = struct.pack("!H", len(data))
@@ -485,8 +537,8 @@ def eal_lcores(n):
     return ["--lcores", ",".join("%d@%d" % (i, cpus[min(i, len(cpus) - 1)]) for i in range(n))]
 
 
-def _parse_esp(fr):
-    """(ip bytes, SPI, seq) of an ESP frame, or None."""
+def _parse_ipsec(fr):
+    """(ip bytes, SPI, seq, protocol 50 or 51) of an ESP or AH frame, or None."""
     if len(fr) < 14:
         return None
     et = struct.unpack("!H", fr[12:14])[0]
@@ -496,11 +548,15 @@ def _parse_esp(fr):
     try:
         off = E.esp_offset(ip)
     except (E.EspError, IndexError):
-        return None
+        try:
+            _, _, _, _, spi, seq = A.parse(ip)
+            return ip, spi, seq, A.PROTO_AH
+        except (A.AhError, IndexError, struct.error):
+            return None
     if len(ip) < off + 8:
         return None
     spi, seq = struct.unpack("!II", ip[off:off + 8])
-    return ip, spi, seq
+    return ip, spi, seq, 50
 
 
 def judge(run, res, tshark_bin):
@@ -515,12 +571,12 @@ def judge(run, res, tshark_bin):
     g = res.stats.get("global", {})
     qm = res.stats.get("quick_mode", {})
     sas = {s.get("name"): s for s in res.stats.get("sas", [])}
-    # frames out: ESP by SPI, the rest by exact bytes
+    # frames out: ESP and AH by SPI, the rest by exact bytes
     by_spi = collections.defaultdict(list)
     clear_wan = []
     out_spis = {e.sa.spi for c in run.cases for e in c.esp_out}
     for fr in res.wan:
-        pe = _parse_esp(fr)
+        pe = _parse_ipsec(fr)
         if pe and pe[1] in out_spis:
             by_spi[pe[1]].append(fr)
         else:
@@ -535,7 +591,7 @@ def judge(run, res, tshark_bin):
         for q, frs in enumerate(qs):
             for fr in frs:
                 txq_of[(side, fr)].add(q)
-                pe = _parse_esp(fr) if side == "wan" else None
+                pe = _parse_ipsec(fr) if side == "wan" else None
                 if pe:
                     esp_txq[pe[1]].add(q)
     sa_want = {}  # cases may share an SA: its counters must show their sum
@@ -590,6 +646,7 @@ def judge(run, res, tshark_bin):
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
     errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
+    errs += _judge_sa_sums(run, g, sa_want)
     if g.get("natt_keepalives_out") != sum(keepalives[0].values()):
         errs.append("natt_keepalives_out = %s, %d keepalives on wan"
                     % (g.get("natt_keepalives_out"), sum(keepalives[0].values())))
@@ -710,20 +767,48 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         if len(extra) > 4:
             errs.append("... %d unexpected frames on %s" % (len(extra), side))
     for spi, frs in by_spi.items():
-        errs.append("%d ESP frames with SPI 0x%x nobody expected" % (len(frs), spi))
+        errs.append("%d ESP/AH frames with SPI 0x%x nobody expected" % (len(frs), spi))
+    return errs
+
+
+def _judge_sa_sums(run, g, sa_want):
+    """The global protocol counters are sums over the SAs' expectations:
+    {esp,ah}_{out,in}_packets by protocol and direction,
+    authenticated_bytes_* over every SA, confidential_bytes_* over the ESP
+    SAs only (AH encrypts nothing); a byte sum no case states in full is not
+    checked."""
+    want, unknown = collections.Counter(), set()
+    for name, w in sa_want.items():
+        sa = run.sas[name]
+        proto = "ah" if sa.p["ah"] else "esp"
+        out = sa.direction == "outbound"
+        want["%s_%s_packets" % (proto, "out" if out else "in")] += w["packets"]
+        for k in ["authenticated_bytes_"] + ([] if sa.p["ah"] else ["confidential_bytes_"]):
+            k += "sent" if out else "received"
+            if w["bytes"] is None:
+                unknown.add(k)
+            else:
+                want[k] += w["bytes"]
+    errs = []
+    for k in ("esp_out_packets", "esp_in_packets", "ah_out_packets", "ah_in_packets",
+              "authenticated_bytes_sent", "authenticated_bytes_received",
+              "confidential_bytes_sent", "confidential_bytes_received"):
+        if k not in unknown and g.get(k) != want[k]:
+            errs.append("%s = %s, expected %d (the sum over the SAs)" % (k, g.get(k), want[k]))
     return errs
 
 
 def _judge_tshark(res, tshark_bin):
-    """tshark (an independent dissector) must see every ESP frame we parsed
-    with the same SPI and sequence number."""
+    """tshark (an independent dissector) must see every ESP and AH frame we
+    parsed as such, with the same SPI and sequence number."""
     if not tshark_bin:
         return []
     rows = []
     for path in res.tx_paths.get("wan") or [os.path.join(res.dir, "out-wan.pcap")]:
         cp = subprocess.run([tshark_bin, "-n", "-r", path, "-d", "udp.port==4600,udpencap",
                              "-T", "fields", "-e", "frame.number",
-                             "-e", "esp.spi", "-e", "esp.sequence"], capture_output=True,
+                             "-e", "esp.spi", "-e", "esp.sequence", "-e", "ah.spi",
+                             "-e", "ah.sequence"], capture_output=True,
                             text=True, timeout=60)
         if cp.returncode != 0:
             return ["tshark failed on %s: %s" % (os.path.basename(path),
@@ -733,15 +818,16 @@ def _judge_tshark(res, tshark_bin):
     if len(rows) != len(res.wan):
         errs.append("tshark read %d frames, we read %d" % (len(rows), len(res.wan)))
     for fr, row in zip(res.wan, rows):
-        pe = _parse_esp(fr)
+        pe = _parse_ipsec(fr)
         if pe is None:
             continue
+        col, what = (3, "AH") if pe[3] == A.PROTO_AH else (1, "ESP")
         try:
-            spi, seq = int(row[1].split(",")[0], 0), int(row[2].split(",")[0], 0)
+            spi, seq = int(row[col].split(",")[0], 0), int(row[col + 1].split(",")[0], 0)
         except (IndexError, ValueError):
-            errs.append("frame %s: tshark does not see ESP (%r)" % (row[0], row))
+            errs.append("frame %s: tshark does not see %s (%r)" % (row[0], what, row))
             continue
-        if (spi, seq) != pe[1:]:
+        if (spi, seq) != pe[1:3]:
             errs.append("frame %s: tshark SPI/seq 0x%x/%d, we parsed 0x%x/%d"
                         % (row[0], spi, seq, pe[1], pe[2]))
         if len(errs) > 5:

@@ -1,9 +1,11 @@
 # xval_selftest.py - checks the test's own side without dpsecd: every run can
-# be built (the peer's ESP round-trips through the reference), a correct
-# gateway's output (made by the reference) passes the outbound checks and a
-# wrong one fails them, what the peer sends decrypts to what the cases expect,
-# tshark reads the input pcaps as ESP with the same SPIs and sequences, and the
-# judge passes a perfect run's result and fails flawed ones.
+# be built (the peer's ESP round-trips through the reference, its AH agrees
+# with the AH reference), scapy's AH and the reference agree on ICVs (ESN,
+# mutable and immutable fields), a correct gateway's output (made by the
+# reference) passes the outbound checks and a wrong one fails them, what the
+# peer sends decrypts to what the cases expect, tshark reads the input pcaps
+# as ESP or AH with the same SPIs and sequences, and the judge passes a
+# perfect run's result and fails flawed ones.
 import collections
 import os
 import shutil
@@ -11,6 +13,7 @@ import struct
 import subprocess
 import tempfile
 
+import xval_ah as A
 import xval_cases
 import xval_esp as E
 import xval_pcap
@@ -18,8 +21,9 @@ import xval_topo as T
 import xval_traffic as TR
 from scapy.layers.inet import IP
 from scapy.layers.inet6 import IPv6
+from scapy.packet import Raw
 import xval_run
-from xval_run import _parse_esp
+from xval_run import _parse_ipsec
 
 
 def gateway_out(sa, originals, mutate=None):
@@ -28,6 +32,9 @@ def gateway_out(sa, originals, mutate=None):
     for i, orig in enumerate(originals):
         exp = TR.routed(orig) if mutate != "no-ttl" else orig
         seq = i + 1 + (1 if mutate == "seq" else 0)
+        if sa.p["ah"]:
+            frames.append(TR.ether(T.PEER_MAC, T.WAN_MAC, _ah_gateway(sa, exp, seq, mutate)))
+            continue
         if sa.mode == "tunnel":
             payload, nh = exp, (E.NH_IPV4 if exp[0] >> 4 == 4 else E.NH_IPV6)
         else:
@@ -54,6 +61,120 @@ def gateway_out(sa, originals, mutate=None):
     return frames
 
 
+def _outer(sa, exp, mutate):
+    if ":" in sa.remote:
+        return IPv6(src=sa.local, dst=sa.remote, hlim=64, tc=TR.ip_tos(exp))
+    return IP(src=sa.local, dst=sa.remote, ttl=63 if mutate == "outer-ttl" else 64,
+              tos=TR.ip_tos(exp), flags="DF" if TR.ip_df(exp) else 0)
+
+
+AH_MUTATIONS = ("seq", "no-ttl", "icv", "length", "padding", "mutable", "esn")
+
+
+def _ah_gateway(sa, exp, seq, mutate):
+    """A correct gateway's AH packet for exp (routed) by the reference, or a
+    flawed one: ICV flipped, a length field 4 bytes long, padding not zero,
+    mutable fields hashed as sent, the ESN high half not hashed."""
+    if sa.mode == "tunnel":
+        o, nh, payload = _outer(sa, exp, mutate), (4 if exp[0] >> 4 == 4 else 41), exp
+    else:
+        hl = (exp[0] & 15) * 4 if exp[0] >> 4 == 4 else 40
+        o = IP(exp[:hl]) if hl != 40 else IPv6(exp[:40])
+        o.remove_payload()
+        nh, payload = (exp[9] if hl != 40 else exp[6]), exp[hl:]
+    b = bytearray(A.build(sa, o, nh, payload, seq))
+    off, n = A.ah_offset(b), sa.p["icv"]
+    if mutate == "icv":
+        b[off + A.FIXED] ^= 1
+    elif mutate == "length":
+        b[off + 1] += 1
+    elif mutate == "padding":  # a padding byte (or, without padding, the reserved field)
+        k = off + A.FIXED + n
+        b[k if k < off + A.ah_len(sa, b[0] >> 4 == 6) else off + 3] = 1
+    elif mutate == "mutable":
+        z = bytes(b[:off + A.FIXED]) + bytes(n) + bytes(b[off + A.FIXED + n:])
+        b[off + A.FIXED:off + A.FIXED + n] = _hmac(sa, z + (bytes(4) if sa.esn else b""))
+    elif mutate == "esn" and sa.esn:
+        z = A.zero_mutable(bytes(b), off, n)
+        b[off + A.FIXED:off + A.FIXED + n] = _hmac(sa, z)
+    if mutate in ("length", "padding"):
+        b = bytearray(A.resign(sa, bytes(b)))
+    return bytes(b)
+
+
+def _hmac(sa, data):
+    import hashlib
+    import hmac
+    h = {"sha1_96": hashlib.sha1, "sha256_128": hashlib.sha256}[sa.p["integ"]]
+    return hmac.new(sa.integ_key, data, h).digest()[:sa.p["icv"]]
+
+
+def _ah_reference(seed):
+    """scapy's AH and the reference agree both ways (IPv4 and IPv6, both
+    ICVs, ESN high half 1); the ESN high half changes the ICV; mutable
+    fields changed keep it valid for both, immutable ones do not."""
+    import random
+    errs = []
+    rng = random.Random(seed)
+    for alg in E.AH_ALGS:
+        for fam in (4, 6):
+            sa = E.SaSpec("a", 0x99, "inbound", "tunnel", T.gw_addr(fam), T.peer_addr(fam), alg,
+                          True).keygen(rng)
+            inner = TR.simple(fam, T.remote_host(fam, 2), T.lan_host(fam), 1)
+            hdr = IPv6(src=sa.remote, dst=sa.local) if fam == 6 else IP(src=sa.remote,
+                                                                         dst=sa.local)
+            seq = (1 << 32) | 7
+            ref = A.build(sa, hdr, 4, inner, seq)
+            if A.build(sa, hdr, 4, inner, 7) == ref:
+                errs.append("%s/ipv%d: the ESN high half does not change the ICV" % (alg, fam))
+            try:
+                if A.scapy_verify(sa, ref, 1) != inner:
+                    errs.append("%s/ipv%d: scapy takes AH out wrongly" % (alg, fam))
+            except A.AhError as e:
+                errs.append("%s/ipv%d: scapy refuses the reference's AH: %s" % (alg, fam, e))
+            try:
+                A.ref_verify(sa, A.protect(sa, _with_nh(hdr, inner), seq), 1)
+            except A.AhError as e:
+                errs.append("%s/ipv%d: the reference refuses scapy's AH: %s" % (alg, fam, e))
+            for what, k, v, ok in _field_changes(fam):
+                b = bytearray(ref)
+                b[k] = v
+                if fam == 4:
+                    b[10:12] = b"\x00\x00"
+                    b[10:12] = bytes(IP(bytes(b[:20])))[10:12]
+                got = []
+                for verify in (lambda x: A.ref_verify(sa, x, 1),
+                               lambda x: A.scapy_verify(sa, x, 1)):
+                    try:
+                        verify(bytes(b))
+                        got.append(True)
+                    except A.AhError:
+                        got.append(False)
+                if got != [ok, ok]:
+                    errs.append("%s/ipv%d: %s changed: reference, scapy accept %s, expected %s"
+                                % (alg, fam, what, got, ok))
+    return errs
+
+
+def _with_nh(hdr, inner):
+    o = hdr.copy()
+    if isinstance(o, IP):
+        o.proto = 4
+    else:
+        o.nh = 4
+    return o / Raw(inner)
+
+
+def _field_changes(fam):
+    """(field, byte offset, new value, still valid) for an AH packet."""
+    if fam == 4:
+        return [("TTL", 8, 9, True), ("TOS", 1, 0xB8, True), ("flags", 6, 0x40, True),
+                ("identification", 5, 0x77, False), ("source", 15, 0x63, False)]
+    return [("hop limit", 7, 9, True), ("traffic class", 0, 0x6B, True),
+            ("flow label", 3, 0x5A, True), ("source", 23, 0x63, False),
+            ("payload", -1, 0x00, False)]
+
+
 def run(rep, seed, tshark):
     tmp = tempfile.mkdtemp(prefix="xval-selftest-")
     # HMAC ICV with ESN covers the high half: it must differ from the plain one
@@ -68,6 +189,7 @@ def run(rep, seed, tshark):
     if E.ref_seal(sa, 1, plain[:0] + bytes(14) + b"\x00\x04", iv=plain[8:24]) != plain:
         errs.append("reference not deterministic for a given IV")
     rep.case("selftest/esn-hmac", errs)
+    rep.case("selftest/ah-reference", _ah_reference(seed))
 
     for ix, (_, build) in enumerate(xval_cases.plan(seed)):
         try:
@@ -85,7 +207,9 @@ def run(rep, seed, tshark):
                 got = eo.check(gateway_out(eo.sa, eo.originals))
                 if got:
                     errs.append("%s: correct output rejected: %s" % (c.name, got[:2]))
-                muts = ["padding", "seq", "no-ttl"]
+                muts = list(AH_MUTATIONS if eo.sa.p["ah"] else ["padding", "seq", "no-ttl"])
+                if eo.sa.p["ah"] and not eo.sa.esn:
+                    muts.remove("esn")
                 if eo.sa.mode == "tunnel" and ":" not in eo.sa.remote:
                     muts.append("outer-ttl")
                 for m in muts:
@@ -101,13 +225,17 @@ def run(rep, seed, tshark):
                     continue
                 got = []
                 for fr in c.wan_in:
-                    ip, spi, seq = _parse_esp(fr)
+                    ip, spi, seq, _ = _parse_ipsec(fr)
                     s = by_spi[spi]
                     for hi in (0, 1):
                         try:
-                            data, nh, _, _ = E.scapy_decrypt(s, ip, hi)
+                            if s.p["ah"]:
+                                A.ref_verify(s, ip, hi)
+                                data = A.scapy_verify(s, ip, hi)
+                            else:
+                                data, nh, _, _ = E.scapy_decrypt(s, ip, hi)
                             break
-                        except E.EspError:
+                        except (E.EspError, A.AhError):
                             data = None
                     got.append(TR.ether(T.HOST_MAC, T.LAN_MAC, TR.routed(data))
                                if data else b"")
@@ -120,24 +248,26 @@ def run(rep, seed, tshark):
             frames = r.frames("wan")
             xval_pcap.write(p, frames)
             cp = subprocess.run([tshark, "-n", "-r", p, "-T", "fields", "-e", "esp.spi",
-                                 "-e", "esp.sequence"], capture_output=True, text=True)
+                                 "-e", "esp.sequence", "-e", "ah.spi", "-e", "ah.sequence"],
+                                capture_output=True, text=True)
             rows = [ln.split("\t") for ln in cp.stdout.splitlines()]
             errs = [] if len(rows) == len(frames) else ["tshark read %d of %d frames"
                                                         % (len(rows), len(frames))]
             for fr, row in zip(frames, rows):
-                pe = _parse_esp(fr)
-                if pe and (int(row[0], 0), int(row[1])) != pe[1:]:
+                pe = _parse_ipsec(fr)
+                col = 2 if pe and pe[3] == A.PROTO_AH else 0
+                if pe and (int(row[col], 0), int(row[col + 1])) != pe[1:3]:
                     errs.append("tshark %r, we wrote 0x%x/%d" % (row, pe[1], pe[2]))
                     break
             rep.case("selftest/tshark-input/" + r.name, errs)
     # the judge: a perfect result passes, a flawed one fails where it should
     for name, build in xval_cases.plan(seed):
         if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic",
-                                "workers2")):
+                                "workers2", "tunnel/ah-sha1_96", "neg/ah-sha256_128")):
             continue
         r = build()
         errs = []
-        muts = (None, "extra", "missing", "counter", "sa", "handoff")
+        muts = (None, "extra", "missing", "counter", "sa", "handoff", "protocol-counter")
         if r.workers > 1:
             muts += ("txq", "handoff-lost")
         for mut in muts:
@@ -161,7 +291,8 @@ def run(rep, seed, tshark):
 def fake_result(r, mutate, tmp):
     """What a correct dpsecd would leave behind for run r (frames and stats),
     or a flawed variant: an extra frame that a case's dropped packet would
-    give, a missing frame, a wrong drop counter, a wrong SA counter, a
+    give, a missing frame, a wrong drop counter, a wrong SA counter, AH
+    packets counted as ESP (protocol-counter), a
     hand-off counted by neither worker (handoff) or by the sender only
     (handoff-lost), a frame sent by the wrong worker's tx queue (txq)."""
     res = xval_run.Result()
@@ -192,10 +323,26 @@ def fake_result(r, mutate, tmp):
             e = sas.setdefault(n, {"name": n, "packets": 0, "drops": 0, "bytes": 0})
             for k in ("packets", "drops", "bytes"):
                 e[k] += want[k] or 0
+    for n, e in sas.items():  # the protocol counters: sums over the SAs
+        spec = r.sas[n]
+        out = spec.direction == "outbound"
+        proto = "ah" if spec.p["ah"] else "esp"
+        g["%s_%s_packets" % (proto, "out" if out else "in")] += e["packets"]
+        for k in ["authenticated_bytes_"] + ([] if spec.p["ah"] else ["confidential_bytes_"]):
+            g[k + ("sent" if out else "received")] += e["bytes"]
+    if mutate == "protocol-counter":  # AH counted as ESP (or ESP off by one)
+        if g["ah_in_packets"]:
+            g["esp_in_packets"] += g["ah_in_packets"]
+            g["ah_in_packets"] = 0
+        else:
+            g["esp_in_packets"] += 1
     g["drops"] = sum(v for k, v in g.items() if k.startswith("drop_"))
     g["handoff_out"] = g["handoff_in"] = sum(handoff.values())
     for k in ("host_packets", "control_packets", "acquire_packets", "reinject_in",
-              "natt_keepalives_out", "drop_icv", "drop_replay", "drop_bad_spi"):
+              "natt_keepalives_out", "drop_icv", "drop_replay", "drop_bad_spi",
+              "esp_out_packets", "esp_in_packets", "ah_out_packets", "ah_in_packets",
+              "authenticated_bytes_sent", "authenticated_bytes_received",
+              "confidential_bytes_sent", "confidential_bytes_received"):
         g[k] += 0
     workers = [{"lcore": i + 1, "rx_packets": 0 if i else g["rx_packets"],
                 "handoff_in": handoff[i]} for i in range(r.workers)]

@@ -158,9 +158,12 @@ class Config:
         for s in self.sas:
             f = ['name = "%s";' % s.name, "spi = 0x%x;" % s.spi,
                  'direction = "%s";' % s.direction, 'mode = "%s";' % s.mode,
-                 'local = "%s";' % s.local, 'remote = "%s";' % s.remote,
-                 'encryption = "%s";' % s.p["enc"],
-                 'encryption_key = "0x%s";' % s.enc_key.hex()]
+                 'local = "%s";' % s.local, 'remote = "%s";' % s.remote]
+            if s.p["ah"]:
+                f.append('protocol = "ah";')
+            else:
+                f += ['encryption = "%s";' % s.p["enc"],
+                      'encryption_key = "0x%s";' % s.enc_key.hex()]
             if s.p["integ"]:
                 f += ['integrity = "%s";' % s.p["integ"],
                       'integrity_key = "0x%s";' % s.integ_key.hex()]
