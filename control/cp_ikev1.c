@@ -36,9 +36,12 @@ static const struct ike_mm_method suites[] = {
 	SUITE(AES_CBC, 256, SHA2_256, ECP_256),   SUITE(AES_CBC, 128, SHA1, MODP_2048),
 	SUITE(AES_CBC, 256, SHA1, MODP_2048),     SUITE(3DES, 0, SHA1, MODP_2048),
 };
-/* With legacy_suites: what older peers (and ike-scan's default probe) offer. */
+/* With legacy_suites: what older peers offer, among them ike-scan's
+ * default probe's transforms with group 2 (DES or 3DES, MD5 or SHA1). */
 static const struct ike_mm_method legacy_suites[] = {
 	SUITE(3DES, 0, SHA1, MODP_1024), SUITE(AES_CBC, 128, SHA1, MODP_1024),
+	SUITE(3DES, 0, MD5, MODP_1024),  SUITE(DES, 0, SHA1, MODP_1024),
+	SUITE(DES, 0, MD5, MODP_1024),
 };
 #undef SUITE
 #define N(a) (sizeof(a) / sizeof((a)[0]))
