@@ -127,18 +127,6 @@ void cp_ikev1_close(struct cp_ikev1 *k)
 	free(k);
 }
 
-int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, size_t len,
-		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
-		   uint64_t now_ms, struct ike_err *err)
-{
-	uint64_t before = ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES];
-	int rc = ikev1_input(k->e, buf, len, local, remote, now_ms, err);
-
-	c->mm[CP_MM_invalid_cookies_received] +=
-		ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES] - before;
-	return rc;
-}
-
 /* The assigned policy's ISAKMP SA lifetime and legacy suites, for the
  * Main Modes to come (the defaults without an IKEv1 policy). */
 static void follow_policy(struct cp_ikev1 *k)
@@ -160,6 +148,20 @@ static void follow_policy(struct cp_ikev1 *k)
 	k->legacy = legacy;
 	cp_log(LOG_INFO, "ike: IKEv1 Main Modes from now on: ISAKMP SA lifetime %u s, legacy suites %s",
 	       life, legacy ? "allowed" : "refused");
+}
+
+int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, size_t len,
+		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
+		   uint64_t now_ms, struct ike_err *err)
+{
+	uint64_t before = ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES];
+	int rc;
+
+	follow_policy(k); /* a first message after a change: not one loop turn late */
+	rc = ikev1_input(k->e, buf, len, local, remote, now_ms, err);
+	c->mm[CP_MM_invalid_cookies_received] +=
+		ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES] - before;
+	return rc;
 }
 
 void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms, cp_ike_act_fn *act)
