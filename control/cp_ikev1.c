@@ -36,9 +36,12 @@ static const struct ike_mm_method suites[] = {
 	SUITE(AES_CBC, 256, SHA2_256, ECP_256),   SUITE(AES_CBC, 128, SHA1, MODP_2048),
 	SUITE(AES_CBC, 256, SHA1, MODP_2048),     SUITE(3DES, 0, SHA1, MODP_2048),
 };
-/* With legacy_suites: what older peers (and ike-scan's default probe) offer. */
+/* With legacy_suites: what older peers offer, among them ike-scan's
+ * default probe's transforms with group 2 (DES or 3DES, MD5 or SHA1). */
 static const struct ike_mm_method legacy_suites[] = {
 	SUITE(3DES, 0, SHA1, MODP_1024), SUITE(AES_CBC, 128, SHA1, MODP_1024),
+	SUITE(3DES, 0, MD5, MODP_1024),  SUITE(DES, 0, SHA1, MODP_1024),
+	SUITE(DES, 0, MD5, MODP_1024),
 };
 #undef SUITE
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -124,18 +127,6 @@ void cp_ikev1_close(struct cp_ikev1 *k)
 	free(k);
 }
 
-int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, size_t len,
-		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
-		   uint64_t now_ms, struct ike_err *err)
-{
-	uint64_t before = ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES];
-	int rc = ikev1_input(k->e, buf, len, local, remote, now_ms, err);
-
-	c->mm[CP_MM_invalid_cookies_received] +=
-		ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES] - before;
-	return rc;
-}
-
 /* The assigned policy's ISAKMP SA lifetime and legacy suites, for the
  * Main Modes to come (the defaults without an IKEv1 policy). */
 static void follow_policy(struct cp_ikev1 *k)
@@ -157,6 +148,20 @@ static void follow_policy(struct cp_ikev1 *k)
 	k->legacy = legacy;
 	cp_log(LOG_INFO, "ike: IKEv1 Main Modes from now on: ISAKMP SA lifetime %u s, legacy suites %s",
 	       life, legacy ? "allowed" : "refused");
+}
+
+int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, size_t len,
+		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
+		   uint64_t now_ms, struct ike_err *err)
+{
+	uint64_t before = ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES];
+	int rc;
+
+	follow_policy(k); /* a first message after a change: not one loop turn late */
+	rc = ikev1_input(k->e, buf, len, local, remote, now_ms, err);
+	c->mm[CP_MM_invalid_cookies_received] +=
+		ikev1_engine_stats(k->e)->n[IKEV1_STAT_INVALID_COOKIES] - before;
+	return rc;
 }
 
 void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms, cp_ike_act_fn *act)

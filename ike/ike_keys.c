@@ -1,7 +1,8 @@
 /* ike_keys.c - the algorithms dpsec supports for IKE SAs (one table each
- * for ciphers, integrity algorithms and PRFs) and the setting up and wiping
- * of the key contexts of ike_keys.h. */
+ * for ciphers, integrity algorithms and PRFs, and DES's weak keys) and the
+ * setting up and wiping of the key contexts of ike_keys.h. */
 #include <errno.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 
@@ -11,6 +12,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct ikecr_cipher ciphers[] = {
+	{ IKE_ENCR_DES, 0, "DES-CBC", 8, 0, 8, 8, 0 }, /* IKEv1 with legacy suites only */
 	{ IKE_ENCR_3DES, 0, "DES-EDE3-CBC", 24, 0, 8, 8, 0 },
 	{ IKE_ENCR_AES_CBC, 128, "AES-128-CBC", 16, 0, 16, 16, 0 },
 	{ IKE_ENCR_AES_CBC, 192, "AES-192-CBC", 24, 0, 16, 16, 0 },
@@ -69,6 +71,41 @@ const struct ikecr_prf *ikecr_prf_of_ikev1_hash(uint16_t hash)
 	return NULL;
 }
 
+/* DES's 4 weak and 12 semi-weak keys (FIPS 74 §3.6), with odd parity. */
+static const uint8_t des_weak[][8] = {
+	{ 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01 },
+	{ 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe },
+	{ 0x1f, 0x1f, 0x1f, 0x1f, 0x0e, 0x0e, 0x0e, 0x0e },
+	{ 0xe0, 0xe0, 0xe0, 0xe0, 0xf1, 0xf1, 0xf1, 0xf1 },
+	{ 0x01, 0xfe, 0x01, 0xfe, 0x01, 0xfe, 0x01, 0xfe },
+	{ 0xfe, 0x01, 0xfe, 0x01, 0xfe, 0x01, 0xfe, 0x01 },
+	{ 0x1f, 0xe0, 0x1f, 0xe0, 0x0e, 0xf1, 0x0e, 0xf1 },
+	{ 0xe0, 0x1f, 0xe0, 0x1f, 0xf1, 0x0e, 0xf1, 0x0e },
+	{ 0x01, 0xe0, 0x01, 0xe0, 0x01, 0xf1, 0x01, 0xf1 },
+	{ 0xe0, 0x01, 0xe0, 0x01, 0xf1, 0x01, 0xf1, 0x01 },
+	{ 0x1f, 0xfe, 0x1f, 0xfe, 0x0e, 0xfe, 0x0e, 0xfe },
+	{ 0xfe, 0x1f, 0xfe, 0x1f, 0xfe, 0x0e, 0xfe, 0x0e },
+	{ 0x01, 0x1f, 0x01, 0x1f, 0x01, 0x0e, 0x01, 0x0e },
+	{ 0x1f, 0x01, 0x1f, 0x01, 0x0e, 0x01, 0x0e, 0x01 },
+	{ 0xe0, 0xfe, 0xe0, 0xfe, 0xf1, 0xfe, 0xf1, 0xfe },
+	{ 0xfe, 0xe0, 0xfe, 0xe0, 0xfe, 0xf1, 0xfe, 0xf1 },
+};
+
+bool ikecr_weak_key(const char *cipher, const uint8_t *key)
+{
+	if (strcmp(cipher, "DES-CBC") != 0)
+		return false;
+	for (size_t i = 0; i < N(des_weak); i++) {
+		size_t b = 0;
+
+		while (b < 8 && ((key[b] ^ des_weak[i][b]) & 0xfe) == 0) /* bit 0: parity */
+			b++;
+		if (b == 8)
+			return true;
+	}
+	return false;
+}
+
 /* The integrity half of an IKEv2 suite: none with AEAD, one with CBC. */
 static int v2_integ(struct ikev2_keys *k, const struct ikecr_cipher *c, uint16_t integ,
 		    struct ike_err *err)
@@ -100,7 +137,7 @@ int ikev2_keys_init(struct ikev2_keys *k, const struct ike_suite *s, bool initia
 	const struct ikecr_prf *p = ikecr_prf_find(s->prf);
 
 	*k = (struct ikev2_keys){ .suite = *s, .initiator = initiator };
-	if (c == NULL)
+	if (c == NULL || s->encr == IKE_ENCR_DES) /* RFC 8247: MUST NOT for IKEv2 */
 		return ike_fail(err, -EOPNOTSUPP,
 				"IKEv2 suite: cipher %u with a %u-bit key is not supported", s->encr,
 				s->encr_bits);
@@ -122,7 +159,9 @@ int ikev1_keys_init(struct ikev1_keys *k, uint16_t hash, uint16_t encr, uint16_t
 	const struct ikecr_cipher *c = NULL;
 
 	*k = (struct ikev1_keys){ 0 };
-	if (encr == IKEV1_ENCR_3DES_CBC && key_bits == 0)
+	if (encr == IKEV1_ENCR_DES_CBC && key_bits == 0)
+		c = ikecr_cipher_find(IKE_ENCR_DES, 0);
+	else if (encr == IKEV1_ENCR_3DES_CBC && key_bits == 0)
 		c = ikecr_cipher_find(IKE_ENCR_3DES, 0);
 	else if (encr == IKEV1_ENCR_AES_CBC)
 		c = ikecr_cipher_find(IKE_ENCR_AES_CBC, key_bits);
@@ -138,7 +177,7 @@ int ikev1_keys_init(struct ikev1_keys *k, uint16_t hash, uint16_t encr, uint16_t
 	k->cipher = c->evp;
 	k->key_len = c->key_len;
 	k->block_len = c->block_len;
-	return 0;
+	return ikecr_cipher_check(c->evp, err); /* DES: the legacy provider, now */
 }
 
 void ikev2_keys_wipe(struct ikev2_keys *k)

@@ -16,6 +16,7 @@
 
 /* IKEv2 transform IDs (IANA "IKEv2 Transform Type 1/2/3"). */
 enum ike_encr_id {
+	IKE_ENCR_DES = 2, /* legacy, IKEv1 Phase 1 only: RFC 8247 forbids it in IKEv2 */
 	IKE_ENCR_3DES = 3,
 	IKE_ENCR_AES_CBC = 12,
 	IKE_ENCR_AES_GCM_16 = 20, /* RFC 5282: 16-byte ICV */
@@ -38,7 +39,7 @@ enum ike_integ_id {
 };
 
 /* IKEv1 attribute values (RFC 2409 appendix A, RFC 4868 for SHA-2). */
-enum ikev1_encr_id { IKEV1_ENCR_3DES_CBC = 5, IKEV1_ENCR_AES_CBC = 7 };
+enum ikev1_encr_id { IKEV1_ENCR_DES_CBC = 1, IKEV1_ENCR_3DES_CBC = 5, IKEV1_ENCR_AES_CBC = 7 };
 enum ikev1_hash_id {
 	IKEV1_HASH_MD5 = 1,
 	IKEV1_HASH_SHA = 2,
@@ -55,7 +56,7 @@ enum ikev1_hash_id {
 /* What was negotiated for an IKEv2 SA. */
 struct ike_suite {
 	uint16_t encr;      /* enum ike_encr_id */
-	uint16_t encr_bits; /* Key Length attribute: 128/192/256 for AES, 0 for 3DES */
+	uint16_t encr_bits; /* Key Length attribute: 128/192/256 for AES, 0 for DES and 3DES */
 	uint16_t integ;     /* enum ike_integ_id; IKE_INTEG_NONE with AES-GCM */
 	uint16_t prf;       /* enum ike_prf_id */
 };
@@ -103,7 +104,9 @@ struct ikev1_iv {
  * it needs. -EOPNOTSUPP with a sentence naming what is not supported. */
 int ikev2_keys_init(struct ikev2_keys *k, const struct ike_suite *s, bool initiator,
 		    struct ike_err *err);
-/* The same for IKEv1 attribute values (key_bits: 0 for 3DES). */
+/* The same for IKEv1 attribute values (key_bits: 0 for DES and 3DES).
+ * DES-CBC loads OpenSSL's legacy provider on first use (ikecr.h): -EOPNOTSUPP
+ * saying so if it cannot. */
 int ikev1_keys_init(struct ikev1_keys *k, uint16_t hash, uint16_t encr, uint16_t key_bits,
 		    struct ike_err *err);
 

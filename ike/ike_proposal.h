@@ -25,7 +25,9 @@
 #include "ike_buf.h"
 #include "ike_keys.h"
 
-#define IKE_MAX_METHODS 8  /* methods of one side; CFG_MAX_METHODS for child SAs */
+/* Methods of one side: most are dpsec-ctld's IKEv1 Main Mode suites with
+ * the legacy ones (cp_ikev1.c); child SAs have at most CFG_MAX_METHODS. */
+#define IKE_MAX_METHODS 12
 #define IKE_OFFER_MAX 8    /* values of one transform type kept per proposal */
 
 /* A Main Mode (IKE SA) security method: one full suite and its DH group. */

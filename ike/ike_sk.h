@@ -1,8 +1,9 @@
 /* ike_sk.h - encryption of IKE messages. IKEv2's Encrypted payload (RFC
  * 7296 §3.14): AES-CBC or 3DES with HMAC-SHA1-96 or HMAC-SHA2 (RFC 4868),
  * encrypt-then-MAC, or AES-GCM with a 16-byte ICV (RFC 5282). IKEv1's
- * encrypted messages (RFC 2409 appendix B): 3DES-CBC or AES-CBC, each IV
- * the last cipher block of the exchange's previous message.
+ * encrypted messages (RFC 2409 appendix B): DES-CBC (legacy), 3DES-CBC or
+ * AES-CBC, each IV the last cipher block of the exchange's previous
+ * message.
  *
  * IKEv2 works in place on a message the codec built (ikev2_build_sk()) or
  * parsed (ikev2_msg_parse()), with the keys of a struct ikev2_keys: we

@@ -1,5 +1,7 @@
 /* ikecr.c - HMAC and hash over concatenated pieces with OpenSSL 3's EVP,
- * and OpenSSL's reason in our errors (see ikecr.h). */
+ * fetched algorithms kept for the process (DES-CBC from the legacy
+ * provider, loaded for it), and OpenSSL's reason in our errors (see
+ * ikecr.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -7,16 +9,23 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "ikecr.h"
 
-int ikecr_ossl_fail(struct ike_err *err, const char *what)
+/* OpenSSL's reason for the failure just seen; its error queue emptied. */
+static const char *ossl_reason(void)
 {
 	unsigned long e = ERR_get_error();
 	const char *why = e ? ERR_reason_error_string(e) : NULL;
 
 	ERR_clear_error();
-	return ike_fail(err, -EIO, "%s: OpenSSL failed (%s)", what, why ? why : "no reason given");
+	return why ? why : "no reason given";
+}
+
+int ikecr_ossl_fail(struct ike_err *err, const char *what)
+{
+	return ike_fail(err, -EIO, "%s: OpenSSL failed (%s)", what, ossl_reason());
 }
 
 /* Fetched ciphers and digests by name, kept for the process (see
@@ -56,8 +65,34 @@ static void *fetch_cached(struct fetch_cache *c, const char *name,
 	return alg;
 }
 
+/* The ciphers OpenSSL 3 has only in its legacy provider. */
+static bool legacy_cipher(const char *name)
+{
+	return strcmp(name, "DES-CBC") == 0;
+}
+
+static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
+static bool legacy_loaded;
+static const char *legacy_why; /* OpenSSL's reason when it did not load */
+
+/* Once for the process, the handles kept (OpenSSL frees them at exit).
+ * The default provider first: once one is loaded by name, OpenSSL no
+ * longer loads the default one by itself. */
+static void legacy_load(void)
+{
+	legacy_loaded = OSSL_PROVIDER_load(NULL, "default") != NULL &&
+			OSSL_PROVIDER_load(NULL, "legacy") != NULL;
+	if (!legacy_loaded)
+		legacy_why = ossl_reason();
+}
+
 static void *fetch_cipher(const char *name)
 {
+	if (legacy_cipher(name)) {
+		pthread_once(&legacy_once, legacy_load);
+		if (!legacy_loaded)
+			return NULL;
+	}
 	return EVP_CIPHER_fetch(NULL, name, NULL);
 }
 
@@ -74,6 +109,18 @@ const EVP_CIPHER *ikecr_cipher_fetch(const char *name)
 const EVP_MD *ikecr_md_fetch(const char *name)
 {
 	return fetch_cached(&digests, name, fetch_md);
+}
+
+int ikecr_cipher_check(const char *name, struct ike_err *err)
+{
+	if (ikecr_cipher_fetch(name) != NULL)
+		return 0;
+	if (legacy_cipher(name) && !legacy_loaded)
+		return ike_fail(err, -EOPNOTSUPP,
+				"%s needs OpenSSL's legacy provider, which did not load (%s; is "
+				"legacy.so in OpenSSL's modules directory, or OPENSSL_MODULES?)",
+				name, legacy_why);
+	return ike_fail(err, -EOPNOTSUPP, "OpenSSL has no cipher %s (%s)", name, ossl_reason());
 }
 
 static int mac_feed(EVP_MAC_CTX *ctx, const struct ike_chunk *in, size_t n)

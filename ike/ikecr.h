@@ -2,11 +2,13 @@
  * share: a slice type for inputs made of several pieces (prf(K, Ni | Nr |
  * SPIi | SPIr) is four), HMAC and hash over such pieces with OpenSSL 3's
  * EVP, the error that carries OpenSSL's own reason, and the tables of the
- * ciphers and integrity algorithms we support. The codec (dpsec_ike) never
- * includes this: it stays free of crypto. */
+ * ciphers and integrity algorithms we support. DES-CBC, which OpenSSL 3
+ * keeps in its legacy provider, loads that provider when first fetched.
+ * The codec (dpsec_ike) never includes this: it stays free of crypto. */
 #ifndef IKECR_H
 #define IKECR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,12 @@ int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct 
  * OpenSSL has none (its reason queued). Safe with threads. */
 const EVP_CIPHER *ikecr_cipher_fetch(const char *name);
 const EVP_MD *ikecr_md_fetch(const char *name);
+/* Whether OpenSSL has the cipher: 0, or -EOPNOTSUPP with OpenSSL's reason.
+ * A cipher of OpenSSL 3's legacy provider (DES-CBC) loads that provider
+ * (and the default one beside it, which an explicit load would otherwise
+ * leave out) on its first fetch, once for the process and only then; the
+ * error then says the legacy provider did not load. */
+int ikecr_cipher_check(const char *name, struct ike_err *err);
 /* The plain digest of the pieces. 0 or -EIO. */
 int ikecr_hash(const char *md, const struct ike_chunk *in, size_t n, uint8_t *out,
 	       struct ike_err *err);
@@ -73,5 +81,8 @@ const struct ikecr_cipher *ikecr_cipher_find(uint16_t encr, uint16_t bits);
 const struct ikecr_integ *ikecr_integ_find(uint16_t integ);
 const struct ikecr_prf *ikecr_prf_find(uint16_t prf);
 const struct ikecr_prf *ikecr_prf_of_ikev1_hash(uint16_t hash);
+/* Is key one of DES's four weak and twelve semi-weak keys (parity bits
+ * ignored)? Always false for the other ciphers. */
+bool ikecr_weak_key(const char *cipher, const uint8_t *key);
 
 #endif

@@ -14,12 +14,12 @@
  * FAILED and IKE_REKEYED (IKEv1 has no IKE SA rekey: a new Main Mode
  * replaces one, ikev1_renew(), and adopts its Quick Mode SAs).
  *
- * What IKEv1 takes from the policy: mm[] (only AES-CBC and 3DES suites;
- * the IKEv2 integrity algorithm is ignored, IKEv1 authenticates with the
- * HMAC of the PRF's hash), qm[] (its dh_group is the PFS group, its
- * lifetimes the Quick Mode SA's), the selectors (the first of each side is
- * Quick Mode's IDci/IDcr), the identities and the pre-shared key.
- * docs/ike.md describes the whole. */
+ * What IKEv1 takes from the policy: mm[] (only AES-CBC, 3DES and, with
+ * conf.legacy, DES suites; the IKEv2 integrity algorithm is ignored,
+ * IKEv1 authenticates with the HMAC of the PRF's hash), qm[] (its
+ * dh_group is the PFS group, its lifetimes the Quick Mode SA's), the
+ * selectors (the first of each side is Quick Mode's IDci/IDcr), the
+ * identities and the pre-shared key. docs/ike.md describes the whole. */
 #ifndef IKEV1_H
 #define IKEV1_H
 
@@ -84,7 +84,7 @@ struct ikev1_conf {
 	uint32_t ike_lifetime_s;      /* ISAKMP SA lifetime offered and accepted; default
 				       * 28800 (480 minutes), 10 to 172800 (the policy store
 				       * keeps the seeds' 5 minutes; less is for tests) */
-	bool legacy;                  /* also MD5 and MODP-1024 (group 2) in Phase 1 */
+	bool legacy;                  /* also DES, MD5 and MODP-1024 (group 2) in Phase 1 */
 	/* TEST HOOK, as in ikev2_conf: ECP key pairs from this private value. */
 	const uint8_t *test_dh_private;
 	size_t test_dh_private_len;

@@ -122,7 +122,8 @@ size_t ikev1_half_open_count(const struct ikev1_engine *e)
 
 static bool legacy_method(const struct ike_mm_method *m)
 {
-	return m->suite.prf == IKE_PRF_HMAC_MD5 || m->dh_group == IKE_DH_MODP_1024;
+	return m->suite.prf == IKE_PRF_HMAC_MD5 || m->dh_group == IKE_DH_MODP_1024 ||
+	       m->suite.encr == IKE_ENCR_DES;
 }
 
 size_t ikev1_mm_methods(const struct ikev1_engine *e, const struct ikev2_peer *p,
@@ -134,7 +135,8 @@ size_t ikev1_mm_methods(const struct ikev1_engine *e, const struct ikev2_peer *p
 		struct ike_mm_method m = p->mm[i];
 		const struct ikecr_prf *prf = ikecr_prf_find(m.suite.prf);
 
-		if (m.suite.encr != IKE_ENCR_AES_CBC && m.suite.encr != IKE_ENCR_3DES)
+		if (m.suite.encr != IKE_ENCR_AES_CBC && m.suite.encr != IKE_ENCR_3DES &&
+		    m.suite.encr != IKE_ENCR_DES)
 			continue; /* IKEv1 has no AEAD suites */
 		if (prf == NULL || prf->ikev1_hash == 0 || (legacy_method(&m) && !e->conf.legacy))
 			continue;

@@ -49,9 +49,30 @@ static uint16_t auth_method(const struct ikev2_peer *p)
 	return sig_auth(p) ? IKEV1_AUTH_RSA_SIG : AUTH_PSK;
 }
 
+/* IKEv1's encryption attribute values and the IKEv2 IDs our methods use;
+ * v1_encr() and v2_encr() answer 0 for what Phase 1 does not run. */
+static const struct {
+	uint16_t v2, v1;
+} encrs[] = {
+	{ IKE_ENCR_AES_CBC, IKEV1_ENCR_AES_CBC },
+	{ IKE_ENCR_3DES, IKEV1_ENCR_3DES_CBC },
+	{ IKE_ENCR_DES, IKEV1_ENCR_DES_CBC },
+};
+
 static uint16_t v1_encr(uint16_t v2)
 {
-	return v2 == IKE_ENCR_AES_CBC ? IKEV1_ENCR_AES_CBC : IKEV1_ENCR_3DES_CBC;
+	for (size_t i = 0; i < sizeof(encrs) / sizeof(encrs[0]); i++)
+		if (encrs[i].v2 == v2)
+			return encrs[i].v1;
+	return 0;
+}
+
+static uint16_t v2_encr(uint16_t v1)
+{
+	for (size_t i = 0; i < sizeof(encrs) / sizeof(encrs[0]); i++)
+		if (encrs[i].v1 == v1)
+			return encrs[i].v2;
+	return 0;
 }
 
 static void add_life(struct ike_sa *sa, uint16_t type_attr, uint16_t dur_attr, uint16_t type,
@@ -111,15 +132,16 @@ static bool transform_method(const struct ike_sa *sa, const struct ike_transform
 {
 	struct isakmp_ike_policy p;
 	const struct ikecr_prf *prf;
+	uint16_t encr;
 
 	if (isakmp_ike_attrs_decode(sa, t, &p, NULL) || p.auth != auth)
 		return false;
 	prf = ikecr_prf_of_ikev1_hash(p.hash);
-	if (prf == NULL || (p.enc != IKEV1_ENCR_AES_CBC && p.enc != IKEV1_ENCR_3DES_CBC))
+	encr = v2_encr(p.enc);
+	if (prf == NULL || encr == 0)
 		return false;
 	*m = (struct ike_mm_method){
-		{ p.enc == IKEV1_ENCR_AES_CBC ? IKE_ENCR_AES_CBC : IKE_ENCR_3DES,
-		  p.enc == IKEV1_ENCR_AES_CBC ? p.key_len : 0, IKE_INTEG_NONE, prf->prf },
+		{ encr, encr == IKE_ENCR_AES_CBC ? p.key_len : 0, IKE_INTEG_NONE, prf->prf },
 		p.group,
 	};
 	*life_s = p.life_secs;

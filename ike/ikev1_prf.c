@@ -68,18 +68,23 @@ int ikev1_skeyid_sig(struct ikev1_keys *k, struct ike_chunk ni_b, struct ike_chu
 	return ikev2_skeyseed(k->prf, ni_b, nr_b, g_xy, k->skeyid, err); /* the same formula */
 }
 
-/* Appendix B: the cipher key from SKEYID_e, stretched if it is too short. */
+/* Appendix B: the cipher key from SKEYID_e, stretched if it is too short.
+ * A weak or semi-weak DES key is refused, as RFC 2409 asks (once in 2^52
+ * Main Modes: the exchange fails and the peer tries again). */
 static int cipher_key(struct ikev1_keys *k, struct ike_err *err)
 {
 	static const uint8_t zero;
 	const struct ike_chunk first = IKE_CHUNK(&zero, 1);
+	int rc = 0;
 
-	if (k->prf_len >= k->key_len) {
+	if (k->prf_len >= k->key_len)
 		memcpy(k->key, k->skeyid_e, k->key_len);
-		return 0;
-	}
-	return expand(k->prf, IKE_CHUNK(k->skeyid_e, k->prf_len), &first, 1, NULL, 0, k->key,
-		      k->key_len, err);
+	else
+		rc = expand(k->prf, IKE_CHUNK(k->skeyid_e, k->prf_len), &first, 1, NULL, 0, k->key,
+			    k->key_len, err);
+	if (rc == 0 && ikecr_weak_key(k->cipher, k->key))
+		rc = ike_fail(err, -EKEYREJECTED, "IKEv1: a weak %s key derived; refused", k->cipher);
+	return rc;
 }
 
 int ikev1_keys_derive(struct ikev1_keys *k, struct ike_chunk g_xy, const uint8_t cky_i[8],

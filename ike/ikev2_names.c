@@ -53,6 +53,7 @@ static const struct {
 	uint16_t id;
 	const char *name;
 } transform_ids[] = {
+	{ IKEV2_TR_ENCR, 2, "DES" }, /* IKEv1 Phase 1 with legacy suites, in show mmsas */
 	{ IKEV2_TR_ENCR, 3, "3DES" },
 	{ IKEV2_TR_ENCR, 12, "AES_CBC" },
 	{ IKEV2_TR_ENCR, 13, "AES_CTR" },
@@ -60,6 +61,7 @@ static const struct {
 	{ IKEV2_TR_ENCR, 19, "AES_GCM_12" },
 	{ IKEV2_TR_ENCR, 20, "AES_GCM_16" },
 	{ IKEV2_TR_ENCR, 28, "CHACHA20_POLY1305" },
+	{ IKEV2_TR_PRF, 1, "HMAC_MD5" }, /* the same */
 	{ IKEV2_TR_PRF, 2, "HMAC_SHA1" },
 	{ IKEV2_TR_PRF, 4, "AES128_XCBC" },
 	{ IKEV2_TR_PRF, 5, "HMAC_SHA2_256" },

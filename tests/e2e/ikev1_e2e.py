@@ -63,11 +63,13 @@
 #     that ISAKMP SA (no new Main Mode).
 # --peer scan: ike-scan from B's namespace probes dpsec-ctld (no strongSwan
 #   running): its default Main Mode probe (3DES, SHA1, MODP-1024 first: the
-#   policy allows legacy_suites) and --trans='(1=7,14=128,2=2,3=1,4=14)'
-#   each get "Main Mode Handshake returned" with the transform dpsec chose;
-#   a probe offering DES and MD5 only gets NO-PROPOSAL-CHOSEN, and so does
-#   the AES-128 probe once a second policy, the same rule with IKEv2, is
-#   assigned (dpsecctl policy assign: show rules says IKE version 2).
+#   policy allows legacy_suites), --trans='(1=7,14=128,2=2,3=1,4=14)', and
+#   DES with SHA1 and with MD5 over MODP-1024 (legacy too) each get "Main
+#   Mode Handshake returned" with the transform dpsec chose; DES/MD5 over
+#   group 1 (MODP-768, never accepted) gets NO-PROPOSAL-CHOSEN, and so does
+#   DES/SHA1 once the same policy without legacy_suites is assigned
+#   (dpsecctl policy assign), and the AES-128 probe once a policy with the
+#   same rule and IKEv2 is (show rules says IKE version 2).
 #
 # Needs root, tshark, ethtool; strongSwan, socat or ike-scan for those peers
 # (exit 77, skip, when missing). DPSEC_E2E_KEEP=DIR keeps the logs of a
@@ -95,6 +97,7 @@ import ike_e2e as E  # noqa: E402
 import ike_interop_e2e as I  # noqa: E402
 
 IKE_SCAN = "/usr/bin/ike-scan"
+DES_SHA1_G2 = "--trans=(1=1,2=2,3=1,4=2)"  # DES, SHA1, pre-shared key, MODP-1024
 MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
 ISAKMP_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A renews at 38-41 s
 
@@ -115,10 +118,20 @@ def with_ikev2_policy(store):
     return head + "policies = (\n" + ike + ",\n" + v2 + "\n);\n"
 
 
+def with_added_policy(store, other, name):
+    """The store with other's one policy added to its own, named name."""
+    policy = other.split("policies = (\n")[1].rstrip().rsplit(");", 1)[0].rstrip()
+    policy = policy.replace('name = "ike";', 'name = "%s";' % name)
+    return store.rstrip().rsplit(");", 1)[0].rstrip() + ",\n" + policy + "\n);\n"
+
+
 def use_ikev1(legacy=False, pfs=False):
     """ike_e2e's stores and swanctl.conf for IKEv1; with pfs, Quick Mode
-    with a new ECP-256 exchange on both."""
+    with a new ECP-256 exchange on both; with legacy, a third policy,
+    "ike-v1-strict", IKEv1 without the legacy suites."""
     store = with_ikev2_policy(ikev1_store(legacy))
+    if legacy:
+        store = with_added_policy(store, ikev1_store(False), "ike-v1-strict")
     E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
@@ -641,11 +654,13 @@ def scan_answer(out):
 def run_scan(w, errs):
     w.topology()
     ctld = w.gateway("a")
-    probes = [("default probe", [], {"Enc": "3DES", "Hash": "SHA1", "Group": "2:modp1024",
-                                    "Auth": "PSK"}),
+    g2 = {"Group": "2:modp1024", "Auth": "PSK"}
+    probes = [("default probe", [], dict(g2, Enc="3DES", Hash="SHA1")),
               ("AES-128 probe", ["--trans=(1=7,14=128,2=2,3=1,4=14)"],
                {"Enc": "AES", "KeyLength": "128", "Hash": "SHA1", "Group": "14:modp2048",
-                "Auth": "PSK"})]
+                "Auth": "PSK"}),
+              ("DES/SHA1 probe", [DES_SHA1_G2], dict(g2, Enc="DES", Hash="SHA1")),
+              ("DES/MD5 probe", ["--trans=(1=1,2=1,3=1,4=2)"], dict(g2, Enc="DES", Hash="MD5"))]
     for what, args, want in probes:
         out = ike_scan(w, *args)
         sa = scan_answer(out)
@@ -653,13 +668,20 @@ def run_scan(w, errs):
         if sa is None or any(sa.get(k) != v for k, v in want.items()):
             errs.append("ike-scan %s: expected a Main Mode handshake with %s:\n%s"
                         % (what, want, out))
-    out = ike_scan(w, "--trans=(1=1,2=1,3=1,4=1)")
-    print("ike-scan DES/MD5 probe: %s" % out.strip().splitlines()[1:2])
-    if "NO-PROPOSAL-CHOSEN" not in out or "Handshake returned" in out:
-        errs.append("ike-scan DES/MD5/group 1 probe: expected NO-PROPOSAL-CHOSEN:\n" + out)
+    scan_refused(w, errs, "DES/MD5/group 1 probe (MODP-768: never)", "--trans=(1=1,2=1,3=1,4=1)")
+    w.ctl("a", "policy", "assign", "ike-v1-strict")
+    scan_refused(w, errs, "DES/SHA1 probe without legacy_suites", DES_SHA1_G2)
     scan_ikev2_policy(w, errs)
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
+
+
+def scan_refused(w, errs, what, trans):
+    """ike-scan offering trans only gets NO-PROPOSAL-CHOSEN."""
+    out = ike_scan(w, trans)
+    print("ike-scan %s: %s" % (what, out.strip().splitlines()[1:2]))
+    if "NO-PROPOSAL-CHOSEN" not in out or "Handshake returned" in out:
+        errs.append("ike-scan %s: expected NO-PROPOSAL-CHOSEN:\n%s" % (what, out))
 
 
 def ike_version_shown(w):

@@ -15,7 +15,9 @@
  *   the integrity check; truncated messages are malformed; messages sealed
  *   here are opened by scapy's IPsec algorithms and the other way round;
  * - IKEv1 CBC chains: each IV is the previous message's last block, and
- *   scapy decrypts the chain. */
+ *   scapy decrypts the chain (DES-CBC too);
+ * - DES's weak and semi-weak keys; DES refused by name when OpenSSL's
+ *   legacy provider does not load. */
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -644,6 +646,7 @@ START_TEST(ikev2_suites_refused_by_name)
 		{ { IKE_ENCR_AES_CBC, 128, 5 /* AES-XCBC */, 2 }, "integrity algorithm 5" },
 		{ { IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_HMAC_SHA1_96, 2 }, "takes no integrity" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_MD5 }, "PRF 1" },
+		{ { IKE_ENCR_DES, 0, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 2" }, /* IKEv1 only */
 	};
 	struct ike_err err = { 0 };
 	struct ikev2_keys k;
@@ -675,6 +678,7 @@ static const struct v1_case v1_cases[] = {
 	{ IKEV1_HASH_SHA2_256, IKEV1_ENCR_AES_CBC, 256 }, /* exactly */
 	{ IKEV1_HASH_SHA2_384, IKEV1_ENCR_AES_CBC, 192 },
 	{ IKEV1_HASH_SHA2_512, IKEV1_ENCR_3DES_CBC, 0 },
+	{ IKEV1_HASH_SHA, IKEV1_ENCR_DES_CBC, 0 },	   /* legacy DES: the first 8 bytes */
 };
 
 /* Phase 1 inputs. */
@@ -1157,7 +1161,9 @@ END_TEST
 START_TEST(ikev1_cbc_chain)
 {
 	const struct v1_case *c = &v1_cases[_i];
-	const char *cipher = c->encr == IKEV1_ENCR_3DES_CBC ? "3DES" : "AES-CBC";
+	const char *cipher = c->encr == IKEV1_ENCR_3DES_CBC  ? "3DES"
+			     : c->encr == IKEV1_ENCR_DES_CBC ? "DES"
+							     : "AES-CBC";
 	static const uint8_t zeros[IKE_BLOCK_MAX];
 	uint8_t m1[64], m2[96], b1[128], b2[128];
 	struct ikev1_iv iv0, next1, next2, iv;
@@ -1218,6 +1224,43 @@ START_TEST(ikev1_cbc_chain)
 }
 END_TEST
 
+/* The 16 keys of FIPS 74 §3.6 are refused whatever their parity bits;
+ * the others, and other ciphers' keys, are not. */
+START_TEST(des_weak_keys)
+{
+	static const uint8_t weak[] = { 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01 };
+	static const uint8_t semi[] = { 0xe0, 0xfe, 0xe0, 0xfe, 0xf1, 0xfe, 0xf1, 0xfe };
+	static const uint8_t even[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t fine[] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	static const uint8_t near[] = { 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x03 };
+
+	ck_assert(ikecr_weak_key("DES-CBC", weak));
+	ck_assert(ikecr_weak_key("DES-CBC", semi));
+	ck_assert(ikecr_weak_key("DES-CBC", even)); /* the first weak key, parity cleared */
+	ck_assert(!ikecr_weak_key("DES-CBC", fine));
+	ck_assert(!ikecr_weak_key("DES-CBC", near));
+	ck_assert(!ikecr_weak_key("AES-128-CBC", weak));
+}
+END_TEST
+
+/* Without OpenSSL's legacy provider, DES is refused by name. Needs Check's
+ * fork (a process that has not loaded the provider yet). */
+START_TEST(des_without_legacy_provider)
+{
+	struct ike_err err = { 0 };
+	struct ikev1_keys k;
+	const char *fork = getenv("CK_FORK");
+
+	if (fork && strcmp(fork, "no") == 0)
+		return;
+	ck_assert_int_eq(setenv("OPENSSL_MODULES", "/nonexistent", 1), 0);
+	ck_assert_int_eq(ikev1_keys_init(&k, IKEV1_HASH_SHA, IKEV1_ENCR_DES_CBC, 0, &err),
+			 -EOPNOTSUPP);
+	ck_assert_msg(strstr(err.msg, "DES-CBC needs OpenSSL's legacy provider"), "%s", err.msg);
+	ck_assert_int_eq(ikev1_keys_init(&k, IKEV1_HASH_SHA, IKEV1_ENCR_3DES_CBC, 0, &err), 0);
+}
+END_TEST
+
 static Suite *ike_crypto_suite(void)
 {
 	Suite *s = suite_create("ike_crypto");
@@ -1258,6 +1301,8 @@ static Suite *ike_crypto_suite(void)
 	tcase_add_test(tc, sk_seal_refuses_a_wrong_layout);
 	tcase_add_loop_test(tc, sk_agrees_with_scapy, 0, N(suites));
 	tcase_add_loop_test(tc, ikev1_cbc_chain, 0, N(v1_cases));
+	tcase_add_test(tc, des_weak_keys);
+	tcase_add_test(tc, des_without_legacy_provider);
 	suite_add_tcase(s, tc);
 	return s;
 }

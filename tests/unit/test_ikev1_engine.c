@@ -8,13 +8,16 @@
  * SA renewed by either side keeping its Quick Mode SAs, Aggressive
  * Mode refused, malformed input counted, SKEYID..KEYMAT recomputed by
  * the independent reference ike_vectors/ike_crypto_ref.py (hmac/hashlib),
- * and Main Mode read by scapy (ike_vectors/check_ikev1_scapy.py). */
+ * Main Mode read by scapy (ike_vectors/check_ikev1_scapy.py), and legacy
+ * DES refused without conf.legacy and agreed with it, its Main Mode 5
+ * decrypted by the openssl command with the reference's key and IV. */
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -831,6 +834,33 @@ START_TEST(nat_traversal_floats_to_4500)
 }
 END_TEST
 
+/* Both sides' ECP-256 key pairs from fixed_priv. */
+static void fixed_dh(struct world *w)
+{
+	w->i.conf.test_dh_private = fixed_priv;
+	w->i.conf.test_dh_private_len = sizeof(fixed_priv);
+	w->r.conf.test_dh_private = fixed_priv;
+	w->r.conf.test_dh_private_len = sizeof(fixed_priv);
+}
+
+/* g^xy of a run with fixed_dh(): both sides used the same private value,
+ * so it is priv * (priv * G). Its length. */
+static size_t fixed_gxy(uint8_t gxy[64])
+{
+	uint8_t g_peer[IKE_DH_PUBLIC_MAX];
+	struct ike_err err = { 0 };
+	const uint8_t *pub;
+	struct ike_dh *dh;
+	size_t plen, glen;
+
+	ck_assert_int_eq(ike_dh_new_fixed_for_test(IKE_DH_ECP_256, fixed_priv, 32, &dh, &err), 0);
+	pub = ike_dh_public(dh, &plen);
+	memcpy(g_peer, pub, plen);
+	ck_assert_int_eq(ike_dh_derive(dh, g_peer, plen, gxy, 64, &glen, &err), 0);
+	ike_dh_free(dh);
+	return glen;
+}
+
 /* SKEYID, SKEYID_d/a/e, the cipher key and the ESP keys of a run, from
  * the nonces, cookies and g^xy, by the Python reference. */
 START_TEST(keys_match_the_reference)
@@ -840,28 +870,17 @@ START_TEST(keys_match_the_reference)
 	struct ikev1_sa *sa;
 	const struct ikev1_xchg *x = NULL;
 	const struct ike_child *ci;
-	struct ike_dh *dh;
-	struct ike_err err = { 0 };
 	uint8_t gxy[64], spi[4];
-	size_t glen, plen;
-	const uint8_t *pub;
+	size_t glen;
 	struct ref r = { 0 };
-	uint8_t g_peer[IKE_DH_PUBLIC_MAX];
 
 	world_init(&w);
-	w.i.conf.test_dh_private = fixed_priv;
-	w.i.conf.test_dh_private_len = sizeof(fixed_priv);
-	w.r.conf = w.i.conf;
+	fixed_dh(&w);
 	world_go(&w);
 	id = main_and_quick(&w);
 	sa = ikev1_find_sa(w.i.e, &id);
 	ck_assert_ptr_nonnull(sa);
-	/* both sides used the same private value: g^xy = priv * (priv * G) */
-	ck_assert_int_eq(ike_dh_new_fixed_for_test(IKE_DH_ECP_256, fixed_priv, 32, &dh, &err), 0);
-	pub = ike_dh_public(dh, &plen);
-	memcpy(g_peer, pub, plen);
-	ck_assert_int_eq(ike_dh_derive(dh, g_peer, plen, gxy, sizeof(gxy), &glen, &err), 0);
-	ike_dh_free(dh);
+	glen = fixed_gxy(gxy);
 	for (int k = 0; k < IKEV1_MAX_XCHG; k++)
 		if (sa->xchg[k].kind == IKEV1_X_QUICK)
 			x = &sa->xchg[k];
@@ -979,6 +998,145 @@ START_TEST(legacy_suites_need_the_option)
 	main_and_quick(&w);
 	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.mm.suite.prf, IKE_PRF_HMAC_MD5);
 	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+static const struct ike_mm_method mm_des = {
+	{ IKE_ENCR_DES, 0, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA1 }, IKE_DH_ECP_256
+};
+
+/* DES only with conf.legacy: an initiator with it offers DES, a responder
+ * without it answers NO-PROPOSAL-CHOSEN (counted); with it, both agree. */
+START_TEST(des_needs_legacy)
+{
+	struct world w;
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id;
+	struct msg m;
+
+	world_init(&w);
+	w.i.pol.mm[0] = w.r.pol.mm[0] = mm_des;
+	world_go(&w);
+	ck_assert_int_eq(ikev1_initiate(w.i.e, &w.i.pol, &w.i.ep, &w.r.ep, w.now, &id, &err), -EINVAL);
+	world_end(&w);
+
+	world_init(&w);
+	w.i.pol.mm[0] = w.r.pol.mm[0] = mm_des;
+	w.i.conf.legacy = true;
+	world_go(&w);
+	initiate(&w);
+	refused(&w, &w.i, -ENOENT);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_NEGOTIATION_FAILURES), 1);
+	m = step(&w, &w.r);
+	expect_summary(&m, "N");
+	free(m.data);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	world_end(&w);
+
+	world_init(&w);
+	w.i.pol.mm[0] = w.r.pol.mm[0] = mm_des;
+	w.i.conf.legacy = w.r.conf.legacy = true;
+	world_go(&w);
+	main_and_quick(&w);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.mm.suite.encr, IKE_ENCR_DES);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.mm.suite.encr, IKE_ENCR_DES);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* The openssl command's DES-CBC decryption of ct (its legacy provider):
+ * into pt, its length. */
+static size_t openssl_des_decrypt(const uint8_t *key, const uint8_t *iv, const uint8_t *ct,
+				  size_t len, uint8_t *pt, size_t cap)
+{
+	char path[] = "/tmp/dpsec-des-XXXXXX", cmd[512];
+	int fd = mkstemp(path);
+	FILE *f;
+	size_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, ct, len), (ssize_t)len);
+	close(fd);
+	n = (size_t)snprintf(cmd, sizeof(cmd), OPENSSL_BIN " enc -d -des-cbc -provider legacy "
+			     "-provider default -nopad -in %s -K ", path);
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%02x", key[i]);
+	n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " -iv ");
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%02x", iv[i]);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(pt, 1, cap, f);
+	ck_assert_int_eq(pclose(f), 0);
+	unlink(path);
+	return n;
+}
+
+/* Main Mode 5 with DES: the Python reference derives the key (SKEYID_e's
+ * first 8 bytes) and the IV (SHA-1 of g^xi | g^xr) from the PSK and what
+ * crossed the wire; the openssl command decrypts the message with them
+ * and finds IDii (FQDN i.example) and an HASH_I of SHA-1's length. */
+START_TEST(des_main_mode_decrypted_by_openssl)
+{
+	static const char fqdn[] = "i.example";
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ikev1_sa *sa;
+	struct msg m5;
+	struct ref r = { 0 };
+	uint8_t gxy[64], pt[IKE_MSG_MAX];
+	const uint8_t *key, *iv;
+	size_t glen, n;
+
+	world_init(&w);
+	w.i.pol.mm[0] = w.r.pol.mm[0] = mm_des;
+	w.i.conf.legacy = w.r.conf.legacy = true;
+	fixed_dh(&w);
+	world_go(&w);
+	id = initiate(&w);
+	for (int k = 0; k < 4; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	m5 = step(&w, &w.i);
+	sa = ikev1_find_sa(w.i.e, &id);
+	ck_assert_ptr_nonnull(sa);
+	memcpy(id.spi_r, sa->id.spi_r, 8);
+	glen = fixed_gxy(gxy);
+	ref_op(&r, "v1-skeyid-psk sha1");
+	ref_hex(&r, (const uint8_t *)"secret", 6);
+	ref_hex(&r, sa->ni, sa->ni_len);
+	ref_hex(&r, sa->nr, sa->nr_len);
+	ref_run(&r);
+	ref_expect(&r, sa->keys.skeyid, 20, "SKEYID");
+	ref_done(&r);
+	ref_op(&r, "v1-keys sha1");
+	ref_hex(&r, sa->keys.skeyid, 20);
+	ref_hex(&r, gxy, glen);
+	ref_hex(&r, id.spi_i, 8);
+	ref_hex(&r, id.spi_r, 8);
+	ref_add(&r, " 8");
+	ref_op(&r, "v1-iv sha1");
+	ref_hex(&r, sa->g_xi, sa->g_len);
+	ref_hex(&r, sa->g_xr, sa->g_len);
+	ref_add(&r, " 8");
+	ref_run(&r);
+	ref_take(&r, 3 * 20, "SKEYID_d, SKEYID_a, SKEYID_e");
+	key = ref_take(&r, 8, "the DES key");
+	iv = ref_take(&r, 8, "the Phase 1 IV");
+	ck_assert_uint_eq((m5.len - ISAKMP_HDR_LEN) % 8, 0);
+	n = openssl_des_decrypt(key, iv, m5.data + ISAKMP_HDR_LEN, m5.len - ISAKMP_HDR_LEN, pt,
+				sizeof(pt));
+	ref_done(&r);
+	ck_assert_uint_eq(n, m5.len - ISAKMP_HDR_LEN);
+	ck_assert_uint_eq(pt[0], ISAKMP_PL_HASH);                /* IDii, then HASH_I */
+	ck_assert_uint_eq(pt[2] << 8 | pt[3], 8 + strlen(fqdn)); /* 4 + type, protocol, port */
+	ck_assert_uint_eq(pt[4], w.i.pol.local_id.type); /* FQDN: 2 in both versions */
+	ck_assert_mem_eq(pt + 8, fqdn, strlen(fqdn));
+	ck_assert_uint_eq(pt[8 + strlen(fqdn) + 2] << 8 | pt[8 + strlen(fqdn) + 3], 4 + 20);
+	free(m5.data);
+	pass(&w, &w.r); /* 6 */
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
 	world_end(&w);
 }
 END_TEST
@@ -1266,6 +1424,8 @@ static Suite *suite(void)
 	tcase_add_test(t, initiator_order_in_main_mode);
 	tcase_add_test(t, quick_mode_3des);
 	tcase_add_test(t, legacy_suites_need_the_option);
+	tcase_add_test(t, des_needs_legacy);
+	tcase_add_test(t, des_main_mode_decrypted_by_openssl);
 	tcase_add_test(t, responder_lifetime);
 	tcase_add_test(t, ah_and_transport_mode);
 	tcase_add_test(t, selectors_outside_policy);
