@@ -5,13 +5,15 @@
  *
  *   raw_crypto --alg aes128gcm16 --len 44 [--aad 8] [--decrypt] [--iters N]
  *   raw_crypto --alg aes128+sha1_96 --len 48 --hash-extra 24 ...
+ *   raw_crypto --alg ah+sha1_96 --len 0 --hash-extra 108 ...
  *
  * --len is the encrypted length (ESP payload + padding + trailer; a multiple
- * of 16 for CBC), --hash-extra the bytes HMAC covers before the ciphertext
- * (ESP header + IV: 8 + 16 for CBC). GCM jobs carry an 8-byte AAD (SPI and
- * sequence number) and a 16-byte tag; CBC jobs chain HMAC-SHA1-96 or
- * HMAC-SHA-256-128 (12- or 16-byte tags). Decryption does not verify tags:
- * intel-ipsec-mb only computes them, as in dpsecd.
+ * of 16 for AES-CBC, of 8 for 3DES), --hash-extra the bytes HMAC covers
+ * before the ciphertext (ESP header + IV: 8 + 16 for AES-CBC, 8 + 8 for
+ * 3DES; AH: the whole packet, nothing ciphered). GCM jobs carry an 8-byte
+ * AAD (SPI and sequence number) and a 16-byte tag; CBC and AH jobs
+ * HMAC-SHA1-96 or HMAC-SHA-256-128 (12- or 16-byte tags). Decryption does
+ * not verify tags: intel-ipsec-mb only computes them, as in dpsecd.
  *
  * The buffers are timed in rounds of 256 bursts; the figure is the fastest
  * round (interference from a shared machine only ever adds cycles), the mean
@@ -29,30 +31,49 @@
 #define MAX_LEN 9216
 #define ROUND_BURSTS 256
 
-enum alg { ALG_GCM, ALG_CBC_SHA1, ALG_CBC_SHA256 };
+enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes256gcm16|aes128+sha1_96|"
-		"aes128+sha256_128|aes256+sha1_96|aes256+sha256_128 --len BYTES\n"
+		"aes128+sha256_128|aes256+sha1_96|aes256+sha256_128|3des+sha1_96|"
+		"3des+sha256_128|ah+sha1_96|ah+sha256_128 --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--iters N]\n");
 	exit(2);
 }
 
-static int parse_alg(const char *s, enum alg *a, unsigned *key_len)
+/* "CIPHER+INTEGRITY" or a GCM name: the cipher, its key bytes, the HMAC. */
+static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, int *sha256)
 {
-	if (strcmp(s, "aes128gcm16") == 0) { *a = ALG_GCM; *key_len = 16; return 0; }
-	if (strcmp(s, "aes256gcm16") == 0) { *a = ALG_GCM; *key_len = 32; return 0; }
-	if (strcmp(s, "aes128+sha1_96") == 0) { *a = ALG_CBC_SHA1; *key_len = 16; return 0; }
-	if (strcmp(s, "aes256+sha1_96") == 0) { *a = ALG_CBC_SHA1; *key_len = 32; return 0; }
-	if (strcmp(s, "aes128+sha256_128") == 0) { *a = ALG_CBC_SHA256; *key_len = 16; return 0; }
-	if (strcmp(s, "aes256+sha256_128") == 0) { *a = ALG_CBC_SHA256; *key_len = 32; return 0; }
+	static const struct { const char *name; enum cipher c; unsigned key_len; } ciphers[] = {
+		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes256", CIPHER_AES_CBC, 32 },
+		{ "3des", CIPHER_DES3, 24 }, { "ah", CIPHER_NONE, 0 },
+	};
+	const char *plus = strchr(s, '+');
+
+	*sha256 = 0;
+	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
+		*c = CIPHER_GCM;
+		*key_len = s[3] == '1' ? 16 : 32;
+		return 0;
+	}
+	if (plus == NULL || (strcmp(plus + 1, "sha1_96") != 0 && strcmp(plus + 1, "sha256_128") != 0))
+		return -1;
+	*sha256 = strcmp(plus + 1, "sha256_128") == 0;
+	for (size_t i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
+		if (strlen(ciphers[i].name) == (size_t)(plus - s) &&
+		    strncmp(s, ciphers[i].name, (size_t)(plus - s)) == 0) {
+			*c = ciphers[i].c;
+			*key_len = ciphers[i].key_len;
+			return 0;
+		}
 	return -1;
 }
 
 struct raw_opts {
 	const char *alg_name;
-	enum alg alg;
+	enum cipher cipher;
+	int sha256;
 	unsigned key_len, len, hash_extra, aad_len;
 	unsigned long iters;
 	int decrypt;
@@ -63,6 +84,8 @@ struct raw_state {
 	struct gcm_key_data gcm_key __attribute__((aligned(64)));
 	uint32_t enc_keys[60] __attribute__((aligned(16)));
 	uint32_t dec_keys[60] __attribute__((aligned(16)));
+	uint8_t des_ks[3][128] __attribute__((aligned(16)));
+	const void *des_ks_ptr[3];
 	uint8_t ipad[32] __attribute__((aligned(16)));
 	uint8_t opad[32] __attribute__((aligned(16)));
 	uint8_t bufs[BURST][MAX_LEN + 64] __attribute__((aligned(64)));
@@ -88,11 +111,13 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 		else
 			usage();
 	}
-	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->alg, &o->key_len) != 0 || o->len == 0 ||
-	    o->len + o->hash_extra > MAX_LEN || o->aad_len > 16 || o->iters == 0)
+	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->sha256) != 0 ||
+	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN ||
+	    o->aad_len > 16 || o->iters == 0)
 		usage();
-	if (o->alg != ALG_GCM && o->len % 16 != 0) {
-		fprintf(stderr, "raw_crypto: --len must be a multiple of 16 for CBC\n");
+	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
+	    (o->cipher == CIPHER_DES3 && o->len % 8 != 0)) {
+		fprintf(stderr, "raw_crypto: --len must be a multiple of the cipher's block\n");
 		exit(2);
 	}
 }
@@ -105,7 +130,7 @@ static void hmac_pads(IMB_MGR *mgr, const struct raw_opts *o, const uint8_t *key
 		memset(pad, which == 0 ? 0x36 : 0x5c, sizeof(pad));
 		for (int i = 0; i < 20; i++)
 			pad[i] ^= key[i];
-		if (o->alg == ALG_CBC_SHA1)
+		if (!o->sha256)
 			IMB_SHA1_ONE_BLOCK(mgr, pad, which == 0 ? st->ipad : st->opad);
 		else
 			IMB_SHA256_ONE_BLOCK(mgr, pad, which == 0 ? st->ipad : st->opad);
@@ -117,15 +142,20 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 	static const uint8_t key[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 					 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 
-	if (o->alg == ALG_GCM) {
+	if (o->cipher == CIPHER_GCM) {
 		if (o->key_len == 16)
 			IMB_AES128_GCM_PRE(mgr, key, &st->gcm_key);
 		else
 			IMB_AES256_GCM_PRE(mgr, key, &st->gcm_key);
 	} else {
-		if (o->key_len == 16)
+		if (o->cipher == CIPHER_DES3)
+			for (int i = 0; i < 3; i++) {
+				des_key_schedule((uint64_t *)st->des_ks[i], key + 8 * i);
+				st->des_ks_ptr[i] = st->des_ks[i];
+			}
+		else if (o->key_len == 16)
 			IMB_AES_KEYEXP_128(mgr, key, st->enc_keys, st->dec_keys);
-		else
+		else if (o->key_len == 32)
 			IMB_AES_KEYEXP_256(mgr, key, st->enc_keys, st->dec_keys);
 		hmac_pads(mgr, o, key, st);
 	}
@@ -152,7 +182,7 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 	j->iv = st->ivs[b];
 	j->auth_tag_output = st->tags[b];
 	j->user_data = buf;
-	if (o->alg == ALG_GCM) {
+	if (o->cipher == CIPHER_GCM) {
 		j->cipher_mode = IMB_CIPHER_GCM;
 		j->hash_alg = IMB_AUTH_AES_GMAC;
 		j->enc_keys = &st->gcm_key;
@@ -165,16 +195,27 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 		j->auth_tag_output_len_in_bytes = 16;
 		return;
 	}
-	j->cipher_mode = IMB_CIPHER_CBC;
-	j->hash_alg = o->alg == ALG_CBC_SHA1 ? IMB_AUTH_HMAC_SHA_1 : IMB_AUTH_HMAC_SHA_256;
-	j->enc_keys = st->enc_keys;
-	j->dec_keys = st->dec_keys;
-	j->iv_len_in_bytes = 16;
+	if (o->cipher == CIPHER_DES3) {
+		j->cipher_mode = IMB_CIPHER_DES3;
+		j->enc_keys = st->des_ks_ptr;
+		j->dec_keys = st->des_ks_ptr;
+		j->iv_len_in_bytes = 8;
+	} else if (o->cipher == CIPHER_AES_CBC) {
+		j->cipher_mode = IMB_CIPHER_CBC;
+		j->enc_keys = st->enc_keys;
+		j->dec_keys = st->dec_keys;
+		j->iv_len_in_bytes = 16;
+	} else { /* AH: the HMAC of the whole packet */
+		j->cipher_mode = IMB_CIPHER_NULL;
+		j->key_len_in_bytes = 0;
+		j->iv_len_in_bytes = 0;
+	}
+	j->hash_alg = o->sha256 ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
 	j->u.HMAC._hashed_auth_key_xor_ipad = st->ipad;
 	j->u.HMAC._hashed_auth_key_xor_opad = st->opad;
 	j->hash_start_src_offset_in_bytes = 0;
 	j->msg_len_to_hash_in_bytes = o->hash_extra + o->len;
-	j->auth_tag_output_len_in_bytes = o->alg == ALG_CBC_SHA1 ? 12 : 16;
+	j->auth_tag_output_len_in_bytes = o->sha256 ? 16 : 12;
 }
 
 /* One burst of BURST jobs, submitted and flushed; returns the jobs that did
@@ -263,7 +304,7 @@ int main(int argc, char **argv)
 	printf("{\"alg\": \"%s\", \"len\": %u, \"hash_extra\": %u, \"aad\": %u, \"decrypt\": %s, "
 	       "\"buffers\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"cycles_per_buffer\": %.2f, "
 	       "\"mean_cycles_per_buffer\": %.2f, \"imb_version\": \"%s\", \"arch\": %d}\n",
-	       o.alg_name, o.len, o.hash_extra, o.alg == ALG_GCM ? o.aad_len : 0,
+	       o.alg_name, o.len, o.hash_extra, o.cipher == CIPHER_GCM ? o.aad_len : 0,
 	       o.decrypt ? "true" : "false", n, total,
 	       (double)best / (ROUND_BURSTS * BURST), (double)total / (double)n, imb_get_version_str(),
 	       (int)arch);
