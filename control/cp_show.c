@@ -479,30 +479,30 @@ static const char *const ike_stat_ids[] = { IKEV2_STATS(IKE_STAT_ID) };
 static const char *const ikev1_stat_ids[] = { IKEV1_STATS(IKE_STAT_ID) };
 #undef IKE_STAT_ID
 
-/* The IKEv2 engine's counters: JSON by id (PEER_TIMEOUTS), text by what they count. */
-static void ike_table(struct cp_out *o, const struct ikev2_stats *ike)
+/* An IKE engine's counters: JSON under key by id (PEER_TIMEOUTS), text
+ * under title by what they count. */
+static void engine_table(struct cp_out *o, const char *key, const char *title,
+			 const char *const *ids, const char *(*name)(int), const uint64_t *n,
+			 int count)
 {
 	if (o->json)
-		cp_json_open(o, "ike", '[');
+		cp_json_open(o, key, '[');
 	else
-		cp_out_printf(o, "IKEv2 engine\n");
-	for (int i = 0; i < IKEV2_STAT_COUNT; i++)
-		table_row(o, o->json ? ike_stat_ids[i] : ikev2_stat_name(i), ike->n[i]);
+		cp_out_printf(o, "%s\n", title);
+	for (int i = 0; i < count; i++)
+		table_row(o, o->json ? ids[i] : name(i), n[i]);
 	if (o->json)
 		cp_json_close(o, ']');
 }
 
-/* The IKEv1 engine's, alike (JSON "ikev1"). */
-static void ikev1_table(struct cp_out *o, const struct ikev1_stats *ike)
+static const char *v2_name(int i)
 {
-	if (o->json)
-		cp_json_open(o, "ikev1", '[');
-	else
-		cp_out_printf(o, "IKEv1 engine\n");
-	for (int i = 0; i < IKEV1_STAT_COUNT; i++)
-		table_row(o, o->json ? ikev1_stat_ids[i] : ikev1_stat_name(i), ike->n[i]);
-	if (o->json)
-		cp_json_close(o, ']');
+	return ikev2_stat_name((enum ikev2_stat)i);
+}
+
+static const char *v1_name(int i)
+{
+	return ikev1_stat_name((enum ikev1_stat)i);
 }
 
 void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ike *ike,
@@ -526,8 +526,10 @@ void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ik
 		cp_out_printf(o, "Main Mode statistics: unavailable, dpsec-ctld is not running\n");
 	}
 	if (ike != NULL) {
-		ike_table(o, ike->v2);
-		ikev1_table(o, ike->v1);
+		engine_table(o, "ike", "IKEv2 engine", ike_stat_ids, v2_name, ike->v2->n,
+			     IKEV2_STAT_COUNT);
+		engine_table(o, "ikev1", "IKEv1 engine", ikev1_stat_ids, v1_name, ike->v1->n,
+			     IKEV1_STAT_COUNT);
 	}
 	if (st != NULL) {
 		g.active_sas = st->active_sas;

@@ -496,18 +496,19 @@ def rekey(w, errs, t_up):
                     % (before, after))
 
 
-def ike_rekeyed(w, errs, first):
-    """dpsec against dpsec: A, the initiator, rekeyed the IKE SA at 85-90 %
-    of IKE_LIFE, before B's soft point (92-97 %): each holds one IKE SA,
-    with new SPIs, the same on both sides, A still its initiator."""
+def ike_rekeyed(w, errs, first, key="spis", what="IKE SA rekey"):
+    """dpsec against dpsec: A, the initiator, rekeyed the IKE SA (IKEv1:
+    renewed the ISAKMP SA, key "cookies") at 85-90 % of its lifetime, before
+    B's soft point (92-97 %): each holds one IKE SA, with new SPIs, the same
+    on both sides, A still its initiator."""
     now = {g: w.show(g, "mmsas") for g in ("a", "b")}
-    print("IKE SAs before the IKE rekey %s, after %s"
-          % ({g: [s["spis"] for s in first[g]] for g in first},
-             {g: [(s["spis"], s["role"]) for s in now[g]] for g in now}))
-    if any(len(now[g]) != 1 or now[g][0]["spis"] == first[g][0]["spis"] for g in now) or \
-            now["a"][0]["spis"] != now["b"][0]["spis"] or now["a"][0]["role"] != "initiator":
-        errs.append("IKE SA rekey by A: before %s, after %s: expected one new IKE SA on each "
-                    "side, the same SPIs, A its initiator" % (first, now))
+    print("IKE SAs before the %s %s, after %s"
+          % (what, {g: [s[key] for s in first[g]] for g in first},
+             {g: [(s[key], s["role"]) for s in now[g]] for g in now}))
+    if any(len(now[g]) != 1 or now[g][0][key] == first[g][0][key] for g in now) or \
+            now["a"][0][key] != now["b"][0][key] or now["a"][0]["role"] != "initiator":
+        errs.append("%s by A: before %s, after %s: expected one new IKE SA on each side, the "
+                    "same %s, A its initiator" % (what, first, now, key))
 
 
 def run_refused(w, errs, why):
