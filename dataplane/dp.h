@@ -65,7 +65,6 @@ struct dp_worker {
 	uint16_t n_rxq;
 	struct { uint16_t port; uint16_t queue; } rxq[DP_MAX_PORTS];
 	struct ofl_cpu *crypto;
-	struct rte_ring *handoff;        /* other workers -> this one: ESP of SAs it owns */
 	struct dp_counters *ctr;         /* this worker's global counters */
 	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
 	uint16_t ip_id;                  /* outer IPv4 identification */
@@ -150,13 +149,6 @@ static inline bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const 
 }
 
 
-
-/* The worker that owns an inbound SA: the only one that touches its replay
- * window (single writer, RFC 6479 without locks). */
-static inline uint16_t dp_sa_owner(const struct dp_ctx *dp, uint32_t sa_idx)
-{
-	return (uint16_t)(sa_idx % dp->n_workers);
-}
 
 /* Prepends the Ethernet header of an IP packet of family. */
 static inline void dp_push_eth(struct rte_mbuf *m, const struct rte_ether_addr *dst,

@@ -25,13 +25,9 @@ struct dp_worker;
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 
 /* Packets are ESP addressed to the gateway; on return the good ones hold
- * the inner packet, parsed, and checked against their SA's rule. Packets of
- * SAs another worker owns are handed to it (not among the returned ones). */
+ * the inner packet, parsed, and checked against their SA's rule. Every
+ * worker may take packets of the same SA at once. */
 uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
-
-/* The second half of dp_esp_in for packets whose SA (meta.sa) w owns:
- * replay check, crypto, decapsulation, inner policy check. */
-uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n);
 
 /* AH (ah.c), on the same paths: dp_esp_out and dp_esp_in call it for the
  * SAs flagged DP_SA_AH. The header's length: 12 bytes and the ICV, a

@@ -235,18 +235,46 @@ static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t p
 					      : DP_C_transport_bytes_received] += bytes;
 }
 
-/* After crypto: ICV, window update, trailer, decapsulation. */
-static int esp_in_finish_one(struct dp_sa *sa, struct rte_mbuf *m, const struct ofl_op *op)
+/* After crypto: the engine's status and the ICV, in constant time. */
+static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struct ofl_op *op)
 {
-	struct dp_meta *md = dp_meta(m);
+	const struct dp_meta *md = dp_meta(m);
 
 	if (op->status != 0)
 		return DP_DROP_crypto_error;
-	if (!ofl_icv_equal(md->tag, md->icv, sa->icv_len))
-		return DP_DROP_icv;
-	if (sa->replay != NULL && dp_replay_update(sa->replay, md->seq64) != 0)
-		return DP_DROP_replay;
-	return (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, m) : esp_in_decap(sa, m);
+	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
+}
+
+/* Records the verified packets of batch[from..to), which share sa, in its
+ * window: one lock for the run. A number recorded meanwhile (by the other
+ * copy in this batch or on another worker) makes the packet a replay. */
+static void esp_in_record_run(struct dp_sa *sa, struct rte_mbuf **batch, int *rc, uint16_t from,
+			      uint16_t to)
+{
+	dp_replay_lock(sa->replay);
+	for (uint16_t j = from; j < to; j++)
+		if (rc[j] == 0 && dp_replay_update(sa->replay, dp_meta(batch[j])->seq64) != 0)
+			rc[j] = DP_DROP_replay;
+	dp_replay_unlock(sa->replay);
+}
+
+/* Verifies every packet of the batch, then updates the windows run by run
+ * (RFC 4303 §3.4.3: only after the ICV verified); rc[j] gets each verdict. */
+static void esp_in_verify_batch(struct rte_mbuf **batch, const struct ofl_op *ops, uint16_t k,
+				int *rc)
+{
+	for (uint16_t j = 0; j < k; j++)
+		rc[j] = esp_in_verify(dp_meta(batch[j])->sap, batch[j], &ops[j]);
+	for (uint16_t j = 0; j < k;) {
+		struct dp_sa *sa = dp_meta(batch[j])->sap;
+		uint16_t end = (uint16_t)(j + 1);
+
+		while (end < k && dp_meta(batch[end])->sap == sa)
+			end++;
+		if (sa->replay != NULL)
+			esp_in_record_run(sa, batch, rc, j, end);
+		j = end;
+	}
 }
 
 /* With ESN, the high half of a packet's sequence number is inferred from
@@ -257,16 +285,17 @@ static bool esp_in_must_wait(const struct dp_sa *sa, struct rte_mbuf *m,
 			     struct rte_mbuf *const *batch, uint16_t k)
 {
 	const struct dp_replay *r = sa->replay;
-	uint64_t ahead = r->top;
+	uint64_t top = __atomic_load_n(&r->top, __ATOMIC_ACQUIRE);
+	uint64_t ahead = top;
 	uint32_t lo;
 
 	for (uint16_t j = 0; j < k; j++)
 		if (dp_meta(batch[j])->sap == sa)
 			ahead = RTE_MAX(ahead, dp_meta(batch[j])->seq64);
-	if (ahead == r->top)
+	if (ahead == top)
 		return false;
 	lo = dp_ipsec_seq_lo(m, dp_meta(m));
-	return dp_replay_esn_infer(r->top, r->window, lo) != dp_replay_esn_infer(ahead, r->window, lo);
+	return dp_replay_esn_infer(top, r->window, lo) != dp_replay_esn_infer(ahead, r->window, lo);
 }
 
 /* Prepares packets from mb[*i] on into batch until one has to wait;
@@ -297,11 +326,15 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
 {
 	struct esp_run run = { .sa = NULL };
+	int verdict[DP_BURST];
 	uint16_t good = 0;
 
+	esp_in_verify_batch(batch, ops, k, verdict);
 	for (uint16_t j = 0; j < k; j++) {
 		struct dp_sa *sa = dp_meta(batch[j])->sap;
-		int rc = esp_in_finish_one(sa, batch[j], &ops[j]);
+		int rc = verdict[j] != 0		? verdict[j]
+			 : (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, batch[j])
+						  : esp_in_decap(sa, batch[j]);
 
 		if (rc != 0) {
 			w->sa_ctr[sa->idx].drops++;
@@ -354,35 +387,10 @@ static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, u
 	return good;
 }
 
-/* Keeps the packets of SAs this worker owns; hands the others over. */
-static uint16_t esp_in_handoff(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
-{
-	uint16_t k = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t owner = dp_sa_owner(dp_g, dp_meta(mb[i])->sa);
-
-		if (owner == w->index) {
-			mb[k++] = mb[i];
-		} else if (rte_ring_enqueue(dp_g->workers[owner].handoff, mb[i]) == 0) {
-			w->ctr->c[DP_C_handoff_out]++;
-		} else {
-			dp_drop(w, mb[i], DP_DROP_handoff_full);
-		}
-	}
-	return k;
-}
-
-uint16_t dp_esp_in_owned(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
-{
-	n = esp_in_crypto(w, mb, n);
-	return esp_in_check_policy(w, mb, n);
-}
-
+/* Any worker takes any SA's packets: the windows are shared (replay.h). */
 uint16_t dp_esp_in(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	n = esp_in_lookup(w, mb, n);
-	if (dp_g->n_workers > 1)
-		n = esp_in_handoff(w, mb, n);
-	return dp_esp_in_owned(w, mb, n);
+	n = esp_in_crypto(w, mb, n);
+	return esp_in_check_policy(w, mb, n);
 }

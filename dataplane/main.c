@@ -177,14 +177,6 @@ static int setup_rings(struct dp_ctx *dp)
 	return dp->control && dp->resolve && dp->inject && dp->acquire && dp->reinject ? 0 : -1;
 }
 
-static struct rte_ring *worker_ring(uint16_t index)
-{
-	char name[RTE_RING_NAMESIZE];
-
-	snprintf(name, sizeof(name), "dpsec_ho%u", index);
-	return rte_ring_create(name, 1024, rte_socket_id(), RING_F_SC_DEQ);
-}
-
 /* Assigns lcores to workers and spreads the ports' rx queues over them. */
 static int setup_workers(struct dp_ctx *dp)
 {
@@ -199,11 +191,10 @@ static int setup_workers(struct dp_ctx *dp)
 		w->lcore_id = lcore;
 		w->index = n++;
 		w->crypto = ofl_cpu_create((int)rte_lcore_to_socket_id(lcore));
-		w->handoff = worker_ring(w->index);
 		w->ctr = rte_zmalloc("dpsec_ctr", sizeof(*w->ctr), RTE_CACHE_LINE_SIZE);
 		w->sa_ctr = rte_zmalloc("dpsec_sactr", sizeof(*w->sa_ctr) * dp->sas.capacity,
 					RTE_CACHE_LINE_SIZE);
-		if (w->crypto == NULL || w->handoff == NULL || w->ctr == NULL || w->sa_ctr == NULL)
+		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL)
 			return -1;
 	}
 	return n == dp->n_workers ? 0 : -1;
@@ -409,7 +400,6 @@ static void teardown(struct dp_ctx *dp)
 	dp_routes_fini(&dp->routes);
 	for (uint16_t w = 0; w < dp->n_workers; w++) {
 		ofl_cpu_free(dp->workers[w].crypto);
-		rte_ring_free(dp->workers[w].handoff);
 		rte_free(dp->workers[w].ctr);
 		rte_free(dp->workers[w].sa_ctr);
 	}

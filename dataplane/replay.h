@@ -4,16 +4,20 @@
  * the window needs, so advancing the window zeroes whole words, never shifts.
  *
  * Use: dp_replay_check() before crypto (it infers the 64-bit number the ICV
- * covers), dp_replay_update() once the ICV verified. One writer per SA (the
- * lcore that updates); check may run anywhere. A reader racing the writer may
- * see a stale window and let a replay reach crypto, never past it: update
- * judges again on the writer's own state. */
+ * covers), dp_replay_update() once the ICV verified, between
+ * dp_replay_lock() and dp_replay_unlock(): every worker may receive an SA's
+ * packets (the fat tunnel), so updates take the window's lock, once per run
+ * of packets, not per packet. Checks take no lock: one racing an update may
+ * see a stale window and let a replay reach crypto, never past it, since
+ * the update judges again under the lock. */
 #ifndef DP_REPLAY_H
 #define DP_REPLAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <rte_pause.h>
 
 #include "dpsec_model.h"
 
@@ -27,6 +31,7 @@ enum dp_replay_verdict {
 };
 
 struct dp_replay {
+	uint32_t lock;     /* 1 while a worker updates; see dp_replay_lock() */
 	uint64_t top;      /* highest accepted sequence number; written last */
 	uint32_t window;   /* packets: top - window + 1 is the left edge */
 	uint32_t mask;     /* bitmap words - 1 */
@@ -98,12 +103,26 @@ static inline void dp_replay_advance(struct dp_replay *r, uint64_t top, uint64_t
 		__atomic_store_n(&r->bitmap[(from + i) & r->mask], 0, __ATOMIC_RELAXED);
 }
 
-/* After the ICV verified: records seq64. Returns DP_REPLAY_OK, or DUP/OLD if
- * the window moved since the check (e.g. two copies in one burst). Only the
- * SA's single writer calls it. */
+/* Takes the window for updates; held for a run of packets, a few hundred
+ * cycles at most, so spinning beats sleeping. */
+static inline void dp_replay_lock(struct dp_replay *r)
+{
+	while (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE) != 0)
+		while (__atomic_load_n(&r->lock, __ATOMIC_RELAXED) != 0)
+			rte_pause();
+}
+
+static inline void dp_replay_unlock(struct dp_replay *r)
+{
+	__atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* After the ICV verified, with the lock held: records seq64. Returns
+ * DP_REPLAY_OK, or DUP/OLD if the window moved since the check (two copies
+ * in one burst, or one on each worker). */
 static inline int dp_replay_update(struct dp_replay *r, uint64_t seq64)
 {
-	uint64_t top = r->top; /* the writer's own last store */
+	uint64_t top = r->top; /* last stored under the lock we hold */
 	uint64_t *w = &r->bitmap[(seq64 >> 6) & r->mask];
 	int v = dp_replay_judge(r, top, seq64);
 

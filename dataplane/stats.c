@@ -187,10 +187,10 @@ static void json_workers(FILE *f, const struct dp_ctx *dp)
 		const struct dp_worker *w = &dp->workers[i];
 
 		fprintf(f, "%s{\"lcore\": %u, \"busy_cycles\": %" PRIu64 ", \"rx_packets\": %" PRIu64
-			   ", \"handoff_in\": %" PRIu64 ", \"steady_cycles\": %" PRIu64
+			   ", \"steady_cycles\": %" PRIu64
 			   ", \"steady_rx_packets\": %" PRIu64 ", \"stalled_rounds\": %" PRIu64 "}",
 			i ? ", " : "", w->lcore_id, w->busy_tsc, w->ctr->c[DP_C_rx_packets],
-			w->ctr->c[DP_C_handoff_in], w->steady_tsc, w->steady_rx, w->stalled_rounds);
+			w->steady_tsc, w->steady_rx, w->stalled_rounds);
 	}
 	fprintf(f, "]");
 }

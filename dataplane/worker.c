@@ -517,40 +517,6 @@ static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 	send_sorted(w, &s, txq);
 }
 
-/* The worker that looked a handed-over packet's SA up has passed a
- * quiescent state since: the SA may have been deleted, or its slot reused. */
-static bool handoff_sa_current(struct rte_mbuf *m)
-{
-	struct dp_meta *md = dp_meta(m);
-	struct dp_sa *sa = __atomic_load_n(&dp_g->sas.sa[md->sa], __ATOMIC_ACQUIRE);
-
-	if (sa == NULL || sa->spi_be != dp_ipsec_spi_be(m, md))
-		return false;
-	md->sap = sa;
-	return true;
-}
-
-/* ESP packets other workers received for SAs this worker owns. */
-static void process_handoff(struct dp_worker *w, struct dp_txq *txq)
-{
-	struct rte_mbuf *mb[DP_BURST];
-	struct dp_sort s;
-	uint16_t n = (uint16_t)rte_ring_dequeue_burst(w->handoff, (void **)mb, DP_BURST, NULL);
-
-	if (n == 0)
-		return;
-	w->ctr->c[DP_C_handoff_in] += n;
-	s.n_fwd = s.n_host = s.n_esp = 0;
-	for (uint16_t i = 0; i < n; i++) {
-		if (handoff_sa_current(mb[i]))
-			s.esp[s.n_esp++] = mb[i];
-		else
-			dp_drop(w, mb[i], DP_DROP_bad_spi);
-	}
-	s.n_esp = dp_esp_in_owned(w, s.esp, s.n_esp);
-	send_sorted(w, &s, txq);
-}
-
 /* Held packets whose ACQUIRE was answered go through the outbound policy
  * again (worker 0). */
 static void process_reinjected(struct dp_worker *w, struct dp_txq *txq)
@@ -624,8 +590,6 @@ int dp_worker_main(void *arg)
 				process_burst(w, port, mb, n, txq);
 			got += n;
 		}
-		if (dp_g->n_workers > 1)
-			process_handoff(w, txq);
 		if (w->index == 0) {
 			send_injected(w);
 			process_reinjected(w, txq);

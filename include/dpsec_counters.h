@@ -3,14 +3,13 @@
  * statistics table of the Windows IPsec monitor computed from them. Plain C:
  * dpsecd, dpsec-ctld and dpsecctl all read counters by these names. Every
  * received packet ends in exactly one of: fwd, host, control, acquire, a
- * NAT keepalive consumed (natt_keepalives_in), a drop_* reason, or a
- * hand-off to another worker (which counts it again as handoff_in and then
- * gives it its end). Packets waiting for an SA end as
+ * NAT keepalive consumed (natt_keepalives_in) or a drop_* reason, on the
+ * worker that received it. Packets waiting for an SA end as
  * acquire (handed to the manager, which holds a few and counts the rest as
  * acquire_overflow, the freed ones as acquire_dropped); those it sends
  * through the outbound path again start anew as reinject_in, so that
- * rx_packets + handoff_in + reinject_in ==
- *     fwd + host + control + acquire + natt_keepalives_in + handoff_out + drops. */
+ * rx_packets + reinject_in ==
+ *     fwd + host + control + acquire + natt_keepalives_in + drops. */
 #ifndef DPSEC_COUNTERS_H
 #define DPSEC_COUNTERS_H
 
@@ -52,7 +51,6 @@
 	X(no_neighbour, "next hop MAC not resolved yet")                                \
 	X(no_host, "local packet but no exception interface")                           \
 	X(control_full, "control queue to the manager full")                            \
-	X(handoff_full, "hand-off queue to the SA's owner worker full")                 \
 	X(tx_full, "port transmit queue full")
 
 /* X(name, description) of the other global counters. */
@@ -65,8 +63,6 @@
 	X(reinject_in, "held packets the manager sent through the outbound path again")     \
 	X(acquire_overflow, "awaiting an SA, but more than 4 held for its rule and peer: freed") \
 	X(acquire_dropped, "held packets freed: negotiation failed, timed out, or flushed")  \
-	X(handoff_out, "ESP packets handed to the worker that owns their inbound SA")        \
-	X(handoff_in, "ESP packets taken over from another worker")                          \
 	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \
 	X(control_tx_failed, "ARP/ND packets the manager built that a tx queue refused")     \
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \

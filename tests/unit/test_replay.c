@@ -1,12 +1,16 @@
 /* test_replay.c - the anti-replay window: a table of scenarios run for every
- * window size with and without ESN, and a differential test against a naive
- * reference (every accepted number in a set, and the highest one). */
+ * window size with and without ESN, a differential test against a naive
+ * reference (every accepted number in a set, and the highest one), and two
+ * threads sharing one window as two workers share a fat tunnel's SA. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay.h"
 
@@ -470,6 +474,180 @@ START_TEST(test_differential)
 }
 END_TEST
 
+/* ---- two workers on one window ------------------------------------------ */
+
+/* The stream: packet i carries number first + i, neighbours swapped now and
+ * then; runs of 1..32 packets go alternately to each thread (worker), and
+ * every fifth packet is also sent to the other one at the same place (a
+ * copy both check before either records it). A thread waits when it is
+ * SHARED_LEAD packets ahead of the other, so nothing falls left of the
+ * window: every number must then be recorded exactly once. */
+#define SHARED_PACKETS 300000u
+#define SHARED_WINDOW 4096u
+#define SHARED_LEAD 512u
+#define SHARED_RUN 32u
+
+struct shared {
+	struct dp_replay *r;
+	bool esn;
+	uint64_t first;
+	uint8_t *owner;         /* per position: 0 or 1, the thread it goes to */
+	uint32_t *accepted;     /* per number - first: times recorded */
+	uint64_t progress[2];   /* each thread's position */
+	uint64_t dups, olds, misinferred;
+};
+
+struct shared_thread {
+	struct shared *sh;
+	unsigned int me;
+};
+
+static uint64_t shared_seq(const struct shared *sh, uint64_t i)
+{
+	if ((i / 2) % 3 == 0 && (i | 1) < SHARED_PACKETS)
+		i ^= 1; /* the pair arrives swapped */
+	return sh->first + i;
+}
+
+static bool shared_mine(const struct shared *sh, uint64_t i, unsigned int me)
+{
+	return sh->owner[i] == me || i % 5 == 0;
+}
+
+static void shared_wait_for_other(struct shared *sh, unsigned int me, uint64_t pos)
+{
+	while (pos > __atomic_load_n(&sh->progress[!me], __ATOMIC_ACQUIRE) + SHARED_LEAD)
+		sched_yield();
+}
+
+/* One run: checks without the lock, as before crypto; records the accepted
+ * ones under it, as after the ICV. */
+static void shared_run(struct shared *sh, const uint64_t *seqs, unsigned int n)
+{
+	uint64_t seq64[SHARED_RUN];
+	bool ok[SHARED_RUN];
+
+	for (unsigned int j = 0; j < n; j++) {
+		int v = dp_replay_check(sh->r, (uint32_t)seqs[j], sh->esn, &seq64[j]);
+
+		ok[j] = v == DP_REPLAY_OK && seq64[j] == seqs[j];
+		if (v == DP_REPLAY_OK && seq64[j] != seqs[j])
+			__atomic_add_fetch(&sh->misinferred, 1, __ATOMIC_RELAXED);
+		else if (v != DP_REPLAY_OK)
+			__atomic_add_fetch(v == DP_REPLAY_DUP ? &sh->dups : &sh->olds, 1,
+					   __ATOMIC_RELAXED);
+	}
+	dp_replay_lock(sh->r);
+	for (unsigned int j = 0; j < n; j++) {
+		if (!ok[j])
+			continue;
+		if (dp_replay_update(sh->r, seq64[j]) == DP_REPLAY_OK)
+			__atomic_add_fetch(&sh->accepted[seqs[j] - sh->first], 1, __ATOMIC_RELAXED);
+		else
+			__atomic_add_fetch(&sh->dups, 1, __ATOMIC_RELAXED);
+	}
+	dp_replay_unlock(sh->r);
+}
+
+static void *shared_worker(void *arg)
+{
+	struct shared_thread *t = arg;
+	struct shared *sh = t->sh;
+	uint64_t seqs[SHARED_RUN];
+	unsigned int n = 0;
+
+	for (uint64_t i = 0; i < SHARED_PACKETS; i++) {
+		if (!shared_mine(sh, i, t->me))
+			continue;
+		seqs[n++] = shared_seq(sh, i);
+		if (n == SHARED_RUN || sh->owner[i] != sh->owner[i + 1 < SHARED_PACKETS ? i + 1 : i]) {
+			shared_wait_for_other(sh, t->me, i);
+			shared_run(sh, seqs, n);
+			n = 0;
+			__atomic_store_n(&sh->progress[t->me], i, __ATOMIC_RELEASE);
+		}
+	}
+	shared_run(sh, seqs, n);
+	__atomic_store_n(&sh->progress[t->me], UINT64_MAX / 2, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void shared_owners(struct shared *sh, uint64_t seed)
+{
+	uint64_t rng = seed * 0x9e3779b97f4a7c15ull | 1;
+	uint8_t who = 0;
+
+	for (uint64_t i = 0; i < SHARED_PACKETS;) {
+		uint64_t len = 1 + rng_next(&rng) % SHARED_RUN;
+
+		for (; len > 0 && i < SHARED_PACKETS; len--, i++)
+			sh->owner[i] = who;
+		who ^= 1;
+	}
+}
+
+/* _i: 0 without ESN, 1 with ESN crossing into epoch 1 half way. */
+START_TEST(test_two_workers)
+{
+	struct shared sh = {.esn = _i == 1};
+	struct shared_thread t[2] = {{&sh, 0}, {&sh, 1}};
+	pthread_t tid[2];
+	uint64_t copies = 0;
+
+	sh.first = sh.esn ? EPOCH - SHARED_PACKETS / 2 : 1;
+	sh.r = replay_new(SHARED_WINDOW, sh.first - 1);
+	sh.owner = malloc(SHARED_PACKETS);
+	sh.accepted = calloc(SHARED_PACKETS, sizeof(*sh.accepted));
+	ck_assert(sh.owner != NULL && sh.accepted != NULL);
+	shared_owners(&sh, 0x7a11u + (uint64_t)_i);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(pthread_create(&tid[k], NULL, shared_worker, &t[k]), 0);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(pthread_join(tid[k], NULL), 0);
+	for (uint64_t i = 0; i < SHARED_PACKETS; i++) {
+		EXPECT(sh.accepted[i] == 1, "number %" PRIu64 " recorded %u times", sh.first + i,
+		       sh.accepted[i]);
+		copies += i % 5 == 0;
+	}
+	ck_assert_uint_eq(sh.misinferred, 0);
+	ck_assert_uint_eq(sh.olds, 0);
+	ck_assert_uint_eq(sh.dups, copies); /* every second copy, at check or at update */
+	free(sh.owner);
+	free(sh.accepted);
+	free(sh.r);
+}
+END_TEST
+
+/* The lock excludes: a worker that wants the window while another holds it
+ * waits until it is released. */
+static void *lock_then_mark(void *arg)
+{
+	struct shared *sh = arg;
+
+	dp_replay_lock(sh->r);
+	__atomic_store_n(&sh->dups, 1, __ATOMIC_RELEASE);
+	dp_replay_unlock(sh->r);
+	return NULL;
+}
+
+START_TEST(test_lock_excludes)
+{
+	struct shared sh = {.r = replay_new(64, 0)};
+	struct timespec pause = {.tv_nsec = 50 * 1000 * 1000};
+	pthread_t tid;
+
+	dp_replay_lock(sh.r);
+	ck_assert_int_eq(pthread_create(&tid, NULL, lock_then_mark, &sh), 0);
+	nanosleep(&pause, NULL);
+	ck_assert_msg(__atomic_load_n(&sh.dups, __ATOMIC_ACQUIRE) == 0,
+		      "a second worker took the window while the first held it");
+	dp_replay_unlock(sh.r);
+	ck_assert_int_eq(pthread_join(tid, NULL), 0);
+	ck_assert_uint_eq(sh.dups, 1);
+	free(sh.r);
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -478,6 +656,8 @@ static Suite *replay_suite(void)
 	tcase_add_test(tc, test_size);
 	tcase_add_loop_test(tc, test_scenarios, 0, (int)N_CONFIGS);
 	tcase_add_loop_test(tc, test_differential, 0, (int)N_CONFIGS);
+	tcase_add_test(tc, test_lock_excludes);
+	tcase_add_loop_test(tc, test_two_workers, 0, 2);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,9 +5,8 @@
 # what the peer encrypted, plain and in UDP (RFC 3948); AH (RFC 4302) the
 # same with two of its combinations, its ICVs also checked by a reference on
 # python's hmac; tampered, replayed, truncated and misdirected packets must be
-# dropped with the right counter; rx + handoff_in == fwd + host + control +
-# natt_keepalives_in + handoff_out + drops always (one run with two workers
-# and hand-offs).
+# dropped with the right counter; rx == fwd + host + control +
+# natt_keepalives_in + drops always (one run with two workers).
 #
 #   run_xval.py DPSECD [--jobs N] [--only SUBSTR] [--keep] [--seed S]
 #   run_xval.py --selftest      (the peer and the checks alone, no dpsecd)

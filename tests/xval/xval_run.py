@@ -49,7 +49,6 @@ class Case:
         self.esp_out = []                      # EspOut checkers
         self.sa = {}                           # SA name -> {"packets": n, "drops": n}
         self.drops = collections.Counter()     # drop reason -> n
-        self.handoff = collections.Counter()   # owner worker -> ESP packets handed to it
         self.worker = None                     # the worker whose tx queues all its output leaves by
         self.fwd = 0
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
@@ -108,14 +107,6 @@ class Case:
         """The silent outbound UDP-encapsulated sa sends NAT keepalives: at
         least one (how many depends on how long dpsecd runs)."""
         self.keepalives_out.append(sa)
-
-    def expect_handoff(self, sa, n=1):
-        """n ESP packets for inbound sa, all received by worker 0 (a pcap
-        port has one rx queue), pass the SPI lookup: those of an SA another
-        worker owns are handed over to it (handoff_out, then its handoff_in)."""
-        owner = self.run.conf.sa_owner(sa)
-        if owner != 0:
-            self.handoff[owner] += n
 
     def expect_sa(self, sa, packets=0, drops=0, nbytes=None):
         """Adds to what the SA's counters must show; None: not checked (for
@@ -707,39 +698,33 @@ def _dedupe_order(frames):
 def _judge_counters(run, g, qm, left, by_spi, workers):
     errs = []
     want = collections.Counter()
-    handoff = collections.Counter()  # owner worker -> packets handed to it
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
         want["natt_keepalives_in"] += c.keepalives_in
         for r, n in c.drops.items():
             want["drop_" + r] += n
-        handoff.update(c.handoff)
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
-    want["handoff_out"] = want["handoff_in"] = sum(handoff.values())
     ends = want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
     if want["rx_packets"] != ends:
         errs.append("test bug: cases account for %d of %d packets" % (ends, want["rx_packets"]))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
-              "handoff_out", "handoff_in", "natt_keepalives_in"):
+              "natt_keepalives_in"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
         if k.startswith("drop_") and g.get(k, 0) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
-        # every packet a worker received, took over or got back from the
-        # manager ends exactly once: sent, to the host, to the manager (ARP/ND
-        # or awaiting an SA), handed over or dropped
+        # every packet a worker received or got back from the manager ends
+        # exactly once: sent, to the host, to the manager (ARP/ND or awaiting
+        # an SA) or dropped
         inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
-               + g["acquire_packets"] + g["natt_keepalives_in"] + g["handoff_out"] + g["drops"])
-        start = g["rx_packets"] + g["handoff_in"] + g["reinject_in"]
+               + g["acquire_packets"] + g["natt_keepalives_in"] + g["drops"])
+        start = g["rx_packets"] + g["reinject_in"]
         if start != inv:
-            errs.append("invariant broken: rx_packets + handoff_in + reinject_in %d != fwd+host+"
-                        "control+acquire+natt_keepalives_in+handoff_out+drops %d" % (start, inv))
-        if g["handoff_out"] != g["handoff_in"]:
-            errs.append("handoff_out %d != handoff_in %d: packets lost between workers"
-                        % (g["handoff_out"], g["handoff_in"]))
+            errs.append("invariant broken: rx_packets + reinject_in %d != fwd+host+"
+                        "control+acquire+natt_keepalives_in+drops %d" % (start, inv))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
         if dsum != g["drops"]:
             errs.append("drops %d != sum of drop_* %d" % (g["drops"], dsum))
@@ -748,10 +733,6 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     if not isinstance(workers, list) or len(workers) != run.workers:
         errs.append("stats: workers %r, expected %d entries" % (workers, run.workers))
     else:
-        for i, w in enumerate(workers):
-            if w.get("handoff_in") != handoff[i]:
-                errs.append("workers[%d].handoff_in = %s, expected %d"
-                            % (i, w.get("handoff_in"), handoff[i]))
         rx = sum(w.get("rx_packets") or 0 for w in workers)
         if rx != g.get("rx_packets"):
             errs.append("workers' rx_packets sum to %d, global %s" % (rx, g.get("rx_packets")))

@@ -103,11 +103,6 @@ class Config:
             self.sas.append(sa_in)
         self.rules.append(r)
 
-    def sa_owner(self, sa):
-        """The worker that owns an inbound SA: its table index (its position
-        in security_associations) modulo the number of workers."""
-        return self.sas.index(sa) % self.workers
-
     def render(self, lan_rx, lan_tx, wan_rx, wan_tx):
         """lan_tx, wan_tx: a path, or one path per worker (tx queue)."""
         q = lambda s: '"%s"' % s  # noqa: E731
