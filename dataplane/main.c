@@ -28,6 +28,8 @@
 #include "stats.h"
 
 #define POOL_MBUFS 16383      /* default; --mbufs */
+#define STALL_US 250          /* default; --stall-us: a burst takes tens of us */
+#define STALL_US_MAX 1000000
 #define POOL_MBUFS_MAX 4194303
 #define POOL_CACHE 256
 #define MGR_SLEEP_US 200u    /* the manager's nap after a round with work... */
@@ -42,6 +44,7 @@ struct dp_opts {
 	const char *instance;
 	uint32_t max_sas;
 	uint32_t mbufs;
+	uint32_t stall_us;
 	bool allow_insecure_keys;
 	bool check_only;
 	uint32_t exit_when_idle_ms;
@@ -70,7 +73,9 @@ static void usage(FILE *f)
 		   "      --instance NAME       shared-memory segment /dpsec.NAME (default: the EAL\n"
 		   "                            --file-prefix, \"rte\" unless given)\n"
 		   "      --max-sas N           SA table slots for the control plane (default 4096)\n"
-		   "      --mbufs N             packet buffers in the pool (default 16383)\n");
+		   "      --mbufs N             packet buffers in the pool (default 16383)\n"
+		   "      --stall-us N          a poll round longer than N us was interrupted: left\n"
+		   "                            out of the steady cycle counts (default 250; bench/)\n");
 }
 
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
@@ -84,6 +89,7 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		{ "instance", required_argument, NULL, 'n' },
 		{ "max-sas", required_argument, NULL, 'm' },
 		{ "mbufs", required_argument, NULL, 'b' },
+		{ "stall-us", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,6 +125,14 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 			if (*end != '\0' || o->mbufs < 1024 || o->mbufs > POOL_MBUFS_MAX) {
 				fprintf(stderr, "dpsecd: --mbufs: expected 1024..%u, got \"%s\"\n",
 					POOL_MBUFS_MAX, optarg);
+				return -1;
+			}
+			break;
+		case 'u':
+			o->stall_us = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->stall_us == 0 || o->stall_us > STALL_US_MAX) {
+				fprintf(stderr, "dpsecd: --stall-us: expected 1..%u, got \"%s\"\n",
+					STALL_US_MAX, optarg);
 				return -1;
 			}
 			break;
@@ -276,7 +290,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 
 	dp->n_workers = (uint16_t)dp->cfg->opts.workers;
 	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
-	dp->stall_tsc = rte_get_tsc_hz() / 4000; /* 250 us: a burst takes tens of us */
+	dp->stall_tsc = rte_get_tsc_hz() / 1000000 * (o->stall_us ? o->stall_us : STALL_US);
 	dp->idle_sleep_us = dp->cfg->opts.idle_sleep_us;
 	if (rte_lcore_count() < dp->n_workers + 1u) {
 		snprintf(err, errlen, "%u workers need %u lcores (one manager), EAL gave %u: use -l",
