@@ -3,6 +3,7 @@
  * lcore (ARP/ND, control-plane commands, signals, idle exit). Shuts down
  * cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters, SIGUSR2 writes the
  * --stats-file. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -78,6 +79,22 @@ static void usage(FILE *f)
 		   "                            out of the steady cycle counts (default 250; bench/)\n");
 }
 
+/* A decimal option value within min..max, or an error naming the option. */
+static int opt_u32(const char *name, const char *arg, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
+		fprintf(stderr, "dpsecd: --%s: expected %u..%u, got \"%s\"\n", name, min, max, arg);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
 {
 	static const struct option longopts[] = {
@@ -94,7 +111,6 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	char *end;
 
 	argv[0] = (char *)"dpsecd"; /* getopt names the program in its errors; this was "--" */
 	optind = 1;
@@ -105,36 +121,21 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		case 'i': o->allow_insecure_keys = true; break;
 		case 's': o->stats_file = optarg; break;
 		case 'e':
-			o->exit_when_idle_ms = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->exit_when_idle_ms == 0) {
-				fprintf(stderr, "dpsecd: --exit-when-idle: expected milliseconds > 0, got \"%s\"\n", optarg);
+			if (opt_u32("exit-when-idle", optarg, 1, UINT32_MAX, &o->exit_when_idle_ms) < 0)
 				return -1;
-			}
 			break;
 		case 'n': o->instance = optarg; break;
 		case 'm':
-			o->max_sas = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->max_sas == 0 || o->max_sas > SA_MAX_CAPACITY) {
-				fprintf(stderr, "dpsecd: --max-sas: expected 1..%u, got \"%s\"\n",
-					SA_MAX_CAPACITY, optarg);
+			if (opt_u32("max-sas", optarg, 1, SA_MAX_CAPACITY, &o->max_sas) < 0)
 				return -1;
-			}
 			break;
 		case 'b':
-			o->mbufs = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->mbufs < 1024 || o->mbufs > POOL_MBUFS_MAX) {
-				fprintf(stderr, "dpsecd: --mbufs: expected 1024..%u, got \"%s\"\n",
-					POOL_MBUFS_MAX, optarg);
+			if (opt_u32("mbufs", optarg, 1024, POOL_MBUFS_MAX, &o->mbufs) < 0)
 				return -1;
-			}
 			break;
 		case 'u':
-			o->stall_us = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->stall_us == 0 || o->stall_us > STALL_US_MAX) {
-				fprintf(stderr, "dpsecd: --stall-us: expected 1..%u, got \"%s\"\n",
-					STALL_US_MAX, optarg);
+			if (opt_u32("stall-us", optarg, 1, STALL_US_MAX, &o->stall_us) < 0)
 				return -1;
-			}
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
