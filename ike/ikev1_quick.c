@@ -45,6 +45,13 @@ static uint16_t encap_mode(const struct ikev1_sa *sa, bool transport)
 	return transport ? ISAKMP_ENCAP_TRANSPORT : ISAKMP_ENCAP_TUNNEL;
 }
 
+/* AH covers the outer addresses, which a NAT rewrites (RFC 3715 §2.1):
+ * once NAT-D found one on the path, only ESP in UDP can carry a pair. */
+static bool ah_blocked(const struct ikev1_sa *sa, uint8_t protocol)
+{
+	return protocol == IKE_PROTO_AH && (sa->local_nat || sa->remote_nat);
+}
+
 static bool mode_is_transport(uint16_t m)
 {
 	return m == ISAKMP_ENCAP_TRANSPORT || m == ISAKMP_ENCAP_UDP_TRANSPORT ||
@@ -76,7 +83,16 @@ static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8]
 	ike_sa_add_attr_tlv(sa, ISAKMP_IPSEC_SA_LIFE_DURATION, be + 4, 4);
 }
 
-/* One proposal per method, numbered from 1, each with our SPI. */
+static bool any_method_offered(const struct ikev1_sa *sa)
+{
+	for (uint8_t i = 0; i < sa->peer.n_qm; i++)
+		if (!ah_blocked(sa, sa->peer.qm[i].protocol))
+			return true;
+	return false;
+}
+
+/* One proposal per method, numbered from 1, each with our SPI; none for AH
+ * across a NAT. */
 static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, struct ike_sa *out,
 			uint8_t life[][2][8])
 {
@@ -87,6 +103,8 @@ static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, s
 	for (uint8_t i = 0; i < sa->peer.n_qm; i++) {
 		const struct ike_qm_method *m = &sa->peer.qm[i];
 
+		if (ah_blocked(sa, m->protocol))
+			continue; /* numbers stay those of the methods: still increasing */
 		ike_sa_add_proposal(out, (uint8_t)(i + 1), m->protocol, spi, 4);
 		ike_sa_add_transform(out, 1, transform_id(m));
 		add_life(out, ISAKMP_LIFE_SECONDS, m->lifetime_seconds, life[i][0]);
@@ -140,7 +158,7 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 
 /* Every transform of every single-protocol proposal. Proposals sharing a
  * number (AH and ESP bundles) are not offered to the choice. */
-static void offers_read(const struct ike_sa *sa, struct qm_offers *out)
+static void offers_read(const struct ikev1_sa *ike, const struct ike_sa *sa, struct qm_offers *out)
 {
 	out->n = 0;
 	for (uint16_t i = 0; i < sa->n_prop; i++) {
@@ -148,6 +166,8 @@ static void offers_read(const struct ike_sa *sa, struct qm_offers *out)
 		bool bundle = (i > 0 && sa->prop[i - 1].num == p->num) ||
 			      (i + 1 < sa->n_prop && sa->prop[i + 1].num == p->num);
 
+		if (ah_blocked(ike, p->protocol))
+			continue;
 		for (uint16_t k = 0; k < p->n_tr && !bundle; k++) {
 			struct isakmp_ipsec_policy pol;
 			const struct ike_transform *t = &sa->tr[p->tr0 + k];
@@ -437,6 +457,9 @@ int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t reke
 	int rc = x && b ? 0 : ike_fail(err, -EBUSY, "ISAKMP SA has %d exchanges in flight",
 				       IKEV1_MAX_XCHG);
 
+	if (rc == 0 && !any_method_offered(sa))
+		rc = ike_fail(err, -EPROTONOSUPPORT, "Quick Mode: every method of the policy is AH, "
+			      "which cannot cross the NAT on the path to the peer");
 	if (rc == 0) {
 		x->spi_in = ikev1_new_child_spi(e);
 		x->rekeys = rekeys;
@@ -516,7 +539,7 @@ static uint16_t choose(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct i
 	struct isakmp_ipsec_policy pol;
 	union isakmp_body n;
 
-	offers_read(in, offers);
+	offers_read(sa, in, offers);
 	if (ike_qm_select(sa->peer.qm, sa->peer.n_qm, offers->o, offers->n, ch)) {
 		ike_fail(rx->err, -ENOENT, "Quick Mode: no proposal accepted");
 		return ISAKMP_N_NO_PROPOSAL_CHOSEN;
@@ -676,7 +699,7 @@ static int read_answer(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct i
 			 b->sa.n_tr == 1 ? 0 : -EBADMSG;
 
 	if (rc == 0) {
-		offers_read(&b->sa, o);
+		offers_read(sa, &b->sa, o);
 		rc = ike_qm_select(sa->peer.qm, sa->peer.n_qm, o->o, o->n, &ch) ? -EBADMSG : 0;
 	}
 	if (rc == 0) {

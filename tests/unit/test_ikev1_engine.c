@@ -1188,6 +1188,60 @@ START_TEST(ah_and_transport_mode)
 }
 END_TEST
 
+/* AH covers the outer addresses: once NAT-D found a NAT, Quick Mode offers
+ * only the ESP methods (in UDP), and without one it starts no Quick Mode. */
+static const struct ike_qm_method qm_ah_sha1 = {
+	IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
+
+static void nat_world(struct world *w)
+{
+	world_init(w);
+	w->nat = true;
+	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+}
+
+START_TEST(nat_leaves_ah_out)
+{
+	struct world w;
+	const struct ike_child *ci;
+
+	nat_world(&w);
+	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
+		s->pol.n_qm = 2;
+		s->pol.qm[1] = s->pol.qm[0]; /* ESP second: AH would be chosen first */
+		s->pol.qm[0] = qm_ah_sha1;
+	}
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	ck_assert_uint_eq(ci->protocol, IKE_PROTO_ESP);
+	ck_assert(ci->udp_encap);
+	ck_assert_uint_eq(child_of(&w.r)->protocol, IKE_PROTO_ESP);
+	pair_agrees(ci, child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(nat_with_only_ah_starts_no_quick_mode)
+{
+	struct world w;
+
+	nat_world(&w);
+	w.i.pol.qm[0] = qm_ah_sha1;
+	w.r.pol.qm[0] = qm_ah_sha1;
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 5; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	refused(&w, &w.r, -EPROTONOSUPPORT); /* Main Mode 6: up, but no Quick Mode */
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	nothing_sent(&w.i);
+	world_end(&w);
+}
+END_TEST
+
 /* Selectors outside the responder's policy: INVALID-ID-INFORMATION. */
 START_TEST(selectors_outside_policy)
 {
@@ -1420,6 +1474,8 @@ static Suite *suite(void)
 	tcase_add_test(t, malformed_input_counted);
 	tcase_add_test(t, corrupted_quick_mode_dropped);
 	tcase_add_test(t, nat_traversal_floats_to_4500);
+	tcase_add_test(t, nat_leaves_ah_out);
+	tcase_add_test(t, nat_with_only_ah_starts_no_quick_mode);
 	tcase_add_test(t, keys_match_the_reference);
 	tcase_add_test(t, initiator_order_in_main_mode);
 	tcase_add_test(t, quick_mode_3des);
