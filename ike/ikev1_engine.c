@@ -606,7 +606,7 @@ int ikev1_initiate(struct ikev1_engine *e, const struct ikev2_peer *peer,
 
 	if (ikev1_mm_methods(e, peer, mm) == 0 || peer->n_qm == 0 || peer->n_qm > IKE_MAX_METHODS)
 		return ike_fail(err, -EINVAL,
-				"initiate: no IKEv1 Main Mode method (AES-CBC or 3DES) or no quick mode method");
+				"initiate: no IKEv1 Main Mode method (AES-CBC, 3DES, or DES with the legacy option) or no quick mode method");
 	if (peer->ts_local.n == 0 || peer->ts_remote.n == 0 || !ikev1_policy_authenticates(peer))
 		return ike_fail(err, -EINVAL, "initiate: the policy lacks %s",
 				peer->ts_local.n && peer->ts_remote.n
