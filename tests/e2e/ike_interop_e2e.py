@@ -365,7 +365,15 @@ def run_case(w, errs, body):
             print("---- %s ----\n%s" % (p.name, p.text()[-8000:]))
     print("---- charon ----\n%s" % w.charon_log()[-6000:])
     if os.environ.get("DPSEC_E2E_KEEP"):
-        shutil.copytree(w.work, os.environ["DPSEC_E2E_KEEP"], dirs_exist_ok=True)
+        shutil.copytree(w.work, os.environ["DPSEC_E2E_KEEP"], dirs_exist_ok=True,
+                        ignore=not_regular_files)
+
+
+def not_regular_files(d, names):
+    """copytree's ignore: the unix sockets (charon's, ctld's) and FIFOs of
+    a run, which cannot be copied."""
+    return [n for n in names if not (os.path.isdir(os.path.join(d, n))
+                                     or os.path.isfile(os.path.join(d, n)))]
 
 if __name__ == "__main__":
     sys.exit(main())
