@@ -269,53 +269,80 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 		inner_bytes;
 }
 
-/* Length of the run of packets from mb[0] on that share its SA. */
-static uint16_t sa_run(struct rte_mbuf **mb, uint16_t n)
-{
-	const struct dp_sa *sa = dp_meta(mb[0])->sap;
-	uint16_t j = 1;
+/* A run of packets of one burst that share an SA: their ops are
+ * ops[first..end) once encapsulated. */
+struct esp_out_span {
+	struct dp_sa *sa;
+	uint16_t start, len; /* in the burst */
+	uint16_t first, end; /* in ops[] and ok[] */
+};
 
-	while (j < n && dp_meta(mb[j])->sap == sa)
-		j++;
-	return j;
+/* Splits the burst into runs of packets sharing an SA, in one pass that
+ * also tells whether any of them needs random CBC IVs. */
+static uint16_t esp_out_spans(struct rte_mbuf **mb, uint16_t n, struct esp_out_span *spans,
+			      bool *need_iv)
+{
+	uint16_t n_spans = 0;
+	uint8_t flags = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_sa *sa = dp_meta(mb[i])->sap;
+
+		if (n_spans == 0 || spans[n_spans - 1].sa != sa) {
+			spans[n_spans++] = (struct esp_out_span){ .sa = sa, .start = i };
+			flags |= sa->flags;
+		}
+		spans[n_spans - 1].len++;
+	}
+	*need_iv = flags & DP_SA_INTEG;
+	return n_spans;
 }
 
-static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
+/* After crypto, per packet, what only some SAs need: AH's header back in
+ * place, the ESN ICV copy, the UDP checksum over IPv6 with NAT traversal. */
+static void esp_out_post(struct rte_mbuf *m, struct dp_sa *sa, const struct ofl_op *op)
 {
-	for (uint16_t i = 0; i < n; i++)
-		if (dp_meta(mb[i])->sap->flags & DP_SA_INTEG)
-			return true;
-	return false;
+	struct dp_meta *md = dp_meta(m);
+
+	if (sa->flags & DP_SA_AH)
+		dp_ah_out_done(m, sa);
+	else if (op->tag == md->tag)
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
+		       sa->icv_len);
+	if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
+		dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
 }
 
-/* Second pass: engine status, the ESN ICV copy, counters. */
+/* Second pass, run by run: engine status, esp_out_post where the SA needs
+ * it, counters once per run. */
 static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
-			       uint16_t k, struct rte_mbuf **out)
+			       const struct esp_out_span *spans, uint16_t n_spans,
+			       struct rte_mbuf **out)
 {
-	struct esp_run run = { .sa = NULL };
 	uint16_t good = 0;
 
-	for (uint16_t j = 0; j < k; j++) {
-		struct rte_mbuf *m = ok[j];
-		struct dp_meta *md = dp_meta(m);
-		struct dp_sa *sa = md->sap;
+	for (uint16_t s = 0; s < n_spans; s++) {
+		struct dp_sa *sa = spans[s].sa;
+		bool post = sa->flags & (DP_SA_AH | DP_SA_ESN | DP_SA_NATT);
+		uint32_t packets = 0;
+		uint64_t bytes = 0;
 
-		if (ops[j].status != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, m, DP_DROP_crypto_error);
-			continue;
+		for (uint16_t j = spans[s].first; j < spans[s].end; j++) {
+			struct rte_mbuf *m = ok[j];
+
+			if (ops[j].status != 0) {
+				w->sa_ctr[sa->idx].drops++;
+				dp_drop(w, m, DP_DROP_crypto_error);
+				continue;
+			}
+			if (post)
+				esp_out_post(m, sa, &ops[j]);
+			packets++;
+			bytes += dp_meta(m)->inner_len;
+			out[good++] = m;
 		}
-		if (sa->flags & DP_SA_AH)
-			dp_ah_out_done(m, sa);
-		else if (ops[j].tag == md->tag)
-			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
-			       sa->icv_len);
-		if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
-			dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
-		esp_run_add(w, &run, sa, md->inner_len, esp_out_count);
-		out[good++] = m;
+		esp_out_count(w, sa, packets, bytes);
 	}
-	esp_run_end(w, &run, esp_out_count);
 	return good;
 }
 
@@ -358,26 +385,30 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
 	struct rte_mbuf *ok[DP_BURST];
+	struct esp_out_span spans[DP_BURST];
 	uint8_t ivs[DP_BURST][16];
-	uint16_t k = 0;
+	uint16_t k = 0, n_spans;
+	bool need_iv;
 
-	if (burst_needs_random_iv(mb, n))
+	n_spans = esp_out_spans(mb, n, spans, &need_iv);
+	if (need_iv)
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
-	for (uint16_t i = 0; i < n;) {
-		struct dp_sa *sa = dp_meta(mb[i])->sap;
-		uint16_t run = sa_run(&mb[i], (uint16_t)(n - i));
+	for (uint16_t s = 0; s < n_spans; s++) {
+		struct dp_sa *sa = spans[s].sa;
+		uint16_t i = spans[s].start, run = spans[s].len;
 		uint8_t kind = sa->flags & (DP_SA_AH | DP_SA_TUNNEL | DP_SA_OUTER6 | DP_SA_NATT);
 		uint64_t seq;
 		uint16_t usable = esp_out_seq_reserve(sa, run, &seq);
 
+		spans[s].first = k;
 		if (kind == DP_SA_TUNNEL)
 			esp_out_run(w, esp_out_tun4, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
 		else if (kind & DP_SA_AH)
 			esp_out_run(w, esp_out_ah, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
 		else
 			esp_out_run(w, esp_out_one, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
-		i = (uint16_t)(i + run);
+		spans[s].end = k;
 	}
 	ofl_cpu_run(w->crypto, ops, k);
-	return esp_out_finish(w, ok, ops, k, mb);
+	return esp_out_finish(w, ok, ops, spans, n_spans, mb);
 }
