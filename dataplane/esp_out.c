@@ -180,6 +180,16 @@ static inline uint8_t *esp_out_grow(struct rte_mbuf *m, uint32_t hdr, uint32_t t
 	return p;
 }
 
+/* The CBC IV into the packet: 16 bytes (AES) or 8 (3DES), each a fixed-size
+ * copy rather than a memcpy call of the SA's length. */
+static inline void esp_out_cbc_iv(uint8_t *dst, const uint8_t *iv, uint8_t len)
+{
+	if (len == 16)
+		memcpy(dst, iv, 16);
+	else
+		memcpy(dst, iv, 8);
+}
+
 /* The ESP header (SPI, sequence number), the CBC IV after it, the trailer
  * and the crypto description: what every ESP SA does after its headers. */
 static inline void esp_out_body(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p,
@@ -189,7 +199,7 @@ static inline void esp_out_body(const struct dp_sa *sa, struct dp_meta *md, uint
 	memcpy(esp, &sa->spi_be, 4);
 	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
 	if (sa->flags & DP_SA_INTEG)
-		memcpy(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
+		esp_out_cbc_iv(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
 	esp_out_trailer(tail, pad, nh);
 	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, op);
 	md->inner_len = payload;
