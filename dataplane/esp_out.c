@@ -131,10 +131,11 @@ static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
 }
 
 /* Describes the crypto of one packet: GCM (RFC 4106: IV = sequence number,
- * AAD = SPI [|| seq hi] || seq lo) or CBC + HMAC (ICV over the ESP header,
- * IV and ciphertext, plus the ESN high half, RFC 4303 §2.2.1). */
+ * AAD = SPI [|| seq hi] || seq lo) or, integ (the SA's DP_SA_INTEG), CBC +
+ * HMAC (ICV over the ESP header, IV and ciphertext, plus the ESN high half,
+ * RFC 4303 §2.2.1). */
 static inline void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, uint8_t *esp,
-		       uint32_t ct_len, uint64_t seq, struct ofl_op *op)
+			      uint32_t ct_len, uint64_t seq, bool integ, struct ofl_op *op)
 {
 	bool esn = sa->flags & DP_SA_ESN;
 	uint8_t *iv = esp + ESP_HDR_LEN;
@@ -143,7 +144,7 @@ static inline void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_
 
 	*op = (struct ofl_op){ .sa = &sa->crypto, .buf = p, .encrypt = true,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
-	if (!(sa->flags & DP_SA_INTEG)) {
+	if (!integ) {
 		uint64_t iv_be = rte_cpu_to_be_64(seq);
 
 		memcpy(iv, &iv_be, 8);
@@ -190,18 +191,20 @@ static inline void esp_out_cbc_iv(uint8_t *dst, const uint8_t *iv, uint8_t len)
 		memcpy(dst, iv, 8);
 }
 
-/* The ESP header (SPI, sequence number), the CBC IV after it, the trailer
- * and the crypto description: what every ESP SA does after its headers. */
+/* The ESP header (SPI, sequence number), the CBC IV after it (integ: the
+ * SA's DP_SA_INTEG, a constant where the caller knows it), the trailer and
+ * the crypto description: what every ESP SA does after its headers. */
 static inline void esp_out_body(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p,
 				uint8_t *esp, uint8_t *tail, uint32_t payload, uint32_t pad,
-				uint8_t nh, uint64_t seq, const uint8_t *cbc_iv, struct ofl_op *op)
+				uint8_t nh, uint64_t seq, bool integ, const uint8_t *cbc_iv,
+				struct ofl_op *op)
 {
 	memcpy(esp, &sa->spi_be, 4);
 	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
-	if (sa->flags & DP_SA_INTEG)
+	if (integ)
 		esp_out_cbc_iv(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
 	esp_out_trailer(tail, pad, nh);
-	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, op);
+	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, integ, op);
 	md->inner_len = payload;
 }
 
@@ -231,15 +234,17 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 		dp_sa_route_key(sa, md);
 	} else
 		esp_out_transport_hdr(sa, p, hdr, ip_len, m->pkt_len, md->family);
-	esp_out_body(sa, md, p, p + ip_len + sa->outer_len, tail, payload, pad, nh, seq, cbc_iv, op);
+	esp_out_body(sa, md, p, p + ip_len + sa->outer_len, tail, payload, pad, nh, seq,
+		     sa->flags & DP_SA_INTEG, cbc_iv, op);
 	return 0;
 }
 
 /* esp_out_one for the common case, tunnel mode over IPv4 without NAT
- * traversal (esp_out_kind): a fixed 20-byte outer header and none of the
- * transport, IPv6 or UDP branches. */
-static int esp_out_tun4(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
-			const uint8_t *cbc_iv, struct ofl_op *op)
+ * traversal: a fixed 20-byte outer header and none of the transport, IPv6
+ * or UDP branches; integ, a constant in each caller, picks GCM or CBC. */
+static inline __attribute__((always_inline)) int
+esp_out_tun4(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq, bool integ,
+	     const uint8_t *cbc_iv, struct ofl_op *op)
 {
 	struct dp_meta *md = dp_meta(m);
 	uint32_t payload = m->pkt_len;
@@ -254,8 +259,22 @@ static int esp_out_tun4(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *s
 	esp_out_ip4(w, sa, p, m->pkt_len, md, p + hdr);
 	dp_sa_route_key(sa, md);
 	esp_out_body(sa, md, p, p + sizeof(struct rte_ipv4_hdr), tail, payload, pad, nh, seq,
-		     cbc_iv, op);
+		     integ, cbc_iv, op);
 	return 0;
+}
+
+/* esp_out_tun4 for a GCM SA. */
+static int esp_out_tun4_gcm(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
+			    uint64_t seq, const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	return esp_out_tun4(w, m, sa, seq, false, cbc_iv, op);
+}
+
+/* esp_out_tun4 for a CBC + HMAC SA. */
+static int esp_out_tun4_cbc(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
+			    uint64_t seq, const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	return esp_out_tun4(w, m, sa, seq, true, cbc_iv, op);
 }
 
 /* Counts a run of packets sent on one SA: once per run, not per packet. */
@@ -389,8 +408,8 @@ esp_out_run(struct dp_worker *w, esp_out_fn *fn, struct dp_sa *sa, struct rte_mb
 
 /* First pass per run of packets sharing an SA: one sequence number
  * reservation, then each packet encapsulated and its crypto described,
- * by the SA's kind: AH, ESP tunnel over IPv4 without NAT traversal, or
- * any other ESP; then one crypto burst for everything. */
+ * by the SA's kind: ESP tunnel over IPv4 without NAT traversal (GCM or
+ * CBC), AH, or any other ESP; then one crypto burst for everything. */
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
@@ -406,13 +425,18 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 	for (uint16_t s = 0; s < n_spans; s++) {
 		struct dp_sa *sa = spans[s].sa;
 		uint16_t i = spans[s].start, run = spans[s].len;
-		uint8_t kind = sa->flags & (DP_SA_AH | DP_SA_TUNNEL | DP_SA_OUTER6 | DP_SA_NATT);
+		uint8_t kind = sa->flags &
+			       (DP_SA_AH | DP_SA_TUNNEL | DP_SA_OUTER6 | DP_SA_NATT | DP_SA_INTEG);
 		uint64_t seq;
 		uint16_t usable = esp_out_seq_reserve(sa, run, &seq);
 
 		spans[s].first = k;
 		if (kind == DP_SA_TUNNEL)
-			esp_out_run(w, esp_out_tun4, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
+			esp_out_run(w, esp_out_tun4_gcm, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok,
+				    &k);
+		else if (kind == (DP_SA_TUNNEL | DP_SA_INTEG))
+			esp_out_run(w, esp_out_tun4_cbc, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok,
+				    &k);
 		else if (kind & DP_SA_AH)
 			esp_out_run(w, esp_out_ah, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
 		else
