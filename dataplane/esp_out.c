@@ -43,26 +43,20 @@ static inline void esp_out_udp_len(const struct dp_sa *sa, uint8_t *udp, uint32_
 		((struct rte_udp_hdr *)udp)->dgram_len = rte_cpu_to_be_16((uint16_t)udp_len);
 }
 
-/* Tunnel mode: the outer header (and the UDP header) from the SA's template;
- * DSCP and ECN copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040
- * normal mode), DF copied from an inner IPv4 header. */
-static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
-			  uint32_t total, const struct dp_meta *md, const uint8_t *inner)
+/* The outer IPv4 header: the SA's 20-byte template, then DSCP and ECN
+ * copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode),
+ * DF copied from an inner IPv4 header, the checksum finished from the
+ * template's partial sum. */
+static inline void esp_out_ip4(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
+			       uint32_t total, const struct dp_meta *md, const uint8_t *inner)
 {
-	memcpy(p, sa->outer, sa->outer_len);
-	if (sa->flags & DP_SA_OUTER6) {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
-
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_inner_tos(md, inner) << 20);
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
-		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
-		return;
-	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-	uint32_t sum = ip->hdr_checksum; /* the template's fixed fields, folded */
+	uint32_t sum;
 	uint8_t tos_word[2];
 	uint16_t tos;
 
+	memcpy(p, sa->outer, sizeof(*ip));
+	sum = ip->hdr_checksum; /* the template's fixed fields, folded */
 	tos_word[0] = 0;
 	tos_word[1] = dp_inner_tos(md, inner);
 	memcpy(&tos, tos_word, 2); /* the TOS byte alone, as the header's first word sums it */
@@ -76,7 +70,29 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	ip->hdr_checksum = (uint16_t)~sum;
-	esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
+}
+
+/* Tunnel mode: the outer header (and the UDP header) from the SA's template;
+ * over IPv6, traffic class copied from the inner header as esp_out_ip4 does. */
+static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
+			  uint32_t total, const struct dp_meta *md, const uint8_t *inner)
+{
+	if (sa->flags & DP_SA_OUTER6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		memcpy(p, sa->outer, sa->outer_len);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_inner_tos(md, inner) << 20);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
+		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
+		return;
+	}
+	esp_out_ip4(w, sa, p, total, md, inner);
+	if (sa->flags & DP_SA_NATT) {
+		memcpy(p + sizeof(struct rte_ipv4_hdr), sa->outer + sizeof(struct rte_ipv4_hdr),
+		       DP_SA_UDP_LEN);
+		esp_out_udp_len(sa, p + sizeof(struct rte_ipv4_hdr),
+				total - (uint32_t)sizeof(struct rte_ipv4_hdr));
+	}
 }
 
 /* Transport mode: the IP header moves to the front and now carries ESP, or
@@ -115,10 +131,11 @@ static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
 }
 
 /* Describes the crypto of one packet: GCM (RFC 4106: IV = sequence number,
- * AAD = SPI [|| seq hi] || seq lo) or CBC + HMAC (ICV over the ESP header,
- * IV and ciphertext, plus the ESN high half, RFC 4303 §2.2.1). */
-static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, uint8_t *esp,
-		       uint32_t ct_len, uint64_t seq, struct ofl_op *op)
+ * AAD = SPI [|| seq hi] || seq lo) or, integ (the SA's DP_SA_INTEG), CBC +
+ * HMAC (ICV over the ESP header, IV and ciphertext, plus the ESN high half,
+ * RFC 4303 §2.2.1). */
+static inline void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, uint8_t *esp,
+			      uint32_t ct_len, uint64_t seq, bool integ, struct ofl_op *op)
 {
 	bool esn = sa->flags & DP_SA_ESN;
 	uint8_t *iv = esp + ESP_HDR_LEN;
@@ -127,7 +144,7 @@ static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, u
 
 	*op = (struct ofl_op){ .sa = &sa->crypto, .buf = p, .encrypt = true,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
-	if (!(sa->flags & DP_SA_INTEG)) {
+	if (!integ) {
 		uint64_t iv_be = rte_cpu_to_be_64(seq);
 
 		memcpy(iv, &iv_be, 8);
@@ -146,7 +163,53 @@ static void esp_out_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, u
 	}
 }
 
-/* Builds the ESP packet around the payload; returns 0 or a drop reason. */
+/* Room for hdr bytes before the packet (and an Ethernet header before
+ * them) and trailer bytes after it, in its one segment (rx linearised it);
+ * returns the new start and the trailer's place, or NULL. */
+static inline uint8_t *esp_out_grow(struct rte_mbuf *m, uint32_t hdr, uint32_t trailer,
+				    uint8_t **tail)
+{
+	uint8_t *p;
+
+	if (rte_pktmbuf_tailroom(m) < trailer || rte_pktmbuf_headroom(m) < hdr + RTE_ETHER_HDR_LEN)
+		return NULL;
+	p = rte_pktmbuf_mtod(m, uint8_t *) - hdr;
+	*tail = p + hdr + m->data_len;
+	m->data_off = (uint16_t)(m->data_off - hdr);
+	m->data_len = (uint16_t)(m->data_len + hdr + trailer);
+	m->pkt_len += hdr + trailer;
+	return p;
+}
+
+/* The CBC IV into the packet: 16 bytes (AES) or 8 (3DES), each a fixed-size
+ * copy rather than a memcpy call of the SA's length. */
+static inline void esp_out_cbc_iv(uint8_t *dst, const uint8_t *iv, uint8_t len)
+{
+	if (len == 16)
+		memcpy(dst, iv, 16);
+	else
+		memcpy(dst, iv, 8);
+}
+
+/* The ESP header (SPI, sequence number), the CBC IV after it (integ: the
+ * SA's DP_SA_INTEG, a constant where the caller knows it), the trailer and
+ * the crypto description: what every ESP SA does after its headers. */
+static inline void esp_out_body(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p,
+				uint8_t *esp, uint8_t *tail, uint32_t payload, uint32_t pad,
+				uint8_t nh, uint64_t seq, bool integ, const uint8_t *cbc_iv,
+				struct ofl_op *op)
+{
+	memcpy(esp, &sa->spi_be, 4);
+	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
+	if (integ)
+		esp_out_cbc_iv(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
+	esp_out_trailer(tail, pad, nh);
+	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, integ, op);
+	md->inner_len = payload;
+}
+
+/* Builds the ESP packet around the payload, any mode, family or
+ * encapsulation; returns 0 or a drop reason. */
 static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
 		       const uint8_t *cbc_iv, struct ofl_op *op)
 {
@@ -155,34 +218,63 @@ static int esp_out_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa
 	uint32_t ip_len = tunnel ? 0 : md->l3_len;
 	uint32_t payload = m->pkt_len - ip_len;
 	uint32_t pad = esp_pad_len(payload, sa->block_len);
-	uint32_t gap = ESP_HDR_LEN + sa->iv_len;
-	uint32_t hdr = sa->outer_len + gap; /* transport: the UDP header or nothing */
-	uint32_t trailer = pad + ESP_TRAILER_LEN + sa->icv_len;
+	uint32_t hdr = sa->outer_len + ESP_HDR_LEN + sa->iv_len; /* transport: UDP or nothing */
 	uint8_t nh = tunnel ? (md->family == DPSEC_AF_INET6 ? ESP_NH_IPV6 : ESP_NH_IPV4) : md->l4proto;
-	uint8_t *tail, *p, *esp;
+	uint8_t *tail, *p;
 
 	if (!tunnel && md->family == DPSEC_AF_INET6 && md->l3_len != sizeof(struct rte_ipv6_hdr))
 		return DP_DROP_unsupported_ext_headers;
 	if (!tunnel && (md->family == DPSEC_AF_INET6) != !!(sa->flags & DP_SA_OUTER6))
 		return DP_DROP_no_sa;
-	if (rte_pktmbuf_tailroom(m) < trailer || rte_pktmbuf_headroom(m) < hdr + RTE_ETHER_HDR_LEN)
+	p = esp_out_grow(m, hdr, pad + ESP_TRAILER_LEN + sa->icv_len, &tail);
+	if (p == NULL)
 		return DP_DROP_no_room;
-	tail = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)trailer);
-	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
 	if (tunnel) {
 		esp_out_outer(w, sa, p, m->pkt_len, md, p + hdr);
 		dp_sa_route_key(sa, md);
 	} else
 		esp_out_transport_hdr(sa, p, hdr, ip_len, m->pkt_len, md->family);
-	esp = p + ip_len + sa->outer_len;
-	memcpy(esp, &sa->spi_be, 4);
-	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
-	if (sa->flags & DP_SA_INTEG)
-		memcpy(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
-	esp_out_trailer(tail, pad, nh);
-	esp_out_op(sa, md, p, esp, payload + pad + ESP_TRAILER_LEN, seq, op);
-	md->inner_len = payload;
+	esp_out_body(sa, md, p, p + ip_len + sa->outer_len, tail, payload, pad, nh, seq,
+		     sa->flags & DP_SA_INTEG, cbc_iv, op);
 	return 0;
+}
+
+/* esp_out_one for the common case, tunnel mode over IPv4 without NAT
+ * traversal: a fixed 20-byte outer header and none of the transport, IPv6
+ * or UDP branches; integ, a constant in each caller, picks GCM or CBC. */
+static inline __attribute__((always_inline)) int
+esp_out_tun4(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq, bool integ,
+	     const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint32_t payload = m->pkt_len;
+	uint32_t pad = esp_pad_len(payload, sa->block_len);
+	uint32_t hdr = sizeof(struct rte_ipv4_hdr) + ESP_HDR_LEN + sa->iv_len;
+	uint8_t nh = md->family == DPSEC_AF_INET6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
+	uint8_t *tail, *p;
+
+	p = esp_out_grow(m, hdr, pad + ESP_TRAILER_LEN + sa->icv_len, &tail);
+	if (p == NULL)
+		return DP_DROP_no_room;
+	esp_out_ip4(w, sa, p, m->pkt_len, md, p + hdr);
+	dp_sa_route_key(sa, md);
+	esp_out_body(sa, md, p, p + sizeof(struct rte_ipv4_hdr), tail, payload, pad, nh, seq,
+		     integ, cbc_iv, op);
+	return 0;
+}
+
+/* esp_out_tun4 for a GCM SA. */
+static int esp_out_tun4_gcm(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
+			    uint64_t seq, const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	return esp_out_tun4(w, m, sa, seq, false, cbc_iv, op);
+}
+
+/* esp_out_tun4 for a CBC + HMAC SA. */
+static int esp_out_tun4_cbc(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
+			    uint64_t seq, const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	return esp_out_tun4(w, m, sa, seq, true, cbc_iv, op);
 }
 
 /* Counts a run of packets sent on one SA: once per run, not per packet. */
@@ -206,87 +298,151 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 		inner_bytes;
 }
 
-/* Length of the run of packets from mb[0] on that share its SA. */
-static uint16_t sa_run(struct rte_mbuf **mb, uint16_t n)
-{
-	const struct dp_sa *sa = dp_meta(mb[0])->sap;
-	uint16_t j = 1;
+/* A run of packets of one burst that share an SA: their ops are
+ * ops[first..end) once encapsulated. */
+struct esp_out_span {
+	struct dp_sa *sa;
+	uint16_t start, len; /* in the burst */
+	uint16_t first, end; /* in ops[] and ok[] */
+};
 
-	while (j < n && dp_meta(mb[j])->sap == sa)
-		j++;
-	return j;
+/* Splits the burst into runs of packets sharing an SA, in one pass that
+ * also tells whether any of them needs random CBC IVs. */
+static uint16_t esp_out_spans(struct rte_mbuf **mb, uint16_t n, struct esp_out_span *spans,
+			      bool *need_iv)
+{
+	uint16_t n_spans = 0;
+	uint8_t flags = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_sa *sa = dp_meta(mb[i])->sap;
+
+		if (n_spans == 0 || spans[n_spans - 1].sa != sa) {
+			spans[n_spans++] = (struct esp_out_span){ .sa = sa, .start = i };
+			flags |= sa->flags;
+		}
+		spans[n_spans - 1].len++;
+	}
+	*need_iv = flags & DP_SA_INTEG;
+	return n_spans;
 }
 
-static bool burst_needs_random_iv(struct rte_mbuf **mb, uint16_t n)
+/* After crypto, per packet, what only some SAs need: AH's header back in
+ * place, the ESN ICV copy, the UDP checksum over IPv6 with NAT traversal. */
+static void esp_out_post(struct rte_mbuf *m, struct dp_sa *sa, const struct ofl_op *op)
 {
-	for (uint16_t i = 0; i < n; i++)
-		if (dp_meta(mb[i])->sap->flags & DP_SA_INTEG)
-			return true;
-	return false;
+	struct dp_meta *md = dp_meta(m);
+
+	if (sa->flags & DP_SA_AH)
+		dp_ah_out_done(m, sa);
+	else if (op->tag == md->tag)
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
+		       sa->icv_len);
+	if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
+		dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
 }
 
-/* Second pass: engine status, the ESN ICV copy, counters. */
+/* Second pass, run by run: engine status, esp_out_post where the SA needs
+ * it, counters once per run. */
 static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
-			       uint16_t k, struct rte_mbuf **out)
+			       const struct esp_out_span *spans, uint16_t n_spans,
+			       struct rte_mbuf **out)
 {
-	struct esp_run run = { .sa = NULL };
 	uint16_t good = 0;
 
-	for (uint16_t j = 0; j < k; j++) {
-		struct rte_mbuf *m = ok[j];
-		struct dp_meta *md = dp_meta(m);
-		struct dp_sa *sa = md->sap;
+	for (uint16_t s = 0; s < n_spans; s++) {
+		struct dp_sa *sa = spans[s].sa;
+		bool post = sa->flags & (DP_SA_AH | DP_SA_ESN | DP_SA_NATT);
+		uint32_t packets = 0;
+		uint64_t bytes = 0;
 
-		if (ops[j].status != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, m, DP_DROP_crypto_error);
-			continue;
+		for (uint16_t j = spans[s].first; j < spans[s].end; j++) {
+			struct rte_mbuf *m = ok[j];
+
+			if (ops[j].status != 0) {
+				w->sa_ctr[sa->idx].drops++;
+				dp_drop(w, m, DP_DROP_crypto_error);
+				continue;
+			}
+			if (post)
+				esp_out_post(m, sa, &ops[j]);
+			packets++;
+			bytes += dp_meta(m)->inner_len;
+			out[good++] = m;
 		}
-		if (sa->flags & DP_SA_AH)
-			dp_ah_out_done(m, sa);
-		else if (ops[j].tag == md->tag)
-			memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
-			       sa->icv_len);
-		if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
-			dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
-		esp_run_add(w, &run, sa, md->inner_len, esp_out_count);
-		out[good++] = m;
+		esp_out_count(w, sa, packets, bytes);
 	}
-	esp_run_end(w, &run, esp_out_count);
 	return good;
 }
 
+typedef int esp_out_fn(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
+		       const uint8_t *cbc_iv, struct ofl_op *op);
+
+/* AH (ah.c) as an esp_out_fn: it needs no IV. */
+static int esp_out_ah(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa, uint64_t seq,
+		      const uint8_t *cbc_iv, struct ofl_op *op)
+{
+	(void)cbc_iv;
+	return dp_ah_out_one(w, m, sa, seq, op);
+}
+
+/* Encapsulates the run of packets mb[0..run) on sa with fn (a constant
+ * once inlined), numbered from seq, the first usable of them; their ops
+ * and mbufs go to ops[*k] and ok[*k] on. */
+static inline __attribute__((always_inline)) void
+esp_out_run(struct dp_worker *w, esp_out_fn *fn, struct dp_sa *sa, struct rte_mbuf **mb,
+	    uint16_t run, uint16_t usable, uint64_t seq, uint8_t (*ivs)[16], struct ofl_op *ops,
+	    struct rte_mbuf **ok, uint16_t *k)
+{
+	for (uint16_t j = 0; j < run; j++) {
+		int rc = j >= usable ? DP_DROP_seq_overflow : fn(w, mb[j], sa, seq + j, ivs[j], &ops[*k]);
+
+		if (rc != 0) {
+			w->sa_ctr[sa->idx].drops++;
+			dp_drop(w, mb[j], rc);
+			continue;
+		}
+		ok[(*k)++] = mb[j];
+	}
+}
+
 /* First pass per run of packets sharing an SA: one sequence number
- * reservation, then each packet encapsulated and its crypto described;
- * then one crypto burst for everything. */
+ * reservation, then each packet encapsulated and its crypto described,
+ * by the SA's kind: ESP tunnel over IPv4 without NAT traversal (GCM or
+ * CBC), AH, or any other ESP; then one crypto burst for everything. */
 uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
 	struct rte_mbuf *ok[DP_BURST];
+	struct esp_out_span spans[DP_BURST];
 	uint8_t ivs[DP_BURST][16];
-	uint16_t k = 0;
+	uint16_t k = 0, n_spans;
+	bool need_iv;
 
-	if (burst_needs_random_iv(mb, n))
+	n_spans = esp_out_spans(mb, n, spans, &need_iv);
+	if (need_iv)
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
-	for (uint16_t i = 0; i < n;) {
-		struct dp_sa *sa = dp_meta(mb[i])->sap;
-		uint16_t run = sa_run(&mb[i], (uint16_t)(n - i));
+	for (uint16_t s = 0; s < n_spans; s++) {
+		struct dp_sa *sa = spans[s].sa;
+		uint16_t i = spans[s].start, run = spans[s].len;
+		uint8_t kind = sa->flags &
+			       (DP_SA_AH | DP_SA_TUNNEL | DP_SA_OUTER6 | DP_SA_NATT | DP_SA_INTEG);
 		uint64_t seq;
 		uint16_t usable = esp_out_seq_reserve(sa, run, &seq);
 
-		for (uint16_t j = 0; j < run; j++, i++) {
-			int rc = j >= usable		 ? DP_DROP_seq_overflow
-				 : (sa->flags & DP_SA_AH) ? dp_ah_out_one(w, mb[i], sa, seq + j, &ops[k])
-							  : esp_out_one(w, mb[i], sa, seq + j, ivs[i], &ops[k]);
-
-			if (rc != 0) {
-				w->sa_ctr[sa->idx].drops++;
-				dp_drop(w, mb[i], rc);
-				continue;
-			}
-			ok[k++] = mb[i];
-		}
+		spans[s].first = k;
+		if (kind == DP_SA_TUNNEL)
+			esp_out_run(w, esp_out_tun4_gcm, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok,
+				    &k);
+		else if (kind == (DP_SA_TUNNEL | DP_SA_INTEG))
+			esp_out_run(w, esp_out_tun4_cbc, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok,
+				    &k);
+		else if (kind & DP_SA_AH)
+			esp_out_run(w, esp_out_ah, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
+		else
+			esp_out_run(w, esp_out_one, sa, &mb[i], run, usable, seq, &ivs[i], ops, ok, &k);
+		spans[s].end = k;
 	}
 	ofl_cpu_run(w->crypto, ops, k);
-	return esp_out_finish(w, ok, ops, k, mb);
+	return esp_out_finish(w, ok, ops, spans, n_spans, mb);
 }
