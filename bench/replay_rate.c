@@ -22,6 +22,7 @@
 #include <string.h>
 #include <x86intrin.h>
 
+#include "dpsec_opt.h"
 #include "replay.h"
 
 #define MAX_THREADS 2
@@ -56,16 +57,12 @@ static void usage(void)
 	exit(2);
 }
 
-static uint64_t parse_num(const char *name, const char *s, uint64_t min, uint64_t max)
+static uint32_t parse_num(const char *name, const char *s, uint32_t min, uint32_t max)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	uint32_t v;
 
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "replay_rate: --%s: expected %" PRIu64 "..%" PRIu64 ", got \"%s\"\n",
-			name, min, max, s);
+	if (dpsec_opt_u32("replay_rate", name, s, min, max, &v) < 0)
 		exit(2);
-	}
 	return v;
 }
 
@@ -84,11 +81,11 @@ static void parse_opts(int argc, char **argv, struct rate_opts *o)
 	*o = (struct rate_opts){ .threads = 1, .packets = 20000000, .window = 1024, .run = 32 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't': o->threads = (unsigned int)parse_num("threads", optarg, 1, MAX_THREADS); break;
-		case 'p': o->packets = parse_num("packets", optarg, 1, UINT32_MAX - MAX_RUN); break;
-		case 'w': o->window = (uint32_t)parse_num("window", optarg, 64, DP_REPLAY_WINDOW_MAX); break;
-		case 'r': o->run = (unsigned int)parse_num("run", optarg, 1, MAX_RUN); break;
-		case 'k': o->work = parse_num("work", optarg, 0, 1000000); break;
+		case 't': o->threads = (unsigned int)parse_num("--threads", optarg, 1, MAX_THREADS); break;
+		case 'p': o->packets = parse_num("--packets", optarg, 1, UINT32_MAX - MAX_RUN); break;
+		case 'w': o->window = (uint32_t)parse_num("--window", optarg, 64, DP_REPLAY_WINDOW_MAX); break;
+		case 'r': o->run = (unsigned int)parse_num("--run", optarg, 1, MAX_RUN); break;
+		case 'k': o->work = parse_num("--work", optarg, 0, 1000000); break;
 		default: usage();
 		}
 	}

@@ -15,6 +15,7 @@
 #include "cp.h"
 #include "cp_ike.h"
 #include "cp_ike_auth.h"
+#include "dpsec_opt.h"
 
 #define LOOP_MS 10
 #define CHECK_DP_MS 500
@@ -55,43 +56,31 @@ static void usage(FILE *f)
 		   "                            (default 10, 0: no limit)\n");
 }
 
-/* SECONDS of an option: min .. 86400, or -1 saying what was wrong. */
+/* SECONDS of an option: min .. 86400. */
 static int parse_seconds(const char *opt, const char *arg, uint32_t min, uint32_t *out)
 {
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (*arg == '\0' || *end != '\0' || v < (long)min || v > 86400) {
-		fprintf(stderr, "dpsec-ctld: %s: expected seconds %u..86400, got \"%s\"\n", opt, min, arg);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
+	return dpsec_opt_u32("dpsec-ctld", opt, arg, min, 86400, out);
 }
 
-/* A number of an option: 0 or min .. max, or -1 saying what was wrong. */
+/* A number of an option: 0 (off) or min .. max. */
 static int parse_count(const char *opt, const char *arg, uint32_t min, uint32_t max, uint32_t *out)
 {
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (*arg == '\0' || *end != '\0' || v < 0 || (v != 0 && v < (long)min) || v > (long)max) {
+	if (dpsec_opt_u32("dpsec-ctld", opt, arg, 0, max, out) < 0)
+		return -1;
+	if (*out != 0 && *out < min) {
 		fprintf(stderr, "dpsec-ctld: %s: expected 0 or %u..%u, got \"%s\"\n", opt, min, max, arg);
 		return -1;
 	}
-	*out = (uint32_t)v;
 	return 0;
 }
 
 static int parse_level(const char *opt, const char *arg, int *level)
 {
-	char *end;
+	uint32_t v;
 
-	*level = (int)strtol(arg, &end, 10);
-	if (*arg == '\0' || *end || *level < 0 || *level > 7) {
-		fprintf(stderr, "dpsec-ctld: %s: expected 0..7, got \"%s\"\n", opt, arg);
+	if (dpsec_opt_u32("dpsec-ctld", opt, arg, 0, 7, &v) < 0)
 		return -1;
-	}
+	*level = (int)v;
 	return 0;
 }
 

@@ -3,7 +3,6 @@
  * lcore (ARP/ND, control-plane commands, signals, idle exit). Shuts down
  * cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters, SIGUSR2 writes the
  * --stats-file. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "dpsec_opt.h"
 #include "dp_pkt.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
@@ -79,22 +79,6 @@ static void usage(FILE *f)
 		   "                            out of the steady cycle counts (default 250; bench/)\n");
 }
 
-/* A decimal option value within min..max, or an error naming the option. */
-static int opt_u32(const char *name, const char *arg, uint32_t min, uint32_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
-		fprintf(stderr, "dpsecd: --%s: expected %u..%u, got \"%s\"\n", name, min, max, arg);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct dp_opts *o)
 {
 	static const struct option longopts[] = {
@@ -121,20 +105,21 @@ static int parse_opts(int argc, char **argv, struct dp_opts *o)
 		case 'i': o->allow_insecure_keys = true; break;
 		case 's': o->stats_file = optarg; break;
 		case 'e':
-			if (opt_u32("exit-when-idle", optarg, 1, UINT32_MAX, &o->exit_when_idle_ms) < 0)
+			if (dpsec_opt_u32("dpsecd", "--exit-when-idle", optarg, 1, UINT32_MAX,
+					  &o->exit_when_idle_ms) < 0)
 				return -1;
 			break;
 		case 'n': o->instance = optarg; break;
 		case 'm':
-			if (opt_u32("max-sas", optarg, 1, SA_MAX_CAPACITY, &o->max_sas) < 0)
+			if (dpsec_opt_u32("dpsecd", "--max-sas", optarg, 1, SA_MAX_CAPACITY, &o->max_sas) < 0)
 				return -1;
 			break;
 		case 'b':
-			if (opt_u32("mbufs", optarg, 1024, POOL_MBUFS_MAX, &o->mbufs) < 0)
+			if (dpsec_opt_u32("dpsecd", "--mbufs", optarg, 1024, POOL_MBUFS_MAX, &o->mbufs) < 0)
 				return -1;
 			break;
 		case 'u':
-			if (opt_u32("stall-us", optarg, 1, STALL_US_MAX, &o->stall_us) < 0)
+			if (dpsec_opt_u32("dpsecd", "--stall-us", optarg, 1, STALL_US_MAX, &o->stall_us) < 0)
 				return -1;
 			break;
 		case 'h': usage(stdout); exit(0);
