@@ -3,7 +3,8 @@
  * size (bursts of 32, in place, the SA's keys expanded once), and printing
  * the TSC cycles per buffer as one JSON line.
  *
- *   raw_crypto --alg aes128gcm16 --len 44 [--aad 8] [--decrypt] [--iters N]
+ *   raw_crypto --alg aes128gcm16 --len 44 [--aad 8] [--decrypt]
+ *              [--seconds S] [--stall-us U]
  *   raw_crypto --alg aes128+sha1_96 --len 48 --hash-extra 24 ...
  *   raw_crypto --alg ah+sha1_96 --len 0 --hash-extra 108 ...
  *
@@ -15,21 +16,27 @@
  * HMAC-SHA1-96 or HMAC-SHA-256-128 (12- or 16-byte tags). Decryption does
  * not verify tags: intel-ipsec-mb only computes them, as in dpsecd.
  *
- * The buffers are timed in rounds of 256 bursts; the figure is the fastest
- * round (interference from a shared machine only ever adds cycles), the mean
- * is printed beside it. */
+ * Measured the way dpsecd measures itself, so that the two compare: every
+ * burst is timed on its own for --seconds (default 0.5), a burst longer
+ * than --stall-us (default 250, dpsecd's default) had the core taken away
+ * and is left out and counted, and the figure is the mean of the others.
+ * (The fastest of many short rounds would be lower than any mean on a
+ * machine whose speed varies from one millisecond to the next, and set
+ * beside dpsecd's mean it would make dpsec look slower than it is.) */
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <x86intrin.h>
 
 #include <intel-ipsec-mb.h>
 
 #define BURST 32
 #define MAX_LEN 9216
-#define ROUND_BURSTS 256
+#define WARMUP_BURSTS 256
+#define DEADLINE_CHECK_BURSTS 256
 
 enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE };
 
@@ -38,7 +45,8 @@ static void usage(void)
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes256gcm16|aes128+sha1_96|"
 		"aes128+sha256_128|aes256+sha1_96|aes256+sha256_128|3des+sha1_96|"
 		"3des+sha256_128|ah+sha1_96|ah+sha256_128 --len BYTES\n"
-		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--iters N]\n");
+		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
+		"                  [--stall-us U]\n");
 	exit(2);
 }
 
@@ -75,7 +83,8 @@ struct raw_opts {
 	enum cipher cipher;
 	int sha256;
 	unsigned key_len, len, hash_extra, aad_len;
-	unsigned long iters;
+	double seconds;
+	double stall_us;
 	int decrypt;
 };
 
@@ -94,7 +103,7 @@ struct raw_state {
 
 static void parse_opts(int argc, char **argv, struct raw_opts *o)
 {
-	*o = (struct raw_opts){ .key_len = 16, .aad_len = 8, .iters = 200000 };
+	*o = (struct raw_opts){ .key_len = 16, .aad_len = 8, .seconds = 0.5, .stall_us = 250 };
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--alg") == 0 && i + 1 < argc)
 			o->alg_name = argv[++i];
@@ -104,8 +113,10 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 			o->hash_extra = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--aad") == 0 && i + 1 < argc)
 			o->aad_len = (unsigned)strtoul(argv[++i], NULL, 0);
-		else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc)
-			o->iters = strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			o->seconds = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--stall-us") == 0 && i + 1 < argc)
+			o->stall_us = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--decrypt") == 0)
 			o->decrypt = 1;
 		else
@@ -113,7 +124,8 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 	}
 	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->sha256) != 0 ||
 	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN ||
-	    o->aad_len > 16 || o->iters == 0)
+	    o->aad_len > 16 || !(o->seconds > 0 && o->seconds <= 3600) ||
+	    !(o->stall_us > 0 && o->stall_us <= 1e6))
 		usage();
 	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
 	    (o->cipher == CIPHER_DES3 && o->len % 8 != 0)) {
@@ -251,40 +263,70 @@ static long run_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *
 	return failed;
 }
 
-/* Times rounds of ROUND_BURSTS bursts after a warm-up round; returns 0 with
- * the fastest and the total cycles, or -1. */
-static int measure(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st, uint64_t *best,
-		   uint64_t *total, uint64_t *buffers)
+static double monotonic_seconds(void)
 {
-	unsigned long rounds = (o->iters + BURST * ROUND_BURSTS - 1) / (BURST * ROUND_BURSTS);
+	struct timespec ts;
 
-	*best = UINT64_MAX;
-	*total = 0;
-	for (unsigned long r = 0; r <= rounds; r++) {
-		uint64_t t0 = __rdtsc(), dt;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
-		for (int b = 0; b < ROUND_BURSTS; b++)
-			if (run_burst(mgr, o, st) != 0) {
-				fprintf(stderr, "raw_crypto: jobs failed\n");
-				return -1;
+/* The TSC's rate, from 20 ms of it against the monotonic clock. */
+static double tsc_hz(void)
+{
+	double t0 = monotonic_seconds(), t;
+	uint64_t c0 = __rdtsc();
+
+	do
+		t = monotonic_seconds();
+	while (t - t0 < 0.02);
+	return (double)(__rdtsc() - c0) / (t - t0);
+}
+
+struct raw_result {
+	double hz;
+	uint64_t steady_cycles, steady_buffers, stalled_bursts;
+};
+
+/* Times every burst for o->seconds after a warm-up; the bursts longer than
+ * the stall limit are counted apart. Returns 0, or -1 if jobs failed. */
+static int measure(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st, struct raw_result *r)
+{
+	uint64_t stall, end;
+
+	*r = (struct raw_result){ .hz = tsc_hz() };
+	stall = (uint64_t)(o->stall_us * r->hz / 1e6);
+	for (int b = 0; b < WARMUP_BURSTS; b++)
+		if (run_burst(mgr, o, st) != 0)
+			goto failed;
+	end = __rdtsc() + (uint64_t)(o->seconds * r->hz);
+	do {
+		for (int b = 0; b < DEADLINE_CHECK_BURSTS; b++) {
+			uint64_t t0 = __rdtsc(), dt;
+
+			if (run_burst(mgr, o, st) != 0)
+				goto failed;
+			dt = __rdtsc() - t0;
+			if (dt > stall) {
+				r->stalled_bursts++;
+				continue;
 			}
-		dt = __rdtsc() - t0;
-		if (r == 0)
-			continue; /* warm-up */
-		*total += dt;
-		if (dt < *best)
-			*best = dt;
-	}
-	*buffers = (uint64_t)rounds * ROUND_BURSTS * BURST;
-	return 0;
+			r->steady_cycles += dt;
+			r->steady_buffers += BURST;
+		}
+	} while (__rdtsc() < end);
+	return r->steady_buffers > 0 ? 0 : -1;
+failed:
+	fprintf(stderr, "raw_crypto: jobs failed\n");
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
 	static struct raw_state st;
+	struct raw_result r;
 	struct raw_opts o;
 	IMB_ARCH arch = IMB_ARCH_NONE;
-	uint64_t best, total, n;
 	IMB_MGR *mgr;
 
 	parse_opts(argc, argv, &o);
@@ -299,15 +341,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	prepare(mgr, &o, &st);
-	if (measure(mgr, &o, &st, &best, &total, &n) != 0)
+	if (measure(mgr, &o, &st, &r) != 0) {
+		fprintf(stderr, "raw_crypto: no burst ran uninterrupted\n");
 		return 1;
+	}
 	printf("{\"alg\": \"%s\", \"len\": %u, \"hash_extra\": %u, \"aad\": %u, \"decrypt\": %s, "
 	       "\"buffers\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"cycles_per_buffer\": %.2f, "
-	       "\"mean_cycles_per_buffer\": %.2f, \"imb_version\": \"%s\", \"arch\": %d}\n",
+	       "\"stalled_bursts\": %" PRIu64 ", \"tsc_hz\": %.0f, \"imb_version\": \"%s\", "
+	       "\"arch\": %d}\n",
 	       o.alg_name, o.len, o.hash_extra, o.cipher == CIPHER_GCM ? o.aad_len : 0,
-	       o.decrypt ? "true" : "false", n, total,
-	       (double)best / (ROUND_BURSTS * BURST), (double)total / (double)n, imb_get_version_str(),
-	       (int)arch);
+	       o.decrypt ? "true" : "false", r.steady_buffers, r.steady_cycles,
+	       (double)r.steady_cycles / (double)r.steady_buffers, r.stalled_bursts, r.hz,
+	       imb_get_version_str(), (int)arch);
 	free_mb_mgr(mgr);
 	return 0;
 }
