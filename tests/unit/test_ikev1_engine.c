@@ -1,13 +1,14 @@
 /* test_ikev1_engine.c - Check tests of the IKEv1 engine (ike/ikev1.h): two
  * engines in one process, an initiator and a responder, stepped message
  * by message. Covers Main Mode and Quick Mode with a pre-shared key (with
- * and without PFS, through a NAT), a wrong key, no proposal chosen,
- * retransmitted messages answered from the cache, retransmission and
- * giving up, DELETE of IPsec and ISAKMP SAs both ways, DPD answered and a
- * silent peer found dead, Quick Mode rekey (make-before-break), the ISAKMP
- * SA renewed by either side keeping its Quick Mode SAs, Aggressive
- * Mode refused, malformed input counted, SKEYID..KEYMAT recomputed by
- * the independent reference ike_vectors/ike_crypto_ref.py (hmac/hashlib),
+ * and without PFS, through a NAT, AH left out there by either side), a
+ * wrong key, no proposal chosen, retransmitted messages answered from
+ * the cache, retransmission and giving up, DELETE of IPsec and ISAKMP SAs
+ * both ways, DPD answered and a silent peer found dead, Quick Mode rekey
+ * (make-before-break), the ISAKMP SA renewed by either side keeping its
+ * Quick Mode SAs, Aggressive Mode refused, malformed input counted,
+ * SKEYID..KEYMAT recomputed by the independent reference
+ * ike_vectors/ike_crypto_ref.py (hmac/hashlib),
  * Main Mode read by scapy (ike_vectors/check_ikev1_scapy.py), and legacy
  * DES refused without conf.legacy and agreed with it, its Main Mode 5
  * decrypted by the openssl command with the reference's key and IV. */
@@ -1242,6 +1243,81 @@ START_TEST(nat_with_only_ah_starts_no_quick_mode)
 }
 END_TEST
 
+/* The responder's own filter, which a dpsec initiator never reaches since
+ * it leaves AH out: Main Mode up through the NAT, its last message read
+ * by an initiator made to forget the NAT for that message only, as a peer
+ * ignoring RFC 3947 would be; the Quick Mode 1 it sends then offers each
+ * method of its policy, AH included. The responder's policy has AH first,
+ * then ESP: only the NAT stands in AH's way. */
+static void qm1_ignoring_nat(struct world *w, const struct ike_qm_method *offered, uint8_t n)
+{
+	struct ikev2_sa_id id;
+	struct ikev1_sa *sa;
+	bool local_nat, remote_nat;
+
+	nat_world(w);
+	w->i.pol.n_qm = n;
+	memcpy(w->i.pol.qm, offered, n * sizeof(*offered));
+	w->r.pol.n_qm = 2;
+	w->r.pol.qm[0] = qm_ah_sha1;
+	w->r.pol.qm[1] = qm_cbc;
+	world_go(w);
+	initiate(w);
+	for (int k = 0; k < 5; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	id = last_ev(&w->i, IKEV2_EV_NAT)->sa;
+	ck_assert(ikev1_find_sa(w->r.e, &id)->remote_nat); /* the responder found the NAT */
+	sa = ikev1_find_sa(w->i.e, &id);
+	local_nat = sa->local_nat;
+	remote_nat = sa->remote_nat;
+	ck_assert(local_nat);
+	sa->local_nat = sa->remote_nat = false;
+	pass(w, &w->r); /* Main Mode 6: up, and Quick Mode 1 goes out */
+	sa->local_nat = local_nat;
+	sa->remote_nat = remote_nat;
+}
+
+/* Offered only AH across the NAT, the responder chooses nothing: a
+ * protected NO-PROPOSAL-CHOSEN, no pair on either side, the ISAKMP SA kept. */
+START_TEST(nat_responder_refuses_ah)
+{
+	struct world w;
+
+	qm1_ignoring_nat(&w, &qm_ah_sha1, 1);
+	refused(&w, &w.i, -ENOENT);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_CHILD_ESTABLISHED), 0);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* Offered AH first and ESP second across the NAT, the responder passes
+ * over AH (which it would otherwise take, being first) and agrees to ESP
+ * in UDP. */
+START_TEST(nat_responder_skips_ah_for_esp)
+{
+	const struct ike_qm_method offered[2] = { qm_ah_sha1, qm_cbc };
+	struct world w;
+
+	qm1_ignoring_nat(&w, offered, 2);
+	pass(&w, &w.i);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	ck_assert_uint_eq(child_of(&w.r)->protocol, IKE_PROTO_ESP);
+	ck_assert(child_of(&w.r)->udp_encap);
+	ck_assert_uint_eq(child_of(&w.i)->protocol, IKE_PROTO_ESP);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 1);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
 /* Selectors outside the responder's policy: INVALID-ID-INFORMATION. */
 START_TEST(selectors_outside_policy)
 {
@@ -1476,6 +1552,8 @@ static Suite *suite(void)
 	tcase_add_test(t, nat_traversal_floats_to_4500);
 	tcase_add_test(t, nat_leaves_ah_out);
 	tcase_add_test(t, nat_with_only_ah_starts_no_quick_mode);
+	tcase_add_test(t, nat_responder_refuses_ah);
+	tcase_add_test(t, nat_responder_skips_ah_for_esp);
 	tcase_add_test(t, keys_match_the_reference);
 	tcase_add_test(t, initiator_order_in_main_mode);
 	tcase_add_test(t, quick_mode_3des);
