@@ -4,7 +4,7 @@ scapy's ISAKMP dissector, an independent implementation, with their fields
 asserted: the suite AES-CBC-256 / SHA2-256 / PSK / group 19 / 28800 s, the
 NAT-T (RFC 3947) and DPD vendor IDs, KE and nonce sizes, and the NAT-D
 hashes recomputed with hashlib for the addresses argv[5] (initiator) and
-argv[6] (responder), "a.b.c.d:port". Run by test_ikev1_engine.c."""
+argv[6] (responder), "a.b.c.d:port". Run by test_ikev1_main.c."""
 import hashlib
 import socket
 import sys

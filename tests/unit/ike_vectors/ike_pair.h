@@ -1,8 +1,8 @@
 /* ike_pair.h - what the two-peer engine tests (test_ikev2_engine.c and
- * test_ikev1_engine.c) share: the outbox of one side (the datagrams and
- * the other events its engine gave; both engines hand out struct
- * ikev2_event), addresses and selectors, and the checks that the two
- * halves of a child SA pair agree. */
+ * the IKEv1 ones, through ../ikev1_world.h) share: the outbox of one side
+ * (the datagrams and the other events its engine gave; both engines hand
+ * out struct ikev2_event), addresses and selectors, and the checks that
+ * the two halves of a child SA pair agree. */
 #ifndef IKE_PAIR_H
 #define IKE_PAIR_H
 

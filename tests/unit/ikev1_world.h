@@ -1,0 +1,314 @@
+/* ikev1_world.h - the two-peer world of the IKEv1 engine tests
+ * (test_ikev1_main.c, test_ikev1_quick.c, test_ikev1_info.c,
+ * test_ikev1_renew.c): two engines in one process, an initiator and a
+ * responder with matching PSK policies, stepped message by message (a NAT
+ * rewriting the initiator's packets on request); the methods they share,
+ * the events and counters each side gave, and Main Mode plus the first
+ * Quick Mode run and checked. */
+#ifndef IKEV1_WORLD_H
+#define IKEV1_WORLD_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_pair.h"
+#include "ikev1.h"
+#include "ikev1_sa.h"
+#include "isakmp_msg.h"
+
+struct side {
+	struct ike_outbox box;  /* its name, datagrams and events */
+	struct ikev1_engine *e;
+	struct ikev1_conf conf;
+	struct ike_endpoint ep;
+	struct ikev2_peer pol;
+};
+
+struct world {
+	struct side i, r;
+	uint64_t now;
+	bool nat;                       /* i's packets leave through a NAT */
+	struct ike_endpoint nat_ep, nat_inside;
+};
+
+static const struct ike_mm_method mm_aes256 = {
+	{ IKE_ENCR_AES_CBC, 256, IKE_INTEG_HMAC_SHA2_256_128, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_ECP_256
+};
+
+static const struct ike_mm_method mm_3des = {
+	{ IKE_ENCR_3DES, 0, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048
+};
+
+static const struct ike_qm_method qm_cbc = {
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+};
+
+static inline int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	struct side *s = ctx;
+
+	(void)q;
+	*out = s->pol;
+	return 0;
+}
+
+static inline void policy(struct side *s, bool initiator, const struct ike_mm_method *mm,
+			  const struct ike_qm_method *qm, const char *psk)
+{
+	struct ike_err err = { 0 };
+	struct ike_ts_set a = ts_prefix(v4(10, 1, 0, 0), 16), b = ts_prefix(v4(10, 2, 0, 0), 16);
+
+	memset(&s->pol, 0, sizeof(s->pol));
+	s->pol.user = initiator ? 11 : 22;
+	ck_assert_int_eq(ike_id_fqdn(&s->pol.local_id, initiator ? "i.example" : "r.example", &err), 0);
+	ck_assert_int_eq(ike_id_fqdn(&s->pol.remote_id, initiator ? "r.example" : "i.example", &err), 0);
+	ck_assert_int_eq(ike_auth_psk(&s->pol.local_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
+	ck_assert_int_eq(ike_auth_psk(&s->pol.remote_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
+	s->pol.n_mm = 1;
+	s->pol.mm[0] = *mm;
+	s->pol.n_qm = 1;
+	s->pol.qm[0] = *qm;
+	s->pol.ts_local = initiator ? a : b;
+	s->pol.ts_remote = initiator ? b : a;
+}
+
+static inline void world_init(struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->i.box.name = "initiator";
+	w->r.box.name = "responder";
+	ikev1_conf_default(&w->i.conf);
+	ikev1_conf_default(&w->r.conf);
+	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
+	w->r.ep = (struct ike_endpoint){ v4(198, 51, 100, 1), 500 };
+	w->now = 1000;
+	policy(&w->i, true, &mm_aes256, &qm_cbc, "secret");
+	policy(&w->r, false, &mm_aes256, &qm_cbc, "secret");
+}
+
+static inline void side_start(struct side *s)
+{
+	struct ike_err err = { 0 };
+
+	s->conf.lookup = lookup;
+	s->conf.lookup_ctx = s;
+	s->e = ikev1_engine_new(&s->conf, &err);
+	ck_assert_msg(s->e != NULL, "%s", err.msg);
+}
+
+static inline void world_go(struct world *w)
+{
+	side_start(&w->i);
+	side_start(&w->r);
+}
+
+static inline void drain(struct side *s)
+{
+	struct ikev2_event ev;
+
+	while (ikev1_next_event(s->e, &ev))
+		outbox_put(&s->box, &ev);
+}
+
+static inline void side_end(struct side *s)
+{
+	drain(s);
+	outbox_free(&s->box);
+	ikev1_engine_free(s->e);
+	ike_auth_wipe(&s->pol.local_auth);
+	ike_auth_wipe(&s->pol.remote_auth);
+}
+
+static inline void world_end(struct world *w)
+{
+	side_end(&w->i);
+	side_end(&w->r);
+}
+
+static inline struct msg take(struct side *s)
+{
+	drain(s);
+	return outbox_take(&s->box);
+}
+
+static inline void nothing_sent(struct side *s)
+{
+	drain(s);
+	outbox_nothing_sent(&s->box);
+}
+
+static inline struct side *other(struct world *w, struct side *s)
+{
+	return s == &w->i ? &w->r : &w->i;
+}
+
+static inline int feed(struct world *w, struct side *to, const struct msg *m, struct ike_err *err)
+{
+	struct ike_endpoint from = m->from, at = m->to;
+
+	if (w->nat && to == &w->r) {
+		w->nat_inside = m->from;
+		from = w->nat_ep;
+		from.port = m->from.port == 500 ? 40000 : 40001;
+	}
+	if (w->nat && to == &w->i)
+		at = w->nat_inside;
+	return ikev1_input(to->e, m->data, m->len, &at, &from, w->now, err);
+}
+
+static inline void deliver(struct world *w, struct side *to, const struct msg *m)
+{
+	struct ike_err err = { 0 };
+	int rc = feed(w, to, m, &err);
+
+	ck_assert_msg(rc == 0, "%s refused a message: %d %s", to->box.name, rc, err.msg);
+}
+
+/* One message of `from` delivered; returned for the caller to free. */
+static inline struct msg step(struct world *w, struct side *from)
+{
+	struct msg m = take(from);
+
+	deliver(w, other(w, from), &m);
+	return m;
+}
+
+static inline void pass(struct world *w, struct side *from)
+{
+	free(step(w, from).data);
+}
+
+/* One message of `from` that the other side answers with a refusal. */
+static inline void refused(struct world *w, struct side *from, int code)
+{
+	struct msg m = take(from);
+	struct ike_err err = { 0 };
+
+	ck_assert_int_eq(feed(w, other(w, from), &m, &err), code);
+	free(m.data);
+}
+
+static inline int count_ev(struct side *s, enum ikev2_event_kind k)
+{
+	drain(s);
+	return outbox_count(&s->box, k);
+}
+
+static inline struct ikev2_event *last_ev(struct side *s, enum ikev2_event_kind k)
+{
+	drain(s);
+	return outbox_last(&s->box, k);
+}
+
+static inline uint64_t stat(struct side *s, enum ikev1_stat k)
+{
+	return ikev1_engine_stats(s->e)->n[k];
+}
+
+static inline const struct ike_child *child_of(struct side *s)
+{
+	return last_ev(s, IKEV2_EV_CHILD_UP)->child;
+}
+
+/* "SA VID VID" of a message in the clear. */
+static inline const char *summary(const struct msg *m)
+{
+	static char text[256];
+	static uint8_t buf[IKE_MSG_MAX];
+	struct isakmp_msg pm;
+	struct ike_sb sb;
+	struct ike_err err = { 0 };
+
+	memcpy(buf, m->data, m->len);
+	ck_assert_msg(isakmp_msg_parse(buf, m->len, &pm, &err) == 0, "%s", err.msg);
+	ike_sb_init(&sb, text, sizeof(text));
+	if (pm.hdr.flags & ISAKMP_FLAG_E)
+		ike_sb_add(&sb, "encrypted");
+	for (uint16_t k = 0; k < pm.n; k++)
+		ike_sb_add(&sb, "%s%s", k ? " " : "", isakmp_payload_name(pm.pl[k].type));
+	return text;
+}
+
+static inline void expect_summary(const struct msg *m, const char *want)
+{
+	const char *got = summary(m);
+
+	ck_assert_msg(strcmp(got, want) == 0, "\"%s\", expected \"%s\"", got, want);
+}
+
+static inline struct ikev2_sa_id initiate(struct world *w)
+{
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+
+	ck_assert_msg(ikev1_initiate(w->i.e, &w->i.pol, &w->i.ep, &w->r.ep, w->now, &id, &err) == 0,
+		      "%s", err.msg);
+	return id;
+}
+
+/* Main Mode's six messages and Quick Mode's three, each checked. */
+static inline struct ikev2_sa_id main_and_quick(struct world *w)
+{
+	struct ikev2_sa_id id = initiate(w);
+	struct msg m = step(w, &w->i);
+
+	expect_summary(&m, "SA VID VID");
+	free(m.data);
+	m = step(w, &w->r);
+	expect_summary(&m, "SA VID VID");
+	free(m.data);
+	m = step(w, &w->i);
+	expect_summary(&m, "KE NONCE NAT-D NAT-D");
+	free(m.data);
+	m = step(w, &w->r);
+	expect_summary(&m, "KE NONCE NAT-D NAT-D");
+	free(m.data);
+	m = step(w, &w->i);
+	expect_summary(&m, "encrypted");
+	free(m.data);
+	pass(w, &w->r); /* 6: the responder is up */
+	ck_assert_int_eq(count_ev(&w->r, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_IKE_UP), 1);
+	pass(w, &w->i); /* QM 1 */
+	pass(w, &w->r); /* QM 2: the initiator installs */
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_UP), 1);
+	pass(w, &w->i); /* QM 3: the responder installs */
+	ck_assert_int_eq(count_ev(&w->r, IKEV2_EV_CHILD_UP), 1);
+	nothing_sent(&w->i);
+	nothing_sent(&w->r);
+	memcpy(id.spi_r, last_ev(&w->i, IKEV2_EV_IKE_UP)->sa.spi_r, 8);
+	return id;
+}
+
+static inline const char *log_has(struct side *s, const struct ikev2_sa_id *id, const char *text)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, id);
+
+	ck_assert_ptr_nonnull(sa);
+	return ikev1_sa_log_find(sa, text);
+}
+
+/* Runs the tests as the suite `name` (one test case, 120 s each); the exit
+ * status for main(). */
+static inline int world_run(const char *name, const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	TCase *t = tcase_create("exchanges");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(t, 120);
+	for (size_t k = 0; k < n; k++)
+		tcase_add_test(t, tests[k]);
+	suite_add_tcase(s, t);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,143 @@
+/* test_ikev1_info.c - Check tests of the IKEv1 engine's informational
+ * exchanges (ike/ikev1_info.c), in the two-peer world of ikev1_world.h:
+ * DELETE of IPsec and ISAKMP SAs both ways, DPD answered and a silent
+ * peer found dead, and INITIAL-CONTACT from a restarted peer replacing
+ * its older SAs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev1_world.h"
+
+START_TEST(delete_ipsec_sa_both_ways)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	uint32_t spi_i, spi_r;
+
+	world_init(&w);
+	world_go(&w);
+	id = main_and_quick(&w);
+	spi_i = child_of(&w.i)->in.spi;
+	spi_r = child_of(&w.r)->in.spi;
+	ck_assert_int_eq(ikev1_delete_child(w.i.e, &id, spi_i, w.now, &err), 0);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_CHILD_DOWN)->child_down.spi_in, spi_i);
+	pass(&w, &w.i);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_CHILD_DOWN)->child_down.spi_in, spi_r);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_CHILD_DOWN)->child_down.spi_out, spi_i);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_CHILD_DELETED), 1);
+	/* a second pair, deleted by the responder */
+	ck_assert_int_eq(ikev1_quick_mode(w.r.e, &id, w.now, &err), 0);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	pass(&w, &w.r);
+	spi_r = child_of(&w.r)->in.spi;
+	ck_assert_int_eq(ikev1_delete_child(w.r.e, &id, spi_r, w.now, &err), 0);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_CHILD_DOWN)->child_down.spi_out, spi_r);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_CHILD_DELETED), 2);
+	ck_assert_int_eq(ikev1_delete_child(w.r.e, &id, spi_r, w.now, &err), -ENOENT);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(delete_isakmp_sa_both_ways)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+
+	for (int by_responder = 0; by_responder < 2; by_responder++) {
+		struct side *from, *to;
+
+		world_init(&w);
+		world_go(&w);
+		id = main_and_quick(&w);
+		from = by_responder ? &w.r : &w.i;
+		to = other(&w, from);
+		ck_assert_int_eq(ikev1_delete_ike(from->e, &id, w.now, &err), 0);
+		ck_assert_int_eq(count_ev(from, IKEV2_EV_IKE_DOWN), 1);
+		ck_assert_int_eq(count_ev(from, IKEV2_EV_CHILD_DOWN), 1);
+		pass(&w, from);
+		ck_assert_int_eq(count_ev(to, IKEV2_EV_IKE_DOWN), 1);
+		ck_assert_int_eq(count_ev(to, IKEV2_EV_CHILD_DOWN), 1);
+		ck_assert_str_eq(last_ev(to, IKEV2_EV_IKE_DOWN)->reason.text, "deleted by the peer");
+		ck_assert_uint_eq(ikev1_sa_count(w.i.e) + ikev1_sa_count(w.r.e), 0);
+		world_end(&w);
+	}
+}
+END_TEST
+
+START_TEST(dpd_answered_and_silent_peer)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+
+	world_init(&w);
+	world_go(&w);
+	id = main_and_quick(&w);
+	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_DPD_SENT), 1);
+	pass(&w, &w.i);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_DPD_ANSWERED), 1);
+	pass(&w, &w.r); /* the ACK */
+	ck_assert_ptr_nonnull(log_has(&w.i, &id, "the peer is alive"));
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 28800 * 1000ull);
+	/* now the peer stays silent */
+	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
+	for (int k = 0; k < 6; k++) {
+		free(take(&w.i).data);
+		w.now = ikev1_next_timer(w.i.e);
+		ikev1_tick(w.i.e, w.now);
+	}
+	nothing_sent(&w.i);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_RETRANSMITS), 5);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_PEER_TIMEOUTS), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_DOWN), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 1);
+	ck_assert_uint_eq(ikev1_sa_count(w.i.e), 0);
+	world_end(&w);
+}
+END_TEST
+
+/* The initiator restarts (a new engine, no SA with the responder): its
+ * Main Mode says INITIAL-CONTACT and the responder's old SAs go. */
+START_TEST(initial_contact_replaces_old_sas)
+{
+	struct world w;
+	struct ikev2_sa_id old;
+
+	world_init(&w);
+	world_go(&w);
+	old = main_and_quick(&w);
+	side_end(&w.i);
+	memset(&w.i.box, 0, sizeof(w.i.box));
+	w.i.box.name = "restarted initiator";
+	policy(&w.i, true, &mm_aes256, &qm_cbc, "secret");
+	side_start(&w.i);
+	initiate(&w);
+	for (int k = 0; k < 9; k++) /* Main Mode and Quick Mode again */
+		pass(&w, k % 2 ? &w.r : &w.i);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 2);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 1);
+	ck_assert_mem_eq(last_ev(&w.r, IKEV2_EV_IKE_DOWN)->sa.spi_i, old.spi_i, 8);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_DOWN), 1);
+	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
+	world_end(&w);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *tests[] = {
+		delete_ipsec_sa_both_ways,
+		delete_isakmp_sa_both_ways,
+		dpd_answered_and_silent_peer,
+		initial_contact_replaces_old_sas,
+	};
+
+	return world_run("ikev1_info", tests, sizeof(tests) / sizeof(tests[0]));
+}

@@ -1,0 +1,386 @@
+/* test_ikev1_quick.c - Check tests of the IKEv1 engine's Quick Mode
+ * (ike/ikev1_quick.c), in the two-peer world of ikev1_world.h: with and
+ * without PFS (and PFS on one side only), a lost Quick Mode 3 recovered,
+ * an unanswered Quick Mode given up alone, a corrupted one dropped, ESP
+ * 3DES, RESPONDER-LIFETIME, AH in transport mode, AH left out across a
+ * NAT by the initiator and refused there by the responder, and selectors
+ * outside the responder's policy. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev1_world.h"
+
+static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
+	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
+
+START_TEST(quick_mode_with_pfs)
+{
+	struct world w;
+	struct ike_qm_method qm = qm_cbc;
+
+	world_init(&w);
+	qm.dh_group = IKE_DH_MODP_2048;
+	w.i.pol.qm[0] = qm;
+	w.r.pol.qm[0] = qm;
+	world_go(&w);
+	main_and_quick(&w);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	ck_assert_uint_eq(child_of(&w.i)->method.dh_group, IKE_DH_MODP_2048);
+	ck_assert_uint_eq(child_of(&w.r)->method.dh_group, IKE_DH_MODP_2048);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(pfs_on_one_side_only)
+{
+	struct world w;
+	struct ike_qm_method qm = qm_cbc;
+
+	world_init(&w);
+	qm.dh_group = IKE_DH_ECP_256;
+	w.i.pol.qm[0] = qm; /* the responder wants no PFS */
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	refused(&w, &w.i, -ENOENT); /* QM 1: refused with a protected NO-PROPOSAL-CHOSEN */
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(lost_quick_mode_3_is_recovered)
+{
+	struct world w;
+	struct msg qm2, qm3, again;
+
+	world_init(&w);
+	w.r.conf.retransmit_base_ms = 1000;
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	pass(&w, &w.i);
+	qm2 = step(&w, &w.r);
+	qm3 = take(&w.i); /* lost */
+	w.now += 1000;
+	ikev1_tick(w.r.e, w.now); /* the responder resends QM 2 */
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_RETRANSMITS), 1);
+	again = step(&w, &w.r);
+	ck_assert_mem_eq(again.data, qm2.data, qm2.len);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_REPLAYED_RESPONSES), 1);
+	pass(&w, &w.i); /* QM 3 replayed */
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1);
+	free(qm2.data);
+	free(qm3.data);
+	free(again.data);
+	world_end(&w);
+}
+END_TEST
+
+/* An unanswered Quick Mode fails alone: the ISAKMP SA stays up. */
+START_TEST(quick_mode_given_up)
+{
+	struct world w;
+
+	world_init(&w);
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	free(take(&w.i).data); /* QM 1 lost, and every retransmission */
+	for (int k = 0; k < 6; k++) {
+		w.now = ikev1_next_timer(w.i.e);
+		ikev1_tick(w.i.e, w.now);
+		drain(&w.i);
+		while (w.i.box.n_out)
+			free(take(&w.i).data);
+	}
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_RETRANSMITS), 5);
+	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_PEER_TIMEOUTS), 1);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_DOWN), 0);
+	ck_assert_uint_eq(ikev1_sa_count(w.i.e), 1);
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), 1000 + 28800 * 1000ull); /* only the lifetime */
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(corrupted_quick_mode_dropped)
+{
+	struct world w;
+	struct msg qm1;
+	uint8_t buf[2048];
+	struct ike_err err = { 0 };
+
+	world_init(&w);
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	qm1 = take(&w.i);
+	memcpy(buf, qm1.data, qm1.len);
+	buf[qm1.len - 20] ^= 1; /* inside the HASH(1)-covered payloads */
+	ck_assert_int_lt(feed(&w, &w.r, &(struct msg){ buf, qm1.len, qm1.from, qm1.to }, &err), 0);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_HASH_FAILED) + stat(&w.r, IKEV1_STAT_INVALID_PACKETS), 1);
+	nothing_sent(&w.r);
+	deliver(&w, &w.r, &qm1);
+	free(qm1.data);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* The seeds' "High" end to end: Main Mode 3DES/SHA-1, Quick Mode ESP 3DES
+ * (transform 3, no Key Length) with HMAC-SHA1-96; the responder prefers
+ * AES but takes what the initiator offers. */
+START_TEST(quick_mode_3des)
+{
+	struct world w;
+	const struct ike_child *ci, *cr;
+
+	world_init(&w);
+	policy(&w.i, true, &mm_3des, &qm_3des, "secret");
+	policy(&w.r, false, &mm_3des, &qm_cbc, "secret");
+	w.r.pol.n_qm = 2;
+	w.r.pol.qm[1] = qm_3des;
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	cr = child_of(&w.r);
+	pair_agrees(ci, cr);
+	ck_assert_uint_eq(ci->out.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ci->out.enc_key_len, 24);
+	ck_assert_uint_eq(cr->in.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ci->out.integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(ci->out.integ_key_len, 20);
+	world_end(&w);
+}
+END_TEST
+
+/* An offer longer than the responder's lifetime is answered with
+ * RESPONDER-LIFETIME and the shorter one holds on both sides. */
+START_TEST(responder_lifetime)
+{
+	struct world w;
+
+	world_init(&w);
+	w.r.pol.qm[0].lifetime_seconds = 1200;
+	w.r.pol.qm[0].lifetime_kilobytes = 5000;
+	world_go(&w);
+	main_and_quick(&w);
+	ck_assert_uint_eq(child_of(&w.r)->method.lifetime_seconds, 1200);
+	ck_assert_uint_eq(child_of(&w.i)->method.lifetime_seconds, 1200);
+	ck_assert_uint_eq(child_of(&w.i)->method.lifetime_kilobytes, 5000);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(ah_and_transport_mode)
+{
+	static const struct ike_qm_method qm_ah = {
+		IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+	};
+	struct world w;
+	const struct ike_child *ci;
+
+	world_init(&w);
+	w.i.pol.qm[0] = qm_ah;
+	w.r.pol.qm[0] = qm_ah;
+	w.i.pol.transport = w.r.pol.transport = true;
+	w.i.pol.ts_local = ts_prefix(w.i.ep.addr, 32);
+	w.i.pol.ts_remote = ts_prefix(w.r.ep.addr, 32);
+	w.r.pol.ts_local = w.i.pol.ts_remote;
+	w.r.pol.ts_remote = w.i.pol.ts_local;
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	ck_assert_uint_eq(ci->protocol, IKE_PROTO_AH);
+	ck_assert_uint_eq(ci->out.integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
+	ck_assert_uint_eq(ci->out.integ_key_len, 20);
+	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TRANSPORT);
+	ck_assert_uint_eq(child_of(&w.r)->out.mode, DPSEC_MODE_TRANSPORT);
+	pair_agrees(ci, child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* AH covers the outer addresses: once NAT-D found a NAT, Quick Mode offers
+ * only the ESP methods (in UDP), and without one it starts no Quick Mode. */
+static const struct ike_qm_method qm_ah_sha1 = {
+	IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
+
+static void nat_world(struct world *w)
+{
+	world_init(w);
+	w->nat = true;
+	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+}
+
+START_TEST(nat_leaves_ah_out)
+{
+	struct world w;
+	const struct ike_child *ci;
+
+	nat_world(&w);
+	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
+		s->pol.n_qm = 2;
+		s->pol.qm[1] = s->pol.qm[0]; /* ESP second: AH would be chosen first */
+		s->pol.qm[0] = qm_ah_sha1;
+	}
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	ck_assert_uint_eq(ci->protocol, IKE_PROTO_ESP);
+	ck_assert(ci->udp_encap);
+	ck_assert_uint_eq(child_of(&w.r)->protocol, IKE_PROTO_ESP);
+	pair_agrees(ci, child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(nat_with_only_ah_starts_no_quick_mode)
+{
+	struct world w;
+
+	nat_world(&w);
+	w.i.pol.qm[0] = qm_ah_sha1;
+	w.r.pol.qm[0] = qm_ah_sha1;
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 5; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	refused(&w, &w.r, -EPROTONOSUPPORT); /* Main Mode 6: up, but no Quick Mode */
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	nothing_sent(&w.i);
+	world_end(&w);
+}
+END_TEST
+
+/* The responder's own filter, which a dpsec initiator never reaches since
+ * it leaves AH out: Main Mode up through the NAT, its last message read
+ * by an initiator made to forget the NAT for that message only, as a peer
+ * ignoring RFC 3947 would be; the Quick Mode 1 it sends then offers each
+ * method of its policy, AH included. The responder's policy has AH first,
+ * then ESP: only the NAT stands in AH's way. */
+static void qm1_ignoring_nat(struct world *w, const struct ike_qm_method *offered, uint8_t n)
+{
+	struct ikev2_sa_id id;
+	struct ikev1_sa *sa;
+	bool local_nat, remote_nat;
+
+	nat_world(w);
+	w->i.pol.n_qm = n;
+	memcpy(w->i.pol.qm, offered, n * sizeof(*offered));
+	w->r.pol.n_qm = 2;
+	w->r.pol.qm[0] = qm_ah_sha1;
+	w->r.pol.qm[1] = qm_cbc;
+	world_go(w);
+	initiate(w);
+	for (int k = 0; k < 5; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	id = last_ev(&w->i, IKEV2_EV_NAT)->sa;
+	ck_assert(ikev1_find_sa(w->r.e, &id)->remote_nat); /* the responder found the NAT */
+	sa = ikev1_find_sa(w->i.e, &id);
+	local_nat = sa->local_nat;
+	remote_nat = sa->remote_nat;
+	ck_assert(local_nat);
+	sa->local_nat = sa->remote_nat = false;
+	pass(w, &w->r); /* Main Mode 6: up, and Quick Mode 1 goes out */
+	sa->local_nat = local_nat;
+	sa->remote_nat = remote_nat;
+}
+
+/* Offered only AH across the NAT, the responder chooses nothing: a
+ * protected NO-PROPOSAL-CHOSEN, no pair on either side, the ISAKMP SA kept. */
+START_TEST(nat_responder_refuses_ah)
+{
+	struct world w;
+
+	qm1_ignoring_nat(&w, &qm_ah_sha1, 1);
+	refused(&w, &w.i, -ENOENT);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_CHILD_ESTABLISHED), 0);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* Offered AH first and ESP second across the NAT, the responder passes
+ * over AH (which it would otherwise take, being first) and agrees to ESP
+ * in UDP. */
+START_TEST(nat_responder_skips_ah_for_esp)
+{
+	const struct ike_qm_method offered[2] = { qm_ah_sha1, qm_cbc };
+	struct world w;
+
+	qm1_ignoring_nat(&w, offered, 2);
+	pass(&w, &w.i);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	ck_assert_uint_eq(child_of(&w.r)->protocol, IKE_PROTO_ESP);
+	ck_assert(child_of(&w.r)->udp_encap);
+	ck_assert_uint_eq(child_of(&w.i)->protocol, IKE_PROTO_ESP);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 1);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	world_end(&w);
+}
+END_TEST
+
+/* Selectors outside the responder's policy: INVALID-ID-INFORMATION. */
+START_TEST(selectors_outside_policy)
+{
+	struct world w;
+
+	world_init(&w);
+	w.i.pol.ts_local = ts_prefix(v4(10, 9, 0, 0), 16);
+	world_go(&w);
+	initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	refused(&w, &w.i, -ENOENT);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify,
+			  ISAKMP_N_INVALID_ID_INFORMATION);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify,
+			  ISAKMP_N_INVALID_ID_INFORMATION);
+	world_end(&w);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *tests[] = {
+		quick_mode_with_pfs,
+		pfs_on_one_side_only,
+		lost_quick_mode_3_is_recovered,
+		quick_mode_given_up,
+		corrupted_quick_mode_dropped,
+		nat_leaves_ah_out,
+		nat_with_only_ah_starts_no_quick_mode,
+		nat_responder_refuses_ah,
+		nat_responder_skips_ah_for_esp,
+		quick_mode_3des,
+		responder_lifetime,
+		ah_and_transport_mode,
+		selectors_outside_policy,
+	};
+
+	return world_run("ikev1_quick", tests, sizeof(tests) / sizeof(tests[0]));
+}
