@@ -1,0 +1,229 @@
+"""bench/run's rules that the quick preset (bench-quick) never reaches, on
+synthetic inputs: the stall limit of a slow cipher, the goal table (2-worker,
+scale and bytes-per-SA rows are full preset only), the median slice, IMIX
+weighting of raw crypto, and the counter cross-checks of measure, window and
+check_totals. Runs no binary: bench/run is loaded as a module."""
+
+import copy
+import importlib.machinery
+import importlib.util
+import os
+import unittest
+from unittest import mock
+
+RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "run")
+_loader = importlib.machinery.SourceFileLoader("bench_run", RUN)
+bench = importlib.util.module_from_spec(importlib.util.spec_from_loader("bench_run", _loader))
+_loader.exec_module(bench)
+
+
+# --- synthetic dpsecd stats (--stats-file JSON) --------------------------------
+
+def worker(steady_cycles, steady_rx, busy_cycles=None, rx=None, stalled=0):
+    return dict(lcore=1, busy_cycles=busy_cycles or steady_cycles, rx_packets=rx or steady_rx,
+                steady_cycles=steady_cycles, steady_rx_packets=steady_rx, stalled_rounds=stalled)
+
+
+def stats(rx, fwd, drops=0, host=0, out=None, out_port="wan", workers=None):
+    """dpsecd's counters: rx in, fwd out of a port, host to the exception
+    port, drops (as drop_tx_full); out: the output port's opackets (default
+    fwd + host); workers: one steady worker taking 100 cycles a packet."""
+    return {
+        "global": dict(rx_packets=rx, fwd_packets=fwd, host_packets=host, drop_tx_full=drops, drops=drops),
+        "ports": [dict(name="lan", ipackets=rx, opackets=0, imissed=0, oerrors=0),
+                  dict(name=out_port, ipackets=0, opackets=fwd + host if out is None else out,
+                       imissed=0, oerrors=0)],
+        "tsc_hz": 10 ** 9, "stall_cycles": 250000,
+        "workers": workers or [worker(100 * rx, rx)],
+    }
+
+
+def result(direction, size, mpps=1.0, efficiency=1.0, io_cpp=100.0, error=None, memory=None, **kw):
+    """A run_case result (or a failed case's, with error)."""
+    r = bench.case(direction, "aes128gcm16", size, **kw)
+    if error:
+        return dict(r, error=error)
+    r.update(mpps=mpps, efficiency=efficiency, io_only=dict(cycles_per_packet=io_cpp))
+    if memory is not None:
+        r["memory"] = dict(bytes_per_sa=memory)
+    return r
+
+
+def goal(rows, text):
+    """The (figure, met) of the one goal row whose text contains text."""
+    found = [(f, met) for g, f, met in rows if text in g]
+    if len(found) != 1:
+        raise AssertionError("%d goal rows contain %r: %r" % (len(found), text, rows))
+    return found[0]
+
+
+# --- tests ----------------------------------------------------------------------
+
+class StallLimit(unittest.TestCase):
+    def test_default_for_fast_ciphers(self):
+        self.assertEqual(bench.stall_limit_us(90), 250)
+        self.assertEqual(bench.stall_limit_us(2900), 250)   # 32 x 3,900 cycles twice: 249.6 us
+
+    def test_slow_cipher_twice_a_burst_at_1ghz(self):
+        # 3DES at 1400 B: 40,000 cycles a packet, 32 a burst, plus 1,000 each
+        self.assertEqual(bench.stall_limit_us(40000), 2 * 32 * 41000 // 1000)
+
+
+class MedianSlice(unittest.TestCase):
+    @staticmethod
+    def slices(effs):
+        # dpsec 100 cycles/packet, I/O 40, raw crypto the rest: efficiency e
+        return [(dict(cycles_per_packet=100.0), dict(cycles_per_packet=40.0), 100 * e - 40) for e in effs]
+
+    def test_odd_count_median_not_mean_or_max(self):
+        s = self.slices([0.95, 0.50, 0.90, 0.93, 0.20])   # mean 0.70, max 0.95
+        picked, effs = bench.median_slice(s)
+        self.assertIs(picked, s[2])
+        self.assertEqual([round(e, 6) for e in effs], [0.95, 0.50, 0.90, 0.93, 0.20])
+
+    def test_even_count_lower_middle(self):
+        s = self.slices([0.80, 0.20, 0.90, 0.60])
+        self.assertIs(bench.median_slice(s)[0], s[3])
+
+
+class ImixRawCrypto(unittest.TestCase):
+    COST = {64: 100.0, 570: 400.0, 1400: 1000.0}
+
+    def run_slice(self, size, direction="outbound"):
+        calls = []
+
+        def fake(a, alg, frame_size, decrypt, mode, seconds, stall_us):
+            calls.append((frame_size, decrypt, seconds))
+            return self.COST[frame_size]
+        with mock.patch.object(bench, "raw_crypto", fake):
+            cost = bench.raw_crypto_slice(None, bench.case(direction, "aes128gcm16", size), 0.3, 250)
+        return cost, calls
+
+    def test_imix_weighted_7_4_1_each_size_measured_once(self):
+        cost, calls = self.run_slice("imix")
+        self.assertAlmostEqual(cost, (7 * 100 + 4 * 400 + 1 * 1000) / 12)   # 275, not the plain mean 500
+        self.assertEqual(sorted(c[0] for c in calls), [64, 570, 1400])
+        for _, _, seconds in calls:
+            self.assertAlmostEqual(seconds, 0.1)   # the slice's time shared out
+
+    def test_single_size_and_inbound_decrypts(self):
+        cost, calls = self.run_slice("1400", "inbound")
+        self.assertEqual(cost, 1000.0)
+        self.assertEqual(calls, [(1400, True, 0.3)])
+
+
+class Measure(unittest.TestCase):
+    def test_figures(self):
+        # 2 workers, 1,000,000 in and out; 900,000 in uninterrupted rounds
+        # at 100 cycles, the slowest worker's 50 ms of them at 1 GHz
+        ws = [worker(50_000_000, 500_000, busy_cycles=60_000_000), worker(40_000_000, 400_000)]
+        m = bench.measure(None, stats(1_000_000, 1_000_000, workers=ws), "wan")
+        self.assertEqual(m["cycles_per_packet"], 100.0)
+        self.assertAlmostEqual(m["mpps"], 1e6 * 0.9 / 0.05 / 1e6)
+        self.assertAlmostEqual(m["mpps_wall"], 1e6 / 0.06 / 1e6)
+        self.assertEqual(m["worker_cycles"], [100.0, 100.0])
+
+    def test_host_packets_count_as_forwarded(self):
+        m = bench.measure(None, stats(10_000, 0, host=10_000, out_port="exception"), "exception")
+        self.assertEqual(m["fwd_packets"], 10_000)
+
+    def test_in_flight_allowance(self):
+        bench.measure(None, stats(100_000, 100_000 - 128), "wan")   # 2 bursts of 64 a worker
+        with self.assertRaisesRegex(RuntimeError, "counters disagree"):
+            bench.measure(None, stats(100_000, 100_000 - 129), "wan")
+        with self.assertRaisesRegex(RuntimeError, "counters disagree"):
+            bench.measure(None, stats(100_000, 100_000 + 129), "wan")
+
+    def test_output_port_must_agree(self):
+        bench.measure(None, stats(100_000, 100_000, out=99_000), "wan")   # 1 %
+        with self.assertRaisesRegex(RuntimeError, "port wan sent"):
+            bench.measure(None, stats(100_000, 100_000, out=95_000), "wan")
+        with self.assertRaisesRegex(RuntimeError, "port wan sent"):
+            bench.measure(None, stats(100_000, 100_000, out=105_000), "wan")
+
+    def test_drops_over_one_percent_fail(self):
+        bench.measure(None, stats(100_000, 99_000, drops=1_000), "wan")
+        with self.assertRaisesRegex(RuntimeError, "1001 of 100000 packets dropped"):
+            bench.measure(None, stats(100_000, 98_999, drops=1_001), "wan")
+
+    def test_nothing_forwarded_fails(self):
+        with self.assertRaisesRegex(RuntimeError, "nothing forwarded"):
+            bench.measure(None, stats(100, 0), "wan")
+
+
+class WindowAndTotals(unittest.TestCase):
+    def test_window_subtracts_first_snapshot(self):
+        first = stats(1_000, 990, drops=10, workers=[worker(100_000, 1_000, stalled=2)])
+        final = stats(5_000, 4_980, drops=20, workers=[worker(450_000, 4_500, busy_cycles=600_000, stalled=5)])
+        first["global"]["esp_out_packets"] = 7   # a counter the final snapshot
+        final["global"]["esp_out_packets"] = 9   # also has
+        before = copy.deepcopy((final, first))
+        w = bench.window(final, first)
+        self.assertEqual(w["global"], dict(rx_packets=4_000, fwd_packets=3_990, host_packets=0,
+                                           drop_tx_full=10, drops=10, esp_out_packets=2))
+        self.assertEqual([(p["name"], p["ipackets"], p["opackets"]) for p in w["ports"]],
+                         [("lan", 4_000, 0), ("wan", 0, 3_990)])
+        self.assertEqual(w["workers"], [dict(lcore=1, busy_cycles=500_000, rx_packets=3_500, steady_cycles=350_000,
+                                             steady_rx_packets=3_500, stalled_rounds=3)])
+        self.assertEqual(w["tsc_hz"], 10 ** 9)
+        self.assertEqual((final, first), before)   # the snapshots themselves untouched
+
+    def test_totals_exact_at_exit(self):
+        bench.check_totals(stats(1_000, 900, drops=60, host=40))
+        for fwd in (899, 901):   # no in-flight allowance once dpsecd has exited
+            with self.assertRaisesRegex(RuntimeError, "counters disagree"):
+                bench.check_totals(stats(1_000, fwd, drops=60, host=40))
+
+
+class Goals(unittest.TestCase):
+    def full_run(self):
+        """A full-preset run's goal cases: efficiency, 2 workers, scale."""
+        big = dict(flows=65536, sas=10000, filters=10000, installed=1000000)
+        return {"cases": [
+            result("outbound", "64", mpps=4.0, efficiency=0.95),
+            result("outbound", "1400", efficiency=0.9499),
+            result("inbound", "64", mpps=4.0, efficiency=0.90),
+            result("inbound", "1400", efficiency=0.89),
+            result("outbound", "64", mpps=3.0, memory=512, **big),
+            result("inbound", "64", mpps=2.9, **big),
+            result("outbound", "64", mpps=2.0, io_cpp=100, flows=1000),
+            result("outbound", "64", mpps=3.58, io_cpp=110, flows=1000, workers=2),
+            result("outbound", "1400", mpps=1.0, flows=1000),
+            result("outbound", "1400", mpps=1.8, flows=1000, workers=2),
+            result("inbound", "64", flows=1000),
+            result("inbound", "64", error="dpsecd exited with 1", flows=1000, workers=2),
+        ]}
+
+    def test_efficiency_targets(self):
+        g = bench.goals(self.full_run())
+        self.assertEqual(goal(g, "outbound aes128gcm16 64 B: efficiency >= 0.95"), ("0.95", True))
+        self.assertEqual(goal(g, "outbound aes128gcm16 1400 B: efficiency >= 0.95")[1], False)
+        self.assertEqual(goal(g, "inbound aes128gcm16 64 B: efficiency >= 0.90"), ("0.90", True))
+        self.assertEqual(goal(g, "inbound aes128gcm16 1400 B: efficiency >= 0.90")[1], False)
+
+    def test_two_workers_need_1_8x(self):
+        g = bench.goals(self.full_run())
+        # 1.79x is not 1.8x; the I/O-only twin's speed-up: 2 x 100 / 110
+        self.assertEqual(goal(g, "outbound 64 B, one SA on 2 workers"), ("1.79x (I/O only: 1.82x)", False))
+        self.assertEqual(goal(g, "outbound 1400 B, one SA on 2 workers"), ("1.80x (I/O only: 2.00x)", True))
+        # no row for a pair whose 2-worker case failed, or that the run lacks
+        self.assertFalse([r for r in g if r[0].startswith("inbound") and "2 workers" in r[0]])
+
+    def test_scale_case_75_percent_of_one_sa(self):
+        g = bench.goals(self.full_run())
+        self.assertEqual(goal(g, "outbound 64 B, 1,000,000 SAs"), ("75 % (3.00 of 4.00 Mpps)", True))
+        self.assertEqual(goal(g, "inbound 64 B, 1,000,000 SAs"), ("72 % (2.90 of 4.00 Mpps)", False))
+
+    def test_bytes_per_sa_at_most_512(self):
+        run = self.full_run()
+        self.assertEqual(goal(bench.goals(run), "bytes per SA"), ("512", True))
+        run["cases"][4]["memory"]["bytes_per_sa"] = 513
+        self.assertEqual(goal(bench.goals(run), "bytes per SA"), ("513", False))
+
+    def test_quick_run_has_only_efficiency_rows(self):
+        quick = {"cases": [result("outbound", "64"), result("inbound", "1400")]}
+        self.assertEqual([f for _, f, _ in bench.goals(quick)], ["1.00", "1.00"])
+
+
+if __name__ == "__main__":
+    unittest.main()
