@@ -201,7 +201,7 @@ void dp_ah_out_done(struct rte_mbuf *m, const struct dp_sa *sa)
 
 	if (s.esn_tail)
 		rte_pktmbuf_trim(m, 4);
-	memcpy(p + s.ah_off + AH_FIXED_LEN, md->tag, sa->icv_len);
+	ofl_icv_copy(p + s.ah_off + AH_FIXED_LEN, md->tag, sa->icv_len);
 	mutable_restore(p, sa->flags & DP_SA_OUTER6, &s);
 }
 
@@ -220,7 +220,7 @@ int dp_ah_in_prepare(struct dp_sa *sa, struct rte_mbuf *m, struct ofl_op *op)
 	if ((sa->flags & DP_SA_ESN) && rte_pktmbuf_tailroom(m) < 4)
 		return DP_DROP_no_room;
 	md->inner_len = m->pkt_len - md->l3_len - ah_len;
-	memcpy(md->icv, ah + AH_FIXED_LEN, sa->icv_len);
+	ofl_icv_copy(md->icv, ah + AH_FIXED_LEN, sa->icv_len);
 	memset(ah + AH_FIXED_LEN, 0, sa->icv_len); /* padding after it stays as sent */
 	mutable_zero(p, v6, &s);
 	if (sa->flags & DP_SA_ESN)

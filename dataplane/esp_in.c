@@ -111,7 +111,7 @@ static void esp_in_op(const struct dp_sa *sa, struct dp_meta *md, uint8_t *p, ui
 	uint8_t *icv = iv + sa->iv_len + ct_len;
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(md->seq64 >> 32));
 
-	memcpy(md->icv, icv, sa->icv_len);
+	ofl_icv_copy(md->icv, icv, sa->icv_len);
 	*op = (struct ofl_op){ .sa = &sa->crypto, .buf = p, .encrypt = false, .tag = md->tag,
 			       .cipher_off = (uint32_t)(iv + sa->iv_len - p), .cipher_len = ct_len };
 	if (!(sa->flags & DP_SA_INTEG)) {

@@ -311,18 +311,23 @@ struct esp_out_span {
 static uint16_t esp_out_spans(struct rte_mbuf **mb, uint16_t n, struct esp_out_span *spans,
 			      bool *need_iv)
 {
+	struct dp_sa *cur = NULL;
 	uint16_t n_spans = 0;
 	uint8_t flags = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_sa *sa = dp_meta(mb[i])->sap;
 
-		if (n_spans == 0 || spans[n_spans - 1].sa != sa) {
+		if (sa != cur) {
 			spans[n_spans++] = (struct esp_out_span){ .sa = sa, .start = i };
 			flags |= sa->flags;
+			cur = sa;
 		}
-		spans[n_spans - 1].len++;
 	}
+	/* lengths afterwards: a counter in memory bumped per packet would chain
+	 * every iteration through a store and a load */
+	for (uint16_t s = 0; s < n_spans; s++)
+		spans[s].len = (uint16_t)((s + 1 < n_spans ? spans[s + 1].start : n) - spans[s].start);
 	*need_iv = flags & DP_SA_INTEG;
 	return n_spans;
 }
@@ -336,8 +341,8 @@ static void esp_out_post(struct rte_mbuf *m, struct dp_sa *sa, const struct ofl_
 	if (sa->flags & DP_SA_AH)
 		dp_ah_out_done(m, sa);
 	else if (op->tag == md->tag)
-		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len), md->tag,
-		       sa->icv_len);
+		ofl_icv_copy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - sa->icv_len),
+			     md->tag, sa->icv_len);
 	if ((sa->flags & (DP_SA_NATT | DP_SA_OUTER6)) == (DP_SA_NATT | DP_SA_OUTER6))
 		dp_natt_udp6_cksum(m); /* over the ciphertext and ICV: after crypto */
 }

@@ -93,6 +93,18 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n);
  * a key drawn from getrandom() at creation): CBC IVs, RFC 3602 §3. */
 void ofl_cpu_random(struct ofl_cpu *e, uint8_t *buf, uint32_t len);
 
+/* Copies an ICV; the usual 12 and 16 bytes as fixed-size copies, which
+ * the compiler inlines, instead of a memcpy call of a variable length. */
+static inline void ofl_icv_copy(uint8_t *dst, const uint8_t *src, uint8_t len)
+{
+	if (len == 16)
+		memcpy(dst, src, 16);
+	else if (len == 12)
+		memcpy(dst, src, 12);
+	else
+		memcpy(dst, src, len);
+}
+
 /* Constant-time ICV comparison; the usual 12- and 16-byte ICVs in words. */
 static inline bool ofl_icv_equal(const uint8_t *a, const uint8_t *b, uint8_t len)
 {
