@@ -122,33 +122,41 @@ static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const 
 	op->aad_len = esn ? 12 : 8;
 }
 
-/* A run of packets on one SA in a burst: its counters are added once, when
- * the SA changes or the burst ends (flush: the direction's counting). */
-struct esp_run {
-	const struct dp_sa *sa;
-	uint32_t packets;
-	uint64_t bytes;
+/* A run of consecutive packets of a burst that share an SA: both
+ * directions work run by run (one sequence number reservation, one window
+ * lock, counters added once). Outbound, first/end: where the run's packets
+ * went in the crypto batch once encapsulated. */
+struct esp_span {
+	struct dp_sa *sa;
+	uint16_t start, len; /* in the burst */
+	uint16_t first, end;
 };
 
-typedef void (*esp_run_flush)(struct dp_worker *w, const struct dp_sa *sa, uint32_t packets,
-			      uint64_t bytes);
-
-static inline void esp_run_add(struct dp_worker *w, struct esp_run *r, const struct dp_sa *sa,
-			       uint32_t bytes, esp_run_flush flush)
+/* Splits mb[0..n) into runs of packets sharing an SA (meta.sap); returns
+ * how many, and in *flags (if not NULL) the OR of their SAs' flags. */
+static inline uint16_t esp_spans(struct rte_mbuf *const *mb, uint16_t n, struct esp_span *spans,
+				 uint8_t *flags)
 {
-	if (sa != r->sa) {
-		if (r->sa != NULL)
-			flush(w, r->sa, r->packets, r->bytes);
-		*r = (struct esp_run){ .sa = sa };
+	struct dp_sa *cur = NULL;
+	uint16_t n_spans = 0;
+	uint8_t any = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_sa *sa = dp_meta(mb[i])->sap;
+
+		if (sa != cur) {
+			spans[n_spans++] = (struct esp_span){ .sa = sa, .start = i };
+			any |= sa->flags;
+			cur = sa;
+		}
 	}
-	r->packets++;
-	r->bytes += bytes;
-}
-
-static inline void esp_run_end(struct dp_worker *w, const struct esp_run *r, esp_run_flush flush)
-{
-	if (r->sa != NULL)
-		flush(w, r->sa, r->packets, r->bytes);
+	if (flags != NULL)
+		*flags = any;
+	/* lengths afterwards: a counter in memory bumped per packet would chain
+	 * every iteration through a store and a load */
+	for (uint16_t s = 0; s < n_spans; s++)
+		spans[s].len = (uint16_t)((s + 1 < n_spans ? spans[s + 1].start : n) - spans[s].start);
+	return n_spans;
 }
 
 #endif

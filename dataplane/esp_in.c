@@ -288,36 +288,18 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
 	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
 }
 
-/* Records the verified packets of batch[from..to), which share sa, in its
- * window: one lock for the run. A number recorded meanwhile (by the other
- * copy in this batch or on another worker) makes the packet a replay. */
-static void esp_in_record_run(struct dp_sa *sa, struct rte_mbuf **batch, int *rc, uint16_t from,
-			      uint16_t to)
+/* Records the verified packets of a run sharing one SA in its window: one
+ * lock for the run. A number recorded meanwhile (by the other copy in this
+ * batch or on another worker) makes the packet a replay. */
+static void esp_in_record_run(const struct esp_span *run, struct rte_mbuf **batch, int *rc)
 {
-	dp_replay_lock(sa->replay);
-	for (uint16_t j = from; j < to; j++)
-		if (rc[j] == 0 && dp_replay_update(sa->replay, dp_meta(batch[j])->seq64) != 0)
+	struct dp_replay *r = run->sa->replay;
+
+	dp_replay_lock(r);
+	for (uint16_t j = run->start; j < run->start + run->len; j++)
+		if (rc[j] == 0 && dp_replay_update(r, dp_meta(batch[j])->seq64) != 0)
 			rc[j] = DP_DROP_replay;
-	dp_replay_unlock(sa->replay);
-}
-
-/* Verifies every packet of the batch, then updates the windows run by run
- * (RFC 4303 §3.4.3: only after the ICV verified); rc[j] gets each verdict. */
-static void esp_in_verify_batch(struct rte_mbuf **batch, const struct ofl_op *ops, uint16_t k,
-				int *rc)
-{
-	for (uint16_t j = 0; j < k; j++)
-		rc[j] = esp_in_verify(dp_meta(batch[j])->sap, batch[j], &ops[j]);
-	for (uint16_t j = 0; j < k;) {
-		struct dp_sa *sa = dp_meta(batch[j])->sap;
-		uint16_t end = (uint16_t)(j + 1);
-
-		while (end < k && dp_meta(batch[end])->sap == sa)
-			end++;
-		if (sa->replay != NULL)
-			esp_in_record_run(sa, batch, rc, j, end);
-		j = end;
-	}
+	dp_replay_unlock(r);
 }
 
 /* With ESN, the high half of a packet's sequence number is inferred from
@@ -365,29 +347,42 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 	return k;
 }
 
+/* After crypto, run by run: every verdict (engine status, ICV), the window
+ * updated only for the verified (RFC 4303 §3.4.3), then decapsulation and
+ * the run's counters. */
 static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
 {
-	struct esp_run run = { .sa = NULL };
-	int verdict[DP_BURST];
-	uint16_t good = 0;
+	struct esp_span runs[DP_BURST];
+	int rc[DP_BURST];
+	uint16_t good = 0, n_runs;
 
-	esp_in_verify_batch(batch, ops, k, verdict);
-	for (uint16_t j = 0; j < k; j++) {
-		struct dp_sa *sa = dp_meta(batch[j])->sap;
-		int rc = verdict[j] != 0		? verdict[j]
-			 : (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, batch[j])
-						  : esp_in_decap(sa, batch[j]);
+	for (uint16_t j = 0; j < k; j++)
+		rc[j] = esp_in_verify(dp_meta(batch[j])->sap, batch[j], &ops[j]);
+	n_runs = esp_spans(batch, k, runs, NULL);
+	for (uint16_t r = 0; r < n_runs; r++) {
+		struct dp_sa *sa = runs[r].sa;
+		uint32_t packets = 0;
+		uint64_t bytes = 0;
 
-		if (rc != 0) {
-			w->sa_ctr[sa->idx].drops++;
-			dp_drop(w, batch[j], rc);
-			continue;
+		if (sa->replay != NULL)
+			esp_in_record_run(&runs[r], batch, rc);
+		for (uint16_t j = runs[r].start; j < runs[r].start + runs[r].len; j++) {
+			struct rte_mbuf *m = batch[j];
+
+			if (rc[j] == 0)
+				rc[j] = (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, m) : esp_in_decap(sa, m);
+			if (rc[j] != 0) {
+				w->sa_ctr[sa->idx].drops++;
+				dp_drop(w, m, rc[j]);
+				continue;
+			}
+			packets++;
+			bytes += dp_meta(m)->inner_len;
+			out[good++] = m;
 		}
-		esp_run_add(w, &run, sa, dp_meta(batch[j])->inner_len, esp_in_count);
-		out[good++] = batch[j];
+		esp_in_count(w, sa, packets, bytes);
 	}
-	esp_run_end(w, &run, esp_in_count);
 	return good;
 }
 

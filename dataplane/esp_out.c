@@ -298,40 +298,6 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 		inner_bytes;
 }
 
-/* A run of packets of one burst that share an SA: their ops are
- * ops[first..end) once encapsulated. */
-struct esp_out_span {
-	struct dp_sa *sa;
-	uint16_t start, len; /* in the burst */
-	uint16_t first, end; /* in ops[] and ok[] */
-};
-
-/* Splits the burst into runs of packets sharing an SA, in one pass that
- * also tells whether any of them needs random CBC IVs. */
-static uint16_t esp_out_spans(struct rte_mbuf **mb, uint16_t n, struct esp_out_span *spans,
-			      bool *need_iv)
-{
-	struct dp_sa *cur = NULL;
-	uint16_t n_spans = 0;
-	uint8_t flags = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		struct dp_sa *sa = dp_meta(mb[i])->sap;
-
-		if (sa != cur) {
-			spans[n_spans++] = (struct esp_out_span){ .sa = sa, .start = i };
-			flags |= sa->flags;
-			cur = sa;
-		}
-	}
-	/* lengths afterwards: a counter in memory bumped per packet would chain
-	 * every iteration through a store and a load */
-	for (uint16_t s = 0; s < n_spans; s++)
-		spans[s].len = (uint16_t)((s + 1 < n_spans ? spans[s + 1].start : n) - spans[s].start);
-	*need_iv = flags & DP_SA_INTEG;
-	return n_spans;
-}
-
 /* After crypto, per packet, what only some SAs need: AH's header back in
  * place, the ESN ICV copy, the UDP checksum over IPv6 with NAT traversal. */
 static void esp_out_post(struct rte_mbuf *m, struct dp_sa *sa, const struct ofl_op *op)
@@ -350,7 +316,7 @@ static void esp_out_post(struct rte_mbuf *m, struct dp_sa *sa, const struct ofl_
 /* Second pass, run by run: engine status, esp_out_post where the SA needs
  * it, counters once per run. */
 static uint16_t esp_out_finish(struct dp_worker *w, struct rte_mbuf **ok, struct ofl_op *ops,
-			       const struct esp_out_span *spans, uint16_t n_spans,
+			       const struct esp_span *spans, uint16_t n_spans,
 			       struct rte_mbuf **out)
 {
 	uint16_t good = 0;
@@ -419,13 +385,13 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 {
 	struct ofl_op ops[DP_BURST];
 	struct rte_mbuf *ok[DP_BURST];
-	struct esp_out_span spans[DP_BURST];
+	struct esp_span spans[DP_BURST];
 	uint8_t ivs[DP_BURST][16];
 	uint16_t k = 0, n_spans;
-	bool need_iv;
+	uint8_t flags;
 
-	n_spans = esp_out_spans(mb, n, spans, &need_iv);
-	if (need_iv)
+	n_spans = esp_spans(mb, n, spans, &flags);
+	if (flags & DP_SA_INTEG) /* random CBC IVs */
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
 	for (uint16_t s = 0; s < n_spans; s++) {
 		struct dp_sa *sa = spans[s].sa;
