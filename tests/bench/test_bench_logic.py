@@ -190,7 +190,7 @@ class Goals(unittest.TestCase):
             result("inbound", "64", mpps=4.0, efficiency=0.90),
             result("inbound", "1400", efficiency=0.89),
             result("outbound", "64", mpps=3.0, memory=512, ref=(0.75, 0.9), **big),
-            result("inbound", "64", mpps=2.9, ref=(0.7299, 0.9), **big),
+            result("inbound", "64", mpps=2.9, memory=500, ref=(0.7299, 0.9), **big),
             result("outbound", "64", mpps=3.58, flows=1000, workers=2, ref=(1.7999, 1.8299)),
             result("outbound", "1400", mpps=1.8, flows=1000, workers=2, ref=(1.80, 2.0)),
             # a 1-worker case far slower than its 2-worker twin's reference:
@@ -226,6 +226,9 @@ class Goals(unittest.TestCase):
         self.assertEqual(goal(bench.goals(run), "bytes per SA"), ("512", True))
         run["cases"][4]["memory"]["bytes_per_sa"] = 513
         self.assertEqual(goal(bench.goals(run), "bytes per SA"), ("513", False))
+        run["cases"][4]["memory"]["bytes_per_sa"] = 500   # the inbound case's counts too
+        run["cases"][5]["memory"]["bytes_per_sa"] = 520
+        self.assertEqual(goal(bench.goals(run), "bytes per SA"), ("520", False))
 
     def test_quick_run_has_only_efficiency_rows(self):
         quick = {"cases": [result("outbound", "64"), result("inbound", "1400")]}
