@@ -76,7 +76,8 @@ class MedianSlice(unittest.TestCase):
     @staticmethod
     def slices(effs):
         # dpsec 100 cycles/packet, I/O 40, raw crypto the rest: efficiency e
-        return [(dict(cycles_per_packet=100.0), dict(cycles_per_packet=40.0), 100 * e - 40) for e in effs]
+        return [dict(dpsec=dict(cycles_per_packet=100.0), io=dict(cycles_per_packet=40.0), raw=100 * e - 40)
+                for e in effs]
 
     def test_odd_count_median_not_mean_or_max(self):
         s = self.slices([0.95, 0.50, 0.90, 0.93, 0.20])   # mean 0.70, max 0.95
@@ -120,40 +121,40 @@ class Measure(unittest.TestCase):
         # 2 workers, 1,000,000 in and out; 900,000 in uninterrupted rounds
         # at 100 cycles, the slowest worker's 50 ms of them at 1 GHz
         ws = [worker(50_000_000, 500_000, busy_cycles=60_000_000), worker(40_000_000, 400_000)]
-        m = bench.measure(None, stats(1_000_000, 1_000_000, workers=ws), "wan")
+        m = bench.measure(stats(1_000_000, 1_000_000, workers=ws), "wan")
         self.assertEqual(m["cycles_per_packet"], 100.0)
         self.assertAlmostEqual(m["mpps"], 1e6 * 0.9 / 0.05 / 1e6)
         self.assertAlmostEqual(m["mpps_wall"], 1e6 / 0.06 / 1e6)
         self.assertEqual(m["worker_cycles"], [100.0, 100.0])
 
     def test_host_packets_count_as_forwarded(self):
-        m = bench.measure(None, stats(10_000, 0, host=10_000, out_port="exception"), "exception")
+        m = bench.measure(stats(10_000, 0, host=10_000, out_port="exception"), "exception")
         self.assertEqual(m["fwd_packets"], 10_000)
 
     def test_in_flight_allowance(self):
-        bench.measure(None, stats(100_000, 100_000 - 128), "wan")   # 2 bursts of 64 a worker
+        bench.measure(stats(100_000, 100_000 - 128), "wan")   # 2 bursts of 64 a worker
         with self.assertRaisesRegex(RuntimeError, "counters disagree"):
-            bench.measure(None, stats(100_000, 100_000 - 129), "wan")
+            bench.measure(stats(100_000, 100_000 - 129), "wan")
         with self.assertRaisesRegex(RuntimeError, "counters disagree"):
-            bench.measure(None, stats(100_000, 100_000 + 129), "wan")
+            bench.measure(stats(100_000, 100_000 + 129), "wan")
 
     def test_output_port_must_agree(self):
-        bench.measure(None, stats(100_000, 100_000, out=99_000), "wan")   # 1 %
+        bench.measure(stats(100_000, 100_000, out=99_000), "wan")   # 1 %
         with self.assertRaisesRegex(RuntimeError, "port wan sent"):
-            bench.measure(None, stats(100_000, 100_000, out=95_000), "wan")
+            bench.measure(stats(100_000, 100_000, out=95_000), "wan")
         with self.assertRaisesRegex(RuntimeError, "port wan sent"):
-            bench.measure(None, stats(100_000, 100_000, out=105_000), "wan")
+            bench.measure(stats(100_000, 100_000, out=105_000), "wan")
         with self.assertRaisesRegex(RuntimeError, "no port nosuch"):   # a case error, not a crash
-            bench.measure(None, stats(100_000, 100_000), "nosuch")
+            bench.measure(stats(100_000, 100_000), "nosuch")
 
     def test_drops_over_one_percent_fail(self):
-        bench.measure(None, stats(100_000, 99_000, drops=1_000), "wan")
+        bench.measure(stats(100_000, 99_000, drops=1_000), "wan")
         with self.assertRaisesRegex(RuntimeError, "1001 of 100000 packets dropped"):
-            bench.measure(None, stats(100_000, 98_999, drops=1_001), "wan")
+            bench.measure(stats(100_000, 98_999, drops=1_001), "wan")
 
     def test_nothing_forwarded_fails(self):
         with self.assertRaisesRegex(RuntimeError, "nothing forwarded"):
-            bench.measure(None, stats(100, 0), "wan")
+            bench.measure(stats(100, 0), "wan")
 
 
 class WindowAndTotals(unittest.TestCase):
@@ -247,14 +248,28 @@ class Reference(unittest.TestCase):
     def test_ratio_is_the_median_of_paired_slices(self):
         # each slice's figures are taken at one speed, which moves between
         # slices; the goal's figure is the median of the slices' own ratios
-        mk = lambda mpps: {"mpps": mpps}
-        slices = [(mk(19.0), mk(40.0), 100.0, mk(10.0), mk(20.0)),
-                  (mk(5.0), mk(19.0), 100.0, mk(5.0), mk(10.0)),   # one slice disturbed
-                  (mk(20.0), mk(41.0), 100.0, mk(10.0), mk(20.5))]
+        def mk(dpsec, io, ref, ref_io):
+            return {"dpsec": {"mpps": dpsec}, "io": {"mpps": io}, "raw": 100.0,
+                    "ref": {"mpps": ref}, "ref-io": {"mpps": ref_io}}
+        slices = [mk(19.0, 40.0, 10.0, 20.0),
+                  mk(5.0, 19.0, 5.0, 10.0),   # one slice disturbed
+                  mk(20.0, 41.0, 10.0, 20.5)]
         f = bench.reference_figures(bench.case("outbound", "aes128gcm16", "64"), slices)
         self.assertEqual(f["ratio"], 1.9)
         self.assertEqual(f["io_only_ratio"], 2.0)
         self.assertEqual(f["ratios"], [1.9, 1.0, 2.0])   # median 1.9, not the mean 1.63
+
+
+class Against(unittest.TestCase):
+    def test_difference_is_the_median_of_paired_slices(self):
+        # --against: each slice's A/B at one speed; a slow slice moves both
+        def mk(dpsec, other):
+            return {"dpsec": {"cycles_per_packet": dpsec}, "against": {"cycles_per_packet": other}}
+        f = bench.against_figures("/x/dpsecd", [mk(290, 297), mk(420, 431), mk(288, 290)])
+        self.assertEqual(f["differences"], [-7, -11, -2])
+        self.assertEqual(f["difference"], -7)   # median, not the mean -6.67
+        self.assertEqual(f["cycles_per_packet"], 297)
+        self.assertEqual(f["dpsecd"], "/x/dpsecd")
 
 
 if __name__ == "__main__":
