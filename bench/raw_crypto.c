@@ -33,6 +33,8 @@
 
 #include <intel-ipsec-mb.h>
 
+#include "dpsec_opt.h"
+
 #define BURST 32
 #define MAX_LEN 9216
 #define WARMUP_BURSTS 256
@@ -101,6 +103,28 @@ struct raw_state {
 	uint8_t ivs[BURST][16], aads[BURST][16], tags[BURST][32];
 };
 
+/* A positive number of at most max (seconds, microseconds), or usage(). */
+static double parse_positive(const char *opt, const char *arg, double max)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(v > 0 && v <= max)) {
+		fprintf(stderr, "raw_crypto: %s: expected a number in (0, %g], got \"%s\"\n", opt, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
+static unsigned parse_bytes(const char *opt, const char *arg, unsigned max)
+{
+	uint32_t v;
+
+	if (dpsec_opt_u32("raw_crypto", opt, arg, 0, max, &v) < 0)
+		exit(2);
+	return v;
+}
+
 static void parse_opts(int argc, char **argv, struct raw_opts *o)
 {
 	*o = (struct raw_opts){ .key_len = 16, .aad_len = 8, .seconds = 0.5, .stall_us = 250 };
@@ -108,24 +132,22 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 		if (strcmp(argv[i], "--alg") == 0 && i + 1 < argc)
 			o->alg_name = argv[++i];
 		else if (strcmp(argv[i], "--len") == 0 && i + 1 < argc)
-			o->len = (unsigned)strtoul(argv[++i], NULL, 0);
+			o->len = parse_bytes("--len", argv[++i], MAX_LEN);
 		else if (strcmp(argv[i], "--hash-extra") == 0 && i + 1 < argc)
-			o->hash_extra = (unsigned)strtoul(argv[++i], NULL, 0);
+			o->hash_extra = parse_bytes("--hash-extra", argv[++i], MAX_LEN);
 		else if (strcmp(argv[i], "--aad") == 0 && i + 1 < argc)
-			o->aad_len = (unsigned)strtoul(argv[++i], NULL, 0);
+			o->aad_len = parse_bytes("--aad", argv[++i], 16);
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			o->seconds = strtod(argv[++i], NULL);
+			o->seconds = parse_positive("--seconds", argv[++i], 3600);
 		else if (strcmp(argv[i], "--stall-us") == 0 && i + 1 < argc)
-			o->stall_us = strtod(argv[++i], NULL);
+			o->stall_us = parse_positive("--stall-us", argv[++i], 1e6);
 		else if (strcmp(argv[i], "--decrypt") == 0)
 			o->decrypt = 1;
 		else
 			usage();
 	}
 	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->sha256) != 0 ||
-	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN ||
-	    o->aad_len > 16 || !(o->seconds > 0 && o->seconds <= 3600) ||
-	    !(o->stall_us > 0 && o->stall_us <= 1e6))
+	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN)
 		usage();
 	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
 	    (o->cipher == CIPHER_DES3 && o->len % 8 != 0)) {
@@ -289,7 +311,8 @@ struct raw_result {
 };
 
 /* Times every burst for o->seconds after a warm-up; the bursts longer than
- * the stall limit are counted apart. Returns 0, or -1 if jobs failed. */
+ * the stall limit are counted apart. Returns 0, or -1 (said why) if jobs
+ * failed or no burst ran uninterrupted. */
 static int measure(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st, struct raw_result *r)
 {
 	uint64_t stall, end;
@@ -315,7 +338,10 @@ static int measure(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st,
 			r->steady_buffers += BURST;
 		}
 	} while (__rdtsc() < end);
-	return r->steady_buffers > 0 ? 0 : -1;
+	if (r->steady_buffers > 0)
+		return 0;
+	fprintf(stderr, "raw_crypto: no burst ran uninterrupted\n");
+	return -1;
 failed:
 	fprintf(stderr, "raw_crypto: jobs failed\n");
 	return -1;
@@ -341,10 +367,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	prepare(mgr, &o, &st);
-	if (measure(mgr, &o, &st, &r) != 0) {
-		fprintf(stderr, "raw_crypto: no burst ran uninterrupted\n");
+	if (measure(mgr, &o, &st, &r) != 0)
 		return 1;
-	}
 	printf("{\"alg\": \"%s\", \"len\": %u, \"hash_extra\": %u, \"aad\": %u, \"decrypt\": %s, "
 	       "\"buffers\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"cycles_per_buffer\": %.2f, "
 	       "\"stalled_bursts\": %" PRIu64 ", \"tsc_hz\": %.0f, \"imb_version\": \"%s\", "

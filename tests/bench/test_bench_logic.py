@@ -2,12 +2,14 @@
 synthetic inputs: the stall limit of a slow cipher, the goal table (2-worker,
 scale and bytes-per-SA rows are full preset only), the median slice, IMIX
 weighting of raw crypto, and the counter cross-checks of measure, window and
-check_totals. Runs no binary: bench/run is loaded as a module."""
+check_totals; and raw_crypto's refusal of malformed options (RAW_CRYPTO,
+set by meson). bench/run is loaded as a module."""
 
 import copy
 import importlib.machinery
 import importlib.util
 import os
+import subprocess
 import unittest
 from unittest import mock
 
@@ -270,6 +272,26 @@ class Against(unittest.TestCase):
         self.assertEqual(f["difference"], -7)   # median, not the mean -6.67
         self.assertEqual(f["cycles_per_packet"], 297)
         self.assertEqual(f["dpsecd"], "/x/dpsecd")
+
+
+@unittest.skipUnless(os.environ.get("RAW_CRYPTO"), "RAW_CRYPTO (the built raw_crypto) not set")
+class RawCryptoOptions(unittest.TestCase):
+    def run_raw(self, *args):
+        return subprocess.run([os.environ["RAW_CRYPTO"], "--alg", "aes128gcm16"] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def test_malformed_values_refused_by_name(self):
+        for opt, value in (("--len", "48x"), ("--len", "-1"), ("--len", "99999"), ("--aad", "17"),
+                           ("--seconds", "0"), ("--seconds", "1s"), ("--stall-us", "abc")):
+            args = ["--len", "48", opt, value] if opt != "--len" else [opt, value]
+            r = self.run_raw(*args)
+            self.assertEqual(r.returncode, 2, (opt, value))
+            self.assertIn("raw_crypto: %s: expected" % opt, r.stderr)
+
+    def test_well_formed_measures(self):
+        r = self.run_raw("--len", "48", "--seconds", "0.02")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"cycles_per_buffer"', r.stdout)
 
 
 if __name__ == "__main__":
