@@ -55,26 +55,6 @@ static inline int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_p
 	return 0;
 }
 
-static inline void policy(struct side *s, bool initiator, const struct ike_mm_method *mm,
-			  const struct ike_qm_method *qm, const char *psk)
-{
-	struct ike_err err = { 0 };
-	struct ike_ts_set a = ts_prefix(v4(10, 1, 0, 0), 16), b = ts_prefix(v4(10, 2, 0, 0), 16);
-
-	memset(&s->pol, 0, sizeof(s->pol));
-	s->pol.user = initiator ? 11 : 22;
-	ck_assert_int_eq(ike_id_fqdn(&s->pol.local_id, initiator ? "i.example" : "r.example", &err), 0);
-	ck_assert_int_eq(ike_id_fqdn(&s->pol.remote_id, initiator ? "r.example" : "i.example", &err), 0);
-	ck_assert_int_eq(ike_auth_psk(&s->pol.local_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
-	ck_assert_int_eq(ike_auth_psk(&s->pol.remote_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
-	s->pol.n_mm = 1;
-	s->pol.mm[0] = *mm;
-	s->pol.n_qm = 1;
-	s->pol.qm[0] = *qm;
-	s->pol.ts_local = initiator ? a : b;
-	s->pol.ts_remote = initiator ? b : a;
-}
-
 static inline void world_init(struct world *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -85,8 +65,8 @@ static inline void world_init(struct world *w)
 	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
 	w->r.ep = (struct ike_endpoint){ v4(198, 51, 100, 1), 500 };
 	w->now = 1000;
-	policy(&w->i, true, &mm_aes256, &qm_cbc, "secret");
-	policy(&w->r, false, &mm_aes256, &qm_cbc, "secret");
+	pair_policy(&w->i.pol, true, &mm_aes256, &qm_cbc, "secret");
+	pair_policy(&w->r.pol, false, &mm_aes256, &qm_cbc, "secret");
 }
 
 static inline void side_start(struct side *s)

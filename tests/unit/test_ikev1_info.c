@@ -115,7 +115,7 @@ START_TEST(initial_contact_replaces_old_sas)
 	side_end(&w.i);
 	memset(&w.i.box, 0, sizeof(w.i.box));
 	w.i.box.name = "restarted initiator";
-	policy(&w.i, true, &mm_aes256, &qm_cbc, "secret");
+	pair_policy(&w.i.pol, true, &mm_aes256, &qm_cbc, "secret");
 	side_start(&w.i);
 	initiate(&w);
 	for (int k = 0; k < 9; k++) /* Main Mode and Quick Mode again */

@@ -76,7 +76,7 @@ START_TEST(wrong_psk)
 	struct world w;
 
 	world_init(&w);
-	policy(&w.r, false, &mm_aes256, &qm_cbc, "other secret");
+	pair_policy(&w.r.pol, false, &mm_aes256, &qm_cbc, "other secret");
 	world_go(&w);
 	initiate(&w);
 	for (int k = 0; k < 4; k++)
@@ -101,7 +101,7 @@ START_TEST(no_proposal_chosen)
 	struct msg m;
 
 	world_init(&w);
-	policy(&w.r, false, &mm_3des, &qm_cbc, "secret");
+	pair_policy(&w.r.pol, false, &mm_3des, &qm_cbc, "secret");
 	world_go(&w);
 	initiate(&w);
 	refused(&w, &w.i, -ENOENT);

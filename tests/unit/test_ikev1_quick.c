@@ -149,8 +149,8 @@ START_TEST(quick_mode_3des)
 	const struct ike_child *ci, *cr;
 
 	world_init(&w);
-	policy(&w.i, true, &mm_3des, &qm_3des, "secret");
-	policy(&w.r, false, &mm_3des, &qm_cbc, "secret");
+	pair_policy(&w.i.pol, true, &mm_3des, &qm_3des, "secret");
+	pair_policy(&w.r.pol, false, &mm_3des, &qm_cbc, "secret");
 	w.r.pol.n_qm = 2;
 	w.r.pol.qm[1] = qm_3des;
 	world_go(&w);

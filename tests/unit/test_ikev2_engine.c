@@ -95,28 +95,6 @@ static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
 	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
 };
 
-/* A policy with one IKE and one child method, PSK "secret", FQDN ids,
- * 10.1.0.0/16 behind i and 10.2.0.0/16 behind r. */
-static void policy(struct side *s, bool initiator, const struct ike_mm_method *mm,
-		   const struct ike_qm_method *qm, const char *psk)
-{
-	struct ike_err err = { 0 };
-	struct ike_ts_set a = ts_prefix(v4(10, 1, 0, 0), 16), b = ts_prefix(v4(10, 2, 0, 0), 16);
-
-	memset(&s->pol, 0, sizeof(s->pol));
-	s->pol.user = initiator ? 11 : 22;
-	ck_assert_int_eq(ike_id_fqdn(&s->pol.local_id, initiator ? "i.example" : "r.example", &err), 0);
-	ck_assert_int_eq(ike_id_fqdn(&s->pol.remote_id, initiator ? "r.example" : "i.example", &err), 0);
-	ck_assert_int_eq(ike_auth_psk(&s->pol.local_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
-	ck_assert_int_eq(ike_auth_psk(&s->pol.remote_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
-	s->pol.n_mm = 1;
-	s->pol.mm[0] = *mm;
-	s->pol.n_qm = 1;
-	s->pol.qm[0] = *qm;
-	s->pol.ts_local = initiator ? a : b;
-	s->pol.ts_remote = initiator ? b : a;
-}
-
 static void side_start(struct side *s)
 {
 	struct ike_err err = { 0 };
@@ -137,8 +115,8 @@ static void world_init(struct world *w)
 	w->i.ep = (struct ike_endpoint){ v4(192, 0, 2, 1), 500 };
 	w->r.ep = (struct ike_endpoint){ v4(198, 51, 100, 1), 500 };
 	w->now = 1000;
-	policy(&w->i, true, &mm_gcm_ecp, &qm_gcm, "secret");
-	policy(&w->r, false, &mm_gcm_ecp, &qm_gcm, "secret");
+	pair_policy(&w->i.pol, true, &mm_gcm_ecp, &qm_gcm, "secret");
+	pair_policy(&w->r.pol, false, &mm_gcm_ecp, &qm_gcm, "secret");
 }
 
 /* Takes every event of s: sends onto its wire, the rest into s->ev. */
@@ -400,8 +378,8 @@ START_TEST(psk_exchange_both_sides_agree)
 	struct ikev2_sa *sa_i, *sa_r;
 
 	world_init(&w);
-	policy(&w.i, true, suites[_i].mm, suites[_i].qm, "secret");
-	policy(&w.r, false, suites[_i].mm, suites[_i].qm, "secret");
+	pair_policy(&w.i.pol, true, suites[_i].mm, suites[_i].qm, "secret");
+	pair_policy(&w.r.pol, false, suites[_i].mm, suites[_i].qm, "secret");
 	world_go(&w);
 	id = establish(&w);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
@@ -447,7 +425,7 @@ START_TEST(wrong_psk_fails_on_both_sides)
 	struct ikev2_event *f;
 
 	world_init(&w);
-	policy(&w.r, false, &mm_gcm_ecp, &qm_gcm, "another secret");
+	pair_policy(&w.r.pol, false, &mm_gcm_ecp, &qm_gcm, "another secret");
 	world_go(&w);
 	m = auth_answer(&w);
 	expect_summary(&w.i, &m, "N(AUTHENTICATION_FAILED)");
@@ -475,7 +453,7 @@ START_TEST(disjoint_proposals_no_proposal_chosen)
 	struct ikev2_event *f;
 
 	world_init(&w);
-	policy(&w.r, false, &mm_cbc_modp, &qm_gcm, "secret");
+	pair_policy(&w.r.pol, false, &mm_cbc_modp, &qm_gcm, "secret");
 	world_go(&w);
 	initiate(&w);
 	free(step(&w, &w.i).data);
@@ -498,7 +476,7 @@ START_TEST(disjoint_child_proposals_keep_the_ike_sa)
 	struct ikev2_event *f;
 
 	world_init(&w);
-	policy(&w.r, false, &mm_gcm_ecp, &qm_cbc, "secret");
+	pair_policy(&w.r.pol, false, &mm_gcm_ecp, &qm_cbc, "secret");
 	world_go(&w);
 	m = auth_answer(&w);
 	expect_summary(&w.i, &m, "IDr AUTH N(NO_PROPOSAL_CHOSEN)");
@@ -1214,8 +1192,8 @@ START_TEST(key_schedule_matches_reference)
 	struct ike_err err = { 0 };
 
 	world_init(&w);
-	policy(&w.i, true, &mm_gcm_x25519, &qm_gcm, "secret");
-	policy(&w.r, false, &mm_gcm_x25519, &qm_gcm, "secret");
+	pair_policy(&w.i.pol, true, &mm_gcm_x25519, &qm_gcm, "secret");
+	pair_policy(&w.r.pol, false, &mm_gcm_x25519, &qm_gcm, "secret");
 	w.r.conf.test_dh_private = fixed_priv;
 	w.r.conf.test_dh_private_len = sizeof(fixed_priv);
 	world_go(&w);
@@ -1280,8 +1258,8 @@ START_TEST(ike_sa_rekey)
 	struct msg m;
 
 	world_init(&w);
-	policy(&w.i, true, &mm_gcm_x25519, &qm_gcm, "secret");
-	policy(&w.r, false, &mm_gcm_x25519, &qm_gcm, "secret");
+	pair_policy(&w.i.pol, true, &mm_gcm_x25519, &qm_gcm, "secret");
+	pair_policy(&w.r.pol, false, &mm_gcm_x25519, &qm_gcm, "secret");
 	w.r.conf.test_dh_private = fixed_priv;
 	w.r.conf.test_dh_private_len = sizeof(fixed_priv);
 	world_go(&w);
@@ -1417,7 +1395,7 @@ START_TEST(initial_contact_after_a_restart)
 	side_end(&w.i); /* the initiator restarts */
 	memset(&w.i.box, 0, sizeof(w.i.box));
 	w.i.box.name = "initiator";
-	policy(&w.i, true, &mm_gcm_ecp, &qm_gcm, "secret");
+	pair_policy(&w.i.pol, true, &mm_gcm_ecp, &qm_gcm, "secret");
 	side_start(&w.i);
 	establish(&w);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_DOWN), 2);

@@ -1,12 +1,13 @@
 /* ike_pair.h - what the two-peer engine tests (test_ikev2_engine.c and
  * the IKEv1 ones, through ../ikev1_world.h) share: the outbox of one side
  * (the datagrams and the other events its engine gave; both engines hand
- * out struct ikev2_event), addresses and selectors, and the checks that
- * the two halves of a child SA pair agree. */
+ * out struct ikev2_event), addresses and selectors, the usual peer
+ * policy, and the checks that the two halves of a child SA pair agree. */
 #ifndef IKE_PAIR_H
 #define IKE_PAIR_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,29 @@ static inline struct ike_ts_set ts_prefix(struct dpsec_addr a, uint8_t len)
 
 	s.ts[0] = ike_ts_from_prefix(&p);
 	return s;
+}
+
+/* A peer's policy with one IKE and one child method, PSK, FQDN ids
+ * (i.example, r.example), 10.1.0.0/16 behind the initiator and 10.2.0.0/16
+ * behind the responder: what both engines' two-peer worlds start from. */
+static inline void pair_policy(struct ikev2_peer *pol, bool initiator, const struct ike_mm_method *mm,
+			       const struct ike_qm_method *qm, const char *psk)
+{
+	struct ike_err err = { 0 };
+	struct ike_ts_set a = ts_prefix(v4(10, 1, 0, 0), 16), b = ts_prefix(v4(10, 2, 0, 0), 16);
+
+	memset(pol, 0, sizeof(*pol));
+	pol->user = initiator ? 11 : 22;
+	ck_assert_int_eq(ike_id_fqdn(&pol->local_id, initiator ? "i.example" : "r.example", &err), 0);
+	ck_assert_int_eq(ike_id_fqdn(&pol->remote_id, initiator ? "r.example" : "i.example", &err), 0);
+	ck_assert_int_eq(ike_auth_psk(&pol->local_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
+	ck_assert_int_eq(ike_auth_psk(&pol->remote_auth, (const uint8_t *)psk, strlen(psk), &err), 0);
+	pol->n_mm = 1;
+	pol->mm[0] = *mm;
+	pol->n_qm = 1;
+	pol->qm[0] = *qm;
+	pol->ts_local = initiator ? a : b;
+	pol->ts_remote = initiator ? b : a;
 }
 
 /* The two SAs of a pair agree: each one's outbound is the other's inbound. */
