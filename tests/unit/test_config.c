@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "dpsec_opt.h"
 
 #include "lsan_libconfig.h"
 
@@ -1201,30 +1200,6 @@ START_TEST(test_parse_hex)
 }
 END_TEST
 
-/* The command lines' numeric options: a range, no sign, no trailing text,
- * no overflow (dpsecd, dpsec-ctld, bench tools). */
-START_TEST(test_opt_u32)
-{
-	static const char *const bad[] = {
-		"", "-5", "+5", " 5", "12x", "0x10", "99999999999", "4", "101",
-	};
-	uint32_t v = 77;
-
-	ck_assert_int_eq(dpsec_opt_u32("t", "--n", "5", 5, 100, &v), 0);
-	ck_assert_uint_eq(v, 5);
-	ck_assert_int_eq(dpsec_opt_u32("t", "--n", "100", 5, 100, &v), 0);
-	ck_assert_uint_eq(v, 100);
-	ck_assert_int_eq(dpsec_opt_u32("t", "--n", "4294967295", 0, UINT32_MAX, &v), 0);
-	ck_assert_uint_eq(v, UINT32_MAX);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		v = 77;
-		ck_assert_msg(dpsec_opt_u32("t", "--n", bad[i], 5, 100, &v) == -1, "\"%s\" accepted", bad[i]);
-		ck_assert_uint_eq(v, 77);
-	}
-	ck_assert_int_eq(dpsec_opt_u32("t", "--n", "4294967296", 0, UINT32_MAX, &v), -1);
-}
-END_TEST
-
 START_TEST(test_action_name)
 {
 	ck_assert_str_eq(cfg_action_name(DPSEC_ACTION_PERMIT), "permit");
@@ -1264,7 +1239,6 @@ static Suite *config_suite(void)
 	tcase_add_test(he, test_parse_mac);
 	tcase_add_test(he, test_parse_hex);
 	tcase_add_test(he, test_action_name);
-	tcase_add_test(he, test_opt_u32);
 	suite_add_tcase(s, ex);
 	suite_add_tcase(s, br);
 	suite_add_tcase(s, fi);
