@@ -71,7 +71,8 @@ struct ofl_op {
 	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5) */
 	bool encrypt;
 	uint8_t *tag;                 /* where the engine writes the computed ICV */
-	int status;                   /* out: 0, or -EIO when the engine failed it */
+	int status;                   /* out: 0, -EINVAL (a length the cipher or HMAC
+				       * cannot take: refused) or -EIO (failed) */
 };
 
 /* A worker's private engine state (one IMB_MGR per worker, never shared). */
@@ -85,8 +86,8 @@ void ofl_cpu_free(struct ofl_cpu *e);
 int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		       struct ofl_sa_crypto *out);
 
-/* Runs n (<= OFL_MAX_BURST) operations as one burst submission and one
- * flush; each op's status is set. */
+/* Runs n operations, any mix of SAs: GCM ops one call each, the others
+ * in job bursts of up to OFL_MAX_BURST; each op's status is set. */
 void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n);
 
 /* Fills buf with len bytes from the worker's CSPRNG (AES-CTR keystream under

@@ -692,12 +692,13 @@ START_TEST(test_bursts)
 }
 END_TEST
 
-/* Ops IMB rejects (AES-CBC over 15 bytes, 3DES over 12) fail alone; the
- * rest of the burst is still right, and the engine is clean for the next
- * burst. */
+/* Ops IMB cannot run (AES-CBC over 15 bytes, 3DES over 12, a HMAC over
+ * nothing) are refused alone, before IMB sees them (it is not asked to
+ * check); the rest of the burst is still right, and the engine is clean for
+ * the next burst. */
 START_TEST(test_burst_invalid_op)
 {
-	enum { N = 9, BAD = 4, BAD_DES3 = 7 };
+	enum { N = 9, BAD = 4, BAD_DES3 = 7, BAD_HMAC = 3 };
 	struct pkt *pk = calloc(N, sizeof(*pk));
 	struct ofl_op ops[N];
 	struct burst_sas *s = aligned_alloc(64, sizeof(*s));
@@ -720,11 +721,14 @@ START_TEST(test_burst_invalid_op)
 			burst_cbc(&s->conf[SA_DES3_SHA1], &s->k[SA_DES3_SHA1], &pk[BAD_DES3], false,
 				  &ops[BAD_DES3]);
 			ops[BAD_DES3].cipher_len = 12;
+			burst_cbc(&s->conf[SA_CBC256_SHA256], &s->k[SA_CBC256_SHA256], &pk[BAD_HMAC],
+				  true, &ops[BAD_HMAC]);
+			ops[BAD_HMAC].auth_len = 0;
 		}
 		ofl_cpu_run(eng, ops, N);
 		for (int i = 0; i < N; i++) {
-			if (round == 0 && (i == BAD || i == BAD_DES3)) {
-				ck_assert_int_eq(ops[i].status, -EIO);
+			if (round == 0 && (i == BAD || i == BAD_DES3 || i == BAD_HMAC)) {
+				ck_assert_int_eq(ops[i].status, -EINVAL);
 				continue;
 			}
 			burst_check(&ops[i], &pk[i], 1);
