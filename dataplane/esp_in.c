@@ -24,9 +24,21 @@ static inline bool esp_in_encap_matches(const struct dp_sa *sa, const struct dp_
 	return !(md->flags & DP_M_NATT) == !(sa->flags & DP_SA_NATT);
 }
 
-static inline bool sad_key_equal(const struct dp_sad_key *a, const struct dp_sad_key *b)
+/* Whether key k is the one these fields make. Compared field by field
+ * rather than as a built key: a key just written byte by byte and read
+ * back in words stalls on store forwarding, the cost of a lookup. */
+static inline bool sad_key_is(const struct dp_sad_key *k, uint32_t spi_be, uint8_t proto,
+			      uint8_t family, const uint8_t *dst)
 {
-	return memcmp(a, b, sizeof(*a)) == 0; /* 24 bytes: three word compares */
+	uint32_t a, b;
+
+	if (k->spi_be != spi_be || k->proto != proto || k->family != family)
+		return false;
+	if (family == DPSEC_AF_INET6)
+		return memcmp(k->dst, dst, 16) == 0;
+	memcpy(&a, k->dst, 4);
+	memcpy(&b, dst, 4);
+	return a == b;
 }
 
 /* Keys the burst's packets; a packet with the key of the one before (the
@@ -41,15 +53,16 @@ static uint16_t esp_in_keys(struct dp_worker *w, struct rte_mbuf **mb, uint16_t 
 	for (uint16_t i = 0; i < *n; i++) {
 		struct dp_meta *md = dp_meta(mb[i]);
 		bool ah = md->l4proto == IPPROTO_AH;
+		uint8_t proto = ah ? IPPROTO_AH : IPPROTO_ESP;
+		uint32_t spi_be;
 
 		if (mb[i]->pkt_len < (uint32_t)md->l3_len + (ah ? AH_FIXED_LEN : ESP_HDR_LEN)) {
 			dp_drop(w, mb[i], ah ? DP_DROP_ah_bad_length : DP_DROP_esp_truncated);
 			continue;
 		}
-		dp_sa_sad_key(&keys[k], dp_ipsec_spi_be(mb[i], md), ah ? IPPROTO_AH : IPPROTO_ESP,
-			      md->family, dp_meta_dst(md));
-		if (k == 0 || !sad_key_equal(&keys[k], &keys[k - 1]))
-			k++;
+		spi_be = dp_ipsec_spi_be(mb[i], md);
+		if (k == 0 || !sad_key_is(&keys[k - 1], spi_be, proto, md->family, dp_meta_dst(md)))
+			dp_sa_sad_key(&keys[k++], spi_be, proto, md->family, dp_meta_dst(md));
 		key_of[kept] = (uint8_t)(k - 1);
 		mb[kept++] = mb[i];
 	}
