@@ -59,6 +59,15 @@ struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
 struct dp_mgr;
 
+/* A worker's counters at the end of a poll round, when none of its packets
+ * is in flight: the worker copies them when the manager asks (snap_req
+ * ahead of snap_done), so that counters written while traffic flows still
+ * add up: packets in = packets out + drops. */
+struct dp_worker_snap {
+	struct dp_counters ctr;
+	uint64_t busy_tsc, steady_tsc, steady_rx, stalled_rounds;
+};
+
 struct dp_worker {
 	unsigned int lcore_id;
 	uint16_t index;                  /* 0..n_workers-1: also its tx queue */
@@ -76,6 +85,8 @@ struct dp_worker {
 	 * out, so that cycles per packet measure dpsec, not the neighbours. */
 	uint64_t steady_tsc, steady_rx;
 	uint64_t stalled_rounds;
+	struct dp_worker_snap *snap;     /* written by this worker only */
+	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 };
 
 struct dp_ctx {

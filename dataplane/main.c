@@ -194,7 +194,8 @@ static int setup_workers(struct dp_ctx *dp)
 		w->ctr = rte_zmalloc("dpsec_ctr", sizeof(*w->ctr), RTE_CACHE_LINE_SIZE);
 		w->sa_ctr = rte_zmalloc("dpsec_sactr", sizeof(*w->sa_ctr) * dp->sas.capacity,
 					RTE_CACHE_LINE_SIZE);
-		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL)
+		w->snap = rte_zmalloc("dpsec_snap", sizeof(*w->snap), RTE_CACHE_LINE_SIZE);
+		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL || w->snap == NULL)
 			return -1;
 	}
 	return n == dp->n_workers ? 0 : -1;
@@ -331,15 +332,18 @@ static bool manager_poll_packets(struct dp_ctx *dp)
 }
 
 /* SIGUSR2: the --stats-file now, while running (bench/ measures between two
- * snapshots); written to a temporary name and renamed, never seen half done. */
-static void snapshot_stats(const struct dp_ctx *dp, const struct dp_opts *o)
+ * snapshots), from counters each worker copied between two poll rounds;
+ * written to a temporary name and renamed, never seen half done. */
+static void snapshot_stats(struct dp_ctx *dp, const struct dp_opts *o)
 {
+	enum dp_stats_source src;
 	char tmp[PATH_MAX];
 
 	if (o->stats_file == NULL)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", o->stats_file);
-	if (dp_stats_write_json(dp, tmp) != 0 || rename(tmp, o->stats_file) != 0)
+	src = dp_stats_take_snaps(dp) ? DP_STATS_SNAPS : DP_STATS_LIVE;
+	if (dp_stats_write_json(dp, tmp, src) != 0 || rename(tmp, o->stats_file) != 0)
 		fprintf(stderr, "dpsecd: cannot write %s\n", o->stats_file);
 }
 
@@ -402,6 +406,7 @@ static void teardown(struct dp_ctx *dp)
 		ofl_cpu_free(dp->workers[w].crypto);
 		rte_free(dp->workers[w].ctr);
 		rte_free(dp->workers[w].sa_ctr);
+		rte_free(dp->workers[w].snap);
 	}
 	rte_ring_free(dp->control);
 	rte_ring_free(dp->resolve);
@@ -428,7 +433,7 @@ static int run(struct dp_ctx *dp, const struct dp_opts *o)
 	manager_loop(dp, o);
 	rte_eal_mp_wait_lcore();
 	dp_stats_print(dp, stdout);
-	if (o->stats_file && dp_stats_write_json(dp, o->stats_file) != 0) {
+	if (o->stats_file && dp_stats_write_json(dp, o->stats_file, DP_STATS_STOPPED) != 0) {
 		fprintf(stderr, "dpsecd: cannot write %s\n", o->stats_file);
 		return -1;
 	}

@@ -4,8 +4,10 @@
  * exit), as JSON (--stats-file) and through DPDK telemetry. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_telemetry.h>
@@ -179,19 +181,21 @@ static void json_ports(FILE *f, const struct dp_ctx *dp)
 /* Per worker: the cycles it spent on poll rounds that received packets, and
  * what it received, for cycles-per-packet figures (bench/); the same for
  * the rounds nothing interrupted (struct dp_worker). */
-static void json_workers(FILE *f, const struct dp_ctx *dp)
+static void json_workers(FILE *f, const struct dp_ctx *dp, const struct dp_worker_snap *v,
+			 enum dp_stats_source src)
 {
-	fprintf(f, "\"tsc_hz\": %" PRIu64 ", \"stall_cycles\": %" PRIu64 ", \"workers\": [",
-		rte_get_tsc_hz(), dp->stall_tsc);
-	for (uint16_t i = 0; i < dp->n_workers; i++) {
-		const struct dp_worker *w = &dp->workers[i];
+	static const char *const source[] = { [DP_STATS_SNAPS] = "snapshot",
+					      [DP_STATS_STOPPED] = "stopped", [DP_STATS_LIVE] = "live" };
 
+	fprintf(f, "\"tsc_hz\": %" PRIu64 ", \"stall_cycles\": %" PRIu64
+		   ", \"worker_counters\": \"%s\", \"workers\": [",
+		rte_get_tsc_hz(), dp->stall_tsc, source[src]);
+	for (uint16_t i = 0; i < dp->n_workers; i++)
 		fprintf(f, "%s{\"lcore\": %u, \"busy_cycles\": %" PRIu64 ", \"rx_packets\": %" PRIu64
 			   ", \"steady_cycles\": %" PRIu64
 			   ", \"steady_rx_packets\": %" PRIu64 ", \"stalled_rounds\": %" PRIu64 "}",
-			i ? ", " : "", w->lcore_id, w->busy_tsc, w->ctr->c[DP_C_rx_packets],
-			w->steady_tsc, w->steady_rx, w->stalled_rounds);
-	}
+			i ? ", " : "", dp->workers[i].lcore_id, v[i].busy_tsc, v[i].ctr.c[DP_C_rx_packets],
+			v[i].steady_tsc, v[i].steady_rx, v[i].stalled_rounds);
 	fprintf(f, "]");
 }
 
@@ -223,14 +227,69 @@ static void json_memory(FILE *f, const struct dp_ctx *dp)
 		sizeof(struct dpsec_shm_sa));
 }
 
-int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
+#define SNAP_WAIT_US 200000 /* a worker answers within a poll round, or an idle sleep */
+
+bool dp_stats_take_snaps(struct dp_ctx *dp)
+{
+	uint32_t req[RTE_MAX_LCORE];
+	bool all = true;
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		req[i] = __atomic_add_fetch(&dp->workers[i].snap_req, 1, __ATOMIC_RELEASE);
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+		uint32_t waited = 0;
+
+		while (__atomic_load_n(&w->snap_done, __ATOMIC_ACQUIRE) != req[i] &&
+		       waited < SNAP_WAIT_US) {
+			rte_delay_us_sleep(10);
+			waited += 10;
+		}
+		if (waited >= SNAP_WAIT_US) {
+			fprintf(stderr, "dpsecd: worker %u took no snapshot of its counters in %u ms: "
+				"read live\n", i, SNAP_WAIT_US / 1000);
+			all = false;
+		}
+	}
+	return all;
+}
+
+/* Each worker's counters from src, and the global counters summed from
+ * them and the manager's. */
+static void read_workers(const struct dp_ctx *dp, enum dp_stats_source src,
+			 struct dp_worker_snap *v, uint64_t c[DP_C_MAX])
+{
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+
+		if (src == DP_STATS_SNAPS) {
+			v[i] = *w->snap;
+			continue;
+		}
+		v[i] = (struct dp_worker_snap){ .ctr = *w->ctr, .busy_tsc = w->busy_tsc,
+						.steady_tsc = w->steady_tsc, .steady_rx = w->steady_rx,
+						.stalled_rounds = w->stalled_rounds };
+	}
+	for (int k = 0; k < DP_C_MAX; k++) {
+		c[k] = dp->mgr_ctr.c[k];
+		for (uint16_t i = 0; i < dp->n_workers; i++)
+			c[k] += v[i].ctr.c[k];
+	}
+}
+
+int dp_stats_write_json(const struct dp_ctx *dp, const char *path, enum dp_stats_source src)
 {
 	uint64_t c[DP_C_MAX];
-	FILE *f = fopen(path, "w");
+	/* cache-line aligned, as struct dp_counters is declared */
+	struct dp_worker_snap *v = aligned_alloc(RTE_CACHE_LINE_SIZE,
+						 (dp->n_workers ? dp->n_workers : 1u) * sizeof(*v));
+	FILE *f = v != NULL ? fopen(path, "w") : NULL;
 
-	if (f == NULL)
+	if (f == NULL) {
+		free(v);
 		return -1;
-	dp_stats_sum(dp, c);
+	}
+	read_workers(dp, src, v, c);
 	fprintf(f, "{");
 	json_counters(f, c);
 	fprintf(f, ", ");
@@ -238,7 +297,8 @@ int dp_stats_write_json(const struct dp_ctx *dp, const char *path)
 	fprintf(f, ", ");
 	json_ports(f, dp);
 	fprintf(f, ", ");
-	json_workers(f, dp);
+	json_workers(f, dp, v, src);
+	free(v);
 	fprintf(f, ", ");
 	json_memory(f, dp);
 	fprintf(f, ", ");

@@ -4,6 +4,7 @@
 #ifndef DP_STATS_OUT_H
 #define DP_STATS_OUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dp.h"
@@ -13,7 +14,16 @@ void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX]);
 /* One SA slot's counters summed over the workers (all SAs it ever held). */
 struct dp_sa_counters dp_stats_sa_sum(const struct dp_ctx *dp, uint32_t idx);
 void dp_stats_print(const struct dp_ctx *dp, FILE *f);
-int dp_stats_write_json(const struct dp_ctx *dp, const char *path);
+/* Where dp_stats_write_json reads the workers' counters: the snapshots
+ * they took (dp_stats_take_snaps), the counters themselves once the
+ * workers have stopped, or, failing a snapshot, live while they run (then
+ * packets in flight make the totals disagree a little). */
+enum dp_stats_source { DP_STATS_SNAPS, DP_STATS_STOPPED, DP_STATS_LIVE };
+
+/* Asks every worker for a snapshot of its counters and waits for them;
+ * returns false (and says which) if one did not answer in time. */
+bool dp_stats_take_snaps(struct dp_ctx *dp);
+int dp_stats_write_json(const struct dp_ctx *dp, const char *path, enum dp_stats_source src);
 
 /* Bytes allocated from the DPDK heap, all sockets. */
 uint64_t dp_heap_allocated(void);

@@ -567,6 +567,18 @@ static void account_round(struct dp_worker *w, uint64_t cycles, uint32_t got)
 	w->steady_rx += got;
 }
 
+/* The manager asked for a snapshot of the counters (dp_stats_take_snaps):
+ * this poll round is over, none of its packets is in flight. */
+static void take_snap(struct dp_worker *w, uint32_t req)
+{
+	w->snap->ctr = *w->ctr;
+	w->snap->busy_tsc = w->busy_tsc;
+	w->snap->steady_tsc = w->steady_tsc;
+	w->snap->steady_rx = w->steady_rx;
+	w->snap->stalled_rounds = w->stalled_rounds;
+	__atomic_store_n(&w->snap_done, req, __ATOMIC_RELEASE);
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
@@ -601,6 +613,10 @@ int dp_worker_main(void *arg)
 		} else if (!dp_g->busy_poll) {
 			rte_delay_us_sleep(dp_g->idle_sleep_us);
 		}
+		uint32_t req = __atomic_load_n(&w->snap_req, __ATOMIC_ACQUIRE);
+
+		if (unlikely(req != w->snap_done))
+			take_snap(w, req);
 	}
 	dp_rcu_worker_stop(w);
 	return 0;

@@ -133,7 +133,13 @@ class Measure(unittest.TestCase):
         m = bench.measure(stats(10_000, 0, host=10_000, out_port="exception"), "exception")
         self.assertEqual(m["fwd_packets"], 10_000)
 
-    def test_in_flight_allowance(self):
+    def test_snapshot_must_add_up_exactly(self):
+        snap = dict(stats(100_000, 100_000 - 1), worker_counters="snapshot")
+        with self.assertRaisesRegex(RuntimeError, "counters disagree"):
+            bench.measure(snap, "wan")
+        bench.measure(dict(stats(100_000, 100_000), worker_counters="snapshot"), "wan")
+
+    def test_in_flight_allowance_when_read_live(self):
         bench.measure(stats(100_000, 100_000 - 128), "wan")   # 2 bursts of 64 a worker
         with self.assertRaisesRegex(RuntimeError, "counters disagree"):
             bench.measure(stats(100_000, 100_000 - 129), "wan")
