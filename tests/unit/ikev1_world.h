@@ -18,6 +18,7 @@
 #include "ikev1.h"
 #include "ikev1_sa.h"
 #include "isakmp_msg.h"
+#include "check_run.h"
 
 struct side {
 	struct ike_outbox box;  /* its name, datagrams and events */
@@ -277,18 +278,12 @@ static inline int world_run(const char *name, const TTest *const *tests, size_t 
 {
 	Suite *s = suite_create(name);
 	TCase *t = tcase_create("exchanges");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(t, 120);
 	for (size_t k = 0; k < n; k++)
 		tcase_add_test(t, tests[k]);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
 
 #endif

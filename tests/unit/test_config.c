@@ -20,6 +20,7 @@
 #include "cfg.h"
 
 #include "lsan_libconfig.h"
+#include "check_run.h"
 
 #define K16 "0x00112233445566778899aabbccddeeff"
 #define K20 "0x00112233445566778899aabbccddeeff01020304"
@@ -1248,11 +1249,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(config_suite());
 }

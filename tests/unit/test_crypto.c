@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 
 #include "ofl_engine.h"
+#include "check_run.h"
 
 /* ck_assert_msg() records its location on every call; in loops only a
  * failure is worth that. */
@@ -887,15 +888,10 @@ static Suite *crypto_suite(void)
 int main(void)
 {
 	const char *seed = getenv("DPSEC_TEST_SEED");
-	SRunner *sr = srunner_create(crypto_suite());
-	int failed;
 
 	rng_state = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
 	if (rng_state == 0)
 		rng_state = 1;
 	printf("test_crypto: DPSEC_TEST_SEED=%" PRIu64 "\n", rng_state);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(crypto_suite());
 }

@@ -20,6 +20,7 @@
 #include "dp_test_worker.h"
 #include "esp.h"
 #include "ofl_engine.h"
+#include "check_run.h"
 
 static struct dp_ctx ctx;
 static struct dp_worker worker;
@@ -350,8 +351,6 @@ int main(void)
 {
 	Suite *s = suite_create("esp_seq");
 	TCase *tc = tcase_create("seq");
-	SRunner *sr;
-	int failed;
 
 	setup_ctx();
 	tcase_add_test(tc, test_seq_starts_at_one);
@@ -364,9 +363,5 @@ int main(void)
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

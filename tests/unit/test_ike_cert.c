@@ -33,6 +33,7 @@
 #include "ikev2.h"
 #include "ikev2_msg.h"
 #include "isakmp_msg.h"
+#include "check_run.h"
 
 #define DAY (24 * 3600L)
 
@@ -1174,11 +1175,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite());
 }

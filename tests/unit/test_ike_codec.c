@@ -14,6 +14,7 @@
 #include "ike_msg.h"
 #include "ike_vendor.h"
 #include "ike_test_util.h"
+#include "check_run.h"
 
 #define BUF 4096
 
@@ -922,11 +923,5 @@ static Suite *ike_codec_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ike_codec_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(ike_codec_suite());
 }

@@ -34,6 +34,7 @@
 #include "ike_test_util.h"
 #include "ikev1_prf.h"
 #include "ikev2_msg.h"
+#include "check_run.h"
 
 /* ck_assert_msg() records its location on every call; in loops only a
  * failure is worth that. */
@@ -1309,11 +1310,5 @@ static Suite *ike_crypto_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ike_crypto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(ike_crypto_suite());
 }

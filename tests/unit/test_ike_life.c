@@ -20,6 +20,7 @@
 #include "cp_ike.h"
 #include "cp_ikev1.h"
 #include "lsan_libconfig.h"
+#include "check_run.h"
 
 #define NS_PER_S 1000000000ull
 #define SA_CAPACITY 8
@@ -301,8 +302,6 @@ int main(void)
 {
 	Suite *s = suite_create("ike_life");
 	TCase *t = tcase_create("ike_life");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_soft_points);
@@ -317,9 +316,5 @@ int main(void)
 	tcase_add_test(t, test_quick_mode_rekey_side);
 	tcase_add_test(t, test_max_quick_modes);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

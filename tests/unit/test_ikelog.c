@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cp_ikelog.h"
+#include "check_run.h"
 
 static char dir[] = "/tmp/dpsec-ikelog.XXXXXX";
 static char path[PATH_MAX], saved[PATH_MAX];
@@ -141,8 +142,6 @@ int main(void)
 {
 	Suite *s = suite_create("ikelog");
 	TCase *tc = tcase_create("ikelog");
-	SRunner *r;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, previous_run_kept_as_sav);
@@ -150,9 +149,5 @@ int main(void)
 	tcase_add_test(tc, rotates_at_fifty_thousand_entries);
 	tcase_add_test(tc, errors_name_the_problem);
 	suite_add_tcase(s, tc);
-	r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -17,6 +17,7 @@
 #include "ike_msg.h"
 #include "ike_test_util.h"
 #include "ike_vendor.h"
+#include "check_run.h"
 
 #define BUF 4096
 
@@ -649,11 +650,5 @@ static Suite *isakmp_codec_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(isakmp_codec_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(isakmp_codec_suite());
 }

@@ -23,6 +23,7 @@
 #include "esp.h"
 #include "natt.h"
 #include "ofl_engine.h"
+#include "check_run.h"
 
 static struct dp_ctx ctx;
 static struct dp_worker worker;
@@ -522,8 +523,6 @@ int main(void)
 {
 	Suite *s = suite_create("natt");
 	TCase *tc = tcase_create("natt");
-	SRunner *sr;
-	int failed;
 
 	setup_ctx();
 	tcase_add_loop_test(tc, test_outbound_udp_header, 0, 8); /* family x mode x GCM/CBC */
@@ -536,9 +535,5 @@ int main(void)
 	tcase_add_test(tc, test_conf_check);
 	tcase_add_test(tc, test_natt_ports);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

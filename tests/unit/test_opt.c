@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "dpsec_opt.h"
+#include "check_run.h"
 
 /* The command lines' numeric options: a range, no sign, no trailing text,
  * no overflow (dpsecd, dpsec-ctld, bench tools). */
@@ -34,14 +35,8 @@ int main(void)
 {
 	Suite *s = suite_create("opt");
 	TCase *tc = tcase_create("opt");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_opt_u32);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

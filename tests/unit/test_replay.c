@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "replay.h"
+#include "check_run.h"
 
 #define EPOCH ((uint64_t)1 << 32)
 
@@ -665,11 +666,5 @@ static Suite *replay_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(replay_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(replay_suite());
 }

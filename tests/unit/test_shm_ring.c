@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dpsec_ring.h"
+#include "check_run.h"
 
 static struct dpsec_ring *ring_new(void)
 {
@@ -151,8 +152,6 @@ int main(void)
 {
 	Suite *s = suite_create("shm_ring");
 	TCase *tc = tcase_create("ring");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_full_ring_refuses);
@@ -161,9 +160,5 @@ int main(void)
 	tcase_add_test(tc, test_msg_check_names_problem);
 	tcase_add_test(tc, test_two_processes_stream);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

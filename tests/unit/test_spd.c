@@ -12,6 +12,7 @@
 
 #include "eal_setup.h"
 #include "spd.h"
+#include "check_run.h"
 
 #define NO DP_SPD_NO_MATCH
 
@@ -684,14 +685,10 @@ static Suite *spd_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	dp_test_eal_init();
-	sr = srunner_create(spd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(spd_suite());
 	rte_eal_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

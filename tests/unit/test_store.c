@@ -13,6 +13,7 @@
 #include "cfg_store.h"
 #include "lsan_libconfig.h"
 #include "cp_mgmt.h"
+#include "check_run.h"
 
 #define PSK "correct-horse-battery-staple"
 
@@ -446,8 +447,6 @@ int main(void)
 {
 	Suite *s = suite_create("store");
 	TCase *st = tcase_create("store"), *cc = tcase_create("compile"), *mg = tcase_create("mgmt");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(st, test_good_store);
 	tcase_add_test(st, test_builtins);
@@ -463,9 +462,5 @@ int main(void)
 	suite_add_tcase(s, st);
 	suite_add_tcase(s, cc);
 	suite_add_tcase(s, mg);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
