@@ -227,10 +227,13 @@ static void json_memory(FILE *f, const struct dp_ctx *dp)
 		sizeof(struct dpsec_shm_sa));
 }
 
-#define SNAP_WAIT_US 200000 /* a worker answers within a poll round, or an idle sleep */
+/* A worker answers within a poll round or an idle sleep; one that has not
+ * in this long is stuck or starved of its core. */
+#define SNAP_WAIT_MS 2000
 
 bool dp_stats_take_snaps(struct dp_ctx *dp)
 {
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * SNAP_WAIT_MS;
 	uint32_t req[RTE_MAX_LCORE];
 	bool all = true;
 
@@ -238,16 +241,13 @@ bool dp_stats_take_snaps(struct dp_ctx *dp)
 		req[i] = __atomic_add_fetch(&dp->workers[i].snap_req, 1, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < dp->n_workers; i++) {
 		const struct dp_worker *w = &dp->workers[i];
-		uint32_t waited = 0;
 
 		while (__atomic_load_n(&w->snap_done, __ATOMIC_ACQUIRE) != req[i] &&
-		       waited < SNAP_WAIT_US) {
+		       rte_get_timer_cycles() < deadline)
 			rte_delay_us_sleep(10);
-			waited += 10;
-		}
-		if (waited >= SNAP_WAIT_US) {
+		if (__atomic_load_n(&w->snap_done, __ATOMIC_ACQUIRE) != req[i]) {
 			fprintf(stderr, "dpsecd: worker %u took no snapshot of its counters in %u ms: "
-				"read live\n", i, SNAP_WAIT_US / 1000);
+				"read live\n", i, SNAP_WAIT_MS);
 			all = false;
 		}
 	}
