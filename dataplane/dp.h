@@ -77,7 +77,10 @@ struct dp_worker {
 	struct dp_counters *ctr;         /* this worker's global counters */
 	struct dp_sa_counters *sa_ctr;   /* this worker's per-SA counters */
 	uint16_t ip_id;                  /* outer IPv4 identification */
-	volatile uint64_t last_rx_tsc;   /* for --exit-when-idle */
+	/* --exit-when-idle: 0 while the worker receives, else the TSC of its
+	 * first empty poll round since; a round still running (a worker stalled
+	 * in the middle of a burst) is never idle */
+	volatile uint64_t idle_since_tsc;
 	uint64_t round_tsc;              /* TSC at the start of the current poll round */
 	uint64_t busy_tsc;               /* TSC cycles spent on non-empty poll rounds */
 	/* The same for rounds shorter than dp_ctx.stall_tsc only, and the packets

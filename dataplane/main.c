@@ -308,13 +308,21 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 	return dp_mgr_init(dp, o->instance ? o->instance : eal_file_prefix(), err, errlen);
 }
 
-static uint64_t last_rx(const struct dp_ctx *dp)
+/* --exit-when-idle: every worker has polled its queues empty for span TSC
+ * cycles. Judged by the workers' own empty rounds, not by the time since
+ * the last packet: a worker descheduled in the middle of a burst would look
+ * idle by that, and dpsecd would exit with its input half read. */
+static bool workers_idle_for(const struct dp_ctx *dp, uint64_t span)
 {
-	uint64_t t = 0;
+	uint64_t now = rte_rdtsc();
 
-	for (uint16_t w = 0; w < dp->n_workers; w++)
-		t = RTE_MAX(t, dp->workers[w].last_rx_tsc);
-	return t;
+	for (uint16_t w = 0; w < dp->n_workers; w++) {
+		uint64_t since = dp->workers[w].idle_since_tsc;
+
+		if (since == 0 || now - since <= span)
+			return false;
+	}
+	return true;
 }
 
 static bool manager_poll_packets(struct dp_ctx *dp)
@@ -350,7 +358,6 @@ static void snapshot_stats(struct dp_ctx *dp, const struct dp_opts *o)
 static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 {
 	uint64_t idle_tsc = rte_get_tsc_hz() / 1000 * o->exit_when_idle_ms;
-	uint64_t start = rte_rdtsc();
 	uint32_t nap_us = MGR_SLEEP_US;
 
 	while (!sig_quit) {
@@ -366,7 +373,7 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 			sig_usr2 = 0;
 			snapshot_stats(dp, o);
 		}
-		if (o->exit_when_idle_ms && rte_rdtsc() - RTE_MAX(start, last_rx(dp)) > idle_tsc)
+		if (o->exit_when_idle_ms && workers_idle_for(dp, idle_tsc))
 			break;
 		if (busy) {
 			nap_us = MGR_SLEEP_US;

@@ -608,10 +608,13 @@ int dp_worker_main(void *arg)
 		}
 		dp_rcu_quiescent(w); /* holds no table pointer from here on */
 		if (got > 0) {
-			w->last_rx_tsc = rte_rdtsc();
-			account_round(w, w->last_rx_tsc - start, got);
-		} else if (!dp_g->busy_poll) {
-			rte_delay_us_sleep(dp_g->idle_sleep_us);
+			w->idle_since_tsc = 0;
+			account_round(w, rte_rdtsc() - start, got);
+		} else {
+			if (w->idle_since_tsc == 0)
+				w->idle_since_tsc = start;
+			if (!dp_g->busy_poll)
+				rte_delay_us_sleep(dp_g->idle_sleep_us);
 		}
 		uint32_t req = __atomic_load_n(&w->snap_req, __ATOMIC_ACQUIRE);
 
