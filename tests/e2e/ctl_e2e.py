@@ -27,7 +27,6 @@ memory, driven by dpsecctl, in network namespaces the test creates:
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -383,5 +382,5 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    T.cleanup_on_sigterm()
     sys.exit(main())

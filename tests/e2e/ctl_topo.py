@@ -12,6 +12,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -76,6 +77,13 @@ def sh(*cmd, check=True, ns=None, **kw):
         cmd = ("ip", "netns", "exec", ns) + cmd
     return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, **kw)
+
+
+def cleanup_on_sigterm():
+    """SIGTERM (meson's timeout, a cancelled CI job) ends a test through its
+    finally blocks, which stop its daemons and delete its namespaces; by
+    default it would end the interpreter at once and leave them behind."""
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
 
 class Topo:

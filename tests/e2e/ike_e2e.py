@@ -658,4 +658,5 @@ def run_world(w, body, what):
 
 
 if __name__ == "__main__":
+    T.cleanup_on_sigterm()
     sys.exit(main())

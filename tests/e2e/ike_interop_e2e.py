@@ -376,4 +376,5 @@ def not_regular_files(d, names):
                                      or os.path.isfile(os.path.join(d, n)))]
 
 if __name__ == "__main__":
+    T.cleanup_on_sigterm()
     sys.exit(main())

@@ -765,4 +765,5 @@ def main():
 
 
 if __name__ == "__main__":
+    T.cleanup_on_sigterm()
     sys.exit(main())
