@@ -29,7 +29,11 @@ static struct dp_worker worker;
 static const uint8_t loop_algs[] = { DPSEC_ENC_AES_GCM_16, DPSEC_ENC_AES_CBC, DPSEC_ENC_3DES_CBC };
 #define N_LOOP_ALGS ((int)(sizeof(loop_algs) / sizeof(loop_algs[0])))
 
-/* Slot 0: outbound, slot 1: the inbound twin (same keys and SPI). */
+#define N_SLOTS 4
+
+/* Slot 0: outbound, slot 1: the inbound twin (same keys and SPI), slot 2: a
+ * second outbound SA, slot 3: an inbound SA with slot 1's SPI for another
+ * local address, under another key. */
 static void install_pair(bool esn, uint8_t enc_alg)
 {
 	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .esn = esn,
@@ -46,7 +50,7 @@ static void install_pair(bool esn, uint8_t enc_alg)
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
 	dp_sa_table_fini(&ctx.sas);
-	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, 3, SOCKET_ID_ANY), 0);
+	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, N_SLOTS, SOCKET_ID_ANY), 0);
 	c.direction = DPSEC_DIR_OUT;
 	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, 0, &c, 0, NULL, err, sizeof(err)) == 0, "%s", err);
 	c.direction = DPSEC_DIR_IN;
@@ -56,8 +60,15 @@ static void install_pair(bool esn, uint8_t enc_alg)
 	c.spi = 0x4343;
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 2, &c, 0, NULL, err, sizeof(err)), 0);
+	c.direction = DPSEC_DIR_IN;
+	c.spi = 0x4242;
+	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 3 } };
+	c.enc_key[0] ^= 0x80; /* not bit 0: DES keys ignore their parity bits */
+	c.integ_key[0] ^= 0x80;
+	ck_assert_int_eq(dp_sa_install(&ctx.sas, worker.crypto, 3, &c, dp_cfg_rule_id(0), NULL, err,
+				       sizeof(err)), 0);
 	memset(worker.ctr, 0, sizeof(*worker.ctr));
-	memset(worker.sa_ctr, 0, sizeof(*worker.sa_ctr) * 3);
+	memset(worker.sa_ctr, 0, sizeof(*worker.sa_ctr) * N_SLOTS);
 }
 
 /* A parsed clear IPv4/UDP packet, data at the IP header, for SA 0. */
@@ -275,6 +286,41 @@ START_TEST(test_layout_round_trip)
 }
 END_TEST
 
+/* Moves an encrypted packet's outer destination to 192.0.2.3 (slot 3's). */
+static void readdress(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+
+	ip->dst_addr = rte_cpu_to_be_32(0xc0000203);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+/* Consecutive packets share a SAD lookup only when their whole key (SPI,
+ * protocol, family, destination) is the same: packets with one SPI to two
+ * of the gateway's addresses alternate in a burst, and each finds its own
+ * SA: those to slot 3's address fail its other key's ICV. */
+START_TEST(test_same_spi_other_destination_not_shared)
+{
+	struct rte_mbuf *m[6];
+	uint16_t got;
+
+	install_pair(false, loop_algs[_i]);
+	ck_assert_uint_eq(send_burst(m, 6, NULL), 6);
+	for (uint16_t i = 0; i < 6; i++) {
+		if (i % 2)
+			readdress(m[i]);
+		ck_assert_int_eq(dp_parse_ip(m[i], dp_meta(m[i])), 0);
+	}
+	got = dp_esp_in(&worker, m, 6);
+	ck_assert_uint_eq(got, 3);
+	ck_assert_uint_eq(worker.sa_ctr[1].packets, 3);
+	ck_assert_uint_eq(worker.sa_ctr[3].drops, 3);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_icv], 3);
+	free_all(m, got);
+}
+END_TEST
+
 /* The outer IPv4 header's checksum is finished from the template's partial
  * sum: it must verify for every TOS, length and DF combination. */
 START_TEST(test_outer_checksum_verifies)
@@ -333,7 +379,7 @@ static void setup_ctx(void)
 	struct dpsec_filter *f = calloc(1, sizeof(*f));
 	char err[256];
 
-	dp_test_worker_init(&ctx, &worker, 3, 64);
+	dp_test_worker_init(&ctx, &worker, N_SLOTS, 64);
 	f->src.addr.family = f->dst.addr.family = DPSEC_AF_INET;
 	f->mirrored = true;
 	f->sport_hi = f->dport_hi = 65535;
@@ -358,6 +404,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_esn_rolls_into_next_epoch, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_burst_gets_consecutive_numbers, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_layout_round_trip, 0, N_LOOP_ALGS);
+	tcase_add_loop_test(tc, test_same_spi_other_destination_not_shared, 0, N_LOOP_ALGS);
 	tcase_add_test(tc, test_interleaved_sas_number_separately);
 	tcase_add_test(tc, test_burst_crossing_exhaustion);
 	tcase_add_test(tc, test_outer_checksum_verifies);
