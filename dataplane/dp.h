@@ -92,6 +92,17 @@ struct dp_worker {
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 };
 
+/* A worker's counters as they are now: by the worker between two poll
+ * rounds, or by anyone once the worker has stopped. */
+static inline void dp_worker_snap_take(const struct dp_worker *w, struct dp_worker_snap *s)
+{
+	s->ctr = *w->ctr;
+	s->busy_tsc = w->busy_tsc;
+	s->steady_tsc = w->steady_tsc;
+	s->steady_rx = w->steady_rx;
+	s->stalled_rounds = w->stalled_rounds;
+}
+
 struct dp_ctx {
 	struct cfg_dataplane *cfg;
 	uint16_t n_ports;                /* network ports, then the exception port */

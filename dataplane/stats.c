@@ -15,13 +15,17 @@
 #include "dp_mgr.h"
 #include "stats.h"
 
+static void add_counters(uint64_t out[DP_C_MAX], const struct dp_counters *c)
+{
+	for (int k = 0; k < DP_C_MAX; k++)
+		out[k] += c->c[k];
+}
+
 void dp_stats_sum(const struct dp_ctx *dp, uint64_t out[DP_C_MAX])
 {
-	for (int c = 0; c < DP_C_MAX; c++) {
-		out[c] = dp->mgr_ctr.c[c];
-		for (uint16_t w = 0; w < dp->n_workers; w++)
-			out[c] += dp->workers[w].ctr->c[c];
-	}
+	memcpy(out, dp->mgr_ctr.c, sizeof(dp->mgr_ctr.c));
+	for (uint16_t w = 0; w < dp->n_workers; w++)
+		add_counters(out, dp->workers[w].ctr);
 }
 
 struct dp_sa_counters dp_stats_sa_sum(const struct dp_ctx *dp, uint32_t idx)
@@ -259,21 +263,13 @@ bool dp_stats_take_snaps(struct dp_ctx *dp)
 static void read_workers(const struct dp_ctx *dp, enum dp_stats_source src,
 			 struct dp_worker_snap *v, uint64_t c[DP_C_MAX])
 {
+	memcpy(c, dp->mgr_ctr.c, sizeof(dp->mgr_ctr.c));
 	for (uint16_t i = 0; i < dp->n_workers; i++) {
-		const struct dp_worker *w = &dp->workers[i];
-
-		if (src == DP_STATS_SNAPS) {
-			v[i] = *w->snap;
-			continue;
-		}
-		v[i] = (struct dp_worker_snap){ .ctr = *w->ctr, .busy_tsc = w->busy_tsc,
-						.steady_tsc = w->steady_tsc, .steady_rx = w->steady_rx,
-						.stalled_rounds = w->stalled_rounds };
-	}
-	for (int k = 0; k < DP_C_MAX; k++) {
-		c[k] = dp->mgr_ctr.c[k];
-		for (uint16_t i = 0; i < dp->n_workers; i++)
-			c[k] += v[i].ctr.c[k];
+		if (src == DP_STATS_SNAPS)
+			v[i] = *dp->workers[i].snap;
+		else
+			dp_worker_snap_take(&dp->workers[i], &v[i]);
+		add_counters(c, &v[i].ctr);
 	}
 }
 

@@ -571,11 +571,7 @@ static void account_round(struct dp_worker *w, uint64_t cycles, uint32_t got)
  * this poll round is over, none of its packets is in flight. */
 static void take_snap(struct dp_worker *w, uint32_t req)
 {
-	w->snap->ctr = *w->ctr;
-	w->snap->busy_tsc = w->busy_tsc;
-	w->snap->steady_tsc = w->steady_tsc;
-	w->snap->steady_rx = w->steady_rx;
-	w->snap->stalled_rounds = w->stalled_rounds;
+	dp_worker_snap_take(w, w->snap);
 	__atomic_store_n(&w->snap_done, req, __ATOMIC_RELEASE);
 }
 
