@@ -286,6 +286,38 @@ class Against(unittest.TestCase):
         self.assertEqual(f["dpsecd"], "/x/dpsecd")
 
 
+class Memory(unittest.TestCase):
+    """Which pages dpsecd runs on decides the I/O figures: the operator is
+    told when there are none, and the table says which the cases had."""
+
+    def test_notice_only_when_one_run_does_not_fit(self):
+        need = bench.dpsecd_memory(16383, None)
+        self.assertIsNone(bench.hugepage_notice(need))
+        for free in (0, need - 2):
+            notice = bench.hugepage_notice(free)
+            self.assertIn("--no-huge", notice)
+            self.assertIn("nr_hugepages", notice)
+            self.assertIn("mount -t hugetlbfs", notice)
+
+    def test_pages_line_counts_cases_that_ran(self):
+        def case(huge):
+            return {"hugepages": huge}
+        self.assertIn("every dpsecd run on 2 MiB", bench.pages_line([case(True), {"error": "x"}]))
+        self.assertIn("every dpsecd run on 4 KiB", bench.pages_line([case(False), case(False)]))
+        self.assertIn("1 of 3 cases on 2 MiB", bench.pages_line([case(True), case(False), case(False)]))
+
+
+class EalArguments(unittest.TestCase):
+    def test_extra_eal_arguments_go_before_the_dpsecd_options(self):
+        a = mock.Mock(dpsecd="/x/dpsecd", ncpu=2, eal=["--force-max-simd-bitwidth=512"])
+        with mock.patch.object(bench.subprocess, "Popen") as popen, \
+                mock.patch("builtins.open", mock.mock_open()):
+            _, cmd = bench.start_dpsecd(a, "c.conf", "/nonexistent/s.json", 1, "/dev/null", False)
+        self.assertEqual(popen.call_args[0][0], cmd)
+        self.assertLess(cmd.index("--force-max-simd-bitwidth=512"), cmd.index("--"))
+        self.assertEqual(cmd[cmd.index("--") + 1:cmd.index("--") + 3], ["-c", "c.conf"])
+
+
 @unittest.skipUnless(os.environ.get("RAW_CRYPTO"), "RAW_CRYPTO (the built raw_crypto) not set")
 class RawCryptoOptions(unittest.TestCase):
     def run_raw(self, *args):
