@@ -1,8 +1,9 @@
-/* ike_pair.h - what the two-peer engine tests (test_ikev2_engine.c and
- * the IKEv1 ones, through ../ikev1_world.h) share: the outbox of one side
- * (the datagrams and the other events its engine gave; both engines hand
- * out struct ikev2_event), addresses and selectors, the usual peer
- * policy, and the checks that the two halves of a child SA pair agree. */
+/* ike_pair.h - what the two-peer engine tests (the IKEv2 ones through
+ * ../ikev2_world.h, the IKEv1 ones through ../ikev1_world.h) share: the
+ * outbox of one side (the datagrams and the other events its engine gave;
+ * both engines hand out struct ikev2_event), addresses and selectors, the
+ * usual peer policy, and the checks that the two halves of a child SA
+ * pair agree. */
 #ifndef IKE_PAIR_H
 #define IKE_PAIR_H
 

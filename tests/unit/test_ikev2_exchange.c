@@ -1,0 +1,451 @@
+/* test_ikev2_exchange.c - Check tests of the IKEv2 engine's first two
+ * exchanges (ike/ikev2_sa_init.c, ike/ikev2_auth.c), in the two-peer world
+ * of ikev2_world.h: PSK exchanges over seven suites and with other
+ * identity types, wrong PSK, disjoint IKE and child SA proposals,
+ * INVALID_KE_PAYLOAD and the retry, cookies (challenge, a changed cookie,
+ * the secret's rotation), the half-open limit per source; and the shared
+ * pieces alone: the responder's proposal choice, methods from the policy
+ * store, identities of every type. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikev2_world.h"
+
+static const struct ike_mm_method mm_cbc_modp = {
+	{ IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA2_256_128, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_MODP_2048
+};
+static const struct ike_qm_method qm_cbc = {
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_HMAC_SHA256_128, 0, true, 3600, 100000
+};
+static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
+	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
+
+/* The suites psk_exchange_both_sides_agree runs, one per iteration (_i). */
+static const struct {
+	const struct ike_mm_method *mm;
+	const struct ike_qm_method *qm;
+	const char *what;
+} suites[] = {
+	{ &mm_gcm_ecp, &qm_gcm, "AES-GCM-16, ECP-256" },
+	{ &mm_gcm_ecp, &qm_cbc, "AES-CBC + HMAC-SHA2-256, ECP-256" },
+	{ &mm_cbc_modp, &qm_gcm, "AES-GCM-16, MODP-2048" },
+	{ &mm_cbc_modp, &qm_cbc, "AES-CBC + HMAC-SHA2-256, MODP-2048" },
+	{ &mm_gcm_x25519, &qm_gcm, "AES-GCM-16, Curve25519" },
+	{ &mm_gcm_x25519, &qm_cbc, "AES-CBC + HMAC-SHA2-256, Curve25519" },
+	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
+};
+
+START_TEST(psk_exchange_both_sides_agree)
+{
+	struct world w;
+	const struct ike_child *ci, *cr;
+	struct ikev2_sa_id id;
+	struct ikev2_sa *sa_i, *sa_r;
+
+	world_init(&w);
+	pair_policy(&w.i.pol, true, suites[_i].mm, suites[_i].qm, "secret");
+	pair_policy(&w.r.pol, false, suites[_i].mm, suites[_i].qm, "secret");
+	world_go(&w);
+	id = establish(&w);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED) + count_ev(&w.r, IKEV2_EV_FAILED), 0);
+	ck_assert(!last_ev(&w.i, IKEV2_EV_NAT)->nat.local_behind_nat);
+	ck_assert(!last_ev(&w.r, IKEV2_EV_NAT)->nat.remote_behind_nat);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->user, 11);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->user, 22);
+	ck_assert_str_eq((const char *)last_ev(&w.r, IKEV2_EV_IKE_UP)->up.peer_id.data, "i.example");
+	ci = child_of(&w.i);
+	cr = child_of(&w.r);
+	pair_agrees(ci, cr);
+	ck_assert_uint_eq(ci->out.enc_alg, suites[_i].qm->enc_alg);
+	ck_assert_uint_eq(ci->out.enc_key_len, suites[_i].qm->enc_key_len);
+	ck_assert_uint_eq(ci->out.integ_key_len, ike_qm_integ_key_len(suites[_i].qm));
+	ck_assert_uint_eq(ci->out.esn, suites[_i].qm->esn);
+	ck_assert_uint_eq(ci->out.mode, DPSEC_MODE_TUNNEL);
+	ck_assert_uint_eq(ci->in.replay_window, DPSEC_REPLAY_DEFAULT);
+	ck_assert(!ci->udp_encap && !cr->udp_encap);
+	ck_assert_mem_eq(ci->ike_spi_i, id.spi_i, 8);
+	ck_assert_mem_eq(ci->out.remote.a, w.r.ep.addr.a, 4);
+	ck_assert_mem_eq(cr->out.remote.a, w.i.ep.addr.a, 4);
+	sa_i = ikev2_find_sa(w.i.e, &id);
+	sa_r = ikev2_find_sa(w.r.e, &id);
+	ck_assert_ptr_nonnull(sa_i);
+	ck_assert_ptr_nonnull(sa_r);
+	ck_assert_int_eq(sa_i->state, IKEV2_S_ESTABLISHED);
+	ck_assert_int_eq(sa_r->state, IKEV2_S_ESTABLISHED);
+	ck_assert_ptr_nonnull(ikev2_sa_log_find(sa_i, "state INIT_SENT -> AUTH_SENT"));
+	ck_assert_ptr_nonnull(ikev2_sa_log_find(sa_r, "state INIT_DONE -> ESTABLISHED"));
+	ck_assert_mem_eq(sa_i->keys.sk_d, sa_r->keys.sk_d, sa_i->keys.prf_len);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_CHILD_ESTABLISHED), 1);
+	ck_assert_uint_eq(ikev2_half_open_count(w.r.e), 0);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(wrong_psk_fails_on_both_sides)
+{
+	struct world w;
+	struct msg m;
+	struct ikev2_event *f;
+
+	world_init(&w);
+	pair_policy(&w.r.pol, false, &mm_gcm_ecp, &qm_gcm, "another secret");
+	world_go(&w);
+	m = auth_answer(&w);
+	expect_summary(&w.i, &m, "N(AUTHENTICATION_FAILED)");
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	f = last_ev(&w.r, IKEV2_EV_FAILED);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_AUTHENTICATION_FAILED);
+	ck_assert(f->reason.ike_sa_gone);
+	ck_assert_msg(strstr(f->reason.text, "does not verify"), "[%s]", f->reason.text);
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_AUTHENTICATION_FAILED);
+	ck_assert_msg(strstr(f->reason.text, "refused by the peer"), "%s", f->reason.text);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP) + count_ev(&w.r, IKEV2_EV_IKE_UP), 0);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_AUTH_FAILURES), 1);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_AUTH_FAILURES), 1);
+	ck_assert_uint_eq(ikev2_sa_count(w.i.e) + ikev2_sa_count(w.r.e), 0);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(disjoint_proposals_no_proposal_chosen)
+{
+	struct world w;
+	struct ikev2_event *f;
+
+	world_init(&w);
+	pair_policy(&w.r.pol, false, &mm_cbc_modp, &qm_gcm, "secret");
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	pass(&w, &w.r, "N(NO_PROPOSAL_CHOSEN)");
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(f->reason.ike_sa_gone);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_NEGOTIATION_FAILURES), 1);
+	ck_assert_uint_eq(ikev2_sa_count(w.r.e), 0);
+	ck_assert_uint_eq(ikev2_sa_count(w.i.e), 0);
+	world_end(&w);
+}
+END_TEST
+
+/* IKE SA agreed, child SA methods disjoint: the IKE SA stays, no child. */
+START_TEST(disjoint_child_proposals_keep_the_ike_sa)
+{
+	struct world w;
+	struct msg m;
+	struct ikev2_event *f;
+
+	world_init(&w);
+	pair_policy(&w.r.pol, false, &mm_gcm_ecp, &qm_cbc, "secret");
+	world_go(&w);
+	m = auth_answer(&w);
+	expect_summary(&w.i, &m, "IDr AUTH N(NO_PROPOSAL_CHOSEN)");
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_UP), 1);
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(!f->reason.ike_sa_gone);
+	ck_assert(!last_ev(&w.r, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(invalid_ke_then_retry_with_the_requested_group)
+{
+	struct world w;
+	struct msg m;
+	union ikev2_body b;
+	uint8_t buf[IKE_MSG_MAX];
+
+	world_init(&w);
+	w.i.pol.n_mm = 2; /* KE for ECP-256, MODP-2048 also offered */
+	w.i.pol.mm[0] = mm_gcm_ecp;
+	w.i.pol.mm[1] = mm_cbc_modp;
+	w.r.pol.n_mm = 2; /* the responder prefers MODP-2048 */
+	w.r.pol.mm[0] = mm_cbc_modp;
+	w.r.pol.mm[1] = mm_gcm_ecp;
+	world_go(&w);
+	initiate(&w);
+	m = step(&w, &w.i);
+	ck_assert(body_of(&w.r, &m, IKEV2_PL_KE, &b, buf));
+	ck_assert_uint_eq(b.ke.group, IKE_DH_ECP_256);
+	free(m.data);
+	m = take(&w.r);
+	expect_summary(&w.i, &m, "N(INVALID_KE_PAYLOAD)");
+	ck_assert(body_of(&w.i, &m, IKEV2_PL_NOTIFY, &b, buf));
+	ck_assert_uint_eq(ike_get16(b.notify.data.p), IKE_DH_MODP_2048);
+	ck_assert_uint_eq(ikev2_sa_count(w.r.e), 0); /* stateless */
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	m = take(&w.i);
+	ck_assert(body_of(&w.r, &m, IKEV2_PL_KE, &b, buf));
+	ck_assert_uint_eq(b.ke.group, IKE_DH_MODP_2048);
+	deliver(&w, &w.r, &m);
+	free(m.data);
+	free(step(&w, &w.r).data);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.mm.dh_group, IKE_DH_MODP_2048);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.mm.suite.encr, IKE_ENCR_AES_CBC);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_INVALID_KE), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_KE), 1);
+	world_end(&w);
+}
+END_TEST
+
+START_TEST(cookie_challenge_then_success)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.r.conf.cookie_threshold = 0; /* always */
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	m = take(&w.r);
+	expect_summary(&w.i, &m, "N(COOKIE)");
+	ck_assert_uint_eq(ikev2_sa_count(w.r.e), 0);
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	pass(&w, &w.i, "N(COOKIE) " INIT_PAYLOADS);
+	ck_assert_uint_eq(ikev2_half_open_count(w.r.e), 1);
+	free(step(&w, &w.r).data);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_COOKIES_SENT), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_COOKIES), 0);
+	world_end(&w);
+}
+END_TEST
+
+/* A cookie changed in flight is refused: no state, a fresh challenge,
+ * counted. */
+START_TEST(wrong_cookie_refused)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.r.conf.cookie_threshold = 0;
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	m = take(&w.i);
+	m.data[IKEV2_HDR_LEN + 8 + 4] ^= 0x01; /* inside the cookie's hash (after N header, version) */
+	deliver(&w, &w.r, &m);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_COOKIES), 1);
+	ck_assert_uint_eq(ikev2_sa_count(w.r.e), 0);
+	free(m.data);
+	m = take(&w.r);
+	expect_summary(&w.i, &m, "N(COOKIE)");
+	free(m.data);
+	world_end(&w);
+}
+END_TEST
+
+/* One address holds at most half_open_per_source half-open SAs: its next
+ * IKE_SA_INIT goes unanswered (counted) until one of them completes. */
+START_TEST(half_open_limit_per_source)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.r.conf.half_open_per_source = 2;
+	world_go(&w);
+	for (int k = 0; k < 3; k++) {
+		initiate(&w);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 2);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	drain(&w.r);
+	ck_assert_int_eq(w.r.box.n_out, 2); /* two answers, none for the third */
+	for (int k = 0; k < 2; k++) {   /* both answered SAs complete: no longer half-open */
+		free(step(&w, &w.r).data);
+		free(step(&w, &w.i).data);
+	}
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 0);
+	initiate(&w);
+	m = take(&w.i);
+	deliver(&w, &w.r, &m);
+	free(m.data);
+	ck_assert_uint_eq(ikev2_half_open_from(w.r.e, &w.i.ep.addr), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_HALF_OPEN_LIMIT), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* A cookie stays valid across one change of the secret, not two. */
+START_TEST(cookie_secret_rotation)
+{
+	struct world w;
+	struct msg retry;
+
+	world_init(&w);
+	w.r.conf.cookie_threshold = 0;
+	world_go(&w);
+	for (int changes = 1; changes <= 2; changes++) {
+		initiate(&w);
+		free(step(&w, &w.i).data);
+		free(step(&w, &w.r).data);
+		retry = take(&w.i);
+		for (int k = 0; k < changes; k++)
+			ikev2_new_cookie_secret(w.r.e);
+		deliver(&w, &w.r, &retry);
+		free(retry.data);
+		retry = take(&w.r);
+		expect_summary(&w.i, &retry, changes == 1 ? INIT_PAYLOADS : "N(COOKIE)");
+		free(retry.data);
+	}
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_COOKIES), 1);
+	ck_assert_uint_eq(ikev2_half_open_count(w.r.e), 1);
+	world_end(&w);
+}
+END_TEST
+
+/* ---- the shared pieces alone ------------------------------------------- */
+
+/* The responder's preference wins over the initiator's order. */
+START_TEST(proposal_selection_prefers_the_responder)
+{
+	struct ike_qm_method ours[] = { qm_cbc, qm_gcm };
+	struct ike_qm_offer offers[2] = {
+		{ .num = 1, .protocol = IKE_PROTO_ESP, .enc = { 1, false, { DPSEC_ENC_AES_GCM_16 }, { 256 } } },
+		{ .num = 2, .protocol = IKE_PROTO_ESP, .enc = { 1, false, { DPSEC_ENC_AES_CBC }, { 128 } },
+		  .integ = { 1, false, { DPSEC_INTEG_HMAC_SHA256_128 } }, .esn = { 1, false, { 1 } } },
+	};
+	struct ike_choice c;
+
+	ck_assert_int_eq(ike_qm_select(ours, 2, offers, 2, &c), 0);
+	ck_assert_uint_eq(c.method, 0); /* CBC: our first, though offered second */
+	ck_assert_uint_eq(c.offer, 1);
+	offers[1].integ.v[0] = DPSEC_INTEG_HMAC_SHA1_96;
+	ck_assert_int_eq(ike_qm_select(ours, 2, offers, 2, &c), 0);
+	ck_assert_uint_eq(c.method, 1);
+	ck_assert_uint_eq(c.offer, 0);
+	offers[0].integ.unknown = true; /* GCM with an integrity algorithm we do not know */
+	ck_assert_int_eq(ike_qm_select(ours, 2, offers, 2, &c), -ENOENT);
+}
+END_TEST
+
+START_TEST(methods_from_the_policy_store)
+{
+	struct cfg_sec_method m = { .name = "High", .protocol = CFG_PROTO_ESP,
+				    .enc_alg = DPSEC_ENC_AES_GCM_16, .enc_key_len = 32,
+				    .lifetime_seconds = 3600, .lifetime_kilobytes = 100000 };
+	struct ike_qm_method q;
+	struct ike_err err = { 0 };
+
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, IKE_DH_ECP_256, &q, &err), 0);
+	ck_assert_uint_eq(q.protocol, IKE_PROTO_ESP);
+	ck_assert_uint_eq(q.dh_group, IKE_DH_ECP_256);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 36);
+	m.enc_alg = DPSEC_ENC_3DES_CBC; /* the seeds' "High": ESP 3DES with SHA-1 */
+	m.enc_key_len = 24;
+	m.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(q.enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0); /* no Key Length attribute */
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (24 + 20));
+	m.enc_alg = DPSEC_ENC_3DES_CBC + 1; /* a cipher the dataplane does not run */
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
+	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
+	m.enc_alg = DPSEC_ENC_AES_CBC;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 7, &q, &err), -EOPNOTSUPP);
+	ck_assert_msg(strstr(err.msg, "PFS group 7"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(identities_of_every_type)
+{
+	static const uint8_t dn[] = { 0x30, 0x0b, 0x31, 0x09, 0x30, 0x07, 0x06, 0x03, 0x55, 0x04,
+				      0x03, 0x0c, 0x00 };
+	struct dpsec_addr a6 = { .family = DPSEC_AF_INET6, .a = { 0x20, 0x01, 0x0d, 0xb8 } };
+	struct dpsec_addr a4 = v4(192, 0, 2, 9);
+	struct ike_id id, any = { 0 };
+	struct ike_err err = { 0 };
+	char text[64];
+
+	ck_assert_int_eq(ike_id_addr(&id, &a4, &err), 0);
+	ck_assert_uint_eq(id.type, IKEV2_ID_IPV4_ADDR);
+	ike_id_describe(&id, text, sizeof(text));
+	ck_assert_str_eq(text, "IPv4 192.0.2.9");
+	ck_assert_int_eq(ike_id_addr(&id, &a6, &err), 0);
+	ck_assert_uint_eq(id.type, IKEV2_ID_IPV6_ADDR);
+	ck_assert_uint_eq(id.len, 16);
+	ck_assert_int_eq(ike_id_rfc822(&id, "admin@example.net", &err), 0);
+	ck_assert_uint_eq(id.type, IKEV2_ID_RFC822_ADDR);
+	ck_assert_int_eq(ike_id_rfc822(&id, "no-at-sign", &err), -EINVAL);
+	ck_assert_int_eq(ike_id_der_dn(&id, dn, sizeof(dn), &err), 0);
+	ck_assert_uint_eq(id.type, IKEV2_ID_DER_ASN1_DN);
+	ck_assert_int_eq(ike_id_der_dn(&id, dn + 1, sizeof(dn) - 1, &err), -EINVAL);
+	ck_assert_int_eq(ike_id_fqdn(&id, "", &err), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "FQDN of 0 bytes"), "%s", err.msg);
+	ck_assert(ike_id_matches(&any, &id));
+}
+END_TEST
+
+/* Peers identified by IPv6 address, RFC 822 name and DN authenticate. */
+START_TEST(psk_exchange_with_other_identity_types)
+{
+	static const uint8_t dn[] = { 0x30, 0x03, 0x31, 0x01, 0x00 };
+	struct dpsec_addr a6 = { .family = DPSEC_AF_INET6, .a = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+	struct ike_err err = { 0 };
+	struct world w;
+
+	world_init(&w);
+	ck_assert_int_eq(ike_id_addr(&w.i.pol.local_id, &a6, &err), 0);
+	w.r.pol.remote_id = w.i.pol.local_id;
+	ck_assert_int_eq(ike_id_der_dn(&w.r.pol.local_id, dn, sizeof(dn), &err), 0);
+	w.i.pol.remote_id = w.r.pol.local_id;
+	world_go(&w);
+	establish(&w);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.peer_id.type, IKEV2_ID_IPV6_ADDR);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_IKE_UP)->up.peer_id.type, IKEV2_ID_DER_ASN1_DN);
+	world_end(&w);
+	world_init(&w);
+	ck_assert_int_eq(ike_id_rfc822(&w.i.pol.local_id, "i@example.net", &err), 0);
+	w.r.pol.remote_id = (struct ike_id){ 0 }; /* any */
+	world_go(&w);
+	establish(&w);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_IKE_UP)->up.peer_id.type, IKEV2_ID_RFC822_ADDR);
+	world_end(&w);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *tests[] = {
+		wrong_psk_fails_on_both_sides,
+		disjoint_proposals_no_proposal_chosen,
+		disjoint_child_proposals_keep_the_ike_sa,
+		invalid_ke_then_retry_with_the_requested_group,
+		cookie_challenge_then_success,
+		wrong_cookie_refused,
+		half_open_limit_per_source,
+		cookie_secret_rotation,
+		proposal_selection_prefers_the_responder,
+		methods_from_the_policy_store,
+		identities_of_every_type,
+		psk_exchange_with_other_identity_types,
+	};
+
+	return world_run("ikev2_exchange", psk_exchange_both_sides_agree, N(suites), tests, N(tests));
+}
