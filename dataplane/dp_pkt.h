@@ -84,6 +84,45 @@ static inline uint16_t dp_ipv4_hdr_sum20(const void *hdr)
 	return (uint16_t)((s & 0xffffu) + (s >> 16));
 }
 
+/* Moves an IP header of len bytes (dst and src may overlap): the usual 20
+ * and 40 as fixed-size moves the compiler inlines, not a memmove call. */
+static inline void dp_ip_hdr_move(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	if (len == 20)
+		memmove(dst, src, 20);
+	else if (len == 40)
+		memmove(dst, src, 40);
+	else
+		memmove(dst, src, len);
+}
+
+/* RFC 1624 (eqn. 3): a header checksum after one of the 16-bit words it
+ * covers changed from old to new (all three in network order). */
+static inline uint16_t dp_cksum_adjust16(uint16_t cksum, uint16_t old, uint16_t new)
+{
+	uint32_t sum = (uint32_t)(uint16_t)~cksum + (uint16_t)~old + new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Transport mode: a (valid) IPv4 header now carries proto and is total
+ * bytes long; its checksum updated for the two words that changed rather
+ * than summed again. */
+static inline void dp_ipv4_set_proto_len(struct rte_ipv4_hdr *ip, uint8_t proto, uint16_t total)
+{
+	const uint8_t ttl_proto_new[2] = { ip->time_to_live, proto };
+	uint16_t old_word, new_word, len = rte_cpu_to_be_16(total);
+	uint16_t cksum = dp_cksum_adjust16(ip->hdr_checksum, ip->total_length, len);
+
+	memcpy(&old_word, &ip->time_to_live, 2);
+	memcpy(&new_word, ttl_proto_new, 2); /* the same word as the header holds it */
+	ip->total_length = len;
+	ip->next_proto_id = proto;
+	ip->hdr_checksum = dp_cksum_adjust16(cksum, old_word, new_word);
+}
+
 /* Parses an IPv4 packet starting at the mbuf's data. Returns 0 or the drop
  * counter to charge. Trims link-layer padding beyond the total length. */
 static inline int dp_parse_ipv4(struct rte_mbuf *m, struct dp_meta *md)

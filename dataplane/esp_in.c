@@ -217,7 +217,7 @@ static int esp_in_decap_transport(struct rte_mbuf *m, struct dp_meta *md, uint32
 	if (md->family == DPSEC_AF_INET6 && ip_len != sizeof(struct rte_ipv6_hdr))
 		return DP_DROP_unsupported_ext_headers;
 	gap += udp_len;
-	memmove(p + gap, p, ip_len);
+	dp_ip_hdr_move(p + gap, p, ip_len);
 	p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)gap);
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip_len - payload));
 	if (md->family == DPSEC_AF_INET6) {
@@ -227,12 +227,7 @@ static int esp_in_decap_transport(struct rte_mbuf *m, struct dp_meta *md, uint32
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)payload);
 		return 0;
 	}
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-
-	ip->next_proto_id = nh;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(ip_len + payload));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	dp_ipv4_set_proto_len((struct rte_ipv4_hdr *)p, nh, (uint16_t)(ip_len + payload));
 	return 0;
 }
 

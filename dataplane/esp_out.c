@@ -104,7 +104,7 @@ static void esp_out_transport_hdr(const struct dp_sa *sa, uint8_t *p, uint32_t h
 {
 	uint8_t proto = (sa->flags & DP_SA_NATT) ? IPPROTO_UDP : IPPROTO_ESP;
 
-	memmove(p, p + hdr_gap, ip_len);
+	dp_ip_hdr_move(p, p + hdr_gap, ip_len);
 	memcpy(p + ip_len, sa->outer, sa->outer_len); /* the UDP header, or nothing */
 	esp_out_udp_len(sa, p + ip_len, total - ip_len);
 	if (family == DPSEC_AF_INET6) {
@@ -114,12 +114,7 @@ static void esp_out_transport_hdr(const struct dp_sa *sa, uint8_t *p, uint32_t h
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		return;
 	}
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-
-	ip->next_proto_id = proto;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	dp_ipv4_set_proto_len((struct rte_ipv4_hdr *)p, proto, (uint16_t)total);
 }
 
 static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)

@@ -372,6 +372,40 @@ START_TEST(test_ipv4_sum20_matches_dpdk)
 }
 END_TEST
 
+/* Transport mode's header rewrite updates the checksum for the two words
+ * it changes (RFC 1624): it must give what summing the header again gives,
+ * for any valid header, protocol and length. */
+START_TEST(test_ipv4_proto_len_update_matches_full_sum)
+{
+	uint32_t x = 0x9e3779b9;
+
+	for (int n = 0; n < 100000; n++) {
+		uint8_t h[20];
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)h;
+		uint8_t proto;
+		uint16_t total, want;
+
+		for (int i = 0; i < 20; i++) {
+			x = x * 1103515245u + 12345u;
+			h[i] = (uint8_t)(x >> 16);
+		}
+		if (n % 3 == 0)
+			memset(h + (n % 17), 0xff, 3); /* long carries */
+		h[0] = 0x45;
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		proto = (uint8_t)(x >> 8);
+		total = (uint16_t)(x >> 3);
+		dp_ipv4_set_proto_len(ip, proto, total);
+		ck_assert_uint_eq(ip->next_proto_id, proto);
+		ck_assert_uint_eq(rte_be_to_cpu_16(ip->total_length), total);
+		want = ip->hdr_checksum;
+		ip->hdr_checksum = 0;
+		ck_assert_uint_eq(want, rte_ipv4_cksum(ip));
+	}
+}
+END_TEST
+
 static void setup_ctx(void)
 {
 	static struct cfg_dataplane cfg;
@@ -409,6 +443,7 @@ int main(void)
 	tcase_add_test(tc, test_burst_crossing_exhaustion);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
+	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
