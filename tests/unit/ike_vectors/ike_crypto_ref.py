@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""ike_crypto_ref.py - an independent reference for test_ike_crypto.c.
+"""ike_crypto_ref.py - an independent reference for the IKE crypto tests.
 
-The C test runs this with fixed inputs and compares: every formula of RFC
-7296 (prf+, SKEYSEED, SK_d..SK_pr, rekeyed SKEYSEED, Child SA KEYMAT) and
-RFC 2409 (SKEYID, SKEYID_d/a/e, appendix B key expansion and IVs, HASH_I,
-HASH_R, Quick Mode HASH(1..3) and KEYMAT) written again from the RFCs with
-nothing but hmac and hashlib; the MODP primes computed from their
-definition (RFC 2409 §6.2, RFC 3526: 2^n - 2^(n-64) - 1 + 2^64 * ([2^(n-130)
-pi] + c), pi from Machin's formula); and IKEv2 Encrypted payloads and IKEv1
-CBC chains sealed, opened and decrypted with scapy's IPsec algorithms
+The C tests (test_ike_prf.c, test_ike_dh.c, test_ike_sk.c, test_ike_v1.c)
+run this with fixed inputs and compare: every formula of RFC 7296 (prf+,
+SKEYSEED, SK_d..SK_pr, rekeyed SKEYSEED, Child SA KEYMAT) and RFC 2409
+(SKEYID, SKEYID_d/a/e, appendix B key expansion and IVs, HASH_I, HASH_R,
+Quick Mode HASH(1..3) and KEYMAT) written again from the RFCs with nothing
+but hmac and hashlib; the MODP primes computed from their definition (RFC
+2409 §6.2, RFC 3526: 2^n - 2^(n-64) - 1 + 2^64 * ([2^(n-130) pi] + c), pi
+from Machin's formula); and IKEv2 Encrypted payloads and IKEv1 CBC chains
+sealed, opened and decrypted with scapy's IPsec algorithms
 (scapy.layers.ipsec, on the cryptography module).
 
 Usage: ike_crypto_ref.py OP ARG... [-- OP ARG...]...; byte strings in hex,

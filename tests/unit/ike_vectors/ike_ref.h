@@ -2,9 +2,9 @@
  * the IKE key schedule, from a Check test: build one command of several
  * operations (ref_op(), ref_add(), ref_hex()), run it once (ref_run()),
  * then compare its values in order (ref_expect()) and check that every
- * one was used (ref_done()). Shared by test_ike_crypto.c,
- * test_ikev1_main.c and test_ikev2_keys.c; needs IKE_PYTHON and
- * IKE_CRYPTO_REF (meson). */
+ * one was used (ref_done()). Shared by test_ike_prf.c, test_ike_dh.c,
+ * test_ike_sk.c, test_ike_v1.c, test_ikev1_main.c and test_ikev2_keys.c;
+ * needs IKE_PYTHON and IKE_CRYPTO_REF (meson). */
 #ifndef IKE_REF_H
 #define IKE_REF_H
 
