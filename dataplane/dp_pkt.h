@@ -107,9 +107,9 @@ static inline uint16_t dp_cksum_adjust16(uint16_t cksum, uint16_t old, uint16_t 
 	return (uint16_t)~sum;
 }
 
-/* Transport mode: a (valid) IPv4 header now carries proto and is total
- * bytes long; its checksum updated for the two words that changed rather
- * than summed again. */
+/* A (valid) IPv4 header now carries proto and is total bytes long; its
+ * checksum updated for the two words that changed rather than summed
+ * again. */
 static inline void dp_ipv4_set_proto_len(struct rte_ipv4_hdr *ip, uint8_t proto, uint16_t total)
 {
 	const uint8_t ttl_proto_new[2] = { ip->time_to_live, proto };
@@ -121,6 +121,23 @@ static inline void dp_ipv4_set_proto_len(struct rte_ipv4_hdr *ip, uint8_t proto,
 	ip->total_length = len;
 	ip->next_proto_id = proto;
 	ip->hdr_checksum = dp_cksum_adjust16(cksum, old_word, new_word);
+}
+
+/* Transport mode, ESP added or taken away: the packet's own IP header (of
+ * family; IPv6 without extension headers) names what follows it and the
+ * packet's new length, total bytes with the header. (AH sets these fields
+ * itself: it rebuilds the IPv4 checksum after restoring the mutable fields
+ * its ICV zeroed.) */
+static inline void dp_ip_set_proto_len(uint8_t *hdr, uint8_t family, uint8_t proto, uint32_t total)
+{
+	if (family == DPSEC_AF_INET6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)hdr;
+
+		ip->proto = proto;
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
+		return;
+	}
+	dp_ipv4_set_proto_len((struct rte_ipv4_hdr *)hdr, proto, (uint16_t)total);
 }
 
 /* Parses an IPv4 packet starting at the mbuf's data. Returns 0 or the drop

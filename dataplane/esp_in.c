@@ -220,14 +220,7 @@ static int esp_in_decap_transport(struct rte_mbuf *m, struct dp_meta *md, uint32
 	dp_ip_hdr_move(p + gap, p, ip_len);
 	p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)gap);
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ip_len - payload));
-	if (md->family == DPSEC_AF_INET6) {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
-
-		ip->proto = nh;
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)payload);
-		return 0;
-	}
-	dp_ipv4_set_proto_len((struct rte_ipv4_hdr *)p, nh, (uint16_t)(ip_len + payload));
+	dp_ip_set_proto_len(p, md->family, nh, ip_len + payload);
 	return 0;
 }
 

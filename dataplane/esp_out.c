@@ -107,14 +107,7 @@ static void esp_out_transport_hdr(const struct dp_sa *sa, uint8_t *p, uint32_t h
 	dp_ip_hdr_move(p, p + hdr_gap, ip_len);
 	memcpy(p + ip_len, sa->outer, sa->outer_len); /* the UDP header, or nothing */
 	esp_out_udp_len(sa, p + ip_len, total - ip_len);
-	if (family == DPSEC_AF_INET6) {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
-
-		ip->proto = proto;
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
-		return;
-	}
-	dp_ipv4_set_proto_len((struct rte_ipv4_hdr *)p, proto, (uint16_t)total);
+	dp_ip_set_proto_len(p, family, proto, total);
 }
 
 static void esp_out_trailer(uint8_t *tail, uint32_t pad, uint8_t nh)
