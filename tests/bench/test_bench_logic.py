@@ -305,6 +305,7 @@ class Memory(unittest.TestCase):
         self.assertIn("every dpsecd run on 2 MiB", bench.pages_line([case(True), {"error": "x"}]))
         self.assertIn("every dpsecd run on 4 KiB", bench.pages_line([case(False), case(False)]))
         self.assertIn("1 of 3 cases on 2 MiB", bench.pages_line([case(True), case(False), case(False)]))
+        self.assertEqual(bench.pages_line([{"error": "x"}]), "Memory: no case ran.")
 
 
 class EalArguments(unittest.TestCase):
