@@ -101,7 +101,7 @@ static inline void world_init(struct world *w)
 	pair_policy(&w->r.pol, false, &mm_gcm_ecp, &qm_gcm, "secret");
 }
 
-/* Takes every event of s: sends onto its wire, the rest into s->ev. */
+/* Takes every event of s into its outbox: datagrams and the rest. */
 static inline void drain(struct side *s)
 {
 	struct ikev2_event ev;
