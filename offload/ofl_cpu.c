@@ -478,6 +478,24 @@ static void run_jobs(struct ofl_cpu *e, struct ofl_op **ops, uint16_t n)
 	}
 }
 
+/* Orders a job burst longest first. IMB runs its jobs in lanes side by
+ * side, all lanes for as long as the shortest job among them, and a burst
+ * ends with a flush that runs its last jobs with the other lanes idle: a
+ * long packet submitted last runs nearly alone. Longest first, the short
+ * ones fill the lanes beside the long ones instead. Insertion sort: a
+ * burst of one size (the usual case) is already in order, one pass. */
+static void longest_first(struct ofl_op **ops, uint16_t n)
+{
+	for (uint16_t i = 1; i < n; i++) {
+		struct ofl_op *op = ops[i];
+		uint16_t j = i;
+
+		for (; j > 0 && ops[j - 1]->auth_len < op->auth_len; j--)
+			ops[j] = ops[j - 1];
+		ops[j] = op;
+	}
+}
+
 void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 {
 	struct ofl_op *queued[OFL_MAX_BURST];
@@ -493,11 +511,14 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 		} else {
 			queued[q++] = op;
 			if (q == OFL_MAX_BURST) {
+				longest_first(queued, q);
 				run_jobs(e, queued, q);
 				q = 0;
 			}
 		}
 	}
-	if (q > 0)
+	if (q > 0) {
+		longest_first(queued, q);
 		run_jobs(e, queued, q);
+	}
 }

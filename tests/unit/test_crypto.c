@@ -663,7 +663,7 @@ static void burst_check(const struct ofl_op *ops, const struct pkt *pk, int n)
 	}
 }
 
-static const uint16_t burst_sizes[] = {1, 7, 32, 64, 129 /* > OFL_MAX_BURST: split */};
+static const uint16_t burst_sizes[] = {1, 7, 32, 64, 128, 129 /* > OFL_MAX_BURST: split */};
 
 START_TEST(test_bursts)
 {
