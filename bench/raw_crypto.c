@@ -1,6 +1,7 @@
 /* raw_crypto.c - the raw crypto limit for bench/run: intel-ipsec-mb alone,
  * with no packet I/O, running the ESP jobs dpsecd would run for one frame
- * size (bursts of 32, in place, the SA's keys expanded once), and printing
+ * size (in bursts of dpsecd's DP_BURST, in place, the SA's keys expanded
+ * once), and printing
  * the TSC cycles per buffer as one JSON line.
  *
  *   raw_crypto --alg aes128gcm16 --len 44 [--aad 8] [--decrypt]
@@ -39,9 +40,9 @@
 
 #include <intel-ipsec-mb.h>
 
+#include "dp_burst.h"
 #include "dpsec_opt.h"
 
-#define BURST 32
 #define MAX_LEN 9216
 #define WARMUP_BURSTS 256
 #define DEADLINE_CHECK_BURSTS 256
@@ -106,8 +107,8 @@ struct raw_state {
 	const void *des_ks_ptr[3];
 	uint8_t ipad[32] __attribute__((aligned(16)));
 	uint8_t opad[32] __attribute__((aligned(16)));
-	uint8_t bufs[BURST][MAX_LEN + 64] __attribute__((aligned(64)));
-	uint8_t ivs[BURST][16], aads[BURST][16], tags[BURST][32];
+	uint8_t bufs[DP_BURST][MAX_LEN + 64] __attribute__((aligned(64)));
+	uint8_t ivs[DP_BURST][16], aads[DP_BURST][16], tags[DP_BURST][32];
 };
 
 /* A positive number of at most max (seconds, microseconds), or usage(). */
@@ -200,7 +201,7 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 			IMB_AES_KEYEXP_256(mgr, key, st->enc_keys, st->dec_keys);
 		hmac_pads(mgr, o, key, st);
 	}
-	for (int b = 0; b < BURST; b++) {
+	for (int b = 0; b < DP_BURST; b++) {
 		memset(st->bufs[b], b + 1, sizeof(st->bufs[b]));
 		memset(st->ivs[b], b, sizeof(st->ivs[b]));
 		memset(st->aads[b], 0x5a, sizeof(st->aads[b]));
@@ -246,25 +247,25 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 	j->auth_tag_output_len_in_bytes = o->sha256 ? 16 : 12;
 }
 
-/* One burst of BURST jobs (CBC + HMAC, AH), submitted unchecked as dpsecd
+/* One burst of DP_BURST jobs (CBC + HMAC, AH), submitted unchecked as dpsecd
  * submits them, and flushed; returns the jobs that did not complete. */
 static long run_job_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st)
 {
-	IMB_JOB *jobs[BURST];
+	IMB_JOB *jobs[DP_BURST];
 	uint32_t done;
 	long failed = 0;
 
-	if (IMB_GET_NEXT_BURST(mgr, BURST, jobs) < BURST) {
+	if (IMB_GET_NEXT_BURST(mgr, DP_BURST, jobs) < DP_BURST) {
 		fprintf(stderr, "raw_crypto: IMB_GET_NEXT_BURST gave too few jobs\n");
 		return -1;
 	}
-	for (int b = 0; b < BURST; b++)
+	for (int b = 0; b < DP_BURST; b++)
 		fill_job(jobs[b], o, st, b);
-	done = IMB_SUBMIT_BURST_NOCHECK(mgr, BURST, jobs);
+	done = IMB_SUBMIT_BURST_NOCHECK(mgr, DP_BURST, jobs);
 	for (uint32_t k = 0; k < done; k++)
 		failed += jobs[k]->status != IMB_STATUS_COMPLETED;
-	while (done < BURST) {
-		uint32_t k = IMB_FLUSH_BURST(mgr, BURST - done, jobs);
+	while (done < DP_BURST) {
+		uint32_t k = IMB_FLUSH_BURST(mgr, DP_BURST - done, jobs);
 
 		if (k == 0)
 			break;
@@ -275,7 +276,7 @@ static long run_job_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_sta
 	return failed;
 }
 
-/* One burst of BURST GCM buffers, each one call of IMB's direct GCM API
+/* One burst of DP_BURST GCM buffers, each one call of IMB's direct GCM API
  * (in place, after the ESP header and IV), as dpsecd runs GCM. */
 static long run_gcm_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st)
 {
@@ -285,7 +286,7 @@ static long run_gcm_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_sta
 		fn = o->decrypt ? mgr->gcm128_dec : mgr->gcm128_enc;
 	else
 		fn = o->decrypt ? mgr->gcm256_dec : mgr->gcm256_enc;
-	for (int b = 0; b < BURST; b++) {
+	for (int b = 0; b < DP_BURST; b++) {
 		uint8_t *data = st->bufs[b] + o->hash_extra;
 
 		fn(&st->gcm_key, &st->gcm_ctx, data, data, o->len, st->ivs[b], st->aads[b], o->aad_len,
@@ -349,7 +350,7 @@ static int measure(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st,
 				continue;
 			}
 			r->steady_cycles += dt;
-			r->steady_buffers += BURST;
+			r->steady_buffers += DP_BURST;
 		}
 	} while (__rdtsc() < end);
 	if (r->steady_buffers > 0)
@@ -386,12 +387,12 @@ int main(int argc, char **argv)
 	printf("{\"alg\": \"%s\", \"len\": %u, \"hash_extra\": %u, \"aad\": %u, \"decrypt\": %s, "
 	       "\"buffers\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"cycles_per_buffer\": %.2f, "
 	       "\"stalled_bursts\": %" PRIu64 ", \"tsc_hz\": %.0f, \"imb_version\": \"%s\", "
-	       "\"arch\": %d, \"api\": \"%s\"}\n",
+	       "\"arch\": %d, \"api\": \"%s\", \"burst\": %d}\n",
 	       o.alg_name, o.len, o.hash_extra, o.cipher == CIPHER_GCM ? o.aad_len : 0,
 	       o.decrypt ? "true" : "false", r.steady_buffers, r.steady_cycles,
 	       (double)r.steady_cycles / (double)r.steady_buffers, r.stalled_bursts, r.hz,
 	       imb_get_version_str(), (int)arch,
-	       o.cipher == CIPHER_GCM ? "gcm direct" : "job burst unchecked");
+	       o.cipher == CIPHER_GCM ? "gcm direct" : "job burst unchecked", DP_BURST);
 	free_mb_mgr(mgr);
 	return 0;
 }

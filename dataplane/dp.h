@@ -13,12 +13,12 @@
 #include <rte_ring.h>
 
 #include "cfg.h"
+#include "dp_burst.h"
 #include "dp_route.h"
 #include "dp_sa.h"
 #include "dp_stats.h"
 #include "spd.h"
 
-#define DP_BURST 32
 #define DP_MAX_PORTS (CFG_MAX_PORTS + 1) /* network ports + the exception port */
 #define DP_MAX_WORKERS 16
 #define DP_MAX_LOCAL_ADDRS (CFG_MAX_PORTS * CFG_MAX_PORT_ADDRS)

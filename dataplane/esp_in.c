@@ -4,6 +4,7 @@
  * crypto, one crypto burst, ICV verification in constant time, window update
  * only after the ICV verified, trailer checks, decapsulation, and the check
  * that the inner packet matches its SA's rule. */
+#include <assert.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -16,6 +17,9 @@
 #include "esp.h"
 #include "natt.h"
 #include "ofl_engine.h"
+
+static_assert(RTE_HASH_LOOKUP_BULK_MAX == 64, "one word of hit bits per SAD lookup");
+static_assert(DP_BURST <= 256, "a packet's key index (key_of) is a byte");
 
 /* ESP in UDP must find an SA with UDP encapsulation, plain ESP one without:
  * the encapsulation is part of what IKE negotiated for the SA. */
@@ -70,16 +74,33 @@ static uint16_t esp_in_keys(struct dp_worker *w, struct rte_mbuf **mb, uint16_t 
 	return k;
 }
 
+/* The SAD lookup of k keys, RTE_HASH_LOOKUP_BULK_MAX at a time (a burst
+ * may hold more): key i found sets bit i % 64 of hits[i / 64] and data[i]. */
+static void sad_lookup(const void **kp, uint16_t k, uint64_t *hits, void **data)
+{
+	for (uint16_t i = 0; i < k; i += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint16_t part = RTE_MIN((uint16_t)(k - i), (uint16_t)RTE_HASH_LOOKUP_BULK_MAX);
+
+		hits[i / 64] = 0;
+		rte_hash_lookup_bulk_data(dp_g->sas.sad, &kp[i], part, &hits[i / 64], &data[i]);
+	}
+}
+
+static inline bool sad_hit(const uint64_t *hits, uint16_t i)
+{
+	return hits[i / 64] & (1ull << (i % 64));
+}
+
 /* With many SAs each key of a burst may find an SA out of cache, and every
  * packet then reads a chain of its lines: the flags, the window pointer,
  * the crypto template and the key schedule the engine reads. They are
  * fetched for all the burst's SAs at once, so that the misses overlap. */
-static void esp_in_prefetch_sas(void *const *data, uint64_t hits, uint16_t k)
+static void esp_in_prefetch_sas(void *const *data, const uint64_t *hits, uint16_t k)
 {
 	for (uint16_t i = 0; i < k; i++) {
 		const struct dp_sa *sa = data[i];
 
-		if (!(hits & (1ull << i)))
+		if (!sad_hit(hits, i))
 			continue;
 		rte_prefetch0(sa);
 		rte_prefetch0(&sa->seq);
@@ -95,16 +116,15 @@ static uint16_t esp_in_lookup(struct dp_worker *w, struct rte_mbuf **mb, uint16_
 	const void *kp[DP_BURST];
 	void *data[DP_BURST];
 	uint8_t key_of[DP_BURST];
-	uint64_t hits = 0;
+	uint64_t hits[(DP_BURST + 63) / 64];
 	uint16_t k = esp_in_keys(w, mb, &n, keys, key_of), good = 0;
 
 	for (uint16_t i = 0; i < k; i++)
 		kp[i] = &keys[i];
-	if (k > 0)
-		rte_hash_lookup_bulk_data(dp_g->sas.sad, kp, k, &hits, data);
+	sad_lookup(kp, k, hits, data);
 	esp_in_prefetch_sas(data, hits, k);
 	for (uint16_t i = 0; i < n; i++) {
-		if (!(hits & (1ull << key_of[i]))) {
+		if (!sad_hit(hits, key_of[i])) {
 			dp_drop(w, mb[i], DP_DROP_bad_spi);
 			continue;
 		}

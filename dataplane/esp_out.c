@@ -1,6 +1,7 @@
 /* esp_out.c - outbound ESP (RFC 4303): sequence numbers, padding, tunnel and
  * transport encapsulation, in UDP for NAT traversal (RFC 3948), and one
  * crypto burst for the whole batch, AH SAs' packets (ah.c) among them. */
+#include <assert.h>
 #include <string.h>
 
 #include <rte_ether.h>
@@ -12,6 +13,8 @@
 #include "esp.h"
 #include "natt.h"
 #include "ofl_engine.h"
+
+static_assert(DP_BURST <= OFL_MAX_BURST, "a worker's burst goes to the engine as one job burst");
 
 static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
 {

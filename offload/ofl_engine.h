@@ -15,7 +15,7 @@
 
 #include "dpsec_model.h"
 
-#define OFL_MAX_BURST 64
+#define OFL_MAX_BURST 128 /* a worker's whole burst (DP_BURST) is one job burst */
 #define OFL_MAX_ICV 16
 
 enum ofl_engine_kind { OFL_ENGINE_CPU };

@@ -67,12 +67,13 @@ def goal(rows, text):
 
 class StallLimit(unittest.TestCase):
     def test_default_for_fast_ciphers(self):
-        self.assertEqual(bench.stall_limit_us(90), 250)
-        self.assertEqual(bench.stall_limit_us(2900), 250)   # 32 x 3,900 cycles twice: 249.6 us
+        self.assertEqual(bench.stall_limit_us(90, 32), 250)
+        self.assertEqual(bench.stall_limit_us(2900, 32), 250)   # 32 x 3,900 cycles twice: 249.6 us
 
     def test_slow_cipher_twice_a_burst_at_1ghz(self):
-        # 3DES at 1400 B: 40,000 cycles a packet, 32 a burst, plus 1,000 each
-        self.assertEqual(bench.stall_limit_us(40000), 2 * 32 * 41000 // 1000)
+        # 3DES at 1400 B: 40,000 cycles a packet, plus 1,000 each
+        self.assertEqual(bench.stall_limit_us(40000, 32), 2 * 32 * 41000 // 1000)
+        self.assertEqual(bench.stall_limit_us(40000, 128), 2 * 128 * 41000 // 1000)
 
 
 class MedianSlice(unittest.TestCase):
