@@ -1,8 +1,7 @@
 /* raw_crypto.c - the raw crypto limit for bench/run: intel-ipsec-mb alone,
  * with no packet I/O, running the ESP jobs dpsecd would run for one frame
  * size (in bursts of dpsecd's DP_BURST, in place, the SA's keys expanded
- * once), and printing
- * the TSC cycles per buffer as one JSON line.
+ * once), and printing the TSC cycles per buffer as one JSON line.
  *
  *   raw_crypto --alg aes128gcm16 --len 44 [--aad 8] [--decrypt]
  *              [--seconds S] [--stall-us U]
