@@ -1,20 +1,13 @@
 /* cp_ike.c - dpsec-ctld's IKEv2: the engine of ike/ikev2.h on UDP 500 and
  * 4500 of the gateway's namespace, IPv4 and IPv6 (dpsecd hands IKE to the
  * host through its exception TAP, the non-ESP marker kept on 4500). The
- * policy for a peer comes from the assigned policy: a negotiate rule with
- * an authentication method IKE can use (its first PSK or loaded
- * certificate method, cp_ike_auth.c), either a tunnel rule whose endpoint
- * is the peer or a transport rule with a filter from our address to the
- * peer's; identities are the two addresses (PSK) or the certificates',
- * the child SA methods the filter action's, the IKE SA suites dpsec's
- * defaults (ike_mm_defaults). As responder the rule is chosen again at
- * IKE_AUTH by the child SA asked for (mode and selectors), so that a
- * peer's tunnel and transport rules are told apart. An ACQUIRE starts
- * IKE_SA_INIT; a child SA up is installed as an SA pair (the outbound one
- * carried by a per-peer rule before the generic rule, the inbound one
- * bound to that rule), and removed when it comes down; a soft lifetime
- * rekeys it (the new pair takes the old one's rule over). IKEv1 runs
- * beside it on the same sockets and events (cp_ikev1.c). */
+ * policy for a peer comes from the assigned policy (cp_ike_policy.c;
+ * authentication: cp_ike_auth.c). An ACQUIRE starts IKE_SA_INIT; a child
+ * SA up is installed as an SA pair (the outbound one carried by a per-peer
+ * rule before the generic rule, the inbound one bound to that rule), and
+ * removed when it comes down; a soft lifetime rekeys it (the new pair
+ * takes the old one's rule over). IKEv1 runs beside it on the same sockets
+ * and events (cp_ikev1.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,16 +22,13 @@
 
 #include "cp.h"
 #include "cp_ike.h"
-#include "cp_ike_auth.h"
 #include "cp_ikev1.h"
-#include "ike_dh.h"
 #include "ikev2.h"
 
 #define PEER_RENEWED_GRACE_NS (5 * 1000000000ull) /* see ike_rekeyed() */
 
 #define IKE_DGRAM_MAX 65536
 #define NON_ESP_MARKER 4
-#define PFS_GROUP IKE_DH_ECP_256 /* a filter action's "pfs = true" */
 
 uint64_t cp_ike_now_ms(void)
 {
@@ -48,171 +38,6 @@ uint64_t cp_ike_now_ms(void)
 static const char *addr_str(const struct dpsec_addr *a, char *buf, size_t len)
 {
 	return inet_ntop(a->family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len);
-}
-
-/* ---- the policy -------------------------------------------------------- */
-
-/* A tunnel rule's selectors: each filter's source (ours) and destination. */
-static void tunnel_selectors(const struct dpsec_rule *r, struct ikev2_peer *p)
-{
-	p->ts_local.n = p->ts_remote.n = 0;
-	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
-		p->ts_local.ts[p->ts_local.n++] = ike_ts_from_prefix(&r->filters[i].src);
-		p->ts_remote.ts[p->ts_remote.n++] = ike_ts_from_prefix(&r->filters[i].dst);
-	}
-}
-
-static struct ike_ts host_ts(const struct dpsec_addr *a, uint8_t proto, uint16_t lo, uint16_t hi)
-{
-	return (struct ike_ts){ .lo = *a, .hi = *a, .proto = proto, .port_lo = lo, .port_hi = hi };
-}
-
-/* A transport rule's selectors: the two hosts, with the protocol and
- * ports of each filter from our address to the peer's. */
-static void host_selectors(const struct dpsec_rule *r, const struct dpsec_addr *local,
-			   const struct dpsec_addr *peer, struct ikev2_peer *p)
-{
-	p->ts_local.n = p->ts_remote.n = 0;
-	for (uint32_t i = 0; i < r->n_filters && p->ts_local.n < IKE_MAX_TS; i++) {
-		const struct dpsec_filter *f = &r->filters[i];
-
-		if (!cfg_prefix_holds(&f->src, local) || !cfg_prefix_holds(&f->dst, peer))
-			continue;
-		p->ts_local.ts[p->ts_local.n++] = host_ts(local, f->proto, f->sport_lo, f->sport_hi);
-		p->ts_remote.ts[p->ts_remote.n++] = host_ts(peer, f->proto, f->dport_lo, f->dport_hi);
-	}
-}
-
-static bool transport_rule_for(const struct dpsec_rule *r, const struct dpsec_addr *local,
-			       const struct dpsec_addr *peer)
-{
-	for (uint32_t i = 0; i < r->n_filters; i++)
-		if (cfg_prefix_holds(&r->filters[i].src, local) && cfg_prefix_holds(&r->filters[i].dst, peer))
-			return true;
-	return false;
-}
-
-/* Whether negotiate rule r is for this peer: a tunnel rule by its
- * endpoint, a transport rule by its filters. */
-static bool rule_for_peer(const struct dpsec_rule *r, const struct dpsec_addr *local,
-			  const struct dpsec_addr *peer)
-{
-	if (r->tunnel)
-		return memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0;
-	return transport_rule_for(r, local, peer);
-}
-
-/* As responder at IKE_AUTH: the rule's mode is the one asked for, and
- * the selectors asked for meet the rule's. True when not yet known. */
-static bool rule_fits_child(const struct ikev2_peer *p, const struct ikev2_lookup *q)
-{
-	struct ike_ts_set met;
-
-	if (q == NULL || q->ts_i == NULL || q->ts_r == NULL)
-		return true;
-	return p->transport == q->transport && ike_ts_narrow(q->ts_i, &p->ts_remote, &met) == 0 &&
-	       ike_ts_narrow(q->ts_r, &p->ts_local, &met) == 0;
-}
-
-static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *p, const char *rule)
-{
-	struct ike_err err = { 0 };
-
-	p->n_qm = 0;
-	for (uint32_t i = 0; i < fa->n_methods && p->n_qm < IKE_MAX_METHODS; i++) {
-		if (ike_qm_method_from_cfg(&fa->methods[i], fa->pfs ? PFS_GROUP : 0,
-					   &p->qm[p->n_qm], &err) == 0)
-			p->n_qm++;
-		else
-			cp_log(LOG_WARNING, "rule \"%s\": security method %u left out of IKE: %s", rule,
-			       i + 1, err.msg);
-	}
-	return p->n_qm > 0 ? 0 : -ENOENT;
-}
-
-/* The IKE policy of compiled rule r between our address local and peer;
- * -ENOENT (logged) when the rule has none. */
-static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
-			const struct cfg_store_rule *o, const struct dpsec_addr *local,
-			const struct dpsec_addr *peer, struct ikev2_peer *p)
-{
-	const struct cfg_filter_action *fa = cfg_store_filter_action(&c->store, o->filter_action);
-	struct ike_err err = { 0 };
-
-	memset(p, 0, sizeof(*p));
-	if (fa == NULL || local->family != peer->family)
-		return -ENOENT;
-	p->user = r->id;
-	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
-	memcpy(p->mm, ike_mm_defaults, p->n_mm * sizeof(p->mm[0]));
-	p->transport = !r->tunnel;
-	if (r->tunnel)
-		tunnel_selectors(r, p);
-	else
-		host_selectors(r, local, peer, p);
-	if (child_methods(fa, p, r->name) < 0 ||
-	    cp_ike_auth_for_rule(c, o, local, peer, p, &err) < 0) {
-		cp_log(LOG_ERR, "rule \"%s\": no IKE policy: %s", r->name,
-		       err.msg[0] ? err.msg : "no security method IKE can offer");
-		explicit_bzero(p, sizeof(*p));
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/* The negotiate rule of the assigned policy for peer (rule_id 0: the
- * first that fits the peer and, when q tells it, the child SA asked for). */
-static int policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
-		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
-		      struct ikev2_peer *p)
-{
-	struct cfg_compiled cc;
-	char err[CFG_ERR_MAX];
-	int rc = -ENOENT;
-
-	if (c->store.assigned[0] == '\0' || cfg_compile(&c->store, c->store.assigned, &cc, err) < 0)
-		return -ENOENT;
-	for (uint32_t i = 0; i < cc.n_rules && rc < 0; i++) {
-		const struct dpsec_rule *r = &cc.rules[i];
-
-		if (cc.origin[i] == NULL || r->action != DPSEC_ACTION_NEGOTIATE ||
-		    (rule_id != 0 && r->id != rule_id) || !rule_for_peer(r, local, peer) ||
-		    !cp_ike_auth_usable(c, cc.origin[i]) ||
-		    peer_of_rule(c, r, cc.origin[i], local, peer, p) < 0)
-			continue;
-		if (rule_fits_child(p, q))
-			rc = 0;
-		else
-			explicit_bzero(p, sizeof(*p));
-	}
-	cfg_compiled_free(&cc);
-	return rc;
-}
-
-/* What a responder accepts besides the suites it offers: HMAC-SHA1 as PRF
- * and integrity with AES-CBC over MODP-2048, for initiators that offer
- * nothing newer (ike-scan's IKEv2 probe); last, so never chosen over them. */
-static const struct ike_mm_method responder_extra[] = {
-	{ { IKE_ENCR_AES_CBC, 256, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048 },
-	{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_SHA1 }, IKE_DH_MODP_2048 },
-};
-
-/* The peer's policy for either version (cp_ikev1.c's lookup calls it). */
-static int policy_for_peer(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
-{
-	return policy_for(ctx, 0, &q->remote->addr, &q->local->addr, q, out);
-}
-
-/* IKEv2's: none while the assigned policy negotiates IKEv1; as responder
- * also the suites of responder_extra. */
-static int lookup(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
-{
-	int rc = cp_ikev1_assigned(ctx) ? -ENOENT : policy_for_peer(ctx, q, out);
-
-	for (size_t i = 0; rc == 0 && i < sizeof(responder_extra) / sizeof(responder_extra[0]) &&
-			   out->n_mm < IKE_MAX_METHODS; i++)
-		out->mm[out->n_mm++] = responder_extra[i];
-	return rc;
 }
 
 static uint32_t spi_alloc(void *ctx)
@@ -309,7 +134,7 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 		return -1;
 	}
 	ikev2_conf_default(&conf);
-	conf.lookup = lookup;
+	conf.lookup = cp_ike_lookup_v2;
 	conf.lookup_ctx = c;
 	conf.spi_alloc = spi_alloc;
 	conf.spi_ctx = c;
@@ -327,7 +152,7 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen)
 		cp_ike_close(c);
 		return -1;
 	}
-	conf.lookup = policy_for_peer;
+	conf.lookup = cp_ike_lookup_any;
 	k->v1 = cp_ikev1_open(c, &conf, err, errlen);
 	if (k->v1 == NULL) {
 		cp_ike_close(c);
@@ -896,7 +721,7 @@ int cp_ike_initiate(struct cp_ctx *c, struct cp_acquire *a)
 	}
 	if (child_on_existing(c, a, p, v1 ? 1 : 2) == 0)
 		return 0;
-	if (policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
+	if (cp_ike_policy_for(c, a->rule_id, peer, &local.addr, NULL, &pol) < 0)
 		return -1;
 	rc = v1 ? cp_ikev1_initiate(c->ike->v1, &pol, &local, &remote, cp_ike_now_ms(), &id, &err)
 		: ikev2_initiate(c->ike->e, &pol, &local, &remote, cp_ike_now_ms(), &id, &err);

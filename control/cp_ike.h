@@ -81,6 +81,19 @@ const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i);
 struct cp_ike_sa *cp_ike_find_sa(struct cp_ike *k, const struct ikev2_sa_id *id);
 uint64_t cp_ike_now_ms(void);
 
+/* cp_ike_policy.c: which negotiate rule, and so which IKE policy, meets a
+ * peer. The rule rule_id (0: the first that fits the peer and, when q says,
+ * the child SA asked for) between our address local and peer, into p;
+ * -ENOENT when none. */
+int cp_ike_policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
+		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
+		      struct ikev2_peer *p);
+/* The engines' lookup: the peer's policy for either version (IKEv1's);
+ * IKEv2's, none while the assigned policy negotiates IKEv1, and as
+ * responder also the older suites that ike-scan's probe offers. */
+int cp_ike_lookup_any(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out);
+int cp_ike_lookup_v2(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out);
+
 /* cp_ike_life.c: the IKE SA's lifetimes, dead peer detection, idle child SAs. */
 /* Its rekey and expiry times from now: the Main Mode lifetime of the
  * assigned policy (or --test-ike-lifetime), the initiator's soft point at
