@@ -58,6 +58,21 @@ static bool mode_is_transport(uint16_t m)
 	       m == ISAKMP_ENCAP_UDP_TRANSPORT_DRAFT;
 }
 
+static bool mode_is_udp(uint16_t m)
+{
+	return m == ISAKMP_ENCAP_UDP_TUNNEL || m == ISAKMP_ENCAP_UDP_TRANSPORT ||
+	       m == ISAKMP_ENCAP_UDP_TUNNEL_DRAFT || m == ISAKMP_ENCAP_UDP_TRANSPORT_DRAFT;
+}
+
+/* RFC 3947 §5.1: the encapsulation follows NAT-D, ESP in UDP across a NAT
+ * and plain ESP without one. The pair is installed by NAT-D's finding, so
+ * a transform whose mode says otherwise would leave the peers encapsulating
+ * differently: it is not one dpsec can agree to. */
+static bool mode_fits_nat(const struct ikev1_sa *sa, uint16_t m)
+{
+	return mode_is_udp(m) == (sa->local_nat || sa->remote_nat);
+}
+
 static uint16_t transform_id(const struct ike_qm_method *m)
 {
 	if (m->protocol == IKE_PROTO_AH)
@@ -157,7 +172,8 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 }
 
 /* Every transform of every single-protocol proposal. Proposals sharing a
- * number (AH and ESP bundles) are not offered to the choice. */
+ * number (AH and ESP bundles), AH across a NAT and transforms whose
+ * encapsulation mode contradicts NAT-D are not offered to the choice. */
 static void offers_read(const struct ikev1_sa *ike, const struct ike_sa *sa, struct qm_offers *out)
 {
 	out->n = 0;
@@ -172,7 +188,7 @@ static void offers_read(const struct ikev1_sa *ike, const struct ike_sa *sa, str
 			struct isakmp_ipsec_policy pol;
 			const struct ike_transform *t = &sa->tr[p->tr0 + k];
 
-			if (isakmp_ipsec_attrs_decode(sa, t, &pol, NULL))
+			if (isakmp_ipsec_attrs_decode(sa, t, &pol, NULL) || !mode_fits_nat(ike, pol.encap))
 				continue;
 			transform_offer(p, t, &pol, &out->o[out->n]);
 			out->tr[out->n] = (uint16_t)(p->tr0 + k);

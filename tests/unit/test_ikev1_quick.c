@@ -3,8 +3,9 @@
  * without PFS (and PFS on one side only), a lost Quick Mode 3 recovered,
  * an unanswered Quick Mode given up alone, a corrupted one dropped, ESP
  * 3DES, RESPONDER-LIFETIME, AH in transport mode, AH left out across a
- * NAT by the initiator and refused there by the responder, and selectors
- * outside the responder's policy. */
+ * NAT by the initiator and refused there by the responder, encapsulation
+ * modes that contradict NAT-D refused, and selectors outside the
+ * responder's policy. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,19 +269,23 @@ START_TEST(nat_with_only_ah_starts_no_quick_mode)
 }
 END_TEST
 
-/* The responder's own filter, which a dpsec initiator never reaches since
- * it leaves AH out: Main Mode up through the NAT, its last message read
- * by an initiator made to forget the NAT for that message only, as a peer
- * ignoring RFC 3947 would be; the Quick Mode 1 it sends then offers each
- * method of its policy, AH included. The responder's policy has AH first,
- * then ESP: only the NAT stands in AH's way. */
-static void qm1_ignoring_nat(struct world *w, const struct ike_qm_method *offered, uint8_t n)
+/* The responder's own filters, which a dpsec initiator never reaches: Main
+ * Mode up (through a NAT if nat), its last message read by an initiator
+ * made to misjudge the NAT for that message only, as a peer ignoring
+ * RFC 3947 would: forgetting a NAT, its Quick Mode 1 offers every method
+ * of its policy, AH included, in plain tunnel mode; imagining one, it
+ * offers ESP in UDP. The responder's policy has AH first, then ESP. */
+static void qm1_misjudging_nat(struct world *w, bool nat, const struct ike_qm_method *offered,
+			       uint8_t n)
 {
 	struct ikev2_sa_id id;
 	struct ikev1_sa *sa;
-	bool local_nat, remote_nat;
+	bool remote_nat;
 
-	nat_world(w);
+	if (nat)
+		nat_world(w);
+	else
+		world_init(w);
 	w->i.pol.n_qm = n;
 	memcpy(w->i.pol.qm, offered, n * sizeof(*offered));
 	w->r.pol.n_qm = 2;
@@ -291,54 +296,64 @@ static void qm1_ignoring_nat(struct world *w, const struct ike_qm_method *offere
 	for (int k = 0; k < 5; k++)
 		pass(w, k % 2 ? &w->r : &w->i);
 	id = last_ev(&w->i, IKEV2_EV_NAT)->sa;
-	ck_assert(ikev1_find_sa(w->r.e, &id)->remote_nat); /* the responder found the NAT */
+	ck_assert(ikev1_find_sa(w->r.e, &id)->remote_nat == nat); /* what the responder found */
 	sa = ikev1_find_sa(w->i.e, &id);
-	local_nat = sa->local_nat;
+	ck_assert(sa->local_nat == nat);
 	remote_nat = sa->remote_nat;
-	ck_assert(local_nat);
-	sa->local_nat = sa->remote_nat = false;
+	sa->local_nat = sa->remote_nat = !nat;
 	pass(w, &w->r); /* Main Mode 6: up, and Quick Mode 1 goes out */
-	sa->local_nat = local_nat;
+	sa->local_nat = nat;
 	sa->remote_nat = remote_nat;
 }
 
-/* Offered only AH across the NAT, the responder chooses nothing: a
- * protected NO-PROPOSAL-CHOSEN, no pair on either side, the ISAKMP SA kept. */
+/* The responder chose nothing: a protected NO-PROPOSAL-CHOSEN, no pair on
+ * either side, the ISAKMP SA kept. */
+static void no_proposal_chosen(struct world *w)
+{
+	refused(w, &w->i, -ENOENT);
+	ck_assert_uint_eq(last_ev(&w->r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_int_eq(count_ev(&w->r, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(stat(&w->r, IKEV1_STAT_CHILD_ESTABLISHED), 0);
+	pass(w, &w->r);
+	ck_assert_uint_eq(last_ev(&w->i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert(!last_ev(&w->i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_uint_eq(ikev1_sa_count(w->r.e), 1);
+}
+
+/* Offered only AH across the NAT, the responder chooses nothing. */
 START_TEST(nat_responder_refuses_ah)
 {
 	struct world w;
 
-	qm1_ignoring_nat(&w, &qm_ah_sha1, 1);
-	refused(&w, &w.i, -ENOENT);
-	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
-	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
-	ck_assert_uint_eq(stat(&w.r, IKEV1_STAT_CHILD_ESTABLISHED), 0);
-	pass(&w, &w.r);
-	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
-	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
-	ck_assert_uint_eq(ikev1_sa_count(w.r.e), 1);
+	qm1_misjudging_nat(&w, true, &qm_ah_sha1, 1);
+	no_proposal_chosen(&w);
 	world_end(&w);
 }
 END_TEST
 
-/* Offered AH first and ESP second across the NAT, the responder passes
- * over AH (which it would otherwise take, being first) and agrees to ESP
- * in UDP. */
-START_TEST(nat_responder_skips_ah_for_esp)
+/* Offered AH and then ESP in plain tunnel mode across the NAT, the
+ * responder takes neither: plain ESP would not cross the NAT, and ESP in
+ * UDP, which NAT-D calls for, is not what was offered (RFC 3947 §5.1). */
+START_TEST(nat_responder_refuses_plain_esp)
 {
 	const struct ike_qm_method offered[2] = { qm_ah_sha1, qm_cbc };
 	struct world w;
 
-	qm1_ignoring_nat(&w, offered, 2);
-	pass(&w, &w.i);
-	pass(&w, &w.r);
-	pass(&w, &w.i);
-	ck_assert_uint_eq(child_of(&w.r)->protocol, IKE_PROTO_ESP);
-	ck_assert(child_of(&w.r)->udp_encap);
-	ck_assert_uint_eq(child_of(&w.i)->protocol, IKE_PROTO_ESP);
-	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 1);
-	pair_agrees(child_of(&w.i), child_of(&w.r));
+	qm1_misjudging_nat(&w, true, offered, 2);
+	no_proposal_chosen(&w);
+	world_end(&w);
+}
+END_TEST
+
+/* Offered ESP in UDP where NAT-D found no NAT, the responder refuses it:
+ * the peers would encapsulate differently. */
+START_TEST(responder_refuses_udp_without_nat)
+{
+	struct world w;
+
+	qm1_misjudging_nat(&w, false, &qm_cbc, 1);
+	no_proposal_chosen(&w);
 	world_end(&w);
 }
 END_TEST
@@ -375,7 +390,8 @@ int main(void)
 		nat_leaves_ah_out,
 		nat_with_only_ah_starts_no_quick_mode,
 		nat_responder_refuses_ah,
-		nat_responder_skips_ah_for_esp,
+		nat_responder_refuses_plain_esp,
+		responder_refuses_udp_without_nat,
 		quick_mode_3des,
 		responder_lifetime,
 		ah_and_transport_mode,
