@@ -88,6 +88,8 @@ struct dp_worker {
 	 * out, so that cycles per packet measure dpsec, not the neighbours. */
 	uint64_t steady_tsc, steady_rx;
 	uint64_t stalled_rounds;
+	uint64_t icmp_tsc;               /* ICMP errors: when the allowance last grew */
+	uint32_t icmp_tokens;            /* and how many may be sent now (icmp_err.c) */
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 };
@@ -113,6 +115,7 @@ struct dp_ctx {
 	uint32_t n_local4, n_local6;
 	uint32_t local4[DP_MAX_LOCAL_ADDRS];
 	uint64_t local6[DP_MAX_LOCAL_ADDRS][2];
+	uint32_t out_fits_len;           /* packets no longer fit any port with any SA */
 	struct rte_mempool *pool;
 	struct dp_policy *policy;
 	struct dp_sa_table sas;
@@ -151,7 +154,6 @@ struct dp_resolve_req {
 /* Worker entry point (rte_eal_remote_launch). */
 int dp_worker_main(void *arg);
 
-/* Is addr one of the gateway's own addresses? */
 /* Is a (of family) one of the gateway's own addresses? Per packet: inline,
  * no memcmp call. */
 static inline bool dp_local_addr(const struct dp_ctx *dp, uint8_t family, const uint8_t *a)

@@ -17,6 +17,7 @@
 #include <rte_ethdev.h>
 
 #include "dp_pkt.h"
+#include "icmp_err.h"
 #include "port.h"
 
 #define RX_DESC 1024
@@ -175,6 +176,7 @@ int dp_ports_setup(struct dp_ctx *dp, char *err, size_t errlen)
 		dp->host_port = dp->n_ports - 1;
 	}
 	local_addrs(dp);
+	dp_icmp_err_setup(dp);
 	return 0;
 }
 
@@ -218,19 +220,11 @@ static int host_mac(const char *ifname, struct rte_ether_addr *mac)
 	return rc;
 }
 
-/* The host's packets may grow by the largest ESP encapsulation (IPv6 outer
- * header, UDP header of NAT traversal, ESP header, CBC IV, padding, trailer,
- * ICV) and must still fit the smallest network port. */
-#define ESP_MAX_OVERHEAD (40 + 8 + 8 + 16 + 15 + 2 + 16)
-
+/* The host's packets may grow by the largest encapsulation and must still
+ * fit the smallest network port. */
 static uint16_t host_mtu(const struct dp_ctx *dp)
 {
-	uint16_t mtu = UINT16_MAX;
-
-	for (uint16_t i = 0; i < dp->n_ports; i++)
-		if (dp->ports[i].role != DP_ROLE_HOST)
-			mtu = RTE_MIN(mtu, dp->ports[i].mtu);
-	return (uint16_t)RTE_MAX(mtu - ESP_MAX_OVERHEAD, 1280); /* IPv6's minimum */
+	return (uint16_t)RTE_MAX(dp->out_fits_len, 1280u); /* IPv6's minimum */
 }
 
 /* The host's stack sends everything through the dataplane: the gateway's

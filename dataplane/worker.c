@@ -14,6 +14,7 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "esp.h"
+#include "icmp_err.h"
 #include "natt.h"
 
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
@@ -310,6 +311,25 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 		}
 }
 
+/* Packets that will not fit their way out once encapsulated leave the
+ * burst (icmp_err.c); the ICMP errors about them join the forwarded. A
+ * pass of its own: the policy loop stays as tight as it was. */
+static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_t n,
+			     struct dp_sort *s)
+{
+	uint16_t kept = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = esp[i], *reply;
+
+		if (likely(m->pkt_len <= dp_g->out_fits_len) || dp_out_fits(w, m, dp_meta(m)->sap, &reply))
+			esp[kept++] = m;
+		else if (reply != NULL)
+			s->fwd[s->n_fwd++] = reply;
+	}
+	return kept;
+}
+
 /* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
 static void policy_out(struct dp_worker *w, struct dp_sort *s)
 {
@@ -344,6 +364,7 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 			esp[n_esp++] = m;
 		}
 	}
+	n_esp = keep_fitting(w, esp, n_esp, s);
 	n_esp = dp_esp_out(w, esp, n_esp);
 	for (uint16_t i = 0; i < n_esp; i++)
 		s->fwd[s->n_fwd++] = esp[i];

@@ -7,8 +7,9 @@
  * worker that received it. Packets waiting for an SA end as
  * acquire (handed to the manager, which holds a few and counts the rest as
  * acquire_overflow, the freed ones as acquire_dropped); those it sends
- * through the outbound path again start anew as reinject_in, so that
- * rx_packets + reinject_in ==
+ * through the outbound path again start anew as reinject_in, and the ICMP
+ * errors a worker makes as icmp_errors_sent, so that
+ * rx_packets + reinject_in + icmp_errors_sent ==
  *     fwd + host + control + acquire + natt_keepalives_in + drops. */
 #ifndef DPSEC_COUNTERS_H
 #define DPSEC_COUNTERS_H
@@ -68,6 +69,8 @@
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
 	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
+	X(icmp_errors_sent, "ICMP errors made (fragmentation needed, packet too big) and routed") \
+	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(ah_out_packets, "packets sent with AH")                                            \

@@ -6,7 +6,8 @@
 #   neg/ah-<alg>/<esn>     AH: immutable and mutable fields, replay, header
 #                          length, truncation, SPIs of the other protocol
 #   generic                algorithm-independent drops (SPI, L2/L3 malformed,
-#                          fragments, clear traffic, block, permit, TTL)
+#                          fragments, clear traffic, block, permit, TTL,
+#                          path MTU and its ICMP errors)
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
 #                          ways, keepalives, IKE beside ESP, mismatches, lengths
@@ -820,7 +821,71 @@ def generic_run(seed):
     c.expect_sa(c6.inb, packets=1)  # decrypted: the SA counts it; routing drops it
     c.send_wan(TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0))
     c.expect_drop("ttl_exceeded", 4)
+
+    _path_mtu_cases(run, alg)
     return run
+
+
+# The ports' MTU in these runs (net_pcap's default), and what AES-GCM ESP
+# (RFC 4106) adds in tunnel mode: the outer header, the ESP header, an
+# 8-byte IV, the payload and its 2-byte trailer padded to 4 bytes, a
+# 16-byte ICV (RFC 4303 §2.4, §2.8).
+PORT_MTU = 1500
+
+
+def _gcm_tunnel_len(inner_len, outer_hdr):
+    return outer_hdr + 8 + 8 + (inner_len + 2 + 3) // 4 * 4 + 16
+
+
+def _largest_fitting(outer_hdr):
+    return max(n for n in range(PORT_MTU) if _gcm_tunnel_len(n, outer_hdr) <= PORT_MTU)
+
+
+def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
+    """An IP packet of total bytes: UDP, or an ICMP(v4) message of type
+    icmp_type; DF set if df."""
+    from scapy.layers.inet import ICMP
+    if fam == 4:
+        ip = IP(src=src, dst=dst, id=i, flags="DF" if df else 0)
+        l4 = UDP(sport=30000 + i, dport=4000) if icmp_type is None else ICMP(type=icmp_type, code=1)
+    else:
+        ip = IPv6(src=src, dst=dst, fl=i)
+        l4 = UDP(sport=30000 + i, dport=4000)
+    head = ip / l4
+    return bytes(head / Raw(bytes((i + k) & 0xFF for k in range(total - len(head)))))
+
+
+def _path_mtu_cases(run, alg):
+    """RFC 4301 §8.2: a packet that no longer fits the WAN port once
+    encapsulated is dropped (too_big) and its source told the largest that
+    fits: ICMP fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet
+    too big (RFC 4443 §3.2), from the gateway's LAN address, quoting the
+    packet as it arrived (576 bytes in all for ICMP, 1280 for ICMPv6). The
+    largest size itself goes out protected; nothing is said for IPv4 without
+    DF or about an ICMP error."""
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6PacketTooBig
+    for fam, outer_hdr in ((4, 20), (6, 40)):
+        cl = Cell(run, "gp%d" % fam, alg, False, fam, fam)
+        src, dst = T.lan_host(fam), T.remote_host(fam, cl.k)
+        fits = _largest_fitting(outer_hdr)
+        c = Case(run, "path-mtu-%d" % fam)
+        ok = _sized(fam, src, dst, 1, fits, df=True)
+        c.send_lan(ok)
+        c.expect_esp(cl.out, [ok])
+        big = _sized(fam, src, dst, 2, fits + 1, df=True)
+        c.send_lan(big)
+        c.expect_drop("too_big")
+        if fam == 4:
+            err = IP(src=T.LAN4, dst=src, tos=0xC0, ttl=64, id=0) / ICMP(
+                type=3, code=4, nexthopmtu=fits) / Raw(big[:576 - 28])
+        else:
+            err = IPv6(src=T.LAN6, dst=src, hlim=64) / ICMPv6PacketTooBig(mtu=fits) / Raw(big[:1280 - 48])
+        c.expect_icmp_lan(bytes(err))
+        if fam == 4:
+            c.send_lan(_sized(4, src, dst, 3, fits + 1))                 # no DF
+            c.send_lan(_sized(4, src, dst, 4, fits + 1, df=True, icmp_type=3))  # an ICMP error
+            c.expect_drop("too_big", 2)
 
 
 # ---- two workers ------------------------------------------------------------

@@ -51,6 +51,7 @@ class Case:
         self.drops = collections.Counter()     # drop reason -> n
         self.worker = None                     # the worker whose tx queues all its output leaves by
         self.fwd = 0
+        self.icmp = 0                          # ICMP errors dpsecd makes (among fwd)
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
         self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
@@ -81,6 +82,12 @@ class Case:
         """ip_bytes forwarded (already routed) to the LAN host."""
         self.lan_out.append(TR.ether(T.HOST_MAC, T.LAN_MAC, ip_bytes))
         self.fwd += 1
+
+    def expect_icmp_lan(self, ip_bytes):
+        """An ICMP error dpsecd makes, routed to the LAN host: a packet
+        sent that none received (icmp_errors_sent)."""
+        self.expect_lan(ip_bytes)
+        self.icmp += 1
 
     def expect_wan_clear(self, ip_bytes):
         self.wan_out.append(TR.ether(T.PEER_MAC, T.WAN_MAC, ip_bytes))
@@ -701,30 +708,32 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
+        want["icmp_errors_sent"] += c.icmp
         want["natt_keepalives_in"] += c.keepalives_in
         for r, n in c.drops.items():
             want["drop_" + r] += n
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
     ends = want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
-    if want["rx_packets"] != ends:
-        errs.append("test bug: cases account for %d of %d packets" % (ends, want["rx_packets"]))
+    if want["rx_packets"] + want["icmp_errors_sent"] != ends:
+        errs.append("test bug: cases account for %d of %d packets"
+                    % (ends, want["rx_packets"] + want["icmp_errors_sent"]))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
-              "natt_keepalives_in"):
+              "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
         if k.startswith("drop_") and g.get(k, 0) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
-        # every packet a worker received or got back from the manager ends
-        # exactly once: sent, to the host, to the manager (ARP/ND or awaiting
-        # an SA) or dropped
+        # every packet a worker received, got back from the manager or made
+        # (an ICMP error) ends exactly once: sent, to the host, to the
+        # manager (ARP/ND or awaiting an SA) or dropped
         inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
                + g["acquire_packets"] + g["natt_keepalives_in"] + g["drops"])
-        start = g["rx_packets"] + g["reinject_in"]
+        start = g["rx_packets"] + g["reinject_in"] + g["icmp_errors_sent"]
         if start != inv:
-            errs.append("invariant broken: rx_packets + reinject_in %d != fwd+host+"
-                        "control+acquire+natt_keepalives_in+drops %d" % (start, inv))
+            errs.append("invariant broken: rx_packets + reinject_in + icmp_errors_sent %d != "
+                        "fwd+host+control+acquire+natt_keepalives_in+drops %d" % (start, inv))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
         if dsum != g["drops"]:
             errs.append("drops %d != sum of drop_* %d" % (g["drops"], dsum))

@@ -1,0 +1,290 @@
+/* icmp_err.c - path MTU for the packets dpsec protects (RFC 4301 §8.2): a
+ * packet that would exceed the MTU of the port it leaves by once its SA's
+ * encapsulation is added is dropped (too_big), and its source is told the
+ * largest packet that fits: ICMP "fragmentation needed" for IPv4 with DF
+ * (RFC 792, RFC 1191), ICMPv6 "packet too big" (RFC 4443 §3.2), from the
+ * gateway's address on the port the packet came in by. Never about an ICMP
+ * error, a later fragment or a source that is not one host; at most
+ * DP_ICMP_ERR_RATE a second per worker. */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "esp.h"
+#include "icmp_err.h"
+
+#define ICMP4_UNREACH 3
+#define ICMP4_FRAG_NEEDED 4
+#define ICMP6_PACKET_TOO_BIG 2
+#define ICMP6_FIRST_INFO 128            /* ICMPv6 types below are errors */
+#define ICMP_HDR_LEN 8
+#define ICMP4_QUOTE_MAX (576 - 20 - 8)  /* RFC 1812 §4.3.2.3: all within 576 bytes */
+#define ICMP6_QUOTE_MAX (1280 - 40 - 8) /* RFC 4443 §2.4 (c): within the minimum MTU */
+#define IPV6_MIN_MTU 1280
+#define ICMP_TTL 64
+#define ICMP4_TOS 0xc0                  /* internetwork control precedence */
+
+void dp_icmp_err_setup(struct dp_ctx *dp)
+{
+	uint16_t mtu = UINT16_MAX;
+
+	for (uint16_t i = 0; i < dp->n_ports; i++)
+		if (dp->ports[i].role != DP_ROLE_HOST)
+			mtu = RTE_MIN(mtu, dp->ports[i].mtu);
+	dp->out_fits_len = mtu > DP_IPSEC_MAX_OVERHEAD ? mtu - DP_IPSEC_MAX_OVERHEAD : 0;
+}
+
+/* The packet's length once sa carries it: in tunnel mode all of it is
+ * protected, in transport mode what follows its IP header (l3_len). */
+static uint32_t encapsulated_len(const struct dp_sa *sa, uint32_t len, uint32_t l3_len)
+{
+	uint32_t kept = (sa->flags & DP_SA_TUNNEL) ? 0 : l3_len;
+	uint32_t payload = len - kept, block = sa->block_len;
+
+	if (sa->flags & DP_SA_AH)
+		return len + sa->outer_len + dp_ah_len(sa);
+	payload = (payload + ESP_TRAILER_LEN + block - 1) & ~(block - 1);
+	return kept + sa->outer_len + ESP_HDR_LEN + sa->iv_len + payload + sa->icv_len;
+}
+
+/* The longest packet (no shorter than its IP header) that fits mtu once
+ * encapsulated: from above the estimate down to the first that fits, the
+ * length growing with the packet's. */
+static uint32_t longest_fitting(const struct dp_sa *sa, uint32_t len, uint32_t l3_len, uint32_t mtu)
+{
+	uint32_t excess = encapsulated_len(sa, len, l3_len) - mtu;
+	uint32_t l = len - excess + sa->block_len;
+
+	while (l > l3_len && encapsulated_len(sa, l, l3_len) > mtu)
+		l--;
+	return l;
+}
+
+/* The MTU of the port the encapsulated packet leaves by: the route to the
+ * tunnel's far end, or to the packet's own destination in transport mode.
+ * No route: no limit here (the packet is dropped as no_route later). */
+static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md)
+{
+	const struct dp_nexthop *nh;
+
+	if (!(sa->flags & DP_SA_TUNNEL))
+		nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
+	else if (sa->flags & DP_SA_OUTER6)
+		nh = dp_route_lookup(&dp_g->routes, DPSEC_AF_INET6,
+				     sa->outer + offsetof(struct rte_ipv6_hdr, dst_addr));
+	else
+		nh = dp_route_lookup(&dp_g->routes, DPSEC_AF_INET,
+				     sa->outer + offsetof(struct rte_ipv4_hdr, dst_addr));
+	return nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu;
+}
+
+/* RFC 1122 §3.2.2: destination unreachable, source quench, redirect,
+ * time exceeded, parameter problem; ICMPv6's errors are its types below
+ * 128 (RFC 4443 §2.1). */
+static bool is_icmp_error(const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const uint8_t *type = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->l3_len);
+
+	if (m->data_len < md->l3_len + 1u)
+		return false;
+	if (md->family == DPSEC_AF_INET6)
+		return md->l4proto == IPPROTO_ICMPV6 && *type < ICMP6_FIRST_INFO;
+	return md->l4proto == IPPROTO_ICMP &&
+	       (*type == 3 || *type == 4 || *type == 5 || *type == 11 || *type == 12);
+}
+
+/* A source that is one host and not us: not unspecified, loopback,
+ * multicast or (IPv4) limited broadcast or class E. */
+static bool source_is_host(const uint8_t *src, uint8_t family)
+{
+	static const uint8_t zero[16];
+
+	if (dp_local_addr(dp_g, family, src))
+		return false;
+	if (family == DPSEC_AF_INET6)
+		return memcmp(src, zero, 16) != 0 && src[0] != 0xff &&
+		       !(memcmp(src, zero, 15) == 0 && src[15] == 1);
+	return src[0] != 0 && src[0] != 127 && src[0] < 224;
+}
+
+/* Whether the source of m may be sent an error about it: IPv4 only with
+ * DF set (without, the packet could have been fragmented: see
+ * docs/architecture.md), never about an ICMP error or a later fragment,
+ * only to a host, only from a network port (the host's own packets are
+ * sized by the exception interface's MTU). */
+static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
+	if (dp_g->ports[md->in_port].role == DP_ROLE_HOST || (md->flags & DP_M_NOT_FIRST) ||
+	    is_icmp_error(m, md))
+		return false;
+	if (md->family == DPSEC_AF_INET6)
+		return source_is_host(md->key.k6.src, DPSEC_AF_INET6);
+	return (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) &&
+	       source_is_host(md->key.k4.src, DPSEC_AF_INET);
+}
+
+/* The worker's allowance: DP_ICMP_ERR_RATE a second, up to
+ * DP_ICMP_ERR_BURST saved. */
+static bool take_token(struct dp_worker *w)
+{
+	uint64_t period = rte_get_tsc_hz() / DP_ICMP_ERR_RATE;
+	uint64_t earned = (w->round_tsc - w->icmp_tsc) / period;
+
+	if (earned > 0) {
+		w->icmp_tokens = (uint32_t)RTE_MIN(w->icmp_tokens + RTE_MIN(earned, (uint64_t)DP_ICMP_ERR_BURST),
+						   (uint64_t)DP_ICMP_ERR_BURST);
+		w->icmp_tsc = w->round_tsc;
+	}
+	if (w->icmp_tokens == 0)
+		return false;
+	w->icmp_tokens--;
+	return true;
+}
+
+/* The gateway's first address of family on network port (its index in
+ * dp_ctx.ports is its configuration's), else its first of family at all. */
+static bool gateway_addr(uint16_t port, uint8_t family, uint8_t *out)
+{
+	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
+
+	for (uint32_t i = 0; port < dp_g->cfg->n_ports && i < dp_g->cfg->ports[port].n_addrs; i++) {
+		const struct dpsec_addr *a = &dp_g->cfg->ports[port].addrs[i].addr;
+
+		if (a->family == family) {
+			memcpy(out, a->a, len);
+			return true;
+		}
+	}
+	if (family == DPSEC_AF_INET6 && dp_g->n_local6 > 0)
+		memcpy(out, dp_g->local6[0], 16);
+	else if (family == DPSEC_AF_INET && dp_g->n_local4 > 0)
+		memcpy(out, &dp_g->local4[0], 4);
+	else
+		return false;
+	return true;
+}
+
+/* The quoted header as it arrived: forwarding took one from its TTL or hop
+ * limit (and, IPv4, changed its checksum) before the SA was known. */
+static void quote_as_received(uint8_t *q, uint8_t family)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
+	uint16_t old_word, new_word;
+
+	if (family == DPSEC_AF_INET6) {
+		((struct rte_ipv6_hdr *)q)->hop_limits++;
+		return;
+	}
+	memcpy(&old_word, &ip->time_to_live, 2);
+	ip->time_to_live++;
+	memcpy(&new_word, &ip->time_to_live, 2);
+	ip->hdr_checksum = dp_cksum_adjust16(ip->hdr_checksum, old_word, new_word);
+}
+
+static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint32_t mtu,
+		       const uint8_t *quote, uint32_t quote_len, bool ttl_back)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+	uint8_t *icmp = p + sizeof(*ip);
+	uint16_t total = (uint16_t)(sizeof(*ip) + ICMP_HDR_LEN + quote_len), sum;
+
+	*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .type_of_service = ICMP4_TOS,
+				     .total_length = rte_cpu_to_be_16(total),
+				     .time_to_live = ICMP_TTL, .next_proto_id = IPPROTO_ICMP };
+	memcpy(&ip->src_addr, src, 4);
+	memcpy(&ip->dst_addr, dst, 4);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	memset(icmp, 0, ICMP_HDR_LEN);
+	icmp[0] = ICMP4_UNREACH;
+	icmp[1] = ICMP4_FRAG_NEEDED;
+	icmp[6] = (uint8_t)(mtu >> 8); /* RFC 1191: the next-hop MTU */
+	icmp[7] = (uint8_t)mtu;
+	memcpy(icmp + ICMP_HDR_LEN, quote, quote_len);
+	if (ttl_back)
+		quote_as_received(icmp + ICMP_HDR_LEN, DPSEC_AF_INET);
+	sum = (uint16_t)~rte_raw_cksum(icmp, ICMP_HDR_LEN + quote_len);
+	memcpy(icmp + 2, &sum, 2);
+}
+
+static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint32_t mtu,
+		       const uint8_t *quote, uint32_t quote_len, bool ttl_back)
+{
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+	uint8_t *icmp = p + sizeof(*ip);
+	uint16_t sum;
+
+	*ip = (struct rte_ipv6_hdr){ .vtc_flow = rte_cpu_to_be_32(6u << 28),
+				     .payload_len = rte_cpu_to_be_16((uint16_t)(ICMP_HDR_LEN + quote_len)),
+				     .proto = IPPROTO_ICMPV6, .hop_limits = ICMP_TTL };
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	memset(icmp, 0, ICMP_HDR_LEN);
+	icmp[0] = ICMP6_PACKET_TOO_BIG;
+	for (int i = 0; i < 4; i++)
+		icmp[4 + i] = (uint8_t)(mtu >> (24 - 8 * i));
+	memcpy(icmp + ICMP_HDR_LEN, quote, quote_len);
+	if (ttl_back)
+		quote_as_received(icmp + ICMP_HDR_LEN, DPSEC_AF_INET6);
+	sum = rte_ipv6_udptcp_cksum(ip, icmp); /* the pseudo-header's sum included */
+	memcpy(icmp + 2, &sum, 2);
+}
+
+/* The error about m, which fits when no longer than mtu bytes, from the
+ * gateway's address on m's port to m's source; NULL when there is no such
+ * address or no buffer. */
+static struct rte_mbuf *icmp_too_big(const struct rte_mbuf *m, const struct dp_meta *md, uint32_t mtu)
+{
+	bool v6 = md->family == DPSEC_AF_INET6;
+	uint32_t hdr = v6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
+	uint32_t quote = RTE_MIN(m->data_len, v6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX);
+	const uint8_t *src = v6 ? md->key.k6.src : md->key.k4.src;
+	bool ttl_back = md->flags & DP_M_TTL_DONE;
+	uint8_t from[16];
+	struct rte_mbuf *r;
+	uint8_t *p;
+
+	if (!gateway_addr(md->in_port, md->family, from) || (r = rte_pktmbuf_alloc(dp_g->pool)) == NULL)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(hdr + ICMP_HDR_LEN + quote));
+	if (p == NULL) {
+		rte_pktmbuf_free(r);
+		return NULL;
+	}
+	if (v6)
+		icmp6_fill(p, from, src, mtu, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
+	else
+		icmp4_fill(p, from, src, mtu, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
+	if (dp_parse_ip(r, dp_meta(r)) != 0) { /* fills the meta routing reads */
+		rte_pktmbuf_free(r);
+		return NULL;
+	}
+	dp_meta(r)->in_port = md->in_port;
+	return r;
+}
+
+bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
+		 struct rte_mbuf **reply)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint32_t mtu = egress_mtu(sa, md), fits;
+
+	*reply = NULL;
+	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
+		return true;
+	fits = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
+	if (md->family == DPSEC_AF_INET6)
+		fits = RTE_MAX(fits, (uint32_t)IPV6_MIN_MTU); /* RFC 8201 §4: none reported below */
+	if (may_tell_source(m, md)) {
+		if (!take_token(w))
+			w->ctr->c[DP_C_icmp_errors_limited]++;
+		else if ((*reply = icmp_too_big(m, md, fits)) != NULL)
+			w->ctr->c[DP_C_icmp_errors_sent]++;
+	}
+	dp_drop(w, m, DP_DROP_too_big);
+	return false;
+}

@@ -1,0 +1,37 @@
+/* icmp_err.h - outbound packets that would not fit their way out once
+ * IPsec is added: the check, and the ICMP error that tells their source
+ * the size that fits (icmp_err.c). */
+#ifndef DP_ICMP_ERR_H
+#define DP_ICMP_ERR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "dp_sa.h"
+
+struct dp_ctx;
+struct dp_worker;
+
+/* The most any SA adds to a packet: IPv6 outer header, UDP header of NAT
+ * traversal, ESP header, CBC IV, padding, trailer, ICV (AH adds less). */
+#define DP_IPSEC_MAX_OVERHEAD (40 + 8 + 8 + 16 + 15 + 2 + 16)
+
+/* ICMP errors a worker may send: DP_ICMP_ERR_RATE a second, in bursts of
+ * up to DP_ICMP_ERR_BURST (RFC 1812 §4.3.2.8, RFC 4443 §2.4 (f)). */
+#define DP_ICMP_ERR_RATE 1000
+#define DP_ICMP_ERR_BURST 50
+
+/* The longest packet that fits every network port whatever SA carries it:
+ * a packet no longer needs no further check. Set once the ports are up. */
+void dp_icmp_err_setup(struct dp_ctx *dp);
+
+/* Packet m (its meta filled, bound for sa) is longer than that: does it fit
+ * the MTU of the port its encapsulation leaves by? If not, it is dropped
+ * (too_big) and, when its source may be told, *reply is the ICMP error
+ * ("fragmentation needed", "packet too big") to route to it, else NULL. */
+bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
+		 struct rte_mbuf **reply);
+
+#endif
