@@ -6,8 +6,9 @@
 #   neg/ah-<alg>/<esn>     AH: immutable and mutable fields, replay, header
 #                          length, truncation, SPIs of the other protocol
 #   generic                algorithm-independent drops (SPI, L2/L3 malformed,
-#                          fragments, clear traffic, block, permit, TTL,
-#                          path MTU and its ICMP errors)
+#                          fragments, clear traffic, block, permit, TTL)
+#   path-mtu, icmp-rate    packets too big once encapsulated: ICMP errors
+#                          with the size that fits, and their rate limit
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
 #                          ways, keepalives, IKE beside ESP, mismatches, lengths
@@ -821,24 +822,28 @@ def generic_run(seed):
     c.expect_sa(c6.inb, packets=1)  # decrypted: the SA counts it; routing drops it
     c.send_wan(TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0))
     c.expect_drop("ttl_exceeded", 4)
-
-    _path_mtu_cases(run, alg)
     return run
 
 
-# The ports' MTU in these runs (net_pcap's default), and what AES-GCM ESP
-# (RFC 4106) adds in tunnel mode: the outer header, the ESP header, an
-# 8-byte IV, the payload and its 2-byte trailer padded to 4 bytes, a
-# 16-byte ICV (RFC 4303 §2.4, §2.8).
+# ---- path MTU (RFC 4301 §8.2) ------------------------------------------------
+
+# The ports' MTU in these runs (net_pcap's default), and what ESP adds: in
+# tunnel mode the outer header, in transport mode nothing before the packet's
+# own header; then the ESP header, the IV, the payload and its 2-byte trailer
+# padded to the cipher's alignment, the ICV (RFC 4303 §2.4, §2.8; GCM: an
+# 8-byte IV, 4-byte alignment and a 16-byte ICV, RFC 4106; AES-CBC: a
+# 16-byte IV and block, HMAC-SHA1-96's 12-byte ICV, RFC 3602, RFC 2404).
 PORT_MTU = 1500
+ESP_SIZES = {"aes128gcm16": (8, 4, 16), "aes128-sha1_96": (16, 16, 12)}  # IV, alignment, ICV
 
 
-def _gcm_tunnel_len(inner_len, outer_hdr):
-    return outer_hdr + 8 + 8 + (inner_len + 2 + 3) // 4 * 4 + 16
+def _esp_len(alg, total, kept, outer):
+    iv, align, icv = ESP_SIZES[alg]
+    return kept + outer + 8 + iv + (total - kept + 2 + align - 1) // align * align + icv
 
 
-def _largest_fitting(outer_hdr):
-    return max(n for n in range(PORT_MTU) if _gcm_tunnel_len(n, outer_hdr) <= PORT_MTU)
+def _largest_fitting(alg, kept, outer):
+    return max(n for n in range(kept, PORT_MTU) if _esp_len(alg, n, kept, outer) <= PORT_MTU)
 
 
 def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
@@ -855,37 +860,76 @@ def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
     return bytes(head / Raw(bytes((i + k) & 0xFF for k in range(total - len(head)))))
 
 
-def _path_mtu_cases(run, alg):
-    """RFC 4301 §8.2: a packet that no longer fits the WAN port once
-    encapsulated is dropped (too_big) and its source told the largest that
-    fits: ICMP fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet
-    too big (RFC 4443 §3.2), from the gateway's LAN address, quoting the
-    packet as it arrived (576 bytes in all for ICMP, 1280 for ICMPv6). The
-    largest size itself goes out protected; nothing is said for IPv4 without
-    DF or about an ICMP error."""
+def _too_big_error(fam, about, fits):
+    """The error dpsecd must send the LAN host about packet about, built by
+    scapy: from the gateway's LAN address, quoting the packet up to 576
+    bytes in all (ICMP) or 1280 (ICMPv6)."""
     from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6PacketTooBig
-    for fam, outer_hdr in ((4, 20), (6, 40)):
-        cl = Cell(run, "gp%d" % fam, alg, False, fam, fam)
-        src, dst = T.lan_host(fam), T.remote_host(fam, cl.k)
-        fits = _largest_fitting(outer_hdr)
-        c = Case(run, "path-mtu-%d" % fam)
-        ok = _sized(fam, src, dst, 1, fits, df=True)
-        c.send_lan(ok)
-        c.expect_esp(cl.out, [ok])
-        big = _sized(fam, src, dst, 2, fits + 1, df=True)
-        c.send_lan(big)
-        c.expect_drop("too_big")
+    if fam == 4:
+        return bytes(IP(src=T.LAN4, dst=T.HOST4, tos=0xC0, ttl=64, id=0)
+                     / ICMP(type=3, code=4, nexthopmtu=fits) / Raw(about[:576 - 28]))
+    return bytes(IPv6(src=T.LAN6, dst=T.HOST6, hlim=64) / ICMPv6PacketTooBig(mtu=fits)
+                 / Raw(about[:1280 - 48]))
+
+
+def _fits_and_one_more(run, name, cl, alg, fam, kept, outer):
+    """The largest packet that fits goes out protected; one byte more is
+    dropped and its source told the size that fits."""
+    src, dst = T.lan_host(fam), cl.remote if cl.mode == "transport" else T.remote_host(fam, cl.k)
+    fits = _largest_fitting(alg, kept, outer)
+    c = Case(run, name)
+    ok = _sized(fam, src, dst, 1, fits, df=True)
+    c.send_lan(ok)
+    c.expect_esp(cl.out, [ok])
+    big = _sized(fam, src, dst, 2, fits + 1, df=True)
+    c.send_lan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp_lan(_too_big_error(fam, big, fits))
+    return c, src, dst, fits
+
+
+def path_mtu_run(seed):
+    """A packet that no longer fits the WAN port once encapsulated is
+    dropped (too_big) and its source told the largest that fits: ICMP
+    fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet too big
+    (RFC 4443 §3.2). Tunnel mode over IPv4 and IPv6 with GCM, with AES-CBC
+    (16-byte blocks), transport mode with AES-CBC; nothing is said for IPv4 without DF or
+    about an ICMP error."""
+    run = _run("path-mtu", seed)
+    for fam, outer in ((4, 20), (6, 40)):
+        cl = Cell(run, "gp%d" % fam, "aes128gcm16", False, fam, fam)
+        c, src, dst, fits = _fits_and_one_more(run, "tunnel-gcm-ipv%d" % fam, cl, "aes128gcm16",
+                                               fam, 0, outer)
         if fam == 4:
-            err = IP(src=T.LAN4, dst=src, tos=0xC0, ttl=64, id=0) / ICMP(
-                type=3, code=4, nexthopmtu=fits) / Raw(big[:576 - 28])
-        else:
-            err = IPv6(src=T.LAN6, dst=src, hlim=64) / ICMPv6PacketTooBig(mtu=fits) / Raw(big[:1280 - 48])
-        c.expect_icmp_lan(bytes(err))
-        if fam == 4:
-            c.send_lan(_sized(4, src, dst, 3, fits + 1))                 # no DF
+            c.send_lan(_sized(4, src, dst, 3, fits + 1))                        # no DF
             c.send_lan(_sized(4, src, dst, 4, fits + 1, df=True, icmp_type=3))  # an ICMP error
             c.expect_drop("too_big", 2)
+    cl = Cell(run, "cp4", "aes128-sha1_96", False, 4, 4)
+    _fits_and_one_more(run, "tunnel-cbc-ipv4", cl, "aes128-sha1_96", 4, 0, 20)
+    # transport with 16-byte blocks: the 20-byte header that stays in front
+    # is not a multiple of them, so it changes where the padding falls
+    cl = Cell(run, "tp4", "aes128-sha1_96", False, 4, 4, "transport", T.HOST4,
+              T.transport_peer(4, 30))
+    _fits_and_one_more(run, "transport-cbc-ipv4", cl, "aes128-sha1_96", 4, 20, 0)
+    return run
+
+
+def icmp_rate_run(seed):
+    """60 packets too big in one burst: a worker makes at most 50 ICMP
+    errors at once (icmp_errors_limited counts the other 10)."""
+    run = _run("icmp-rate", seed)
+    cl = Cell(run, "rl4", "aes128gcm16", False, 4, 4)
+    fits = _largest_fitting("aes128gcm16", 0, 20)
+    c = Case(run, "burst-of-60", contiguous=True)
+    for i in range(60):
+        big = _sized(4, T.HOST4, T.remote_host(4, cl.k), 10 + i, fits + 1, df=True)
+        c.send_lan(big)
+        if i < 50:
+            c.expect_icmp_lan(_too_big_error(4, big, fits))
+    c.expect_drop("too_big", 60)
+    c.expect_icmp_limited(10)
+    return run
 
 
 # ---- two workers ------------------------------------------------------------
@@ -1077,6 +1121,8 @@ def plan(seed):
         runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))
         runs.append(("neg/" + tail, lambda a=alg, e=esn: ah_neg_run(a, e, seed)))
     runs.append(("generic", lambda: generic_run(seed)))
+    runs.append(("path-mtu", lambda: path_mtu_run(seed)))
+    runs.append(("icmp-rate", lambda: icmp_rate_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))

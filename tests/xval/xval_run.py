@@ -52,6 +52,7 @@ class Case:
         self.worker = None                     # the worker whose tx queues all its output leaves by
         self.fwd = 0
         self.icmp = 0                          # ICMP errors dpsecd makes (among fwd)
+        self.icmp_limited = 0                  # and those its rate limit held back
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
         self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
@@ -88,6 +89,10 @@ class Case:
         sent that none received (icmp_errors_sent)."""
         self.expect_lan(ip_bytes)
         self.icmp += 1
+
+    def expect_icmp_limited(self, n):
+        """n ICMP errors not made: over the worker's rate."""
+        self.icmp_limited += n
 
     def expect_wan_clear(self, ip_bytes):
         self.wan_out.append(TR.ether(T.PEER_MAC, T.WAN_MAC, ip_bytes))
@@ -709,6 +714,7 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
         want["icmp_errors_sent"] += c.icmp
+        want["icmp_errors_limited"] += c.icmp_limited
         want["natt_keepalives_in"] += c.keepalives_in
         for r, n in c.drops.items():
             want["drop_" + r] += n

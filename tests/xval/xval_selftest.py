@@ -314,6 +314,7 @@ def fake_result(r, mutate, tmp):
         g["rx_packets"] += c.n_in()
         g["fwd_packets"] += c.fwd
         g["icmp_errors_sent"] += c.icmp
+        g["icmp_errors_limited"] += c.icmp_limited
         g["natt_keepalives_in"] += c.keepalives_in
         for k, n in c.drops.items():
             g["drop_" + k] += n
@@ -335,7 +336,7 @@ def fake_result(r, mutate, tmp):
         else:
             g["esp_in_packets"] += 1
     g["drops"] = sum(v for k, v in g.items() if k.startswith("drop_"))
-    for k in ("host_packets", "control_packets", "acquire_packets", "reinject_in", "icmp_errors_limited",
+    for k in ("host_packets", "control_packets", "acquire_packets", "reinject_in",
               "natt_keepalives_out", "drop_icv", "drop_replay", "drop_bad_spi",
               "esp_out_packets", "esp_in_packets", "ah_out_packets", "ah_in_packets",
               "authenticated_bytes_sent", "authenticated_bytes_received",
