@@ -13,7 +13,9 @@
 # --test-ike-lifetime 45) A has rekeyed the IKE SA, the same new one on
 # both sides. Checks: show mmsas, the Main Mode table of
 # both (main modes, quick modes, key additions), and the captures at both
-# ends of the WAN hold IKE (UDP 500/4500) and ESP only. Needs root and tshark; exit 77 (skip) otherwise.
+# ends of the WAN hold IKE (UDP 500/4500) and ESP only; then (dpsec against
+# dpsec) the hosts' kernels learn the tunnel's path MTU from gateway A's
+# ICMP fragmentation needed. Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
 # ESP: kernel-libipsec, /work/shared/peers/strongswan.md) as the responder,
@@ -392,6 +394,43 @@ def ping(w, count):
                    if "bytes from" in l}), out
 
 
+def path_mtu(w, errs):
+    """RFC 4301 §8.2 against the hosts' own kernels: with both hosts' links
+    raised to 1500 bytes, a 1500-byte ping with DF set, too big for the
+    tunnel, is answered by gateway A with ICMP fragmentation needed; host
+    A's kernel takes the size named there as the path MTU to host B (ip
+    route get shows it), a ping of exactly that size crosses the tunnel
+    both ways, and one byte more with DF (the kernel's cache flushed first)
+    draws the error again."""
+    ha = w.ns["ha"]
+    for n, dev in ((ha, "hosta-eth0"), (w.ns["hb"], "hostb-eth0")):
+        T.sh("ip", "-n", n, "link", "set", dev, "mtu", "1500")
+
+    def df_ping(mode, size):
+        return T.sh("ping", "-n", "-c", "1", "-W", "2", "-M", mode, "-s", str(size), "10.2.0.2",
+                    ns=ha, check=False).stdout
+
+    out = df_ping("do", 1472)
+    m = re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = (\d+)\)", out)
+    if not m:
+        errs.append("path MTU: a 1500-byte ping with DF got no fragmentation needed from "
+                    "gateway A:\n%s" % out)
+        return
+    mtu = int(m.group(1))
+    route = T.sh("ip", "route", "get", "10.2.0.2", ns=ha).stdout
+    print("path MTU: gateway A says %d; host A: %s" % (mtu, " ".join(route.split())))
+    if not 1300 < mtu < 1500 or "mtu %d" % mtu not in route:
+        errs.append("path MTU: gateway A named %d, host A's route: %s" % (mtu, route))
+    out = df_ping("do", mtu - 28)
+    if "bytes from 10.2.0.2" not in out:
+        errs.append("path MTU: a %d-byte ping with DF was not answered:\n%s" % (mtu, out))
+    T.sh("ip", "route", "flush", "cache", ns=ha)
+    out = df_ping("do", mtu - 27)
+    if "Frag needed and DF set (mtu = %d)" % mtu not in out:
+        errs.append("path MTU: a %d-byte ping with DF drew no fragmentation needed (mtu = %d):\n%s"
+                    % (mtu + 1, mtu, out))
+
+
 def wan_kinds(pcap):
     """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
     the non-ESP marker, 4500), ESP, ESP in UDP, NAT keepalives (strongSwan
@@ -586,6 +625,7 @@ def run(w, errs):
         rekey(w, errs, t_up)
         if w.peer == "dpsec":
             ike_rekeyed(w, errs, first)
+            path_mtu(w, errs)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
