@@ -1,11 +1,14 @@
-/* icmp_err.c - path MTU for the packets dpsec protects (RFC 4301 §8.2): a
- * packet that would exceed the MTU of the port it leaves by once its SA's
- * encapsulation is added is dropped (too_big), and its source is told the
- * largest packet that fits: ICMP "fragmentation needed" for IPv4 with DF
- * (RFC 792, RFC 1191), ICMPv6 "packet too big" (RFC 4443 §3.2), from the
- * gateway's address on the port the packet came in by. Never about an ICMP
- * error, a later fragment or a source that is not one host; at most
- * DP_ICMP_ERR_RATE a second per worker. */
+/* icmp_err.c - the ICMP errors dpsecd sends. Path MTU for the packets it
+ * protects (RFC 4301 §8.2): a packet that would exceed the MTU of the port
+ * it leaves by once its SA's encapsulation is added is dropped (too_big),
+ * and its source is told the largest packet that fits: "fragmentation
+ * needed" for IPv4 with DF (RFC 792, RFC 1191), "packet too big" (RFC 4443
+ * §3.2). And "time exceeded" (RFC 792, RFC 4443 §3.3) for a packet whose
+ * TTL or hop limit runs out here, unless it came out of a tunnel (the error
+ * would have to go back through it). From the gateway's address on the
+ * port the packet came in by; never about an ICMP error, a later fragment
+ * or to a source that is not one host; at most DP_ICMP_ERR_RATE a second
+ * per worker. */
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -18,7 +21,9 @@
 
 #define ICMP4_UNREACH 3
 #define ICMP4_FRAG_NEEDED 4
+#define ICMP4_TIME_EXCEEDED 11
 #define ICMP6_PACKET_TOO_BIG 2
+#define ICMP6_TIME_EXCEEDED 3
 #define ICMP6_FIRST_INFO 128            /* ICMPv6 types below are errors */
 #define ICMP_HDR_LEN 8
 #define ICMP4_QUOTE_MAX (576 - 20 - 8)  /* RFC 1812 §4.3.2.3: all within 576 bytes */
@@ -110,22 +115,26 @@ static bool source_is_host(const uint8_t *src, uint8_t family)
 	return src[0] != 0 && src[0] != 127 && src[0] < 224;
 }
 
-/* Whether the source of m may be sent an error about it: IPv4 only with
- * DF set (without, the packet could have been fragmented: see
- * docs/architecture.md), never about an ICMP error or a later fragment,
- * only to a host, only from a network port (the host's own packets are
- * sized by the exception interface's MTU). */
+/* Whether the source of m may be sent an error about it: never about an
+ * ICMP error or a later fragment, only to a host, only from a network port
+ * (the host's own packets are the kernel's business). */
 static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md)
 {
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-
 	if (dp_g->ports[md->in_port].role == DP_ROLE_HOST || (md->flags & DP_M_NOT_FIRST) ||
 	    is_icmp_error(m, md))
 		return false;
-	if (md->family == DPSEC_AF_INET6)
-		return source_is_host(md->key.k6.src, DPSEC_AF_INET6);
-	return (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) &&
-	       source_is_host(md->key.k4.src, DPSEC_AF_INET);
+	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
+			      md->family);
+}
+
+/* IPv4 without DF could have been fragmented: its source expects no
+ * "fragmentation needed" (see docs/architecture.md). */
+static bool dont_fragment(const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
+	return md->family == DPSEC_AF_INET6 ||
+	       (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG));
 }
 
 /* The worker's allowance: DP_ICMP_ERR_RATE a second, up to
@@ -186,8 +195,26 @@ static void quote_as_received(uint8_t *q, uint8_t family)
 	ip->hdr_checksum = dp_cksum_adjust16(ip->hdr_checksum, old_word, new_word);
 }
 
-static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint32_t mtu,
-		       const uint8_t *quote, uint32_t quote_len, bool ttl_back)
+/* What an error says: its type and code, and the 32 bits after the
+ * checksum (the MTU for the size errors, 0 otherwise: RFC 1191 puts the
+ * 16-bit next-hop MTU in the low half). */
+struct icmp_what {
+	uint8_t type, code;
+	uint32_t info;
+};
+
+static void icmp_hdr(uint8_t *icmp, const struct icmp_what *what)
+{
+	memset(icmp, 0, ICMP_HDR_LEN);
+	icmp[0] = what->type;
+	icmp[1] = what->code;
+	for (int i = 0; i < 4; i++)
+		icmp[4 + i] = (uint8_t)(what->info >> (24 - 8 * i));
+}
+
+static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst,
+		       const struct icmp_what *what, const uint8_t *quote, uint32_t quote_len,
+		       bool ttl_back)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
 	uint8_t *icmp = p + sizeof(*ip);
@@ -199,11 +226,7 @@ static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint3
 	memcpy(&ip->src_addr, src, 4);
 	memcpy(&ip->dst_addr, dst, 4);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	memset(icmp, 0, ICMP_HDR_LEN);
-	icmp[0] = ICMP4_UNREACH;
-	icmp[1] = ICMP4_FRAG_NEEDED;
-	icmp[6] = (uint8_t)(mtu >> 8); /* RFC 1191: the next-hop MTU */
-	icmp[7] = (uint8_t)mtu;
+	icmp_hdr(icmp, what);
 	memcpy(icmp + ICMP_HDR_LEN, quote, quote_len);
 	if (ttl_back)
 		quote_as_received(icmp + ICMP_HDR_LEN, DPSEC_AF_INET);
@@ -211,8 +234,9 @@ static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint3
 	memcpy(icmp + 2, &sum, 2);
 }
 
-static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint32_t mtu,
-		       const uint8_t *quote, uint32_t quote_len, bool ttl_back)
+static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst,
+		       const struct icmp_what *what, const uint8_t *quote, uint32_t quote_len,
+		       bool ttl_back)
 {
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 	uint8_t *icmp = p + sizeof(*ip);
@@ -223,10 +247,7 @@ static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint3
 				     .proto = IPPROTO_ICMPV6, .hop_limits = ICMP_TTL };
 	memcpy(ip->src_addr, src, 16);
 	memcpy(ip->dst_addr, dst, 16);
-	memset(icmp, 0, ICMP_HDR_LEN);
-	icmp[0] = ICMP6_PACKET_TOO_BIG;
-	for (int i = 0; i < 4; i++)
-		icmp[4 + i] = (uint8_t)(mtu >> (24 - 8 * i));
+	icmp_hdr(icmp, what);
 	memcpy(icmp + ICMP_HDR_LEN, quote, quote_len);
 	if (ttl_back)
 		quote_as_received(icmp + ICMP_HDR_LEN, DPSEC_AF_INET6);
@@ -234,16 +255,16 @@ static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst, uint3
 	memcpy(icmp + 2, &sum, 2);
 }
 
-/* The error about m, which fits when no longer than mtu bytes, from the
- * gateway's address on m's port to m's source; NULL when there is no such
- * address or no buffer. */
-static struct rte_mbuf *icmp_too_big(const struct rte_mbuf *m, const struct dp_meta *md, uint32_t mtu)
+/* The error what about m, from the gateway's address on m's port to m's
+ * source, quoting m as it arrived (ttl_back: forwarding already took one
+ * from its TTL); NULL when there is no such address or no buffer. */
+static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_meta *md,
+				   const struct icmp_what *what, bool ttl_back)
 {
 	bool v6 = md->family == DPSEC_AF_INET6;
 	uint32_t hdr = v6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
 	uint32_t quote = RTE_MIN(m->data_len, v6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX);
 	const uint8_t *src = v6 ? md->key.k6.src : md->key.k4.src;
-	bool ttl_back = md->flags & DP_M_TTL_DONE;
 	uint8_t from[16];
 	struct rte_mbuf *r;
 	uint8_t *p;
@@ -256,9 +277,9 @@ static struct rte_mbuf *icmp_too_big(const struct rte_mbuf *m, const struct dp_m
 		return NULL;
 	}
 	if (v6)
-		icmp6_fill(p, from, src, mtu, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
+		icmp6_fill(p, from, src, what, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
 	else
-		icmp4_fill(p, from, src, mtu, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
+		icmp4_fill(p, from, src, what, rte_pktmbuf_mtod(m, const uint8_t *), quote, ttl_back);
 	if (dp_parse_ip(r, dp_meta(r)) != 0) { /* fills the meta routing reads */
 		rte_pktmbuf_free(r);
 		return NULL;
@@ -267,24 +288,55 @@ static struct rte_mbuf *icmp_too_big(const struct rte_mbuf *m, const struct dp_m
 	return r;
 }
 
+/* The error what about m if its source may be told and the worker's
+ * allowance lets it, counted either way; NULL if none. */
+static struct rte_mbuf *tell_source(struct dp_worker *w, struct rte_mbuf *m,
+				    const struct icmp_what *what, bool ttl_back)
+{
+	const struct dp_meta *md = dp_meta(m);
+	struct rte_mbuf *r;
+
+	if (!may_tell_source(m, md))
+		return NULL;
+	if (!take_token(w)) {
+		w->ctr->c[DP_C_icmp_errors_limited]++;
+		return NULL;
+	}
+	r = icmp_error(m, md, what, ttl_back);
+	if (r != NULL)
+		w->ctr->c[DP_C_icmp_errors_sent]++;
+	return r;
+}
+
 bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
 		 struct rte_mbuf **reply)
 {
 	struct dp_meta *md = dp_meta(m);
-	uint32_t mtu = egress_mtu(sa, md), fits;
+	uint32_t mtu = egress_mtu(sa, md);
+	struct icmp_what what;
 
 	*reply = NULL;
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
 		return true;
-	fits = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
-	if (md->family == DPSEC_AF_INET6)
-		fits = RTE_MAX(fits, (uint32_t)IPV6_MIN_MTU); /* RFC 8201 §4: none reported below */
-	if (may_tell_source(m, md)) {
-		if (!take_token(w))
-			w->ctr->c[DP_C_icmp_errors_limited]++;
-		else if ((*reply = icmp_too_big(m, md, fits)) != NULL)
-			w->ctr->c[DP_C_icmp_errors_sent]++;
+	what.info = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
+	if (md->family == DPSEC_AF_INET6) {
+		what.type = ICMP6_PACKET_TOO_BIG;
+		what.code = 0;
+		what.info = RTE_MAX(what.info, (uint32_t)IPV6_MIN_MTU); /* RFC 8201 §4: none below */
+	} else {
+		what.type = ICMP4_UNREACH;
+		what.code = ICMP4_FRAG_NEEDED;
 	}
+	if (dont_fragment(m, md))
+		*reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
 	dp_drop(w, m, DP_DROP_too_big);
 	return false;
+}
+
+struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m)
+{
+	bool v6 = dp_meta(m)->family == DPSEC_AF_INET6;
+	struct icmp_what what = { .type = v6 ? ICMP6_TIME_EXCEEDED : ICMP4_TIME_EXCEEDED };
+
+	return tell_source(w, m, &what, false); /* its TTL was not taken: it ran out */
 }

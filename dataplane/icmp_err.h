@@ -1,6 +1,7 @@
-/* icmp_err.h - outbound packets that would not fit their way out once
- * IPsec is added: the check, and the ICMP error that tells their source
- * the size that fits (icmp_err.c). */
+/* icmp_err.h - the ICMP errors the dataplane sends (icmp_err.c): for
+ * outbound packets that would not fit their way out once IPsec is added
+ * (the check, and the error telling their source the size that fits), and
+ * for packets whose TTL runs out. */
 #ifndef DP_ICMP_ERR_H
 #define DP_ICMP_ERR_H
 
@@ -33,5 +34,10 @@ void dp_icmp_err_setup(struct dp_ctx *dp);
  * ("fragmentation needed", "packet too big") to route to it, else NULL. */
 bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
 		 struct rte_mbuf **reply);
+
+/* Packet m's TTL or hop limit runs out here (its meta filled, not yet
+ * dropped): the ICMP time exceeded to route to its source, or NULL when
+ * its source may not be told. The caller drops m. */
+struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m);
 
 #endif

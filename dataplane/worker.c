@@ -212,8 +212,21 @@ static bool ttl_decrement(struct rte_mbuf *m, const struct dp_meta *md)
 	return true;
 }
 
-/* Local destinations go to the host, others are forwarded (TTL first). */
-static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
+/* m's TTL ran out: dropped, and its source told when it may be (ICMP time
+ * exceeded, routed like the packets forwarded). */
+static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
+{
+	struct rte_mbuf *reply = dp_icmp_time_exceeded(w, m);
+
+	if (reply != NULL)
+		s->fwd[s->n_fwd++] = reply;
+	dp_drop(w, m, DP_DROP_ttl_exceeded);
+}
+
+/* Local destinations go to the host, others are forwarded (TTL first).
+ * Decrypted packets whose TTL runs out are dropped without an error: it
+ * would have to go back through their tunnel. */
+static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, bool decrypted)
 {
 	struct dp_meta *md = dp_meta(m);
 
@@ -225,7 +238,10 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 		return;
 	}
 	if (!ttl_decrement(m, md)) {
-		dp_drop(w, m, DP_DROP_ttl_exceeded);
+		if (decrypted)
+			dp_drop(w, m, DP_DROP_ttl_exceeded);
+		else
+			ttl_expired(w, m, s);
 		return;
 	}
 	s->fwd[s->n_fwd++] = m;
@@ -351,7 +367,7 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		if (action == DPSEC_ACTION_BLOCK) {
 			dp_drop(w, m, DP_DROP_policy_block);
 		} else if (!from_host && !ttl_once(m, md)) {
-			dp_drop(w, m, DP_DROP_ttl_exceeded);
+			ttl_expired(w, m, s);
 		} else if (action == DPSEC_ACTION_PERMIT) {
 			s->fwd[s->n_fwd++] = m;
 		} else if ((sa = rule_sa(&pol->rules[md->rule])) == NULL) {
@@ -392,7 +408,7 @@ static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 		else if (action == DPSEC_ACTION_BLOCK)
 			dp_drop(w, m, DP_DROP_policy_block);
 		else
-			deliver(w, m, s);
+			deliver(w, m, s, false);
 	}
 }
 
@@ -516,7 +532,7 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	struct dp_nh_cache nc = { .nh = NULL };
 
 	for (uint16_t i = 0; i < s->n_esp; i++)
-		deliver(w, s->esp[i], s);
+		deliver(w, s->esp[i], s, true);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
 		route_one(w, s->fwd[i], txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)

@@ -15,7 +15,8 @@
 # both (main modes, quick modes, key additions), and the captures at both
 # ends of the WAN hold IKE (UDP 500/4500) and ESP only; then (dpsec against
 # dpsec) the hosts' kernels learn the tunnel's path MTU from gateway A's
-# ICMP fragmentation needed. Needs root and tshark; exit 77 (skip) otherwise.
+# ICMP fragmentation needed, and a ping with TTL 1 draws its time exceeded.
+# Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
 # ESP: kernel-libipsec, /work/shared/peers/strongswan.md) as the responder,
@@ -431,6 +432,15 @@ def path_mtu(w, errs):
                     % (mtu + 1, mtu, out))
 
 
+def ttl_exceeded(w, errs):
+    """A ping with TTL 1 from host A: gateway A, the first hop, answers with
+    ICMP time exceeded, as host A's ping reports it."""
+    out = T.sh("ping", "-n", "-c", "1", "-W", "2", "-t", "1", "10.2.0.2", ns=w.ns["ha"],
+               check=False).stdout
+    if not re.search(r"From 10\.1\.0\.1 .*Time to live exceeded", out):
+        errs.append("a ping with TTL 1 got no time exceeded from gateway A:\n%s" % out)
+
+
 def wan_kinds(pcap):
     """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
     the non-ESP marker, 4500), ESP, ESP in UDP, NAT keepalives (strongSwan
@@ -626,6 +636,7 @@ def run(w, errs):
         if w.peer == "dpsec":
             ike_rekeyed(w, errs, first)
             path_mtu(w, errs)
+            ttl_exceeded(w, errs)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)

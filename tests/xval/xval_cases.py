@@ -93,6 +93,20 @@ class Cell:
         return E.seal_custom(self.inb, self.outer_hdr(inner), seq64, inner, **kw)
 
 
+def time_exceeded(fam, about, gateway):
+    """The ICMP time exceeded (RFC 792; ICMPv6's, RFC 4443 §3.3) dpsecd must
+    send the source of packet about, from the gateway's address given,
+    quoting the packet as it arrived (576 bytes in all; 1280 for ICMPv6)."""
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6TimeExceeded
+    src = IP(about).src if fam == 4 else IPv6(about).src
+    if fam == 4:
+        return bytes(IP(src=gateway, dst=src, tos=0xC0, ttl=64, id=0) / ICMP(type=11, code=0)
+                     / Raw(about[:576 - 28]))
+    return bytes(IPv6(src=gateway, dst=src, hlim=64) / ICMPv6TimeExceeded(code=0)
+                 / Raw(about[:1280 - 48]))
+
+
 def _run(name, seed):
     return Run(name, random.Random("%s/%s" % (seed, name)))
 
@@ -348,8 +362,10 @@ def neg_run(alg, esn, seed):
     c.expect_sa(cl.inb, packets=1)  # decrypted: the SA counts it; routing drops it
     ok(c, cl, 2, 2, ttl=2)
     c = Case(run, "outbound-ttl-expired")
-    c.send_lan(cl.inner_out(3, ttl=1))
+    p = cl.inner_out(3, ttl=1)
+    c.send_lan(p)
     c.expect_drop("ttl_exceeded")
+    c.expect_icmp(time_exceeded(4, p, T.LAN4))
     c.expect_sa(cl.out, packets=0, drops=None)
     return run
 
@@ -815,12 +831,19 @@ def generic_run(seed):
         c.send_wan(p)
         c.expect_lan(TR.routed(p))
 
+    # TTL out: ICMP time exceeded to the source from the gateway's address
+    # on the port it came in by; none about a decrypted packet (it would
+    # have to go back through the tunnel)
     c = Case(run, "ttl-expired")
-    c.send_lan(TR.simple(4, T.HOST4, T.PERMIT4, 5, ttl=1))
-    c.send_lan(TR.simple(6, T.HOST6, "2001:db8:ee::5", 6, ttl=1))
+    for fam, far, i in ((4, T.PERMIT4, 5), (6, "2001:db8:ee::5", 6)):
+        p = TR.simple(fam, T.lan_host(fam), far, i, ttl=1)
+        c.send_lan(p)
+        c.expect_icmp(time_exceeded(fam, p, T.LAN4 if fam == 4 else T.LAN6))
     c.send_wan(c6.esp(c6.inner_in(7, ttl=1), 50), inner=c6.inner_in(7, ttl=1))
     c.expect_sa(c6.inb, packets=1)  # decrypted: the SA counts it; routing drops it
-    c.send_wan(TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0))
+    p = TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0)
+    c.send_wan(p)
+    c.expect_icmp(time_exceeded(4, p, T.WAN4), side="wan")
     c.expect_drop("ttl_exceeded", 4)
     return run
 
@@ -885,7 +908,7 @@ def _fits_and_one_more(run, name, cl, alg, fam, kept, outer):
     big = _sized(fam, src, dst, 2, fits + 1, df=True)
     c.send_lan(big)
     c.expect_drop("too_big")
-    c.expect_icmp_lan(_too_big_error(fam, big, fits))
+    c.expect_icmp(_too_big_error(fam, big, fits))
     return c, src, dst, fits
 
 
@@ -926,7 +949,7 @@ def icmp_rate_run(seed):
         big = _sized(4, T.HOST4, T.remote_host(4, cl.k), 10 + i, fits + 1, df=True)
         c.send_lan(big)
         if i < 50:
-            c.expect_icmp_lan(_too_big_error(4, big, fits))
+            c.expect_icmp(_too_big_error(4, big, fits))
     c.expect_drop("too_big", 60)
     c.expect_icmp_limited(10)
     return run

@@ -84,10 +84,14 @@ class Case:
         self.lan_out.append(TR.ether(T.HOST_MAC, T.LAN_MAC, ip_bytes))
         self.fwd += 1
 
-    def expect_icmp_lan(self, ip_bytes):
-        """An ICMP error dpsecd makes, routed to the LAN host: a packet
-        sent that none received (icmp_errors_sent)."""
-        self.expect_lan(ip_bytes)
+    def expect_icmp(self, ip_bytes, side="lan"):
+        """An ICMP error dpsecd makes, routed to the LAN host or (side
+        "wan") out in the clear: a packet sent that none received
+        (icmp_errors_sent)."""
+        if side == "lan":
+            self.expect_lan(ip_bytes)
+        else:
+            self.expect_wan_clear(ip_bytes)
         self.icmp += 1
 
     def expect_icmp_limited(self, n):
