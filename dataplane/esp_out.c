@@ -190,8 +190,10 @@ static inline void esp_out_body(const struct dp_sa *sa, struct dp_meta *md, uint
 				uint8_t nh, uint64_t seq, bool integ, const uint8_t *cbc_iv,
 				struct ofl_op *op)
 {
+	uint32_t seq_be = rte_cpu_to_be_32((uint32_t)seq);
+
 	memcpy(esp, &sa->spi_be, 4);
-	*(uint32_t *)(esp + 4) = rte_cpu_to_be_32((uint32_t)seq);
+	memcpy(esp + 4, &seq_be, 4); /* the header need not be 4-byte aligned */
 	if (integ)
 		esp_out_cbc_iv(esp + ESP_HDR_LEN, cbc_iv, sa->iv_len);
 	esp_out_trailer(tail, pad, nh);

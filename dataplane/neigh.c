@@ -146,6 +146,7 @@ static struct rte_mbuf *nd_build(struct dp_ctx *dp, uint16_t port, const uint8_t
 	struct rte_ether_hdr *eth;
 	struct rte_ipv6_hdr *ip;
 	uint8_t *icmp;
+	uint16_t sum;
 
 	if (m == NULL)
 		return NULL;
@@ -168,7 +169,8 @@ static struct rte_mbuf *nd_build(struct dp_ctx *dp, uint16_t port, const uint8_t
 	icmp[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
 	icmp[25] = 1;
 	memcpy(icmp + 26, dp->ports[port].mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp);
+	sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	memcpy(icmp + 2, &sum, 2); /* no alignment assumed of a header in a frame */
 	return m;
 }
 
