@@ -57,11 +57,14 @@ static uint32_t encapsulated_len(const struct dp_sa *sa, uint32_t len, uint32_t 
 
 /* The longest packet (no shorter than its IP header) that fits mtu once
  * encapsulated: from above the estimate down to the first that fits, the
- * length growing with the packet's. */
+ * length growing with the packet's. A port too small for any: the header. */
 static uint32_t longest_fitting(const struct dp_sa *sa, uint32_t len, uint32_t l3_len, uint32_t mtu)
 {
 	uint32_t excess = encapsulated_len(sa, len, l3_len) - mtu;
 	uint32_t l = len - excess + sa->block_len;
+
+	if (excess >= len)
+		return l3_len;
 
 	while (l > l3_len && encapsulated_len(sa, l, l3_len) > mtu)
 		l--;
@@ -220,8 +223,11 @@ static void icmp4_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst,
 	uint8_t *icmp = p + sizeof(*ip);
 	uint16_t total = (uint16_t)(sizeof(*ip) + ICMP_HDR_LEN + quote_len), sum;
 
+	/* DF: at most 576 bytes, never fragmented, so an identification of 0
+	 * is unique enough (RFC 6864 §4.1) */
 	*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .type_of_service = ICMP4_TOS,
 				     .total_length = rte_cpu_to_be_16(total),
+				     .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
 				     .time_to_live = ICMP_TTL, .next_proto_id = IPPROTO_ICMP };
 	memcpy(&ip->src_addr, src, 4);
 	memcpy(&ip->dst_addr, dst, 4);

@@ -101,7 +101,7 @@ def time_exceeded(fam, about, gateway):
     from scapy.layers.inet6 import ICMPv6TimeExceeded
     src = IP(about).src if fam == 4 else IPv6(about).src
     if fam == 4:
-        return bytes(IP(src=gateway, dst=src, tos=0xC0, ttl=64, id=0) / ICMP(type=11, code=0)
+        return bytes(IP(src=gateway, dst=src, tos=0xC0, ttl=64, id=0, flags="DF") / ICMP(type=11, code=0)
                      / Raw(about[:576 - 28]))
     return bytes(IPv6(src=gateway, dst=src, hlim=64) / ICMPv6TimeExceeded(code=0)
                  / Raw(about[:1280 - 48]))
@@ -858,9 +858,12 @@ def generic_run(seed):
 # 16-byte IV and block, HMAC-SHA1-96's 12-byte ICV, RFC 3602, RFC 2404).
 PORT_MTU = 1500
 ESP_SIZES = {"aes128gcm16": (8, 4, 16), "aes128-sha1_96": (16, 16, 12)}  # IV, alignment, ICV
+AH_HDR = {"ah-sha1_96": 12 + 12}  # RFC 4302 §2: 12 bytes and the ICV, over IPv4 a multiple of 4
 
 
 def _esp_len(alg, total, kept, outer):
+    if alg in AH_HDR:
+        return total + outer + AH_HDR[alg]
     iv, align, icv = ESP_SIZES[alg]
     return kept + outer + 8 + iv + (total - kept + 2 + align - 1) // align * align + icv
 
@@ -890,7 +893,7 @@ def _too_big_error(fam, about, fits):
     from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6PacketTooBig
     if fam == 4:
-        return bytes(IP(src=T.LAN4, dst=T.HOST4, tos=0xC0, ttl=64, id=0)
+        return bytes(IP(src=T.LAN4, dst=T.HOST4, tos=0xC0, ttl=64, id=0, flags="DF")
                      / ICMP(type=3, code=4, nexthopmtu=fits) / Raw(about[:576 - 28]))
     return bytes(IPv6(src=T.LAN6, dst=T.HOST6, hlim=64) / ICMPv6PacketTooBig(mtu=fits)
                  / Raw(about[:1280 - 48]))
@@ -917,7 +920,7 @@ def path_mtu_run(seed):
     dropped (too_big) and its source told the largest that fits: ICMP
     fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet too big
     (RFC 4443 §3.2). Tunnel mode over IPv4 and IPv6 with GCM, with AES-CBC
-    (16-byte blocks), transport mode with AES-CBC; nothing is said for IPv4 without DF or
+    (16-byte blocks) and with AH, transport mode with AES-CBC; nothing is said for IPv4 without DF or
     about an ICMP error."""
     run = _run("path-mtu", seed)
     for fam, outer in ((4, 20), (6, 40)):
@@ -930,6 +933,8 @@ def path_mtu_run(seed):
             c.expect_drop("too_big", 2)
     cl = Cell(run, "cp4", "aes128-sha1_96", False, 4, 4)
     _fits_and_one_more(run, "tunnel-cbc-ipv4", cl, "aes128-sha1_96", 4, 0, 20)
+    cl = Cell(run, "ap4", "ah-sha1_96", False, 4, 4)
+    _fits_and_one_more(run, "tunnel-ah-ipv4", cl, "ah-sha1_96", 4, 0, 20)
     # transport with 16-byte blocks: the 20-byte header that stays in front
     # is not a multiple of them, so it changes where the padding falls
     cl = Cell(run, "tp4", "aes128-sha1_96", False, 4, 4, "transport", T.HOST4,
