@@ -118,13 +118,20 @@ static bool source_is_host(const uint8_t *src, uint8_t family)
 	return src[0] != 0 && src[0] != 127 && src[0] < 224;
 }
 
+/* Multicast, and for IPv4 class E and the limited broadcast. */
+static bool to_group(const struct dp_meta *md)
+{
+	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
+}
+
 /* Whether the source of m may be sent an error about it: never about an
- * ICMP error or a later fragment, only to a host, only from a network port
+ * ICMP error, a later fragment or a packet to a group (RFC 1812
+ * §4.3.2.7, RFC 4443 §2.4 (e)), only to a host, only from a network port
  * (the host's own packets are the kernel's business). */
 static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md)
 {
 	if (dp_g->ports[md->in_port].role == DP_ROLE_HOST || (md->flags & DP_M_NOT_FIRST) ||
-	    is_icmp_error(m, md))
+	    to_group(md) || is_icmp_error(m, md))
 		return false;
 	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
 			      md->family);

@@ -844,7 +844,10 @@ def generic_run(seed):
     p = TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0)
     c.send_wan(p)
     c.expect_icmp(time_exceeded(4, p, T.WAN4), side="wan")
-    c.expect_drop("ttl_exceeded", 4)
+    # to a group (MLD's, IGMP's), with hop limit / TTL 1: no error
+    c.send_lan(TR.simple(6, T.HOST6, "ff02::16", 9, ttl=1))
+    c.send_lan(TR.simple(4, T.HOST4, "224.0.0.22", 10, ttl=1))
+    c.expect_drop("ttl_exceeded", 6)
     return run
 
 
