@@ -92,6 +92,12 @@ struct dp_worker {
 	uint32_t icmp_tokens;            /* and how many may be sent now (icmp_err.c) */
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
+	/* Packets of the current burst set aside to be cut into fragments of
+	 * at most cut_len bytes once it is sent (worker.c, frag.c): rare, so
+	 * kept here, off the stack of the burst's own arrays. */
+	uint16_t n_cut;
+	struct rte_mbuf *cut[DP_BURST];
+	uint32_t cut_len[DP_BURST];
 };
 
 /* A worker's counters as they are now: by the worker between two poll

@@ -1,7 +1,8 @@
 /* icmp_err.c - the ICMP errors dpsecd sends. Path MTU for the packets it
  * protects (RFC 4301 §8.2): a packet that would exceed the MTU of the port
- * it leaves by once its SA's encapsulation is added is dropped (too_big),
- * and its source is told the largest packet that fits: "fragmentation
+ * it leaves by once its SA's encapsulation is added is cut to the largest
+ * that fits if it is IPv4 without DF in tunnel mode (frag.c); otherwise it
+ * is dropped (too_big), and its source is told that size: "fragmentation
  * needed" for IPv4 with DF (RFC 792, RFC 1191), "packet too big" (RFC 4443
  * §3.2). And "time exceeded" (RFC 792, RFC 4443 §3.3) for a packet whose
  * TTL or hop limit runs out here, unless it came out of a tunnel (the error
@@ -137,8 +138,8 @@ static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md)
 			      md->family);
 }
 
-/* IPv4 without DF could have been fragmented: its source expects no
- * "fragmentation needed" (see docs/architecture.md). */
+/* IPv6, or IPv4 with DF: a packet no router may fragment. IPv4 without
+ * DF is fragmented, and its source expects no "fragmentation needed". */
 static bool dont_fragment(const struct rte_mbuf *m, const struct dp_meta *md)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
@@ -321,8 +322,15 @@ static struct rte_mbuf *tell_source(struct dp_worker *w, struct rte_mbuf *m,
 	return r;
 }
 
-bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
-		 struct rte_mbuf **reply)
+/* IPv4 without DF in tunnel mode may be cut before encapsulation (frag.c);
+ * transport mode carries whole datagrams, and IPv6 is cut by its source. */
+static bool may_cut(const struct rte_mbuf *m, const struct dp_meta *md, const struct dp_sa *sa)
+{
+	return (sa->flags & DP_SA_TUNNEL) && !dont_fragment(m, md);
+}
+
+enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
+			struct rte_mbuf **reply, uint32_t *fit_len)
 {
 	struct dp_meta *md = dp_meta(m);
 	uint32_t mtu = egress_mtu(sa, md);
@@ -330,8 +338,12 @@ bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa
 
 	*reply = NULL;
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
-		return true;
+		return DP_FIT_YES;
 	what.info = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
+	if (may_cut(m, md, sa)) {
+		*fit_len = what.info;
+		return DP_FIT_CUT;
+	}
 	if (md->family == DPSEC_AF_INET6) {
 		what.type = ICMP6_PACKET_TOO_BIG;
 		what.code = 0;
@@ -343,7 +355,7 @@ bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa
 	if (dont_fragment(m, md))
 		*reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
 	dp_drop(w, m, DP_DROP_too_big);
-	return false;
+	return DP_FIT_DROPPED;
 }
 
 struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m)

@@ -28,12 +28,20 @@ struct dp_worker;
  * a packet no longer needs no further check. Set once the ports are up. */
 void dp_icmp_err_setup(struct dp_ctx *dp);
 
+/* What becomes of a packet longer than that (dp_out_fits). */
+enum dp_fit {
+	DP_FIT_YES,     /* it fits: encapsulate it */
+	DP_FIT_CUT,     /* IPv4 without DF in tunnel mode: cut it into fragments (frag.h) */
+	DP_FIT_DROPPED  /* dropped (too_big); its source perhaps told */
+};
+
 /* Packet m (its meta filled, bound for sa) is longer than that: does it fit
- * the MTU of the port its encapsulation leaves by? If not, it is dropped
- * (too_big) and, when its source may be told, *reply is the ICMP error
+ * the MTU of the port its encapsulation leaves by? If not, either it may be
+ * cut (*fit_len: the longest packet that fits), or it is dropped (too_big)
+ * and, when its source may be told, *reply is the ICMP error
  * ("fragmentation needed", "packet too big") to route to it, else NULL. */
-bool dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
-		 struct rte_mbuf **reply);
+enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
+			struct rte_mbuf **reply, uint32_t *fit_len);
 
 /* Packet m's TTL or hop limit runs out here (its meta filled, not yet
  * dropped): the ICMP time exceeded to route to its source, or NULL when

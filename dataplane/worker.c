@@ -1,7 +1,9 @@
 /* worker.c - the worker lcore: receive a burst, parse and sort it by path
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
- * ESP bursts, route, and transmit. Run to completion; no locks, no
- * allocation; backs off with short sleeps when idle unless busy polling. */
+ * ESP bursts, route, and transmit; then cut the packets set aside as too
+ * big (IPv4 without DF, tunnel mode) and send their fragments the same way.
+ * Run to completion; no locks, no allocation but mbufs (ICMP errors,
+ * fragments); backs off with short sleeps when idle unless busy polling. */
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -14,6 +16,7 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "esp.h"
+#include "frag.h"
 #include "icmp_err.h"
 #include "natt.h"
 
@@ -26,12 +29,20 @@ struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers st
 /* Packets of one received burst, sorted by what happens to them next. */
 struct dp_sort {
 	uint16_t n_out, n_clear_in, n_esp, n_fwd, n_host;
+	bool may_cut;                        /* false for fragments: not cut again */
 	struct rte_mbuf *out[DP_BURST];      /* to the outbound policy */
 	struct rte_mbuf *clear_in[DP_BURST]; /* clear, from outside or to us */
 	struct rte_mbuf *esp[DP_BURST];      /* ESP to one of our addresses */
 	struct rte_mbuf *fwd[DP_BURST];      /* to route and send */
 	struct rte_mbuf *host[DP_BURST];     /* to the exception interface */
 };
+
+static void sort_init(struct dp_sort *s, uint16_t n_out, bool may_cut)
+{
+	s->n_out = n_out;
+	s->n_clear_in = s->n_esp = s->n_fwd = s->n_host = 0;
+	s->may_cut = may_cut;
+}
 
 struct dp_txq {
 	uint16_t n;
@@ -327,9 +338,22 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 		}
 }
 
+/* m is to be cut into fragments of at most fit_len bytes, after the
+ * burst; a fragment is not cut again (another SA's larger overhead). */
+static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m, uint32_t fit_len)
+{
+	if (!s->may_cut) {
+		dp_drop(w, m, DP_DROP_too_big);
+		return;
+	}
+	w->cut[w->n_cut] = m;
+	w->cut_len[w->n_cut++] = fit_len;
+}
+
 /* Packets that will not fit their way out once encapsulated leave the
- * burst (icmp_err.c); the ICMP errors about them join the forwarded. A
- * pass of its own: the policy loop stays as tight as it was. */
+ * burst (icmp_err.c): set aside to be cut, or dropped, the ICMP errors
+ * about them joining the forwarded. A pass of its own: the policy loop
+ * stays as tight as it was. */
 static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_t n,
 			     struct dp_sort *s)
 {
@@ -337,11 +361,24 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = esp[i], *reply;
+		uint32_t fit_len;
 
-		if (likely(m->pkt_len <= dp_g->out_fits_len) || dp_out_fits(w, m, dp_meta(m)->sap, &reply))
+		if (likely(m->pkt_len <= dp_g->out_fits_len)) {
 			esp[kept++] = m;
-		else if (reply != NULL)
-			s->fwd[s->n_fwd++] = reply;
+			continue;
+		}
+		switch (dp_out_fits(w, m, dp_meta(m)->sap, &reply, &fit_len)) {
+		case DP_FIT_YES:
+			esp[kept++] = m;
+			break;
+		case DP_FIT_CUT:
+			set_aside(w, s, m, fit_len);
+			break;
+		case DP_FIT_DROPPED:
+			if (reply != NULL)
+				s->fwd[s->n_fwd++] = reply;
+			break;
+		}
 	}
 	return kept;
 }
@@ -540,18 +577,46 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	tx_flush(w, txq);
 }
 
+/* Fragments through the outbound path as packets of their own: policy,
+ * SA, encapsulation, route. */
+static void send_fragments(struct dp_worker *w, struct dp_sort *f, struct dp_txq *txq)
+{
+	policy_out(w, f);
+	send_sorted(w, f, txq);
+	sort_init(f, 0, false);
+}
+
+/* The packets set aside to be cut: cut, and their fragments sent in rounds
+ * of up to a burst (which set none aside). */
+static void send_cut(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort f;
+
+	sort_init(&f, 0, false);
+	for (uint16_t i = 0; i < w->n_cut; i++) {
+		if (f.n_out + DP_FRAG_MAX > DP_BURST)
+			send_fragments(w, &f, txq);
+		f.n_out += dp_frag4_split(w, w->cut[i], w->cut_len[i], f.out + f.n_out);
+	}
+	if (f.n_out > 0)
+		send_fragments(w, &f, txq);
+	w->n_cut = 0;
+}
+
 static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
 			  struct dp_txq *txq)
 {
 	struct dp_sort s;
 
-	s.n_out = s.n_clear_in = s.n_esp = s.n_fwd = s.n_host = 0;
+	sort_init(&s, 0, true);
 	for (uint16_t i = 0; i < n; i++)
 		rx_sort(w, in_port, mb[i], &s);
 	policy_out(w, &s);
 	policy_in_clear(w, &s);
 	s.n_esp = dp_esp_in(w, s.esp, s.n_esp);
 	send_sorted(w, &s, txq);
+	if (unlikely(w->n_cut > 0))
+		send_cut(w, txq);
 }
 
 /* Held packets whose ACQUIRE was answered go through the outbound policy
@@ -567,10 +632,11 @@ static void process_reinjected(struct dp_worker *w, struct dp_txq *txq)
 	if (n == 0)
 		return;
 	w->ctr->c[DP_C_reinject_in] += n;
-	s.n_out = n;
-	s.n_clear_in = s.n_esp = s.n_fwd = s.n_host = 0;
+	sort_init(&s, n, true);
 	policy_out(w, &s);
 	send_sorted(w, &s, txq);
+	if (w->n_cut > 0)
+		send_cut(w, txq);
 }
 
 /* Packets the manager built (ARP, ND) leave through worker 0's queues. */

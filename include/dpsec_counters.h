@@ -7,9 +7,11 @@
  * worker that received it. Packets waiting for an SA end as
  * acquire (handed to the manager, which holds a few and counts the rest as
  * acquire_overflow, the freed ones as acquire_dropped); those it sends
- * through the outbound path again start anew as reinject_in, and the ICMP
- * errors a worker makes as icmp_errors_sent, so that
- * rx_packets + reinject_in + icmp_errors_sent ==
+ * through the outbound path again start anew as reinject_in, the ICMP
+ * errors a worker makes as icmp_errors_sent, and a packet cut into k
+ * fragments before encapsulation as k packets (prefrag_fragments counts
+ * the k, prefrag_packets the one), so that
+ * rx_packets + reinject_in + icmp_errors_sent + prefrag_fragments - prefrag_packets ==
  *     fwd + host + control + acquire + natt_keepalives_in + drops. */
 #ifndef DPSEC_COUNTERS_H
 #define DPSEC_COUNTERS_H
@@ -46,6 +48,7 @@
 	X(crypto_error, "the crypto engine failed the operation")                       \
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
+	X(no_buffer, "no buffer left for the fragments of a packet to cut")             \
 	X(too_big, "encapsulated packet larger than the port MTU")                      \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \
 	X(no_route, "no route to the destination")                                      \
@@ -71,6 +74,8 @@
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
 	X(icmp_errors_sent, "ICMP errors made (too big, time exceeded) and routed to their sources") \
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
+	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
+	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(ah_out_packets, "packets sent with AH")                                            \

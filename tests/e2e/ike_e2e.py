@@ -432,6 +432,42 @@ def path_mtu(w, errs):
                     % (mtu + 1, mtu, out))
 
 
+def prefrag_counts(w):
+    """(packets cut, fragments made) by gateways A and B."""
+    out = {}
+    for gw in ("a", "b"):
+        rows = json.loads(w.ctl(gw, "show", "stats", "--all", "--json"))["dataplane"]
+        c = {r["name"]: r["value"] for r in rows}
+        out[gw] = (c["prefrag_packets"], c["prefrag_fragments"])
+    return out
+
+
+def pre_fragment(w, errs):
+    """IPv4 without DF too big for the tunnel is cut by the gateways before
+    encapsulation and put together by the hosts' own kernels: with host A's
+    path MTU cache flushed (after path_mtu), pings without DF of 1500 and
+    1490 bytes cross both ways, gateway A cutting the requests and gateway
+    B the replies, each 4 packets into 8 fragments. (Whole packets only:
+    DPDK 22.11's af_packet port has the kernel put fragments together
+    before it reads them, and its frames end at 1518 bytes.)"""
+    ha = w.ns["ha"]
+    T.sh("ip", "route", "flush", "cache", ns=ha)
+    before = prefrag_counts(w)
+    for size in (1472, 1462):
+        out = T.sh("ping", "-n", "-c", "2", "-W", "2", "-M", "dont", "-s", str(size), "10.2.0.2",
+                   ns=ha, check=False).stdout
+        if "%d bytes from 10.2.0.2" % (size + 8) not in out:
+            errs.append("pre-fragmentation: a %d-byte ping without DF was not answered:\n%s"
+                        % (size + 28, out))
+    after = prefrag_counts(w)
+    for gw in ("a", "b"):
+        cut = tuple(x - y for x, y in zip(after[gw], before[gw]))
+        print("pre-fragmentation: gateway %s cut %d packets into %d fragments" % ((gw.upper(),) + cut))
+        if cut != (4, 8):
+            errs.append("pre-fragmentation: gateway %s cut %d packets into %d fragments, "
+                        "expected 4 into 8" % ((gw.upper(),) + cut))
+
+
 def ttl_exceeded(w, errs):
     """A ping with TTL 1 from host A: gateway A, the first hop, answers with
     ICMP time exceeded, as host A's ping reports it."""
@@ -636,6 +672,7 @@ def run(w, errs):
         if w.peer == "dpsec":
             ike_rekeyed(w, errs, first)
             path_mtu(w, errs)
+            pre_fragment(w, errs)
             ttl_exceeded(w, errs)
     for c, _ in caps:
         c.signal(2)

@@ -9,6 +9,8 @@
 #                          fragments, clear traffic, block, permit, TTL)
 #   path-mtu, icmp-rate    packets too big once encapsulated: ICMP errors
 #                          with the size that fits, and their rate limit
+#   prefrag                IPv4 without DF too big: cut into fragments
+#                          before tunnel encapsulation
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
 #                          ways, keepalives, IKE beside ESP, mismatches, lengths
@@ -923,17 +925,18 @@ def path_mtu_run(seed):
     dropped (too_big) and its source told the largest that fits: ICMP
     fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet too big
     (RFC 4443 §3.2). Tunnel mode over IPv4 and IPv6 with GCM, with AES-CBC
-    (16-byte blocks) and with AH, transport mode with AES-CBC; nothing is said for IPv4 without DF or
-    about an ICMP error."""
+    (16-byte blocks) and with AH, transport mode with AES-CBC; nothing is
+    said about an ICMP error, or about IPv4 without DF in transport mode
+    (only whole datagrams go there: dropped; tunnel mode cuts them, the
+    prefrag run)."""
     run = _run("path-mtu", seed)
     for fam, outer in ((4, 20), (6, 40)):
         cl = Cell(run, "gp%d" % fam, "aes128gcm16", False, fam, fam)
         c, src, dst, fits = _fits_and_one_more(run, "tunnel-gcm-ipv%d" % fam, cl, "aes128gcm16",
                                                fam, 0, outer)
         if fam == 4:
-            c.send_lan(_sized(4, src, dst, 3, fits + 1))                        # no DF
             c.send_lan(_sized(4, src, dst, 4, fits + 1, df=True, icmp_type=3))  # an ICMP error
-            c.expect_drop("too_big", 2)
+            c.expect_drop("too_big")
     cl = Cell(run, "cp4", "aes128-sha1_96", False, 4, 4)
     _fits_and_one_more(run, "tunnel-cbc-ipv4", cl, "aes128-sha1_96", 4, 0, 20)
     cl = Cell(run, "ap4", "ah-sha1_96", False, 4, 4)
@@ -942,7 +945,52 @@ def path_mtu_run(seed):
     # is not a multiple of them, so it changes where the padding falls
     cl = Cell(run, "tp4", "aes128-sha1_96", False, 4, 4, "transport", T.HOST4,
               T.transport_peer(4, 30))
-    _fits_and_one_more(run, "transport-cbc-ipv4", cl, "aes128-sha1_96", 4, 20, 0)
+    c, src, dst, fits = _fits_and_one_more(run, "transport-cbc-ipv4", cl, "aes128-sha1_96", 4,
+                                           20, 0)
+    c.send_lan(_sized(4, src, dst, 3, fits + 1))  # no DF
+    c.expect_drop("too_big")
+    return run
+
+
+def _fragment(whole, offset8, more):
+    """whole (IPv4) relabelled as a fragment at offset8 (8-byte units), with
+    MF if more: as a host or router before dpsecd had cut it."""
+    h = IP(whole)
+    h.frag, h.flags, h.chksum = offset8, "MF" if more else 0, None
+    return bytes(h)
+
+
+def prefrag_run(seed):
+    """IPv4 without DF too big for its tunnel once encapsulated is cut into
+    fragments that fit (RFC 791; the inner packet cut, RFC 4459), every
+    fragment protected on its own and checked byte for byte against
+    scapy's fragment() of the packet as routed: a whole packet, the
+    largest-but-one, a first fragment (its pieces all keep MF) and a later
+    one (its pieces' offsets count from its own, the last without MF), with
+    GCM, AES-CBC (16-byte blocks) and AH. And 100 such packets in one
+    burst: 200 fragments, sent in rounds of up to a burst, in order, their
+    sequence numbers 1..200."""
+    run = _run("prefrag", seed)
+    for alg in ("aes128gcm16", "aes128-sha1_96", "ah-sha1_96"):
+        cl = Cell(run, "pf-" + alg, alg, False, 4, 4)
+        fits = _largest_fitting(alg, 0, 20)
+        each = (fits - 20) // 8 * 8
+        src, dst = T.HOST4, T.remote_host(4, cl.k)
+        sent = [_sized(4, src, dst, 1, PORT_MTU), _sized(4, src, dst, 2, fits + 1),
+                _fragment(_sized(4, src, dst, 3, PORT_MTU), 0, True),
+                _fragment(_sized(4, src, dst, 4, PORT_MTU), 185, False)]
+        c = Case(run, "tunnel-" + alg)
+        for p in sent:
+            c.send_lan(p)
+        c.expect_esp_cut(cl.out, sent, each)
+    cl = Cell(run, "pf-burst", "aes128gcm16", False, 4, 4)
+    each = (_largest_fitting("aes128gcm16", 0, 20) - 20) // 8 * 8
+    c = Case(run, "burst-of-100", contiguous=True)
+    dst = T.remote_host(4, cl.k)
+    sent = [_sized(4, T.HOST4, dst, 10 + i, PORT_MTU - i % 50) for i in range(100)]
+    for p in sent:
+        c.send_lan(p)
+    c.expect_esp_cut(cl.out, sent, each)
     return run
 
 
@@ -1154,6 +1202,7 @@ def plan(seed):
     runs.append(("generic", lambda: generic_run(seed)))
     runs.append(("path-mtu", lambda: path_mtu_run(seed)))
     runs.append(("icmp-rate", lambda: icmp_rate_run(seed)))
+    runs.append(("prefrag", lambda: prefrag_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))

@@ -53,6 +53,8 @@ class Case:
         self.fwd = 0
         self.icmp = 0                          # ICMP errors dpsecd makes (among fwd)
         self.icmp_limited = 0                  # and those its rate limit held back
+        self.cut = 0                           # packets dpsecd cuts into fragments
+        self.fragments = 0                     # and the fragments they become
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
         self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
@@ -109,6 +111,15 @@ class Case:
         self.fwd += len(originals)
         self.expect_sa(sa, packets=len(originals),
                        nbytes=sum(protected_len(sa, p) for p in originals))
+
+    def expect_esp_cut(self, sa, originals, each):
+        """originals (IPv4 without DF, too big for sa's path once
+        encapsulated) leave cut into fragments of each data bytes, every
+        fragment protected with sa as a packet of its own."""
+        frags = [f for o in originals for f in TR.cut(o, each)]
+        self.expect_esp(sa, frags)
+        self.cut += len(originals)
+        self.fragments += len(frags)
 
     def expect_drop(self, reason, n=1, sa=None):
         self.drops[reason] += n
@@ -720,15 +731,19 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         want["icmp_errors_sent"] += c.icmp
         want["icmp_errors_limited"] += c.icmp_limited
         want["natt_keepalives_in"] += c.keepalives_in
+        want["prefrag_packets"] += c.cut
+        want["prefrag_fragments"] += c.fragments
         for r, n in c.drops.items():
             want["drop_" + r] += n
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
     ends = want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
-    if want["rx_packets"] + want["icmp_errors_sent"] != ends:
-        errs.append("test bug: cases account for %d of %d packets"
-                    % (ends, want["rx_packets"] + want["icmp_errors_sent"]))
+    starts = (want["rx_packets"] + want["icmp_errors_sent"] + want["prefrag_fragments"]
+              - want["prefrag_packets"])
+    if starts != ends:
+        errs.append("test bug: cases account for %d of %d packets" % (ends, starts))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
-              "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited"):
+              "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited",
+              "prefrag_packets", "prefrag_fragments"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
@@ -736,13 +751,16 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
         # every packet a worker received, got back from the manager or made
-        # (an ICMP error) ends exactly once: sent, to the host, to the
-        # manager (ARP/ND or awaiting an SA) or dropped
+        # (an ICMP error, the fragments of a packet cut: one becomes k)
+        # ends exactly once: sent, to the host, to the manager (ARP/ND or
+        # awaiting an SA) or dropped
         inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
                + g["acquire_packets"] + g["natt_keepalives_in"] + g["drops"])
-        start = g["rx_packets"] + g["reinject_in"] + g["icmp_errors_sent"]
+        start = (g["rx_packets"] + g["reinject_in"] + g["icmp_errors_sent"]
+                 + g["prefrag_fragments"] - g["prefrag_packets"])
         if start != inv:
-            errs.append("invariant broken: rx_packets + reinject_in + icmp_errors_sent %d != "
+            errs.append("invariant broken: rx_packets + reinject_in + icmp_errors_sent + "
+                        "prefrag_fragments - prefrag_packets %d != "
                         "fwd+host+control+acquire+natt_keepalives_in+drops %d" % (start, inv))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
         if dsum != g["drops"]:

@@ -315,6 +315,8 @@ def fake_result(r, mutate, tmp):
         g["fwd_packets"] += c.fwd
         g["icmp_errors_sent"] += c.icmp
         g["icmp_errors_limited"] += c.icmp_limited
+        g["prefrag_packets"] += c.cut
+        g["prefrag_fragments"] += c.fragments
         g["natt_keepalives_in"] += c.keepalives_in
         for k, n in c.drops.items():
             g["drop_" + k] += n

@@ -135,6 +135,14 @@ def routed(ip_bytes):
     return bytes(h) + ip_bytes[40:]
 
 
+def cut(ip_bytes, each):
+    """An IPv4 packet cut into fragments carrying each bytes of data (a
+    multiple of 8) but the last, as scapy's fragment() cuts it: offsets
+    and MF carried over from a packet that was a fragment already."""
+    from scapy.layers.inet import fragment
+    return [bytes(f) for f in fragment(IP(ip_bytes), fragsize=each)]
+
+
 def ip_tos(ip_bytes):
     """DSCP/ECN byte of an IPv4 or IPv6 header."""
     if ip_bytes[0] >> 4 == 4:

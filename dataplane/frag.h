@@ -1,0 +1,26 @@
+/* frag.h - IPv4 fragmentation before tunnel encapsulation (frag.c): a packet
+ * without DF too big for its tunnel's path once encapsulated is cut into
+ * fragments that fit, each then protected as a packet of its own. */
+#ifndef DP_FRAG_H
+#define DP_FRAG_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct dp_worker;
+
+/* The most fragments one packet is cut into; a path so narrow that more
+ * would be needed drops the packet (too_big). */
+#define DP_FRAG_MAX 32
+
+/* Cuts m (IPv4, DF clear, its meta filled) into fragments of at most
+ * fit_len bytes each, written to out (room for DP_FRAG_MAX), m itself
+ * becoming the first. Each fragment's meta is its own, parsed as if it had
+ * arrived so (in_port and the TTL already taken kept). Returns how many;
+ * 0 when m was dropped instead (too_big: more than DP_FRAG_MAX needed, or
+ * no room for 8 bytes of data; no_buffer). */
+uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
+			struct rte_mbuf **out);
+
+#endif
