@@ -97,17 +97,37 @@ fail:
 	return -1;
 }
 
-static int port_mtu_mac(struct dp_port *p, const struct cfg_port *c, char *err, size_t errlen)
+/* The port's MTU: the configured one set on the device, else the device's.
+ * A device that cannot change it (net_pcap, net_null) is held to a smaller
+ * configured MTU by dpsecd itself, which sends nothing longer. */
+static int port_mtu(struct dp_port *p, const struct cfg_port *c, char *err, size_t errlen)
 {
 	int rc = 0;
 
-	if (c != NULL && c->mtu != 0 && (rc = rte_eth_dev_set_mtu(p->port_id, c->mtu)) < 0) {
+	if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) < 0)
+		p->mtu = RTE_ETHER_MTU;
+	if (c == NULL || c->mtu == 0)
+		return 0;
+	rc = rte_eth_dev_set_mtu(p->port_id, c->mtu);
+	if (rc == -ENOTSUP && c->mtu <= p->mtu) {
+		p->mtu = c->mtu;
+		return 0;
+	}
+	if (rc < 0) {
 		snprintf(err, errlen, "port %s: cannot set MTU %u: %s", p->name, c->mtu,
 			 rte_strerror(-rc));
 		return -1;
 	}
-	if (rte_eth_dev_get_mtu(p->port_id, &p->mtu) < 0)
-		p->mtu = RTE_ETHER_MTU;
+	p->mtu = c->mtu;
+	return 0;
+}
+
+static int port_mtu_mac(struct dp_port *p, const struct cfg_port *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (port_mtu(p, c, err, errlen) < 0)
+		return -1;
 	if (c == NULL || !c->has_mac)
 		return rte_eth_macaddr_get(p->port_id, &p->mac);
 	memcpy(p->mac.addr_bytes, c->mac, RTE_ETHER_ADDR_LEN);

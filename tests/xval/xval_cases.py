@@ -994,6 +994,41 @@ def prefrag_run(seed):
     return run
 
 
+def _esp4_fits(alg, mtu):
+    """The longest IPv4 packet a GCM/CBC tunnel over IPv4 carries in mtu."""
+    return max(n for n in range(20, mtu) if _esp_len(alg, n, 0, 20) <= mtu)
+
+
+def prefrag_narrow_run(seed):
+    """A WAN port held to 200 bytes (net_pcap cannot set an MTU: dpsecd
+    keeps to it): a 1500-byte packet without DF leaves in 13 fragments of
+    120 data bytes, still byte for byte scapy's. At 96 bytes (16 a
+    fragment) it would need 93, more than DP_FRAG_MAX (32), and at 68 no
+    fragment could carry 8 bytes of data: both dropped (too_big), without
+    an ICMP error (no DF)."""
+    run = _run("prefrag-narrow", seed)
+    run.conf.wan_mtu = 200
+    for alg in ("aes128gcm16", "aes128-sha1_96"):
+        cl = Cell(run, "pn-" + alg, alg, False, 4, 4)
+        each = (_esp4_fits(alg, 200) - 20) // 8 * 8
+        whole = _sized(4, T.HOST4, T.remote_host(4, cl.k), 1, PORT_MTU)
+        c = Case(run, "wan-200-" + alg)
+        c.send_lan(whole)
+        c.expect_esp_cut(cl.out, [whole], each)
+    return run
+
+
+def prefrag_too_narrow_run(seed, mtu):
+    """The WAN port held to mtu, too narrow to cut for (prefrag_narrow_run)."""
+    run = _run("prefrag-narrow-%d" % mtu, seed)
+    run.conf.wan_mtu = mtu
+    cl = Cell(run, "pt", "aes128gcm16", False, 4, 4)
+    c = Case(run, "wan-%d" % mtu)
+    c.send_lan(_sized(4, T.HOST4, T.remote_host(4, cl.k), 1, PORT_MTU))
+    c.expect_drop("too_big")
+    return run
+
+
 def icmp_rate_run(seed):
     """60 packets too big in one burst: a worker makes at most 50 ICMP
     errors at once (icmp_errors_limited counts the other 10)."""
@@ -1203,6 +1238,9 @@ def plan(seed):
     runs.append(("path-mtu", lambda: path_mtu_run(seed)))
     runs.append(("icmp-rate", lambda: icmp_rate_run(seed)))
     runs.append(("prefrag", lambda: prefrag_run(seed)))
+    runs.append(("prefrag-narrow", lambda: prefrag_narrow_run(seed)))
+    for mtu in (96, 68):
+        runs.append(("prefrag-narrow-%d" % mtu, lambda m=mtu: prefrag_too_narrow_run(seed, m)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))

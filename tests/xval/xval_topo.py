@@ -76,6 +76,7 @@ class Config:
         self.sas = []            # SaSpec; the position is the SA table index
         self.workers = 1         # worker lcores (dataplane.workers)
         self.natt_keepalive = None  # dataplane.natt_keepalive_seconds; None: dpsecd's default
+        self.wan_mtu = None      # the wan port's MTU; below 1280 its IPv6 addresses go
         self.neighbours = [(PEER4, PEER_MAC, "wan"), (PEER6, PEER_MAC, "wan"),
                            (HOST4, HOST_MAC, "lan"), (HOST6, HOST_MAC, "lan")]
         self.routes = [
@@ -117,10 +118,14 @@ class Config:
         out.append('  { name = "lan"; device = "net_pcap0,rx_pcap=%s,tx_pcap=%s"; '
                    'role = "protected"; addresses = [ "%s/24", "%s/64" ]; mac = "%s"; },'
                    % (lan_rx, tx(lan_tx), LAN4, LAN6, LAN_MAC))
+        wan_addrs = ['"%s/24"' % WAN4, '"%s/24"' % WAN4_HOST]
+        if self.wan_mtu is None or self.wan_mtu >= 1280:
+            wan_addrs[1:1] = ['"%s/64"' % WAN6]
+            wan_addrs.append('"%s/64"' % WAN6_HOST)
         out.append('  { name = "wan"; device = "net_pcap1,rx_pcap=%s,tx_pcap=%s"; '
-                   'role = "unprotected"; addresses = [ "%s/24", "%s/64", "%s/24", "%s/64" ]; '
-                   'mac = "%s"; }' % (wan_rx, tx(wan_tx), WAN4, WAN6, WAN4_HOST, WAN6_HOST,
-                                      WAN_MAC))
+                   'role = "unprotected"; addresses = [ %s ]; mac = "%s";%s }'
+                   % (wan_rx, tx(wan_tx), ", ".join(wan_addrs), WAN_MAC,
+                      "" if self.wan_mtu is None else " mtu = %d;" % self.wan_mtu))
         out.append(");")
         out.append("neighbours = (")
         out.append(",\n".join('  { address = "%s"; mac = "%s"; port = "%s"; }' % n
