@@ -967,7 +967,8 @@ def prefrag_run(seed):
     scapy's fragment() of the packet as routed: a whole packet, the
     largest-but-one, a first fragment (its pieces all keep MF) and a later
     one (its pieces' offsets count from its own, the last without MF), with
-    GCM, AES-CBC (16-byte blocks) and AH. And 100 such packets in one
+    GCM, AES-CBC (16-byte blocks) and AH; GCM in UDP (NAT traversal: 8
+    bytes less room). And 100 such packets in one
     burst: 200 fragments, sent in rounds of up to a burst, in order, their
     sequence numbers 1..200."""
     run = _run("prefrag", seed)
@@ -983,6 +984,13 @@ def prefrag_run(seed):
         for p in sent:
             c.send_lan(p)
         c.expect_esp_cut(cl.out, sent, each)
+    cl = Cell(run, "pf-natt", "aes128gcm16", False, 4, 4, encap="udp")
+    each = (max(n for n in range(20, PORT_MTU) if _esp_len("aes128gcm16", n, 0, 28) <= PORT_MTU)
+            - 20) // 8 * 8
+    whole = _sized(4, T.HOST4, T.remote_host(4, cl.k), 5, PORT_MTU)
+    c = Case(run, "tunnel-natt-aes128gcm16")
+    c.send_lan(whole)
+    c.expect_esp_cut(cl.out, [whole], each)
     cl = Cell(run, "pf-burst", "aes128gcm16", False, 4, 4)
     each = (_largest_fitting("aes128gcm16", 0, 20) - 20) // 8 * 8
     c = Case(run, "burst-of-100", contiguous=True)
