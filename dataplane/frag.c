@@ -45,16 +45,16 @@ struct frag_origin {
 	uint8_t in_port;
 };
 
-/* The meta of a piece: parsed as the packet it now is, with what the
- * packet cut already had done to it. */
-static int piece_meta(struct rte_mbuf *f, const struct frag_origin *o)
+/* The meta of a piece: parsed as the packet it now is (a header of the
+ * packet cut, which parsed, with its length, offset and checksum set: it
+ * parses), with what the packet cut already had done to it. */
+static void piece_meta(struct rte_mbuf *f, const struct frag_origin *o)
 {
 	struct dp_meta *md = dp_meta(f);
-	int rc = dp_parse_ipv4(f, md);
 
+	dp_parse_ipv4(f, md);
 	md->in_port = o->in_port;
 	md->flags |= o->flags;
-	return rc;
 }
 
 /* The piece of m holding len data bytes from data offset off, in a buffer
@@ -76,10 +76,7 @@ static struct rte_mbuf *later_piece(struct rte_mbuf *m, const struct frag_origin
 	memcpy(p + IPV4_HDR_LEN, rte_pktmbuf_mtod_offset(m, const uint8_t *, IPV4_HDR_LEN + off), len);
 	set_fragment_header((struct rte_ipv4_hdr *)p, (uint16_t)(o->offset8 + off / 8),
 			    !last || o->more, IPV4_HDR_LEN + len);
-	if (piece_meta(f, o) != 0) {
-		rte_pktmbuf_free(f);
-		return NULL;
-	}
+	piece_meta(f, o);
 	return f;
 }
 
@@ -89,7 +86,7 @@ static void first_piece(struct rte_mbuf *m, const struct frag_origin *o, uint32_
 	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - IPV4_HDR_LEN - data_len));
 	set_fragment_header(rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *), o->offset8, true,
 			    IPV4_HDR_LEN + data_len);
-	piece_meta(m, o); /* a valid header, shorter: it parses */
+	piece_meta(m, o);
 }
 
 static struct frag_origin origin_of(struct rte_mbuf *m)
