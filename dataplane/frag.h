@@ -11,15 +11,17 @@
 struct dp_worker;
 
 /* The most fragments one packet is cut into; a path so narrow that more
- * would be needed drops the packet (too_big). */
+ * would be needed drops the packet (too_big). With LANs of 1,500 bytes the
+ * 68-byte minimum comes first (31 fragments); jumbo LANs reach it. */
 #define DP_FRAG_MAX 32
 
 /* Cuts m (IPv4, DF clear, its meta filled) into fragments of at most
- * fit_len bytes each, written to out (room for DP_FRAG_MAX), m itself
- * becoming the first. Each fragment's meta is its own, parsed as if it had
- * arrived so (in_port and the TTL already taken kept). Returns how many;
- * 0 when m was dropped instead (too_big: more than DP_FRAG_MAX needed, or
- * no room for 8 bytes of data; no_buffer). */
+ * fit_len bytes each, written to out (room for DP_FRAG_MAX), and frees m.
+ * Each fragment's meta is its own, parsed as if it had arrived so (in_port
+ * and the TTL already taken kept). Returns how many; 0 when m was dropped
+ * instead (too_big: more than DP_FRAG_MAX needed, fragments under 68 bytes,
+ * the least every IPv4 link carries (DPDK makes none smaller), or offsets
+ * past 65,535 bytes; no_buffer). */
 uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
 			struct rte_mbuf **out);
 

@@ -603,6 +603,15 @@ static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 	w->n_cut = 0;
 }
 
+/* A sorted burst routed and sent, then the packets it set aside cut and
+ * their fragments sent. */
+static void send_all(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
+{
+	send_sorted(w, s, txq);
+	if (unlikely(w->n_cut > 0))
+		send_cut(w, txq);
+}
+
 static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
 			  struct dp_txq *txq)
 {
@@ -614,9 +623,7 @@ static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 	policy_out(w, &s);
 	policy_in_clear(w, &s);
 	s.n_esp = dp_esp_in(w, s.esp, s.n_esp);
-	send_sorted(w, &s, txq);
-	if (unlikely(w->n_cut > 0))
-		send_cut(w, txq);
+	send_all(w, &s, txq);
 }
 
 /* Held packets whose ACQUIRE was answered go through the outbound policy
@@ -634,9 +641,7 @@ static void process_reinjected(struct dp_worker *w, struct dp_txq *txq)
 	w->ctr->c[DP_C_reinject_in] += n;
 	sort_init(&s, n, true);
 	policy_out(w, &s);
-	send_sorted(w, &s, txq);
-	if (w->n_cut > 0)
-		send_cut(w, txq);
+	send_all(w, &s, txq);
 }
 
 /* Packets the manager built (ARP, ND) leave through worker 0's queues. */

@@ -873,8 +873,14 @@ def _esp_len(alg, total, kept, outer):
     return kept + outer + 8 + iv + (total - kept + 2 + align - 1) // align * align + icv
 
 
-def _largest_fitting(alg, kept, outer):
-    return max(n for n in range(kept, PORT_MTU) if _esp_len(alg, n, kept, outer) <= PORT_MTU)
+def _largest_fitting(alg, kept, outer, mtu=PORT_MTU):
+    return max(n for n in range(kept, mtu) if _esp_len(alg, n, kept, outer) <= mtu)
+
+
+def _fragment_data(alg, outer=20, mtu=PORT_MTU):
+    """Data bytes in each fragment (but the last) of an IPv4 packet cut for
+    a tunnel over outer bytes of outer headers in mtu: a multiple of 8."""
+    return (_largest_fitting(alg, 0, outer, mtu) - 20) // 8 * 8
 
 
 def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
@@ -970,12 +976,12 @@ def prefrag_run(seed):
     GCM, AES-CBC (16-byte blocks) and AH; GCM in UDP (NAT traversal: 8
     bytes less room). And 100 such packets in one
     burst: 200 fragments, sent in rounds of up to a burst, in order, their
-    sequence numbers 1..200."""
+    sequence numbers 1..200. A fragment whose pieces would pass 65,535
+    bytes is dropped."""
     run = _run("prefrag", seed)
     for alg in ("aes128gcm16", "aes128-sha1_96", "ah-sha1_96"):
         cl = Cell(run, "pf-" + alg, alg, False, 4, 4)
         fits = _largest_fitting(alg, 0, 20)
-        each = (fits - 20) // 8 * 8
         src, dst = T.HOST4, T.remote_host(4, cl.k)
         sent = [_sized(4, src, dst, 1, PORT_MTU), _sized(4, src, dst, 2, fits + 1),
                 _fragment(_sized(4, src, dst, 3, PORT_MTU), 0, True),
@@ -983,55 +989,69 @@ def prefrag_run(seed):
         c = Case(run, "tunnel-" + alg)
         for p in sent:
             c.send_lan(p)
-        c.expect_esp_cut(cl.out, sent, each)
+        c.expect_esp_cut(cl.out, sent, _fragment_data(alg))
     cl = Cell(run, "pf-natt", "aes128gcm16", False, 4, 4, encap="udp")
-    each = (max(n for n in range(20, PORT_MTU) if _esp_len("aes128gcm16", n, 0, 28) <= PORT_MTU)
-            - 20) // 8 * 8
     whole = _sized(4, T.HOST4, T.remote_host(4, cl.k), 5, PORT_MTU)
     c = Case(run, "tunnel-natt-aes128gcm16")
     c.send_lan(whole)
-    c.expect_esp_cut(cl.out, [whole], each)
+    c.expect_esp_cut(cl.out, [whole], _fragment_data("aes128gcm16", outer=28))
     cl = Cell(run, "pf-burst", "aes128gcm16", False, 4, 4)
-    each = (_largest_fitting("aes128gcm16", 0, 20) - 20) // 8 * 8
     c = Case(run, "burst-of-100", contiguous=True)
     dst = T.remote_host(4, cl.k)
     sent = [_sized(4, T.HOST4, dst, 10 + i, PORT_MTU - i % 50) for i in range(100)]
     for p in sent:
         c.send_lan(p)
-    c.expect_esp_cut(cl.out, sent, each)
+    c.expect_esp_cut(cl.out, sent, _fragment_data("aes128gcm16"))
+    # a last fragment whose pieces would reach past the 65,535 bytes a
+    # datagram may have (offset 8100 of 8191, 1480 data bytes): dropped
+    cl = Cell(run, "pf-far", "aes128gcm16", False, 4, 4)
+    c = Case(run, "beyond-65535")
+    c.send_lan(_fragment(_sized(4, T.HOST4, T.remote_host(4, cl.k), 6, PORT_MTU), 8100, False))
+    c.expect_drop("too_big")
     return run
-
-
-def _esp4_fits(alg, mtu):
-    """The longest IPv4 packet a GCM/CBC tunnel over IPv4 carries in mtu."""
-    return max(n for n in range(20, mtu) if _esp_len(alg, n, 0, 20) <= mtu)
 
 
 def prefrag_narrow_run(seed):
     """A WAN port held to 200 bytes (net_pcap cannot set an MTU: dpsecd
     keeps to it): a 1500-byte packet without DF leaves in 13 fragments of
-    120 data bytes, still byte for byte scapy's. At 96 bytes (16 a
-    fragment) it would need 93, more than DP_FRAG_MAX (32), and at 68 no
-    fragment could carry 8 bytes of data: both dropped (too_big), without
-    an ICMP error (no DF)."""
+    120 data bytes, byte for byte scapy's."""
     run = _run("prefrag-narrow", seed)
     run.conf.wan_mtu = 200
     for alg in ("aes128gcm16", "aes128-sha1_96"):
         cl = Cell(run, "pn-" + alg, alg, False, 4, 4)
-        each = (_esp4_fits(alg, 200) - 20) // 8 * 8
         whole = _sized(4, T.HOST4, T.remote_host(4, cl.k), 1, PORT_MTU)
         c = Case(run, "wan-200-" + alg)
         c.send_lan(whole)
-        c.expect_esp_cut(cl.out, [whole], each)
+        c.expect_esp_cut(cl.out, [whole], _fragment_data(alg, mtu=200))
     return run
 
 
-def prefrag_too_narrow_run(seed, mtu):
-    """The WAN port held to mtu, too narrow to cut for (prefrag_narrow_run)."""
-    run = _run("prefrag-narrow-%d" % mtu, seed)
-    run.conf.wan_mtu = mtu
+def prefrag_smallest_run(seed):
+    """A WAN of 128 bytes: with GCM, fragments of 68 bytes fit (48 data
+    bytes; 68 is the least every IPv4 link carries, RFC 791): a 1500-byte
+    packet leaves in 31, byte for byte scapy's. With AES-CBC they would be
+    60 bytes: no fragment that small is made, the packet is dropped
+    (too_big), without an ICMP error (no DF)."""
+    run = _run("prefrag-128", seed)
+    run.conf.wan_mtu = 128
+    cl = Cell(run, "ps-gcm", "aes128gcm16", False, 4, 4)
+    whole = _sized(4, T.HOST4, T.remote_host(4, cl.k), 1, PORT_MTU)
+    c = Case(run, "wan-128-aes128gcm16")
+    c.send_lan(whole)
+    c.expect_esp_cut(cl.out, [whole], _fragment_data("aes128gcm16", mtu=128))
+    cl = Cell(run, "ps-cbc", "aes128-sha1_96", False, 4, 4)
+    c = Case(run, "wan-128-aes128-sha1_96")
+    c.send_lan(_sized(4, T.HOST4, T.remote_host(4, cl.k), 2, PORT_MTU))
+    c.expect_drop("too_big")
+    return run
+
+
+def prefrag_too_narrow_run(seed):
+    """A WAN of 68 bytes: no room for any data once encapsulated: dropped."""
+    run = _run("prefrag-68", seed)
+    run.conf.wan_mtu = 68
     cl = Cell(run, "pt", "aes128gcm16", False, 4, 4)
-    c = Case(run, "wan-%d" % mtu)
+    c = Case(run, "wan-68")
     c.send_lan(_sized(4, T.HOST4, T.remote_host(4, cl.k), 1, PORT_MTU))
     c.expect_drop("too_big")
     return run
@@ -1247,8 +1267,8 @@ def plan(seed):
     runs.append(("icmp-rate", lambda: icmp_rate_run(seed)))
     runs.append(("prefrag", lambda: prefrag_run(seed)))
     runs.append(("prefrag-narrow", lambda: prefrag_narrow_run(seed)))
-    for mtu in (96, 68):
-        runs.append(("prefrag-narrow-%d" % mtu, lambda m=mtu: prefrag_too_narrow_run(seed, m)))
+    runs.append(("prefrag-128", lambda: prefrag_smallest_run(seed)))
+    runs.append(("prefrag-68", lambda: prefrag_too_narrow_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))
