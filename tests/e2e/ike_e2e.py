@@ -459,7 +459,16 @@ def pre_fragment(w, errs):
         if "%d bytes from 10.2.0.2" % (size + 8) not in out:
             errs.append("pre-fragmentation: a %d-byte ping without DF was not answered:\n%s"
                         % (size + 28, out))
-    after = prefrag_counts(w)
+    # dpsecd publishes its counters every 10 ms from the workers' own
+    # snapshots: the last request was cut a millisecond before its reply
+    # came back, so the counts are read again until they settle (2 s)
+    after, deadline = prefrag_counts(w), time.monotonic() + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = prefrag_counts(w)
+        if again == after:
+            break
+        after = again
     for gw in ("a", "b"):
         cut = tuple(x - y for x, y in zip(after[gw], before[gw]))
         print("pre-fragmentation: gateway %s cut %d packets into %d fragments" % ((gw.upper(),) + cut))
