@@ -9,7 +9,7 @@
 #define IPV6_MIN_MTU 1280 /* RFC 8200 §5 */
 
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us",
-						 "natt_keepalive_seconds", NULL };
+						 "natt_keepalive_seconds", "reassembly_timeout_ms", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -34,6 +34,7 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 	o->idle = CFG_IDLE_SLEEP;
 	o->idle_sleep_us = 100;
 	o->natt_keepalive_s = CFG_NATT_KEEPALIVE_DEFAULT_S;
+	o->reassembly_timeout_ms = CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS;
 	r = cfg_member(c, root, "dataplane", false, CFG_T_GROUP, "a group { ... }", &g);
 	if (r <= 0)
 		return r;
@@ -55,6 +56,10 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return -1;
 	if (r)
 		o->natt_keepalive_s = (uint32_t)v;
+	if ((r = cfg_int(c, g, "reassembly_timeout_ms", false, 1, 60000, &v)) < 0)
+		return -1;
+	if (r)
+		o->reassembly_timeout_ms = (uint32_t)v;
 	return 0;
 }
 

@@ -57,6 +57,8 @@ struct dp_policy {
 struct ofl_cpu;
 struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
+struct rte_ip_frag_tbl;
+struct rte_ip_frag_death_row;
 struct dp_mgr;
 
 /* A worker's counters at the end of a poll round, when none of its packets
@@ -98,6 +100,9 @@ struct dp_worker {
 	uint16_t n_cut;
 	struct rte_mbuf *cut[DP_BURST];
 	uint32_t cut_len[DP_BURST];
+	/* ESP and AH fragments to the gateway, collected here (reass.c) */
+	struct rte_ip_frag_tbl *reass;
+	struct rte_ip_frag_death_row *reass_dr;
 };
 
 /* A worker's counters as they are now: by the worker between two poll
@@ -143,6 +148,7 @@ struct dp_ctx {
 	uint32_t idle_sleep_us;
 	bool busy_poll;
 	uint64_t stall_tsc;              /* a poll round longer than this was interrupted */
+	uint64_t reass_timeout_tsc;      /* how long fragments wait for the rest of their packet */
 	uint64_t sa_table_bytes;         /* heap the SA table and SAD took when made */
 	volatile bool quit;
 };

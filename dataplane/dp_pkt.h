@@ -206,6 +206,8 @@ static inline int dp_parse_ipv6_ext(const uint8_t *p, uint32_t len, struct dp_me
 			return DP_DROP_ipv6_malformed;
 		nh = p[off];
 		off += elen;
+		if (md->flags & DP_M_NOT_FIRST)
+			break; /* the middle of a packet follows: no header to read */
 	}
 	md->l4proto = nh;
 	md->l3_len = (uint16_t)off;

@@ -26,6 +26,7 @@
 #include "neigh.h"
 #include "ofl_engine.h"
 #include "port.h"
+#include "reass.h"
 #include "stats.h"
 
 #define POOL_MBUFS 16383      /* default; --mbufs */
@@ -195,7 +196,8 @@ static int setup_workers(struct dp_ctx *dp)
 		w->sa_ctr = rte_zmalloc("dpsec_sactr", sizeof(*w->sa_ctr) * dp->sas.capacity,
 					RTE_CACHE_LINE_SIZE);
 		w->snap = rte_zmalloc("dpsec_snap", sizeof(*w->snap), RTE_CACHE_LINE_SIZE);
-		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL || w->snap == NULL)
+		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL || w->snap == NULL ||
+		    dp_reass_init(w, dp->reass_timeout_tsc, (int)rte_lcore_to_socket_id(lcore)) != 0)
 			return -1;
 	}
 	return n == dp->n_workers ? 0 : -1;
@@ -279,6 +281,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
 	dp->stall_tsc = rte_get_tsc_hz() / 1000000 * (o->stall_us ? o->stall_us : STALL_US);
 	dp->idle_sleep_us = dp->cfg->opts.idle_sleep_us;
+	dp->reass_timeout_tsc = rte_get_tsc_hz() / 1000 * dp->cfg->opts.reassembly_timeout_ms;
 	if (rte_lcore_count() < dp->n_workers + 1u) {
 		snprintf(err, errlen, "%u workers need %u lcores (one manager), EAL gave %u: use -l",
 			 dp->n_workers, dp->n_workers + 1, rte_lcore_count());
@@ -414,6 +417,7 @@ static void teardown(struct dp_ctx *dp)
 		rte_free(dp->workers[w].ctr);
 		rte_free(dp->workers[w].sa_ctr);
 		rte_free(dp->workers[w].snap);
+		dp_reass_fini(&dp->workers[w]);
 	}
 	rte_ring_free(dp->control);
 	rte_ring_free(dp->resolve);

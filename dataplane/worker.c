@@ -2,6 +2,7 @@
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
  * ESP bursts, route, and transmit; then cut the packets set aside as too
  * big (IPv4 without DF, tunnel mode) and send their fragments the same way.
+ * ESP and AH fragments to the gateway wait for their packet (reass.c).
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "frag.h"
 #include "icmp_err.h"
 #include "natt.h"
+#include "reass.h"
 
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
 
@@ -143,6 +145,15 @@ static bool ike_exempt_out(const struct dp_meta *md, bool from_host)
 	       dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(sport));
 }
 
+/* A fragment of ESP or AH to us: held until its packet is whole, which
+ * then joins the burst's ESP. */
+static void reassemble(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
+{
+	m = dp_reass_take(w, m, w->round_tsc);
+	if (m != NULL)
+		s->esp[s->n_esp++] = m;
+}
+
 /* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
  * inbound SAs, the rest to the clear path (IKE among it). */
 static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
@@ -163,7 +174,7 @@ static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *
 	if (md->l4proto != IPPROTO_ESP && md->l4proto != IPPROTO_AH)
 		s->clear_in[s->n_clear_in++] = m;
 	else if (md->flags & DP_M_FRAG)
-		dp_drop(w, m, DP_DROP_esp_fragment);
+		reassemble(w, m, s);
 	else
 		s->esp[s->n_esp++] = m;
 }
@@ -710,6 +721,8 @@ int dp_worker_main(void *arg)
 			send_injected(w);
 			process_reinjected(w, txq);
 		}
+		if (unlikely(w->ctr->c[DP_C_reass_held] != 0))
+			dp_reass_expire(w, start);
 		dp_rcu_quiescent(w); /* holds no table pointer from here on */
 		if (got > 0) {
 			w->idle_since_tsc = 0;

@@ -18,6 +18,9 @@
 #define CFG_IFNAME_MAX 16
 #define CFG_ERR_MAX 512
 #define CFG_NATT_KEEPALIVE_DEFAULT_S 20
+/* Fragments of one ESP packet arrive microseconds apart; a second covers
+ * any reordering while keeping what a flood of lone fragments holds short. */
+#define CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS 1000
 
 enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
 
@@ -51,6 +54,7 @@ struct cfg_dataplane_opts {
 	uint8_t idle;            /* enum cfg_idle_mode; default sleep */
 	uint32_t idle_sleep_us;  /* sleep after an empty poll round; default 100 */
 	uint32_t natt_keepalive_s; /* RFC 3948 §4 keepalive interval; 0: none; default 20 */
+	uint32_t reassembly_timeout_ms; /* how long ESP/AH fragments wait for the rest */
 };
 
 struct cfg_dataplane {

@@ -10,9 +10,14 @@
  * through the outbound path again start anew as reinject_in, the ICMP
  * errors a worker makes as icmp_errors_sent, and a packet cut into k
  * fragments before encapsulation as k packets (prefrag_fragments counts
- * the k, prefrag_packets the one), so that
- * rx_packets + reinject_in + icmp_errors_sent + prefrag_fragments - prefrag_packets ==
- *     fwd + host + control + acquire + natt_keepalives_in + drops. */
+ * the k, prefrag_packets the one). ESP and AH fragments to the gateway
+ * wait in its reassembly table (reass_held) until they end, as part of a
+ * packet (reass_fragments) or dropped; the packet made of them starts anew
+ * (reass_packets). So that
+ * rx_packets + reinject_in + icmp_errors_sent + prefrag_fragments - prefrag_packets +
+ *     reass_packets ==
+ *     fwd + host + control + acquire + natt_keepalives_in + reass_fragments + reass_held +
+ *     drops. */
 #ifndef DPSEC_COUNTERS_H
 #define DPSEC_COUNTERS_H
 
@@ -26,7 +31,9 @@
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
-	X(esp_fragment, "fragment of an ESP or AH packet (no reassembly)")              \
+	X(esp_fragment, "ESP/AH fragment not taken for reassembly: empty, not a multiple of 8 bytes before the last, past 65,535 bytes, IPv6 headers before the fragment header, or ESP in UDP") \
+	X(reass_failed, "ESP/AH fragment given up: timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
+	X(reass_too_big, "ESP/AH packet reassembled larger than a buffer")               \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
 	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
 	X(policy_block, "matched a block filter, or the block default")                 \
@@ -76,6 +83,9 @@
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
+	X(reass_fragments, "ESP/AH fragments to the gateway that became part of a reassembled packet") \
+	X(reass_packets, "ESP/AH packets reassembled from them")                           \
+	X(reass_held, "ESP/AH fragments waiting for the rest of their packet (a gauge)")    \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(ah_out_packets, "packets sent with AH")                                            \

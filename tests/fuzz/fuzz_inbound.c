@@ -1,8 +1,9 @@
 /* fuzz_inbound.c - libFuzzer target for dpsecd's inbound path: packet bytes
  * go through the IP parser, the sorting of UDP on a NAT-T port (RFC 3948),
- * the SAD, the anti-replay window, decryption, the trailer checks,
- * decapsulation and the inner policy check, with fixed SAs (1 and 2 in UDP,
- * 4 and 5 AH). Input byte 0 picks the mode:
+ * the reassembly of ESP and AH fragments (their table kept from input to
+ * input, its clock one tick an input), the SAD, the anti-replay window,
+ * decryption, the trailer checks, decapsulation and the inner policy
+ * check, with fixed SAs (1 and 2 in UDP, 4 and 5 AH). Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
@@ -26,8 +27,14 @@
 #include "esp.h"
 #include "natt.h"
 #include "ofl_engine.h"
+#include "reass.h"
 
 #define N_SA 6
+
+/* The clock of reassembly: one tick an input; fragments wait this many
+ * (the pool's 256 buffers outlast them). */
+#define REASS_TIMEOUT 64
+static uint64_t fuzz_clock;
 
 static struct dp_ctx ctx;
 static struct cfg_dataplane cfg;
@@ -126,7 +133,8 @@ static void setup(void)
 	worker.ctr = rte_zmalloc(NULL, sizeof(*worker.ctr), 64);
 	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * N_SA, 64);
 	if (!ctx.pool || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
-	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0)
+	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0 ||
+	    dp_reass_init(&worker, REASS_TIMEOUT, SOCKET_ID_ANY) < 0)
 		abort();
 	for (int i = 0; i < N_SA; i++)
 		if (dp_sa_install(&ctx.sas, worker.crypto, (uint32_t)i, &sa_conf[i], dp_cfg_rule_id((uint32_t)i), NULL,
@@ -294,26 +302,28 @@ static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const ui
 	return true;
 }
 
-/* As a worker sorts a packet to us: ESP, ESP in UDP, or neither (freed). */
-static bool is_esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
+/* As a worker sorts a packet to us: ESP, ESP in UDP, a fragment of ESP or
+ * AH (the packet it completes, if any), or neither (freed). NULL: nothing
+ * for the ESP path. */
+static struct rte_mbuf *esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
 	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
 
 	if (md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport))) {
 		switch (dp_natt_classify(&worker, m, md)) {
 		case DP_NATT_ESP:
-			return true;
+			return m;
 		case DP_NATT_DONE:
-			return false; /* consumed */
+			return NULL; /* consumed */
 		default:
 			rte_pktmbuf_free(m);
-			return false;
+			return NULL;
 		}
 	}
-	if ((md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH) && !(md->flags & DP_M_FRAG))
-		return true;
+	if (md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH)
+		return (md->flags & DP_M_FRAG) ? dp_reass_take(&worker, m, fuzz_clock) : m;
 	rte_pktmbuf_free(m);
-	return false;
+	return NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -323,6 +333,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dp_meta *md;
 	bool ok;
 
+	if (++fuzz_clock % REASS_TIMEOUT == 0)
+		dp_reass_expire(&worker, fuzz_clock);
 	if (size < 1 || size > 3000 || (m = rte_pktmbuf_alloc(ctx.pool)) == NULL)
 		return 0;
 	if (data[0] & 1) {
@@ -340,7 +352,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rte_pktmbuf_free(m);
 		return 0;
 	}
-	if (is_esp_to_us(m, md) && dp_esp_in(&worker, &m, 1) == 1)
+	m = esp_to_us(m, md);
+	if (m != NULL && dp_esp_in(&worker, &m, 1) == 1)
 		rte_pktmbuf_free(m); /* decapsulated and matched its SA's rule */
 	return 0;
 }

@@ -305,6 +305,8 @@ static const struct broken broken[] = {
 	  "security_associations.[0].udp_source_port", "given, but the SA has no UDP encapsulation" },
 	{ "keepalive interval too long", "dataplane = { natt_keepalive_seconds = 3601; };\n" PORTS, 1,
 	  "dataplane.natt_keepalive_seconds", "3601 is out of range; expected 0..3600" },
+	{ "reassembly timeout of 0", "dataplane = { reassembly_timeout_ms = 0; };\n" PORTS, 1,
+	  "dataplane.reassembly_timeout_ms", "0 is out of range; expected 1..60000" },
 	{ "window too large", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  GCM "\n replay_window = 8193;")), 4, "security_associations.[0].replay_window",
 	  "8193 is out of range; expected 0..8192" },

@@ -6,11 +6,12 @@
 #   neg/ah-<alg>/<esn>     AH: immutable and mutable fields, replay, header
 #                          length, truncation, SPIs of the other protocol
 #   generic                algorithm-independent drops (SPI, L2/L3 malformed,
-#                          fragments, clear traffic, block, permit, TTL)
+#                          incomplete fragments, clear traffic, block, permit, TTL)
 #   path-mtu, icmp-rate    packets too big once encapsulated: ICMP errors
 #                          with the size that fits, and their rate limit
 #   prefrag                IPv4 without DF too big: cut into fragments
 #                          before tunnel encapsulation
+#   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
 #                          ways, keepalives, IKE beside ESP, mismatches, lengths
@@ -530,8 +531,9 @@ def ah_neg_run(alg, esn, seed):
         accepted(c, cl, 9, 9, lambda b: None, pad_to=300)  # L2 bytes after the packet
 
     # an IPv4 checksum is checked before AH (a router that changes a mutable
-    # field fixes it); flags and fragment offset are mutable, but a fragment
-    # is not reassembled
+    # field fixes it); flags and fragment offset are mutable, but fragments
+    # wait for the rest of their packet, which never comes here: dropped
+    # when their time runs out (the reass run has whole sets)
     cl = cell("ac4")
     c = Case(run, "ipv4-checksum-and-fragments")
     p = cl.inner_in(1)
@@ -544,7 +546,9 @@ def ah_neg_run(alg, esn, seed):
         at(b, 6, bytes([flags, 8]))
         _fix_ipv4_sum(b)
         c.send_wan(bytes(b), inner=p)
-    c.expect_drop("esp_fragment", 2)
+        # a fragment but the last carries a multiple of 8 bytes, or none is taken
+        short = flags and (len(b) - 20) % 8
+        c.expect_drop("esp_fragment" if short else "reass_failed")
     ok(c, cl, 1, 1)
 
     # anti-replay, the same cases as for ESP
@@ -708,8 +712,10 @@ def generic_run(seed):
     c.send_wan(c6.inner_in(11), inner=c6.inner_in(11))
     c.expect_drop("clear_should_be_secured", 2)
 
-    # ESP fragments (no reassembly): first, middle/last, IPv6 fragment header
-    c = Case(run, "esp-fragments")
+    # ESP fragments whose packet never completes (a first, a middle and a
+    # last with holes between; IPv6 a first and a last): dropped when their
+    # time runs out (the reass run has whole sets)
+    c = Case(run, "esp-fragments-incomplete")
     p = c4.inner_in(20, size=300)
     full = c4.esp(p, 20)
     h = IP(full[:20])
@@ -724,7 +730,7 @@ def generic_run(seed):
         f = IPv6(src=T.PEER6, dst=T.WAN6) / IPv6ExtHdrFragment(nh=50, offset=off, m=m, id=7) / \
             Raw(full6[40:40 + 200] if m else full6[40:])
         c.send_wan(bytes(f), inner=p6)
-    c.expect_drop("esp_fragment", 5)
+    c.expect_drop("reass_failed", 5)
     c.send_wan(full)  # the whole packet afterwards: fine
     c.expect_lan(TR.routed(p))
     c.send_wan(full6)
@@ -1057,6 +1063,127 @@ def prefrag_too_narrow_run(seed):
     return run
 
 
+def _outer_fragment(whole, offset8, more, data):
+    """The IPv4 header of whole as a fragment at offset8 (8-byte units),
+    with MF if more, carrying data."""
+    h = IP(whole[:20])
+    h.remove_payload()
+    h.frag, h.flags, h.len, h.chksum = offset8, "MF" if more else 0, None, None
+    return bytes(h / Raw(data))
+
+
+def _reassembled(c, cl, frags, inner, order=None):
+    """Case c sends frags (of one packet protecting inner, in order, or in
+    the order of the indexes given): reassembled, then forwarded."""
+    for i in order or range(len(frags)):
+        c.send_wan(frags[i], inner=inner)
+    c.expect_reassembled(len(frags))
+    c.expect_lan(TR.routed(inner))
+    c.expect_sa(cl.inb, packets=1)
+
+
+def reass_run(seed):
+    """ESP and AH packets that reach the gateway in fragments (a path
+    narrower than the peer's packets with the outer DF clear; IPv6 cut at
+    the source) are reassembled before they are processed (RFC 4303
+    §3.4.1, RFC 4302 §3.4.1). Fragments cut by scapy's fragment() and
+    fragment6(): in order, the last first, two packets' interleaved; GCM,
+    AES-CBC + HMAC-SHA1 and AH, tunnel and transport mode, IPv4 and IPv6;
+    each packet decrypts to the one sent. What cannot make a packet is
+    dropped and counted: a lone fragment once its time runs out, a
+    duplicate, an overlap, a ninth fragment, a packet larger than a buffer;
+    fragments empty, not a multiple of 8 bytes before the last, reaching
+    past 65,535 bytes, or behind another IPv6 header. A fragment changed on
+    the way fails its packet's ICV."""
+    run = _run("reass", seed)
+    ids = iter(range(101, 1000))  # IPv4 identification: one packet each, as a peer numbers them
+    gcm = None
+    for alg in ("aes128gcm16", "aes128-sha1_96", "ah-sha1_96"):
+        cl = Cell(run, "r4-" + alg, alg, False, 4, 4)
+        gcm = gcm or cl
+        c = Case(run, "ipv4-tunnel-" + alg)
+        p = cl.inner_in(1, size=1400)
+        _reassembled(c, cl, TR.cut(cl.esp(p, 1, id=next(ids)), 600), p)
+        p = cl.inner_in(2, size=1400)
+        _reassembled(c, cl, TR.cut(cl.esp(p, 2, id=next(ids)), 600), p, order=(2, 1, 0))
+    c = Case(run, "ipv4-interleaved")
+    pa, pb = gcm.inner_in(3, size=1400), gcm.inner_in(4, size=1000)
+    a, b = TR.cut(gcm.esp(pa, 3, id=next(ids)), 600), TR.cut(gcm.esp(pb, 4, id=next(ids)), 600)
+    assert (len(a), len(b)) == (3, 2)
+    for f in (a[0], b[0], a[1], b[1], a[2]):  # b completes first, then a
+        c.send_wan(f, inner=pa)
+    c.expect_reassembled(2)
+    c.expect_lan(TR.routed(pb))
+    c.expect_reassembled(3)
+    c.expect_lan(TR.routed(pa))
+    c.expect_sa(gcm.inb, packets=2)
+    for alg in ("aes128gcm16", "ah-sha256_128"):
+        cl = Cell(run, "r6-" + alg, alg, False, 6, 6)
+        c = Case(run, "ipv6-tunnel-" + alg)
+        p = cl.inner_in(5, size=1400)
+        _reassembled(c, cl, TR.cut6(cl.esp(p, 1), 600), p)
+    cl6 = cl
+    # transport mode to the gateway's own address: decrypted, then for the
+    # host stack, which a pcap run does not have
+    cl = Cell(run, "rt4", "aes128-sha1_96", False, 4, 4, "transport", T.WAN4_HOST,
+              T.transport_peer(4, 11))
+    c = Case(run, "ipv4-transport")
+    p = TR.simple(4, cl.remote, T.WAN4_HOST, 7, size=1400)
+    for f in TR.cut(cl.esp(p, 1), 600):
+        c.send_wan(f)
+    c.expect_reassembled(3)
+    c.expect_drop("no_host")
+    c.expect_sa(cl.inb, packets=1)
+
+    c = Case(run, "tampered-fragment")
+    p = gcm.inner_in(6, size=1400)
+    frags = TR.cut(gcm.esp(p, 5, id=next(ids)), 600)
+    mid = bytearray(frags[1])
+    mid[-1] ^= 1  # data, not header: only the ICV sees it
+    for f in (frags[0], bytes(mid), frags[2]):
+        c.send_wan(f, inner=p)
+    c.expect_reassembled(3)
+    c.expect_drop("icv", sa=gcm.inb)
+
+    cl = Cell(run, "rf", "aes128gcm16", False, 4, 4)
+    c = Case(run, "fragments-given-up")
+    p = cl.inner_in(10, size=1400)
+    frags = TR.cut(cl.esp(p, 1, id=next(ids)), 600)
+    c.send_wan(frags[0], inner=p)                   # alone: its time runs out
+    frags = TR.cut(cl.esp(p, 2, id=next(ids)), 600)
+    for i in (0, 0, 1, 2):                          # the first twice: the packet is void,
+        c.send_wan(frags[i], inner=p)               # the rest waits in vain
+    whole = cl.esp(p, 3, id=next(ids))
+    data = whole[20:]
+    c.send_wan(_outer_fragment(whole, 0, True, data[:600]), inner=p)
+    c.send_wan(_outer_fragment(whole, 74, False, data[592:]), inner=p)  # 8 bytes overlap
+    frags = TR.cut(cl.esp(p, 4, id=next(ids)), 168)
+    assert len(frags) == 9, len(frags)
+    for f in frags:                                 # one more than a packet may have
+        c.send_wan(f, inner=p)
+    c.expect_drop("reass_failed", 1 + 4 + 2 + 9)
+    big = cl.inner_in(11, size=2200)                # reassembled: larger than a buffer
+    frags = TR.cut(cl.esp(big, 5, id=next(ids)), 600)
+    for f in frags:
+        c.send_wan(f, inner=big)
+    c.expect_reassembled(len(frags))
+    c.expect_drop("reass_too_big")
+
+    c = Case(run, "fragments-refused")
+    whole = cl.esp(p, 6, id=next(ids))
+    data = whole[20:]
+    c.send_wan(_outer_fragment(whole, 0, True, b""), inner=p)           # empty
+    c.send_wan(_outer_fragment(whole, 0, True, data[:601]), inner=p)    # not a multiple of 8
+    c.send_wan(_outer_fragment(whole, 8189, False, data[:100]), inner=p)  # past 65,535
+    p6 = cl6.inner_in(12, size=1400)
+    e6 = cl6.esp(p6, 2)
+    f6 = IPv6(src=T.PEER6, dst=T.WAN6, nh=60) / IPv6ExtHdrDestOpt(nh=44) / \
+        IPv6ExtHdrFragment(nh=51, offset=0, m=1, id=next(ids)) / Raw(e6[40:640])
+    c.send_wan(bytes(f6), inner=p6)                 # another header before the fragment's
+    c.expect_drop("esp_fragment", 4)
+    return run
+
+
 def icmp_rate_run(seed):
     """60 packets too big in one burst: a worker makes at most 50 ICMP
     errors at once (icmp_errors_limited counts the other 10)."""
@@ -1269,6 +1396,7 @@ def plan(seed):
     runs.append(("prefrag-narrow", lambda: prefrag_narrow_run(seed)))
     runs.append(("prefrag-128", lambda: prefrag_smallest_run(seed)))
     runs.append(("prefrag-68", lambda: prefrag_too_narrow_run(seed)))
+    runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))

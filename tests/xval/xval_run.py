@@ -55,6 +55,8 @@ class Case:
         self.icmp_limited = 0                  # and those its rate limit held back
         self.cut = 0                           # packets dpsecd cuts into fragments
         self.fragments = 0                     # and the fragments they become
+        self.reass_fragments = 0               # ESP/AH fragments that make whole packets
+        self.reass_packets = 0                 # and the packets they make
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
         self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
@@ -120,6 +122,13 @@ class Case:
         self.expect_esp(sa, frags)
         self.cut += len(originals)
         self.fragments += len(frags)
+
+    def expect_reassembled(self, fragments):
+        """fragments (ESP or AH to the gateway, sent by this case) make one
+        packet, which then takes the inbound path as any that arrived whole
+        (expect what becomes of it too)."""
+        self.reass_fragments += fragments
+        self.reass_packets += 1
 
     def expect_drop(self, reason, n=1, sa=None):
         self.drops[reason] += n
@@ -733,17 +742,21 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         want["natt_keepalives_in"] += c.keepalives_in
         want["prefrag_packets"] += c.cut
         want["prefrag_fragments"] += c.fragments
+        want["reass_fragments"] += c.reass_fragments
+        want["reass_packets"] += c.reass_packets
         for r, n in c.drops.items():
             want["drop_" + r] += n
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
-    ends = want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
+    ends = (want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
+            + want["reass_fragments"])
     starts = (want["rx_packets"] + want["icmp_errors_sent"] + want["prefrag_fragments"]
-              - want["prefrag_packets"])
+              - want["prefrag_packets"] + want["reass_packets"])
     if starts != ends:
         errs.append("test bug: cases account for %d of %d packets" % (ends, starts))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
               "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited",
-              "prefrag_packets", "prefrag_fragments"):
+              "prefrag_packets", "prefrag_fragments", "reass_fragments", "reass_packets",
+              "reass_held"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
@@ -751,17 +764,20 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
         # every packet a worker received, got back from the manager or made
-        # (an ICMP error, the fragments of a packet cut: one becomes k)
-        # ends exactly once: sent, to the host, to the manager (ARP/ND or
-        # awaiting an SA) or dropped
+        # (an ICMP error, the fragments of a packet cut: one becomes k; a
+        # packet reassembled: k become one) ends exactly once: sent, to the
+        # host, to the manager (ARP/ND or awaiting an SA), part of a
+        # reassembled packet, held for the rest of one, or dropped
         inv = (g["fwd_packets"] + g["host_packets"] + g["control_packets"]
-               + g["acquire_packets"] + g["natt_keepalives_in"] + g["drops"])
+               + g["acquire_packets"] + g["natt_keepalives_in"] + g["reass_fragments"]
+               + g["reass_held"] + g["drops"])
         start = (g["rx_packets"] + g["reinject_in"] + g["icmp_errors_sent"]
-                 + g["prefrag_fragments"] - g["prefrag_packets"])
+                 + g["prefrag_fragments"] - g["prefrag_packets"] + g["reass_packets"])
         if start != inv:
             errs.append("invariant broken: rx_packets + reinject_in + icmp_errors_sent + "
-                        "prefrag_fragments - prefrag_packets %d != "
-                        "fwd+host+control+acquire+natt_keepalives_in+drops %d" % (start, inv))
+                        "prefrag_fragments - prefrag_packets + reass_packets %d != "
+                        "fwd+host+control+acquire+natt_keepalives_in+reass_fragments+"
+                        "reass_held+drops %d" % (start, inv))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))
         if dsum != g["drops"]:
             errs.append("drops %d != sum of drop_* %d" % (g["drops"], dsum))

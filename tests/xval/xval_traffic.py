@@ -143,6 +143,13 @@ def cut(ip_bytes, each):
     return [bytes(f) for f in fragment(IP(ip_bytes), fragsize=each)]
 
 
+def cut6(ip_bytes, size):
+    """An IPv6 packet cut by scapy's fragment6() into fragments of at most
+    size bytes, a fragment header right behind the IPv6 header."""
+    from scapy.layers.inet6 import fragment6
+    return [bytes(f) for f in fragment6(IPv6(ip_bytes), size)]
+
+
 def ip_tos(ip_bytes):
     """DSCP/ECN byte of an IPv4 or IPv6 header."""
     if ip_bytes[0] >> 4 == 4:

@@ -1,0 +1,166 @@
+/* reass.c - reassembly of the ESP and AH fragments addressed to the
+ * gateway. A peer whose path to us is narrower than its ESP packets, and
+ * which lets them be fragmented (its outer DF clear, or IPv6 fragmenting at
+ * the source), sends them in pieces; ESP and AH are processed on whole
+ * packets only (RFC 4303 §3.4.1, RFC 4302 §3.4.1), so the receiver
+ * reassembles first. DPDK's rte_ip_frag tables do the collecting, one per
+ * worker: up to RTE_LIBRTE_IP_FRAG_MAX_FRAG (8) fragments a packet,
+ * DP_REASS_MAX_PACKETS packets at once, each for at most the configured
+ * timeout; a duplicate or overlapping fragment voids its packet (RFC 5722
+ * asks that of IPv6). Here: the checks DPDK 22.11 leaves to its caller, the
+ * one-buffer copy the ESP path needs, the IPv4 header checksum DPDK leaves
+ * 0, and the count of every fragment to its end (dpsec_counters.h). */
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_malloc.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "reass.h"
+
+#define REASS_BUCKET_ENTRIES 8 /* twice the slots the table may fill: few full buckets */
+#define REASS_BUCKETS (2 * DP_REASS_MAX_PACKETS / REASS_BUCKET_ENTRIES)
+#define IPV6_FRAG_HDR_END (sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext))
+#define IPV6_FRAG_MF 1u
+
+int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket)
+{
+	w->reass = rte_ip_frag_table_create(REASS_BUCKETS, REASS_BUCKET_ENTRIES,
+					    DP_REASS_MAX_PACKETS, timeout_tsc, socket);
+	w->reass_dr = rte_zmalloc_socket("dpsec_reass_dr", sizeof(*w->reass_dr),
+					 RTE_CACHE_LINE_SIZE, socket);
+	return w->reass != NULL && w->reass_dr != NULL ? 0 : -1;
+}
+
+void dp_reass_fini(struct dp_worker *w)
+{
+	if (w->reass != NULL)
+		rte_ip_frag_table_destroy(w->reass); /* frees the fragments it holds */
+	rte_free(w->reass_dr);
+	w->reass = NULL;
+	w->reass_dr = NULL;
+}
+
+/* A fragment's data: at least a byte, a multiple of 8 unless it is the
+ * last (RFC 791; RFC 8200 §4.5), and not reaching past the 65,535 bytes a
+ * packet may have (RFC 791; RFC 8200 §4.5 for the payload). */
+static bool data_fits(uint32_t offset, uint32_t data, bool more, uint32_t limit)
+{
+	return data > 0 && !(more && data % 8 != 0) && offset + data <= limit;
+}
+
+static bool ipv4_fragment_ok(const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+	uint32_t offset = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * RTE_IPV4_HDR_OFFSET_UNITS;
+
+	return data_fits(offset, m->pkt_len - md->l3_len, fo & RTE_IPV4_HDR_MF_FLAG,
+			 UINT16_MAX - md->l3_len);
+}
+
+/* DPDK takes the fragment header only right behind the IPv6 header (it
+ * removes it from there); headers between them would be lost. */
+static bool ipv6_fragment_ok(const struct rte_mbuf *m)
+{
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
+	const struct rte_ipv6_fragment_ext *fh = (const struct rte_ipv6_fragment_ext *)(ip + 1);
+	uint16_t fd;
+
+	if (ip->proto != IPPROTO_FRAGMENT || m->pkt_len < IPV6_FRAG_HDR_END)
+		return false;
+	fd = rte_be_to_cpu_16(fh->frag_data);
+	return data_fits(fd & ~7u, m->pkt_len - (uint32_t)IPV6_FRAG_HDR_END, fd & IPV6_FRAG_MF,
+			 UINT16_MAX);
+}
+
+/* Hands m to the table: the whole packet, chained, when m completed it. */
+static struct rte_mbuf *collect(struct dp_worker *w, struct rte_mbuf *m, uint8_t family,
+				uint64_t now)
+{
+	m->l2_len = 0;
+	if (family == DPSEC_AF_INET) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+
+		m->l3_len = sizeof(*ip);
+		return rte_ipv4_frag_reassemble_packet(w->reass, w->reass_dr, m, now, ip);
+	}
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+
+	m->l3_len = IPV6_FRAG_HDR_END;
+	return rte_ipv6_frag_reassemble_packet(w->reass, w->reass_dr, m, now, ip,
+					       (struct rte_ipv6_fragment_ext *)(ip + 1));
+}
+
+/* The fragments the table gave up (timed out, duplicate or overlapping,
+ * too many, no room): each buffer on the death row is one fragment, or
+ * several already chained. */
+static void bury_dead(struct dp_worker *w)
+{
+	struct rte_ip_frag_death_row *dr = w->reass_dr;
+	uint64_t n = 0;
+
+	if (dr->cnt == 0)
+		return;
+	for (uint32_t i = 0; i < dr->cnt; i++)
+		n += dr->row[i]->nb_segs;
+	w->ctr->c[DP_C_reass_held] -= n;
+	w->ctr->c[DP_DROP_reass_failed] += n;
+	rte_ip_frag_free_death_row(dr, 0);
+}
+
+/* The packet the table put together, made one buffer and parsed again. */
+static struct rte_mbuf *finish(struct dp_worker *w, struct rte_mbuf *m, uint8_t family)
+{
+	struct dp_meta *md = dp_meta(m);
+	int rc;
+
+	w->ctr->c[DP_C_reass_held] -= m->nb_segs;
+	w->ctr->c[DP_C_reass_fragments] += m->nb_segs;
+	w->ctr->c[DP_C_reass_packets]++;
+	if (rte_pktmbuf_linearize(m) != 0) {
+		dp_drop(w, m, DP_DROP_reass_too_big);
+		return NULL;
+	}
+	if (family == DPSEC_AF_INET) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	rc = dp_parse_ip_as(m, md, family);
+	if (rc != 0) {
+		dp_drop(w, m, rc);
+		return NULL;
+	}
+	return m;
+}
+
+struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint8_t family = md->family;
+	struct rte_mbuf *whole;
+
+	if (family == DPSEC_AF_INET ? !ipv4_fragment_ok(m, md) : !ipv6_fragment_ok(m)) {
+		dp_drop(w, m, DP_DROP_esp_fragment);
+		return NULL;
+	}
+	w->ctr->c[DP_C_reass_held]++;
+	whole = collect(w, m, family, now);
+	bury_dead(w);
+	return whole != NULL ? finish(w, whole, family) : NULL;
+}
+
+/* DPDK stops expiring when the death row is full: bury and go on until
+ * an expiry finds nothing more. */
+void dp_reass_expire(struct dp_worker *w, uint64_t now)
+{
+	uint32_t n;
+
+	do {
+		rte_ip_frag_table_del_expired_entries(w->reass, w->reass_dr, now);
+		n = w->reass_dr->cnt;
+		bury_dead(w);
+	} while (n > 0);
+}
