@@ -725,9 +725,15 @@ static int read_answer(struct ikev1_sa *sa, struct ikev1_xchg *x, const struct i
 		x->spi_out = o->o[ch.offer].spi;
 		isakmp_ipsec_attrs_decode(&b->sa, &b->sa.tr[0], &pol, NULL);
 		cap_life(&x->method.lifetime_seconds, &x->method.lifetime_kilobytes, &pol);
+		if (mode_is_transport(pol.encap) != x->transport)
+			rc = -EPROTO; /* every transform offered carried our mode */
 	}
 	free(b);
 	free(o);
+	if (rc == -EPROTO)
+		return ike_fail(rx->err, rc, "Quick Mode 2: the answer's encapsulation mode is %s, "
+				"%s was offered", x->transport ? "tunnel" : "transport",
+				x->transport ? "transport" : "tunnel");
 	if (rc)
 		return ike_fail(rx->err, rc, "Quick Mode 2: not one transform of those offered");
 	if (ikev1_rx_notify_in(rx, ISAKMP_N_RESPONDER_LIFETIME, ISAKMP_N_RESPONDER_LIFETIME, &n))

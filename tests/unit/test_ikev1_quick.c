@@ -4,8 +4,9 @@
  * an unanswered Quick Mode given up alone, a corrupted one dropped, ESP
  * 3DES, RESPONDER-LIFETIME, AH in transport mode, AH left out across a
  * NAT by the initiator and refused there by the responder, encapsulation
- * modes that contradict NAT-D refused, and selectors outside the
- * responder's policy. */
+ * modes that contradict NAT-D refused, selectors outside the
+ * responder's policy, and an answer in another encapsulation mode than
+ * the one offered refused by the initiator. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,6 +380,46 @@ START_TEST(selectors_outside_policy)
 }
 END_TEST
 
+/* The initiator's exchange of Quick Mode on the SA id. */
+static struct ikev1_xchg *quick_xchg(struct side *s, struct ikev2_sa_id id)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+
+	for (int k = 0; sa != NULL && k < IKEV1_MAX_XCHG; k++)
+		if (sa->xchg[k].kind == IKEV1_X_QUICK && sa->xchg[k].initiator)
+			return &sa->xchg[k];
+	ck_abort_msg("no Quick Mode exchange");
+	return NULL;
+}
+
+/* An answer in the other encapsulation mode than the one offered (here
+ * the initiator made to have offered tunnel mode once the responder chose
+ * its transport-mode transform): refused, no pair installed (the peers
+ * would frame packets differently). */
+START_TEST(answer_in_another_mode_refused)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+
+	world_init(&w);
+	w.i.pol.transport = w.r.pol.transport = true;
+	w.i.pol.ts_local = ts_prefix(w.i.ep.addr, 32);
+	w.i.pol.ts_remote = ts_prefix(w.r.ep.addr, 32);
+	w.r.pol.ts_local = w.i.pol.ts_remote;
+	w.r.pol.ts_remote = w.i.pol.ts_local;
+	world_go(&w);
+	id = initiate(&w);
+	for (int k = 0; k < 7; k++) /* Main Mode, then Quick Mode 1 */
+		pass(&w, k % 2 ? &w.r : &w.i);
+	quick_xchg(&w.i, id)->transport = false;
+	refused(&w, &w.r, -EPROTO);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text,
+				     "encapsulation mode is transport, tunnel was offered"));
+	world_end(&w);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = {
@@ -396,6 +437,7 @@ int main(void)
 		responder_lifetime,
 		ah_and_transport_mode,
 		selectors_outside_policy,
+		answer_in_another_mode_refused,
 	};
 
 	return world_run("ikev1_quick", tests, sizeof(tests) / sizeof(tests[0]));
