@@ -164,6 +164,11 @@ int ikev2_child_read_answer(struct ikev2_sa *sa, const struct ikev2_rx *rx, uint
 			!ike_ts_set_within(&out->ts_remote, &sa->peer.ts_remote)))
 		rc = ike_fail(err, -EBADMSG, "child SA: the answered traffic selectors are not inside ours");
 	out->transport = sa->peer.transport && ikev2_rx_notify(rx, IKEV2_N_USE_TRANSPORT_MODE, &n);
+	if (rc == 0 && sa->peer.transport && !out->transport) {
+		ikev2_sa_task_add_refused(sa, out->method.protocol, out->spi_in);
+		rc = ike_fail(err, -EPROTO, "child SA: the responder declined transport mode, which "
+			      "the policy requires: deleted (RFC 7296 section 1.3.1)");
+	}
 	return rc;
 }
 

@@ -319,6 +319,7 @@ static const uint8_t request_exchange[] = {
 	[IKEV2_REQ_DELETE_CHILD] = IKEV2_INFORMATIONAL,
 	[IKEV2_REQ_DELETE_IKE] = IKEV2_INFORMATIONAL,
 	[IKEV2_REQ_LIVENESS] = IKEV2_INFORMATIONAL,
+	[IKEV2_REQ_DELETE_REFUSED] = IKEV2_INFORMATIONAL,
 };
 
 static int response_window(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)

@@ -176,7 +176,8 @@ uint16_t ikev2_child_choose(struct ikev2_engine *e, struct ikev2_sa *sa, const s
 /* Responder: SA, TSi, TSr (and USE_TRANSPORT_MODE) of the choice. */
 int ikev2_child_answer(const struct ikev2_child_nego *n, struct ikev2_tx *t, struct ike_err *err);
 /* Initiator: reads the responder's SA/TS answer to our offer. -EBADMSG
- * naming what is wrong. */
+ * naming what is wrong; -EPROTO when the responder declined the transport
+ * mode our policy requires: its half exists, so its DELETE is queued. */
 int ikev2_child_read_answer(struct ikev2_sa *sa, const struct ikev2_rx *rx, uint32_t spi, bool pfs,
 			    struct ikev2_child_nego *out, struct ike_err *err);
 /* KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr) into a CHILD_UP event, and the

@@ -1,7 +1,8 @@
 /* ikev2_info.c - the INFORMATIONAL exchange (RFC 7296 §1.4): DELETE of
  * child SAs (each side names the SPIs it receives on; the answer names the
- * other halves) and of the IKE SA (answered empty, then it is gone), and
- * the liveness check, an empty request answered empty (§2.4). */
+ * other halves), of a child the peer made that we refuse and never
+ * installed, and of the IKE SA (answered empty, then it is gone), and the
+ * liveness check, an empty request answered empty (§2.4). */
 #include <errno.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ int ikev2_info_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct i
 		put32(spi, c->spi_in);
 		delete_add(&t, c->protocol, spi, 1);
 	}
+	if (task->kind == IKEV2_REQ_DELETE_REFUSED) {
+		put32(spi, task->spi);
+		delete_add(&t, task->protocol, spi, 1);
+	}
 	if (task->kind == IKEV2_REQ_DELETE_IKE) {
 		delete_add(&t, IKE_PROTO_IKE, NULL, 0);
 		ikev2_set_state(sa, IKEV2_S_DELETING, now, e);
@@ -60,6 +65,10 @@ int ikev2_info_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 		c = ike_child_recs_by_in(&sa->children, sa->req.old_spi);
 		if (c)
 			ikev2_child_down(e, sa, c, rx->now);
+		break;
+	case IKEV2_REQ_DELETE_REFUSED:
+		ikev2_sa_log(sa, e, 6, rx->now, "the refused child SA %08x deleted by the peer too",
+			     sa->req.old_spi);
 		break;
 	case IKEV2_REQ_DELETE_IKE:
 		ikev2_sa_request_done(sa);

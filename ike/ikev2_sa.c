@@ -166,8 +166,17 @@ int ikev2_sa_task_add(struct ikev2_sa *sa, enum ikev2_req_kind kind, uint32_t sp
 {
 	if (sa->n_tasks >= IKEV2_MAX_TASKS)
 		return -EBUSY;
-	sa->tasks[sa->n_tasks++] = (struct ikev2_task){ kind, spi };
+	sa->tasks[sa->n_tasks++] = (struct ikev2_task){ kind, spi, 0 };
 	return 0;
+}
+
+int ikev2_sa_task_add_refused(struct ikev2_sa *sa, uint8_t protocol, uint32_t spi)
+{
+	int rc = ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_REFUSED, spi);
+
+	if (rc == 0)
+		sa->tasks[sa->n_tasks - 1].protocol = protocol;
+	return rc;
 }
 
 bool ikev2_sa_task_take(struct ikev2_sa *sa, struct ikev2_task *out)

@@ -55,6 +55,7 @@ enum ikev2_req_kind {
 	IKEV2_REQ_DELETE_CHILD,
 	IKEV2_REQ_DELETE_IKE,
 	IKEV2_REQ_LIVENESS,
+	IKEV2_REQ_DELETE_REFUSED, /* a child the peer made and we refuse: never installed here */
 };
 
 #define IKEV2_NONCE_LEN 32 /* ours: at least half the PRF's key size (RFC 7296 §2.10) */
@@ -78,7 +79,8 @@ struct ikev2_request {
 /* A queued exchange waiting for the window. */
 struct ikev2_task {
 	enum ikev2_req_kind kind;
-	uint32_t spi; /* the child SA's inbound SPI (rekey, delete) */
+	uint32_t spi;     /* the child SA's inbound SPI (rekey, delete) */
+	uint8_t protocol; /* DELETE_REFUSED: the child's (ESP or AH) */
 };
 
 #define IKEV2_MAX_TASKS 8
@@ -178,6 +180,9 @@ void ikev2_sa_response_sent(struct ikev2_sa *sa, uint32_t msg_id, uint8_t *data,
 
 /* Queues an exchange; -EBUSY when full. */
 int ikev2_sa_task_add(struct ikev2_sa *sa, enum ikev2_req_kind kind, uint32_t spi);
+/* Queues the DELETE of a child the peer made and we refuse (protocol, our
+ * inbound SPI of it), which was never installed; -EBUSY when full. */
+int ikev2_sa_task_add_refused(struct ikev2_sa *sa, uint8_t protocol, uint32_t spi);
 /* Takes the next queued exchange; false when none. */
 bool ikev2_sa_task_take(struct ikev2_sa *sa, struct ikev2_task *out);
 

@@ -2,7 +2,8 @@
  * (ike/ikev2_child_nego.c, ike/ikev2_child.c), in the two-peer world of
  * ikev2_world.h: traffic selectors narrowed and unacceptable, transport
  * mode and inbound SPIs from the caller, the responder's policy chosen by
- * the child asked for, and CREATE_CHILD_SA: a new child SA, a child rekey
+ * the child asked for, a declined transport mode deleted, and
+ * CREATE_CHILD_SA: a new child SA, a child rekey
  * with PFS, a KE of another group than the responder's (the IKE SA
  * rekey is in test_ikev2_keys.c). */
 #include <stdlib.h>
@@ -122,6 +123,38 @@ START_TEST(responder_policy_chosen_by_the_child_asked_for)
 }
 END_TEST
 
+/* Asked for transport mode, the responder (its policy tunnel mode)
+ * declines: the initiator installs nothing, says why, and deletes the
+ * responder's half with its own inbound SPI (RFC 7296 §1.3.1); the IKE SA
+ * stays up. */
+START_TEST(declined_transport_mode_deleted)
+{
+	struct world w;
+	uint32_t spi_in_r;
+
+	world_init(&w);
+	w.i.pol.transport = true;
+	world_go(&w);
+	initiate(&w);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	pass(&w, &w.i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr N(USE_TRANSPORT_MODE)");
+	pass(&w, &w.r, "IDr AUTH SA TSi TSr");
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text,
+				     "declined transport mode"));
+	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	spi_in_r = child_of(&w.r)->in.spi;
+	pass(&w, &w.i, "D");
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_CHILD_DOWN)->child_down.spi_in, spi_in_r);
+	pass(&w, &w.r, "D");
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
+	ck_assert_ptr_nonnull(ikev2_find_sa(w.i.e, &last_ev(&w.i, IKEV2_EV_IKE_UP)->sa));
+	world_end(&w);
+}
+END_TEST
+
 START_TEST(child_rekey_with_pfs)
 {
 	struct world w;
@@ -228,6 +261,7 @@ int main(void)
 		traffic_selectors_unacceptable,
 		transport_mode_and_allocated_spis,
 		responder_policy_chosen_by_the_child_asked_for,
+		declined_transport_mode_deleted,
 		child_rekey_with_pfs,
 		new_child_sa_on_established_ike_sa,
 		create_child_with_pfs_for_another_group,
