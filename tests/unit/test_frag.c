@@ -1,0 +1,126 @@
+/* test_frag.c - the limits of fragmentation before encapsulation
+ * (frag.c) that the pcap-based cross-validation cannot reach: a packet
+ * whose fragments find no buffers is drop_no_buffer and leaves none
+ * behind; one that would need more than DP_FRAG_MAX fragments (a LAN
+ * wider than 1,500 bytes) is drop_too_big; and, for contrast, a packet
+ * that fits the limits becomes fragments whose headers parse, each
+ * keeping the port it came in by. (xval checks the fragments byte for
+ * byte against scapy.) */
+#include <check.h>
+#include <string.h>
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_test_worker.h"
+#include "frag.h"
+#include "check_run.h"
+
+#define POOL 64u
+
+static struct dp_ctx ctx;
+static struct dp_worker worker;
+
+/* An IPv4 UDP packet of len bytes without DF, parsed, from port 1. */
+static struct rte_mbuf *packet(uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+	struct rte_ipv4_hdr *ip;
+
+	ck_assert_ptr_nonnull(m);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
+	ck_assert_ptr_nonnull(ip);
+	memset(ip, 0x5c, len);
+	*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .time_to_live = 64,
+				     .next_proto_id = IPPROTO_UDP,
+				     .total_length = rte_cpu_to_be_16((uint16_t)len),
+				     .src_addr = RTE_BE32(0x0a010002), .dst_addr = RTE_BE32(0x0a020002) };
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ck_assert_int_eq(dp_parse_ipv4(m, dp_meta(m)), 0);
+	dp_meta(m)->in_port = 1;
+	return m;
+}
+
+static uint64_t ctr(int c)
+{
+	return worker.ctr->c[c];
+}
+
+/* 1,500 bytes into pieces of 600: three fragments of 576, 576 and 328
+ * data bytes, MF on all but the last, each a packet that parses. */
+START_TEST(test_cut_parses)
+{
+	struct rte_mbuf *out[DP_FRAG_MAX];
+	uint64_t before = ctr(DP_C_prefrag_fragments);
+	uint16_t n = dp_frag4_split(&worker, packet(1500), 600, out);
+
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(ctr(DP_C_prefrag_fragments) - before, 3);
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(out[i], const struct rte_ipv4_hdr *);
+		uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+		struct dp_meta md;
+
+		ck_assert_int_eq(dp_parse_ipv4(out[i], &md), 0);
+		ck_assert_uint_eq(fo & RTE_IPV4_HDR_OFFSET_MASK, i * 576u / 8);
+		ck_assert_uint_eq(!!(fo & RTE_IPV4_HDR_MF_FLAG), i + 1 < n);
+		ck_assert_uint_eq(out[i]->pkt_len, 20u + (i + 1 < n ? 576u : 328u));
+		ck_assert_uint_eq(dp_meta(out[i])->in_port, 1);
+		rte_pktmbuf_free(out[i]);
+	}
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+}
+END_TEST
+
+/* Buffers for one fragment of three: dropped as no_buffer, the packet and
+ * the fragments made so far freed. */
+START_TEST(test_no_buffer)
+{
+	struct rte_mbuf *hold[POOL], *out[DP_FRAG_MAX], *m = packet(1500);
+	uint64_t before = ctr(DP_DROP_no_buffer);
+	unsigned int n_hold = rte_mempool_avail_count(ctx.pool) - 1;
+
+	for (unsigned int i = 0; i < n_hold; i++)
+		ck_assert_ptr_nonnull(hold[i] = rte_pktmbuf_alloc(ctx.pool));
+	ck_assert_uint_eq(dp_frag4_split(&worker, m, 600, out), 0);
+	ck_assert_uint_eq(ctr(DP_DROP_no_buffer) - before, 1);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), 2); /* the one spare, and m */
+	for (unsigned int i = 0; i < n_hold; i++)
+		rte_pktmbuf_free(hold[i]);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+}
+END_TEST
+
+/* 2,000 bytes (a jumbo LAN) into fragments of 68: 42 would be needed, more
+ * than DP_FRAG_MAX: too_big, nothing left allocated. 1,500 bytes need 31:
+ * cut. */
+START_TEST(test_too_many_fragments)
+{
+	struct rte_mbuf *out[DP_FRAG_MAX];
+	uint64_t before = ctr(DP_DROP_too_big);
+	uint16_t n;
+
+	ck_assert_uint_eq(dp_frag4_split(&worker, packet(2000), 68, out), 0);
+	ck_assert_uint_eq(ctr(DP_DROP_too_big) - before, 1);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+	n = dp_frag4_split(&worker, packet(1500), 68, out);
+	ck_assert_uint_eq(n, 31);
+	for (uint16_t i = 0; i < n; i++)
+		rte_pktmbuf_free(out[i]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("frag");
+	TCase *tc = tcase_create("frag");
+
+	dp_test_worker_init(&ctx, &worker, 1, POOL);
+	tcase_add_test(tc, test_cut_parses);
+	tcase_add_test(tc, test_no_buffer);
+	tcase_add_test(tc, test_too_many_fragments);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
