@@ -59,6 +59,7 @@ struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
 struct rte_ip_frag_tbl;
 struct rte_ip_frag_death_row;
+struct dp_reass_natt_key;
 struct dp_mgr;
 
 /* A worker's counters at the end of a poll round, when none of its packets
@@ -103,6 +104,8 @@ struct dp_worker {
 	/* ESP and AH fragments to the gateway, collected here (reass.c) */
 	struct rte_ip_frag_tbl *reass;
 	struct rte_ip_frag_death_row *reass_dr;
+	struct dp_reass_natt_key *reass_natt; /* first fragments of ESP in UDP seen */
+	uint64_t reass_timeout_tsc;
 };
 
 /* A worker's counters as they are now: by the worker between two poll

@@ -45,7 +45,7 @@ enum dp_natt_class dp_natt_classify(struct dp_worker *w, struct rte_mbuf *m, str
 		return DP_NATT_IKE;
 	}
 	if (md->flags & DP_M_FRAG)
-		return drop(w, m, DP_DROP_esp_fragment);
+		return DP_NATT_FRAGMENT; /* its length is checked once it is whole */
 	if (rte_be_to_cpu_16(udp->dgram_len) != avail)
 		return drop(w, m, DP_DROP_natt_bad_length);
 	if (len == 1 && payload[0] == DP_NATT_KEEPALIVE_BYTE) {

@@ -23,6 +23,7 @@ enum dp_natt_class {
 	DP_NATT_CLEAR, /* not NAT-T traffic (a later fragment): the clear path */
 	DP_NATT_IKE,   /* non-ESP marker: IKE, for the host (md flag DP_M_IKE) */
 	DP_NATT_ESP,   /* ESP in UDP: md.l3_len now covers the UDP header (DP_M_NATT) */
+	DP_NATT_FRAGMENT, /* the first fragment of ESP in UDP: to reassemble (reass.h) */
 	DP_NATT_DONE,  /* consumed: a keepalive, or a counted drop */
 };
 

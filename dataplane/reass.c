@@ -9,7 +9,13 @@
  * timeout; a duplicate or overlapping fragment voids its packet (RFC 5722
  * asks that of IPv6). Here: the checks DPDK 22.11 leaves to its caller, the
  * one-buffer copy the ESP path needs, the IPv4 header checksum DPDK leaves
- * 0, and the count of every fragment to its end (dpsec_counters.h). */
+ * 0, and the count of every fragment to its end (dpsec_counters.h). ESP in
+ * UDP (RFC 3948) too: only its first fragment shows the NAT-T port and
+ * that it is not IKE; its key, remembered, lets the later ones in. */
+#include <stddef.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_malloc.h>
@@ -23,13 +29,26 @@
 #define IPV6_FRAG_HDR_END (sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext))
 #define IPV6_FRAG_MF 1u
 
+/* What identifies the packet a fragment belongs to (RFC 791, RFC 8200
+ * §4.5), and when the first fragment of ESP in UDP with it came. */
+struct dp_reass_natt_key {
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint32_t family;
+	uint64_t tsc; /* 0: free */
+};
+
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket)
 {
+	w->reass_timeout_tsc = timeout_tsc;
 	w->reass = rte_ip_frag_table_create(REASS_BUCKETS, REASS_BUCKET_ENTRIES,
 					    DP_REASS_MAX_PACKETS, timeout_tsc, socket);
 	w->reass_dr = rte_zmalloc_socket("dpsec_reass_dr", sizeof(*w->reass_dr),
 					 RTE_CACHE_LINE_SIZE, socket);
-	return w->reass != NULL && w->reass_dr != NULL ? 0 : -1;
+	w->reass_natt = rte_zmalloc_socket("dpsec_reass_natt",
+					   sizeof(*w->reass_natt) * DP_REASS_NATT_KEYS,
+					   RTE_CACHE_LINE_SIZE, socket);
+	return w->reass != NULL && w->reass_dr != NULL && w->reass_natt != NULL ? 0 : -1;
 }
 
 void dp_reass_fini(struct dp_worker *w)
@@ -37,8 +56,10 @@ void dp_reass_fini(struct dp_worker *w)
 	if (w->reass != NULL)
 		rte_ip_frag_table_destroy(w->reass); /* frees the fragments it holds */
 	rte_free(w->reass_dr);
+	rte_free(w->reass_natt);
 	w->reass = NULL;
 	w->reass_dr = NULL;
+	w->reass_natt = NULL;
 }
 
 /* A fragment's data: at least a byte, a multiple of 8 unless it is the
@@ -154,6 +175,61 @@ struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t
 
 /* DPDK stops expiring when the death row is full: bury and go on until
  * an expiry finds nothing more. */
+/* The key of fragment m (IPv6: its fragment header right behind the IPv6
+ * header, as the table takes it), tsc left 0; false when it has none. */
+static bool natt_key_of(const struct rte_mbuf *m, struct dp_reass_natt_key *k)
+{
+	const struct rte_ipv4_hdr *ip4 = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
+	memset(k, 0, sizeof(*k));
+	if ((ip4->version_ihl >> 4) == 4) {
+		k->family = DPSEC_AF_INET;
+		k->id = ip4->packet_id;
+		memcpy(k->src, &ip4->src_addr, 4);
+		memcpy(k->dst, &ip4->dst_addr, 4);
+		return true;
+	}
+	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
+
+	if (ip6->proto != IPPROTO_FRAGMENT || m->pkt_len < IPV6_FRAG_HDR_END)
+		return false;
+	k->family = DPSEC_AF_INET6;
+	k->id = ((const struct rte_ipv6_fragment_ext *)(ip6 + 1))->id;
+	memcpy(k->src, ip6->src_addr, 16);
+	memcpy(k->dst, ip6->dst_addr, 16);
+	return true;
+}
+
+static struct dp_reass_natt_key *natt_slot(struct dp_worker *w, const struct dp_reass_natt_key *k)
+{
+	uint32_t h = rte_hash_crc(k, offsetof(struct dp_reass_natt_key, tsc), 0);
+
+	return &w->reass_natt[h % DP_REASS_NATT_KEYS];
+}
+
+struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	struct dp_reass_natt_key k;
+
+	if (natt_key_of(m, &k)) {
+		k.tsc = now + 1; /* never 0 */
+		*natt_slot(w, &k) = k;
+	}
+	return dp_reass_take(w, m, now);
+}
+
+bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now)
+{
+	struct dp_reass_natt_key k;
+	const struct dp_reass_natt_key *s;
+
+	if (!natt_key_of(m, &k))
+		return false;
+	s = natt_slot(w, &k);
+	return s->tsc != 0 && now + 1 - s->tsc <= w->reass_timeout_tsc &&
+	       memcmp(s, &k, offsetof(struct dp_reass_natt_key, tsc)) == 0;
+}
+
 void dp_reass_expire(struct dp_worker *w, uint64_t now)
 {
 	uint32_t n;

@@ -14,6 +14,9 @@ struct dp_worker;
  * dropped (reass_failed) unless one of them has timed out. */
 #define DP_REASS_MAX_PACKETS 4096
 
+/* First fragments of ESP in UDP a worker remembers at once. */
+#define DP_REASS_NATT_KEYS 256
+
 /* The worker's table, fragments held for at most timeout_tsc. */
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket);
 void dp_reass_fini(struct dp_worker *w);
@@ -23,6 +26,20 @@ void dp_reass_fini(struct dp_worker *w);
  * in, in one buffer, parsed again (its meta the first fragment's, in_port
  * kept); NULL when m is held for the rest, or dropped and counted. */
 struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t now);
+
+/* m: the first fragment of ESP in UDP (RFC 3948) to the gateway. Its
+ * packet's later fragments carry no UDP header to tell them from IKE's
+ * (which the host stack reassembles): they are taken too while its key
+ * is remembered (dp_reass_natt_awaited), for the timeout. Then as
+ * dp_reass_take. */
+struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *m, uint64_t now);
+
+/* m: a later fragment of UDP to the gateway: whether the first fragment
+ * of its packet came, as ESP in UDP, within the timeout. A later fragment
+ * that arrives before its first goes to the host stack, as does one
+ * whose remembered key another packet's took over (DP_REASS_NATT_KEYS
+ * slots, by hash). */
+bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now);
 
 /* Frees the fragments of packets whose time ran out (reass_failed);
  * between poll rounds, while any are held. */

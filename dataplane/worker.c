@@ -154,23 +154,53 @@ static void reassemble(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *
 		s->esp[s->n_esp++] = m;
 }
 
+/* UDP on a NAT-T port to us, sorted by what it carries; the first
+ * fragment of ESP in UDP goes to reassembly, and its packet, once whole,
+ * is sorted again. */
+static void sort_natt(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
+		      struct dp_sort *s)
+{
+	switch (dp_natt_classify(w, m, md)) {
+	case DP_NATT_ESP:
+		s->esp[s->n_esp++] = m;
+		return;
+	case DP_NATT_FRAGMENT:
+		m = dp_reass_take_natt_first(w, m, w->round_tsc);
+		if (m != NULL)
+			sort_natt(w, m, dp_meta(m), s); /* whole now: no deeper */
+		return;
+	case DP_NATT_DONE:
+		return;
+	default:
+		s->clear_in[s->n_clear_in++] = m;
+		return;
+	}
+}
+
+/* A later fragment of ESP in UDP whose first came: to reassembly. */
+static bool natt_later_fragment(struct dp_worker *w, struct rte_mbuf *m, const struct dp_meta *md,
+				struct dp_sort *s)
+{
+	if (md->l4proto != IPPROTO_UDP || !(md->flags & DP_M_NOT_FIRST) ||
+	    !dp_reass_natt_awaited(w, m, w->round_tsc))
+		return false;
+	m = dp_reass_take(w, m, w->round_tsc);
+	if (m != NULL)
+		sort_natt(w, m, dp_meta(m), s);
+	return true;
+}
+
 /* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
  * inbound SAs, the rest to the clear path (IKE among it). */
 static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
 		       struct dp_sort *s)
 {
 	if (is_natt(md)) {
-		switch (dp_natt_classify(w, m, md)) {
-		case DP_NATT_ESP:
-			s->esp[s->n_esp++] = m;
-			return;
-		case DP_NATT_DONE:
-			return;
-		default:
-			s->clear_in[s->n_clear_in++] = m;
-			return;
-		}
+		sort_natt(w, m, md, s);
+		return;
 	}
+	if (natt_later_fragment(w, m, md, s))
+		return;
 	if (md->l4proto != IPPROTO_ESP && md->l4proto != IPPROTO_AH)
 		s->clear_in[s->n_clear_in++] = m;
 	else if (md->flags & DP_M_FRAG)

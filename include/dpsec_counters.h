@@ -31,7 +31,7 @@
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
-	X(esp_fragment, "ESP/AH fragment not taken for reassembly: empty, not a multiple of 8 bytes before the last, past 65,535 bytes, IPv6 headers before the fragment header, or ESP in UDP") \
+	X(esp_fragment, "ESP/AH fragment not taken for reassembly: empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
 	X(reass_failed, "ESP/AH fragment given up: timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
 	X(reass_too_big, "ESP/AH packet reassembled larger than a buffer")               \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \

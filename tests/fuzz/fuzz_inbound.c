@@ -302,23 +302,37 @@ static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const ui
 	return true;
 }
 
-/* As a worker sorts a packet to us: ESP, ESP in UDP, a fragment of ESP or
- * AH (the packet it completes, if any), or neither (freed). NULL: nothing
+/* UDP on a NAT-T port, as a worker sorts it: ESP in UDP, its first
+ * fragment (the packet it completes, sorted again), or neither. */
+static struct rte_mbuf *natt_to_us(struct rte_mbuf *m, struct dp_meta *md)
+{
+	switch (dp_natt_classify(&worker, m, md)) {
+	case DP_NATT_ESP:
+		return m;
+	case DP_NATT_FRAGMENT:
+		m = dp_reass_take_natt_first(&worker, m, fuzz_clock);
+		return m != NULL ? natt_to_us(m, dp_meta(m)) : NULL;
+	case DP_NATT_DONE:
+		return NULL; /* consumed */
+	default:
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+}
+
+/* As a worker sorts a packet to us: ESP, ESP in UDP, a fragment of either
+ * (the packet it completes, if any), or neither (freed). NULL: nothing
  * for the ESP path. */
 static struct rte_mbuf *esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
 	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
 
-	if (md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport))) {
-		switch (dp_natt_classify(&worker, m, md)) {
-		case DP_NATT_ESP:
-			return m;
-		case DP_NATT_DONE:
-			return NULL; /* consumed */
-		default:
-			rte_pktmbuf_free(m);
-			return NULL;
-		}
+	if (md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport)))
+		return natt_to_us(m, md);
+	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_NOT_FIRST) &&
+	    dp_reass_natt_awaited(&worker, m, fuzz_clock)) {
+		m = dp_reass_take(&worker, m, fuzz_clock);
+		return m != NULL ? natt_to_us(m, dp_meta(m)) : NULL;
 	}
 	if (md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH)
 		return (md->flags & DP_M_FRAG) ? dp_reass_take(&worker, m, fuzz_clock) : m;

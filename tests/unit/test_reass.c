@@ -4,8 +4,9 @@
  * one buffer; a lone fragment is held until its time runs out, not a cycle
  * less; the table holds DP_REASS_MAX_PACKETS packets and drops a fragment
  * of one more until a slot times out; every fragment is counted to its end
- * (held, part of a packet, or dropped). And the IPv6 parser reads nothing
- * past the fragment header of a later fragment. */
+ * (held, part of a packet, or dropped); ESP in UDP's later fragments are
+ * let in for as long as its first is remembered. And the IPv6 parser reads
+ * nothing past the fragment header of a later fragment. */
 #include <check.h>
 #include <string.h>
 
@@ -213,6 +214,30 @@ START_TEST(test_table_bound)
 }
 END_TEST
 
+/* ESP in UDP: a later fragment is let in once its packet's first came,
+ * for the timeout and not a cycle more, and only its own packet's. */
+START_TEST(test_natt_later_fragments_awaited)
+{
+	uint8_t w[2048];
+	struct rte_mbuf *later = NULL, *other;
+	uint64_t t0 = 9000000000ull;
+
+	whole4(w, 500);
+	w[9] = IPPROTO_UDP; /* what the key holds does not look past the IP header */
+	later = frag4(w, 1);
+	ck_assert(!dp_reass_natt_awaited(&worker, later, t0));
+	ck_assert_ptr_null(dp_reass_take_natt_first(&worker, frag4(w, 0), t0));
+	ck_assert(dp_reass_natt_awaited(&worker, later, t0 + TIMEOUT));
+	ck_assert(!dp_reass_natt_awaited(&worker, later, t0 + TIMEOUT + 1));
+	whole4(w, 501);
+	other = frag4(w, 1);
+	ck_assert(!dp_reass_natt_awaited(&worker, other, t0 + 1));
+	rte_pktmbuf_free(later);
+	rte_pktmbuf_free(other);
+	dp_reass_expire(&worker, t0 + 3 * TIMEOUT);
+}
+END_TEST
+
 /* A later IPv6 fragment whose fragment header names another extension
  * header: that header is in the first fragment, what follows here is data
  * (that would not parse as a header) and is not read. */
@@ -252,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_table_bound);
 	tcase_add_test(tc, test_ipv6_later_fragment_parse);
+	tcase_add_test(tc, test_natt_later_fragments_awaited);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
