@@ -29,12 +29,21 @@
 #   fragment_size); strongSwan initiates: its IKE_AUTH request reaches dpsec
 #   in fragments and dpsec's answer leaves in fragments (both counted by
 #   dpsec), the SA comes up and pings pass both ways.
+# --case esp-fragments: a WAN link of WAN_MTU bytes, narrower than the
+#   tunnel's packets. Pings of 1,328 bytes from B: strongSwan's kernel
+#   cuts its ESP in UDP into fragments, which dpsecd reassembles before
+#   decrypting (counted: reass_packets, reass_fragments); host A's replies
+#   (no DF) dpsecd cuts before encapsulation (prefrag_packets), and B's
+#   stack puts them together. All answered. dpsecd's WAN port here is
+#   net_pcap on the veth (rx_iface_in), which passes fragments as they come
+#   (the af_packet port has the kernel reassemble them first), held to the
+#   link's MTU by dpsecd.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan: exit 77 (skip) when one is missing.
-# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments DPSECD DPSEC_CTLD
-#        DPSECCTL
+# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments DPSECD
+#        DPSEC_CTLD DPSECCTL
 import hashlib
 import json
 import os
@@ -55,6 +64,8 @@ TRANSFER = 1 << 20  # bytes of each TCP transfer
 PROBES = 3          # ike-scan probes, should a datagram be lost
 FRAGMENT = 150      # bytes: IKE_AUTH with PSK is longer, both ways (charon's count
                     # the IP and UDP headers too: it gets FRAGMENT + 28)
+WAN_MTU = 1000      # esp-fragments: the WAN link, narrower than the tunnel's packets
+BIG_PINGS = 5       # esp-fragments: pings of 1,328 bytes from B
 
 
 class Interop(E.World):
@@ -330,13 +341,62 @@ def run_fragments(w, errs):
         errs.append("fragments: no ping answered through the tunnel")
 
 
+def fragment_counts(w):
+    """Gateway A's counts of reassembly and of cutting before encapsulation,
+    read until two reads 100 ms apart agree (dpsecd publishes every 10 ms)."""
+    names = ("reass_packets", "reass_fragments", "reass_held", "prefrag_packets")
+
+    def read():
+        rows = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))["dataplane"]
+        c = {r["name"]: r["value"] for r in rows}
+        return {n: c[n] for n in names}
+    now, deadline = read(), time.monotonic() + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = read()
+        if again == now:
+            break
+        now = again
+    return now
+
+
+def run_esp_fragments(w, errs):
+    w.wan_device = "net_pcap1,rx_iface_in=gw%(gw)s-wan,tx_iface=gw%(gw)s-wan"
+    w.wan_extra = " mtu = %d;" % WAN_MTU
+    w.topology()
+    for ns, dev in ((w.ns["ga"], "gwa-wan"), (w.ns["gb"], "gwb-wan")):
+        T.sh("ip", "-n", ns, "link", "set", dev, "mtu", str(WAN_MTU))
+    w.gateway("a")
+    w.strongswan()
+    if not E.wait_until("the first negotiation", lambda: ping_ok(w), 20):
+        errs.append("esp-fragments: no ping answered through the tunnel")
+        return
+    before = fragment_counts(w)
+    r = T.sh("ping", "-n", "-I", "10.2.0.2", "-c", str(BIG_PINGS), "-i", "0.3", "-W", "2",
+             "-s", "1300", "10.1.0.2", ns=w.ns["gb"], check=False)
+    after = fragment_counts(w)
+    got = {n: after[n] - before[n] for n in after if n != "reass_held"}
+    answered = re.search(r"(\d+) received", r.stdout)
+    print("esp-fragments: %s of %d pings of 1,328 bytes answered; gateway A: %s, %d held"
+          % (answered.group(1) if answered else "?", BIG_PINGS, got, after["reass_held"]))
+    if not answered or int(answered.group(1)) != BIG_PINGS:
+        errs.append("esp-fragments: pings of 1,328 bytes from B over a %d-byte WAN: %s"
+                    % (WAN_MTU, r.stdout))
+    if got["reass_packets"] < BIG_PINGS or got["reass_fragments"] < 2 * BIG_PINGS or \
+            got["prefrag_packets"] < BIG_PINGS or after["reass_held"]:
+        errs.append("esp-fragments: gateway A reassembled %d packets of %d fragments and cut %d "
+                    "(%d held): expected at least %d, %d and %d, none held"
+                    % (got["reass_packets"], got["reass_fragments"], got["prefrag_packets"],
+                       after["reass_held"], BIG_PINGS, 2 * BIG_PINGS, BIG_PINGS))
+
+
 def main():
     args = sys.argv[1:]
     cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
-             "fragments": run_fragments}
+             "fragments": run_fragments, "esp-fragments": run_esp_fragments}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
-        print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments DPSECD "
-              "DPSEC_CTLD DPSECCTL", file=sys.stderr)
+        print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
+              "esp-fragments DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     case = args[1]
     if os.geteuid() != 0:
