@@ -173,8 +173,6 @@ struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t
 	return whole != NULL ? finish(w, whole, family) : NULL;
 }
 
-/* DPDK stops expiring when the death row is full: bury and go on until
- * an expiry finds nothing more. */
 /* The key of fragment m (IPv6: its fragment header right behind the IPv6
  * header, as the table takes it), tsc left 0; false when it has none. */
 static bool natt_key_of(const struct rte_mbuf *m, struct dp_reass_natt_key *k)
@@ -230,6 +228,8 @@ bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64
 	       memcmp(s, &k, offsetof(struct dp_reass_natt_key, tsc)) == 0;
 }
 
+/* DPDK stops expiring when the death row is full: bury and go on until
+ * an expiry finds nothing more. */
 void dp_reass_expire(struct dp_worker *w, uint64_t now)
 {
 	uint32_t n;

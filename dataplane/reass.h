@@ -3,6 +3,7 @@
 #ifndef DP_REASS_H
 #define DP_REASS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
