@@ -152,6 +152,10 @@ struct dp_ctx {
 	bool busy_poll;
 	uint64_t stall_tsc;              /* a poll round longer than this was interrupted */
 	uint64_t reass_timeout_tsc;      /* how long fragments wait for the rest of their packet */
+	/* each port's packets sent, read just before the workers were asked
+	 * for snapshots (dp_stats_take_snaps): with the count read after they
+	 * answered, it brackets the count at the snapshots */
+	uint64_t opackets_before_snaps[DP_MAX_PORTS];
 	uint64_t sa_table_bytes;         /* heap the SA table and SAD took when made */
 	volatile bool quit;
 };

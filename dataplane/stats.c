@@ -167,7 +167,10 @@ static void json_sas(FILE *f, const struct dp_ctx *dp)
 	fprintf(f, "]");
 }
 
-static void json_ports(FILE *f, const struct dp_ctx *dp)
+/* Each port's counters now; with snapshots also the packets it had sent
+ * before the workers took them (opackets_before): the count at the
+ * snapshots lies between the two, however late the manager reads. */
+static void json_ports(FILE *f, const struct dp_ctx *dp, enum dp_stats_source src)
 {
 	fprintf(f, "\"ports\": [");
 	for (uint16_t i = 0; i < dp->n_ports; i++) {
@@ -175,11 +178,23 @@ static void json_ports(FILE *f, const struct dp_ctx *dp)
 
 		rte_eth_stats_get(dp->ports[i].port_id, &st);
 		fprintf(f, "%s{\"name\": \"%s\", \"ipackets\": %" PRIu64 ", \"opackets\": %" PRIu64
-			   ", \"imissed\": %" PRIu64 ", \"oerrors\": %" PRIu64 "}",
-			i ? ", " : "", dp->ports[i].name, st.ipackets, st.opackets, st.imissed,
+			   ", \"opackets_before\": %" PRIu64 ", \"imissed\": %" PRIu64
+			   ", \"oerrors\": %" PRIu64 "}",
+			i ? ", " : "", dp->ports[i].name, st.ipackets, st.opackets,
+			src == DP_STATS_SNAPS ? dp->opackets_before_snaps[i] : st.opackets, st.imissed,
 			st.oerrors);
 	}
 	fprintf(f, "]");
+}
+
+static void read_opackets(struct dp_ctx *dp)
+{
+	for (uint16_t i = 0; i < dp->n_ports; i++) {
+		struct rte_eth_stats st = { 0 };
+
+		rte_eth_stats_get(dp->ports[i].port_id, &st);
+		dp->opackets_before_snaps[i] = st.opackets;
+	}
 }
 
 /* Per worker: the cycles it spent on poll rounds that received packets, and
@@ -241,6 +256,7 @@ bool dp_stats_take_snaps(struct dp_ctx *dp)
 	uint32_t req[RTE_MAX_LCORE];
 	bool all = true;
 
+	read_opackets(dp);
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		req[i] = __atomic_add_fetch(&dp->workers[i].snap_req, 1, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < dp->n_workers; i++) {
@@ -291,7 +307,7 @@ int dp_stats_write_json(const struct dp_ctx *dp, const char *path, enum dp_stats
 	fprintf(f, ", ");
 	json_qm(f, dp, c);
 	fprintf(f, ", ");
-	json_ports(f, dp);
+	json_ports(f, dp, src);
 	fprintf(f, ", ");
 	json_workers(f, dp, v, src);
 	free(v);

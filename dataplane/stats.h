@@ -21,7 +21,8 @@ void dp_stats_print(const struct dp_ctx *dp, FILE *f);
 enum dp_stats_source { DP_STATS_SNAPS, DP_STATS_STOPPED, DP_STATS_LIVE };
 
 /* Asks every worker for a snapshot of its counters and waits for them;
- * returns false (and says which) if one did not answer in time. */
+ * returns false (and says which) if one did not answer in time. Each
+ * port's packets sent are read just before (opackets_before_snaps). */
 bool dp_stats_take_snaps(struct dp_ctx *dp);
 int dp_stats_write_json(const struct dp_ctx *dp, const char *path, enum dp_stats_source src);
 
