@@ -149,11 +149,21 @@ class Measure(unittest.TestCase):
             bench.measure(stats(100_000, 100_000 + 129), "wan")
 
     def test_output_port_must_agree(self):
-        bench.measure(stats(100_000, 100_000, out=99_000), "wan")   # 1 %
-        with self.assertRaisesRegex(RuntimeError, "port wan sent"):
-            bench.measure(stats(100_000, 100_000, out=95_000), "wan")
-        with self.assertRaisesRegex(RuntimeError, "port wan sent"):
-            bench.measure(stats(100_000, 100_000, out=105_000), "wan")
+        def snap(out):
+            return dict(stats(100_000, 100_000, out=out), worker_counters="snapshot")
+        for out in (99_936, 100_064):   # a tx burst's slack either way
+            bench.measure(snap(out), "wan")
+        for out in (99_935, 100_065):
+            with self.assertRaisesRegex(RuntimeError, "port wan sent"):
+                bench.measure(snap(out), "wan")
+        # read on both sides of the snapshots (window): fwd must lie between
+        s = snap(110_000)
+        s["ports"][1].update(opackets_least=95_000, opackets_most=110_000)
+        bench.measure(s, "wan")
+        for least, most in ((100_065, 110_000), (90_000, 99_935)):
+            s["ports"][1].update(opackets_least=least, opackets_most=most)
+            with self.assertRaisesRegex(RuntimeError, "port wan sent 110000 packets"):
+                bench.measure(s, "wan")
         with self.assertRaisesRegex(RuntimeError, "no port nosuch"):   # a case error, not a crash
             bench.measure(stats(100_000, 100_000), "nosuch")
 
@@ -183,6 +193,16 @@ class WindowAndTotals(unittest.TestCase):
                                              steady_rx_packets=3_500, stalled_rounds=3)])
         self.assertEqual(w["tsc_hz"], 10 ** 9)
         self.assertEqual((final, first), before)   # the snapshots themselves untouched
+
+    def test_window_brackets_the_port_count(self):
+        """With the port read before the snapshots too, the window's count lies
+        between final-before less first-after and final-after less first-before."""
+        first, final = stats(1_000, 990), stats(5_000, 4_980)
+        first["ports"][1]["opackets_before"] = 980
+        final["ports"][1]["opackets_before"] = 4_950
+        wan = bench.window(final, first)["ports"][1]
+        self.assertEqual((wan["opackets_least"], wan["opackets"], wan["opackets_most"]),
+                         (4_950 - 990, 4_980 - 990, 4_980 - 980))
 
     def test_totals_exact_at_exit(self):
         bench.check_totals(stats(1_000, 900, drops=60, host=40))
