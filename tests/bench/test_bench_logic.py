@@ -164,6 +164,9 @@ class Measure(unittest.TestCase):
             s["ports"][1].update(opackets_least=least, opackets_most=most)
             with self.assertRaisesRegex(RuntimeError, "port wan sent 110000 packets"):
                 bench.measure(s, "wan")
+        bench.measure(stats(100_000, 100_000, out=99_000), "wan")   # read live: 1 %
+        with self.assertRaisesRegex(RuntimeError, "port wan sent"):
+            bench.measure(stats(100_000, 100_000, out=98_999), "wan")
         with self.assertRaisesRegex(RuntimeError, "no port nosuch"):   # a case error, not a crash
             bench.measure(stats(100_000, 100_000), "nosuch")
 
