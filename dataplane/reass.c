@@ -80,15 +80,24 @@ static bool ipv4_fragment_ok(const struct rte_mbuf *m, const struct dp_meta *md)
 			 UINT16_MAX - md->l3_len);
 }
 
-/* DPDK takes the fragment header only right behind the IPv6 header (it
- * removes it from there); headers between them would be lost. */
-static bool ipv6_fragment_ok(const struct rte_mbuf *m)
+/* The fragment header right behind m's IPv6 header, or NULL. DPDK takes
+ * it only there (it removes it from there): headers between them would be
+ * lost, so such fragments are not taken. */
+static const struct rte_ipv6_fragment_ext *ipv6_frag_hdr(const struct rte_mbuf *m)
 {
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
-	const struct rte_ipv6_fragment_ext *fh = (const struct rte_ipv6_fragment_ext *)(ip + 1);
-	uint16_t fd;
 
 	if (ip->proto != IPPROTO_FRAGMENT || m->pkt_len < IPV6_FRAG_HDR_END)
+		return NULL;
+	return (const struct rte_ipv6_fragment_ext *)(ip + 1);
+}
+
+static bool ipv6_fragment_ok(const struct rte_mbuf *m)
+{
+	const struct rte_ipv6_fragment_ext *fh = ipv6_frag_hdr(m);
+	uint16_t fd;
+
+	if (fh == NULL)
 		return false;
 	fd = rte_be_to_cpu_16(fh->frag_data);
 	return data_fits(fd & ~7u, m->pkt_len - (uint32_t)IPV6_FRAG_HDR_END, fd & IPV6_FRAG_MF,
@@ -188,11 +197,12 @@ static bool natt_key_of(const struct rte_mbuf *m, struct dp_reass_natt_key *k)
 		return true;
 	}
 	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
+	const struct rte_ipv6_fragment_ext *fh = ipv6_frag_hdr(m);
 
-	if (ip6->proto != IPPROTO_FRAGMENT || m->pkt_len < IPV6_FRAG_HDR_END)
+	if (fh == NULL)
 		return false;
 	k->family = DPSEC_AF_INET6;
-	k->id = ((const struct rte_ipv6_fragment_ext *)(ip6 + 1))->id;
+	k->id = fh->id;
 	memcpy(k->src, ip6->src_addr, 16);
 	memcpy(k->dst, ip6->dst_addr, 16);
 	return true;

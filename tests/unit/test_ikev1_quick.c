@@ -187,6 +187,16 @@ START_TEST(responder_lifetime)
 }
 END_TEST
 
+/* Both policies transport mode between the two hosts themselves. */
+static void transport_policies(struct world *w)
+{
+	w->i.pol.transport = w->r.pol.transport = true;
+	w->i.pol.ts_local = ts_prefix(w->i.ep.addr, 32);
+	w->i.pol.ts_remote = ts_prefix(w->r.ep.addr, 32);
+	w->r.pol.ts_local = w->i.pol.ts_remote;
+	w->r.pol.ts_remote = w->i.pol.ts_local;
+}
+
 START_TEST(ah_and_transport_mode)
 {
 	static const struct ike_qm_method qm_ah = {
@@ -198,11 +208,7 @@ START_TEST(ah_and_transport_mode)
 	world_init(&w);
 	w.i.pol.qm[0] = qm_ah;
 	w.r.pol.qm[0] = qm_ah;
-	w.i.pol.transport = w.r.pol.transport = true;
-	w.i.pol.ts_local = ts_prefix(w.i.ep.addr, 32);
-	w.i.pol.ts_remote = ts_prefix(w.r.ep.addr, 32);
-	w.r.pol.ts_local = w.i.pol.ts_remote;
-	w.r.pol.ts_remote = w.i.pol.ts_local;
+	transport_policies(&w);
 	world_go(&w);
 	main_and_quick(&w);
 	ci = child_of(&w.i);
@@ -402,11 +408,7 @@ START_TEST(answer_in_another_mode_refused)
 	struct ikev2_sa_id id;
 
 	world_init(&w);
-	w.i.pol.transport = w.r.pol.transport = true;
-	w.i.pol.ts_local = ts_prefix(w.i.ep.addr, 32);
-	w.i.pol.ts_remote = ts_prefix(w.r.ep.addr, 32);
-	w.r.pol.ts_local = w.i.pol.ts_remote;
-	w.r.pol.ts_remote = w.i.pol.ts_local;
+	transport_policies(&w);
 	world_go(&w);
 	id = initiate(&w);
 	for (int k = 0; k < 7; k++) /* Main Mode, then Quick Mode 1 */
