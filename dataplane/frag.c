@@ -1,9 +1,11 @@
-/* frag.c - IPv4 fragmentation before encapsulation. An IPv4 packet without
- * DF that would not fit the path of its tunnel once encapsulated is cut
- * into fragments that do (RFC 791; fragmenting the inner packet rather
- * than the ESP packet, RFC 4459: the far gateway then forwards fragments
- * and never reassembles), and each is protected on its own. Tunnel mode
- * only: transport mode carries whole datagrams (RFC 4301 §7). DPDK's
+/* frag.c - IPv4 fragmentation. An IPv4 packet without DF that would not
+ * fit the path of its tunnel once encapsulated is cut into fragments that
+ * do (RFC 791; fragmenting the inner packet rather than the ESP packet,
+ * RFC 4459: the far gateway then forwards fragments and never
+ * reassembles), and each is protected on its own. Tunnel mode only:
+ * transport mode carries whole datagrams (RFC 4301 §7). A packet forwarded
+ * in clear or decrypted that would not fit its port is cut the same way,
+ * as any router does (RFC 1812 §4.2.2.7). DPDK's
  * rte_ipv4_fragment_copy_nonseg_packet does the cutting (offsets and MF of
  * a packet that was a fragment already carried over); here are the limits
  * around it, the fragments' checksums and their meta. The fragments then
@@ -30,7 +32,7 @@ static uint32_t data_per_fragment(uint32_t fit_len)
 
 /* A fragment DPDK made: its header checksum (left to the caller) and its
  * meta, parsed as the packet it now is, with what the packet cut already
- * had done to it (the TTL taken) and the port it came in by. */
+ * had done to it (the TTL taken, decrypted) and the port it came in by. */
 static void finish_piece(struct rte_mbuf *f, const struct dp_meta *orig)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(f, struct rte_ipv4_hdr *);
@@ -40,7 +42,7 @@ static void finish_piece(struct rte_mbuf *f, const struct dp_meta *orig)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	dp_parse_ipv4(f, md); /* the cut packet's header, its length and offset set: it parses */
 	md->in_port = orig->in_port;
-	md->flags |= orig->flags & DP_M_TTL_DONE;
+	md->flags |= orig->flags & (DP_M_TTL_DONE | DP_M_DECRYPTED);
 }
 
 /* The pieces' offsets must stay within the 13-bit field: a fragment
@@ -54,8 +56,16 @@ static bool offsets_fit(const struct rte_mbuf *m)
 	return offset8 + (m->pkt_len - IPV4_HDR_LEN - 1) / 8 <= RTE_IPV4_HDR_OFFSET_MASK;
 }
 
+static void count_cut(struct dp_worker *w, enum dp_frag_why why, int32_t n)
+{
+	bool to_port = why == DP_FRAG_TO_FIT_PORT;
+
+	w->ctr->c[to_port ? DP_C_frag_packets : DP_C_prefrag_packets]++;
+	w->ctr->c[to_port ? DP_C_frag_fragments : DP_C_prefrag_fragments] += (uint64_t)n;
+}
+
 uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
-			struct rte_mbuf **out)
+			enum dp_frag_why why, struct rte_mbuf **out)
 {
 	uint32_t each = data_per_fragment(fit_len);
 	int32_t n = !offsets_fit(m) ? -EINVAL
@@ -70,7 +80,6 @@ uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_le
 	for (int32_t i = 0; i < n; i++)
 		finish_piece(out[i], dp_meta(m));
 	rte_pktmbuf_free(m);
-	w->ctr->c[DP_C_prefrag_packets]++;
-	w->ctr->c[DP_C_prefrag_fragments] += (uint64_t)n;
+	count_cut(w, why, n);
 	return (uint16_t)n;
 }

@@ -1,6 +1,7 @@
-/* frag.h - IPv4 fragmentation before tunnel encapsulation (frag.c): a packet
- * without DF too big for its tunnel's path once encapsulated is cut into
- * fragments that fit, each then protected as a packet of its own. */
+/* frag.h - IPv4 fragmentation (frag.c): a packet without DF too big for its
+ * tunnel's path once encapsulated is cut into fragments that fit, each then
+ * protected as a packet of its own; one forwarded in clear or decrypted
+ * too big for its port is cut into fragments that fit it. */
 #ifndef DP_FRAG_H
 #define DP_FRAG_H
 
@@ -15,14 +16,21 @@ struct dp_worker;
  * 68-byte minimum comes first (31 fragments); jumbo LANs reach it. */
 #define DP_FRAG_MAX 32
 
+/* Why a packet is cut, for its counters: prefrag_* or frag_*. */
+enum dp_frag_why {
+	DP_FRAG_BEFORE_ESP,  /* to fit its tunnel once encapsulated */
+	DP_FRAG_TO_FIT_PORT  /* forwarded in clear or decrypted, to fit its port */
+};
+
 /* Cuts m (IPv4, DF clear, its meta filled) into fragments of at most
  * fit_len bytes each, written to out (room for DP_FRAG_MAX), and frees m.
- * Each fragment's meta is its own, parsed as if it had arrived so (in_port
- * and the TTL already taken kept). Returns how many; 0 when m was dropped
+ * Each fragment's meta is its own, parsed as if it had arrived so (in_port,
+ * the TTL already taken and whether it was decrypted kept); counted as why
+ * says. Returns how many; 0 when m was dropped
  * instead (too_big: more than DP_FRAG_MAX needed, fragments under 68 bytes,
  * the least every IPv4 link carries (DPDK makes none smaller), or offsets
  * past 65,535 bytes; no_buffer). */
 uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
-			struct rte_mbuf **out);
+			enum dp_frag_why why, struct rte_mbuf **out);
 
 #endif

@@ -4,7 +4,9 @@
  * that fits if it is IPv4 without DF in tunnel mode (frag.c); otherwise it
  * is dropped (too_big), and its source is told that size: "fragmentation
  * needed" for IPv4 with DF (RFC 792, RFC 1191), "packet too big" (RFC 4443
- * §3.2). And "time exceeded" (RFC 792, RFC 4443 §3.3) for a packet whose
+ * §3.2). The same for a packet forwarded in clear or decrypted that exceeds
+ * its port's MTU (RFC 1812 §4.2.2.7 and §5.2.6), but no error about a
+ * decrypted packet. And "time exceeded" (RFC 792, RFC 4443 §3.3) for a packet whose
  * TTL or hop limit runs out here, unless it came out of a tunnel (the error
  * would have to go back through it). From the gateway's address on the
  * port the packet came in by; never about an ICMP error, a later fragment
@@ -329,32 +331,56 @@ static bool may_cut(const struct rte_mbuf *m, const struct dp_meta *md, const st
 	return (sa->flags & DP_SA_TUNNEL) && !dont_fragment(m, md);
 }
 
-enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
-			struct rte_mbuf **reply, uint32_t *fit_len)
+/* m (mtu_left: the longest packet its way out takes) is dropped as too
+ * big; IPv4 with DF and IPv6 have their source told that length, unless
+ * m came out of a tunnel (the error would have to go back through it, in
+ * clear it would leak the tunnel's traffic). Returns the error, or NULL. */
+static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu_left)
 {
 	struct dp_meta *md = dp_meta(m);
-	uint32_t mtu = egress_mtu(sa, md);
-	struct icmp_what what;
+	struct icmp_what what = { .info = mtu_left };
+	struct rte_mbuf *reply = NULL;
 
-	*reply = NULL;
-	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
-		return DP_FIT_YES;
-	what.info = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
-	if (may_cut(m, md, sa)) {
-		*fit_len = what.info;
-		return DP_FIT_CUT;
-	}
 	if (md->family == DPSEC_AF_INET6) {
 		what.type = ICMP6_PACKET_TOO_BIG;
-		what.code = 0;
 		what.info = RTE_MAX(what.info, (uint32_t)IPV6_MIN_MTU); /* RFC 8201 §4: none below */
 	} else {
 		what.type = ICMP4_UNREACH;
 		what.code = ICMP4_FRAG_NEEDED;
 	}
-	if (dont_fragment(m, md))
-		*reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
+	if (dont_fragment(m, md) && !(md->flags & DP_M_DECRYPTED))
+		reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
 	dp_drop(w, m, DP_DROP_too_big);
+	return reply;
+}
+
+enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
+			struct rte_mbuf **reply, uint32_t *fit_len)
+{
+	struct dp_meta *md = dp_meta(m);
+	uint32_t mtu = egress_mtu(sa, md), fits;
+
+	*reply = NULL;
+	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
+		return DP_FIT_YES;
+	fits = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
+	if (may_cut(m, md, sa)) {
+		*fit_len = fits;
+		return DP_FIT_CUT;
+	}
+	*reply = drop_too_big(w, m, fits);
+	return DP_FIT_DROPPED;
+}
+
+enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
+			 struct rte_mbuf **reply)
+{
+	*reply = NULL;
+	if (m->pkt_len <= mtu)
+		return DP_FIT_YES;
+	if (!dont_fragment(m, dp_meta(m)))
+		return DP_FIT_CUT;
+	*reply = drop_too_big(w, m, mtu);
 	return DP_FIT_DROPPED;
 }
 

@@ -1,7 +1,8 @@
 /* icmp_err.h - the ICMP errors the dataplane sends (icmp_err.c): for
- * outbound packets that would not fit their way out once IPsec is added
- * (the check, and the error telling their source the size that fits), and
- * for packets whose TTL runs out. */
+ * outbound packets that would not fit their way out once IPsec is added,
+ * and for forwarded packets that would not fit their port (the checks, and
+ * the error telling their source the size that fits), and for packets
+ * whose TTL runs out. */
 #ifndef DP_ICMP_ERR_H
 #define DP_ICMP_ERR_H
 
@@ -28,10 +29,11 @@ struct dp_worker;
  * a packet no longer needs no further check. Set once the ports are up. */
 void dp_icmp_err_setup(struct dp_ctx *dp);
 
-/* What becomes of a packet longer than that (dp_out_fits). */
+/* What becomes of a packet longer than that (dp_out_fits), or longer than
+ * the port it is routed to (dp_port_fits). */
 enum dp_fit {
-	DP_FIT_YES,     /* it fits: encapsulate it */
-	DP_FIT_CUT,     /* IPv4 without DF in tunnel mode: cut it into fragments (frag.h) */
+	DP_FIT_YES,     /* it fits: encapsulate or send it */
+	DP_FIT_CUT,     /* IPv4 without DF (in tunnel mode): cut it into fragments (frag.h) */
 	DP_FIT_DROPPED  /* dropped (too_big); its source perhaps told */
 };
 
@@ -42,6 +44,14 @@ enum dp_fit {
  * ("fragmentation needed", "packet too big") to route to it, else NULL. */
 enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,
 			struct rte_mbuf **reply, uint32_t *fit_len);
+
+/* Packet m (its meta filled, forwarded in clear or decrypted) is routed
+ * to a port of mtu bytes: does it fit? If not, IPv4 without DF may be cut
+ * into fragments of mtu bytes; anything else is dropped (too_big) and,
+ * when its source may be told and m did not come out of a tunnel, *reply
+ * is the ICMP error to route to it, else NULL. */
+enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
+			 struct rte_mbuf **reply);
 
 /* Packet m's TTL or hop limit runs out here (its meta filled, not yet
  * dropped): the ICMP time exceeded to route to its source, or NULL when

@@ -1,7 +1,8 @@
 /* worker.c - the worker lcore: receive a burst, parse and sort it by path
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
  * ESP bursts, route, and transmit; then cut the packets set aside as too
- * big (IPv4 without DF, tunnel mode) and send their fragments the same way.
+ * big (IPv4 without DF: for their tunnel, or for their port when forwarded
+ * in clear or decrypted) and send their fragments the same way.
  * ESP and AH fragments to the gateway wait for their packet (reass.c).
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
@@ -296,6 +297,7 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, 
 			ttl_expired(w, m, s);
 		return;
 	}
+	md->flags |= DP_M_TTL_DONE | (decrypted ? DP_M_DECRYPTED : 0);
 	s->fwd[s->n_fwd++] = m;
 }
 
@@ -380,15 +382,18 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 }
 
 /* m is to be cut into fragments of at most fit_len bytes, after the
- * burst; a fragment is not cut again (another SA's larger overhead). */
-static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m, uint32_t fit_len)
+ * burst; a fragment is not cut again (another SA's larger overhead, a
+ * route changed in between). */
+static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m, uint32_t fit_len,
+		      enum dp_frag_why why)
 {
 	if (!s->may_cut) {
 		dp_drop(w, m, DP_DROP_too_big);
 		return;
 	}
 	w->cut[w->n_cut] = m;
-	w->cut_len[w->n_cut++] = fit_len;
+	w->cut_len[w->n_cut] = fit_len;
+	w->cut_why[w->n_cut++] = (uint8_t)why;
 }
 
 /* Packets that will not fit their way out once encapsulated leave the
@@ -413,7 +418,7 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 			esp[kept++] = m;
 			break;
 		case DP_FIT_CUT:
-			set_aside(w, s, m, fit_len);
+			set_aside(w, s, m, fit_len, DP_FRAG_BEFORE_ESP);
 			break;
 		case DP_FIT_DROPPED:
 			if (reply != NULL)
@@ -549,9 +554,24 @@ static bool neighbour_mac(struct dp_nh_cache *c, const struct dp_nexthop *nh, co
 	return true;
 }
 
-/* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
-static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
-		      struct dp_nh_cache *nc)
+/* m does not fit the port it is routed to: set aside to be cut to its MTU
+ * (IPv4 without DF), or dropped. Returns the ICMP error to route in its
+ * place, or NULL. */
+static struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m,
+					 const struct dp_port *port, struct dp_sort *s)
+{
+	struct rte_mbuf *reply;
+
+	if (dp_port_fits(w, m, port->mtu, &reply) == DP_FIT_CUT)
+		set_aside(w, s, m, port->mtu, DP_FRAG_TO_FIT_PORT);
+	return reply;
+}
+
+/* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch.
+ * Returns a packet to route in m's place (an ICMP error about it), or
+ * NULL. */
+static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s,
+				  struct dp_txq *txq, struct dp_nh_cache *nc)
 {
 	struct dp_meta *md = dp_meta(m);
 	const uint8_t *dst = dp_meta_dst(md);
@@ -561,24 +581,23 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 
 	if (is_multicast(md)) {
 		dp_drop(w, m, DP_DROP_multicast);
-		return;
+		return NULL;
 	}
 	if (nh == NULL) {
 		dp_drop(w, m, DP_DROP_no_route);
-		return;
+		return NULL;
 	}
 	port = &dp_g->ports[nh->port];
 	if (!neighbour_mac(nc, nh, dp_nexthop_addr(nh, dst), md->family, &mac)) {
 		request_resolution(nh->port, md, dp_nexthop_addr(nh, dst));
 		dp_drop(w, m, DP_DROP_no_neighbour);
-		return;
+		return NULL;
 	}
-	if (m->pkt_len > port->mtu) {
-		dp_drop(w, m, DP_DROP_too_big);
-		return;
-	}
+	if (unlikely(m->pkt_len > port->mtu))
+		return too_big_for_port(w, m, port, s);
 	dp_push_eth(m, &mac, &port->mac, md->family);
 	txq[nh->port].m[txq[nh->port].n++] = m;
+	return NULL;
 }
 
 static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
@@ -612,14 +631,15 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	for (uint16_t i = 0; i < s->n_esp; i++)
 		deliver(w, s->esp[i], s, true);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
-		route_one(w, s->fwd[i], txq, &nc);
+		for (struct rte_mbuf *m = s->fwd[i]; m != NULL;) /* an error is never too big */
+			m = route_one(w, m, s, txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
 		to_host(s->host[i], txq);
 	tx_flush(w, txq);
 }
 
 /* Fragments through the outbound path as packets of their own: policy,
- * SA, encapsulation, route. */
+ * SA, encapsulation, route; those cut to fit their port straight to it. */
 static void send_fragments(struct dp_worker *w, struct dp_sort *f, struct dp_txq *txq)
 {
 	policy_out(w, f);
@@ -628,18 +648,24 @@ static void send_fragments(struct dp_worker *w, struct dp_sort *f, struct dp_txq
 }
 
 /* The packets set aside to be cut: cut, and their fragments sent in rounds
- * of up to a burst (which set none aside). */
+ * of up to a burst (which set none aside): to the outbound policy if cut
+ * before encapsulation, else to be routed. */
 static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 {
 	struct dp_sort f;
 
 	sort_init(&f, 0, false);
 	for (uint16_t i = 0; i < w->n_cut; i++) {
-		if (f.n_out + DP_FRAG_MAX > DP_BURST)
+		enum dp_frag_why why = (enum dp_frag_why)w->cut_why[i];
+
+		if (f.n_out + f.n_fwd + DP_FRAG_MAX > DP_BURST)
 			send_fragments(w, &f, txq);
-		f.n_out += dp_frag4_split(w, w->cut[i], w->cut_len[i], f.out + f.n_out);
+		if (why == DP_FRAG_BEFORE_ESP)
+			f.n_out += dp_frag4_split(w, w->cut[i], w->cut_len[i], why, f.out + f.n_out);
+		else
+			f.n_fwd += dp_frag4_split(w, w->cut[i], w->cut_len[i], why, f.fwd + f.n_fwd);
 	}
-	if (f.n_out > 0)
+	if (f.n_out + f.n_fwd > 0)
 		send_fragments(w, &f, txq);
 	w->n_cut = 0;
 }

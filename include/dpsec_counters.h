@@ -10,12 +10,13 @@
  * through the outbound path again start anew as reinject_in, the ICMP
  * errors a worker makes as icmp_errors_sent, and a packet cut into k
  * fragments before encapsulation as k packets (prefrag_fragments counts
- * the k, prefrag_packets the one). ESP and AH fragments to the gateway
+ * the k, prefrag_packets the one), and so does one cut to fit its port
+ * (frag_fragments, frag_packets). ESP and AH fragments to the gateway
  * wait in its reassembly table (reass_held) until they end, as part of a
  * packet (reass_fragments) or dropped; the packet made of them starts anew
  * (reass_packets). So that
  * rx_packets + reinject_in + icmp_errors_sent + prefrag_fragments - prefrag_packets +
- *     reass_packets ==
+ *     frag_fragments - frag_packets + reass_packets ==
  *     fwd + host + control + acquire + natt_keepalives_in + reass_fragments + reass_held +
  *     drops. */
 #ifndef DPSEC_COUNTERS_H
@@ -56,7 +57,7 @@
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
 	X(no_buffer, "no buffer left for the fragments of a packet to cut")             \
-	X(too_big, "encapsulated packet larger than the port MTU")                      \
+	X(too_big, "packet larger than the MTU of its way out (IPsec added) and not cut")                      \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop MAC not resolved yet")                                \
@@ -83,6 +84,8 @@
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
+	X(frag_packets, "IPv4 packets without DF forwarded in clear or decrypted, cut to fit their port") \
+	X(frag_fragments, "the fragments those packets became, each then sent") \
 	X(reass_fragments, "ESP/AH fragments to the gateway that became part of a reassembled packet") \
 	X(reass_packets, "ESP/AH packets reassembled from them")                           \
 	X(reass_held, "ESP/AH fragments waiting for the rest of their packet (a gauge)")    \

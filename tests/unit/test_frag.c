@@ -54,7 +54,7 @@ START_TEST(test_cut_parses)
 {
 	struct rte_mbuf *out[DP_FRAG_MAX];
 	uint64_t before = ctr(DP_C_prefrag_fragments);
-	uint16_t n = dp_frag4_split(&worker, packet(1500), 600, out);
+	uint16_t n = dp_frag4_split(&worker, packet(1500), 600, DP_FRAG_BEFORE_ESP, out);
 
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_eq(ctr(DP_C_prefrag_fragments) - before, 3);
@@ -84,7 +84,7 @@ START_TEST(test_no_buffer)
 
 	for (unsigned int i = 0; i < n_hold; i++)
 		ck_assert_ptr_nonnull(hold[i] = rte_pktmbuf_alloc(ctx.pool));
-	ck_assert_uint_eq(dp_frag4_split(&worker, m, 600, out), 0);
+	ck_assert_uint_eq(dp_frag4_split(&worker, m, 600, DP_FRAG_BEFORE_ESP, out), 0);
 	ck_assert_uint_eq(ctr(DP_DROP_no_buffer) - before, 1);
 	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), 2); /* the one spare, and m */
 	for (unsigned int i = 0; i < n_hold; i++)
@@ -102,10 +102,10 @@ START_TEST(test_too_many_fragments)
 	uint64_t before = ctr(DP_DROP_too_big);
 	uint16_t n;
 
-	ck_assert_uint_eq(dp_frag4_split(&worker, packet(2000), 68, out), 0);
+	ck_assert_uint_eq(dp_frag4_split(&worker, packet(2000), 68, DP_FRAG_BEFORE_ESP, out), 0);
 	ck_assert_uint_eq(ctr(DP_DROP_too_big) - before, 1);
 	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
-	n = dp_frag4_split(&worker, packet(1500), 68, out);
+	n = dp_frag4_split(&worker, packet(1500), 68, DP_FRAG_BEFORE_ESP, out);
 	ck_assert_uint_eq(n, 31);
 	for (uint16_t i = 0; i < n; i++)
 		rte_pktmbuf_free(out[i]);

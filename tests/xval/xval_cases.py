@@ -11,6 +11,8 @@
 #                          with the size that fits, and their rate limit
 #   prefrag                IPv4 without DF too big: cut into fragments
 #                          before tunnel encapsulation
+#   port-mtu               packets forwarded in clear or decrypted too big
+#                          for their port: cut, or ICMP errors
 #   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
@@ -1063,6 +1065,85 @@ def prefrag_too_narrow_run(seed):
     return run
 
 
+PORT_CUT_MTU = 1300  # both ports' MTU in the port-mtu run
+FAR6 = "2001:db8:ee::5"  # a clear IPv6 destination beyond the peer (default permit)
+
+
+def _too_big_from_wan(about, fits):
+    """The ICMP "fragmentation needed" dpsecd must send a clear source
+    beyond the peer: from the gateway's WAN address, quoting about as it
+    arrived (576 bytes in all)."""
+    from scapy.layers.inet import ICMP
+    return bytes(IP(src=T.WAN4, dst=IP(about).src, tos=0xC0, ttl=64, id=0, flags="DF")
+                 / ICMP(type=3, code=4, nexthopmtu=fits) / Raw(about[:576 - 28]))
+
+
+def port_mtu_run(seed):
+    """Packets forwarded without IPsec, in clear or decrypted, that exceed
+    the MTU of the port they leave by, as any router treats them (RFC 1812
+    §4.2.2.7, §5.2.6; RFC 8200 §5): IPv4 without DF is cut into fragments
+    of that MTU, byte for byte scapy's fragment() of the packet as routed
+    (a whole packet, a first fragment whose pieces all keep MF, a later one
+    whose offsets count from its own), in either direction and after
+    decryption; 60 in one burst leave as 120 fragments in order. IPv4 with
+    DF and IPv6 are dropped (too_big) and their source told the MTU (ICMP
+    fragmentation needed, ICMPv6 packet too big), on the LAN or beyond the
+    peer, but not when the packet came out of a tunnel (the error would
+    leave in clear). A packet of exactly the MTU passes whole."""
+    run = _run("port-mtu", seed)
+    run.conf.wan_mtu = run.conf.lan_mtu = PORT_CUT_MTU
+    each = (PORT_CUT_MTU - 20) // 8 * 8
+    c = Case(run, "lan-to-wan-ipv4")
+    fits = _sized(4, T.HOST4, T.PERMIT4, 1, PORT_CUT_MTU)
+    c.send_lan(fits)
+    c.expect_wan_clear(TR.routed(fits))
+    for p in (_sized(4, T.HOST4, T.PERMIT4, 2, PORT_CUT_MTU + 1),
+              _fragment(_sized(4, T.HOST4, T.PERMIT4, 3, PORT_MTU), 0, True),
+              _fragment(_sized(4, T.HOST4, T.PERMIT4, 4, PORT_MTU), 185, False)):
+        c.send_lan(p)
+        c.expect_cut_to_port(TR.routed(p), each, side="wan")
+    c = Case(run, "lan-to-wan-ipv4-df")
+    big = _sized(4, T.HOST4, T.PERMIT4, 5, PORT_CUT_MTU + 1, df=True)
+    c.send_lan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp(_too_big_error(4, big, PORT_CUT_MTU))
+    c = Case(run, "lan-to-wan-ipv6")
+    big = _sized(6, T.HOST6, FAR6, 6, PORT_CUT_MTU + 1)
+    c.send_lan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp(_too_big_error(6, big, PORT_CUT_MTU))
+    c = Case(run, "wan-to-lan-ipv4")
+    p = _sized(4, T.PERMIT4, T.HOST4, 7, PORT_MTU)
+    c.send_wan(p)
+    c.expect_cut_to_port(TR.routed(p), each)
+    big = _sized(4, T.PERMIT4, T.HOST4, 8, PORT_MTU, df=True)
+    c.send_wan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp(_too_big_from_wan(big, PORT_CUT_MTU), side="wan")
+    cl = Cell(run, "pm-gcm4", "aes128gcm16", False, 4, 4)
+    c = Case(run, "decrypted-ipv4")
+    p = cl.inner_in(1, size=1400)
+    c.send_wan(cl.esp(p, 1))
+    c.expect_cut_to_port(TR.routed(p), each)
+    big = _sized(4, T.remote_host(4, cl.k), T.HOST4, 2, 1400, df=True)
+    c.send_wan(cl.esp(big, 2), inner=big)
+    c.expect_drop("too_big")  # no error: it would leave in clear
+    c.expect_sa(cl.inb, packets=2)
+    cl = Cell(run, "pm-gcm6", "aes128gcm16", False, 6, 6)
+    c = Case(run, "decrypted-ipv6")
+    big = cl.inner_in(3, size=1400)
+    c.send_wan(cl.esp(big, 1), inner=big)
+    c.expect_drop("too_big")
+    c.expect_sa(cl.inb, packets=1)
+    c = Case(run, "burst-of-60", contiguous=True)
+    sent = [_sized(4, T.HOST4, T.PERMIT4, 20 + i, PORT_MTU - i % 50) for i in range(60)]
+    for p in sent:
+        c.send_lan(p)
+    for p in sent:
+        c.expect_cut_to_port(TR.routed(p), each, side="wan")
+    return run
+
+
 def _outer_fragment(whole, offset8, more, data):
     """The IPv4 header of whole as a fragment at offset8 (8-byte units),
     with MF if more, carrying data."""
@@ -1421,6 +1502,7 @@ def plan(seed):
     runs.append(("prefrag-narrow", lambda: prefrag_narrow_run(seed)))
     runs.append(("prefrag-128", lambda: prefrag_smallest_run(seed)))
     runs.append(("prefrag-68", lambda: prefrag_too_narrow_run(seed)))
+    runs.append(("port-mtu", lambda: port_mtu_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC

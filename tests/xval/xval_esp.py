@@ -258,6 +258,8 @@ def scapy_decrypt(spec, ip_bytes, seq_hi=0):
 def _after_udp(ip_bytes, off):
     """Offset of ESP in UDP whose header is at off (RFC 3948: a NAT-T port,
     and not the non-ESP marker of IKE)."""
+    if len(ip_bytes) < off + UDP_LEN:
+        raise EspError("UDP header cut short (a later fragment?)")
     sport, dport = struct.unpack("!HH", ip_bytes[off:off + 4])
     if sport not in NATT_PORTS and dport not in NATT_PORTS:
         raise EspError("UDP %d -> %d, not a NAT-T port" % (sport, dport))

@@ -55,6 +55,8 @@ class Case:
         self.icmp_limited = 0                  # and those its rate limit held back
         self.cut = 0                           # packets dpsecd cuts into fragments
         self.fragments = 0                     # and the fragments they become
+        self.port_cut = 0                      # packets cut to fit their port (clear, decrypted)
+        self.port_fragments = 0                # and the fragments they become
         self.reass_fragments = 0               # ESP/AH fragments that make whole packets
         self.reass_packets = 0                 # and the packets they make
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
@@ -122,6 +124,20 @@ class Case:
         self.expect_esp(sa, frags)
         self.cut += len(originals)
         self.fragments += len(frags)
+
+    def expect_cut_to_port(self, routed, each, side="lan"):
+        """routed (IPv4 without DF, as routed) is too big for the port it
+        leaves by: sent there in fragments of each data bytes, as scapy's
+        fragment() cuts it, with no IPsec (forwarded in clear, or after
+        decryption)."""
+        frags = TR.cut(routed, each)
+        for f in frags:
+            if side == "lan":
+                self.expect_lan(f)
+            else:
+                self.expect_wan_clear(f)
+        self.port_cut += 1
+        self.port_fragments += len(frags)
 
     def expect_reassembled(self, fragments):
         """fragments (ESP or AH to the gateway, sent by this case) make one
@@ -742,6 +758,8 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         want["natt_keepalives_in"] += c.keepalives_in
         want["prefrag_packets"] += c.cut
         want["prefrag_fragments"] += c.fragments
+        want["frag_packets"] += c.port_cut
+        want["frag_fragments"] += c.port_fragments
         want["reass_fragments"] += c.reass_fragments
         want["reass_packets"] += c.reass_packets
         for r, n in c.drops.items():
@@ -750,13 +768,14 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     ends = (want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
             + want["reass_fragments"])
     starts = (want["rx_packets"] + want["icmp_errors_sent"] + want["prefrag_fragments"]
-              - want["prefrag_packets"] + want["reass_packets"])
+              - want["prefrag_packets"] + want["frag_fragments"] - want["frag_packets"]
+              + want["reass_packets"])
     if starts != ends:
         errs.append("test bug: cases account for %d of %d packets" % (ends, starts))
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
               "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited",
-              "prefrag_packets", "prefrag_fragments", "reass_fragments", "reass_packets",
-              "reass_held"):
+              "prefrag_packets", "prefrag_fragments", "frag_packets", "frag_fragments",
+              "reass_fragments", "reass_packets", "reass_held"):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
@@ -764,7 +783,8 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     try:
         # every packet a worker received, got back from the manager or made
-        # (an ICMP error, the fragments of a packet cut: one becomes k; a
+        # (an ICMP error, the fragments of a packet cut, before
+        # encapsulation or to fit its port: one becomes k; a
         # packet reassembled: k become one) ends exactly once: sent, to the
         # host, to the manager (ARP/ND or awaiting an SA), part of a
         # reassembled packet, held for the rest of one, or dropped
@@ -772,10 +792,12 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
                + g["acquire_packets"] + g["natt_keepalives_in"] + g["reass_fragments"]
                + g["reass_held"] + g["drops"])
         start = (g["rx_packets"] + g["reinject_in"] + g["icmp_errors_sent"]
-                 + g["prefrag_fragments"] - g["prefrag_packets"] + g["reass_packets"])
+                 + g["prefrag_fragments"] - g["prefrag_packets"]
+                 + g["frag_fragments"] - g["frag_packets"] + g["reass_packets"])
         if start != inv:
             errs.append("invariant broken: rx_packets + reinject_in + icmp_errors_sent + "
-                        "prefrag_fragments - prefrag_packets + reass_packets %d != "
+                        "prefrag_fragments - prefrag_packets + frag_fragments - "
+                        "frag_packets + reass_packets %d != "
                         "fwd+host+control+acquire+natt_keepalives_in+reass_fragments+"
                         "reass_held+drops %d" % (start, inv))
         dsum = sum(v for k, v in g.items() if k.startswith("drop_"))

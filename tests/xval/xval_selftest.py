@@ -318,6 +318,8 @@ def fake_result(r, mutate, tmp):
         g["icmp_errors_limited"] += c.icmp_limited
         g["prefrag_packets"] += c.cut
         g["prefrag_fragments"] += c.fragments
+        g["frag_packets"] += c.port_cut
+        g["frag_fragments"] += c.port_fragments
         g["reass_fragments"] += c.reass_fragments
         g["reass_packets"] += c.reass_packets
         g["natt_keepalives_in"] += c.keepalives_in

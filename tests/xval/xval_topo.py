@@ -80,6 +80,7 @@ class Config:
         # are dropped this long after the first, well before dpsecd exits idle
         self.reassembly_timeout_ms = 300
         self.wan_mtu = None      # the wan port's MTU; below 1280 its IPv6 addresses go
+        self.lan_mtu = None      # the lan port's MTU (not below 1280)
         self.neighbours = [(PEER4, PEER_MAC, "wan"), (PEER6, PEER_MAC, "wan"),
                            (HOST4, HOST_MAC, "lan"), (HOST6, HOST_MAC, "lan")]
         self.routes = [
@@ -120,8 +121,9 @@ class Config:
             out.append("dataplane = { %s };" % " ".join(dp))
         out.append("ports = (")
         out.append('  { name = "lan"; device = "net_pcap0,rx_pcap=%s,tx_pcap=%s"; '
-                   'role = "protected"; addresses = [ "%s/24", "%s/64" ]; mac = "%s"; },'
-                   % (lan_rx, tx(lan_tx), LAN4, LAN6, LAN_MAC))
+                   'role = "protected"; addresses = [ "%s/24", "%s/64" ]; mac = "%s";%s },'
+                   % (lan_rx, tx(lan_tx), LAN4, LAN6, LAN_MAC,
+                      "" if self.lan_mtu is None else " mtu = %d;" % self.lan_mtu))
         wan_addrs = ['"%s/24"' % WAN4, '"%s/24"' % WAN4_HOST]
         if self.wan_mtu is None or self.wan_mtu >= 1280:
             wan_addrs[1:1] = ['"%s/64"' % WAN6]
