@@ -37,7 +37,11 @@
 #   stack puts them together. All answered. dpsecd's WAN port here is
 #   net_pcap on the veth (rx_iface_in), which passes fragments as they come
 #   (the af_packet port has the kernel reassemble them first), held to the
-#   link's MTU by dpsecd.
+#   link's MTU by dpsecd. Then the clear path over the same link: pings of
+#   1,328 bytes from host A to B's WAN address without DF are cut by dpsecd
+#   to fit the WAN (frag_packets), and B's kernel reassembles every one
+#   (its Ip ReasmOKs and Icmp InEchos); with DF, host A's ping reports
+#   gateway A's "fragmentation needed" naming the WAN's MTU.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
@@ -344,7 +348,8 @@ def run_fragments(w, errs):
 def fragment_counts(w):
     """Gateway A's counts of reassembly and of cutting before encapsulation,
     read until two reads 100 ms apart agree (dpsecd publishes every 10 ms)."""
-    names = ("reass_packets", "reass_fragments", "reass_held", "prefrag_packets")
+    names = ("reass_packets", "reass_fragments", "reass_held", "prefrag_packets",
+             "frag_packets")
 
     def read():
         rows = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))["dataplane"]
@@ -388,6 +393,43 @@ def run_esp_fragments(w, errs):
                     "(%d held): expected at least %d, %d and %d, none held"
                     % (got["reass_packets"], got["reass_fragments"], got["prefrag_packets"],
                        after["reass_held"], BIG_PINGS, 2 * BIG_PINGS, BIG_PINGS))
+    clear_too_big(w, errs)
+
+
+def snmp(ns):
+    """The IPv4 and ICMP counters of namespace ns's kernel, as
+    {"Ip.ReasmOKs": n, "Icmp.InEchos": n, ...} (/proc/net/snmp)."""
+    rows = [ln.split() for ln in T.sh("cat", "/proc/net/snmp", ns=ns).stdout.splitlines()]
+    out = {}
+    for names, values in zip(rows[::2], rows[1::2]):
+        for n, v in zip(names[1:], values[1:]):
+            out[names[0].rstrip(":") + "." + n] = int(v)
+    return out
+
+
+def clear_too_big(w, errs):
+    """Host A pings B's WAN address in clear (the policy permits it), past
+    the WAN's MTU: without DF gateway A cuts each request to fit and B's
+    kernel puts it together (B's replies go into its tunnel, whose policy
+    does not carry them: only the requests are counted); with DF, host A is
+    told the WAN's MTU."""
+    before, b_before = fragment_counts(w), snmp(w.ns["gb"])
+    T.sh("ping", "-n", "-M", "dont", "-c", str(BIG_PINGS), "-i", "0.2", "-W", "1", "-s", "1300",
+         "192.0.2.2", ns=w.ns["ha"], check=False)
+    after, b_after = fragment_counts(w), snmp(w.ns["gb"])
+    cut = after["frag_packets"] - before["frag_packets"]
+    joined = b_after["Ip.ReasmOKs"] - b_before["Ip.ReasmOKs"]
+    echoes = b_after["Icmp.InEchos"] - b_before["Icmp.InEchos"]
+    print("clear path: gateway A cut %d pings of 1,328 bytes for its %d-byte WAN; B's kernel "
+          "reassembled %d and received %d echo requests" % (cut, WAN_MTU, joined, echoes))
+    if cut != BIG_PINGS or joined < BIG_PINGS or echoes < BIG_PINGS:
+        errs.append("clear path: %d pings without DF: gateway A cut %d, B reassembled %d and "
+                    "received %d" % (BIG_PINGS, cut, joined, echoes))
+    out = T.sh("ping", "-n", "-M", "do", "-c", "1", "-W", "2", "-s", "1300", "192.0.2.2",
+               ns=w.ns["ha"], check=False).stdout
+    if not re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = %d\)" % WAN_MTU, out):
+        errs.append("clear path: a ping of 1,328 bytes with DF got no fragmentation needed "
+                    "naming %d from gateway A:\n%s" % (WAN_MTU, out))
 
 
 def main():
