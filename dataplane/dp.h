@@ -103,6 +103,11 @@ struct dp_worker {
 	struct rte_mbuf *cut[DP_BURST];
 	uint32_t cut_len[DP_BURST];
 	uint8_t cut_why[DP_BURST];
+	/* ICMP errors about the burst's decrypted packets (at most one each),
+	 * to go through the outbound policy once it is sent: back through a
+	 * tunnel, or nowhere (worker.c, icmp_err.c) */
+	uint16_t n_tunnel_errs;
+	struct rte_mbuf *tunnel_errs[DP_BURST];
 	/* ESP and AH fragments to the gateway, collected here (reass.c) */
 	struct rte_ip_frag_tbl *reass;
 	struct rte_ip_frag_death_row *reass_dr;

@@ -5,13 +5,15 @@
  * is dropped (too_big), and its source is told that size: "fragmentation
  * needed" for IPv4 with DF (RFC 792, RFC 1191), "packet too big" (RFC 4443
  * §3.2). The same for a packet forwarded in clear or decrypted that exceeds
- * its port's MTU (RFC 1812 §4.2.2.7 and §5.2.6), but no error about a
- * decrypted packet. And "time exceeded" (RFC 792, RFC 4443 §3.3) for a packet whose
- * TTL or hop limit runs out here, unless it came out of a tunnel (the error
- * would have to go back through it). From the gateway's address on the
- * port the packet came in by; never about an ICMP error, a later fragment
- * or to a source that is not one host; at most DP_ICMP_ERR_RATE a second
- * per worker. */
+ * its port's MTU (RFC 1812 §4.2.2.7 and §5.2.6). And "time exceeded" (RFC
+ * 792, RFC 4443 §3.3) for a packet whose TTL or hop limit runs out here.
+ * From the gateway's address on the port the packet came in by; about a
+ * decrypted packet, from its address on the protected side, and only back
+ * through a tunnel (the worker puts such errors through the outbound
+ * policy, RFC 4301 §5; in clear they would tell the outside about the
+ * protected traffic). Never about an ICMP error, a later fragment or to a
+ * source that is not one host; at most DP_ICMP_ERR_RATE a second per
+ * worker. */
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -271,21 +273,48 @@ static void icmp6_fill(uint8_t *p, const uint8_t *src, const uint8_t *dst,
 	memcpy(icmp + 2, &sum, 2);
 }
 
-/* The error what about m, from the gateway's address on m's port to m's
- * source, quoting m as it arrived (ttl_back: forwarding already took one
- * from its TTL); NULL when there is no such address or no buffer. */
+/* How much of m an error quotes: all it may (RFC 1812 §4.3.2.3, RFC 4443
+ * §2.4 (c)), less room for the encapsulation of one going back through a
+ * tunnel, so that an ICMPv6 error fits a tunnel over a path of IPv6's
+ * minimum MTU. */
+static uint32_t quote_max(const struct dp_meta *md)
+{
+	uint32_t most = md->family == DPSEC_AF_INET6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX;
+
+	return (md->flags & DP_M_DECRYPTED) ? most - DP_IPSEC_MAX_OVERHEAD : most;
+}
+
+/* Where an error about m comes from: the gateway's address on the port m
+ * came in by; for a decrypted packet, on the port it is routed to (the
+ * protected side, whose addresses its tunnel's selectors cover), as the
+ * error must go back through the tunnel. */
+static bool error_source(const struct dp_meta *md, uint8_t *from)
+{
+	const struct dp_nexthop *nh;
+
+	if (!(md->flags & DP_M_DECRYPTED))
+		return gateway_addr(md->in_port, md->family, from);
+	nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
+	return nh != NULL && gateway_addr(nh->port, md->family, from);
+}
+
+/* The error what about m, from error_source to m's source, quoting m as
+ * it arrived (ttl_back: forwarding already took one from its TTL); NULL
+ * when there is no such address or no buffer. An error about a decrypted
+ * packet is marked to go through the outbound policy and leave only
+ * secured (DP_M_SECURE_ONLY). */
 static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_meta *md,
 				   const struct icmp_what *what, bool ttl_back)
 {
 	bool v6 = md->family == DPSEC_AF_INET6;
 	uint32_t hdr = v6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
-	uint32_t quote = RTE_MIN(m->data_len, v6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX);
+	uint32_t quote = RTE_MIN(m->data_len, quote_max(md));
 	const uint8_t *src = v6 ? md->key.k6.src : md->key.k4.src;
 	uint8_t from[16];
 	struct rte_mbuf *r;
 	uint8_t *p;
 
-	if (!gateway_addr(md->in_port, md->family, from) || (r = rte_pktmbuf_alloc(dp_g->pool)) == NULL)
+	if (!error_source(md, from) || (r = rte_pktmbuf_alloc(dp_g->pool)) == NULL)
 		return NULL;
 	p = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(hdr + ICMP_HDR_LEN + quote));
 	if (p == NULL) {
@@ -301,6 +330,8 @@ static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_met
 		return NULL;
 	}
 	dp_meta(r)->in_port = md->in_port;
+	if (md->flags & DP_M_DECRYPTED) /* ours: no TTL to take */
+		dp_meta(r)->flags |= DP_M_SECURE_ONLY | DP_M_TTL_DONE;
 	return r;
 }
 
@@ -332,9 +363,8 @@ static bool may_cut(const struct rte_mbuf *m, const struct dp_meta *md, const st
 }
 
 /* m (mtu_left: the longest packet its way out takes) is dropped as too
- * big; IPv4 with DF and IPv6 have their source told that length, unless
- * m came out of a tunnel (the error would have to go back through it, in
- * clear it would leak the tunnel's traffic). Returns the error, or NULL. */
+ * big; IPv4 with DF and IPv6 have their source told that length. Returns
+ * the error, or NULL. */
 static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu_left)
 {
 	struct dp_meta *md = dp_meta(m);
@@ -348,7 +378,7 @@ static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, ui
 		what.type = ICMP4_UNREACH;
 		what.code = ICMP4_FRAG_NEEDED;
 	}
-	if (dont_fragment(m, md) && !(md->flags & DP_M_DECRYPTED))
+	if (dont_fragment(m, md))
 		reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
 	dp_drop(w, m, DP_DROP_too_big);
 	return reply;

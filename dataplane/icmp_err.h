@@ -48,14 +48,17 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 /* Packet m (its meta filled, forwarded in clear or decrypted) is routed
  * to a port of mtu bytes: does it fit? If not, IPv4 without DF may be cut
  * into fragments of mtu bytes; anything else is dropped (too_big) and,
- * when its source may be told and m did not come out of a tunnel, *reply
- * is the ICMP error to route to it, else NULL. */
+ * when its source may be told, *reply is the ICMP error to send it, else
+ * NULL. Errors about a decrypted packet are marked DP_M_SECURE_ONLY: they
+ * go through the outbound policy, and leave only through a tunnel; the
+ * others are routed. */
 enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
 			 struct rte_mbuf **reply);
 
 /* Packet m's TTL or hop limit runs out here (its meta filled, not yet
- * dropped): the ICMP time exceeded to route to its source, or NULL when
- * its source may not be told. The caller drops m. */
+ * dropped): the ICMP time exceeded to send its source (marked as above
+ * when m was decrypted), or NULL when its source may not be told. The
+ * caller drops m. */
 struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m);
 
 #endif

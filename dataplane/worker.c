@@ -2,7 +2,8 @@
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
  * ESP bursts, route, and transmit; then cut the packets set aside as too
  * big (IPv4 without DF: for their tunnel, or for their port when forwarded
- * in clear or decrypted) and send their fragments the same way.
+ * in clear or decrypted) and send their fragments the same way, and put the
+ * ICMP errors about decrypted packets through the outbound policy.
  * ESP and AH fragments to the gateway wait for their packet (reass.c).
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
@@ -266,19 +267,28 @@ static bool ttl_decrement(struct rte_mbuf *m, const struct dp_meta *md)
 }
 
 /* m's TTL ran out: dropped, and its source told when it may be (ICMP time
- * exceeded, routed like the packets forwarded). */
+ * exceeded, routed like the packets forwarded, or back through a tunnel). */
+/* An ICMP error about a decrypted packet is kept to go through the
+ * outbound policy after the burst (back through a tunnel); NULL then, else
+ * the error itself, to be routed. */
+static struct rte_mbuf *keep_tunnel_error(struct dp_worker *w, struct rte_mbuf *reply)
+{
+	if (reply == NULL || !(dp_meta(reply)->flags & DP_M_SECURE_ONLY))
+		return reply;
+	w->tunnel_errs[w->n_tunnel_errs++] = reply; /* one per decrypted packet: room for all */
+	return NULL;
+}
+
 static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 {
-	struct rte_mbuf *reply = dp_icmp_time_exceeded(w, m);
+	struct rte_mbuf *reply = keep_tunnel_error(w, dp_icmp_time_exceeded(w, m));
 
 	if (reply != NULL)
 		s->fwd[s->n_fwd++] = reply;
 	dp_drop(w, m, DP_DROP_ttl_exceeded);
 }
 
-/* Local destinations go to the host, others are forwarded (TTL first).
- * Decrypted packets whose TTL runs out are dropped without an error: it
- * would have to go back through their tunnel. */
+/* Local destinations go to the host, others are forwarded (TTL first). */
 static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, bool decrypted)
 {
 	struct dp_meta *md = dp_meta(m);
@@ -290,14 +300,12 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, 
 			s->host[s->n_host++] = m;
 		return;
 	}
+	md->flags |= decrypted ? DP_M_DECRYPTED : 0;
 	if (!ttl_decrement(m, md)) {
-		if (decrypted)
-			dp_drop(w, m, DP_DROP_ttl_exceeded);
-		else
-			ttl_expired(w, m, s);
+		ttl_expired(w, m, s);
 		return;
 	}
-	md->flags |= DP_M_TTL_DONE | (decrypted ? DP_M_DECRYPTED : 0);
+	md->flags |= DP_M_TTL_DONE;
 	s->fwd[s->n_fwd++] = m;
 }
 
@@ -429,6 +437,17 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 	return kept;
 }
 
+/* Permitted in clear: forwarded, but for an error about a decrypted
+ * packet, which may leave only through a tunnel. */
+static void permit(struct dp_worker *w, struct rte_mbuf *m, const struct dp_meta *md,
+		   struct dp_sort *s)
+{
+	if (unlikely(md->flags & DP_M_SECURE_ONLY))
+		dp_drop(w, m, DP_DROP_icmp_error_unsecured);
+	else
+		s->fwd[s->n_fwd++] = m;
+}
+
 /* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
 static void policy_out(struct dp_worker *w, struct dp_sort *s)
 {
@@ -452,7 +471,7 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		} else if (!from_host && !ttl_once(m, md)) {
 			ttl_expired(w, m, s);
 		} else if (action == DPSEC_ACTION_PERMIT) {
-			s->fwd[s->n_fwd++] = m;
+			permit(w, m, md, s);
 		} else if ((sa = rule_sa(&pol->rules[md->rule])) == NULL) {
 			await_sa(w, m, &pol->rules[md->rule]);
 		} else if (unlikely(sa->expired)) {
@@ -564,7 +583,7 @@ static struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m
 
 	if (dp_port_fits(w, m, port->mtu, &reply) == DP_FIT_CUT)
 		set_aside(w, s, m, port->mtu, DP_FRAG_TO_FIT_PORT);
-	return reply;
+	return keep_tunnel_error(w, reply);
 }
 
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch.
@@ -670,13 +689,28 @@ static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 	w->n_cut = 0;
 }
 
+/* The errors about decrypted packets through the outbound policy: those
+ * it secures leave through their tunnel, the others are dropped. */
+static void send_tunnel_errors(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort e;
+
+	sort_init(&e, w->n_tunnel_errs, false);
+	memcpy(e.out, w->tunnel_errs, w->n_tunnel_errs * sizeof(e.out[0]));
+	w->n_tunnel_errs = 0;
+	policy_out(w, &e);
+	send_sorted(w, &e, txq);
+}
+
 /* A sorted burst routed and sent, then the packets it set aside cut and
- * their fragments sent. */
+ * their fragments sent, then the errors to go back through a tunnel. */
 static void send_all(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 {
 	send_sorted(w, s, txq);
 	if (unlikely(w->n_cut > 0))
 		send_cut(w, txq);
+	if (unlikely(w->n_tunnel_errs > 0))
+		send_tunnel_errors(w, txq);
 }
 
 static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,

@@ -57,7 +57,8 @@
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
 	X(no_buffer, "no buffer left for the fragments of a packet to cut")             \
-	X(too_big, "packet larger than the MTU of its way out (IPsec added) and not cut")                      \
+	X(too_big, "packet larger than the MTU of its way out (IPsec added) and not cut") \
+	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop MAC not resolved yet")                                \

@@ -41,7 +41,10 @@
 #   1,328 bytes from host A to B's WAN address without DF are cut by dpsecd
 #   to fit the WAN (frag_packets), and B's kernel reassembles every one
 #   (its Ip ReasmOKs and Icmp InEchos); with DF, host A's ping reports
-#   gateway A's "fragmentation needed" naming the WAN's MTU.
+#   gateway A's "fragmentation needed" naming the WAN's MTU. And a ping from
+#   B with TTL 1 through the tunnel: gateway A decrypts it, its TTL runs
+#   out, and the ICMP time exceeded from gateway A's LAN address goes back
+#   through the tunnel; B's ping reports it.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
@@ -394,6 +397,18 @@ def run_esp_fragments(w, errs):
                     % (got["reass_packets"], got["reass_fragments"], got["prefrag_packets"],
                        after["reass_held"], BIG_PINGS, 2 * BIG_PINGS, BIG_PINGS))
     clear_too_big(w, errs)
+    ttl_back_through_tunnel(w, errs)
+
+
+def ttl_back_through_tunnel(w, errs):
+    """B's ping with TTL 1 to host A: gateway A's time exceeded comes back
+    through the tunnel (in clear, B's policy would not take it)."""
+    out = T.sh("ping", "-n", "-I", "10.2.0.2", "-c", "1", "-t", "1", "-W", "2", "10.1.0.2",
+               ns=w.ns["gb"], check=False).stdout
+    print("tunnel TTL: %s" % " | ".join(ln for ln in out.splitlines() if "From" in ln))
+    if not re.search(r"From 10\.1\.0\.1 .*Time to live exceeded", out):
+        errs.append("tunnel TTL: B's ping with TTL 1 got no time exceeded from gateway A's "
+                    "LAN address back through the tunnel:\n%s" % out)
 
 
 def snmp(ns):

@@ -48,7 +48,8 @@ class Cell:
     """One rule with its outbound and inbound SA."""
 
     def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
-                 remote=None, replay_window=64, encap="none", ports=(4500, 4500)):
+                 remote=None, replay_window=64, encap="none", ports=(4500, 4500),
+                 protocol="any"):
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
@@ -57,7 +58,7 @@ class Cell:
         else:
             filt = {"source": T.host_prefix(local), "destination": T.host_prefix(remote)}
             run.conf.add_neighbour(remote)
-        filt.update(protocol="any", mirrored=True)
+        filt.update(protocol=protocol, mirrored=True)
         self.local, self.remote = local, remote
         self.out, self.inb = T.sa_pair(name, run.new_spi(), mode, alg, esn, local, remote,
                                        run.rng, replay_window, encap, ports)
@@ -98,18 +99,40 @@ class Cell:
         return E.seal_custom(self.inb, self.outer_hdr(inner), seq64, inner, **kw)
 
 
-def time_exceeded(fam, about, gateway):
-    """The ICMP time exceeded (RFC 792; ICMPv6's, RFC 4443 §3.3) dpsecd must
-    send the source of packet about, from the gateway's address given,
-    quoting the packet as it arrived (576 bytes in all; 1280 for ICMPv6)."""
+# The most any SA adds (dpsecd's DP_IPSEC_MAX_OVERHEAD): an error about a
+# decrypted packet, which goes back through a tunnel, quotes that much less.
+IPSEC_MAX_OVERHEAD = 40 + 8 + 8 + 16 + 15 + 2 + 16
+
+
+def icmp_error(fam, about, gateway, v4, v6, tunnel=False):
+    """The ICMP error (v4: scapy's ICMP layer; v6: its ICMPv6 error layer)
+    dpsecd must send the source of packet about, from the gateway's address
+    given, quoting the packet as it arrived: 576 bytes in all (RFC 1812
+    §4.3.2.3), 1280 for ICMPv6 (RFC 4443 §2.4 (c)); IPSEC_MAX_OVERHEAD
+    less when it goes back through a tunnel."""
+    room = IPSEC_MAX_OVERHEAD if tunnel else 0
+    if fam == 4:
+        return bytes(IP(src=gateway, dst=IP(about).src, tos=0xC0, ttl=64, id=0, flags="DF") / v4
+                     / Raw(about[:576 - 28 - room]))
+    return bytes(IPv6(src=gateway, dst=IPv6(about).src, hlim=64) / v6
+                 / Raw(about[:1280 - 48 - room]))
+
+
+def time_exceeded(fam, about, gateway, tunnel=False):
+    """ICMP time exceeded (RFC 792; ICMPv6's, RFC 4443 §3.3) about about."""
     from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6TimeExceeded
-    src = IP(about).src if fam == 4 else IPv6(about).src
-    if fam == 4:
-        return bytes(IP(src=gateway, dst=src, tos=0xC0, ttl=64, id=0, flags="DF") / ICMP(type=11, code=0)
-                     / Raw(about[:576 - 28]))
-    return bytes(IPv6(src=gateway, dst=src, hlim=64) / ICMPv6TimeExceeded(code=0)
-                 / Raw(about[:1280 - 48]))
+    return icmp_error(fam, about, gateway, ICMP(type=11, code=0), ICMPv6TimeExceeded(code=0),
+                      tunnel)
+
+
+def too_big(fam, about, gateway, fits, tunnel=False):
+    """ICMP fragmentation needed (RFC 1191) or ICMPv6 packet too big (RFC
+    4443 §3.2) about about, naming fits."""
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6PacketTooBig
+    return icmp_error(fam, about, gateway, ICMP(type=3, code=4, nexthopmtu=fits),
+                      ICMPv6PacketTooBig(mtu=fits), tunnel)
 
 
 def _run(name, seed):
@@ -359,11 +382,14 @@ def neg_run(alg, esn, seed):
     ok(c, cl, 2, 2)  # the truncated one did not take seq 2
     c.expect_sa(cl.inb, drops=None)
 
-    # routing after decryption: TTL 1 cannot be forwarded
+    # routing after decryption: TTL 1 cannot be forwarded; its source is
+    # told back through the tunnel, from the gateway's LAN address
     cl = cell("ttl")
     c = Case(run, "inner-ttl-expired")
-    c.send_wan(cl.esp(cl.inner_in(1, ttl=1), 1), inner=cl.inner_in(1, ttl=1))
+    p = cl.inner_in(1, ttl=1)
+    c.send_wan(cl.esp(p, 1), inner=p)
     c.expect_drop("ttl_exceeded")
+    c.expect_icmp_back(cl.out, time_exceeded(4, p, T.LAN4, tunnel=True))
     c.expect_sa(cl.inb, packets=1)  # decrypted: the SA counts it; routing drops it
     ok(c, cl, 2, 2, ttl=2)
     c = Case(run, "outbound-ttl-expired")
@@ -371,7 +397,7 @@ def neg_run(alg, esn, seed):
     c.send_lan(p)
     c.expect_drop("ttl_exceeded")
     c.expect_icmp(time_exceeded(4, p, T.LAN4))
-    c.expect_sa(cl.out, packets=0, drops=None)
+    c.expect_sa(cl.out, drops=None)
     return run
 
 
@@ -842,15 +868,17 @@ def generic_run(seed):
         c.expect_lan(TR.routed(p))
 
     # TTL out: ICMP time exceeded to the source from the gateway's address
-    # on the port it came in by; none about a decrypted packet (it would
-    # have to go back through the tunnel)
+    # on the port it came in by; about a decrypted packet, from its LAN
+    # address back through the tunnel
     c = Case(run, "ttl-expired")
     for fam, far, i in ((4, T.PERMIT4, 5), (6, "2001:db8:ee::5", 6)):
         p = TR.simple(fam, T.lan_host(fam), far, i, ttl=1)
         c.send_lan(p)
         c.expect_icmp(time_exceeded(fam, p, T.LAN4 if fam == 4 else T.LAN6))
-    c.send_wan(c6.esp(c6.inner_in(7, ttl=1), 50), inner=c6.inner_in(7, ttl=1))
+    p = c6.inner_in(7, ttl=1)
+    c.send_wan(c6.esp(p, 50), inner=p)
     c.expect_sa(c6.inb, packets=1)  # decrypted: the SA counts it; routing drops it
+    c.expect_icmp_back(c6.out, time_exceeded(6, p, T.LAN6, tunnel=True))
     p = TR.simple(4, T.PERMIT4, T.HOST4, 8, ttl=0)
     c.send_wan(p)
     c.expect_icmp(time_exceeded(4, p, T.WAN4), side="wan")
@@ -906,16 +934,9 @@ def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
 
 
 def _too_big_error(fam, about, fits):
-    """The error dpsecd must send the LAN host about packet about, built by
-    scapy: from the gateway's LAN address, quoting the packet up to 576
-    bytes in all (ICMP) or 1280 (ICMPv6)."""
-    from scapy.layers.inet import ICMP
-    from scapy.layers.inet6 import ICMPv6PacketTooBig
-    if fam == 4:
-        return bytes(IP(src=T.LAN4, dst=T.HOST4, tos=0xC0, ttl=64, id=0, flags="DF")
-                     / ICMP(type=3, code=4, nexthopmtu=fits) / Raw(about[:576 - 28]))
-    return bytes(IPv6(src=T.LAN6, dst=T.HOST6, hlim=64) / ICMPv6PacketTooBig(mtu=fits)
-                 / Raw(about[:1280 - 48]))
+    """The error dpsecd must send the LAN host about packet about: from the
+    gateway's LAN address."""
+    return too_big(fam, about, T.LAN4 if fam == 4 else T.LAN6, fits)
 
 
 def _fits_and_one_more(run, name, cl, alg, fam, kept, outer):
@@ -1069,15 +1090,6 @@ PORT_CUT_MTU = 1300  # both ports' MTU in the port-mtu run
 FAR6 = "2001:db8:ee::5"  # a clear IPv6 destination beyond the peer (default permit)
 
 
-def _too_big_from_wan(about, fits):
-    """The ICMP "fragmentation needed" dpsecd must send a clear source
-    beyond the peer: from the gateway's WAN address, quoting about as it
-    arrived (576 bytes in all)."""
-    from scapy.layers.inet import ICMP
-    return bytes(IP(src=T.WAN4, dst=IP(about).src, tos=0xC0, ttl=64, id=0, flags="DF")
-                 / ICMP(type=3, code=4, nexthopmtu=fits) / Raw(about[:576 - 28]))
-
-
 def port_mtu_run(seed):
     """Packets forwarded without IPsec, in clear or decrypted, that exceed
     the MTU of the port they leave by, as any router treats them (RFC 1812
@@ -1088,8 +1100,10 @@ def port_mtu_run(seed):
     decryption; 60 in one burst leave as 120 fragments in order. IPv4 with
     DF and IPv6 are dropped (too_big) and their source told the MTU (ICMP
     fragmentation needed, ICMPv6 packet too big), on the LAN or beyond the
-    peer, but not when the packet came out of a tunnel (the error would
-    leave in clear). A packet of exactly the MTU passes whole."""
+    peer; about a decrypted packet, from the LAN address back through its
+    tunnel, quoting less to leave room for the encapsulation, or not at all
+    when the policy would send the error in clear. A packet of exactly the
+    MTU passes whole."""
     run = _run("port-mtu", seed)
     run.conf.wan_mtu = run.conf.lan_mtu = PORT_CUT_MTU
     each = (PORT_CUT_MTU - 20) // 8 * 8
@@ -1119,7 +1133,7 @@ def port_mtu_run(seed):
     big = _sized(4, T.PERMIT4, T.HOST4, 8, PORT_MTU, df=True)
     c.send_wan(big)
     c.expect_drop("too_big")
-    c.expect_icmp(_too_big_from_wan(big, PORT_CUT_MTU), side="wan")
+    c.expect_icmp(too_big(4, big, T.WAN4, PORT_CUT_MTU), side="wan")
     cl = Cell(run, "pm-gcm4", "aes128gcm16", False, 4, 4)
     c = Case(run, "decrypted-ipv4")
     p = cl.inner_in(1, size=1400)
@@ -1127,13 +1141,24 @@ def port_mtu_run(seed):
     c.expect_cut_to_port(TR.routed(p), each)
     big = _sized(4, T.remote_host(4, cl.k), T.HOST4, 2, 1400, df=True)
     c.send_wan(cl.esp(big, 2), inner=big)
-    c.expect_drop("too_big")  # no error: it would leave in clear
+    c.expect_drop("too_big")
+    c.expect_icmp_back(cl.out, too_big(4, big, T.LAN4, PORT_CUT_MTU, tunnel=True))
     c.expect_sa(cl.inb, packets=2)
     cl = Cell(run, "pm-gcm6", "aes128gcm16", False, 6, 6)
     c = Case(run, "decrypted-ipv6")
     big = cl.inner_in(3, size=1400)
     c.send_wan(cl.esp(big, 1), inner=big)
     c.expect_drop("too_big")
+    c.expect_icmp_back(cl.out, too_big(6, big, T.LAN6, PORT_CUT_MTU, tunnel=True))
+    c.expect_sa(cl.inb, packets=1)
+    # a tunnel for UDP only: the error (ICMP) is not its traffic, and the
+    # policy would send it in clear: dropped
+    cl = Cell(run, "pm-udp", "aes128gcm16", False, 4, 4, protocol="udp")
+    c = Case(run, "decrypted-error-not-secured")
+    big = _sized(4, T.remote_host(4, cl.k), T.HOST4, 4, 1400, df=True)
+    c.send_wan(cl.esp(big, 1), inner=big)
+    c.expect_drop("too_big")
+    c.expect_icmp_dropped("icmp_error_unsecured")
     c.expect_sa(cl.inb, packets=1)
     c = Case(run, "burst-of-60", contiguous=True)
     sent = [_sized(4, T.HOST4, T.PERMIT4, 20 + i, PORT_MTU - i % 50) for i in range(60)]

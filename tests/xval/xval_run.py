@@ -100,6 +100,18 @@ class Case:
             self.expect_wan_clear(ip_bytes)
         self.icmp += 1
 
+    def expect_icmp_back(self, sa, ip_bytes):
+        """An ICMP error dpsecd makes about a decrypted packet, sent back
+        through the tunnel with outbound sa (icmp_errors_sent)."""
+        self.expect_esp(sa, [ip_bytes], routed=False)
+        self.icmp += 1
+
+    def expect_icmp_dropped(self, reason):
+        """An ICMP error dpsecd makes and then drops (icmp_errors_sent and
+        drop_<reason>)."""
+        self.icmp += 1
+        self.expect_drop(reason)
+
     def expect_icmp_limited(self, n):
         """n ICMP errors not made: over the worker's rate."""
         self.icmp_limited += n
@@ -108,10 +120,11 @@ class Case:
         self.wan_out.append(TR.ether(T.PEER_MAC, T.WAN_MAC, ip_bytes))
         self.fwd += 1
 
-    def expect_esp(self, sa, originals):
-        """originals (clear packets as sent on the LAN) leave protected with
-        sa: ESP, or AH for an AH SA."""
-        self.esp_out.append(EspOut(sa, originals))
+    def expect_esp(self, sa, originals, routed=True):
+        """originals (clear packets as sent on the LAN; with routed False,
+        packets the gateway made) leave protected with sa: ESP, or AH for an
+        AH SA."""
+        self.esp_out.append(EspOut(sa, originals, routed))
         self.fwd += len(originals)
         self.expect_sa(sa, packets=len(originals),
                        nbytes=sum(protected_len(sa, p) for p in originals))
@@ -199,10 +212,13 @@ class EspOut:
     inner packets, byte for byte. For an AH SA the same outer checks, then
     the AH header (_check_ah)."""
 
-    def __init__(self, sa, originals):
+    def __init__(self, sa, originals, routed=True):
+        """routed: originals are packets forwarded (the TTL taken), not the
+        gateway's own."""
         self.sa = sa
         self.originals = originals
-        self.expected = [TR.routed(p) for p in originals]
+        self.routed = routed
+        self.expected = [TR.routed(p) if routed else p for p in originals]
 
     def check(self, frames):
         errs = []

@@ -26,11 +26,12 @@ import xval_run
 from xval_run import _parse_ipsec
 
 
-def gateway_out(sa, originals, mutate=None):
-    """Frames a correct gateway sends for originals with outbound sa."""
+def gateway_out(sa, originals, mutate=None, routed=True):
+    """Frames a correct gateway sends for originals (forwarded, or with
+    routed False its own) with outbound sa."""
     frames = []
     for i, orig in enumerate(originals):
-        exp = TR.routed(orig) if mutate != "no-ttl" else orig
+        exp = TR.routed(orig) if routed and mutate != "no-ttl" else orig
         seq = i + 1 + (1 if mutate == "seq" else 0)
         if sa.p["ah"]:
             frames.append(TR.ether(T.PEER_MAC, T.WAN_MAC, _ah_gateway(sa, exp, seq, mutate)))
@@ -204,7 +205,7 @@ def run(rep, seed, tshark):
         errs = []
         for c in r.cases:
             for eo in c.esp_out:
-                got = eo.check(gateway_out(eo.sa, eo.originals))
+                got = eo.check(gateway_out(eo.sa, eo.originals, routed=eo.routed))
                 if got:
                     errs.append("%s: correct output rejected: %s" % (c.name, got[:2]))
                 muts = list(AH_MUTATIONS if eo.sa.p["ah"] else ["padding", "seq", "no-ttl"])
@@ -213,7 +214,7 @@ def run(rep, seed, tshark):
                 if eo.sa.mode == "tunnel" and ":" not in eo.sa.remote:
                     muts.append("outer-ttl")
                 for m in muts:
-                    if not eo.check(gateway_out(eo.sa, eo.originals, m)):
+                    if not eo.check(gateway_out(eo.sa, eo.originals, m, eo.routed)):
                         errs.append("%s: wrong output (%s) accepted" % (c.name, m))
         rep.case("selftest/outbound-checks/" + r.name, errs)
         # inbound: the peer's packets decrypt to what the cases expect
@@ -306,7 +307,7 @@ def fake_result(r, mutate, tmp):
         txq["lan"][q] += c.lan_out
         txq["wan"][q] += c.wan_out
         for eo in c.esp_out:
-            txq["wan"][q] += gateway_out(eo.sa, eo.originals)
+            txq["wan"][q] += gateway_out(eo.sa, eo.originals, routed=eo.routed)
     if mutate == "txq":
         txq["lan"][1].append(txq["lan"][0].pop())
     g = collections.Counter()
