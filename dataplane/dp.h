@@ -96,13 +96,11 @@ struct dp_worker {
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 	/* Packets of the current burst set aside to be cut into fragments of
-	 * at most cut_len bytes once it is sent (worker.c, frag.c), before
-	 * encapsulation or to fit their port (cut_why, enum dp_frag_why): rare,
-	 * so kept here, off the stack of the burst's own arrays. */
+	 * at most cut_len bytes once it is sent (worker.c, frag.c): rare, so
+	 * kept here, off the stack of the burst's own arrays. */
 	uint16_t n_cut;
 	struct rte_mbuf *cut[DP_BURST];
 	uint32_t cut_len[DP_BURST];
-	uint8_t cut_why[DP_BURST];
 	/* ICMP errors about the burst's decrypted packets (at most one each),
 	 * to go through the outbound policy once it is sent: back through a
 	 * tunnel, or nowhere (worker.c, icmp_err.c) */

@@ -1,9 +1,10 @@
 /* worker.c - the worker lcore: receive a burst, parse and sort it by path
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
- * ESP bursts, route, and transmit; then cut the packets set aside as too
- * big (IPv4 without DF: for their tunnel, or for their port when forwarded
- * in clear or decrypted) and send their fragments the same way, and put the
- * ICMP errors about decrypted packets through the outbound policy.
+ * ESP bursts, route (cutting IPv4 without DF forwarded in clear or
+ * decrypted to fit its port), and transmit; then cut the packets set aside
+ * as too big for their tunnel (IPv4 without DF) and send their fragments
+ * the same way, and put the ICMP errors about decrypted packets through
+ * the outbound policy.
  * ESP and AH fragments to the gateway wait for their packet (reass.c).
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
@@ -390,18 +391,15 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 }
 
 /* m is to be cut into fragments of at most fit_len bytes, after the
- * burst; a fragment is not cut again (another SA's larger overhead, a
- * route changed in between). */
-static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m, uint32_t fit_len,
-		      enum dp_frag_why why)
+ * burst; a fragment is not cut again (another SA's larger overhead). */
+static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m, uint32_t fit_len)
 {
 	if (!s->may_cut) {
 		dp_drop(w, m, DP_DROP_too_big);
 		return;
 	}
 	w->cut[w->n_cut] = m;
-	w->cut_len[w->n_cut] = fit_len;
-	w->cut_why[w->n_cut++] = (uint8_t)why;
+	w->cut_len[w->n_cut++] = fit_len;
 }
 
 /* Packets that will not fit their way out once encapsulated leave the
@@ -426,7 +424,7 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 			esp[kept++] = m;
 			break;
 		case DP_FIT_CUT:
-			set_aside(w, s, m, fit_len, DP_FRAG_BEFORE_ESP);
+			set_aside(w, s, m, fit_len);
 			break;
 		case DP_FIT_DROPPED:
 			if (reply != NULL)
@@ -573,24 +571,62 @@ static bool neighbour_mac(struct dp_nh_cache *c, const struct dp_nexthop *nh, co
 	return true;
 }
 
-/* m does not fit the port it is routed to: set aside to be cut to its MTU
- * (IPv4 without DF), or dropped. Returns the ICMP error to route in its
- * place, or NULL. */
-static struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m,
-					 const struct dp_port *port, struct dp_sort *s)
+static void tx_flush_port(struct dp_worker *w, struct dp_txq *txq, uint16_t p)
+{
+	uint16_t n = txq[p].n, sent;
+
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(dp_g->ports[p].port_id, w->index, txq[p].m, n);
+	w->ctr->c[(int)p == dp_g->host_port ? DP_C_host_packets : DP_C_fwd_packets] += sent;
+	for (uint16_t i = sent; i < n; i++)
+		dp_drop(w, txq[p].m[i], DP_DROP_tx_full);
+	txq[p].n = 0;
+}
+
+static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
+{
+	for (uint16_t p = 0; p < dp_g->n_ports; p++)
+		tx_flush_port(w, txq, p);
+}
+
+/* m (IPv4 without DF) is cut to fit port p, its fragments sent in its
+ * place, in order; the batch is sent before them if they would not fit
+ * it, and with them, leaving room for the rest of the burst. */
+static void cut_to_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
+			const struct rte_ether_addr *mac, struct dp_txq *txq)
+{
+	const struct dp_port *port = &dp_g->ports[p];
+	struct rte_mbuf *frags[DP_FRAG_MAX];
+	uint16_t n;
+
+	if (txq[p].n + DP_FRAG_MAX > DP_BURST)
+		tx_flush_port(w, txq, p);
+	n = dp_frag4_split(w, m, port->mtu, DP_FRAG_TO_FIT_PORT, frags);
+	for (uint16_t i = 0; i < n; i++) {
+		dp_push_eth(frags[i], mac, &port->mac, DPSEC_AF_INET);
+		txq[p].m[txq[p].n++] = frags[i];
+	}
+	tx_flush_port(w, txq, p);
+}
+
+/* m does not fit port p it is routed to: cut to its MTU (IPv4 without DF),
+ * or dropped. Returns the ICMP error to route in its place, or NULL. */
+static struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
+					 const struct rte_ether_addr *mac, struct dp_txq *txq)
 {
 	struct rte_mbuf *reply;
 
-	if (dp_port_fits(w, m, port->mtu, &reply) == DP_FIT_CUT)
-		set_aside(w, s, m, port->mtu, DP_FRAG_TO_FIT_PORT);
+	if (dp_port_fits(w, m, dp_g->ports[p].mtu, &reply) == DP_FIT_CUT)
+		cut_to_port(w, m, p, mac, txq);
 	return keep_tunnel_error(w, reply);
 }
 
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch.
  * Returns a packet to route in m's place (an ICMP error about it), or
  * NULL. */
-static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s,
-				  struct dp_txq *txq, struct dp_nh_cache *nc)
+static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
+				  struct dp_nh_cache *nc)
 {
 	struct dp_meta *md = dp_meta(m);
 	const uint8_t *dst = dp_meta_dst(md);
@@ -613,7 +649,7 @@ static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struc
 		return NULL;
 	}
 	if (unlikely(m->pkt_len > port->mtu))
-		return too_big_for_port(w, m, port, s);
+		return too_big_for_port(w, m, nh->port, &mac, txq);
 	dp_push_eth(m, &mac, &port->mac, md->family);
 	txq[nh->port].m[txq[nh->port].n++] = m;
 	return NULL;
@@ -627,21 +663,6 @@ static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
 	txq[dp_g->host_port].m[txq[dp_g->host_port].n++] = m;
 }
 
-static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
-{
-	for (uint16_t p = 0; p < dp_g->n_ports; p++) {
-		uint16_t n = txq[p].n, sent;
-
-		if (n == 0)
-			continue;
-		sent = rte_eth_tx_burst(dp_g->ports[p].port_id, w->index, txq[p].m, n);
-		w->ctr->c[(int)p == dp_g->host_port ? DP_C_host_packets : DP_C_fwd_packets] += sent;
-		for (uint16_t i = sent; i < n; i++)
-			dp_drop(w, txq[p].m[i], DP_DROP_tx_full);
-		txq[p].n = 0;
-	}
-}
-
 /* Decrypted packets to their destination, then everything routed and sent. */
 static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 {
@@ -651,14 +672,14 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 		deliver(w, s->esp[i], s, true);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
 		for (struct rte_mbuf *m = s->fwd[i]; m != NULL;) /* an error is never too big */
-			m = route_one(w, m, s, txq, &nc);
+			m = route_one(w, m, txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
 		to_host(s->host[i], txq);
 	tx_flush(w, txq);
 }
 
 /* Fragments through the outbound path as packets of their own: policy,
- * SA, encapsulation, route; those cut to fit their port straight to it. */
+ * SA, encapsulation, route. */
 static void send_fragments(struct dp_worker *w, struct dp_sort *f, struct dp_txq *txq)
 {
 	policy_out(w, f);
@@ -667,24 +688,19 @@ static void send_fragments(struct dp_worker *w, struct dp_sort *f, struct dp_txq
 }
 
 /* The packets set aside to be cut: cut, and their fragments sent in rounds
- * of up to a burst (which set none aside): to the outbound policy if cut
- * before encapsulation, else to be routed. */
+ * of up to a burst (which set none aside). */
 static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 {
 	struct dp_sort f;
 
 	sort_init(&f, 0, false);
 	for (uint16_t i = 0; i < w->n_cut; i++) {
-		enum dp_frag_why why = (enum dp_frag_why)w->cut_why[i];
-
-		if (f.n_out + f.n_fwd + DP_FRAG_MAX > DP_BURST)
+		if (f.n_out + DP_FRAG_MAX > DP_BURST)
 			send_fragments(w, &f, txq);
-		if (why == DP_FRAG_BEFORE_ESP)
-			f.n_out += dp_frag4_split(w, w->cut[i], w->cut_len[i], why, f.out + f.n_out);
-		else
-			f.n_fwd += dp_frag4_split(w, w->cut[i], w->cut_len[i], why, f.fwd + f.n_fwd);
+		f.n_out += dp_frag4_split(w, w->cut[i], w->cut_len[i], DP_FRAG_BEFORE_ESP,
+					  f.out + f.n_out);
 	}
-	if (f.n_out + f.n_fwd > 0)
+	if (f.n_out > 0)
 		send_fragments(w, &f, txq);
 	w->n_cut = 0;
 }
