@@ -5,8 +5,9 @@
  * less; the table holds DP_REASS_MAX_PACKETS packets and drops a fragment
  * of one more until a slot times out; every fragment is counted to its end
  * (held, part of a packet, or dropped); ESP in UDP's later fragments are
- * let in for as long as its first is remembered. And the IPv6 parser reads
- * nothing past the fragment header of a later fragment. */
+ * let in for as long as its first is remembered; shutdown frees what is
+ * held. And the IPv6 parser reads nothing past the fragment header of a
+ * later fragment. */
 #include <check.h>
 #include <string.h>
 
@@ -265,6 +266,25 @@ START_TEST(test_ipv6_later_fragment_parse)
 }
 END_TEST
 
+/* At shutdown the table frees the fragments it still holds: every buffer
+ * is back in the pool. */
+START_TEST(test_fini_frees_held)
+{
+	uint8_t w[2048];
+	unsigned int free_before = rte_mempool_avail_count(ctx.pool);
+
+	for (uint16_t id = 300; id < 303; id++) {
+		whole4(w, id);
+		ck_assert_ptr_null(dp_reass_take(&worker, frag4(w, id % 3), 1));
+	}
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), free_before - 3);
+	dp_reass_fini(&worker);
+	ck_assert_ptr_null(worker.reass);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), free_before);
+	ck_assert_int_eq(dp_reass_init(&worker, TIMEOUT, SOCKET_ID_ANY), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reass");
@@ -278,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, test_table_bound);
 	tcase_add_test(tc, test_ipv6_later_fragment_parse);
 	tcase_add_test(tc, test_natt_later_fragments_awaited);
+	tcase_add_test(tc, test_fini_frees_held);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
