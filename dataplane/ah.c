@@ -252,5 +252,8 @@ int dp_ah_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 		set_proto_len(p, v6, nh, m->pkt_len);
 		mutable_restore(p, v6, &s);
 	}
-	return dp_parse_ip(m, md) != 0 ? DP_DROP_inner_malformed : 0;
+	if (dp_parse_ip(m, md) != 0)
+		return DP_DROP_inner_malformed;
+	md->flags |= DP_M_FROM_SA;
+	return 0;
 }

@@ -101,16 +101,17 @@ struct dp_worker {
 	uint16_t n_cut;
 	struct rte_mbuf *cut[DP_BURST];
 	uint32_t cut_len[DP_BURST];
-	/* ICMP errors about the burst's decrypted packets (at most one each),
-	 * to go through the outbound policy once it is sent: back through a
-	 * tunnel, or nowhere (worker.c, icmp_err.c) */
-	uint16_t n_tunnel_errs;
-	struct rte_mbuf *tunnel_errs[DP_BURST];
 	/* ESP and AH fragments to the gateway, collected here (reass.c) */
 	struct rte_ip_frag_tbl *reass;
 	struct rte_ip_frag_death_row *reass_dr;
 	struct dp_reass_natt_key *reass_natt; /* first fragments of ESP in UDP seen */
 	uint64_t reass_timeout_tsc;
+	/* ICMP errors about the burst's decrypted packets (at most one each),
+	 * to go through the outbound policy once it is sent: back through a
+	 * tunnel, or nowhere (worker.c, icmp_err.c); last, leaving the other
+	 * fields where they were */
+	uint16_t n_tunnel_errs;
+	struct rte_mbuf *tunnel_errs[DP_BURST];
 };
 
 /* A worker's counters as they are now: by the worker between two poll

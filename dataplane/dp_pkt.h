@@ -20,10 +20,10 @@
 enum dp_meta_flags {
 	DP_M_FRAG = 1 << 0,     /* a fragment (any) */
 	DP_M_NOT_FIRST = 1 << 1, /* a fragment other than the first: no L4 header */
-	DP_M_TTL_DONE = 1 << 2,  /* TTL already decremented (forwarded, or a re-injected packet) */
+	DP_M_TTL_DONE = 1 << 2,  /* TTL already decremented (a re-injected packet) */
 	DP_M_NATT = 1 << 3,      /* ESP in UDP: l3_len covers the UDP header too */
 	DP_M_IKE = 1 << 4,       /* IKE on a NAT-T port (non-ESP marker, RFC 3948 §2.2) */
-	DP_M_DECRYPTED = 1 << 5, /* came out of a tunnel: errors about it go back through one */
+	DP_M_FROM_SA = 1 << 5,   /* came in on an SA, ESP or AH: errors about it go back on one */
 	DP_M_SECURE_ONLY = 1 << 6 /* such an error: sent only if the outbound policy secures it */
 };
 

@@ -271,6 +271,7 @@ static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 	md->inner_len = payload;
 	if (dp_parse_ip(m, md) != 0)
 		return DP_DROP_inner_malformed;
+	md->flags |= DP_M_FROM_SA;
 	if (natt_transport)
 		dp_natt_fix_inner_cksum(m, md);
 	return 0;

@@ -42,7 +42,7 @@ static void finish_piece(struct rte_mbuf *f, const struct dp_meta *orig)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	dp_parse_ipv4(f, md); /* the cut packet's header, its length and offset set: it parses */
 	md->in_port = orig->in_port;
-	md->flags |= orig->flags & (DP_M_TTL_DONE | DP_M_DECRYPTED);
+	md->flags |= orig->flags & (DP_M_TTL_DONE | DP_M_FROM_SA);
 }
 
 /* The pieces' offsets must stay within the 13-bit field: a fragment

@@ -281,7 +281,7 @@ static uint32_t quote_max(const struct dp_meta *md)
 {
 	uint32_t most = md->family == DPSEC_AF_INET6 ? ICMP6_QUOTE_MAX : ICMP4_QUOTE_MAX;
 
-	return (md->flags & DP_M_DECRYPTED) ? most - DP_IPSEC_MAX_OVERHEAD : most;
+	return (md->flags & DP_M_FROM_SA) ? most - DP_IPSEC_MAX_OVERHEAD : most;
 }
 
 /* Where an error about m comes from: the gateway's address on the port m
@@ -292,7 +292,7 @@ static bool error_source(const struct dp_meta *md, uint8_t *from)
 {
 	const struct dp_nexthop *nh;
 
-	if (!(md->flags & DP_M_DECRYPTED))
+	if (!(md->flags & DP_M_FROM_SA))
 		return gateway_addr(md->in_port, md->family, from);
 	nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
 	return nh != NULL && gateway_addr(nh->port, md->family, from);
@@ -330,7 +330,7 @@ static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_met
 		return NULL;
 	}
 	dp_meta(r)->in_port = md->in_port;
-	if (md->flags & DP_M_DECRYPTED) /* ours: no TTL to take */
+	if (md->flags & DP_M_FROM_SA) /* ours: no TTL to take */
 		dp_meta(r)->flags |= DP_M_SECURE_ONLY | DP_M_TTL_DONE;
 	return r;
 }
@@ -363,9 +363,10 @@ static bool may_cut(const struct rte_mbuf *m, const struct dp_meta *md, const st
 }
 
 /* m (mtu_left: the longest packet its way out takes) is dropped as too
- * big; IPv4 with DF and IPv6 have their source told that length. Returns
- * the error, or NULL. */
-static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu_left)
+ * big; IPv4 with DF and IPv6 have their source told that length (ttl_back:
+ * the TTL was taken). Returns the error, or NULL. */
+static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu_left,
+				     bool ttl_back)
 {
 	struct dp_meta *md = dp_meta(m);
 	struct icmp_what what = { .info = mtu_left };
@@ -379,7 +380,7 @@ static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, ui
 		what.code = ICMP4_FRAG_NEEDED;
 	}
 	if (dont_fragment(m, md))
-		reply = tell_source(w, m, &what, md->flags & DP_M_TTL_DONE);
+		reply = tell_source(w, m, &what, ttl_back);
 	dp_drop(w, m, DP_DROP_too_big);
 	return reply;
 }
@@ -398,19 +399,22 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 		*fit_len = fits;
 		return DP_FIT_CUT;
 	}
-	*reply = drop_too_big(w, m, fits);
+	*reply = drop_too_big(w, m, fits, md->flags & DP_M_TTL_DONE);
 	return DP_FIT_DROPPED;
 }
 
 enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
 			 struct rte_mbuf **reply)
 {
+	const struct dp_meta *md = dp_meta(m);
+
 	*reply = NULL;
 	if (m->pkt_len <= mtu)
 		return DP_FIT_YES;
-	if (!dont_fragment(m, dp_meta(m)))
+	if (!dont_fragment(m, md))
 		return DP_FIT_CUT;
-	*reply = drop_too_big(w, m, mtu);
+	/* routed: every packet but the host's own (never told) had its TTL taken */
+	*reply = drop_too_big(w, m, mtu, true);
 	return DP_FIT_DROPPED;
 }
 

@@ -267,8 +267,6 @@ static bool ttl_decrement(struct rte_mbuf *m, const struct dp_meta *md)
 	return true;
 }
 
-/* m's TTL ran out: dropped, and its source told when it may be (ICMP time
- * exceeded, routed like the packets forwarded, or back through a tunnel). */
 /* An ICMP error about a decrypted packet is kept to go through the
  * outbound policy after the burst (back through a tunnel); NULL then, else
  * the error itself, to be routed. */
@@ -280,6 +278,8 @@ static struct rte_mbuf *keep_tunnel_error(struct dp_worker *w, struct rte_mbuf *
 	return NULL;
 }
 
+/* m's TTL ran out: dropped, and its source told when it may be (ICMP time
+ * exceeded, routed like the packets forwarded, or back through a tunnel). */
 static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 {
 	struct rte_mbuf *reply = keep_tunnel_error(w, dp_icmp_time_exceeded(w, m));
@@ -290,7 +290,7 @@ static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort 
 }
 
 /* Local destinations go to the host, others are forwarded (TTL first). */
-static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, bool decrypted)
+static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 {
 	struct dp_meta *md = dp_meta(m);
 
@@ -301,12 +301,10 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s, 
 			s->host[s->n_host++] = m;
 		return;
 	}
-	md->flags |= decrypted ? DP_M_DECRYPTED : 0;
 	if (!ttl_decrement(m, md)) {
 		ttl_expired(w, m, s);
 		return;
 	}
-	md->flags |= DP_M_TTL_DONE;
 	s->fwd[s->n_fwd++] = m;
 }
 
@@ -508,7 +506,7 @@ static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 		else if (action == DPSEC_ACTION_BLOCK)
 			dp_drop(w, m, DP_DROP_policy_block);
 		else
-			deliver(w, m, s, false);
+			deliver(w, m, s);
 	}
 }
 
@@ -669,9 +667,9 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	struct dp_nh_cache nc = { .nh = NULL };
 
 	for (uint16_t i = 0; i < s->n_esp; i++)
-		deliver(w, s->esp[i], s, true);
+		deliver(w, s->esp[i], s);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
-		for (struct rte_mbuf *m = s->fwd[i]; m != NULL;) /* an error is never too big */
+		for (struct rte_mbuf *m = s->fwd[i]; m != NULL;) /* no error about an error */
 			m = route_one(w, m, txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
 		to_host(s->host[i], txq);

@@ -63,7 +63,7 @@ GATEWAY = """
 dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; };
 ports = (
   { name = "lan"; device = "net_af_packet0,iface=gw%(gw)s-lan"; role = "protected";
-    addresses = [ "%(lan_addr)s/24" ]; },
+    addresses = [ "%(lan_addr)s/24" ];%(lan_extra)s },
   { name = "wan"; device = "%(wan_device)s"; role = "unprotected";
     addresses = [ "%(wan)s/24" ];%(wan_extra)s }
 );
@@ -168,8 +168,10 @@ class World:
         names = ("ha", "ga", "gb") if self.b_alone else ("ha", "ga", "gb", "hb")
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
-        # the WAN port's device (%(gw)s: a or b) and more of its settings
+        # the WAN port's device (%(gw)s: a or b) and more of its settings,
+        # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
+        self.lan_extra = ""
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -225,7 +227,7 @@ class World:
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
         with open(conf, "w") as f:
             f.write(GATEWAY % dict(GW[gw], gw=gw, wan_device=self.wan_device % dict(gw=gw),
-                                   wan_extra=self.wan_extra))
+                                   wan_extra=self.wan_extra, lan_extra=self.lan_extra))
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
             # only A checks CRLs: B, checking its own certificate, would not use it

@@ -45,12 +45,18 @@
 #   B with TTL 1 through the tunnel: gateway A decrypts it, its TTL runs
 #   out, and the ICMP time exceeded from gateway A's LAN address goes back
 #   through the tunnel; B's ping reports it.
+# --case tunnel-pmtu: gateway A's LAN port held to LAN_MTU bytes. B pings
+#   host A with DF through the tunnel, 1,328 bytes: gateway A decrypts a
+#   packet too big for its LAN and sends "fragmentation needed" naming
+#   LAN_MTU back through the tunnel, from its LAN address; B's ping reports
+#   it, B's kernel keeps the MTU for host A (ip route get), and its next
+#   ping that large fails at once ("message too long").
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan: exit 77 (skip) when one is missing.
-# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments DPSECD
-#        DPSEC_CTLD DPSECCTL
+# usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
+#        tunnel-pmtu DPSECD DPSEC_CTLD DPSECCTL
 import hashlib
 import json
 import os
@@ -73,6 +79,7 @@ FRAGMENT = 150      # bytes: IKE_AUTH with PSK is longer, both ways (charon's co
                     # the IP and UDP headers too: it gets FRAGMENT + 28)
 WAN_MTU = 1000      # esp-fragments: the WAN link, narrower than the tunnel's packets
 BIG_PINGS = 5       # esp-fragments: pings of 1,328 bytes from B
+LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
 
 
 class Interop(E.World):
@@ -447,13 +454,43 @@ def clear_too_big(w, errs):
                     "naming %d from gateway A:\n%s" % (WAN_MTU, out))
 
 
+def run_tunnel_pmtu(w, errs):
+    w.lan_extra = " mtu = %d;" % LAN_MTU
+    w.topology()
+    w.gateway("a")
+    w.strongswan()
+    if not E.wait_until("the first negotiation", lambda: ping_ok(w), 20):  # A's ACQUIRE
+        errs.append("tunnel-pmtu: no ping answered through the tunnel")
+        return
+
+    def df_ping():
+        return T.sh("ping", "-n", "-I", "10.2.0.2", "-M", "do", "-c", "1", "-W", "2", "-s", "1300",
+                    "10.1.0.2", ns=w.ns["gb"], check=False).stdout
+    first = df_ping()
+    route = T.sh("ip", "route", "get", "10.1.0.2", "from", "10.2.0.2", ns=w.ns["gb"],
+                 check=False).stdout
+    second = df_ping()
+    print("tunnel-pmtu: B's first ping: %s; B's route: %s" % (
+        " | ".join(ln for ln in first.splitlines() if "From" in ln), " ".join(route.split())))
+    if not re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = %d\)" % LAN_MTU, first):
+        errs.append("tunnel-pmtu: B's ping of 1,328 bytes with DF got no fragmentation needed "
+                    "naming %d from gateway A's LAN address:\n%s" % (LAN_MTU, first))
+    if "mtu %d" % LAN_MTU not in route:
+        errs.append("tunnel-pmtu: B's kernel did not keep the MTU %d for host A: %s"
+                    % (LAN_MTU, route))
+    if "message too long, mtu=%d" % LAN_MTU not in second:
+        errs.append("tunnel-pmtu: B's second ping of 1,328 bytes with DF did not fail at once "
+                    "with message too long, mtu=%d:\n%s" % (LAN_MTU, second))
+
+
 def main():
     args = sys.argv[1:]
     cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
-             "fragments": run_fragments, "esp-fragments": run_esp_fragments}
+             "fragments": run_fragments, "esp-fragments": run_esp_fragments,
+             "tunnel-pmtu": run_tunnel_pmtu}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
-              "esp-fragments DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+              "esp-fragments|tunnel-pmtu DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     case = args[1]
     if os.geteuid() != 0:
