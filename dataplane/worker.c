@@ -611,8 +611,9 @@ static void cut_to_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
 /* m does not fit port p it is routed to: cut to its MTU (IPv4 without DF),
  * or dropped. Returns the ICMP error to route in its place, or NULL. Out of
  * line: the routing loop keeps its registers and stack frame. */
-static __rte_noinline struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
-					 const struct rte_ether_addr *mac, struct dp_txq *txq)
+static __rte_noinline struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m,
+							 uint16_t p, const struct rte_ether_addr *mac,
+							 struct dp_txq *txq)
 {
 	struct rte_mbuf *reply;
 
