@@ -406,12 +406,8 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
 			 struct rte_mbuf **reply)
 {
-	const struct dp_meta *md = dp_meta(m);
-
 	*reply = NULL;
-	if (m->pkt_len <= mtu)
-		return DP_FIT_YES;
-	if (!dont_fragment(m, md))
+	if (!dont_fragment(m, dp_meta(m)))
 		return DP_FIT_CUT;
 	/* routed: every packet but the host's own (never told) had its TTL taken */
 	*reply = drop_too_big(w, m, mtu, true);

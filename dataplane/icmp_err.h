@@ -46,8 +46,8 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 			struct rte_mbuf **reply, uint32_t *fit_len);
 
 /* Packet m (its meta filled, forwarded in clear or decrypted) is routed
- * to a port of mtu bytes: does it fit? If not, IPv4 without DF may be cut
- * into fragments of mtu bytes; anything else is dropped (too_big) and,
+ * to a port of mtu bytes and is longer: IPv4 without DF may be cut into
+ * fragments of mtu bytes; anything else is dropped (too_big) and,
  * when its source may be told, *reply is the ICMP error to send it, else
  * NULL. Errors about a decrypted packet are marked DP_M_SECURE_ONLY: they
  * go through the outbound policy, and leave only through a tunnel; the

@@ -477,7 +477,8 @@ def ah_neg_run(alg, esn, seed):
     mutable fields (accepted: the ICV leaves them out), replay, header
     length and truncation (drop_ah_bad_length), SPIs of the wrong protocol
     (the SAD key includes it), next header, inner policy, IPv6 extension
-    headers before AH."""
+    headers before AH; the time exceeded about an inner packet with TTL 1
+    back through the tunnel."""
     run = _run("neg/%s/%s" % (alg, _esn_name(esn)), seed)
 
     def cell(name, fam=4):
@@ -696,6 +697,17 @@ def ah_neg_run(alg, esn, seed):
             _fix_ipv4_sum(b)
         c.send_wan(bytes(b))
         c.expect_drop("icv", sa=cl.inb)
+    # an AH-verified packet whose TTL runs out: its time exceeded goes back
+    # with the tunnel's outbound AH SA, from the gateway's LAN address
+    for fam in (4, 6):
+        cl = cell("ttl%d" % fam, fam)
+        c = Case(run, "ipv%d/inner-ttl-expired" % fam)
+        p = cl.inner_in(1, ttl=1)
+        c.send_wan(cl.esp(p, 1), inner=p)
+        c.expect_drop("ttl_exceeded")
+        c.expect_icmp_back(cl.out, time_exceeded(fam, p, T.LAN4 if fam == 4 else T.LAN6,
+                                                 tunnel=True))
+        c.expect_sa(cl.inb, packets=1)
     return run
 
 
