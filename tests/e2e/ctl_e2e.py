@@ -120,11 +120,15 @@ class World:
         return json.loads(self.ctl("show", what, "--json").stdout)
 
     def wait_synced(self, timeout=20):
-        """Until ctld answers and the dataplane holds the static SAs."""
+        """Until ctld answers, the dataplane holds the static SAs, and
+        dpsecctl reads the dataplane's counters (a dpsecd just started may
+        not have published them yet)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             r = self.ctl("show", "qmsas", "--json", check=False)
-            if r.returncode == 0 and len(json.loads(r.stdout).get("qmsas", [])) >= 1:
+            s = self.ctl("show", "stats", "--all", "--json", check=False)
+            if r.returncode == 0 and len(json.loads(r.stdout).get("qmsas", [])) >= 1 and \
+                    s.returncode == 0 and "dataplane" in json.loads(s.stdout):
                 return
             time.sleep(0.2)
         raise RuntimeError("ctld not in sync; its log:\n" + self.ctld.text()[-3000:])
