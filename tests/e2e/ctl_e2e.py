@@ -120,15 +120,11 @@ class World:
         return json.loads(self.ctl("show", what, "--json").stdout)
 
     def wait_synced(self, timeout=20):
-        """Until ctld answers, the dataplane holds the static SAs, and
-        dpsecctl reads the dataplane's counters (a dpsecd just started may
-        not have published them yet)."""
+        """Until ctld answers and the dataplane holds the static SAs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             r = self.ctl("show", "qmsas", "--json", check=False)
-            s = self.ctl("show", "stats", "--all", "--json", check=False)
-            if r.returncode == 0 and len(json.loads(r.stdout).get("qmsas", [])) >= 1 and \
-                    s.returncode == 0 and "dataplane" in json.loads(s.stdout):
+            if r.returncode == 0 and len(json.loads(r.stdout).get("qmsas", [])) >= 1:
                 return
             time.sleep(0.2)
         raise RuntimeError("ctld not in sync; its log:\n" + self.ctld.text()[-3000:])
@@ -142,10 +138,17 @@ class World:
             self.topo.close()
 
 
-def dp_drops(w):
-    """dpsecd's drops so far, read from its shared memory by dpsecctl."""
-    r = w.ctl("show", "stats", "--all", "--json").stdout
-    return sum(x["value"] for x in json.loads(r)["dataplane"] if x["name"].startswith("drop_"))
+def dp_drops(w, timeout=5):
+    """dpsecd's drops so far, read from its shared memory by dpsecctl. Just
+    after a dataplane restart, while ctld re-attaches, the table can be
+    missing from "show stats" for a moment: read again until it is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = json.loads(w.ctl("show", "stats", "--all", "--json").stdout)
+        if "dataplane" in stats or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return sum(x["value"] for x in stats["dataplane"] if x["name"].startswith("drop_"))
 
 
 def check_stream(errs, pcap, count, what, drops_before, w, rate):
