@@ -106,12 +106,12 @@ struct dp_worker {
 	struct rte_ip_frag_death_row *reass_dr;
 	struct dp_reass_natt_key *reass_natt; /* first fragments of ESP in UDP seen */
 	uint64_t reass_timeout_tsc;
-	/* ICMP errors about the burst's decrypted packets (at most one each),
-	 * to go through the outbound policy once it is sent: back through a
-	 * tunnel, or nowhere (worker.c, icmp_err.c); last, leaving the other
-	 * fields where they were */
-	uint16_t n_tunnel_errs;
-	struct rte_mbuf *tunnel_errs[DP_BURST];
+	/* ICMP errors the gateway makes about the burst's packets (at most one
+	 * each), to go through the outbound policy once it is sent, like any
+	 * packet the gateway sends (worker.c, icmp_err.c); last, leaving the
+	 * other fields where they were */
+	uint16_t n_errs;
+	struct rte_mbuf *errs[DP_BURST];
 };
 
 /* A worker's counters as they are now: by the worker between two poll

@@ -8,9 +8,11 @@
  * its port's MTU (RFC 1812 §4.2.2.7 and §5.2.6). And "time exceeded" (RFC
  * 792, RFC 4443 §3.3) for a packet whose TTL or hop limit runs out here.
  * From the gateway's address on the port the packet came in by; about a
- * decrypted packet, from its address on the protected side, and only back
- * through a tunnel (the worker puts such errors through the outbound
- * policy, RFC 4301 §5; in clear they would tell the outside about the
+ * decrypted packet, from its address on the protected side. Every error
+ * is the gateway's own packet and the worker puts it through the outbound
+ * policy (RFC 4301 §5: the SPD sees all traffic crossing the boundary):
+ * a rule may block it or secure it; one about a decrypted packet leaves
+ * only through a tunnel (in clear it would tell the outside about the
  * protected traffic). Never about an ICMP error, a later fragment or to a
  * source that is not one host; at most DP_ICMP_ERR_RATE a second per
  * worker. */
@@ -300,9 +302,9 @@ static bool error_source(const struct dp_meta *md, uint8_t *from)
 
 /* The error what about m, from error_source to m's source, quoting m as
  * it arrived (ttl_back: forwarding already took one from its TTL); NULL
- * when there is no such address or no buffer. An error about a decrypted
- * packet is marked to go through the outbound policy and leave only
- * secured (DP_M_SECURE_ONLY). */
+ * when there is no such address or no buffer. The gateway's own packet:
+ * no TTL to take on its way out; one about a decrypted packet is marked
+ * to leave only secured (DP_M_SECURE_ONLY). */
 static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_meta *md,
 				   const struct icmp_what *what, bool ttl_back)
 {
@@ -330,8 +332,9 @@ static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_met
 		return NULL;
 	}
 	dp_meta(r)->in_port = md->in_port;
-	if (md->flags & DP_M_FROM_SA) /* ours: no TTL to take */
-		dp_meta(r)->flags |= DP_M_SECURE_ONLY | DP_M_TTL_DONE;
+	dp_meta(r)->flags |= DP_M_TTL_DONE;
+	if (md->flags & DP_M_FROM_SA)
+		dp_meta(r)->flags |= DP_M_SECURE_ONLY;
 	return r;
 }
 

@@ -49,9 +49,9 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
  * to a port of mtu bytes and is longer: IPv4 without DF may be cut into
  * fragments of mtu bytes; anything else is dropped (too_big) and,
  * when its source may be told, *reply is the ICMP error to send it, else
- * NULL. Errors about a decrypted packet are marked DP_M_SECURE_ONLY: they
- * go through the outbound policy, and leave only through a tunnel; the
- * others are routed. */
+ * NULL. Every error goes through the outbound policy, as the gateway's own
+ * packet; one about a decrypted packet is marked DP_M_SECURE_ONLY: it may
+ * leave only through a tunnel. */
 enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
 			 struct rte_mbuf **reply);
 

@@ -3,8 +3,8 @@
  * ESP bursts, route (cutting IPv4 without DF forwarded in clear or
  * decrypted to fit its port), and transmit; then cut the packets set aside
  * as too big for their tunnel (IPv4 without DF) and send their fragments
- * the same way, and put the ICMP errors about decrypted packets through
- * the outbound policy.
+ * the same way, and put the ICMP errors the gateway made about the
+ * burst's packets through the outbound policy.
  * ESP and AH fragments to the gateway wait for their packet (reass.c).
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
@@ -267,25 +267,19 @@ static bool ttl_decrement(struct rte_mbuf *m, const struct dp_meta *md)
 	return true;
 }
 
-/* An ICMP error about a decrypted packet is kept to go through the
- * outbound policy after the burst (back through a tunnel); NULL then, else
- * the error itself, to be routed. */
-static struct rte_mbuf *keep_tunnel_error(struct dp_worker *w, struct rte_mbuf *reply)
+/* An ICMP error the gateway made (or NULL: none) is kept to go through the
+ * outbound policy after the burst. */
+static void keep_error(struct dp_worker *w, struct rte_mbuf *reply)
 {
-	if (reply == NULL || !(dp_meta(reply)->flags & DP_M_SECURE_ONLY))
-		return reply;
-	w->tunnel_errs[w->n_tunnel_errs++] = reply; /* one per decrypted packet: room for all */
-	return NULL;
+	if (reply != NULL)
+		w->errs[w->n_errs++] = reply; /* at most one per packet of a burst: room for all */
 }
 
 /* m's TTL ran out: dropped, and its source told when it may be (ICMP time
- * exceeded, routed like the packets forwarded, or back through a tunnel). */
-static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
+ * exceeded). */
+static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m)
 {
-	struct rte_mbuf *reply = keep_tunnel_error(w, dp_icmp_time_exceeded(w, m));
-
-	if (reply != NULL)
-		s->fwd[s->n_fwd++] = reply;
+	keep_error(w, dp_icmp_time_exceeded(w, m));
 	dp_drop(w, m, DP_DROP_ttl_exceeded);
 }
 
@@ -302,7 +296,7 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 		return;
 	}
 	if (!ttl_decrement(m, md)) {
-		ttl_expired(w, m, s);
+		ttl_expired(w, m);
 		return;
 	}
 	s->fwd[s->n_fwd++] = m;
@@ -402,8 +396,8 @@ static void set_aside(struct dp_worker *w, struct dp_sort *s, struct rte_mbuf *m
 
 /* Packets that will not fit their way out once encapsulated leave the
  * burst (icmp_err.c): set aside to be cut, or dropped, the ICMP errors
- * about them joining the forwarded. A pass of its own: the policy loop
- * stays as tight as it was. */
+ * about them kept. A pass of its own: the policy loop stays as tight as
+ * it was. */
 static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_t n,
 			     struct dp_sort *s)
 {
@@ -425,8 +419,7 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 			set_aside(w, s, m, fit_len);
 			break;
 		case DP_FIT_DROPPED:
-			if (reply != NULL)
-				s->fwd[s->n_fwd++] = reply;
+			keep_error(w, reply);
 			break;
 		}
 	}
@@ -465,7 +458,7 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 		if (action == DPSEC_ACTION_BLOCK) {
 			dp_drop(w, m, DP_DROP_policy_block);
 		} else if (!from_host && !ttl_once(m, md)) {
-			ttl_expired(w, m, s);
+			ttl_expired(w, m);
 		} else if (action == DPSEC_ACTION_PERMIT) {
 			permit(w, m, md, s);
 		} else if ((sa = rule_sa(&pol->rules[md->rule])) == NULL) {
@@ -609,24 +602,21 @@ static void cut_to_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
 }
 
 /* m does not fit port p it is routed to: cut to its MTU (IPv4 without DF),
- * or dropped. Returns the ICMP error to route in its place, or NULL. Out of
- * line: the routing loop keeps its registers and stack frame. */
-static __rte_noinline struct rte_mbuf *too_big_for_port(struct dp_worker *w, struct rte_mbuf *m,
-							 uint16_t p, const struct rte_ether_addr *mac,
-							 struct dp_txq *txq)
+ * or dropped (the ICMP error about it kept). Out of line: the routing loop
+ * keeps its registers and stack frame. */
+static __rte_noinline void too_big_for_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
+					    const struct rte_ether_addr *mac, struct dp_txq *txq)
 {
 	struct rte_mbuf *reply;
 
 	if (dp_port_fits(w, m, dp_g->ports[p].mtu, &reply) == DP_FIT_CUT)
 		cut_to_port(w, m, p, mac, txq);
-	return keep_tunnel_error(w, reply);
+	keep_error(w, reply);
 }
 
-/* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch.
- * Returns a packet to route in m's place (an ICMP error about it), or
- * NULL. */
-static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
-				  struct dp_nh_cache *nc)
+/* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
+static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
+		      struct dp_nh_cache *nc)
 {
 	struct dp_meta *md = dp_meta(m);
 	const uint8_t *dst = dp_meta_dst(md);
@@ -636,23 +626,24 @@ static struct rte_mbuf *route_one(struct dp_worker *w, struct rte_mbuf *m, struc
 
 	if (is_multicast(md)) {
 		dp_drop(w, m, DP_DROP_multicast);
-		return NULL;
+		return;
 	}
 	if (nh == NULL) {
 		dp_drop(w, m, DP_DROP_no_route);
-		return NULL;
+		return;
 	}
 	port = &dp_g->ports[nh->port];
 	if (!neighbour_mac(nc, nh, dp_nexthop_addr(nh, dst), md->family, &mac)) {
 		request_resolution(nh->port, md, dp_nexthop_addr(nh, dst));
 		dp_drop(w, m, DP_DROP_no_neighbour);
-		return NULL;
+		return;
 	}
-	if (unlikely(m->pkt_len > port->mtu))
-		return too_big_for_port(w, m, nh->port, &mac, txq);
+	if (unlikely(m->pkt_len > port->mtu)) {
+		too_big_for_port(w, m, nh->port, &mac, txq);
+		return;
+	}
 	dp_push_eth(m, &mac, &port->mac, md->family);
 	txq[nh->port].m[txq[nh->port].n++] = m;
-	return NULL;
 }
 
 static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
@@ -671,8 +662,7 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	for (uint16_t i = 0; i < s->n_esp; i++)
 		deliver(w, s->esp[i], s);
 	for (uint16_t i = 0; i < s->n_fwd; i++)
-		for (struct rte_mbuf *m = s->fwd[i]; m != NULL;) /* no error about an error */
-			m = route_one(w, m, txq, &nc);
+		route_one(w, s->fwd[i], txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
 		to_host(s->host[i], txq);
 	tx_flush(w, txq);
@@ -705,28 +695,29 @@ static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 	w->n_cut = 0;
 }
 
-/* The errors about decrypted packets through the outbound policy: those
- * it secures leave through their tunnel, the others are dropped. */
-static void send_tunnel_errors(struct dp_worker *w, struct dp_txq *txq)
+/* The errors the gateway made through the outbound policy, as its own
+ * packets: permitted, secured or blocked by its rules (one about a
+ * decrypted packet leaves only secured); none is made about them. */
+static void send_errors(struct dp_worker *w, struct dp_txq *txq)
 {
 	struct dp_sort e;
 
-	sort_init(&e, w->n_tunnel_errs, false);
-	memcpy(e.out, w->tunnel_errs, w->n_tunnel_errs * sizeof(e.out[0]));
-	w->n_tunnel_errs = 0;
+	sort_init(&e, w->n_errs, false);
+	memcpy(e.out, w->errs, w->n_errs * sizeof(e.out[0]));
+	w->n_errs = 0;
 	policy_out(w, &e);
 	send_sorted(w, &e, txq);
 }
 
 /* A sorted burst routed and sent, then the packets it set aside cut and
- * their fragments sent, then the errors to go back through a tunnel. */
+ * their fragments sent, then the errors it made. */
 static void send_all(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 {
 	send_sorted(w, s, txq);
 	if (unlikely(w->n_cut > 0))
 		send_cut(w, txq);
-	if (unlikely(w->n_tunnel_errs > 0))
-		send_tunnel_errors(w, txq);
+	if (unlikely(w->n_errs > 0))
+		send_errors(w, txq);
 }
 
 static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,

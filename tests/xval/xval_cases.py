@@ -13,6 +13,9 @@
 #                          before tunnel encapsulation
 #   port-mtu               packets forwarded in clear or decrypted too big
 #                          for their port: cut, or ICMP errors
+#   error-policy, error-default-block
+#                          the gateway's ICMP errors through the outbound
+#                          policy: secured, blocked, permitted
 #   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
@@ -1181,6 +1184,89 @@ def port_mtu_run(seed):
     return run
 
 
+ERR_MTU = 1400  # the WAN port's MTU in the error-policy run
+
+
+def error_policy_run(seed):
+    """The ICMP errors dpsecd makes are the gateway's own packets and go
+    through the outbound policy like any other (RFC 4301 §5): a rule that
+    secures the gateway's traffic to the source carries the error in its SA
+    (here transport mode from the WAN address, time exceeded about a clear
+    packet from that source), a block rule drops it (time exceeded, too big
+    for the WAN port, too big once encapsulated: each made, then dropped as
+    policy_block), while the packets they are about are treated as ever."""
+    run = _run("error-policy", seed)
+    run.conf.wan_mtu = ERR_MTU
+    for fam in (4, 6):
+        src = T.WAN4 if fam == 4 else T.WAN6
+        cl = Cell(run, "es%d" % fam, "aes128gcm16", False, fam, fam, "transport", src,
+                  T.transport_peer(fam, 40))
+        c = Case(run, "secured/ipv%d" % fam)
+        p = TR.simple(fam, cl.remote, T.lan_host(fam), fam, ttl=1)
+        c.send_wan(p)
+        c.expect_drop("ttl_exceeded")
+        c.expect_icmp_back(cl.out, time_exceeded(fam, p, src))
+    for fam, proto in ((4, "icmp"), (6, "icmpv6")):
+        gw = T.LAN4 if fam == 4 else T.LAN6
+        gw_to_lan = {"source": T.host_prefix(gw), "destination": T.lan_net(fam),
+                     "protocol": proto, "mirrored": False}
+        run.conf.add_rule("eb%d" % fam, [gw_to_lan], action="deny")
+    cl = Cell(run, "et4", "aes128gcm16", False, 4, 4)
+    c = Case(run, "blocked")
+    for fam, far in ((4, T.PERMIT4), (6, FAR6)):
+        p = TR.simple(fam, T.lan_host(fam), far, 10 + fam, ttl=1)
+        c.send_lan(p)
+        c.expect_drop("ttl_exceeded")
+        c.expect_icmp_dropped("policy_block")
+        big = _sized(fam, T.lan_host(fam), far, 20 + fam, ERR_MTU + 1, df=True)
+        c.send_lan(big)
+        c.expect_drop("too_big")
+        c.expect_icmp_dropped("policy_block")
+    big = _sized(4, T.HOST4, T.remote_host(4, cl.k), 30, ERR_MTU - 20, df=True)
+    c.send_lan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp_dropped("policy_block")
+    c = Case(run, "not-about-gateway")  # the blocked traffic is the gateway's only
+    p = TR.simple(4, T.HOST4, T.PERMIT4, 40)
+    c.send_lan(p)
+    c.expect_wan_clear(TR.routed(p))
+    p = cl.inner_out(41)
+    c.send_lan(p)
+    c.expect_esp(cl.out, [p])
+    return run
+
+
+def error_default_block_run(seed):
+    """With default_action "block", an error no rule permits is dropped as
+    any other unmatched packet, though the packet it is about was
+    permitted; a rule permitting the gateway's ICMPv6 to the LAN lets it
+    through."""
+    run = _run("error-default-block", seed)
+    run.conf.default_action = "block"
+    for fam, far in ((4, T.PERMIT4), (6, FAR6)):
+        lan_far = {"source": T.lan_net(fam), "destination": T.host_prefix(far),
+                   "protocol": "any", "mirrored": True}
+        run.conf.add_rule("ok%d" % fam, [lan_far], action="allow")
+    run.conf.add_rule("icmp6", [{"source": T.host_prefix(T.LAN6), "destination": T.lan_net(6),
+                                 "protocol": "icmpv6", "mirrored": False}], action="allow")
+    c = Case(run, "permitted")
+    for fam, far in ((4, T.PERMIT4), (6, FAR6)):
+        p = TR.simple(fam, T.lan_host(fam), far, fam)
+        c.send_lan(p)
+        c.expect_wan_clear(TR.routed(p))
+    c = Case(run, "error-unmatched")
+    p = TR.simple(4, T.HOST4, T.PERMIT4, 5, ttl=1)
+    c.send_lan(p)
+    c.expect_drop("ttl_exceeded")
+    c.expect_icmp_dropped("policy_block")
+    c = Case(run, "error-permitted")
+    p = TR.simple(6, T.HOST6, FAR6, 6, ttl=1)
+    c.send_lan(p)
+    c.expect_drop("ttl_exceeded")
+    c.expect_icmp(time_exceeded(6, p, T.LAN6))
+    return run
+
+
 def _outer_fragment(whole, offset8, more, data):
     """The IPv4 header of whole as a fragment at offset8 (8-byte units),
     with MF if more, carrying data."""
@@ -1540,6 +1626,8 @@ def plan(seed):
     runs.append(("prefrag-128", lambda: prefrag_smallest_run(seed)))
     runs.append(("prefrag-68", lambda: prefrag_too_narrow_run(seed)))
     runs.append(("port-mtu", lambda: port_mtu_run(seed)))
+    runs.append(("error-policy", lambda: error_policy_run(seed)))
+    runs.append(("error-default-block", lambda: error_default_block_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC

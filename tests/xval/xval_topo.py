@@ -72,6 +72,7 @@ class Config:
     def __init__(self):
         self.filter_lists = []   # (name, [filter dict])
         self.filter_actions = [("secure", "negotiate"), ("deny", "block"), ("allow", "permit")]
+        self.default_action = "permit"  # policy.default_action
         self.rules = []          # dict
         self.sas = []            # SaSpec; the position is the SA table index
         self.workers = 1         # worker lcores (dataplane.workers)
@@ -144,7 +145,7 @@ class Config:
                       % (dst, 'via = "%s"; ' % via if via else "", port))
         out.append(",\n".join(rs))
         out.append(");")
-        out.append('policy = {\n  default_action = "permit";\n  filter_lists = (')
+        out.append('policy = {\n  default_action = "%s";\n  filter_lists = (' % self.default_action)
         fls = []
         for name, filters in self.filter_lists:
             fs = []
