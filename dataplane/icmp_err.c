@@ -6,7 +6,9 @@
  * needed" for IPv4 with DF (RFC 792, RFC 1191), "packet too big" (RFC 4443
  * §3.2). The same for a packet forwarded in clear or decrypted that exceeds
  * its port's MTU (RFC 1812 §4.2.2.7 and §5.2.6). And "time exceeded" (RFC
- * 792, RFC 4443 §3.3) for a packet whose TTL or hop limit runs out here.
+ * 792, RFC 4443 §3.3) for a packet whose TTL or hop limit runs out here,
+ * "destination unreachable" (net unreachable, no route to destination:
+ * RFC 1812 §5.2.7.1, RFC 4443 §3.1) for one with no route.
  * From the gateway's address on the port the packet came in by; about a
  * decrypted packet, from its address on the protected side. Every error
  * is the gateway's own packet and the worker puts it through the outbound
@@ -27,8 +29,11 @@
 #include "icmp_err.h"
 
 #define ICMP4_UNREACH 3
+#define ICMP4_NET_UNREACH 0
 #define ICMP4_FRAG_NEEDED 4
 #define ICMP4_TIME_EXCEEDED 11
+#define ICMP6_UNREACH 1
+#define ICMP6_NO_ROUTE 0
 #define ICMP6_PACKET_TOO_BIG 2
 #define ICMP6_TIME_EXCEEDED 3
 #define ICMP6_FIRST_INFO 128            /* ICMPv6 types below are errors */
@@ -286,10 +291,22 @@ static uint32_t quote_max(const struct dp_meta *md)
 	return (md->flags & DP_M_FROM_SA) ? most - DP_IPSEC_MAX_OVERHEAD : most;
 }
 
+/* The first protected port: where a decrypted packet with no route would
+ * have gone. */
+static uint16_t first_protected_port(void)
+{
+	uint16_t p = 0;
+
+	while (p + 1 < dp_g->n_ports && dp_g->ports[p].role != DP_ROLE_PROTECTED)
+		p++;
+	return p;
+}
+
 /* Where an error about m comes from: the gateway's address on the port m
  * came in by; for a decrypted packet, on the port it is routed to (the
- * protected side, whose addresses its tunnel's selectors cover), as the
- * error must go back through the tunnel. */
+ * protected side, whose addresses its tunnel's selectors cover; with no
+ * route, the first protected port), as the error must go back through the
+ * tunnel. */
 static bool error_source(const struct dp_meta *md, uint8_t *from)
 {
 	const struct dp_nexthop *nh;
@@ -297,7 +314,7 @@ static bool error_source(const struct dp_meta *md, uint8_t *from)
 	if (!(md->flags & DP_M_FROM_SA))
 		return gateway_addr(md->in_port, md->family, from);
 	nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
-	return nh != NULL && gateway_addr(nh->port, md->family, from);
+	return gateway_addr(nh != NULL ? nh->port : first_protected_port(), md->family, from);
 }
 
 /* The error what about m, from error_source to m's source, quoting m as
@@ -423,4 +440,13 @@ struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m)
 	struct icmp_what what = { .type = v6 ? ICMP6_TIME_EXCEEDED : ICMP4_TIME_EXCEEDED };
 
 	return tell_source(w, m, &what, false); /* its TTL was not taken: it ran out */
+}
+
+struct rte_mbuf *dp_icmp_no_route(struct dp_worker *w, struct rte_mbuf *m)
+{
+	bool v6 = dp_meta(m)->family == DPSEC_AF_INET6;
+	struct icmp_what what = { .type = v6 ? ICMP6_UNREACH : ICMP4_UNREACH,
+				  .code = v6 ? ICMP6_NO_ROUTE : ICMP4_NET_UNREACH };
+
+	return tell_source(w, m, &what, true); /* routed: its TTL was taken */
 }

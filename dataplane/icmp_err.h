@@ -61,4 +61,10 @@ enum dp_fit dp_port_fits(struct dp_worker *w, struct rte_mbuf *m, uint32_t mtu,
  * caller drops m. */
 struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m);
 
+/* Packet m (its meta filled, its TTL taken, not yet dropped) has no route:
+ * the ICMP destination unreachable (net unreachable; ICMPv6 no route to
+ * destination) to send its source, marked as above, or NULL. The caller
+ * drops m. */
+struct rte_mbuf *dp_icmp_no_route(struct dp_worker *w, struct rte_mbuf *m);
+
 #endif

@@ -614,6 +614,14 @@ static __rte_noinline void too_big_for_port(struct dp_worker *w, struct rte_mbuf
 	keep_error(w, reply);
 }
 
+/* m has no route: dropped, and its source told (ICMP destination
+ * unreachable). Out of line, as too_big_for_port. */
+static __rte_noinline void no_route(struct dp_worker *w, struct rte_mbuf *m)
+{
+	keep_error(w, dp_icmp_no_route(w, m));
+	dp_drop(w, m, DP_DROP_no_route);
+}
+
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
 static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
 		      struct dp_nh_cache *nc)
@@ -628,8 +636,8 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 		dp_drop(w, m, DP_DROP_multicast);
 		return;
 	}
-	if (nh == NULL) {
-		dp_drop(w, m, DP_DROP_no_route);
+	if (unlikely(nh == NULL)) {
+		no_route(w, m);
 		return;
 	}
 	port = &dp_g->ports[nh->port];

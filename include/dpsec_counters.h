@@ -81,7 +81,7 @@
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
 	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
-	X(icmp_errors_sent, "ICMP errors made (too big, time exceeded) and routed to their sources") \
+	X(icmp_errors_sent, "ICMP errors made (too big, time exceeded, no route) for their sources") \
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \

@@ -16,6 +16,8 @@
 #   error-policy, error-default-block
 #                          the gateway's ICMP errors through the outbound
 #                          policy: secured, blocked, permitted
+#   no-route               destination unreachable to the source of a
+#                          packet with no route
 #   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
@@ -52,12 +54,14 @@ class Cell:
 
     def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
                  remote=None, replay_window=64, encap="none", ports=(4500, 4500),
-                 protocol="any"):
+                 protocol="any", local_net=None):
+        """local_net: the tunnel's selector on our side (default: the LAN)."""
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
             local, remote = T.gw_addr(outer), T.peer_addr(outer)
-            filt = {"source": T.lan_net(inner), "destination": T.remote_net(inner, self.k)}
+            filt = {"source": local_net or T.lan_net(inner),
+                    "destination": T.remote_net(inner, self.k)}
         else:
             filt = {"source": T.host_prefix(local), "destination": T.host_prefix(remote)}
             run.conf.add_neighbour(remote)
@@ -126,6 +130,15 @@ def time_exceeded(fam, about, gateway, tunnel=False):
     from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6TimeExceeded
     return icmp_error(fam, about, gateway, ICMP(type=11, code=0), ICMPv6TimeExceeded(code=0),
+                      tunnel)
+
+
+def unreachable(fam, about, gateway, tunnel=False):
+    """ICMP destination unreachable, net unreachable (RFC 1812 §5.2.7.1;
+    ICMPv6's no route to destination, RFC 4443 §3.1) about about."""
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6DestUnreach
+    return icmp_error(fam, about, gateway, ICMP(type=3, code=0), ICMPv6DestUnreach(code=0),
                       tunnel)
 
 
@@ -1267,6 +1280,48 @@ def error_default_block_run(seed):
     return run
 
 
+UNROUTED = {4: "203.0.113.5", 6: "2001:db9::5"}  # no route covers these
+
+
+def no_route_run(seed):
+    """A packet with no route is dropped (no_route) and its source sent ICMP
+    destination unreachable, net unreachable (RFC 1812 §5.2.7.1; ICMPv6 no
+    route to destination, RFC 4443 §3.1), byte for byte scapy's: from the
+    LAN address to a LAN host, from the WAN address to a source beyond the
+    peer, quoting the packet as it arrived; about a decrypted packet (a
+    tunnel whose selector on our side is everything), from the LAN address
+    back through the tunnel. Nothing about an ICMP error or a later
+    fragment."""
+    run = _run("no-route", seed)
+    c = Case(run, "from-lan")
+    for fam in (4, 6):
+        p = TR.simple(fam, T.lan_host(fam), UNROUTED[fam], fam)
+        c.send_lan(p)
+        c.expect_drop("no_route")
+        c.expect_icmp(unreachable(fam, p, T.LAN4 if fam == 4 else T.LAN6))
+    c = Case(run, "from-wan")
+    for fam, far in ((4, T.PERMIT4), (6, FAR6)):
+        p = TR.simple(fam, far, UNROUTED[fam], 10 + fam)
+        c.send_wan(p)
+        c.expect_drop("no_route")
+        c.expect_icmp(unreachable(fam, p, T.WAN4 if fam == 4 else T.WAN6), side="wan")
+    c = Case(run, "not-told")
+    c.send_lan(_sized(4, T.HOST4, UNROUTED[4], 20, 100, icmp_type=3))  # an ICMP error
+    c.send_lan(_fragment(_sized(4, T.HOST4, UNROUTED[4], 21, 100), 10, False))
+    c.expect_drop("no_route", 2)
+    for fam in (4, 6):
+        cl = Cell(run, "nr%d" % fam, "aes128gcm16", False, fam, fam,
+                  local_net="0.0.0.0/0" if fam == 4 else "::/0")
+        c = Case(run, "decrypted/ipv%d" % fam)
+        p = TR.simple(fam, T.remote_host(fam, cl.k), UNROUTED[fam], 30 + fam)
+        c.send_wan(cl.esp(p, 1))
+        c.expect_sa(cl.inb, packets=1)
+        c.expect_drop("no_route")
+        c.expect_icmp_back(cl.out, unreachable(fam, p, T.LAN4 if fam == 4 else T.LAN6,
+                                               tunnel=True))
+    return run
+
+
 def _outer_fragment(whole, offset8, more, data):
     """The IPv4 header of whole as a fragment at offset8 (8-byte units),
     with MF if more, carrying data."""
@@ -1628,6 +1683,7 @@ def plan(seed):
     runs.append(("port-mtu", lambda: port_mtu_run(seed)))
     runs.append(("error-policy", lambda: error_policy_run(seed)))
     runs.append(("error-default-block", lambda: error_default_block_run(seed)))
+    runs.append(("no-route", lambda: no_route_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
