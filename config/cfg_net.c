@@ -9,7 +9,8 @@
 #define IPV6_MIN_MTU 1280 /* RFC 8200 §5 */
 
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us",
-						 "natt_keepalive_seconds", "reassembly_timeout_ms", NULL };
+						 "natt_keepalive_seconds", "reassembly_timeout_ms",
+						 "pmtu_age_seconds", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -35,6 +36,7 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 	o->idle_sleep_us = 100;
 	o->natt_keepalive_s = CFG_NATT_KEEPALIVE_DEFAULT_S;
 	o->reassembly_timeout_ms = CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS;
+	o->pmtu_age_s = CFG_PMTU_AGE_DEFAULT_S;
 	r = cfg_member(c, root, "dataplane", false, CFG_T_GROUP, "a group { ... }", &g);
 	if (r <= 0)
 		return r;
@@ -60,6 +62,10 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return -1;
 	if (r)
 		o->reassembly_timeout_ms = (uint32_t)v;
+	if ((r = cfg_int(c, g, "pmtu_age_seconds", false, 0, 86400, &v)) < 0)
+		return -1;
+	if (r)
+		o->pmtu_age_s = (uint32_t)v;
 	return 0;
 }
 

@@ -422,6 +422,8 @@ static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char
 	cp_json_u64(o, "bytes", e->bytes);
 	cp_json_u64(o, "seq", e->seq);
 	cp_json_u64(o, "seconds_left", left_s(e));
+	if (e->conf.direction == DPSEC_DIR_OUT)
+		cp_json_u64(o, "path_mtu", e->path_mtu);
 	cp_json_close(o, '}');
 }
 

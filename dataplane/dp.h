@@ -140,7 +140,7 @@ struct dp_ctx {
 	struct dp_policy *policy;
 	struct dp_sa_table sas;
 	struct dp_routes routes;
-	struct rte_ring *control;        /* workers -> manager: ARP and ND packets */
+	struct rte_ring *control;        /* workers -> manager: ARP, ND, path MTU reports */
 	struct rte_ring *resolve;        /* workers -> manager: struct dp_resolve_req */
 	struct rte_ring *inject;         /* manager -> worker 0: packets to send */
 	struct rte_ring *acquire;        /* workers -> manager: packets waiting for an SA */

@@ -17,6 +17,7 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "dpsec_ring.h"
+#include "tunnel_pmtu.h"
 
 #define CMD_BATCH 256
 #define ERR_LEN DPSEC_REASON_MAX
@@ -219,6 +220,7 @@ static void sa_forget(struct dp_ctx *dp, uint32_t idx)
 
 	if (sa == NULL)
 		return;
+	dp_pmtu_sa_removed(dp, idx, &dp->mgr->shm.sas[idx].conf);
 	dp_rcu_defer_sa(dp, sa);
 	dp->key_deletions++;
 	dp_shm_sa_write(&dp->mgr->shm, idx, &e);

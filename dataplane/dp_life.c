@@ -13,6 +13,7 @@
 #include "dp.h"
 #include "dp_mgr.h"
 #include "stats.h"
+#include "tunnel_pmtu.h"
 
 #define STATS_PERIOD_MS 10
 #define SCAN_PASS_MS 250            /* every SA looked at 4 times a second... */
@@ -66,7 +67,16 @@ void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_
 	sm->last_in_tsc = dp->sas.sa[idx]->added_tsc;
 	dp_natt_ka_start(&sm->ka, dp->sas.sa[idx]->added_tsc, 0); /* usage counts from 0 */
 	describe_sa(dp, idx, conf);
+	dp_pmtu_sa_added(dp, idx, conf);
 	dp_life_publish_sa(dp, idx);
+}
+
+/* The path MTU a router reported for sa, while it holds; 0: none. */
+static uint32_t path_mtu_shown(const struct dp_sa *sa)
+{
+	uint32_t mtu = dp_sa_path_mtu(sa, rte_rdtsc());
+
+	return mtu == UINT32_MAX ? 0 : mtu;
 }
 
 static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa *sa,
@@ -87,6 +97,7 @@ static void fill_entry(const struct dp_ctx *dp, uint32_t idx, const struct dp_sa
 	e->seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
 	e->life = sa->life;
 	e->expired = dp->mgr->sa[idx].reported;
+	e->path_mtu = (uint16_t)path_mtu_shown(sa);
 }
 
 /* A digest of what changes in an SA's directory entry while it lives. */
@@ -94,7 +105,8 @@ static uint64_t entry_digest(const struct dp_sa *sa, const struct dp_sa_counters
 {
 	return u->packets * 0x9e3779b97f4a7c15ull ^ u->drops * 0xc2b2ae3d27d4eb4full ^
 	       __atomic_load_n(&sa->seq, __ATOMIC_RELAXED) * 0x165667b19e3779f9ull ^
-	       (uint64_t)sa->rule_id << 8 ^ (uint64_t)sa->expired << 1 ^ reported;
+	       (uint64_t)sa->rule_id << 8 ^ (uint64_t)sa->expired << 1 ^ reported ^
+	       (uint64_t)path_mtu_shown(sa) << 40;
 }
 
 /* Writes the SA's directory entry (the readers' view) when it changed, or

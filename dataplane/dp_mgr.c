@@ -15,6 +15,7 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "ofl_engine.h"
+#include "tunnel_pmtu.h"
 
 
 static uint64_t clock_ns(clockid_t clk)
@@ -61,7 +62,7 @@ int dp_mgr_init(struct dp_ctx *dp, const char *instance, char *err, size_t errle
 		return -1;
 	m->sa = calloc(dp->sas.capacity, sizeof(*m->sa));
 	m->crypto = ofl_cpu_create((int)rte_socket_id());
-	if (m->sa == NULL || m->crypto == NULL || dp_acq_init(dp) < 0)
+	if (m->sa == NULL || m->crypto == NULL || dp_acq_init(dp) < 0 || dp_pmtu_init(dp) < 0)
 		goto nomem;
 	m->boot_tsc = rte_get_tsc_cycles();
 	m->boot_ns = clock_ns(CLOCK_REALTIME);
@@ -79,6 +80,7 @@ void dp_mgr_fini(struct dp_ctx *dp)
 	if (m == NULL)
 		return;
 	dp_acq_fini(dp);
+	dp_pmtu_fini(dp);
 	dp_ruleset_free(&m->live);
 	dp_ruleset_free(&m->staged);
 	if (m->have_backup)
@@ -112,6 +114,7 @@ bool dp_mgr_poll(struct dp_ctx *dp)
 	dp_cmd_poll(dp);
 	busy = dp_acq_poll(dp);
 	dp_life_scan(dp);
+	dp_pmtu_tick(dp);
 	dp_life_publish_stats(dp);
 	dp_rcu_reclaim(dp);
 	return busy || atomic_load_explicit(&m->shm.cmd->tail, memory_order_relaxed) != cmd_before;

@@ -61,6 +61,8 @@ struct dp_mgr {
 	struct dp_acq *acq;
 	uint32_t n_acq;
 	struct ofl_cpu *crypto;     /* the manager's engine, to prepare SA keys */
+	struct rte_hash *out_sas;   /* outbound SAs by SPI and peer (tunnel_pmtu.c) */
+	uint64_t pmtu_until_tsc;    /* when the last recorded path MTU ages out; 0: none */
 };
 
 /* Creates the segment and the manager state. Returns 0 or -1 with err. */

@@ -24,7 +24,8 @@ enum dp_meta_flags {
 	DP_M_NATT = 1 << 3,      /* ESP in UDP: l3_len covers the UDP header too */
 	DP_M_IKE = 1 << 4,       /* IKE on a NAT-T port (non-ESP marker, RFC 3948 §2.2) */
 	DP_M_FROM_SA = 1 << 5,   /* came in on an SA, ESP or AH: errors about it go back on one */
-	DP_M_SECURE_ONLY = 1 << 6 /* such an error: sent only if the outbound policy secures it */
+	DP_M_SECURE_ONLY = 1 << 6, /* such an error: sent only if the outbound policy secures it */
+	DP_M_PMTU = 1 << 7       /* a router's path MTU report about our ESP/AH (tunnel_pmtu.c) */
 };
 
 struct dp_sa;

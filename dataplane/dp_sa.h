@@ -67,7 +67,22 @@ struct dp_sa {
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
 	struct dpsec_addr local;          /* the SAD key's destination, inbound */
 	uint16_t natt_port;               /* inbound with NAT traversal: our UDP port */
+	/* outbound: the path MTU routers reported (tunnel_pmtu.c) in the low
+	 * 16 bits, the TSC it ages out at in the others; 0: none. Written by
+	 * the manager, read by workers only for packets near the MTU. */
+	uint64_t path_mtu;
 };
+
+#define DP_SA_PMTU_MASK 0xffffull
+
+/* The path MTU recorded in sa, or UINT32_MAX: none, or aged out at now
+ * (TSC). */
+static inline uint32_t dp_sa_path_mtu(const struct dp_sa *sa, uint64_t now)
+{
+	uint64_t v = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
+
+	return v != 0 && now < (v & ~DP_SA_PMTU_MASK) ? (uint32_t)(v & DP_SA_PMTU_MASK) : UINT32_MAX;
+}
 
 /* Key of the inbound SAD: (SPI, protocol, destination), RFC 4301 §4.4.2. */
 struct dp_sad_key {

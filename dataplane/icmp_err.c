@@ -83,10 +83,12 @@ static uint32_t longest_fitting(const struct dp_sa *sa, uint32_t len, uint32_t l
 	return l;
 }
 
-/* The MTU of the port the encapsulated packet leaves by: the route to the
- * tunnel's far end, or to the packet's own destination in transport mode.
- * No route: no limit here (the packet is dropped as no_route later). */
-static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md)
+/* The MTU of the encapsulated packet's way out: of the port it leaves by
+ * (the route to the tunnel's far end, or to the packet's own destination
+ * in transport mode), or the path MTU routers reported for sa if lower
+ * (tunnel_pmtu.c). No route: no port limit here (the packet is dropped as
+ * no_route later). */
+static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, uint64_t now)
 {
 	const struct dp_nexthop *nh;
 
@@ -98,7 +100,7 @@ static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md)
 	else
 		nh = dp_route_lookup(&dp_g->routes, DPSEC_AF_INET,
 				     sa->outer + offsetof(struct rte_ipv4_hdr, dst_addr));
-	return nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu;
+	return RTE_MIN(nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu, dp_sa_path_mtu(sa, now));
 }
 
 /* RFC 1122 §3.2.2: destination unreachable, source quench, redirect,
@@ -409,7 +411,7 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 			struct rte_mbuf **reply, uint32_t *fit_len)
 {
 	struct dp_meta *md = dp_meta(m);
-	uint32_t mtu = egress_mtu(sa, md), fits;
+	uint32_t mtu = egress_mtu(sa, md, w->round_tsc), fits;
 
 	*reply = NULL;
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)

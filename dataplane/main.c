@@ -28,6 +28,7 @@
 #include "port.h"
 #include "reass.h"
 #include "stats.h"
+#include "tunnel_pmtu.h"
 
 #define POOL_MBUFS 16383      /* default; --mbufs */
 #define STALL_US 250          /* default; --stall-us: a burst takes tens of us */
@@ -336,7 +337,10 @@ static bool manager_poll_packets(struct dp_ctx *dp)
 	unsigned int k = rte_ring_dequeue_burst_elem(dp->resolve, r, sizeof(r[0]), DP_BURST, NULL);
 
 	for (unsigned int i = 0; i < n; i++)
-		dp_neigh_input(dp, m[i]);
+		if (dp_meta(m[i])->flags & DP_M_PMTU)
+			dp_pmtu_input(dp, m[i]);
+		else
+			dp_neigh_input(dp, m[i]);
 	for (unsigned int i = 0; i < k; i++)
 		dp_neigh_resolve(dp, &r[i]);
 	return n + k > 0;

@@ -24,6 +24,7 @@
 #include "icmp_err.h"
 #include "natt.h"
 #include "reass.h"
+#include "tunnel_pmtu.h"
 
 struct dp_ctx *dp_g; /* set once by dpsecd (or a test harness) before workers start */
 
@@ -115,6 +116,7 @@ static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mb
 	type = rte_be_to_cpu_16(eth->ether_type);
 	if (type == RTE_ETHER_TYPE_ARP && port->role != DP_ROLE_HOST) {
 		dp_meta(m)->family = DPSEC_AF_NONE;
+		dp_meta(m)->flags = 0; /* the buffer's last packet's are there */
 		to_control(w, m);
 		return false;
 	}
@@ -283,13 +285,32 @@ static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m)
 	dp_drop(w, m, DP_DROP_ttl_exceeded);
 }
 
-/* Local destinations go to the host, others are forwarded (TTL first). */
+/* A router's report that one of our ESP or AH packets did not fit its
+ * next hop, from outside in clear: for the manager (tunnel_pmtu.c). Other
+ * ICMP, about IKE's datagrams among them, is the host's. */
+static bool is_pmtu_report(const struct rte_mbuf *m, struct dp_meta *md)
+{
+	struct dp_pmtu_report r;
+
+	if (md->l4proto != IPPROTO_ICMP && md->l4proto != IPPROTO_ICMPV6)
+		return false;
+	if ((md->flags & DP_M_FROM_SA) || dp_g->ports[md->in_port].role != DP_ROLE_UNPROTECTED ||
+	    !dp_pmtu_parse(m, md, &r))
+		return false;
+	md->flags |= DP_M_PMTU;
+	return true;
+}
+
+/* Local destinations go to the host (or the manager), others are
+ * forwarded (TTL first). */
 static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 {
 	struct dp_meta *md = dp_meta(m);
 
 	if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
-		if (dp_g->host_port < 0)
+		if (unlikely(is_pmtu_report(m, md)))
+			to_control(w, m);
+		else if (dp_g->host_port < 0)
 			dp_drop(w, m, DP_DROP_no_host);
 		else
 			s->host[s->n_host++] = m;

@@ -21,6 +21,7 @@
 /* Fragments of one ESP packet arrive microseconds apart; a second covers
  * any reordering while keeping what a flood of lone fragments holds short. */
 #define CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS 1000
+#define CFG_PMTU_AGE_DEFAULT_S 600 /* RFC 1191 §6.3: ten minutes */
 
 enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
 
@@ -55,6 +56,7 @@ struct cfg_dataplane_opts {
 	uint32_t idle_sleep_us;  /* sleep after an empty poll round; default 100 */
 	uint32_t natt_keepalive_s; /* RFC 3948 §4 keepalive interval; 0: none; default 20 */
 	uint32_t reassembly_timeout_ms; /* how long ESP/AH fragments wait for the rest */
+	uint32_t pmtu_age_s;     /* how long a router's path MTU report holds; 0: none taken */
 };
 
 struct cfg_dataplane {

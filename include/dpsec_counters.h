@@ -83,6 +83,9 @@
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
 	X(icmp_errors_sent, "ICMP errors made (too big, time exceeded, no route) for their sources") \
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
+	X(pmtu_reports, "ICMP fragmentation needed / packet too big about the gateway's ESP or AH") \
+	X(pmtu_learned, "such reports recorded as an outbound SA's path MTU")                \
+	X(pmtu_ignored, "such reports not believed: no such SA, MTU not lower or not sound, or pmtu_age_seconds 0") \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
 	X(frag_packets, "IPv4 packets without DF forwarded in clear or decrypted, cut to fit their port") \

@@ -242,7 +242,9 @@ struct dpsec_shm_sa {
 	uint64_t seq;           /* outbound: last sequence number used */
 	struct dpsec_lifetime life;
 	uint8_t expired;        /* bitmask of 1 << enum dpsec_expire_kind reported */
-	uint8_t pad[7];
+	uint8_t pad0;
+	uint16_t path_mtu;      /* outbound: a router's reported path MTU in force, 0: none */
+	uint8_t pad[4];
 	struct dpsec_sa_conf conf; /* keys always zero here */
 };
 

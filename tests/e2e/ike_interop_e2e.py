@@ -51,12 +51,24 @@
 #   LAN_MTU back through the tunnel, from its LAN address; B's ping reports
 #   it, B's kernel keeps the MTU for host A (ip route get), and its next
 #   ping that large fails at once ("message too long").
+# --case path-mtu: a Linux router R between the gateways (proxy ARP: the
+#   addresses stay as they are), its link to B held to PATH_MTU bytes. Host
+#   A pings host B with DF, 1,328 bytes: gateway A's ESP packet (DF copied)
+#   does not pass R, whose kernel answers with ICMP fragmentation needed
+#   naming PATH_MTU; dpsecd records it in the outbound SA (pmtu_learned;
+#   show qmsas: path_mtu).
+#   Then a ping of 1,328 bytes without DF is cut before encapsulation to
+#   fit (prefrag_packets) and answered; and the next ping with DF is
+#   refused by gateway A itself: host A's ping reports "fragmentation
+#   needed" from 10.1.0.1 with the largest inner packet that fits PATH_MTU
+#   once encapsulated, and a ping of exactly that size passes R and is
+#   answered.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan: exit 77 (skip) when one is missing.
 # usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
-#        tunnel-pmtu DPSECD DPSEC_CTLD DPSECCTL
+#        tunnel-pmtu|path-mtu DPSECD DPSEC_CTLD DPSECCTL
 import hashlib
 import json
 import os
@@ -80,6 +92,7 @@ FRAGMENT = 150      # bytes: IKE_AUTH with PSK is longer, both ways (charon's co
 WAN_MTU = 1000      # esp-fragments: the WAN link, narrower than the tunnel's packets
 BIG_PINGS = 5       # esp-fragments: pings of 1,328 bytes from B
 LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
+PATH_MTU = 1300     # path-mtu: router R's link to B
 
 
 class Interop(E.World):
@@ -483,14 +496,95 @@ def run_tunnel_pmtu(w, errs):
                     "with message too long, mtu=%d:\n%s" % (LAN_MTU, second))
 
 
+def insert_router(w):
+    """Router R between the gateways: B's end of the WAN link moves into R
+    (as r-a) and a new link joins R (r-b, PATH_MTU bytes) to B. R forwards
+    and answers ARP for each side (proxy ARP), so neither gateway's
+    addresses or routes change; its own address, for its ICMP errors, is
+    192.0.2.254."""
+    r, gb = w.ns["r"], w.ns["gb"]
+    T.sh("ip", "-n", gb, "link", "set", "gwb-wan", "netns", r)
+    T.sh("ip", "-n", r, "link", "set", "gwb-wan", "name", "r-a")
+    T.sh("ip", "-n", r, "link", "add", "r-b", "type", "veth", "peer", "name", "gwb-wan",
+         "netns", gb)
+    for ns, dev in ((r, "r-a"), (r, "r-b"), (gb, "gwb-wan")):
+        w.no_offloads(ns, dev)
+    T.sh("ip", "-n", gb, "link", "set", "gwb-wan", "mtu", str(PATH_MTU), "up")
+    T.sh("ip", "-n", gb, "addr", "add", "192.0.2.2/24", "dev", "gwb-wan")
+    T.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", ns=r)
+    for dev, mtu, peer in (("r-a", 1500, "192.0.2.1"), ("r-b", PATH_MTU, "192.0.2.2")):
+        T.sh("sysctl", "-qw", "net.ipv4.conf.%s.proxy_arp=1" % dev,
+             "net.ipv4.conf.%s.rp_filter=0" % dev, ns=r)
+        T.sh("ip", "-n", r, "link", "set", dev, "mtu", str(mtu), "up")
+        T.sh("ip", "-n", r, "route", "add", peer + "/32", "dev", dev)
+    T.sh("ip", "-n", r, "addr", "add", "192.0.2.254/32", "dev", "r-a")
+
+
+def dp_counts(w, names):
+    """Gateway A's dataplane counters of those names."""
+    rows = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))["dataplane"]
+    c = {r["name"]: r["value"] for r in rows}
+    return {n: c[n] for n in names}
+
+
+def df_ping_a(w, size, df=True):
+    """One ping from host A to host B of size payload bytes."""
+    return T.sh("ping", "-n", "-M", "do" if df else "dont", "-c", "1", "-W", "2", "-s", str(size),
+                "10.2.0.2", ns=w.ns["ha"], check=False).stdout
+
+
+def run_path_mtu(w, errs):
+    w.ns["r"] = "%s-r" % w.tag
+    w.topology()
+    insert_router(w)
+    w.gateway("a")
+    w.strongswan()
+    if not E.wait_until("the first negotiation", lambda: ping_ok(w), 20):
+        errs.append("path-mtu: no ping answered through the tunnel and router R")
+        return
+    names = ("pmtu_reports", "pmtu_learned", "pmtu_ignored", "prefrag_packets")
+    before = dp_counts(w, names)
+    lost = df_ping_a(w, 1300)
+    learned = E.wait_until("gateway A's record of R's MTU", lambda: (
+        dp_counts(w, names)["pmtu_learned"] > before["pmtu_learned"]), 5)
+    cut = df_ping_a(w, 1300, df=False)  # before host A learns anything itself
+    refused = df_ping_a(w, 1300)
+    m = re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = (\d+)\)", refused)
+    fits = int(m.group(1)) if m else 0
+    exact = df_ping_a(w, fits - 28) if fits else ""
+    after = dp_counts(w, names)
+    got = {n: after[n] - before[n] for n in names}
+    shown = [q.get("path_mtu") for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
+             if q["direction"] == "outbound"]
+    print("path-mtu: R's MTU %d; gateway A counted %s, shows %s for its outbound SA; host A told "
+          "mtu %d; a ping of %d bytes %s; without DF %s"
+          % (PATH_MTU, got, shown, fits, fits, "answered" if " 1 received" in exact else "lost",
+             "answered" if " 1 received" in cut else "lost"))
+    if " 1 received" in lost:
+        errs.append("path-mtu: the first ping of 1,328 bytes with DF passed router R's %d-byte "
+                    "link:\n%s" % (PATH_MTU, lost))
+    if not learned or got["pmtu_reports"] < 1 or got["pmtu_ignored"] or shown != [PATH_MTU]:
+        errs.append("path-mtu: gateway A did not record R's fragmentation needed: %s; its "
+                    "outbound SAs' path_mtu: %s" % (got, shown))
+    if not m or not PATH_MTU - 120 < fits < PATH_MTU - 30:
+        errs.append("path-mtu: host A's second ping got no fragmentation needed from gateway A "
+                    "naming what fits %d bytes once encapsulated:\n%s" % (PATH_MTU, refused))
+    elif " 1 received" not in exact:
+        errs.append("path-mtu: a ping of %d bytes with DF, what gateway A said fits, was not "
+                    "answered:\n%s" % (fits, exact))
+    if " 1 received" not in cut or got["prefrag_packets"] < 1:
+        errs.append("path-mtu: a ping of 1,328 bytes without DF was not cut to fit R's link "
+                    "(prefrag_packets %d):\n%s" % (got["prefrag_packets"], cut))
+
+
 def main():
     args = sys.argv[1:]
     cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
              "fragments": run_fragments, "esp-fragments": run_esp_fragments,
-             "tunnel-pmtu": run_tunnel_pmtu}
+             "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
-              "esp-fragments|tunnel-pmtu DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+              "esp-fragments|tunnel-pmtu|path-mtu DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
         return 2
     case = args[1]
     if os.geteuid() != 0:

@@ -307,6 +307,8 @@ static const struct broken broken[] = {
 	  "dataplane.natt_keepalive_seconds", "3601 is out of range; expected 0..3600" },
 	{ "reassembly timeout of 0", "dataplane = { reassembly_timeout_ms = 0; };\n" PORTS, 1,
 	  "dataplane.reassembly_timeout_ms", "0 is out of range; expected 1..60000" },
+	{ "path MTU age over a day", "dataplane = { pmtu_age_seconds = 86401; };\n" PORTS, 1,
+	  "dataplane.pmtu_age_seconds", "86401 is out of range; expected 0..86400" },
 	{ "window too large", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  GCM "\n replay_window = 8193;")), 4, "security_associations.[0].replay_window",
 	  "8193 is out of range; expected 0..8192" },

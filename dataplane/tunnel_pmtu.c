@@ -1,0 +1,254 @@
+/* tunnel_pmtu.c - path MTU discovery for the gateway's own ESP and AH
+ * packets (RFC 4301 §8.2.1, §8.2.2; RFC 1191, RFC 8201). A router beyond
+ * the gateway that cannot pass one of them (DF copied from the inner
+ * packet, RFC 4301 §8.1) answers with ICMP "fragmentation needed" or
+ * "packet too big" quoting it: its SPI names the outbound SA. The manager
+ * records the reported MTU in that SA for dataplane.pmtu_age_seconds
+ * (0: such messages are not trusted, RFC 4301 §6.1.1), after checking that
+ * the message is sound: its checksum, a quote of a packet we sent, longer
+ * than the MTU reported, and an MTU lower than the one the SA has now.
+ * The workers measure packets against it as against their port's MTU
+ * (icmp_err.c). Unauthenticated, such a message can only lower an SA's
+ * path MTU to the floor (576 bytes for IPv4, 1280 for IPv6), never raise
+ * it, and only for the age. */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+#include "dp_mgr.h"
+#include "dp_pkt.h"
+#include "icmp_err.h"
+#include "tunnel_pmtu.h"
+
+#define ICMP_HDR_LEN 8
+#define ICMP4_UNREACH 3
+#define ICMP4_FRAG_NEEDED 4
+#define ICMP6_PACKET_TOO_BIG 2
+#define SPI_LEN 4
+#define AH_SPI_OFF 4
+
+/* The quoted packet's IP header: its family's, with nothing it does not
+ * carry itself (no IPv4 options, no IPv6 extension headers). Returns its
+ * length, or 0. */
+static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
+			  struct dp_pmtu_report *r, const uint8_t **src, uint8_t *proto)
+{
+	if (family == DPSEC_AF_INET6) {
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)q;
+
+		if (qlen < sizeof(*ip) || (q[0] >> 4) != 6)
+			return 0;
+		*src = ip->src_addr;
+		memcpy(r->remote, ip->dst_addr, 16);
+		*proto = ip->proto;
+		r->quoted_len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+		return sizeof(*ip);
+	}
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)q;
+
+	if (qlen < sizeof(*ip) || ip->version_ihl != 0x45)
+		return 0;
+	*src = (const uint8_t *)&ip->src_addr;
+	memset(r->remote, 0, 16);
+	memcpy(r->remote, &ip->dst_addr, 4);
+	*proto = ip->next_proto_id;
+	r->quoted_len = rte_be_to_cpu_16(ip->total_length);
+	return sizeof(*ip);
+}
+
+/* The SPI of the quoted ESP, AH or ESP in UDP (not IKE's non-ESP marker,
+ * RFC 3948 §2.2) after its IP header of hlen bytes; false if the quote
+ * stops before it. */
+static bool quoted_spi(const uint8_t *q, uint32_t qlen, uint32_t hlen, uint8_t proto,
+		       struct dp_pmtu_report *r)
+{
+	uint32_t off = hlen;
+
+	r->udp = proto == IPPROTO_UDP;
+	if (proto == IPPROTO_UDP)
+		off += sizeof(struct rte_udp_hdr);
+	else if (proto == IPPROTO_AH)
+		off += AH_SPI_OFF;
+	else if (proto != IPPROTO_ESP)
+		return false;
+	if (qlen < off + SPI_LEN)
+		return false;
+	memcpy(&r->spi_be, q + off, SPI_LEN);
+	r->proto = proto == IPPROTO_AH ? IPPROTO_AH : IPPROTO_ESP;
+	return r->spi_be != 0;
+}
+
+/* The ICMP message's type, code and checksum: fragmentation needed or
+ * packet too big, whole. Fills r->mtu. */
+static bool pmtu_icmp(const uint8_t *icmp, uint32_t len, const struct rte_mbuf *m,
+		      const struct dp_meta *md, struct dp_pmtu_report *r)
+{
+	uint32_t mtu;
+
+	if (len < ICMP_HDR_LEN)
+		return false;
+	mtu = (uint32_t)icmp[4] << 24 | (uint32_t)icmp[5] << 16 | (uint32_t)icmp[6] << 8 | icmp[7];
+	if (md->family == DPSEC_AF_INET6) {
+		const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
+
+		if (icmp[0] != ICMP6_PACKET_TOO_BIG || icmp[1] != 0 ||
+		    md->l3_len != sizeof(*ip) || rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
+			return false;
+	} else {
+		if (icmp[0] != ICMP4_UNREACH || icmp[1] != ICMP4_FRAG_NEEDED ||
+		    rte_raw_cksum(icmp, len) != 0xffff)
+			return false;
+		mtu &= 0xffff; /* RFC 1191 §4: the next-hop MTU is the low 16 bits */
+	}
+	r->mtu = mtu;
+	return true;
+}
+
+bool dp_pmtu_parse(const struct rte_mbuf *m, const struct dp_meta *md, struct dp_pmtu_report *r)
+{
+	const uint8_t *icmp = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->l3_len);
+	uint32_t len = m->data_len > md->l3_len ? m->data_len - md->l3_len : 0;
+	const uint8_t *src;
+	uint32_t hlen;
+	uint8_t proto;
+
+	if (md->l4proto != (md->family == DPSEC_AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) ||
+	    (md->flags & DP_M_FRAG) || !pmtu_icmp(icmp, len, m, md, r))
+		return false;
+	r->family = md->family;
+	hlen = quoted_ip(icmp + ICMP_HDR_LEN, len - ICMP_HDR_LEN, md->family, r, &src, &proto);
+	return hlen != 0 && dp_local_addr(dp_g, md->family, src) &&
+	       quoted_spi(icmp + ICMP_HDR_LEN, len - ICMP_HDR_LEN, hlen, proto, r);
+}
+
+/* The outbound SA index's key: the SAD's, with the peer for destination
+ * (where the SA's packets go). */
+static void key_of_conf(struct dp_sad_key *k, const struct dpsec_sa_conf *c)
+{
+	dp_sa_sad_key(k, rte_cpu_to_be_32(c->spi),
+		      c->protocol == DPSEC_PROTO_AH ? IPPROTO_AH : IPPROTO_ESP, c->remote.family,
+		      c->remote.a);
+}
+
+int dp_pmtu_init(struct dp_ctx *dp)
+{
+	struct rte_hash_parameters hp = {
+		.name = "dpsec_out_sas",
+		.entries = dp->sas.capacity < 64 ? 64 : dp->sas.capacity,
+		.key_len = sizeof(struct dp_sad_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+	};
+
+	dp->mgr->out_sas = rte_hash_create(&hp);
+	return dp->mgr->out_sas != NULL ? 0 : -1;
+}
+
+void dp_pmtu_fini(struct dp_ctx *dp)
+{
+	rte_hash_free(dp->mgr->out_sas);
+	dp->mgr->out_sas = NULL;
+}
+
+void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
+{
+	struct dp_sad_key k;
+
+	if (conf->direction != DPSEC_DIR_OUT)
+		return;
+	key_of_conf(&k, conf);
+	/* two SAs to one peer with one SPI: the later is found (a full table
+	 * only loses their path MTU) */
+	rte_hash_add_key_data(dp->mgr->out_sas, &k, (void *)(uintptr_t)idx);
+}
+
+void dp_pmtu_sa_removed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
+{
+	struct dp_sad_key k;
+	void *data;
+
+	if (conf->direction != DPSEC_DIR_OUT)
+		return;
+	key_of_conf(&k, conf);
+	if (rte_hash_lookup_data(dp->mgr->out_sas, &k, &data) >= 0 && (uintptr_t)data == idx)
+		rte_hash_del_key(dp->mgr->out_sas, &k);
+}
+
+/* The outbound SA r names, with the encapsulation r shows, or NULL. */
+static struct dp_sa *reported_sa(struct dp_ctx *dp, const struct dp_pmtu_report *r)
+{
+	struct dp_sad_key k;
+	struct dp_sa *sa;
+	void *data;
+
+	dp_sa_sad_key(&k, r->spi_be, r->proto, r->family, r->remote);
+	if (rte_hash_lookup_data(dp->mgr->out_sas, &k, &data) < 0)
+		return NULL;
+	sa = dp->sas.sa[(uintptr_t)data];
+	if (sa == NULL || r->udp != !!(sa->flags & DP_SA_NATT))
+		return NULL;
+	return sa;
+}
+
+/* The MTU r reports, raised to IPv4's floor; 0 when it cannot be believed:
+ * none given (a router before RFC 1191), IPv6 below its minimum, or not
+ * below the length of the packet it says did not pass. */
+static uint32_t believable_mtu(const struct dp_pmtu_report *r)
+{
+	uint32_t mtu = r->mtu;
+
+	if (mtu == 0 || mtu >= r->quoted_len)
+		return 0;
+	if (r->family == DPSEC_AF_INET6)
+		return mtu < DP_PMTU_MIN6 ? 0 : mtu;
+	return RTE_MAX(mtu, (uint32_t)DP_PMTU_MIN4);
+}
+
+/* sa's path MTU is mtu until age_tsc from now; the workers' quick test
+ * (dp_ctx.out_fits_len) lets no packet that may not fit it pass unmeasured. */
+static void record(struct dp_ctx *dp, struct dp_sa *sa, uint32_t mtu, uint64_t now, uint64_t age_tsc)
+{
+	uint64_t until = (now + age_tsc + DP_SA_PMTU_MASK) & ~DP_SA_PMTU_MASK;
+	uint32_t fits = mtu > DP_IPSEC_MAX_OVERHEAD ? mtu - DP_IPSEC_MAX_OVERHEAD : 0;
+
+	if (fits < __atomic_load_n(&dp->out_fits_len, __ATOMIC_RELAXED))
+		__atomic_store_n(&dp->out_fits_len, fits, __ATOMIC_RELAXED);
+	__atomic_store_n(&sa->path_mtu, until | mtu, __ATOMIC_RELAXED);
+	dp->mgr->pmtu_until_tsc = RTE_MAX(dp->mgr->pmtu_until_tsc, until);
+	dp->mgr_ctr.c[DP_C_pmtu_learned]++;
+}
+
+void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m)
+{
+	uint64_t age_tsc = rte_get_tsc_hz() * dp->cfg->opts.pmtu_age_s, now = rte_rdtsc();
+	struct dp_pmtu_report r;
+	struct dp_sa *sa = NULL;
+	uint32_t mtu = 0;
+
+	dp->mgr_ctr.c[DP_C_pmtu_reports]++;
+	if (age_tsc != 0 && dp_pmtu_parse(m, dp_meta(m), &r) && (sa = reported_sa(dp, &r)) != NULL)
+		mtu = believable_mtu(&r);
+	/* only lower: the port's MTU or a lower one already recorded stands
+	 * (an equal one is refreshed) */
+	if (mtu != 0 && mtu <= dp_sa_path_mtu(sa, now))
+		record(dp, sa, mtu, now, age_tsc);
+	else
+		dp->mgr_ctr.c[DP_C_pmtu_ignored]++;
+	rte_pktmbuf_free(m);
+}
+
+void dp_pmtu_tick(struct dp_ctx *dp)
+{
+	struct dp_mgr *mgr = dp->mgr;
+
+	if (mgr->pmtu_until_tsc == 0 || rte_rdtsc() < mgr->pmtu_until_tsc)
+		return;
+	mgr->pmtu_until_tsc = 0;
+	dp_icmp_err_setup(dp); /* the ports' MTUs alone */
+}

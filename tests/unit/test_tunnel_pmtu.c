@@ -1,0 +1,348 @@
+/* test_tunnel_pmtu.c - the manager's handling of routers' path MTU reports
+ * about the gateway's ESP and AH (tunnel_pmtu.c) through its real entry
+ * points: an ICMP fragmentation needed quoting an ESP packet of an outbound
+ * SA lowers that SA's path MTU and the workers' quick test; a report that
+ * is not sound (checksum, a quote of a packet we did not send, an unknown
+ * SPI or encapsulation, an MTU not below the quoted packet or the SA's,
+ * none, or below IPv6's minimum) changes nothing and is counted; IPv4's
+ * floor; ICMPv6 packet too big; AH; ESP in UDP; the age, and
+ * pmtu_age_seconds = 0; an SA removed is no longer found. (Linux's own
+ * reports, from a router between two gateways: tests/e2e, path-mtu.) */
+#include <check.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "cfg.h"
+#include "dp.h"
+#include "dp_mgr.h"
+#include "dp_pkt.h"
+#include "dp_test_worker.h"
+#include "icmp_err.h"
+#include "tunnel_pmtu.h"
+#include "check_run.h"
+
+static struct dp_ctx ctx;
+static struct dp_worker worker;
+static struct dp_mgr mgr;
+static struct cfg_dataplane cfg;
+
+static const uint8_t us4[4] = { 192, 0, 2, 1 }, peer4[4] = { 192, 0, 2, 2 };
+static const uint8_t router4[4] = { 198, 51, 100, 1 };
+static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+static const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+
+enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, N_SLOTS };
+static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004 };
+
+static void install(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t encap)
+{
+	struct dpsec_sa_conf c = { .spi = spis[idx], .mode = DPSEC_MODE_TUNNEL,
+				   .direction = DPSEC_DIR_OUT, .protocol = protocol, .encap = encap };
+	char err[256];
+
+	if (protocol == DPSEC_PROTO_ESP) {
+		c.enc_alg = DPSEC_ENC_AES_GCM_16;
+		c.enc_key_len = 16;
+	} else {
+		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
+		c.integ_key_len = 20;
+	}
+	if (encap == DPSEC_ENCAP_UDP)
+		c.udp_sport = c.udp_dport = 4500;
+	c.local.family = c.remote.family = family;
+	memcpy(c.local.a, family == DPSEC_AF_INET6 ? us6 : us4, family == DPSEC_AF_INET6 ? 16 : 4);
+	memcpy(c.remote.a, family == DPSEC_AF_INET6 ? peer6 : peer4, family == DPSEC_AF_INET6 ? 16 : 4);
+	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, idx, &c, 0, NULL, err, sizeof(err)) == 0,
+		      "%s", err);
+	dp_pmtu_sa_added(&ctx, idx, &c);
+}
+
+static void setup(void)
+{
+	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, N_SLOTS, SOCKET_ID_ANY), 0);
+	ck_assert_int_eq(dp_pmtu_init(&ctx), 0);
+	install(SA_ESP4, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	install(SA_AH4, DPSEC_AF_INET, DPSEC_PROTO_AH, DPSEC_ENCAP_NONE);
+	install(SA_UDP4, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_UDP);
+	install(SA_ESP6, DPSEC_AF_INET6, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	cfg.opts.pmtu_age_s = 600;
+	mgr.pmtu_until_tsc = 0;
+	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
+	dp_icmp_err_setup(&ctx);
+}
+
+static void teardown(void)
+{
+	dp_pmtu_fini(&ctx);
+	dp_sa_table_fini(&ctx.sas);
+}
+
+/* What a report quotes and says. */
+struct quote {
+	uint8_t family, proto;    /* proto: of the quoted packet */
+	uint32_t spi;             /* after its IP header (and UDP header) */
+	uint16_t len;             /* its length, as its header says */
+	bool from_us;             /* its source one of our addresses */
+	uint32_t mtu;
+	bool bad_checksum;
+};
+
+/* The quoted packet: IP header, then UDP (ESP in UDP), an AH header's
+ * first 4 bytes or nothing, then the SPI and 8 more bytes. */
+static uint32_t quoted(uint8_t *q, const struct quote *w)
+{
+	uint32_t n, off;
+	uint8_t inner_proto = w->proto;
+
+	if (w->family == DPSEC_AF_INET6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)q;
+
+		*ip = (struct rte_ipv6_hdr){ .vtc_flow = rte_cpu_to_be_32(6u << 28), .proto = inner_proto,
+					     .payload_len = rte_cpu_to_be_16(w->len - 40), .hop_limits = 64 };
+		memcpy(ip->src_addr, w->from_us ? us6 : peer6, 16);
+		memcpy(ip->dst_addr, peer6, 16);
+		n = 40;
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
+
+		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16(w->len),
+					     .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+					     .time_to_live = 63, .next_proto_id = inner_proto };
+		memcpy(&ip->src_addr, w->from_us ? us4 : router4, 4);
+		memcpy(&ip->dst_addr, peer4, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		n = 20;
+	}
+	off = n + (w->proto == IPPROTO_UDP ? 8 : w->proto == IPPROTO_AH ? 4 : 0);
+	memset(q + n, 0x11, off - n);
+	if (w->proto == IPPROTO_UDP)
+		q[n] = q[n + 2] = 0x11, q[n + 1] = q[n + 3] = 0x94; /* 4500 -> 4500 */
+	q[off] = (uint8_t)(w->spi >> 24);
+	q[off + 1] = (uint8_t)(w->spi >> 16);
+	q[off + 2] = (uint8_t)(w->spi >> 8);
+	q[off + 3] = (uint8_t)w->spi;
+	memset(q + off + 4, 0x22, 8);
+	return off + 12;
+}
+
+/* The router's ICMP (fragmentation needed, or packet too big) to us about
+ * w, parsed as a worker parses what it receives. */
+static struct rte_mbuf *report(const struct quote *w)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+	uint8_t pkt[200] = { 0 };
+	bool v6 = w->family == DPSEC_AF_INET6;
+	uint32_t hdr = v6 ? 40 : 20, len = hdr + 8 + quoted(pkt + hdr + 8, w);
+	uint8_t *icmp = pkt + hdr;
+	uint16_t sum;
+
+	icmp[0] = v6 ? 2 : 3;
+	icmp[1] = v6 ? 0 : 4;
+	for (int i = 0; i < 4; i++)
+		icmp[4 + i] = (uint8_t)(w->mtu >> (24 - 8 * i));
+	if (v6) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)pkt;
+
+		*ip = (struct rte_ipv6_hdr){ .vtc_flow = rte_cpu_to_be_32(6u << 28), .proto = IPPROTO_ICMPV6,
+					     .payload_len = rte_cpu_to_be_16(len - 40), .hop_limits = 64 };
+		memcpy(ip->src_addr, peer6, 16);
+		ip->src_addr[15] = 0x99;
+		memcpy(ip->dst_addr, us6, 16);
+		sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)pkt;
+
+		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16(len),
+					     .time_to_live = 64, .next_proto_id = IPPROTO_ICMP };
+		memcpy(&ip->src_addr, router4, 4);
+		memcpy(&ip->dst_addr, us4, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		sum = (uint16_t)~rte_raw_cksum(icmp, len - 20);
+	}
+	memcpy(icmp + 2, &sum, 2);
+	if (w->bad_checksum)
+		icmp[8 + 28] ^= 1; /* a byte after the SPI: nothing else changes */
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), pkt, len);
+	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), w->family), 0);
+	dp_meta(m)->in_port = 0;
+	return m;
+}
+
+/* w handed to the manager (after the worker's test, which must agree). */
+static void hand_over(const struct quote *w, bool worker_takes)
+{
+	struct rte_mbuf *m = report(w);
+	struct dp_pmtu_report r;
+
+	ck_assert_int_eq(dp_pmtu_parse(m, dp_meta(m), &r), worker_takes);
+	dp_pmtu_input(&ctx, m);
+}
+
+static uint32_t path_mtu(uint32_t idx)
+{
+	return dp_sa_path_mtu(ctx.sas.sa[idx], rte_rdtsc());
+}
+
+static uint64_t ctr(enum dp_counter c)
+{
+	return ctx.mgr_ctr.c[c];
+}
+
+#define ESP4(mtu_, len_) \
+	((struct quote){ .family = DPSEC_AF_INET, .proto = IPPROTO_ESP, .spi = spis[SA_ESP4], \
+			 .len = (len_), .from_us = true, .mtu = (mtu_) })
+
+START_TEST(test_learned_and_lowered)
+{
+	struct quote w = ESP4(1300, 1400);
+
+	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1300);
+	ck_assert_uint_eq(ctx.out_fits_len, 1300 - DP_IPSEC_MAX_OVERHEAD);
+	ck_assert_uint_eq(path_mtu(SA_AH4), UINT32_MAX); /* only the SA named */
+	w.mtu = 1350; /* not lower: stands */
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1300);
+	w.mtu = 1200;
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1200);
+	ck_assert_uint_eq(ctx.out_fits_len, 1200 - DP_IPSEC_MAX_OVERHEAD);
+	w.mtu = 300; /* below IPv4's floor: the floor */
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), DP_PMTU_MIN4);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_reports), 4);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 3);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 1);
+}
+END_TEST
+
+START_TEST(test_not_sound)
+{
+	struct quote w[] = {
+		ESP4(1400, 1400), /* not below the packet that did not pass */
+		ESP4(0, 1400),    /* no MTU given (before RFC 1191) */
+		ESP4(1300, 1400), /* bad checksum, below */
+		ESP4(1300, 1400), /* a packet not from us */
+		ESP4(1300, 1400), /* an SPI we never sent */
+		ESP4(1300, 1400), /* ESP in UDP for an SA without it */
+		ESP4(1300, 1400), /* UDP with IKE's non-ESP marker: the host's */
+		ESP4(1300, 1400), /* neither ESP, AH nor UDP */
+	};
+
+	w[2].bad_checksum = true;
+	w[3].from_us = false;
+	w[4].spi = 0x7777;
+	w[5].proto = IPPROTO_UDP;
+	w[6].proto = IPPROTO_UDP;
+	w[6].spi = 0;
+	w[7].proto = IPPROTO_TCP;
+	hand_over(&w[0], true);
+	hand_over(&w[1], true);
+	for (int i = 2; i < 8; i++)
+		hand_over(&w[i], i == 4 || i == 5);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), UINT32_MAX);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 8);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 0);
+	ck_assert_uint_eq(ctx.out_fits_len, 1500 - DP_IPSEC_MAX_OVERHEAD);
+}
+END_TEST
+
+START_TEST(test_ah_udp_ipv6)
+{
+	struct quote ah = ESP4(1280, 1400), udp = ESP4(1100, 1400);
+	struct quote v6 = { .family = DPSEC_AF_INET6, .proto = IPPROTO_ESP, .spi = spis[SA_ESP6],
+			    .len = 1400, .from_us = true, .mtu = 1280 };
+
+	ah.proto = IPPROTO_AH;
+	ah.spi = spis[SA_AH4];
+	udp.proto = IPPROTO_UDP;
+	udp.spi = spis[SA_UDP4];
+	hand_over(&ah, true);
+	hand_over(&udp, true);
+	hand_over(&v6, true);
+	ck_assert_uint_eq(path_mtu(SA_AH4), 1280);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), 1100);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), 1280);
+	v6.mtu = 1200; /* below IPv6's minimum: ignored (RFC 8201 §4) */
+	hand_over(&v6, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), 1280);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 3);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 1);
+}
+END_TEST
+
+START_TEST(test_age)
+{
+	struct quote w = ESP4(1300, 1400);
+
+	cfg.opts.pmtu_age_s = 0; /* reports not trusted */
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 1);
+	cfg.opts.pmtu_age_s = 1;
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1300);
+	dp_pmtu_tick(&ctx); /* not yet */
+	ck_assert_uint_eq(ctx.out_fits_len, 1300 - DP_IPSEC_MAX_OVERHEAD);
+	usleep(1100 * 1000);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
+	dp_pmtu_tick(&ctx);
+	ck_assert_uint_eq(ctx.out_fits_len, 1500 - DP_IPSEC_MAX_OVERHEAD);
+	ck_assert_uint_eq(mgr.pmtu_until_tsc, 0);
+}
+END_TEST
+
+START_TEST(test_sa_removed)
+{
+	struct quote w = ESP4(1300, 1400);
+	struct dpsec_sa_conf c = { .spi = spis[SA_ESP4], .direction = DPSEC_DIR_OUT,
+				   .remote = { .family = DPSEC_AF_INET } };
+
+	memcpy(c.remote.a, peer4, 4);
+	dp_pmtu_sa_removed(&ctx, SA_ESP4, &c);
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 1);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("tunnel_pmtu");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_learned_and_lowered);
+	tcase_add_test(tc, test_not_sound);
+	tcase_add_test(tc, test_ah_udp_ipv6);
+	tcase_add_test(tc, test_age);
+	tcase_add_test(tc, test_sa_removed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	dp_test_worker_init(&ctx, &worker, N_SLOTS, 256);
+	ctx.mgr = &mgr;
+	ctx.cfg = &cfg;
+	ctx.n_ports = 1;
+	ctx.ports[0].mtu = 1500;
+	ctx.ports[0].role = DP_ROLE_UNPROTECTED;
+	ctx.n_local4 = 1;
+	memcpy(&ctx.local4[0], us4, 4);
+	ctx.n_local6 = 1;
+	memcpy(ctx.local6[0], us6, 16);
+	return check_run(suite());
+}
