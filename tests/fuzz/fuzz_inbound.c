@@ -3,7 +3,9 @@
  * the reassembly of ESP and AH fragments (their table kept from input to
  * input, its clock one tick an input), the SAD, the anti-replay window,
  * decryption, the trailer checks, decapsulation and the inner policy
- * check, with fixed SAs (1 and 2 in UDP, 4 and 5 AH). Input byte 0 picks the mode:
+ * check, with fixed SAs (1 and 2 in UDP, 4 and 5 AH); other ICMP to us through
+ * the test of a router's path MTU report (tunnel_pmtu.c, the worker's side).
+ * Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
@@ -28,6 +30,7 @@
 #include "natt.h"
 #include "ofl_engine.h"
 #include "reass.h"
+#include "tunnel_pmtu.h"
 
 #define N_SA 6
 
@@ -127,6 +130,9 @@ static void setup(void)
 	cfg.rules = rules;
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
+	ctx.n_local4 = ctx.n_local6 = 1; /* the SAs' local addresses: quotes from us */
+	memcpy(&ctx.local4[0], sa_conf[0].local.a, 4);
+	memcpy(ctx.local6[0], sa_conf[1].local.a, 16);
 	dp_g = &ctx;
 	ctx.pool = rte_pktmbuf_pool_create("fz", 256, 0, DP_META_SIZE, 4096, SOCKET_ID_ANY);
 	worker.crypto = ofl_cpu_create(SOCKET_ID_ANY);
@@ -336,6 +342,11 @@ static struct rte_mbuf *esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 	}
 	if (md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH)
 		return (md->flags & DP_M_FRAG) ? dp_reass_take(&worker, m, fuzz_clock) : m;
+	if (md->l4proto == IPPROTO_ICMP || md->l4proto == IPPROTO_ICMPV6) {
+		struct dp_pmtu_report r;
+
+		(void)dp_pmtu_parse(m, md, &r); /* what the manager would be handed */
+	}
 	rte_pktmbuf_free(m);
 	return NULL;
 }
