@@ -178,6 +178,11 @@ int cfg_parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 	return 0;
 }
 
+const char *cfg_df_bit_name(uint8_t df_bit)
+{
+	return df_bit == DPSEC_DF_SET ? "set" : df_bit == DPSEC_DF_CLEAR ? "clear" : "copy";
+}
+
 const char *cfg_action_name(uint8_t action)
 {
 	switch (action) {

@@ -1,6 +1,6 @@
 /* cfg_sa.c - static security associations: SPI, direction, mode, endpoints,
  * algorithms with their key material, anti-replay window and ESN, UDP
- * encapsulation (RFC 3948) and its ports. Keys go straight into the SA or
+ * encapsulation (RFC 3948) and its ports, the outer DF bit. Keys go straight into the SA or
  * through a stack buffer wiped before return. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +10,13 @@
 static const char *const sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
 	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
-	"udp_source_port", "udp_destination_port", NULL
+	"udp_source_port", "udp_destination_port", "df_bit", NULL
 };
 static const char *const store_sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
 	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
-	"udp_source_port", "udp_destination_port", "lifetime_seconds", "lifetime_kilobytes", NULL
+	"udp_source_port", "udp_destination_port", "df_bit", "lifetime_seconds",
+	"lifetime_kilobytes", NULL
 };
 
 static const struct cfg_kw dir_kw[] = {
@@ -23,6 +24,9 @@ static const struct cfg_kw dir_kw[] = {
 };
 static const struct cfg_kw proto_kw[] = {
 	{ "esp", DPSEC_PROTO_ESP }, { "ah", DPSEC_PROTO_AH }, { NULL, 0 }
+};
+const struct cfg_kw cfg_df_kw[] = {
+	{ "copy", DPSEC_DF_COPY }, { "set", DPSEC_DF_SET }, { "clear", DPSEC_DF_CLEAR }, { NULL, 0 }
 };
 static const struct cfg_kw mode_kw[] = {
 	{ "tunnel", DPSEC_MODE_TUNNEL }, { "transport", DPSEC_MODE_TRANSPORT }, { NULL, 0 }
@@ -273,6 +277,23 @@ static int sa_encapsulation(struct cfg_ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* The outer IPv4 header's DF (RFC 4301 §8.1): a choice only a tunnel with
+ * IPv4 endpoints has. */
+static int sa_df_bit(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	int df = DPSEC_DF_COPY;
+	int r = cfg_keyword(c, g, "df_bit", false, cfg_df_kw, &df);
+
+	if (r < 0)
+		return -1;
+	if (r > 0 && (sa->mode != DPSEC_MODE_TUNNEL || sa->local.family != DPSEC_AF_INET))
+		return cfg_fail(c, config_setting_get_member(g, "df_bit"),
+				"only a tunnel-mode SA with IPv4 endpoints has an outer DF bit to "
+				"choose; remove it");
+	sa->df_bit = (uint8_t)df;
+	return 0;
+}
+
 /* Inbound SAs are found by (SPI, local), outbound ones by (SPI, remote). */
 static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 {
@@ -308,7 +329,7 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	sa->direction = (uint8_t)dir;
 	sa->mode = (uint8_t)mode;
 	if (sa_endpoints(c, g, sa) || sa_protection(c, g, sa) || sa_replay(c, g, sa) ||
-	    sa_encapsulation(c, g, sa))
+	    sa_encapsulation(c, g, sa) || sa_df_bit(c, g, sa))
 		return -1;
 	if (sa->protocol == DPSEC_PROTO_AH && sa->encap != DPSEC_ENCAP_NONE)
 		return cfg_fail(c, config_setting_get_member(g, "encapsulation"),

@@ -223,16 +223,20 @@ static int load_action_options(struct cfg_ctx *c, const config_setting_t *g,
 			       struct cfg_filter_action *a)
 {
 	const char *d = "";
+	int df = DPSEC_DF_COPY;
 
 	if (cfg_str(c, g, "description", false, CFG_DESC_MAX - 1, &d) < 0 ||
 	    cfg_bool(c, g, "accept_unsecured", false, &a->accept_unsecured) < 0 ||
 	    cfg_bool(c, g, "fallback_to_clear", false, &a->fallback_to_clear) < 0 ||
-	    cfg_bool(c, g, "pfs", false, &a->pfs) < 0)
+	    cfg_bool(c, g, "pfs", false, &a->pfs) < 0 ||
+	    cfg_keyword(c, g, "df_bit", false, cfg_df_kw, &df) < 0)
 		return -1;
 	snprintf(a->description, sizeof(a->description), "%s", d);
-	if (a->action != DPSEC_ACTION_NEGOTIATE && (a->accept_unsecured || a->fallback_to_clear || a->pfs))
-		return cfg_fail(c, g, "accept_unsecured, fallback_to_clear and pfs belong to negotiate "
-				"actions; \"%s\" is %s", a->name, cfg_action_name(a->action));
+	a->df_bit = (uint8_t)df;
+	if (a->action != DPSEC_ACTION_NEGOTIATE &&
+	    (a->accept_unsecured || a->fallback_to_clear || a->pfs || a->df_bit != DPSEC_DF_COPY))
+		return cfg_fail(c, g, "accept_unsecured, fallback_to_clear, pfs and df_bit belong to "
+				"negotiate actions; \"%s\" is %s", a->name, cfg_action_name(a->action));
 	return load_methods(c, g, a);
 }
 

@@ -162,6 +162,10 @@ void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_ad
 		       const char *why);
 struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id, const char *name,
 			       const struct dpsec_addr *peer, uint64_t ttl_ns);
+/* The filter action (and the rule's name) behind a compiled rule id of
+ * the assigned policy, or NULL. */
+const struct cfg_filter_action *cp_rule_action(const struct cp_ctx *c, uint32_t rule_id,
+					       char name[DPSEC_NAME_MAX]);
 
 /* cp_edit.c: changes, static (saved) or dynamic. */
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen);

@@ -79,9 +79,8 @@ void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
 	cp_negotiate_start(c, a);
 }
 
-/* The store rule and filter action behind a compiled rule id. */
-static const struct cfg_filter_action *rule_action(const struct cp_ctx *c, uint32_t rule_id,
-						   char name[DPSEC_NAME_MAX])
+const struct cfg_filter_action *cp_rule_action(const struct cp_ctx *c, uint32_t rule_id,
+					       char name[DPSEC_NAME_MAX])
 {
 	struct cfg_compiled cc;
 	char err[CFG_ERR_MAX];
@@ -133,7 +132,7 @@ static void release_held(struct cp_ctx *c, const struct cp_acquire *a, uint8_t r
 static void fallback(struct cp_ctx *c, struct cp_acquire *a, const char *why)
 {
 	char name[DPSEC_NAME_MAX] = "?", p[64], err[CP_ERR_MAX] = "";
-	const struct cfg_filter_action *fa = rule_action(c, a->rule_id, name);
+	const struct cfg_filter_action *fa = cp_rule_action(c, a->rule_id, name);
 	bool soft = fa != NULL && fa->fallback_to_clear;
 	uint64_t ttl_s = soft ? c->store.timeouts.idle_seconds : c->store.timeouts.block_seconds;
 

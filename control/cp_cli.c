@@ -11,6 +11,7 @@
  *   sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..
  *          encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]
  *          [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]
+ *          [df_bit=copy|set|clear]
  *          [lifetime_seconds=N] [lifetime_kilobytes=N]       (static: saved)
  *   sa delete NAME
  *
@@ -40,6 +41,7 @@
 	"  sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..\n"             \
 	"         encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]\n" \
 	"         [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]\n" \
+	"         [df_bit=copy|set|clear]\n" \
 	"         [lifetime_seconds=N] [lifetime_kilobytes=N]\n"                                   \
 	"  sa delete NAME\n"
 
@@ -166,7 +168,8 @@ static int build_filter(struct params *p, struct dpsec_filter *f, struct cp_out 
 static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa, struct cp_out *o)
 {
 	static const char *const q[] = { "direction", "mode", "local", "remote", "encryption",
-					 "encryption_key", "integrity", "integrity_key", "encapsulation" };
+					 "encryption_key", "integrity", "integrity_key", "encapsulation",
+					 "df_bit" };
 	static const char *const num[] = { "spi", "replay_window", "lifetime_seconds",
 					   "lifetime_kilobytes", "udp_source_port", "udp_destination_port" };
 	struct cp_out t = { 0 };

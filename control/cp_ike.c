@@ -368,6 +368,19 @@ static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime 
 	ch->out.udp_dport = ch->in.udp_sport = ch->remote_port;
 }
 
+/* The outbound SA's DF bit as its rule's filter action says, for a tunnel
+ * with IPv4 endpoints (the only SAs that have one to choose). */
+static void outer_df_bit(const struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_conf *out)
+{
+	char name[DPSEC_NAME_MAX];
+	const struct cfg_filter_action *fa;
+
+	if (out->mode != DPSEC_MODE_TUNNEL || out->local.family != DPSEC_AF_INET)
+		return;
+	fa = cp_rule_action(c, rule_id, name);
+	out->df_bit = fa != NULL ? fa->df_bit : DPSEC_DF_COPY;
+}
+
 /* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
  * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
 static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct cp_dyn_rule *d,
@@ -381,6 +394,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	int in, out;
 
 	prepare(ch, sa == NULL || sa->initiator || sa->version == 1, &life);
+	outer_df_bit(c, rule_id, &ch->out);
 	life_in = life; /* an idle inbound SA is reported: its delete goes to the peer */
 	life_in.idle_seconds = c->store.timeouts.idle_seconds;
 	in = cp_sa_add_negotiated(c, &ch->in, &life_in, d->id);

@@ -253,6 +253,8 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
 			cp_json_bool(o, "accept_unsecured", a->accept_unsecured);
 			cp_json_bool(o, "fallback_to_clear", a->fallback_to_clear);
 			cp_json_bool(o, "pfs", a->pfs);
+			if (a->action == DPSEC_ACTION_NEGOTIATE)
+				cp_json_str(o, "df_bit", cfg_df_bit_name(a->df_bit));
 			cp_json_open(o, "methods", '[');
 		} else {
 			cp_out_printf(o, "%s: %s%s%s%s%s\n", a->name, action_name(a->action),
@@ -422,8 +424,10 @@ static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char
 	cp_json_u64(o, "bytes", e->bytes);
 	cp_json_u64(o, "seq", e->seq);
 	cp_json_u64(o, "seconds_left", left_s(e));
-	if (e->conf.direction == DPSEC_DIR_OUT)
+	if (e->conf.direction == DPSEC_DIR_OUT) {
 		cp_json_u64(o, "path_mtu", e->path_mtu);
+		cp_json_str(o, "df_bit", cfg_df_bit_name(e->conf.df_bit));
+	}
 	cp_json_close(o, '}');
 }
 

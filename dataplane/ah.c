@@ -104,8 +104,8 @@ static void set_proto_len(uint8_t *ip, bool v6, uint8_t proto, uint32_t total)
 }
 
 /* Tunnel mode: the SA's template with this packet's length and ID, DSCP
- * and ECN from the inner header (RFC 4301 §5.1.2.1) and DF from an inner
- * IPv4 header; the checksum comes with mutable_restore. */
+ * and ECN from the inner header (RFC 4301 §5.1.2.1) and DF as the SA
+ * says (RFC 4301 §8.1); the checksum comes with mutable_restore. */
 static void outer_hdr(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p, uint32_t total,
 		      const struct dp_meta *md, const uint8_t *inner)
 {
@@ -124,10 +124,7 @@ static void outer_hdr(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p, u
 	ip->type_of_service = tos;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
-	ip->fragment_offset = md->family == DPSEC_AF_INET
-				      ? ((const struct rte_ipv4_hdr *)inner)->fragment_offset &
-						rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)
-				      : 0;
+	ip->fragment_offset = dp_sa_outer_df(sa, md->family, inner);
 }
 
 static void ah_hdr(uint8_t *ah, const struct dp_sa *sa, uint32_t ah_len, uint8_t nh, uint64_t seq)

@@ -156,6 +156,8 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 		    (c->integ_alg != DPSEC_INTEG_NONE && c->protocol == DPSEC_PROTO_ESP ? DP_SA_INTEG
 										       : 0) |
 		    (c->encap == DPSEC_ENCAP_UDP ? DP_SA_NATT : 0) |
+		    (c->df_bit == DPSEC_DF_SET ? DP_SA_DF_SET : 0) |
+		    (c->df_bit == DPSEC_DF_CLEAR ? DP_SA_DF_CLEAR : 0) |
 		    (c->protocol == DPSEC_PROTO_AH ? DP_SA_AH : 0);
 	sa->iv_len = k->iv_len;
 	sa->icv_len = k->icv_len;
@@ -343,6 +345,11 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "replay window above 8192";
 	if (c->protocol > DPSEC_PROTO_AH)
 		return "protocol unknown (0: ESP, 1: AH)";
+	if (c->df_bit > DPSEC_DF_CLEAR)
+		return "DF bit unknown (0: copy, 1: set, 2: clear)";
+	if (c->df_bit != DPSEC_DF_COPY &&
+	    (c->mode != DPSEC_MODE_TUNNEL || c->local.family != DPSEC_AF_INET))
+		return "a DF bit other than copy needs a tunnel with IPv4 endpoints";
 	if (c->protocol == DPSEC_PROTO_AH)
 		return sa_ah_problem(c);
 	if (c->enc_alg == DPSEC_ENC_3DES_CBC && c->enc_key_len != 24)

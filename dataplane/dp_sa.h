@@ -12,6 +12,7 @@
 
 #include <rte_common.h>
 #include <rte_hash.h>
+#include <rte_ip.h>
 
 #include "dpsec_model.h"
 #include "dpsec_shm.h"
@@ -31,6 +32,8 @@ enum dp_sa_flags {
 	DP_SA_INTEG = 1 << 3,  /* separate integrity algorithm (not combined mode) */
 	DP_SA_NATT = 1 << 4,   /* ESP in UDP (RFC 3948) */
 	DP_SA_AH = 1 << 5,     /* AH (RFC 4302), not ESP: ah.c */
+	DP_SA_DF_SET = 1 << 6, /* the outer IPv4 header always has DF (else copied) */
+	DP_SA_DF_CLEAR = 1 << 7, /* never has DF */
 };
 
 struct dp_sa {
@@ -74,6 +77,19 @@ struct dp_sa {
 };
 
 #define DP_SA_PMTU_MASK 0xffffull
+
+/* The outer IPv4 header's DF for a packet of family with inner header
+ * inner (RFC 4301 §8.1): the SA's fixed choice, or copied from an inner
+ * IPv4 header (network order). */
+static inline uint16_t dp_sa_outer_df(const struct dp_sa *sa, uint8_t family, const uint8_t *inner)
+{
+	if (unlikely(sa->flags & (DP_SA_DF_SET | DP_SA_DF_CLEAR)))
+		return (sa->flags & DP_SA_DF_SET) ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+	if (family != DPSEC_AF_INET)
+		return 0;
+	return ((const struct rte_ipv4_hdr *)inner)->fragment_offset &
+	       rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+}
 
 /* The path MTU recorded in sa, or UINT32_MAX: none, or aged out at now
  * (TSC). */

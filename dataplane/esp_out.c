@@ -48,7 +48,8 @@ static inline void esp_out_udp_len(const struct dp_sa *sa, uint8_t *udp, uint32_
 
 /* The outer IPv4 header: the SA's 20-byte template, then DSCP and ECN
  * copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode),
- * DF copied from an inner IPv4 header, the checksum finished from the
+ * DF as the SA says (copied from an inner IPv4 header unless set or
+ * cleared, RFC 4301 §8.1), the checksum finished from the
  * template's partial sum. */
 static inline void esp_out_ip4(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
 			       uint32_t total, const struct dp_meta *md, const uint8_t *inner)
@@ -66,9 +67,7 @@ static inline void esp_out_ip4(struct dp_worker *w, const struct dp_sa *sa, uint
 	ip->type_of_service = tos_word[1];
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->packet_id = rte_cpu_to_be_16(w->ip_id++);
-	if (md->family == DPSEC_AF_INET)
-		ip->fragment_offset = ((const struct rte_ipv4_hdr *)inner)->fragment_offset &
-				      rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->fragment_offset = dp_sa_outer_df(sa, md->family, inner);
 	sum += (uint32_t)tos + ip->total_length + ip->packet_id + ip->fragment_offset;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);

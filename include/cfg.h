@@ -98,6 +98,7 @@ int cfg_parse_prefix(const char *s, struct dpsec_prefix *out);
 int cfg_parse_mac(const char *s, uint8_t mac[6]);
 int cfg_parse_hex(const char *s, uint8_t *out, size_t max, size_t *len);
 const char *cfg_action_name(uint8_t action);
+const char *cfg_df_bit_name(uint8_t df_bit); /* "copy", "set", "clear" */
 
 /* Whether two prefixes share an address (same family), and whether an
  * address lies in a prefix: the policy's filters compared with each other

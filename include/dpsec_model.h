@@ -60,6 +60,11 @@ enum dpsec_encap {
  * and encrypts nothing: no encryption algorithm, no UDP encapsulation). */
 enum dpsec_protocol { DPSEC_PROTO_ESP, DPSEC_PROTO_AH };
 
+/* The DF bit of a tunnel's outer IPv4 header (RFC 4301 §8.1: configurable
+ * per SA): copied from an inner IPv4 header (0 for inner IPv6), always
+ * set, or always clear. */
+enum dpsec_df_bit { DPSEC_DF_COPY, DPSEC_DF_SET, DPSEC_DF_CLEAR };
+
 enum dpsec_integ_alg {
 	DPSEC_INTEG_NONE,            /* only with a combined-mode cipher */
 	DPSEC_INTEG_HMAC_SHA1_96,    /* RFC 2404 */
@@ -103,6 +108,7 @@ struct dpsec_sa_conf {
 	uint8_t protocol;      /* enum dpsec_protocol: 0, ESP, unless AH is asked for */
 	uint16_t udp_sport;    /* host order; 1..65535 with DPSEC_ENCAP_UDP, else 0 */
 	uint16_t udp_dport;
+	uint8_t df_bit;        /* enum dpsec_df_bit; not copy only for IPv4 tunnels */
 };
 
 /* A rule joins one filter list and one filter action. Negotiate rules carry

@@ -52,8 +52,9 @@
 #   it, B's kernel keeps the MTU for host A (ip route get), and its next
 #   ping that large fails at once ("message too long").
 # --case path-mtu: a Linux router R between the gateways (proxy ARP: the
-#   addresses stay as they are), its link to B held to PATH_MTU bytes. Host
-#   A pings host B with DF, 1,328 bytes: gateway A's ESP packet (DF copied)
+#   addresses stay as they are), its link to B held to PATH_MTU bytes, and
+#   gateway A's filter action with df_bit = "set". Host A pings host B
+#   without DF, 1,328 bytes: gateway A's ESP packet, with DF all the same,
 #   does not pass R, whose kernel answers with ICMP fragmentation needed
 #   naming PATH_MTU; dpsecd records it in the outbound SA (pmtu_learned;
 #   show qmsas: path_mtu).
@@ -527,7 +528,7 @@ def dp_counts(w, names):
     return {n: c[n] for n in names}
 
 
-def df_ping_a(w, size, df=True):
+def ping_a(w, size, df=True):
     """One ping from host A to host B of size payload bytes."""
     return T.sh("ping", "-n", "-M", "do" if df else "dont", "-c", "1", "-W", "2", "-s", str(size),
                 "10.2.0.2", ns=w.ns["ha"], check=False).stdout
@@ -535,6 +536,7 @@ def df_ping_a(w, size, df=True):
 
 def run_path_mtu(w, errs):
     w.ns["r"] = "%s-r" % w.tag
+    E.STORE = E.STORE.replace('action = "negotiate";', 'action = "negotiate"; df_bit = "set";')
     w.topology()
     insert_router(w)
     w.gateway("a")
@@ -544,25 +546,28 @@ def run_path_mtu(w, errs):
         return
     names = ("pmtu_reports", "pmtu_learned", "pmtu_ignored", "prefrag_packets")
     before = dp_counts(w, names)
-    lost = df_ping_a(w, 1300)
+    lost = ping_a(w, 1300, df=False)  # the outer header has DF all the same
     learned = E.wait_until("gateway A's record of R's MTU", lambda: (
         dp_counts(w, names)["pmtu_learned"] > before["pmtu_learned"]), 5)
-    cut = df_ping_a(w, 1300, df=False)  # before host A learns anything itself
-    refused = df_ping_a(w, 1300)
+    cut = ping_a(w, 1300, df=False)  # before host A learns anything itself
+    refused = ping_a(w, 1300)
     m = re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = (\d+)\)", refused)
     fits = int(m.group(1)) if m else 0
-    exact = df_ping_a(w, fits - 28) if fits else ""
+    exact = ping_a(w, fits - 28) if fits else ""
     after = dp_counts(w, names)
     got = {n: after[n] - before[n] for n in names}
-    shown = [q.get("path_mtu") for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
-             if q["direction"] == "outbound"]
+    out_sas = [q for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
+               if q["direction"] == "outbound"]
+    shown = [q.get("path_mtu") for q in out_sas]
+    df_bits = [q.get("df_bit") for q in out_sas]
     print("path-mtu: R's MTU %d; gateway A counted %s, shows %s for its outbound SA; host A told "
           "mtu %d; a ping of %d bytes %s; without DF %s"
           % (PATH_MTU, got, shown, fits, fits, "answered" if " 1 received" in exact else "lost",
              "answered" if " 1 received" in cut else "lost"))
-    if " 1 received" in lost:
-        errs.append("path-mtu: the first ping of 1,328 bytes with DF passed router R's %d-byte "
-                    "link:\n%s" % (PATH_MTU, lost))
+    if " 1 received" in lost or df_bits != ["set"]:
+        errs.append("path-mtu: the first ping of 1,328 bytes, without DF, passed router R's "
+                    "%d-byte link (the filter action's df_bit \"set\"; gateway A's outbound SAs "
+                    "show %s):\n%s" % (PATH_MTU, df_bits, lost))
     if not learned or got["pmtu_reports"] < 1 or got["pmtu_ignored"] or shown != [PATH_MTU]:
         errs.append("path-mtu: gateway A did not record R's fragmentation needed: %s; its "
                     "outbound SAs' path_mtu: %s" % (got, shown))

@@ -206,6 +206,9 @@ static const struct broken broken[] = {
 	  " rules = ( { name = \"r\"; filter_list = \"fl\"; filter_action = \"fa\"; },\n"
 	  "  { name = \"r\"; filter_list = \"fl\"; filter_action = \"fa\"; } ); };\n", 6,
 	  "policy.rules.[1].name", "duplicate rule name \"r\" (first defined at line 5)" },
+	{ "df_bit in transport mode", PORTS SAS(SA_X("out", "0x1001", "outbound", "transport",
+	  "192.0.2.2", GCM " df_bit = \"set\";"), SA_IN), 3, "security_associations.[0].df_bit",
+	  "only a tunnel-mode SA with IPv4 endpoints has an outer DF bit to choose; remove it" },
 	{ "reserved SPI", SA_ONLY(SA_X("s", "255", "inbound", "tunnel", "192.0.2.2", GCM)), 3,
 	  "security_associations.[0].spi", "SPI 255 is in 1..255, reserved by IANA" },
 	{ "SPI 0", SA_ONLY(SA_X("s", "0", "inbound", "tunnel", "192.0.2.2", GCM)), 3,

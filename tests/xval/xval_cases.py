@@ -18,6 +18,7 @@
 #                          policy: secured, blocked, permitted
 #   no-route               destination unreachable to the source of a
 #                          packet with no route
+#   df-bit                 the outer DF copied, set or cleared as the SA says
 #   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
@@ -1280,6 +1281,33 @@ def error_default_block_run(seed):
     return run
 
 
+def df_bit_run(seed):
+    """The outer IPv4 header's DF as each SA says (RFC 4301 §8.1, df_bit):
+    copied from the inner IPv4 header (and clear for inner IPv6) by
+    default, always set, or always clear; for ESP (GCM, IPv4 and IPv6
+    inside) and AH, with inner packets with and without DF, the outer
+    header checked by EspOut against scapy's decryption."""
+    run = _run("df-bit", seed)
+    for name, alg, df in (("dc", "aes128gcm16", "copy"), ("ds", "aes128gcm16", "set"),
+                          ("dx", "aes128gcm16", "clear"), ("as", "ah-sha1_96", "set"),
+                          ("ax", "ah-sha256_128", "clear")):
+        for inner in (4, 6):
+            cl = Cell(run, "%s%d" % (name, inner), alg, False, inner, 4)
+            cl.out.df_bit = df
+            c = Case(run, "%s/%s/ipv%d-in-ipv4" % (alg, df, inner))
+            sent = []
+            for i, with_df in enumerate((False, True)):
+                p = cl.inner_out(i)
+                if inner == 4 and with_df:
+                    h = IP(p)
+                    h.flags, h.chksum = "DF", None
+                    p = bytes(h)
+                sent.append(p)
+                c.send_lan(p)
+            c.expect_esp(cl.out, sent)
+    return run
+
+
 UNROUTED = {4: "203.0.113.5", 6: "2001:db9::5"}  # no route covers these
 
 
@@ -1684,6 +1712,7 @@ def plan(seed):
     runs.append(("error-policy", lambda: error_policy_run(seed)))
     runs.append(("error-default-block", lambda: error_default_block_run(seed)))
     runs.append(("no-route", lambda: no_route_run(seed)))
+    runs.append(("df-bit", lambda: df_bit_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC

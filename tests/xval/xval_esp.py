@@ -79,6 +79,7 @@ class SaSpec:
     encap: str = "none"  # "udp": ESP in UDP (RFC 3948)
     udp_sport: int = 4500  # the UDP ports of the SA's packets (source, destination)
     udp_dport: int = 4500
+    df_bit: str = "copy"   # the outer IPv4 DF: "copy" (from the inner), "set" or "clear"
     p: dict = field(init=False)
 
     def __post_init__(self):

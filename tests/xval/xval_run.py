@@ -275,8 +275,12 @@ class EspOut:
                 if h.tos != TR.ip_tos(exp):
                     errs.append("outer TOS 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
                                 % (h.tos, TR.ip_tos(exp)))
-                if exp[0] >> 4 == 4 and bool(h.flags.DF) != TR.ip_df(exp):
-                    errs.append("outer DF %d, inner DF %d" % (h.flags.DF, TR.ip_df(exp)))
+                want_df = {"set": True, "clear": False}.get(
+                    sa.df_bit, exp[0] >> 4 == 4 and TR.ip_df(exp))
+                if bool(h.flags.DF) != want_df:
+                    errs.append("outer DF %d, expected %d (inner DF %d, df_bit %s)"
+                                % (h.flags.DF, want_df, exp[0] >> 4 == 4 and TR.ip_df(exp),
+                                   sa.df_bit))
         else:
             plen = struct.unpack("!H", ip[4:6])[0]
             if plen + 40 != len(ip):

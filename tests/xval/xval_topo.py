@@ -177,6 +177,8 @@ class Config:
             if s.direction == "inbound":
                 f.append("replay_window = %d;" % s.replay_window)
             f.append("esn = %s;" % ("true" if s.esn else "false"))
+            if s.df_bit != "copy":
+                f.append('df_bit = "%s";' % s.df_bit)
             if s.encap == "udp":
                 f.append('encapsulation = "udp"; udp_source_port = %d; udp_destination_port = %d;'
                          % (s.udp_sport, s.udp_dport))
