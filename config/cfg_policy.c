@@ -16,7 +16,7 @@ static const char *const filter_fields[] = {
 static const char *const faction_fields[] = { "name", "action", NULL };
 static const char *const store_faction_fields[] = {
 	"name", "description", "action", "accept_unsecured", "fallback_to_clear", "pfs", "methods",
-	"df_bit", NULL
+	"df_bit", "dscp", NULL
 };
 static const char *const store_flist_fields[] = { "name", "description", "filters", NULL };
 

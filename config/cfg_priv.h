@@ -85,6 +85,8 @@ int cfg_bool(struct cfg_ctx *c, const config_setting_t *g, const char *name, boo
 int cfg_keyword(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
 		const struct cfg_kw *kw, int *out);
 extern const struct cfg_kw cfg_df_kw[]; /* df_bit: copy, set, clear (cfg_sa.c) */
+/* "dscp": "copy" (*fixed false) or 0..63; 0 absent, 1 read, -1 error (cfg_sa.c). */
+int cfg_dscp(struct cfg_ctx *c, const config_setting_t *g, bool *fixed, uint8_t *dscp);
 int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
 	     char out[DPSEC_NAME_MAX]);
 int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, const void *base, size_t stride,

@@ -1,6 +1,6 @@
 /* cfg_sa.c - static security associations: SPI, direction, mode, endpoints,
  * algorithms with their key material, anti-replay window and ESN, UDP
- * encapsulation (RFC 3948) and its ports, the outer DF bit. Keys go straight into the SA or
+ * encapsulation (RFC 3948) and its ports, the outer DF bit and DSCP. Keys go straight into the SA or
  * through a stack buffer wiped before return. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +10,12 @@
 static const char *const sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
 	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
-	"udp_source_port", "udp_destination_port", "df_bit", NULL
+	"udp_source_port", "udp_destination_port", "df_bit", "dscp", NULL
 };
 static const char *const store_sa_fields[] = {
 	"name", "spi", "direction", "mode", "local", "remote", "protocol", "encryption",
 	"encryption_key", "integrity", "integrity_key", "replay_window", "esn", "encapsulation",
-	"udp_source_port", "udp_destination_port", "df_bit", "lifetime_seconds",
+	"udp_source_port", "udp_destination_port", "df_bit", "dscp", "lifetime_seconds",
 	"lifetime_kilobytes", NULL
 };
 
@@ -294,6 +294,44 @@ static int sa_df_bit(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_
 	return 0;
 }
 
+#define DSCP_WHAT "\"copy\" or a DSCP 0..63"
+
+int cfg_dscp(struct cfg_ctx *c, const config_setting_t *g, bool *fixed, uint8_t *dscp)
+{
+	const config_setting_t *s;
+	long long v;
+	int r = cfg_member(c, g, "dscp", false, CFG_T_STR | CFG_T_INT, DSCP_WHAT, &s);
+
+	*fixed = false;
+	*dscp = 0;
+	if (r <= 0)
+		return r;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "copy") != 0)
+			return cfg_fail(c, s, "expected " DSCP_WHAT ", got \"%.40s\"",
+					config_setting_get_string(s));
+		return 1;
+	}
+	v = cfg_int_value(s);
+	if (v < 0 || v > 63)
+		return cfg_fail(c, s, "%lld is out of range; expected " DSCP_WHAT, v);
+	*fixed = true;
+	*dscp = (uint8_t)v;
+	return 1;
+}
+
+/* The outer header's DSCP: copied from the inner header, or fixed (RFC
+ * 4301 §4.4.2.1's "bypass DSCP"); tunnel mode only. */
+static int sa_dscp(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa)
+{
+	int r = cfg_dscp(c, g, &sa->dscp_fixed, &sa->dscp);
+
+	if (r > 0 && sa->mode != DPSEC_MODE_TUNNEL)
+		return cfg_fail(c, config_setting_get_member(g, "dscp"),
+				"only a tunnel-mode SA has an outer header; remove it");
+	return r < 0 ? -1 : 0;
+}
+
 /* Inbound SAs are found by (SPI, local), outbound ones by (SPI, remote). */
 static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 {
@@ -329,7 +367,7 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	sa->direction = (uint8_t)dir;
 	sa->mode = (uint8_t)mode;
 	if (sa_endpoints(c, g, sa) || sa_protection(c, g, sa) || sa_replay(c, g, sa) ||
-	    sa_encapsulation(c, g, sa) || sa_df_bit(c, g, sa))
+	    sa_encapsulation(c, g, sa) || sa_df_bit(c, g, sa) || sa_dscp(c, g, sa))
 		return -1;
 	if (sa->protocol == DPSEC_PROTO_AH && sa->encap != DPSEC_ENCAP_NONE)
 		return cfg_fail(c, config_setting_get_member(g, "encapsulation"),

@@ -106,10 +106,12 @@ static void put_action(FILE *f, const struct cfg_filter_action *a)
 	put_kv(f, "    ", "action", cfg_action_name(a->action));
 	if (a->action != DPSEC_ACTION_NEGOTIATE)
 		return;
-	fprintf(f, "    accept_unsecured = %s; fallback_to_clear = %s; pfs = %s; df_bit = \"%s\";\n"
-		"    methods = (\n", a->accept_unsecured ? "true" : "false",
-		a->fallback_to_clear ? "true" : "false", a->pfs ? "true" : "false",
-		cfg_df_bit_name(a->df_bit));
+	fprintf(f, "    accept_unsecured = %s; fallback_to_clear = %s; pfs = %s; df_bit = \"%s\";\n",
+		a->accept_unsecured ? "true" : "false", a->fallback_to_clear ? "true" : "false",
+		a->pfs ? "true" : "false", cfg_df_bit_name(a->df_bit));
+	if (a->dscp_fixed)
+		fprintf(f, "    dscp = %u;\n", a->dscp);
+	fputs("    methods = (\n", f);
 	for (uint32_t m = 0; m < a->n_methods; m++) {
 		const struct cfg_sec_method *x = &a->methods[m];
 
@@ -281,6 +283,8 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 			c->udp_sport, c->udp_dport);
 	if (c->df_bit != DPSEC_DF_COPY)
 		fprintf(f, "      df_bit = \"%s\";\n", cfg_df_bit_name(c->df_bit));
+	if (c->dscp_fixed)
+		fprintf(f, "      dscp = %u;\n", c->dscp);
 	fprintf(f, "      esn = %s; lifetime_seconds = %u; lifetime_kilobytes = %llu;\n  }%s\n",
 		c->esn ? "true" : "false", x->lifetime_seconds,
 		(unsigned long long)x->lifetime_kilobytes, last ? "" : ",");

@@ -229,14 +229,16 @@ static int load_action_options(struct cfg_ctx *c, const config_setting_t *g,
 	    cfg_bool(c, g, "accept_unsecured", false, &a->accept_unsecured) < 0 ||
 	    cfg_bool(c, g, "fallback_to_clear", false, &a->fallback_to_clear) < 0 ||
 	    cfg_bool(c, g, "pfs", false, &a->pfs) < 0 ||
-	    cfg_keyword(c, g, "df_bit", false, cfg_df_kw, &df) < 0)
+	    cfg_keyword(c, g, "df_bit", false, cfg_df_kw, &df) < 0 ||
+	    cfg_dscp(c, g, &a->dscp_fixed, &a->dscp) < 0)
 		return -1;
 	snprintf(a->description, sizeof(a->description), "%s", d);
 	a->df_bit = (uint8_t)df;
-	if (a->action != DPSEC_ACTION_NEGOTIATE &&
-	    (a->accept_unsecured || a->fallback_to_clear || a->pfs || a->df_bit != DPSEC_DF_COPY))
-		return cfg_fail(c, g, "accept_unsecured, fallback_to_clear, pfs and df_bit belong to "
-				"negotiate actions; \"%s\" is %s", a->name, cfg_action_name(a->action));
+	if (a->action != DPSEC_ACTION_NEGOTIATE && (a->accept_unsecured || a->fallback_to_clear ||
+						    a->pfs || a->df_bit != DPSEC_DF_COPY || a->dscp_fixed))
+		return cfg_fail(c, g, "accept_unsecured, fallback_to_clear, pfs, df_bit and dscp "
+				"belong to negotiate actions; \"%s\" is %s", a->name,
+				cfg_action_name(a->action));
 	return load_methods(c, g, a);
 }
 

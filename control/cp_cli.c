@@ -11,7 +11,7 @@
  *   sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..
  *          encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]
  *          [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]
- *          [df_bit=copy|set|clear]
+ *          [df_bit=copy|set|clear] [dscp=0..63]
  *          [lifetime_seconds=N] [lifetime_kilobytes=N]       (static: saved)
  *   sa delete NAME
  *
@@ -41,7 +41,7 @@
 	"  sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..\n"             \
 	"         encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]\n" \
 	"         [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]\n" \
-	"         [df_bit=copy|set|clear]\n" \
+	"         [df_bit=copy|set|clear] [dscp=0..63]\n" \
 	"         [lifetime_seconds=N] [lifetime_kilobytes=N]\n"                                   \
 	"  sa delete NAME\n"
 
@@ -171,7 +171,8 @@ static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa
 					 "encryption_key", "integrity", "integrity_key", "encapsulation",
 					 "df_bit" };
 	static const char *const num[] = { "spi", "replay_window", "lifetime_seconds",
-					   "lifetime_kilobytes", "udp_source_port", "udp_destination_port" };
+					   "lifetime_kilobytes", "udp_source_port", "udp_destination_port",
+					   "dscp" };
 	struct cp_out t = { 0 };
 	struct cfg_store s;
 	const char *v;

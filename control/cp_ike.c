@@ -368,17 +368,19 @@ static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime 
 	ch->out.udp_dport = ch->in.udp_sport = ch->remote_port;
 }
 
-/* The outbound SA's DF bit as its rule's filter action says, for a tunnel
- * with IPv4 endpoints (the only SAs that have one to choose). */
-static void outer_df_bit(const struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_conf *out)
+/* The outbound SA's outer header as its rule's filter action says: the
+ * DSCP for a tunnel, the DF bit for one with IPv4 endpoints. */
+static void outer_header(const struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_conf *out)
 {
 	char name[DPSEC_NAME_MAX];
 	const struct cfg_filter_action *fa;
 
-	if (out->mode != DPSEC_MODE_TUNNEL || out->local.family != DPSEC_AF_INET)
+	if (out->mode != DPSEC_MODE_TUNNEL || (fa = cp_rule_action(c, rule_id, name)) == NULL)
 		return;
-	fa = cp_rule_action(c, rule_id, name);
-	out->df_bit = fa != NULL ? fa->df_bit : DPSEC_DF_COPY;
+	out->dscp_fixed = fa->dscp_fixed;
+	out->dscp = fa->dscp;
+	if (out->local.family == DPSEC_AF_INET)
+		out->df_bit = fa->df_bit;
 }
 
 /* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
@@ -394,7 +396,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	int in, out;
 
 	prepare(ch, sa == NULL || sa->initiator || sa->version == 1, &life);
-	outer_df_bit(c, rule_id, &ch->out);
+	outer_header(c, rule_id, &ch->out);
 	life_in = life; /* an idle inbound SA is reported: its delete goes to the peer */
 	life_in.idle_seconds = c->store.timeouts.idle_seconds;
 	in = cp_sa_add_negotiated(c, &ch->in, &life_in, d->id);

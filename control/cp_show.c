@@ -219,6 +219,15 @@ void cp_show_filters(const struct cp_ctx *c, struct cp_out *o, const char *list)
 		cp_json_close(o, ']'), cp_json_close(o, '}');
 }
 
+/* A tunnel's outer DSCP in JSON: "copy", or the fixed value. */
+static void show_dscp(struct cp_out *o, bool fixed, uint8_t dscp)
+{
+	if (fixed)
+		cp_json_u64(o, "dscp", dscp);
+	else
+		cp_json_str(o, "dscp", "copy");
+}
+
 static void show_method(struct cp_out *o, const struct cfg_sec_method *m)
 {
 	const char *proto = m->protocol == CFG_PROTO_AH ? "AH" : "ESP";
@@ -253,8 +262,10 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
 			cp_json_bool(o, "accept_unsecured", a->accept_unsecured);
 			cp_json_bool(o, "fallback_to_clear", a->fallback_to_clear);
 			cp_json_bool(o, "pfs", a->pfs);
-			if (a->action == DPSEC_ACTION_NEGOTIATE)
+			if (a->action == DPSEC_ACTION_NEGOTIATE) {
 				cp_json_str(o, "df_bit", cfg_df_bit_name(a->df_bit));
+				show_dscp(o, a->dscp_fixed, a->dscp);
+			}
 			cp_json_open(o, "methods", '[');
 		} else {
 			cp_out_printf(o, "%s: %s%s%s%s%s\n", a->name, action_name(a->action),
@@ -427,6 +438,7 @@ static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char
 	if (e->conf.direction == DPSEC_DIR_OUT) {
 		cp_json_u64(o, "path_mtu", e->path_mtu);
 		cp_json_str(o, "df_bit", cfg_df_bit_name(e->conf.df_bit));
+		show_dscp(o, e->conf.dscp_fixed, e->conf.dscp);
 	}
 	cp_json_close(o, '}');
 }

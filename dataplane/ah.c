@@ -109,7 +109,7 @@ static void set_proto_len(uint8_t *ip, bool v6, uint8_t proto, uint32_t total)
 static void outer_hdr(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p, uint32_t total,
 		      const struct dp_meta *md, const uint8_t *inner)
 {
-	uint8_t tos = dp_inner_tos(md, inner);
+	uint8_t tos = dp_outer_tos(sa, md, inner);
 
 	memcpy(p, sa->outer, sa->outer_len);
 	if (sa->flags & DP_SA_OUTER6) {

@@ -163,6 +163,8 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 	sa->icv_len = k->icv_len;
 	sa->block_len = k->block_len;
 	sa_build_templates(sa, c);
+	sa->tos_keep = c->dscp_fixed ? 0x03 : 0xff; /* ECN stays the inner's (RFC 6040) */
+	sa->tos_set = c->dscp_fixed ? (uint8_t)(c->dscp << 2) : 0;
 	sa->local = c->local;
 	sa->natt_port = c->udp_dport;
 }
@@ -328,11 +330,12 @@ static const char *sa_ah_problem(const struct dpsec_sa_conf *c)
 
 static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 {
-	uint8_t esn;
+	uint8_t esn, dscp_fixed;
 
-	memcpy(&esn, &c->esn, 1); /* from outside: not yet a valid bool */
-	if (esn > 1)
-		return "esn must be 0 or 1";
+	memcpy(&esn, &c->esn, 1); /* from outside: not yet valid bools */
+	memcpy(&dscp_fixed, &c->dscp_fixed, 1);
+	if (esn > 1 || dscp_fixed > 1)
+		return "esn and dscp_fixed must be 0 or 1";
 	if (memchr(c->name, 0, sizeof(c->name)) == NULL)
 		return "name not terminated";
 	if (c->spi < 256)
@@ -345,6 +348,10 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "replay window above 8192";
 	if (c->protocol > DPSEC_PROTO_AH)
 		return "protocol unknown (0: ESP, 1: AH)";
+	if (c->dscp > 63 || (c->dscp != 0 && !dscp_fixed))
+		return "DSCP above 63, or given without dscp_fixed";
+	if (dscp_fixed && c->mode != DPSEC_MODE_TUNNEL)
+		return "a fixed DSCP needs tunnel mode (transport mode keeps the packet's header)";
 	if (c->df_bit > DPSEC_DF_CLEAR)
 		return "DF bit unknown (0: copy, 1: set, 2: clear)";
 	if (c->df_bit != DPSEC_DF_COPY &&

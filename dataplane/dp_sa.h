@@ -57,6 +57,7 @@ struct dp_sa {
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
 	struct dp_replay *replay;         /* inbound only: replay_inline or its own memory */
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
+	uint8_t tos_keep, tos_set;        /* outbound tunnel: outer TOS = inner & keep | set */
 	uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* windows up to 64 */
 
 	/* key schedules, read per packet; in the SA's own allocation, so that

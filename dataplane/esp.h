@@ -85,6 +85,15 @@ static inline uint8_t dp_inner_tos(const struct dp_meta *md, const uint8_t *inne
 	return (uint8_t)(rte_be_to_cpu_32(((const struct rte_ipv6_hdr *)inner)->vtc_flow) >> 20);
 }
 
+/* The tunnel's outer TOS / traffic class: the inner DSCP and ECN (RFC
+ * 4301 §5.1.2.1, RFC 6040 normal mode), or the SA's fixed DSCP with the
+ * inner ECN. */
+static inline uint8_t dp_outer_tos(const struct dp_sa *sa, const struct dp_meta *md,
+				   const uint8_t *inner)
+{
+	return (uint8_t)((dp_inner_tos(md, inner) & sa->tos_keep) | sa->tos_set);
+}
+
 /* What routing reads next: the outer header's family and destination,
  * from the SA's template (tunnel mode). */
 static inline void dp_sa_route_key(const struct dp_sa *sa, struct dp_meta *md)

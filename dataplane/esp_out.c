@@ -47,7 +47,8 @@ static inline void esp_out_udp_len(const struct dp_sa *sa, uint8_t *udp, uint32_
 }
 
 /* The outer IPv4 header: the SA's 20-byte template, then DSCP and ECN
- * copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode),
+ * copied from the inner header (RFC 4301 §5.1.2.1, RFC 6040 normal mode;
+ * or the SA's fixed DSCP),
  * DF as the SA says (copied from an inner IPv4 header unless set or
  * cleared, RFC 4301 §8.1), the checksum finished from the
  * template's partial sum. */
@@ -62,7 +63,7 @@ static inline void esp_out_ip4(struct dp_worker *w, const struct dp_sa *sa, uint
 	memcpy(p, sa->outer, sizeof(*ip));
 	sum = ip->hdr_checksum; /* the template's fixed fields, folded */
 	tos_word[0] = 0;
-	tos_word[1] = dp_inner_tos(md, inner);
+	tos_word[1] = dp_outer_tos(sa, md, inner);
 	memcpy(&tos, tos_word, 2); /* the TOS byte alone, as the header's first word sums it */
 	ip->type_of_service = tos_word[1];
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
@@ -83,7 +84,7 @@ static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
 		memcpy(p, sa->outer, sa->outer_len);
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_inner_tos(md, inner) << 20);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_outer_tos(sa, md, inner) << 20);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
 		return;

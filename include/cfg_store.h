@@ -47,6 +47,8 @@ struct cfg_filter_action {
 	bool fallback_to_clear;     /* "allow unsecured communication with non-IPsec-aware computers" */
 	bool pfs;                   /* Quick Mode perfect forward secrecy */
 	uint8_t df_bit;             /* enum dpsec_df_bit of its IPv4 tunnels' outbound SAs */
+	bool dscp_fixed;            /* its tunnels' outbound SAs set the outer DSCP to dscp */
+	uint8_t dscp;
 	uint32_t n_methods;
 	struct cfg_sec_method methods[CFG_MAX_METHODS]; /* in order of preference */
 };

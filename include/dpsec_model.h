@@ -109,6 +109,8 @@ struct dpsec_sa_conf {
 	uint16_t udp_sport;    /* host order; 1..65535 with DPSEC_ENCAP_UDP, else 0 */
 	uint16_t udp_dport;
 	uint8_t df_bit;        /* enum dpsec_df_bit; not copy only for IPv4 tunnels */
+	bool dscp_fixed;       /* tunnel mode: the outer DSCP is dscp, not the inner one's */
+	uint8_t dscp;          /* 0..63, with dscp_fixed */
 };
 
 /* A rule joins one filter list and one filter action. Negotiate rules carry

@@ -53,7 +53,8 @@
 #   ping that large fails at once ("message too long").
 # --case path-mtu: a Linux router R between the gateways (proxy ARP: the
 #   addresses stay as they are), its link to B held to PATH_MTU bytes, and
-#   gateway A's filter action with df_bit = "set". Host A pings host B
+#   gateway A's filter action with df_bit = "set" (and dscp = PATH_DSCP,
+#   which its outbound SA must carry too). Host A pings host B
 #   without DF, 1,328 bytes: gateway A's ESP packet, with DF all the same,
 #   does not pass R, whose kernel answers with ICMP fragmentation needed
 #   naming PATH_MTU; dpsecd records it in the outbound SA (pmtu_learned;
@@ -94,6 +95,7 @@ WAN_MTU = 1000      # esp-fragments: the WAN link, narrower than the tunnel's pa
 BIG_PINGS = 5       # esp-fragments: pings of 1,328 bytes from B
 LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
 PATH_MTU = 1300     # path-mtu: router R's link to B
+PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
 
 
 class Interop(E.World):
@@ -536,7 +538,8 @@ def ping_a(w, size, df=True):
 
 def run_path_mtu(w, errs):
     w.ns["r"] = "%s-r" % w.tag
-    E.STORE = E.STORE.replace('action = "negotiate";', 'action = "negotiate"; df_bit = "set";')
+    E.STORE = E.STORE.replace('action = "negotiate";',
+                              'action = "negotiate"; df_bit = "set"; dscp = %d;' % PATH_DSCP)
     w.topology()
     insert_router(w)
     w.gateway("a")
@@ -559,12 +562,12 @@ def run_path_mtu(w, errs):
     out_sas = [q for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
                if q["direction"] == "outbound"]
     shown = [q.get("path_mtu") for q in out_sas]
-    df_bits = [q.get("df_bit") for q in out_sas]
+    df_bits = [(q.get("df_bit"), q.get("dscp")) for q in out_sas]
     print("path-mtu: R's MTU %d; gateway A counted %s, shows %s for its outbound SA; host A told "
           "mtu %d; a ping of %d bytes %s; without DF %s"
           % (PATH_MTU, got, shown, fits, fits, "answered" if " 1 received" in exact else "lost",
              "answered" if " 1 received" in cut else "lost"))
-    if " 1 received" in lost or df_bits != ["set"]:
+    if " 1 received" in lost or df_bits != [("set", PATH_DSCP)]:
         errs.append("path-mtu: the first ping of 1,328 bytes, without DF, passed router R's "
                     "%d-byte link (the filter action's df_bit \"set\"; gateway A's outbound SAs "
                     "show %s):\n%s" % (PATH_MTU, df_bits, lost))

@@ -26,7 +26,7 @@ static const char *const good =
 	"      protocol = \"tcp\"; destination_ports = \"443\"; } ); }\n"
 	");\n"
 	"filter_actions = (\n"
-	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true; df_bit = \"clear\";\n"
+	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true; df_bit = \"clear\"; dscp = 26;\n"
 	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
@@ -39,7 +39,7 @@ static const char *const good =
 	"  ); } );\n"
 	"security_associations = (\n"
 	"  { name = \"out\"; spi = 0x1001; direction = \"outbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
-	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\"; df_bit = \"set\";\n"
+	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\"; df_bit = \"set\"; dscp = 0;\n"
 	"    encryption_key = \"0x000102030405060708090a0b0c0d0e0f10111213\"; lifetime_seconds = 3600; },\n"
 	"  { name = \"in\"; spi = 0x2001; direction = \"inbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
 	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\";\n"
@@ -73,6 +73,8 @@ START_TEST(test_good_store)
 	a = cfg_store_filter_action(&s, "secure");
 	ck_assert(a->accept_unsecured && !a->fallback_to_clear);
 	ck_assert_uint_eq(a->df_bit, DPSEC_DF_CLEAR);
+	ck_assert(a->dscp_fixed);
+	ck_assert_uint_eq(a->dscp, 26);
 	ck_assert_uint_eq(a->n_methods, 1);
 	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
@@ -83,6 +85,9 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(cfg_store_sa(&s, "out")->lifetime_seconds, 3600);
 	ck_assert_uint_eq(cfg_store_sa(&s, "out")->conf.df_bit, DPSEC_DF_SET);
 	ck_assert_uint_eq(cfg_store_sa(&s, "in")->conf.df_bit, DPSEC_DF_COPY);
+	ck_assert(cfg_store_sa(&s, "out")->conf.dscp_fixed); /* 0 given: fixed at 0 */
+	ck_assert_uint_eq(cfg_store_sa(&s, "out")->conf.dscp, 0);
+	ck_assert(!cfg_store_sa(&s, "in")->conf.dscp_fixed);
 	cfg_store_free(&s);
 }
 END_TEST

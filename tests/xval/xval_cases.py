@@ -18,7 +18,7 @@
 #                          policy: secured, blocked, permitted
 #   no-route               destination unreachable to the source of a
 #                          packet with no route
-#   df-bit                 the outer DF copied, set or cleared as the SA says
+#   outer-header           the outer DF and DSCP copied, or set as the SA says
 #   reass                  ESP and AH arriving in fragments: reassembled
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
@@ -1281,13 +1281,25 @@ def error_default_block_run(seed):
     return run
 
 
-def df_bit_run(seed):
+def outer_header_run(seed):
     """The outer IPv4 header's DF as each SA says (RFC 4301 §8.1, df_bit):
     copied from the inner IPv4 header (and clear for inner IPv6) by
     default, always set, or always clear; for ESP (GCM, IPv4 and IPv6
     inside) and AH, with inner packets with and without DF, the outer
-    header checked by EspOut against scapy's decryption."""
-    run = _run("df-bit", seed)
+    header checked by EspOut against scapy's decryption. And the outer
+    DSCP (dscp): copied, or fixed with the inner ECN kept (RFC 6040), over
+    IPv4 and IPv6 tunnels, ESP and AH, inner packets with DSCP and ECN set."""
+    run = _run("outer-header", seed)
+    for name, alg, dscp, outer in (("qc", "aes128gcm16", None, 4), ("qf", "aes128gcm16", 10, 4),
+                                   ("q6", "aes128gcm16", 46, 6), ("qa", "ah-sha1_96", 0, 4)):
+        for inner in (4, 6):
+            cl = Cell(run, "%s%d" % (name, inner), alg, False, inner, outer)
+            cl.out.dscp = dscp
+            c = Case(run, "%s/dscp-%s/ipv%d-in-ipv%d" % (alg, dscp, inner, outer))
+            sent = [cl.inner_out(i, tos=tos) for i, tos in enumerate((0x2E << 2 | 1, 0x08 | 3, 0))]
+            for p in sent:
+                c.send_lan(p)
+            c.expect_esp(cl.out, sent)
     for name, alg, df in (("dc", "aes128gcm16", "copy"), ("ds", "aes128gcm16", "set"),
                           ("dx", "aes128gcm16", "clear"), ("as", "ah-sha1_96", "set"),
                           ("ax", "ah-sha256_128", "clear")):
@@ -1712,7 +1724,7 @@ def plan(seed):
     runs.append(("error-policy", lambda: error_policy_run(seed)))
     runs.append(("error-default-block", lambda: error_default_block_run(seed)))
     runs.append(("no-route", lambda: no_route_run(seed)))
-    runs.append(("df-bit", lambda: df_bit_run(seed)))
+    runs.append(("outer-header", lambda: outer_header_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC

@@ -80,6 +80,7 @@ class SaSpec:
     udp_sport: int = 4500  # the UDP ports of the SA's packets (source, destination)
     udp_dport: int = 4500
     df_bit: str = "copy"   # the outer IPv4 DF: "copy" (from the inner), "set" or "clear"
+    dscp: object = None    # the outer DSCP: None copies the inner one's, else 0..63
     p: dict = field(init=False)
 
     def __post_init__(self):

@@ -206,6 +206,13 @@ def protected_len(sa, ip_bytes):
     return len(ip_bytes) - ((ip_bytes[0] & 15) * 4 if ip_bytes[0] >> 4 == 4 else 40)
 
 
+def outer_tos(sa, inner):
+    """The tunnel's outer TOS / traffic class for inner: its DSCP and ECN
+    (RFC 4301 §5.1.2.1, RFC 6040), or the SA's fixed DSCP with its ECN."""
+    tos = TR.ip_tos(inner)
+    return tos if sa.dscp is None else sa.dscp << 2 | tos & 3
+
+
 class EspOut:
     """Checks the ESP packets one outbound SA sent: outer headers, SPI, the
     sequence numbers 1..N in order, the ICV, the trailer and the decrypted
@@ -272,9 +279,9 @@ class EspOut:
                     errs.append("outer TTL %d, expected 64" % h.ttl)
                 if h.frag or h.flags.MF:
                     errs.append("outer fragment offset %d MF %d" % (h.frag, h.flags.MF))
-                if h.tos != TR.ip_tos(exp):
-                    errs.append("outer TOS 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
-                                % (h.tos, TR.ip_tos(exp)))
+                if h.tos != outer_tos(sa, exp):
+                    errs.append("outer TOS 0x%02x, expected 0x%02x (inner 0x%02x, dscp %s)"
+                                % (h.tos, outer_tos(sa, exp), TR.ip_tos(exp), sa.dscp))
                 want_df = {"set": True, "clear": False}.get(
                     sa.df_bit, exp[0] >> 4 == 4 and TR.ip_df(exp))
                 if bool(h.flags.DF) != want_df:
@@ -293,9 +300,9 @@ class EspOut:
                                 % (h.src, h.dst, sa.local, sa.remote))
                 if h.hlim != 64:
                     errs.append("outer hop limit %d, expected 64" % h.hlim)
-                if h.tc != TR.ip_tos(exp):
-                    errs.append("outer traffic class 0x%02x, inner 0x%02x (DSCP/ECN not copied)"
-                                % (h.tc, TR.ip_tos(exp)))
+                if h.tc != outer_tos(sa, exp):
+                    errs.append("outer traffic class 0x%02x, expected 0x%02x (inner 0x%02x, "
+                                "dscp %s)" % (h.tc, outer_tos(sa, exp), TR.ip_tos(exp), sa.dscp))
         if udp:
             errs += _check_udp(sa, ip, 20 if outer_fam == 4 else 40)
         if errs:

@@ -179,6 +179,8 @@ class Config:
             f.append("esn = %s;" % ("true" if s.esn else "false"))
             if s.df_bit != "copy":
                 f.append('df_bit = "%s";' % s.df_bit)
+            if s.dscp is not None:
+                f.append("dscp = %d;" % s.dscp)
             if s.encap == "udp":
                 f.append('encapsulation = "udp"; udp_source_port = %d; udp_destination_port = %d;'
                          % (s.udp_sport, s.udp_dport))
