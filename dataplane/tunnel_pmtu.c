@@ -197,13 +197,14 @@ static struct dp_sa *reported_sa(struct dp_ctx *dp, const struct dp_pmtu_report 
 }
 
 /* The MTU r reports, raised to IPv4's floor; 0 when it cannot be believed:
- * none given (a router before RFC 1191), IPv6 below its minimum, or not
- * below the length of the packet it says did not pass. */
+ * none given (a router before RFC 1191), above 65,535 (an ICMPv6 MTU is 32
+ * bits, the SA keeps 16: no link of ours is larger), IPv6 below its
+ * minimum, or not below the length of the packet it says did not pass. */
 static uint32_t believable_mtu(const struct dp_pmtu_report *r)
 {
 	uint32_t mtu = r->mtu;
 
-	if (mtu == 0 || mtu >= r->quoted_len)
+	if (mtu == 0 || mtu > UINT16_MAX || mtu >= r->quoted_len)
 		return 0;
 	if (r->family == DPSEC_AF_INET6)
 		return mtu < DP_PMTU_MIN6 ? 0 : mtu;

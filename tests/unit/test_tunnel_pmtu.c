@@ -3,7 +3,7 @@
  * points: an ICMP fragmentation needed quoting an ESP packet of an outbound
  * SA lowers that SA's path MTU and the workers' quick test; a report that
  * is not sound (checksum, a quote of a packet we did not send, an unknown
- * SPI or encapsulation, an MTU not below the quoted packet or the SA's,
+ * SPI or encapsulation, an MTU not below the quoted packet or the SA's, above 16 bits,
  * none, or below IPv6's minimum) changes nothing and is counted; IPv4's
  * floor; ICMPv6 packet too big; AH; ESP in UDP; the age, and
  * pmtu_age_seconds = 0; an SA removed is no longer found. (Linux's own
@@ -88,7 +88,7 @@ static void teardown(void)
 struct quote {
 	uint8_t family, proto;    /* proto: of the quoted packet */
 	uint32_t spi;             /* after its IP header (and UDP header) */
-	uint16_t len;             /* its length, as its header says */
+	uint32_t len;             /* its length, as its header says */
 	bool from_us;             /* its source one of our addresses */
 	uint32_t mtu;
 	bool bad_checksum;
@@ -105,14 +105,15 @@ static uint32_t quoted(uint8_t *q, const struct quote *w)
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)q;
 
 		*ip = (struct rte_ipv6_hdr){ .vtc_flow = rte_cpu_to_be_32(6u << 28), .proto = inner_proto,
-					     .payload_len = rte_cpu_to_be_16(w->len - 40), .hop_limits = 64 };
+					     .payload_len = rte_cpu_to_be_16((uint16_t)(w->len - 40)),
+					     .hop_limits = 64 };
 		memcpy(ip->src_addr, w->from_us ? us6 : peer6, 16);
 		memcpy(ip->dst_addr, peer6, 16);
 		n = 40;
 	} else {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
 
-		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16(w->len),
+		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16((uint16_t)w->len),
 					     .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
 					     .time_to_live = 63, .next_proto_id = inner_proto };
 		memcpy(&ip->src_addr, w->from_us ? us4 : router4, 4);
@@ -245,13 +246,19 @@ START_TEST(test_not_sound)
 	w[6].proto = IPPROTO_UDP;
 	w[6].spi = 0;
 	w[7].proto = IPPROTO_TCP;
+	/* an ICMPv6 MTU of more than 16 bits, below the quoted length */
+	struct quote big = { .family = DPSEC_AF_INET6, .proto = IPPROTO_ESP, .spi = spis[SA_ESP6],
+			     .len = 40 + 65535, .from_us = true, .mtu = 65540 };
+
 	hand_over(&w[0], true);
 	hand_over(&w[1], true);
 	for (int i = 2; i < 8; i++)
 		hand_over(&w[i], i == 4 || i == 5);
+	hand_over(&big, true);
 	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
 	ck_assert_uint_eq(path_mtu(SA_UDP4), UINT32_MAX);
-	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 8);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), UINT32_MAX);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 9);
 	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 0);
 	ck_assert_uint_eq(ctx.out_fits_len, 1500 - DP_IPSEC_MAX_OVERHEAD);
 }
