@@ -3,8 +3,9 @@
  * points: an ICMP fragmentation needed quoting an ESP packet of an outbound
  * SA lowers that SA's path MTU and the workers' quick test; a report that
  * is not sound (checksum, a quote of a packet we did not send, an unknown
- * SPI or encapsulation, an MTU not below the quoted packet or the SA's, above 16 bits,
- * none, or below IPv6's minimum) changes nothing and is counted; IPv4's
+ * SPI or encapsulation, an MTU not below the quoted packet or the SA's,
+ * above 16 bits, none, or below IPv6's minimum) changes nothing and is
+ * counted; IPv4's
  * floor; ICMPv6 packet too big; AH; ESP in UDP; the age, and
  * pmtu_age_seconds = 0; an SA removed is no longer found. (Linux's own
  * reports, from a router between two gateways: tests/e2e, path-mtu.) */
