@@ -334,12 +334,18 @@ def qmsa_names(w):
 
 def expiry(w, errs):
     """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
-    dpsec-ctld deletes it (audited); by volume too, under traffic."""
+    dpsec-ctld deletes it (audited); by volume too, under traffic. The SA
+    is added with its outer header's DF bit and DSCP, which dpsecd shows."""
     w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
-          "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2")
-    if "short" not in qmsa_names(w):
+          "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2",
+          "df_bit=clear", "dscp=12")
+    sa = qmsa_names(w).get("short")
+    if sa is None:
         errs.append("expiry: the SA was not installed")
+    elif (sa.get("df_bit"), sa.get("dscp")) != ("clear", 12):
+        errs.append("expiry: sa add df_bit=clear dscp=12 installed df_bit %s, dscp %s"
+                    % (sa.get("df_bit"), sa.get("dscp")))
     time.sleep(4)
     if "short" in qmsa_names(w):
         errs.append("expiry: the SA outlived its 2 s hard lifetime")

@@ -563,14 +563,17 @@ def run_path_mtu(w, errs):
                if q["direction"] == "outbound"]
     shown = [q.get("path_mtu") for q in out_sas]
     df_bits = [(q.get("df_bit"), q.get("dscp")) for q in out_sas]
+    shown_fa = json.loads(w.ctl("a", "show", "filteractions", "--json"))["filter_actions"]
+    actions = [(a.get("df_bit"), a.get("dscp")) for a in shown_fa if a["name"] == "ike-gcm"]
     print("path-mtu: R's MTU %d; gateway A counted %s, shows %s for its outbound SA; host A told "
           "mtu %d; a ping of %d bytes %s; without DF %s"
           % (PATH_MTU, got, shown, fits, fits, "answered" if " 1 received" in exact else "lost",
              "answered" if " 1 received" in cut else "lost"))
-    if " 1 received" in lost or df_bits != [("set", PATH_DSCP)]:
+    if " 1 received" in lost or df_bits != [("set", PATH_DSCP)] or \
+            actions != [("set", PATH_DSCP)]:
         errs.append("path-mtu: the first ping of 1,328 bytes, without DF, passed router R's "
-                    "%d-byte link (the filter action's df_bit \"set\"; gateway A's outbound SAs "
-                    "show %s):\n%s" % (PATH_MTU, df_bits, lost))
+                    "%d-byte link (the filter action's df_bit \"set\", shown as %s; gateway A's "
+                    "outbound SAs show %s):\n%s" % (PATH_MTU, actions, df_bits, lost))
     if not learned or got["pmtu_reports"] < 1 or got["pmtu_ignored"] or shown != [PATH_MTU]:
         errs.append("path-mtu: gateway A did not record R's fragmentation needed: %s; its "
                     "outbound SAs' path_mtu: %s" % (got, shown))
