@@ -62,6 +62,7 @@ struct dp_mgr {
 	uint32_t n_acq;
 	struct ofl_cpu *crypto;     /* the manager's engine, to prepare SA keys */
 	struct rte_hash *out_sas;   /* outbound SAs by SPI and peer (tunnel_pmtu.c) */
+	struct rte_hash *peer_pmtu; /* peer address -> its last path MTU record (tunnel_pmtu.c) */
 	uint64_t pmtu_until_tsc;    /* when the last recorded path MTU ages out; 0: none */
 };
 

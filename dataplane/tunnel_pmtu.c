@@ -10,7 +10,11 @@
  * The workers measure packets against it as against their port's MTU
  * (icmp_err.c). Unauthenticated, such a message can only lower an SA's
  * path MTU to the floor (576 bytes for IPv4, 1280 for IPv6), never raise
- * it, and only for the age. */
+ * it, and only for the age. The path is the peer's: the manager also keeps
+ * the last MTU recorded for each peer address, and an outbound SA installed
+ * to that peer while it holds (the SA that replaces another at a rekey, a
+ * further child SA) starts with it instead of losing a packet to learn it
+ * again. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -136,29 +140,85 @@ static void key_of_conf(struct dp_sad_key *k, const struct dpsec_sa_conf *c)
 		      c->remote.a);
 }
 
-int dp_pmtu_init(struct dp_ctx *dp)
+/* The peer table's key: the SAD's, with only the peer's address. */
+static void key_of_peer(struct dp_sad_key *k, uint8_t family, const uint8_t *remote)
+{
+	dp_sa_sad_key(k, 0, 0, family, remote);
+}
+
+static struct rte_hash *key_table(const char *name, uint32_t entries)
 {
 	struct rte_hash_parameters hp = {
-		.name = "dpsec_out_sas",
-		.entries = dp->sas.capacity < 64 ? 64 : dp->sas.capacity,
+		.name = name,
+		.entries = entries < 64 ? 64 : entries,
 		.key_len = sizeof(struct dp_sad_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 	};
 
-	dp->mgr->out_sas = rte_hash_create(&hp);
-	return dp->mgr->out_sas != NULL ? 0 : -1;
+	return rte_hash_create(&hp);
+}
+
+int dp_pmtu_init(struct dp_ctx *dp)
+{
+	dp->mgr->out_sas = key_table("dpsec_out_sas", dp->sas.capacity);
+	dp->mgr->peer_pmtu = key_table("dpsec_peer_pmtu", DP_PMTU_PEERS);
+	return dp->mgr->out_sas != NULL && dp->mgr->peer_pmtu != NULL ? 0 : -1;
 }
 
 void dp_pmtu_fini(struct dp_ctx *dp)
 {
 	rte_hash_free(dp->mgr->out_sas);
+	rte_hash_free(dp->mgr->peer_pmtu);
 	dp->mgr->out_sas = NULL;
+	dp->mgr->peer_pmtu = NULL;
+}
+
+/* A path MTU record (dp_sa.path_mtu's form) is live until its high bits. */
+static bool live(uint64_t rec, uint64_t now)
+{
+	return rec != 0 && now < (rec & ~DP_SA_PMTU_MASK);
+}
+
+/* The record kept for the peer k, 0 when none holds. */
+static uint64_t peer_record(const struct dp_ctx *dp, const struct dp_sad_key *k, uint64_t now)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(dp->mgr->peer_pmtu, k, &data) < 0)
+		return 0;
+	return live((uintptr_t)data, now) ? (uintptr_t)data : 0;
+}
+
+/* The peer records that no longer hold, removed (a full table). */
+static void purge_peers(struct dp_ctx *dp, uint64_t now)
+{
+	const void *key;
+	void *data;
+	uint32_t next = 0;
+
+	while (rte_hash_iterate(dp->mgr->peer_pmtu, &key, &data, &next) >= 0)
+		if (!live((uintptr_t)data, now))
+			rte_hash_del_key(dp->mgr->peer_pmtu, key);
+}
+
+/* rec, the path MTU just recorded in an SA to the peer k, kept for the
+ * peer (the latest report about a path is the best knowledge of it). */
+static void remember_peer(struct dp_ctx *dp, const struct dp_sad_key *k, uint64_t rec, uint64_t now)
+{
+	void *data = (void *)(uintptr_t)rec;
+
+	if (rte_hash_add_key_data(dp->mgr->peer_pmtu, k, data) == 0)
+		return;
+	purge_peers(dp, now);
+	if (rte_hash_add_key_data(dp->mgr->peer_pmtu, k, data) != 0)
+		dp->mgr_ctr.c[DP_C_pmtu_peers_full]++; /* the SA has it all the same */
 }
 
 void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
 {
 	struct dp_sad_key k;
+	uint64_t rec;
 
 	if (conf->direction != DPSEC_DIR_OUT)
 		return;
@@ -166,6 +226,12 @@ void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_con
 	/* two SAs to one peer with one SPI: the later is found (a full table
 	 * only loses their path MTU) */
 	rte_hash_add_key_data(dp->mgr->out_sas, &k, (void *)(uintptr_t)idx);
+	key_of_peer(&k, conf->remote.family, conf->remote.a);
+	rec = peer_record(dp, &k, rte_rdtsc());
+	if (rec != 0) {
+		__atomic_store_n(&dp->sas.sa[idx]->path_mtu, rec, __ATOMIC_RELAXED);
+		dp->mgr_ctr.c[DP_C_pmtu_inherited]++;
+	}
 }
 
 void dp_pmtu_sa_removed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)
@@ -211,16 +277,21 @@ static uint32_t believable_mtu(const struct dp_pmtu_report *r)
 	return RTE_MAX(mtu, (uint32_t)DP_PMTU_MIN4);
 }
 
-/* sa's path MTU is mtu until age_tsc from now; the workers' quick test
- * (dp_ctx.out_fits_len) lets no packet that may not fit it pass unmeasured. */
-static void record(struct dp_ctx *dp, struct dp_sa *sa, uint32_t mtu, uint64_t now, uint64_t age_tsc)
+/* sa's (and its peer's, r's destination) path MTU is mtu until age_tsc
+ * from now; the workers' quick test (dp_ctx.out_fits_len) lets no packet
+ * that may not fit it pass unmeasured. */
+static void record(struct dp_ctx *dp, struct dp_sa *sa, const struct dp_pmtu_report *r,
+		   uint32_t mtu, uint64_t now, uint64_t age_tsc)
 {
 	uint64_t until = (now + age_tsc + DP_SA_PMTU_MASK) & ~DP_SA_PMTU_MASK;
 	uint32_t fits = mtu > DP_IPSEC_MAX_OVERHEAD ? mtu - DP_IPSEC_MAX_OVERHEAD : 0;
+	struct dp_sad_key k;
 
 	if (fits < __atomic_load_n(&dp->out_fits_len, __ATOMIC_RELAXED))
 		__atomic_store_n(&dp->out_fits_len, fits, __ATOMIC_RELAXED);
 	__atomic_store_n(&sa->path_mtu, until | mtu, __ATOMIC_RELAXED);
+	key_of_peer(&k, r->family, r->remote);
+	remember_peer(dp, &k, until | mtu, now);
 	dp->mgr->pmtu_until_tsc = RTE_MAX(dp->mgr->pmtu_until_tsc, until);
 	dp->mgr_ctr.c[DP_C_pmtu_learned]++;
 }
@@ -238,7 +309,7 @@ void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m)
 	/* only lower: the port's MTU or a lower one already recorded stands
 	 * (an equal one is refreshed) */
 	if (mtu != 0 && mtu <= dp_sa_path_mtu(sa, now))
-		record(dp, sa, mtu, now, age_tsc);
+		record(dp, sa, &r, mtu, now, age_tsc);
 	else
 		dp->mgr_ctr.c[DP_C_pmtu_ignored]++;
 	rte_pktmbuf_free(m);
@@ -251,5 +322,6 @@ void dp_pmtu_tick(struct dp_ctx *dp)
 	if (mgr->pmtu_until_tsc == 0 || rte_rdtsc() < mgr->pmtu_until_tsc)
 		return;
 	mgr->pmtu_until_tsc = 0;
+	rte_hash_reset(mgr->peer_pmtu); /* none of its records holds now */
 	dp_icmp_err_setup(dp); /* the ports' MTUs alone */
 }

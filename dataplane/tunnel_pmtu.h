@@ -19,6 +19,7 @@ struct rte_mbuf;
 
 #define DP_PMTU_MIN4 576  /* IPv4: a lower report is raised to this (RFC 791's every host) */
 #define DP_PMTU_MIN6 1280 /* IPv6: a lower report is ignored (RFC 8201 §4) */
+#define DP_PMTU_PEERS 4096 /* peers whose path MTU new SAs to them start with */
 
 /* What a message says: the MTU of the hop our packet did not pass, and
  * which of our SAs sent it. */
@@ -37,7 +38,8 @@ struct dp_pmtu_report {
  * about an ESP or AH packet we sent? Fills *r when it is. */
 bool dp_pmtu_parse(const struct rte_mbuf *m, const struct dp_meta *md, struct dp_pmtu_report *r);
 
-/* The outbound SAs by (SPI, protocol, peer), kept by the manager. */
+/* The outbound SAs by (SPI, protocol, peer), kept by the manager; an SA
+ * added to a peer whose path MTU is recorded starts with it. */
 int dp_pmtu_init(struct dp_ctx *dp);
 void dp_pmtu_fini(struct dp_ctx *dp);
 void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);

@@ -64,7 +64,11 @@
 #   refused by gateway A itself: host A's ping reports "fragmentation
 #   needed" from 10.1.0.1 with the largest inner packet that fits PATH_MTU
 #   once encapsulated, and a ping of exactly that size passes R and is
-#   answered.
+#   answered. Then strongSwan rekeys the child SA: gateway A's new outbound
+#   SA starts with R's MTU, recorded for the peer (pmtu_inherited; show
+#   qmsas), and a ping of 1,328 bytes without DF to an address of B that
+#   host A has learned nothing about is cut before encapsulation and
+#   answered, with no new report from R.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
@@ -586,6 +590,41 @@ def run_path_mtu(w, errs):
     if " 1 received" not in cut or got["prefrag_packets"] < 1:
         errs.append("path-mtu: a ping of 1,328 bytes without DF was not cut to fit R's link "
                     "(prefrag_packets %d):\n%s" % (got["prefrag_packets"], cut))
+    rekey_keeps_path_mtu(w, errs)
+
+
+def out_spis(w):
+    return {q["spi"] for q in w.qmsas() if q["direction"] == "outbound"}
+
+
+def rekey_keeps_path_mtu(w, errs):
+    """strongSwan rekeys the child SA; gateway A's new outbound SA must start
+    with R's MTU. B answers 10.2.0.3 too, so that host A's own path MTU
+    cache (learned for 10.2.0.2) does not cut the ping itself."""
+    names = ("pmtu_reports", "pmtu_learned", "pmtu_inherited", "prefrag_packets")
+    T.sh("ip", "-n", w.ns["gb"], "addr", "add", "10.2.0.3/32", "dev", "lo")
+    old = out_spis(w)
+    before = dp_counts(w, names)
+    w.swanctl("--rekey", "--child", "lans")
+    moved = E.wait_until("gateway A's outbound SA rekeyed", lambda: (
+        len(out_spis(w)) == 1 and not out_spis(w) & old), 20)
+    shown = [(hex(q["spi"]), q.get("path_mtu")) for q in w.qmsas()
+             if q["direction"] == "outbound"]
+    out = T.sh("ping", "-n", "-M", "dont", "-c", "1", "-W", "2", "-s", "1300", "10.2.0.3",
+               ns=w.ns["ha"], check=False).stdout
+    E.wait_until("gateway A's counters", lambda: (
+        dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
+    got = {n: v - before[n] for n, v in dp_counts(w, names).items()}
+    print("path-mtu: after strongSwan's rekey gateway A's outbound SAs %s (before %s); counted "
+          "%s; a ping of 1,328 bytes without DF to 10.2.0.3 %s"
+          % (shown, [hex(s) for s in old], got, "answered" if " 1 received" in out else "lost"))
+    if not moved or [m for _, m in shown] != [PATH_MTU] or got["pmtu_inherited"] < 1:
+        errs.append("path-mtu: gateway A's outbound SA after strongSwan's rekey did not start "
+                    "with R's MTU %d: %s (before: %s), counted %s"
+                    % (PATH_MTU, shown, [hex(s) for s in old], got))
+    if " 1 received" not in out or got["prefrag_packets"] < 1 or got["pmtu_learned"]:
+        errs.append("path-mtu: after the rekey, a ping of 1,328 bytes without DF was not cut "
+                    "before encapsulation by what gateway A knew (counted %s):\n%s" % (got, out))
 
 
 def main():

@@ -7,7 +7,9 @@
  * above 16 bits, none, or below IPv6's minimum) changes nothing and is
  * counted; IPv4's
  * floor; ICMPv6 packet too big; AH; ESP in UDP; the age, and
- * pmtu_age_seconds = 0; an SA removed is no longer found. (Linux's own
+ * pmtu_age_seconds = 0; an SA removed is no longer found; an outbound SA
+ * installed later to the same peer (a rekey's) starts with the peer's
+ * path MTU while it holds, one to another peer does not. (Linux's own
  * reports, from a router between two gateways: tests/e2e, path-mtu.) */
 #include <check.h>
 #include <netinet/in.h>
@@ -39,8 +41,9 @@ static const uint8_t router4[4] = { 198, 51, 100, 1 };
 static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
 static const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
 
-enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, N_SLOTS };
-static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004 };
+/* the SA_LATER slots are not filled by setup */
+enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, SA_LATER, SA_LATER2, SA_LATER6, N_SLOTS };
+static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006, 0x1007 };
 
 static void install(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t encap)
 {
@@ -324,6 +327,61 @@ START_TEST(test_sa_removed)
 }
 END_TEST
 
+/* The SA that replaces SA_ESP4 at a rekey: a new SPI to the same peer. */
+static void rekey_esp4(void)
+{
+	struct dpsec_sa_conf c = { .spi = spis[SA_ESP4], .direction = DPSEC_DIR_OUT,
+				   .remote = { .family = DPSEC_AF_INET } };
+
+	memcpy(c.remote.a, peer4, 4);
+	install(SA_LATER, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	dp_pmtu_sa_removed(&ctx, SA_ESP4, &c);
+}
+
+START_TEST(test_rekey_inherits)
+{
+	struct quote w = ESP4(1300, 1400);
+	struct quote v6 = { .family = DPSEC_AF_INET6, .proto = IPPROTO_ESP, .spi = spis[SA_ESP6],
+			    .len = 1400, .from_us = true, .mtu = 1280 };
+
+	hand_over(&w, true);
+	rekey_esp4();
+	ck_assert_uint_eq(path_mtu(SA_LATER), 1300);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_inherited), 1);
+	ck_assert_uint_eq(path_mtu(SA_AH4), UINT32_MAX); /* installed before: learns its own */
+	/* a report about the new SA lowers it further, and the peer's record */
+	w.spi = spis[SA_LATER];
+	w.mtu = 1200;
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_LATER), 1200);
+	install(SA_LATER2, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	ck_assert_uint_eq(path_mtu(SA_LATER2), 1200);
+	/* another peer's SA starts with its own peer's record only */
+	hand_over(&v6, true);
+	install(SA_LATER6, DPSEC_AF_INET6, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	ck_assert_uint_eq(path_mtu(SA_LATER6), 1280);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_inherited), 3);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_peers_full), 0);
+}
+END_TEST
+
+START_TEST(test_inherited_only_while_it_holds)
+{
+	struct quote w = ESP4(1300, 1400);
+
+	cfg.opts.pmtu_age_s = 1;
+	hand_over(&w, true);
+	usleep(1100 * 1000);
+	rekey_esp4();
+	ck_assert_uint_eq(path_mtu(SA_LATER), UINT32_MAX);
+	dp_pmtu_tick(&ctx); /* every record gone: the peers' too */
+	cfg.opts.pmtu_age_s = 600;
+	install(SA_LATER2, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
+	ck_assert_uint_eq(path_mtu(SA_LATER2), UINT32_MAX);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_inherited), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tunnel_pmtu");
@@ -336,6 +394,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ah_udp_ipv6);
 	tcase_add_test(tc, test_age);
 	tcase_add_test(tc, test_sa_removed);
+	tcase_add_test(tc, test_rekey_inherits);
+	tcase_add_test(tc, test_inherited_only_while_it_holds);
 	suite_add_tcase(s, tc);
 	return s;
 }
