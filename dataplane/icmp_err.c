@@ -138,14 +138,23 @@ static bool to_group(const struct dp_meta *md)
 	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
 }
 
+static bool from_host(const struct dp_meta *md)
+{
+	return dp_g->ports[md->in_port].role == DP_ROLE_HOST;
+}
+
 /* Whether the source of m may be sent an error about it: never about an
  * ICMP error, a later fragment or a packet to a group (RFC 1812
- * §4.3.2.7, RFC 4443 §2.4 (e)), only to a host, only from a network port
- * (the host's own packets are the kernel's business). */
-static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md)
+ * §4.3.2.7, RFC 4443 §2.4 (e)), only to a host. The host's own packets
+ * are the kernel's business, but for one too big for the path MTU a
+ * router reported for its SA (tunnel_pmtu.c): only the dataplane knows
+ * that path, and without a word the host's path MTU discovery would
+ * never learn it (its TCP would stall until the report aged out). */
+static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md, bool too_big)
 {
-	if (dp_g->ports[md->in_port].role == DP_ROLE_HOST || (md->flags & DP_M_NOT_FIRST) ||
-	    to_group(md) || is_icmp_error(m, md))
+	if (from_host(md))
+		return too_big && !(md->flags & DP_M_NOT_FIRST) && !is_icmp_error(m, md);
+	if ((md->flags & DP_M_NOT_FIRST) || to_group(md) || is_icmp_error(m, md))
 		return false;
 	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
 			      md->family);
@@ -225,6 +234,7 @@ static void quote_as_received(uint8_t *q, uint8_t family)
 struct icmp_what {
 	uint8_t type, code;
 	uint32_t info;
+	bool too_big; /* fragmentation needed, packet too big */
 };
 
 static void icmp_hdr(uint8_t *icmp, const struct icmp_what *what)
@@ -308,11 +318,16 @@ static uint16_t first_protected_port(void)
  * came in by; for a decrypted packet, on the port it is routed to (the
  * protected side, whose addresses its tunnel's selectors cover; with no
  * route, the first protected port), as the error must go back through the
- * tunnel. */
+ * tunnel. To the host, m's destination (the host's stack would take one
+ * from its own address for a martian). */
 static bool error_source(const struct dp_meta *md, uint8_t *from)
 {
 	const struct dp_nexthop *nh;
 
+	if (from_host(md)) {
+		memcpy(from, dp_meta_dst(md), md->family == DPSEC_AF_INET6 ? 16 : 4);
+		return true;
+	}
 	if (!(md->flags & DP_M_FROM_SA))
 		return gateway_addr(md->in_port, md->family, from);
 	nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
@@ -365,7 +380,7 @@ static struct rte_mbuf *tell_source(struct dp_worker *w, struct rte_mbuf *m,
 	const struct dp_meta *md = dp_meta(m);
 	struct rte_mbuf *r;
 
-	if (!may_tell_source(m, md))
+	if (!may_tell_source(m, md, what->too_big))
 		return NULL;
 	if (!take_token(w)) {
 		w->ctr->c[DP_C_icmp_errors_limited]++;
@@ -391,7 +406,7 @@ static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, ui
 				     bool ttl_back)
 {
 	struct dp_meta *md = dp_meta(m);
-	struct icmp_what what = { .info = mtu_left };
+	struct icmp_what what = { .info = mtu_left, .too_big = true };
 	struct rte_mbuf *reply = NULL;
 
 	if (md->family == DPSEC_AF_INET6) {

@@ -726,13 +726,22 @@ static void send_cut(struct dp_worker *w, struct dp_txq *txq)
 
 /* The errors the gateway made through the outbound policy, as its own
  * packets: permitted, secured or blocked by its rules (one about a
- * decrypted packet leaves only secured); none is made about them. */
+ * decrypted packet leaves only secured); none is made about them. Those
+ * about the host's own packets (too big for their SA's path) go straight
+ * to the host, as if a router beyond had sent them. */
 static void send_errors(struct dp_worker *w, struct dp_txq *txq)
 {
 	struct dp_sort e;
 
-	sort_init(&e, w->n_errs, false);
-	memcpy(e.out, w->errs, w->n_errs * sizeof(e.out[0]));
+	sort_init(&e, 0, false);
+	for (uint16_t i = 0; i < w->n_errs; i++) {
+		struct rte_mbuf *m = w->errs[i];
+
+		if (dp_g->ports[dp_meta(m)->in_port].role == DP_ROLE_HOST)
+			e.host[e.n_host++] = m;
+		else
+			e.out[e.n_out++] = m;
+	}
 	w->n_errs = 0;
 	policy_out(w, &e);
 	send_sorted(w, &e, txq);

@@ -68,7 +68,11 @@
 #   SA starts with R's MTU, recorded for the peer (pmtu_inherited; show
 #   qmsas), and a ping of 1,328 bytes without DF to an address of B that
 #   host A has learned nothing about is cut before encapsulation and
-#   answered, with no new report from R.
+#   answered, with no new report from R. Last, gateway A's own host stack
+#   pings 10.2.0.3 with DF, 1,328 bytes: dpsecd answers it with
+#   "fragmentation needed" from 10.2.0.3, naming what fits R's MTU once
+#   encapsulated; the kernel keeps it (ip route get) and a ping of that
+#   size passes.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
@@ -591,6 +595,7 @@ def run_path_mtu(w, errs):
         errs.append("path-mtu: a ping of 1,328 bytes without DF was not cut to fit R's link "
                     "(prefrag_packets %d):\n%s" % (got["prefrag_packets"], cut))
     rekey_keeps_path_mtu(w, errs)
+    host_learns_path_mtu(w, errs)
 
 
 def out_spis(w):
@@ -625,6 +630,34 @@ def rekey_keeps_path_mtu(w, errs):
     if " 1 received" not in out or got["prefrag_packets"] < 1 or got["pmtu_learned"]:
         errs.append("path-mtu: after the rekey, a ping of 1,328 bytes without DF was not cut "
                     "before encapsulation by what gateway A knew (counted %s):\n%s" % (got, out))
+
+
+def ping_from_gateway(w, size):
+    """One ping with DF from gateway A's own host stack (its LAN address,
+    which the tunnel covers) to 10.2.0.3."""
+    return T.sh("ping", "-n", "-M", "do", "-c", "1", "-W", "2", "-I", "10.1.0.1", "-s", str(size),
+                "10.2.0.3", ns=w.ns["ga"], check=False).stdout
+
+
+def host_learns_path_mtu(w, errs):
+    """Gateway A's own host stack sends through the tunnel a ping with DF
+    too big for R's MTU: dpsecd tells it, as R would (from the ping's
+    destination), so that the kernel keeps the MTU and its next ping of
+    that size passes."""
+    refused = ping_from_gateway(w, 1300)
+    m = re.search(r"From 10\.2\.0\.3 .*Frag needed and DF set \(mtu = (\d+)\)", refused)
+    fits = int(m.group(1)) if m else 0
+    route = T.sh("ip", "route", "get", "10.2.0.3", "from", "10.1.0.1", ns=w.ns["ga"]).stdout
+    exact = ping_from_gateway(w, fits - 28) if fits else ""
+    print("path-mtu: gateway A's own ping of 1,328 bytes with DF told mtu %d; its kernel: %s; a "
+          "ping of that size %s" % (fits, route.strip().replace("\n", " "),
+                                    "answered" if " 1 received" in exact else "lost"))
+    if not m or not PATH_MTU - 120 < fits < PATH_MTU - 30 or "mtu %d" % fits not in route:
+        errs.append("path-mtu: gateway A's host stack was not told the tunnel's path MTU for "
+                    "its own ping (its route: %s):\n%s" % (route, refused))
+    elif " 1 received" not in exact:
+        errs.append("path-mtu: gateway A's own ping of %d bytes with DF, what it was told fits, "
+                    "was not answered:\n%s" % (fits, exact))
 
 
 def main():
