@@ -86,9 +86,12 @@ static uint32_t longest_fitting(const struct dp_sa *sa, uint32_t len, uint32_t l
 /* The MTU of the encapsulated packet's way out: of the port it leaves by
  * (the route to the tunnel's far end, or to the packet's own destination
  * in transport mode), or the path MTU routers reported for sa if lower
- * (tunnel_pmtu.c). No route: no port limit here (the packet is dropped as
- * no_route later). */
-static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, uint64_t now)
+ * (tunnel_pmtu.c) and it binds: not for a transport mode packet without
+ * DF, which routers fragment (tunnel mode cuts such packets before
+ * encapsulation to fit the path, RFC 4459). No route: no port limit here
+ * (the packet is dropped as no_route later). */
+static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, bool path_binds,
+			   uint64_t now)
 {
 	const struct dp_nexthop *nh;
 
@@ -100,7 +103,8 @@ static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, uin
 	else
 		nh = dp_route_lookup(&dp_g->routes, DPSEC_AF_INET,
 				     sa->outer + offsetof(struct rte_ipv4_hdr, dst_addr));
-	return RTE_MIN(nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu, dp_sa_path_mtu(sa, now));
+	return RTE_MIN(nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu,
+		       path_binds ? dp_sa_path_mtu(sa, now) : UINT32_MAX);
 }
 
 /* RFC 1122 §3.2.2: destination unreachable, source quench, redirect,
@@ -426,7 +430,8 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 			struct rte_mbuf **reply, uint32_t *fit_len)
 {
 	struct dp_meta *md = dp_meta(m);
-	uint32_t mtu = egress_mtu(sa, md, w->round_tsc), fits;
+	bool path_binds = (sa->flags & DP_SA_TUNNEL) || dont_fragment(m, md);
+	uint32_t mtu = egress_mtu(sa, md, path_binds, w->round_tsc), fits;
 
 	*reply = NULL;
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)

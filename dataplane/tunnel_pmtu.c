@@ -38,8 +38,8 @@
 #define AH_SPI_OFF 4
 
 /* The quoted packet's IP header: its family's, with nothing it does not
- * carry itself (no IPv4 options, no IPv6 extension headers). Returns its
- * length, or 0. */
+ * carry itself (no IPv4 options, no IPv6 extension headers), IPv4 with DF.
+ * Returns its length, or 0. */
 static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
 			  struct dp_pmtu_report *r, const uint8_t **src, uint8_t *proto)
 {
@@ -56,7 +56,9 @@ static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
 	}
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)q;
 
-	if (qlen < sizeof(*ip) || ip->version_ihl != 0x45)
+	/* a router reports only a packet it may not fragment (RFC 1191 §3) */
+	if (qlen < sizeof(*ip) || ip->version_ihl != 0x45 ||
+	    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)))
 		return 0;
 	*src = (const uint8_t *)&ip->src_addr;
 	memset(r->remote, 0, 16);
@@ -228,7 +230,8 @@ void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_con
 	rte_hash_add_key_data(dp->mgr->out_sas, &k, (void *)(uintptr_t)idx);
 	key_of_peer(&k, conf->remote.family, conf->remote.a);
 	rec = peer_record(dp, &k, rte_rdtsc());
-	if (rec != 0) {
+	/* an SA whose packets never carry DF is fragmented by routers instead */
+	if (rec != 0 && !(dp->sas.sa[idx]->flags & DP_SA_DF_CLEAR)) {
 		__atomic_store_n(&dp->sas.sa[idx]->path_mtu, rec, __ATOMIC_RELAXED);
 		dp->mgr_ctr.c[DP_C_pmtu_inherited]++;
 	}

@@ -41,13 +41,16 @@ static const uint8_t router4[4] = { 198, 51, 100, 1 };
 static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
 static const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
 
-/* the SA_LATER slots are not filled by setup */
-enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, SA_LATER, SA_LATER2, SA_LATER6, N_SLOTS };
-static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006, 0x1007 };
+/* the slots after SA_ESP6 are not filled by setup */
+enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, SA_LATER, SA_LATER2, SA_LATER6, SA_TRANSPORT,
+       SA_DF_CLEAR, N_SLOTS };
+static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004, 0x1005,
+					0x1006, 0x1007, 0x1008, 0x1009 };
 
-static void install(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t encap)
+static void install_as(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t encap, uint8_t mode,
+		       uint8_t df_bit)
 {
-	struct dpsec_sa_conf c = { .spi = spis[idx], .mode = DPSEC_MODE_TUNNEL,
+	struct dpsec_sa_conf c = { .spi = spis[idx], .mode = mode, .df_bit = df_bit,
 				   .direction = DPSEC_DIR_OUT, .protocol = protocol, .encap = encap };
 	char err[256];
 
@@ -66,6 +69,11 @@ static void install(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t enca
 	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, idx, &c, 0, NULL, err, sizeof(err)) == 0,
 		      "%s", err);
 	dp_pmtu_sa_added(&ctx, idx, &c);
+}
+
+static void install(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t encap)
+{
+	install_as(idx, family, protocol, encap, DPSEC_MODE_TUNNEL, DPSEC_DF_COPY);
 }
 
 static void setup(void)
@@ -96,6 +104,7 @@ struct quote {
 	bool from_us;             /* its source one of our addresses */
 	uint32_t mtu;
 	bool bad_checksum;
+	bool no_df;               /* IPv4: the quoted packet without DF */
 };
 
 /* The quoted packet: IP header, then UDP (ESP in UDP), an AH header's
@@ -118,7 +127,7 @@ static uint32_t quoted(uint8_t *q, const struct quote *w)
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
 
 		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16((uint16_t)w->len),
-					     .fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+					     .fragment_offset = rte_cpu_to_be_16(w->no_df ? 0 : RTE_IPV4_HDR_DF_FLAG),
 					     .time_to_live = 63, .next_proto_id = inner_proto };
 		memcpy(&ip->src_addr, w->from_us ? us4 : router4, 4);
 		memcpy(&ip->dst_addr, peer4, 4);
@@ -241,6 +250,7 @@ START_TEST(test_not_sound)
 		ESP4(1300, 1400), /* ESP in UDP for an SA without it */
 		ESP4(1300, 1400), /* UDP with IKE's non-ESP marker: the host's */
 		ESP4(1300, 1400), /* neither ESP, AH nor UDP */
+		ESP4(1300, 1400), /* a packet without DF, which routers fragment */
 	};
 
 	w[2].bad_checksum = true;
@@ -250,19 +260,20 @@ START_TEST(test_not_sound)
 	w[6].proto = IPPROTO_UDP;
 	w[6].spi = 0;
 	w[7].proto = IPPROTO_TCP;
+	w[8].no_df = true;
 	/* an ICMPv6 MTU of more than 16 bits, below the quoted length */
 	struct quote big = { .family = DPSEC_AF_INET6, .proto = IPPROTO_ESP, .spi = spis[SA_ESP6],
 			     .len = 40 + 65535, .from_us = true, .mtu = 65540 };
 
 	hand_over(&w[0], true);
 	hand_over(&w[1], true);
-	for (int i = 2; i < 8; i++)
+	for (int i = 2; i < 9; i++)
 		hand_over(&w[i], i == 4 || i == 5);
 	hand_over(&big, true);
 	ck_assert_uint_eq(path_mtu(SA_ESP4), UINT32_MAX);
 	ck_assert_uint_eq(path_mtu(SA_UDP4), UINT32_MAX);
 	ck_assert_uint_eq(path_mtu(SA_ESP6), UINT32_MAX);
-	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 9);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_ignored), 10);
 	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 0);
 	ck_assert_uint_eq(ctx.out_fits_len, 1500 - DP_IPSEC_MAX_OVERHEAD);
 }
@@ -382,6 +393,66 @@ START_TEST(test_inherited_only_while_it_holds)
 }
 END_TEST
 
+/* A LAN host's IPv4 packet of len bytes to dst, with DF or not, as the
+ * outbound path measures it against sa: what dp_out_fits decides (the
+ * packet freed, the error about it too). */
+static enum dp_fit fits_path(uint32_t idx, const uint8_t *dst, uint16_t len, bool df)
+{
+	static const uint8_t lan_host[4] = { 10, 1, 0, 2 };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool), *reply;
+	struct rte_ipv4_hdr *ip;
+	enum dp_fit fit;
+	uint32_t fit_len;
+
+	ck_assert_ptr_nonnull(m);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, len);
+	memset(ip, 0, len);
+	*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16(len),
+				     .fragment_offset = rte_cpu_to_be_16(df ? RTE_IPV4_HDR_DF_FLAG : 0),
+				     .time_to_live = 64, .next_proto_id = IPPROTO_UDP };
+	memcpy(&ip->src_addr, lan_host, 4);
+	memcpy(&ip->dst_addr, dst, 4);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET), 0);
+	dp_meta(m)->in_port = 0;
+	worker.round_tsc = rte_rdtsc();
+	fit = dp_out_fits(&worker, m, ctx.sas.sa[idx], &reply, &fit_len);
+	if (fit != DP_FIT_DROPPED)
+		rte_pktmbuf_free(m); /* dropped: freed and counted by dp_out_fits */
+	rte_pktmbuf_free(reply);
+	return fit;
+}
+
+START_TEST(test_what_the_path_binds)
+{
+	static const uint8_t far_host[4] = { 10, 2, 0, 2 };
+	struct quote w = ESP4(1300, 1400), t = ESP4(1300, 1400);
+
+	install_as(SA_TRANSPORT, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE,
+		   DPSEC_MODE_TRANSPORT, DPSEC_DF_COPY);
+	t.spi = spis[SA_TRANSPORT];
+	hand_over(&w, true);
+	hand_over(&t, true);
+	ck_assert_uint_eq(path_mtu(SA_TRANSPORT), 1300);
+	/* tunnel: with DF refused (its source told), without DF cut to fit */
+	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1400, true), DP_FIT_DROPPED);
+	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1400, false), DP_FIT_CUT);
+	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1200, true), DP_FIT_YES);
+	/* transport: with DF refused; without DF it leaves whole, as before
+	 * the report (routers fragment it), unless it does not fit the port */
+	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1400, true), DP_FIT_DROPPED);
+	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1400, false), DP_FIT_YES);
+	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1490, false), DP_FIT_DROPPED);
+	/* an SA that always clears DF does not take the peer's path MTU */
+	install_as(SA_DF_CLEAR, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE, DPSEC_MODE_TUNNEL,
+		   DPSEC_DF_CLEAR);
+	ck_assert_uint_eq(path_mtu(SA_DF_CLEAR), UINT32_MAX);
+	install_as(SA_LATER, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE, DPSEC_MODE_TUNNEL,
+		   DPSEC_DF_SET);
+	ck_assert_uint_eq(path_mtu(SA_LATER), 1300);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tunnel_pmtu");
@@ -396,8 +467,18 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sa_removed);
 	tcase_add_test(tc, test_rekey_inherits);
 	tcase_add_test(tc, test_inherited_only_while_it_holds);
+	tcase_add_test(tc, test_what_the_path_binds);
 	suite_add_tcase(s, tc);
 	return s;
+}
+
+/* An on-link route on port 0 to a /32 (len 4) or the /24 before it (3). */
+static int add_route(const uint8_t *addr, int len)
+{
+	struct dpsec_prefix p = { .addr = { .family = DPSEC_AF_INET }, .len = (uint8_t)(8 * len) };
+
+	memcpy(p.addr.a, addr, (size_t)len);
+	return dp_route_add(&ctx.routes, &p, 0, NULL);
 }
 
 int main(void)
@@ -412,5 +493,8 @@ int main(void)
 	memcpy(&ctx.local4[0], us4, 4);
 	ctx.n_local6 = 1;
 	memcpy(ctx.local6[0], us6, 16);
+	if (dp_routes_init(&ctx.routes, "tpmtu", SOCKET_ID_ANY) != 0 || add_route(peer4, 4) != 0 ||
+	    add_route((const uint8_t[]){ 10, 2, 0, 0 }, 3) != 0)
+		abort();
 	return check_run(suite());
 }
