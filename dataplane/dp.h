@@ -112,6 +112,10 @@ struct dp_worker {
 	 * other fields where they were */
 	uint16_t n_errs;
 	struct rte_mbuf *errs[DP_BURST];
+	/* datagrams made whole from fragments for transport mode SAs, to go
+	 * through the outbound path after the burst (worker.c) */
+	uint16_t n_whole;
+	struct rte_mbuf *whole[DP_BURST];
 };
 
 /* A worker's counters as they are now: by the worker between two poll

@@ -86,12 +86,9 @@ static uint32_t longest_fitting(const struct dp_sa *sa, uint32_t len, uint32_t l
 /* The MTU of the encapsulated packet's way out: of the port it leaves by
  * (the route to the tunnel's far end, or to the packet's own destination
  * in transport mode), or the path MTU routers reported for sa if lower
- * (tunnel_pmtu.c) and it binds: not for a transport mode packet without
- * DF, which routers fragment (tunnel mode cuts such packets before
- * encapsulation to fit the path, RFC 4459). No route: no port limit here
- * (the packet is dropped as no_route later). */
-static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, bool path_binds,
-			   uint64_t now)
+ * (tunnel_pmtu.c). No route: no port limit here (the packet is dropped as
+ * no_route later). */
+static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, uint64_t now)
 {
 	const struct dp_nexthop *nh;
 
@@ -103,8 +100,7 @@ static uint32_t egress_mtu(const struct dp_sa *sa, const struct dp_meta *md, boo
 	else
 		nh = dp_route_lookup(&dp_g->routes, DPSEC_AF_INET,
 				     sa->outer + offsetof(struct rte_ipv4_hdr, dst_addr));
-	return RTE_MIN(nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu,
-		       path_binds ? dp_sa_path_mtu(sa, now) : UINT32_MAX);
+	return RTE_MIN(nh == NULL ? UINT32_MAX : dp_g->ports[nh->port].mtu, dp_sa_path_mtu(sa, now));
 }
 
 /* RFC 1122 §3.2.2: destination unreachable, source quench, redirect,
@@ -397,7 +393,8 @@ static struct rte_mbuf *tell_source(struct dp_worker *w, struct rte_mbuf *m,
 }
 
 /* IPv4 without DF in tunnel mode may be cut before encapsulation (frag.c);
- * transport mode carries whole datagrams, and IPv6 is cut by its source. */
+ * transport mode carries whole datagrams (cut after encapsulation), and
+ * IPv6 is cut by its source. */
 static bool may_cut(const struct rte_mbuf *m, const struct dp_meta *md, const struct dp_sa *sa)
 {
 	return (sa->flags & DP_SA_TUNNEL) && !dont_fragment(m, md);
@@ -430,10 +427,15 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 			struct rte_mbuf **reply, uint32_t *fit_len)
 {
 	struct dp_meta *md = dp_meta(m);
-	bool path_binds = (sa->flags & DP_SA_TUNNEL) || dont_fragment(m, md);
-	uint32_t mtu = egress_mtu(sa, md, path_binds, w->round_tsc), fits;
+	uint32_t mtu, fits;
 
 	*reply = NULL;
+	/* transport mode, IPv4 without DF: encapsulated whole, its ESP packet
+	 * (the datagram's header, no DF) cut to fit its port by the route step
+	 * and beyond it by routers, whatever path MTU they reported */
+	if (!(sa->flags & DP_SA_TUNNEL) && !dont_fragment(m, md))
+		return DP_FIT_YES;
+	mtu = egress_mtu(sa, md, w->round_tsc);
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
 		return DP_FIT_YES;
 	fits = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);

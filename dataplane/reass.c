@@ -11,7 +11,9 @@
  * one-buffer copy the ESP path needs, the IPv4 header checksum DPDK leaves
  * 0, and the count of every fragment to its end (dpsec_counters.h). ESP in
  * UDP (RFC 3948) too: only its first fragment shows the NAT-T port and
- * that it is not IKE; its key, remembered, lets the later ones in. */
+ * that it is not IKE; its key, remembered, lets the later ones in. The
+ * same table makes whole the IPv4 datagrams bound for transport-mode SAs,
+ * which carry whole datagrams only (RFC 4303 §3.1.1; worker.c). */
 #include <stddef.h>
 #include <string.h>
 

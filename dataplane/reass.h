@@ -1,5 +1,6 @@
 /* reass.h - reassembly of the ESP and AH fragments addressed to the
- * gateway (reass.c): one table per worker, no locks. */
+ * gateway, and of IPv4 datagrams bound for transport-mode SAs (reass.c):
+ * one table per worker, no locks. */
 #ifndef DP_REASS_H
 #define DP_REASS_H
 
@@ -22,7 +23,8 @@ struct dp_worker;
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket);
 void dp_reass_fini(struct dp_worker *w);
 
-/* m: a fragment of ESP or AH to one of the gateway's addresses, parsed,
+/* m: a fragment of ESP or AH to one of the gateway's addresses, or of a
+ * datagram for a transport-mode SA (worker.c), parsed,
  * arriving at TSC now. Returns the whole packet once its last fragment is
  * in, in one buffer, parsed again (its meta the first fragment's, in_port
  * kept); NULL when m is held for the rest, or dropped and counted. */

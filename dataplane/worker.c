@@ -458,6 +458,29 @@ static void permit(struct dp_worker *w, struct rte_mbuf *m, const struct dp_meta
 		s->fwd[s->n_fwd++] = m;
 }
 
+/* A fragment bound for a transport mode SA, which carries whole datagrams
+ * only (RFC 4303 §3.1.1; the host's stack cuts a UDP datagram longer than
+ * the exception interface's MTU): collected (reass.c), and the datagram,
+ * once whole, takes the outbound path again after the burst (send_whole),
+ * its policy looked up with its ports, and is cut after encapsulation if
+ * it does not fit its port. IPv6 transport mode takes no extension header
+ * (unsupported_ext_headers). Out of line, as too_big_for_port. */
+static __rte_noinline void collect_for_transport(struct dp_worker *w, struct rte_mbuf *m,
+						 const struct dp_meta *md)
+{
+	uint8_t ttl_done = md->flags & DP_M_TTL_DONE;
+
+	if (md->family == DPSEC_AF_INET6) {
+		dp_drop(w, m, DP_DROP_unsupported_ext_headers);
+		return;
+	}
+	m = dp_reass_take(w, m, w->round_tsc);
+	if (m == NULL)
+		return;
+	dp_meta(m)->flags |= ttl_done; /* parsed again: its TTL was taken */
+	w->whole[w->n_whole++] = m; /* at most one per packet of a burst */
+}
+
 /* Outbound policy: permit forwards, block drops, negotiate encapsulates. */
 static void policy_out(struct dp_worker *w, struct dp_sort *s)
 {
@@ -486,6 +509,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 			await_sa(w, m, &pol->rules[md->rule]);
 		} else if (unlikely(sa->expired)) {
 			dp_drop(w, m, DP_DROP_sa_expired);
+		} else if (unlikely((md->flags & DP_M_FRAG) && !(sa->flags & DP_SA_TUNNEL))) {
+			collect_for_transport(w, m, md);
 		} else {
 			md->sap = sa;
 			md->sa = sa->idx;
@@ -747,11 +772,27 @@ static void send_errors(struct dp_worker *w, struct dp_txq *txq)
 	send_sorted(w, &e, txq);
 }
 
-/* A sorted burst routed and sent, then the packets it set aside cut and
- * their fragments sent, then the errors it made. */
+/* The datagrams made whole for transport mode SAs through the outbound
+ * path, as if they had come whole. */
+static void send_whole(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort d;
+
+	sort_init(&d, w->n_whole, true);
+	memcpy(d.out, w->whole, w->n_whole * sizeof(d.out[0]));
+	w->n_whole = 0;
+	policy_out(w, &d);
+	send_sorted(w, &d, txq);
+}
+
+/* A sorted burst routed and sent, then the datagrams its fragments made
+ * whole, then the packets they set aside cut and their fragments sent,
+ * then the errors they made. */
 static void send_all(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 {
 	send_sorted(w, s, txq);
+	if (unlikely(w->n_whole > 0))
+		send_whole(w, txq);
 	if (unlikely(w->n_cut > 0))
 		send_cut(w, txq);
 	if (unlikely(w->n_errs > 0))

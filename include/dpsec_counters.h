@@ -11,9 +11,10 @@
  * errors a worker makes as icmp_errors_sent, and a packet cut into k
  * fragments before encapsulation as k packets (prefrag_fragments counts
  * the k, prefrag_packets the one), and so does one cut to fit its port
- * (frag_fragments, frag_packets). ESP and AH fragments to the gateway
- * wait in its reassembly table (reass_held) until they end, as part of a
- * packet (reass_fragments) or dropped; the packet made of them starts anew
+ * (frag_fragments, frag_packets). ESP and AH fragments to the gateway,
+ * and fragments of datagrams for transport mode SAs, wait in a reassembly
+ * table (reass_held) until they end, as part of a packet
+ * (reass_fragments) or dropped; the packet made of them starts anew
  * (reass_packets). So that
  * rx_packets + reinject_in + icmp_errors_sent + prefrag_fragments - prefrag_packets +
  *     frag_fragments - frag_packets + reass_packets ==
@@ -32,9 +33,9 @@
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
-	X(esp_fragment, "ESP/AH fragment not taken for reassembly: empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
-	X(reass_failed, "ESP/AH fragment given up: timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
-	X(reass_too_big, "ESP/AH packet reassembled larger than a buffer")               \
+	X(esp_fragment, "fragment not taken for reassembly (ESP/AH to us, or for a transport mode SA): empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
+	X(reass_failed, "fragment given up (ESP/AH to us, or for a transport mode SA): timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
+	X(reass_too_big, "packet reassembled larger than a buffer")               \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
 	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
 	X(policy_block, "matched a block filter, or the block default")                 \
@@ -90,11 +91,11 @@
 	X(pmtu_peers_full, "path MTUs recorded in an SA but not for its peer: the peers' table full") \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
-	X(frag_packets, "IPv4 packets without DF forwarded in clear or decrypted, cut to fit their port") \
+	X(frag_packets, "IPv4 packets without DF forwarded in clear, decrypted or ESP in transport mode, cut to fit their port") \
 	X(frag_fragments, "the fragments those packets became, each then sent") \
-	X(reass_fragments, "ESP/AH fragments to the gateway that became part of a reassembled packet") \
-	X(reass_packets, "ESP/AH packets reassembled from them")                           \
-	X(reass_held, "ESP/AH fragments waiting for the rest of their packet (a gauge)")    \
+	X(reass_fragments, "fragments that became part of a reassembled packet: ESP/AH to the gateway, or datagrams for transport mode SAs") \
+	X(reass_packets, "packets reassembled from them")                           \
+	X(reass_held, "fragments waiting for the rest of their packet (a gauge)")    \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(ah_out_packets, "packets sent with AH")                                            \

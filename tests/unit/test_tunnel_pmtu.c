@@ -438,11 +438,13 @@ START_TEST(test_what_the_path_binds)
 	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1400, true), DP_FIT_DROPPED);
 	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1400, false), DP_FIT_CUT);
 	ck_assert_int_eq(fits_path(SA_ESP4, far_host, 1200, true), DP_FIT_YES);
-	/* transport: with DF refused; without DF it leaves whole, as before
-	 * the report (routers fragment it), unless it does not fit the port */
+	/* transport: with DF refused; without DF it is encapsulated whole, as
+	 * before the report (routers fragment it; one too big for the port is
+	 * cut after encapsulation, by the route step) */
 	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1400, true), DP_FIT_DROPPED);
 	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1400, false), DP_FIT_YES);
-	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1490, false), DP_FIT_DROPPED);
+	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1490, false), DP_FIT_YES);
+	ck_assert_int_eq(fits_path(SA_TRANSPORT, peer4, 1490, true), DP_FIT_DROPPED);
 	/* an SA that always clears DF does not take the peer's path MTU */
 	install_as(SA_DF_CLEAR, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE, DPSEC_MODE_TUNNEL,
 		   DPSEC_DF_CLEAR);

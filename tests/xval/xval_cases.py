@@ -990,9 +990,9 @@ def path_mtu_run(seed):
     fragmentation needed (RFC 1191) with IPv4 DF, ICMPv6 packet too big
     (RFC 4443 §3.2). Tunnel mode over IPv4 and IPv6 with GCM, with AES-CBC
     (16-byte blocks) and with AH, transport mode with AES-CBC; nothing is
-    said about an ICMP error, or about IPv4 without DF in transport mode
-    (only whole datagrams go there: dropped; tunnel mode cuts them, the
-    prefrag run)."""
+    said about an ICMP error. IPv4 without DF: in transport mode cut after
+    encapsulation (_transport_whole_datagrams; tunnel mode cuts it before,
+    the prefrag run)."""
     run = _run("path-mtu", seed)
     for fam, outer in ((4, 20), (6, 40)):
         cl = Cell(run, "gp%d" % fam, "aes128gcm16", False, fam, fam)
@@ -1011,9 +1011,35 @@ def path_mtu_run(seed):
               T.transport_peer(4, 30))
     c, src, dst, fits = _fits_and_one_more(run, "transport-cbc-ipv4", cl, "aes128-sha1_96", 4,
                                            20, 0)
-    c.send_lan(_sized(4, src, dst, 3, fits + 1))  # no DF
-    c.expect_drop("too_big")
+    _transport_whole_datagrams(run, fits)
     return run
+
+
+def _transport_whole_datagrams(run, fits):
+    """Transport mode carries whole datagrams (RFC 4303 §3.1.1): IPv4 without
+    DF too big for the port once encapsulated leaves in one ESP packet cut
+    into fragments that fit; fragments of a datagram (as a host's stack cuts
+    one longer than its interface's MTU) are made whole first and leave in
+    one ESP packet, itself cut if it does not fit."""
+    cl = Cell(run, "tn4", "aes128-sha1_96", False, 4, 4, "transport", T.HOST4,
+              T.transport_peer(4, 31))
+    src, dst = T.lan_host(4), cl.remote
+    c = Case(run, "transport-cbc-ipv4-no-df")
+    big = _sized(4, src, dst, 3, fits + 1)
+    c.send_lan(big)
+    c.expect_esp(cl.out, [big])
+    c.expect_cut_after_esp(1, 2)
+    cl = Cell(run, "tf4", "aes128gcm16", False, 4, 4, "transport", T.HOST4,
+              T.transport_peer(4, 32))
+    src, dst = T.lan_host(4), cl.remote
+    c = Case(run, "transport-gcm-ipv4-fragments")
+    fitting, too_big = _sized(4, src, dst, 5, 1000), _sized(4, src, dst, 6, 1600)
+    for f in TR.cut(fitting, 496) + TR.cut(too_big, 1400):
+        c.send_lan(f)
+    c.expect_reassembled(2)
+    c.expect_reassembled(2)
+    c.expect_esp(cl.out, [fitting, too_big])
+    c.expect_cut_after_esp(1, 2)
 
 
 def _fragment(whole, offset8, more):

@@ -57,6 +57,8 @@ class Case:
         self.fragments = 0                     # and the fragments they become
         self.port_cut = 0                      # packets cut to fit their port (clear, decrypted)
         self.port_fragments = 0                # and the fragments they become
+        self.esp_cut = 0                       # ESP/AH packets cut to fit the wan port
+        self.esp_fragments = 0                 # and the fragments they become
         self.reass_fragments = 0               # ESP/AH fragments that make whole packets
         self.reass_packets = 0                 # and the packets they make
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
@@ -137,6 +139,17 @@ class Case:
         self.expect_esp(sa, frags)
         self.cut += len(originals)
         self.fragments += len(frags)
+
+    def expect_cut_after_esp(self, n, fragments):
+        """n of the packets expect_esp expects (IPv4 without DF, transport
+        mode) are too big for the wan port once encapsulated: each ESP
+        packet is cut into fragments (checked joined by EspOut, and how
+        they were cut by judge)."""
+        self.fwd += (fragments - 1) * n
+        self.port_cut += n
+        self.port_fragments += fragments * n
+        self.esp_cut += n
+        self.esp_fragments += fragments * n
 
     def expect_cut_to_port(self, routed, each, side="lan"):
         """routed (IPv4 without DF, as routed) is too big for the port it
@@ -607,9 +620,83 @@ def eal_lcores(n):
     return ["--lcores", ",".join("%d@%d" % (i, cpus[min(i, len(cpus) - 1)]) for i in range(n))]
 
 
+def _ipv4_fragment(fr):
+    """The IPv4 header fields of a frame that is an IPv4 fragment of ESP or
+    AH (MF, or an offset): (key, offset in bytes, MF, header length), or
+    None."""
+    if len(fr) < 34 or struct.unpack("!H", fr[12:14])[0] != ETH_IPV4 or fr[23] not in (50, 51):
+        return None
+    fo = struct.unpack("!H", fr[20:22])[0]
+    if not fo & 0x3FFF:
+        return None
+    return fr[26:34] + fr[18:20] + fr[23:24], (fo & 0x1FFF) * 8, bool(fo & 0x2000), \
+        (fr[14] & 0x0F) * 4
+
+
+def _join_fragments(parts, mtu):
+    """One ESP/AH packet (its frame) from the frames of its fragments, as
+    the peer would reassemble it; with what is wrong with how it was cut:
+    a fragment longer than the port's mtu, data not a multiple of 8 bytes
+    before the last, a gap or overlap, DF."""
+    errs, data, end = [], b"", 0
+    parts = sorted(parts, key=lambda p: p[1][1])
+    for i, (fr, (_, off, more, hl)) in enumerate(parts):
+        ip = fr[14:14 + struct.unpack("!H", fr[16:18])[0]]
+        if len(ip) > mtu:
+            errs.append("fragment of %d bytes, more than the port's %d" % (len(ip), mtu))
+        if off != end or more != (i < len(parts) - 1) or (more and (len(ip) - hl) % 8):
+            errs.append("fragments at offsets %s do not make one packet"
+                        % [(p[1][1], p[1][2]) for p in parts])
+            break
+        if ip[6] & 0x40:
+            errs.append("fragment with DF")
+        data += ip[hl:]
+        end += len(ip) - hl
+    hdr = bytearray(parts[0][0][14:14 + parts[0][1][3]])
+    hdr[2:4] = struct.pack("!H", len(hdr) + len(data))
+    hdr[6:8] = b"\x00\x00"
+    hdr[10:12] = b"\x00\x00"
+    hdr[10:12] = struct.pack("!H", _ipv4_checksum(bytes(hdr)))
+    return parts[0][0][:14] + bytes(hdr) + data, errs
+
+
+def _ipv4_checksum(hdr):
+    s = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def join_ipsec_fragments(frames, mtu):
+    """frames with the IPv4 fragments of each ESP/AH packet dpsecd cut after
+    encapsulation (transport mode without DF) joined into that packet, where
+    its first fragment was; with the number of packets so joined, of
+    fragments, and the errors in how they were cut to fit mtu."""
+    groups, order = {}, []
+    for fr in frames:
+        f = _ipv4_fragment(fr)
+        if f is None:
+            order.append(("frame", fr))
+            continue
+        if f[0] not in groups:
+            groups[f[0]] = []
+            order.append(("packet", f[0]))
+        groups[f[0]].append((fr, f))
+    out, errs = [], []
+    for kind, x in order:
+        if kind == "frame":
+            out.append(x)
+            continue
+        joined, e = _join_fragments(groups[x], mtu)
+        out.append(joined)
+        errs += e
+    return out, (len(groups), sum(len(g) for g in groups.values())), errs
+
+
 def _parse_ipsec(fr):
-    """(ip bytes, SPI, seq, protocol 50 or 51) of an ESP or AH frame, or None."""
-    if len(fr) < 14:
+    """(ip bytes, SPI, seq, protocol 50 or 51) of an ESP or AH frame, or None
+    (an IPv4 fragment of one too: judged joined)."""
+    if len(fr) < 14 or _ipv4_fragment(fr):
         return None
     et = struct.unpack("!H", fr[12:14])[0]
     if et not in (ETH_IPV4, ETH_IPV6):
@@ -645,7 +732,8 @@ def judge(run, res, tshark_bin):
     by_spi = collections.defaultdict(list)
     clear_wan = []
     out_spis = {e.sa.spi for c in run.cases for e in c.esp_out}
-    for fr in res.wan:
+    wan, joined, cut_errs = join_ipsec_fragments(res.wan, run.conf.wan_mtu or 1500)
+    for fr in wan:
         pe = _parse_ipsec(fr)
         if pe and pe[1] in out_spis:
             by_spi[pe[1]].append(fr)
@@ -716,7 +804,11 @@ def judge(run, res, tshark_bin):
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
     errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
-    errs += _judge_sa_sums(run, g, sa_want)
+    errs += _judge_sa_sums(run, g, sa_want) + cut_errs
+    want_cut = (sum(c.esp_cut for c in run.cases), sum(c.esp_fragments for c in run.cases))
+    if joined != want_cut:
+        errs.append("%d ESP/AH packets left in %d fragments, expected %d in %d"
+                    % (joined + want_cut))
     if g.get("natt_keepalives_out") != sum(keepalives[0].values()):
         errs.append("natt_keepalives_out = %s, %d keepalives on wan"
                     % (g.get("natt_keepalives_out"), sum(keepalives[0].values())))
