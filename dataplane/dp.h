@@ -52,6 +52,7 @@ struct dp_policy {
 	struct dp_rule_rt *rules;
 	uint8_t default_action;
 	uint32_t n_filters;
+	bool port_specific; /* a filter names ports: later fragments tracked (frag_track.c) */
 };
 
 struct ofl_cpu;
@@ -60,6 +61,7 @@ struct rte_rcu_qsbr_dq;
 struct rte_ip_frag_tbl;
 struct rte_ip_frag_death_row;
 struct dp_reass_natt_key;
+struct dp_frag_first;
 struct dp_mgr;
 
 /* A worker's counters at the end of a poll round, when none of its packets
@@ -106,6 +108,7 @@ struct dp_worker {
 	struct rte_ip_frag_death_row *reass_dr;
 	struct dp_reass_natt_key *reass_natt; /* first fragments of ESP in UDP seen */
 	uint64_t reass_timeout_tsc;
+	struct dp_frag_first *frag_first; /* first fragments' ports (frag_track.c) */
 	/* ICMP errors the gateway makes about the burst's packets (at most one
 	 * each), to go through the outbound policy once it is sent, like any
 	 * packet the gateway sends (worker.c, icmp_err.c); last, leaving the

@@ -20,6 +20,19 @@ static void rule_rt_fill(struct dp_rule_rt *rt, const struct dpsec_rule *r, uint
 	rt->sa_out = r->action == DPSEC_ACTION_NEGOTIATE ? sa_out : DP_SA_NONE;
 }
 
+/* Does a filter of r name ports (anything narrower than 0-65535)? */
+static bool names_ports(const struct dpsec_rule *r)
+{
+	for (uint32_t i = 0; i < r->n_filters; i++) {
+		const struct dpsec_filter *f = &r->filters[i];
+
+		if (f->sport_lo != 0 || f->sport_hi != UINT16_MAX || f->dport_lo != 0 ||
+		    f->dport_hi != UINT16_MAX)
+			return true;
+	}
+	return false;
+}
+
 struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const uint32_t *sa_out,
 					uint32_t n_rules, uint8_t default_action,
 					const char *name, char *err, size_t errlen)
@@ -37,6 +50,7 @@ struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const ui
 	for (uint32_t i = 0; i < n_rules; i++) {
 		rule_rt_fill(&p->rules[i], &rules[i], sa_out[i]);
 		p->n_filters += rules[i].n_filters;
+		p->port_specific |= names_ports(&rules[i]);
 	}
 	p->spd = dp_spd_build(name, rules, n_rules, SOCKET_ID_ANY, err, errlen);
 	if (p->spd == NULL) {

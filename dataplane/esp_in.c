@@ -15,6 +15,7 @@
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
+#include "frag_track.h"
 #include "natt.h"
 #include "ofl_engine.h"
 
@@ -432,6 +433,8 @@ static uint16_t esp_in_check_policy(struct dp_worker *w, struct rte_mbuf **mb, u
 	const struct dp_policy *pol = __atomic_load_n(&dp_g->policy, __ATOMIC_ACQUIRE);
 	uint16_t good = 0;
 
+	if (unlikely(pol->port_specific))
+		n = dp_frag_track_burst(w, mb, n, true); /* a tunnel carries fragments */
 	dp_policy_lookup(pol, mb, n);
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_meta *md = dp_meta(mb[i]);

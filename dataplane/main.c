@@ -26,6 +26,7 @@
 #include "neigh.h"
 #include "ofl_engine.h"
 #include "port.h"
+#include "frag_track.h"
 #include "reass.h"
 #include "stats.h"
 #include "tunnel_pmtu.h"
@@ -198,7 +199,8 @@ static int setup_workers(struct dp_ctx *dp)
 					RTE_CACHE_LINE_SIZE);
 		w->snap = rte_zmalloc("dpsec_snap", sizeof(*w->snap), RTE_CACHE_LINE_SIZE);
 		if (w->crypto == NULL || w->ctr == NULL || w->sa_ctr == NULL || w->snap == NULL ||
-		    dp_reass_init(w, dp->reass_timeout_tsc, (int)rte_lcore_to_socket_id(lcore)) != 0)
+		    dp_reass_init(w, dp->reass_timeout_tsc, (int)rte_lcore_to_socket_id(lcore)) != 0 ||
+		    dp_frag_track_init(w, (int)rte_lcore_to_socket_id(lcore)) != 0)
 			return -1;
 	}
 	return n == dp->n_workers ? 0 : -1;
@@ -422,6 +424,7 @@ static void teardown(struct dp_ctx *dp)
 		rte_free(dp->workers[w].sa_ctr);
 		rte_free(dp->workers[w].snap);
 		dp_reass_fini(&dp->workers[w]);
+		dp_frag_track_fini(&dp->workers[w]);
 	}
 	rte_ring_free(dp->control);
 	rte_ring_free(dp->resolve);

@@ -23,6 +23,7 @@
 #include "frag.h"
 #include "icmp_err.h"
 #include "natt.h"
+#include "frag_track.h"
 #include "reass.h"
 #include "tunnel_pmtu.h"
 
@@ -488,6 +489,8 @@ static void policy_out(struct dp_worker *w, struct dp_sort *s)
 	struct rte_mbuf *esp[DP_BURST];
 	uint16_t n_esp = 0;
 
+	if (unlikely(pol->port_specific))
+		s->n_out = dp_frag_track_burst(w, s->out, s->n_out, false);
 	dp_policy_lookup(pol, s->out, s->n_out);
 	if (dp_g->sas.count > DP_SA_PREFETCH_MIN)
 		prefetch_out_sas(w, pol, s->out, s->n_out);
@@ -529,6 +532,8 @@ static void policy_in_clear(struct dp_worker *w, struct dp_sort *s)
 {
 	const struct dp_policy *pol = current_policy();
 
+	if (unlikely(pol->port_specific))
+		s->n_clear_in = dp_frag_track_burst(w, s->clear_in, s->n_clear_in, false);
 	dp_policy_lookup(pol, s->clear_in, s->n_clear_in);
 	for (uint16_t i = 0; i < s->n_clear_in; i++) {
 		struct rte_mbuf *m = s->clear_in[i];

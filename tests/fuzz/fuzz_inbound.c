@@ -3,7 +3,9 @@
  * the reassembly of ESP and AH fragments (their table kept from input to
  * input, its clock one tick an input), the SAD, the anti-replay window,
  * decryption, the trailer checks, decapsulation and the inner policy
- * check, with fixed SAs (1 and 2 in UDP, 4 and 5 AH); other ICMP to us through
+ * check (rule 0's filter names ports, so decrypted fragments go through
+ * the stateful fragment check, frag_track.c, its table kept from input to
+ * input), with fixed SAs (1 and 2 in UDP, 4 and 5 AH); other ICMP to us through
  * the test of a router's path MTU report (tunnel_pmtu.c, the worker's side).
  * Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
@@ -27,6 +29,7 @@
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
+#include "frag_track.h"
 #include "natt.h"
 #include "ofl_engine.h"
 #include "reass.h"
@@ -91,7 +94,8 @@ static void make_sa(int i)
 	}
 }
 
-/* Rule i: negotiate, any protocol between the SA's networks, inbound SA i. */
+/* Rule i: negotiate, any protocol between the SA's networks, inbound SA i;
+ * rule 0 all destination ports but the last (a port-specific policy). */
 static void make_rule(int i)
 {
 	struct dpsec_filter *f = &filters[i];
@@ -100,6 +104,8 @@ static void make_rule(int i)
 	f->src.addr.family = f->dst.addr.family = v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET;
 	f->mirrored = true;
 	f->sport_hi = f->dport_hi = 65535;
+	if (i == 0)
+		f->dport_hi = 65534;
 	if (sa_conf[i].mode == DPSEC_MODE_TRANSPORT) { /* the two hosts themselves */
 		f->src.addr = sa_conf[i].remote;
 		f->dst.addr = sa_conf[i].local;
@@ -140,7 +146,8 @@ static void setup(void)
 	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * N_SA, 64);
 	if (!ctx.pool || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
 	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0 ||
-	    dp_reass_init(&worker, REASS_TIMEOUT, SOCKET_ID_ANY) < 0)
+	    dp_reass_init(&worker, REASS_TIMEOUT, SOCKET_ID_ANY) < 0 ||
+	    dp_frag_track_init(&worker, SOCKET_ID_ANY) < 0)
 		abort();
 	for (int i = 0; i < N_SA; i++)
 		if (dp_sa_install(&ctx.sas, worker.crypto, (uint32_t)i, &sa_conf[i], dp_cfg_rule_id((uint32_t)i), NULL,

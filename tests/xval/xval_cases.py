@@ -20,6 +20,8 @@
 #                          packet with no route
 #   outer-header           the outer DF and DSCP copied, or set as the SA says
 #   reass                  ESP and AH arriving in fragments: reassembled
+#   fragment-policy        a filter naming ports: later fragments classified
+#                          with their first fragment's ports (RFC 4301 §7.3)
 #   workers2               two workers: inbound SAs owned by each, hand-offs
 #   natt/<alg>/<esn>       ESP in UDP (RFC 3948): tunnel and transport both
 #                          ways, keepalives, IKE beside ESP, mismatches, lengths
@@ -55,8 +57,10 @@ class Cell:
 
     def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
                  remote=None, replay_window=64, encap="none", ports=(4500, 4500),
-                 protocol="any", local_net=None):
-        """local_net: the tunnel's selector on our side (default: the LAN)."""
+                 protocol="any", local_net=None, dst_ports=None):
+        """local_net: the tunnel's selector on our side (default: the LAN);
+        dst_ports: the outbound destination ports its filter names (then
+        protocol must name one that has ports)."""
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
@@ -67,6 +71,8 @@ class Cell:
             filt = {"source": T.host_prefix(local), "destination": T.host_prefix(remote)}
             run.conf.add_neighbour(remote)
         filt.update(protocol=protocol, mirrored=True)
+        if dst_ports is not None:
+            filt["destination_ports"] = dst_ports
         self.local, self.remote = local, remote
         self.out, self.inb = T.sa_pair(name, run.new_spi(), mode, alg, esn, local, remote,
                                        run.rng, replay_window, encap, ports)
@@ -1042,6 +1048,50 @@ def _transport_whole_datagrams(run, fits):
     c.expect_cut_after_esp(1, 2)
 
 
+def fragment_policy_run(seed):
+    """A rule whose filter names a port (UDP to port 4000 of a remote
+    network, negotiate; the default permits): a later fragment, which has no
+    ports, must take its first fragment's rule (RFC 4301 §7.3), not match as
+    ANY ports and leave in clear. Both fragments of a datagram to port 4000
+    leave in the tunnel, those of one to port 5000 in clear; a later
+    fragment whose first never came is dropped (fragment_unseen); the
+    peer's datagram from port 4000 in two ESP packets, a fragment in each:
+    both decrypted and forwarded, the later one checked against the SA's
+    rule with its first's ports."""
+    run = _run("fragment-policy", seed)
+    cl = Cell(run, "fp", "aes128gcm16", False, 4, 4, protocol="udp", dst_ports="4000")
+    src, dst = T.lan_host(4), T.remote_host(4, cl.k)
+    c = Case(run, "later-fragment-takes-its-first-rule")
+    secured = TR.cut(_sized(4, src, dst, 1, 1200), 600)
+    clear = TR.cut(_port(_sized(4, src, dst, 2, 1200), 5000), 600)
+    for f in secured + clear:
+        c.send_lan(f)
+    c.expect_esp(cl.out, secured)
+    for f in clear:
+        c.expect_wan_clear(TR.routed(f))
+    c = Case(run, "later-fragment-alone")
+    c.send_lan(TR.cut(_sized(4, src, dst, 3, 1200), 600)[1])
+    c.expect_drop("fragment_unseen")
+    c = Case(run, "decrypted-later-fragment")
+    back = TR.cut(_port(_sized(4, dst, src, 4, 1200), 4000, sport=True), 600)
+    for seq, f in enumerate(back, 1):
+        c.send_wan(cl.esp(f, seq))
+        c.expect_lan(TR.routed(f))
+    c.expect_sa(cl.inb, packets=len(back))
+    return run
+
+
+def _port(ip_bytes, port, sport=False):
+    """UDP packet ip_bytes with its destination (or source) port changed."""
+    p = IP(ip_bytes)
+    if sport:
+        p[UDP].sport = port
+    else:
+        p[UDP].dport = port
+    p[UDP].chksum = None
+    return bytes(p)
+
+
 def _fragment(whole, offset8, more):
     """whole (IPv4) relabelled as a fragment at offset8 (8-byte units), with
     MF if more: as a host or router before dpsecd had cut it."""
@@ -1752,6 +1802,7 @@ def plan(seed):
     runs.append(("no-route", lambda: no_route_run(seed)))
     runs.append(("outer-header", lambda: outer_header_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
+    runs.append(("fragment-policy", lambda: fragment_policy_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC
         name = "natt/%s/%s" % (alg, _esn_name(esn))
