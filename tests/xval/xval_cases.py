@@ -1053,7 +1053,8 @@ def fragment_policy_run(seed):
     network, negotiate; the default permits): a later fragment, which has no
     ports, must take its first fragment's rule (RFC 4301 §7.3), not match as
     ANY ports and leave in clear. Both fragments of a datagram to port 4000
-    leave in the tunnel, those of one to port 5000 in clear; a later
+    leave in the tunnel (IPv4, and IPv6 cut by fragment6()), those of one
+    to port 5000 in clear; a later
     fragment whose first never came is dropped (fragment_unseen); the
     peer's datagram from port 4000 in two ESP packets, a fragment in each:
     both decrypted and forwarded, the later one checked against the SA's
@@ -1069,6 +1070,12 @@ def fragment_policy_run(seed):
     c.expect_esp(cl.out, secured)
     for f in clear:
         c.expect_wan_clear(TR.routed(f))
+    cl6 = Cell(run, "fp6", "aes128gcm16", False, 6, 4, protocol="udp", dst_ports="4000")
+    c = Case(run, "later-fragment-takes-its-first-rule-ipv6")
+    secured = TR.cut6(_sized(6, T.lan_host(6), T.remote_host(6, cl6.k), 5, 1200), 640)
+    for f in secured:
+        c.send_lan(f)
+    c.expect_esp(cl6.out, secured)
     c = Case(run, "later-fragment-alone")
     c.send_lan(TR.cut(_sized(4, src, dst, 3, 1200), 600)[1])
     c.expect_drop("fragment_unseen")
