@@ -21,9 +21,9 @@
 #include "dp_rcu.h"
 #include "esp.h"
 #include "frag.h"
+#include "frag_track.h"
 #include "icmp_err.h"
 #include "natt.h"
-#include "frag_track.h"
 #include "reass.h"
 #include "tunnel_pmtu.h"
 
