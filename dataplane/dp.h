@@ -55,6 +55,29 @@ struct dp_policy {
 	bool port_specific; /* a filter names ports: later fragments tracked (frag_track.c) */
 };
 
+/* A token bucket: up to a burst of tokens, one more each period. */
+struct dp_tokens {
+	uint64_t tsc; /* when it last grew */
+	uint32_t n;   /* tokens left */
+};
+
+/* Takes a token from b at TSC now, one earned each period_tsc, at most
+ * burst saved; false when none is left. */
+static inline bool dp_tokens_take(struct dp_tokens *b, uint64_t now, uint64_t period_tsc,
+				  uint32_t burst)
+{
+	uint64_t earned = (now - b->tsc) / period_tsc;
+
+	if (earned > 0) {
+		b->n = (uint32_t)RTE_MIN((uint64_t)b->n + earned, (uint64_t)burst);
+		b->tsc = now;
+	}
+	if (b->n == 0)
+		return false;
+	b->n--;
+	return true;
+}
+
 struct ofl_cpu;
 struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
@@ -93,8 +116,8 @@ struct dp_worker {
 	 * out, so that cycles per packet measure dpsec, not the neighbours. */
 	uint64_t steady_tsc, steady_rx;
 	uint64_t stalled_rounds;
-	uint64_t icmp_tsc;               /* ICMP errors: when the allowance last grew */
-	uint32_t icmp_tokens;            /* and how many may be sent now (icmp_err.c) */
+	struct dp_tokens icmp_tokens;    /* ICMP errors it may send (icmp_err.c) */
+	struct dp_tokens pmtu_tokens;    /* path MTU reports it may hand over (worker.c) */
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 	/* Packets of the current burst set aside to be cut into fragments of

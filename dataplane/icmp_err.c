@@ -174,18 +174,8 @@ static bool dont_fragment(const struct rte_mbuf *m, const struct dp_meta *md)
  * DP_ICMP_ERR_BURST saved. */
 static bool take_token(struct dp_worker *w)
 {
-	uint64_t period = rte_get_tsc_hz() / DP_ICMP_ERR_RATE;
-	uint64_t earned = (w->round_tsc - w->icmp_tsc) / period;
-
-	if (earned > 0) {
-		w->icmp_tokens = (uint32_t)RTE_MIN(w->icmp_tokens + RTE_MIN(earned, (uint64_t)DP_ICMP_ERR_BURST),
-						   (uint64_t)DP_ICMP_ERR_BURST);
-		w->icmp_tsc = w->round_tsc;
-	}
-	if (w->icmp_tokens == 0)
-		return false;
-	w->icmp_tokens--;
-	return true;
+	return dp_tokens_take(&w->icmp_tokens, w->round_tsc, rte_get_tsc_hz() / DP_ICMP_ERR_RATE,
+			      DP_ICMP_ERR_BURST);
 }
 
 /* The gateway's first address of family on network port (its index in

@@ -21,6 +21,12 @@ struct rte_mbuf;
 #define DP_PMTU_MIN6 1280 /* IPv6: a lower report is ignored (RFC 8201 §4) */
 #define DP_PMTU_PEERS 4096 /* peers whose path MTU new SAs to them start with */
 
+/* Reports a worker hands the manager: DP_PMTU_REPORT_RATE a second, in
+ * bursts of up to DP_PMTU_REPORT_BURST; the others are dropped
+ * (pmtu_report_limited). */
+#define DP_PMTU_REPORT_RATE 100
+#define DP_PMTU_REPORT_BURST 10
+
 /* What a message says: the MTU of the hop our packet did not pass, and
  * which of our SAs sent it. */
 struct dp_pmtu_report {

@@ -302,6 +302,18 @@ static bool is_pmtu_report(const struct rte_mbuf *m, struct dp_meta *md)
 	return true;
 }
 
+/* A path MTU report to the manager, within the worker's allowance
+ * (DP_PMTU_REPORT_RATE): a flood of them, forged or not, must not fill the
+ * control ring that ARP and ND share. */
+static void hand_pmtu_report(struct dp_worker *w, struct rte_mbuf *m)
+{
+	if (dp_tokens_take(&w->pmtu_tokens, w->round_tsc, rte_get_tsc_hz() / DP_PMTU_REPORT_RATE,
+			   DP_PMTU_REPORT_BURST))
+		to_control(w, m);
+	else
+		dp_drop(w, m, DP_DROP_pmtu_report_limited);
+}
+
 /* Local destinations go to the host (or the manager), others are
  * forwarded (TTL first). */
 static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
@@ -310,7 +322,7 @@ static void deliver(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *s)
 
 	if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
 		if (unlikely(is_pmtu_report(m, md)))
-			to_control(w, m);
+			hand_pmtu_report(w, m);
 		else if (dp_g->host_port < 0)
 			dp_drop(w, m, DP_DROP_no_host);
 		else

@@ -59,6 +59,7 @@
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \
 	X(no_buffer, "no buffer left for the fragments of a packet to cut")             \
 	X(too_big, "packet larger than the MTU of its way out (IPsec added) and not cut") \
+	X(pmtu_report_limited, "path MTU report (ICMP too big about our ESP/AH) over the worker's rate of 100 a second") \
 	X(fragment_unseen, "later fragment whose first this worker has not seen, under a policy whose filters name ports (RFC 4301 section 7.3)") \
 	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \

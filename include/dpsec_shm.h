@@ -16,7 +16,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 5              /* bumped on any layout change (5: fragment_unseen) */
+#define DPSEC_SHM_LAYOUT 6              /* bumped on any layout change (6: pmtu_report_limited) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */

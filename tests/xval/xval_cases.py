@@ -41,7 +41,7 @@ import xval_ah as A
 import xval_esp as E
 import xval_topo as T
 import xval_traffic as TR
-from scapy.layers.inet import IP, IPOption_EOL, IPOption_NOP
+from scapy.layers.inet import ICMP, IP, IPOption_EOL, IPOption_NOP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, PadN
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Raw
@@ -134,7 +134,6 @@ def icmp_error(fam, about, gateway, v4, v6, tunnel=False):
 
 def time_exceeded(fam, about, gateway, tunnel=False):
     """ICMP time exceeded (RFC 792; ICMPv6's, RFC 4443 §3.3) about about."""
-    from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6TimeExceeded
     return icmp_error(fam, about, gateway, ICMP(type=11, code=0), ICMPv6TimeExceeded(code=0),
                       tunnel)
@@ -143,7 +142,6 @@ def time_exceeded(fam, about, gateway, tunnel=False):
 def unreachable(fam, about, gateway, tunnel=False):
     """ICMP destination unreachable, net unreachable (RFC 1812 §5.2.7.1;
     ICMPv6's no route to destination, RFC 4443 §3.1) about about."""
-    from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6DestUnreach
     return icmp_error(fam, about, gateway, ICMP(type=3, code=0), ICMPv6DestUnreach(code=0),
                       tunnel)
@@ -152,7 +150,6 @@ def unreachable(fam, about, gateway, tunnel=False):
 def too_big(fam, about, gateway, fits, tunnel=False):
     """ICMP fragmentation needed (RFC 1191) or ICMPv6 packet too big (RFC
     4443 §3.2) about about, naming fits."""
-    from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6PacketTooBig
     return icmp_error(fam, about, gateway, ICMP(type=3, code=4, nexthopmtu=fits),
                       ICMPv6PacketTooBig(mtu=fits), tunnel)
@@ -957,7 +954,6 @@ def _fragment_data(alg, outer=20, mtu=PORT_MTU):
 def _sized(fam, src, dst, i, total, df=False, icmp_type=None):
     """An IP packet of total bytes: UDP, or an ICMP(v4) message of type
     icmp_type; DF set if df."""
-    from scapy.layers.inet import ICMP
     if fam == 4:
         ip = IP(src=src, dst=dst, id=i, flags="DF" if df else 0)
         l4 = UDP(sport=30000 + i, dport=4000) if icmp_type is None else ICMP(type=icmp_type, code=1)
@@ -1018,7 +1014,25 @@ def path_mtu_run(seed):
     c, src, dst, fits = _fits_and_one_more(run, "transport-cbc-ipv4", cl, "aes128-sha1_96", 4,
                                            20, 0)
     _transport_whole_datagrams(run, fits)
+    _pmtu_reports_limited(run)
     return run
+
+
+def _pmtu_reports_limited(run):
+    """A router's fragmentation needed about one of our ESP packets, twenty
+    times at once: a worker hands the manager ten (its burst; 100 a second
+    after) and drops the rest (pmtu_report_limited), so that a flood cannot
+    fill the control ring ARP and ND share. The manager records the MTU."""
+    cl = Cell(run, "pr4", "aes128gcm16", False, 4, 4)
+    quoted = IP(src=cl.local, dst=cl.remote, flags="DF", ttl=63, proto=50) / \
+        Raw(struct.pack("!II", cl.out.spi, 1) + bytes(1372))
+    report = bytes(IP(src="192.0.2.254", dst=cl.local, ttl=64) /
+                   ICMP(type=3, code=4, nexthopmtu=1300) / Raw(bytes(quoted)[:576 - 28]))
+    c = Case(run, "pmtu-reports-limited")
+    for _ in range(20):
+        c.send_wan(report)
+    c.expect_control(10, pmtu_reports=10)
+    c.expect_drop("pmtu_report_limited", 10)
 
 
 def _transport_whole_datagrams(run, fits):

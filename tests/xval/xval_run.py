@@ -62,6 +62,8 @@ class Case:
         self.reass_fragments = 0               # ESP/AH fragments that make whole packets
         self.reass_packets = 0                 # and the packets they make
         self.keepalives_in = 0                 # NAT keepalives it sends dpsecd (consumed)
+        self.control = 0                       # packets handed to the manager
+        self.counters = collections.Counter()  # further global counters it adds to
         self.keepalives_out = []               # outbound UDP SAs that must send keepalives
         run.cases.append(self)
 
@@ -171,6 +173,12 @@ class Case:
         (expect what becomes of it too)."""
         self.reass_fragments += fragments
         self.reass_packets += 1
+
+    def expect_control(self, n, **counters):
+        """n of its packets go to the manager (control_packets), which
+        counts counters (name: n) of them."""
+        self.control += n
+        self.counters.update(counters)
 
     def expect_drop(self, reason, n=1, sa=None):
         self.drops[reason] += n
@@ -881,11 +889,13 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         want["frag_fragments"] += c.port_fragments
         want["reass_fragments"] += c.reass_fragments
         want["reass_packets"] += c.reass_packets
+        want["control_packets"] += c.control
+        want.update(c.counters)
         for r, n in c.drops.items():
             want["drop_" + r] += n
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
     ends = (want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
-            + want["reass_fragments"])
+            + want["reass_fragments"] + want["control_packets"])
     starts = (want["rx_packets"] + want["icmp_errors_sent"] + want["prefrag_fragments"]
               - want["prefrag_packets"] + want["frag_fragments"] - want["frag_packets"]
               + want["reass_packets"])
@@ -894,7 +904,8 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     for k in ("rx_packets", "fwd_packets", "host_packets", "control_packets", "drops",
               "natt_keepalives_in", "icmp_errors_sent", "icmp_errors_limited",
               "prefrag_packets", "prefrag_fragments", "frag_packets", "frag_fragments",
-              "reass_fragments", "reass_packets", "reass_held"):
+              "reass_fragments", "reass_packets", "reass_held",
+              *sorted({k for c in run.cases for k in c.counters})):
         if g.get(k) != want[k]:
             errs.append("%s = %s, expected %d" % (k, g.get(k), want[k]))
     for k in sorted(set(g) | {k for k in want if k.startswith("drop_")}):
