@@ -8,7 +8,8 @@
  * identification) for the reassembly timeout, and a later fragment whose
  * first fragment was not seen is dropped. A policy without port-specific
  * filters classifies later fragments as their first (RFC 4301 §7.1) and
- * takes no such state. */
+ * takes no such state. The same memory of first fragments, in a table of
+ * its own, tells reass.c which later fragments belong to ESP in UDP. */
 #include <stddef.h>
 #include <string.h>
 
@@ -19,17 +20,6 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "frag_track.h"
-
-/* What identifies the packet a fragment belongs to (RFC 791, RFC 8200
- * §4.5), the ports its first fragment showed, and when. */
-struct dp_frag_first {
-	uint8_t src[16], dst[16];
-	uint32_t id;
-	uint8_t family, proto;
-	uint16_t pad;
-	uint16_t sport, dport; /* network order, as in the lookup key */
-	uint64_t tsc;          /* 0: free */
-};
 
 #define FIRST_KEY_LEN offsetof(struct dp_frag_first, sport)
 
@@ -47,19 +37,17 @@ void dp_frag_track_fini(struct dp_worker *w)
 	w->frag_first = NULL;
 }
 
-/* The key of fragment m; false when it has none a table can use (IPv6
- * with other headers before its fragment header). */
-static bool key_of(const struct rte_mbuf *m, const struct dp_meta *md, struct dp_frag_first *k)
+bool dp_frag_first_key(const struct rte_mbuf *m, struct dp_frag_first *k)
 {
-	memset(k, 0, sizeof(*k));
-	k->family = md->family;
-	k->proto = md->l4proto;
-	if (md->family == DPSEC_AF_INET) {
-		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_ipv4_hdr *ip4 = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 
-		k->id = ip->packet_id;
-		memcpy(k->src, &ip->src_addr, 4);
-		memcpy(k->dst, &ip->dst_addr, 4);
+	memset(k, 0, sizeof(*k));
+	if ((ip4->version_ihl >> 4) == 4) {
+		k->family = DPSEC_AF_INET;
+		k->proto = ip4->next_proto_id;
+		k->id = ip4->packet_id;
+		memcpy(k->src, &ip4->src_addr, 4);
+		memcpy(k->dst, &ip4->dst_addr, 4);
 		return true;
 	}
 	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
@@ -67,15 +55,37 @@ static bool key_of(const struct rte_mbuf *m, const struct dp_meta *md, struct dp
 
 	if (ip6->proto != IPPROTO_FRAGMENT || m->data_len < sizeof(*ip6) + sizeof(*fh))
 		return false;
+	k->family = DPSEC_AF_INET6;
+	k->proto = fh->next_header;
 	k->id = fh->id;
 	memcpy(k->src, ip6->src_addr, 16);
 	memcpy(k->dst, ip6->dst_addr, 16);
 	return true;
 }
 
-static struct dp_frag_first *slot_of(struct dp_worker *w, const struct dp_frag_first *k)
+static uint32_t slot_of(uint32_t slots, const struct dp_frag_first *k)
 {
-	return &w->frag_first[rte_hash_crc(k, FIRST_KEY_LEN, 0) % DP_FRAG_TRACK_SLOTS];
+	return rte_hash_crc(k, FIRST_KEY_LEN, 0) % slots;
+}
+
+void dp_frag_first_put(struct dp_frag_first *table, uint32_t slots, const struct dp_frag_first *k,
+		       uint64_t now)
+{
+	struct dp_frag_first *s = &table[slot_of(slots, k)];
+
+	*s = *k;
+	s->tsc = now + 1; /* never 0 */
+}
+
+const struct dp_frag_first *dp_frag_first_get(const struct dp_frag_first *table, uint32_t slots,
+					      const struct dp_frag_first *k, uint64_t now,
+					      uint64_t timeout_tsc)
+{
+	const struct dp_frag_first *s = &table[slot_of(slots, k)];
+
+	if (s->tsc == 0 || now + 1 - s->tsc > timeout_tsc || memcmp(s, k, FIRST_KEY_LEN) != 0)
+		return NULL;
+	return s;
 }
 
 /* The lookup key's source and destination ports, of either family. */
@@ -93,23 +103,23 @@ static uint16_t *key_dport(struct dp_meta *md)
  * false when m is a later fragment whose first was not seen. */
 static bool track_one(struct dp_worker *w, const struct rte_mbuf *m, struct dp_meta *md)
 {
-	struct dp_frag_first k, *s;
+	const struct dp_frag_first *first;
+	struct dp_frag_first k;
 
-	if (!key_of(m, md, &k))
+	if (!dp_frag_first_key(m, &k))
 		return !(md->flags & DP_M_NOT_FIRST);
-	s = slot_of(w, &k);
 	if (!(md->flags & DP_M_NOT_FIRST)) {
 		k.sport = *key_sport(md);
 		k.dport = *key_dport(md);
-		k.tsc = w->round_tsc + 1; /* never 0 */
-		*s = k;
+		dp_frag_first_put(w->frag_first, DP_FRAG_TRACK_SLOTS, &k, w->round_tsc);
 		return true;
 	}
-	if (s->tsc == 0 || w->round_tsc + 1 - s->tsc > w->reass_timeout_tsc ||
-	    memcmp(s, &k, FIRST_KEY_LEN) != 0)
+	first = dp_frag_first_get(w->frag_first, DP_FRAG_TRACK_SLOTS, &k, w->round_tsc,
+				  w->reass_timeout_tsc);
+	if (first == NULL)
 		return false;
-	*key_sport(md) = s->sport;
-	*key_dport(md) = s->dport;
+	*key_sport(md) = first->sport;
+	*key_dport(md) = first->dport;
 	return true;
 }
 

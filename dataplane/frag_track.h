@@ -1,7 +1,8 @@
-/* frag_track.h - stateful fragment checking (RFC 4301 §7.3) for policies
- * with port-specific filters: a later fragment carries no ports, so it is
- * classified with the ports of its packet's first fragment, which the
- * worker remembers (frag_track.c). */
+/* frag_track.h - what a worker remembers of first fragments, for the
+ * later fragments of their packets, which carry no transport header
+ * (frag_track.c): their ports, for stateful fragment checking (RFC 4301
+ * §7.3) while the policy has port-specific filters; and (reass.c) that a
+ * first fragment was ESP in UDP, so that its later ones are reassembled. */
 #ifndef DP_FRAG_TRACK_H
 #define DP_FRAG_TRACK_H
 
@@ -13,12 +14,37 @@
 struct dp_worker;
 struct dp_meta;
 
-/* First fragments a worker remembers at once (direct-mapped by hash: a
- * packet whose slot another takes over loses its later fragments). */
+/* What identifies the packet a fragment belongs to (RFC 791, RFC 8200
+ * §4.5), the ports its first fragment showed, and when. */
+struct dp_frag_first {
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t family, proto;
+	uint16_t pad;
+	uint16_t sport, dport; /* network order, as in the lookup key */
+	uint64_t tsc;          /* 0: free */
+};
+
+/* Direct-mapped tables of first fragments, by hash: a packet whose slot
+ * another takes over loses its later fragments. */
 #define DP_FRAG_TRACK_SLOTS 1024
 
-/* The worker's table; its entries hold for timeout_tsc (the reassembly
- * timeout). */
+/* k: the key of fragment m (IPv4, or IPv6 with its fragment header right
+ * behind the IPv6 header), ports and tsc 0; false when it has none. */
+bool dp_frag_first_key(const struct rte_mbuf *m, struct dp_frag_first *k);
+
+/* k remembered at TSC now in table (slots entries). */
+void dp_frag_first_put(struct dp_frag_first *table, uint32_t slots, const struct dp_frag_first *k,
+		       uint64_t now);
+
+/* What table remembers of k's packet, no older than timeout_tsc at now,
+ * or NULL. */
+const struct dp_frag_first *dp_frag_first_get(const struct dp_frag_first *table, uint32_t slots,
+					      const struct dp_frag_first *k, uint64_t now,
+					      uint64_t timeout_tsc);
+
+/* The worker's table for the policy's check (DP_FRAG_TRACK_SLOTS; its
+ * entries hold for the reassembly timeout). */
 int dp_frag_track_init(struct dp_worker *w, int socket);
 void dp_frag_track_fini(struct dp_worker *w);
 

@@ -14,31 +14,20 @@
  * that it is not IKE; its key, remembered, lets the later ones in. The
  * same table makes whole the IPv4 datagrams bound for transport-mode SAs,
  * which carry whole datagrams only (RFC 4303 §3.1.1; worker.c). */
-#include <stddef.h>
-#include <string.h>
 
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_malloc.h>
 
 #include "dp.h"
 #include "dp_pkt.h"
+#include "frag_track.h"
 #include "reass.h"
 
 #define REASS_BUCKET_ENTRIES 8 /* twice the slots the table may fill: few full buckets */
 #define REASS_BUCKETS (2 * DP_REASS_MAX_PACKETS / REASS_BUCKET_ENTRIES)
 #define IPV6_FRAG_HDR_END (sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext))
 #define IPV6_FRAG_MF 1u
-
-/* What identifies the packet a fragment belongs to (RFC 791, RFC 8200
- * §4.5), and when the first fragment of ESP in UDP with it came. */
-struct dp_reass_natt_key {
-	uint8_t src[16], dst[16];
-	uint32_t id;
-	uint32_t family;
-	uint64_t tsc; /* 0: free */
-};
 
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket)
 {
@@ -184,60 +173,21 @@ struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t
 	return whole != NULL ? finish(w, whole, family) : NULL;
 }
 
-/* The key of fragment m (IPv6: its fragment header right behind the IPv6
- * header, as the table takes it), tsc left 0; false when it has none. */
-static bool natt_key_of(const struct rte_mbuf *m, struct dp_reass_natt_key *k)
-{
-	const struct rte_ipv4_hdr *ip4 = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-
-	memset(k, 0, sizeof(*k));
-	if ((ip4->version_ihl >> 4) == 4) {
-		k->family = DPSEC_AF_INET;
-		k->id = ip4->packet_id;
-		memcpy(k->src, &ip4->src_addr, 4);
-		memcpy(k->dst, &ip4->dst_addr, 4);
-		return true;
-	}
-	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
-	const struct rte_ipv6_fragment_ext *fh = ipv6_frag_hdr(m);
-
-	if (fh == NULL)
-		return false;
-	k->family = DPSEC_AF_INET6;
-	k->id = fh->id;
-	memcpy(k->src, ip6->src_addr, 16);
-	memcpy(k->dst, ip6->dst_addr, 16);
-	return true;
-}
-
-static struct dp_reass_natt_key *natt_slot(struct dp_worker *w, const struct dp_reass_natt_key *k)
-{
-	uint32_t h = rte_hash_crc(k, offsetof(struct dp_reass_natt_key, tsc), 0);
-
-	return &w->reass_natt[h % DP_REASS_NATT_KEYS];
-}
-
 struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
 {
-	struct dp_reass_natt_key k;
+	struct dp_frag_first k;
 
-	if (natt_key_of(m, &k)) {
-		k.tsc = now + 1; /* never 0 */
-		*natt_slot(w, &k) = k;
-	}
+	if (dp_frag_first_key(m, &k))
+		dp_frag_first_put(w->reass_natt, DP_REASS_NATT_KEYS, &k, now);
 	return dp_reass_take(w, m, now);
 }
 
 bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now)
 {
-	struct dp_reass_natt_key k;
-	const struct dp_reass_natt_key *s;
+	struct dp_frag_first k;
 
-	if (!natt_key_of(m, &k))
-		return false;
-	s = natt_slot(w, &k);
-	return s->tsc != 0 && now + 1 - s->tsc <= w->reass_timeout_tsc &&
-	       memcmp(s, &k, offsetof(struct dp_reass_natt_key, tsc)) == 0;
+	return dp_frag_first_key(m, &k) &&
+	       dp_frag_first_get(w->reass_natt, DP_REASS_NATT_KEYS, &k, now, w->reass_timeout_tsc);
 }
 
 /* DPDK stops expiring when the death row is full: bury and go on until
