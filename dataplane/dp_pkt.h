@@ -25,21 +25,27 @@ enum dp_meta_flags {
 	DP_M_IKE = 1 << 4,       /* IKE on a NAT-T port (non-ESP marker, RFC 3948 §2.2) */
 	DP_M_FROM_SA = 1 << 5,   /* came in on an SA, ESP or AH: errors about it go back on one */
 	DP_M_SECURE_ONLY = 1 << 6, /* such an error: sent only if the outbound policy secures it */
-	DP_M_PMTU = 1 << 7       /* a router's path MTU report about our ESP/AH (tunnel_pmtu.c) */
+	DP_M_PMTU = 1 << 7,      /* a router's path MTU report about our ESP/AH (tunnel_pmtu.c) */
+	DP_M_WHOLE_HERE = 1 << 8, /* a datagram made whole here for a transport mode SA */
+	DP_M_CUT_AFTER_ESP = 1 << 9 /* such an IPv6 datagram too big once encapsulated: its
+				     * ESP packet cut to cut_to bytes by us, its source */
 };
+
+#define DP_IPV6_MIN_MTU 1280u /* every IPv6 link carries this (RFC 8200 §5) */
 
 struct dp_sa;
 
 struct dp_meta {
 	uint8_t family;   /* DPSEC_AF_INET or DPSEC_AF_INET6 */
 	uint8_t l4proto;
-	uint8_t flags;    /* enum dp_meta_flags */
-	uint8_t in_port;  /* index in dp_ctx.ports */
+	uint16_t flags;   /* enum dp_meta_flags */
 	uint16_t l3_len;  /* IP header plus IPv6 extension headers */
-	uint16_t pad;
+	uint8_t in_port;  /* index in dp_ctx.ports */
+	uint8_t pad;
 	uint32_t inner_len; /* bytes ESP protects, for the counters */
 	uint32_t sa;      /* SA table index on the ESP paths */
 	uint32_t rule;    /* SPD result */
+	uint16_t cut_to;  /* DP_M_CUT_AFTER_ESP: the longest fragment */
 	struct dp_sa *sap; /* the SA itself, valid until the worker's next quiescent state */
 	uint32_t rule_id; /* ACQUIRE: the negotiate rule without an SA ... */
 	struct dpsec_addr peer; /* ... and the peer to negotiate with */

@@ -1,7 +1,8 @@
-/* frag.h - IPv4 fragmentation (frag.c): a packet without DF too big for its
- * tunnel's path once encapsulated is cut into fragments that fit, each then
- * protected as a packet of its own; one forwarded in clear or decrypted
- * too big for its port is cut into fragments that fit it. */
+/* frag.h - fragmentation (frag.c): an IPv4 packet without DF too big for
+ * its tunnel's path once encapsulated is cut into fragments that fit, each
+ * then protected as a packet of its own; one forwarded in clear or
+ * decrypted too big for its port is cut into fragments that fit it; the
+ * host's IPv6 ESP packet in transport mode is cut as its source would. */
 #ifndef DP_FRAG_H
 #define DP_FRAG_H
 
@@ -32,5 +33,16 @@ enum dp_frag_why {
  * past 65,535 bytes; no_buffer). */
 uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
 			enum dp_frag_why why, struct rte_mbuf **out);
+
+/* Cuts m (IPv6 with no extension header, the gateway or its host its
+ * source, its meta filled) into fragments of at most fit_len bytes each, a
+ * fragment header behind the IPv6 header (one random identification),
+ * written to out (room for DP_FRAG_MAX), and frees m. Each fragment's meta
+ * as dp_frag4_split's; counted as DP_FRAG_TO_FIT_PORT. Returns how many;
+ * 0 when m was dropped instead (too_big: fit_len under IPv6's minimum MTU
+ * of 1,280 bytes, more than DP_FRAG_MAX needed, or an extension header;
+ * no_buffer). */
+uint16_t dp_frag6_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
+			struct rte_mbuf **out);
 
 #endif

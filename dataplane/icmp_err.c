@@ -40,7 +40,6 @@
 #define ICMP_HDR_LEN 8
 #define ICMP4_QUOTE_MAX (576 - 20 - 8)  /* RFC 1812 §4.3.2.3: all within 576 bytes */
 #define ICMP6_QUOTE_MAX (1280 - 40 - 8) /* RFC 4443 §2.4 (c): within the minimum MTU */
-#define IPV6_MIN_MTU 1280
 #define ICMP_TTL 64
 #define ICMP4_TOS 0xc0                  /* internetwork control precedence */
 
@@ -402,7 +401,7 @@ static struct rte_mbuf *drop_too_big(struct dp_worker *w, struct rte_mbuf *m, ui
 
 	if (md->family == DPSEC_AF_INET6) {
 		what.type = ICMP6_PACKET_TOO_BIG;
-		what.info = RTE_MAX(what.info, (uint32_t)IPV6_MIN_MTU); /* RFC 8201 §4: none below */
+		what.info = RTE_MAX(what.info, DP_IPV6_MIN_MTU); /* RFC 8201 §4: none below */
 	} else {
 		what.type = ICMP4_UNREACH;
 		what.code = ICMP4_FRAG_NEEDED;
@@ -428,6 +427,14 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 	mtu = egress_mtu(sa, md, w->round_tsc);
 	if (encapsulated_len(sa, m->pkt_len, md->l3_len) <= mtu)
 		return DP_FIT_YES;
+	/* IPv6 the host's stack had cut to fit the exception interface, made
+	 * whole for transport mode: its source cut it already, so it is not
+	 * told; its ESP packet is cut instead, ours as the host's (RFC 8200
+	 * §4.5), to fit the port and any path MTU reported for the SA */
+	if (!(sa->flags & DP_SA_TUNNEL) && (md->flags & DP_M_WHOLE_HERE)) {
+		*fit_len = mtu;
+		return DP_FIT_CUT_AFTER;
+	}
 	fits = longest_fitting(sa, m->pkt_len, md->l3_len, mtu);
 	if (may_cut(m, md, sa)) {
 		*fit_len = fits;

@@ -34,12 +34,15 @@ void dp_icmp_err_setup(struct dp_ctx *dp);
 enum dp_fit {
 	DP_FIT_YES,     /* it fits: encapsulate or send it */
 	DP_FIT_CUT,     /* IPv4 without DF (in tunnel mode): cut it into fragments (frag.h) */
+	DP_FIT_CUT_AFTER, /* IPv6 made whole here (transport mode): encapsulate it, then cut
+			   * its ESP packet into fragments of *fit_len bytes */
 	DP_FIT_DROPPED  /* dropped (too_big); its source perhaps told */
 };
 
 /* Packet m (its meta filled, bound for sa) is longer than that: does it fit
  * the MTU of the port its encapsulation leaves by? If not, either it may be
- * cut (*fit_len: the longest packet that fits), or it is dropped (too_big)
+ * cut (*fit_len: the longest packet, or ESP packet, that fits), or it is
+ * dropped (too_big)
  * and, when its source may be told, *reply is the ICMP error
  * ("fragmentation needed", "packet too big") to route to it, else NULL. */
 enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp_sa *sa,

@@ -5,7 +5,9 @@
  * as too big for their tunnel (IPv4 without DF) and send their fragments
  * the same way, and put the ICMP errors the gateway made about the
  * burst's packets through the outbound policy.
- * ESP and AH fragments to the gateway wait for their packet (reass.c).
+ * ESP and AH fragments to the gateway wait for their packet (reass.c), as
+ * do fragments bound for transport mode SAs, whose datagrams take the
+ * outbound path once whole, after the burst.
  * Run to completion; no locks, no allocation but mbufs (ICMP errors,
  * fragments); backs off with short sleeps when idle unless busy polling. */
 #include <string.h>
@@ -452,6 +454,11 @@ static uint16_t keep_fitting(struct dp_worker *w, struct rte_mbuf **esp, uint16_
 		case DP_FIT_CUT:
 			set_aside(w, s, m, fit_len);
 			break;
+		case DP_FIT_CUT_AFTER: /* by send_whole, once encapsulated */
+			dp_meta(m)->flags |= DP_M_CUT_AFTER_ESP;
+			dp_meta(m)->cut_to = (uint16_t)fit_len;
+			esp[kept++] = m;
+			break;
 		case DP_FIT_DROPPED:
 			keep_error(w, reply);
 			break;
@@ -476,21 +483,17 @@ static void permit(struct dp_worker *w, struct rte_mbuf *m, const struct dp_meta
  * the exception interface's MTU): collected (reass.c), and the datagram,
  * once whole, takes the outbound path again after the burst (send_whole),
  * its policy looked up with its ports, and is cut after encapsulation if
- * it does not fit its port. IPv6 transport mode takes no extension header
- * (unsupported_ext_headers). Out of line, as too_big_for_port. */
+ * it does not fit its port (IPv4 by the route step, IPv6 by send_whole).
+ * Out of line, as too_big_for_port. */
 static __rte_noinline void collect_for_transport(struct dp_worker *w, struct rte_mbuf *m,
 						 const struct dp_meta *md)
 {
-	uint8_t ttl_done = md->flags & DP_M_TTL_DONE;
+	uint16_t ttl_done = md->flags & DP_M_TTL_DONE;
 
-	if (md->family == DPSEC_AF_INET6) {
-		dp_drop(w, m, DP_DROP_unsupported_ext_headers);
-		return;
-	}
 	m = dp_reass_take(w, m, w->round_tsc);
 	if (m == NULL)
 		return;
-	dp_meta(m)->flags |= ttl_done; /* parsed again: its TTL was taken */
+	dp_meta(m)->flags |= ttl_done | DP_M_WHOLE_HERE; /* parsed again: its TTL was taken */
 	w->whole[w->n_whole++] = m; /* at most one per packet of a burst */
 }
 
@@ -789,17 +792,59 @@ static void send_errors(struct dp_worker *w, struct dp_txq *txq)
 	send_sorted(w, &e, txq);
 }
 
+/* The ESP packets of IPv6 datagrams made whole (DP_M_CUT_AFTER_ESP) out
+ * of d's packets to route, into cut; returns how many. */
+static uint16_t take_cut_after_esp(struct dp_sort *d, struct rte_mbuf **cut)
+{
+	uint16_t kept = 0, n = 0;
+
+	for (uint16_t i = 0; i < d->n_fwd; i++) {
+		struct rte_mbuf *m = d->fwd[i];
+
+		if (dp_meta(m)->flags & DP_M_CUT_AFTER_ESP)
+			cut[n++] = m;
+		else
+			d->fwd[kept++] = m;
+	}
+	d->n_fwd = kept;
+	return n;
+}
+
+/* Those ESP packets cut to their cut_to (frag.c) and their fragments
+ * routed and sent, in rounds of up to a burst. */
+static void send_cut_after_esp(struct dp_worker *w, struct rte_mbuf **cut, uint16_t n,
+			       struct dp_txq *txq)
+{
+	struct dp_sort f;
+
+	sort_init(&f, 0, false);
+	for (uint16_t i = 0; i < n; i++) {
+		if (f.n_fwd + DP_FRAG_MAX > DP_BURST) {
+			send_sorted(w, &f, txq);
+			sort_init(&f, 0, false);
+		}
+		f.n_fwd += dp_frag6_split(w, cut[i], dp_meta(cut[i])->cut_to, f.fwd + f.n_fwd);
+	}
+	send_sorted(w, &f, txq);
+}
+
 /* The datagrams made whole for transport mode SAs through the outbound
- * path, as if they had come whole. */
+ * path, as if they had come whole; an IPv6 one too big once encapsulated
+ * leaves in fragments of its ESP packet. */
 static void send_whole(struct dp_worker *w, struct dp_txq *txq)
 {
+	struct rte_mbuf *cut[DP_BURST];
 	struct dp_sort d;
+	uint16_t n_cut;
 
 	sort_init(&d, w->n_whole, true);
 	memcpy(d.out, w->whole, w->n_whole * sizeof(d.out[0]));
 	w->n_whole = 0;
 	policy_out(w, &d);
+	n_cut = take_cut_after_esp(&d, cut);
 	send_sorted(w, &d, txq);
+	if (n_cut > 0)
+		send_cut_after_esp(w, cut, n_cut, txq);
 }
 
 /* A sorted burst routed and sent, then the datagrams its fragments made

@@ -4,8 +4,11 @@
  * behind; one that would need more than DP_FRAG_MAX fragments (a LAN
  * wider than 1,500 bytes) is drop_too_big; and, for contrast, a packet
  * that fits the limits becomes fragments whose headers parse, each
- * keeping the port it came in by. (xval checks the fragments byte for
- * byte against scapy.) */
+ * keeping the port it came in by. The same for the IPv6 ESP packets the
+ * host's transport mode SAs send: their fragment headers field by field,
+ * the data put back together, and the packets not cut (below IPv6's
+ * minimum MTU, an extension header, no buffer). (xval checks the
+ * fragments byte for byte against scapy.) */
 #include <check.h>
 #include <string.h>
 
@@ -112,6 +115,94 @@ START_TEST(test_too_many_fragments)
 }
 END_TEST
 
+/* An IPv6 ESP packet of len bytes (its payload counting up), parsed, from
+ * port 1; proto is its header's next header. */
+static struct rte_mbuf *packet6(uint32_t len, uint8_t proto)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+	struct rte_ipv6_hdr *ip;
+	uint8_t *payload;
+
+	ck_assert_ptr_nonnull(m);
+	ip = (struct rte_ipv6_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
+	ck_assert_ptr_nonnull(ip);
+	*ip = (struct rte_ipv6_hdr){ .vtc_flow = RTE_BE32(0x60000000), .hop_limits = 64,
+				     .proto = proto,
+				     .payload_len = rte_cpu_to_be_16((uint16_t)(len - 40)) };
+	ip->src_addr[0] = ip->dst_addr[0] = 0xfd;
+	ip->dst_addr[15] = 2;
+	payload = (uint8_t *)(ip + 1);
+	for (uint32_t i = 0; i < len - 40; i++)
+		payload[i] = (uint8_t)i;
+	payload[1] = 8; /* a hop-by-hop header's length, when proto says it is one */
+	dp_meta(m)->in_port = 1;
+	dp_meta(m)->family = DPSEC_AF_INET6;
+	return m;
+}
+
+/* 2,000 bytes into fragments of at most 1,280: 1,232 data bytes (1,280
+ * less the two headers, a multiple of 8) and 728, behind a fragment header
+ * naming ESP, with one identification, offsets 0 and 1,232, M on the first;
+ * put back together, the payload as it was; each parses as a fragment. */
+START_TEST(test_cut6_fields)
+{
+	struct rte_mbuf *out[DP_FRAG_MAX];
+	uint64_t before = ctr(DP_C_frag_fragments);
+	uint16_t n = dp_frag6_split(&worker, packet6(2000, IPPROTO_ESP), 1280, out);
+	uint32_t id0 = 0;
+
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(ctr(DP_C_frag_fragments) - before, 2);
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(out[i], const struct rte_ipv6_hdr *);
+		const struct rte_ipv6_fragment_ext *fh = (const void *)(ip + 1);
+		const uint8_t *data = (const uint8_t *)(fh + 1);
+		uint16_t fd = rte_be_to_cpu_16(fh->frag_data), len = i == 0 ? 1232 : 728;
+
+		ck_assert_uint_eq(out[i]->pkt_len, 48u + len);
+		ck_assert_uint_eq(rte_be_to_cpu_16(ip->payload_len), 8u + len);
+		ck_assert_uint_eq(ip->proto, IPPROTO_FRAGMENT);
+		ck_assert_uint_eq(fh->next_header, IPPROTO_ESP);
+		ck_assert_uint_eq(fd & ~7u, i * 1232u);
+		ck_assert_uint_eq(fd & 1u, i == 0);
+		if (i == 0)
+			id0 = fh->id;
+		ck_assert_uint_eq(fh->id, id0);
+		for (uint32_t b = i == 0 ? 2 : 0; b < len; b++)
+			ck_assert_uint_eq(data[b], (uint8_t)(i * 1232u + b));
+		ck_assert(dp_meta(out[i])->flags & DP_M_FRAG);
+		ck_assert_uint_eq(dp_meta(out[i])->family, DPSEC_AF_INET6);
+		ck_assert_uint_eq(dp_meta(out[i])->in_port, 1);
+		rte_pktmbuf_free(out[i]);
+	}
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+}
+END_TEST
+
+/* Not cut, dropped, nothing left allocated: fragments under 1,280 bytes
+ * (too_big), a packet with an extension header the fragment header would
+ * have to follow (too_big), buffers for one fragment of two (no_buffer). */
+START_TEST(test_cut6_refused)
+{
+	struct rte_mbuf *hold[POOL], *out[DP_FRAG_MAX];
+	uint64_t too_big = ctr(DP_DROP_too_big), no_buffer = ctr(DP_DROP_no_buffer);
+	unsigned int n_hold;
+
+	ck_assert_uint_eq(dp_frag6_split(&worker, packet6(2000, IPPROTO_ESP), 1279, out), 0);
+	ck_assert_uint_eq(dp_frag6_split(&worker, packet6(2000, IPPROTO_HOPOPTS), 1280, out), 0);
+	ck_assert_uint_eq(ctr(DP_DROP_too_big) - too_big, 2);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+	n_hold = rte_mempool_avail_count(ctx.pool) - 2;
+	for (unsigned int i = 0; i < n_hold; i++)
+		ck_assert_ptr_nonnull(hold[i] = rte_pktmbuf_alloc(ctx.pool));
+	ck_assert_uint_eq(dp_frag6_split(&worker, packet6(2000, IPPROTO_ESP), 1280, out), 0);
+	ck_assert_uint_eq(ctr(DP_DROP_no_buffer) - no_buffer, 1);
+	for (unsigned int i = 0; i < n_hold; i++)
+		rte_pktmbuf_free(hold[i]);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.pool), POOL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("frag");
@@ -121,6 +212,8 @@ int main(void)
 	tcase_add_test(tc, test_cut_parses);
 	tcase_add_test(tc, test_no_buffer);
 	tcase_add_test(tc, test_too_many_fragments);
+	tcase_add_test(tc, test_cut6_fields);
+	tcase_add_test(tc, test_cut6_refused);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -1060,6 +1060,33 @@ def _transport_whole_datagrams(run, fits):
     c.expect_reassembled(2)
     c.expect_esp(cl.out, [fitting, too_big])
     c.expect_cut_after_esp(1, 2)
+    _transport_whole_datagrams6(run)
+
+
+def _transport_whole_datagrams6(run):
+    """The same over IPv6, where only a packet's source may cut it (RFC 8200
+    §4.5): a datagram the host's stack cut (scapy's fragment6()) is made
+    whole and leaves in one ESP packet, which dpsecd, sending it as the
+    host's own, cuts to fit the port (a fragment header behind the IPv6
+    header); a whole datagram too big once encapsulated is still refused,
+    its source told the size that fits, so that its stack cuts it."""
+    cl = Cell(run, "tf6", "aes128gcm16", False, 6, 6, "transport", T.HOST6,
+              T.transport_peer(6, 33))
+    src, dst = T.lan_host(6), cl.remote
+    c = Case(run, "transport-gcm-ipv6-fragments")
+    fitting, too_big = _sized(6, src, dst, 7, 1000), _sized(6, src, dst, 8, 1600)
+    for whole, size in ((fitting, 520), (too_big, 1400)):
+        pieces = TR.cut6(whole, size)
+        for f in pieces:
+            c.send_lan(f)
+        c.expect_reassembled(len(pieces))
+    c.expect_esp(cl.out, [fitting, too_big])
+    c.expect_cut_after_esp(1, 2)
+    fits = _largest_fitting("aes128gcm16", 40, 0)
+    big = _sized(6, src, dst, 9, fits + 1)
+    c.send_lan(big)
+    c.expect_drop("too_big")
+    c.expect_icmp(_too_big_error(6, big, fits))
 
 
 def fragment_policy_run(seed):

@@ -641,6 +641,21 @@ def _ipv4_fragment(fr):
         (fr[14] & 0x0F) * 4
 
 
+def _ipv6_fragment(fr):
+    """The same for an IPv6 fragment of ESP or AH, its fragment header right
+    behind the IPv6 header (as dpsecd, the packet's source, puts it): (key,
+    offset in bytes, M, 48), or None."""
+    if len(fr) < 62 or struct.unpack("!H", fr[12:14])[0] != ETH_IPV6 or fr[20] != 44 \
+            or fr[54] not in (50, 51):
+        return None
+    fo = struct.unpack("!H", fr[56:58])[0]
+    return fr[22:54] + fr[58:62] + fr[54:55], fo & 0xFFF8, bool(fo & 1), 48
+
+
+def _ipsec_fragment(fr):
+    return _ipv4_fragment(fr) or _ipv6_fragment(fr)
+
+
 def _join_fragments(parts, mtu):
     """One ESP/AH packet (its frame) from the frames of its fragments, as
     the peer would reassemble it; with what is wrong with how it was cut:
@@ -648,18 +663,25 @@ def _join_fragments(parts, mtu):
     before the last, a gap or overlap, DF."""
     errs, data, end = [], b"", 0
     parts = sorted(parts, key=lambda p: p[1][1])
+    v6 = struct.unpack("!H", parts[0][0][12:14])[0] == ETH_IPV6
     for i, (fr, (_, off, more, hl)) in enumerate(parts):
-        ip = fr[14:14 + struct.unpack("!H", fr[16:18])[0]]
+        ip = fr[14:54 + struct.unpack("!H", fr[18:20])[0]] if v6 else \
+            fr[14:14 + struct.unpack("!H", fr[16:18])[0]]
         if len(ip) > mtu:
             errs.append("fragment of %d bytes, more than the port's %d" % (len(ip), mtu))
         if off != end or more != (i < len(parts) - 1) or (more and (len(ip) - hl) % 8):
             errs.append("fragments at offsets %s do not make one packet"
                         % [(p[1][1], p[1][2]) for p in parts])
             break
-        if ip[6] & 0x40:
+        if not v6 and ip[6] & 0x40:
             errs.append("fragment with DF")
         data += ip[hl:]
         end += len(ip) - hl
+    if v6:
+        hdr = bytearray(parts[0][0][14:54])
+        hdr[4:6] = struct.pack("!H", len(data))
+        hdr[6] = parts[0][0][54]
+        return parts[0][0][:14] + bytes(hdr) + data, errs
     hdr = bytearray(parts[0][0][14:14 + parts[0][1][3]])
     hdr[2:4] = struct.pack("!H", len(hdr) + len(data))
     hdr[6:8] = b"\x00\x00"
@@ -676,13 +698,14 @@ def _ipv4_checksum(hdr):
 
 
 def join_ipsec_fragments(frames, mtu):
-    """frames with the IPv4 fragments of each ESP/AH packet dpsecd cut after
-    encapsulation (transport mode without DF) joined into that packet, where
-    its first fragment was; with the number of packets so joined, of
-    fragments, and the errors in how they were cut to fit mtu."""
+    """frames with the fragments of each ESP/AH packet dpsecd cut after
+    encapsulation (transport mode: IPv4 without DF, IPv6 made whole) joined
+    into that packet, where its first fragment was; with the number of
+    packets so joined, of fragments, and the errors in how they were cut to
+    fit mtu."""
     groups, order = {}, []
     for fr in frames:
-        f = _ipv4_fragment(fr)
+        f = _ipsec_fragment(fr)
         if f is None:
             order.append(("frame", fr))
             continue
@@ -703,8 +726,8 @@ def join_ipsec_fragments(frames, mtu):
 
 def _parse_ipsec(fr):
     """(ip bytes, SPI, seq, protocol 50 or 51) of an ESP or AH frame, or None
-    (an IPv4 fragment of one too: judged joined)."""
-    if len(fr) < 14 or _ipv4_fragment(fr):
+    (a fragment of one too: judged joined)."""
+    if len(fr) < 14 or _ipsec_fragment(fr):
         return None
     et = struct.unpack("!H", fr[12:14])[0]
     if et not in (ETH_IPV4, ETH_IPV6):
