@@ -166,6 +166,7 @@ struct dp_ctx {
 	uint64_t local6[DP_MAX_LOCAL_ADDRS][2];
 	uint32_t out_fits_len;           /* packets no longer fit any port with any SA */
 	struct rte_mempool *pool;
+	struct rte_mempool *big_pool;    /* packets made whole longer than a buffer (reass.c) */
 	struct dp_policy *policy;
 	struct dp_sa_table sas;
 	struct dp_routes routes;

@@ -164,7 +164,8 @@ static int setup_pool(struct dp_ctx *dp, uint32_t mbufs)
 		room = RTE_MAX(room, (uint32_t)dp->cfg->ports[i].mtu + 256u);
 	dp->pool = rte_pktmbuf_pool_create("dpsec_mbufs", mbufs ? mbufs : POOL_MBUFS, POOL_CACHE, DP_META_SIZE,
 					   (uint16_t)(room + RTE_PKTMBUF_HEADROOM), rte_socket_id());
-	return dp->pool ? 0 : -1;
+	dp->big_pool = dp_reass_big_pool_create("dpsec_big", rte_socket_id());
+	return dp->pool && dp->big_pool ? 0 : -1;
 }
 
 static int setup_rings(struct dp_ctx *dp)
@@ -432,6 +433,7 @@ static void teardown(struct dp_ctx *dp)
 	rte_ring_free(dp->acquire);
 	rte_ring_free(dp->reinject);
 	rte_mempool_free(dp->pool);
+	rte_mempool_free(dp->big_pool);
 }
 
 static int run(struct dp_ctx *dp, const struct dp_opts *o)

@@ -8,12 +8,15 @@
  * DP_REASS_MAX_PACKETS packets at once, each for at most the configured
  * timeout; a duplicate or overlapping fragment voids its packet (RFC 5722
  * asks that of IPv6). Here: the checks DPDK 22.11 leaves to its caller, the
- * one-buffer copy the ESP path needs, the IPv4 header checksum DPDK leaves
+ * one-buffer copy the ESP path needs (into a buffer of the big pool when
+ * the packet is longer than a packet buffer), the IPv4 header checksum DPDK leaves
  * 0, and the count of every fragment to its end (dpsec_counters.h). ESP in
  * UDP (RFC 3948) too: only its first fragment shows the NAT-T port and
  * that it is not IKE; its key, remembered, lets the later ones in. The
- * same table makes whole the IPv4 datagrams bound for transport-mode SAs,
+ * same table makes whole the datagrams bound for transport-mode SAs,
  * which carry whole datagrams only (RFC 4303 §3.1.1; worker.c). */
+
+#include <string.h>
 
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
@@ -28,6 +31,12 @@
 #define REASS_BUCKETS (2 * DP_REASS_MAX_PACKETS / REASS_BUCKET_ENTRIES)
 #define IPV6_FRAG_HDR_END (sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext))
 #define IPV6_FRAG_MF 1u
+
+struct rte_mempool *dp_reass_big_pool_create(const char *name, int socket)
+{
+	return rte_pktmbuf_pool_create(name, DP_REASS_BIG_BUFFERS, 0, DP_META_SIZE,
+				       DP_REASS_BIG_ROOM, socket);
+}
 
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket)
 {
@@ -130,6 +139,30 @@ static void bury_dead(struct dp_worker *w)
 	rte_ip_frag_free_death_row(dr, 0);
 }
 
+/* m's segments copied into one buffer of the big pool, with its meta;
+ * frees m. NULL when it was dropped: longer than that buffer holds
+ * (reass_too_big), or none free (no_buffer). */
+static struct rte_mbuf *into_big_buffer(struct dp_worker *w, struct rte_mbuf *m)
+{
+	struct rte_mbuf *b = rte_pktmbuf_alloc(dp_g->big_pool);
+	uint8_t *p = b != NULL && m->pkt_len <= rte_pktmbuf_tailroom(b)
+			     ? (uint8_t *)rte_pktmbuf_append(b, (uint16_t)m->pkt_len)
+			     : NULL;
+
+	if (p == NULL) {
+		dp_drop(w, m, b == NULL ? DP_DROP_no_buffer : DP_DROP_reass_too_big);
+		rte_pktmbuf_free(b);
+		return NULL;
+	}
+	for (const struct rte_mbuf *s = m; s != NULL; s = s->next) {
+		memcpy(p, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
+		p += s->data_len;
+	}
+	memcpy(dp_meta(b), dp_meta(m), sizeof(struct dp_meta));
+	rte_pktmbuf_free(m);
+	return b;
+}
+
 /* The packet the table put together, made one buffer and parsed again. */
 static struct rte_mbuf *finish(struct dp_worker *w, struct rte_mbuf *m, uint8_t family)
 {
@@ -139,9 +172,11 @@ static struct rte_mbuf *finish(struct dp_worker *w, struct rte_mbuf *m, uint8_t 
 	w->ctr->c[DP_C_reass_held] -= m->nb_segs;
 	w->ctr->c[DP_C_reass_fragments] += m->nb_segs;
 	w->ctr->c[DP_C_reass_packets]++;
-	if (rte_pktmbuf_linearize(m) != 0) {
-		dp_drop(w, m, DP_DROP_reass_too_big);
-		return NULL;
+	if (rte_pktmbuf_linearize(m) != 0) { /* longer than its first buffer holds */
+		m = into_big_buffer(w, m);
+		if (m == NULL)
+			return NULL;
+		md = dp_meta(m);
 	}
 	if (family == DPSEC_AF_INET) {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);

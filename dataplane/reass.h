@@ -1,5 +1,5 @@
 /* reass.h - reassembly of the ESP and AH fragments addressed to the
- * gateway, and of IPv4 datagrams bound for transport-mode SAs (reass.c):
+ * gateway, and of datagrams bound for transport-mode SAs (reass.c):
  * one table per worker, no locks. */
 #ifndef DP_REASS_H
 #define DP_REASS_H
@@ -19,6 +19,15 @@ struct dp_worker;
 /* First fragments of ESP in UDP a worker remembers at once. */
 #define DP_REASS_NATT_KEYS 256
 
+/* Buffers of up to a whole IP packet (64 KB less the headroom), shared by
+ * the workers, for packets made whole that are longer than a packet
+ * buffer: dp_ctx.big_pool. Too few of them free is drop_no_buffer. */
+#define DP_REASS_BIG_BUFFERS 128
+#define DP_REASS_BIG_ROOM UINT16_MAX /* the most an mbuf holds, headroom included */
+
+/* Creates that pool (name, in socket's memory); NULL on failure. */
+struct rte_mempool *dp_reass_big_pool_create(const char *name, int socket);
+
 /* The worker's table, fragments held for at most timeout_tsc. */
 int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket);
 void dp_reass_fini(struct dp_worker *w);
@@ -26,8 +35,10 @@ void dp_reass_fini(struct dp_worker *w);
 /* m: a fragment of ESP or AH to one of the gateway's addresses, or of a
  * datagram for a transport-mode SA (worker.c), parsed,
  * arriving at TSC now. Returns the whole packet once its last fragment is
- * in, in one buffer, parsed again (its meta the first fragment's, in_port
- * kept); NULL when m is held for the rest, or dropped and counted. */
+ * in, in one buffer (one of dp_ctx.big_pool when longer than the first
+ * fragment's has room for), parsed again (its meta the first fragment's,
+ * in_port kept); NULL when m is held for the rest, or dropped and
+ * counted. */
 struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t now);
 
 /* m: the first fragment of ESP in UDP (RFC 3948) to the gateway. Its

@@ -35,7 +35,7 @@
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
 	X(esp_fragment, "fragment not taken for reassembly (ESP/AH to us, or for a transport mode SA): empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
 	X(reass_failed, "fragment given up (ESP/AH to us, or for a transport mode SA): timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
-	X(reass_too_big, "packet reassembled larger than a buffer")               \
+	X(reass_too_big, "packet reassembled larger than a big buffer")           \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
 	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
 	X(policy_block, "matched a block filter, or the block default")                 \

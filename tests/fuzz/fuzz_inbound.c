@@ -141,10 +141,11 @@ static void setup(void)
 	memcpy(ctx.local6[0], sa_conf[1].local.a, 16);
 	dp_g = &ctx;
 	ctx.pool = rte_pktmbuf_pool_create("fz", 256, 0, DP_META_SIZE, 4096, SOCKET_ID_ANY);
+	ctx.big_pool = dp_reass_big_pool_create("fzb", SOCKET_ID_ANY);
 	worker.crypto = ofl_cpu_create(SOCKET_ID_ANY);
 	worker.ctr = rte_zmalloc(NULL, sizeof(*worker.ctr), 64);
 	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * N_SA, 64);
-	if (!ctx.pool || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
+	if (!ctx.pool || !ctx.big_pool || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
 	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0 ||
 	    dp_reass_init(&worker, REASS_TIMEOUT, SOCKET_ID_ANY) < 0 ||
 	    dp_frag_track_init(&worker, SOCKET_ID_ANY) < 0)

@@ -6,8 +6,10 @@
  * of one more until a slot times out; every fragment is counted to its end
  * (held, part of a packet, or dropped); ESP in UDP's later fragments are
  * let in for as long as its first is remembered; shutdown frees what is
- * held. And the IPv6 parser reads nothing past the fragment header of a
- * later fragment. */
+ * held. A packet longer than a packet buffer is made whole in one of the
+ * big pool, up to the most that holds (then reass_too_big; none free:
+ * no_buffer). And the IPv6 parser reads nothing past the fragment header
+ * of a later fragment. */
 #include <check.h>
 #include <string.h>
 
@@ -285,19 +287,128 @@ START_TEST(test_fini_frees_held)
 }
 END_TEST
 
+/* Big packets: IPv4 ESP packets of len bytes cut into pieces of each data
+ * bytes, held in packet buffers, or in buffers of 9,000 bytes (a jumbo
+ * port's) when larger. */
+static uint8_t big[70000];
+static struct rte_mempool *jumbo_pool;
+
+static void big4(uint32_t len)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)big;
+
+	ck_assert_uint_le(len, sizeof(big));
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)len);
+	ip->packet_id = RTE_BE16(99);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ESP;
+	memcpy(&ip->src_addr, src4, 4);
+	memcpy(&ip->dst_addr, dst4, 4);
+	for (uint32_t i = sizeof(*ip); i < len; i++)
+		big[i] = (uint8_t)(i * 13);
+}
+
+static struct rte_mbuf *big4_piece(uint32_t len, uint32_t off, uint32_t each)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(each + 20 <= 2048 ? ctx.pool : jumbo_pool);
+	uint32_t data = len - 20, n = RTE_MIN(each, data - off);
+	struct rte_ipv4_hdr *ip;
+
+	ck_assert_ptr_nonnull(m);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)(20 + n));
+	ck_assert_ptr_nonnull(ip);
+	memcpy(ip, big, 20);
+	memcpy(ip + 1, big + 20 + off, n);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + n));
+	ip->fragment_offset = rte_cpu_to_be_16((uint16_t)(off / 8 |
+				(off + n < data ? RTE_IPV4_HDR_MF_FLAG : 0)));
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET), 0);
+	dp_meta(m)->in_port = 2;
+	return m;
+}
+
+/* All the pieces of big4(len), cut into each bytes of data, to the
+ * table; what the last one gives. */
+static struct rte_mbuf *big4_take(uint32_t len, uint32_t each)
+{
+	struct rte_mbuf *m = NULL;
+
+	big4(len);
+	for (uint32_t off = 0; off < len - 20; off += each) {
+		ck_assert_ptr_null(m);
+		m = dp_reass_take(&worker, big4_piece(len, off, each), 10);
+	}
+	return m;
+}
+
+/* Longer than a packet buffer (2 KB here): made whole in one buffer of
+ * the big pool, byte for byte, checksum right, its meta the first
+ * fragment's (in_port); 7,000 bytes from five 1,400-byte fragments, and
+ * the most the big buffer holds (65,407 bytes) from eight of 8,176. */
+START_TEST(test_longer_than_a_buffer)
+{
+	static const uint32_t lens[2] = { 7000, DP_REASS_BIG_ROOM - RTE_PKTMBUF_HEADROOM };
+	static const uint32_t each[2] = { 1400, 8176 };
+	unsigned int big_free = rte_mempool_avail_count(ctx.big_pool);
+	struct rte_mbuf *m;
+
+	counters_mark();
+	m = big4_take(lens[_i], each[_i]);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_eq(m->pool, ctx.big_pool);
+	ck_assert_uint_eq(m->nb_segs, 1);
+	ck_assert_uint_eq(m->pkt_len, lens[_i]);
+	ck_assert_mem_eq(rte_pktmbuf_mtod(m, uint8_t *) + 20, big + 20, lens[_i] - 20);
+	ck_assert_uint_eq(rte_ipv4_cksum(rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)), 0);
+	ck_assert_uint_eq(dp_meta(m)->in_port, 2);
+	ck_assert_uint_eq(dp_meta(m)->l4proto, IPPROTO_ESP);
+	ck_assert_uint_eq(delta(DP_C_reass_packets), 1);
+	rte_pktmbuf_free(m);
+	ck_assert_uint_eq(rte_mempool_avail_count(ctx.big_pool), big_free);
+	ck_assert_uint_eq(rte_mempool_avail_count(jumbo_pool), 64);
+}
+END_TEST
+
+/* Not made whole, every buffer given back: a byte more than the big buffer
+ * holds (reass_too_big), and no big buffer free (no_buffer). */
+START_TEST(test_longer_than_a_big_buffer)
+{
+	struct rte_mbuf *hold[DP_REASS_BIG_BUFFERS];
+	unsigned int n_hold = rte_mempool_avail_count(ctx.big_pool);
+
+	counters_mark();
+	ck_assert_ptr_null(big4_take(DP_REASS_BIG_ROOM - RTE_PKTMBUF_HEADROOM + 1, 8176));
+	ck_assert_uint_eq(delta(DP_DROP_reass_too_big), 1);
+	for (unsigned int i = 0; i < n_hold; i++)
+		ck_assert_ptr_nonnull(hold[i] = rte_pktmbuf_alloc(ctx.big_pool));
+	ck_assert_ptr_null(big4_take(7000, 1400));
+	ck_assert_uint_eq(delta(DP_DROP_no_buffer), 1);
+	for (unsigned int i = 0; i < n_hold; i++)
+		rte_pktmbuf_free(hold[i]);
+	ck_assert_uint_eq(rte_mempool_avail_count(jumbo_pool), 64);
+	ck_assert_uint_eq(delta(DP_C_reass_held), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reass");
 	TCase *tc = tcase_create("reass");
 
 	dp_test_worker_init(&ctx, &worker, 1, DP_REASS_MAX_PACKETS + 256);
-	if (dp_reass_init(&worker, TIMEOUT, SOCKET_ID_ANY) != 0)
+	jumbo_pool = rte_pktmbuf_pool_create("jumbo", 64, 0, DP_META_SIZE, 9000 + 128, SOCKET_ID_ANY);
+	if (jumbo_pool == NULL || dp_reass_init(&worker, TIMEOUT, SOCKET_ID_ANY) != 0)
 		abort();
 	tcase_add_loop_test(tc, test_out_of_order, 0, 2);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_table_bound);
 	tcase_add_test(tc, test_ipv6_later_fragment_parse);
 	tcase_add_test(tc, test_natt_later_fragments_awaited);
+	tcase_add_loop_test(tc, test_longer_than_a_buffer, 0, 2);
+	tcase_add_test(tc, test_longer_than_a_big_buffer);
 	tcase_add_test(tc, test_fini_frees_held);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -1040,7 +1040,9 @@ def _transport_whole_datagrams(run, fits):
     DF too big for the port once encapsulated leaves in one ESP packet cut
     into fragments that fit; fragments of a datagram (as a host's stack cuts
     one longer than its interface's MTU) are made whole first and leave in
-    one ESP packet, itself cut if it does not fit."""
+    one ESP packet, itself cut if it does not fit; a datagram longer than a
+    packet buffer too (6,000 bytes: made whole in a buffer of the big
+    pool)."""
     cl = Cell(run, "tn4", "aes128-sha1_96", False, 4, 4, "transport", T.HOST4,
               T.transport_peer(4, 31))
     src, dst = T.lan_host(4), cl.remote
@@ -1060,6 +1062,16 @@ def _transport_whole_datagrams(run, fits):
     c.expect_reassembled(2)
     c.expect_esp(cl.out, [fitting, too_big])
     c.expect_cut_after_esp(1, 2)
+    cl = Cell(run, "tl4", "aes128gcm16", False, 4, 4, "transport", T.HOST4,
+              T.transport_peer(4, 34))
+    src, dst = T.lan_host(4), cl.remote
+    c = Case(run, "transport-gcm-ipv4-6000-bytes")
+    longer = _sized(4, src, dst, 10, 6000)  # longer than a packet buffer
+    for f in TR.cut(longer, 1376):
+        c.send_lan(f)
+    c.expect_reassembled(5)
+    c.expect_esp(cl.out, [longer])
+    c.expect_cut_after_esp(1, 5)
     _transport_whole_datagrams6(run)
 
 
@@ -1075,13 +1087,15 @@ def _transport_whole_datagrams6(run):
     src, dst = T.lan_host(6), cl.remote
     c = Case(run, "transport-gcm-ipv6-fragments")
     fitting, too_big = _sized(6, src, dst, 7, 1000), _sized(6, src, dst, 8, 1600)
-    for whole, size in ((fitting, 520), (too_big, 1400)):
+    longer = _sized(6, src, dst, 10, 6000)  # longer than a packet buffer
+    for whole, size in ((fitting, 520), (too_big, 1400), (longer, 1400)):
         pieces = TR.cut6(whole, size)
         for f in pieces:
             c.send_lan(f)
         c.expect_reassembled(len(pieces))
-    c.expect_esp(cl.out, [fitting, too_big])
+    c.expect_esp(cl.out, [fitting, too_big, longer])
     c.expect_cut_after_esp(1, 2)
+    c.expect_cut_after_esp(1, 5)
     fits = _largest_fitting("aes128gcm16", 40, 0)
     big = _sized(6, src, dst, 9, fits + 1)
     c.send_lan(big)
@@ -1516,10 +1530,11 @@ def reass_run(seed):
     whose later fragments are taken once its first came (before that they
     are the host's, as IKE's fragments always are). What cannot make a packet is
     dropped and counted: a lone fragment once its time runs out, a
-    duplicate, an overlap, a ninth fragment, a packet larger than a buffer;
-    fragments empty, not a multiple of 8 bytes before the last, reaching
+    duplicate, an overlap, a ninth fragment; fragments empty, not a multiple of 8 bytes before the last, reaching
     past 65,535 bytes, or behind another IPv6 header. A fragment changed on
-    the way fails its packet's ICV."""
+    the way fails its packet's ICV. A packet longer than a packet buffer is
+    made whole in a buffer of the big pool, decrypted, and its inner packet
+    cut to fit the LAN port."""
     run = _run("reass", seed)
     ids = iter(range(101, 1000))  # IPv4 identification: one packet each, as a peer numbers them
     gcm = None
@@ -1610,12 +1625,15 @@ def reass_run(seed):
     for f in frags:                                 # one more than a packet may have
         c.send_wan(f, inner=p)
     c.expect_drop("reass_failed", 1 + 4 + 2 + 9)
-    big = cl.inner_in(11, size=2200)                # reassembled: larger than a buffer
+
+    c = Case(run, "longer-than-a-buffer")
+    big = cl.inner_in(11, size=2200)  # made whole in a buffer of the big pool
     frags = TR.cut(cl.esp(big, 5, id=next(ids)), 600)
     for f in frags:
         c.send_wan(f, inner=big)
     c.expect_reassembled(len(frags))
-    c.expect_drop("reass_too_big")
+    c.expect_sa(cl.inb, packets=1)
+    c.expect_cut_to_port(TR.routed(big), 1480)
 
     c = Case(run, "fragments-refused")
     whole = cl.esp(p, 6, id=next(ids))
