@@ -14,7 +14,9 @@
  * any port carry (RFC 4301 §7.1). The parser drops IPv4 options, so every
  * header here is 20 bytes. IPv6 is cut only by its source (RFC 8200 §4.5):
  * here, the ESP packet of a datagram the host's stack had cut, made whole
- * for transport mode (worker.c), which leaves as the host's own. */
+ * for transport mode (worker.c), which leaves as the host's own; and a
+ * packet for the host longer than the exception port takes, which the
+ * host, its destination, makes whole again. */
 #include <errno.h>
 
 #include <rte_ip.h>
@@ -88,9 +90,9 @@ uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_le
 	return (uint16_t)n;
 }
 
-/* IPv6 fragment i of m, carrying data bytes from offset off of what follows
- * m's header (its unfragmentable part: m has no extension header), behind
- * that header and a fragment header; NULL without a buffer. */
+/* A fragment of IPv6 packet m carrying data bytes from offset off of what
+ * follows m's header (its unfragmentable part: m has no extension header),
+ * behind that header and a fragment header; NULL without a buffer. */
 static struct rte_mbuf *ipv6_piece(const struct rte_mbuf *m, uint32_t off, uint32_t data,
 				   bool more, uint32_t id)
 {
@@ -136,13 +138,21 @@ static void finish_piece6(struct rte_mbuf *f, const struct dp_meta *orig)
 	md->flags |= orig->flags & (DP_M_TTL_DONE | DP_M_FROM_SA);
 }
 
+/* Data bytes each IPv6 fragment but the last carries: a multiple of 8;
+ * none below IPv6's minimum MTU. */
+static uint32_t data_per_fragment6(uint32_t fit_len)
+{
+	if (fit_len < DP_IPV6_MIN_MTU)
+		return 0;
+	return (fit_len - IPV6_HDR_LEN - IPV6_FRAG_HDR_LEN) & ~7u;
+}
+
 uint16_t dp_frag6_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
 			struct rte_mbuf **out)
 {
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
 	uint32_t data = m->pkt_len - IPV6_HDR_LEN;
-	uint32_t each = fit_len >= DP_IPV6_MIN_MTU ? (fit_len - IPV6_HDR_LEN - IPV6_FRAG_HDR_LEN) & ~7u
-						: 0;
+	uint32_t each = data_per_fragment6(fit_len);
 	uint32_t n = each > 0 ? (data + each - 1) / each : 0;
 	uint32_t id = (uint32_t)rte_rand(); /* unpredictable (RFC 7739) */
 

@@ -2,7 +2,8 @@
  * its tunnel's path once encapsulated is cut into fragments that fit, each
  * then protected as a packet of its own; one forwarded in clear or
  * decrypted too big for its port is cut into fragments that fit it; the
- * host's IPv6 ESP packet in transport mode is cut as its source would. */
+ * host's IPv6 ESP packet in transport mode is cut as its source would, and
+ * what the host's port cannot take whole is cut for the host. */
 #ifndef DP_FRAG_H
 #define DP_FRAG_H
 
@@ -34,8 +35,8 @@ enum dp_frag_why {
 uint16_t dp_frag4_split(struct dp_worker *w, struct rte_mbuf *m, uint32_t fit_len,
 			enum dp_frag_why why, struct rte_mbuf **out);
 
-/* Cuts m (IPv6 with no extension header, the gateway or its host its
- * source, its meta filled) into fragments of at most fit_len bytes each, a
+/* Cuts m (IPv6 with no extension header, its meta filled: the ESP packet
+ * of the host's datagram, or a packet for the host) into fragments of at most fit_len bytes each, a
  * fragment header behind the IPv6 header (one random identification),
  * written to out (room for DP_FRAG_MAX), and frees m. Each fragment's meta
  * as dp_frag4_split's; counted as DP_FRAG_TO_FIT_PORT. Returns how many;

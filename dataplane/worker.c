@@ -1,7 +1,8 @@
 /* worker.c - the worker lcore: receive a burst, parse and sort it by path
  * (outbound, inbound clear, inbound ESP, control), apply the policy, run the
  * ESP bursts, route (cutting IPv4 without DF forwarded in clear or
- * decrypted to fit its port), and transmit; then cut the packets set aside
+ * decrypted to fit its port, and what the host's port cannot take whole),
+ * and transmit; then cut the packets set aside
  * as too big for their tunnel (IPv4 without DF) and send their fragments
  * the same way, and put the ICMP errors the gateway made about the
  * burst's packets through the outbound policy.
@@ -647,21 +648,24 @@ static void tx_flush(struct dp_worker *w, struct dp_txq *txq)
 		tx_flush_port(w, txq, p);
 }
 
-/* m (IPv4 without DF) is cut to fit port p, its fragments sent in its
- * place, in order; the batch is sent before them if they would not fit
- * it, and with them, leaving room for the rest of the burst. */
+/* m (IPv4 without DF; IPv6 only for the host) is cut to fit port p, its
+ * fragments sent in its place, in order; the batch is sent before them if
+ * they would not fit it, and with them, leaving room for the rest of the
+ * burst. */
 static void cut_to_port(struct dp_worker *w, struct rte_mbuf *m, uint16_t p,
 			const struct rte_ether_addr *mac, struct dp_txq *txq)
 {
 	const struct dp_port *port = &dp_g->ports[p];
 	struct rte_mbuf *frags[DP_FRAG_MAX];
+	uint8_t family = dp_meta(m)->family;
 	uint16_t n;
 
 	if (txq[p].n + DP_FRAG_MAX > DP_BURST)
 		tx_flush_port(w, txq, p);
-	n = dp_frag4_split(w, m, port->mtu, DP_FRAG_TO_FIT_PORT, frags);
+	n = family == DPSEC_AF_INET6 ? dp_frag6_split(w, m, port->mtu, frags)
+				     : dp_frag4_split(w, m, port->mtu, DP_FRAG_TO_FIT_PORT, frags);
 	for (uint16_t i = 0; i < n; i++) {
-		dp_push_eth(frags[i], mac, &port->mac, DPSEC_AF_INET);
+		dp_push_eth(frags[i], mac, &port->mac, family);
 		txq[p].m[txq[p].n++] = frags[i];
 	}
 	tx_flush_port(w, txq, p);
@@ -720,10 +724,27 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	txq[nh->port].m[txq[nh->port].n++] = m;
 }
 
-static void to_host(struct rte_mbuf *m, struct dp_txq *txq)
+/* m, for the host, is longer than the exception port's MTU (made whole
+ * from fragments, then decrypted): cut to fit it, the host's stack, its
+ * destination, making it whole again (IPv6 too: no link lies beyond);
+ * IPv4 with DF is dropped (too_big). Sent whole, the TAP would refuse it
+ * and the rest of its batch. Out of line, as too_big_for_port. */
+static __rte_noinline void too_big_for_host(struct dp_worker *w, struct rte_mbuf *m,
+					    struct dp_txq *txq)
+{
+	uint16_t p = (uint16_t)dp_g->host_port;
+
+	cut_to_port(w, m, p, &dp_g->ports[p].host_mac, txq);
+}
+
+static void to_host(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq)
 {
 	const struct dp_port *hp = &dp_g->ports[dp_g->host_port];
 
+	if (unlikely(m->pkt_len > hp->mtu)) {
+		too_big_for_host(w, m, txq);
+		return;
+	}
 	dp_push_eth(m, &hp->host_mac, &hp->mac, dp_meta(m)->family);
 	txq[dp_g->host_port].m[txq[dp_g->host_port].n++] = m;
 }
@@ -738,7 +759,7 @@ static void send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *t
 	for (uint16_t i = 0; i < s->n_fwd; i++)
 		route_one(w, s->fwd[i], txq, &nc);
 	for (uint16_t i = 0; i < s->n_host; i++)
-		to_host(s->host[i], txq);
+		to_host(w, s->host[i], txq);
 	tx_flush(w, txq);
 }
 

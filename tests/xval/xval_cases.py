@@ -159,6 +159,13 @@ def _run(name, seed):
     return Run(name, random.Random("%s/%s" % (seed, name)))
 
 
+def _transport_cell(run, name, fam, local, k):
+    """A GCM transport mode SA pair of family fam between local, one of the
+    gateway's addresses, and transport peer k."""
+    return Cell(run, name, "aes128gcm16", False, fam, fam, "transport", local,
+                T.transport_peer(fam, k))
+
+
 def _esn_name(esn):
     return "esn" if esn else "noesn"
 
@@ -1351,8 +1358,7 @@ def error_policy_run(seed):
     run.conf.wan_mtu = ERR_MTU
     for fam in (4, 6):
         src = T.WAN4 if fam == 4 else T.WAN6
-        cl = Cell(run, "es%d" % fam, "aes128gcm16", False, fam, fam, "transport", src,
-                  T.transport_peer(fam, 40))
+        cl = _transport_cell(run, "es%d" % fam, fam, src, 40)
         c = Case(run, "secured/ipv%d" % fam)
         p = TR.simple(fam, cl.remote, T.lan_host(fam), fam, ttl=1)
         c.send_wan(p)
@@ -1650,6 +1656,39 @@ def reass_run(seed):
     return run
 
 
+def to_host_run(seed):
+    """With an exception port (a pcap standing for the host's stack, 1,500
+    bytes): a peer's transport mode ESP to the gateway's own address is
+    decrypted and its packet delivered to the host, as it came (no TTL
+    taken); one of 3,000 bytes, whose ESP packet came in fragments (made
+    whole in a buffer of the big pool), is cut to fit the exception port,
+    IPv6 too (the host, its destination, makes it whole again), where sent
+    whole the TAP would refuse it and the rest of its batch."""
+    run = _run("to-host", seed)
+    run.conf.host = True
+    _to_host_cases(run, 4, T.WAN4_HOST)
+    _to_host_cases(run, 6, T.WAN6_HOST)
+    return run
+
+
+def _to_host_cases(run, fam, local):
+    """to_host_run's cases over family fam, to the gateway's address local."""
+    cl = _transport_cell(run, "th%d" % fam, fam, local, 12)
+    c = Case(run, "ipv%d-fits" % fam)
+    p = TR.simple(fam, cl.remote, local, 1, size=1400)
+    c.send_wan(cl.esp(p, 1))
+    c.expect_sa(cl.inb, packets=1)
+    c.expect_host(p)
+    c = Case(run, "ipv%d-longer-than-the-port" % fam)
+    p = TR.simple(fam, cl.remote, local, 2, size=3000)
+    frags = TR.cut(cl.esp(p, 2), 1400) if fam == 4 else TR.cut6(cl.esp(p, 2), 1400)
+    for f in frags:
+        c.send_wan(f)
+    c.expect_reassembled(len(frags))
+    c.expect_sa(cl.inb, packets=1)
+    c.expect_cut_to_host(p)
+
+
 def icmp_rate_run(seed):
     """60 packets too big in one burst: a worker makes at most 50 ICMP
     errors at once (icmp_errors_limited counts the other 10)."""
@@ -1868,6 +1907,7 @@ def plan(seed):
     runs.append(("no-route", lambda: no_route_run(seed)))
     runs.append(("outer-header", lambda: outer_header_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
+    runs.append(("to-host", lambda: to_host_run(seed)))
     runs.append(("fragment-policy", lambda: fragment_policy_run(seed)))
     runs.append(("workers2", lambda: workers_run(seed)))
     for alg, esn in (("aes128gcm16", False), ("aes128-sha256_128", True)):  # GCM, CBC+HMAC

@@ -45,6 +45,7 @@ class Case:
         self.name = run.name + "/" + name
         self.lan_in, self.wan_in = [], []
         self.lan_out, self.wan_out = [], []  # expected frames, in order
+        self.host_out = []                     # IP packets expected on the exception port
         self.lan_forbidden = []                # frames of packets that must be dropped
         self.esp_out = []                      # EspOut checkers
         self.sa = {}                           # SA name -> {"packets": n, "drops": n}
@@ -89,6 +90,23 @@ class Case:
                                            TR.routed(inner) if ttl > 1 else inner))
 
     # --- what comes out
+    def expect_host(self, ip_bytes):
+        """ip_bytes delivered to the host's stack (a run with conf.host),
+        to its MAC."""
+        self.host_out.append(_no_frag_id(ip_bytes))
+
+    def expect_cut_to_host(self, ip_bytes):
+        """ip_bytes, longer than the exception port's 1,500 bytes, delivered
+        to the host's stack in fragments that fit it: as scapy's fragment()
+        or fragment6() cuts it (IPv6 identifications, random, not
+        compared)."""
+        v6 = ip_bytes[0] >> 4 == 6
+        frags = TR.cut6(ip_bytes, 1500) if v6 else TR.cut(ip_bytes, 1480)
+        for f in frags:
+            self.expect_host(f)
+        self.port_cut += 1
+        self.port_fragments += len(frags)
+
     def expect_lan(self, ip_bytes):
         """ip_bytes forwarded (already routed) to the LAN host."""
         self.lan_out.append(TR.ether(T.HOST_MAC, T.LAN_MAC, ip_bytes))
@@ -550,6 +568,7 @@ class Result:
         self.stats = None
         self.lan = []    # frames sent on a port, the tx queues' pcaps concatenated
         self.wan = []
+        self.host = []   # frames to the exception port (runs with conf.host)
         self.txq = {}    # "lan"/"wan" -> [frames of tx queue (worker) 0, 1, ...]
         self.tx_paths = {}  # "lan"/"wan" -> [pcap path per tx queue]
         self.log = ""
@@ -563,10 +582,12 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
     d = os.path.join(workdir, run.name.replace("/", "_"))
     os.makedirs(d, exist_ok=True)
     res.dir = d
-    p = {k: os.path.join(d, k + ".pcap") for k in ("in-lan", "in-wan")}
+    p = {k: os.path.join(d, k + ".pcap") for k in ("in-lan", "in-wan", "in-host")}
     xval_pcap.write(p["in-lan"], run.frames("lan"))
     xval_pcap.write(p["in-wan"], run.frames("wan"))
-    for side in ("lan", "wan"):  # one tx queue, and one pcap, per worker
+    xval_pcap.write(p["in-host"], [])
+    sides = ("lan", "wan", "host") if run.conf.host else ("lan", "wan")
+    for side in sides:  # one tx queue, and one pcap, per worker
         res.tx_paths[side] = [os.path.join(d, "out-%s.pcap" % side)] if run.workers == 1 else \
             [os.path.join(d, "out-%s.%d.pcap" % (side, q)) for q in range(run.workers)]
         for path in res.tx_paths[side]:
@@ -574,7 +595,8 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
                 os.unlink(path)
     conf = os.path.join(d, "dpsecd.conf")
     run.conf.write(conf, lan_rx=p["in-lan"], lan_tx=res.tx_paths["lan"], wan_rx=p["in-wan"],
-                   wan_tx=res.tx_paths["wan"])
+                   wan_tx=res.tx_paths["wan"], host_rx=p["in-host"],
+                   host_tx=res.tx_paths.get("host"))
     stats = os.path.join(d, "stats.json")
     prefix = "xval-%d-%s" % (os.getpid(), uid)
     idle_ms = max(idle_ms, run.min_idle_ms)
@@ -605,11 +627,12 @@ def execute(run, dpsecd, workdir, idle_ms, uid):
         if res.error is None:
             res.error = "no stats file: %s" % e
     try:
-        for side in ("lan", "wan"):
+        for side in res.tx_paths:
             res.txq[side] = [xval_pcap.read(path) for path in res.tx_paths[side]]
         # the order between tx queues is not defined, within one it is
         res.lan = [fr for q in res.txq["lan"] for fr in q]
         res.wan = [fr for q in res.txq["wan"] for fr in q]
+        res.host = [fr for q in res.txq.get("host", []) for fr in q]
     except (OSError, ValueError) as e:
         if res.error is None:
             res.error = "tx pcap: %s" % e
@@ -626,6 +649,21 @@ def eal_lcores(n):
     if len(cpus) >= n:
         return ["-l", ",".join(str(c) for c in cpus[:n])]
     return ["--lcores", ",".join("%d@%d" % (i, cpus[min(i, len(cpus) - 1)]) for i in range(n))]
+
+
+def _no_frag_id(ip):
+    """An IPv6 fragment (its fragment header behind the IPv6 header) with
+    identification 0; any other packet as it is."""
+    if len(ip) >= 48 and ip[0] >> 4 == 6 and ip[6] == 44:
+        return ip[:44] + bytes(4) + ip[48:]
+    return ip
+
+
+def _host_mac_errors(frames):
+    """Frames on the exception port not addressed to the host's MAC."""
+    mac = bytes.fromhex(T.KERNEL_MAC.replace(":", ""))
+    return ["to the host, but to MAC %s: %s" % (fr[:6].hex(":"), summary(fr))
+            for fr in frames if fr[:6] != mac]
 
 
 def _ipv4_fragment(fr):
@@ -770,7 +808,8 @@ def judge(run, res, tshark_bin):
             by_spi[pe[1]].append(fr)
         else:
             clear_wan.append(fr)
-    left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan)}
+    left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan),
+            "host": collections.Counter(_no_frag_id(fr[14:]) for fr in res.host)}
     keepalives = _take_keepalives(run, left["wan"])
     clear_wan = [fr for fr in clear_wan if fr not in keepalives[1]]
     order = {"lan": res.lan, "wan": clear_wan}
@@ -809,6 +848,12 @@ def judge(run, res, tshark_bin):
                 got = [fr for fr in order[side] if fr in exp_set]
                 if _dedupe_order(got) != _dedupe_order(exp):
                     errs.append("frames on %s out of order" % side)
+        for ip in c.host_out:
+            if left["host"][ip] > 0:
+                left["host"][ip] -= 1
+            else:
+                errs.append("not delivered to the host: %s" % summary(TR.ether(T.KERNEL_MAC,
+                                                                           T.WAN_MAC, ip)))
         if c.worker is not None and run.workers > 1:
             errs += _judge_txq(c, txq_of, esp_txq)
         c.errs = errs
@@ -835,7 +880,7 @@ def judge(run, res, tshark_bin):
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
     errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
-    errs += _judge_sa_sums(run, g, sa_want) + cut_errs
+    errs += _judge_sa_sums(run, g, sa_want) + cut_errs + _host_mac_errors(res.host)
     want_cut = (sum(c.esp_cut for c in run.cases), sum(c.esp_fragments for c in run.cases))
     if joined != want_cut:
         errs.append("%d ESP/AH packets left in %d fragments, expected %d in %d"
@@ -903,6 +948,7 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd
+        want["host_packets"] += len(c.host_out)
         want["icmp_errors_sent"] += c.icmp
         want["icmp_errors_limited"] += c.icmp_limited
         want["natt_keepalives_in"] += c.keepalives_in
@@ -917,7 +963,7 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
         for r, n in c.drops.items():
             want["drop_" + r] += n
     want["drops"] = sum(n for k, n in want.items() if k.startswith("drop_"))
-    ends = (want["fwd_packets"] + want["drops"] + want["natt_keepalives_in"]
+    ends = (want["fwd_packets"] + want["host_packets"] + want["drops"] + want["natt_keepalives_in"]
             + want["reass_fragments"] + want["control_packets"])
     starts = (want["rx_packets"] + want["icmp_errors_sent"] + want["prefrag_fragments"]
               - want["prefrag_packets"] + want["frag_fragments"] - want["frag_packets"]
@@ -969,9 +1015,10 @@ def _judge_counters(run, g, qm, left, by_spi, workers):
                    ("bad_spi_packets", "drop_bad_spi")):
         if qm.get(qk) != g.get(gk):
             errs.append("quick_mode.%s = %s, global %s = %s" % (qk, qm.get(qk), gk, g.get(gk)))
-    for side in ("lan", "wan"):
+    for side in ("lan", "wan", "host"):
         extra = [fr for fr, n in left[side].items() for _ in range(n)]
         for fr in extra[:4]:
+            fr = TR.ether(T.KERNEL_MAC, T.WAN_MAC, fr) if side == "host" else fr
             errs.append("unexpected frame on %s: %s" % (side, summary(fr)))
         if len(extra) > 4:
             errs.append("... %d unexpected frames on %s" % (len(extra), side))
