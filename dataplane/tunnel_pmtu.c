@@ -37,9 +37,25 @@
 #define SPI_LEN 4
 #define AH_SPI_OFF 4
 
+/* A quoted IPv6 packet whose header a fragment header follows: one of the
+ * host's ESP packets the gateway cut in transport mode (frag.c). Only the
+ * first fragment holds the SPI; returns the length of both headers, its
+ * next header in *proto, or 0. */
+static uint32_t quoted_first_fragment6(const uint8_t *q, uint32_t qlen, uint8_t *proto)
+{
+	const uint32_t hlen = sizeof(struct rte_ipv6_hdr) + sizeof(struct rte_ipv6_fragment_ext);
+	const struct rte_ipv6_fragment_ext *fh =
+		(const struct rte_ipv6_fragment_ext *)(q + sizeof(struct rte_ipv6_hdr));
+
+	if (qlen < hlen || (rte_be_to_cpu_16(fh->frag_data) & ~7u) != 0)
+		return 0;
+	*proto = fh->next_header;
+	return hlen;
+}
+
 /* The quoted packet's IP header: its family's, with nothing it does not
- * carry itself (no IPv4 options, no IPv6 extension headers), IPv4 with DF.
- * Returns its length, or 0. */
+ * carry itself (no IPv4 options, no IPv6 extension headers but a fragment
+ * header: a first fragment), IPv4 with DF. Returns its length, or 0. */
 static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
 			  struct dp_pmtu_report *r, const uint8_t **src, uint8_t *proto)
 {
@@ -52,6 +68,8 @@ static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
 		memcpy(r->remote, ip->dst_addr, 16);
 		*proto = ip->proto;
 		r->quoted_len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+		if (ip->proto == IPPROTO_FRAGMENT)
+			return quoted_first_fragment6(q, qlen, proto);
 		return sizeof(*ip);
 	}
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)q;

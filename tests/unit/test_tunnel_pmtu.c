@@ -6,7 +6,8 @@
  * SPI or encapsulation, an MTU not below the quoted packet or the SA's,
  * above 16 bits, none, or below IPv6's minimum) changes nothing and is
  * counted; IPv4's
- * floor; ICMPv6 packet too big; AH; ESP in UDP; the age, and
+ * floor; ICMPv6 packet too big, also quoting the first fragment of an
+ * ESP packet the gateway cut (not a later one); AH; ESP in UDP; the age, and
  * pmtu_age_seconds = 0; an SA removed is no longer found; an outbound SA
  * installed later to the same peer (a rekey's) starts with the peer's
  * path MTU while it holds, one to another peer does not. (Linux's own
@@ -105,6 +106,8 @@ struct quote {
 	uint32_t mtu;
 	bool bad_checksum;
 	bool no_df;               /* IPv4: the quoted packet without DF */
+	bool frag6;               /* IPv6: a fragment (M set) of our ESP packet ... */
+	uint16_t frag_off;        /* ... at this offset, its header behind the IPv6 header */
 };
 
 /* The quoted packet: IP header, then UDP (ESP in UDP), an AH header's
@@ -123,6 +126,15 @@ static uint32_t quoted(uint8_t *q, const struct quote *w)
 		memcpy(ip->src_addr, w->from_us ? us6 : peer6, 16);
 		memcpy(ip->dst_addr, peer6, 16);
 		n = 40;
+		if (w->frag6) {
+			struct rte_ipv6_fragment_ext *fh = (struct rte_ipv6_fragment_ext *)(ip + 1);
+
+			ip->proto = IPPROTO_FRAGMENT;
+			*fh = (struct rte_ipv6_fragment_ext){ .next_header = inner_proto,
+				.frag_data = rte_cpu_to_be_16((uint16_t)(w->frag_off | 1)),
+				.id = RTE_BE32(7) };
+			n = 48;
+		}
 	} else {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
 
@@ -303,6 +315,26 @@ START_TEST(test_ah_udp_ipv6)
 }
 END_TEST
 
+/* One of the host's IPv6 ESP packets the gateway cut in transport mode
+ * (frag.c), a fragment header behind the IPv6 header: a report quoting
+ * its first fragment names the SA and is learned; one quoting a later
+ * fragment, where no ESP header is, is not a report (the host's). */
+START_TEST(test_ipv6_fragment_quoted)
+{
+	struct quote first = { .family = DPSEC_AF_INET6, .proto = IPPROTO_ESP,
+			       .spi = spis[SA_ESP6], .len = 1400, .from_us = true, .mtu = 1300,
+			       .frag6 = true };
+	struct quote later = first;
+
+	later.frag_off = 1232;
+	hand_over(&later, false);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), UINT32_MAX);
+	hand_over(&first, true);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), 1300);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 1);
+}
+END_TEST
+
 START_TEST(test_age)
 {
 	struct quote w = ESP4(1300, 1400);
@@ -465,6 +497,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_learned_and_lowered);
 	tcase_add_test(tc, test_not_sound);
 	tcase_add_test(tc, test_ah_udp_ipv6);
+	tcase_add_test(tc, test_ipv6_fragment_quoted);
 	tcase_add_test(tc, test_age);
 	tcase_add_test(tc, test_sa_removed);
 	tcase_add_test(tc, test_rekey_inherits);
