@@ -569,8 +569,8 @@ class Result:
         self.lan = []    # frames sent on a port, the tx queues' pcaps concatenated
         self.wan = []
         self.host = []   # frames to the exception port (runs with conf.host)
-        self.txq = {}    # "lan"/"wan" -> [frames of tx queue (worker) 0, 1, ...]
-        self.tx_paths = {}  # "lan"/"wan" -> [pcap path per tx queue]
+        self.txq = {}    # "lan"/"wan"/"host" -> [frames of tx queue (worker) 0, 1, ...]
+        self.tx_paths = {}  # "lan"/"wan"/"host" -> [pcap path per tx queue]
         self.log = ""
         self.elapsed = 0.0
         self.dir = None
