@@ -430,8 +430,11 @@ enum dp_fit dp_out_fits(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 	/* IPv6 the host's stack had cut to fit the exception interface, made
 	 * whole for transport mode: its source cut it already, so it is not
 	 * told; its ESP packet is cut instead, ours as the host's (RFC 8200
-	 * §4.5), to fit the port and any path MTU reported for the SA */
-	if (!(sa->flags & DP_SA_TUNNEL) && (md->flags & DP_M_WHOLE_HERE)) {
+	 * §4.5), to fit the port and any path MTU reported for the SA. (IPv4
+	 * made whole gets here only with DF, which its fragments carried:
+	 * refused below, as any datagram with DF.) */
+	if (md->family == DPSEC_AF_INET6 && !(sa->flags & DP_SA_TUNNEL) &&
+	    (md->flags & DP_M_WHOLE_HERE)) {
 		*fit_len = mtu;
 		return DP_FIT_CUT_AFTER;
 	}

@@ -1069,6 +1069,13 @@ def _transport_whole_datagrams(run, fits):
     c.expect_reassembled(2)
     c.expect_esp(cl.out, [fitting, too_big])
     c.expect_cut_after_esp(1, 2)
+    c = Case(run, "transport-gcm-ipv4-fragments-with-df")
+    with_df = _sized(4, src, dst, 11, 1600, df=True)  # fragments that say "no further"
+    for f in TR.cut(with_df, 1400):
+        c.send_lan(f)
+    c.expect_reassembled(2)
+    c.expect_drop("too_big")
+    c.expect_icmp(_too_big_error(4, with_df, _largest_fitting("aes128gcm16", 20, 0)))
     cl = Cell(run, "tl4", "aes128gcm16", False, 4, 4, "transport", T.HOST4,
               T.transport_peer(4, 34))
     src, dst = T.lan_host(4), cl.remote
