@@ -46,6 +46,17 @@ def alive(pid):
         return False
 
 
+def comes_up(pid):
+    """Whether pid runs sleep within 5 s: `ip netns exec` is still becoming
+    it when the child reports ready (its command line reads empty while
+    the kernel swaps it for sleep's)."""
+    for _ in range(50):
+        if alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def main():
     if os.geteuid() != 0:
         print("sigterm_cleanup: needs root (network namespaces); skipped")
@@ -59,7 +70,7 @@ def main():
         return 1
     tag, sleeper = ready[1], int(ready[2])
     errs = []
-    if tag + "-dp" not in namespaces() or not alive(sleeper):
+    if tag + "-dp" not in namespaces() or not comes_up(sleeper):
         errs.append("the topology or its process is missing before SIGTERM")
     p.terminate()
     try:
