@@ -1541,10 +1541,11 @@ def reass_run(seed):
     AES-CBC + HMAC-SHA1 and AH, tunnel and transport mode, IPv4 and IPv6;
     each packet decrypts to the one sent; ESP in UDP over IPv4 and IPv6,
     whose later fragments are taken once its first came (before that they
-    are the host's, as IKE's fragments always are). What cannot make a packet is
-    dropped and counted: a lone fragment once its time runs out, a
-    duplicate, an overlap, a ninth fragment; fragments empty, not a multiple of 8 bytes before the last, reaching
-    past 65,535 bytes, or behind another IPv6 header. A fragment changed on
+    are the host's, as IKE's fragments always are). What cannot make a
+    packet is dropped and counted: a lone fragment once its time runs out,
+    a duplicate, an overlap, a ninth fragment; fragments empty, not a
+    multiple of 8 bytes before the last, reaching past 65,535 bytes, or
+    behind another IPv6 header. A fragment changed on
     the way fails its packet's ICV. A packet longer than a packet buffer is
     made whole in a buffer of the big pool, decrypted, and its inner packet
     cut to fit the LAN port."""
