@@ -63,15 +63,35 @@ bool dp_frag_first_key(const struct rte_mbuf *m, struct dp_frag_first *k)
 	return true;
 }
 
-static uint32_t slot_of(uint32_t slots, const struct dp_frag_first *k)
+uint32_t dp_frag_first_set_of(uint32_t slots, const struct dp_frag_first *k)
 {
-	return rte_hash_crc(k, FIRST_KEY_LEN, 0) % slots;
+	return rte_hash_crc(k, FIRST_KEY_LEN, 0) % (slots / DP_FRAG_FIRST_WAYS);
+}
+
+static bool same_packet(const struct dp_frag_first *a, const struct dp_frag_first *b)
+{
+	return memcmp(a, b, FIRST_KEY_LEN) == 0;
+}
+
+/* The way of k's set that k takes: its own if remembered (a first
+ * fragment again), else a free one or the one remembered longest ago. */
+static struct dp_frag_first *way_for(struct dp_frag_first *set, const struct dp_frag_first *k)
+{
+	struct dp_frag_first *oldest = &set[0];
+
+	for (uint32_t i = 0; i < DP_FRAG_FIRST_WAYS; i++) {
+		if (set[i].tsc != 0 && same_packet(&set[i], k))
+			return &set[i];
+		if (set[i].tsc < oldest->tsc)
+			oldest = &set[i];
+	}
+	return oldest;
 }
 
 void dp_frag_first_put(struct dp_frag_first *table, uint32_t slots, const struct dp_frag_first *k,
 		       uint64_t now)
 {
-	struct dp_frag_first *s = &table[slot_of(slots, k)];
+	struct dp_frag_first *s = way_for(&table[dp_frag_first_set_of(slots, k) * DP_FRAG_FIRST_WAYS], k);
 
 	*s = *k;
 	s->tsc = now + 1; /* never 0 */
@@ -81,11 +101,15 @@ const struct dp_frag_first *dp_frag_first_get(const struct dp_frag_first *table,
 					      const struct dp_frag_first *k, uint64_t now,
 					      uint64_t timeout_tsc)
 {
-	const struct dp_frag_first *s = &table[slot_of(slots, k)];
+	const struct dp_frag_first *set = &table[dp_frag_first_set_of(slots, k) * DP_FRAG_FIRST_WAYS];
 
-	if (s->tsc == 0 || now + 1 - s->tsc > timeout_tsc || memcmp(s, k, FIRST_KEY_LEN) != 0)
-		return NULL;
-	return s;
+	for (uint32_t i = 0; i < DP_FRAG_FIRST_WAYS; i++) {
+		const struct dp_frag_first *s = &set[i];
+
+		if (s->tsc != 0 && now + 1 - s->tsc <= timeout_tsc && same_packet(s, k))
+			return s;
+	}
+	return NULL;
 }
 
 /* The lookup key's source and destination ports, of either family. */

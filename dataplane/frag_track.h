@@ -25,13 +25,20 @@ struct dp_frag_first {
 	uint64_t tsc;          /* 0: free */
 };
 
-/* Direct-mapped tables of first fragments, by hash: a packet whose slot
- * another takes over loses its later fragments. */
-#define DP_FRAG_TRACK_SLOTS 1024
+/* Tables of first fragments, in sets of DP_FRAG_FIRST_WAYS entries
+ * chosen by hash: a first fragment takes the entry of its set remembered
+ * longest ago, so a packet loses its later fragments only when as many
+ * packets of its set come before them. */
+#define DP_FRAG_FIRST_WAYS 4
+#define DP_FRAG_TRACK_SLOTS 4096
 
 /* k: the key of fragment m (IPv4, or IPv6 with its fragment header right
  * behind the IPv6 header), ports and tsc 0; false when it has none. */
 bool dp_frag_first_key(const struct rte_mbuf *m, struct dp_frag_first *k);
+
+/* The set of table (slots entries, a multiple of DP_FRAG_FIRST_WAYS)
+ * that holds k. */
+uint32_t dp_frag_first_set_of(uint32_t slots, const struct dp_frag_first *k);
 
 /* k remembered at TSC now in table (slots entries). */
 void dp_frag_first_put(struct dp_frag_first *table, uint32_t slots, const struct dp_frag_first *k,

@@ -17,7 +17,7 @@ struct dp_worker;
 #define DP_REASS_MAX_PACKETS 4096
 
 /* First fragments of ESP in UDP a worker remembers at once. */
-#define DP_REASS_NATT_KEYS 256
+#define DP_REASS_NATT_KEYS 1024
 
 /* Buffers of up to a whole IP packet (64 KB less the headroom), shared by
  * the workers, for packets made whole that are longer than a packet
@@ -51,8 +51,8 @@ struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *
 /* m: a later fragment of UDP to the gateway: whether the first fragment
  * of its packet came, as ESP in UDP, within the timeout. A later fragment
  * that arrives before its first goes to the host stack, as does one
- * whose remembered key another packet's took over (DP_REASS_NATT_KEYS
- * slots, by hash). */
+ * whose first was forgotten for DP_FRAG_FIRST_WAYS newer first fragments
+ * of its set (of DP_REASS_NATT_KEYS entries; frag_track.h). */
 bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now);
 
 /* Frees the fragments of packets whose time ran out (reass_failed);

@@ -2,11 +2,12 @@
  * worker's real table and a clock the test sets: a later fragment is given
  * its first fragment's ports (IPv4, and IPv6 by its fragment header), in
  * the same burst or a later one, for as long as the timeout, not a cycle
- * more; a later fragment of another packet (identification, family,
- * or any of 4,096 packets some of which share the first's slot), one
- * ahead of its first, or one of an IPv6 packet with a header
- * before its fragment header is dropped and counted (on its SA too for
- * decrypted packets); the burst keeps its order. */
+ * more; packets whose first fragments share a set are remembered up to
+ * its ways, then the oldest is forgotten; a later fragment of another
+ * packet (identification, family, or any of 4,096 packets some of which
+ * share the first's set), one ahead of its first, or one of an IPv6
+ * packet with a header before its fragment header is dropped and counted
+ * (on its SA too for decrypted packets); the burst keeps its order. */
 #include <check.h>
 #include <string.h>
 
@@ -210,7 +211,7 @@ START_TEST(test_not_its_first)
 END_TEST
 
 /* Later fragments of 4,096 other packets, all while one first fragment
- * is remembered: some share its slot (1,024 of them); none is taken for it. */
+ * is remembered: some share its set (of 1,024); none is taken for it. */
 START_TEST(test_slot_shared)
 {
 	struct piece first = { DPSEC_AF_INET, 1, 0, false }, later = { DPSEC_AF_INET, 0, 8, false };
@@ -224,6 +225,78 @@ START_TEST(test_slot_shared)
 			ck_abort_msg("a later fragment of packet %u taken for packet 1's", id);
 	}
 	ck_assert_uint_eq(dropped(), 4096);
+}
+END_TEST
+
+/* IPv4 identifications from 2 up whose packets' first fragments go to
+ * the set of packet 1's, as many as ids holds. */
+static void ids_sharing_a_set(uint32_t *ids, uint32_t n)
+{
+	struct piece first = { DPSEC_AF_INET, 1, 0, false };
+	struct rte_mbuf *m = fragment(&first);
+	struct dp_frag_first k;
+	uint32_t set, found = 0;
+
+	ck_assert(dp_frag_first_key(m, &k));
+	set = dp_frag_first_set_of(DP_FRAG_TRACK_SLOTS, &k);
+	rte_pktmbuf_free(m);
+	for (uint32_t id = 2; id <= UINT16_MAX && found < n; id++) {
+		struct piece p = { DPSEC_AF_INET, id, 0, false };
+
+		m = fragment(&p);
+		ck_assert(dp_frag_first_key(m, &k));
+		if (dp_frag_first_set_of(DP_FRAG_TRACK_SLOTS, &k) == set)
+			ids[found++] = id;
+		rte_pktmbuf_free(m);
+	}
+	ck_assert_uint_eq(found, n);
+}
+
+/* Whether a later fragment of packet id is given its first's ports. */
+static bool later_taken(uint32_t id, uint64_t now)
+{
+	struct piece later = { DPSEC_AF_INET, id, 8, false };
+	struct rte_mbuf *mb[1];
+
+	if (burst(&later, 1, now, mb, false) == 0)
+		return false;
+	free_all(mb, 1);
+	return true;
+}
+
+static void firsts(const uint32_t *ids, uint32_t n, uint64_t now)
+{
+	struct rte_mbuf *mb[1];
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct piece first = { DPSEC_AF_INET, ids[i], 0, false };
+
+		ck_assert_uint_eq(burst(&first, 1, now + i, mb, false), 1);
+		free_all(mb, 1);
+	}
+}
+
+/* Packets whose first fragments share a set are all remembered, up to
+ * its DP_FRAG_FIRST_WAYS entries, a first fragment sent twice taking one;
+ * one more pushes out the one remembered longest ago. */
+START_TEST(test_set_shared)
+{
+	uint32_t ids[DP_FRAG_FIRST_WAYS + 1];
+	uint32_t again[DP_FRAG_FIRST_WAYS + 1];
+
+	ids[0] = 1;
+	ids_sharing_a_set(&ids[1], DP_FRAG_FIRST_WAYS);
+	/* the ways' packets, the second twice */
+	memcpy(again, ids, sizeof(uint32_t) * 2);
+	memcpy(&again[2], &ids[1], sizeof(uint32_t) * (DP_FRAG_FIRST_WAYS - 1));
+	firsts(again, DP_FRAG_FIRST_WAYS + 1, 100);
+	for (uint32_t i = 0; i < DP_FRAG_FIRST_WAYS; i++)
+		ck_assert_msg(later_taken(ids[i], 200), "packet %u forgotten", ids[i]);
+	firsts(&ids[DP_FRAG_FIRST_WAYS], 1, 300);
+	ck_assert_msg(!later_taken(ids[0], 400), "packet 1, the oldest, still remembered");
+	for (uint32_t i = 1; i <= DP_FRAG_FIRST_WAYS; i++)
+		ck_assert_msg(later_taken(ids[i], 400), "packet %u forgotten", ids[i]);
+	ck_assert_uint_eq(dropped(), 1);
 }
 END_TEST
 
@@ -275,6 +348,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_not_its_first);
 	tcase_add_test(tc, test_slot_shared);
+	tcase_add_test(tc, test_set_shared);
 	tcase_add_test(tc, test_ahead_of_its_first);
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_ipv6_header_before_fragment_header);

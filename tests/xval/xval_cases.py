@@ -1541,7 +1541,8 @@ def reass_run(seed):
     AES-CBC + HMAC-SHA1 and AH, tunnel and transport mode, IPv4 and IPv6;
     each packet decrypts to the one sent; ESP in UDP over IPv4 and IPv6,
     whose later fragments are taken once its first came (before that they
-    are the host's, as IKE's fragments always are). What cannot make a
+    are the host's, as IKE's fragments always are), two packets at once
+    whose first fragments dpsecd remembers in one set. What cannot make a
     packet is dropped and counted: a lone fragment once its time runs out,
     a duplicate, an overlap, a ninth fragment; fragments empty, not a
     multiple of 8 bytes before the last, reaching past 65,535 bytes, or
@@ -1575,18 +1576,33 @@ def reass_run(seed):
         cl = Cell(run, "r6-" + alg, alg, False, 6, 6)
         c = Case(run, "ipv6-tunnel-" + alg)
         p = cl.inner_in(5, size=1400)
-        _reassembled(c, cl, TR.cut6(cl.esp(p, 1), 600), p)
+        _reassembled(c, cl, TR.cut6(cl.esp(p, 1), 600, next(ids)), p)
     cl6 = cl
     # ESP in UDP (RFC 3948): only the first fragment shows the NAT-T port;
     # the later ones are let in because it came
+    udp = {}
     for fam in (4, 6):
         cl = Cell(run, "ru%d" % fam, "aes128gcm16", False, fam, fam, encap="udp")
         c = Case(run, "ipv%d-esp-in-udp" % fam)
         p = cl.inner_in(8, size=1400)
         e = cl.esp(p, 1, id=next(ids)) if fam == 4 else cl.esp(p, 1)
-        _reassembled(c, cl, TR.cut(e, 600) if fam == 4 else TR.cut6(e, 600), p)
-        if fam == 4:
-            udp4 = cl
+        _reassembled(c, cl, TR.cut(e, 600) if fam == 4 else TR.cut6(e, 600, next(ids)), p)
+        udp[fam] = cl
+    udp4, udp6 = udp[4], udp[6]
+    c = Case(run, "esp-in-udp-sharing-a-set")
+    # dpsecd remembers first fragments of ESP in UDP in sets of four by
+    # hash (crc32c of the key, 256 sets): these identifications' keys share
+    # one, where a table of one entry a set lost the first packet
+    p4, p6 = udp4.inner_in(13, size=1400), udp6.inner_in(13, size=1400)
+    f4 = TR.cut(udp4.esp(p4, 3, id=1234), 600)
+    f6 = TR.cut6(udp6.esp(p6, 2), 600, 3256955889)
+    assert (len(f4), len(f6)) == (3, 3)
+    for f, inner in zip((f4[0], f6[0], f4[1], f6[1], f4[2], f6[2]), (p4, p6) * 3):
+        c.send_wan(f, inner=inner)
+    for p, cl in ((p4, udp4), (p6, udp6)):
+        c.expect_reassembled(3)
+        c.expect_lan(TR.routed(p))
+        c.expect_sa(cl.inb, packets=1)
     c = Case(run, "esp-in-udp-later-fragment-first")
     p = udp4.inner_in(9, size=1400)
     frags = TR.cut(udp4.esp(p, 2, id=next(ids)), 600)

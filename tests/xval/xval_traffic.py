@@ -143,11 +143,18 @@ def cut(ip_bytes, each):
     return [bytes(f) for f in fragment(IP(ip_bytes), fragsize=each)]
 
 
-def cut6(ip_bytes, size):
+def cut6(ip_bytes, size, ident=None):
     """An IPv6 packet cut by scapy's fragment6() into fragments of at most
-    size bytes, a fragment header right behind the IPv6 header."""
+    size bytes, a fragment header right behind the IPv6 header, with
+    identification ident (None: fragment6's random one)."""
     from scapy.layers.inet6 import fragment6
-    return [bytes(f) for f in fragment6(IPv6(ip_bytes), size)]
+    pkt = IPv6(ip_bytes)
+    if ident is not None:
+        nh = pkt.nh
+        pkt.remove_payload()
+        pkt.nh, pkt.plen = 44, None
+        pkt = pkt / IPv6ExtHdrFragment(nh=nh, id=ident) / Raw(ip_bytes[40:])
+    return [bytes(f) for f in fragment6(pkt, size)]
 
 
 def ip_tos(ip_bytes):
