@@ -128,7 +128,7 @@ struct dp_worker {
 	/* ESP and AH fragments to the gateway, collected here (reass.c) */
 	struct rte_ip_frag_tbl *reass;
 	struct rte_ip_frag_death_row *reass_dr;
-	struct dp_frag_first *reass_natt; /* first fragments of ESP in UDP seen (reass.c) */
+	struct dp_frag_first *reass_udp; /* whose UDP fragments to us are (reass.c) */
 	uint64_t reass_timeout_tsc;
 	struct dp_frag_first *frag_first; /* first fragments' ports (frag_track.c) */
 	/* ICMP errors the gateway makes about the burst's packets (at most one

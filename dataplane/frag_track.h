@@ -22,6 +22,7 @@ struct dp_frag_first {
 	uint8_t family, proto;
 	uint16_t pad;
 	uint16_t sport, dport; /* network order, as in the lookup key */
+	uint8_t owner;         /* reass.c's: who makes the packet whole */
 	uint64_t tsc;          /* 0: free */
 };
 

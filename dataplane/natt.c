@@ -41,7 +41,7 @@ enum dp_natt_class dp_natt_classify(struct dp_worker *w, struct rte_mbuf *m, str
 	payload = (const uint8_t *)(udp + 1);
 	len = avail - (uint32_t)sizeof(*udp);
 	if (non_esp_marker(payload, len)) {
-		md->flags |= DP_M_IKE; /* a fragmented IKE message too: the host reassembles */
+		md->flags |= DP_M_IKE; /* a first fragment of IKE too (reass.h) */
 		return DP_NATT_IKE;
 	}
 	if (md->flags & DP_M_FRAG)

@@ -10,9 +10,11 @@
  * asks that of IPv6). Here: the checks DPDK 22.11 leaves to its caller, the
  * one-buffer copy the ESP path needs (into a buffer of the big pool when
  * the packet is longer than a packet buffer), the IPv4 header checksum DPDK leaves
- * 0, and the count of every fragment to its end (dpsec_counters.h). ESP in
- * UDP (RFC 3948) too: only its first fragment shows the NAT-T port and
- * that it is not IKE; its key, remembered, lets the later ones in. The
+ * 0, and the count of every fragment to its end (dpsec_counters.h). UDP
+ * to the gateway too: ESP in UDP (RFC 3948), whose first fragment alone
+ * shows the NAT-T port and that it is not IKE, so whose datagram each
+ * fragment belongs to is remembered; and any datagram whose later
+ * fragments come ahead of its first (dp_reass_udp_here). The
  * same table makes whole the datagrams bound for transport-mode SAs,
  * which carry whole datagrams only (RFC 4303 §3.1.1; worker.c). */
 
@@ -45,10 +47,10 @@ int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket)
 					    DP_REASS_MAX_PACKETS, timeout_tsc, socket);
 	w->reass_dr = rte_zmalloc_socket("dpsec_reass_dr", sizeof(*w->reass_dr),
 					 RTE_CACHE_LINE_SIZE, socket);
-	w->reass_natt = rte_zmalloc_socket("dpsec_reass_natt",
-					   sizeof(*w->reass_natt) * DP_REASS_NATT_KEYS,
-					   RTE_CACHE_LINE_SIZE, socket);
-	return w->reass != NULL && w->reass_dr != NULL && w->reass_natt != NULL ? 0 : -1;
+	w->reass_udp = rte_zmalloc_socket("dpsec_reass_udp",
+					  sizeof(*w->reass_udp) * DP_REASS_UDP_KEYS,
+					  RTE_CACHE_LINE_SIZE, socket);
+	return w->reass != NULL && w->reass_dr != NULL && w->reass_udp != NULL ? 0 : -1;
 }
 
 void dp_reass_fini(struct dp_worker *w)
@@ -56,10 +58,10 @@ void dp_reass_fini(struct dp_worker *w)
 	if (w->reass != NULL)
 		rte_ip_frag_table_destroy(w->reass); /* frees the fragments it holds */
 	rte_free(w->reass_dr);
-	rte_free(w->reass_natt);
+	rte_free(w->reass_udp);
 	w->reass = NULL;
 	w->reass_dr = NULL;
-	w->reass_natt = NULL;
+	w->reass_udp = NULL;
 }
 
 /* A fragment's data: at least a byte, a multiple of 8 unless it is the
@@ -208,21 +210,28 @@ struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t
 	return whole != NULL ? finish(w, whole, family) : NULL;
 }
 
-struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
+/* Who makes a UDP datagram to the gateway whole (dp_frag_first.owner). */
+enum udp_owner { UDP_HERE = 1, UDP_HOST };
+
+bool dp_reass_udp_here(struct dp_worker *w, struct rte_mbuf *m, bool esp_in_udp,
+		       uint64_t now)
 {
+	const struct dp_frag_first *known;
 	struct dp_frag_first k;
 
-	if (dp_frag_first_key(m, &k))
-		dp_frag_first_put(w->reass_natt, DP_REASS_NATT_KEYS, &k, now);
-	return dp_reass_take(w, m, now);
-}
-
-bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now)
-{
-	struct dp_frag_first k;
-
-	return dp_frag_first_key(m, &k) &&
-	       dp_frag_first_get(w->reass_natt, DP_REASS_NATT_KEYS, &k, now, w->reass_timeout_tsc);
+	if (!dp_frag_first_key(m, &k))
+		return esp_in_udp; /* IPv6 with a header before the fragment header: dropped there */
+	known = dp_frag_first_get(w->reass_udp, DP_REASS_UDP_KEYS, &k, now, w->reass_timeout_tsc);
+	if (dp_meta(m)->flags & DP_M_NOT_FIRST) {
+		if (known != NULL)
+			return known->owner == UDP_HERE;
+		k.owner = UDP_HERE; /* ahead of its first: held until the first shows whose */
+	} else {
+		k.owner = esp_in_udp || (known != NULL && known->owner == UDP_HERE) ? UDP_HERE
+										   : UDP_HOST;
+	}
+	dp_frag_first_put(w->reass_udp, DP_REASS_UDP_KEYS, &k, now);
+	return k.owner == UDP_HERE;
 }
 
 /* DPDK stops expiring when the death row is full: bury and go on until

@@ -16,8 +16,9 @@ struct dp_worker;
  * dropped (reass_failed) unless one of them has timed out. */
 #define DP_REASS_MAX_PACKETS 4096
 
-/* First fragments of ESP in UDP a worker remembers at once. */
-#define DP_REASS_NATT_KEYS 1024
+/* UDP datagrams to the gateway in fragments whose owner a worker
+ * remembers at once (dp_reass_udp_here). */
+#define DP_REASS_UDP_KEYS 1024
 
 /* Buffers of up to a whole IP packet (64 KB less the headroom), shared by
  * the workers, for packets made whole that are longer than a packet
@@ -41,19 +42,19 @@ void dp_reass_fini(struct dp_worker *w);
  * counted. */
 struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t now);
 
-/* m: the first fragment of ESP in UDP (RFC 3948) to the gateway. Its
- * packet's later fragments carry no UDP header to tell them from IKE's
- * (which the host stack reassembles): they are taken too while its key
- * is remembered (dp_reass_natt_awaited), for the timeout. Then as
- * dp_reass_take. */
-struct rte_mbuf *dp_reass_take_natt_first(struct dp_worker *w, struct rte_mbuf *m, uint64_t now);
-
-/* m: a later fragment of UDP to the gateway: whether the first fragment
- * of its packet came, as ESP in UDP, within the timeout. A later fragment
- * that arrives before its first goes to the host stack, as does one
- * whose first was forgotten for DP_FRAG_FIRST_WAYS newer first fragments
- * of its set (of DP_REASS_NATT_KEYS entries; frag_track.h). */
-bool dp_reass_natt_awaited(struct dp_worker *w, const struct rte_mbuf *m, uint64_t now);
+/* m: a fragment of UDP to one of the gateway's addresses, parsed;
+ * esp_in_udp: m is a first fragment of ESP in UDP (RFC 3948) to a NAT-T
+ * port. Whether dpsecd makes its datagram whole (dp_reass_take, then
+ * sorts it again), rather than the host stack: yes for ESP in UDP, whose
+ * later fragments carry no UDP header to tell them from IKE's, and for
+ * fragments that come ahead of their first, held until the first shows
+ * whose the datagram is (IKE's then made whole here too, and handed to
+ * the host whole); no for the host's datagrams whose first came first
+ * (IKE, other UDP): those go to it as they came, however many. What is
+ * decided is remembered for the timeout, by packet (DP_REASS_UDP_KEYS
+ * entries in sets of DP_FRAG_FIRST_WAYS; frag_track.h). */
+bool dp_reass_udp_here(struct dp_worker *w, struct rte_mbuf *m, bool esp_in_udp,
+		       uint64_t now);
 
 /* Frees the fragments of packets whose time ran out (reass_failed);
  * between poll rounds, while any are held. */

@@ -163,20 +163,13 @@ static void reassemble(struct dp_worker *w, struct rte_mbuf *m, struct dp_sort *
 		s->esp[s->n_esp++] = m;
 }
 
-/* UDP on a NAT-T port to us, sorted by what it carries; the first
- * fragment of ESP in UDP goes to reassembly, and its packet, once whole,
- * is sorted again. */
+/* UDP on a NAT-T port to us, whole, sorted by what it carries. */
 static void sort_natt(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
 		      struct dp_sort *s)
 {
 	switch (dp_natt_classify(w, m, md)) {
 	case DP_NATT_ESP:
 		s->esp[s->n_esp++] = m;
-		return;
-	case DP_NATT_FRAGMENT:
-		m = dp_reass_take_natt_first(w, m, w->round_tsc);
-		if (m != NULL)
-			sort_natt(w, m, dp_meta(m), s); /* whole now: no deeper */
 		return;
 	case DP_NATT_DONE:
 		return;
@@ -186,30 +179,45 @@ static void sort_natt(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *m
 	}
 }
 
-/* A later fragment of ESP in UDP whose first came: to reassembly. */
-static bool natt_later_fragment(struct dp_worker *w, struct rte_mbuf *m, const struct dp_meta *md,
-				struct dp_sort *s)
+/* A fragment of UDP to us: its datagram is made whole here when it is
+ * ESP in UDP or its fragments came ahead of its first
+ * (dp_reass_udp_here); returns it once whole, NULL while m is held or
+ * when dropped. Otherwise the host's as it came (IKE's, say): NULL. */
+static struct rte_mbuf *take_udp_fragment(struct dp_worker *w, struct rte_mbuf *m,
+					  struct dp_meta *md, struct dp_sort *s)
 {
-	if (md->l4proto != IPPROTO_UDP || !(md->flags & DP_M_NOT_FIRST) ||
-	    !dp_reass_natt_awaited(w, m, w->round_tsc))
-		return false;
-	m = dp_reass_take(w, m, w->round_tsc);
-	if (m != NULL)
-		sort_natt(w, m, dp_meta(m), s);
-	return true;
+	bool esp_in_udp = false;
+
+	if (!(md->flags & DP_M_NOT_FIRST) && is_natt(md)) {
+		enum dp_natt_class c = dp_natt_classify(w, m, md);
+
+		if (c == DP_NATT_DONE)
+			return NULL;
+		esp_in_udp = c == DP_NATT_FRAGMENT;
+	}
+	if (!dp_reass_udp_here(w, m, esp_in_udp, w->round_tsc)) {
+		s->clear_in[s->n_clear_in++] = m;
+		return NULL;
+	}
+	return dp_reass_take(w, m, w->round_tsc);
 }
 
 /* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
- * inbound SAs, the rest to the clear path (IKE among it). */
+ * inbound SAs, the rest to the clear path (IKE among it); a UDP datagram
+ * in fragments once whole, if made whole here. */
 static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *md,
 		       struct dp_sort *s)
 {
+	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_FRAG)) {
+		m = take_udp_fragment(w, m, md, s);
+		if (m == NULL)
+			return;
+		md = dp_meta(m);
+	}
 	if (is_natt(md)) {
 		sort_natt(w, m, md, s);
 		return;
 	}
-	if (natt_later_fragment(w, m, md, s))
-		return;
 	if (md->l4proto != IPPROTO_ESP && md->l4proto != IPPROTO_AH)
 		s->clear_in[s->n_clear_in++] = m;
 	else if (md->flags & DP_M_FRAG)

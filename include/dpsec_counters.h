@@ -33,8 +33,8 @@
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
 	X(ttl_exceeded, "TTL or hop limit would reach zero")                            \
-	X(esp_fragment, "fragment not taken for reassembly (ESP/AH to us, or for a transport mode SA): empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
-	X(reass_failed, "fragment given up (ESP/AH to us, or for a transport mode SA): timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
+	X(esp_fragment, "fragment not taken for reassembly (ESP/AH to us, UDP to us that dpsecd makes whole, or for a transport mode SA): empty, not a multiple of 8 bytes before the last, past 65,535 bytes, or IPv6 headers before the fragment header") \
+	X(reass_failed, "fragment given up (ESP/AH to us, UDP to us that dpsecd makes whole, or for a transport mode SA): timed out, duplicate or overlapping, more than 8 for a packet, or the reassembly table full") \
 	X(reass_too_big, "packet reassembled larger than a big buffer")           \
 	X(natt_bad_length, "ESP in UDP: UDP length not the IP payload's, or no room for its header") \
 	X(natt_mismatch, "ESP in UDP for an SA without UDP encapsulation, or plain ESP for one with") \
@@ -95,7 +95,7 @@
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \
 	X(frag_packets, "IPv4 packets without DF forwarded in clear, decrypted or ESP in transport mode, cut to fit their port") \
 	X(frag_fragments, "the fragments those packets became, each then sent") \
-	X(reass_fragments, "fragments that became part of a reassembled packet: ESP/AH to the gateway, or datagrams for transport mode SAs") \
+	X(reass_fragments, "fragments that became part of a reassembled packet: ESP/AH to the gateway, UDP to it that dpsecd makes whole, or datagrams for transport mode SAs") \
 	X(reass_packets, "packets reassembled from them")                           \
 	X(reass_held, "fragments waiting for the rest of their packet (a gauge)")    \
 	X(esp_out_packets, "packets ESP-encapsulated")                                       \

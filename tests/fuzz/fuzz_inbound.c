@@ -316,16 +316,13 @@ static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const ui
 	return true;
 }
 
-/* UDP on a NAT-T port, as a worker sorts it: ESP in UDP, its first
- * fragment (the packet it completes, sorted again), or neither. */
+/* UDP on a NAT-T port, whole, as a worker sorts it: ESP in UDP, or
+ * neither (freed). */
 static struct rte_mbuf *natt_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
 	switch (dp_natt_classify(&worker, m, md)) {
 	case DP_NATT_ESP:
 		return m;
-	case DP_NATT_FRAGMENT:
-		m = dp_reass_take_natt_first(&worker, m, fuzz_clock);
-		return m != NULL ? natt_to_us(m, dp_meta(m)) : NULL;
 	case DP_NATT_DONE:
 		return NULL; /* consumed */
 	default:
@@ -334,20 +331,46 @@ static struct rte_mbuf *natt_to_us(struct rte_mbuf *m, struct dp_meta *md)
 	}
 }
 
+static bool to_natt_port(const struct dp_meta *md)
+{
+	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
+
+	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport));
+}
+
+/* A fragment of UDP to us, as a worker sorts it: the datagram once made
+ * whole here, or NULL (held, dropped, or the host's: freed). */
+static struct rte_mbuf *udp_fragment_to_us(struct rte_mbuf *m, struct dp_meta *md)
+{
+	bool esp_in_udp = false;
+
+	if (!(md->flags & DP_M_NOT_FIRST) && to_natt_port(md)) {
+		enum dp_natt_class c = dp_natt_classify(&worker, m, md);
+
+		if (c == DP_NATT_DONE)
+			return NULL;
+		esp_in_udp = c == DP_NATT_FRAGMENT;
+	}
+	if (!dp_reass_udp_here(&worker, m, esp_in_udp, fuzz_clock)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return dp_reass_take(&worker, m, fuzz_clock);
+}
+
 /* As a worker sorts a packet to us: ESP, ESP in UDP, a fragment of either
  * (the packet it completes, if any), or neither (freed). NULL: nothing
  * for the ESP path. */
 static struct rte_mbuf *esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
-	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
-
-	if (md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport)))
-		return natt_to_us(m, md);
-	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_NOT_FIRST) &&
-	    dp_reass_natt_awaited(&worker, m, fuzz_clock)) {
-		m = dp_reass_take(&worker, m, fuzz_clock);
-		return m != NULL ? natt_to_us(m, dp_meta(m)) : NULL;
+	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_FRAG)) {
+		m = udp_fragment_to_us(m, md);
+		if (m == NULL)
+			return NULL;
+		md = dp_meta(m);
 	}
+	if (to_natt_port(md))
+		return natt_to_us(m, md);
 	if (md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH)
 		return (md->flags & DP_M_FRAG) ? dp_reass_take(&worker, m, fuzz_clock) : m;
 	if (md->l4proto == IPPROTO_ICMP || md->l4proto == IPPROTO_ICMPV6) {

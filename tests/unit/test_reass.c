@@ -4,8 +4,10 @@
  * one buffer; a lone fragment is held until its time runs out, not a cycle
  * less; the table holds DP_REASS_MAX_PACKETS packets and drops a fragment
  * of one more until a slot times out; every fragment is counted to its end
- * (held, part of a packet, or dropped); ESP in UDP's later fragments are
- * let in for as long as its first is remembered; shutdown frees what is
+ * (held, part of a packet, or dropped); of UDP to the gateway, ESP in
+ * UDP's fragments are taken, the host's go to it while their first is
+ * remembered, and fragments ahead of their first are taken, then their
+ * first too; shutdown frees what is
  * held. A packet longer than a packet buffer is made whole in one of the
  * big pool, up to the most that holds (then reass_too_big; none free:
  * no_buffer). And the IPv6 parser reads nothing past the fragment header
@@ -217,27 +219,40 @@ START_TEST(test_table_bound)
 }
 END_TEST
 
-/* ESP in UDP: a later fragment is let in once its packet's first came,
- * for the timeout and not a cycle more, and only its own packet's. */
-START_TEST(test_natt_later_fragments_awaited)
+/* Whether fragment k of the IPv4 UDP datagram of identification id is
+ * made whole here at TSC now (esp_in_udp: a first fragment of ESP in UDP). */
+static bool udp_here(uint16_t id, int k, bool esp_in_udp, uint64_t now)
 {
 	uint8_t w[2048];
-	struct rte_mbuf *later = NULL, *other;
+	struct rte_mbuf *m;
+	bool here;
+
+	whole4(w, id);
+	w[9] = IPPROTO_UDP; /* what decides does not look past the IP header */
+	m = frag4(w, k);
+	here = dp_reass_udp_here(&worker, m, esp_in_udp, now);
+	rte_pktmbuf_free(m);
+	return here;
+}
+
+/* UDP to the gateway: ESP in UDP's later fragments are taken once its
+ * first came; the host's (IKE's) go to it while its first is
+ * remembered, for the timeout and not a cycle more; fragments ahead of
+ * their first are taken, and then their first too, whatever it is. */
+START_TEST(test_udp_fragments_owner)
+{
 	uint64_t t0 = 9000000000ull;
 
-	whole4(w, 500);
-	w[9] = IPPROTO_UDP; /* what the key holds does not look past the IP header */
-	later = frag4(w, 1);
-	ck_assert(!dp_reass_natt_awaited(&worker, later, t0));
-	ck_assert_ptr_null(dp_reass_take_natt_first(&worker, frag4(w, 0), t0));
-	ck_assert(dp_reass_natt_awaited(&worker, later, t0 + TIMEOUT));
-	ck_assert(!dp_reass_natt_awaited(&worker, later, t0 + TIMEOUT + 1));
-	whole4(w, 501);
-	other = frag4(w, 1);
-	ck_assert(!dp_reass_natt_awaited(&worker, other, t0 + 1));
-	rte_pktmbuf_free(later);
-	rte_pktmbuf_free(other);
-	dp_reass_expire(&worker, t0 + 3 * TIMEOUT);
+	ck_assert(udp_here(500, 0, true, t0));
+	ck_assert(udp_here(500, 1, false, t0 + TIMEOUT));
+	ck_assert(!udp_here(501, 0, false, t0));
+	ck_assert(!udp_here(501, 1, false, t0 + TIMEOUT));
+	ck_assert(!udp_here(501, 2, false, t0 + TIMEOUT));
+	ck_assert(udp_here(501, 2, false, t0 + TIMEOUT + 1)); /* forgotten: ahead of a first */
+	ck_assert(udp_here(502, 2, false, t0));                 /* ahead of its first */
+	ck_assert(udp_here(502, 0, false, t0 + 1));             /* the first: here too */
+	ck_assert(udp_here(502, 1, false, t0 + 2));
+	ck_assert(udp_here(503, 1, false, t0 + 1)); /* not the host's packet 501 */
 }
 END_TEST
 
@@ -406,7 +421,7 @@ int main(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_table_bound);
 	tcase_add_test(tc, test_ipv6_later_fragment_parse);
-	tcase_add_test(tc, test_natt_later_fragments_awaited);
+	tcase_add_test(tc, test_udp_fragments_owner);
 	tcase_add_loop_test(tc, test_longer_than_a_buffer, 0, 2);
 	tcase_add_test(tc, test_longer_than_a_big_buffer);
 	tcase_add_test(tc, test_fini_frees_held);

@@ -1540,9 +1540,11 @@ def reass_run(seed):
     fragment6(): in order, the last first, two packets' interleaved; GCM,
     AES-CBC + HMAC-SHA1 and AH, tunnel and transport mode, IPv4 and IPv6;
     each packet decrypts to the one sent; ESP in UDP over IPv4 and IPv6,
-    whose later fragments are taken once its first came (before that they
-    are the host's, as IKE's fragments always are), two packets at once
-    whose first fragments dpsecd remembers in one set. What cannot make a
+    whose later fragments are taken once its first came, two packets at
+    once whose first fragments dpsecd remembers in one set, and one whose
+    later fragment came first (held until the first shows whose it is);
+    IKE's fragments are the host's as they came, or made whole for it
+    when the later came first. What cannot make a
     packet is dropped and counted: a lone fragment once its time runs out,
     a duplicate, an overlap, a ninth fragment; fragments empty, not a
     multiple of 8 bytes before the last, reaching past 65,535 bytes, or
@@ -1606,16 +1608,17 @@ def reass_run(seed):
     c = Case(run, "esp-in-udp-later-fragment-first")
     p = udp4.inner_in(9, size=1400)
     frags = TR.cut(udp4.esp(p, 2, id=next(ids)), 600)
-    for i in (1, 0, 2):   # no first fragment seen yet: the host stack's (none here)
-        c.send_wan(frags[i], inner=p)
-    c.expect_drop("no_host")
-    c.expect_drop("reass_failed", 2)  # the first and the last wait in vain
+    _reassembled(c, udp4, frags, p, order=(1, 0, 2))  # the second held until the first shows
     c = Case(run, "ike-fragments-to-the-host")
-    ike = IP(src=T.PEER4, dst=T.WAN4, id=next(ids)) / UDP(sport=4500, dport=4500) / \
-        Raw(b"\x00" * 4 + bytes(range(256)) * 4)
-    for f in TR.cut(bytes(ike), 600):  # the non-ESP marker first: IKE, all of it the host's
+    frags = TR.cut(_ike_datagram(4, next(ids)), 600)
+    for f in frags:  # the non-ESP marker first: IKE, all of it the host's as it came
         c.send_wan(f)
     c.expect_drop("no_host", 2)
+    c = Case(run, "ike-later-fragment-first")
+    for f in reversed(TR.cut(_ike_datagram(4, next(ids)), 600)):
+        c.send_wan(f)
+    c.expect_reassembled(2)  # held, then its first too: the host's whole
+    c.expect_drop("no_host")
     # transport mode to the gateway's own address: decrypted, then for the
     # host stack, which a pcap run does not have
     cl = Cell(run, "rt4", "aes128-sha1_96", False, 4, 4, "transport", T.WAN4_HOST,
@@ -1687,12 +1690,41 @@ def to_host_run(seed):
     taken); one of 3,000 bytes, whose ESP packet came in fragments (made
     whole in a buffer of the big pool), is cut to fit the exception port,
     IPv6 too (the host, its destination, makes it whole again), where sent
-    whole the TAP would refuse it and the rest of its batch."""
+    whole the TAP would refuse it and the rest of its batch. IKE in
+    fragments goes to the host as it came, or whole when its later
+    fragment came first (dpsecd made it whole to see whose it was)."""
     run = _run("to-host", seed)
     run.conf.host = True
     _to_host_cases(run, 4, T.WAN4_HOST)
     _to_host_cases(run, 6, T.WAN6_HOST)
+    for fam in (4, 6):
+        _ike_in_fragments(run, fam)
     return run
+
+
+def _ike_datagram(fam, ident):
+    """IKE (the non-ESP marker, 1,028 bytes) from the peer to the
+    gateway's WAN address on port 4500, of IPv4 identification ident."""
+    ike = UDP(sport=4500, dport=4500) / Raw(b"\x00" * 4 + bytes(range(256)) * 4)
+    if fam == 4:
+        return bytes(IP(src=T.PEER4, dst=T.WAN4, id=ident) / ike)
+    return bytes(IPv6(src=T.PEER6, dst=T.WAN6) / ike)
+
+
+def _ike_in_fragments(run, fam):
+    """IKE cut to 600 bytes to the gateway: in order, the host gets the
+    fragments as they came; the second first, the host gets it whole."""
+    cut = (lambda b, i: TR.cut(b, 600)) if fam == 4 else (lambda b, i: TR.cut6(b, 600, i))
+    c = Case(run, "ipv%d-ike-fragments" % fam)
+    for f in cut(_ike_datagram(fam, 501), 501):
+        c.send_wan(f)
+        c.expect_host(f)
+    c = Case(run, "ipv%d-ike-later-fragment-first" % fam)
+    whole = _ike_datagram(fam, 502)
+    for f in reversed(cut(whole, 502)):
+        c.send_wan(f)
+    c.expect_reassembled(2)
+    c.expect_host(whole)
 
 
 def _to_host_cases(run, fam, local):

@@ -186,9 +186,9 @@ class Case:
         self.port_fragments += len(frags)
 
     def expect_reassembled(self, fragments):
-        """fragments (ESP or AH to the gateway, sent by this case) make one
-        packet, which then takes the inbound path as any that arrived whole
-        (expect what becomes of it too)."""
+        """fragments (ESP or AH to the gateway, or UDP it makes whole, sent
+        by this case) make one packet, which then takes the inbound path as
+        any that arrived whole (expect what becomes of it too)."""
         self.reass_fragments += fragments
         self.reass_packets += 1
 
