@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "dp_route.h"
@@ -133,4 +134,42 @@ int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8
 		v |= (uint64_t)mac->addr_bytes[i] << (8 * (5 - i));
 	neigh_key(&k, port, family, addr);
 	return rte_hash_add_key_data(r->neigh, &k, (void *)(uintptr_t)v);
+}
+
+static uint32_t failed_index(const struct dp_neigh_key *k)
+{
+	return rte_hash_crc(k, sizeof(*k), 0) % DP_NEIGH_FAILED_SLOTS;
+}
+
+bool dp_neigh_failed(const struct dp_routes *r, uint16_t port, uint8_t family,
+		     const uint8_t *addr)
+{
+	const struct dp_neigh_failed *f;
+	struct dp_neigh_key k;
+	uint32_t sn;
+	bool failed;
+
+	neigh_key(&k, port, family, addr);
+	f = &r->failed[failed_index(&k)];
+	do {
+		sn = rte_seqlock_read_begin(&f->lock);
+		failed = f->failed && memcmp(&f->key, &k, sizeof(k)) == 0;
+	} while (rte_seqlock_read_retry(&f->lock, sn));
+	return failed;
+}
+
+void dp_neigh_mark_failed(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+			  bool failed)
+{
+	struct dp_neigh_failed *f;
+	struct dp_neigh_key k;
+
+	neigh_key(&k, port, family, addr);
+	f = &r->failed[failed_index(&k)];
+	if (!failed && memcmp(&f->key, &k, sizeof(k)) != 0)
+		return;
+	rte_seqlock_write_lock(&f->lock);
+	f->key = k;
+	f->failed = failed;
+	rte_seqlock_write_unlock(&f->lock);
 }

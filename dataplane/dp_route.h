@@ -11,6 +11,7 @@
 #include <rte_hash.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
+#include <rte_seqlock.h>
 
 #include "cfg.h"
 
@@ -33,12 +34,25 @@ struct dp_neigh_key {
 	uint8_t pad2[12];
 };
 
+/* Next hops that did not answer the manager's requests (neigh.c), so
+ * that workers tell the sources of packets for them (host unreachable):
+ * direct-mapped by hash, each slot behind a seqlock only the manager
+ * writes. */
+#define DP_NEIGH_FAILED_SLOTS 256
+
+struct dp_neigh_failed {
+	rte_seqlock_t lock;
+	bool failed;
+	struct dp_neigh_key key;
+};
+
 struct dp_routes {
 	struct rte_lpm *lpm4;
 	struct rte_lpm6 *lpm6;
 	uint32_t n_nh;
 	struct dp_nexthop nh[DP_MAX_NEXTHOPS];
 	struct rte_hash *neigh;
+	struct dp_neigh_failed failed[DP_NEIGH_FAILED_SLOTS];
 };
 
 int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id);
@@ -65,5 +79,14 @@ bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 /* Manager lcore only. */
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
 		 const struct rte_ether_addr *mac);
+
+/* Whether addr on port is marked as not answering. Lock-free reader. */
+bool dp_neigh_failed(const struct dp_routes *r, uint16_t port, uint8_t family,
+		     const uint8_t *addr);
+
+/* Marks addr on port as not answering (failed), or clears its mark
+ * (another next hop's mark in its slot is left). Manager lcore only. */
+void dp_neigh_mark_failed(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+			  bool failed);
 
 #endif

@@ -30,10 +30,12 @@
 
 #define ICMP4_UNREACH 3
 #define ICMP4_NET_UNREACH 0
+#define ICMP4_HOST_UNREACH 1
 #define ICMP4_FRAG_NEEDED 4
 #define ICMP4_TIME_EXCEEDED 11
 #define ICMP6_UNREACH 1
 #define ICMP6_NO_ROUTE 0
+#define ICMP6_ADDR_UNREACH 3
 #define ICMP6_PACKET_TOO_BIG 2
 #define ICMP6_TIME_EXCEEDED 3
 #define ICMP6_FIRST_INFO 128            /* ICMPv6 types below are errors */
@@ -471,6 +473,15 @@ struct rte_mbuf *dp_icmp_no_route(struct dp_worker *w, struct rte_mbuf *m)
 	bool v6 = dp_meta(m)->family == DPSEC_AF_INET6;
 	struct icmp_what what = { .type = v6 ? ICMP6_UNREACH : ICMP4_UNREACH,
 				  .code = v6 ? ICMP6_NO_ROUTE : ICMP4_NET_UNREACH };
+
+	return tell_source(w, m, &what, true); /* routed: its TTL was taken */
+}
+
+struct rte_mbuf *dp_icmp_host_unreachable(struct dp_worker *w, struct rte_mbuf *m)
+{
+	bool v6 = dp_meta(m)->family == DPSEC_AF_INET6;
+	struct icmp_what what = { .type = v6 ? ICMP6_UNREACH : ICMP4_UNREACH,
+				  .code = v6 ? ICMP6_ADDR_UNREACH : ICMP4_HOST_UNREACH };
 
 	return tell_source(w, m, &what, true); /* routed: its TTL was taken */
 }

@@ -70,4 +70,11 @@ struct rte_mbuf *dp_icmp_time_exceeded(struct dp_worker *w, struct rte_mbuf *m);
  * drops m. */
 struct rte_mbuf *dp_icmp_no_route(struct dp_worker *w, struct rte_mbuf *m);
 
+/* Packet m (as for dp_icmp_no_route) is for a next hop that does not
+ * answer ARP or neighbour solicitations (neigh.c): the ICMP destination
+ * unreachable (host unreachable, RFC 1812 §5.2.7.1; ICMPv6 address
+ * unreachable, RFC 4443 §3.1) to send its source, or NULL. The caller
+ * drops m. */
+struct rte_mbuf *dp_icmp_host_unreachable(struct dp_worker *w, struct rte_mbuf *m);
+
 #endif

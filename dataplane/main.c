@@ -345,7 +345,7 @@ static bool manager_poll_packets(struct dp_ctx *dp)
 		else
 			dp_neigh_input(dp, m[i]);
 	for (unsigned int i = 0; i < k; i++)
-		dp_neigh_resolve(dp, &r[i]);
+		dp_neigh_resolve(dp, &r[i], rte_rdtsc());
 	return n + k > 0;
 }
 

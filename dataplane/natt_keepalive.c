@@ -5,6 +5,7 @@
  * leave through the inject ring, as ARP and ND do (worker 0 transmits). */
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -103,7 +104,7 @@ static bool ka_next_hop(struct dp_ctx *dp, const struct dpsec_addr *peer, uint16
 		return true;
 	r.port = nh->port;
 	memcpy(r.addr, dp_nexthop_addr(nh, peer->a), peer->family == DPSEC_AF_INET6 ? 16 : 4);
-	dp_neigh_resolve(dp, &r);
+	dp_neigh_resolve(dp, &r, rte_rdtsc());
 	return false;
 }
 

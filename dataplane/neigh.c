@@ -1,6 +1,9 @@
 /* neigh.c - ARP and IPv6 neighbour discovery for the gateway's ports, run
  * by the manager lcore. Replies and requests leave through the inject ring
- * (worker 0 transmits them). */
+ * (worker 0 transmits them). A next hop that leaves RESOLVE_TRIES
+ * requests a second apart unanswered is marked failed, so that workers
+ * answer packets for it with host unreachable (RFC 1812 §5.2.7.1), until
+ * it answers. */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -19,10 +22,14 @@
 #define ND_NA_SOLICITED 0x40
 #define ND_NA_OVERRIDE 0x20
 #define RESOLVE_SLOTS 64
+#define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 
+/* A next hop being resolved: its last request, and how many went
+ * unanswered. */
 struct resolve_slot {
 	struct dp_resolve_req req;
 	uint64_t tsc;
+	uint32_t tries;
 };
 
 static struct resolve_slot resolve_log[RESOLVE_SLOTS]; /* manager lcore only */
@@ -72,6 +79,40 @@ static void inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 		rte_pktmbuf_free(m);
 }
 
+/* The slot of request r: its own, or the one asked longest ago, taken
+ * over. */
+static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
+{
+	struct resolve_slot *oldest = &resolve_log[0];
+
+	for (int i = 0; i < RESOLVE_SLOTS; i++) {
+		struct resolve_slot *s = &resolve_log[i];
+
+		if (s->tries > 0 && memcmp(&s->req, r, sizeof(*r)) == 0)
+			return s;
+		if (s->tsc < oldest->tsc)
+			oldest = s;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->req = *r;
+	return oldest;
+}
+
+/* addr on port answered with mac: learnt, its failure and requests
+ * forgotten. */
+static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
+		  const struct rte_ether_addr *mac)
+{
+	struct dp_resolve_req r = { .port = port, .family = family };
+
+	dp_neigh_set(&dp->routes, port, family, addr, mac);
+	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
+	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	for (int i = 0; i < RESOLVE_SLOTS; i++)
+		if (resolve_log[i].tries > 0 && memcmp(&resolve_log[i].req, &r, sizeof(r)) == 0)
+			memset(&resolve_log[i], 0, sizeof(resolve_log[i]));
+}
+
 static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -107,8 +148,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
 	if ((op == RTE_ARP_OP_REPLY || for_us) && d->arp_sip != 0 &&
 	    port_addr_for(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) != NULL)
-		dp_neigh_set(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip,
-			     &d->arp_sha);
+		learn(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha);
 	if (op == RTE_ARP_OP_REQUEST && for_us) {
 		arp_reply(dp, m, port);
 		return;
@@ -208,11 +248,11 @@ static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 	if (icmp[0] == ND_NS && port_owns(dp, port, DPSEC_AF_INET6, icmp + 8)) {
 		ll = nd_lladdr(icmp + 24, end, ND_OPT_SLLA);
 		if (ll != NULL)
-			dp_neigh_set(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, ll);
+			learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll);
 		nd_answer(dp, port, ip, icmp + 8, ll);
 	} else if (icmp[0] == ND_NA && (ll = nd_lladdr(icmp + 24, end, ND_OPT_TLLA)) != NULL &&
 		   port_addr_for(dp, port, DPSEC_AF_INET6, icmp + 8) != NULL) {
-		dp_neigh_set(&dp->routes, port, DPSEC_AF_INET6, icmp + 8, ll);
+		learn(dp, port, DPSEC_AF_INET6, icmp + 8, ll);
 	}
 out:
 	rte_pktmbuf_free(m);
@@ -226,29 +266,6 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m)
 		arp_input(dp, m, port);
 	else
 		nd_input(dp, m, port);
-}
-
-/* True when the same request went out less than a second ago. */
-static bool resolve_recent(const struct dp_resolve_req *r)
-{
-	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
-	struct resolve_slot *oldest = &resolve_log[0];
-
-	for (int i = 0; i < RESOLVE_SLOTS; i++) {
-		struct resolve_slot *s = &resolve_log[i];
-
-		if (memcmp(&s->req, r, sizeof(*r)) == 0) {
-			if (now - s->tsc < hz)
-				return true;
-			s->tsc = now;
-			return false;
-		}
-		if (s->tsc < oldest->tsc)
-			oldest = s;
-	}
-	oldest->req = *r;
-	oldest->tsc = now;
-	return false;
 }
 
 static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint8_t *sip,
@@ -277,15 +294,23 @@ static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint
 	return m;
 }
 
-void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r)
+void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
 {
 	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
 	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, r->addr[13], r->addr[14], r->addr[15] } };
+	struct resolve_slot *s;
 	uint8_t dst[16];
 	struct rte_mbuf *m;
 
-	if (src == NULL || resolve_recent(r))
+	if (src == NULL)
 		return;
+	s = resolve_slot_of(r);
+	if (s->tries > 0 && now - s->tsc < rte_get_tsc_hz())
+		return;
+	if (s->tries >= RESOLVE_TRIES)
+		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, true);
+	s->tsc = now;
+	s->tries++;
 	if (r->family == DPSEC_AF_INET) {
 		m = arp_request(dp, r->port, src->addr.a, r->addr);
 	} else {

@@ -11,8 +11,10 @@
 void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m);
 
 /* Sends an ARP request or a neighbour solicitation, at most one a second
- * for the same next hop. */
-void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r);
+ * for the same next hop (now: TSC); asked once more after three went
+ * unanswered, marks the next hop failed (dp_neigh_failed) until it
+ * answers. */
+void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now);
 
 /* Installs the configuration's static neighbours. */
 int dp_neigh_static(struct dp_ctx *dp);

@@ -700,6 +700,20 @@ static __rte_noinline void no_route(struct dp_worker *w, struct rte_mbuf *m)
 	dp_drop(w, m, DP_DROP_no_route);
 }
 
+/* m's next hop (addr on port) has no MAC: asked for, and m dropped; its
+ * source is told when the next hop failed to answer (host unreachable).
+ * Out of line, as no_route. */
+static __rte_noinline void no_neighbour(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
+					const uint8_t *addr)
+{
+	const struct dp_meta *md = dp_meta(m);
+
+	request_resolution(port, md, addr);
+	if (dp_neigh_failed(&dp_g->routes, port, md->family, addr))
+		keep_error(w, dp_icmp_host_unreachable(w, m));
+	dp_drop(w, m, DP_DROP_no_neighbour);
+}
+
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
 static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
 		      struct dp_nh_cache *nc)
@@ -720,8 +734,7 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	}
 	port = &dp_g->ports[nh->port];
 	if (!neighbour_mac(nc, nh, dp_nexthop_addr(nh, dst), md->family, &mac)) {
-		request_resolution(nh->port, md, dp_nexthop_addr(nh, dst));
-		dp_drop(w, m, DP_DROP_no_neighbour);
+		no_neighbour(w, m, nh->port, dp_nexthop_addr(nh, dst));
 		return;
 	}
 	if (unlikely(m->pkt_len > port->mtu)) {

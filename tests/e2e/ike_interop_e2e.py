@@ -44,7 +44,10 @@
 #   gateway A's "fragmentation needed" naming the WAN's MTU. And a ping from
 #   B with TTL 1 through the tunnel: gateway A decrypts it, its TTL runs
 #   out, and the ICMP time exceeded from gateway A's LAN address goes back
-#   through the tunnel; B's ping reports it.
+#   through the tunnel; B's ping reports it. Last, host A pings an address
+#   on the WAN link that nobody holds: once three ARP requests a second
+#   apart went unanswered, gateway A answers with host unreachable from its
+#   LAN address, which host A's ping reports.
 # --case tunnel-pmtu: gateway A's LAN port held to LAN_MTU bytes. B pings
 #   host A with DF through the tunnel, 1,328 bytes: gateway A decrypts a
 #   packet too big for its LAN and sends "fragmentation needed" naming
@@ -429,6 +432,22 @@ def run_esp_fragments(w, errs):
                        after["reass_held"], BIG_PINGS, 2 * BIG_PINGS, BIG_PINGS))
     clear_too_big(w, errs)
     ttl_back_through_tunnel(w, errs)
+    neighbour_unreachable(w, errs)
+
+
+def neighbour_unreachable(w, errs):
+    """Host A pings an address on gateway A's WAN link that nobody holds:
+    its ARP requests go unanswered, and once three have, a second apart,
+    host A's pings are answered with host unreachable from gateway A's
+    LAN address (RFC 1812 §5.2.7.1), which host A's kernel hands its ping."""
+    out = T.sh("ping", "-n", "-c", "10", "-i", "0.5", "-W", "1", "192.0.2.77", ns=w.ns["ha"],
+               check=False).stdout
+    told = re.findall(r"From 10\.1\.0\.1 icmp_seq=\d+ Destination Host Unreachable", out)
+    print("neighbour: host A's pings of 192.0.2.77, which nobody holds: %d answered with host "
+          "unreachable by gateway A" % len(told))
+    if not told:
+        errs.append("neighbour: no host unreachable from gateway A for an address on its WAN "
+                    "link that does not answer ARP:\n%s" % out)
 
 
 def ttl_back_through_tunnel(w, errs):

@@ -1,0 +1,256 @@
+/* test_neigh.c - the manager's neighbour resolution (neigh.c) with the
+ * real neighbour table and a clock the test sets: an ARP request or a
+ * neighbour solicitation for a next hop at most once a second; three left
+ * unanswered a second apart and the next hop is marked failed for the
+ * workers (dp_neigh_failed), no other next hop with it; an answer (ARP
+ * reply, neighbour advertisement) teaches its MAC and clears the mark; an
+ * address on no port's prefix is not asked for. */
+#include <check.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_route.h"
+#include "dp_test_worker.h"
+#include "neigh.h"
+#include "check_run.h"
+
+#define ND_NA 136
+#define ND_NS 135
+
+static struct dp_ctx ctx;
+static struct dp_worker worker;
+static struct cfg_dataplane cfg;
+static uint64_t hz, t0;
+
+static const uint8_t us4[4] = { 192, 0, 2, 1 };
+static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 1 };
+static const struct rte_ether_addr our_mac = { { 0x02, 0, 0, 0, 0, 1 } };
+static const struct rte_ether_addr their_mac = { { 0x02, 0, 0, 0, 0, 0x77 } };
+
+static void setup(void)
+{
+	cfg.n_ports = 1;
+	cfg.ports[0].n_addrs = 2;
+	cfg.ports[0].addrs[0] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET }, .len = 24 };
+	memcpy(cfg.ports[0].addrs[0].addr.a, us4, 4);
+	cfg.ports[0].addrs[1] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET6 }, .len = 64 };
+	memcpy(cfg.ports[0].addrs[1].addr.a, us6, 16);
+	ctx.cfg = &cfg;
+	ctx.ports[0].mac = our_mac;
+	ck_assert_int_eq(dp_routes_init(&ctx.routes, "tneigh", SOCKET_ID_ANY), 0);
+	ctx.inject = rte_ring_create("tneigh_inject", 64, SOCKET_ID_ANY, 0);
+	ck_assert_ptr_nonnull(ctx.inject);
+	hz = rte_get_tsc_hz();
+	t0 = 1000 * hz;
+}
+
+static void teardown(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(ctx.inject);
+	dp_routes_fini(&ctx.routes);
+}
+
+/* Whether frame m asks for addr: an ARP request, or a neighbour
+ * solicitation whose target it is. */
+static bool asks_for(struct rte_mbuf *m, uint8_t family, const uint8_t *addr)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (family == DPSEC_AF_INET) {
+		const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+
+		return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+		       arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+		       memcmp(&arp->arp_data.arp_tip, addr, 4) == 0;
+	}
+	const uint8_t *icmp = (const uint8_t *)(eth + 1) + sizeof(struct rte_ipv6_hdr);
+
+	return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && icmp[0] == ND_NS &&
+	       memcmp(icmp + 8, addr, 16) == 0;
+}
+
+/* The manager asked to resolve addr at TSC now: how many requests for it
+ * went out (none other may). */
+static unsigned int resolve(uint8_t family, const uint8_t *addr, uint64_t now)
+{
+	struct dp_resolve_req r = { .port = 0, .family = family };
+	struct rte_mbuf *m;
+	unsigned int n = 0;
+
+	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	dp_neigh_resolve(&ctx, &r, now);
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0) {
+		ck_assert_msg(asks_for(m, family, addr), "a frame that does not ask for the address");
+		rte_pktmbuf_free(m);
+		n++;
+	}
+	return n;
+}
+
+static bool failed(uint8_t family, const uint8_t *addr)
+{
+	return dp_neigh_failed(&ctx.routes, 0, family, addr);
+}
+
+/* Three requests a second apart, none answered: failed at the fourth,
+ * not a cycle before; other next hops are not. */
+static void fails_after_three(uint8_t family, const uint8_t *addr, const uint8_t *other)
+{
+	ck_assert_uint_eq(resolve(family, addr, t0), 1);
+	ck_assert_uint_eq(resolve(family, addr, t0 + hz / 2), 0); /* asked already */
+	ck_assert_uint_eq(resolve(family, addr, t0 + hz), 1);
+	ck_assert_uint_eq(resolve(family, addr, t0 + 2 * hz), 1);
+	ck_assert_uint_eq(resolve(family, addr, t0 + 3 * hz - 1), 0);
+	ck_assert(!failed(family, addr));
+	ck_assert_uint_eq(resolve(family, addr, t0 + 3 * hz), 1); /* still asked */
+	ck_assert(failed(family, addr));
+	ck_assert(!failed(family, other));
+}
+
+/* An mbuf holding len bytes of b for the manager, from port 0. */
+static struct rte_mbuf *frame(const void *b, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+
+	ck_assert_ptr_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), b, len);
+	dp_meta(m)->in_port = 0;
+	return m;
+}
+
+static void arp_reply_from(const uint8_t *addr)
+{
+	struct rte_ether_hdr eth = { .dst_addr = our_mac, .src_addr = their_mac,
+				     .ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) };
+	struct rte_arp_hdr arp = { .arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER),
+				   .arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4),
+				   .arp_hlen = RTE_ETHER_ADDR_LEN, .arp_plen = 4,
+				   .arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY) };
+	uint8_t b[sizeof(eth) + sizeof(arp)];
+	struct rte_mbuf *m;
+
+	arp.arp_data.arp_sha = their_mac;
+	memcpy(&arp.arp_data.arp_sip, addr, 4);
+	arp.arp_data.arp_tha = our_mac;
+	memcpy(&arp.arp_data.arp_tip, us4, 4);
+	memcpy(b, &eth, sizeof(eth));
+	memcpy(b + sizeof(eth), &arp, sizeof(arp));
+	m = frame(b, sizeof(b));
+	dp_meta(m)->family = DPSEC_AF_NONE;
+	dp_neigh_input(&ctx, m);
+}
+
+/* A solicited neighbour advertisement from addr with its MAC. */
+static void na_from(const uint8_t *addr)
+{
+	uint8_t b[40 + 32];
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)b;
+	uint8_t *icmp = b + sizeof(*ip);
+	uint16_t sum;
+	struct rte_mbuf *m;
+
+	memset(b, 0, sizeof(b));
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(32);
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	memcpy(ip->src_addr, addr, 16);
+	memcpy(ip->dst_addr, us6, 16);
+	icmp[0] = ND_NA;
+	icmp[4] = 0x60; /* solicited, override */
+	memcpy(icmp + 8, addr, 16);
+	icmp[24] = 2; /* target link-layer address */
+	icmp[25] = 1;
+	memcpy(icmp + 26, their_mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	memcpy(icmp + 2, &sum, 2);
+	m = frame(b, sizeof(b));
+	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET6), 0);
+	dp_neigh_input(&ctx, m);
+}
+
+/* addr's MAC is known, and it is no longer marked. */
+static void learnt(uint8_t family, const uint8_t *addr)
+{
+	struct rte_ether_addr mac;
+
+	ck_assert(dp_neigh_lookup(&ctx.routes, 0, family, addr, &mac));
+	ck_assert(rte_is_same_ether_addr(&mac, &their_mac));
+	ck_assert(!failed(family, addr));
+}
+
+START_TEST(test_ipv4)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 77 }, b[4] = { 192, 0, 2, 78 };
+
+	fails_after_three(DPSEC_AF_INET, a, b);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, b, t0 + 3 * hz), 1);
+	arp_reply_from(b); /* another's answer leaves the mark */
+	ck_assert(failed(DPSEC_AF_INET, a));
+	arp_reply_from(a);
+	learnt(DPSEC_AF_INET, a);
+}
+END_TEST
+
+START_TEST(test_ipv6)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x77 };
+	static const uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x78 };
+
+	fails_after_three(DPSEC_AF_INET6, a, b);
+	na_from(a);
+	learnt(DPSEC_AF_INET6, a);
+}
+END_TEST
+
+/* An answer ends the count of unanswered requests: asked for again
+ * later, the next hop has three more before it is marked. */
+START_TEST(test_answered)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 79 };
+
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + hz), 1);
+	arp_reply_from(a);
+	learnt(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 2 * hz), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 3 * hz), 1);
+	ck_assert(!failed(DPSEC_AF_INET, a));
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 4 * hz), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 5 * hz), 1);
+	ck_assert(failed(DPSEC_AF_INET, a));
+}
+END_TEST
+
+START_TEST(test_off_link)
+{
+	static const uint8_t a[4] = { 198, 51, 100, 7 };
+
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("neigh");
+	TCase *tc = tcase_create("core");
+
+	dp_test_worker_init(&ctx, &worker, 1, 256);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ipv4);
+	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_answered);
+	tcase_add_test(tc, test_off_link);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
