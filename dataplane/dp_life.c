@@ -231,6 +231,7 @@ static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
 		report(dp, idx, &u, DPSEC_EXPIRE_SEQ, DPSEC_TRIGGER_SEQ);
 	check_idle(dp, idx, &u, now);
 	check_keepalive(dp, idx, &u, now);
+	dp_pmtu_scan_sa(dp, idx, now);
 	publish_sa(dp, idx, false);
 }
 

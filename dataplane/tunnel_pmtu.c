@@ -14,7 +14,10 @@
  * the last MTU recorded for each peer address, and an outbound SA installed
  * to that peer while it holds (the SA that replaces another at a rekey, a
  * further child SA) starts with it instead of losing a packet to learn it
- * again. */
+ * again; the SAs to that peer already installed take it when the
+ * lifetime scan (dp_life.c) next visits them, within a pass (a quarter
+ * of a second, a second for a million SAs), with no index by peer that
+ * a forged report could make the manager walk. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -253,6 +256,29 @@ void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_con
 		__atomic_store_n(&dp->sas.sa[idx]->path_mtu, rec, __ATOMIC_RELAXED);
 		dp->mgr_ctr.c[DP_C_pmtu_inherited]++;
 	}
+}
+
+void dp_pmtu_scan_sa(struct dp_ctx *dp, uint32_t idx, uint64_t now)
+{
+	struct dp_sa *sa = dp->sas.sa[idx];
+	const struct dpsec_sa_conf *c = &dp->mgr->shm.sas[idx].conf;
+	uint64_t rec, own;
+	uint32_t mtu, current;
+	struct dp_sad_key k;
+
+	if (dp->mgr->pmtu_until_tsc == 0 || sa->direction != DPSEC_DIR_OUT ||
+	    (sa->flags & DP_SA_DF_CLEAR))
+		return;
+	key_of_peer(&k, c->remote.family, c->remote.a);
+	rec = peer_record(dp, &k, now);
+	own = __atomic_load_n(&sa->path_mtu, __ATOMIC_RELAXED);
+	mtu = (uint32_t)(rec & DP_SA_PMTU_MASK);
+	current = dp_sa_path_mtu(sa, now);
+	/* lower, or the same renewed: as a report about this SA would be taken */
+	if (rec == 0 || mtu > current || (mtu == current && rec <= own))
+		return;
+	__atomic_store_n(&sa->path_mtu, rec, __ATOMIC_RELAXED);
+	dp->mgr_ctr.c[DP_C_pmtu_inherited]++;
 }
 
 void dp_pmtu_sa_removed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf)

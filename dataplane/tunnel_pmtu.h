@@ -51,6 +51,13 @@ void dp_pmtu_fini(struct dp_ctx *dp);
 void dp_pmtu_sa_added(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);
 void dp_pmtu_sa_removed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);
 
+/* The lifetime scan visiting SA idx at TSC now (manager lcore): an
+ * outbound SA takes its peer's recorded path MTU (a report about a
+ * sibling SA's packets, the same path) when it is lower than its own, or
+ * the same renewed; counted as pmtu_inherited. Its description is read
+ * from the SA directory (dp_mgr.shm.sas). */
+void dp_pmtu_scan_sa(struct dp_ctx *dp, uint32_t idx, uint64_t now);
+
 /* A message a worker handed over (manager lcore): recorded in its SA when
  * it lowers that SA's path MTU, else counted as ignored; m is freed. */
 void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m);

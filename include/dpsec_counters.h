@@ -89,7 +89,7 @@
 	X(pmtu_reports, "ICMP fragmentation needed / packet too big about the gateway's ESP or AH") \
 	X(pmtu_learned, "such reports recorded as an outbound SA's path MTU")                \
 	X(pmtu_ignored, "such reports not believed: no such SA, MTU not lower or not sound, or pmtu_age_seconds 0") \
-	X(pmtu_inherited, "outbound SAs installed that started with their peer's recorded path MTU") \
+	X(pmtu_inherited, "outbound SAs that took their peer's recorded path MTU: installed while it held, or already there when a sibling SA's report recorded it") \
 	X(pmtu_peers_full, "path MTUs recorded in an SA but not for its peer: the peers' table full") \
 	X(prefrag_packets, "IPv4 packets without DF cut into fragments before tunnel encapsulation") \
 	X(prefrag_fragments, "the fragments those packets became, each then encapsulated") \

@@ -45,6 +45,7 @@ static const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 
 /* the slots after SA_ESP6 are not filled by setup */
 enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, SA_LATER, SA_LATER2, SA_LATER6, SA_TRANSPORT,
        SA_DF_CLEAR, N_SLOTS };
+static struct dpsec_shm_sa directory[N_SLOTS]; /* the SAs' descriptions, as the manager keeps them */
 static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004, 0x1005,
 					0x1006, 0x1007, 0x1008, 0x1009 };
 
@@ -69,6 +70,7 @@ static void install_as(uint32_t idx, uint8_t family, uint8_t protocol, uint8_t e
 	memcpy(c.remote.a, family == DPSEC_AF_INET6 ? peer6 : peer4, family == DPSEC_AF_INET6 ? 16 : 4);
 	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, idx, &c, 0, NULL, err, sizeof(err)) == 0,
 		      "%s", err);
+	directory[idx].conf = c;
 	dp_pmtu_sa_added(&ctx, idx, &c);
 }
 
@@ -425,6 +427,62 @@ START_TEST(test_inherited_only_while_it_holds)
 }
 END_TEST
 
+/* The lifetime scan's visit to every installed SA. */
+static void scan_all(void)
+{
+	for (uint32_t idx = 0; idx < N_SLOTS; idx++)
+		if (ctx.sas.sa[idx] != NULL)
+			dp_pmtu_scan_sa(&ctx, idx, rte_rdtsc());
+}
+
+static uint64_t record_of(uint32_t idx)
+{
+	return ctx.sas.sa[idx]->path_mtu;
+}
+
+/* SAs to the peer installed before a report about one of them take its
+ * path MTU when the scan visits them: only lower than their own, or the
+ * same renewed; another peer's SA, and one that always clears DF, not. */
+START_TEST(test_siblings_take_it)
+{
+	struct quote w = ESP4(1300, 1400), ah = ESP4(1200, 1400), clear = ESP4(1250, 1400);
+
+	install_as(SA_DF_CLEAR, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE, DPSEC_MODE_TUNNEL,
+		   DPSEC_DF_CLEAR);
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_AH4), UINT32_MAX);
+	scan_all();
+	ck_assert_uint_eq(path_mtu(SA_AH4), 1300);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), 1300);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), UINT32_MAX);     /* another peer */
+	ck_assert_uint_eq(path_mtu(SA_DF_CLEAR), UINT32_MAX); /* routers may cut its packets */
+	ck_assert_uint_eq(ctr(DP_C_pmtu_inherited), 2);
+	scan_all(); /* nothing new */
+	ck_assert_uint_eq(ctr(DP_C_pmtu_inherited), 2);
+	/* a report about a sibling, lower: the first SA takes it */
+	ah.proto = IPPROTO_AH;
+	ah.spi = spis[SA_AH4];
+	hand_over(&ah, true);
+	scan_all();
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1200);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), 1200);
+	/* the same MTU renewed (a later age): taken */
+	usleep(1000);
+	hand_over(&ah, true);
+	ck_assert_uint_gt(record_of(SA_AH4), record_of(SA_ESP4));
+	scan_all();
+	ck_assert_uint_eq(record_of(SA_ESP4), record_of(SA_AH4));
+	/* a higher MTU recorded for the peer (a report about the SA that
+	 * clears DF, which takes reports all the same) is not taken */
+	clear.spi = spis[SA_DF_CLEAR];
+	hand_over(&clear, true);
+	ck_assert_uint_eq(path_mtu(SA_DF_CLEAR), 1250);
+	scan_all();
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1200);
+	ck_assert_uint_eq(path_mtu(SA_AH4), 1200);
+}
+END_TEST
+
 /* A LAN host's IPv4 packet of len bytes to dst, with DF or not, as the
  * outbound path measures it against sa: what dp_out_fits decides (the
  * packet freed, the error about it too). */
@@ -502,6 +560,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sa_removed);
 	tcase_add_test(tc, test_rekey_inherits);
 	tcase_add_test(tc, test_inherited_only_while_it_holds);
+	tcase_add_test(tc, test_siblings_take_it);
 	tcase_add_test(tc, test_what_the_path_binds);
 	suite_add_tcase(s, tc);
 	return s;
@@ -520,6 +579,7 @@ int main(void)
 {
 	dp_test_worker_init(&ctx, &worker, N_SLOTS, 256);
 	ctx.mgr = &mgr;
+	mgr.shm.sas = directory;
 	ctx.cfg = &cfg;
 	ctx.n_ports = 1;
 	ctx.ports[0].mtu = 1500;
