@@ -108,27 +108,49 @@ static void neigh_key(struct dp_neigh_key *k, uint16_t port, uint8_t family, con
 }
 
 /* The MAC is kept in the hash's data pointer itself: bit 63 marks it valid. */
-bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
-		     const uint8_t *addr, struct rte_ether_addr *mac)
+#define NEIGH_PRESENT (1ull << 63) /* never 0 */
+#define NEIGH_PERMANENT (1ull << 62)
+
+/* addr's entry on port (its MAC in the low 48 bits), 0 when none. */
+static uint64_t neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t family,
+			    const uint8_t *addr)
 {
 	struct dp_neigh_key k;
 	void *data;
-	uint64_t v;
 
 	neigh_key(&k, port, family, addr);
 	if (rte_hash_lookup_data(r->neigh, &k, &data) < 0)
+		return 0;
+	return (uint64_t)(uintptr_t)data;
+}
+
+bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
+		     const uint8_t *addr, struct rte_ether_addr *mac)
+{
+	uint64_t v = neigh_entry(r, port, family, addr);
+
+	if (v == 0)
 		return false;
-	v = (uint64_t)(uintptr_t)data;
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mac->addr_bytes[i] = (uint8_t)(v >> (8 * (5 - i)));
 	return true;
 }
 
+enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
+				  const uint8_t *addr)
+{
+	uint64_t v = neigh_entry(r, port, family, addr);
+
+	if (v == 0)
+		return DP_NEIGH_UNKNOWN;
+	return (v & NEIGH_PERMANENT) ? DP_NEIGH_PERMANENT : DP_NEIGH_LEARNT;
+}
+
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
-		 const struct rte_ether_addr *mac)
+		 const struct rte_ether_addr *mac, bool permanent)
 {
 	struct dp_neigh_key k;
-	uint64_t v = 1ull << 63;
+	uint64_t v = NEIGH_PRESENT | (permanent ? NEIGH_PERMANENT : 0);
 
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		v |= (uint64_t)mac->addr_bytes[i] << (8 * (5 - i));

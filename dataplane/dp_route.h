@@ -76,9 +76,16 @@ static inline const uint8_t *dp_nexthop_addr(const struct dp_nexthop *nh, const 
 bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr, struct rte_ether_addr *mac);
 
-/* Manager lcore only. */
+/* Manager lcore only. permanent: configured, not to be changed by what
+ * the link says. */
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
-		 const struct rte_ether_addr *mac);
+		 const struct rte_ether_addr *mac, bool permanent);
+
+enum dp_neigh_kind { DP_NEIGH_UNKNOWN, DP_NEIGH_LEARNT, DP_NEIGH_PERMANENT };
+
+/* What the table holds for addr on port. */
+enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
+				  const uint8_t *addr);
 
 /* Whether addr on port is marked as not answering. Lock-free reader. */
 bool dp_neigh_failed(const struct dp_routes *r, uint16_t port, uint8_t family,

@@ -99,13 +99,15 @@ static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
 }
 
 /* addr on port answered with mac: learnt, its failure and requests
- * forgotten. */
+ * forgotten; a configured neighbour stays as configured. */
 static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
 		  const struct rte_ether_addr *mac)
 {
 	struct dp_resolve_req r = { .port = port, .family = family };
 
-	dp_neigh_set(&dp->routes, port, family, addr, mac);
+	if (dp_neigh_known(&dp->routes, port, family, addr) == DP_NEIGH_PERMANENT)
+		return;
+	dp_neigh_set(&dp->routes, port, family, addr, mac, false);
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
 	for (int i = 0; i < RESOLVE_SLOTS; i++)
@@ -146,7 +148,13 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 		goto drop;
 	op = rte_be_to_cpu_16(arp->arp_opcode);
 	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
-	if ((op == RTE_ARP_OP_REPLY || for_us) && d->arp_sip != 0 &&
+	/* RFC 826: a sender already known is updated whatever the packet
+	 * (a gratuitous ARP after a failover, say); others are learnt from a
+	 * reply or a request to us */
+	if ((op == RTE_ARP_OP_REPLY || for_us ||
+	     dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) !=
+		     DP_NEIGH_UNKNOWN) &&
+	    d->arp_sip != 0 &&
 	    port_addr_for(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) != NULL)
 		learn(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha);
 	if (op == RTE_ARP_OP_REQUEST && for_us) {
@@ -329,7 +337,7 @@ int dp_neigh_static(struct dp_ctx *dp)
 		int rc;
 
 		memcpy(mac.addr_bytes, n->mac, RTE_ETHER_ADDR_LEN);
-		rc = dp_neigh_set(&dp->routes, n->port, n->addr.family, n->addr.a, &mac);
+		rc = dp_neigh_set(&dp->routes, n->port, n->addr.family, n->addr.a, &mac, true);
 
 		if (rc < 0)
 			return rc;

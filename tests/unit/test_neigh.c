@@ -4,7 +4,9 @@
  * unanswered a second apart and the next hop is marked failed for the
  * workers (dp_neigh_failed), no other next hop with it; an answer (ARP
  * reply, neighbour advertisement) teaches its MAC and clears the mark; an
- * address on no port's prefix is not asked for. */
+ * address on no port's prefix is not asked for. A gratuitous ARP moves a
+ * known neighbour (RFC 826) and adds no unknown one; a configured
+ * neighbour is never changed. */
 #include <check.h>
 #include <string.h>
 
@@ -128,26 +130,33 @@ static struct rte_mbuf *frame(const void *b, uint32_t len)
 	return m;
 }
 
-static void arp_reply_from(const uint8_t *addr)
+/* An ARP packet of op from addr with mac, asking for or answering tip. */
+static void arp_from(uint16_t op, const uint8_t *addr, const struct rte_ether_addr *mac,
+		     const uint8_t *tip)
 {
-	struct rte_ether_hdr eth = { .dst_addr = our_mac, .src_addr = their_mac,
+	struct rte_ether_hdr eth = { .dst_addr = our_mac, .src_addr = *mac,
 				     .ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) };
 	struct rte_arp_hdr arp = { .arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER),
 				   .arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4),
 				   .arp_hlen = RTE_ETHER_ADDR_LEN, .arp_plen = 4,
-				   .arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY) };
+				   .arp_opcode = rte_cpu_to_be_16(op) };
 	uint8_t b[sizeof(eth) + sizeof(arp)];
 	struct rte_mbuf *m;
 
-	arp.arp_data.arp_sha = their_mac;
+	arp.arp_data.arp_sha = *mac;
 	memcpy(&arp.arp_data.arp_sip, addr, 4);
 	arp.arp_data.arp_tha = our_mac;
-	memcpy(&arp.arp_data.arp_tip, us4, 4);
+	memcpy(&arp.arp_data.arp_tip, tip, 4);
 	memcpy(b, &eth, sizeof(eth));
 	memcpy(b + sizeof(eth), &arp, sizeof(arp));
 	m = frame(b, sizeof(b));
 	dp_meta(m)->family = DPSEC_AF_NONE;
 	dp_neigh_input(&ctx, m);
+}
+
+static void arp_reply_from(const uint8_t *addr)
+{
+	arp_from(RTE_ARP_OP_REPLY, addr, &their_mac, us4);
 }
 
 /* A solicited neighbour advertisement from addr with its MAC. */
@@ -232,6 +241,46 @@ START_TEST(test_answered)
 }
 END_TEST
 
+static bool mac_of(const uint8_t *addr, const struct rte_ether_addr *want)
+{
+	struct rte_ether_addr mac;
+
+	return dp_neigh_lookup(&ctx.routes, 0, DPSEC_AF_INET, addr, &mac) &&
+	       rte_is_same_ether_addr(&mac, want);
+}
+
+/* RFC 826: a gratuitous ARP (a request for its own address, not for us)
+ * moves a known neighbour to its new MAC (a failover), and teaches
+ * nothing about an unknown one. */
+START_TEST(test_gratuitous_arp)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 80 }, b[4] = { 192, 0, 2, 81 };
+	static const struct rte_ether_addr moved = { { 0x02, 0, 0, 0, 0, 0x88 } };
+
+	arp_reply_from(a);
+	ck_assert(mac_of(a, &their_mac));
+	arp_from(RTE_ARP_OP_REQUEST, a, &moved, a);
+	ck_assert(mac_of(a, &moved));
+	arp_from(RTE_ARP_OP_REQUEST, b, &moved, b);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, b), DP_NEIGH_UNKNOWN);
+}
+END_TEST
+
+/* A configured neighbour keeps its MAC whatever the link says. */
+START_TEST(test_permanent)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 82 };
+	static const struct rte_ether_addr configured = { { 0x02, 0, 0, 0, 0, 0x99 } };
+
+	ck_assert_int_eq(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, a, &configured, true), 0);
+	arp_reply_from(a);
+	arp_from(RTE_ARP_OP_REQUEST, a, &their_mac, a);
+	arp_from(RTE_ARP_OP_REQUEST, a, &their_mac, us4);
+	ck_assert(mac_of(a, &configured));
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_PERMANENT);
+}
+END_TEST
+
 START_TEST(test_off_link)
 {
 	static const uint8_t a[4] = { 198, 51, 100, 7 };
@@ -250,6 +299,8 @@ int main(void)
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_answered);
+	tcase_add_test(tc, test_gratuitous_arp);
+	tcase_add_test(tc, test_permanent);
 	tcase_add_test(tc, test_off_link);
 	suite_add_tcase(s, tc);
 	return check_run(s);
