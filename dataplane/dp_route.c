@@ -38,7 +38,10 @@ int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "%s_nb", prefix);
 	r->neigh = rte_hash_create(&hp);
-	return r->neigh ? 0 : -ENOMEM;
+	r->failed = rte_zmalloc_socket("dpsec_neigh_failed",
+				       sizeof(*r->failed) * DP_NEIGH_FAILED_SLOTS, RTE_CACHE_LINE_SIZE,
+				       socket_id);
+	return r->neigh && r->failed ? 0 : -ENOMEM;
 }
 
 void dp_routes_fini(struct dp_routes *r)
@@ -46,6 +49,7 @@ void dp_routes_fini(struct dp_routes *r)
 	rte_lpm_free(r->lpm4);
 	rte_lpm6_free(r->lpm6);
 	rte_hash_free(r->neigh);
+	rte_free(r->failed);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -52,7 +52,7 @@ struct dp_routes {
 	uint32_t n_nh;
 	struct dp_nexthop nh[DP_MAX_NEXTHOPS];
 	struct rte_hash *neigh;
-	struct dp_neigh_failed failed[DP_NEIGH_FAILED_SLOTS];
+	struct dp_neigh_failed *failed; /* DP_NEIGH_FAILED_SLOTS */
 };
 
 int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id);
