@@ -17,7 +17,9 @@
  * again; the SAs to that peer already installed take it when the
  * lifetime scan (dp_life.c) next visits them, within a pass (a quarter
  * of a second, a second for a million SAs), with no index by peer that
- * a forged report could make the manager walk. */
+ * a forged report could make the manager walk. A report quoting UDP from
+ * our NAT-T port only to its header (no SPI: ESP in UDP or IKE) is kept
+ * for the peer alone, and passed on to the host. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -89,21 +91,40 @@ static uint32_t quoted_ip(const uint8_t *q, uint32_t qlen, uint8_t family,
 	return sizeof(*ip);
 }
 
+/* A quote of UDP that stops after its header (hlen bytes of IP header
+ * before it): from one of our NAT-T ports, it was ESP in UDP or IKE to the
+ * peer, either way that peer's path. */
+static bool quoted_natt_header(const uint8_t *q, uint32_t qlen, uint32_t hlen,
+			       struct dp_pmtu_report *r)
+{
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(q + hlen);
+
+	if (qlen < hlen + sizeof(*udp) || !dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(udp->src_port)))
+		return false;
+	r->peer_only = true;
+	r->proto = IPPROTO_ESP;
+	r->spi_be = 0;
+	return true;
+}
+
 /* The SPI of the quoted ESP, AH or ESP in UDP (not IKE's non-ESP marker,
  * RFC 3948 §2.2) after its IP header of hlen bytes; false if the quote
- * stops before it. */
+ * stops before it (but for UDP from a NAT-T port quoted to its header). */
 static bool quoted_spi(const uint8_t *q, uint32_t qlen, uint32_t hlen, uint8_t proto,
 		       struct dp_pmtu_report *r)
 {
 	uint32_t off = hlen;
 
 	r->udp = proto == IPPROTO_UDP;
+	r->peer_only = false;
 	if (proto == IPPROTO_UDP)
 		off += sizeof(struct rte_udp_hdr);
 	else if (proto == IPPROTO_AH)
 		off += AH_SPI_OFF;
 	else if (proto != IPPROTO_ESP)
 		return false;
+	if (proto == IPPROTO_UDP && qlen < off + SPI_LEN)
+		return quoted_natt_header(q, qlen, hlen, r);
 	if (qlen < off + SPI_LEN)
 		return false;
 	memcpy(&r->spi_be, q + off, SPI_LEN);
@@ -324,11 +345,11 @@ static uint32_t believable_mtu(const struct dp_pmtu_report *r)
 	return RTE_MAX(mtu, (uint32_t)DP_PMTU_MIN4);
 }
 
-/* sa's (and its peer's, r's destination) path MTU is mtu until age_tsc
- * from now; the workers' quick test (dp_ctx.out_fits_len) lets no packet
- * that may not fit it pass unmeasured. */
-static void record(struct dp_ctx *dp, struct dp_sa *sa, const struct dp_pmtu_report *r,
-		   uint32_t mtu, uint64_t now, uint64_t age_tsc)
+/* The path to r's destination has MTU mtu until age_tsc from now: kept
+ * for the peer, and the workers' quick test (dp_ctx.out_fits_len) lets no
+ * packet that may not fit it pass unmeasured. Returns the record. */
+static uint64_t record_path(struct dp_ctx *dp, const struct dp_pmtu_report *r, uint32_t mtu,
+			    uint64_t now, uint64_t age_tsc)
 {
 	uint64_t until = (now + age_tsc + DP_SA_PMTU_MASK) & ~DP_SA_PMTU_MASK;
 	uint32_t fits = mtu > DP_IPSEC_MAX_OVERHEAD ? mtu - DP_IPSEC_MAX_OVERHEAD : 0;
@@ -336,30 +357,81 @@ static void record(struct dp_ctx *dp, struct dp_sa *sa, const struct dp_pmtu_rep
 
 	if (fits < __atomic_load_n(&dp->out_fits_len, __ATOMIC_RELAXED))
 		__atomic_store_n(&dp->out_fits_len, fits, __ATOMIC_RELAXED);
-	__atomic_store_n(&sa->path_mtu, until | mtu, __ATOMIC_RELAXED);
 	key_of_peer(&k, r->family, r->remote);
 	remember_peer(dp, &k, until | mtu, now);
 	dp->mgr->pmtu_until_tsc = RTE_MAX(dp->mgr->pmtu_until_tsc, until);
 	dp->mgr_ctr.c[DP_C_pmtu_learned]++;
+	return until | mtu;
+}
+
+/* A report naming an outbound SA: recorded in it (and for its peer) when
+ * it lowers the SA's path MTU (an equal one renews it). */
+static bool record_for_sa(struct dp_ctx *dp, const struct dp_pmtu_report *r, uint64_t now,
+			  uint64_t age_tsc)
+{
+	struct dp_sa *sa = reported_sa(dp, r);
+	uint32_t mtu = sa != NULL ? believable_mtu(r) : 0;
+
+	if (mtu == 0 || mtu > dp_sa_path_mtu(sa, now))
+		return false;
+	__atomic_store_n(&sa->path_mtu, record_path(dp, r, mtu, now, age_tsc), __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A report naming no SA (r->peer_only): recorded for the peer alone when it
+ * lowers the peer's record (or renews it), for the scan to hand to its SAs
+ * (dp_pmtu_scan_sa). */
+static bool record_for_peer(struct dp_ctx *dp, const struct dp_pmtu_report *r, uint64_t now,
+			    uint64_t age_tsc)
+{
+	uint32_t mtu = believable_mtu(r);
+	struct dp_sad_key k;
+	uint64_t rec;
+
+	key_of_peer(&k, r->family, r->remote);
+	rec = peer_record(dp, &k, now);
+	if (mtu == 0 || (rec != 0 && mtu > (rec & DP_SA_PMTU_MASK)))
+		return false;
+	record_path(dp, r, mtu, now, age_tsc);
+	return true;
+}
+
+/* m, a report that may be about the host's own IKE as much as about our
+ * ESP in UDP: the host gets it too, as any ICMP to its address, through
+ * the inject ring (counted control_tx); freed without an exception port. */
+static void pass_to_host(struct dp_ctx *dp, struct rte_mbuf *m)
+{
+	const struct dp_port *p;
+	struct dp_meta *md = dp_meta(m);
+
+	if (dp->host_port < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	p = &dp->ports[dp->host_port];
+	md->flags &= (uint16_t)~DP_M_PMTU;
+	md->in_port = (uint8_t)dp->host_port;
+	dp_push_eth(m, &p->host_mac, &p->mac, md->family);
+	if (rte_ring_enqueue(dp->inject, m) != 0)
+		rte_pktmbuf_free(m);
 }
 
 void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m)
 {
 	uint64_t age_tsc = rte_get_tsc_hz() * dp->cfg->opts.pmtu_age_s, now = rte_rdtsc();
 	struct dp_pmtu_report r;
-	struct dp_sa *sa = NULL;
-	uint32_t mtu = 0;
+	bool parsed = dp_pmtu_parse(m, dp_meta(m), &r), taken = false;
 
 	dp->mgr_ctr.c[DP_C_pmtu_reports]++;
-	if (age_tsc != 0 && dp_pmtu_parse(m, dp_meta(m), &r) && (sa = reported_sa(dp, &r)) != NULL)
-		mtu = believable_mtu(&r);
-	/* only lower: the port's MTU or a lower one already recorded stands
-	 * (an equal one is refreshed) */
-	if (mtu != 0 && mtu <= dp_sa_path_mtu(sa, now))
-		record(dp, sa, &r, mtu, now, age_tsc);
-	else
+	if (parsed && age_tsc != 0)
+		taken = r.peer_only ? record_for_peer(dp, &r, now, age_tsc)
+				    : record_for_sa(dp, &r, now, age_tsc);
+	if (!taken)
 		dp->mgr_ctr.c[DP_C_pmtu_ignored]++;
-	rte_pktmbuf_free(m);
+	if (parsed && r.peer_only)
+		pass_to_host(dp, m);
+	else
+		rte_pktmbuf_free(m);
 }
 
 void dp_pmtu_tick(struct dp_ctx *dp)

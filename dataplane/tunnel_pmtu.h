@@ -33,6 +33,8 @@ struct dp_pmtu_report {
 	uint8_t family;     /* of the quoted packet, the message's own */
 	uint8_t proto;      /* IPPROTO_ESP (plain or in UDP) or IPPROTO_AH */
 	bool udp;           /* ESP in UDP */
+	bool peer_only;     /* UDP from one of our NAT-T ports, quoted only to its header
+			     * (8 bytes, RFC 792): no SPI, ESP in UDP or IKE: the peer's */
 	uint32_t spi_be;
 	uint8_t remote[16]; /* the quoted packet's destination: the SA's peer */
 	uint32_t mtu;
@@ -41,7 +43,9 @@ struct dp_pmtu_report {
 
 /* Is m (its meta filled, to one of our addresses, from an unprotected
  * port) an ICMP fragmentation needed / packet too big with a valid checksum
- * about an ESP or AH packet we sent? Fills *r when it is. */
+ * about an ESP or AH packet we sent, or about UDP from one of our NAT-T
+ * ports quoted too short to tell ESP in UDP from IKE (r->peer_only: the
+ * host should see it too)? Fills *r when it is. */
 bool dp_pmtu_parse(const struct rte_mbuf *m, const struct dp_meta *md, struct dp_pmtu_report *r);
 
 /* The outbound SAs by (SPI, protocol, peer), kept by the manager; an SA
@@ -59,7 +63,9 @@ void dp_pmtu_sa_removed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_c
 void dp_pmtu_scan_sa(struct dp_ctx *dp, uint32_t idx, uint64_t now);
 
 /* A message a worker handed over (manager lcore): recorded in its SA when
- * it lowers that SA's path MTU, else counted as ignored; m is freed. */
+ * it lowers that SA's path MTU (one that names no SA, r->peer_only, for
+ * its peer alone when it lowers the peer's record: the scan hands it to
+ * the SAs, dp_pmtu_scan_sa), else counted as ignored; m is freed. */
 void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m);
 
 /* Once every recorded path MTU has aged out, the workers' quick test of

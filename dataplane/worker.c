@@ -298,8 +298,10 @@ static void ttl_expired(struct dp_worker *w, struct rte_mbuf *m)
 }
 
 /* A router's report that one of our ESP or AH packets did not fit its
- * next hop, from outside in clear: for the manager (tunnel_pmtu.c). Other
- * ICMP, about IKE's datagrams among them, is the host's. */
+ * next hop, from outside in clear: for the manager (tunnel_pmtu.c; one
+ * whose quote stops after the UDP header of our NAT-T port, which may be
+ * about IKE as well, it passes on to the host). Other ICMP, about IKE's
+ * datagrams among them, is the host's. */
 static bool is_pmtu_report(const struct rte_mbuf *m, struct dp_meta *md)
 {
 	struct dp_pmtu_report r;

@@ -22,6 +22,7 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "cfg.h"
 #include "dp.h"
@@ -110,6 +111,8 @@ struct quote {
 	bool no_df;               /* IPv4: the quoted packet without DF */
 	bool frag6;               /* IPv6: a fragment (M set) of our ESP packet ... */
 	uint16_t frag_off;        /* ... at this offset, its header behind the IPv6 header */
+	bool header_only;         /* UDP: the quote stops after its header (RFC 792's 8 bytes) */
+	uint16_t sport;           /* UDP: its source port; 0: 4500 */
 };
 
 /* The quoted packet: IP header, then UDP (ESP in UDP), an AH header's
@@ -150,8 +153,14 @@ static uint32_t quoted(uint8_t *q, const struct quote *w)
 	}
 	off = n + (w->proto == IPPROTO_UDP ? 8 : w->proto == IPPROTO_AH ? 4 : 0);
 	memset(q + n, 0x11, off - n);
-	if (w->proto == IPPROTO_UDP)
-		q[n] = q[n + 2] = 0x11, q[n + 1] = q[n + 3] = 0x94; /* 4500 -> 4500 */
+	if (w->proto == IPPROTO_UDP) {
+		uint16_t sport = w->sport != 0 ? w->sport : 4500;
+
+		q[n] = (uint8_t)(sport >> 8), q[n + 1] = (uint8_t)sport;
+		q[n + 2] = 0x11, q[n + 3] = 0x94; /* to 4500 */
+		if (w->header_only)
+			return off;
+	}
 	q[off] = (uint8_t)(w->spi >> 24);
 	q[off + 1] = (uint8_t)(w->spi >> 16);
 	q[off + 2] = (uint8_t)(w->spi >> 8);
@@ -483,6 +492,47 @@ START_TEST(test_siblings_take_it)
 }
 END_TEST
 
+/* A quote of UDP from our NAT-T port that stops after its header names
+ * no SA (ESP in UDP or IKE alike): recorded for the peer (lower only), its
+ * SAs take it at the scan, and the message goes on to the host, which
+ * may have sent that datagram. From another port, or from another
+ * address, it is no report. */
+START_TEST(test_natt_header_only)
+{
+	struct quote w = { .family = DPSEC_AF_INET, .proto = IPPROTO_UDP, .len = 1400,
+			   .from_us = true, .mtu = 1300, .header_only = true };
+	struct quote other_port = w, not_ours = w;
+	static const struct rte_ether_addr host_mac = { { 0x02, 0, 0, 0, 0, 0x42 } };
+	struct rte_mbuf *m;
+
+	ctx.host_port = 1;
+	ctx.ports[1].host_mac = host_mac;
+	ctx.inject = rte_ring_create("tpmtu_inject", 16, SOCKET_ID_ANY, 0);
+	ck_assert_ptr_nonnull(ctx.inject);
+	other_port.sport = 5000;
+	not_ours.from_us = false;
+	hand_over(&other_port, false);
+	hand_over(&not_ours, false);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	hand_over(&w, true);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 1);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), UINT32_MAX); /* not before the scan */
+	scan_all();
+	ck_assert_uint_eq(path_mtu(SA_UDP4), 1300);
+	ck_assert_uint_eq(path_mtu(SA_ESP4), 1300);
+	ck_assert_uint_eq(path_mtu(SA_ESP6), UINT32_MAX);
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	ck_assert_uint_eq(dp_meta(m)->in_port, 1);
+	ck_assert(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
+					 &host_mac));
+	rte_pktmbuf_free(m);
+	w.mtu = 1350; /* not lower than the peer's: ignored, still the host's */
+	hand_over(&w, true);
+	ck_assert_uint_eq(ctr(DP_C_pmtu_learned), 1);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 1);
+}
+END_TEST
+
 /* A LAN host's IPv4 packet of len bytes to dst, with DF or not, as the
  * outbound path measures it against sa: what dp_out_fits decides (the
  * packet freed, the error about it too). */
@@ -561,6 +611,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rekey_inherits);
 	tcase_add_test(tc, test_inherited_only_while_it_holds);
 	tcase_add_test(tc, test_siblings_take_it);
+	tcase_add_test(tc, test_natt_header_only);
 	tcase_add_test(tc, test_what_the_path_binds);
 	suite_add_tcase(s, tc);
 	return s;
@@ -582,6 +633,7 @@ int main(void)
 	mgr.shm.sas = directory;
 	ctx.cfg = &cfg;
 	ctx.n_ports = 1;
+	ctx.host_port = -1;
 	ctx.ports[0].mtu = 1500;
 	ctx.ports[0].role = DP_ROLE_UNPROTECTED;
 	ctx.n_local4 = 1;

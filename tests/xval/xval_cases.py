@@ -1699,7 +1699,31 @@ def to_host_run(seed):
     _to_host_cases(run, 6, T.WAN6_HOST)
     for fam in (4, 6):
         _ike_in_fragments(run, fam)
+    _natt_report_quoting_8_bytes(run)
     return run
+
+
+def _natt_report_quoting_8_bytes(run):
+    """A router's fragmentation needed that quotes only the UDP header of a
+    datagram from our NAT-T port (RFC 792's 8 bytes): ESP in UDP or the
+    host's IKE, the peer's path either way. The manager records it for the
+    peer (pmtu_learned; its SAs take it at the lifetime scan) and passes
+    the message on to the host, as it came."""
+    quoted = bytes(IP(src=T.WAN4, dst=T.PEER4, flags="DF", ttl=63, len=1400) /
+                   UDP(sport=4500, dport=4500))[:28]
+    report = bytes(IP(src="192.0.2.254", dst=T.WAN4, ttl=64) /
+                   ICMP(type=3, code=4, nexthopmtu=1300) / Raw(quoted))
+    c = Case(run, "natt-report-quoting-8-bytes")
+    c.send_wan(report)
+    c.expect_control(1, pmtu_reports=1, pmtu_learned=1, control_tx=1)
+    c.expect_host_from_manager(report)
+    c = Case(run, "ike-report-quoting-it-all")
+    ike = bytes(IP(src=T.WAN4, dst=T.PEER4, flags="DF", ttl=63) / UDP(sport=4500, dport=4500) /
+                Raw(bytes(4) + bytes(range(256)) * 5))
+    report = bytes(IP(src="192.0.2.254", dst=T.WAN4, ttl=64) /
+                   ICMP(type=3, code=4, nexthopmtu=1000) / Raw(ike[:576 - 28]))
+    c.send_wan(report)  # the non-ESP marker quoted: IKE's, the host's alone
+    c.expect_host(report)
 
 
 def _ike_datagram(fam, ident):
