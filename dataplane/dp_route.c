@@ -111,9 +111,10 @@ static void neigh_key(struct dp_neigh_key *k, uint16_t port, uint8_t family, con
 	memcpy(k->addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
 }
 
-/* The MAC is kept in the hash's data pointer itself: bit 63 marks it valid. */
+/* The MAC is kept in the hash's data pointer itself, in its low 48 bits,
+ * with these flags. */
 #define NEIGH_PRESENT (1ull << 63) /* never 0 */
-#define NEIGH_PERMANENT (1ull << 62)
+#define NEIGH_PERMANENT (1ull << 62) /* configured: what the link says is ignored */
 
 /* addr's entry on port (its MAC in the low 48 bits), 0 when none. */
 static uint64_t neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t family,
