@@ -47,7 +47,8 @@
 #   through the tunnel; B's ping reports it. Last, host A pings an address
 #   on the WAN link that nobody holds: once three ARP requests a second
 #   apart went unanswered, gateway A answers with host unreachable from its
-#   LAN address, which host A's ping reports.
+#   LAN address, which host A's ping reports. And host A moves to another
+#   MAC and sends a gratuitous ARP request: B's pings reach it there.
 # --case tunnel-pmtu: gateway A's LAN port held to LAN_MTU bytes. B pings
 #   host A with DF through the tunnel, 1,328 bytes: gateway A decrypts a
 #   packet too big for its LAN and sends "fragmentation needed" naming
@@ -433,6 +434,31 @@ def run_esp_fragments(w, errs):
     clear_too_big(w, errs)
     ttl_back_through_tunnel(w, errs)
     neighbour_unreachable(w, errs)
+    neighbour_moves(w, errs)
+
+
+# Sent in host A's namespace: a gratuitous ARP request (its own address
+# asked for, from its new MAC, as an HA pair's new master announces itself)
+GARP = ("from scapy.all import ARP, Ether, sendp; "
+        "sendp(Ether(src='%(mac)s', dst='ff:ff:ff:ff:ff:ff') / ARP(op=1, hwsrc='%(mac)s', "
+        "psrc='10.1.0.2', pdst='10.1.0.2'), iface='hosta-eth0', verbose=0)")
+
+
+def neighbour_moves(w, errs):
+    """Host A takes another MAC and says so with a gratuitous ARP request:
+    gateway A, which learnt its old MAC from the pings before, sends B's
+    pings to the new one (RFC 826: a known sender is updated by any ARP it
+    sends), and they are answered; host A's kernel drops frames to its old
+    MAC."""
+    mac = "02:00:00:00:0a:77"
+    T.sh("ip", "-n", w.ns["ha"], "link", "set", "hosta-eth0", "address", mac)
+    T.sh("/usr/bin/python3", "-c", GARP % {"mac": mac}, ns=w.ns["ha"])
+    moved = ping_ok(w, from_b=True)
+    print("neighbour: host A moved to %s and sent a gratuitous ARP; B's pings %s"
+          % (mac, "answered" if moved else "not answered"))
+    if not moved:
+        errs.append("neighbour: after host A's gratuitous ARP from its new MAC, gateway A "
+                    "still sent B's pings elsewhere")
 
 
 def neighbour_unreachable(w, errs):
