@@ -1,0 +1,148 @@
+/* fuzz_neigh.c - libFuzzer target for the manager's ARP and IPv6 neighbour
+ * discovery (neigh.c): frames from the wire go to dp_neigh_input as a
+ * worker hands them over, with the real neighbour table (kept from input
+ * to input, so that entries learnt, moved and marked failed meet later
+ * inputs), one port with an IPv4 and an IPv6 prefix, and resolution
+ * requests between inputs on a clock that moves a second every few
+ * inputs, so that next hops fail and answer. The frames sent back (ARP
+ * replies, neighbour advertisements, requests) are freed.
+ * Input byte 0 picks the mode:
+ *   bit 0 clear: the rest is an Ethernet frame with an ARP packet (the
+ *                manager reads ARP at the Ethernet header);
+ *   bit 0 set:   the rest is an IPv6 packet, parsed as a worker parses it
+ *                (ICMPv6 neighbour discovery reaches the manager so);
+ *   bits 1-3:    the low byte of an address on the port's prefixes to ask
+ *                the manager to resolve after the frame (0: none);
+ *   bit 4 set:   (IPv6) the harness writes the ICMPv6 checksum, so that
+ *                what follows its check is reached too. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_route.h"
+#include "neigh.h"
+
+#define TICKS_A_SECOND 4 /* inputs */
+
+static struct dp_ctx ctx;
+static struct cfg_dataplane cfg;
+static uint64_t fuzz_clock;
+
+static const uint8_t us4[4] = { 192, 0, 2, 1 };
+static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 1 };
+
+/* The EAL, the port and its prefixes, the table, the pool and the ring the
+ * manager sends on; libFuzzer's arguments are its own. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *eal[] = { "fuzz", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+			"--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
+
+	(void)argc;
+	(void)argv;
+	if (rte_eal_init(10, eal) < 0)
+		abort();
+	cfg.n_ports = 1;
+	cfg.ports[0].n_addrs = 2;
+	cfg.ports[0].addrs[0] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET }, .len = 24 };
+	memcpy(cfg.ports[0].addrs[0].addr.a, us4, 4);
+	cfg.ports[0].addrs[1] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET6 }, .len = 64 };
+	memcpy(cfg.ports[0].addrs[1].addr.a, us6, 16);
+	ctx.cfg = &cfg;
+	ctx.n_ports = 1;
+	ctx.host_port = -1;
+	ctx.ports[0].mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0, 1 } };
+	dp_g = &ctx;
+	ctx.pool = rte_pktmbuf_pool_create("fzn", 256, 0, DP_META_SIZE, 2048, SOCKET_ID_ANY);
+	ctx.inject = rte_ring_create("fzn_inject", 256, SOCKET_ID_ANY, 0);
+	if (!ctx.pool || !ctx.inject || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0)
+		abort();
+	return 0;
+}
+
+/* The frames the manager sent: freed, as a port would. */
+static void drain(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+/* Asks the manager to resolve the address of low byte low on the port's
+ * prefix of family, at the fuzz clock. */
+static void resolve(uint8_t family, uint8_t low)
+{
+	struct dp_resolve_req r = { .port = 0, .family = family };
+
+	memcpy(r.addr, family == DPSEC_AF_INET6 ? us6 : us4, family == DPSEC_AF_INET6 ? 16 : 4);
+	r.addr[family == DPSEC_AF_INET6 ? 15 : 3] = low;
+	dp_neigh_resolve(&ctx, &r, fuzz_clock * (rte_get_tsc_hz() / TICKS_A_SECOND));
+}
+
+/* The rest of the input as a frame for the manager, or NULL. */
+static struct rte_mbuf *frame(const uint8_t *data, size_t size, bool v6)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+	struct dp_meta *md;
+
+	if (m == NULL || rte_pktmbuf_append(m, (uint16_t)size) == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), data, size);
+	md = dp_meta(m);
+	md->in_port = 0;
+	md->family = v6 ? DPSEC_AF_INET6 : DPSEC_AF_NONE;
+	if (v6 && (dp_parse_ip_as(m, md, DPSEC_AF_INET6) != 0 || md->l4proto != IPPROTO_ICMPV6)) {
+		rte_pktmbuf_free(m); /* a worker hands the manager only ICMPv6 it parsed */
+		return NULL;
+	}
+	return m;
+}
+
+/* The ICMPv6 checksum of m (parsed) made right, when its header is there. */
+static void fix_icmp6_cksum(struct rte_mbuf *m)
+{
+	const struct dp_meta *md = dp_meta(m);
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+	uint8_t *icmp = rte_pktmbuf_mtod_offset(m, uint8_t *, md->l3_len);
+	uint16_t sum;
+
+	if (m->data_len < md->l3_len + 4u)
+		return;
+	icmp[2] = icmp[3] = 0;
+	sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	memcpy(icmp + 2, &sum, 2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rte_mbuf *m;
+	bool v6;
+	uint8_t low;
+
+	if (size < 2 || size > 1500)
+		return 0;
+	fuzz_clock++;
+	v6 = data[0] & 1;
+	low = (uint8_t)((data[0] >> 1) & 7);
+	m = frame(data + 1, size - 1, v6);
+	if (m != NULL && v6 && (data[0] & 0x10))
+		fix_icmp6_cksum(m);
+	if (m != NULL)
+		dp_neigh_input(&ctx, m);
+	if (low != 0)
+		resolve(v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET, (uint8_t)(low + 1));
+	drain();
+	return 0;
+}
