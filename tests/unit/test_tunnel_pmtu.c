@@ -47,6 +47,7 @@ static const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 
 enum { SA_ESP4, SA_AH4, SA_UDP4, SA_ESP6, SA_LATER, SA_LATER2, SA_LATER6, SA_TRANSPORT,
        SA_DF_CLEAR, N_SLOTS };
 static struct dpsec_shm_sa directory[N_SLOTS]; /* the SAs' descriptions, as the manager keeps them */
+static struct dp_sa_mgr sa_mgr[N_SLOTS];        /* the manager's state of each, for its scan */
 static const uint32_t spis[N_SLOTS] = { 0x1001, 0x1002, 0x1003, 0x1004, 0x1005,
 					0x1006, 0x1007, 0x1008, 0x1009 };
 
@@ -492,6 +493,22 @@ START_TEST(test_siblings_take_it)
 }
 END_TEST
 
+/* The manager's own lifetime scan (dp_life.c) is what hands a sibling its
+ * peer's record: one pass of it, as the manager loop runs it. */
+START_TEST(test_lifetime_scan_hands_it_on)
+{
+	struct quote w = ESP4(1300, 1400);
+
+	hand_over(&w, true);
+	ck_assert_uint_eq(path_mtu(SA_AH4), UINT32_MAX);
+	mgr.scan_tsc = 0; /* a whole pass due */
+	dp_life_scan(&ctx);
+	ck_assert_uint_eq(path_mtu(SA_AH4), 1300);
+	ck_assert_uint_eq(path_mtu(SA_UDP4), 1300);
+	ck_assert_uint_eq(directory[SA_AH4].path_mtu, 1300); /* what show qmsas reads */
+}
+END_TEST
+
 /* A quote of UDP from our NAT-T port that stops after its header names
  * no SA (ESP in UDP or IKE alike): recorded for the peer (lower only), its
  * SAs take it at the scan, and the message goes on to the host, which
@@ -611,6 +628,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rekey_inherits);
 	tcase_add_test(tc, test_inherited_only_while_it_holds);
 	tcase_add_test(tc, test_siblings_take_it);
+	tcase_add_test(tc, test_lifetime_scan_hands_it_on);
 	tcase_add_test(tc, test_natt_header_only);
 	tcase_add_test(tc, test_what_the_path_binds);
 	suite_add_tcase(s, tc);
@@ -631,6 +649,8 @@ int main(void)
 	dp_test_worker_init(&ctx, &worker, N_SLOTS, 256);
 	ctx.mgr = &mgr;
 	mgr.shm.sas = directory;
+	mgr.sa = sa_mgr;
+	ctx.workers[0].sa_ctr = worker.sa_ctr; /* the scan sums the workers' counters */
 	ctx.cfg = &cfg;
 	ctx.n_ports = 1;
 	ctx.host_port = -1;
