@@ -27,6 +27,15 @@ enum dp_natt_class {
 	DP_NATT_DONE,  /* consumed: a keepalive, or a counted drop */
 };
 
+/* Whether md (parsed) is UDP to one of our NAT-T ports: 4500, or the local
+ * port of an installed UDP-encapsulated inbound SA (table t). */
+static inline bool dp_natt_to_port(const struct dp_sa_table *t, const struct dp_meta *md)
+{
+	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
+
+	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(t, rte_be_to_cpu_16(dport));
+}
+
 /* m: UDP to one of the gateway's addresses on a NAT-T port, parsed.
  * Decides what it carries; keepalives and malformed packets are counted and
  * freed here (DP_NATT_DONE). */

@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "frag_track.h"
+#include "natt.h"
 #include "reass.h"
 
 #define REASS_BUCKET_ENTRIES 8 /* twice the slots the table may fill: few full buckets */
@@ -232,6 +233,26 @@ bool dp_reass_udp_here(struct dp_worker *w, struct rte_mbuf *m, bool esp_in_udp,
 	}
 	dp_frag_first_put(w->reass_udp, DP_REASS_UDP_KEYS, &k, now);
 	return k.owner == UDP_HERE;
+}
+
+enum dp_udp_frag dp_reass_udp_fragment(struct dp_worker *w, struct rte_mbuf **m, uint64_t now)
+{
+	struct dp_meta *md = dp_meta(*m);
+	bool esp_in_udp = false;
+
+	if (!(md->flags & DP_M_NOT_FIRST) && dp_natt_to_port(&dp_g->sas, md)) {
+		enum dp_natt_class c = dp_natt_classify(w, *m, md);
+
+		if (c == DP_NATT_DONE) {
+			*m = NULL;
+			return DP_UDP_FRAG_TAKEN;
+		}
+		esp_in_udp = c == DP_NATT_FRAGMENT;
+	}
+	if (!dp_reass_udp_here(w, *m, esp_in_udp, now))
+		return DP_UDP_FRAG_HOST;
+	*m = dp_reass_take(w, *m, now);
+	return DP_UDP_FRAG_TAKEN;
 }
 
 /* DPDK stops expiring when the death row is full: bury and go on until

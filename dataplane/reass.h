@@ -56,6 +56,18 @@ struct rte_mbuf *dp_reass_take(struct dp_worker *w, struct rte_mbuf *m, uint64_t
 bool dp_reass_udp_here(struct dp_worker *w, struct rte_mbuf *m, bool esp_in_udp,
 		       uint64_t now);
 
+enum dp_udp_frag {
+	DP_UDP_FRAG_HOST,  /* the host's, as it came: *m untouched */
+	DP_UDP_FRAG_TAKEN, /* made whole here: *m the datagram once whole, else NULL
+			    * (held for the rest, or dropped and counted) */
+};
+
+/* *m: a fragment of UDP to one of the gateway's addresses, parsed, at TSC
+ * now. A first fragment on a NAT-T port is classified (dp_natt_classify:
+ * a malformed one dropped), then dp_reass_udp_here decides; a datagram
+ * made whole is to be sorted again as any packet to the gateway. */
+enum dp_udp_frag dp_reass_udp_fragment(struct dp_worker *w, struct rte_mbuf **m, uint64_t now);
+
 /* Frees the fragments of packets whose time ran out (reass_failed);
  * between poll rounds, while any are held. */
 void dp_reass_expire(struct dp_worker *w, uint64_t now);

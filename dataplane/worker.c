@@ -133,14 +133,6 @@ static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mb
 	return true;
 }
 
-/* UDP to one of our NAT-T ports (RFC 3948): IKE, keepalive or ESP in UDP. */
-static bool is_natt(const struct dp_meta *md)
-{
-	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
-
-	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&dp_g->sas, rte_be_to_cpu_16(dport));
-}
-
 /* The host's own IKE: UDP 500/4500, or from the NAT-T port of one of our
  * UDP-encapsulated SAs (the host side only: no other traffic pays for the
  * port lookup). */
@@ -179,29 +171,6 @@ static void sort_natt(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *m
 	}
 }
 
-/* A fragment of UDP to us: its datagram is made whole here when it is
- * ESP in UDP or its fragments came ahead of its first
- * (dp_reass_udp_here); returns it once whole, NULL while m is held or
- * when dropped. Otherwise the host's as it came (IKE's, say): NULL. */
-static struct rte_mbuf *take_udp_fragment(struct dp_worker *w, struct rte_mbuf *m,
-					  struct dp_meta *md, struct dp_sort *s)
-{
-	bool esp_in_udp = false;
-
-	if (!(md->flags & DP_M_NOT_FIRST) && is_natt(md)) {
-		enum dp_natt_class c = dp_natt_classify(w, m, md);
-
-		if (c == DP_NATT_DONE)
-			return NULL;
-		esp_in_udp = c == DP_NATT_FRAGMENT;
-	}
-	if (!dp_reass_udp_here(w, m, esp_in_udp, w->round_tsc)) {
-		s->clear_in[s->n_clear_in++] = m;
-		return NULL;
-	}
-	return dp_reass_take(w, m, w->round_tsc);
-}
-
 /* A packet to one of the gateway's addresses: ESP (plain or in UDP) to the
  * inbound SAs, the rest to the clear path (IKE among it); a UDP datagram
  * in fragments once whole, if made whole here. */
@@ -209,12 +178,15 @@ static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *
 		       struct dp_sort *s)
 {
 	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_FRAG)) {
-		m = take_udp_fragment(w, m, md, s);
+		if (dp_reass_udp_fragment(w, &m, w->round_tsc) == DP_UDP_FRAG_HOST) {
+			s->clear_in[s->n_clear_in++] = m;
+			return;
+		}
 		if (m == NULL)
 			return;
 		md = dp_meta(m);
 	}
-	if (is_natt(md)) {
+	if (dp_natt_to_port(&dp_g->sas, md)) { /* IKE, keepalive or ESP in UDP */
 		sort_natt(w, m, md, s);
 		return;
 	}

@@ -331,45 +331,21 @@ static struct rte_mbuf *natt_to_us(struct rte_mbuf *m, struct dp_meta *md)
 	}
 }
 
-static bool to_natt_port(const struct dp_meta *md)
-{
-	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
-
-	return md->l4proto == IPPROTO_UDP && dp_sa_natt_port(&ctx.sas, rte_be_to_cpu_16(dport));
-}
-
-/* A fragment of UDP to us, as a worker sorts it: the datagram once made
- * whole here, or NULL (held, dropped, or the host's: freed). */
-static struct rte_mbuf *udp_fragment_to_us(struct rte_mbuf *m, struct dp_meta *md)
-{
-	bool esp_in_udp = false;
-
-	if (!(md->flags & DP_M_NOT_FIRST) && to_natt_port(md)) {
-		enum dp_natt_class c = dp_natt_classify(&worker, m, md);
-
-		if (c == DP_NATT_DONE)
-			return NULL;
-		esp_in_udp = c == DP_NATT_FRAGMENT;
-	}
-	if (!dp_reass_udp_here(&worker, m, esp_in_udp, fuzz_clock)) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	return dp_reass_take(&worker, m, fuzz_clock);
-}
-
 /* As a worker sorts a packet to us: ESP, ESP in UDP, a fragment of either
  * (the packet it completes, if any), or neither (freed). NULL: nothing
  * for the ESP path. */
 static struct rte_mbuf *esp_to_us(struct rte_mbuf *m, struct dp_meta *md)
 {
 	if (md->l4proto == IPPROTO_UDP && (md->flags & DP_M_FRAG)) {
-		m = udp_fragment_to_us(m, md);
+		if (dp_reass_udp_fragment(&worker, &m, fuzz_clock) == DP_UDP_FRAG_HOST) {
+			rte_pktmbuf_free(m); /* the host's */
+			return NULL;
+		}
 		if (m == NULL)
 			return NULL;
 		md = dp_meta(m);
 	}
-	if (to_natt_port(md))
+	if (dp_natt_to_port(&ctx.sas, md))
 		return natt_to_us(m, md);
 	if (md->l4proto == IPPROTO_ESP || md->l4proto == IPPROTO_AH)
 		return (md->flags & DP_M_FRAG) ? dp_reass_take(&worker, m, fuzz_clock) : m;
