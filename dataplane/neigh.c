@@ -79,20 +79,26 @@ static void inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 		rte_pktmbuf_free(m);
 }
 
+/* The slot request r is being resolved in, or NULL. */
+static struct resolve_slot *resolving(const struct dp_resolve_req *r)
+{
+	for (int i = 0; i < RESOLVE_SLOTS; i++)
+		if (resolve_log[i].tries > 0 && memcmp(&resolve_log[i].req, r, sizeof(*r)) == 0)
+			return &resolve_log[i];
+	return NULL;
+}
+
 /* The slot of request r: its own, or the one asked longest ago, taken
  * over. */
 static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
 {
-	struct resolve_slot *oldest = &resolve_log[0];
+	struct resolve_slot *s = resolving(r), *oldest = &resolve_log[0];
 
-	for (int i = 0; i < RESOLVE_SLOTS; i++) {
-		struct resolve_slot *s = &resolve_log[i];
-
-		if (s->tries > 0 && memcmp(&s->req, r, sizeof(*r)) == 0)
-			return s;
-		if (s->tsc < oldest->tsc)
-			oldest = s;
-	}
+	if (s != NULL)
+		return s;
+	for (int i = 1; i < RESOLVE_SLOTS; i++)
+		if (resolve_log[i].tsc < oldest->tsc)
+			oldest = &resolve_log[i];
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->req = *r;
 	return oldest;
@@ -104,15 +110,15 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 		  const struct rte_ether_addr *mac)
 {
 	struct dp_resolve_req r = { .port = port, .family = family };
+	struct resolve_slot *s;
 
 	if (dp_neigh_known(&dp->routes, port, family, addr) == DP_NEIGH_PERMANENT)
 		return;
 	dp_neigh_set(&dp->routes, port, family, addr, mac, false);
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	for (int i = 0; i < RESOLVE_SLOTS; i++)
-		if (resolve_log[i].tries > 0 && memcmp(&resolve_log[i].req, &r, sizeof(r)) == 0)
-			memset(&resolve_log[i], 0, sizeof(resolve_log[i]));
+	if ((s = resolving(&r)) != NULL)
+		memset(s, 0, sizeof(*s));
 }
 
 static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)

@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "cfg.h"
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_route.h"
@@ -52,10 +53,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	cfg.n_ports = 1;
 	cfg.ports[0].n_addrs = 2;
-	cfg.ports[0].addrs[0] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET }, .len = 24 };
-	memcpy(cfg.ports[0].addrs[0].addr.a, us4, 4);
-	cfg.ports[0].addrs[1] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET6 }, .len = 64 };
-	memcpy(cfg.ports[0].addrs[1].addr.a, us6, 16);
+	if (cfg_parse_prefix("192.0.2.1/24", &cfg.ports[0].addrs[0]) != 0 ||
+	    cfg_parse_prefix("2001:db8:ff::1/64", &cfg.ports[0].addrs[1]) != 0)
+		abort();
 	ctx.cfg = &cfg;
 	ctx.n_ports = 1;
 	ctx.host_port = -1;

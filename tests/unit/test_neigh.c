@@ -15,6 +15,7 @@
 #include <rte_ip.h>
 #include <rte_ring.h>
 
+#include "cfg.h"
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_route.h"
@@ -39,10 +40,8 @@ static void setup(void)
 {
 	cfg.n_ports = 1;
 	cfg.ports[0].n_addrs = 2;
-	cfg.ports[0].addrs[0] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET }, .len = 24 };
-	memcpy(cfg.ports[0].addrs[0].addr.a, us4, 4);
-	cfg.ports[0].addrs[1] = (struct dpsec_prefix){ .addr = { .family = DPSEC_AF_INET6 }, .len = 64 };
-	memcpy(cfg.ports[0].addrs[1].addr.a, us6, 16);
+	ck_assert_int_eq(cfg_parse_prefix("192.0.2.1/24", &cfg.ports[0].addrs[0]), 0);
+	ck_assert_int_eq(cfg_parse_prefix("2001:db8:ff::1/64", &cfg.ports[0].addrs[1]), 0);
 	ctx.cfg = &cfg;
 	ctx.ports[0].mac = our_mac;
 	ck_assert_int_eq(dp_routes_init(&ctx.routes, "tneigh", SOCKET_ID_ANY), 0);
