@@ -580,6 +580,57 @@ static enum dp_fit fits_path(uint32_t idx, const uint8_t *dst, uint16_t len, boo
 	return fit;
 }
 
+/* A LAN host's UDP packet of family to a next hop that does not answer:
+ * the error its source gets (dp_icmp_host_unreachable) is destination
+ * unreachable, host unreachable (IPv4: type 3 code 1) or address
+ * unreachable (ICMPv6: type 1 code 3), quoting the packet. */
+static void host_unreachable_is(uint8_t family, uint8_t type, uint8_t code)
+{
+	static const uint8_t lan4[4] = { 10, 1, 0, 2 }, far4[4] = { 10, 2, 0, 9 };
+	static const uint8_t lan6[16] = { 0x20, 0x01, 0x0d, 0xb8, 1, [15] = 2 };
+	static const uint8_t far6[16] = { 0x20, 0x01, 0x0d, 0xb8, 2, [15] = 9 };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool), *reply;
+	uint32_t hdr = family == DPSEC_AF_INET6 ? 40 : 20, len = hdr + 8 + 32;
+	uint8_t *p, *icmp;
+
+	ck_assert_ptr_nonnull(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	memset(p, 0x5a, len);
+	if (family == DPSEC_AF_INET6) {
+		*(struct rte_ipv6_hdr *)p = (struct rte_ipv6_hdr){
+			.vtc_flow = rte_cpu_to_be_32(6u << 28), .payload_len = rte_cpu_to_be_16(40),
+			.proto = IPPROTO_UDP, .hop_limits = 63 };
+		memcpy(p + 8, lan6, 16);
+		memcpy(p + 24, far6, 16);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+		*ip = (struct rte_ipv4_hdr){ .version_ihl = 0x45, .total_length = rte_cpu_to_be_16((uint16_t)len),
+					     .time_to_live = 63, .next_proto_id = IPPROTO_UDP };
+		memcpy(&ip->src_addr, lan4, 4);
+		memcpy(&ip->dst_addr, far4, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), family), 0);
+	dp_meta(m)->in_port = 0;
+	worker.round_tsc = rte_rdtsc();
+	reply = dp_icmp_host_unreachable(&worker, m);
+	ck_assert_ptr_nonnull(reply);
+	icmp = rte_pktmbuf_mtod_offset(reply, uint8_t *, hdr);
+	ck_assert_uint_eq(icmp[0], type);
+	ck_assert_uint_eq(icmp[1], code);
+	ck_assert(memcmp(icmp + 8 + hdr, p + hdr, 8) == 0); /* the quote: the UDP header as sent */
+	rte_pktmbuf_free(reply);
+	rte_pktmbuf_free(m);
+}
+
+START_TEST(test_host_unreachable)
+{
+	host_unreachable_is(DPSEC_AF_INET, 3, 1);
+	host_unreachable_is(DPSEC_AF_INET6, 1, 3);
+}
+END_TEST
+
 START_TEST(test_what_the_path_binds)
 {
 	static const uint8_t far_host[4] = { 10, 2, 0, 2 };
@@ -631,6 +682,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_lifetime_scan_hands_it_on);
 	tcase_add_test(tc, test_natt_header_only);
 	tcase_add_test(tc, test_what_the_path_binds);
+	tcase_add_test(tc, test_host_unreachable);
 	suite_add_tcase(s, tc);
 	return s;
 }
