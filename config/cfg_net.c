@@ -10,7 +10,7 @@
 
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us",
 						 "natt_keepalive_seconds", "reassembly_timeout_ms",
-						 "pmtu_age_seconds", NULL };
+						 "pmtu_age_seconds", "neighbour_reachable_seconds", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -37,6 +37,7 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 	o->natt_keepalive_s = CFG_NATT_KEEPALIVE_DEFAULT_S;
 	o->reassembly_timeout_ms = CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS;
 	o->pmtu_age_s = CFG_PMTU_AGE_DEFAULT_S;
+	o->neighbour_reachable_s = CFG_NEIGHBOUR_REACHABLE_DEFAULT_S;
 	r = cfg_member(c, root, "dataplane", false, CFG_T_GROUP, "a group { ... }", &g);
 	if (r <= 0)
 		return r;
@@ -66,6 +67,10 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return -1;
 	if (r)
 		o->pmtu_age_s = (uint32_t)v;
+	if ((r = cfg_int(c, g, "neighbour_reachable_seconds", false, 0, 3600, &v)) < 0)
+		return -1;
+	if (r)
+		o->neighbour_reachable_s = (uint32_t)v;
 	return 0;
 }
 

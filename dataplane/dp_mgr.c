@@ -14,6 +14,7 @@
 #include "dp_mgr.h"
 #include "dp_policy.h"
 #include "dp_rcu.h"
+#include "neigh.h"
 #include "ofl_engine.h"
 #include "tunnel_pmtu.h"
 
@@ -103,6 +104,17 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
+/* The neighbours' reachability looked at four times a second. */
+static void neigh_tick(struct dp_ctx *dp)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	if (now - dp->mgr->neigh_scan_tsc < rte_get_tsc_hz() / 4)
+		return;
+	dp->mgr->neigh_scan_tsc = now;
+	dp_neigh_age(dp, now);
+}
+
 bool dp_mgr_poll(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;
@@ -115,6 +127,7 @@ bool dp_mgr_poll(struct dp_ctx *dp)
 	busy = dp_acq_poll(dp);
 	dp_life_scan(dp);
 	dp_pmtu_tick(dp);
+	neigh_tick(dp);
 	dp_life_publish_stats(dp);
 	dp_rcu_reclaim(dp);
 	return busy || atomic_load_explicit(&m->shm.cmd->tail, memory_order_relaxed) != cmd_before;

@@ -9,11 +9,11 @@
 #include "dp_policy.h"
 #include "dp_rcu.h"
 
-enum gc_kind { GC_SA, GC_POLICY };
+enum gc_kind { GC_SA, GC_POLICY, GC_NEIGH };
 
 struct gc_item {
 	uint32_t kind; /* enum gc_kind */
-	uint32_t pad;
+	int32_t position; /* GC_NEIGH: the neighbour table's */
 	void *ptr;
 };
 
@@ -21,8 +21,10 @@ static void gc_free_one(struct dp_ctx *dp, const struct gc_item *it)
 {
 	if (it->kind == GC_SA)
 		dp_sa_destroy(&dp->sas, it->ptr);
-	else
+	else if (it->kind == GC_POLICY)
 		dp_policy_free(it->ptr);
+	else
+		dp_neigh_free_position(&dp->routes, it->position);
 }
 
 static void gc_free(void *p, void *e, unsigned int n)
@@ -69,10 +71,8 @@ void dp_rcu_fini(struct dp_ctx *dp)
 	dp->rcu = NULL;
 }
 
-static void defer(struct dp_ctx *dp, uint32_t kind, void *ptr)
+static void defer(struct dp_ctx *dp, struct gc_item it)
 {
-	struct gc_item it = { .kind = kind, .ptr = ptr };
-
 	if (rte_rcu_qsbr_dq_enqueue(dp->gc, &it) == 0)
 		return;
 	/* the queue is full even after reclaiming: wait out one grace period */
@@ -82,12 +82,17 @@ static void defer(struct dp_ctx *dp, uint32_t kind, void *ptr)
 
 void dp_rcu_defer_sa(struct dp_ctx *dp, struct dp_sa *sa)
 {
-	defer(dp, GC_SA, sa);
+	defer(dp, (struct gc_item){ .kind = GC_SA, .ptr = sa });
 }
 
 void dp_rcu_defer_policy(struct dp_ctx *dp, struct dp_policy *p)
 {
-	defer(dp, GC_POLICY, p);
+	defer(dp, (struct gc_item){ .kind = GC_POLICY, .ptr = p });
+}
+
+void dp_rcu_defer_neigh(struct dp_ctx *dp, int32_t position)
+{
+	defer(dp, (struct gc_item){ .kind = GC_NEIGH, .position = position });
 }
 
 void dp_rcu_reclaim(struct dp_ctx *dp)

@@ -1,7 +1,8 @@
 /* dp_rcu.h - deferred reclamation for the tables workers read without
  * locks. Workers report a quiescent state once per loop (rte_rcu_qsbr); the
- * manager unpublishes an SA or a policy, hands it to dp_rcu_defer_*(), and
- * it is freed once every worker has passed a quiescent state since. */
+ * manager unpublishes an SA, a policy or a neighbour, hands it to
+ * dp_rcu_defer_*(), and it is freed once every worker has passed a
+ * quiescent state since. */
 #ifndef DP_RCU_H
 #define DP_RCU_H
 
@@ -21,6 +22,8 @@ void dp_rcu_fini(struct dp_ctx *dp);
 
 void dp_rcu_defer_sa(struct dp_ctx *dp, struct dp_sa *sa);
 void dp_rcu_defer_policy(struct dp_ctx *dp, struct dp_policy *p);
+/* A neighbour table position dp_neigh_forget gave back. */
+void dp_rcu_defer_neigh(struct dp_ctx *dp, int32_t position);
 
 /* Frees what no worker can still hold; never blocks. */
 void dp_rcu_reclaim(struct dp_ctx *dp);

@@ -129,6 +129,12 @@ static uint64_t neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t fa
 	return (uint64_t)(uintptr_t)data;
 }
 
+static void mac_of_entry(uint64_t v, struct rte_ether_addr *mac)
+{
+	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
+		mac->addr_bytes[i] = (uint8_t)(v >> (8 * (5 - i)));
+}
+
 bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr, struct rte_ether_addr *mac)
 {
@@ -136,8 +142,7 @@ bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 
 	if (v == 0)
 		return false;
-	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
-		mac->addr_bytes[i] = (uint8_t)(v >> (8 * (5 - i)));
+	mac_of_entry(v, mac);
 	return true;
 }
 
@@ -156,11 +161,42 @@ int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8
 {
 	struct dp_neigh_key k;
 	uint64_t v = NEIGH_PRESENT | (permanent ? NEIGH_PERMANENT : 0);
+	int rc;
 
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		v |= (uint64_t)mac->addr_bytes[i] << (8 * (5 - i));
 	neigh_key(&k, port, family, addr);
-	return rte_hash_add_key_data(r->neigh, &k, (void *)(uintptr_t)v);
+	rc = rte_hash_add_key_data(r->neigh, &k, (void *)(uintptr_t)v);
+	return rc < 0 ? rc : rte_hash_lookup(r->neigh, &k);
+}
+
+int32_t dp_neigh_next_learnt(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
+			     struct rte_ether_addr *mac)
+{
+	const void *key;
+	void *data;
+	int32_t pos;
+
+	while ((pos = rte_hash_iterate(r->neigh, &key, &data, next)) >= 0) {
+		uint64_t v = (uint64_t)(uintptr_t)data;
+
+		if (v & NEIGH_PERMANENT)
+			continue;
+		memcpy(k, key, sizeof(*k));
+		mac_of_entry(v, mac);
+		return pos;
+	}
+	return -1;
+}
+
+int32_t dp_neigh_forget(struct dp_routes *r, const struct dp_neigh_key *k)
+{
+	return rte_hash_del_key(r->neigh, k);
+}
+
+void dp_neigh_free_position(struct dp_routes *r, int32_t position)
+{
+	rte_hash_free_key_with_position(r->neigh, position);
 }
 
 static uint32_t failed_index(const struct dp_neigh_key *k)

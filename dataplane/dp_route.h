@@ -77,9 +77,22 @@ bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr, struct rte_ether_addr *mac);
 
 /* Manager lcore only. permanent: configured, not to be changed by what
- * the link says. */
+ * the link says. Returns the entry's position in the table
+ * (0..DP_MAX_NEIGHBOURS-1), or a negative errno (-ENOSPC: full). */
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
 		 const struct rte_ether_addr *mac, bool permanent);
+
+/* Walks the learnt (not permanent) neighbours: start with *next 0; returns
+ * the next one's position with its key and MAC, or -1 at the end. Manager
+ * lcore only. */
+int32_t dp_neigh_next_learnt(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
+			     struct rte_ether_addr *mac);
+
+/* Removes k's entry; returns the position it held, to be given to
+ * dp_neigh_free_position once no worker can still be reading it (a grace
+ * period), or a negative errno. Manager lcore only. */
+int32_t dp_neigh_forget(struct dp_routes *r, const struct dp_neigh_key *k);
+void dp_neigh_free_position(struct dp_routes *r, int32_t position);
 
 enum dp_neigh_kind { DP_NEIGH_UNKNOWN, DP_NEIGH_LEARNT, DP_NEIGH_PERMANENT };
 

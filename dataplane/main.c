@@ -343,7 +343,7 @@ static bool manager_poll_packets(struct dp_ctx *dp)
 		if (dp_meta(m[i])->flags & DP_M_PMTU)
 			dp_pmtu_input(dp, m[i]);
 		else
-			dp_neigh_input(dp, m[i]);
+			dp_neigh_input(dp, m[i], rte_rdtsc());
 	for (unsigned int i = 0; i < k; i++)
 		dp_neigh_resolve(dp, &r[i], rte_rdtsc());
 	return n + k > 0;

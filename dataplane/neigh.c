@@ -3,7 +3,10 @@
  * (worker 0 transmits them). A next hop that leaves RESOLVE_TRIES
  * requests a second apart unanswered is marked failed, so that workers
  * answer packets for it with host unreachable (RFC 1812 §5.2.7.1), until
- * it answers. */
+ * it answers. A learnt neighbour that said nothing for
+ * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
+ * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES such requests go unanswered: its next packet asks the
+ * whole link again (a next hop replaced, or gone). */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -13,6 +16,7 @@
 #include <rte_ip.h>
 
 #include "dp_pkt.h"
+#include "dp_rcu.h"
 #include "neigh.h"
 
 #define ND_NS 135
@@ -23,6 +27,7 @@
 #define ND_NA_OVERRIDE 0x20
 #define RESOLVE_SLOTS 64
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
+#define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
 
 /* A next hop being resolved: its last request, and how many went
  * unanswered. */
@@ -33,6 +38,18 @@ struct resolve_slot {
 };
 
 static struct resolve_slot resolve_log[RESOLVE_SLOTS]; /* manager lcore only */
+static const struct rte_ether_addr broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+
+/* A learnt neighbour's reachability: when it last said something, and
+ * the unicast requests sent since it fell silent. */
+struct neigh_reach {
+	uint64_t heard_tsc;
+	uint64_t probe_tsc;
+	uint32_t probes;
+};
+
+/* By position in the neighbour table; manager lcore only. */
+static struct neigh_reach reach[DP_MAX_NEIGHBOURS];
 
 static bool prefix_contains(const struct dpsec_prefix *p, uint8_t family, const uint8_t *a)
 {
@@ -104,17 +121,24 @@ static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
 	return oldest;
 }
 
-/* addr on port answered with mac: learnt, its failure and requests
- * forgotten; a configured neighbour stays as configured. */
+/* addr on port answered with mac (at TSC now): learnt and heard from,
+ * its failure and requests forgotten; a configured neighbour stays as
+ * configured. */
 static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
-		  const struct rte_ether_addr *mac)
+		  const struct rte_ether_addr *mac, uint64_t now)
 {
 	struct dp_resolve_req r = { .port = port, .family = family };
 	struct resolve_slot *s;
+	int pos;
 
 	if (dp_neigh_known(&dp->routes, port, family, addr) == DP_NEIGH_PERMANENT)
 		return;
-	dp_neigh_set(&dp->routes, port, family, addr, mac, false);
+	pos = dp_neigh_set(&dp->routes, port, family, addr, mac, false);
+	if (pos < 0) {
+		dp->mgr_ctr.c[DP_C_neigh_table_full]++;
+		return;
+	}
+	reach[pos] = (struct neigh_reach){ .heard_tsc = now };
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
 	if ((s = resolving(&r)) != NULL)
@@ -139,7 +163,7 @@ static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 	inject(dp, m, port);
 }
 
-static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint64_t now)
 {
 	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *,
 							  sizeof(struct rte_ether_hdr));
@@ -162,7 +186,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 		     DP_NEIGH_UNKNOWN) &&
 	    d->arp_sip != 0 &&
 	    port_addr_for(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) != NULL)
-		learn(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha);
+		learn(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now);
 	if (op == RTE_ARP_OP_REQUEST && for_us) {
 		arp_reply(dp, m, port);
 		return;
@@ -249,7 +273,7 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 		inject(dp, m, port);
 }
 
-static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint64_t now)
 {
 	struct dp_meta *md = dp_meta(m);
 	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
@@ -262,28 +286,30 @@ static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 	if (icmp[0] == ND_NS && port_owns(dp, port, DPSEC_AF_INET6, icmp + 8)) {
 		ll = nd_lladdr(icmp + 24, end, ND_OPT_SLLA);
 		if (ll != NULL)
-			learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll);
+			learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
 		nd_answer(dp, port, ip, icmp + 8, ll);
 	} else if (icmp[0] == ND_NA && (ll = nd_lladdr(icmp + 24, end, ND_OPT_TLLA)) != NULL &&
 		   port_addr_for(dp, port, DPSEC_AF_INET6, icmp + 8) != NULL) {
-		learn(dp, port, DPSEC_AF_INET6, icmp + 8, ll);
+		learn(dp, port, DPSEC_AF_INET6, icmp + 8, ll, now);
 	}
 out:
 	rte_pktmbuf_free(m);
 }
 
-void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m)
+void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now)
 {
 	uint16_t port = dp_meta(m)->in_port;
 
 	if (dp_meta(m)->family == DPSEC_AF_NONE)
-		arp_input(dp, m, port);
+		arp_input(dp, m, port, now);
 	else
-		nd_input(dp, m, port);
+		nd_input(dp, m, port, now);
 }
 
+/* An ARP request for tip from sip, to eth_dst (broadcast, or the MAC we
+ * hold for tip). */
 static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint8_t *sip,
-				    const uint8_t *tip)
+				    const uint8_t *tip, const struct rte_ether_addr *eth_dst)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
 	struct rte_ether_hdr *eth;
@@ -293,7 +319,7 @@ static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint
 		return NULL;
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
 	arp = (struct rte_arp_hdr *)(eth + 1);
-	memset(eth, 0xff, sizeof(eth->dst_addr));
+	eth->dst_addr = *eth_dst;
 	eth->src_addr = dp->ports[port].mac;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
@@ -326,13 +352,77 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 	s->tsc = now;
 	s->tries++;
 	if (r->family == DPSEC_AF_INET) {
-		m = arp_request(dp, r->port, src->addr.a, r->addr);
+		m = arp_request(dp, r->port, src->addr.a, r->addr, &broadcast);
 	} else {
 		ipv6_solicited_node(dst, r->addr);
 		m = nd_build(dp, r->port, src->addr.a, dst, &mcast, ND_NS, 0, r->addr);
 	}
 	if (m != NULL)
 		inject(dp, m, r->port);
+}
+
+/* Asks the neighbour k, whose MAC we hold, whether it is still there: a
+ * request sent to its MAC (and, for IPv6, to its address). */
+static void probe(struct dp_ctx *dp, const struct dp_neigh_key *k, const struct rte_ether_addr *mac)
+{
+	const struct dpsec_prefix *src = port_addr_for(dp, k->port, k->family, k->addr);
+	struct rte_mbuf *m;
+
+	if (src == NULL)
+		return; /* the port's addresses no longer hold it: it ages out */
+	if (k->family == DPSEC_AF_INET)
+		m = arp_request(dp, k->port, src->addr.a, k->addr, mac);
+	else
+		m = nd_build(dp, k->port, src->addr.a, k->addr, mac, ND_NS, 0, k->addr);
+	if (m != NULL) {
+		dp->mgr_ctr.c[DP_C_neigh_probes]++;
+		inject(dp, m, k->port);
+	}
+}
+
+/* Forgets the neighbour k at position pos: workers stop finding it at
+ * once; its position is reused after a grace period. */
+static void forget(struct dp_ctx *dp, const struct dp_neigh_key *k, int32_t pos)
+{
+	reach[pos] = (struct neigh_reach){ 0 };
+	if (dp_neigh_forget(&dp->routes, k) >= 0)
+		dp_rcu_defer_neigh(dp, pos);
+	dp->mgr_ctr.c[DP_C_neigh_expired]++;
+}
+
+/* The neighbour at pos said nothing for silent_tsc (TSC cycles): asked a
+ * second apart, and forgotten after PROBE_TRIES requests unanswered. */
+static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
+			    const struct rte_ether_addr *mac, int32_t pos, uint64_t silent_tsc,
+			    uint64_t now)
+{
+	struct neigh_reach *n = &reach[pos];
+
+	if (now - n->heard_tsc < silent_tsc)
+		return;
+	if (n->probes > 0 && now - n->probe_tsc < rte_get_tsc_hz())
+		return;
+	if (n->probes >= PROBE_TRIES) {
+		forget(dp, k, pos);
+		return;
+	}
+	n->probes++;
+	n->probe_tsc = now;
+	probe(dp, k, mac);
+}
+
+void dp_neigh_age(struct dp_ctx *dp, uint64_t now)
+{
+	uint64_t silent_tsc = rte_get_tsc_hz() * dp->cfg->opts.neighbour_reachable_s;
+	struct rte_ether_addr mac;
+	struct dp_neigh_key k;
+	uint32_t next = 0;
+	int32_t pos;
+
+	if (silent_tsc == 0)
+		return;
+	while ((pos = dp_neigh_next_learnt(&dp->routes, &next, &k, &mac)) >= 0)
+		check_reachable(dp, &k, &mac, pos, silent_tsc, now);
 }
 
 int dp_neigh_static(struct dp_ctx *dp)

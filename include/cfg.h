@@ -22,6 +22,7 @@
  * any reordering while keeping what a flood of lone fragments holds short. */
 #define CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS 1000
 #define CFG_PMTU_AGE_DEFAULT_S 600 /* RFC 1191 §6.3: ten minutes */
+#define CFG_NEIGHBOUR_REACHABLE_DEFAULT_S 30 /* RFC 4861 §10's REACHABLE_TIME */
 
 enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
 
@@ -57,6 +58,7 @@ struct cfg_dataplane_opts {
 	uint32_t natt_keepalive_s; /* RFC 3948 §4 keepalive interval; 0: none; default 20 */
 	uint32_t reassembly_timeout_ms; /* how long ESP/AH fragments wait for the rest */
 	uint32_t pmtu_age_s;     /* how long a router's path MTU report holds; 0: none taken */
+	uint32_t neighbour_reachable_s; /* a learnt neighbour silent this long is asked again; 0: never */
 };
 
 struct cfg_dataplane {

@@ -111,7 +111,10 @@
 	X(bytes_sent_in_tunnels, "Bytes Sent In Tunnels")                                    \
 	X(bytes_received_in_tunnels, "Bytes Received In Tunnels")                            \
 	X(offloaded_bytes_sent, "Offloaded Bytes Sent")                                      \
-	X(offloaded_bytes_received, "Offloaded Bytes Received")
+	X(offloaded_bytes_received, "Offloaded Bytes Received")                              \
+	X(neigh_probes, "unicast ARP requests / neighbour solicitations asking a learnt neighbour silent for neighbour_reachable_seconds whether it is still there") \
+	X(neigh_expired, "learnt neighbours forgotten: three such requests a second apart unanswered") \
+	X(neigh_table_full, "neighbours not learnt: the table of 4,096 full")
 
 enum dp_counter {
 #define DP_X_ENUM(n, d) DP_C_##n,

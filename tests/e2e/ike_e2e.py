@@ -60,7 +60,7 @@ IKE_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A rekeys the IKE SA a
 
 # dpsecd's configuration: the lab's gateways without its IPv6 and site C.
 GATEWAY = """
-dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; };
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50;%(dp_extra)s };
 ports = (
   { name = "lan"; device = "net_af_packet0,iface=gw%(gw)s-lan"; role = "protected";
     addresses = [ "%(lan_addr)s/24" ];%(lan_extra)s },
@@ -172,6 +172,7 @@ class World:
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
         self.lan_extra = ""
+        self.dp_extra = ""  # more of the dataplane group's settings
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
@@ -227,7 +228,8 @@ class World:
         conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
         with open(conf, "w") as f:
             f.write(GATEWAY % dict(GW[gw], gw=gw, wan_device=self.wan_device % dict(gw=gw),
-                                   wan_extra=self.wan_extra, lan_extra=self.lan_extra))
+                                   wan_extra=self.wan_extra, lan_extra=self.lan_extra,
+                                   dp_extra=self.dp_extra))
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
             # only A checks CRLs: B, checking its own certificate, would not use it

@@ -48,7 +48,12 @@
 #   on the WAN link that nobody holds: once three ARP requests a second
 #   apart went unanswered, gateway A answers with host unreachable from its
 #   LAN address, which host A's ping reports. And host A moves to another
-#   MAC and sends a gratuitous ARP request: B's pings reach it there.
+#   MAC and sends a gratuitous ARP request: B's pings reach it there. Then
+#   it moves again and says nothing (its own entry for gateway A made
+#   permanent, so that it never asks for it either): gateway A, which asks
+#   its neighbours again after NEIGH_REACHABLE seconds of silence here,
+#   forgets the old MAC when three requests to it go unanswered, asks the
+#   link, and B's pings reach host A again within NEIGH_FOLLOW seconds.
 # --case tunnel-pmtu: gateway A's LAN port held to LAN_MTU bytes. B pings
 #   host A with DF through the tunnel, 1,328 bytes: gateway A decrypts a
 #   packet too big for its LAN and sends "fragmentation needed" naming
@@ -105,6 +110,8 @@ FRAGMENT = 150      # bytes: IKE_AUTH with PSK is longer, both ways (charon's co
                     # the IP and UDP headers too: it gets FRAGMENT + 28)
 WAN_MTU = 1000      # esp-fragments: the WAN link, narrower than the tunnel's packets
 BIG_PINGS = 5       # esp-fragments: pings of 1,328 bytes from B
+NEIGH_REACHABLE = 2 # esp-fragments: gateway A's neighbour_reachable_seconds
+NEIGH_FOLLOW = 15   # esp-fragments: seconds for gateway A to find host A's new MAC
 LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
 PATH_MTU = 1300     # path-mtu: router R's link to B
 PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
@@ -406,6 +413,7 @@ def fragment_counts(w):
 def run_esp_fragments(w, errs):
     w.wan_device = "net_pcap1,rx_iface_in=gw%(gw)s-wan,tx_iface=gw%(gw)s-wan"
     w.wan_extra = " mtu = %d;" % WAN_MTU
+    w.dp_extra = " neighbour_reachable_seconds = %d;" % NEIGH_REACHABLE
     w.topology()
     for ns, dev in ((w.ns["ga"], "gwa-wan"), (w.ns["gb"], "gwb-wan")):
         T.sh("ip", "-n", ns, "link", "set", dev, "mtu", str(WAN_MTU))
@@ -435,6 +443,7 @@ def run_esp_fragments(w, errs):
     ttl_back_through_tunnel(w, errs)
     neighbour_unreachable(w, errs)
     neighbour_moves(w, errs)
+    neighbour_moves_silently(w, errs)
 
 
 # Sent in host A's namespace: a gratuitous ARP request (its own address
@@ -459,6 +468,35 @@ def neighbour_moves(w, errs):
     if not moved:
         errs.append("neighbour: after host A's gratuitous ARP from its new MAC, gateway A "
                     "still sent B's pings elsewhere")
+
+
+def neighbour_moves_silently(w, errs):
+    """Host A takes a third MAC and sends nothing: gateway A's unicast
+    requests to the old MAC go unanswered, it forgets it (neigh_expired),
+    asks the link, and B's pings reach host A again."""
+    mac = "02:00:00:00:0a:78"
+    gw = json.loads(T.sh("ip", "-j", "-n", w.ns["ha"], "neigh", "show", "10.1.0.1", "dev",
+                         "hosta-eth0").stdout)
+    if not gw or "lladdr" not in gw[0]:
+        errs.append("neighbour: host A holds no MAC for gateway A: %s" % gw)
+        return
+    T.sh("ip", "-n", w.ns["ha"], "neigh", "replace", "10.1.0.1", "lladdr", gw[0]["lladdr"],
+         "dev", "hosta-eth0", "nud", "permanent")
+    names = ("neigh_probes", "neigh_expired")
+    before = dp_counts(w, names)
+    T.sh("ip", "-n", w.ns["ha"], "link", "set", "hosta-eth0", "address", mac)
+    start = time.monotonic()
+    followed = E.wait_until("B's pings to reach host A at its new MAC",
+                            lambda: ping_ok(w, count=1, from_b=True), NEIGH_FOLLOW)
+    after = dp_counts(w, names)
+    got = {n: after[n] - before[n] for n in names}
+    print("neighbour: host A moved to %s silently; B's pings %s after %.1f s; gateway A: %s"
+          % (mac, "answered" if followed else "not answered", time.monotonic() - start, got))
+    if not followed or got["neigh_expired"] < 1 or got["neigh_probes"] < 3:
+        errs.append("neighbour: host A moved to another MAC without a word: B's pings %s "
+                    "within %d s; gateway A asked %d times and forgot %d neighbours (expected "
+                    "at least 3 and 1)" % ("answered" if followed else "not answered",
+                                           NEIGH_FOLLOW, got["neigh_probes"], got["neigh_expired"]))
 
 
 def neighbour_unreachable(w, errs):

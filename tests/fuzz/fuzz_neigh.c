@@ -4,8 +4,10 @@
  * to input, so that entries learnt, moved and marked failed meet later
  * inputs), one port with an IPv4 and an IPv6 prefix, and resolution
  * requests between inputs on a clock that moves a second every few
- * inputs, so that next hops fail and answer. The frames sent back (ARP
- * replies, neighbour advertisements, requests) are freed.
+ * inputs, so that next hops fail and answer, and learnt ones fall silent,
+ * are asked again and forgotten (neighbour_reachable_seconds 2, their
+ * table positions freed through the real grace-period queue). The frames
+ * sent back (ARP replies, neighbour advertisements, requests) are freed.
  * Input byte 0 picks the mode:
  *   bit 0 clear: the rest is an Ethernet frame with an ARP packet (the
  *                manager reads ARP at the Ethernet header);
@@ -27,6 +29,7 @@
 #include "cfg.h"
 #include "dp.h"
 #include "dp_pkt.h"
+#include "dp_rcu.h"
 #include "dp_route.h"
 #include "neigh.h"
 
@@ -56,14 +59,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (cfg_parse_prefix("192.0.2.1/24", &cfg.ports[0].addrs[0]) != 0 ||
 	    cfg_parse_prefix("2001:db8:ff::1/64", &cfg.ports[0].addrs[1]) != 0)
 		abort();
+	cfg.opts.neighbour_reachable_s = 2;
 	ctx.cfg = &cfg;
 	ctx.n_ports = 1;
+	ctx.n_workers = 1; /* none registered: every grace period is over at once */
 	ctx.host_port = -1;
 	ctx.ports[0].mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0, 1 } };
 	dp_g = &ctx;
 	ctx.pool = rte_pktmbuf_pool_create("fzn", 256, 0, DP_META_SIZE, 2048, SOCKET_ID_ANY);
 	ctx.inject = rte_ring_create("fzn_inject", 256, SOCKET_ID_ANY, 0);
-	if (!ctx.pool || !ctx.inject || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0)
+	if (!ctx.pool || !ctx.inject || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0 ||
+	    dp_rcu_init(&ctx, 64) < 0)
 		abort();
 	return 0;
 }
@@ -77,6 +83,12 @@ static void drain(void)
 		rte_pktmbuf_free(m);
 }
 
+/* The fuzz clock in TSC cycles. */
+static uint64_t now(void)
+{
+	return fuzz_clock * (rte_get_tsc_hz() / TICKS_A_SECOND);
+}
+
 /* Asks the manager to resolve the address of low byte low on the port's
  * prefix of family, at the fuzz clock. */
 static void resolve(uint8_t family, uint8_t low)
@@ -85,7 +97,7 @@ static void resolve(uint8_t family, uint8_t low)
 
 	memcpy(r.addr, family == DPSEC_AF_INET6 ? us6 : us4, family == DPSEC_AF_INET6 ? 16 : 4);
 	r.addr[family == DPSEC_AF_INET6 ? 15 : 3] = low;
-	dp_neigh_resolve(&ctx, &r, fuzz_clock * (rte_get_tsc_hz() / TICKS_A_SECOND));
+	dp_neigh_resolve(&ctx, &r, now());
 }
 
 /* The rest of the input as a frame for the manager, or NULL. */
@@ -140,9 +152,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m != NULL && v6 && (data[0] & 0x10))
 		fix_icmp6_cksum(m);
 	if (m != NULL)
-		dp_neigh_input(&ctx, m);
+		dp_neigh_input(&ctx, m, now());
 	if (low != 0)
 		resolve(v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET, (uint8_t)(low + 1));
+	dp_neigh_age(&ctx, now());
+	dp_rcu_reclaim(&ctx);
 	drain();
 	return 0;
 }

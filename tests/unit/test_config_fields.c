@@ -189,6 +189,7 @@ START_TEST(test_minimal_config)
 	ck_assert_uint_eq(cfg.opts.natt_keepalive_s, 20);
 	ck_assert_uint_eq(cfg.opts.reassembly_timeout_ms, 1000);
 	ck_assert_uint_eq(cfg.opts.pmtu_age_s, 600);
+	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 30);
 	ck_assert_str_eq(cfg.exception_ifname, "");
 	ck_assert_uint_eq(cfg.default_action, DPSEC_ACTION_PERMIT);
 	ck_assert_uint_eq(cfg.n_rules + cfg.n_sas + cfg.n_routes + cfg.n_neighbours, 0);
@@ -230,7 +231,8 @@ START_TEST(test_natt_sa_fields)
 	char path[64], err[CFG_ERR_MAX];
 
 	ck_assert_msg(load_text("dataplane = { natt_keepalive_seconds = 0; "
-				"reassembly_timeout_ms = 250; pmtu_age_seconds = 0; };\n" PORTS
+				"reassembly_timeout_ms = 250; pmtu_age_seconds = 0; "
+				"neighbour_reachable_seconds = 0; };\n" PORTS
 				SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM
 					 " encapsulation = \"udp\"; udp_source_port = 4501; "
 					 "udp_destination_port = 62000;"),
@@ -240,6 +242,7 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_uint_eq(cfg.opts.natt_keepalive_s, 0);
 	ck_assert_uint_eq(cfg.opts.reassembly_timeout_ms, 250);
 	ck_assert_uint_eq(cfg.opts.pmtu_age_s, 0);
+	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 0);
 	ck_assert_uint_eq(cfg.sas[0].encap, DPSEC_ENCAP_UDP);
 	ck_assert_uint_eq(cfg.sas[0].udp_sport, 4501);
 	ck_assert_uint_eq(cfg.sas[0].udp_dport, 62000);

@@ -6,7 +6,11 @@
  * reply, neighbour advertisement) teaches its MAC and clears the mark; an
  * address on no port's prefix is not asked for. A gratuitous ARP moves a
  * known neighbour (RFC 826) and adds no unknown one; a configured
- * neighbour is never changed. */
+ * neighbour is never changed. A learnt neighbour silent for
+ * neighbour_reachable_seconds is asked again by unicast a second apart,
+ * kept while it answers, forgotten after three unanswered (its table
+ * position reused after the grace period), and a configured one is never
+ * asked. */
 #include <check.h>
 #include <string.h>
 
@@ -18,6 +22,7 @@
 #include "cfg.h"
 #include "dp.h"
 #include "dp_pkt.h"
+#include "dp_rcu.h"
 #include "dp_route.h"
 #include "dp_test_worker.h"
 #include "neigh.h"
@@ -29,7 +34,7 @@
 static struct dp_ctx ctx;
 static struct dp_worker worker;
 static struct cfg_dataplane cfg;
-static uint64_t hz, t0;
+static uint64_t hz, t0, now_tsc; /* now_tsc: when frames to the manager come */
 
 static const uint8_t us4[4] = { 192, 0, 2, 1 };
 static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 1 };
@@ -42,13 +47,18 @@ static void setup(void)
 	cfg.ports[0].n_addrs = 2;
 	ck_assert_int_eq(cfg_parse_prefix("192.0.2.1/24", &cfg.ports[0].addrs[0]), 0);
 	ck_assert_int_eq(cfg_parse_prefix("2001:db8:ff::1/64", &cfg.ports[0].addrs[1]), 0);
+	cfg.opts.neighbour_reachable_s = 30;
 	ctx.cfg = &cfg;
 	ctx.ports[0].mac = our_mac;
 	ck_assert_int_eq(dp_routes_init(&ctx.routes, "tneigh", SOCKET_ID_ANY), 0);
 	ctx.inject = rte_ring_create("tneigh_inject", 64, SOCKET_ID_ANY, 0);
 	ck_assert_ptr_nonnull(ctx.inject);
+	/* no worker registered: every grace period is over at once */
+	ck_assert_int_eq(dp_rcu_init(&ctx, 64), 0);
+	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 	hz = rte_get_tsc_hz();
 	t0 = 1000 * hz;
+	now_tsc = t0;
 }
 
 static void teardown(void)
@@ -58,6 +68,7 @@ static void teardown(void)
 	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	rte_ring_free(ctx.inject);
+	dp_rcu_fini(&ctx);
 	dp_routes_fini(&ctx.routes);
 }
 
@@ -150,7 +161,7 @@ static void arp_from(uint16_t op, const uint8_t *addr, const struct rte_ether_ad
 	memcpy(b + sizeof(eth), &arp, sizeof(arp));
 	m = frame(b, sizeof(b));
 	dp_meta(m)->family = DPSEC_AF_NONE;
-	dp_neigh_input(&ctx, m);
+	dp_neigh_input(&ctx, m, now_tsc);
 }
 
 static void arp_reply_from(const uint8_t *addr)
@@ -184,7 +195,7 @@ static void na_from(const uint8_t *addr)
 	memcpy(icmp + 2, &sum, 2);
 	m = frame(b, sizeof(b));
 	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET6), 0);
-	dp_neigh_input(&ctx, m);
+	dp_neigh_input(&ctx, m, now_tsc);
 }
 
 /* addr's MAC is known, and it is no longer marked. */
@@ -271,12 +282,171 @@ START_TEST(test_permanent)
 	static const uint8_t a[4] = { 192, 0, 2, 82 };
 	static const struct rte_ether_addr configured = { { 0x02, 0, 0, 0, 0, 0x99 } };
 
-	ck_assert_int_eq(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, a, &configured, true), 0);
+	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, a, &configured, true), 0);
 	arp_reply_from(a);
 	arp_from(RTE_ARP_OP_REQUEST, a, &their_mac, a);
 	arp_from(RTE_ARP_OP_REQUEST, a, &their_mac, us4);
 	ck_assert(mac_of(a, &configured));
 	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_PERMANENT);
+}
+END_TEST
+
+/* The frames the manager sent since the last call: how many, each a
+ * request for addr sent to its MAC (and, for IPv6, to its address). */
+static unsigned int probes_sent(uint8_t family, const uint8_t *addr)
+{
+	struct rte_mbuf *m;
+	unsigned int n = 0;
+
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
+
+		ck_assert_msg(asks_for(m, family, addr), "a frame that does not ask for the address");
+		ck_assert_msg(rte_is_same_ether_addr(&eth->dst_addr, &their_mac),
+			      "a request not sent to the MAC held");
+		if (family == DPSEC_AF_INET6)
+			ck_assert_msg(memcmp(ip->dst_addr, addr, 16) == 0,
+				      "a solicitation not sent to the neighbour's address");
+		rte_pktmbuf_free(m);
+		n++;
+	}
+	return n;
+}
+
+/* The manager's look at its neighbours at t0 + ms milliseconds: how many
+ * requests it sent addr. */
+static unsigned int age_at(uint64_t ms, uint8_t family, const uint8_t *addr)
+{
+	dp_neigh_age(&ctx, t0 + ms * hz / 1000);
+	return probes_sent(family, addr);
+}
+
+/* Learnt at t0 and silent since: asked at 30 s, 31 s and 32 s (not
+ * between), forgotten at 33 s; then a packet for it asks the whole link. */
+static void forgotten_after_three(uint8_t family, const uint8_t *addr)
+{
+	struct rte_ether_addr mac;
+
+	ck_assert_uint_eq(age_at(29999, family, addr), 0);
+	ck_assert_uint_eq(age_at(30000, family, addr), 1);
+	ck_assert_uint_eq(age_at(30500, family, addr), 0);
+	ck_assert_uint_eq(age_at(31000, family, addr), 1);
+	ck_assert_uint_eq(age_at(32000, family, addr), 1);
+	ck_assert(dp_neigh_lookup(&ctx.routes, 0, family, addr, &mac));
+	ck_assert_uint_eq(age_at(33000, family, addr), 0);
+	ck_assert(!dp_neigh_lookup(&ctx.routes, 0, family, addr, &mac));
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_probes], 3);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 1);
+	ck_assert_uint_eq(resolve(family, addr, t0 + 33 * hz), 1);
+}
+
+START_TEST(test_silent_ipv4_forgotten)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 83 };
+
+	arp_reply_from(a);
+	forgotten_after_three(DPSEC_AF_INET, a);
+}
+END_TEST
+
+START_TEST(test_silent_ipv6_forgotten)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x83 };
+
+	na_from(a);
+	forgotten_after_three(DPSEC_AF_INET6, a);
+}
+END_TEST
+
+/* A neighbour that answers the second request is kept, and asked again
+ * only once silent for another 30 s from its answer. */
+START_TEST(test_answer_keeps_it)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 84 };
+
+	arp_reply_from(a);
+	ck_assert_uint_eq(age_at(30000, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(age_at(31000, DPSEC_AF_INET, a), 1);
+	now_tsc = t0 + 31500 * hz / 1000;
+	arp_reply_from(a);
+	ck_assert_uint_eq(age_at(33000, DPSEC_AF_INET, a), 0);
+	ck_assert_uint_eq(age_at(61000, DPSEC_AF_INET, a), 0);
+	learnt(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(age_at(61500, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 0);
+}
+END_TEST
+
+/* neighbour_reachable_seconds 0: learnt neighbours are kept unasked. */
+START_TEST(test_never_asked_when_off)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 85 };
+
+	cfg.opts.neighbour_reachable_s = 0;
+	arp_reply_from(a);
+	for (uint64_t s = 30; s < 40; s++)
+		ck_assert_uint_eq(age_at(s * 1000, DPSEC_AF_INET, a), 0);
+	learnt(DPSEC_AF_INET, a);
+}
+END_TEST
+
+/* A configured neighbour is never asked nor forgotten. */
+START_TEST(test_permanent_not_asked)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 86 };
+
+	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, a, &their_mac, true), 0);
+	for (uint64_t s = 30; s < 40; s++)
+		ck_assert_uint_eq(age_at(s * 1000, DPSEC_AF_INET, a), 0);
+	learnt(DPSEC_AF_INET, a);
+}
+END_TEST
+
+/* The IPv6 address on the port's prefix numbered i. */
+static void address6(uint32_t i, uint8_t a[16])
+{
+	memcpy(a, us6, 16);
+	a[12] = 0x10;
+	a[13] = (uint8_t)(i >> 16);
+	a[14] = (uint8_t)(i >> 8);
+	a[15] = (uint8_t)i;
+}
+
+/* Learns neighbours numbered from first until the table refuses one;
+ * returns how many it took. */
+static uint32_t fill_table(uint32_t first)
+{
+	uint64_t full = ctx.mgr_ctr.c[DP_C_neigh_table_full];
+	uint8_t a[16];
+	uint32_t n = 0;
+
+	while (ctx.mgr_ctr.c[DP_C_neigh_table_full] == full) {
+		ck_assert_uint_lt(n, 2 * DP_MAX_NEIGHBOURS);
+		address6(first + n, a);
+		na_from(a);
+		n++;
+	}
+	return n - 1;
+}
+
+/* A table filled with neighbours that then fall silent empties, and its
+ * positions serve new ones: silent senders cannot keep it full. */
+START_TEST(test_forgotten_make_room)
+{
+	uint32_t n = fill_table(0), again;
+	struct rte_mbuf *m;
+
+	ck_assert_uint_ge(n, DP_MAX_NEIGHBOURS / 2);
+	for (uint64_t s = 30; s <= 33; s++) {
+		dp_neigh_age(&ctx, t0 + s * hz);
+		while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], n);
+	dp_rcu_reclaim(&ctx);
+	again = fill_table(0); /* the same neighbours come back, as many fit */
+	ck_assert_uint_eq(again, n);
 }
 END_TEST
 
@@ -301,6 +471,12 @@ int main(void)
 	tcase_add_test(tc, test_gratuitous_arp);
 	tcase_add_test(tc, test_permanent);
 	tcase_add_test(tc, test_off_link);
+	tcase_add_test(tc, test_silent_ipv4_forgotten);
+	tcase_add_test(tc, test_silent_ipv6_forgotten);
+	tcase_add_test(tc, test_answer_keeps_it);
+	tcase_add_test(tc, test_never_asked_when_off);
+	tcase_add_test(tc, test_permanent_not_asked);
+	tcase_add_test(tc, test_forgotten_make_room);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
