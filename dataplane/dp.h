@@ -198,12 +198,15 @@ struct dp_ctx {
 
 extern struct dp_ctx *dp_g;
 
-/* A worker asks the manager to resolve a next hop's MAC. */
+/* A worker asks the manager to resolve a next hop's MAC, handing it the
+ * packet that found none (m; NULL: none), ready to send but for its
+ * Ethernet header, to hold until the next hop answers. */
 struct dp_resolve_req {
 	uint16_t port;
 	uint8_t family;
 	uint8_t pad;
 	uint8_t addr[16];
+	struct rte_mbuf *m;
 };
 
 /* Worker entry point (rte_eal_remote_launch). */

@@ -104,7 +104,8 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* The neighbours' reachability looked at four times a second. */
+/* Next hops being resolved and learnt neighbours looked at four times a
+ * second. */
 static void neigh_tick(struct dp_ctx *dp)
 {
 	uint64_t now = rte_get_tsc_cycles();
@@ -112,7 +113,7 @@ static void neigh_tick(struct dp_ctx *dp)
 	if (now - dp->mgr->neigh_scan_tsc < rte_get_tsc_hz() / 4)
 		return;
 	dp->mgr->neigh_scan_tsc = now;
-	dp_neigh_age(dp, now);
+	dp_neigh_tick(dp, now);
 }
 
 bool dp_mgr_poll(struct dp_ctx *dp)

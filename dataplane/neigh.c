@@ -1,12 +1,15 @@
 /* neigh.c - ARP and IPv6 neighbour discovery for the gateway's ports, run
  * by the manager lcore. Replies and requests leave through the inject ring
- * (worker 0 transmits them). A next hop that leaves RESOLVE_TRIES
- * requests a second apart unanswered is marked failed, so that workers
- * answer packets for it with host unreachable (RFC 1812 §5.2.7.1), until
- * it answers. A learnt neighbour that said nothing for
+ * (worker 0 transmits them). Packets for a next hop being asked for wait
+ * here (HOLD_PER_NEXT_HOP of them) and leave when it answers. A next hop
+ * that leaves RESOLVE_TRIES requests a second apart unanswered is marked
+ * failed, so that workers answer packets for it with host unreachable
+ * (RFC 1812 §5.2.7.1), until it answers; the packets waiting for it are
+ * freed. A learnt neighbour that said nothing for
  * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
- * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES such requests go unanswered: its next packet asks the
- * whole link again (a next hop replaced, or gone). */
+ * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
+ * such requests go unanswered: its next packet asks the whole link again
+ * (a next hop replaced, or gone). */
 #include <string.h>
 
 #include <rte_arp.h>
@@ -28,13 +31,16 @@
 #define RESOLVE_SLOTS 64
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
+#define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
 
-/* A next hop being resolved: its last request, and how many went
- * unanswered. */
+/* A next hop being resolved: its last request, how many went unanswered,
+ * and the packets waiting for its MAC. */
 struct resolve_slot {
-	struct dp_resolve_req req;
+	struct dp_resolve_req req; /* req.m unused */
 	uint64_t tsc;
 	uint32_t tries;
+	uint32_t n_held;
+	struct rte_mbuf *held[HOLD_PER_NEXT_HOP];
 };
 
 static struct resolve_slot resolve_log[RESOLVE_SLOTS]; /* manager lcore only */
@@ -89,25 +95,45 @@ static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, co
 	return false;
 }
 
-static void inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+/* Hands m to worker 0 to send on port; false (m freed) when the ring is
+ * full. */
+static bool inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 {
 	dp_meta(m)->in_port = (uint8_t)port;
-	if (rte_ring_enqueue(dp->inject, m) != 0)
-		rte_pktmbuf_free(m);
+	if (rte_ring_enqueue(dp->inject, m) == 0)
+		return true;
+	rte_pktmbuf_free(m);
+	return false;
+}
+
+static bool same_next_hop(const struct dp_resolve_req *a, const struct dp_resolve_req *b)
+{
+	return a->port == b->port && a->family == b->family &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
 /* The slot request r is being resolved in, or NULL. */
 static struct resolve_slot *resolving(const struct dp_resolve_req *r)
 {
 	for (int i = 0; i < RESOLVE_SLOTS; i++)
-		if (resolve_log[i].tries > 0 && memcmp(&resolve_log[i].req, r, sizeof(*r)) == 0)
+		if (resolve_log[i].tries > 0 && same_next_hop(&resolve_log[i].req, r))
 			return &resolve_log[i];
 	return NULL;
 }
 
+/* Frees the packets s holds: its next hop did not answer, or s is taken
+ * over. */
+static void drop_held(struct dp_ctx *dp, struct resolve_slot *s)
+{
+	for (uint32_t i = 0; i < s->n_held; i++)
+		rte_pktmbuf_free(s->held[i]);
+	dp->mgr_ctr.c[DP_C_neigh_held_dropped] += s->n_held;
+	s->n_held = 0;
+}
+
 /* The slot of request r: its own, or the one asked longest ago, taken
  * over. */
-static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
+static struct resolve_slot *resolve_slot_of(struct dp_ctx *dp, const struct dp_resolve_req *r)
 {
 	struct resolve_slot *s = resolving(r), *oldest = &resolve_log[0];
 
@@ -116,9 +142,45 @@ static struct resolve_slot *resolve_slot_of(const struct dp_resolve_req *r)
 	for (int i = 1; i < RESOLVE_SLOTS; i++)
 		if (resolve_log[i].tsc < oldest->tsc)
 			oldest = &resolve_log[i];
+	drop_held(dp, oldest);
 	memset(oldest, 0, sizeof(*oldest));
-	oldest->req = *r;
+	oldest->req.port = r->port;
+	oldest->req.family = r->family;
+	memcpy(oldest->req.addr, r->addr, sizeof(r->addr));
 	return oldest;
+}
+
+/* m waits in s for its next hop's MAC; beyond HOLD_PER_NEXT_HOP it is
+ * freed (the first packets of a flow are the ones worth keeping). */
+static void hold(struct dp_ctx *dp, struct resolve_slot *s, struct rte_mbuf *m)
+{
+	if (s->n_held == HOLD_PER_NEXT_HOP) {
+		rte_pktmbuf_free(m);
+		dp->mgr_ctr.c[DP_C_neigh_held_dropped]++;
+		return;
+	}
+	s->held[s->n_held++] = m;
+	dp->mgr_ctr.c[DP_C_neigh_held]++;
+}
+
+/* A held packet leaves on port to mac. */
+static void send_held_one(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port,
+			  const struct rte_ether_addr *mac)
+{
+	dp_push_eth(m, mac, &dp->ports[port].mac, dp_meta(m)->family);
+	if (inject(dp, m, port))
+		dp->mgr_ctr.c[DP_C_neigh_held_sent]++;
+	else
+		dp->mgr_ctr.c[DP_C_neigh_held_dropped]++;
+}
+
+/* s's next hop answered with mac: its packets leave, in the order they
+ * came. */
+static void send_held(struct dp_ctx *dp, struct resolve_slot *s, const struct rte_ether_addr *mac)
+{
+	for (uint32_t i = 0; i < s->n_held; i++)
+		send_held_one(dp, s->held[i], s->req.port, mac);
+	s->n_held = 0;
 }
 
 /* addr on port answered with mac (at TSC now): learnt and heard from,
@@ -141,8 +203,10 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	reach[pos] = (struct neigh_reach){ .heard_tsc = now };
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	if ((s = resolving(&r)) != NULL)
+	if ((s = resolving(&r)) != NULL) {
+		send_held(dp, s, mac);
 		memset(s, 0, sizeof(*s));
+	}
 }
 
 static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
@@ -334,23 +398,17 @@ static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint
 	return m;
 }
 
-void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
+/* A broadcast ARP request or a multicast neighbour solicitation for r's
+ * next hop, from the port's address on its prefix. */
+static void send_request(struct dp_ctx *dp, const struct dp_resolve_req *r)
 {
 	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
 	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, r->addr[13], r->addr[14], r->addr[15] } };
-	struct resolve_slot *s;
 	uint8_t dst[16];
 	struct rte_mbuf *m;
 
 	if (src == NULL)
 		return;
-	s = resolve_slot_of(r);
-	if (s->tries > 0 && now - s->tsc < rte_get_tsc_hz())
-		return;
-	if (s->tries >= RESOLVE_TRIES)
-		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, true);
-	s->tsc = now;
-	s->tries++;
 	if (r->family == DPSEC_AF_INET) {
 		m = arp_request(dp, r->port, src->addr.a, r->addr, &broadcast);
 	} else {
@@ -359,6 +417,62 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 	}
 	if (m != NULL)
 		inject(dp, m, r->port);
+}
+
+/* Asks for s's next hop unless it was asked less than a second ago; once
+ * RESOLVE_TRIES requests went unanswered, marks it failed and frees the
+ * packets waiting for it (still asking, once a second). */
+static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
+{
+	const struct dp_resolve_req *r = &s->req;
+
+	if (s->tries > 0 && now - s->tsc < rte_get_tsc_hz())
+		return;
+	if (s->tries >= RESOLVE_TRIES) {
+		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, true);
+		drop_held(dp, s);
+	}
+	s->tsc = now;
+	s->tries++;
+	send_request(dp, r);
+}
+
+void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
+{
+	struct rte_ether_addr mac;
+	struct resolve_slot *s;
+
+	if (dp_neigh_lookup(&dp->routes, r->port, r->family, r->addr, &mac)) {
+		/* learnt since the worker looked */
+		if (r->m != NULL) {
+			dp->mgr_ctr.c[DP_C_neigh_held]++;
+			send_held_one(dp, r->m, r->port, &mac);
+		}
+		return;
+	}
+	if (port_addr_for(dp, r->port, r->family, r->addr) == NULL) {
+		if (r->m != NULL) {
+			rte_pktmbuf_free(r->m); /* a route to a next hop off the port's prefixes */
+			dp->mgr_ctr.c[DP_C_neigh_held_dropped]++;
+		}
+		return;
+	}
+	s = resolve_slot_of(dp, r);
+	if (r->m != NULL)
+		hold(dp, s, r->m);
+	ask(dp, s, now);
+}
+
+/* Next hops packets wait for are asked again a second apart without
+ * waiting for more packets, until they answer or fail. */
+static void ask_for_held(struct dp_ctx *dp, uint64_t now)
+{
+	for (int i = 0; i < RESOLVE_SLOTS; i++) {
+		struct resolve_slot *s = &resolve_log[i];
+
+		if (s->n_held > 0)
+			ask(dp, s, now);
+	}
 }
 
 /* Asks the neighbour k, whose MAC we hold, whether it is still there: a
@@ -411,7 +525,9 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 	probe(dp, k, mac);
 }
 
-void dp_neigh_age(struct dp_ctx *dp, uint64_t now)
+/* Learnt neighbours silent for neighbour_reachable_seconds asked again,
+ * forgotten when they do not answer. */
+static void age_learnt(struct dp_ctx *dp, uint64_t now)
 {
 	uint64_t silent_tsc = rte_get_tsc_hz() * dp->cfg->opts.neighbour_reachable_s;
 	struct rte_ether_addr mac;
@@ -423,6 +539,12 @@ void dp_neigh_age(struct dp_ctx *dp, uint64_t now)
 		return;
 	while ((pos = dp_neigh_next_learnt(&dp->routes, &next, &k, &mac)) >= 0)
 		check_reachable(dp, &k, &mac, pos, silent_tsc, now);
+}
+
+void dp_neigh_tick(struct dp_ctx *dp, uint64_t now)
+{
+	ask_for_held(dp, now);
+	age_learnt(dp, now);
 }
 
 int dp_neigh_static(struct dp_ctx *dp)

@@ -1,7 +1,8 @@
 /* neigh.h - ARP (RFC 826) and IPv6 neighbour discovery (RFC 4861) on the
  * manager lcore: answers for the gateway's addresses, learns next hops,
- * sends rate-limited requests for next hops the workers could not resolve,
- * and checks that learnt ones are still there. */
+ * sends rate-limited requests for next hops the workers could not resolve
+ * (holding the packets that wait for them), and checks that learnt ones
+ * are still there. */
 #ifndef DP_NEIGH_H
 #define DP_NEIGH_H
 
@@ -12,16 +13,19 @@
 void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now);
 
 /* Sends an ARP request or a neighbour solicitation, at most one a second
- * for the same next hop (now: TSC); asked once more after three went
+ * for the same next hop (now: TSC), and holds r->m (up to eight packets a
+ * next hop) to send when it answers; asked once more after three went
  * unanswered, marks the next hop failed (dp_neigh_failed) until it
- * answers. */
+ * answers, and frees the packets held for it. */
 void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now);
 
-/* Learnt neighbours silent for dataplane.neighbour_reachable_seconds
- * are asked again by unicast, a second apart; after three unanswered they
- * are forgotten (0 seconds: never). Walks the whole table: call it a few
- * times a second. */
-void dp_neigh_age(struct dp_ctx *dp, uint64_t now);
+/* Called a few times a second: next hops that packets wait for are asked
+ * again a second apart (and fail after three requests unanswered, their
+ * packets freed); learnt neighbours silent for
+ * dataplane.neighbour_reachable_seconds are asked again by unicast, a
+ * second apart, and forgotten after three unanswered (0 seconds: never).
+ * Walks the whole neighbour table. */
+void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
 /* Installs the configuration's static neighbours. */
 int dp_neigh_static(struct dp_ctx *dp);

@@ -561,12 +561,15 @@ static bool is_multicast(const struct dp_meta *md)
 	return (md->key.k4.dst[0] & 0xf0) == 0xe0;
 }
 
-static void request_resolution(uint16_t port, const struct dp_meta *md, const uint8_t *addr)
+/* Asks the manager for addr's MAC on port, handing it m (or NULL) to hold
+ * until then; false when the queue is full (asked already). */
+static bool request_resolution(uint16_t port, const struct dp_meta *md, const uint8_t *addr,
+			       struct rte_mbuf *m)
 {
-	struct dp_resolve_req r = { .port = port, .family = md->family };
+	struct dp_resolve_req r = { .port = port, .family = md->family, .m = m };
 
 	memcpy(r.addr, addr, md->family == DPSEC_AF_INET6 ? 16 : 4);
-	rte_ring_enqueue_elem(dp_g->resolve, &r, sizeof(r)); /* full: asked already */
+	return rte_ring_enqueue_elem(dp_g->resolve, &r, sizeof(r)) == 0;
 }
 
 /* The last next hop a burst resolved, so that a run of packets to the same
@@ -674,16 +677,20 @@ static __rte_noinline void no_route(struct dp_worker *w, struct rte_mbuf *m)
 	dp_drop(w, m, DP_DROP_no_route);
 }
 
-/* m's next hop (addr on port) has no MAC: asked for, and m dropped; its
- * source is told when the next hop failed to answer (host unreachable).
- * Out of line, as no_route. */
+/* m's next hop (addr on port) has no MAC: asked for, and m handed to the
+ * manager to hold until it answers; dropped when it failed to answer (its
+ * source told: host unreachable), or when m would not fit the port as it
+ * is. Out of line, as no_route. */
 static __rte_noinline void no_neighbour(struct dp_worker *w, struct rte_mbuf *m, uint16_t port,
 					const uint8_t *addr)
 {
 	const struct dp_meta *md = dp_meta(m);
+	bool failed = dp_neigh_failed(&dp_g->routes, port, md->family, addr);
+	bool to_hold = !failed && m->pkt_len <= dp_g->ports[port].mtu;
 
-	request_resolution(port, md, addr);
-	if (dp_neigh_failed(&dp_g->routes, port, md->family, addr))
+	if (request_resolution(port, md, addr, to_hold ? m : NULL) && to_hold)
+		return;
+	if (failed)
 		keep_error(w, dp_icmp_host_unreachable(w, m));
 	dp_drop(w, m, DP_DROP_no_neighbour);
 }

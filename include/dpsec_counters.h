@@ -64,7 +64,7 @@
 	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
 	X(multicast, "multicast destination: dpsec does not route multicast")          \
 	X(no_route, "no route to the destination")                                      \
-	X(no_neighbour, "next hop MAC not resolved yet")                                \
+	X(no_neighbour, "next hop's MAC unknown, the packet not held: the next hop failed to answer (host unreachable sent), the packet exceeds its port's MTU, or the queue to the manager is full") \
 	X(no_host, "local packet but no exception interface")                           \
 	X(control_full, "control queue to the manager full")                            \
 	X(tx_full, "port transmit queue full")
@@ -79,8 +79,8 @@
 	X(reinject_in, "held packets the manager sent through the outbound path again")     \
 	X(acquire_overflow, "awaiting an SA, but more than 4 held for its rule and peer: freed") \
 	X(acquire_dropped, "held packets freed: negotiation failed, timed out, or flushed")  \
-	X(control_tx, "ARP/ND packets the manager built and worker 0 sent")                  \
-	X(control_tx_failed, "ARP/ND packets the manager built that a tx queue refused")     \
+	X(control_tx, "frames the manager handed worker 0 that it sent: ARP/ND, NAT keepalives, reports passed to the host, packets held for their next hop's MAC") \
+	X(control_tx_failed, "such frames a tx queue refused")                               \
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
 	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
@@ -114,7 +114,10 @@
 	X(offloaded_bytes_received, "Offloaded Bytes Received")                              \
 	X(neigh_probes, "unicast ARP requests / neighbour solicitations asking a learnt neighbour silent for neighbour_reachable_seconds whether it is still there") \
 	X(neigh_expired, "learnt neighbours forgotten: three such requests a second apart unanswered") \
-	X(neigh_table_full, "neighbours not learnt: the table of 4,096 full")
+	X(neigh_table_full, "neighbours not learnt: the table of 4,096 full")                \
+	X(neigh_held, "packets the manager held while their next hop's MAC was asked for")    \
+	X(neigh_held_sent, "held packets sent once their next hop answered")                  \
+	X(neigh_held_dropped, "held packets freed: their next hop left three requests unanswered, more than 8 waited for it, or another next hop took its place among the 64 being asked for")
 
 enum dp_counter {
 #define DP_X_ENUM(n, d) DP_C_##n,

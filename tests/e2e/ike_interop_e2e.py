@@ -41,8 +41,10 @@
 #   1,328 bytes from host A to B's WAN address without DF are cut by dpsecd
 #   to fit the WAN (frag_packets), and B's kernel reassembles every one
 #   (its Ip ReasmOKs and Icmp InEchos); with DF, host A's ping reports
-#   gateway A's "fragmentation needed" naming the WAN's MTU. And a ping from
-#   B with TTL 1 through the tunnel: gateway A decrypts it, its TTL runs
+#   gateway A's "fragmentation needed" naming the WAN's MTU. One ping from
+#   host A to 192.0.2.3, which B's WAN interface takes only then: gateway A
+#   holds it while it asks for the MAC and sends it once B answers (B's
+#   kernel counts one echo request). And a ping from B with TTL 1 through the tunnel: gateway A decrypts it, its TTL runs
 #   out, and the ICMP time exceeded from gateway A's LAN address goes back
 #   through the tunnel; B's ping reports it. Last, host A pings an address
 #   on the WAN link that nobody holds: once three ARP requests a second
@@ -440,6 +442,7 @@ def run_esp_fragments(w, errs):
                     % (got["reass_packets"], got["reass_fragments"], got["prefrag_packets"],
                        after["reass_held"], BIG_PINGS, 2 * BIG_PINGS, BIG_PINGS))
     clear_too_big(w, errs)
+    held_while_asked(w, errs)
     ttl_back_through_tunnel(w, errs)
     neighbour_unreachable(w, errs)
     neighbour_moves(w, errs)
@@ -468,6 +471,25 @@ def neighbour_moves(w, errs):
     if not moved:
         errs.append("neighbour: after host A's gratuitous ARP from its new MAC, gateway A "
                     "still sent B's pings elsewhere")
+
+
+def held_while_asked(w, errs):
+    """Host A sends one ping in clear to 192.0.2.3, an address B's WAN
+    interface takes now, which gateway A has never asked for: gateway A
+    holds the request while it asks and sends it when B answers, so B's
+    kernel receives it (its replies go into its tunnel, as above)."""
+    T.sh("ip", "-n", w.ns["gb"], "addr", "add", "192.0.2.3/24", "dev", "gwb-wan")
+    names = ("neigh_held", "neigh_held_sent", "drop_no_neighbour")
+    before, b_before = dp_counts(w, names), snmp(w.ns["gb"])
+    T.sh("ping", "-n", "-c", "1", "-W", "2", "192.0.2.3", ns=w.ns["ha"], check=False)
+    after, b_after = dp_counts(w, names), snmp(w.ns["gb"])
+    got = {n: after[n] - before[n] for n in names}
+    echoes = b_after["Icmp.InEchos"] - b_before["Icmp.InEchos"]
+    print("neighbour: host A's one ping of 192.0.2.3, not yet resolved: B received %d echo "
+          "requests; gateway A: %s" % (echoes, got))
+    if echoes != 1 or got["neigh_held"] != 1 or got["neigh_held_sent"] != 1:
+        errs.append("neighbour: a ping to a next hop not yet resolved was not held and sent "
+                    "once it answered: B received %d; gateway A: %s" % (echoes, got))
 
 
 def neighbour_moves_silently(w, errs):

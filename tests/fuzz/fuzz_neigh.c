@@ -16,7 +16,10 @@
  *   bits 1-3:    the low byte of an address on the port's prefixes to ask
  *                the manager to resolve after the frame (0: none);
  *   bit 4 set:   (IPv6) the harness writes the ICMPv6 checksum, so that
- *                what follows its check is reached too. */
+ *                what follows its check is reached too;
+ *   bit 5 set:   the resolution request hands the manager a packet to
+ *                hold, as a worker does, to send when the next hop
+ *                answers or free. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,7 @@
 #include "neigh.h"
 
 #define TICKS_A_SECOND 4 /* inputs */
+#define MAX_HELD (2 * 8 * 8) /* families, next hops, packets held for each */
 
 static struct dp_ctx ctx;
 static struct cfg_dataplane cfg;
@@ -89,11 +93,27 @@ static uint64_t now(void)
 	return fuzz_clock * (rte_get_tsc_hz() / TICKS_A_SECOND);
 }
 
-/* Asks the manager to resolve the address of low byte low on the port's
- * prefix of family, at the fuzz clock. */
-static void resolve(uint8_t family, uint8_t low)
+/* A routed packet of family waiting for its next hop's MAC (its bytes do
+ * not matter to the manager), or NULL. */
+static struct rte_mbuf *packet_to_hold(uint8_t family)
 {
-	struct dp_resolve_req r = { .port = 0, .family = family };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+
+	if (m == NULL || rte_pktmbuf_append(m, 64) == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	dp_meta(m)->family = family;
+	return m;
+}
+
+/* Asks the manager to resolve the address of low byte low on the port's
+ * prefix of family, at the fuzz clock, handing it a packet to hold or
+ * not. */
+static void resolve(uint8_t family, uint8_t low, bool with_packet)
+{
+	struct dp_resolve_req r = { .port = 0, .family = family,
+				    .m = with_packet ? packet_to_hold(family) : NULL };
 
 	memcpy(r.addr, family == DPSEC_AF_INET6 ? us6 : us4, family == DPSEC_AF_INET6 ? 16 : 4);
 	r.addr[family == DPSEC_AF_INET6 ? 15 : 3] = low;
@@ -154,9 +174,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m != NULL)
 		dp_neigh_input(&ctx, m, now());
 	if (low != 0)
-		resolve(v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET, (uint8_t)(low + 1));
-	dp_neigh_age(&ctx, now());
+		resolve(v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET, (uint8_t)(low + 1), data[0] & 0x20);
+	dp_neigh_tick(&ctx, now());
 	dp_rcu_reclaim(&ctx);
 	drain();
+	/* what the manager may still hold: eight packets for each of the 16
+	 * next hops the inputs can name; more would be a leak */
+	if (rte_mempool_in_use_count(ctx.pool) > MAX_HELD)
+		abort();
 	return 0;
 }

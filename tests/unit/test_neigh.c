@@ -91,22 +91,30 @@ static bool asks_for(struct rte_mbuf *m, uint8_t family, const uint8_t *addr)
 	       memcmp(icmp + 8, addr, 16) == 0;
 }
 
-/* The manager asked to resolve addr at TSC now: how many requests for it
- * went out (none other may). */
-static unsigned int resolve(uint8_t family, const uint8_t *addr, uint64_t now)
+/* How many requests for addr the manager sent since the last call (none
+ * other may). */
+static unsigned int requests_sent(uint8_t family, const uint8_t *addr)
 {
-	struct dp_resolve_req r = { .port = 0, .family = family };
 	struct rte_mbuf *m;
 	unsigned int n = 0;
 
-	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	dp_neigh_resolve(&ctx, &r, now);
 	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0) {
 		ck_assert_msg(asks_for(m, family, addr), "a frame that does not ask for the address");
 		rte_pktmbuf_free(m);
 		n++;
 	}
 	return n;
+}
+
+/* The manager asked to resolve addr at TSC now: how many requests for it
+ * went out. */
+static unsigned int resolve(uint8_t family, const uint8_t *addr, uint64_t now)
+{
+	struct dp_resolve_req r = { .port = 0, .family = family };
+
+	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	dp_neigh_resolve(&ctx, &r, now);
+	return requests_sent(family, addr);
 }
 
 static bool failed(uint8_t family, const uint8_t *addr)
@@ -232,16 +240,21 @@ START_TEST(test_ipv6)
 }
 END_TEST
 
-/* An answer ends the count of unanswered requests: asked for again
- * later, the next hop has three more before it is marked. */
+/* An answer ends the count of unanswered requests: known, the next hop
+ * is not asked for; forgotten and asked for again, it has three more
+ * requests before it is marked. */
 START_TEST(test_answered)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 79 };
+	struct dp_neigh_key k = { .port = 0, .family = DPSEC_AF_INET };
 
 	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0), 1);
 	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + hz), 1);
 	arp_reply_from(a);
 	learnt(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 2 * hz), 0);
+	memcpy(k.addr, a, 4);
+	ck_assert_int_ge(dp_neigh_forget(&ctx.routes, &k), 0);
 	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 2 * hz), 1);
 	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0 + 3 * hz), 1);
 	ck_assert(!failed(DPSEC_AF_INET, a));
@@ -318,7 +331,7 @@ static unsigned int probes_sent(uint8_t family, const uint8_t *addr)
  * requests it sent addr. */
 static unsigned int age_at(uint64_t ms, uint8_t family, const uint8_t *addr)
 {
-	dp_neigh_age(&ctx, t0 + ms * hz / 1000);
+	dp_neigh_tick(&ctx, t0 + ms * hz / 1000);
 	return probes_sent(family, addr);
 }
 
@@ -439,7 +452,7 @@ START_TEST(test_forgotten_make_room)
 
 	ck_assert_uint_ge(n, DP_MAX_NEIGHBOURS / 2);
 	for (uint64_t s = 30; s <= 33; s++) {
-		dp_neigh_age(&ctx, t0 + s * hz);
+		dp_neigh_tick(&ctx, t0 + s * hz);
 		while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 	}
@@ -447,6 +460,165 @@ START_TEST(test_forgotten_make_room)
 	dp_rcu_reclaim(&ctx);
 	again = fill_table(0); /* the same neighbours come back, as many fit */
 	ck_assert_uint_eq(again, n);
+}
+END_TEST
+
+/* A packet to send to addr (of family), routed and ready but for its
+ * Ethernet header: an IP header and 8 bytes numbered n. */
+static struct rte_mbuf *routed_packet(uint8_t family, const uint8_t *addr, uint8_t n)
+{
+	uint8_t b[48] = { 0 };
+	uint32_t len = family == DPSEC_AF_INET6 ? 48 : 28;
+	struct rte_mbuf *m;
+
+	if (family == DPSEC_AF_INET6) {
+		b[0] = 0x60;
+		b[5] = 8;
+		b[6] = IPPROTO_UDP;
+		b[7] = 64;
+		memcpy(b + 24, addr, 16);
+	} else {
+		b[0] = 0x45;
+		b[3] = 28;
+		b[8] = 64;
+		b[9] = IPPROTO_UDP;
+		memcpy(b + 16, addr, 4);
+	}
+	memset(b + len - 8, n, 8);
+	m = frame(b, len);
+	dp_meta(m)->family = family;
+	return m;
+}
+
+/* A worker found no MAC for addr and handed m over at now: how many
+ * requests went out. */
+static unsigned int hand_over(uint8_t family, const uint8_t *addr, struct rte_mbuf *m,
+			      uint64_t now)
+{
+	struct dp_resolve_req r = { .port = 0, .family = family, .m = m };
+
+	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	dp_neigh_resolve(&ctx, &r, now);
+	return requests_sent(family, addr);
+}
+
+/* The next frame sent is packet n for addr, with the Ethernet header of
+ * its next hop (their_mac) from our port. */
+static void sent_packet(uint8_t family, uint8_t n)
+{
+	struct rte_mbuf *m;
+	const struct rte_ether_hdr *eth;
+	uint16_t type = family == DPSEC_AF_INET6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
+	uint32_t len = (family == DPSEC_AF_INET6 ? 48 : 28) + sizeof(*eth);
+
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	ck_assert_uint_eq(m->pkt_len, len);
+	ck_assert(rte_is_same_ether_addr(&eth->dst_addr, &their_mac));
+	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
+	ck_assert_uint_eq(rte_be_to_cpu_16(eth->ether_type), type);
+	for (uint32_t i = len - 8; i < len; i++)
+		ck_assert_uint_eq(rte_pktmbuf_mtod(m, const uint8_t *)[i], n);
+	rte_pktmbuf_free(m);
+}
+
+static uint64_t counter(int c)
+{
+	return ctx.mgr_ctr.c[c];
+}
+
+/* Packets that found no MAC wait for the answer and then leave, in order,
+ * with their next hop's MAC; one request for both. One handed over after
+ * the answer leaves at once, nothing asked. */
+START_TEST(test_held_until_answered)
+{
+	static const uint8_t a4[4] = { 192, 0, 2, 90 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x90 };
+
+	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a4, routed_packet(DPSEC_AF_INET, a4, 1), t0), 1);
+	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a4, routed_packet(DPSEC_AF_INET, a4, 2), t0), 0);
+	ck_assert_uint_eq(hand_over(DPSEC_AF_INET6, a6, routed_packet(DPSEC_AF_INET6, a6, 3), t0), 1);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	arp_reply_from(a4);
+	sent_packet(DPSEC_AF_INET, 1);
+	sent_packet(DPSEC_AF_INET, 2);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	na_from(a6);
+	sent_packet(DPSEC_AF_INET6, 3);
+	/* learnt between the worker's look and the manager's: sent at once */
+	dp_neigh_resolve(&ctx, &(struct dp_resolve_req){ .port = 0, .family = DPSEC_AF_INET,
+						      .addr = { 192, 0, 2, 90 },
+						      .m = routed_packet(DPSEC_AF_INET, a4, 4) },
+			 t0);
+	sent_packet(DPSEC_AF_INET, 4);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_uint_eq(counter(DP_C_neigh_held), 4);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_sent), 4);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
+}
+END_TEST
+
+/* Eight wait for one next hop; more are freed. */
+START_TEST(test_held_eight)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 91 };
+
+	for (uint8_t n = 0; n < 10; n++)
+		hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, n), t0);
+	ck_assert_uint_eq(counter(DP_C_neigh_held), 8);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 2);
+	arp_reply_from(a);
+	for (uint8_t n = 0; n < 8; n++)
+		sent_packet(DPSEC_AF_INET, n);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+}
+END_TEST
+
+/* With packets waiting, the next hop is asked again a second apart with
+ * no more packets coming; after three unanswered it is failed and they
+ * are freed, and it is no longer asked. */
+START_TEST(test_held_freed_unanswered)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 92 };
+
+	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t0), 1);
+	dp_neigh_tick(&ctx, t0 + hz / 2);
+	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 0);
+	dp_neigh_tick(&ctx, t0 + hz);
+	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 1);
+	dp_neigh_tick(&ctx, t0 + 2 * hz);
+	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 1);
+	ck_assert(!failed(DPSEC_AF_INET, a));
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
+	dp_neigh_tick(&ctx, t0 + 3 * hz);
+	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 1);
+	ck_assert(failed(DPSEC_AF_INET, a));
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
+	dp_neigh_tick(&ctx, t0 + 4 * hz);
+	dp_neigh_tick(&ctx, t0 + 5 * hz);
+	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 0);
+}
+END_TEST
+
+/* The 64 next hops being asked for: a 65th takes the place of the one
+ * asked longest ago, whose packets are freed. */
+START_TEST(test_held_place_taken)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 93 };
+	uint8_t b[4] = { 192, 0, 2, 0 };
+	uint64_t t = t0 + 1000 * hz; /* later than any other test's requests */
+
+	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t);
+	for (uint8_t i = 0; i < 63; i++) {
+		b[3] = (uint8_t)(100 + i);
+		resolve(DPSEC_AF_INET, b, t + 1 + i);
+	}
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
+	b[3] = 200;
+	resolve(DPSEC_AF_INET, b, t + 100);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
+	arp_reply_from(a);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
 }
 END_TEST
 
@@ -477,6 +649,10 @@ int main(void)
 	tcase_add_test(tc, test_never_asked_when_off);
 	tcase_add_test(tc, test_permanent_not_asked);
 	tcase_add_test(tc, test_forgotten_make_room);
+	tcase_add_test(tc, test_held_until_answered);
+	tcase_add_test(tc, test_held_eight);
+	tcase_add_test(tc, test_held_freed_unanswered);
+	tcase_add_test(tc, test_held_place_taken);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
