@@ -48,6 +48,7 @@ struct cp_seg {
 	struct dpsec_ring *cmd, *ev;
 	struct dpsec_shm_stats *stats;
 	struct dpsec_shm_sa *sas;
+	struct dpsec_shm_neighs *neighs;
 };
 
 /* The SA ids ctld has handed out (the directory says what each holds). */

@@ -1,9 +1,10 @@
 /* cp_show.c - what dpsecctl's show commands print, as aligned text or JSON:
  * policies, rules, filter lists, filter actions, Main Mode and Quick Mode
- * SAs, and the two statistics tables of the Windows IPsec monitor (every
+ * SAs, the dataplane's neighbours, and the two statistics tables of the Windows IPsec monitor (every
  * row). Pre-shared keys are never shown: "psk (set)". */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -473,6 +474,64 @@ void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o)
 		cp_json_close(o, ']'), cp_json_close(o, '}');
 	if (have_cc)
 		cfg_compiled_free(&cc);
+}
+
+/* ---- neighbours ------------------------------------------------------ */
+
+static const char *neigh_state_name(uint8_t state)
+{
+	static const char *const names[] = {
+		[DPSEC_NEIGH_PERMANENT] = "permanent", [DPSEC_NEIGH_REACHABLE] = "reachable",
+		[DPSEC_NEIGH_PROBE] = "probe",         [DPSEC_NEIGH_INCOMPLETE] = "incomplete",
+		[DPSEC_NEIGH_FAILED] = "failed",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "?";
+}
+
+static void show_neigh(struct cp_out *o, const struct dpsec_shm_neighs *t,
+		       const struct dpsec_shm_neigh *e)
+{
+	const char *port = e->port < t->n_ports ? t->ports[e->port] : "?";
+	bool has_mac = e->state != DPSEC_NEIGH_INCOMPLETE && e->state != DPSEC_NEIGH_FAILED;
+	char addr[64], mac[20] = "-";
+
+	addr_str(&e->addr, addr, sizeof(addr));
+	if (has_mac)
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
+			 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
+	if (!o->json) {
+		cp_out_printf(o, "%-12.12s %-39s %-17s %-10s %6u %5u %4u\n", port, addr, mac,
+			      neigh_state_name(e->state), e->silent_s, e->asked, e->held);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "port", port);
+	cp_json_str(o, "address", addr);
+	if (has_mac)
+		cp_json_str(o, "mac", mac);
+	cp_json_str(o, "state", neigh_state_name(e->state));
+	cp_json_u64(o, "silent_seconds", e->silent_s);
+	cp_json_u64(o, "requests", e->asked);
+	cp_json_u64(o, "held", e->held);
+	cp_json_close(o, '}');
+}
+
+void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o)
+{
+	struct dpsec_shm_neighs *t = c->attached ? malloc(sizeof(*t)) : NULL;
+	bool have = t != NULL && dpsec_shm_neighs_read(c->seg.neighs, t, 1000);
+
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "neighbours", '[');
+	else
+		cp_out_printf(o, "%-12s %-39s %-17s %-10s %6s %5s %4s\n", "port", "address", "MAC",
+			      "state", "silent", "asked", "held");
+	for (uint32_t i = 0; have && i < t->n; i++)
+		show_neigh(o, t, &t->e[i]);
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+	free(t);
 }
 
 /* ---- statistics ------------------------------------------------------ */

@@ -18,6 +18,7 @@ void cp_show_filters(const struct cp_ctx *c, struct cp_out *o, const char *list)
 void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
+void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o);
 
 struct ikev1_stats;
 struct ikev2_stats;

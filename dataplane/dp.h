@@ -154,6 +154,8 @@ static inline void dp_worker_snap_take(const struct dp_worker *w, struct dp_work
 	s->stalled_rounds = w->stalled_rounds;
 }
 
+struct dp_neigh_state;
+
 struct dp_ctx {
 	struct cfg_dataplane *cfg;
 	uint16_t n_ports;                /* network ports, then the exception port */
@@ -193,6 +195,8 @@ struct dp_ctx {
 	 * answered, it brackets the count at the snapshots */
 	uint64_t opackets_before_snaps[DP_MAX_PORTS];
 	uint64_t sa_table_bytes;         /* heap the SA table and SAD took when made */
+	struct dp_neigh_state *neigh;    /* the manager's resolution state (neigh.c), here at
+					  * the end: the workers' fields keep their places */
 	volatile bool quit;
 };
 

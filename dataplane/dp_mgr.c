@@ -104,8 +104,8 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* Next hops being resolved and learnt neighbours looked at four times a
- * second. */
+/* Next hops being resolved and learnt neighbours looked at, and the
+ * neighbours published, four times a second. */
 static void neigh_tick(struct dp_ctx *dp)
 {
 	uint64_t now = rte_get_tsc_cycles();
@@ -114,6 +114,9 @@ static void neigh_tick(struct dp_ctx *dp)
 		return;
 	dp->mgr->neigh_scan_tsc = now;
 	dp_neigh_tick(dp, now);
+	dp_shm_neighs_begin(&dp->mgr->shm);
+	dp_neigh_publish(dp, dp->mgr->shm.neighs, now);
+	dp_shm_neighs_end(&dp->mgr->shm);
 }
 
 bool dp_mgr_poll(struct dp_ctx *dp)

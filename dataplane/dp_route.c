@@ -170,23 +170,21 @@ int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8
 	return rc < 0 ? rc : rte_hash_lookup(r->neigh, &k);
 }
 
-int32_t dp_neigh_next_learnt(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
-			     struct rte_ether_addr *mac)
+int32_t dp_neigh_next(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
+		      struct rte_ether_addr *mac, bool *permanent)
 {
 	const void *key;
 	void *data;
-	int32_t pos;
+	int32_t pos = rte_hash_iterate(r->neigh, &key, &data, next);
+	uint64_t v;
 
-	while ((pos = rte_hash_iterate(r->neigh, &key, &data, next)) >= 0) {
-		uint64_t v = (uint64_t)(uintptr_t)data;
-
-		if (v & NEIGH_PERMANENT)
-			continue;
-		memcpy(k, key, sizeof(*k));
-		mac_of_entry(v, mac);
-		return pos;
-	}
-	return -1;
+	if (pos < 0)
+		return -1;
+	v = (uint64_t)(uintptr_t)data;
+	memcpy(k, key, sizeof(*k));
+	mac_of_entry(v, mac);
+	*permanent = (v & NEIGH_PERMANENT) != 0;
+	return pos;
 }
 
 int32_t dp_neigh_forget(struct dp_routes *r, const struct dp_neigh_key *k)

@@ -82,11 +82,11 @@ bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
 		 const struct rte_ether_addr *mac, bool permanent);
 
-/* Walks the learnt (not permanent) neighbours: start with *next 0; returns
- * the next one's position with its key and MAC, or -1 at the end. Manager
- * lcore only. */
-int32_t dp_neigh_next_learnt(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
-			     struct rte_ether_addr *mac);
+/* Walks the neighbours: start with *next 0; returns the next one's
+ * position with its key, MAC and whether it is configured, or -1 at the
+ * end. Manager lcore only. */
+int32_t dp_neigh_next(const struct dp_routes *r, uint32_t *next, struct dp_neigh_key *k,
+		      struct rte_ether_addr *mac, bool *permanent);
 
 /* Removes k's entry; returns the position it held, to be given to
  * dp_neigh_free_position once no worker can still be reading it (a grace

@@ -77,12 +77,15 @@ static void layout(struct dp_shm *s, uint32_t sa_capacity, uint32_t n_workers)
 	off = ALIGN64(off + sizeof(struct dpsec_ring));
 	h->stats_off = off;
 	off = ALIGN64(off + sizeof(struct dpsec_shm_stats));
+	h->neigh_off = off;
+	off = ALIGN64(off + sizeof(struct dpsec_shm_neighs));
 	h->sa_off = off;
 	s->hdr = h;
 	s->cmd = (struct dpsec_ring *)((uint8_t *)s->base + h->cmd_off);
 	s->ev = (struct dpsec_ring *)((uint8_t *)s->base + h->ev_off);
 	s->stats = (struct dpsec_shm_stats *)((uint8_t *)s->base + h->stats_off);
 	s->sas = (struct dpsec_shm_sa *)((uint8_t *)s->base + h->sa_off);
+	s->neighs = (struct dpsec_shm_neighs *)((uint8_t *)s->base + h->neigh_off);
 	dpsec_ring_init(s->cmd);
 	dpsec_ring_init(s->ev);
 	for (uint32_t i = 0; i < sa_capacity; i++)
@@ -92,7 +95,8 @@ static void layout(struct dp_shm *s, uint32_t sa_capacity, uint32_t n_workers)
 static size_t segment_size(uint32_t sa_capacity)
 {
 	return ALIGN64(sizeof(struct dpsec_shm_hdr)) + 2 * ALIGN64(sizeof(struct dpsec_ring)) +
-	       ALIGN64(sizeof(struct dpsec_shm_stats)) + (size_t)sa_capacity * sizeof(struct dpsec_shm_sa);
+	       ALIGN64(sizeof(struct dpsec_shm_stats)) + ALIGN64(sizeof(struct dpsec_shm_neighs)) +
+	       (size_t)sa_capacity * sizeof(struct dpsec_shm_sa);
 }
 
 int dp_shm_create(struct dp_shm *s, const char *instance, uint32_t sa_capacity,
@@ -151,18 +155,40 @@ void dp_shm_sa_write(struct dp_shm *s, uint32_t idx, const struct dpsec_shm_sa *
 	atomic_store_explicit(&d->lock, lock + 2, memory_order_release);
 }
 
+/* A sequence lock made odd (writing) and even again. */
+static void seq_begin(_Atomic uint64_t *lock)
+{
+	uint64_t v = atomic_load_explicit(lock, memory_order_relaxed);
+
+	atomic_store_explicit(lock, v + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void seq_end(_Atomic uint64_t *lock)
+{
+	uint64_t v = atomic_load_explicit(lock, memory_order_relaxed);
+
+	atomic_store_explicit(lock, v + 1, memory_order_release);
+}
+
 void dp_shm_stats_begin(struct dp_shm *s)
 {
-	uint64_t lock = atomic_load_explicit(&s->stats->lock, memory_order_relaxed);
-
-	atomic_store_explicit(&s->stats->lock, lock + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	seq_begin(&s->stats->lock);
 }
 
 void dp_shm_stats_end(struct dp_shm *s)
 {
-	uint64_t lock = atomic_load_explicit(&s->stats->lock, memory_order_relaxed);
-
 	s->stats->updated_ns = now_ns(CLOCK_REALTIME);
-	atomic_store_explicit(&s->stats->lock, lock + 1, memory_order_release);
+	seq_end(&s->stats->lock);
+}
+
+void dp_shm_neighs_begin(struct dp_shm *s)
+{
+	seq_begin(&s->neighs->lock);
+}
+
+void dp_shm_neighs_end(struct dp_shm *s)
+{
+	s->neighs->updated_ns = now_ns(CLOCK_REALTIME);
+	seq_end(&s->neighs->lock);
 }

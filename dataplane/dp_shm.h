@@ -1,8 +1,8 @@
 /* dp_shm.h - dpsecd's side of the shared-memory segment (dpsec_shm.h): it
  * creates "/dpsec.<instance>" (mode 0600), refusing an instance a live
- * dpsecd holds, lays out the header, rings, statistics area and SA
- * directory, and writes the directory and the statistics under their
- * sequence locks. Removed at exit. */
+ * dpsecd holds, lays out the header, rings, statistics area, neighbour
+ * table and SA directory, and writes the directory, the statistics and the
+ * neighbours under their sequence locks. Removed at exit. */
 #ifndef DP_SHM_H
 #define DP_SHM_H
 
@@ -20,6 +20,7 @@ struct dp_shm {
 	struct dpsec_ring *cmd, *ev;
 	struct dpsec_shm_stats *stats;
 	struct dpsec_shm_sa *sas;
+	struct dpsec_shm_neighs *neighs;
 };
 
 /* Checks an instance name: 1..31 of [A-Za-z0-9_-]. */
@@ -33,5 +34,7 @@ void dp_shm_destroy(struct dp_shm *s);
 void dp_shm_sa_write(struct dp_shm *s, uint32_t idx, const struct dpsec_shm_sa *e);
 void dp_shm_stats_begin(struct dp_shm *s);
 void dp_shm_stats_end(struct dp_shm *s);
+void dp_shm_neighs_begin(struct dp_shm *s);
+void dp_shm_neighs_end(struct dp_shm *s);
 
 #endif

@@ -223,7 +223,7 @@ static int setup_routes(struct dp_ctx *dp)
 {
 	const struct cfg_dataplane *cfg = dp->cfg;
 
-	if (dp_routes_init(&dp->routes, "dpsec", (int)rte_socket_id()) < 0)
+	if (dp_routes_init(&dp->routes, "dpsec", (int)rte_socket_id()) < 0 || dp_neigh_init(dp) < 0)
 		return -1;
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		for (uint32_t j = 0; j < cfg->ports[i].n_addrs; j++)
@@ -415,6 +415,7 @@ static void teardown(struct dp_ctx *dp)
 {
 	dp_ports_close(dp);
 	dp_mgr_fini(dp);
+	dp_neigh_fini(dp);
 	dp_rcu_fini(dp);
 	dp_policy_free(dp->policy);
 	dp_sa_table_fini(&dp->sas);

@@ -10,6 +10,8 @@
  * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
  * such requests go unanswered: its next packet asks the whole link again
  * (a next hop replaced, or gone). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -43,7 +45,6 @@ struct resolve_slot {
 	struct rte_mbuf *held[HOLD_PER_NEXT_HOP];
 };
 
-static struct resolve_slot resolve_log[RESOLVE_SLOTS]; /* manager lcore only */
 static const struct rte_ether_addr broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 
 /* A learnt neighbour's reachability: when it last said something, and
@@ -54,8 +55,26 @@ struct neigh_reach {
 	uint32_t probes;
 };
 
-/* By position in the neighbour table; manager lcore only. */
-static struct neigh_reach reach[DP_MAX_NEIGHBOURS];
+/* The manager's side of resolution (dp_ctx.neigh; manager lcore only). */
+struct dp_neigh_state {
+	struct resolve_slot resolve[RESOLVE_SLOTS];
+	struct neigh_reach reach[DP_MAX_NEIGHBOURS]; /* by position in the neighbour table */
+};
+
+int dp_neigh_init(struct dp_ctx *dp)
+{
+	dp->neigh = calloc(1, sizeof(*dp->neigh));
+	return dp->neigh != NULL ? 0 : -1;
+}
+
+void dp_neigh_fini(struct dp_ctx *dp)
+{
+	for (int i = 0; dp->neigh != NULL && i < RESOLVE_SLOTS; i++)
+		for (uint32_t k = 0; k < dp->neigh->resolve[i].n_held; k++)
+			rte_pktmbuf_free(dp->neigh->resolve[i].held[k]);
+	free(dp->neigh);
+	dp->neigh = NULL;
+}
 
 static bool prefix_contains(const struct dpsec_prefix *p, uint8_t family, const uint8_t *a)
 {
@@ -113,11 +132,12 @@ static bool same_next_hop(const struct dp_resolve_req *a, const struct dp_resolv
 }
 
 /* The slot request r is being resolved in, or NULL. */
-static struct resolve_slot *resolving(const struct dp_resolve_req *r)
+static struct resolve_slot *resolving(const struct dp_ctx *dp,
+				      const struct dp_resolve_req *r)
 {
 	for (int i = 0; i < RESOLVE_SLOTS; i++)
-		if (resolve_log[i].tries > 0 && same_next_hop(&resolve_log[i].req, r))
-			return &resolve_log[i];
+		if (dp->neigh->resolve[i].tries > 0 && same_next_hop(&dp->neigh->resolve[i].req, r))
+			return &dp->neigh->resolve[i];
 	return NULL;
 }
 
@@ -135,13 +155,13 @@ static void drop_held(struct dp_ctx *dp, struct resolve_slot *s)
  * over. */
 static struct resolve_slot *resolve_slot_of(struct dp_ctx *dp, const struct dp_resolve_req *r)
 {
-	struct resolve_slot *s = resolving(r), *oldest = &resolve_log[0];
+	struct resolve_slot *s = resolving(dp, r), *oldest = &dp->neigh->resolve[0];
 
 	if (s != NULL)
 		return s;
 	for (int i = 1; i < RESOLVE_SLOTS; i++)
-		if (resolve_log[i].tsc < oldest->tsc)
-			oldest = &resolve_log[i];
+		if (dp->neigh->resolve[i].tsc < oldest->tsc)
+			oldest = &dp->neigh->resolve[i];
 	drop_held(dp, oldest);
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->req.port = r->port;
@@ -200,10 +220,10 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 		dp->mgr_ctr.c[DP_C_neigh_table_full]++;
 		return;
 	}
-	reach[pos] = (struct neigh_reach){ .heard_tsc = now };
+	dp->neigh->reach[pos] = (struct neigh_reach){ .heard_tsc = now };
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	if ((s = resolving(&r)) != NULL) {
+	if ((s = resolving(dp, &r)) != NULL) {
 		send_held(dp, s, mac);
 		memset(s, 0, sizeof(*s));
 	}
@@ -468,7 +488,7 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 static void ask_for_held(struct dp_ctx *dp, uint64_t now)
 {
 	for (int i = 0; i < RESOLVE_SLOTS; i++) {
-		struct resolve_slot *s = &resolve_log[i];
+		struct resolve_slot *s = &dp->neigh->resolve[i];
 
 		if (s->n_held > 0)
 			ask(dp, s, now);
@@ -498,7 +518,7 @@ static void probe(struct dp_ctx *dp, const struct dp_neigh_key *k, const struct 
  * once; its position is reused after a grace period. */
 static void forget(struct dp_ctx *dp, const struct dp_neigh_key *k, int32_t pos)
 {
-	reach[pos] = (struct neigh_reach){ 0 };
+	dp->neigh->reach[pos] = (struct neigh_reach){ 0 };
 	if (dp_neigh_forget(&dp->routes, k) >= 0)
 		dp_rcu_defer_neigh(dp, pos);
 	dp->mgr_ctr.c[DP_C_neigh_expired]++;
@@ -510,7 +530,7 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 			    const struct rte_ether_addr *mac, int32_t pos, uint64_t silent_tsc,
 			    uint64_t now)
 {
-	struct neigh_reach *n = &reach[pos];
+	struct neigh_reach *n = &dp->neigh->reach[pos];
 
 	if (now - n->heard_tsc < silent_tsc)
 		return;
@@ -533,18 +553,93 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 	struct rte_ether_addr mac;
 	struct dp_neigh_key k;
 	uint32_t next = 0;
+	bool permanent;
 	int32_t pos;
 
 	if (silent_tsc == 0)
 		return;
-	while ((pos = dp_neigh_next_learnt(&dp->routes, &next, &k, &mac)) >= 0)
-		check_reachable(dp, &k, &mac, pos, silent_tsc, now);
+	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0)
+		if (!permanent)
+			check_reachable(dp, &k, &mac, pos, silent_tsc, now);
 }
 
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now)
 {
 	ask_for_held(dp, now);
 	age_learnt(dp, now);
+}
+
+/* One entry more in dst, while there is room. */
+static struct dpsec_shm_neigh *publish_one(struct dpsec_shm_neighs *dst, uint16_t port,
+					   uint8_t family, const uint8_t *addr, uint8_t state)
+{
+	struct dpsec_shm_neigh *e;
+
+	if (dst->n == DPSEC_SHM_NEIGHBOURS)
+		return NULL;
+	e = &dst->e[dst->n++];
+	memset(e, 0, sizeof(*e));
+	e->port = port;
+	e->addr.family = family;
+	memcpy(e->addr.a, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	e->state = state;
+	return e;
+}
+
+/* The table's neighbours: configured, or learnt and heard from within
+ * neighbour_reachable_seconds or being asked again since. */
+static void publish_table(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now)
+{
+	struct rte_ether_addr mac;
+	struct dp_neigh_key k;
+	uint32_t next = 0;
+	bool permanent;
+	int32_t pos;
+
+	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0) {
+		const struct neigh_reach *n = &dp->neigh->reach[pos];
+		uint8_t state = permanent     ? DPSEC_NEIGH_PERMANENT
+				: n->probes ? DPSEC_NEIGH_PROBE
+					    : DPSEC_NEIGH_REACHABLE;
+		struct dpsec_shm_neigh *e = publish_one(dst, k.port, k.family, k.addr, state);
+
+		if (e == NULL)
+			return;
+		memcpy(e->mac, mac.addr_bytes, sizeof(e->mac));
+		e->asked = permanent ? 0 : (uint16_t)n->probes;
+		e->silent_s = permanent ? 0 : (uint32_t)((now - n->heard_tsc) / rte_get_tsc_hz());
+	}
+}
+
+/* The next hops being asked for, and those that failed to answer. */
+static void publish_resolving(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst)
+{
+	for (int i = 0; i < RESOLVE_SLOTS; i++) {
+		const struct resolve_slot *s = &dp->neigh->resolve[i];
+		const struct dp_resolve_req *r = &s->req;
+		struct dpsec_shm_neigh *e;
+
+		if (s->tries == 0)
+			continue;
+		e = publish_one(dst, r->port, r->family, r->addr,
+				dp_neigh_failed(&dp->routes, r->port, r->family, r->addr)
+					? DPSEC_NEIGH_FAILED
+					: DPSEC_NEIGH_INCOMPLETE);
+		if (e == NULL)
+			return;
+		e->asked = (uint16_t)s->tries;
+		e->held = (uint16_t)s->n_held;
+	}
+}
+
+void dp_neigh_publish(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now)
+{
+	dst->n = 0;
+	dst->n_ports = RTE_MIN(dp->cfg->n_ports, (uint32_t)DPSEC_SHM_PORTS);
+	for (uint32_t i = 0; i < dst->n_ports; i++)
+		snprintf(dst->ports[i], sizeof(dst->ports[i]), "%s", dp->cfg->ports[i].name);
+	publish_table(dp, dst, now);
+	publish_resolving(dp, dst);
 }
 
 int dp_neigh_static(struct dp_ctx *dp)

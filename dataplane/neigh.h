@@ -7,6 +7,12 @@
 #define DP_NEIGH_H
 
 #include "dp.h"
+#include "dpsec_shm.h"
+
+/* The manager's resolution state (dp->neigh): made empty, and freed with
+ * the packets it holds. */
+int dp_neigh_init(struct dp_ctx *dp);
+void dp_neigh_fini(struct dp_ctx *dp);
 
 /* m: ARP (data at the Ethernet header, meta.family NONE) or ICMPv6 ND (data
  * at the IPv6 header, parsed), come at TSC now. Consumes m. */
@@ -26,6 +32,10 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * second apart, and forgotten after three unanswered (0 seconds: never).
  * Walks the whole neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
+
+/* Writes the neighbours into dst (the caller holds its sequence lock):
+ * the table's, then those being asked for or failed. */
+void dp_neigh_publish(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now);
 
 /* Installs the configuration's static neighbours. */
 int dp_neigh_static(struct dp_ctx *dp);

@@ -1,6 +1,7 @@
 /* dpsec_shm.h - the shared-memory protocol between dpsecd, which creates the
  * segment, and dpsec-ctld / dpsecctl, which attach to it: the segment layout
- * (header, command ring, event ring, statistics area, SA directory), and the
+ * (header, command ring, event ring, statistics area, neighbour table, SA
+ * directory), and the
  * fixed-size versioned messages carried by the two rings. Plain C, no DPDK:
  * the control plane includes it too. Everything is in host byte order except
  * addresses (network order, as in struct dpsec_addr). */
@@ -9,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -16,7 +18,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 6              /* bumped on any layout change (6: pmtu_report_limited) */
+#define DPSEC_SHM_LAYOUT 7              /* bumped on any layout change (7: the neighbours) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
@@ -227,6 +229,38 @@ struct dpsec_shm_stats {
 	uint64_t acquires_pending;       /* (rule, peer) pairs with held packets */
 };
 
+#define DPSEC_SHM_NEIGHBOURS 4160 /* the dataplane's table of 4,096 and 64 being asked for */
+#define DPSEC_SHM_PORTS 8
+
+enum dpsec_neigh_state {
+	DPSEC_NEIGH_PERMANENT = 1, /* configured */
+	DPSEC_NEIGH_REACHABLE,     /* learnt, heard from within neighbour_reachable_seconds */
+	DPSEC_NEIGH_PROBE,         /* learnt, silent since, being asked by unicast */
+	DPSEC_NEIGH_INCOMPLETE,    /* being asked for, no answer yet */
+	DPSEC_NEIGH_FAILED,        /* three requests unanswered: host unreachable */
+};
+
+/* One next hop as the dataplane knows it. */
+struct dpsec_shm_neigh {
+	struct dpsec_addr addr;
+	uint8_t state;    /* enum dpsec_neigh_state */
+	uint8_t mac[6];   /* but INCOMPLETE and FAILED */
+	uint16_t port;    /* index in dpsec_shm_neighs.ports */
+	uint16_t asked;   /* requests sent since last heard from */
+	uint16_t held;    /* packets waiting for its MAC */
+	uint32_t silent_s; /* learnt: seconds since last heard from */
+};
+
+/* The dataplane's neighbours, rewritten a few times a second. */
+struct dpsec_shm_neighs {
+	_Atomic uint64_t lock; /* sequence lock, odd while the manager writes */
+	uint64_t updated_ns;   /* CLOCK_REALTIME */
+	uint32_t n;            /* entries of e in use */
+	uint32_t n_ports;
+	char ports[DPSEC_SHM_PORTS][DPSEC_NAME_MAX];
+	struct dpsec_shm_neigh e[DPSEC_SHM_NEIGHBOURS];
+};
+
 enum dpsec_sa_state { DPSEC_SA_FREE, DPSEC_SA_ACTIVE, DPSEC_SA_EXPIRED };
 
 /* One SA as the dataplane holds it, for display and for a restarted control
@@ -258,7 +292,7 @@ struct dpsec_shm_hdr {
 	uint32_t sa_capacity;    /* entries of the SA directory */
 	uint32_t n_workers;
 	uint32_t n_counters;     /* DP_C_MAX of the writer */
-	uint64_t cmd_off, ev_off, stats_off, sa_off; /* from the segment's start */
+	uint64_t cmd_off, ev_off, stats_off, sa_off, neigh_off; /* from the segment's start */
 	_Atomic uint64_t heartbeat_ns; /* CLOCK_MONOTONIC, updated by the manager loop */
 	_Atomic uint32_t ready;  /* 1 once the dataplane takes commands */
 	_Atomic uint32_t ctl_pid; /* the control plane attached, 0: none (informative) */
@@ -294,6 +328,31 @@ static inline bool dpsec_shm_stats_read(const struct dpsec_shm_stats *src,
 			continue;
 		memcpy((uint8_t *)dst + sizeof(dst->lock), (const uint8_t *)src + sizeof(src->lock),
 		       sizeof(*dst) - sizeof(dst->lock));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&src->lock, memory_order_relaxed) == before)
+			return true;
+	}
+	return false;
+}
+
+/* The neighbour table: its head and the n entries in use (n bounded). */
+static inline bool dpsec_shm_neighs_read(const struct dpsec_shm_neighs *src,
+					 struct dpsec_shm_neighs *dst, int tries)
+{
+	const size_t head = offsetof(struct dpsec_shm_neighs, e) - sizeof(src->lock);
+
+	while (tries-- > 0) {
+		uint64_t before = atomic_load_explicit(&src->lock, memory_order_acquire);
+
+		if (before & 1)
+			continue;
+		memcpy((uint8_t *)dst + sizeof(dst->lock), (const uint8_t *)src + sizeof(src->lock),
+		       head);
+		if (dst->n > DPSEC_SHM_NEIGHBOURS)
+			dst->n = DPSEC_SHM_NEIGHBOURS;
+		if (dst->n_ports > DPSEC_SHM_PORTS)
+			dst->n_ports = DPSEC_SHM_PORTS;
+		memcpy(dst->e, src->e, dst->n * sizeof(dst->e[0]));
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&src->lock, memory_order_relaxed) == before)
 			return true;

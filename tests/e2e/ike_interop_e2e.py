@@ -56,6 +56,8 @@
 #   its neighbours again after NEIGH_REACHABLE seconds of silence here,
 #   forgets the old MAC when three requests to it go unanswered, asks the
 #   link, and B's pings reach host A again within NEIGH_FOLLOW seconds.
+#   Gateway A's dpsecctl show neighbours then lists host A with that MAC,
+#   B with its own, and 192.0.2.77 as failed.
 # --case tunnel-pmtu: gateway A's LAN port held to LAN_MTU bytes. B pings
 #   host A with DF through the tunnel, 1,328 bytes: gateway A decrypts a
 #   packet too big for its LAN and sends "fragmentation needed" naming
@@ -447,6 +449,7 @@ def run_esp_fragments(w, errs):
     neighbour_unreachable(w, errs)
     neighbour_moves(w, errs)
     neighbour_moves_silently(w, errs)
+    neighbours_listed(w, errs)
 
 
 # Sent in host A's namespace: a gratuitous ARP request (its own address
@@ -519,6 +522,35 @@ def neighbour_moves_silently(w, errs):
                     "within %d s; gateway A asked %d times and forgot %d neighbours (expected "
                     "at least 3 and 1)" % ("answered" if followed else "not answered",
                                            NEIGH_FOLLOW, got["neigh_probes"], got["neigh_expired"]))
+
+
+def link_mac(ns, dev):
+    return json.loads(T.sh("ip", "-j", "-n", ns, "link", "show", dev).stdout)[0]["address"]
+
+
+def neighbours_listed(w, errs):
+    """dpsecctl show neighbours on gateway A, after the steps above: host A
+    on the LAN port with the MAC its interface has now, B on the WAN port
+    with its own, and 192.0.2.77, which never answered, failed and without
+    a MAC. (dpsecd publishes its neighbours four times a second: read until
+    they agree, for 2 s.)"""
+    want = {"10.1.0.2": ("lan", link_mac(w.ns["ha"], "hosta-eth0"), ("reachable", "probe")),
+            "192.0.2.2": ("wan", link_mac(w.ns["gb"], "gwb-wan"), ("reachable", "probe")),
+            "192.0.2.77": ("wan", None, ("failed",))}
+    wrong = []
+
+    def agree():
+        rows = json.loads(w.ctl("a", "show", "neighbours", "--json"))["neighbours"]
+        shown = {r["address"]: r for r in rows}
+        wrong[:] = ["%s for %s; expected port %s, MAC %s, state %s"
+                    % (shown.get(a), a, port, mac, " or ".join(states))
+                    for a, (port, mac, states) in want.items()
+                    if a not in shown or shown[a]["port"] != port or
+                    shown[a].get("mac") != mac or shown[a]["state"] not in states]
+        print("neighbour: gateway A shows %s" % rows)
+        return not wrong
+    if not E.wait_until("show neighbours to list them", agree, 2, step=0.25):
+        errs.append("neighbour: show neighbours on gateway A gives %s" % "; ".join(wrong))
 
 
 def neighbour_unreachable(w, errs):

@@ -73,7 +73,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.pool = rte_pktmbuf_pool_create("fzn", 256, 0, DP_META_SIZE, 2048, SOCKET_ID_ANY);
 	ctx.inject = rte_ring_create("fzn_inject", 256, SOCKET_ID_ANY, 0);
 	if (!ctx.pool || !ctx.inject || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0 ||
-	    dp_rcu_init(&ctx, 64) < 0)
+	    dp_rcu_init(&ctx, 64) < 0 || dp_neigh_init(&ctx) < 0)
 		abort();
 	return 0;
 }

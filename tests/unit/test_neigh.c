@@ -12,6 +12,7 @@
  * position reused after the grace period), and a configured one is never
  * asked. */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -55,6 +56,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(ctx.inject);
 	/* no worker registered: every grace period is over at once */
 	ck_assert_int_eq(dp_rcu_init(&ctx, 64), 0);
+	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
 	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 	hz = rte_get_tsc_hz();
 	t0 = 1000 * hz;
@@ -68,6 +70,7 @@ static void teardown(void)
 	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	rte_ring_free(ctx.inject);
+	dp_neigh_fini(&ctx);
 	dp_rcu_fini(&ctx);
 	dp_routes_fini(&ctx.routes);
 }
@@ -327,6 +330,15 @@ static unsigned int probes_sent(uint8_t family, const uint8_t *addr)
 	return n;
 }
 
+/* Frees whatever the manager sent. */
+static void drain(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
 /* The manager's look at its neighbours at t0 + ms milliseconds: how many
  * requests it sent addr. */
 static unsigned int age_at(uint64_t ms, uint8_t family, const uint8_t *addr)
@@ -448,13 +460,11 @@ static uint32_t fill_table(uint32_t first)
 START_TEST(test_forgotten_make_room)
 {
 	uint32_t n = fill_table(0), again;
-	struct rte_mbuf *m;
 
 	ck_assert_uint_ge(n, DP_MAX_NEIGHBOURS / 2);
 	for (uint64_t s = 30; s <= 33; s++) {
 		dp_neigh_tick(&ctx, t0 + s * hz);
-		while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
+		drain();
 	}
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], n);
 	dp_rcu_reclaim(&ctx);
@@ -606,19 +616,83 @@ START_TEST(test_held_place_taken)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 93 };
 	uint8_t b[4] = { 192, 0, 2, 0 };
-	uint64_t t = t0 + 1000 * hz; /* later than any other test's requests */
 
-	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t);
+	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t0);
 	for (uint8_t i = 0; i < 63; i++) {
 		b[3] = (uint8_t)(100 + i);
-		resolve(DPSEC_AF_INET, b, t + 1 + i);
+		resolve(DPSEC_AF_INET, b, t0 + 1 + i);
 	}
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
 	b[3] = 200;
-	resolve(DPSEC_AF_INET, b, t + 100);
+	resolve(DPSEC_AF_INET, b, t0 + 100);
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
 	arp_reply_from(a);
 	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+}
+END_TEST
+
+/* The published entry for addr, or NULL. */
+static const struct dpsec_shm_neigh *published(const struct dpsec_shm_neighs *t, uint8_t family,
+					       const uint8_t *addr)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->e[i].addr.family == family &&
+		    memcmp(t->e[i].addr.a, addr, family == DPSEC_AF_INET6 ? 16 : 4) == 0)
+			return &t->e[i];
+	return NULL;
+}
+
+/* What show neighbours reads: a configured neighbour, a learnt one
+ * (reachable, then probed), one being asked for with a packet waiting,
+ * one failed; one forgotten and learnt again is there once. */
+START_TEST(test_published)
+{
+	static const uint8_t conf[4] = { 192, 0, 2, 94 }, learnt4[4] = { 192, 0, 2, 95 };
+	static const uint8_t asked[4] = { 192, 0, 2, 96 }, gone[4] = { 192, 0, 2, 97 };
+	static const uint8_t learnt6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x95 };
+	static struct dpsec_shm_neighs t;
+	const struct dpsec_shm_neigh *e;
+
+	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "lan");
+	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, conf, &their_mac, true), 0);
+	arp_reply_from(learnt4);
+	na_from(learnt6);
+	hand_over(DPSEC_AF_INET, asked, routed_packet(DPSEC_AF_INET, asked, 1), t0);
+	fails_after_three(DPSEC_AF_INET, gone, asked);
+	dp_neigh_tick(&ctx, t0 + 31 * hz); /* learnt4 and learnt6 asked once */
+	drain();
+	dp_neigh_publish(&ctx, &t, t0 + 31 * hz);
+	ck_assert_uint_eq(t.n, 5);
+	ck_assert_uint_eq(t.n_ports, 1);
+	ck_assert_str_eq(t.ports[0], "lan");
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, conf));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_PERMANENT);
+	ck_assert_mem_eq(e->mac, their_mac.addr_bytes, 6);
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, learnt4));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_PROBE);
+	ck_assert_uint_eq(e->asked, 1);
+	ck_assert_uint_eq(e->silent_s, 31);
+	ck_assert_mem_eq(e->mac, their_mac.addr_bytes, 6);
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET6, learnt6));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_PROBE);
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, asked));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_INCOMPLETE); /* asked at t0 and at the tick */
+	ck_assert_uint_eq(e->asked, 2);
+	ck_assert_uint_eq(e->held, 1);
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, gone));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_FAILED);
+	ck_assert_uint_eq(e->asked, 4);
+	for (uint64_t s = 32; s <= 34; s++)
+		dp_neigh_tick(&ctx, t0 + s * hz);
+	drain();
+	now_tsc = t0 + 35 * hz;
+	arp_reply_from(learnt4); /* forgotten at 34 s, learnt again */
+	dp_neigh_publish(&ctx, &t, t0 + 35 * hz);
+	ck_assert_uint_eq(t.n, 4); /* learnt6 forgotten */
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, learnt4));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_REACHABLE);
+	ck_assert_uint_eq(e->silent_s, 0);
+	ck_assert_ptr_null(published(&t, DPSEC_AF_INET6, learnt6));
 }
 END_TEST
 
@@ -653,6 +727,7 @@ int main(void)
 	tcase_add_test(tc, test_held_eight);
 	tcase_add_test(tc, test_held_freed_unanswered);
 	tcase_add_test(tc, test_held_place_taken);
+	tcase_add_test(tc, test_published);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
