@@ -104,19 +104,25 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* Next hops being resolved and learnt neighbours looked at, and the
- * neighbours published, four times a second. */
+/* Next hops being resolved and learnt neighbours looked at four times a
+ * second; the neighbours published then, and after any change. */
 static void neigh_tick(struct dp_ctx *dp)
 {
-	uint64_t now = rte_get_tsc_cycles();
+	struct dp_mgr *m = dp->mgr;
+	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+	bool due = now - m->neigh_scan_tsc >= hz / 4;
 
-	if (now - dp->mgr->neigh_scan_tsc < rte_get_tsc_hz() / 4)
+	if (due) {
+		m->neigh_scan_tsc = now;
+		dp_neigh_tick(dp, now);
+	}
+	/* what changed is shown within 20 ms, an ARP flood or not */
+	if (!due && !(dp_neigh_changed(dp) && now - m->neigh_publish_tsc >= hz / 50))
 		return;
-	dp->mgr->neigh_scan_tsc = now;
-	dp_neigh_tick(dp, now);
-	dp_shm_neighs_begin(&dp->mgr->shm);
-	dp_neigh_publish(dp, dp->mgr->shm.neighs, now);
-	dp_shm_neighs_end(&dp->mgr->shm);
+	m->neigh_publish_tsc = now;
+	dp_shm_neighs_begin(&m->shm);
+	dp_neigh_publish(dp, m->shm.neighs, now);
+	dp_shm_neighs_end(&m->shm);
 }
 
 bool dp_mgr_poll(struct dp_ctx *dp)

@@ -56,6 +56,7 @@ struct dp_mgr {
 	uint32_t scan_cursor;
 	uint64_t scan_tsc;          /* when the lifetime scan last ran */
 	uint64_t neigh_scan_tsc;    /* when the neighbours were last looked at */
+	uint64_t neigh_publish_tsc; /* and last published */
 	uint64_t last_stats_tsc, last_acq_scan_tsc;
 	uint64_t boot_tsc, boot_ns; /* to turn TSC into CLOCK_REALTIME */
 	struct rte_hash *acq_hash;  /* (rule id, peer) -> index in acq */

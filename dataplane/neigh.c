@@ -59,6 +59,7 @@ struct neigh_reach {
 struct dp_neigh_state {
 	struct resolve_slot resolve[RESOLVE_SLOTS];
 	struct neigh_reach reach[DP_MAX_NEIGHBOURS]; /* by position in the neighbour table */
+	bool changed; /* an input or a request since the last publication */
 };
 
 int dp_neigh_init(struct dp_ctx *dp)
@@ -384,6 +385,8 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now)
 {
 	uint16_t port = dp_meta(m)->in_port;
 
+	dp->neigh->changed = true;
+
 	if (dp_meta(m)->family == DPSEC_AF_NONE)
 		arp_input(dp, m, port, now);
 	else
@@ -461,6 +464,8 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 {
 	struct rte_ether_addr mac;
 	struct resolve_slot *s;
+
+	dp->neigh->changed = true;
 
 	if (dp_neigh_lookup(&dp->routes, r->port, r->family, r->addr, &mac)) {
 		/* learnt since the worker looked */
@@ -632,8 +637,14 @@ static void publish_resolving(const struct dp_ctx *dp, struct dpsec_shm_neighs *
 	}
 }
 
-void dp_neigh_publish(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now)
+bool dp_neigh_changed(const struct dp_ctx *dp)
 {
+	return dp->neigh->changed;
+}
+
+void dp_neigh_publish(struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now)
+{
+	dp->neigh->changed = false;
 	dst->n = 0;
 	dst->n_ports = RTE_MIN(dp->cfg->n_ports, (uint32_t)DPSEC_SHM_PORTS);
 	for (uint32_t i = 0; i < dst->n_ports; i++)

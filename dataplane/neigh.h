@@ -33,9 +33,13 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * Walks the whole neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
+/* Whether an ARP/ND packet or a request came since the last
+ * dp_neigh_publish. */
+bool dp_neigh_changed(const struct dp_ctx *dp);
+
 /* Writes the neighbours into dst (the caller holds its sequence lock):
  * the table's, then those being asked for or failed. */
-void dp_neigh_publish(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now);
+void dp_neigh_publish(struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now);
 
 /* Installs the configuration's static neighbours. */
 int dp_neigh_static(struct dp_ctx *dp);

@@ -532,8 +532,8 @@ def neighbours_listed(w, errs):
     """dpsecctl show neighbours on gateway A, after the steps above: host A
     on the LAN port with the MAC its interface has now, B on the WAN port
     with its own, and 192.0.2.77, which never answered, failed and without
-    a MAC. (dpsecd publishes its neighbours four times a second: read until
-    they agree, for 2 s.)"""
+    a MAC. (dpsecd publishes its neighbours within 20 ms of a change: read
+    until they agree, for 2 s.)"""
     want = {"10.1.0.2": ("lan", link_mac(w.ns["ha"], "hosta-eth0"), ("reachable", "probe")),
             "192.0.2.2": ("wan", link_mac(w.ns["gb"], "gwb-wan"), ("reachable", "probe")),
             "192.0.2.77": ("wan", None, ("failed",))}

@@ -661,7 +661,9 @@ START_TEST(test_published)
 	fails_after_three(DPSEC_AF_INET, gone, asked);
 	dp_neigh_tick(&ctx, t0 + 31 * hz); /* learnt4 and learnt6 asked once */
 	drain();
+	ck_assert(dp_neigh_changed(&ctx));
 	dp_neigh_publish(&ctx, &t, t0 + 31 * hz);
+	ck_assert(!dp_neigh_changed(&ctx));
 	ck_assert_uint_eq(t.n, 5);
 	ck_assert_uint_eq(t.n_ports, 1);
 	ck_assert_str_eq(t.ports[0], "lan");
@@ -687,6 +689,7 @@ START_TEST(test_published)
 	drain();
 	now_tsc = t0 + 35 * hz;
 	arp_reply_from(learnt4); /* forgotten at 34 s, learnt again */
+	ck_assert(dp_neigh_changed(&ctx));
 	dp_neigh_publish(&ctx, &t, t0 + 35 * hz);
 	ck_assert_uint_eq(t.n, 4); /* learnt6 forgotten */
 	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, learnt4));
