@@ -195,8 +195,10 @@ struct dp_ctx {
 	 * answered, it brackets the count at the snapshots */
 	uint64_t opackets_before_snaps[DP_MAX_PORTS];
 	uint64_t sa_table_bytes;         /* heap the SA table and SAD took when made */
-	struct dp_neigh_state *neigh;    /* the manager's resolution state (neigh.c), here at
-					  * the end: the workers' fields keep their places */
+	/* at the end, so that the workers' hot fields keep their places: */
+	struct dp_neigh_state *neigh;    /* the manager's resolution state (neigh.c) */
+	struct rte_ring *reroute;        /* manager -> worker 0: packets held for a next hop's
+					  * MAC, to route again */
 	volatile bool quit;
 };
 

@@ -178,7 +178,11 @@ static int setup_rings(struct dp_ctx *dp)
 	dp->acquire = rte_ring_create("dpsec_acq", 1024, rte_socket_id(), RING_F_SC_DEQ);
 	dp->reinject = rte_ring_create("dpsec_reinj", 1024, rte_socket_id(),
 				       RING_F_SP_ENQ | RING_F_SC_DEQ);
-	return dp->control && dp->resolve && dp->inject && dp->acquire && dp->reinject ? 0 : -1;
+	dp->reroute = rte_ring_create("dpsec_rerte", 1024, rte_socket_id(),
+				      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!dp->control || !dp->resolve || !dp->inject || !dp->acquire || !dp->reinject)
+		return -1;
+	return dp->reroute != NULL ? 0 : -1;
 }
 
 /* Assigns lcores to workers and spreads the ports' rx queues over them. */
@@ -433,6 +437,7 @@ static void teardown(struct dp_ctx *dp)
 	rte_ring_free(dp->inject);
 	rte_ring_free(dp->acquire);
 	rte_ring_free(dp->reinject);
+	rte_ring_free(dp->reroute);
 	rte_mempool_free(dp->pool);
 	rte_mempool_free(dp->big_pool);
 }

@@ -1,11 +1,12 @@
 /* neigh.c - ARP and IPv6 neighbour discovery for the gateway's ports, run
  * by the manager lcore. Replies and requests leave through the inject ring
  * (worker 0 transmits them). Packets for a next hop being asked for wait
- * here (HOLD_PER_NEXT_HOP of them) and leave when it answers. A next hop
- * that leaves RESOLVE_TRIES requests a second apart unanswered is marked
- * failed, so that workers answer packets for it with host unreachable
- * (RFC 1812 §5.2.7.1), until it answers; the packets waiting for it are
- * freed. A learnt neighbour that said nothing for
+ * here (HOLD_PER_NEXT_HOP of them) and go back to worker 0 to be routed
+ * again (the reroute ring) when it answers. A next hop that leaves
+ * RESOLVE_TRIES requests a second apart unanswered is marked failed, so
+ * that workers answer packets for it with host unreachable (RFC 1812
+ * §5.2.7.1), until it answers; the packets that waited for it go back
+ * too, and draw the same. A learnt neighbour that said nothing for
  * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
  * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
  * such requests go unanswered: its next packet asks the whole link again
@@ -142,8 +143,7 @@ static struct resolve_slot *resolving(const struct dp_ctx *dp,
 	return NULL;
 }
 
-/* Frees the packets s holds: its next hop did not answer, or s is taken
- * over. */
+/* Frees the packets s holds: s is taken over by another next hop. */
 static void drop_held(struct dp_ctx *dp, struct resolve_slot *s)
 {
 	for (uint32_t i = 0; i < s->n_held; i++)
@@ -184,23 +184,24 @@ static void hold(struct dp_ctx *dp, struct resolve_slot *s, struct rte_mbuf *m)
 	dp->mgr_ctr.c[DP_C_neigh_held]++;
 }
 
-/* A held packet leaves on port to mac. */
-static void send_held_one(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port,
-			  const struct rte_ether_addr *mac)
+/* A held packet goes back to worker 0 to be routed again, counted under
+ * counter (sent or unanswered); freed when the ring is full. */
+static void reroute(struct dp_ctx *dp, struct rte_mbuf *m, int counter)
 {
-	dp_push_eth(m, mac, &dp->ports[port].mac, dp_meta(m)->family);
-	if (inject(dp, m, port))
-		dp->mgr_ctr.c[DP_C_neigh_held_sent]++;
-	else
-		dp->mgr_ctr.c[DP_C_neigh_held_dropped]++;
+	if (rte_ring_enqueue(dp->reroute, m) == 0) {
+		dp->mgr_ctr.c[counter]++;
+		return;
+	}
+	rte_pktmbuf_free(m);
+	dp->mgr_ctr.c[DP_C_neigh_held_dropped]++;
 }
 
-/* s's next hop answered with mac: its packets leave, in the order they
- * came. */
-static void send_held(struct dp_ctx *dp, struct resolve_slot *s, const struct rte_ether_addr *mac)
+/* s's next hop answered, or failed: its packets are routed again, in the
+ * order they came (to their next hop, or to host unreachable). */
+static void return_held(struct dp_ctx *dp, struct resolve_slot *s, int counter)
 {
 	for (uint32_t i = 0; i < s->n_held; i++)
-		send_held_one(dp, s->held[i], s->req.port, mac);
+		reroute(dp, s->held[i], counter);
 	s->n_held = 0;
 }
 
@@ -225,7 +226,7 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
 	if ((s = resolving(dp, &r)) != NULL) {
-		send_held(dp, s, mac);
+		return_held(dp, s, DP_C_neigh_held_sent);
 		memset(s, 0, sizeof(*s));
 	}
 }
@@ -443,7 +444,7 @@ static void send_request(struct dp_ctx *dp, const struct dp_resolve_req *r)
 }
 
 /* Asks for s's next hop unless it was asked less than a second ago; once
- * RESOLVE_TRIES requests went unanswered, marks it failed and frees the
+ * RESOLVE_TRIES requests went unanswered, marks it failed and returns the
  * packets waiting for it (still asking, once a second). */
 static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
 {
@@ -453,7 +454,7 @@ static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
 		return;
 	if (s->tries >= RESOLVE_TRIES) {
 		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, true);
-		drop_held(dp, s);
+		return_held(dp, s, DP_C_neigh_held_unanswered);
 	}
 	s->tsc = now;
 	s->tries++;
@@ -471,7 +472,7 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 		/* learnt since the worker looked */
 		if (r->m != NULL) {
 			dp->mgr_ctr.c[DP_C_neigh_held]++;
-			send_held_one(dp, r->m, r->port, &mac);
+			reroute(dp, r->m, DP_C_neigh_held_sent);
 		}
 		return;
 	}

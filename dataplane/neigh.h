@@ -20,9 +20,10 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now);
 
 /* Sends an ARP request or a neighbour solicitation, at most one a second
  * for the same next hop (now: TSC), and holds r->m (up to eight packets a
- * next hop) to send when it answers; asked once more after three went
+ * next hop) until it answers; asked once more after three went
  * unanswered, marks the next hop failed (dp_neigh_failed) until it
- * answers, and frees the packets held for it. */
+ * answers. Either way the packets held go back to worker 0 through
+ * dp->reroute to be routed again. */
 void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now);
 
 /* Called a few times a second: next hops that packets wait for are asked

@@ -916,6 +916,20 @@ static void process_reinjected(struct dp_worker *w, struct dp_txq *txq)
 	send_all(w, &s, txq);
 }
 
+/* Packets the manager held for their next hop's MAC, routed again now
+ * that it answered or failed (worker 0). */
+static void process_rerouted(struct dp_worker *w, struct dp_txq *txq)
+{
+	struct dp_sort s;
+
+	if (dp_g->reroute == NULL)
+		return;
+	sort_init(&s, 0, false);
+	s.n_fwd = (uint16_t)rte_ring_dequeue_burst(dp_g->reroute, (void **)s.fwd, DP_BURST, NULL);
+	if (s.n_fwd > 0)
+		send_all(w, &s, txq);
+}
+
 /* Packets the manager built (ARP, ND) leave through worker 0's queues. */
 static void send_injected(struct dp_worker *w)
 {
@@ -981,6 +995,7 @@ int dp_worker_main(void *arg)
 		if (w->index == 0) {
 			send_injected(w);
 			process_reinjected(w, txq);
+			process_rerouted(w, txq);
 		}
 		if (unlikely(w->ctr->c[DP_C_reass_held] != 0))
 			dp_reass_expire(w, start);

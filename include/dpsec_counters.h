@@ -79,7 +79,7 @@
 	X(reinject_in, "held packets the manager sent through the outbound path again")     \
 	X(acquire_overflow, "awaiting an SA, but more than 4 held for its rule and peer: freed") \
 	X(acquire_dropped, "held packets freed: negotiation failed, timed out, or flushed")  \
-	X(control_tx, "frames the manager handed worker 0 that it sent: ARP/ND, NAT keepalives, reports passed to the host, packets held for their next hop's MAC") \
+	X(control_tx, "frames the manager handed worker 0 that it sent: ARP/ND, NAT keepalives, reports passed to the host") \
 	X(control_tx_failed, "such frames a tx queue refused")                               \
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
 	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
@@ -116,8 +116,9 @@
 	X(neigh_expired, "learnt neighbours forgotten: three such requests a second apart unanswered") \
 	X(neigh_table_full, "neighbours not learnt: the table of 4,096 full")                \
 	X(neigh_held, "packets the manager held while their next hop's MAC was asked for")    \
-	X(neigh_held_sent, "held packets sent once their next hop answered")                  \
-	X(neigh_held_dropped, "held packets freed: their next hop left three requests unanswered, more than 8 waited for it, or another next hop took its place among the 64 being asked for")
+	X(neigh_held_sent, "held packets routed again once their next hop answered")          \
+	X(neigh_held_unanswered, "held packets routed again once their next hop left three requests unanswered: each draws host unreachable") \
+	X(neigh_held_dropped, "held packets freed: more than 8 waited for their next hop, another next hop took its place among the 64 being asked for, or the ring back to worker 0 was full")
 
 enum dp_counter {
 #define DP_X_ENUM(n, d) DP_C_##n,

@@ -18,8 +18,8 @@
  *   bit 4 set:   (IPv6) the harness writes the ICMPv6 checksum, so that
  *                what follows its check is reached too;
  *   bit 5 set:   the resolution request hands the manager a packet to
- *                hold, as a worker does, to send when the next hop
- *                answers or free. */
+ *                hold, as a worker does, to hand back when the next hop
+ *                answers or fails, or free. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,18 +72,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	dp_g = &ctx;
 	ctx.pool = rte_pktmbuf_pool_create("fzn", 256, 0, DP_META_SIZE, 2048, SOCKET_ID_ANY);
 	ctx.inject = rte_ring_create("fzn_inject", 256, SOCKET_ID_ANY, 0);
-	if (!ctx.pool || !ctx.inject || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0 ||
+	ctx.reroute = rte_ring_create("fzn_reroute", 256, SOCKET_ID_ANY, 0);
+	if (!ctx.pool || !ctx.inject || !ctx.reroute || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0 ||
 	    dp_rcu_init(&ctx, 64) < 0 || dp_neigh_init(&ctx) < 0)
 		abort();
 	return 0;
 }
 
-/* The frames the manager sent: freed, as a port would. */
+/* The frames the manager sent and the packets it handed back: freed, as
+ * a port and worker 0 would. */
 static void drain(void)
 {
 	struct rte_mbuf *m;
 
-	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0 ||
+	       rte_ring_dequeue(ctx.reroute, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 }
 

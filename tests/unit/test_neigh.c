@@ -53,7 +53,9 @@ static void setup(void)
 	ctx.ports[0].mac = our_mac;
 	ck_assert_int_eq(dp_routes_init(&ctx.routes, "tneigh", SOCKET_ID_ANY), 0);
 	ctx.inject = rte_ring_create("tneigh_inject", 64, SOCKET_ID_ANY, 0);
+	ctx.reroute = rte_ring_create("tneigh_reroute", 64, SOCKET_ID_ANY, 0);
 	ck_assert_ptr_nonnull(ctx.inject);
+	ck_assert_ptr_nonnull(ctx.reroute);
 	/* no worker registered: every grace period is over at once */
 	ck_assert_int_eq(dp_rcu_init(&ctx, 64), 0);
 	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
@@ -67,9 +69,11 @@ static void teardown(void)
 {
 	struct rte_mbuf *m;
 
-	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0 ||
+	       rte_ring_dequeue(ctx.reroute, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
 	rte_ring_free(ctx.inject);
+	rte_ring_free(ctx.reroute);
 	dp_neigh_fini(&ctx);
 	dp_rcu_fini(&ctx);
 	dp_routes_fini(&ctx.routes);
@@ -512,21 +516,16 @@ static unsigned int hand_over(uint8_t family, const uint8_t *addr, struct rte_mb
 	return requests_sent(family, addr);
 }
 
-/* The next frame sent is packet n for addr, with the Ethernet header of
- * its next hop (their_mac) from our port. */
-static void sent_packet(uint8_t family, uint8_t n)
+/* The next packet handed back to be routed again is packet n of family,
+ * as it was handed over. */
+static void rerouted_packet(uint8_t family, uint8_t n)
 {
+	uint32_t len = family == DPSEC_AF_INET6 ? 48 : 28;
 	struct rte_mbuf *m;
-	const struct rte_ether_hdr *eth;
-	uint16_t type = family == DPSEC_AF_INET6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
-	uint32_t len = (family == DPSEC_AF_INET6 ? 48 : 28) + sizeof(*eth);
 
-	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
-	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	ck_assert_int_eq(rte_ring_dequeue(ctx.reroute, (void **)&m), 0);
 	ck_assert_uint_eq(m->pkt_len, len);
-	ck_assert(rte_is_same_ether_addr(&eth->dst_addr, &their_mac));
-	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
-	ck_assert_uint_eq(rte_be_to_cpu_16(eth->ether_type), type);
+	ck_assert_uint_eq(dp_meta(m)->family, family);
 	for (uint32_t i = len - 8; i < len; i++)
 		ck_assert_uint_eq(rte_pktmbuf_mtod(m, const uint8_t *)[i], n);
 	rte_pktmbuf_free(m);
@@ -537,9 +536,9 @@ static uint64_t counter(int c)
 	return ctx.mgr_ctr.c[c];
 }
 
-/* Packets that found no MAC wait for the answer and then leave, in order,
- * with their next hop's MAC; one request for both. One handed over after
- * the answer leaves at once, nothing asked. */
+/* Packets that found no MAC wait for the answer and then go back to be
+ * routed, in order; one request for both. One handed over after the
+ * answer goes back at once, nothing asked. */
 START_TEST(test_held_until_answered)
 {
 	static const uint8_t a4[4] = { 192, 0, 2, 90 };
@@ -548,19 +547,20 @@ START_TEST(test_held_until_answered)
 	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a4, routed_packet(DPSEC_AF_INET, a4, 1), t0), 1);
 	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a4, routed_packet(DPSEC_AF_INET, a4, 2), t0), 0);
 	ck_assert_uint_eq(hand_over(DPSEC_AF_INET6, a6, routed_packet(DPSEC_AF_INET6, a6, 3), t0), 1);
-	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 	arp_reply_from(a4);
-	sent_packet(DPSEC_AF_INET, 1);
-	sent_packet(DPSEC_AF_INET, 2);
-	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	rerouted_packet(DPSEC_AF_INET, 1);
+	rerouted_packet(DPSEC_AF_INET, 2);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 	na_from(a6);
-	sent_packet(DPSEC_AF_INET6, 3);
-	/* learnt between the worker's look and the manager's: sent at once */
+	rerouted_packet(DPSEC_AF_INET6, 3);
+	/* learnt between the worker's look and the manager's: back at once */
 	dp_neigh_resolve(&ctx, &(struct dp_resolve_req){ .port = 0, .family = DPSEC_AF_INET,
 						      .addr = { 192, 0, 2, 90 },
 						      .m = routed_packet(DPSEC_AF_INET, a4, 4) },
 			 t0);
-	sent_packet(DPSEC_AF_INET, 4);
+	rerouted_packet(DPSEC_AF_INET, 4);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
 	ck_assert_uint_eq(counter(DP_C_neigh_held), 4);
 	ck_assert_uint_eq(counter(DP_C_neigh_held_sent), 4);
@@ -579,15 +579,15 @@ START_TEST(test_held_eight)
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 2);
 	arp_reply_from(a);
 	for (uint8_t n = 0; n < 8; n++)
-		sent_packet(DPSEC_AF_INET, n);
-	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+		rerouted_packet(DPSEC_AF_INET, n);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 }
 END_TEST
 
 /* With packets waiting, the next hop is asked again a second apart with
- * no more packets coming; after three unanswered it is failed and they
- * are freed, and it is no longer asked. */
-START_TEST(test_held_freed_unanswered)
+ * no more packets coming; after three unanswered it is failed and they go
+ * back to be routed (to host unreachable), and it is no longer asked. */
+START_TEST(test_held_returned_unanswered)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 92 };
 
@@ -599,11 +599,13 @@ START_TEST(test_held_freed_unanswered)
 	dp_neigh_tick(&ctx, t0 + 2 * hz);
 	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 1);
 	ck_assert(!failed(DPSEC_AF_INET, a));
-	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 	dp_neigh_tick(&ctx, t0 + 3 * hz);
 	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 1);
-	ck_assert(failed(DPSEC_AF_INET, a));
-	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
+	ck_assert(failed(DPSEC_AF_INET, a)); /* marked before it goes back */
+	rerouted_packet(DPSEC_AF_INET, 1);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_unanswered), 1);
+	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
 	dp_neigh_tick(&ctx, t0 + 4 * hz);
 	dp_neigh_tick(&ctx, t0 + 5 * hz);
 	ck_assert_uint_eq(requests_sent(DPSEC_AF_INET, a), 0);
@@ -627,7 +629,7 @@ START_TEST(test_held_place_taken)
 	resolve(DPSEC_AF_INET, b, t0 + 100);
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
 	arp_reply_from(a);
-	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 }
 END_TEST
 
@@ -728,7 +730,7 @@ int main(void)
 	tcase_add_test(tc, test_forgotten_make_room);
 	tcase_add_test(tc, test_held_until_answered);
 	tcase_add_test(tc, test_held_eight);
-	tcase_add_test(tc, test_held_freed_unanswered);
+	tcase_add_test(tc, test_held_returned_unanswered);
 	tcase_add_test(tc, test_held_place_taken);
 	tcase_add_test(tc, test_published);
 	suite_add_tcase(s, tc);
