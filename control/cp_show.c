@@ -517,10 +517,10 @@ static void show_neigh(struct cp_out *o, const struct dpsec_shm_neighs *t,
 	cp_json_close(o, '}');
 }
 
-void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o)
+void cp_show_neighbour_table(struct cp_out *o, const struct dpsec_shm_neighs *src)
 {
-	struct dpsec_shm_neighs *t = c->attached ? malloc(sizeof(*t)) : NULL;
-	bool have = t != NULL && dpsec_shm_neighs_read(c->seg.neighs, t, 1000);
+	struct dpsec_shm_neighs *t = src != NULL ? malloc(sizeof(*t)) : NULL;
+	bool have = t != NULL && dpsec_shm_neighs_read(src, t, 1000);
 
 	if (o->json)
 		cp_json_open(o, NULL, '{'), cp_json_open(o, "neighbours", '[');
@@ -532,6 +532,11 @@ void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o)
 	if (o->json)
 		cp_json_close(o, ']'), cp_json_close(o, '}');
 	free(t);
+}
+
+void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o)
+{
+	cp_show_neighbour_table(o, c->attached ? c->seg.neighs : NULL);
 }
 
 /* ---- statistics ------------------------------------------------------ */

@@ -19,6 +19,8 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o);
+/* The neighbour table of a segment (NULL: none, the header alone). */
+void cp_show_neighbour_table(struct cp_out *o, const struct dpsec_shm_neighs *src);
 
 struct ikev1_stats;
 struct ikev2_stats;

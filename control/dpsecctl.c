@@ -1,8 +1,9 @@
 /* dpsecctl.c - the administrator's tool: sends its arguments to dpsec-ctld
  * over the management socket and prints the reply (exit 0 ok, 1 refused,
- * 2 bad usage or no dpsec-ctld). "show stats" also works without
- * dpsec-ctld: the Quick Mode table is then read straight from dpsecd's
- * shared-memory segment (read-only), the Main Mode table is not there. */
+ * 2 bad usage or no dpsec-ctld). "show stats" and "show neighbours" also
+ * work without dpsec-ctld: the Quick Mode table and the neighbours are
+ * then read straight from dpsecd's shared-memory segment (read-only), the
+ * Main Mode table is not there. */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -93,41 +94,64 @@ broken:
 	return 2;
 }
 
-/* show stats from the segment itself: dpsec-ctld is not running. */
-static int stats_from_segment(const char *instance, bool json, bool all)
+/* The segment of instance mapped read-only (its header in *h), or NULL
+ * with the reason printed. */
+static void *map_segment(const char *instance, struct dpsec_shm_hdr *h)
 {
 	char name[64];
-	struct dpsec_shm_hdr h;
-	struct dpsec_shm_stats st;
-	struct cp_out o = { .json = json };
 	struct stat sb;
 	void *base;
 	int fd;
 
 	snprintf(name, sizeof(name), DPSEC_SHM_PREFIX "%s", instance);
 	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    h.magic != DPSEC_SHM_MAGIC || h.layout != DPSEC_SHM_LAYOUT || h.size != (uint64_t)sb.st_size) {
+	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h) ||
+	    h->magic != DPSEC_SHM_MAGIC || h->layout != DPSEC_SHM_LAYOUT ||
+	    h->size != (uint64_t)sb.st_size) {
+		if (fd >= 0)
+			close(fd);
 		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and no dpsecd segment %s to read\n",
 			name);
-		return 2;
+		return NULL;
 	}
-	base = mmap(NULL, h.size, PROT_READ, MAP_SHARED, fd, 0);
+	base = mmap(NULL, h->size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	if (base == MAP_FAILED ||
-	    !dpsec_shm_stats_read((const struct dpsec_shm_stats *)((uint8_t *)base + h.stats_off), &st, 1000)) {
-		fprintf(stderr, "dpsecctl: cannot read the statistics of %s\n", name);
-		return 2;
+	if (base == MAP_FAILED) {
+		fprintf(stderr, "dpsecctl: cannot map %s\n", name);
+		return NULL;
 	}
+	return base;
+}
+
+/* show stats or show neighbours from the segment itself: dpsec-ctld is
+ * not running. */
+static int show_from_segment(const char *instance, bool neighbours, bool json, bool all)
+{
+	struct dpsec_shm_hdr h;
+	struct dpsec_shm_stats st;
+	struct cp_out o = { .json = json };
+	uint8_t *base = map_segment(instance, &h);
+	int rc = 0;
+
+	if (base == NULL)
+		return 2;
 	if (!json)
-		fprintf(stderr, "dpsecctl: dpsec-ctld is not running; statistics read from dpsecd\n");
-	cp_show_stats(&o, NULL, NULL, &st, 0, all);
-	if (json)
+		fprintf(stderr, "dpsecctl: dpsec-ctld is not running; read from dpsecd\n");
+	if (neighbours)
+		cp_show_neighbour_table(&o, (const struct dpsec_shm_neighs *)(base + h.neigh_off));
+	else if (dpsec_shm_stats_read((const struct dpsec_shm_stats *)(base + h.stats_off), &st,
+				      1000))
+		cp_show_stats(&o, NULL, NULL, &st, 0, all);
+	else
+		rc = 2;
+	if (rc != 0)
+		fprintf(stderr, "dpsecctl: cannot read the statistics of instance %s\n", instance);
+	else if (json)
 		cp_out_printf(&o, "\n");
 	fwrite(o.buf, 1, o.len, stdout);
 	cp_out_free(&o);
 	munmap(base, h.size);
-	return 0;
+	return rc;
 }
 
 static bool has_arg(int argc, char **argv, const char *a)
@@ -164,9 +188,11 @@ int main(int argc, char **argv)
 	}
 	fd = connect_to(sock);
 	if (fd < 0) {
-		if (argc - i >= 2 && strcmp(argv[i], "show") == 0 && strcmp(argv[i + 1], "stats") == 0)
-			return stats_from_segment(instance, has_arg(argc, argv, "--json"),
-						  has_arg(argc, argv, "--all"));
+		if (argc - i >= 2 && strcmp(argv[i], "show") == 0 &&
+		    (strcmp(argv[i + 1], "stats") == 0 || strcmp(argv[i + 1], "neighbours") == 0))
+			return show_from_segment(instance, strcmp(argv[i + 1], "neighbours") == 0,
+						 has_arg(argc, argv, "--json"),
+						 has_arg(argc, argv, "--all"));
 		fprintf(stderr, "dpsecctl: cannot reach dpsec-ctld at %s: %s\n", sock,
 			errno == EACCES ? "permission denied (root or the dpsec-ctld group)" :
 					  "it is not running");

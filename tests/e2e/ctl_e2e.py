@@ -188,6 +188,18 @@ def qm_table(w):
     return {r["name"]: r["value"] for r in w.show("stats")["quick_mode"]}
 
 
+def neighbours_from_segment(w, errs):
+    """With ctld down, dpsecctl show neighbours reads dpsecd's segment: the
+    two configured neighbours, permanent, with their MACs and ports."""
+    rows = w.show("neighbours")["neighbours"]
+    got = {(r["port"], r["address"], r.get("mac"), r["state"]) for r in rows}
+    want = {("lan", "10.1.0.10", T.HOST_MAC.lower(), "permanent"),
+            ("wan", "192.0.2.2", T.PEER_MAC.lower(), "permanent")}
+    if not want <= got:
+        errs.append("restarts: with ctld down, show neighbours gave %s; expected among them %s"
+                    % (sorted(got), sorted(want)))
+
+
 def restarts(w, errs):
     cap, pcap = T.start_capture(w.topo, "restarts")
     drops = dp_drops(w)
@@ -200,6 +212,7 @@ def restarts(w, errs):
     sent2 = qm_table(w)["confidential_bytes_sent"]
     if not sent2 > sent1:
         errs.append("restarts: with ctld down the counters did not rise (%d, %d)" % (sent1, sent2))
+    neighbours_from_segment(w, errs)
     w.start_ctld()
     after = w.ctl("show", "qmsas").stdout
     if strip_volatile(after) != strip_volatile(before):
