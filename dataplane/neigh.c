@@ -387,7 +387,6 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now)
 	uint16_t port = dp_meta(m)->in_port;
 
 	dp->neigh->changed = true;
-
 	if (dp_meta(m)->family == DPSEC_AF_NONE)
 		arp_input(dp, m, port, now);
 	else
@@ -422,25 +421,29 @@ static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint
 	return m;
 }
 
-/* A broadcast ARP request or a multicast neighbour solicitation for r's
- * next hop, from the port's address on its prefix. */
-static void send_request(struct dp_ctx *dp, const struct dp_resolve_req *r)
+/* An ARP request or a neighbour solicitation for addr on port, from the
+ * port's address on its prefix: to the whole link (mac NULL: broadcast, or
+ * addr's solicited-node group), or to mac (and for IPv6 to addr itself).
+ * False when none left. */
+static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
+			 const struct rte_ether_addr *mac)
 {
-	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
-	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, r->addr[13], r->addr[14], r->addr[15] } };
-	uint8_t dst[16];
+	const struct dpsec_prefix *src = port_addr_for(dp, port, family, addr);
+	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, addr[13], addr[14], addr[15] } };
+	uint8_t group[16];
 	struct rte_mbuf *m;
 
 	if (src == NULL)
-		return;
-	if (r->family == DPSEC_AF_INET) {
-		m = arp_request(dp, r->port, src->addr.a, r->addr, &broadcast);
+		return false;
+	if (family == DPSEC_AF_INET) {
+		m = arp_request(dp, port, src->addr.a, addr, mac != NULL ? mac : &broadcast);
+	} else if (mac != NULL) {
+		m = nd_build(dp, port, src->addr.a, addr, mac, ND_NS, 0, addr);
 	} else {
-		ipv6_solicited_node(dst, r->addr);
-		m = nd_build(dp, r->port, src->addr.a, dst, &mcast, ND_NS, 0, r->addr);
+		ipv6_solicited_node(group, addr);
+		m = nd_build(dp, port, src->addr.a, group, &mcast, ND_NS, 0, addr);
 	}
-	if (m != NULL)
-		inject(dp, m, r->port);
+	return m != NULL && inject(dp, m, port);
 }
 
 /* Asks for s's next hop unless it was asked less than a second ago; once
@@ -458,7 +461,7 @@ static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
 	}
 	s->tsc = now;
 	s->tries++;
-	send_request(dp, r);
+	send_request(dp, r->port, r->family, r->addr, NULL);
 }
 
 void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
@@ -467,7 +470,6 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 	struct resolve_slot *s;
 
 	dp->neigh->changed = true;
-
 	if (dp_neigh_lookup(&dp->routes, r->port, r->family, r->addr, &mac)) {
 		/* learnt since the worker looked */
 		if (r->m != NULL) {
@@ -501,25 +503,6 @@ static void ask_for_held(struct dp_ctx *dp, uint64_t now)
 	}
 }
 
-/* Asks the neighbour k, whose MAC we hold, whether it is still there: a
- * request sent to its MAC (and, for IPv6, to its address). */
-static void probe(struct dp_ctx *dp, const struct dp_neigh_key *k, const struct rte_ether_addr *mac)
-{
-	const struct dpsec_prefix *src = port_addr_for(dp, k->port, k->family, k->addr);
-	struct rte_mbuf *m;
-
-	if (src == NULL)
-		return; /* the port's addresses no longer hold it: it ages out */
-	if (k->family == DPSEC_AF_INET)
-		m = arp_request(dp, k->port, src->addr.a, k->addr, mac);
-	else
-		m = nd_build(dp, k->port, src->addr.a, k->addr, mac, ND_NS, 0, k->addr);
-	if (m != NULL) {
-		dp->mgr_ctr.c[DP_C_neigh_probes]++;
-		inject(dp, m, k->port);
-	}
-}
-
 /* Forgets the neighbour k at position pos: workers stop finding it at
  * once; its position is reused after a grace period. */
 static void forget(struct dp_ctx *dp, const struct dp_neigh_key *k, int32_t pos)
@@ -548,7 +531,8 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 	}
 	n->probes++;
 	n->probe_tsc = now;
-	probe(dp, k, mac);
+	if (send_request(dp, k->port, k->family, k->addr, mac)) /* is it still there? */
+		dp->mgr_ctr.c[DP_C_neigh_probes]++;
 }
 
 /* Learnt neighbours silent for neighbour_reachable_seconds asked again,

@@ -28,7 +28,7 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 
 /* Called a few times a second: next hops that packets wait for are asked
  * again a second apart (and fail after three requests unanswered, their
- * packets freed); learnt neighbours silent for
+ * packets handed back to be routed again); learnt neighbours silent for
  * dataplane.neighbour_reachable_seconds are asked again by unicast, a
  * second apart, and forgotten after three unanswered (0 seconds: never).
  * Walks the whole neighbour table. */

@@ -633,6 +633,21 @@ START_TEST(test_held_place_taken)
 }
 END_TEST
 
+/* Packets still held when dpsecd stops are freed with the state. */
+START_TEST(test_fini_frees_held)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 98 };
+	unsigned int in_use = rte_mempool_in_use_count(ctx.pool);
+
+	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t0);
+	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 2), t0);
+	ck_assert_uint_eq(rte_mempool_in_use_count(ctx.pool), in_use + 2);
+	dp_neigh_fini(&ctx);
+	ck_assert_uint_eq(rte_mempool_in_use_count(ctx.pool), in_use);
+	ck_assert_int_eq(dp_neigh_init(&ctx), 0); /* for the teardown */
+}
+END_TEST
+
 /* The published entry for addr, or NULL. */
 static const struct dpsec_shm_neigh *published(const struct dpsec_shm_neighs *t, uint8_t family,
 					       const uint8_t *addr)
@@ -733,6 +748,7 @@ int main(void)
 	tcase_add_test(tc, test_held_returned_unanswered);
 	tcase_add_test(tc, test_held_place_taken);
 	tcase_add_test(tc, test_published);
+	tcase_add_test(tc, test_fini_frees_held);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
