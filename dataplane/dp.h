@@ -116,11 +116,11 @@ struct dp_worker {
 	uint64_t steady_tsc, steady_rx;
 	uint64_t stalled_rounds;
 	struct dp_tokens icmp_tokens;    /* ICMP errors it may send (icmp_err.c) */
-	struct dp_tokens pmtu_tokens;    /* path MTU reports it may hand over (worker.c) */
+	struct dp_tokens pmtu_tokens;    /* path MTU reports it may hand over (worker_policy.c) */
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
 	/* Packets of the current burst set aside to be cut into fragments of
-	 * at most cut_len bytes once it is sent (worker.c, frag.c): rare, so
+	 * at most cut_len bytes once it is sent (worker_policy.c, worker.c, frag.c): rare, so
 	 * kept here, off the stack of the burst's own arrays. */
 	uint16_t n_cut;
 	struct rte_mbuf *cut[DP_BURST];
@@ -133,12 +133,12 @@ struct dp_worker {
 	struct dp_frag_first *frag_first; /* first fragments' ports (frag_track.c) */
 	/* ICMP errors the gateway makes about the burst's packets (at most one
 	 * each), to go through the outbound policy once it is sent, like any
-	 * packet the gateway sends (worker.c, icmp_err.c); last, leaving the
+	 * packet the gateway sends (worker*.c, icmp_err.c); last, leaving the
 	 * other fields where they were */
 	uint16_t n_errs;
 	struct rte_mbuf *errs[DP_BURST];
 	/* datagrams made whole from fragments for transport mode SAs, to go
-	 * through the outbound path after the burst (worker.c) */
+	 * through the outbound path after the burst (worker_policy.c, worker.c) */
 	uint16_t n_whole;
 	struct rte_mbuf *whole[DP_BURST];
 };

@@ -16,7 +16,7 @@
  * fragment belongs to is remembered; and any datagram whose later
  * fragments come ahead of its first (dp_reass_udp_here). The
  * same table makes whole the datagrams bound for transport-mode SAs,
- * which carry whole datagrams only (RFC 4303 §3.1.1; worker.c). */
+ * which carry whole datagrams only (RFC 4303 §3.1.1; worker_policy.c). */
 
 #include <string.h>
 

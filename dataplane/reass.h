@@ -34,7 +34,7 @@ int dp_reass_init(struct dp_worker *w, uint64_t timeout_tsc, int socket);
 void dp_reass_fini(struct dp_worker *w);
 
 /* m: a fragment of ESP or AH to one of the gateway's addresses, or of a
- * datagram for a transport-mode SA (worker.c), parsed,
+ * datagram for a transport-mode SA (worker_policy.c), parsed,
  * arriving at TSC now. Returns the whole packet once its last fragment is
  * in, in one buffer (one of dp_ctx.big_pool when longer than the first
  * fragment's has room for), parsed again (its meta the first fragment's,
