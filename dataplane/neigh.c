@@ -31,6 +31,7 @@
 #define ND_OPT_TLLA 2
 #define ND_NA_SOLICITED 0x40
 #define ND_NA_OVERRIDE 0x20
+#define ND_MIN_LEN 24 /* type, code, checksum, flags or reserved, target */
 #define RESOLVE_SLOTS 64
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
@@ -143,6 +144,15 @@ static struct resolve_slot *resolving(const struct dp_ctx *dp,
 	return NULL;
 }
 
+/* Whether addr on port is being asked for: a request of ours is out. */
+static bool asked_for(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr)
+{
+	struct dp_resolve_req r = { .port = port, .family = family };
+
+	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+	return resolving(dp, &r) != NULL;
+}
+
 /* Frees the packets s holds: s is taken over by another next hop. */
 static void drop_held(struct dp_ctx *dp, struct resolve_slot *s)
 {
@@ -249,6 +259,38 @@ static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
 	inject(dp, m, port);
 }
 
+/* An Ethernet/IPv4 ARP request or reply, whole. */
+static bool arp_valid(const struct rte_mbuf *m, const struct rte_arp_hdr *arp)
+{
+	return m->data_len >= sizeof(struct rte_ether_hdr) + sizeof(*arp) &&
+	       arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
+	       arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+	       arp->arp_hlen == RTE_ETHER_ADDR_LEN && arp->arp_plen == 4 &&
+	       (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+		arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
+}
+
+/* What an ARP packet teaches about its sender (RFC 826's merge): a sender
+ * already known is updated whatever the packet (a gratuitous ARP after a
+ * failover, say); an unknown one is learnt from a request to us, or from a
+ * reply while we ask for it. A reply nobody asked for is not believed
+ * (counted): anyone on the link could otherwise fill the table or take a
+ * next hop's place. */
+static void arp_learn(struct dp_ctx *dp, uint16_t port, const struct rte_arp_ipv4 *d, uint16_t op,
+		      bool for_us, uint64_t now)
+{
+	const uint8_t *sip = (const uint8_t *)&d->arp_sip;
+
+	if (d->arp_sip == 0 || port_addr_for(dp, port, DPSEC_AF_INET, sip) == NULL)
+		return;
+	if (dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, sip) != DP_NEIGH_UNKNOWN ||
+	    (op == RTE_ARP_OP_REQUEST && for_us) ||
+	    (op == RTE_ARP_OP_REPLY && asked_for(dp, port, DPSEC_AF_INET, sip)))
+		learn(dp, port, DPSEC_AF_INET, sip, &d->arp_sha, now);
+	else if (op == RTE_ARP_OP_REPLY)
+		dp->mgr_ctr.c[DP_C_neigh_unsolicited]++;
+}
+
 static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint64_t now)
 {
 	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *,
@@ -257,38 +299,38 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	uint16_t op;
 	bool for_us;
 
-	if (m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*arp) ||
-	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
-	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
-		goto drop;
-	op = rte_be_to_cpu_16(arp->arp_opcode);
-	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
-	/* RFC 826: a sender already known is updated whatever the packet
-	 * (a gratuitous ARP after a failover, say); others are learnt from a
-	 * reply or a request to us */
-	if ((op == RTE_ARP_OP_REPLY || for_us ||
-	     dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) !=
-		     DP_NEIGH_UNKNOWN) &&
-	    d->arp_sip != 0 &&
-	    port_addr_for(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip) != NULL)
-		learn(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now);
-	if (op == RTE_ARP_OP_REQUEST && for_us) {
-		arp_reply(dp, m, port);
+	if (!arp_valid(m, arp)) {
+		dp->mgr_ctr.c[DP_C_neigh_invalid]++;
+		rte_pktmbuf_free(m);
 		return;
 	}
-drop:
-	rte_pktmbuf_free(m);
+	op = rte_be_to_cpu_16(arp->arp_opcode);
+	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
+	arp_learn(dp, port, d, op, for_us, now);
+	if (op == RTE_ARP_OP_REQUEST && for_us)
+		arp_reply(dp, m, port);
+	else
+		rte_pktmbuf_free(m);
 }
 
-/* Finds an ND option of type in [opt, end); returns its link-layer address. */
-static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t type)
+/* Whether the ND options in [opt, end) are whole and none has length 0. */
+static bool nd_options_valid(const uint8_t *opt, const uint8_t *end)
 {
-	while (opt + 8 <= end && opt[1] != 0 && opt + opt[1] * 8 <= end) {
-		if (opt[0] == type)
-			return (const struct rte_ether_addr *)(opt + 2);
+	while (opt < end) {
+		if (end - opt < 8 || opt[1] == 0 || opt[1] * 8 > end - opt)
+			return false;
 		opt += opt[1] * 8;
 	}
+	return true;
+}
+
+/* Finds an ND option of type in [opt, end) (valid options); returns its
+ * link-layer address. */
+static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t type)
+{
+	for (; opt < end; opt += opt[1] * 8)
+		if (opt[0] == type)
+			return (const struct rte_ether_addr *)(opt + 2);
 	return NULL;
 }
 
@@ -338,47 +380,126 @@ static struct rte_mbuf *nd_build(struct dp_ctx *dp, uint16_t port, const uint8_t
 	return m;
 }
 
+static bool is_unspecified(const uint8_t a[16])
+{
+	static const uint8_t unspecified[16];
+
+	return memcmp(a, unspecified, 16) == 0;
+}
+
+/* Answers a solicitation for target (one of ours): to all nodes when it
+ * came from an address being tested for duplicates (RFC 4862 §5.4.3), else
+ * to its sender at the MAC its link-layer option gives or, without one (a
+ * unicast probe may leave it out), the MAC we hold for it; not at all when
+ * there is neither (the sender asks the whole link next). */
 static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
 		      const uint8_t *target, const struct rte_ether_addr *slla)
 {
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
-	static const uint8_t unspec[16];
-	bool dad = memcmp(ip->src_addr, unspec, 16) == 0;
+	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
+	bool dad = is_unspecified(ip->src_addr);
 	struct rte_ether_addr dst_mac;
 	struct rte_mbuf *m;
 
-	if (slla == NULL && !dad)
-		return; /* unicast NS without SLLA: we would need to resolve first */
 	if (dad)
-		rte_ether_addr_copy(&(struct rte_ether_addr){ { 0x33, 0x33, 0, 0, 0, 1 } }, &dst_mac);
-	else
+		dst_mac = all_nodes_mac;
+	else if (slla != NULL)
 		dst_mac = *slla;
+	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
+		return;
 	m = nd_build(dp, port, target, dad ? all_nodes : ip->src_addr, &dst_mac, ND_NA,
 		     ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED), target);
 	if (m != NULL)
 		inject(dp, m, port);
 }
 
-static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint64_t now)
+/* What a node checks of a solicitation or an advertisement before acting
+ * on it (RFC 4861 §7.1.1, §7.1.2). */
+static bool nd_valid(const struct rte_ipv6_hdr *ip, const uint8_t *icmp, const uint8_t *end)
 {
-	struct dp_meta *md = dp_meta(m);
-	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
-	uint8_t *icmp = (uint8_t *)ip + md->l3_len;
-	const uint8_t *end = rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len);
+	uint8_t group[16];
+
+	if (ip->hop_limits != 255 || end - icmp < ND_MIN_LEN || icmp[1] != 0 ||
+	    icmp[8] == 0xff /* a multicast target */ || !nd_options_valid(icmp + ND_MIN_LEN, end) ||
+	    rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
+		return false;
+	if (icmp[0] == ND_NS && is_unspecified(ip->src_addr)) { /* duplicate address detection */
+		ipv6_solicited_node(group, icmp + 8);
+		return memcmp(ip->dst_addr, group, 16) == 0 &&
+		       nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA) == NULL;
+	}
+	if (icmp[0] == ND_NA && ip->dst_addr[0] == 0xff)
+		return !(icmp[4] & ND_NA_SOLICITED);
+	return true;
+}
+
+/* A solicitation for one of our addresses: answered, and its sender, on
+ * the port's prefix, learnt from its link-layer option (RFC 4861 §7.2.3). */
+static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
+			 const uint8_t *icmp, const uint8_t *end, uint64_t now)
+{
 	const struct rte_ether_addr *ll;
 
-	if (ip->hop_limits != 255 || end - icmp < 24 || rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
-		goto out;
-	if (icmp[0] == ND_NS && port_owns(dp, port, DPSEC_AF_INET6, icmp + 8)) {
-		ll = nd_lladdr(icmp + 24, end, ND_OPT_SLLA);
-		if (ll != NULL)
-			learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
-		nd_answer(dp, port, ip, icmp + 8, ll);
-	} else if (icmp[0] == ND_NA && (ll = nd_lladdr(icmp + 24, end, ND_OPT_TLLA)) != NULL &&
-		   port_addr_for(dp, port, DPSEC_AF_INET6, icmp + 8) != NULL) {
-		learn(dp, port, DPSEC_AF_INET6, icmp + 8, ll, now);
+	if (!port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
+		return;
+	ll = nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
+	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
+		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
+	nd_answer(dp, port, ip, icmp + 8, ll);
+}
+
+/* An advertisement (RFC 4861 §7.2.5) is believed for a neighbour we know
+ * or ask for; one nobody asked for is not (counted), as with ARP. Without
+ * a target link-layer option (the answer to a unicast solicitation: how
+ * Linux answers our reachability probes) a solicited one confirms the MAC
+ * we hold; without the override flag one does not move a known neighbour
+ * to another MAC (an anycast or proxy answer). */
+static void nd_advertised(struct dp_ctx *dp, uint16_t port, const uint8_t *icmp,
+			  const uint8_t *end, uint64_t now)
+{
+	const uint8_t *target = icmp + 8;
+	const struct rte_ether_addr *ll = nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_TLLA);
+	struct rte_ether_addr held;
+
+	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL)
+		return;
+	if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, target, &held)) {
+		if (!asked_for(dp, port, DPSEC_AF_INET6, target))
+			dp->mgr_ctr.c[DP_C_neigh_unsolicited]++;
+		else if (ll != NULL)
+			learn(dp, port, DPSEC_AF_INET6, target, ll, now);
+		else
+			dp->mgr_ctr.c[DP_C_neigh_ignored]++;
+		return;
 	}
-out:
+	if (ll == NULL || rte_is_same_ether_addr(ll, &held)) {
+		if (icmp[4] & ND_NA_SOLICITED)
+			learn(dp, port, DPSEC_AF_INET6, target, &held, now);
+	} else if (icmp[4] & ND_NA_OVERRIDE) {
+		learn(dp, port, DPSEC_AF_INET6, target, ll, now);
+	} else {
+		dp->mgr_ctr.c[DP_C_neigh_ignored]++;
+	}
+}
+
+/* ICMPv6 the workers sorted as ND (types 133 to 137): solicitations and
+ * advertisements checked and acted on; router solicitations and
+ * advertisements and redirects ignored (counted): the gateway's routes
+ * are its configuration's (RFC 4861 §8.3: a router follows no redirect). */
+static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint64_t now)
+{
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
+	const uint8_t *icmp = (const uint8_t *)ip + dp_meta(m)->l3_len;
+	const uint8_t *end = rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len);
+
+	if (end - icmp >= 1 && icmp[0] != ND_NS && icmp[0] != ND_NA)
+		dp->mgr_ctr.c[DP_C_neigh_ignored]++;
+	else if (!nd_valid(ip, icmp, end))
+		dp->mgr_ctr.c[DP_C_neigh_invalid]++;
+	else if (icmp[0] == ND_NS)
+		nd_solicited(dp, port, ip, icmp, end, now);
+	else
+		nd_advertised(dp, port, icmp, end, now);
 	rte_pktmbuf_free(m);
 }
 

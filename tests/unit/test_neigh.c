@@ -4,9 +4,13 @@
  * unanswered a second apart and the next hop is marked failed for the
  * workers (dp_neigh_failed), no other next hop with it; an answer (ARP
  * reply, neighbour advertisement) teaches its MAC and clears the mark; an
- * address on no port's prefix is not asked for. A gratuitous ARP moves a
- * known neighbour (RFC 826) and adds no unknown one; a configured
- * neighbour is never changed. A learnt neighbour silent for
+ * address on no port's prefix is not asked for. Answers nobody asked for
+ * teach nothing; requests to us teach their sender. A gratuitous ARP
+ * moves a known neighbour (RFC 826) and adds no unknown one; an
+ * advertisement moves one only with the override flag, and confirms it
+ * without a link-layer option when solicited; ND failing RFC 4861 §7.1's
+ * checks, malformed ARP and router ND are counted and change nothing; a
+ * configured neighbour is never changed. A learnt neighbour silent for
  * neighbour_reachable_seconds is asked again by unicast a second apart,
  * kept while it answers, forgotten after three unanswered (its table
  * position reused after the grace period), and a configured one is never
@@ -29,8 +33,11 @@
 #include "neigh.h"
 #include "check_run.h"
 
-#define ND_NA 136
+#define ND_RA 134
 #define ND_NS 135
+#define ND_NA 136
+#define ND_SOLICITED 0x40
+#define ND_OVERRIDE 0x20
 
 static struct dp_ctx ctx;
 static struct dp_worker worker;
@@ -184,33 +191,88 @@ static void arp_reply_from(const uint8_t *addr)
 	arp_from(RTE_ARP_OP_REPLY, addr, &their_mac, us4);
 }
 
-/* A solicited neighbour advertisement from addr with its MAC. */
-static void na_from(const uint8_t *addr)
+/* An ND message as a neighbour sends it; what the test varies. */
+struct nd_msg {
+	uint8_t type, code, flags, hop_limit;
+	const uint8_t *src, *dst, *target;
+	uint8_t opt;                       /* link-layer option type, 0: none */
+	const struct rte_ether_addr *mac;  /* its address */
+	bool empty_opt;                    /* an option of length 0 after it */
+	bool bad_sum;
+};
+
+/* Sends n to the manager, parsed as a worker would. */
+static void nd_send(const struct nd_msg *n)
 {
-	uint8_t b[40 + 32];
+	uint8_t b[40 + 24 + 8 + 8];
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)b;
 	uint8_t *icmp = b + sizeof(*ip);
-	uint16_t sum;
+	uint16_t len = 24, sum;
 	struct rte_mbuf *m;
 
 	memset(b, 0, sizeof(b));
+	if (n->opt != 0) {
+		icmp[len] = n->opt;
+		icmp[len + 1] = 1;
+		memcpy(icmp + len + 2, n->mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+		len += 8;
+	}
+	if (n->empty_opt)
+		len += 8; /* type 0, length 0 */
 	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(32);
+	ip->payload_len = rte_cpu_to_be_16(len);
 	ip->proto = IPPROTO_ICMPV6;
-	ip->hop_limits = 255;
-	memcpy(ip->src_addr, addr, 16);
-	memcpy(ip->dst_addr, us6, 16);
-	icmp[0] = ND_NA;
-	icmp[4] = 0x60; /* solicited, override */
-	memcpy(icmp + 8, addr, 16);
-	icmp[24] = 2; /* target link-layer address */
-	icmp[25] = 1;
-	memcpy(icmp + 26, their_mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	sum = rte_ipv6_udptcp_cksum(ip, icmp);
+	ip->hop_limits = n->hop_limit;
+	memcpy(ip->src_addr, n->src, 16);
+	memcpy(ip->dst_addr, n->dst, 16);
+	icmp[0] = n->type;
+	icmp[1] = n->code;
+	icmp[4] = n->flags;
+	memcpy(icmp + 8, n->target, 16);
+	sum = rte_ipv6_udptcp_cksum(ip, icmp) ^ (n->bad_sum ? 0x0100 : 0);
 	memcpy(icmp + 2, &sum, 2);
-	m = frame(b, sizeof(b));
+	m = frame(b, sizeof(*ip) + len);
 	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET6), 0);
 	dp_neigh_input(&ctx, m, now_tsc);
+}
+
+/* A solicited advertisement from addr with its MAC (and the override
+ * flag), as an answer to our solicitation. */
+static struct nd_msg na_msg(const uint8_t *addr)
+{
+	return (struct nd_msg){ .type = ND_NA, .flags = ND_SOLICITED | ND_OVERRIDE,
+				.hop_limit = 255, .src = addr, .dst = us6, .target = addr,
+				.opt = 2 /* target link-layer address */, .mac = &their_mac };
+}
+
+static void na_from(const uint8_t *addr)
+{
+	struct nd_msg n = na_msg(addr);
+
+	nd_send(&n);
+}
+
+/* A solicitation from addr with its MAC for our address. */
+static struct nd_msg ns_msg(const uint8_t *addr)
+{
+	return (struct nd_msg){ .type = ND_NS, .hop_limit = 255, .src = addr, .dst = us6,
+				.target = us6, .opt = 1 /* source link-layer address */,
+				.mac = &their_mac };
+}
+
+static void drain(void);
+
+/* addr (of family) asks for our address: the manager learns it from
+ * that; its answer is thrown away. */
+static void told_by(uint8_t family, const uint8_t *addr)
+{
+	struct nd_msg n = ns_msg(addr);
+
+	if (family == DPSEC_AF_INET)
+		arp_from(RTE_ARP_OP_REQUEST, addr, &their_mac, us4);
+	else
+		nd_send(&n);
+	drain();
 }
 
 /* addr's MAC is known, and it is no longer marked. */
@@ -287,7 +349,7 @@ START_TEST(test_gratuitous_arp)
 	static const uint8_t a[4] = { 192, 0, 2, 80 }, b[4] = { 192, 0, 2, 81 };
 	static const struct rte_ether_addr moved = { { 0x02, 0, 0, 0, 0, 0x88 } };
 
-	arp_reply_from(a);
+	told_by(DPSEC_AF_INET, a);
 	ck_assert(mac_of(a, &their_mac));
 	arp_from(RTE_ARP_OP_REQUEST, a, &moved, a);
 	ck_assert(mac_of(a, &moved));
@@ -374,7 +436,7 @@ START_TEST(test_silent_ipv4_forgotten)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 83 };
 
-	arp_reply_from(a);
+	told_by(DPSEC_AF_INET, a);
 	forgotten_after_three(DPSEC_AF_INET, a);
 }
 END_TEST
@@ -383,7 +445,7 @@ START_TEST(test_silent_ipv6_forgotten)
 {
 	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x83 };
 
-	na_from(a);
+	told_by(DPSEC_AF_INET6, a);
 	forgotten_after_three(DPSEC_AF_INET6, a);
 }
 END_TEST
@@ -394,7 +456,7 @@ START_TEST(test_answer_keeps_it)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 84 };
 
-	arp_reply_from(a);
+	told_by(DPSEC_AF_INET, a);
 	ck_assert_uint_eq(age_at(30000, DPSEC_AF_INET, a), 1);
 	ck_assert_uint_eq(age_at(31000, DPSEC_AF_INET, a), 1);
 	now_tsc = t0 + 31500 * hz / 1000;
@@ -413,7 +475,7 @@ START_TEST(test_never_asked_when_off)
 	static const uint8_t a[4] = { 192, 0, 2, 85 };
 
 	cfg.opts.neighbour_reachable_s = 0;
-	arp_reply_from(a);
+	told_by(DPSEC_AF_INET, a);
 	for (uint64_t s = 30; s < 40; s++)
 		ck_assert_uint_eq(age_at(s * 1000, DPSEC_AF_INET, a), 0);
 	learnt(DPSEC_AF_INET, a);
@@ -453,7 +515,7 @@ static uint32_t fill_table(uint32_t first)
 	while (ctx.mgr_ctr.c[DP_C_neigh_table_full] == full) {
 		ck_assert_uint_lt(n, 2 * DP_MAX_NEIGHBOURS);
 		address6(first + n, a);
-		na_from(a);
+		told_by(DPSEC_AF_INET6, a);
 		n++;
 	}
 	return n - 1;
@@ -628,8 +690,10 @@ START_TEST(test_held_place_taken)
 	b[3] = 200;
 	resolve(DPSEC_AF_INET, b, t0 + 100);
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
-	arp_reply_from(a);
+	arp_reply_from(a); /* too late: not believed */
 	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(counter(DP_C_neigh_unsolicited), 1);
 }
 END_TEST
 
@@ -672,8 +736,8 @@ START_TEST(test_published)
 
 	snprintf(cfg.ports[0].name, sizeof(cfg.ports[0].name), "lan");
 	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, conf, &their_mac, true), 0);
-	arp_reply_from(learnt4);
-	na_from(learnt6);
+	told_by(DPSEC_AF_INET, learnt4);
+	told_by(DPSEC_AF_INET6, learnt6);
 	hand_over(DPSEC_AF_INET, asked, routed_packet(DPSEC_AF_INET, asked, 1), t0);
 	fails_after_three(DPSEC_AF_INET, gone, asked);
 	dp_neigh_tick(&ctx, t0 + 31 * hz); /* learnt4 and learnt6 asked once */
@@ -705,7 +769,7 @@ START_TEST(test_published)
 		dp_neigh_tick(&ctx, t0 + s * hz);
 	drain();
 	now_tsc = t0 + 35 * hz;
-	arp_reply_from(learnt4); /* forgotten at 34 s, learnt again */
+	told_by(DPSEC_AF_INET, learnt4); /* forgotten at 34 s, learnt again */
 	ck_assert(dp_neigh_changed(&ctx));
 	dp_neigh_publish(&ctx, &t, t0 + 35 * hz);
 	ck_assert_uint_eq(t.n, 4); /* learnt6 forgotten */
@@ -713,6 +777,177 @@ START_TEST(test_published)
 	ck_assert_uint_eq(e->state, DPSEC_NEIGH_REACHABLE);
 	ck_assert_uint_eq(e->silent_s, 0);
 	ck_assert_ptr_null(published(&t, DPSEC_AF_INET6, learnt6));
+}
+END_TEST
+
+/* Answers nobody asked for teach nothing (counted); requests to us teach
+ * their sender; a solicitation's sender off the port's prefix is not
+ * learnt, though answered. */
+START_TEST(test_unsolicited_not_believed)
+{
+	static const uint8_t a4[4] = { 192, 0, 2, 101 }, b4[4] = { 192, 0, 2, 102 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x65 };
+	static const uint8_t b6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x66 };
+	static const uint8_t off6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xee, [15] = 0x66 };
+	struct nd_msg n = ns_msg(off6);
+
+	arp_reply_from(a4);
+	na_from(a6);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a4), DP_NEIGH_UNKNOWN);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, a6), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(counter(DP_C_neigh_unsolicited), 2);
+	told_by(DPSEC_AF_INET, b4);
+	told_by(DPSEC_AF_INET6, b6);
+	learnt(DPSEC_AF_INET, b4);
+	learnt(DPSEC_AF_INET6, b6);
+	nd_send(&n);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 1);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, off6), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(counter(DP_C_neigh_unsolicited), 2);
+}
+END_TEST
+
+/* Each message is refused and counted, and changes nothing: answers for
+ * a next hop being asked for teach nothing, solicitations for our address
+ * are not answered. */
+START_TEST(test_nd_invalid)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x67 };
+	static const uint8_t unspecified[16];
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t group_of_us[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
+	static const uint8_t group_of_other[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 2 };
+	struct nd_msg bad[11], dad;
+	const unsigned int n_bad = 11;
+
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, a, t0), 1);
+	for (unsigned int i = 0; i < n_bad; i++)
+		bad[i] = i < 6 ? na_msg(a) : ns_msg(a);
+	bad[0].hop_limit = 254;
+	bad[1].code = 1;
+	bad[2].bad_sum = true;
+	bad[3].empty_opt = true;
+	bad[4].target = all_nodes;
+	bad[5].dst = all_nodes; /* solicited, to a group */
+	bad[6].hop_limit = 64;
+	bad[7].code = 3;
+	bad[8].empty_opt = true;
+	bad[9].src = unspecified; /* with a source link-layer option */
+	bad[9].dst = group_of_us;
+	bad[10].src = unspecified;
+	bad[10].dst = group_of_other;
+	bad[10].opt = 0;
+	for (unsigned int i = 0; i < n_bad; i++) {
+		nd_send(&bad[i]);
+		ck_assert_msg(counter(DP_C_neigh_invalid) == i + 1, "message %u not refused", i);
+		ck_assert_msg(rte_ring_count(ctx.inject) == 0, "message %u answered", i);
+		ck_assert_msg(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, a) == DP_NEIGH_UNKNOWN,
+			      "message %u believed", i);
+	}
+	/* the same, well formed: believed and answered */
+	dad = bad[9];
+	dad.opt = 0;
+	nd_send(&dad);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 1); /* duplicate address detection answered */
+	drain();
+	na_from(a);
+	learnt(DPSEC_AF_INET6, a);
+	ck_assert_uint_eq(counter(DP_C_neigh_invalid), n_bad);
+}
+END_TEST
+
+/* ARP other than an Ethernet/IPv4 request or reply is refused, counted. */
+START_TEST(test_arp_invalid)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 103 };
+
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0), 1);
+	arp_from(3 /* RARP request */, a, &their_mac, us4);
+	ck_assert_uint_eq(counter(DP_C_neigh_invalid), 1);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_UNKNOWN);
+	arp_reply_from(a);
+	learnt(DPSEC_AF_INET, a);
+}
+END_TEST
+
+/* RFC 4861 §7.2.5: without the override flag an advertisement naming
+ * another MAC leaves a known neighbour where it is (counted); with it,
+ * moves it. */
+START_TEST(test_nd_override)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x68 };
+	static const struct rte_ether_addr moved = { { 0x02, 0, 0, 0, 0, 0x88 } };
+	struct nd_msg n = na_msg(a);
+	struct rte_ether_addr mac;
+
+	told_by(DPSEC_AF_INET6, a);
+	n.mac = &moved;
+	n.flags = ND_SOLICITED;
+	nd_send(&n);
+	ck_assert(dp_neigh_lookup(&ctx.routes, 0, DPSEC_AF_INET6, a, &mac));
+	ck_assert(rte_is_same_ether_addr(&mac, &their_mac));
+	ck_assert_uint_eq(counter(DP_C_neigh_ignored), 1);
+	n.flags = ND_OVERRIDE; /* unsolicited, as after a failover */
+	nd_send(&n);
+	ck_assert(dp_neigh_lookup(&ctx.routes, 0, DPSEC_AF_INET6, a, &mac));
+	ck_assert(rte_is_same_ether_addr(&mac, &moved));
+}
+END_TEST
+
+/* Linux answers a unicast solicitation with a solicited advertisement
+ * that has no link-layer option: that keeps a probed neighbour; an
+ * unsolicited one without it does not. */
+START_TEST(test_probe_answered_without_lladdr)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x69 };
+	static const uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x6a };
+	struct nd_msg n = na_msg(a), m = na_msg(b);
+
+	told_by(DPSEC_AF_INET6, a);
+	told_by(DPSEC_AF_INET6, b);
+	dp_neigh_tick(&ctx, t0 + 30 * hz);
+	drain();
+	now_tsc = t0 + 30500 * hz / 1000;
+	n.opt = 0;
+	n.flags = ND_SOLICITED;
+	nd_send(&n);
+	m.opt = 0;
+	m.flags = ND_OVERRIDE;
+	nd_send(&m);
+	for (uint64_t ms = 31000; ms <= 33000; ms += 1000)
+		dp_neigh_tick(&ctx, t0 + ms * hz / 1000);
+	drain();
+	learnt(DPSEC_AF_INET6, a);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, b), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(counter(DP_C_neigh_expired), 1);
+}
+END_TEST
+
+/* A unicast solicitation without a link-layer option is answered at the
+ * MAC held for its sender; from an unknown sender, not at all. Router
+ * ND is ignored, counted. */
+START_TEST(test_ns_without_lladdr)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x6b };
+	static const uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x6c };
+	struct nd_msg n = ns_msg(a), ra = na_msg(a);
+	struct rte_mbuf *m;
+
+	told_by(DPSEC_AF_INET6, a);
+	n.opt = 0;
+	nd_send(&n);
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	ck_assert(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
+					 &their_mac));
+	ck_assert_uint_eq(rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 40)[0], ND_NA);
+	rte_pktmbuf_free(m);
+	n.src = b;
+	nd_send(&n);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ra.type = ND_RA;
+	nd_send(&ra);
+	ck_assert_uint_eq(counter(DP_C_neigh_ignored), 1);
+	ck_assert_uint_eq(counter(DP_C_neigh_invalid), 0);
 }
 END_TEST
 
@@ -749,6 +984,12 @@ int main(void)
 	tcase_add_test(tc, test_held_place_taken);
 	tcase_add_test(tc, test_published);
 	tcase_add_test(tc, test_fini_frees_held);
+	tcase_add_test(tc, test_unsolicited_not_believed);
+	tcase_add_test(tc, test_nd_invalid);
+	tcase_add_test(tc, test_arp_invalid);
+	tcase_add_test(tc, test_nd_override);
+	tcase_add_test(tc, test_probe_answered_without_lladdr);
+	tcase_add_test(tc, test_ns_without_lladdr);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

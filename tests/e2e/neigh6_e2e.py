@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+# neigh6_e2e.py - dpsecd's IPv6 neighbour discovery against Linux hosts:
+# one dpsecd routing between two IPv6 links (policy: permit), a Linux host
+# on each, nothing configured about them, dataplane.neighbour_reachable_seconds
+# at 2. Checks, in order:
+#   resolve    host A pings host B: dpsecd learns both by ND (multicast
+#              solicitations answered, the hosts' solicitations for the
+#              gateway answered) and forwards.
+#   probe      both hosts silent: dpsecd asks each again by a unicast
+#              solicitation to its address and MAC, which Linux answers
+#              with a solicited advertisement without a link-layer option
+#              (RFC 4861 §7.2.4): each is kept, none forgotten, for 6 s.
+#   moved      host B takes another MAC and says nothing: dpsecd's unicast
+#              requests to the old MAC go unanswered, it forgets it, asks
+#              the link, and A's pings reach B again.
+#   unreachable A pings an address on B's link nobody holds: after three
+#              unanswered solicitations a second apart A's pings are
+#              answered with address unreachable (RFC 4443 §3.1), the
+#              first, held while dpsecd asked, included.
+#   believed   from B's link (scapy): an advertisement for an address
+#              nobody asked for is not believed (neigh_unsolicited), a
+#              solicitation with hop limit 64 is refused (neigh_invalid);
+#              show neighbours lists A and B with their MACs, the
+#              unanswered address failed, the unsolicited one not at all.
+# Needs root; exit 77 without it. Traffic stays inside namespaces it
+# creates (2001:db8::/32, documentation addresses).
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctl_topo as T  # noqa: E402
+
+GW_A_MAC, GW_B_MAC = "02:00:00:00:61:01", "02:00:00:00:62:01"
+HOST_A_MAC, HOST_B_MAC, HOST_B_MOVED = "02:00:00:00:61:10", "02:00:00:00:62:10", "02:00:00:00:62:77"
+HOST_A, HOST_B, NOBODY, UNASKED = "2001:db8:61::10", "2001:db8:62::10", "2001:db8:62::77", \
+    "2001:db8:62::99"
+REACHABLE_S = 2
+FOLLOW_S = 15  # a moved neighbour is followed within 2 s silent + 3 probes + a request
+
+DP_CONF = """
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50;
+              neighbour_reachable_seconds = %d; };
+ports = (
+  { name = "a"; device = "net_af_packet0,iface=gwa"; role = "protected";
+    addresses = [ "2001:db8:61::1/64" ]; mac = "%s"; },
+  { name = "b"; device = "net_af_packet1,iface=gwb"; role = "unprotected";
+    addresses = [ "2001:db8:62::1/64" ]; mac = "%s"; }
+);
+""" % (REACHABLE_S, GW_A_MAC, GW_B_MAC)
+
+# Run in host B's namespace: an unsolicited advertisement (override) for
+# UNASKED, and a solicitation for the gateway's address with hop limit 64.
+FORGED = r"""
+from scapy.all import Ether, IPv6, sendp
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr
+mac, gw_mac, unasked, host = "%s", "%s", "%s", "%s"
+na = Ether(src=mac, dst="33:33:00:00:00:01") / IPv6(src=unasked, dst="ff02::1", hlim=255) / \
+    ICMPv6ND_NA(tgt=unasked, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac)
+ns = Ether(src=mac, dst=gw_mac) / IPv6(src=host, dst="2001:db8:62::1", hlim=64) / \
+    ICMPv6ND_NS(tgt="2001:db8:62::1") / ICMPv6NDOptSrcLLAddr(lladdr=mac)
+sendp([na, ns], iface="hostb", verbose=0)
+"""
+
+
+class World:
+    def __init__(self, bins):
+        self.dpsecd, self.dpsecctl = bins
+        self.instance = "neigh6-%d" % os.getpid()
+        self.ns_dp, self.ns_a, self.ns_b = ("n6%s-%d" % (s, os.getpid()) for s in ("dp", "a", "b"))
+        self.namespaces = []
+        self.work = None
+        self.dp = None
+
+    def setup(self):
+        self.work = tempfile.mkdtemp(prefix="dpsec-neigh6-")
+        for ns in (self.ns_dp, self.ns_a, self.ns_b):
+            T.sh("ip", "netns", "add", ns)
+            self.namespaces.append(ns)
+            T.sh("ip", "link", "set", "lo", "up", ns=ns)
+        self.link("gwa", "hosta", self.ns_a, HOST_A_MAC, HOST_A, "2001:db8:61::1")
+        self.link("gwb", "hostb", self.ns_b, HOST_B_MAC, HOST_B, "2001:db8:62::1")
+        conf = os.path.join(self.work, "dpsecd.conf")
+        with open(conf, "w") as f:
+            f.write(DP_CONF)
+        self.dp = T.Proc(self, "dpsecd", [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
+                                          "--file-prefix", self.instance, "-l", "0,1", "--",
+                                          "-c", conf], ns=self.ns_dp)
+        self.dp.wait_for("dpsecd: ready")
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def link(self, gw_dev, host_dev, ns_host, mac, addr, gw_addr):
+        """A veth: dpsecd's end up with no kernel address (IPv6 off: the
+        namespace's kernel must not answer ND itself), the host's with its
+        MAC, address (no duplicate address detection) and default route."""
+        T.sh("ip", "link", "add", gw_dev, "netns", self.ns_dp, "type", "veth", "peer", host_dev,
+             "netns", ns_host)
+        T.sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % gw_dev, ns=self.ns_dp)
+        T.sh("ip", "link", "set", gw_dev, "up", ns=self.ns_dp)
+        T.sh("ethtool", "-K", host_dev, "rx", "off", "tx", "off", ns=ns_host, check=False)
+        T.sh("ip", "link", "set", host_dev, "address", mac, "up", ns=ns_host)
+        T.sh("ip", "addr", "add", addr + "/64", "dev", host_dev, "nodad", ns=ns_host)
+        T.sh("ip", "-6", "route", "add", "default", "via", gw_addr, ns=ns_host)
+
+    def ctl(self, *args):
+        r = subprocess.run([self.dpsecctl, "--instance", self.instance] + list(args),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("dpsecctl %s: exit %d: %s%s" % (" ".join(args), r.returncode,
+                                                                r.stdout, r.stderr))
+        return json.loads(r.stdout)
+
+    def counters(self, *names):
+        rows = self.ctl("show", "stats", "--all", "--json")["dataplane"]
+        stats = {r["name"]: r["value"] for r in rows}
+        return {n: stats[n] for n in names}
+
+    def neighbours(self):
+        return {r["address"]: r for r in self.ctl("show", "neighbours", "--json")["neighbours"]}
+
+    def ping(self, dst, count=3, interval="0.3", wait="1"):
+        return T.sh("ping", "-6", "-n", "-c", str(count), "-i", interval, "-W", wait, dst,
+                    ns=self.ns_a, check=False).stdout
+
+    def close(self):
+        if self.dp is not None:
+            self.dp.stop()
+            log = self.dp.text()
+            print("dpsecd's log, without its closing statistics:\n"
+                  + log[:log.find("== ")][-1500:])
+        for ns in self.namespaces:
+            T.sh("ip", "netns", "del", ns, check=False)
+        if self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def received(out):
+    m = re.search(r"(\d+) received", out)
+    return int(m.group(1)) if m else 0
+
+
+def wait_until(cond, timeout, step=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def resolve(w, errs):
+    out = w.ping(HOST_B)
+    print("resolve: host A's pings of host B: %d of 3 answered" % received(out))
+    if received(out) < 2:
+        errs.append("resolve: host A's pings of host B through dpsecd, which learns both by "
+                    "ND, were not answered:\n" + out)
+
+
+def probe(w, errs):
+    names = ("neigh_probes", "neigh_expired")
+    before = w.counters(*names)
+    time.sleep(REACHABLE_S + 4)
+    after = w.counters(*names)
+    got = {n: after[n] - before[n] for n in names}
+    shown = w.neighbours()
+    print("probe: both hosts silent for %d s: %s; listed %s"
+          % (REACHABLE_S + 4, got, {a: (r["state"], r.get("mac")) for a, r in shown.items()}))
+    if got["neigh_probes"] < 2 or got["neigh_expired"] != 0:
+        errs.append("probe: dpsecd asked the silent hosts %d times and forgot %d of them: Linux's "
+                    "answers to its unicast solicitations (no link-layer option) must keep them"
+                    % (got["neigh_probes"], got["neigh_expired"]))
+    for addr, mac in ((HOST_A, HOST_A_MAC), (HOST_B, HOST_B_MAC)):
+        if addr not in shown or shown[addr].get("mac") != mac:
+            errs.append("probe: %s not listed with its MAC %s: %s" % (addr, mac, shown.get(addr)))
+
+
+def moved(w, errs):
+    T.sh("ip", "link", "set", "hostb", "address", HOST_B_MOVED, ns=w.ns_b)
+    before = w.counters("neigh_expired")["neigh_expired"]
+    start = time.monotonic()
+    ok = wait_until(lambda: received(w.ping(HOST_B, count=1, wait="1")) == 1, FOLLOW_S)
+    expired = w.counters("neigh_expired")["neigh_expired"] - before
+    print("moved: host B took %s silently; A's pings %s after %.1f s; %d neighbours forgotten"
+          % (HOST_B_MOVED, "answered" if ok else "not answered", time.monotonic() - start,
+             expired))
+    if not ok or expired < 1:
+        errs.append("moved: host B at a new MAC without a word: A's pings %s within %d s, %d "
+                    "neighbours forgotten" % ("answered" if ok else "not answered", FOLLOW_S,
+                                              expired))
+
+
+def unreachable(w, errs):
+    out = w.ping(NOBODY, count=8, interval="0.5")
+    told = re.findall(r"From 2001:db8:61::1 icmp_seq=(\d+) Destination unreachable: "
+                      r"Address unreachable", out)
+    print("unreachable: host A's pings of %s, which nobody holds: %s answered with address "
+          "unreachable" % (NOBODY, told))
+    if "1" not in told:
+        errs.append("unreachable: no address unreachable from dpsecd for the first ping of an "
+                    "address on its link that does not answer ND:\n" + out)
+
+
+def believed(w, errs):
+    names = ("neigh_unsolicited", "neigh_invalid")
+    before = w.counters(*names)
+    T.sh("/usr/bin/python3", "-c", FORGED % (HOST_B_MOVED, GW_B_MAC, UNASKED, HOST_B),
+         ns=w.ns_b)
+    got = {}
+
+    def counted():
+        after = w.counters(*names)
+        got.update({n: after[n] - before[n] for n in names})
+        return got["neigh_unsolicited"] >= 1 and got["neigh_invalid"] >= 1
+    ok = wait_until(counted, 2)
+    print("believed: an unsolicited advertisement and a solicitation with hop limit 64: %s" % got)
+    if not ok:
+        errs.append("believed: expected one advertisement not believed and one solicitation "
+                    "refused, counted %s" % got)
+    want = {HOST_A: HOST_A_MAC, HOST_B: HOST_B_MOVED}
+    shown = w.neighbours()
+    for addr, mac in want.items():
+        if addr not in shown or shown[addr].get("mac") != mac:
+            errs.append("believed: %s not listed with its MAC %s: %s" % (addr, mac,
+                                                                          shown.get(addr)))
+    if shown.get(NOBODY, {}).get("state") != "failed":
+        errs.append("believed: %s not listed as failed: %s" % (NOBODY, shown.get(NOBODY)))
+    if UNASKED in shown:
+        errs.append("believed: %s, advertised unasked, listed: %s" % (UNASKED, shown[UNASKED]))
+
+
+def main():
+    if os.geteuid() != 0:
+        print("neigh6_e2e: needs root; skipped")
+        return 77
+    T.cleanup_on_sigterm()
+    w = World(sys.argv[1:3])
+    errs = []
+    try:
+        w.setup()
+        for step in (resolve, probe, moved, unreachable, believed):
+            step(w, errs)
+    finally:
+        w.close()
+    for e in errs:
+        print("FAIL " + e)
+    print("neigh6_e2e: %s" % ("FAIL" if errs else "ok"))
+    return 1 if errs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
