@@ -10,7 +10,9 @@
  * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
  * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
  * such requests go unanswered: its next packet asks the whole link again
- * (a next hop replaced, or gone). */
+ * (a next hop replaced, or gone). What the manager believes of the ARP
+ * and ND packets it receives is here (arp_learn, nd_solicited,
+ * nd_advertised); their checks and the frames it sends, neigh_wire.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +20,13 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
-#include <rte_icmp.h>
 #include <rte_ip.h>
 
 #include "dp_pkt.h"
 #include "dp_rcu.h"
 #include "neigh.h"
+#include "neigh_wire.h"
 
-#define ND_NS 135
-#define ND_NA 136
-#define ND_OPT_SLLA 1
-#define ND_OPT_TLLA 2
-#define ND_NA_SOLICITED 0x40
-#define ND_NA_OVERRIDE 0x20
-#define ND_MIN_LEN 24 /* type, code, checksum, flags or reserved, target */
 #define RESOLVE_SLOTS 64
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
@@ -241,35 +236,6 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
-static void arp_reply(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
-{
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-	struct rte_arp_ipv4 *d = &arp->arp_data;
-	uint32_t ours = d->arp_tip;
-
-	eth->dst_addr = d->arp_sha;
-	eth->src_addr = dp->ports[port].mac;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	d->arp_tha = d->arp_sha;
-	d->arp_tip = d->arp_sip;
-	d->arp_sha = dp->ports[port].mac;
-	d->arp_sip = ours;
-	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - sizeof(*eth) - sizeof(*arp)));
-	inject(dp, m, port);
-}
-
-/* An Ethernet/IPv4 ARP request or reply, whole. */
-static bool arp_valid(const struct rte_mbuf *m, const struct rte_arp_hdr *arp)
-{
-	return m->data_len >= sizeof(struct rte_ether_hdr) + sizeof(*arp) &&
-	       arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
-	       arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-	       arp->arp_hlen == RTE_ETHER_ADDR_LEN && arp->arp_plen == 4 &&
-	       (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-		arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
-}
-
 /* What an ARP packet teaches about its sender (RFC 826's merge): a sender
  * already known is updated whatever the packet (a gratuitous ARP after a
  * failover, say); an unknown one is learnt from a request to us, or from a
@@ -299,7 +265,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	uint16_t op;
 	bool for_us;
 
-	if (!arp_valid(m, arp)) {
+	if (!dp_arp_valid(m, arp)) {
 		dp->mgr_ctr.c[DP_C_neigh_invalid]++;
 		rte_pktmbuf_free(m);
 		return;
@@ -307,84 +273,12 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	op = rte_be_to_cpu_16(arp->arp_opcode);
 	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
 	arp_learn(dp, port, d, op, for_us, now);
-	if (op == RTE_ARP_OP_REQUEST && for_us)
-		arp_reply(dp, m, port);
-	else
+	if (op == RTE_ARP_OP_REQUEST && for_us) {
+		dp_arp_make_reply(m, &dp->ports[port].mac);
+		inject(dp, m, port);
+	} else {
 		rte_pktmbuf_free(m);
-}
-
-/* Whether the ND options in [opt, end) are whole and none has length 0. */
-static bool nd_options_valid(const uint8_t *opt, const uint8_t *end)
-{
-	while (opt < end) {
-		if (end - opt < 8 || opt[1] == 0 || opt[1] * 8 > end - opt)
-			return false;
-		opt += opt[1] * 8;
 	}
-	return true;
-}
-
-/* Finds an ND option of type in [opt, end) (valid options); returns its
- * link-layer address. */
-static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t type)
-{
-	for (; opt < end; opt += opt[1] * 8)
-		if (opt[0] == type)
-			return (const struct rte_ether_addr *)(opt + 2);
-	return NULL;
-}
-
-static void ipv6_solicited_node(uint8_t dst[16], const uint8_t target[16])
-{
-	static const uint8_t base[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff };
-
-	memcpy(dst, base, sizeof(base));
-	memcpy(dst + 13, target + 13, 3);
-}
-
-/* Builds an ICMPv6 ND message (NS or NA) with one link-layer option. */
-static struct rte_mbuf *nd_build(struct dp_ctx *dp, uint16_t port, const uint8_t *src,
-				 const uint8_t *dst, const struct rte_ether_addr *eth_dst,
-				 uint8_t type, uint8_t flags, const uint8_t *target)
-{
-	const uint16_t icmp_len = 4 + 4 + 16 + 8;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
-	struct rte_ether_hdr *eth;
-	struct rte_ipv6_hdr *ip;
-	uint8_t *icmp;
-	uint16_t sum;
-
-	if (m == NULL)
-		return NULL;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + icmp_len);
-	ip = (struct rte_ipv6_hdr *)(eth + 1);
-	icmp = (uint8_t *)(ip + 1);
-	memset(eth, 0, m->data_len);
-	eth->dst_addr = *eth_dst;
-	eth->src_addr = dp->ports[port].mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(icmp_len);
-	ip->proto = IPPROTO_ICMPV6;
-	ip->hop_limits = 255;
-	memcpy(ip->src_addr, src, 16);
-	memcpy(ip->dst_addr, dst, 16);
-	icmp[0] = type;
-	icmp[4] = flags;
-	memcpy(icmp + 8, target, 16);
-	icmp[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
-	icmp[25] = 1;
-	memcpy(icmp + 26, dp->ports[port].mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	sum = rte_ipv6_udptcp_cksum(ip, icmp);
-	memcpy(icmp + 2, &sum, 2); /* no alignment assumed of a header in a frame */
-	return m;
-}
-
-static bool is_unspecified(const uint8_t a[16])
-{
-	static const uint8_t unspecified[16];
-
-	return memcmp(a, unspecified, 16) == 0;
 }
 
 /* Answers a solicitation for target (one of ours): to all nodes when it
@@ -397,7 +291,7 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 {
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
 	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
-	bool dad = is_unspecified(ip->src_addr);
+	bool dad = dp_ipv6_unspecified(ip->src_addr);
 	struct rte_ether_addr dst_mac;
 	struct rte_mbuf *m;
 
@@ -407,30 +301,10 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 		dst_mac = *slla;
 	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
 		return;
-	m = nd_build(dp, port, target, dad ? all_nodes : ip->src_addr, &dst_mac, ND_NA,
-		     ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED), target);
+	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target, dad ? all_nodes : ip->src_addr,
+			&dst_mac, ND_NA, ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED), target);
 	if (m != NULL)
 		inject(dp, m, port);
-}
-
-/* What a node checks of a solicitation or an advertisement before acting
- * on it (RFC 4861 §7.1.1, §7.1.2). */
-static bool nd_valid(const struct rte_ipv6_hdr *ip, const uint8_t *icmp, const uint8_t *end)
-{
-	uint8_t group[16];
-
-	if (ip->hop_limits != 255 || end - icmp < ND_MIN_LEN || icmp[1] != 0 ||
-	    icmp[8] == 0xff /* a multicast target */ || !nd_options_valid(icmp + ND_MIN_LEN, end) ||
-	    rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
-		return false;
-	if (icmp[0] == ND_NS && is_unspecified(ip->src_addr)) { /* duplicate address detection */
-		ipv6_solicited_node(group, icmp + 8);
-		return memcmp(ip->dst_addr, group, 16) == 0 &&
-		       nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA) == NULL;
-	}
-	if (icmp[0] == ND_NA && ip->dst_addr[0] == 0xff)
-		return !(icmp[4] & ND_NA_SOLICITED);
-	return true;
 }
 
 /* A solicitation for one of our addresses: answered, and its sender, on
@@ -442,7 +316,7 @@ static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6
 
 	if (!port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
 		return;
-	ll = nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
+	ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
 		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
 	nd_answer(dp, port, ip, icmp + 8, ll);
@@ -458,7 +332,7 @@ static void nd_advertised(struct dp_ctx *dp, uint16_t port, const uint8_t *icmp,
 			  const uint8_t *end, uint64_t now)
 {
 	const uint8_t *target = icmp + 8;
-	const struct rte_ether_addr *ll = nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_TLLA);
+	const struct rte_ether_addr *ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_TLLA);
 	struct rte_ether_addr held;
 
 	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL)
@@ -494,7 +368,7 @@ static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint6
 
 	if (end - icmp >= 1 && icmp[0] != ND_NS && icmp[0] != ND_NA)
 		dp->mgr_ctr.c[DP_C_neigh_ignored]++;
-	else if (!nd_valid(ip, icmp, end))
+	else if (!dp_nd_valid(ip, icmp, end))
 		dp->mgr_ctr.c[DP_C_neigh_invalid]++;
 	else if (icmp[0] == ND_NS)
 		nd_solicited(dp, port, ip, icmp, end, now);
@@ -514,34 +388,6 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now)
 		nd_input(dp, m, port, now);
 }
 
-/* An ARP request for tip from sip, to eth_dst (broadcast, or the MAC we
- * hold for tip). */
-static struct rte_mbuf *arp_request(struct dp_ctx *dp, uint16_t port, const uint8_t *sip,
-				    const uint8_t *tip, const struct rte_ether_addr *eth_dst)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
-
-	if (m == NULL)
-		return NULL;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	eth->dst_addr = *eth_dst;
-	eth->src_addr = dp->ports[port].mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	arp->arp_data.arp_sha = dp->ports[port].mac;
-	memcpy(&arp->arp_data.arp_sip, sip, 4);
-	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	memcpy(&arp->arp_data.arp_tip, tip, 4);
-	return m;
-}
-
 /* An ARP request or a neighbour solicitation for addr on port, from the
  * port's address on its prefix: to the whole link (mac NULL: broadcast, or
  * addr's solicited-node group), or to mac (and for IPv6 to addr itself).
@@ -557,12 +403,15 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 	if (src == NULL)
 		return false;
 	if (family == DPSEC_AF_INET) {
-		m = arp_request(dp, port, src->addr.a, addr, mac != NULL ? mac : &broadcast);
+		m = dp_arp_request(dp->pool, &dp->ports[port].mac, src->addr.a, addr,
+				   mac != NULL ? mac : &broadcast);
 	} else if (mac != NULL) {
-		m = nd_build(dp, port, src->addr.a, addr, mac, ND_NS, 0, addr);
+		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, addr, mac, ND_NS, 0,
+				addr);
 	} else {
-		ipv6_solicited_node(group, addr);
-		m = nd_build(dp, port, src->addr.a, group, &mcast, ND_NS, 0, addr);
+		dp_nd_solicited_node(group, addr);
+		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, group, &mcast, ND_NS,
+				0, addr);
 	}
 	return m != NULL && inject(dp, m, port);
 }
