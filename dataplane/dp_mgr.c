@@ -104,8 +104,9 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* Next hops being resolved and learnt neighbours looked at four times a
- * second; the neighbours published then, and after any change. */
+/* Our addresses announced at start; next hops being resolved and learnt
+ * neighbours looked at four times a second; the neighbours published
+ * then, and after any change. */
 static void neigh_tick(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;
@@ -114,6 +115,7 @@ static void neigh_tick(struct dp_ctx *dp)
 
 	if (due) {
 		m->neigh_scan_tsc = now;
+		dp_neigh_announce(dp, now);
 		dp_neigh_tick(dp, now);
 	}
 	/* what changed is shown within 20 ms, an ARP flood or not */

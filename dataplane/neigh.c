@@ -31,6 +31,7 @@
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
 #define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
+#define ANNOUNCEMENTS 3     /* of our addresses at start, a second apart (RFC 4861 §10) */
 
 /* A next hop being resolved: its last request, how many went unanswered,
  * and the packets waiting for its MAC. */
@@ -43,6 +44,8 @@ struct resolve_slot {
 };
 
 static const struct rte_ether_addr broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
+static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
 
 /* A learnt neighbour's reachability: when it last said something, and
  * the unicast requests sent since it fell silent. */
@@ -57,6 +60,8 @@ struct dp_neigh_state {
 	struct resolve_slot resolve[RESOLVE_SLOTS];
 	struct neigh_reach reach[DP_MAX_NEIGHBOURS]; /* by position in the neighbour table */
 	bool changed; /* an input or a request since the last publication */
+	uint32_t announced;    /* rounds of announcements of our addresses sent */
+	uint64_t announce_tsc; /* the last */
 };
 
 int dp_neigh_init(struct dp_ctx *dp)
@@ -281,6 +286,13 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	}
 }
 
+/* RFC 4861 §7.2.4: a router sets the Router flag in its advertisements;
+ * dpsecd routes between its network ports when it has more than one. */
+static uint8_t router_flag(const struct dp_ctx *dp)
+{
+	return dp->cfg->n_ports > 1 ? ND_NA_ROUTER : 0;
+}
+
 /* Answers a solicitation for target (one of ours): to all nodes when it
  * came from an address being tested for duplicates (RFC 4862 §5.4.3), else
  * to its sender at the MAC its link-layer option gives or, without one (a
@@ -289,8 +301,6 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
 		      const uint8_t *target, const struct rte_ether_addr *slla)
 {
-	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
-	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
 	bool dad = dp_ipv6_unspecified(ip->src_addr);
 	struct rte_ether_addr dst_mac;
 	struct rte_mbuf *m;
@@ -302,7 +312,8 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
 		return;
 	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target, dad ? all_nodes : ip->src_addr,
-			&dst_mac, ND_NA, ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED), target);
+			&dst_mac, ND_NA,
+			ND_NA_OVERRIDE | router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED), target);
 	if (m != NULL)
 		inject(dp, m, port);
 }
@@ -521,6 +532,38 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0)
 		if (!permanent)
 			check_reachable(dp, &k, &mac, pos, silent_tsc, now);
+}
+
+/* Tells port's link that a (one of the port's addresses) is at the port's
+ * MAC: a gratuitous ARP request (RFC 5227 §3's announcement), or an
+ * unsolicited advertisement to all nodes with the override flag (RFC 4861
+ * §7.2.6). False when it could not be sent. */
+static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
+{
+	const struct rte_ether_addr *mac = &dp->ports[port].mac;
+	struct rte_mbuf *m;
+
+	if (a->addr.family == DPSEC_AF_INET)
+		m = dp_arp_request(dp->pool, mac, a->addr.a, a->addr.a, &broadcast);
+	else
+		m = dp_nd_build(dp->pool, mac, a->addr.a, all_nodes, &all_nodes_mac, ND_NA,
+				ND_NA_OVERRIDE | router_flag(dp), a->addr.a);
+	return m != NULL && inject(dp, m, port);
+}
+
+void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)
+{
+	struct dp_neigh_state *s = dp->neigh;
+
+	if (s->announced == ANNOUNCEMENTS ||
+	    (s->announced > 0 && now - s->announce_tsc < rte_get_tsc_hz()))
+		return;
+	s->announced++;
+	s->announce_tsc = now;
+	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
+		for (uint32_t i = 0; i < dp->cfg->ports[p].n_addrs; i++)
+			if (announce(dp, p, &dp->cfg->ports[p].addrs[i]))
+				dp->mgr_ctr.c[DP_C_neigh_announced]++;
 }
 
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now)

@@ -34,6 +34,14 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * Walks the whole neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
+/* Called a few times a second from the start: the first three calls a
+ * second apart tell each network port's link where the port's addresses
+ * are (a gratuitous ARP request, an unsolicited neighbour advertisement
+ * with the override flag), so that hosts and switches that knew another
+ * MAC for them (a gateway replaced, a standby taking over) follow at once;
+ * later calls do nothing. */
+void dp_neigh_announce(struct dp_ctx *dp, uint64_t now);
+
 /* Whether an ARP/ND packet or a request came since the last
  * dp_neigh_publish. */
 bool dp_neigh_changed(const struct dp_ctx *dp);

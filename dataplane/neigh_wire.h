@@ -16,6 +16,7 @@
 #define ND_NA 136
 #define ND_OPT_SLLA 1
 #define ND_OPT_TLLA 2
+#define ND_NA_ROUTER 0x80
 #define ND_NA_SOLICITED 0x40
 #define ND_NA_OVERRIDE 0x20
 #define ND_MIN_LEN 24 /* type, code, checksum, flags or reserved, target */

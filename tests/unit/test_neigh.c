@@ -36,6 +36,7 @@
 #define ND_RA 134
 #define ND_NS 135
 #define ND_NA 136
+#define ND_ROUTER 0x80
 #define ND_SOLICITED 0x40
 #define ND_OVERRIDE 0x20
 
@@ -951,6 +952,95 @@ START_TEST(test_ns_without_lladdr)
 }
 END_TEST
 
+/* The next frame the manager sent: an unsolicited advertisement of
+ * target to all nodes with the override flag and our MAC, router flag as
+ * router says. */
+static void advertised(const uint8_t *target, bool router)
+{
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
+	struct rte_mbuf *m;
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv6_hdr *ip;
+	const uint8_t *icmp;
+
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	ip = (const struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (const uint8_t *)(ip + 1);
+	ck_assert(rte_is_same_ether_addr(&eth->dst_addr, &all_nodes_mac));
+	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
+	ck_assert_mem_eq(ip->src_addr, target, 16);
+	ck_assert_mem_eq(ip->dst_addr, all_nodes, 16);
+	ck_assert_uint_eq(ip->hop_limits, 255);
+	ck_assert_uint_eq(icmp[0], ND_NA);
+	ck_assert_uint_eq(icmp[4], ND_OVERRIDE | (router ? ND_ROUTER : 0));
+	ck_assert_mem_eq(icmp + 8, target, 16);
+	ck_assert_uint_eq(icmp[24], 2); /* target link-layer address: ours */
+	ck_assert_mem_eq(icmp + 26, our_mac.addr_bytes, 6);
+	ck_assert_uint_eq(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	rte_pktmbuf_free(m);
+}
+
+/* The next frame the manager sent: a gratuitous ARP request for addr
+ * (RFC 5227's announcement), broadcast, from our MAC. */
+static void announced4(const uint8_t *addr)
+{
+	static const struct rte_ether_addr zero;
+	struct rte_mbuf *m;
+	const struct rte_ether_hdr *eth;
+	const struct rte_arp_hdr *arp;
+
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	arp = (const struct rte_arp_hdr *)(eth + 1);
+	ck_assert(rte_is_broadcast_ether_addr(&eth->dst_addr));
+	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
+	ck_assert_uint_eq(arp->arp_opcode, rte_cpu_to_be_16(RTE_ARP_OP_REQUEST));
+	ck_assert(rte_is_same_ether_addr(&arp->arp_data.arp_sha, &our_mac));
+	ck_assert(rte_is_same_ether_addr(&arp->arp_data.arp_tha, &zero));
+	ck_assert_mem_eq(&arp->arp_data.arp_sip, addr, 4);
+	ck_assert_mem_eq(&arp->arp_data.arp_tip, addr, 4);
+	rte_pktmbuf_free(m);
+}
+
+/* Our addresses are announced three times a second apart, from the
+ * first call on, and never again; with one network port the
+ * advertisements carry no router flag. */
+START_TEST(test_announced)
+{
+	for (uint64_t ms = 0; ms <= 4000; ms += 250) {
+		dp_neigh_announce(&ctx, t0 + ms * hz / 1000);
+		if (ms == 0 || ms == 1000 || ms == 2000) {
+			announced4(us4);
+			advertised(us6, false);
+		}
+		ck_assert_msg(rte_ring_count(ctx.inject) == 0, "more sent at %u ms", (unsigned)ms);
+	}
+	ck_assert_uint_eq(counter(DP_C_neigh_announced), 6);
+}
+END_TEST
+
+/* With two network ports the gateway routes: its advertisements, answers
+ * and announcements alike, carry the router flag (RFC 4861 §7.2.4). */
+START_TEST(test_router_flag)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x6d };
+	struct nd_msg n = ns_msg(a);
+	struct rte_mbuf *m;
+
+	cfg.n_ports = 2;
+	nd_send(&n);
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
+	ck_assert_uint_eq(rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 40 + 4)[0],
+			  ND_ROUTER | ND_SOLICITED | ND_OVERRIDE);
+	rte_pktmbuf_free(m);
+	dp_neigh_announce(&ctx, t0);
+	announced4(us4);
+	advertised(us6, true);
+}
+END_TEST
+
 START_TEST(test_off_link)
 {
 	static const uint8_t a[4] = { 198, 51, 100, 7 };
@@ -990,6 +1080,8 @@ int main(void)
 	tcase_add_test(tc, test_nd_override);
 	tcase_add_test(tc, test_probe_answered_without_lladdr);
 	tcase_add_test(tc, test_ns_without_lladdr);
+	tcase_add_test(tc, test_announced);
+	tcase_add_test(tc, test_router_flag);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -15,8 +15,8 @@ import xval_pcap
 import xval_topo as T
 import xval_traffic as TR
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import IPv6, in6_chksum
-from scapy.layers.l2 import Ether
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6, in6_chksum
+from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
@@ -819,6 +819,7 @@ def judge(run, res, tshark_bin):
     left = {"lan": collections.Counter(res.lan), "wan": collections.Counter(clear_wan),
             "host": collections.Counter(_no_frag_id(fr[14:]) for fr in res.host)}
     keepalives = _take_keepalives(run, left["wan"])
+    announced, announce_errs = _take_announcements(left)
     clear_wan = [fr for fr in clear_wan if fr not in keepalives[1]]
     order = {"lan": res.lan, "wan": clear_wan}
     txq_of = collections.defaultdict(set)   # (side, frame) -> tx queues it left by
@@ -887,7 +888,8 @@ def judge(run, res, tshark_bin):
                     errs.append("SA %s (spi 0x%x) %s = %s, expected %d"
                                 % (name, run.sas[name].spi, k, s.get(k), want[k]))
         out.append((c.name, errs))
-    errs = _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"))
+    errs = announce_errs + _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"),
+                                           announced)
     errs += _judge_sa_sums(run, g, sa_want) + cut_errs + _host_mac_errors(res.host)
     want_cut = (sum(c.esp_cut for c in run.cases), sum(c.esp_fragments for c in run.cases))
     if joined != want_cut:
@@ -921,6 +923,56 @@ def _take_keepalives(run, left_wan):
     return count, frames
 
 
+# The gateway's addresses on each port, and the port's MAC (xval_topo's
+# configuration): what dpsecd announces at start.
+PORT_ADDRS = {"lan": (T.LAN_MAC, {T.LAN4, T.LAN6}),
+              "wan": (T.WAN_MAC, {T.WAN4, T.WAN6, T.WAN4_HOST, T.WAN6_HOST})}
+
+
+def _announced_address(fr, mac, addrs):
+    """The address fr announces, read by scapy, if it is one of dpsecd's
+    announcements at start for one of addrs from mac: a gratuitous ARP
+    request (RFC 5227 §3: sender and target address the same, target MAC
+    zero, broadcast) or an unsolicited neighbour advertisement (RFC 4861
+    §7.2.6: to all nodes, hop limit 255, override and router flags set,
+    solicited clear, its target link-layer option our MAC, checksum right);
+    else None."""
+    p = Ether(fr)
+    if p.src.lower() != mac:
+        return None
+    if ARP in p:
+        a = p[ARP]
+        ok = (p.dst == "ff:ff:ff:ff:ff:ff" and a.op == 1 and a.psrc == a.pdst and
+              a.hwsrc.lower() == mac and a.hwdst == "00:00:00:00:00:00")
+        return a.psrc if ok and a.psrc in addrs else None
+    if ICMPv6ND_NA not in p or ICMPv6NDOptDstLLAddr not in p:
+        return None
+    ip, na = p[IPv6], p[ICMPv6ND_NA]
+    sum_ok = in6_chksum(58, ip, bytes(na)[:2] + b"\0\0" + bytes(na)[4:]) == na.cksum
+    ok = (p.dst == "33:33:00:00:00:01" and ip.dst == "ff02::1" and ip.hlim == 255 and
+          na.R == 1 and na.S == 0 and na.O == 1 and na.tgt == ip.src and sum_ok and
+          p[ICMPv6NDOptDstLLAddr].lladdr.lower() == mac)
+    return na.tgt if ok and na.tgt in addrs else None
+
+
+def _take_announcements(left):
+    """dpsecd's announcements of its addresses at start, taken out of what
+    is left on lan and wan: at most three of each address (three rounds a
+    second apart; a short run sees fewer). Returns (how many, errors for
+    more)."""
+    errs, total = [], 0
+    for side, (mac, addrs) in PORT_ADDRS.items():
+        seen = collections.Counter()
+        for fr in list(left[side]):
+            addr = _announced_address(fr, mac, addrs)
+            if addr is not None:
+                seen[addr] += left[side].pop(fr)
+        total += sum(seen.values())
+        errs += ["%s announced %d times on %s, expected at most 3" % (a, n, side)
+                 for a, n in seen.items() if n > 3]
+    return total, errs
+
+
 def _judge_txq(c, txq_of, esp_txq):
     """Every frame of case c left by the tx queue of c.worker, the worker that
     processed its packets (the receiver, or the owner of the inbound SA)."""
@@ -950,9 +1002,9 @@ def _dedupe_order(frames):
     return out
 
 
-def _judge_counters(run, g, qm, left, by_spi, workers):
+def _judge_counters(run, g, qm, left, by_spi, workers, announced):
     errs = []
-    want = collections.Counter()
+    want = collections.Counter({"control_tx": announced})  # worker 0 sent them
     for c in run.cases:
         want["rx_packets"] += c.n_in()
         want["fwd_packets"] += c.fwd

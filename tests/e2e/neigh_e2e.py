@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-# neigh6_e2e.py - dpsecd's IPv6 neighbour discovery against Linux hosts:
-# one dpsecd routing between two IPv6 links (policy: permit), a Linux host
-# on each, nothing configured about them, dataplane.neighbour_reachable_seconds
-# at 2. Checks, in order:
+# neigh_e2e.py - dpsecd's neighbour discovery against Linux hosts, IPv6
+# mostly: one dpsecd routing between two links (policy: permit), a Linux
+# host on each, nothing configured about them,
+# dataplane.neighbour_reachable_seconds at 2. Checks, in order:
+#   announced  the hosts held a stale entry for the gateway's addresses at
+#              another MAC (a gateway replaced): within a few seconds of
+#              dpsecd's start they hold its MAC, taken from its gratuitous
+#              ARP and unsolicited advertisement, and the IPv6 one marks it
+#              a router (RFC 4861 §7.2.4: dpsecd routes).
 #   resolve    host A pings host B: dpsecd learns both by ND (multicast
 #              solicitations answered, the hosts' solicitations for the
 #              gateway answered) and forwards.
@@ -40,6 +45,7 @@ GW_A_MAC, GW_B_MAC = "02:00:00:00:61:01", "02:00:00:00:62:01"
 HOST_A_MAC, HOST_B_MAC, HOST_B_MOVED = "02:00:00:00:61:10", "02:00:00:00:62:10", "02:00:00:00:62:77"
 HOST_A, HOST_B, NOBODY, UNASKED = "2001:db8:61::10", "2001:db8:62::10", "2001:db8:62::77", \
     "2001:db8:62::99"
+GW_A6, GW_A4, STALE_MAC = "2001:db8:61::1", "10.61.0.1", "02:00:00:00:61:99"
 REACHABLE_S = 2
 FOLLOW_S = 15  # a moved neighbour is followed within 2 s silent + 3 probes + a request
 
@@ -48,9 +54,9 @@ dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50;
               neighbour_reachable_seconds = %d; };
 ports = (
   { name = "a"; device = "net_af_packet0,iface=gwa"; role = "protected";
-    addresses = [ "2001:db8:61::1/64" ]; mac = "%s"; },
+    addresses = [ "2001:db8:61::1/64", "10.61.0.1/24" ]; mac = "%s"; },
   { name = "b"; device = "net_af_packet1,iface=gwb"; role = "unprotected";
-    addresses = [ "2001:db8:62::1/64" ]; mac = "%s"; }
+    addresses = [ "2001:db8:62::1/64", "10.62.0.1/24" ]; mac = "%s"; }
 );
 """ % (REACHABLE_S, GW_A_MAC, GW_B_MAC)
 
@@ -71,20 +77,24 @@ sendp([na, ns], iface="hostb", verbose=0)
 class World:
     def __init__(self, bins):
         self.dpsecd, self.dpsecctl = bins
-        self.instance = "neigh6-%d" % os.getpid()
-        self.ns_dp, self.ns_a, self.ns_b = ("n6%s-%d" % (s, os.getpid()) for s in ("dp", "a", "b"))
+        self.instance = "neigh-%d" % os.getpid()
+        self.ns_dp, self.ns_a, self.ns_b = ("nb%s-%d" % (s, os.getpid()) for s in ("dp", "a", "b"))
         self.namespaces = []
         self.work = None
         self.dp = None
 
     def setup(self):
-        self.work = tempfile.mkdtemp(prefix="dpsec-neigh6-")
+        self.work = tempfile.mkdtemp(prefix="dpsec-neigh-")
         for ns in (self.ns_dp, self.ns_a, self.ns_b):
             T.sh("ip", "netns", "add", ns)
             self.namespaces.append(ns)
             T.sh("ip", "link", "set", "lo", "up", ns=ns)
-        self.link("gwa", "hosta", self.ns_a, HOST_A_MAC, HOST_A, "2001:db8:61::1")
+        self.link("gwa", "hosta", self.ns_a, HOST_A_MAC, HOST_A, GW_A6)
         self.link("gwb", "hostb", self.ns_b, HOST_B_MAC, HOST_B, "2001:db8:62::1")
+        T.sh("ip", "addr", "add", "10.61.0.10/24", "dev", "hosta", ns=self.ns_a)
+        for gw in (GW_A6, GW_A4):  # as a replaced gateway's were
+            T.sh("ip", "neigh", "replace", gw, "lladdr", STALE_MAC, "dev", "hosta", "nud",
+                 "stale", ns=self.ns_a)
         conf = os.path.join(self.work, "dpsecd.conf")
         with open(conf, "w") as f:
             f.write(DP_CONF)
@@ -153,6 +163,24 @@ def wait_until(cond, timeout, step=0.25):
             return True
         time.sleep(step)
     return cond()
+
+
+def announced(w, errs):
+    held = {}
+
+    def follows():
+        for gw in (GW_A6, GW_A4):
+            rows = json.loads(T.sh("ip", "-j", "neigh", "show", gw, "dev", "hosta",
+                                   ns=w.ns_a).stdout)
+            held[gw] = rows[0] if rows else None
+        return all(e is not None and e.get("lladdr") == GW_A_MAC for e in held.values()) and \
+            "router" in held[GW_A6]
+    ok = wait_until(follows, 5)
+    print("announced: host A's entries for the gateway: %s" % held)
+    if not ok:
+        errs.append("announced: host A, which held %s for the gateway's addresses, did not "
+                    "follow its announcements to %s (IPv6 as a router): %s"
+                    % (STALE_MAC, GW_A_MAC, held))
 
 
 def resolve(w, errs):
@@ -237,20 +265,20 @@ def believed(w, errs):
 
 def main():
     if os.geteuid() != 0:
-        print("neigh6_e2e: needs root; skipped")
+        print("neigh_e2e: needs root; skipped")
         return 77
     T.cleanup_on_sigterm()
     w = World(sys.argv[1:3])
     errs = []
     try:
         w.setup()
-        for step in (resolve, probe, moved, unreachable, believed):
+        for step in (announced, resolve, probe, moved, unreachable, believed):
             step(w, errs)
     finally:
         w.close()
     for e in errs:
         print("FAIL " + e)
-    print("neigh6_e2e: %s" % ("FAIL" if errs else "ok"))
+    print("neigh_e2e: %s" % ("FAIL" if errs else "ok"))
     return 1 if errs else 0
 
 
