@@ -10,9 +10,12 @@
  * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
  * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
  * such requests go unanswered: its next packet asks the whole link again
- * (a next hop replaced, or gone). What the manager believes of the ARP
- * and ND packets it receives is here (arp_learn, nd_solicited,
+ * (a next hop replaced, or gone). The gateway's addresses are announced
+ * at start (ANNOUNCEMENTS rounds) and defended against another MAC that
+ * claims one (a duplicate on the link). What the manager believes of the
+ * ARP and ND packets it receives is here (arp_learn, nd_solicited,
  * nd_advertised); their checks and the frames it sends, neigh_wire.c's. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
 #define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
 #define ANNOUNCEMENTS 3     /* of our addresses at start, a second apart (RFC 4861 §10) */
+#define DEFEND_INTERVAL_S 10 /* between defences of a port's addresses (RFC 5227 §1.1) */
 
 /* A next hop being resolved: its last request, how many went unanswered,
  * and the packets waiting for its MAC. */
@@ -62,6 +66,7 @@ struct dp_neigh_state {
 	bool changed; /* an input or a request since the last publication */
 	uint32_t announced;    /* rounds of announcements of our addresses sent */
 	uint64_t announce_tsc; /* the last */
+	uint64_t defend_tsc[DP_MAX_PORTS]; /* each port's last defence of an address */
 };
 
 int dp_neigh_init(struct dp_ctx *dp)
@@ -106,15 +111,22 @@ static const struct dpsec_prefix *port_addr_for(const struct dp_ctx *dp, uint16_
 	return NULL;
 }
 
-static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *a)
+/* The port's own address a, or NULL: a is not one of them. */
+static const struct dpsec_prefix *own_address(const struct dp_ctx *dp, uint16_t port,
+					      uint8_t family, const uint8_t *a)
 {
 	const struct cfg_port *c = port < dp->cfg->n_ports ? &dp->cfg->ports[port] : NULL;
 	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
 
 	for (uint32_t i = 0; c != NULL && i < c->n_addrs; i++)
 		if (c->addrs[i].addr.family == family && memcmp(c->addrs[i].addr.a, a, len) == 0)
-			return true;
-	return false;
+			return &c->addrs[i];
+	return NULL;
+}
+
+static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *a)
+{
+	return own_address(dp, port, family, a) != NULL;
 }
 
 /* Hands m to worker 0 to send on port; false (m freed) when the ring is
@@ -241,6 +253,68 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
+/* RFC 4861 §7.2.4: a router sets the Router flag in its advertisements;
+ * dpsecd routes between its network ports when it has more than one. */
+static uint8_t router_flag(const struct dp_ctx *dp)
+{
+	return dp->cfg->n_ports > 1 ? ND_NA_ROUTER : 0;
+}
+
+/* Tells port's link that a (one of the port's addresses) is at the port's
+ * MAC: a gratuitous ARP request (RFC 5227 §3's announcement), or an
+ * unsolicited advertisement to all nodes with the override flag (RFC 4861
+ * §7.2.6). False when it could not be sent. */
+static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
+{
+	const struct rte_ether_addr *mac = &dp->ports[port].mac;
+	struct rte_mbuf *m;
+
+	if (a->addr.family == DPSEC_AF_INET)
+		m = dp_arp_request(dp->pool, mac, a->addr.a, a->addr.a, &broadcast);
+	else
+		m = dp_nd_build(dp->pool, mac, a->addr.a, all_nodes, &all_nodes_mac, ND_NA,
+				ND_NA_OVERRIDE | router_flag(dp), a->addr.a);
+	return m != NULL && inject(dp, m, port);
+}
+
+/* mac, not ours, claims addr, one of port's addresses: a duplicate
+ * address on the link (RFC 5227 §2.4). Counted; at most every
+ * DEFEND_INTERVAL_S per port, logged and the address announced once more,
+ * so that the link's caches come back to the gateway. */
+static void address_conflict(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *addr,
+			     const struct rte_ether_addr *mac, uint64_t now)
+{
+	uint64_t *last = &dp->neigh->defend_tsc[port];
+	char a[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE];
+
+	dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++;
+	if (*last != 0 && now - *last < DEFEND_INTERVAL_S * rte_get_tsc_hz())
+		return;
+	*last = now;
+	inet_ntop(addr->addr.family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, addr->addr.a, a,
+		  sizeof(a));
+	rte_ether_format_addr(m, sizeof(m), mac);
+	fprintf(stderr,
+		"dpsecd: port %s: %s is claimed by %s too, a duplicate address on the link; "
+		"announced again\n",
+		dp->cfg->ports[port].name, a, m);
+	if (announce(dp, port, addr))
+		dp->mgr_ctr.c[DP_C_neigh_announced]++;
+}
+
+/* Whether a packet from mac claiming addr (an ARP sender, an ND source or
+ * target) on port is a conflict, handled: addr is ours and mac is not. */
+static bool conflicts(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
+		      const struct rte_ether_addr *mac, uint64_t now)
+{
+	const struct dpsec_prefix *own = own_address(dp, port, family, addr);
+
+	if (own == NULL || mac == NULL || rte_is_same_ether_addr(mac, &dp->ports[port].mac))
+		return false;
+	address_conflict(dp, port, own, mac, now);
+	return true;
+}
+
 /* What an ARP packet teaches about its sender (RFC 826's merge): a sender
  * already known is updated whatever the packet (a gratuitous ARP after a
  * failover, say); an unknown one is learnt from a request to us, or from a
@@ -275,6 +349,10 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (conflicts(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	op = rte_be_to_cpu_16(arp->arp_opcode);
 	for_us = port_owns(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_tip);
 	arp_learn(dp, port, d, op, for_us, now);
@@ -284,13 +362,6 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	} else {
 		rte_pktmbuf_free(m);
 	}
-}
-
-/* RFC 4861 §7.2.4: a router sets the Router flag in its advertisements;
- * dpsecd routes between its network ports when it has more than one. */
-static uint8_t router_flag(const struct dp_ctx *dp)
-{
-	return dp->cfg->n_ports > 1 ? ND_NA_ROUTER : 0;
 }
 
 /* Answers a solicitation for target (one of ours): to all nodes when it
@@ -325,9 +396,10 @@ static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6
 {
 	const struct rte_ether_addr *ll;
 
-	if (!port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
-		return;
 	ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
+	if (conflicts(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now) ||
+	    !port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
+		return;
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
 		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
 	nd_answer(dp, port, ip, icmp + 8, ll);
@@ -346,7 +418,8 @@ static void nd_advertised(struct dp_ctx *dp, uint16_t port, const uint8_t *icmp,
 	const struct rte_ether_addr *ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_TLLA);
 	struct rte_ether_addr held;
 
-	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL)
+	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL ||
+	    conflicts(dp, port, DPSEC_AF_INET6, target, ll, now))
 		return;
 	if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, target, &held)) {
 		if (!asked_for(dp, port, DPSEC_AF_INET6, target))
@@ -532,23 +605,6 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0)
 		if (!permanent)
 			check_reachable(dp, &k, &mac, pos, silent_tsc, now);
-}
-
-/* Tells port's link that a (one of the port's addresses) is at the port's
- * MAC: a gratuitous ARP request (RFC 5227 §3's announcement), or an
- * unsolicited advertisement to all nodes with the override flag (RFC 4861
- * §7.2.6). False when it could not be sent. */
-static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
-{
-	const struct rte_ether_addr *mac = &dp->ports[port].mac;
-	struct rte_mbuf *m;
-
-	if (a->addr.family == DPSEC_AF_INET)
-		m = dp_arp_request(dp->pool, mac, a->addr.a, a->addr.a, &broadcast);
-	else
-		m = dp_nd_build(dp->pool, mac, a->addr.a, all_nodes, &all_nodes_mac, ND_NA,
-				ND_NA_OVERRIDE | router_flag(dp), a->addr.a);
-	return m != NULL && inject(dp, m, port);
 }
 
 void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)

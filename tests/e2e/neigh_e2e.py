@@ -3,11 +3,11 @@
 # mostly: one dpsecd routing between two links (policy: permit), a Linux
 # host on each, nothing configured about them,
 # dataplane.neighbour_reachable_seconds at 2. Checks, in order:
-#   announced  the hosts held a stale entry for the gateway's addresses at
-#              another MAC (a gateway replaced): within a few seconds of
-#              dpsecd's start they hold its MAC, taken from its gratuitous
-#              ARP and unsolicited advertisement, and the IPv6 one marks it
-#              a router (RFC 4861 §7.2.4: dpsecd routes).
+#   announced  host A held a stale entry for the gateway's IPv4 and IPv6
+#              addresses at another MAC (a gateway replaced): within a few
+#              seconds of dpsecd's start it holds its MAC, taken from its
+#              gratuitous ARP and unsolicited advertisement, and the IPv6
+#              entry marks it a router (RFC 4861 §7.2.4: dpsecd routes).
 #   resolve    host A pings host B: dpsecd learns both by ND (multicast
 #              solicitations answered, the hosts' solicitations for the
 #              gateway answered) and forwards.
@@ -27,8 +27,13 @@
 #              solicitation with hop limit 64 is refused (neigh_invalid);
 #              show neighbours lists A and B with their MACs, the
 #              unanswered address failed, the unsolicited one not at all.
+#   duplicate  host B takes the gateway's IPv6 address: its duplicate
+#              address detection meets dpsecd's answer and the address is
+#              dadfailed (RFC 4862 §5.4); then host B claims the gateway's
+#              IPv4 address by a gratuitous ARP (scapy): a conflict,
+#              counted and logged, and the address announced again.
 # Needs root; exit 77 without it. Traffic stays inside namespaces it
-# creates (2001:db8::/32, documentation addresses).
+# creates (2001:db8::/32, documentation addresses; 10.61.0.0/24, private).
 import json
 import os
 import re
@@ -71,6 +76,15 @@ na = Ether(src=mac, dst="33:33:00:00:00:01") / IPv6(src=unasked, dst="ff02::1", 
 ns = Ether(src=mac, dst=gw_mac) / IPv6(src=host, dst="2001:db8:62::1", hlim=64) / \
     ICMPv6ND_NS(tgt="2001:db8:62::1") / ICMPv6NDOptSrcLLAddr(lladdr=mac)
 sendp([na, ns], iface="hostb", verbose=0)
+"""
+
+
+# Run in host B's namespace: a gratuitous ARP request claiming ADDR.
+GARP = r"""
+from scapy.all import ARP, Ether, sendp
+mac, addr = "%s", "%s"
+sendp(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=addr, pdst=addr),
+      iface="hostb", verbose=0)
 """
 
 
@@ -263,6 +277,34 @@ def believed(w, errs):
         errs.append("believed: %s, advertised unasked, listed: %s" % (UNASKED, shown[UNASKED]))
 
 
+def duplicate(w, errs):
+    names = ("neigh_address_conflicts", "neigh_announced")
+    before = w.counters(*names)
+    T.sh("ip", "addr", "add", "2001:db8:62::1/64", "dev", "hostb", ns=w.ns_b)
+    dad = wait_until(lambda: "dadfailed" in T.sh("ip", "-6", "addr", "show", "dev", "hostb",
+                                                 ns=w.ns_b).stdout, 5)
+    T.sh("ip", "addr", "del", "2001:db8:62::1/64", "dev", "hostb", ns=w.ns_b, check=False)
+    T.sh("/usr/bin/python3", "-c", GARP % (HOST_B_MOVED, "10.62.0.1"), ns=w.ns_b)
+    got = {}
+
+    def counted():
+        after = w.counters(*names)
+        got.update({n: after[n] - before[n] for n in names})
+        return got["neigh_address_conflicts"] >= 1 and got["neigh_announced"] >= 1
+    ok = wait_until(counted, 3)
+    logged = "10.62.0.1 is claimed by %s too" % HOST_B_MOVED in w.dp.text()
+    print("duplicate: host B's duplicate address detection of the gateway's IPv6 address %s; "
+          "its gratuitous ARP for 10.62.0.1: %s, %s"
+          % ("failed" if dad else "passed", got, "logged" if logged else "not logged"))
+    if not dad:
+        errs.append("duplicate: host B took the gateway's IPv6 address without dpsecd's answer "
+                    "to its duplicate address detection failing it")
+    if not ok or not logged:
+        errs.append("duplicate: host B's gratuitous ARP for the gateway's IPv4 address: %s, %s; "
+                    "expected a conflict counted and logged and an announcement"
+                    % (got, "logged" if logged else "not logged"))
+
+
 def main():
     if os.geteuid() != 0:
         print("neigh_e2e: needs root; skipped")
@@ -272,7 +314,7 @@ def main():
     errs = []
     try:
         w.setup()
-        for step in (announced, resolve, probe, moved, unreachable, believed):
+        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate):
             step(w, errs)
     finally:
         w.close()

@@ -1041,6 +1041,41 @@ START_TEST(test_router_flag)
 }
 END_TEST
 
+/* Another MAC claiming one of our addresses (ARP sender, solicitation
+ * source, advertisement target) is a duplicate on the link: counted,
+ * never learnt nor answered; the address is announced again at once, and
+ * then at most every 10 s a port. */
+START_TEST(test_address_conflict)
+{
+	static const struct rte_ether_addr dup = { { 0x02, 0, 0, 0, 0, 0x66 } };
+	struct nd_msg ns = ns_msg(us6), na = na_msg(us6);
+
+	arp_from(RTE_ARP_OP_REQUEST, us4, &dup, us4); /* a gratuitous ARP for our address */
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 1);
+	announced4(us4);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, us4), DP_NEIGH_UNKNOWN);
+	ns.mac = &dup;
+	ns.target = us6;
+	nd_send(&ns); /* from our address: no answer, nothing learnt */
+	na.mac = &dup;
+	na.flags = ND_OVERRIDE;
+	na.dst = us6;
+	nd_send(&na);
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 3);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, us6), DP_NEIGH_UNKNOWN);
+	now_tsc = t0 + 10 * hz;
+	nd_send(&na);
+	advertised(us6, false);
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 4);
+	ck_assert_uint_eq(counter(DP_C_neigh_announced), 2);
+	/* our own frames, seen again, are no conflict */
+	arp_from(RTE_ARP_OP_REQUEST, us4, &our_mac, us4);
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 4);
+}
+END_TEST
+
 START_TEST(test_off_link)
 {
 	static const uint8_t a[4] = { 198, 51, 100, 7 };
@@ -1082,6 +1117,7 @@ int main(void)
 	tcase_add_test(tc, test_ns_without_lladdr);
 	tcase_add_test(tc, test_announced);
 	tcase_add_test(tc, test_router_flag);
+	tcase_add_test(tc, test_address_conflict);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
