@@ -249,18 +249,24 @@ def unreachable(w, errs):
                     "address on its link that does not answer ND:\n" + out)
 
 
+def counted_each(w, before, timeout):
+    """Whether each counter of before (name: value) grew within timeout
+    seconds; and by how much each did."""
+    got = {}
+
+    def grown():
+        after = w.counters(*before)
+        got.update({n: after[n] - before[n] for n in before})
+        return all(n >= 1 for n in got.values())
+    return wait_until(grown, timeout), got
+
+
 def believed(w, errs):
     names = ("neigh_unsolicited", "neigh_invalid")
     before = w.counters(*names)
     T.sh("/usr/bin/python3", "-c", FORGED % (HOST_B_MOVED, GW_B_MAC, UNASKED, HOST_B),
          ns=w.ns_b)
-    got = {}
-
-    def counted():
-        after = w.counters(*names)
-        got.update({n: after[n] - before[n] for n in names})
-        return got["neigh_unsolicited"] >= 1 and got["neigh_invalid"] >= 1
-    ok = wait_until(counted, 2)
+    ok, got = counted_each(w, before, 2)
     print("believed: an unsolicited advertisement and a solicitation with hop limit 64: %s" % got)
     if not ok:
         errs.append("believed: expected one advertisement not believed and one solicitation "
@@ -285,13 +291,7 @@ def duplicate(w, errs):
                                                  ns=w.ns_b).stdout, 5)
     T.sh("ip", "addr", "del", "2001:db8:62::1/64", "dev", "hostb", ns=w.ns_b, check=False)
     T.sh("/usr/bin/python3", "-c", GARP % (HOST_B_MOVED, "10.62.0.1"), ns=w.ns_b)
-    got = {}
-
-    def counted():
-        after = w.counters(*names)
-        got.update({n: after[n] - before[n] for n in names})
-        return got["neigh_address_conflicts"] >= 1 and got["neigh_announced"] >= 1
-    ok = wait_until(counted, 3)
+    ok, got = counted_each(w, before, 3)
     logged = "10.62.0.1 is claimed by %s too" % HOST_B_MOVED in w.dp.text()
     print("duplicate: host B's duplicate address detection of the gateway's IPv6 address %s; "
           "its gratuitous ARP for 10.62.0.1: %s, %s"
