@@ -156,13 +156,15 @@ static struct resolve_slot *resolving(const struct dp_ctx *dp,
 	return NULL;
 }
 
-/* Whether addr on port is being asked for: a request of ours is out. */
-static bool asked_for(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr)
+/* The slot addr on port is being asked for in (a request of ours is
+ * out), or NULL. */
+static struct resolve_slot *asked_for(const struct dp_ctx *dp, uint16_t port, uint8_t family,
+				      const uint8_t *addr)
 {
 	struct dp_resolve_req r = { .port = port, .family = family };
 
 	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	return resolving(dp, &r) != NULL;
+	return resolving(dp, &r);
 }
 
 /* Frees the packets s holds: s is taken over by another next hop. */
@@ -233,7 +235,6 @@ static void return_held(struct dp_ctx *dp, struct resolve_slot *s, int counter)
 static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
 		  const struct rte_ether_addr *mac, uint64_t now)
 {
-	struct dp_resolve_req r = { .port = port, .family = family };
 	struct resolve_slot *s;
 	int pos;
 
@@ -246,8 +247,7 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 	dp->neigh->reach[pos] = (struct neigh_reach){ .heard_tsc = now };
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
-	memcpy(r.addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
-	if ((s = resolving(dp, &r)) != NULL) {
+	if ((s = asked_for(dp, port, family, addr)) != NULL) {
 		return_held(dp, s, DP_C_neigh_held_sent);
 		memset(s, 0, sizeof(*s));
 	}
