@@ -353,6 +353,20 @@ class World:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+def settled(read, timeout=2):
+    """read() again every 100 ms until two reads agree, at most timeout
+    seconds: dpsecd publishes its counters every 10 ms, later when the
+    machine is busy, so a count read just after the traffic may miss it."""
+    now, deadline = read(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = read()
+        if again == now:
+            break
+        now = again
+    return now
+
+
 def wait_until(what, cond, timeout, step=0.5):
     """cond() until it is true (its value) or timeout seconds: None."""
     deadline = time.monotonic() + timeout
@@ -466,16 +480,7 @@ def pre_fragment(w, errs):
         if "%d bytes from 10.2.0.2" % (size + 8) not in out:
             errs.append("pre-fragmentation: a %d-byte ping without DF was not answered:\n%s"
                         % (size + 28, out))
-    # dpsecd publishes its counters every 10 ms from the workers' own
-    # snapshots: the last request was cut a millisecond before its reply
-    # came back, so the counts are read again until they settle (2 s)
-    after, deadline = prefrag_counts(w), time.monotonic() + 2
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        again = prefrag_counts(w)
-        if again == after:
-            break
-        after = again
+    after = settled(lambda: prefrag_counts(w))
     for gw in ("a", "b"):
         cut = tuple(x - y for x, y in zip(after[gw], before[gw]))
         print("pre-fragmentation: gateway %s cut %d packets into %d fragments" % ((gw.upper(),) + cut))

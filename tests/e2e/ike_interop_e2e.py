@@ -397,22 +397,9 @@ def run_fragments(w, errs):
 
 def fragment_counts(w):
     """Gateway A's counts of reassembly and of cutting before encapsulation,
-    read until two reads 100 ms apart agree (dpsecd publishes every 10 ms)."""
-    names = ("reass_packets", "reass_fragments", "reass_held", "prefrag_packets",
-             "frag_packets")
-
-    def read():
-        rows = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))["dataplane"]
-        c = {r["name"]: r["value"] for r in rows}
-        return {n: c[n] for n in names}
-    now, deadline = read(), time.monotonic() + 2
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        again = read()
-        if again == now:
-            break
-        now = again
-    return now
+    once settled."""
+    return settled_counts(w, ("reass_packets", "reass_fragments", "reass_held",
+                              "prefrag_packets", "frag_packets"))
 
 
 def run_esp_fragments(w, errs):
@@ -484,9 +471,9 @@ def held_while_asked(w, errs):
     kernel receives it (its replies go into its tunnel, as above)."""
     T.sh("ip", "-n", w.ns["gb"], "addr", "add", "192.0.2.3/24", "dev", "gwb-wan")
     names = ("neigh_held", "neigh_held_sent", "drop_no_neighbour")
-    before, b_before = dp_counts(w, names), snmp(w.ns["gb"])
+    before, b_before = settled_counts(w, names), snmp(w.ns["gb"])
     T.sh("ping", "-n", "-c", "1", "-W", "2", "192.0.2.3", ns=w.ns["ha"], check=False)
-    after, b_after = dp_counts(w, names), snmp(w.ns["gb"])
+    after, b_after = settled_counts(w, names), snmp(w.ns["gb"])
     got = {n: after[n] - before[n] for n in names}
     echoes = b_after["Icmp.InEchos"] - b_before["Icmp.InEchos"]
     print("neighbour: host A's one ping of 192.0.2.3, not yet resolved: B received %d echo "
@@ -509,12 +496,12 @@ def neighbour_moves_silently(w, errs):
     T.sh("ip", "-n", w.ns["ha"], "neigh", "replace", "10.1.0.1", "lladdr", gw[0]["lladdr"],
          "dev", "hosta-eth0", "nud", "permanent")
     names = ("neigh_probes", "neigh_expired")
-    before = dp_counts(w, names)
+    before = settled_counts(w, names)
     T.sh("ip", "-n", w.ns["ha"], "link", "set", "hosta-eth0", "address", mac)
     start = time.monotonic()
     followed = E.wait_until("B's pings to reach host A at its new MAC",
                             lambda: ping_ok(w, count=1, from_b=True), NEIGH_FOLLOW)
-    after = dp_counts(w, names)
+    after = settled_counts(w, names)
     got = {n: after[n] - before[n] for n in names}
     print("neighbour: host A moved to %s silently; B's pings %s after %.1f s; gateway A: %s"
           % (mac, "answered" if followed else "not answered", time.monotonic() - start, got))
@@ -677,6 +664,11 @@ def dp_counts(w, names):
     return {n: c[n] for n in names}
 
 
+def settled_counts(w, names):
+    """dp_counts once they settle (E.settled)."""
+    return E.settled(lambda: dp_counts(w, names))
+
+
 def ping_a(w, size, df=True):
     """One ping from host A to host B of size payload bytes."""
     return T.sh("ping", "-n", "-M", "do" if df else "dont", "-c", "1", "-W", "2", "-s", str(size),
@@ -694,17 +686,21 @@ def run_path_mtu(w, errs):
     if not E.wait_until("the first negotiation", lambda: ping_ok(w), 20):
         errs.append("path-mtu: no ping answered through the tunnel and router R")
         return
-    names = ("pmtu_reports", "pmtu_learned", "pmtu_ignored", "prefrag_packets")
-    before = dp_counts(w, names)
+    names = ("pmtu_reports", "pmtu_learned", "pmtu_ignored", "prefrag_packets",
+             "frag_packets", "icmp_errors_sent", "esp_out_packets")
+    before = settled_counts(w, names)
     lost = ping_a(w, 1300, df=False)  # the outer header has DF all the same
     learned = E.wait_until("gateway A's record of R's MTU", lambda: (
         dp_counts(w, names)["pmtu_learned"] > before["pmtu_learned"]), 5)
+    host_route = T.sh("ip", "route", "get", "10.2.0.2", ns=w.ns["ha"]).stdout.strip()
     cut = ping_a(w, 1300, df=False)  # before host A learns anything itself
     refused = ping_a(w, 1300)
     m = re.search(r"From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = (\d+)\)", refused)
     fits = int(m.group(1)) if m else 0
     exact = ping_a(w, fits - 28) if fits else ""
-    after = dp_counts(w, names)
+    E.wait_until("gateway A's count of packets cut", lambda: (
+        dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
+    after = settled_counts(w, names)
     got = {n: after[n] - before[n] for n in names}
     out_sas = [q for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
                if q["direction"] == "outbound"]
@@ -732,7 +728,8 @@ def run_path_mtu(w, errs):
                     "answered:\n%s" % (fits, exact))
     if " 1 received" not in cut or got["prefrag_packets"] < 1:
         errs.append("path-mtu: a ping of 1,328 bytes without DF was not cut to fit R's link "
-                    "(prefrag_packets %d):\n%s" % (got["prefrag_packets"], cut))
+                    "by gateway A (counted %s; host A's route before it: %s):\n%s"
+                    % (got, host_route, cut))
     rekey_keeps_path_mtu(w, errs)
     host_learns_path_mtu(w, errs)
 
@@ -748,7 +745,7 @@ def rekey_keeps_path_mtu(w, errs):
     names = ("pmtu_reports", "pmtu_learned", "pmtu_inherited", "prefrag_packets")
     T.sh("ip", "-n", w.ns["gb"], "addr", "add", "10.2.0.3/32", "dev", "lo")
     old = out_spis(w)
-    before = dp_counts(w, names)
+    before = settled_counts(w, names)
     w.swanctl("--rekey", "--child", "lans")
     moved = E.wait_until("gateway A's outbound SA rekeyed", lambda: (
         len(out_spis(w)) == 1 and not out_spis(w) & old), 20)
@@ -758,7 +755,7 @@ def rekey_keeps_path_mtu(w, errs):
                ns=w.ns["ha"], check=False).stdout
     E.wait_until("gateway A's counters", lambda: (
         dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
-    got = {n: v - before[n] for n, v in dp_counts(w, names).items()}
+    got = {n: v - before[n] for n, v in settled_counts(w, names).items()}
     print("path-mtu: after strongSwan's rekey gateway A's outbound SAs %s (before %s); counted "
           "%s; a ping of 1,328 bytes without DF to 10.2.0.3 %s"
           % (shown, [hex(s) for s in old], got, "answered" if " 1 received" in out else "lost"))
