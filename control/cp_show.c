@@ -483,7 +483,7 @@ static const char *neigh_state_name(uint8_t state)
 	static const char *const names[] = {
 		[DPSEC_NEIGH_PERMANENT] = "permanent", [DPSEC_NEIGH_REACHABLE] = "reachable",
 		[DPSEC_NEIGH_PROBE] = "probe",         [DPSEC_NEIGH_INCOMPLETE] = "incomplete",
-		[DPSEC_NEIGH_FAILED] = "failed",
+		[DPSEC_NEIGH_FAILED] = "failed",       [DPSEC_NEIGH_STALE] = "stale",
 	};
 
 	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "?";

@@ -38,10 +38,12 @@ int dp_routes_init(struct dp_routes *r, const char *prefix, int socket_id)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "%s_nb", prefix);
 	r->neigh = rte_hash_create(&hp);
+	r->neigh_used = rte_zmalloc_socket("dpsec_neigh_used", DP_MAX_NEIGHBOURS,
+					   RTE_CACHE_LINE_SIZE, socket_id);
 	r->failed = rte_zmalloc_socket("dpsec_neigh_failed",
 				       sizeof(*r->failed) * DP_NEIGH_FAILED_SLOTS, RTE_CACHE_LINE_SIZE,
 				       socket_id);
-	return r->neigh && r->failed ? 0 : -ENOMEM;
+	return r->neigh && r->neigh_used && r->failed ? 0 : -ENOMEM;
 }
 
 void dp_routes_fini(struct dp_routes *r)
@@ -49,6 +51,7 @@ void dp_routes_fini(struct dp_routes *r)
 	rte_lpm_free(r->lpm4);
 	rte_lpm6_free(r->lpm6);
 	rte_hash_free(r->neigh);
+	rte_free(r->neigh_used);
 	rte_free(r->failed);
 	memset(r, 0, sizeof(*r));
 }
@@ -116,15 +119,17 @@ static void neigh_key(struct dp_neigh_key *k, uint16_t port, uint8_t family, con
 #define NEIGH_PRESENT (1ull << 63) /* never 0 */
 #define NEIGH_PERMANENT (1ull << 62) /* configured: what the link says is ignored */
 
-/* addr's entry on port (its MAC in the low 48 bits), 0 when none. */
+/* addr's entry on port (its MAC in the low 48 bits) and its position in
+ * the table, 0 when none. */
 static uint64_t neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t family,
-			    const uint8_t *addr)
+			    const uint8_t *addr, int32_t *pos)
 {
 	struct dp_neigh_key k;
 	void *data;
 
 	neigh_key(&k, port, family, addr);
-	if (rte_hash_lookup_data(r->neigh, &k, &data) < 0)
+	*pos = rte_hash_lookup_data(r->neigh, &k, &data);
+	if (*pos < 0)
 		return 0;
 	return (uint64_t)(uintptr_t)data;
 }
@@ -138,7 +143,8 @@ static void mac_of_entry(uint64_t v, struct rte_ether_addr *mac)
 bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr, struct rte_ether_addr *mac)
 {
-	uint64_t v = neigh_entry(r, port, family, addr);
+	int32_t pos;
+	uint64_t v = neigh_entry(r, port, family, addr, &pos);
 
 	if (v == 0)
 		return false;
@@ -146,10 +152,35 @@ bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 	return true;
 }
 
+bool dp_neigh_use(const struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+		  struct rte_ether_addr *mac)
+{
+	int32_t pos;
+	uint64_t v = neigh_entry(r, port, family, addr, &pos);
+
+	if (v == 0)
+		return false;
+	if (!__atomic_load_n(&r->neigh_used[pos], __ATOMIC_RELAXED))
+		__atomic_store_n(&r->neigh_used[pos], 1, __ATOMIC_RELAXED);
+	mac_of_entry(v, mac);
+	return true;
+}
+
+bool dp_neigh_used(const struct dp_routes *r, int32_t position)
+{
+	return __atomic_load_n(&r->neigh_used[position], __ATOMIC_RELAXED) != 0;
+}
+
+void dp_neigh_clear_used(struct dp_routes *r, int32_t position)
+{
+	__atomic_store_n(&r->neigh_used[position], 0, __ATOMIC_RELAXED);
+}
+
 enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
 				  const uint8_t *addr)
 {
-	uint64_t v = neigh_entry(r, port, family, addr);
+	int32_t pos;
+	uint64_t v = neigh_entry(r, port, family, addr, &pos);
 
 	if (v == 0)
 		return DP_NEIGH_UNKNOWN;

@@ -52,6 +52,9 @@ struct dp_routes {
 	uint32_t n_nh;
 	struct dp_nexthop nh[DP_MAX_NEXTHOPS];
 	struct rte_hash *neigh;
+	/* by position in neigh: a packet was sent to that neighbour since the
+	 * manager last cleared the mark (dp_neigh_use, dp_neigh_used) */
+	uint8_t *neigh_used;
 	struct dp_neigh_failed *failed; /* DP_NEIGH_FAILED_SLOTS */
 };
 
@@ -75,6 +78,18 @@ static inline const uint8_t *dp_nexthop_addr(const struct dp_nexthop *nh, const 
 /* Neighbour MAC of addr on port; false when unresolved. Lock-free reader. */
 bool dp_neigh_lookup(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr, struct rte_ether_addr *mac);
+
+/* dp_neigh_lookup for a packet about to be sent to addr: the neighbour is
+ * also marked in use, so that the manager asks it again once silent (RFC
+ * 4861 §7.3.3 asks only neighbours that packets go to). The mark is
+ * written once, until the manager clears it: not a store per packet. */
+bool dp_neigh_use(const struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,
+		  struct rte_ether_addr *mac);
+
+/* Whether a packet went to the neighbour at position since the last
+ * dp_neigh_clear_used. Manager lcore only. */
+bool dp_neigh_used(const struct dp_routes *r, int32_t position);
+void dp_neigh_clear_used(struct dp_routes *r, int32_t position);
 
 /* Manager lcore only. permanent: configured, not to be changed by what
  * the link says. Returns the entry's position in the table

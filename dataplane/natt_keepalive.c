@@ -100,7 +100,7 @@ static bool ka_next_hop(struct dp_ctx *dp, const struct dpsec_addr *peer, uint16
 	if (nh == NULL)
 		return false;
 	*port = nh->port;
-	if (dp_neigh_lookup(&dp->routes, nh->port, peer->family, dp_nexthop_addr(nh, peer->a), mac))
+	if (dp_neigh_use(&dp->routes, nh->port, peer->family, dp_nexthop_addr(nh, peer->a), mac))
 		return true;
 	r.port = nh->port;
 	memcpy(r.addr, dp_nexthop_addr(nh, peer->a), peer->family == DPSEC_AF_INET6 ? 16 : 4);

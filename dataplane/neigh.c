@@ -7,10 +7,14 @@
  * that workers answer packets for it with host unreachable (RFC 1812
  * §5.2.7.1), until it answers; the packets that waited for it go back
  * too, and draw the same. A learnt neighbour that said nothing for
- * dataplane.neighbour_reachable_seconds is asked again by unicast (RFC
- * 1122 §2.3.2.1, RFC 4861 §7.3's probe), and forgotten when PROBE_TRIES
- * such requests go unanswered: its next packet asks the whole link again
- * (a next hop replaced, or gone). The gateway's addresses are announced
+ * dataplane.neighbour_reachable_seconds is stale; if a packet went to it
+ * since it was last heard from (the workers mark it, dp_neigh_use) it is
+ * asked again by unicast (RFC 1122 §2.3.2.1, RFC 4861 §7.3's probe, only
+ * for neighbours in use, §7.3.3), and forgotten when PROBE_TRIES such
+ * requests go unanswered: its next packet asks the whole link again (a
+ * next hop replaced, or gone). One no packet went to is not asked, and is
+ * forgotten after twice that silence: the table keeps neighbours in use,
+ * whatever has spoken on the link. The gateway's addresses are announced
  * at start (ANNOUNCEMENTS rounds) and defended against another MAC that
  * claims one (a duplicate on the link). What the manager believes of the
  * ARP and ND packets it receives is here (arp_learn, nd_solicited,
@@ -246,6 +250,7 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 		return;
 	}
 	dp->neigh->reach[pos] = (struct neigh_reach){ .heard_tsc = now };
+	dp_neigh_clear_used(&dp->routes, pos);
 	dp_neigh_mark_failed(&dp->routes, port, family, addr, false);
 	if ((s = asked_for(dp, port, family, addr)) != NULL) {
 		return_held(dp, s, DP_C_neigh_held_sent);
@@ -557,18 +562,19 @@ static void ask_for_held(struct dp_ctx *dp, uint64_t now)
 	}
 }
 
-/* Forgets the neighbour k at position pos: workers stop finding it at
- * once; its position is reused after a grace period. */
-static void forget(struct dp_ctx *dp, const struct dp_neigh_key *k, int32_t pos)
+/* Forgets the neighbour k at position pos (counted as counter): workers
+ * stop finding it at once; its position is reused after a grace period. */
+static void forget(struct dp_ctx *dp, const struct dp_neigh_key *k, int32_t pos, int counter)
 {
 	dp->neigh->reach[pos] = (struct neigh_reach){ 0 };
 	if (dp_neigh_forget(&dp->routes, k) >= 0)
 		dp_rcu_defer_neigh(dp, pos);
-	dp->mgr_ctr.c[DP_C_neigh_expired]++;
+	dp->mgr_ctr.c[counter]++;
 }
 
-/* The neighbour at pos said nothing for silent_tsc (TSC cycles): asked a
- * second apart, and forgotten after PROBE_TRIES requests unanswered. */
+/* The neighbour at pos said nothing for silent_tsc (TSC cycles): if in
+ * use, asked a second apart and forgotten after PROBE_TRIES requests
+ * unanswered; if not, left stale, and forgotten after silent_tsc more. */
 static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 			    const struct rte_ether_addr *mac, int32_t pos, uint64_t silent_tsc,
 			    uint64_t now)
@@ -577,10 +583,15 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 
 	if (now - n->heard_tsc < silent_tsc)
 		return;
+	if (n->probes == 0 && !dp_neigh_used(&dp->routes, pos)) {
+		if (now - n->heard_tsc >= 2 * silent_tsc)
+			forget(dp, k, pos, DP_C_neigh_stale_removed);
+		return;
+	}
 	if (n->probes > 0 && now - n->probe_tsc < rte_get_tsc_hz())
 		return;
 	if (n->probes >= PROBE_TRIES) {
-		forget(dp, k, pos);
+		forget(dp, k, pos, DP_C_neigh_expired);
 		return;
 	}
 	n->probes++;
@@ -589,8 +600,8 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 		dp->mgr_ctr.c[DP_C_neigh_probes]++;
 }
 
-/* Learnt neighbours silent for neighbour_reachable_seconds asked again,
- * forgotten when they do not answer. */
+/* Learnt neighbours silent for neighbour_reachable_seconds asked again if
+ * in use, forgotten when they do not answer or stay unused. */
 static void age_learnt(struct dp_ctx *dp, uint64_t now)
 {
 	uint64_t silent_tsc = rte_get_tsc_hz() * dp->cfg->opts.neighbour_reachable_s;
@@ -645,10 +656,21 @@ static struct dpsec_shm_neigh *publish_one(struct dpsec_shm_neighs *dst, uint16_
 	return e;
 }
 
-/* The table's neighbours: configured, or learnt and heard from within
- * neighbour_reachable_seconds or being asked again since. */
+/* What the manager makes of the neighbour n (silent_tsc: the
+ * configured neighbour_reachable_seconds, 0: never stale). */
+static uint8_t learnt_state(const struct neigh_reach *n, uint64_t silent_tsc, uint64_t now)
+{
+	if (n->probes > 0)
+		return DPSEC_NEIGH_PROBE;
+	if (silent_tsc != 0 && now - n->heard_tsc >= silent_tsc)
+		return DPSEC_NEIGH_STALE;
+	return DPSEC_NEIGH_REACHABLE;
+}
+
+/* The table's neighbours: configured, or learnt. */
 static void publish_table(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst, uint64_t now)
 {
+	uint64_t silent_tsc = rte_get_tsc_hz() * dp->cfg->opts.neighbour_reachable_s;
 	struct rte_ether_addr mac;
 	struct dp_neigh_key k;
 	uint32_t next = 0;
@@ -657,9 +679,7 @@ static void publish_table(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst,
 
 	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0) {
 		const struct neigh_reach *n = &dp->neigh->reach[pos];
-		uint8_t state = permanent     ? DPSEC_NEIGH_PERMANENT
-				: n->probes ? DPSEC_NEIGH_PROBE
-					    : DPSEC_NEIGH_REACHABLE;
+		uint8_t state = permanent ? DPSEC_NEIGH_PERMANENT : learnt_state(n, silent_tsc, now);
 		struct dpsec_shm_neigh *e = publish_one(dst, k.port, k.family, k.addr, state);
 
 		if (e == NULL)

@@ -67,7 +67,7 @@ static bool neighbour_mac(struct dp_nh_cache *c, const struct dp_nexthop *nh, co
 		*mac = c->mac;
 		return true;
 	}
-	if (!dp_neigh_lookup(&dp_g->routes, nh->port, family, addr, mac))
+	if (!dp_neigh_use(&dp_g->routes, nh->port, family, addr, mac))
 		return false;
 	c->nh = nh;
 	c->family = family;

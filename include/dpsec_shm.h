@@ -18,7 +18,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 10             /* bumped on any layout change (10: address conflicts) */
+#define DPSEC_SHM_LAYOUT 11             /* bumped on any layout change (11: stale neighbours) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
@@ -238,6 +238,7 @@ enum dpsec_neigh_state {
 	DPSEC_NEIGH_PROBE,         /* learnt, silent since, being asked by unicast */
 	DPSEC_NEIGH_INCOMPLETE,    /* being asked for, no answer yet */
 	DPSEC_NEIGH_FAILED,        /* three requests unanswered: host unreachable */
+	DPSEC_NEIGH_STALE,         /* learnt, silent since, no packet sent to it: not asked */
 };
 
 /* One next hop as the dataplane knows it. */

@@ -11,10 +11,11 @@
 #   resolve    host A pings host B: dpsecd learns both by ND (multicast
 #              solicitations answered, the hosts' solicitations for the
 #              gateway answered) and forwards.
-#   probe      both hosts silent: dpsecd asks each again by a unicast
-#              solicitation to its address and MAC, which Linux answers
-#              with a solicited advertisement without a link-layer option
-#              (RFC 4861 §7.2.4): each is kept, none forgotten, for 6 s.
+#   probe      A pings B for 6 s, both hosts otherwise silent: dpsecd
+#              asks each again (both in use) by a unicast solicitation to
+#              its address and MAC, which Linux answers with a solicited
+#              advertisement without a link-layer option (RFC 4861
+#              §7.2.4): each is kept, none forgotten.
 #   moved      host B takes another MAC and says nothing: dpsecd's unicast
 #              requests to the old MAC go unanswered, it forgets it, asks
 #              the link, and A's pings reach B again.
@@ -32,6 +33,10 @@
 #              dadfailed (RFC 4862 §5.4); then host B claims the gateway's
 #              IPv4 address by a gratuitous ARP (scapy): a conflict,
 #              counted and logged, and the address announced again.
+#   stale      no more traffic: both hosts are listed stale, not asked
+#              again (RFC 4861 §7.3.3), and forgotten after twice
+#              neighbour_reachable_seconds (neigh_stale_removed); A's next
+#              pings of B find both again.
 # Needs root; exit 77 without it. Traffic stays inside namespaces it
 # creates (2001:db8::/32, documentation addresses; 10.61.0.0/24, private).
 import json
@@ -208,12 +213,13 @@ def resolve(w, errs):
 def probe(w, errs):
     names = ("neigh_probes", "neigh_expired")
     before = w.counters(*names)
-    time.sleep(REACHABLE_S + 4)
+    out = w.ping(HOST_B, count=2 * (REACHABLE_S + 4), interval="0.5")
     after = w.counters(*names)
     got = {n: after[n] - before[n] for n in names}
     shown = w.neighbours()
-    print("probe: both hosts silent for %d s: %s; listed %s"
-          % (REACHABLE_S + 4, got, {a: (r["state"], r.get("mac")) for a, r in shown.items()}))
+    print("probe: A's pings of B for %d s, %d answered: %s; listed %s"
+          % (REACHABLE_S + 4, received(out), got,
+             {a: (r["state"], r.get("mac")) for a, r in shown.items()}))
     if got["neigh_probes"] < 2 or got["neigh_expired"] != 0:
         errs.append("probe: dpsecd asked the silent hosts %d times and forgot %d of them: Linux's "
                     "answers to its unicast solicitations (no link-layer option) must keep them"
@@ -305,6 +311,33 @@ def duplicate(w, errs):
                     % (got, "logged" if logged else "not logged"))
 
 
+def stale(w, errs):
+    names = ("neigh_stale_removed", "neigh_expired")
+    before = w.counters(*names)
+    seen = {HOST_A: set(), HOST_B: set()}
+
+    def gone():
+        shown = w.neighbours()
+        for addr, states in seen.items():
+            if addr in shown:
+                states.add(shown[addr]["state"])
+        return not any(addr in shown for addr in seen)
+    ok = wait_until(gone, 4 * REACHABLE_S + 10)
+    after = w.counters(*names)
+    got = {n: after[n] - before[n] for n in names}
+    out = w.ping(HOST_B)
+    print("stale: without traffic the hosts went through %s, %s; %s; A's pings of B then: %d "
+          "of 3 answered" % ({a: sorted(s) for a, s in seen.items()},
+                             "forgotten" if ok else "still listed", got, received(out)))
+    if not ok or got["neigh_stale_removed"] < 2 or got["neigh_expired"] or \
+            any("stale" not in states for states in seen.values()):
+        errs.append("stale: hosts A and B, no packet sent to them, were not listed stale and "
+                    "forgotten unasked (their states %s; counted %s)"
+                    % ({a: sorted(s) for a, s in seen.items()}, got))
+    if received(out) < 2:
+        errs.append("stale: once forgotten, A's pings of B did not find both again:\n" + out)
+
+
 def main():
     if os.geteuid() != 0:
         print("neigh_e2e: needs root; skipped")
@@ -314,7 +347,7 @@ def main():
     errs = []
     try:
         w.setup()
-        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate):
+        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate, stale):
             step(w, errs)
     finally:
         w.close()

@@ -11,10 +11,12 @@
  * without a link-layer option when solicited; ND failing RFC 4861 §7.1's
  * checks, malformed ARP and router ND are counted and change nothing; a
  * configured neighbour is never changed. A learnt neighbour silent for
- * neighbour_reachable_seconds is asked again by unicast a second apart,
- * kept while it answers, forgotten after three unanswered (its table
- * position reused after the grace period), and a configured one is never
- * asked. */
+ * neighbour_reachable_seconds that a packet went to since it was last
+ * heard from (dp_neigh_use, as the workers send) is asked again by
+ * unicast a second apart, kept while it answers, forgotten after three
+ * unanswered (its table position reused after the grace period); one no
+ * packet went to is stale, not asked, and forgotten after twice that
+ * silence; a configured one is never asked. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -286,6 +288,15 @@ static void learnt(uint8_t family, const uint8_t *addr)
 	ck_assert(!failed(family, addr));
 }
 
+/* A worker sends a packet to addr: it finds its MAC, and marks it in use. */
+static void sent_to(uint8_t family, const uint8_t *addr)
+{
+	struct rte_ether_addr mac;
+
+	ck_assert(dp_neigh_use(&ctx.routes, 0, family, addr, &mac));
+	ck_assert(rte_is_same_ether_addr(&mac, &their_mac));
+}
+
 START_TEST(test_ipv4)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 77 }, b[4] = { 192, 0, 2, 78 };
@@ -414,12 +425,14 @@ static unsigned int age_at(uint64_t ms, uint8_t family, const uint8_t *addr)
 	return probes_sent(family, addr);
 }
 
-/* Learnt at t0 and silent since: asked at 30 s, 31 s and 32 s (not
- * between), forgotten at 33 s; then a packet for it asks the whole link. */
+/* Learnt at t0, a packet sent to it, silent since: asked at 30 s, 31 s
+ * and 32 s (not between), forgotten at 33 s; then a packet for it asks the
+ * whole link. */
 static void forgotten_after_three(uint8_t family, const uint8_t *addr)
 {
 	struct rte_ether_addr mac;
 
+	sent_to(family, addr);
 	ck_assert_uint_eq(age_at(29999, family, addr), 0);
 	ck_assert_uint_eq(age_at(30000, family, addr), 1);
 	ck_assert_uint_eq(age_at(30500, family, addr), 0);
@@ -430,6 +443,7 @@ static void forgotten_after_three(uint8_t family, const uint8_t *addr)
 	ck_assert(!dp_neigh_lookup(&ctx.routes, 0, family, addr, &mac));
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_probes], 3);
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 1);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_stale_removed], 0);
 	ck_assert_uint_eq(resolve(family, addr, t0 + 33 * hz), 1);
 }
 
@@ -451,13 +465,15 @@ START_TEST(test_silent_ipv6_forgotten)
 }
 END_TEST
 
-/* A neighbour that answers the second request is kept, and asked again
- * only once silent for another 30 s from its answer. */
+/* A neighbour that answers the second request is kept; silent for another
+ * 30 s from its answer it is asked again only once a packet went to it
+ * after the answer. */
 START_TEST(test_answer_keeps_it)
 {
 	static const uint8_t a[4] = { 192, 0, 2, 84 };
 
 	told_by(DPSEC_AF_INET, a);
+	sent_to(DPSEC_AF_INET, a);
 	ck_assert_uint_eq(age_at(30000, DPSEC_AF_INET, a), 1);
 	ck_assert_uint_eq(age_at(31000, DPSEC_AF_INET, a), 1);
 	now_tsc = t0 + 31500 * hz / 1000;
@@ -465,8 +481,47 @@ START_TEST(test_answer_keeps_it)
 	ck_assert_uint_eq(age_at(33000, DPSEC_AF_INET, a), 0);
 	ck_assert_uint_eq(age_at(61000, DPSEC_AF_INET, a), 0);
 	learnt(DPSEC_AF_INET, a);
-	ck_assert_uint_eq(age_at(61500, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(age_at(61500, DPSEC_AF_INET, a), 0); /* stale: nothing sent since */
+	sent_to(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(age_at(61750, DPSEC_AF_INET, a), 1);
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 0);
+}
+END_TEST
+
+/* Learnt at t0 and no packet sent to it: never asked; stale from 30 s,
+ * forgotten at 60 s (neigh_stale_removed). */
+START_TEST(test_unused_forgotten_unasked)
+{
+	static const uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x87 };
+
+	told_by(DPSEC_AF_INET6, a);
+	for (uint64_t ms = 29000; ms < 60000; ms += 250)
+		ck_assert_uint_eq(age_at(ms, DPSEC_AF_INET6, a), 0);
+	learnt(DPSEC_AF_INET6, a);
+	ck_assert_uint_eq(age_at(60000, DPSEC_AF_INET6, a), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, a), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_stale_removed], 1);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_probes], 0);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 0);
+}
+END_TEST
+
+/* A stale neighbour a packet goes to is asked at the next look, and
+ * forgotten as unanswering (neigh_expired), not as unused. */
+START_TEST(test_stale_used_asked)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 87 };
+
+	told_by(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(age_at(45000, DPSEC_AF_INET, a), 0);
+	sent_to(DPSEC_AF_INET, a);
+	ck_assert_uint_eq(age_at(45250, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(age_at(46250, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(age_at(47250, DPSEC_AF_INET, a), 1);
+	ck_assert_uint_eq(age_at(48250, DPSEC_AF_INET, a), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 1);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_stale_removed], 0);
 }
 END_TEST
 
@@ -522,18 +577,17 @@ static uint32_t fill_table(uint32_t first)
 	return n - 1;
 }
 
-/* A table filled with neighbours that then fall silent empties, and its
- * positions serve new ones: silent senders cannot keep it full. */
+/* A table filled with neighbours that then fall silent, no packet sent to
+ * them, empties unasked, and its positions serve new ones: silent senders
+ * cannot keep it full. */
 START_TEST(test_forgotten_make_room)
 {
 	uint32_t n = fill_table(0), again;
 
 	ck_assert_uint_ge(n, DP_MAX_NEIGHBOURS / 2);
-	for (uint64_t s = 30; s <= 33; s++) {
-		dp_neigh_tick(&ctx, t0 + s * hz);
-		drain();
-	}
-	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], n);
+	for (uint64_t s = 30; s <= 60; s++)
+		ck_assert_uint_eq(age_at(s * 1000, DPSEC_AF_INET6, us6), 0);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_stale_removed], n);
 	dp_rcu_reclaim(&ctx);
 	again = fill_table(0); /* the same neighbours come back, as many fit */
 	ck_assert_uint_eq(again, n);
@@ -724,14 +778,16 @@ static const struct dpsec_shm_neigh *published(const struct dpsec_shm_neighs *t,
 	return NULL;
 }
 
-/* What show neighbours reads: a configured neighbour, a learnt one
- * (reachable, then probed), one being asked for with a packet waiting,
- * one failed; one forgotten and learnt again is there once. */
+/* What show neighbours reads: a configured neighbour, learnt ones
+ * (reachable, then probed, or stale if unused), one being asked for with
+ * a packet waiting, one failed; one forgotten and learnt again is there
+ * once. */
 START_TEST(test_published)
 {
 	static const uint8_t conf[4] = { 192, 0, 2, 94 }, learnt4[4] = { 192, 0, 2, 95 };
 	static const uint8_t asked[4] = { 192, 0, 2, 96 }, gone[4] = { 192, 0, 2, 97 };
 	static const uint8_t learnt6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x95 };
+	static const uint8_t unused6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x96 };
 	static struct dpsec_shm_neighs t;
 	const struct dpsec_shm_neigh *e;
 
@@ -739,6 +795,9 @@ START_TEST(test_published)
 	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, conf, &their_mac, true), 0);
 	told_by(DPSEC_AF_INET, learnt4);
 	told_by(DPSEC_AF_INET6, learnt6);
+	told_by(DPSEC_AF_INET6, unused6);
+	sent_to(DPSEC_AF_INET, learnt4);
+	sent_to(DPSEC_AF_INET6, learnt6);
 	hand_over(DPSEC_AF_INET, asked, routed_packet(DPSEC_AF_INET, asked, 1), t0);
 	fails_after_three(DPSEC_AF_INET, gone, asked);
 	dp_neigh_tick(&ctx, t0 + 31 * hz); /* learnt4 and learnt6 asked once */
@@ -746,7 +805,7 @@ START_TEST(test_published)
 	ck_assert(dp_neigh_changed(&ctx));
 	dp_neigh_publish(&ctx, &t, t0 + 31 * hz);
 	ck_assert(!dp_neigh_changed(&ctx));
-	ck_assert_uint_eq(t.n, 5);
+	ck_assert_uint_eq(t.n, 6);
 	ck_assert_uint_eq(t.n_ports, 1);
 	ck_assert_str_eq(t.ports[0], "lan");
 	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, conf));
@@ -759,6 +818,10 @@ START_TEST(test_published)
 	ck_assert_mem_eq(e->mac, their_mac.addr_bytes, 6);
 	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET6, learnt6));
 	ck_assert_uint_eq(e->state, DPSEC_NEIGH_PROBE);
+	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET6, unused6));
+	ck_assert_uint_eq(e->state, DPSEC_NEIGH_STALE);
+	ck_assert_uint_eq(e->asked, 0);
+	ck_assert_uint_eq(e->silent_s, 31);
 	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, asked));
 	ck_assert_uint_eq(e->state, DPSEC_NEIGH_INCOMPLETE); /* asked at t0 and at the tick */
 	ck_assert_uint_eq(e->asked, 2);
@@ -773,7 +836,7 @@ START_TEST(test_published)
 	told_by(DPSEC_AF_INET, learnt4); /* forgotten at 34 s, learnt again */
 	ck_assert(dp_neigh_changed(&ctx));
 	dp_neigh_publish(&ctx, &t, t0 + 35 * hz);
-	ck_assert_uint_eq(t.n, 4); /* learnt6 forgotten */
+	ck_assert_uint_eq(t.n, 5); /* learnt6 forgotten */
 	ck_assert_ptr_nonnull(e = published(&t, DPSEC_AF_INET, learnt4));
 	ck_assert_uint_eq(e->state, DPSEC_NEIGH_REACHABLE);
 	ck_assert_uint_eq(e->silent_s, 0);
@@ -906,6 +969,8 @@ START_TEST(test_probe_answered_without_lladdr)
 
 	told_by(DPSEC_AF_INET6, a);
 	told_by(DPSEC_AF_INET6, b);
+	sent_to(DPSEC_AF_INET6, a);
+	sent_to(DPSEC_AF_INET6, b);
 	dp_neigh_tick(&ctx, t0 + 30 * hz);
 	drain();
 	now_tsc = t0 + 30500 * hz / 1000;
@@ -1099,6 +1164,8 @@ int main(void)
 	tcase_add_test(tc, test_off_link);
 	tcase_add_test(tc, test_silent_ipv4_forgotten);
 	tcase_add_test(tc, test_silent_ipv6_forgotten);
+	tcase_add_test(tc, test_unused_forgotten_unasked);
+	tcase_add_test(tc, test_stale_used_asked);
 	tcase_add_test(tc, test_answer_keeps_it);
 	tcase_add_test(tc, test_never_asked_when_off);
 	tcase_add_test(tc, test_permanent_not_asked);
