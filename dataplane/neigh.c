@@ -14,12 +14,11 @@
  * requests go unanswered: its next packet asks the whole link again (a
  * next hop replaced, or gone). One no packet went to is not asked, and is
  * forgotten after twice that silence: the table keeps neighbours in use,
- * whatever has spoken on the link. The gateway's addresses are announced
- * at start (ANNOUNCEMENTS rounds) and defended against another MAC that
- * claims one (a duplicate on the link). What the manager believes of the
- * ARP and ND packets it receives is here (arp_learn, nd_solicited,
- * nd_advertised); their checks and the frames it sends, neigh_wire.c's. */
-#include <arpa/inet.h>
+ * whatever has spoken on the link. What the manager believes of the ARP
+ * and ND packets it receives is here (arp_learn, nd_solicited,
+ * nd_advertised); their checks and the frames it sends are neigh_wire.c's;
+ * the gateway's own addresses (announced at start, defended against
+ * another MAC claiming one) neigh_own.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +31,13 @@
 #include "dp_pkt.h"
 #include "dp_rcu.h"
 #include "neigh.h"
+#include "neigh_own.h"
 #include "neigh_wire.h"
 
 #define RESOLVE_SLOTS 64
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
 #define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
-#define ANNOUNCEMENTS 3     /* of our addresses at start, a second apart (RFC 4861 §10) */
-#define DEFEND_INTERVAL_S 10 /* between defences of a port's addresses (RFC 5227 §1.1) */
 
 /* A next hop being resolved: its last request, how many went unanswered,
  * and the packets waiting for its MAC. */
@@ -50,10 +48,6 @@ struct resolve_slot {
 	uint32_t n_held;
 	struct rte_mbuf *held[HOLD_PER_NEXT_HOP];
 };
-
-static const struct rte_ether_addr broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
-static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
-static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
 
 /* A learnt neighbour's reachability: when it last said something, and
  * the unicast requests sent since it fell silent. */
@@ -68,9 +62,7 @@ struct dp_neigh_state {
 	struct resolve_slot resolve[RESOLVE_SLOTS];
 	struct neigh_reach reach[DP_MAX_NEIGHBOURS]; /* by position in the neighbour table */
 	bool changed; /* an input or a request since the last publication */
-	uint32_t announced;    /* rounds of announcements of our addresses sent */
-	uint64_t announce_tsc; /* the last */
-	uint64_t defend_tsc[DP_MAX_PORTS]; /* each port's last defence of an address */
+	struct dp_neigh_own own;
 };
 
 int dp_neigh_init(struct dp_ctx *dp)
@@ -115,34 +107,12 @@ static const struct dpsec_prefix *port_addr_for(const struct dp_ctx *dp, uint16_
 	return NULL;
 }
 
-/* The port's own address a, or NULL: a is not one of them. */
-static const struct dpsec_prefix *own_address(const struct dp_ctx *dp, uint16_t port,
-					      uint8_t family, const uint8_t *a)
-{
-	const struct cfg_port *c = port < dp->cfg->n_ports ? &dp->cfg->ports[port] : NULL;
-	size_t len = family == DPSEC_AF_INET6 ? 16 : 4;
-
-	for (uint32_t i = 0; c != NULL && i < c->n_addrs; i++)
-		if (c->addrs[i].addr.family == family && memcmp(c->addrs[i].addr.a, a, len) == 0)
-			return &c->addrs[i];
-	return NULL;
-}
 
 static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *a)
 {
-	return own_address(dp, port, family, a) != NULL;
+	return dp_neigh_own_address(dp, port, family, a) != NULL;
 }
 
-/* Hands m to worker 0 to send on port; false (m freed) when the ring is
- * full. */
-static bool inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
-{
-	dp_meta(m)->in_port = (uint8_t)port;
-	if (rte_ring_enqueue(dp->inject, m) == 0)
-		return true;
-	rte_pktmbuf_free(m);
-	return false;
-}
 
 static bool same_next_hop(const struct dp_resolve_req *a, const struct dp_resolve_req *b)
 {
@@ -258,67 +228,6 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
-/* RFC 4861 §7.2.4: a router sets the Router flag in its advertisements;
- * dpsecd routes between its network ports when it has more than one. */
-static uint8_t router_flag(const struct dp_ctx *dp)
-{
-	return dp->cfg->n_ports > 1 ? ND_NA_ROUTER : 0;
-}
-
-/* Tells port's link that a (one of the port's addresses) is at the port's
- * MAC: a gratuitous ARP request (RFC 5227 §3's announcement), or an
- * unsolicited advertisement to all nodes with the override flag (RFC 4861
- * §7.2.6). False when it could not be sent. */
-static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
-{
-	const struct rte_ether_addr *mac = &dp->ports[port].mac;
-	struct rte_mbuf *m;
-
-	if (a->addr.family == DPSEC_AF_INET)
-		m = dp_arp_request(dp->pool, mac, a->addr.a, a->addr.a, &broadcast);
-	else
-		m = dp_nd_build(dp->pool, mac, a->addr.a, all_nodes, &all_nodes_mac, ND_NA,
-				ND_NA_OVERRIDE | router_flag(dp), a->addr.a);
-	return m != NULL && inject(dp, m, port);
-}
-
-/* mac, not ours, claims addr, one of port's addresses: a duplicate
- * address on the link (RFC 5227 §2.4). Counted; at most every
- * DEFEND_INTERVAL_S per port, logged and the address announced once more,
- * so that the link's caches come back to the gateway. */
-static void address_conflict(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *addr,
-			     const struct rte_ether_addr *mac, uint64_t now)
-{
-	uint64_t *last = &dp->neigh->defend_tsc[port];
-	char a[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE];
-
-	dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++;
-	if (*last != 0 && now - *last < DEFEND_INTERVAL_S * rte_get_tsc_hz())
-		return;
-	*last = now;
-	inet_ntop(addr->addr.family == DPSEC_AF_INET6 ? AF_INET6 : AF_INET, addr->addr.a, a,
-		  sizeof(a));
-	rte_ether_format_addr(m, sizeof(m), mac);
-	fprintf(stderr,
-		"dpsecd: port %s: %s is claimed by %s too, a duplicate address on the link; "
-		"announced again\n",
-		dp->cfg->ports[port].name, a, m);
-	if (announce(dp, port, addr))
-		dp->mgr_ctr.c[DP_C_neigh_announced]++;
-}
-
-/* Whether a packet from mac claiming addr (an ARP sender, an ND source or
- * target) on port is a conflict, handled: addr is ours and mac is not. */
-static bool conflicts(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
-		      const struct rte_ether_addr *mac, uint64_t now)
-{
-	const struct dpsec_prefix *own = own_address(dp, port, family, addr);
-
-	if (own == NULL || mac == NULL || rte_is_same_ether_addr(mac, &dp->ports[port].mac))
-		return false;
-	address_conflict(dp, port, own, mac, now);
-	return true;
-}
 
 /* What an ARP packet teaches about its sender (RFC 826's merge): a sender
  * already known is updated whatever the packet (a gratuitous ARP after a
@@ -354,7 +263,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (conflicts(dp, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now)) {
+	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -363,7 +272,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	arp_learn(dp, port, d, op, for_us, now);
 	if (op == RTE_ARP_OP_REQUEST && for_us) {
 		dp_arp_make_reply(m, &dp->ports[port].mac);
-		inject(dp, m, port);
+		dp_neigh_inject(dp, m, port);
 	} else {
 		rte_pktmbuf_free(m);
 	}
@@ -382,16 +291,16 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 	struct rte_mbuf *m;
 
 	if (dad)
-		dst_mac = all_nodes_mac;
+		dst_mac = dp_ipv6_all_nodes_mac;
 	else if (slla != NULL)
 		dst_mac = *slla;
 	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
 		return;
-	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target, dad ? all_nodes : ip->src_addr,
+	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target, dad ? dp_ipv6_all_nodes : ip->src_addr,
 			&dst_mac, ND_NA,
-			ND_NA_OVERRIDE | router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED), target);
+			ND_NA_OVERRIDE | dp_neigh_router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED), target);
 	if (m != NULL)
-		inject(dp, m, port);
+		dp_neigh_inject(dp, m, port);
 }
 
 /* A solicitation for one of our addresses: answered, and its sender, on
@@ -402,7 +311,7 @@ static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6
 	const struct rte_ether_addr *ll;
 
 	ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
-	if (conflicts(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now) ||
+	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, ip->src_addr, ll, now) ||
 	    !port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
 		return;
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
@@ -424,7 +333,7 @@ static void nd_advertised(struct dp_ctx *dp, uint16_t port, const uint8_t *icmp,
 	struct rte_ether_addr held;
 
 	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL ||
-	    conflicts(dp, port, DPSEC_AF_INET6, target, ll, now))
+	    dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, target, ll, now))
 		return;
 	if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, target, &held)) {
 		if (!asked_for(dp, port, DPSEC_AF_INET6, target))
@@ -493,7 +402,7 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 		return false;
 	if (family == DPSEC_AF_INET) {
 		m = dp_arp_request(dp->pool, &dp->ports[port].mac, src->addr.a, addr,
-				   mac != NULL ? mac : &broadcast);
+				   mac != NULL ? mac : &dp_eth_broadcast);
 	} else if (mac != NULL) {
 		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, addr, mac, ND_NS, 0,
 				addr);
@@ -502,7 +411,7 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, group, &mcast, ND_NS,
 				0, addr);
 	}
-	return m != NULL && inject(dp, m, port);
+	return m != NULL && dp_neigh_inject(dp, m, port);
 }
 
 /* Asks for s's next hop unless it was asked less than a second ago; once
@@ -620,17 +529,7 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 
 void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)
 {
-	struct dp_neigh_state *s = dp->neigh;
-
-	if (s->announced == ANNOUNCEMENTS ||
-	    (s->announced > 0 && now - s->announce_tsc < rte_get_tsc_hz()))
-		return;
-	s->announced++;
-	s->announce_tsc = now;
-	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
-		for (uint32_t i = 0; i < dp->cfg->ports[p].n_addrs; i++)
-			if (announce(dp, p, &dp->cfg->ports[p].addrs[i]))
-				dp->mgr_ctr.c[DP_C_neigh_announced]++;
+	dp_neigh_own_announce(dp, &dp->neigh->own, now);
 }
 
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now)

@@ -30,8 +30,10 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * again a second apart (and fail after three requests unanswered, their
  * packets handed back to be routed again); learnt neighbours silent for
  * dataplane.neighbour_reachable_seconds are asked again by unicast, a
- * second apart, and forgotten after three unanswered (0 seconds: never).
- * Walks the whole neighbour table. */
+ * second apart, if packets went to them since they were last heard from,
+ * and forgotten after three unanswered; those none went to are forgotten
+ * unasked after twice that silence (0 seconds: neither). Walks the whole
+ * neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
 /* Called a few times a second from the start: the first three calls a
