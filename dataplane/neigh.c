@@ -6,7 +6,8 @@
  * RESOLVE_TRIES requests a second apart unanswered is marked failed, so
  * that workers answer packets for it with host unreachable (RFC 1812
  * §5.2.7.1), until it answers; the packets that waited for it go back
- * too, and draw the same. A learnt neighbour that said nothing for
+ * too, and draw the same. One asked for or failed that no packet wanted
+ * for UNWANTED_FORGET_S is forgotten, failure and all. A learnt neighbour that said nothing for
  * dataplane.neighbour_reachable_seconds is stale; if a packet went to it
  * since it was last heard from (the workers mark it, dp_neigh_use) it is
  * asked again by unicast (RFC 1122 §2.3.2.1, RFC 4861 §7.3's probe, only
@@ -38,12 +39,15 @@
 #define RESOLVE_TRIES 3 /* requests a second apart unanswered: the next hop failed */
 #define PROBE_TRIES 3   /* unicast requests a second apart unanswered: forgotten */
 #define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
+#define UNWANTED_FORGET_S 60 /* a next hop asked for or failed, no packet for it this long:
+			      * forgotten (Linux's gc_stale_time) */
 
 /* A next hop being resolved: its last request, how many went unanswered,
- * and the packets waiting for its MAC. */
+ * when a packet last wanted it, and the packets waiting for its MAC. */
 struct resolve_slot {
 	struct dp_resolve_req req; /* req.m unused */
 	uint64_t tsc;
+	uint64_t wanted_tsc;
 	uint32_t tries;
 	uint32_t n_held;
 	struct rte_mbuf *held[HOLD_PER_NEXT_HOP];
@@ -454,6 +458,7 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 		return;
 	}
 	s = resolve_slot_of(dp, r);
+	s->wanted_tsc = now;
 	if (r->m != NULL)
 		hold(dp, s, r->m);
 	ask(dp, s, now);
@@ -532,9 +537,28 @@ void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)
 	dp_neigh_own_announce(dp, &dp->neigh->own, now);
 }
 
+/* Next hops asked for, or failed, that no packet wanted for
+ * UNWANTED_FORGET_S are forgotten, their failure too: the next packet for
+ * one asks the link again, held meanwhile. */
+static void forget_unwanted(struct dp_ctx *dp, uint64_t now)
+{
+	for (int i = 0; i < RESOLVE_SLOTS; i++) {
+		struct resolve_slot *s = &dp->neigh->resolve[i];
+		const struct dp_resolve_req *r = &s->req;
+
+		if (s->tries == 0 || s->n_held > 0 ||
+		    now - s->wanted_tsc < UNWANTED_FORGET_S * rte_get_tsc_hz())
+			continue;
+		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, false);
+		memset(s, 0, sizeof(*s));
+		dp->neigh->changed = true;
+	}
+}
+
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now)
 {
 	ask_for_held(dp, now);
+	forget_unwanted(dp, now);
 	age_learnt(dp, now);
 }
 

@@ -28,7 +28,8 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 
 /* Called a few times a second: next hops that packets wait for are asked
  * again a second apart (and fail after three requests unanswered, their
- * packets handed back to be routed again); learnt neighbours silent for
+ * packets handed back to be routed again), and those no packet wanted for
+ * 60 s forgotten, failure and all; learnt neighbours silent for
  * dataplane.neighbour_reachable_seconds are asked again by unicast, a
  * second apart, if packets went to them since they were last heard from,
  * and forgotten after three unanswered; those none went to are forgotten

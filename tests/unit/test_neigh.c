@@ -458,6 +458,38 @@ static const struct dpsec_shm_neigh *published(const struct dpsec_shm_neighs *t,
 	return NULL;
 }
 
+/* A failed next hop no packet wants any more is forgotten after 60 s, its
+ * failure with it: no longer listed, and the next packet for it asks the
+ * link again. One that packets keep wanting stays failed. */
+START_TEST(test_unwanted_failure_forgotten)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 79 }, b[4] = { 192, 0, 2, 80 };
+	static struct dpsec_shm_neighs t;
+
+	fails_after_three(DPSEC_AF_INET, a, b); /* last wanted at 3 s */
+	for (uint64_t sec = 0; sec <= 3; sec++)
+		ck_assert_uint_eq(resolve(DPSEC_AF_INET, b, t0 + sec * hz), 1);
+	ck_assert(failed(DPSEC_AF_INET, b));
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, b, t0 + 40 * hz), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, b, t0 + 40 * hz + hz / 2), 0); /* wanted, not asked */
+	dp_neigh_tick(&ctx, t0 + 63 * hz - 1);
+	ck_assert(failed(DPSEC_AF_INET, a));
+	dp_neigh_tick(&ctx, t0 + 63 * hz);
+	ck_assert(!failed(DPSEC_AF_INET, a));
+	ck_assert(failed(DPSEC_AF_INET, b));
+	dp_neigh_publish(&ctx, &t, t0 + 63 * hz);
+	ck_assert_ptr_null(published(&t, DPSEC_AF_INET, a));
+	ck_assert_ptr_nonnull(published(&t, DPSEC_AF_INET, b));
+	ck_assert_uint_eq(hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1),
+				    t0 + 64 * hz), 1);
+	ck_assert(!failed(DPSEC_AF_INET, a)); /* held while asked anew */
+	dp_neigh_tick(&ctx, t0 + 100 * hz);
+	ck_assert(failed(DPSEC_AF_INET, b)); /* last wanted at 40.5 s */
+	dp_neigh_tick(&ctx, t0 + 100 * hz + hz / 2);
+	ck_assert(!failed(DPSEC_AF_INET, b));
+}
+END_TEST
+
 /* What show neighbours reads: a configured neighbour, learnt ones
  * (reachable, then probed, or stale if unused), one being asked for with
  * a packet waiting, one failed; one forgotten and learnt again is there
@@ -553,6 +585,7 @@ int main(void)
 	tcase_add_test(tc, test_held_eight);
 	tcase_add_test(tc, test_held_returned_unanswered);
 	tcase_add_test(tc, test_held_place_taken);
+	tcase_add_test(tc, test_unwanted_failure_forgotten);
 	tcase_add_test(tc, test_published);
 	tcase_add_test(tc, test_fini_frees_held);
 	return check_run(s);
