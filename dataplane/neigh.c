@@ -155,7 +155,8 @@ static void drop_held(struct dp_ctx *dp, struct resolve_slot *s)
 }
 
 /* The slot of request r: its own, or the one asked longest ago, taken
- * over. */
+ * over: its next hop's packets freed and its failure forgotten, as if
+ * unwanted (forget_unwanted). */
 static struct resolve_slot *resolve_slot_of(struct dp_ctx *dp, const struct dp_resolve_req *r)
 {
 	struct resolve_slot *s = resolving(dp, r), *oldest = &dp->neigh->resolve[0];
@@ -166,6 +167,9 @@ static struct resolve_slot *resolve_slot_of(struct dp_ctx *dp, const struct dp_r
 		if (dp->neigh->resolve[i].tsc < oldest->tsc)
 			oldest = &dp->neigh->resolve[i];
 	drop_held(dp, oldest);
+	if (oldest->tries > 0)
+		dp_neigh_mark_failed(&dp->routes, oldest->req.port, oldest->req.family,
+				     oldest->req.addr, false);
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->req.port = r->port;
 	oldest->req.family = r->family;

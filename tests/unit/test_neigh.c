@@ -410,21 +410,29 @@ START_TEST(test_held_returned_unanswered)
 END_TEST
 
 /* The 64 next hops being asked for: a 65th takes the place of the one
- * asked longest ago, whose packets are freed. */
+ * asked longest ago, whose packets are freed; the next one taken over, a
+ * failed next hop, has its failure forgotten with its place. */
 START_TEST(test_held_place_taken)
 {
-	static const uint8_t a[4] = { 192, 0, 2, 93 };
+	static const uint8_t a[4] = { 192, 0, 2, 93 }, f[4] = { 192, 0, 2, 92 };
 	uint8_t b[4] = { 192, 0, 2, 0 };
 
 	hand_over(DPSEC_AF_INET, a, routed_packet(DPSEC_AF_INET, a, 1), t0);
-	for (uint8_t i = 0; i < 63; i++) {
+	for (uint64_t sec = 0; sec <= 3; sec++)
+		resolve(DPSEC_AF_INET, f, t0 + 1 + sec * hz);
+	ck_assert(failed(DPSEC_AF_INET, f)); /* last asked at 3 s */
+	for (uint8_t i = 0; i < 62; i++) {
 		b[3] = (uint8_t)(100 + i);
-		resolve(DPSEC_AF_INET, b, t0 + 1 + i);
+		resolve(DPSEC_AF_INET, b, t0 + 4 * hz + i);
 	}
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 0);
 	b[3] = 200;
-	resolve(DPSEC_AF_INET, b, t0 + 100);
+	resolve(DPSEC_AF_INET, b, t0 + 5 * hz);
 	ck_assert_uint_eq(counter(DP_C_neigh_held_dropped), 1);
+	ck_assert(failed(DPSEC_AF_INET, f));
+	b[3] = 201;
+	resolve(DPSEC_AF_INET, b, t0 + 5 * hz + 1);
+	ck_assert(!failed(DPSEC_AF_INET, f));
 	arp_reply_from(a); /* too late: not believed */
 	ck_assert_uint_eq(rte_ring_count(ctx.reroute), 0);
 	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_UNKNOWN);
