@@ -7,19 +7,19 @@
  * that workers answer packets for it with host unreachable (RFC 1812
  * §5.2.7.1), until it answers; the packets that waited for it go back
  * too, and draw the same. One asked for or failed that no packet wanted
- * for UNWANTED_FORGET_S is forgotten, failure and all. A learnt neighbour that said nothing for
- * dataplane.neighbour_reachable_seconds is stale; if a packet went to it
- * since it was last heard from (the workers mark it, dp_neigh_use) it is
- * asked again by unicast (RFC 1122 §2.3.2.1, RFC 4861 §7.3's probe, only
- * for neighbours in use, §7.3.3), and forgotten when PROBE_TRIES such
- * requests go unanswered: its next packet asks the whole link again (a
- * next hop replaced, or gone). One no packet went to is not asked, and is
- * forgotten after twice that silence: the table keeps neighbours in use,
- * whatever has spoken on the link. What the manager believes of the ARP
- * and ND packets it receives is here (arp_learn, nd_solicited,
- * nd_advertised); their checks and the frames it sends are neigh_wire.c's;
- * the gateway's own addresses (announced at start, defended against
- * another MAC claiming one) neigh_own.c's. */
+ * for UNWANTED_FORGET_S is forgotten, failure and all. A learnt neighbour
+ * that said nothing for dataplane.neighbour_reachable_seconds is stale; if
+ * a packet went to it since it was last heard from (the workers mark it,
+ * dp_neigh_use) it is asked again by unicast (RFC 1122 §2.3.2.1, RFC 4861
+ * §7.3's probe, only for neighbours in use, §7.3.3), and forgotten when
+ * PROBE_TRIES such requests go unanswered: its next packet asks the whole
+ * link again (a next hop replaced, or gone). One no packet went to is not
+ * asked, and is forgotten after twice that silence: the table keeps
+ * neighbours in use, whatever has spoken on the link. What the manager
+ * believes of the ARP and ND packets it receives is here (arp_learn,
+ * nd_solicited, nd_advertised); their checks and the frames it sends are
+ * neigh_wire.c's; the gateway's own addresses (announced at start,
+ * defended against another MAC claiming one) neigh_own.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +111,10 @@ static const struct dpsec_prefix *port_addr_for(const struct dp_ctx *dp, uint16_
 	return NULL;
 }
 
-
 static bool port_owns(const struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *a)
 {
 	return dp_neigh_own_address(dp, port, family, a) != NULL;
 }
-
 
 static bool same_next_hop(const struct dp_resolve_req *a, const struct dp_resolve_req *b)
 {
@@ -236,7 +234,6 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
-
 /* What an ARP packet teaches about its sender (RFC 826's merge): a sender
  * already known is updated whatever the packet (a gratuitous ARP after a
  * failover, say); an unknown one is learnt from a request to us, or from a
@@ -271,7 +268,8 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &d->arp_sha, now)) {
+	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET,
+			       (const uint8_t *)&d->arp_sip, &d->arp_sha, now)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -304,9 +302,10 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 		dst_mac = *slla;
 	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
 		return;
-	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target, dad ? dp_ipv6_all_nodes : ip->src_addr,
-			&dst_mac, ND_NA,
-			ND_NA_OVERRIDE | dp_neigh_router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED), target);
+	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target,
+			dad ? dp_ipv6_all_nodes : ip->src_addr, &dst_mac, ND_NA,
+			ND_NA_OVERRIDE | dp_neigh_router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED),
+			target);
 	if (m != NULL)
 		dp_neigh_inject(dp, m, port);
 }
@@ -606,7 +605,8 @@ static void publish_table(const struct dp_ctx *dp, struct dpsec_shm_neighs *dst,
 
 	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0) {
 		const struct neigh_reach *n = &dp->neigh->reach[pos];
-		uint8_t state = permanent ? DPSEC_NEIGH_PERMANENT : learnt_state(n, silent_tsc, now);
+		uint8_t state = permanent ? DPSEC_NEIGH_PERMANENT
+					  : learnt_state(n, silent_tsc, now);
 		struct dpsec_shm_neigh *e = publish_one(dst, k.port, k.family, k.addr, state);
 
 		if (e == NULL)
