@@ -12,6 +12,7 @@
 
 #include "dp.h"
 #include "dp_mgr.h"
+#include "dp_pkt.h"
 #include "dp_policy.h"
 #include "dp_rcu.h"
 #include "neigh.h"
@@ -91,6 +92,15 @@ void dp_mgr_fini(struct dp_ctx *dp)
 	dp_shm_destroy(&m->shm);
 	free(m);
 	dp->mgr = NULL;
+}
+
+bool dp_mgr_inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
+{
+	dp_meta(m)->in_port = (uint8_t)port;
+	if (rte_ring_enqueue(dp->inject, m) == 0)
+		return true;
+	rte_pktmbuf_free(m);
+	return false;
 }
 
 void dp_mgr_ready(struct dp_ctx *dp)

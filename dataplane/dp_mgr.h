@@ -23,6 +23,11 @@ struct rte_mbuf;
 #define DP_ACQ_TIMEOUT_S 30   /* unanswered: held packets freed, pair forgotten */
 #define DP_SEQ_SOFT_LEFT (1ull << 20) /* outbound numbers left when SEQ is reported */
 
+/* Hands m, a frame the manager made (ARP/ND, a NAT-T keepalive, an ICMP
+ * error for the host), to worker 0 to send on port; false (m freed) when
+ * the inject ring is full. */
+bool dp_mgr_inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port);
+
 /* Per SA slot: what the manager needs that workers never read. */
 struct dp_sa_mgr {
 	uint64_t base_packets, base_bytes, base_drops; /* counters when installed */

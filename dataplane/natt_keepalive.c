@@ -10,6 +10,7 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "dp_mgr.h"
 #include "natt.h"
 #include "neigh.h"
 
@@ -125,9 +126,7 @@ void dp_natt_ka_send(struct dp_ctx *dp, const struct dpsec_sa_conf *c)
 		return;
 	}
 	dp_push_eth(m, &mac, &dp->ports[port].mac, peer->family);
-	dp_meta(m)->in_port = (uint8_t)port; /* the port worker 0 sends it from */
-	if (rte_ring_enqueue(dp->inject, m) != 0) {
-		rte_pktmbuf_free(m);
+	if (!dp_mgr_inject(dp, m, port)) {
 		dp->mgr_ctr.c[DP_C_natt_keepalives_unsent]++;
 		return;
 	}

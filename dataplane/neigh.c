@@ -29,6 +29,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include "dp_mgr.h"
 #include "dp_pkt.h"
 #include "dp_rcu.h"
 #include "neigh.h"
@@ -278,7 +279,7 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	arp_learn(dp, port, d, op, for_us, now);
 	if (op == RTE_ARP_OP_REQUEST && for_us) {
 		dp_arp_make_reply(m, &dp->ports[port].mac);
-		dp_neigh_inject(dp, m, port);
+		dp_mgr_inject(dp, m, port);
 	} else {
 		rte_pktmbuf_free(m);
 	}
@@ -307,7 +308,7 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 			ND_NA_OVERRIDE | dp_neigh_router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED),
 			target);
 	if (m != NULL)
-		dp_neigh_inject(dp, m, port);
+		dp_mgr_inject(dp, m, port);
 }
 
 /* A solicitation for one of our addresses: answered, and its sender, on
@@ -418,7 +419,7 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, group, &mcast, ND_NS,
 				0, addr);
 	}
-	return m != NULL && dp_neigh_inject(dp, m, port);
+	return m != NULL && dp_mgr_inject(dp, m, port);
 }
 
 /* Asks for s's next hop unless it was asked less than a second ago; once

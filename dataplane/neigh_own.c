@@ -11,6 +11,7 @@
 #include <rte_cycles.h>
 
 #include "neigh_own.h"
+#include "dp_mgr.h"
 #include "neigh_wire.h"
 
 #define ANNOUNCEMENTS 3      /* of our addresses at start, a second apart (RFC 4861 §10) */
@@ -45,7 +46,7 @@ static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix
 	else
 		m = dp_nd_build(dp->pool, mac, a->addr.a, dp_ipv6_all_nodes, &dp_ipv6_all_nodes_mac,
 				ND_NA, ND_NA_OVERRIDE | dp_neigh_router_flag(dp), a->addr.a);
-	return m != NULL && dp_neigh_inject(dp, m, port);
+	return m != NULL && dp_mgr_inject(dp, m, port);
 }
 
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now)

@@ -1,30 +1,18 @@
 /* neigh_wire.c - ARP (RFC 826) and IPv6 neighbour discovery (RFC 4861)
  * on the wire, for neigh.c: the checks a received packet passes before the
  * manager believes it, and the requests and answers it sends, built whole
- * with their Ethernet header, handed to worker 0 to send. Nothing here
- * keeps state. */
+ * with their Ethernet header. Nothing here keeps state. */
 #include <string.h>
 
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "dp.h"
-#include "dp_pkt.h"
 #include "neigh_wire.h"
 
 const struct rte_ether_addr dp_eth_broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 const uint8_t dp_ipv6_all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
 const struct rte_ether_addr dp_ipv6_all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
-
-bool dp_neigh_inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port)
-{
-	dp_meta(m)->in_port = (uint8_t)port;
-	if (rte_ring_enqueue(dp->inject, m) == 0)
-		return true;
-	rte_pktmbuf_free(m);
-	return false;
-}
 
 bool dp_arp_valid(const struct rte_mbuf *m, const struct rte_arp_hdr *arp)
 {

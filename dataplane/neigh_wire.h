@@ -21,15 +21,9 @@
 #define ND_NA_OVERRIDE 0x20
 #define ND_MIN_LEN 24 /* type, code, checksum, flags or reserved, target */
 
-struct dp_ctx;
-
 extern const struct rte_ether_addr dp_eth_broadcast;
 extern const uint8_t dp_ipv6_all_nodes[16];          /* ff02::1 */
 extern const struct rte_ether_addr dp_ipv6_all_nodes_mac; /* 33:33:00:00:00:01 */
-
-/* Hands m, a frame the manager made, to worker 0 to send on port; false
- * (m freed) when the inject ring is full. */
-bool dp_neigh_inject(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port);
 
 /* arp (in m, behind its Ethernet header) is a whole Ethernet/IPv4 ARP
  * request or reply. */

@@ -410,10 +410,8 @@ static void pass_to_host(struct dp_ctx *dp, struct rte_mbuf *m)
 	}
 	p = &dp->ports[dp->host_port];
 	md->flags &= (uint16_t)~DP_M_PMTU;
-	md->in_port = (uint8_t)dp->host_port;
 	dp_push_eth(m, &p->host_mac, &p->mac, md->family);
-	if (rte_ring_enqueue(dp->inject, m) != 0)
-		rte_pktmbuf_free(m);
+	dp_mgr_inject(dp, m, (uint16_t)dp->host_port);
 }
 
 void dp_pmtu_input(struct dp_ctx *dp, struct rte_mbuf *m)
