@@ -14,6 +14,7 @@
  * their next hop's answer (eight of them, 64 next hops) and go back to be
  * routed; what show neighbours reads is published. What the manager
  * believes of the packets it receives is test_neigh_input.c's. */
+#include "natt.h"
 #include "neigh_world.h"
 
 /* Three requests a second apart, none answered: failed at the fourth,
@@ -207,6 +208,27 @@ START_TEST(test_stale_used_asked)
 	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a), DP_NEIGH_UNKNOWN);
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_expired], 1);
 	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_stale_removed], 0);
+}
+END_TEST
+
+/* A NAT-T keepalive the manager sends to a peer on the link marks the
+ * peer in use, as a worker's packet does: silent, it is asked again. */
+START_TEST(test_keepalive_marks_in_use)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 88 };
+	struct dpsec_sa_conf c = { .encap = DPSEC_ENCAP_UDP, .udp_sport = 4500, .udp_dport = 4500 };
+	struct dpsec_prefix link;
+
+	ck_assert_int_eq(cfg_parse_prefix("192.0.2.0/24", &link), 0);
+	ck_assert_int_ge(dp_route_add(&ctx.routes, &link, 0, NULL), 0);
+	c.local.family = c.remote.family = DPSEC_AF_INET;
+	memcpy(c.local.a, us4, 4);
+	memcpy(c.remote.a, a, 4);
+	told_by(DPSEC_AF_INET, a);
+	dp_natt_ka_send(&ctx, &c);
+	ck_assert_uint_eq(counter(DP_C_natt_keepalives_out), 1);
+	drain();
+	ck_assert_uint_eq(age_at(30000, DPSEC_AF_INET, a), 1);
 }
 END_TEST
 
@@ -586,6 +608,7 @@ int main(void)
 	tcase_add_test(tc, test_silent_ipv6_forgotten);
 	tcase_add_test(tc, test_unused_forgotten_unasked);
 	tcase_add_test(tc, test_stale_used_asked);
+	tcase_add_test(tc, test_keepalive_marks_in_use);
 	tcase_add_test(tc, test_answer_keeps_it);
 	tcase_add_test(tc, test_never_asked_when_off);
 	tcase_add_test(tc, test_permanent_not_asked);
