@@ -92,7 +92,7 @@ struct dp_mgr;
  * add up: packets in = packets out + drops. */
 struct dp_worker_snap {
 	struct dp_counters ctr;
-	uint64_t busy_tsc, steady_tsc, steady_rx, stalled_rounds;
+	uint64_t busy_tsc, steady_tsc, steady_rx, steady_rounds, stalled_rounds;
 };
 
 struct dp_worker {
@@ -112,8 +112,9 @@ struct dp_worker {
 	uint64_t busy_tsc;               /* TSC cycles spent on non-empty poll rounds */
 	/* The same for rounds shorter than dp_ctx.stall_tsc only, and the packets
 	 * they received: a round the OS or the hypervisor interrupted is left
-	 * out, so that cycles per packet measure dpsec, not the neighbours. */
-	uint64_t steady_tsc, steady_rx;
+	 * out, so that cycles per packet measure dpsec, not the neighbours; the
+	 * number of those rounds tells how full the bursts were (bench/). */
+	uint64_t steady_tsc, steady_rx, steady_rounds;
 	uint64_t stalled_rounds;
 	struct dp_tokens icmp_tokens;    /* ICMP errors it may send (icmp_err.c) */
 	struct dp_tokens pmtu_tokens;    /* path MTU reports it may hand over (worker_policy.c) */
@@ -151,6 +152,7 @@ static inline void dp_worker_snap_take(const struct dp_worker *w, struct dp_work
 	s->busy_tsc = w->busy_tsc;
 	s->steady_tsc = w->steady_tsc;
 	s->steady_rx = w->steady_rx;
+	s->steady_rounds = w->steady_rounds;
 	s->stalled_rounds = w->stalled_rounds;
 }
 

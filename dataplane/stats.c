@@ -212,9 +212,10 @@ static void json_workers(FILE *f, const struct dp_ctx *dp, const struct dp_worke
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		fprintf(f, "%s{\"lcore\": %u, \"busy_cycles\": %" PRIu64 ", \"rx_packets\": %" PRIu64
 			   ", \"steady_cycles\": %" PRIu64
-			   ", \"steady_rx_packets\": %" PRIu64 ", \"stalled_rounds\": %" PRIu64 "}",
+			   ", \"steady_rx_packets\": %" PRIu64 ", \"steady_rounds\": %" PRIu64
+			   ", \"stalled_rounds\": %" PRIu64 "}",
 			i ? ", " : "", dp->workers[i].lcore_id, v[i].busy_tsc, v[i].ctr.c[DP_C_rx_packets],
-			v[i].steady_tsc, v[i].steady_rx, v[i].stalled_rounds);
+			v[i].steady_tsc, v[i].steady_rx, v[i].steady_rounds, v[i].stalled_rounds);
 	fprintf(f, "]");
 }
 

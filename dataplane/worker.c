@@ -216,6 +216,7 @@ static void account_round(struct dp_worker *w, uint64_t cycles, uint32_t got)
 	}
 	w->steady_tsc += cycles;
 	w->steady_rx += got;
+	w->steady_rounds++;
 }
 
 /* The manager asked for a snapshot of the counters (dp_stats_take_snaps):

@@ -21,9 +21,11 @@ _loader.exec_module(bench)
 
 # --- synthetic dpsecd stats (--stats-file JSON) --------------------------------
 
-def worker(steady_cycles, steady_rx, busy_cycles=None, rx=None, stalled=0):
+def worker(steady_cycles, steady_rx, busy_cycles=None, rx=None, stalled=0, rounds=None):
+    """rounds: the steady rounds (default: full bursts of 128)."""
     return dict(lcore=1, busy_cycles=busy_cycles or steady_cycles, rx_packets=rx or steady_rx,
-                steady_cycles=steady_cycles, steady_rx_packets=steady_rx, stalled_rounds=stalled)
+                steady_cycles=steady_cycles, steady_rx_packets=steady_rx,
+                steady_rounds=steady_rx // 128 if rounds is None else rounds, stalled_rounds=stalled)
 
 
 def stats(rx, fwd, drops=0, host=0, out=None, out_port="wan", workers=None):
@@ -131,6 +133,14 @@ class Measure(unittest.TestCase):
         self.assertAlmostEqual(m["mpps_wall"], 1e6 / 0.06 / 1e6)
         self.assertEqual(m["worker_cycles"], [100.0, 100.0])
 
+    def test_packets_per_round(self):
+        # the mean poll of the uninterrupted rounds, over all workers: how
+        # full the bursts were (real ports: whether dpsecd was the limit)
+        ws = [worker(1_000_000, 10_000, rounds=100), worker(1_000_000, 2_000, rounds=100)]
+        self.assertEqual(bench.measure(stats(12_000, 12_000, workers=ws), "wan")["packets_per_round"], 60.0)
+        ws = [worker(1_000_000, 10_000, rounds=0)]
+        self.assertIsNone(bench.measure(stats(10_000, 10_000, workers=ws), "wan")["packets_per_round"])
+
     def test_host_packets_count_as_forwarded(self):
         m = bench.measure(stats(10_000, 0, host=10_000, out_port="exception"), "exception")
         self.assertEqual(m["fwd_packets"], 10_000)
@@ -182,8 +192,9 @@ class Measure(unittest.TestCase):
 
 class WindowAndTotals(unittest.TestCase):
     def test_window_subtracts_first_snapshot(self):
-        first = stats(1_000, 990, drops=10, workers=[worker(100_000, 1_000, stalled=2)])
-        final = stats(5_000, 4_980, drops=20, workers=[worker(450_000, 4_500, busy_cycles=600_000, stalled=5)])
+        first = stats(1_000, 990, drops=10, workers=[worker(100_000, 1_000, stalled=2, rounds=8)])
+        final = stats(5_000, 4_980, drops=20, workers=[worker(450_000, 4_500, busy_cycles=600_000, stalled=5,
+                                                              rounds=40)])
         first["global"]["esp_out_packets"] = 7   # a counter the final snapshot
         final["global"]["esp_out_packets"] = 9   # also has
         before = copy.deepcopy((final, first))
@@ -193,7 +204,7 @@ class WindowAndTotals(unittest.TestCase):
         self.assertEqual([(p["name"], p["ipackets"], p["opackets"]) for p in w["ports"]],
                          [("lan", 4_000, 0), ("wan", 0, 3_990)])
         self.assertEqual(w["workers"], [dict(lcore=1, busy_cycles=500_000, rx_packets=3_500, steady_cycles=350_000,
-                                             steady_rx_packets=3_500, stalled_rounds=3)])
+                                             steady_rx_packets=3_500, steady_rounds=32, stalled_rounds=3)])
         self.assertEqual(w["tsc_hz"], 10 ** 9)
         self.assertEqual((final, first), before)   # the snapshots themselves untouched
 
@@ -212,6 +223,17 @@ class WindowAndTotals(unittest.TestCase):
         for fwd in (899, 901):   # no in-flight allowance once dpsecd has exited
             with self.assertRaisesRegex(RuntimeError, "counters disagree"):
                 bench.check_totals(stats(1_000, fwd, drops=60, host=40))
+
+    def test_packets_the_gateway_takes_count(self):
+        # a real wire brings ARP, neighbour discovery, NAT-T keepalives:
+        # neither forwarded nor dropped, but in rx_packets
+        s = stats(10_000, 9_940, drops=10, host=40)
+        s["global"].update(control_packets=7, natt_keepalives_in=3)
+        bench.check_totals(s)
+        bench.measure(dict(s, worker_counters="snapshot"), "wan")
+        s["global"]["natt_keepalives_in"] = 4
+        with self.assertRaisesRegex(RuntimeError, "control 11"):
+            bench.check_totals(s)
 
 
 class Goals(unittest.TestCase):
@@ -334,13 +356,68 @@ class Memory(unittest.TestCase):
 
 class EalArguments(unittest.TestCase):
     def test_extra_eal_arguments_go_before_the_dpsecd_options(self):
-        a = mock.Mock(dpsecd="/x/dpsecd", ncpu=2, eal=["--force-max-simd-bitwidth=512"])
+        a = mock.Mock(dpsecd="/x/dpsecd", ncpu=2, eal=["--force-max-simd-bitwidth=512"], lan_port=None,
+                      wan_port=None)
         with mock.patch.object(bench.subprocess, "Popen") as popen, \
                 mock.patch("builtins.open", mock.mock_open()):
             _, cmd = bench.start_dpsecd(a, "c.conf", "/nonexistent/s.json", 1, "/dev/null", False)
         self.assertEqual(popen.call_args[0][0], cmd)
         self.assertLess(cmd.index("--force-max-simd-bitwidth=512"), cmd.index("--"))
         self.assertEqual(cmd[cmd.index("--") + 1:cmd.index("--") + 3], ["-c", "c.conf"])
+
+
+class RealPorts(unittest.TestCase):
+    @staticmethod
+    def ports(lan, wan, generator="gen {pcap} {port}"):
+        return mock.Mock(lan_port=lan, wan_port=wan, generator=generator)
+
+    def test_pci_ports_allowed_by_address_only(self):
+        a = self.ports("0000:3b:00.0", "0000:3b:00.1,rxq_pkt_size=64")
+        self.assertEqual(bench.bus_args(a), ["-a", "0000:3b:00.0", "-a", "0000:3b:00.1,rxq_pkt_size=64"])
+        # the run that makes inbound ESP uses pcaps only: it must not take the NICs
+        self.assertEqual(bench.bus_args(a, real=False), ["--no-pci"])
+        self.assertEqual(bench.bus_args(self.ports("0000:3b:00.0", "net_af_packet1,iface=eth1")),
+                         ["-a", "0000:3b:00.0"])
+        self.assertEqual(bench.bus_args(self.ports("net_af_packet0,iface=eth0", "net_af_packet1,iface=eth1")),
+                         ["--no-pci"])
+        self.assertEqual(bench.bus_args(self.ports(None, None)), ["--no-pci"])
+
+    def test_saturated_by_misses_or_full_polls(self):
+        def fig(per_round, missed, burst=128):
+            w = {"ports": [dict(name="lan", imissed=missed), dict(name="wan", imissed=7)],
+                 "global": dict(fwd_packets=900000, host_packets=100000)}
+            return bench.wire_figures({"packets_per_round": per_round}, w, "lan", 0.5, burst)
+        self.assertEqual(fig(40.0, 0), dict(rx_missed=0, saturated=False, mpps_wire=2.0))
+        self.assertTrue(fig(40.0, 3)["saturated"])             # the NIC had no room
+        self.assertTrue(fig(115.2, 0)["saturated"])            # polls 90 % full
+        self.assertFalse(fig(115.1, 0)["saturated"])
+        self.assertFalse(fig(None, 0)["saturated"])            # no steady round counted
+
+    def test_goals_not_judged_on_a_generator_bound_figure(self):
+        def real(dpsec_saturated, io_saturated):
+            r = result("outbound", "64", efficiency=0.97)
+            r["wire"] = dict(entry_port="lan", dpsec=dict(saturated=dpsec_saturated, rx_missed=0, mpps_wire=1.0),
+                             io_only=dict(saturated=io_saturated, rx_missed=0, mpps_wire=1.0))
+            return {"cases": [r]}
+        self.assertEqual(goal(bench.goals(real(True, True)), "outbound aes128gcm16 64 B"), ("0.97", True))
+        self.assertEqual(goal(bench.goals(real(False, True)), "outbound aes128gcm16 64 B"), ("0.97 *", None))
+        self.assertEqual(goal(bench.goals(real(True, False)), "outbound aes128gcm16 64 B"), ("0.97 *", None))
+
+    def test_check_wants_the_wire_figures(self):
+        good = dict(saturated=False, rx_missed=0, mpps_wire=0.3)
+        self.assertEqual(bench.check_wire(dict(entry_port="wan", dpsec=good, io_only=good)), [])
+        self.assertEqual(bench.check_wire(None), ["wire missing (real ports)"])
+        self.assertEqual(bench.check_wire(dict(dpsec=good, io_only=dict(good, rx_missed=-1, mpps_wire=0))),
+                         ["wire.io_only.rx_missed missing or negative", "wire.io_only.mpps_wire missing or not above 0"])
+
+    def test_real_ports_need_ports_and_a_generator_of_the_pcap(self):
+        for a in (self.ports("0000:3b:00.0", None), self.ports("0000:3b:00.0", "0000:3b:00.1", None),
+                  self.ports(None, None, "gen {pcap}"), self.ports("0000:3b:00.0", "0000:3b:00.1", "gen {port}"),
+                  self.ports("0000:3b:00.0", "0000:3b:00.0")):
+            with self.assertRaises(SystemExit), mock.patch("sys.stderr"):
+                bench.check_real_ports(a)
+        bench.check_real_ports(self.ports(None, None, None))
+        bench.check_real_ports(self.ports("0000:3b:00.0", "0000:3b:00.1"))
 
 
 @unittest.skipUnless(os.environ.get("RAW_CRYPTO"), "RAW_CRYPTO (the built raw_crypto) not set")

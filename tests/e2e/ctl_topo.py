@@ -86,6 +86,16 @@ def cleanup_on_sigterm():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
 
+def delete_netns(ns):
+    """Kills what still runs in namespace ns, then deletes it."""
+    for p in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+        try:
+            os.kill(int(p), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    sh("ip", "netns", "del", ns, check=False)
+
+
 class Topo:
     """Three namespaces and two veth pairs, removed by close()."""
 
@@ -114,13 +124,7 @@ class Topo:
         """Kills what runs in the namespaces, deletes them and the work
         directory (the tests print what they need from it first)."""
         for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
-            pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
-            for p in pids:
-                try:
-                    os.kill(int(p), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            sh("ip", "netns", "del", ns, check=False)
+            delete_netns(ns)
         shutil.rmtree(self.work, ignore_errors=True)
 
 
