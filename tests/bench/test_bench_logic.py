@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import os
 import subprocess
+import tempfile
 import unittest
 from unittest import mock
 
@@ -364,6 +365,31 @@ class EalArguments(unittest.TestCase):
         self.assertEqual(popen.call_args[0][0], cmd)
         self.assertLess(cmd.index("--force-max-simd-bitwidth=512"), cmd.index("--"))
         self.assertEqual(cmd[cmd.index("--") + 1:cmd.index("--") + 3], ["-c", "c.conf"])
+
+
+class WaitReady(unittest.TestCase):
+    def start(self, script):
+        fd, log = tempfile.mkstemp()
+        os.close(fd)
+        self.addCleanup(os.unlink, log)
+        p = subprocess.Popen(["/bin/sh", "-c", "{ %s; } >>%s" % (script, log)])
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        return p, log
+
+    def test_ready(self):
+        p, log = self.start("echo 'dpsecd: ready'; exec sleep 30")
+        bench.wait_ready(p, log, timeout=20)
+        self.assertIsNone(p.poll())
+
+    def test_exit_before_ready_says_why(self):
+        p, log = self.start("echo one; echo 'dpsecd: port lan: cannot probe device'; exit 1")
+        with self.assertRaisesRegex(RuntimeError, r"^dpsecd exited with 1: one \| dpsecd: port lan: cannot probe"):
+            bench.wait_ready(p, log, timeout=20)
+
+    def test_never_ready(self):
+        p, log = self.start("echo starting; exec sleep 30")
+        with self.assertRaisesRegex(RuntimeError, "^dpsecd not ready after 1 s: starting"):
+            bench.wait_ready(p, log, timeout=1)
 
 
 class RealPorts(unittest.TestCase):
