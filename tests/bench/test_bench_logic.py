@@ -429,6 +429,19 @@ class RealPorts(unittest.TestCase):
         self.assertEqual(goal(bench.goals(real(False, True)), "outbound aes128gcm16 64 B"), ("0.97 *", None))
         self.assertEqual(goal(bench.goals(real(True, False)), "outbound aes128gcm16 64 B"), ("0.97 *", None))
 
+    def test_plots_ring_generator_bound_points(self):
+        def r(size, saturated):
+            x = result("outbound", size, mpps=float(size) / 100)
+            x["wire"] = dict(dpsec=dict(saturated=saturated), io_only=dict(saturated=True))
+            return x
+        series = {"outbound": {"64": r("64", False), "1400": r("1400", True)}, "pcap": {"64": result("inbound", "64")}}
+        ax = mock.Mock()
+        bench.mark_generator_bound(ax, series, ["64", "512", "1400"], "mpps")
+        self.assertEqual(ax.scatter.call_args[0][:2], ([0], [0.64]))
+        ax = mock.Mock()
+        bench.mark_generator_bound(ax, {"pcap": series["pcap"]}, ["64"], "mpps")
+        ax.scatter.assert_not_called()
+
     def test_check_wants_the_wire_figures(self):
         good = dict(saturated=False, rx_missed=0, mpps_wire=0.3)
         self.assertEqual(bench.check_wire(dict(entry_port="wan", dpsec=good, io_only=good)), [])
