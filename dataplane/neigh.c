@@ -311,16 +311,23 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 		dp_mgr_inject(dp, m, port);
 }
 
-/* A solicitation for one of our addresses: answered, and its sender, on
- * the port's prefix, learnt from its link-layer option (RFC 4861 §7.2.3). */
+/* A solicitation, in a frame from eth_src, for one of our addresses in
+ * use: answered, and its sender, on the port's prefix, learnt from its
+ * link-layer option (RFC 4861 §7.2.3). One for an address being tested
+ * for duplicates, or found one, is not (neigh_own.c). */
 static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
-			 const uint8_t *icmp, const uint8_t *end, uint64_t now)
+			 const uint8_t *icmp, const uint8_t *end,
+			 const struct rte_ether_addr *eth_src, uint64_t now)
 {
 	const struct rte_ether_addr *ll;
+	const struct dpsec_prefix *ours;
 
 	ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
-	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, ip->src_addr, ll, now) ||
-	    !port_owns(dp, port, DPSEC_AF_INET6, icmp + 8))
+	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, ip->src_addr, ll, now))
+		return;
+	ours = dp_neigh_own_address(dp, port, DPSEC_AF_INET6, icmp + 8);
+	if (ours == NULL || !dp_neigh_own_solicited(dp, &dp->neigh->own, port, ours, eth_src,
+						     dp_ipv6_unspecified(ip->src_addr), now))
 		return;
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
 		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
@@ -332,16 +339,18 @@ static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6
  * a target link-layer option (the answer to a unicast solicitation: how
  * Linux answers our reachability probes) a solicited one confirms the MAC
  * we hold; without the override flag one does not move a known neighbour
- * to another MAC (an anycast or proxy answer). */
+ * to another MAC (an anycast or proxy answer). One for our own address
+ * from another node (its option's MAC, else its frame's) is a conflict. */
 static void nd_advertised(struct dp_ctx *dp, uint16_t port, const uint8_t *icmp,
-			  const uint8_t *end, uint64_t now)
+			  const uint8_t *end, const struct rte_ether_addr *eth_src, uint64_t now)
 {
 	const uint8_t *target = icmp + 8;
 	const struct rte_ether_addr *ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_TLLA);
 	struct rte_ether_addr held;
 
 	if (port_addr_for(dp, port, DPSEC_AF_INET6, target) == NULL ||
-	    dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, target, ll, now))
+	    dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, target,
+			       ll != NULL ? ll : eth_src, now))
 		return;
 	if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, target, &held)) {
 		if (!asked_for(dp, port, DPSEC_AF_INET6, target))
@@ -371,15 +380,18 @@ static void nd_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint6
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *);
 	const uint8_t *icmp = (const uint8_t *)ip + dp_meta(m)->l3_len;
 	const uint8_t *end = rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len);
+	/* the Ethernet header the worker stepped over (worker_sort.c) */
+	const struct rte_ether_addr *eth_src =
+		&((const struct rte_ether_hdr *)ip - 1)->src_addr;
 
 	if (end - icmp >= 1 && icmp[0] != ND_NS && icmp[0] != ND_NA)
 		dp->mgr_ctr.c[DP_C_neigh_ignored]++;
 	else if (!dp_nd_valid(ip, icmp, end))
 		dp->mgr_ctr.c[DP_C_neigh_invalid]++;
 	else if (icmp[0] == ND_NS)
-		nd_solicited(dp, port, ip, icmp, end, now);
+		nd_solicited(dp, port, ip, icmp, end, eth_src, now);
 	else
-		nd_advertised(dp, port, icmp, end, now);
+		nd_advertised(dp, port, icmp, end, eth_src, now);
 	rte_pktmbuf_free(m);
 }
 
@@ -399,15 +411,13 @@ void dp_neigh_input(struct dp_ctx *dp, struct rte_mbuf *m, uint64_t now)
  * addr's solicited-node group), or to mac (and for IPv6 to addr itself).
  * False when none left. */
 static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_t *addr,
-			 const struct rte_ether_addr *mac)
+			 const struct rte_ether_addr *mac, uint64_t now)
 {
 	const struct dpsec_prefix *src = port_addr_for(dp, port, family, addr);
-	struct rte_ether_addr mcast = { { 0x33, 0x33, 0xff, addr[13], addr[14], addr[15] } };
-	uint8_t group[16];
 	struct rte_mbuf *m;
 
-	if (src == NULL)
-		return false;
+	if (src == NULL || !dp_neigh_own_usable(dp, &dp->neigh->own, port, src, now))
+		return false; /* nor from an address tested for duplicates, or found one */
 	if (family == DPSEC_AF_INET) {
 		m = dp_arp_request(dp->pool, &dp->ports[port].mac, src->addr.a, addr,
 				   mac != NULL ? mac : &dp_eth_broadcast);
@@ -415,21 +425,29 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, addr, mac, ND_NS, 0,
 				addr);
 	} else {
-		dp_nd_solicited_node(group, addr);
-		m = dp_nd_build(dp->pool, &dp->ports[port].mac, src->addr.a, group, &mcast, ND_NS,
-				0, addr);
+		m = dp_nd_solicit_group(dp->pool, &dp->ports[port].mac, src->addr.a, addr);
 	}
 	return m != NULL && dp_mgr_inject(dp, m, port);
 }
 
-/* Asks for s's next hop unless it was asked less than a second ago; once
+/* Whether r's request would come from an address still being tested for
+ * duplicates: asked once the test is over, no try counted meanwhile. */
+static bool source_tentative(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
+{
+	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
+
+	return src != NULL && dp_neigh_own_tentative(dp, &dp->neigh->own, r->port, src, now);
+}
+
+/* Asks for s's next hop unless it was asked less than a second ago (or
+ * its request's source is still being tested for duplicates); once
  * RESOLVE_TRIES requests went unanswered, marks it failed and returns the
  * packets waiting for it (still asking, once a second). */
 static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
 {
 	const struct dp_resolve_req *r = &s->req;
 
-	if (s->tries > 0 && now - s->tsc < rte_get_tsc_hz())
+	if ((s->tries > 0 && now - s->tsc < rte_get_tsc_hz()) || source_tentative(dp, r, now))
 		return;
 	if (s->tries >= RESOLVE_TRIES) {
 		dp_neigh_mark_failed(&dp->routes, r->port, r->family, r->addr, true);
@@ -437,7 +455,7 @@ static void ask(struct dp_ctx *dp, struct resolve_slot *s, uint64_t now)
 	}
 	s->tsc = now;
 	s->tries++;
-	send_request(dp, r->port, r->family, r->addr, NULL);
+	send_request(dp, r->port, r->family, r->addr, NULL, now);
 }
 
 void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_t now)
@@ -514,7 +532,7 @@ static void check_reachable(struct dp_ctx *dp, const struct dp_neigh_key *k,
 	}
 	n->probes++;
 	n->probe_tsc = now;
-	if (send_request(dp, k->port, k->family, k->addr, mac)) /* is it still there? */
+	if (send_request(dp, k->port, k->family, k->addr, mac, now)) /* is it still there? */
 		dp->mgr_ctr.c[DP_C_neigh_probes]++;
 }
 

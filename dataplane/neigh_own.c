@@ -1,9 +1,12 @@
 /* neigh_own.c - the gateway's own addresses on its links, for neigh.c:
- * announced at start (ANNOUNCEMENTS rounds a second apart: a gratuitous
- * ARP request, RFC 5227 §3, and an unsolicited neighbour advertisement
- * with the override flag, RFC 4861 §7.2.6), so that hosts and switches
- * that knew another MAC for them follow at once; and defended when
- * another MAC claims one (a duplicate on the link, RFC 5227 §2.4). */
+ * the IPv6 ones tested for duplicates at start (RFC 4862 §5.4: one
+ * solicitation from the unspecified address each, tentative for a second,
+ * not used if another node claims one meanwhile); announced (ANNOUNCEMENTS
+ * rounds a second apart: a gratuitous ARP request, RFC 5227 §3, and,
+ * once tested, an unsolicited neighbour advertisement with the override
+ * flag, RFC 4861 §7.2.6), so that hosts and switches that knew another
+ * MAC for them follow at once; and defended when another MAC claims one
+ * later (a duplicate on the link, RFC 5227 §2.4). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include "neigh_wire.h"
 
 #define ANNOUNCEMENTS 3      /* of our addresses at start, a second apart (RFC 4861 §10) */
+#define DAD_WAIT_S 1         /* RetransTimer after the one solicitation (RFC 4862 §5.1) */
 #define DEFEND_INTERVAL_S 10 /* between defences of a port's addresses (RFC 5227 §1.1) */
 
 const struct dpsec_prefix *dp_neigh_own_address(const struct dp_ctx *dp, uint16_t port,
@@ -27,6 +31,30 @@ const struct dpsec_prefix *dp_neigh_own_address(const struct dp_ctx *dp, uint16_
 		if (c->addrs[i].addr.family == family && memcmp(c->addrs[i].addr.a, a, len) == 0)
 			return &c->addrs[i];
 	return NULL;
+}
+
+static uint8_t addr_bit(const struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
+{
+	return (uint8_t)(1u << (a - dp->cfg->ports[port].addrs));
+}
+
+static bool dad_passed(const struct dp_neigh_own *own, uint64_t now)
+{
+	return own->dad_tsc != 0 && now - own->dad_tsc >= DAD_WAIT_S * rte_get_tsc_hz();
+}
+
+bool dp_neigh_own_tentative(const struct dp_ctx *dp, const struct dp_neigh_own *own,
+			    uint16_t port, const struct dpsec_prefix *a, uint64_t now)
+{
+	return a->addr.family == DPSEC_AF_INET6 && !(own->duplicate[port] & addr_bit(dp, port, a)) &&
+	       !dad_passed(own, now);
+}
+
+bool dp_neigh_own_usable(const struct dp_ctx *dp, const struct dp_neigh_own *own, uint16_t port,
+			 const struct dpsec_prefix *a, uint64_t now)
+{
+	return a->addr.family != DPSEC_AF_INET6 ||
+	       (dad_passed(own, now) && !(own->duplicate[port] & addr_bit(dp, port, a)));
 }
 
 uint8_t dp_neigh_router_flag(const struct dp_ctx *dp)
@@ -49,17 +77,77 @@ static bool announce(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix
 	return m != NULL && dp_mgr_inject(dp, m, port);
 }
 
+/* Asks port's link whether another node holds a, which we are about to
+ * use (RFC 4862 §5.4.2). */
+static void test_for_duplicate(struct dp_ctx *dp, uint16_t port, const struct dpsec_prefix *a)
+{
+	static const uint8_t unspecified[16];
+	struct rte_mbuf *m;
+
+	m = dp_nd_solicit_group(dp->pool, &dp->ports[port].mac, unspecified, a->addr.a);
+	if (m != NULL)
+		dp_mgr_inject(dp, m, port);
+}
+
+/* Round r of the announcements: IPv4 addresses in the first ANNOUNCEMENTS
+ * rounds, IPv6 ones in the next ANNOUNCEMENTS once tested (the first
+ * round tests them). */
+static void announce_round(struct dp_ctx *dp, struct dp_neigh_own *own, uint32_t r, uint64_t now)
+{
+	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
+		for (uint32_t i = 0; i < dp->cfg->ports[p].n_addrs; i++) {
+			const struct dpsec_prefix *a = &dp->cfg->ports[p].addrs[i];
+			bool v6 = a->addr.family == DPSEC_AF_INET6;
+
+			if (r == 0 && v6)
+				test_for_duplicate(dp, p, a);
+			else if ((v6 ? r >= 1 && dp_neigh_own_usable(dp, own, p, a, now)
+				     : r < ANNOUNCEMENTS) &&
+				 announce(dp, p, a))
+				dp->mgr_ctr.c[DP_C_neigh_announced]++;
+		}
+}
+
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now)
 {
-	if (own->announced == ANNOUNCEMENTS ||
+	if (own->announced == ANNOUNCEMENTS + 1 ||
 	    (own->announced > 0 && now - own->announce_tsc < rte_get_tsc_hz()))
 		return;
-	own->announced++;
+	if (own->announced == 0)
+		own->dad_tsc = now;
 	own->announce_tsc = now;
-	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
-		for (uint32_t i = 0; i < dp->cfg->ports[p].n_addrs; i++)
-			if (announce(dp, p, &dp->cfg->ports[p].addrs[i]))
-				dp->mgr_ctr.c[DP_C_neigh_announced]++;
+	announce_round(dp, own, own->announced++, now);
+}
+
+/* Another node (mac, NULL if unknown) holds a, which we were testing: a
+ * is not ours to use (RFC 4862 §5.4.5): counted and logged once. */
+static void dad_failed(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port,
+		       const struct dpsec_prefix *a, const struct rte_ether_addr *mac)
+{
+	char text[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE] = "another node";
+
+	own->duplicate[port] |= addr_bit(dp, port, a);
+	dp->mgr_ctr.c[DP_C_neigh_dad_failed]++;
+	inet_ntop(AF_INET6, a->addr.a, text, sizeof(text));
+	if (mac != NULL)
+		rte_ether_format_addr(m, sizeof(m), mac);
+	fprintf(stderr,
+		"dpsecd: port %s: %s is already in use on the link by %s: duplicate address "
+		"detection failed (RFC 4862 §5.4.5); dpsecd neither answers for it nor announces "
+		"it: give the port another address\n",
+		dp->cfg->ports[port].name, text, m);
+}
+
+bool dp_neigh_own_solicited(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port,
+			    const struct dpsec_prefix *a, const struct rte_ether_addr *eth_src,
+			    bool dad, uint64_t now)
+{
+	if (dp_neigh_own_usable(dp, own, port, a, now))
+		return true;
+	if (dad && dp_neigh_own_tentative(dp, own, port, a, now) &&
+	    !rte_is_same_ether_addr(eth_src, &dp->ports[port].mac))
+		dad_failed(dp, own, port, a, eth_src);
+	return false;
 }
 
 /* mac, not ours, claims addr, one of port's addresses: counted; at most
@@ -95,6 +183,11 @@ bool dp_neigh_conflicts(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t po
 
 	if (ours == NULL || mac == NULL || rte_is_same_ether_addr(mac, &dp->ports[port].mac))
 		return false;
-	address_conflict(dp, own, port, ours, mac, now);
+	if (dp_neigh_own_tentative(dp, own, port, ours, now))
+		dad_failed(dp, own, port, ours, mac);
+	else if (!dp_neigh_own_usable(dp, own, port, ours, now))
+		dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++; /* its holder's: not defended */
+	else
+		address_conflict(dp, own, port, ours, mac, now);
 	return true;
 }

@@ -1,6 +1,7 @@
 /* neigh_own.h - the gateway's own addresses on its links, for neigh.c
- * (neigh_own.c): which they are, their announcements at start, and
- * another MAC claiming one of them. */
+ * (neigh_own.c): which they are, the duplicate address detection of the
+ * IPv6 ones and the announcements at start, and another MAC claiming one
+ * of them. */
 #ifndef DP_NEIGH_OWN_H
 #define DP_NEIGH_OWN_H
 
@@ -12,10 +13,15 @@
 #include "dp.h"
 
 /* What the manager did about its own addresses: rounds of announcements
- * sent, the last one's TSC, and each port's last defence of an address. */
+ * sent, the last one's TSC; when the IPv6 ones' duplicate address
+ * detection began (0: not yet) and which of each port's turned out to be
+ * another node's (bit i: cfg_port.addrs[i]); each port's last defence of
+ * an address. */
 struct dp_neigh_own {
 	uint32_t announced;
 	uint64_t announce_tsc;
+	uint64_t dad_tsc;
+	uint8_t duplicate[DP_MAX_PORTS];
 	uint64_t defend_tsc[DP_MAX_PORTS];
 };
 
@@ -27,12 +33,37 @@ const struct dpsec_prefix *dp_neigh_own_address(const struct dp_ctx *dp, uint16_
  * routes between its network ports when it has more than one. */
 uint8_t dp_neigh_router_flag(const struct dp_ctx *dp);
 
-/* Sends own's next round of announcements when due (dp_neigh_announce). */
+/* Sends own's next round when due (dp_neigh_announce): the first sends
+ * a duplicate address detection solicitation for each IPv6 address (RFC
+ * 4862 §5.4.2) and announces the IPv4 ones; IPv6 addresses are announced
+ * once their detection passed. */
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now);
+
+/* Whether a, one of port's addresses, is the gateway's to answer for,
+ * announce and send from: an IPv4 address always; an IPv6 one once its
+ * duplicate address detection passed (a second with no other node
+ * claiming it), unless it failed. */
+bool dp_neigh_own_usable(const struct dp_ctx *dp, const struct dp_neigh_own *own, uint16_t port,
+			 const struct dpsec_prefix *a, uint64_t now);
+
+/* Whether a is still tentative: IPv6, its detection neither passed nor
+ * failed yet. */
+bool dp_neigh_own_tentative(const struct dp_ctx *dp, const struct dp_neigh_own *own,
+			    uint16_t port, const struct dpsec_prefix *a, uint64_t now);
+
+/* A solicitation for a, one of port's addresses, in a frame from eth_src;
+ * dad: from the unspecified address (a node testing a for itself).
+ * Whether to answer it: only if a is usable. Another node testing a
+ * tentative a fails our detection (RFC 4862 §5.4.3). */
+bool dp_neigh_own_solicited(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port,
+			    const struct dpsec_prefix *a, const struct rte_ether_addr *eth_src,
+			    bool dad, uint64_t now);
 
 /* Whether a packet from mac claiming addr (an ARP sender, an ND source or
  * target) on port is a conflict: addr is ours and mac is not. Counted;
- * at most every 10 s a port, logged and the address announced again. */
+ * at most every 10 s a port, logged and the address announced again. A
+ * claim of a tentative IPv6 address fails its detection instead (RFC
+ * 4862 §5.4.4), and one that failed is not defended. */
 bool dp_neigh_conflicts(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port,
 			uint8_t family, const uint8_t *addr, const struct rte_ether_addr *mac,
 			uint64_t now);

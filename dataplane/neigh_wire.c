@@ -125,7 +125,9 @@ struct rte_mbuf *dp_nd_build(struct rte_mempool *pool, const struct rte_ether_ad
 			     const struct rte_ether_addr *eth_dst, uint8_t type, uint8_t flags,
 			     const uint8_t *target)
 {
-	const uint16_t icmp_len = 4 + 4 + 16 + 8;
+	/* no source link-layer option from the unspecified address (§7.1.1) */
+	bool opt = !(type == ND_NS && dp_ipv6_unspecified(src));
+	const uint16_t icmp_len = ND_MIN_LEN + (opt ? 8 : 0);
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	struct rte_ether_hdr *eth;
 	struct rte_ipv6_hdr *ip;
@@ -150,10 +152,22 @@ struct rte_mbuf *dp_nd_build(struct rte_mempool *pool, const struct rte_ether_ad
 	icmp[0] = type;
 	icmp[4] = flags;
 	memcpy(icmp + 8, target, 16);
-	icmp[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
-	icmp[25] = 1;
-	memcpy(icmp + 26, our_mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	if (opt) {
+		icmp[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
+		icmp[25] = 1;
+		memcpy(icmp + 26, our_mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	}
 	sum = rte_ipv6_udptcp_cksum(ip, icmp);
 	memcpy(icmp + 2, &sum, 2); /* no alignment assumed of a header in a frame */
 	return m;
+}
+
+struct rte_mbuf *dp_nd_solicit_group(struct rte_mempool *pool, const struct rte_ether_addr *our_mac,
+				     const uint8_t *src, const uint8_t *target)
+{
+	struct rte_ether_addr mac = { { 0x33, 0x33, 0xff, target[13], target[14], target[15] } };
+	uint8_t group[16];
+
+	dp_nd_solicited_node(group, target);
+	return dp_nd_build(pool, our_mac, src, group, &mac, ND_NS, 0, target);
 }

@@ -56,13 +56,18 @@ bool dp_nd_valid(const struct rte_ipv6_hdr *ip, const uint8_t *icmp, const uint8
  * options dp_nd_valid passed; NULL if none. */
 const struct rte_ether_addr *dp_nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t type);
 
-/* A solicitation (ND_NS, with our_mac as its source link-layer option) or
- * an advertisement (ND_NA with flags, our_mac as its target link-layer
- * option) about target, from src to dst at eth_dst; NULL when pool is
- * empty. */
+/* A solicitation (ND_NS, with our_mac as its source link-layer option
+ * unless src is the unspecified address) or an advertisement (ND_NA with
+ * flags, our_mac as its target link-layer option) about target, from src
+ * to dst at eth_dst; NULL when pool is empty. */
 struct rte_mbuf *dp_nd_build(struct rte_mempool *pool, const struct rte_ether_addr *our_mac,
 			     const uint8_t *src, const uint8_t *dst,
 			     const struct rte_ether_addr *eth_dst, uint8_t type, uint8_t flags,
 			     const uint8_t *target);
+
+/* A solicitation for target from src to target's solicited-node group
+ * (address resolution; duplicate address detection with src ::). */
+struct rte_mbuf *dp_nd_solicit_group(struct rte_mempool *pool, const struct rte_ether_addr *our_mac,
+				     const uint8_t *src, const uint8_t *target);
 
 #endif

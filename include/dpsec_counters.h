@@ -124,7 +124,8 @@
 	X(neigh_unsolicited, "ARP replies and neighbour advertisements about a neighbour neither known nor asked for: not believed") \
 	X(neigh_ignored, "ND packets not acted on: router solicitations and advertisements, redirects, an advertisement without the override flag naming another MAC for a known neighbour") \
 	X(neigh_announced, "gratuitous ARP requests and unsolicited neighbour advertisements telling the links where the gateway's addresses are: three rounds a second apart at start") \
-	X(neigh_address_conflicts, "ARP and ND packets from another MAC claiming one of the gateway's addresses (a duplicate address on the link, RFC 5227 §2.4): logged and the address announced again, at most every 10 s a port")
+	X(neigh_address_conflicts, "ARP and ND packets from another MAC claiming one of the gateway's addresses (a duplicate address on the link, RFC 5227 §2.4): logged and the address announced again, at most every 10 s a port") \
+	X(neigh_dad_failed, "the gateway's IPv6 addresses found held by another node by the duplicate address detection at start (RFC 4862 §5.4): logged, never answered for, announced nor sent from")
 
 enum dp_counter {
 #define DP_X_ENUM(n, d) DP_C_##n,

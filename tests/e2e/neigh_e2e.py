@@ -37,6 +37,11 @@
 #              again (RFC 4861 §7.3.3), and forgotten after twice
 #              neighbour_reachable_seconds (neigh_stale_removed); A's next
 #              pings of B find both again.
+#   dad        dpsecd started again while host B holds the gateway's IPv6
+#              address on B's link: dpsecd's duplicate address detection
+#              (one solicitation from ::, read by tshark) meets B's answer:
+#              counted (neigh_dad_failed), logged, that address never
+#              announced while the other three are, three times each.
 # Needs root; exit 77 without it. Traffic stays inside namespaces it
 # creates (2001:db8::/32, documentation addresses; 10.61.0.0/24, private).
 import json
@@ -114,12 +119,16 @@ class World:
         for gw in (GW_A6, GW_A4):  # as a replaced gateway's were
             T.sh("ip", "neigh", "replace", gw, "lladdr", STALE_MAC, "dev", "hosta", "nud",
                  "stale", ns=self.ns_a)
+        self.start_dpsecd("dpsecd")
+
+    def start_dpsecd(self, name):
+        """dpsecd on DP_CONF, its output in the work directory as name.log."""
         conf = os.path.join(self.work, "dpsecd.conf")
         with open(conf, "w") as f:
             f.write(DP_CONF)
-        self.dp = T.Proc(self, "dpsecd", [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
-                                          "--file-prefix", self.instance, "-l", "0,1", "--",
-                                          "-c", conf], ns=self.ns_dp)
+        self.dp = T.Proc(self, name, [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
+                                      "--file-prefix", self.instance, "-l", "0,1", "--",
+                                      "-c", conf], ns=self.ns_dp)
         self.dp.wait_for("dpsecd: ready")
 
     def path(self, name):
@@ -338,6 +347,50 @@ def stale(w, errs):
         errs.append("stale: once forgotten, A's pings of B did not find both again:\n" + out)
 
 
+def tshark_fields(pcap, *fields):
+    out = T.sh("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|",
+               *[x for f in fields for x in ("-e", f)]).stdout
+    return [dict(zip(fields, line.split("|"))) for line in out.splitlines()]
+
+
+def dad(w, errs):
+    gw_b6 = "2001:db8:62::1"
+    w.dp.stop()
+    T.sh("ip", "addr", "add", gw_b6 + "/64", "dev", "hostb", "nodad", ns=w.ns_b)
+    pcap = w.path("dad.pcap")
+    cap = T.Proc(w, "dumpcap-dad", ["dumpcap", "-q", "-i", "hostb", "-f", "icmp6", "-w", pcap],
+                 ns=w.ns_b)
+    if not wait_until(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, 10):
+        errs.append("dad: dumpcap did not start on host B's link")
+        return
+    w.start_dpsecd("dpsecd-dad")
+    failed, got = counted_each(w, {"neigh_dad_failed": 0}, 5)
+    time.sleep(4)  # the rounds of announcements: a second apart
+    announced = w.counters("neigh_announced")["neigh_announced"]
+    cap.stop()
+    frames = tshark_fields(pcap, "eth.src", "ipv6.src", "ipv6.dst", "ipv6.hlim", "icmpv6.type",
+                           "icmpv6.nd.ns.target_address", "icmpv6.nd.na.target_address",
+                           "icmpv6.opt.type", "icmpv6.checksum.status")
+    ours = [f for f in frames if f["eth.src"] == GW_B_MAC]
+    tests = [f for f in ours if f["icmpv6.type"] == "135" and f["ipv6.src"] == "::"]
+    adverts = [f for f in ours if f["icmpv6.nd.na.target_address"] == gw_b6]
+    logged = "%s is already in use on the link by %s" % (gw_b6, HOST_B_MOVED) in w.dp.text()
+    print("dad: host B holds %s: dpsecd's tests of it %s; %s; %s; announcements %d, of it %d"
+          % (gw_b6, tests, got, "logged" if logged else "not logged", announced, len(adverts)))
+    want = {"ipv6.dst": "ff02::1:ff00:1", "ipv6.hlim": "255", "icmpv6.nd.ns.target_address": gw_b6,
+            "icmpv6.opt.type": "", "icmpv6.checksum.status": "1"}
+    if len(tests) != 1 or any(tests[0].get(k) != v for k, v in want.items()):
+        errs.append("dad: expected one duplicate address detection solicitation for %s (%s), "
+                    "captured %s" % (gw_b6, want, tests))
+    if not failed or not logged:
+        errs.append("dad: host B's answer did not fail the detection: %s, %s"
+                    % (got, "logged" if logged else "not logged"))
+    if adverts or announced != 9:
+        errs.append("dad: %d advertisements of the duplicate address, %d announcements in all "
+                    "(expected 9: three rounds of the other three addresses)"
+                    % (len(adverts), announced))
+
+
 def main():
     if os.geteuid() != 0:
         print("neigh_e2e: needs root; skipped")
@@ -347,7 +400,8 @@ def main():
     errs = []
     try:
         w.setup()
-        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate, stale):
+        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate, stale,
+                     dad):
             step(w, errs)
     finally:
         w.close()

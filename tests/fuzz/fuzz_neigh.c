@@ -19,7 +19,14 @@
  *                what follows its check is reached too;
  *   bit 5 set:   the resolution request hands the manager a packet to
  *                hold, as a worker does, to hand back when the next hop
- *                answers or fails, or free. */
+ *                answers or fails, or free;
+ *   bit 6 set:   the manager's neighbour state starts over first, as at
+ *                dpsecd's start: its IPv6 address tested for duplicates
+ *                again (each input gives the manager its announcement
+ *                round, so that the test passes or fails, and the
+ *                address is announced or not);
+ *   bit 7 set:   (IPv6) the frame comes from the port's own MAC (our own
+ *                frame seen again), else from another. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +97,8 @@ static void drain(void)
 		rte_pktmbuf_free(m);
 }
 
+static const struct rte_ether_addr other_mac = { { 0x02, 0, 0, 0, 0, 0x77 } };
+
 /* The fuzz clock in TSC cycles. */
 static uint64_t now(void)
 {
@@ -123,10 +132,13 @@ static void resolve(uint8_t family, uint8_t low, bool with_packet)
 	dp_neigh_resolve(&ctx, &r, now());
 }
 
-/* The rest of the input as a frame for the manager, or NULL. */
-static struct rte_mbuf *frame(const uint8_t *data, size_t size, bool v6)
+/* The rest of the input as a frame for the manager, or NULL; IPv6 behind
+ * an Ethernet header from eth_src that the worker stepped over. */
+static struct rte_mbuf *frame(const uint8_t *data, size_t size, bool v6,
+			      const struct rte_ether_addr *eth_src)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
+	struct rte_ether_hdr *eth;
 	struct dp_meta *md;
 
 	if (m == NULL || rte_pktmbuf_append(m, (uint16_t)size) == NULL) {
@@ -134,6 +146,13 @@ static struct rte_mbuf *frame(const uint8_t *data, size_t size, bool v6)
 		return NULL;
 	}
 	memcpy(rte_pktmbuf_mtod(m, uint8_t *), data, size);
+	if (v6) {
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth));
+		eth->src_addr = *eth_src;
+		eth->dst_addr = ctx.ports[0].mac;
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+		rte_pktmbuf_adj(m, sizeof(*eth));
+	}
 	md = dp_meta(m);
 	md->in_port = 0;
 	md->family = v6 ? DPSEC_AF_INET6 : DPSEC_AF_NONE;
@@ -169,9 +188,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || size > 1500)
 		return 0;
 	fuzz_clock++;
+	if (data[0] & 0x40) {
+		dp_neigh_fini(&ctx);
+		if (dp_neigh_init(&ctx) < 0)
+			abort();
+	}
+	dp_neigh_announce(&ctx, now());
 	v6 = data[0] & 1;
 	low = (uint8_t)((data[0] >> 1) & 7);
-	m = frame(data + 1, size - 1, v6);
+	m = frame(data + 1, size - 1, v6, data[0] & 0x80 ? &ctx.ports[0].mac : &other_mac);
 	if (m != NULL && v6 && (data[0] & 0x10))
 		fix_icmp6_cksum(m);
 	if (m != NULL)

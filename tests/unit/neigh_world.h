@@ -43,6 +43,28 @@ static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 1 };
 static const struct rte_ether_addr our_mac = { { 0x02, 0, 0, 0, 0, 1 } };
 static const struct rte_ether_addr their_mac = { { 0x02, 0, 0, 0, 0, 0x77 } };
 
+/* The gateway's IPv6 address tested for duplicates long before t0 (the
+ * first round of announcements, 5 s earlier; what it sent freed): in use
+ * from t0 on, the next rounds of announcements due; counters at 0. */
+static inline void dad_passed(void)
+{
+	struct rte_mbuf *m;
+
+	dp_neigh_announce(&ctx, t0 - 5 * hz);
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
+}
+
+/* The neighbour state as dpsecd starts: no address tested, nothing
+ * announced, nothing learnt. */
+static inline void restart(void)
+{
+	dp_neigh_fini(&ctx);
+	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
+	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
+}
+
 static inline void setup(void)
 {
 	cfg.n_ports = 1;
@@ -60,10 +82,10 @@ static inline void setup(void)
 	/* no worker registered: every grace period is over at once */
 	ck_assert_int_eq(dp_rcu_init(&ctx, 64), 0);
 	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
-	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 	hz = rte_get_tsc_hz();
 	t0 = 1000 * hz;
 	now_tsc = t0;
+	dad_passed();
 }
 
 static inline void teardown(void)
@@ -178,18 +200,24 @@ struct nd_msg {
 	const struct rte_ether_addr *mac;  /* its address */
 	bool empty_opt;                    /* an option of length 0 after it */
 	bool bad_sum;
+	const struct rte_ether_addr *eth_src; /* the frame's source; NULL: mac, or their_mac */
 };
 
-/* Sends n to the manager, parsed as a worker would. */
+/* Sends n to the manager, in a frame whose Ethernet header it steps over
+ * and parses the rest, as a worker would. */
 static inline void nd_send(const struct nd_msg *n)
 {
-	uint8_t b[40 + 24 + 8 + 8];
-	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)b;
-	uint8_t *icmp = b + sizeof(*ip);
+	uint8_t b[14 + 40 + 24 + 8 + 8];
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)b;
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+	uint8_t *icmp = (uint8_t *)(ip + 1);
 	uint16_t len = 24, sum;
 	struct rte_mbuf *m;
 
 	memset(b, 0, sizeof(b));
+	eth->src_addr = n->eth_src != NULL ? *n->eth_src : n->mac != NULL ? *n->mac : their_mac;
+	eth->dst_addr = our_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
 	if (n->opt != 0) {
 		icmp[len] = n->opt;
 		icmp[len + 1] = 1;
@@ -210,7 +238,8 @@ static inline void nd_send(const struct nd_msg *n)
 	memcpy(icmp + 8, n->target, 16);
 	sum = rte_ipv6_udptcp_cksum(ip, icmp) ^ (n->bad_sum ? 0x0100 : 0);
 	memcpy(icmp + 2, &sum, 2);
-	m = frame(b, sizeof(*ip) + len);
+	m = frame(b, sizeof(*eth) + sizeof(*ip) + len);
+	rte_pktmbuf_adj(m, sizeof(*eth));
 	ck_assert_int_eq(dp_parse_ip_as(m, dp_meta(m), DPSEC_AF_INET6), 0);
 	dp_neigh_input(&ctx, m, now_tsc);
 }

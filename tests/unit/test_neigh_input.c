@@ -9,6 +9,7 @@
  * changed. The gateway's addresses are announced three times at start,
  * its advertisements carry the router flag when it routes, and another
  * MAC claiming one of them is a conflict, defended. */
+#include "neigh_wire.h"
 #include "neigh_world.h"
 
 static bool mac_of(const uint8_t *addr, const struct rte_ether_addr *want)
@@ -224,6 +225,31 @@ START_TEST(test_ns_without_lladdr)
 }
 END_TEST
 
+/* The next frame the manager sent, an ND message from our MAC to eth_dst
+ * from src to dst, hop limit 255, checksum right, about target: its
+ * ICMPv6 part (*m to be freed). */
+static const uint8_t *nd_sent(struct rte_mbuf **m, const struct rte_ether_addr *eth_dst,
+			      const uint8_t *src, const uint8_t *dst, const uint8_t *target)
+{
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv6_hdr *ip;
+	const uint8_t *icmp;
+
+	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)m), 0);
+	eth = rte_pktmbuf_mtod(*m, const struct rte_ether_hdr *);
+	ip = (const struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (const uint8_t *)(ip + 1);
+	ck_assert(rte_is_same_ether_addr(&eth->dst_addr, eth_dst));
+	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
+	ck_assert_mem_eq(ip->src_addr, src, 16);
+	ck_assert_mem_eq(ip->dst_addr, dst, 16);
+	ck_assert_uint_eq(ip->hop_limits, 255);
+	ck_assert_mem_eq(icmp + 8, target, 16);
+	ck_assert_uint_eq(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
+	ck_assert(dp_nd_valid(ip, icmp, icmp + rte_be_to_cpu_16(ip->payload_len)));
+	return icmp;
+}
+
 /* The next frame the manager sent: an unsolicited advertisement of
  * target to all nodes with the override flag and our MAC, router flag as
  * router says. */
@@ -232,25 +258,12 @@ static void advertised(const uint8_t *target, bool router)
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
 	struct rte_mbuf *m;
-	const struct rte_ether_hdr *eth;
-	const struct rte_ipv6_hdr *ip;
-	const uint8_t *icmp;
+	const uint8_t *icmp = nd_sent(&m, &all_nodes_mac, target, all_nodes, target);
 
-	ck_assert_int_eq(rte_ring_dequeue(ctx.inject, (void **)&m), 0);
-	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	ip = (const struct rte_ipv6_hdr *)(eth + 1);
-	icmp = (const uint8_t *)(ip + 1);
-	ck_assert(rte_is_same_ether_addr(&eth->dst_addr, &all_nodes_mac));
-	ck_assert(rte_is_same_ether_addr(&eth->src_addr, &our_mac));
-	ck_assert_mem_eq(ip->src_addr, target, 16);
-	ck_assert_mem_eq(ip->dst_addr, all_nodes, 16);
-	ck_assert_uint_eq(ip->hop_limits, 255);
 	ck_assert_uint_eq(icmp[0], ND_NA);
 	ck_assert_uint_eq(icmp[4], ND_OVERRIDE | (router ? ND_ROUTER : 0));
-	ck_assert_mem_eq(icmp + 8, target, 16);
 	ck_assert_uint_eq(icmp[24], 2); /* target link-layer address: ours */
 	ck_assert_mem_eq(icmp + 26, our_mac.addr_bytes, 6);
-	ck_assert_uint_eq(rte_ipv6_udptcp_cksum_verify(ip, icmp), 0);
 	rte_pktmbuf_free(m);
 }
 
@@ -276,20 +289,126 @@ static void announced4(const uint8_t *addr)
 	rte_pktmbuf_free(m);
 }
 
-/* Our addresses are announced three times a second apart, from the
- * first call on, and never again; with one network port the
- * advertisements carry no router flag. */
+/* The next frame the manager sent: duplicate address detection's
+ * solicitation for target (RFC 4862 §5.4.2): from the unspecified address
+ * to target's solicited-node group, no option. */
+static void tested(const uint8_t *target)
+{
+	static const uint8_t unspecified[16];
+	const uint8_t group[16] = { 0xff, 0x02, [11] = 1, 0xff, target[13], target[14], target[15] };
+	const struct rte_ether_addr group_mac = { { 0x33, 0x33, 0xff, target[13], target[14],
+						    target[15] } };
+	struct rte_mbuf *m;
+	const uint8_t *icmp = nd_sent(&m, &group_mac, unspecified, group, target);
+
+	ck_assert_uint_eq(icmp[0], ND_NS);
+	ck_assert_uint_eq(rte_pktmbuf_data_len(m), 14 + 40 + 24); /* no option */
+	rte_pktmbuf_free(m);
+}
+
+/* At start the IPv6 address is tested for duplicates (one solicitation)
+ * while the IPv4 one is announced; a second later, tested, the IPv6 one
+ * is announced too: each three times a second apart, never again; with
+ * one network port the advertisements carry no router flag. */
 START_TEST(test_announced)
 {
-	for (uint64_t ms = 0; ms <= 4000; ms += 250) {
+	restart();
+	for (uint64_t ms = 0; ms <= 5000; ms += 250) {
 		dp_neigh_announce(&ctx, t0 + ms * hz / 1000);
-		if (ms == 0 || ms == 1000 || ms == 2000) {
+		if (ms <= 2000 && ms % 1000 == 0)
 			announced4(us4);
+		if (ms == 0)
+			tested(us6);
+		if (ms >= 1000 && ms <= 3000 && ms % 1000 == 0)
 			advertised(us6, false);
-		}
 		ck_assert_msg(rte_ring_count(ctx.inject) == 0, "more sent at %u ms", (unsigned)ms);
 	}
 	ck_assert_uint_eq(counter(DP_C_neigh_announced), 6);
+	ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 0);
+}
+END_TEST
+
+/* While its address is tested (a second from the first round), the
+ * gateway neither answers for it nor learns from solicitations for it,
+ * nor asks for IPv6 next hops from it (RFC 4862 §5.4: a tentative address
+ * is not used), and the wait costs a next hop none of its three tries;
+ * then all as usual. */
+START_TEST(test_tentative)
+{
+	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
+	static const uint8_t far[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x43 };
+	struct nd_msg ns = ns_msg(host);
+
+	restart();
+	dp_neigh_announce(&ctx, t0);
+	drain();
+	now_tsc = t0 + hz / 2;
+	nd_send(&ns);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, host), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + hz / 2), 0);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + hz - 1), 0);
+	/* tested */
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + hz), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + 2 * hz), 1);
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + 3 * hz), 1);
+	ck_assert(!failed(DPSEC_AF_INET6, far));
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET6, far, t0 + 4 * hz), 1);
+	ck_assert(failed(DPSEC_AF_INET6, far));
+	now_tsc = t0 + hz;
+	nd_send(&ns);
+	ck_assert_int_eq(rte_ring_count(ctx.inject), 1); /* the answer */
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, host), DP_NEIGH_LEARNT);
+}
+END_TEST
+
+/* Another node holds the address being tested: its advertisement for it
+ * (the answer to our solicitation, RFC 4862 §5.4.4), or its own test of
+ * it (a solicitation from the unspecified address, §5.4.3; not our own,
+ * looped back), fails the test: counted, logged, and the address is never
+ * answered for, announced, defended nor asked from (§5.4.5); the IPv4
+ * address goes on as usual. */
+START_TEST(test_duplicate)
+{
+	static const uint8_t unspecified[16];
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
+	const uint8_t group[16] = { 0xff, 0x02, [11] = 1, 0xff, us6[13], us6[14], us6[15] };
+	struct nd_msg test = { .type = ND_NS, .hop_limit = 255, .src = unspecified, .dst = group,
+			       .target = us6 };
+	struct nd_msg na = na_msg(us6), ns = ns_msg(host);
+
+	for (int by_test = 0; by_test < 2; by_test++) {
+		restart();
+		dp_neigh_announce(&ctx, t0);
+		drain();
+		now_tsc = t0 + hz / 2;
+		test.eth_src = &our_mac; /* our own test, seen again */
+		nd_send(&test);
+		ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 0);
+		test.eth_src = &their_mac;
+		na.dst = all_nodes;
+		na.flags = ND_OVERRIDE;
+		nd_send(by_test ? &test : &na);
+		ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 1);
+		ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 0);
+		for (uint64_t s = 1; s <= 4; s++) {
+			dp_neigh_announce(&ctx, t0 + s * hz);
+			if (s <= 2)
+				announced4(us4);
+			ck_assert_uint_eq(rte_ring_count(ctx.inject), 0); /* no advertisement */
+		}
+		now_tsc = t0 + 5 * hz;
+		nd_send(&ns);
+		nd_send(&na); /* claimed again: counted, not defended */
+		ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 1);
+		ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 1);
+		ck_assert_uint_eq(resolve(DPSEC_AF_INET6, host, t0 + 5 * hz), 0);
+		ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+		arp_from(RTE_ARP_OP_REQUEST, host, &their_mac, us4);
+		ck_assert_uint_eq(rte_ring_count(ctx.inject), 1); /* IPv4 answered */
+		drain();
+	}
 }
 END_TEST
 
@@ -362,6 +481,8 @@ int main(void)
 	tcase_add_test(tc, test_probe_answered_without_lladdr);
 	tcase_add_test(tc, test_ns_without_lladdr);
 	tcase_add_test(tc, test_announced);
+	tcase_add_test(tc, test_tentative);
+	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_router_flag);
 	tcase_add_test(tc, test_address_conflict);
 	return check_run(s);

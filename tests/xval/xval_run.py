@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import time
+from socket import AF_INET6, inet_ntop, inet_pton
 
 import xval_ah as A
 import xval_esp as E
@@ -15,7 +16,7 @@ import xval_pcap
 import xval_topo as T
 import xval_traffic as TR
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6, in6_chksum
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, IPv6, in6_chksum
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
@@ -955,21 +956,44 @@ def _announced_address(fr, mac, addrs):
     return na.tgt if ok and na.tgt in addrs else None
 
 
+def _tested_address(fr, mac, addrs):
+    """The address fr tests, read by scapy, if it is dpsecd's duplicate
+    address detection of one of addrs from mac at start (RFC 4862 §5.4.2):
+    a solicitation from the unspecified address to the target's
+    solicited-node group (and its MAC), hop limit 255, no option, checksum
+    right; else None."""
+    p = Ether(fr)
+    if p.src.lower() != mac or ICMPv6ND_NS not in p:
+        return None
+    ip, ns = p[IPv6], p[ICMPv6ND_NS]
+    low = inet_pton(AF_INET6, ns.tgt)[13:]
+    group = inet_ntop(AF_INET6, bytes.fromhex("ff02" + "00" * 9 + "01ff") + low)
+    sum_ok = in6_chksum(58, ip, bytes(ns)[:2] + b"\0\0" + bytes(ns)[4:]) == ns.cksum
+    ok = (ip.src == "::" and ip.dst == group and ip.hlim == 255 and ip.plen == 24 and sum_ok and
+          p.dst == "33:33:ff:" + ":".join("%02x" % b for b in low))
+    return ns.tgt if ok and ns.tgt in addrs else None
+
+
 def _take_announcements(left):
     """dpsecd's announcements of its addresses at start, taken out of what
     is left on lan and wan: at most three of each address (three rounds a
-    second apart; a short run sees fewer). Returns (how many, errors for
+    second apart; a short run sees fewer), and of each IPv6 one at most one
+    duplicate address detection before. Returns (how many, errors for
     more)."""
     errs, total = [], 0
     for side, (mac, addrs) in PORT_ADDRS.items():
-        seen = collections.Counter()
+        seen, tested = collections.Counter(), collections.Counter()
         for fr in list(left[side]):
             addr = _announced_address(fr, mac, addrs)
             if addr is not None:
                 seen[addr] += left[side].pop(fr)
-        total += sum(seen.values())
+            elif _tested_address(fr, mac, addrs) is not None:
+                tested[_tested_address(fr, mac, addrs)] += left[side].pop(fr)
+        total += sum(seen.values()) + sum(tested.values())
         errs += ["%s announced %d times on %s, expected at most 3" % (a, n, side)
                  for a, n in seen.items() if n > 3]
+        errs += ["%s tested for duplicates %d times on %s, expected at most once" % (a, n, side)
+                 for a, n in tested.items() if n > 1]
     return total, errs
 
 
