@@ -21,6 +21,8 @@
 #define DAD_WAIT_S 1         /* RetransTimer after the one solicitation (RFC 4862 §5.1) */
 #define DEFEND_INTERVAL_S 10 /* between defences of a port's addresses (RFC 5227 §1.1) */
 
+_Static_assert(CFG_MAX_PORT_ADDRS <= 8, "dp_neigh_own.duplicate holds a bit per address");
+
 const struct dpsec_prefix *dp_neigh_own_address(const struct dp_ctx *dp, uint16_t port,
 						uint8_t family, const uint8_t *a)
 {
