@@ -416,7 +416,7 @@ static bool send_request(struct dp_ctx *dp, uint16_t port, uint8_t family, const
 	const struct dpsec_prefix *src = port_addr_for(dp, port, family, addr);
 	struct rte_mbuf *m;
 
-	if (src == NULL || !dp_neigh_own_usable(dp, &dp->neigh->own, port, src, now))
+	if (src == NULL || dp_neigh_own_state(dp, &dp->neigh->own, port, src, now) != DP_OWN_IN_USE)
 		return false; /* nor from an address tested for duplicates, or found one */
 	if (family == DPSEC_AF_INET) {
 		m = dp_arp_request(dp->pool, &dp->ports[port].mac, src->addr.a, addr,
@@ -436,7 +436,8 @@ static bool source_tentative(struct dp_ctx *dp, const struct dp_resolve_req *r, 
 {
 	const struct dpsec_prefix *src = port_addr_for(dp, r->port, r->family, r->addr);
 
-	return src != NULL && dp_neigh_own_tentative(dp, &dp->neigh->own, r->port, src, now);
+	return src != NULL &&
+	       dp_neigh_own_state(dp, &dp->neigh->own, r->port, src, now) == DP_OWN_TENTATIVE;
 }
 
 /* Asks for s's next hop unless it was asked less than a second ago (or

@@ -45,18 +45,14 @@ static bool dad_passed(const struct dp_neigh_own *own, uint64_t now)
 	return own->dad_tsc != 0 && now - own->dad_tsc >= DAD_WAIT_S * rte_get_tsc_hz();
 }
 
-bool dp_neigh_own_tentative(const struct dp_ctx *dp, const struct dp_neigh_own *own,
-			    uint16_t port, const struct dpsec_prefix *a, uint64_t now)
+enum dp_own_state dp_neigh_own_state(const struct dp_ctx *dp, const struct dp_neigh_own *own,
+				     uint16_t port, const struct dpsec_prefix *a, uint64_t now)
 {
-	return a->addr.family == DPSEC_AF_INET6 && !(own->duplicate[port] & addr_bit(dp, port, a)) &&
-	       !dad_passed(own, now);
-}
-
-bool dp_neigh_own_usable(const struct dp_ctx *dp, const struct dp_neigh_own *own, uint16_t port,
-			 const struct dpsec_prefix *a, uint64_t now)
-{
-	return a->addr.family != DPSEC_AF_INET6 ||
-	       (dad_passed(own, now) && !(own->duplicate[port] & addr_bit(dp, port, a)));
+	if (a->addr.family != DPSEC_AF_INET6)
+		return DP_OWN_IN_USE;
+	if (own->duplicate[port] & addr_bit(dp, port, a))
+		return DP_OWN_DUPLICATE;
+	return dad_passed(own, now) ? DP_OWN_IN_USE : DP_OWN_TENTATIVE;
 }
 
 uint8_t dp_neigh_router_flag(const struct dp_ctx *dp)
@@ -103,7 +99,7 @@ static void announce_round(struct dp_ctx *dp, struct dp_neigh_own *own, uint32_t
 
 			if (r == 0 && v6)
 				test_for_duplicate(dp, p, a);
-			else if ((v6 ? r >= 1 && dp_neigh_own_usable(dp, own, p, a, now)
+			else if ((v6 ? r >= 1 && dp_neigh_own_state(dp, own, p, a, now) == DP_OWN_IN_USE
 				     : r < ANNOUNCEMENTS) &&
 				 announce(dp, p, a))
 				dp->mgr_ctr.c[DP_C_neigh_announced]++;
@@ -144,12 +140,12 @@ bool dp_neigh_own_solicited(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_
 			    const struct dpsec_prefix *a, const struct rte_ether_addr *eth_src,
 			    bool dad, uint64_t now)
 {
-	if (dp_neigh_own_usable(dp, own, port, a, now))
-		return true;
-	if (dad && dp_neigh_own_tentative(dp, own, port, a, now) &&
+	enum dp_own_state state = dp_neigh_own_state(dp, own, port, a, now);
+
+	if (state == DP_OWN_TENTATIVE && dad &&
 	    !rte_is_same_ether_addr(eth_src, &dp->ports[port].mac))
 		dad_failed(dp, own, port, a, eth_src);
-	return false;
+	return state == DP_OWN_IN_USE;
 }
 
 /* mac, not ours, claims addr, one of port's addresses: counted; at most
@@ -185,11 +181,16 @@ bool dp_neigh_conflicts(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t po
 
 	if (ours == NULL || mac == NULL || rte_is_same_ether_addr(mac, &dp->ports[port].mac))
 		return false;
-	if (dp_neigh_own_tentative(dp, own, port, ours, now))
+	switch (dp_neigh_own_state(dp, own, port, ours, now)) {
+	case DP_OWN_TENTATIVE:
 		dad_failed(dp, own, port, ours, mac);
-	else if (!dp_neigh_own_usable(dp, own, port, ours, now))
-		dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++; /* its holder's: not defended */
-	else
+		break;
+	case DP_OWN_DUPLICATE: /* its holder's: not defended */
+		dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++;
+		break;
+	case DP_OWN_IN_USE:
 		address_conflict(dp, own, port, ours, mac, now);
+		break;
+	}
 	return true;
 }

@@ -39,21 +39,19 @@ uint8_t dp_neigh_router_flag(const struct dp_ctx *dp);
  * once their detection passed. */
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now);
 
-/* Whether a, one of port's addresses, is the gateway's to answer for,
- * announce and send from: an IPv4 address always; an IPv6 one once its
- * duplicate address detection passed (a second with no other node
- * claiming it), unless it failed. */
-bool dp_neigh_own_usable(const struct dp_ctx *dp, const struct dp_neigh_own *own, uint16_t port,
-			 const struct dpsec_prefix *a, uint64_t now);
+/* What a, one of port's addresses, is to the gateway: in use (answered
+ * for, announced, sent from: an IPv4 address always, an IPv6 one once its
+ * duplicate address detection passed, a second with no other node
+ * claiming it), tentative (IPv6, being tested), or another node's (the
+ * test failed). */
+enum dp_own_state { DP_OWN_IN_USE, DP_OWN_TENTATIVE, DP_OWN_DUPLICATE };
 
-/* Whether a is still tentative: IPv6, its detection neither passed nor
- * failed yet. */
-bool dp_neigh_own_tentative(const struct dp_ctx *dp, const struct dp_neigh_own *own,
-			    uint16_t port, const struct dpsec_prefix *a, uint64_t now);
+enum dp_own_state dp_neigh_own_state(const struct dp_ctx *dp, const struct dp_neigh_own *own,
+				     uint16_t port, const struct dpsec_prefix *a, uint64_t now);
 
 /* A solicitation for a, one of port's addresses, in a frame from eth_src;
  * dad: from the unspecified address (a node testing a for itself).
- * Whether to answer it: only if a is usable. Another node testing a
+ * Whether to answer it: only if a is in use. Another node testing a
  * tentative a fails our detection (RFC 4862 §5.4.3). */
 bool dp_neigh_own_solicited(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port,
 			    const struct dpsec_prefix *a, const struct rte_ether_addr *eth_src,
