@@ -19,11 +19,9 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "..", "..", "bench", "run")
@@ -54,6 +52,9 @@ class Wire:
             T.sh("ip", "link", "set", p + "_d", "up", ns=self.dut)
             T.sh("ip", "link", "set", p + "_g", "up", ns=self.gen)
 
+    def path(self, name):
+        return os.path.join(self.work, name)
+
     def close(self):
         for ns in (self.dut, self.gen):
             T.delete_netns(ns)
@@ -61,24 +62,9 @@ class Wire:
 
 
 def start_capture(wire, iface, bpf, name):
-    """dumpcap on the generator's side of the wire, ready when it returns."""
-    out = os.path.join(wire.work, name + ".pcap")
-    log = open(os.path.join(wire.work, name + ".log"), "w")
-    p = subprocess.Popen(["ip", "netns", "exec", wire.gen, "dumpcap", "-q", "-i", iface, "-f", bpf, "-c", "20",
-                          "-w", out], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(out) or os.path.getsize(out) == 0:
-        if time.monotonic() > deadline or p.poll() is not None:
-            raise AssertionError("dumpcap did not start on %s" % iface)
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return p, out
-
-
-def stop_capture(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGINT)
-    p.wait(timeout=15)
+    """dumpcap on the generator's side of the wire, its first 20 frames
+    that bpf passes; capturing when it returns."""
+    return T.dumpcap(wire, name, wire.gen, iface, "-f", bpf, "-c", "20")
 
 
 def run_bench(wire, args, direction, dpsecd, raw_crypto, tag):
@@ -157,7 +143,7 @@ def main():
     try:
         cap, pcap = start_capture(wire, "wan_g", "esp", "wan-esp")
         res = run_bench(wire, [], "outbound", dpsecd, raw_crypto, tag)
-        stop_capture(cap)
+        cap.stop()
         check_results(res, "outbound", errs)
         check_outbound_esp(pcap, errs)
         # the decrypted frames: 60 bytes to the harness's host (the I/O-only
@@ -165,7 +151,7 @@ def main():
         cap, pcap = start_capture(wire, "lan_g", "ether dst %s and udp dst port 5001 and len <= 60"
                                   % bench.HOST_MAC, "lan-clear")
         res = run_bench(wire, [], "inbound", dpsecd, raw_crypto, tag)
-        stop_capture(cap)
+        cap.stop()
         check_results(res, "inbound", errs)
         check_inbound_clear(pcap, errs)
     finally:

@@ -184,10 +184,12 @@ def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf=""):
     return d
 
 
-def start_capture(topo, name):
+def dumpcap(topo, name, ns, iface, *options):
+    """dumpcap on iface in namespace ns (with options: a filter, a count),
+    writing topo.path(name + ".pcap"); returned (Proc, path) once it
+    captures."""
     out = topo.path(name + ".pcap")
-    c = Proc(topo, "dumpcap-" + name, ["dumpcap", "-q", "-i", "wanp", "-B", "64", "-w", out],
-             ns=topo.ns_wan)
+    c = Proc(topo, "dumpcap-" + name, ["dumpcap", "-q", "-i", iface, *options, "-w", out], ns=ns)
     deadline = time.monotonic() + 10
     while not os.path.exists(out) or os.path.getsize(out) == 0:
         if time.monotonic() > deadline or c.p.poll() is not None:
@@ -195,6 +197,10 @@ def start_capture(topo, name):
         time.sleep(0.05)
     time.sleep(0.3)
     return c, out
+
+
+def start_capture(topo, name):
+    return dumpcap(topo, name, topo.ns_wan, "wanp", "-B", "64")
 
 
 def start_sender(topo, dst, rate, count=0, first=0):

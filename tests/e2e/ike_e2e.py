@@ -347,7 +347,7 @@ class World:
         for p in reversed(self.procs):
             p.stop(5)
         for n in self.ns.values():
-            T.sh("ip", "netns", "del", n, check=False)
+            T.delete_netns(n)
         for gw in ("a", "b"):  # the EAL's runtime directories (--file-prefix)
             shutil.rmtree("/var/run/dpdk/%s-g%s" % (self.tag, gw), ignore_errors=True)
         shutil.rmtree(self.work, ignore_errors=True)

@@ -174,7 +174,7 @@ class World:
             print("dpsecd's log, without its closing statistics:\n"
                   + log[:log.find("== ")][-1500:])
         for ns in self.namespaces:
-            T.sh("ip", "netns", "del", ns, check=False)
+            T.delete_netns(ns)  # and what still runs there (the dad step's dumpcap)
         if self.work:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -357,12 +357,7 @@ def dad(w, errs):
     gw_b6 = "2001:db8:62::1"
     w.dp.stop()
     T.sh("ip", "addr", "add", gw_b6 + "/64", "dev", "hostb", "nodad", ns=w.ns_b)
-    pcap = w.path("dad.pcap")
-    cap = T.Proc(w, "dumpcap-dad", ["dumpcap", "-q", "-i", "hostb", "-f", "icmp6", "-w", pcap],
-                 ns=w.ns_b)
-    if not wait_until(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, 10):
-        errs.append("dad: dumpcap did not start on host B's link")
-        return
+    cap, pcap = T.dumpcap(w, "dad", w.ns_b, "hostb", "-f", "icmp6")
     w.start_dpsecd("dpsecd-dad")
     failed, got = counted_each(w, {"neigh_dad_failed": 0}, 5)
     time.sleep(4)  # the rounds of announcements: a second apart
