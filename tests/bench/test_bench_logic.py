@@ -355,6 +355,35 @@ class Memory(unittest.TestCase):
         self.assertEqual(bench.pages_line([{"error": "x"}]), "Memory: no case ran.")
 
 
+class RunsMemory(unittest.TestCase):
+    """pcap runs of a case live side by side, paused; real-port runs one
+    at a time, and real PCI ports (DMA) need hugepages."""
+    prep = {"mbufs": 16383}
+
+    def fits(self, free, lan=None, wan=None, against=None):
+        a = mock.Mock(lan_port=lan, wan_port=wan, against=against)
+        with mock.patch.object(bench, "hugepages_free_mb", return_value=free):
+            return bench.runs_memory_fit(a, self.prep, self.prep, None)
+
+    def test_pcap_runs_need_room_for_all(self):
+        one = bench.dpsecd_memory(16383, None)
+        self.assertTrue(self.fits(4 * one))
+        self.assertFalse(self.fits(4 * one - 1))
+        self.assertFalse(self.fits(5 * one - 1, against="/old/dpsecd"))
+
+    def test_real_port_runs_need_room_for_one(self):
+        one = bench.dpsecd_memory(16383, None)
+        vdev = ("net_af_packet0,iface=a", "net_af_packet1,iface=b")
+        self.assertTrue(self.fits(one, *vdev))
+        self.assertFalse(self.fits(one - 1, *vdev))   # 4 KiB pages, as pcap runs
+
+    def test_pci_ports_refuse_4k_pages(self):
+        one = bench.dpsecd_memory(16383, None)
+        with self.assertRaisesRegex(RuntimeError, "real PCI ports need hugepages"):
+            self.fits(one - 1, "0000:3b:00.0", "0000:3b:00.1")
+        self.assertTrue(self.fits(one, "0000:3b:00.0", "0000:3b:00.1"))
+
+
 class EalArguments(unittest.TestCase):
     def test_extra_eal_arguments_go_before_the_dpsecd_options(self):
         a = mock.Mock(dpsecd="/x/dpsecd", ncpu=2, eal=["--force-max-simd-bitwidth=512"], lan_port=None,

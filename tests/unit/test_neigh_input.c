@@ -461,9 +461,18 @@ START_TEST(test_address_conflict)
 	advertised(us6, false);
 	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 4);
 	ck_assert_uint_eq(counter(DP_C_neigh_announced), 2);
+	/* an advertisement without a target link-layer option is known by its
+	 * frame's source */
+	na.opt = 0;
+	na.eth_src = &dup;
+	nd_send(&na);
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 5);
 	/* our own frames, seen again, are no conflict */
+	na.eth_src = &our_mac;
+	nd_send(&na);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
 	arp_from(RTE_ARP_OP_REQUEST, us4, &our_mac, us4);
-	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 4);
+	ck_assert_uint_eq(counter(DP_C_neigh_address_conflicts), 5);
 }
 END_TEST
 
