@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 
 #include "dp.h"
 #include "dp_mgr.h"
@@ -114,7 +115,21 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* Our addresses announced at start; next hops being resolved and learnt
+/* Each network port's link, for its addresses' tests and announcements.
+ * A driver that cannot tell is taken as up. */
+static void read_links(struct dp_ctx *dp)
+{
+	for (uint16_t p = 0; p < dp->cfg->n_ports; p++) {
+		struct rte_eth_link link;
+
+		dp_neigh_link(dp, p,
+			      rte_eth_link_get_nowait(dp->ports[p].port_id, &link) != 0 ||
+				      link.link_status == RTE_ETH_LINK_UP);
+	}
+}
+
+/* The ports' links read and our addresses tested and announced (at start,
+ * and when a link comes back); next hops being resolved and learnt
  * neighbours looked at four times a second; the neighbours published
  * then, and after any change. */
 static void neigh_tick(struct dp_ctx *dp)
@@ -125,6 +140,7 @@ static void neigh_tick(struct dp_ctx *dp)
 
 	if (due) {
 		m->neigh_scan_tsc = now;
+		read_links(dp);
 		dp_neigh_announce(dp, now);
 		dp_neigh_tick(dp, now);
 	}

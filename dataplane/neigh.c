@@ -18,8 +18,9 @@
  * neighbours in use, whatever has spoken on the link. What the manager
  * believes of the ARP and ND packets it receives is here (arp_learn,
  * nd_solicited, nd_advertised); their checks and the frames it sends are
- * neigh_wire.c's; the gateway's own addresses (announced at start,
- * defended against another MAC claiming one) neigh_own.c's. */
+ * neigh_wire.c's; the gateway's own addresses (tested and announced at
+ * start and when a link comes back, defended against another MAC claiming
+ * one) neigh_own.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,11 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0)
 		if (!permanent)
 			check_reachable(dp, &k, &mac, pos, silent_tsc, now);
+}
+
+void dp_neigh_link(struct dp_ctx *dp, uint16_t port, bool up)
+{
+	dp_neigh_own_link(dp, &dp->neigh->own, port, up);
 }
 
 void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)

@@ -37,12 +37,20 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
-/* Called a few times a second from the start: the first three calls a
- * second apart tell each network port's link where the port's addresses
- * are (a gratuitous ARP request, an unsolicited neighbour advertisement
- * with the override flag), so that hosts and switches that knew another
- * MAC for them (a gateway replaced, a standby taking over) follow at once;
- * later calls do nothing. */
+/* Port's link, read just now (up: or unknown to its driver), before each
+ * dp_neigh_announce: a change counted and logged; a link that comes up
+ * has its port's addresses tested and announced again, as at start. */
+void dp_neigh_link(struct dp_ctx *dp, uint16_t port, bool up);
+
+/* Called a few times a second from the start: on each network port whose
+ * link is up, the first call tests its IPv6 addresses for duplicates (RFC
+ * 4862 §5.4) and, with the next ones a second apart, tells the link where
+ * the port's addresses are (three gratuitous ARP requests, then three
+ * unsolicited neighbour advertisements with the override flag for the
+ * IPv6 addresses that passed), so that hosts and switches that knew
+ * another MAC for them (a gateway replaced, a standby taking over) follow
+ * at once; again when the port's link comes back; later calls do
+ * nothing. */
 void dp_neigh_announce(struct dp_ctx *dp, uint64_t now);
 
 /* Whether an ARP/ND packet or a request came since the last

@@ -5,8 +5,9 @@
  * rounds a second apart: a gratuitous ARP request, RFC 5227 §3, and,
  * once tested, an unsolicited neighbour advertisement with the override
  * flag, RFC 4861 §7.2.6), so that hosts and switches that knew another
- * MAC for them follow at once; and defended when another MAC claims one
- * later (a duplicate on the link, RFC 5227 §2.4). */
+ * MAC for them follow at once; both again, port by port, whenever a link
+ * comes back, and not before a link is up; and defended when another MAC
+ * claims one later (a duplicate on the link, RFC 5227 §2.4). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,9 +41,9 @@ static uint8_t addr_bit(const struct dp_ctx *dp, uint16_t port, const struct dps
 	return (uint8_t)(1u << (a - dp->cfg->ports[port].addrs));
 }
 
-static bool dad_passed(const struct dp_neigh_own *own, uint64_t now)
+static bool dad_passed(const struct dp_own_port *o, uint64_t now)
 {
-	return own->dad_tsc != 0 && now - own->dad_tsc >= DAD_WAIT_S * rte_get_tsc_hz();
+	return o->dad_tsc != 0 && now - o->dad_tsc >= DAD_WAIT_S * rte_get_tsc_hz();
 }
 
 enum dp_own_state dp_neigh_own_state(const struct dp_ctx *dp, const struct dp_neigh_own *own,
@@ -50,9 +51,9 @@ enum dp_own_state dp_neigh_own_state(const struct dp_ctx *dp, const struct dp_ne
 {
 	if (a->addr.family != DPSEC_AF_INET6)
 		return DP_OWN_IN_USE;
-	if (own->duplicate[port] & addr_bit(dp, port, a))
+	if (own->port[port].duplicate & addr_bit(dp, port, a))
 		return DP_OWN_DUPLICATE;
-	return dad_passed(own, now) ? DP_OWN_IN_USE : DP_OWN_TENTATIVE;
+	return dad_passed(&own->port[port], now) ? DP_OWN_IN_USE : DP_OWN_TENTATIVE;
 }
 
 uint8_t dp_neigh_router_flag(const struct dp_ctx *dp)
@@ -87,34 +88,57 @@ static void test_for_duplicate(struct dp_ctx *dp, uint16_t port, const struct dp
 		dp_mgr_inject(dp, m, port);
 }
 
-/* Round r of the announcements: IPv4 addresses in the first ANNOUNCEMENTS
- * rounds, IPv6 ones in the next ANNOUNCEMENTS once tested (the first
- * round tests them). */
-static void announce_round(struct dp_ctx *dp, struct dp_neigh_own *own, uint32_t r, uint64_t now)
+/* Round r of port's announcements: IPv4 addresses in the first
+ * ANNOUNCEMENTS rounds, IPv6 ones in the next ANNOUNCEMENTS once tested
+ * (the first round tests them). */
+static void announce_round(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, uint32_t r,
+			   uint64_t now)
 {
-	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
-		for (uint32_t i = 0; i < dp->cfg->ports[p].n_addrs; i++) {
-			const struct dpsec_prefix *a = &dp->cfg->ports[p].addrs[i];
-			bool v6 = a->addr.family == DPSEC_AF_INET6;
+	for (uint32_t i = 0; i < dp->cfg->ports[port].n_addrs; i++) {
+		const struct dpsec_prefix *a = &dp->cfg->ports[port].addrs[i];
+		bool v6 = a->addr.family == DPSEC_AF_INET6;
 
-			if (r == 0 && v6)
-				test_for_duplicate(dp, p, a);
-			else if ((v6 ? r >= 1 && dp_neigh_own_state(dp, own, p, a, now) == DP_OWN_IN_USE
-				     : r < ANNOUNCEMENTS) &&
-				 announce(dp, p, a))
-				dp->mgr_ctr.c[DP_C_neigh_announced]++;
-		}
+		if (r == 0 && v6)
+			test_for_duplicate(dp, port, a);
+		else if ((v6 ? r >= 1 && dp_neigh_own_state(dp, own, port, a, now) == DP_OWN_IN_USE
+			     : r < ANNOUNCEMENTS) &&
+			 announce(dp, port, a))
+			dp->mgr_ctr.c[DP_C_neigh_announced]++;
+	}
 }
 
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now)
 {
-	if (own->announced == ANNOUNCEMENTS + 1 ||
-	    (own->announced > 0 && now - own->announce_tsc < rte_get_tsc_hz()))
+	for (uint16_t p = 0; p < dp->cfg->n_ports; p++) {
+		struct dp_own_port *o = &own->port[p];
+
+		if (o->link != DP_LINK_UP || o->announced == ANNOUNCEMENTS + 1 ||
+		    (o->announced > 0 && now - o->announce_tsc < rte_get_tsc_hz()))
+			continue;
+		if (o->announced == 0)
+			o->dad_tsc = now;
+		o->announce_tsc = now;
+		announce_round(dp, own, p, o->announced++, now);
+	}
+}
+
+void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up)
+{
+	struct dp_own_port *o = &own->port[port];
+	uint8_t link = up ? DP_LINK_UP : DP_LINK_DOWN;
+	bool first = o->link == DP_LINK_UNKNOWN;
+
+	if (link == o->link || (first && up)) {
+		o->link = link;
 		return;
-	if (own->announced == 0)
-		own->dad_tsc = now;
-	own->announce_tsc = now;
-	announce_round(dp, own, own->announced++, now);
+	}
+	o->link = link;
+	dp->mgr_ctr.c[up ? DP_C_port_link_up : DP_C_port_link_down]++;
+	fprintf(stderr, "dpsecd: port %s: link %s\n", dp->cfg->ports[port].name,
+		up ? "up: its addresses tested and announced again"
+		   : first ? "down at start: its addresses are announced when it comes up" : "down");
+	if (up) /* as at start; defend_tsc kept: the defences' pace is the port's */
+		*o = (struct dp_own_port){ .link = DP_LINK_UP, .defend_tsc = o->defend_tsc };
 }
 
 /* Another node (mac, NULL if unknown) holds a, which we were testing: a
@@ -124,7 +148,7 @@ static void dad_failed(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t por
 {
 	char text[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE] = "another node";
 
-	own->duplicate[port] |= addr_bit(dp, port, a);
+	own->port[port].duplicate |= addr_bit(dp, port, a);
 	dp->mgr_ctr.c[DP_C_neigh_dad_failed]++;
 	inet_ntop(AF_INET6, a->addr.a, text, sizeof(text));
 	if (mac != NULL)
@@ -155,7 +179,7 @@ static void address_conflict(struct dp_ctx *dp, struct dp_neigh_own *own, uint16
 			     const struct dpsec_prefix *addr, const struct rte_ether_addr *mac,
 			     uint64_t now)
 {
-	uint64_t *last = &own->defend_tsc[port];
+	uint64_t *last = &own->port[port].defend_tsc;
 	char a[INET6_ADDRSTRLEN], m[RTE_ETHER_ADDR_FMT_SIZE];
 
 	dp->mgr_ctr.c[DP_C_neigh_address_conflicts]++;

@@ -1,7 +1,7 @@
 /* neigh_own.h - the gateway's own addresses on its links, for neigh.c
  * (neigh_own.c): which they are, the duplicate address detection of the
- * IPv6 ones and the announcements at start, and another MAC claiming one
- * of them. */
+ * IPv6 ones and the announcements at start and when a link comes back,
+ * and another MAC claiming one of them. */
 #ifndef DP_NEIGH_OWN_H
 #define DP_NEIGH_OWN_H
 
@@ -12,17 +12,25 @@
 
 #include "dp.h"
 
-/* What the manager did about its own addresses: rounds of announcements
- * sent, the last one's TSC; when the IPv6 ones' duplicate address
- * detection began (0: not yet) and which of each port's turned out to be
- * another node's (bit i: cfg_port.addrs[i]); each port's last defence of
- * an address. */
-struct dp_neigh_own {
+/* A port's link as the manager last read it. */
+enum dp_link { DP_LINK_UNKNOWN, DP_LINK_DOWN, DP_LINK_UP };
+
+/* What the manager did about one port's own addresses since its link came
+ * up (or dpsecd started): the link as last read; rounds of announcements
+ * sent, the last one's TSC; when the IPv6 addresses' duplicate address
+ * detection began (0: not yet) and which turned out to be another node's
+ * (bit i: cfg_port.addrs[i]); the last defence of one. */
+struct dp_own_port {
+	uint8_t link; /* enum dp_link */
 	uint32_t announced;
 	uint64_t announce_tsc;
 	uint64_t dad_tsc;
-	uint8_t duplicate[DP_MAX_PORTS];
-	uint64_t defend_tsc[DP_MAX_PORTS];
+	uint8_t duplicate;
+	uint64_t defend_tsc;
+};
+
+struct dp_neigh_own {
+	struct dp_own_port port[DP_MAX_PORTS];
 };
 
 /* The port's own address a, or NULL: a is not one of them. */
@@ -33,10 +41,19 @@ const struct dpsec_prefix *dp_neigh_own_address(const struct dp_ctx *dp, uint16_
  * routes between its network ports when it has more than one. */
 uint8_t dp_neigh_router_flag(const struct dp_ctx *dp);
 
-/* Sends own's next round when due (dp_neigh_announce): the first sends
- * a duplicate address detection solicitation for each IPv6 address (RFC
- * 4862 §5.4.2) and announces the IPv4 ones; IPv6 addresses are announced
- * once their detection passed. */
+/* Port's link as just read (a few times a second, before
+ * dp_neigh_own_announce): a change is counted and logged. A link that
+ * comes up (or was down when dpsecd started) starts the port's addresses
+ * over, as at start: the IPv6 ones tested for duplicates again (RFC 4862
+ * §5.4: the link may now hold another node with one of them), all
+ * announced again (RFC 5227 §2.1, RFC 4861 §7.2.6: the link's caches and
+ * switches may have lost the gateway meanwhile). */
+void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up);
+
+/* Sends each port's next round when due (dp_neigh_announce), on ports
+ * whose link is up: the first sends a duplicate address detection
+ * solicitation for each IPv6 address (RFC 4862 §5.4.2) and announces the
+ * IPv4 ones; IPv6 addresses are announced once their detection passed. */
 void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t now);
 
 /* What a, one of port's addresses, is to the gateway: in use (answered

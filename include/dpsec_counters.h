@@ -123,9 +123,11 @@
 	X(neigh_invalid, "ARP and ND packets refused as malformed: ARP not Ethernet/IPv4 request or reply; ND failing RFC 4861's checks (hop limit 255, code 0, checksum, length, unicast target, options of non-zero length, no source link-layer option from the unspecified address, a solicited advertisement to a group)") \
 	X(neigh_unsolicited, "ARP replies and neighbour advertisements about a neighbour neither known nor asked for: not believed") \
 	X(neigh_ignored, "ND packets not acted on: router solicitations and advertisements, redirects, an advertisement without the override flag naming another MAC for a known neighbour") \
-	X(neigh_announced, "gratuitous ARP requests and unsolicited neighbour advertisements telling the links where the gateway's addresses are: three rounds a second apart at start") \
+	X(neigh_announced, "gratuitous ARP requests and unsolicited neighbour advertisements telling the links where the gateway's addresses are: three rounds a second apart at start and when a port's link comes back") \
 	X(neigh_address_conflicts, "ARP and ND packets from another MAC claiming one of the gateway's addresses (a duplicate address on the link, RFC 5227 §2.4): logged and the address announced again, at most every 10 s a port") \
-	X(neigh_dad_failed, "the gateway's IPv6 addresses found held by another node by the duplicate address detection at start (RFC 4862 §5.4): logged, never answered for, announced nor sent from")
+	X(neigh_dad_failed, "the gateway's IPv6 addresses found held by another node by the duplicate address detection at start or when a port's link came back (RFC 4862 §5.4): logged, never answered for, announced nor sent from") \
+	X(port_link_down, "network ports' links found down, read four times a second: each time one went down, and each port down at start (logged)") \
+	X(port_link_up, "network ports' links come back up (or up after being down at start): logged, the port's IPv6 addresses tested for duplicates and all its addresses announced again")
 
 enum dp_counter {
 #define DP_X_ENUM(n, d) DP_C_##n,

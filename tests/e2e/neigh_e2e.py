@@ -42,6 +42,13 @@
 #              (one solicitation from ::, read by tshark) meets B's answer:
 #              counted (neigh_dad_failed), logged, that address never
 #              announced while the other three are, three times each.
+#   link       dpsecd started again with port b on a TAP bridged to B's
+#              link (af_packet reports no link changes; a TAP's follows
+#              its interface); the TAP taken down while host B's entries
+#              for the gateway go stale at another MAC, then up: dpsecd
+#              counts and logs both, tests its IPv6 address on that link
+#              again (one solicitation from ::) and announces both of its
+#              addresses there three times, not port a's; host B follows.
 # Needs root; exit 77 without it. Traffic stays inside namespaces it
 # creates (2001:db8::/32, documentation addresses; 10.61.0.0/24, private).
 import json
@@ -70,10 +77,12 @@ dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50;
 ports = (
   { name = "a"; device = "net_af_packet0,iface=gwa"; role = "protected";
     addresses = [ "2001:db8:61::1/64", "10.61.0.1/24" ]; mac = "%s"; },
-  { name = "b"; device = "net_af_packet1,iface=gwb"; role = "unprotected";
+  { name = "b"; device = "%%s"; role = "unprotected";
     addresses = [ "2001:db8:62::1/64", "10.62.0.1/24" ]; mac = "%s"; }
 );
 """ % (REACHABLE_S, GW_A_MAC, GW_B_MAC)
+PORT_B_VETH = "net_af_packet1,iface=gwb"
+PORT_B_TAP = "net_tap0,iface=gwbtap"  # the link step's: a link dpsecd can see go down
 
 # Run in host B's namespace: an unsolicited advertisement (override) for
 # UNASKED, and a solicitation for the gateway's address with hop limit 64.
@@ -121,11 +130,12 @@ class World:
                  "stale", ns=self.ns_a)
         self.start_dpsecd("dpsecd")
 
-    def start_dpsecd(self, name):
-        """dpsecd on DP_CONF, its output in the work directory as name.log."""
+    def start_dpsecd(self, name, port_b=PORT_B_VETH):
+        """dpsecd on DP_CONF, its port b on port_b, its output in the work
+        directory as name.log."""
         conf = os.path.join(self.work, "dpsecd.conf")
         with open(conf, "w") as f:
-            f.write(DP_CONF)
+            f.write(DP_CONF % port_b)
         self.dp = T.Proc(self, name, [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
                                       "--file-prefix", self.instance, "-l", "0,1", "--",
                                       "-c", conf], ns=self.ns_dp)
@@ -386,6 +396,73 @@ def dad(w, errs):
                     % (len(adverts), announced))
 
 
+def link(w, errs):
+    gw_b6, gw_b4 = "2001:db8:62::1", "10.62.0.1"
+    w.dp.stop()
+    T.sh("ip", "addr", "del", gw_b6 + "/64", "dev", "hostb", ns=w.ns_b, check=False)
+    T.sh("ip", "addr", "add", "10.62.0.10/24", "dev", "hostb", ns=w.ns_b)
+    T.sh("ip", "link", "add", "brb", "type", "bridge", ns=w.ns_dp)
+    T.sh("sysctl", "-qw", "net.ipv6.conf.brb.disable_ipv6=1", ns=w.ns_dp)
+    T.sh("ip", "link", "set", "gwb", "master", "brb", ns=w.ns_dp)
+    T.sh("ip", "link", "set", "brb", "up", ns=w.ns_dp)
+    w.start_dpsecd("dpsecd-link", PORT_B_TAP)
+    T.sh("sysctl", "-qw", "net.ipv6.conf.gwbtap.disable_ipv6=1", ns=w.ns_dp)
+    T.sh("ip", "link", "set", "gwbtap", "master", "brb", ns=w.ns_dp)
+    time.sleep(4)  # the start's rounds of announcements over
+    names = ("port_link_down", "port_link_up", "neigh_announced")
+    before = w.counters(*names)
+    cap, pcap = T.dumpcap(w, "link", w.ns_b, "hostb", "-f", "arp or icmp6")
+    T.sh("ip", "link", "set", "gwbtap", "down", ns=w.ns_dp)
+    down, _ = counted_each(w, {"port_link_down": before["port_link_down"]}, 3)
+    for gw in (gw_b6, gw_b4):  # host B's caches lose the gateway meanwhile
+        T.sh("ip", "neigh", "replace", gw, "lladdr", STALE_MAC, "dev", "hostb", "nud", "stale",
+             ns=w.ns_b)
+    T.sh("ip", "link", "set", "gwbtap", "up", ns=w.ns_dp)
+    up, _ = counted_each(w, {"port_link_up": before["port_link_up"]}, 3)
+    time.sleep(3.5)  # the test, then three rounds a second apart
+    after = w.counters(*names)
+    cap.stop()
+    got = {n: after[n] - before[n] for n in names}
+    frames = tshark_fields(pcap, "eth.src", "arp.opcode", "arp.src.proto_ipv4",
+                           "arp.dst.proto_ipv4", "ipv6.src", "icmpv6.type",
+                           "icmpv6.nd.ns.target_address", "icmpv6.nd.na.target_address",
+                           "icmpv6.nd.na.flag.o", "icmpv6.checksum.status")
+    ours = [f for f in frames if f["eth.src"] == GW_B_MAC]
+    tests = [f for f in ours if f["icmpv6.type"] == "135" and f["ipv6.src"] == "::"
+             and f["icmpv6.nd.ns.target_address"] == gw_b6]
+    arps = [f for f in ours if f["arp.opcode"] == "1" and f["arp.src.proto_ipv4"] == gw_b4
+            and f["arp.dst.proto_ipv4"] == gw_b4]
+    adverts = [f for f in ours if f["icmpv6.type"] == "136"
+               and f["icmpv6.nd.na.target_address"] == gw_b6
+               and f["icmpv6.nd.na.flag.o"] in ("1", "True")
+               and f["icmpv6.checksum.status"] == "1"]
+    held = {}
+    for gw in (gw_b6, gw_b4):
+        rows = json.loads(T.sh("ip", "-j", "neigh", "show", gw, "dev", "hostb", ns=w.ns_b).stdout)
+        held[gw] = rows[0].get("lladdr") if rows else None
+    text = w.dp.text()
+    logged = "port b: link down" in text and "port b: link up" in text
+    print("link: port b's TAP down and up: counted %s, %s; on B's link since: %d tests of %s, "
+          "%d gratuitous ARPs, %d advertisements; host B's entries %s"
+          % (got, "logged" if logged else "not logged", len(tests), gw_b6, len(arps),
+             len(adverts), held))
+    if not down or not up or got["port_link_down"] != 1 or got["port_link_up"] != 1 \
+            or not logged:
+        errs.append("link: port b's link down then up: counted %s, %s; expected one of each, "
+                    "logged" % (got, "logged" if logged else "not logged"))
+    if len(tests) != 1 or len(arps) != 3 or len(adverts) != 3:
+        errs.append("link: after port b's link came back, expected one duplicate address test of "
+                    "%s, three gratuitous ARPs for %s and three advertisements of %s with the "
+                    "override flag on its link; captured %d, %d, %d"
+                    % (gw_b6, gw_b4, gw_b6, len(tests), len(arps), len(adverts)))
+    if got["neigh_announced"] != 6:
+        errs.append("link: %d announcements after port b's link came back, expected 6 (its two "
+                    "addresses; port a's link never went down)" % got["neigh_announced"])
+    if any(mac != GW_B_MAC for mac in held.values()):
+        errs.append("link: host B's entries for the gateway did not follow its announcements "
+                    "back to %s: %s" % (GW_B_MAC, held))
+
+
 def main():
     if os.geteuid() != 0:
         print("neigh_e2e: needs root; skipped")
@@ -396,7 +473,7 @@ def main():
     try:
         w.setup()
         for step in (announced, resolve, probe, moved, unreachable, believed, duplicate, stale,
-                     dad):
+                     dad, link):
             step(w, errs)
     finally:
         w.close()

@@ -24,7 +24,9 @@
  *                dpsecd's start: its IPv6 address tested for duplicates
  *                again (each input gives the manager its announcement
  *                round, so that the test passes or fails, and the
- *                address is announced or not);
+ *                address is announced or not); with bit 5 also set, the
+ *                port's link reads down for this input instead (and up
+ *                at the next: the addresses tested and announced again);
  *   bit 7 set:   (IPv6) the frame comes from the port's own MAC (our own
  *                frame seen again), else from another. */
 #include <stdint.h>
@@ -182,17 +184,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rte_mbuf *m;
-	bool v6;
+	bool v6, link_down;
 	uint8_t low;
 
 	if (size < 2 || size > 1500)
 		return 0;
 	fuzz_clock++;
-	if (data[0] & 0x40) {
+	link_down = (data[0] & 0x60) == 0x60;
+	if ((data[0] & 0x60) == 0x40) {
 		dp_neigh_fini(&ctx);
 		if (dp_neigh_init(&ctx) < 0)
 			abort();
 	}
+	dp_neigh_link(&ctx, 0, !link_down);
 	dp_neigh_announce(&ctx, now());
 	v6 = data[0] & 1;
 	low = (uint8_t)((data[0] >> 1) & 7);

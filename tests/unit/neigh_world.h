@@ -56,12 +56,13 @@ static inline void dad_passed(void)
 	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 }
 
-/* The neighbour state as dpsecd starts: no address tested, nothing
- * announced, nothing learnt. */
+/* The neighbour state as dpsecd starts, its port's link up: no address
+ * tested, nothing announced, nothing learnt. */
 static inline void restart(void)
 {
 	dp_neigh_fini(&ctx);
 	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
+	dp_neigh_link(&ctx, 0, true);
 	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 }
 
@@ -81,7 +82,7 @@ static inline void setup(void)
 	ck_assert_ptr_nonnull(ctx.reroute);
 	/* no worker registered: every grace period is over at once */
 	ck_assert_int_eq(dp_rcu_init(&ctx, 64), 0);
-	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
+	restart();
 	hz = rte_get_tsc_hz();
 	t0 = 1000 * hz;
 	now_tsc = t0;

@@ -412,6 +412,70 @@ START_TEST(test_duplicate)
 }
 END_TEST
 
+/* A port whose link is down at start sends nothing and uses no IPv6
+ * address; when the link comes up its addresses are tested and announced
+ * as at start. A link that goes down and comes back starts them over:
+ * the rounds due while it was down are not sent, and an address another
+ * node held at the last test is tested anew (RFC 4862 §5.4: the link may
+ * have changed), then used. Each change of the link counted once. */
+START_TEST(test_link)
+{
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
+	struct nd_msg ns = ns_msg(host), na = na_msg(us6);
+
+	dp_neigh_fini(&ctx);
+	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
+	dp_neigh_link(&ctx, 0, false);
+	for (uint64_t s = 0; s < 3; s++)
+		dp_neigh_announce(&ctx, t0 + s * hz);
+	now_tsc = t0 + 2 * hz;
+	nd_send(&ns);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0); /* not tested: not answered for */
+	dp_neigh_link(&ctx, 0, false);
+	ck_assert_uint_eq(counter(DP_C_port_link_down), 1);
+	ck_assert_uint_eq(counter(DP_C_port_link_up), 0);
+
+	dp_neigh_link(&ctx, 0, true);
+	ck_assert_uint_eq(counter(DP_C_port_link_up), 1);
+	dp_neigh_announce(&ctx, t0 + 3 * hz);
+	announced4(us4);
+	tested(us6);
+	now_tsc = t0 + 3 * hz + hz / 2;
+	na.dst = all_nodes;
+	na.flags = ND_OVERRIDE;
+	nd_send(&na); /* another node holds it */
+	ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 1);
+	dp_neigh_announce(&ctx, t0 + 4 * hz);
+	announced4(us4);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+
+	dp_neigh_link(&ctx, 0, false);
+	dp_neigh_announce(&ctx, t0 + 5 * hz);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0); /* the third round: not on a dead link */
+	dp_neigh_link(&ctx, 0, true);
+	ck_assert_uint_eq(counter(DP_C_port_link_down), 2);
+	ck_assert_uint_eq(counter(DP_C_port_link_up), 2);
+	dp_neigh_announce(&ctx, t0 + 6 * hz);
+	announced4(us4);
+	tested(us6);
+	for (uint64_t s = 7; s <= 10; s++) {
+		dp_neigh_announce(&ctx, t0 + s * hz);
+		if (s <= 8)
+			announced4(us4);
+		if (s <= 9)
+			advertised(us6, false);
+		ck_assert_msg(rte_ring_count(ctx.inject) == 0, "more sent at %u s", (unsigned)s);
+	}
+	ck_assert_uint_eq(counter(DP_C_neigh_announced), 8);
+	now_tsc = t0 + 10 * hz;
+	nd_send(&ns);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 1); /* in use again: answered */
+	ck_assert_uint_eq(counter(DP_C_neigh_dad_failed), 1);
+	drain();
+}
+END_TEST
+
 /* With two network ports the gateway routes: its advertisements, answers
  * and announcements alike, carry the router flag (RFC 4861 §7.2.4). */
 START_TEST(test_router_flag)
@@ -492,6 +556,7 @@ int main(void)
 	tcase_add_test(tc, test_announced);
 	tcase_add_test(tc, test_tentative);
 	tcase_add_test(tc, test_duplicate);
+	tcase_add_test(tc, test_link);
 	tcase_add_test(tc, test_router_flag);
 	tcase_add_test(tc, test_address_conflict);
 	return check_run(s);
