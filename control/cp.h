@@ -49,6 +49,7 @@ struct cp_seg {
 	struct dpsec_shm_stats *stats;
 	struct dpsec_shm_sa *sas;
 	struct dpsec_shm_neighs *neighs;
+	struct dpsec_shm_ports *ports;
 };
 
 /* The SA ids ctld has handed out (the directory says what each holds). */

@@ -1,7 +1,7 @@
 /* cp_cli.c - one dpsecctl request (its argv) into a reply, in the spirit of
  * netsh ipsec static|dynamic:
  *
- *   show policy|rules|filters|filteractions|mmsas|qmsas|neighbours|stats [NAME] [--json] [--all]
+ *   show policy|rules|filters|filteractions|mmsas|qmsas|neighbours|ports|stats [NAME] [--json] [--all]
  *   policy assign NAME | policy unassign                 (static: saved)
  *   static|dynamic add|delete filter filterlist=L src=P dst=P [protocol=X]
  *                  [mirrored=yes|no] [srcport=N[-M]] [dstport=N[-M]]
@@ -31,7 +31,7 @@
 
 #define USAGE                                                                                   \
 	"usage: dpsecctl [--instance NAME | --socket PATH] COMMAND\n"                              \
-	"  show policy|rules|filters|filteractions|mmsas|qmsas|neighbours|stats [NAME]\n"          \
+	"  show policy|rules|filters|filteractions|mmsas|qmsas|neighbours|ports|stats [NAME]\n"    \
 	"       [--json] [--all]\n"                                                               \
 	"  policy assign NAME | policy unassign\n"                                                 \
 	"  static|dynamic add|delete filter filterlist=L src=PREFIX dst=PREFIX [protocol=P]\n"     \
@@ -364,6 +364,8 @@ static int cmd_show(struct cp_ctx *c, int argc, char **argv, struct cp_out *o)
 		cp_show_qmsas(c, o);
 	else if (strcmp(what, "neighbours") == 0)
 		cp_show_neighbours(c, o);
+	else if (strcmp(what, "ports") == 0)
+		cp_show_ports(c, o);
 	else if (strcmp(what, "stats") == 0) {
 		struct dpsec_shm_stats st;
 		bool have = c->attached && dpsec_shm_stats_read(c->seg.stats, &st, 1000);

@@ -25,7 +25,8 @@ static int check_header(const struct dpsec_shm_hdr *h, size_t file_size, char *e
 	else if (h->size != file_size || h->sa_off + (uint64_t)h->sa_capacity * sizeof(struct dpsec_shm_sa) > h->size ||
 		 h->cmd_off + sizeof(struct dpsec_ring) > h->size || h->ev_off + sizeof(struct dpsec_ring) > h->size ||
 		 h->stats_off + sizeof(struct dpsec_shm_stats) > h->size ||
-		 h->neigh_off + sizeof(struct dpsec_shm_neighs) > h->size)
+		 h->neigh_off + sizeof(struct dpsec_shm_neighs) > h->size ||
+		 h->ports_off + sizeof(struct dpsec_shm_ports) > h->size)
 		snprintf(err, errlen, "segment size %zu does not match its header", file_size);
 	else if (!atomic_load(&h->ready))
 		snprintf(err, errlen, "dpsecd is still starting");
@@ -54,6 +55,7 @@ static int map_all(struct cp_seg *s, size_t size, char *err, size_t errlen)
 	s->stats = (struct dpsec_shm_stats *)((uint8_t *)s->base + h->stats_off);
 	s->sas = (struct dpsec_shm_sa *)((uint8_t *)s->base + h->sa_off);
 	s->neighs = (struct dpsec_shm_neighs *)((uint8_t *)s->base + h->neigh_off);
+	s->ports = (struct dpsec_shm_ports *)((uint8_t *)s->base + h->ports_off);
 	return 0;
 }
 

@@ -539,6 +539,81 @@ void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o)
 	cp_show_neighbour_table(o, c->attached ? c->seg.neighs : NULL);
 }
 
+static const char *link_name(uint8_t link)
+{
+	return link == DPSEC_LINK_UP ? "up" : link == DPSEC_LINK_DOWN ? "down" : "unknown";
+}
+
+/* A link's speed for people: "25G", "100M", "-" when unknown or down. */
+static void speed_str(uint32_t mbps, char *buf, size_t len)
+{
+	if (mbps == 0)
+		snprintf(buf, len, "-");
+	else if (mbps % 1000 == 0)
+		snprintf(buf, len, "%uG", mbps / 1000);
+	else
+		snprintf(buf, len, "%uM", mbps);
+}
+
+static void show_port(struct cp_out *o, const struct dpsec_shm_port *e)
+{
+	const char *role = e->role == 0 ? "protected" : "unprotected";
+	char mac[20], speed[16];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1],
+		 e->mac[2], e->mac[3], e->mac[4], e->mac[5]);
+	speed_str(e->speed_mbps, speed, sizeof(speed));
+	if (!o->json) {
+		cp_out_printf(o, "%-12.12s %-11s %-17s %5u %-7s %6s %14llu %14llu %10llu %10llu %10llu\n",
+			      e->name, role, mac, e->mtu, link_name(e->link), speed,
+			      (unsigned long long)e->ipackets, (unsigned long long)e->opackets,
+			      (unsigned long long)(e->imissed + e->rx_nombuf),
+			      (unsigned long long)e->ierrors, (unsigned long long)e->oerrors);
+		return;
+	}
+	cp_json_open(o, NULL, '{');
+	cp_json_str(o, "name", e->name);
+	cp_json_str(o, "role", role);
+	cp_json_str(o, "mac", mac);
+	cp_json_u64(o, "mtu", e->mtu);
+	cp_json_str(o, "link", link_name(e->link));
+	if (e->link == DPSEC_LINK_UP) {
+		cp_json_u64(o, "speed_mbps", e->speed_mbps);
+		cp_json_str(o, "duplex", e->full_duplex ? "full" : "half");
+	}
+	cp_json_u64(o, "rx_packets", e->ipackets);
+	cp_json_u64(o, "tx_packets", e->opackets);
+	cp_json_u64(o, "rx_bytes", e->ibytes);
+	cp_json_u64(o, "tx_bytes", e->obytes);
+	cp_json_u64(o, "rx_missed", e->imissed);
+	cp_json_u64(o, "rx_no_mbuf", e->rx_nombuf);
+	cp_json_u64(o, "rx_errors", e->ierrors);
+	cp_json_u64(o, "tx_errors", e->oerrors);
+	cp_json_close(o, '}');
+}
+
+void cp_show_port_table(struct cp_out *o, const struct dpsec_shm_ports *src)
+{
+	struct dpsec_shm_ports t;
+	bool have = src != NULL && dpsec_shm_ports_read(src, &t, 1000);
+
+	if (o->json)
+		cp_json_open(o, NULL, '{'), cp_json_open(o, "ports", '[');
+	else
+		cp_out_printf(o, "%-12s %-11s %-17s %5s %-7s %6s %14s %14s %10s %10s %10s\n", "port",
+			      "role", "MAC", "MTU", "link", "speed", "rx packets", "tx packets",
+			      "rx dropped", "rx errors", "tx errors");
+	for (uint32_t i = 0; have && i < t.n; i++)
+		show_port(o, &t.p[i]);
+	if (o->json)
+		cp_json_close(o, ']'), cp_json_close(o, '}');
+}
+
+void cp_show_ports(const struct cp_ctx *c, struct cp_out *o)
+{
+	cp_show_port_table(o, c->attached ? c->seg.ports : NULL);
+}
+
 /* ---- statistics ------------------------------------------------------ */
 
 static void table_row(struct cp_out *o, const char *name, uint64_t v)

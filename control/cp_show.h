@@ -21,6 +21,9 @@ void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o);
 void cp_show_neighbours(const struct cp_ctx *c, struct cp_out *o);
 /* The neighbour table of a segment (NULL: none, the header alone). */
 void cp_show_neighbour_table(struct cp_out *o, const struct dpsec_shm_neighs *src);
+void cp_show_ports(const struct cp_ctx *c, struct cp_out *o);
+/* The port table of a segment (NULL: none, the header alone). */
+void cp_show_port_table(struct cp_out *o, const struct dpsec_shm_ports *src);
 
 struct ikev1_stats;
 struct ikev2_stats;

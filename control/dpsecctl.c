@@ -1,9 +1,9 @@
 /* dpsecctl.c - the administrator's tool: sends its arguments to dpsec-ctld
  * over the management socket and prints the reply (exit 0 ok, 1 refused,
- * 2 bad usage or no dpsec-ctld). "show stats" and "show neighbours" also
- * work without dpsec-ctld: the Quick Mode table and the neighbours are
- * then read straight from dpsecd's shared-memory segment (read-only), the
- * Main Mode table is not there. */
+ * 2 bad usage or no dpsec-ctld). "show stats", "show neighbours" and
+ * "show ports" also work without dpsec-ctld: the Quick Mode table, the
+ * neighbours and the ports are then read straight from dpsecd's
+ * shared-memory segment (read-only), the Main Mode table is not there. */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -107,7 +107,9 @@ static void *map_segment(const char *instance, struct dpsec_shm_hdr *h)
 	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h) ||
 	    h->magic != DPSEC_SHM_MAGIC || h->layout != DPSEC_SHM_LAYOUT ||
-	    h->size != (uint64_t)sb.st_size) {
+	    h->size != (uint64_t)sb.st_size || h->stats_off + sizeof(struct dpsec_shm_stats) > h->size ||
+	    h->neigh_off + sizeof(struct dpsec_shm_neighs) > h->size ||
+	    h->ports_off + sizeof(struct dpsec_shm_ports) > h->size) {
 		if (fd >= 0)
 			close(fd);
 		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and no dpsecd segment %s to read\n",
@@ -123,9 +125,9 @@ static void *map_segment(const char *instance, struct dpsec_shm_hdr *h)
 	return base;
 }
 
-/* show stats or show neighbours from the segment itself: dpsec-ctld is
- * not running. */
-static int show_from_segment(const char *instance, bool neighbours, bool json, bool all)
+/* show stats, neighbours or ports (what) from the segment itself:
+ * dpsec-ctld is not running. */
+static int show_from_segment(const char *instance, const char *what, bool json, bool all)
 {
 	struct dpsec_shm_hdr h;
 	struct dpsec_shm_stats st;
@@ -137,8 +139,10 @@ static int show_from_segment(const char *instance, bool neighbours, bool json, b
 		return 2;
 	if (!json)
 		fprintf(stderr, "dpsecctl: dpsec-ctld is not running; read from dpsecd\n");
-	if (neighbours)
+	if (strcmp(what, "neighbours") == 0)
 		cp_show_neighbour_table(&o, (const struct dpsec_shm_neighs *)(base + h.neigh_off));
+	else if (strcmp(what, "ports") == 0)
+		cp_show_port_table(&o, (const struct dpsec_shm_ports *)(base + h.ports_off));
 	else if (dpsec_shm_stats_read((const struct dpsec_shm_stats *)(base + h.stats_off), &st,
 				      1000))
 		cp_show_stats(&o, NULL, NULL, &st, 0, all);
@@ -189,9 +193,9 @@ int main(int argc, char **argv)
 	fd = connect_to(sock);
 	if (fd < 0) {
 		if (argc - i >= 2 && strcmp(argv[i], "show") == 0 &&
-		    (strcmp(argv[i + 1], "stats") == 0 || strcmp(argv[i + 1], "neighbours") == 0))
-			return show_from_segment(instance, strcmp(argv[i + 1], "neighbours") == 0,
-						 has_arg(argc, argv, "--json"),
+		    (strcmp(argv[i + 1], "stats") == 0 || strcmp(argv[i + 1], "neighbours") == 0 ||
+		     strcmp(argv[i + 1], "ports") == 0))
+			return show_from_segment(instance, argv[i + 1], has_arg(argc, argv, "--json"),
 						 has_arg(argc, argv, "--all"));
 		fprintf(stderr, "dpsecctl: cannot reach dpsec-ctld at %s: %s\n", sock,
 			errno == EACCES ? "permission denied (root or the dpsec-ctld group)" :

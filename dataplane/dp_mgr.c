@@ -115,23 +115,50 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-/* Each network port's link, for its addresses' tests and announcements.
- * A driver that cannot tell is taken as up. */
-static void read_links(struct dp_ctx *dp)
-{
-	for (uint16_t p = 0; p < dp->cfg->n_ports; p++) {
-		struct rte_eth_link link;
+_Static_assert(CFG_MAX_PORTS <= DPSEC_SHM_PORTS, "every network port has a row in the port table");
 
-		dp_neigh_link(dp, p,
-			      rte_eth_link_get_nowait(dp->ports[p].port_id, &link) != 0 ||
-				      link.link_status == RTE_ETH_LINK_UP);
-	}
+/* Network port p as its driver tells now, into e; whether its link is
+ * up (a driver that cannot tell: taken as up). */
+static bool read_port(const struct dp_ctx *dp, uint16_t p, struct dpsec_shm_port *e)
+{
+	const struct dp_port *port = &dp->ports[p];
+	struct rte_eth_link link;
+	struct rte_eth_stats st = { 0 };
+	bool known = rte_eth_link_get_nowait(port->port_id, &link) == 0;
+	bool up = !known || link.link_status == RTE_ETH_LINK_UP;
+
+	rte_eth_stats_get(port->port_id, &st);
+	*e = (struct dpsec_shm_port){
+		.role = port->role, .link = !known ? DPSEC_LINK_UNKNOWN : up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN,
+		.full_duplex = known && up && link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX,
+		.mtu = port->mtu,
+		.speed_mbps = known && up && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN ? link.link_speed : 0,
+		.ipackets = st.ipackets, .opackets = st.opackets, .ibytes = st.ibytes,
+		.obytes = st.obytes, .imissed = st.imissed, .ierrors = st.ierrors,
+		.oerrors = st.oerrors, .rx_nombuf = st.rx_nombuf,
+	};
+	snprintf(e->name, sizeof(e->name), "%s", port->name);
+	memcpy(e->mac, port->mac.addr_bytes, sizeof(e->mac));
+	return up;
 }
 
-/* The ports' links read and our addresses tested and announced (at start,
- * and when a link comes back); next hops being resolved and learnt
- * neighbours looked at four times a second; the neighbours published
- * then, and after any change. */
+/* Each network port's link, for its addresses' tests and announcements,
+ * and the port table, written as read. */
+static void read_ports(struct dp_ctx *dp)
+{
+	struct dpsec_shm_ports *t = dp->mgr->shm.ports;
+
+	dp_shm_ports_begin(&dp->mgr->shm);
+	t->n = dp->cfg->n_ports;
+	for (uint16_t p = 0; p < dp->cfg->n_ports; p++)
+		dp_neigh_link(dp, p, read_port(dp, p, &t->p[p]));
+	dp_shm_ports_end(&dp->mgr->shm);
+}
+
+/* The ports read (links, counters) and our addresses tested and announced
+ * (at start, and when a link comes back); next hops being resolved and
+ * learnt neighbours looked at four times a second; the neighbours
+ * published then, and after any change. */
 static void neigh_tick(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;
@@ -140,7 +167,7 @@ static void neigh_tick(struct dp_ctx *dp)
 
 	if (due) {
 		m->neigh_scan_tsc = now;
-		read_links(dp);
+		read_ports(dp);
 		dp_neigh_announce(dp, now);
 		dp_neigh_tick(dp, now);
 	}

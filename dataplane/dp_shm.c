@@ -79,6 +79,8 @@ static void layout(struct dp_shm *s, uint32_t sa_capacity, uint32_t n_workers)
 	off = ALIGN64(off + sizeof(struct dpsec_shm_stats));
 	h->neigh_off = off;
 	off = ALIGN64(off + sizeof(struct dpsec_shm_neighs));
+	h->ports_off = off;
+	off = ALIGN64(off + sizeof(struct dpsec_shm_ports));
 	h->sa_off = off;
 	s->hdr = h;
 	s->cmd = (struct dpsec_ring *)((uint8_t *)s->base + h->cmd_off);
@@ -86,6 +88,7 @@ static void layout(struct dp_shm *s, uint32_t sa_capacity, uint32_t n_workers)
 	s->stats = (struct dpsec_shm_stats *)((uint8_t *)s->base + h->stats_off);
 	s->sas = (struct dpsec_shm_sa *)((uint8_t *)s->base + h->sa_off);
 	s->neighs = (struct dpsec_shm_neighs *)((uint8_t *)s->base + h->neigh_off);
+	s->ports = (struct dpsec_shm_ports *)((uint8_t *)s->base + h->ports_off);
 	dpsec_ring_init(s->cmd);
 	dpsec_ring_init(s->ev);
 	for (uint32_t i = 0; i < sa_capacity; i++)
@@ -96,6 +99,7 @@ static size_t segment_size(uint32_t sa_capacity)
 {
 	return ALIGN64(sizeof(struct dpsec_shm_hdr)) + 2 * ALIGN64(sizeof(struct dpsec_ring)) +
 	       ALIGN64(sizeof(struct dpsec_shm_stats)) + ALIGN64(sizeof(struct dpsec_shm_neighs)) +
+	       ALIGN64(sizeof(struct dpsec_shm_ports)) +
 	       (size_t)sa_capacity * sizeof(struct dpsec_shm_sa);
 }
 
@@ -191,4 +195,15 @@ void dp_shm_neighs_end(struct dp_shm *s)
 {
 	s->neighs->updated_ns = now_ns(CLOCK_REALTIME);
 	seq_end(&s->neighs->lock);
+}
+
+void dp_shm_ports_begin(struct dp_shm *s)
+{
+	seq_begin(&s->ports->lock);
+}
+
+void dp_shm_ports_end(struct dp_shm *s)
+{
+	s->ports->updated_ns = now_ns(CLOCK_REALTIME);
+	seq_end(&s->ports->lock);
 }

@@ -1,8 +1,9 @@
 /* dp_shm.h - dpsecd's side of the shared-memory segment (dpsec_shm.h): it
  * creates "/dpsec.<instance>" (mode 0600), refusing an instance a live
  * dpsecd holds, lays out the header, rings, statistics area, neighbour
- * table and SA directory, and writes the directory, the statistics and the
- * neighbours under their sequence locks. Removed at exit. */
+ * table, port table and SA directory, and writes the directory, the
+ * statistics, the neighbours and the ports under their sequence locks.
+ * Removed at exit. */
 #ifndef DP_SHM_H
 #define DP_SHM_H
 
@@ -21,6 +22,7 @@ struct dp_shm {
 	struct dpsec_shm_stats *stats;
 	struct dpsec_shm_sa *sas;
 	struct dpsec_shm_neighs *neighs;
+	struct dpsec_shm_ports *ports;
 };
 
 /* Checks an instance name: 1..31 of [A-Za-z0-9_-]. */
@@ -36,5 +38,7 @@ void dp_shm_stats_begin(struct dp_shm *s);
 void dp_shm_stats_end(struct dp_shm *s);
 void dp_shm_neighs_begin(struct dp_shm *s);
 void dp_shm_neighs_end(struct dp_shm *s);
+void dp_shm_ports_begin(struct dp_shm *s);
+void dp_shm_ports_end(struct dp_shm *s);
 
 #endif

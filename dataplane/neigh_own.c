@@ -112,7 +112,7 @@ void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t
 	for (uint16_t p = 0; p < dp->cfg->n_ports; p++) {
 		struct dp_own_port *o = &own->port[p];
 
-		if (o->link != DP_LINK_UP || o->announced == ANNOUNCEMENTS + 1 ||
+		if (o->link != DPSEC_LINK_UP || o->announced == ANNOUNCEMENTS + 1 ||
 		    (o->announced > 0 && now - o->announce_tsc < rte_get_tsc_hz()))
 			continue;
 		if (o->announced == 0)
@@ -125,8 +125,8 @@ void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t
 void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up)
 {
 	struct dp_own_port *o = &own->port[port];
-	uint8_t link = up ? DP_LINK_UP : DP_LINK_DOWN;
-	bool first = o->link == DP_LINK_UNKNOWN;
+	uint8_t link = up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN;
+	bool first = o->link == DPSEC_LINK_UNKNOWN;
 
 	if (link == o->link || (first && up)) {
 		o->link = link;
@@ -138,7 +138,7 @@ void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t por
 		up ? "up: its addresses tested and announced again"
 		   : first ? "down at start: its addresses are announced when it comes up" : "down");
 	if (up) /* as at start; defend_tsc kept: the defences' pace is the port's */
-		*o = (struct dp_own_port){ .link = DP_LINK_UP, .defend_tsc = o->defend_tsc };
+		*o = (struct dp_own_port){ .link = DPSEC_LINK_UP, .defend_tsc = o->defend_tsc };
 }
 
 /* Another node (mac, NULL if unknown) holds a, which we were testing: a

@@ -12,16 +12,13 @@
 
 #include "dp.h"
 
-/* A port's link as the manager last read it. */
-enum dp_link { DP_LINK_UNKNOWN, DP_LINK_DOWN, DP_LINK_UP };
-
 /* What the manager did about one port's own addresses since its link came
  * up (or dpsecd started): the link as last read; rounds of announcements
  * sent, the last one's TSC; when the IPv6 addresses' duplicate address
  * detection began (0: not yet) and which turned out to be another node's
  * (bit i: cfg_port.addrs[i]); the last defence of one. */
 struct dp_own_port {
-	uint8_t link; /* enum dp_link */
+	uint8_t link; /* DPSEC_LINK_UNKNOWN before the first reading, then up or down */
 	uint32_t announced;
 	uint64_t announce_tsc;
 	uint64_t dad_tsc;

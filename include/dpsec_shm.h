@@ -1,7 +1,7 @@
 /* dpsec_shm.h - the shared-memory protocol between dpsecd, which creates the
  * segment, and dpsec-ctld / dpsecctl, which attach to it: the segment layout
- * (header, command ring, event ring, statistics area, neighbour table, SA
- * directory), and the
+ * (header, command ring, event ring, statistics area, neighbour table, port
+ * table, SA directory), and the
  * fixed-size versioned messages carried by the two rings. Plain C, no DPDK:
  * the control plane includes it too. Everything is in host byte order except
  * addresses (network order, as in struct dpsec_addr). */
@@ -18,7 +18,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 13             /* bumped on any layout change (13: port_link_down/up) */
+#define DPSEC_SHM_LAYOUT 14             /* bumped on any layout change (14: the port table) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
@@ -263,6 +263,32 @@ struct dpsec_shm_neighs {
 	struct dpsec_shm_neigh e[DPSEC_SHM_NEIGHBOURS];
 };
 
+/* A network port's link as the manager last read it. */
+enum dpsec_link { DPSEC_LINK_UNKNOWN, DPSEC_LINK_DOWN, DPSEC_LINK_UP };
+
+/* One network port: what it is, its link and its driver's counters. */
+struct dpsec_shm_port {
+	char name[DPSEC_NAME_MAX];
+	uint8_t role;        /* 0 protected, 1 unprotected */
+	uint8_t link;        /* enum dpsec_link */
+	uint8_t full_duplex; /* link up: 1 full, 0 half */
+	uint8_t mac[6];
+	uint16_t mtu;
+	uint32_t speed_mbps; /* link up: 0 when the driver does not say */
+	uint64_t ipackets, opackets, ibytes, obytes;
+	uint64_t imissed;    /* dropped by the port: no room in its rx queues */
+	uint64_t ierrors, oerrors;
+	uint64_t rx_nombuf;  /* dropped by the port: no mbuf to receive into */
+};
+
+/* The dataplane's network ports, rewritten four times a second. */
+struct dpsec_shm_ports {
+	_Atomic uint64_t lock; /* sequence lock, odd while the manager writes */
+	uint64_t updated_ns;   /* CLOCK_REALTIME */
+	uint32_t n;
+	struct dpsec_shm_port p[DPSEC_SHM_PORTS];
+};
+
 enum dpsec_sa_state { DPSEC_SA_FREE, DPSEC_SA_ACTIVE, DPSEC_SA_EXPIRED };
 
 /* One SA as the dataplane holds it, for display and for a restarted control
@@ -294,7 +320,7 @@ struct dpsec_shm_hdr {
 	uint32_t sa_capacity;    /* entries of the SA directory */
 	uint32_t n_workers;
 	uint32_t n_counters;     /* DP_C_MAX of the writer */
-	uint64_t cmd_off, ev_off, stats_off, sa_off, neigh_off; /* from the segment's start */
+	uint64_t cmd_off, ev_off, stats_off, sa_off, neigh_off, ports_off; /* from its start */
 	_Atomic uint64_t heartbeat_ns; /* CLOCK_MONOTONIC, updated by the manager loop */
 	_Atomic uint32_t ready;  /* 1 once the dataplane takes commands */
 	_Atomic uint32_t ctl_pid; /* the control plane attached, 0: none (informative) */
@@ -320,21 +346,44 @@ static inline bool dpsec_shm_sa_read(const struct dpsec_shm_sa *src, struct dpse
 	return false;
 }
 
-static inline bool dpsec_shm_stats_read(const struct dpsec_shm_stats *src,
-					struct dpsec_shm_stats *dst, int tries)
+/* An area whose first member is a 64-bit sequence lock: the len bytes
+ * after the lock copied from src to dst, consistent. */
+static inline bool dpsec_shm_seq_copy(const void *src, void *dst, size_t len, int tries)
 {
+	const _Atomic uint64_t *lock = (const _Atomic uint64_t *)src;
+
 	while (tries-- > 0) {
-		uint64_t before = atomic_load_explicit(&src->lock, memory_order_acquire);
+		uint64_t before = atomic_load_explicit(lock, memory_order_acquire);
 
 		if (before & 1)
 			continue;
-		memcpy((uint8_t *)dst + sizeof(dst->lock), (const uint8_t *)src + sizeof(src->lock),
-		       sizeof(*dst) - sizeof(dst->lock));
+		memcpy((uint8_t *)dst + sizeof(*lock), (const uint8_t *)src + sizeof(*lock), len);
 		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&src->lock, memory_order_relaxed) == before)
+		if (atomic_load_explicit(lock, memory_order_relaxed) == before)
 			return true;
 	}
 	return false;
+}
+
+_Static_assert(offsetof(struct dpsec_shm_stats, lock) == 0 &&
+		       offsetof(struct dpsec_shm_ports, lock) == 0,
+	       "the areas copied whole begin with their lock");
+
+static inline bool dpsec_shm_stats_read(const struct dpsec_shm_stats *src,
+					struct dpsec_shm_stats *dst, int tries)
+{
+	return dpsec_shm_seq_copy(src, dst, sizeof(*dst) - sizeof(dst->lock), tries);
+}
+
+/* The port table (n bounded). */
+static inline bool dpsec_shm_ports_read(const struct dpsec_shm_ports *src,
+					struct dpsec_shm_ports *dst, int tries)
+{
+	if (!dpsec_shm_seq_copy(src, dst, sizeof(*dst) - sizeof(dst->lock), tries))
+		return false;
+	if (dst->n > DPSEC_SHM_PORTS)
+		dst->n = DPSEC_SHM_PORTS;
+	return true;
 }
 
 /* The neighbour table: its head and the n entries in use (n bounded). */

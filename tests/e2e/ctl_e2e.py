@@ -6,7 +6,8 @@ memory, driven by dpsecctl, in network namespaces the test creates:
               tunnel while ctld makes 1,000 changes (dynamic filters added
               and removed, static SAs added and deleted, the policy
               reassigned); every packet must come out once, in order, on its
-              SA, nothing in the clear
+              SA, nothing in the clear; show ports counts them in on the
+              LAN port and out on the WAN port, both links up
   restarts    kill -9 ctld under traffic: forwarding goes on and dpsecctl
               show stats (read from the segment) keeps rising; a new ctld
               reads the dataplane back: show qmsas identical, sequence
@@ -179,9 +180,26 @@ def hitless(w, errs):
     time.sleep(0.5)
     cap.stop()
     check_stream(errs, pcap, count, "hitless", drops, w, 3000)
+    ports_counted(w, errs, count)
     if changes < 1000:
         errs.append("hitless: only %d changes" % changes)
     return "%d changes under %d packets" % (changes, count)
+
+
+def ports_counted(w, errs, count):
+    """show ports (through ctld): the stream's count packets, at least, in
+    on the LAN port and out on the WAN port; both links up; the text form
+    a row per port under its header."""
+    ports = {p["name"]: p for p in w.show("ports")["ports"]}
+    got = {n: (p["link"], p["rx_packets"], p["tx_packets"]) for n, p in ports.items()}
+    text = w.ctl("show", "ports").stdout.splitlines()
+    if set(got) != {"lan", "wan"} or got["lan"][0] != "up" or got["wan"][0] != "up" or \
+            got["lan"][1] < count or got["wan"][2] < count:
+        errs.append("hitless: show ports gave (link, rx, tx) %s after %d packets from the LAN "
+                    "to the WAN" % (got, count))
+    if len(text) != 3 or not text[0].startswith("port") or \
+            sorted(line.split()[0] for line in text[1:]) != ["lan", "wan"]:
+        errs.append("hitless: show ports as text:\n" + "\n".join(text))
 
 
 def qm_table(w):
@@ -333,7 +351,8 @@ def cli(w, errs):
         if r.returncode == 0 or want not in r.stderr + r.stdout:
             errs.append("cli: %s: exit %d, expected a refusal naming '%s', got: %s"
                         % (" ".join(args), r.returncode, want, (r.stderr + r.stdout).strip()))
-    for what in ("policy", "rules", "filters", "filteractions", "mmsas", "qmsas", "stats"):
+    for what in ("policy", "rules", "filters", "filteractions", "mmsas", "qmsas", "ports",
+                 "stats"):
         try:
             w.show(what)
         except ValueError as e:

@@ -46,9 +46,11 @@
 #              link (af_packet reports no link changes; a TAP's follows
 #              its interface); the TAP taken down while host B's entries
 #              for the gateway go stale at another MAC, then up: dpsecd
-#              counts and logs both, tests its IPv6 address on that link
-#              again (one solicitation from ::) and announces both of its
-#              addresses there three times, not port a's; host B follows.
+#              counts and logs both, shows the link down then up (show
+#              ports, with the port's MAC, role and sent packets), tests
+#              its IPv6 address on that link again (one solicitation from
+#              ::) and announces both of its addresses there three times,
+#              not port a's; host B follows.
 # Needs root; exit 77 without it. Traffic stays inside namespaces it
 # creates (2001:db8::/32, documentation addresses; 10.61.0.0/24, private).
 import json
@@ -169,6 +171,9 @@ class World:
         rows = self.ctl("show", "stats", "--all", "--json")["dataplane"]
         stats = {r["name"]: r["value"] for r in rows}
         return {n: stats[n] for n in names}
+
+    def ports(self):
+        return {r["name"]: r for r in self.ctl("show", "ports", "--json")["ports"]}
 
     def neighbours(self):
         return {r["address"]: r for r in self.ctl("show", "neighbours", "--json")["neighbours"]}
@@ -414,6 +419,7 @@ def link(w, errs):
     cap, pcap = T.dumpcap(w, "link", w.ns_b, "hostb", "-f", "arp or icmp6")
     T.sh("ip", "link", "set", "gwbtap", "down", ns=w.ns_dp)
     down, _ = counted_each(w, {"port_link_down": before["port_link_down"]}, 3)
+    shown_down = w.ports()
     for gw in (gw_b6, gw_b4):  # host B's caches lose the gateway meanwhile
         T.sh("ip", "neigh", "replace", gw, "lladdr", STALE_MAC, "dev", "hostb", "nud", "stale",
              ns=w.ns_b)
@@ -421,6 +427,7 @@ def link(w, errs):
     up, _ = counted_each(w, {"port_link_up": before["port_link_up"]}, 3)
     time.sleep(3.5)  # the test, then three rounds a second apart
     after = w.counters(*names)
+    shown_up = w.ports()
     cap.stop()
     got = {n: after[n] - before[n] for n in names}
     frames = tshark_fields(pcap, "eth.src", "arp.opcode", "arp.src.proto_ipv4",
@@ -458,6 +465,17 @@ def link(w, errs):
     if got["neigh_announced"] != 6:
         errs.append("link: %d announcements after port b's link came back, expected 6 (its two "
                     "addresses; port a's link never went down)" % got["neigh_announced"])
+    links = [(p["a"]["link"], p["b"]["link"]) for p in (shown_down, shown_up)]
+    sent = shown_up["b"]["tx_packets"] - shown_down["b"]["tx_packets"]
+    print("link: show ports: links (a, b) %s while down, %s after; port b sent %d frames since"
+          % (links[0], links[1], sent))
+    if links != [("up", "down"), ("up", "up")] or sent < 7:
+        errs.append("link: show ports gave the links (a, b) as %s while b was down and %s after, "
+                    "port b sending %d frames since (at least 7: its test and announcements)"
+                    % (links[0], links[1], sent))
+    b = shown_up["b"]
+    if (b["mac"], b["role"], b["mtu"]) != (GW_B_MAC, "unprotected", 1500):
+        errs.append("link: show ports gave port b as %s" % b)
     if any(mac != GW_B_MAC for mac in held.values()):
         errs.append("link: host B's entries for the gateway did not follow its announcements "
                     "back to %s: %s" % (GW_B_MAC, held))
