@@ -22,7 +22,7 @@ static int start_file(struct cp_ikelog *l, char *err, size_t errlen)
 	int fd;
 
 	if (rename(l->path, l->saved) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "IKE log: moving %s to %s: %s", l->path, l->saved, strerror(errno));
+		snprintf(err, errlen, "IKE log: moving %s aside (to .sav): %s", l->path, strerror(errno));
 		return -1;
 	}
 	fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);

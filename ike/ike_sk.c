@@ -128,7 +128,7 @@ int ikev2_sk_seal(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t a
 {
 	const uint8_t *ek = k->initiator ? k->sk_ei : k->sk_er;
 	const uint8_t *ak = k->initiator ? k->sk_ai : k->sk_ar;
-	struct sk_parts s;
+	struct sk_parts s = { 0 }; /* split() fills it; zeroed for -O3's flow analysis */
 	int rc = length_ok(msg, len, -EINVAL, err);
 
 	if (rc == 0)
@@ -171,7 +171,7 @@ static int decrypt(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t 
 int ikev2_sk_open(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t aad_len,
 		  uint8_t **plain, size_t *plain_len, struct ike_err *err)
 {
-	struct sk_parts s;
+	struct sk_parts s = { 0 }; /* split() fills it; zeroed for -O3's flow analysis */
 	int rc = length_ok(msg, len, -EBADMSG, err);
 
 	if (rc == 0)
