@@ -156,10 +156,7 @@ def main():
         check_inbound_clear(pcap, errs)
     finally:
         wire.close()
-    for e in errs:
-        print("FAIL: " + e)
-    print("bench with real ports: %s" % ("FAILED" if errs else "ok"))
-    sys.exit(1 if errs else 0)
+    sys.exit(T.verdict(errs, "bench with real ports"))
 
 
 if __name__ == "__main__":

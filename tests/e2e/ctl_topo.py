@@ -86,6 +86,25 @@ def cleanup_on_sigterm():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
 
+def wait_until(cond, timeout, step=0.25):
+    """Whether cond() came true within timeout seconds, polled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def verdict(errs, name, ok="ok"):
+    """Prints each error, then name's verdict (FAILED, or ok); the exit
+    status."""
+    for e in errs:
+        print("FAIL " + e)
+    print("%s: %s" % (name, "FAILED" if errs else ok))
+    return 1 if errs else 0
+
+
 def delete_netns(ns):
     """Kills what still runs in namespace ns, then deletes it."""
     for p in sh("ip", "netns", "pids", ns, check=False).stdout.split():

@@ -88,11 +88,8 @@ def main():
             errs.append("only %d changes and %d large swaps while traffic flowed" % (changes, swaps))
     finally:
         topo.close()
-    for e in errs:
-        print("FAIL " + e)
-    print("dp_live_updates: %d changes and %d swaps of 10,000 filters under %d packets: %s"
-          % (changes, swaps, count, "FAILED" if errs else "every packet once, in order, on its SA"))
-    return 1 if errs else 0
+    return T.verdict(errs, "dp_live_updates: %d changes and %d swaps of 10,000 filters under %d "
+                     "packets" % (changes, swaps, count), "every packet once, in order, on its SA")
 
 
 if __name__ == "__main__":

@@ -760,10 +760,7 @@ def run_world(w, body, what):
         body(w, errs)
     finally:
         w.close()
-    for e in errs:
-        print("FAIL " + e)
-    print("%s: %s" % (what, "FAILED" if errs else "passed"))
-    return 1 if errs else 0
+    return T.verdict(errs, what, "passed")
 
 
 if __name__ == "__main__":

@@ -199,15 +199,6 @@ def received(out):
     return int(m.group(1)) if m else 0
 
 
-def wait_until(cond, timeout, step=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
-
-
 def announced(w, errs):
     held = {}
 
@@ -218,7 +209,7 @@ def announced(w, errs):
             held[gw] = rows[0] if rows else None
         return all(e is not None and e.get("lladdr") == GW_A_MAC for e in held.values()) and \
             "router" in held[GW_A6]
-    ok = wait_until(follows, 5)
+    ok = T.wait_until(follows, 5)
     print("announced: host A's entries for the gateway: %s" % held)
     if not ok:
         errs.append("announced: host A, which held %s for the gateway's addresses, did not "
@@ -257,7 +248,7 @@ def moved(w, errs):
     T.sh("ip", "link", "set", "hostb", "address", HOST_B_MOVED, ns=w.ns_b)
     before = w.counters("neigh_expired")["neigh_expired"]
     start = time.monotonic()
-    ok = wait_until(lambda: received(w.ping(HOST_B, count=1, wait="1")) == 1, FOLLOW_S)
+    ok = T.wait_until(lambda: received(w.ping(HOST_B, count=1, wait="1")) == 1, FOLLOW_S)
     expired = w.counters("neigh_expired")["neigh_expired"] - before
     print("moved: host B took %s silently; A's pings %s after %.1f s; %d neighbours forgotten"
           % (HOST_B_MOVED, "answered" if ok else "not answered", time.monotonic() - start,
@@ -288,7 +279,7 @@ def counted_each(w, before, timeout):
         after = w.counters(*before)
         got.update({n: after[n] - before[n] for n in before})
         return all(n >= 1 for n in got.values())
-    return wait_until(grown, timeout), got
+    return T.wait_until(grown, timeout), got
 
 
 def believed(w, errs):
@@ -317,7 +308,7 @@ def duplicate(w, errs):
     names = ("neigh_address_conflicts", "neigh_announced")
     before = w.counters(*names)
     T.sh("ip", "addr", "add", "2001:db8:62::1/64", "dev", "hostb", ns=w.ns_b)
-    dad = wait_until(lambda: "dadfailed" in T.sh("ip", "-6", "addr", "show", "dev", "hostb",
+    dad = T.wait_until(lambda: "dadfailed" in T.sh("ip", "-6", "addr", "show", "dev", "hostb",
                                                  ns=w.ns_b).stdout, 5)
     T.sh("ip", "addr", "del", "2001:db8:62::1/64", "dev", "hostb", ns=w.ns_b, check=False)
     T.sh("/usr/bin/python3", "-c", GARP % (HOST_B_MOVED, "10.62.0.1"), ns=w.ns_b)
@@ -346,7 +337,7 @@ def stale(w, errs):
             if addr in shown:
                 states.add(shown[addr]["state"])
         return not any(addr in shown for addr in seen)
-    ok = wait_until(gone, 4 * REACHABLE_S + 10)
+    ok = T.wait_until(gone, 4 * REACHABLE_S + 10)
     after = w.counters(*names)
     got = {n: after[n] - before[n] for n in names}
     out = w.ping(HOST_B)
@@ -495,10 +486,7 @@ def main():
             step(w, errs)
     finally:
         w.close()
-    for e in errs:
-        print("FAIL " + e)
-    print("neigh_e2e: %s" % ("FAIL" if errs else "ok"))
-    return 1 if errs else 0
+    return T.verdict(errs, "neigh_e2e")
 
 
 if __name__ == "__main__":

@@ -91,10 +91,7 @@ def main():
     if errs:   # what the child left, removed here
         T.Topo.close(types.SimpleNamespace(ns_dp=tag + "-dp", ns_lan=tag + "-lan",
                                            ns_wan=tag + "-wan", work="/nonexistent"))
-    for e in errs:
-        print("FAIL " + e)
-    print("sigterm_cleanup: %s" % ("FAILED" if errs else "namespaces and processes removed on SIGTERM"))
-    return 1 if errs else 0
+    return T.verdict(errs, "sigterm_cleanup", "namespaces and processes removed on SIGTERM")
 
 
 if __name__ == "__main__":
