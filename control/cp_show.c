@@ -287,6 +287,19 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
 /* ---- SAs ------------------------------------------------------------- */
 
 /* A rule id as the administrator knows it. */
+/* A per-peer rule by the store rule it was made from ("to-site-b (peer)":
+ * an IKE child SA's, a fallback's), or by its kind when that rule is gone. */
+static void dyn_rule_name(const struct cfg_compiled *cc, const struct cp_dyn_rule *d, char *buf,
+			  size_t len)
+{
+	const char *name = d->generic_name;
+
+	for (uint32_t i = 0; cc && i < cc->n_rules; i++)
+		if (cc->rules[i].id == d->generic_id)
+			name = cc->rules[i].name;
+	snprintf(buf, len, "%s (peer)", name);
+}
+
 static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uint32_t id,
 		      char *buf, size_t len)
 {
@@ -297,7 +310,7 @@ static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uin
 		}
 	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
 		if (c->dyn[i].used && c->dyn[i].id == id) {
-			snprintf(buf, len, "%s (peer)", c->dyn[i].generic_name);
+			dyn_rule_name(cc, &c->dyn[i], buf, len);
 			return;
 		}
 	snprintf(buf, len, id ? "%08x" : "-", id);
@@ -382,12 +395,20 @@ void cp_show_mmsas(const struct cp_ctx *c, struct cp_out *o)
 }
 
 /* The rule that sends through outbound SA name. */
-static void outbound_rule(const struct cfg_compiled *cc, const char *name, char *buf, size_t len)
+/* The rule sending on outbound SA e: a static rule naming it, or the
+ * per-peer rule IKE installed it for. */
+static void outbound_rule(const struct cp_ctx *c, const struct cfg_compiled *cc,
+			  const struct dpsec_shm_sa *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "-");
 	for (uint32_t i = 0; cc && i < cc->n_rules; i++)
-		if (cc->origin[i] && strcmp(cc->origin[i]->outbound_sa, name) == 0)
+		if (cc->origin[i] && strcmp(cc->origin[i]->outbound_sa, e->conf.name) == 0) {
 			snprintf(buf, len, "%s", cc->rules[i].name);
+			return;
+		}
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
+		if (c->dyn[i].used && c->dyn[i].kind == CP_DYN_SA && c->dyn[i].sa_out == e->sa_id)
+			dyn_rule_name(cc, &c->dyn[i], buf, len);
 }
 
 static uint64_t left_s(const struct dpsec_shm_sa *e)
@@ -465,7 +486,7 @@ void cp_show_qmsas(const struct cp_ctx *c, struct cp_out *o)
 			    e.conf.direction != (pass == 0 ? DPSEC_DIR_OUT : DPSEC_DIR_IN))
 				continue;
 			if (e.conf.direction == DPSEC_DIR_OUT)
-				outbound_rule(have_cc ? &cc : NULL, e.conf.name, rule, sizeof(rule));
+				outbound_rule(c, have_cc ? &cc : NULL, &e, rule, sizeof(rule));
 			else
 				rule_name(c, have_cc ? &cc : NULL, e.rule_id, rule, sizeof(rule));
 			show_qmsa(o, &e, rule);

@@ -10,7 +10,8 @@
 #     negotiates the tunnel), small and 1,300-byte ones, and host B's of
 #     host A back through the same SAs;
 #   - gateway A shows one IKE SA, its tunnel's SA pair carrying those
-#     packets, and both of its ports' links up;
+#     packets under the rule they were negotiated for, and both of its
+#     ports' links up;
 #   - the WAN bridge carried nothing in the clear (tools/wirecheck: IKE
 #     and ESP between 192.0.2.1 and 192.0.2.2, ARP).
 # Starts dockerd when none runs (and stops it after); makes the
@@ -177,11 +178,15 @@ def check_gateway(lab, errs, pings):
     ports = json.loads(lab.exec("gateway-a", "dpsecctl", "show", "ports", "--json")
                        .stdout)["ports"]
     dirs = sorted((s["direction"], s["packets"]) for s in sas)
-    print("gateway A: child SAs %s, IKE SAs %d, links %s"
-          % (dirs, len(ike), {p["name"]: p["link"] for p in ports}))
+    rules = {s["rule"] for s in sas}
+    print("gateway A: child SAs %s of rule %s, IKE SAs %d, links %s"
+          % (dirs, rules, len(ike), {p["name"]: p["link"] for p in ports}))
     if [d for d, _ in dirs] != ["inbound", "outbound"] or any(n < pings for _, n in dirs):
         errs.append("gateway A's child SAs %s: expected one pair, each carrying the %d packets "
                     "of the pings" % (dirs, pings))
+    if rules != {"to-site-b (peer)"}:
+        errs.append("gateway A shows its child SAs under the rules %s, expected the negotiate "
+                    "rule they came from, to-site-b (peer)" % rules)
     if len(ike) != 1:
         errs.append("gateway A holds %d IKE SAs, expected one: %s" % (len(ike), ike))
     if sorted((p["name"], p["link"]) for p in ports) != [("lan", "up"), ("wan", "up")]:
