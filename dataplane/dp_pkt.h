@@ -276,4 +276,12 @@ static inline const uint8_t *dp_meta_dst(const struct dp_meta *md)
 	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst : md->key.k4.dst;
 }
 
+/* A destination that is a group, not one host: multicast, and for IPv4
+ * class E and the limited broadcast. dpsec routes none of them (RFC 1812
+ * §5.3.5.1, §5.3.7) and answers none with an ICMP error. */
+static inline bool dp_meta_to_group(const struct dp_meta *md)
+{
+	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
+}
+
 #endif

@@ -133,12 +133,6 @@ static bool source_is_host(const uint8_t *src, uint8_t family)
 	return src[0] != 0 && src[0] != 127 && src[0] < 224;
 }
 
-/* Multicast, and for IPv4 class E and the limited broadcast. */
-static bool to_group(const struct dp_meta *md)
-{
-	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
-}
-
 static bool from_host(const struct dp_meta *md)
 {
 	return dp_g->ports[md->in_port].role == DP_ROLE_HOST;
@@ -155,7 +149,7 @@ static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md, 
 {
 	if (from_host(md))
 		return too_big && !(md->flags & DP_M_NOT_FIRST) && !is_icmp_error(m, md);
-	if ((md->flags & DP_M_NOT_FIRST) || to_group(md) || is_icmp_error(m, md))
+	if ((md->flags & DP_M_NOT_FIRST) || dp_meta_to_group(md) || is_icmp_error(m, md))
 		return false;
 	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
 			      md->family);

@@ -14,15 +14,6 @@
 #include "icmp_err.h"
 #include "worker.h"
 
-/* dpsec does not route multicast (the host's MLD reports, router
- * solicitations, mDNS... included). */
-static bool is_multicast(const struct dp_meta *md)
-{
-	if (md->family == DPSEC_AF_INET6)
-		return md->key.k6.dst[0] == 0xff;
-	return (md->key.k4.dst[0] & 0xf0) == 0xe0;
-}
-
 /* Asks the manager for addr's MAC on port, handing it m (or NULL) to hold
  * until then; false when the queue is full (asked already). */
 static bool request_resolution(uint16_t port, const struct dp_meta *md, const uint8_t *addr,
@@ -167,7 +158,7 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	struct rte_ether_addr mac;
 	const struct dp_port *port;
 
-	if (is_multicast(md)) {
+	if (dp_meta_to_group(md)) { /* a decrypted packet's: received ones are dropped at once */
 		dp_drop(w, m, DP_DROP_multicast);
 		return;
 	}

@@ -2,7 +2,9 @@
  * at the link layer (our MAC or a group address; ARP to the manager) and
  * parsed, then sorted by its path: outbound (from the protected side or
  * the host), inbound clear, ESP/AH to one of the gateway's addresses (its
- * fragments made whole first), or the manager (ARP, ND). */
+ * fragments made whole first), or the manager (ARP, ND); packets to a
+ * group (multicast, broadcast) not for the gateway are dropped, never
+ * routed. */
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -135,12 +137,12 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 		dp_drop(w, m, rc);
 		return;
 	}
-	if (port->role == DP_ROLE_HOST) {
-		s->out[s->n_out++] = m;
-	} else if (is_nd(m, md)) {
+	if (port->role != DP_ROLE_HOST && is_nd(m, md)) {
 		dp_worker_to_control(w, m);
-	} else if (dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
+	} else if (port->role != DP_ROLE_HOST && dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
 		sort_local(w, m, md, s);
+	} else if (dp_meta_to_group(md)) { /* not routed: no policy, no TTL, no error */
+		dp_drop(w, m, DP_DROP_multicast);
 	} else if (port->role == DP_ROLE_UNPROTECTED) {
 		s->clear_in[s->n_clear_in++] = m;
 	} else {

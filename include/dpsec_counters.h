@@ -62,7 +62,7 @@
 	X(pmtu_report_limited, "path MTU report (ICMP too big about our ESP/AH) over the worker's rate of 100 a second") \
 	X(fragment_unseen, "later fragment whose first this worker has not seen, under a policy whose filters name ports (RFC 4301 section 7.3)") \
 	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
-	X(multicast, "multicast destination: dpsec does not route multicast")          \
+	X(multicast, "multicast, IPv4 limited broadcast or class E destination (not an ND message): dpsec routes none (RFC 1812 §5.3.5.1)")          \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop's MAC unknown, the packet not held: the next hop failed to answer (host unreachable sent), the packet exceeds its port's MTU, or the queue to the manager is full") \
 	X(no_host, "local packet but no exception interface")                           \
