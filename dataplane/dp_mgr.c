@@ -115,7 +115,8 @@ void dp_mgr_ready(struct dp_ctx *dp)
 	atomic_store(&dp->mgr->shm.hdr->ready, 1);
 }
 
-_Static_assert(CFG_MAX_PORTS <= DPSEC_SHM_PORTS, "every network port has a row in the port table");
+_Static_assert(CFG_MAX_PORTS <= DPSEC_SHM_PORTS,
+	       "every network port has a row in the port table");
 
 /* Network port p as its driver tells now, into e; whether its link is
  * up (a driver that cannot tell: taken as up). */
@@ -126,13 +127,15 @@ static bool read_port(const struct dp_ctx *dp, uint16_t p, struct dpsec_shm_port
 	struct rte_eth_stats st = { 0 };
 	bool known = rte_eth_link_get_nowait(port->port_id, &link) == 0;
 	bool up = !known || link.link_status == RTE_ETH_LINK_UP;
+	bool speed = known && up && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN;
 
 	rte_eth_stats_get(port->port_id, &st);
 	*e = (struct dpsec_shm_port){
-		.role = port->role, .link = !known ? DPSEC_LINK_UNKNOWN : up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN,
+		.role = port->role,
+		.link = !known ? DPSEC_LINK_UNKNOWN : up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN,
 		.full_duplex = known && up && link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX,
 		.mtu = port->mtu,
-		.speed_mbps = known && up && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN ? link.link_speed : 0,
+		.speed_mbps = speed ? link.link_speed : 0,
 		.ipackets = st.ipackets, .opackets = st.opackets, .ibytes = st.ibytes,
 		.obytes = st.obytes, .imissed = st.imissed, .ierrors = st.ierrors,
 		.oerrors = st.oerrors, .rx_nombuf = st.rx_nombuf,
