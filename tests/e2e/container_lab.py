@@ -200,7 +200,7 @@ def main():
     root = os.path.abspath(sys.argv[1])
     for tool in (DOCKER, COMPOSE, "/usr/sbin/dockerd", "/usr/sbin/debootstrap"):
         if not os.path.exists(tool):
-            print("container_lab: %s missing: run tools/deps" % tool)
+            print("container_lab: %s missing: run tools/deps --containers" % tool)
             return 1
     lab = Lab(root)
     errs = []
