@@ -125,14 +125,12 @@ void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t
 void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up)
 {
 	struct dp_own_port *o = &own->port[port];
-	uint8_t link = up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN;
 	bool first = o->link == DPSEC_LINK_UNKNOWN;
+	bool changed = first ? !up : up != (o->link == DPSEC_LINK_UP); /* up at start: as ever */
 
-	if (link == o->link || (first && up)) {
-		o->link = link;
+	o->link = up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN;
+	if (!changed)
 		return;
-	}
-	o->link = link;
 	dp->mgr_ctr.c[up ? DP_C_port_link_up : DP_C_port_link_down]++;
 	fprintf(stderr, "dpsecd: port %s: link %s\n", dp->cfg->ports[port].name,
 		up ? "up: its addresses tested and announced again"
