@@ -197,6 +197,7 @@ def main():
     if os.geteuid() != 0:
         print("container_lab: needs root; skipped")
         return 77
+    T.cleanup_on_sigterm()  # meson's timeout: the finally below still tears the lab down
     root = os.path.abspath(sys.argv[1])
     for tool in (DOCKER, COMPOSE, "/usr/sbin/dockerd", "/usr/sbin/debootstrap"):
         if not os.path.exists(tool):
