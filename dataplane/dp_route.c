@@ -56,14 +56,27 @@ void dp_routes_fini(struct dp_routes *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int nexthop_add(struct dp_routes *r, uint16_t port, uint8_t family,
+/* A subnet of 4 addresses or more has a broadcast address (RFC 919, RFC
+ * 922); /31 and /32 have none (RFC 3021). */
+static uint32_t broadcast_host_bits(const struct dpsec_prefix *dst)
+{
+	if (dst->addr.family != DPSEC_AF_INET || dst->len > 30)
+		return 0;
+	return rte_cpu_to_be_32(dst->len ? ~(~0u << (32 - dst->len)) : ~0u);
+}
+
+/* The next hop for routes to dst through port via (on-link when none):
+ * shared by every route that has the same one. */
+static int nexthop_add(struct dp_routes *r, const struct dpsec_prefix *dst, uint16_t port,
 		       const struct dpsec_addr *via)
 {
-	struct dp_nexthop nh = { .port = port, .family = family };
+	struct dp_nexthop nh = { .port = port, .family = dst->addr.family };
 
 	nh.onlink = via == NULL || via->family == DPSEC_AF_NONE;
 	if (!nh.onlink)
 		memcpy(nh.gw, via->a, sizeof(nh.gw));
+	else
+		nh.host_bits = broadcast_host_bits(dst);
 	for (uint32_t i = 0; i < r->n_nh; i++)
 		if (memcmp(&r->nh[i], &nh, sizeof(nh)) == 0)
 			return (int)i;
@@ -76,7 +89,7 @@ static int nexthop_add(struct dp_routes *r, uint16_t port, uint8_t family,
 int dp_route_add(struct dp_routes *r, const struct dpsec_prefix *dst, uint16_t port,
 		 const struct dpsec_addr *via)
 {
-	int nh = nexthop_add(r, port, dst->addr.family, via);
+	int nh = nexthop_add(r, dst, port, via);
 	uint32_t ip4;
 
 	if (nh < 0)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ether.h>
 #include <rte_hash.h>
@@ -23,6 +24,10 @@ struct dp_nexthop {
 	bool onlink;    /* the destination itself is the neighbour */
 	uint8_t family;
 	uint8_t gw[16];
+	/* on-link IPv4 prefixes of /30 or shorter: the host bits of their
+	 * prefix (network order), all ones in the subnet's broadcast address;
+	 * 0 otherwise */
+	uint32_t host_bits;
 };
 
 /* 32 bytes, so that rte_hash compares keys with its vector routine, not memcmp. */
@@ -68,6 +73,19 @@ int dp_route_add(struct dp_routes *r, const struct dpsec_prefix *dst, uint16_t p
 /* Looks the next hop up; returns NULL when there is no route. */
 const struct dp_nexthop *dp_route_lookup(const struct dp_routes *r, uint8_t family,
 					 const uint8_t *dst);
+
+/* Whether dst, whose route gave nh, is the broadcast address of a
+ * connected subnet: such a next hop is on-link with host_bits set, and
+ * so only IPv4. */
+static inline bool dp_nexthop_broadcast(const struct dp_nexthop *nh, const uint8_t *dst)
+{
+	uint32_t a;
+
+	if (nh->host_bits == 0)
+		return false;
+	memcpy(&a, dst, sizeof(a));
+	return (a & nh->host_bits) == nh->host_bits;
+}
 
 /* The neighbour to send to for dst through nh. */
 static inline const uint8_t *dp_nexthop_addr(const struct dp_nexthop *nh, const uint8_t *dst)

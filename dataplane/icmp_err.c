@@ -138,9 +138,22 @@ static bool from_host(const struct dp_meta *md)
 	return dp_g->ports[md->in_port].role == DP_ROLE_HOST;
 }
 
+/* Whether m is to the broadcast address of a connected IPv4 subnet, which
+ * the route will drop (dp_nexthop_broadcast). */
+static bool to_subnet_broadcast(const struct dp_meta *md)
+{
+	const struct dp_nexthop *nh;
+
+	if (md->family != DPSEC_AF_INET)
+		return false;
+	nh = dp_route_lookup(&dp_g->routes, md->family, dp_meta_dst(md));
+	return nh != NULL && dp_nexthop_broadcast(nh, dp_meta_dst(md));
+}
+
 /* Whether the source of m may be sent an error about it: never about an
- * ICMP error, a later fragment or a packet to a group (RFC 1812
- * §4.3.2.7, RFC 4443 §2.4 (e)), only to a host. The host's own packets
+ * ICMP error, a later fragment or a packet to a group or a subnet's
+ * broadcast address (RFC 1812 §4.3.2.7, RFC 4443 §2.4 (e)), only to a
+ * host. The host's own packets
  * are the kernel's business, but for one too big for the path MTU a
  * router reported for its SA (tunnel_pmtu.c): only the dataplane knows
  * that path, and without a word the host's path MTU discovery would
@@ -149,7 +162,8 @@ static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md, 
 {
 	if (from_host(md))
 		return too_big && !(md->flags & DP_M_NOT_FIRST) && !is_icmp_error(m, md);
-	if ((md->flags & DP_M_NOT_FIRST) || dp_meta_to_group(md) || is_icmp_error(m, md))
+	if ((md->flags & DP_M_NOT_FIRST) || dp_meta_to_group(md) || is_icmp_error(m, md) ||
+	    to_subnet_broadcast(md))
 		return false;
 	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
 			      md->family);

@@ -166,6 +166,10 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 		no_route(w, m);
 		return;
 	}
+	if (unlikely(dp_nexthop_broadcast(nh, dst))) { /* no error about it either */
+		dp_drop(w, m, DP_DROP_directed_broadcast);
+		return;
+	}
 	port = &dp_g->ports[nh->port];
 	if (!neighbour_mac(nc, nh, dp_nexthop_addr(nh, dst), md->family, &mac)) {
 		no_neighbour(w, m, nh->port, dp_nexthop_addr(nh, dst));

@@ -4,7 +4,8 @@
  * the host), inbound clear, ESP/AH to one of the gateway's addresses (its
  * fragments made whole first), or the manager (ARP, ND); packets to a
  * group (multicast, broadcast) not for the gateway are dropped, never
- * routed. */
+ * routed, and so are unicast packets that came in a link-layer broadcast
+ * or multicast frame. */
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -33,10 +34,11 @@ void dp_worker_to_control(struct dp_worker *w, struct rte_mbuf *m)
 	w->ctr->c[DP_C_control_packets]++;
 }
 
-/* Link layer: our MAC or a group address; ARP to the manager; IP stripped
- * of its Ethernet header, meta.family set from the EtherType. Returns false
- * when the packet was consumed. */
-static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mbuf *m)
+/* Link layer: our MAC or a group address (*to_group set); ARP to the
+ * manager; IP stripped of its Ethernet header, meta.family set from the
+ * EtherType. Returns false when the packet was consumed. */
+static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mbuf *m,
+		  bool *to_group)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint16_t type;
@@ -50,6 +52,7 @@ static bool rx_l2(struct dp_worker *w, const struct dp_port *port, struct rte_mb
 		dp_drop(w, m, DP_DROP_not_for_us);
 		return false;
 	}
+	*to_group = rte_is_multicast_ether_addr(&eth->dst_addr); /* broadcast too */
 	type = rte_be_to_cpu_16(eth->ether_type);
 	if (type == RTE_ETHER_TYPE_ARP && port->role != DP_ROLE_HOST) {
 		dp_meta(m)->family = DPSEC_AF_NONE;
@@ -123,6 +126,7 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 {
 	const struct dp_port *port = &dp_g->ports[in_port];
 	struct dp_meta *md = dp_meta(m);
+	bool l2_group;
 	int rc;
 
 	w->ctr->c[DP_C_rx_packets]++;
@@ -131,7 +135,7 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 		return;
 	}
 	md->in_port = (uint8_t)in_port; /* before rx_l2: ARP goes to the manager with it */
-	if (!rx_l2(w, port, m))
+	if (!rx_l2(w, port, m, &l2_group))
 		return;
 	if ((rc = dp_parse_ip_as(m, md, md->family)) != 0) {
 		dp_drop(w, m, rc);
@@ -139,10 +143,12 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 	}
 	if (port->role != DP_ROLE_HOST && is_nd(m, md)) {
 		dp_worker_to_control(w, m);
-	} else if (port->role != DP_ROLE_HOST && dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
-		sort_local(w, m, md, s);
 	} else if (dp_meta_to_group(md)) { /* not routed: no policy, no TTL, no error */
 		dp_drop(w, m, DP_DROP_multicast);
+	} else if (unlikely(l2_group) && port->role != DP_ROLE_HOST) {
+		dp_drop(w, m, DP_DROP_l2_group_unicast); /* a unicast packet sent to all */
+	} else if (port->role != DP_ROLE_HOST && dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
+		sort_local(w, m, md, s);
 	} else if (port->role == DP_ROLE_UNPROTECTED) {
 		s->clear_in[s->n_clear_in++] = m;
 	} else {

@@ -29,6 +29,7 @@
 #define DP_DROP_REASONS(X)                                                          \
 	X(unsupported_l2, "frame too short, not IPv4/IPv6/ARP, or VLAN-tagged")         \
 	X(not_for_us, "unicast frame addressed to another MAC")                         \
+	X(l2_group_unicast, "link-layer broadcast or multicast frame whose IP destination is not a group: neither routed nor taken (RFC 1812 §5.3.4)") \
 	X(ipv4_malformed, "IPv4 header: bad version, IHL, length or checksum")          \
 	X(ipv4_options, "IPv4 header with options")                                     \
 	X(ipv6_malformed, "IPv6 header or extension headers malformed")                 \
@@ -63,6 +64,7 @@
 	X(fragment_unseen, "later fragment whose first this worker has not seen, under a policy whose filters name ports (RFC 4301 section 7.3)") \
 	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
 	X(multicast, "multicast, IPv4 limited broadcast or class E destination (not an ND message): dpsec routes none (RFC 1812 §5.3.5.1)")          \
+	X(directed_broadcast, "to the broadcast address of a connected IPv4 subnet (a port's prefix or an on-link route, /30 or shorter): not forwarded (RFC 2644)") \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop's MAC unknown, the packet not held: the next hop failed to answer (host unreachable sent), the packet exceeds its port's MTU, or the queue to the manager is full") \
 	X(no_host, "local packet but no exception interface")                           \

@@ -12,8 +12,10 @@
  * period); one no packet went to is stale, not asked, and forgotten after
  * twice that silence; a configured one is never asked. Packets wait for
  * their next hop's answer (eight of them, 64 next hops) and go back to be
- * routed; what show neighbours reads is published. What the manager
- * believes of the packets it receives is test_neigh_input.c's. */
+ * routed; what show neighbours reads is published. Beside them, which
+ * destinations the routes make a connected subnet's broadcast address.
+ * What the manager believes of the packets it receives is
+ * test_neigh_input.c's. */
 #include "natt.h"
 #include "neigh_world.h"
 
@@ -587,6 +589,57 @@ START_TEST(test_published)
 }
 END_TEST
 
+/* Whether the routes say dst (dotted) is a connected subnet's broadcast
+ * address, as the workers' route stage asks (dp_nexthop_broadcast). */
+static bool subnet_broadcast(const char *dst)
+{
+	struct dpsec_addr a;
+	const struct dp_nexthop *nh;
+
+	ck_assert_int_eq(cfg_parse_addr(dst, &a), 0);
+	nh = dp_route_lookup(&ctx.routes, a.family, a.a);
+	ck_assert_ptr_nonnull(nh);
+	return dp_nexthop_broadcast(nh, a.a);
+}
+
+static void route(const char *dst, const char *via)
+{
+	struct dpsec_prefix p;
+	struct dpsec_addr gw = { .family = DPSEC_AF_NONE };
+
+	ck_assert_int_eq(cfg_parse_prefix(dst, &p), 0);
+	if (via != NULL)
+		ck_assert_int_eq(cfg_parse_addr(via, &gw), 0);
+	ck_assert_int_ge(dp_route_add(&ctx.routes, &p, 0, &gw), 0);
+}
+
+/* A connected subnet of four addresses or more has a broadcast address,
+ * all ones in its host bits (RFC 919, RFC 922), whatever the prefix's
+ * length; /31 and /32 have none (RFC 3021), nor have a subnet through a
+ * gateway (its own last hop decides, RFC 2644), its network address, or
+ * IPv6. Each on-link prefix answers for its own length, even where two
+ * share a port. */
+START_TEST(test_subnet_broadcasts)
+{
+	route("10.8.0.0/16", NULL);
+	route("10.9.4.0/30", NULL);
+	route("10.9.5.0/31", NULL);
+	route("10.9.6.7/32", NULL);
+	route("172.16.0.0/12", "192.0.2.1");
+	route("2001:db8:9::/64", NULL);
+	ck_assert(subnet_broadcast("10.8.255.255"));
+	ck_assert(!subnet_broadcast("10.8.0.255"));
+	ck_assert(!subnet_broadcast("10.8.255.254"));
+	ck_assert(!subnet_broadcast("10.8.0.0"));
+	ck_assert(subnet_broadcast("10.9.4.3"));
+	ck_assert(!subnet_broadcast("10.9.4.2"));
+	ck_assert(!subnet_broadcast("10.9.5.1"));
+	ck_assert(!subnet_broadcast("10.9.6.7"));
+	ck_assert(!subnet_broadcast("172.31.255.255"));
+	ck_assert(!subnet_broadcast("2001:db8:9::ffff:ffff:ffff:ffff"));
+}
+END_TEST
+
 START_TEST(test_off_link)
 {
 	static const uint8_t a[4] = { 198, 51, 100, 7 };
@@ -604,6 +657,7 @@ int main(void)
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_answered);
 	tcase_add_test(tc, test_off_link);
+	tcase_add_test(tc, test_subnet_broadcasts);
 	tcase_add_test(tc, test_silent_ipv4_forgotten);
 	tcase_add_test(tc, test_silent_ipv6_forgotten);
 	tcase_add_test(tc, test_unused_forgotten_unasked);

@@ -792,6 +792,36 @@ def generic_run(seed):
     c.send_wan(bytes(IP(src=T.PEER4, dst="224.0.0.251", ttl=255) / udp))
     c.expect_drop("multicast", 8)
 
+    # a unicast packet in a link-layer broadcast or multicast frame is
+    # neither routed nor taken (RFC 1812 §5.3.4): clear ones that would be
+    # forwarded, and a genuine ESP packet to the gateway; a group packet in
+    # such a frame is still a group packet
+    c = Case(run, "link-broadcast-unicast")
+    c.send_lan(TR.simple(4, T.HOST4, T.PERMIT4, 12), dst="ff:ff:ff:ff:ff:ff")
+    c.send_lan(TR.simple(6, T.HOST6, "2001:db8:ee::5", 13), dst="33:33:00:00:00:01")
+    c.send_wan(TR.simple(4, T.PERMIT4, T.HOST4, 14), dst="01:00:5e:00:00:01",
+               inner=TR.simple(4, T.PERMIT4, T.HOST4, 14))
+    p = c4.inner_in(60)
+    c.send_wan(c4.esp(p, 60), dst="ff:ff:ff:ff:ff:ff", inner=p)
+    c.expect_drop("l2_group_unicast", 4)
+    c.send_lan(bytes(IP(src=T.HOST4, dst="255.255.255.255") / udp), dst="ff:ff:ff:ff:ff:ff")
+    c.expect_drop("multicast")
+
+    # the broadcast address of a subnet the gateway is on is not forwarded
+    # to it (RFC 2644), clear from either side or decrypted, and draws no
+    # ICMP error even when its TTL runs out (RFC 1812 §4.3.2.7)
+    c = Case(run, "directed-broadcasts")
+    c.send_lan(TR.simple(4, T.HOST4, "192.0.2.255", 15))
+    c.send_wan(TR.simple(4, T.PERMIT4, "10.1.0.255", 16),
+               inner=TR.simple(4, T.PERMIT4, "10.1.0.255", 16))
+    c.send_lan(TR.simple(4, T.HOST4, "10.1.0.255", 17))  # back where it came from
+    p = TR.simple(4, T.remote_host(4, c4.k, 6), "10.1.0.255", 18)
+    c.send_wan(c4.esp(p, 61), inner=p)
+    c.expect_sa(c4.inb, packets=1)  # decrypted: the SA counts it; routing drops it
+    c.expect_drop("directed_broadcast", 4)
+    c.send_wan(TR.simple(4, T.PERMIT4, "10.1.0.255", 19, ttl=1))
+    c.expect_drop("ttl_exceeded")
+
     # ESP fragments whose packet never completes (a first, a middle and a
     # last with holes between; IPv6 a first and a last): dropped when their
     # time runs out (the reass run has whole sets)
