@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,15 +63,18 @@ static void attach(struct seg *s, const char *instance)
 {
 	char name[64];
 	struct dpsec_shm_hdr h;
+	struct stat sb;
 	void *base;
 	int fd;
 
 	snprintf(name, sizeof(name), DPSEC_SHM_PREFIX "%s", instance);
 	fd = shm_open(name, O_RDWR, 0);
-	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		die("no dpsecd segment for that instance");
 	if (h.magic != DPSEC_SHM_MAGIC || h.layout != DPSEC_SHM_LAYOUT)
 		die("segment magic or layout differs from this build");
+	if (!dpsec_shm_areas_fit(&h, (uint64_t)sb.st_size))
+		die("the segment's size or areas do not match its header");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		die("a control plane (dpsec-ctld) holds this instance");
 	base = mmap(NULL, h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

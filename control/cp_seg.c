@@ -22,11 +22,7 @@ static int check_header(const struct dpsec_shm_hdr *h, size_t file_size, char *e
 		snprintf(err, errlen, "segment layout %u / messages %u, this dpsec-ctld speaks %u / %u: "
 			 "dpsecd and dpsec-ctld come from different builds", h->layout, h->msg_version,
 			 DPSEC_SHM_LAYOUT, DPSEC_MSG_VERSION);
-	else if (h->size != file_size || h->sa_off + (uint64_t)h->sa_capacity * sizeof(struct dpsec_shm_sa) > h->size ||
-		 h->cmd_off + sizeof(struct dpsec_ring) > h->size || h->ev_off + sizeof(struct dpsec_ring) > h->size ||
-		 h->stats_off + sizeof(struct dpsec_shm_stats) > h->size ||
-		 h->neigh_off + sizeof(struct dpsec_shm_neighs) > h->size ||
-		 h->ports_off + sizeof(struct dpsec_shm_ports) > h->size)
+	else if (!dpsec_shm_areas_fit(h, file_size))
 		snprintf(err, errlen, "segment size %zu does not match its header", file_size);
 	else if (!atomic_load(&h->ready))
 		snprintf(err, errlen, "dpsecd is still starting");

@@ -94,26 +94,44 @@ broken:
 	return 2;
 }
 
+/* Why the segment open as fd, whose header is h, cannot be read, or NULL:
+ * it can. */
+static const char *segment_problem(int fd, struct dpsec_shm_hdr *h)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h))
+		return "shorter than a segment header";
+	if (h->magic != DPSEC_SHM_MAGIC)
+		return "not a dpsec segment";
+	if (h->layout != DPSEC_SHM_LAYOUT)
+		return "another segment layout: dpsecd and dpsecctl come from different builds";
+	if (!dpsec_shm_areas_fit(h, (uint64_t)sb.st_size))
+		return "its size or areas do not match its header";
+	return NULL;
+}
+
 /* The segment of instance mapped read-only (its header in *h), or NULL
  * with the reason printed. */
 static void *map_segment(const char *instance, struct dpsec_shm_hdr *h)
 {
 	char name[64];
-	struct stat sb;
+	const char *problem;
 	void *base;
 	int fd;
 
 	snprintf(name, sizeof(name), DPSEC_SHM_PREFIX "%s", instance);
 	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0 || fstat(fd, &sb) < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h) ||
-	    h->magic != DPSEC_SHM_MAGIC || h->layout != DPSEC_SHM_LAYOUT ||
-	    h->size != (uint64_t)sb.st_size || h->stats_off + sizeof(struct dpsec_shm_stats) > h->size ||
-	    h->neigh_off + sizeof(struct dpsec_shm_neighs) > h->size ||
-	    h->ports_off + sizeof(struct dpsec_shm_ports) > h->size) {
-		if (fd >= 0)
-			close(fd);
-		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and no dpsecd segment %s to read\n",
-			name);
+	if (fd < 0) {
+		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and no dpsecd segment %s to "
+			"read: %s\n", name, strerror(errno));
+		return NULL;
+	}
+	problem = segment_problem(fd, h);
+	if (problem != NULL) {
+		close(fd);
+		fprintf(stderr, "dpsecctl: dpsec-ctld is not running, and segment %s cannot be read: "
+			"%s\n", name, problem);
 		return NULL;
 	}
 	base = mmap(NULL, h->size, PROT_READ, MAP_SHARED, fd, 0);

@@ -327,6 +327,30 @@ struct dpsec_shm_hdr {
 	_Atomic uint32_t managed; /* 1 once a control plane sent FLUSH: its state is here */
 };
 
+/* Whether len bytes at off lie inside a segment of size bytes, after its
+ * header and on a cache line, as dpsecd places every area: however large
+ * a damaged header's numbers, no sum overflows. */
+static inline bool dpsec_shm_area_fits(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off >= sizeof(struct dpsec_shm_hdr) && off % 64 == 0 && off <= size &&
+	       size - off >= len;
+}
+
+/* Whether every area the header names fits its segment of file_size bytes
+ * (the size the header gives too): what a reader checks before it maps
+ * the areas. */
+static inline bool dpsec_shm_areas_fit(const struct dpsec_shm_hdr *h, uint64_t file_size)
+{
+	return h->size == file_size &&
+	       dpsec_shm_area_fits(h->cmd_off, sizeof(struct dpsec_ring), h->size) &&
+	       dpsec_shm_area_fits(h->ev_off, sizeof(struct dpsec_ring), h->size) &&
+	       dpsec_shm_area_fits(h->stats_off, sizeof(struct dpsec_shm_stats), h->size) &&
+	       dpsec_shm_area_fits(h->neigh_off, sizeof(struct dpsec_shm_neighs), h->size) &&
+	       dpsec_shm_area_fits(h->ports_off, sizeof(struct dpsec_shm_ports), h->size) &&
+	       dpsec_shm_area_fits(h->sa_off, (uint64_t)h->sa_capacity * sizeof(struct dpsec_shm_sa),
+				   h->size);
+}
+
 /* Readers of the sequence-locked areas: a consistent copy, or false when
  * the writer kept it busy for every one of tries attempts. */
 static inline bool dpsec_shm_sa_read(const struct dpsec_shm_sa *src, struct dpsec_shm_sa *dst,
