@@ -167,6 +167,7 @@ struct dp_ctx {
 	/* the gateway's own addresses, by family, compared as integers */
 	uint32_t n_local4, n_local6;
 	uint32_t local4[DP_MAX_LOCAL_ADDRS];
+	uint64_t local_screen[4]; /* bit dp_addr_fold(a) set for each own address a */
 	uint64_t local6[DP_MAX_LOCAL_ADDRS][2];
 	uint32_t out_fits_len;           /* packets no longer fit any port with any SA */
 	struct rte_mempool *pool;
@@ -219,6 +220,25 @@ struct dp_resolve_req {
 
 /* Worker entry point (rte_eal_remote_launch). */
 int dp_worker_main(void *arg);
+
+/* An address folded to a byte, its place in dp_ctx.local_screen: the
+ * bytes that differ between neighbouring hosts, XORed. */
+static inline uint8_t dp_addr_fold(uint8_t family, const uint8_t *a)
+{
+	const uint8_t *b = family == DPSEC_AF_INET6 ? a + 12 : a;
+
+	return b[0] ^ b[1] ^ b[2] ^ b[3];
+}
+
+/* Whether a (of family) may be one of the gateway's own addresses: false
+ * for nearly every other one at the cost of one bit test, true for all
+ * of them (then dp_local_addr tells). */
+static inline bool dp_maybe_local(const struct dp_ctx *dp, uint8_t family, const uint8_t *a)
+{
+	uint8_t h = dp_addr_fold(family, a);
+
+	return (dp->local_screen[h >> 6] >> (h & 63)) & 1;
+}
 
 /* Is a (of family) one of the gateway's own addresses? Per packet: inline,
  * no memcmp call. */

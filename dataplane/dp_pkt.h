@@ -270,6 +270,12 @@ static inline int dp_parse_ip_as(struct rte_mbuf *m, struct dp_meta *md, uint8_t
 	return family == DPSEC_AF_INET6 ? dp_parse_ipv6(m, md) : dp_parse_ipv4(m, md);
 }
 
+/* Source address of the parsed packet (in the key). */
+static inline const uint8_t *dp_meta_src(const struct dp_meta *md)
+{
+	return md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src;
+}
+
 /* Destination address of the parsed packet (in the key). */
 static inline const uint8_t *dp_meta_dst(const struct dp_meta *md)
 {
@@ -282,6 +288,67 @@ static inline const uint8_t *dp_meta_dst(const struct dp_meta *md)
 static inline bool dp_meta_to_group(const struct dp_meta *md)
 {
 	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
+}
+
+/* What the first byte of an IPv4 address says of it, for the screen of
+ * dp_meta_odd_address. */
+enum { DP_V4_NO_HOST = 1, /* network 0, 127/8, multicast, class E, broadcast */
+       DP_V4_LOCAL_NET = 2, /* network 0, 127/8: no packet goes there */
+       DP_V4_MAYBE_LINK = 4 /* 169: 169.254/16 is link-local */ };
+
+static const uint8_t dp_v4_first_byte[256] = {
+	[0] = DP_V4_NO_HOST | DP_V4_LOCAL_NET, [127] = DP_V4_NO_HOST | DP_V4_LOCAL_NET,
+	[169] = DP_V4_MAYBE_LINK, [224 ... 255] = DP_V4_NO_HOST,
+};
+
+/* A cheap screen: false when neither address can be one that
+ * dp_meta_bad_source or dp_meta_stays_on_link refuses, as for nearly
+ * every packet; true: ask them. */
+static inline bool dp_meta_odd_address(const struct dp_meta *md)
+{
+	const uint8_t s = dp_meta_src(md)[0], d = dp_meta_dst(md)[0];
+
+	if (md->family != DPSEC_AF_INET6)
+		return (dp_v4_first_byte[s] | dp_v4_first_byte[d]) != 0;
+	return s == 0 || s == 0xff || s == 0xfe || d == 0 || d == 0xfe;
+}
+
+/* A source no packet of one host carries (RFC 1812 §5.3.7, RFC 4291
+ * §2.5.2, §2.5.3, §2.7): IPv4 network 0, 127/8, multicast, class E and
+ * the limited broadcast; IPv6 unspecified, loopback and multicast. */
+static inline bool dp_meta_bad_source(const struct dp_meta *md)
+{
+	const uint8_t *s = md->key.k6.src;
+
+	if (md->family != DPSEC_AF_INET6)
+		return md->key.k4.src[0] == 0 || md->key.k4.src[0] == 127 || md->key.k4.src[0] >= 224;
+	if (s[0] == 0xff)
+		return true;
+	for (int i = 0; i < 15; i++)
+		if (s[i] != 0)
+			return false;
+	return s[15] <= 1;
+}
+
+/* Whether the parsed packet must stay on its link or its host, so that
+ * no router forwards it: a link-local source or destination (IPv4
+ * 169.254/16, RFC 3927 §7; IPv6 fe80::/10, RFC 4291 §2.5.6), or a
+ * destination on IPv4 network 0 or 127/8 (RFC 1812 §5.3.7), or IPv6's
+ * unspecified or loopback address (RFC 4291 §2.5.2, §2.5.3). */
+static inline bool dp_meta_stays_on_link(const struct dp_meta *md)
+{
+	static const uint8_t zero[15];
+
+	if (md->family != DPSEC_AF_INET6) {
+		const uint8_t *s = md->key.k4.src, *d = md->key.k4.dst;
+
+		return d[0] == 0 || d[0] == 127 || (s[0] == 169 && s[1] == 254) ||
+		       (d[0] == 169 && d[1] == 254);
+	}
+	const uint8_t *s = md->key.k6.src, *d = md->key.k6.dst;
+
+	return (s[0] == 0xfe && (s[1] & 0xc0) == 0x80) || (d[0] == 0xfe && (d[1] & 0xc0) == 0x80) ||
+	       (memcmp(d, zero, 15) == 0 && d[15] <= 1);
 }
 
 #endif

@@ -163,7 +163,9 @@ static void local_addrs(struct dp_ctx *dp)
 	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
 		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++) {
 			const struct dpsec_addr *a = &dp->cfg->ports[i].addrs[j].addr;
+			uint8_t h = dp_addr_fold(a->family, a->a);
 
+			dp->local_screen[h >> 6] |= 1ull << (h & 63);
 			if (a->family == DPSEC_AF_INET6)
 				memcpy(dp->local6[dp->n_local6++], a->a, 16);
 			else

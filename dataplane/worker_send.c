@@ -148,6 +148,24 @@ static __rte_noinline void no_neighbour(struct dp_worker *w, struct rte_mbuf *m,
 	dp_drop(w, m, DP_DROP_no_neighbour);
 }
 
+/* Whether m, decrypted, may be routed: the addresses sort refuses in
+ * received packets (worker_sort.c) refused here in the packets tunnels
+ * carry; dropped if not. Out of line: only those the screen in route_one
+ * singles out come here. */
+static __rte_noinline bool inner_routable(struct dp_worker *w, struct rte_mbuf *m,
+					  const struct dp_meta *md)
+{
+	if (dp_meta_to_group(md))
+		dp_drop(w, m, DP_DROP_multicast);
+	else if (dp_meta_bad_source(md))
+		dp_drop(w, m, DP_DROP_martian_source);
+	else if (dp_meta_stays_on_link(md))
+		dp_drop(w, m, DP_DROP_stays_on_link);
+	else
+		return true;
+	return false;
+}
+
 /* Route lookup, neighbour, MTU, Ethernet header, into the port's tx batch. */
 static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *txq,
 		      struct dp_nh_cache *nc)
@@ -158,10 +176,9 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	struct rte_ether_addr mac;
 	const struct dp_port *port;
 
-	if (dp_meta_to_group(md)) { /* a decrypted packet's: received ones are dropped at once */
-		dp_drop(w, m, DP_DROP_multicast);
+	if (unlikely(md->flags & DP_M_FROM_SA) &&
+	    unlikely(dp_meta_to_group(md) || dp_meta_odd_address(md)) && !inner_routable(w, m, md))
 		return;
-	}
 	if (unlikely(nh == NULL)) {
 		no_route(w, m);
 		return;

@@ -64,6 +64,8 @@
 	X(fragment_unseen, "later fragment whose first this worker has not seen, under a policy whose filters name ports (RFC 4301 section 7.3)") \
 	X(icmp_error_unsecured, "ICMP error about a decrypted packet that no SA would carry back") \
 	X(multicast, "multicast, IPv4 limited broadcast or class E destination (not an ND message): dpsec routes none (RFC 1812 §5.3.5.1)")          \
+	X(martian_source, "source no host has (IPv4 0/8, 127/8, multicast, class E, broadcast; IPv6 unspecified, loopback, multicast), or one of the gateway's own addresses from outside: neither routed nor taken (RFC 1812 §5.3.7)") \
+	X(stays_on_link, "link-local source or destination (169.254/16, fe80::/10), or to IPv4 0/8 or 127/8 or IPv6 :: or ::1, not for the gateway: never forwarded (RFC 3927 §7, RFC 4291 §2.5.6, RFC 1812 §5.3.7)") \
 	X(directed_broadcast, "to the broadcast address of a connected IPv4 subnet (a port's prefix or an on-link route, /30 or shorter): not forwarded (RFC 2644)") \
 	X(no_route, "no route to the destination")                                      \
 	X(no_neighbour, "next hop's MAC unknown, the packet not held: the next hop failed to answer (host unreachable sent), the packet exceeds its port's MTU, or the queue to the manager is full") \

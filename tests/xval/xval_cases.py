@@ -57,16 +57,17 @@ class Cell:
 
     def __init__(self, run, name, alg, esn, inner=4, outer=4, mode="tunnel", local=None,
                  remote=None, replay_window=64, encap="none", ports=(4500, 4500),
-                 protocol="any", local_net=None, dst_ports=None):
-        """local_net: the tunnel's selector on our side (default: the LAN);
-        dst_ports: the outbound destination ports its filter names (then
-        protocol must name one that has ports)."""
+                 protocol="any", local_net=None, dst_ports=None, remote_net=None):
+        """local_net, remote_net: the tunnel's selectors on our side and
+        the peer's (default: the LAN, the cell's remote subnet); dst_ports:
+        the outbound destination ports its filter names (then protocol
+        must name one that has ports)."""
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
             local, remote = T.gw_addr(outer), T.peer_addr(outer)
             filt = {"source": local_net or T.lan_net(inner),
-                    "destination": T.remote_net(inner, self.k)}
+                    "destination": remote_net or T.remote_net(inner, self.k)}
         else:
             filt = {"source": T.host_prefix(local), "destination": T.host_prefix(remote)}
             run.conf.add_neighbour(remote)
@@ -806,6 +807,45 @@ def generic_run(seed):
     c.expect_drop("l2_group_unicast", 4)
     c.send_lan(bytes(IP(src=T.HOST4, dst="255.255.255.255") / udp), dst="ff:ff:ff:ff:ff:ff")
     c.expect_drop("multicast")
+
+    # sources no host has, and the gateway's own addresses from outside,
+    # are neither forwarded nor taken (RFC 1812 §5.3.7; RFC 4291 §2.5.2,
+    # §2.5.3, §2.7); link-local sources and destinations, and loopback and
+    # network-0 destinations, never leave their link (RFC 3927 §7, RFC
+    # 4291 §2.5.6)
+    c = Case(run, "martians")
+    for src in ("127.0.0.1", "0.1.2.3", "224.0.0.5", "240.0.0.1", "255.255.255.255"):
+        c.send_lan(TR.simple(4, src, T.PERMIT4, 20))
+    for src in ("::1", "::", "ff02::1"):
+        c.send_lan(TR.simple(6, src, "2001:db8:ee::5", 21))
+    for src, dst in ((T.WAN4, T.HOST4), (T.LAN4, T.HOST4), (T.WAN6, T.HOST6)):
+        c.send_wan(TR.simple(4 if "." in src else 6, src, dst, 22),
+                   inner=TR.simple(4 if "." in src else 6, src, dst, 22))
+    c.send_wan(TR.ike(4, "127.0.0.1", T.WAN4, 500))  # to the gateway: not taken either
+    c.expect_drop("martian_source", 12)
+    for src, dst in ((T.HOST4, "169.254.1.1"), (T.HOST4, "127.0.0.1"), (T.HOST4, "0.0.0.9"),
+                     ("169.254.7.7", T.PERMIT4), (T.HOST6, "fe80::1"), (T.HOST6, "::1"),
+                     ("fe80::10", "2001:db8:ee::5")):
+        c.send_lan(TR.simple(4 if "." in src else 6, src, dst, 23))
+    c.send_wan(TR.simple(4, T.PERMIT4, "169.254.1.1", 24))
+    c.expect_drop("stays_on_link", 8)
+
+    # the same checks on decrypted packets, which the SA's selectors let
+    # through: a tunnel for UDP port 7777 between any addresses
+    for fam, any_net in ((4, "0.0.0.0/0"), (6, "::/0")):
+        cl = Cell(run, "gm%d" % fam, alg, False, fam, 4, protocol="udp", dst_ports="7777",
+                  local_net=any_net, remote_net=any_net)
+        ip = IP if fam == 4 else IPv6
+        far = T.remote_host(fam, cl.k, 6)
+        for seq, (src, dst, reason) in enumerate(
+                (("127.0.0.1", T.HOST4, "martian_source"), (far, "169.254.1.1", "stays_on_link"),
+                 (far, "239.1.2.3", "multicast")) if fam == 4 else
+                (("::1", T.HOST6, "martian_source"), (far, "fe80::1", "stays_on_link"),
+                 (far, "ff05::1:3", "multicast")), 1):
+            p = bytes(ip(src=src, dst=dst) / UDP(sport=7777, dport=4000) / Raw(b"x" * 20))
+            c.send_wan(cl.esp(p, seq), inner=p)
+            c.expect_drop(reason)
+        c.expect_sa(cl.inb, packets=3)  # decrypted: the SA counts them; routing drops them
 
     # the broadcast address of a subnet the gateway is on is not forwarded
     # to it (RFC 2644), clear from either side or decrypted, and draws no
