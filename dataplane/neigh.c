@@ -556,9 +556,28 @@ static void age_learnt(struct dp_ctx *dp, uint64_t now)
 			check_reachable(dp, &k, &mac, pos, silent_tsc, now);
 }
 
+/* What port learnt is forgotten: its link went down, and may come back
+ * on another link (a cable moved, a switch replaced) where those MACs
+ * mean nothing, as Linux forgets on carrier loss. Configured neighbours
+ * stay; the next packet for a forgotten one asks again. */
+static void forget_port(struct dp_ctx *dp, uint16_t port)
+{
+	struct rte_ether_addr mac;
+	struct dp_neigh_key k;
+	uint32_t next = 0;
+	bool permanent;
+	int32_t pos;
+
+	while ((pos = dp_neigh_next(&dp->routes, &next, &k, &mac, &permanent)) >= 0)
+		if (!permanent && k.port == port)
+			forget(dp, &k, pos, DP_C_neigh_link_down_forgotten);
+	dp->neigh->changed = true;
+}
+
 void dp_neigh_link(struct dp_ctx *dp, uint16_t port, bool up)
 {
-	dp_neigh_own_link(dp, &dp->neigh->own, port, up);
+	if (dp_neigh_own_link(dp, &dp->neigh->own, port, up) && !up)
+		forget_port(dp, port);
 }
 
 void dp_neigh_announce(struct dp_ctx *dp, uint64_t now)

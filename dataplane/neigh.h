@@ -38,8 +38,9 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
 /* Port's link, read just now (up: or unknown to its driver), before each
- * dp_neigh_announce: a change counted and logged; a link that comes up
- * has its port's addresses tested and announced again, as at start. */
+ * dp_neigh_announce: a change counted and logged; a link that goes down
+ * has the neighbours its port learnt forgotten, one that comes up its
+ * port's addresses tested and announced again, as at start. */
 void dp_neigh_link(struct dp_ctx *dp, uint16_t port, bool up);
 
 /* Called a few times a second from the start: on each network port whose

@@ -122,7 +122,7 @@ void dp_neigh_own_announce(struct dp_ctx *dp, struct dp_neigh_own *own, uint64_t
 	}
 }
 
-void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up)
+bool dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up)
 {
 	struct dp_own_port *o = &own->port[port];
 	bool first = o->link == DPSEC_LINK_UNKNOWN;
@@ -130,13 +130,14 @@ void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t por
 
 	o->link = up ? DPSEC_LINK_UP : DPSEC_LINK_DOWN;
 	if (!changed)
-		return;
+		return false;
 	dp->mgr_ctr.c[up ? DP_C_port_link_up : DP_C_port_link_down]++;
 	fprintf(stderr, "dpsecd: port %s: link %s\n", dp->cfg->ports[port].name,
 		up ? "up: its addresses tested and announced again"
 		   : first ? "down at start: its addresses are announced when it comes up" : "down");
 	if (up) /* as at start; defend_tsc kept: the defences' pace is the port's */
 		*o = (struct dp_own_port){ .link = DPSEC_LINK_UP, .defend_tsc = o->defend_tsc };
+	return true;
 }
 
 /* Another node (mac, NULL if unknown) holds a, which we were testing: a

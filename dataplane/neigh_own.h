@@ -44,8 +44,9 @@ uint8_t dp_neigh_router_flag(const struct dp_ctx *dp);
  * over, as at start: the IPv6 ones tested for duplicates again (RFC 4862
  * §5.4: the link may now hold another node with one of them), all
  * announced again (RFC 5227 §2.1, RFC 4861 §7.2.6: the link's caches and
- * switches may have lost the gateway meanwhile). */
-void dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up);
+ * switches may have lost the gateway meanwhile). Returns whether the link
+ * changed (a port down at start counts as going down). */
+bool dp_neigh_own_link(struct dp_ctx *dp, struct dp_neigh_own *own, uint16_t port, bool up);
 
 /* Sends each port's next round when due (dp_neigh_announce), on ports
  * whose link is up: the first sends a duplicate address detection

@@ -119,6 +119,7 @@
 	X(neigh_probes, "unicast ARP requests / neighbour solicitations asking a learnt neighbour silent for neighbour_reachable_seconds, that packets went to since it was last heard from, whether it is still there") \
 	X(neigh_expired, "learnt neighbours forgotten: three such requests a second apart unanswered") \
 	X(neigh_stale_removed, "learnt neighbours forgotten after twice neighbour_reachable_seconds silent with no packet sent to them since (never asked)") \
+	X(neigh_link_down_forgotten, "learnt neighbours forgotten when their port's link went down, as the port may come back on another link (configured ones stay)") \
 	X(neigh_table_full, "neighbours not learnt: the table of 4,096 full")                \
 	X(neigh_held, "packets the manager held while their next hop's MAC was asked for")    \
 	X(neigh_held_sent, "held packets routed again once their next hop answered")          \

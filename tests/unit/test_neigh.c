@@ -12,7 +12,8 @@
  * period); one no packet went to is stale, not asked, and forgotten after
  * twice that silence; a configured one is never asked. Packets wait for
  * their next hop's answer (eight of them, 64 next hops) and go back to be
- * routed; what show neighbours reads is published. Beside them, which
+ * routed; what show neighbours reads is published; a port whose link
+ * goes down forgets what it learnt. Beside them, which
  * destinations the routes make a connected subnet's broadcast address.
  * What the manager believes of the packets it receives is
  * test_neigh_input.c's. */
@@ -640,6 +641,35 @@ START_TEST(test_subnet_broadcasts)
 }
 END_TEST
 
+/* A port whose link goes down forgets what it learnt there (it may come
+ * back on another link); configured neighbours stay, and so do another
+ * port's; the link coming back forgets nothing more. */
+START_TEST(test_link_down_forgets)
+{
+	static const uint8_t a4[4] = { 192, 0, 2, 91 }, kept4[4] = { 192, 0, 2, 92 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x91 };
+	static const uint8_t other4[4] = { 198, 51, 100, 93 };
+
+	told_by(DPSEC_AF_INET, a4);
+	told_by(DPSEC_AF_INET6, a6);
+	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 0, DPSEC_AF_INET, kept4, &their_mac, true), 0);
+	ck_assert_int_ge(dp_neigh_set(&ctx.routes, 1, DPSEC_AF_INET, other4, &their_mac, false), 0);
+	learnt(DPSEC_AF_INET, a4);
+	learnt(DPSEC_AF_INET6, a6);
+	dp_neigh_link(&ctx, 0, false);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, a4), DP_NEIGH_UNKNOWN);
+	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET6, a6), DP_NEIGH_UNKNOWN);
+	ck_assert_int_ne(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, kept4), DP_NEIGH_UNKNOWN);
+	ck_assert_int_ne(dp_neigh_known(&ctx.routes, 1, DPSEC_AF_INET, other4), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_link_down_forgotten], 2);
+	dp_neigh_link(&ctx, 0, true);
+	ck_assert_int_ne(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, kept4), DP_NEIGH_UNKNOWN);
+	ck_assert_uint_eq(ctx.mgr_ctr.c[DP_C_neigh_link_down_forgotten], 2);
+	told_by(DPSEC_AF_INET, a4); /* learnt again on the link it came back to */
+	learnt(DPSEC_AF_INET, a4);
+}
+END_TEST
+
 START_TEST(test_off_link)
 {
 	static const uint8_t a[4] = { 198, 51, 100, 7 };
@@ -658,6 +688,7 @@ int main(void)
 	tcase_add_test(tc, test_answered);
 	tcase_add_test(tc, test_off_link);
 	tcase_add_test(tc, test_subnet_broadcasts);
+	tcase_add_test(tc, test_link_down_forgets);
 	tcase_add_test(tc, test_silent_ipv4_forgotten);
 	tcase_add_test(tc, test_silent_ipv6_forgotten);
 	tcase_add_test(tc, test_unused_forgotten_unasked);
