@@ -290,15 +290,11 @@ static inline bool dp_meta_to_group(const struct dp_meta *md)
 	return md->family == DPSEC_AF_INET6 ? md->key.k6.dst[0] == 0xff : md->key.k4.dst[0] >= 224;
 }
 
-/* What the first byte of an IPv4 address says of it, for the screen of
- * dp_meta_odd_address. */
-enum { DP_V4_NO_HOST = 1, /* network 0, 127/8, multicast, class E, broadcast */
-       DP_V4_LOCAL_NET = 2, /* network 0, 127/8: no packet goes there */
-       DP_V4_MAYBE_LINK = 4 /* 169: 169.254/16 is link-local */ };
-
-static const uint8_t dp_v4_first_byte[256] = {
-	[0] = DP_V4_NO_HOST | DP_V4_LOCAL_NET, [127] = DP_V4_NO_HOST | DP_V4_LOCAL_NET,
-	[169] = DP_V4_MAYBE_LINK, [224 ... 255] = DP_V4_NO_HOST,
+/* The first bytes of the IPv4 addresses dp_meta_bad_source or
+ * dp_meta_stays_on_link may refuse: network 0, 127/8, 169 (169.254/16 is
+ * link-local), multicast, class E and the limited broadcast. */
+static const bool dp_v4_odd_first_byte[256] = {
+	[0] = true, [127] = true, [169] = true, [224 ... 255] = true,
 };
 
 /* A cheap screen: false when neither address can be one that
@@ -309,7 +305,7 @@ static inline bool dp_meta_odd_address(const struct dp_meta *md)
 	const uint8_t s = dp_meta_src(md)[0], d = dp_meta_dst(md)[0];
 
 	if (md->family != DPSEC_AF_INET6)
-		return (dp_v4_first_byte[s] | dp_v4_first_byte[d]) != 0;
+		return dp_v4_odd_first_byte[s] | dp_v4_odd_first_byte[d];
 	return s == 0 || s == 0xff || s == 0xfe || d == 0 || d == 0xfe;
 }
 
