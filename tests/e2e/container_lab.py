@@ -13,7 +13,7 @@
 #     packets under the rule they were negotiated for, and both of its
 #     ports' links up;
 #   - the WAN bridge carried nothing in the clear (tools/wirecheck: IKE
-#     and ESP between 192.0.2.1 and 192.0.2.2, ARP).
+#     and ESP between 198.51.100.1 and 198.51.100.2, ARP).
 # Starts dockerd when none runs (and stops it after); makes the
 # debian:bookworm-slim base image with debootstrap when it is missing (no
 # registry is reachable; the image is kept for the next run). Removes the
@@ -21,6 +21,7 @@
 # without it.
 #
 #   container_lab.py SOURCE_ROOT
+import ipaddress
 import json
 import os
 import re
@@ -60,6 +61,24 @@ def debian_mirror():
         if m:
             return m.group(1)
     return "http://deb.debian.org/debian"
+
+
+def subnets_in_use(compose_file):
+    """The lab's subnets (compose.yml) that the host already routes, with
+    the route: Docker would add its bridges beside them, and the host
+    answer ARP on a bridge for its own address in one (as this test found
+    when the lab's WAN was the machine's own 192.0.2.0/24)."""
+    with open(compose_file) as f:
+        lab = [ipaddress.ip_network(n) for n in re.findall(r"subnet: ([0-9a-f.:/]+)", f.read())]
+    routes = json.loads(run("ip", "-j", "route", "show").stdout)
+    clashes = []
+    for r in routes:
+        if r.get("dst", "default") == "default":
+            continue
+        net = ipaddress.ip_network(r["dst"], strict=False)
+        clashes += ["%s (the host's route %s dev %s)" % (n, net, r.get("dev", "?"))
+                    for n in lab if n.overlaps(net)]
+    return clashes
 
 
 class Lab:
@@ -203,6 +222,10 @@ def main():
         if not os.path.exists(tool):
             print("container_lab: %s missing: run tools/deps --containers" % tool)
             return 1
+    clashes = subnets_in_use(os.path.join(root, "container", "compose.yml"))
+    if clashes:
+        print("container_lab: the lab's networks collide with this host's: " + ", ".join(clashes))
+        return 1
     lab = Lab(root)
     errs = []
     cap = None
@@ -224,7 +247,7 @@ def main():
         cap.terminate()
         cap.wait(10)
         check_gateway(lab, errs, pings)
-        wire = run(os.path.join(root, "tools", "wirecheck"), "--peers", "192.0.2.1,192.0.2.2",
+        wire = run(os.path.join(root, "tools", "wirecheck"), "--peers", "198.51.100.1,198.51.100.2",
                    "--ike", pcap, check=False)
         print("the WAN: " + wire.stdout.strip().replace("\n", "; "))
         if wire.returncode != 0:
