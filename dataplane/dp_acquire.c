@@ -88,8 +88,7 @@ void dp_acq_fini(struct dp_ctx *dp)
 static void fill_event(struct dpsec_ev_acquire *ev, const struct dp_meta *md)
 {
 	size_t alen = md->family == DPSEC_AF_INET6 ? 16 : 4;
-	const uint8_t *src = md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src;
-	const uint8_t *dst = md->family == DPSEC_AF_INET6 ? md->key.k6.dst : md->key.k4.dst;
+	const uint8_t *src = dp_meta_src(md), *dst = dp_meta_dst(md);
 	uint16_t sport = md->family == DPSEC_AF_INET6 ? md->key.k6.sport : md->key.k4.sport;
 	uint16_t dport = md->family == DPSEC_AF_INET6 ? md->key.k6.dport : md->key.k4.dport;
 

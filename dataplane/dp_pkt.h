@@ -309,21 +309,28 @@ static inline bool dp_meta_odd_address(const struct dp_meta *md)
 	return s == 0 || s == 0xff || s == 0xfe || d == 0 || d == 0xfe;
 }
 
-/* A source no packet of one host carries (RFC 1812 §5.3.7, RFC 4291
+/* IPv6's unspecified (::) or loopback (::1) address. */
+static inline bool dp_addr6_unspecified_or_loopback(const uint8_t *a)
+{
+	static const uint8_t zero[15];
+
+	return memcmp(a, zero, sizeof(zero)) == 0 && a[15] <= 1;
+}
+
+/* An address no host has, as a packet's source (RFC 1812 §5.3.7, RFC 4291
  * §2.5.2, §2.5.3, §2.7): IPv4 network 0, 127/8, multicast, class E and
  * the limited broadcast; IPv6 unspecified, loopback and multicast. */
+static inline bool dp_addr_bad_source(uint8_t family, const uint8_t *a)
+{
+	if (family != DPSEC_AF_INET6)
+		return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+	return a[0] == 0xff || dp_addr6_unspecified_or_loopback(a);
+}
+
+/* The parsed packet's source is dp_addr_bad_source. */
 static inline bool dp_meta_bad_source(const struct dp_meta *md)
 {
-	const uint8_t *s = md->key.k6.src;
-
-	if (md->family != DPSEC_AF_INET6)
-		return md->key.k4.src[0] == 0 || md->key.k4.src[0] == 127 || md->key.k4.src[0] >= 224;
-	if (s[0] == 0xff)
-		return true;
-	for (int i = 0; i < 15; i++)
-		if (s[i] != 0)
-			return false;
-	return s[15] <= 1;
+	return dp_addr_bad_source(md->family, dp_meta_src(md));
 }
 
 /* Whether the parsed packet must stay on its link or its host, so that
@@ -333,18 +340,13 @@ static inline bool dp_meta_bad_source(const struct dp_meta *md)
  * unspecified or loopback address (RFC 4291 §2.5.2, §2.5.3). */
 static inline bool dp_meta_stays_on_link(const struct dp_meta *md)
 {
-	static const uint8_t zero[15];
+	const uint8_t *s = dp_meta_src(md), *d = dp_meta_dst(md);
 
-	if (md->family != DPSEC_AF_INET6) {
-		const uint8_t *s = md->key.k4.src, *d = md->key.k4.dst;
-
+	if (md->family != DPSEC_AF_INET6)
 		return d[0] == 0 || d[0] == 127 || (s[0] == 169 && s[1] == 254) ||
 		       (d[0] == 169 && d[1] == 254);
-	}
-	const uint8_t *s = md->key.k6.src, *d = md->key.k6.dst;
-
 	return (s[0] == 0xfe && (s[1] & 0xc0) == 0x80) || (d[0] == 0xfe && (d[1] & 0xc0) == 0x80) ||
-	       (memcmp(d, zero, 15) == 0 && d[15] <= 1);
+	       dp_addr6_unspecified_or_loopback(d);
 }
 
 #endif

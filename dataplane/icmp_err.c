@@ -119,18 +119,10 @@ static bool is_icmp_error(const struct rte_mbuf *m, const struct dp_meta *md)
 	       (*type == 3 || *type == 4 || *type == 5 || *type == 11 || *type == 12);
 }
 
-/* A source that is one host and not us: not unspecified, loopback,
- * multicast or (IPv4) limited broadcast or class E. */
+/* A source that is one host and not us (dp_addr_bad_source). */
 static bool source_is_host(const uint8_t *src, uint8_t family)
 {
-	static const uint8_t zero[16];
-
-	if (dp_local_addr(dp_g, family, src))
-		return false;
-	if (family == DPSEC_AF_INET6)
-		return memcmp(src, zero, 16) != 0 && src[0] != 0xff &&
-		       !(memcmp(src, zero, 15) == 0 && src[15] == 1);
-	return src[0] != 0 && src[0] != 127 && src[0] < 224;
+	return !dp_local_addr(dp_g, family, src) && !dp_addr_bad_source(family, src);
 }
 
 static bool from_host(const struct dp_meta *md)
@@ -165,8 +157,7 @@ static bool may_tell_source(const struct rte_mbuf *m, const struct dp_meta *md, 
 	if ((md->flags & DP_M_NOT_FIRST) || dp_meta_to_group(md) || is_icmp_error(m, md) ||
 	    to_subnet_broadcast(md))
 		return false;
-	return source_is_host(md->family == DPSEC_AF_INET6 ? md->key.k6.src : md->key.k4.src,
-			      md->family);
+	return source_is_host(dp_meta_src(md), md->family);
 }
 
 /* IPv6, or IPv4 with DF: a packet no router may fragment. IPv4 without
@@ -344,7 +335,7 @@ static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_met
 	bool v6 = md->family == DPSEC_AF_INET6;
 	uint32_t hdr = v6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
 	uint32_t quote = RTE_MIN(m->data_len, quote_max(md));
-	const uint8_t *src = v6 ? md->key.k6.src : md->key.k4.src;
+	const uint8_t *src = dp_meta_src(md);
 	uint8_t from[16];
 	struct rte_mbuf *r;
 	uint8_t *p;
