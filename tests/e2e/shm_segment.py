@@ -3,17 +3,18 @@
 dpsecd wrote: each names what is wrong with it and reads nothing from it.
 
 dpsecctl reads dpsecd's segment itself when dpsec-ctld is not running
-(show stats, neighbours, ports), and dpsec-ctld maps it to manage dpsecd;
-both trust an area only once the header's offsets place it inside the
-segment. This test writes segments under /dev/shm by hand, as a damaged or
+(show stats, neighbours, ports), dpsec-ctld maps it to manage dpsecd, and
+bench/ctl_rate to drive its rings; all trust an area only once the
+header's offsets place it inside the segment (dpsec_shm_areas_fit). This test writes segments under /dev/shm by hand, as a damaged or
 foreign file would be: missing, shorter than a header, another magic,
 another layout, a size that is not the file's, an area past the end, an
 offset so large that adding the area's length wraps around (it passed the
 old checks, and the read then went far outside the mapping), an offset off
 its cache line. dpsecctl must exit 2 naming the problem, without a crash;
-dpsec-ctld must keep waiting for dpsecd, logging why, and never attach.
+dpsec-ctld must keep waiting for dpsecd, logging why, and never attach;
+ctl_rate must exit 1 saying why.
 
-    shm_segment.py DPSECCTL DPSEC_CTLD
+    shm_segment.py DPSECCTL DPSEC_CTLD CTL_RATE
 """
 import os
 import re
@@ -75,6 +76,22 @@ def check_dpsecctl(ctl, instance, sock, want, errs, name):
                                      want))
 
 
+GEOMETRY = ("size", "past-end", "wraps", "misaligned")  # right magic and layout, areas wrong
+
+
+def check_ctl_rate(ctl_rate, instance, errs, name):
+    want = "do not match its header" if name in GEOMETRY else "no dpsecd segment"
+    try:
+        r = subprocess.run([ctl_rate, "--instance", instance, "--sas", "1"], capture_output=True,
+                           text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        errs.append("%s: ctl_rate still running after 10 s (wanted exit 1 and %r)" % (name, want))
+        return
+    if r.returncode != 1 or want not in r.stderr:
+        errs.append("%s: ctl_rate: exit %d, stderr %r (wanted exit 1 and %r)"
+                    % (name, r.returncode, r.stderr.strip(), want))
+
+
 def check_ctld(ctld, instance, work, errs, name):
     """dpsec-ctld waits, saying why, and stays unattached."""
     store = os.path.join(work, "store.conf")
@@ -99,10 +116,10 @@ def check_ctld(ctld, instance, work, errs, name):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    ctl, ctld = sys.argv[1:]
+    ctl, ctld, ctl_rate = sys.argv[1:]
     errs = []
     with tempfile.TemporaryDirectory(prefix="dpsec-seg-") as work:
         for name, (seg, want) in CASES.items():
@@ -114,6 +131,8 @@ def main():
                 check_dpsecctl(ctl, instance, os.path.join(work, "none.sock"), want, errs, name)
                 if seg is not None and name in ("magic", "size", "wraps"):
                     check_ctld(ctld, instance, work, errs, name)
+                if seg is None or name in GEOMETRY:
+                    check_ctl_rate(ctl_rate, instance, errs, name)
             finally:
                 if os.path.exists(path):
                     os.unlink(path)
