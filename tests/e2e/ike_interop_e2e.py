@@ -657,16 +657,9 @@ def insert_router(w):
     T.sh("ip", "-n", r, "addr", "add", "192.0.2.254/32", "dev", "r-a")
 
 
-def dp_counts(w, names):
-    """Gateway A's dataplane counters of those names."""
-    rows = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))["dataplane"]
-    c = {r["name"]: r["value"] for r in rows}
-    return {n: c[n] for n in names}
-
-
 def settled_counts(w, names):
     """dp_counts once they settle (E.settled)."""
-    return E.settled(lambda: dp_counts(w, names))
+    return E.settled(lambda: E.dp_counts(w, names))
 
 
 def ping_a(w, size, df=True):
@@ -691,7 +684,7 @@ def run_path_mtu(w, errs):
     before = settled_counts(w, names)
     lost = ping_a(w, 1300, df=False)  # the outer header has DF all the same
     learned = E.wait_until("gateway A's record of R's MTU", lambda: (
-        dp_counts(w, names)["pmtu_learned"] > before["pmtu_learned"]), 5)
+        E.dp_counts(w, names)["pmtu_learned"] > before["pmtu_learned"]), 5)
     host_route = T.sh("ip", "route", "get", "10.2.0.2", ns=w.ns["ha"]).stdout.strip()
     cut = ping_a(w, 1300, df=False)  # before host A learns anything itself
     refused = ping_a(w, 1300)
@@ -699,7 +692,7 @@ def run_path_mtu(w, errs):
     fits = int(m.group(1)) if m else 0
     exact = ping_a(w, fits - 28) if fits else ""
     E.wait_until("gateway A's count of packets cut", lambda: (
-        dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
+        E.dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
     after = settled_counts(w, names)
     got = {n: after[n] - before[n] for n in names}
     out_sas = [q for q in json.loads(w.ctl("a", "show", "qmsas", "--json"))["qmsas"]
@@ -754,7 +747,7 @@ def rekey_keeps_path_mtu(w, errs):
     out = T.sh("ping", "-n", "-M", "dont", "-c", "1", "-W", "2", "-s", "1300", "10.2.0.3",
                ns=w.ns["ha"], check=False).stdout
     E.wait_until("gateway A's counters", lambda: (
-        dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
+        E.dp_counts(w, names)["prefrag_packets"] > before["prefrag_packets"]), 3)
     got = {n: v - before[n] for n, v in settled_counts(w, names).items()}
     print("path-mtu: after strongSwan's rekey gateway A's outbound SAs %s (before %s); counted "
           "%s; a ping of 1,328 bytes without DF to 10.2.0.3 %s"
