@@ -189,15 +189,24 @@ void dp_neigh_clear_used(struct dp_routes *r, int32_t position)
 	__atomic_store_n(&r->neigh_used[position], 0, __ATOMIC_RELAXED);
 }
 
-enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
-				  const uint8_t *addr)
+enum dp_neigh_kind dp_neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t family,
+				  const uint8_t *addr, struct rte_ether_addr *mac, int32_t *pos)
 {
-	int32_t pos;
-	uint64_t v = neigh_entry(r, port, family, addr, &pos);
+	uint64_t v = neigh_entry(r, port, family, addr, pos);
 
 	if (v == 0)
 		return DP_NEIGH_UNKNOWN;
+	mac_of_entry(v, mac);
 	return (v & NEIGH_PERMANENT) ? DP_NEIGH_PERMANENT : DP_NEIGH_LEARNT;
+}
+
+enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
+				  const uint8_t *addr)
+{
+	struct rte_ether_addr mac;
+	int32_t pos;
+
+	return dp_neigh_entry(r, port, family, addr, &mac, &pos);
 }
 
 int dp_neigh_set(struct dp_routes *r, uint16_t port, uint8_t family, const uint8_t *addr,

@@ -133,6 +133,10 @@ enum dp_neigh_kind { DP_NEIGH_UNKNOWN, DP_NEIGH_LEARNT, DP_NEIGH_PERMANENT };
 enum dp_neigh_kind dp_neigh_known(const struct dp_routes *r, uint16_t port, uint8_t family,
 				  const uint8_t *addr);
 
+/* dp_neigh_known, with the MAC and the position of what it holds. */
+enum dp_neigh_kind dp_neigh_entry(const struct dp_routes *r, uint16_t port, uint8_t family,
+				  const uint8_t *addr, struct rte_ether_addr *mac, int32_t *pos);
+
 /* Whether addr on port is marked as not answering. Lock-free reader. */
 bool dp_neigh_failed(const struct dp_routes *r, uint16_t port, uint8_t family,
 		     const uint8_t *addr);

@@ -43,6 +43,8 @@
 #define HOLD_PER_NEXT_HOP 8 /* packets held while their next hop is asked for */
 #define UNWANTED_FORGET_S 60 /* a next hop asked for or failed, no packet for it this long:
 			      * forgotten (Linux's gc_stale_time) */
+#define ARP_LOCK_S 1 /* an ARP answer naming another MAC this soon after the last word
+		      * from a neighbour is not believed (Linux's locktime) */
 
 /* A next hop being resolved: its last request, how many went unanswered,
  * when a packet last wanted it, and the packets waiting for its MAC. */
@@ -236,22 +238,45 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
+/* Whether an ARP packet's sender, a learnt neighbour last heard from less
+ * than ARP_LOCK_S ago, now names another MAC in a reply (or a request for
+ * someone else): the second of two answers to one request (a proxy
+ * answering beside the owner, two hosts set to one address). The first
+ * stays, as in Linux, rather than whichever came last; a gratuitous ARP
+ * (a failover) or a request to us from the new MAC moves the neighbour at
+ * once. */
+static bool arp_second_answer(const struct dp_ctx *dp, uint16_t port, const struct rte_arp_ipv4 *d,
+			      bool request_to_us, uint64_t now)
+{
+	struct rte_ether_addr held;
+	int32_t pos;
+
+	return !request_to_us && d->arp_sip != d->arp_tip &&
+	       dp_neigh_entry(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &held,
+			      &pos) == DP_NEIGH_LEARNT &&
+	       !rte_is_same_ether_addr(&held, &d->arp_sha) &&
+	       now - dp->neigh->reach[pos].heard_tsc < ARP_LOCK_S * rte_get_tsc_hz();
+}
+
 /* What an ARP packet teaches about its sender (RFC 826's merge): a sender
  * already known is updated whatever the packet (a gratuitous ARP after a
- * failover, say); an unknown one is learnt from a request to us, or from a
- * reply while we ask for it. A reply nobody asked for is not believed
- * (counted): anyone on the link could otherwise fill the table or take a
- * next hop's place. */
+ * failover, say), unless it is a second answer (counted); an unknown one
+ * is learnt from a request to us, or from a reply while we ask for it. A
+ * reply nobody asked for is not believed (counted): anyone on the link
+ * could otherwise fill the table or take a next hop's place. */
 static void arp_learn(struct dp_ctx *dp, uint16_t port, const struct rte_arp_ipv4 *d, uint16_t op,
 		      bool for_us, uint64_t now)
 {
 	const uint8_t *sip = (const uint8_t *)&d->arp_sip;
+	bool request_to_us = op == RTE_ARP_OP_REQUEST && for_us;
 
 	if (d->arp_sip == 0 || port_addr_for(dp, port, DPSEC_AF_INET, sip) == NULL)
 		return;
-	if (dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, sip) != DP_NEIGH_UNKNOWN ||
-	    (op == RTE_ARP_OP_REQUEST && for_us) ||
-	    (op == RTE_ARP_OP_REPLY && asked_for(dp, port, DPSEC_AF_INET, sip)))
+	if (arp_second_answer(dp, port, d, request_to_us, now))
+		dp->mgr_ctr.c[DP_C_neigh_second_answers]++;
+	else if (dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, sip) != DP_NEIGH_UNKNOWN ||
+		 request_to_us ||
+		 (op == RTE_ARP_OP_REPLY && asked_for(dp, port, DPSEC_AF_INET, sip)))
 		learn(dp, port, DPSEC_AF_INET, sip, &d->arp_sha, now);
 	else if (op == RTE_ARP_OP_REPLY)
 		dp->mgr_ctr.c[DP_C_neigh_unsolicited]++;

@@ -127,6 +127,7 @@
 	X(neigh_held_dropped, "held packets freed: more than 8 waited for their next hop, another next hop took its place among the 64 being asked for, or the ring back to worker 0 was full") \
 	X(neigh_invalid, "ARP and ND packets refused as malformed: ARP not Ethernet/IPv4 request or reply; ND failing RFC 4861's checks (hop limit 255, code 0, checksum, length, unicast target, options of non-zero length, no source link-layer option from the unspecified address, a solicited advertisement to a group)") \
 	X(neigh_unsolicited, "ARP replies and neighbour advertisements about a neighbour neither known nor asked for: not believed") \
+	X(neigh_second_answers, "ARP packets naming another MAC for a learnt neighbour heard from less than a second before, not announcing itself (a second answer to one request: a proxy beside the owner, or two hosts with one address): not believed, the first answer kept") \
 	X(neigh_ignored, "ND packets not acted on: router solicitations and advertisements, redirects, an advertisement without the override flag naming another MAC for a known neighbour") \
 	X(neigh_announced, "gratuitous ARP requests and unsolicited neighbour advertisements telling the links where the gateway's addresses are: three rounds a second apart at start and when a port's link comes back") \
 	X(neigh_address_conflicts, "ARP and ND packets from another MAC claiming one of the gateway's addresses (a duplicate address on the link, RFC 5227 §2.4): logged and the address announced again, at most every 10 s a port") \

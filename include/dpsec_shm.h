@@ -18,7 +18,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 17             /* bumped on any layout change (17: neigh_link_down_forgotten) */
+#define DPSEC_SHM_LAYOUT 18             /* bumped on any layout change (18: neigh_second_answers) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */

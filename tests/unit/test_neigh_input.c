@@ -2,9 +2,9 @@
  * ND packets it receives, and what it sends of its own, in the world of
  * neigh_world.h. Answers nobody asked for teach nothing; requests to us
  * teach their sender. A gratuitous ARP moves a known neighbour (RFC 826)
- * and adds no unknown one; an advertisement moves one only with the
- * override flag, and confirms it without a link-layer option when
- * solicited; ND failing RFC 4861 §7.1's checks, malformed ARP and router
+ * and adds no unknown one, a second ARP answer within a second does not;
+ * an advertisement moves one only with the override flag, and confirms it
+ * without a link-layer option when solicited; ND failing RFC 4861 §7.1's checks, malformed ARP and router
  * ND are counted and change nothing; a configured neighbour is never
  * changed. The gateway's addresses are announced three times at start,
  * its advertisements carry the router flag when it routes, and another
@@ -34,6 +34,45 @@ START_TEST(test_gratuitous_arp)
 	ck_assert(mac_of(a, &moved));
 	arp_from(RTE_ARP_OP_REQUEST, b, &moved, b);
 	ck_assert_int_eq(dp_neigh_known(&ctx.routes, 0, DPSEC_AF_INET, b), DP_NEIGH_UNKNOWN);
+}
+END_TEST
+
+/* Two answers to one request: the first is kept for a second after the
+ * neighbour last spoke (counted), as Linux's locktime does, whether it
+ * answered a request of ours or only spoke to us; after that second an
+ * answer moves it. A gratuitous ARP, or a request to us, moves it at once
+ * (a failover, a host that changed its card). */
+START_TEST(test_second_answer)
+{
+	static const uint8_t a[4] = { 192, 0, 2, 83 }, b[4] = { 192, 0, 2, 84 };
+	static const struct rte_ether_addr proxy = { { 0x02, 0, 0, 0, 0, 0x55 } };
+	static const struct rte_ether_addr moved = { { 0x02, 0, 0, 0, 0, 0x88 } };
+	uint64_t ms = hz / 1000;
+
+	ck_assert_uint_eq(resolve(DPSEC_AF_INET, a, t0), 1);
+	arp_reply_from(a);
+	now_tsc = t0 + 1 * ms;
+	arp_from(RTE_ARP_OP_REPLY, a, &proxy, us4);
+	ck_assert(mac_of(a, &their_mac));
+	ck_assert_uint_eq(counter(DP_C_neigh_second_answers), 1);
+	now_tsc = t0 + 999 * ms;
+	arp_from(RTE_ARP_OP_REPLY, a, &proxy, us4);
+	arp_from(RTE_ARP_OP_REQUEST, a, &proxy, b); /* asking for someone else */
+	ck_assert(mac_of(a, &their_mac));
+	ck_assert_uint_eq(counter(DP_C_neigh_second_answers), 3);
+	now_tsc = t0 + 1000 * ms;
+	arp_from(RTE_ARP_OP_REPLY, a, &proxy, us4);
+	ck_assert(mac_of(a, &proxy));
+	/* heard from just now: a gratuitous ARP, then a request to us, move it */
+	arp_from(RTE_ARP_OP_REQUEST, a, &moved, a);
+	ck_assert(mac_of(a, &moved));
+	now_tsc += ms;
+	told_by(DPSEC_AF_INET, a);
+	ck_assert(mac_of(a, &their_mac));
+	ck_assert_uint_eq(counter(DP_C_neigh_second_answers), 3);
+	/* the same MAC again is no second answer */
+	arp_reply_from(a);
+	ck_assert_uint_eq(counter(DP_C_neigh_second_answers), 3);
 }
 END_TEST
 
@@ -546,6 +585,7 @@ int main(void)
 	Suite *s = neigh_suite("neigh_input", &tc);
 
 	tcase_add_test(tc, test_gratuitous_arp);
+	tcase_add_test(tc, test_second_answer);
 	tcase_add_test(tc, test_permanent);
 	tcase_add_test(tc, test_unsolicited_not_believed);
 	tcase_add_test(tc, test_nd_invalid);
