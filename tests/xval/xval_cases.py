@@ -831,21 +831,24 @@ def generic_run(seed):
     c.expect_drop("stays_on_link", 8)
 
     # the same checks on decrypted packets, which the SA's selectors let
-    # through: a tunnel for UDP port 7777 between any addresses
+    # through: a tunnel for UDP port 7777 between any addresses; the
+    # gateway's own LAN address as a source too (a peer speaking for the
+    # gateway to its LAN, as Linux's martian check refuses)
     for fam, any_net in ((4, "0.0.0.0/0"), (6, "::/0")):
         cl = Cell(run, "gm%d" % fam, alg, False, fam, 4, protocol="udp", dst_ports="7777",
                   local_net=any_net, remote_net=any_net)
         ip = IP if fam == 4 else IPv6
         far = T.remote_host(fam, cl.k, 6)
         for seq, (src, dst, reason) in enumerate(
-                (("127.0.0.1", T.HOST4, "martian_source"), (far, "169.254.1.1", "stays_on_link"),
-                 (far, "239.1.2.3", "multicast")) if fam == 4 else
-                (("::1", T.HOST6, "martian_source"), (far, "fe80::1", "stays_on_link"),
-                 (far, "ff05::1:3", "multicast")), 1):
+                (("127.0.0.1", T.HOST4, "martian_source"), (T.LAN4, T.HOST4, "martian_source"),
+                 (far, "169.254.1.1", "stays_on_link"), (far, "239.1.2.3", "multicast"))
+                if fam == 4 else
+                (("::1", T.HOST6, "martian_source"), (T.LAN6, T.HOST6, "martian_source"),
+                 (far, "fe80::1", "stays_on_link"), (far, "ff05::1:3", "multicast")), 1):
             p = bytes(ip(src=src, dst=dst) / UDP(sport=7777, dport=4000) / Raw(b"x" * 20))
             c.send_wan(cl.esp(p, seq), inner=p)
             c.expect_drop(reason)
-        c.expect_sa(cl.inb, packets=3)  # decrypted: the SA counts them; routing drops them
+        c.expect_sa(cl.inb, packets=4)  # decrypted: the SA counts them; routing drops them
 
     # the broadcast address of a subnet the gateway is on is not forwarded
     # to it (RFC 2644), clear from either side or decrypted, and draws no
