@@ -10,7 +10,8 @@
 
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us",
 						 "natt_keepalive_seconds", "reassembly_timeout_ms",
-						 "pmtu_age_seconds", "neighbour_reachable_seconds", NULL };
+						 "pmtu_age_seconds", "neighbour_reachable_seconds",
+						 "icmp_errors_per_second", "icmp_error_burst", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -38,6 +39,8 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 	o->reassembly_timeout_ms = CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS;
 	o->pmtu_age_s = CFG_PMTU_AGE_DEFAULT_S;
 	o->neighbour_reachable_s = CFG_NEIGHBOUR_REACHABLE_DEFAULT_S;
+	o->icmp_errors_per_s = CFG_ICMP_ERRORS_PER_S_DEFAULT;
+	o->icmp_error_burst = CFG_ICMP_ERROR_BURST_DEFAULT;
 	r = cfg_member(c, root, "dataplane", false, CFG_T_GROUP, "a group { ... }", &g);
 	if (r <= 0)
 		return r;
@@ -71,6 +74,14 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return -1;
 	if (r)
 		o->neighbour_reachable_s = (uint32_t)v;
+	if ((r = cfg_int(c, g, "icmp_errors_per_second", false, 0, 1000000, &v)) < 0)
+		return -1;
+	if (r)
+		o->icmp_errors_per_s = (uint32_t)v;
+	if ((r = cfg_int(c, g, "icmp_error_burst", false, 1, 100000, &v)) < 0)
+		return -1;
+	if (r)
+		o->icmp_error_burst = (uint32_t)v;
 	return 0;
 }
 

@@ -78,6 +78,42 @@ static inline bool dp_tokens_take(struct dp_tokens *b, uint64_t now, uint64_t pe
 	return true;
 }
 
+/* A rate the workers share, in one word (the generic cell rate algorithm):
+ * tat is when the next take would be on time. A take at TSC now is let
+ * through while tat lies at most tolerance_tsc ahead of now, and moves tat
+ * a period on; so a burst of tolerance / period + 1 at once, then one a
+ * period. period_tsc 0: nothing let through. A refused take writes
+ * nothing: a flood of them costs shared reads only. */
+struct dp_rate {
+	uint64_t tat;
+	uint64_t period_tsc;
+	uint64_t tolerance_tsc;
+};
+
+static inline bool dp_rate_take(struct dp_rate *r, uint64_t now)
+{
+	uint64_t tat = __atomic_load_n(&r->tat, __ATOMIC_RELAXED);
+
+	if (r->period_tsc == 0)
+		return false;
+	for (;;) {
+		uint64_t from = tat > now ? tat : now;
+
+		if (from - now > r->tolerance_tsc)
+			return false;
+		if (__atomic_compare_exchange_n(&r->tat, &tat, from + r->period_tsc, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+	}
+}
+
+/* per_second takes a second (0: none), burst at once, with TSC at hz. */
+static inline void dp_rate_set(struct dp_rate *r, uint32_t per_second, uint32_t burst, uint64_t hz)
+{
+	r->period_tsc = per_second ? RTE_MAX(hz / per_second, (uint64_t)1) : 0;
+	r->tolerance_tsc = r->period_tsc * (burst ? burst - 1 : 0);
+}
+
 struct ofl_cpu;
 struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
@@ -116,7 +152,6 @@ struct dp_worker {
 	 * number of those rounds tells how full the bursts were (bench/). */
 	uint64_t steady_tsc, steady_rx, steady_rounds;
 	uint64_t stalled_rounds;
-	struct dp_tokens icmp_tokens;    /* ICMP errors it may send (icmp_err.c) */
 	struct dp_tokens pmtu_tokens;    /* path MTU reports it may hand over (worker_policy.c) */
 	struct dp_worker_snap *snap;     /* written by this worker only */
 	uint32_t snap_req, snap_done;    /* the manager's request, the worker's answer */
@@ -203,6 +238,9 @@ struct dp_ctx {
 	struct rte_ring *reroute;        /* manager -> worker 0: packets held for a next hop's
 					  * MAC, to route again */
 	volatile bool quit;
+	/* the ICMP errors all workers together may send (icmp_err.c); a line of
+	 * its own: the workers write it */
+	struct dp_rate icmp_rate __rte_cache_aligned;
 };
 
 extern struct dp_ctx *dp_g;

@@ -16,8 +16,9 @@
  * a rule may block it or secure it; one about a decrypted packet leaves
  * only through a tunnel (in clear it would tell the outside about the
  * protected traffic). Never about an ICMP error, a later fragment or to a
- * source that is not one host; at most DP_ICMP_ERR_RATE a second per
- * worker. */
+ * source that is not one host; at most dataplane.icmp_errors_per_second
+ * a second, icmp_error_burst at once, by all workers together (RFC 1812
+ * §4.3.2.8, RFC 4443 §2.4 (f)). */
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -53,6 +54,8 @@ void dp_icmp_err_setup(struct dp_ctx *dp)
 		if (dp->ports[i].role != DP_ROLE_HOST)
 			mtu = RTE_MIN(mtu, dp->ports[i].mtu);
 	dp->out_fits_len = mtu > DP_IPSEC_MAX_OVERHEAD ? mtu - DP_IPSEC_MAX_OVERHEAD : 0;
+	dp_rate_set(&dp->icmp_rate, dp->cfg->opts.icmp_errors_per_s, dp->cfg->opts.icmp_error_burst,
+		    rte_get_tsc_hz());
 }
 
 /* The packet's length once sa carries it: in tunnel mode all of it is
@@ -170,12 +173,10 @@ static bool dont_fragment(const struct rte_mbuf *m, const struct dp_meta *md)
 	       (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG));
 }
 
-/* The worker's allowance: DP_ICMP_ERR_RATE a second, up to
- * DP_ICMP_ERR_BURST saved. */
+/* The gateway's allowance, shared by the workers. */
 static bool take_token(struct dp_worker *w)
 {
-	return dp_tokens_take(&w->icmp_tokens, w->round_tsc, rte_get_tsc_hz() / DP_ICMP_ERR_RATE,
-			      DP_ICMP_ERR_BURST);
+	return dp_rate_take(&dp_g->icmp_rate, w->round_tsc);
 }
 
 /* The gateway's first address of family on network port (its index in
@@ -362,7 +363,7 @@ static struct rte_mbuf *icmp_error(const struct rte_mbuf *m, const struct dp_met
 	return r;
 }
 
-/* The error what about m if its source may be told and the worker's
+/* The error what about m if its source may be told and the gateway's
  * allowance lets it, counted either way; NULL if none. */
 static struct rte_mbuf *tell_source(struct dp_worker *w, struct rte_mbuf *m,
 				    const struct icmp_what *what, bool ttl_back)

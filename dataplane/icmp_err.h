@@ -20,13 +20,10 @@ struct dp_worker;
  * traversal, ESP header, CBC IV, padding, trailer, ICV (AH adds less). */
 #define DP_IPSEC_MAX_OVERHEAD (40 + 8 + 8 + 16 + 15 + 2 + 16)
 
-/* ICMP errors a worker may send: DP_ICMP_ERR_RATE a second, in bursts of
- * up to DP_ICMP_ERR_BURST (RFC 1812 §4.3.2.8, RFC 4443 §2.4 (f)). */
-#define DP_ICMP_ERR_RATE 1000
-#define DP_ICMP_ERR_BURST 50
-
 /* The longest packet that fits every network port whatever SA carries it:
- * a packet no longer needs no further check. Set once the ports are up. */
+ * a packet no longer needs no further check; and the rate of ICMP errors
+ * (dataplane.icmp_errors_per_second, icmp_error_burst). Set once the ports
+ * are up. */
 void dp_icmp_err_setup(struct dp_ctx *dp);
 
 /* What becomes of a packet longer than that (dp_out_fits), or longer than

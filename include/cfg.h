@@ -23,6 +23,8 @@
 #define CFG_REASSEMBLY_TIMEOUT_DEFAULT_MS 1000
 #define CFG_PMTU_AGE_DEFAULT_S 600 /* RFC 1191 §6.3: ten minutes */
 #define CFG_NEIGHBOUR_REACHABLE_DEFAULT_S 30 /* RFC 4861 §10's REACHABLE_TIME */
+#define CFG_ICMP_ERRORS_PER_S_DEFAULT 1000 /* Linux's icmp_msgs_per_sec */
+#define CFG_ICMP_ERROR_BURST_DEFAULT 50    /* and its icmp_msgs_burst */
 
 enum cfg_port_role { CFG_ROLE_PROTECTED, CFG_ROLE_UNPROTECTED };
 
@@ -59,6 +61,8 @@ struct cfg_dataplane_opts {
 	uint32_t reassembly_timeout_ms; /* how long ESP/AH fragments wait for the rest */
 	uint32_t pmtu_age_s;     /* how long a router's path MTU report holds; 0: none taken */
 	uint32_t neighbour_reachable_s; /* a learnt neighbour silent this long is asked again; 0: never */
+	uint32_t icmp_errors_per_s; /* ICMP errors the gateway sends at most a second; 0: none */
+	uint32_t icmp_error_burst;  /* and at once */
 };
 
 struct cfg_dataplane {

@@ -136,6 +136,7 @@ static void setup(void)
 	cfg.rules = rules;
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
+	dp_rate_set(&ctx.icmp_rate, 1000000, 100000, rte_get_tsc_hz()); /* errors made, not limited */
 	ctx.n_local4 = ctx.n_local6 = 1; /* the SAs' local addresses: quotes from us */
 	memcpy(&ctx.local4[0], sa_conf[0].local.a, 4);
 	memcpy(ctx.local6[0], sa_conf[1].local.a, 16);

@@ -190,6 +190,8 @@ START_TEST(test_minimal_config)
 	ck_assert_uint_eq(cfg.opts.reassembly_timeout_ms, 1000);
 	ck_assert_uint_eq(cfg.opts.pmtu_age_s, 600);
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 30);
+	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 1000);
+	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 50);
 	ck_assert_str_eq(cfg.exception_ifname, "");
 	ck_assert_uint_eq(cfg.default_action, DPSEC_ACTION_PERMIT);
 	ck_assert_uint_eq(cfg.n_rules + cfg.n_sas + cfg.n_routes + cfg.n_neighbours, 0);
@@ -232,7 +234,8 @@ START_TEST(test_natt_sa_fields)
 
 	ck_assert_msg(load_text("dataplane = { natt_keepalive_seconds = 0; "
 				"reassembly_timeout_ms = 250; pmtu_age_seconds = 0; "
-				"neighbour_reachable_seconds = 0; };\n" PORTS
+				"neighbour_reachable_seconds = 0; icmp_errors_per_second = 0; "
+				"icmp_error_burst = 100000; };\n" PORTS
 				SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM
 					 " encapsulation = \"udp\"; udp_source_port = 4501; "
 					 "udp_destination_port = 62000;"),
@@ -243,6 +246,8 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_uint_eq(cfg.opts.reassembly_timeout_ms, 250);
 	ck_assert_uint_eq(cfg.opts.pmtu_age_s, 0);
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 0);
+	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 0);
+	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 100000);
 	ck_assert_uint_eq(cfg.sas[0].encap, DPSEC_ENCAP_UDP);
 	ck_assert_uint_eq(cfg.sas[0].udp_sport, 4501);
 	ck_assert_uint_eq(cfg.sas[0].udp_dport, 62000);

@@ -90,6 +90,8 @@ static void setup(void)
 	install(SA_UDP4, DPSEC_AF_INET, DPSEC_PROTO_ESP, DPSEC_ENCAP_UDP);
 	install(SA_ESP6, DPSEC_AF_INET6, DPSEC_PROTO_ESP, DPSEC_ENCAP_NONE);
 	cfg.opts.pmtu_age_s = 600;
+	cfg.opts.icmp_errors_per_s = CFG_ICMP_ERRORS_PER_S_DEFAULT;
+	cfg.opts.icmp_error_burst = CFG_ICMP_ERROR_BURST_DEFAULT;
 	mgr.pmtu_until_tsc = 0;
 	memset(&ctx.mgr_ctr, 0, sizeof(ctx.mgr_ctr));
 	dp_icmp_err_setup(&ctx);

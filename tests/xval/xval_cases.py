@@ -1852,20 +1852,23 @@ def _to_host_cases(run, fam, local):
     c.expect_cut_to_host(p)
 
 
-def icmp_rate_run(seed):
-    """60 packets too big in one burst: a worker makes at most 50 ICMP
-    errors at once (icmp_errors_limited counts the other 10)."""
-    run = _run("icmp-rate", seed)
+def icmp_rate_run(seed, rate=None):
+    """60 packets too big in one burst: the gateway makes at most 50 ICMP
+    errors at once by default (icmp_errors_limited counts the other 10), or
+    the burst of rate (dataplane.icmp_errors_per_second, icmp_error_burst)."""
+    run = _run("icmp-rate" if rate is None else "icmp-rate-%d-%d" % rate, seed)
+    run.conf.icmp_rate = rate
+    burst = 50 if rate is None else rate[1] if rate[0] else 0
     cl = Cell(run, "rl4", "aes128gcm16", False, 4, 4)
     fits = _largest_fitting("aes128gcm16", 0, 20)
     c = Case(run, "burst-of-60", contiguous=True)
     for i in range(60):
         big = _sized(4, T.HOST4, T.remote_host(4, cl.k), 10 + i, fits + 1, df=True)
         c.send_lan(big)
-        if i < 50:
+        if i < burst:
             c.expect_icmp(_too_big_error(4, big, fits))
     c.expect_drop("too_big", 60)
-    c.expect_icmp_limited(10)
+    c.expect_icmp_limited(60 - burst)
     return run
 
 
@@ -2060,6 +2063,8 @@ def plan(seed):
     runs.append(("generic", lambda: generic_run(seed)))
     runs.append(("path-mtu", lambda: path_mtu_run(seed)))
     runs.append(("icmp-rate", lambda: icmp_rate_run(seed)))
+    runs.append(("icmp-rate-1-20", lambda: icmp_rate_run(seed, (1, 20))))
+    runs.append(("icmp-rate-0-1", lambda: icmp_rate_run(seed, (0, 1))))
     runs.append(("prefrag", lambda: prefrag_run(seed)))
     runs.append(("prefrag-narrow", lambda: prefrag_narrow_run(seed)))
     runs.append(("prefrag-128", lambda: prefrag_smallest_run(seed)))

@@ -144,7 +144,7 @@ class Case:
         self.expect_drop(reason)
 
     def expect_icmp_limited(self, n):
-        """n ICMP errors not made: over the worker's rate."""
+        """n ICMP errors not made: over the gateway's rate."""
         self.icmp_limited += n
 
     def expect_wan_clear(self, ip_bytes):

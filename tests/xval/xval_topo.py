@@ -78,6 +78,8 @@ class Config:
         self.sas = []            # SaSpec; the position is the SA table index
         self.workers = 1         # worker lcores (dataplane.workers)
         self.natt_keepalive = None  # dataplane.natt_keepalive_seconds; None: dpsecd's default
+        # (dataplane.icmp_errors_per_second, icmp_error_burst); None: dpsecd's default
+        self.icmp_rate = None
         # dataplane.reassembly_timeout_ms: fragments that never make a packet
         # are dropped this long after the first, well before dpsecd exits idle
         self.reassembly_timeout_ms = 300
@@ -120,7 +122,9 @@ class Config:
         dp = ["reassembly_timeout_ms = %d;" % self.reassembly_timeout_ms] + \
             ([] if self.workers == 1 else ["workers = %d;" % self.workers]) + \
             ([] if self.natt_keepalive is None else
-             ["natt_keepalive_seconds = %d;" % self.natt_keepalive])
+             ["natt_keepalive_seconds = %d;" % self.natt_keepalive]) + \
+            ([] if self.icmp_rate is None else
+             ["icmp_errors_per_second = %d; icmp_error_burst = %d;" % self.icmp_rate])
         if dp:
             out.append("dataplane = { %s };" % " ".join(dp))
         out.append("ports = (")
