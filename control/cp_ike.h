@@ -51,6 +51,7 @@ struct cp_ike_child {
 };
 
 #define CP_IKE_MAX_CHILDREN 1024
+#define CP_SA_NONE UINT32_MAX /* sa_in, sa_out of a child SA no dataplane holds */
 
 /* The engine, its sockets and what it installed (cp_ike.c, cp_ike_life.c). */
 struct cp_ike {
@@ -120,5 +121,12 @@ bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s);
 /* An idle inbound SA of a child SA: its delete goes to the peer. false:
  * not one of IKE's. */
 bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id);
+
+/* A new dpsecd (the one that held the child SAs restarted): their
+ * sequence numbers and replay windows are gone with it, and the peer would
+ * go on sending with them. Each is deleted with its peer (the IKE SA stays,
+ * the next packet negotiates a new child SA over it) and forgets its SA ids,
+ * which the new dataplane gives to other SAs. */
+void cp_ike_children_lost(struct cp_ctx *c);
 
 #endif

@@ -245,25 +245,47 @@ void cp_ike_life_tick(struct cp_ctx *c)
 	rekey_fallbacks(c, now);
 }
 
-bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)
+/* Sends ch's delete to its peer, once. */
+static void delete_child(struct cp_ctx *c, struct cp_ike_child *ch)
 {
 	struct ike_err err = { 0 };
 
+	if (ch->deleting)
+		return;
+	ch->deleting = true;
+	if ((ch->version == 1
+		     ? cp_ikev1_delete_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)
+		     : ikev2_delete_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)) < 0)
+		cp_log(LOG_WARNING, "ike: deleting child SA SPI 0x%08x: %s", ch->spi_in, err.msg);
+}
+
+bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)
+{
 	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
 		struct cp_ike_child *ch = &c->ike->ch[i];
 
 		if (!ch->used || ch->sa_in != sa_id)
 			continue;
-		if (ch->deleting)
-			return true;
-		ch->deleting = true;
-		cp_audit("IKE child SA SPI in 0x%08x idle for %u s: deleting it", ch->spi_in,
-			 c->store.timeouts.idle_seconds);
-		if ((ch->version == 1
-			     ? cp_ikev1_delete_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)
-			     : ikev2_delete_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)) < 0)
-			cp_log(LOG_WARNING, "ike: deleting child SA SPI 0x%08x: %s", ch->spi_in, err.msg);
+		if (!ch->deleting)
+			cp_audit("IKE child SA SPI in 0x%08x idle for %u s: deleting it", ch->spi_in,
+				 c->store.timeouts.idle_seconds);
+		delete_child(c, ch);
 		return true;
 	}
 	return false;
+}
+
+void cp_ike_children_lost(struct cp_ctx *c)
+{
+	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (!ch->used || ch->sa_in == CP_SA_NONE)
+			continue;
+		cp_audit("IKE child SA SPI in 0x%08x lost with the dpsecd that held it: deleting it "
+			 "with the peer", ch->spi_in);
+		ch->sa_in = ch->sa_out = CP_SA_NONE;
+		ch->dyn = NULL;
+		delete_child(c, ch);
+	}
 }

@@ -181,8 +181,12 @@ static void attach(struct cp_ctx *c)
 	c->attached = true;
 	c->ack_base = c->acked = c->want_seq = atomic_load(&c->seg.cmd->head);
 	cp_log(LOG_NOTICE, "attached to dpsecd pid %u, instance \"%s\"", c->seg.hdr->dp_pid, c->o.instance);
-	rc = atomic_load(&c->seg.hdr->managed) ? cp_sync_readback(c, err, sizeof(err)) :
-						 cp_sync_full(c, err, sizeof(err));
+	if (atomic_load(&c->seg.hdr->managed)) {
+		rc = cp_sync_readback(c, err, sizeof(err));
+	} else {
+		cp_ike_children_lost(c); /* a new dpsecd: what IKE installed died with the old one */
+		rc = cp_sync_full(c, err, sizeof(err));
+	}
 	if (rc < 0)
 		cp_log(LOG_ERR, "bringing the dataplane in line with the store failed: %s", err);
 	else

@@ -239,15 +239,22 @@ class World:
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
             f.write(STORE % dict(GW[gw], auth=auth, life=LIFE) + self.store_extra)
         ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
-        d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
-                                       "--file-prefix", prefix, "-l", "0,1", "--", "-c", conf,
-                                       "--stats-file", self.path("stats-%s.json" % gw)], ns)
-        d.wait_for("dpsecd: ready")
+        self.dataplane(gw)
         c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
                                      self.path("ctld-%s.sock" % gw), "--log-level", "7",
                                      "--ike-log", self.ike_log(gw)] + self.ctld_args, ns)
         c.wait_for("attached to dpsecd")
         return c
+
+    def dataplane(self, gw):
+        """Gateway gw's dpsecd, started on its configuration, ready."""
+        d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
+                                       "--file-prefix", "%s-g%s" % (self.tag, gw), "-l", "0,1",
+                                       "--", "-c", self.path("gw%s.conf" % gw),
+                                       "--stats-file", self.path("stats-%s.json" % gw)],
+                      self.ns["g" + gw])
+        d.wait_for("dpsecd: ready")
+        return d
 
     def ike_log(self, gw):
         return self.path("ike-%s.log" % gw)
@@ -311,6 +318,22 @@ class World:
         for args in (["-revoke", p("b.pem")], ["-gencrl", "-out", p("ca.crl")]):
             T.sh("openssl", "ca", "-config", p("ca.cnf"), "-keyfile", p("ca.key"), "-cert",
                  p("ca.pem"), *args)
+
+    def swanctl(self, *args, check=True):
+        return T.sh(SWANCTL, *args, "--uri", "unix://" + self.path("charon.vici"),
+                    ns=self.ns["gb"], check=check).stdout
+
+    def sw_sas(self):
+        """strongSwan's IKE SAs: [(ike state, [child states])] by --list-sas."""
+        sas, out = [], self.swanctl("--list-sas", check=False)
+        for line in out.splitlines():
+            m = re.match(r"^\S+: #\d+, (\w+), IKEv2", line)
+            if m:
+                sas.append((m.group(1), []))
+            m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+), TUNNEL", line)
+            if m and sas:
+                sas[-1][1].append(m.group(1))
+        return sas
 
     def swanctl_dir(self):
         """swanctl --file reads credentials beside the file: x509/, x509ca/, private/."""
@@ -665,6 +688,46 @@ def ike_rekeyed(w, errs, first, key="spis", what="IKE SA rekey"):
                     "same %s, A its initiator" % (what, first, now, key))
 
 
+def dataplane_restart(w, errs, ctld, first=1):
+    """Gateway A's dpsecd dies (SIGKILL) and a new one starts: the child
+    SAs IKE installed died with it, and the peer would go on sending with
+    them. A's dpsec-ctld deletes them with the peer over the IKE SA, which
+    stays; the next ping negotiates a new pair over it (CREATE_CHILD_SA,
+    the ping held meanwhile), and every ping from the first on is answered
+    (IKEv1: from the second, as the initiator sends on a new pair before
+    the responder has Quick Mode's last message). B then holds that one
+    pair alone (dpsec: show qmsas; strongSwan: swanctl --list-sas)."""
+    old = [p for p in w.procs if p.name == "dpsecd-a" and p.p.poll() is None]
+    for p in old:
+        p.p.kill()
+        p.p.wait(10)
+    attached = ctld["a"].text().count("attached to dpsecd")
+    w.dataplane("a")
+    if not wait_until("dpsec-ctld A attached to the new dpsecd",
+                      lambda: ctld["a"].text().count("attached to dpsecd") > attached, 10):
+        errs.append("dataplane restart: dpsec-ctld A did not attach to the new dpsecd")
+        return
+    answered, out = ping(w, 10)
+    lost = re.findall(r"IKE child SA SPI in 0x([0-9a-f]+) lost with the dpsecd", ctld["a"].text())
+    print("dataplane restart: pings answered %s; child SAs deleted with the peer: %s"
+          % (answered, lost))
+    if not answered or answered[0] > first or answered != list(range(answered[0], 11)):
+        errs.append("dataplane restart: pings answered %s, expected %d-10:\n%s"
+                    % (answered, first, out))
+    if not lost:
+        errs.append("dataplane restart: dpsec-ctld A deleted no child SA with the peer")
+    if w.peer == "dpsec":
+        sas = w.show("b", "qmsas")
+        if len(sas) != 2:
+            errs.append("dataplane restart: gateway B holds %d SAs, expected the new pair alone: %s"
+                        % (len(sas), [s["name"] for s in sas]))
+    else:
+        sas = w.sw_sas()
+        if len(sas) != 1 or sas[0][1] != ["INSTALLED"]:
+            errs.append("dataplane restart: strongSwan holds %s, expected one IKE SA with the new "
+                        "child SA alone" % sas)
+
+
 def run_refused(w, errs, why):
     """B's PSK differs, or B's certificate is revoked (A checks CRLs):
     IKE_AUTH fails with AUTHENTICATION_FAILED, A applies the filter
@@ -737,6 +800,7 @@ def run(w, errs):
             path_mtu(w, errs)
             pre_fragment(w, errs)
             ttl_exceeded(w, errs)
+        dataplane_restart(w, errs, ctld)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)

@@ -125,22 +125,6 @@ PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
 class Interop(E.World):
     """ike_e2e's world with strongSwan as B, driven through swanctl."""
 
-    def swanctl(self, *args, check=True):
-        return T.sh(E.SWANCTL, *args, "--uri", "unix://" + self.path("charon.vici"),
-                    ns=self.ns["gb"], check=check).stdout
-
-    def sw_sas(self):
-        """strongSwan's IKE SAs: [(ike state, [child states])] by --list-sas."""
-        sas, out = [], self.swanctl("--list-sas", check=False)
-        for line in out.splitlines():
-            m = re.match(r"^\S+: #\d+, (\w+), IKEv2", line)
-            if m:
-                sas.append((m.group(1), []))
-            m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+), TUNNEL", line)
-            if m and sas:
-                sas[-1][1].append(m.group(1))
-        return sas
-
     def mmsas(self):
         return self.show("a", "mmsas")
 

@@ -239,6 +239,7 @@ def run_dpsec(w, errs):
     stream.wait()
     check_renewed(w, errs, first)
     check_rekey_side(errs, ctld)
+    E.dataplane_restart(w, errs, ctld, first=2)
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
