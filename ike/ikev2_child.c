@@ -4,7 +4,9 @@
  * make-before-break); and the IKE SA rekey (§1.3.2, §2.18): new SPIs, a
  * SKEYSEED from the old SK_d and a fresh g^ir, the children moved to the
  * new SA, and the old one deleted by the rekey's initiator. A KE for
- * another group than the chosen one is answered INVALID_KE_PAYLOAD. */
+ * another group than the chosen one is answered INVALID_KE_PAYLOAD; one
+ * answered so is sent again, once, with the group asked for if we offered
+ * it (§1.3). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +130,7 @@ static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const 
 /* ---- initiator ---- */
 
 static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
-			   struct ike_err *err)
+			   uint16_t group, struct ike_err *err)
 {
 	union ikev2_body *b = malloc(sizeof(*b));
 	int rc = b ? 0 : -ENOMEM;
@@ -142,7 +144,8 @@ static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 	free(b);
 	if (rc)
 		return ike_fail(err, rc, "IKE SA rekey: our proposals make no SA payload");
-	return nonce_and_ke(e, t, sa->req.nonce, sa->peer.mm[0].dh_group, &sa->req.dh, err);
+	return nonce_and_ke(e, t, sa->req.nonce, group ? group : sa->peer.mm[0].dh_group, &sa->req.dh,
+			    err);
 }
 
 static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
@@ -165,7 +168,8 @@ static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	sa->req.spi = ikev2_new_child_spi(e);
 	if (ikev2_child_offer(sa, t, sa->req.spi, true, err))
 		return err->code;
-	return nonce_and_ke(e, t, sa->req.nonce, sa->peer.qm[0].dh_group, &sa->req.dh, err);
+	return nonce_and_ke(e, t, sa->req.nonce, task->group ? task->group : sa->peer.qm[0].dh_group,
+			    &sa->req.dh, err);
 }
 
 int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,
@@ -175,10 +179,11 @@ int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct 
 	int rc;
 
 	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, false, sa->next_msg_id);
-	rc = task->kind == IKEV2_REQ_REKEY_IKE ? start_ike_rekey(e, sa, &t, err)
+	rc = task->kind == IKEV2_REQ_REKEY_IKE ? start_ike_rekey(e, sa, &t, task->group, err)
 					       : start_child(e, sa, &t, task, err);
 	if (rc == 0)
 		rc = ikev2_send_request(e, sa, &t, task->kind, now, err);
+	sa->req.ke_asked = rc == 0 && task->group != 0;
 	if (rc) { /* nothing went out: forget what was prepared */
 		ike_dh_free(sa->req.dh);
 		OPENSSL_cleanse(&sa->req, sizeof(sa->req));
@@ -242,6 +247,41 @@ static int ike_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 	return rc;
 }
 
+/* Whether we offered group in the request of that kind: a child SA's
+ * methods, or the IKE SA's for its rekey. */
+static bool group_offered(const struct ikev2_sa *sa, enum ikev2_req_kind kind, uint16_t group)
+{
+	const bool ike = kind == IKEV2_REQ_REKEY_IKE;
+
+	for (uint8_t i = 0; i < (ike ? sa->peer.n_mm : sa->peer.n_qm); i++)
+		if ((ike ? sa->peer.mm[i].dh_group : sa->peer.qm[i].dh_group) == group)
+			return true;
+	return false;
+}
+
+/* INVALID_KE_PAYLOAD to our CREATE_CHILD_SA (RFC 7296 §1.3): the request
+ * is queued again with the group the responder names, if we offered it
+ * and sent another, and this was not such a second try already. */
+static bool ke_retry(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
+{
+	struct ikev2_notify n;
+	uint16_t group;
+
+	if (sa->req.ke_asked || sa->req.dh == NULL ||
+	    !ikev2_rx_notify(rx, IKEV2_N_INVALID_KE_PAYLOAD, &n) || n.data.len != 2)
+		return false;
+	group = ike_get16(n.data.p);
+	if (group == ike_dh_group(sa->req.dh) || !group_offered(sa, sa->req.kind, group) ||
+	    ikev2_sa_task_add(sa, sa->req.kind,
+			      sa->req.kind == IKEV2_REQ_REKEY_CHILD ? sa->req.old_spi : 0) != 0)
+		return false;
+	sa->tasks[sa->n_tasks - 1].group = group;
+	ikev2_count(e, IKEV2_STAT_INVALID_KE);
+	ikev2_sa_log(sa, e, 5, rx->now, "INVALID_KE_PAYLOAD: CREATE_CHILD_SA again with group %u",
+		     group);
+	return true;
+}
+
 int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
 	enum ikev2_req_kind kind = sa->req.kind;
@@ -249,6 +289,10 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	uint16_t error = ikev2_rx_error_notify(rx);
 	int rc = 0;
 
+	if (error == IKEV2_N_INVALID_KE_PAYLOAD && ke_retry(e, sa, rx)) {
+		ikev2_sa_request_done(sa);
+		return 0;
+	}
 	if (error)
 		ikev2_fail(e, sa, rx->now, error, false, "CREATE_CHILD_SA refused by the peer: %s",
 			   ikev2_notify_name(error) ? ikev2_notify_name(error) : "error notify");

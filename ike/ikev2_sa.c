@@ -166,7 +166,7 @@ int ikev2_sa_task_add(struct ikev2_sa *sa, enum ikev2_req_kind kind, uint32_t sp
 {
 	if (sa->n_tasks >= IKEV2_MAX_TASKS)
 		return -EBUSY;
-	sa->tasks[sa->n_tasks++] = (struct ikev2_task){ kind, spi, 0 };
+	sa->tasks[sa->n_tasks++] = (struct ikev2_task){ kind, spi, 0, 0 };
 	return 0;
 }
 

@@ -74,6 +74,7 @@ struct ikev2_request {
 	uint32_t old_spi;      /* rekey or delete: the child SA's inbound SPI */
 	uint8_t ike_spi[8];    /* IKE SA rekey: our new SPI */
 	const struct ike_qm_method *offered; /* into peer.qm: what we offered */
+	bool ke_asked;         /* its KE's group is the one an INVALID_KE_PAYLOAD asked for */
 };
 
 /* A queued exchange waiting for the window. */
@@ -81,6 +82,8 @@ struct ikev2_task {
 	enum ikev2_req_kind kind;
 	uint32_t spi;     /* the child SA's inbound SPI (rekey, delete) */
 	uint8_t protocol; /* DELETE_REFUSED: the child's (ESP or AH) */
+	uint16_t group;   /* CREATE_CHILD_SA: the KE's group the responder asked for; 0: our
+			   * first method's */
 };
 
 #define IKEV2_MAX_TASKS 8

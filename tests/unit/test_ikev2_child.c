@@ -223,14 +223,16 @@ START_TEST(new_child_sa_on_established_ike_sa)
 END_TEST
 
 /* A KE of another group than the responder's choice in CREATE_CHILD_SA:
- * INVALID_KE_PAYLOAD, the child fails on both sides, the IKE SA stays. */
+ * INVALID_KE_PAYLOAD naming its group; the initiator, which offered that
+ * group too, asks again with a KE of it (RFC 7296 §1.3), and the child SA
+ * comes up with it, for a new child SA and for a rekey. */
 START_TEST(create_child_with_pfs_for_another_group)
 {
 	struct world w;
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
 	struct ike_qm_method ecp = qm_gcm, modp = qm_gcm;
-	struct ikev2_event *f;
+	uint32_t old;
 
 	world_init(&w);
 	ecp.dh_group = IKE_DH_ECP_256;
@@ -243,13 +245,55 @@ START_TEST(create_child_with_pfs_for_another_group)
 	id = establish(&w);
 	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
 	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
-	f = last_ev(&w.i, IKEV2_EV_FAILED);
-	ck_assert_uint_eq(f->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
-	ck_assert(!f->reason.ike_sa_gone);
-	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1); /* the first one only */
-	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 0);
+	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "SA TSi TSr Nonce KE");
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
+	pair_agrees(child_of(&w.i), child_of(&w.r));
+	ck_assert_uint_eq(child_of(&w.i)->method.dh_group, IKE_DH_MODP_2048);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_INVALID_KE), 1);
 	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_INVALID_KE), 1);
+	old = child_of(&w.i)->in.spi;
+	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
+	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce KE", "SA TSi TSr Nonce KE");
+	ck_assert_uint_eq(child_of(&w.i)->rekeys_spi, old);
+	ck_assert_uint_eq(child_of(&w.i)->method.dh_group, IKE_DH_MODP_2048);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 0);
+	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
+	world_end(&w);
+}
+END_TEST
+
+/* The same for the IKE SA's rekey: its KE is of our first IKE method's
+ * group (as in IKE_SA_INIT, which the responder answered likewise); the
+ * responder names the group the IKE SA was made with, and the rekey runs
+ * again with it. */
+START_TEST(ike_rekey_for_another_group)
+{
+	static const char init[] = INIT_PAYLOADS;
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_mm_method x25519 = mm_gcm_ecp;
+
+	world_init(&w);
+	x25519.dh_group = IKE_DH_CURVE25519;
+	w.i.pol.n_mm = 2; /* KE for Curve25519, ECP-256 also offered */
+	w.i.pol.mm[0] = x25519;
+	w.i.pol.mm[1] = mm_gcm_ecp;
+	world_go(&w);
+	id = initiate(&w);
+	round_trip(&w, &w.i, init, "N(INVALID_KE_PAYLOAD)");
+	round_trip(&w, &w.i, init, init);
+	round_trip(&w, &w.i, "IDi AUTH N(INITIAL_CONTACT) IDr SA TSi TSr", "IDr AUTH SA TSi TSr");
+	id = last_ev(&w.i, IKEV2_EV_IKE_UP)->sa;
+	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "SA Nonce KE", "N(INVALID_KE_PAYLOAD)");
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_REKEYED), 0);
+	round_trip(&w, &w.i, "SA Nonce KE", "SA Nonce KE");
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_REKEYED), 1);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_IKE_REKEYED), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 0);
 	world_end(&w);
 }
 END_TEST
@@ -265,6 +309,7 @@ int main(void)
 		child_rekey_with_pfs,
 		new_child_sa_on_established_ike_sa,
 		create_child_with_pfs_for_another_group,
+		ike_rekey_for_another_group,
 	};
 
 	return world_run("ikev2_child", NULL, 0, tests, N(tests));
