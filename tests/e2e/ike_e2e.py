@@ -130,7 +130,7 @@ connections {
     version = 2
     local_addrs = 192.0.2.2
     remote_addrs = 192.0.2.1
-    proposals = aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048
+    proposals = %(proposals)s
     local { %(local)s }
     remote { %(remote)s }
     children { lans { local_ts = 10.2.0.0/24
@@ -169,6 +169,8 @@ class World:
         names = ("ha", "ga", "gb") if self.b_alone else ("ha", "ga", "gb", "hb")
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
+        # strongSwan's IKE proposals, its preferred first
+        self.sw_proposals = "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
@@ -265,7 +267,8 @@ class World:
         with open(conf, "w") as f:
             f.write(STRONGSWAN_CONF % dict(work=self.work, extra=self.charon_extra))
         with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(SWANCTL_CONF % (SWANCTL_CERT if self.cert else SWANCTL_PSK))
+            f.write(SWANCTL_CONF % dict(SWANCTL_CERT if self.cert else SWANCTL_PSK,
+                                        proposals=self.sw_proposals))
         if self.cert:
             self.swanctl_dir()
         os.environ["STRONGSWAN_CONF"] = conf

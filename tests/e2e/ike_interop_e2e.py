@@ -259,6 +259,10 @@ def initial_contact(w, errs):
 
 def run_lifetimes(w, errs):
     w.store_extra = "timeouts = { idle_seconds = %d; };\n" % IDLE
+    # strongSwan prefers MODP-2048, dpsec's first IKE method ECP-256: its
+    # IKE_SA_INIT and its IKE SA rekey are each answered INVALID_KE_PAYLOAD
+    # and sent again with MODP-2048
+    w.sw_proposals = "aes256-sha256-modp2048,aes256gcm16-prfsha256-ecp256"
     w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE), "--dpd-interval", str(DPD)]
     w.topology()
     ctld = w.gateway("a")
@@ -283,6 +287,11 @@ def run_lifetimes(w, errs):
     if len(sw) != 1 or sw[0] != ("ESTABLISHED", ["INSTALLED"]):
         errs.append("strongSwan after dpsec's IKE rekey: %s, expected one IKE SA with its child"
                     % sw)
+    got = {n: w.ike_stat(n) for n in ("INVALID_KE", "IKE_REKEYS")}
+    if got != {"INVALID_KE": 2, "IKE_REKEYS": 1} or "MODP_2048" not in w.swanctl("--list-sas"):
+        errs.append("dpsec's IKE SA with strongSwan: %s, expected INVALID_KE 2 (IKE_SA_INIT and "
+                    "the rekey, each sent again with strongSwan's MODP-2048) and IKE_REKEYS 1:\n%s"
+                    % (got, w.swanctl("--list-sas")))
     idle = E.wait_until("the idle child SA's delete", lambda: (
         not w.qmsas() and w.sw_sas() == [("ESTABLISHED", [])]), IDLE + 15)
     print("idle: dpsec's child SAs %d, strongSwan %s" % (len(w.qmsas()), w.sw_sas()))

@@ -135,8 +135,7 @@ def use_ikev1(legacy=False, pfs=False):
     E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
-                      .replace("aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048",
-                               "aes128-sha1-modp2048")
+                      .replace("proposals = %(proposals)s", "proposals = aes128-sha1-modp2048")
                       .replace("esp_proposals = aes128gcm16",
                                "esp_proposals = aes128-sha1" + ("-ecp256" if pfs else "")))
 
