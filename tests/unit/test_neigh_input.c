@@ -4,9 +4,9 @@
  * teach their sender. A gratuitous ARP moves a known neighbour (RFC 826)
  * and adds no unknown one, a second ARP answer within a second does not;
  * an advertisement moves one only with the override flag, and confirms it
- * without a link-layer option when solicited; ND failing RFC 4861 §7.1's checks, malformed ARP and router
- * ND are counted and change nothing; a configured neighbour is never
- * changed. The gateway's addresses are announced three times at start,
+ * without a link-layer option when solicited; ND failing RFC 4861 §7.1's
+ * checks, malformed ARP and router ND are counted and change nothing; a
+ * configured neighbour is never changed. The gateway's addresses are announced three times at start,
  * its advertisements carry the router flag when it routes, and another
  * MAC claiming one of them is a conflict, defended. */
 #include "neigh_wire.h"
