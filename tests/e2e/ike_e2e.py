@@ -9,14 +9,17 @@
 # and IKE_AUTH with B's (IKE goes through each gateway's exception TAP),
 # both install the child SA pair, the held packets go out, and the pings are
 # answered (against dpsec, B's dpsec-ctld is stopped for the first 1.6 s, so
-# that A holds 4 pings, drops and counts the rest, then sends the 4). After 85-90 % of the child SAs' lifetime (60 s), A rekeys the child
-# SA under a continuous ping that loses at most LOSS_TOLERANCE pings; before that (dpsec against dpsec, ctld's
-# --test-ike-lifetime 45) A has rekeyed the IKE SA, the same new one on
-# both sides. Checks: show mmsas, the Main Mode table of
-# both (main modes, quick modes, key additions), and the captures at both
-# ends of the WAN hold IKE (UDP 500/4500) and ESP only; then (dpsec against
-# dpsec) the hosts' kernels learn the tunnel's path MTU from gateway A's
-# ICMP fragmentation needed, and a ping with TTL 1 draws its time exceeded.
+# that A holds 4 pings, drops and counts the rest, then sends the 4). After
+# 85-90 % of the child SAs' lifetime (60 s), A rekeys the child SA under a
+# continuous ping that loses at most LOSS_TOLERANCE pings; before that
+# (dpsec against dpsec, ctld's --test-ike-lifetime 45) A has rekeyed the
+# IKE SA, the same new one on both sides. Checks: show mmsas, the Main Mode
+# table of both (main modes, quick modes, key additions), and the captures
+# at both ends of the WAN hold IKE (UDP 500/4500) and ESP only; then (dpsec
+# against dpsec) the hosts' kernels learn the tunnel's path MTU from gateway
+# A's ICMP fragmentation needed, and a ping with TTL 1 draws its time
+# exceeded; last (dpsec and strongSwan) A's dpsecd is killed and started
+# again: its child SAs are deleted with B and new ones negotiated.
 # Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
