@@ -25,11 +25,42 @@ static const struct cfg_kw role_kw[] = {
 	{ "protected", CFG_ROLE_PROTECTED }, { "unprotected", CFG_ROLE_UNPROTECTED }, { NULL, 0 }
 };
 
+/* The dataplane's integer options: name, range, where each goes. */
+struct u32_option {
+	const char *name;
+	long long min, max;
+	uint32_t *out;
+};
+
+static int load_u32_options(struct cfg_ctx *c, const config_setting_t *g,
+			    const struct u32_option *opt, size_t n)
+{
+	long long v;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((r = cfg_int(c, g, opt[i].name, false, opt[i].min, opt[i].max, &v)) < 0)
+			return -1;
+		if (r)
+			*opt[i].out = (uint32_t)v;
+	}
+	return 0;
+}
+
 int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 {
 	struct cfg_dataplane_opts *o = &c->cfg->opts;
+	const struct u32_option ints[] = {
+		{ "workers", 1, 16, &o->workers },
+		{ "idle_sleep_us", 0, 100000, &o->idle_sleep_us },
+		{ "natt_keepalive_seconds", 0, 3600, &o->natt_keepalive_s },
+		{ "reassembly_timeout_ms", 1, 60000, &o->reassembly_timeout_ms },
+		{ "pmtu_age_seconds", 0, 86400, &o->pmtu_age_s },
+		{ "neighbour_reachable_seconds", 0, 3600, &o->neighbour_reachable_s },
+		{ "icmp_errors_per_second", 0, 1000000, &o->icmp_errors_per_s },
+		{ "icmp_error_burst", 1, 100000, &o->icmp_error_burst },
+	};
 	const config_setting_t *g;
-	long long v;
 	int k, r;
 
 	o->workers = 1;
@@ -46,43 +77,11 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return r;
 	if (cfg_group(c, g, dataplane_fields))
 		return -1;
-	if ((r = cfg_int(c, g, "workers", false, 1, 16, &v)) < 0)
-		return -1;
-	if (r)
-		o->workers = (uint32_t)v;
 	if ((r = cfg_keyword(c, g, "idle", false, idle_kw, &k)) < 0)
 		return -1;
 	if (r)
 		o->idle = (uint8_t)k;
-	if ((r = cfg_int(c, g, "idle_sleep_us", false, 0, 100000, &v)) < 0)
-		return -1;
-	if (r)
-		o->idle_sleep_us = (uint32_t)v;
-	if ((r = cfg_int(c, g, "natt_keepalive_seconds", false, 0, 3600, &v)) < 0)
-		return -1;
-	if (r)
-		o->natt_keepalive_s = (uint32_t)v;
-	if ((r = cfg_int(c, g, "reassembly_timeout_ms", false, 1, 60000, &v)) < 0)
-		return -1;
-	if (r)
-		o->reassembly_timeout_ms = (uint32_t)v;
-	if ((r = cfg_int(c, g, "pmtu_age_seconds", false, 0, 86400, &v)) < 0)
-		return -1;
-	if (r)
-		o->pmtu_age_s = (uint32_t)v;
-	if ((r = cfg_int(c, g, "neighbour_reachable_seconds", false, 0, 3600, &v)) < 0)
-		return -1;
-	if (r)
-		o->neighbour_reachable_s = (uint32_t)v;
-	if ((r = cfg_int(c, g, "icmp_errors_per_second", false, 0, 1000000, &v)) < 0)
-		return -1;
-	if (r)
-		o->icmp_errors_per_s = (uint32_t)v;
-	if ((r = cfg_int(c, g, "icmp_error_burst", false, 1, 100000, &v)) < 0)
-		return -1;
-	if (r)
-		o->icmp_error_burst = (uint32_t)v;
-	return 0;
+	return load_u32_options(c, g, ints, sizeof(ints) / sizeof(ints[0]));
 }
 
 /* The same address on two ports (or twice on one) would answer ARP twice. */
