@@ -47,6 +47,19 @@ void dp_worker_sort_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf
 /* worker_sort.c: m handed to the manager (ARP, ND, path MTU reports). */
 void dp_worker_to_control(struct dp_worker *w, struct rte_mbuf *m);
 
+/* Whether a packet needs dp_worker_odd_address_drop's look: one or two
+ * table tests nearly every packet passes. outside: it came from a network
+ * port or out of a tunnel, not from the host stack behind the exception
+ * port (which sends from the gateway's own addresses). */
+static inline bool dp_worker_odd_address(const struct dp_meta *md, bool outside)
+{
+	return dp_meta_odd_address(md) || (outside && dp_maybe_local(dp_g, md->family, dp_meta_src(md)));
+}
+
+/* worker_sort.c: why such a packet is dropped, or 0: it goes on. Out of
+ * line: nearly no packet comes here. */
+int dp_worker_odd_address_drop(const struct dp_meta *md, bool outside);
+
 /* worker_policy.c: s's outbound packets through the policy and ESP/AH,
  * into s's packets to route (or set aside, dropped, held). */
 void dp_worker_policy_out(struct dp_worker *w, struct dp_sort *s);

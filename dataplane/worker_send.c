@@ -148,22 +148,20 @@ static __rte_noinline void no_neighbour(struct dp_worker *w, struct rte_mbuf *m,
 	dp_drop(w, m, DP_DROP_no_neighbour);
 }
 
-/* Whether m, decrypted, may be routed: the addresses sort refuses in
- * received packets (worker_sort.c) refused here in the packets tunnels
- * carry, the gateway's own as a source included (a peer whose selectors
- * allow it would speak for the gateway); dropped if not. Out of line:
- * only those the screen in route_one singles out come here. */
+/* Whether m, decrypted, may be routed: sort's tests of received packets
+ * from outside (worker_sort.c) applied to the packets tunnels carry, the
+ * gateway's own addresses as a source included (a peer whose selectors
+ * allow it would speak for the gateway), and no group destination;
+ * dropped if not. Out of line: only those route_one's screen singles
+ * out come here. */
 static __rte_noinline bool inner_routable(struct dp_worker *w, struct rte_mbuf *m,
 					  const struct dp_meta *md)
 {
-	if (dp_meta_to_group(md))
-		dp_drop(w, m, DP_DROP_multicast);
-	else if (dp_meta_bad_source(md) || dp_local_addr(dp_g, md->family, dp_meta_src(md)))
-		dp_drop(w, m, DP_DROP_martian_source);
-	else if (dp_meta_stays_on_link(md))
-		dp_drop(w, m, DP_DROP_stays_on_link);
-	else
+	int rc = dp_meta_to_group(md) ? DP_DROP_multicast : dp_worker_odd_address_drop(md, true);
+
+	if (rc == 0)
 		return true;
+	dp_drop(w, m, rc);
 	return false;
 }
 
@@ -178,8 +176,7 @@ static void route_one(struct dp_worker *w, struct rte_mbuf *m, struct dp_txq *tx
 	const struct dp_port *port;
 
 	if (unlikely(md->flags & DP_M_FROM_SA) &&
-	    unlikely(dp_meta_to_group(md) || dp_meta_odd_address(md) ||
-		     dp_maybe_local(dp_g, md->family, dp_meta_src(md))) &&
+	    unlikely(dp_meta_to_group(md) || dp_worker_odd_address(md, true)) &&
 	    !inner_routable(w, m, md))
 		return;
 	if (unlikely(nh == NULL)) {

@@ -122,28 +122,16 @@ static void sort_local(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *
 		s->esp[s->n_esp++] = m;
 }
 
-/* Why a packet dp_meta_odd_address or the screen of the gateway's own
- * addresses singled out is dropped, or 0: it goes on. A source no host
- * has, or one of our own from outside (the host stack behind the
- * exception port sends from them); not for us, an address that keeps it
- * on its link. Out of line: nearly no packet comes here. */
-static __rte_noinline int odd_address_drop(const struct dp_port *port, const struct dp_meta *md)
+/* A source no host has, or one of our own from outside; not for us, an
+ * address that keeps it on its link. */
+__rte_noinline int dp_worker_odd_address_drop(const struct dp_meta *md, bool outside)
 {
-	bool outside = port->role != DP_ROLE_HOST;
-
 	if (dp_meta_bad_source(md) || (outside && dp_local_addr(dp_g, md->family, dp_meta_src(md))))
 		return DP_DROP_martian_source;
 	if (dp_meta_stays_on_link(md) &&
 	    !(outside && dp_local_addr(dp_g, md->family, dp_meta_dst(md))))
 		return DP_DROP_stays_on_link;
 	return 0;
-}
-
-/* Whether the packet needs odd_address_drop's look. */
-static inline bool odd_address(const struct dp_port *port, const struct dp_meta *md)
-{
-	return dp_meta_odd_address(md) ||
-	       (port->role != DP_ROLE_HOST && dp_maybe_local(dp_g, md->family, dp_meta_src(md)));
 }
 
 /* Sorts one received packet into its path. */
@@ -172,7 +160,8 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 		dp_drop(w, m, DP_DROP_multicast);
 	} else if (unlikely(l2_group) && port->role != DP_ROLE_HOST) {
 		dp_drop(w, m, DP_DROP_l2_group_unicast); /* a unicast packet sent to all */
-	} else if (unlikely(odd_address(port, md)) && (rc = odd_address_drop(port, md)) != 0) {
+	} else if (unlikely(dp_worker_odd_address(md, port->role != DP_ROLE_HOST)) &&
+		   (rc = dp_worker_odd_address_drop(md, port->role != DP_ROLE_HOST)) != 0) {
 		dp_drop(w, m, rc);
 	} else if (port->role != DP_ROLE_HOST && dp_local_addr(dp_g, md->family, dp_meta_dst(md))) {
 		sort_local(w, m, md, s);
