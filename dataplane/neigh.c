@@ -238,23 +238,19 @@ static void learn(struct dp_ctx *dp, uint16_t port, uint8_t family, const uint8_
 	}
 }
 
-/* Whether an ARP packet's sender, a learnt neighbour last heard from less
- * than ARP_LOCK_S ago, now names another MAC in a reply (or a request for
- * someone else): the second of two answers to one request (a proxy
- * answering beside the owner, two hosts set to one address). The first
- * stays, as in Linux, rather than whichever came last; a gratuitous ARP
- * (a failover) or a request to us from the new MAC moves the neighbour at
- * once. */
-static bool arp_second_answer(const struct dp_ctx *dp, uint16_t port, const struct rte_arp_ipv4 *d,
-			      bool request_to_us, uint64_t now)
+/* Whether an ARP packet's sender, a learnt neighbour (held at pos) last
+ * heard from less than ARP_LOCK_S ago, now names another MAC in a reply
+ * (or a request for someone else): the second of two answers to one
+ * request (a proxy answering beside the owner, two hosts set to one
+ * address). The first stays, as in Linux, rather than whichever came
+ * last; a gratuitous ARP (a failover) or a request to us from the new MAC
+ * moves the neighbour at once. */
+static bool arp_second_answer(const struct dp_ctx *dp, const struct rte_arp_ipv4 *d,
+			      enum dp_neigh_kind kind, const struct rte_ether_addr *held,
+			      int32_t pos, bool request_to_us, uint64_t now)
 {
-	struct rte_ether_addr held;
-	int32_t pos;
-
-	return !request_to_us && d->arp_sip != d->arp_tip &&
-	       dp_neigh_entry(&dp->routes, port, DPSEC_AF_INET, (const uint8_t *)&d->arp_sip, &held,
-			      &pos) == DP_NEIGH_LEARNT &&
-	       !rte_is_same_ether_addr(&held, &d->arp_sha) &&
+	return kind == DP_NEIGH_LEARNT && !request_to_us && d->arp_sip != d->arp_tip &&
+	       !rte_is_same_ether_addr(held, &d->arp_sha) &&
 	       now - dp->neigh->reach[pos].heard_tsc < ARP_LOCK_S * rte_get_tsc_hz();
 }
 
@@ -269,13 +265,16 @@ static void arp_learn(struct dp_ctx *dp, uint16_t port, const struct rte_arp_ipv
 {
 	const uint8_t *sip = (const uint8_t *)&d->arp_sip;
 	bool request_to_us = op == RTE_ARP_OP_REQUEST && for_us;
+	enum dp_neigh_kind kind;
+	struct rte_ether_addr held;
+	int32_t pos;
 
 	if (d->arp_sip == 0 || port_addr_for(dp, port, DPSEC_AF_INET, sip) == NULL)
 		return;
-	if (arp_second_answer(dp, port, d, request_to_us, now))
+	kind = dp_neigh_entry(&dp->routes, port, DPSEC_AF_INET, sip, &held, &pos);
+	if (arp_second_answer(dp, d, kind, &held, pos, request_to_us, now))
 		dp->mgr_ctr.c[DP_C_neigh_second_answers]++;
-	else if (dp_neigh_known(&dp->routes, port, DPSEC_AF_INET, sip) != DP_NEIGH_UNKNOWN ||
-		 request_to_us ||
+	else if (kind != DP_NEIGH_UNKNOWN || request_to_us ||
 		 (op == RTE_ARP_OP_REPLY && asked_for(dp, port, DPSEC_AF_INET, sip)))
 		learn(dp, port, DPSEC_AF_INET, sip, &d->arp_sha, now);
 	else if (op == RTE_ARP_OP_REPLY)
