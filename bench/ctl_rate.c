@@ -138,7 +138,8 @@ static void sa_conf(struct dpsec_sa_conf *c, uint32_t i)
 	memcpy(c->remote.a, (uint8_t[]){ 198, 51, (uint8_t)(i >> 8), (uint8_t)i }, 4);
 	c->enc_alg = DPSEC_ENC_AES_GCM_16;
 	c->enc_key_len = 16;
-	memset(c->enc_key, (int)(i & 0xff), 16);
+	memset(c->enc_key, 0x5c, 16);
+	memcpy(c->enc_key, &i, sizeof(i)); /* a key per SA: dpsecd refuses two outbound SAs sharing one */
 }
 
 /* --fill: n SAs from slot first on, kept; SPIs 0x40000000 + i do not meet

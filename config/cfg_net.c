@@ -1,6 +1,7 @@
 /* cfg_net.c - the network half of the dataplane configuration: worker
  * options, ports with their roles and addresses, the exception (TAP)
  * interface, static routes and static neighbours. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@
 static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_us",
 						 "natt_keepalive_seconds", "reassembly_timeout_ms",
 						 "pmtu_age_seconds", "neighbour_reachable_seconds",
-						 "icmp_errors_per_second", "icmp_error_burst", NULL };
+						 "icmp_errors_per_second", "icmp_error_burst",
+						 "sequence_file", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -61,6 +63,7 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		{ "icmp_error_burst", 1, 100000, &o->icmp_error_burst },
 	};
 	const config_setting_t *g;
+	const char *path;
 	int k, r;
 
 	o->workers = 1;
@@ -81,6 +84,14 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		return -1;
 	if (r)
 		o->idle = (uint8_t)k;
+	if ((r = cfg_str(c, g, "sequence_file", false, sizeof(o->sequence_file) - 1, &path)) < 0)
+		return -1;
+	if (r && strcmp(path, "none") == 0)
+		o->sequence_file_off = true;
+	else if (r && path[0] != '/')
+		return cfg_fail_in(c, g, "sequence_file", "expected an absolute path, or \"none\"");
+	else if (r)
+		snprintf(o->sequence_file, sizeof(o->sequence_file), "%s", path);
 	return load_u32_options(c, g, ints, sizeof(ints) / sizeof(ints[0]));
 }
 

@@ -361,6 +361,7 @@ static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime 
 	life->soft_bytes = life->hard_bytes / 10000 * soft;
 	snprintf(ch->in.name, sizeof(ch->in.name), "ike-in-%08x", ch->in.spi);
 	snprintf(ch->out.name, sizeof(ch->out.name), "ike-out-%08x", ch->out.spi);
+	ch->in.negotiated = ch->out.negotiated = true;
 	if (!ch->udp_encap)
 		return;
 	ch->in.encap = ch->out.encap = DPSEC_ENCAP_UDP;

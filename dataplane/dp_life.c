@@ -5,6 +5,7 @@
  * idle and sequence-number events once each, and sends the NAT keepalives
  * of silent UDP-encapsulated SAs; and the statistics area, refreshed every
  * 10 ms. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -180,9 +181,27 @@ static bool report(struct dp_ctx *dp, uint32_t idx, const struct dp_sa_counters 
 static bool seq_near_end(const struct dp_sa *sa)
 {
 	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
-	uint64_t end = (sa->flags & DP_SA_ESN) ? UINT64_MAX : UINT32_MAX;
 
-	return sa->direction == DPSEC_DIR_OUT && end - seq < DP_SEQ_SOFT_LEFT;
+	return sa->direction == DPSEC_DIR_OUT && dp_sa_seq_end(sa) - RTE_MIN(seq, dp_sa_seq_end(sa)) <
+							 DP_SEQ_SOFT_LEFT;
+}
+
+/* A static key's SA with less than half a chunk of its reserved numbers
+ * left gets the next chunk (saved first). A failure is logged once a
+ * minute at most: the SA drops what passes its limit (seq_unsaved). */
+static void check_seq_reserve(struct dp_ctx *dp, struct dp_sa *sa, uint64_t now)
+{
+	static uint64_t next_log;
+	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
+	char err[256];
+
+	if (!sa->seq_saved || sa->seq_limit == dp_sa_seq_end(sa) ||
+	    (seq < sa->seq_limit && sa->seq_limit - seq > DP_SEQ_CHUNK / 2))
+		return;
+	if (dp_sa_seq_grant(&dp->sas, sa, err, sizeof(err)) < 0 && now >= next_log) {
+		fprintf(stderr, "dpsecd: SA id %u: %s; its packets wait (drop_seq_unsaved)\n", sa->idx, err);
+		next_log = now + 60 * rte_get_tsc_hz();
+	}
 }
 
 /* Idle: an inbound SA without a packet for idle_seconds; re-armed by traffic. */
@@ -229,6 +248,7 @@ static void check_one(struct dp_ctx *dp, uint32_t idx, uint64_t now)
 		report(dp, idx, &u, DPSEC_EXPIRE_SOFT, trigger);
 	if (seq_near_end(sa))
 		report(dp, idx, &u, DPSEC_EXPIRE_SEQ, DPSEC_TRIGGER_SEQ);
+	check_seq_reserve(dp, sa, now);
 	check_idle(dp, idx, &u, now);
 	check_keepalive(dp, idx, &u, now);
 	dp_pmtu_scan_sa(dp, idx, now);

@@ -224,6 +224,83 @@ static void sa_natt_port_ref(struct dp_sa_table *t, const struct dp_sa *sa, int 
 		__atomic_store_n(ref, *ref + (uint32_t)delta, __ATOMIC_RELAXED); /* one writer */
 }
 
+int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen)
+{
+	uint64_t end = dp_sa_seq_end(sa);
+	uint64_t from = RTE_MAX(__atomic_load_n(&sa->seq, __ATOMIC_RELAXED),
+				dp_seq_store_end(t->seq_store, sa->seq_fp));
+	uint64_t to = from >= end || end - from <= DP_SEQ_CHUNK ? end : from + DP_SEQ_CHUNK;
+	int rc = dp_seq_store_save(t->seq_store, sa->seq_fp, to, err, errlen);
+
+	if (rc == 0) /* saved: workers may use them */
+		__atomic_store_n(&sa->seq_limit, to, __ATOMIC_RELAXED);
+	return rc;
+}
+
+/* What identifies a static key, kept on disk: a truncated SHA-256 of its
+ * key material (all of it, whatever the SPI: the same key under another
+ * SPI repeats the same nonces). */
+static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, uint8_t fp[DP_SEQ_FP_LEN])
+{
+	static const char label[] = "dpsec static outbound key";
+	uint8_t buf[sizeof(label) + DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN + DPSEC_MAX_INTEG_KEY];
+	uint8_t digest[32];
+	size_t n = 0;
+
+	memcpy(buf, label, sizeof(label));
+	n += sizeof(label);
+	memcpy(buf + n, c->enc_key, c->enc_key_len);
+	n += c->enc_key_len;
+	memcpy(buf + n, c->salt, DPSEC_GCM_SALT_LEN);
+	n += DPSEC_GCM_SALT_LEN;
+	memcpy(buf + n, c->integ_key, c->integ_key_len);
+	n += c->integ_key_len;
+	ofl_cpu_sha256(e, buf, (uint32_t)n, digest);
+	memcpy(fp, digest, DP_SEQ_FP_LEN);
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(digest, sizeof(digest));
+}
+
+/* An outbound SA with a static key starts where its key's reserved
+ * numbers end and gets its first chunk (saved before it is published);
+ * any other SA has its whole space. */
+static int sa_seq_start(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
+			const struct dpsec_sa_conf *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (c->direction != DPSEC_DIR_OUT)
+		return 0; /* seq_limit shares its bytes with the replay window */
+	sa->seq_limit = dp_sa_seq_end(sa);
+	if (c->negotiated || t->seq_store == NULL)
+		return 0;
+	key_fingerprint(e, c, sa->seq_fp);
+	if ((rc = dp_seq_store_claim(t->seq_store, sa->seq_fp)) < 0) {
+		snprintf(err, errlen, "SA %s: %s", c->name, rc == -EEXIST
+			 ? "another installed outbound SA has the same key: their sequence numbers, and "
+			   "with AES-GCM their nonces, would repeat (RFC 4106 section 3.1)"
+			 : "out of memory");
+		return rc;
+	}
+	sa->seq_saved = true;
+	sa->seq = dp_seq_store_end(t->seq_store, sa->seq_fp);
+	if (sa->seq >= sa->seq_limit) {
+		snprintf(err, errlen, "SA %s: its key has used all its sequence numbers (%s): give it a "
+			 "new key", c->name, dp_seq_store_path(t->seq_store));
+		rc = -ERANGE;
+	} else if ((rc = dp_sa_seq_grant(t, sa, err, errlen)) < 0) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "SA %s: %s", c->name, why);
+	}
+	if (rc < 0) {
+		dp_seq_store_release(t->seq_store, sa->seq_fp);
+		sa->seq_saved = false;
+	}
+	return rc;
+}
+
 int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		  const struct dpsec_sa_conf *conf, uint32_t rule_id,
 		  const struct dpsec_lifetime *life, char *err, size_t errlen)
@@ -253,6 +330,8 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		sa->life = *life;
 	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, conf, err, errlen)) < 0)
 		goto fail;
+	if ((rc = sa_seq_start(t, e, sa, conf, err, errlen)) < 0)
+		goto fail;
 	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* published: workers see it whole */
 	t->count++;
 	t->tunnels_out += sa_is_tunnel_out(sa);
@@ -278,6 +357,8 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 	t->count--;
 	t->tunnels_out -= sa_is_tunnel_out(sa);
 	sa_natt_port_ref(t, sa, -1);
+	if (sa->seq_saved) /* its in-flight packets use numbers below where another SA would start */
+		dp_seq_store_release(t->seq_store, sa->seq_fp);
 	return sa;
 }
 

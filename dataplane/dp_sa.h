@@ -18,6 +18,7 @@
 #include "dpsec_shm.h"
 #include "ofl_engine.h"
 #include "replay.h"
+#include "seq_store.h"
 
 #define DP_SA_NONE UINT32_MAX
 #define DP_SA_UDP_LEN 8                   /* the UDP header of NAT traversal, RFC 3948 */
@@ -58,7 +59,13 @@ struct dp_sa {
 	struct dp_replay *replay;         /* inbound only: replay_inline or its own memory */
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
 	uint8_t tos_keep, tos_set;        /* outbound tunnel: outer TOS = inner & keep | set */
-	uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* windows up to 64 */
+	union {
+		uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* inbound: windows up to 64 */
+		/* outbound: the last number it may use; below the end of its space
+		 * for a static key, whose numbers are reserved on disk a chunk at a
+		 * time (seq_store.h), the manager raising it as they are used */
+		uint64_t seq_limit;
+	};
 
 	/* key schedules, read per packet; in the SA's own allocation, so that
 	 * the fast path reaches them without loading a pointer */
@@ -75,9 +82,19 @@ struct dp_sa {
 	 * 16 bits, the TSC it ages out at in the others; 0: none. Written by
 	 * the manager, read by workers only for packets near the MTU. */
 	uint64_t path_mtu;
+	/* outbound with a static key and a sequence file: the key's fingerprint */
+	bool seq_saved;
+	uint8_t seq_fp[DP_SEQ_FP_LEN];
 };
 
 #define DP_SA_PMTU_MASK 0xffffull
+
+/* The last sequence number sa's space holds: 2^32 - 1, or 2^64 - 1 with
+ * ESN (RFC 4303 §2.2.1); the counter never wraps. */
+static inline uint64_t dp_sa_seq_end(const struct dp_sa *sa)
+{
+	return (sa->flags & DP_SA_ESN) ? UINT64_MAX : UINT32_MAX;
+}
 
 /* The outer IPv4 header's DF for a packet of family with inner header
  * inner (RFC 4301 §8.1): the SA's fixed choice, or copied from an inner
@@ -117,6 +134,7 @@ struct dp_sa_table {
 	struct dp_sa **sa;    /* capacity slots, NULL when free */
 	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
 	uint32_t *natt_port_refs; /* per UDP port: inbound UDP-encapsulated SAs on it */
+	struct dp_seq_store *seq_store; /* NULL: static keys' numbers not saved */
 };
 
 struct ofl_cpu;
@@ -141,6 +159,12 @@ int dp_sa_conf_check(const struct dpsec_sa_conf *c, char *err, size_t errlen);
  * now; the caller frees it with dp_sa_destroy() after a grace period.
  * Returns NULL when the slot is empty. */
 struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
+
+/* A static key's next chunk of outbound sequence numbers (seq_store.h),
+ * saved to the table's sequence file, then granted to sa (its limit
+ * raised). Returns 0, or -errno with a sentence in err (sa keeps its
+ * limit: its packets past it are dropped as seq_unsaved). */
+int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen);
 
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);

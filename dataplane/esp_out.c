@@ -23,17 +23,20 @@ static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
 
 /* Reserves n consecutive sequence numbers with one atomic add, so that
  * workers sharing an SA (the fat tunnel) never hand out the same number;
- * returns how many of them are usable from *first on. Without ESN the
- * counter may not pass 2^32 - 1: the SA stops there, it never wraps. */
+ * returns how many of them are usable from *first on: up to the SA's
+ * limit. Without ESN the counter may not pass 2^32 - 1: the SA stops
+ * there, it never wraps. A static key's limit below that is where its
+ * numbers reserved on disk end (the manager raises it): the SA waits. */
 static inline uint16_t esp_out_seq_reserve(struct dp_sa *sa, uint16_t n, uint64_t *first)
 {
 	uint64_t last = __atomic_add_fetch(&sa->seq, n, __ATOMIC_RELAXED);
-	uint64_t limit = (sa->flags & DP_SA_ESN) ? UINT64_MAX : UINT32_MAX;
+	uint64_t limit = __atomic_load_n(&sa->seq_limit, __ATOMIC_RELAXED);
 
 	*first = last - n + 1;
 	if (last >= *first && last <= limit)
 		return n;
-	__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
+	if (limit == dp_sa_seq_end(sa))
+		__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
 	return *first > limit || *first == 0 ? 0 : (uint16_t)(limit - *first + 1);
 }
 
@@ -350,6 +353,13 @@ static int esp_out_ah(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
 	return dp_ah_out_one(w, m, sa, seq, op);
 }
 
+/* Why a packet got no sequence number: the SA's space spent, or its
+ * static key's numbers not yet reserved on disk. */
+static __rte_noinline int esp_out_unnumbered(const struct dp_sa *sa)
+{
+	return __atomic_load_n(&sa->stopped, __ATOMIC_RELAXED) ? DP_DROP_seq_overflow : DP_DROP_seq_unsaved;
+}
+
 /* Encapsulates the run of packets mb[0..run) on sa with fn (a constant
  * once inlined), numbered from seq, the first usable of them; their ops
  * and mbufs go to ops[*k] and ok[*k] on. */
@@ -359,7 +369,7 @@ esp_out_run(struct dp_worker *w, esp_out_fn *fn, struct dp_sa *sa, struct rte_mb
 	    struct rte_mbuf **ok, uint16_t *k)
 {
 	for (uint16_t j = 0; j < run; j++) {
-		int rc = j >= usable ? DP_DROP_seq_overflow : fn(w, mb[j], sa, seq + j, ivs[j], &ops[*k]);
+		int rc = j >= usable ? esp_out_unnumbered(sa) : fn(w, mb[j], sa, seq + j, ivs[j], &ops[*k]);
 
 		if (rc != 0) {
 			w->sa_ctr[sa->idx].drops++;

@@ -259,6 +259,26 @@ static const char *eal_file_prefix(void)
 	return slash != NULL ? slash + 1 : dir;
 }
 
+/* Where static keys' sequence numbers are reserved: the configured file,
+ * /var/lib/dpsec/INSTANCE.seq by default, or none (said once: a restart
+ * then starts those keys' numbers at 1 again). */
+static int setup_seq_store(struct dp_ctx *dp, const char *instance, char *err, size_t errlen)
+{
+	const struct cfg_dataplane_opts *o = &dp->cfg->opts;
+	char path[PATH_MAX];
+
+	if (o->sequence_file_off) {
+		printf("dpsecd: sequence_file \"none\": static keys' sequence numbers start at 1 with "
+		       "every dpsecd, which with AES-GCM repeats nonces under the same key\n");
+		return 0;
+	}
+	if (o->sequence_file[0])
+		snprintf(path, sizeof(path), "%s", o->sequence_file);
+	else
+		snprintf(path, sizeof(path), "/var/lib/dpsec/%s.seq", instance);
+	return dp_seq_store_open(&dp->sas.seq_store, path, err, errlen);
+}
+
 static int install_sas(struct dp_ctx *dp, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < dp->cfg->n_sas; i++) {
@@ -284,6 +304,7 @@ static int setup_sa_table(struct dp_ctx *dp, uint32_t capacity)
 static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t errlen)
 {
 	uint32_t cap = RTE_MAX(dp->cfg->n_sas, o->max_sas ? o->max_sas : SA_DEFAULT_CAPACITY);
+	const char *instance = o->instance ? o->instance : eal_file_prefix();
 
 	dp->n_workers = (uint16_t)dp->cfg->opts.workers;
 	dp->busy_poll = dp->cfg->opts.idle == CFG_IDLE_BUSY;
@@ -307,7 +328,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 		snprintf(err, errlen, "route or neighbour table full");
 		return -1;
 	}
-	if (install_sas(dp, err, errlen) < 0)
+	if (setup_seq_store(dp, instance, err, errlen) < 0 || install_sas(dp, err, errlen) < 0)
 		return -1;
 	dp->policy = dp_policy_build(dp->cfg, "dpsec_spd", err, errlen);
 	if (dp->policy == NULL)
@@ -316,7 +337,7 @@ static int setup(struct dp_ctx *dp, const struct dp_opts *o, char *err, size_t e
 		snprintf(err, errlen, "RCU: out of memory");
 		return -1;
 	}
-	return dp_mgr_init(dp, o->instance ? o->instance : eal_file_prefix(), err, errlen);
+	return dp_mgr_init(dp, instance, err, errlen);
 }
 
 /* --exit-when-idle: every worker has polled its queues empty for span TSC
@@ -417,12 +438,16 @@ static void print_ready(const struct dp_ctx *dp)
 
 static void teardown(struct dp_ctx *dp)
 {
+	struct dp_seq_store *seq;
+
 	dp_ports_close(dp);
 	dp_mgr_fini(dp);
 	dp_neigh_fini(dp);
 	dp_rcu_fini(dp);
 	dp_policy_free(dp->policy);
+	seq = dp->sas.seq_store;
 	dp_sa_table_fini(&dp->sas);
+	dp_seq_store_close(seq);
 	dp_routes_fini(&dp->routes);
 	for (uint16_t w = 0; w < dp->n_workers; w++) {
 		ofl_cpu_free(dp->workers[w].crypto);

@@ -53,6 +53,8 @@ struct cfg_neighbour {
 	uint16_t port; /* index into ports */
 };
 
+#define CFG_SEQ_FILE_MAX 200
+
 struct cfg_dataplane_opts {
 	uint32_t workers;        /* worker lcores wanted; default 1 */
 	uint8_t idle;            /* enum cfg_idle_mode; default sleep */
@@ -63,6 +65,10 @@ struct cfg_dataplane_opts {
 	uint32_t neighbour_reachable_s; /* a learnt neighbour silent this long is asked again; 0: never */
 	uint32_t icmp_errors_per_s; /* ICMP errors the gateway sends at most a second; 0: none */
 	uint32_t icmp_error_burst;  /* and at once */
+	/* where static keys' outbound sequence numbers are reserved
+	 * (dataplane/seq_store.h); "" (the default): /var/lib/dpsec/INSTANCE.seq */
+	char sequence_file[CFG_SEQ_FILE_MAX];
+	bool sequence_file_off;  /* sequence_file = "none": numbers start at 1 */
 };
 
 struct cfg_dataplane {

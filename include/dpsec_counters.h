@@ -55,6 +55,7 @@
 	X(inner_malformed, "decrypted inner packet malformed")                          \
 	X(inner_policy_mismatch, "decrypted packet does not match its SA's rule")       \
 	X(seq_overflow, "outbound sequence number space exhausted")                     \
+	X(seq_unsaved, "outbound static key: its next sequence numbers not yet reserved on disk (sequence_file)") \
 	X(crypto_error, "the crypto engine failed the operation")                       \
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \
 	X(no_room, "no head/tailroom for encapsulation, or multi-segment packet")       \

@@ -111,6 +111,8 @@ struct dpsec_sa_conf {
 	uint8_t df_bit;        /* enum dpsec_df_bit; not copy only for IPv4 tunnels */
 	bool dscp_fixed;       /* tunnel mode: the outer DSCP is dscp, not the inner one's */
 	uint8_t dscp;          /* 0..63, with dscp_fixed */
+	bool negotiated;       /* keys IKE made for this SA alone: its outbound sequence
+				* numbers need not outlive it (dataplane/seq_store.h) */
 };
 
 /* A rule joins one filter list and one filter action. Negotiate rules carry

@@ -18,11 +18,11 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 18             /* bumped on any layout change (18: neigh_second_answers) */
+#define DPSEC_SHM_LAYOUT 19             /* bumped on any layout change (19: SA conf negotiated, drop_seq_unsaved) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
-#define DPSEC_MSG_VERSION 3             /* of the message bodies (3: SA DF bit) */
+#define DPSEC_MSG_VERSION 4             /* of the message bodies (4: SA conf negotiated) */
 #define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
 #define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
 #define DPSEC_MAX_LCORES 17             /* workers + the manager */

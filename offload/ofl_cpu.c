@@ -523,3 +523,8 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 		run_jobs(e, queued, q);
 	}
 }
+
+void ofl_cpu_sha256(struct ofl_cpu *e, const void *buf, uint32_t len, uint8_t out[32])
+{
+	IMB_SHA256(e->mgr, buf, len, out);
+}

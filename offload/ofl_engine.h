@@ -94,6 +94,9 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n);
  * a key drawn from getrandom() at creation): CBC IVs, RFC 3602 §3. */
 void ofl_cpu_random(struct ofl_cpu *e, uint8_t *buf, uint32_t len);
 
+/* SHA-256 of buf (not on the fast path: static keys' fingerprints). */
+void ofl_cpu_sha256(struct ofl_cpu *e, const void *buf, uint32_t len, uint8_t out[32]);
+
 /* Copies an ICV; the usual 12 and 16 bytes as fixed-size copies, which
  * the compiler inlines, instead of a memcpy call of a variable length. */
 static inline void ofl_icv_copy(uint8_t *dst, const uint8_t *src, uint8_t len)

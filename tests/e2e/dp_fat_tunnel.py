@@ -60,7 +60,7 @@ PAYLOAD_LEN = 40
 RUNS = [("noesn", False, 1), ("esn", True, (1 << 32) - N // 2)]  # name, esn, first number
 
 CONF = """
-dataplane = { workers = 2; };
+dataplane = { workers = 2; sequence_file = "%(seq_file)s"; };
 ports = (
   { name = "lan"; device = "%(lan_dev)s"; role = "protected";
     addresses = [ "10.1.0.1/24" ]; mac = "%(lan_mac)s"; },
@@ -197,7 +197,7 @@ def write_conf(d, esn):
             wan_dev=pcap_device(1, [p["wan_rx0"], p["wan_rx1"]], [p["wan_tx0"], p["wan_tx1"]]),
             lan_mac=LAN_MAC, wan_mac=WAN_MAC, host=HOST, host_mac=HOST_MAC, peer=PEER,
             peer_mac=PEER_MAC, gw=GW, spi_out=SPI_OUT, spi_in=SPI_IN, key=KEY.hex(),
-            window=WINDOW, esn="true" if esn else "false"))
+            window=WINDOW, esn="true" if esn else "false", seq_file=os.path.join(d, "dpsecd.seq")))
     return conf, p
 
 

@@ -75,11 +75,11 @@ FOLLOW_S = 15  # a moved neighbour is followed within 2 s silent + 3 probes + a 
 
 DP_CONF = """
 dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50;
-              neighbour_reachable_seconds = %d; };
+              neighbour_reachable_seconds = %d; sequence_file = "%%(seq_file)s"; };
 ports = (
   { name = "a"; device = "net_af_packet0,iface=gwa"; role = "protected";
     addresses = [ "2001:db8:61::1/64", "10.61.0.1/24" ]; mac = "%s"; },
-  { name = "b"; device = "%%s"; role = "unprotected";
+  { name = "b"; device = "%%(port_b)s"; role = "unprotected";
     addresses = [ "2001:db8:62::1/64", "10.62.0.1/24" ]; mac = "%s"; }
 );
 """ % (REACHABLE_S, GW_A_MAC, GW_B_MAC)
@@ -137,7 +137,7 @@ class World:
         directory as name.log."""
         conf = os.path.join(self.work, "dpsecd.conf")
         with open(conf, "w") as f:
-            f.write(DP_CONF % port_b)
+            f.write(DP_CONF % dict(port_b=port_b, seq_file=os.path.join(self.work, "dpsecd.seq")))
         self.dp = T.Proc(self, name, [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
                                       "--file-prefix", self.instance, "-l", "0,1", "--",
                                       "-c", conf], ns=self.ns_dp)

@@ -192,6 +192,8 @@ START_TEST(test_minimal_config)
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 30);
 	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 1000);
 	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 50);
+	ck_assert_str_eq(cfg.opts.sequence_file, ""); /* dpsecd's default path */
+	ck_assert(!cfg.opts.sequence_file_off);
 	ck_assert_str_eq(cfg.exception_ifname, "");
 	ck_assert_uint_eq(cfg.default_action, DPSEC_ACTION_PERMIT);
 	ck_assert_uint_eq(cfg.n_rules + cfg.n_sas + cfg.n_routes + cfg.n_neighbours, 0);
@@ -235,7 +237,7 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_msg(load_text("dataplane = { natt_keepalive_seconds = 0; "
 				"reassembly_timeout_ms = 250; pmtu_age_seconds = 0; "
 				"neighbour_reachable_seconds = 0; icmp_errors_per_second = 0; "
-				"icmp_error_burst = 100000; };\n" PORTS
+				"icmp_error_burst = 100000; sequence_file = \"/srv/gw/a.seq\"; };\n" PORTS
 				SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM
 					 " encapsulation = \"udp\"; udp_source_port = 4501; "
 					 "udp_destination_port = 62000;"),
@@ -248,6 +250,8 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 0);
 	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 0);
 	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 100000);
+	ck_assert_str_eq(cfg.opts.sequence_file, "/srv/gw/a.seq");
+	ck_assert(!cfg.opts.sequence_file_off);
 	ck_assert_uint_eq(cfg.sas[0].encap, DPSEC_ENCAP_UDP);
 	ck_assert_uint_eq(cfg.sas[0].udp_sport, 4501);
 	ck_assert_uint_eq(cfg.sas[0].udp_dport, 62000);
@@ -262,6 +266,10 @@ START_TEST(test_natt_sa_fields)
 		ck_assert_uint_eq(cfg.sas[i].encap, DPSEC_ENCAP_NONE);
 		ck_assert_uint_eq(cfg.sas[i].udp_sport + cfg.sas[i].udp_dport, 0);
 	}
+	cfg_free(&cfg);
+	ck_assert_msg(load_text("dataplane = { sequence_file = \"none\"; };\n" PORTS, &cfg, err, path) == 0,
+		      "%s", err);
+	ck_assert(cfg.opts.sequence_file_off);
 	cfg_free(&cfg);
 }
 END_TEST

@@ -5,10 +5,17 @@
  * goes into the ICV (checked by decrypting with the matching inbound SA).
  * Numbers are reserved per run of packets sharing an SA: a burst gets
  * consecutive numbers, interleaved SAs each their own sequence, and a burst
- * crossing the end of the space sends what fits. Each cipher's layout (IV
+ * crossing the end of the space sends what fits. A static key's SA with a
+ * sequence file goes on after a reinstall or a restart, waits at the end
+ * of its reserved numbers, and may not share its key. Each cipher's layout (IV
  * length, padding to its block) is checked by length and a round trip. */
 #include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_ip.h>
 #include <rte_malloc.h>
@@ -253,6 +260,139 @@ START_TEST(test_burst_crossing_exhaustion)
 }
 END_TEST
 
+/* --- static keys: sequence numbers reserved in a sequence file --------- */
+
+static char seq_dir[64], seq_path[128];
+
+/* A store on a file in a fresh directory. */
+static struct dp_seq_store *fresh_store(void)
+{
+	struct dp_seq_store *st;
+	char err[512];
+
+	snprintf(seq_dir, sizeof(seq_dir), "/tmp/dpsec-esp-seq-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(seq_dir));
+	snprintf(seq_path, sizeof(seq_path), "%s/gw.seq", seq_dir);
+	ck_assert_msg(dp_seq_store_open(&st, seq_path, err, sizeof(err)) == 0, "%s", err);
+	return st;
+}
+
+static void remove_store(struct dp_seq_store *st)
+{
+	dp_seq_store_close(st);
+	unlink(seq_path);
+	rmdir(seq_dir);
+}
+
+/* Slot 0's outbound SA (the key install_pair gives it), taken out and
+ * installed again with st as the table's store; negotiated: keys IKE
+ * made. Returns dp_sa_install's result, its message in err. */
+static int reinstall_out(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
+{
+	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .direction = DPSEC_DIR_OUT,
+				   .enc_alg = DPSEC_ENC_AES_GCM_16, .enc_key_len = 16,
+				   .negotiated = negotiated };
+	struct dp_sa *old = dp_sa_unpublish(&ctx.sas, slot);
+
+	if (old != NULL)
+		dp_sa_destroy(&ctx.sas, old);
+	snprintf(c.name, sizeof(c.name), "static-out");
+	memset(c.enc_key, 0x3c, sizeof(c.enc_key));
+	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
+	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
+	ctx.sas.seq_store = st;
+	return dp_sa_install(&ctx.sas, worker.crypto, slot, &c, 0, NULL, err, 512);
+}
+
+/* A static key's SA starts after the numbers its key had reserved: a
+ * reinstall (a deleted SA added again) and a new store on the same file
+ * (a new dpsecd) both go on past the last chunk, never back to 1. */
+START_TEST(test_static_key_goes_on_after_restart)
+{
+	struct dp_seq_store *st = fresh_store();
+	struct rte_mbuf *m;
+	char err[512];
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, DP_SEQ_CHUNK);
+	m = send_one();
+	ck_assert_uint_eq(wire_seq(m), 1);
+	rte_pktmbuf_free(m);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	m = send_one();
+	ck_assert_uint_eq(wire_seq(m), DP_SEQ_CHUNK + 1);
+	rte_pktmbuf_free(m);
+	dp_seq_store_close(st);
+	ck_assert_int_eq(dp_seq_store_open(&st, seq_path, err, sizeof(err)), 0);
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	m = send_one();
+	ck_assert_uint_eq(wire_seq(m), 2 * DP_SEQ_CHUNK + 1);
+	ck_assert(decrypts(m)); /* the inbound twin (no window yet at that number) takes it */
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
+/* At its limit the SA waits, not stops: the packets past it are dropped
+ * as seq_unsaved; the manager's next grant lets it go on, from where its
+ * counter got to. */
+START_TEST(test_static_key_waits_at_its_limit)
+{
+	struct dp_seq_store *st = fresh_store();
+	struct rte_mbuf *m[5];
+	char err[512];
+	uint16_t got;
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ctx.sas.sa[0]->seq_limit = 2; /* as if only 2 had been reserved */
+	got = send_burst(m, 5, NULL);
+	ck_assert_uint_eq(got, 2);
+	ck_assert_uint_eq(wire_seq(m[0]), 1);
+	ck_assert_uint_eq(wire_seq(m[1]), 2);
+	free_all(m, got);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_seq_unsaved], 3);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_seq_overflow], 0);
+	ck_assert_uint_eq(ctx.sas.sa[0]->stopped, 0);
+	ck_assert_int_eq(dp_sa_seq_grant(&ctx.sas, ctx.sas.sa[0], err, sizeof(err)), 0);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, 2 * DP_SEQ_CHUNK);
+	got = send_burst(m, 1, NULL);
+	ck_assert_uint_eq(got, 1);
+	ck_assert_uint_eq(wire_seq(m[0]), 6); /* 3..5 were counted, never sent */
+	free_all(m, got);
+	dp_seq_store_close(st); /* the grant was saved before it was used */
+	ck_assert_int_eq(dp_seq_store_open(&st, seq_path, err, sizeof(err)), 0);
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq, 2 * DP_SEQ_CHUNK);
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
+/* Two installed outbound SAs may not share a static key (their numbers,
+ * and GCM's nonces, would repeat); keys IKE made are not recorded. */
+START_TEST(test_static_key_shared_refused_negotiated_not_saved)
+{
+	struct dp_seq_store *st = fresh_store();
+	struct stat sb;
+	char err[512];
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, true, 0, err) == 0, "%s", err);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, UINT32_MAX);
+	ck_assert_int_ne(stat(seq_path, &sb), 0); /* nothing reserved: no file */
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_int_eq(reinstall_out(st, false, 2, err), -EEXIST);
+	ck_assert_msg(strstr(err, "same key") != NULL, "%s", err);
+	ck_assert_ptr_null(ctx.sas.sa[2]);
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
 /* Tunnel-mode ESP over IPv4 for every inner length from 28 to 60 bytes:
  * outer header, ESP header, the cipher's IV (GCM 8, AES-CBC 16, 3DES 8),
  * the inner packet and trailer padded to the cipher's block (4, 16, 8),
@@ -444,6 +584,9 @@ int main(void)
 	tcase_add_loop_test(tc, test_same_spi_other_destination_not_shared, 0, N_LOOP_ALGS);
 	tcase_add_test(tc, test_interleaved_sas_number_separately);
 	tcase_add_test(tc, test_burst_crossing_exhaustion);
+	tcase_add_test(tc, test_static_key_goes_on_after_restart);
+	tcase_add_test(tc, test_static_key_waits_at_its_limit);
+	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);

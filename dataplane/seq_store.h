@@ -1,0 +1,45 @@
+/* seq_store.h - outbound sequence numbers of static keys, reserved on disk
+ * before they are used. A static (manually keyed) SA comes back with the
+ * same key after a restart of dpsecd or a reinstall; starting its counter
+ * at 1 again would send sequence numbers the peer's replay window refuses
+ * and, with AES-GCM, whose IV is the sequence number, repeat nonces under
+ * one key (RFC 4106 §3.1 forbids it: it gives the authentication key
+ * away). So each static key's numbers are granted in chunks, and a chunk's
+ * end is written to the file and synced before a packet may use a number
+ * of it; a new SA with that key starts after the last end written. The
+ * file holds one line per key, "fingerprint end", the fingerprint a
+ * truncated SHA-256 of the key; it is compacted when opened. */
+#ifndef DP_SEQ_STORE_H
+#define DP_SEQ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_SEQ_FP_LEN 16
+#define DP_SEQ_CHUNK (1ull << 26) /* numbers granted at a time: ~7 s at 10 Mpps */
+
+struct dp_seq_store;
+
+/* Reads the file at path if it exists (made, mode 0600, at the first
+ * grant). Returns 0, or -errno with a sentence naming the file (and the
+ * line) in err. */
+int dp_seq_store_open(struct dp_seq_store **out, const char *path, char *err, size_t errlen);
+void dp_seq_store_close(struct dp_seq_store *s);
+
+/* The last end written for the key with fingerprint fp; 0: none. */
+uint64_t dp_seq_store_end(const struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN]);
+
+/* Records end for fp and syncs the file: numbers up to end may be used
+ * once this returns 0; -errno with a sentence in err otherwise. An end
+ * below the one recorded is kept as the recorded one. */
+int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
+		      size_t errlen);
+
+/* One installed SA at a time per key: two would share its numbers. 0, or
+ * -EEXIST when an installed SA has it (-ENOMEM). */
+int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN]);
+void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN]);
+
+const char *dp_seq_store_path(const struct dp_seq_store *s);
+
+#endif
