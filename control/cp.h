@@ -79,6 +79,7 @@ struct cp_acquire {
 	struct dpsec_addr peer;
 	uint64_t deadline_ns;       /* negotiation gives up (fallback timeout) */
 	uint8_t ike_spi_i[8];       /* the IKE SA negotiating it (zero: none) */
+	bool reconnect;             /* cp_reconnect()'s: no packet held, no fallback */
 };
 
 struct cp_opts {
@@ -157,6 +158,10 @@ void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);
 void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev);
 void cp_timers(struct cp_ctx *c);
 int cp_negotiate_start(struct cp_ctx *c, struct cp_acquire *a);
+/* Negotiates with peer for rule_id now, as an ACQUIRE would, but holding
+ * no packet and with no fallback if it fails: after a restart, for the
+ * peers whose SAs were dropped. */
+void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
 /* The negotiation for (rule, peer) ended: ok releases the held packets
  * through the new SA; otherwise the filter action's fallback applies now
  * (soft association or block), why saying what failed. */

@@ -9,6 +9,8 @@
  * cp_negotiate_start() hands the ACQUIRE to IKEv2 (cp_ike.c) when the rule
  * has an IKE policy; IKE ends it with cp_negotiate_done(): the held packets
  * go out through the new SA, or a failure applies the fallback at once.
+ * cp_reconnect() negotiates the same way with the peers whose SAs a
+ * restarted dpsec-ctld dropped, holding nothing and with no fallback.
  * Expiry events: a hard-expired SA is deleted (dpsecd already stopped it);
  * a soft one of a negotiated SA is rekeyed, an idle one deleted with the
  * peer (cp_ike_life.c); soft and idle ones of static SAs are logged
@@ -57,10 +59,12 @@ int cp_negotiate_start(struct cp_ctx *c, struct cp_acquire *a)
 
 void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
 {
-	struct cp_acquire *a;
+	struct cp_acquire *a = find_acquire(c, ev->rule_id, &ev->peer);
 
-	if (find_acquire(c, ev->rule_id, &ev->peer) != NULL)
-		return; /* dpsecd repeats it while packets come: one negotiation */
+	if (a != NULL) { /* dpsecd repeats it while packets come: one negotiation */
+		a->reconnect = false; /* packets held for it now: its fallback applies */
+		return;
+	}
 	c->mm[CP_MM_total_acquire]++;
 	a = new_acquire(c);
 	if (a == NULL) {
@@ -77,6 +81,30 @@ void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
 	c->mm[CP_MM_active_acquire]++;
 	c->mm[CP_MM_acquire_heap_size]++;
 	cp_negotiate_start(c, a);
+}
+
+void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	struct cp_acquire *a;
+	char p[64];
+
+	if (find_acquire(c, rule_id, peer) != NULL || (a = new_acquire(c)) == NULL)
+		return;
+	memset(a, 0, sizeof(*a));
+	a->used = a->reconnect = true;
+	a->rule_id = rule_id;
+	a->peer = *peer;
+	a->deadline_ns = cp_now_ns() + (uint64_t)c->store.timeouts.fallback_ms * 1000000ull;
+	addr_str(peer, p, sizeof(p));
+	if (cp_ike_initiate(c, a) < 0) {
+		a->used = false;
+		cp_log(LOG_NOTICE, "reconnect to %s for rule %08x not started; its next packet will "
+		       "negotiate", p, rule_id);
+		return;
+	}
+	c->mm[CP_MM_active_acquire]++;
+	c->mm[CP_MM_acquire_heap_size]++;
+	cp_log(LOG_NOTICE, "reconnecting to %s for rule %08x: its SAs were dropped", p, rule_id);
 }
 
 const struct cfg_filter_action *cp_rule_action(const struct cp_ctx *c, uint32_t rule_id,
@@ -132,13 +160,22 @@ static void release_held(struct cp_ctx *c, const struct cp_acquire *a, uint8_t r
 static void fallback(struct cp_ctx *c, struct cp_acquire *a, const char *why)
 {
 	char name[DPSEC_NAME_MAX] = "?", p[64], err[CP_ERR_MAX] = "";
-	const struct cfg_filter_action *fa = cp_rule_action(c, a->rule_id, name);
-	bool soft = fa != NULL && fa->fallback_to_clear;
-	uint64_t ttl_s = soft ? c->store.timeouts.idle_seconds : c->store.timeouts.block_seconds;
+	const struct cfg_filter_action *fa;
+	bool soft;
+	uint64_t ttl_s;
 
 	c->mm[CP_MM_active_acquire]--;
 	c->mm[CP_MM_acquire_heap_size]--;
 	addr_str(&a->peer, p, sizeof(p));
+	if (a->reconnect) {
+		cp_log(LOG_NOTICE, "reconnect to %s for rule %08x failed: %s; its next packet will "
+		       "negotiate", p, a->rule_id, why);
+		a->used = false;
+		return;
+	}
+	fa = cp_rule_action(c, a->rule_id, name);
+	soft = fa != NULL && fa->fallback_to_clear;
+	ttl_s = soft ? c->store.timeouts.idle_seconds : c->store.timeouts.block_seconds;
 	if (soft)
 		c->mm[CP_MM_soft_associations]++;
 	else {

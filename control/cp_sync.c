@@ -2,7 +2,9 @@
  * no control plane has managed (or a new one: dpsecd restarted) is flushed
  * and given everything; one that a previous dpsec-ctld managed is read back
  * from its SA directory, and its SAs adopted rather than installed again
- * (that would restart their sequence numbers). Then, and after every
+ * (that would restart their sequence numbers); those the previous one
+ * negotiated are dropped with their IKE SAs, and their peers negotiated
+ * with anew (cp_reconnect). Then, and after every
  * change: static SAs the store has and the dataplane lacks are added, those
  * it no longer has are deleted, inbound SAs are bound to their rule, and the
  * assigned policy (with ctld's per-peer rules) is sent as one transaction,
@@ -326,12 +328,47 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen)
 	return cp_apply(c, err, errlen);
 }
 
-int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
+/* A rule and a peer that had negotiated SAs. */
+struct cp_peer_ref {
+	uint32_t rule_id;
+	struct dpsec_addr peer;
+};
+
+static bool peer_listed(const struct cp_peer_ref *refs, uint32_t n, uint32_t rule_id,
+			const struct dpsec_addr *peer)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (refs[i].rule_id == rule_id && memcmp(&refs[i].peer, peer, sizeof(*peer)) == 0)
+			return true;
+	return false;
+}
+
+/* The (generic rule, peer) of each outbound SA in the directory that a
+ * previous dpsec-ctld negotiated: its IKE SA died with that process. At
+ * most max, each once. */
+static uint32_t negotiated_peers(const struct cp_ctx *c, struct cp_peer_ref *refs, uint32_t max)
 {
 	struct dpsec_shm_sa e;
 	uint32_t n = 0;
 
-	if (reset_registry(c) < 0) {
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity && n < max; id++) {
+		if (!dir_entry(c, id, &e) || e.conf.direction != DPSEC_DIR_OUT || !e.conf.negotiated ||
+		    e.rule_id == 0 || peer_listed(refs, n, e.rule_id, &e.conf.remote))
+			continue;
+		refs[n++] = (struct cp_peer_ref){ .rule_id = e.rule_id, .peer = e.conf.remote };
+	}
+	return n;
+}
+
+int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
+{
+	struct cp_peer_ref *refs = calloc(CP_MAX_ACQUIRES, sizeof(*refs));
+	struct dpsec_shm_sa e;
+	uint32_t n = 0, n_peers;
+	int rc;
+
+	if (refs == NULL || reset_registry(c) < 0) {
+		free(refs);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -340,7 +377,14 @@ int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
 			c->sa[id].used = true;
 			n++;
 		}
-	cp_log(LOG_NOTICE, "dataplane generation %llx already managed: %u SAs read back and adopted",
-	       (unsigned long long)c->seg.generation, n);
-	return cp_apply(c, err, errlen);
+	n_peers = negotiated_peers(c, refs, CP_MAX_ACQUIRES);
+	cp_log(LOG_NOTICE, "dataplane generation %llx already managed: %u SAs read back and adopted, "
+	       "those of %u negotiations dropped", (unsigned long long)c->seg.generation, n, n_peers);
+	rc = cp_apply(c, err, errlen);
+	/* their peers would go on sending on them until their dead peer
+	 * detection: negotiating now tells them (INITIAL_CONTACT) */
+	for (uint32_t i = 0; i < n_peers && rc == 0; i++)
+		cp_reconnect(c, refs[i].rule_id, &refs[i].peer);
+	free(refs);
+	return rc;
 }

@@ -243,11 +243,15 @@ class World:
             auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
             f.write(STORE % dict(GW[gw], auth=auth, life=LIFE) + self.store_extra)
-        ns, prefix = self.ns["g" + gw], "%s-g%s" % (self.tag, gw)
         self.dataplane(gw)
-        c = self.proc("ctld-" + gw, [self.ctld, "--store", store, "--instance", prefix, "--socket",
-                                     self.path("ctld-%s.sock" % gw), "--log-level", "7",
-                                     "--ike-log", self.ike_log(gw)] + self.ctld_args, ns)
+        return self.control(gw)
+
+    def control(self, gw):
+        """Gateway gw's dpsec-ctld, started on its store, attached."""
+        c = self.proc("ctld-" + gw, [self.ctld, "--store", self.path("store%s.conf" % gw), "--instance",
+                                     "%s-g%s" % (self.tag, gw), "--socket", self.path("ctld-%s.sock" % gw),
+                                     "--log-level", "7", "--ike-log", self.ike_log(gw)] + self.ctld_args,
+                      self.ns["g" + gw])
         c.wait_for("attached to dpsecd")
         return c
 
@@ -722,16 +726,62 @@ def dataplane_restart(w, errs, ctld, first=1):
                     % (answered, first, out))
     if not lost:
         errs.append("dataplane restart: dpsec-ctld A deleted no child SA with the peer")
+    peer_holds_one_pair(w, errs, "dataplane restart")
+
+
+def peer_holds_one_pair(w, errs, what):
+    """Gateway B (dpsec: show qmsas) or strongSwan (swanctl --list-sas)
+    holds one SA pair, the new one: none left of those A dropped."""
     if w.peer == "dpsec":
         sas = w.show("b", "qmsas")
         if len(sas) != 2:
-            errs.append("dataplane restart: gateway B holds %d SAs, expected the new pair alone: %s"
-                        % (len(sas), [s["name"] for s in sas]))
+            errs.append("%s: gateway B holds %d SAs, expected the new pair alone: %s"
+                        % (what, len(sas), [s["name"] for s in sas]))
     else:
         sas = w.sw_sas()
         if len(sas) != 1 or sas[0][1] != ["INSTALLED"]:
-            errs.append("dataplane restart: strongSwan holds %s, expected one IKE SA with the new "
-                        "child SA alone" % sas)
+            errs.append("%s: strongSwan holds %s, expected one IKE SA with the new child SA alone"
+                        % (what, sas))
+
+
+def ping_from_b(w, count):
+    """Pings host A from host B (strongSwan: from its own LAN address)."""
+    if w.b_alone:
+        ns, args = w.ns["gb"], ["-I", "10.2.0.2"]
+    else:
+        ns, args = w.ns["hb"], []
+    out = T.sh("ping", "-n", "-c", str(count), "-i", "0.5", "-W", "2", *args, "10.1.0.2",
+               ns=ns, check=False).stdout
+    return answered_seqs(out), out
+
+
+def control_restart(w, errs, ctld, first=1):
+    """Gateway A's dpsec-ctld dies (SIGKILL) and starts again while dpsecd
+    runs: its IKE SAs died with it, so it drops the negotiated SAs it reads
+    back and negotiates with their peer at once, which (INITIAL_CONTACT)
+    drops its own. Traffic only the peer starts then flows again: every
+    ping from B's side is answered, from the first (IKEv1: the second) on,
+    where without the reconnect the peer goes on sending on the dropped
+    SAs (drop_bad_spi at A) until its dead peer detection gives up. The
+    peer ends with the new pair alone."""
+    before = {s["name"] for s in w.show("a", "qmsas")}
+    reconnects = ctld["a"].text().count("reconnecting to")
+    ctld["a"].kill9()
+    ctld["a"] = w.control("a")
+    if not wait_until("dpsec-ctld A's reconnect", lambda: ctld["a"].text().count("reconnecting to")
+                      > reconnects, 10):
+        errs.append("control restart: dpsec-ctld A did not reconnect to its peer")
+    fresh = wait_until("a new SA pair at A", lambda: [s for s in w.show("a", "qmsas")
+                                                       if s["name"] not in before], 15)
+    answered, out = ping_from_b(w, 10)
+    print("control restart: new SAs at A %s; pings from B answered %s"
+          % (sorted(s["name"] for s in fresh or []), answered))
+    if not fresh or len(fresh) != 2:
+        errs.append("control restart: gateway A holds %s new SAs, expected a pair" % (fresh or []))
+    if not answered or answered[0] > first or answered != list(range(answered[0], 11)):
+        errs.append("control restart: pings from B answered %s, expected %d-10:\n%s"
+                    % (answered, first, out))
+    peer_holds_one_pair(w, errs, "control restart")
 
 
 def run_refused(w, errs, why):
@@ -826,6 +876,8 @@ def run(w, errs):
     if (mm["a"]["total_acquire"] < 1 and not w.swan_initiates) or mm["a"]["soft_associations"]:
         errs.append("gateway A: acquires %d, soft associations %d: expected an ACQUIRE answered "
                     "by IKE" % (mm["a"]["total_acquire"], mm["a"]["soft_associations"]))
+    if not w.cert:  # after the counters: a new dpsec-ctld's start from zero
+        control_restart(w, errs, ctld)
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))

@@ -243,6 +243,7 @@ def run_dpsec(w, errs):
         c.signal(2)
         c.p.wait(10)
     check_counts(w, errs, ("a", "b"))
+    E.control_restart(w, errs, ctld, first=2)  # after the counts: a new dpsec-ctld's start from zero
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = E.wan_kinds(pcap)
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
