@@ -267,16 +267,17 @@ static bool ke_retry(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_r
 	struct ikev2_notify n;
 	uint16_t group;
 
-	if (sa->req.ke_asked || sa->req.dh == NULL ||
-	    !ikev2_rx_notify(rx, IKEV2_N_INVALID_KE_PAYLOAD, &n) || n.data.len != 2)
+	if (sa->req.dh == NULL || !ikev2_rx_notify(rx, IKEV2_N_INVALID_KE_PAYLOAD, &n) ||
+	    n.data.len != 2)
 		return false;
+	ikev2_count(e, IKEV2_STAT_INVALID_KE); /* retried on or not */
 	group = ike_get16(n.data.p);
-	if (group == ike_dh_group(sa->req.dh) || !group_offered(sa, sa->req.kind, group) ||
+	if (sa->req.ke_asked || group == ike_dh_group(sa->req.dh) ||
+	    !group_offered(sa, sa->req.kind, group) ||
 	    ikev2_sa_task_add(sa, sa->req.kind,
 			      sa->req.kind == IKEV2_REQ_REKEY_CHILD ? sa->req.old_spi : 0) != 0)
 		return false;
 	sa->tasks[sa->n_tasks - 1].group = group;
-	ikev2_count(e, IKEV2_STAT_INVALID_KE);
 	ikev2_sa_log(sa, e, 5, rx->now, "INVALID_KE_PAYLOAD: CREATE_CHILD_SA again with group %u",
 		     group);
 	return true;

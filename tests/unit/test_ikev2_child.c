@@ -222,6 +222,26 @@ START_TEST(new_child_sa_on_established_ike_sa)
 }
 END_TEST
 
+/* Child methods with PFS: the initiator's KE for ECP-256, MODP-2048 also
+ * offered; the responder wants MODP-2048. An IKE SA up between them, its
+ * id in *id. */
+static const struct ike_qm_method *pfs_two_groups(struct world *w, struct ikev2_sa_id *id)
+{
+	static struct ike_qm_method methods[2];
+
+	methods[0] = methods[1] = qm_gcm;
+	methods[0].dh_group = IKE_DH_ECP_256;
+	methods[1].dh_group = IKE_DH_MODP_2048;
+	world_init(w);
+	w->i.pol.n_qm = 2;
+	w->i.pol.qm[0] = methods[0];
+	w->i.pol.qm[1] = methods[1];
+	w->r.pol.qm[0] = methods[1];
+	world_go(w);
+	*id = establish(w);
+	return methods;
+}
+
 /* A KE of another group than the responder's choice in CREATE_CHILD_SA:
  * INVALID_KE_PAYLOAD naming its group; the initiator, which offered that
  * group too, asks again with a KE of it (RFC 7296 §1.3), and the child SA
@@ -231,18 +251,9 @@ START_TEST(create_child_with_pfs_for_another_group)
 	struct world w;
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
-	struct ike_qm_method ecp = qm_gcm, modp = qm_gcm;
 	uint32_t old;
 
-	world_init(&w);
-	ecp.dh_group = IKE_DH_ECP_256;
-	modp.dh_group = IKE_DH_MODP_2048;
-	w.i.pol.n_qm = 2; /* KE for ECP-256, MODP-2048 also offered */
-	w.i.pol.qm[0] = ecp;
-	w.i.pol.qm[1] = modp;
-	w.r.pol.qm[0] = modp;
-	world_go(&w);
-	id = establish(&w);
+	pfs_two_groups(&w, &id);
 	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
 	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 0);
@@ -259,6 +270,36 @@ START_TEST(create_child_with_pfs_for_another_group)
 	ck_assert_uint_eq(child_of(&w.i)->rekeys_spi, old);
 	ck_assert_uint_eq(child_of(&w.i)->method.dh_group, IKE_DH_MODP_2048);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 0);
+	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
+	world_end(&w);
+}
+END_TEST
+
+/* A second INVALID_KE_PAYLOAD to the same request (here the responder's
+ * IKE SA's policy changed between the two, so that it names the group offered
+ * first): the retry was the one allowed, the child fails on both sides
+ * with that notify and no third request goes; the IKE SA stays. A
+ * responder naming groups in turn would otherwise keep the exchange
+ * going for ever. */
+START_TEST(create_child_second_invalid_ke_ends_it)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	const struct ike_qm_method *methods = pfs_two_groups(&w, &id);
+	struct ikev2_event *f;
+
+	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
+	ikev2_find_sa(w.r.e, &id)->peer.qm[0] = methods[0]; /* now it wants the group the retry left */
+	round_trip(&w, &w.i, "SA TSi TSr Nonce KE", "N(INVALID_KE_PAYLOAD)");
+	nothing_sent(&w.i);
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
+	ck_assert(!f->reason.ike_sa_gone);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_INVALID_KE), 2);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1); /* the first one only */
 	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
 	world_end(&w);
 }
@@ -309,6 +350,7 @@ int main(void)
 		child_rekey_with_pfs,
 		new_child_sa_on_established_ike_sa,
 		create_child_with_pfs_for_another_group,
+		create_child_second_invalid_ke_ends_it,
 		ike_rekey_for_another_group,
 	};
 
