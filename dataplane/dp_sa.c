@@ -261,28 +261,45 @@ static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, ui
 	explicit_bzero(digest, sizeof(digest));
 }
 
-/* An outbound SA with a static key starts where its key's reserved
- * numbers end and gets its first chunk (saved before it is published);
- * any other SA has its whole space. */
-static int sa_seq_start(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
-			const struct dpsec_sa_conf *c, char *err, size_t errlen)
+/* A static key is taken by the SA installed with it (seq_store.h): by one
+ * outbound SA, and an AES-GCM key not by SAs of both directions. Keys IKE
+ * negotiated are the SA's own: not taken. Returns 0 (sa->key_taken set
+ * if taken), or -errno with a sentence naming sa in err. */
+static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
+		       const struct dpsec_sa_conf *c, char *err, size_t errlen)
 {
+	bool out = c->direction == DPSEC_DIR_OUT;
 	int rc;
 
-	if (c->direction != DPSEC_DIR_OUT)
-		return 0; /* seq_limit shares its bytes with the replay window */
-	sa->seq_limit = dp_sa_seq_end(sa);
-	if (c->negotiated || t->seq_store == NULL)
+	if (t->seq_store == NULL || c->negotiated || (!out && c->enc_alg != DPSEC_ENC_AES_GCM_16))
 		return 0;
 	key_fingerprint(e, c, sa->seq_fp);
-	if ((rc = dp_seq_store_claim(t->seq_store, sa->seq_fp)) < 0) {
-		snprintf(err, errlen, "SA %s: %s", c->name, rc == -EEXIST
-			 ? "another installed outbound SA has the same key: their sequence numbers, and "
-			   "with AES-GCM their nonces, would repeat (RFC 4106 section 3.1)"
-			 : "out of memory");
-		return rc;
+	rc = dp_seq_store_claim(t->seq_store, sa->seq_fp, out);
+	if (rc == 0) {
+		sa->key_taken = true;
+		return 0;
 	}
-	sa->seq_saved = true;
+	snprintf(err, errlen, "SA %s: %s", c->name,
+		 rc == -EEXIST ? "another installed outbound SA has the same key: their sequence numbers, "
+				 "and with AES-GCM their nonces, would repeat (RFC 4106 section 3.1)"
+		 : rc == -ENOTUNIQ ? "an installed SA of the other direction has the same AES-GCM key: both "
+				     "sides would count from the same place and use every nonce twice (RFC "
+				     "4106 section 3.1); give each direction its own key"
+		 : "out of memory");
+	return rc;
+}
+
+/* An outbound SA with a static key (taken) starts where its key's
+ * reserved numbers end and gets its first chunk, saved before it is
+ * published; any other outbound SA has its whole space. */
+static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dpsec_sa_conf *c,
+			char *err, size_t errlen)
+{
+	int rc = 0;
+
+	sa->seq_limit = dp_sa_seq_end(sa);
+	if (!sa->key_taken)
+		return 0;
 	sa->seq = dp_seq_store_end(t->seq_store, sa->seq_fp);
 	if (sa->seq >= sa->seq_limit) {
 		snprintf(err, errlen, "SA %s: its key has used all its sequence numbers (%s): give it a "
@@ -294,9 +311,21 @@ static int sa_seq_start(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errlen, "SA %s: %s", c->name, why);
 	}
-	if (rc < 0) {
-		dp_seq_store_release(t->seq_store, sa->seq_fp);
-		sa->seq_saved = false;
+	return rc;
+}
+
+/* The key and, outbound, the sequence numbers of a new SA; on failure
+ * the key is given back. */
+static int sa_key_and_numbers(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
+			      const struct dpsec_sa_conf *c, char *err, size_t errlen)
+{
+	int rc = sa_take_key(t, e, sa, c, err, errlen);
+
+	if (rc == 0 && c->direction == DPSEC_DIR_OUT) /* inbound: seq_limit's bytes are the window's */
+		rc = sa_seq_start(t, sa, c, err, errlen);
+	if (rc < 0 && sa->key_taken) {
+		dp_seq_store_release(t->seq_store, sa->seq_fp, c->direction == DPSEC_DIR_OUT);
+		sa->key_taken = false;
 	}
 	return rc;
 }
@@ -328,10 +357,13 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 	sa->sad_pos = -1;
 	if (life != NULL)
 		sa->life = *life;
-	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, conf, err, errlen)) < 0)
+	if ((rc = sa_key_and_numbers(t, e, sa, conf, err, errlen)) < 0)
 		goto fail;
-	if ((rc = sa_seq_start(t, e, sa, conf, err, errlen)) < 0)
+	if (conf->direction == DPSEC_DIR_IN && (rc = sa_add_sad(t, sa, conf, err, errlen)) < 0) {
+		if (sa->key_taken)
+			dp_seq_store_release(t->seq_store, sa->seq_fp, false);
 		goto fail;
+	}
 	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* published: workers see it whole */
 	t->count++;
 	t->tunnels_out += sa_is_tunnel_out(sa);
@@ -357,8 +389,8 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 	t->count--;
 	t->tunnels_out -= sa_is_tunnel_out(sa);
 	sa_natt_port_ref(t, sa, -1);
-	if (sa->seq_saved) /* its in-flight packets use numbers below where another SA would start */
-		dp_seq_store_release(t->seq_store, sa->seq_fp);
+	if (sa->key_taken) /* its in-flight packets use numbers below where another SA would start */
+		dp_seq_store_release(t->seq_store, sa->seq_fp, sa->direction == DPSEC_DIR_OUT);
 	return sa;
 }
 

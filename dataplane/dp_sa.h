@@ -82,8 +82,9 @@ struct dp_sa {
 	 * 16 bits, the TSC it ages out at in the others; 0: none. Written by
 	 * the manager, read by workers only for packets near the MTU. */
 	uint64_t path_mtu;
-	/* outbound with a static key and a sequence file: the key's fingerprint */
-	bool seq_saved;
+	/* with a sequence file, a static key taken (dp_seq_store_claim): its
+	 * fingerprint; outbound, its numbers are reserved there */
+	bool key_taken;
 	uint8_t seq_fp[DP_SEQ_FP_LEN];
 };
 

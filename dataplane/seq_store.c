@@ -25,7 +25,8 @@ struct seq_rec {
 	uint8_t fp[DP_SEQ_FP_LEN];
 	uint64_t end;  /* 0: nothing reserved yet */
 	bool present;  /* the slot holds a key */
-	bool claimed;  /* an installed SA has the key */
+	bool claimed_out;  /* an installed outbound SA has the key */
+	uint32_t claims_in; /* installed inbound SAs with the key (AES-GCM ones) */
 };
 
 struct dp_seq_store {
@@ -321,24 +322,33 @@ int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], u
 	return rc;
 }
 
-int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN])
+int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound)
 {
 	struct seq_rec *r = record(s, fp);
 
 	if (r == NULL)
 		return -ENOMEM;
-	if (r->claimed)
+	if (outbound && r->claimed_out)
 		return -EEXIST;
-	r->claimed = true;
+	if (outbound ? r->claims_in > 0 : r->claimed_out)
+		return -ENOTUNIQ;
+	if (outbound)
+		r->claimed_out = true;
+	else
+		r->claims_in++;
 	return 0;
 }
 
-void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN])
+void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound)
 {
 	struct seq_rec *r = &s->tab[slot_of(s, fp)];
 
-	if (r->present)
-		r->claimed = false;
+	if (!r->present)
+		return;
+	if (outbound)
+		r->claimed_out = false;
+	else if (r->claims_in > 0)
+		r->claims_in--;
 }
 
 const char *dp_seq_store_path(const struct dp_seq_store *s)

@@ -12,6 +12,7 @@
 #ifndef DP_SEQ_STORE_H
 #define DP_SEQ_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,14 @@ uint64_t dp_seq_store_end(const struct dp_seq_store *s, const uint8_t fp[DP_SEQ_
 int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
 		      size_t errlen);
 
-/* One installed SA at a time per key: two would share its numbers. 0, or
- * -EEXIST when an installed SA has it (-ENOMEM). */
-int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN]);
-void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN]);
+/* A key taken by an installed SA: one outbound SA at a time (two would
+ * share its numbers), and an AES-GCM key not both ways (each side counts
+ * from the same place: every nonce twice). outbound: the SA's direction;
+ * inbound ones are claimed for AES-GCM keys only. 0, -EEXIST (another
+ * outbound SA has it), -ENOTUNIQ (an SA of the other direction has it) or
+ * -ENOMEM. */
+int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound);
+void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound);
 
 const char *dp_seq_store_path(const struct dp_seq_store *s);
 

@@ -50,7 +50,8 @@ SPREAD_BITS = 10   # a copy lands up to 2^10 positions from its original's
 ATTEMPTS = 3       # dpsecd runs per case until the two workers meet
 WINDOW = 8192      # the inbound SA's replay window
 SPI_OUT, SPI_IN = 0x1001, 0x2001
-KEY = bytes(range(20))  # AES-128 key + 4-byte salt (test only)
+KEY = bytes(range(20))  # AES-128 key + 4-byte salt (test only), inbound
+KEY_OUT = bytes(range(20, 40))  # outbound: never an AES-GCM key both ways
 LAN_MAC, WAN_MAC = "02:00:00:00:01:01", "02:00:00:00:02:01"
 HOST_MAC, PEER_MAC = "02:00:00:00:01:10", "02:00:00:00:02:02"
 GW, PEER = "192.0.2.1", "192.0.2.2"
@@ -80,7 +81,7 @@ policy = { default_action = "block";
 security_associations = (
   { name = "out"; spi = 0x%(spi_out)x; direction = "outbound"; mode = "tunnel";
     local = "%(gw)s"; remote = "%(peer)s"; encryption = "aes128gcm16";
-    encryption_key = "0x%(key)s"; esn = %(esn)s; },
+    encryption_key = "0x%(key_out)s"; esn = %(esn)s; },
   { name = "in"; spi = 0x%(spi_in)x; direction = "inbound"; mode = "tunnel";
     local = "%(gw)s"; remote = "%(peer)s"; encryption = "aes128gcm16";
     encryption_key = "0x%(key)s"; replay_window = %(window)d; esn = %(esn)s; } );
@@ -196,7 +197,7 @@ def write_conf(d, esn):
             lan_dev=pcap_device(0, [p["lan_rx"]], [p["lan_tx0"], p["lan_tx1"]]),
             wan_dev=pcap_device(1, [p["wan_rx0"], p["wan_rx1"]], [p["wan_tx0"], p["wan_tx1"]]),
             lan_mac=LAN_MAC, wan_mac=WAN_MAC, host=HOST, host_mac=HOST_MAC, peer=PEER,
-            peer_mac=PEER_MAC, gw=GW, spi_out=SPI_OUT, spi_in=SPI_IN, key=KEY.hex(),
+            peer_mac=PEER_MAC, gw=GW, spi_out=SPI_OUT, spi_in=SPI_IN, key=KEY.hex(), key_out=KEY_OUT.hex(),
             window=WINDOW, esn="true" if esn else "false", seq_file=os.path.join(d, "dpsecd.seq")))
     return conf, p
 

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctl_topo as T  # noqa: E402
 
 KEY = bytes(range(20))  # 16-byte AES key + 4-byte salt (test only)
+KEY_IN = bytes(range(20, 40))  # the other direction's: never an AES-GCM key both ways
 SPI_OUT, SPI_IN = 0x1001, 0x2001
 POLICY = """
 policy = { default_action = "permit";
@@ -39,7 +40,7 @@ security_associations = (
     encryption_key = "0x%(key)s"; },
   { name = "b-to-a"; spi = 0x2001; direction = "inbound"; mode = "tunnel";
     local = "192.0.2.1"; remote = "192.0.2.2"; encryption = "aes128gcm16";
-    encryption_key = "0x%(key)s"; } );
+    encryption_key = "0x%(key_in)s"; } );
 """
 RATE = 5000  # packets per second, for as long as the changes take
 
@@ -69,7 +70,7 @@ def main():
     errs, changes, swaps, count = [], 0, 0, 0
     try:
         d = T.start_dpsecd(topo, dpsecd, "dlu%d" % os.getpid(),
-                           extra_conf=POLICY % dict(key=KEY.hex()))
+                           extra_conf=POLICY % dict(key=KEY.hex(), key_in=KEY_IN.hex()))
         cap, pcap = T.start_capture(topo, "wan")
         sender = T.start_sender(topo, "10.2.0.5", RATE)
         time.sleep(0.5)

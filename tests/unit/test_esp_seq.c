@@ -7,7 +7,8 @@
  * consecutive numbers, interleaved SAs each their own sequence, and a burst
  * crossing the end of the space sends what fits. A static key's SA with a
  * sequence file goes on after a reinstall or a restart, waits at the end
- * of its reserved numbers, and may not share its key. Each cipher's layout (IV
+ * of its reserved numbers, and may not share its key, nor an AES-GCM key
+ * with an SA of the other direction. Each cipher's layout (IV
  * length, padding to its block) is checked by length and a round trip. */
 #include <check.h>
 #include <errno.h>
@@ -284,24 +285,39 @@ static void remove_store(struct dp_seq_store *st)
 	rmdir(seq_dir);
 }
 
-/* Slot 0's outbound SA (the key install_pair gives it), taken out and
- * installed again with st as the table's store; negotiated: keys IKE
- * made. Returns dp_sa_install's result, its message in err. */
-static int reinstall_out(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
+/* An SA with install_pair's key in slot (its SA taken out first), with
+ * st as the table's store; negotiated: keys IKE made. Returns
+ * dp_sa_install's result, its message in err. */
+static int reinstall(struct dp_seq_store *st, bool negotiated, uint32_t slot, uint8_t direction,
+		     uint8_t enc_alg, char *err)
 {
-	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .direction = DPSEC_DIR_OUT,
-				   .enc_alg = DPSEC_ENC_AES_GCM_16, .enc_key_len = 16,
-				   .negotiated = negotiated };
+	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .direction = direction,
+				   .enc_alg = enc_alg, .enc_key_len = 16, .negotiated = negotiated,
+				   .replay_window = 64 };
 	struct dp_sa *old = dp_sa_unpublish(&ctx.sas, slot);
 
 	if (old != NULL)
 		dp_sa_destroy(&ctx.sas, old);
-	snprintf(c.name, sizeof(c.name), "static-out");
+	snprintf(c.name, sizeof(c.name), "static-%u", slot);
 	memset(c.enc_key, 0x3c, sizeof(c.enc_key));
+	if (enc_alg != DPSEC_ENC_AES_GCM_16) {
+		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
+		c.integ_key_len = 20;
+		memset(c.integ_key, 0x5a, 20);
+	}
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
+	if (direction == DPSEC_DIR_IN)
+		c.local.a[3] = 7; /* its own SAD key */
 	ctx.sas.seq_store = st;
-	return dp_sa_install(&ctx.sas, worker.crypto, slot, &c, 0, NULL, err, 512);
+	return dp_sa_install(&ctx.sas, worker.crypto, slot, &c, direction == DPSEC_DIR_IN ? dp_cfg_rule_id(0) : 0,
+			     NULL, err, 512);
+}
+
+/* Slot 0's outbound GCM SA installed again. */
+static int reinstall_out(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
+{
+	return reinstall(st, negotiated, slot, DPSEC_DIR_OUT, DPSEC_ENC_AES_GCM_16, err);
 }
 
 /* A static key's SA starts after the numbers its key had reserved: a
@@ -388,6 +404,34 @@ START_TEST(test_static_key_shared_refused_negotiated_not_saved)
 	ck_assert_int_eq(reinstall_out(st, false, 2, err), -EEXIST);
 	ck_assert_msg(strstr(err, "same key") != NULL, "%s", err);
 	ck_assert_ptr_null(ctx.sas.sa[2]);
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
+/* An AES-GCM key both ways: both sides count from the same place, every
+ * nonce twice: refused whichever comes second, until the other goes. With
+ * CBC + HMAC (random IVs) the same key both ways is not refused. */
+START_TEST(test_gcm_key_both_ways_refused)
+{
+	struct dp_seq_store *st = fresh_store();
+	char err[512];
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_int_eq(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err), -ENOTUNIQ);
+	ck_assert_msg(strstr(err, "other direction") != NULL, "%s", err);
+	dp_sa_destroy(&ctx.sas, dp_sa_unpublish(&ctx.sas, 0));
+	ck_assert_msg(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err) == 0, "%s", err);
+	ck_assert_int_eq(reinstall_out(st, false, 0, err), -ENOTUNIQ);
+	ck_assert_msg(reinstall_out(st, true, 0, err) == 0, "%s", err); /* IKE's keys: its own */
+	ck_assert_msg(reinstall(st, false, 2, DPSEC_DIR_OUT, DPSEC_ENC_AES_CBC, err) == 0, "%s", err);
+	ck_assert_msg(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_CBC, err) == 0, "%s", err);
+	/* refused for its SAD key after taking its key: the key is given back */
+	ck_assert_msg(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err) == 0, "%s", err);
+	ck_assert_int_eq(reinstall(st, false, 1, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err), -EEXIST);
+	dp_sa_destroy(&ctx.sas, dp_sa_unpublish(&ctx.sas, 3));
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
 	ctx.sas.seq_store = NULL;
 	remove_store(st);
 }
@@ -587,6 +631,7 @@ int main(void)
 	tcase_add_test(tc, test_static_key_goes_on_after_restart);
 	tcase_add_test(tc, test_static_key_waits_at_its_limit);
 	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
+	tcase_add_test(tc, test_gcm_key_both_ways_refused);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);

@@ -2,8 +2,8 @@
  * (dataplane/seq_store.c): made at the first grant only (mode 0600, its
  * directory too), read back by a new store, never lowered, compacted when
  * rewritten; a damaged line refused with its number, a last line cut by a
- * crash ignored (its grant was never synced, so never used); one claim
- * per key at a time. */
+ * crash ignored (its grant was never synced, so never used); a key
+ * taken by one outbound SA at a time, and not both ways. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -158,17 +158,24 @@ START_TEST(test_cut_last_line_ignored)
 }
 END_TEST
 
-START_TEST(test_one_claim_per_key)
+START_TEST(test_claims)
 {
 	struct dp_seq_store *s;
 
 	fresh_path();
 	s = open_ok();
-	ck_assert_int_eq(dp_seq_store_claim(s, fp_a), 0);
-	ck_assert_int_eq(dp_seq_store_claim(s, fp_a), -EEXIST);
-	ck_assert_int_eq(dp_seq_store_claim(s, fp_b), 0);
-	dp_seq_store_release(s, fp_a);
-	ck_assert_int_eq(dp_seq_store_claim(s, fp_a), 0);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_a, true), 0);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_a, true), -EEXIST);   /* one outbound SA */
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_a, false), -ENOTUNIQ); /* not both ways */
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_b, false), 0);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_b, false), 0);         /* inbound ones may share */
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_b, true), -ENOTUNIQ);
+	dp_seq_store_release(s, fp_b, false);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_b, true), -ENOTUNIQ); /* one inbound left */
+	dp_seq_store_release(s, fp_b, false);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_b, true), 0);
+	dp_seq_store_release(s, fp_a, true);
+	ck_assert_int_eq(dp_seq_store_claim(s, fp_a, true), 0);
 	dp_seq_store_close(s);
 	remove_fresh();
 }
@@ -197,7 +204,7 @@ int main(void)
 	tcase_add_test(tc, test_compacted_when_rewritten);
 	tcase_add_test(tc, test_damaged_line_refused_with_its_number);
 	tcase_add_test(tc, test_cut_last_line_ignored);
-	tcase_add_test(tc, test_one_claim_per_key);
+	tcase_add_test(tc, test_claims);
 	tcase_add_test(tc, test_unwritable_directory_named);
 	suite_add_tcase(s, tc);
 	return check_run(s);
