@@ -340,9 +340,25 @@ static bool is_policy_edit(uint16_t type)
 	       type == DPSEC_CMD_FILTER_ADD || type == DPSEC_CMD_FILTER_DEL;
 }
 
+/* The SAs installed so far get their first sequence numbers (one sync
+ * of the sequence file for all of them); a failure is said once a
+ * minute at most and tried again at the next call. */
+static void commit_grants(struct dp_ctx *dp)
+{
+	static uint64_t next_log;
+	char err[ERR_LEN];
+
+	if (dp_sa_grants_commit(&dp->sas, err, sizeof(err)) < 0 && rte_get_tsc_cycles() >= next_log) {
+		fprintf(stderr, "dpsecd: %s; the SAs installed meanwhile wait (drop_seq_unsaved)\n", err);
+		next_log = rte_get_tsc_cycles() + 60 * rte_get_tsc_hz();
+	}
+}
+
 /* Applies one well-formed command; returns true when its answer waits. */
 static bool apply(struct dp_ctx *dp, const struct dpsec_msg *msg)
 {
+	if (msg->h.type != DPSEC_CMD_SA_ADD)
+		commit_grants(dp); /* before anything could make them carry packets */
 	if (is_policy_edit(msg->h.type))
 		return cmd_policy_edit(dp, msg);
 	if (dp->mgr->n_deferred > 0)
@@ -393,6 +409,7 @@ void dp_cmd_poll(struct dp_ctx *dp)
 		take_one(dp, msg, seq);
 		dpsec_ring_release(cmd); /* wipes the slot: an SA_ADD carried keys */
 	}
+	commit_grants(dp);
 	if (m->n_deferred > 0)
 		flush_deferred(dp);
 }

@@ -195,7 +195,8 @@ static void check_seq_reserve(struct dp_ctx *dp, struct dp_sa *sa, uint64_t now)
 	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
 	char err[256];
 
-	if (sa->direction != DPSEC_DIR_OUT || !sa->key_taken || sa->seq_limit == dp_sa_seq_end(sa) ||
+	if (sa->direction != DPSEC_DIR_OUT || !sa->key_taken || sa->seq_granted != 0 ||
+	    sa->seq_limit == dp_sa_seq_end(sa) ||
 	    (seq < sa->seq_limit && sa->seq_limit - seq > DP_SEQ_CHUNK / 2))
 		return;
 	if (dp_sa_seq_grant(&dp->sas, sa, err, sizeof(err)) < 0 && now >= next_log) {

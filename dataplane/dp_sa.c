@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -65,6 +66,7 @@ void dp_sa_table_fini(struct dp_sa_table *t)
 	rte_free(t->sa);
 	rte_free(t->natt_port_refs);
 	rte_hash_free(t->sad);
+	free(t->pending);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -224,17 +226,72 @@ static void sa_natt_port_ref(struct dp_sa_table *t, const struct dp_sa *sa, int 
 		__atomic_store_n(ref, *ref + (uint32_t)delta, __ATOMIC_RELAXED); /* one writer */
 }
 
-int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen)
+/* Where sa's next chunk of numbers ends: from the larger of its counter
+ * and its key's last reserved number, capped at the end of its space. */
+static uint64_t next_chunk_end(const struct dp_sa_table *t, const struct dp_sa *sa)
 {
 	uint64_t end = dp_sa_seq_end(sa);
 	uint64_t from = RTE_MAX(__atomic_load_n(&sa->seq, __ATOMIC_RELAXED),
 				dp_seq_store_end(t->seq_store, sa->seq_fp));
-	uint64_t to = from >= end || end - from <= DP_SEQ_CHUNK ? end : from + DP_SEQ_CHUNK;
+
+	return from >= end || end - from <= DP_SEQ_CHUNK ? end : from + DP_SEQ_CHUNK;
+}
+
+int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen)
+{
+	uint64_t to = next_chunk_end(t, sa);
 	int rc = dp_seq_store_save(t->seq_store, sa->seq_fp, to, err, errlen);
 
 	if (rc == 0) /* saved: workers may use them */
 		__atomic_store_n(&sa->seq_limit, to, __ATOMIC_RELAXED);
 	return rc;
+}
+
+/* A new SA's first chunk: noted in the file, granted by
+ * dp_sa_grants_commit() once synced (one sync for all the SAs a batch of
+ * commands installs); until then it has no number to use. */
+static int first_chunk(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen)
+{
+	uint64_t to = next_chunk_end(t, sa);
+	uint32_t *grown;
+	int rc;
+
+	if (t->n_pending == t->cap_pending) {
+		grown = realloc(t->pending, sizeof(*grown) * (t->cap_pending ? 2 * t->cap_pending : 64));
+		if (grown == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		t->pending = grown;
+		t->cap_pending = t->cap_pending ? 2 * t->cap_pending : 64;
+	}
+	if ((rc = dp_seq_store_note(t->seq_store, sa->seq_fp, to, err, errlen)) < 0)
+		return rc;
+	sa->seq_limit = sa->seq;
+	sa->seq_granted = to;
+	t->pending[t->n_pending++] = sa->idx;
+	return 0;
+}
+
+int dp_sa_grants_commit(struct dp_sa_table *t, char *err, size_t errlen)
+{
+	int rc;
+
+	if (t->n_pending == 0)
+		return 0;
+	if ((rc = dp_seq_store_sync(t->seq_store, err, errlen)) < 0)
+		return rc; /* kept: tried again at the next commit */
+	for (uint32_t i = 0; i < t->n_pending; i++) {
+		struct dp_sa *sa = t->sa[t->pending[i]];
+
+		if (sa != NULL && sa->seq_granted != 0) { /* not gone, nor in the slot again */
+			__atomic_store_n(&sa->seq_limit, RTE_MAX(sa->seq_limit, sa->seq_granted),
+					 __ATOMIC_RELAXED);
+			sa->seq_granted = 0;
+		}
+	}
+	t->n_pending = 0;
+	return 0;
 }
 
 /* What identifies a static key, kept on disk: a truncated SHA-256 of its
@@ -290,8 +347,8 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 }
 
 /* An outbound SA with a static key (taken) starts where its key's
- * reserved numbers end and gets its first chunk, saved before it is
- * published; any other outbound SA has its whole space. */
+ * reserved numbers end and gets its first chunk, usable once saved
+ * (dp_sa_grants_commit); any other outbound SA has its whole space. */
 static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dpsec_sa_conf *c,
 			char *err, size_t errlen)
 {
@@ -305,7 +362,7 @@ static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dp
 		snprintf(err, errlen, "SA %s: its key has used all its sequence numbers (%s): give it a "
 			 "new key", c->name, dp_seq_store_path(t->seq_store));
 		rc = -ERANGE;
-	} else if ((rc = dp_sa_seq_grant(t, sa, err, errlen)) < 0) {
+	} else if ((rc = first_chunk(t, sa, err, errlen)) < 0) {
 		char why[200];
 
 		snprintf(why, sizeof(why), "%s", err);

@@ -86,6 +86,7 @@ struct dp_sa {
 	 * fingerprint; outbound, its numbers are reserved there */
 	bool key_taken;
 	uint8_t seq_fp[DP_SEQ_FP_LEN];
+	uint64_t seq_granted; /* its first chunk's end, until dp_sa_grants_commit() */
 };
 
 #define DP_SA_PMTU_MASK 0xffffull
@@ -136,6 +137,8 @@ struct dp_sa_table {
 	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
 	uint32_t *natt_port_refs; /* per UDP port: inbound UDP-encapsulated SAs on it */
 	struct dp_seq_store *seq_store; /* NULL: static keys' numbers not saved */
+	uint32_t *pending;    /* slots of SAs whose first chunk awaits a sync */
+	uint32_t n_pending, cap_pending;
 };
 
 struct ofl_cpu;
@@ -166,6 +169,12 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
  * raised). Returns 0, or -errno with a sentence in err (sa keeps its
  * limit: its packets past it are dropped as seq_unsaved). */
 int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen);
+
+/* Syncs the sequence file and grants the SAs installed since the last
+ * call their first chunk: call after installing (a batch of commands);
+ * until then their packets wait (seq_unsaved). 0, or -errno with a
+ * sentence in err (they wait until a later call succeeds). */
+int dp_sa_grants_commit(struct dp_sa_table *t, char *err, size_t errlen);
 
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);

@@ -287,7 +287,7 @@ static int install_sas(struct dp_ctx *dp, char *err, size_t errlen)
 			return -1;
 		dp->key_additions++;
 	}
-	return 0;
+	return dp_sa_grants_commit(&dp->sas, err, errlen) < 0 ? -1 : 0;
 }
 
 /* The SA table and SAD, sized once; what they took is reported (bytes per SA). */

@@ -34,6 +34,7 @@ struct dp_seq_store {
 	int fd; /* the file, appended to */
 	struct seq_rec *tab;
 	uint32_t cap, n; /* cap: a power of two, at least twice n */
+	bool unsynced;   /* lines written since the last sync */
 };
 
 static uint32_t slot_of(const struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN])
@@ -301,7 +302,7 @@ static int start_file(struct dp_seq_store *s, char *err, size_t errlen)
 	return rc;
 }
 
-int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
+int dp_seq_store_note(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
 		      size_t errlen)
 {
 	char line[LINE_MAX_LEN];
@@ -313,13 +314,33 @@ int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], u
 		return rc;
 	format_line(line, sizeof(line), fp, end);
 	rc = write_all(s->fd, line, strlen(line));
-	if (rc == 0 && fdatasync(s->fd) < 0)
-		rc = -errno;
 	if (rc == 0)
 		rc = remember(s, fp, end);
 	if (rc < 0)
 		snprintf(err, errlen, "%s: saving reserved sequence numbers: %s", s->path, strerror(-rc));
+	else
+		s->unsynced = true;
 	return rc;
+}
+
+int dp_seq_store_sync(struct dp_seq_store *s, char *err, size_t errlen)
+{
+	if (!s->unsynced)
+		return 0;
+	if (fdatasync(s->fd) < 0) {
+		snprintf(err, errlen, "%s: syncing reserved sequence numbers: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	s->unsynced = false;
+	return 0;
+}
+
+int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
+		      size_t errlen)
+{
+	int rc = dp_seq_store_note(s, fp, end, err, errlen);
+
+	return rc < 0 ? rc : dp_seq_store_sync(s, err, errlen);
 }
 
 int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound)

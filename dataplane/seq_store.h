@@ -36,6 +36,12 @@ uint64_t dp_seq_store_end(const struct dp_seq_store *s, const uint8_t fp[DP_SEQ_
 int dp_seq_store_save(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
 		      size_t errlen);
 
+/* The same in two steps, so that many records cost one sync: note writes
+ * (the numbers may not be used yet), sync makes every noted one usable. */
+int dp_seq_store_note(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], uint64_t end, char *err,
+		      size_t errlen);
+int dp_seq_store_sync(struct dp_seq_store *s, char *err, size_t errlen);
+
 /* A key taken by an installed SA: one outbound SA at a time (two would
  * share its numbers), and an AES-GCM key not both ways (each side counts
  * from the same place: every nonce twice). outbound: the SA's direction;

@@ -314,6 +314,14 @@ static int reinstall(struct dp_seq_store *st, bool negotiated, uint32_t slot, ui
 			     NULL, err, 512);
 }
 
+/* reinstall(), its first numbers granted as after a batch of commands. */
+static int reinstall_granted(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
+{
+	int rc = reinstall(st, negotiated, slot, DPSEC_DIR_OUT, DPSEC_ENC_AES_GCM_16, err);
+
+	return rc < 0 ? rc : dp_sa_grants_commit(&ctx.sas, err, 512);
+}
+
 /* Slot 0's outbound GCM SA installed again. */
 static int reinstall_out(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
 {
@@ -330,22 +338,45 @@ START_TEST(test_static_key_goes_on_after_restart)
 	char err[512];
 
 	install_pair(false, DPSEC_ENC_AES_GCM_16);
-	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_msg(reinstall_granted(st, false, 0, err) == 0, "%s", err);
 	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, DP_SEQ_CHUNK);
 	m = send_one();
 	ck_assert_uint_eq(wire_seq(m), 1);
 	rte_pktmbuf_free(m);
-	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_msg(reinstall_granted(st, false, 0, err) == 0, "%s", err);
 	m = send_one();
 	ck_assert_uint_eq(wire_seq(m), DP_SEQ_CHUNK + 1);
 	rte_pktmbuf_free(m);
 	dp_seq_store_close(st);
 	ck_assert_int_eq(dp_seq_store_open(&st, seq_path, err, sizeof(err)), 0);
 	install_pair(false, DPSEC_ENC_AES_GCM_16);
-	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_msg(reinstall_granted(st, false, 0, err) == 0, "%s", err);
 	m = send_one();
 	ck_assert_uint_eq(wire_seq(m), 2 * DP_SEQ_CHUNK + 1);
 	ck_assert(decrypts(m)); /* the inbound twin (no window yet at that number) takes it */
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
+/* A new SA's first chunk is usable once the batch that installed it is
+ * committed (one sync for all): before, its packets wait as seq_unsaved. */
+START_TEST(test_first_chunk_usable_after_commit)
+{
+	struct dp_seq_store *st = fresh_store();
+	struct rte_mbuf *m;
+	char err[512];
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_ptr_null(send_one());
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_seq_unsaved], 1);
+	ck_assert_int_eq(dp_sa_grants_commit(&ctx.sas, err, sizeof(err)), 0);
+	m = send_one();
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(wire_seq(m), 2); /* number 1 went with the dropped one, unused */
+	rte_pktmbuf_free(m);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, DP_SEQ_CHUNK);
 	ctx.sas.seq_store = NULL;
 	remove_store(st);
 }
@@ -362,7 +393,7 @@ START_TEST(test_static_key_waits_at_its_limit)
 	uint16_t got;
 
 	install_pair(false, DPSEC_ENC_AES_GCM_16);
-	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_msg(reinstall_granted(st, false, 0, err) == 0, "%s", err);
 	ctx.sas.sa[0]->seq_limit = 2; /* as if only 2 had been reserved */
 	got = send_burst(m, 5, NULL);
 	ck_assert_uint_eq(got, 2);
@@ -381,7 +412,7 @@ START_TEST(test_static_key_waits_at_its_limit)
 	dp_seq_store_close(st); /* the grant was saved before it was used */
 	ck_assert_int_eq(dp_seq_store_open(&st, seq_path, err, sizeof(err)), 0);
 	install_pair(false, DPSEC_ENC_AES_GCM_16);
-	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_msg(reinstall_granted(st, false, 0, err) == 0, "%s", err);
 	ck_assert_uint_eq(ctx.sas.sa[0]->seq, 2 * DP_SEQ_CHUNK);
 	ctx.sas.seq_store = NULL;
 	remove_store(st);
@@ -630,6 +661,7 @@ int main(void)
 	tcase_add_test(tc, test_burst_crossing_exhaustion);
 	tcase_add_test(tc, test_static_key_goes_on_after_restart);
 	tcase_add_test(tc, test_static_key_waits_at_its_limit);
+	tcase_add_test(tc, test_first_chunk_usable_after_commit);
 	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
 	tcase_add_test(tc, test_gcm_key_both_ways_refused);
 	tcase_add_test(tc, test_outer_checksum_verifies);
