@@ -42,12 +42,13 @@ static const uint8_t loop_algs[] = { DPSEC_ENC_AES_GCM_16, DPSEC_ENC_AES_CBC, DP
 /* Slot 0: outbound, slot 1: the inbound twin (same keys and SPI), slot 2: a
  * second outbound SA, slot 3: an inbound SA with slot 1's SPI for another
  * local address, under another key. */
-static void install_pair(bool esn, uint8_t enc_alg)
+/* The tests' SA: SPI 0x4242 from 192.0.2.1 to 192.0.2.2, key bytes 0x3c
+ * (and 0x5a for HMAC-SHA1-96 beside a CBC cipher); direction unset. */
+static struct dpsec_sa_conf test_conf(bool esn, uint8_t enc_alg)
 {
 	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .esn = esn,
 				   .replay_window = 64, .enc_alg = enc_alg,
 				   .enc_key_len = enc_alg == DPSEC_ENC_3DES_CBC ? 24 : 16 };
-	char err[256];
 
 	memset(c.enc_key, 0x3c, sizeof(c.enc_key));
 	if (enc_alg != DPSEC_ENC_AES_GCM_16) {
@@ -57,6 +58,14 @@ static void install_pair(bool esn, uint8_t enc_alg)
 	}
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
+	return c;
+}
+
+static void install_pair(bool esn, uint8_t enc_alg)
+{
+	struct dpsec_sa_conf c = test_conf(esn, enc_alg);
+	char err[256];
+
 	dp_sa_table_fini(&ctx.sas);
 	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, N_SLOTS, SOCKET_ID_ANY), 0);
 	c.direction = DPSEC_DIR_OUT;
@@ -291,22 +300,14 @@ static void remove_store(struct dp_seq_store *st)
 static int reinstall(struct dp_seq_store *st, bool negotiated, uint32_t slot, uint8_t direction,
 		     uint8_t enc_alg, char *err)
 {
-	struct dpsec_sa_conf c = { .spi = 0x4242, .mode = DPSEC_MODE_TUNNEL, .direction = direction,
-				   .enc_alg = enc_alg, .enc_key_len = 16, .negotiated = negotiated,
-				   .replay_window = 64 };
+	struct dpsec_sa_conf c = test_conf(false, enc_alg);
 	struct dp_sa *old = dp_sa_unpublish(&ctx.sas, slot);
 
 	if (old != NULL)
 		dp_sa_destroy(&ctx.sas, old);
 	snprintf(c.name, sizeof(c.name), "static-%u", slot);
-	memset(c.enc_key, 0x3c, sizeof(c.enc_key));
-	if (enc_alg != DPSEC_ENC_AES_GCM_16) {
-		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
-		c.integ_key_len = 20;
-		memset(c.integ_key, 0x5a, 20);
-	}
-	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
-	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
+	c.direction = direction;
+	c.negotiated = negotiated;
 	if (direction == DPSEC_DIR_IN)
 		c.local.a[3] = 7; /* its own SAD key */
 	ctx.sas.seq_store = st;
@@ -314,18 +315,18 @@ static int reinstall(struct dp_seq_store *st, bool negotiated, uint32_t slot, ui
 			     NULL, err, 512);
 }
 
-/* reinstall(), its first numbers granted as after a batch of commands. */
-static int reinstall_granted(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
-{
-	int rc = reinstall(st, negotiated, slot, DPSEC_DIR_OUT, DPSEC_ENC_AES_GCM_16, err);
-
-	return rc < 0 ? rc : dp_sa_grants_commit(&ctx.sas, err, 512);
-}
-
-/* Slot 0's outbound GCM SA installed again. */
+/* An outbound GCM SA with the tests' key installed again in slot. */
 static int reinstall_out(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
 {
 	return reinstall(st, negotiated, slot, DPSEC_DIR_OUT, DPSEC_ENC_AES_GCM_16, err);
+}
+
+/* reinstall_out(), its first numbers granted as after a batch of commands. */
+static int reinstall_granted(struct dp_seq_store *st, bool negotiated, uint32_t slot, char *err)
+{
+	int rc = reinstall_out(st, negotiated, slot, err);
+
+	return rc < 0 ? rc : dp_sa_grants_commit(&ctx.sas, err, 512);
 }
 
 /* A static key's SA starts after the numbers its key had reserved: a
