@@ -784,6 +784,37 @@ def control_restart(w, errs, ctld, first=1):
     peer_holds_one_pair(w, errs, "control restart")
 
 
+def control_restart_unanswered(w, errs, ctld):
+    """Gateway A's dpsec-ctld restarts while B's does not answer (stopped,
+    SIGSTOP): the reconnect fails at the fallback timeout, which must not
+    apply the filter action's fallback (a block of B for block_seconds)
+    nor count a failed negotiation. Once B answers again, A's pings are
+    answered: negotiated by the reconnect's IKE SA or anew by the pings'
+    ACQUIRE, not blocked."""
+    failed = ctld["a"].text().count("reconnect to 192.0.2.2")
+    ctld["b"].signal(signal.SIGSTOP)
+    try:
+        ctld["a"].kill9()
+        ctld["a"] = w.control("a")
+        gave_up = wait_until("A's reconnect to give up", lambda: "failed" in "".join(
+            ctld["a"].text().split("reconnect to 192.0.2.2")[failed + 1:]), 15)
+    finally:
+        ctld["b"].signal(signal.SIGCONT)
+    answered, out = ping(w, 10)
+    m = w.mm("a")
+    print("control restart, B silent: reconnect gave up: %s; pings answered %s; negotiation "
+          "failures %d" % (bool(gave_up), answered, m["negotiation_failures"]))
+    if not gave_up:
+        errs.append("control restart, B silent: A's reconnect did not give up at the fallback timeout")
+    if not answered or answered[-1] != 10 or len(answered) < 6:
+        errs.append("control restart, B silent: pings answered %s once B answered again, expected "
+                    "the last ones (B blocked?):\n%s" % (answered, out))
+    if m["negotiation_failures"] or m["soft_associations"]:
+        errs.append("control restart, B silent: A counted %d failed negotiations, %d soft "
+                    "associations for its reconnect" % (m["negotiation_failures"],
+                                                         m["soft_associations"]))
+
+
 def run_refused(w, errs, why):
     """B's PSK differs, or B's certificate is revoked (A checks CRLs):
     IKE_AUTH fails with AUTHENTICATION_FAILED, A applies the filter
@@ -878,6 +909,8 @@ def run(w, errs):
                     "by IKE" % (mm["a"]["total_acquire"], mm["a"]["soft_associations"]))
     if not w.cert:  # after the counters: a new dpsec-ctld's start from zero
         control_restart(w, errs, ctld)
+        if w.peer == "dpsec":
+            control_restart_unanswered(w, errs, ctld)
     for g, (_, pcap) in zip(("a", "b"), caps):
         k = wan_kinds(pcap)
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
