@@ -186,20 +186,15 @@ static bool seq_near_end(const struct dp_sa *sa)
 							 DP_SEQ_SOFT_LEFT;
 }
 
-/* A static key's SA with less than half a chunk of its reserved numbers
- * left gets the next chunk (saved first). A failure is logged once a
- * minute at most: the SA drops what passes its limit (seq_unsaved). */
+/* A static key's SA running short of reserved numbers gets the next
+ * chunk (dp_sa_seq_top_up). A failure is logged once a minute at most:
+ * the SA drops what passes its limit (seq_unsaved). */
 static void check_seq_reserve(struct dp_ctx *dp, struct dp_sa *sa, uint64_t now)
 {
 	static uint64_t next_log;
-	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
 	char err[256];
 
-	if (sa->direction != DPSEC_DIR_OUT || !sa->key_taken || sa->seq_granted != 0 ||
-	    sa->seq_limit == dp_sa_seq_end(sa) ||
-	    (seq < sa->seq_limit && sa->seq_limit - seq > DP_SEQ_CHUNK / 2))
-		return;
-	if (dp_sa_seq_grant(&dp->sas, sa, err, sizeof(err)) < 0 && now >= next_log) {
+	if (dp_sa_seq_top_up(&dp->sas, sa, err, sizeof(err)) < 0 && now >= next_log) {
 		fprintf(stderr, "dpsecd: SA id %u: %s; its packets wait (drop_seq_unsaved)\n", sa->idx, err);
 		next_log = now + 60 * rte_get_tsc_hz();
 	}

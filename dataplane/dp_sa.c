@@ -247,6 +247,17 @@ int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t e
 	return rc;
 }
 
+int dp_sa_seq_top_up(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen)
+{
+	uint64_t seq = __atomic_load_n(&sa->seq, __ATOMIC_RELAXED);
+
+	if (sa->direction != DPSEC_DIR_OUT || !sa->key_taken || sa->seq_granted != 0 ||
+	    sa->seq_limit == dp_sa_seq_end(sa) ||
+	    (seq < sa->seq_limit && sa->seq_limit - seq > DP_SEQ_CHUNK / 2))
+		return 0;
+	return dp_sa_seq_grant(t, sa, err, errlen);
+}
+
 /* A new SA's first chunk: noted in the file, granted by
  * dp_sa_grants_commit() once synced (one sync for all the SAs a batch of
  * commands installs); until then it has no number to use. */

@@ -170,6 +170,12 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx);
  * limit: its packets past it are dropped as seq_unsaved). */
 int dp_sa_seq_grant(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen);
 
+/* The manager's check of each SA: a static key's outbound SA with at most
+ * half a chunk of its granted numbers left (or past them) gets the next
+ * chunk (dp_sa_seq_grant); others, and one whose first chunk awaits
+ * dp_sa_grants_commit(), are left alone. 0, or dp_sa_seq_grant's error. */
+int dp_sa_seq_top_up(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t errlen);
+
 /* Syncs the sequence file and grants the SAs installed since the last
  * call their first chunk: call after installing (a batch of commands);
  * until then their packets wait (seq_unsaved). 0, or -errno with a

@@ -360,6 +360,36 @@ START_TEST(test_static_key_goes_on_after_restart)
 }
 END_TEST
 
+/* The manager tops a static key's SA up when at most half a chunk of its
+ * numbers is left, not before; not one whose first chunk awaits its
+ * commit, nor one without a reservation. */
+START_TEST(test_top_up_at_half_a_chunk)
+{
+	struct dp_seq_store *st = fresh_store();
+	char err[512];
+	struct dp_sa *sa;
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	sa = ctx.sas.sa[0];
+	ck_assert_int_eq(dp_sa_seq_top_up(&ctx.sas, sa, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sa->seq_limit, 0); /* first chunk awaiting its commit: untouched */
+	ck_assert_int_eq(dp_sa_grants_commit(&ctx.sas, err, sizeof(err)), 0);
+	sa->seq = DP_SEQ_CHUNK / 2 - 1; /* one more than half left */
+	ck_assert_int_eq(dp_sa_seq_top_up(&ctx.sas, sa, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sa->seq_limit, DP_SEQ_CHUNK);
+	sa->seq = DP_SEQ_CHUNK / 2; /* half left */
+	ck_assert_int_eq(dp_sa_seq_top_up(&ctx.sas, sa, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sa->seq_limit, 2 * DP_SEQ_CHUNK);
+	ck_assert_msg(reinstall_granted(st, true, 2, err) == 0, "%s", err); /* IKE's keys */
+	ctx.sas.sa[2]->seq = UINT32_MAX - 10;
+	ck_assert_int_eq(dp_sa_seq_top_up(&ctx.sas, ctx.sas.sa[2], err, sizeof(err)), 0);
+	ck_assert_uint_eq(ctx.sas.sa[2]->seq_limit, UINT32_MAX);
+	ctx.sas.seq_store = NULL;
+	remove_store(st);
+}
+END_TEST
+
 /* A new SA's first chunk is usable once the batch that installed it is
  * committed (one sync for all): before, its packets wait as seq_unsaved. */
 START_TEST(test_first_chunk_usable_after_commit)
@@ -663,6 +693,7 @@ int main(void)
 	tcase_add_test(tc, test_static_key_goes_on_after_restart);
 	tcase_add_test(tc, test_static_key_waits_at_its_limit);
 	tcase_add_test(tc, test_first_chunk_usable_after_commit);
+	tcase_add_test(tc, test_top_up_at_half_a_chunk);
 	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
 	tcase_add_test(tc, test_gcm_key_both_ways_refused);
 	tcase_add_test(tc, test_outer_checksum_verifies);
