@@ -124,6 +124,17 @@ static bool parse_line(const char *line, uint8_t fp[DP_SEQ_FP_LEN], uint64_t *en
 	return errno == 0 && strcmp(stop, "\n") == 0;
 }
 
+/* Whether nothing but NUL bytes is left to read: what a crash leaves after
+ * a line it cut (a file's last block, allocated but never written). */
+static bool only_nuls_left(FILE *f)
+{
+	int c;
+
+	while ((c = getc(f)) == 0)
+		;
+	return c == EOF && !ferror(f);
+}
+
 static int load(struct dp_seq_store *s, FILE *f, char *err, size_t errlen)
 {
 	char line[LINE_MAX_LEN];
@@ -133,7 +144,7 @@ static int load(struct dp_seq_store *s, FILE *f, char *err, size_t errlen)
 	for (unsigned n = 1; fgets(line, sizeof(line), f) != NULL; n++) {
 		bool whole = strchr(line, '\n') != NULL;
 
-		if (!whole && strlen(line) < sizeof(line) - 1)
+		if (!whole && strlen(line) < sizeof(line) - 1 && only_nuls_left(f))
 			break; /* the last line, cut by a crash: its grant was never synced, never used */
 		if (line[0] == '#' && whole)
 			continue;

@@ -2,7 +2,8 @@
  * (dataplane/seq_store.c): made at the first grant only (mode 0600, its
  * directory too), read back by a new store, never lowered, compacted when
  * rewritten; a damaged line refused with its number, a last line cut by a
- * crash ignored (its grant was never synced, so never used); a key
+ * crash ignored (its grant was never synced, so never used) but no line
+ * with records after it; a key
  * taken by one outbound SA at a time, and not both ways. */
 #include <check.h>
 #include <errno.h>
@@ -47,7 +48,8 @@ static struct dp_seq_store *open_ok(void)
 	return s;
 }
 
-static void write_file(const char *text)
+/* The file made with len bytes of text, NUL bytes included. */
+static void write_bytes(const char *text, size_t len)
 {
 	char d[128];
 	FILE *f;
@@ -56,8 +58,13 @@ static void write_file(const char *text)
 	mkdir(d, 0700);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
 	fclose(f);
+}
+
+static void write_file(const char *text)
+{
+	write_bytes(text, strlen(text));
 }
 
 static int count_lines(void)
@@ -158,6 +165,35 @@ START_TEST(test_cut_last_line_ignored)
 }
 END_TEST
 
+/* A crash can leave a file's last block unwritten, NUL bytes: after a cut
+ * line, or alone after the last whole one (more than a line's buffer of
+ * them). A NUL byte with more records after it is damage: those records
+ * must not be passed over, or their keys would count from 1 again. */
+START_TEST(test_nul_bytes_only_at_the_end)
+{
+	static const char cut_then_nuls[] = "a1020300000000000000000000000000 12\nb10203\0\0\0";
+	static const char nul_then_record[] = "a1020300000000000000000000000000 12\nxx\0\n"
+					      "b1020300000000000000000000000000 7\n";
+	char nuls_after_whole[36 + 1 + 300] = "a1020300000000000000000000000000 12\n";
+	struct dp_seq_store *s;
+	char err[512];
+
+	fresh_path();
+	write_bytes(cut_then_nuls, sizeof(cut_then_nuls) - 1);
+	s = open_ok();
+	ck_assert_uint_eq(dp_seq_store_end(s, fp_a), 12);
+	dp_seq_store_close(s);
+	write_bytes(nuls_after_whole, sizeof(nuls_after_whole));
+	s = open_ok();
+	ck_assert_uint_eq(dp_seq_store_end(s, fp_a), 12);
+	dp_seq_store_close(s);
+	write_bytes(nul_then_record, sizeof(nul_then_record) - 1);
+	ck_assert_int_eq(dp_seq_store_open(&s, path, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "line 2") != NULL, "%s", err);
+	remove_fresh();
+}
+END_TEST
+
 START_TEST(test_claims)
 {
 	struct dp_seq_store *s;
@@ -204,6 +240,7 @@ int main(void)
 	tcase_add_test(tc, test_compacted_when_rewritten);
 	tcase_add_test(tc, test_damaged_line_refused_with_its_number);
 	tcase_add_test(tc, test_cut_last_line_ignored);
+	tcase_add_test(tc, test_nul_bytes_only_at_the_end);
 	tcase_add_test(tc, test_claims);
 	tcase_add_test(tc, test_unwritable_directory_named);
 	suite_add_tcase(s, tc);
