@@ -363,7 +363,7 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dpsec_sa_conf *c,
 			char *err, size_t errlen)
 {
-	int rc = 0;
+	size_t named;
 
 	sa->seq_limit = dp_sa_seq_end(sa);
 	if (!sa->key_taken)
@@ -372,14 +372,10 @@ static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dp
 	if (sa->seq >= sa->seq_limit) {
 		snprintf(err, errlen, "SA %s: its key has used all its sequence numbers (%s): give it a "
 			 "new key", c->name, dp_seq_store_path(t->seq_store));
-		rc = -ERANGE;
-	} else if ((rc = first_chunk(t, sa, err, errlen)) < 0) {
-		char why[200];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "SA %s: %s", c->name, why);
+		return -ERANGE;
 	}
-	return rc;
+	named = RTE_MIN((size_t)snprintf(err, errlen, "SA %s: ", c->name), errlen - 1);
+	return first_chunk(t, sa, err + named, errlen - named); /* its error after the name */
 }
 
 /* The key and, outbound, the sequence numbers of a new SA; on failure

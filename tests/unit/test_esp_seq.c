@@ -471,6 +471,31 @@ START_TEST(test_static_key_shared_refused_negotiated_not_saved)
 }
 END_TEST
 
+/* A static key whose first numbers cannot be reserved (its file cannot
+ * be made): the SA is refused, the message naming the SA, then the file;
+ * the key is given back (a second SA with it meets the file, not the
+ * first SA's claim), and the SA goes in with a file that can be made. */
+START_TEST(test_unreservable_key_refuses_its_sa)
+{
+	static const char unwritable[] = "/proc/dpsec-no/gw.seq";
+	struct dp_seq_store *st, *good = fresh_store();
+	char err[512];
+
+	ck_assert_int_eq(dp_seq_store_open(&st, unwritable, err, sizeof(err)), 0);
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_int_lt(reinstall_out(st, false, 0, err), 0);
+	ck_assert_msg(strncmp(err, "SA static-0: ", 13) == 0 && strstr(err, unwritable) != NULL, "%s",
+		      err);
+	ck_assert_ptr_null(ctx.sas.sa[0]);
+	ck_assert_int_lt(reinstall_out(st, false, 2, err), 0); /* the file again, not "same key" */
+	ck_assert_msg(strstr(err, unwritable) != NULL, "the key was not given back: %s", err);
+	dp_seq_store_close(st);
+	ck_assert_msg(reinstall_granted(good, false, 0, err) == 0, "%s", err);
+	ctx.sas.seq_store = NULL;
+	remove_store(good);
+}
+END_TEST
+
 /* An AES-GCM key both ways: both sides count from the same place, every
  * nonce twice: refused whichever comes second, until the other goes. With
  * CBC + HMAC (random IVs) the same key both ways is not refused. */
@@ -696,6 +721,7 @@ int main(void)
 	tcase_add_test(tc, test_top_up_at_half_a_chunk);
 	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
 	tcase_add_test(tc, test_gcm_key_both_ways_refused);
+	tcase_add_test(tc, test_unreservable_key_refuses_its_sa);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);
