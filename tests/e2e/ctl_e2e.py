@@ -12,7 +12,9 @@ memory, driven by dpsecctl, in network namespaces the test creates:
               show stats (read from the segment) keeps rising; a new ctld
               reads the dataplane back: show qmsas identical, sequence
               numbers not restarted; dpsecd restarted: ctld replays, traffic
-              resumes on the same SAs
+              resumes on the same SAs, their static keys' numbers going on
+              from the default sequence file (/var/lib/dpsec/INSTANCE.seq,
+              mode 0600, removed after)
   cli         pre-shared keys never shown; a user other than root refused by
               dpsec-ctld itself; static changes saved to the store, dynamic
               ones not; bad changes refused with the reason
@@ -98,9 +100,12 @@ class World:
             f.write(STORE % dict(ab=KEY_AB.hex(), ba=KEY_BA.hex()))
         self.dp = self.ctld = None
         self.n_ctld = 0
+        self.made_state_dir = not os.path.isdir(os.path.dirname(T.default_seq_file(self.instance)))
 
     def start_dpsecd(self):
-        self.dp = T.start_dpsecd(self.topo, self.bins[0], self.instance)
+        # no sequence_file named: the default path, which the dpsecd
+        # restart below reads back (close() removes the file)
+        self.dp = T.start_dpsecd(self.topo, self.bins[0], self.instance, seq_file="")
 
     def start_ctld(self):
         self.n_ctld += 1
@@ -137,6 +142,13 @@ class World:
                     p.stop()
         finally:
             self.topo.close()
+            if os.path.exists(T.default_seq_file(self.instance)):
+                os.unlink(T.default_seq_file(self.instance))
+            if self.made_state_dir:  # dpsecd made it for the file: gone with it, if empty
+                try:
+                    os.rmdir(os.path.dirname(T.default_seq_file(self.instance)))
+                except OSError:
+                    pass
 
 
 def dp_drops(w, timeout=5):
@@ -253,6 +265,7 @@ def restarts(w, errs):
     time.sleep(0.5)
     cap.stop()
     esp = check_stream(errs, pcap, count, "dpsecd restart", drops, w, 2000)
+    check_default_seq_file(errs, w)
     # the static key's numbers went on past those its last chunk reserved
     # (dataplane.sequence_file): starting at 1 again, AES-GCM would repeat
     # its nonces under the same key, and the peer's window refuse them
@@ -262,6 +275,22 @@ def restarts(w, errs):
     print("dpsecd restart: sequence numbers %s.. before, %s.. after" % (
         before_restart[-1] if before_restart else None, esp[0] if esp else None))
     return "ctld killed and restarted, dpsecd restarted (sequence numbers went on)"
+
+
+def check_default_seq_file(errs, w):
+    """The static keys' numbers were reserved in the default file, made by
+    dpsecd for its instance, readable by root alone, one record a key."""
+    path = T.default_seq_file(w.instance)
+    if not os.path.exists(path):
+        errs.append("no %s: the default sequence_file was not made" % path)
+        return
+    mode = os.stat(path).st_mode & 0o777
+    if mode != 0o600:
+        errs.append("%s: mode %o, not 600" % (path, mode))
+    with open(path) as f:
+        records = [line.split() for line in f if not line.startswith("#")]
+    if not records or any(len(r) != 2 or len(r[0]) != 32 or int(r[1]) < 1 << 26 for r in records):
+        errs.append("%s: not \"fingerprint end-of-a-chunk\" records: %s" % (path, records))
 
 
 def strip_volatile(text):

@@ -23,7 +23,7 @@ PEER_MAC = "02:00:00:00:02:02"  # the peer gateway on the WAN
 HOST4, GW_LAN4, GW_WAN4, PEER4 = "10.1.0.10", "10.1.0.1", "192.0.2.1", "192.0.2.2"
 
 DP_CONF = """
-dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; sequence_file = "%(seq_file)s"; };
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; %(seq_setting)s};
 ports = (
   { name = "lan"; device = "net_af_packet0,iface=lan0"; role = "protected";
     addresses = [ "10.1.0.1/24" ]; mac = "%(lan_mac)s"; },
@@ -190,12 +190,23 @@ class Proc:
         return self.p.wait()
 
 
-def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf=""):
-    """dpsecd on the topology; instance is also its EAL file prefix."""
+def default_seq_file(instance):
+    """Where dpsecd keeps static keys' sequence numbers when its
+    configuration names no sequence_file (config.md)."""
+    return "/var/lib/dpsec/%s.seq" % instance
+
+
+def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf="", seq_file=None):
+    """dpsecd on the topology; instance is also its EAL file prefix.
+    seq_file: the dataplane.sequence_file to name, by default one in the
+    work directory; "" names none, for dpsecd's default path (the caller
+    removes that file)."""
     conf = topo.path("dpsecd.conf")
+    seq_file = topo.path("dpsecd.seq") if seq_file is None else seq_file
     with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        f.write(DP_CONF % dict(lan_mac=LAN_MAC, wan_mac=WAN_MAC, host_mac=HOST_MAC,
-                               peer_mac=PEER_MAC, seq_file=topo.path("dpsecd.seq")) + extra_conf)
+        f.write(DP_CONF % dict(lan_mac=LAN_MAC, wan_mac=WAN_MAC, host_mac=HOST_MAC, peer_mac=PEER_MAC,
+                               seq_setting='sequence_file = "%s"; ' % seq_file if seq_file else "")
+                + extra_conf)
     d = Proc(topo, "dpsecd", [dpsecd, "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
                               instance, "-l", "0,1", "--", "-c", conf, "--max-sas", str(max_sas),
                               "--stats-file", topo.path("dpsecd-stats.json")], ns=topo.ns_dp)
