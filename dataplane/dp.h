@@ -30,6 +30,7 @@ struct dp_port {
 	uint8_t role;      /* enum dp_port_role */
 	uint16_t nb_rxq;   /* rx queues (<= workers) */
 	uint16_t mtu;
+	uint64_t rss_hf;   /* what RSS spreads the rx queues by; 0: none */
 	struct rte_ether_addr mac;
 	struct rte_ether_addr host_mac; /* exception port: the kernel side's MAC */
 	char name[DPSEC_NAME_MAX];

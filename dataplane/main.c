@@ -428,8 +428,9 @@ static void print_ready(const struct dp_ctx *dp)
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
 		rte_ether_format_addr(mac, sizeof(mac), &dp->ports[i].mac);
-		printf("dpsecd: port %s (dpdk %u) %s mtu %u, %u rx queues\n", dp->ports[i].name,
-		       dp->ports[i].port_id, mac, dp->ports[i].mtu, dp->ports[i].nb_rxq);
+		printf("dpsecd: port %s (dpdk %u) %s mtu %u, %u rx queues%s\n", dp->ports[i].name,
+		       dp->ports[i].port_id, mac, dp->ports[i].mtu, dp->ports[i].nb_rxq,
+		       dp_port_rss_words(dp->ports[i].rss_hf));
 	}
 	printf("dpsecd: %u SAs, %u rules, %u workers, shared memory %s\ndpsecd: ready\n",
 	       dp->sas.count, dp->cfg->n_rules, dp->n_workers, dp->mgr->shm.name);

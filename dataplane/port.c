@@ -37,15 +37,31 @@ static int port_find(const char *devargs, uint16_t *port_id)
 	return rte_eth_dev_get_port_by_name(name, port_id);
 }
 
-static void port_rss(const struct rte_eth_dev_info *info, uint16_t nb_rxq,
+uint64_t dp_port_rss_hf(uint64_t offered)
+{
+	return offered & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_ESP |
+			  RTE_ETH_RSS_AH);
+}
+
+const char *dp_port_rss_words(uint64_t hf)
+{
+	if (hf == 0)
+		return "";
+	if (hf & RTE_ETH_RSS_ESP)
+		return ", RSS by addresses, ports and SPIs";
+	return ", RSS by addresses and ports (the device hashes no SPI: one peer's ESP in one queue)";
+}
+
+static void port_rss(const struct rte_eth_dev_info *info, struct dp_port *p,
 		     struct rte_eth_conf *conf)
 {
-	uint64_t hf = info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP |
-						       RTE_ETH_RSS_TCP);
+	uint64_t hf = dp_port_rss_hf(info->flow_type_rss_offloads);
 
-	if (nb_rxq > 1 && hf != 0) {
+	p->rss_hf = 0;
+	if (p->nb_rxq > 1 && hf != 0) {
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf->rx_adv_conf.rss_conf.rss_hf = hf;
+		p->rss_hf = hf;
 	}
 }
 
@@ -76,7 +92,6 @@ static int port_configure(struct dp_ctx *dp, struct dp_port *p, char *err, size_
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
-	uint16_t nb_rxq;
 	int rc;
 
 	if ((rc = rte_eth_dev_info_get(p->port_id, &info)) < 0)
@@ -86,12 +101,11 @@ static int port_configure(struct dp_ctx *dp, struct dp_port *p, char *err, size_
 			 p->name, dp->n_workers, dp->n_workers, info.max_tx_queues);
 		return -1;
 	}
-	nb_rxq = RTE_MIN(dp->n_workers, info.max_rx_queues);
-	port_rss(&info, nb_rxq, &conf);
-	if ((rc = rte_eth_dev_configure(p->port_id, nb_rxq, dp->n_workers, &conf)) < 0)
+	p->nb_rxq = RTE_MIN(dp->n_workers, info.max_rx_queues);
+	port_rss(&info, p, &conf);
+	if ((rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, dp->n_workers, &conf)) < 0)
 		goto fail;
-	p->nb_rxq = nb_rxq;
-	return port_queues(dp, p, nb_rxq, err, errlen);
+	return port_queues(dp, p, p->nb_rxq, err, errlen);
 fail:
 	snprintf(err, errlen, "port %s: configuration failed: %s", p->name, rte_strerror(-rc));
 	return -1;
