@@ -13,77 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_ike_policy.h"
+#include "fuzz_ikev1_peer.h"
 #include "ike_sk.h"
-#include "ikev1.h"
 #include "ikev1_prf.h"
 #include "ikev1_sa.h"
-#include "isakmp_msg.h"
-
-static const uint8_t fixed_priv[32] = { 0x5d, 0xab, 0x08, 0x7e, 0x62, 0x4a, 0x8a, 0x4b,
-					0x79, 0xe1, 0x7f, 0x8b, 0x83, 0x80, 0x0e, 0xe6 };
-static uint8_t msg[IKE_MSG_MAX];
 
 static void policy_init(void)
 {
-	if (!policy_common())
-		return;
-	policy.n_mm = 1;
-	policy.mm[0] = (struct ike_mm_method){
-		{ IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_ECP_256 };
-	policy.n_qm = 1;
-	policy.qm[0] = (struct ike_qm_method){ IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16,
-					       DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000 };
-}
-
-static struct ikev1_engine *engine(void)
-{
-	struct ikev1_conf c;
-
-	ikev1_conf_default(&c);
-	c.lookup = lookup;
-	c.test_dh_private = fixed_priv; /* ECP-256 with a fixed key: enough here */
-	c.test_dh_private_len = sizeof(fixed_priv);
-	return ikev1_engine_new(&c, NULL);
-}
-
-/* Events taken and released; a send must parse. *last gets the last one. */
-static void drain(struct ikev1_engine *e, uint8_t *last, size_t *last_len)
-{
-	struct ikev2_event ev;
-	struct isakmp_msg m;
-
-	while (ikev1_next_event(e, &ev)) {
-		if (ev.kind == IKEV2_EV_SEND) {
-			if (isakmp_msg_parse(ev.send.data, ev.send.len, &m, NULL) != 0)
-				abort();
-			if (last) {
-				memcpy(last, ev.send.data, ev.send.len);
-				*last_len = ev.send.len;
-			}
-		}
-		ikev2_event_release(&ev);
-	}
-}
-
-/* n messages of Main Mode (and Quick Mode) between i and r, alternating. */
-static int exchange(struct ikev1_engine *i, struct ikev1_engine *r, int n, struct ikev2_sa_id *id)
-{
-	size_t len = 0;
-
-	if (ikev1_initiate(i, &policy, &ep_i, &ep_r, 0, id, NULL))
-		return -1;
-	drain(i, msg, &len);
-	for (int k = 0; k < n; k++) {
-		struct ikev1_engine *to = k % 2 ? i : r;
-
-		if (ikev1_input(to, msg, len, k % 2 ? &ep_i : &ep_r, k % 2 ? &ep_r : &ep_i, 1, NULL))
-			return -1;
-		drain(to, msg, &len);
-		if (k == 0)
-			memcpy(id->spi_r, msg + 8, 8);
-	}
-	return 0;
+	if (policy_common())
+		fuzz_ikev1_methods(&policy);
 }
 
 /* data (exchange selector, first payload type, chain) as a Phase 2
@@ -123,11 +61,12 @@ static size_t phase2(struct ikev1_engine *r, const struct ikev2_sa_id *id, const
 
 static void later_message(uint8_t mode, const uint8_t *data, size_t size)
 {
-	struct ikev1_engine *i = engine(), *r = engine();
+	struct ikev1_engine *i = fuzz_ikev1_engine(lookup), *r = fuzz_ikev1_engine(lookup);
 	struct ikev2_sa_id id;
 	size_t len = 0;
 
-	if (i && r && exchange(i, r, mode == 1 ? 4 : 6, &id) == 0) {
+	if (i && r && fuzz_ikev1_exchange(i, r, mode == 1 ? 4 : 6, &id, &len) == 0) {
+		len = 0;
 		if (mode == 1 && size >= 16 && size <= sizeof(msg)) {
 			memcpy(msg, data, size);
 			memcpy(msg, &id, 16);
@@ -137,11 +76,11 @@ static void later_message(uint8_t mode, const uint8_t *data, size_t size)
 		}
 		if (len)
 			ikev1_input(r, msg, len, &ep_r, &ep_i, 3, NULL);
-		drain(r, NULL, NULL);
+		fuzz_ikev1_drain(r, NULL, NULL);
 		ikev1_tick(r, 100000000); /* every timer of what is left */
-		drain(r, NULL, NULL);
+		fuzz_ikev1_drain(r, NULL, NULL);
 	}
-	drain(i, NULL, NULL);
+	fuzz_ikev1_drain(i, NULL, NULL);
 	ikev1_engine_free(i);
 	ikev1_engine_free(r);
 }
@@ -149,12 +88,12 @@ static void later_message(uint8_t mode, const uint8_t *data, size_t size)
 /* A fresh responder takes data as a first message: at most one SA results. */
 static void first_message(const uint8_t *data, size_t size)
 {
-	struct ikev1_engine *r = engine();
+	struct ikev1_engine *r = fuzz_ikev1_engine(lookup);
 
 	if (r == NULL)
 		abort();
 	ikev1_input(r, data, size, &ep_r, &ep_i, 0, NULL);
-	drain(r, NULL, NULL);
+	fuzz_ikev1_drain(r, NULL, NULL);
 	if (ikev1_sa_count(r) > 1)
 		abort();
 	ikev1_engine_free(r);

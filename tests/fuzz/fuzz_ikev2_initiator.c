@@ -19,69 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_ike_policy.h"
+#include "fuzz_ike_initiator.h"
 #include "fuzz_ikev2_peer.h"
 
-static struct ikev2_peer mirrored; /* the responder's side of policy */
 static uint8_t msg[IKE_MSG_MAX], work[IKE_MSG_MAX];
 
-/* The initiator protects 10.1.0.0/16 to 10.2.0.0/16; the responder the
- * mirror image, so that the real exchange succeeds. */
 static void policy_init(void)
 {
-	struct dpsec_prefix lan = { { DPSEC_AF_INET, { 10, 1 } }, 16 };
-	struct dpsec_prefix far = { { DPSEC_AF_INET, { 10, 2 } }, 16 };
-
-	if (!policy_common())
-		return;
-	fuzz_ikev2_gcm_methods(&policy);
-	policy.ts_local.ts[0] = ike_ts_from_prefix(&lan);
-	policy.ts_remote.ts[0] = ike_ts_from_prefix(&far);
-	mirrored = policy;
-	mirrored.ts_local = policy.ts_remote;
-	mirrored.ts_remote = policy.ts_local;
-}
-
-static int lookup_mirrored(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
-{
-	(void)ctx;
-	(void)q;
-	*out = mirrored;
-	return 0;
-}
-
-static bool ts_equal(const struct ike_ts *a, const struct ike_ts *b)
-{
-	return memcmp(&a->lo, &b->lo, sizeof(a->lo)) == 0 && memcmp(&a->hi, &b->hi, sizeof(a->hi)) == 0 &&
-	       a->proto == b->proto && a->port_lo == b->port_lo && a->port_hi == b->port_hi;
-}
-
-/* Whether every selector of got lies within want's one. */
-static bool ts_within(const struct ike_ts_set *got, const struct ike_ts *want)
-{
-	struct ike_ts part;
-
-	for (uint8_t i = 0; i < got->n; i++)
-		if (!ike_ts_intersect(&got->ts[i], want, &part) || !ts_equal(&part, &got->ts[i]))
-			return false;
-	return got->n > 0;
-}
-
-/* What the initiator installs must be what it offered. */
-static void check_installed(const struct ikev2_event *ev)
-{
-	const struct ike_child *c = ev->child;
-
-	if (ev->kind == IKEV2_EV_IKE_UP && memcmp(&ev->up.mm, &policy.mm[0], sizeof(policy.mm[0])) != 0)
-		abort();
-	if (ev->kind != IKEV2_EV_CHILD_UP)
-		return;
-	if (c->protocol != policy.qm[0].protocol || c->method.enc_alg != policy.qm[0].enc_alg ||
-	    c->method.enc_key_len != policy.qm[0].enc_key_len || c->method.integ_alg != policy.qm[0].integ_alg ||
-	    c->method.dh_group != policy.qm[0].dh_group || c->method.esn != policy.qm[0].esn)
-		abort();
-	if (!ts_within(&c->ts_local, &policy.ts_local.ts[0]) || !ts_within(&c->ts_remote, &policy.ts_remote.ts[0]))
-		abort();
+	initiator_policy_init(fuzz_ikev2_gcm_methods);
 }
 
 /* Events are taken, checked and released; a send must be an IKEv2 message
@@ -97,15 +42,6 @@ static void drain(struct ikev2_engine *e, bool check, uint8_t *last, size_t *las
 			check_installed(&ev);
 		ikev2_event_release(&ev);
 	}
-}
-
-/* XORs the edits (offset high, offset low, value) into buf[from, len). */
-static void apply_edits(uint8_t *buf, size_t from, size_t len, const uint8_t *data, size_t size)
-{
-	if (len <= from)
-		return;
-	for (size_t k = 0; k + 3 <= size; k += 3)
-		buf[from + ((size_t)data[k] << 8 | data[k + 1]) % (len - from)] ^= data[k + 2];
 }
 
 /* An IKE_SA_INIT response's header for a message of len bytes on id,
