@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "fuzz_eal.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
 #include "dp_rcu.h"
@@ -30,12 +30,8 @@ static void teardown(void)
 
 static void setup(void)
 {
-	char *argv[] = { "fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
 	char err[256], instance[32];
 
-	if (rte_eal_init(10, argv) < 0)
-		abort();
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
 	ctx.n_workers = 1;
@@ -54,15 +50,6 @@ static void setup(void)
 		abort();
 	}
 	atexit(teardown);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setup();
-	return 0;
 }
 
 /* One message from the input: a type selector, flag bits deciding which

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "fuzz_eal.h"
 #include "dp_pkt.h"
 #include "dp_route.h"
 #include "frag.h"
@@ -72,11 +72,6 @@ static void ports_and_routes(void)
 
 static void setup(void)
 {
-	char *argv[] = { "fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
-
-	if (rte_eal_init(10, argv) < 0)
-		abort();
 	cfg.n_ports = PORTS;
 	cfg.opts.icmp_errors_per_s = 1000000;
 	cfg.opts.icmp_error_burst = 100000;
@@ -89,15 +84,6 @@ static void setup(void)
 		abort();
 	ports_and_routes();
 	dp_icmp_err_setup(&ctx);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setup();
-	return 0;
 }
 
 static uint32_t ip_hdr_len(const struct dp_meta *md)

@@ -19,13 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "fuzz_eal.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
@@ -122,12 +122,8 @@ static void make_rule(int i)
 
 static void setup(void)
 {
-	char *argv[] = { "fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
 	char err[256];
 
-	if (rte_eal_init(10, argv) < 0)
-		abort();
 	for (int i = 0; i < N_SA; i++) {
 		make_sa(i);
 		make_rule(i);
@@ -158,15 +154,6 @@ static void setup(void)
 	ctx.policy = dp_policy_build(&cfg, "fz", err, sizeof(err));
 	if (ctx.policy == NULL)
 		abort();
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setup();
-	return 0;
 }
 
 static void put_outer(uint8_t *p, const struct dp_sa *sa, uint32_t len, uint8_t next)

@@ -33,13 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "cfg.h"
 #include "dp.h"
+#define FUZZ_EAL_MB "512" /* the neighbour and route tables */
+#include "fuzz_eal.h"
 #include "dp_pkt.h"
 #include "dp_rcu.h"
 #include "dp_route.h"
@@ -55,18 +56,10 @@ static uint64_t fuzz_clock;
 static const uint8_t us4[4] = { 192, 0, 2, 1 };
 static const uint8_t us6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 1 };
 
-/* The EAL, the port and its prefixes, the table, the pool and the ring the
- * manager sends on; libFuzzer's arguments are its own. */
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The port and its prefixes, the table, the pool and the ring the manager
+ * sends on (after the EAL, fuzz_eal.h). */
+static void setup(void)
 {
-	char *eal[] = { "fuzz", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-			"--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
-
-	(void)argc;
-	(void)argv;
-	if (rte_eal_init(10, eal) < 0)
-		abort();
 	cfg.n_ports = 1;
 	cfg.ports[0].n_addrs = 2;
 	if (cfg_parse_prefix("192.0.2.1/24", &cfg.ports[0].addrs[0]) != 0 ||
@@ -85,7 +78,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!ctx.pool || !ctx.inject || !ctx.reroute || dp_routes_init(&ctx.routes, "fzn", SOCKET_ID_ANY) < 0 ||
 	    dp_rcu_init(&ctx, 64) < 0 || dp_neigh_init(&ctx) < 0)
 		abort();
-	return 0;
 }
 
 /* The frames the manager sent and the packets it handed back: freed, as
