@@ -306,7 +306,7 @@ int cfg_find_name(const void *base, size_t stride, uint32_t n, const char *name)
 	return -1;
 }
 
-/* A name: 1..31 printable characters. */
+/* A name: 1..DPSEC_NAME_MAX - 1 printable characters. */
 int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
 	     char out[DPSEC_NAME_MAX])
 {

@@ -200,6 +200,37 @@ static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa
 	return rc;
 }
 
+/* An optional name parameter into dst ("" when absent); one too long for
+ * a name is refused, not cut. (What else the store's file would refuse,
+ * the change's check refuses: cp_change loads the changed store back.) */
+static int name_param(struct params *p, const char *key, char dst[DPSEC_NAME_MAX], struct cp_out *o)
+{
+	const char *v = param(p, key);
+
+	if (v != NULL && strlen(v) >= DPSEC_NAME_MAX) {
+		cp_out_printf(o, "%s: at most %d characters, got %zu\n", key, DPSEC_NAME_MAX - 1, strlen(v));
+		return -1;
+	}
+	snprintf(dst, DPSEC_NAME_MAX, "%s", v ? v : "");
+	return 0;
+}
+
+/* priority=N: a decimal number (its range is the store's to check). */
+static int priority_param(struct params *p, uint32_t *out, struct cp_out *o)
+{
+	const char *v = param(p, "priority");
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (v[0] == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 9) {
+		cp_out_printf(o, "priority: expected a number, got \"%.40s\"\n", v);
+		return -1;
+	}
+	*out = (uint32_t)strtoul(v, NULL, 10);
+	return 0;
+}
+
 static int build_rule(struct params *p, struct cp_op *op, struct cp_out *o)
 {
 	const char *v, *policy = param(p, "policy"), *name = param(p, "name");
@@ -215,11 +246,12 @@ static int build_rule(struct params *p, struct cp_op *op, struct cp_out *o)
 	op->rule.enabled = true;
 	if (op->kind == CP_OP_RULE_DEL)
 		return 0;
-	snprintf(op->rule.filter_list, DPSEC_NAME_MAX, "%s", (v = param(p, "filterlist")) ? v : "");
-	snprintf(op->rule.filter_action, DPSEC_NAME_MAX, "%s", (v = param(p, "filteraction")) ? v : "");
-	op->rule.priority = (v = param(p, "priority")) ? (uint32_t)strtoul(v, NULL, 10) : 0;
-	snprintf(op->rule.outbound_sa, DPSEC_NAME_MAX, "%s", (v = param(p, "outbound_sa")) ? v : "");
-	snprintf(op->rule.inbound_sa, DPSEC_NAME_MAX, "%s", (v = param(p, "inbound_sa")) ? v : "");
+	if (name_param(p, "filterlist", op->rule.filter_list, o) < 0 ||
+	    name_param(p, "filteraction", op->rule.filter_action, o) < 0 ||
+	    name_param(p, "outbound_sa", op->rule.outbound_sa, o) < 0 ||
+	    name_param(p, "inbound_sa", op->rule.inbound_sa, o) < 0 ||
+	    priority_param(p, &op->rule.priority, o) < 0)
+		return -1;
 	if ((v = param(p, "tunnel")) != NULL) {
 		if (cfg_parse_addr(v, &op->rule.tunnel_endpoint) < 0) {
 			cp_out_printf(o, "tunnel: \"%.60s\" is not an IPv4 or IPv6 address\n", v);

@@ -380,6 +380,14 @@ def cli(w, errs):
     for args, want in ((["static", "add", "filter", "filterlist=a-c", "src=10.1.0.0/24",
                          "dst=10.8.0.0/24", "mirrored=no"], "mirrored"),
                        (["policy", "assign", "nope"], "no policy named \"nope\""),
+                       (["static", "add", "rule", "policy=site", "name=r9", "filterlist=a-c",
+                         "filteraction=deny", "priority=high"], "priority: expected a number"),
+                       (["static", "add", "rule", "policy=site", "name=r9", "filterlist=a-c",
+                         "filteraction=deny", "priority=2000000"], "priority"),
+                       (["static", "add", "rule", "policy=site", "name=r9", "filterlist=" + "a" * 70,
+                         "filteraction=deny"], "filterlist: at most 63 characters"),
+                       (["static", "add", "rule", "policy=site", "name=r9", "filterlist=a-c",
+                         "filteraction=secure", "psk=short"], "too short"),
                        (["sa", "delete", "a-to-b"], "used by rule \"to-b\""),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
