@@ -33,10 +33,10 @@
 #              dadfailed (RFC 4862 §5.4); then host B claims the gateway's
 #              IPv4 address by a gratuitous ARP (scapy): a conflict,
 #              counted and logged, and the address announced again.
-#   stale      no more traffic: both hosts are listed stale, not asked
-#              again (RFC 4861 §7.3.3), and forgotten after twice
-#              neighbour_reachable_seconds (neigh_stale_removed); A's next
-#              pings of B find both again.
+#   stale      A pings B, then no more traffic: both hosts are listed
+#              stale, not asked again (RFC 4861 §7.3.3), and forgotten
+#              after twice neighbour_reachable_seconds
+#              (neigh_stale_removed); A's next pings of B find both again.
 #   dad        dpsecd started again while host B holds the gateway's IPv6
 #              address on B's link: dpsecd's duplicate address detection
 #              (one solicitation from ::, read by tshark) meets B's answer:
@@ -327,6 +327,10 @@ def duplicate(w, errs):
 
 
 def stale(w, errs):
+    # The steps before may have left either host silent long enough to be
+    # forgotten already: A's pings of B make both reachable again first, so
+    # that the time without traffic starts here.
+    warm = w.ping(HOST_B)
     names = ("neigh_stale_removed", "neigh_expired")
     before = w.counters(*names)
     seen = {HOST_A: set(), HOST_B: set()}
@@ -349,6 +353,8 @@ def stale(w, errs):
         errs.append("stale: hosts A and B, no packet sent to them, were not listed stale and "
                     "forgotten unasked (their states %s; counted %s)"
                     % ({a: sorted(s) for a, s in seen.items()}, got))
+    if received(warm) < 2:
+        errs.append("stale: A's first pings of B were not answered:\n" + warm)
     if received(out) < 2:
         errs.append("stale: once forgotten, A's pings of B did not find both again:\n" + out)
 
