@@ -359,14 +359,15 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 
 /* An outbound SA with a static key (taken) starts where its key's
  * reserved numbers end and gets its first chunk, usable once saved
- * (dp_sa_grants_commit); any other outbound SA has its whole space. */
+ * (dp_sa_grants_commit); any other outbound SA, and every one when no
+ * file keeps numbers, has its whole space. */
 static int sa_seq_start(struct dp_sa_table *t, struct dp_sa *sa, const struct dpsec_sa_conf *c,
 			char *err, size_t errlen)
 {
 	size_t named;
 
 	sa->seq_limit = dp_sa_seq_end(sa);
-	if (!sa->key_taken)
+	if (!sa->key_taken || !dp_seq_store_keeps_numbers(t->seq_store))
 		return 0;
 	sa->seq = dp_seq_store_end(t->seq_store, sa->seq_fp);
 	if (sa->seq >= sa->seq_limit) {

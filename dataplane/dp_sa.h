@@ -82,8 +82,8 @@ struct dp_sa {
 	 * 16 bits, the TSC it ages out at in the others; 0: none. Written by
 	 * the manager, read by workers only for packets near the MTU. */
 	uint64_t path_mtu;
-	/* with a sequence file, a static key taken (dp_seq_store_claim): its
-	 * fingerprint; outbound, its numbers are reserved there */
+	/* a static key taken (dp_seq_store_claim): its fingerprint;
+	 * outbound, its numbers are reserved in the sequence file, if any */
 	bool key_taken;
 	uint8_t seq_fp[DP_SEQ_FP_LEN];
 	uint64_t seq_granted; /* its first chunk's end, until dp_sa_grants_commit() */
@@ -136,7 +136,9 @@ struct dp_sa_table {
 	struct dp_sa **sa;    /* capacity slots, NULL when free */
 	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
 	uint32_t *natt_port_refs; /* per UDP port: inbound UDP-encapsulated SAs on it */
-	struct dp_seq_store *seq_store; /* NULL: static keys' numbers not saved */
+	/* static keys' claims and numbers; dpsecd always has one (without a
+	 * file with sequence_file "none"); NULL: keys unchecked (harnesses) */
+	struct dp_seq_store *seq_store;
 	uint32_t *pending;    /* slots of SAs whose first chunk awaits a sync */
 	uint32_t n_pending, cap_pending;
 };

@@ -261,7 +261,8 @@ static const char *eal_file_prefix(void)
 
 /* Where static keys' sequence numbers are reserved: the configured file,
  * /var/lib/dpsec/INSTANCE.seq by default, or none (said once: a restart
- * then starts those keys' numbers at 1 again). */
+ * then starts those keys' numbers at 1 again); the keys shared between
+ * installed SAs are refused either way. */
 static int setup_seq_store(struct dp_ctx *dp, const char *instance, char *err, size_t errlen)
 {
 	const struct cfg_dataplane_opts *o = &dp->cfg->opts;
@@ -270,7 +271,7 @@ static int setup_seq_store(struct dp_ctx *dp, const char *instance, char *err, s
 	if (o->sequence_file_off) {
 		printf("dpsecd: sequence_file \"none\": static keys' sequence numbers start at 1 with "
 		       "every dpsecd, which with AES-GCM repeats nonces under the same key\n");
-		return 0;
+		return dp_seq_store_open(&dp->sas.seq_store, NULL, err, errlen);
 	}
 	if (o->sequence_file[0])
 		snprintf(path, sizeof(path), "%s", o->sequence_file);

@@ -258,15 +258,16 @@ int dp_seq_store_open(struct dp_seq_store **out, const char *path, char *err, si
 	int rc;
 
 	*out = NULL;
-	if (s == NULL || strlen(path) >= sizeof(s->path) - 8 || path[0] == '\0') {
+	if (s == NULL || (path != NULL && (strlen(path) >= sizeof(s->path) - 8 || path[0] == '\0'))) {
 		free(s);
-		snprintf(err, errlen, "sequence_file \"%s\": %s", path, s ? "path empty or too long" : "out of memory");
+		snprintf(err, errlen, "sequence_file \"%s\": %s", path ? path : "",
+			 s ? "path empty or too long" : "out of memory");
 		return s ? -EINVAL : -ENOMEM;
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(s->path, sizeof(s->path), "%s", path ? path : "");
 	s->fd = -1;
 	rc = grow(s);
-	if (rc == 0)
+	if (rc == 0 && path != NULL)
 		rc = read_existing(s, err, errlen);
 	if (rc < 0) {
 		dp_seq_store_close(s);
@@ -386,4 +387,9 @@ void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN
 const char *dp_seq_store_path(const struct dp_seq_store *s)
 {
 	return s->path;
+}
+
+bool dp_seq_store_keeps_numbers(const struct dp_seq_store *s)
+{
+	return s->path[0] != '\0';
 }

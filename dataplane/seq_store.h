@@ -23,7 +23,8 @@ struct dp_seq_store;
 
 /* Reads the file at path if it exists (made, mode 0600, at the first
  * grant). Returns 0, or -errno with a sentence naming the file (and the
- * line) in err. */
+ * line) in err. path NULL (sequence_file "none"): a store of the keys'
+ * claims only, which keeps no numbers (dp_seq_store_keeps_numbers). */
 int dp_seq_store_open(struct dp_seq_store **out, const char *path, char *err, size_t errlen);
 void dp_seq_store_close(struct dp_seq_store *s);
 
@@ -52,5 +53,9 @@ int dp_seq_store_claim(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], 
 void dp_seq_store_release(struct dp_seq_store *s, const uint8_t fp[DP_SEQ_FP_LEN], bool outbound);
 
 const char *dp_seq_store_path(const struct dp_seq_store *s);
+
+/* False for a store opened without a file: its keys' SAs count from 1
+ * over their whole space, and nothing may be noted or saved in it. */
+bool dp_seq_store_keeps_numbers(const struct dp_seq_store *s);
 
 #endif

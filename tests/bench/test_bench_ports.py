@@ -102,10 +102,10 @@ def check_results(res, direction, errs):
 
 def check_outbound_esp(pcap, errs):
     """The ESP from dpsecd's WAN port, decrypted by scapy with the key the
-    harness configured (bench.sa_text: key(20, spi & 0xffff))."""
+    harness configured (bench.sa_text: key(20, spi))."""
     from scapy.all import ESP, IP, UDP, SecurityAssociation, rdpcap
     sa = SecurityAssociation(ESP, spi=0x10000, crypt_algo="AES-GCM",
-                             crypt_key=bytes.fromhex(bench.key(20, 0)[2:]),
+                             crypt_key=bytes.fromhex(bench.key(20, 0x10000)[2:]),
                              tunnel_header=IP(src="192.0.2.1", dst="192.0.2.2"))
     frames = [f for f in rdpcap(pcap) if ESP in f]
     if len(frames) < 10:

@@ -524,6 +524,34 @@ START_TEST(test_gcm_key_both_ways_refused)
 }
 END_TEST
 
+/* sequence_file "none": a store without a file keeps no numbers (an SA
+ * with a static key counts from 1 over its whole space, its first packet
+ * needs no commit) but still refuses a key shared by two outbound SAs or
+ * an AES-GCM key both ways. */
+START_TEST(test_keys_checked_without_a_file)
+{
+	struct dp_seq_store *st;
+	struct rte_mbuf *m;
+	char err[512];
+
+	ck_assert_msg(dp_seq_store_open(&st, NULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(!dp_seq_store_keeps_numbers(st));
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	ck_assert_msg(reinstall_out(st, false, 0, err) == 0, "%s", err);
+	ck_assert_uint_eq(ctx.sas.sa[0]->seq_limit, UINT32_MAX);
+	m = send_one();
+	ck_assert_uint_eq(wire_seq(m), 1);
+	rte_pktmbuf_free(m);
+	ck_assert_int_eq(reinstall_out(st, false, 2, err), -EEXIST);
+	ck_assert_msg(strstr(err, "same key") != NULL, "%s", err);
+	ck_assert_int_eq(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err), -ENOTUNIQ);
+	dp_sa_destroy(&ctx.sas, dp_sa_unpublish(&ctx.sas, 0));
+	ck_assert_msg(reinstall_out(st, false, 2, err) == 0, "%s", err); /* given back */
+	ctx.sas.seq_store = NULL;
+	dp_seq_store_close(st);
+}
+END_TEST
+
 /* Tunnel-mode ESP over IPv4 for every inner length from 28 to 60 bytes:
  * outer header, ESP header, the cipher's IV (GCM 8, AES-CBC 16, 3DES 8),
  * the inner packet and trailer padded to the cipher's block (4, 16, 8),
@@ -722,6 +750,7 @@ int main(void)
 	tcase_add_test(tc, test_static_key_shared_refused_negotiated_not_saved);
 	tcase_add_test(tc, test_gcm_key_both_ways_refused);
 	tcase_add_test(tc, test_unreservable_key_refuses_its_sa);
+	tcase_add_test(tc, test_keys_checked_without_a_file);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);
