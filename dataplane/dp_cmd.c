@@ -348,10 +348,9 @@ static void commit_grants(struct dp_ctx *dp)
 	static uint64_t next_log;
 	char err[ERR_LEN];
 
-	if (dp_sa_grants_commit(&dp->sas, err, sizeof(err)) < 0 && rte_get_tsc_cycles() >= next_log) {
+	if (dp_sa_grants_commit(&dp->sas, err, sizeof(err)) < 0 &&
+	    dp_log_due(&next_log, rte_get_tsc_cycles(), rte_get_tsc_hz()))
 		fprintf(stderr, "dpsecd: %s; the SAs installed meanwhile wait (drop_seq_unsaved)\n", err);
-		next_log = rte_get_tsc_cycles() + 60 * rte_get_tsc_hz();
-	}
 }
 
 /* Applies one well-formed command; returns true when its answer waits. */

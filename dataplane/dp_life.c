@@ -194,10 +194,9 @@ static void check_seq_reserve(struct dp_ctx *dp, struct dp_sa *sa, uint64_t now)
 	static uint64_t next_log;
 	char err[256];
 
-	if (dp_sa_seq_top_up(&dp->sas, sa, err, sizeof(err)) < 0 && now >= next_log) {
+	if (dp_sa_seq_top_up(&dp->sas, sa, err, sizeof(err)) < 0 &&
+	    dp_log_due(&next_log, now, rte_get_tsc_hz()))
 		fprintf(stderr, "dpsecd: SA id %u: %s; its packets wait (drop_seq_unsaved)\n", sa->idx, err);
-		next_log = now + 60 * rte_get_tsc_hz();
-	}
 }
 
 /* Idle: an inbound SA without a packet for idle_seconds; re-armed by traffic. */
