@@ -200,13 +200,19 @@ static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa
 	return rc;
 }
 
-/* An optional name parameter into dst ("" when absent); one too long for
- * a name is refused, not cut. (What else the store's file would refuse,
- * the change's check refuses: cp_change loads the changed store back.) */
-static int name_param(struct params *p, const char *key, char dst[DPSEC_NAME_MAX], struct cp_out *o)
+/* A name parameter into dst ("" when absent and not required); one too
+ * long for a name is refused, not cut. (What else the store's file would
+ * refuse, the change's check refuses: cp_change loads the changed store
+ * back.) */
+static int name_param(struct params *p, const char *key, bool required, char dst[DPSEC_NAME_MAX],
+		      struct cp_out *o)
 {
 	const char *v = param(p, key);
 
+	if (v == NULL && required) {
+		cp_out_printf(o, "%s= is required\n", key);
+		return -1;
+	}
 	if (v != NULL && strlen(v) >= DPSEC_NAME_MAX) {
 		cp_out_printf(o, "%s: at most %d characters, got %zu\n", key, DPSEC_NAME_MAX - 1, strlen(v));
 		return -1;
@@ -233,23 +239,18 @@ static int priority_param(struct params *p, uint32_t *out, struct cp_out *o)
 
 static int build_rule(struct params *p, struct cp_op *op, struct cp_out *o)
 {
-	const char *v, *policy = param(p, "policy"), *name = param(p, "name");
+	const char *v;
 
-	if (policy == NULL || name == NULL || strlen(policy) >= DPSEC_NAME_MAX ||
-	    strlen(name) >= DPSEC_NAME_MAX) {
-		cp_out_printf(o, "policy= and name= are required (at most %d characters)\n",
-			      DPSEC_NAME_MAX - 1);
+	if (name_param(p, "policy", true, op->target, o) < 0 ||
+	    name_param(p, "name", true, op->rule.name, o) < 0)
 		return -1;
-	}
-	strcpy(op->target, policy);
-	strcpy(op->rule.name, name);
 	op->rule.enabled = true;
 	if (op->kind == CP_OP_RULE_DEL)
 		return 0;
-	if (name_param(p, "filterlist", op->rule.filter_list, o) < 0 ||
-	    name_param(p, "filteraction", op->rule.filter_action, o) < 0 ||
-	    name_param(p, "outbound_sa", op->rule.outbound_sa, o) < 0 ||
-	    name_param(p, "inbound_sa", op->rule.inbound_sa, o) < 0 ||
+	if (name_param(p, "filterlist", false, op->rule.filter_list, o) < 0 ||
+	    name_param(p, "filteraction", false, op->rule.filter_action, o) < 0 ||
+	    name_param(p, "outbound_sa", false, op->rule.outbound_sa, o) < 0 ||
+	    name_param(p, "inbound_sa", false, op->rule.inbound_sa, o) < 0 ||
 	    priority_param(p, &op->rule.priority, o) < 0)
 		return -1;
 	if ((v = param(p, "tunnel")) != NULL) {

@@ -388,6 +388,10 @@ def cli(w, errs):
                          "filteraction=deny"], "filterlist: at most 63 characters"),
                        (["static", "add", "rule", "policy=site", "name=r9", "filterlist=a-c",
                          "filteraction=secure", "psk=short"], "too short"),
+                       (["static", "add", "rule", "policy=site", "filterlist=a-c",
+                         "filteraction=deny"], "name= is required"),
+                       (["static", "delete", "rule", "policy=" + "s" * 64, "name=r9"],
+                        "policy: at most 63 characters"),
                        (["sa", "delete", "a-to-b"], "used by rule \"to-b\""),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
