@@ -211,11 +211,13 @@ struct dp_ctx {
 	struct dp_port ports[DP_MAX_PORTS];
 	int host_port;                   /* index in ports[], -1 without one */
 	uint16_t port_index[RTE_MAX_ETHPORTS]; /* DPDK port id -> index in ports[] */
-	/* the gateway's own addresses, by family, compared as integers */
+	/* the gateway's own addresses, by family, compared as integers; for
+	 * IPv6 the ports' addresses first, then their prefixes' Subnet-Router
+	 * anycast addresses (dp_subnet_router_anycast) */
 	uint32_t n_local4, n_local6;
 	uint32_t local4[DP_MAX_LOCAL_ADDRS];
 	uint64_t local_screen[4]; /* bit dp_addr_fold(a) set for each own address a */
-	uint64_t local6[DP_MAX_LOCAL_ADDRS][2];
+	uint64_t local6[2 * DP_MAX_LOCAL_ADDRS][2];
 	uint32_t out_fits_len;           /* packets no longer fit any port with any SA */
 	struct rte_mempool *pool;
 	struct rte_mempool *big_pool;    /* packets made whole longer than a buffer (reass.c) */
@@ -267,6 +269,22 @@ struct dp_resolve_req {
 	uint8_t addr[16];
 	struct rte_mbuf *m;
 };
+
+/* The Subnet-Router anycast address of p, an IPv6 prefix on one of the
+ * gateway's links, into out: the prefix with an interface identifier of
+ * zeros, which a router answers for on that link and takes packets to
+ * (RFC 4291 §2.6.1). False for IPv4, and for /127 (RFC 6164 §6: not on
+ * point-to-point links) and /128, which have none. */
+static inline bool dp_subnet_router_anycast(const struct dpsec_prefix *p, uint8_t out[16])
+{
+	if (p->addr.family != DPSEC_AF_INET6 || p->len > 126)
+		return false;
+	memset(out, 0, 16);
+	memcpy(out, p->addr.a, p->len / 8u);
+	if (p->len % 8u)
+		out[p->len / 8u] = (uint8_t)(p->addr.a[p->len / 8u] & (0xff00u >> (p->len % 8u)));
+	return true;
+}
 
 /* Worker entry point (rte_eal_remote_launch). */
 int dp_worker_main(void *arg);

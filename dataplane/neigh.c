@@ -310,14 +310,17 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	}
 }
 
-/* Answers a solicitation for target (one of ours): to all nodes when it
- * came from an address being tested for duplicates (RFC 4862 §5.4.3), else
- * to its sender at the MAC its link-layer option gives or, without one (a
- * unicast probe may leave it out), the MAC we hold for it; not at all when
- * there is neither (the sender asks the whole link next). */
+/* Answers a solicitation for target (one of ours) from our address src:
+ * to all nodes when it came from an address being tested for duplicates
+ * (RFC 4862 §5.4.3), else to its sender at the MAC its link-layer option
+ * gives or, without one (a unicast probe may leave it out), the MAC we
+ * hold for it; not at all when there is neither (the sender asks the
+ * whole link next). With the override flag unless target is an anycast
+ * address, which src is not (RFC 4861 §7.2.4). */
 static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
-		      const uint8_t *target, const struct rte_ether_addr *slla)
+		      const uint8_t *src, const uint8_t *target, const struct rte_ether_addr *slla)
 {
+	bool override = memcmp(src, target, 16) == 0;
 	bool dad = dp_ipv6_unspecified(ip->src_addr);
 	struct rte_ether_addr dst_mac;
 	struct rte_mbuf *m;
@@ -328,35 +331,63 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 		dst_mac = *slla;
 	else if (!dp_neigh_lookup(&dp->routes, port, DPSEC_AF_INET6, ip->src_addr, &dst_mac))
 		return;
-	m = dp_nd_build(dp->pool, &dp->ports[port].mac, target,
+	m = dp_nd_build(dp->pool, &dp->ports[port].mac, src,
 			dad ? dp_ipv6_all_nodes : ip->src_addr, &dst_mac, ND_NA,
-			ND_NA_OVERRIDE | dp_neigh_router_flag(dp) | (dad ? 0 : ND_NA_SOLICITED),
+			(override ? ND_NA_OVERRIDE : 0) | dp_neigh_router_flag(dp) |
+				(dad ? 0 : ND_NA_SOLICITED),
 			target);
 	if (m != NULL)
 		dp_mgr_inject(dp, m, port);
 }
 
+/* The port's own address whose prefix has a for its Subnet-Router
+ * anycast address (dp_subnet_router_anycast), or NULL: the gateway, a
+ * router on that link, answers for a from that address. */
+static const struct dpsec_prefix *anycast_owner(const struct dp_ctx *dp, uint16_t port,
+						const uint8_t *a)
+{
+	const struct cfg_port *c = &dp->cfg->ports[port];
+	uint8_t anycast[16];
+
+	for (uint32_t i = 0; i < c->n_addrs; i++)
+		if (dp_subnet_router_anycast(&c->addrs[i], anycast) && memcmp(anycast, a, 16) == 0)
+			return &c->addrs[i];
+	return NULL;
+}
+
 /* A solicitation, in a frame from eth_src, for one of our addresses in
  * use: answered, and its sender, on the port's prefix, learnt from its
  * link-layer option (RFC 4861 §7.2.3). One for an address being tested
- * for duplicates, or found one, is not (neigh_own.c). */
+ * for duplicates, or found one, is not (neigh_own.c). One for the
+ * Subnet-Router anycast address of one of the port's prefixes is
+ * answered from the port's address on it, once that is in use, without
+ * the override flag (RFC 4861 §7.2.4) and at once: dpsecd does not wait
+ * the random time up to a second that §7.2.7 suggests to spread the
+ * answers of several routers on one link; an anycast address is not
+ * tested for duplicates (RFC 4862 §5.4). */
 static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
 			 const uint8_t *icmp, const uint8_t *end,
 			 const struct rte_ether_addr *eth_src, uint64_t now)
 {
+	const uint8_t *target = icmp + 8;
 	const struct rte_ether_addr *ll;
 	const struct dpsec_prefix *ours;
 
 	ll = dp_nd_lladdr(icmp + ND_MIN_LEN, end, ND_OPT_SLLA);
 	if (dp_neigh_conflicts(dp, &dp->neigh->own, port, DPSEC_AF_INET6, ip->src_addr, ll, now))
 		return;
-	ours = dp_neigh_own_address(dp, port, DPSEC_AF_INET6, icmp + 8);
-	if (ours == NULL || !dp_neigh_own_solicited(dp, &dp->neigh->own, port, ours, eth_src,
-						     dp_ipv6_unspecified(ip->src_addr), now))
+	ours = dp_neigh_own_address(dp, port, DPSEC_AF_INET6, target);
+	if (ours != NULL) {
+		if (!dp_neigh_own_solicited(dp, &dp->neigh->own, port, ours, eth_src,
+					    dp_ipv6_unspecified(ip->src_addr), now))
+			return;
+	} else if ((ours = anycast_owner(dp, port, target)) == NULL ||
+		   dp_neigh_own_state(dp, &dp->neigh->own, port, ours, now) != DP_OWN_IN_USE) {
 		return;
+	}
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
 		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
-	nd_answer(dp, port, ip, icmp + 8, ll);
+	nd_answer(dp, port, ip, ours->addr.a, target, ll);
 }
 
 /* An advertisement (RFC 4861 §7.2.5) is believed for a neighbour we know

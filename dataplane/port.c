@@ -172,19 +172,32 @@ static int port_add(struct dp_ctx *dp, const char *devargs, const char *name, ui
 	return 0;
 }
 
+static void local_addr(struct dp_ctx *dp, uint8_t family, const uint8_t *a)
+{
+	uint8_t h = dp_addr_fold(family, a);
+
+	dp->local_screen[h >> 6] |= 1ull << (h & 63);
+	if (family == DPSEC_AF_INET6)
+		memcpy(dp->local6[dp->n_local6++], a, 16);
+	else
+		memcpy(&dp->local4[dp->n_local4++], a, 4);
+}
+
+/* The ports' addresses, then their IPv6 prefixes' Subnet-Router anycast
+ * addresses: packets to either are the host's. */
 static void local_addrs(struct dp_ctx *dp)
 {
-	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
-		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++) {
-			const struct dpsec_addr *a = &dp->cfg->ports[i].addrs[j].addr;
-			uint8_t h = dp_addr_fold(a->family, a->a);
+	uint8_t anycast[16];
 
-			dp->local_screen[h >> 6] |= 1ull << (h & 63);
-			if (a->family == DPSEC_AF_INET6)
-				memcpy(dp->local6[dp->n_local6++], a->a, 16);
-			else
-				memcpy(&dp->local4[dp->n_local4++], a->a, 4);
-		}
+	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
+		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++)
+			local_addr(dp, dp->cfg->ports[i].addrs[j].addr.family,
+				   dp->cfg->ports[i].addrs[j].addr.a);
+	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
+		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++)
+			if (dp_subnet_router_anycast(&dp->cfg->ports[i].addrs[j], anycast) &&
+			    !dp_local_addr(dp, DPSEC_AF_INET6, anycast))
+				local_addr(dp, DPSEC_AF_INET6, anycast);
 }
 
 int dp_ports_setup(struct dp_ctx *dp, char *err, size_t errlen)
@@ -263,9 +276,47 @@ static uint16_t host_mtu(const struct dp_ctx *dp)
 	return (uint16_t)RTE_MAX(dp->out_fits_len, 1280u); /* IPv6's minimum */
 }
 
+/* Whether a port has an IPv6 prefix with a Subnet-Router anycast address. */
+static bool any_subnet_anycast(const struct dp_ctx *dp)
+{
+	uint8_t anycast[16];
+
+	for (uint32_t i = 0; i < dp->cfg->n_ports; i++)
+		for (uint32_t j = 0; j < dp->cfg->ports[i].n_addrs; j++)
+			if (dp_subnet_router_anycast(&dp->cfg->ports[i].addrs[j], anycast))
+				return true;
+	return false;
+}
+
+/* Linux takes packets to a prefix's Subnet-Router anycast address only on
+ * an interface that forwards IPv6 (it then joins that address for each
+ * prefix there): turned on for the exception interface alone, where it
+ * changes nothing else the host does (whether the host forwards at all is
+ * net.ipv6.conf.all.forwarding's, left alone). Where /proc/sys is read
+ * only (a container), said, and dpsecd goes on. */
+static void host_side_anycast(const struct dp_ctx *dp, const char *ifn)
+{
+	char path[128];
+	FILE *f;
+	bool ok;
+
+	if (!any_subnet_anycast(dp))
+		return;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/forwarding", ifn);
+	f = fopen(path, "w");
+	ok = f != NULL && fputs("1\n", f) >= 0;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		fprintf(stderr, "dpsecd: exception interface %s: cannot write %s (%s): packets to the "
+			"ports' Subnet-Router anycast addresses will not reach the host\n", ifn, path,
+			strerror(errno));
+}
+
 /* The host's stack sends everything through the dataplane: the gateway's
  * addresses on the TAP, no ARP/ND on it, an MTU that leaves room for ESP,
- * the configured routes through it. */
+ * the configured routes through it, its prefixes' Subnet-Router anycast
+ * addresses taken. */
 static int host_side_setup(const struct dp_ctx *dp, char *err, size_t errlen)
 {
 	const char *ifn = dp->cfg->exception_ifname;
@@ -293,6 +344,7 @@ static int host_side_setup(const struct dp_ctx *dp, char *err, size_t errlen)
 		if (run_ip(rt) < 0)
 			goto fail;
 	}
+	host_side_anycast(dp, ifn);
 	return 0;
 fail:
 	snprintf(err, errlen, "exception interface %s: configuring it with ip(8) failed", ifn);

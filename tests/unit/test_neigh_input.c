@@ -9,6 +9,8 @@
  * configured neighbour is never changed. The gateway's addresses are announced three times at start,
  * its advertisements carry the router flag when it routes, and another
  * MAC claiming one of them is a conflict, defended. */
+#include <arpa/inet.h>
+
 #include "neigh_wire.h"
 #include "neigh_world.h"
 
@@ -535,6 +537,88 @@ START_TEST(test_router_flag)
 }
 END_TEST
 
+/* RFC 4291 §2.6.1: the Subnet-Router anycast address of a prefix is the
+ * prefix with a zero interface identifier, whatever its length; RFC 6164
+ * §6: none for /127, and /128 and IPv4 have none. */
+START_TEST(test_subnet_router_anycast_address)
+{
+	static const struct {
+		const char *prefix, *anycast; /* NULL: none */
+	} cases[] = {
+		{ "2001:db8:ff::1/64", "2001:db8:ff::" },
+		{ "2001:db8:ff:12:3456::9/60", "2001:db8:ff:10::" },
+		{ "2001:db8:ffff::1/35", "2001:db8:e000::" },
+		{ "2001:db8::7/126", "2001:db8::4" },
+		{ "2001:db8::1/127", NULL },
+		{ "2001:db8::1/128", NULL },
+		{ "192.0.2.1/24", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dpsec_prefix p;
+		uint8_t got[16], want[16];
+		bool has;
+
+		ck_assert_int_eq(cfg_parse_prefix(cases[i].prefix, &p), 0);
+		has = dp_subnet_router_anycast(&p, got);
+		ck_assert_msg(has == (cases[i].anycast != NULL), "%s", cases[i].prefix);
+		if (!has)
+			continue;
+		ck_assert_int_eq(inet_pton(AF_INET6, cases[i].anycast, want), 1);
+		ck_assert_msg(memcmp(got, want, 16) == 0, "%s", cases[i].prefix);
+	}
+}
+END_TEST
+
+/* A solicitation for the Subnet-Router anycast address of the port's
+ * prefix is answered from the port's address, solicited, without the
+ * override flag (RFC 4861 §7.2.4: other routers may hold it too), and its
+ * sender learnt; a test for duplicates of it (from ::) to all nodes. Not
+ * while the port's address is still tested, and not on a /127 (RFC 6164
+ * §6), where it is the other end's address. */
+START_TEST(test_subnet_router_anycast_answered)
+{
+	static const uint8_t unspecified[16];
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const struct rte_ether_addr all_nodes_mac = { { 0x33, 0x33, 0, 0, 0, 1 } };
+	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
+	static const uint8_t anycast[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff };
+	static const uint8_t group[16] = { 0xff, 0x02, [11] = 1, 0xff };
+	struct nd_msg ns = ns_msg(host), dad;
+	const uint8_t *icmp;
+	struct rte_mbuf *m;
+
+	ns.target = anycast;
+	ns.dst = group;
+	nd_send(&ns);
+	icmp = nd_sent(&m, &their_mac, us6, host, anycast);
+	ck_assert_uint_eq(icmp[0], ND_NA);
+	ck_assert_uint_eq(icmp[4], ND_SOLICITED);
+	rte_pktmbuf_free(m);
+	learnt(DPSEC_AF_INET6, host);
+	dad = ns;
+	dad.src = unspecified;
+	dad.opt = 0;
+	nd_send(&dad);
+	icmp = nd_sent(&m, &all_nodes_mac, us6, all_nodes, anycast);
+	ck_assert_uint_eq(icmp[4], 0);
+	rte_pktmbuf_free(m);
+
+	restart(); /* its address being tested: not answered for */
+	dp_neigh_announce(&ctx, t0);
+	drain();
+	nd_send(&ns);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+
+	ck_assert_int_eq(cfg_parse_prefix("2001:db8:ff::1/127", &cfg.ports[0].addrs[1]), 0);
+	restart();
+	dad_passed();
+	nd_send(&ns);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	ck_assert_uint_eq(counter(DP_C_neigh_invalid), 0);
+}
+END_TEST
+
 /* Another MAC claiming one of our addresses (ARP sender, solicitation
  * source, advertisement target) is a duplicate on the link: counted,
  * never learnt nor answered; the address is announced again at once, and
@@ -598,6 +682,8 @@ int main(void)
 	tcase_add_test(tc, test_duplicate);
 	tcase_add_test(tc, test_link);
 	tcase_add_test(tc, test_router_flag);
+	tcase_add_test(tc, test_subnet_router_anycast_address);
+	tcase_add_test(tc, test_subnet_router_anycast_answered);
 	tcase_add_test(tc, test_address_conflict);
 	return check_run(s);
 }
