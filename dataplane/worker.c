@@ -141,8 +141,8 @@ static void send_all(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq)
 		send_errors(w, txq);
 }
 
-static void process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
-			  struct dp_txq *txq)
+void dp_worker_process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
+			     struct dp_txq *txq)
 {
 	struct dp_sort s;
 
@@ -247,7 +247,7 @@ int dp_worker_main(void *arg)
 						      DP_BURST);
 
 			if (n > 0)
-				process_burst(w, port, mb, n, txq);
+				dp_worker_process_burst(w, port, mb, n, txq);
 			got += n;
 		}
 		if (w->index == 0) {

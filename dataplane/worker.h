@@ -71,4 +71,11 @@ void dp_worker_deliver_decrypted(struct dp_worker *w, struct dp_sort *s);
 /* worker_send.c: s's packets to route and for the host sent. */
 void dp_worker_send_sorted(struct dp_worker *w, struct dp_sort *s, struct dp_txq *txq);
 
+/* One received burst through the whole path (worker.c): sorted, the
+ * policy both ways, ESP and AH, routed and sent, with the fragments,
+ * reassembled datagrams and ICMP errors it made; txq: a queue per port,
+ * empty again on return. */
+void dp_worker_process_burst(struct dp_worker *w, uint16_t in_port, struct rte_mbuf **mb, uint16_t n,
+			     struct dp_txq *txq);
+
 #endif
