@@ -177,6 +177,16 @@ static struct dp_sa *rule_sa(const struct dp_rule_rt *r)
 	return __atomic_load_n(&dp_g->sas.sa[r->sa_out], __ATOMIC_ACQUIRE);
 }
 
+/* A packet of the host's own with a TTL or hop limit of 0, which no host
+ * may send (RFC 1122 §3.2.1.7); the host's packets are not forwarded, so
+ * theirs is not decremented. */
+static bool host_ttl_zero(const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return ip[md->family == DPSEC_AF_INET6 ? 7 : 8] == 0;
+}
+
 static bool ttl_once(struct rte_mbuf *m, struct dp_meta *md)
 {
 	if (md->flags & DP_M_TTL_DONE)
@@ -320,6 +330,8 @@ void dp_worker_policy_out(struct dp_worker *w, struct dp_sort *s)
 
 		if (action == DPSEC_ACTION_BLOCK) {
 			dp_drop(w, m, DP_DROP_policy_block);
+		} else if (from_host && host_ttl_zero(m, md)) {
+			dp_drop(w, m, DP_DROP_ttl_exceeded);
 		} else if (!from_host && !ttl_once(m, md)) {
 			ttl_expired(w, m);
 		} else if (action == DPSEC_ACTION_PERMIT) {
