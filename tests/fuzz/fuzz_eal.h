@@ -1,7 +1,8 @@
 /* fuzz_eal.h - the EAL the dataplane fuzz targets run in (no hugepages,
- * PCI, shared files or telemetry; one lcore, FUZZ_EAL_MB of memory) and
- * libFuzzer's hook that starts it once, then calls the target's setup();
- * libFuzzer's own arguments are not the EAL's. */
+ * PCI, shared files or telemetry; the lcores FUZZ_EAL_LCORES, one unless
+ * said, and FUZZ_EAL_MB of memory) and libFuzzer's hook that starts it
+ * once, then calls the target's setup(); libFuzzer's own arguments are
+ * not the EAL's. */
 #ifndef FUZZ_EAL_H
 #define FUZZ_EAL_H
 
@@ -12,6 +13,9 @@
 #ifndef FUZZ_EAL_MB
 #define FUZZ_EAL_MB "256"
 #endif
+#ifndef FUZZ_EAL_LCORES
+#define FUZZ_EAL_LCORES "0"
+#endif
 
 static void setup(void);
 
@@ -19,7 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char *eal[] = { "fuzz", "--no-huge", "-m", FUZZ_EAL_MB, "--no-pci", "--no-shconf",
-			"--no-telemetry", "--log-level=*:error", "-l", "0", NULL };
+			"--no-telemetry", "--log-level=*:error", "-l", FUZZ_EAL_LCORES, NULL };
 
 	(void)argc;
 	(void)argv;

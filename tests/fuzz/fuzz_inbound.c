@@ -26,6 +26,7 @@
 
 #include "dp.h"
 #include "fuzz_eal.h"
+#include "fuzz_esp_seal.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
@@ -184,37 +185,6 @@ static void put_outer(uint8_t *p, const struct dp_sa *sa, uint32_t len, uint8_t 
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 }
 
-/* Encrypts plaintext in place as SA sa would receive it and writes the ICV. */
-static void seal(const struct dp_sa *sa, uint8_t *p, uint32_t hdr, uint32_t ct_len, uint64_t seq)
-{
-	uint8_t *esp = p + hdr, *iv = esp + ESP_HDR_LEN, nonce[12], aad[12], tag[16];
-	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), lo = rte_cpu_to_be_32((uint32_t)seq);
-	bool esn = sa->flags & DP_SA_ESN;
-	struct ofl_op op = { .sa = &sa->crypto, .buf = p, .encrypt = true, .tag = tag,
-			     .cipher_off = hdr + ESP_HDR_LEN + sa->iv_len, .cipher_len = ct_len,
-			     .iv = iv };
-
-	memcpy(esp, &sa->spi_be, 4);
-	memcpy(esp + 4, &lo, 4);
-	memset(iv, 0x77, sa->iv_len);
-	if (!(sa->flags & DP_SA_INTEG)) {
-		memcpy(nonce, sa->crypto.salt, 4);
-		memcpy(nonce + 4, iv, 8);
-		memcpy(aad, esp, 4);
-		memcpy(aad + 4, esn ? &hi : &lo, 4);
-		memcpy(aad + 8, &lo, 4);
-		op.iv = nonce;
-		op.aad = aad;
-		op.aad_len = esn ? 12 : 8;
-	} else {
-		op.auth_off = hdr;
-		op.auth_len = ESP_HDR_LEN + sa->iv_len + ct_len + (esn ? 4 : 0);
-		memcpy(p + op.cipher_off + ct_len, &hi, 4); /* hashed only */
-	}
-	ofl_cpu_run(worker.crypto, &op, 1);
-	memcpy(p + op.cipher_off + ct_len, tag, sa->icv_len);
-}
-
 static void put_udp(uint8_t *p, uint32_t len)
 {
 	struct rte_udp_hdr udp = { .src_port = rte_cpu_to_be_16(DPSEC_NATT_PORT),
@@ -246,7 +216,7 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	if (sa->flags & DP_SA_NATT)
 		put_udp(p + ip_len, len - ip_len);
 	memcpy(p + hdr + ESP_HDR_LEN + sa->iv_len, d + 2, ct_len);
-	seal(sa, p, hdr, ct_len, seq);
+	fuzz_esp_seal(worker.crypto, sa, p, hdr, ct_len, seq);
 	return true;
 }
 
