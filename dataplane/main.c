@@ -14,7 +14,6 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
 
 #include "dp.h"
 #include "dpsec_opt.h"
