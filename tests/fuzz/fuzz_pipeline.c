@@ -15,9 +15,10 @@
  * and the buffers still in use after a round stay within what the tables
  * may hold (a buffer lost an input would pass that in a few hundred).
  * Input byte 0: the port the burst arrives on (low two bits: LAN, WAN,
- * host); bit 2 set: each frame's bytes are the inner packet of an ESP
- * packet the harness seals for the inbound SA "i4" (with its trailer and
- * the next sequence number), arriving on the WAN. Then frames: two bytes
+ * host); bits 2-3 not 0: each frame's bytes are the inner packet of an
+ * ESP packet the harness seals for the inbound SA "i4", "iu" (in UDP) or
+ * "i6" (IPv6, CBC + HMAC, ESN), with its trailer and the next sequence
+ * number, arriving on the WAN. Then frames: two bytes
  * of length and that many bytes, an IP packet (or ARP when its first
  * nibble is neither 4 nor 6) behind an Ethernet header the harness makes. */
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #define FUZZ_EAL_LCORES "0,1" /* dp_setup gives the worker an lcore; it runs here */
 #define FUZZ_EAL_MB "512"
@@ -47,7 +49,10 @@
 enum { LAN, WAN, HOST };
 #define MAX_FRAMES 32
 #define FRAME_MAX 3000
-#define SA_SEALED 1   /* "i4", the configuration's second SA, installed in slot 1 */
+/* the inbound SAs the harness seals for, by input byte 0's bits 2-3 (0:
+ * none): "i4", "iu" (in UDP) and "i6", installed at their index in the
+ * configuration */
+static const uint32_t sealed_slot[4] = { 0, 1, 5, 3 };
 #define HELD_MAX (64 * 8) /* packets waiting for 64 next hops being asked for */
 
 static const char config[] =
@@ -117,7 +122,7 @@ static struct dp_ctx ctx;
 static struct cfg_dataplane cfg;
 static struct dp_txq txq[DP_MAX_PORTS];
 static unsigned int in_use_at_start;
-static uint64_t sealed_seq;
+static uint64_t sealed_seq[8]; /* by slot */
 
 static void load_config(void)
 {
@@ -232,13 +237,56 @@ static void setup(void)
 	in_use_at_start = rte_mempool_in_use_count(ctx.pool);
 }
 
-/* The inner packet d (n bytes) in ESP for SA_SEALED, as its peer
- * 192.0.2.2 would send it; false if it does not fit. */
-static bool seal_frame(uint8_t *p, const uint8_t *d, size_t n, uint32_t *len)
+/* The outer IP header (and UDP header, for ESP in UDP) of a packet of
+ * len bytes from inbound SA slot's peer, at p. */
+static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
 {
-	const struct dp_sa *sa = ctx.sas.sa[SA_SEALED];
-	uint32_t hdr = 20, pad = (uint32_t)(4 - (n + 2) % 4) % 4, ct_len = (uint32_t)n + pad + 2;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+	const struct dpsec_sa_conf *c = &cfg.sas[slot];
+	bool udp = c->encap == DPSEC_ENCAP_UDP;
+	uint32_t ip_len = c->local.family == DPSEC_AF_INET6 ? 40 : 20;
+
+	if (ip_len == 40) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - ip_len));
+		ip->proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
+		ip->hop_limits = 64;
+		memcpy(ip->src_addr, c->remote.a, 16);
+		memcpy(ip->dst_addr, c->local.a, 16);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)len);
+		ip->time_to_live = 64;
+		ip->next_proto_id = udp ? IPPROTO_UDP : IPPROTO_ESP;
+		memcpy(&ip->src_addr, c->remote.a, 4);
+		memcpy(&ip->dst_addr, c->local.a, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (udp) {
+		struct rte_udp_hdr u = { .src_port = rte_cpu_to_be_16(c->udp_sport),
+					 .dst_port = rte_cpu_to_be_16(c->udp_dport),
+					 .dgram_len = rte_cpu_to_be_16((uint16_t)(len - ip_len)) };
+
+		memcpy(p + ip_len, &u, sizeof(u));
+	}
+}
+
+/* The inner packet d (n bytes) in ESP for inbound SA slot as its peer
+ * would send it: trailer padded to the cipher's block, the next
+ * sequence number; false if it does not fit. */
+static bool seal_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n, uint32_t *len)
+{
+	const struct dp_sa *sa = ctx.sas.sa[slot];
+	const struct dpsec_sa_conf *c = &cfg.sas[slot];
+	uint32_t hdr = (c->local.family == DPSEC_AF_INET6 ? 40 : 20) +
+		       (c->encap == DPSEC_ENCAP_UDP ? 8 : 0);
+	uint32_t pad = (uint32_t)((sa->block_len - (n + 2) % sa->block_len) % sa->block_len);
+	uint32_t ct_len = (uint32_t)n + pad + 2;
 	uint8_t *pt = p + hdr + ESP_HDR_LEN + sa->iv_len;
 
 	*len = hdr + ESP_HDR_LEN + sa->iv_len + ct_len + sa->icv_len;
@@ -249,21 +297,14 @@ static bool seal_frame(uint8_t *p, const uint8_t *d, size_t n, uint32_t *len)
 		pt[n + i] = (uint8_t)(i + 1);
 	pt[n + pad] = (uint8_t)pad;
 	pt[n + pad + 1] = n > 0 && (d[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)*len);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_ESP;
-	memcpy(&ip->src_addr, cfg.sas[SA_SEALED].remote.a, 4);
-	memcpy(&ip->dst_addr, cfg.sas[SA_SEALED].local.a, 4);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	fuzz_esp_seal(ctx.workers[0].crypto, sa, p, hdr, ct_len, ++sealed_seq);
+	put_outer(p, slot, *len);
+	fuzz_esp_seal(ctx.workers[0].crypto, sa, p, hdr, ct_len, ++sealed_seq[slot]);
 	return true;
 }
 
 /* A frame for port from fuzzer bytes: an Ethernet header to the port's
  * MAC, the type by the packet's first nibble. */
-static struct rte_mbuf *frame(uint16_t port, const uint8_t *d, size_t n, bool sealed)
+static struct rte_mbuf *frame(uint16_t port, const uint8_t *d, size_t n, uint32_t sealed)
 {
 	static uint8_t b[FRAME_MAX];
 	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx.pool);
@@ -274,7 +315,7 @@ static struct rte_mbuf *frame(uint16_t port, const uint8_t *d, size_t n, bool se
 
 	if (m == NULL)
 		return NULL;
-	if (sealed ? !seal_frame(b, d, n, &len) : n > FRAME_MAX)
+	if (sealed ? !seal_frame(sealed, b, d, n, &len) : n > FRAME_MAX)
 		goto fail;
 	if (!sealed)
 		memcpy(b, d, n);
@@ -296,12 +337,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rte_mbuf *mb[MAX_FRAMES];
 	uint16_t port, n = 0;
-	bool sealed;
+	uint32_t sealed;
 	size_t at = 1;
 
 	if (size < 1)
 		return 0;
-	sealed = data[0] & 4;
+	sealed = sealed_slot[(data[0] >> 2) & 3];
 	port = sealed ? WAN : (uint16_t)((data[0] & 3) % 3);
 	while (n < MAX_FRAMES && at + 2 <= size) {
 		size_t len = RTE_MIN((size_t)(data[at] << 8 | data[at + 1]), size - at - 2);
