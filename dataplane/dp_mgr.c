@@ -183,6 +183,23 @@ static void neigh_tick(struct dp_ctx *dp)
 	dp_shm_neighs_end(&m->shm);
 }
 
+bool dp_mgr_poll_packets(struct dp_ctx *dp)
+{
+	struct rte_mbuf *m[DP_BURST];
+	struct dp_resolve_req r[DP_BURST];
+	unsigned int n = rte_ring_dequeue_burst(dp->control, (void **)m, DP_BURST, NULL);
+	unsigned int k = rte_ring_dequeue_burst_elem(dp->resolve, r, sizeof(r[0]), DP_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (dp_meta(m[i])->flags & DP_M_PMTU)
+			dp_pmtu_input(dp, m[i]);
+		else
+			dp_neigh_input(dp, m[i], rte_rdtsc());
+	for (unsigned int i = 0; i < k; i++)
+		dp_neigh_resolve(dp, &r[i], rte_rdtsc());
+	return n + k > 0;
+}
+
 bool dp_mgr_poll(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;

@@ -83,6 +83,10 @@ void dp_mgr_ready(struct dp_ctx *dp);
 /* One round of control work; returns true when it did something. */
 bool dp_mgr_poll(struct dp_ctx *dp);
 
+/* The manager's round over what the workers passed it: ARP, ND and path
+ * MTU reports, next hops to resolve. Whether there was any. */
+bool dp_mgr_poll_packets(struct dp_ctx *dp);
+
 /* Records the SAs dpsecd's own configuration installed (directory, base). */
 void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);
 

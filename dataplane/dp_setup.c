@@ -3,9 +3,8 @@
  * between workers and manager, the SA table and its sequence store, the
  * workers' state, the ports, routes and neighbours, the SAs of the
  * configuration, the policy, RCU and the manager with its shared-memory
- * segment; and the manager's share of the workers' packets (ARP, ND,
- * path MTU reports, next hops to resolve). main.c and the whole-pipeline
- * fuzz target run the same code. */
+ * segment. main.c and the whole-pipeline fuzz target run the same
+ * code. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 #include "port.h"
 #include "reass.h"
 #include "stats.h"
-#include "tunnel_pmtu.h"
 
 #define POOL_CACHE 256
 #define SA_DEFAULT_CAPACITY 4096
@@ -213,23 +211,6 @@ int dp_setup(struct dp_ctx *dp, const struct dp_setup_opts *o, char *err, size_t
 		return -1;
 	}
 	return dp_mgr_init(dp, instance, err, errlen);
-}
-
-bool dp_setup_poll_packets(struct dp_ctx *dp)
-{
-	struct rte_mbuf *m[DP_BURST];
-	struct dp_resolve_req r[DP_BURST];
-	unsigned int n = rte_ring_dequeue_burst(dp->control, (void **)m, DP_BURST, NULL);
-	unsigned int k = rte_ring_dequeue_burst_elem(dp->resolve, r, sizeof(r[0]), DP_BURST, NULL);
-
-	for (unsigned int i = 0; i < n; i++)
-		if (dp_meta(m[i])->flags & DP_M_PMTU)
-			dp_pmtu_input(dp, m[i]);
-		else
-			dp_neigh_input(dp, m[i], rte_rdtsc());
-	for (unsigned int i = 0; i < k; i++)
-		dp_neigh_resolve(dp, &r[i], rte_rdtsc());
-	return n + k > 0;
 }
 
 void dp_teardown(struct dp_ctx *dp)

@@ -27,8 +27,4 @@ struct dp_setup_opts {
 int dp_setup(struct dp_ctx *dp, const struct dp_setup_opts *o, char *err, size_t errlen);
 void dp_teardown(struct dp_ctx *dp);
 
-/* The manager's round over what the workers passed it: ARP, ND and path
- * MTU reports, next hops to resolve. Whether there was any. */
-bool dp_setup_poll_packets(struct dp_ctx *dp);
-
 #endif

@@ -179,7 +179,7 @@ static void manager_loop(struct dp_ctx *dp, const struct dp_opts *o)
 	uint32_t nap_us = MGR_SLEEP_US;
 
 	while (!sig_quit) {
-		bool busy = dp_setup_poll_packets(dp);
+		bool busy = dp_mgr_poll_packets(dp);
 
 		busy |= dp_mgr_poll(dp);
 

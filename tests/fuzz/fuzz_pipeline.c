@@ -37,6 +37,7 @@
 #define FUZZ_EAL_LCORES "0,1" /* dp_setup gives the worker an lcore; it runs here */
 #define FUZZ_EAL_MB "512"
 #include "dp.h"
+#include "dp_mgr.h"
 #include "dp_rcu.h"
 #include "dp_setup.h"
 #include "fuzz_eal.h"
@@ -205,7 +206,7 @@ static void collect(void)
 					check_sent(out[i], p);
 					rte_pktmbuf_free(out[i]);
 				}
-		while (dp_setup_poll_packets(&ctx))
+		while (dp_mgr_poll_packets(&ctx))
 			;
 		drain_ring(ctx.inject);
 		drain_ring(ctx.reinject);
