@@ -191,9 +191,22 @@ static void drain_ring(struct rte_ring *r)
 		rte_pktmbuf_free(m);
 }
 
+/* The frames the manager built (ARP and ND: answers, requests,
+ * announcements), which worker 0 would send by the port they name:
+ * checked as sent, and freed. */
+static void check_injected(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(ctx.inject, (void **)&m) == 0) {
+		check_sent(m, dp_meta(m)->in_port);
+		rte_pktmbuf_free(m);
+	}
+}
+
 /* What left by each port (its ring device gives it back), checked; then
- * the manager's round, and what it built or handed back to worker 0
- * (announcements, requests, held packets) freed. */
+ * the manager's round, what it built checked, and what it handed back to
+ * worker 0 (held packets) freed. */
 static void collect(void)
 {
 	struct rte_mbuf *out[64];
@@ -208,7 +221,7 @@ static void collect(void)
 				}
 		while (dp_mgr_poll_packets(&ctx))
 			;
-		drain_ring(ctx.inject);
+		check_injected();
 		drain_ring(ctx.reinject);
 		drain_ring(ctx.reroute);
 	}
