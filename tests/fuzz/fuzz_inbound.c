@@ -26,7 +26,7 @@
 
 #include "dp.h"
 #include "fuzz_eal.h"
-#include "fuzz_esp_seal.h"
+#include "fuzz_seal.h"
 #include "dp_pkt.h"
 #include "dp_policy.h"
 #include "esp.h"
@@ -220,34 +220,6 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	return true;
 }
 
-/* The ICV of an AH packet (RFC 4302 §3.3.3.1) as the harness computes it:
- * over a copy with the outer header's mutable fields zeroed (put_outer
- * leaves TOS, flow label and fragment bits zero: the TTL and the IPv4
- * checksum remain), with ESN the high half appended. */
-static void seal_ah(const struct dp_sa *sa, const uint8_t *p, uint32_t len, uint64_t seq,
-		    uint8_t *icv)
-{
-	static uint8_t copy[3100];
-	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), n = len;
-	uint8_t tag[16];
-	struct ofl_op op = { .sa = &sa->crypto, .buf = copy, .encrypt = true, .tag = tag };
-
-	memcpy(copy, p, len);
-	if (sa->flags & DP_SA_OUTER6) {
-		copy[7] = 0; /* hop limit */
-	} else {
-		copy[8] = 0; /* TTL */
-		copy[10] = copy[11] = 0; /* checksum */
-	}
-	if (sa->flags & DP_SA_ESN) {
-		memcpy(copy + n, &hi, 4);
-		n += 4;
-	}
-	op.auth_len = n;
-	ofl_cpu_run(worker.crypto, &op, 1);
-	memcpy(icv, tag, sa->icv_len);
-}
-
 /* An AH packet for an AH SA: d[0] its next header, the rest what it
  * carries, with a correct ICV. */
 static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
@@ -270,7 +242,7 @@ static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const ui
 	memcpy(ah + 4, &sa->spi_be, 4);
 	memcpy(ah + 8, &seq_be, 4);
 	memcpy(ah + ah_len, d + 3, n - 3);
-	seal_ah(sa, p, len, seq, ah + AH_FIXED_LEN);
+	fuzz_ah_seal(worker.crypto, sa, p, len, seq, ah + AH_FIXED_LEN);
 	return true;
 }
 

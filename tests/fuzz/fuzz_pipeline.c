@@ -15,12 +15,13 @@
  * and the buffers still in use after a round stay within what the tables
  * may hold (a buffer lost an input would pass that in a few hundred).
  * Input byte 0: the port the burst arrives on (low two bits: LAN, WAN,
- * host); bits 2-3 not 0: each frame's bytes are the inner packet of an
- * ESP packet the harness seals for the inbound SA "i4", "iu" (in UDP) or
- * "i6" (IPv6, CBC + HMAC, ESN), with its trailer and the next sequence
- * number, arriving on the WAN. Then frames: two bytes
- * of length and that many bytes, an IP packet (or ARP when its first
- * nibble is neither 4 nor 6) behind an Ethernet header the harness makes. */
+ * host); bits 2-4 from 1 to 4: each frame's bytes are the inner packet
+ * of an ESP packet the harness seals for the inbound SA "i4", "iu" (in
+ * UDP) or "i6" (IPv6, CBC + HMAC, ESN), with its trailer, or what the AH
+ * SA "iah" carries after its next header byte, with the next sequence
+ * number, arriving on the WAN. Then frames: two bytes of length and that
+ * many bytes, an IP packet (or ARP when its first nibble is neither 4
+ * nor 6) behind an Ethernet header the harness makes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@
 #include "dp_rcu.h"
 #include "dp_setup.h"
 #include "fuzz_eal.h"
-#include "fuzz_esp_seal.h"
+#include "fuzz_seal.h"
 #include "neigh.h"
 #include "port.h"
 #include "reass.h"
@@ -50,10 +51,10 @@
 enum { LAN, WAN, HOST };
 #define MAX_FRAMES 32
 #define FRAME_MAX 3000
-/* the inbound SAs the harness seals for, by input byte 0's bits 2-3 (0:
- * none): "i4", "iu" (in UDP) and "i6", installed at their index in the
- * configuration */
-static const uint32_t sealed_slot[4] = { 0, 1, 5, 3 };
+/* the inbound SAs the harness seals for, by input byte 0's bits 2-4 (0,
+ * 5-7: none): "i4", "iu" (in UDP), "i6" and "iah", installed at their
+ * index in the configuration */
+static const uint32_t sealed_slot[8] = { 0, 1, 5, 3, 7 };
 #define HELD_MAX (64 * 8) /* packets waiting for 64 next hops being asked for */
 
 static const char config[] =
@@ -257,6 +258,7 @@ static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
 {
 	const struct dpsec_sa_conf *c = &cfg.sas[slot];
 	bool udp = c->encap == DPSEC_ENCAP_UDP;
+	uint8_t proto = udp ? IPPROTO_UDP : c->protocol == DPSEC_PROTO_AH ? IPPROTO_AH : IPPROTO_ESP;
 	uint32_t ip_len = c->local.family == DPSEC_AF_INET6 ? 40 : 20;
 
 	if (ip_len == 40) {
@@ -265,7 +267,7 @@ static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
 		memset(ip, 0, sizeof(*ip));
 		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - ip_len));
-		ip->proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
+		ip->proto = proto;
 		ip->hop_limits = 64;
 		memcpy(ip->src_addr, c->remote.a, 16);
 		memcpy(ip->dst_addr, c->local.a, 16);
@@ -276,7 +278,7 @@ static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
 		ip->version_ihl = RTE_IPV4_VHL_DEF;
 		ip->total_length = rte_cpu_to_be_16((uint16_t)len);
 		ip->time_to_live = 64;
-		ip->next_proto_id = udp ? IPPROTO_UDP : IPPROTO_ESP;
+		ip->next_proto_id = proto;
 		memcpy(&ip->src_addr, c->remote.a, 4);
 		memcpy(&ip->dst_addr, c->local.a, 4);
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -290,9 +292,34 @@ static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
 	}
 }
 
+/* For inbound AH SA slot: d[0] the next header, the rest what AH
+ * carries, behind the outer header and AH with the next sequence number
+ * and a correct ICV; false if it does not fit. */
+static bool seal_ah_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n, uint32_t *len)
+{
+	const struct dp_sa *sa = ctx.sas.sa[slot];
+	uint32_t ip_len = (sa->flags & DP_SA_OUTER6) ? 40 : 20, ah_len = dp_ah_len(sa), seq_be;
+	uint64_t seq = ++sealed_seq[slot];
+	uint8_t *ah = p + ip_len;
+
+	*len = ip_len + ah_len + (uint32_t)n - 1;
+	if (n < 1 || *len > FRAME_MAX)
+		return false;
+	put_outer(p, slot, *len);
+	memset(ah, 0, ah_len);
+	ah[0] = d[0];
+	ah[1] = (uint8_t)(ah_len / 4 - 2);
+	memcpy(ah + 4, &sa->spi_be, 4);
+	seq_be = rte_cpu_to_be_32((uint32_t)seq);
+	memcpy(ah + 8, &seq_be, 4);
+	memcpy(ah + ah_len, d + 1, n - 1);
+	fuzz_ah_seal(ctx.workers[0].crypto, sa, p, *len, seq, ah + AH_FIXED_LEN);
+	return true;
+}
+
 /* The inner packet d (n bytes) in ESP for inbound SA slot as its peer
  * would send it: trailer padded to the cipher's block, the next
- * sequence number; false if it does not fit. */
+ * sequence number; false if it does not fit. An AH SA's: seal_ah_frame. */
 static bool seal_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n, uint32_t *len)
 {
 	const struct dp_sa *sa = ctx.sas.sa[slot];
@@ -303,6 +330,8 @@ static bool seal_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n, ui
 	uint32_t ct_len = (uint32_t)n + pad + 2;
 	uint8_t *pt = p + hdr + ESP_HDR_LEN + sa->iv_len;
 
+	if (sa->flags & DP_SA_AH)
+		return seal_ah_frame(slot, p, d, n, len);
 	*len = hdr + ESP_HDR_LEN + sa->iv_len + ct_len + sa->icv_len;
 	if (*len > FRAME_MAX - 4)
 		return false;
@@ -356,7 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	sealed = sealed_slot[(data[0] >> 2) & 3];
+	sealed = sealed_slot[(data[0] >> 2) & 7];
 	port = sealed ? WAN : (uint16_t)((data[0] & 3) % 3);
 	while (n < MAX_FRAMES && at + 2 <= size) {
 		size_t len = RTE_MIN((size_t)(data[at] << 8 | data[at + 1]), size - at - 2);
