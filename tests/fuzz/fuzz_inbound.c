@@ -157,43 +157,6 @@ static void setup(void)
 		abort();
 }
 
-static void put_outer(uint8_t *p, const struct dp_sa *sa, uint32_t len, uint8_t next)
-{
-	const struct dpsec_sa_conf *c = &sa_conf[sa->idx]; /* installed at its index */
-
-	if (sa->flags & DP_SA_OUTER6) {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
-
-		memset(ip, 0, sizeof(*ip));
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - sizeof(*ip)));
-		ip->proto = next;
-		ip->hop_limits = 64;
-		memcpy(ip->src_addr, c->remote.a, 16);
-		memcpy(ip->dst_addr, c->local.a, 16);
-		return;
-	}
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)len);
-	ip->time_to_live = 64;
-	ip->next_proto_id = next;
-	memcpy(&ip->src_addr, c->remote.a, 4);
-	memcpy(&ip->dst_addr, c->local.a, 4);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-}
-
-static void put_udp(uint8_t *p, uint32_t len)
-{
-	struct rte_udp_hdr udp = { .src_port = rte_cpu_to_be_16(DPSEC_NATT_PORT),
-				   .dst_port = rte_cpu_to_be_16(DPSEC_NATT_PORT),
-				   .dgram_len = rte_cpu_to_be_16((uint16_t)len) };
-
-	memcpy(p, &udp, sizeof(udp));
-}
-
 /* Builds a sealed ESP packet (in UDP for a NAT-T SA) in m from fuzzer
  * plaintext; false if too small. */
 static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
@@ -212,9 +175,7 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	if (ct_len == 0 || len > 3000)
 		return false;
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
-	put_outer(p, sa, len, (sa->flags & DP_SA_NATT) ? IPPROTO_UDP : IPPROTO_ESP);
-	if (sa->flags & DP_SA_NATT)
-		put_udp(p + ip_len, len - ip_len);
+	fuzz_put_outer(p, &sa_conf[sa->idx], len, IPPROTO_ESP); /* installed at its index */
 	memcpy(p + hdr + ESP_HDR_LEN + sa->iv_len, d + 2, ct_len);
 	fuzz_esp_seal(worker.crypto, sa, p, hdr, ct_len, seq);
 	return true;
@@ -234,7 +195,7 @@ static bool build_sealed_ah(struct rte_mbuf *m, const struct dp_sa *sa, const ui
 	seq = (uint64_t)d[1] << 24 | (uint64_t)d[2] << 40 | 1;
 	seq_be = rte_cpu_to_be_32((uint32_t)seq);
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
-	put_outer(p, sa, len, IPPROTO_AH);
+	fuzz_put_outer(p, &sa_conf[sa->idx], len, IPPROTO_AH);
 	ah = p + ip_len;
 	memset(ah, 0, ah_len);
 	ah[0] = d[0];

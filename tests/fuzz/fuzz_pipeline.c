@@ -252,46 +252,6 @@ static void setup(void)
 	in_use_at_start = rte_mempool_in_use_count(ctx.pool);
 }
 
-/* The outer IP header (and UDP header, for ESP in UDP) of a packet of
- * len bytes from inbound SA slot's peer, at p. */
-static void put_outer(uint8_t *p, uint32_t slot, uint32_t len)
-{
-	const struct dpsec_sa_conf *c = &cfg.sas[slot];
-	bool udp = c->encap == DPSEC_ENCAP_UDP;
-	uint8_t proto = udp ? IPPROTO_UDP : c->protocol == DPSEC_PROTO_AH ? IPPROTO_AH : IPPROTO_ESP;
-	uint32_t ip_len = c->local.family == DPSEC_AF_INET6 ? 40 : 20;
-
-	if (ip_len == 40) {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
-
-		memset(ip, 0, sizeof(*ip));
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - ip_len));
-		ip->proto = proto;
-		ip->hop_limits = 64;
-		memcpy(ip->src_addr, c->remote.a, 16);
-		memcpy(ip->dst_addr, c->local.a, 16);
-	} else {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-
-		memset(ip, 0, sizeof(*ip));
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16((uint16_t)len);
-		ip->time_to_live = 64;
-		ip->next_proto_id = proto;
-		memcpy(&ip->src_addr, c->remote.a, 4);
-		memcpy(&ip->dst_addr, c->local.a, 4);
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-	}
-	if (udp) {
-		struct rte_udp_hdr u = { .src_port = rte_cpu_to_be_16(c->udp_sport),
-					 .dst_port = rte_cpu_to_be_16(c->udp_dport),
-					 .dgram_len = rte_cpu_to_be_16((uint16_t)(len - ip_len)) };
-
-		memcpy(p + ip_len, &u, sizeof(u));
-	}
-}
-
 /* For inbound AH SA slot: d[0] the next header, the rest what AH
  * carries, behind the outer header and AH with the next sequence number
  * and a correct ICV; false if it does not fit. */
@@ -305,7 +265,7 @@ static bool seal_ah_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n,
 	*len = ip_len + ah_len + (uint32_t)n - 1;
 	if (n < 1 || *len > FRAME_MAX)
 		return false;
-	put_outer(p, slot, *len);
+	fuzz_put_outer(p, &cfg.sas[slot], *len, IPPROTO_AH);
 	memset(ah, 0, ah_len);
 	ah[0] = d[0];
 	ah[1] = (uint8_t)(ah_len / 4 - 2);
@@ -340,7 +300,7 @@ static bool seal_frame(uint32_t slot, uint8_t *p, const uint8_t *d, size_t n, ui
 		pt[n + i] = (uint8_t)(i + 1);
 	pt[n + pad] = (uint8_t)pad;
 	pt[n + pad + 1] = n > 0 && (d[0] >> 4) == 6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	put_outer(p, slot, *len);
+	fuzz_put_outer(p, &cfg.sas[slot], *len, IPPROTO_ESP);
 	fuzz_esp_seal(ctx.workers[0].crypto, sa, p, hdr, ct_len, ++sealed_seq[slot]);
 	return true;
 }

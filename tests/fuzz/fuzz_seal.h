@@ -1,5 +1,6 @@
-/* fuzz_seal.h - ESP and AH packets sealed for an inbound SA of dpsecd's,
- * so that the fuzz targets reach what follows the ICV check: the
+/* fuzz_seal.h - ESP and AH packets sealed for an inbound SA of dpsecd's
+ * (their outer headers, the ICV), so that the fuzz targets reach what
+ * follows the ICV check: the
  * plaintext encrypted and the ICV computed with the SA's own keys through
  * the crypto engine (the engine itself is checked against RFC vectors and
  * OpenSSL elsewhere). */
@@ -11,11 +12,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 
 #include "dp_sa.h"
+#include "dpsec_model.h"
 #include "esp.h"
 #include "ofl_engine.h"
+
+/* The outer IP header of a packet of len bytes from inbound SA c's peer
+ * to us, at p, carrying next (ESP or AH), with the UDP header between for
+ * an SA in UDP (RFC 3948); TOS, flow label and fragment bits zero. */
+static inline void fuzz_put_outer(uint8_t *p, const struct dpsec_sa_conf *c, uint32_t len, uint8_t next)
+{
+	bool udp = c->encap == DPSEC_ENCAP_UDP;
+	uint32_t ip_len = c->local.family == DPSEC_AF_INET6 ? 40 : 20;
+
+	if (ip_len == 40) {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - ip_len));
+		ip->proto = udp ? IPPROTO_UDP : next;
+		ip->hop_limits = 64;
+		memcpy(ip->src_addr, c->remote.a, 16);
+		memcpy(ip->dst_addr, c->local.a, 16);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)len);
+		ip->time_to_live = 64;
+		ip->next_proto_id = udp ? IPPROTO_UDP : next;
+		memcpy(&ip->src_addr, c->remote.a, 4);
+		memcpy(&ip->dst_addr, c->local.a, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (udp) {
+		struct rte_udp_hdr u = { .src_port = rte_cpu_to_be_16(c->udp_sport),
+					 .dst_port = rte_cpu_to_be_16(c->udp_dport),
+					 .dgram_len = rte_cpu_to_be_16((uint16_t)(len - ip_len)) };
+
+		memcpy(p + ip_len, &u, sizeof(u));
+	}
+}
 
 /* Encrypts the ct_len bytes of plaintext at p + hdr + ESP header + IV in
  * place as inbound SA sa would receive them, its ESP header (SPI, seq's
