@@ -160,8 +160,8 @@ static void read_ports(struct dp_ctx *dp)
 
 /* The ports read (links, counters) and our addresses tested and announced
  * (at start, and when a link comes back); next hops being resolved and
- * learnt neighbours looked at four times a second; the neighbours
- * published then, and after any change. */
+ * learnt neighbours looked at four times a second; anycast answers sent
+ * when due; the neighbours published then, and after any change. */
 static void neigh_tick(struct dp_ctx *dp)
 {
 	struct dp_mgr *m = dp->mgr;
@@ -174,6 +174,7 @@ static void neigh_tick(struct dp_ctx *dp)
 		dp_neigh_announce(dp, now);
 		dp_neigh_tick(dp, now);
 	}
+	dp_neigh_answer_due(dp, now);
 	/* what changed is shown within 20 ms, an ARP flood or not */
 	if (!due && !(dp_neigh_changed(dp) && now - m->neigh_publish_tsc >= hz / 50))
 		return;

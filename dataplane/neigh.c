@@ -29,6 +29,7 @@
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_random.h>
 
 #include "dp_mgr.h"
 #include "dp_pkt.h"
@@ -45,6 +46,7 @@
 			      * forgotten (Linux's gc_stale_time) */
 #define ARP_LOCK_S 1 /* an ARP answer naming another MAC this soon after the last word
 		      * from a neighbour is not believed (Linux's locktime) */
+#define ANYCAST_WAITING 16 /* anycast answers waiting for their moment */
 
 /* A next hop being resolved: its last request, how many went unanswered,
  * when a packet last wanted it, and the packets waiting for its MAC. */
@@ -65,10 +67,20 @@ struct neigh_reach {
 	uint32_t probes;
 };
 
+/* An advertisement for a Subnet-Router anycast address, built and
+ * waiting until due_tsc (m NULL: the slot is free). */
+struct anycast_answer {
+	struct rte_mbuf *m;
+	uint16_t port;
+	uint64_t due_tsc;
+};
+
 /* The manager's side of resolution (dp_ctx.neigh; manager lcore only). */
 struct dp_neigh_state {
 	struct resolve_slot resolve[RESOLVE_SLOTS];
 	struct neigh_reach reach[DP_MAX_NEIGHBOURS]; /* by position in the neighbour table */
+	struct anycast_answer anycast[ANYCAST_WAITING];
+	uint32_t n_anycast; /* slots in use */
 	bool changed; /* an input or a request since the last publication */
 	struct dp_neigh_own own;
 };
@@ -84,6 +96,8 @@ void dp_neigh_fini(struct dp_ctx *dp)
 	for (int i = 0; dp->neigh != NULL && i < RESOLVE_SLOTS; i++)
 		for (uint32_t k = 0; k < dp->neigh->resolve[i].n_held; k++)
 			rte_pktmbuf_free(dp->neigh->resolve[i].held[k]);
+	for (int i = 0; dp->neigh != NULL && i < ANYCAST_WAITING; i++)
+		rte_pktmbuf_free(dp->neigh->anycast[i].m);
 	free(dp->neigh);
 	dp->neigh = NULL;
 }
@@ -310,15 +324,53 @@ static void arp_input(struct dp_ctx *dp, struct rte_mbuf *m, uint16_t port, uint
 	}
 }
 
+/* Holds an anycast answer for a random time of up to
+ * MAX_ANYCAST_DELAY_TIME, a second (RFC 4861 §7.2.7, §10), so that the
+ * answers of several routers holding the address do not meet; with every
+ * slot taken it is not sent (the node asks again). */
+static void answer_later(struct dp_ctx *dp, uint16_t port, struct rte_mbuf *m, uint64_t now)
+{
+	struct dp_neigh_state *ns = dp->neigh;
+
+	for (int i = 0; i < ANYCAST_WAITING; i++) {
+		if (ns->anycast[i].m != NULL)
+			continue;
+		ns->anycast[i] = (struct anycast_answer){
+			.m = m, .port = port, .due_tsc = now + rte_rand_max(rte_get_tsc_hz())
+		};
+		ns->n_anycast++;
+		return;
+	}
+	dp->mgr_ctr.c[DP_C_neigh_anycast_unanswered]++;
+	rte_pktmbuf_free(m);
+}
+
+void dp_neigh_answer_due(struct dp_ctx *dp, uint64_t now)
+{
+	struct dp_neigh_state *ns = dp->neigh;
+
+	for (int i = 0; ns->n_anycast > 0 && i < ANYCAST_WAITING; i++) {
+		struct anycast_answer *a = &ns->anycast[i];
+
+		if (a->m == NULL || now < a->due_tsc)
+			continue;
+		dp_mgr_inject(dp, a->m, a->port);
+		a->m = NULL;
+		ns->n_anycast--;
+	}
+}
+
 /* Answers a solicitation for target (one of ours) from our address src:
  * to all nodes when it came from an address being tested for duplicates
  * (RFC 4862 §5.4.3), else to its sender at the MAC its link-layer option
  * gives or, without one (a unicast probe may leave it out), the MAC we
  * hold for it; not at all when there is neither (the sender asks the
- * whole link next). With the override flag unless target is an anycast
- * address, which src is not (RFC 4861 §7.2.4). */
+ * whole link next). With the override flag, at once, unless target is an
+ * anycast address, which src is not (RFC 4861 §7.2.4): then without, and
+ * after a random wait (answer_later). */
 static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
-		      const uint8_t *src, const uint8_t *target, const struct rte_ether_addr *slla)
+		      const uint8_t *src, const uint8_t *target, const struct rte_ether_addr *slla,
+		      uint64_t now)
 {
 	bool override = memcmp(src, target, 16) == 0;
 	bool dad = dp_ipv6_unspecified(ip->src_addr);
@@ -336,8 +388,12 @@ static void nd_answer(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hd
 			(override ? ND_NA_OVERRIDE : 0) | dp_neigh_router_flag(dp) |
 				(dad ? 0 : ND_NA_SOLICITED),
 			target);
-	if (m != NULL)
+	if (m == NULL)
+		return;
+	if (override)
 		dp_mgr_inject(dp, m, port);
+	else
+		answer_later(dp, port, m, now);
 }
 
 /* The port's own address whose prefix has a for its Subnet-Router
@@ -361,10 +417,9 @@ static const struct dpsec_prefix *anycast_owner(const struct dp_ctx *dp, uint16_
  * for duplicates, or found one, is not (neigh_own.c). One for the
  * Subnet-Router anycast address of one of the port's prefixes is
  * answered from the port's address on it, once that is in use, without
- * the override flag (RFC 4861 §7.2.4) and at once: dpsecd does not wait
- * the random time up to a second that §7.2.7 suggests to spread the
- * answers of several routers on one link; an anycast address is not
- * tested for duplicates (RFC 4862 §5.4). */
+ * the override flag (RFC 4861 §7.2.4) and after a random wait of up to a
+ * second (§7.2.7); an anycast address is not tested for duplicates (RFC
+ * 4862 §5.4). */
 static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6_hdr *ip,
 			 const uint8_t *icmp, const uint8_t *end,
 			 const struct rte_ether_addr *eth_src, uint64_t now)
@@ -387,7 +442,7 @@ static void nd_solicited(struct dp_ctx *dp, uint16_t port, const struct rte_ipv6
 	}
 	if (ll != NULL && port_addr_for(dp, port, DPSEC_AF_INET6, ip->src_addr) != NULL)
 		learn(dp, port, DPSEC_AF_INET6, ip->src_addr, ll, now);
-	nd_answer(dp, port, ip, ours->addr.a, target, ll);
+	nd_answer(dp, port, ip, ours->addr.a, target, ll, now);
 }
 
 /* An advertisement (RFC 4861 §7.2.5) is believed for a neighbour we know

@@ -37,6 +37,11 @@ void dp_neigh_resolve(struct dp_ctx *dp, const struct dp_resolve_req *r, uint64_
  * neighbour table. */
 void dp_neigh_tick(struct dp_ctx *dp, uint64_t now);
 
+/* Called every manager round: sends the answers for Subnet-Router anycast
+ * addresses whose random wait (up to a second, RFC 4861 §7.2.7) is over
+ * at now. */
+void dp_neigh_answer_due(struct dp_ctx *dp, uint64_t now);
+
 /* Port's link, read just now (up: or unknown to its driver), before each
  * dp_neigh_announce: a change counted and logged; a link that goes down
  * has the neighbours its port learnt forgotten, one that comes up its

@@ -132,6 +132,7 @@
 	X(neigh_ignored, "ND packets not acted on: router solicitations and advertisements, redirects, an advertisement without the override flag naming another MAC for a known neighbour") \
 	X(neigh_announced, "gratuitous ARP requests and unsolicited neighbour advertisements telling the links where the gateway's addresses are: three rounds a second apart at start and when a port's link comes back") \
 	X(neigh_address_conflicts, "ARP and ND packets from another MAC claiming one of the gateway's addresses (a duplicate address on the link, RFC 5227 §2.4): logged and the address announced again, at most every 10 s a port") \
+	X(neigh_anycast_unanswered, "solicitations for a Subnet-Router anycast address of the gateway's not answered: 16 answers were already waiting their random delay of up to a second (RFC 4861 §7.2.7)") \
 	X(neigh_dad_failed, "the gateway's IPv6 addresses found held by another node by the duplicate address detection at start or when a port's link came back (RFC 4862 §5.4): logged, never answered for, announced nor sent from") \
 	X(port_link_down, "network ports' links found down, read four times a second: each time one went down, and each port down at start (logged)") \
 	X(port_link_up, "network ports' links come back up (or up after being down at start): logged, the port's IPv6 addresses tested for duplicates and all its addresses announced again")

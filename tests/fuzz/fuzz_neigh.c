@@ -47,7 +47,8 @@
 #include "neigh.h"
 
 #define TICKS_A_SECOND 4 /* inputs */
-#define MAX_HELD (2 * 8 * 8) /* families, next hops, packets held for each */
+#define MAX_HELD (2 * 8 * 8 + 16) /* families, next hops, packets held for each; and
+				 * 16 anycast answers waiting to be sent */
 
 static struct dp_ctx ctx;
 static struct cfg_dataplane cfg;
@@ -200,6 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (low != 0)
 		resolve(v6 ? DPSEC_AF_INET6 : DPSEC_AF_INET, (uint8_t)(low + 1), data[0] & 0x20);
 	dp_neigh_tick(&ctx, now());
+	dp_neigh_answer_due(&ctx, now());
 	dp_rcu_reclaim(&ctx);
 	drain();
 	/* what the manager may still hold: eight packets for each of the 16

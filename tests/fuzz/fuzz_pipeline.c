@@ -55,7 +55,8 @@ enum { LAN, WAN, HOST };
  * 5-7: none): "i4", "iu" (in UDP), "i6" and "iah", installed at their
  * index in the configuration */
 static const uint32_t sealed_slot[8] = { 0, 1, 5, 3, 7 };
-#define HELD_MAX (64 * 8) /* packets waiting for 64 next hops being asked for */
+#define HELD_MAX (64 * 8 + 16) /* packets waiting for 64 next hops being asked for, and
+				* 16 anycast answers waiting to be sent */
 
 static const char config[] =
 	"dataplane = { workers = 1; idle = \"sleep\"; sequence_file = \"none\"; icmp_errors_per_second = 1000000; };\n"

@@ -591,15 +591,17 @@ START_TEST(test_subnet_router_anycast_answered)
 	ns.target = anycast;
 	ns.dst = group;
 	nd_send(&ns);
+	learnt(DPSEC_AF_INET6, host);
+	dp_neigh_answer_due(&ctx, now_tsc + hz); /* RFC 4861 §7.2.7: within a second */
 	icmp = nd_sent(&m, &their_mac, us6, host, anycast);
 	ck_assert_uint_eq(icmp[0], ND_NA);
 	ck_assert_uint_eq(icmp[4], ND_SOLICITED);
 	rte_pktmbuf_free(m);
-	learnt(DPSEC_AF_INET6, host);
 	dad = ns;
 	dad.src = unspecified;
 	dad.opt = 0;
 	nd_send(&dad);
+	dp_neigh_answer_due(&ctx, now_tsc + hz);
 	icmp = nd_sent(&m, &all_nodes_mac, us6, all_nodes, anycast);
 	ck_assert_uint_eq(icmp[4], 0);
 	rte_pktmbuf_free(m);
@@ -614,8 +616,46 @@ START_TEST(test_subnet_router_anycast_answered)
 	restart();
 	dad_passed();
 	nd_send(&ns);
+	dp_neigh_answer_due(&ctx, now_tsc + hz);
 	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
 	ck_assert_uint_eq(counter(DP_C_neigh_invalid), 0);
+}
+END_TEST
+
+/* RFC 4861 §7.2.7: an answer for an anycast address waits a random time
+ * of up to a second (MAX_ANYCAST_DELAY_TIME), so that the answers of the
+ * routers holding it spread; answers for our own addresses go at once.
+ * At most 16 wait; a solicitation beyond is not answered (counted). */
+START_TEST(test_anycast_answer_delayed)
+{
+	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
+	static const uint8_t anycast[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff };
+	struct nd_msg ns = ns_msg(host), mine = ns_msg(host);
+	unsigned int sent = 0, steps_with_answers = 0;
+
+	ns.target = anycast;
+	for (int i = 0; i < 17; i++)
+		nd_send(&ns);
+	ck_assert_uint_eq(counter(DP_C_neigh_anycast_unanswered), 1);
+	dp_neigh_answer_due(&ctx, now_tsc);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 0);
+	mine.target = us6;
+	nd_send(&mine);
+	ck_assert_uint_eq(rte_ring_count(ctx.inject), 1);
+	drain();
+	for (int step = 1; step <= 10; step++) {
+		unsigned int now_sent;
+
+		dp_neigh_answer_due(&ctx, now_tsc + step * hz / 10);
+		now_sent = rte_ring_count(ctx.inject);
+		steps_with_answers += now_sent > 0;
+		sent += now_sent;
+		drain();
+	}
+	ck_assert_uint_eq(sent, 16);
+	ck_assert_uint_ge(steps_with_answers, 3); /* spread, not sent together */
+	nd_send(&ns); /* the slots free again */
+	ck_assert_uint_eq(counter(DP_C_neigh_anycast_unanswered), 1);
 }
 END_TEST
 
@@ -684,6 +724,7 @@ int main(void)
 	tcase_add_test(tc, test_router_flag);
 	tcase_add_test(tc, test_subnet_router_anycast_address);
 	tcase_add_test(tc, test_subnet_router_anycast_answered);
+	tcase_add_test(tc, test_anycast_answer_delayed);
 	tcase_add_test(tc, test_address_conflict);
 	return check_run(s);
 }
