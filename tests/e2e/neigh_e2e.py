@@ -11,6 +11,10 @@
 #   resolve    host A pings host B: dpsecd learns both by ND (multicast
 #              solicitations answered, the hosts' solicitations for the
 #              gateway answered) and forwards.
+#   anycast    host A solicits the Subnet-Router anycast address of its
+#              link's prefix (RFC 4291 §2.6.1): dpsecd answers (after a
+#              random wait of up to a second, RFC 4861 §7.2.7) and A
+#              holds the gateway's MAC for it, a router.
 #   probe      A pings B for 6 s, both hosts otherwise silent: dpsecd
 #              asks each again (both in use) by a unicast solicitation to
 #              its address and MAC, which Linux answers with a solicited
@@ -70,6 +74,7 @@ HOST_A_MAC, HOST_B_MAC, HOST_B_MOVED = "02:00:00:00:61:10", "02:00:00:00:62:10",
 HOST_A, HOST_B, NOBODY, UNASKED = "2001:db8:61::10", "2001:db8:62::10", "2001:db8:62::77", \
     "2001:db8:62::99"
 GW_A6, GW_A4, STALE_MAC = "2001:db8:61::1", "10.61.0.1", "02:00:00:00:61:99"
+GW_A_ANYCAST = "2001:db8:61::"
 REACHABLE_S = 2
 FOLLOW_S = 15  # a moved neighbour is followed within 2 s silent + 3 probes + a request
 
@@ -223,6 +228,19 @@ def resolve(w, errs):
     if received(out) < 2:
         errs.append("resolve: host A's pings of host B through dpsecd, which learns both by "
                     "ND, were not answered:\n" + out)
+
+
+def anycast(w, errs):
+    T.sh("ip", "neigh", "flush", "to", GW_A_ANYCAST, "dev", "hosta", ns=w.ns_a, check=False)
+    w.ping(GW_A_ANYCAST, count=1, wait="2")  # the packet itself is dropped: no host port
+    rows = json.loads(T.sh("ip", "-j", "neigh", "show", GW_A_ANYCAST, "dev", "hosta",
+                           ns=w.ns_a).stdout)
+    entry = rows[0] if rows else {}
+    print("anycast: host A's entry for %s: %s" % (GW_A_ANYCAST, entry))
+    if entry.get("lladdr") != GW_A_MAC or "router" not in entry:
+        errs.append("anycast: host A's solicitation for the Subnet-Router anycast address %s "
+                    "was not answered with the gateway's MAC %s as a router: %s"
+                    % (GW_A_ANYCAST, GW_A_MAC, entry))
 
 
 def probe(w, errs):
@@ -487,7 +505,7 @@ def main():
     errs = []
     try:
         w.setup()
-        for step in (announced, resolve, probe, moved, unreachable, believed, duplicate, stale,
+        for step in (announced, resolve, anycast, probe, moved, unreachable, believed, duplicate, stale,
                      dad, link):
             step(w, errs)
     finally:
