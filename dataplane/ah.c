@@ -240,6 +240,7 @@ int dp_ah_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 	if (sa->flags & DP_SA_TUNNEL) {
 		if (nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6)
 			return DP_DROP_bad_next_header;
+		md->outer_ecn = (uint8_t)((v6 ? rte_be_to_cpu_32(s.vtc_flow) >> 20 : s.tos) & 3);
 		p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)(ip_len + ah_len));
 		if (m->pkt_len == 0 || (p[0] >> 4) != (nh == ESP_NH_IPV4 ? 4 : 6))
 			return DP_DROP_inner_malformed;

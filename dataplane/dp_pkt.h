@@ -41,7 +41,7 @@ struct dp_meta {
 	uint16_t flags;   /* enum dp_meta_flags */
 	uint16_t l3_len;  /* IP header plus IPv6 extension headers */
 	uint8_t in_port;  /* index in dp_ctx.ports */
-	uint8_t pad;
+	uint8_t outer_ecn; /* inbound, tunnel mode: the outer header's ECN field */
 	uint32_t inner_len; /* bytes ESP protects, for the counters */
 	uint32_t sa;      /* SA table index on the ESP paths */
 	uint32_t rule;    /* SPD result */
@@ -114,6 +114,48 @@ static inline uint16_t dp_cksum_adjust16(uint16_t cksum, uint16_t old, uint16_t 
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+/* ECN codepoints (RFC 3168 §5): the low two bits of the IPv4 TOS byte and
+ * of the IPv6 traffic class. */
+enum dp_ecn { DP_ECN_NOT_ECT = 0, DP_ECN_ECT1 = 1, DP_ECN_ECT0 = 2, DP_ECN_CE = 3 };
+
+static inline uint8_t dp_ip_ecn(const uint8_t *hdr, uint8_t family)
+{
+	return (family == DPSEC_AF_INET6 ? hdr[1] >> 4 : hdr[1]) & 3;
+}
+
+/* Sets a (valid) IP header's ECN field; the IPv4 checksum follows. */
+static inline void dp_ip_set_ecn(uint8_t *hdr, uint8_t family, uint8_t ecn)
+{
+	uint16_t old_word, new_word;
+
+	if (family == DPSEC_AF_INET6) {
+		hdr[1] = (uint8_t)((hdr[1] & ~0x30) | ecn << 4);
+		return;
+	}
+	memcpy(&old_word, hdr, 2);
+	hdr[1] = (uint8_t)((hdr[1] & ~3) | ecn);
+	memcpy(&new_word, hdr, 2);
+	((struct rte_ipv4_hdr *)hdr)->hdr_checksum =
+		dp_cksum_adjust16(((struct rte_ipv4_hdr *)hdr)->hdr_checksum, old_word, new_word);
+}
+
+/* RFC 6040 §4.2 (its Figure 4): the ECN field a packet leaves a tunnel
+ * with, from its inner header's and the outer one's: congestion marked
+ * on the way (CE), or ECT(1), carried into an ECN-capable inner header;
+ * -1 when the outer says CE and the inner transport does not take ECN
+ * (the packet must be dropped). *unused: a combination the RFC calls
+ * currently unused, which an egress should log. */
+static inline int dp_ecn_egress(uint8_t inner, uint8_t outer, bool *unused)
+{
+	*unused = (inner == DP_ECN_NOT_ECT && outer != DP_ECN_NOT_ECT) ||
+		  (inner == DP_ECN_CE && outer == DP_ECN_ECT1);
+	if (inner == DP_ECN_NOT_ECT)
+		return outer == DP_ECN_CE ? -1 : DP_ECN_NOT_ECT;
+	if (inner == DP_ECN_CE || outer == DP_ECN_NOT_ECT || outer == DP_ECN_ECT0)
+		return inner;
+	return outer;
 }
 
 /* A (valid) IPv4 header now carries proto and is total bytes long; its

@@ -2,8 +2,9 @@
  * does its own part: RFC 4302) on the same path: SAD lookup for
  * the burst, the SA's encapsulation, length and anti-replay checks before
  * crypto, one crypto burst, ICV verification in constant time, window update
- * only after the ICV verified, trailer checks, decapsulation, and the check
- * that the inner packet matches its SA's rule. */
+ * only after the ICV verified, trailer checks, decapsulation (in tunnel
+ * mode with RFC 6040's ECN egress), and the check that the inner packet
+ * matches its SA's rule. */
 #include <assert.h>
 #include <string.h>
 
@@ -262,6 +263,7 @@ static int esp_in_decap(const struct dp_sa *sa, struct rte_mbuf *m)
 	nh = (uint8_t)t;
 	payload = ct_len - ESP_TRAILER_LEN - (uint32_t)(t >> 8);
 	if (sa->flags & DP_SA_TUNNEL) {
+		md->outer_ecn = dp_ip_ecn(rte_pktmbuf_mtod(m, uint8_t *), md->family);
 		rte_pktmbuf_adj(m, (uint16_t)(md->l3_len + gap));
 		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - payload));
 		if (payload == 0 || (*rte_pktmbuf_mtod(m, uint8_t *) >> 4) != (nh == ESP_NH_IPV4 ? 4 : 6))
@@ -299,6 +301,42 @@ static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t p
 	w->ctr->c[DP_C_authenticated_bytes_received] += bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_received_in_tunnels
 					      : DP_C_transport_bytes_received] += bytes;
+}
+
+/* RFC 6040 §4.2 at a tunnel's egress: the outer header's ECN field
+ * (md->outer_ecn) merged into the decapsulated packet's, so that
+ * congestion marked on the way reaches its endpoints; returns 0 or a drop
+ * reason. A combination the RFC calls unused is counted. */
+static int esp_in_ecn(struct dp_worker *w, struct rte_mbuf *m)
+{
+	const struct dp_meta *md = dp_meta(m);
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t inner;
+	bool unused;
+	int ecn;
+
+	if (likely(md->outer_ecn == DP_ECN_NOT_ECT))
+		return 0;
+	inner = dp_ip_ecn(ip, md->family);
+	ecn = dp_ecn_egress(inner, md->outer_ecn, &unused);
+	if (ecn < 0)
+		return DP_DROP_ecn_ce_not_ect;
+	if (unused)
+		w->ctr->c[DP_C_ecn_unused_combinations]++;
+	if (ecn != inner)
+		dp_ip_set_ecn(ip, md->family, (uint8_t)ecn);
+	return 0;
+}
+
+/* The decapsulation of one verified packet: ESP's or AH's, then in tunnel
+ * mode the ECN egress; returns 0 or a drop reason. */
+static int esp_in_strip(struct dp_worker *w, const struct dp_sa *sa, struct rte_mbuf *m)
+{
+	int rc = (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, m) : esp_in_decap(sa, m);
+
+	if (rc == 0 && (sa->flags & DP_SA_TUNNEL))
+		rc = esp_in_ecn(w, m);
+	return rc;
 }
 
 /* After crypto: the engine's status and the ICV, in constant time. */
@@ -371,8 +409,8 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 }
 
 /* After crypto, run by run: every verdict (engine status, ICV), the window
- * updated only for the verified (RFC 4303 §3.4.3), then decapsulation and
- * the run's counters. */
+ * updated only for the verified (RFC 4303 §3.4.3), then decapsulation
+ * (and the ECN egress) and the run's counters. */
 static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, uint16_t k, struct rte_mbuf **out)
 {
@@ -394,7 +432,7 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 			struct rte_mbuf *m = batch[j];
 
 			if (rc[j] == 0)
-				rc[j] = (sa->flags & DP_SA_AH) ? dp_ah_in_decap(sa, m) : esp_in_decap(sa, m);
+				rc[j] = esp_in_strip(w, sa, m);
 			if (rc[j] != 0) {
 				w->sa_ctr[sa->idx].drops++;
 				dp_drop(w, m, rc[j]);

@@ -53,6 +53,7 @@
 	X(bad_next_header, "ESP/AH next header not allowed for the SA's mode")          \
 	X(dummy, "ESP dummy packet (next header 59), RFC 4303 section 2.6")             \
 	X(inner_malformed, "decrypted inner packet malformed")                          \
+	X(ecn_ce_not_ect, "tunnel packets whose outer header was marked congestion experienced (CE) on the way while the inner packet is not ECN-capable: dropped, as RFC 6040 §4.2 requires (its transport takes only losses as congestion)") \
 	X(inner_policy_mismatch, "decrypted packet does not match its SA's rule")       \
 	X(seq_overflow, "outbound sequence number space exhausted")                     \
 	X(seq_unsaved, "outbound static key: its next sequence numbers not yet reserved on disk (sequence_file)") \
@@ -117,6 +118,7 @@
 	X(bytes_received_in_tunnels, "Bytes Received In Tunnels")                            \
 	X(offloaded_bytes_sent, "Offloaded Bytes Sent")                                      \
 	X(offloaded_bytes_received, "Offloaded Bytes Received")                              \
+	X(ecn_unused_combinations, "decapsulated tunnel packets whose inner and outer ECN fields make a combination RFC 6040 §4.2 calls currently unused (ECT or CE outside a packet that is not ECN-capable, ECT(1) outside CE): an encapsulator or a router on the way setting ECN wrongly; forwarded with the ECN field the RFC gives, counted") \
 	X(neigh_probes, "unicast ARP requests / neighbour solicitations asking a learnt neighbour silent for neighbour_reachable_seconds, that packets went to since it was last heard from, whether it is still there") \
 	X(neigh_expired, "learnt neighbours forgotten: three such requests a second apart unanswered") \
 	X(neigh_stale_removed, "learnt neighbours forgotten after twice neighbour_reachable_seconds silent with no packet sent to them since (never asked)") \

@@ -18,7 +18,7 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 20             /* bumped on any layout change (20: neigh_anycast_unanswered) */
+#define DPSEC_SHM_LAYOUT 20             /* bumped on any layout change (20: neigh_anycast_unanswered, ECN egress counters) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */

@@ -92,11 +92,15 @@ class Cell:
                          i, **kw)
 
     def outer_hdr(self, inner, **kw):
-        """The peer's outer header for inner: DSCP/ECN and DF copied."""
+        """The peer's outer header for inner: DSCP/ECN and DF copied (kw
+        outer_ecn: the ECN field as a router on the way left it)."""
+        tos = TR.ip_tos(inner)
+        if "outer_ecn" in kw:
+            tos = tos & ~3 | kw["outer_ecn"]
         if self.outer == 4:
-            return IP(src=self.remote, dst=self.local, ttl=64, tos=TR.ip_tos(inner),
+            return IP(src=self.remote, dst=self.local, ttl=64, tos=tos,
                       id=kw.get("id", 0), flags="DF" if TR.ip_df(inner) else 0)
-        return IPv6(src=self.remote, dst=self.local, hlim=64, tc=TR.ip_tos(inner))
+        return IPv6(src=self.remote, dst=self.local, hlim=64, tc=tos)
 
     def esp(self, inner, seq64, **kw):
         """inner protected with the inbound SA, as the peer sends it: ESP,
@@ -1554,6 +1558,58 @@ def outer_header_run(seed):
     return run
 
 
+# RFC 6040 §4.2, Figure 4, by codepoint (0 Not-ECT, 1 ECT(1), 2 ECT(0),
+# 3 CE): for each arriving inner ECN field, the one the packet leaves with
+# under each arriving outer one; None: dropped.
+ECN_EGRESS = {0: (0, 0, 0, None), 1: (1, 1, 1, 3), 2: (2, 1, 2, 3), 3: (3, 3, 3, 3)}
+ECN_UNUSED = {(0, 1), (0, 2), (3, 1)}  # (inner, outer) the figure marks (!!!), not dropped
+
+
+def with_ecn(ip_bytes, ecn):
+    """ip_bytes with its ECN field ecn (scapy rebuilds the IPv4 checksum)."""
+    if ip_bytes[0] >> 4 == 4:
+        h = IP(ip_bytes)
+        h.tos, h.chksum = h.tos & ~3 | ecn, None
+    else:
+        h = IPv6(ip_bytes)
+        h.tc = h.tc & ~3 | ecn
+    return bytes(h)
+
+
+def ecn_egress_run(seed):
+    """At the tunnel's egress the outer header's ECN field, as routers on
+    the way left it, is merged into the decapsulated packet's (RFC 6040
+    §4.2): every combination of inner and outer codepoint, for ESP over
+    IPv4 and IPv6 and AH, each packet built and protected by scapy and
+    the one delivered compared byte for byte with the figure's (DSCP
+    kept, IPv4 checksum scapy's); CE outside a packet that is not
+    ECN-capable dropped (ecn_ce_not_ect), the combinations the RFC calls
+    unused counted (ecn_unused_combinations)."""
+    run = _run("ecn-egress", seed)
+    i = 0
+    for name, alg, inner, outer in (("xg", "aes128gcm16", 4, 4), ("x6", "aes128-sha256_128", 6, 6),
+                                    ("xa", "ah-sha1_96", 6, 4)):
+        cl = Cell(run, name, alg, False, inner, outer)
+        seq = 1
+        for inner_ecn, leaves in sorted(ECN_EGRESS.items()):
+            c = Case(run, "%s/ipv%d-in-ipv%d/inner-ecn-%d" % (alg, inner, outer, inner_ecn))
+            for outer_ecn, want in enumerate(leaves):
+                p = cl.inner_in(i, tos=0x2E << 2 | inner_ecn)
+                i += 1
+                sent = cl.esp(p, seq, outer_ecn=outer_ecn)
+                seq += 1
+                if want is None:
+                    c.send_wan(sent, inner=p)
+                    c.expect_drop("ecn_ce_not_ect", sa=cl.inb)
+                    continue
+                c.send_wan(sent)
+                c.expect_lan(TR.routed(with_ecn(p, want)))
+                c.expect_sa(cl.inb, packets=1)
+                if (inner_ecn, outer_ecn) in ECN_UNUSED:
+                    c.counters["ecn_unused_combinations"] += 1
+    return run
+
+
 UNROUTED = {4: "203.0.113.5", 6: "2001:db9::5"}  # no route covers these
 
 
@@ -2074,6 +2130,7 @@ def plan(seed):
     runs.append(("error-default-block", lambda: error_default_block_run(seed)))
     runs.append(("no-route", lambda: no_route_run(seed)))
     runs.append(("outer-header", lambda: outer_header_run(seed)))
+    runs.append(("ecn-egress", lambda: ecn_egress_run(seed)))
     runs.append(("reass", lambda: reass_run(seed)))
     runs.append(("to-host", lambda: to_host_run(seed)))
     runs.append(("fragment-policy", lambda: fragment_policy_run(seed)))
