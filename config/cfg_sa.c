@@ -41,7 +41,7 @@ struct enc_alg {
 /* Values index enc_algs[]. */
 static const struct cfg_kw enc_kw[] = {
 	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { "3des", 4 },
-	{ NULL, 0 }
+	{ "chacha20poly1305", 5 }, { NULL, 0 }
 };
 static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
@@ -49,6 +49,7 @@ static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_CBC, 16, 0 },
 	{ DPSEC_ENC_AES_CBC, 32, 0 },
 	{ DPSEC_ENC_3DES_CBC, 24, 0 },
+	{ DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_GCM_SALT_LEN },
 };
 
 /* What the key material of an algorithm is, for the message on a wrong length. */
@@ -56,6 +57,8 @@ static const char *enc_key_layout(const struct enc_alg *e)
 {
 	if (e->alg == DPSEC_ENC_3DES_CBC)
 		return "the three 8-byte DES keys K1 K2 K3, RFC 2451";
+	if (e->alg == DPSEC_ENC_CHACHA20_POLY1305)
+		return "32-byte ChaCha20 key + 4-byte salt, RFC 7634";
 	if (e->salt_len)
 		return e->key_len == 16 ? "16-byte AES key + 4-byte salt, RFC 4106"
 					: "32-byte AES key + 4-byte salt, RFC 4106";
@@ -163,14 +166,15 @@ static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dp
 	return rc;
 }
 
-static int sa_integrity_gcm(struct cfg_ctx *c, const config_setting_t *g, const char *enc,
+static int sa_integrity_aead(struct cfg_ctx *c, const config_setting_t *g, const char *enc,
 			    int integ)
 {
 	const config_setting_t *s = config_setting_get_member(g, "integrity");
 
 	if (integ != DPSEC_INTEG_NONE)
 		return cfg_fail(c, s, "must be absent or \"none\" with %s, which authenticates "
-				"by itself (RFC 4106); got \"%s\"", enc, config_setting_get_string(s));
+				"by itself (RFC 4106, RFC 7634); got \"%s\"", enc,
+				config_setting_get_string(s));
 	s = config_setting_get_member(g, "integrity_key");
 	if (s)
 		return cfg_fail(c, s, "given, but %s takes no integrity key", enc);
@@ -185,8 +189,8 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 
 	if (r < 0)
 		return -1;
-	if (sa->protocol == DPSEC_PROTO_ESP && sa->enc_alg == DPSEC_ENC_AES_GCM_16)
-		return sa_integrity_gcm(c, g, enc, integ);
+	if (sa->protocol == DPSEC_PROTO_ESP && dpsec_enc_is_aead(sa->enc_alg))
+		return sa_integrity_aead(c, g, enc, integ);
 	if (r == 0)
 		return cfg_fail_in(c, g, "integrity", "required with %s, which does not "
 				   "authenticate; expected \"sha1_96\" or \"sha256_128\"", enc);

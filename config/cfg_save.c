@@ -90,6 +90,8 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 		return key_len == 32 ? "aes256gcm16" : "aes128gcm16";
 	if (alg == DPSEC_ENC_AES_CBC)
 		return key_len == 32 ? "aes256" : "aes128";
+	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
+		return "chacha20poly1305";
 	return key_len == 24 ? "3des" : "none";
 }
 
@@ -256,7 +258,7 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 {
 	const struct dpsec_sa_conf *c = &x->conf;
 	char l[CFG_ADDR_STRLEN], r[CFG_ADDR_STRLEN];
-	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16;
+	bool aead = dpsec_enc_is_aead(c->enc_alg);
 
 	fputs("  {\n", f);
 	put_kv(f, "      ", "name", c->name);
@@ -270,7 +272,7 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 	} else {
 		fprintf(f, "      encryption = \"%s\";\n", enc_name(c->enc_alg, c->enc_key_len));
 		put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
-			gcm ? DPSEC_GCM_SALT_LEN : 0);
+			aead ? DPSEC_GCM_SALT_LEN : 0);
 	}
 	if (c->integ_alg != DPSEC_INTEG_NONE) {
 		fprintf(f, "      integrity = \"%s\";\n", integ_name(c->integ_alg));

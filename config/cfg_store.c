@@ -55,7 +55,8 @@ enum { ENC_NONE = 0xff };
 static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
 	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 },
 	{ "aes128", DPSEC_ENC_AES_CBC, 16 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
-	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "none", ENC_NONE, 0 },
+	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "chacha20poly1305", DPSEC_ENC_CHACHA20_POLY1305, 32 },
+	{ "none", ENC_NONE, 0 },
 };
 static const struct cfg_kw integ_kw[] = {
 	{ "none", DPSEC_INTEG_NONE }, { "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
@@ -121,13 +122,15 @@ static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
 			return 0;
 		}
 	return cfg_fail(c, config_setting_get_member(g, "encryption"), "expected \"aes128gcm16\", "
-			"\"aes256gcm16\", \"aes128\", \"aes256\", \"3des\" or \"none\", got \"%.40s\"", v);
+			"\"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", \"chacha20poly1305\" or "
+			"\"none\", got \"%.40s\"", v);
 }
 
-/* ESP: GCM alone, CBC or 3DES with an integrity algorithm; AH: integrity only. */
+/* ESP: a combined mode (AES-GCM, ChaCha20-Poly1305) alone, CBC or 3DES with
+ * an integrity algorithm; AH: integrity only. */
 static int method_check(struct cfg_ctx *c, const config_setting_t *g, const struct cfg_sec_method *m)
 {
-	bool gcm = m->enc_alg == DPSEC_ENC_AES_GCM_16, none = m->enc_alg == ENC_NONE;
+	bool gcm = dpsec_enc_is_aead(m->enc_alg), none = m->enc_alg == ENC_NONE;
 
 	if (m->protocol == CFG_PROTO_AH && !none)
 		return cfg_fail(c, g, "AH authenticates only: encryption must be \"none\"");
@@ -136,7 +139,8 @@ static int method_check(struct cfg_ctx *c, const config_setting_t *g, const stru
 	if (m->protocol == CFG_PROTO_ESP && none)
 		return cfg_fail(c, g, "ESP needs an encryption algorithm (AH is for integrity alone)");
 	if (m->protocol == CFG_PROTO_ESP && gcm && m->integ_alg != DPSEC_INTEG_NONE)
-		return cfg_fail(c, g, "AES-GCM is combined-mode: integrity must be \"none\"");
+		return cfg_fail(c, g, "AES-GCM and ChaCha20-Poly1305 are combined-mode: integrity must "
+				"be \"none\"");
 	if (m->protocol == CFG_PROTO_ESP && !gcm && m->integ_alg == DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "this encryption needs an integrity algorithm");
 	return 0;

@@ -330,8 +330,8 @@ static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, ui
 }
 
 /* A static key is taken by the SA installed with it (seq_store.h): by one
- * outbound SA, and an AES-GCM key not by SAs of both directions. Keys IKE
- * negotiated are the SA's own: not taken. Returns 0 (sa->key_taken set
+ * outbound SA, and a combined-mode key (AES-GCM, ChaCha20-Poly1305) not by
+ * SAs of both directions. Keys IKE negotiated are the SA's own: not taken. Returns 0 (sa->key_taken set
  * if taken), or -errno with a sentence naming sa in err. */
 static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
 		       const struct dpsec_sa_conf *c, char *err, size_t errlen)
@@ -339,7 +339,7 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 	bool out = c->direction == DPSEC_DIR_OUT;
 	int rc;
 
-	if (t->seq_store == NULL || c->negotiated || (!out && c->enc_alg != DPSEC_ENC_AES_GCM_16))
+	if (t->seq_store == NULL || c->negotiated || (!out && !dpsec_enc_is_aead(c->enc_alg)))
 		return 0;
 	key_fingerprint(e, c, sa->seq_fp);
 	rc = dp_seq_store_claim(t->seq_store, sa->seq_fp, out);
@@ -349,10 +349,12 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 	}
 	snprintf(err, errlen, "SA %s: %s", c->name,
 		 rc == -EEXIST ? "another installed outbound SA has the same key: their sequence numbers, "
-				 "and with AES-GCM their nonces, would repeat (RFC 4106 section 3.1)"
-		 : rc == -ENOTUNIQ ? "an installed SA of the other direction has the same AES-GCM key: both "
-				     "sides would count from the same place and use every nonce twice (RFC "
-				     "4106 section 3.1); give each direction its own key"
+				 "and with AES-GCM or ChaCha20-Poly1305 their nonces, would repeat (RFC "
+				 "4106 section 3.1, RFC 7634 section 2)"
+		 : rc == -ENOTUNIQ ? "an installed SA of the other direction has the same combined-mode "
+				     "key (AES-GCM, ChaCha20-Poly1305): both sides would count from the same "
+				     "place and use every nonce twice (RFC 4106 section 3.1, RFC 7634 "
+				     "section 2); give each direction its own key"
 		 : "out of memory");
 	return rc;
 }
@@ -541,11 +543,16 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "3DES-CBC takes a 24-byte key (RFC 2451)";
 	if (c->enc_alg == DPSEC_ENC_3DES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
 		return "3DES-CBC needs an integrity algorithm";
-	if (c->enc_alg != DPSEC_ENC_3DES_CBC &&
-	    (c->enc_alg > DPSEC_ENC_AES_CBC || (c->enc_key_len != 16 && c->enc_key_len != 32)))
-		return "encryption algorithm or key length unsupported";
-	if (c->enc_alg == DPSEC_ENC_AES_GCM_16 && c->integ_alg != DPSEC_INTEG_NONE)
-		return "AES-GCM takes no separate integrity algorithm";
+	if (c->enc_alg == DPSEC_ENC_CHACHA20_POLY1305 && c->enc_key_len != 32)
+		return "ChaCha20-Poly1305 takes a 32-byte key (RFC 7634)";
+	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC) &&
+	    c->enc_key_len != 16 && c->enc_key_len != 32)
+		return "encryption key length unsupported";
+	if (c->enc_alg > DPSEC_ENC_CHACHA20_POLY1305)
+		return "encryption algorithm unsupported";
+	if (dpsec_enc_is_aead(c->enc_alg) && c->integ_alg != DPSEC_INTEG_NONE)
+		return "a combined-mode cipher (AES-GCM, ChaCha20-Poly1305) takes no separate "
+		       "integrity algorithm";
 	if (c->enc_alg == DPSEC_ENC_AES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
 		return "AES-CBC needs an integrity algorithm";
 	return sa_integ_problem(c) ? sa_integ_problem(c) : sa_encap_problem(c);

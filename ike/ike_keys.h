@@ -20,6 +20,7 @@ enum ike_encr_id {
 	IKE_ENCR_3DES = 3,
 	IKE_ENCR_AES_CBC = 12,
 	IKE_ENCR_AES_GCM_16 = 20, /* RFC 5282: 16-byte ICV */
+	IKE_ENCR_CHACHA20_POLY1305 = 28, /* RFC 7634: no key length attribute */
 };
 
 enum ike_prf_id {

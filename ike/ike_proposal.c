@@ -139,10 +139,9 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 {
 	bool esp = m->protocol == CFG_PROTO_ESP;
 
-	if (esp && m->enc_alg != DPSEC_ENC_AES_GCM_16 && m->enc_alg != DPSEC_ENC_AES_CBC &&
-	    m->enc_alg != DPSEC_ENC_3DES_CBC)
+	if (esp && m->enc_alg > DPSEC_ENC_CHACHA20_POLY1305)
 		return ike_fail(err, -EOPNOTSUPP,
-				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC or 3DES-CBC)",
+				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC, 3DES-CBC or ChaCha20-Poly1305)",
 				m->name);
 	if (pfs_group && ike_dh_public_len(pfs_group) == 0)
 		return ike_fail(err, -EOPNOTSUPP, "security method \"%s\": PFS group %u is not supported",
@@ -163,12 +162,16 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 {
 	if (m->protocol != IKE_PROTO_ESP)
 		return 0;
-	return m->enc_key_len + (m->enc_alg == DPSEC_ENC_AES_GCM_16 ? DPSEC_GCM_SALT_LEN : 0);
+	return m->enc_key_len + (dpsec_enc_is_aead(m->enc_alg) ? DPSEC_GCM_SALT_LEN : 0);
 }
 
+/* The key length attribute's value; 0: none is sent (fixed-length keys:
+ * 3DES, and ChaCha20-Poly1305, whose RFC 7634 §4 forbids it). */
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)
 {
-	return m->enc_alg == DPSEC_ENC_3DES_CBC ? 0 : (uint16_t)(m->enc_key_len * 8);
+	if (m->enc_alg == DPSEC_ENC_3DES_CBC || m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)
+		return 0;
+	return (uint16_t)(m->enc_key_len * 8);
 }
 
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m)

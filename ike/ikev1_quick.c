@@ -52,6 +52,15 @@ static bool ah_blocked(const struct ikev1_sa *sa, uint8_t protocol)
 	return protocol == IKE_PROTO_AH && (sa->local_nat || sa->remote_nat);
 }
 
+/* Whether IKEv1 can offer method m here: not AH across a NAT, and not
+ * ChaCha20-Poly1305, which has no IKEv1 transform ID (RFC 7634 is for
+ * IKEv2): such a method serves IKEv2 peers only. */
+static bool offerable(const struct ikev1_sa *sa, const struct ike_qm_method *m)
+{
+	return !ah_blocked(sa, m->protocol) &&
+	       !(m->protocol == IKE_PROTO_ESP && m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305);
+}
+
 static bool mode_is_transport(uint16_t m)
 {
 	return m == ISAKMP_ENCAP_TRANSPORT || m == ISAKMP_ENCAP_UDP_TRANSPORT ||
@@ -101,7 +110,7 @@ static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8]
 static bool any_method_offered(const struct ikev1_sa *sa)
 {
 	for (uint8_t i = 0; i < sa->peer.n_qm; i++)
-		if (!ah_blocked(sa, sa->peer.qm[i].protocol))
+		if (offerable(sa, &sa->peer.qm[i]))
 			return true;
 	return false;
 }
@@ -118,7 +127,7 @@ static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, s
 	for (uint8_t i = 0; i < sa->peer.n_qm; i++) {
 		const struct ike_qm_method *m = &sa->peer.qm[i];
 
-		if (ah_blocked(sa, m->protocol))
+		if (!offerable(sa, m))
 			continue; /* numbers stay those of the methods: still increasing */
 		ike_sa_add_proposal(out, (uint8_t)(i + 1), m->protocol, spi, 4);
 		ike_sa_add_transform(out, 1, transform_id(m));

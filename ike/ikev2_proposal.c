@@ -18,6 +18,7 @@ static const struct id_map enc_ids[] = {
 	{ DPSEC_ENC_AES_GCM_16, IKE_ENCR_AES_GCM_16 },
 	{ DPSEC_ENC_AES_CBC, IKE_ENCR_AES_CBC },
 	{ DPSEC_ENC_3DES_CBC, IKE_ENCR_3DES },
+	{ DPSEC_ENC_CHACHA20_POLY1305, IKE_ENCR_CHACHA20_POLY1305 },
 };
 
 static const struct id_map integ_ids[] = {

@@ -9,7 +9,7 @@
 
 #define DPSEC_NAME_MAX 64          /* names of ports, rules, filter lists, policies */
 #define DPSEC_MAX_ENC_KEY 32       /* AES-256 */
-#define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1 */
+#define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1; RFC 7634 §4 the same */
 #define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-256 block */
 #define DPSEC_REPLAY_DEFAULT 1024  /* packets */
 #define DPSEC_REPLAY_MAX 8192      /* packets: a 2 KiB bitmap at most */
@@ -44,7 +44,15 @@ enum dpsec_enc_alg {
 	DPSEC_ENC_AES_GCM_16, /* RFC 4106, 16-byte ICV; key length 16 or 32 */
 	DPSEC_ENC_AES_CBC,    /* RFC 3602; key length 16 or 32 */
 	DPSEC_ENC_3DES_CBC,   /* RFC 2451; key length 24 (K1 || K2 || K3) */
+	DPSEC_ENC_CHACHA20_POLY1305, /* RFC 7634, 16-byte ICV; key length 32 */
 };
+
+/* A combined-mode cipher: its own ICV, a 4-byte salt after the key (the
+ * nonce's first part), no integrity algorithm beside it. */
+static inline bool dpsec_enc_is_aead(uint8_t alg)
+{
+	return alg == DPSEC_ENC_AES_GCM_16 || alg == DPSEC_ENC_CHACHA20_POLY1305;
+}
 
 /* RFC 3948: ESP carried in UDP, to cross NATs (negotiated by IKE, RFC 3947
  * and RFC 7296 §2.23). */
@@ -100,7 +108,7 @@ struct dpsec_sa_conf {
 	uint8_t enc_alg;       /* enum dpsec_enc_alg */
 	uint8_t enc_key_len;   /* 16 or 32 (AES, without the GCM salt), 24 (3DES) */
 	uint8_t enc_key[DPSEC_MAX_ENC_KEY];
-	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* GCM only: last 4 bytes of keymat */
+	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes only: last 4 bytes of keymat */
 	uint8_t integ_alg;     /* enum dpsec_integ_alg */
 	uint8_t integ_key_len; /* 20 for SHA1, 32 for SHA-256 */
 	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];

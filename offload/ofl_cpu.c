@@ -1,9 +1,9 @@
 /* ofl_cpu.c - the CPU crypto engine on intel-ipsec-mb: one IMB_MGR per
  * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
- * or DES key schedules, HMAC inner/outer states). The fast path runs each
- * GCM op with one call of IMB's direct GCM API, and the other ops (CBC +
- * HMAC, AH's HMAC) as IMB jobs, one burst submission and flushes until
- * every job is back. An AES-128-CTR keystream in the same manager supplies
+ * or DES key schedules, HMAC inner/outer states; ChaCha20's key is used as
+ * it is). The fast path runs each GCM op with one call of IMB's direct GCM
+ * API, and the other ops (CBC + HMAC, ChaCha20-Poly1305, AH's HMAC) as IMB
+ * jobs, one burst submission and flushes until every job is back. An AES-128-CTR keystream in the same manager supplies
  * the CBC IVs.
  *
  * Why not jobs for everything, checked by IMB: on this project's machine a
@@ -25,7 +25,10 @@
  *   are non-zero multiples of 8, and enc_keys = dec_keys = an array of the
  *   three DES key schedules' addresses (the same schedules both ways).
  * - The direct GCM calls take any length, in place, a 12-byte nonce, any
- *   AAD length and a 1..16-byte tag; they only refuse NULL pointers. */
+ *   AAD length and a 1..16-byte tag; they only refuse NULL pointers.
+ * - IMB_CIPHER_CHACHA20_POLY1305 wants key_len_in_bytes 32, enc_keys the
+ *   key itself, a 12-byte IV (the nonce), a 16-byte tag and
+ *   IMB_AUTH_CHACHA20_POLY1305; it hashes the cipher range and the AAD. */
 
 #include <assert.h>
 #include <errno.h>
@@ -244,6 +247,8 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
 		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
+	case DPSEC_ENC_CHACHA20_POLY1305:
+		return c->integ_alg == DPSEC_INTEG_NONE && c->enc_key_len == 32 ? 0 : -EINVAL;
 	case DPSEC_ENC_3DES_CBC:
 		if (c->enc_key_len != DES3_KEY_LEN)
 			return -EINVAL;
@@ -261,6 +266,16 @@ static void prep_gcm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 		IMB_AES128_GCM_PRE(m, c->enc_key, &out->k.gcm);
 	else
 		IMB_AES256_GCM_PRE(m, c->enc_key, &out->k.gcm);
+	memcpy(out->salt, c->salt, sizeof(out->salt));
+	out->iv_len = 8;
+	out->icv_len = 16;
+	out->block_len = 4;
+}
+
+/* RFC 7634: the 32-byte key as it is, the salt the nonce's first 4 bytes. */
+static void prep_chacha(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
+{
+	memcpy(out->k.chacha, c->enc_key, sizeof(out->k.chacha));
 	memcpy(out->salt, c->salt, sizeof(out->salt));
 	out->iv_len = 8;
 	out->icv_len = 16;
@@ -343,6 +358,8 @@ int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		prep_auth_only(e->mgr, conf, out, pad);
 	else if (conf->enc_alg == DPSEC_ENC_AES_GCM_16)
 		prep_gcm(e->mgr, conf, out);
+	else if (conf->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)
+		prep_chacha(conf, out);
 	else
 		prep_cbc(e->mgr, conf, out, pad);
 out:
@@ -355,6 +372,17 @@ out:
 static inline bool op_is_gcm(const struct ofl_op *op)
 {
 	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_AES_GCM_16;
+}
+
+static inline bool op_is_chacha(const struct ofl_op *op)
+{
+	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_CHACHA20_POLY1305;
+}
+
+/* The bytes an op's job hashes: its lanes' length. */
+static inline uint32_t op_hash_len(const struct ofl_op *op)
+{
+	return op_is_chacha(op) ? op->cipher_len : op->auth_len;
 }
 
 /* One GCM op, in place, with IMB's direct API (the function the IMB_AES*_GCM_*
@@ -377,11 +405,14 @@ static void run_gcm(struct ofl_cpu *e, struct ofl_op *op)
 
 /* What IMB's job check would refuse of the fields an op brings (the rest
  * come from the SA's template): a HMAC length of 1..65534 bytes; a cipher
- * length that is a non-zero number of the cipher's blocks, or none for AH. */
+ * length that is a non-zero number of the cipher's blocks, or none for AH;
+ * ChaCha20-Poly1305 any length but none (and no HMAC). */
 static bool job_op_valid(const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
+	if (op_is_chacha(op))
+		return op->cipher_len != 0;
 	if (op->auth_len == 0 || op->auth_len > HMAC_MAX_LEN)
 		return false;
 	if (sa->auth_only)
@@ -418,6 +449,22 @@ static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 	fill_hmac(j, op);
 }
 
+/* The nonce and AAD as GCM's (RFC 7634 §2-2.1); Poly1305 covers the
+ * cipher range. */
+static void fill_chacha(IMB_JOB *j, const struct ofl_op *op)
+{
+	j->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
+	j->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
+	j->enc_keys = op->sa->k.chacha;
+	j->dec_keys = op->sa->k.chacha;
+	j->iv_len_in_bytes = GCM_NONCE_LEN;
+	j->u.CHACHA20_POLY1305.aad = op->aad;
+	j->u.CHACHA20_POLY1305.aad_len_in_bytes = op->aad_len;
+	j->u.CHACHA20_POLY1305.ctx = NULL;
+	j->hash_start_src_offset_in_bytes = op->cipher_off;
+	j->msg_len_to_hash_in_bytes = op->cipher_len;
+}
+
 static void fill_auth_only(IMB_JOB *j, const struct ofl_op *op)
 {
 	j->cipher_mode = IMB_CIPHER_NULL;
@@ -441,6 +488,8 @@ static void fill_job(IMB_JOB *j, struct ofl_op *op)
 	j->user_data = op;
 	if (op->sa->auth_only)
 		fill_auth_only(j, op);
+	else if (op_is_chacha(op))
+		fill_chacha(j, op);
 	else
 		fill_cbc(j, op);
 	op->status = -EIO; /* until the job comes back completed */
@@ -491,7 +540,7 @@ static void longest_first(struct ofl_op **ops, uint16_t n)
 		struct ofl_op *op = ops[i];
 		uint16_t j = i;
 
-		for (; j > 0 && ops[j - 1]->auth_len < op->auth_len; j--)
+		for (; j > 0 && op_hash_len(ops[j - 1]) < op_hash_len(op); j--)
 			ops[j] = ops[j - 1];
 		ops[j] = op;
 	}

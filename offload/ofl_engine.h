@@ -29,13 +29,14 @@ struct ofl_sa_crypto {
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
 	uint8_t key_len;    /* cipher key bytes: 16 or 32, 24 (3DES) */
-	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, 3DES) or 16 (AES-CBC) */
-	uint8_t icv_len;    /* 16 (GCM, SHA-256-128) or 12 (SHA1-96) */
-	uint8_t block_len;  /* ESP payload alignment: 4 (GCM), 8 (3DES) or 16 (AES-CBC) */
+	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, ChaCha20, 3DES) or 16 (AES-CBC) */
+	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128) or 12 (SHA1-96) */
+	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, ChaCha20), 8 (3DES) or 16 (AES-CBC) */
 	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
 	uint8_t salt[DPSEC_GCM_SALT_LEN];
 	union {
 		struct gcm_key_data gcm;
+		uint8_t chacha[32]; /* ChaCha20-Poly1305: the key itself, as IMB takes it */
 		struct {
 			union {
 				struct { /* AES-CBC */
@@ -65,10 +66,10 @@ struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;
 	uint32_t cipher_off, cipher_len;
-	uint32_t auth_off, auth_len;  /* CBC+HMAC only; GCM authenticates cipher range + aad */
-	const uint8_t *iv;            /* GCM: 12-byte nonce salt||IV; CBC: the IV (iv_len) */
-	const uint8_t *aad;           /* GCM only */
-	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5) */
+	uint32_t auth_off, auth_len;  /* HMAC only; combined modes authenticate cipher range + aad */
+	const uint8_t *iv;            /* combined modes: 12-byte nonce salt||IV; CBC: the IV */
+	const uint8_t *aad;           /* combined modes only */
+	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5, RFC 7634 §2.1) */
 	bool encrypt;
 	uint8_t *tag;                 /* where the engine writes the computed ICV */
 	int status;                   /* out: 0, -EINVAL (a length the cipher or HMAC

@@ -83,7 +83,7 @@ filter_lists = (
 );
 filter_actions = (
   { name = "ike-gcm"; action = "negotiate";
-    methods = ( { protocol = "esp"; encryption = "aes128gcm16"; lifetime_seconds = %(life)d; } ); }
+    methods = ( { protocol = "esp"; encryption = "%(esp)s"; lifetime_seconds = %(life)d; } ); }
 );
 policies = (
   { name = "ike"; default_action = "permit"; rules = (
@@ -138,7 +138,7 @@ connections {
     remote { %(remote)s }
     children { lans { local_ts = 10.2.0.0/24
                       remote_ts = 10.1.0.0/24
-                      esp_proposals = aes128gcm16 } }
+                      esp_proposals = %(esp)s } }
   }
 }
 %(secrets)s
@@ -174,6 +174,10 @@ class World:
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         # strongSwan's IKE proposals, its preferred first
         self.sw_proposals = "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
+        # the child SAs' cipher (the store's and strongSwan's name for it):
+        # ChaCha20-Poly1305 (RFC 7634) in the certificate worlds, AES-GCM
+        # in the others
+        self.esp = "chacha20poly1305" if self.cert else "aes128gcm16"
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
@@ -242,7 +246,7 @@ class World:
             crl = CRL_CHECK % self.work if self.peer == "revoked" and gw == "a" else ""
             auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
-            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE) + self.store_extra)
+            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp) + self.store_extra)
         self.dataplane(gw)
         return self.control(gw)
 
@@ -275,7 +279,7 @@ class World:
             f.write(STRONGSWAN_CONF % dict(work=self.work, extra=self.charon_extra))
         with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(SWANCTL_CONF % dict(SWANCTL_CERT if self.cert else SWANCTL_PSK,
-                                        proposals=self.sw_proposals))
+                                        proposals=self.sw_proposals, esp=self.esp))
         if self.cert:
             self.swanctl_dir()
         os.environ["STRONGSWAN_CONF"] = conf
@@ -616,6 +620,17 @@ def check_mmsas(w, errs):
                     % (sas, role, want))
 
 
+ESP_SHOWN = {"chacha20poly1305": "ChaCha20-Poly1305", "aes128gcm16": "AES-128-GCM"}
+
+
+def check_esp_cipher(w, errs):
+    """A's show qmsas: the SA pair in the cipher the store names."""
+    algs = {q["algorithms"] for q in w.show("a", "qmsas")}
+    print("gateway a: child SAs' algorithms %s" % sorted(algs))
+    if algs != {ESP_SHOWN[w.esp]}:
+        errs.append("gateway A: child SAs in %s, expected %s" % (sorted(algs), ESP_SHOWN[w.esp]))
+
+
 def check_charon_auth(w, errs):
     """strongSwan verified A's signature (RFC 7427: RSA-PSS, or ECDSA) over
     A's certificate, and signed with its own key (ECDSA, or RSA)."""
@@ -637,7 +652,7 @@ def check_cert_store(w, errs):
         store = w.path("check.conf")
         auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE))
+            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         print("dpsec-ctld --check: %s" % r.stdout.strip())
@@ -876,6 +891,7 @@ def run(w, errs):
     t_up = time.monotonic()
     first_pings(w, errs, ctld)
     check_mmsas(w, errs)
+    check_esp_cipher(w, errs)
     check_ike_log(w, errs, "a", "-> ESTABLISHED")
     if w.cert and w.peer == "strongswan":
         check_charon_auth(w, errs)

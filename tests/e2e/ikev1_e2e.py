@@ -107,7 +107,7 @@ def ikev1_store(legacy):
     mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s };' % (
         MM_MINUTES, " legacy_suites = true;" if legacy else "")
     store = E.STORE.replace('default_action = "permit";', 'default_action = "permit"; ' + mm)
-    return store.replace('encryption = "aes128gcm16";', 'encryption = "aes128"; integrity = "sha1_96";')
+    return store.replace('encryption = "%(esp)s";', 'encryption = "aes128"; integrity = "sha1_96";')
 
 
 def with_ikev2_policy(store):
@@ -136,7 +136,7 @@ def use_ikev1(legacy=False, pfs=False):
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
                       .replace("proposals = %(proposals)s", "proposals = aes128-sha1-modp2048")
-                      .replace("esp_proposals = aes128gcm16",
+                      .replace("esp_proposals = %(esp)s",
                                "esp_proposals = aes128-sha1" + ("-ecp256" if pfs else "")))
 
 

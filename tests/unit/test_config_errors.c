@@ -276,7 +276,8 @@ static const struct broken broken[] = {
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", or \"3des\", got \"des\"" },
+	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", or "
+	  "\"chacha20poly1305\", got \"des\"" },
 	{ "3des key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"3des\"; encryption_key = \"" K16 "\";")), 3,
 	  "security_associations.[0].encryption_key",

@@ -2,7 +2,7 @@
  * nobody here wrote: the GCM specification (McGrew & Viega, test cases 3, 4,
  * 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602 AES-CBC,
  * the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and RFC 4231
- * HMAC-SHA-256; then random bursts mixing every SA kind and both directions,
+ * HMAC-SHA-256, RFC 8439's ChaCha20-Poly1305 AEAD example; then random bursts mixing every SA kind and both directions,
  * each op checked against OpenSSL, which shares no code with
  * intel-ipsec-mb. No EAL: the engine needs none. */
 #include <check.h>
@@ -99,6 +99,12 @@ static void conf_gcm(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_le
 	c->integ_alg = DPSEC_INTEG_NONE;
 }
 
+static void conf_chacha(struct dpsec_sa_conf *c, const uint8_t *key, const uint8_t *salt)
+{
+	conf_gcm(c, key, 32, salt);
+	c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305;
+}
+
 static void conf_cbc(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_len, uint8_t integ,
 		     const uint8_t *ikey, uint8_t ikey_len)
 {
@@ -134,17 +140,19 @@ static void ref_gcm(const struct dpsec_sa_conf *c, const uint8_t *nonce, const u
 	int out = 0;
 
 	ck_assert_ptr_nonnull(x);
-	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_key_len == 16 ? EVP_aes_128_gcm()
-								    : EVP_aes_256_gcm(),
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_CHACHA20_POLY1305
+						       ? EVP_chacha20_poly1305()
+					       : c->enc_key_len == 16 ? EVP_aes_128_gcm()
+								      : EVP_aes_256_gcm(),
 					    NULL, NULL, NULL), 1);
-	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_IVLEN, 12, NULL), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL), 1);
 	ck_assert_int_eq(EVP_EncryptInit_ex(x, NULL, NULL, c->enc_key, nonce), 1);
 	if (aad_len > 0)
 		ck_assert_int_eq(EVP_EncryptUpdate(x, NULL, &out, aad, aad_len), 1);
 	if (len > 0)
 		ck_assert_int_eq(EVP_EncryptUpdate(x, ct, &out, pt, len), 1);
 	ck_assert_int_eq(EVP_EncryptFinal_ex(x, ct + out, &out), 1);
-	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
 	EVP_CIPHER_CTX_free(x);
 }
 
@@ -367,6 +375,68 @@ START_TEST(test_gcm_vectors)
 }
 END_TEST
 
+/* ---- ChaCha20-Poly1305: RFC 8439 §2.8.2 (RFC 7539's), as ESP gives it -- */
+
+/* The example's nonce is 07000000 || 4041424344454647: an SA with salt
+ * 07000000 (RFC 7634 §2: the last 4 bytes of its key material) sending IV
+ * 4041424344454647; its 12-byte AAD is what ESN makes (SPI || seq hi ||
+ * seq lo). */
+START_TEST(test_chacha_vector)
+{
+	static const char *pt_s = "Ladies and Gentlemen of the class of '99: If I could offer you "
+				  "only one tip for the future, sunscreen would be it.";
+	struct gcm_vec v = {
+		.name = "RFC 8439 2.8.2",
+		.key = "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+		.nonce = "070000004041424344454647", .aad = "50515253c0c1c2c3c4c5c6c7",
+		.ct = "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+		      "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+		      "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+		      "3ff4def08e4b7a9de576d26586cec64b6116",
+		.tag = "1ae10b594f09e26a7e902ecbd0600691" };
+	struct dpsec_sa_conf c;
+	struct gcm_case g;
+	uint8_t key[32], buf[16 + 256 + 16], nonce[12], tag[16];
+	struct ofl_op op;
+
+	ck_assert_uint_eq(unhex(v.key, key, sizeof(key)), 32);
+	ck_assert_uint_eq(unhex(v.nonce, g.nonce, sizeof(g.nonce)), 12);
+	g.aad_len = unhex(v.aad, g.aad, sizeof(g.aad));
+	g.len = strlen(pt_s);
+	memcpy(g.pt, pt_s, g.len);
+	ck_assert_uint_eq(unhex(v.ct, g.ct, sizeof(g.ct)), g.len);
+	ck_assert_uint_eq(unhex(v.tag, g.tag, sizeof(g.tag)), 16);
+	conf_chacha(&c, key, g.nonce);
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &g.k), 0);
+	ck_assert_uint_eq(g.k.iv_len, 8);
+	ck_assert_uint_eq(g.k.icv_len, 16);
+	ck_assert_uint_eq(g.k.block_len, 4);
+
+	memset(buf, GUARD, sizeof(buf));
+	memcpy(buf + 16, g.pt, g.len);
+	gcm_op(&g, buf, nonce, tag, true, &op);
+	run1(&op);
+	ck_assert_mem_eq(buf + 16, g.ct, g.len);
+	ck_assert_mem_eq(tag, g.tag, 16);
+	ck_assert(all_bytes(buf, 16, GUARD) && all_bytes(buf + 16 + g.len, 16, GUARD));
+
+	gcm_op(&g, buf, nonce, tag, false, &op);
+	memset(tag, 0, sizeof(tag));
+	run1(&op);
+	ck_assert_mem_eq(buf + 16, g.pt, g.len);
+	ck_assert(ofl_icv_equal(tag, g.tag, 16));
+
+	memcpy(buf + 16, g.ct, g.len); /* a flipped ciphertext bit, then AAD bit */
+	buf[16] ^= 0x01;
+	run1(&op);
+	ck_assert(!ofl_icv_equal(tag, g.tag, 16));
+	memcpy(buf + 16, g.ct, g.len);
+	g.aad[0] ^= 0x80;
+	run1(&op);
+	ck_assert(!ofl_icv_equal(tag, g.tag, 16));
+}
+END_TEST
+
 /* ---- AES-CBC + HMAC: RFC 3602 ciphertexts, OpenSSL tags ------------------ */
 
 struct cbc_vec {
@@ -575,7 +645,13 @@ END_TEST
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
-       N_SA_KINDS };
+       SA_CHACHA, N_SA_KINDS };
+
+/* The kinds whose ops carry a nonce and AAD (burst_aead). */
+static bool kind_is_aead(int kind)
+{
+	return kind == SA_GCM128 || kind == SA_GCM256 || kind == SA_CHACHA;
+}
 
 struct burst_sas {
 	struct dpsec_sa_conf conf[N_SA_KINDS];
@@ -598,6 +674,8 @@ static void burst_sas_init(struct burst_sas *s)
 		rnd_fill(salt, sizeof(salt));
 		if (i == SA_GCM128 || i == SA_GCM256)
 			conf_gcm(&s->conf[i], key, i == SA_GCM128 ? 16 : 32, salt);
+		else if (i == SA_CHACHA)
+			conf_chacha(&s->conf[i], key, salt);
 		else if (i == SA_CBC128_SHA1)
 			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
 		else if (i == SA_CBC256_SHA256)
@@ -610,8 +688,9 @@ static void burst_sas_init(struct burst_sas *s)
 	}
 }
 
-/* GCM: header(8) || IV(8) || payload, any payload length. */
-static void burst_gcm(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
+/* GCM, ChaCha20-Poly1305: header(8) || IV(8) || payload, any payload
+ * length. */
+static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		      bool encrypt, struct ofl_op *op)
 {
 	uint32_t len = 1 + rnd() % MAX_DATA;
@@ -679,8 +758,8 @@ START_TEST(test_bursts)
 			int kind = (int)(rnd() % N_SA_KINDS);
 			bool enc = rnd() % 2;
 
-			if (kind == SA_GCM128 || kind == SA_GCM256)
-				burst_gcm(&s->conf[kind], &s->k[kind], &pk[i], enc, &ops[i]);
+			if (kind_is_aead(kind))
+				burst_aead(&s->conf[kind], &s->k[kind], &pk[i], enc, &ops[i]);
 			else
 				burst_cbc(&s->conf[kind], &s->k[kind], &pk[i], enc, &ops[i]);
 		}
@@ -710,8 +789,8 @@ START_TEST(test_burst_invalid_op)
 		for (int i = 0; i < N; i++) {
 			int kind = i % N_SA_KINDS;
 
-			if (kind == SA_GCM128 || kind == SA_GCM256)
-				burst_gcm(&s->conf[kind], &s->k[kind], &pk[i], true, &ops[i]);
+			if (kind_is_aead(kind))
+				burst_aead(&s->conf[kind], &s->k[kind], &pk[i], true, &ops[i]);
 			else
 				burst_cbc(&s->conf[kind], &s->k[kind], &pk[i], i % 2, &ops[i]);
 		}
@@ -848,7 +927,16 @@ START_TEST(test_prepare_invalid)
 	conf_cbc(&c, key, 32, 3 /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
-	c.enc_alg = DPSEC_ENC_3DES_CBC + 1; /* unknown */
+	c.enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; /* unknown */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+
+	conf_chacha(&c, key, salt);
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	c.enc_key_len = 16; /* ChaCha20 takes 32 bytes only */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	conf_chacha(&c, key, salt);
+	c.integ_alg = DPSEC_INTEG_HMAC_SHA256_128; /* a combined mode with an integrity algorithm */
+	c.integ_key_len = 32;
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 
 	conf_des3(&c, key, DPSEC_INTEG_NONE, ikey, 0); /* 3DES without integrity */
@@ -871,6 +959,7 @@ static Suite *crypto_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_gcm_vectors, 0, N_GCM_VECS);
+	tcase_add_test(tc, test_chacha_vector);
 	tcase_add_loop_test(tc, test_cbc_vectors, 0, 2 * N_CBC_VECS);
 	tcase_add_loop_test(tc, test_des3_vectors, 0, 2);
 	tcase_add_loop_test(tc, test_hmac_vectors, 0, N_HMAC_VECS);

@@ -169,6 +169,52 @@ START_TEST(quick_mode_3des)
 }
 END_TEST
 
+/* Both sides of w (made, not started) with only method m, which the
+ * initiator cannot offer: Main Mode comes up, no Quick Mode starts. */
+static void no_quick_mode_with(struct world *w, const struct ike_qm_method *m)
+{
+	w->i.pol.qm[0] = *m;
+	w->r.pol.qm[0] = *m;
+	world_go(w);
+	initiate(w);
+	for (int k = 0; k < 5; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	refused(w, &w->r, -EPROTONOSUPPORT); /* Main Mode 6: up, but no Quick Mode */
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_UP), 0);
+	nothing_sent(&w->i);
+	world_end(w);
+}
+
+/* ChaCha20-Poly1305 has no IKEv1 transform ID (RFC 7634 is IKEv2's): a
+ * policy listing it first still makes a Quick Mode with IKEv1, offering
+ * only the methods IKEv1 can name, and both sides agree on the next. */
+START_TEST(quick_mode_skips_chacha20_poly1305)
+{
+	static const struct ike_qm_method qm_chacha = {
+		IKE_PROTO_ESP, DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000
+	};
+	struct world w;
+	const struct ike_child *ci;
+
+	world_init(&w);
+	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
+		s->pol.n_qm = 2;
+		s->pol.qm[1] = s->pol.qm[0];
+		s->pol.qm[0] = qm_chacha;
+	}
+	world_go(&w);
+	main_and_quick(&w);
+	ci = child_of(&w.i);
+	ck_assert_uint_eq(ci->out.enc_alg, w.i.pol.qm[1].enc_alg);
+	pair_agrees(ci, child_of(&w.r));
+	world_end(&w);
+
+	world_init(&w); /* ChaCha20-Poly1305 alone: nothing IKEv1 can offer */
+	no_quick_mode_with(&w, &qm_chacha);
+}
+END_TEST
+
 /* An offer longer than the responder's lifetime is answered with
  * RESPONDER-LIFETIME and the shorter one holds on both sides. */
 START_TEST(responder_lifetime)
@@ -262,17 +308,7 @@ START_TEST(nat_with_only_ah_starts_no_quick_mode)
 	struct world w;
 
 	nat_world(&w);
-	w.i.pol.qm[0] = qm_ah_sha1;
-	w.r.pol.qm[0] = qm_ah_sha1;
-	world_go(&w);
-	initiate(&w);
-	for (int k = 0; k < 5; k++)
-		pass(&w, k % 2 ? &w.r : &w.i);
-	refused(&w, &w.r, -EPROTONOSUPPORT); /* Main Mode 6: up, but no Quick Mode */
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
-	nothing_sent(&w.i);
-	world_end(&w);
+	no_quick_mode_with(&w, &qm_ah_sha1);
 }
 END_TEST
 
@@ -436,6 +472,7 @@ int main(void)
 		nat_responder_refuses_plain_esp,
 		responder_refuses_udp_without_nat,
 		quick_mode_3des,
+		quick_mode_skips_chacha20_poly1305,
 		responder_lifetime,
 		ah_and_transport_mode,
 		selectors_outside_policy,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ikev2_proposal.h"
 #include "ikev2_world.h"
 
 static const struct ike_mm_method mm_cbc_modp = {
@@ -20,6 +21,9 @@ static const struct ike_qm_method qm_cbc = {
 };
 static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
 	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
+};
+static const struct ike_qm_method qm_chacha = {
+	IKE_PROTO_ESP, DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_INTEG_NONE, 0, true, 3600, 100000
 };
 
 /* The suites psk_exchange_both_sides_agree runs, one per iteration (_i). */
@@ -35,6 +39,7 @@ static const struct {
 	{ &mm_gcm_x25519, &qm_gcm, "AES-GCM-16, Curve25519" },
 	{ &mm_gcm_x25519, &qm_cbc, "AES-CBC + HMAC-SHA2-256, Curve25519" },
 	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
+	{ &mm_gcm_x25519, &qm_chacha, "ChaCha20-Poly1305, Curve25519" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)
@@ -345,6 +350,27 @@ START_TEST(proposal_selection_prefers_the_responder)
 }
 END_TEST
 
+/* RFC 7634 §4: ChaCha20-Poly1305 is ENCR 28 and carries no Key Length
+ * attribute; an offer of it with one is not ours. */
+START_TEST(chacha20_poly1305_proposal)
+{
+	struct ike_qm_offer offers[1];
+	struct ike_choice c;
+	struct ike_sa sa;
+
+	ck_assert_int_eq(ikev2_sa_from_qm(&qm_chacha, 1, 0x01020304, &sa), 0);
+	ck_assert_uint_eq(sa.n_prop, 1);
+	ck_assert_uint_eq(sa.tr[0].type, IKEV2_TR_ENCR);
+	ck_assert_uint_eq(sa.tr[0].id, 28);
+	ck_assert_ptr_null(ike_tr_attr(&sa, &sa.tr[0], IKEV2_ATTR_KEY_LENGTH));
+	ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+	ck_assert_uint_eq(offers[0].enc.v[0], DPSEC_ENC_CHACHA20_POLY1305);
+	ck_assert_int_eq(ike_qm_select(&qm_chacha, 1, offers, 1, &c), 0);
+	offers[0].enc.bits[0] = 256;
+	ck_assert_int_eq(ike_qm_select(&qm_chacha, 1, offers, 1, &c), -ENOENT);
+}
+END_TEST
+
 START_TEST(methods_from_the_policy_store)
 {
 	struct cfg_sec_method m = { .name = "High", .protocol = CFG_PROTO_ESP,
@@ -364,7 +390,13 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_uint_eq(q.enc_alg, DPSEC_ENC_3DES_CBC);
 	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0); /* no Key Length attribute */
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (24 + 20));
-	m.enc_alg = DPSEC_ENC_3DES_CBC + 1; /* a cipher the dataplane does not run */
+	m.enc_alg = DPSEC_ENC_CHACHA20_POLY1305; /* RFC 7634: a 32-byte key and a 4-byte salt */
+	m.enc_key_len = 32;
+	m.integ_alg = DPSEC_INTEG_NONE;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 36);
+	m.enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; /* a cipher the dataplane does not run */
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
 	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
 	m.enc_alg = DPSEC_ENC_AES_CBC;
@@ -443,6 +475,7 @@ int main(void)
 		cookie_secret_rotation,
 		proposal_selection_prefers_the_responder,
 		methods_from_the_policy_store,
+		chacha20_poly1305_proposal,
 		identities_of_every_type,
 		psk_exchange_with_other_identity_types,
 	};

@@ -27,7 +27,8 @@ static const char *const good =
 	");\n"
 	"filter_actions = (\n"
 	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true; df_bit = \"clear\"; dscp = 26;\n"
-	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; } ); }\n"
+	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; },\n"
+	"                { protocol = \"esp\"; encryption = \"chacha20poly1305\"; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
 	"  legacy_suites = true; };\n"
@@ -75,9 +76,12 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->df_bit, DPSEC_DF_CLEAR);
 	ck_assert(a->dscp_fixed);
 	ck_assert_uint_eq(a->dscp, 26);
-	ck_assert_uint_eq(a->n_methods, 1);
+	ck_assert_uint_eq(a->n_methods, 2);
 	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
+	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_CHACHA20_POLY1305);
+	ck_assert_uint_eq(a->methods[1].enc_key_len, 32);
+	ck_assert_uint_eq(a->methods[1].integ_alg, DPSEC_INTEG_NONE);
 	ck_assert_uint_eq(a->methods[0].lifetime_kilobytes, 100000); /* the seeds' default */
 	ck_assert_uint_eq(s.timeouts.fallback_ms, 3000);
 	ck_assert_uint_eq(s.timeouts.block_seconds, 60);
@@ -157,6 +161,9 @@ static const struct bad bad_stores[] = {
 	  "encryption = \"aes128\"; integrity = \"sha1_96\"; } ); } );\n", "AH authenticates only" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"aes128gcm16\"; integrity = \"sha1_96\"; } ); } );\n", "combined-mode" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "encryption = \"chacha20poly1305\"; integrity = \"sha256_128\"; } ); } );\n",
+	  "combined-mode" },
 	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
 	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
 	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "

@@ -13,18 +13,22 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as c_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
 from scapy.packet import Raw
 
-# name -> parameters. key: encryption keymat length (GCM: key || 4-byte salt)
+# name -> parameters. key: encryption keymat length (GCM, ChaCha20-Poly1305:
+# key || 4-byte salt)
 ALGS = {
     "aes128gcm16": dict(enc="aes128gcm16", integ=None, key=20, ikey=0, scapy_crypt="AES-GCM",
                         scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
     "aes256gcm16": dict(enc="aes256gcm16", integ=None, key=36, ikey=0, scapy_crypt="AES-GCM",
                         scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
+    "chacha20poly1305": dict(enc="chacha20poly1305", integ=None, key=36, ikey=0,
+                             scapy_crypt="CHACHA20-POLY1305", scapy_auth=None, iv=8, icv=16,
+                             align=4, aead=True, ah=False),
     "aes128-sha1_96": dict(enc="aes128", integ="sha1_96", key=16, ikey=20, scapy_crypt="AES-CBC",
                            scapy_auth="HMAC-SHA1-96", iv=16, icv=12, align=16, aead=False,
                            ah=False),
@@ -48,6 +52,13 @@ ESP_ALGS = [a for a, p in ALGS.items() if not p["ah"]]
 AH_ALGS = [a for a, p in ALGS.items() if p["ah"]]
 
 _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
+
+
+def _aead(spec):
+    """The SA's combined-mode cipher (RFC 4106 AES-GCM, RFC 7634
+    ChaCha20-Poly1305) and salt: both split their keymat so."""
+    key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+    return (ChaCha20Poly1305 if spec.p["enc"] == "chacha20poly1305" else AESGCM)(key), salt
 
 
 def _cbc(spec, iv):
@@ -149,10 +160,10 @@ def ref_seal(spec, seq64, plaintext, iv=None):
     seq_lo, seq_hi = seq64 & 0xFFFFFFFF, seq64 >> 32
     hdr = struct.pack("!II", spec.spi, seq_lo)
     if spec.p["aead"]:
-        key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+        cipher, salt = _aead(spec)
         iv = struct.pack("!Q", seq64) if iv is None else iv
         aad = hdr if not spec.esn else struct.pack("!III", spec.spi, seq_hi, seq_lo)
-        return hdr + iv + AESGCM(key).encrypt(salt + iv, plaintext, aad)
+        return hdr + iv + cipher.encrypt(salt + iv, plaintext, aad)
     iv = os.urandom(spec.p["iv"]) if iv is None else iv
     if len(plaintext) % spec.p["align"]:
         raise EspError("CBC plaintext of %d bytes" % len(plaintext))
@@ -170,13 +181,13 @@ def ref_open(spec, esp_bytes, seq_hi=0):
     hdr, iv = esp_bytes[:8], esp_bytes[8:8 + p["iv"]]
     ct, icv = esp_bytes[8 + p["iv"]:-p["icv"]], esp_bytes[-p["icv"]:]
     if p["aead"]:
-        key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+        cipher, salt = _aead(spec)
         spi, seq_lo = struct.unpack("!II", hdr)
         aad = hdr if not spec.esn else struct.pack("!III", spi, seq_hi, seq_lo)
         try:
-            return iv, AESGCM(key).decrypt(salt + iv, ct + icv, aad)
+            return iv, cipher.decrypt(salt + iv, ct + icv, aad)
         except Exception as e:
-            raise EspError("GCM tag mismatch") from e
+            raise EspError("%s tag mismatch" % p["enc"]) from e
     if not hmac.compare_digest(_hmac_icv(spec, esp_bytes[:-p["icv"]], seq_hi), icv):
         raise EspError("HMAC ICV mismatch")
     if len(ct) % p["align"]:
