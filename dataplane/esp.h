@@ -114,7 +114,9 @@ static inline void dp_sa_route_key(const struct dp_sa *sa, struct dp_meta *md)
 #define ESP_NH_NONE 59
 
 /* RFC 4106 §4-5: the GCM nonce is salt || IV, the AAD is SPI || seq low, or
- * SPI || seq high || seq low with ESN. Both directions build them alike. */
+ * SPI || seq high || seq low with ESN; RFC 7634 §2-2.1 the same for
+ * ChaCha20-Poly1305. Both directions build them alike, after the op's
+ * cipher range. */
 static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const uint8_t *esp,
 			      uint64_t seq64, struct ofl_op *op)
 {
@@ -129,6 +131,7 @@ static inline void esp_gcm_op(const struct dp_sa *sa, struct dp_meta *md, const 
 	op->iv = md->nonce;
 	op->aad = md->aad;
 	op->aad_len = esn ? 12 : 8;
+	op->auth_len = op->cipher_len;
 }
 
 /* A run of consecutive packets of a burst that share an SA: both

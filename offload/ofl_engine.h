@@ -66,7 +66,8 @@ struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;
 	uint32_t cipher_off, cipher_len;
-	uint32_t auth_off, auth_len;  /* HMAC only; combined modes authenticate cipher range + aad */
+	uint32_t auth_off, auth_len;  /* HMAC's range; combined modes authenticate the aad and
+				       * the cipher range: auth_len = cipher_len */
 	const uint8_t *iv;            /* combined modes: 12-byte nonce salt||IV; CBC: the IV */
 	const uint8_t *aad;           /* combined modes only */
 	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5, RFC 7634 §2.1) */

@@ -2,9 +2,10 @@
  * nobody here wrote: the GCM specification (McGrew & Viega, test cases 3, 4,
  * 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602 AES-CBC,
  * the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and RFC 4231
- * HMAC-SHA-256, RFC 8439's ChaCha20-Poly1305 AEAD example; then random bursts mixing every SA kind and both directions,
- * each op checked against OpenSSL, which shares no code with
- * intel-ipsec-mb. No EAL: the engine needs none. */
+ * HMAC-SHA-256, RFC 8439's ChaCha20-Poly1305 AEAD example; then random
+ * bursts mixing every SA kind and both directions, each op checked against
+ * OpenSSL, which shares no code with intel-ipsec-mb. No EAL: the engine
+ * needs none. */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -335,7 +336,7 @@ static void gcm_op(struct gcm_case *g, uint8_t *buf, uint8_t *nonce, uint8_t *ta
 	memcpy(nonce, g->k.salt, 4);
 	memcpy(nonce + 4, g->nonce + 4, 8);
 	*op = (struct ofl_op){.sa = &g->k, .buf = buf, .cipher_off = 16,
-			      .cipher_len = (uint32_t)g->len, .iv = nonce,
+			      .cipher_len = (uint32_t)g->len, .auth_len = (uint32_t)g->len, .iv = nonce,
 			      .aad = g->aad_len ? g->aad : NULL, .aad_len = (uint8_t)g->aad_len,
 			      .encrypt = encrypt, .tag = tag};
 }
@@ -705,7 +706,7 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 	memcpy(p->nonce + 4, p->buf + 8, 8);
 	ref_gcm(c, p->nonce, p->aad, aad_len, pt + 16, (int)len, ct + 16, p->want_tag);
 	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = 16, .cipher_len = len,
-			      .iv = p->nonce, .aad = p->aad, .aad_len = aad_len, .encrypt = encrypt,
+			      .auth_len = len, .iv = p->nonce, .aad = p->aad, .aad_len = aad_len, .encrypt = encrypt,
 			      .tag = p->tag};
 }
 
