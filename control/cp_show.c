@@ -326,10 +326,15 @@ static const char *tr_name(uint8_t type, uint16_t id)
 }
 
 /* "AES_GCM_16-256/PRF_HMAC_SHA2_256/ECP_256" (an integrity algorithm
- * before the PRF when there is one). */
+ * before the PRF when there is one; no key length for a cipher with one
+ * length: "CHACHA20_POLY1305/PRF_..."). */
 static void mm_algs(const struct ike_mm_method *m, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s-%u%s%s/PRF_%s/%s", tr_name(IKEV2_TR_ENCR, m->suite.encr), m->suite.encr_bits,
+	char bits[8] = "";
+
+	if (m->suite.encr_bits)
+		snprintf(bits, sizeof(bits), "-%u", m->suite.encr_bits);
+	snprintf(buf, len, "%s%s%s%s/PRF_%s/%s", tr_name(IKEV2_TR_ENCR, m->suite.encr), bits,
 		 m->suite.integ ? "/" : "", m->suite.integ ? tr_name(IKEV2_TR_INTEG, m->suite.integ) : "",
 		 tr_name(IKEV2_TR_PRF, m->suite.prf), tr_name(IKEV2_TR_DH, m->dh_group));
 }

@@ -22,6 +22,8 @@ static const struct ikecr_cipher ciphers[] = {
 	{ IKE_ENCR_AES_GCM_16, 128, "AES-128-GCM", 16, 4, 1, 8, 16 },
 	{ IKE_ENCR_AES_GCM_16, 192, "AES-192-GCM", 24, 4, 1, 8, 16 },
 	{ IKE_ENCR_AES_GCM_16, 256, "AES-256-GCM", 32, 4, 1, 8, 16 },
+	/* RFC 7634 §3: laid out as AES-GCM's, no Key Length attribute */
+	{ IKE_ENCR_CHACHA20_POLY1305, 0, "ChaCha20-Poly1305", 32, 4, 1, 8, 16 },
 };
 
 static const struct ikecr_integ integs[] = {

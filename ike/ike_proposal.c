@@ -18,6 +18,9 @@ const struct ike_mm_method ike_mm_defaults[] = {
 	{ { IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_MODP_2048 },
 	{ { IKE_ENCR_AES_CBC, 256, IKE_INTEG_HMAC_SHA2_256_128, IKE_PRF_HMAC_SHA2_256 },
 	  IKE_DH_MODP_2048 },
+	/* for peers without AES instructions (RFC 7634, RFC 8247 §2.1's SHOULD) */
+	{ { IKE_ENCR_CHACHA20_POLY1305, 0, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 },
+	  IKE_DH_CURVE25519 },
 };
 const size_t ike_mm_defaults_n = N(ike_mm_defaults);
 

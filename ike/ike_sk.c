@@ -1,5 +1,5 @@
 /* ike_sk.c - encryption of IKE messages: IKEv2 Encrypted payloads (CBC +
- * HMAC, AES-GCM) and IKEv1's chained CBC (see ike_sk.h). */
+ * HMAC, AES-GCM, ChaCha20-Poly1305) and IKEv1's chained CBC (see ike_sk.h). */
 #include <errno.h>
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include "ikev2_msg.h"
 #include "isakmp_msg.h"
 
-#define GCM_NONCE_LEN 12 /* RFC 5282 §4: salt (4) | IV (8) */
+#define AEAD_NONCE_LEN 12 /* RFC 5282 §4, RFC 7634 §3: salt (4) | IV (8) */
 
 /* CBC over whole blocks, in place, no padding of OpenSSL's own. */
 static int cbc(const char *name, int enc, const uint8_t *key, const uint8_t *iv, uint8_t *buf,
@@ -34,17 +34,18 @@ static int integrity_failed(struct ike_err *err)
 	return ike_fail(err, -EKEYREJECTED, "Encrypted payload: integrity check failed");
 }
 
-/* RFC 5282: SK_e is the AES key followed by a 4-byte salt; the nonce is
- * salt | the 8-byte IV; the 16-byte tag is the ICV. Encrypting writes the
- * tag, decrypting checks it (-EKEYREJECTED). */
-static int gcm(const struct ikev2_keys *k, int enc, const uint8_t *sk_e, const uint8_t *iv,
+/* RFC 5282 (AES-GCM), RFC 7634 §3 (ChaCha20-Poly1305): SK_e is the key
+ * followed by a 4-byte salt; the nonce is salt | the 8-byte IV; the
+ * 16-byte tag is the ICV. Encrypting writes the tag, decrypting checks it
+ * (-EKEYREJECTED). */
+static int aead(const struct ikev2_keys *k, int enc, const uint8_t *sk_e, const uint8_t *iv,
 	       const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag,
 	       struct ike_err *err)
 {
 	const EVP_CIPHER *c = ikecr_cipher_fetch(k->cipher);
 	EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
 	size_t key_len = k->e_len - k->salt_len;
-	uint8_t nonce[GCM_NONCE_LEN], fin[IKE_BLOCK_MAX];
+	uint8_t nonce[AEAD_NONCE_LEN], fin[IKE_BLOCK_MAX];
 	int out = 0, rc = 0;
 
 	memcpy(nonce, sk_e + key_len, k->salt_len);
@@ -143,7 +144,7 @@ int ikev2_sk_seal(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t a
 	if (RAND_bytes(s.iv, k->iv_len) != 1)
 		rc = ikecr_ossl_fail(err, "SK IV");
 	else if (k->integ_md == NULL)
-		rc = gcm(k, 1, ek, s.iv, msg, aad_len, s.ct, s.ct_len, s.icv, err);
+		rc = aead(k, 1, ek, s.iv, msg, aad_len, s.ct, s.ct_len, s.icv, err);
 	else if ((rc = cbc(k->cipher, 1, ek, s.iv, s.ct, s.ct_len, err)) == 0)
 		rc = icv(k, ak, msg, len - k->icv_len, s.icv, err);
 	if (rc)
@@ -151,7 +152,7 @@ int ikev2_sk_seal(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t a
 	return rc;
 }
 
-/* Verifies the ICV, then decrypts (CBC), or both at once (GCM). */
+/* Verifies the ICV, then decrypts (CBC), or both at once (AEAD). */
 static int decrypt(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t aad_len,
 		   const struct sk_parts *s, struct ike_err *err)
 {
@@ -161,7 +162,7 @@ static int decrypt(const struct ikev2_keys *k, uint8_t *msg, size_t len, size_t 
 	int rc;
 
 	if (k->integ_md == NULL)
-		return gcm(k, 0, ek, s->iv, msg, aad_len, s->ct, s->ct_len, s->icv, err);
+		return aead(k, 0, ek, s->iv, msg, aad_len, s->ct, s->ct_len, s->icv, err);
 	rc = icv(k, ak, msg, len - k->icv_len, want, err);
 	if (rc == 0 && CRYPTO_memcmp(want, s->icv, k->icv_len) != 0)
 		rc = integrity_failed(err);

@@ -39,8 +39,12 @@
 # process only. These check establishment, traffic and the peer's identity,
 # not the rekey (which authentication does not touch). With
 # strongswan-cert-initiator, strongSwan initiates (swanctl --initiate) and
-# dpsec answers, and the key types swap: A ECDSA, B RSA. With revoked-cert, A checks the root's CRL (revocation
-# level 1), which lists B's certificate: A refuses B's IKE_AUTH answer.
+# dpsec answers, and the key types swap: A ECDSA, B RSA. With revoked-cert,
+# A checks the root's CRL (revocation level 1), which lists B's
+# certificate: A refuses B's IKE_AUTH answer. The certificate worlds'
+# child SAs are ChaCha20-Poly1305 (RFC 7634; the store's only method,
+# show qmsas names it) and, against strongSwan, so is the IKE SA (over
+# Curve25519, strongSwan's only proposal; show mmsas names it).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
@@ -172,11 +176,12 @@ class World:
         names = ("ha", "ga", "gb") if self.b_alone else ("ha", "ga", "gb", "hb")
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
-        # strongSwan's IKE proposals, its preferred first
-        self.sw_proposals = "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        # the child SAs' cipher (the store's and strongSwan's name for it):
-        # ChaCha20-Poly1305 (RFC 7634) in the certificate worlds, AES-GCM
-        # in the others
+        # strongSwan's IKE proposals, its preferred first, and the child
+        # SAs' cipher (the store's and strongSwan's name for it):
+        # ChaCha20-Poly1305 (RFC 7634) for both in the certificate worlds,
+        # AES-GCM in the others
+        self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
+            "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
         self.esp = "chacha20poly1305" if self.cert else "aes128gcm16"
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
@@ -610,7 +615,8 @@ def wan_kinds(pcap):
 
 def check_mmsas(w, errs):
     """A's show mmsas: the IKE SA it initiated, with B's identity (its
-    certificate's FQDN with certificates)."""
+    certificate's FQDN with certificates); with strongSwan and
+    certificates, in the ChaCha20-Poly1305 suite strongSwan alone offers."""
     sas = w.show("a", "mmsas")
     want = "FQDN b.example" if w.cert else "IPv4 192.0.2.2"
     role = "responder" if w.swan_initiates else "initiator"
@@ -618,6 +624,10 @@ def check_mmsas(w, errs):
     if len(sas) != 1 or sas[0]["role"] != role or sas[0]["peer_id"] != want:
         errs.append("gateway A: show mmsas: %s, expected one IKE SA, %s, peer %s"
                     % (sas, role, want))
+    elif w.cert and w.peer == "strongswan" and \
+            not sas[0]["algorithms"].startswith("CHACHA20_POLY1305/"):
+        errs.append("gateway A: IKE SA in %s, expected strongSwan's only proposal, "
+                    "ChaCha20-Poly1305 (RFC 7634)" % sas[0]["algorithms"])
 
 
 ESP_SHOWN = {"chacha20poly1305": "ChaCha20-Poly1305", "aes128gcm16": "AES-128-GCM"}

@@ -22,6 +22,9 @@ static const struct ike_qm_method qm_cbc = {
 static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
 	IKE_PROTO_ESP, DPSEC_ENC_3DES_CBC, 24, DPSEC_INTEG_HMAC_SHA1_96, 0, false, 3600, 100000
 };
+static const struct ike_mm_method mm_chacha_x25519 = { /* RFC 7634 §3: no Key Length */
+	{ IKE_ENCR_CHACHA20_POLY1305, 0, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_CURVE25519
+};
 static const struct ike_qm_method qm_chacha = {
 	IKE_PROTO_ESP, DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_INTEG_NONE, 0, true, 3600, 100000
 };
@@ -39,7 +42,7 @@ static const struct {
 	{ &mm_gcm_x25519, &qm_gcm, "AES-GCM-16, Curve25519" },
 	{ &mm_gcm_x25519, &qm_cbc, "AES-CBC + HMAC-SHA2-256, Curve25519" },
 	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
-	{ &mm_gcm_x25519, &qm_chacha, "ChaCha20-Poly1305, Curve25519" },
+	{ &mm_chacha_x25519, &qm_chacha, "ChaCha20-Poly1305 for both SAs, Curve25519" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)
