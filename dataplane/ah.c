@@ -115,7 +115,7 @@ static void outer_hdr(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p, u
 	if (sa->flags & DP_SA_OUTER6) {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)tos << 20);
+		ip->vtc_flow |= rte_cpu_to_be_32((uint32_t)tos << 20); /* the SA's flow label kept */
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		return;
 	}

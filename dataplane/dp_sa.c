@@ -13,6 +13,7 @@
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "dp_sa.h"
@@ -37,6 +38,7 @@ int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id)
 
 	memset(t, 0, sizeof(*t));
 	t->capacity = capacity;
+	t->flow_label_key = (uint32_t)rte_rand();
 	t->sa = rte_zmalloc_socket("dpsec_sa_tab", sizeof(t->sa[0]) * (capacity ? capacity : 1),
 				   RTE_CACHE_LINE_SIZE, socket_id);
 	t->sad = rte_hash_create(&hp);
@@ -108,11 +110,28 @@ static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 	ip->hdr_checksum = (uint16_t)rte_raw_cksum(ip, sizeof(*ip));
 }
 
-static void sa_build_outer6(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+/* The flow label of an outbound SA's outer IPv6 header (RFC 6437 §3: from
+ * a keyed hash, so that labels are uniform and not guessable from
+ * outside): one per SA, never 0. Routers that hash (addresses, flow label)
+ * for ECMP and LAG (RFC 6438) then spread a gateway pair's SAs (rekeyed
+ * ones, one per core as RFC 9611 makes them, or several rules') over
+ * their paths, while each SA's packets keep one path, in order for its
+ * anti-replay window. */
+static uint32_t sa_flow_label(const struct dpsec_sa_conf *c, uint32_t key)
+{
+	uint32_t h = rte_hash_crc_4byte(c->spi, key);
+
+	h = rte_hash_crc(c->local.a, 16, h);
+	h = rte_hash_crc(c->remote.a, 16, h) & 0xfffff;
+	return h != 0 ? h : 1;
+}
+
+static void sa_build_outer6(struct dp_sa *sa, const struct dpsec_sa_conf *c, uint32_t label_key)
 {
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)sa->outer;
 
-	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	/* each packet ORs in its traffic class (dp_esp_out) */
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | sa_flow_label(c, label_key));
 	ip->proto = sa_outer_proto(c);
 	ip->hop_limits = 64;
 	memcpy(ip->src_addr, c->local.a, 16);
@@ -132,13 +151,13 @@ static void sa_build_udp(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 	sa->outer_len += DP_SA_UDP_LEN;
 }
 
-static void sa_build_templates(struct dp_sa *sa, const struct dpsec_sa_conf *c)
+static void sa_build_templates(struct dp_sa *sa, const struct dpsec_sa_conf *c, uint32_t label_key)
 {
 	if (c->direction != DPSEC_DIR_OUT)
 		return;
 	if (c->mode == DPSEC_MODE_TUNNEL) {
 		if (c->local.family == DPSEC_AF_INET6)
-			sa_build_outer6(sa, c);
+			sa_build_outer6(sa, c, label_key);
 		else
 			sa_build_outer4(sa, c);
 	}
@@ -146,7 +165,8 @@ static void sa_build_templates(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 		sa_build_udp(sa, c);
 }
 
-static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *c)
+static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *c,
+		    uint32_t label_key)
 {
 	const struct ofl_sa_crypto *k = &sa->crypto;
 
@@ -164,7 +184,7 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 	sa->iv_len = k->iv_len;
 	sa->icv_len = k->icv_len;
 	sa->block_len = k->block_len;
-	sa_build_templates(sa, c);
+	sa_build_templates(sa, c, label_key);
 	sa->tos_keep = c->dscp_fixed ? 0x03 : 0xff; /* ECN stays the inner's (RFC 6040) */
 	sa->tos_set = c->dscp_fixed ? (uint8_t)(c->dscp << 2) : 0;
 	sa->local = c->local;
@@ -331,8 +351,9 @@ static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, ui
 
 /* A static key is taken by the SA installed with it (seq_store.h): by one
  * outbound SA, and a combined-mode key (AES-GCM, ChaCha20-Poly1305) not by
- * SAs of both directions. Keys IKE negotiated are the SA's own: not taken. Returns 0 (sa->key_taken set
- * if taken), or -errno with a sentence naming sa in err. */
+ * SAs of both directions. Keys IKE negotiated are the SA's own: not taken.
+ * Returns 0 (sa->key_taken set if taken), or -errno with a sentence naming
+ * sa in err. */
 static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
 		       const struct dpsec_sa_conf *c, char *err, size_t errlen)
 {
@@ -418,7 +439,7 @@ int dp_sa_install(struct dp_sa_table *t, struct ofl_cpu *e, uint32_t idx,
 		snprintf(err, errlen, "SA %s: the crypto engine cannot run this algorithm", conf->name);
 		goto fail;
 	}
-	sa_fill(sa, idx, conf);
+	sa_fill(sa, idx, conf, t->flow_label_key);
 	sa->rule_id = rule_id;
 	sa->added_tsc = rte_get_tsc_cycles();
 	sa->sad_pos = -1;

@@ -136,6 +136,7 @@ struct dp_sa_table {
 	struct dp_sa **sa;    /* capacity slots, NULL when free */
 	struct rte_hash *sad; /* dp_sad_key -> struct dp_sa * */
 	uint32_t *natt_port_refs; /* per UDP port: inbound UDP-encapsulated SAs on it */
+	uint32_t flow_label_key; /* random: the outer IPv6 headers' flow labels (dp_sa.c) */
 	/* static keys' claims and numbers; dpsecd always has one (without a
 	 * file with sequence_file "none"); NULL: keys unchecked (harnesses) */
 	struct dp_seq_store *seq_store;

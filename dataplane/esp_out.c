@@ -79,15 +79,16 @@ static inline void esp_out_ip4(struct dp_worker *w, const struct dp_sa *sa, uint
 }
 
 /* Tunnel mode: the outer header (and the UDP header) from the SA's template;
- * over IPv6, traffic class copied from the inner header as esp_out_ip4 does. */
+ * over IPv6, traffic class copied from the inner header as esp_out_ip4 does,
+ * the flow label the SA's (dp_sa.c). */
 static void esp_out_outer(struct dp_worker *w, const struct dp_sa *sa, uint8_t *p,
 			  uint32_t total, const struct dp_meta *md, const uint8_t *inner)
 {
 	if (sa->flags & DP_SA_OUTER6) {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
-		memcpy(p, sa->outer, sa->outer_len);
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)dp_outer_tos(sa, md, inner) << 20);
+		memcpy(p, sa->outer, sa->outer_len); /* version and the SA's flow label */
+		ip->vtc_flow |= rte_cpu_to_be_32((uint32_t)dp_outer_tos(sa, md, inner) << 20);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(total - sizeof(*ip)));
 		esp_out_udp_len(sa, p + sizeof(*ip), total - (uint32_t)sizeof(*ip));
 		return;

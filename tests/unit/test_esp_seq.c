@@ -623,6 +623,37 @@ START_TEST(test_same_spi_other_destination_not_shared)
 }
 END_TEST
 
+/* The flow label of an IPv6 tunnel's outer header (RFC 6437): each
+ * outbound SA has its own, never 0; SAs alike but for the SPI differ (two
+ * random 20-bit labels meet once in a million). */
+START_TEST(test_outer_flow_label_per_sa)
+{
+	struct dpsec_sa_conf c = test_conf(false, DPSEC_ENC_AES_GCM_16);
+	uint32_t label[2];
+	char err[256];
+
+	dp_sa_table_fini(&ctx.sas);
+	ck_assert_int_eq(dp_sa_table_init(&ctx.sas, N_SLOTS, SOCKET_ID_ANY), 0);
+	c.direction = DPSEC_DIR_OUT;
+	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET6,
+				       .a = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET6,
+					.a = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } };
+	for (int i = 0; i < 2; i++) {
+		const struct rte_ipv6_hdr *ip;
+
+		c.spi = 0x5000 + (uint32_t)i;
+		ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, (uint32_t)i, &c, 0, NULL, err,
+					    sizeof(err)) == 0, "%s", err);
+		ip = (const struct rte_ipv6_hdr *)ctx.sas.sa[i]->outer;
+		ck_assert_uint_eq(rte_be_to_cpu_32(ip->vtc_flow) >> 20, 6u << 8); /* TC 0: the packet's */
+		label[i] = rte_be_to_cpu_32(ip->vtc_flow) & 0xfffff;
+		ck_assert_uint_ne(label[i], 0);
+	}
+	ck_assert_uint_ne(label[0], label[1]);
+}
+END_TEST
+
 /* The outer IPv4 header's checksum is finished from the template's partial
  * sum: it must verify for every TOS, length and DF combination. */
 START_TEST(test_outer_checksum_verifies)
@@ -751,6 +782,7 @@ int main(void)
 	tcase_add_test(tc, test_gcm_key_both_ways_refused);
 	tcase_add_test(tc, test_unreservable_key_refuses_its_sa);
 	tcase_add_test(tc, test_keys_checked_without_a_file);
+	tcase_add_test(tc, test_outer_flow_label_per_sa);
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);

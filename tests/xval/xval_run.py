@@ -234,6 +234,19 @@ class Case:
         return len(self.lan_in) + len(self.wan_in)
 
 
+def _check_flow_label(sa, fl):
+    """An outbound SA's outer IPv6 flow label (RFC 6437): not 0, and the
+    same on all its packets (one ECMP path for the SA); the first one seen
+    is kept in sa."""
+    seen = getattr(sa, "flow_label", None)
+    if fl == 0:
+        return ["outer flow label 0, expected the SA's own (RFC 6437)"]
+    if seen is not None and fl != seen:
+        return ["outer flow label 0x%05x, the SA's earlier packets had 0x%05x" % (fl, seen)]
+    sa.flow_label = fl
+    return []
+
+
 def keepalive_frame(sa):
     """The NAT keepalive of outbound sa as scapy builds it (RFC 3948 §2.3):
     one 0xff byte in UDP from the SA's local port to the peer's; IPv4 with
@@ -351,6 +364,7 @@ class EspOut:
                 if h.tc != outer_tos(sa, exp):
                     errs.append("outer traffic class 0x%02x, expected 0x%02x (inner 0x%02x, "
                                 "dscp %s)" % (h.tc, outer_tos(sa, exp), TR.ip_tos(exp), sa.dscp))
+                errs += _check_flow_label(sa, h.fl)
         if udp:
             errs += _check_udp(sa, ip, 20 if outer_fam == 4 else 40)
         if errs:
