@@ -61,8 +61,8 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
 }
 
 /* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6 in UDP, 2 CBC-SHA1
- * transport v4 in UDP, 3 GCM-256 ESN transport v6, 4 AH-SHA1 ESN tunnel
- * v4, 5 AH-SHA256 transport v6. */
+ * transport v4 in UDP, 3 ChaCha20-Poly1305 ESN transport v6, 4 AH-SHA1 ESN
+ * tunnel v4, 5 AH-SHA256 transport v6. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -76,7 +76,8 @@ static void make_sa(int i)
 	c->replay_window = 64;
 	(v6 ? addr6 : addr4)(&c->local, 2, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2, 2);
-	c->enc_alg = (i == 0 || i == 3) ? DPSEC_ENC_AES_GCM_16 : DPSEC_ENC_AES_CBC;
+	c->enc_alg = i == 0 ? DPSEC_ENC_AES_GCM_16 : i == 3 ? DPSEC_ENC_CHACHA20_POLY1305
+							  : DPSEC_ENC_AES_CBC;
 	c->enc_key_len = i == 3 ? 32 : 16;
 	memset(c->enc_key, 0x11 * (i + 1), c->enc_key_len);
 	memset(c->salt, 0x5a, sizeof(c->salt));
