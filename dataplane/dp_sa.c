@@ -119,10 +119,12 @@ static void sa_build_outer4(struct dp_sa *sa, const struct dpsec_sa_conf *c)
  * anti-replay window. */
 static uint32_t sa_flow_label(const struct dpsec_sa_conf *c, uint32_t key)
 {
-	uint32_t h = rte_hash_crc_4byte(c->spi, key);
+	uint64_t addrs[4]; /* rte_hash_crc reads words: an aligned copy */
+	uint32_t h;
 
-	h = rte_hash_crc(c->local.a, 16, h);
-	h = rte_hash_crc(c->remote.a, 16, h) & 0xfffff;
+	memcpy(addrs, c->local.a, 16);
+	memcpy(addrs + 2, c->remote.a, 16);
+	h = rte_hash_crc(addrs, sizeof(addrs), rte_hash_crc_4byte(c->spi, key)) & 0xfffff;
 	return h != 0 ? h : 1;
 }
 
