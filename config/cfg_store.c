@@ -130,7 +130,7 @@ static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
  * an integrity algorithm; AH: integrity only. */
 static int method_check(struct cfg_ctx *c, const config_setting_t *g, const struct cfg_sec_method *m)
 {
-	bool gcm = dpsec_enc_is_aead(m->enc_alg), none = m->enc_alg == ENC_NONE;
+	bool aead = dpsec_enc_is_aead(m->enc_alg), none = m->enc_alg == ENC_NONE;
 
 	if (m->protocol == CFG_PROTO_AH && !none)
 		return cfg_fail(c, g, "AH authenticates only: encryption must be \"none\"");
@@ -138,10 +138,10 @@ static int method_check(struct cfg_ctx *c, const config_setting_t *g, const stru
 		return cfg_fail(c, g, "AH needs an integrity algorithm");
 	if (m->protocol == CFG_PROTO_ESP && none)
 		return cfg_fail(c, g, "ESP needs an encryption algorithm (AH is for integrity alone)");
-	if (m->protocol == CFG_PROTO_ESP && gcm && m->integ_alg != DPSEC_INTEG_NONE)
+	if (m->protocol == CFG_PROTO_ESP && aead && m->integ_alg != DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "AES-GCM and ChaCha20-Poly1305 are combined-mode: integrity must "
 				"be \"none\"");
-	if (m->protocol == CFG_PROTO_ESP && !gcm && m->integ_alg == DPSEC_INTEG_NONE)
+	if (m->protocol == CFG_PROTO_ESP && !aead && m->integ_alg == DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "this encryption needs an integrity algorithm");
 	return 0;
 }
