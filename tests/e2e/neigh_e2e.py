@@ -505,8 +505,8 @@ def main():
     errs = []
     try:
         w.setup()
-        for step in (announced, resolve, anycast, probe, moved, unreachable, believed, duplicate, stale,
-                     dad, link):
+        for step in (announced, resolve, anycast, probe, moved, unreachable, believed, duplicate,
+                     stale, dad, link):
             step(w, errs)
     finally:
         w.close()
