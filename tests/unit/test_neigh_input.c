@@ -625,13 +625,14 @@ END_TEST
 /* RFC 4861 §7.2.7: an answer for an anycast address waits a random time
  * of up to a second (MAX_ANYCAST_DELAY_TIME), so that the answers of the
  * routers holding it spread; answers for our own addresses go at once.
- * At most 16 wait; a solicitation beyond is not answered (counted). */
+ * At most 16 wait; a solicitation beyond is not answered (counted); those
+ * waiting are freed with the manager's state. */
 START_TEST(test_anycast_answer_delayed)
 {
 	static const uint8_t host[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff, [15] = 0x42 };
 	static const uint8_t anycast[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff };
 	struct nd_msg ns = ns_msg(host), mine = ns_msg(host);
-	unsigned int sent = 0, steps_with_answers = 0;
+	unsigned int sent = 0, steps_with_answers = 0, in_use;
 
 	ns.target = anycast;
 	for (int i = 0; i < 17; i++)
@@ -656,6 +657,10 @@ START_TEST(test_anycast_answer_delayed)
 	ck_assert_uint_ge(steps_with_answers, 3); /* spread, not sent together */
 	nd_send(&ns); /* the slots free again */
 	ck_assert_uint_eq(counter(DP_C_neigh_anycast_unanswered), 1);
+	in_use = rte_mempool_in_use_count(ctx.pool);
+	dp_neigh_fini(&ctx); /* the answer still waiting goes with the state */
+	ck_assert_uint_eq(rte_mempool_in_use_count(ctx.pool), in_use - 1);
+	ck_assert_int_eq(dp_neigh_init(&ctx), 0);
 }
 END_TEST
 

@@ -43,8 +43,8 @@ static const char *const good =
 	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\"; df_bit = \"set\"; dscp = 0;\n"
 	"    encryption_key = \"0x000102030405060708090a0b0c0d0e0f10111213\"; lifetime_seconds = 3600; },\n"
 	"  { name = \"in\"; spi = 0x2001; direction = \"inbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
-	"    remote = \"192.0.2.2\"; encryption = \"aes128gcm16\";\n"
-	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f20212223\";\n"
+	"    remote = \"192.0.2.2\"; encryption = \"chacha20poly1305\";\n"
+	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f30313233\";\n"
 	"    encapsulation = \"udp\"; udp_source_port = 4501; }\n"
 	");\n";
 
@@ -307,8 +307,10 @@ START_TEST(test_save_round_trip)
 	ck_assert_int_eq(memcmp(&cfg_store_policy(&a, "site")->main_mode,
 				&cfg_store_policy(&b, "site")->main_mode, sizeof(struct cfg_main_mode)), 0);
 	ck_assert_uint_eq(a.n_sas, b.n_sas);
-	for (uint32_t i = 0; i < a.n_sas; i++) /* the second one UDP-encapsulated */
+	for (uint32_t i = 0; i < a.n_sas; i++) /* the second ChaCha20-Poly1305 in UDP */
 		ck_assert_int_eq(memcmp(&a.sas[i].conf, &b.sas[i].conf, sizeof(a.sas[i].conf)), 0);
+	ck_assert_uint_eq(b.sas[1].conf.enc_alg, DPSEC_ENC_CHACHA20_POLY1305); /* key, then salt */
+	ck_assert_uint_eq(b.sas[1].conf.salt[3], 0x33);
 	ck_assert_uint_eq(b.sas[1].conf.encap, DPSEC_ENCAP_UDP);
 	ck_assert_uint_eq(b.sas[1].conf.udp_sport, 4501);
 	ck_assert_uint_eq(b.sas[1].conf.udp_dport, DPSEC_NATT_PORT);
