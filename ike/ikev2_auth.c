@@ -424,7 +424,7 @@ int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	else if (rc == 0)
 		rc = ikev2_child_answer(&n, &t, rx->err);
 	if (rc == 0)
-		rc = ikev2_send_response(e, sa, &t, rx->err);
+		rc = ikev2_seal_response(e, sa, &t, rx->err);
 	if (rc) {
 		ikev2_fail(e, sa, rx->now, 0, true, "IKE_AUTH not answered: %s", rx->err->msg);
 		return rc;
@@ -435,6 +435,7 @@ int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	if (child_error == 0)
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(NULL, 0), IKE_CHUNK(sa->ni, sa->ni_len),
 					 IKE_CHUNK(sa->nr, sa->nr_len), 0, rx->now, &child_err);
+	ikev2_send_cached_response(e, sa); /* the child SA in place first */
 	if (child_error || rc)
 		ikev2_fail(e, sa, rx->now, child_error, false, "IKE_AUTH: no child SA: %s",
 			   child_err.msg);

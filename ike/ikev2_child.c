@@ -387,11 +387,13 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	if (rc == 0)
 		rc = responder_keys(e, rx, &t, nr, n.method.dh_group, g_ir, &g_len);
 	if (rc == 0)
-		rc = ikev2_send_response(e, sa, &t, rx->err);
-	if (rc == 0)
+		rc = ikev2_seal_response(e, sa, &t, rx->err);
+	if (rc == 0) {
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len), IKE_CHUNK(ni->p, ni->len),
 					 IKE_CHUNK(nr, sizeof(nr)), old ? old->spi_in : 0, rx->now,
 					 rx->err);
+		ikev2_send_cached_response(e, sa); /* the child SA in place first */
+	}
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	OPENSSL_cleanse(nr, sizeof(nr));
 	if (rc == 0 && old)

@@ -307,7 +307,7 @@ static void replay_response(struct ikev2_engine *e, struct ikev2_sa *sa, const s
 	ikev2_count(e, IKEV2_STAT_REPLAYED_RESPONSES);
 	ikev2_sa_log(sa, e, 6, rx->now, "request #%u again: cached response replayed",
 		     rx->m.hdr.msg_id);
-	ikev2_send_message(e, sa, sa->last_resp.data, sa->last_resp.len);
+	ikev2_send_cached_response(e, sa);
 }
 
 static const uint8_t request_exchange[] = {

@@ -103,6 +103,13 @@ int ikev2_send_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
  * caches it, and moves the peer's window on. */
 int ikev2_send_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
 			struct ike_err *err);
+/* The same in two steps: the response cached and the window moved on
+ * (seal), then sent. A responder creating a child SA installs it between
+ * them, so that the initiator's first ESP packets, sent as soon as it reads
+ * the response, find the inbound SA in place. */
+int ikev2_seal_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+			struct ike_err *err);
+void ikev2_send_cached_response(struct ikev2_engine *e, const struct ikev2_sa *sa);
 /* Opens the SK payload of the received message and parses its contents
  * into rx->m. -EKEYREJECTED / -EBADMSG. */
 int ikev2_rx_open(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);

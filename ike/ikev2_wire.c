@@ -165,18 +165,31 @@ int ikev2_send_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	return 0;
 }
 
-int ikev2_send_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+int ikev2_seal_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
 			struct ike_err *err)
 {
 	uint8_t *data;
 	size_t len;
 	int rc = ikev2_tx_finish(e, sa, t, &data, &len, err);
 
-	if (rc)
-		return rc;
-	ikev2_sa_response_sent(sa, t->hdr.msg_id, data, len);
-	ikev2_send_message(e, sa, data, len);
-	return 0;
+	if (rc == 0)
+		ikev2_sa_response_sent(sa, t->hdr.msg_id, data, len);
+	return rc;
+}
+
+void ikev2_send_cached_response(struct ikev2_engine *e, const struct ikev2_sa *sa)
+{
+	ikev2_send_message(e, sa, sa->last_resp.data, sa->last_resp.len);
+}
+
+int ikev2_send_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+			struct ike_err *err)
+{
+	int rc = ikev2_seal_response(e, sa, t, err);
+
+	if (rc == 0)
+		ikev2_send_cached_response(e, sa);
+	return rc;
 }
 
 int ikev2_rx_open(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)

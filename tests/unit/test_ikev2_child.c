@@ -5,7 +5,8 @@
  * the child asked for, a declined transport mode deleted, and
  * CREATE_CHILD_SA: a new child SA, a child rekey
  * with PFS, a KE of another group than the responder's (the IKE SA
- * rekey is in test_ikev2_keys.c). */
+ * rekey is in test_ikev2_keys.c); the responder's child SA installed
+ * before its answer leaves. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +223,36 @@ START_TEST(new_child_sa_on_established_ike_sa)
 }
 END_TEST
 
+/* A responder's answer that creates a child SA leaves after that SA's
+ * CHILD_UP, whose handler installs it (dpsec-ctld waits for dpsecd's
+ * acknowledgement): the initiator sends ESP as soon as it reads the answer,
+ * its first packets must find the inbound SA. IKE_AUTH, then
+ * CREATE_CHILD_SA. */
+START_TEST(responder_installs_the_child_before_answering)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct msg m;
+
+	world_init(&w);
+	world_go(&w);
+	m = auth_answer(&w);
+	ck_assert_int_eq(outbox_count_before(&w.r.box, &m, IKEV2_EV_CHILD_UP), 1);
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	id = last_ev(&w.i, IKEV2_EV_IKE_UP)->sa;
+	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
+	pass(&w, &w.i, "SA TSi TSr Nonce");
+	m = take(&w.r);
+	ck_assert_int_eq(outbox_count_before(&w.r.box, &m, IKEV2_EV_CHILD_UP), 2);
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
+	world_end(&w);
+}
+END_TEST
+
 /* Child methods with PFS: the initiator's KE for ECP-256, MODP-2048 also
  * offered; the responder wants MODP-2048. An IKE SA up between them, its
  * id in *id. */
@@ -349,6 +380,7 @@ int main(void)
 		declined_transport_mode_deleted,
 		child_rekey_with_pfs,
 		new_child_sa_on_established_ike_sa,
+		responder_installs_the_child_before_answering,
 		create_child_with_pfs_for_another_group,
 		create_child_second_invalid_ke_ends_it,
 		ike_rekey_for_another_group,

@@ -21,6 +21,7 @@ struct msg {
 	uint8_t *data;
 	size_t len;
 	struct ike_endpoint from, to;
+	int events_before; /* the sender's other events emitted before it */
 };
 
 struct ike_outbox {
@@ -37,7 +38,7 @@ static inline void outbox_put(struct ike_outbox *b, const struct ikev2_event *ev
 	if (ev->kind == IKEV2_EV_SEND) {
 		ck_assert_int_lt(b->n_out, IKE_PAIR_MAX_EV);
 		b->out[b->n_out++] = (struct msg){ ev->send.data, ev->send.len, ev->send.local,
-						   ev->send.remote };
+						   ev->send.remote, b->n_ev };
 		return;
 	}
 	ck_assert_int_lt(b->n_ev, IKE_PAIR_MAX_EV);
@@ -58,6 +59,17 @@ static inline struct msg outbox_take(struct ike_outbox *b)
 static inline void outbox_nothing_sent(const struct ike_outbox *b)
 {
 	ck_assert_msg(b->n_out == 0, "%s sent %d datagrams", b->name, b->n_out);
+}
+
+/* Events of kind k that b's engine emitted before it sent m. */
+static inline int outbox_count_before(const struct ike_outbox *b, const struct msg *m,
+				      enum ikev2_event_kind k)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->events_before; i++)
+		n += b->ev[i].kind == k;
+	return n;
 }
 
 static inline int outbox_count(const struct ike_outbox *b, enum ikev2_event_kind k)
