@@ -65,6 +65,7 @@ PSK = "ike-e2e shared key, test only"
 LIFE = 60  # the child SAs' lifetime (the store's minimum): A (initiator) rekeys at 85-90 %
 LOSS_TOLERANCE = 2  # pings of a continuous stream (5 a second) a rekey may cost under load
 IKE_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A rekeys the IKE SA at 38-41 s
+SYNCED = "the dataplane is in line with the store"  # dpsec-ctld, once attached
 
 # dpsecd's configuration: the lab's gateways without its IPv6 and site C.
 GATEWAY = """
@@ -256,12 +257,14 @@ class World:
         return self.control(gw)
 
     def control(self, gw):
-        """Gateway gw's dpsec-ctld, started on its store, attached."""
+        """Gateway gw's dpsec-ctld, started on its store, attached and the
+        dataplane synced (until then dpsecd runs its own configuration's
+        policy: these have none)."""
         c = self.proc("ctld-" + gw, [self.ctld, "--store", self.path("store%s.conf" % gw), "--instance",
                                      "%s-g%s" % (self.tag, gw), "--socket", self.path("ctld-%s.sock" % gw),
                                      "--log-level", "7", "--ike-log", self.ike_log(gw)] + self.ctld_args,
                       self.ns["g" + gw])
-        c.wait_for("attached to dpsecd")
+        c.wait_for(SYNCED)
         return c
 
     def dataplane(self, gw):
@@ -736,11 +739,11 @@ def dataplane_restart(w, errs, ctld, first=1):
     for p in old:
         p.p.kill()
         p.p.wait(10)
-    attached = ctld["a"].text().count("attached to dpsecd")
+    synced = ctld["a"].text().count(SYNCED)
     w.dataplane("a")
-    if not wait_until("dpsec-ctld A attached to the new dpsecd",
-                      lambda: ctld["a"].text().count("attached to dpsecd") > attached, 10):
-        errs.append("dataplane restart: dpsec-ctld A did not attach to the new dpsecd")
+    if not wait_until("dpsec-ctld A attached to the new dpsecd and synced",
+                      lambda: ctld["a"].text().count(SYNCED) > synced, 10):
+        errs.append("dataplane restart: dpsec-ctld A did not sync the new dpsecd")
         return
     answered, out = ping(w, 10)
     lost = re.findall(r"IKE child SA SPI in 0x([0-9a-f]+) lost with the dpsecd", ctld["a"].text())
