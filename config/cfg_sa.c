@@ -73,8 +73,12 @@ static const struct cfg_kw integ_kw[] = {
 	{ "none", DPSEC_INTEG_NONE },
 	{ "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
 	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 },
+	{ "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
+	{ "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 },
 	{ NULL, 0 }
 };
+
+#define INTEG_EXPECTED "\"sha1_96\", \"sha256_128\", \"sha384_192\" or \"sha512_256\""
 
 static const char *dir_name(uint8_t dir)
 {
@@ -193,13 +197,13 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 		return sa_integrity_aead(c, g, enc, integ);
 	if (r == 0)
 		return cfg_fail_in(c, g, "integrity", "required with %s, which does not "
-				   "authenticate; expected \"sha1_96\" or \"sha256_128\"", enc);
+				   "authenticate; expected " INTEG_EXPECTED, enc);
 	if (integ == DPSEC_INTEG_NONE)
 		return cfg_fail(c, config_setting_get_member(g, "integrity"),
 				"\"none\" with %s, which does not authenticate; expected "
-				"\"sha1_96\" or \"sha256_128\"", enc);
+				INTEG_EXPECTED, enc);
 	sa->integ_alg = (uint8_t)integ;
-	sa->integ_key_len = integ == DPSEC_INTEG_HMAC_SHA1_96 ? 20 : 32;
+	sa->integ_key_len = dpsec_integ_key_len((uint8_t)integ);
 	return sa_key(c, g, "integrity_key", sa->integ_key_len, integ_kw[integ].name,
 		      integ == DPSEC_INTEG_HMAC_SHA1_96 ? "RFC 2404" : "RFC 4868", sa->integ_key);
 }
@@ -216,7 +220,7 @@ static int sa_ah(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_c
 					"remove it, or use protocol \"esp\"");
 	if (config_setting_get_member(g, "integrity") == NULL)
 		return cfg_fail_in(c, g, "integrity", "required with protocol \"ah\"; expected "
-				   "\"sha1_96\" or \"sha256_128\"");
+				   INTEG_EXPECTED);
 	return sa_integrity(c, g, sa, "protocol \"ah\"");
 }
 

@@ -97,8 +97,13 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 
 static const char *integ_name(uint8_t alg)
 {
-	return alg == DPSEC_INTEG_HMAC_SHA1_96 ? "sha1_96" :
-	       alg == DPSEC_INTEG_HMAC_SHA256_128 ? "sha256_128" : "none";
+	switch (alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96: return "sha1_96";
+	case DPSEC_INTEG_HMAC_SHA256_128: return "sha256_128";
+	case DPSEC_INTEG_HMAC_SHA384_192: return "sha384_192";
+	case DPSEC_INTEG_HMAC_SHA512_256: return "sha512_256";
+	default: return "none";
+	}
 }
 
 static void put_action(FILE *f, const struct cfg_filter_action *a)

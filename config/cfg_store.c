@@ -60,7 +60,8 @@ static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
 };
 static const struct cfg_kw integ_kw[] = {
 	{ "none", DPSEC_INTEG_NONE }, { "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
-	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 }, { NULL, 0 }
+	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 }, { "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
+	{ "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 }, { NULL, 0 }
 };
 
 /* ---- exemptions and timeouts ---------------------------------------- */

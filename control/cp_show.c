@@ -48,8 +48,13 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 
 static const char *integ_name(uint8_t alg)
 {
-	return alg == DPSEC_INTEG_HMAC_SHA1_96 ? "HMAC-SHA1-96" :
-	       alg == DPSEC_INTEG_HMAC_SHA256_128 ? "HMAC-SHA-256-128" : "none";
+	switch (alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96: return "HMAC-SHA1-96";
+	case DPSEC_INTEG_HMAC_SHA256_128: return "HMAC-SHA-256-128";
+	case DPSEC_INTEG_HMAC_SHA384_192: return "HMAC-SHA-384-192";
+	case DPSEC_INTEG_HMAC_SHA512_256: return "HMAC-SHA-512-256";
+	default: return "none";
+	}
 }
 
 /* ---- policies, rules, filters, filter actions ------------------------- */

@@ -56,8 +56,8 @@ struct dp_meta {
 	} key;
 	uint8_t aad[12];
 	uint8_t nonce[12];
-	uint8_t tag[16];
-	uint8_t icv[16];  /* the received ICV, saved before crypto */
+	uint8_t tag[DPSEC_MAX_ICV];
+	uint8_t icv[DPSEC_MAX_ICV]; /* the received ICV, saved before crypto */
 };
 
 #define DP_META_SIZE RTE_ALIGN_CEIL(sizeof(struct dp_meta), RTE_CACHE_LINE_SIZE)

@@ -509,12 +509,17 @@ static const char *sa_encap_problem(const struct dpsec_sa_conf *c)
 
 static const char *sa_integ_problem(const struct dpsec_sa_conf *c)
 {
-	if (c->integ_alg > DPSEC_INTEG_HMAC_SHA256_128)
+	static const char *const wrong_key[] = {
+		[DPSEC_INTEG_HMAC_SHA1_96] = "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)",
+		[DPSEC_INTEG_HMAC_SHA256_128] = "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)",
+		[DPSEC_INTEG_HMAC_SHA384_192] = "HMAC-SHA-384-192 takes a 48-byte key (RFC 4868)",
+		[DPSEC_INTEG_HMAC_SHA512_256] = "HMAC-SHA-512-256 takes a 64-byte key (RFC 4868)",
+	};
+
+	if (c->integ_alg != DPSEC_INTEG_NONE && dpsec_integ_key_len(c->integ_alg) == 0)
 		return "integrity algorithm unknown";
-	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 && c->integ_key_len != 20)
-		return "HMAC-SHA1-96 takes a 20-byte key (RFC 2404)";
-	if (c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 && c->integ_key_len != 32)
-		return "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)";
+	if (c->integ_alg != DPSEC_INTEG_NONE && c->integ_key_len != dpsec_integ_key_len(c->integ_alg))
+		return wrong_key[c->integ_alg];
 	return NULL;
 }
 

@@ -179,12 +179,5 @@ uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)
 
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m)
 {
-	switch (m->integ_alg) {
-	case DPSEC_INTEG_HMAC_SHA1_96:
-		return 20;
-	case DPSEC_INTEG_HMAC_SHA256_128:
-		return 32;
-	default:
-		return 0;
-	}
+	return dpsec_integ_key_len(m->integ_alg);
 }

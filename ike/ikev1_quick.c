@@ -24,10 +24,39 @@
 #define ESP_3DES 3         /* RFC 2407 §4.4.4 IPSEC transform IDs, IANA */
 #define ESP_AES_CBC 12
 #define ESP_AES_GCM_16 20
-#define AH_SHA 3
-#define AH_SHA2_256 5
-#define AUTH_HMAC_SHA 2    /* RFC 2407 §4.5 Authentication Algorithm, RFC 4868 */
-#define AUTH_HMAC_SHA2_256 5
+
+/* Integrity algorithms as IKEv1 numbers: AH's transform ID (RFC 2407
+ * §4.4.3) and ESP's Authentication Algorithm attribute (§4.5); RFC 4868
+ * §3.1 gives SHA-2 the same number in both. */
+static const struct { uint8_t alg; uint16_t ah_id, esp_auth; } integ_v1[] = {
+	{ DPSEC_INTEG_HMAC_SHA1_96, 3, 2 },
+	{ DPSEC_INTEG_HMAC_SHA256_128, 5, 5 },
+	{ DPSEC_INTEG_HMAC_SHA384_192, 6, 6 },
+	{ DPSEC_INTEG_HMAC_SHA512_256, 7, 7 },
+};
+
+#define N_INTEG_V1 (sizeof(integ_v1) / sizeof(integ_v1[0]))
+
+/* The IKEv1 number of alg (as AH's transform or ESP's attribute). */
+static uint16_t integ_number(uint8_t alg, bool ah)
+{
+	for (size_t i = 0; i < N_INTEG_V1; i++)
+		if (integ_v1[i].alg == alg)
+			return ah ? integ_v1[i].ah_id : integ_v1[i].esp_auth;
+	return 0;
+}
+
+/* An IKEv1 number as dpsec's integrity algorithm; false for one dpsec
+ * does not run. */
+static bool integ_of_number(uint16_t id, bool ah, uint8_t *alg)
+{
+	for (size_t i = 0; i < N_INTEG_V1; i++)
+		if ((ah ? integ_v1[i].ah_id : integ_v1[i].esp_auth) == id) {
+			*alg = integ_v1[i].alg;
+			return true;
+		}
+	return false;
+}
 
 struct qm_offers {
 	size_t n;
@@ -85,7 +114,7 @@ static bool mode_fits_nat(const struct ikev1_sa *sa, uint16_t m)
 static uint16_t transform_id(const struct ike_qm_method *m)
 {
 	if (m->protocol == IKE_PROTO_AH)
-		return m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AH_SHA : AH_SHA2_256;
+		return integ_number(m->integ_alg, true);
 	if (m->enc_alg == DPSEC_ENC_3DES_CBC)
 		return ESP_3DES;
 	return m->enc_alg == DPSEC_ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC;
@@ -136,8 +165,7 @@ static void offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x, s
 		ike_sa_add_attr_tv(out, ISAKMP_IPSEC_ENCAPSULATION_MODE, encap_mode(sa, x->transport));
 		if (m->integ_alg != DPSEC_INTEG_NONE)
 			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_AUTH_ALGORITHM,
-					   m->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? AUTH_HMAC_SHA
-										  : AUTH_HMAC_SHA2_256);
+					   integ_number(m->integ_alg, false));
 		if (m->protocol == IKE_PROTO_ESP && ike_qm_enc_bits(m) != 0)
 			ike_sa_add_attr_tv(out, ISAKMP_IPSEC_KEY_LENGTH, ike_qm_enc_bits(m));
 		if (m->dh_group)
@@ -170,12 +198,17 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 		value(&o->enc, known, alg,
 		      pol->key_len || alg == DPSEC_ENC_3DES_CBC ? pol->key_len : 128);
 	}
-	if (p->protocol == IKE_PROTO_AH)
-		value(&o->integ, t->id == AH_SHA || t->id == AH_SHA2_256,
-		      t->id == AH_SHA ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128, 0);
-	else if (pol->auth)
-		value(&o->integ, pol->auth == AUTH_HMAC_SHA || pol->auth == AUTH_HMAC_SHA2_256,
-		      pol->auth == AUTH_HMAC_SHA ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128, 0);
+	if (p->protocol == IKE_PROTO_AH) {
+		uint8_t alg = 0;
+		bool known = integ_of_number(t->id, true, &alg);
+
+		value(&o->integ, known, alg, 0);
+	} else if (pol->auth) {
+		uint8_t alg = 0;
+		bool known = integ_of_number(pol->auth, false, &alg);
+
+		value(&o->integ, known, alg, 0);
+	}
 	if (pol->group)
 		value(&o->dh, true, pol->group, 0);
 }

@@ -10,7 +10,8 @@
 #define DPSEC_NAME_MAX 64          /* names of ports, rules, filter lists, policies */
 #define DPSEC_MAX_ENC_KEY 32       /* AES-256 */
 #define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1; RFC 7634 §4 the same */
-#define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-256 block */
+#define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-512-256's key, RFC 4868 */
+#define DPSEC_MAX_ICV 32           /* HMAC-SHA-512-256's ICV */
 #define DPSEC_REPLAY_DEFAULT 1024  /* packets */
 #define DPSEC_REPLAY_MAX 8192      /* packets: a 2 KiB bitmap at most */
 
@@ -77,7 +78,29 @@ enum dpsec_integ_alg {
 	DPSEC_INTEG_NONE,            /* only with a combined-mode cipher */
 	DPSEC_INTEG_HMAC_SHA1_96,    /* RFC 2404 */
 	DPSEC_INTEG_HMAC_SHA256_128, /* RFC 4868 */
+	DPSEC_INTEG_HMAC_SHA384_192, /* RFC 4868 */
+	DPSEC_INTEG_HMAC_SHA512_256, /* RFC 4868 */
 };
+
+/* The key length of an integrity algorithm: the hash's output (RFC 2404
+ * §3, RFC 4868 §2.1.1); 0 for none or an unknown one. */
+static inline uint8_t dpsec_integ_key_len(uint8_t alg)
+{
+	switch (alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96: return 20;
+	case DPSEC_INTEG_HMAC_SHA256_128: return 32;
+	case DPSEC_INTEG_HMAC_SHA384_192: return 48;
+	case DPSEC_INTEG_HMAC_SHA512_256: return 64;
+	default: return 0;
+	}
+}
+
+/* Its ICV: the HMAC truncated to half the hash (RFC 4868 §2.1.1; SHA-1: 96
+ * bits, RFC 2404 §3); 0 for none or an unknown one. */
+static inline uint8_t dpsec_integ_icv_len(uint8_t alg)
+{
+	return alg == DPSEC_INTEG_HMAC_SHA1_96 ? 12 : dpsec_integ_key_len(alg) / 2;
+}
 
 /* One filter of a filter list. Ports apply to TCP, UDP and SCTP only;
  * a range 0-65535 means any port. proto 0 means any protocol. */

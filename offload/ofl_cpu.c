@@ -40,7 +40,7 @@
 
 #include "ofl_engine.h"
 
-#define HMAC_BLOCK 64           /* SHA-1 and SHA-256 block size */
+#define HMAC_BLOCK_MAX 128      /* SHA-384 and SHA-512's block; SHA-1 and SHA-256's is 64 */
 #define GCM_NONCE_LEN 12        /* salt || IV, RFC 4106 §4 */
 #define RAND_CHUNK 4096u        /* keystream bytes per CTR job */
 #define AES_BLOCK 16
@@ -227,13 +227,20 @@ fail:
 
 /* --- SA preparation ------------------------------------------------------- */
 
+/* The hash's block: what the key is padded to (RFC 2104 §2). */
+static uint32_t hmac_block(uint8_t integ_alg)
+{
+	return integ_alg == DPSEC_INTEG_HMAC_SHA384_192 || integ_alg == DPSEC_INTEG_HMAC_SHA512_256
+		       ? 128 : 64;
+}
+
 static bool hmac_ok(const struct dpsec_sa_conf *c)
 {
 	/* HMAC is defined for any key up to a block; the IPsec lengths
-	 * (RFC 2404: 20, RFC 4868: 32) are the configuration's check. */
-	return (c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ||
-		c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128) &&
-	       c->integ_key_len > 0 && c->integ_key_len <= HMAC_BLOCK;
+	 * (RFC 2404: 20, RFC 4868: the hash's output) are the configuration's
+	 * check. */
+	return dpsec_integ_key_len(c->integ_alg) != 0 && c->integ_key_len > 0 &&
+	       c->integ_key_len <= hmac_block(c->integ_alg);
 }
 
 static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
@@ -291,28 +298,43 @@ static void prep_des3(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
 	}
 }
 
-/* The HMAC's inner and outer hash states; pad: caller's HMAC_BLOCK
+/* The hash state after one block (the HMAC's padded key) into state; the
+ * IMB job's hash for the HMAC. */
+static IMB_HASH_ALG hash_one_block(IMB_MGR *m, uint8_t integ_alg, const uint8_t *block,
+				   uint8_t *state)
+{
+	switch (integ_alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96:
+		IMB_SHA1_ONE_BLOCK(m, block, state);
+		return IMB_AUTH_HMAC_SHA_1;
+	case DPSEC_INTEG_HMAC_SHA256_128:
+		IMB_SHA256_ONE_BLOCK(m, block, state);
+		return IMB_AUTH_HMAC_SHA_256;
+	case DPSEC_INTEG_HMAC_SHA384_192:
+		IMB_SHA384_ONE_BLOCK(m, block, state);
+		return IMB_AUTH_HMAC_SHA_384;
+	default:
+		IMB_SHA512_ONE_BLOCK(m, block, state);
+		return IMB_AUTH_HMAC_SHA_512;
+	}
+}
+
+/* The HMAC's inner and outer hash states; pad: caller's HMAC_BLOCK_MAX
  * scratch, which the caller wipes. */
 static void prep_hmac(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
 		      uint8_t *pad)
 {
-	bool sha1 = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96;
+	uint32_t block = hmac_block(c->integ_alg);
 
-	memset(pad, 0, HMAC_BLOCK);
+	memset(pad, 0, block);
 	memcpy(pad, c->integ_key, c->integ_key_len);
-	for (int i = 0; i < HMAC_BLOCK; i++)
+	for (uint32_t i = 0; i < block; i++)
 		pad[i] ^= 0x36;
-	if (sha1)
-		IMB_SHA1_ONE_BLOCK(m, pad, out->k.cbc.ipad);
-	else
-		IMB_SHA256_ONE_BLOCK(m, pad, out->k.cbc.ipad);
-	for (int i = 0; i < HMAC_BLOCK; i++)
+	hash_one_block(m, c->integ_alg, pad, out->k.cbc.ipad);
+	for (uint32_t i = 0; i < block; i++)
 		pad[i] ^= 0x36 ^ 0x5c;
-	if (sha1)
-		IMB_SHA1_ONE_BLOCK(m, pad, out->k.cbc.opad);
-	else
-		IMB_SHA256_ONE_BLOCK(m, pad, out->k.cbc.opad);
-	out->icv_len = sha1 ? 12 : 16;
+	out->hash_alg = (uint8_t)hash_one_block(m, c->integ_alg, pad, out->k.cbc.opad);
+	out->icv_len = dpsec_integ_icv_len(c->integ_alg);
 }
 
 static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
@@ -343,7 +365,7 @@ static void prep_auth_only(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl
 int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		       struct ofl_sa_crypto *out)
 {
-	uint8_t pad[HMAC_BLOCK] __attribute__((aligned(16)));
+	uint8_t pad[HMAC_BLOCK_MAX] __attribute__((aligned(16)));
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -418,8 +440,7 @@ static void fill_hmac(IMB_JOB *j, const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
-	j->hash_alg = sa->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? IMB_AUTH_HMAC_SHA_1
-								 : IMB_AUTH_HMAC_SHA_256;
+	j->hash_alg = sa->hash_alg;
 	j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
 	j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
 	j->hash_start_src_offset_in_bytes = op->auth_off;

@@ -30,9 +30,10 @@ struct ofl_sa_crypto {
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
 	uint8_t key_len;    /* cipher key bytes: 16 or 32, 24 (3DES) */
 	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, ChaCha20, 3DES) or 16 (AES-CBC) */
-	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128) or 12 (SHA1-96) */
+	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96), 24, 32 (SHA-384/512) */
 	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, ChaCha20), 8 (3DES) or 16 (AES-CBC) */
 	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
+	uint8_t hash_alg;   /* IMB_HASH_ALG of the HMAC (CBC, AH) */
 	uint8_t salt[DPSEC_GCM_SALT_LEN];
 	union {
 		struct gcm_key_data gcm;
@@ -50,8 +51,8 @@ struct ofl_sa_crypto {
 					const void *des_ks_ptr[3];
 				};
 			};
-			uint8_t ipad[32] __attribute__((aligned(16))); /* H(K ^ ipad) */
-			uint8_t opad[32] __attribute__((aligned(16))); /* H(K ^ opad) */
+			uint8_t ipad[64] __attribute__((aligned(16))); /* H(K ^ ipad) */
+			uint8_t opad[64] __attribute__((aligned(16))); /* H(K ^ opad) */
 		} cbc;
 	} k __attribute__((aligned(64)));
 };

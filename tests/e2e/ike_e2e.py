@@ -48,6 +48,7 @@
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
+import collections
 import json
 import os
 import re
@@ -80,6 +81,16 @@ exception = { interface = "dpsec0"; };
 routes = ( { destination = "%(peer_lan)s"; via = "%(peer)s"; port = "wan"; } );
 """
 
+# A child SA's protection: the store's encryption and integrity,
+# strongSwan's esp_proposals, dpsec's show qmsas.
+EspSuite = collections.namedtuple("EspSuite", "cipher integ swan shown")
+ESP_SUITES = {
+    "gcm": EspSuite("aes128gcm16", "none", "aes128gcm16", "AES-128-GCM"),
+    "chacha": EspSuite("chacha20poly1305", "none", "chacha20poly1305", "ChaCha20-Poly1305"),
+    "sha384": EspSuite("aes128", "sha384_192", "aes128-sha384", "AES-128-CBC/HMAC-SHA-384-192"),
+    "sha512": EspSuite("aes256", "sha512_256", "aes256-sha512", "AES-256-CBC/HMAC-SHA-512-256"),
+}
+
 STORE = """
 assigned = "ike";
 filter_lists = (
@@ -88,7 +99,8 @@ filter_lists = (
 );
 filter_actions = (
   { name = "ike-gcm"; action = "negotiate";
-    methods = ( { protocol = "esp"; encryption = "%(esp)s"; lifetime_seconds = %(life)d; } ); }
+    methods = ( { protocol = "esp"; encryption = "%(esp)s"; integrity = "%(integ)s";
+                  lifetime_seconds = %(life)d; } ); }
 );
 policies = (
   { name = "ike"; default_action = "permit"; rules = (
@@ -178,12 +190,14 @@ class World:
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         # strongSwan's IKE proposals, its preferred first, and the child
-        # SAs' cipher (the store's and strongSwan's name for it):
-        # ChaCha20-Poly1305 (RFC 7634) for both in the certificate worlds,
-        # AES-GCM in the others
+        # SAs' protection (ESP_SUITES): ChaCha20-Poly1305 (RFC 7634) for both
+        # in the certificate worlds, AES-CBC with HMAC-SHA-512-256 (RFC 4868)
+        # against strongSwan and HMAC-SHA-384-192 between two dpsec with a
+        # PSK, AES-GCM in the others (ike_interop_e2e.py's)
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.esp = "chacha20poly1305" if self.cert else "aes128gcm16"
+        self.esp = ESP_SUITES["chacha" if self.cert else "sha512" if peer == "strongswan" and
+                              type(self) is World else "sha384" if peer == "dpsec" else "gcm"]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
@@ -252,7 +266,7 @@ class World:
             crl = CRL_CHECK % self.work if self.peer == "revoked" and gw == "a" else ""
             auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
-            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp) + self.store_extra)
+            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp.cipher, integ=self.esp.integ) + self.store_extra)
         self.dataplane(gw)
         return self.control(gw)
 
@@ -287,7 +301,7 @@ class World:
             f.write(STRONGSWAN_CONF % dict(work=self.work, extra=self.charon_extra))
         with open(os.open(sw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(SWANCTL_CONF % dict(SWANCTL_CERT if self.cert else SWANCTL_PSK,
-                                        proposals=self.sw_proposals, esp=self.esp))
+                                        proposals=self.sw_proposals, esp=self.esp.swan))
         if self.cert:
             self.swanctl_dir()
         os.environ["STRONGSWAN_CONF"] = conf
@@ -633,15 +647,12 @@ def check_mmsas(w, errs):
                     "ChaCha20-Poly1305 (RFC 7634)" % sas[0]["algorithms"])
 
 
-ESP_SHOWN = {"chacha20poly1305": "ChaCha20-Poly1305", "aes128gcm16": "AES-128-GCM"}
-
-
 def check_esp_cipher(w, errs):
     """A's show qmsas: the SA pair in the cipher the store names."""
     algs = {q["algorithms"] for q in w.show("a", "qmsas")}
     print("gateway a: child SAs' algorithms %s" % sorted(algs))
-    if algs != {ESP_SHOWN[w.esp]}:
-        errs.append("gateway A: child SAs in %s, expected %s" % (sorted(algs), ESP_SHOWN[w.esp]))
+    if algs != {w.esp.shown}:
+        errs.append("gateway A: child SAs in %s, expected %s" % (sorted(algs), w.esp.shown))
 
 
 def check_charon_auth(w, errs):
@@ -665,7 +676,7 @@ def check_cert_store(w, errs):
         store = w.path("check.conf")
         auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp))
+            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp.cipher, integ=w.esp.integ))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         print("dpsec-ctld --check: %s" % r.stdout.strip())

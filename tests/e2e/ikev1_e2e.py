@@ -16,9 +16,11 @@
 #   main and quick modes; only IKE and ESP cross the WAN.
 # --peer strongswan: B is strongSwan 5.9 with version = 1 (userspace ESP:
 #   ESP in UDP 4500 after its faked NAT detection), Quick Mode with PFS
-#   (ECP-256; dpsec's filter action says pfs = true). dpsec initiates (ping
-#   through, show mmsas: IKEv1, initiator, the policy's ISAKMP SA lifetime
-#   and a Quick Mode SA with PFS in the IKE log); strongSwan then deletes its SAs
+#   (ECP-256; dpsec's filter action says pfs = true) for AES-128-CBC with
+#   HMAC-SHA-512-256 (RFC 4868). dpsec initiates (ping through, show mmsas:
+#   IKEv1, initiator, the policy's ISAKMP SA lifetime, a Quick Mode SA with
+#   PFS in the IKE log, show qmsas names the integrity strongSwan's
+#   list-sas does); strongSwan then deletes its SAs
 #   (swanctl --terminate: DELETE notifications) and dpsec drops them; then
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
 #   says IKEv1, responder, and pings pass again.
@@ -102,12 +104,13 @@ MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
 ISAKMP_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A renews at 38-41 s
 
 
-def ikev1_store(legacy):
-    """ike_e2e's store with an IKEv1 policy and ESP AES-128-CBC/SHA1."""
+def ikev1_store(legacy, integ):
+    """ike_e2e's store with an IKEv1 policy and ESP AES-128-CBC with integ."""
     mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s };' % (
         MM_MINUTES, " legacy_suites = true;" if legacy else "")
     store = E.STORE.replace('default_action = "permit";', 'default_action = "permit"; ' + mm)
-    return store.replace('encryption = "%(esp)s";', 'encryption = "aes128"; integrity = "sha1_96";')
+    return store.replace('encryption = "%(esp)s"; integrity = "%(integ)s";',
+                         'encryption = "aes128"; integrity = "%s";' % integ)
 
 
 def with_ikev2_policy(store):
@@ -127,17 +130,19 @@ def with_added_policy(store, other, name):
 
 def use_ikev1(legacy=False, pfs=False):
     """ike_e2e's stores and swanctl.conf for IKEv1; with pfs, Quick Mode
-    with a new ECP-256 exchange on both; with legacy, a third policy,
+    with a new ECP-256 exchange on both, and HMAC-SHA-512-256 for ESP
+    instead of HMAC-SHA1-96; with legacy, a third policy,
     "ike-v1-strict", IKEv1 without the legacy suites."""
-    store = with_ikev2_policy(ikev1_store(legacy))
+    integ, sw_integ = ("sha512_256", "sha512") if pfs else ("sha1_96", "sha1")
+    store = with_ikev2_policy(ikev1_store(legacy, integ))
     if legacy:
-        store = with_added_policy(store, ikev1_store(False), "ike-v1-strict")
+        store = with_added_policy(store, ikev1_store(False, integ), "ike-v1-strict")
     E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
                       .replace("proposals = %(proposals)s", "proposals = aes128-sha1-modp2048")
                       .replace("esp_proposals = %(esp)s",
-                               "esp_proposals = aes128-sha1" + ("-ecp256" if pfs else "")))
+                               "esp_proposals = aes128-" + sw_integ + ("-ecp256" if pfs else "")))
 
 
 def wait_until(what, cond, timeout=30):
@@ -268,11 +273,24 @@ def run_strongswan(w, errs):
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     E.check_ike_log(w, errs, "a", ", PFS")
+    check_sha512(w, errs)
     strongswan_initiates(w, errs, "IPv4 192.0.2.2")
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
+
+
+def check_sha512(w, errs):
+    """The pair's integrity is HMAC-SHA-512-256 on both sides: dpsec's show
+    qmsas and strongSwan's list-sas (its name of RFC 4868's algorithm, which
+    IKEv1 carries as Authentication Algorithm 7)."""
+    algs = {q["algorithms"] for q in w.show("a", "qmsas")}
+    sas = swanctl(w, "--list-sas").stdout
+    print("gateway a: child SAs' algorithms %s; strongSwan: %s" % (
+        sorted(algs), re.findall(r"AES_CBC-128/\S+", sas)))
+    if algs != {"AES-128-CBC/HMAC-SHA-512-256"} or "AES_CBC-128/HMAC_SHA2_512_256" not in sas:
+        errs.append("child SAs: dpsec %s, strongSwan:\n%s" % (sorted(algs), sas))
 
 
 def strongswan_initiates(w, errs, peer_id):

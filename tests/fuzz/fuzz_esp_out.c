@@ -3,7 +3,7 @@
  * outbound SAs (tunnel over IPv4 with AES-128-GCM, tunnel over IPv6 with
  * AES-256-GCM and ESN, transport over IPv4 in UDP with AES-128-GCM,
  * tunnel over IPv4 with AES-128-CBC + HMAC-SHA1-96, transport over IPv6
- * with AES-128-CBC + HMAC-SHA-256-128); the rest is the packet, parsed as
+ * with AES-128-CBC + HMAC-SHA-512-256); the rest is the packet, parsed as
  * a worker parses it. Each ESP packet that comes out is read as its peer
  * would, with OpenSSL, not dpsec's code: the outer header (addresses,
  * protocol, lengths, IPv4 checksum; in transport mode the packet's own
@@ -64,8 +64,8 @@ static void make_sa(int i)
 	for (int k = 0; k < c->enc_key_len; k++)
 		c->enc_key[k] = (uint8_t)(0x31 * (i + 1) + k);
 	memcpy(c->salt, "\x5a\x5b\x5c\x5d", 4);
-	c->integ_alg = i == 3 ? DPSEC_INTEG_HMAC_SHA1_96 : i == 4 ? DPSEC_INTEG_HMAC_SHA256_128 : DPSEC_INTEG_NONE;
-	c->integ_key_len = i == 3 ? 20 : 32;
+	c->integ_alg = i == 3 ? DPSEC_INTEG_HMAC_SHA1_96 : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256 : DPSEC_INTEG_NONE;
+	c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
 	for (int k = 0; k < c->integ_key_len; k++)
 		c->integ_key[k] = (uint8_t)(0x17 + k);
 	if (i == 2) {
@@ -102,7 +102,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 		     int *pt_len)
 {
 	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16;
-	size_t iv_len = gcm ? 8 : 16, icv_len = gcm ? 16 : c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? 12 : 16;
+	size_t iv_len = gcm ? 8 : 16, icv_len = gcm ? 16 : dpsec_integ_icv_len(c->integ_alg);
 	size_t ct_len = len - 8 - iv_len - icv_len;
 	const uint8_t *iv = esp + 8, *ct = iv + iv_len, *icv = ct + ct_len;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -129,7 +129,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 	} else {
 		uint8_t mac[EVP_MAX_MD_SIZE];
 		unsigned int mac_len = 0;
-		const EVP_MD *md = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? EVP_sha1() : EVP_sha256();
+		const EVP_MD *md = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? EVP_sha1() : EVP_sha512();
 
 		ok = HMAC(md, c->integ_key, c->integ_key_len, esp, len - icv_len, mac, &mac_len) != NULL &&
 		     CRYPTO_memcmp(mac, icv, icv_len) == 0 &&

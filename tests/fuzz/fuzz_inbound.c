@@ -81,8 +81,8 @@ static void make_sa(int i)
 	c->enc_key_len = i == 3 ? 32 : 16;
 	memset(c->enc_key, 0x11 * (i + 1), c->enc_key_len);
 	memset(c->salt, 0x5a, sizeof(c->salt));
-	c->integ_alg = i == 1 ? DPSEC_INTEG_HMAC_SHA256_128 : i == 2 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_NONE;
-	c->integ_key_len = i == 1 ? 32 : 20;
+	c->integ_alg = i == 1 ? DPSEC_INTEG_HMAC_SHA512_256 : i == 2 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_NONE;
+	c->integ_key_len = i == 1 ? 64 : 20;
 	memset(c->integ_key, 0x22, c->integ_key_len);
 	if (i == 1 || i == 2) {
 		c->encap = DPSEC_ENCAP_UDP;
@@ -91,8 +91,8 @@ static void make_sa(int i)
 	if (i >= 4) {
 		c->protocol = DPSEC_PROTO_AH;
 		c->enc_key_len = 0;
-		c->integ_alg = i == 4 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA256_128;
-		c->integ_key_len = i == 4 ? 20 : 32;
+		c->integ_alg = i == 4 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA384_192;
+		c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
 	}
 }
 

@@ -69,7 +69,7 @@ static inline void fuzz_put_outer(uint8_t *p, const struct dpsec_sa_conf *c, uin
 static inline void fuzz_esp_seal(struct ofl_cpu *e, const struct dp_sa *sa, uint8_t *p, uint32_t hdr,
 				 uint32_t ct_len, uint64_t seq)
 {
-	uint8_t *esp = p + hdr, *iv = esp + ESP_HDR_LEN, nonce[12], aad[12], tag[16];
+	uint8_t *esp = p + hdr, *iv = esp + ESP_HDR_LEN, nonce[12], aad[12], tag[DPSEC_MAX_ICV];
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), lo = rte_cpu_to_be_32((uint32_t)seq);
 	bool esn = sa->flags & DP_SA_ESN;
 	struct ofl_op op = { .sa = &sa->crypto, .buf = p, .encrypt = true, .tag = tag,
@@ -106,7 +106,7 @@ static inline void fuzz_ah_seal(struct ofl_cpu *e, const struct dp_sa *sa, const
 {
 	static uint8_t copy[4100];
 	uint32_t hi = rte_cpu_to_be_32((uint32_t)(seq >> 32)), n = len;
-	uint8_t tag[16];
+	uint8_t tag[DPSEC_MAX_ICV];
 	struct ofl_op op = { .sa = &sa->crypto, .buf = copy, .encrypt = true, .tag = tag };
 
 	if (len > sizeof(copy) - 4)

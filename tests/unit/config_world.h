@@ -22,12 +22,14 @@
 
 #include "check_run.h"
 
-/* Test keys of 16, 20, 24, 32 and 36 bytes. */
+/* Test keys of 16, 20, 24, 32, 36, 48 and 64 bytes. */
 #define K16 "0x00112233445566778899aabbccddeeff"
 #define K20 "0x00112233445566778899aabbccddeeff01020304"
 #define K24 "0x0123456789abcdef23456789abcdef01456789abcdef0123"
 #define K32 "0x00112233445566778899aabbccddeeff102132435465768798a9bacbdcedfe0f"
 #define K36 K32 "a0b1c2d3"
+#define K48 K32 "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+#define K64 K48 "0123456789abcdeffedcba9876543210"
 
 /* ---- files ---- */
 

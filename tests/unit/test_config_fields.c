@@ -228,6 +228,31 @@ START_TEST(test_3des_sa)
 }
 END_TEST
 
+/* RFC 4868's HMAC-SHA-384-192 and HMAC-SHA-512-256: keys of the hash's
+ * length, 48 and 64 bytes; for ESP with AES-CBC and for AH. */
+START_TEST(test_sha2_384_512_sas)
+{
+	struct cfg_dataplane cfg;
+	char path[64], err[CFG_ERR_MAX];
+
+	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
+					       "encryption = \"aes256\"; encryption_key = \"" K32 "\"; "
+					       "integrity = \"sha512_256\"; integrity_key = \"" K64 "\";"),
+					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
+					       "protocol = \"ah\"; integrity = \"sha384_192\"; "
+					       "integrity_key = \"" K48 "\";")),
+				&cfg, err, path) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_HMAC_SHA512_256);
+	ck_assert_uint_eq(cfg.sas[0].integ_key_len, 64);
+	assert_bytes(cfg.sas[0].integ_key, K64, 64);
+	ck_assert_uint_eq(cfg.sas[1].protocol, DPSEC_PROTO_AH);
+	ck_assert_uint_eq(cfg.sas[1].integ_alg, DPSEC_INTEG_HMAC_SHA384_192);
+	ck_assert_uint_eq(cfg.sas[1].integ_key_len, 48);
+	assert_bytes(cfg.sas[1].integ_key, K48, 48);
+	cfg_free(&cfg);
+}
+END_TEST
+
 /* encapsulation = "udp" with its ports, their default, and none. */
 START_TEST(test_natt_sa_fields)
 {
@@ -414,6 +439,7 @@ static Suite *config_fields_suite(void)
 	tcase_add_test(fu, test_natt_sa_fields);
 	tcase_add_test(fu, test_ah_sa);
 	tcase_add_test(fu, test_3des_sa);
+	tcase_add_test(fu, test_sha2_384_512_sas);
 	tcase_add_test(fu, test_exception_device);
 	tcase_add_test(he, test_parse_addr);
 	tcase_add_test(he, test_parse_prefix);

@@ -2,7 +2,7 @@
  * nobody here wrote: the GCM specification (McGrew & Viega, test cases 3, 4,
  * 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602 AES-CBC,
  * the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and RFC 4231
- * HMAC-SHA-256, RFC 8439's ChaCha20-Poly1305 AEAD example; then random
+ * HMAC-SHA-256, -384 and -512, RFC 8439's ChaCha20-Poly1305 AEAD example; then random
  * bursts mixing every SA kind and both directions, each op checked against
  * OpenSSL, which shares no code with intel-ipsec-mb. No EAL: the engine
  * needs none. */
@@ -175,10 +175,13 @@ static void ref_cbc(const struct dpsec_sa_conf *c, const uint8_t *iv, const uint
 	EVP_CIPHER_CTX_free(x);
 }
 
-/* Full HMAC into mac (32 bytes of room). */
+/* Full HMAC into mac (64 bytes of room). */
 static void ref_hmac(const struct dpsec_sa_conf *c, const uint8_t *data, size_t len, uint8_t *mac)
 {
-	const EVP_MD *md = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? EVP_sha1() : EVP_sha256();
+	const EVP_MD *md = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96     ? EVP_sha1()
+			   : c->integ_alg == DPSEC_INTEG_HMAC_SHA256_128 ? EVP_sha256()
+			   : c->integ_alg == DPSEC_INTEG_HMAC_SHA384_192 ? EVP_sha384()
+									  : EVP_sha512();
 	unsigned mac_len = 0;
 
 	ck_assert_ptr_nonnull(HMAC(md, c->integ_key, c->integ_key_len, data, len, mac, &mac_len));
@@ -577,7 +580,7 @@ START_TEST(test_des3_vectors)
 }
 END_TEST
 
-/* ---- HMAC: RFC 2202 (SHA-1) and RFC 4231 (SHA-256) ----------------------- */
+/* ---- HMAC: RFC 2202 (SHA-1) and RFC 4231 (SHA-2) -------------------------- */
 
 struct hmac_vec {
 	uint8_t integ;
@@ -608,6 +611,34 @@ static const struct hmac_vec hmac_vecs[] = {
 	 "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
 	{DPSEC_INTEG_HMAC_SHA256_128, "0c*20", "546573742057697468205472756e636174696f6e",
 	 "a3b6167473100ee06e0c796c2955552b"}, /* the RFC's 128-bit truncation */
+	/* RFC 4231 §4.2-4.5, cases 1-4 for HMAC-SHA-384 and -512 (case 5's
+	 * 128-bit truncation is shorter than their ICVs) */
+	{DPSEC_INTEG_HMAC_SHA384_192, "0b*20", "4869205468657265",
+	 "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c"
+	 "faea9ea9076ede7f4af152e8b2fa9cb6"},
+	{DPSEC_INTEG_HMAC_SHA384_192, "4a656665",
+	 "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+	 "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
+	 "8e2240ca5e69e2c78b3239ecfab21649"},
+	{DPSEC_INTEG_HMAC_SHA384_192, "aa*20", "dd*50",
+	 "88062608d3e6ad8a0aa2ace014c8a86f0aa635d947ac9febe83ef4e55966144b"
+	 "2a5ab39dc13814b94e3ab6e101a34f27"},
+	{DPSEC_INTEG_HMAC_SHA384_192, "0102030405060708090a0b0c0d0e0f10111213141516171819", "cd*50",
+	 "3e8a69b7783c25851933ab6290af6ca77a9981480850009cc5577c6e1f573b4e"
+	 "6801dd23c4a7d679ccf8a386c674cffb"},
+	{DPSEC_INTEG_HMAC_SHA512_256, "0b*20", "4869205468657265",
+	 "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+	 "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854"},
+	{DPSEC_INTEG_HMAC_SHA512_256, "4a656665",
+	 "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+	 "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+	 "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"},
+	{DPSEC_INTEG_HMAC_SHA512_256, "aa*20", "dd*50",
+	 "fa73b0089d56a284efb0f0756c890be9b1b5dbdd8ee81a3655f83e33b2279d39"
+	 "bf3e848279a722c806b485a47e67c807b946a337bee8942674278859e13292fb"},
+	{DPSEC_INTEG_HMAC_SHA512_256, "0102030405060708090a0b0c0d0e0f10111213141516171819", "cd*50",
+	 "b0ba465637458c6990e5a8c5f61d4af7e576d97ff94b872de76f8050361ee3db"
+	 "a91ca5c11aa25eb4d679275cc5788063a5f19741120c4f2de2adebeb10a298dd"},
 };
 #define N_HMAC_VECS ((int)(sizeof(hmac_vecs) / sizeof(hmac_vecs[0])))
 
@@ -616,7 +647,7 @@ static const struct hmac_vec hmac_vecs[] = {
 START_TEST(test_hmac_vectors)
 {
 	const struct hmac_vec *v = &hmac_vecs[_i];
-	uint8_t key[16], ikey[64], mac[32], buf[5 + 64 + 16], iv[16], tag[16];
+	uint8_t key[16], ikey[64], mac[64], buf[5 + 64 + 16], iv[16], tag[DPSEC_MAX_ICV];
 	size_t ikey_len = unhex(v->key, ikey, sizeof(ikey));
 	struct ofl_sa_crypto k;
 	struct dpsec_sa_conf c;
@@ -646,7 +677,7 @@ END_TEST
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
-       SA_CHACHA, N_SA_KINDS };
+       SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, N_SA_KINDS };
 
 /* The kinds whose ops carry a nonce and AAD (burst_aead). */
 static bool kind_is_aead(int kind)
@@ -662,12 +693,12 @@ struct burst_sas {
 struct pkt {
 	uint8_t buf[24 + MAX_DATA + 16];
 	uint8_t want[24 + MAX_DATA + 16]; /* the buffer after the op */
-	uint8_t nonce[12], aad[12], tag[16], want_tag[16];
+	uint8_t nonce[12], aad[12], tag[DPSEC_MAX_ICV], want_tag[DPSEC_MAX_ICV];
 };
 
 static void burst_sas_init(struct burst_sas *s)
 {
-	uint8_t key[32], ikey[32], salt[4];
+	uint8_t key[32], ikey[64], salt[4];
 
 	for (int i = 0; i < N_SA_KINDS; i++) {
 		rnd_fill(key, sizeof(key));
@@ -683,6 +714,10 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_cbc(&s->conf[i], key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		else if (i == SA_DES3_SHA1)
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
+		else if (i == SA_CBC128_SHA384)
+			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_HMAC_SHA384_192, ikey, 48);
+		else if (i == SA_CBC256_SHA512)
+			conf_cbc(&s->conf[i], key, 32, DPSEC_INTEG_HMAC_SHA512_256, ikey, 64);
 		else
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
@@ -925,7 +960,7 @@ START_TEST(test_prepare_invalid)
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
 	c.integ_key_len = DPSEC_MAX_INTEG_KEY + 1; /* longer than a block */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
-	conf_cbc(&c, key, 32, 3 /* unknown */, ikey, 32);
+	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA512_256 + 1 /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 	c.enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; /* unknown */

@@ -28,7 +28,9 @@ static const char *const good =
 	"filter_actions = (\n"
 	"  { name = \"secure\"; action = \"negotiate\"; accept_unsecured = true; df_bit = \"clear\"; dscp = 26;\n"
 	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; },\n"
-	"                { protocol = \"esp\"; encryption = \"chacha20poly1305\"; } ); }\n"
+	"                { protocol = \"esp\"; encryption = \"chacha20poly1305\"; },\n"
+	"                { protocol = \"esp\"; encryption = \"aes128\"; integrity = \"sha384_192\"; },\n"
+	"                { protocol = \"ah\"; integrity = \"sha512_256\"; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
 	"  legacy_suites = true; };\n"
@@ -76,12 +78,15 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->df_bit, DPSEC_DF_CLEAR);
 	ck_assert(a->dscp_fixed);
 	ck_assert_uint_eq(a->dscp, 26);
-	ck_assert_uint_eq(a->n_methods, 2);
+	ck_assert_uint_eq(a->n_methods, 4);
 	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
 	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_CHACHA20_POLY1305);
 	ck_assert_uint_eq(a->methods[1].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[1].integ_alg, DPSEC_INTEG_NONE);
+	ck_assert_uint_eq(a->methods[2].integ_alg, DPSEC_INTEG_HMAC_SHA384_192);
+	ck_assert_uint_eq(a->methods[3].protocol, CFG_PROTO_AH);
+	ck_assert_uint_eq(a->methods[3].integ_alg, DPSEC_INTEG_HMAC_SHA512_256);
 	ck_assert_uint_eq(a->methods[0].lifetime_kilobytes, 100000); /* the seeds' default */
 	ck_assert_uint_eq(s.timeouts.fallback_ms, 3000);
 	ck_assert_uint_eq(s.timeouts.block_seconds, 60);

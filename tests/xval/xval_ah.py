@@ -19,7 +19,8 @@ from scapy.packet import Raw
 
 PROTO_AH = 51
 FIXED = 12  # next header, length, reserved, SPI, sequence number
-_HASH = {"sha1_96": hashlib.sha1, "sha256_128": hashlib.sha256}
+_HASH = {"sha1_96": hashlib.sha1, "sha256_128": hashlib.sha256, "sha384_192": hashlib.sha384,
+         "sha512_256": hashlib.sha512}
 
 
 class AhError(Exception):

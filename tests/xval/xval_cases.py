@@ -1,7 +1,8 @@
 # xval_cases.py - the cases, grouped into dpsecd runs:
 #   tunnel/<alg>/<esn>     every address-family combination, both directions
 #   transport/<alg>/<esn>  transport mode, IPv4 and IPv6
-#                          (<alg> ESP, or AH: ah-sha1_96/noesn, ah-sha256_128/esn)
+#                          (<alg> ESP, or AH: ah-sha1_96/noesn, ah-sha256_128/esn,
+#                          ah-sha384_192/noesn, ah-sha512_256/esn)
 #   neg/<alg>/<esn>        tampering, replay, trailer and policy errors
 #   neg/ah-<alg>/<esn>     AH: immutable and mutable fields, replay, header
 #                          length, truncation, SPIs of the other protocol
@@ -2111,7 +2112,8 @@ def plan(seed):
             runs.append(("tunnel/" + tail, lambda a=alg, e=esn: tunnel_run(a, e, seed)))
             runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))
             runs.append(("neg/" + tail, lambda a=alg, e=esn: neg_run(a, e, seed)))
-    for alg, esn in (("ah-sha1_96", False), ("ah-sha256_128", True)):  # AH: both ICVs, ESN
+    for alg, esn in (("ah-sha1_96", False), ("ah-sha256_128", True), ("ah-sha384_192", False),
+                     ("ah-sha512_256", True)):  # AH: every ICV, ESN
         tail = "%s/%s" % (alg, _esn_name(esn))
         runs.append(("tunnel/" + tail, lambda a=alg, e=esn: tunnel_run(a, e, seed)))
         runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))

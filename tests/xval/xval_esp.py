@@ -38,6 +38,13 @@ ALGS = {
     "aes256-sha256_128": dict(enc="aes256", integ="sha256_128", key=32, ikey=32,
                               scapy_crypt="AES-CBC", scapy_auth="SHA2-256-128", iv=16, icv=16,
                               align=16, aead=False, ah=False),
+    # RFC 4868: the ICV half the hash, the key the whole hash
+    "aes128-sha384_192": dict(enc="aes128", integ="sha384_192", key=16, ikey=48,
+                              scapy_crypt="AES-CBC", scapy_auth="SHA2-384-192", iv=16, icv=24,
+                              align=16, aead=False, ah=False),
+    "aes256-sha512_256": dict(enc="aes256", integ="sha512_256", key=32, ikey=64,
+                              scapy_crypt="AES-CBC", scapy_auth="SHA2-512-256", iv=16, icv=32,
+                              align=16, aead=False, ah=False),
     # RFC 2451: 8-byte IV and blocks; the seeds' "High" with SHA-1
     "3des-sha1_96": dict(enc="3des", integ="sha1_96", key=24, ikey=20, scapy_crypt="3DES",
                          scapy_auth="HMAC-SHA1-96", iv=8, icv=12, align=8, aead=False, ah=False),
@@ -47,11 +54,18 @@ ALGS = {
     "ah-sha256_128": dict(enc=None, integ="sha256_128", key=0, ikey=32, scapy_crypt=None,
                           scapy_auth="SHA2-256-128", iv=0, icv=16, align=4, aead=False,
                           ah=True),
+    "ah-sha384_192": dict(enc=None, integ="sha384_192", key=0, ikey=48, scapy_crypt=None,
+                          scapy_auth="SHA2-384-192", iv=0, icv=24, align=4, aead=False,
+                          ah=True),
+    "ah-sha512_256": dict(enc=None, integ="sha512_256", key=0, ikey=64, scapy_crypt=None,
+                          scapy_auth="SHA2-512-256", iv=0, icv=32, align=4, aead=False,
+                          ah=True),
 }
 ESP_ALGS = [a for a, p in ALGS.items() if not p["ah"]]
 AH_ALGS = [a for a, p in ALGS.items() if p["ah"]]
 
-_HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256}
+_HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256, "sha384_192": hashes.SHA384,
+         "sha512_256": hashes.SHA512}
 
 
 def _aead(spec):
