@@ -49,11 +49,25 @@
 
 enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA };
 
+/* The HMACs: their names after "+", IMB's hash, the ICV. */
+struct hmac_alg {
+	const char *name;
+	IMB_HASH_ALG hash;
+	unsigned icv;
+};
+
+static const struct hmac_alg hmacs[] = {
+	{ "sha1_96", IMB_AUTH_HMAC_SHA_1, 12 },
+	{ "sha256_128", IMB_AUTH_HMAC_SHA_256, 16 },
+	{ "sha384_192", IMB_AUTH_HMAC_SHA_384, 24 },
+	{ "sha512_256", IMB_AUTH_HMAC_SHA_512, 32 },
+};
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes256gcm16|chacha20poly1305|aes128+sha1_96|"
-		"aes128+sha256_128|aes256+sha1_96|aes256+sha256_128|3des+sha1_96|"
-		"3des+sha256_128|ah+sha1_96|ah+sha256_128 --len BYTES\n"
+		"aes256+sha1_96|3des+sha1_96|ah+sha1_96|...\n"
+		"                  (CBC or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
 		"                  [--stall-us U]\n");
 	exit(2);
@@ -61,7 +75,7 @@ static void usage(void)
 
 /* "CIPHER+INTEGRITY" or a combined mode's name: the cipher, its key bytes,
  * the HMAC. */
-static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, int *sha256)
+static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const struct hmac_alg **hmac)
 {
 	static const struct { const char *name; enum cipher c; unsigned key_len; } ciphers[] = {
 		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes256", CIPHER_AES_CBC, 32 },
@@ -69,7 +83,7 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, int *sha2
 	};
 	const char *plus = strchr(s, '+');
 
-	*sha256 = 0;
+	*hmac = &hmacs[0];
 	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
 		*c = CIPHER_GCM;
 		*key_len = s[3] == '1' ? 16 : 32;
@@ -80,9 +94,14 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, int *sha2
 		*key_len = 32;
 		return 0;
 	}
-	if (plus == NULL || (strcmp(plus + 1, "sha1_96") != 0 && strcmp(plus + 1, "sha256_128") != 0))
+	if (plus == NULL)
 		return -1;
-	*sha256 = strcmp(plus + 1, "sha256_128") == 0;
+	*hmac = NULL;
+	for (size_t i = 0; i < sizeof(hmacs) / sizeof(hmacs[0]); i++)
+		if (strcmp(plus + 1, hmacs[i].name) == 0)
+			*hmac = &hmacs[i];
+	if (*hmac == NULL)
+		return -1;
 	for (size_t i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
 		if (strlen(ciphers[i].name) == (size_t)(plus - s) &&
 		    strncmp(s, ciphers[i].name, (size_t)(plus - s)) == 0) {
@@ -96,7 +115,7 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, int *sha2
 struct raw_opts {
 	const char *alg_name;
 	enum cipher cipher;
-	int sha256;
+	const struct hmac_alg *hmac;
 	unsigned key_len, len, hash_extra, aad_len;
 	double seconds;
 	double stall_us;
@@ -112,8 +131,8 @@ struct raw_state {
 	uint32_t dec_keys[60] __attribute__((aligned(16)));
 	uint8_t des_ks[3][128] __attribute__((aligned(16)));
 	const void *des_ks_ptr[3];
-	uint8_t ipad[32] __attribute__((aligned(16)));
-	uint8_t opad[32] __attribute__((aligned(16)));
+	uint8_t ipad[64] __attribute__((aligned(16)));
+	uint8_t opad[64] __attribute__((aligned(16)));
 	uint8_t bufs[DP_BURST][MAX_LEN + 64] __attribute__((aligned(64)));
 	uint8_t ivs[DP_BURST][16], aads[DP_BURST][16], tags[DP_BURST][32];
 };
@@ -161,7 +180,7 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 		else
 			usage();
 	}
-	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->sha256) != 0 ||
+	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->hmac) != 0 ||
 	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN)
 		usage();
 	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
@@ -173,16 +192,20 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 
 static void hmac_pads(IMB_MGR *mgr, const struct raw_opts *o, const uint8_t *key, struct raw_state *st)
 {
-	uint8_t pad[64];
+	uint8_t pad[128]; /* a block: SHA-384/512's; SHA-1/256 read the first 64 */
 
 	for (int which = 0; which < 2; which++) {
+		uint8_t *state = which == 0 ? st->ipad : st->opad;
+
 		memset(pad, which == 0 ? 0x36 : 0x5c, sizeof(pad));
 		for (int i = 0; i < 20; i++)
 			pad[i] ^= key[i];
-		if (!o->sha256)
-			IMB_SHA1_ONE_BLOCK(mgr, pad, which == 0 ? st->ipad : st->opad);
-		else
-			IMB_SHA256_ONE_BLOCK(mgr, pad, which == 0 ? st->ipad : st->opad);
+		switch (o->hmac->hash) {
+		case IMB_AUTH_HMAC_SHA_1: IMB_SHA1_ONE_BLOCK(mgr, pad, state); break;
+		case IMB_AUTH_HMAC_SHA_256: IMB_SHA256_ONE_BLOCK(mgr, pad, state); break;
+		case IMB_AUTH_HMAC_SHA_384: IMB_SHA384_ONE_BLOCK(mgr, pad, state); break;
+		default: IMB_SHA512_ONE_BLOCK(mgr, pad, state); break;
+		}
 	}
 }
 
@@ -269,12 +292,12 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 		j->key_len_in_bytes = 0;
 		j->iv_len_in_bytes = 0;
 	}
-	j->hash_alg = o->sha256 ? IMB_AUTH_HMAC_SHA_256 : IMB_AUTH_HMAC_SHA_1;
+	j->hash_alg = o->hmac->hash;
 	j->u.HMAC._hashed_auth_key_xor_ipad = st->ipad;
 	j->u.HMAC._hashed_auth_key_xor_opad = st->opad;
 	j->hash_start_src_offset_in_bytes = 0;
 	j->msg_len_to_hash_in_bytes = o->hash_extra + o->len;
-	j->auth_tag_output_len_in_bytes = o->sha256 ? 16 : 12;
+	j->auth_tag_output_len_in_bytes = o->hmac->icv;
 }
 
 /* One burst of DP_BURST jobs (CBC + HMAC, ChaCha20-Poly1305, AH), submitted unchecked as dpsecd
