@@ -314,7 +314,10 @@ static int reset_registry(struct cp_ctx *c)
 
 int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen)
 {
-	struct dpsec_cmd_flush f = { .default_action = DPSEC_ACTION_PERMIT };
+	/* block until the store's policy is in: a sync that fails half way
+	 * leaves a dataplane that lets nothing through, never one that
+	 * forwards what the store would secure in the clear */
+	struct dpsec_cmd_flush f = { .default_action = DPSEC_ACTION_BLOCK };
 
 	c->synced = false;
 	if (reset_registry(c) < 0 || cp_cmd_send(c, DPSEC_CMD_FLUSH, &f, sizeof(f)) < 0 ||

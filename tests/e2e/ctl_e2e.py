@@ -25,6 +25,9 @@ memory, driven by dpsecctl, in network namespaces the test creates:
               association (held packets and later ones leave in the clear,
               counted); one that does not is blocked for block_seconds, then
               tried again
+  fail-closed dpsecd restarted with room for fewer SAs than the store's:
+              ctld's sync fails and says so, and the dataplane it leaves
+              blocks: nothing crosses the WAN, every packet counted dropped
 
     ctl_e2e.py DPSECD DPSEC_CTLD DPSECCTL [TEST...]
 """
@@ -40,6 +43,7 @@ import ctl_topo as T  # noqa: E402
 KEY_AB = bytes(range(20))        # a-to-b: 16-byte AES key + salt (test only)
 KEY_BA = bytes(range(20, 40))
 SPI_AB, SPI_BA = 0x1001, 0x2001
+SYNC_FAILED = "bringing the dataplane in line with the store failed"  # dpsec-ctld
 
 STORE = """
 assigned = "site";
@@ -164,6 +168,19 @@ def dp_drops(w, timeout=5):
     return sum(x["value"] for x in stats["dataplane"] if x["name"].startswith("drop_"))
 
 
+def stream_for(w, name, rate, seconds):
+    """Host A's stream to 10.2.0.5 at rate a second for seconds, the WAN
+    captured: (the capture, packets sent, dpsecd's drops before)."""
+    cap, pcap = T.start_capture(w.topo, name)
+    drops = dp_drops(w)
+    sender = T.start_sender(w.topo, "10.2.0.5", rate)
+    time.sleep(seconds)
+    count = sender.finish()
+    time.sleep(0.5)
+    cap.stop()
+    return pcap, count, drops
+
+
 def check_stream(errs, pcap, count, what, drops_before, w, rate):
     wan = T.WanCapture(pcap, {SPI_AB: KEY_AB})
     T.check_stream(errs, what, wan, SPI_AB, count, rate, dp_drops(w) - drops_before)
@@ -257,13 +274,7 @@ def restarts(w, errs):
     w.dp.stop()
     w.start_dpsecd()
     w.wait_synced()
-    cap, pcap = T.start_capture(w.topo, "dp-restart")
-    drops = dp_drops(w)
-    sender = T.start_sender(w.topo, "10.2.0.5", 2000)
-    time.sleep(2)
-    count = sender.finish()
-    time.sleep(0.5)
-    cap.stop()
+    pcap, count, drops = stream_for(w, "dp-restart", 2000, 2)
     esp = check_stream(errs, pcap, count, "dpsecd restart", drops, w, 2000)
     check_default_seq_file(errs, w)
     # the static key's numbers went on past those its last chunk reserved
@@ -434,8 +445,35 @@ def expiry(w, errs):
     return "hard lifetime by time"
 
 
+def fail_closed(w, errs):
+    """A dpsecd with room for fewer SAs than the store's static ones:
+    dpsec-ctld's sync fails after its flush (an SA refused) and says so;
+    the dataplane it leaves blocks everything (the flush's default action,
+    not the permit of a policy that was never installed), so host A's
+    stream crosses the WAN neither in the clear nor at all, every packet
+    dropped and counted. Then a dpsecd with room is synced as usual."""
+    w.dp.stop()
+    failures = w.ctld.text().count(SYNC_FAILED)
+    w.dp = T.start_dpsecd(w.topo, w.bins[0], w.instance, max_sas=1, seq_file="")
+    if not T.wait_until(lambda: w.ctld.text().count(SYNC_FAILED) > failures, 20):
+        errs.append("fail-closed: dpsec-ctld did not report the failed sync")
+        return "aborted"
+    pcap, count, drops = stream_for(w, "fail-closed", 1000, 1.5)
+    wan = T.WanCapture(pcap, {SPI_AB: KEY_AB})
+    dropped = dp_drops(w) - drops
+    print("fail-closed: %d sent, %d in the clear, ESP %s, %d dropped"
+          % (count, len(wan.clear), {k: len(v) for k, v in wan.esp_seq.items()}, dropped))
+    if wan.clear or wan.esp_seq or dropped < count:
+        errs.append("fail-closed: of %d packets %d crossed in the clear, ESP %s, %d dropped"
+                    % (count, len(wan.clear), sorted(wan.esp_seq), dropped))
+    w.dp.stop()
+    w.start_dpsecd()
+    w.wait_synced()
+    return "%d packets sent while the sync had failed" % count
+
+
 TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate, "cli": cli,
-         "expiry": expiry}
+         "expiry": expiry, "fail-closed": fail_closed}
 
 
 
