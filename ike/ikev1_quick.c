@@ -198,14 +198,10 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 		value(&o->enc, known, alg,
 		      pol->key_len || alg == DPSEC_ENC_3DES_CBC ? pol->key_len : 128);
 	}
-	if (p->protocol == IKE_PROTO_AH) {
+	if (p->protocol == IKE_PROTO_AH || pol->auth) { /* AH: the transform; ESP: its attribute */
+		bool ah = p->protocol == IKE_PROTO_AH;
 		uint8_t alg = 0;
-		bool known = integ_of_number(t->id, true, &alg);
-
-		value(&o->integ, known, alg, 0);
-	} else if (pol->auth) {
-		uint8_t alg = 0;
-		bool known = integ_of_number(pol->auth, false, &alg);
+		bool known = integ_of_number(ah ? t->id : pol->auth, ah, &alg);
 
 		value(&o->integ, known, alg, 0);
 	}

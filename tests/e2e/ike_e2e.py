@@ -177,6 +177,11 @@ GW = {"a": dict(lan="10.1.0.0/24", lan_addr="10.1.0.1", wan="192.0.2.1", peer_la
 class World:
     """Four namespaces, two gateways, their ctlds; close() removes all."""
 
+    # the child SAs' protection with a PSK, by peer (ESP_SUITES; AES-GCM
+    # for the others): AES-CBC with HMAC-SHA-512-256 (RFC 4868) against
+    # strongSwan, HMAC-SHA-384-192 between two dpsec
+    PSK_ESP = {"strongswan": "sha512", "dpsec": "sha384"}
+
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
         self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
@@ -190,14 +195,11 @@ class World:
         self.store_extra, self.ctld_args = "", []  # ike_interop_e2e.py's timeouts and options
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         # strongSwan's IKE proposals, its preferred first, and the child
-        # SAs' protection (ESP_SUITES): ChaCha20-Poly1305 (RFC 7634) for both
-        # in the certificate worlds, AES-CBC with HMAC-SHA-512-256 (RFC 4868)
-        # against strongSwan and HMAC-SHA-384-192 between two dpsec with a
-        # PSK, AES-GCM in the others (ike_interop_e2e.py's)
+        # SAs' protection: ChaCha20-Poly1305 (RFC 7634) for both in the
+        # certificate worlds, PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.esp = ESP_SUITES["chacha" if self.cert else "sha512" if peer == "strongswan" and
-                              type(self) is World else "sha384" if peer == "dpsec" else "gcm"]
+        self.esp = ESP_SUITES["chacha" if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
