@@ -2103,11 +2103,16 @@ def natt_keepalive_run(seed):
     return run
 
 
+# RFC 4868's longer HMACs take the CBC + HMAC path that the SHA-1 and
+# SHA-256 runs cover with and without ESN: one ESN setting each
+ONE_ESN = {"aes128-sha384_192": False, "aes256-sha512_256": True}
+
+
 def plan(seed):
     """Every run as (name, builder), in the order they are reported."""
     runs = []
     for alg in (a for a in E.ESP_ALGS if a != DES3):
-        for esn in (False, True):
+        for esn in (ONE_ESN[alg],) if alg in ONE_ESN else (False, True):
             tail = "%s/%s" % (alg, _esn_name(esn))
             runs.append(("tunnel/" + tail, lambda a=alg, e=esn: tunnel_run(a, e, seed)))
             runs.append(("transport/" + tail, lambda a=alg, e=esn: transport_run(a, e, seed)))
