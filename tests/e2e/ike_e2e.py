@@ -7,7 +7,8 @@
 #
 # A ping from host A raises an ACQUIRE at A; A's dpsec-ctld runs IKE_SA_INIT
 # and IKE_AUTH with B's (IKE goes through each gateway's exception TAP),
-# both install the child SA pair, the held packets go out, and the pings are
+# both install the child SA pair (B, the responder, before it answers), the
+# held packets go out, and the pings are
 # answered (against dpsec, B's dpsec-ctld is stopped for the first 1.6 s, so
 # that A holds 4 pings, drops and counts the rest, then sends the 4). After
 # 85-90 % of the child SAs' lifetime (60 s), A rekeys the child SA under a
@@ -19,7 +20,9 @@
 # against dpsec) the hosts' kernels learn the tunnel's path MTU from gateway
 # A's ICMP fragmentation needed, and a ping with TTL 1 draws its time
 # exceeded; last (dpsec and strongSwan) A's dpsecd is killed and started
-# again: its child SAs are deleted with B and new ones negotiated.
+# again: its child SAs are deleted with B and new ones negotiated. The child
+# SAs are AES-128-CBC with HMAC-SHA-384-192 between two dpsec, AES-256-CBC
+# with HMAC-SHA-512-256 against strongSwan (RFC 4868; show qmsas names them).
 # Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
@@ -268,7 +271,8 @@ class World:
             crl = CRL_CHECK % self.work if self.peer == "revoked" and gw == "a" else ""
             auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
-            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp.cipher, integ=self.esp.integ) + self.store_extra)
+            f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp.cipher,
+                                 integ=self.esp.integ) + self.store_extra)
         self.dataplane(gw)
         return self.control(gw)
 
@@ -678,7 +682,8 @@ def check_cert_store(w, errs):
         store = w.path("check.conf")
         auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp.cipher, integ=w.esp.integ))
+            f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp.cipher,
+                                 integ=w.esp.integ))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         print("dpsec-ctld --check: %s" % r.stdout.strip())
