@@ -78,15 +78,27 @@ static inline void dp_key_ports(uint8_t *key_ports, const uint8_t *l4, uint32_t 
 		memset(key_ports, 0, 4);
 }
 
+/* A 32-bit word of a header at any alignment, read straight from it. */
+static inline uint32_t dp_load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 /* One's complement sum of a 20-byte IPv4 header, folded to 16 bits (what
- * rte_raw_cksum gives), summed as five 32-bit words instead of ten. */
+ * rte_raw_cksum gives), summed as five 32-bit words instead of ten. Each
+ * word is loaded from the header: a copy into an array first made the
+ * compiler store the header on the stack and read it back in parts,
+ * which stalls on store forwarding. */
 static inline uint16_t dp_ipv4_hdr_sum20(const void *hdr)
 {
-	uint32_t w[5];
+	const uint8_t *h = hdr;
 	uint64_t s;
 
-	memcpy(w, hdr, sizeof(w));
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (uint64_t)dp_load32(h) + dp_load32(h + 4) + dp_load32(h + 8) + dp_load32(h + 12) +
+	    dp_load32(h + 16);
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffu) + (s >> 16);
 	s = (s & 0xffffu) + (s >> 16);
