@@ -210,6 +210,54 @@ START_TEST(test_esn_rolls_into_next_epoch)
 }
 END_TEST
 
+/* One packet on outbound slot out numbered seq, parsed for the inbound path. */
+static struct rte_mbuf *send_numbered(uint32_t out, uint64_t seq)
+{
+	struct rte_mbuf *m;
+
+	ctx.sas.sa[out]->seq = seq - 1;
+	ck_assert_uint_eq(send_burst(&m, 1, &out), 1);
+	ck_assert_int_eq(dp_parse_ip(m, dp_meta(m)), 0);
+	return m;
+}
+
+/* With ESN, a packet whose high half the window infers wrongly until an
+ * earlier packet of the same burst has moved it (the window's top at 100,
+ * a jump to 2^32 - 10, then 2^32 + 50: read with top 100, low half 50 is
+ * epoch 0) waits for the next crypto batch. Two SAs interleaved in one
+ * burst: each SA's own earlier packets decide its wait, so SA X's second
+ * packet waits though SA Y's came between. Slot 3 becomes the inbound twin
+ * of outbound slot 2 (SPI 0x4343). */
+START_TEST(test_esn_epoch_jump_within_one_burst_two_sas)
+{
+	struct dpsec_sa_conf c = test_conf(true, loop_algs[_i]);
+	const uint64_t jump = (1ull << 32) - 10, next = (1ull << 32) + 50;
+	struct rte_mbuf *m[4];
+	char err[256];
+
+	install_pair(true, loop_algs[_i]);
+	dp_sa_destroy(&ctx.sas, dp_sa_unpublish(&ctx.sas, 3));
+	c.direction = DPSEC_DIR_IN;
+	c.spi = 0x4343;
+	c.local.a[3] = 2;
+	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, 3, &c, dp_cfg_rule_id(0), NULL, err,
+				    sizeof(err)) == 0, "%s", err);
+	dp_replay_init(ctx.sas.sa[1]->replay, 64, 100);
+	dp_replay_init(ctx.sas.sa[3]->replay, 64, 100);
+	m[0] = send_numbered(0, jump);
+	m[1] = send_numbered(2, jump);
+	m[2] = send_numbered(0, next);
+	m[3] = send_numbered(2, next);
+	ck_assert_uint_eq(dp_esp_in(&worker, m, 4), 4);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_icv], 0);
+	ck_assert_uint_eq(worker.sa_ctr[1].packets, 2);
+	ck_assert_uint_eq(worker.sa_ctr[3].packets, 2);
+	ck_assert_uint_eq(ctx.sas.sa[1]->replay->top, next);
+	ck_assert_uint_eq(ctx.sas.sa[3]->replay->top, next);
+	free_all(m, 4);
+}
+END_TEST
+
 START_TEST(test_burst_gets_consecutive_numbers)
 {
 	struct rte_mbuf *m[DP_BURST];
@@ -769,6 +817,7 @@ int main(void)
 	tcase_add_test(tc, test_seq_starts_at_one);
 	tcase_add_loop_test(tc, test_no_esn_stops_at_exhaustion, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_esn_rolls_into_next_epoch, 0, N_LOOP_ALGS);
+	tcase_add_loop_test(tc, test_esn_epoch_jump_within_one_burst_two_sas, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_burst_gets_consecutive_numbers, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_layout_round_trip, 0, N_LOOP_ALGS);
 	tcase_add_loop_test(tc, test_same_spi_other_destination_not_shared, 0, N_LOOP_ALGS);
