@@ -133,7 +133,7 @@ struct dpsec_sa_conf {
 	uint8_t enc_key[DPSEC_MAX_ENC_KEY];
 	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes only: last 4 bytes of keymat */
 	uint8_t integ_alg;     /* enum dpsec_integ_alg */
-	uint8_t integ_key_len; /* 20 for SHA1, 32 for SHA-256 */
+	uint8_t integ_key_len; /* 20, 32, 48, 64: SHA1, SHA-256, -384, -512 (dpsec_integ_key_len) */
 	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];
 	uint8_t encap;         /* enum dpsec_encap */
 	uint8_t protocol;      /* enum dpsec_protocol: 0, ESP, unless AH is asked for */
