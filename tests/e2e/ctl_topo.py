@@ -115,6 +115,17 @@ def delete_netns(ns):
     sh("ip", "netns", "del", ns, check=False)
 
 
+def remove_dpsecd_leftovers(instance):
+    """What a dpsecd killed before it could exit (SIGKILL after its
+    SIGTERM grace, or its namespace deleted under it) leaves behind: its
+    shared-memory segment and its EAL runtime directory (--file-prefix
+    instance). A dpsecd that exits removes both itself."""
+    segment = "/dev/shm/dpsec." + instance
+    if os.path.exists(segment):
+        os.unlink(segment)
+    shutil.rmtree("/var/run/dpdk/" + instance, ignore_errors=True)
+
+
 class Topo:
     """Three namespaces and two veth pairs, removed by close()."""
 
@@ -122,6 +133,7 @@ class Topo:
         self.tag = tag
         self.ns_dp, self.ns_lan, self.ns_wan = tag + "-dp", tag + "-lan", tag + "-wan"
         self.work = tempfile.mkdtemp(prefix="dpsec-ctl-e2e-")
+        self.instances = set()  # of the dpsecds started here
         for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
@@ -140,10 +152,13 @@ class Topo:
         return os.path.join(self.work, name)
 
     def close(self):
-        """Kills what runs in the namespaces, deletes them and the work
-        directory (the tests print what they need from it first)."""
+        """Kills what runs in the namespaces, deletes them, what their
+        dpsecds left if killed, and the work directory (the tests print
+        what they need from it first)."""
         for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
             delete_netns(ns)
+        for instance in self.instances:
+            remove_dpsecd_leftovers(instance)
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -207,6 +222,7 @@ def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf="", seq_file=No
         f.write(DP_CONF % dict(lan_mac=LAN_MAC, wan_mac=WAN_MAC, host_mac=HOST_MAC, peer_mac=PEER_MAC,
                                seq_setting='sequence_file = "%s"; ' % seq_file if seq_file else "")
                 + extra_conf)
+    topo.instances.add(instance)
     d = Proc(topo, "dpsecd", [dpsecd, "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
                               instance, "-l", "0,1", "--", "-c", conf, "--max-sas", str(max_sas),
                               "--stats-file", topo.path("dpsecd-stats.json")], ns=topo.ns_dp)

@@ -414,11 +414,8 @@ class World:
             p.stop(5)
         for n in self.ns.values():
             T.delete_netns(n)
-        for gw in ("a", "b"):  # the EAL's runtime directories (--file-prefix), and the
-            # segment of a dpsecd killed after its SIGTERM grace (it removes its own on exit)
-            shutil.rmtree("/var/run/dpdk/%s-g%s" % (self.tag, gw), ignore_errors=True)
-            if os.path.exists("/dev/shm/dpsec.%s-g%s" % (self.tag, gw)):
-                os.unlink("/dev/shm/dpsec.%s-g%s" % (self.tag, gw))
+        for gw in ("a", "b"):
+            T.remove_dpsecd_leftovers("%s-g%s" % (self.tag, gw))
         shutil.rmtree(self.work, ignore_errors=True)
 
 

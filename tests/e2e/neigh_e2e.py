@@ -195,6 +195,7 @@ class World:
                   + log[:log.find("== ")][-1500:])
         for ns in self.namespaces:
             T.delete_netns(ns)  # and what still runs there (the dad step's dumpcap)
+        T.remove_dpsecd_leftovers(self.instance)
         if self.work:
             shutil.rmtree(self.work, ignore_errors=True)
 
