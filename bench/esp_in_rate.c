@@ -3,18 +3,19 @@
  * replays the same sequence numbers forever and its inbound SAs
  * therefore run without a window. dpsecd's own code in one process on
  * one core, with fresh numbers every round: a round encrypts a burst of
- * clear packets with an outbound SA (dp_esp_out, not timed), then times
- * dp_esp_in on it with the inbound twin SA (SAD lookup, window check,
+ * clear packets with outbound SAs (dp_esp_out, not timed), then times
+ * dp_esp_in on it with their inbound twins (SAD lookup, window check,
  * decryption, ICV, window update, decapsulation, the inner packet's
- * policy check). Two pairs of SAs take turns round by round, so that both
- * are measured at the same machine speed: one without anti-replay (as
- * bench/run's), one with the window (and ESN) asked for. Every packet
+ * policy check). Two groups of SA pairs take turns round by round, so
+ * that both are measured at the same machine speed: one without
+ * anti-replay (as bench/run's), one with the window (and ESN) asked for;
+ * a burst's packets go to a group's --sas pairs in turn. Every packet
  * must come out whole (exit 1 otherwise). Prints one JSON line: each
- * pair's median round in cycles per packet (TSC), and the median of the
+ * group's median round in cycles per packet (TSC), and the median of the
  * rounds' differences.
  *
  *   esp_in_rate [--alg aes128gcm16|aes256gcm16|aes128+sha1_96|aes128+sha256_128]
- *               [--len BYTES] [--window W] [--esn] [--rounds N]
+ *               [--len BYTES] [--window W] [--esn] [--sas N] [--rounds N]
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,11 +34,12 @@
 #include "esp.h"
 
 #define ROUNDS_MAX 1000000u
+#define SAS_MAX 4096u
 
 struct rate_opts {
 	const char *alg;
 	uint8_t enc_alg, enc_key_len, integ_alg;
-	uint32_t len, window, rounds;
+	uint32_t len, window, rounds, sas;
 	bool esn;
 };
 
@@ -57,9 +59,9 @@ static struct dp_worker worker;
 static void usage(void)
 {
 	fprintf(stderr, "usage: esp_in_rate [--alg aes128gcm16|aes256gcm16|aes128+sha1_96|"
-			"aes128+sha256_128] [--len BYTES] [--window W] [--esn] [--rounds N]\n"
+			"aes128+sha256_128] [--len BYTES] [--window W] [--esn] [--sas N] [--rounds N]\n"
 			"  defaults: aes128gcm16, 46-byte packets (64-byte frames), window 1024, "
-			"no ESN, 20000 rounds of %u packets\n", DP_BURST);
+			"no ESN, 1 SA, 20000 rounds of %u packets\n", DP_BURST);
 	exit(2);
 }
 
@@ -94,12 +96,13 @@ static void parse_opts(int argc, char **argv, struct rate_opts *o)
 		{ "len", required_argument, NULL, 'l' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "esn", no_argument, NULL, 'e' },
+		{ "sas", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct rate_opts){ .len = 46, .window = 1024, .rounds = 20000 };
+	*o = (struct rate_opts){ .len = 46, .window = 1024, .rounds = 20000, .sas = 1 };
 	set_alg(o, "aes128gcm16");
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -107,6 +110,7 @@ static void parse_opts(int argc, char **argv, struct rate_opts *o)
 		case 'l': o->len = parse_num("--len", optarg, 28, 1400); break;
 		case 'w': o->window = parse_num("--window", optarg, 0, DPSEC_REPLAY_MAX); break;
 		case 'e': o->esn = true; break;
+		case 's': o->sas = parse_num("--sas", optarg, 1, SAS_MAX); break;
 		case 'r': o->rounds = parse_num("--rounds", optarg, 1, ROUNDS_MAX); break;
 		default: usage();
 		}
@@ -201,17 +205,18 @@ static struct rte_mbuf *clear_packet(uint32_t len, uint32_t out)
 	return m;
 }
 
-/* One round on the pair of outbound slot out: a burst encrypted, then
- * decrypted under the clock; returns the cycles dp_esp_in took, or 0 when
- * a packet did not come out whole. */
-static uint64_t one_round(const struct rate_opts *o, uint32_t out)
+/* One round on the group of pairs from outbound slot first on: a burst
+ * encrypted, packet i on the group's pair i % --sas, then decrypted under
+ * the clock; returns the cycles dp_esp_in took, or 0 when a packet did not
+ * come out whole. */
+static uint64_t one_round(const struct rate_opts *o, uint32_t first)
 {
 	struct rte_mbuf *mb[DP_BURST];
 	uint64_t t0, cycles;
 	uint16_t got;
 
 	for (uint16_t i = 0; i < DP_BURST; i++)
-		mb[i] = clear_packet(o->len, out);
+		mb[i] = clear_packet(o->len, first + 2 * (i % o->sas));
 	if (dp_esp_out(&worker, mb, DP_BURST) != DP_BURST)
 		return 0;
 	for (uint16_t i = 0; i < DP_BURST; i++)
@@ -248,8 +253,21 @@ static double median_per_packet(uint64_t *v, uint32_t n)
 	return (double)v[n / 2] / DP_BURST;
 }
 
-/* Slots 0, 1: the pair without anti-replay; 2, 3: the one asked for. */
-enum { PLAIN = 0, ASKED = 2 };
+/* The groups' first outbound slots: pairs without anti-replay from slot 0,
+ * pairs with what was asked for from slot 2 * --sas. */
+static void install_groups(const struct rate_opts *o)
+{
+	uint32_t asked = 2 * o->sas;
+
+	if (dp_sa_table_init(&ctx.sas, 4 * o->sas, SOCKET_ID_ANY) != 0) {
+		fprintf(stderr, "esp_in_rate: no memory for %u SAs\n", 4 * o->sas);
+		exit(1);
+	}
+	for (uint32_t j = 0; j < o->sas; j++) {
+		install_pair(o, 2 * j, 0x10000 + 2 * j, 0, false);
+		install_pair(o, asked + 2 * j, 0x10000 + asked + 2 * j, o->window, o->esn);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -263,15 +281,12 @@ int main(int argc, char **argv)
 	diff = calloc(o.rounds, sizeof(*diff));
 	if (plain == NULL || asked == NULL || diff == NULL)
 		return 1;
-	dp_test_worker_init(&ctx, &worker, 4, 2 * DP_BURST);
-	if (dp_sa_table_init(&ctx.sas, 4, SOCKET_ID_ANY) != 0)
-		return 1;
-	install_pair(&o, PLAIN, 0x4242, 0, false);
-	install_pair(&o, ASKED, 0x4343, o.window, o.esn);
+	dp_test_worker_init(&ctx, &worker, 4 * o.sas, 2 * DP_BURST);
+	install_groups(&o);
 	build_policy();
 	for (uint32_t r = 0; r < o.rounds; r++) {
-		plain[r] = one_round(&o, PLAIN);
-		asked[r] = one_round(&o, ASKED);
+		plain[r] = one_round(&o, 0);
+		asked[r] = one_round(&o, 2 * o.sas);
 		if (plain[r] == 0 || asked[r] == 0) {
 			fprintf(stderr, "esp_in_rate: round %u: a packet did not come out whole "
 					"(drops counted: icv %" PRIu64 ", replay %" PRIu64 ")\n", r,
@@ -281,10 +296,10 @@ int main(int argc, char **argv)
 		diff[r] = (int64_t)asked[r] - (int64_t)plain[r];
 	}
 	qsort(diff, o.rounds, sizeof(*diff), cmp_i64);
-	printf("{\"alg\": \"%s\", \"len\": %u, \"window\": %u, \"esn\": %s, \"burst\": %u, "
+	printf("{\"alg\": \"%s\", \"len\": %u, \"window\": %u, \"esn\": %s, \"sas\": %u, \"burst\": %u, "
 	       "\"rounds\": %u, \"cycles_per_packet_without_window\": %.1f, "
 	       "\"cycles_per_packet\": %.1f, \"difference\": %.1f}\n",
-	       o.alg, o.len, o.window, o.esn ? "true" : "false", DP_BURST, o.rounds,
+	       o.alg, o.len, o.window, o.esn ? "true" : "false", o.sas, DP_BURST, o.rounds,
 	       median_per_packet(plain, o.rounds), median_per_packet(asked, o.rounds),
 	       (double)diff[o.rounds / 2] / DP_BURST);
 	free(plain);
