@@ -366,26 +366,34 @@ static void esp_in_record_run(const struct esp_span *run, struct rte_mbuf **batc
 /* The highest sequence number of each ESN SA among the packets of the
  * batch being built, kept as packets join it: esp_in_must_wait reads it
  * instead of searching the batch for each packet (128 * 64 comparisons
- * in a burst of 128). The SA found last is tried first: a burst's packets
- * mostly share one. */
+ * in a burst of 128). Found by the SA's table index in a few buckets, so
+ * that a burst of many SAs (the scale case) costs no more than one of a
+ * single SA. */
+#define ESP_TOPS_BUCKETS 64
+
+static_assert(DP_BURST < 255, "an entry's place, plus one, is a byte");
+
 struct esp_batch_tops {
-	uint16_t n, last;
+	uint8_t bucket[ESP_TOPS_BUCKETS]; /* 1 + the place of the bucket's last entry; 0: none */
+	uint16_t n;
 	struct {
 		const struct dp_sa *sa;
 		uint64_t seq;
+		uint8_t prev; /* 1 + the place of the bucket's entry before it; 0: none */
 	} e[DP_BURST];
 };
 
+static void esp_batch_tops_init(struct esp_batch_tops *t)
+{
+	memset(t->bucket, 0, sizeof(t->bucket));
+	t->n = 0;
+}
+
 static uint64_t *esp_batch_top(struct esp_batch_tops *t, const struct dp_sa *sa)
 {
-	if (t->n > 0 && t->e[t->last].sa == sa)
-		return &t->e[t->last].seq;
-	for (uint16_t i = 0; i < t->n; i++) {
-		if (t->e[i].sa == sa) {
-			t->last = i;
-			return &t->e[i].seq;
-		}
-	}
+	for (uint8_t i = t->bucket[sa->idx % ESP_TOPS_BUCKETS]; i != 0; i = t->e[i - 1].prev)
+		if (t->e[i - 1].sa == sa)
+			return &t->e[i - 1].seq;
 	return NULL;
 }
 
@@ -393,14 +401,16 @@ static uint64_t *esp_batch_top(struct esp_batch_tops *t, const struct dp_sa *sa)
 static void esp_batch_top_raise(struct esp_batch_tops *t, const struct dp_sa *sa, uint64_t seq)
 {
 	uint64_t *top = esp_batch_top(t, sa);
+	uint8_t *bucket = &t->bucket[sa->idx % ESP_TOPS_BUCKETS];
 
 	if (top != NULL) {
 		*top = RTE_MAX(*top, seq);
 		return;
 	}
-	t->last = t->n++;
-	t->e[t->last].sa = sa;
-	t->e[t->last].seq = seq;
+	t->e[t->n].sa = sa;
+	t->e[t->n].seq = seq;
+	t->e[t->n].prev = *bucket;
+	*bucket = (uint8_t)++t->n;
 }
 
 /* With ESN, the high half of a packet's sequence number is inferred from
@@ -430,7 +440,7 @@ static uint16_t esp_in_batch(struct dp_worker *w, struct rte_mbuf **mb, uint16_t
 	struct esp_batch_tops tops;
 	uint16_t k = 0;
 
-	tops.n = 0;
+	esp_batch_tops_init(&tops);
 	for (; *i < n; (*i)++) {
 		struct dp_sa *sa = dp_meta(mb[*i])->sap;
 		bool esn = sa->flags & DP_SA_ESN;
