@@ -302,4 +302,5 @@ void dp_life_publish_stats(struct dp_ctx *dp)
 	st->policy_commit_seq = m->commit_seq;
 	st->acquires_pending = m->n_acq;
 	dp_shm_stats_end(&m->shm);
+	dp_stats_ecn_report(&m->ecn, st->counters, now, rte_get_tsc_hz(), stderr);
 }

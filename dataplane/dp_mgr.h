@@ -12,6 +12,7 @@
 #include "dp_ruleset.h"
 #include "dp_shm.h"
 #include "natt.h"
+#include "stats.h"
 
 struct dp_ctx;
 struct rte_hash;
@@ -71,6 +72,7 @@ struct dp_mgr {
 	struct rte_hash *out_sas;   /* outbound SAs by SPI and peer (tunnel_pmtu.c) */
 	struct rte_hash *peer_pmtu; /* peer address -> its last path MTU record (tunnel_pmtu.c) */
 	uint64_t pmtu_until_tsc;    /* when the last recorded path MTU ages out; 0: none */
+	struct dp_ecn_report ecn;   /* RFC 6040's log of odd ECN marks (stats.c) */
 };
 
 /* Creates the segment and the manager state. Returns 0 or -1 with err. */

@@ -220,6 +220,16 @@ static void print_ready(const struct dp_ctx *dp)
 	fflush(stdout);
 }
 
+/* The RFC 6040 report the rate limit held back (stats.h), once the
+ * workers have stopped. */
+static void report_ecn_rest(struct dp_ctx *dp)
+{
+	uint64_t c[DP_C_MAX];
+
+	dp_stats_sum(dp, c);
+	dp_stats_ecn_report_rest(&dp->mgr->ecn, c, stderr);
+}
+
 static int run(struct dp_ctx *dp, const struct dp_opts *o)
 {
 	char err[512] = "";
@@ -236,6 +246,7 @@ static int run(struct dp_ctx *dp, const struct dp_opts *o)
 	dp_mgr_ready(dp);
 	manager_loop(dp, o);
 	rte_eal_mp_wait_lcore();
+	report_ecn_rest(dp);
 	dp_stats_print(dp, stdout);
 	if (o->stats_file && dp_stats_write_json(dp, o->stats_file, DP_STATS_STOPPED) != 0) {
 		fprintf(stderr, "dpsecd: cannot write %s\n", o->stats_file);

@@ -43,6 +43,43 @@ struct dp_sa_counters dp_stats_sa_sum(const struct dp_ctx *dp, uint32_t idx)
 	return s;
 }
 
+static bool ecn_gained(const struct dp_ecn_report *r, const uint64_t c[DP_C_MAX])
+{
+	return c[DP_C_ecn_unused_combinations] != r->unused ||
+	       c[DP_DROP_ecn_ce_not_ect] != r->ce_not_ect;
+}
+
+static void ecn_write(struct dp_ecn_report *r, const uint64_t c[DP_C_MAX], FILE *f)
+{
+	uint64_t unused = c[DP_C_ecn_unused_combinations] - r->unused;
+	uint64_t dropped = c[DP_DROP_ecn_ce_not_ect] - r->ce_not_ect;
+
+	fprintf(f, "dpsecd: RFC 6040: since the last report, %" PRIu64 " decapsulated packets "
+		   "carried an ECN combination no tunnel ingress makes: %" PRIu64 " CE outside a "
+		   "packet that is not ECN-capable (dropped: drop_ecn_ce_not_ect), %" PRIu64 " of the "
+		   "combinations the RFC calls unused (forwarded as it says: ecn_unused_combinations); "
+		   "a router on the tunnel's path or the peer's ingress marks ECN wrongly\n",
+		unused + dropped, dropped, unused);
+	fflush(f);
+	r->unused = c[DP_C_ecn_unused_combinations];
+	r->ce_not_ect = c[DP_DROP_ecn_ce_not_ect];
+}
+
+bool dp_stats_ecn_report(struct dp_ecn_report *r, const uint64_t c[DP_C_MAX], uint64_t now,
+			 uint64_t hz, FILE *f)
+{
+	if (!ecn_gained(r, c) || !dp_log_due(&r->next_tsc, now, hz))
+		return false;
+	ecn_write(r, c, f);
+	return true;
+}
+
+void dp_stats_ecn_report_rest(struct dp_ecn_report *r, const uint64_t c[DP_C_MAX], FILE *f)
+{
+	if (ecn_gained(r, c))
+		ecn_write(r, c, f);
+}
+
 /* The Quick Mode statistics table; pending key operations and rekeys
  * belong to the control plane. */
 static void qm_table(const struct dp_ctx *dp, const uint64_t c[DP_C_MAX],

@@ -5,9 +5,14 @@
  * that does not answer (stalled; here never started) makes the manager
  * give up after its wait, with the others' copies taken, so that the stats
  * file says the counters were read live rather than hanging; once the
- * worker runs again it answers the next request. */
+ * worker runs again it answers the next request. Beside them, the
+ * manager's RFC 6040 report of odd ECN marks (dp_stats_ecn_report): what
+ * the counters gained, at once the first time, then at most once a
+ * minute, gains in between held for the next report or dpsecd's exit,
+ * nothing when nothing was gained. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <check.h>
 #include <rte_cycles.h>
@@ -111,6 +116,63 @@ START_TEST(test_stalled_worker_read_live_after_the_wait)
 }
 END_TEST
 
+/* What dp_stats_ecn_report wrote (at exit: dp_stats_ecn_report_rest, now
+ * unused), or "" when it wrote nothing. */
+static const char *ecn_report_as(struct dp_ecn_report *r, const uint64_t c[DP_C_MAX], uint64_t now,
+				 bool at_exit)
+{
+	static char text[1024];
+	bool wrote = false;
+	FILE *f;
+
+	memset(text, 0, sizeof(text));
+	f = fmemopen(text, sizeof(text) - 1, "w");
+	ck_assert_ptr_nonnull(f);
+	if (at_exit)
+		dp_stats_ecn_report_rest(r, c, f);
+	else
+		wrote = dp_stats_ecn_report(r, c, now, 1000, f); /* 1 kHz: a minute is 60,000 */
+	fclose(f);
+	ck_assert(at_exit || wrote == (text[0] != '\0'));
+	return text;
+}
+
+static const char *ecn_report(struct dp_ecn_report *r, const uint64_t c[DP_C_MAX], uint64_t now)
+{
+	return ecn_report_as(r, c, now, false);
+}
+
+START_TEST(test_ecn_report_rate_limited)
+{
+	static uint64_t c[DP_C_MAX];
+	struct dp_ecn_report r = { 0 };
+	const char *t;
+
+	ck_assert_str_eq(ecn_report(&r, c, 5), "");
+	c[DP_C_ecn_unused_combinations] = 3;
+	c[DP_DROP_ecn_ce_not_ect] = 2;
+	t = ecn_report(&r, c, 10);
+	ck_assert_msg(strstr(t, "RFC 6040") && strstr(t, " 5 decapsulated packets") &&
+		      strstr(t, " 2 CE outside") && strstr(t, " 3 of the combinations"), "%s", t);
+	c[DP_C_ecn_unused_combinations] = 4;
+	ck_assert_str_eq(ecn_report(&r, c, 20), "");        /* within the minute: held */
+	c[DP_DROP_ecn_ce_not_ect] = 9;
+	ck_assert_str_eq(ecn_report(&r, c, 60009), "");     /* still within it */
+	t = ecn_report(&r, c, 60010);
+	ck_assert_msg(strstr(t, " 8 decapsulated packets") && strstr(t, " 7 CE outside") &&
+		      strstr(t, " 1 of the combinations"), "%s", t);
+	ck_assert_str_eq(ecn_report(&r, c, 200000), "");    /* nothing new since */
+	c[DP_C_ecn_unused_combinations] = 5;
+	t = ecn_report(&r, c, 200001);
+	ck_assert_msg(strstr(t, " 1 decapsulated packets") && strstr(t, " 0 CE outside"), "%s", t);
+	c[DP_DROP_ecn_ce_not_ect] = 11;
+	ck_assert_str_eq(ecn_report(&r, c, 200002), "");    /* held... */
+	t = ecn_report_as(&r, c, 0, true);                  /* ...until dpsecd exits */
+	ck_assert_msg(strstr(t, " 2 decapsulated packets") && strstr(t, " 2 CE outside"), "%s", t);
+	ck_assert_str_eq(ecn_report_as(&r, c, 0, true), "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stats_snap");
@@ -121,6 +183,9 @@ int main(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, test_running_workers_answer_with_fresh_copies);
 	tcase_add_test(t, test_stalled_worker_read_live_after_the_wait);
+	suite_add_tcase(s, t);
+	t = tcase_create("ecn_report");
+	tcase_add_test(t, test_ecn_report_rate_limited);
 	suite_add_tcase(s, t);
 	return check_run(s);
 }

@@ -4,6 +4,7 @@
 import collections
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -906,6 +907,7 @@ def judge(run, res, tshark_bin):
     errs = announce_errs + _judge_counters(run, g, qm, left, by_spi, res.stats.get("workers"),
                                            announced)
     errs += _judge_sa_sums(run, g, sa_want) + cut_errs + _host_mac_errors(res.host)
+    errs += _judge_ecn_log(res.log, g)
     want_cut = (sum(c.esp_cut for c in run.cases), sum(c.esp_fragments for c in run.cases))
     if joined != want_cut:
         errs.append("%d ESP/AH packets left in %d fragments, expected %d in %d"
@@ -924,6 +926,24 @@ def judge(run, res, tshark_bin):
     if run.tshark:
         out.append((run.name + "/tshark", _judge_tshark(res, tshark_bin)))
     return out
+
+
+ECN_LOG = re.compile(r"RFC 6040: since the last report, (\d+) decapsulated packets .*?: "
+                     r"(\d+) CE outside .*?, (\d+) of the combinations")
+
+
+def _judge_ecn_log(log, g):
+    """RFC 6040 §4.2's log of the ECN combinations no tunnel ingress makes:
+    dpsecd's reports (rate-limited, the rest at exit) must add up to its
+    counters, and say nothing when they stayed 0."""
+    got = [tuple(int(x) for x in m.groups()) for m in ECN_LOG.finditer(log)]
+    dropped, unused = sum(r[1] for r in got), sum(r[2] for r in got)
+    want = (g.get("drop_ecn_ce_not_ect", 0), g.get("ecn_unused_combinations", 0))
+    errs = ["RFC 6040 report of %d packets is not %d + %d" % r for r in got if r[0] != r[1] + r[2]]
+    if (dropped, unused) != want:
+        errs.append("the RFC 6040 reports in dpsecd's log count %d CE over Not-ECT and %d unused "
+                    "combinations; its counters %d and %d" % ((dropped, unused) + want))
+    return errs
 
 
 def _take_keepalives(run, left_wan):
