@@ -115,9 +115,9 @@ static inline void dp_rate_set(struct dp_rate *r, uint32_t per_second, uint32_t 
 	r->tolerance_tsc = r->period_tsc * (burst ? burst - 1 : 0);
 }
 
-/* The manager's complaints about a failure it retries at every turn (a
- * sequence file it cannot write): true at most once a minute for the
- * caller's *next (0 at first). */
+/* The manager's rate-limited logs (a failure it retries at every turn,
+ * such as a sequence file it cannot write; RFC 6040's odd ECN marks):
+ * true at most once a minute for the caller's *next (0 at first). */
 static inline bool dp_log_due(uint64_t *next, uint64_t now, uint64_t hz)
 {
 	if (now < *next)
