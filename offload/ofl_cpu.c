@@ -401,22 +401,30 @@ static inline bool op_is_chacha(const struct ofl_op *op)
 	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_CHACHA20_POLY1305;
 }
 
-/* One GCM op, in place, with IMB's direct API (the function the IMB_AES*_GCM_*
- * macros call): no job to fill, no manager to schedule it. Decryption
- * computes the tag; the caller compares it. */
-static void run_gcm(struct ofl_cpu *e, struct ofl_op *op)
+/* GCM ops from ops[i] on while they share an SA and a direction, in
+ * place, with IMB's direct API (the function the IMB_AES*_GCM_* macros
+ * call): no job to fill, no manager to schedule them, the function chosen
+ * once for the run. Decryption computes the tag; the caller compares it.
+ * Returns the index after the run. */
+static uint16_t run_gcm(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint16_t n)
 {
-	const struct ofl_sa_crypto *sa = op->sa;
-	uint8_t *data = op->buf + op->cipher_off;
+	const struct ofl_sa_crypto *sa = ops[i].sa;
+	bool encrypt = ops[i].encrypt;
 	aes_gcm_enc_dec_t fn;
 
 	if (sa->key_len == 16)
-		fn = op->encrypt ? e->mgr->gcm128_enc : e->mgr->gcm128_dec;
+		fn = encrypt ? e->mgr->gcm128_enc : e->mgr->gcm128_dec;
 	else
-		fn = op->encrypt ? e->mgr->gcm256_enc : e->mgr->gcm256_dec;
-	fn(&sa->k.gcm, &e->gcm_ctx, data, data, op->cipher_len, op->iv, op->aad, op->aad_len,
-	   op->tag, sa->icv_len);
-	op->status = 0;
+		fn = encrypt ? e->mgr->gcm256_enc : e->mgr->gcm256_dec;
+	for (; i < n && ops[i].sa == sa && ops[i].encrypt == encrypt; i++) {
+		struct ofl_op *op = &ops[i];
+		uint8_t *data = op->buf + op->cipher_off;
+
+		fn(&sa->k.gcm, &e->gcm_ctx, data, data, op->cipher_len, op->iv, op->aad, op->aad_len,
+		   op->tag, sa->icv_len);
+		op->status = 0;
+	}
+	return i;
 }
 
 /* What IMB's job check would refuse of the fields an op brings (the rest
@@ -564,14 +572,16 @@ static void longest_first(struct ofl_op **ops, uint16_t n)
 void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 {
 	struct ofl_op *queued[OFL_MAX_BURST];
-	uint16_t q = 0;
+	uint16_t q = 0, i = 0;
 
-	for (uint16_t i = 0; i < n; i++) {
+	while (i < n) {
 		struct ofl_op *op = &ops[i];
 
 		if (op_is_gcm(op)) {
-			run_gcm(e, op);
-		} else if (!job_op_valid(op)) {
+			i = run_gcm(e, ops, i, n);
+			continue;
+		}
+		if (!job_op_valid(op)) {
 			op->status = -EINVAL;
 		} else {
 			queued[q++] = op;
@@ -581,6 +591,7 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 				q = 0;
 			}
 		}
+		i++;
 	}
 	if (q > 0) {
 		longest_first(queued, q);

@@ -89,7 +89,8 @@ void ofl_cpu_free(struct ofl_cpu *e);
 int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		       struct ofl_sa_crypto *out);
 
-/* Runs n operations, any mix of SAs: GCM ops one call each, the others
+/* Runs n operations, any mix of SAs: GCM ops one call each (the function
+ * chosen once for a run of one SA and direction), the others
  * in job bursts of up to OFL_MAX_BURST; each op's status is set. */
 void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n);
 
