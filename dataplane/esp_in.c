@@ -349,17 +349,29 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
 	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
 }
 
-/* Records the verified packets of a run sharing one SA in its window: one
- * lock for the run. A number recorded meanwhile (by the other copy in this
- * batch or on another worker) makes the packet a replay. */
-static void esp_in_record_run(const struct esp_span *run, struct rte_mbuf **batch, int *rc)
+/* The verdicts on a run of packets sharing one SA, in one pass over their
+ * metadata: engine status and ICV, and each verified packet's number
+ * recorded in the SA's window (RFC 4303 §3.4.3: only once its ICV
+ * verified), one lock for the run. A number recorded meanwhile (by the
+ * other copy in this batch or on another worker) makes the packet a
+ * replay. */
+static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batch,
+			      const struct ofl_op *ops, int *rc)
 {
 	struct dp_replay *r = run->sa->replay;
+	uint16_t end = run->start + run->len;
 
+	if (r == NULL) {
+		for (uint16_t j = run->start; j < end; j++)
+			rc[j] = esp_in_verify(run->sa, batch[j], &ops[j]);
+		return;
+	}
 	dp_replay_lock(r);
-	for (uint16_t j = run->start; j < run->start + run->len; j++)
+	for (uint16_t j = run->start; j < end; j++) {
+		rc[j] = esp_in_verify(run->sa, batch[j], &ops[j]);
 		if (rc[j] == 0 && dp_replay_update(r, dp_meta(batch[j])->seq64) != 0)
 			rc[j] = DP_DROP_replay;
+	}
 	dp_replay_unlock(r);
 }
 
@@ -471,16 +483,13 @@ static uint16_t esp_in_finish(struct dp_worker *w, struct rte_mbuf **batch,
 	int rc[DP_BURST];
 	uint16_t good = 0, n_runs;
 
-	for (uint16_t j = 0; j < k; j++)
-		rc[j] = esp_in_verify(dp_meta(batch[j])->sap, batch[j], &ops[j]);
 	n_runs = esp_spans(batch, k, runs, NULL);
 	for (uint16_t r = 0; r < n_runs; r++) {
 		struct dp_sa *sa = runs[r].sa;
 		uint32_t packets = 0;
 		uint64_t bytes = 0;
 
-		if (sa->replay != NULL)
-			esp_in_record_run(&runs[r], batch, rc);
+		esp_in_verify_run(&runs[r], batch, ops, rc);
 		for (uint16_t j = runs[r].start; j < runs[r].start + runs[r].len; j++) {
 			struct rte_mbuf *m = batch[j];
 
