@@ -28,7 +28,6 @@
 
 #include "dp.h"
 #include "dp_pkt.h"
-#include "dp_policy.h"
 #include "dp_test_worker.h"
 #include "dpsec_opt.h"
 #include "esp.h"
@@ -157,29 +156,6 @@ fail:
 	exit(1);
 }
 
-/* One negotiate rule for everything, its SAs slots 0 and 1. */
-static void build_policy(void)
-{
-	static struct cfg_dataplane cfg;
-	static struct dpsec_filter f;
-	static struct dpsec_rule r;
-	char err[256];
-
-	f.src.addr.family = f.dst.addr.family = DPSEC_AF_INET;
-	f.mirrored = true;
-	f.sport_hi = f.dport_hi = 65535;
-	r = (struct dpsec_rule){ .action = DPSEC_ACTION_NEGOTIATE, .tunnel = true, .n_filters = 1,
-				 .filters = &f, .sa_out = 0, .sa_in = 1 };
-	cfg.n_rules = 1;
-	cfg.rules = &r;
-	ctx.cfg = &cfg;
-	ctx.policy = dp_policy_build(&cfg, "esp_in_rate", err, sizeof(err));
-	if (ctx.policy == NULL) {
-		fprintf(stderr, "esp_in_rate: policy: %s\n", err);
-		exit(1);
-	}
-}
-
 /* A clear IPv4/UDP packet of len bytes from 10.1.0.2 to 10.2.0.2, parsed
  * and bound for outbound slot out. */
 static struct rte_mbuf *clear_packet(uint32_t len, uint32_t out)
@@ -283,7 +259,7 @@ int main(int argc, char **argv)
 		return 1;
 	dp_test_worker_init(&ctx, &worker, 4 * o.sas, 2 * DP_BURST);
 	install_groups(&o);
-	build_policy();
+	dp_test_one_rule_policy(&ctx, "esp_in_rate");
 	for (uint32_t r = 0; r < o.rounds; r++) {
 		plain[r] = one_round(&o, 0);
 		asked[r] = one_round(&o, 2 * o.sas);

@@ -2,10 +2,12 @@
  * functions in: the EAL, mbuf pools with dpsec's per-packet metadata (the
  * packet buffers, and the big ones of packets made whole), and
  * one worker with its crypto engine, global counters and per-SA counters.
- * The test adds its SA table and policy. */
+ * The test adds its SA table, and its policy (or the one-tunnel policy
+ * below). */
 #ifndef DP_TEST_WORKER_H
 #define DP_TEST_WORKER_H
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <rte_malloc.h>
@@ -13,6 +15,7 @@
 
 #include "dp.h"
 #include "dp_pkt.h"
+#include "dp_policy.h"
 #include "eal_setup.h"
 #include "ofl_engine.h"
 #include "reass.h"
@@ -31,6 +34,31 @@ static inline void dp_test_worker_init(struct dp_ctx *ctx, struct dp_worker *w, 
 	w->sa_ctr = rte_zmalloc(NULL, sizeof(*w->sa_ctr) * n_sas, 64);
 	if (!ctx->pool || !ctx->big_pool || !w->crypto || !w->ctr || !w->sa_ctr)
 		abort();
+}
+
+/* The policy of a test with one tunnel: one negotiate rule for all IPv4
+ * traffic, its outbound SA in slot 0 and its inbound SA in slot 1 (bound
+ * to it as dp_cfg_rule_id(0)). Call once; exits the program on failure. */
+static inline void dp_test_one_rule_policy(struct dp_ctx *ctx, const char *name)
+{
+	static struct cfg_dataplane cfg;
+	static struct dpsec_filter f;
+	static struct dpsec_rule r;
+	char err[256];
+
+	f.src.addr.family = f.dst.addr.family = DPSEC_AF_INET;
+	f.mirrored = true;
+	f.sport_hi = f.dport_hi = 65535;
+	r = (struct dpsec_rule){ .action = DPSEC_ACTION_NEGOTIATE, .tunnel = true, .n_filters = 1,
+				 .filters = &f, .sa_out = 0, .sa_in = 1 };
+	cfg.n_rules = 1;
+	cfg.rules = &r;
+	ctx->cfg = &cfg;
+	ctx->policy = dp_policy_build(&cfg, name, err, sizeof(err));
+	if (ctx->policy == NULL) {
+		fprintf(stderr, "%s: policy: %s\n", name, err);
+		exit(EXIT_FAILURE);
+	}
 }
 
 #endif

@@ -789,23 +789,8 @@ END_TEST
 
 static void setup_ctx(void)
 {
-	static struct cfg_dataplane cfg;
-	struct dpsec_rule *r = calloc(1, sizeof(*r));
-	struct dpsec_filter *f = calloc(1, sizeof(*f));
-	char err[256];
-
 	dp_test_worker_init(&ctx, &worker, N_SLOTS, 2 * DP_BURST);
-	f->src.addr.family = f->dst.addr.family = DPSEC_AF_INET;
-	f->mirrored = true;
-	f->sport_hi = f->dport_hi = 65535;
-	*r = (struct dpsec_rule){ .action = DPSEC_ACTION_NEGOTIATE, .tunnel = true, .n_filters = 1,
-				  .filters = f, .sa_out = 0, .sa_in = 1 };
-	cfg.n_rules = 1;
-	cfg.rules = r;
-	ctx.cfg = &cfg;
-	ctx.policy = dp_policy_build(&cfg, "tseq", err, sizeof(err));
-	if (!ctx.policy)
-		abort();
+	dp_test_one_rule_policy(&ctx, "tseq");
 }
 
 int main(void)
