@@ -361,18 +361,15 @@ static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batc
 	struct dp_replay *r = run->sa->replay;
 	uint16_t end = run->start + run->len;
 
-	if (r == NULL) {
-		for (uint16_t j = run->start; j < end; j++)
-			rc[j] = esp_in_verify(run->sa, batch[j], &ops[j]);
-		return;
-	}
-	dp_replay_lock(r);
+	if (r != NULL)
+		dp_replay_lock(r);
 	for (uint16_t j = run->start; j < end; j++) {
 		rc[j] = esp_in_verify(run->sa, batch[j], &ops[j]);
-		if (rc[j] == 0 && dp_replay_update(r, dp_meta(batch[j])->seq64) != 0)
+		if (r != NULL && rc[j] == 0 && dp_replay_update(r, dp_meta(batch[j])->seq64) != 0)
 			rc[j] = DP_DROP_replay;
 	}
-	dp_replay_unlock(r);
+	if (r != NULL)
+		dp_replay_unlock(r);
 }
 
 /* The highest sequence number of each ESN SA among the packets of the
