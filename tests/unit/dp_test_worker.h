@@ -1,7 +1,8 @@
 /* dp_test_worker.h - the context a unit test runs the real ESP burst
  * functions in: the EAL, mbuf pools with dpsec's per-packet metadata (the
  * packet buffers, and the big ones of packets made whole), and
- * one worker with its crypto engine, global counters and per-SA counters.
+ * one worker with its crypto engine, global counters and per-SA counters
+ * (more workers: dp_test_worker_add).
  * The test adds its SA table, and its policy (or the one-tunnel policy
  * below). */
 #ifndef DP_TEST_WORKER_H
@@ -20,6 +21,17 @@
 #include "ofl_engine.h"
 #include "reass.h"
 
+/* A worker's own parts: its crypto engine, global counters and per-SA
+ * counters for n_sas slots. Aborts when something cannot be made. */
+static inline void dp_test_worker_add(struct dp_worker *w, uint32_t n_sas)
+{
+	w->crypto = ofl_cpu_create(SOCKET_ID_ANY);
+	w->ctr = rte_zmalloc(NULL, sizeof(*w->ctr), 64);
+	w->sa_ctr = rte_zmalloc(NULL, sizeof(*w->sa_ctr) * n_sas, 64);
+	if (!w->crypto || !w->ctr || !w->sa_ctr)
+		abort();
+}
+
 /* Call once; exits the program when something cannot be made. */
 static inline void dp_test_worker_init(struct dp_ctx *ctx, struct dp_worker *w, uint32_t n_sas,
 				       unsigned int mbufs)
@@ -29,11 +41,9 @@ static inline void dp_test_worker_init(struct dp_ctx *ctx, struct dp_worker *w, 
 	dp_g = ctx;
 	ctx->pool = rte_pktmbuf_pool_create("t", mbufs, 0, DP_META_SIZE, 2048 + 128, SOCKET_ID_ANY);
 	ctx->big_pool = dp_reass_big_pool_create("tb", SOCKET_ID_ANY);
-	w->crypto = ofl_cpu_create(SOCKET_ID_ANY);
-	w->ctr = rte_zmalloc(NULL, sizeof(*w->ctr), 64);
-	w->sa_ctr = rte_zmalloc(NULL, sizeof(*w->sa_ctr) * n_sas, 64);
-	if (!ctx->pool || !ctx->big_pool || !w->crypto || !w->ctr || !w->sa_ctr)
+	if (!ctx->pool || !ctx->big_pool)
 		abort();
+	dp_test_worker_add(w, n_sas);
 }
 
 /* The policy of a test with one tunnel: one negotiate rule for all IPv4
