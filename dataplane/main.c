@@ -1,14 +1,18 @@
 /* main.c - dpsecd: its options, EAL init and configuration, then the
  * tables, ports and SAs (dp_setup.c), worker launch, and the manager loop
  * on the main lcore (ARP/ND, control-plane commands, signals, idle exit).
- * Shuts down cleanly on SIGINT/SIGTERM; SIGUSR1 prints counters, SIGUSR2
- * writes the --stats-file. */
+ * Shuts down cleanly on SIGINT/SIGTERM, its EAL runtime directory removed;
+ * SIGUSR1 prints counters, SIGUSR2 writes the --stats-file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -255,8 +259,35 @@ static int run(struct dp_ctx *dp, const struct dp_opts *o)
 	return 0;
 }
 
+/* The EAL leaves its runtime directory (/var/run/dpdk/PREFIX: the shared
+ * configuration, memory maps' descriptions, several MB) behind at exit,
+ * one per file prefix: removed once rte_eal_cleanup() is done with it, so
+ * that dpsecds run with prefixes of their own (tests, benchmarks, one per
+ * tenant) do not fill /run. Only its plain entries; anything else there is
+ * left, with the directory, and said. */
+static void remove_runtime_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	const struct dirent *e;
+	int left = 0;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
+			left++;
+	}
+	closedir(d);
+	if (left > 0 || rmdir(path) != 0)
+		fprintf(stderr, "dpsecd: EAL runtime directory %s left in place (%s)\n", path,
+			left > 0 ? "entries it could not remove" : strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
+	char runtime_dir[PATH_MAX];
 	static struct dp_ctx dp;
 	static struct cfg_dataplane cfg;
 	struct dp_opts o = { 0 };
@@ -287,6 +318,7 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 1;
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	dp.cfg = &cfg;
 	dp_g = &dp;
 	rc = run(&dp, &o);
@@ -295,5 +327,6 @@ int main(int argc, char **argv)
 	dp_teardown(&dp);
 	cfg_free(&cfg);
 	rte_eal_cleanup();
+	remove_runtime_dir(runtime_dir);
 	return rc == 0 ? 0 : 1;
 }

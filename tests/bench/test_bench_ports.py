@@ -42,7 +42,7 @@ class Wire:
     captures listen."""
 
     def __init__(self, tag):
-        self.dut, self.gen = tag + "-dut", tag + "-gen"
+        self.tag, self.dut, self.gen = tag, tag + "-dut", tag + "-gen"
         self.work = tempfile.mkdtemp(prefix="dpsec-bench-ports-")
         for ns in (self.dut, self.gen):
             T.sh("ip", "netns", "add", ns)
@@ -59,6 +59,8 @@ class Wire:
         for ns in (self.dut, self.gen):
             T.delete_netns(ns)
         shutil.rmtree(self.work, ignore_errors=True)
+        # testpmd, unlike dpsecd, leaves its EAL runtime directory behind
+        shutil.rmtree("/var/run/dpdk/%s-gen" % self.tag, ignore_errors=True)
 
 
 def start_capture(wire, iface, bpf, name):

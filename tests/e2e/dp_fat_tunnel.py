@@ -49,6 +49,7 @@ MAX_RUN = 32       # longest run of packets into one queue
 SPREAD_BITS = 10   # a copy lands up to 2^10 positions from its original's
 ATTEMPTS = 3       # dpsecd runs per case until the two workers meet
 WINDOW = 8192      # the inbound SA's replay window
+EAL_RUNTIME = "/var/run/dpdk/"  # the EAL runtime directories, by file prefix
 SPI_OUT, SPI_IN = 0x1001, 0x2001
 KEY = bytes(range(20))  # AES-128 key + 4-byte salt (test only), inbound
 KEY_OUT = bytes(range(20, 40))  # outbound: never an AES-GCM key both ways
@@ -241,10 +242,12 @@ def wan_received(p, stats):
 def run_dpsecd(dpsecd, d, conf, frames):
     """Runs dpsecd until its WAN port has received all frames, then stops it
     (SIGINT: the workers finish what they hold); returns (stats, error). Not
-    an idle timeout: on a loaded machine a worker may be off its CPU a while."""
+    an idle timeout: on a loaded machine a worker may be off its CPU a while.
+    A dpsecd that exits removes its EAL runtime directory: an error if it
+    is still there."""
     stats, log = os.path.join(d, "stats.json"), os.path.join(d, "dpsecd.log")
-    cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-           "fat-%d-%s" % (os.getpid(), os.path.basename(d))] + eal_lcores() + \
+    prefix = "fat-%d-%s" % (os.getpid(), os.path.basename(d))
+    cmd = [dpsecd, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix] + eal_lcores() + \
           ["--log-level=user1:info", "--", "-c", conf, "--stats-file", stats]
     with open(log, "wb") as lf:
         p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -259,6 +262,9 @@ def run_dpsecd(dpsecd, d, conf, frames):
         rc = p.wait()
     if err or rc != 0:
         return None, "%s (see %s)" % (err or "dpsecd exited with status %d" % rc, log)
+    if os.path.exists(EAL_RUNTIME + prefix):
+        shutil.rmtree(EAL_RUNTIME + prefix, ignore_errors=True)
+        return None, "dpsecd exited, its EAL runtime directory %s left behind" % (EAL_RUNTIME + prefix)
     with open(stats) as f:
         return json.load(f), None
 
