@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "..", "..", "bench", "run")
@@ -43,9 +42,9 @@ class Wire:
 
     def __init__(self, tag):
         self.tag, self.dut, self.gen = tag, tag + "-dut", tag + "-gen"
-        self.work = tempfile.mkdtemp(prefix="dpsec-bench-ports-")
+        self.work = T.make_workdir("dpsec-bench-ports-")
         for ns in (self.dut, self.gen):
-            T.sh("ip", "netns", "add", ns)
+            T.add_netns(ns)
             T.sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1", ns=ns)
         for p in ("lan", "wan"):
             T.sh("ip", "link", "add", p + "_d", "netns", self.dut, "type", "veth", "peer", p + "_g", "netns", self.gen)
@@ -58,7 +57,7 @@ class Wire:
     def close(self):
         for ns in (self.dut, self.gen):
             T.delete_netns(ns)
-        shutil.rmtree(self.work, ignore_errors=True)
+        T.remove_workdir(self.work)
         # testpmd, unlike dpsecd, leaves its EAL runtime directory behind
         shutil.rmtree("/var/run/dpdk/%s-gen" % self.tag, ignore_errors=True)
 

@@ -82,8 +82,82 @@ def sh(*cmd, check=True, ns=None, **kw):
 def cleanup_on_sigterm():
     """SIGTERM (meson's timeout, a cancelled CI job) ends a test through its
     finally blocks, which stop its daemons and delete its namespaces; by
-    default it would end the interpreter at once and leave them behind."""
+    default it would end the interpreter at once and leave them behind.
+    Meson sends SIGKILL to the test's process group half a second later,
+    cutting short a cleanup that waits for daemons: the janitor (below)
+    removes what that leaves."""
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+
+# The janitor: a process in a session of its own (out of reach of the
+# signals meson sends to a test's process group), told on its stdin what
+# the test made ("netns NAME", "instance NAME": a dpsecd's shared-memory
+# segment and EAL runtime directory, "dir PATH") and what the test removed
+# itself ("-netns NAME", ...). When that pipe closes, the test has ended,
+# however it died, and the janitor removes what is left.
+JANITOR = r"""
+import os, shutil, signal, subprocess, sys
+left = {}
+for line in sys.stdin:
+    kind, _, name = line.rstrip("\n").partition(" ")
+    if kind.startswith("-"):
+        left.pop((kind[1:], name), None)
+    else:
+        left[(kind, name)] = True
+for kind, name in left:
+    if kind == "netns":
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout
+        for p in pids.split():
+            try:
+                os.kill(int(p), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    elif kind == "instance":
+        if os.path.exists("/dev/shm/dpsec." + name):
+            os.unlink("/dev/shm/dpsec." + name)
+        shutil.rmtree("/var/run/dpdk/" + name, ignore_errors=True)
+    elif kind == "dir":
+        shutil.rmtree(name, ignore_errors=True)
+"""
+_janitor = []
+
+
+def janitor(kind, name):
+    """Tells the janitor, started at the first call, that the test made
+    (kind "netns", "instance", "dir") or removed ("-netns", ...) name."""
+    if not _janitor:
+        _janitor.append(subprocess.Popen([sys.executable, "-c", JANITOR], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         text=True, start_new_session=True))
+    _janitor[0].stdin.write("%s %s\n" % (kind, name))
+    _janitor[0].stdin.flush()
+
+
+def add_netns(ns):
+    """Creates namespace ns, removed by delete_netns (or the janitor)."""
+    sh("ip", "netns", "add", ns)
+    janitor("netns", ns)
+
+
+def make_workdir(prefix):
+    """A work directory under /tmp, removed by remove_workdir (or the
+    janitor)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    janitor("dir", d)
+    return d
+
+
+def remove_workdir(d):
+    shutil.rmtree(d, ignore_errors=True)
+    janitor("-dir", d)
+
+
+def track_dpsecd(instance):
+    """A dpsecd is about to start with EAL file prefix instance: what it
+    leaves if killed is removed by remove_dpsecd_leftovers (or the
+    janitor)."""
+    janitor("instance", instance)
 
 
 def wait_until(cond, timeout, step=0.25):
@@ -113,6 +187,7 @@ def delete_netns(ns):
         except (ProcessLookupError, ValueError):
             pass
     sh("ip", "netns", "del", ns, check=False)
+    janitor("-netns", ns)
 
 
 def remove_dpsecd_leftovers(instance):
@@ -124,6 +199,7 @@ def remove_dpsecd_leftovers(instance):
     if os.path.exists(segment):
         os.unlink(segment)
     shutil.rmtree("/var/run/dpdk/" + instance, ignore_errors=True)
+    janitor("-instance", instance)
 
 
 class Topo:
@@ -132,10 +208,10 @@ class Topo:
     def __init__(self, tag):
         self.tag = tag
         self.ns_dp, self.ns_lan, self.ns_wan = tag + "-dp", tag + "-lan", tag + "-wan"
-        self.work = tempfile.mkdtemp(prefix="dpsec-ctl-e2e-")
+        self.work = make_workdir("dpsec-ctl-e2e-")
         self.instances = set()  # of the dpsecds started here
         for ns in (self.ns_dp, self.ns_lan, self.ns_wan):
-            sh("ip", "netns", "add", ns)
+            add_netns(ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
         self._veth("lan0", self.ns_dp, "lanh", self.ns_lan, HOST_MAC)
         self._veth("wan0", self.ns_dp, "wanp", self.ns_wan, PEER_MAC)
@@ -159,7 +235,7 @@ class Topo:
             delete_netns(ns)
         for instance in self.instances:
             remove_dpsecd_leftovers(instance)
-        shutil.rmtree(self.work, ignore_errors=True)
+        remove_workdir(self.work)
 
 
 class Proc:
@@ -223,6 +299,7 @@ def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf="", seq_file=No
                                seq_setting='sequence_file = "%s"; ' % seq_file if seq_file else "")
                 + extra_conf)
     topo.instances.add(instance)
+    track_dpsecd(instance)
     d = Proc(topo, "dpsecd", [dpsecd, "--no-huge", "-m", "512", "--no-pci", "--file-prefix",
                               instance, "-l", "0,1", "--", "-c", conf, "--max-sas", str(max_sas),
                               "--stats-file", topo.path("dpsecd-stats.json")], ns=topo.ns_dp)

@@ -59,7 +59,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -187,7 +186,7 @@ class World:
 
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
-        self.work = tempfile.mkdtemp(prefix="dpsec-ike-e2e-")
+        self.work = T.make_workdir("dpsec-ike-e2e-")
         self.swan_initiates = peer.endswith("-initiator")
         peer = peer[:-len("-initiator")] if self.swan_initiates else peer
         self.cert = peer.endswith("-cert")
@@ -220,7 +219,7 @@ class World:
         namespace: its WAN address on the link, host B's on its loopback."""
         ns = self.ns
         for n in ns.values():
-            T.sh("ip", "netns", "add", n)
+            T.add_netns(n)
             T.sh("ip", "-n", n, "link", "set", "lo", "up")
         T.sh("ip", "-n", ns["ga"], "link", "add", "gwa-lan", "type", "veth", "peer", "name",
              "hosta-eth0", "netns", ns["ha"])
@@ -289,6 +288,7 @@ class World:
 
     def dataplane(self, gw):
         """Gateway gw's dpsecd, started on its configuration, ready."""
+        T.track_dpsecd("%s-g%s" % (self.tag, gw))
         d = self.proc("dpsecd-" + gw, [self.dpsecd, "--no-huge", "-m", "256", "--no-pci",
                                        "--file-prefix", "%s-g%s" % (self.tag, gw), "-l", "0,1",
                                        "--", "-c", self.path("gw%s.conf" % gw),
@@ -416,7 +416,7 @@ class World:
             T.delete_netns(n)
         for gw in ("a", "b"):
             T.remove_dpsecd_leftovers("%s-g%s" % (self.tag, gw))
-        shutil.rmtree(self.work, ignore_errors=True)
+        T.remove_workdir(self.work)
 
 
 def settled(read, timeout=2):

@@ -60,10 +60,8 @@
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -124,9 +122,9 @@ class World:
         self.dp = None
 
     def setup(self):
-        self.work = tempfile.mkdtemp(prefix="dpsec-neigh-")
+        self.work = T.make_workdir("dpsec-neigh-")
         for ns in (self.ns_dp, self.ns_a, self.ns_b):
-            T.sh("ip", "netns", "add", ns)
+            T.add_netns(ns)
             self.namespaces.append(ns)
             T.sh("ip", "link", "set", "lo", "up", ns=ns)
         self.link("gwa", "hosta", self.ns_a, HOST_A_MAC, HOST_A, GW_A6)
@@ -143,6 +141,7 @@ class World:
         conf = os.path.join(self.work, "dpsecd.conf")
         with open(conf, "w") as f:
             f.write(DP_CONF % dict(port_b=port_b, seq_file=os.path.join(self.work, "dpsecd.seq")))
+        T.track_dpsecd(self.instance)
         self.dp = T.Proc(self, name, [self.dpsecd, "--no-huge", "-m", "512", "--no-pci",
                                       "--file-prefix", self.instance, "-l", "0,1", "--",
                                       "-c", conf], ns=self.ns_dp)
@@ -197,7 +196,7 @@ class World:
             T.delete_netns(ns)  # and what still runs there (the dad step's dumpcap)
         T.remove_dpsecd_leftovers(self.instance)
         if self.work:
-            shutil.rmtree(self.work, ignore_errors=True)
+            T.remove_workdir(self.work)
 
 
 def received(out):
