@@ -5,7 +5,6 @@
  * SIGUSR1 prints counters, SIGUSR2 writes the --stats-file. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
