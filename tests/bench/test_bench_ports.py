@@ -18,7 +18,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -59,7 +58,7 @@ class Wire:
             T.delete_netns(ns)
         T.remove_workdir(self.work)
         # testpmd, unlike dpsecd, leaves its EAL runtime directory behind
-        shutil.rmtree("/var/run/dpdk/%s-gen" % self.tag, ignore_errors=True)
+        T.remove_tree("/var/run/dpdk/%s-gen" % self.tag)
 
 
 def start_capture(wire, iface, bpf, name):

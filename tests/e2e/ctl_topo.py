@@ -94,9 +94,13 @@ def cleanup_on_sigterm():
 # the test made ("netns NAME", "instance NAME": a dpsecd's shared-memory
 # segment and EAL runtime directory, "dir PATH") and what the test removed
 # itself ("-netns NAME", ...). When that pipe closes, the test has ended,
-# however it died, and the janitor removes what is left.
+# however it died, and the janitor removes what is left with the same
+# functions the test would have used.
 JANITOR = r"""
-import os, shutil, signal, subprocess, sys
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, sys.argv[1])
+import ctl_topo as T
 left = {}
 for line in sys.stdin:
     kind, _, name = line.rstrip("\n").partition(" ")
@@ -104,21 +108,10 @@ for line in sys.stdin:
         left.pop((kind[1:], name), None)
     else:
         left[(kind, name)] = True
+removers = {"netns": T.kill_and_delete_netns, "instance": T.remove_instance_files,
+            "dir": T.remove_tree}
 for kind, name in left:
-    if kind == "netns":
-        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout
-        for p in pids.split():
-            try:
-                os.kill(int(p), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-    elif kind == "instance":
-        if os.path.exists("/dev/shm/dpsec." + name):
-            os.unlink("/dev/shm/dpsec." + name)
-        shutil.rmtree("/var/run/dpdk/" + name, ignore_errors=True)
-    elif kind == "dir":
-        shutil.rmtree(name, ignore_errors=True)
+    removers[kind](name)
 """
 _janitor = []
 
@@ -127,7 +120,9 @@ def janitor(kind, name):
     """Tells the janitor, started at the first call, that the test made
     (kind "netns", "instance", "dir") or removed ("-netns", ...) name."""
     if not _janitor:
-        _janitor.append(subprocess.Popen([sys.executable, "-c", JANITOR], stdin=subprocess.PIPE,
+        _janitor.append(subprocess.Popen([sys.executable, "-c", JANITOR,
+                                          os.path.dirname(os.path.abspath(__file__))],
+                                         stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          text=True, start_new_session=True))
     _janitor[0].stdin.write("%s %s\n" % (kind, name))
@@ -148,8 +143,12 @@ def make_workdir(prefix):
     return d
 
 
-def remove_workdir(d):
+def remove_tree(d):
     shutil.rmtree(d, ignore_errors=True)
+
+
+def remove_workdir(d):
+    remove_tree(d)
     janitor("-dir", d)
 
 
@@ -179,7 +178,7 @@ def verdict(errs, name, ok="ok"):
     return 1 if errs else 0
 
 
-def delete_netns(ns):
+def kill_and_delete_netns(ns):
     """Kills what still runs in namespace ns, then deletes it."""
     for p in sh("ip", "netns", "pids", ns, check=False).stdout.split():
         try:
@@ -187,18 +186,29 @@ def delete_netns(ns):
         except (ProcessLookupError, ValueError):
             pass
     sh("ip", "netns", "del", ns, check=False)
+
+
+def delete_netns(ns):
+    """kill_and_delete_netns, the janitor told."""
+    kill_and_delete_netns(ns)
     janitor("-netns", ns)
+
+
+def remove_instance_files(instance):
+    """A dpsecd's shared-memory segment and EAL runtime directory (--file-prefix
+    instance)."""
+    segment = "/dev/shm/dpsec." + instance
+    if os.path.exists(segment):
+        os.unlink(segment)
+    remove_tree("/var/run/dpdk/" + instance)
 
 
 def remove_dpsecd_leftovers(instance):
     """What a dpsecd killed before it could exit (SIGKILL after its
-    SIGTERM grace, or its namespace deleted under it) leaves behind: its
-    shared-memory segment and its EAL runtime directory (--file-prefix
-    instance). A dpsecd that exits removes both itself."""
-    segment = "/dev/shm/dpsec." + instance
-    if os.path.exists(segment):
-        os.unlink(segment)
-    shutil.rmtree("/var/run/dpdk/" + instance, ignore_errors=True)
+    SIGTERM grace, or its namespace deleted under it) leaves behind:
+    remove_instance_files, the janitor told. A dpsecd that exits removes
+    both itself."""
+    remove_instance_files(instance)
     janitor("-instance", instance)
 
 
