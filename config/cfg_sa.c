@@ -41,7 +41,7 @@ struct enc_alg {
 /* Values index enc_algs[]. */
 static const struct cfg_kw enc_kw[] = {
 	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { "3des", 4 },
-	{ "chacha20poly1305", 5 }, { NULL, 0 }
+	{ "chacha20poly1305", 5 }, { "null", 6 }, { NULL, 0 }
 };
 static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
@@ -50,6 +50,7 @@ static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_CBC, 32, 0 },
 	{ DPSEC_ENC_3DES_CBC, 24, 0 },
 	{ DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_GCM_SALT_LEN },
+	{ DPSEC_ENC_NULL, 0, 0 },
 };
 
 /* What the key material of an algorithm is, for the message on a wrong length. */
@@ -147,6 +148,20 @@ static int sa_key(struct cfg_ctx *c, const config_setting_t *g, const char *fiel
 	return cfg_parse_hex(v, out, want, &n) ? cfg_fail(c, s, "not a hex string") : 0;
 }
 
+/* RFC 2410: ESP that encrypts nothing, and so has no key. */
+static int sa_null_encryption(struct cfg_ctx *c, const config_setting_t *g,
+			      struct dpsec_sa_conf *sa)
+{
+	const config_setting_t *s = config_setting_get_member(g, "encryption_key");
+
+	if (s != NULL)
+		return cfg_fail(c, s, "given, but \"null\" encrypts nothing and takes no key "
+				"(RFC 2410); remove it");
+	sa->enc_alg = DPSEC_ENC_NULL;
+	sa->enc_key_len = 0;
+	return 0;
+}
+
 static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa_conf *sa,
 			 const char **alg_name)
 {
@@ -158,6 +173,8 @@ static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dp
 		return -1;
 	e = &enc_algs[k];
 	*alg_name = enc_kw[k].name;
+	if (e->alg == DPSEC_ENC_NULL)
+		return sa_null_encryption(c, g, sa);
 	rc = sa_key(c, g, "encryption_key", (size_t)e->key_len + e->salt_len, *alg_name,
 		    enc_key_layout(e), keymat);
 	if (rc == 0) {

@@ -92,6 +92,8 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 		return key_len == 32 ? "aes256" : "aes128";
 	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "chacha20poly1305";
+	if (alg == DPSEC_ENC_NULL)
+		return "null";
 	return key_len == 24 ? "3des" : "none";
 }
 
@@ -276,8 +278,9 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 		fputs("      protocol = \"ah\";\n", f);
 	} else {
 		fprintf(f, "      encryption = \"%s\";\n", enc_name(c->enc_alg, c->enc_key_len));
-		put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
-			aead ? DPSEC_GCM_SALT_LEN : 0);
+		if (c->enc_alg != DPSEC_ENC_NULL) /* RFC 2410: no key */
+			put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
+				aead ? DPSEC_GCM_SALT_LEN : 0);
 	}
 	if (c->integ_alg != DPSEC_INTEG_NONE) {
 		fprintf(f, "      integrity = \"%s\";\n", integ_name(c->integ_alg));

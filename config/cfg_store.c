@@ -56,7 +56,7 @@ static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
 	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 },
 	{ "aes128", DPSEC_ENC_AES_CBC, 16 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
 	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "chacha20poly1305", DPSEC_ENC_CHACHA20_POLY1305, 32 },
-	{ "none", ENC_NONE, 0 },
+	{ "null", DPSEC_ENC_NULL, 0 }, { "none", ENC_NONE, 0 },
 };
 static const struct cfg_kw integ_kw[] = {
 	{ "none", DPSEC_INTEG_NONE }, { "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
@@ -123,12 +123,12 @@ static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
 			return 0;
 		}
 	return cfg_fail(c, config_setting_get_member(g, "encryption"), "expected \"aes128gcm16\", "
-			"\"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", \"chacha20poly1305\" or "
-			"\"none\", got \"%.40s\"", v);
+			"\"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", \"chacha20poly1305\", "
+			"\"null\" or \"none\", got \"%.40s\"", v);
 }
 
-/* ESP: a combined mode (AES-GCM, ChaCha20-Poly1305) alone, CBC or 3DES with
- * an integrity algorithm; AH: integrity only. */
+/* ESP: a combined mode (AES-GCM, ChaCha20-Poly1305) alone, CBC, 3DES or NULL
+ * with an integrity algorithm; AH: integrity only. */
 static int method_check(struct cfg_ctx *c, const config_setting_t *g, const struct cfg_sec_method *m)
 {
 	bool aead = dpsec_enc_is_aead(m->enc_alg), none = m->enc_alg == ENC_NONE;
@@ -138,7 +138,8 @@ static int method_check(struct cfg_ctx *c, const config_setting_t *g, const stru
 	if (m->protocol == CFG_PROTO_AH && m->integ_alg == DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "AH needs an integrity algorithm");
 	if (m->protocol == CFG_PROTO_ESP && none)
-		return cfg_fail(c, g, "ESP needs an encryption algorithm (AH is for integrity alone)");
+		return cfg_fail(c, g, "ESP needs an encryption algorithm (\"null\" for integrity "
+				"alone, RFC 2410, or protocol \"ah\")");
 	if (m->protocol == CFG_PROTO_ESP && aead && m->integ_alg != DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "AES-GCM and ChaCha20-Poly1305 are combined-mode: integrity must "
 				"be \"none\"");

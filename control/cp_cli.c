@@ -9,7 +9,8 @@
  *                  [priority=N] [tunnel=ADDR] [psk=KEY] [outbound_sa=S inbound_sa=S]
  *   static|dynamic delete rule policy=P name=N
  *   sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..
- *          encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]
+ *          encryption_key=.. (none with null) [integrity=.. integrity_key=..]
+ *          [replay_window=N] [esn=yes|no]
  *          [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]
  *          [df_bit=copy|set|clear] [dscp=0..63]
  *          [lifetime_seconds=N] [lifetime_kilobytes=N]       (static: saved)
@@ -40,7 +41,8 @@
 	"                 [tunnel=ADDR] [psk=KEY] [outbound_sa=SA inbound_sa=SA]\n"                 \
 	"  static|dynamic delete rule policy=P name=N\n"                                           \
 	"  sa add NAME spi=.. direction=.. mode=.. local=.. remote=.. encryption=..\n"             \
-	"         encryption_key=.. [integrity=.. integrity_key=..] [replay_window=N] [esn=yes|no]\n" \
+	"         encryption_key=.. (none with null) [integrity=.. integrity_key=..]\n"            \
+	"         [replay_window=N] [esn=yes|no]\n"                                                 \
 	"         [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]\n" \
 	"         [df_bit=copy|set|clear] [dscp=0..63]\n" \
 	"         [lifetime_seconds=N] [lifetime_kilobytes=N]\n"                                   \

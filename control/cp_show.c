@@ -43,6 +43,8 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 		return key_len == 32 ? "AES-256-CBC" : "AES-128-CBC";
 	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "ChaCha20-Poly1305";
+	if (alg == DPSEC_ENC_NULL)
+		return "NULL";
 	return key_len == 24 ? "3DES" : "none";
 }
 

@@ -576,7 +576,11 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC) &&
 	    c->enc_key_len != 16 && c->enc_key_len != 32)
 		return "encryption key length unsupported";
-	if (c->enc_alg > DPSEC_ENC_CHACHA20_POLY1305)
+	if (c->enc_alg == DPSEC_ENC_NULL && c->enc_key_len != 0)
+		return "NULL encryption takes no key (RFC 2410)";
+	if (c->enc_alg == DPSEC_ENC_NULL && c->integ_alg == DPSEC_INTEG_NONE)
+		return "NULL encryption needs an integrity algorithm (ESP would protect nothing)";
+	if (c->enc_alg > DPSEC_ENC_NULL)
 		return "encryption algorithm unsupported";
 	if (dpsec_enc_is_aead(c->enc_alg) && c->integ_alg != DPSEC_INTEG_NONE)
 		return "a combined-mode cipher (AES-GCM, ChaCha20-Poly1305) takes no separate "

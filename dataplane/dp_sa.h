@@ -91,6 +91,13 @@ struct dp_sa {
 
 #define DP_SA_PMTU_MASK 0xffffull
 
+/* Whether sa's ESP payload is encrypted: every cipher but NULL (RFC 2410)
+ * carries an IV; AH has none either. The "confidential bytes" counters'. */
+static inline bool dp_sa_confidential(const struct dp_sa *sa)
+{
+	return sa->iv_len != 0;
+}
+
 /* The last sequence number sa's space holds: 2^32 - 1, or 2^64 - 1 with
  * ESN (RFC 4303 §2.2.1); the counter never wraps. */
 static inline uint64_t dp_sa_seq_end(const struct dp_sa *sa)

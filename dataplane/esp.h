@@ -145,25 +145,27 @@ struct esp_span {
 };
 
 /* Splits mb[0..n) into runs of packets sharing an SA (meta.sap); returns
- * how many, and in *flags (if not NULL) the OR of their SAs' flags. */
+ * how many, and in *random_ivs (if not NULL) whether any of their SAs
+ * sends random IVs (CBC: a separate integrity algorithm and an IV; not
+ * NULL encryption, not the combined modes, whose IV is the counter). */
 static inline uint16_t esp_spans(struct rte_mbuf *const *mb, uint16_t n, struct esp_span *spans,
-				 uint8_t *flags)
+				 bool *random_ivs)
 {
 	struct dp_sa *cur = NULL;
 	uint16_t n_spans = 0;
-	uint8_t any = 0;
+	uint8_t iv = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_sa *sa = dp_meta(mb[i])->sap;
 
 		if (sa != cur) {
 			spans[n_spans++] = (struct esp_span){ .sa = sa, .start = i };
-			any |= sa->flags;
+			iv |= (sa->flags & DP_SA_INTEG) ? sa->iv_len : 0;
 			cur = sa;
 		}
 	}
-	if (flags != NULL)
-		*flags = any;
+	if (random_ivs != NULL)
+		*random_ivs = iv != 0;
 	/* lengths afterwards: a counter in memory bumped per packet would chain
 	 * every iteration through a store and a load */
 	for (uint16_t s = 0; s < n_spans; s++)

@@ -296,7 +296,8 @@ static void esp_in_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t p
 		w->ctr->c[DP_C_ah_in_packets] += packets;
 	} else {
 		w->ctr->c[DP_C_esp_in_packets] += packets;
-		w->ctr->c[DP_C_confidential_bytes_received] += bytes;
+		if (dp_sa_confidential(sa))
+			w->ctr->c[DP_C_confidential_bytes_received] += bytes;
 	}
 	w->ctr->c[DP_C_authenticated_bytes_received] += bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_received_in_tunnels

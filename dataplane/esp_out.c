@@ -177,12 +177,13 @@ static inline uint8_t *esp_out_grow(struct rte_mbuf *m, uint32_t hdr, uint32_t t
 }
 
 /* The CBC IV into the packet: 16 bytes (AES) or 8 (3DES), each a fixed-size
- * copy rather than a memcpy call of the SA's length. */
+ * copy rather than a memcpy call of the SA's length; none for NULL
+ * encryption. */
 static inline void esp_out_cbc_iv(uint8_t *dst, const uint8_t *iv, uint8_t len)
 {
 	if (len == 16)
 		memcpy(dst, iv, 16);
-	else
+	else if (len == 8)
 		memcpy(dst, iv, 8);
 }
 
@@ -288,7 +289,8 @@ static void esp_out_count(struct dp_worker *w, const struct dp_sa *sa, uint32_t 
 		w->ctr->c[DP_C_ah_out_packets] += packets;
 	} else {
 		w->ctr->c[DP_C_esp_out_packets] += packets;
-		w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
+		if (dp_sa_confidential(sa))
+			w->ctr->c[DP_C_confidential_bytes_sent] += inner_bytes;
 	}
 	w->ctr->c[DP_C_authenticated_bytes_sent] += inner_bytes;
 	w->ctr->c[(sa->flags & DP_SA_TUNNEL) ? DP_C_bytes_sent_in_tunnels : DP_C_transport_bytes_sent] +=
@@ -392,10 +394,10 @@ uint16_t dp_esp_out(struct dp_worker *w, struct rte_mbuf **mb, uint16_t n)
 	struct esp_span spans[DP_BURST];
 	uint8_t ivs[DP_BURST][16];
 	uint16_t k = 0, n_spans;
-	uint8_t flags;
+	bool random_ivs;
 
-	n_spans = esp_spans(mb, n, spans, &flags);
-	if (flags & DP_SA_INTEG) /* random CBC IVs */
+	n_spans = esp_spans(mb, n, spans, &random_ivs);
+	if (random_ivs) /* CBC's, RFC 3602 §3 */
 		ofl_cpu_random(w->crypto, &ivs[0][0], (uint32_t)(n * sizeof(ivs[0])));
 	for (uint16_t s = 0; s < n_spans; s++) {
 		struct dp_sa *sa = spans[s].sa;

@@ -18,6 +18,7 @@
 enum ike_encr_id {
 	IKE_ENCR_DES = 2, /* legacy, IKEv1 Phase 1 only: RFC 8247 forbids it in IKEv2 */
 	IKE_ENCR_3DES = 3,
+	IKE_ENCR_NULL = 11, /* RFC 2410: child SAs (ESP) only, never an IKE SA (RFC 7296 §3.3.2) */
 	IKE_ENCR_AES_CBC = 12,
 	IKE_ENCR_AES_GCM_16 = 20, /* RFC 5282: 16-byte ICV */
 	IKE_ENCR_CHACHA20_POLY1305 = 28, /* RFC 7634: no key length attribute */

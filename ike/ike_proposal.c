@@ -142,9 +142,9 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 {
 	bool esp = m->protocol == CFG_PROTO_ESP;
 
-	if (esp && m->enc_alg > DPSEC_ENC_CHACHA20_POLY1305)
+	if (esp && m->enc_alg > DPSEC_ENC_NULL)
 		return ike_fail(err, -EOPNOTSUPP,
-				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC, 3DES-CBC or ChaCha20-Poly1305)",
+				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC, 3DES-CBC, ChaCha20-Poly1305 or NULL)",
 				m->name);
 	if (pfs_group && ike_dh_public_len(pfs_group) == 0)
 		return ike_fail(err, -EOPNOTSUPP, "security method \"%s\": PFS group %u is not supported",
@@ -169,7 +169,8 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 }
 
 /* The key length attribute's value; 0: none is sent (fixed-length keys:
- * 3DES, and ChaCha20-Poly1305, whose RFC 7634 §4 forbids it). */
+ * 3DES, and ChaCha20-Poly1305, whose RFC 7634 §4 forbids it; NULL has no
+ * key, RFC 2410). */
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)
 {
 	if (m->enc_alg == DPSEC_ENC_3DES_CBC || m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)

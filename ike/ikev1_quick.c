@@ -21,9 +21,13 @@
 
 #include "ikev1_exchange.h"
 
-#define ESP_3DES 3         /* RFC 2407 §4.4.4 IPSEC transform IDs, IANA */
-#define ESP_AES_CBC 12
-#define ESP_AES_GCM_16 20
+/* dpsec's ciphers as ESP transform IDs (RFC 2407 §4.4.4, IANA). */
+static const struct { uint8_t alg; uint16_t id; } esp_v1[] = {
+	{ DPSEC_ENC_3DES_CBC, 3 },
+	{ DPSEC_ENC_NULL, 11 }, /* ESP_NULL, RFC 2410 */
+	{ DPSEC_ENC_AES_CBC, 12 },
+	{ DPSEC_ENC_AES_GCM_16, 20 },
+};
 
 /* Integrity algorithms as IKEv1 numbers: AH's transform ID (RFC 2407
  * §4.4.3) and ESP's Authentication Algorithm attribute (§4.5); RFC 4868
@@ -115,17 +119,30 @@ static uint16_t transform_id(const struct ike_qm_method *m)
 {
 	if (m->protocol == IKE_PROTO_AH)
 		return integ_number(m->integ_alg, true);
-	if (m->enc_alg == DPSEC_ENC_3DES_CBC)
-		return ESP_3DES;
-	return m->enc_alg == DPSEC_ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC;
+	for (size_t i = 0; i < sizeof(esp_v1) / sizeof(esp_v1[0]); i++)
+		if (esp_v1[i].alg == m->enc_alg)
+			return esp_v1[i].id;
+	return 0; /* not offerable(): never asked */
 }
 
 /* An ESP transform ID as dpsec's cipher; false for one dpsec does not run. */
 static bool esp_enc_alg(uint16_t id, uint8_t *alg)
 {
-	*alg = id == ESP_3DES ? DPSEC_ENC_3DES_CBC
-	       : id == ESP_AES_CBC ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16;
-	return id == ESP_3DES || id == ESP_AES_CBC || id == ESP_AES_GCM_16;
+	for (size_t i = 0; i < sizeof(esp_v1) / sizeof(esp_v1[0]); i++)
+		if (esp_v1[i].id == id) {
+			*alg = esp_v1[i].alg;
+			return true;
+		}
+	*alg = 0;
+	return false;
+}
+
+/* An offer's key length in bits: AES without a Key Length attribute is
+ * taken as AES-128 (peers that leave it out mean that); 3DES and NULL
+ * have no attribute to give. */
+static uint16_t esp_key_bits(uint8_t alg, uint16_t attr)
+{
+	return attr || alg == DPSEC_ENC_3DES_CBC || alg == DPSEC_ENC_NULL ? attr : 128;
 }
 
 static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8])
@@ -191,12 +208,11 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 	*o = (struct ike_qm_offer){ .num = p->num, .protocol = p->protocol };
 	if (p->spi_len == 4)
 		o->spi = ike_get32(p->spi);
-	if (p->protocol == IKE_PROTO_ESP) { /* 3DES has no Key Length; AES's is 128 if absent */
+	if (p->protocol == IKE_PROTO_ESP) {
 		uint8_t alg;
 		bool known = esp_enc_alg(t->id, &alg);
 
-		value(&o->enc, known, alg,
-		      pol->key_len || alg == DPSEC_ENC_3DES_CBC ? pol->key_len : 128);
+		value(&o->enc, known, alg, esp_key_bits(alg, pol->key_len));
 	}
 	if (p->protocol == IKE_PROTO_AH || pol->auth) { /* AH: the transform; ESP: its attribute */
 		bool ah = p->protocol == IKE_PROTO_AH;

@@ -19,6 +19,7 @@ static const struct id_map enc_ids[] = {
 	{ DPSEC_ENC_AES_CBC, IKE_ENCR_AES_CBC },
 	{ DPSEC_ENC_3DES_CBC, IKE_ENCR_3DES },
 	{ DPSEC_ENC_CHACHA20_POLY1305, IKE_ENCR_CHACHA20_POLY1305 },
+	{ DPSEC_ENC_NULL, IKE_ENCR_NULL },
 };
 
 static const struct id_map integ_ids[] = {

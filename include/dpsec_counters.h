@@ -108,7 +108,7 @@
 	X(esp_in_packets, "ESP packets decapsulated")                                        \
 	X(ah_out_packets, "packets sent with AH")                                            \
 	X(ah_in_packets, "AH packets verified and decapsulated")                             \
-	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes sent with ESP")     \
+	X(confidential_bytes_sent, "Confidential Bytes Sent: inner bytes ESP encrypted")     \
 	X(confidential_bytes_received, "Confidential Bytes Received")                        \
 	X(authenticated_bytes_sent, "Authenticated Bytes Sent (ESP with integrity or AH)")   \
 	X(authenticated_bytes_received, "Authenticated Bytes Received")                      \

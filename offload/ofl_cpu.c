@@ -249,6 +249,8 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 		return -EINVAL;
 	if (c->protocol == DPSEC_PROTO_AH)
 		return hmac_ok(c) ? 0 : -EINVAL;
+	if (c->enc_alg == DPSEC_ENC_NULL)
+		return c->enc_key_len == 0 && hmac_ok(c) ? 0 : -EINVAL;
 	if (c->enc_alg != DPSEC_ENC_3DES_CBC && c->enc_key_len != 16 && c->enc_key_len != 32)
 		return -EINVAL;
 	switch (c->enc_alg) {
@@ -353,6 +355,16 @@ static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 	out->block_len = des3 ? DES_BLOCK : AES_BLOCK;
 }
 
+/* ESP with NULL encryption (RFC 2410): the HMAC over the ESP header and
+ * the clear payload; no IV, the trailer aligned to 4 bytes (RFC 4303 §2.4). */
+static void prep_null(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+		      uint8_t *pad)
+{
+	prep_hmac(m, c, out, pad);
+	out->iv_len = 0;
+	out->block_len = 4;
+}
+
 /* AH: the HMAC alone; the AH header's alignment is the caller's. */
 static void prep_auth_only(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
 			   uint8_t *pad)
@@ -382,6 +394,8 @@ int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		prep_gcm(e->mgr, conf, out);
 	else if (conf->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)
 		prep_chacha(conf, out);
+	else if (conf->enc_alg == DPSEC_ENC_NULL)
+		prep_null(e->mgr, conf, out, pad);
 	else
 		prep_cbc(e->mgr, conf, out, pad);
 out:
@@ -459,7 +473,11 @@ static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
-	if (sa->enc_alg == DPSEC_ENC_3DES_CBC) {
+	if (sa->enc_alg == DPSEC_ENC_NULL) {
+		j->cipher_mode = IMB_CIPHER_NULL; /* in place: nothing to copy */
+		j->enc_keys = NULL;
+		j->dec_keys = NULL;
+	} else if (sa->enc_alg == DPSEC_ENC_3DES_CBC) {
 		j->cipher_mode = IMB_CIPHER_DES3;
 		j->enc_keys = sa->k.cbc.des_ks_ptr;
 		j->dec_keys = sa->k.cbc.des_ks_ptr;

@@ -404,6 +404,10 @@ def cli(w, errs):
                        (["static", "delete", "rule", "policy=" + "s" * 64, "name=r9"],
                         "policy: at most 63 characters"),
                        (["sa", "delete", "a-to-b"], "used by rule \"to-b\""),
+                       (["sa", "add", "n", "spi=0x7003", "direction=outbound", "mode=tunnel",
+                         "local=192.0.2.1", "remote=192.0.2.79", "encryption=null",
+                         "encryption_key=0x00112233", "integrity=sha1_96",
+                         "integrity_key=0x" + "11" * 20], "takes no key (RFC 2410)"),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
         if r.returncode == 0 or want not in r.stderr + r.stdout:
@@ -425,7 +429,8 @@ def qmsa_names(w):
 def expiry(w, errs):
     """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
     dpsec-ctld deletes it (audited); by volume too, under traffic. The SA
-    is added with its outer header's DF bit and DSCP, which dpsecd shows."""
+    is added with its outer header's DF bit and DSCP, which dpsecd shows; beside
+    it, an SA with NULL encryption (integrity only) added and deleted."""
     w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
           "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2",
@@ -436,6 +441,14 @@ def expiry(w, errs):
     elif (sa.get("df_bit"), sa.get("dscp")) != ("clear", 12):
         errs.append("expiry: sa add df_bit=clear dscp=12 installed df_bit %s, dscp %s"
                     % (sa.get("df_bit"), sa.get("dscp")))
+    w.ctl("sa", "add", "clear-text", "spi=0x7002", "direction=outbound", "mode=tunnel",
+          "local=192.0.2.1", "remote=192.0.2.78", "encryption=null", "integrity=sha256_128",
+          "integrity_key=0x" + bytes(range(70, 102)).hex())  # RFC 2410: no encryption_key
+    alg = qmsa_names(w).get("clear-text", {}).get("algorithms")
+    if alg != "NULL/HMAC-SHA-256-128":
+        errs.append("expiry: sa add encryption=null installed %s, not NULL/HMAC-SHA-256-128"
+                    % alg)
+    w.ctl("sa", "delete", "clear-text")
     time.sleep(4)
     if "short" in qmsa_names(w):
         errs.append("expiry: the SA outlived its 2 s hard lifetime")

@@ -1,9 +1,10 @@
 /* fuzz_esp_out.c - libFuzzer target for dpsecd's outbound ESP (esp_out.c)
- * on whatever packet a host sends: input byte 0 picks one of five
+ * on whatever packet a host sends: input byte 0 picks one of six
  * outbound SAs (tunnel over IPv4 with AES-128-GCM, tunnel over IPv6 with
  * AES-256-GCM and ESN, transport over IPv4 in UDP with AES-128-GCM,
  * tunnel over IPv4 with AES-128-CBC + HMAC-SHA1-96, transport over IPv6
- * with AES-128-CBC + HMAC-SHA-512-256); the rest is the packet, parsed as
+ * with AES-128-CBC + HMAC-SHA-512-256, tunnel over IPv4 with NULL
+ * encryption + HMAC-SHA1-96, RFC 2410); the rest is the packet, parsed as
  * a worker parses it. Each ESP packet that comes out is read as its peer
  * would, with OpenSSL, not dpsec's code: the outer header (addresses,
  * protocol, lengths, IPv4 checksum; in transport mode the packet's own
@@ -29,7 +30,7 @@
 #include "esp.h"
 #include "ofl_engine.h"
 
-#define N_SA 5
+#define N_SA 6
 #define POOL 64u
 #define PKT_MAX 3000u
 
@@ -50,7 +51,7 @@ static void addr6(struct dpsec_addr *a, uint8_t y)
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
-	bool v6 = i == 1 || i == 4, cbc = i >= 3;
+	bool v6 = i == 1 || i == 4, cbc = i == 3 || i == 4;
 
 	snprintf(c->name, sizeof(c->name), "out%d", i);
 	c->spi = 0x2000u + (uint32_t)i;
@@ -59,12 +60,13 @@ static void make_sa(int i)
 	c->esn = i == 1;
 	(v6 ? addr6 : addr4)(&c->local, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2);
-	c->enc_alg = cbc ? DPSEC_ENC_AES_CBC : DPSEC_ENC_AES_GCM_16;
-	c->enc_key_len = i == 1 ? 32 : 16;
+	c->enc_alg = cbc ? DPSEC_ENC_AES_CBC : i == 5 ? DPSEC_ENC_NULL : DPSEC_ENC_AES_GCM_16;
+	c->enc_key_len = i == 5 ? 0 : i == 1 ? 32 : 16;
 	for (int k = 0; k < c->enc_key_len; k++)
 		c->enc_key[k] = (uint8_t)(0x31 * (i + 1) + k);
 	memcpy(c->salt, "\x5a\x5b\x5c\x5d", 4);
-	c->integ_alg = i == 3 ? DPSEC_INTEG_HMAC_SHA1_96 : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256 : DPSEC_INTEG_NONE;
+	c->integ_alg = i == 3 || i == 5 ? DPSEC_INTEG_HMAC_SHA1_96
+		       : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256 : DPSEC_INTEG_NONE;
 	c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
 	for (int k = 0; k < c->integ_key_len; k++)
 		c->integ_key[k] = (uint8_t)(0x17 + k);
@@ -101,8 +103,9 @@ static void setup(void)
 static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t len, uint8_t *pt,
 		     int *pt_len)
 {
-	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16;
-	size_t iv_len = gcm ? 8 : 16, icv_len = gcm ? 16 : dpsec_integ_icv_len(c->integ_alg);
+	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16, null = c->enc_alg == DPSEC_ENC_NULL;
+	size_t iv_len = gcm ? 8 : null ? 0 : 16;
+	size_t icv_len = gcm ? 16 : dpsec_integ_icv_len(c->integ_alg);
 	size_t ct_len = len - 8 - iv_len - icv_len;
 	const uint8_t *iv = esp + 8, *ct = iv + iv_len, *icv = ct + ct_len;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -133,14 +136,15 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 
 		ok = HMAC(md, c->integ_key, c->integ_key_len, esp, len - icv_len, mac, &mac_len) != NULL &&
 		     CRYPTO_memcmp(mac, icv, icv_len) == 0 &&
-		     EVP_DecryptInit_ex(x, EVP_aes_128_cbc(), NULL, c->enc_key, iv) == 1 &&
+		     EVP_DecryptInit_ex(x, null ? EVP_enc_null() : EVP_aes_128_cbc(), NULL, c->enc_key,
+					iv) == 1 &&
 		     EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&
 		     EVP_DecryptUpdate(x, pt, &n, ct, (int)ct_len) == 1 &&
 		     EVP_DecryptFinal_ex(x, pt + n, &fin) == 1;
 	}
 	EVP_CIPHER_CTX_free(x);
 	*pt_len = n + fin;
-	return ok && (ct_len % (gcm ? 4 : 16)) == 0;
+	return ok && (ct_len % (gcm || null ? 4 : 16)) == 0;
 }
 
 static uint32_t be16(const uint8_t *p)
@@ -215,7 +219,7 @@ static void check_esp(int i, const struct rte_mbuf *m, const uint8_t *orig, size
 		abort();
 	pad = pt[pt_len - 2];
 	nh = pt[pt_len - 1];
-	if (pad > pt_len - 2 || pad >= (c->enc_alg == DPSEC_ENC_AES_GCM_16 ? 4 : 16))
+	if (pad > pt_len - 2 || pad >= (c->enc_alg == DPSEC_ENC_AES_CBC ? 16 : 4))
 		abort();
 	payload = (size_t)pt_len - 2 - pad;
 	for (uint8_t k = 0; k < pad; k++)

@@ -277,8 +277,15 @@ static const struct broken broken[] = {
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", or "
-	  "\"chacha20poly1305\", got \"des\"" },
+	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", "
+	  "\"chacha20poly1305\", or \"null\", got \"des\"" },
+	{ "null with a key", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"null\"; encryption_key = \"" K16 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "given, but \"null\" encrypts nothing and takes no key (RFC 2410)" },
+	{ "null without integrity", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"null\";")), 3, "security_associations.[0].integrity",
+	  "required with null, which does not authenticate" },
 	{ "3des key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"3des\"; encryption_key = \"" K16 "\";")), 3,
 	  "security_associations.[0].encryption_key",

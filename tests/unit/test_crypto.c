@@ -125,6 +125,14 @@ static void conf_des3(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t integ
 	c->enc_alg = DPSEC_ENC_3DES_CBC;
 }
 
+/* RFC 2410: no key, the HMAC alone protects. */
+static void conf_null(struct dpsec_sa_conf *c, uint8_t integ, const uint8_t *ikey,
+		      uint8_t ikey_len)
+{
+	conf_cbc(c, ikey, 0, integ, ikey, ikey_len);
+	c->enc_alg = DPSEC_ENC_NULL;
+}
+
 static void run1(struct ofl_op *op)
 {
 	op->status = 12345;
@@ -164,7 +172,8 @@ static void ref_cbc(const struct dpsec_sa_conf *c, const uint8_t *iv, const uint
 	int out = 0;
 
 	ck_assert_ptr_nonnull(x);
-	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_3DES_CBC ? EVP_des_ede3_cbc()
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_NULL ? EVP_enc_null()
+					    : c->enc_alg == DPSEC_ENC_3DES_CBC ? EVP_des_ede3_cbc()
 					    : c->enc_key_len == 16		  ? EVP_aes_128_cbc()
 										  : EVP_aes_256_cbc(),
 					    NULL, c->enc_key, iv), 1);
@@ -677,7 +686,7 @@ END_TEST
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
-       SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, N_SA_KINDS };
+       SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, N_SA_KINDS };
 
 /* The kinds whose ops carry a nonce and AAD (burst_aead). */
 static bool kind_is_aead(int kind)
@@ -718,6 +727,10 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_HMAC_SHA384_192, ikey, 48);
 		else if (i == SA_CBC256_SHA512)
 			conf_cbc(&s->conf[i], key, 32, DPSEC_INTEG_HMAC_SHA512_256, ikey, 64);
+		else if (i == SA_NULL_SHA1)
+			conf_null(&s->conf[i], DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
+		else if (i == SA_NULL_SHA256)
+			conf_null(&s->conf[i], DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		else
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
@@ -746,7 +759,8 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 }
 
 /* CBC: header(8) || IV (16 AES, 8 3DES) || payload in whole blocks, ICV
- * over all. */
+ * over all; NULL (RFC 2410): no IV, the payload in 4-byte words, left as
+ * it is. */
 static void burst_cbc(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		      bool encrypt, struct ofl_op *op)
 {
@@ -963,7 +977,7 @@ START_TEST(test_prepare_invalid)
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA512_256 + 1 /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
-	c.enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; /* unknown */
+	c.enc_alg = DPSEC_ENC_NULL + 1; /* unknown */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 
 	conf_chacha(&c, key, salt);
@@ -985,6 +999,18 @@ START_TEST(test_prepare_invalid)
 	c.enc_key_len = 24;
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
 	ck_assert_ptr_eq(k.k.cbc.des_ks_ptr[2], k.k.cbc.des_ks[2]); /* the template points into itself */
+
+	conf_null(&c, DPSEC_INTEG_NONE, ikey, 0); /* NULL without integrity: no protection */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	conf_null(&c, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
+	c.enc_key_len = 16; /* RFC 2410 has no key */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	c.enc_key_len = 0;
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert_uint_eq(k.iv_len, 0); /* no IV in the packet */
+	ck_assert_uint_eq(k.block_len, 4); /* the trailer on a 4-byte boundary, RFC 4303 §2.4 */
+	ck_assert_uint_eq(k.icv_len, 16);
+	ck_assert(!k.auth_only); /* ESP's HMAC range, not AH's */
 }
 END_TEST
 

@@ -142,13 +142,26 @@ START_TEST(corrupted_quick_mode_dropped)
 }
 END_TEST
 
+/* Both sides' child SAs agree, with m's algorithms and integrity keys of
+ * integ_key_len bytes. */
+static void pair_took(struct world *w, const struct ike_qm_method *m, uint8_t integ_key_len)
+{
+	const struct ike_child *ci = child_of(&w->i), *cr = child_of(&w->r);
+
+	pair_agrees(ci, cr);
+	ck_assert_uint_eq(ci->out.enc_alg, m->enc_alg);
+	ck_assert_uint_eq(cr->in.enc_alg, m->enc_alg);
+	ck_assert_uint_eq(ci->out.enc_key_len, m->enc_key_len);
+	ck_assert_uint_eq(ci->out.integ_alg, m->integ_alg);
+	ck_assert_uint_eq(ci->out.integ_key_len, integ_key_len);
+}
+
 /* The seeds' "High" end to end: Main Mode 3DES/SHA-1, Quick Mode ESP 3DES
  * (transform 3, no Key Length) with HMAC-SHA1-96; the responder prefers
  * AES but takes what the initiator offers. */
 START_TEST(quick_mode_3des)
 {
 	struct world w;
-	const struct ike_child *ci, *cr;
 
 	world_init(&w);
 	pair_policy(&w.i.pol, true, &mm_3des, &qm_3des, "secret");
@@ -157,14 +170,28 @@ START_TEST(quick_mode_3des)
 	w.r.pol.qm[1] = qm_3des;
 	world_go(&w);
 	main_and_quick(&w);
-	ci = child_of(&w.i);
-	cr = child_of(&w.r);
-	pair_agrees(ci, cr);
-	ck_assert_uint_eq(ci->out.enc_alg, DPSEC_ENC_3DES_CBC);
-	ck_assert_uint_eq(ci->out.enc_key_len, 24);
-	ck_assert_uint_eq(cr->in.enc_alg, DPSEC_ENC_3DES_CBC);
-	ck_assert_uint_eq(ci->out.integ_alg, DPSEC_INTEG_HMAC_SHA1_96);
-	ck_assert_uint_eq(ci->out.integ_key_len, 20);
+	pair_took(&w, &qm_3des, 20);
+	world_end(&w);
+}
+END_TEST
+
+/* RFC 2410 in IKEv1: ESP_NULL (transform 11, no Key Length) with
+ * HMAC-SHA-256-128; the responder prefers AES-CBC but takes what the
+ * initiator offers, and the child SAs have integrity keys alone. */
+START_TEST(quick_mode_null_encryption)
+{
+	static const struct ike_qm_method qm_null = {
+		IKE_PROTO_ESP, DPSEC_ENC_NULL, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+	};
+	struct world w;
+
+	world_init(&w);
+	w.i.pol.qm[0] = qm_null;
+	w.r.pol.n_qm = 2;
+	w.r.pol.qm[1] = qm_null;
+	world_go(&w);
+	main_and_quick(&w);
+	pair_took(&w, &qm_null, 32);
 	world_end(&w);
 }
 END_TEST
@@ -472,6 +499,7 @@ int main(void)
 		nat_responder_refuses_plain_esp,
 		responder_refuses_udp_without_nat,
 		quick_mode_3des,
+		quick_mode_null_encryption,
 		quick_mode_skips_chacha20_poly1305,
 		responder_lifetime,
 		ah_and_transport_mode,

@@ -28,6 +28,9 @@ static const struct ike_mm_method mm_chacha_x25519 = { /* RFC 7634 §3: no Key L
 static const struct ike_qm_method qm_chacha = {
 	IKE_PROTO_ESP, DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_INTEG_NONE, 0, true, 3600, 100000
 };
+static const struct ike_qm_method qm_null = { /* RFC 2410: ESP with integrity only */
+	IKE_PROTO_ESP, DPSEC_ENC_NULL, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+};
 
 /* The suites psk_exchange_both_sides_agree runs, one per iteration (_i). */
 static const struct {
@@ -43,6 +46,7 @@ static const struct {
 	{ &mm_gcm_x25519, &qm_cbc, "AES-CBC + HMAC-SHA2-256, Curve25519" },
 	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
 	{ &mm_chacha_x25519, &qm_chacha, "ChaCha20-Poly1305 for both SAs, Curve25519" },
+	{ &mm_gcm_ecp, &qm_null, "ESP NULL + HMAC-SHA2-256, ECP-256" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)
@@ -374,6 +378,29 @@ START_TEST(chacha20_poly1305_proposal)
 }
 END_TEST
 
+/* RFC 2410 in IKEv2: ENCR_NULL is 11, with no Key Length attribute (it
+ * has no key); an offer of it with one is not ours. */
+START_TEST(null_encryption_proposal)
+{
+	struct ike_qm_offer offers[1];
+	struct ike_choice c;
+	struct ike_sa sa;
+
+	ck_assert_int_eq(ikev2_sa_from_qm(&qm_null, 1, 0x01020304, &sa), 0);
+	ck_assert_uint_eq(sa.tr[0].type, IKEV2_TR_ENCR);
+	ck_assert_uint_eq(sa.tr[0].id, 11);
+	ck_assert_ptr_null(ike_tr_attr(&sa, &sa.tr[0], IKEV2_ATTR_KEY_LENGTH));
+	ck_assert_uint_eq(sa.tr[1].type, IKEV2_TR_INTEG);
+	ck_assert_uint_eq(sa.tr[1].id, IKE_INTEG_HMAC_SHA2_256_128);
+	ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+	ck_assert_uint_eq(offers[0].enc.v[0], DPSEC_ENC_NULL);
+	ck_assert_int_eq(ike_qm_select(&qm_null, 1, offers, 1, &c), 0);
+	ck_assert_int_eq(ike_qm_select(&qm_cbc, 1, offers, 1, &c), -ENOENT);
+	offers[0].enc.bits[0] = 128;
+	ck_assert_int_eq(ike_qm_select(&qm_null, 1, offers, 1, &c), -ENOENT);
+}
+END_TEST
+
 START_TEST(methods_from_the_policy_store)
 {
 	struct cfg_sec_method m = { .name = "High", .protocol = CFG_PROTO_ESP,
@@ -399,7 +426,13 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
 	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0);
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 36);
-	m.enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; /* a cipher the dataplane does not run */
+	m.enc_alg = DPSEC_ENC_NULL; /* RFC 2410: no key, no Key Length attribute */
+	m.enc_key_len = 0;
+	m.integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 32); /* the integrity keys alone */
+	m.enc_alg = DPSEC_ENC_NULL + 1; /* a cipher the dataplane does not run */
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
 	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
 	m.enc_alg = DPSEC_ENC_AES_CBC;
@@ -479,6 +512,7 @@ int main(void)
 		proposal_selection_prefers_the_responder,
 		methods_from_the_policy_store,
 		chacha20_poly1305_proposal,
+		null_encryption_proposal,
 		identities_of_every_type,
 		psk_exchange_with_other_identity_types,
 	};

@@ -10,10 +10,11 @@
 #include "dp_sa.h"
 #include "check_run.h"
 
-enum base { BASE_GCM, BASE_CBC_SHA1, BASE_AH_SHA256 };
+enum base { BASE_GCM, BASE_CBC_SHA1, BASE_AH_SHA256, BASE_NULL_SHA1 };
 
 /* A valid SA of the kind: ESP AES-128-GCM, ESP AES-128-CBC with
- * HMAC-SHA1-96, or AH with HMAC-SHA-256-128; tunnel mode over IPv4. */
+ * HMAC-SHA1-96, AH with HMAC-SHA-256-128, or ESP NULL (RFC 2410) with
+ * HMAC-SHA1-96; tunnel mode over IPv4. */
 static struct dpsec_sa_conf valid_sa(enum base b)
 {
 	struct dpsec_sa_conf c = { .spi = 0x1000, .mode = DPSEC_MODE_TUNNEL,
@@ -28,9 +29,10 @@ static struct dpsec_sa_conf valid_sa(enum base b)
 		c.integ_key_len = 32;
 		return c;
 	}
-	c.enc_alg = b == BASE_GCM ? DPSEC_ENC_AES_GCM_16 : DPSEC_ENC_AES_CBC;
-	c.enc_key_len = 16;
-	if (b == BASE_CBC_SHA1) {
+	c.enc_alg = b == BASE_GCM ? DPSEC_ENC_AES_GCM_16
+		    : b == BASE_NULL_SHA1 ? DPSEC_ENC_NULL : DPSEC_ENC_AES_CBC;
+	c.enc_key_len = b == BASE_NULL_SHA1 ? 0 : 16;
+	if (b != BASE_GCM) {
 		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
 		c.integ_key_len = 20;
 	}
@@ -98,7 +100,13 @@ static void des3_no_integ(struct dpsec_sa_conf *c)
 }
 static void chacha_key_16(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305; }
 static void aes_key_24(struct dpsec_sa_conf *c) { c->enc_key_len = 24; }
-static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305 + 1; }
+static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_NULL + 1; }
+static void null_key_16(struct dpsec_sa_conf *c) { c->enc_key_len = 16; }
+static void null_no_integ(struct dpsec_sa_conf *c)
+{
+	c->integ_alg = DPSEC_INTEG_NONE;
+	c->integ_key_len = 0;
+}
 static void gcm_with_integ(struct dpsec_sa_conf *c)
 {
 	c->integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
@@ -141,6 +149,9 @@ static const struct {
 	{ BASE_GCM, aes_key_24, "encryption key length unsupported" },
 	{ BASE_CBC_SHA1, aes_key_24, "encryption key length unsupported" },
 	{ BASE_CBC_SHA1, enc_alg_unknown, "encryption algorithm unsupported" },
+	{ BASE_NULL_SHA1, null_key_16, "NULL encryption takes no key" },
+	{ BASE_NULL_SHA1, null_no_integ, "NULL encryption needs an integrity algorithm" },
+	{ BASE_NULL_SHA1, sha1_key_32, "HMAC-SHA1-96 takes a 20-byte key" },
 	{ BASE_GCM, gcm_with_integ, "takes no separate integrity algorithm" },
 	{ BASE_CBC_SHA1, cbc_no_integ, "AES-CBC needs an integrity algorithm" },
 	{ BASE_CBC_SHA1, sha1_key_32, "HMAC-SHA1-96 takes a 20-byte key" },
@@ -173,7 +184,7 @@ int main(void)
 	Suite *s = suite_create("sa_conf");
 	TCase *tc = tcase_create("check");
 
-	tcase_add_loop_test(tc, test_valid_sas_pass, BASE_GCM, BASE_AH_SHA256 + 1);
+	tcase_add_loop_test(tc, test_valid_sas_pass, BASE_GCM, BASE_NULL_SHA1 + 1);
 	tcase_add_loop_test(tc, test_each_problem_named, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(s, tc);
 	return check_run(s);

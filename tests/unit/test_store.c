@@ -30,7 +30,8 @@ static const char *const good =
 	"    methods = ( { protocol = \"esp\"; encryption = \"aes256gcm16\"; lifetime_seconds = 900; },\n"
 	"                { protocol = \"esp\"; encryption = \"chacha20poly1305\"; },\n"
 	"                { protocol = \"esp\"; encryption = \"aes128\"; integrity = \"sha384_192\"; },\n"
-	"                { protocol = \"ah\"; integrity = \"sha512_256\"; } ); }\n"
+	"                { protocol = \"ah\"; integrity = \"sha512_256\"; },\n"
+	"                { protocol = \"esp\"; encryption = \"null\"; integrity = \"sha256_128\"; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
 	"  legacy_suites = true; };\n"
@@ -47,7 +48,10 @@ static const char *const good =
 	"  { name = \"in\"; spi = 0x2001; direction = \"inbound\"; mode = \"tunnel\"; local = \"192.0.2.1\";\n"
 	"    remote = \"192.0.2.2\"; encryption = \"chacha20poly1305\";\n"
 	"    encryption_key = \"0x101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f30313233\";\n"
-	"    encapsulation = \"udp\"; udp_source_port = 4501; }\n"
+	"    encapsulation = \"udp\"; udp_source_port = 4501; },\n"
+	"  { name = \"spare\"; spi = 0x3001; direction = \"inbound\"; mode = \"transport\";\n"
+	"    local = \"192.0.2.1\"; remote = \"192.0.2.3\"; encryption = \"null\"; integrity = \"sha1_96\";\n"
+	"    integrity_key = \"0x404142434445464748494a4b4c4d4e4f50515253\"; }\n"
 	");\n";
 
 static void load_ok(const char *text, struct cfg_store *s)
@@ -78,7 +82,7 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->df_bit, DPSEC_DF_CLEAR);
 	ck_assert(a->dscp_fixed);
 	ck_assert_uint_eq(a->dscp, 26);
-	ck_assert_uint_eq(a->n_methods, 4);
+	ck_assert_uint_eq(a->n_methods, 5);
 	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
 	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_CHACHA20_POLY1305);
@@ -87,6 +91,12 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->methods[2].integ_alg, DPSEC_INTEG_HMAC_SHA384_192);
 	ck_assert_uint_eq(a->methods[3].protocol, CFG_PROTO_AH);
 	ck_assert_uint_eq(a->methods[3].integ_alg, DPSEC_INTEG_HMAC_SHA512_256);
+	ck_assert_uint_eq(a->methods[4].protocol, CFG_PROTO_ESP); /* RFC 2410: integrity alone */
+	ck_assert_uint_eq(a->methods[4].enc_alg, DPSEC_ENC_NULL);
+	ck_assert_uint_eq(a->methods[4].enc_key_len, 0);
+	ck_assert_uint_eq(a->methods[4].integ_alg, DPSEC_INTEG_HMAC_SHA256_128);
+	ck_assert_uint_eq(cfg_store_sa(&s, "spare")->conf.enc_alg, DPSEC_ENC_NULL);
+	ck_assert_uint_eq(cfg_store_sa(&s, "spare")->conf.enc_key_len, 0);
 	ck_assert_uint_eq(a->methods[0].lifetime_kilobytes, 100000); /* the seeds' default */
 	ck_assert_uint_eq(s.timeouts.fallback_ms, 3000);
 	ck_assert_uint_eq(s.timeouts.block_seconds, 60);
@@ -169,6 +179,11 @@ static const struct bad bad_stores[] = {
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"chacha20poly1305\"; integrity = \"sha256_128\"; } ); } );\n",
 	  "combined-mode" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "integrity = \"sha256_128\"; } ); } );\n",
+	  "ESP needs an encryption algorithm (\"null\" for integrity alone, RFC 2410" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "encryption = \"null\"; } ); } );\n", "this encryption needs an integrity algorithm" },
 	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
 	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
 	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "
@@ -319,6 +334,8 @@ START_TEST(test_save_round_trip)
 	ck_assert_uint_eq(b.sas[1].conf.encap, DPSEC_ENCAP_UDP);
 	ck_assert_uint_eq(b.sas[1].conf.udp_sport, 4501);
 	ck_assert_uint_eq(b.sas[1].conf.udp_dport, DPSEC_NATT_PORT);
+	ck_assert_uint_eq(b.sas[2].conf.enc_alg, DPSEC_ENC_NULL); /* saved without a key */
+	ck_assert_uint_eq(b.sas[2].conf.integ_key[19], 0x53);
 	ck_assert_int_eq(memcmp(cfg_store_filter_action(&a, "secure"), cfg_store_filter_action(&b, "secure"),
 				sizeof(struct cfg_filter_action)), 0);
 	ck_assert_int_eq(cfg_compile(&a, "site", &ca, err), 0);

@@ -4,6 +4,8 @@
 # half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
 # check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
 # ESP in UDP (RFC 3948) is scapy's too: SecurityAssociation(..., nat_t_header=).
+# NULL encryption (RFC 2410) is scapy's CRYPT_ALGOS['NULL'] and, in the
+# reference, the identity in place of CBC.
 # ALGS also names the AH transforms (ah: True); xval_ah.py is their peer.
 import hmac
 import os
@@ -48,6 +50,11 @@ ALGS = {
     # RFC 2451: 8-byte IV and blocks; the seeds' "High" with SHA-1
     "3des-sha1_96": dict(enc="3des", integ="sha1_96", key=24, ikey=20, scapy_crypt="3DES",
                          scapy_auth="HMAC-SHA1-96", iv=8, icv=12, align=8, aead=False, ah=False),
+    # RFC 2410: ESP with integrity only, the payload in clear: no key, no IV,
+    # the trailer aligned to 4 bytes; the ICV as for CBC
+    "null-sha256_128": dict(enc="null", integ="sha256_128", key=0, ikey=32, scapy_crypt="NULL",
+                            scapy_auth="SHA2-256-128", iv=0, icv=16, align=4, aead=False,
+                            ah=False),
     # AH (RFC 4302): integrity only, no key or IV for encryption
     "ah-sha1_96": dict(enc=None, integ="sha1_96", key=0, ikey=20, scapy_crypt=None,
                        scapy_auth="HMAC-SHA1-96", iv=0, icv=12, align=4, aead=False, ah=True),
@@ -79,6 +86,22 @@ def _cbc(spec, iv):
     """The SA's CBC cipher (AES, or 3DES for "3des") under iv."""
     alg = algorithms.TripleDES if spec.p["enc"] == "3des" else algorithms.AES
     return Cipher(alg(spec.enc_key), modes.CBC(iv))
+
+
+def _cbc_crypt(spec, iv, data, encrypt):
+    """data through the SA's CBC cipher; "null" is the identity (RFC 2410:
+    no IV, nothing to decrypt)."""
+    if spec.p["enc"] == "null":
+        return data
+    c = _cbc(spec, iv)
+    c = c.encryptor() if encrypt else c.decryptor()
+    return c.update(data) + c.finalize()
+
+
+def encrypts(p):
+    """Whether an ALGS entry hides the payload: ESP with a cipher, not
+    NULL, not AH (what dpsecd's confidential_bytes_* count)."""
+    return not p["ah"] and p["enc"] != "null"
 
 NH_IPV4 = 4
 NH_IPV6 = 41
@@ -181,8 +204,7 @@ def ref_seal(spec, seq64, plaintext, iv=None):
     iv = os.urandom(spec.p["iv"]) if iv is None else iv
     if len(plaintext) % spec.p["align"]:
         raise EspError("CBC plaintext of %d bytes" % len(plaintext))
-    enc = _cbc(spec, iv).encryptor()
-    body = hdr + iv + enc.update(plaintext) + enc.finalize()
+    body = hdr + iv + _cbc_crypt(spec, iv, plaintext, True)
     return body + _hmac_icv(spec, body, seq_hi)
 
 
@@ -206,8 +228,7 @@ def ref_open(spec, esp_bytes, seq_hi=0):
         raise EspError("HMAC ICV mismatch")
     if len(ct) % p["align"]:
         raise EspError("CBC ciphertext of %d bytes" % len(ct))
-    dec = _cbc(spec, iv).decryptor()
-    return iv, dec.update(ct) + dec.finalize()
+    return iv, _cbc_crypt(spec, iv, ct, False)
 
 
 def split_trailer(plain):

@@ -264,13 +264,15 @@ def run(rep, seed, tshark):
     for name, build in xval_cases.plan(seed):
         if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic",
                                 "workers2", "tunnel/ah-sha1_96", "neg/ah-sha256_128",
-                                "reass")):
+                                "reass", "tunnel/null-sha256_128")):
             continue
         r = build()
         errs = []
         muts = (None, "extra", "missing", "counter", "sa", "protocol-counter", "held")
         if r.workers > 1:
             muts += ("txq", "worker-rx")
+        if any(s.p["enc"] == "null" for s in r.sas.values()):
+            muts += ("confidential",)
         for mut in muts:
             res = fake_result(r, mut, tmp)
             bad = [(n, e) for n, e in xval_run.judge(r, res, tshark) if e]
@@ -295,7 +297,8 @@ def fake_result(r, mutate, tmp):
     give, a missing frame, a wrong drop counter, a wrong SA counter, AH
     packets counted as ESP (protocol-counter), a
     packet counted by the wrong worker (worker-rx), a frame sent by the
-    wrong worker's tx queue (txq)."""
+    wrong worker's tx queue (txq), NULL encryption's bytes counted as
+    confidential (confidential)."""
     res = xval_run.Result()
     res.rc = 0
     res.dir = os.path.join(tmp, "judge-" + r.name.replace("/", "_"))
@@ -334,7 +337,10 @@ def fake_result(r, mutate, tmp):
         out = spec.direction == "outbound"
         proto = "ah" if spec.p["ah"] else "esp"
         g["%s_%s_packets" % (proto, "out" if out else "in")] += e["packets"]
-        for k in ["authenticated_bytes_"] + ([] if spec.p["ah"] else ["confidential_bytes_"]):
+        conf = ["confidential_bytes_"] if E.encrypts(spec.p) else []  # not AH, not NULL
+        if mutate == "confidential" and spec.p["enc"] == "null":  # NULL counted as encrypted
+            conf = ["confidential_bytes_"]
+        for k in ["authenticated_bytes_"] + conf:
             g[k + ("sent" if out else "received")] += e["bytes"]
     if mutate == "protocol-counter":  # AH counted as ESP (or ESP off by one)
         if g["ah_in_packets"]:

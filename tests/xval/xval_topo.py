@@ -181,8 +181,9 @@ class Config:
             if s.p["ah"]:
                 f.append('protocol = "ah";')
             else:
-                f += ['encryption = "%s";' % s.p["enc"],
-                      'encryption_key = "0x%s";' % s.enc_key.hex()]
+                f.append('encryption = "%s";' % s.p["enc"])
+                if s.p["enc"] != "null":  # RFC 2410: no key, and dpsecd refuses one
+                    f.append('encryption_key = "0x%s";' % s.enc_key.hex())
             if s.p["integ"]:
                 f += ['integrity = "%s";' % s.p["integ"],
                       'integrity_key = "0x%s";' % s.integ_key.hex()]
