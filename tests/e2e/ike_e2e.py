@@ -16,7 +16,11 @@
 # (dpsec against dpsec, ctld's --test-ike-lifetime 45) A has rekeyed the
 # IKE SA, the same new one on both sides. Checks: show mmsas, the Main Mode
 # table of both (main modes, quick modes, key additions), and the captures
-# at both ends of the WAN hold IKE (UDP 500/4500) and ESP only; then (dpsec
+# at both ends of the WAN hold IKE (UDP 500/4500) and ESP only; after the
+# first pings, 5 more whose payload repeats a pattern (ping -p): in the
+# captures, the ESP packets of each direction (requests, replies) carry it
+# in clear when the child SAs are NULL (RFC 2410), none does with a cipher,
+# and never a packet outside ESP; then (dpsec
 # against dpsec) the hosts' kernels learn the tunnel's path MTU from gateway
 # A's ICMP fragmentation needed, and a ping with TTL 1 draws its time
 # exceeded; last (dpsec and strongSwan) A's dpsecd is killed and started
@@ -46,8 +50,13 @@
 # A checks the root's CRL (revocation level 1), which lists B's
 # certificate: A refuses B's IKE_AUTH answer. The certificate worlds'
 # child SAs are ChaCha20-Poly1305 (RFC 7634; the store's only method,
-# show qmsas names it) and, against strongSwan, so is the IKE SA (over
-# Curve25519, strongSwan's only proposal; show mmsas names it).
+# show qmsas names it), but strongswan-cert-initiator's are ESP NULL with
+# HMAC-SHA-256-128 (RFC 2410, integrity only: "null-sha256" in swanctl.conf,
+# show qmsas names NULL/HMAC-SHA-256-128, and the inner packets cross the
+# WAN in clear): ChaCha20-Poly1305 child SAs against strongSwan are
+# tested with dpsec initiating (strongswan-cert) only, no longer with
+# strongSwan initiating. Against strongSwan, the IKE SA is ChaCha20-Poly1305
+# in both (over Curve25519, strongSwan's only proposal; show mmsas names it).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
@@ -91,7 +100,12 @@ ESP_SUITES = {
     "chacha": EspSuite("chacha20poly1305", "none", "chacha20poly1305", "ChaCha20-Poly1305"),
     "sha384": EspSuite("aes128", "sha384_192", "aes128-sha384", "AES-128-CBC/HMAC-SHA-384-192"),
     "sha512": EspSuite("aes256", "sha512_256", "aes256-sha512", "AES-256-CBC/HMAC-SHA-512-256"),
+    "null": EspSuite("null", "sha256_128", "null-sha256", "NULL/HMAC-SHA-256-128"),
 }
+# What patterned_pings' payload repeats (ping -p: 16 bytes at most); on the
+# WAN it shows in the ESP packets with NULL encryption, and nowhere else.
+CLEAR_PATTERN = "dpsec-clear-text"
+GATEWAYS = {("192.0.2.1", "192.0.2.2"): "A to B", ("192.0.2.2", "192.0.2.1"): "B to A"}
 
 STORE = """
 assigned = "ike";
@@ -198,10 +212,12 @@ class World:
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         # strongSwan's IKE proposals, its preferred first, and the child
         # SAs' protection: ChaCha20-Poly1305 (RFC 7634) for both in the
-        # certificate worlds, PSK_ESP's in the others
+        # certificate worlds, but the child SAs NULL with HMAC-SHA-256-128
+        # (RFC 2410) when strongSwan initiates; PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.esp = ESP_SUITES["chacha" if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
+        self.esp = ESP_SUITES[("null" if self.swan_initiates else "chacha") if self.cert
+                              else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
@@ -661,6 +677,59 @@ def check_esp_cipher(w, errs):
         errs.append("gateway A: child SAs in %s, expected %s" % (sorted(algs), w.esp.shown))
 
 
+def patterned_pings(w, errs, count=5):
+    """Pings from host A whose payload repeats CLEAR_PATTERN (ping -p),
+    for esp_in_clear to look for on the WAN: at most LOSS_TOLERANCE lost.
+    How many were answered."""
+    out = T.sh("ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", "-s", "120", "-p",
+               CLEAR_PATTERN.encode().hex(), "10.2.0.2", ns=w.ns["ha"], check=False).stdout
+    answered = answered_seqs(out)
+    print("pings with the pattern %r: answered %s" % (CLEAR_PATTERN, answered))
+    if len(answered) < count - LOSS_TOLERANCE:
+        errs.append("pings with the pattern %r: answered %s of 1-%d, at most %d may be lost:\n%s"
+                    % (CLEAR_PATTERN, answered, count, LOSS_TOLERANCE, out))
+    return len(answered)
+
+
+def wan_frames(pcap, where):
+    """A collections.Counter of (source, destination) of the frames of
+    pcap that the display filter where selects."""
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", where, "-T", "fields", "-e",
+                          "ip.src", "-e", "ip.dst"], check=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    return collections.Counter(tuple(l.split("\t")) for l in out.splitlines() if l)
+
+
+def esp_in_clear(w, errs, pcaps, count):
+    """The WAN after patterned_pings, count of them answered: with NULL
+    encryption (RFC 2410) each direction's ESP packets (in UDP against
+    strongSwan) carry the inner packet in clear, so that at least count of
+    them, the echo requests from A to B and the replies from B to A, hold
+    CLEAR_PATTERN; with a cipher none does. Never a frame that is not ESP
+    holds it. Each direction by the capture that saw the most (a capture
+    beside dpsecd's af_packet port sees what dpsecd receives, not what it
+    sends)."""
+    pattern = 'frame contains "%s"' % CLEAR_PATTERN
+    esp, clear, outside = (collections.Counter(), collections.Counter(), collections.Counter())
+    for pcap in pcaps:
+        for total, where in ((esp, "esp"), (clear, "esp && " + pattern),
+                             (outside, "!esp && " + pattern)):
+            for k, n in wan_frames(pcap, where).items():
+                total[k] = max(total[k], n)
+    null = w.esp.cipher == "null"
+    for k, what in GATEWAYS.items():
+        print("WAN %s: %d ESP packets, %d with the pings' pattern in clear"
+              % (what, esp[k], clear[k]))
+        if null and clear[k] < count:
+            errs.append("WAN %s: %d of %d ESP packets hold the pings' pattern in clear, "
+                        "expected %d or more (NULL encryption)" % (what, clear[k], esp[k], count))
+        if not null and (clear[k] or not esp[k]):
+            errs.append("WAN %s: %d of %d ESP packets hold the pings' pattern in clear, "
+                        "expected ESP and none (%s)" % (what, clear[k], esp[k], w.esp.shown))
+    if outside:
+        errs.append("WAN: the pings' pattern outside ESP: %s" % dict(outside))
+
+
 def check_charon_auth(w, errs):
     """strongSwan verified A's signature (RFC 7427: RSA-PSS, or ECDSA) over
     A's certificate, and signed with its own key (ECDSA, or RSA)."""
@@ -924,6 +993,7 @@ def run(w, errs):
     check_mmsas(w, errs)
     check_esp_cipher(w, errs)
     check_ike_log(w, errs, "a", "-> ESTABLISHED")
+    patterned = patterned_pings(w, errs)
     if w.cert and w.peer == "strongswan":
         check_charon_auth(w, errs)
     if not w.cert:
@@ -935,6 +1005,7 @@ def run(w, errs):
             pre_fragment(w, errs)
             ttl_exceeded(w, errs)
         dataplane_restart(w, errs, ctld)
+    time.sleep(1)  # dumpcap reads the kernel's capture blocks every 250 ms: the last ones too
     for c, _ in caps:
         c.signal(2)
         c.p.wait(10)
@@ -966,6 +1037,7 @@ def run(w, errs):
         if w.peer == "strongswan" and k["esp"]:
             errs.append("WAN at %s: %d plain ESP: strongSwan's libipsec takes ESP in UDP only"
                         % (g, k["esp"]))
+    esp_in_clear(w, errs, [pcap for _, pcap in caps], patterned)
     if errs:
         for g in gws:
             print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
