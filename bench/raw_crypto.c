@@ -9,9 +9,10 @@
  *   raw_crypto --alg ah+sha1_96 --len 0 --hash-extra 108 ...
  *
  * --len is the encrypted length (ESP payload + padding + trailer; a multiple
- * of 16 for AES-CBC, of 8 for 3DES), --hash-extra the bytes HMAC covers
- * before the ciphertext (ESP header + IV: 8 + 16 for AES-CBC, 8 + 8 for
- * 3DES; AH: the whole packet, nothing ciphered). GCM and ChaCha20-Poly1305
+ * of 16 for AES-CBC, of 8 for 3DES, of 4 for NULL, whose range stays
+ * clear), --hash-extra the bytes HMAC covers before the ciphertext (ESP
+ * header + IV: 8 + 16 for AES-CBC, 8 + 8 for 3DES, 8 for NULL; AH: the
+ * whole packet, nothing ciphered). GCM and ChaCha20-Poly1305
  * buffers carry an 8-byte AAD (SPI and sequence number) and a 16-byte tag; CBC and AH jobs
  * HMAC-SHA1-96 or HMAC-SHA-256-128 (12- or 16-byte tags). Decryption does
  * not verify tags: intel-ipsec-mb only computes them, as in dpsecd.
@@ -47,7 +48,9 @@
 #define WARMUP_BURSTS 256
 #define DEADLINE_CHECK_BURSTS 256
 
-enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA };
+/* CIPHER_NONE: AH, nothing ciphered; CIPHER_NULL: ESP's NULL encryption
+ * (RFC 2410), a cipher range that stays clear */
+enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA, CIPHER_NULL };
 
 /* The HMACs: their names after "+", IMB's hash, the ICV. */
 struct hmac_alg {
@@ -66,8 +69,8 @@ static const struct hmac_alg hmacs[] = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes256gcm16|chacha20poly1305|aes128+sha1_96|"
-		"aes256+sha1_96|3des+sha1_96|ah+sha1_96|...\n"
-		"                  (CBC or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
+		"aes256+sha1_96|3des+sha1_96|null+sha1_96|ah+sha1_96|...\n"
+		"                  (CBC, NULL or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
 		"                  [--stall-us U]\n");
 	exit(2);
@@ -79,7 +82,7 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const str
 {
 	static const struct { const char *name; enum cipher c; unsigned key_len; } ciphers[] = {
 		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes256", CIPHER_AES_CBC, 32 },
-		{ "3des", CIPHER_DES3, 24 }, { "ah", CIPHER_NONE, 0 },
+		{ "3des", CIPHER_DES3, 24 }, { "ah", CIPHER_NONE, 0 }, { "null", CIPHER_NULL, 0 },
 	};
 	const char *plus = strchr(s, '+');
 
@@ -184,8 +187,8 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN)
 		usage();
 	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
-	    (o->cipher == CIPHER_DES3 && o->len % 8 != 0)) {
-		fprintf(stderr, "raw_crypto: --len must be a multiple of the cipher's block\n");
+	    (o->cipher == CIPHER_DES3 && o->len % 8 != 0) || (o->cipher == CIPHER_NULL && o->len % 4 != 0)) {
+		fprintf(stderr, "raw_crypto: --len must be a multiple of the cipher's block (NULL: 4)\n");
 		exit(2);
 	}
 }
@@ -287,7 +290,7 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 		j->enc_keys = st->enc_keys;
 		j->dec_keys = st->dec_keys;
 		j->iv_len_in_bytes = 16;
-	} else { /* AH: the HMAC of the whole packet */
+	} else { /* AH: the HMAC of the whole packet; NULL: of the ESP header and clear payload */
 		j->cipher_mode = IMB_CIPHER_NULL;
 		j->key_len_in_bytes = 0;
 		j->iv_len_in_bytes = 0;
