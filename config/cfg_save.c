@@ -1,7 +1,8 @@
 /* cfg_save.c - writes a policy store back in the loader's syntax (what
  * dpsecctl's static changes do): everything but the built-ins, through a
- * temporary file of mode 0600 renamed over the store, so a crash leaves the
- * old store or the new one, never half of one. Comments of a hand-written
+ * temporary file of mode 0600 synced and renamed over the store, the
+ * directory synced after, so a crash leaves the old store or the new one,
+ * never half of one, and not the old one once the save returned. Comments of a hand-written
  * store are not kept. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg_file.h"
 #include "cfg_priv.h"
 #include "cfg_store.h"
 
@@ -336,9 +338,13 @@ int cfg_store_save(const struct cfg_store *s, const char *path, char err[CFG_ERR
 		return -1;
 	}
 	put_store(f, s);
-	rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
-	if (fclose(f) != 0 || rc != 0 || rename(tmp, path) != 0) {
-		snprintf(err, CFG_ERR_MAX, "%s: cannot write: %s", path, strerror(errno));
+	rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = cfg_replace_durably(tmp, path);
+	if (rc != 0) {
+		snprintf(err, CFG_ERR_MAX, "%s: cannot write: %s", path, strerror(-rc));
 		unlink(tmp);
 		return -1;
 	}

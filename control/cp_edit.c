@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cfg_file.h"
 #include "cp.h"
 
 static int fail(char *err, size_t errlen, const char *msg, const char *name)
@@ -218,8 +219,9 @@ static int save_static(struct cp_ctx *c, const struct cp_op *op, char *err, size
 		return -1;
 	cfg_store_free(&checked);
 	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
-	if (rename(check, c->o.store_path) < 0)
-		return fail(err, errlen, "cannot replace the store: %s", strerror(errno));
+	rc = cfg_replace_durably(check, c->o.store_path);
+	if (rc < 0)
+		return fail(err, errlen, "cannot replace the store: %s", strerror(-rc));
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfg_file.h"
 #include "seq_store.h"
 
 #define HEADER "# dpsec: outbound sequence numbers reserved per static key (fingerprint, last reserved); do not edit\n"
@@ -188,20 +189,6 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int sync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, rc;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -errno;
-	rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
 /* The records, written to path.new, synced and renamed over path. */
 static int compact(const struct dp_seq_store *s, char *err, size_t errlen)
 {
@@ -224,10 +211,8 @@ static int compact(const struct dp_seq_store *s, char *err, size_t errlen)
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	if (rc == 0 && rename(tmp, s->path) < 0)
-		rc = -errno;
 	if (rc == 0)
-		rc = sync_dir(s->path);
+		rc = cfg_replace_durably(tmp, s->path);
 	if (rc < 0) {
 		unlink(tmp);
 		snprintf(err, errlen, "%s: writing it anew: %s", s->path, strerror(-rc));
