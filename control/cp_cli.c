@@ -14,6 +14,7 @@
  *          [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]
  *          [df_bit=copy|set|clear] [dscp=0..63]
  *          [lifetime_seconds=N] [lifetime_kilobytes=N]       (static: saved)
+ *   sa add NAME ... protocol=ah integrity=.. integrity_key=.. (AH: no encryption)
  *   sa delete NAME
  *
  * Filter and SA parameters are checked by the store's own loader (they are
@@ -46,6 +47,7 @@
 	"         [encapsulation=udp [udp_source_port=N] [udp_destination_port=N]]\n" \
 	"         [df_bit=copy|set|clear] [dscp=0..63]\n" \
 	"         [lifetime_seconds=N] [lifetime_kilobytes=N]\n"                                   \
+	"  sa add NAME ... protocol=ah integrity=.. integrity_key=..   (AH: no encryption)\n"     \
 	"  sa delete NAME\n"
 
 struct params {
@@ -170,9 +172,9 @@ static int build_filter(struct params *p, struct dpsec_filter *f, struct cp_out 
 
 static int build_sa(const char *name, struct params *p, struct cfg_static_sa *sa, struct cp_out *o)
 {
-	static const char *const q[] = { "direction", "mode", "local", "remote", "encryption",
-					 "encryption_key", "integrity", "integrity_key", "encapsulation",
-					 "df_bit" };
+	static const char *const q[] = { "direction", "mode", "local", "remote", "protocol",
+					 "encryption", "encryption_key", "integrity", "integrity_key",
+					 "encapsulation", "df_bit" };
 	static const char *const num[] = { "spi", "replay_window", "lifetime_seconds",
 					   "lifetime_kilobytes", "udp_source_port", "udp_destination_port",
 					   "dscp" };

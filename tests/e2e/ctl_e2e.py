@@ -408,6 +408,10 @@ def cli(w, errs):
                          "local=192.0.2.1", "remote=192.0.2.79", "encryption=null",
                          "encryption_key=0x00112233", "integrity=sha1_96",
                          "integrity_key=0x" + "11" * 20], "takes no key (RFC 2410)"),
+                       (["sa", "add", "a", "spi=0x7005", "direction=outbound", "mode=tunnel",
+                         "local=192.0.2.1", "remote=192.0.2.81", "protocol=ah",
+                         "encryption=aes128", "integrity=sha1_96",
+                         "integrity_key=0x" + "11" * 20], "protocol \"ah\" encrypts nothing"),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
         if r.returncode == 0 or want not in r.stderr + r.stdout:
@@ -430,7 +434,8 @@ def expiry(w, errs):
     """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
     dpsec-ctld deletes it (audited); by volume too, under traffic. The SA
     is added with its outer header's DF bit and DSCP, which dpsecd shows; beside
-    it, an SA with NULL encryption (integrity only) added and deleted."""
+    it, an SA with NULL encryption (integrity only) and an AH SA added and
+    deleted."""
     w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
           "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2",
@@ -449,6 +454,13 @@ def expiry(w, errs):
         errs.append("expiry: sa add encryption=null installed %s, not NULL/HMAC-SHA-256-128"
                     % alg)
     w.ctl("sa", "delete", "clear-text")
+    w.ctl("sa", "add", "ah-only", "spi=0x7004", "direction=inbound", "mode=transport",
+          "local=192.0.2.1", "remote=192.0.2.80", "protocol=ah", "integrity=sha256_128",
+          "integrity_key=0x" + bytes(range(110, 142)).hex())
+    alg = qmsa_names(w).get("ah-only", {}).get("algorithms")
+    if alg != "AH/HMAC-SHA-256-128":
+        errs.append("expiry: sa add protocol=ah installed %s, not AH/HMAC-SHA-256-128" % alg)
+    w.ctl("sa", "delete", "ah-only")
     time.sleep(4)
     if "short" in qmsa_names(w):
         errs.append("expiry: the SA outlived its 2 s hard lifetime")
