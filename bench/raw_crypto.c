@@ -3,7 +3,8 @@
  * size (in bursts of dpsecd's DP_BURST, in place, the SA's keys expanded
  * once), and printing the TSC cycles per buffer as one JSON line.
  *
- *   raw_crypto --alg aes128gcm16|chacha20poly1305 --len 44 [--aad 8] [--decrypt]
+ *   raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305 --len 44 [--aad 8]
+ *              [--decrypt]
  *              [--seconds S] [--stall-us U]
  *   raw_crypto --alg aes128+sha1_96 --len 48 --hash-extra 24 ...
  *   raw_crypto --alg ah+sha1_96 --len 0 --hash-extra 108 ...
@@ -68,8 +69,8 @@ static const struct hmac_alg hmacs[] = {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes256gcm16|chacha20poly1305|aes128+sha1_96|"
-		"aes256+sha1_96|3des+sha1_96|null+sha1_96|ah+sha1_96|...\n"
+	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305|"
+		"aes128+sha1_96|aes192+sha1_96|aes256+sha1_96|3des+sha1_96|null+sha1_96|ah+sha1_96|...\n"
 		"                  (CBC, NULL or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
 		"                  [--stall-us U]\n");
@@ -81,15 +82,17 @@ static void usage(void)
 static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const struct hmac_alg **hmac)
 {
 	static const struct { const char *name; enum cipher c; unsigned key_len; } ciphers[] = {
-		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes256", CIPHER_AES_CBC, 32 },
+		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes192", CIPHER_AES_CBC, 24 },
+		{ "aes256", CIPHER_AES_CBC, 32 },
 		{ "3des", CIPHER_DES3, 24 }, { "ah", CIPHER_NONE, 0 }, { "null", CIPHER_NULL, 0 },
 	};
 	const char *plus = strchr(s, '+');
 
 	*hmac = &hmacs[0];
-	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
+	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes192gcm16") == 0 ||
+	    strcmp(s, "aes256gcm16") == 0) {
 		*c = CIPHER_GCM;
-		*key_len = s[3] == '1' ? 16 : 32;
+		*key_len = s[3] == '1' ? (s[4] == '2' ? 16 : 24) : 32;
 		return 0;
 	}
 	if (strcmp(s, "chacha20poly1305") == 0) {
@@ -220,6 +223,8 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 	if (o->cipher == CIPHER_GCM) {
 		if (o->key_len == 16)
 			IMB_AES128_GCM_PRE(mgr, key, &st->gcm_key);
+		else if (o->key_len == 24)
+			IMB_AES192_GCM_PRE(mgr, key, &st->gcm_key);
 		else
 			IMB_AES256_GCM_PRE(mgr, key, &st->gcm_key);
 	} else if (o->cipher == CIPHER_CHACHA) {
@@ -232,6 +237,8 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 			}
 		else if (o->key_len == 16)
 			IMB_AES_KEYEXP_128(mgr, key, st->enc_keys, st->dec_keys);
+		else if (o->key_len == 24)
+			IMB_AES_KEYEXP_192(mgr, key, st->enc_keys, st->dec_keys);
 		else if (o->key_len == 32)
 			IMB_AES_KEYEXP_256(mgr, key, st->enc_keys, st->dec_keys);
 		hmac_pads(mgr, o, key, st);
@@ -340,6 +347,8 @@ static long run_gcm_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_sta
 
 	if (o->key_len == 16)
 		fn = o->decrypt ? mgr->gcm128_dec : mgr->gcm128_enc;
+	else if (o->key_len == 24)
+		fn = o->decrypt ? mgr->gcm192_dec : mgr->gcm192_enc;
 	else
 		fn = o->decrypt ? mgr->gcm256_dec : mgr->gcm256_enc;
 	for (int b = 0; b < DP_BURST; b++) {

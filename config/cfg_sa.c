@@ -38,15 +38,18 @@ struct enc_alg {
 	uint8_t salt_len;
 };
 
-/* Values index enc_algs[]. */
+/* Values index enc_algs[], which is in the same order. */
 static const struct cfg_kw enc_kw[] = {
-	{ "aes128gcm16", 0 }, { "aes256gcm16", 1 }, { "aes128", 2 }, { "aes256", 3 }, { "3des", 4 },
-	{ "chacha20poly1305", 5 }, { "null", 6 }, { NULL, 0 }
+	{ "aes128gcm16", 0 }, { "aes192gcm16", 1 }, { "aes256gcm16", 2 }, { "aes128", 3 },
+	{ "aes192", 4 }, { "aes256", 5 }, { "3des", 6 }, { "chacha20poly1305", 7 }, { "null", 8 },
+	{ NULL, 0 }
 };
 static const struct enc_alg enc_algs[] = {
 	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
+	{ DPSEC_ENC_AES_GCM_16, 24, DPSEC_GCM_SALT_LEN },
 	{ DPSEC_ENC_AES_GCM_16, 32, DPSEC_GCM_SALT_LEN },
 	{ DPSEC_ENC_AES_CBC, 16, 0 },
+	{ DPSEC_ENC_AES_CBC, 24, 0 },
 	{ DPSEC_ENC_AES_CBC, 32, 0 },
 	{ DPSEC_ENC_3DES_CBC, 24, 0 },
 	{ DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_GCM_SALT_LEN },
@@ -61,9 +64,10 @@ static const char *enc_key_layout(const struct enc_alg *e)
 	if (e->alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "32-byte ChaCha20 key + 4-byte salt, RFC 7634";
 	if (e->salt_len)
-		return e->key_len == 16 ? "16-byte AES key + 4-byte salt, RFC 4106"
-					: "32-byte AES key + 4-byte salt, RFC 4106";
-	return e->key_len == 16 ? "the AES-128 key" : "the AES-256 key";
+		return e->key_len == 16	  ? "16-byte AES key + 4-byte salt, RFC 4106"
+		       : e->key_len == 24 ? "24-byte AES key + 4-byte salt, RFC 4106"
+					  : "32-byte AES key + 4-byte salt, RFC 4106";
+	return e->key_len == 16 ? "the AES-128 key" : e->key_len == 24 ? "the AES-192 key" : "the AES-256 key";
 }
 
 static const struct cfg_kw encap_kw[] = {

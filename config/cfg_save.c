@@ -89,9 +89,9 @@ static void put_lists(FILE *f, const struct cfg_store *s)
 static const char *enc_name(uint8_t alg, uint8_t key_len)
 {
 	if (alg == DPSEC_ENC_AES_GCM_16)
-		return key_len == 32 ? "aes256gcm16" : "aes128gcm16";
+		return key_len == 32 ? "aes256gcm16" : key_len == 24 ? "aes192gcm16" : "aes128gcm16";
 	if (alg == DPSEC_ENC_AES_CBC)
-		return key_len == 32 ? "aes256" : "aes128";
+		return key_len == 32 ? "aes256" : key_len == 24 ? "aes192" : "aes128";
 	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "chacha20poly1305";
 	if (alg == DPSEC_ENC_NULL)

@@ -53,8 +53,9 @@ static const struct cfg_kw cert_id_kw[] = {
 /* Encryption and integrity of a security method; "none" is AH's. */
 enum { ENC_NONE = 0xff };
 static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
-	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 },
-	{ "aes128", DPSEC_ENC_AES_CBC, 16 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
+	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes192gcm16", DPSEC_ENC_AES_GCM_16, 24 },
+	{ "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 }, { "aes128", DPSEC_ENC_AES_CBC, 16 },
+	{ "aes192", DPSEC_ENC_AES_CBC, 24 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
 	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "chacha20poly1305", DPSEC_ENC_CHACHA20_POLY1305, 32 },
 	{ "null", DPSEC_ENC_NULL, 0 }, { "none", ENC_NONE, 0 },
 };
@@ -123,8 +124,8 @@ static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
 			return 0;
 		}
 	return cfg_fail(c, config_setting_get_member(g, "encryption"), "expected \"aes128gcm16\", "
-			"\"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", \"chacha20poly1305\", "
-			"\"null\" or \"none\", got \"%.40s\"", v);
+			"\"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", \"aes256\", \"3des\", "
+			"\"chacha20poly1305\", \"null\" or \"none\", got \"%.40s\"", v);
 }
 
 /* ESP: a combined mode (AES-GCM, ChaCha20-Poly1305) alone, CBC, 3DES or NULL

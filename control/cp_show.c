@@ -38,9 +38,9 @@ static const char *action_name(uint8_t a)
 static const char *enc_name(uint8_t alg, uint8_t key_len)
 {
 	if (alg == DPSEC_ENC_AES_GCM_16)
-		return key_len == 32 ? "AES-256-GCM" : "AES-128-GCM";
+		return key_len == 32 ? "AES-256-GCM" : key_len == 24 ? "AES-192-GCM" : "AES-128-GCM";
 	if (alg == DPSEC_ENC_AES_CBC)
-		return key_len == 32 ? "AES-256-CBC" : "AES-128-CBC";
+		return key_len == 32 ? "AES-256-CBC" : key_len == 24 ? "AES-192-CBC" : "AES-128-CBC";
 	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "ChaCha20-Poly1305";
 	if (alg == DPSEC_ENC_NULL)

@@ -574,7 +574,7 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 	if (c->enc_alg == DPSEC_ENC_CHACHA20_POLY1305 && c->enc_key_len != 32)
 		return "ChaCha20-Poly1305 takes a 32-byte key (RFC 7634)";
 	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC) &&
-	    c->enc_key_len != 16 && c->enc_key_len != 32)
+	    c->enc_key_len != 16 && c->enc_key_len != 24 && c->enc_key_len != 32)
 		return "encryption key length unsupported";
 	if (c->enc_alg == DPSEC_ENC_NULL && c->enc_key_len != 0)
 		return "NULL encryption takes no key (RFC 2410)";

@@ -42,8 +42,8 @@ enum dpsec_direction { DPSEC_DIR_IN, DPSEC_DIR_OUT };
 enum dpsec_mode { DPSEC_MODE_TUNNEL, DPSEC_MODE_TRANSPORT };
 
 enum dpsec_enc_alg {
-	DPSEC_ENC_AES_GCM_16, /* RFC 4106, 16-byte ICV; key length 16 or 32 */
-	DPSEC_ENC_AES_CBC,    /* RFC 3602; key length 16 or 32 */
+	DPSEC_ENC_AES_GCM_16, /* RFC 4106, 16-byte ICV; key length 16, 24 or 32 */
+	DPSEC_ENC_AES_CBC,    /* RFC 3602; key length 16, 24 or 32 */
 	DPSEC_ENC_3DES_CBC,   /* RFC 2451; key length 24 (K1 || K2 || K3) */
 	DPSEC_ENC_CHACHA20_POLY1305, /* RFC 7634, 16-byte ICV; key length 32 */
 	DPSEC_ENC_NULL,       /* RFC 2410: no confidentiality, no key; ESP with integrity only */
@@ -130,7 +130,7 @@ struct dpsec_sa_conf {
 	uint32_t replay_window; /* packets; 0 disables anti-replay (inbound) */
 	struct dpsec_addr local, remote;
 	uint8_t enc_alg;       /* enum dpsec_enc_alg */
-	uint8_t enc_key_len;   /* 16 or 32 (AES, without the GCM salt), 24 (3DES), 0 (NULL) */
+	uint8_t enc_key_len;   /* 16, 24 or 32 (AES, without the GCM salt), 24 (3DES), 0 (NULL) */
 	uint8_t enc_key[DPSEC_MAX_ENC_KEY];
 	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes only: last 4 bytes of keymat */
 	uint8_t integ_alg;     /* enum dpsec_integ_alg */

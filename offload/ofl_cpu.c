@@ -251,7 +251,8 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 		return hmac_ok(c) ? 0 : -EINVAL;
 	if (c->enc_alg == DPSEC_ENC_NULL)
 		return c->enc_key_len == 0 && hmac_ok(c) ? 0 : -EINVAL;
-	if (c->enc_alg != DPSEC_ENC_3DES_CBC && c->enc_key_len != 16 && c->enc_key_len != 32)
+	if (c->enc_alg != DPSEC_ENC_3DES_CBC && c->enc_key_len != 16 && c->enc_key_len != 24 &&
+	    c->enc_key_len != 32)
 		return -EINVAL;
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
@@ -273,6 +274,8 @@ static void prep_gcm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 {
 	if (c->enc_key_len == 16)
 		IMB_AES128_GCM_PRE(m, c->enc_key, &out->k.gcm);
+	else if (c->enc_key_len == 24)
+		IMB_AES192_GCM_PRE(m, c->enc_key, &out->k.gcm);
 	else
 		IMB_AES256_GCM_PRE(m, c->enc_key, &out->k.gcm);
 	memcpy(out->salt, c->salt, sizeof(out->salt));
@@ -348,6 +351,8 @@ static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 		prep_des3(c, out);
 	else if (c->enc_key_len == 16)
 		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	else if (c->enc_key_len == 24)
+		IMB_AES_KEYEXP_192(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	else
 		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	prep_hmac(m, c, out, pad);
@@ -428,6 +433,8 @@ static uint16_t run_gcm(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint1
 
 	if (sa->key_len == 16)
 		fn = encrypt ? e->mgr->gcm128_enc : e->mgr->gcm128_dec;
+	else if (sa->key_len == 24)
+		fn = encrypt ? e->mgr->gcm192_enc : e->mgr->gcm192_dec;
 	else
 		fn = encrypt ? e->mgr->gcm256_enc : e->mgr->gcm256_dec;
 	for (; i < n && ops[i].sa == sa && ops[i].encrypt == encrypt; i++) {

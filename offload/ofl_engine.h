@@ -28,7 +28,7 @@ struct ofl_sa_crypto {
 	uint8_t engine;     /* enum ofl_engine_kind */
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
-	uint8_t key_len;    /* cipher key bytes: 16 or 32, 24 (3DES), 0 (NULL) */
+	uint8_t key_len;    /* cipher key bytes: 16, 24 or 32 (AES), 24 (3DES), 0 (NULL) */
 	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, ChaCha20, 3DES), 16 (AES-CBC),
 			     * 0 (NULL) */
 	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96), 24, 32 (SHA-384/512) */

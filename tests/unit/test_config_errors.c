@@ -277,8 +277,12 @@ static const struct broken broken[] = {
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes256gcm16\", \"aes128\", \"aes256\", \"3des\", "
-	  "\"chacha20poly1305\", or \"null\", got \"des\"" },
+	  "expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", "
+	  "\"aes256\", \"3des\", \"chacha20poly1305\", or \"null\", got \"des\"" },
+	{ "aes192gcm16 key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes192gcm16\"; encryption_key = \"" K24 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "24 bytes; aes192gcm16 needs exactly 28 (24-byte AES key + 4-byte salt, RFC 4106)" },
 	{ "null with a key", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"null\"; encryption_key = \"" K16 "\";")), 3,
 	  "security_associations.[0].encryption_key",

@@ -152,6 +152,7 @@ static void ref_gcm(const struct dpsec_sa_conf *c, const uint8_t *nonce, const u
 	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_CHACHA20_POLY1305
 						       ? EVP_chacha20_poly1305()
 					       : c->enc_key_len == 16 ? EVP_aes_128_gcm()
+					       : c->enc_key_len == 24 ? EVP_aes_192_gcm()
 								      : EVP_aes_256_gcm(),
 					    NULL, NULL, NULL), 1);
 	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL), 1);
@@ -175,6 +176,7 @@ static void ref_cbc(const struct dpsec_sa_conf *c, const uint8_t *iv, const uint
 	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_alg == DPSEC_ENC_NULL ? EVP_enc_null()
 					    : c->enc_alg == DPSEC_ENC_3DES_CBC ? EVP_des_ede3_cbc()
 					    : c->enc_key_len == 16		  ? EVP_aes_128_cbc()
+					    : c->enc_key_len == 24		  ? EVP_aes_192_cbc()
 										  : EVP_aes_256_cbc(),
 					    NULL, c->enc_key, iv), 1);
 	EVP_CIPHER_CTX_set_padding(x, 0);
@@ -219,6 +221,16 @@ static const struct gcm_vec gcm_vecs[] = {
 	 "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
 	 "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
 	 "5bc94fbc3221a5db94fae95ae7121a47"},
+	{"spec TC9", "feffe9928665731c6d6a8f9467308308feffe9928665731c", "cafebabefacedbaddecaf888",
+	 "", SPEC_P "1aafd255",
+	 "3980ca0b3c00e841eb06fac4872a2757859e1ceaa6efd984628593b40ca1e19c"
+	 "7d773d00c144c525ac619d18c84a3f4718e2448b2fe324d9ccda2710acade256",
+	 "9924a7c8587336bfb118024db8674a14"},
+	{"spec TC10", "feffe9928665731c6d6a8f9467308308feffe9928665731c", "cafebabefacedbaddecaf888",
+	 SPEC_A, SPEC_P,
+	 "3980ca0b3c00e841eb06fac4872a2757859e1ceaa6efd984628593b40ca1e19c"
+	 "7d773d00c144c525ac619d18c84a3f4718e2448b2fe324d9ccda2710",
+	 "2519498e80f1478f37ba55bd6d27618c"},
 	{"spec TC15", "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
 	 "cafebabefacedbaddecaf888", "", SPEC_P "1aafd255",
 	 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
@@ -230,8 +242,7 @@ static const struct gcm_vec gcm_vecs[] = {
 	 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
 	 "76fc6ece0f4e1768cddf8853bb2d551b"},
 	/* draft-mcgrew-gcm-test-01 §4: ESP packets, nonce = salt || IV, AAD =
-	 * SPI || seq (8 bytes) or SPI || ESN (12); the AES-192 cases are left
-	 * out (dpsec does not offer AES-192) */
+	 * SPI || seq (8 bytes) or SPI || ESN (12) */
 	{"draft TC1", "4c80cdefbb5d10da906ac73c3613a634", "2e443b684956ed7e3b244cfe",
 	 "000043218765432100000000",
 	 "45000048699a000080114db7c0a80102c0a801010a9bf15638d3010000010000"
@@ -686,12 +697,13 @@ END_TEST
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
-       SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, N_SA_KINDS };
+       SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, SA_GCM192,
+       SA_CBC192_SHA256, N_SA_KINDS };
 
 /* The kinds whose ops carry a nonce and AAD (burst_aead). */
 static bool kind_is_aead(int kind)
 {
-	return kind == SA_GCM128 || kind == SA_GCM256 || kind == SA_CHACHA;
+	return kind == SA_GCM128 || kind == SA_GCM192 || kind == SA_GCM256 || kind == SA_CHACHA;
 }
 
 struct burst_sas {
@@ -713,8 +725,8 @@ static void burst_sas_init(struct burst_sas *s)
 		rnd_fill(key, sizeof(key));
 		rnd_fill(ikey, sizeof(ikey));
 		rnd_fill(salt, sizeof(salt));
-		if (i == SA_GCM128 || i == SA_GCM256)
-			conf_gcm(&s->conf[i], key, i == SA_GCM128 ? 16 : 32, salt);
+		if (i == SA_GCM128 || i == SA_GCM192 || i == SA_GCM256)
+			conf_gcm(&s->conf[i], key, i == SA_GCM128 ? 16 : i == SA_GCM192 ? 24 : 32, salt);
 		else if (i == SA_CHACHA)
 			conf_chacha(&s->conf[i], key, salt);
 		else if (i == SA_CBC128_SHA1)
@@ -731,6 +743,8 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_null(&s->conf[i], DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
 		else if (i == SA_NULL_SHA256)
 			conf_null(&s->conf[i], DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
+		else if (i == SA_CBC192_SHA256)
+			conf_cbc(&s->conf[i], key, 24, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		else
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
@@ -957,7 +971,7 @@ START_TEST(test_prepare_invalid)
 	memset(&k, 0x5a, sizeof(k));
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	ck_assert(all_bytes((const uint8_t *)&k, sizeof(k), 0)); /* nothing left behind */
-	conf_gcm(&c, key, 24, salt); /* AES-192 */
+	conf_gcm(&c, key, 20, salt); /* no AES key length */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_gcm(&c, key, 0, salt);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
@@ -966,7 +980,7 @@ START_TEST(test_prepare_invalid)
 
 	conf_cbc(&c, key, 16, DPSEC_INTEG_NONE, ikey, 0); /* CBC without integrity */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
-	conf_cbc(&c, key, 24, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
+	conf_cbc(&c, key, 20, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 16, DPSEC_INTEG_HMAC_SHA1_96, ikey, 0);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);

@@ -28,6 +28,9 @@ static const struct ike_mm_method mm_chacha_x25519 = { /* RFC 7634 §3: no Key L
 static const struct ike_qm_method qm_chacha = {
 	IKE_PROTO_ESP, DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_INTEG_NONE, 0, true, 3600, 100000
 };
+static const struct ike_qm_method qm_gcm192 = { /* Key Length 192 */
+	IKE_PROTO_ESP, DPSEC_ENC_AES_GCM_16, 24, DPSEC_INTEG_NONE, 0, true, 3600, 100000
+};
 static const struct ike_qm_method qm_null = { /* RFC 2410: ESP with integrity only */
 	IKE_PROTO_ESP, DPSEC_ENC_NULL, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
 };
@@ -47,6 +50,7 @@ static const struct {
 	{ &mm_cbc_modp, &qm_3des, "3DES + HMAC-SHA1-96, MODP-2048" },
 	{ &mm_chacha_x25519, &qm_chacha, "ChaCha20-Poly1305 for both SAs, Curve25519" },
 	{ &mm_gcm_ecp, &qm_null, "ESP NULL + HMAC-SHA2-256, ECP-256" },
+	{ &mm_gcm_ecp, &qm_gcm192, "AES-192-GCM-16, ECP-256" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)

@@ -99,7 +99,7 @@ static void des3_no_integ(struct dpsec_sa_conf *c)
 	c->integ_alg = DPSEC_INTEG_NONE;
 }
 static void chacha_key_16(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305; }
-static void aes_key_24(struct dpsec_sa_conf *c) { c->enc_key_len = 24; }
+static void aes_key_20(struct dpsec_sa_conf *c) { c->enc_key_len = 20; }
 static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_NULL + 1; }
 static void null_key_16(struct dpsec_sa_conf *c) { c->enc_key_len = 16; }
 static void null_no_integ(struct dpsec_sa_conf *c)
@@ -146,8 +146,8 @@ static const struct {
 	{ BASE_CBC_SHA1, des3_key_16, "3DES-CBC takes a 24-byte key" },
 	{ BASE_CBC_SHA1, des3_no_integ, "3DES-CBC needs an integrity algorithm" },
 	{ BASE_GCM, chacha_key_16, "ChaCha20-Poly1305 takes a 32-byte key" },
-	{ BASE_GCM, aes_key_24, "encryption key length unsupported" },
-	{ BASE_CBC_SHA1, aes_key_24, "encryption key length unsupported" },
+	{ BASE_GCM, aes_key_20, "encryption key length unsupported" },
+	{ BASE_CBC_SHA1, aes_key_20, "encryption key length unsupported" },
 	{ BASE_CBC_SHA1, enc_alg_unknown, "encryption algorithm unsupported" },
 	{ BASE_NULL_SHA1, null_key_16, "NULL encryption takes no key" },
 	{ BASE_NULL_SHA1, null_no_integ, "NULL encryption needs an integrity algorithm" },

@@ -31,7 +31,8 @@ static const char *const good =
 	"                { protocol = \"esp\"; encryption = \"chacha20poly1305\"; },\n"
 	"                { protocol = \"esp\"; encryption = \"aes128\"; integrity = \"sha384_192\"; },\n"
 	"                { protocol = \"ah\"; integrity = \"sha512_256\"; },\n"
-	"                { protocol = \"esp\"; encryption = \"null\"; integrity = \"sha256_128\"; } ); }\n"
+	"                { protocol = \"esp\"; encryption = \"null\"; integrity = \"sha256_128\"; },\n"
+	"                { protocol = \"esp\"; encryption = \"aes192gcm16\"; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
 	"  legacy_suites = true; };\n"
@@ -82,7 +83,7 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->df_bit, DPSEC_DF_CLEAR);
 	ck_assert(a->dscp_fixed);
 	ck_assert_uint_eq(a->dscp, 26);
-	ck_assert_uint_eq(a->n_methods, 5);
+	ck_assert_uint_eq(a->n_methods, 6);
 	ck_assert_uint_eq(a->methods[0].enc_key_len, 32);
 	ck_assert_uint_eq(a->methods[0].lifetime_seconds, 900);
 	ck_assert_uint_eq(a->methods[1].enc_alg, DPSEC_ENC_CHACHA20_POLY1305);
@@ -95,6 +96,8 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(a->methods[4].enc_alg, DPSEC_ENC_NULL);
 	ck_assert_uint_eq(a->methods[4].enc_key_len, 0);
 	ck_assert_uint_eq(a->methods[4].integ_alg, DPSEC_INTEG_HMAC_SHA256_128);
+	ck_assert_uint_eq(a->methods[5].enc_alg, DPSEC_ENC_AES_GCM_16); /* AES-192 */
+	ck_assert_uint_eq(a->methods[5].enc_key_len, 24);
 	ck_assert_uint_eq(cfg_store_sa(&s, "spare")->conf.enc_alg, DPSEC_ENC_NULL);
 	ck_assert_uint_eq(cfg_store_sa(&s, "spare")->conf.enc_key_len, 0);
 	ck_assert_uint_eq(a->methods[0].lifetime_kilobytes, 100000); /* the seeds' default */

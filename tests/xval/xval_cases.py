@@ -2111,8 +2111,10 @@ def natt_keepalive_run(seed):
 # RFC 4868's longer HMACs take the CBC + HMAC path that the SHA-1 and
 # SHA-256 runs cover with and without ESN: one ESN setting each. NULL
 # without ESN, where scapy 2.5 checks the HMAC itself (it leaves the ESN
-# high half out); its ESN ICV is the CBC runs' path
-ONE_ESN = {"aes128-sha384_192": False, "aes256-sha512_256": True, "null-sha256_128": False}
+# high half out); its ESN ICV is the CBC runs' path. AES-192-GCM takes
+# the path of the other GCM keys, which run with and without ESN
+ONE_ESN = {"aes128-sha384_192": False, "aes256-sha512_256": True, "null-sha256_128": False,
+           "aes192gcm16": True}
 
 
 def plan(seed):

@@ -28,6 +28,8 @@ ALGS = {
                         scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
     "aes256gcm16": dict(enc="aes256gcm16", integ=None, key=36, ikey=0, scapy_crypt="AES-GCM",
                         scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
+    "aes192gcm16": dict(enc="aes192gcm16", integ=None, key=28, ikey=0, scapy_crypt="AES-GCM",
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
     "chacha20poly1305": dict(enc="chacha20poly1305", integ=None, key=36, ikey=0,
                              scapy_crypt="CHACHA20-POLY1305", scapy_auth=None, iv=8, icv=16,
                              align=4, aead=True, ah=False),
