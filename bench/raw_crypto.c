@@ -81,7 +81,12 @@ static void usage(void)
  * the HMAC. */
 static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const struct hmac_alg **hmac)
 {
-	static const struct { const char *name; enum cipher c; unsigned key_len; } ciphers[] = {
+	struct named_cipher { const char *name; enum cipher c; unsigned key_len; };
+	static const struct named_cipher combined[] = {
+		{ "aes128gcm16", CIPHER_GCM, 16 }, { "aes192gcm16", CIPHER_GCM, 24 },
+		{ "aes256gcm16", CIPHER_GCM, 32 }, { "chacha20poly1305", CIPHER_CHACHA, 32 },
+	};
+	static const struct named_cipher ciphers[] = {
 		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes192", CIPHER_AES_CBC, 24 },
 		{ "aes256", CIPHER_AES_CBC, 32 },
 		{ "3des", CIPHER_DES3, 24 }, { "ah", CIPHER_NONE, 0 }, { "null", CIPHER_NULL, 0 },
@@ -89,17 +94,12 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const str
 	const char *plus = strchr(s, '+');
 
 	*hmac = &hmacs[0];
-	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes192gcm16") == 0 ||
-	    strcmp(s, "aes256gcm16") == 0) {
-		*c = CIPHER_GCM;
-		*key_len = s[3] == '1' ? (s[4] == '2' ? 16 : 24) : 32;
-		return 0;
-	}
-	if (strcmp(s, "chacha20poly1305") == 0) {
-		*c = CIPHER_CHACHA;
-		*key_len = 32;
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(combined) / sizeof(combined[0]); i++)
+		if (strcmp(s, combined[i].name) == 0) {
+			*c = combined[i].c;
+			*key_len = combined[i].key_len;
+			return 0;
+		}
 	if (plus == NULL)
 		return -1;
 	*hmac = NULL;

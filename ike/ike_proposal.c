@@ -168,14 +168,17 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 	return m->enc_key_len + (dpsec_enc_is_aead(m->enc_alg) ? DPSEC_GCM_SALT_LEN : 0);
 }
 
-/* The key length attribute's value; 0: none is sent (fixed-length keys:
- * 3DES, and ChaCha20-Poly1305, whose RFC 7634 §4 forbids it; NULL has no
- * key, RFC 2410). */
+/* AES (CBC, GCM) is the only child SA cipher of several key lengths: the
+ * others have no Key Length attribute (3DES's key is fixed, RFC 7634 §4
+ * forbids one for ChaCha20-Poly1305, NULL has no key, RFC 2410). */
+bool ike_enc_has_key_length(uint8_t enc_alg)
+{
+	return enc_alg == DPSEC_ENC_AES_CBC || enc_alg == DPSEC_ENC_AES_GCM_16;
+}
+
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)
 {
-	if (m->enc_alg == DPSEC_ENC_3DES_CBC || m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)
-		return 0;
-	return (uint16_t)(m->enc_key_len * 8);
+	return ike_enc_has_key_length(m->enc_alg) ? (uint16_t)(m->enc_key_len * 8) : 0;
 }
 
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m)

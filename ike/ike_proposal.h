@@ -111,9 +111,13 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m);
 size_t ike_qm_integ_key_len(const struct ike_qm_method *m);
 
-/* The Key Length attribute of a method's cipher, in bits: 0 (none sent,
- * none expected) for 3DES, whose key length is fixed (RFC 7296 §3.3.5,
+/* Whether a child SA cipher (enum dpsec_enc_alg) carries a Key Length
+ * attribute: AES only, the one of several key lengths (RFC 7296 §3.3.5,
  * RFC 2407 §4.5). */
+bool ike_enc_has_key_length(uint8_t enc_alg);
+
+/* The Key Length attribute of a method's cipher, in bits: 0 (none sent,
+ * none expected) for the ciphers without one. */
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m);
 
 /* What dpsec offers for an IKE SA when the policy names nothing else:

@@ -138,11 +138,11 @@ static bool esp_enc_alg(uint16_t id, uint8_t *alg)
 }
 
 /* An offer's key length in bits: AES without a Key Length attribute is
- * taken as AES-128 (peers that leave it out mean that); 3DES and NULL
+ * taken as AES-128 (peers that leave it out mean that); the other ciphers
  * have no attribute to give. */
 static uint16_t esp_key_bits(uint8_t alg, uint16_t attr)
 {
-	return attr || alg == DPSEC_ENC_3DES_CBC || alg == DPSEC_ENC_NULL ? attr : 128;
+	return attr || !ike_enc_has_key_length(alg) ? attr : 128;
 }
 
 static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8])

@@ -7,6 +7,7 @@
  * do, in order, with the path each fsync() reached. */
 #include <check.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,10 +35,15 @@ int __wrap_rename(const char *from, const char *to);
 static char events[MAX_EVENTS][EVENT_LEN];
 static int n_events;
 
-static void record(const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 1, 2))) static void record(const char *fmt, ...)
 {
-	if (n_events < MAX_EVENTS)
-		snprintf(events[n_events++], sizeof(events[0]), fmt, a, b);
+	va_list ap;
+
+	if (n_events == MAX_EVENTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(events[n_events++], sizeof(events[0]), fmt, ap);
+	va_end(ap);
 }
 
 int __wrap_fsync(int fd)
@@ -49,8 +55,7 @@ int __wrap_fsync(int fd)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = '\0';
-	record(fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? "fsync dir %s%s" : "fsync file %s%s",
-	       path, "");
+	record(fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? "fsync dir %s" : "fsync file %s", path);
 	return __real_fsync(fd);
 }
 

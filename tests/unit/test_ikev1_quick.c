@@ -175,24 +175,44 @@ START_TEST(quick_mode_3des)
 }
 END_TEST
 
+/* The initiator offers only m; the responder prefers AES-128-CBC but has
+ * m too: both sides' pair takes m, with integrity keys of integ_key_len
+ * bytes. */
+static void initiator_method_taken(const struct ike_qm_method *m, uint8_t integ_key_len)
+{
+	struct world w;
+
+	world_init(&w);
+	w.i.pol.qm[0] = *m;
+	w.r.pol.n_qm = 2;
+	w.r.pol.qm[1] = *m;
+	world_go(&w);
+	main_and_quick(&w);
+	pair_took(&w, m, integ_key_len);
+	world_end(&w);
+}
+
 /* RFC 2410 in IKEv1: ESP_NULL (transform 11, no Key Length) with
- * HMAC-SHA-256-128; the responder prefers AES-CBC but takes what the
- * initiator offers, and the child SAs have integrity keys alone. */
+ * HMAC-SHA-256-128; the child SAs have integrity keys alone. */
 START_TEST(quick_mode_null_encryption)
 {
 	static const struct ike_qm_method qm_null = {
 		IKE_PROTO_ESP, DPSEC_ENC_NULL, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
 	};
-	struct world w;
 
-	world_init(&w);
-	w.i.pol.qm[0] = qm_null;
-	w.r.pol.n_qm = 2;
-	w.r.pol.qm[1] = qm_null;
-	world_go(&w);
-	main_and_quick(&w);
-	pair_took(&w, &qm_null, 32);
-	world_end(&w);
+	initiator_method_taken(&qm_null, 32);
+}
+END_TEST
+
+/* AES-192 (Key Length 192) beside the responder's AES-128: the attribute,
+ * not the transform, tells them apart; the pair takes 24-byte keys. */
+START_TEST(quick_mode_aes192)
+{
+	static const struct ike_qm_method qm_aes192 = {
+		IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 24, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+	};
+
+	initiator_method_taken(&qm_aes192, 32);
 }
 END_TEST
 
@@ -500,6 +520,7 @@ int main(void)
 		responder_refuses_udp_without_nat,
 		quick_mode_3des,
 		quick_mode_null_encryption,
+		quick_mode_aes192,
 		quick_mode_skips_chacha20_poly1305,
 		responder_lifetime,
 		ah_and_transport_mode,
