@@ -32,55 +32,8 @@ static const struct cfg_kw mode_kw[] = {
 	{ "tunnel", DPSEC_MODE_TUNNEL }, { "transport", DPSEC_MODE_TRANSPORT }, { NULL, 0 }
 };
 
-struct enc_alg {
-	uint8_t alg;     /* enum dpsec_enc_alg */
-	uint8_t key_len; /* bytes, without the salt */
-	uint8_t salt_len;
-};
-
-/* Values index enc_algs[], which is in the same order. */
-static const struct cfg_kw enc_kw[] = {
-	{ "aes128gcm16", 0 }, { "aes192gcm16", 1 }, { "aes256gcm16", 2 }, { "aes128", 3 },
-	{ "aes192", 4 }, { "aes256", 5 }, { "3des", 6 }, { "chacha20poly1305", 7 }, { "null", 8 },
-	{ NULL, 0 }
-};
-static const struct enc_alg enc_algs[] = {
-	{ DPSEC_ENC_AES_GCM_16, 16, DPSEC_GCM_SALT_LEN },
-	{ DPSEC_ENC_AES_GCM_16, 24, DPSEC_GCM_SALT_LEN },
-	{ DPSEC_ENC_AES_GCM_16, 32, DPSEC_GCM_SALT_LEN },
-	{ DPSEC_ENC_AES_CBC, 16, 0 },
-	{ DPSEC_ENC_AES_CBC, 24, 0 },
-	{ DPSEC_ENC_AES_CBC, 32, 0 },
-	{ DPSEC_ENC_3DES_CBC, 24, 0 },
-	{ DPSEC_ENC_CHACHA20_POLY1305, 32, DPSEC_GCM_SALT_LEN },
-	{ DPSEC_ENC_NULL, 0, 0 },
-};
-
-/* What the key material of an algorithm is, for the message on a wrong length. */
-static const char *enc_key_layout(const struct enc_alg *e)
-{
-	if (e->alg == DPSEC_ENC_3DES_CBC)
-		return "the three 8-byte DES keys K1 K2 K3, RFC 2451";
-	if (e->alg == DPSEC_ENC_CHACHA20_POLY1305)
-		return "32-byte ChaCha20 key + 4-byte salt, RFC 7634";
-	if (e->salt_len)
-		return e->key_len == 16	  ? "16-byte AES key + 4-byte salt, RFC 4106"
-		       : e->key_len == 24 ? "24-byte AES key + 4-byte salt, RFC 4106"
-					  : "32-byte AES key + 4-byte salt, RFC 4106";
-	return e->key_len == 16 ? "the AES-128 key" : e->key_len == 24 ? "the AES-192 key" : "the AES-256 key";
-}
-
 static const struct cfg_kw encap_kw[] = {
 	{ "none", DPSEC_ENCAP_NONE }, { "udp", DPSEC_ENCAP_UDP }, { NULL, 0 }
-};
-
-static const struct cfg_kw integ_kw[] = {
-	{ "none", DPSEC_INTEG_NONE },
-	{ "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
-	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 },
-	{ "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
-	{ "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 },
-	{ NULL, 0 }
 };
 
 #define INTEG_EXPECTED "\"sha1_96\", \"sha256_128\", \"sha384_192\" or \"sha512_256\""
@@ -170,17 +123,16 @@ static int sa_encryption(struct cfg_ctx *c, const config_setting_t *g, struct dp
 			 const char **alg_name)
 {
 	uint8_t keymat[DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN];
-	const struct enc_alg *e;
-	int k, rc;
+	const struct cfg_enc *e;
+	int rc;
 
-	if (cfg_keyword(c, g, "encryption", true, enc_kw, &k) < 0)
+	if (cfg_encryption(c, g, true, false, &e) < 0)
 		return -1;
-	e = &enc_algs[k];
-	*alg_name = enc_kw[k].name;
+	*alg_name = e->name;
 	if (e->alg == DPSEC_ENC_NULL)
 		return sa_null_encryption(c, g, sa);
 	rc = sa_key(c, g, "encryption_key", (size_t)e->key_len + e->salt_len, *alg_name,
-		    enc_key_layout(e), keymat);
+		    e->key_layout, keymat);
 	if (rc == 0) {
 		sa->enc_alg = e->alg;
 		sa->enc_key_len = e->key_len;
@@ -210,7 +162,7 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 			const char *enc)
 {
 	int integ = DPSEC_INTEG_NONE;
-	int r = cfg_keyword(c, g, "integrity", false, integ_kw, &integ);
+	int r = cfg_keyword(c, g, "integrity", false, cfg_integ_kw, &integ);
 
 	if (r < 0)
 		return -1;
@@ -225,7 +177,7 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 				INTEG_EXPECTED, enc);
 	sa->integ_alg = (uint8_t)integ;
 	sa->integ_key_len = dpsec_integ_key_len((uint8_t)integ);
-	return sa_key(c, g, "integrity_key", sa->integ_key_len, integ_kw[integ].name,
+	return sa_key(c, g, "integrity_key", sa->integ_key_len, cfg_integ_name((uint8_t)integ),
 		      integ == DPSEC_INTEG_HMAC_SHA1_96 ? "RFC 2404" : "RFC 4868", sa->integ_key);
 }
 

@@ -86,30 +86,6 @@ static void put_lists(FILE *f, const struct cfg_store *s)
 	fputs("\n);\n", f);
 }
 
-static const char *enc_name(uint8_t alg, uint8_t key_len)
-{
-	if (alg == DPSEC_ENC_AES_GCM_16)
-		return key_len == 32 ? "aes256gcm16" : key_len == 24 ? "aes192gcm16" : "aes128gcm16";
-	if (alg == DPSEC_ENC_AES_CBC)
-		return key_len == 32 ? "aes256" : key_len == 24 ? "aes192" : "aes128";
-	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
-		return "chacha20poly1305";
-	if (alg == DPSEC_ENC_NULL)
-		return "null";
-	return key_len == 24 ? "3des" : "none";
-}
-
-static const char *integ_name(uint8_t alg)
-{
-	switch (alg) {
-	case DPSEC_INTEG_HMAC_SHA1_96: return "sha1_96";
-	case DPSEC_INTEG_HMAC_SHA256_128: return "sha256_128";
-	case DPSEC_INTEG_HMAC_SHA384_192: return "sha384_192";
-	case DPSEC_INTEG_HMAC_SHA512_256: return "sha512_256";
-	default: return "none";
-	}
-}
-
 static void put_action(FILE *f, const struct cfg_filter_action *a)
 {
 	put_kv(f, "    ", "name", a->name);
@@ -134,8 +110,8 @@ static void put_action(FILE *f, const struct cfg_filter_action *a)
 		}
 		fprintf(f, "protocol = \"%s\"; encryption = \"%s\"; integrity = \"%s\"; "
 			"lifetime_seconds = %u; lifetime_kilobytes = %llu; }%s\n",
-			x->protocol == CFG_PROTO_AH ? "ah" : "esp", enc_name(x->enc_alg, x->enc_key_len),
-			integ_name(x->integ_alg), x->lifetime_seconds,
+			x->protocol == CFG_PROTO_AH ? "ah" : "esp", cfg_enc_name(x->enc_alg, x->enc_key_len),
+			cfg_integ_name(x->integ_alg), x->lifetime_seconds,
 			(unsigned long long)x->lifetime_kilobytes, m + 1 < a->n_methods ? "," : "");
 	}
 	fputs("    );\n", f);
@@ -279,13 +255,13 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 	if (c->protocol == DPSEC_PROTO_AH) {
 		fputs("      protocol = \"ah\";\n", f);
 	} else {
-		fprintf(f, "      encryption = \"%s\";\n", enc_name(c->enc_alg, c->enc_key_len));
+		fprintf(f, "      encryption = \"%s\";\n", cfg_enc_name(c->enc_alg, c->enc_key_len));
 		if (c->enc_alg != DPSEC_ENC_NULL) /* RFC 2410: no key */
 			put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
 				aead ? DPSEC_GCM_SALT_LEN : 0);
 	}
 	if (c->integ_alg != DPSEC_INTEG_NONE) {
-		fprintf(f, "      integrity = \"%s\";\n", integ_name(c->integ_alg));
+		fprintf(f, "      integrity = \"%s\";\n", cfg_integ_name(c->integ_alg));
 		put_hex(f, "integrity_key", c->integ_key, c->integ_key_len, NULL, 0);
 	}
 	if (c->direction == DPSEC_DIR_IN)

@@ -50,20 +50,8 @@ static const struct cfg_kw cert_id_kw[] = {
 	{ "ip", CFG_CERT_ID_IP }, { NULL, 0 }
 };
 
-/* Encryption and integrity of a security method; "none" is AH's. */
+/* A security method without encryption (AH's): its "none". */
 enum { ENC_NONE = 0xff };
-static const struct { const char *name; uint8_t alg, key_len; } enc_kw[] = {
-	{ "aes128gcm16", DPSEC_ENC_AES_GCM_16, 16 }, { "aes192gcm16", DPSEC_ENC_AES_GCM_16, 24 },
-	{ "aes256gcm16", DPSEC_ENC_AES_GCM_16, 32 }, { "aes128", DPSEC_ENC_AES_CBC, 16 },
-	{ "aes192", DPSEC_ENC_AES_CBC, 24 }, { "aes256", DPSEC_ENC_AES_CBC, 32 },
-	{ "3des", DPSEC_ENC_3DES_CBC, 24 }, { "chacha20poly1305", DPSEC_ENC_CHACHA20_POLY1305, 32 },
-	{ "null", DPSEC_ENC_NULL, 0 }, { "none", ENC_NONE, 0 },
-};
-static const struct cfg_kw integ_kw[] = {
-	{ "none", DPSEC_INTEG_NONE }, { "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
-	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 }, { "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
-	{ "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 }, { NULL, 0 }
-};
 
 /* ---- exemptions and timeouts ---------------------------------------- */
 
@@ -112,20 +100,13 @@ static int load_timeouts(struct cfg_ctx *c, const config_setting_t *root, struct
 
 static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_sec_method *m)
 {
-	const char *v = "none";
-	int r = cfg_str(c, g, "encryption", false, 32, &v);
+	const struct cfg_enc *e = NULL;
 
-	if (r < 0)
+	if (cfg_encryption(c, g, false, true, &e) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(enc_kw) / sizeof(enc_kw[0]); i++)
-		if (strcmp(v, enc_kw[i].name) == 0) {
-			m->enc_alg = enc_kw[i].alg;
-			m->enc_key_len = enc_kw[i].key_len;
-			return 0;
-		}
-	return cfg_fail(c, config_setting_get_member(g, "encryption"), "expected \"aes128gcm16\", "
-			"\"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", \"aes256\", \"3des\", "
-			"\"chacha20poly1305\", \"null\" or \"none\", got \"%.40s\"", v);
+	m->enc_alg = e ? e->alg : ENC_NONE;
+	m->enc_key_len = e ? e->key_len : 0;
+	return 0;
 }
 
 /* ESP: a combined mode (AES-GCM, ChaCha20-Poly1305) alone, CBC, 3DES or NULL
@@ -156,7 +137,7 @@ static int load_method(struct cfg_ctx *c, const config_setting_t *g, struct cfg_
 
 	if (cfg_group(c, g, method_fields) || cfg_name(c, g, "name", false, m->name) < 0 ||
 	    cfg_keyword(c, g, "protocol", true, proto_kw, &proto) < 0 || method_enc(c, g, m) < 0 ||
-	    cfg_keyword(c, g, "integrity", false, integ_kw, &integ) < 0 ||
+	    cfg_keyword(c, g, "integrity", false, cfg_integ_kw, &integ) < 0 ||
 	    cfg_int(c, g, "lifetime_seconds", false, 60, 172800, &secs) < 0 ||
 	    cfg_int(c, g, "lifetime_kilobytes", false, 0, 2147483647, &kb) < 0)
 		return -1;

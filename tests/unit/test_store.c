@@ -4,6 +4,7 @@
  * cfg_store_save() loads back the same; the compiler's exemptions, order
  * flags and stable rule ids; the management socket's request decoder. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,10 @@ static const struct bad bad_stores[] = {
 	  "ESP needs an encryption algorithm (\"null\" for integrity alone, RFC 2410" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"null\"; } ); } );\n", "this encryption needs an integrity algorithm" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "encryption = \"des\"; integrity = \"sha1_96\"; } ); } );\n",
+	  "encryption: expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", "
+	  "\"aes256\", \"3des\", \"chacha20poly1305\", \"null\", or \"none\", got \"des\"" },
 	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
 	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
 	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "
@@ -357,6 +362,53 @@ START_TEST(test_save_round_trip)
 }
 END_TEST
 
+/* Every cipher a security method names is saved under the name it was
+ * read by: the store's reader and writer share one table. */
+static const struct { const char *name, *integrity; uint8_t alg, key_len; } method_ciphers[] = {
+	{ "aes128gcm16", "none", DPSEC_ENC_AES_GCM_16, 16 },
+	{ "aes192gcm16", "none", DPSEC_ENC_AES_GCM_16, 24 },
+	{ "aes256gcm16", "none", DPSEC_ENC_AES_GCM_16, 32 },
+	{ "aes128", "sha1_96", DPSEC_ENC_AES_CBC, 16 },
+	{ "aes192", "sha256_128", DPSEC_ENC_AES_CBC, 24 },
+	{ "aes256", "sha512_256", DPSEC_ENC_AES_CBC, 32 },
+	{ "3des", "sha1_96", DPSEC_ENC_3DES_CBC, 24 },
+	{ "chacha20poly1305", "none", DPSEC_ENC_CHACHA20_POLY1305, 32 },
+	{ "null", "sha384_192", DPSEC_ENC_NULL, 0 },
+};
+
+START_TEST(test_method_cipher_saved)
+{
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX], text[512], want[128], saved[8192];
+	const struct cfg_sec_method *m;
+	struct cfg_store a, b;
+	int fd = mkstemp(path);
+	ssize_t n;
+
+	close(fd);
+
+	snprintf(text, sizeof text, "filter_actions = ( { name = \"x\"; action = \"negotiate\"; "
+		 "methods = ( { protocol = \"esp\"; encryption = \"%s\"; integrity = \"%s\"; } ); } );\n",
+		 method_ciphers[_i].name, method_ciphers[_i].integrity);
+	load_ok(text, &a);
+	ck_assert_msg(cfg_store_save(&a, path, err) == 0, "%s", err);
+	fd = open(path, O_RDONLY); /* the save replaced the file */
+	n = read(fd, saved, sizeof saved - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	saved[n] = '\0';
+	snprintf(want, sizeof want, "encryption = \"%s\"; integrity = \"%s\";", method_ciphers[_i].name,
+		 method_ciphers[_i].integrity);
+	ck_assert_msg(strstr(saved, want) != NULL, "%s not in:\n%s", want, saved);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &b, err) == 0, "%s", err);
+	m = &cfg_store_filter_action(&b, "x")->methods[0];
+	ck_assert_uint_eq(m->enc_alg, method_ciphers[_i].alg);
+	ck_assert_uint_eq(m->enc_key_len, method_ciphers[_i].key_len);
+	cfg_store_free(&a);
+	cfg_store_free(&b);
+	unlink(path);
+}
+END_TEST
+
 /* Certificates first, then a PSK; everything saved loads back the same. */
 START_TEST(test_certificate_method)
 {
@@ -497,6 +549,8 @@ int main(void)
 	tcase_add_test(st, test_one_authentication_per_peer);
 	tcase_add_test(st, test_certificate_method);
 	tcase_add_test(st, test_save_round_trip);
+	tcase_add_loop_test(st, test_method_cipher_saved, 0,
+			    sizeof(method_ciphers) / sizeof(method_ciphers[0]));
 	tcase_add_test(st, test_named_methods);
 	tcase_add_test(cc, test_compile);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
