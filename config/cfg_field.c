@@ -277,7 +277,7 @@ int cfg_keyword(struct cfg_ctx *c, const config_setting_t *g, const char *name, 
 		const struct cfg_kw *kw, int *out)
 {
 	const config_setting_t *s;
-	char choices[256];
+	char choices[512];
 	const char *v;
 	int i, r;
 

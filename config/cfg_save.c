@@ -243,7 +243,6 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 {
 	const struct dpsec_sa_conf *c = &x->conf;
 	char l[CFG_ADDR_STRLEN], r[CFG_ADDR_STRLEN];
-	bool aead = dpsec_enc_is_aead(c->enc_alg);
 
 	fputs("  {\n", f);
 	put_kv(f, "      ", "name", c->name);
@@ -258,7 +257,7 @@ static void put_sa(FILE *f, const struct cfg_static_sa *x, bool last)
 		fprintf(f, "      encryption = \"%s\";\n", cfg_enc_name(c->enc_alg, c->enc_key_len));
 		if (c->enc_alg != DPSEC_ENC_NULL) /* RFC 2410: no key */
 			put_hex(f, "encryption_key", c->enc_key, c->enc_key_len, c->salt,
-				aead ? DPSEC_GCM_SALT_LEN : 0);
+				dpsec_enc_salt_len(c->enc_alg));
 	}
 	if (c->integ_alg != DPSEC_INTEG_NONE) {
 		fprintf(f, "      integrity = \"%s\";\n", cfg_integ_name(c->integ_alg));

@@ -123,7 +123,7 @@ static int method_check(struct cfg_ctx *c, const config_setting_t *g, const stru
 		return cfg_fail(c, g, "ESP needs an encryption algorithm (\"null\" for integrity "
 				"alone, RFC 2410, or protocol \"ah\")");
 	if (m->protocol == CFG_PROTO_ESP && aead && m->integ_alg != DPSEC_INTEG_NONE)
-		return cfg_fail(c, g, "AES-GCM and ChaCha20-Poly1305 are combined-mode: integrity must "
+		return cfg_fail(c, g, "AES-GCM, AES-CCM and ChaCha20-Poly1305 are combined-mode: integrity must "
 				"be \"none\"");
 	if (m->protocol == CFG_PROTO_ESP && !aead && m->integ_alg == DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "this encryption needs an integrity algorithm");

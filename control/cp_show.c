@@ -41,6 +41,12 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 		return key_len == 32 ? "AES-256-GCM" : key_len == 24 ? "AES-192-GCM" : "AES-128-GCM";
 	if (alg == DPSEC_ENC_AES_CBC)
 		return key_len == 32 ? "AES-256-CBC" : key_len == 24 ? "AES-192-CBC" : "AES-128-CBC";
+	if (alg == DPSEC_ENC_AES_CCM_8)
+		return key_len == 32 ? "AES-256-CCM-8" : "AES-128-CCM-8";
+	if (alg == DPSEC_ENC_AES_CCM_12)
+		return key_len == 32 ? "AES-256-CCM-12" : "AES-128-CCM-12";
+	if (alg == DPSEC_ENC_AES_CCM_16)
+		return key_len == 32 ? "AES-256-CCM-16" : "AES-128-CCM-16";
 	if (alg == DPSEC_ENC_CHACHA20_POLY1305)
 		return "ChaCha20-Poly1305";
 	if (alg == DPSEC_ENC_NULL)

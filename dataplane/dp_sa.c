@@ -576,14 +576,16 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC) &&
 	    c->enc_key_len != 16 && c->enc_key_len != 24 && c->enc_key_len != 32)
 		return "encryption key length unsupported";
+	if (dpsec_enc_is_ccm(c->enc_alg) && c->enc_key_len != 16 && c->enc_key_len != 32)
+		return "AES-CCM takes a 16- or 32-byte key (intel-ipsec-mb has no AES-192 CCM)";
 	if (c->enc_alg == DPSEC_ENC_NULL && c->enc_key_len != 0)
 		return "NULL encryption takes no key (RFC 2410)";
 	if (c->enc_alg == DPSEC_ENC_NULL && c->integ_alg == DPSEC_INTEG_NONE)
 		return "NULL encryption needs an integrity algorithm (ESP would protect nothing)";
-	if (c->enc_alg > DPSEC_ENC_NULL)
+	if (c->enc_alg >= DPSEC_ENC_N)
 		return "encryption algorithm unsupported";
 	if (dpsec_enc_is_aead(c->enc_alg) && c->integ_alg != DPSEC_INTEG_NONE)
-		return "a combined-mode cipher (AES-GCM, ChaCha20-Poly1305) takes no separate "
+		return "a combined-mode cipher (AES-GCM, AES-CCM, ChaCha20-Poly1305) takes no separate "
 		       "integrity algorithm";
 	if (c->enc_alg == DPSEC_ENC_AES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
 		return "AES-CBC needs an integrity algorithm";

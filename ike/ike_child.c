@@ -131,7 +131,7 @@ static void take_keys(struct dpsec_sa_conf *sa, const struct ike_qm_method *m, c
 	sa->enc_key_len = m->enc_key_len;
 	memcpy(sa->enc_key, km, m->enc_key_len);
 	if (m->protocol == IKE_PROTO_ESP && dpsec_enc_is_aead(m->enc_alg))
-		memcpy(sa->salt, km + m->enc_key_len, DPSEC_GCM_SALT_LEN);
+		memcpy(sa->salt, km + m->enc_key_len, dpsec_enc_salt_len(m->enc_alg));
 	sa->integ_alg = m->integ_alg;
 	sa->integ_key_len = (uint8_t)ike_qm_integ_key_len(m);
 	memcpy(sa->integ_key, km + enc, sa->integ_key_len);

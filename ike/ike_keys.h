@@ -20,6 +20,9 @@ enum ike_encr_id {
 	IKE_ENCR_3DES = 3,
 	IKE_ENCR_NULL = 11, /* RFC 2410: child SAs (ESP) only, never an IKE SA (RFC 7296 §3.3.2) */
 	IKE_ENCR_AES_CBC = 12,
+	IKE_ENCR_AES_CCM_8 = 14,  /* RFC 4309 §7: child SAs (ESP) only here */
+	IKE_ENCR_AES_CCM_12 = 15,
+	IKE_ENCR_AES_CCM_16 = 16,
 	IKE_ENCR_AES_GCM_16 = 20, /* RFC 5282: 16-byte ICV */
 	IKE_ENCR_CHACHA20_POLY1305 = 28, /* RFC 7634: no key length attribute */
 };

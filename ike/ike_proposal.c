@@ -142,9 +142,9 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 {
 	bool esp = m->protocol == CFG_PROTO_ESP;
 
-	if (esp && m->enc_alg > DPSEC_ENC_NULL)
+	if (esp && m->enc_alg >= DPSEC_ENC_N)
 		return ike_fail(err, -EOPNOTSUPP,
-				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CBC, 3DES-CBC, ChaCha20-Poly1305 or NULL)",
+				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CCM, AES-CBC, 3DES-CBC, ChaCha20-Poly1305 or NULL)",
 				m->name);
 	if (pfs_group && ike_dh_public_len(pfs_group) == 0)
 		return ike_fail(err, -EOPNOTSUPP, "security method \"%s\": PFS group %u is not supported",
@@ -165,15 +165,16 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 {
 	if (m->protocol != IKE_PROTO_ESP)
 		return 0;
-	return m->enc_key_len + (dpsec_enc_is_aead(m->enc_alg) ? DPSEC_GCM_SALT_LEN : 0);
+	return m->enc_key_len + dpsec_enc_salt_len(m->enc_alg);
 }
 
-/* AES (CBC, GCM) is the only child SA cipher of several key lengths: the
- * others have no Key Length attribute (3DES's key is fixed, RFC 7634 §4
+/* AES (CBC, GCM, CCM) is the only child SA cipher of several key lengths:
+ * the others have no Key Length attribute (3DES's key is fixed, RFC 7634 §4
  * forbids one for ChaCha20-Poly1305, NULL has no key, RFC 2410). */
 bool ike_enc_has_key_length(uint8_t enc_alg)
 {
-	return enc_alg == DPSEC_ENC_AES_CBC || enc_alg == DPSEC_ENC_AES_GCM_16;
+	return enc_alg == DPSEC_ENC_AES_CBC || enc_alg == DPSEC_ENC_AES_GCM_16 ||
+	       dpsec_enc_is_ccm(enc_alg);
 }
 
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)

@@ -26,6 +26,9 @@ static const struct { uint8_t alg; uint16_t id; } esp_v1[] = {
 	{ DPSEC_ENC_3DES_CBC, 3 },
 	{ DPSEC_ENC_NULL, 11 }, /* ESP_NULL, RFC 2410 */
 	{ DPSEC_ENC_AES_CBC, 12 },
+	{ DPSEC_ENC_AES_CCM_8, 14 }, /* RFC 4309 §7.1 */
+	{ DPSEC_ENC_AES_CCM_12, 15 },
+	{ DPSEC_ENC_AES_CCM_16, 16 },
 	{ DPSEC_ENC_AES_GCM_16, 20 },
 };
 

@@ -55,8 +55,12 @@ static const struct {
 } transform_ids[] = {
 	{ IKEV2_TR_ENCR, 2, "DES" }, /* IKEv1 Phase 1 with legacy suites, in show mmsas */
 	{ IKEV2_TR_ENCR, 3, "3DES" },
+	{ IKEV2_TR_ENCR, 11, "NULL" },
 	{ IKEV2_TR_ENCR, 12, "AES_CBC" },
 	{ IKEV2_TR_ENCR, 13, "AES_CTR" },
+	{ IKEV2_TR_ENCR, 14, "AES_CCM_8" },
+	{ IKEV2_TR_ENCR, 15, "AES_CCM_12" },
+	{ IKEV2_TR_ENCR, 16, "AES_CCM_16" },
 	{ IKEV2_TR_ENCR, 18, "AES_GCM_8" },
 	{ IKEV2_TR_ENCR, 19, "AES_GCM_12" },
 	{ IKEV2_TR_ENCR, 20, "AES_GCM_16" },

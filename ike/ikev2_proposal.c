@@ -20,6 +20,9 @@ static const struct id_map enc_ids[] = {
 	{ DPSEC_ENC_3DES_CBC, IKE_ENCR_3DES },
 	{ DPSEC_ENC_CHACHA20_POLY1305, IKE_ENCR_CHACHA20_POLY1305 },
 	{ DPSEC_ENC_NULL, IKE_ENCR_NULL },
+	{ DPSEC_ENC_AES_CCM_8, IKE_ENCR_AES_CCM_8 },
+	{ DPSEC_ENC_AES_CCM_12, IKE_ENCR_AES_CCM_12 },
+	{ DPSEC_ENC_AES_CCM_16, IKE_ENCR_AES_CCM_16 },
 };
 
 static const struct id_map integ_ids[] = {

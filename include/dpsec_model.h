@@ -9,7 +9,7 @@
 
 #define DPSEC_NAME_MAX 64          /* names of ports, rules, filter lists, policies */
 #define DPSEC_MAX_ENC_KEY 32       /* AES-256 */
-#define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1; RFC 7634 §4 the same */
+#define DPSEC_GCM_SALT_LEN 4       /* RFC 4106 §8.1; RFC 7634 §4 the same; the longest salt */
 #define DPSEC_MAX_INTEG_KEY 64     /* HMAC-SHA-512-256's key, RFC 4868 */
 #define DPSEC_MAX_ICV 32           /* HMAC-SHA-512-256's ICV */
 #define DPSEC_REPLAY_DEFAULT 1024  /* packets */
@@ -47,13 +47,32 @@ enum dpsec_enc_alg {
 	DPSEC_ENC_3DES_CBC,   /* RFC 2451; key length 24 (K1 || K2 || K3) */
 	DPSEC_ENC_CHACHA20_POLY1305, /* RFC 7634, 16-byte ICV; key length 32 */
 	DPSEC_ENC_NULL,       /* RFC 2410: no confidentiality, no key; ESP with integrity only */
+	DPSEC_ENC_AES_CCM_8,  /* RFC 4309, 8-byte ICV; key length 16 or 32 (intel-ipsec-mb has
+			       * no AES-192 CCM) */
+	DPSEC_ENC_AES_CCM_12, /* RFC 4309, 12-byte ICV */
+	DPSEC_ENC_AES_CCM_16, /* RFC 4309, 16-byte ICV */
+	DPSEC_ENC_N           /* how many: every value from here on is unknown */
 };
 
-/* A combined-mode cipher: its own ICV, a 4-byte salt after the key (the
- * nonce's first part), no integrity algorithm beside it. */
+static inline bool dpsec_enc_is_ccm(uint8_t alg)
+{
+	return alg == DPSEC_ENC_AES_CCM_8 || alg == DPSEC_ENC_AES_CCM_12 ||
+	       alg == DPSEC_ENC_AES_CCM_16;
+}
+
+/* A combined-mode cipher: its own ICV, a salt after the key (the nonce's
+ * first part), no integrity algorithm beside it. */
 static inline bool dpsec_enc_is_aead(uint8_t alg)
 {
-	return alg == DPSEC_ENC_AES_GCM_16 || alg == DPSEC_ENC_CHACHA20_POLY1305;
+	return alg == DPSEC_ENC_AES_GCM_16 || alg == DPSEC_ENC_CHACHA20_POLY1305 ||
+	       dpsec_enc_is_ccm(alg);
+}
+
+/* The salt of a combined-mode cipher's key material: 4 bytes (RFC 4106
+ * §8.1, RFC 7634 §4), 3 for AES-CCM (RFC 4309 §7.1); 0 for the others. */
+static inline uint8_t dpsec_enc_salt_len(uint8_t alg)
+{
+	return dpsec_enc_is_ccm(alg) ? 3 : dpsec_enc_is_aead(alg) ? DPSEC_GCM_SALT_LEN : 0;
 }
 
 /* RFC 3948: ESP carried in UDP, to cross NATs (negotiated by IKE, RFC 3947
@@ -130,9 +149,10 @@ struct dpsec_sa_conf {
 	uint32_t replay_window; /* packets; 0 disables anti-replay (inbound) */
 	struct dpsec_addr local, remote;
 	uint8_t enc_alg;       /* enum dpsec_enc_alg */
-	uint8_t enc_key_len;   /* 16, 24 or 32 (AES, without the GCM salt), 24 (3DES), 0 (NULL) */
+	uint8_t enc_key_len;   /* 16, 24 or 32 (AES, without the salt), 24 (3DES), 0 (NULL) */
 	uint8_t enc_key[DPSEC_MAX_ENC_KEY];
-	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes only: last 4 bytes of keymat */
+	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes only: the keymat's last 4 bytes
+					   * (3 for AES-CCM, the rest 0) */
 	uint8_t integ_alg;     /* enum dpsec_integ_alg */
 	uint8_t integ_key_len; /* 20, 32, 48, 64: SHA1, SHA-256, -384, -512 (dpsec_integ_key_len) */
 	uint8_t integ_key[DPSEC_MAX_INTEG_KEY];

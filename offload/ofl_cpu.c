@@ -2,7 +2,7 @@
  * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
  * or DES key schedules, HMAC inner/outer states; ChaCha20's key is used as
  * it is). The fast path runs each GCM op with one call of IMB's direct GCM
- * API, and the other ops (CBC + HMAC, ChaCha20-Poly1305, AH's HMAC) as IMB
+ * API, and the other ops (CBC + HMAC, ChaCha20-Poly1305, AES-CCM, AH's HMAC) as IMB
  * jobs, one burst submission and flushes until every job is back. An
  * AES-128-CTR keystream in the same manager supplies the CBC IVs.
  *
@@ -28,7 +28,13 @@
  *   AAD length and a 1..16-byte tag; they only refuse NULL pointers.
  * - IMB_CIPHER_CHACHA20_POLY1305 wants key_len_in_bytes 32, enc_keys the
  *   key itself, a 12-byte IV (the nonce), a 16-byte tag and
- *   IMB_AUTH_CHACHA20_POLY1305; it hashes the cipher range and the AAD. */
+ *   IMB_AUTH_CHACHA20_POLY1305; it hashes the cipher range and the AAD.
+ * - IMB_CIPHER_CCM wants IMB_AUTH_AES_CCM, key_len_in_bytes 16 or 32 (no
+ *   192), enc_keys the AES encryption schedule (both ways), a 7..13-byte
+ *   nonce as the IV, at most 46 bytes of AAD, an even tag of 4..16 bytes,
+ *   the hash range equal to the cipher range, and the chain order of its
+ *   CBC-MAC: over the plaintext, so hash then cipher encrypting and cipher
+ *   then hash decrypting. */
 
 #include <assert.h>
 #include <errno.h>
@@ -42,6 +48,8 @@
 
 #define HMAC_BLOCK_MAX 128      /* SHA-384 and SHA-512's block; SHA-1 and SHA-256's is 64 */
 #define GCM_NONCE_LEN 12        /* salt || IV, RFC 4106 §4 */
+#define CCM_SALT_LEN 3          /* RFC 4309 §4: the nonce is salt (3) || IV (8) */
+#define CCM_NONCE_LEN 11
 #define RAND_CHUNK 4096u        /* keystream bytes per CTR job */
 #define AES_BLOCK 16
 #define DES_BLOCK 8
@@ -257,6 +265,10 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
 		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
+	case DPSEC_ENC_AES_CCM_8:
+	case DPSEC_ENC_AES_CCM_12:
+	case DPSEC_ENC_AES_CCM_16:
+		return c->integ_alg == DPSEC_INTEG_NONE && c->enc_key_len != 24 ? 0 : -EINVAL;
 	case DPSEC_ENC_CHACHA20_POLY1305:
 		return c->integ_alg == DPSEC_INTEG_NONE && c->enc_key_len == 32 ? 0 : -EINVAL;
 	case DPSEC_ENC_3DES_CBC:
@@ -291,6 +303,23 @@ static void prep_chacha(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out
 	memcpy(out->salt, c->salt, sizeof(out->salt));
 	out->iv_len = 8;
 	out->icv_len = 16;
+	out->block_len = 4;
+}
+
+/* RFC 4309: the AES key's encryption schedule; the ICV's length by the
+ * algorithm. The 3-byte salt goes after a zero byte, so that the 12 bytes
+ * the packet path builds for every combined mode, template salt || IV,
+ * end with CCM's 11-byte nonce (fill_ccm). */
+static void prep_ccm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
+{
+	if (c->enc_key_len == 16)
+		IMB_AES_KEYEXP_128(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	else
+		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
+	out->salt[0] = 0;
+	memcpy(out->salt + 1, c->salt, CCM_SALT_LEN);
+	out->iv_len = 8;
+	out->icv_len = c->enc_alg == DPSEC_ENC_AES_CCM_8 ? 8 : c->enc_alg == DPSEC_ENC_AES_CCM_12 ? 12 : 16;
 	out->block_len = 4;
 }
 
@@ -401,6 +430,8 @@ int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		prep_chacha(conf, out);
 	else if (conf->enc_alg == DPSEC_ENC_NULL)
 		prep_null(e->mgr, conf, out, pad);
+	else if (dpsec_enc_is_ccm(conf->enc_alg))
+		prep_ccm(e->mgr, conf, out);
 	else
 		prep_cbc(e->mgr, conf, out, pad);
 out:
@@ -418,6 +449,11 @@ static inline bool op_is_gcm(const struct ofl_op *op)
 static inline bool op_is_chacha(const struct ofl_op *op)
 {
 	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_CHACHA20_POLY1305;
+}
+
+static inline bool op_is_ccm(const struct ofl_op *op)
+{
+	return !op->sa->auth_only && dpsec_enc_is_ccm(op->sa->enc_alg);
 }
 
 /* GCM ops from ops[i] on while they share an SA and a direction, in
@@ -451,13 +487,14 @@ static uint16_t run_gcm(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint1
 /* What IMB's job check would refuse of the fields an op brings (the rest
  * come from the SA's template): a HMAC length of 1..65534 bytes; a cipher
  * length that is a non-zero number of the cipher's blocks, or none for AH;
- * ChaCha20-Poly1305 any length but none, Poly1305 over just that. */
+ * ChaCha20-Poly1305 and AES-CCM any length but none, authenticated over
+ * just that (and their AAD of at most 12 bytes). */
 static bool job_op_valid(const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
-	if (op_is_chacha(op))
-		return op->cipher_len != 0 && op->auth_len == op->cipher_len;
+	if (op_is_chacha(op) || op_is_ccm(op))
+		return op->cipher_len != 0 && op->auth_len == op->cipher_len && op->aad_len <= 12;
 	if (op->auth_len == 0 || op->auth_len > HMAC_MAX_LEN)
 		return false;
 	if (sa->auth_only)
@@ -513,6 +550,25 @@ static void fill_chacha(IMB_JOB *j, const struct ofl_op *op)
 	j->msg_len_to_hash_in_bytes = op->auth_len;
 }
 
+/* The nonce and AAD as GCM's but the nonce's length (RFC 4309 §4-5): the
+ * op's 12 bytes are 0 || salt || IV (prep_ccm), the nonce their last 11.
+ * The CBC-MAC is over the plaintext, so it runs before encryption and
+ * after decryption. */
+static void fill_ccm(IMB_JOB *j, const struct ofl_op *op)
+{
+	j->cipher_mode = IMB_CIPHER_CCM;
+	j->hash_alg = IMB_AUTH_AES_CCM;
+	j->chain_order = op->encrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
+	j->enc_keys = op->sa->k.cbc.enc_keys;
+	j->dec_keys = op->sa->k.cbc.enc_keys;
+	j->iv = op->iv + (GCM_NONCE_LEN - CCM_NONCE_LEN);
+	j->iv_len_in_bytes = CCM_NONCE_LEN;
+	j->u.CCM.aad = op->aad;
+	j->u.CCM.aad_len_in_bytes = op->aad_len;
+	j->hash_start_src_offset_in_bytes = op->cipher_off;
+	j->msg_len_to_hash_in_bytes = op->auth_len;
+}
+
 static void fill_auth_only(IMB_JOB *j, const struct ofl_op *op)
 {
 	j->cipher_mode = IMB_CIPHER_NULL;
@@ -538,6 +594,8 @@ static void fill_job(IMB_JOB *j, struct ofl_op *op)
 		fill_auth_only(j, op);
 	else if (op_is_chacha(op))
 		fill_chacha(j, op);
+	else if (op_is_ccm(op))
+		fill_ccm(j, op);
 	else
 		fill_cbc(j, op);
 	op->status = -EIO; /* until the job comes back completed */

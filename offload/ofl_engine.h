@@ -29,19 +29,22 @@ struct ofl_sa_crypto {
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
 	uint8_t key_len;    /* cipher key bytes: 16, 24 or 32 (AES), 24 (3DES), 0 (NULL) */
-	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, ChaCha20, 3DES), 16 (AES-CBC),
-			     * 0 (NULL) */
-	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96), 24, 32 (SHA-384/512) */
-	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, ChaCha20, NULL), 8 (3DES), 16 (AES-CBC) */
+	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, CCM, ChaCha20, 3DES),
+			     * 16 (AES-CBC), 0 (NULL) */
+	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96), 24, 32 (SHA-384/512),
+			     * 8, 12 or 16 (CCM) */
+	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, CCM, ChaCha20, NULL), 8 (3DES),
+			     * 16 (AES-CBC) */
 	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
 	uint8_t hash_alg;   /* IMB_HASH_ALG of the HMAC (CBC, NULL, AH) */
-	uint8_t salt[DPSEC_GCM_SALT_LEN];
+	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes: the nonce's start; AES-CCM's
+					   * 3 bytes after a 0 (see struct ofl_op's iv) */
 	union {
 		struct gcm_key_data gcm;
 		uint8_t chacha[32]; /* ChaCha20-Poly1305: the key itself, as IMB takes it */
 		struct {
 			union {
-				struct { /* AES-CBC */
+				struct { /* AES-CBC; AES-CCM (enc_keys) */
 					uint32_t enc_keys[60] __attribute__((aligned(16)));
 					uint32_t dec_keys[60] __attribute__((aligned(16)));
 				};
@@ -70,9 +73,11 @@ struct ofl_op {
 	uint32_t cipher_off, cipher_len;
 	uint32_t auth_off, auth_len;  /* HMAC's range; combined modes authenticate the aad and
 				       * the cipher range: auth_len = cipher_len */
-	const uint8_t *iv;            /* combined modes: 12-byte nonce salt||IV; CBC: the IV */
+	const uint8_t *iv;            /* combined modes: 12 bytes, the template's salt || IV: the
+				       * nonce (AES-CCM's 11-byte nonce is their last 11);
+				       * CBC: the IV */
 	const uint8_t *aad;           /* combined modes only */
-	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5, RFC 7634 §2.1) */
+	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5, RFC 4309 §5, RFC 7634 §2.1) */
 	bool encrypt;
 	uint8_t *tag;                 /* where the engine writes the computed ICV */
 	int status;                   /* out: 0, -EINVAL (a length the cipher or HMAC

@@ -277,8 +277,10 @@ static const struct broken broken[] = {
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", "
-	  "\"aes256\", \"3des\", \"chacha20poly1305\", or \"null\", got \"des\"" },
+	  "expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128ccm8\", "
+	  "\"aes128ccm12\", \"aes128ccm16\", \"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", "
+	  "\"aes128\", \"aes192\", \"aes256\", \"3des\", \"chacha20poly1305\", or \"null\", "
+	  "got \"des\"" },
 	{ "aes192gcm16 key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"aes192gcm16\"; encryption_key = \"" K24 "\";")), 3,
 	  "security_associations.[0].encryption_key",

@@ -106,6 +106,15 @@ static void conf_chacha(struct dpsec_sa_conf *c, const uint8_t *key, const uint8
 	c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305;
 }
 
+/* RFC 4309: alg picks the ICV (8, 12 or 16 bytes); a 3-byte salt. */
+static void conf_ccm(struct dpsec_sa_conf *c, uint8_t alg, const uint8_t *key, uint8_t key_len,
+		     const uint8_t *salt)
+{
+	conf_gcm(c, key, key_len, salt);
+	c->enc_alg = alg;
+	c->salt[3] = 0;
+}
+
 static void conf_cbc(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_len, uint8_t integ,
 		     const uint8_t *ikey, uint8_t ikey_len)
 {
@@ -163,6 +172,33 @@ static void ref_gcm(const struct dpsec_sa_conf *c, const uint8_t *nonce, const u
 		ck_assert_int_eq(EVP_EncryptUpdate(x, ct, &out, pt, len), 1);
 	ck_assert_int_eq(EVP_EncryptFinal_ex(x, ct + out, &out), 1);
 	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(x);
+}
+
+/* AES-CCM with RFC 4309's 11-byte nonce, the conf's 3-byte salt || iv,
+ * and its ICV length. */
+static void ref_ccm(const struct dpsec_sa_conf *c, const uint8_t *iv, const uint8_t *aad,
+		    int aad_len, const uint8_t *pt, int len, uint8_t *ct, uint8_t *tag)
+{
+	int tag_len = c->enc_alg == DPSEC_ENC_AES_CCM_8 ? 8 : c->enc_alg == DPSEC_ENC_AES_CCM_12 ? 12 : 16;
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	uint8_t nonce[11];
+	int out = 0;
+
+	memcpy(nonce, c->salt, 3);
+	memcpy(nonce + 3, iv, 8);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_key_len == 16 ? EVP_aes_128_ccm()
+								    : EVP_aes_256_ccm(),
+					    NULL, NULL, NULL), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 11, NULL), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, tag_len, NULL), 1);
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, NULL, NULL, c->enc_key, nonce), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(x, NULL, &out, NULL, len), 1); /* CCM: the length first */
+	ck_assert_int_eq(EVP_EncryptUpdate(x, NULL, &out, aad, aad_len), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(x, ct, &out, pt, len), 1);
+	ck_assert_int_eq(EVP_EncryptFinal_ex(x, ct + out, &out), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, tag_len, tag), 1);
 	EVP_CIPHER_CTX_free(x);
 }
 
@@ -698,12 +734,18 @@ END_TEST
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
        SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, SA_GCM192,
-       SA_CBC192_SHA256, N_SA_KINDS };
+       SA_CBC192_SHA256, SA_CCM128_8, SA_CCM128_16, SA_CCM256_12, N_SA_KINDS };
+
+static bool kind_is_ccm(int kind)
+{
+	return kind == SA_CCM128_8 || kind == SA_CCM128_16 || kind == SA_CCM256_12;
+}
 
 /* The kinds whose ops carry a nonce and AAD (burst_aead). */
 static bool kind_is_aead(int kind)
 {
-	return kind == SA_GCM128 || kind == SA_GCM192 || kind == SA_GCM256 || kind == SA_CHACHA;
+	return kind == SA_GCM128 || kind == SA_GCM192 || kind == SA_GCM256 || kind == SA_CHACHA ||
+	       kind_is_ccm(kind);
 }
 
 struct burst_sas {
@@ -745,14 +787,22 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_null(&s->conf[i], DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		else if (i == SA_CBC192_SHA256)
 			conf_cbc(&s->conf[i], key, 24, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
+		else if (i == SA_CCM128_8)
+			conf_ccm(&s->conf[i], DPSEC_ENC_AES_CCM_8, key, 16, salt);
+		else if (i == SA_CCM128_16)
+			conf_ccm(&s->conf[i], DPSEC_ENC_AES_CCM_16, key, 16, salt);
+		else if (i == SA_CCM256_12)
+			conf_ccm(&s->conf[i], DPSEC_ENC_AES_CCM_12, key, 32, salt);
 		else
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
 	}
 }
 
-/* GCM, ChaCha20-Poly1305: header(8) || IV(8) || payload, any payload
- * length. */
+/* GCM, ChaCha20-Poly1305, AES-CCM: header(8) || IV(8) || payload, any
+ * payload length; the op's 12 bytes of nonce as the packet path builds
+ * them (the template's salt || IV), the reference's nonce from the SA's
+ * configuration. */
 static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		      bool encrypt, struct ofl_op *op)
 {
@@ -766,7 +816,10 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 	rnd_fill(p->aad, sizeof(p->aad));
 	memcpy(p->nonce, k->salt, 4);
 	memcpy(p->nonce + 4, p->buf + 8, 8);
-	ref_gcm(c, p->nonce, p->aad, aad_len, pt + 16, (int)len, ct + 16, p->want_tag);
+	if (dpsec_enc_is_ccm(c->enc_alg))
+		ref_ccm(c, p->buf + 8, p->aad, aad_len, pt + 16, (int)len, ct + 16, p->want_tag);
+	else
+		ref_gcm(c, p->nonce, p->aad, aad_len, pt + 16, (int)len, ct + 16, p->want_tag);
 	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = 16, .cipher_len = len,
 			      .auth_len = len, .iv = p->nonce, .aad = p->aad, .aad_len = aad_len, .encrypt = encrypt,
 			      .tag = p->tag};
@@ -991,7 +1044,7 @@ START_TEST(test_prepare_invalid)
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA512_256 + 1 /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
-	c.enc_alg = DPSEC_ENC_NULL + 1; /* unknown */
+	c.enc_alg = DPSEC_ENC_N; /* unknown */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 
 	conf_chacha(&c, key, salt);
@@ -1001,6 +1054,17 @@ START_TEST(test_prepare_invalid)
 	conf_chacha(&c, key, salt);
 	c.integ_alg = DPSEC_INTEG_HMAC_SHA256_128; /* a combined mode with an integrity algorithm */
 	c.integ_key_len = 32;
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+
+	conf_ccm(&c, DPSEC_ENC_AES_CCM_12, key, 32, salt);
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert(k.icv_len == 12 && k.iv_len == 8 && k.block_len == 4);
+	ck_assert(k.salt[0] == 0 && memcmp(k.salt + 1, salt, 3) == 0); /* the nonce: 0 || salt || IV */
+	conf_ccm(&c, DPSEC_ENC_AES_CCM_8, key, 24, salt); /* IMB has no AES-192 CCM */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	conf_ccm(&c, DPSEC_ENC_AES_CCM_16, key, 16, salt);
+	c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96; /* a combined mode with an integrity algorithm */
+	c.integ_key_len = 20;
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 
 	conf_des3(&c, key, DPSEC_INTEG_NONE, ikey, 0); /* 3DES without integrity */

@@ -100,7 +100,7 @@ static void des3_no_integ(struct dpsec_sa_conf *c)
 }
 static void chacha_key_16(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305; }
 static void aes_key_20(struct dpsec_sa_conf *c) { c->enc_key_len = 20; }
-static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_NULL + 1; }
+static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_N; }
 static void null_key_16(struct dpsec_sa_conf *c) { c->enc_key_len = 16; }
 static void null_no_integ(struct dpsec_sa_conf *c)
 {

@@ -190,8 +190,10 @@ static const struct bad bad_stores[] = {
 	  "encryption = \"null\"; } ); } );\n", "this encryption needs an integrity algorithm" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"des\"; integrity = \"sha1_96\"; } ); } );\n",
-	  "encryption: expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128\", \"aes192\", "
-	  "\"aes256\", \"3des\", \"chacha20poly1305\", \"null\", or \"none\", got \"des\"" },
+	  "encryption: expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128ccm8\", "
+	  "\"aes128ccm12\", \"aes128ccm16\", \"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", "
+	  "\"aes128\", \"aes192\", \"aes256\", \"3des\", \"chacha20poly1305\", \"null\", or \"none\", "
+	  "got \"des\"" },
 	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
 	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
 	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "
