@@ -3,7 +3,8 @@
  * size (in bursts of dpsecd's DP_BURST, in place, the SA's keys expanded
  * once), and printing the TSC cycles per buffer as one JSON line.
  *
- *   raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305 --len 44 [--aad 8]
+ *   raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305|aes128ccm8|...
+ *              --len 44 [--aad 8]
  *              [--decrypt]
  *              [--seconds S] [--stall-us U]
  *   raw_crypto --alg aes128+sha1_96 --len 48 --hash-extra 24 ...
@@ -13,14 +14,15 @@
  * of 16 for AES-CBC, of 8 for 3DES, of 4 for NULL, whose range stays
  * clear), --hash-extra the bytes HMAC covers before the ciphertext (ESP
  * header + IV: 8 + 16 for AES-CBC, 8 + 8 for 3DES, 8 for NULL; AH: the
- * whole packet, nothing ciphered). GCM and ChaCha20-Poly1305
- * buffers carry an 8-byte AAD (SPI and sequence number) and a 16-byte tag; CBC and AH jobs
+ * whole packet, nothing ciphered). GCM, ChaCha20-Poly1305 and AES-CCM
+ * buffers carry an 8-byte AAD (SPI and sequence number) and a 16-byte tag
+ * (AES-CCM: 8, 12 or 16 bytes, by the name's last number); CBC and AH jobs
  * HMAC-SHA1-96 or HMAC-SHA-256-128 (12- or 16-byte tags). Decryption does
  * not verify tags: intel-ipsec-mb only computes them, as in dpsecd.
  *
  * The limit is the cheapest way intel-ipsec-mb offers, which is also how
  * dpsecd's engine (offload/ofl_cpu.c) calls it: GCM one direct call per
- * buffer, the rest (ChaCha20-Poly1305 too) as job bursts submitted
+ * buffer, the rest (ChaCha20-Poly1305 and AES-CCM too) as job bursts submitted
  * unchecked. (Checked job bursts
  * cost some 25 cycles a buffer more; measured against them, dpsecd would
  * look closer to its limit than it is.)
@@ -51,7 +53,8 @@
 
 /* CIPHER_NONE: AH, nothing ciphered; CIPHER_NULL: ESP's NULL encryption
  * (RFC 2410), a cipher range that stays clear */
-enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA, CIPHER_NULL };
+enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA, CIPHER_NULL,
+	      CIPHER_CCM };
 
 /* The HMACs: their names after "+", IMB's hash, the ICV. */
 struct hmac_alg {
@@ -70,6 +73,7 @@ static const struct hmac_alg hmacs[] = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305|"
+		"aes128ccm8|aes128ccm12|aes128ccm16|aes256ccm8|aes256ccm12|aes256ccm16|"
 		"aes128+sha1_96|aes192+sha1_96|aes256+sha1_96|3des+sha1_96|null+sha1_96|ah+sha1_96|...\n"
 		"                  (CBC, NULL or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
@@ -78,13 +82,17 @@ static void usage(void)
 }
 
 /* "CIPHER+INTEGRITY" or a combined mode's name: the cipher, its key bytes,
- * the HMAC. */
-static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const struct hmac_alg **hmac)
+ * the HMAC; a combined mode's tag length into *tag. */
+static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const struct hmac_alg **hmac,
+		     unsigned *tag)
 {
-	struct named_cipher { const char *name; enum cipher c; unsigned key_len; };
+	struct named_cipher { const char *name; enum cipher c; unsigned key_len, tag; };
 	static const struct named_cipher combined[] = {
-		{ "aes128gcm16", CIPHER_GCM, 16 }, { "aes192gcm16", CIPHER_GCM, 24 },
-		{ "aes256gcm16", CIPHER_GCM, 32 }, { "chacha20poly1305", CIPHER_CHACHA, 32 },
+		{ "aes128gcm16", CIPHER_GCM, 16, 16 }, { "aes192gcm16", CIPHER_GCM, 24, 16 },
+		{ "aes256gcm16", CIPHER_GCM, 32, 16 }, { "chacha20poly1305", CIPHER_CHACHA, 32, 16 },
+		{ "aes128ccm8", CIPHER_CCM, 16, 8 }, { "aes128ccm12", CIPHER_CCM, 16, 12 },
+		{ "aes128ccm16", CIPHER_CCM, 16, 16 }, { "aes256ccm8", CIPHER_CCM, 32, 8 },
+		{ "aes256ccm12", CIPHER_CCM, 32, 12 }, { "aes256ccm16", CIPHER_CCM, 32, 16 },
 	};
 	static const struct named_cipher ciphers[] = {
 		{ "aes128", CIPHER_AES_CBC, 16 }, { "aes192", CIPHER_AES_CBC, 24 },
@@ -98,6 +106,7 @@ static int parse_alg(const char *s, enum cipher *c, unsigned *key_len, const str
 		if (strcmp(s, combined[i].name) == 0) {
 			*c = combined[i].c;
 			*key_len = combined[i].key_len;
+			*tag = combined[i].tag;
 			return 0;
 		}
 	if (plus == NULL)
@@ -122,7 +131,7 @@ struct raw_opts {
 	const char *alg_name;
 	enum cipher cipher;
 	const struct hmac_alg *hmac;
-	unsigned key_len, len, hash_extra, aad_len;
+	unsigned key_len, len, hash_extra, aad_len, tag_len;
 	double seconds;
 	double stall_us;
 	int decrypt;
@@ -186,7 +195,8 @@ static void parse_opts(int argc, char **argv, struct raw_opts *o)
 		else
 			usage();
 	}
-	if (o->alg_name == NULL || parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->hmac) != 0 ||
+	if (o->alg_name == NULL ||
+	    parse_alg(o->alg_name, &o->cipher, &o->key_len, &o->hmac, &o->tag_len) != 0 ||
 	    (o->len == 0) != (o->cipher == CIPHER_NONE) || o->len + o->hash_extra > MAX_LEN)
 		usage();
 	if ((o->cipher == CIPHER_AES_CBC && o->len % 16 != 0) ||
@@ -229,6 +239,11 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 			IMB_AES256_GCM_PRE(mgr, key, &st->gcm_key);
 	} else if (o->cipher == CIPHER_CHACHA) {
 		memcpy(st->chacha_key, key, sizeof(st->chacha_key));
+	} else if (o->cipher == CIPHER_CCM) {
+		if (o->key_len == 16)
+			IMB_AES_KEYEXP_128(mgr, key, st->enc_keys, st->dec_keys);
+		else
+			IMB_AES_KEYEXP_256(mgr, key, st->enc_keys, st->dec_keys);
 	} else {
 		if (o->cipher == CIPHER_DES3)
 			for (int i = 0; i < 3; i++) {
@@ -267,6 +282,23 @@ static void fill_chacha(IMB_JOB *j, const struct raw_opts *o, struct raw_state *
 	j->auth_tag_output_len_in_bytes = 16;
 }
 
+/* AES-CCM as ofl_cpu.c fills it: the 11-byte nonce, the AAD, the CBC-MAC
+ * over the plaintext (before encrypting, after decrypting). */
+static void fill_ccm(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st, int b)
+{
+	j->cipher_mode = IMB_CIPHER_CCM;
+	j->hash_alg = IMB_AUTH_AES_CCM;
+	j->chain_order = o->decrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+	j->enc_keys = st->enc_keys;
+	j->dec_keys = st->enc_keys;
+	j->iv_len_in_bytes = 11;
+	j->u.CCM.aad = st->aads[b];
+	j->u.CCM.aad_len_in_bytes = o->aad_len;
+	j->hash_start_src_offset_in_bytes = o->hash_extra;
+	j->msg_len_to_hash_in_bytes = o->len;
+	j->auth_tag_output_len_in_bytes = o->tag_len;
+}
+
 /* Describes buffer b's job as dpsecd would: in place, after hash_extra
  * bytes that HMAC covers (ESP header and IV). */
 static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st, int b)
@@ -285,6 +317,10 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 	j->user_data = buf;
 	if (o->cipher == CIPHER_CHACHA) {
 		fill_chacha(j, o, st, b);
+		return;
+	}
+	if (o->cipher == CIPHER_CCM) {
+		fill_ccm(j, o, st, b);
 		return;
 	}
 	if (o->cipher == CIPHER_DES3) {
@@ -310,7 +346,7 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 	j->auth_tag_output_len_in_bytes = o->hmac->icv;
 }
 
-/* One burst of DP_BURST jobs (CBC + HMAC, ChaCha20-Poly1305, AH), submitted unchecked as dpsecd
+/* One burst of DP_BURST jobs (CBC + HMAC, ChaCha20-Poly1305, AES-CCM, AH), submitted unchecked as dpsecd
  * submits them, and flushed; returns the jobs that did not complete. */
 static long run_job_burst(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st)
 {
@@ -454,7 +490,7 @@ int main(int argc, char **argv)
 	       "\"stalled_bursts\": %" PRIu64 ", \"tsc_hz\": %.0f, \"imb_version\": \"%s\", "
 	       "\"arch\": %d, \"api\": \"%s\", \"burst\": %d}\n",
 	       o.alg_name, o.len, o.hash_extra,
-	       o.cipher == CIPHER_GCM || o.cipher == CIPHER_CHACHA ? o.aad_len : 0,
+	       o.cipher == CIPHER_GCM || o.cipher == CIPHER_CHACHA || o.cipher == CIPHER_CCM ? o.aad_len : 0,
 	       o.decrypt ? "true" : "false", r.steady_buffers, r.steady_cycles,
 	       (double)r.steady_cycles / (double)r.steady_buffers, r.stalled_bursts, r.hz,
 	       imb_get_version_str(), (int)arch,

@@ -412,6 +412,9 @@ def cli(w, errs):
                          "local=192.0.2.1", "remote=192.0.2.81", "protocol=ah",
                          "encryption=aes128", "integrity=sha1_96",
                          "integrity_key=0x" + "11" * 20], "protocol \"ah\" encrypts nothing"),
+                       (["sa", "add", "c", "spi=0x7007", "direction=outbound", "mode=tunnel",
+                         "local=192.0.2.1", "remote=192.0.2.83", "encryption=aes192ccm16",
+                         "encryption_key=0x" + "22" * 27], "\"aes256ccm16\""),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
         if r.returncode == 0 or want not in r.stderr + r.stdout:
@@ -434,8 +437,8 @@ def expiry(w, errs):
     """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
     dpsec-ctld deletes it (audited); by volume too, under traffic. The SA
     is added with its outer header's DF bit and DSCP, which dpsecd shows; beside
-    it, an SA with NULL encryption (integrity only) and an AH SA added and
-    deleted."""
+    it, an SA with NULL encryption (integrity only), one with AES-CCM's
+    8-byte ICV and 3-byte salt (RFC 4309) and an AH SA added and deleted."""
     w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
           "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2",
@@ -454,6 +457,13 @@ def expiry(w, errs):
         errs.append("expiry: sa add encryption=null installed %s, not NULL/HMAC-SHA-256-128"
                     % alg)
     w.ctl("sa", "delete", "clear-text")
+    w.ctl("sa", "add", "ccm", "spi=0x7006", "direction=inbound", "mode=tunnel",
+          "local=192.0.2.1", "remote=192.0.2.82", "encryption=aes256ccm8",
+          "encryption_key=0x" + bytes(range(150, 185)).hex())  # 32-byte key, 3-byte salt
+    alg = qmsa_names(w).get("ccm", {}).get("algorithms")
+    if alg != "AES-256-CCM-8":
+        errs.append("expiry: sa add encryption=aes256ccm8 installed %s, not AES-256-CCM-8" % alg)
+    w.ctl("sa", "delete", "ccm")
     w.ctl("sa", "add", "ah-only", "spi=0x7004", "direction=inbound", "mode=transport",
           "local=192.0.2.1", "remote=192.0.2.80", "protocol=ah", "integrity=sha256_128",
           "integrity_key=0x" + bytes(range(110, 142)).hex())

@@ -1,10 +1,11 @@
 /* fuzz_esp_out.c - libFuzzer target for dpsecd's outbound ESP (esp_out.c)
- * on whatever packet a host sends: input byte 0 picks one of six
+ * on whatever packet a host sends: input byte 0 picks one of seven
  * outbound SAs (tunnel over IPv4 with AES-128-GCM, tunnel over IPv6 with
  * AES-256-GCM and ESN, transport over IPv4 in UDP with AES-128-GCM,
  * tunnel over IPv4 with AES-128-CBC + HMAC-SHA1-96, transport over IPv6
  * with AES-128-CBC + HMAC-SHA-512-256, tunnel over IPv4 with NULL
- * encryption + HMAC-SHA1-96, RFC 2410); the rest is the packet, parsed as
+ * encryption + HMAC-SHA1-96, RFC 2410, tunnel over IPv6 with AES-128-CCM-8
+ * and ESN, RFC 4309); the rest is the packet, parsed as
  * a worker parses it. Each ESP packet that comes out is read as its peer
  * would, with OpenSSL, not dpsec's code: the outer header (addresses,
  * protocol, lengths, IPv4 checksum; in transport mode the packet's own
@@ -30,7 +31,7 @@
 #include "esp.h"
 #include "ofl_engine.h"
 
-#define N_SA 6
+#define N_SA 7
 #define POOL 64u
 #define PKT_MAX 3000u
 
@@ -51,20 +52,21 @@ static void addr6(struct dpsec_addr *a, uint8_t y)
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
-	bool v6 = i == 1 || i == 4, cbc = i == 3 || i == 4;
+	bool v6 = i == 1 || i == 4 || i == 6, cbc = i == 3 || i == 4;
 
 	snprintf(c->name, sizeof(c->name), "out%d", i);
 	c->spi = 0x2000u + (uint32_t)i;
 	c->direction = DPSEC_DIR_OUT;
 	c->mode = i == 2 || i == 4 ? DPSEC_MODE_TRANSPORT : DPSEC_MODE_TUNNEL;
-	c->esn = i == 1;
+	c->esn = i == 1 || i == 6;
 	(v6 ? addr6 : addr4)(&c->local, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2);
-	c->enc_alg = cbc ? DPSEC_ENC_AES_CBC : i == 5 ? DPSEC_ENC_NULL : DPSEC_ENC_AES_GCM_16;
+	c->enc_alg = cbc ? DPSEC_ENC_AES_CBC : i == 5 ? DPSEC_ENC_NULL
+		     : i == 6 ? DPSEC_ENC_AES_CCM_8 : DPSEC_ENC_AES_GCM_16;
 	c->enc_key_len = i == 5 ? 0 : i == 1 ? 32 : 16;
 	for (int k = 0; k < c->enc_key_len; k++)
 		c->enc_key[k] = (uint8_t)(0x31 * (i + 1) + k);
-	memcpy(c->salt, "\x5a\x5b\x5c\x5d", 4);
+	memcpy(c->salt, i == 6 ? "\x5a\x5b\x5c\x00" : "\x5a\x5b\x5c\x5d", 4); /* CCM: 3 bytes */
 	c->integ_alg = i == 3 || i == 5 ? DPSEC_INTEG_HMAC_SHA1_96
 		       : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256 : DPSEC_INTEG_NONE;
 	c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
@@ -98,14 +100,34 @@ static void setup(void)
 	}
 }
 
+/* RFC 4309: AES-CCM-8 with the nonce salt (3) || IV (8); OpenSSL checks
+ * the ICV as it decrypts. */
+static bool open_ccm(EVP_CIPHER_CTX *x, const struct dpsec_sa_conf *c, const uint8_t *iv,
+		     const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+		     const uint8_t *icv, uint8_t *pt, int *n)
+{
+	uint8_t nonce[11];
+
+	memcpy(nonce, c->salt, 3);
+	memcpy(nonce + 3, iv, 8);
+	return EVP_DecryptInit_ex(x, EVP_aes_128_ccm(), NULL, NULL, NULL) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 11, NULL) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 8, (void *)icv) == 1 &&
+	       EVP_DecryptInit_ex(x, NULL, NULL, c->enc_key, nonce) == 1 &&
+	       EVP_DecryptUpdate(x, NULL, n, NULL, (int)ct_len) == 1 &&
+	       EVP_DecryptUpdate(x, NULL, n, aad, (int)aad_len) == 1 &&
+	       EVP_DecryptUpdate(x, pt, n, ct, (int)ct_len) == 1;
+}
+
 /* The ESP payload's plaintext into pt (*pt_len bytes), or false when its
  * ICV does not verify. esp: the ESP header; len: from there to the end. */
 static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t len, uint8_t *pt,
 		     int *pt_len)
 {
-	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16, null = c->enc_alg == DPSEC_ENC_NULL;
-	size_t iv_len = gcm ? 8 : null ? 0 : 16;
-	size_t icv_len = gcm ? 16 : dpsec_integ_icv_len(c->integ_alg);
+	bool ccm = c->enc_alg == DPSEC_ENC_AES_CCM_8, null = c->enc_alg == DPSEC_ENC_NULL;
+	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16;
+	size_t iv_len = gcm || ccm ? 8 : null ? 0 : 16;
+	size_t icv_len = gcm ? 16 : ccm ? 8 : dpsec_integ_icv_len(c->integ_alg);
 	size_t ct_len = len - 8 - iv_len - icv_len;
 	const uint8_t *iv = esp + 8, *ct = iv + iv_len, *icv = ct + ct_len;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -114,7 +136,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 
 	if (len < 8 + iv_len + icv_len || x == NULL)
 		abort();
-	if (gcm) {
+	if (gcm || ccm) {
 		uint8_t nonce[12], aad[12], hi[4] = { 0 };
 		size_t aad_len = c->esn ? 12 : 8;
 
@@ -123,7 +145,8 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 		memcpy(aad, esp, 4);
 		memcpy(aad + 4, c->esn ? hi : esp + 4, 4); /* ESN: the high half, 0 here */
 		memcpy(aad + 8, esp + 4, 4);
-		ok = EVP_DecryptInit_ex(x, c->enc_key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL,
+		ok = ccm ? open_ccm(x, c, iv, aad, aad_len, ct, ct_len, icv, pt, &n) :
+		     EVP_DecryptInit_ex(x, c->enc_key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL,
 					c->enc_key, nonce) == 1 &&
 		     EVP_DecryptUpdate(x, NULL, &n, aad, (int)aad_len) == 1 &&
 		     EVP_DecryptUpdate(x, pt, &n, ct, (int)ct_len) == 1 &&
@@ -144,7 +167,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 	}
 	EVP_CIPHER_CTX_free(x);
 	*pt_len = n + fin;
-	return ok && (ct_len % (gcm || null ? 4 : 16)) == 0;
+	return ok && (ct_len % (c->enc_alg == DPSEC_ENC_AES_CBC ? 16 : 4)) == 0;
 }
 
 static uint32_t be16(const uint8_t *p)

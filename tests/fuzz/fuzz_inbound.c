@@ -5,13 +5,14 @@
  * decryption, the trailer checks, decapsulation and the inner policy
  * check (rule 0's filter names ports, so decrypted fragments go through
  * the stateful fragment check, frag_track.c, its table kept from input to
- * input), with fixed SAs (1 and 2 in UDP, 4 and 5 AH, 6 NULL encryption); other ICMP to us through
+ * input), with fixed SAs (1 and 2 in UDP, 4 and 5 AH, 6 NULL encryption, 7
+ * AES-CCM); other ICMP to us through
  * the test of a router's path MTU report (tunnel_pmtu.c, the worker's side).
  * Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
- *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 7,
+ *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 8,
  *         so that what follows the ICV check is reached too; for an AH SA
  *         it is the next header byte and what AH carries. */
 #include <stdint.h>
@@ -36,7 +37,7 @@
 #include "reass.h"
 #include "tunnel_pmtu.h"
 
-#define N_SA 7
+#define N_SA 8
 
 /* The clock of reassembly: one tick an input; fragments wait this many
  * (the pool's 256 buffers outlast them). */
@@ -63,7 +64,7 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
 /* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6 in UDP, 2 CBC-SHA1
  * transport v4 in UDP, 3 ChaCha20-Poly1305 ESN transport v6, 4 AH-SHA1 ESN
  * tunnel v4, 5 AH-SHA384 transport v6, 6 NULL-SHA256 (RFC 2410) transport
- * v4. */
+ * v4, 7 AES-256-CCM-12 (RFC 4309) transport v6. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -95,6 +96,13 @@ static void make_sa(int i)
 		c->enc_key_len = 0;
 		c->integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
 		c->integ_key_len = 32;
+	}
+	if (i == 7) { /* another peer than SA 3's */
+		addr6(&c->remote, 2, 3);
+		c->enc_alg = DPSEC_ENC_AES_CCM_12;
+		c->enc_key_len = 32;
+		memset(c->enc_key, 0x88, 32);
+		c->salt[3] = 0; /* a 3-byte salt */
 	}
 	if (i == 4 || i == 5) {
 		c->protocol = DPSEC_PROTO_AH;

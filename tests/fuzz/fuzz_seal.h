@@ -88,12 +88,15 @@ static inline void fuzz_esp_seal(struct ofl_cpu *e, const struct dp_sa *sa, uint
 		op.iv = nonce;
 		op.aad = aad;
 		op.aad_len = esn ? 12 : 8;
+		op.auth_len = ct_len; /* combined modes authenticate the cipher range */
 	} else {
 		op.auth_off = hdr;
 		op.auth_len = ESP_HDR_LEN + sa->iv_len + ct_len + (esn ? 4 : 0);
 		memcpy(p + op.cipher_off + ct_len, &hi, 4); /* hashed only */
 	}
 	ofl_cpu_run(e, &op, 1);
+	if (op.status != 0)
+		abort(); /* the harness's own op: a packet it sealed wrong reaches nothing */
 	memcpy(p + op.cipher_off + ct_len, tag, sa->icv_len);
 }
 

@@ -6,11 +6,14 @@
  * NAT by the initiator and refused there by the responder, encapsulation
  * modes that contradict NAT-D refused, selectors outside the
  * responder's policy, and an answer in another encapsulation mode than
- * the one offered refused by the initiator. */
+ * the one offered refused by the initiator; AES-CCM's transform IDs, Key
+ * Length and keys, Quick Mode 1 opened to read them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike_sk.h"
+#include "ikev1_prf.h"
 #include "ikev1_world.h"
 
 static const struct ike_qm_method qm_3des = { /* the seeds' "High" */
@@ -213,6 +216,116 @@ START_TEST(quick_mode_aes192)
 	};
 
 	initiator_method_taken(&qm_aes192, 32);
+}
+END_TEST
+
+/* The initiator's exchange of Quick Mode on the SA id. */
+static struct ikev1_xchg *quick_xchg(struct side *s, struct ikev2_sa_id id)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+
+	for (int k = 0; sa != NULL && k < IKEV1_MAX_XCHG; k++)
+		if (sa->xchg[k].kind == IKEV1_X_QUICK && sa->xchg[k].initiator)
+			return &sa->xchg[k];
+	ck_abort_msg("no Quick Mode exchange");
+	return NULL;
+}
+
+/* Quick Mode 1 as the responder reads it, opened with the keys of s's
+ * ISAKMP SA id and the Phase 2 IV of its message ID: its SA payload. */
+static void qm1_sa(struct side *s, struct ikev2_sa_id id, const struct msg *m, struct ike_sa *out)
+{
+	static uint8_t buf[IKE_MSG_MAX];
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+	size_t ct_len = m->len - ISAKMP_HDR_LEN;
+	struct ike_err err = { 0 };
+	const struct isakmp_payload *p;
+	struct ikev1_iv iv, next;
+	struct isakmp_msg pm;
+	int k = -1;
+
+	ck_assert_ptr_nonnull(sa);
+	memcpy(buf, m->data, m->len);
+	ck_assert_msg(isakmp_msg_parse(buf, m->len, &pm, &err) == 0, "%s", err.msg);
+	ck_assert_msg(ikev1_phase2_iv(&sa->keys, &sa->p1_iv, pm.hdr.msg_id, &iv, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_msg(ikev1_decrypt(&sa->keys, &iv, buf + ISAKMP_HDR_LEN, ct_len, &next, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(isakmp_chain_parse(pm.hdr.next_payload, buf + ISAKMP_HDR_LEN, ct_len, &pm,
+					 &err) == 0, "%s", err.msg);
+	p = isakmp_msg_find(&pm, ISAKMP_PL_SA, &k);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_msg(isakmp_sa_parse(p->body.p, p->body.len, out, &err) == 0, "%s", err.msg);
+}
+
+/* A CCM SA of the Quick Mode x as cut from the KEYMAT of its SPI (RFC 2409
+ * §5.5, no PFS): key_len bytes of key, then 3 of salt (RFC 4309 §7.1);
+ * the salt field's fourth byte stays 0. */
+static void ccm_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		    const struct dpsec_sa_conf *c, size_t key_len)
+{
+	uint8_t spi[4] = { (uint8_t)(c->spi >> 24), (uint8_t)(c->spi >> 16), (uint8_t)(c->spi >> 8),
+			   (uint8_t)c->spi };
+	uint8_t km[DPSEC_MAX_ENC_KEY + 3];
+	struct ike_err err = { 0 };
+
+	ck_assert_msg(ikev1_qm_keymat(&sa->keys, IKE_CHUNK(NULL, 0), IKE_PROTO_ESP, spi,
+				      IKE_CHUNK(x->ni, x->ni_len), IKE_CHUNK(x->nr, x->nr_len), km,
+				      key_len + 3, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(c->enc_key_len, key_len);
+	ck_assert_mem_eq(c->enc_key, km, key_len);
+	ck_assert_mem_eq(c->salt, km + key_len, 3);
+	ck_assert_uint_eq(c->salt[3], 0);
+}
+
+/* RFC 4309 §7.1 in IKEv1: AES-CCM with an 8-, 12- and 16-byte ICV, beside
+ * the responder's AES-128-CBC, is offered as ESP transform 14, 15 and 16
+ * with its Key Length; both pairs take it, each SA's key and salt cut from
+ * its KEYMAT. */
+START_TEST(quick_mode_aes_ccm)
+{
+	static const struct ike_qm_method ccm[] = {
+		{ IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_8, 16, DPSEC_INTEG_NONE, 0, false, 3600, 100000 },
+		{ IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_12, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000 },
+		{ IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_16, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000 },
+	};
+
+	for (size_t k = 0; k < sizeof(ccm) / sizeof(ccm[0]); k++) {
+		struct isakmp_ipsec_policy pol;
+		struct ike_err err = { 0 };
+		const struct ike_child *c;
+		struct ikev1_xchg *x;
+		struct ikev2_sa_id id;
+		struct ikev1_sa *sa;
+		struct ike_sa offer;
+		struct world w;
+		struct msg qm1;
+
+		world_init(&w);
+		w.i.pol.qm[0] = ccm[k];
+		w.r.pol.n_qm = 2;
+		w.r.pol.qm[1] = ccm[k];
+		world_go(&w);
+		id = initiate(&w);
+		for (int n = 0; n < 6; n++) /* Main Mode: its last message starts Quick Mode */
+			pass(&w, n % 2 ? &w.r : &w.i);
+		qm1 = step(&w, &w.i);
+		qm1_sa(&w.i, id, &qm1, &offer);
+		free(qm1.data);
+		ck_assert_uint_eq(offer.n_tr, 1);
+		ck_assert_uint_eq(offer.tr[0].id, 14 + k);
+		ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], &pol, &err), 0);
+		ck_assert_uint_eq(pol.key_len, ccm[k].enc_key_len * 8);
+		pass(&w, &w.r);
+		pass(&w, &w.i);
+		pair_took(&w, &ccm[k], 0);
+		c = child_of(&w.i);
+		sa = ikev1_find_sa(w.i.e, &id);
+		x = quick_xchg(&w.i, id);
+		ccm_cut(sa, x, &c->out, ccm[k].enc_key_len);
+		ccm_cut(sa, x, &c->in, ccm[k].enc_key_len);
+		world_end(&w);
+	}
 }
 END_TEST
 
@@ -469,18 +582,6 @@ START_TEST(selectors_outside_policy)
 }
 END_TEST
 
-/* The initiator's exchange of Quick Mode on the SA id. */
-static struct ikev1_xchg *quick_xchg(struct side *s, struct ikev2_sa_id id)
-{
-	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
-
-	for (int k = 0; sa != NULL && k < IKEV1_MAX_XCHG; k++)
-		if (sa->xchg[k].kind == IKEV1_X_QUICK && sa->xchg[k].initiator)
-			return &sa->xchg[k];
-	ck_abort_msg("no Quick Mode exchange");
-	return NULL;
-}
-
 /* An answer in the other encapsulation mode than the one offered (here
  * the initiator made to have offered tunnel mode once the responder chose
  * its transport-mode transform): refused, no pair installed (the peers
@@ -521,6 +622,7 @@ int main(void)
 		quick_mode_3des,
 		quick_mode_null_encryption,
 		quick_mode_aes192,
+		quick_mode_aes_ccm,
 		quick_mode_skips_chacha20_poly1305,
 		responder_lifetime,
 		ah_and_transport_mode,

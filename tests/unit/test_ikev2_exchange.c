@@ -1,15 +1,18 @@
 /* test_ikev2_exchange.c - Check tests of the IKEv2 engine's first two
  * exchanges (ike/ikev2_sa_init.c, ike/ikev2_auth.c), in the two-peer world
- * of ikev2_world.h: PSK exchanges over seven suites and with other
+ * of ikev2_world.h: PSK exchanges over twelve suites and with other
  * identity types, wrong PSK, disjoint IKE and child SA proposals,
  * INVALID_KE_PAYLOAD and the retry, cookies (challenge, a changed cookie,
- * the secret's rotation), the half-open limit per source; and the shared
- * pieces alone: the responder's proposal choice, methods from the policy
- * store, identities of every type. */
+ * the secret's rotation), the half-open limit per source, AES-CCM child
+ * SAs (their keys cut from KEYMAT, key lengths that do not match); and
+ * the shared pieces alone: the responder's proposal choice, AES-CCM's
+ * transform IDs, methods from the policy store, identities of every
+ * type. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike_prf.h"
 #include "ikev2_proposal.h"
 #include "ikev2_world.h"
 
@@ -34,6 +37,12 @@ static const struct ike_qm_method qm_gcm192 = { /* Key Length 192 */
 static const struct ike_qm_method qm_null = { /* RFC 2410: ESP with integrity only */
 	IKE_PROTO_ESP, DPSEC_ENC_NULL, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
 };
+static const struct ike_qm_method qm_ccm8 = { /* RFC 4309: Key Length 128, a 3-byte salt */
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_8, 16, DPSEC_INTEG_NONE, 0, true, 3600, 100000
+};
+static const struct ike_qm_method qm_ccm16_256 = { /* Key Length 256 */
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_16, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000
+};
 
 /* The suites psk_exchange_both_sides_agree runs, one per iteration (_i). */
 static const struct {
@@ -51,6 +60,8 @@ static const struct {
 	{ &mm_chacha_x25519, &qm_chacha, "ChaCha20-Poly1305 for both SAs, Curve25519" },
 	{ &mm_gcm_ecp, &qm_null, "ESP NULL + HMAC-SHA2-256, ECP-256" },
 	{ &mm_gcm_ecp, &qm_gcm192, "AES-192-GCM-16, ECP-256" },
+	{ &mm_gcm_ecp, &qm_ccm8, "AES-128-CCM-8, ECP-256" },
+	{ &mm_cbc_modp, &qm_ccm16_256, "AES-256-CCM-16, MODP-2048" },
 };
 
 START_TEST(psk_exchange_both_sides_agree)
@@ -171,6 +182,75 @@ START_TEST(disjoint_child_proposals_keep_the_ike_sa)
 	ck_assert_uint_eq(f->reason.notify, IKEV2_N_NO_PROPOSAL_CHOSEN);
 	ck_assert(!f->reason.ike_sa_gone);
 	ck_assert(!last_ev(&w.r, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	world_end(&w);
+}
+END_TEST
+
+/* A CCM SA's key and salt as cut from its half of KEYMAT: key_len bytes,
+ * then 3 of salt (RFC 4309 §7.1); the salt field's fourth byte stays 0. */
+static void ccm_cut(const struct dpsec_sa_conf *sa, const uint8_t *km, size_t key_len)
+{
+	ck_assert_uint_eq(sa->enc_key_len, key_len);
+	ck_assert_mem_eq(sa->enc_key, km, key_len);
+	ck_assert_mem_eq(sa->salt, km + key_len, 3);
+	ck_assert_uint_eq(sa->salt[3], 0);
+}
+
+/* AES-CCM child SAs of 128- and 256-bit keys: KEYMAT, recomputed from SK_d
+ * and the nonces, holds the initiator-to-responder key and salt first
+ * (RFC 7296 §2.17), then the other direction's right after its 3-byte
+ * salt. */
+START_TEST(ccm_child_keys_cut_from_keymat)
+{
+	const struct ike_qm_method *methods[] = { &qm_ccm8, &qm_ccm16_256 };
+
+	for (size_t k = 0; k < N(methods); k++) {
+		size_t key = methods[k]->enc_key_len;
+		uint8_t km[2 * (32 + 3)];
+		struct ike_err err = { 0 };
+		const struct ike_child *c;
+		struct ikev2_sa_id id;
+		struct ikev2_sa *sa;
+		struct world w;
+
+		world_init(&w);
+		w.i.pol.qm[0] = w.r.pol.qm[0] = *methods[k];
+		world_go(&w);
+		id = establish(&w);
+		sa = ikev2_find_sa(w.i.e, &id);
+		ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
+						 IKE_CHUNK(sa->ni, sa->ni_len),
+						 IKE_CHUNK(sa->nr, sa->nr_len), km, 2 * (key + 3),
+						 &err) == 0, "%s", err.msg);
+		c = child_of(&w.i);
+		ck_assert_uint_eq(c->out.enc_alg, methods[k]->enc_alg);
+		ccm_cut(&c->out, km, key);
+		ccm_cut(&c->in, km + key + 3, key);
+		pair_agrees(c, child_of(&w.r));
+		world_end(&w);
+	}
+}
+END_TEST
+
+/* The Key Length attribute tells AES-CCM keys apart: offered only
+ * AES-256-CCM-16, a responder with only AES-128-CCM-16 answers
+ * NO_PROPOSAL_CHOSEN, and the IKE SA stays. */
+START_TEST(ccm_key_lengths_do_not_match)
+{
+	struct world w;
+	struct msg m;
+
+	world_init(&w);
+	w.i.pol.qm[0] = w.r.pol.qm[0] = qm_ccm16_256;
+	w.r.pol.qm[0].enc_key_len = 16;
+	world_go(&w);
+	m = auth_answer(&w);
+	expect_summary(&w.i, &m, "IDr AUTH N(NO_PROPOSAL_CHOSEN)");
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
 	world_end(&w);
 }
@@ -405,6 +485,41 @@ START_TEST(null_encryption_proposal)
 }
 END_TEST
 
+/* RFC 4309 §7 in IKEv2: AES-CCM with an 8-, 12- and 16-byte ICV is ENCR
+ * 14, 15 and 16 (AES_CCM_8..16 in logs), with a Key Length attribute; read
+ * back, each is the same cipher and key length, which a method of another
+ * key length does not take. */
+START_TEST(ccm_proposal)
+{
+	static const uint8_t algs[] = { DPSEC_ENC_AES_CCM_8, DPSEC_ENC_AES_CCM_12,
+					DPSEC_ENC_AES_CCM_16 };
+	static const char *const names[] = { "AES_CCM_8", "AES_CCM_12", "AES_CCM_16" };
+
+	for (size_t k = 0; k < N(algs); k++) {
+		struct ike_qm_method q = qm_ccm16_256;
+		const struct ike_attr *kl;
+		struct ike_qm_offer offers[1];
+		struct ike_choice c;
+		struct ike_sa sa;
+
+		q.enc_alg = algs[k];
+		ck_assert_int_eq(ikev2_sa_from_qm(&q, 1, 0x01020304, &sa), 0);
+		ck_assert_uint_eq(sa.tr[0].type, IKEV2_TR_ENCR);
+		ck_assert_uint_eq(sa.tr[0].id, 14 + k);
+		ck_assert_str_eq(ikev2_transform_id_name(IKEV2_TR_ENCR, sa.tr[0].id), names[k]);
+		kl = ike_tr_attr(&sa, &sa.tr[0], IKEV2_ATTR_KEY_LENGTH);
+		ck_assert_ptr_nonnull(kl);
+		ck_assert_uint_eq(kl->tv_value, 256);
+		ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+		ck_assert_uint_eq(offers[0].enc.v[0], algs[k]);
+		ck_assert_uint_eq(offers[0].enc.bits[0], 256);
+		ck_assert_int_eq(ike_qm_select(&q, 1, offers, 1, &c), 0);
+		q.enc_key_len = 16;
+		ck_assert_int_eq(ike_qm_select(&q, 1, offers, 1, &c), -ENOENT);
+	}
+}
+END_TEST
+
 START_TEST(methods_from_the_policy_store)
 {
 	struct cfg_sec_method m = { .name = "High", .protocol = CFG_PROTO_ESP,
@@ -436,6 +551,16 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
 	ck_assert_uint_eq(ike_qm_enc_bits(&q), 0);
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * 32); /* the integrity keys alone */
+	m.enc_alg = DPSEC_ENC_AES_CCM_12; /* RFC 4309 §7.1: the key and a 3-byte salt */
+	m.enc_key_len = 16;
+	m.integ_alg = DPSEC_INTEG_NONE;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 128);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (16 + 3));
+	m.enc_key_len = 32;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 256);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (32 + 3));
 	m.enc_alg = DPSEC_ENC_N; /* a cipher the dataplane does not run */
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
 	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
@@ -508,6 +633,8 @@ int main(void)
 		wrong_psk_fails_on_both_sides,
 		disjoint_proposals_no_proposal_chosen,
 		disjoint_child_proposals_keep_the_ike_sa,
+		ccm_child_keys_cut_from_keymat,
+		ccm_key_lengths_do_not_match,
 		invalid_ke_then_retry_with_the_requested_group,
 		cookie_challenge_then_success,
 		wrong_cookie_refused,
@@ -517,6 +644,7 @@ int main(void)
 		methods_from_the_policy_store,
 		chacha20_poly1305_proposal,
 		null_encryption_proposal,
+		ccm_proposal,
 		identities_of_every_type,
 		psk_exchange_with_other_identity_types,
 	};

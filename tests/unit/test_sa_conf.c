@@ -100,6 +100,17 @@ static void des3_no_integ(struct dpsec_sa_conf *c)
 }
 static void chacha_key_16(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_CHACHA20_POLY1305; }
 static void aes_key_20(struct dpsec_sa_conf *c) { c->enc_key_len = 20; }
+static void ccm_key_24(struct dpsec_sa_conf *c)
+{
+	c->enc_alg = DPSEC_ENC_AES_CCM_8;
+	c->enc_key_len = 24;
+}
+static void ccm_with_integ(struct dpsec_sa_conf *c)
+{
+	c->enc_alg = DPSEC_ENC_AES_CCM_16;
+	c->integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
+	c->integ_key_len = 32;
+}
 static void enc_alg_unknown(struct dpsec_sa_conf *c) { c->enc_alg = DPSEC_ENC_N; }
 static void null_key_16(struct dpsec_sa_conf *c) { c->enc_key_len = 16; }
 static void null_no_integ(struct dpsec_sa_conf *c)
@@ -147,6 +158,8 @@ static const struct {
 	{ BASE_CBC_SHA1, des3_no_integ, "3DES-CBC needs an integrity algorithm" },
 	{ BASE_GCM, chacha_key_16, "ChaCha20-Poly1305 takes a 32-byte key" },
 	{ BASE_GCM, aes_key_20, "encryption key length unsupported" },
+	{ BASE_GCM, ccm_key_24, "AES-CCM takes a 16- or 32-byte key" },
+	{ BASE_GCM, ccm_with_integ, "takes no separate integrity algorithm" },
 	{ BASE_CBC_SHA1, aes_key_20, "encryption key length unsupported" },
 	{ BASE_CBC_SHA1, enc_alg_unknown, "encryption algorithm unsupported" },
 	{ BASE_NULL_SHA1, null_key_16, "NULL encryption takes no key" },

@@ -53,7 +53,10 @@ static const char *const good =
 	"    encapsulation = \"udp\"; udp_source_port = 4501; },\n"
 	"  { name = \"spare\"; spi = 0x3001; direction = \"inbound\"; mode = \"transport\";\n"
 	"    local = \"192.0.2.1\"; remote = \"192.0.2.3\"; encryption = \"null\"; integrity = \"sha1_96\";\n"
-	"    integrity_key = \"0x404142434445464748494a4b4c4d4e4f50515253\"; }\n"
+	"    integrity_key = \"0x404142434445464748494a4b4c4d4e4f50515253\"; },\n"
+	"  { name = \"ccm\"; spi = 0x4001; direction = \"inbound\"; mode = \"transport\";\n"
+	"    local = \"192.0.2.1\"; remote = \"192.0.2.3\"; encryption = \"aes256ccm8\";\n"
+	"    encryption_key = \"0x606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182\"; }\n"
 	");\n";
 
 static void load_ok(const char *text, struct cfg_store *s)
@@ -346,6 +349,10 @@ START_TEST(test_save_round_trip)
 	ck_assert_uint_eq(b.sas[1].conf.udp_dport, DPSEC_NATT_PORT);
 	ck_assert_uint_eq(b.sas[2].conf.enc_alg, DPSEC_ENC_NULL); /* saved without a key */
 	ck_assert_uint_eq(b.sas[2].conf.integ_key[19], 0x53);
+	ck_assert_uint_eq(b.sas[3].conf.enc_alg, DPSEC_ENC_AES_CCM_8); /* RFC 4309: a 3-byte salt */
+	ck_assert_uint_eq(b.sas[3].conf.enc_key_len, 32);
+	ck_assert_uint_eq(b.sas[3].conf.salt[2], 0x82);
+	ck_assert_uint_eq(b.sas[3].conf.salt[3], 0);
 	ck_assert_int_eq(memcmp(cfg_store_filter_action(&a, "secure"), cfg_store_filter_action(&b, "secure"),
 				sizeof(struct cfg_filter_action)), 0);
 	ck_assert_int_eq(cfg_compile(&a, "site", &ca, err), 0);
@@ -376,6 +383,12 @@ static const struct { const char *name, *integrity; uint8_t alg, key_len; } meth
 	{ "3des", "sha1_96", DPSEC_ENC_3DES_CBC, 24 },
 	{ "chacha20poly1305", "none", DPSEC_ENC_CHACHA20_POLY1305, 32 },
 	{ "null", "sha384_192", DPSEC_ENC_NULL, 0 },
+	{ "aes128ccm8", "none", DPSEC_ENC_AES_CCM_8, 16 },
+	{ "aes128ccm12", "none", DPSEC_ENC_AES_CCM_12, 16 },
+	{ "aes128ccm16", "none", DPSEC_ENC_AES_CCM_16, 16 },
+	{ "aes256ccm8", "none", DPSEC_ENC_AES_CCM_8, 32 },
+	{ "aes256ccm12", "none", DPSEC_ENC_AES_CCM_12, 32 },
+	{ "aes256ccm16", "none", DPSEC_ENC_AES_CCM_16, 32 },
 };
 
 START_TEST(test_method_cipher_saved)

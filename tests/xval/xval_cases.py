@@ -2112,9 +2112,12 @@ def natt_keepalive_run(seed):
 # SHA-256 runs cover with and without ESN: one ESN setting each. NULL
 # without ESN, where scapy 2.5 checks the HMAC itself (it leaves the ESN
 # high half out); its ESN ICV is the CBC runs' path. AES-192-GCM takes
-# the path of the other GCM keys, which run with and without ESN
+# the path of the other GCM keys, which run with and without ESN. AES-CCM
+# (RFC 4309) takes the combined modes' path with its own salt (3 bytes) and
+# ICV: one ESN setting per key and ICV length, a 16-byte ICV with ESN and the
+# 8-byte one (scapy's crypt_icv_size) without
 ONE_ESN = {"aes128-sha384_192": False, "aes256-sha512_256": True, "null-sha256_128": False,
-           "aes192gcm16": True}
+           "aes192gcm16": True, "aes128ccm16": True, "aes256ccm8": False}
 
 
 def plan(seed):

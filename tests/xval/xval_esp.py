@@ -4,6 +4,9 @@
 # half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
 # check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
 # ESP in UDP (RFC 3948) is scapy's too: SecurityAssociation(..., nat_t_header=).
+# AES-CCM (RFC 4309) is scapy's CRYPT_ALGOS['AES-CCM'], its ICV length given
+# as crypt_icv_size (scapy defaults to 16), its 3-byte salt split off by
+# scapy itself (salt_size); the reference is the `cryptography` AESCCM.
 # NULL encryption (RFC 2410) is scapy's CRYPT_ALGOS['NULL'] and, in the
 # reference, the identity in place of CBC.
 # ALGS also names the AH transforms (ah: True); xval_ah.py is their peer.
@@ -15,24 +18,31 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as c_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
 from scapy.packet import Raw
 
 # name -> parameters. key: encryption keymat length (GCM, ChaCha20-Poly1305:
-# key || 4-byte salt)
+# key || 4-byte salt; CCM: key || 3-byte salt); salt: the keymat's last bytes,
+# the nonce's first (combined modes only)
 ALGS = {
     "aes128gcm16": dict(enc="aes128gcm16", integ=None, key=20, ikey=0, scapy_crypt="AES-GCM",
-                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False),
     "aes256gcm16": dict(enc="aes256gcm16", integ=None, key=36, ikey=0, scapy_crypt="AES-GCM",
-                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False),
     "aes192gcm16": dict(enc="aes192gcm16", integ=None, key=28, ikey=0, scapy_crypt="AES-GCM",
-                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, ah=False),
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False),
+    # RFC 4309: key || 3-byte salt, nonce salt || IV (11 bytes), ICV 8, 12 or 16
+    # bytes (the name's last number); scapy's AES-CCM, crypt_icv_size= the ICV
+    "aes128ccm16": dict(enc="aes128ccm16", integ=None, key=19, ikey=0, scapy_crypt="AES-CCM",
+                        scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=3, ah=False),
+    "aes256ccm8": dict(enc="aes256ccm8", integ=None, key=35, ikey=0, scapy_crypt="AES-CCM",
+                       scapy_auth=None, iv=8, icv=8, align=4, aead=True, salt=3, ah=False),
     "chacha20poly1305": dict(enc="chacha20poly1305", integ=None, key=36, ikey=0,
                              scapy_crypt="CHACHA20-POLY1305", scapy_auth=None, iv=8, icv=16,
-                             align=4, aead=True, ah=False),
+                             align=4, aead=True, salt=4, ah=False),
     "aes128-sha1_96": dict(enc="aes128", integ="sha1_96", key=16, ikey=20, scapy_crypt="AES-CBC",
                            scapy_auth="HMAC-SHA1-96", iv=16, icv=12, align=16, aead=False,
                            ah=False),
@@ -78,9 +88,14 @@ _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256, "sha384_192": hash
 
 
 def _aead(spec):
-    """The SA's combined-mode cipher (RFC 4106 AES-GCM, RFC 7634
-    ChaCha20-Poly1305) and salt: both split their keymat so."""
-    key, salt = spec.enc_key[:-4], spec.enc_key[-4:]
+    """The SA's combined-mode cipher (RFC 4106 AES-GCM, RFC 4309 AES-CCM,
+    RFC 7634 ChaCha20-Poly1305) and salt: each splits its keymat into key ||
+    salt (4 bytes; 3 for CCM, whose nonce is 11 bytes) and takes salt || IV
+    as the nonce."""
+    n = spec.p["salt"]
+    key, salt = spec.enc_key[:-n], spec.enc_key[-n:]
+    if spec.p["scapy_crypt"] == "AES-CCM":
+        return AESCCM(key, tag_length=spec.p["icv"]), salt
     return (ChaCha20Poly1305 if spec.p["enc"] == "chacha20poly1305" else AESGCM)(key), salt
 
 
@@ -154,10 +169,17 @@ def nat_t_header(spec):
 
 
 def _scapy_sa(spec, esn_hi=0):
-    return SecurityAssociation(
+    """scapy's SA for spec; a combined mode's ICV length given to it
+    (crypt_icv_size: scapy takes 16 otherwise, wrong for CCM's 8 and 12)."""
+    sa = SecurityAssociation(
         ESP, spi=spec.spi, crypt_algo=spec.p["scapy_crypt"], crypt_key=spec.enc_key,
+        crypt_icv_size=spec.p["icv"] if spec.p["aead"] else None,
         auth_algo=spec.p["scapy_auth"], auth_key=spec.integ_key or None,
         esn_en=spec.esn, esn=esn_hi, nat_t_header=nat_t_header(spec))
+    if spec.p["aead"] and len(sa.crypt_salt) != spec.p["salt"]:
+        raise EspError("peer self-check: scapy's %s salt is %d bytes, the SA's %d"
+                       % (spec.p["scapy_crypt"], len(sa.crypt_salt), spec.p["salt"]))
+    return sa
 
 
 def scapy_decrypt_packet(spec, ip_bytes):
@@ -295,7 +317,7 @@ def scapy_decrypt(spec, ip_bytes, seq_hi=0):
                     raise EspError("HMAC ICV (ESN) mismatch")
             else:
                 sa.auth_algo.verify(esp, sa.auth_key)
-        icv_size = sa.crypt_algo.icv_size or sa.auth_algo.icv_size
+        icv_size = sa.crypt_icv_size or sa.crypt_algo.icv_size or sa.auth_algo.icv_size
         plain = sa.crypt_algo.decrypt(sa, esp, sa.crypt_key, icv_size,
                                       esn_en=spec.esn, esn=seq_hi)
     except IPSecIntegrityError as e:

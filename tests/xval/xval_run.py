@@ -403,7 +403,7 @@ class EspOut:
             errs.append("pad length %d, minimum is %d" % (rpadlen, E.min_pad(sa, len(payload))))
         if sa.p["aead"]:
             if iv != struct.pack("!Q", seq):
-                errs.append("GCM IV %s, expected the sequence number" % iv.hex())
+                errs.append("%s IV %s, expected the sequence number" % (sa.p["enc"], iv.hex()))
         elif sa.p["iv"]:  # NULL has none: an IV written anyway fails the payload check
             if iv in ivs:
                 errs.append("CBC IV %s repeated" % iv.hex())
