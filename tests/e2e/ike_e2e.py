@@ -101,6 +101,7 @@ ESP_SUITES = {
     "sha384": EspSuite("aes128", "sha384_192", "aes128-sha384", "AES-128-CBC/HMAC-SHA-384-192"),
     "sha512": EspSuite("aes256", "sha512_256", "aes256-sha512", "AES-256-CBC/HMAC-SHA-512-256"),
     "null": EspSuite("null", "sha256_128", "null-sha256", "NULL/HMAC-SHA-256-128"),
+    "ccm": EspSuite("aes128ccm16", "none", "aes128ccm16", "AES-128-CCM-16"),
 }
 # What patterned_pings' payload repeats (ping -p: 16 bytes at most); on the
 # WAN it shows in the ESP packets with NULL encryption, and nowhere else.

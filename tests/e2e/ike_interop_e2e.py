@@ -12,7 +12,9 @@
 #   Then strongSwan initiates, is killed and restarted and initiates again:
 #   its INITIAL_CONTACT makes dpsec drop the stale SAs at once.
 # --case lifetimes: dpsec initiates, with --test-ike-lifetime IKE_LIFE,
-#   --dpd-interval DPD and idle_seconds IDLE in the store. dpsec rekeys the
+#   --dpd-interval DPD and idle_seconds IDLE in the store, the child SAs in
+#   AES-128-CCM-16 (RFC 4309; the other cases' are AES-GCM), which show
+#   qmsas and strongSwan's list-sas name. dpsec rekeys the
 #   IKE SA at its soft point under a continuous ping (no loss beyond the
 #   tolerance; strongSwan holds the new SPIs); the traffic stops, dpsec
 #   deletes the idle child SA (strongSwan's list shows no child SA); at the
@@ -266,12 +268,16 @@ def run_lifetimes(w, errs):
     # and sent again with MODP-2048
     w.sw_proposals = "aes256-sha256-modp2048,aes256gcm16-prfsha256-ecp256"
     w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE), "--dpd-interval", str(DPD)]
+    w.esp = E.ESP_SUITES["ccm"]
     w.topology()
     ctld = w.gateway("a")
     w.strongswan()
     if not E.wait_until("the first negotiation", lambda: ping_ok(w), 20):
         errs.append("dpsec initiating: no ping answered")
         return
+    E.check_esp_cipher(w, errs)
+    if "AES_CCM_16-128" not in w.swanctl("--list-sas"):
+        errs.append("strongSwan's child SA is not AES_CCM_16-128:\n%s" % w.swanctl("--list-sas"))
     t_up = time.monotonic()
     first = w.mmsas()
     pinger = E.Pinger(w)

@@ -26,8 +26,10 @@
 #   says IKEv1, responder, and pings pass again.
 # --peer strongswan-cert: B is strongSwan with version = 1 and auth = pubkey,
 #   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
-#   Mode authenticated by RSA signatures, RFC 2409 §5.1); dpsec initiates,
-#   pings pass, show mmsas names B by its certificate's FQDN, and charon's
+#   Mode authenticated by RSA signatures, RFC 2409 §5.1), ESP AES-256-CCM-8
+#   (RFC 4309: ESP ID 14, Key Length 256); dpsec initiates,
+#   pings pass, show mmsas names B by its certificate's FQDN, show qmsas
+#   and strongSwan's list-sas name AES-256-CCM-8, and charon's
 #   log says it verified A's RSA signature (PKCS#1 without DigestInfo); then,
 #   as with --peer strongswan, strongSwan deletes its SAs and initiates, and
 #   dpsec responds: show mmsas says responder, pings pass again.
@@ -104,13 +106,13 @@ MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
 ISAKMP_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A renews at 38-41 s
 
 
-def ikev1_store(legacy, integ):
-    """ike_e2e's store with an IKEv1 policy and ESP AES-128-CBC with integ."""
+def ikev1_store(legacy, integ, enc="aes128"):
+    """ike_e2e's store with an IKEv1 policy and ESP enc (AES-128-CBC) with integ."""
     mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s };' % (
         MM_MINUTES, " legacy_suites = true;" if legacy else "")
     store = E.STORE.replace('default_action = "permit";', 'default_action = "permit"; ' + mm)
     return store.replace('encryption = "%(esp)s"; integrity = "%(integ)s";',
-                         'encryption = "aes128"; integrity = "%s";' % integ)
+                         'encryption = "%s"; integrity = "%s";' % (enc, integ))
 
 
 def with_ikev2_policy(store):
@@ -128,21 +130,23 @@ def with_added_policy(store, other, name):
     return store.rstrip().rsplit(");", 1)[0].rstrip() + ",\n" + policy + "\n);\n"
 
 
-def use_ikev1(legacy=False, pfs=False):
+def use_ikev1(legacy=False, pfs=False, ccm=False):
     """ike_e2e's stores and swanctl.conf for IKEv1; with pfs, Quick Mode
     with a new ECP-256 exchange on both, and HMAC-SHA-512-256 for ESP
-    instead of HMAC-SHA1-96; with legacy, a third policy,
+    instead of HMAC-SHA1-96; with ccm, ESP AES-256-CCM-8 (RFC 4309)
+    instead of AES-128-CBC with HMAC-SHA1-96; with legacy, a third policy,
     "ike-v1-strict", IKEv1 without the legacy suites."""
     integ, sw_integ = ("sha512_256", "sha512") if pfs else ("sha1_96", "sha1")
-    store = with_ikev2_policy(ikev1_store(legacy, integ))
+    enc, integ, sw_esp = ("aes256ccm8", "none", "aes256ccm8") if ccm else \
+        ("aes128", integ, "aes128-" + sw_integ + ("-ecp256" if pfs else ""))
+    store = with_ikev2_policy(ikev1_store(legacy, integ, enc))
     if legacy:
-        store = with_added_policy(store, ikev1_store(False, integ), "ike-v1-strict")
+        store = with_added_policy(store, ikev1_store(False, integ, enc), "ike-v1-strict")
     E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
                       .replace("proposals = %(proposals)s", "proposals = aes128-sha1-modp2048")
-                      .replace("esp_proposals = %(esp)s",
-                               "esp_proposals = aes128-" + sw_integ + ("-ecp256" if pfs else "")))
+                      .replace("esp_proposals = %(esp)s", "esp_proposals = " + sw_esp))
 
 
 def wait_until(what, cond, timeout=30):
@@ -273,7 +277,7 @@ def run_strongswan(w, errs):
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     E.check_ike_log(w, errs, "a", ", PFS")
-    check_sha512(w, errs)
+    check_esp(w, errs, "AES-128-CBC/HMAC-SHA-512-256", "AES_CBC-128/HMAC_SHA2_512_256")
     strongswan_initiates(w, errs, "IPv4 192.0.2.2")
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
@@ -281,15 +285,16 @@ def run_strongswan(w, errs):
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
 
 
-def check_sha512(w, errs):
-    """The pair's integrity is HMAC-SHA-512-256 on both sides: dpsec's show
-    qmsas and strongSwan's list-sas (its name of RFC 4868's algorithm, which
-    IKEv1 carries as Authentication Algorithm 7)."""
+def check_esp(w, errs, shown, swan):
+    """The pair's algorithms on both sides: dpsec's show qmsas says shown,
+    strongSwan's list-sas swan (its names of RFC 4868's HMAC-SHA-512-256,
+    which IKEv1 carries as Authentication Algorithm 7, and of RFC 4309's
+    AES-CCM, ESP IDs 14-16 with a Key Length)."""
     algs = {q["algorithms"] for q in w.show("a", "qmsas")}
     sas = swanctl(w, "--list-sas").stdout
     print("gateway a: child SAs' algorithms %s; strongSwan: %s" % (
-        sorted(algs), re.findall(r"AES_CBC-128/\S+", sas)))
-    if algs != {"AES-128-CBC/HMAC-SHA-512-256"} or "AES_CBC-128/HMAC_SHA2_512_256" not in sas:
+        sorted(algs), re.findall(r"AES_(?:CBC|CCM)\S*", sas)))
+    if algs != {shown} or swan not in sas:
         errs.append("child SAs: dpsec %s, strongSwan:\n%s" % (sorted(algs), sas))
 
 
@@ -327,7 +332,9 @@ def run_strongswan_cert(w, errs):
     # RSA_EMSA_PKCS1_NULL: PKCS#1 without DigestInfo, IKEv1's SIG
     if not any("'a.example' with RSA_EMSA_PKCS1_NULL successful" in l for l in lines):
         errs.append("charon did not verify A's RSA signature: %s" % lines)
+    check_esp(w, errs, "AES-256-CCM-8", "AES_CCM_8-256")
     strongswan_initiates(w, errs, "FQDN b.example")
+    check_esp(w, errs, "AES-256-CCM-8", "AES_CCM_8-256")
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
@@ -775,7 +782,7 @@ def main():
     if why:
         print("ikev1_e2e: %s; skipped" % why)
         return 77
-    use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan")
+    use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan", ccm=peer == "strongswan-cert")
     # the scan needs B's namespace as strongSwan's: the WAN address in the kernel
     world = {"dpsec-ah": "dpsec", "strongswan-cert": "strongswan-cert", "dpsec": "dpsec"}
     kind = I.Interop if peer == "strongswan-lifetimes" else E.World
