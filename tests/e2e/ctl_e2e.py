@@ -208,24 +208,27 @@ def hitless(w, errs):
     count = sender.finish()
     time.sleep(0.5)
     cap.stop()
-    check_stream(errs, pcap, count, "hitless", drops, w, 3000)
-    ports_counted(w, errs, count)
+    crossed = check_stream(errs, pcap, count, "hitless", drops, w, 3000)
+    ports_counted(w, errs, len(crossed))
     if changes < 1000:
         errs.append("hitless: only %d changes" % changes)
     return "%d changes under %d packets" % (changes, count)
 
 
 def ports_counted(w, errs, count):
-    """show ports (through ctld): the stream's count packets, at least, in
-    on the LAN port and out on the WAN port; both links up; the text form
-    a row per port under its header."""
+    """show ports (through ctld): the count packets of the stream seen on
+    the WAN, at least, in on the LAN port and out on the WAN port (not all
+    that were sent: the kernel drops what overflows the af_packet ring when
+    the machine is loaded, before dpsecd, and DPDK 22.11's af_packet does
+    not read its drop count); both links up; the text form a row per port
+    under its header."""
     ports = {p["name"]: p for p in w.show("ports")["ports"]}
     got = {n: (p["link"], p["rx_packets"], p["tx_packets"]) for n, p in ports.items()}
     text = w.ctl("show", "ports").stdout.splitlines()
     if set(got) != {"lan", "wan"} or got["lan"][0] != "up" or got["wan"][0] != "up" or \
             got["lan"][1] < count or got["wan"][2] < count:
-        errs.append("hitless: show ports gave (link, rx, tx) %s after %d packets from the LAN "
-                    "to the WAN" % (got, count))
+        errs.append("hitless: show ports gave (link, rx, tx) %s after %d packets crossed from "
+                    "the LAN to the WAN" % (got, count))
     if len(text) != 3 or not text[0].startswith("port") or \
             sorted(line.split()[0] for line in text[1:]) != ["lan", "wan"]:
         errs.append("hitless: show ports as text:\n" + "\n".join(text))
