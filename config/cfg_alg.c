@@ -45,8 +45,11 @@ const struct cfg_kw cfg_integ_kw[] = {
 static int refuse_ccm192(struct cfg_ctx *c, const config_setting_t *g)
 {
 	const config_setting_t *s = config_setting_get_member(g, "encryption");
-	const char *v = s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : "";
+	const char *v;
 
+	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING)
+		return 0; /* cfg_keyword says what is wrong with it */
+	v = config_setting_get_string(s);
 	if (strncmp(v, "aes192ccm", 9) != 0)
 		return 0;
 	return cfg_fail(c, s, "\"%.40s\": AES-CCM with a 192-bit key is not supported (intel-ipsec-mb, "

@@ -352,7 +352,7 @@ static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, ui
 }
 
 /* A static key is taken by the SA installed with it (seq_store.h): by one
- * outbound SA, and a combined-mode key (AES-GCM, ChaCha20-Poly1305) not by
+ * outbound SA, and a combined-mode key (AES-GCM, AES-CCM, ChaCha20-Poly1305) not by
  * SAs of both directions. Keys IKE negotiated are the SA's own: not taken.
  * Returns 0 (sa->key_taken set if taken), or -errno with a sentence naming
  * sa in err. */
@@ -372,12 +372,12 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 	}
 	snprintf(err, errlen, "SA %s: %s", c->name,
 		 rc == -EEXIST ? "another installed outbound SA has the same key: their sequence numbers, "
-				 "and with AES-GCM or ChaCha20-Poly1305 their nonces, would repeat (RFC "
-				 "4106 section 3.1, RFC 7634 section 2)"
+				 "and with AES-GCM, AES-CCM or ChaCha20-Poly1305 their nonces, would repeat "
+				 "(RFC 4106 section 3.1, RFC 4309 section 3.1, RFC 7634 section 2)"
 		 : rc == -ENOTUNIQ ? "an installed SA of the other direction has the same combined-mode "
-				     "key (AES-GCM, ChaCha20-Poly1305): both sides would count from the same "
-				     "place and use every nonce twice (RFC 4106 section 3.1, RFC 7634 "
-				     "section 2); give each direction its own key"
+				     "key (AES-GCM, AES-CCM, ChaCha20-Poly1305): both sides would count from "
+				     "the same place and use every nonce twice (RFC 4106 section 3.1, RFC "
+				     "4309 section 3.1, RFC 7634 section 2); give each direction its own key"
 		 : "out of memory");
 	return rc;
 }

@@ -319,7 +319,9 @@ static void prep_ccm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 	out->salt[0] = 0;
 	memcpy(out->salt + 1, c->salt, CCM_SALT_LEN);
 	out->iv_len = 8;
-	out->icv_len = c->enc_alg == DPSEC_ENC_AES_CCM_8 ? 8 : c->enc_alg == DPSEC_ENC_AES_CCM_12 ? 12 : 16;
+	out->icv_len = c->enc_alg == DPSEC_ENC_AES_CCM_8    ? 8
+		       : c->enc_alg == DPSEC_ENC_AES_CCM_12 ? 12
+							    : 16;
 	out->block_len = 4;
 }
 
