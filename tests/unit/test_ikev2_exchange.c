@@ -473,6 +473,7 @@ START_TEST(null_encryption_proposal)
 	ck_assert_int_eq(ikev2_sa_from_qm(&qm_null, 1, 0x01020304, &sa), 0);
 	ck_assert_uint_eq(sa.tr[0].type, IKEV2_TR_ENCR);
 	ck_assert_uint_eq(sa.tr[0].id, 11);
+	ck_assert_str_eq(ikev2_transform_id_name(IKEV2_TR_ENCR, 11), "NULL"); /* in logs */
 	ck_assert_ptr_null(ike_tr_attr(&sa, &sa.tr[0], IKEV2_ATTR_KEY_LENGTH));
 	ck_assert_uint_eq(sa.tr[1].type, IKEV2_TR_INTEG);
 	ck_assert_uint_eq(sa.tr[1].id, IKE_INTEG_HMAC_SHA2_256_128);
