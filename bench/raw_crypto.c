@@ -56,7 +56,8 @@
 enum cipher { CIPHER_GCM, CIPHER_AES_CBC, CIPHER_DES3, CIPHER_NONE, CIPHER_CHACHA, CIPHER_NULL,
 	      CIPHER_CCM };
 
-/* The HMACs: their names after "+", IMB's hash, the ICV. */
+/* The MACs (HMACs, AES-XCBC, AES-CMAC): their names after "+", IMB's
+ * hash, the ICV. */
 struct hmac_alg {
 	const char *name;
 	IMB_HASH_ALG hash;
@@ -68,6 +69,8 @@ static const struct hmac_alg hmacs[] = {
 	{ "sha256_128", IMB_AUTH_HMAC_SHA_256, 16 },
 	{ "sha384_192", IMB_AUTH_HMAC_SHA_384, 24 },
 	{ "sha512_256", IMB_AUTH_HMAC_SHA_512, 32 },
+	{ "aesxcbc_96", IMB_AUTH_AES_XCBC, 12 },
+	{ "aescmac_96", IMB_AUTH_AES_CMAC, 12 },
 };
 
 static void usage(void)
@@ -75,7 +78,8 @@ static void usage(void)
 	fprintf(stderr, "usage: raw_crypto --alg aes128gcm16|aes192gcm16|aes256gcm16|chacha20poly1305|"
 		"aes128ccm8|aes128ccm12|aes128ccm16|aes256ccm8|aes256ccm12|aes256ccm16|"
 		"aes128+sha1_96|aes192+sha1_96|aes256+sha1_96|3des+sha1_96|null+sha1_96|ah+sha1_96|...\n"
-		"                  (CBC, NULL or AH + sha1_96|sha256_128|sha384_192|sha512_256) --len BYTES\n"
+		"                  (CBC, NULL or AH + sha1_96|sha256_128|sha384_192|sha512_256|aesxcbc_96|\n"
+		"                  aescmac_96) --len BYTES\n"
 		"                  [--hash-extra BYTES] [--aad BYTES] [--decrypt] [--seconds S]\n"
 		"                  [--stall-us U]\n");
 	exit(2);
@@ -148,6 +152,9 @@ struct raw_state {
 	const void *des_ks_ptr[3];
 	uint8_t ipad[64] __attribute__((aligned(16)));
 	uint8_t opad[64] __attribute__((aligned(16)));
+	uint32_t mac_ks[44] __attribute__((aligned(16))); /* XCBC's K1, CMAC's key: schedules */
+	uint32_t mac_scratch[44] __attribute__((aligned(16)));
+	uint8_t mac_sub[2][16] __attribute__((aligned(16))); /* XCBC's K2, K3; CMAC's subkeys */
 	uint8_t bufs[DP_BURST][MAX_LEN + 64] __attribute__((aligned(64)));
 	uint8_t ivs[DP_BURST][16], aads[DP_BURST][16], tags[DP_BURST][32];
 };
@@ -225,6 +232,18 @@ static void hmac_pads(IMB_MGR *mgr, const struct raw_opts *o, const uint8_t *key
 	}
 }
 
+/* XCBC's and CMAC's keyed state, as ofl_cpu.c prepares it. */
+static void aes_mac_keys(IMB_MGR *mgr, const struct raw_opts *o, const uint8_t *key,
+			 struct raw_state *st)
+{
+	if (o->hmac->hash == IMB_AUTH_AES_XCBC) {
+		IMB_AES_XCBC_KEYEXP(mgr, key, st->mac_ks, st->mac_sub[0], st->mac_sub[1]);
+		return;
+	}
+	IMB_AES_KEYEXP_128(mgr, key, st->mac_ks, st->mac_scratch);
+	IMB_AES_CMAC_SUBKEY_GEN_128(mgr, st->mac_ks, st->mac_sub[0], st->mac_sub[1]);
+}
+
 static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st)
 {
 	static const uint8_t key[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -256,7 +275,10 @@ static void prepare(IMB_MGR *mgr, const struct raw_opts *o, struct raw_state *st
 			IMB_AES_KEYEXP_192(mgr, key, st->enc_keys, st->dec_keys);
 		else if (o->key_len == 32)
 			IMB_AES_KEYEXP_256(mgr, key, st->enc_keys, st->dec_keys);
-		hmac_pads(mgr, o, key, st);
+		if (o->hmac->hash == IMB_AUTH_AES_XCBC || o->hmac->hash == IMB_AUTH_AES_CMAC)
+			aes_mac_keys(mgr, o, key, st);
+		else
+			hmac_pads(mgr, o, key, st);
 	}
 	for (int b = 0; b < DP_BURST; b++) {
 		memset(st->bufs[b], b + 1, sizeof(st->bufs[b]));
@@ -300,7 +322,7 @@ static void fill_ccm(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 }
 
 /* Describes buffer b's job as dpsecd would: in place, after hash_extra
- * bytes that HMAC covers (ESP header and IV). */
+ * bytes that the MAC covers (ESP header and IV). */
 static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st, int b)
 {
 	uint8_t *buf = st->bufs[b];
@@ -333,14 +355,24 @@ static void fill_job(IMB_JOB *j, const struct raw_opts *o, struct raw_state *st,
 		j->enc_keys = st->enc_keys;
 		j->dec_keys = st->dec_keys;
 		j->iv_len_in_bytes = 16;
-	} else { /* AH: the HMAC of the whole packet; NULL: of the ESP header and clear payload */
+	} else { /* AH: the MAC of the whole packet; NULL: of the ESP header and clear payload */
 		j->cipher_mode = IMB_CIPHER_NULL;
 		j->key_len_in_bytes = 0;
 		j->iv_len_in_bytes = 0;
 	}
 	j->hash_alg = o->hmac->hash;
-	j->u.HMAC._hashed_auth_key_xor_ipad = st->ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = st->opad;
+	if (o->hmac->hash == IMB_AUTH_AES_XCBC) {
+		j->u.XCBC._k1_expanded = st->mac_ks;
+		j->u.XCBC._k2 = st->mac_sub[0];
+		j->u.XCBC._k3 = st->mac_sub[1];
+	} else if (o->hmac->hash == IMB_AUTH_AES_CMAC) {
+		j->u.CMAC._key_expanded = st->mac_ks;
+		j->u.CMAC._skey1 = st->mac_sub[0];
+		j->u.CMAC._skey2 = st->mac_sub[1];
+	} else {
+		j->u.HMAC._hashed_auth_key_xor_ipad = st->ipad;
+		j->u.HMAC._hashed_auth_key_xor_opad = st->opad;
+	}
 	j->hash_start_src_offset_in_bytes = 0;
 	j->msg_len_to_hash_in_bytes = o->hash_extra + o->len;
 	j->auth_tag_output_len_in_bytes = o->hmac->icv;

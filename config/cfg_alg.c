@@ -35,6 +35,8 @@ const struct cfg_kw cfg_integ_kw[] = {
 	{ "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 },
 	{ "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
 	{ "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 },
+	{ "aesxcbc_96", DPSEC_INTEG_AES_XCBC_96 },
+	{ "aescmac_96", DPSEC_INTEG_AES_CMAC_96 },
 	{ NULL, 0 }
 };
 
@@ -81,6 +83,16 @@ const char *cfg_enc_name(uint8_t alg, uint8_t key_len)
 		if (e->alg == alg && e->key_len == key_len)
 			return e->name;
 	return "none";
+}
+
+const char *cfg_integ_rfc(uint8_t alg)
+{
+	switch (alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96: return "RFC 2404";
+	case DPSEC_INTEG_AES_XCBC_96: return "RFC 3566";
+	case DPSEC_INTEG_AES_CMAC_96: return "RFC 4494";
+	default: return "RFC 4868";
+	}
 }
 
 const char *cfg_integ_name(uint8_t alg)

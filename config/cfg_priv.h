@@ -95,13 +95,15 @@ struct cfg_enc {
 	const char *key_layout; /* what the key material is, for the message on a wrong length */
 };
 extern const struct cfg_enc cfg_encs[];
-extern const struct cfg_kw cfg_integ_kw[]; /* "none" and the HMACs, by enum dpsec_integ_alg */
+extern const struct cfg_kw cfg_integ_kw[]; /* "none", the HMACs, XCBC, CMAC: enum dpsec_integ_alg */
 /* "encryption" as cfg_keyword(); *out the cipher, NULL for "none" (taken only with_none). */
 int cfg_encryption(struct cfg_ctx *c, const config_setting_t *g, bool req, bool with_none,
 		   const struct cfg_enc **out);
 /* The names back: "none" for what has none. */
 const char *cfg_enc_name(uint8_t alg, uint8_t key_len);
 const char *cfg_integ_name(uint8_t alg);
+/* The RFC that defines an integrity algorithm for IPsec, for key length messages. */
+const char *cfg_integ_rfc(uint8_t alg);
 /* "dscp": "copy" (*fixed false) or 0..63; 0 absent, 1 read, -1 error (cfg_sa.c). */
 int cfg_dscp(struct cfg_ctx *c, const config_setting_t *g, bool *fixed, uint8_t *dscp);
 int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,

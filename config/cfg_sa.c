@@ -36,7 +36,8 @@ static const struct cfg_kw encap_kw[] = {
 	{ "none", DPSEC_ENCAP_NONE }, { "udp", DPSEC_ENCAP_UDP }, { NULL, 0 }
 };
 
-#define INTEG_EXPECTED "\"sha1_96\", \"sha256_128\", \"sha384_192\" or \"sha512_256\""
+#define INTEG_EXPECTED "\"sha1_96\", \"sha256_128\", \"sha384_192\", \"sha512_256\", " \
+		       "\"aesxcbc_96\" or \"aescmac_96\""
 
 static const char *dir_name(uint8_t dir)
 {
@@ -178,7 +179,7 @@ static int sa_integrity(struct cfg_ctx *c, const config_setting_t *g, struct dps
 	sa->integ_alg = (uint8_t)integ;
 	sa->integ_key_len = dpsec_integ_key_len((uint8_t)integ);
 	return sa_key(c, g, "integrity_key", sa->integ_key_len, cfg_integ_name((uint8_t)integ),
-		      integ == DPSEC_INTEG_HMAC_SHA1_96 ? "RFC 2404" : "RFC 4868", sa->integ_key);
+		      cfg_integ_rfc((uint8_t)integ), sa->integ_key);
 }
 
 /* AH (RFC 4302) authenticates the packet and encrypts nothing. */

@@ -61,6 +61,8 @@ static const char *integ_name(uint8_t alg)
 	case DPSEC_INTEG_HMAC_SHA256_128: return "HMAC-SHA-256-128";
 	case DPSEC_INTEG_HMAC_SHA384_192: return "HMAC-SHA-384-192";
 	case DPSEC_INTEG_HMAC_SHA512_256: return "HMAC-SHA-512-256";
+	case DPSEC_INTEG_AES_XCBC_96: return "AES-XCBC-MAC-96";
+	case DPSEC_INTEG_AES_CMAC_96: return "AES-CMAC-96";
 	default: return "none";
 	}
 }

@@ -514,6 +514,8 @@ static const char *sa_integ_problem(const struct dpsec_sa_conf *c)
 		[DPSEC_INTEG_HMAC_SHA256_128] = "HMAC-SHA-256-128 takes a 32-byte key (RFC 4868)",
 		[DPSEC_INTEG_HMAC_SHA384_192] = "HMAC-SHA-384-192 takes a 48-byte key (RFC 4868)",
 		[DPSEC_INTEG_HMAC_SHA512_256] = "HMAC-SHA-512-256 takes a 64-byte key (RFC 4868)",
+		[DPSEC_INTEG_AES_XCBC_96] = "AES-XCBC-MAC-96 takes a 16-byte key (RFC 3566)",
+		[DPSEC_INTEG_AES_CMAC_96] = "AES-CMAC-96 takes a 16-byte key (RFC 4494)",
 	};
 
 	if (c->integ_alg != DPSEC_INTEG_NONE && dpsec_integ_key_len(c->integ_alg) == 0)

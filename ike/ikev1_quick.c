@@ -34,12 +34,14 @@ static const struct { uint8_t alg; uint16_t id; } esp_v1[] = {
 
 /* Integrity algorithms as IKEv1 numbers: AH's transform ID (RFC 2407
  * §4.4.3) and ESP's Authentication Algorithm attribute (§4.5); RFC 4868
- * §3.1 gives SHA-2 the same number in both. */
+ * §3.1 gives SHA-2 the same number in both, RFC 3566 §5 AES-XCBC-MAC-96.
+ * AES-CMAC-96 (RFC 4494) has none: IKEv2 only. */
 static const struct { uint8_t alg; uint16_t ah_id, esp_auth; } integ_v1[] = {
 	{ DPSEC_INTEG_HMAC_SHA1_96, 3, 2 },
 	{ DPSEC_INTEG_HMAC_SHA256_128, 5, 5 },
 	{ DPSEC_INTEG_HMAC_SHA384_192, 6, 6 },
 	{ DPSEC_INTEG_HMAC_SHA512_256, 7, 7 },
+	{ DPSEC_INTEG_AES_XCBC_96, 9, 9 },
 };
 
 #define N_INTEG_V1 (sizeof(integ_v1) / sizeof(integ_v1[0]))
@@ -89,12 +91,13 @@ static bool ah_blocked(const struct ikev1_sa *sa, uint8_t protocol)
 }
 
 /* Whether IKEv1 can offer method m here: not AH across a NAT, and not
- * ChaCha20-Poly1305, which has no IKEv1 transform ID (RFC 7634 is for
- * IKEv2): such a method serves IKEv2 peers only. */
+ * ChaCha20-Poly1305 or AES-CMAC-96, which have no IKEv1 number (RFC 7634
+ * and RFC 4494 are for IKEv2): such a method serves IKEv2 peers only. */
 static bool offerable(const struct ikev1_sa *sa, const struct ike_qm_method *m)
 {
 	return !ah_blocked(sa, m->protocol) &&
-	       !(m->protocol == IKE_PROTO_ESP && m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305);
+	       !(m->protocol == IKE_PROTO_ESP && m->enc_alg == DPSEC_ENC_CHACHA20_POLY1305) &&
+	       (m->integ_alg == DPSEC_INTEG_NONE || integ_number(m->integ_alg, false) != 0);
 }
 
 static bool mode_is_transport(uint16_t m)
@@ -156,12 +159,14 @@ static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8]
 	ike_sa_add_attr_tlv(sa, ISAKMP_IPSEC_SA_LIFE_DURATION, be + 4, 4);
 }
 
-static bool any_method_offered(const struct ikev1_sa *sa)
+/* The first method IKEv1 can offer here, whose PFS group the Quick Mode
+ * uses; NULL if none. */
+static const struct ike_qm_method *first_offered(const struct ikev1_sa *sa)
 {
 	for (uint8_t i = 0; i < sa->peer.n_qm; i++)
 		if (offerable(sa, &sa->peer.qm[i]))
-			return true;
-	return false;
+			return &sa->peer.qm[i];
+	return NULL;
 }
 
 /* One proposal per method, numbered from 1, each with our SPI; none for AH
@@ -527,12 +532,14 @@ int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t reke
 	union isakmp_body *b = malloc(sizeof(*b));
 	struct ikev1_tx t;
 	size_t len;
+	const struct ike_qm_method *first = first_offered(sa);
 	int rc = x && b ? 0 : ike_fail(err, -EBUSY, "ISAKMP SA has %d exchanges in flight",
 				       IKEV1_MAX_XCHG);
 
-	if (rc == 0 && !any_method_offered(sa))
-		rc = ike_fail(err, -EPROTONOSUPPORT, "Quick Mode: every method of the policy is AH, "
-			      "which cannot cross the NAT on the path to the peer");
+	if (rc == 0 && first == NULL)
+		rc = ike_fail(err, -EPROTONOSUPPORT, "Quick Mode: no method of the policy can be "
+			      "offered to this peer (AH across a NAT on the path; ChaCha20-Poly1305 "
+			      "or AES-CMAC-96, which have no IKEv1 number)");
 	if (rc == 0) {
 		x->spi_in = ikev1_new_child_spi(e);
 		x->rekeys = rekeys;
@@ -543,7 +550,7 @@ int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t reke
 		rc = ikev1_random(x->ni, x->ni_len, err);
 	}
 	if (rc == 0)
-		rc = pfs_key_pair(e, x, sa->peer.qm[0].dh_group, err);
+		rc = pfs_key_pair(e, x, first->dh_group, err);
 	if (rc == 0) {
 		offer_build(sa, x, &b->sa, life);
 		qm_body(e, sa, x, &t, b);

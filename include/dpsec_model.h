@@ -100,10 +100,21 @@ enum dpsec_integ_alg {
 	DPSEC_INTEG_HMAC_SHA256_128, /* RFC 4868 */
 	DPSEC_INTEG_HMAC_SHA384_192, /* RFC 4868 */
 	DPSEC_INTEG_HMAC_SHA512_256, /* RFC 4868 */
+	DPSEC_INTEG_AES_XCBC_96,     /* RFC 3566 */
+	DPSEC_INTEG_AES_CMAC_96,     /* RFC 4494 */
+	DPSEC_INTEG_N                /* not an algorithm: the count */
 };
 
-/* The key length of an integrity algorithm: the hash's output (RFC 2404
- * §3, RFC 4868 §2.1.1); 0 for none or an unknown one. */
+/* Whether alg is a MAC built on AES-128 (XCBC or CMAC) rather than a
+ * HMAC. */
+static inline bool dpsec_integ_is_aes_mac(uint8_t alg)
+{
+	return alg == DPSEC_INTEG_AES_XCBC_96 || alg == DPSEC_INTEG_AES_CMAC_96;
+}
+
+/* The key length of an integrity algorithm: the HMAC's hash output (RFC
+ * 2404 §3, RFC 4868 §2.1.1), AES-128's key for XCBC and CMAC (RFC 3566
+ * §2.1, RFC 4494 §2); 0 for none or an unknown one. */
 static inline uint8_t dpsec_integ_key_len(uint8_t alg)
 {
 	switch (alg) {
@@ -111,15 +122,23 @@ static inline uint8_t dpsec_integ_key_len(uint8_t alg)
 	case DPSEC_INTEG_HMAC_SHA256_128: return 32;
 	case DPSEC_INTEG_HMAC_SHA384_192: return 48;
 	case DPSEC_INTEG_HMAC_SHA512_256: return 64;
+	case DPSEC_INTEG_AES_XCBC_96:
+	case DPSEC_INTEG_AES_CMAC_96: return 16;
 	default: return 0;
 	}
 }
 
-/* Its ICV: the HMAC truncated to half the hash (RFC 4868 §2.1.1; SHA-1: 96
- * bits, RFC 2404 §3); 0 for none or an unknown one. */
+/* Its ICV: the HMAC truncated to half the hash (RFC 4868 §2.1.1), 96 bits
+ * for HMAC-SHA1 (RFC 2404 §3), XCBC (RFC 3566 §2.3) and CMAC (RFC 4494
+ * §2.2); 0 for none or an unknown one. */
 static inline uint8_t dpsec_integ_icv_len(uint8_t alg)
 {
-	return alg == DPSEC_INTEG_HMAC_SHA1_96 ? 12 : dpsec_integ_key_len(alg) / 2;
+	switch (alg) {
+	case DPSEC_INTEG_HMAC_SHA1_96:
+	case DPSEC_INTEG_AES_XCBC_96:
+	case DPSEC_INTEG_AES_CMAC_96: return 12;
+	default: return dpsec_integ_key_len(alg) / 2;
+	}
 }
 
 /* One filter of a filter list. Ports apply to TCP, UDP and SCTP only;

@@ -1,10 +1,11 @@
 /* ofl_cpu.c - the CPU crypto engine on intel-ipsec-mb: one IMB_MGR per
  * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
- * or DES key schedules, HMAC inner/outer states; ChaCha20's key is used as
- * it is). The fast path runs each GCM op with one call of IMB's direct GCM
- * API, and the other ops (CBC + HMAC, ChaCha20-Poly1305, AES-CCM, AH's HMAC) as IMB
- * jobs, one burst submission and flushes until every job is back. An
- * AES-128-CTR keystream in the same manager supplies the CBC IVs.
+ * or DES key schedules, HMAC inner/outer states, AES-XCBC and AES-CMAC
+ * schedules and subkeys; ChaCha20's key is used as it is). The fast path
+ * runs each GCM op with one call of IMB's direct GCM API, and the other ops
+ * (CBC + MAC, ChaCha20-Poly1305, AES-CCM, AH's MAC) as IMB jobs, one burst
+ * submission and flushes until every job is back. An AES-128-CTR
+ * keystream in the same manager supplies the CBC IVs.
  *
  * Why not jobs for everything, checked by IMB: on this project's machine a
  * 52-byte GCM op costs about 100 cycles as a checked job, 74 as an
@@ -21,6 +22,10 @@
  * - HMAC tags must be the IPsec-truncated or the full length: 12 or 20
  *   bytes for SHA-1, 16 or 32 for SHA-256.
  * - CBC lengths must be non-zero multiples of 16, HMAC lengths 1..65534.
+ * - IMB_AUTH_AES_XCBC wants a 12- or 16-byte tag, K1's AES-128 encryption
+ *   schedule and K2, K3 (IMB_AES_XCBC_KEYEXP); IMB_AUTH_AES_CMAC a 1..16-
+ *   byte tag, the key's encryption schedule and the two subkeys
+ *   (IMB_AES_CMAC_SUBKEY_GEN_128); both hash at most 65534 bytes.
  * - IMB_CIPHER_DES3 wants key_len_in_bytes 24, an 8-byte IV, lengths that
  *   are non-zero multiples of 8, and enc_keys = dec_keys = an array of the
  *   three DES key schedules' addresses (the same schedules both ways).
@@ -54,7 +59,8 @@
 #define AES_BLOCK 16
 #define DES_BLOCK 8
 #define DES3_KEY_LEN 24         /* K1 || K2 || K3, RFC 2451 §2.2 */
-#define HMAC_MAX_LEN 65534u     /* the most an IMB HMAC job hashes */
+#define MAC_MAX_LEN 65534u      /* the most an IMB HMAC, XCBC or CMAC job hashes */
+#define AES_MAC_KEY_LEN 16      /* XCBC and CMAC: AES-128 (RFC 3566 §2.1, RFC 4494 §2) */
 
 static_assert(offsetof(struct ofl_sa_crypto, k.cbc.des_ks_ptr) + 3 * sizeof(void *) <=
 		      offsetof(struct ofl_sa_crypto, k.cbc.ipad),
@@ -242,11 +248,13 @@ static uint32_t hmac_block(uint8_t integ_alg)
 		       ? 128 : 64;
 }
 
-static bool hmac_ok(const struct dpsec_sa_conf *c)
+static bool integ_ok(const struct dpsec_sa_conf *c)
 {
 	/* HMAC is defined for any key up to a block; the IPsec lengths
 	 * (RFC 2404: 20, RFC 4868: the hash's output) are the configuration's
-	 * check. */
+	 * check. XCBC and CMAC take AES-128's key and nothing else. */
+	if (dpsec_integ_is_aes_mac(c->integ_alg))
+		return c->integ_key_len == AES_MAC_KEY_LEN;
 	return dpsec_integ_key_len(c->integ_alg) != 0 && c->integ_key_len > 0 &&
 	       c->integ_key_len <= hmac_block(c->integ_alg);
 }
@@ -256,9 +264,9 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 	if (e == NULL || c == NULL)
 		return -EINVAL;
 	if (c->protocol == DPSEC_PROTO_AH)
-		return hmac_ok(c) ? 0 : -EINVAL;
+		return integ_ok(c) ? 0 : -EINVAL;
 	if (c->enc_alg == DPSEC_ENC_NULL)
-		return c->enc_key_len == 0 && hmac_ok(c) ? 0 : -EINVAL;
+		return c->enc_key_len == 0 && integ_ok(c) ? 0 : -EINVAL;
 	if (c->enc_alg != DPSEC_ENC_3DES_CBC && c->enc_key_len != 16 && c->enc_key_len != 24 &&
 	    c->enc_key_len != 32)
 		return -EINVAL;
@@ -274,9 +282,9 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 	case DPSEC_ENC_3DES_CBC:
 		if (c->enc_key_len != DES3_KEY_LEN)
 			return -EINVAL;
-		__attribute__((fallthrough)); /* HMAC as with AES-CBC */
+		__attribute__((fallthrough)); /* the MAC as with AES-CBC */
 	case DPSEC_ENC_AES_CBC:
-		return hmac_ok(c) ? 0 : -EINVAL; /* no confidentiality-only ESP */
+		return integ_ok(c) ? 0 : -EINVAL; /* no confidentiality-only ESP */
 	default:
 		return -EINVAL;
 	}
@@ -370,6 +378,37 @@ static void prep_hmac(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_c
 	for (uint32_t i = 0; i < block; i++)
 		pad[i] ^= 0x36 ^ 0x5c;
 	out->hash_alg = (uint8_t)hash_one_block(m, c->integ_alg, pad, out->k.cbc.opad);
+}
+
+/* AES-XCBC-MAC-96 (RFC 3566 §2.3): K1's schedule, K2 and K3, all derived
+ * from the key; AES-CMAC-96 (RFC 4494, RFC 4493 §2.3): the key's schedule
+ * and its two subkeys. */
+static void prep_aes_mac(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
+{
+	uint32_t dec_scratch[44] __attribute__((aligned(16)));
+
+	if (c->integ_alg == DPSEC_INTEG_AES_XCBC_96) {
+		IMB_AES_XCBC_KEYEXP(m, c->integ_key, out->k.cbc.aes_mac.ks, out->k.cbc.aes_mac.sub[0],
+				    out->k.cbc.aes_mac.sub[1]);
+		out->hash_alg = IMB_AUTH_AES_XCBC;
+		return;
+	}
+	IMB_AES_KEYEXP_128(m, c->integ_key, out->k.cbc.aes_mac.ks, dec_scratch);
+	explicit_bzero(dec_scratch, sizeof(dec_scratch));
+	IMB_AES_CMAC_SUBKEY_GEN_128(m, out->k.cbc.aes_mac.ks, out->k.cbc.aes_mac.sub[0],
+				    out->k.cbc.aes_mac.sub[1]);
+	out->hash_alg = IMB_AUTH_AES_CMAC;
+}
+
+/* The integrity algorithm's keyed state and ICV length; pad as
+ * prep_hmac's. */
+static void prep_integ(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
+		       uint8_t *pad)
+{
+	if (dpsec_integ_is_aes_mac(c->integ_alg))
+		prep_aes_mac(m, c, out);
+	else
+		prep_hmac(m, c, out, pad);
 	out->icv_len = dpsec_integ_icv_len(c->integ_alg);
 }
 
@@ -386,26 +425,26 @@ static void prep_cbc(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 		IMB_AES_KEYEXP_192(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
 	else
 		IMB_AES_KEYEXP_256(m, c->enc_key, out->k.cbc.enc_keys, out->k.cbc.dec_keys);
-	prep_hmac(m, c, out, pad);
+	prep_integ(m, c, out, pad);
 	out->iv_len = des3 ? DES_BLOCK : AES_BLOCK;
 	out->block_len = des3 ? DES_BLOCK : AES_BLOCK;
 }
 
-/* ESP with NULL encryption (RFC 2410): the HMAC over the ESP header and
+/* ESP with NULL encryption (RFC 2410): the MAC over the ESP header and
  * the clear payload; no IV, the trailer aligned to 4 bytes (RFC 4303 §2.4). */
 static void prep_null(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
 		      uint8_t *pad)
 {
-	prep_hmac(m, c, out, pad);
+	prep_integ(m, c, out, pad);
 	out->iv_len = 0;
 	out->block_len = 4;
 }
 
-/* AH: the HMAC alone; the AH header's alignment is the caller's. */
+/* AH: the MAC alone; the AH header's alignment is the caller's. */
 static void prep_auth_only(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out,
 			   uint8_t *pad)
 {
-	prep_hmac(m, c, out, pad);
+	prep_integ(m, c, out, pad);
 	out->auth_only = 1;
 	out->block_len = 4;
 }
@@ -487,7 +526,7 @@ static uint16_t run_gcm(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint1
 }
 
 /* What IMB's job check would refuse of the fields an op brings (the rest
- * come from the SA's template): a HMAC length of 1..65534 bytes; a cipher
+ * come from the SA's template): a MAC length of 1..65534 bytes; a cipher
  * length that is a non-zero number of the cipher's blocks, or none for AH;
  * ChaCha20-Poly1305 and AES-CCM any length but none, authenticated over
  * just that (and their AAD of at most 12 bytes). */
@@ -497,20 +536,31 @@ static bool job_op_valid(const struct ofl_op *op)
 
 	if (op_is_chacha(op) || op_is_ccm(op))
 		return op->cipher_len != 0 && op->auth_len == op->cipher_len && op->aad_len <= 12;
-	if (op->auth_len == 0 || op->auth_len > HMAC_MAX_LEN)
+	if (op->auth_len == 0 || op->auth_len > MAC_MAX_LEN)
 		return false;
 	if (sa->auth_only)
 		return op->cipher_len == 0;
 	return op->cipher_len != 0 && (op->cipher_len & (sa->block_len - 1u)) == 0;
 }
 
-static void fill_hmac(IMB_JOB *j, const struct ofl_op *op)
+/* The MAC's keyed state as its job takes it: HMAC, XCBC or CMAC. */
+static void fill_integ(IMB_JOB *j, const struct ofl_op *op)
 {
 	const struct ofl_sa_crypto *sa = op->sa;
 
 	j->hash_alg = sa->hash_alg;
-	j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
-	j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
+	if (sa->hash_alg == IMB_AUTH_AES_XCBC) {
+		j->u.XCBC._k1_expanded = sa->k.cbc.aes_mac.ks;
+		j->u.XCBC._k2 = sa->k.cbc.aes_mac.sub[0];
+		j->u.XCBC._k3 = sa->k.cbc.aes_mac.sub[1];
+	} else if (sa->hash_alg == IMB_AUTH_AES_CMAC) {
+		j->u.CMAC._key_expanded = sa->k.cbc.aes_mac.ks;
+		j->u.CMAC._skey1 = sa->k.cbc.aes_mac.sub[0];
+		j->u.CMAC._skey2 = sa->k.cbc.aes_mac.sub[1];
+	} else {
+		j->u.HMAC._hashed_auth_key_xor_ipad = sa->k.cbc.ipad;
+		j->u.HMAC._hashed_auth_key_xor_opad = sa->k.cbc.opad;
+	}
 	j->hash_start_src_offset_in_bytes = op->auth_off;
 	j->msg_len_to_hash_in_bytes = op->auth_len;
 }
@@ -533,7 +583,7 @@ static void fill_cbc(IMB_JOB *j, const struct ofl_op *op)
 		j->dec_keys = sa->k.cbc.dec_keys;
 	}
 	j->iv_len_in_bytes = sa->iv_len;
-	fill_hmac(j, op);
+	fill_integ(j, op);
 }
 
 /* The nonce and AAD as GCM's (RFC 7634 §2-2.1); Poly1305 covers the
@@ -576,7 +626,7 @@ static void fill_auth_only(IMB_JOB *j, const struct ofl_op *op)
 	j->cipher_mode = IMB_CIPHER_NULL;
 	j->key_len_in_bytes = 0;
 	j->iv_len_in_bytes = 0;
-	fill_hmac(j, op);
+	fill_integ(j, op);
 }
 
 static void fill_job(IMB_JOB *j, struct ofl_op *op)

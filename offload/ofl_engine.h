@@ -31,12 +31,12 @@ struct ofl_sa_crypto {
 	uint8_t key_len;    /* cipher key bytes: 16, 24 or 32 (AES), 24 (3DES), 0 (NULL) */
 	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, CCM, ChaCha20, 3DES),
 			     * 16 (AES-CBC), 0 (NULL) */
-	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96), 24, 32 (SHA-384/512),
-			     * 8, 12 or 16 (CCM) */
+	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96, XCBC, CMAC), 24, 32
+			     * (SHA-384/512), 8, 12 or 16 (CCM) */
 	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, CCM, ChaCha20, NULL), 8 (3DES),
 			     * 16 (AES-CBC) */
-	uint8_t auth_only;  /* AH: HMAC alone over [auth_off, +auth_len), nothing ciphered */
-	uint8_t hash_alg;   /* IMB_HASH_ALG of the HMAC (CBC, NULL, AH) */
+	uint8_t auth_only;  /* AH: the MAC alone over [auth_off, +auth_len), nothing ciphered */
+	uint8_t hash_alg;   /* IMB_HASH_ALG of the MAC (HMAC, XCBC, CMAC: CBC, NULL, AH) */
 	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes: the nonce's start; AES-CCM's
 					   * 3 bytes after a 0 (see struct ofl_op's iv) */
 	union {
@@ -55,8 +55,18 @@ struct ofl_sa_crypto {
 					const void *des_ks_ptr[3];
 				};
 			};
-			uint8_t ipad[64] __attribute__((aligned(16))); /* H(K ^ ipad) */
-			uint8_t opad[64] __attribute__((aligned(16))); /* H(K ^ opad) */
+			union {
+				struct { /* HMAC */
+					uint8_t ipad[64] __attribute__((aligned(16))); /* H(K ^ ipad) */
+					uint8_t opad[64] __attribute__((aligned(16))); /* H(K ^ opad) */
+				};
+				struct { /* AES-XCBC-MAC: K1's schedule, K2, K3 (RFC 3566
+					  * §2.3); AES-CMAC: the key's schedule, the
+					  * subkeys K1, K2 (RFC 4493 §2.3) */
+					uint32_t ks[44] __attribute__((aligned(16)));
+					uint8_t sub[2][16] __attribute__((aligned(16)));
+				} aes_mac;
+			};
 		} cbc;
 	} k __attribute__((aligned(64)));
 };
@@ -71,7 +81,7 @@ struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;
 	uint32_t cipher_off, cipher_len;
-	uint32_t auth_off, auth_len;  /* HMAC's range; combined modes authenticate the aad and
+	uint32_t auth_off, auth_len;  /* the MAC's range; combined modes authenticate the aad and
 				       * the cipher range: auth_len = cipher_len */
 	const uint8_t *iv;            /* combined modes: 12 bytes, the template's salt || IV: the
 				       * nonce (AES-CCM's 11-byte nonce is their last 11);
@@ -80,7 +90,7 @@ struct ofl_op {
 	uint8_t aad_len;              /* 8, or 12 with ESN (RFC 4106 §5, RFC 4309 §5, RFC 7634 §2.1) */
 	bool encrypt;
 	uint8_t *tag;                 /* where the engine writes the computed ICV */
-	int status;                   /* out: 0, -EINVAL (a length the cipher or HMAC
+	int status;                   /* out: 0, -EINVAL (a length the cipher or MAC
 				       * cannot take: refused) or -EIO (failed) */
 };
 

@@ -418,6 +418,10 @@ def cli(w, errs):
                        (["sa", "add", "c", "spi=0x7007", "direction=outbound", "mode=tunnel",
                          "local=192.0.2.1", "remote=192.0.2.83", "encryption=aes192ccm16",
                          "encryption_key=0x" + "22" * 27], "192-bit key is not supported"),
+                       (["sa", "add", "x", "spi=0x7008", "direction=outbound", "mode=tunnel",
+                         "local=192.0.2.1", "remote=192.0.2.84", "encryption=aes128",
+                         "encryption_key=0x" + "22" * 16, "integrity=aesxcbc_96",
+                         "integrity_key=0x" + "33" * 20], "RFC 3566"),
                        (["show", "nonsense"], "usage")):
         r = w.ctl(*args, check=False)
         if r.returncode == 0 or want not in r.stderr + r.stdout:
@@ -440,8 +444,9 @@ def expiry(w, errs):
     """An SA's hard lifetime: dpsecd stops it by itself, reports it, and
     dpsec-ctld deletes it (audited); by volume too, under traffic. The SA
     is added with its outer header's DF bit and DSCP, which dpsecd shows; beside
-    it, an SA with NULL encryption (integrity only), one with AES-CCM's
-    8-byte ICV and 3-byte salt (RFC 4309) and an AH SA added and deleted."""
+    it, an SA with NULL encryption (integrity only, AES-XCBC-MAC-96), one
+    with AES-CCM's 8-byte ICV and 3-byte salt (RFC 4309) and an AH SA
+    (AES-CMAC-96) added and deleted."""
     w.ctl("sa", "add", "short", "spi=0x7001", "direction=outbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.77", "encryption=aes128gcm16",
           "encryption_key=0x" + bytes(range(50, 70)).hex(), "lifetime_seconds=2",
@@ -453,12 +458,12 @@ def expiry(w, errs):
         errs.append("expiry: sa add df_bit=clear dscp=12 installed df_bit %s, dscp %s"
                     % (sa.get("df_bit"), sa.get("dscp")))
     w.ctl("sa", "add", "clear-text", "spi=0x7002", "direction=outbound", "mode=tunnel",
-          "local=192.0.2.1", "remote=192.0.2.78", "encryption=null", "integrity=sha256_128",
-          "integrity_key=0x" + bytes(range(70, 102)).hex())  # RFC 2410: no encryption_key
+          "local=192.0.2.1", "remote=192.0.2.78", "encryption=null", "integrity=aesxcbc_96",
+          "integrity_key=0x" + bytes(range(70, 86)).hex())  # RFC 2410: no encryption_key
     alg = qmsa_names(w).get("clear-text", {}).get("algorithms")
-    if alg != "NULL/HMAC-SHA-256-128":
-        errs.append("expiry: sa add encryption=null installed %s, not NULL/HMAC-SHA-256-128"
-                    % alg)
+    if alg != "NULL/AES-XCBC-MAC-96":
+        errs.append("expiry: sa add encryption=null integrity=aesxcbc_96 installed %s, not "
+                    "NULL/AES-XCBC-MAC-96" % alg)
     w.ctl("sa", "delete", "clear-text")
     w.ctl("sa", "add", "ccm", "spi=0x7006", "direction=inbound", "mode=tunnel",
           "local=192.0.2.1", "remote=192.0.2.82", "encryption=aes256ccm8",
@@ -468,11 +473,12 @@ def expiry(w, errs):
         errs.append("expiry: sa add encryption=aes256ccm8 installed %s, not AES-256-CCM-8" % alg)
     w.ctl("sa", "delete", "ccm")
     w.ctl("sa", "add", "ah-only", "spi=0x7004", "direction=inbound", "mode=transport",
-          "local=192.0.2.1", "remote=192.0.2.80", "protocol=ah", "integrity=sha256_128",
-          "integrity_key=0x" + bytes(range(110, 142)).hex())
+          "local=192.0.2.1", "remote=192.0.2.80", "protocol=ah", "integrity=aescmac_96",
+          "integrity_key=0x" + bytes(range(110, 126)).hex())
     alg = qmsa_names(w).get("ah-only", {}).get("algorithms")
-    if alg != "AH/HMAC-SHA-256-128":
-        errs.append("expiry: sa add protocol=ah installed %s, not AH/HMAC-SHA-256-128" % alg)
+    if alg != "AH/AES-CMAC-96":
+        errs.append("expiry: sa add protocol=ah integrity=aescmac_96 installed %s, not "
+                    "AH/AES-CMAC-96" % alg)
     w.ctl("sa", "delete", "ah-only")
     time.sleep(4)
     if "short" in qmsa_names(w):

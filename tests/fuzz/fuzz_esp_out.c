@@ -4,7 +4,7 @@
  * AES-256-GCM and ESN, transport over IPv4 in UDP with AES-128-GCM,
  * tunnel over IPv4 with AES-128-CBC + HMAC-SHA1-96, transport over IPv6
  * with AES-128-CBC + HMAC-SHA-512-256, tunnel over IPv4 with NULL
- * encryption + HMAC-SHA1-96, RFC 2410, tunnel over IPv6 with AES-128-CCM-8
+ * encryption + AES-CMAC-96, RFC 2410 and RFC 4494, tunnel over IPv6 with AES-128-CCM-8
  * and ESN, RFC 4309); the rest is the packet, parsed as
  * a worker parses it. Each ESP packet that comes out is read as its peer
  * would, with OpenSSL, not dpsec's code: the outer header (addresses,
@@ -67,8 +67,8 @@ static void make_sa(int i)
 	for (int k = 0; k < c->enc_key_len; k++)
 		c->enc_key[k] = (uint8_t)(0x31 * (i + 1) + k);
 	memcpy(c->salt, i == 6 ? "\x5a\x5b\x5c\x00" : "\x5a\x5b\x5c\x5d", 4); /* CCM: 3 bytes */
-	c->integ_alg = i == 3 || i == 5 ? DPSEC_INTEG_HMAC_SHA1_96
-		       : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256 : DPSEC_INTEG_NONE;
+	c->integ_alg = i == 3 ? DPSEC_INTEG_HMAC_SHA1_96 : i == 4 ? DPSEC_INTEG_HMAC_SHA512_256
+		       : i == 5 ? DPSEC_INTEG_AES_CMAC_96 : DPSEC_INTEG_NONE;
 	c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
 	for (int k = 0; k < c->integ_key_len; k++)
 		c->integ_key[k] = (uint8_t)(0x17 + k);
@@ -119,6 +119,29 @@ static bool open_ccm(EVP_CIPHER_CTX *x, const struct dpsec_sa_conf *c, const uin
 	       EVP_DecryptUpdate(x, pt, n, ct, (int)ct_len) == 1;
 }
 
+/* Whether icv is the ICV of the ESP header and what follows it up to the
+ * ICV (len bytes): HMAC-SHA1-96, HMAC-SHA-512-256 or AES-CMAC-96. */
+static bool icv_verifies(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t len,
+			 const uint8_t *icv, size_t icv_len)
+{
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	size_t mac_len = 0;
+
+	if (c->integ_alg == DPSEC_INTEG_AES_CMAC_96) {
+		if (EVP_Q_mac(NULL, "CMAC", NULL, "AES-128-CBC", NULL, c->integ_key, c->integ_key_len,
+			      esp, len, mac, sizeof(mac), &mac_len) == NULL)
+			abort();
+	} else {
+		unsigned int n = 0;
+
+		if (HMAC(c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? EVP_sha1() : EVP_sha512(),
+			 c->integ_key, c->integ_key_len, esp, len, mac, &n) == NULL)
+			abort();
+		mac_len = n;
+	}
+	return mac_len >= icv_len && CRYPTO_memcmp(mac, icv, icv_len) == 0;
+}
+
 /* The ESP payload's plaintext into pt (*pt_len bytes), or false when its
  * ICV does not verify. esp: the ESP header; len: from there to the end. */
 static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t len, uint8_t *pt,
@@ -153,12 +176,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 		     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, (void *)icv) == 1 &&
 		     EVP_DecryptFinal_ex(x, pt + n, &fin) == 1;
 	} else {
-		uint8_t mac[EVP_MAX_MD_SIZE];
-		unsigned int mac_len = 0;
-		const EVP_MD *md = c->integ_alg == DPSEC_INTEG_HMAC_SHA1_96 ? EVP_sha1() : EVP_sha512();
-
-		ok = HMAC(md, c->integ_key, c->integ_key_len, esp, len - icv_len, mac, &mac_len) != NULL &&
-		     CRYPTO_memcmp(mac, icv, icv_len) == 0 &&
+		ok = icv_verifies(c, esp, len - icv_len, icv, icv_len) &&
 		     EVP_DecryptInit_ex(x, null ? EVP_enc_null() : EVP_aes_128_cbc(), NULL, c->enc_key,
 					iv) == 1 &&
 		     EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&

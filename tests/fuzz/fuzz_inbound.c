@@ -12,7 +12,7 @@
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
- *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 8,
+ *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 10,
  *         so that what follows the ICV check is reached too; for an AH SA
  *         it is the next header byte and what AH carries. */
 #include <stdint.h>
@@ -37,7 +37,7 @@
 #include "reass.h"
 #include "tunnel_pmtu.h"
 
-#define N_SA 8
+#define N_SA 10
 
 /* The clock of reassembly: one tick an input; fragments wait this many
  * (the pool's 256 buffers outlast them). */
@@ -64,7 +64,8 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
 /* SA i: 0 GCM-128 tunnel v4, 1 CBC-SHA256 ESN tunnel v6 in UDP, 2 CBC-SHA1
  * transport v4 in UDP, 3 ChaCha20-Poly1305 ESN transport v6, 4 AH-SHA1 ESN
  * tunnel v4, 5 AH-SHA384 transport v6, 6 NULL-SHA256 (RFC 2410) transport
- * v4, 7 AES-256-CCM-12 (RFC 4309) transport v6. */
+ * v4, 7 AES-256-CCM-12 (RFC 4309) transport v6, 8 CBC-AES-XCBC-MAC-96 (RFC
+ * 3566) transport v4, 9 AH-AES-CMAC-96 (RFC 4494) transport v6. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -104,10 +105,16 @@ static void make_sa(int i)
 		memset(c->enc_key, 0x88, 32);
 		c->salt[3] = 0; /* a 3-byte salt */
 	}
-	if (i == 4 || i == 5) {
+	if (i >= 8) { /* other peers than SAs 2 and 3's */
+		(v6 ? addr6 : addr4)(&c->remote, 2, 4);
+		c->integ_alg = i == 8 ? DPSEC_INTEG_AES_XCBC_96 : DPSEC_INTEG_AES_CMAC_96;
+		c->integ_key_len = 16;
+	}
+	if (i == 4 || i == 5 || i == 9) {
 		c->protocol = DPSEC_PROTO_AH;
 		c->enc_key_len = 0;
-		c->integ_alg = i == 4 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA384_192;
+		if (i != 9)
+			c->integ_alg = i == 4 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_HMAC_SHA384_192;
 		c->integ_key_len = dpsec_integ_key_len(c->integ_alg);
 	}
 }

@@ -251,7 +251,7 @@ static const struct broken broken[] = {
 	  "encryption = \"aes128\"; encryption_key = \"" K16 "\";")), 3,
 	  "security_associations.[0].integrity",
 	  "required with aes128, which does not authenticate; expected \"sha1_96\", \"sha256_128\", "
-	  "\"sha384_192\" or \"sha512_256\"" },
+	  "\"sha384_192\", \"sha512_256\", \"aesxcbc_96\" or \"aescmac_96\"" },
 	{ "CBC with integrity none", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"aes128\"; encryption_key = \"" K16 "\";\n integrity = \"none\";")), 4,
 	  "security_associations.[0].integrity", "\"none\" with aes128, which does not authenticate" },
@@ -308,11 +308,24 @@ static const struct broken broken[] = {
 	  "encryption = \"3des\"; encryption_key = \"" K24 "\";")), 3,
 	  "security_associations.[0].integrity",
 	  "required with 3des, which does not authenticate; expected \"sha1_96\", \"sha256_128\", "
-	  "\"sha384_192\" or \"sha512_256\"" },
+	  "\"sha384_192\", \"sha512_256\", \"aesxcbc_96\" or \"aescmac_96\"" },
 	{ "sha512_256 with a SHA-256 key", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel",
 	  "192.0.2.2", "encryption = \"aes256\"; encryption_key = \"" K32 "\";\n"
 	  "integrity = \"sha512_256\"; integrity_key = \"" K32 "\";")), 4,
 	  "security_associations.[0].integrity_key", "32 bytes; sha512_256 needs exactly 64 (RFC 4868)" },
+	{ "aesxcbc_96 with a SHA-1 key", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes128\"; encryption_key = \"" K16 "\";\n"
+	  "integrity = \"aesxcbc_96\"; integrity_key = \"" K20 "\";")), 4,
+	  "security_associations.[0].integrity_key", "20 bytes; aesxcbc_96 needs exactly 16 (RFC 3566)" },
+	{ "aescmac_96 with a SHA-256 key", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel",
+	  "192.0.2.2", "protocol = \"ah\";\n integrity = \"aescmac_96\"; integrity_key = \"" K32 "\";")),
+	  4, "security_associations.[0].integrity_key",
+	  "32 bytes; aescmac_96 needs exactly 16 (RFC 4494)" },
+	{ "unknown integrity", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"null\";\n integrity = \"aesxcbc\";")), 4,
+	  "security_associations.[0].integrity",
+	  "expected \"none\", \"sha1_96\", \"sha256_128\", \"sha384_192\", \"sha512_256\", "
+	  "\"aesxcbc_96\", or \"aescmac_96\", got \"aesxcbc\"" },
 	{ "AH with a cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "protocol = \"ah\"; " GCM)), 3, "security_associations.[0].encryption",
 	  "given, but protocol \"ah\" encrypts nothing (RFC 4302)" },

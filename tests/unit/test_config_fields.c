@@ -1,8 +1,9 @@
 /* test_config_fields.c - Check unit tests of the dataplane config loader
  * on configs written field by field: one using every field loads as
  * written, a minimal one gets the defaults, the SA variants (3DES-CBC,
- * ESP in UDP with its ports, AH) and the exception port on a DPDK device
- * load as given; and the string helpers the fields are parsed with.
+ * HMAC-SHA-384/512, AES-XCBC-MAC and AES-CMAC, ESP in UDP with its ports,
+ * AH) and the exception port on a DPDK device load as given; and the
+ * string helpers the fields are parsed with.
  * Runs with CK_FORK=no: every test cleans up its files and its struct. */
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,56 @@ START_TEST(test_sha2_384_512_sas)
 }
 END_TEST
 
+#define K16_MAC "0xf0e1d2c3b4a5968778695a4b3c2d1e0f" /* an integrity key beside K16 */
+
+/* Both SAs' integrity keys: K16_MAC's 16 bytes. */
+static void assert_mac_keys(const struct cfg_dataplane *cfg)
+{
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(cfg->sas[i].integ_key_len, 16);
+		assert_bytes(cfg->sas[i].integ_key, K16_MAC, 16);
+	}
+}
+
+/* AES-XCBC-MAC-96 (RFC 3566) and AES-CMAC-96 (RFC 4494): AES-128's 16-byte
+ * key, its own beside the cipher's; for ESP with AES-CBC, 3DES or NULL, and
+ * for AH. */
+START_TEST(test_aes_mac_sas)
+{
+	struct cfg_dataplane cfg;
+	char path[64], err[CFG_ERR_MAX];
+
+	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
+					       "encryption = \"aes128\"; encryption_key = \"" K16 "\"; "
+					       "integrity = \"aesxcbc_96\"; integrity_key = \"" K16_MAC "\";"),
+					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
+					       "protocol = \"ah\"; integrity = \"aescmac_96\"; "
+					       "integrity_key = \"" K16_MAC "\";")),
+				&cfg, err, path) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.sas[0].enc_alg, DPSEC_ENC_AES_CBC);
+	assert_bytes(cfg.sas[0].enc_key, K16, 16);
+	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_AES_XCBC_96);
+	ck_assert_uint_eq(cfg.sas[1].protocol, DPSEC_PROTO_AH);
+	ck_assert_uint_eq(cfg.sas[1].integ_alg, DPSEC_INTEG_AES_CMAC_96);
+	assert_mac_keys(&cfg);
+	cfg_free(&cfg);
+
+	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
+					       "encryption = \"null\"; integrity = \"aesxcbc_96\"; "
+					       "integrity_key = \"" K16_MAC "\";"),
+					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
+					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					       "integrity = \"aescmac_96\"; integrity_key = \"" K16_MAC "\";")),
+				&cfg, err, path) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.sas[0].enc_alg, DPSEC_ENC_NULL);
+	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_AES_XCBC_96);
+	ck_assert_uint_eq(cfg.sas[1].enc_alg, DPSEC_ENC_3DES_CBC);
+	ck_assert_uint_eq(cfg.sas[1].integ_alg, DPSEC_INTEG_AES_CMAC_96);
+	assert_mac_keys(&cfg);
+	cfg_free(&cfg);
+}
+END_TEST
+
 /* encapsulation = "udp" with its ports, their default, and none. */
 START_TEST(test_natt_sa_fields)
 {
@@ -440,6 +491,7 @@ static Suite *config_fields_suite(void)
 	tcase_add_test(fu, test_ah_sa);
 	tcase_add_test(fu, test_3des_sa);
 	tcase_add_test(fu, test_sha2_384_512_sas);
+	tcase_add_test(fu, test_aes_mac_sas);
 	tcase_add_test(fu, test_exception_device);
 	tcase_add_test(he, test_parse_addr);
 	tcase_add_test(he, test_parse_prefix);

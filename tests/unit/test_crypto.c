@@ -2,9 +2,10 @@
  * nobody here wrote: the GCM specification (McGrew & Viega, test cases 3, 4,
  * 9, 10, 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602
  * AES-CBC, the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and
- * RFC 4231 HMAC-SHA-256, -384 and -512, RFC 8439's ChaCha20-Poly1305 AEAD
- * example; its CSPRNG, ICV comparison and what it refuses to prepare. Random
- * bursts against OpenSSL are test_crypto_burst.c's. */
+ * RFC 4231 HMAC-SHA-256, -384 and -512, RFC 3566 AES-XCBC-MAC-96 and RFC
+ * 4494 AES-CMAC-96, RFC 8439's ChaCha20-Poly1305 AEAD example; its CSPRNG,
+ * ICV comparison and what it refuses to prepare. Random bursts against
+ * OpenSSL are test_crypto_burst.c's. */
 #include "crypto_world.h"
 
 /* ---- AES-GCM: the specification and draft-mcgrew-gcm-test-01 ------------ */
@@ -502,6 +503,92 @@ START_TEST(test_hmac_vectors)
 }
 END_TEST
 
+/* ---- AES-XCBC-MAC-96 and AES-CMAC-96: RFC 3566 §4, RFC 4494 §4 ---------- */
+
+/* Where an AES MAC runs: AH, or ESP with NULL, AES-128-CBC or 3DES. */
+enum { USE_AH, USE_NULL, USE_CBC, USE_DES3, N_MAC_USES };
+
+static void conf_mac_use(struct dpsec_sa_conf *c, int use, uint8_t integ, const uint8_t *ikey,
+			 uint8_t ikey_len)
+{
+	uint8_t key[24];
+
+	rnd_fill(key, sizeof(key));
+	if (use == USE_AH)
+		conf_ah(c, integ, ikey, ikey_len);
+	else if (use == USE_NULL)
+		conf_null(c, integ, ikey, ikey_len);
+	else if (use == USE_CBC)
+		conf_cbc(c, key, 16, integ, ikey, ikey_len);
+	else
+		conf_des3(c, key, integ, ikey, ikey_len);
+}
+
+/* Each RFC vector in each use (_i: vector x use): the message is the MAC's
+ * range at an odd offset, ESP's cipher range beside it; both directions
+ * give the RFC's 96-bit ICV, in 12 bytes of the tag and not one more. */
+START_TEST(test_aes_mac_vectors)
+{
+	const struct aes_mac_vec *v = &aes_mac_vecs[_i / N_MAC_USES];
+	int use = _i % N_MAC_USES;
+	uint8_t ikey[16], mac[12], buf[5 + MAX_DATA + 16], iv[16], tag[DPSEC_MAX_ICV];
+	struct ofl_sa_crypto k;
+	struct dpsec_sa_conf c;
+	struct ofl_op op;
+	size_t len;
+
+	ck_assert_uint_eq(unhex(v->key, ikey, sizeof(ikey)), 16);
+	ck_assert_uint_eq(unhex(v->mac, mac, sizeof(mac)), 12);
+	conf_mac_use(&c, use, v->integ, ikey, 16);
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert_uint_eq(k.icv_len, 12);
+	ck_assert_uint_eq(k.auth_only, use == USE_AH);
+	memset(buf, GUARD, sizeof(buf));
+	len = unhex(v->msg, buf + 5, MAX_DATA);
+	rnd_fill(iv, sizeof(iv));
+	for (int dir = 0; dir < 2; dir++) {
+		op = (struct ofl_op){.sa = &k, .buf = buf, .auth_off = 5, .auth_len = (uint32_t)len,
+				     .iv = iv, .encrypt = dir == 0, .tag = tag};
+		if (use != USE_AH) {
+			op.cipher_off = (uint32_t)(5 + len);
+			op.cipher_len = 16;
+		}
+		memset(tag, GUARD, sizeof(tag));
+		run1(&op);
+		ck_assert_msg(memcmp(tag, mac, 12) == 0, "%s, use %d, %s", v->name, use,
+			      dir == 0 ? "encrypt" : "decrypt");
+		ck_assert(all_bytes(tag + 12, sizeof(tag) - 12, GUARD));
+	}
+	ck_assert(all_bytes(buf, 5, GUARD));
+}
+END_TEST
+
+/* XCBC and CMAC take AES-128's key and no other (RFC 3566 §2.1, RFC 4494
+ * §2), in every use: 16 bytes prepare with a 12-byte ICV; 20 (a SHA-1
+ * key by mistake, which a HMAC would take), 32, 15 or none are refused. */
+START_TEST(test_prepare_aes_mac)
+{
+	static const uint8_t integs[] = { DPSEC_INTEG_AES_XCBC_96, DPSEC_INTEG_AES_CMAC_96 };
+	static const uint8_t bad_lens[] = { 20, 32, 15, 0 };
+	uint8_t ikey[16] = {2};
+	struct ofl_sa_crypto k;
+	struct dpsec_sa_conf c;
+
+	for (size_t a = 0; a < sizeof(integs); a++)
+		for (int use = 0; use < N_MAC_USES; use++) {
+			conf_mac_use(&c, use, integs[a], ikey, 16);
+			ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+			ck_assert_uint_eq(k.icv_len, 12);
+			for (size_t b = 0; b < sizeof(bad_lens); b++) {
+				c.integ_key_len = bad_lens[b];
+				ck_assert_msg(ofl_cpu_sa_prepare(eng, &c, &k) == -EINVAL,
+					      "integ %u, use %d: %u-byte key prepared", integs[a],
+					      use, bad_lens[b]);
+			}
+		}
+}
+END_TEST
+
 /* ---- the CSPRNG ------------------------------------------------------------ */
 
 static unsigned popcount_buf(const uint8_t *p, size_t n)
@@ -601,7 +688,7 @@ START_TEST(test_prepare_invalid)
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
 	c.integ_key_len = DPSEC_MAX_INTEG_KEY + 1; /* longer than a block */
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
-	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA512_256 + 1 /* unknown */, ikey, 32);
+	conf_cbc(&c, key, 32, DPSEC_INTEG_N /* unknown */, ikey, 32);
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
 	conf_cbc(&c, key, 32, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 	c.enc_alg = DPSEC_ENC_N; /* unknown */
@@ -663,6 +750,8 @@ static Suite *crypto_suite(void)
 	tcase_add_loop_test(tc, test_cbc_vectors, 0, 2 * N_CBC_VECS);
 	tcase_add_loop_test(tc, test_des3_vectors, 0, 2);
 	tcase_add_loop_test(tc, test_hmac_vectors, 0, N_HMAC_VECS);
+	tcase_add_loop_test(tc, test_aes_mac_vectors, 0, N_AES_MAC_VECS * N_MAC_USES);
+	tcase_add_test(tc, test_prepare_aes_mac);
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_prepare_invalid);
 	tcase_add_test(tc, test_icv_equal_every_byte);

@@ -1,15 +1,18 @@
 /* test_crypto_burst.c - the CPU crypto engine (offload/ofl_cpu.c) on random
  * bursts mixing every SA kind (AES-GCM, AES-CCM, ChaCha20-Poly1305, AES-CBC,
- * 3DES and NULL with each HMAC) and both directions, each op checked
- * against OpenSSL; ops the engine must refuse inside a burst; the empty
- * burst. */
+ * 3DES and NULL with each HMAC, AES-XCBC-MAC-96 or AES-CMAC-96, with ESN or
+ * not; AH) and both directions, each op checked against OpenSSL, whose
+ * XCBC and CMAC references are checked against the RFCs first; ops the
+ * engine must refuse inside a burst; the empty burst. */
 #include "crypto_world.h"
 
 /* ---- random bursts of every SA kind, both directions, against OpenSSL ---- */
 
 enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_DES3_SHA256,
        SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, SA_GCM192,
-       SA_CBC192_SHA256, SA_CCM128_8, SA_CCM128_16, SA_CCM256_12, N_SA_KINDS };
+       SA_CBC192_SHA256, SA_CCM128_8, SA_CCM128_16, SA_CCM256_12, SA_CBC128_XCBC,
+       SA_CBC256_CMAC, SA_DES3_CMAC, SA_NULL_XCBC, SA_NULL_CMAC, SA_AH_XCBC, SA_AH_CMAC,
+       SA_AH_SHA256, N_SA_KINDS };
 
 static bool kind_is_ccm(int kind)
 {
@@ -68,6 +71,22 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_ccm(&s->conf[i], DPSEC_ENC_AES_CCM_16, key, 16, salt);
 		else if (i == SA_CCM256_12)
 			conf_ccm(&s->conf[i], DPSEC_ENC_AES_CCM_12, key, 32, salt);
+		else if (i == SA_CBC128_XCBC)
+			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_AES_XCBC_96, ikey, 16);
+		else if (i == SA_CBC256_CMAC)
+			conf_cbc(&s->conf[i], key, 32, DPSEC_INTEG_AES_CMAC_96, ikey, 16);
+		else if (i == SA_DES3_CMAC)
+			conf_des3(&s->conf[i], key, DPSEC_INTEG_AES_CMAC_96, ikey, 16);
+		else if (i == SA_NULL_XCBC)
+			conf_null(&s->conf[i], DPSEC_INTEG_AES_XCBC_96, ikey, 16);
+		else if (i == SA_NULL_CMAC)
+			conf_null(&s->conf[i], DPSEC_INTEG_AES_CMAC_96, ikey, 16);
+		else if (i == SA_AH_XCBC)
+			conf_ah(&s->conf[i], DPSEC_INTEG_AES_XCBC_96, ikey, 16);
+		else if (i == SA_AH_CMAC)
+			conf_ah(&s->conf[i], DPSEC_INTEG_AES_CMAC_96, ikey, 16);
+		else if (i == SA_AH_SHA256)
+			conf_ah(&s->conf[i], DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		else
 			conf_des3(&s->conf[i], key, DPSEC_INTEG_HMAC_SHA256_128, ikey, 32);
 		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &s->conf[i], &s->k[i]), 0);
@@ -101,12 +120,14 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 }
 
 /* CBC: header(8) || IV (16 AES, 8 3DES) || payload in whole blocks, ICV
- * over all; NULL (RFC 2410): no IV, the payload in 4-byte words, left as
- * it is. */
+ * over all and, with ESN (half the ops), the 4 bytes after it (the high
+ * half of the sequence number, RFC 4303 §2.2.1); NULL (RFC 2410): no IV,
+ * the payload in 4-byte words, left as it is. */
 static void burst_cbc(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		      bool encrypt, struct ofl_op *op)
 {
 	uint32_t off = 8u + k->iv_len, len = k->block_len * (1 + rnd() % (MAX_DATA / k->block_len));
+	uint32_t esn = rnd() % 2 ? 4 : 0;
 	uint8_t *pt = encrypt ? p->buf : p->want;
 	uint8_t *ct = encrypt ? p->want : p->buf;
 	uint8_t mac[64];
@@ -114,11 +135,38 @@ static void burst_cbc(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto 
 	rnd_fill(p->buf, sizeof(p->buf));
 	memcpy(p->want, p->buf, sizeof(p->buf));
 	ref_cbc(c, p->buf + 8, pt + off, (int)len, ct + off);
-	ref_hmac(c, ct, off + len, mac);
+	ref_mac(c, ct, off + len + esn, mac);
 	memcpy(p->want_tag, mac, k->icv_len);
 	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = off, .cipher_len = len,
-			      .auth_off = 0, .auth_len = off + len, .iv = p->buf + 8,
+			      .auth_off = 0, .auth_len = off + len + esn, .iv = p->buf + 8,
 			      .encrypt = encrypt, .tag = p->tag};
+}
+
+/* AH: the MAC over the packet, any length, nothing ciphered. */
+static void burst_ah(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
+		     bool encrypt, struct ofl_op *op)
+{
+	uint32_t len = 1 + rnd() % MAX_DATA;
+	uint8_t mac[64];
+
+	rnd_fill(p->buf, sizeof(p->buf));
+	memcpy(p->want, p->buf, sizeof(p->buf));
+	ref_mac(c, p->buf, len, mac);
+	memcpy(p->want_tag, mac, k->icv_len);
+	*op = (struct ofl_op){.sa = k, .buf = p->buf, .auth_len = len, .encrypt = encrypt,
+			      .tag = p->tag};
+}
+
+/* An op of the kind with random data, and what OpenSSL makes of it. */
+static void burst_op(const struct burst_sas *s, int kind, struct pkt *p, bool encrypt,
+		     struct ofl_op *op)
+{
+	if (kind_is_aead(kind))
+		burst_aead(&s->conf[kind], &s->k[kind], p, encrypt, op);
+	else if (s->conf[kind].protocol == DPSEC_PROTO_AH)
+		burst_ah(&s->conf[kind], &s->k[kind], p, encrypt, op);
+	else
+		burst_cbc(&s->conf[kind], &s->k[kind], p, encrypt, op);
 }
 
 static void burst_check(const struct ofl_op *ops, const struct pkt *pk, int n)
@@ -130,9 +178,30 @@ static void burst_check(const struct ofl_op *ops, const struct pkt *pk, int n)
 		EXPECT(memcmp(pk[i].buf, pk[i].want, sizeof(pk[i].buf)) == 0,
 		       "op %d (alg %u, %s, %u bytes): buffer differs from OpenSSL", i,
 		       ops[i].sa->enc_alg, ops[i].encrypt ? "enc" : "dec", ops[i].cipher_len);
-		EXPECT(ofl_icv_equal(pk[i].tag, pk[i].want_tag, icv), "op %d: tag differs", i);
+		EXPECT(ofl_icv_equal(pk[i].tag, pk[i].want_tag, icv),
+		       "op %d (integ %u, %u bytes): tag differs", i, ops[i].sa->integ_alg,
+		       ops[i].auth_len);
 	}
 }
+
+/* The bursts' XCBC and CMAC references (crypto_world.h) give the RFCs'
+ * MACs, whole and partial last blocks: else the bursts would check the
+ * engine against a reference that may be as wrong as it. */
+START_TEST(test_mac_references)
+{
+	const struct aes_mac_vec *v = &aes_mac_vecs[_i];
+	uint8_t ikey[16], msg[MAX_DATA], want[12], mac[64];
+	struct dpsec_sa_conf c;
+	size_t len;
+
+	ck_assert_uint_eq(unhex(v->key, ikey, sizeof(ikey)), 16);
+	ck_assert_uint_eq(unhex(v->mac, want, sizeof(want)), 12);
+	len = unhex(v->msg, msg, sizeof(msg));
+	conf_ah(&c, v->integ, ikey, 16);
+	ref_mac(&c, msg, len, mac);
+	ck_assert_msg(memcmp(mac, want, 12) == 0, "%s", v->name);
+}
+END_TEST
 
 static const uint16_t burst_sizes[] = {1, 7, 32, 64, 128, 129 /* > OFL_MAX_BURST: split */};
 
@@ -148,12 +217,8 @@ START_TEST(test_bursts)
 	for (int round = 0; round < 20; round++) {
 		for (uint16_t i = 0; i < n; i++) {
 			int kind = (int)(rnd() % N_SA_KINDS);
-			bool enc = rnd() % 2;
 
-			if (kind_is_aead(kind))
-				burst_aead(&s->conf[kind], &s->k[kind], &pk[i], enc, &ops[i]);
-			else
-				burst_cbc(&s->conf[kind], &s->k[kind], &pk[i], enc, &ops[i]);
+			burst_op(s, kind, &pk[i], rnd() % 2, &ops[i]);
 		}
 		ofl_cpu_run(eng, ops, n);
 		burst_check(ops, pk, n);
@@ -164,13 +229,13 @@ START_TEST(test_bursts)
 }
 END_TEST
 
-/* Ops IMB cannot run (AES-CBC over 15 bytes, 3DES over 12, a HMAC over
- * nothing) are refused alone, before IMB sees them (it is not asked to
- * check); the rest of the burst is still right, and the engine is clean for
- * the next burst. */
+/* Ops IMB cannot run (AES-CBC over 15 bytes, 3DES over 12, a HMAC or AH's
+ * AES-XCBC-MAC over nothing) are refused alone, before IMB sees them (it is
+ * not asked to check); the rest of the burst is still right, and the engine
+ * is clean for the next burst. */
 START_TEST(test_burst_invalid_op)
 {
-	enum { N = 9, BAD = 4, BAD_DES3 = 7, BAD_HMAC = 3 };
+	enum { N = 9, BAD = 4, BAD_DES3 = 7, BAD_HMAC = 3, BAD_XCBC = 5 };
 	struct pkt *pk = calloc(N, sizeof(*pk));
 	struct ofl_op ops[N];
 	struct burst_sas *s = aligned_alloc(64, sizeof(*s));
@@ -181,10 +246,7 @@ START_TEST(test_burst_invalid_op)
 		for (int i = 0; i < N; i++) {
 			int kind = i % N_SA_KINDS;
 
-			if (kind_is_aead(kind))
-				burst_aead(&s->conf[kind], &s->k[kind], &pk[i], true, &ops[i]);
-			else
-				burst_cbc(&s->conf[kind], &s->k[kind], &pk[i], i % 2, &ops[i]);
+			burst_op(s, kind, &pk[i], kind_is_aead(kind) || i % 2, &ops[i]);
 		}
 		if (round == 0) {
 			burst_cbc(&s->conf[SA_CBC128_SHA1], &s->k[SA_CBC128_SHA1], &pk[BAD], true,
@@ -196,10 +258,13 @@ START_TEST(test_burst_invalid_op)
 			burst_cbc(&s->conf[SA_CBC256_SHA256], &s->k[SA_CBC256_SHA256], &pk[BAD_HMAC],
 				  true, &ops[BAD_HMAC]);
 			ops[BAD_HMAC].auth_len = 0;
+			burst_op(s, SA_AH_XCBC, &pk[BAD_XCBC], true, &ops[BAD_XCBC]);
+			ops[BAD_XCBC].auth_len = 0;
 		}
 		ofl_cpu_run(eng, ops, N);
 		for (int i = 0; i < N; i++) {
-			if (round == 0 && (i == BAD || i == BAD_DES3 || i == BAD_HMAC)) {
+			if (round == 0 &&
+			    (i == BAD || i == BAD_DES3 || i == BAD_HMAC || i == BAD_XCBC)) {
 				ck_assert_int_eq(ops[i].status, -EINVAL);
 				continue;
 			}
@@ -224,6 +289,7 @@ static Suite *burst_suite(void)
 	TCase *tc = tcase_create("bursts");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_mac_references, 0, N_AES_MAC_VECS);
 	tcase_add_loop_test(tc, test_bursts, 0, (int)(sizeof(burst_sizes) / sizeof(burst_sizes[0])));
 	tcase_add_test(tc, test_burst_invalid_op);
 	tcase_add_test(tc, test_empty_burst);

@@ -268,7 +268,9 @@ START_TEST(ikev2_suites_refused_by_name)
 		{ { IKE_ENCR_AES_CBC, 64, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 12 with a 64-bit key" },
 		{ { 13 /* CTR */, 128, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 13" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, 2 }, "(CBC needs one)" },
-		{ { IKE_ENCR_AES_CBC, 128, 5 /* AES-XCBC */, 2 }, "integrity algorithm 5" },
+		/* AES-XCBC-96 and AES-CMAC-96: child SAs only */
+		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_XCBC_96, 2 }, "integrity algorithm 5" },
+		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_CMAC_96, 2 }, "integrity algorithm 8" },
 		{ { IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_HMAC_SHA1_96, 2 }, "takes no integrity" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_MD5 }, "PRF 1" },
 		{ { IKE_ENCR_DES, 0, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 2" }, /* IKEv1 only */

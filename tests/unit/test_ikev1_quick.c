@@ -7,7 +7,9 @@
  * modes that contradict NAT-D refused, selectors outside the
  * responder's policy, and an answer in another encapsulation mode than
  * the one offered refused by the initiator; AES-CCM's transform IDs, Key
- * Length and keys, Quick Mode 1 opened to read them. */
+ * Length and keys, AES-XCBC-MAC-96's numbers (ESP and AH) and keys, Quick
+ * Mode 1 opened to read them; AES-CMAC-96, which IKEv1 cannot name, left
+ * out of the offer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,24 +260,103 @@ static void qm1_sa(struct side *s, struct ikev2_sa_id id, const struct msg *m, s
 	ck_assert_msg(isakmp_sa_parse(p->body.p, p->body.len, out, &err) == 0, "%s", err.msg);
 }
 
-/* A CCM SA of the Quick Mode x as cut from the KEYMAT of its SPI (RFC 2409
- * §5.5, no PFS): key_len bytes of key, then 3 of salt (RFC 4309 §7.1);
- * the salt field's fourth byte stays 0. */
-static void ccm_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
-		    const struct dpsec_sa_conf *c, size_t key_len)
+/* len bytes of KEYMAT of the SA c of the Quick Mode x, from its SPI (RFC
+ * 2409 §5.5, no PFS). */
+static void sa_keymat(const struct ikev1_sa *sa, const struct ikev1_xchg *x, uint8_t protocol,
+		      const struct dpsec_sa_conf *c, uint8_t *km, size_t len)
 {
 	uint8_t spi[4] = { (uint8_t)(c->spi >> 24), (uint8_t)(c->spi >> 16), (uint8_t)(c->spi >> 8),
 			   (uint8_t)c->spi };
-	uint8_t km[DPSEC_MAX_ENC_KEY + 3];
 	struct ike_err err = { 0 };
 
-	ck_assert_msg(ikev1_qm_keymat(&sa->keys, IKE_CHUNK(NULL, 0), IKE_PROTO_ESP, spi,
+	ck_assert_msg(ikev1_qm_keymat(&sa->keys, IKE_CHUNK(NULL, 0), protocol, spi,
 				      IKE_CHUNK(x->ni, x->ni_len), IKE_CHUNK(x->nr, x->nr_len), km,
-				      key_len + 3, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(c->enc_key_len, key_len);
-	ck_assert_mem_eq(c->enc_key, km, key_len);
-	ck_assert_mem_eq(c->salt, km + key_len, 3);
+				      len, &err) == 0, "%s", err.msg);
+}
+
+/* A CCM SA of the Quick Mode x with method m as cut from its KEYMAT: the
+ * key, then 3 bytes of salt (RFC 4309 §7.1); the salt field's fourth byte
+ * stays 0. */
+static void ccm_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		    const struct ike_qm_method *m, const struct dpsec_sa_conf *c)
+{
+	uint8_t km[DPSEC_MAX_ENC_KEY + 3];
+
+	sa_keymat(sa, x, IKE_PROTO_ESP, c, km, m->enc_key_len + 3u);
+	ck_assert_uint_eq(c->enc_key_len, m->enc_key_len);
+	ck_assert_mem_eq(c->enc_key, km, m->enc_key_len);
+	ck_assert_mem_eq(c->salt, km + m->enc_key_len, 3);
 	ck_assert_uint_eq(c->salt[3], 0);
+}
+
+/* An SA of the Quick Mode x with method m's algorithms as cut from its
+ * KEYMAT: the encryption key (none for AH), then the 16-byte AES-XCBC-MAC
+ * key. */
+static void xcbc_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		     const struct ike_qm_method *m, const struct dpsec_sa_conf *c)
+{
+	uint8_t km[DPSEC_MAX_ENC_KEY + 16];
+
+	sa_keymat(sa, x, m->protocol, c, km, m->enc_key_len + 16u);
+	ck_assert_mem_eq(c->enc_key, km, m->enc_key_len);
+	ck_assert_uint_eq(c->integ_key_len, 16);
+	ck_assert_mem_eq(c->integ_key, km + m->enc_key_len, 16);
+}
+
+/* Main Mode, then Quick Mode 1 delivered; *offer its SA payload. */
+static struct ikev2_sa_id quick_mode_1(struct world *w, struct ike_sa *offer)
+{
+	struct ikev2_sa_id id = initiate(w);
+	struct msg qm1;
+
+	for (int n = 0; n < 6; n++) /* Main Mode: its last message starts Quick Mode */
+		pass(w, n % 2 ? &w->r : &w->i);
+	qm1 = step(w, &w->i);
+	qm1_sa(&w->i, id, &qm1, offer);
+	free(qm1.data);
+	return id;
+}
+
+typedef void key_cut_fn(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+			const struct ike_qm_method *m, const struct dpsec_sa_conf *c);
+
+/* The initiator offers only m, as Quick Mode 1's one proposal of m's
+ * protocol with one transform, `transform`, whose attributes go to *pol;
+ * the responder prefers AES-128-CBC with HMAC-SHA-256-128 but has m too:
+ * both pairs take m (integrity keys of integ_key_len bytes), and cut
+ * checks each SA of the initiator's pair against its KEYMAT. */
+static void one_method_pair(const struct ike_qm_method *m, uint16_t transform,
+			    uint8_t integ_key_len, struct isakmp_ipsec_policy *pol, key_cut_fn *cut)
+{
+	struct ike_err err = { 0 };
+	const struct ike_child *c;
+	struct ikev1_xchg *x;
+	struct ikev2_sa_id id;
+	struct ikev1_sa *sa;
+	struct ike_sa offer;
+	struct world w;
+
+	world_init(&w);
+	w.i.pol.qm[0] = *m;
+	w.r.pol.n_qm = 2;
+	w.r.pol.qm[1] = *m;
+	world_go(&w);
+	id = quick_mode_1(&w, &offer);
+	ck_assert_uint_eq(offer.n_prop, 1);
+	ck_assert_uint_eq(offer.prop[0].protocol, m->protocol);
+	ck_assert_uint_eq(offer.n_tr, 1);
+	ck_assert_uint_eq(offer.tr[0].id, transform);
+	ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], pol, &err), 0);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	pair_took(&w, m, integ_key_len);
+	c = child_of(&w.i);
+	ck_assert_uint_eq(c->protocol, m->protocol);
+	sa = ikev1_find_sa(w.i.e, &id);
+	x = quick_xchg(&w.i, id);
+	cut(sa, x, m, &c->out);
+	cut(sa, x, m, &c->in);
+	world_end(&w);
 }
 
 /* RFC 4309 §7.1 in IKEv1: AES-CCM with an 8-, 12- and 16-byte ICV, beside
@@ -289,43 +370,32 @@ START_TEST(quick_mode_aes_ccm)
 		{ IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_12, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000 },
 		{ IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_16, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000 },
 	};
+	struct isakmp_ipsec_policy pol;
 
-	for (size_t k = 0; k < sizeof(ccm) / sizeof(ccm[0]); k++) {
-		struct isakmp_ipsec_policy pol;
-		struct ike_err err = { 0 };
-		const struct ike_child *c;
-		struct ikev1_xchg *x;
-		struct ikev2_sa_id id;
-		struct ikev1_sa *sa;
-		struct ike_sa offer;
-		struct world w;
-		struct msg qm1;
-
-		world_init(&w);
-		w.i.pol.qm[0] = ccm[k];
-		w.r.pol.n_qm = 2;
-		w.r.pol.qm[1] = ccm[k];
-		world_go(&w);
-		id = initiate(&w);
-		for (int n = 0; n < 6; n++) /* Main Mode: its last message starts Quick Mode */
-			pass(&w, n % 2 ? &w.r : &w.i);
-		qm1 = step(&w, &w.i);
-		qm1_sa(&w.i, id, &qm1, &offer);
-		free(qm1.data);
-		ck_assert_uint_eq(offer.n_tr, 1);
-		ck_assert_uint_eq(offer.tr[0].id, 14 + k);
-		ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], &pol, &err), 0);
+	for (uint16_t k = 0; k < sizeof(ccm) / sizeof(ccm[0]); k++) {
+		one_method_pair(&ccm[k], 14 + k, 0, &pol, ccm_cut);
 		ck_assert_uint_eq(pol.key_len, ccm[k].enc_key_len * 8);
-		pass(&w, &w.r);
-		pass(&w, &w.i);
-		pair_took(&w, &ccm[k], 0);
-		c = child_of(&w.i);
-		sa = ikev1_find_sa(w.i.e, &id);
-		x = quick_xchg(&w.i, id);
-		ccm_cut(sa, x, &c->out, ccm[k].enc_key_len);
-		ccm_cut(sa, x, &c->in, ccm[k].enc_key_len);
-		world_end(&w);
 	}
+}
+END_TEST
+
+/* AES-XCBC-MAC-96 in IKEv1: ESP AES-128-CBC (transform 12) with it, and
+ * AH transform 9 (AH_AES-XCBC-MAC), each with Authentication Algorithm 9
+ * (RFC 3566 §5), up with keys from KEYMAT. */
+START_TEST(quick_mode_aes_xcbc)
+{
+	static const struct ike_qm_method esp = {
+		IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_AES_XCBC_96, 0, false, 3600, 100000
+	};
+	static const struct ike_qm_method ah = {
+		IKE_PROTO_AH, 0, 0, DPSEC_INTEG_AES_XCBC_96, 0, false, 3600, 100000
+	};
+	struct isakmp_ipsec_policy pol;
+
+	one_method_pair(&esp, 12, 16, &pol, xcbc_cut);
+	ck_assert_uint_eq(pol.auth, 9);
+	one_method_pair(&ah, 9, 16, &pol, xcbc_cut);
+	ck_assert_uint_eq(pol.auth, 9);
 }
 END_TEST
 
@@ -372,6 +442,49 @@ START_TEST(quick_mode_skips_chacha20_poly1305)
 
 	world_init(&w); /* ChaCha20-Poly1305 alone: nothing IKEv1 can offer */
 	no_quick_mode_with(&w, &qm_chacha);
+}
+END_TEST
+
+/* AES-CMAC-96 has no IKEv1 number (RFC 4494 is IKEv2's): with an
+ * AES-256-CBC + AES-CMAC-96 method first on both sides, Quick Mode 1
+ * offers only the second, as proposal 2 (ESP AES-128-CBC, Authentication
+ * Algorithm 5: HMAC-SHA-256-128), which both pairs take, without the
+ * first's PFS group; with the CMAC method alone, no Quick Mode starts. */
+START_TEST(quick_mode_skips_aes_cmac)
+{
+	/* with a PFS group the method offered has not: the Quick Mode takes
+	 * its group (none) from the method it offers, not from the first */
+	static const struct ike_qm_method qm_cmac = {
+		IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 32, DPSEC_INTEG_AES_CMAC_96, IKE_DH_ECP_256, false,
+		3600, 100000
+	};
+	struct isakmp_ipsec_policy pol;
+	struct ike_err err = { 0 };
+	struct ike_sa offer;
+	struct world w;
+
+	world_init(&w);
+	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
+		s->pol.n_qm = 2;
+		s->pol.qm[1] = s->pol.qm[0];
+		s->pol.qm[0] = qm_cmac;
+	}
+	world_go(&w);
+	quick_mode_1(&w, &offer);
+	ck_assert_uint_eq(offer.n_prop, 1);
+	ck_assert_uint_eq(offer.prop[0].num, 2);
+	ck_assert_uint_eq(offer.n_tr, 1);
+	ck_assert_uint_eq(offer.tr[0].id, 12);
+	ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], &pol, &err), 0);
+	ck_assert_uint_eq(pol.auth, 5);
+	ck_assert_uint_eq(pol.key_len, 128);
+	pass(&w, &w.r);
+	pass(&w, &w.i);
+	pair_took(&w, &qm_cbc, 32);
+	world_end(&w);
+
+	world_init(&w);
+	no_quick_mode_with(&w, &qm_cmac);
 }
 END_TEST
 
@@ -623,7 +736,9 @@ int main(void)
 		quick_mode_null_encryption,
 		quick_mode_aes192,
 		quick_mode_aes_ccm,
+		quick_mode_aes_xcbc,
 		quick_mode_skips_chacha20_poly1305,
+		quick_mode_skips_aes_cmac,
 		responder_lifetime,
 		ah_and_transport_mode,
 		selectors_outside_policy,

@@ -4,10 +4,12 @@
  * identity types, wrong PSK, disjoint IKE and child SA proposals,
  * INVALID_KE_PAYLOAD and the retry, cookies (challenge, a changed cookie,
  * the secret's rotation), the half-open limit per source, AES-CCM child
- * SAs (their keys cut from KEYMAT, key lengths that do not match); and
- * the shared pieces alone: the responder's proposal choice, AES-CCM's
- * transform IDs, methods from the policy store, identities of every
- * type. */
+ * SAs (their keys cut from KEYMAT, key lengths that do not match),
+ * AES-XCBC-96 and AES-CMAC-96 child SAs (their transform IDs on the wire,
+ * their keys cut from KEYMAT); and the shared pieces alone: the
+ * responder's proposal choice, AES-CCM's and the AES MACs' transform IDs,
+ * integrity IDs dpsec does not run, methods from the policy store,
+ * identities of every type. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,27 @@ static const struct ike_qm_method qm_ccm8 = { /* RFC 4309: Key Length 128, a 3-b
 };
 static const struct ike_qm_method qm_ccm16_256 = { /* Key Length 256 */
 	IKE_PROTO_ESP, DPSEC_ENC_AES_CCM_16, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000
+};
+static const struct ike_qm_method qm_xcbc = { /* RFC 3566: a 16-byte key, a 12-byte ICV */
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 16, DPSEC_INTEG_AES_XCBC_96, 0, false, 3600, 100000
+};
+static const struct ike_qm_method qm_cmac = { /* RFC 4494: the same sizes */
+	IKE_PROTO_ESP, DPSEC_ENC_AES_CBC, 32, DPSEC_INTEG_AES_CMAC_96, 0, true, 3600, 100000
+};
+static const struct ike_qm_method qm_ah_cmac = {
+	IKE_PROTO_AH, 0, 0, DPSEC_INTEG_AES_CMAC_96, 0, false, 3600, 100000
+};
+
+/* Child SA methods with an AES MAC and its IKEv2 integrity transform ID
+ * (IANA's Transform Type 3: AUTH_AES_XCBC_96 5, AUTH_AES_CMAC_96 8). */
+static const struct {
+	const struct ike_qm_method *qm;
+	uint16_t id;
+	const char *name; /* in logs */
+} aes_macs[] = {
+	{ &qm_xcbc, 5, "AES_XCBC_96" },
+	{ &qm_cmac, 8, "AES_CMAC_96" },
+	{ &qm_ah_cmac, 8, "AES_CMAC_96" },
 };
 
 /* The suites psk_exchange_both_sides_agree runs, one per iteration (_i). */
@@ -253,6 +276,82 @@ START_TEST(ccm_key_lengths_do_not_match)
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
 	world_end(&w);
+}
+END_TEST
+
+/* The integrity transform of sa's only proposal, which has one. */
+static struct ike_transform *integ_tr(struct ike_sa *sa)
+{
+	struct ike_transform *found = NULL;
+
+	ck_assert_uint_eq(sa->n_prop, 1);
+	for (uint16_t t = 0; t < sa->n_tr; t++)
+		if (sa->tr[t].type == IKEV2_TR_INTEG) {
+			ck_assert_ptr_null(found);
+			found = &sa->tr[t];
+		}
+	ck_assert_ptr_nonnull(found);
+	return found;
+}
+
+/* One direction's keys of method m as cut from its half of KEYMAT (RFC
+ * 7296 §2.17): the encryption key (none for AH), then the 16-byte AES MAC
+ * key. */
+static void mac_cut(const struct dpsec_sa_conf *sa, const struct ike_qm_method *m,
+		    const uint8_t *km)
+{
+	ck_assert_uint_eq(sa->enc_key_len, m->enc_key_len);
+	ck_assert_mem_eq(sa->enc_key, km, m->enc_key_len);
+	ck_assert_uint_eq(sa->integ_alg, m->integ_alg);
+	ck_assert_uint_eq(sa->integ_key_len, 16);
+	ck_assert_mem_eq(sa->integ_key, km + m->enc_key_len, 16);
+}
+
+/* An exchange whose child SA takes aes_macs[k]: the responder's answer
+ * names it by its transform ID, and KEYMAT recomputed from SK_d and the
+ * nonces holds the initiator-to-responder keys, then the other
+ * direction's. */
+static void aes_mac_child(size_t k)
+{
+	const struct ike_qm_method *m = aes_macs[k].qm;
+	size_t half = m->enc_key_len + 16;
+	uint8_t km[2 * (32 + 16)], buf[IKE_MSG_MAX];
+	struct ike_err err = { 0 };
+	const struct ike_child *c;
+	union ikev2_body b;
+	struct ikev2_sa *sa;
+	struct world w;
+	struct msg a;
+
+	world_init(&w);
+	w.i.pol.qm[0] = w.r.pol.qm[0] = *m;
+	world_go(&w);
+	a = auth_answer(&w);
+	ck_assert(body_of(&w.i, &a, IKEV2_PL_SA, &b, buf));
+	ck_assert_uint_eq(b.sa.prop[0].protocol, m->protocol);
+	ck_assert_uint_eq(integ_tr(&b.sa)->id, aes_macs[k].id);
+	deliver(&w, &w.i, &a);
+	free(a.data);
+	ck_assert_uint_eq(ike_child_keymat_len(m), 2 * half);
+	sa = ikev2_find_sa(w.i.e, &last_ev(&w.i, IKEV2_EV_IKE_UP)->sa);
+	ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
+					 IKE_CHUNK(sa->ni, sa->ni_len), IKE_CHUNK(sa->nr, sa->nr_len),
+					 km, 2 * half, &err) == 0, "%s", err.msg);
+	c = child_of(&w.i);
+	ck_assert_uint_eq(c->protocol, m->protocol);
+	mac_cut(&c->out, m, km);
+	mac_cut(&c->in, m, km + half);
+	pair_agrees(c, child_of(&w.r));
+	world_end(&w);
+}
+
+/* AES-XCBC-96 with AES-128-CBC, AES-CMAC-96 with AES-256-CBC and in AH:
+ * each child SA up on both sides, transform ID 5 or 8 in the answer, its
+ * keys cut from KEYMAT. */
+START_TEST(aes_mac_child_keys_cut_from_keymat)
+{
+	for (size_t k = 0; k < N(aes_macs); k++)
+		aes_mac_child(k);
 }
 END_TEST
 
@@ -521,6 +620,40 @@ START_TEST(ccm_proposal)
 }
 END_TEST
 
+/* AES-XCBC-96 and AES-CMAC-96 are built as INTEG 5 and 8 (logged by
+ * name) and read back as themselves, which their method takes; the same
+ * offer with an integrity ID dpsec does not run instead (HMAC-MD5-96,
+ * DES-MAC, KPDK-MD5, HMAC-MD5-128, HMAC-SHA1-160, AES-GMAC) has an unknown
+ * one, and the method refuses it. */
+START_TEST(aes_mac_proposal)
+{
+	static const uint16_t not_run[] = { 1, 3, 4, 6, 7, 9, 10, 11 };
+
+	for (size_t k = 0; k < N(aes_macs); k++) {
+		const struct ike_qm_method *m = aes_macs[k].qm;
+		struct ike_qm_offer offers[1];
+		struct ike_transform *t;
+		struct ike_choice c;
+		struct ike_sa sa;
+
+		ck_assert_int_eq(ikev2_sa_from_qm(m, 1, 0x01020304, &sa), 0);
+		t = integ_tr(&sa);
+		ck_assert_uint_eq(t->id, aes_macs[k].id);
+		ck_assert_str_eq(ikev2_transform_id_name(IKEV2_TR_INTEG, t->id), aes_macs[k].name);
+		ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+		ck_assert_uint_eq(offers[0].integ.n, 1);
+		ck_assert_uint_eq(offers[0].integ.v[0], m->integ_alg);
+		ck_assert_int_eq(ike_qm_select(m, 1, offers, 1, &c), 0);
+		for (size_t u = 0; u < N(not_run); u++) {
+			t->id = not_run[u];
+			ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+			ck_assert(offers[0].integ.unknown && offers[0].integ.n == 0);
+			ck_assert_int_eq(ike_qm_select(m, 1, offers, 1, &c), -ENOENT);
+		}
+	}
+}
+END_TEST
+
 START_TEST(methods_from_the_policy_store)
 {
 	struct cfg_sec_method m = { .name = "High", .protocol = CFG_PROTO_ESP,
@@ -636,6 +769,7 @@ int main(void)
 		disjoint_child_proposals_keep_the_ike_sa,
 		ccm_child_keys_cut_from_keymat,
 		ccm_key_lengths_do_not_match,
+		aes_mac_child_keys_cut_from_keymat,
 		invalid_ke_then_retry_with_the_requested_group,
 		cookie_challenge_then_success,
 		wrong_cookie_refused,
@@ -646,6 +780,7 @@ int main(void)
 		chacha20_poly1305_proposal,
 		null_encryption_proposal,
 		ccm_proposal,
+		aes_mac_proposal,
 		identities_of_every_type,
 		psk_exchange_with_other_identity_types,
 	};

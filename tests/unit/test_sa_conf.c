@@ -10,11 +10,13 @@
 #include "dp_sa.h"
 #include "check_run.h"
 
-enum base { BASE_GCM, BASE_CBC_SHA1, BASE_AH_SHA256, BASE_NULL_SHA1 };
+enum base { BASE_GCM, BASE_CBC_SHA1, BASE_AH_SHA256, BASE_NULL_SHA1, BASE_AH_XCBC, BASE_CBC_CMAC,
+	    N_BASES };
 
 /* A valid SA of the kind: ESP AES-128-GCM, ESP AES-128-CBC with
- * HMAC-SHA1-96, AH with HMAC-SHA-256-128, or ESP NULL (RFC 2410) with
- * HMAC-SHA1-96; tunnel mode over IPv4. */
+ * HMAC-SHA1-96, AH with HMAC-SHA-256-128, ESP NULL (RFC 2410) with
+ * HMAC-SHA1-96, AH with AES-XCBC-MAC-96, or ESP AES-128-CBC with
+ * AES-CMAC-96; tunnel mode over IPv4. */
 static struct dpsec_sa_conf valid_sa(enum base b)
 {
 	struct dpsec_sa_conf c = { .spi = 0x1000, .mode = DPSEC_MODE_TUNNEL,
@@ -23,18 +25,18 @@ static struct dpsec_sa_conf valid_sa(enum base b)
 	strcpy(c.name, "sa-under-test");
 	c.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 1 } };
 	c.remote = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 192, 0, 2, 2 } };
-	if (b == BASE_AH_SHA256) {
+	if (b == BASE_AH_SHA256 || b == BASE_AH_XCBC) {
 		c.protocol = DPSEC_PROTO_AH;
-		c.integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
-		c.integ_key_len = 32;
+		c.integ_alg = b == BASE_AH_XCBC ? DPSEC_INTEG_AES_XCBC_96 : DPSEC_INTEG_HMAC_SHA256_128;
+		c.integ_key_len = b == BASE_AH_XCBC ? 16 : 32;
 		return c;
 	}
 	c.enc_alg = b == BASE_GCM ? DPSEC_ENC_AES_GCM_16
 		    : b == BASE_NULL_SHA1 ? DPSEC_ENC_NULL : DPSEC_ENC_AES_CBC;
 	c.enc_key_len = b == BASE_NULL_SHA1 ? 0 : 16;
 	if (b != BASE_GCM) {
-		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
-		c.integ_key_len = 20;
+		c.integ_alg = b == BASE_CBC_CMAC ? DPSEC_INTEG_AES_CMAC_96 : DPSEC_INTEG_HMAC_SHA1_96;
+		c.integ_key_len = b == BASE_CBC_CMAC ? 16 : 20;
 	}
 	return c;
 }
@@ -80,7 +82,7 @@ static void ah_in_udp(struct dpsec_sa_conf *c)
 	c->encap = DPSEC_ENCAP_UDP;
 	c->udp_sport = c->udp_dport = 4500;
 }
-static void ah_sha256_key_20(struct dpsec_sa_conf *c) { c->integ_key_len = 20; }
+static void integ_key_20(struct dpsec_sa_conf *c) { c->integ_key_len = 20; }
 static void ah_sha384_key_32(struct dpsec_sa_conf *c)
 {
 	c->integ_alg = DPSEC_INTEG_HMAC_SHA384_192;
@@ -125,7 +127,23 @@ static void gcm_with_integ(struct dpsec_sa_conf *c)
 }
 static void cbc_no_integ(struct dpsec_sa_conf *c) { c->integ_alg = DPSEC_INTEG_NONE; }
 static void sha1_key_32(struct dpsec_sa_conf *c) { c->integ_key_len = 32; }
-static void integ_alg_unknown(struct dpsec_sa_conf *c) { c->integ_alg = DPSEC_INTEG_HMAC_SHA512_256 + 1; }
+static void integ_alg_unknown(struct dpsec_sa_conf *c) { c->integ_alg = DPSEC_INTEG_N; }
+static void xcbc_key_20(struct dpsec_sa_conf *c)
+{
+	c->integ_alg = DPSEC_INTEG_AES_XCBC_96;
+	c->integ_key_len = 20;
+}
+static void cmac_key_20(struct dpsec_sa_conf *c)
+{
+	c->integ_alg = DPSEC_INTEG_AES_CMAC_96;
+	c->integ_key_len = 20;
+}
+static void des3_cmac_key_32(struct dpsec_sa_conf *c)
+{
+	c->enc_alg = DPSEC_ENC_3DES_CBC;
+	c->enc_key_len = 24;
+	c->integ_key_len = 32;
+}
 
 static const struct {
 	enum base base;
@@ -151,7 +169,7 @@ static const struct {
 	{ BASE_AH_SHA256, ah_enc_key, "AH takes no encryption key" },
 	{ BASE_AH_SHA256, ah_no_integ, "AH needs an integrity algorithm" },
 	{ BASE_AH_SHA256, ah_in_udp, "AH cannot be encapsulated in UDP" },
-	{ BASE_AH_SHA256, ah_sha256_key_20, "HMAC-SHA-256-128 takes a 32-byte key" },
+	{ BASE_AH_SHA256, integ_key_20, "HMAC-SHA-256-128 takes a 32-byte key" },
 	{ BASE_AH_SHA256, ah_sha384_key_32, "HMAC-SHA-384-192 takes a 48-byte key" },
 	{ BASE_AH_SHA256, ah_sha512_key_48, "HMAC-SHA-512-256 takes a 64-byte key" },
 	{ BASE_CBC_SHA1, des3_key_16, "3DES-CBC takes a 24-byte key" },
@@ -169,6 +187,11 @@ static const struct {
 	{ BASE_CBC_SHA1, cbc_no_integ, "AES-CBC needs an integrity algorithm" },
 	{ BASE_CBC_SHA1, sha1_key_32, "HMAC-SHA1-96 takes a 20-byte key" },
 	{ BASE_CBC_SHA1, integ_alg_unknown, "integrity algorithm unknown" },
+	{ BASE_AH_XCBC, integ_key_20, "AES-XCBC-MAC-96 takes a 16-byte key (RFC 3566)" },
+	{ BASE_CBC_CMAC, integ_key_20, "AES-CMAC-96 takes a 16-byte key (RFC 4494)" },
+	{ BASE_CBC_CMAC, des3_cmac_key_32, "AES-CMAC-96 takes a 16-byte key (RFC 4494)" },
+	{ BASE_NULL_SHA1, xcbc_key_20, "AES-XCBC-MAC-96 takes a 16-byte key (RFC 3566)" },
+	{ BASE_AH_SHA256, cmac_key_20, "AES-CMAC-96 takes a 16-byte key (RFC 4494)" },
 };
 
 START_TEST(test_valid_sas_pass)
@@ -197,7 +220,7 @@ int main(void)
 	Suite *s = suite_create("sa_conf");
 	TCase *tc = tcase_create("check");
 
-	tcase_add_loop_test(tc, test_valid_sas_pass, BASE_GCM, BASE_NULL_SHA1 + 1);
+	tcase_add_loop_test(tc, test_valid_sas_pass, BASE_GCM, N_BASES);
 	tcase_add_loop_test(tc, test_each_problem_named, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(s, tc);
 	return check_run(s);

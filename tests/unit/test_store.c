@@ -371,6 +371,33 @@ START_TEST(test_save_round_trip)
 }
 END_TEST
 
+/* A filter action "x" with the one method given ("protocol = ...; ..."),
+ * saved: the file holds it as given, and loads back into *b (the caller
+ * frees it); that method. */
+static const struct cfg_sec_method *method_saved(const char *method, struct cfg_store *b)
+{
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX], text[512], saved[8192];
+	struct cfg_store a;
+	int fd = mkstemp(path);
+	ssize_t n;
+
+	close(fd);
+	snprintf(text, sizeof text, "filter_actions = ( { name = \"x\"; action = \"negotiate\"; "
+		 "methods = ( { %s } ); } );\n", method);
+	load_ok(text, &a);
+	ck_assert_msg(cfg_store_save(&a, path, err) == 0, "%s", err);
+	cfg_store_free(&a);
+	fd = open(path, O_RDONLY); /* the save replaced the file */
+	n = read(fd, saved, sizeof saved - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	saved[n] = '\0';
+	ck_assert_msg(strstr(saved, method) != NULL, "%s not in:\n%s", method, saved);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, b, err) == 0, "%s", err);
+	unlink(path);
+	return &cfg_store_filter_action(b, "x")->methods[0];
+}
+
 /* Every cipher a security method names is saved under the name it was
  * read by: the store's reader and writer share one table. */
 static const struct { const char *name, *integrity; uint8_t alg, key_len; } method_ciphers[] = {
@@ -393,34 +420,46 @@ static const struct { const char *name, *integrity; uint8_t alg, key_len; } meth
 
 START_TEST(test_method_cipher_saved)
 {
-	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX], text[512], want[128], saved[8192];
 	const struct cfg_sec_method *m;
-	struct cfg_store a, b;
-	int fd = mkstemp(path);
-	ssize_t n;
+	struct cfg_store b;
+	char method[128];
 
-	close(fd);
-
-	snprintf(text, sizeof text, "filter_actions = ( { name = \"x\"; action = \"negotiate\"; "
-		 "methods = ( { protocol = \"esp\"; encryption = \"%s\"; integrity = \"%s\"; } ); } );\n",
+	snprintf(method, sizeof method, "protocol = \"esp\"; encryption = \"%s\"; integrity = \"%s\";",
 		 method_ciphers[_i].name, method_ciphers[_i].integrity);
-	load_ok(text, &a);
-	ck_assert_msg(cfg_store_save(&a, path, err) == 0, "%s", err);
-	fd = open(path, O_RDONLY); /* the save replaced the file */
-	n = read(fd, saved, sizeof saved - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	saved[n] = '\0';
-	snprintf(want, sizeof want, "encryption = \"%s\"; integrity = \"%s\";", method_ciphers[_i].name,
-		 method_ciphers[_i].integrity);
-	ck_assert_msg(strstr(saved, want) != NULL, "%s not in:\n%s", want, saved);
-	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &b, err) == 0, "%s", err);
-	m = &cfg_store_filter_action(&b, "x")->methods[0];
+	m = method_saved(method, &b);
 	ck_assert_uint_eq(m->enc_alg, method_ciphers[_i].alg);
 	ck_assert_uint_eq(m->enc_key_len, method_ciphers[_i].key_len);
-	cfg_store_free(&a);
 	cfg_store_free(&b);
-	unlink(path);
+}
+END_TEST
+
+/* Every integrity algorithm a security method names, in ESP (beside
+ * AES-CBC, 3DES or NULL) and in AH, is saved under the name it was read by
+ * and loads back as the same algorithm. */
+static const struct { const char *protocol, *encryption, *name; uint8_t alg; } method_integs[] = {
+	{ "esp", "aes128", "aesxcbc_96", DPSEC_INTEG_AES_XCBC_96 },
+	{ "esp", "3des", "aescmac_96", DPSEC_INTEG_AES_CMAC_96 },
+	{ "esp", "null", "aesxcbc_96", DPSEC_INTEG_AES_XCBC_96 },
+	{ "esp", "aes256", "aescmac_96", DPSEC_INTEG_AES_CMAC_96 },
+	{ "ah", "none", "aesxcbc_96", DPSEC_INTEG_AES_XCBC_96 },
+	{ "ah", "none", "aescmac_96", DPSEC_INTEG_AES_CMAC_96 },
+	{ "ah", "none", "sha1_96", DPSEC_INTEG_HMAC_SHA1_96 },
+	{ "esp", "aes192", "sha256_128", DPSEC_INTEG_HMAC_SHA256_128 },
+	{ "ah", "none", "sha384_192", DPSEC_INTEG_HMAC_SHA384_192 },
+	{ "esp", "null", "sha512_256", DPSEC_INTEG_HMAC_SHA512_256 },
+};
+
+START_TEST(test_method_integrity_saved)
+{
+	const struct cfg_sec_method *m;
+	struct cfg_store b;
+	char method[128];
+
+	snprintf(method, sizeof method, "protocol = \"%s\"; encryption = \"%s\"; integrity = \"%s\";",
+		 method_integs[_i].protocol, method_integs[_i].encryption, method_integs[_i].name);
+	m = method_saved(method, &b);
+	ck_assert_uint_eq(m->integ_alg, method_integs[_i].alg);
+	cfg_store_free(&b);
 }
 END_TEST
 
@@ -564,6 +603,8 @@ int main(void)
 	tcase_add_test(st, test_one_authentication_per_peer);
 	tcase_add_test(st, test_certificate_method);
 	tcase_add_test(st, test_save_round_trip);
+	tcase_add_loop_test(st, test_method_integrity_saved, 0,
+			    sizeof(method_integs) / sizeof(method_integs[0]));
 	tcase_add_loop_test(st, test_method_cipher_saved, 0,
 			    sizeof(method_ciphers) / sizeof(method_ciphers[0]));
 	tcase_add_test(st, test_named_methods);
