@@ -13,15 +13,29 @@
 #include "ikev2_exchange.h"
 #include "ikev2_proposal.h"
 
-/* Our methods as offered: in IKE_AUTH there is no KE, so no DH transform. */
+/* AH covers the outer addresses, which a NAT rewrites, and RFC 3948
+ * encapsulates ESP only: once NAT detection found one on the path, AH
+ * methods are neither offered nor accepted (RFC 7296 §2.23). */
+static bool ah_blocked(const struct ikev2_sa *sa, const struct ike_qm_method *m)
+{
+	return m->protocol == IKE_PROTO_AH && (sa->local_nat || sa->remote_nat);
+}
+
+/* Our methods as offered and accepted: not AH across a NAT; in IKE_AUTH
+ * there is no KE, so no DH transform. */
 static size_t offered_methods(const struct ikev2_sa *sa, bool pfs, struct ike_qm_method *out)
 {
+	size_t n = 0;
+
 	for (uint8_t i = 0; i < sa->peer.n_qm; i++) {
-		out[i] = sa->peer.qm[i];
+		if (ah_blocked(sa, &sa->peer.qm[i]))
+			continue;
+		out[n] = sa->peer.qm[i];
 		if (!pfs)
-			out[i].dh_group = 0;
+			out[n].dh_group = 0;
+		n++;
 	}
-	return sa->peer.n_qm;
+	return n;
 }
 
 /* TSi is the exchange initiator's side. */
@@ -42,6 +56,11 @@ int ikev2_child_offer(struct ikev2_sa *sa, struct ikev2_tx *t, uint32_t spi, boo
 	union ikev2_body *b = malloc(sizeof(*b));
 	size_t n = offered_methods(sa, pfs, m);
 
+	if (n == 0) {
+		free(b);
+		return ike_fail(err, -EPROTONOSUPPORT, "child SA: every method of the policy is AH, "
+				"which cannot cross the NAT on the path to the peer (RFC 3948 carries ESP only)");
+	}
 	if (b == NULL || ikev2_sa_from_qm(m, n, spi, &b->sa)) {
 		free(b);
 		return ike_fail(err, -EINVAL, "child SA: our %zu methods do not fit an SA payload", n);

@@ -4,7 +4,8 @@
  * of order, fragments copied, forged and retransmitted, none unless both
  * agree; a lost response, the request retransmitted and the cached
  * response replayed; no answer, the resends at the backoff times and the
- * give-up; NAT detection and the move to port 4500. */
+ * give-up; NAT detection and the move to port 4500, AH left out across
+ * the NAT. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -271,6 +272,59 @@ START_TEST(nat_detected_and_port_4500)
 }
 END_TEST
 
+/* i behind a NAT, as above, and each side's policy offering AH first. */
+static void ah_first_behind_a_nat(struct world *w, bool esp_too)
+{
+	static const struct ike_qm_method qm_ah = {
+		IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
+	};
+
+	world_init(w);
+	w->i.ep = (struct ike_endpoint){ v4(192, 168, 1, 2), 500 };
+	w->nat = true;
+	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 31000 };
+	for (struct side *s = &w->i; s; s = s == &w->i ? &w->r : NULL) {
+		s->pol.qm[1] = s->pol.qm[0];
+		s->pol.qm[0] = qm_ah;
+		s->pol.n_qm = esp_too ? 2 : 1;
+	}
+	world_go(w);
+	initiate(w);
+	free(step(w, &w->i).data);
+}
+
+/* AH covers the addresses a NAT rewrites and cannot ride in UDP (RFC
+ * 3948): across the NAT the pair is the ESP method the policies list
+ * after it; with AH alone the initiator says why it offers nothing. */
+START_TEST(nat_leaves_ah_out)
+{
+	struct ike_err err = { 0 };
+	struct world w;
+	struct msg m;
+
+	ah_first_behind_a_nat(&w, true);
+	free(step(&w, &w.r).data);
+	free(step(&w, &w.i).data);
+	free(step(&w, &w.r).data);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_uint_eq(child_of(&w.i)->out.protocol, DPSEC_PROTO_ESP);
+	ck_assert_uint_eq(child_of(&w.r)->in.protocol, DPSEC_PROTO_ESP);
+	ck_assert(child_of(&w.i)->udp_encap && child_of(&w.r)->udp_encap);
+	world_end(&w);
+
+	ah_first_behind_a_nat(&w, false);
+	m = take(&w.r);
+	ck_assert_int_eq(feed(&w, &w.i, &m, &err), -EPROTONOSUPPORT);
+	free(m.data);
+	ck_assert_msg(strstr(err.msg, "every method of the policy is AH"), "%s", err.msg);
+	ck_assert_msg(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "IKE_AUTH not sent"), "%s",
+		      last_ev(&w.i, IKEV2_EV_FAILED)->reason.text);
+	ck_assert_uint_eq(ikev2_sa_count(w.i.e), 0);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
+	world_end(&w);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = {
@@ -280,6 +334,7 @@ int main(void)
 		dropped_response_retransmitted_and_replayed,
 		no_answer_given_up_after_the_tries,
 		nat_detected_and_port_4500,
+		nat_leaves_ah_out,
 	};
 
 	return world_run("ikev2_wire", NULL, 0, tests, N(tests));
