@@ -31,6 +31,9 @@
 #   tunnel+transport/3des-sha1_96/noesn
 #                          3DES-CBC (RFC 2451): the tunnel matrix and
 #                          transport mode both ways, in one run
+#   integ/<aes mac>        AES-XCBC-MAC-96, AES-CMAC-96: their ESP (two
+#                          ciphers) and AH, tunnel/, transport/ and neg/
+#                          cases in one run per MAC
 # Each case sends its own packets through its own rule and SAs, so cases in
 # one run do not disturb each other; the run checks the global counters
 # against the sum of what its cases expect.
@@ -63,7 +66,9 @@ class Cell:
         """local_net, remote_net: the tunnel's selectors on our side and
         the peer's (default: the LAN, the cell's remote subnet); dst_ports:
         the outbound destination ports its filter names (then protocol
-        must name one that has ports)."""
+        must name one that has ports). name (the rule's, its SAs' first
+        part) is put after the run's sa_prefix."""
+        name = run.sa_prefix + name
         self.run, self.inner, self.outer, self.mode = run, inner, outer, mode
         self.k = run.new_k()
         if mode == "tunnel":
@@ -234,12 +239,13 @@ def transport_run(alg, esn, seed):
     return run
 
 
-def _transport_cells(run, alg, esn, encap="none", ports4=(4500, 4500)):
+def _transport_cells(run, alg, esn, encap="none", ports4=(4500, 4500), k0=1):
     """IPv4 and IPv6: a LAN host's traffic to a transport peer, and ESP to
     the gateway's own address; ports4: the UDP ports (ours, the peer's) of
-    the IPv4 SAs with encap "udp"."""
+    the IPv4 SAs with encap "udp"; k0: the transport peers' first number
+    (another k0, 10 on, for another set in the same run)."""
     for fam in (4, 6):
-        k = 1 + fam  # peers 192.0.2.25 (out), .26 (in); 2001:db8:ff::1b, ::1c
+        k = k0 + fam  # k0 1: peers 192.0.2.25 (out), .26 (in); 2001:db8:ff::1b, ::1c
         ports = ports4 if fam == 4 else (4500, 4500)
         cell = Cell(run, "x%d" % fam, alg, esn, fam, fam, "transport", T.lan_host(fam),
                     T.transport_peer(fam, k), encap=encap, ports=ports)
@@ -292,11 +298,52 @@ def des3_run(seed):
     return run
 
 
+# ---- AES-XCBC-MAC-96 and AES-CMAC-96 -------------------------------------------
+
+# RFC 3566 and RFC 4494: each MAC's ESP (with AES-CBC and ESN, with 3DES or
+# NULL without: CBC's tags never end in a whole block, theirs do every other
+# or fourth time) and AH, one ESN setting each (the ESN high half in AH is
+# hashed by scapy itself, in ESP by the reference only), in one dpsecd run
+# per MAC: the tunnel matrix, transport mode and the negative cases of each,
+# which take the CBC, NULL and AH paths the other runs cover but the MAC
+AES_MAC_SETS = {
+    "aesxcbc_96": (("aes128-aesxcbc_96", True), ("3des-aesxcbc_96", False),
+                   ("ah-aesxcbc_96", False)),
+    "aescmac_96": (("aes128-aescmac_96", True), ("null-aescmac_96", False),
+                   ("ah-aescmac_96", True)),
+}
+
+
+def aes_mac_run(integ, seed):
+    """integ/<integ>: for each of the MAC's sets, the cases of the tunnel/,
+    transport/ and neg/ runs, named as there after the run's name (say
+    integ/aescmac_96/tunnel/aes128-aescmac_96/esn/4in4/outbound); each
+    set's rules and SAs named m<set>..., its transport peers 10 apart."""
+    run = _run("integ/" + integ, seed)
+    run.tshark = True
+    for i, (alg, esn) in enumerate(AES_MAC_SETS[integ]):
+        tail = "%s/%s/" % (alg, _esn_name(esn))
+        run.sa_prefix = "m%d" % i
+        run.case_prefix = "tunnel/" + tail
+        _tunnel_cells(run, alg, esn)
+        run.case_prefix = "transport/" + tail
+        _transport_cells(run, alg, esn, k0=1 + 10 * i)
+        run.case_prefix = "neg/" + tail
+        (_ah_neg_cases if E.ALGS[alg]["ah"] else _neg_cases)(run, alg, esn)
+    run.case_prefix = run.sa_prefix = ""
+    return run
+
+
 # ---- negative cases, per algorithm and ESN ------------------------------------
 
 def neg_run(alg, esn, seed):
     run = _run("neg/%s/%s" % (alg, _esn_name(esn)), seed)
+    _neg_cases(run, alg, esn)
+    return run
 
+
+def _neg_cases(run, alg, esn):
+    """The ESP negative cases of neg_run, for alg and esn, in run."""
     def cell(name):
         return Cell(run, name, alg, esn)
 
@@ -436,7 +483,6 @@ def neg_run(alg, esn, seed):
     c.expect_drop("ttl_exceeded")
     c.expect_icmp(time_exceeded(4, p, T.LAN4))
     c.expect_sa(cl.out, drops=None)
-    return run
 
 
 def _replay_cases(run, cell, ok, esn):
@@ -518,7 +564,13 @@ def ah_neg_run(alg, esn, seed):
     headers before AH; the time exceeded about an inner packet with TTL 1
     back through the tunnel."""
     run = _run("neg/%s/%s" % (alg, _esn_name(esn)), seed)
+    _ah_neg_cases(run, alg, esn)
+    return run
 
+
+def _ah_neg_cases(run, alg, esn):
+    """The AH negative cases of ah_neg_run, for alg and esn, in run
+    (transport peers 30 and 31)."""
     def cell(name, fam=4):
         return Cell(run, name, alg, esn, fam, fam)
 
@@ -746,7 +798,6 @@ def ah_neg_run(alg, esn, seed):
         c.expect_icmp_back(cl.out, time_exceeded(fam, p, T.LAN4 if fam == 4 else T.LAN6,
                                                  tunnel=True))
         c.expect_sa(cl.inb, packets=1)
-    return run
 
 
 def _fix_ipv4_sum(b):
@@ -2123,7 +2174,8 @@ ONE_ESN = {"aes128-sha384_192": False, "aes256-sha512_256": True, "null-sha256_1
 def plan(seed):
     """Every run as (name, builder), in the order they are reported."""
     runs = []
-    for alg in (a for a in E.ESP_ALGS if a != DES3):
+    aes_mac_algs = {a for sets in AES_MAC_SETS.values() for a, _ in sets}
+    for alg in (a for a in E.ESP_ALGS if a != DES3 and a not in aes_mac_algs):
         for esn in (ONE_ESN[alg],) if alg in ONE_ESN else (False, True):
             tail = "%s/%s" % (alg, _esn_name(esn))
             runs.append(("tunnel/" + tail, lambda a=alg, e=esn: tunnel_run(a, e, seed)))
@@ -2159,4 +2211,6 @@ def plan(seed):
         runs.append((name, lambda a=alg, e=esn: natt_run(a, e, seed)))
     runs.append(("natt-keepalive", lambda: natt_keepalive_run(seed)))
     runs.append(("tunnel+transport/%s/noesn" % DES3, lambda: des3_run(seed)))
+    for integ in AES_MAC_SETS:
+        runs.append(("integ/" + integ, lambda i=integ: aes_mac_run(i, seed)))
     return runs

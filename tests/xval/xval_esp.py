@@ -1,14 +1,18 @@
 # xval_esp.py - the independent ESP peer: scapy's SecurityAssociation does the
 # encryption and decryption; a small reference built on the `cryptography`
 # module (which scapy also uses) covers what scapy 2.5 lacks (the ESN high
-# half in HMAC ICVs, RFC 4303 §3.3.2.1), checks the trailer (scapy does not
-# check ESP padding) and crafts packets with a valid ICV but a wrong trailer.
+# half in the ICVs of HMAC and the AES MACs, RFC 4303 §3.3.2.1), checks the
+# trailer (scapy does not check ESP padding) and crafts packets with a valid
+# ICV but a wrong trailer.
 # ESP in UDP (RFC 3948) is scapy's too: SecurityAssociation(..., nat_t_header=).
 # AES-CCM (RFC 4309) is scapy's CRYPT_ALGOS['AES-CCM'], its ICV length given
 # as crypt_icv_size (scapy defaults to 16), its 3-byte salt split off by
 # scapy itself (salt_size); the reference is the `cryptography` AESCCM.
 # NULL encryption (RFC 2410) is scapy's CRYPT_ALGOS['NULL'] and, in the
 # reference, the identity in place of CBC.
+# AES-XCBC-MAC-96 (RFC 3566) and AES-CMAC-96 (RFC 4494) are xval_mac's in
+# the reference; scapy's AES-CMAC-96 is its own (cryptography's CMAC), its
+# AES-XCBC-MAC-96 the one xval_mac adds to it (held to RFC 3566's vectors).
 # ALGS also names the AH transforms (ah: True); xval_ah.py is their peer.
 import hmac
 import os
@@ -23,6 +27,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
 from scapy.packet import Raw
+
+import xval_mac as M  # also registers scapy's AES-XCBC-MAC-96
 
 # name -> parameters. key: encryption keymat length (GCM, ChaCha20-Poly1305:
 # key || 4-byte salt; CCM: key || 3-byte salt); salt: the keymat's last bytes,
@@ -67,6 +73,22 @@ ALGS = {
     "null-sha256_128": dict(enc="null", integ="sha256_128", key=0, ikey=32, scapy_crypt="NULL",
                             scapy_auth="SHA2-256-128", iv=0, icv=16, align=4, aead=False,
                             ah=False),
+    # AES-XCBC-MAC-96 (RFC 3566) and AES-CMAC-96 (RFC 4494): a 16-byte key,
+    # a 12-byte ICV. What they tag with AES-CBC (8 + 16 + 16n bytes, with ESN
+    # 4 more) never ends in a whole block; with 3DES (8 + 8 + 8n) every other
+    # length does, with NULL (8 + 4n) one in four
+    "aes128-aesxcbc_96": dict(enc="aes128", integ="aesxcbc_96", key=16, ikey=16,
+                              scapy_crypt="AES-CBC", scapy_auth="AES-XCBC-MAC-96", iv=16,
+                              icv=12, align=16, aead=False, ah=False),
+    "3des-aesxcbc_96": dict(enc="3des", integ="aesxcbc_96", key=24, ikey=16, scapy_crypt="3DES",
+                            scapy_auth="AES-XCBC-MAC-96", iv=8, icv=12, align=8, aead=False,
+                            ah=False),
+    "aes128-aescmac_96": dict(enc="aes128", integ="aescmac_96", key=16, ikey=16,
+                              scapy_crypt="AES-CBC", scapy_auth="AES-CMAC-96", iv=16, icv=12,
+                              align=16, aead=False, ah=False),
+    "null-aescmac_96": dict(enc="null", integ="aescmac_96", key=0, ikey=16, scapy_crypt="NULL",
+                            scapy_auth="AES-CMAC-96", iv=0, icv=12, align=4, aead=False,
+                            ah=False),
     # AH (RFC 4302): integrity only, no key or IV for encryption
     "ah-sha1_96": dict(enc=None, integ="sha1_96", key=0, ikey=20, scapy_crypt=None,
                        scapy_auth="HMAC-SHA1-96", iv=0, icv=12, align=4, aead=False, ah=True),
@@ -78,6 +100,12 @@ ALGS = {
                           ah=True),
     "ah-sha512_256": dict(enc=None, integ="sha512_256", key=0, ikey=64, scapy_crypt=None,
                           scapy_auth="SHA2-512-256", iv=0, icv=32, align=4, aead=False,
+                          ah=True),
+    "ah-aesxcbc_96": dict(enc=None, integ="aesxcbc_96", key=0, ikey=16, scapy_crypt=None,
+                          scapy_auth="AES-XCBC-MAC-96", iv=0, icv=12, align=4, aead=False,
+                          ah=True),
+    "ah-aescmac_96": dict(enc=None, integ="aescmac_96", key=0, ikey=16, scapy_crypt=None,
+                          scapy_auth="AES-CMAC-96", iv=0, icv=12, align=4, aead=False,
                           ah=True),
 }
 ESP_ALGS = [a for a, p in ALGS.items() if not p["ah"]]
@@ -208,10 +236,12 @@ def default_padding(n):
 # ---- the reference implementation (cryptography) ---------------------------
 
 def _hmac_icv(spec, esp_bytes, seq_hi):
+    """The ICV of a CBC or NULL SA: HMAC, or the AES MACs of xval_mac."""
+    data = esp_bytes + (struct.pack("!I", seq_hi) if spec.esn else b"")  # RFC 4303 §2.2.1
+    if spec.p["integ"] in M.AES_MACS:
+        return M.tag(spec.p["integ"], spec.integ_key, data)[:spec.p["icv"]]
     h = c_hmac.HMAC(spec.integ_key, _HASH[spec.p["integ"]]())
-    h.update(esp_bytes)
-    if spec.esn:
-        h.update(struct.pack("!I", seq_hi))  # RFC 4303 §2.2.1: high half appended
+    h.update(data)
     return h.finalize()[:spec.p["icv"]]
 
 
@@ -249,7 +279,7 @@ def ref_open(spec, esp_bytes, seq_hi=0):
         except Exception as e:
             raise EspError("%s tag mismatch" % p["enc"]) from e
     if not hmac.compare_digest(_hmac_icv(spec, esp_bytes[:-p["icv"]], seq_hi), icv):
-        raise EspError("HMAC ICV mismatch")
+        raise EspError("%s ICV mismatch" % p["integ"])
     if len(ct) % p["align"]:
         raise EspError("CBC ciphertext of %d bytes" % len(ct))
     return iv, _cbc_crypt(spec, iv, ct, False)
@@ -314,7 +344,7 @@ def scapy_decrypt(spec, ip_bytes, seq_hi=0):
                 if not hmac.compare_digest(
                         _hmac_icv(spec, ip_bytes[off:-spec.p["icv"]], seq_hi),
                         ip_bytes[-spec.p["icv"]:]):
-                    raise EspError("HMAC ICV (ESN) mismatch")
+                    raise EspError("%s ICV (ESN) mismatch" % spec.p["integ"])
             else:
                 sa.auth_algo.verify(esp, sa.auth_key)
         icv_size = sa.crypt_icv_size or sa.crypt_algo.icv_size or sa.auth_algo.icv_size

@@ -44,7 +44,7 @@ class Case:
     def __init__(self, run, name, contiguous=False):
         self.run = run
         self.contiguous = contiguous  # its frames go first, back to back (one burst)
-        self.name = run.name + "/" + name
+        self.name = run.name + "/" + run.case_prefix + name
         self.lan_in, self.wan_in = [], []
         self.lan_out, self.wan_out = [], []  # expected frames, in order
         self.host_out = []                     # IP packets expected on the exception port
@@ -551,6 +551,10 @@ class Run:
         self.tshark = False
         self.sas = {}
         self.min_idle_ms = 0  # dpsecd lives at least this long after its last packet
+        # what the cases and the rules (cells) made now are named with first:
+        # a run that holds several runs' cases keeps their names apart
+        self.case_prefix = ""
+        self.sa_prefix = ""
 
     @property
     def workers(self):

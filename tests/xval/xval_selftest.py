@@ -5,7 +5,8 @@
 # reference) passes the outbound checks and a wrong one fails them, what the
 # peer sends decrypts to what the cases expect, tshark reads the input pcaps
 # as ESP or AH with the same SPIs and sequences, and the judge passes a
-# perfect run's result and fails flawed ones.
+# perfect run's result and fails flawed ones. The AES MACs (xval_mac, and the
+# AES-XCBC-MAC-96 it gives scapy) against RFC 3566's and RFC 4493's vectors.
 import collections
 import os
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 import xval_ah as A
 import xval_cases
 import xval_esp as E
+import xval_mac as M
 import xval_pcap
 import xval_topo as T
 import xval_traffic as TR
@@ -105,8 +107,7 @@ def _ah_gateway(sa, exp, seq, mutate):
 
 
 def _hmac(sa, data):
-    import hmac
-    return hmac.new(sa.integ_key, data, A._HASH[sa.p["integ"]]).digest()[:sa.p["icv"]]
+    return A.mac(sa, data)
 
 
 def _ah_reference(seed):
@@ -156,6 +157,17 @@ def _ah_reference(seed):
     return errs
 
 
+def _matrix_cases(r):
+    """The cases of run r the build checks take: all of a tunnel/ or
+    transport/ run's, of an integ/ run (xval_cases.aes_mac_run) those of its
+    tunnel/ and transport/ parts (its neg/ ones are the neg/ runs', which
+    these checks leave out too)."""
+    if not r.name.startswith("integ/"):
+        return r.cases
+    return [c for c in r.cases if c.name.startswith((r.name + "/tunnel/",
+                                                      r.name + "/transport/"))]
+
+
 def _with_nh(hdr, inner):
     o = hdr.copy()
     if isinstance(o, IP):
@@ -184,11 +196,19 @@ def run(rep, seed, tshark):
     errs = []
     if E._hmac_icv(sa, body, 0) == E._hmac_icv(sa, body, 1):
         errs.append("ESN high half not in the HMAC")
+    for alg in ("aes128-aesxcbc_96", "aes128-aescmac_96"):
+        x = E.SaSpec("x", 1, "inbound", "tunnel", T.WAN4, T.PEER4, alg, True)
+        x.keygen(__import__("random").Random(seed))
+        if E._hmac_icv(x, body, 0) == E._hmac_icv(x, body, 1):
+            errs.append("ESN high half not in the %s ICV" % alg)
+        if E._hmac_icv(x, body, 1) != M.tag(x.p["integ"], x.integ_key, body + b"\0\0\0\1")[:12]:
+            errs.append("%s ICV with ESN is not the MAC over ESP || high half" % alg)
     sa.esn = False
     plain = E.ref_seal(sa, 1, bytes(14) + b"\x00\x04")
     if E.ref_seal(sa, 1, plain[:0] + bytes(14) + b"\x00\x04", iv=plain[8:24]) != plain:
         errs.append("reference not deterministic for a given IV")
     rep.case("selftest/esn-hmac", errs)
+    rep.case("selftest/aes-mac-vectors", M.selfcheck())
     rep.case("selftest/ah-reference", _ah_reference(seed))
 
     for ix, (_, build) in enumerate(xval_cases.plan(seed)):
@@ -198,11 +218,12 @@ def run(rep, seed, tshark):
             rep.case("selftest/build/%d" % ix, ["%s: %s" % (type(e).__name__, e)])
             continue
         rep.case("selftest/build/" + r.name, [])
-        if not r.name.startswith(("tunnel/", "transport/")):
+        if not r.name.startswith(("tunnel/", "transport/", "integ/")):
             continue
+        cases = _matrix_cases(r)
         # outbound: a correct gateway passes, a wrong one fails
         errs = []
-        for c in r.cases:
+        for c in cases:
             for eo in c.esp_out:
                 got = eo.check(gateway_out(eo.sa, eo.originals, routed=eo.routed))
                 if got:
@@ -218,10 +239,10 @@ def run(rep, seed, tshark):
         rep.case("selftest/outbound-checks/" + r.name, errs)
         # inbound: the peer's packets decrypt to what the cases expect
         errs = []
-        if r.name.startswith("tunnel/"):
+        if r.name.startswith(("tunnel/", "integ/")):
             by_spi = {s.spi: s for s in r.sas.values() if s.direction == "inbound"}
-            for c in r.cases:
-                if not c.wan_in:
+            for c in cases:
+                if not c.wan_in or not c.name.startswith(("tunnel/", r.name + "/tunnel/")):
                     continue
                 got = []
                 for fr in c.wan_in:
@@ -245,7 +266,8 @@ def run(rep, seed, tshark):
         # tshark reads our input pcaps as ESP with our SPIs and sequences
         if tshark:
             p = os.path.join(tmp, r.name.replace("/", "_") + ".pcap")
-            frames = r.frames("wan")
+            frames = r.frames("wan") if cases is r.cases else [fr for c in cases
+                                                                 for fr in c.wan_in]
             xval_pcap.write(p, frames)
             cp = subprocess.run([tshark, "-n", "-r", p, "-T", "fields", "-e", "esp.spi",
                                  "-e", "esp.sequence", "-e", "ah.spi", "-e", "ah.sequence"],
