@@ -25,8 +25,10 @@
 # A's ICMP fragmentation needed, and a ping with TTL 1 draws its time
 # exceeded; last (dpsec and strongSwan) A's dpsecd is killed and started
 # again: its child SAs are deleted with B and new ones negotiated. The child
-# SAs are AES-128-CBC with HMAC-SHA-384-192 between two dpsec, AES-256-CBC
-# with HMAC-SHA-512-256 against strongSwan (RFC 4868; show qmsas names them).
+# SAs are AES-128-CBC with HMAC-SHA-384-192 (RFC 4868) between two dpsec,
+# AES-256-CBC with AES-CMAC-96 (RFC 4494: IKEv2 transform 8) against
+# strongSwan (show qmsas names them, and strongSwan's list-sas its own;
+# HMAC-SHA-512-256 against strongSwan is ikev1_e2e.py's).
 # Needs root and tshark; exit 77 (skip) otherwise.
 #
 # With --peer strongswan, B is strongSwan 5.9 (charon-systemd, userspace
@@ -66,6 +68,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -99,10 +102,14 @@ ESP_SUITES = {
     "gcm": EspSuite("aes128gcm16", "none", "aes128gcm16", "AES-128-GCM"),
     "chacha": EspSuite("chacha20poly1305", "none", "chacha20poly1305", "ChaCha20-Poly1305"),
     "sha384": EspSuite("aes128", "sha384_192", "aes128-sha384", "AES-128-CBC/HMAC-SHA-384-192"),
-    "sha512": EspSuite("aes256", "sha512_256", "aes256-sha512", "AES-256-CBC/HMAC-SHA-512-256"),
     "null": EspSuite("null", "sha256_128", "null-sha256", "NULL/HMAC-SHA-256-128"),
     "ccm": EspSuite("aes128ccm16", "none", "aes128ccm16", "AES-128-CCM-16"),
+    "xcbc": EspSuite("aes128", "aesxcbc_96", "aes128-aesxcbc", "AES-128-CBC/AES-XCBC-MAC-96"),
+    "cmac": EspSuite("aes256", "aescmac_96", "aes256-aescmac", "AES-256-CBC/AES-CMAC-96"),
 }
+# How strongSwan's swanctl --list-sas names some of them, by esp_proposals.
+SWAN_LISTED = {"aes128-aesxcbc": "AES_CBC-128/AES_XCBC_96",
+               "aes256-aescmac": "AES_CBC-256/AES_CMAC_96"}
 # What patterned_pings' payload repeats (ping -p: 16 bytes at most); on the
 # WAN it shows in the ESP packets with NULL encryption, and nowhere else.
 CLEAR_PATTERN = "dpsec-clear-text"
@@ -147,11 +154,14 @@ default_crl_days = 2
 CHARON = "/usr/sbin/charon-systemd"
 SWANCTL = "/usr/sbin/swanctl"
 
+# charon-systemd's strongswan.conf. Its openssl plugin has no AES-XCBC or
+# AES-CMAC: the xcbc and cmac plugins bring them (without them libipsec
+# refuses such a child SA: "unsupported integrity algorithm").
 STRONGSWAN_CONF = """
 charon-systemd {
   %(extra)s
   load_modular = no
-  load = random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey constraints kernel-libipsec! kernel-netlink socket-default vici
+  load = random nonce openssl kdf pem pkcs1 pkcs8 x509 pubkey constraints xcbc cmac kernel-libipsec! kernel-netlink socket-default vici
   plugins { vici { socket = unix://%(work)s/charon.vici } }
   filelog { log { path = %(work)s/charon.log
                   flush_line = yes
@@ -195,9 +205,9 @@ class World:
     """Four namespaces, two gateways, their ctlds; close() removes all."""
 
     # the child SAs' protection with a PSK, by peer (ESP_SUITES; AES-GCM
-    # for the others): AES-CBC with HMAC-SHA-512-256 (RFC 4868) against
-    # strongSwan, HMAC-SHA-384-192 between two dpsec
-    PSK_ESP = {"strongswan": "sha512", "dpsec": "sha384"}
+    # for the others): AES-256-CBC with AES-CMAC-96 (RFC 4494) against
+    # strongSwan, AES-128-CBC with HMAC-SHA-384-192 between two dpsec
+    PSK_ESP = {"strongswan": "cmac", "dpsec": "sha384"}
 
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
@@ -628,16 +638,48 @@ def ttl_exceeded(w, errs):
         errs.append("a ping with TTL 1 got no time exceeded from gateway A:\n%s" % out)
 
 
-def wan_kinds(pcap):
-    """What crossed the WAN, by tshark's dissection: IKE (on 500 or, with
-    the non-ESP marker, 4500), ESP, ESP in UDP, NAT keepalives (strongSwan
-    sends them: it fakes a NAT), AH carrying an inner IP packet, and anything
-    else over IP."""
-    protos = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.protocols",
-                             "-Y", "ip"], check=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True).stdout.split("\n")
+WanFrame = collections.namedtuple("WanFrame", "protocols src dst data")
+
+
+def pcapng_frames(pcap):
+    """The bytes of each frame of a pcapng file (what dumpcap writes), in
+    order: its Enhanced and Simple Packet Blocks."""
+    frames = []
+    with open(pcap, "rb") as f:
+        raw = f.read()
+    off = 0
+    while off + 12 <= len(raw):
+        kind, length = struct.unpack_from("<II", raw, off)
+        if length < 12:
+            raise ValueError("%s: a block of %d bytes at %d" % (pcap, length, off))
+        if kind == 6:  # Enhanced Packet Block: interface, time, lengths, data
+            caplen = struct.unpack_from("<I", raw, off + 20)[0]
+            frames.append(raw[off + 28:off + 28 + caplen])
+        elif kind == 3:  # Simple Packet Block
+            frames.append(raw[off + 12:off + length - 4])
+        off += length
+    return frames
+
+
+def wan_read(pcap):
+    """A WAN capture read once: each frame's protocols and IPv4 addresses
+    by tshark's dissection, and its bytes."""
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-e", "frame.protocols",
+                          "-e", "ip.src", "-e", "ip.dst"], check=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout.splitlines()
+    data = pcapng_frames(pcap)
+    if len(out) != len(data):
+        raise ValueError("%s: tshark read %d frames, the file holds %d" % (pcap, len(out), len(data)))
+    return [WanFrame(*line.split("\t"), d) for line, d in zip(out, data)]
+
+
+def wan_kinds(frames):
+    """What crossed the WAN (wan_read's frames), by tshark's dissection:
+    IKE (on 500 or, with the non-ESP marker, 4500), ESP, ESP in UDP, NAT
+    keepalives (strongSwan sends them: it fakes a NAT), AH carrying an inner
+    IP packet, and anything else over IP."""
     kinds = {"ike": 0, "esp": 0, "esp-in-udp": 0, "keepalive": 0, "ah": 0, "other": []}
-    for p in filter(None, protos):
+    for p in (f.protocols for f in frames if "ip" in f.protocols.split(":")):
         if p.endswith((":ip:udp:isakmp", ":ip:udp:udpencap:isakmp")):
             kinds["ike"] += 1
         elif p.endswith(":ip:esp"):
@@ -678,6 +720,14 @@ def check_esp_cipher(w, errs):
         errs.append("gateway A: child SAs in %s, expected %s" % (sorted(algs), w.esp.shown))
 
 
+def check_swan_cipher(w, errs):
+    """strongSwan's list-sas: its child SA in the suite (SWAN_LISTED)."""
+    sas = w.swanctl("--list-sas", check=False)
+    print("strongSwan: child SAs %s" % re.findall(r"ESP:\S+", sas))
+    if SWAN_LISTED[w.esp.swan] not in sas:
+        errs.append("strongSwan's child SA is not %s:\n%s" % (SWAN_LISTED[w.esp.swan], sas))
+
+
 def patterned_pings(w, errs, count=5):
     """Pings from host A whose payload repeats CLEAR_PATTERN (ping -p),
     for esp_in_clear to look for on the WAN: at most LOSS_TOLERANCE lost.
@@ -692,16 +742,7 @@ def patterned_pings(w, errs, count=5):
     return len(answered)
 
 
-def wan_frames(pcap, where):
-    """A collections.Counter of (source, destination) of the frames of
-    pcap that the display filter where selects."""
-    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", where, "-T", "fields", "-e",
-                          "ip.src", "-e", "ip.dst"], check=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True).stdout
-    return collections.Counter(tuple(l.split("\t")) for l in out.splitlines() if l)
-
-
-def esp_in_clear(w, errs, pcaps, count):
+def esp_in_clear(w, errs, captures, count):
     """The WAN after patterned_pings, count of them answered: with NULL
     encryption (RFC 2410) each direction's ESP packets (in UDP against
     strongSwan) carry the inner packet in clear, so that at least count of
@@ -709,13 +750,19 @@ def esp_in_clear(w, errs, pcaps, count):
     CLEAR_PATTERN; with a cipher none does. Never a frame that is not ESP
     holds it. Each direction by the capture that saw the most (a capture
     beside dpsecd's af_packet port sees what dpsecd receives, not what it
-    sends)."""
-    pattern = 'frame contains "%s"' % CLEAR_PATTERN
+    sends). captures: wan_read's frames of each."""
+    pattern = CLEAR_PATTERN.encode()
     esp, clear, outside = (collections.Counter(), collections.Counter(), collections.Counter())
-    for pcap in pcaps:
-        for total, where in ((esp, "esp"), (clear, "esp && " + pattern),
-                             (outside, "!esp && " + pattern)):
-            for k, n in wan_frames(pcap, where).items():
+    for frames in captures:
+        seen = (collections.Counter(), collections.Counter(), collections.Counter())
+        for f in frames:
+            is_esp = "esp" in f.protocols.split(":")
+            if is_esp:
+                seen[0][(f.src, f.dst)] += 1
+            if pattern in f.data:
+                seen[1 if is_esp else 2][(f.src, f.dst)] += 1
+        for total, counts in zip((esp, clear, outside), seen):
+            for k, n in counts.items():
                 total[k] = max(total[k], n)
     null = w.esp.cipher == "null"
     for k, what in GATEWAYS.items():
@@ -960,7 +1007,7 @@ def run_refused(w, errs, why):
         errs.append("gateway A: no audit line for the failed negotiation")
     check_ike_log(w, errs, "a", why)
     for g, (_, pcap) in zip(("a", "b"), caps):
-        k = wan_kinds(pcap)
+        k = wan_kinds(wan_read(pcap))
         if not k["ike"] or k["esp"] or k["esp-in-udp"] or k["other"]:
             errs.append("WAN at %s: expected IKE only, got %s" % (g, k))
     if errs:
@@ -993,6 +1040,8 @@ def run(w, errs):
     first_pings(w, errs, ctld)
     check_mmsas(w, errs)
     check_esp_cipher(w, errs)
+    if w.esp.swan in SWAN_LISTED:
+        check_swan_cipher(w, errs)
     check_ike_log(w, errs, "a", "-> ESTABLISHED")
     patterned = patterned_pings(w, errs)
     if w.cert and w.peer == "strongswan":
@@ -1030,15 +1079,16 @@ def run(w, errs):
         control_restart(w, errs, ctld)
         if w.peer == "dpsec":
             control_restart_unanswered(w, errs, ctld)
-    for g, (_, pcap) in zip(("a", "b"), caps):
-        k = wan_kinds(pcap)
+    frames = {g: wan_read(pcap) for g, (_, pcap) in zip(("a", "b"), caps)}
+    for g in ("a", "b"):
+        k = wan_kinds(frames[g])
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
         if not k["ike"] or not (k["esp"] or k["esp-in-udp"]) or k["other"]:
             errs.append("WAN at %s: expected IKE and ESP only, got %s" % (g, k))
         if w.peer == "strongswan" and k["esp"]:
             errs.append("WAN at %s: %d plain ESP: strongSwan's libipsec takes ESP in UDP only"
                         % (g, k["esp"]))
-    esp_in_clear(w, errs, [pcap for _, pcap in caps], patterned)
+    esp_in_clear(w, errs, frames.values(), patterned)
     if errs:
         for g in gws:
             print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))

@@ -5,15 +5,19 @@
 # 10.2.0.2 on its loopback.
 #
 # --case responder: strongSwan initiates (swanctl --initiate); dpsec answers
-#   as responder. Ping and a TCP transfer (socat) both ways; strongSwan
-#   rekeys the child SA and then the IKE SA (swanctl --rekey) under a
-#   continuous ping (at most E.LOSS_TOLERANCE lost); strongSwan terminates
-#   (swanctl --terminate --ike): dpsec's show mmsas and qmsas are empty.
+#   as responder, the child SAs in AES-128-CBC with AES-XCBC-MAC-96 (RFC
+#   3566: IKEv2 transform 5), which show qmsas and strongSwan's list-sas
+#   name. Ping and a TCP transfer (socat) both ways; strongSwan rekeys the
+#   child SA (the new pair in the same suite) and then the IKE SA (swanctl
+#   --rekey) under a continuous ping (at most E.LOSS_TOLERANCE lost);
+#   strongSwan terminates (swanctl --terminate --ike): dpsec's show mmsas
+#   and qmsas are empty.
 #   Then strongSwan initiates, is killed and restarted and initiates again:
 #   its INITIAL_CONTACT makes dpsec drop the stale SAs at once.
 # --case lifetimes: dpsec initiates, with --test-ike-lifetime IKE_LIFE,
 #   --dpd-interval DPD and idle_seconds IDLE in the store, the child SAs in
-#   AES-128-CCM-16 (RFC 4309; the other cases' are AES-GCM), which show
+#   AES-128-CCM-16 (RFC 4309; responder's are AES-CBC with AES-XCBC-MAC-96,
+#   the other cases' AES-GCM), which show
 #   qmsas and strongSwan's list-sas name. dpsec rekeys the
 #   IKE SA at its soft point under a continuous ping (no loss beyond the
 #   tolerance; strongSwan holds the new SPIs); the traffic stops, dpsec
@@ -187,6 +191,7 @@ def check_empty(w, errs, what):
 
 
 def run_responder(w, errs):
+    w.esp = E.ESP_SUITES["xcbc"]
     w.topology()
     w.gateway("a")
     w.strongswan()
@@ -201,6 +206,8 @@ def run_responder(w, errs):
         errs.append("ping A -> B through the tunnel strongSwan initiated: no answer")
     if not ping_ok(w, from_b=True):
         errs.append("ping B -> A through the tunnel strongSwan initiated: no answer")
+    E.check_esp_cipher(w, errs)
+    E.check_swan_cipher(w, errs)
     tcp_transfer(w, errs, to_b=True)
     tcp_transfer(w, errs, to_b=False)
 
@@ -216,6 +223,7 @@ def run_responder(w, errs):
     if not moved:
         errs.append("swanctl --rekey --child: dpsec's inbound SPIs %s, expected one new one "
                     "(before: %s)" % ([hex(q["spi"]) for q in w.qmsas()], before))
+    E.check_esp_cipher(w, errs)
 
     spis = {s["spis"] for s in w.mmsas()}
     pinger = E.Pinger(w)

@@ -254,7 +254,7 @@ def run_dpsec(w, errs):
     check_counts(w, errs, ("a", "b"))
     E.control_restart(w, errs, ctld, first=2)  # after the counts: a new dpsec-ctld's start from zero
     for g, (_, pcap) in zip(("a", "b"), caps):
-        k = E.wan_kinds(pcap)
+        k = E.wan_kinds(E.wan_read(pcap))
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
         if not k["ike"] or not k["esp"] or k["other"]:
             errs.append("WAN at %s: expected IKE and ESP only, got %s" % (g, k))
@@ -742,7 +742,7 @@ def run_dpsec_ah(w, errs):
         c.signal(2)
         c.p.wait(10)
     for g, (_, pcap) in zip(("a", "b"), caps):
-        k = E.wan_kinds(pcap)
+        k = E.wan_kinds(E.wan_read(pcap))
         print("WAN at %s: %d IKE, %d AH, %d ESP" % (g, k["ike"], k["ah"], k["esp"]))
         if not k["ike"] or not k["ah"] or k["esp"] or k["esp-in-udp"] or k["other"]:
             errs.append("WAN at %s: expected IKE and AH only, got %s" % (g, k))
