@@ -56,6 +56,7 @@ struct cp_seg {
 struct cp_sa {
 	bool used;
 	bool negotiated;            /* by IKE: not in the store, kept by cp_apply() */
+	uint64_t add_seq;           /* the SA_ADD command that filled it: its refusal frees it */
 };
 
 enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK, CP_DYN_SA };
@@ -152,6 +153,8 @@ int cp_sa_id_of(const struct cp_ctx *c, const char *name);
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);
 int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id);
+/* dpsecd refused SA_ADD command seq: its slot is free again. */
+void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq);
 
 /* cp_acquire.c */
 void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);

@@ -79,8 +79,12 @@ static void on_ack(struct cp_ctx *c, const struct dpsec_ev_ack *a)
 	c->refused++;
 	cp_log(LOG_WARNING, "dpsecd refused command %llu (type %u): %s",
 	       (unsigned long long)a->cmd_seq, a->cmd_type, a->reason);
-	if (a->cmd_type == DPSEC_CMD_SA_ADD)
+	if (a->cmd_type == DPSEC_CMD_SA_ADD) {
 		c->mm[CP_MM_key_addition_failures]++;
+		cp_audit("SA install refused by dpsecd (command %llu): %s",
+			 (unsigned long long)a->cmd_seq, a->reason);
+		cp_sa_add_refused(c, a->cmd_seq);
+	}
 	if (c->first_refusal[0] == '\0')
 		snprintf(c->first_refusal, sizeof(c->first_refusal), "%s", a->reason);
 }

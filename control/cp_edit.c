@@ -247,10 +247,41 @@ int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* An SA add that dpsecd refused (a key another SA holds, an algorithm it
+ * cannot run): the store gives it up again, so that it fails no later sync
+ * (a full one, after a restart, would leave the dataplane blocking
+ * everything), and the dataplane is brought back in line without it. */
+static int revert_sa_add(struct cp_ctx *c, const struct cp_op *op, bool save)
+{
+	struct cp_op undo = { .kind = CP_OP_SA_DEL };
+	char e[CFG_ERR_MAX];
+	int rc;
+
+	snprintf(undo.target, sizeof(undo.target), "%s", op->target);
+	if (save) {
+		rc = save_static(c, &undo, e, sizeof(e));
+	} else {
+		c->n_ops--; /* the add, the last dynamic change */
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = cp_store_reload(c, e, sizeof(e));
+	if (rc == 0)
+		rc = cp_apply(c, e, sizeof(e));
+	if (rc == 0)
+		cp_audit("configuration change reverted (%s): add SA \"%s\", which dpsecd refused",
+			 save ? "static" : "dynamic", op->target);
+	else
+		cp_log(LOG_ERR, "add SA \"%s\", which dpsecd refused, could not be reverted: %s",
+		       op->target, e);
+	return rc;
+}
+
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen)
 {
 	struct cfg_store s;
 	char check[CFG_PATH_MAX + 16];
+	int rc;
 
 	if (save) {
 		if (save_static(c, op, err, errlen) < 0 || cp_store_reload(c, err, errlen) < 0)
@@ -274,5 +305,11 @@ int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, si
 	cp_audit("configuration changed (%s): %s \"%s\"", save ? "static" : "dynamic",
 		 op_name(op->kind), op->kind == CP_OP_RULE_ADD || op->kind == CP_OP_RULE_DEL ?
 		 op->rule.name : op->target);
-	return cp_apply(c, err, errlen);
+	rc = cp_apply(c, err, errlen);
+	if (rc == -EINVAL && op->kind == CP_OP_SA_ADD && revert_sa_add(c, op, save) == 0) {
+		size_t n = strlen(err); /* dpsecd refused it: the store is as before */
+
+		snprintf(err + n, errlen - n, "; the SA was not kept");
+	}
+	return rc;
 }

@@ -90,10 +90,26 @@ static int install_sa(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 	a.sa_id = (uint32_t)id;
 	rc = cp_cmd_send(c, DPSEC_CMD_SA_ADD, &a, sizeof(a));
 	explicit_bzero(&a, sizeof(a));
+	if (rc < 0) { /* never sent: the slot stays free */
+		c->sa[id].used = false;
+		return rc;
+	}
+	c->sa[id].add_seq = c->want_seq - 1;
 	c->mm[conf->direction == DPSEC_DIR_OUT ? CP_MM_key_additions : CP_MM_key_updates]++;
-	cp_audit("SA installed: %s SPI 0x%08x %s, id %d", conf->name, conf->spi,
-		 conf->direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
-	return rc < 0 ? rc : id;
+	/* dpsecd answers it: a refusal is audited with this command's number */
+	cp_audit("SA install: %s SPI 0x%08x %s, id %d (command %llu)", conf->name, conf->spi,
+		 conf->direction == DPSEC_DIR_IN ? "inbound" : "outbound", id,
+		 (unsigned long long)c->sa[id].add_seq);
+	return id;
+}
+
+void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq)
+{
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+		if (c->sa[id].used && c->sa[id].add_seq == seq) {
+			c->sa[id].used = c->sa[id].negotiated = false;
+			return;
+		}
 }
 
 static int add_sa(struct cp_ctx *c, const struct cfg_static_sa *sa, uint32_t rule_id)

@@ -33,6 +33,7 @@ memory, driven by dpsecctl, in network namespaces the test creates:
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -427,6 +428,7 @@ def cli(w, errs):
         if r.returncode == 0 or want not in r.stderr + r.stdout:
             errs.append("cli: %s: exit %d, expected a refusal naming '%s', got: %s"
                         % (" ".join(args), r.returncode, want, (r.stderr + r.stdout).strip()))
+    dataplane_refusal_audited(w, errs)
     for what in ("policy", "rules", "filters", "filteractions", "mmsas", "qmsas", "ports",
                  "stats"):
         try:
@@ -434,6 +436,34 @@ def cli(w, errs):
         except ValueError as e:
             errs.append("cli: show %s --json is not JSON: %s" % (what, e))
     return "keys hidden, access checked, static vs dynamic, refusals, JSON"
+
+
+def dataplane_refusal_audited(w, errs):
+    """An SA that passes the store's checks but not dpsecd's: a second
+    outbound SA with a-to-b's AES-GCM key (their nonces would repeat, RFC
+    4106 §3.1). The CLI says why and that the SA was not kept; the audit
+    trail holds its install, dpsecd's refusal of that same command and the
+    change reverted; the store is as before, so the next change (expiry's)
+    syncs."""
+    r = w.ctl("sa", "add", "twin", "spi=0x7009", "direction=outbound", "mode=tunnel",
+              "local=192.0.2.1", "remote=192.0.2.85", "encryption=aes128gcm16",
+              "encryption_key=0x" + KEY_AB.hex(), check=False)
+    said = r.stderr + r.stdout
+    if r.returncode == 0 or "RFC 4106" not in said or "the SA was not kept" not in said:
+        errs.append("cli: sa add with a-to-b's GCM key: exit %d, expected dpsecd's refusal "
+                    "naming RFC 4106 and the SA not kept, got: %s" % (r.returncode, said.strip()))
+    text = w.ctld.text()
+    sent = re.search(r"audit: SA install: twin SPI 0x00007009 outbound, id \d+ \(command (\d+)\)",
+                     text)
+    refused = re.search(r"audit: SA install refused by dpsecd \(command (\d+)\): SA twin: "
+                        r"another installed outbound SA has the same key", text)
+    if not sent or not refused or sent.group(1) != refused.group(1):
+        errs.append("cli: the refused SA's audit lines: install %s, refusal %s"
+                    % (sent and sent.group(0), refused and refused.group(0)))
+    if 'audit: configuration change reverted (static): add SA "twin"' not in text:
+        errs.append("cli: no audit line for the refused SA's change reverted")
+    if "twin" in qmsa_names(w):
+        errs.append("cli: the SA dpsecd refused is shown in qmsas")
 
 
 def qmsa_names(w):
