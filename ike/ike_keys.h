@@ -38,11 +38,11 @@ enum ike_prf_id {
 enum ike_integ_id {
 	IKE_INTEG_NONE = 0, /* with an AEAD cipher */
 	IKE_INTEG_HMAC_SHA1_96 = 2,
+	IKE_INTEG_AES_XCBC_96 = 5, /* RFC 3566: child SAs only, as the next */
+	IKE_INTEG_AES_CMAC_96 = 8, /* RFC 4494 */
 	IKE_INTEG_HMAC_SHA2_256_128 = 12,
 	IKE_INTEG_HMAC_SHA2_384_192 = 13,
 	IKE_INTEG_HMAC_SHA2_512_256 = 14,
-	IKE_INTEG_AES_XCBC_96 = 5, /* child SAs only (RFC 3566), as the next */
-	IKE_INTEG_AES_CMAC_96 = 8, /* RFC 4494 */
 };
 
 /* IKEv1 attribute values (RFC 2409 appendix A, RFC 4868 for SHA-2). */
