@@ -146,6 +146,10 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 		return ike_fail(err, -EOPNOTSUPP,
 				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CCM, AES-CBC, 3DES-CBC, ChaCha20-Poly1305 or NULL)",
 				m->name);
+	if (m->integ_alg >= DPSEC_INTEG_N)
+		return ike_fail(err, -EOPNOTSUPP,
+				"security method \"%s\": its integrity algorithm is not one the dataplane runs (HMAC-SHA1-96, HMAC-SHA-256/384/512, AES-XCBC-MAC-96 or AES-CMAC-96)",
+				m->name);
 	if (pfs_group && ike_dh_public_len(pfs_group) == 0)
 		return ike_fail(err, -EOPNOTSUPP, "security method \"%s\": PFS group %u is not supported",
 				m->name, pfs_group);

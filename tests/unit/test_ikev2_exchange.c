@@ -695,9 +695,17 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
 	ck_assert_uint_eq(ike_qm_enc_bits(&q), 256);
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (32 + 3));
+	m.enc_alg = DPSEC_ENC_AES_CBC; /* RFC 3566: a 16-byte AES-XCBC-MAC key */
+	m.integ_alg = DPSEC_INTEG_AES_XCBC_96;
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (32 + 16));
+	m.integ_alg = DPSEC_INTEG_N; /* an integrity algorithm the dataplane does not run */
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
+	ck_assert_msg(strstr(err.msg, "integrity algorithm"), "%s", err.msg);
+	m.integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
 	m.enc_alg = DPSEC_ENC_N; /* a cipher the dataplane does not run */
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), -EOPNOTSUPP);
-	ck_assert_msg(strstr(err.msg, "\"High\""), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "\"High\"") && strstr(err.msg, "encryption"), "%s", err.msg);
 	m.enc_alg = DPSEC_ENC_AES_CBC;
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 7, &q, &err), -EOPNOTSUPP);
 	ck_assert_msg(strstr(err.msg, "PFS group 7"), "%s", err.msg);
