@@ -371,13 +371,13 @@ static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *s
 		return 0;
 	}
 	snprintf(err, errlen, "SA %s: %s", c->name,
-		 rc == -EEXIST ? "another installed outbound SA has the same key: their sequence numbers, "
-				 "and with AES-GCM, AES-CCM or ChaCha20-Poly1305 their nonces, would repeat "
-				 "(RFC 4106 section 3.1, RFC 4309 section 3.1, RFC 7634 section 2)"
-		 : rc == -ENOTUNIQ ? "an installed SA of the other direction has the same combined-mode "
-				     "key (AES-GCM, AES-CCM, ChaCha20-Poly1305): both sides would count from "
-				     "the same place and use every nonce twice (RFC 4106 section 3.1, RFC "
-				     "4309 section 3.1, RFC 7634 section 2); give each direction its own key"
+		 /* both within an ACK's reason (DPSEC_REASON_MAX) with the name */
+		 rc == -EEXIST ? "another installed outbound SA has the same key: sequence numbers, and "
+				 "combined-mode nonces, would repeat (RFC 4106/4309 section 3.1, RFC "
+				 "7634 section 2)"
+		 : rc == -ENOTUNIQ ? "an SA of the other direction has the same combined-mode key: each "
+				     "nonce would be used twice (RFC 4106/4309 section 3.1, RFC 7634 "
+				     "section 2)"
 		 : "out of memory");
 	return rc;
 }

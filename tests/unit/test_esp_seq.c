@@ -572,6 +572,16 @@ START_TEST(test_gcm_key_both_ways_refused)
 }
 END_TEST
 
+/* A key-sharing refusal: it says what, names the RFCs to its end and
+ * fits an ACK's reason (DPSEC_REASON_MAX) with room for an SA name 32
+ * characters longer than the test's, so that dpsec-ctld shows it whole. */
+static void reason_fits(const char *err, const char *what)
+{
+	ck_assert_msg(strstr(err, what) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "RFC 7634 section 2") != NULL, "%s", err);
+	ck_assert_msg(strlen(err) + 32 < DPSEC_REASON_MAX, "%zu bytes: %s", strlen(err), err);
+}
+
 /* sequence_file "none": a store without a file keeps no numbers (an SA
  * with a static key counts from 1 over its whole space, its first packet
  * needs no commit) but still refuses a key shared by two outbound SAs or
@@ -591,8 +601,9 @@ START_TEST(test_keys_checked_without_a_file)
 	ck_assert_uint_eq(wire_seq(m), 1);
 	rte_pktmbuf_free(m);
 	ck_assert_int_eq(reinstall_out(st, false, 2, err), -EEXIST);
-	ck_assert_msg(strstr(err, "same key") != NULL, "%s", err);
+	reason_fits(err, "same key");
 	ck_assert_int_eq(reinstall(st, false, 3, DPSEC_DIR_IN, DPSEC_ENC_AES_GCM_16, err), -ENOTUNIQ);
+	reason_fits(err, "other direction has the same combined-mode key");
 	dp_sa_destroy(&ctx.sas, dp_sa_unpublish(&ctx.sas, 0));
 	ck_assert_msg(reinstall_out(st, false, 2, err) == 0, "%s", err); /* given back */
 	ctx.sas.seq_store = NULL;
