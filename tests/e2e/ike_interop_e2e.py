@@ -17,7 +17,7 @@
 # --case lifetimes: dpsec initiates, with --test-ike-lifetime IKE_LIFE,
 #   --dpd-interval DPD and idle_seconds IDLE in the store, the child SAs in
 #   AES-128-CCM-16 (RFC 4309; responder's are AES-CBC with AES-XCBC-MAC-96,
-#   the other cases' AES-GCM), which show
+#   fragments' ChaCha20-Poly1305, the other cases' AES-GCM), which show
 #   qmsas and strongSwan's list-sas name. dpsec rekeys the
 #   IKE SA at its soft point under a continuous ping (no loss beyond the
 #   tolerance; strongSwan holds the new SPIs); the traffic stops, dpsec
@@ -34,7 +34,9 @@
 #   into RFC 7383 fragments (dpsec-ctld --ike-fragment-size, charon's
 #   fragment_size); strongSwan initiates: its IKE_AUTH request reaches dpsec
 #   in fragments and dpsec's answer leaves in fragments (both counted by
-#   dpsec), the SA comes up and pings pass both ways.
+#   dpsec), the SA comes up and pings pass both ways; its child SAs in
+#   ChaCha20-Poly1305 (RFC 7634), which show qmsas and strongSwan's list-sas
+#   name (the one ChaCha20 child strongSwan initiates).
 # --case esp-fragments: a WAN link of WAN_MTU bytes, narrower than the
 #   tunnel's packets. Pings of 1,328 bytes from B: strongSwan's kernel
 #   cuts its ESP in UDP into fragments, which dpsecd reassembles before
@@ -383,6 +385,7 @@ def run_ike_scan(w, errs):
 
 
 def run_fragments(w, errs):
+    w.esp = E.ESP_SUITES["chacha"]
     w.ctld_args = ["--ike-fragment-size", str(FRAGMENT)]
     w.charon_extra = "fragment_size = %d" % (FRAGMENT + 28)
     w.topology()
@@ -402,6 +405,8 @@ def run_fragments(w, errs):
                     "IKE_AUTH both ways" % (sent, joined))
     if not E.wait_until("a ping A -> B", lambda: ping_ok(w), 15) or not ping_ok(w, from_b=True):
         errs.append("fragments: no ping answered through the tunnel")
+    E.check_esp_cipher(w, errs)
+    E.check_swan_cipher(w, errs)
 
 
 def fragment_counts(w):
