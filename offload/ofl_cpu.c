@@ -65,6 +65,8 @@
 static_assert(offsetof(struct ofl_sa_crypto, k.cbc.des_ks_ptr) + 3 * sizeof(void *) <=
 		      offsetof(struct ofl_sa_crypto, k.cbc.ipad),
 	      "the 3DES key schedules share the AES ones' room: the template does not grow");
+static_assert(sizeof(((struct ofl_sa_crypto *)0)->k.cbc) <= sizeof(struct gcm_key_data),
+	      "the CBC key schedules and a MAC's keys fit the GCM tables' room: the template does not grow");
 static_assert(OFL_MAX_BURST <= IMB_MAX_BURST_SIZE, "a job burst is at most what IMB takes at once");
 
 struct ofl_cpu {

@@ -444,7 +444,7 @@ def dataplane_refusal_audited(w, errs):
     4106 §3.1). The CLI says why and that the SA was not kept; the audit
     trail holds its install, dpsecd's refusal of that same command and the
     change reverted; the store is as before, so the next change (expiry's)
-    syncs."""
+    syncs; the refused SA's slot is free again: the next SA takes it."""
     r = w.ctl("sa", "add", "twin", "spi=0x7009", "direction=outbound", "mode=tunnel",
               "local=192.0.2.1", "remote=192.0.2.85", "encryption=aes128gcm16",
               "encryption_key=0x" + KEY_AB.hex(), check=False)
@@ -464,6 +464,14 @@ def dataplane_refusal_audited(w, errs):
         errs.append("cli: no audit line for the refused SA's change reverted")
     if "twin" in qmsa_names(w):
         errs.append("cli: the SA dpsecd refused is shown in qmsas")
+    w.ctl("sa", "add", "twin2", "spi=0x700a", "direction=outbound", "mode=tunnel",
+          "local=192.0.2.1", "remote=192.0.2.85", "encryption=aes128gcm16",
+          "encryption_key=0x" + bytes(range(200, 220)).hex())
+    taken = re.search(r"audit: SA install: twin2 SPI 0x0000700a outbound, id (\d+) ", w.ctld.text())
+    if sent and (not taken or taken.group(1) != re.search(r"id (\d+)", sent.group(0)).group(1)):
+        errs.append("cli: the refused SA's slot was not given to the next SA: %s, then %s"
+                    % (sent.group(0), taken and taken.group(0)))
+    w.ctl("sa", "delete", "twin2")
 
 
 def qmsa_names(w):

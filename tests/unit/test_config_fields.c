@@ -205,18 +205,23 @@ END_TEST
 
 /* ---- security associations and the exception port ---- */
 
+/* The SAs of most tests here: "out", outbound tunnel, and "in", inbound
+ * transport, both with 192.0.2.2, the rest of each given. */
+#define OUT_IN_SAS(out_rest, in_rest)                                            \
+	SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", out_rest), \
+	    SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2", in_rest))
+
 /* 3DES-CBC (RFC 2451): a 24-byte key, with either HMAC. */
 START_TEST(test_3des_sa)
 {
 	struct cfg_dataplane cfg;
 	char path[64], err[CFG_ERR_MAX];
 
-	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
-					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
-					       "integrity = \"sha1_96\"; integrity_key = \"" K20 "\";"),
-					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
-					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
-					       "integrity = \"sha256_128\"; integrity_key = \"" K32 "\";")),
+	ck_assert_msg(load_text(PORTS OUT_IN_SAS(
+					"encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					"integrity = \"sha1_96\"; integrity_key = \"" K20 "\";",
+					"encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					"integrity = \"sha256_128\"; integrity_key = \"" K32 "\";"),
 				&cfg, err, path) == 0, "%s", err);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_uint_eq(cfg.sas[i].enc_alg, DPSEC_ENC_3DES_CBC);
@@ -236,12 +241,11 @@ START_TEST(test_sha2_384_512_sas)
 	struct cfg_dataplane cfg;
 	char path[64], err[CFG_ERR_MAX];
 
-	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
-					       "encryption = \"aes256\"; encryption_key = \"" K32 "\"; "
-					       "integrity = \"sha512_256\"; integrity_key = \"" K64 "\";"),
-					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
-					       "protocol = \"ah\"; integrity = \"sha384_192\"; "
-					       "integrity_key = \"" K48 "\";")),
+	ck_assert_msg(load_text(PORTS OUT_IN_SAS(
+					"encryption = \"aes256\"; encryption_key = \"" K32 "\"; "
+					"integrity = \"sha512_256\"; integrity_key = \"" K64 "\";",
+					"protocol = \"ah\"; integrity = \"sha384_192\"; "
+					"integrity_key = \"" K48 "\";"),
 				&cfg, err, path) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_HMAC_SHA512_256);
 	ck_assert_uint_eq(cfg.sas[0].integ_key_len, 64);
@@ -273,12 +277,11 @@ START_TEST(test_aes_mac_sas)
 	struct cfg_dataplane cfg;
 	char path[64], err[CFG_ERR_MAX];
 
-	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
-					       "encryption = \"aes128\"; encryption_key = \"" K16 "\"; "
-					       "integrity = \"aesxcbc_96\"; integrity_key = \"" K16_MAC "\";"),
-					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
-					       "protocol = \"ah\"; integrity = \"aescmac_96\"; "
-					       "integrity_key = \"" K16_MAC "\";")),
+	ck_assert_msg(load_text(PORTS OUT_IN_SAS(
+					"encryption = \"aes128\"; encryption_key = \"" K16 "\"; "
+					"integrity = \"aesxcbc_96\"; integrity_key = \"" K16_MAC "\";",
+					"protocol = \"ah\"; integrity = \"aescmac_96\"; "
+					"integrity_key = \"" K16_MAC "\";"),
 				&cfg, err, path) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.sas[0].enc_alg, DPSEC_ENC_AES_CBC);
 	assert_bytes(cfg.sas[0].enc_key, K16, 16);
@@ -288,12 +291,11 @@ START_TEST(test_aes_mac_sas)
 	assert_mac_keys(&cfg);
 	cfg_free(&cfg);
 
-	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
-					       "encryption = \"null\"; integrity = \"aesxcbc_96\"; "
-					       "integrity_key = \"" K16_MAC "\";"),
-					  SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
-					       "encryption = \"3des\"; encryption_key = \"" K24 "\"; "
-					       "integrity = \"aescmac_96\"; integrity_key = \"" K16_MAC "\";")),
+	ck_assert_msg(load_text(PORTS OUT_IN_SAS(
+					"encryption = \"null\"; integrity = \"aesxcbc_96\"; "
+					"integrity_key = \"" K16_MAC "\";",
+					"encryption = \"3des\"; encryption_key = \"" K24 "\"; "
+					"integrity = \"aescmac_96\"; integrity_key = \"" K16_MAC "\";"),
 				&cfg, err, path) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.sas[0].enc_alg, DPSEC_ENC_NULL);
 	ck_assert_uint_eq(cfg.sas[0].integ_alg, DPSEC_INTEG_AES_XCBC_96);
@@ -356,10 +358,9 @@ START_TEST(test_ah_sa)
 	struct cfg_dataplane cfg;
 	char path[64], err[CFG_ERR_MAX];
 
-	ck_assert_msg(load_text(PORTS SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2",
-					       AH_SHA1),
-				    SA_X("in", "0x2001", "inbound", "transport", "192.0.2.2",
-					 "protocol = \"esp\"; " GCM)),
+	ck_assert_msg(load_text(PORTS OUT_IN_SAS(
+					AH_SHA1,
+					"protocol = \"esp\"; " GCM),
 				&cfg, err, path) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.sas[0].protocol, DPSEC_PROTO_AH);
 	ck_assert_uint_eq(cfg.sas[0].enc_key_len, 0);

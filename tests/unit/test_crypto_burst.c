@@ -282,7 +282,6 @@ START_TEST(test_empty_burst)
 }
 END_TEST
 
-
 static Suite *burst_suite(void)
 {
 	Suite *s = suite_create("crypto_burst");

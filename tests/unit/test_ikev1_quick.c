@@ -180,6 +180,17 @@ START_TEST(quick_mode_3des)
 }
 END_TEST
 
+/* w started with the initiator offering only m, the responder preferring
+ * its AES-128-CBC method but having m too. */
+static void world_with_method(struct world *w, const struct ike_qm_method *m)
+{
+	world_init(w);
+	w->i.pol.qm[0] = *m;
+	w->r.pol.n_qm = 2;
+	w->r.pol.qm[1] = *m;
+	world_go(w);
+}
+
 /* The initiator offers only m; the responder prefers AES-128-CBC but has
  * m too: both sides' pair takes m, with integrity keys of integ_key_len
  * bytes. */
@@ -187,11 +198,7 @@ static void initiator_method_taken(const struct ike_qm_method *m, uint8_t integ_
 {
 	struct world w;
 
-	world_init(&w);
-	w.i.pol.qm[0] = *m;
-	w.r.pol.n_qm = 2;
-	w.r.pol.qm[1] = *m;
-	world_go(&w);
+	world_with_method(&w, m);
 	main_and_quick(&w);
 	pair_took(&w, m, integ_key_len);
 	world_end(&w);
@@ -336,11 +343,7 @@ static void one_method_pair(const struct ike_qm_method *m, uint16_t transform,
 	struct ike_sa offer;
 	struct world w;
 
-	world_init(&w);
-	w.i.pol.qm[0] = *m;
-	w.r.pol.n_qm = 2;
-	w.r.pol.qm[1] = *m;
-	world_go(&w);
+	world_with_method(&w, m);
 	id = quick_mode_1(&w, &offer);
 	ck_assert_uint_eq(offer.n_prop, 1);
 	ck_assert_uint_eq(offer.prop[0].protocol, m->protocol);
