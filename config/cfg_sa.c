@@ -151,7 +151,7 @@ static int sa_integrity_aead(struct cfg_ctx *c, const config_setting_t *g, const
 
 	if (integ != DPSEC_INTEG_NONE)
 		return cfg_fail(c, s, "must be absent or \"none\" with %s, which authenticates "
-				"by itself (RFC 4106, RFC 4309, RFC 7634); got \"%s\"", enc,
+				"by itself (RFC 4106, RFC 4309, RFC 4543, RFC 7634); got \"%s\"", enc,
 				config_setting_get_string(s));
 	s = config_setting_get_member(g, "integrity_key");
 	if (s)

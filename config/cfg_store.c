@@ -109,8 +109,8 @@ static int method_enc(struct cfg_ctx *c, const config_setting_t *g, struct cfg_s
 	return 0;
 }
 
-/* ESP: a combined mode (AES-GCM, AES-CCM, ChaCha20-Poly1305) alone, CBC, 3DES or NULL
- * with an integrity algorithm; AH: integrity only. */
+/* ESP: a combined mode (AES-GCM, AES-CCM, ChaCha20-Poly1305, AES-GMAC) alone, CBC,
+ * 3DES or NULL with an integrity algorithm; AH: integrity only. */
 static int method_check(struct cfg_ctx *c, const config_setting_t *g, const struct cfg_sec_method *m)
 {
 	bool aead = dpsec_enc_is_aead(m->enc_alg), none = m->enc_alg == ENC_NONE;
@@ -123,8 +123,8 @@ static int method_check(struct cfg_ctx *c, const config_setting_t *g, const stru
 		return cfg_fail(c, g, "ESP needs an encryption algorithm (\"null\" for integrity "
 				"alone, RFC 2410, or protocol \"ah\")");
 	if (m->protocol == CFG_PROTO_ESP && aead && m->integ_alg != DPSEC_INTEG_NONE)
-		return cfg_fail(c, g, "AES-GCM, AES-CCM and ChaCha20-Poly1305 are combined-mode: "
-				"integrity must be \"none\"");
+		return cfg_fail(c, g, "AES-GCM, AES-CCM, ChaCha20-Poly1305 and AES-GMAC are "
+				"combined-mode: integrity must be \"none\"");
 	if (m->protocol == CFG_PROTO_ESP && !aead && m->integ_alg == DPSEC_INTEG_NONE)
 		return cfg_fail(c, g, "this encryption needs an integrity algorithm");
 	return 0;

@@ -51,6 +51,8 @@ static const char *enc_name(uint8_t alg, uint8_t key_len)
 		return "ChaCha20-Poly1305";
 	if (alg == DPSEC_ENC_NULL)
 		return "NULL";
+	if (alg == DPSEC_ENC_NULL_AUTH_AES_GMAC)
+		return key_len == 32 ? "AES-256-GMAC" : key_len == 24 ? "AES-192-GMAC" : "AES-128-GMAC";
 	return key_len == 24 ? "3DES" : "none";
 }
 

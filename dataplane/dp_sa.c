@@ -352,8 +352,8 @@ static void key_fingerprint(struct ofl_cpu *e, const struct dpsec_sa_conf *c, ui
 }
 
 /* A static key is taken by the SA installed with it (seq_store.h): by one
- * outbound SA, and a combined-mode key (AES-GCM, AES-CCM, ChaCha20-Poly1305) not by
- * SAs of both directions. Keys IKE negotiated are the SA's own: not taken.
+ * outbound SA, and a combined-mode key (AES-GCM, AES-CCM, ChaCha20-Poly1305,
+ * AES-GMAC) not by SAs of both directions. Keys IKE negotiated are the SA's own: not taken.
  * Returns 0 (sa->key_taken set if taken), or -errno with a sentence naming
  * sa in err. */
 static int sa_take_key(struct dp_sa_table *t, struct ofl_cpu *e, struct dp_sa *sa,
@@ -575,7 +575,8 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 		return "3DES-CBC needs an integrity algorithm";
 	if (c->enc_alg == DPSEC_ENC_CHACHA20_POLY1305 && c->enc_key_len != 32)
 		return "ChaCha20-Poly1305 takes a 32-byte key (RFC 7634)";
-	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC) &&
+	if ((c->enc_alg == DPSEC_ENC_AES_GCM_16 || c->enc_alg == DPSEC_ENC_AES_CBC ||
+	     c->enc_alg == DPSEC_ENC_NULL_AUTH_AES_GMAC) &&
 	    c->enc_key_len != 16 && c->enc_key_len != 24 && c->enc_key_len != 32)
 		return "encryption key length unsupported";
 	if (dpsec_enc_is_ccm(c->enc_alg) && c->enc_key_len != 16 && c->enc_key_len != 32)
@@ -587,8 +588,8 @@ static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 	if (c->enc_alg >= DPSEC_ENC_N)
 		return "encryption algorithm unsupported";
 	if (dpsec_enc_is_aead(c->enc_alg) && c->integ_alg != DPSEC_INTEG_NONE)
-		return "a combined-mode cipher (AES-GCM, AES-CCM, ChaCha20-Poly1305) takes no separate "
-		       "integrity algorithm";
+		return "a combined-mode algorithm (AES-GCM, AES-CCM, ChaCha20-Poly1305, AES-GMAC) "
+		       "takes no separate integrity algorithm";
 	if (c->enc_alg == DPSEC_ENC_AES_CBC && c->integ_alg == DPSEC_INTEG_NONE)
 		return "AES-CBC needs an integrity algorithm";
 	return sa_integ_problem(c) ? sa_integ_problem(c) : sa_encap_problem(c);

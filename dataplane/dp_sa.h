@@ -91,11 +91,12 @@ struct dp_sa {
 
 #define DP_SA_PMTU_MASK 0xffffull
 
-/* Whether sa's ESP payload is encrypted: every cipher but NULL (RFC 2410)
- * carries an IV; AH has none either. The "confidential bytes" counters'. */
+/* Whether sa's ESP payload is encrypted: not with NULL encryption (RFC
+ * 2410) or AES-GMAC (RFC 4543), never with AH. The "confidential bytes"
+ * counters', read once per run of packets. */
 static inline bool dp_sa_confidential(const struct dp_sa *sa)
 {
-	return sa->iv_len != 0;
+	return !(sa->flags & DP_SA_AH) && dpsec_enc_is_confidential(sa->crypto.enc_alg);
 }
 
 /* The last sequence number sa's space holds: 2^32 - 1, or 2^64 - 1 with

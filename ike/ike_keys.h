@@ -24,6 +24,7 @@ enum ike_encr_id {
 	IKE_ENCR_AES_CCM_12 = 15,
 	IKE_ENCR_AES_CCM_16 = 16,
 	IKE_ENCR_AES_GCM_16 = 20, /* RFC 5282: 16-byte ICV */
+	IKE_ENCR_NULL_AUTH_AES_GMAC = 21, /* RFC 4543: child SAs (ESP) only, no confidentiality */
 	IKE_ENCR_CHACHA20_POLY1305 = 28, /* RFC 7634: no key length attribute */
 };
 

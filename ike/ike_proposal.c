@@ -144,7 +144,7 @@ int ike_qm_method_from_cfg(const struct cfg_sec_method *m, uint16_t pfs_group,
 
 	if (esp && m->enc_alg >= DPSEC_ENC_N)
 		return ike_fail(err, -EOPNOTSUPP,
-				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CCM, AES-CBC, 3DES-CBC, ChaCha20-Poly1305 or NULL)",
+				"security method \"%s\": its encryption is not one the dataplane runs (AES-GCM-16, AES-CCM, AES-CBC, 3DES-CBC, ChaCha20-Poly1305, AES-GMAC or NULL)",
 				m->name);
 	if (m->integ_alg >= DPSEC_INTEG_N)
 		return ike_fail(err, -EOPNOTSUPP,
@@ -172,13 +172,14 @@ size_t ike_qm_enc_keymat_len(const struct ike_qm_method *m)
 	return m->enc_key_len + dpsec_enc_salt_len(m->enc_alg);
 }
 
-/* AES (CBC, GCM, CCM) is the only child SA cipher of several key lengths:
- * the others have no Key Length attribute (3DES's key is fixed, RFC 7634 §4
- * forbids one for ChaCha20-Poly1305, NULL has no key, RFC 2410). */
+/* AES (CBC, GCM, CCM, GMAC) is the only child SA cipher of several key
+ * lengths: the others have no Key Length attribute (3DES's key is fixed,
+ * RFC 7634 §4 forbids one for ChaCha20-Poly1305, NULL has no key, RFC
+ * 2410). RFC 4543 asks for one with AES-GMAC. */
 bool ike_enc_has_key_length(uint8_t enc_alg)
 {
 	return enc_alg == DPSEC_ENC_AES_CBC || enc_alg == DPSEC_ENC_AES_GCM_16 ||
-	       dpsec_enc_is_ccm(enc_alg);
+	       dpsec_enc_is_ccm(enc_alg) || enc_alg == DPSEC_ENC_NULL_AUTH_AES_GMAC;
 }
 
 uint16_t ike_qm_enc_bits(const struct ike_qm_method *m)

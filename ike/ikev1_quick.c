@@ -30,6 +30,7 @@ static const struct { uint8_t alg; uint16_t id; } esp_v1[] = {
 	{ DPSEC_ENC_AES_CCM_12, 15 },
 	{ DPSEC_ENC_AES_CCM_16, 16 },
 	{ DPSEC_ENC_AES_GCM_16, 20 },
+	{ DPSEC_ENC_NULL_AUTH_AES_GMAC, 23 }, /* ESP_NULL_AUTH_AES_GMAC, RFC 4543 */
 };
 
 /* Integrity algorithms as IKEv1 numbers: AH's transform ID (RFC 2407

@@ -64,6 +64,7 @@ static const struct {
 	{ IKEV2_TR_ENCR, 18, "AES_GCM_8" },
 	{ IKEV2_TR_ENCR, 19, "AES_GCM_12" },
 	{ IKEV2_TR_ENCR, 20, "AES_GCM_16" },
+	{ IKEV2_TR_ENCR, 21, "NULL_AUTH_AES_GMAC" },
 	{ IKEV2_TR_ENCR, 28, "CHACHA20_POLY1305" },
 	{ IKEV2_TR_PRF, 1, "HMAC_MD5" }, /* the same */
 	{ IKEV2_TR_PRF, 2, "HMAC_SHA1" },

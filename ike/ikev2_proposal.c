@@ -23,6 +23,7 @@ static const struct id_map enc_ids[] = {
 	{ DPSEC_ENC_AES_CCM_8, IKE_ENCR_AES_CCM_8 },
 	{ DPSEC_ENC_AES_CCM_12, IKE_ENCR_AES_CCM_12 },
 	{ DPSEC_ENC_AES_CCM_16, IKE_ENCR_AES_CCM_16 },
+	{ DPSEC_ENC_NULL_AUTH_AES_GMAC, IKE_ENCR_NULL_AUTH_AES_GMAC },
 };
 
 static const struct id_map integ_ids[] = {

@@ -51,6 +51,8 @@ enum dpsec_enc_alg {
 			       * no AES-192 CCM) */
 	DPSEC_ENC_AES_CCM_12, /* RFC 4309, 12-byte ICV */
 	DPSEC_ENC_AES_CCM_16, /* RFC 4309, 16-byte ICV */
+	DPSEC_ENC_NULL_AUTH_AES_GMAC, /* RFC 4543: AES-GMAC, integrity without confidentiality,
+				       * 16-byte ICV; key length 16, 24 or 32 */
 	DPSEC_ENC_N           /* how many: every value from here on is unknown */
 };
 
@@ -61,11 +63,19 @@ static inline bool dpsec_enc_is_ccm(uint8_t alg)
 }
 
 /* A combined-mode cipher: its own ICV, a salt after the key (the nonce's
- * first part), no integrity algorithm beside it. */
+ * first part), no integrity algorithm beside it. AES-GMAC is one by its
+ * form (RFC 4543 §3: GCM's nonce and ICV, nothing encrypted). */
 static inline bool dpsec_enc_is_aead(uint8_t alg)
 {
 	return alg == DPSEC_ENC_AES_GCM_16 || alg == DPSEC_ENC_CHACHA20_POLY1305 ||
-	       dpsec_enc_is_ccm(alg);
+	       dpsec_enc_is_ccm(alg) || alg == DPSEC_ENC_NULL_AUTH_AES_GMAC;
+}
+
+/* Whether the algorithm hides the payload: all but NULL (RFC 2410) and
+ * AES-GMAC (RFC 4543), which only authenticate it. */
+static inline bool dpsec_enc_is_confidential(uint8_t alg)
+{
+	return alg != DPSEC_ENC_NULL && alg != DPSEC_ENC_NULL_AUTH_AES_GMAC;
 }
 
 /* The salt of a combined-mode cipher's key material: 4 bytes (RFC 4106

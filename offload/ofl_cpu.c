@@ -2,7 +2,8 @@
  * worker. An SA's keys are expanded once (GCM key and hash-key tables, AES
  * or DES key schedules, HMAC inner/outer states, AES-XCBC and AES-CMAC
  * schedules and subkeys; ChaCha20's key is used as it is). The fast path
- * runs each GCM op with one call of IMB's direct GCM API, and the other ops
+ * runs each GCM op with one call of IMB's direct GCM API, each AES-GMAC op
+ * with its direct GMAC calls, and the other ops
  * (CBC + MAC, ChaCha20-Poly1305, AES-CCM, AH's MAC) as IMB jobs, one burst
  * submission and flushes until every job is back. An AES-128-CTR
  * keystream in the same manager supplies the CBC IVs.
@@ -31,6 +32,10 @@
  *   three DES key schedules' addresses (the same schedules both ways).
  * - The direct GCM calls take any length, in place, a 12-byte nonce, any
  *   AAD length and a 1..16-byte tag; they only refuse NULL pointers.
+ * - The direct GMAC calls (init, updates, finalize) take the GCM key
+ *   tables and a 12-byte nonce; an update may end inside a 16-byte block,
+ *   the next one goes on from there (checked against OpenSSL's GCM with an
+ *   empty plaintext in test_crypto_burst).
  * - IMB_CIPHER_CHACHA20_POLY1305 wants key_len_in_bytes 32, enc_keys the
  *   key itself, a 12-byte IV (the nonce), a 16-byte tag and
  *   IMB_AUTH_CHACHA20_POLY1305; it hashes the cipher range and the AAD.
@@ -274,6 +279,7 @@ static int check_conf(const struct ofl_cpu *e, const struct dpsec_sa_conf *c)
 		return -EINVAL;
 	switch (c->enc_alg) {
 	case DPSEC_ENC_AES_GCM_16:
+	case DPSEC_ENC_NULL_AUTH_AES_GMAC:
 		return c->integ_alg == DPSEC_INTEG_NONE ? 0 : -EINVAL;
 	case DPSEC_ENC_AES_CCM_8:
 	case DPSEC_ENC_AES_CCM_12:
@@ -467,8 +473,9 @@ int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 	out->key_len = conf->enc_key_len;
 	if (conf->protocol == DPSEC_PROTO_AH)
 		prep_auth_only(e->mgr, conf, out, pad);
-	else if (conf->enc_alg == DPSEC_ENC_AES_GCM_16)
-		prep_gcm(e->mgr, conf, out);
+	else if (conf->enc_alg == DPSEC_ENC_AES_GCM_16 ||
+		 conf->enc_alg == DPSEC_ENC_NULL_AUTH_AES_GMAC)
+		prep_gcm(e->mgr, conf, out); /* RFC 4543 §3: GMAC is GCM's, keys, nonce and ICV */
 	else if (conf->enc_alg == DPSEC_ENC_CHACHA20_POLY1305)
 		prep_chacha(conf, out);
 	else if (conf->enc_alg == DPSEC_ENC_NULL)
@@ -487,6 +494,11 @@ out:
 static inline bool op_is_gcm(const struct ofl_op *op)
 {
 	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_AES_GCM_16;
+}
+
+static inline bool op_is_gmac(const struct ofl_op *op)
+{
+	return !op->sa->auth_only && op->sa->enc_alg == DPSEC_ENC_NULL_AUTH_AES_GMAC;
 }
 
 static inline bool op_is_chacha(const struct ofl_op *op)
@@ -522,6 +534,42 @@ static uint16_t run_gcm(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint1
 
 		fn(&sa->k.gcm, &e->gcm_ctx, data, data, op->cipher_len, op->iv, op->aad, op->aad_len,
 		   op->tag, sa->icv_len);
+		op->status = 0;
+	}
+	return i;
+}
+
+/* AES-GMAC ops from ops[i] on while they share an SA (RFC 4543 §3.3):
+ * nothing ciphered, the tag over the AAD, then the IV before the cipher
+ * range and that range (the payload, padding, pad length and next
+ * header), all as GCM's AAD. Two updates, since with ESN the AAD (SPI,
+ * high and low sequence numbers) is not the packet's bytes. Decryption
+ * computes the tag; the caller compares it. Returns the index after the
+ * run. */
+static uint16_t run_gmac(struct ofl_cpu *e, struct ofl_op *ops, uint16_t i, uint16_t n)
+{
+	const struct ofl_sa_crypto *sa = ops[i].sa;
+	aes_gmac_init_t init = e->mgr->gmac128_init;
+	aes_gmac_update_t update = e->mgr->gmac128_update;
+	aes_gmac_finalize_t finalize = e->mgr->gmac128_finalize;
+
+	if (sa->key_len == 24) {
+		init = e->mgr->gmac192_init;
+		update = e->mgr->gmac192_update;
+		finalize = e->mgr->gmac192_finalize;
+	} else if (sa->key_len == 32) {
+		init = e->mgr->gmac256_init;
+		update = e->mgr->gmac256_update;
+		finalize = e->mgr->gmac256_finalize;
+	}
+	for (; i < n && ops[i].sa == sa; i++) {
+		struct ofl_op *op = &ops[i];
+
+		init(&sa->k.gcm, &e->gcm_ctx, op->iv, GCM_NONCE_LEN);
+		update(&sa->k.gcm, &e->gcm_ctx, op->aad, op->aad_len);
+		update(&sa->k.gcm, &e->gcm_ctx, op->buf + op->cipher_off - sa->iv_len,
+		       sa->iv_len + op->cipher_len);
+		finalize(&sa->k.gcm, &e->gcm_ctx, op->tag, sa->icv_len);
 		op->status = 0;
 	}
 	return i;
@@ -716,6 +764,10 @@ void ofl_cpu_run(struct ofl_cpu *e, struct ofl_op *ops, uint16_t n)
 
 		if (op_is_gcm(op)) {
 			i = run_gcm(e, ops, i, n);
+			continue;
+		}
+		if (op_is_gmac(op)) {
+			i = run_gmac(e, ops, i, n);
 			continue;
 		}
 		if (!job_op_valid(op)) {

@@ -29,18 +29,18 @@ struct ofl_sa_crypto {
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
 	uint8_t integ_alg;  /* enum dpsec_integ_alg */
 	uint8_t key_len;    /* cipher key bytes: 16, 24 or 32 (AES), 24 (3DES), 0 (NULL) */
-	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, CCM, ChaCha20, 3DES),
+	uint8_t iv_len;     /* bytes carried in the packet: 8 (GCM, GMAC, CCM, ChaCha20, 3DES),
 			     * 16 (AES-CBC), 0 (NULL) */
-	uint8_t icv_len;    /* 16 (GCM, Poly1305, SHA-256-128), 12 (SHA1-96, XCBC, CMAC), 24, 32
-			     * (SHA-384/512), 8, 12 or 16 (CCM) */
-	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, CCM, ChaCha20, NULL), 8 (3DES),
-			     * 16 (AES-CBC) */
+	uint8_t icv_len;    /* 16 (GCM, GMAC, Poly1305, SHA-256-128), 12 (SHA1-96, XCBC, CMAC),
+			     * 24, 32 (SHA-384/512), 8, 12 or 16 (CCM) */
+	uint8_t block_len;  /* ESP payload alignment: 4 (GCM, GMAC, CCM, ChaCha20, NULL),
+			     * 8 (3DES), 16 (AES-CBC) */
 	uint8_t auth_only;  /* AH: the MAC alone over [auth_off, +auth_len), nothing ciphered */
 	uint8_t hash_alg;   /* IMB_HASH_ALG of the MAC (HMAC, XCBC, CMAC: CBC, NULL, AH) */
 	uint8_t salt[DPSEC_GCM_SALT_LEN]; /* combined modes: the nonce's start; AES-CCM's
 					   * 3 bytes after a 0 (see struct ofl_op's iv) */
 	union {
-		struct gcm_key_data gcm;
+		struct gcm_key_data gcm; /* AES-GCM and AES-GMAC */
 		uint8_t chacha[32]; /* ChaCha20-Poly1305: the key itself, as IMB takes it */
 		struct {
 			union {
@@ -76,7 +76,9 @@ struct ofl_sa_crypto {
  * [auth_off, +auth_len) (GCM: aad + ciphertext) and write icv_len bytes to
  * tag. Decrypt: authenticate first, then decrypt; the computed ICV goes to
  * tag and the caller compares it (ofl_icv_equal) with the received one.
- * An auth_only SA (AH) only authenticates; cipher_len is 0. */
+ * An auth_only SA (AH) only authenticates; cipher_len is 0. AES-GMAC
+ * (RFC 4543) ciphers nothing: its tag covers the aad, the iv_len bytes of
+ * IV before the cipher range, and that range. */
 struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;

@@ -1,11 +1,12 @@
 /* fuzz_esp_out.c - libFuzzer target for dpsecd's outbound ESP (esp_out.c)
- * on whatever packet a host sends: input byte 0 picks one of seven
+ * on whatever packet a host sends: input byte 0 picks one of eight
  * outbound SAs (tunnel over IPv4 with AES-128-GCM, tunnel over IPv6 with
  * AES-256-GCM and ESN, transport over IPv4 in UDP with AES-128-GCM,
  * tunnel over IPv4 with AES-128-CBC + HMAC-SHA1-96, transport over IPv6
  * with AES-128-CBC + HMAC-SHA-512-256, tunnel over IPv4 with NULL
  * encryption + AES-CMAC-96, RFC 2410 and RFC 4494, tunnel over IPv6 with AES-128-CCM-8
- * and ESN, RFC 4309); the rest is the packet, parsed as
+ * and ESN, RFC 4309, transport over IPv4 with AES-192-GMAC and ESN, RFC
+ * 4543, whose payload goes out as it came); the rest is the packet, parsed as
  * a worker parses it. Each ESP packet that comes out is read as its peer
  * would, with OpenSSL, not dpsec's code: the outer header (addresses,
  * protocol, lengths, IPv4 checksum; in transport mode the packet's own
@@ -31,7 +32,7 @@
 #include "esp.h"
 #include "ofl_engine.h"
 
-#define N_SA 7
+#define N_SA 8
 #define POOL 64u
 #define PKT_MAX 3000u
 
@@ -57,13 +58,14 @@ static void make_sa(int i)
 	snprintf(c->name, sizeof(c->name), "out%d", i);
 	c->spi = 0x2000u + (uint32_t)i;
 	c->direction = DPSEC_DIR_OUT;
-	c->mode = i == 2 || i == 4 ? DPSEC_MODE_TRANSPORT : DPSEC_MODE_TUNNEL;
-	c->esn = i == 1 || i == 6;
+	c->mode = i == 2 || i == 4 || i == 7 ? DPSEC_MODE_TRANSPORT : DPSEC_MODE_TUNNEL;
+	c->esn = i == 1 || i == 6 || i == 7;
 	(v6 ? addr6 : addr4)(&c->local, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2);
 	c->enc_alg = cbc ? DPSEC_ENC_AES_CBC : i == 5 ? DPSEC_ENC_NULL
-		     : i == 6 ? DPSEC_ENC_AES_CCM_8 : DPSEC_ENC_AES_GCM_16;
-	c->enc_key_len = i == 5 ? 0 : i == 1 ? 32 : 16;
+		     : i == 6 ? DPSEC_ENC_AES_CCM_8 : i == 7 ? DPSEC_ENC_NULL_AUTH_AES_GMAC
+		     : DPSEC_ENC_AES_GCM_16;
+	c->enc_key_len = i == 5 ? 0 : i == 1 ? 32 : i == 7 ? 24 : 16;
 	for (int k = 0; k < c->enc_key_len; k++)
 		c->enc_key[k] = (uint8_t)(0x31 * (i + 1) + k);
 	memcpy(c->salt, i == 6 ? "\x5a\x5b\x5c\x00" : "\x5a\x5b\x5c\x5d", 4); /* CCM: 3 bytes */
@@ -119,6 +121,30 @@ static bool open_ccm(EVP_CIPHER_CTX *x, const struct dpsec_sa_conf *c, const uin
 	       EVP_DecryptUpdate(x, pt, n, ct, (int)ct_len) == 1;
 }
 
+static const EVP_CIPHER *aes_gcm(uint8_t key_len)
+{
+	return key_len == 32 ? EVP_aes_256_gcm() : key_len == 24 ? EVP_aes_192_gcm()
+						  : EVP_aes_128_gcm();
+}
+
+/* RFC 4543: AES-GMAC, GCM's tag over the AAD and then the IV and the
+ * payload (iv_ct, 8 + ct_len bytes) as more AAD; nothing is encrypted, so
+ * the payload is the plaintext. */
+static bool open_gmac(EVP_CIPHER_CTX *x, const struct dpsec_sa_conf *c, const uint8_t *nonce,
+		      const uint8_t *aad, size_t aad_len, const uint8_t *iv_ct, size_t ct_len,
+		      const uint8_t *icv, uint8_t *pt, int *n)
+{
+	int fin = 0;
+
+	memcpy(pt, iv_ct + 8, ct_len);
+	*n = (int)ct_len;
+	return EVP_DecryptInit_ex(x, aes_gcm(c->enc_key_len), NULL, c->enc_key, nonce) == 1 &&
+	       EVP_DecryptUpdate(x, NULL, &fin, aad, (int)aad_len) == 1 &&
+	       EVP_DecryptUpdate(x, NULL, &fin, iv_ct, (int)(8 + ct_len)) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, (void *)icv) == 1 &&
+	       EVP_DecryptFinal_ex(x, pt + ct_len, &fin) == 1 && fin == 0;
+}
+
 /* Whether icv is the ICV of the ESP header and what follows it up to the
  * ICV (len bytes): HMAC-SHA1-96, HMAC-SHA-512-256 or AES-CMAC-96. */
 static bool icv_verifies(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t len,
@@ -149,8 +175,9 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 {
 	bool ccm = c->enc_alg == DPSEC_ENC_AES_CCM_8, null = c->enc_alg == DPSEC_ENC_NULL;
 	bool gcm = c->enc_alg == DPSEC_ENC_AES_GCM_16;
-	size_t iv_len = gcm || ccm ? 8 : null ? 0 : 16;
-	size_t icv_len = gcm ? 16 : ccm ? 8 : dpsec_integ_icv_len(c->integ_alg);
+	bool gmac = c->enc_alg == DPSEC_ENC_NULL_AUTH_AES_GMAC;
+	size_t iv_len = gcm || ccm || gmac ? 8 : null ? 0 : 16;
+	size_t icv_len = gcm || gmac ? 16 : ccm ? 8 : dpsec_integ_icv_len(c->integ_alg);
 	size_t ct_len = len - 8 - iv_len - icv_len;
 	const uint8_t *iv = esp + 8, *ct = iv + iv_len, *icv = ct + ct_len;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
@@ -159,7 +186,7 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 
 	if (len < 8 + iv_len + icv_len || x == NULL)
 		abort();
-	if (gcm || ccm) {
+	if (gcm || ccm || gmac) {
 		uint8_t nonce[12], aad[12], hi[4] = { 0 };
 		size_t aad_len = c->esn ? 12 : 8;
 
@@ -169,8 +196,8 @@ static bool open_esp(const struct dpsec_sa_conf *c, const uint8_t *esp, size_t l
 		memcpy(aad + 4, c->esn ? hi : esp + 4, 4); /* ESN: the high half, 0 here */
 		memcpy(aad + 8, esp + 4, 4);
 		ok = ccm ? open_ccm(x, c, iv, aad, aad_len, ct, ct_len, icv, pt, &n) :
-		     EVP_DecryptInit_ex(x, c->enc_key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL,
-					c->enc_key, nonce) == 1 &&
+		     gmac ? open_gmac(x, c, nonce, aad, aad_len, iv, ct_len, icv, pt, &n) :
+		     EVP_DecryptInit_ex(x, aes_gcm(c->enc_key_len), NULL, c->enc_key, nonce) == 1 &&
 		     EVP_DecryptUpdate(x, NULL, &n, aad, (int)aad_len) == 1 &&
 		     EVP_DecryptUpdate(x, pt, &n, ct, (int)ct_len) == 1 &&
 		     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, (void *)icv) == 1 &&

@@ -6,13 +6,13 @@
  * check (rule 0's filter names ports, so decrypted fragments go through
  * the stateful fragment check, frag_track.c, its table kept from input to
  * input), with fixed SAs (1 and 2 in UDP, 4 and 5 AH, 6 NULL encryption, 7
- * AES-CCM); other ICMP to us through
+ * AES-CCM, 10 AES-GMAC); other ICMP to us through
  * the test of a router's path MTU report (tunnel_pmtu.c, the worker's side).
  * Input byte 0 picks the mode:
  *   even: the rest is a raw IP packet as it would arrive on the wire;
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
- *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 10,
+ *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 11,
  *         so that what follows the ICV check is reached too; for an AH SA
  *         it is the next header byte and what AH carries. */
 #include <stdint.h>
@@ -37,7 +37,7 @@
 #include "reass.h"
 #include "tunnel_pmtu.h"
 
-#define N_SA 10
+#define N_SA 11
 
 /* The clock of reassembly: one tick an input; fragments wait this many
  * (the pool's 256 buffers outlast them). */
@@ -65,7 +65,8 @@ static void addr6(struct dpsec_addr *a, uint8_t x, uint8_t y)
  * transport v4 in UDP, 3 ChaCha20-Poly1305 ESN transport v6, 4 AH-SHA1 ESN
  * tunnel v4, 5 AH-SHA384 transport v6, 6 NULL-SHA256 (RFC 2410) transport
  * v4, 7 AES-256-CCM-12 (RFC 4309) transport v6, 8 CBC-AES-XCBC-MAC-96 (RFC
- * 3566) transport v4, 9 AH-AES-CMAC-96 (RFC 4494) transport v6. */
+ * 3566) transport v4, 9 AH-AES-CMAC-96 (RFC 4494) transport v6, 10
+ * AES-256-GMAC (RFC 4543) ESN transport v4. */
 static void make_sa(int i)
 {
 	struct dpsec_sa_conf *c = &sa_conf[i];
@@ -75,13 +76,13 @@ static void make_sa(int i)
 	c->spi = 0x1000u + (uint32_t)i;
 	c->direction = DPSEC_DIR_IN;
 	c->mode = i < 2 || i == 4 ? DPSEC_MODE_TUNNEL : DPSEC_MODE_TRANSPORT;
-	c->esn = i == 1 || i == 3 || i == 4;
+	c->esn = i == 1 || i == 3 || i == 4 || i == 10;
 	c->replay_window = 64;
 	(v6 ? addr6 : addr4)(&c->local, 2, 1);
 	(v6 ? addr6 : addr4)(&c->remote, 2, 2);
 	c->enc_alg = i == 0 ? DPSEC_ENC_AES_GCM_16 : i == 3 ? DPSEC_ENC_CHACHA20_POLY1305
-							  : DPSEC_ENC_AES_CBC;
-	c->enc_key_len = i == 3 ? 32 : 16;
+		     : i == 10 ? DPSEC_ENC_NULL_AUTH_AES_GMAC : DPSEC_ENC_AES_CBC;
+	c->enc_key_len = i == 3 || i == 10 ? 32 : 16;
 	memset(c->enc_key, 0x11 * (i + 1), c->enc_key_len);
 	memset(c->salt, 0x5a, sizeof(c->salt));
 	c->integ_alg = i == 1 ? DPSEC_INTEG_HMAC_SHA512_256 : i == 2 ? DPSEC_INTEG_HMAC_SHA1_96 : DPSEC_INTEG_NONE;
@@ -105,11 +106,13 @@ static void make_sa(int i)
 		memset(c->enc_key, 0x88, 32);
 		c->salt[3] = 0; /* a 3-byte salt */
 	}
-	if (i >= 8) { /* other peers than SAs 2 and 3's */
+	if (i == 8 || i == 9) { /* other peers than SAs 2 and 3's */
 		(v6 ? addr6 : addr4)(&c->remote, 2, 4);
 		c->integ_alg = i == 8 ? DPSEC_INTEG_AES_XCBC_96 : DPSEC_INTEG_AES_CMAC_96;
 		c->integ_key_len = 16;
 	}
+	if (i == 10) /* another peer than SAs 2, 6 and 8's */
+		addr4(&c->remote, 2, 5);
 	if (i == 4 || i == 5 || i == 9) {
 		c->protocol = DPSEC_PROTO_AH;
 		c->enc_key_len = 0;

@@ -118,6 +118,14 @@ static inline void conf_ccm(struct dpsec_sa_conf *c, uint8_t alg, const uint8_t 
 	c->salt[3] = 0;
 }
 
+/* RFC 4543: AES-GMAC, GCM's key and 4-byte salt, nothing encrypted. */
+static inline void conf_gmac(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_len,
+			     const uint8_t *salt)
+{
+	conf_gcm(c, key, key_len, salt);
+	c->enc_alg = DPSEC_ENC_NULL_AUTH_AES_GMAC;
+}
+
 static inline void conf_cbc(struct dpsec_sa_conf *c, const uint8_t *key, uint8_t key_len, uint8_t integ,
 		     const uint8_t *ikey, uint8_t ikey_len)
 {
@@ -185,6 +193,31 @@ static inline void ref_gcm(const struct dpsec_sa_conf *c, const uint8_t *nonce, 
 	if (len > 0)
 		ck_assert_int_eq(EVP_EncryptUpdate(x, ct, &out, pt, len), 1);
 	ck_assert_int_eq(EVP_EncryptFinal_ex(x, ct + out, &out), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(x);
+}
+
+/* AES-GMAC (RFC 4543) as OpenSSL's AES-GCM with nothing to encrypt:
+ * the tag over aad (SPI || sequence number) followed by data (the IV,
+ * payload and trailer), all of it GCM's AAD. */
+static inline void ref_gmac(const struct dpsec_sa_conf *c, const uint8_t *nonce, const uint8_t *aad,
+			    int aad_len, const uint8_t *data, int len, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	uint8_t none[16];
+	int out = 0;
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, c->enc_key_len == 16 ? EVP_aes_128_gcm()
+					       : c->enc_key_len == 24 ? EVP_aes_192_gcm()
+								      : EVP_aes_256_gcm(),
+					    NULL, NULL, NULL), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL), 1);
+	ck_assert_int_eq(EVP_EncryptInit_ex(x, NULL, NULL, c->enc_key, nonce), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(x, NULL, &out, aad, aad_len), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(x, NULL, &out, data, len), 1);
+	ck_assert_int_eq(EVP_EncryptFinal_ex(x, none, &out), 1);
+	ck_assert_int_eq(out, 0);
 	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
 	EVP_CIPHER_CTX_free(x);
 }

@@ -277,14 +277,31 @@ static const struct broken broken[] = {
 	  "security_associations.[0].encryption_key", "expected a hex string, got an integer" },
 	{ "unknown cipher", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"des\";")), 3, "security_associations.[0].encryption",
-	  "expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128ccm8\", "
-	  "\"aes128ccm12\", \"aes128ccm16\", \"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", "
-	  "\"aes128\", \"aes192\", \"aes256\", \"3des\", \"chacha20poly1305\", or \"null\", "
-	  "got \"des\"" },
+	  "expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128gmac\", "
+	  "\"aes192gmac\", \"aes256gmac\", \"aes128ccm8\", \"aes128ccm12\", \"aes128ccm16\", "
+	  "\"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", \"aes128\", \"aes192\", \"aes256\", "
+	  "\"3des\", \"chacha20poly1305\", or \"null\", got \"des\"" },
 	{ "aes192gcm16 key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"aes192gcm16\"; encryption_key = \"" K24 "\";")), 3,
 	  "security_associations.[0].encryption_key",
 	  "24 bytes; aes192gcm16 needs exactly 28 (24-byte AES key + 4-byte salt, RFC 4106)" },
+	{ "aes128gmac with integrity", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes128gmac\"; encryption_key = \"" K20 "\";\n integrity = \"sha1_96\"; "
+	  "integrity_key = \"" K20 "\";")), 4, "security_associations.[0].integrity",
+	  "must be absent or \"none\" with aes128gmac, which authenticates by itself (RFC 4106, "
+	  "RFC 4309, RFC 4543, RFC 7634); got \"sha1_96\"" },
+	{ "aes128gmac without salt", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes128gmac\"; encryption_key = \"" K16 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "16 bytes; aes128gmac needs exactly 20 (16-byte AES key + 4-byte salt, RFC 4543" },
+	{ "aes192gmac key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes192gmac\"; encryption_key = \"" K20 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "20 bytes; aes192gmac needs exactly 28 (24-byte AES key + 4-byte salt, RFC 4543" },
+	{ "aes256gmac key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
+	  "encryption = \"aes256gmac\"; encryption_key = \"" K32 "\";")), 3,
+	  "security_associations.[0].encryption_key",
+	  "32 bytes; aes256gmac needs exactly 36 (32-byte AES key + 4-byte salt, RFC 4543" },
 	{ "aes128ccm8 key length", SA_ONLY(SA_X("s", "0x1001", "inbound", "tunnel", "192.0.2.2",
 	  "encryption = \"aes128ccm8\"; encryption_key = \"" K20 "\";")), 3,
 	  "security_associations.[0].encryption_key",

@@ -3,7 +3,8 @@
  * 9, 10, 15, 16), the ESP packets of draft-mcgrew-gcm-test-01, RFC 3602
  * AES-CBC, the NIST SP 800-67 TDEA example for 3DES, RFC 2202 HMAC-SHA-1 and
  * RFC 4231 HMAC-SHA-256, -384 and -512, RFC 3566 AES-XCBC-MAC-96 and RFC
- * 4494 AES-CMAC-96, RFC 8439's ChaCha20-Poly1305 AEAD example; its CSPRNG,
+ * 4494 AES-CMAC-96, RFC 8439's ChaCha20-Poly1305 AEAD example, NIST CAVP's
+ * GCM vectors without plaintext for AES-GMAC (RFC 4543); its CSPRNG,
  * ICV comparison and what it refuses to prepare. Random bursts against
  * OpenSSL are test_crypto_burst.c's. */
 #include "crypto_world.h"
@@ -267,6 +268,87 @@ START_TEST(test_chacha_vector)
 	g.aad[0] ^= 0x80;
 	run1(&op);
 	ck_assert(!ofl_icv_equal(tag, g.tag, 16));
+}
+END_TEST
+
+/* ---- AES-GMAC (RFC 4543): NIST CAVP GCM vectors without plaintext ------- */
+
+/* AES-GMAC is AES-GCM with nothing to encrypt (RFC 4543): the tag of
+ * GCM over an empty plaintext with AAD = SPI || seq (|| ESN) || IV ||
+ * payload and trailer. So a GCM vector with PTlen 0 is one, its AAD cut
+ * into the op's aad (aad_len bytes), the 8 bytes the engine reads before
+ * the cipher range as the packet's IV, and the cipher range. These are
+ * not packets: the nonce's last 8 bytes are not those 8 (the engine takes
+ * the nonce from op->iv), and the 16-byte vector leaves an empty cipher
+ * range, which ESP never has. */
+struct gmac_vec {
+	const char *name, *key, *nonce, *aad, *tag;
+	uint8_t aad_len;
+};
+
+#define CAVP_AAD384 \
+	"b668e42d4e444ca8b23cfdd95a9fedd5178aa521144890b093733cf5cf22526c" \
+	"5917ee476541809ac6867a8c399309fc"
+
+static const struct gmac_vec gmac_vecs[] = {
+	/* gcmEncryptExtIV128.rsp, [PTlen = 0] [AADlen = 128] and [AADlen =
+	 * 384], Count = 0; the tags checked with OpenSSL's AES-128-GCM */
+	{"CAVP AAD 128 #0", "77be63708971c4e240d1cb79e8d77feb", "e0e00f19fed7ba0136a797f3",
+	 "7a43ec1d9c0a5a78a0b16533a6213cab", "209fcc8d3675ed938e9c7166709dd946", 8},
+	{"CAVP AAD 384 #0", "99e3e8793e686e571d8285c564f75e2b", "c2dd0ab868da6aa8ad9c0d23",
+	 CAVP_AAD384, "3f4fba100eaf1f34b0baadaae9995d85", 8},
+	{"CAVP AAD 384 #0, ESN", "99e3e8793e686e571d8285c564f75e2b", "c2dd0ab868da6aa8ad9c0d23",
+	 CAVP_AAD384, "3f4fba100eaf1f34b0baadaae9995d85", 12},
+};
+#define N_GMAC_VECS ((int)(sizeof(gmac_vecs) / sizeof(gmac_vecs[0])))
+
+/* Both directions give the vector's tag and leave the buffer as it was;
+ * a flipped bit of the AAD, of the IV and of the cipher range each change
+ * the tag. */
+START_TEST(test_gmac_vectors)
+{
+	const struct gmac_vec *v = &gmac_vecs[_i];
+	uint8_t key[16], nonce[12], aad[64], want[16], buf[16 + 64 + 16], copy[sizeof(buf)];
+	uint8_t tag[DPSEC_MAX_ICV];
+	size_t aad_len = unhex(v->aad, aad, sizeof(aad)), len = aad_len - v->aad_len - 8;
+	struct ofl_sa_crypto k;
+	struct dpsec_sa_conf c;
+	uint8_t *flips[3];
+	struct ofl_op op;
+
+	ck_assert_uint_eq(unhex(v->key, key, sizeof(key)), 16);
+	ck_assert_uint_eq(unhex(v->nonce, nonce, sizeof(nonce)), 12);
+	ck_assert_uint_eq(unhex(v->tag, want, sizeof(want)), 16);
+	conf_gmac(&c, key, 16, nonce); /* salt: the nonce's first 4 bytes */
+	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
+	ck_assert_mem_eq(k.salt, nonce, 4);
+	memset(buf, GUARD, sizeof(buf));
+	memcpy(buf + 8, aad + v->aad_len, 8 + len); /* the IV, then the cipher range */
+	memcpy(copy, buf, sizeof(buf));
+	for (int dir = 0; dir < 2; dir++) {
+		op = (struct ofl_op){.sa = &k, .buf = buf, .cipher_off = 16,
+				     .cipher_len = (uint32_t)len, .auth_len = (uint32_t)len,
+				     .iv = nonce, .aad = aad, .aad_len = v->aad_len,
+				     .encrypt = dir == 0, .tag = tag};
+		memset(tag, GUARD, sizeof(tag));
+		run1(&op);
+		ck_assert_msg(memcmp(tag, want, 16) == 0, "%s, %s: tag", v->name,
+			      dir == 0 ? "encrypt" : "decrypt");
+		ck_assert(all_bytes(tag + 16, sizeof(tag) - 16, GUARD));
+		ck_assert_msg(memcmp(buf, copy, sizeof(buf)) == 0, "%s, %s: the buffer changed",
+			      v->name, dir == 0 ? "encrypt" : "decrypt");
+	}
+	flips[0] = aad + v->aad_len - 1; /* the sequence number's last byte */
+	flips[1] = buf + 8 + rnd() % 8;
+	flips[2] = len > 0 ? buf + 16 + rnd() % len : NULL;
+	for (int f = 0; f < 3 && flips[f] != NULL; f++) {
+		uint8_t was = *flips[f];
+
+		*flips[f] ^= (uint8_t)(1u << (rnd() % 8));
+		run1(&op);
+		ck_assert_msg(!ofl_icv_equal(tag, want, 16), "%s: flip %d verified", v->name, f);
+		*flips[f] = was;
+	}
 }
 END_TEST
 
@@ -589,6 +671,44 @@ START_TEST(test_prepare_aes_mac)
 }
 END_TEST
 
+/* AES-GMAC takes AES's three key lengths and no integrity algorithm
+ * (RFC 4543: it is one); its template is GCM's: an 8-byte IV in the
+ * packet, a 16-byte ICV, the trailer on a 4-byte boundary, the salt kept
+ * for the nonce. */
+START_TEST(test_prepare_gmac)
+{
+	static const uint8_t bad_lens[] = { 0, 8, 20, 36 };
+	uint8_t key[32] = {1}, ikey[20] = {2}, salt[4] = {3, 4, 5, 6};
+	struct ofl_sa_crypto k;
+	struct dpsec_sa_conf c;
+
+	for (uint8_t len = 16; len <= 32; len += 8) {
+		conf_gmac(&c, key, len, salt);
+		memset(&k, 0x5a, sizeof(k));
+		ck_assert_msg(ofl_cpu_sa_prepare(eng, &c, &k) == 0, "%u-byte key refused", len);
+		ck_assert(k.iv_len == 8 && k.icv_len == 16 && k.block_len == 4);
+		ck_assert_uint_eq(k.enc_alg, DPSEC_ENC_NULL_AUTH_AES_GMAC);
+		ck_assert_uint_eq(k.key_len, len);
+		ck_assert(!k.auth_only);
+		ck_assert_mem_eq(k.salt, salt, 4);
+
+		c.integ_alg = DPSEC_INTEG_HMAC_SHA1_96; /* an integrity algorithm beside it */
+		c.integ_key_len = 20;
+		memcpy(c.integ_key, ikey, 20);
+		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+		c.integ_alg = DPSEC_INTEG_AES_CMAC_96;
+		c.integ_key_len = 16;
+		ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), -EINVAL);
+	}
+	for (size_t b = 0; b < sizeof(bad_lens); b++) {
+		conf_gmac(&c, key, 32, salt);
+		c.enc_key_len = bad_lens[b]; /* the length alone: the key array holds 32 */
+		ck_assert_msg(ofl_cpu_sa_prepare(eng, &c, &k) == -EINVAL, "%u-byte key prepared",
+			      bad_lens[b]);
+	}
+}
+END_TEST
+
 /* ---- the CSPRNG ------------------------------------------------------------ */
 
 static unsigned popcount_buf(const uint8_t *p, size_t n)
@@ -747,6 +867,8 @@ static Suite *crypto_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_gcm_vectors, 0, N_GCM_VECS);
 	tcase_add_test(tc, test_chacha_vector);
+	tcase_add_loop_test(tc, test_gmac_vectors, 0, N_GMAC_VECS);
+	tcase_add_test(tc, test_prepare_gmac);
 	tcase_add_loop_test(tc, test_cbc_vectors, 0, 2 * N_CBC_VECS);
 	tcase_add_loop_test(tc, test_des3_vectors, 0, 2);
 	tcase_add_loop_test(tc, test_hmac_vectors, 0, N_HMAC_VECS);

@@ -1,7 +1,7 @@
 /* test_crypto_burst.c - the CPU crypto engine (offload/ofl_cpu.c) on random
- * bursts mixing every SA kind (AES-GCM, AES-CCM, ChaCha20-Poly1305, AES-CBC,
- * 3DES and NULL with each HMAC, AES-XCBC-MAC-96 or AES-CMAC-96, with ESN or
- * not; AH) and both directions, each op checked against OpenSSL, whose
+ * bursts mixing every SA kind (AES-GCM, AES-CCM, ChaCha20-Poly1305, AES-GMAC,
+ * AES-CBC, 3DES and NULL with each HMAC, AES-XCBC-MAC-96 or AES-CMAC-96, with
+ * ESN or not; AH) and both directions, each op checked against OpenSSL, whose
  * XCBC and CMAC references are checked against the RFCs first; ops the
  * engine must refuse inside a burst; the empty burst. */
 #include "crypto_world.h"
@@ -12,14 +12,19 @@ enum { SA_GCM128, SA_GCM256, SA_CBC128_SHA1, SA_CBC256_SHA256, SA_DES3_SHA1, SA_
        SA_CHACHA, SA_CBC128_SHA384, SA_CBC256_SHA512, SA_NULL_SHA1, SA_NULL_SHA256, SA_GCM192,
        SA_CBC192_SHA256, SA_CCM128_8, SA_CCM128_16, SA_CCM256_12, SA_CBC128_XCBC,
        SA_CBC256_CMAC, SA_DES3_CMAC, SA_NULL_XCBC, SA_NULL_CMAC, SA_AH_XCBC, SA_AH_CMAC,
-       SA_AH_SHA256, N_SA_KINDS };
+       SA_AH_SHA256, SA_GMAC128, SA_GMAC192, SA_GMAC256, N_SA_KINDS };
 
 static bool kind_is_ccm(int kind)
 {
 	return kind == SA_CCM128_8 || kind == SA_CCM128_16 || kind == SA_CCM256_12;
 }
 
-/* The kinds whose ops carry a nonce and AAD (burst_aead). */
+static bool kind_is_gmac(int kind)
+{
+	return kind == SA_GMAC128 || kind == SA_GMAC192 || kind == SA_GMAC256;
+}
+
+/* The kinds whose ops carry a nonce and AAD and encrypt (burst_aead). */
 static bool kind_is_aead(int kind)
 {
 	return kind == SA_GCM128 || kind == SA_GCM192 || kind == SA_GCM256 || kind == SA_CHACHA ||
@@ -49,6 +54,9 @@ static void burst_sas_init(struct burst_sas *s)
 			conf_gcm(&s->conf[i], key, i == SA_GCM128 ? 16 : i == SA_GCM192 ? 24 : 32, salt);
 		else if (i == SA_CHACHA)
 			conf_chacha(&s->conf[i], key, salt);
+		else if (kind_is_gmac(i))
+			conf_gmac(&s->conf[i], key,
+				  i == SA_GMAC128 ? 16 : i == SA_GMAC192 ? 24 : 32, salt);
 		else if (i == SA_CBC128_SHA1)
 			conf_cbc(&s->conf[i], key, 16, DPSEC_INTEG_HMAC_SHA1_96, ikey, 20);
 		else if (i == SA_CBC256_SHA256)
@@ -119,6 +127,30 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 			      .tag = p->tag};
 }
 
+/* AES-GMAC (RFC 4543): header(8) || IV(8) || payload, any length, and
+ * nothing encrypted: the buffer is the same after the op either way. The
+ * tag covers the AAD (8 bytes, or 12 with ESN), then the IV and payload;
+ * OpenSSL's nonce from the SA's configuration, the op's as the packet path
+ * builds it. */
+static void burst_gmac(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
+		       bool encrypt, struct ofl_op *op)
+{
+	uint32_t len = 1 + rnd() % MAX_DATA;
+	uint8_t aad_len = rnd() % 2 ? 12 : 8, nonce[12];
+
+	rnd_fill(p->buf, sizeof(p->buf));
+	memcpy(p->want, p->buf, sizeof(p->buf));
+	rnd_fill(p->aad, sizeof(p->aad));
+	memcpy(nonce, c->salt, 4);
+	memcpy(nonce + 4, p->buf + 8, 8);
+	ref_gmac(c, nonce, p->aad, aad_len, p->buf + 8, (int)(8 + len), p->want_tag);
+	memcpy(p->nonce, k->salt, 4);
+	memcpy(p->nonce + 4, p->buf + 8, 8);
+	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = 16, .cipher_len = len,
+			      .auth_len = len, .iv = p->nonce, .aad = p->aad, .aad_len = aad_len,
+			      .encrypt = encrypt, .tag = p->tag};
+}
+
 /* CBC: header(8) || IV (16 AES, 8 3DES) || payload in whole blocks, ICV
  * over all and, with ESN (half the ops), the 4 bytes after it (the high
  * half of the sequence number, RFC 4303 §2.2.1); NULL (RFC 2410): no IV,
@@ -163,6 +195,8 @@ static void burst_op(const struct burst_sas *s, int kind, struct pkt *p, bool en
 {
 	if (kind_is_aead(kind))
 		burst_aead(&s->conf[kind], &s->k[kind], p, encrypt, op);
+	else if (kind_is_gmac(kind))
+		burst_gmac(&s->conf[kind], &s->k[kind], p, encrypt, op);
 	else if (s->conf[kind].protocol == DPSEC_PROTO_AH)
 		burst_ah(&s->conf[kind], &s->k[kind], p, encrypt, op);
 	else

@@ -271,6 +271,11 @@ START_TEST(ikev2_suites_refused_by_name)
 		/* AES-XCBC-96 and AES-CMAC-96: child SAs only */
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_XCBC_96, 2 }, "integrity algorithm 5" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_CMAC_96, 2 }, "integrity algorithm 8" },
+		/* AES-GMAC (RFC 4543) encrypts nothing: child SAs only */
+		{ { IKE_ENCR_NULL_AUTH_AES_GMAC, 128, IKE_INTEG_NONE, 2 },
+		  "cipher 21 with a 128-bit key" },
+		{ { IKE_ENCR_NULL_AUTH_AES_GMAC, 256, IKE_INTEG_NONE, 2 },
+		  "cipher 21 with a 256-bit key" },
 		{ { IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_HMAC_SHA1_96, 2 }, "takes no integrity" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96, IKE_PRF_HMAC_MD5 }, "PRF 1" },
 		{ { IKE_ENCR_DES, 0, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 2" }, /* IKEv1 only */

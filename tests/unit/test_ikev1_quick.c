@@ -6,10 +6,11 @@
  * NAT by the initiator and refused there by the responder, encapsulation
  * modes that contradict NAT-D refused, selectors outside the
  * responder's policy, and an answer in another encapsulation mode than
- * the one offered refused by the initiator; AES-CCM's transform IDs, Key
- * Length and keys, AES-XCBC-MAC-96's numbers (ESP and AH) and keys, Quick
- * Mode 1 opened to read them; AES-CMAC-96, which IKEv1 cannot name, left
- * out of the offer. */
+ * the one offered refused by the initiator; AES-CCM's and AES-GMAC's
+ * transform IDs, Key Length and keys, AES-XCBC-MAC-96's numbers (ESP and
+ * AH) and keys, Quick Mode 1 opened to read them; AES-CMAC-96, which IKEv1
+ * cannot name, left out of the offer; AES-GCM and AES-GMAC offered with an
+ * Authentication Algorithm not chosen. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,19 +282,36 @@ static void sa_keymat(const struct ikev1_sa *sa, const struct ikev1_xchg *x, uin
 				      len, &err) == 0, "%s", err.msg);
 }
 
-/* A CCM SA of the Quick Mode x with method m as cut from its KEYMAT: the
- * key, then 3 bytes of salt (RFC 4309 §7.1); the salt field's fourth byte
- * stays 0. */
+/* A combined mode SA of the Quick Mode x with method m as cut from its
+ * KEYMAT: the key, then salt_len bytes of salt; the salt field's bytes
+ * past it stay 0. */
+static void key_salt_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+			 const struct ike_qm_method *m, const struct dpsec_sa_conf *c,
+			 size_t salt_len)
+{
+	uint8_t km[DPSEC_MAX_ENC_KEY + DPSEC_GCM_SALT_LEN];
+
+	sa_keymat(sa, x, IKE_PROTO_ESP, c, km, m->enc_key_len + salt_len);
+	ck_assert_uint_eq(c->enc_key_len, m->enc_key_len);
+	ck_assert_mem_eq(c->enc_key, km, m->enc_key_len);
+	ck_assert_mem_eq(c->salt, km + m->enc_key_len, salt_len);
+	for (size_t k = salt_len; k < DPSEC_GCM_SALT_LEN; k++)
+		ck_assert_uint_eq(c->salt[k], 0);
+}
+
+/* CCM's salt: 3 bytes (RFC 4309 §7.1). */
 static void ccm_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
 		    const struct ike_qm_method *m, const struct dpsec_sa_conf *c)
 {
-	uint8_t km[DPSEC_MAX_ENC_KEY + 3];
+	key_salt_cut(sa, x, m, c, 3);
+}
 
-	sa_keymat(sa, x, IKE_PROTO_ESP, c, km, m->enc_key_len + 3u);
-	ck_assert_uint_eq(c->enc_key_len, m->enc_key_len);
-	ck_assert_mem_eq(c->enc_key, km, m->enc_key_len);
-	ck_assert_mem_eq(c->salt, km + m->enc_key_len, 3);
-	ck_assert_uint_eq(c->salt[3], 0);
+/* GMAC's salt: 4 bytes, as GCM's (RFC 4543); no integrity key. */
+static void gmac_cut(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+		     const struct ike_qm_method *m, const struct dpsec_sa_conf *c)
+{
+	key_salt_cut(sa, x, m, c, 4);
+	ck_assert_uint_eq(c->integ_key_len, 0);
 }
 
 /* An SA of the Quick Mode x with method m's algorithms as cut from its
@@ -378,6 +396,31 @@ START_TEST(quick_mode_aes_ccm)
 	for (uint16_t k = 0; k < sizeof(ccm) / sizeof(ccm[0]); k++) {
 		one_method_pair(&ccm[k], 14 + k, 0, &pol, ccm_cut);
 		ck_assert_uint_eq(pol.key_len, ccm[k].enc_key_len * 8);
+	}
+}
+END_TEST
+
+/* RFC 4543 in IKEv1: security methods as the policy store gives
+ * aes128gmac, aes192gmac and aes256gmac (AES-GMAC, a 16-, 24- and 32-byte
+ * key), beside the responder's AES-128-CBC, are offered as ESP transform 23
+ * (ESP_NULL_AUTH_AES_GMAC) with their Key Length and no Authentication
+ * Algorithm; both pairs take them, each SA's key and 4-byte salt cut from
+ * its KEYMAT. */
+START_TEST(quick_mode_aes_gmac)
+{
+	struct cfg_sec_method store = { .name = "gmac", .protocol = CFG_PROTO_ESP,
+					.enc_alg = DPSEC_ENC_NULL_AUTH_AES_GMAC,
+					.lifetime_seconds = 3600, .lifetime_kilobytes = 100000 };
+	struct isakmp_ipsec_policy pol;
+	struct ike_err err = { 0 };
+	struct ike_qm_method m;
+
+	for (uint8_t key = 16; key <= 32; key += 8) {
+		store.enc_key_len = key;
+		ck_assert_msg(ike_qm_method_from_cfg(&store, 0, &m, &err) == 0, "%s", err.msg);
+		one_method_pair(&m, 23, 0, &pol, gmac_cut);
+		ck_assert_uint_eq(pol.key_len, key * 8);
+		ck_assert_uint_eq(pol.auth, 0);
 	}
 }
 END_TEST
@@ -625,11 +668,11 @@ static void qm1_misjudging_nat(struct world *w, bool nat, const struct ike_qm_me
 	sa->remote_nat = remote_nat;
 }
 
-/* The responder chose nothing: a protected NO-PROPOSAL-CHOSEN, no pair on
- * either side, the ISAKMP SA kept. */
-static void no_proposal_chosen(struct world *w)
+/* The responder chose nothing from Quick Mode 1, which it refused: a
+ * protected NO-PROPOSAL-CHOSEN, no pair on either side, the ISAKMP SA
+ * kept. */
+static void nothing_chosen(struct world *w)
 {
-	refused(w, &w->i, -ENOENT);
 	ck_assert_uint_eq(last_ev(&w->r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
 	ck_assert_int_eq(count_ev(&w->r, IKEV2_EV_CHILD_UP), 0);
 	ck_assert_uint_eq(stat(&w->r, IKEV1_STAT_CHILD_ESTABLISHED), 0);
@@ -638,6 +681,13 @@ static void no_proposal_chosen(struct world *w)
 	ck_assert(!last_ev(&w->i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
 	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_UP), 0);
 	ck_assert_uint_eq(ikev1_sa_count(w->r.e), 1);
+}
+
+/* Quick Mode 1 refused by the responder, which chose nothing. */
+static void no_proposal_chosen(struct world *w)
+{
+	refused(w, &w->i, -ENOENT);
+	nothing_chosen(w);
 }
 
 /* Offered only AH across the NAT, the responder chooses nothing. */
@@ -674,6 +724,49 @@ START_TEST(responder_refuses_udp_without_nat)
 	qm1_misjudging_nat(&w, false, &qm_cbc, 1);
 	no_proposal_chosen(&w);
 	world_end(&w);
+}
+END_TEST
+
+/* AES-GCM and AES-GMAC have no integrity algorithm beside them: offered
+ * with one (a method with HMAC-SHA-256-128 too: ESP transform 20 or 23
+ * with Authentication Algorithm 5 and Key Length 256), they are not
+ * chosen by a responder that has the cipher alone. */
+START_TEST(combined_mode_with_auth_not_chosen)
+{
+	static const struct { uint8_t alg; uint16_t transform; } modes[] = {
+		{ DPSEC_ENC_AES_GCM_16, 20 },
+		{ DPSEC_ENC_NULL_AUTH_AES_GMAC, 23 },
+	};
+
+	for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
+		const struct ike_qm_method alone = { IKE_PROTO_ESP, modes[k].alg, 32,
+						     DPSEC_INTEG_NONE, 0, false, 3600, 100000 };
+		struct isakmp_ipsec_policy pol;
+		struct ike_err err = { 0 };
+		struct ikev2_sa_id id;
+		struct ike_sa offer;
+		struct world w;
+		struct msg qm1;
+
+		world_init(&w);
+		w.i.pol.qm[0] = alone;
+		w.i.pol.qm[0].integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
+		w.r.pol.qm[0] = alone;
+		world_go(&w);
+		id = initiate(&w);
+		for (int n = 0; n < 6; n++)
+			pass(&w, n % 2 ? &w.r : &w.i);
+		qm1 = take(&w.i);
+		qm1_sa(&w.i, id, &qm1, &offer);
+		ck_assert_uint_eq(offer.tr[0].id, modes[k].transform);
+		ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], &pol, &err), 0);
+		ck_assert_uint_eq(pol.auth, 5);
+		ck_assert_uint_eq(pol.key_len, 256);
+		ck_assert_int_eq(feed(&w, &w.r, &qm1, &err), -ENOENT);
+		free(qm1.data);
+		nothing_chosen(&w);
+		world_end(&w);
+	}
 }
 END_TEST
 
@@ -739,11 +832,13 @@ int main(void)
 		quick_mode_null_encryption,
 		quick_mode_aes192,
 		quick_mode_aes_ccm,
+		quick_mode_aes_gmac,
 		quick_mode_aes_xcbc,
 		quick_mode_skips_chacha20_poly1305,
 		quick_mode_skips_aes_cmac,
 		responder_lifetime,
 		ah_and_transport_mode,
+		combined_mode_with_auth_not_chosen,
 		selectors_outside_policy,
 		answer_in_another_mode_refused,
 	};

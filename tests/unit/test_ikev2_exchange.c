@@ -6,10 +6,11 @@
  * the secret's rotation), the half-open limit per source, AES-CCM child
  * SAs (their keys cut from KEYMAT, key lengths that do not match),
  * AES-XCBC-96 and AES-CMAC-96 child SAs (their transform IDs on the wire,
- * their keys cut from KEYMAT); and the shared pieces alone: the
- * responder's proposal choice, AES-CCM's and the AES MACs' transform IDs,
- * integrity IDs dpsec does not run, methods from the policy store,
- * identities of every type. */
+ * their keys cut from KEYMAT), AES-GMAC child SAs (the answer's transform,
+ * their keys and salts cut from KEYMAT); and the shared pieces alone: the
+ * responder's proposal choice, AES-CCM's, AES-GMAC's and the AES MACs'
+ * transform IDs, integrity IDs dpsec does not run, AES-GMAC offered for
+ * the IKE SA, methods from the policy store, identities of every type. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,16 @@ static const struct ike_qm_method qm_cmac = { /* RFC 4494: the same sizes */
 };
 static const struct ike_qm_method qm_ah_cmac = {
 	IKE_PROTO_AH, 0, 0, DPSEC_INTEG_AES_CMAC_96, 0, false, 3600, 100000
+};
+/* RFC 4543: AES-GMAC of 128-, 192- and 256-bit keys, integrity only, a
+ * combined mode's form (the key and a 4-byte salt, no integrity transform). */
+static const struct ike_qm_method qm_gmac[] = {
+	{ IKE_PROTO_ESP, DPSEC_ENC_NULL_AUTH_AES_GMAC, 16, DPSEC_INTEG_NONE, 0, true, 3600,
+	  100000 },
+	{ IKE_PROTO_ESP, DPSEC_ENC_NULL_AUTH_AES_GMAC, 24, DPSEC_INTEG_NONE, 0, false, 3600,
+	  100000 },
+	{ IKE_PROTO_ESP, DPSEC_ENC_NULL_AUTH_AES_GMAC, 32, DPSEC_INTEG_NONE, 0, true, 3600,
+	  100000 },
 };
 
 /* Child SA methods with an AES MAC and its IKEv2 integrity transform ID
@@ -210,14 +221,17 @@ START_TEST(disjoint_child_proposals_keep_the_ike_sa)
 }
 END_TEST
 
-/* A CCM SA's key and salt as cut from its half of KEYMAT: key_len bytes,
- * then 3 of salt (RFC 4309 §7.1); the salt field's fourth byte stays 0. */
-static void ccm_cut(const struct dpsec_sa_conf *sa, const uint8_t *km, size_t key_len)
+/* A combined mode SA's key and salt as cut from its half of KEYMAT:
+ * key_len bytes, then salt_len of salt (3 for CCM, RFC 4309 §7.1; 4 for
+ * GMAC, RFC 4543); the salt field's bytes past it stay 0. */
+static void key_salt_cut(const struct dpsec_sa_conf *sa, const uint8_t *km, size_t key_len,
+			 size_t salt_len)
 {
 	ck_assert_uint_eq(sa->enc_key_len, key_len);
 	ck_assert_mem_eq(sa->enc_key, km, key_len);
-	ck_assert_mem_eq(sa->salt, km + key_len, 3);
-	ck_assert_uint_eq(sa->salt[3], 0);
+	ck_assert_mem_eq(sa->salt, km + key_len, salt_len);
+	for (size_t k = salt_len; k < DPSEC_GCM_SALT_LEN; k++)
+		ck_assert_uint_eq(sa->salt[k], 0);
 }
 
 /* AES-CCM child SAs of 128- and 256-bit keys: KEYMAT, recomputed from SK_d
@@ -248,8 +262,8 @@ START_TEST(ccm_child_keys_cut_from_keymat)
 						 &err) == 0, "%s", err.msg);
 		c = child_of(&w.i);
 		ck_assert_uint_eq(c->out.enc_alg, methods[k]->enc_alg);
-		ccm_cut(&c->out, km, key);
-		ccm_cut(&c->in, km + key + 3, key);
+		key_salt_cut(&c->out, km, key, 3);
+		key_salt_cut(&c->in, km + key + 3, key, 3);
 		pair_agrees(c, child_of(&w.r));
 		world_end(&w);
 	}
@@ -276,6 +290,70 @@ START_TEST(ccm_key_lengths_do_not_match)
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_UP), 1);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP) + count_ev(&w.r, IKEV2_EV_CHILD_UP), 0);
 	world_end(&w);
+}
+END_TEST
+
+/* sa's only proposal, of an AES-GMAC method of `bits`: ENCR 21
+ * (NULL_AUTH_AES_GMAC in logs) with that Key Length, and no integrity
+ * transform beside it. */
+static void gmac_transforms(const struct ike_sa *sa, uint16_t bits)
+{
+	const struct ike_attr *kl;
+
+	ck_assert_uint_eq(sa->n_prop, 1);
+	ck_assert_uint_eq(sa->prop[0].protocol, IKE_PROTO_ESP);
+	ck_assert_uint_eq(sa->tr[0].type, IKEV2_TR_ENCR);
+	ck_assert_uint_eq(sa->tr[0].id, 21);
+	ck_assert_str_eq(ikev2_transform_id_name(IKEV2_TR_ENCR, sa->tr[0].id),
+			 "NULL_AUTH_AES_GMAC");
+	kl = ike_tr_attr(sa, &sa->tr[0], IKEV2_ATTR_KEY_LENGTH);
+	ck_assert_ptr_nonnull(kl);
+	ck_assert_uint_eq(kl->tv_value, bits);
+	for (uint16_t t = 1; t < sa->n_tr; t++)
+		ck_assert_uint_ne(sa->tr[t].type, IKEV2_TR_INTEG);
+}
+
+/* AES-GMAC child SAs of 128-, 192- and 256-bit keys: the responder's
+ * answer takes ENCR 21 with the Key Length offered; KEYMAT, recomputed
+ * from SK_d and the nonces, holds the initiator-to-responder key and its
+ * 4-byte salt first (RFC 7296 §2.17), then the other direction's, and no
+ * integrity key. */
+START_TEST(gmac_child_keys_cut_from_keymat)
+{
+	for (size_t k = 0; k < N(qm_gmac); k++) {
+		const struct ike_qm_method *m = &qm_gmac[k];
+		size_t key = m->enc_key_len;
+		uint8_t km[2 * (32 + 4)], buf[IKE_MSG_MAX];
+		struct ike_err err = { 0 };
+		const struct ike_child *c;
+		union ikev2_body b;
+		struct ikev2_sa *sa;
+		struct world w;
+		struct msg a;
+
+		world_init(&w);
+		w.i.pol.qm[0] = w.r.pol.qm[0] = *m;
+		world_go(&w);
+		a = auth_answer(&w);
+		ck_assert(body_of(&w.i, &a, IKEV2_PL_SA, &b, buf));
+		gmac_transforms(&b.sa, (uint16_t)(key * 8));
+		deliver(&w, &w.i, &a);
+		free(a.data);
+		ck_assert_uint_eq(ike_child_keymat_len(m), 2 * (key + 4));
+		sa = ikev2_find_sa(w.i.e, &last_ev(&w.i, IKEV2_EV_IKE_UP)->sa);
+		ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
+						 IKE_CHUNK(sa->ni, sa->ni_len),
+						 IKE_CHUNK(sa->nr, sa->nr_len), km, 2 * (key + 4),
+						 &err) == 0, "%s", err.msg);
+		c = child_of(&w.i);
+		ck_assert_uint_eq(c->out.enc_alg, DPSEC_ENC_NULL_AUTH_AES_GMAC);
+		ck_assert_uint_eq(c->out.integ_alg, DPSEC_INTEG_NONE);
+		ck_assert_uint_eq(c->out.integ_key_len, 0);
+		key_salt_cut(&c->out, km, key, 4);
+		key_salt_cut(&c->in, km + key + 4, key, 4);
+		pair_agrees(c, child_of(&w.r));
+		world_end(&w);
+	}
 }
 END_TEST
 
@@ -620,6 +698,67 @@ START_TEST(ccm_proposal)
 }
 END_TEST
 
+/* RFC 4543 in IKEv2: AES-GMAC is ENCR 21 with a Key Length attribute and
+ * no integrity transform; read back, each key length is the same cipher
+ * and key length, which its method takes and a method of another key
+ * length does not. Without the Key Length attribute, or offered with an
+ * integrity transform (from a method that has one), it is not chosen. */
+START_TEST(gmac_proposal)
+{
+	for (size_t k = 0; k < N(qm_gmac); k++) {
+		const struct ike_qm_method *m = &qm_gmac[k];
+		struct ike_qm_method other = *m;
+		struct ike_qm_offer offers[1];
+		struct ike_choice c;
+		struct ike_sa sa;
+
+		ck_assert_int_eq(ikev2_sa_from_qm(m, 1, 0x01020304, &sa), 0);
+		gmac_transforms(&sa, (uint16_t)(m->enc_key_len * 8));
+		ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+		ck_assert_uint_eq(offers[0].enc.v[0], DPSEC_ENC_NULL_AUTH_AES_GMAC);
+		ck_assert_uint_eq(offers[0].enc.bits[0], m->enc_key_len * 8);
+		ck_assert(offers[0].integ.n == 0 && !offers[0].integ.unknown);
+		ck_assert_int_eq(ike_qm_select(m, 1, offers, 1, &c), 0);
+		other.enc_key_len = qm_gmac[(k + 1) % N(qm_gmac)].enc_key_len;
+		ck_assert_int_eq(ike_qm_select(&other, 1, offers, 1, &c), -ENOENT);
+		sa.tr[0].n_attrs = 0; /* the Key Length left out */
+		ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+		ck_assert_int_eq(ike_qm_select(m, 1, offers, 1, &c), -ENOENT);
+		other = *m;
+		other.integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
+		ck_assert_int_eq(ikev2_sa_from_qm(&other, 1, 0x01020304, &sa), 0);
+		ck_assert_uint_eq(ikev2_qm_offers(&sa, offers, 1), 1);
+		ck_assert_int_eq(ike_qm_select(m, 1, offers, 1, &c), -ENOENT);
+	}
+}
+END_TEST
+
+/* AES-GMAC encrypts nothing, so it is no IKE SA cipher: each of dpsecd's
+ * default IKE SA suites offered with ENCR 21 in place of its cipher (the
+ * same key length) is not chosen by the defaults, which take the suite
+ * as it is. */
+START_TEST(gmac_not_for_the_ike_sa)
+{
+	for (size_t k = 0; k < ike_mm_defaults_n; k++) {
+		struct ike_mm_method gmac = ike_mm_defaults[k];
+		struct ike_mm_offer offers[1];
+		struct ike_choice c;
+		struct ike_sa sa;
+
+		gmac.suite.encr = IKE_ENCR_NULL_AUTH_AES_GMAC;
+		ck_assert_int_eq(ikev2_sa_from_mm(&gmac, 1, NULL, &sa), 0);
+		ck_assert_uint_eq(ikev2_mm_offers(&sa, offers, 1), 1);
+		ck_assert_uint_eq(offers[0].encr.v[0], 21);
+		ck_assert_int_eq(ike_mm_select(ike_mm_defaults, ike_mm_defaults_n, offers, 1, &c),
+				 -ENOENT);
+		offers[0].encr.v[0] = ike_mm_defaults[k].suite.encr;
+		ck_assert_int_eq(ike_mm_select(ike_mm_defaults, ike_mm_defaults_n, offers, 1, &c),
+				 0);
+		ck_assert_uint_eq(c.method, k);
+	}
+}
+END_TEST
+
 /* AES-XCBC-96 and AES-CMAC-96 are built as INTEG 5 and 8 (logged by
  * name) and read back as themselves, which their method takes; the same
  * offer with an integrity ID dpsec does not run instead (HMAC-MD5-96,
@@ -695,6 +834,10 @@ START_TEST(methods_from_the_policy_store)
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
 	ck_assert_uint_eq(ike_qm_enc_bits(&q), 256);
 	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (32 + 3));
+	m.enc_alg = DPSEC_ENC_NULL_AUTH_AES_GMAC; /* aes256gmac: the key and a 4-byte salt */
+	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
+	ck_assert_uint_eq(ike_qm_enc_bits(&q), 256);
+	ck_assert_uint_eq(ike_child_keymat_len(&q), 2 * (32 + 4));
 	m.enc_alg = DPSEC_ENC_AES_CBC; /* RFC 3566: a 16-byte AES-XCBC-MAC key */
 	m.integ_alg = DPSEC_INTEG_AES_XCBC_96;
 	ck_assert_int_eq(ike_qm_method_from_cfg(&m, 0, &q, &err), 0);
@@ -778,6 +921,7 @@ int main(void)
 		ccm_child_keys_cut_from_keymat,
 		ccm_key_lengths_do_not_match,
 		aes_mac_child_keys_cut_from_keymat,
+		gmac_child_keys_cut_from_keymat,
 		invalid_ke_then_retry_with_the_requested_group,
 		cookie_challenge_then_success,
 		wrong_cookie_refused,
@@ -789,6 +933,8 @@ int main(void)
 		null_encryption_proposal,
 		ccm_proposal,
 		aes_mac_proposal,
+		gmac_proposal,
+		gmac_not_for_the_ike_sa,
 		identities_of_every_type,
 		psk_exchange_with_other_identity_types,
 	};

@@ -2,7 +2,8 @@
  * the ring (dp_sa_conf_check, before dp_sa_install): the control plane and
  * the config loader check first, but dpsecd trusts neither, so every field
  * a peer process can get wrong is refused here with a message that names
- * it. One valid SA per kind, one field spoiled per case. (The UDP
+ * it. One valid SA per kind, one field spoiled per case; the key lengths
+ * AES-GMAC takes; which SAs count confidential bytes. (The UDP
  * encapsulation fields are test_natt's.) */
 #include <errno.h>
 #include <string.h>
@@ -11,12 +12,12 @@
 #include "check_run.h"
 
 enum base { BASE_GCM, BASE_CBC_SHA1, BASE_AH_SHA256, BASE_NULL_SHA1, BASE_AH_XCBC, BASE_CBC_CMAC,
-	    N_BASES };
+	    BASE_GMAC, N_BASES };
 
 /* A valid SA of the kind: ESP AES-128-GCM, ESP AES-128-CBC with
  * HMAC-SHA1-96, AH with HMAC-SHA-256-128, ESP NULL (RFC 2410) with
- * HMAC-SHA1-96, AH with AES-XCBC-MAC-96, or ESP AES-128-CBC with
- * AES-CMAC-96; tunnel mode over IPv4. */
+ * HMAC-SHA1-96, AH with AES-XCBC-MAC-96, ESP AES-128-CBC with
+ * AES-CMAC-96, or ESP AES-192-GMAC (RFC 4543); tunnel mode over IPv4. */
 static struct dpsec_sa_conf valid_sa(enum base b)
 {
 	struct dpsec_sa_conf c = { .spi = 0x1000, .mode = DPSEC_MODE_TUNNEL,
@@ -32,9 +33,10 @@ static struct dpsec_sa_conf valid_sa(enum base b)
 		return c;
 	}
 	c.enc_alg = b == BASE_GCM ? DPSEC_ENC_AES_GCM_16
+		    : b == BASE_GMAC ? DPSEC_ENC_NULL_AUTH_AES_GMAC
 		    : b == BASE_NULL_SHA1 ? DPSEC_ENC_NULL : DPSEC_ENC_AES_CBC;
-	c.enc_key_len = b == BASE_NULL_SHA1 ? 0 : 16;
-	if (b != BASE_GCM) {
+	c.enc_key_len = b == BASE_NULL_SHA1 ? 0 : b == BASE_GMAC ? 24 : 16;
+	if (b != BASE_GCM && b != BASE_GMAC) {
 		c.integ_alg = b == BASE_CBC_CMAC ? DPSEC_INTEG_AES_CMAC_96 : DPSEC_INTEG_HMAC_SHA1_96;
 		c.integ_key_len = b == BASE_CBC_CMAC ? 16 : 20;
 	}
@@ -120,7 +122,7 @@ static void null_no_integ(struct dpsec_sa_conf *c)
 	c->integ_alg = DPSEC_INTEG_NONE;
 	c->integ_key_len = 0;
 }
-static void gcm_with_integ(struct dpsec_sa_conf *c)
+static void aead_with_integ(struct dpsec_sa_conf *c)
 {
 	c->integ_alg = DPSEC_INTEG_HMAC_SHA1_96;
 	c->integ_key_len = 20;
@@ -183,7 +185,7 @@ static const struct {
 	{ BASE_NULL_SHA1, null_key_16, "NULL encryption takes no key" },
 	{ BASE_NULL_SHA1, null_no_integ, "NULL encryption needs an integrity algorithm" },
 	{ BASE_NULL_SHA1, sha1_key_32, "HMAC-SHA1-96 takes a 20-byte key" },
-	{ BASE_GCM, gcm_with_integ, "takes no separate integrity algorithm" },
+	{ BASE_GCM, aead_with_integ, "takes no separate integrity algorithm" },
 	{ BASE_CBC_SHA1, cbc_no_integ, "AES-CBC needs an integrity algorithm" },
 	{ BASE_CBC_SHA1, sha1_key_32, "HMAC-SHA1-96 takes a 20-byte key" },
 	{ BASE_CBC_SHA1, integ_alg_unknown, "integrity algorithm unknown" },
@@ -192,6 +194,8 @@ static const struct {
 	{ BASE_CBC_CMAC, des3_cmac_key_32, "AES-CMAC-96 takes a 16-byte key (RFC 4494)" },
 	{ BASE_NULL_SHA1, xcbc_key_20, "AES-XCBC-MAC-96 takes a 16-byte key (RFC 3566)" },
 	{ BASE_AH_SHA256, cmac_key_20, "AES-CMAC-96 takes a 16-byte key (RFC 4494)" },
+	{ BASE_GMAC, aead_with_integ, "takes no separate integrity algorithm" },
+	{ BASE_GMAC, aes_key_20, "encryption key length unsupported" },
 };
 
 START_TEST(test_valid_sas_pass)
@@ -215,6 +219,47 @@ START_TEST(test_each_problem_named)
 }
 END_TEST
 
+/* AES-GMAC takes AES's key lengths (RFC 4543: AES-128, -192, -256), no other. */
+START_TEST(test_gmac_key_lengths)
+{
+	struct dpsec_sa_conf c = valid_sa(BASE_GMAC);
+	char err[256];
+
+	for (c.enc_key_len = 0; c.enc_key_len <= sizeof(c.enc_key); c.enc_key_len++) {
+		bool aes = c.enc_key_len == 16 || c.enc_key_len == 24 || c.enc_key_len == 32;
+
+		err[0] = '\0';
+		ck_assert_msg(dp_sa_conf_check(&c, err, sizeof(err)) == (aes ? 0 : -EINVAL),
+			      "%u-byte key: \"%s\"", c.enc_key_len, err);
+	}
+}
+END_TEST
+
+/* The "confidential bytes" counters count what ESP encrypts: not AES-GMAC's
+ * (RFC 4543) or NULL's (RFC 2410) payload, nothing of AH. Each with its
+ * template's IV length: GMAC's is no sign of encryption. */
+START_TEST(test_confidential)
+{
+	static const struct { uint8_t enc_alg, iv_len, flags; bool confidential; } sas[] = {
+		{ DPSEC_ENC_AES_GCM_16, 8, 0, true },
+		{ DPSEC_ENC_AES_CBC, 16, 0, true },
+		{ DPSEC_ENC_CHACHA20_POLY1305, 8, 0, true },
+		{ DPSEC_ENC_AES_CCM_8, 8, 0, true },
+		{ DPSEC_ENC_NULL, 0, 0, false },
+		{ DPSEC_ENC_NULL_AUTH_AES_GMAC, 8, 0, false },
+		{ DPSEC_ENC_AES_GCM_16, 0, DP_SA_AH, false }, /* AH's enc_alg: 0 */
+	};
+	static struct dp_sa sa;
+
+	for (size_t i = 0; i < sizeof(sas) / sizeof(sas[0]); i++) {
+		sa.crypto.enc_alg = sas[i].enc_alg;
+		sa.iv_len = sa.crypto.iv_len = sas[i].iv_len;
+		sa.flags = sas[i].flags;
+		ck_assert_msg(dp_sa_confidential(&sa) == sas[i].confidential, "case %zu", i);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sa_conf");
@@ -222,6 +267,8 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_valid_sas_pass, BASE_GCM, N_BASES);
 	tcase_add_loop_test(tc, test_each_problem_named, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_gmac_key_lengths);
+	tcase_add_test(tc, test_confidential);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

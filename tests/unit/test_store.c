@@ -56,7 +56,11 @@ static const char *const good =
 	"    integrity_key = \"0x404142434445464748494a4b4c4d4e4f50515253\"; },\n"
 	"  { name = \"ccm\"; spi = 0x4001; direction = \"inbound\"; mode = \"transport\";\n"
 	"    local = \"192.0.2.1\"; remote = \"192.0.2.3\"; encryption = \"aes256ccm8\";\n"
-	"    encryption_key = \"0x606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182\"; }\n"
+	"    encryption_key = \"0x606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182\"; },\n"
+	"  { name = \"gmac\"; spi = 0x5001; direction = \"inbound\"; mode = \"transport\";\n"
+	"    local = \"192.0.2.1\"; remote = \"192.0.2.4\"; encryption = \"aes256gmac\";\n"
+	"    encryption_key = \"0xa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3\"; }\n" /* the key, then the salt */
 	");\n";
 
 static void load_ok(const char *text, struct cfg_store *s)
@@ -187,16 +191,19 @@ static const struct bad bad_stores[] = {
 	  "encryption = \"chacha20poly1305\"; integrity = \"sha256_128\"; } ); } );\n",
 	  "combined-mode" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
+	  "encryption = \"aes192gmac\"; integrity = \"aescmac_96\"; } ); } );\n",
+	  "AES-GMAC are combined-mode: integrity must be \"none\"" },
+	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "integrity = \"sha256_128\"; } ); } );\n",
 	  "ESP needs an encryption algorithm (\"null\" for integrity alone, RFC 2410" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"null\"; } ); } );\n", "this encryption needs an integrity algorithm" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"esp\"; "
 	  "encryption = \"des\"; integrity = \"sha1_96\"; } ); } );\n",
-	  "encryption: expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128ccm8\", "
-	  "\"aes128ccm12\", \"aes128ccm16\", \"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", "
-	  "\"aes128\", \"aes192\", \"aes256\", \"3des\", \"chacha20poly1305\", \"null\", or \"none\", "
-	  "got \"des\"" },
+	  "encryption: expected \"aes128gcm16\", \"aes192gcm16\", \"aes256gcm16\", \"aes128gmac\", "
+	  "\"aes192gmac\", \"aes256gmac\", \"aes128ccm8\", \"aes128ccm12\", \"aes128ccm16\", "
+	  "\"aes256ccm8\", \"aes256ccm12\", \"aes256ccm16\", \"aes128\", \"aes192\", \"aes256\", "
+	  "\"3des\", \"chacha20poly1305\", \"null\", or \"none\", got \"des\"" },
 	{ "filter_lists = ( { name = \"l\"; filters = ( { source = \"10.0.0.0/8\"; destination = "
 	  "\"11.0.0.0/8\"; mirrored = false; } ); } );\nfilter_actions = ( { name = \"n\"; action = "
 	  "\"negotiate\"; } );\npolicies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = "
@@ -353,6 +360,11 @@ START_TEST(test_save_round_trip)
 	ck_assert_uint_eq(b.sas[3].conf.enc_key_len, 32);
 	ck_assert_uint_eq(b.sas[3].conf.salt[2], 0x82);
 	ck_assert_uint_eq(b.sas[3].conf.salt[3], 0);
+	ck_assert_uint_eq(b.sas[4].conf.enc_alg, DPSEC_ENC_NULL_AUTH_AES_GMAC); /* RFC 4543 */
+	ck_assert_uint_eq(b.sas[4].conf.enc_key_len, 32);
+	ck_assert_uint_eq(b.sas[4].conf.enc_key[31], 0xbf);
+	ck_assert_mem_eq(b.sas[4].conf.salt, "\xc0\xc1\xc2\xc3", 4);
+	ck_assert_uint_eq(b.sas[4].conf.integ_alg, DPSEC_INTEG_NONE);
 	ck_assert_int_eq(memcmp(cfg_store_filter_action(&a, "secure"), cfg_store_filter_action(&b, "secure"),
 				sizeof(struct cfg_filter_action)), 0);
 	ck_assert_int_eq(cfg_compile(&a, "site", &ca, err), 0);
@@ -416,6 +428,9 @@ static const struct { const char *name, *integrity; uint8_t alg, key_len; } meth
 	{ "aes256ccm8", "none", DPSEC_ENC_AES_CCM_8, 32 },
 	{ "aes256ccm12", "none", DPSEC_ENC_AES_CCM_12, 32 },
 	{ "aes256ccm16", "none", DPSEC_ENC_AES_CCM_16, 32 },
+	{ "aes128gmac", "none", DPSEC_ENC_NULL_AUTH_AES_GMAC, 16 },
+	{ "aes192gmac", "none", DPSEC_ENC_NULL_AUTH_AES_GMAC, 24 },
+	{ "aes256gmac", "none", DPSEC_ENC_NULL_AUTH_AES_GMAC, 32 },
 };
 
 START_TEST(test_method_cipher_saved)
