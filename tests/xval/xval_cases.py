@@ -34,6 +34,8 @@
 #   integ/<aes mac>        AES-XCBC-MAC-96, AES-CMAC-96: their ESP (two
 #                          ciphers) and AH, tunnel/, transport/ and neg/
 #                          cases in one run per MAC
+#   integ/aes-gmac         AES-GMAC (RFC 4543), its three key lengths: the
+#                          tunnel/, transport/ and neg/ cases in one run
 # Each case sends its own packets through its own rule and SAs, so cases in
 # one run do not disturb each other; the run checks the global counters
 # against the sum of what its cases expect.
@@ -319,9 +321,32 @@ def aes_mac_run(integ, seed):
     transport/ and neg/ runs, named as there after the run's name (say
     integ/aescmac_96/tunnel/aes128-aescmac_96/esn/4in4/outbound); each
     set's rules and SAs named m<set>..., its transport peers 10 apart."""
-    run = _run("integ/" + integ, seed)
+    return _integ_run("integ/" + integ, AES_MAC_SETS[integ], seed)
+
+
+# RFC 4543 AES-GMAC (ENCR_NULL_AUTH_AES_GMAC): integrity only, GCM's nonce
+# and ICV over the clear payload, the IV authenticated with it. It takes
+# GCM's paths but its engine op (the ICV over SPI/seq, the IV and the
+# payload, the payload left as it is), so one run, like the AES MACs': each
+# key length with the tunnel matrix, transport mode and the negative cases,
+# 128 and 192 with ESN (the high half in the AAD), 256 without
+GMAC_SETS = (("aes128gmac", True), ("aes256gmac", False), ("aes192gmac", True))
+GMAC_RUN = "integ/aes-gmac"
+
+
+def gmac_run(seed):
+    """integ/aes-gmac: GMAC_SETS as aes_mac_run's sets (cases named, say,
+    integ/aes-gmac/neg/aes256gmac/noesn/icv-flip-iv)."""
+    return _integ_run(GMAC_RUN, GMAC_SETS, seed)
+
+
+def _integ_run(name, sets, seed):
+    """Run name holding, for each (alg, esn) of sets, the cases of the
+    tunnel/, transport/ and neg/ runs, named as there after the run's name;
+    each set's rules and SAs named m<set>..., its transport peers 10 apart."""
+    run = _run(name, seed)
     run.tshark = True
-    for i, (alg, esn) in enumerate(AES_MAC_SETS[integ]):
+    for i, (alg, esn) in enumerate(sets):
         tail = "%s/%s/" % (alg, _esn_name(esn))
         run.sa_prefix = "m%d" % i
         run.case_prefix = "tunnel/" + tail
@@ -356,9 +381,12 @@ def _neg_cases(run, alg, esn):
     # a bit flipped in the ciphertext, the ICV, the IV: ICV failure, nothing
     # forwarded. NULL (RFC 2410) has no IV and its "ciphertext" is the clear
     # payload; in place of the IV its clear next header, which must fail the
-    # ICV too, not reach the trailer checks (drop_bad_next_header)
+    # ICV too, not reach the trailer checks (drop_bad_next_header). AES-GMAC
+    # (RFC 4543) has both: an IV (in its ICV) and a clear payload and trailer
     icv = E.ALGS[alg]["icv"]
-    for where in ("ciphertext", "icv", "iv" if E.ALGS[alg]["iv"] else "trailer"):
+    where_all = ("ciphertext", "icv") + (("iv",) if E.ALGS[alg]["iv"] else ()) + \
+        (("trailer",) if E.clear_payload(E.ALGS[alg]) else ())
+    for where in where_all:
         cl = cell("icv_" + where)
         c = Case(run, "icv-flip-" + where)
         ok(c, cl, 1, 1)
@@ -2175,6 +2203,7 @@ def plan(seed):
     """Every run as (name, builder), in the order they are reported."""
     runs = []
     aes_mac_algs = {a for sets in AES_MAC_SETS.values() for a, _ in sets}
+    aes_mac_algs |= {a for a, _ in GMAC_SETS}  # integ/aes-gmac's
     for alg in (a for a in E.ESP_ALGS if a != DES3 and a not in aes_mac_algs):
         for esn in (ONE_ESN[alg],) if alg in ONE_ESN else (False, True):
             tail = "%s/%s" % (alg, _esn_name(esn))
@@ -2213,4 +2242,5 @@ def plan(seed):
     runs.append(("tunnel+transport/%s/noesn" % DES3, lambda: des3_run(seed)))
     for integ in AES_MAC_SETS:
         runs.append(("integ/" + integ, lambda i=integ: aes_mac_run(i, seed)))
+    runs.append((GMAC_RUN, lambda: gmac_run(seed)))
     return runs

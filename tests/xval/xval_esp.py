@@ -13,6 +13,11 @@
 # AES-XCBC-MAC-96 (RFC 3566) and AES-CMAC-96 (RFC 4494) are xval_mac's in
 # the reference; scapy's AES-CMAC-96 is its own (cryptography's CMAC), its
 # AES-XCBC-MAC-96 the one xval_mac adds to it (held to RFC 3566's vectors).
+# AES-GMAC (RFC 4543: integrity only, the payload in clear after an 8-byte
+# IV, the ICV GCM's tag over SPI || seq (|| high half first with ESN) || IV
+# || payload || trailer) is xval_gmac's CRYPT_ALGOS['NULL-AES-GMAC'] in
+# scapy (its GHASH written there) and `cryptography`'s AESGCM with an empty
+# plaintext in the reference (gmac: True).
 # ALGS also names the AH transforms (ah: True); xval_ah.py is their peer.
 import hmac
 import os
@@ -28,6 +33,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP, SecurityAssociation, IPSecIntegrityError
 from scapy.packet import Raw
 
+import xval_gmac as G  # registers scapy's NULL-AES-GMAC
 import xval_mac as M  # also registers scapy's AES-XCBC-MAC-96
 
 # name -> parameters. key: encryption keymat length (GCM, ChaCha20-Poly1305:
@@ -73,6 +79,18 @@ ALGS = {
     "null-sha256_128": dict(enc="null", integ="sha256_128", key=0, ikey=32, scapy_crypt="NULL",
                             scapy_auth="SHA2-256-128", iv=0, icv=16, align=4, aead=False,
                             ah=False),
+    # RFC 4543 AES-GMAC: GCM's keymat (key || 4-byte salt), nonce (salt ||
+    # IV) and 16-byte ICV, the IV the sequence number; nothing encrypted,
+    # the ICV over SPI, seq, IV and the clear payload with its trailer
+    "aes128gmac": dict(enc="aes128gmac", integ=None, key=20, ikey=0, scapy_crypt=G.NAME,
+                       scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False,
+                       gmac=True),
+    "aes192gmac": dict(enc="aes192gmac", integ=None, key=28, ikey=0, scapy_crypt=G.NAME,
+                       scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False,
+                       gmac=True),
+    "aes256gmac": dict(enc="aes256gmac", integ=None, key=36, ikey=0, scapy_crypt=G.NAME,
+                       scapy_auth=None, iv=8, icv=16, align=4, aead=True, salt=4, ah=False,
+                       gmac=True),
     # AES-XCBC-MAC-96 (RFC 3566) and AES-CMAC-96 (RFC 4494): a 16-byte key,
     # a 12-byte ICV. What they tag with AES-CBC (8 + 16 + 16n bytes, with ESN
     # 4 more) never ends in a whole block; with 3DES (8 + 8 + 8n) every other
@@ -117,9 +135,9 @@ _HASH = {"sha1_96": hashes.SHA1, "sha256_128": hashes.SHA256, "sha384_192": hash
 
 def _aead(spec):
     """The SA's combined-mode cipher (RFC 4106 AES-GCM, RFC 4309 AES-CCM,
-    RFC 7634 ChaCha20-Poly1305) and salt: each splits its keymat into key ||
-    salt (4 bytes; 3 for CCM, whose nonce is 11 bytes) and takes salt || IV
-    as the nonce."""
+    RFC 7634 ChaCha20-Poly1305; RFC 4543 AES-GMAC: AES-GCM) and salt: each
+    splits its keymat into key || salt (4 bytes; 3 for CCM, whose nonce is
+    11 bytes) and takes salt || IV as the nonce."""
     n = spec.p["salt"]
     key, salt = spec.enc_key[:-n], spec.enc_key[-n:]
     if spec.p["scapy_crypt"] == "AES-CCM":
@@ -145,8 +163,14 @@ def _cbc_crypt(spec, iv, data, encrypt):
 
 def encrypts(p):
     """Whether an ALGS entry hides the payload: ESP with a cipher, not
-    NULL, not AH (what dpsecd's confidential_bytes_* count)."""
-    return not p["ah"] and p["enc"] != "null"
+    NULL, not AES-GMAC, not AH (what dpsecd's confidential_bytes_* count)."""
+    return not p["ah"] and p["enc"] != "null" and not p.get("gmac")
+
+
+def clear_payload(p):
+    """ESP that carries its payload in clear: NULL (RFC 2410), AES-GMAC
+    (RFC 4543)."""
+    return not p["ah"] and not encrypts(p)
 
 NH_IPV4 = 4
 NH_IPV6 = 41
@@ -254,6 +278,8 @@ def ref_seal(spec, seq64, plaintext, iv=None):
         cipher, salt = _aead(spec)
         iv = struct.pack("!Q", seq64) if iv is None else iv
         aad = hdr if not spec.esn else struct.pack("!III", spec.spi, seq_hi, seq_lo)
+        if spec.p.get("gmac"):  # RFC 4543 §3.3: all in the AAD, nothing encrypted
+            return hdr + iv + plaintext + cipher.encrypt(salt + iv, b"", aad + iv + plaintext)
         return hdr + iv + cipher.encrypt(salt + iv, plaintext, aad)
     iv = os.urandom(spec.p["iv"]) if iv is None else iv
     if len(plaintext) % spec.p["align"]:
@@ -275,6 +301,9 @@ def ref_open(spec, esp_bytes, seq_hi=0):
         spi, seq_lo = struct.unpack("!II", hdr)
         aad = hdr if not spec.esn else struct.pack("!III", spi, seq_hi, seq_lo)
         try:
+            if p.get("gmac"):  # the tag over an empty ciphertext; ct is the clear payload
+                cipher.decrypt(salt + iv, icv, aad + iv + ct)
+                return iv, ct
             return iv, cipher.decrypt(salt + iv, ct + icv, aad)
         except Exception as e:
             raise EspError("%s tag mismatch" % p["enc"]) from e

@@ -6,7 +6,9 @@
 # peer sends decrypts to what the cases expect, tshark reads the input pcaps
 # as ESP or AH with the same SPIs and sequences, and the judge passes a
 # perfect run's result and fails flawed ones. The AES MACs (xval_mac, and the
-# AES-XCBC-MAC-96 it gives scapy) against RFC 3566's and RFC 4493's vectors.
+# AES-XCBC-MAC-96 it gives scapy) against RFC 3566's and RFC 4493's vectors;
+# AES-GMAC (xval_gmac, and the NULL-AES-GMAC it gives scapy) against NIST
+# CAVP's vector, `cryptography`'s AES-GCM, and in the ESP packets it makes.
 import collections
 import os
 import shutil
@@ -17,6 +19,7 @@ import tempfile
 import xval_ah as A
 import xval_cases
 import xval_esp as E
+import xval_gmac as G
 import xval_mac as M
 import xval_pcap
 import xval_topo as T
@@ -209,6 +212,7 @@ def run(rep, seed, tshark):
         errs.append("reference not deterministic for a given IV")
     rep.case("selftest/esn-hmac", errs)
     rep.case("selftest/aes-mac-vectors", M.selfcheck())
+    rep.case("selftest/gmac", G.selfcheck())
     rep.case("selftest/ah-reference", _ah_reference(seed))
 
     for ix, (_, build) in enumerate(xval_cases.plan(seed)):
@@ -286,14 +290,15 @@ def run(rep, seed, tshark):
     for name, build in xval_cases.plan(seed):
         if not name.startswith(("tunnel/aes128gcm16/esn", "neg/aes128-sha1_96/esn", "generic",
                                 "workers2", "tunnel/ah-sha1_96", "neg/ah-sha256_128",
-                                "reass", "tunnel/null-sha256_128")):
+                                "reass", "tunnel/null-sha256_128",
+                                xval_cases.GMAC_RUN)):
             continue
         r = build()
         errs = []
         muts = (None, "extra", "missing", "counter", "sa", "protocol-counter", "held")
         if r.workers > 1:
             muts += ("txq", "worker-rx")
-        if any(s.p["enc"] == "null" for s in r.sas.values()):
+        if any(E.clear_payload(s.p) for s in r.sas.values()):
             muts += ("confidential",)
         for mut in muts:
             res = fake_result(r, mut, tmp)
@@ -319,8 +324,8 @@ def fake_result(r, mutate, tmp):
     give, a missing frame, a wrong drop counter, a wrong SA counter, AH
     packets counted as ESP (protocol-counter), a
     packet counted by the wrong worker (worker-rx), a frame sent by the
-    wrong worker's tx queue (txq), NULL encryption's bytes counted as
-    confidential (confidential)."""
+    wrong worker's tx queue (txq), NULL encryption's or AES-GMAC's bytes
+    counted as confidential (confidential)."""
     res = xval_run.Result()
     res.rc = 0
     res.dir = os.path.join(tmp, "judge-" + r.name.replace("/", "_"))
@@ -359,8 +364,8 @@ def fake_result(r, mutate, tmp):
         out = spec.direction == "outbound"
         proto = "ah" if spec.p["ah"] else "esp"
         g["%s_%s_packets" % (proto, "out" if out else "in")] += e["packets"]
-        conf = ["confidential_bytes_"] if E.encrypts(spec.p) else []  # not AH, not NULL
-        if mutate == "confidential" and spec.p["enc"] == "null":  # NULL counted as encrypted
+        conf = ["confidential_bytes_"] if E.encrypts(spec.p) else []  # not AH, NULL, GMAC
+        if mutate == "confidential" and E.clear_payload(spec.p):  # counted as encrypted
             conf = ["confidential_bytes_"]
         for k in ["authenticated_bytes_"] + conf:
             g[k + ("sent" if out else "received")] += e["bytes"]
