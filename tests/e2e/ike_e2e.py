@@ -19,7 +19,8 @@
 # at both ends of the WAN hold IKE (UDP 500/4500) and ESP only; after the
 # first pings, 5 more whose payload repeats a pattern (ping -p): in the
 # captures, the ESP packets of each direction (requests, replies) carry it
-# in clear when the child SAs are NULL (RFC 2410), none does with a cipher,
+# in clear when the child SAs are NULL or AES-GMAC (RFC 2410, RFC 4543:
+# integrity only), none does with a cipher,
 # and never a packet outside ESP; then (dpsec
 # against dpsec) the hosts' kernels learn the tunnel's path MTU from gateway
 # A's ICMP fragmentation needed, and a ping with TTL 1 draws its time
@@ -51,13 +52,14 @@
 # dpsec answers, and the key types swap: A ECDSA, B RSA. With revoked-cert,
 # A checks the root's CRL (revocation level 1), which lists B's
 # certificate: A refuses B's IKE_AUTH answer. The certificate worlds'
-# child SAs are ChaCha20-Poly1305 (RFC 7634; the store's only method,
-# show qmsas names it), but strongswan-cert-initiator's are ESP NULL with
-# HMAC-SHA-256-128 (RFC 2410, integrity only: "null-sha256" in swanctl.conf,
-# show qmsas names NULL/HMAC-SHA-256-128, and the inner packets cross the
-# WAN in clear): ChaCha20-Poly1305 child SAs against strongSwan are
-# tested with dpsec initiating (strongswan-cert) only, no longer with
-# strongSwan initiating. Against strongSwan, the IKE SA is ChaCha20-Poly1305
+# child SAs against strongSwan are ChaCha20-Poly1305 (RFC 7634; the store's
+# only method, show qmsas names it), but strongswan-cert-initiator's are ESP
+# NULL with HMAC-SHA-256-128 (RFC 2410, integrity only: "null-sha256" in
+# swanctl.conf, show qmsas names NULL/HMAC-SHA-256-128, and the inner
+# packets cross the WAN in clear); dpsec-cert's, between two dpsec, are
+# AES-256-GMAC (RFC 4543: IKEv2 transform 21 with a key length of 256,
+# integrity only, the inner packets in clear on the WAN; strongSwan's
+# userspace ESP has no GMAC). Against strongSwan, the IKE SA is ChaCha20-Poly1305
 # in both (over Curve25519, strongSwan's only proposal; show mmsas names it).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
@@ -106,13 +108,15 @@ ESP_SUITES = {
     "ccm": EspSuite("aes128ccm16", "none", "aes128ccm16", "AES-128-CCM-16"),
     "xcbc": EspSuite("aes128", "aesxcbc_96", "aes128-aesxcbc", "AES-128-CBC/AES-XCBC-MAC-96"),
     "cmac": EspSuite("aes256", "aescmac_96", "aes256-aescmac", "AES-256-CBC/AES-CMAC-96"),
+    "gmac": EspSuite("aes256gmac", "none", "aes256gmac", "AES-256-GMAC"),
 }
 # How strongSwan's swanctl --list-sas names some of them, by esp_proposals.
 SWAN_LISTED = {"aes128-aesxcbc": "AES_CBC-128/AES_XCBC_96",
                "aes256-aescmac": "AES_CBC-256/AES_CMAC_96",
                "chacha20poly1305": "ESP:CHACHA20_POLY1305"}
 # What patterned_pings' payload repeats (ping -p: 16 bytes at most); on the
-# WAN it shows in the ESP packets with NULL encryption, and nowhere else.
+# WAN it shows in the ESP packets with NULL encryption or AES-GMAC (RFC
+# 2410, RFC 4543: integrity only), and nowhere else.
 CLEAR_PATTERN = "dpsec-clear-text"
 GATEWAYS = {("192.0.2.1", "192.0.2.2"): "A to B", ("192.0.2.2", "192.0.2.1"): "B to A"}
 
@@ -210,6 +214,12 @@ class World:
     # strongSwan, AES-128-CBC with HMAC-SHA-384-192 between two dpsec
     PSK_ESP = {"strongswan": "cmac", "dpsec": "sha384"}
 
+    def cert_esp(self):
+        """The certificate worlds' child SAs (ESP_SUITES' key)."""
+        if self.swan_initiates:
+            return "null"
+        return "gmac" if self.peer == "dpsec" else "chacha"
+
     def __init__(self, peer, dpsecd, ctld, ctl):
         self.tag = "ike%d" % os.getpid()
         self.work = T.make_workdir("dpsec-ike-e2e-")
@@ -224,12 +234,13 @@ class World:
         self.charon_extra = ""  # and charon's (strongswan.conf's charon-systemd section)
         # strongSwan's IKE proposals, its preferred first, and the child
         # SAs' protection: ChaCha20-Poly1305 (RFC 7634) for both in the
-        # certificate worlds, but the child SAs NULL with HMAC-SHA-256-128
-        # (RFC 2410) when strongSwan initiates; PSK_ESP's in the others
+        # certificate worlds against strongSwan, but the child SAs NULL
+        # with HMAC-SHA-256-128 (RFC 2410) when strongSwan initiates, and
+        # AES-256-GMAC (RFC 4543, which strongSwan's userspace ESP lacks)
+        # between two dpsec; PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.esp = ESP_SUITES[("null" if self.swan_initiates else "chacha") if self.cert
-                              else self.PSK_ESP.get(self.peer, "gcm")]
+        self.esp = ESP_SUITES[self.cert_esp() if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
         self.wan_device, self.wan_extra = "net_af_packet1,iface=gw%(gw)s-wan", ""
@@ -745,7 +756,8 @@ def patterned_pings(w, errs, count=5):
 
 def esp_in_clear(w, errs, captures, count):
     """The WAN after patterned_pings, count of them answered: with NULL
-    encryption (RFC 2410) each direction's ESP packets (in UDP against
+    encryption or AES-GMAC (RFC 2410, RFC 4543: integrity only) each
+    direction's ESP packets (in UDP against
     strongSwan) carry the inner packet in clear, so that at least count of
     them, the echo requests from A to B and the replies from B to A, hold
     CLEAR_PATTERN; with a cipher none does. Never a frame that is not ESP
@@ -765,14 +777,14 @@ def esp_in_clear(w, errs, captures, count):
         for total, counts in zip((esp, clear, outside), seen):
             for k, n in counts.items():
                 total[k] = max(total[k], n)
-    null = w.esp.cipher == "null"
+    readable = w.esp.cipher == "null" or w.esp.cipher.endswith("gmac")
     for k, what in GATEWAYS.items():
         print("WAN %s: %d ESP packets, %d with the pings' pattern in clear"
               % (what, esp[k], clear[k]))
-        if null and clear[k] < count:
+        if readable and clear[k] < count:
             errs.append("WAN %s: %d of %d ESP packets hold the pings' pattern in clear, "
-                        "expected %d or more (NULL encryption)" % (what, clear[k], esp[k], count))
-        if not null and (clear[k] or not esp[k]):
+                        "expected %d or more (%s)" % (what, clear[k], esp[k], count, w.esp.shown))
+        if not readable and (clear[k] or not esp[k]):
             errs.append("WAN %s: %d of %d ESP packets hold the pings' pattern in clear, "
                         "expected ESP and none (%s)" % (what, clear[k], esp[k], w.esp.shown))
     if outside:

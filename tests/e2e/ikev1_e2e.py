@@ -6,7 +6,10 @@
 #   (--test-ike-lifetime). A ping from host A raises the ACQUIRE, A's ctld
 #   runs Main Mode and Quick Mode with B's, the pings are answered; show
 #   mmsas on both names the peer and says IKEv1 with the cookies; both IKE
-#   logs say the ISAKMP SA lives 45 s. Host B then streams UDP to host A.
+#   logs say the ISAKMP SA lives 45 s. The pair is ESP AES-256-GMAC (RFC
+#   4543: ESP ID 23 with Key Length 256; show qmsas names it), integrity
+#   only: 5 pings whose payload repeats a pattern cross the WAN with it in
+#   clear inside ESP, each way. Host B then streams UDP to host A.
 #   At 85-90 % of the ISAKMP SA's lifetime A renews it: a new Main Mode, the
 #   same new cookies on both sides, the Quick Mode SA adopted by the new SA
 #   on B, the old one deleted. Past 85-90 % of the Quick Mode SAs' 60 s
@@ -130,14 +133,17 @@ def with_added_policy(store, other, name):
     return store.rstrip().rsplit(");", 1)[0].rstrip() + ",\n" + policy + "\n);\n"
 
 
-def use_ikev1(legacy=False, pfs=False, ccm=False):
+def use_ikev1(legacy=False, pfs=False, ccm=False, gmac=False):
     """ike_e2e's stores and swanctl.conf for IKEv1; with pfs, Quick Mode
     with a new ECP-256 exchange on both, and HMAC-SHA-512-256 for ESP
     instead of HMAC-SHA1-96; with ccm, ESP AES-256-CCM-8 (RFC 4309)
-    instead of AES-128-CBC with HMAC-SHA1-96; with legacy, a third policy,
-    "ike-v1-strict", IKEv1 without the legacy suites."""
+    instead of AES-128-CBC with HMAC-SHA1-96; with gmac, ESP AES-256-GMAC
+    (RFC 4543: ESP ID 23, integrity only; dpsec against dpsec); with
+    legacy, a third policy, "ike-v1-strict", IKEv1 without the legacy
+    suites."""
     integ, sw_integ = ("sha512_256", "sha512") if pfs else ("sha1_96", "sha1")
     enc, integ, sw_esp = ("aes256ccm8", "none", "aes256ccm8") if ccm else \
+        ("aes256gmac", "none", "aes256gmac") if gmac else \
         ("aes128", integ, "aes128-" + sw_integ + ("-ecp256" if pfs else ""))
     store = with_ikev2_policy(ikev1_store(legacy, integ, enc))
     if legacy:
@@ -228,12 +234,15 @@ def check_rekey_side(errs, ctld):
 
 def run_dpsec(w, errs):
     w.ctld_args = ["--test-ike-lifetime", str(ISAKMP_LIFE)]
+    w.esp = E.ESP_SUITES["gmac"]  # use_ikev1(gmac=True)'s
     w.topology()
     caps = [w.capture(g) for g in ("a", "b")]
     ctld = {g: w.gateway(g) for g in ("a", "b")}
     t_up = time.monotonic()
     answered, out = E.ping(w, 10)
     check_pings(errs, "ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
+    E.check_esp_cipher(w, errs)
+    patterned = E.patterned_pings(w, errs)
     stream = udp_stream_from_b(w)
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
     check_mmsa(w, errs, "b", "responder", "IPv4 192.0.2.1")
@@ -253,11 +262,13 @@ def run_dpsec(w, errs):
         c.p.wait(10)
     check_counts(w, errs, ("a", "b"))
     E.control_restart(w, errs, ctld, first=2)  # after the counts: a new dpsec-ctld's start from zero
-    for g, (_, pcap) in zip(("a", "b"), caps):
-        k = E.wan_kinds(E.wan_read(pcap))
+    frames = [E.wan_read(pcap) for _, pcap in caps]
+    for g, f in zip(("a", "b"), frames):
+        k = E.wan_kinds(f)
         print("WAN at %s: %d IKE, %d ESP, %d ESP in UDP" % (g, k["ike"], k["esp"], k["esp-in-udp"]))
         if not k["ike"] or not k["esp"] or k["other"]:
             errs.append("WAN at %s: expected IKE and ESP only, got %s" % (g, k))
+    E.esp_in_clear(w, errs, frames, patterned)
     if errs:
         for g in ("a", "b"):
             print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
@@ -782,7 +793,8 @@ def main():
     if why:
         print("ikev1_e2e: %s; skipped" % why)
         return 77
-    use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan", ccm=peer == "strongswan-cert")
+    use_ikev1(legacy=peer == "scan", pfs=peer == "strongswan", ccm=peer == "strongswan-cert",
+              gmac=peer == "dpsec")
     # the scan needs B's namespace as strongSwan's: the WAN address in the kernel
     world = {"dpsec-ah": "dpsec", "strongswan-cert": "strongswan-cert", "dpsec": "dpsec"}
     kind = I.Interop if peer == "strongswan-lifetimes" else E.World
