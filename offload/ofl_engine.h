@@ -78,7 +78,9 @@ struct ofl_sa_crypto {
  * tag and the caller compares it (ofl_icv_equal) with the received one.
  * An auth_only SA (AH) only authenticates; cipher_len is 0. AES-GMAC
  * (RFC 4543) ciphers nothing: its tag covers the aad, the iv_len bytes of
- * IV before the cipher range, and that range. */
+ * IV before the cipher range, and that range; the engine writes the aad
+ * over the aad_len bytes before the IV meanwhile and puts them back, so
+ * the buffer must hold them (else -EINVAL). */
 struct ofl_op {
 	const struct ofl_sa_crypto *sa;
 	uint8_t *buf;

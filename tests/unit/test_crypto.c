@@ -304,7 +304,7 @@ static const struct gmac_vec gmac_vecs[] = {
 
 /* Both directions give the vector's tag and leave the buffer as it was;
  * a flipped bit of the AAD, of the IV and of the cipher range each change
- * the tag. */
+ * the tag; an op without room for the AAD before its IV is refused. */
 START_TEST(test_gmac_vectors)
 {
 	const struct gmac_vec *v = &gmac_vecs[_i];
@@ -323,10 +323,10 @@ START_TEST(test_gmac_vectors)
 	ck_assert_int_eq(ofl_cpu_sa_prepare(eng, &c, &k), 0);
 	ck_assert_mem_eq(k.salt, nonce, 4);
 	memset(buf, GUARD, sizeof(buf));
-	memcpy(buf + 8, aad + v->aad_len, 8 + len); /* the IV, then the cipher range */
+	memcpy(buf + 12, aad + v->aad_len, 8 + len); /* room for 12 bytes of AAD, the IV, the range */
 	memcpy(copy, buf, sizeof(buf));
 	for (int dir = 0; dir < 2; dir++) {
-		op = (struct ofl_op){.sa = &k, .buf = buf, .cipher_off = 16,
+		op = (struct ofl_op){.sa = &k, .buf = buf, .cipher_off = 20,
 				     .cipher_len = (uint32_t)len, .auth_len = (uint32_t)len,
 				     .iv = nonce, .aad = aad, .aad_len = v->aad_len,
 				     .encrypt = dir == 0, .tag = tag};
@@ -339,8 +339,8 @@ START_TEST(test_gmac_vectors)
 			      v->name, dir == 0 ? "encrypt" : "decrypt");
 	}
 	flips[0] = aad + v->aad_len - 1; /* the sequence number's last byte */
-	flips[1] = buf + 8 + rnd() % 8;
-	flips[2] = len > 0 ? buf + 16 + rnd() % len : NULL;
+	flips[1] = buf + 12 + rnd() % 8;
+	flips[2] = len > 0 ? buf + 20 + rnd() % len : NULL;
 	for (int f = 0; f < 3 && flips[f] != NULL; f++) {
 		uint8_t was = *flips[f];
 
@@ -349,6 +349,13 @@ START_TEST(test_gmac_vectors)
 		ck_assert_msg(!ofl_icv_equal(tag, want, 16), "%s: flip %d verified", v->name, f);
 		*flips[f] = was;
 	}
+	/* the engine writes the AAD over the bytes before the IV: an op whose
+	 * buffer starts closer to the IV than that is refused, untouched */
+	op.cipher_off = 8u + v->aad_len - 1;
+	op.buf = buf + 20 - op.cipher_off;
+	ofl_cpu_run(eng, &op, 1);
+	ck_assert_int_eq(op.status, -EINVAL);
+	ck_assert(memcmp(buf, copy, sizeof(buf)) == 0);
 }
 END_TEST
 

@@ -127,28 +127,30 @@ static void burst_aead(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto
 			      .tag = p->tag};
 }
 
-/* AES-GMAC (RFC 4543): header(8) || IV(8) || payload, any length, and
- * nothing encrypted: the buffer is the same after the op either way. The
- * tag covers the AAD (8 bytes, or 12 with ESN), then the IV and payload;
- * OpenSSL's nonce from the SA's configuration, the op's as the packet path
- * builds it. */
+/* AES-GMAC (RFC 4543): 4 bytes of the IP header || ESP header(8) || IV(8)
+ * || payload, any length, and nothing encrypted: the buffer is the same
+ * after the op either way (the engine writes the AAD over the bytes before
+ * the IV and puts them back). The tag covers the AAD (8 bytes, or 12 with
+ * ESN), then the IV and payload; OpenSSL's nonce from the SA's
+ * configuration, the op's as the packet path builds it. */
 static void burst_gmac(const struct dpsec_sa_conf *c, const struct ofl_sa_crypto *k, struct pkt *p,
 		       bool encrypt, struct ofl_op *op)
 {
 	uint32_t len = 1 + rnd() % MAX_DATA;
 	uint8_t aad_len = rnd() % 2 ? 12 : 8, nonce[12];
+	uint8_t *iv = p->buf + 4 + 8;
 
 	rnd_fill(p->buf, sizeof(p->buf));
 	memcpy(p->want, p->buf, sizeof(p->buf));
 	rnd_fill(p->aad, sizeof(p->aad));
 	memcpy(nonce, c->salt, 4);
-	memcpy(nonce + 4, p->buf + 8, 8);
-	ref_gmac(c, nonce, p->aad, aad_len, p->buf + 8, (int)(8 + len), p->want_tag);
+	memcpy(nonce + 4, iv, 8);
+	ref_gmac(c, nonce, p->aad, aad_len, iv, (int)(8 + len), p->want_tag);
 	memcpy(p->nonce, k->salt, 4);
-	memcpy(p->nonce + 4, p->buf + 8, 8);
-	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = 16, .cipher_len = len,
-			      .auth_len = len, .iv = p->nonce, .aad = p->aad, .aad_len = aad_len,
-			      .encrypt = encrypt, .tag = p->tag};
+	memcpy(p->nonce + 4, iv, 8);
+	*op = (struct ofl_op){.sa = k, .buf = p->buf, .cipher_off = (uint32_t)(iv + 8 - p->buf),
+			      .cipher_len = len, .auth_len = len, .iv = p->nonce, .aad = p->aad,
+			      .aad_len = aad_len, .encrypt = encrypt, .tag = p->tag};
 }
 
 /* CBC: header(8) || IV (16 AES, 8 3DES) || payload in whole blocks, ICV
