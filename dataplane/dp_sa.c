@@ -18,8 +18,10 @@
 
 #include "dp_sa.h"
 
-/* The fast path reads only cache line 0 for inbound packets and writes only
- * cache line 1 for outbound ones. */
+/* Per packet the fast path reads only cache line 0; outbound, it writes
+ * cache line 1 once per run of packets (the sequence number reservation),
+ * so that workers sharing an SA pass that line between them once a run,
+ * not at every packet. */
 static_assert(offsetof(struct dp_sa, outer) + DP_SA_OUTER_MAX <= RTE_CACHE_LINE_SIZE,
 	      "hot SA fields must fit in the first cache line");
 static_assert(offsetof(struct dp_sa, seq) == RTE_CACHE_LINE_SIZE,

@@ -42,23 +42,24 @@ struct dp_sa {
 	uint32_t spi_be;       /* network order, as in the packet */
 	uint32_t idx;          /* index in the SA table */
 	uint8_t flags;         /* enum dp_sa_flags */
-	uint8_t direction;     /* enum dpsec_direction */
 	uint8_t iv_len;
 	uint8_t icv_len;
 	uint8_t block_len;
 	uint8_t outer_len;     /* outbound template bytes before ESP: the tunnel IP header
 				* (20 or 40), then the UDP header with NAT traversal (8) */
-	uint8_t stopped;       /* set once the sequence space is exhausted */
 	uint8_t expired;       /* set by the manager at the hard lifetime */
+	uint8_t tos_keep, tos_set; /* outbound tunnel: outer TOS = inner & keep | set */
 	uint8_t outer[DP_SA_OUTER_MAX]; /* outbound header template; IPv4: the checksum
 					 * field holds the fixed fields' sum; UDP:
 					 * ports set, length and checksum 0 */
 
-	/* cache line 1: written per outbound packet; read-only for inbound SAs */
+	/* cache line 1: written once per run of outbound packets (their
+	 * sequence numbers reserved; by each worker of a fat tunnel), read
+	 * per packet by none; read-only for inbound SAs */
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
 	struct dp_replay *replay;         /* inbound only: replay_inline or its own memory */
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
-	uint8_t tos_keep, tos_set;        /* outbound tunnel: outer TOS = inner & keep | set */
+	uint8_t stopped;                  /* set once the sequence space is exhausted */
 	union {
 		uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* inbound: windows up to 64 */
 		/* outbound: the last number it may use; below the end of its space
@@ -73,6 +74,7 @@ struct dp_sa {
 
 	/* cold: the manager lcore's. The SA's description (name, addresses,
 	 * algorithms) lives once, in the shared-memory SA directory. */
+	uint8_t direction;                /* enum dpsec_direction */
 	struct dpsec_lifetime life;
 	uint64_t added_tsc;
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
