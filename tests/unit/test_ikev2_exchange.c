@@ -234,6 +234,17 @@ static void key_salt_cut(const struct dpsec_sa_conf *sa, const uint8_t *km, size
 		ck_assert_uint_eq(sa->salt[k], 0);
 }
 
+/* The child SAs' KEYMAT (len bytes) of IKE SA sa, recomputed from its SK_d
+ * and nonces (RFC 7296 §2.17), for a test to cut the keys it expects. */
+static void child_keymat(const struct ikev2_sa *sa, uint8_t *km, size_t len)
+{
+	struct ike_err err = { 0 };
+
+	ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0), IKE_CHUNK(sa->ni, sa->ni_len),
+					 IKE_CHUNK(sa->nr, sa->nr_len), km, len, &err) == 0,
+		      "%s", err.msg);
+}
+
 /* AES-CCM child SAs of 128- and 256-bit keys: KEYMAT, recomputed from SK_d
  * and the nonces, holds the initiator-to-responder key and salt first
  * (RFC 7296 §2.17), then the other direction's right after its 3-byte
@@ -245,7 +256,6 @@ START_TEST(ccm_child_keys_cut_from_keymat)
 	for (size_t k = 0; k < N(methods); k++) {
 		size_t key = methods[k]->enc_key_len;
 		uint8_t km[2 * (32 + 3)];
-		struct ike_err err = { 0 };
 		const struct ike_child *c;
 		struct ikev2_sa_id id;
 		struct ikev2_sa *sa;
@@ -256,10 +266,7 @@ START_TEST(ccm_child_keys_cut_from_keymat)
 		world_go(&w);
 		id = establish(&w);
 		sa = ikev2_find_sa(w.i.e, &id);
-		ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
-						 IKE_CHUNK(sa->ni, sa->ni_len),
-						 IKE_CHUNK(sa->nr, sa->nr_len), km, 2 * (key + 3),
-						 &err) == 0, "%s", err.msg);
+		child_keymat(sa, km, 2 * (key + 3));
 		c = child_of(&w.i);
 		ck_assert_uint_eq(c->out.enc_alg, methods[k]->enc_alg);
 		key_salt_cut(&c->out, km, key, 3);
@@ -324,7 +331,6 @@ START_TEST(gmac_child_keys_cut_from_keymat)
 		const struct ike_qm_method *m = &qm_gmac[k];
 		size_t key = m->enc_key_len;
 		uint8_t km[2 * (32 + 4)], buf[IKE_MSG_MAX];
-		struct ike_err err = { 0 };
 		const struct ike_child *c;
 		union ikev2_body b;
 		struct ikev2_sa *sa;
@@ -341,10 +347,7 @@ START_TEST(gmac_child_keys_cut_from_keymat)
 		free(a.data);
 		ck_assert_uint_eq(ike_child_keymat_len(m), 2 * (key + 4));
 		sa = ikev2_find_sa(w.i.e, &last_ev(&w.i, IKEV2_EV_IKE_UP)->sa);
-		ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
-						 IKE_CHUNK(sa->ni, sa->ni_len),
-						 IKE_CHUNK(sa->nr, sa->nr_len), km, 2 * (key + 4),
-						 &err) == 0, "%s", err.msg);
+		child_keymat(sa, km, 2 * (key + 4));
 		c = child_of(&w.i);
 		ck_assert_uint_eq(c->out.enc_alg, DPSEC_ENC_NULL_AUTH_AES_GMAC);
 		ck_assert_uint_eq(c->out.integ_alg, DPSEC_INTEG_NONE);
@@ -394,7 +397,6 @@ static void aes_mac_child(size_t k)
 	const struct ike_qm_method *m = aes_macs[k].qm;
 	size_t half = m->enc_key_len + 16;
 	uint8_t km[2 * (32 + 16)], buf[IKE_MSG_MAX];
-	struct ike_err err = { 0 };
 	const struct ike_child *c;
 	union ikev2_body b;
 	struct ikev2_sa *sa;
@@ -412,9 +414,7 @@ static void aes_mac_child(size_t k)
 	free(a.data);
 	ck_assert_uint_eq(ike_child_keymat_len(m), 2 * half);
 	sa = ikev2_find_sa(w.i.e, &last_ev(&w.i, IKEV2_EV_IKE_UP)->sa);
-	ck_assert_msg(ikev2_child_keymat(&sa->keys, IKE_CHUNK(NULL, 0),
-					 IKE_CHUNK(sa->ni, sa->ni_len), IKE_CHUNK(sa->nr, sa->nr_len),
-					 km, 2 * half, &err) == 0, "%s", err.msg);
+	child_keymat(sa, km, 2 * half);
 	c = child_of(&w.i);
 	ck_assert_uint_eq(c->protocol, m->protocol);
 	mac_cut(&c->out, m, km);
