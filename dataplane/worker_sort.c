@@ -15,11 +15,14 @@
 #include "reass.h"
 #include "worker.h"
 
-static bool is_nd(struct rte_mbuf *m, const struct dp_meta *md)
+/* family is the caller's copy of md->family: the compiler read it with
+ * l4proto as one 16-bit load, which the two byte stores just made apart
+ * (rx_l2's and the parse's) cannot forward to, a stall on every packet. */
+static bool is_nd(struct rte_mbuf *m, const struct dp_meta *md, uint8_t family)
 {
 	const uint8_t *icmp;
 
-	if (md->family != DPSEC_AF_INET6 || md->l4proto != IPPROTO_ICMPV6 ||
+	if (family != DPSEC_AF_INET6 || md->l4proto != IPPROTO_ICMPV6 ||
 	    m->pkt_len < md->l3_len + 4u)
 		return false;
 	icmp = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->l3_len);
@@ -140,6 +143,7 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 	const struct dp_port *port = &dp_g->ports[in_port];
 	struct dp_meta *md = dp_meta(m);
 	bool l2_group;
+	uint8_t family;
 	int rc;
 
 	w->ctr->c[DP_C_rx_packets]++;
@@ -150,11 +154,12 @@ static void rx_sort(struct dp_worker *w, uint16_t in_port, struct rte_mbuf *m, s
 	md->in_port = (uint8_t)in_port; /* before rx_l2: ARP goes to the manager with it */
 	if (!rx_l2(w, port, m, &l2_group))
 		return;
-	if ((rc = dp_parse_ip_as(m, md, md->family)) != 0) {
+	family = md->family;
+	if ((rc = dp_parse_ip_as(m, md, family)) != 0) {
 		dp_drop(w, m, rc);
 		return;
 	}
-	if (port->role != DP_ROLE_HOST && is_nd(m, md)) {
+	if (port->role != DP_ROLE_HOST && is_nd(m, md, family)) {
 		dp_worker_to_control(w, m);
 	} else if (dp_meta_to_group(md)) { /* not routed: no policy, no TTL, no error */
 		dp_drop(w, m, DP_DROP_multicast);
