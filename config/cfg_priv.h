@@ -104,6 +104,10 @@ const char *cfg_enc_name(uint8_t alg, uint8_t key_len);
 const char *cfg_integ_name(uint8_t alg);
 /* The RFC that defines an integrity algorithm for IPsec, for key length messages. */
 const char *cfg_integ_rfc(uint8_t alg);
+/* A policy's main_mode.methods (cfg_main_mode.c), for mm->ike_version,
+ * which must be set: 0 absent or read, -1 error. */
+struct cfg_main_mode;
+int cfg_load_mm_methods(struct cfg_ctx *c, const config_setting_t *g, struct cfg_main_mode *mm);
 /* "dscp": "copy" (*fixed false) or 0..63; 0 absent, 1 read, -1 error (cfg_sa.c). */
 int cfg_dscp(struct cfg_ctx *c, const config_setting_t *g, bool *fixed, uint8_t *dscp);
 int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,

@@ -210,6 +210,23 @@ static void put_rule(FILE *f, const struct cfg_store_rule *r)
 	fputs("      }", f);
 }
 
+/* main_mode.methods, when the policy names its own. */
+static void put_mm_methods(FILE *f, const struct cfg_main_mode *mm)
+{
+	if (mm->n_methods == 0)
+		return;
+	fputs("\n      methods = (", f);
+	for (uint8_t i = 0; i < mm->n_methods; i++) {
+		const struct cfg_mm_method *m = &mm->methods[i];
+
+		fprintf(f, "%s\n        { encryption = \"%s\"; ", i ? "," : "", cfg_mm_encryption_name(m));
+		if (m->integ != 0)
+			fprintf(f, "integrity = \"%s\"; ", cfg_mm_integrity_name(m));
+		fprintf(f, "prf = \"%s\"; dh_group = \"%s\"; }", cfg_mm_prf_name(m),
+			cfg_mm_dh_name(m));
+	}
+	fputs(" );", f);
+}
 static void put_policies(FILE *f, const struct cfg_store *s)
 {
 	bool first = true;
@@ -226,10 +243,12 @@ static void put_policies(FILE *f, const struct cfg_store *s)
 		put_desc(f, "    ", p->description);
 		put_kv(f, "    ", "default_action", cfg_action_name(p->default_action));
 		fprintf(f, "    default_response = %s;\n    main_mode = { lifetime_minutes = %u; "
-			"max_quick_modes = %u; ike_version = %u; legacy_suites = %s; };\n    rules = (\n",
+			"max_quick_modes = %u; ike_version = %u; legacy_suites = %s;",
 			p->default_response ? "true" : "false", p->main_mode.lifetime_minutes,
 			p->main_mode.max_quick_modes, p->main_mode.ike_version,
 			p->main_mode.legacy_suites ? "true" : "false");
+		put_mm_methods(f, &p->main_mode);
+		fputs(" };\n    rules = (\n", f);
 		for (uint32_t r = 0; r < p->n_rules; r++) {
 			put_rule(f, &p->rules[r]);
 			fputs(r + 1 < p->n_rules ? ",\n" : "\n", f);

@@ -23,7 +23,7 @@ static const char *const policy_fields[] = {
 	"name", "description", "default_action", "default_response", "main_mode", "rules", NULL
 };
 static const char *const mm_fields[] = {
-	"lifetime_minutes", "max_quick_modes", "ike_version", "legacy_suites", NULL
+	"lifetime_minutes", "max_quick_modes", "ike_version", "legacy_suites", "methods", NULL
 };
 static const char *const method_fields[] = {
 	"name", "protocol", "encryption", "integrity", "lifetime_seconds", "lifetime_kilobytes", NULL
@@ -463,7 +463,7 @@ static int load_main_mode(struct cfg_ctx *c, const config_setting_t *pg, struct 
 	if (mm->legacy_suites && version != 1)
 		return cfg_fail(c, config_setting_get_member(g, "legacy_suites"),
 				"legacy suites are IKEv1's: set ike_version = 1 or remove it");
-	return 0;
+	return cfg_load_mm_methods(c, g, mm);
 }
 
 static int load_policy(struct cfg_ctx *c, const config_setting_t *pg, struct cfg_policy *p)

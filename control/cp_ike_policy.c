@@ -2,8 +2,8 @@
  * policy, meets a peer: a negotiate rule with an authentication method IKE
  * can use, either a tunnel rule whose endpoint is the peer or a transport
  * rule with a filter from our address to the peer's; its selectors, its
- * filter action's security methods as child SA methods, dpsec's Main Mode
- * suites (ike_mm_defaults). As responder the rule is chosen again at
+ * filter action's security methods as child SA methods, the policy's Main
+ * Mode methods or dpsec's suites (ike_mm_defaults). As responder the rule is chosen again at
  * IKE_AUTH by the child SA asked for, so that a peer's tunnel and transport
  * rules are told apart. The engines of both versions ask through here. */
 #include <errno.h>
@@ -97,6 +97,40 @@ static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *
 	return p->n_qm > 0 ? 0 : -ENOENT;
 }
 
+const struct cfg_main_mode *cp_ike_main_mode(const struct cp_ctx *c)
+{
+	const struct cfg_policy *p =
+		c->store.assigned[0] ? cfg_store_policy(&c->store, c->store.assigned) : NULL;
+
+	return p ? &p->main_mode : NULL;
+}
+
+bool cp_ike_named_mm(const struct cp_ctx *c)
+{
+	const struct cfg_main_mode *mm = cp_ike_main_mode(c);
+
+	return mm != NULL && mm->n_methods > 0;
+}
+
+void cp_ike_mm_methods(const struct cp_ctx *c, const struct ike_mm_method *defs, size_t n_defs,
+		       struct ikev2_peer *p)
+{
+	const struct cfg_main_mode *mm = cp_ike_main_mode(c);
+
+	p->n_mm = 0;
+	if (mm == NULL || mm->n_methods == 0) {
+		p->n_mm = (uint8_t)(n_defs < IKE_MAX_METHODS ? n_defs : IKE_MAX_METHODS);
+		memcpy(p->mm, defs, p->n_mm * sizeof(p->mm[0]));
+		return;
+	}
+	for (uint8_t i = 0; i < mm->n_methods && p->n_mm < IKE_MAX_METHODS; i++) {
+		const struct cfg_mm_method *m = &mm->methods[i];
+
+		p->mm[p->n_mm++] = (struct ike_mm_method){
+			{ m->encr, m->encr_bits, m->integ, m->prf }, m->dh_group };
+	}
+}
+
 /* The IKE policy of compiled rule r between our address local and peer;
  * -ENOENT (logged) when the rule has none. */
 static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
@@ -110,8 +144,7 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 	if (fa == NULL || local->family != peer->family)
 		return -ENOENT;
 	p->user = r->id;
-	p->n_mm = (uint8_t)(ike_mm_defaults_n < IKE_MAX_METHODS ? ike_mm_defaults_n : IKE_MAX_METHODS);
-	memcpy(p->mm, ike_mm_defaults, p->n_mm * sizeof(p->mm[0]));
+	cp_ike_mm_methods(c, ike_mm_defaults, ike_mm_defaults_n, p);
 	p->transport = !r->tunnel;
 	if (r->tunnel)
 		tunnel_selectors(r, p);
@@ -171,11 +204,13 @@ int cp_ike_lookup_any(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer
 }
 
 /* IKEv2's: none while the assigned policy negotiates IKEv1; as responder
- * also the suites of responder_extra. */
+ * also the suites of responder_extra, unless the policy names its own. */
 int cp_ike_lookup_v2(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
 {
 	int rc = cp_ikev1_assigned(ctx) ? -ENOENT : cp_ike_lookup_any(ctx, q, out);
 
+	if (cp_ike_named_mm(ctx))
+		return rc;
 	for (size_t i = 0; rc == 0 && i < sizeof(responder_extra) / sizeof(responder_extra[0]) &&
 			   out->n_mm < IKE_MAX_METHODS; i++)
 		out->mm[out->n_mm++] = responder_extra[i];

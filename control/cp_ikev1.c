@@ -12,6 +12,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "cp_ike.h"
 #include "cp_ikev1.h"
 #include "ike_dh.h"
 
@@ -46,11 +47,14 @@ static const struct ike_mm_method legacy_suites[] = {
 #undef SUITE
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(N(suites) + N(legacy_suites) <= IKE_MAX_METHODS, "too many Main Mode suites");
+_Static_assert(CFG_MAX_MM_METHODS + N(legacy_suites) <= IKE_MAX_METHODS,
+	       "too many Main Mode methods with the legacy suites");
 
+/* The policy's Main Mode methods or dpsec's suites, then with
+ * legacy_suites the legacy ones (CFG_MAX_MM_METHODS leaves them room). */
 static void main_mode_suites(const struct cp_ikev1 *k, struct ikev2_peer *p)
 {
-	memcpy(p->mm, suites, sizeof(suites));
-	p->n_mm = N(suites);
+	cp_ike_mm_methods(k->c, suites, N(suites), p);
 	if (!k->legacy)
 		return;
 	memcpy(p->mm + p->n_mm, legacy_suites, sizeof(legacy_suites));

@@ -71,6 +71,36 @@ static const char *integ_name(uint8_t alg)
 
 /* ---- policies, rules, filters, filter actions ------------------------- */
 
+/* A policy's own Main Mode methods: a line under the policy's, or a JSON
+ * list (empty when it takes dpsec-ctld's suites). */
+static void show_mm_methods(struct cp_out *o, const struct cfg_main_mode *mm)
+{
+	if (o->json)
+		cp_json_open(o, "main_mode_methods", '[');
+	else if (mm->n_methods)
+		cp_out_printf(o, "  Main Mode methods:");
+	for (uint8_t i = 0; i < mm->n_methods; i++) {
+		const struct cfg_mm_method *m = &mm->methods[i];
+
+		if (!o->json) {
+			cp_out_printf(o, "%s %s%s%s/%s/%s", i ? "," : "", cfg_mm_encryption_name(m),
+				      m->integ ? "-" : "", m->integ ? cfg_mm_integrity_name(m) : "",
+				      cfg_mm_prf_name(m), cfg_mm_dh_name(m));
+			continue;
+		}
+		cp_json_open(o, NULL, '{');
+		cp_json_str(o, "encryption", cfg_mm_encryption_name(m));
+		cp_json_str(o, "integrity", cfg_mm_integrity_name(m));
+		cp_json_str(o, "prf", cfg_mm_prf_name(m));
+		cp_json_str(o, "dh_group", cfg_mm_dh_name(m));
+		cp_json_close(o, '}');
+	}
+	if (o->json)
+		cp_json_close(o, ']');
+	else if (mm->n_methods)
+		cp_out_printf(o, "\n");
+}
+
 void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name)
 {
 	if (o->json)
@@ -88,6 +118,7 @@ void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name
 			cp_out_printf(o, "%-36s %-8s %-8s %5u %5u min %s\n", p->name, assigned ? "yes" : "no",
 				      p->builtin ? "yes" : "no", p->n_rules, p->main_mode.lifetime_minutes,
 				      p->description);
+			show_mm_methods(o, &p->main_mode);
 			continue;
 		}
 		cp_json_open(o, NULL, '{');
@@ -100,6 +131,7 @@ void cp_show_policies(const struct cp_ctx *c, struct cp_out *o, const char *name
 		cp_json_u64(o, "main_mode_lifetime_minutes", p->main_mode.lifetime_minutes);
 		cp_json_u64(o, "ike_version", p->main_mode.ike_version);
 		cp_json_bool(o, "legacy_suites", p->main_mode.legacy_suites);
+		show_mm_methods(o, &p->main_mode);
 		cp_json_u64(o, "rules", p->n_rules);
 		cp_json_close(o, '}');
 	}

@@ -99,12 +99,34 @@ struct cfg_store_rule {
 	char inbound_sa[DPSEC_NAME_MAX];
 };
 
+/* Main Mode security methods a policy names (its key exchange settings);
+ * with legacy_suites IKEv1 adds five, within dpsec-ctld's twelve. */
+#define CFG_MAX_MM_METHODS 7
+
+/* One Main Mode (IKE SA) security method, as IKEv2 transform IDs (RFC
+ * 7296 §3.3.2; IKEv1 maps its attributes onto them): cipher and key bits,
+ * integrity (0 with a combined mode, and always with IKEv1, which
+ * authenticates with the PRF's HMAC), PRF, Diffie-Hellman group. */
+struct cfg_mm_method {
+	uint16_t encr, encr_bits, integ, prf, dh_group;
+};
+
 struct cfg_main_mode {
 	uint32_t lifetime_minutes;  /* default 480; 5 .. 2880 */
 	uint32_t max_quick_modes;   /* Quick Modes per Main Mode; 0 = unlimited */
 	uint8_t ike_version;        /* what the policy's negotiate rules speak: 1 or 2 (default) */
 	bool legacy_suites;         /* IKEv1 only: also MD5 and MODP-1024 (group 2) in Main Mode */
+	uint8_t n_methods;          /* 0: dpsec-ctld's own suites for the IKE version */
+	struct cfg_mm_method methods[CFG_MAX_MM_METHODS]; /* in order of preference */
 };
+
+/* The configuration names of a Main Mode method's parts ("aes256gcm16",
+ * "sha256_128", "sha256", "ecp256"); "none" for no integrity, "?" for a
+ * value no name has. */
+const char *cfg_mm_encryption_name(const struct cfg_mm_method *m);
+const char *cfg_mm_integrity_name(const struct cfg_mm_method *m);
+const char *cfg_mm_prf_name(const struct cfg_mm_method *m);
+const char *cfg_mm_dh_name(const struct cfg_mm_method *m);
 
 struct cfg_policy {
 	char name[DPSEC_NAME_MAX];

@@ -59,8 +59,12 @@
 # packets cross the WAN in clear); dpsec-cert's, between two dpsec, are
 # AES-256-GMAC (RFC 4543: IKEv2 transform 21 with a key length of 256,
 # integrity only, the inner packets in clear on the WAN; strongSwan's
-# userspace ESP has no GMAC). Against strongSwan, the IKE SA is ChaCha20-Poly1305
-# in both (over Curve25519, strongSwan's only proposal; show mmsas names it).
+# userspace ESP has no GMAC). Against strongSwan with dpsec initiating, the IKE SA
+# is ChaCha20-Poly1305 (over Curve25519, strongSwan's only proposal; show mmsas
+# names it); in strongswan-cert-initiator and strongswan (PSK) A's policy names
+# one Main Mode method outside dpsec's suites (AES-GCM-16-128, PRF
+# HMAC-SHA2-384, ECP-384), strongSwan offers it after one of them, and the
+# IKE SA is in it (show mmsas, strongSwan's list-sas; show policy lists it).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
@@ -132,13 +136,19 @@ filter_actions = (
                   lifetime_seconds = %(life)d; } ); }
 );
 policies = (
-  { name = "ike"; default_action = "permit"; rules = (
+  { name = "ike"; default_action = "permit"; %(main_mode)s rules = (
       { name = "to-peer"; filter_list = "lans"; filter_action = "ike-gcm"; priority = 10;
         tunnel_endpoint = "%(peer)s";
         authentication = ( %(auth)s ); }
   ); }
 );
 """
+# A policy's own Main Mode method (docs/policy-store.md), none of dpsec's
+# suites; strongSwan's name for it, and how each side shows the IKE SA.
+MM_METHODS = ('main_mode = { methods = ( { encryption = "aes128gcm16"; prf = "sha384"; '
+              'dh_group = "ecp384"; } ); };')
+MM_SWAN = "aes128gcm16-prfsha384-ecp384"
+MM_SHOWN = "AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384"
 PSK_AUTH = '{ method = "psk"; psk = "%s"; }'
 CERT_AUTH = """{ method = "certificate"; roots = [ "%(work)s/ca.pem" ];
           certificates = ( { certificate = "%(work)s/%(gw)s.pem"; private_key = "%(work)s/%(gw)s.key"; } );
@@ -240,6 +250,7 @@ class World:
         # between two dpsec; PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
+        self.main_mode = ""  # gateway A's policy's main_mode.methods (use_mm_methods)
         self.esp = ESP_SUITES[self.cert_esp() if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
@@ -249,6 +260,13 @@ class World:
         self.ns = {n: "%s-%s" % (self.tag, n) for n in names}
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
+
+    def use_mm_methods(self):
+        """Gateway A's policy names one Main Mode method outside dpsec's
+        suites, which strongSwan offers after one of them: an IKE SA in it
+        shows that A offered, or as responder chose, by its policy alone."""
+        self.main_mode = MM_METHODS
+        self.sw_proposals += "," + MM_SWAN
 
     def path(self, name):
         return os.path.join(self.work, name)
@@ -310,7 +328,9 @@ class World:
             auth = CERT_AUTH % dict(work=self.work, gw=gw, crl=crl) if self.cert else \
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
             f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp.cipher,
-                                 integ=self.esp.integ) + self.store_extra)
+                                 integ=self.esp.integ,
+                                 main_mode=self.main_mode if gw == "a" else "")
+                    + self.store_extra)
         self.dataplane(gw)
         return self.control(gw)
 
@@ -709,7 +729,8 @@ def wan_kinds(frames):
 
 def check_mmsas(w, errs):
     """A's show mmsas: the IKE SA it initiated, with B's identity (its
-    certificate's FQDN with certificates); with strongSwan and
+    certificate's FQDN with certificates); with strongSwan, in A's
+    policy's one Main Mode method where it names one, else, with
     certificates, in the ChaCha20-Poly1305 suite strongSwan alone offers."""
     sas = w.show("a", "mmsas")
     want = "FQDN b.example" if w.cert else "IPv4 192.0.2.2"
@@ -718,10 +739,33 @@ def check_mmsas(w, errs):
     if len(sas) != 1 or sas[0]["role"] != role or sas[0]["peer_id"] != want:
         errs.append("gateway A: show mmsas: %s, expected one IKE SA, %s, peer %s"
                     % (sas, role, want))
-    elif w.cert and w.peer == "strongswan" and \
+    elif w.main_mode and sas[0]["algorithms"] != MM_SHOWN:
+        errs.append("gateway A: IKE SA in %s, expected its policy's Main Mode method, %s"
+                    % (sas[0]["algorithms"], MM_SHOWN))
+    elif not w.main_mode and w.cert and w.peer == "strongswan" and \
             not sas[0]["algorithms"].startswith("CHACHA20_POLY1305/"):
         errs.append("gateway A: IKE SA in %s, expected strongSwan's only proposal, "
                     "ChaCha20-Poly1305 (RFC 7634)" % sas[0]["algorithms"])
+    if w.main_mode:
+        check_mm_methods_shown(w, errs)
+
+
+def check_mm_methods_shown(w, errs):
+    """A's show policies: its policy's Main Mode method; strongSwan's
+    list-sas: the IKE SA in it."""
+    pol = [p for p in json.loads(w.ctl("a", "show", "policy", "--json"))["policies"]
+           if p["name"] == "ike"]
+    want = [{"encryption": "aes128gcm16", "integrity": "none", "prf": "sha384",
+             "dh_group": "ecp384"}]
+    if len(pol) != 1 or pol[0]["main_mode_methods"] != want:
+        errs.append("gateway A: show policy: %s, expected main_mode_methods %s" % (pol, want))
+    text = w.ctl("a", "show", "policy")
+    if "\n  Main Mode methods: aes128gcm16/sha384/ecp384\n" not in text:
+        errs.append("gateway A: show policy (text) without the Main Mode method:\n" + text)
+    sas = w.swanctl("--list-sas", check=False)
+    if "AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384" not in sas:
+        errs.append("strongSwan's IKE SA is not AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384:\n"
+                    + sas)
 
 
 def check_esp_cipher(w, errs):
@@ -813,7 +857,7 @@ def check_cert_store(w, errs):
         auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp.cipher,
-                                 integ=w.esp.integ))
+                                 integ=w.esp.integ, main_mode=w.main_mode))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         print("dpsec-ctld --check: %s" % r.stdout.strip())
@@ -1035,6 +1079,8 @@ def run(w, errs):
         return
     if w.peer == "dpsec" and not w.cert:  # both rekey their IKE SA's before the child SA's rekey
         w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE)]
+    if w.peer == "strongswan" and (w.swan_initiates or not w.cert):
+        w.use_mm_methods()  # the cert world, dpsec initiating, keeps dpsec's suites
     w.topology()
     if w.cert:
         w.certificates()

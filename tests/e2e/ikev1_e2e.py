@@ -26,7 +26,9 @@
 #   list-sas does); strongSwan then deletes its SAs
 #   (swanctl --terminate: DELETE notifications) and dpsec drops them; then
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
-#   says IKEv1, responder, and pings pass again.
+#   says IKEv1, responder, and pings pass again. The policy names its own
+#   Main Mode method (AES-CBC-192, SHA-384, ECP-384), which strongSwan offers
+#   after one of dpsec's suites: both ISAKMP SAs are in it.
 # --peer strongswan-cert: B is strongSwan with version = 1 and auth = pubkey,
 #   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
 #   Mode authenticated by RSA signatures, RFC 2409 §5.1), ESP AES-256-CCM-8
@@ -106,13 +108,20 @@ import ike_interop_e2e as I  # noqa: E402
 IKE_SCAN = "/usr/bin/ike-scan"
 DES_SHA1_G2 = "--trans=(1=1,2=2,3=1,4=2)"  # DES, SHA1, pre-shared key, MODP-1024
 MM_MINUTES = 30  # the policy's Main Mode lifetime: the ISAKMP SA's
+# An IKEv1 policy's own Main Mode method (AES-192-CBC, SHA-384 as hash and
+# PRF, ECP-384: RFC 5903's groups serve IKEv1 too), strongSwan's name of
+# it, and how dpsec's show mmsas names it.
+MM_METHODS_V1 = ' methods = ( { encryption = "aes192"; prf = "sha384"; dh_group = "ecp384"; } );'
+MM_SWAN_V1 = "aes192-sha384-ecp384"
+MM_SHOWN_V1 = "AES_CBC-192/PRF_HMAC_SHA2_384/ECP_384"
 ISAKMP_LIFE = 45  # dpsec against dpsec: --test-ike-lifetime, A renews at 38-41 s
 
 
-def ikev1_store(legacy, integ, enc="aes128"):
-    """ike_e2e's store with an IKEv1 policy and ESP enc (AES-128-CBC) with integ."""
-    mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s };' % (
-        MM_MINUTES, " legacy_suites = true;" if legacy else "")
+def ikev1_store(legacy, integ, enc="aes128", methods=""):
+    """ike_e2e's store with an IKEv1 policy and ESP enc (AES-128-CBC) with
+    integ, and the policy's Main Mode methods (none: dpsec's suites)."""
+    mm = 'main_mode = { ike_version = 1; lifetime_minutes = %d;%s%s };' % (
+        MM_MINUTES, " legacy_suites = true;" if legacy else "", methods)
     store = E.STORE.replace('default_action = "permit";', 'default_action = "permit"; ' + mm)
     return store.replace('encryption = "%(esp)s"; integrity = "%(integ)s";',
                          'encryption = "%s"; integrity = "%s";' % (enc, integ))
@@ -122,7 +131,8 @@ def with_ikev2_policy(store):
     """The store with a second policy, "ike-v2": the same rule, IKEv2."""
     head, policies = store.split("policies = (\n")
     ike = policies.rstrip().rsplit(");", 1)[0].rstrip()
-    v2 = re.sub(r"main_mode = \{[^}]*\};", "", ike.replace('name = "ike";', 'name = "ike-v2";'))
+    v2 = re.sub(r"main_mode = \{(?:[^{}]|\{[^{}]*\})*\};", "",
+                ike.replace('name = "ike";', 'name = "ike-v2";'))
     return head + "policies = (\n" + ike + ",\n" + v2 + "\n);\n"
 
 
@@ -145,13 +155,17 @@ def use_ikev1(legacy=False, pfs=False, ccm=False, gmac=False):
     enc, integ, sw_esp = ("aes256ccm8", "none", "aes256ccm8") if ccm else \
         ("aes256gmac", "none", "aes256gmac") if gmac else \
         ("aes128", integ, "aes128-" + sw_integ + ("-ecp256" if pfs else ""))
-    store = with_ikev2_policy(ikev1_store(legacy, integ, enc))
+    # with pfs (strongSwan's PSK run) the policy names its Main Mode
+    # method, none of dpsec's suites, which strongSwan offers second
+    methods, sw_ike = (MM_METHODS_V1, "aes128-sha1-modp2048," + MM_SWAN_V1) if pfs else \
+        ("", "aes128-sha1-modp2048")
+    store = with_ikev2_policy(ikev1_store(legacy, integ, enc, methods))
     if legacy:
         store = with_added_policy(store, ikev1_store(False, integ, enc), "ike-v1-strict")
     E.STORE = store.replace('action = "negotiate";', 'action = "negotiate"; pfs = true;') if pfs \
         else store
     E.SWANCTL_CONF = (E.SWANCTL_CONF.replace("version = 2", "version = 1")
-                      .replace("proposals = %(proposals)s", "proposals = aes128-sha1-modp2048")
+                      .replace("proposals = %(proposals)s", "proposals = " + sw_ike)
                       .replace("esp_proposals = %(esp)s", "esp_proposals = " + sw_esp))
 
 
@@ -286,6 +300,7 @@ def run_strongswan(w, errs):
     answered, out = E.ping(w, 10)
     check_pings(errs, "dpsec initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out, range(6, 11))
     check_mmsa(w, errs, "a", "initiator", "IPv4 192.0.2.2")
+    check_mm_method(w, errs)
     E.check_ike_log(w, errs, "a", "lifetime %d s" % (MM_MINUTES * 60))
     E.check_ike_log(w, errs, "a", ", PFS")
     check_esp(w, errs, "AES-128-CBC/HMAC-SHA-512-256", "AES_CBC-128/HMAC_SHA2_512_256")
@@ -294,6 +309,15 @@ def run_strongswan(w, errs):
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
         print("---- charon ----\n%s" % w.charon_log()[-6000:])
+
+
+def check_mm_method(w, errs):
+    """The ISAKMP SA in the policy's one Main Mode method (MM_METHODS_V1),
+    which strongSwan offered after a suite of dpsec's own."""
+    sas = w.show("a", "mmsas")
+    if [m["algorithms"] for m in sas] != [MM_SHOWN_V1]:
+        errs.append("gateway a: ISAKMP SA in %s, expected the policy's Main Mode method, %s"
+                    % ([m["algorithms"] for m in sas], MM_SHOWN_V1))
 
 
 def check_esp(w, errs, shown, swan):
@@ -324,6 +348,8 @@ def strongswan_initiates(w, errs, peer_id):
         errs.append("strongSwan initiating: swanctl --initiate: exit %d:\n%s"
                     % (r.returncode, r.stdout[-3000:]))
     check_mmsa(w, errs, "a", "responder", peer_id)
+    if w.peer == "strongswan" and not w.cert:
+        check_mm_method(w, errs)
     answered, out = E.ping(w, 6)
     check_pings(errs, "strongSwan initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out,
                 range(2, 7))
@@ -799,6 +825,7 @@ def main():
     world = {"dpsec-ah": "dpsec", "strongswan-cert": "strongswan-cert", "dpsec": "dpsec"}
     kind = I.Interop if peer == "strongswan-lifetimes" else E.World
     w = kind(world.get(peer, "strongswan"), *args)
+    w.main_mode = ""  # the IKEv1 policy's own, in E.STORE (use_ikev1)
     return E.run_world(w, runs[peer], "ikev1_e2e (peer %s)" % peer)
 
 

@@ -36,7 +36,8 @@ static const char *const good =
 	"                { protocol = \"esp\"; encryption = \"aes192gcm16\"; } ); }\n"
 	");\n"
 	"policies = ( { name = \"site\"; main_mode = { lifetime_minutes = 60; ike_version = 1;\n"
-	"  legacy_suites = true; };\n"
+	"  legacy_suites = true; methods = ( { encryption = \"aes192\"; prf = \"sha384\";\n"
+	"  dh_group = \"ecp384\"; }, { encryption = \"3des\"; prf = \"sha1\"; dh_group = \"modp3072\"; } ); };\n"
 	"  rules = (\n"
 	"    { name = \"to-b\"; filter_list = \"a-b\"; filter_action = \"secure\"; tunnel_endpoint = \"192.0.2.2\";\n"
 	"      priority = 5; outbound_sa = \"out\"; inbound_sa = \"in\";\n"
@@ -83,6 +84,14 @@ START_TEST(test_good_store)
 	ck_assert_uint_eq(p->main_mode.lifetime_minutes, 60);
 	ck_assert_uint_eq(p->main_mode.ike_version, 1);
 	ck_assert(p->main_mode.legacy_suites);
+	/* IKEv2 transform IDs: AES-CBC 12, 3DES 3, PRF HMAC-SHA2-384 6 and
+	 * HMAC-SHA1 2, ECP-384 20, MODP-3072 15; IKEv1 has no integrity */
+	ck_assert_uint_eq(p->main_mode.n_methods, 2);
+	ck_assert(p->main_mode.methods[0].encr == 12 && p->main_mode.methods[0].encr_bits == 192);
+	ck_assert(p->main_mode.methods[0].prf == 6 && p->main_mode.methods[0].dh_group == 20);
+	ck_assert(p->main_mode.methods[1].encr == 3 && p->main_mode.methods[1].encr_bits == 0);
+	ck_assert(p->main_mode.methods[1].prf == 2 && p->main_mode.methods[1].dh_group == 15);
+	ck_assert(p->main_mode.methods[0].integ == 0 && p->main_mode.methods[1].integ == 0);
 	ck_assert_uint_eq(p->n_rules, 2);
 	ck_assert_uint_eq(p->rules[0].n_auth, 1);
 	ck_assert_uint_eq(p->rules[0].auth[0].psk_len, strlen(PSK));
@@ -164,6 +173,11 @@ struct bad {
 	const char *text, *want;
 };
 
+/* A policy of IKE version v with one Main Mode method. */
+#define MM_METHODS(v, method)                                                                    \
+	"policies = ( { name = \"p\"; main_mode = { ike_version = " #v "; methods = ( { " method   \
+	" } ); }; } );\n"
+
 /* A negotiate rule with the given authentication methods. */
 #define AUTH_RULE(methods)                                                                       \
 	"policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; " \
@@ -181,6 +195,37 @@ static const struct bad bad_stores[] = {
 	  "t.conf:1: policies.[0].main_mode.ike_version: " },
 	{ "policies = ( { name = \"p\"; main_mode = { legacy_suites = true; }; } );\n",
 	  "main_mode.legacy_suites: legacy suites are IKEv1's" },
+	{ MM_METHODS(2, "encryption = \"aes128ctr\"; prf = \"sha256\"; dh_group = \"ecp256\";"),
+	  "methods.[0].encryption: unknown IKE SA cipher \"aes128ctr\" (aes128, aes192" },
+	{ MM_METHODS(2, "encryption = \"aes128gcm16\"; integrity = \"sha256_128\"; prf = \"sha256\"; "
+			"dh_group = \"ecp256\";"),
+	  "methods.[0].integrity: aes128gcm16 is a combined mode: integrity must be \"none\"" },
+	{ MM_METHODS(2, "encryption = \"aes256\"; prf = \"sha256\"; dh_group = \"ecp256\";"),
+	  "methods.[0].integrity: aes256 needs an integrity algorithm with IKEv2" },
+	{ MM_METHODS(2, "encryption = \"aes256\"; integrity = \"aesxcbc_96\"; prf = \"sha256\"; "
+			"dh_group = \"ecp256\";"),
+	  "protect child SAs only, not the IKE SA" },
+	{ MM_METHODS(1, "encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"ecp256\";"),
+	  "methods.[0].encryption: IKEv1's Main Mode has no combined-mode ciphers" },
+	{ MM_METHODS(1, "encryption = \"aes256\"; integrity = \"sha256_128\"; prf = \"sha256\"; "
+			"dh_group = \"ecp256\";"),
+	  "methods.[0].integrity: IKEv1 authenticates Main Mode with the HMAC of the PRF's hash" },
+	{ MM_METHODS(1, "encryption = \"aes256\"; prf = \"sha256\"; dh_group = \"curve25519\";"),
+	  "methods.[0].dh_group: Curve25519 (RFC 8031) is IKEv2's" },
+	{ MM_METHODS(2, "encryption = \"aes256gcm16\"; prf = \"md5\"; dh_group = \"ecp256\";"),
+	  "methods.[0].prf" },
+	{ MM_METHODS(2, "encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"modp1024\";"),
+	  "methods.[0].dh_group" },
+	{ MM_METHODS(2, "encryption = \"aes256gcm16\"; dh_group = \"ecp256\";"), "prf" },
+	{ MM_METHODS(2, "encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"ecp256\"; "
+			"lifetime = 5;"),
+	  "unknown field 'lifetime'" },
+	{ "policies = ( { name = \"p\"; main_mode = { methods = ( "
+	  "{ encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"ecp256\"; }, "
+	  "{ encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"ecp256\"; } ); }; } );\n",
+	  "methods.[1]: the same method as methods.[0]" },
+	{ "policies = ( { name = \"p\"; main_mode = { methods = ( ); }; } );\n",
+	  "main_mode.methods: empty list; expected 1..7 entries" },
 	{ "filter_actions = ( { name = \"x\"; action = \"permit\"; fallback_to_clear = true; } );\n",
 	  "belong to negotiate actions" },
 	{ "filter_actions = ( { name = \"x\"; action = \"negotiate\"; methods = ( { protocol = \"ah\"; "
@@ -278,6 +323,48 @@ START_TEST(test_named_methods)
 	cfg_store_free(&s);
 	cfg_store_free(&t);
 	unlink(path);
+}
+END_TEST
+
+/* IKEv2 Main Mode methods with and without integrity, in order, saved
+ * and loaded back the same; eight are one too many. */
+START_TEST(test_main_mode_methods)
+{
+	static const char *const text =
+		"policies = ( { name = \"p\"; main_mode = { methods = (\n"
+		"  { encryption = \"aes256gcm16\"; prf = \"sha384\"; dh_group = \"ecp384\"; },\n"
+		"  { encryption = \"aes128\"; integrity = \"sha512_256\"; prf = \"sha256\"; dh_group = \"modp4096\"; },\n"
+		"  { encryption = \"chacha20poly1305\"; integrity = \"none\"; prf = \"sha512\"; dh_group = \"curve25519\"; } ); }; } );\n";
+	static const struct cfg_mm_method want[] = {
+		{ 20, 256, 0, 6, 20 }, { 12, 128, 14, 5, 16 }, { 28, 0, 0, 7, 31 },
+	};
+	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX], many[2048] = "";
+	const struct cfg_main_mode *mm;
+	struct cfg_store s, t;
+	int fd = mkstemp(path);
+
+	close(fd);
+	load_ok(text, &s);
+	mm = &cfg_store_policy(&s, "p")->main_mode;
+	ck_assert_uint_eq(mm->n_methods, 3);
+	ck_assert_int_eq(memcmp(mm->methods, want, sizeof(want)), 0);
+	ck_assert_str_eq(cfg_mm_integrity_name(&mm->methods[1]), "sha512_256");
+	ck_assert_str_eq(cfg_mm_dh_name(&mm->methods[2]), "curve25519");
+	ck_assert_msg(cfg_store_save(&s, path, err) == 0, "%s", err);
+	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &t, err) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(mm, &cfg_store_policy(&t, "p")->main_mode, sizeof(*mm)), 0);
+	cfg_store_free(&s);
+	cfg_store_free(&t);
+	unlink(path);
+	strcat(many, "policies = ( { name = \"p\"; main_mode = { methods = (");
+	for (int i = 0; i < CFG_MAX_MM_METHODS + 1; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%s { encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"%s\"; }",
+			 i ? "," : "", (const char *[]){ "modp2048", "modp3072", "modp4096", "ecp256",
+							"ecp384", "ecp521", "curve25519", "ecp256" }[i]);
+	strcat(many, " ); }; } );\n");
+	ck_assert_int_eq(cfg_store_load_string(many, "t.conf", &s, err), -1);
+	ck_assert_msg(strstr(err, "main_mode.methods: 8 entries; expected 1..7") != NULL, "%s", err);
 }
 END_TEST
 
@@ -623,6 +710,7 @@ int main(void)
 	tcase_add_loop_test(st, test_method_cipher_saved, 0,
 			    sizeof(method_ciphers) / sizeof(method_ciphers[0]));
 	tcase_add_test(st, test_named_methods);
+	tcase_add_test(st, test_main_mode_methods);
 	tcase_add_test(cc, test_compile);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
 	tcase_add_test(mg, test_mgmt_too_many_args);
