@@ -1,6 +1,7 @@
 /* cfg_main_mode.c - a policy's Main Mode (IKE SA) security methods in the
  * policy store: `main_mode.methods`, each a cipher, an integrity algorithm
- * (IKEv2 with a CBC cipher only), a PRF and a Diffie-Hellman group, read
+ * (IKEv2 with a CBC cipher only), a PRF (HMAC; for IKEv2 also AES-XCBC or
+ * AES-CMAC) and a Diffie-Hellman group, read
  * into IKEv2 transform IDs and checked against what dpsec-ctld's IKE runs
  * for the policy's IKE version; and their names back for saving and
  * showing. */
@@ -13,7 +14,7 @@
  * keeps the numbers so that the store needs no IKE header. */
 enum {
 	ENCR_3DES = 3, ENCR_AES_CBC = 12, ENCR_AES_GCM_16 = 20, ENCR_CHACHA20_POLY1305 = 28,
-	INTEG_NONE = 0, INTEG_AES_XCBC_96 = 5, INTEG_AES_CMAC_96 = 8,
+	INTEG_NONE = 0, PRF_AES128_XCBC = 4, PRF_AES128_CMAC = 8,
 };
 
 static const char *const mm_method_fields[] = {
@@ -41,12 +42,15 @@ static const struct mm_cipher mm_ciphers[] = {
 static const struct cfg_kw mm_integ_kw[] = {
 	{ "none", INTEG_NONE },		{ "sha1_96", 2 },
 	{ "sha256_128", 12 },		{ "sha384_192", 13 },
-	{ "sha512_256", 14 },		{ "aesxcbc_96", INTEG_AES_XCBC_96 },
-	{ "aescmac_96", INTEG_AES_CMAC_96 }, { NULL, 0 },
+	{ "sha512_256", 14 },		{ "aesxcbc_96", 5 }, /* RFC 3566 */
+	{ "aescmac_96", 8 }, /* RFC 4494 */ { NULL, 0 },
 };
 
+/* The HMACs, and for IKEv2 AES-XCBC-PRF-128 (RFC 4434), AES-CMAC-PRF-128
+ * (RFC 4615). */
 static const struct cfg_kw mm_prf_kw[] = {
-	{ "sha1", 2 }, { "sha256", 5 }, { "sha384", 6 }, { "sha512", 7 }, { NULL, 0 },
+	{ "sha1", 2 },	  { "sha256", 5 },  { "sha384", 6 }, { "sha512", 7 },
+	{ "aesxcbc", PRF_AES128_XCBC }, { "aescmac", PRF_AES128_CMAC }, { NULL, 0 },
 };
 
 /* MODP (RFC 3526) and ECP (RFC 5903) groups serve both IKE versions;
@@ -122,9 +126,10 @@ static int mm_method_check(struct cfg_ctx *c, const config_setting_t *g, unsigne
 {
 	const config_setting_t *integ = config_setting_get_member(g, "integrity");
 
-	if (m->integ == INTEG_AES_XCBC_96 || m->integ == INTEG_AES_CMAC_96)
-		return cfg_fail(c, integ, "AES-XCBC-MAC-96 and AES-CMAC-96 protect child SAs only, "
-				"not the IKE SA: take an HMAC");
+	if (version == 1 && (m->prf == PRF_AES128_XCBC || m->prf == PRF_AES128_CMAC))
+		return cfg_fail(c, config_setting_get_member(g, "prf"),
+				"IKEv1's PRF is the HMAC of its hash: take sha1, sha256, sha384 or "
+				"sha512");
 	if (version == 1 && !k->ikev1)
 		return cfg_fail(c, config_setting_get_member(g, "encryption"),
 				"IKEv1's Main Mode has no combined-mode ciphers: take aes128, aes192, "

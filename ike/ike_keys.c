@@ -27,18 +27,22 @@ static const struct ikecr_cipher ciphers[] = {
 };
 
 static const struct ikecr_integ integs[] = {
-	{ IKE_INTEG_HMAC_SHA1_96, "SHA1", 20, 12 },	   /* RFC 2404 */
-	{ IKE_INTEG_HMAC_SHA2_256_128, "SHA256", 32, 16 }, /* RFC 4868 */
-	{ IKE_INTEG_HMAC_SHA2_384_192, "SHA384", 48, 24 },
-	{ IKE_INTEG_HMAC_SHA2_512_256, "SHA512", 64, 32 },
+	{ IKE_INTEG_HMAC_SHA1_96, "SHA1", 20, 12, IKECR_MAC_HMAC },	   /* RFC 2404 */
+	{ IKE_INTEG_HMAC_SHA2_256_128, "SHA256", 32, 16, IKECR_MAC_HMAC }, /* RFC 4868 */
+	{ IKE_INTEG_HMAC_SHA2_384_192, "SHA384", 48, 24, IKECR_MAC_HMAC },
+	{ IKE_INTEG_HMAC_SHA2_512_256, "SHA512", 64, 32, IKECR_MAC_HMAC },
+	{ IKE_INTEG_AES_XCBC_96, "AES-XCBC", 16, 12, IKECR_MAC_AES_XCBC }, /* RFC 3566 */
+	{ IKE_INTEG_AES_CMAC_96, "AES-CMAC", 16, 12, IKECR_MAC_AES_CMAC }, /* RFC 4494 */
 };
 
 static const struct ikecr_prf prfs[] = {
-	{ IKE_PRF_HMAC_MD5, IKEV1_HASH_MD5, "MD5", 16 },
-	{ IKE_PRF_HMAC_SHA1, IKEV1_HASH_SHA, "SHA1", 20 },
-	{ IKE_PRF_HMAC_SHA2_256, IKEV1_HASH_SHA2_256, "SHA256", 32 },
-	{ IKE_PRF_HMAC_SHA2_384, IKEV1_HASH_SHA2_384, "SHA384", 48 },
-	{ IKE_PRF_HMAC_SHA2_512, IKEV1_HASH_SHA2_512, "SHA512", 64 },
+	{ IKE_PRF_HMAC_MD5, IKEV1_HASH_MD5, "MD5", 16, IKECR_MAC_HMAC },
+	{ IKE_PRF_HMAC_SHA1, IKEV1_HASH_SHA, "SHA1", 20, IKECR_MAC_HMAC },
+	{ IKE_PRF_HMAC_SHA2_256, IKEV1_HASH_SHA2_256, "SHA256", 32, IKECR_MAC_HMAC },
+	{ IKE_PRF_HMAC_SHA2_384, IKEV1_HASH_SHA2_384, "SHA384", 48, IKECR_MAC_HMAC },
+	{ IKE_PRF_HMAC_SHA2_512, IKEV1_HASH_SHA2_512, "SHA512", 64, IKECR_MAC_HMAC },
+	{ IKE_PRF_AES128_XCBC, 0, "AES-XCBC", 16, IKECR_MAC_AES_XCBC }, /* RFC 4434 */
+	{ IKE_PRF_AES128_CMAC, 0, "AES-CMAC", 16, IKECR_MAC_AES_CMAC }, /* RFC 4615 */
 };
 
 const struct ikecr_cipher *ikecr_cipher_find(uint16_t encr, uint16_t bits)
@@ -68,7 +72,7 @@ const struct ikecr_prf *ikecr_prf_find(uint16_t prf)
 const struct ikecr_prf *ikecr_prf_of_ikev1_hash(uint16_t hash)
 {
 	for (size_t i = 0; i < N(prfs); i++)
-		if (prfs[i].ikev1_hash == hash)
+		if (prfs[i].ikev1_hash != 0 && prfs[i].ikev1_hash == hash)
 			return &prfs[i];
 	return NULL;
 }
@@ -127,6 +131,7 @@ static int v2_integ(struct ikev2_keys *k, const struct ikecr_cipher *c, uint16_t
 				"IKEv2 suite: integrity algorithm %u is not supported%s", integ,
 				integ == IKE_INTEG_NONE ? " (CBC needs one)" : "");
 	k->integ_md = i->md;
+	k->integ_mac = i->mac;
 	k->a_len = i->key_len;
 	k->icv_len = i->icv_len;
 	return 0;

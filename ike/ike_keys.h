@@ -34,12 +34,14 @@ enum ike_prf_id {
 	IKE_PRF_HMAC_SHA2_256 = 5,
 	IKE_PRF_HMAC_SHA2_384 = 6,
 	IKE_PRF_HMAC_SHA2_512 = 7,
+	IKE_PRF_AES128_XCBC = 4, /* RFC 4434: 16-byte output, any key (RFC 7296 §2.14) */
+	IKE_PRF_AES128_CMAC = 8, /* RFC 4615 */
 };
 
 enum ike_integ_id {
 	IKE_INTEG_NONE = 0, /* with an AEAD cipher */
 	IKE_INTEG_HMAC_SHA1_96 = 2,
-	IKE_INTEG_AES_XCBC_96 = 5, /* RFC 3566: child SAs only, as the next */
+	IKE_INTEG_AES_XCBC_96 = 5, /* RFC 3566: 16-byte key, 12-byte ICV */
 	IKE_INTEG_AES_CMAC_96 = 8, /* RFC 4494 */
 	IKE_INTEG_HMAC_SHA2_256_128 = 12,
 	IKE_INTEG_HMAC_SHA2_384_192 = 13,
@@ -74,7 +76,8 @@ struct ikev2_keys {
 	struct ike_suite suite;
 	bool initiator;        /* our role: we send with SK_ei/SK_ai, receive with SK_er/SK_ar */
 	const char *cipher;    /* OpenSSL's names for the suite */
-	const char *integ_md;  /* NULL with an AEAD cipher */
+	const char *integ_md;  /* NULL with an AEAD cipher; the HMAC's digest, or the AES MAC's name */
+	uint8_t integ_mac;     /* enum ikecr_mac_kind */
 	uint8_t prf_len;       /* SK_d, SK_pi, SK_pr and SKEYSEED */
 	uint8_t e_len;         /* SK_ei, SK_er: cipher key and AEAD salt */
 	uint8_t salt_len;

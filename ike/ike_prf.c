@@ -35,7 +35,7 @@ int ike_prf(uint16_t prf, struct ike_chunk key, const struct ike_chunk *in, size
 
 	if (p == NULL)
 		return -EOPNOTSUPP;
-	return ikecr_hmac(p->md, key.p, key.len, in, n, out, err);
+	return ikecr_mac(p->mac, p->md, key.p, key.len, in, n, out, err);
 }
 
 int ike_prf_plus(uint16_t prf, struct ike_chunk key, const struct ike_chunk *seed, size_t n,
@@ -53,7 +53,7 @@ int ike_prf_plus(uint16_t prf, struct ike_chunk key, const struct ike_chunk *see
 		return ike_fail(err, -EINVAL, "prf+: %zu seed pieces, at most %d", n,
 				PRF_PLUS_SEED_MAX);
 	if (len > (size_t)PRF_PLUS_BLOCKS * p->len)
-		return ike_fail(err, -EINVAL, "prf+: %zu bytes asked, HMAC-%s gives at most %d", len,
+		return ike_fail(err, -EINVAL, "prf+: %zu bytes asked, %s gives at most %d", len,
 				p->md, PRF_PLUS_BLOCKS * p->len);
 	for (uint8_t i = 1; done < len; i++) {
 		size_t k = 0, take = len - done < p->len ? len - done : p->len;
@@ -63,7 +63,7 @@ int ike_prf_plus(uint16_t prf, struct ike_chunk key, const struct ike_chunk *see
 		memcpy(in + k, seed, n * sizeof(*seed));
 		k += n;
 		in[k++] = IKE_CHUNK(&i, 1);
-		rc = ikecr_hmac(p->md, key.p, key.len, in, k, t, err);
+		rc = ikecr_mac(p->mac, p->md, key.p, key.len, in, k, t, err);
 		if (rc)
 			goto out;
 		memcpy(out + done, t, take);
@@ -84,6 +84,18 @@ static int nonce_ok(const char *name, struct ike_chunk n, struct ike_err *err)
 	return 0;
 }
 
+/* RFC 7296 §2.14: a PRF of a fixed key length (the AES PRFs) is keyed
+ * with the first 64 bits of Ni and of Nr, not with all of both. */
+static void cut_nonces(uint16_t prf, struct ike_chunk *ni, struct ike_chunk *nr)
+{
+	const struct ikecr_prf *p = ikecr_prf_find(prf);
+
+	if (p == NULL || p->mac == IKECR_MAC_HMAC)
+		return;
+	ni->len = ni->len < 8 ? ni->len : 8;
+	nr->len = nr->len < 8 ? nr->len : 8;
+}
+
 int ikev2_skeyseed(uint16_t prf, struct ike_chunk ni, struct ike_chunk nr,
 		   struct ike_chunk g_ir, uint8_t *skeyseed, struct ike_err *err)
 {
@@ -94,6 +106,7 @@ int ikev2_skeyseed(uint16_t prf, struct ike_chunk ni, struct ike_chunk nr,
 		rc = nonce_ok("Nr", nr, err);
 	if (rc)
 		return rc;
+	cut_nonces(prf, &ni, &nr);
 	memcpy(key, ni.p, ni.len);
 	memcpy(key + ni.len, nr.p, nr.len);
 	rc = ike_prf(prf, IKE_CHUNK(key, ni.len + nr.len), &g_ir, 1, skeyseed, err);

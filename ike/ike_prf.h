@@ -1,5 +1,6 @@
 /* ike_prf.h - the PRFs of IKE (HMAC with SHA-1 and SHA-2, and with MD5 for
- * legacy IKEv1 peers only), prf+ (RFC 7296 §2.13) and the IKEv2 key
+ * legacy IKEv1 peers only; for IKEv2 also AES-XCBC-PRF-128 and
+ * AES-CMAC-PRF-128), prf+ (RFC 7296 §2.13) and the IKEv2 key
  * derivation: SKEYSEED and SK_d .. SK_pr (§2.14), the SKEYSEED of a
  * rekeyed IKE SA (§2.18) and the keying material of a Child SA (§2.17).
  * IKEv1's derivation is in ikev1_prf.h.
@@ -32,7 +33,8 @@ int ike_prf(uint16_t prf, struct ike_chunk key, const struct ike_chunk *in, size
 int ike_prf_plus(uint16_t prf, struct ike_chunk key, const struct ike_chunk *seed, size_t n,
 		 uint8_t *out, size_t len, struct ike_err *err);
 
-/* SKEYSEED = prf(Ni | Nr, g^ir), ike_prf_len(prf) bytes. */
+/* SKEYSEED = prf(Ni | Nr, g^ir), ike_prf_len(prf) bytes; with an AES PRF
+ * the first 8 bytes of each nonce only (§2.14). */
 int ikev2_skeyseed(uint16_t prf, struct ike_chunk ni, struct ike_chunk nr,
 		   struct ike_chunk g_ir, uint8_t *skeyseed, struct ike_err *err);
 

@@ -63,13 +63,13 @@ static int aead(const struct ikev2_keys *k, int enc, const uint8_t *sk_e, const 
 	return rc;
 }
 
-/* The truncated HMAC over msg[0..len). */
+/* The truncated MAC over msg[0..len). */
 static int icv(const struct ikev2_keys *k, const uint8_t *sk_a, const uint8_t *msg, size_t len,
 	       uint8_t *out, struct ike_err *err)
 {
 	const struct ike_chunk in = IKE_CHUNK(msg, len);
 	uint8_t mac[EVP_MAX_MD_SIZE];
-	int rc = ikecr_hmac(k->integ_md, sk_a, k->a_len, &in, 1, mac, err);
+	int rc = ikecr_mac(k->integ_mac, k->integ_md, sk_a, k->a_len, &in, 1, mac, err);
 
 	if (rc == 0)
 		memcpy(out, mac, k->icv_len);

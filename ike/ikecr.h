@@ -30,10 +30,24 @@ struct ike_chunk {
  * queue, so that the next failure does not report this one's reason. */
 int ikecr_ossl_fail(struct ike_err *err, const char *what);
 
+/* The MACs of IKE's integrity algorithms and PRFs. */
+enum ikecr_mac_kind {
+	IKECR_MAC_HMAC,     /* with a digest */
+	IKECR_MAC_AES_XCBC, /* RFC 3566, and as a PRF RFC 4434 */
+	IKECR_MAC_AES_CMAC, /* RFC 4493, and as a PRF RFC 4615 */
+};
+
 /* HMAC with the named digest ("SHA256") over the pieces in order; out
  * receives the whole digest. 0 or -EIO. */
 int ikecr_hmac(const char *md, const uint8_t *key, size_t key_len, const struct ike_chunk *in,
 	       size_t n, uint8_t *out, struct ike_err *err);
+/* The MAC of kind over the pieces (ikecr_aesmac.c): HMAC with digest md,
+ * or AES-XCBC-MAC or AES-CMAC with the PRFs' rule for a key that is not
+ * 16 bytes (RFC 4434 §2: shorter padded with zeros, longer made the MAC of
+ * itself under a zero key; RFC 4615 §3: any other made so). out receives
+ * the digest, or 16 bytes. 0 or -EIO. */
+int ikecr_mac(uint8_t kind, const char *md, const uint8_t *key, size_t key_len,
+	      const struct ike_chunk *in, size_t n, uint8_t *out, struct ike_err *err);
 /* The cipher or digest OpenSSL has under that name ("AES-128-GCM",
  * "SHA1"), fetched on first use and kept for the process: a fetch looks the
  * name up among the providers, and an exchange needs dozens. NULL when
@@ -64,16 +78,18 @@ struct ikecr_cipher {
 
 struct ikecr_integ {
 	uint16_t integ;  /* IKEv2 INTEG transform ID */
-	const char *md;  /* HMAC digest */
-	uint8_t key_len; /* RFC 2104 keys as long as the digest (RFC 4868 §2.1.1) */
+	const char *md;  /* HMAC digest; the AES MAC's name for the others */
+	uint8_t key_len; /* RFC 2104 keys as long as the digest (RFC 4868 §2.1.1); AES: 16 */
 	uint8_t icv_len; /* the truncated MAC */
+	uint8_t mac;     /* enum ikecr_mac_kind */
 };
 
 struct ikecr_prf {
 	uint16_t prf;        /* IKEv2 PRF transform ID */
-	uint16_t ikev1_hash; /* the IKEv1 hash whose HMAC it is */
+	uint16_t ikev1_hash; /* the IKEv1 hash whose HMAC it is; 0: none (the AES PRFs) */
 	const char *md;
 	uint8_t len;         /* output bytes, also the preferred key length */
+	uint8_t mac;         /* enum ikecr_mac_kind */
 };
 
 /* The table entries, or NULL if not supported. */

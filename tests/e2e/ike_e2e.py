@@ -61,10 +61,12 @@
 # integrity only, the inner packets in clear on the WAN; strongSwan's
 # userspace ESP has no GMAC). Against strongSwan with dpsec initiating, the IKE SA
 # is ChaCha20-Poly1305 (over Curve25519, strongSwan's only proposal; show mmsas
-# names it); in strongswan-cert-initiator and strongswan (PSK) A's policy names
-# one Main Mode method outside dpsec's suites (AES-GCM-16-128, PRF
-# HMAC-SHA2-384, ECP-384), strongSwan offers it after one of them, and the
-# IKE SA is in it (show mmsas, strongSwan's list-sas; show policy lists it).
+# names it); in strongswan (PSK) and strongswan-cert-initiator A's policy names
+# one Main Mode method outside dpsec's suites (AES-128-CBC with AES-XCBC-96 and
+# PRF AES-XCBC, RFC 3566 and RFC 4434; AES-256-CBC with AES-CMAC-96 and PRF
+# AES-CMAC, RFC 4494 and RFC 4615; over ECP-384), strongSwan offers it after
+# one of them, and the IKE SA is in it (show mmsas, strongSwan's list-sas;
+# show policy lists it).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
@@ -144,11 +146,23 @@ policies = (
 );
 """
 # A policy's own Main Mode method (docs/policy-store.md), none of dpsec's
-# suites; strongSwan's name for it, and how each side shows the IKE SA.
-MM_METHODS = ('main_mode = { methods = ( { encryption = "aes128gcm16"; prf = "sha384"; '
-              'dh_group = "ecp384"; } ); };')
-MM_SWAN = "aes128gcm16-prfsha384-ecp384"
-MM_SHOWN = "AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384"
+# suites, by world: as dpsec's store names it, as show policy lists it,
+# strongSwan's proposal, and how dpsec's show mmsas and strongSwan's
+# list-sas name the IKE SA. The PSK world's (dpsec initiating) takes
+# AES-XCBC (RFC 3566's MAC, RFC 4434's PRF: the PSK, longer than 16
+# bytes, is made a key by it), the certificate world's (strongSwan
+# initiating) AES-CMAC (RFC 4494, RFC 4615)
+MmMethod = collections.namedtuple("MmMethod", "store listed swan shown swan_listed")
+MM_XCBC = MmMethod('encryption = "aes128"; integrity = "aesxcbc_96"; prf = "aesxcbc"; '
+                   'dh_group = "ecp384";', "aes128-aesxcbc_96/aesxcbc/ecp384",
+                   "aes128-aesxcbc-prfaesxcbc-ecp384",
+                   "AES_CBC-128/AES_XCBC_96/PRF_AES128_XCBC/ECP_384",
+                   "AES_CBC-128/AES_XCBC_96/PRF_AES128_XCBC/ECP_384")
+MM_CMAC = MmMethod('encryption = "aes256"; integrity = "aescmac_96"; prf = "aescmac"; '
+                   'dh_group = "ecp384";', "aes256-aescmac_96/aescmac/ecp384",
+                   "aes256-aescmac-prfaescmac-ecp384",
+                   "AES_CBC-256/AES_CMAC_96/PRF_AES128_CMAC/ECP_384",
+                   "AES_CBC-256/AES_CMAC_96/PRF_AES128_CMAC/ECP_384")
 PSK_AUTH = '{ method = "psk"; psk = "%s"; }'
 CERT_AUTH = """{ method = "certificate"; roots = [ "%(work)s/ca.pem" ];
           certificates = ( { certificate = "%(work)s/%(gw)s.pem"; private_key = "%(work)s/%(gw)s.key"; } );
@@ -250,7 +264,7 @@ class World:
         # between two dpsec; PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.main_mode = ""  # gateway A's policy's main_mode.methods (use_mm_methods)
+        self.mm_method = None  # gateway A's policy's one Main Mode method (use_mm_methods)
         self.esp = ESP_SUITES[self.cert_esp() if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
@@ -261,12 +275,18 @@ class World:
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
 
-    def use_mm_methods(self):
+    def use_mm_methods(self, method):
         """Gateway A's policy names one Main Mode method outside dpsec's
         suites, which strongSwan offers after one of them: an IKE SA in it
         shows that A offered, or as responder chose, by its policy alone."""
-        self.main_mode = MM_METHODS
-        self.sw_proposals += "," + MM_SWAN
+        self.mm_method = method
+        self.sw_proposals += "," + method.swan
+
+    def main_mode(self):
+        """The store's main_mode group for gateway A's policy."""
+        if self.mm_method is None:
+            return ""
+        return "main_mode = { methods = ( { %s } ); };" % self.mm_method.store
 
     def path(self, name):
         return os.path.join(self.work, name)
@@ -329,7 +349,7 @@ class World:
                 PSK_AUTH % (PSK + (" but B's differs" if wrong else ""))
             f.write(STORE % dict(GW[gw], auth=auth, life=LIFE, esp=self.esp.cipher,
                                  integ=self.esp.integ,
-                                 main_mode=self.main_mode if gw == "a" else "")
+                                 main_mode=self.main_mode() if gw == "a" else "")
                     + self.store_extra)
         self.dataplane(gw)
         return self.control(gw)
@@ -739,14 +759,14 @@ def check_mmsas(w, errs):
     if len(sas) != 1 or sas[0]["role"] != role or sas[0]["peer_id"] != want:
         errs.append("gateway A: show mmsas: %s, expected one IKE SA, %s, peer %s"
                     % (sas, role, want))
-    elif w.main_mode and sas[0]["algorithms"] != MM_SHOWN:
+    elif w.mm_method and sas[0]["algorithms"] != w.mm_method.shown:
         errs.append("gateway A: IKE SA in %s, expected its policy's Main Mode method, %s"
-                    % (sas[0]["algorithms"], MM_SHOWN))
-    elif not w.main_mode and w.cert and w.peer == "strongswan" and \
+                    % (sas[0]["algorithms"], w.mm_method.shown))
+    elif not w.mm_method and w.cert and w.peer == "strongswan" and \
             not sas[0]["algorithms"].startswith("CHACHA20_POLY1305/"):
         errs.append("gateway A: IKE SA in %s, expected strongSwan's only proposal, "
                     "ChaCha20-Poly1305 (RFC 7634)" % sas[0]["algorithms"])
-    if w.main_mode:
+    if w.mm_method:
         check_mm_methods_shown(w, errs)
 
 
@@ -755,17 +775,16 @@ def check_mm_methods_shown(w, errs):
     list-sas: the IKE SA in it."""
     pol = [p for p in json.loads(w.ctl("a", "show", "policy", "--json"))["policies"]
            if p["name"] == "ike"]
-    want = [{"encryption": "aes128gcm16", "integrity": "none", "prf": "sha384",
-             "dh_group": "ecp384"}]
+    m = w.mm_method
+    want = [dict(re.findall(r'(\w+) = "([^"]+)"', m.store))]
     if len(pol) != 1 or pol[0]["main_mode_methods"] != want:
         errs.append("gateway A: show policy: %s, expected main_mode_methods %s" % (pol, want))
     text = w.ctl("a", "show", "policy")
-    if "\n  Main Mode methods: aes128gcm16/sha384/ecp384\n" not in text:
+    if "\n  Main Mode methods: %s\n" % m.listed not in text:
         errs.append("gateway A: show policy (text) without the Main Mode method:\n" + text)
     sas = w.swanctl("--list-sas", check=False)
-    if "AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384" not in sas:
-        errs.append("strongSwan's IKE SA is not AES_GCM_16-128/PRF_HMAC_SHA2_384/ECP_384:\n"
-                    + sas)
+    if m.swan_listed not in sas:
+        errs.append("strongSwan's IKE SA is not %s:\n%s" % (m.swan_listed, sas))
 
 
 def check_esp_cipher(w, errs):
@@ -857,7 +876,7 @@ def check_cert_store(w, errs):
         auth = (CERT_AUTH % dict(work=w.work, gw="a", crl="")).replace("a.key", key)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(STORE % dict(GW["a"], auth=auth, life=LIFE, esp=w.esp.cipher,
-                                 integ=w.esp.integ, main_mode=w.main_mode))
+                                 integ=w.esp.integ, main_mode=w.main_mode()))
         r = subprocess.run([w.ctld, "--check", "--store", store], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         print("dpsec-ctld --check: %s" % r.stdout.strip())
@@ -1080,7 +1099,8 @@ def run(w, errs):
     if w.peer == "dpsec" and not w.cert:  # both rekey their IKE SA's before the child SA's rekey
         w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE)]
     if w.peer == "strongswan" and (w.swan_initiates or not w.cert):
-        w.use_mm_methods()  # the cert world, dpsec initiating, keeps dpsec's suites
+        # the cert world, dpsec initiating, keeps dpsec's suites
+        w.use_mm_methods(MM_CMAC if w.cert else MM_XCBC)
     w.topology()
     if w.cert:
         w.certificates()

@@ -1,6 +1,8 @@
 /* test_ike_prf.c - Check unit tests of the IKE crypto layer's PRFs and
  * the IKEv2 key schedule (dpsec_ike_crypto, ike_prf.h): HMAC against RFC
- * 4231 (SHA-256/384/512) and RFC 2202 (SHA-1, MD5) vectors; prf+,
+ * 4231 (SHA-256/384/512) and RFC 2202 (SHA-1, MD5) vectors, AES-XCBC-MAC
+ * and AES-CMAC against RFC 3566 and RFC 4493's, their PRFs against RFC 4434
+ * and RFC 4615's; prf+,
  * SKEYSEED, SK_d..SK_pr, Child SA KEYMAT with and without PFS and a
  * rekeyed SKEYSEED against ike_vectors/ike_crypto_ref.py (hmac and hashlib
  * only), run with the same inputs through popen; suites refused by name. */
@@ -13,6 +15,7 @@
 #include "ike_keys.h"
 #include "ike_prf.h"
 #include "ike_ref.h"
+#include "ikecr.h"
 #include "ike_test_util.h"
 #include "ike_crypto_world.h"
 #include "check_run.h"
@@ -116,22 +119,118 @@ START_TEST(hmac_rfc_vectors)
 }
 END_TEST
 
+/* ---- the AES MACs and PRFs: RFC 3566, RFC 4493, RFC 4434, RFC 4615 ---- */
+
+#define RFC4493_MSG "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51" \
+		    "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+
+/* RFC 3566 §4 (key 000102..0f, message 00 01 02.. or 1,000 zeros) and
+ * RFC 4493 §4 (key 2b7e1516.., the first len bytes of its message): the
+ * whole MAC. */
+static const struct {
+	uint8_t kind;
+	size_t len;
+	bool zeros;
+	const char *mac;
+} aes_macs[] = {
+	{ IKECR_MAC_AES_XCBC, 0, false, "75f0251d528ac01c4573dfd584d79f29" },
+	{ IKECR_MAC_AES_XCBC, 3, false, "5b376580ae2f19afe7219ceef172756f" },
+	{ IKECR_MAC_AES_XCBC, 16, false, "d2a246fa349b68a79998a4394ff7a263" },
+	{ IKECR_MAC_AES_XCBC, 20, false, "47f51b4564966215b8985c63055ed308" },
+	{ IKECR_MAC_AES_XCBC, 32, false, "f54f0ec8d2b9f3d36807734bd5283fd4" },
+	{ IKECR_MAC_AES_XCBC, 34, false, "becbb3bccdb518a30677d5481fb6b4d8" },
+	{ IKECR_MAC_AES_XCBC, 1000, true, "f0dafee895db30253761103b5d84528f" },
+	{ IKECR_MAC_AES_CMAC, 0, false, "bb1d6929e95937287fa37d129b756746" },
+	{ IKECR_MAC_AES_CMAC, 16, false, "070a16b46b4d4144f79bdd9dd04a287c" },
+	{ IKECR_MAC_AES_CMAC, 40, false, "dfa66747de9ae63030ca32611497c827" },
+	{ IKECR_MAC_AES_CMAC, 64, false, "51f0bebf7e3b9d92fc49741779363cfe" },
+};
+
+/* Each vector whole, and fed in three pieces cut at odd places: the
+ * chaining over pieces must give the same MAC. */
+START_TEST(aes_mac_rfc_vectors)
+{
+	uint8_t key[16], msg[1000] = { 0 }, want[16], got[16];
+	struct ike_err err = { 0 };
+	size_t n = aes_macs[_i].len, a = n / 3, b = n - n / 5;
+
+	if (aes_macs[_i].kind == IKECR_MAC_AES_XCBC) {
+		for (int i = 0; i < 16; i++)
+			key[i] = (uint8_t)i;
+		for (size_t i = 0; i < n && !aes_macs[_i].zeros; i++)
+			msg[i] = (uint8_t)i;
+	} else {
+		hex2bin("2b7e151628aed2a6abf7158809cf4f3c", key, sizeof(key));
+		hex2bin(RFC4493_MSG, msg, sizeof(msg));
+	}
+	hex2bin(aes_macs[_i].mac, want, sizeof(want));
+	const struct ike_chunk whole = IKE_CHUNK(msg, n);
+	const struct ike_chunk parts[] = { IKE_CHUNK(msg, a), IKE_CHUNK(msg + a, b - a),
+					   IKE_CHUNK(msg + b, n - b) };
+
+	ck_assert_msg(ikecr_mac(aes_macs[_i].kind, NULL, key, 16, &whole, 1, got, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_mem_eq(got, want, 16);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(ikecr_mac(aes_macs[_i].kind, NULL, key, 16, parts, 3, got, &err), 0);
+	ck_assert_mem_eq(got, want, 16);
+}
+END_TEST
+
+/* RFC 4434 §4 (AES-XCBC-PRF-128) and RFC 4615 §4 (AES-CMAC-PRF-128): the
+ * message 00 01 .. 13 under keys of 16, 10 and 18 bytes (000102..0f,
+ * 00..09, 000102..0fedcb): the short key zero padded by the one, made the
+ * MAC of itself under a zero key by the other, as the long key by both. */
+START_TEST(aes_prf_rfc_vectors)
+{
+	static const struct {
+		uint16_t prf;
+		size_t key_len;
+		const char *out;
+	} v[] = {
+		{ IKE_PRF_AES128_XCBC, 16, "47f51b4564966215b8985c63055ed308" },
+		{ IKE_PRF_AES128_XCBC, 10, "0fa087af7d866e7653434e602fdde835" },
+		{ IKE_PRF_AES128_XCBC, 18, "8cd3c93ae598a9803006ffb67c40e9e4" },
+		{ IKE_PRF_AES128_CMAC, 16, "980ae87b5f4c9c5214f5b6a8455e4c2d" },
+		{ IKE_PRF_AES128_CMAC, 10, "290d9e112edb09ee141fcf64c0b72f3d" },
+		{ IKE_PRF_AES128_CMAC, 18, "84a348a4a45d235babfffc0d2b4da09a" },
+	};
+	uint8_t key[18], msg[20], want[16], got[IKE_PRF_MAX];
+	struct ike_err err = { 0 };
+	const struct ike_chunk in = IKE_CHUNK(msg, sizeof(msg));
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	key[16] = 0xed, key[17] = 0xcb;
+	for (int i = 0; i < 20; i++)
+		msg[i] = (uint8_t)i;
+	for (size_t i = 0; i < N(v); i++) {
+		hex2bin(v[i].out, want, sizeof(want));
+		ck_assert_msg(ike_prf(v[i].prf, IKE_CHUNK(key, v[i].key_len), &in, 1, got, &err) == 0,
+			      "%s", err.msg);
+		ck_assert_msg(memcmp(got, want, 16) == 0, "PRF %u, %zu-byte key", v[i].prf,
+			      v[i].key_len);
+	}
+}
+END_TEST
+
 START_TEST(prf_refuses_unknown)
 {
 	struct ike_err err = { 0 };
 	uint8_t out[IKE_PRF_MAX];
 
-	ck_assert_int_eq(ike_prf(4 /* AES128_XCBC */, IKE_CHUNK("k", 1), NULL, 0, out, &err),
+	ck_assert_int_eq(ike_prf(3 /* HMAC_TIGER */, IKE_CHUNK("k", 1), NULL, 0, out, &err),
 			 -EOPNOTSUPP);
-	ck_assert_ptr_nonnull(strstr(err.msg, "PRF 4 is not supported"));
-	ck_assert_uint_eq(ike_prf_len(4), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "PRF 3 is not supported"));
+	ck_assert_uint_eq(ike_prf_len(3), 0);
+	ck_assert_uint_eq(ike_prf_len(IKE_PRF_AES128_XCBC), 16);
 	ck_assert_uint_eq(ike_prf_len(IKE_PRF_HMAC_SHA2_384), 48);
 }
 END_TEST
 
 /* ---- IKEv2 key derivation against the reference ----------------------- */
 
-static const uint16_t prfs[] = { 1, 2, 5, 6, 7 };
+static const uint16_t prfs[] = { 1, 2, 5, 6, 7, IKE_PRF_AES128_XCBC, IKE_PRF_AES128_CMAC };
 
 START_TEST(prf_plus_matches_reference)
 {
@@ -268,9 +367,8 @@ START_TEST(ikev2_suites_refused_by_name)
 		{ { IKE_ENCR_AES_CBC, 64, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 12 with a 64-bit key" },
 		{ { 13 /* CTR */, 128, IKE_INTEG_HMAC_SHA1_96, 2 }, "cipher 13" },
 		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, 2 }, "(CBC needs one)" },
-		/* AES-XCBC-96 and AES-CMAC-96: child SAs only */
-		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_XCBC_96, 2 }, "integrity algorithm 5" },
-		{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_CMAC_96, 2 }, "integrity algorithm 8" },
+		{ { IKE_ENCR_AES_CBC, 128, 7 /* DES-MAC */, 2 }, "integrity algorithm 7" },
+		{ { IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_AES_XCBC_96, 2 }, "takes no integrity" },
 		/* AES-GMAC (RFC 4543) encrypts nothing: child SAs only */
 		{ { IKE_ENCR_NULL_AUTH_AES_GMAC, 128, IKE_INTEG_NONE, 2 },
 		  "cipher 21 with a 128-bit key" },
@@ -305,6 +403,11 @@ static Suite *ike_prf_suite(void)
 	tc = tcase_create("hmac");
 	tcase_add_loop_test(tc, hmac_rfc_vectors, 0, N(mac_vecs));
 	tcase_add_test(tc, prf_refuses_unknown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("aes");
+	tcase_add_loop_test(tc, aes_mac_rfc_vectors, 0, N(aes_macs));
+	tcase_add_test(tc, aes_prf_rfc_vectors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("derivation");

@@ -232,6 +232,12 @@ static void scapy_names(const struct ike_suite *s, const char **cipher, const ch
 	case IKE_INTEG_HMAC_SHA2_512_256:
 		*integ = "SHA2-512-256";
 		break;
+	case IKE_INTEG_AES_CMAC_96:
+		*integ = "AES-CMAC-96";
+		break;
+	case IKE_INTEG_AES_XCBC_96: /* not scapy's: the reference's own, from RFC 3566 */
+		*integ = "AES-XCBC-MAC-96";
+		break;
 	default:
 		*integ = "-";
 	}

@@ -202,9 +202,8 @@ static const struct bad bad_stores[] = {
 	  "methods.[0].integrity: aes128gcm16 is a combined mode: integrity must be \"none\"" },
 	{ MM_METHODS(2, "encryption = \"aes256\"; prf = \"sha256\"; dh_group = \"ecp256\";"),
 	  "methods.[0].integrity: aes256 needs an integrity algorithm with IKEv2" },
-	{ MM_METHODS(2, "encryption = \"aes256\"; integrity = \"aesxcbc_96\"; prf = \"sha256\"; "
-			"dh_group = \"ecp256\";"),
-	  "protect child SAs only, not the IKE SA" },
+	{ MM_METHODS(1, "encryption = \"aes256\"; prf = \"aescmac\"; dh_group = \"ecp256\";"),
+	  "methods.[0].prf: IKEv1's PRF is the HMAC of its hash" },
 	{ MM_METHODS(1, "encryption = \"aes256gcm16\"; prf = \"sha256\"; dh_group = \"ecp256\";"),
 	  "methods.[0].encryption: IKEv1's Main Mode has no combined-mode ciphers" },
 	{ MM_METHODS(1, "encryption = \"aes256\"; integrity = \"sha256_128\"; prf = \"sha256\"; "
@@ -334,9 +333,15 @@ START_TEST(test_main_mode_methods)
 		"policies = ( { name = \"p\"; main_mode = { methods = (\n"
 		"  { encryption = \"aes256gcm16\"; prf = \"sha384\"; dh_group = \"ecp384\"; },\n"
 		"  { encryption = \"aes128\"; integrity = \"sha512_256\"; prf = \"sha256\"; dh_group = \"modp4096\"; },\n"
-		"  { encryption = \"chacha20poly1305\"; integrity = \"none\"; prf = \"sha512\"; dh_group = \"curve25519\"; } ); }; } );\n";
+		"  { encryption = \"chacha20poly1305\"; integrity = \"none\"; prf = \"sha512\"; dh_group = \"curve25519\"; },\n"
+		"  { encryption = \"aes128\"; integrity = \"aesxcbc_96\"; prf = \"aesxcbc\"; dh_group = \"ecp521\"; },\n"
+		"  { encryption = \"aes256\"; integrity = \"aescmac_96\"; prf = \"aescmac\"; dh_group = \"modp3072\"; } ); }; } );\n";
+	/* IKEv2 transform IDs: AES-XCBC-96 5 and PRF_AES128_XCBC 4 (RFC
+	 * 3566, RFC 4434), AES-CMAC-96 8 and PRF_AES128_CMAC 8 (RFC 4494,
+	 * RFC 4615) */
 	static const struct cfg_mm_method want[] = {
 		{ 20, 256, 0, 6, 20 }, { 12, 128, 14, 5, 16 }, { 28, 0, 0, 7, 31 },
+		{ 12, 128, 5, 4, 21 }, { 12, 256, 8, 8, 15 },
 	};
 	char path[] = "/tmp/dpsec-store-XXXXXX", err[CFG_ERR_MAX], many[2048] = "";
 	const struct cfg_main_mode *mm;
@@ -346,10 +351,12 @@ START_TEST(test_main_mode_methods)
 	close(fd);
 	load_ok(text, &s);
 	mm = &cfg_store_policy(&s, "p")->main_mode;
-	ck_assert_uint_eq(mm->n_methods, 3);
+	ck_assert_uint_eq(mm->n_methods, 5);
 	ck_assert_int_eq(memcmp(mm->methods, want, sizeof(want)), 0);
 	ck_assert_str_eq(cfg_mm_integrity_name(&mm->methods[1]), "sha512_256");
 	ck_assert_str_eq(cfg_mm_dh_name(&mm->methods[2]), "curve25519");
+	ck_assert_str_eq(cfg_mm_prf_name(&mm->methods[3]), "aesxcbc");
+	ck_assert_str_eq(cfg_mm_integrity_name(&mm->methods[4]), "aescmac_96");
 	ck_assert_msg(cfg_store_save(&s, path, err) == 0, "%s", err);
 	ck_assert_msg(cfg_store_load(path, CFG_PERM_REFUSE, &t, err) == 0, "%s", err);
 	ck_assert_int_eq(memcmp(mm, &cfg_store_policy(&t, "p")->main_mode, sizeof(*mm)), 0);

@@ -6,7 +6,9 @@ run this with fixed inputs and compare: every formula of RFC 7296 (prf+,
 SKEYSEED, SK_d..SK_pr, rekeyed SKEYSEED, Child SA KEYMAT) and RFC 2409
 (SKEYID, SKEYID_d/a/e, appendix B key expansion and IVs, HASH_I, HASH_R,
 Quick Mode HASH(1..3) and KEYMAT) written again from the RFCs with nothing
-but hmac and hashlib; the MODP primes computed from their definition (RFC
+but hmac and hashlib, and for the AES PRFs (RFC 4434, RFC 4615) AES-XCBC-MAC
+written again from RFC 3566 on the cryptography module's AES and its own
+AES-CMAC; the MODP primes computed from their definition (RFC
 2409 §6.2, RFC 3526: 2^n - 2^(n-64) - 1 + 2^64 * ([2^(n-130) pi] + c), pi
 from Machin's formula); and IKEv2 Encrypted payloads and IKEv1 CBC chains
 sealed, opened and decrypted with scapy's IPsec algorithms
@@ -31,8 +33,58 @@ def unhex(s):
         return None
 
 
+def aes_ecb(key, block):
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return enc.update(block) + enc.finalize()
+
+
+def xor(a, b):
+    return bytes(x ^ y for x, y in zip(a, b))
+
+
+def xcbc(key, msg):
+    """AES-XCBC-MAC, RFC 3566 §4: K1..K3 from 0x01.., 0x02.., 0x03..; the
+    last block XORed with K2 when whole, padded 0x80 0.. and XORed with K3
+    when not (an empty message is one empty block)."""
+    k1, k2, k3 = (aes_ecb(key, bytes([i]) * 16) for i in (1, 2, 3))
+    blocks = [msg[i:i + 16] for i in range(0, len(msg), 16)] or [b""]
+    e = bytes(16)
+    for b in blocks[:-1]:
+        e = aes_ecb(k1, xor(b, e))
+    last = blocks[-1]
+    last = xor(last, k2) if len(last) == 16 else \
+        xor(last + b"\x80" + bytes(15 - len(last)), k3)
+    return aes_ecb(k1, xor(last, e))
+
+
+def aes_cmac(key, msg):
+    from cryptography.hazmat.primitives import cmac
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    c = cmac.CMAC(algorithms.AES(key))
+    c.update(msg)
+    return c.finalize()
+
+
+AES_PRFS = {"aesxcbc": xcbc, "aescmac": aes_cmac}
+
+
 def prf(md, key, *data):
+    """HMAC with md, or an AES PRF: a key of other than 16 bytes is zero
+    padded when shorter (RFC 4434 only), else made the MAC of itself under
+    a zero key (RFC 4434 §2, RFC 4615 §3)."""
+    if md in AES_PRFS:
+        mac = AES_PRFS[md]
+        if len(key) < 16 and md == "aesxcbc":
+            key = key + bytes(16 - len(key))
+        elif len(key) != 16:
+            key = mac(bytes(16), key)
+        return mac(key, b"".join(data))
     return hmac.new(key, b"".join(data), md).digest()
+
+
+def prf_len(md):
+    return 16 if md in AES_PRFS else hashlib.new(md).digest_size
 
 
 def prf_plus(md, key, seed, length):
@@ -76,7 +128,7 @@ def modp_prime(group):
 
 
 def ikev2_keys(md, skeyseed, ni, nr, spii, spir, a_len, e_len):
-    p_len = hashlib.new(md).digest_size
+    p_len = prf_len(md)
     sizes = [p_len, a_len, a_len, e_len, e_len, p_len, p_len]
     km = prf_plus(md, skeyseed, ni + nr + spii + spir, sum(sizes))
     keys, off = [], 0
@@ -114,7 +166,13 @@ def cbc(name, key, iv, data, encrypt):
     return op.update(data) + op.finalize()
 
 
+def icv_len(auth, integ):
+    return 12 if integ == "AES-XCBC-MAC-96" else auth[integ].icv_size
+
+
 def icv(integ, key, data):
+    if integ == "AES-XCBC-MAC-96":  # scapy has no XCBC (RFC 3566)
+        return xcbc(key, data)[:12]
     _, auth = scapy_algos()
     mac = auth[integ].new_mac(key)
     mac.update(data)
@@ -137,7 +195,7 @@ def sk_open(cipher, ekey, integ, akey, aad_len, msg):
         pt = algo.cipher(ekey[:-4]).decrypt(ekey[-4:] + iv, rest, msg[:aad_len])
     else:
         crypt, auth = scapy_algos()
-        ivl, icvl = crypt[cipher].iv_size, auth[integ].icv_size
+        ivl, icvl = crypt[cipher].iv_size, icv_len(auth, integ)
         if not hmac.compare_digest(icv(integ, akey, msg[:-icvl]), msg[-icvl:]):
             raise ValueError("ICV mismatch")
         pt = cbc(cipher, ekey, body[:ivl], body[ivl:-icvl], False)
@@ -152,7 +210,7 @@ def sk_seal(cipher, ekey, integ, akey, aad_len, plain_len, iv, msg, pad_length=N
         ivl, icvl = 8, 16
     else:
         crypt, auth = scapy_algos()
-        ivl, icvl = crypt[cipher].iv_size, auth[integ].icv_size
+        ivl, icvl = crypt[cipher].iv_size, icv_len(auth, integ)
     ct_at, ct_len = aad_len + ivl, len(msg) - aad_len - ivl - icvl
     pad = ct_len - plain_len - 1
     pad_byte = pad if pad_length is None else pad_length
@@ -180,8 +238,9 @@ def main(op, *a):
     h = [unhex(x) for x in a]
     if op == "prfplus":
         return [prf_plus(a[0], h[1], h[2], int(a[3]))]
-    if op == "skeyseed":
-        return [prf(a[0], h[1] + h[2], h[3])]
+    if op == "skeyseed":  # RFC 7296 §2.14: the AES PRFs take 8 bytes of each nonce
+        cut = 8 if a[0] in AES_PRFS else None
+        return [prf(a[0], h[1][:cut] + h[2][:cut], h[3])]
     if op == "skeyseed-rekey":
         return [prf(a[0], h[1], h[2], h[3], h[4])]
     if op == "keys":

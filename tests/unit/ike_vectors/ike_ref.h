@@ -120,6 +120,10 @@ static inline const char *md_name(uint16_t prf)
 		return "sha256";
 	case IKE_PRF_HMAC_SHA2_384:
 		return "sha384";
+	case IKE_PRF_AES128_XCBC:
+		return "aesxcbc";
+	case IKE_PRF_AES128_CMAC:
+		return "aescmac";
 	default:
 		return "sha512";
 	}
