@@ -101,6 +101,24 @@ static int xcbc(const uint8_t key[AES_BLOCK], const struct ike_chunk *in, size_t
 	return rc;
 }
 
+/* OpenSSL's CMAC, fetched on first use and kept for the process (as the
+ * HMAC templates of ikecr.c): a fetch looks the name up among the
+ * providers. A racing second fetch is freed. */
+static EVP_MAC *cmac_alg(void)
+{
+	static EVP_MAC *kept;
+	EVP_MAC *m = __atomic_load_n(&kept, __ATOMIC_ACQUIRE), *expected = NULL;
+
+	if (m != NULL || (m = EVP_MAC_fetch(NULL, "CMAC", NULL)) == NULL)
+		return m;
+	if (!__atomic_compare_exchange_n(&kept, &expected, m, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		EVP_MAC_free(m);
+		return expected;
+	}
+	return m;
+}
+
 /* AES-CMAC with OpenSSL's CMAC on AES-128-CBC. */
 static int cmac(const uint8_t key[AES_BLOCK], const struct ike_chunk *in, size_t n,
 		uint8_t out[AES_BLOCK])
@@ -109,7 +127,7 @@ static int cmac(const uint8_t key[AES_BLOCK], const struct ike_chunk *in, size_t
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	EVP_MAC *mac = cmac_alg();
 	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	size_t len = 0;
 	int ok = ctx && EVP_MAC_init(ctx, key, AES_BLOCK, params);
@@ -117,8 +135,7 @@ static int cmac(const uint8_t key[AES_BLOCK], const struct ike_chunk *in, size_t
 	for (size_t i = 0; ok && i < n; i++)
 		ok = in[i].len == 0 || EVP_MAC_update(ctx, in[i].p, in[i].len);
 	ok = ok && EVP_MAC_final(ctx, out, &len, AES_BLOCK) && len == AES_BLOCK;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
+	EVP_MAC_CTX_free(ctx); /* cleanses the keyed state */
 	return ok ? 0 : -1;
 }
 

@@ -825,7 +825,6 @@ def main():
     world = {"dpsec-ah": "dpsec", "strongswan-cert": "strongswan-cert", "dpsec": "dpsec"}
     kind = I.Interop if peer == "strongswan-lifetimes" else E.World
     w = kind(world.get(peer, "strongswan"), *args)
-    w.main_mode = ""  # the IKEv1 policy's own, in E.STORE (use_ikev1)
     return E.run_world(w, runs[peer], "ikev1_e2e (peer %s)" % peer)
 
 
