@@ -3,9 +3,10 @@
  * can use, either a tunnel rule whose endpoint is the peer or a transport
  * rule with a filter from our address to the peer's; its selectors, its
  * filter action's security methods as child SA methods, the policy's Main
- * Mode methods or dpsec's suites (ike_mm_defaults). As responder the rule is chosen again at
- * IKE_AUTH by the child SA asked for, so that a peer's tunnel and transport
- * rules are told apart. The engines of both versions ask through here. */
+ * Mode methods or dpsec's suites (ike_mm_defaults). As responder the rule
+ * is chosen again at IKE_AUTH by the child SA asked for, so that a peer's
+ * tunnel and transport rules are told apart. The engines of both versions
+ * ask through here. */
 #include <errno.h>
 #include <string.h>
 #include <syslog.h>
