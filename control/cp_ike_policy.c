@@ -98,25 +98,23 @@ static int child_methods(const struct cfg_filter_action *fa, struct ikev2_peer *
 	return p->n_qm > 0 ? 0 : -ENOENT;
 }
 
-const struct cfg_main_mode *cp_ike_main_mode(const struct cp_ctx *c)
+const struct cfg_policy *cp_ike_assigned_policy(const struct cp_ctx *c)
 {
-	const struct cfg_policy *p =
-		c->store.assigned[0] ? cfg_store_policy(&c->store, c->store.assigned) : NULL;
-
-	return p ? &p->main_mode : NULL;
+	return c->store.assigned[0] ? cfg_store_policy(&c->store, c->store.assigned) : NULL;
 }
 
 bool cp_ike_named_mm(const struct cp_ctx *c)
 {
-	const struct cfg_main_mode *mm = cp_ike_main_mode(c);
+	const struct cfg_policy *p = cp_ike_assigned_policy(c);
 
-	return mm != NULL && mm->n_methods > 0;
+	return p != NULL && p->main_mode.n_methods > 0;
 }
 
 void cp_ike_mm_methods(const struct cp_ctx *c, const struct ike_mm_method *defs, size_t n_defs,
 		       struct ikev2_peer *p)
 {
-	const struct cfg_main_mode *mm = cp_ike_main_mode(c);
+	const struct cfg_policy *pol = cp_ike_assigned_policy(c);
+	const struct cfg_main_mode *mm = pol ? &pol->main_mode : NULL;
 
 	p->n_mm = 0;
 	if (mm == NULL || mm->n_methods == 0) {

@@ -61,14 +61,9 @@ static void main_mode_suites(const struct cp_ikev1 *k, struct ikev2_peer *p)
 	p->n_mm += N(legacy_suites);
 }
 
-static const struct cfg_policy *assigned_policy(const struct cp_ctx *c)
-{
-	return c->store.assigned[0] ? cfg_store_policy(&c->store, c->store.assigned) : NULL;
-}
-
 bool cp_ikev1_assigned(const struct cp_ctx *c)
 {
-	const struct cfg_policy *p = assigned_policy(c);
+	const struct cfg_policy *p = cp_ike_assigned_policy(c);
 
 	return p != NULL && p->main_mode.ike_version == 1;
 }
@@ -135,7 +130,7 @@ void cp_ikev1_close(struct cp_ikev1 *k)
  * Main Modes to come (the defaults without an IKEv1 policy). */
 static void follow_policy(struct cp_ikev1 *k)
 {
-	const struct cfg_policy *p = assigned_policy(k->c);
+	const struct cfg_policy *p = cp_ike_assigned_policy(k->c);
 	uint32_t life = k->c->o.test_ike_lifetime_s
 				? k->c->o.test_ike_lifetime_s
 				: (p ? p->main_mode.lifetime_minutes : DEFAULT_LIFETIME_MINUTES) * 60u;

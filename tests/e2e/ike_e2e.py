@@ -334,11 +334,17 @@ class World:
         return p
 
     def gateway(self, gw):
-        conf, store = self.path("gw%s.conf" % gw), self.path("store%s.conf" % gw)
-        with open(conf, "w") as f:
+        with open(self.path("gw%s.conf" % gw), "w") as f:
             f.write(GATEWAY % dict(GW[gw], gw=gw, wan_device=self.wan_device % dict(gw=gw),
                                    wan_extra=self.wan_extra, lan_extra=self.lan_extra,
                                    dp_extra=self.dp_extra))
+        self.write_store(gw)
+        self.dataplane(gw)
+        return self.control(gw)
+
+    def write_store(self, gw):
+        """Gateway gw's policy store (mode 0600: it holds the PSK)."""
+        store = self.path("store%s.conf" % gw)
         with open(os.open(store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             wrong = self.peer == "wrong-psk" and gw == "b"
             # only A checks CRLs: B, checking its own certificate, would not use it
@@ -349,8 +355,6 @@ class World:
                                  integ=self.esp.integ,
                                  main_mode=self.main_mode() if gw == "a" else "")
                     + self.store_extra)
-        self.dataplane(gw)
-        return self.control(gw)
 
     def control(self, gw):
         """Gateway gw's dpsec-ctld, started on its store, attached and the

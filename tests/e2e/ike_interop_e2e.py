@@ -360,15 +360,13 @@ def run_ike_scan(w, errs):
     random bytes, which dpsec takes as RFC 6989 allows for safe primes):
     a handshake returned with the suite dpsec's responder accepts from
     that offer, and nothing counted as a failure. A probe is retried
-    (PROBES in all) only if no answer came at all."""
+    (PROBES in all) only if no answer came at all. Then A's dpsec-ctld
+    starts again on a policy that names its own Main Mode method: the
+    suites dpsec accepts only as a responder's extras go with dpsec's own,
+    and the probe gets NO_PROPOSAL_CHOSEN."""
     w.topology()
-    w.gateway("a")
-    for n in range(1, PROBES + 1):
-        out = T.sh("ike-scan", "-2", "--dhgroup=14", "--sport=0", "--retry=1", "192.0.2.1",
-                   ns=w.ns["gb"], check=False).stdout
-        if "returned handshake" in out or "returned notify" in out:
-            break
-    print("probe %d:\n%s" % (n, out))
+    ctld = w.gateway("a")
+    n, out = scan_probe(w)
     m = re.search(r"192\.0\.2\.1\s+IKEv2 SA_INIT Handshake returned.*?SA=\(([^)]*)\)", out, re.S)
     if not m:
         errs.append("ike-scan -2: no IKE_SA_INIT handshake returned in %d probes:\n%s" % (n, out))
@@ -382,6 +380,26 @@ def run_ike_scan(w, errs):
     if failures:
         errs.append("ike-scan -2: %d negotiation failures counted for a probe dpsec answered"
                     % failures)
+    ctld.kill9()
+    w.use_mm_methods(E.MM_XCBC)
+    w.write_store("a")
+    w.control("a")
+    n, out = scan_probe(w)
+    if "NO-PROPOSAL-CHOSEN" not in out.upper().replace("_", "-") or "Handshake returned" in out:
+        errs.append("ike-scan -2 against a policy with its own Main Mode method: expected "
+                    "NO_PROPOSAL_CHOSEN (probe %d):\n%s" % (n, out))
+
+
+def scan_probe(w):
+    """ike-scan's IKEv2 probe from B until an answer comes (PROBES at
+    most): the probe number and ike-scan's output."""
+    for n in range(1, PROBES + 1):
+        out = T.sh("ike-scan", "-2", "--dhgroup=14", "--sport=0", "--retry=1", "192.0.2.1",
+                   ns=w.ns["gb"], check=False).stdout
+        if "returned handshake" in out or "returned notify" in out:
+            break
+    print("probe %d:\n%s" % (n, out))
+    return n, out
 
 
 def run_fragments(w, errs):
