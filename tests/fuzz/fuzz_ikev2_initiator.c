@@ -10,7 +10,8 @@
  *      stays valid, so the child SA's proposal, selectors and notifies
  *      reach the code that checks them;
  *   3: IKE_AUTH response contents from the input (first payload type, then
- *      the chain), sealed with the responder's keys.
+ *      the chain), sealed with the responder's keys;
+ * its next bit (data[0] / 4 % 2) the IKE SA's suite (fuzz_ikev2_suites).
  * Nothing may crash or leak, every datagram sent must parse, the initiator
  * holds at most its one IKE SA, and whatever it installs is what it
  * offered: the IKE SA's algorithms and group, the child SA's algorithms,
@@ -150,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	policy_init();
+	policy.mm[0] = mirrored.mm[0] = fuzz_ikev2_suites[data[0] / 4 % 2];
 	i = fuzz_ikev2_engine(lookup);
 	r = fuzz_ikev2_engine(lookup_mirrored);
 	if (i == NULL || r == NULL)

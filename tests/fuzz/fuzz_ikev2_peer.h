@@ -17,13 +17,21 @@
 static const uint8_t fuzz_dh_private[32] = { 0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d,
 					     0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45 };
 
-/* The methods both targets' policies offer: AES-GCM-16 with Curve25519
- * for the IKE SA, AES-GCM-16 ESP for the child. */
+/* The IKE SA suites, with Curve25519, that an input's suite bit picks
+ * between: AES-GCM-16 (an AEAD SK payload, RFC 5282) and AES-CBC with
+ * AES-XCBC-MAC-96 and PRF_AES128_XCBC (the SK payload's separate ICV, and
+ * the AES MACs' key rules in the key schedule). */
+static const struct ike_mm_method fuzz_ikev2_suites[2] = {
+	{ { IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_CURVE25519 },
+	{ { IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_XCBC_96, IKE_PRF_AES128_XCBC }, IKE_DH_CURVE25519 },
+};
+
+/* The methods both targets' policies offer: the first suite for the IKE
+ * SA, AES-GCM-16 ESP for the child. */
 static inline void fuzz_ikev2_gcm_methods(struct ikev2_peer *p)
 {
 	p->n_mm = 1;
-	p->mm[0] = (struct ike_mm_method){
-		{ IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, 31 };
+	p->mm[0] = fuzz_ikev2_suites[0];
 	p->n_qm = 1;
 	p->qm[0] = (struct ike_qm_method){ IKE_PROTO_ESP, DPSEC_ENC_AES_GCM_16, 16 };
 }

@@ -6,8 +6,10 @@
  *   2: the decrypted contents of an IKE_AUTH request (first payload type,
  *      then the chain), sealed with the SA's real keys, so that the
  *      exchange code itself reads them.
- * Nothing may crash or leak (ASan's leak check), and whatever the engine
- * does with the input, the SAs, events and counters stay consistent. */
+ * The first byte's next bit (data[0] / 3 % 2) picks the IKE SA's suite
+ * (fuzz_ikev2_suites). Nothing may crash or leak (ASan's leak check), and
+ * whatever the engine does with the input, the SAs, events and counters
+ * stay consistent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	policy_init();
+	policy.mm[0] = fuzz_ikev2_suites[data[0] / 3 % 2];
 	if (data[0] % 3 != 0) {
 		second_message(data[0] % 3, data + 1, size - 1);
 		return 0;
