@@ -62,11 +62,12 @@
 # userspace ESP has no GMAC). Against strongSwan with dpsec initiating, the IKE SA
 # is ChaCha20-Poly1305 (over Curve25519, strongSwan's only proposal; show mmsas
 # names it); in strongswan (PSK) and strongswan-cert-initiator A's policy names
-# one Main Mode method outside dpsec's suites (AES-128-CBC with AES-XCBC-96 and
-# PRF AES-XCBC, RFC 3566 and RFC 4434; AES-256-CBC with AES-CMAC-96 and PRF
-# AES-CMAC, RFC 4494 and RFC 4615; over ECP-384), strongSwan offers it after
-# one of them, and the IKE SA is in it (show mmsas, strongSwan's list-sas;
-# show policy lists it).
+# two Main Mode methods outside dpsec's suites: first AES-256-GCM over ECP-521,
+# which strongSwan lacks, then one it offers after one of dpsec's suites
+# (AES-128-CBC with AES-XCBC-96 and PRF AES-XCBC, RFC 3566 and RFC 4434;
+# AES-256-CBC with AES-CMAC-96 and PRF AES-CMAC, RFC 4494 and RFC 4615; over
+# ECP-384), and the IKE SA is in that one (show mmsas, strongSwan's list-sas;
+# show policy lists the two).
 #
 # usage: ike_e2e.py [--peer dpsec|strongswan|wrong-psk|dpsec-cert|strongswan-cert]
 #        [|strongswan-cert-initiator|revoked-cert] DPSECD DPSEC_CTLD DPSECCTL
@@ -161,6 +162,11 @@ MM_CMAC = MmMethod('encryption = "aes256"; integrity = "aescmac_96"; prf = "aesc
                    'dh_group = "ecp384";', "aes256-aescmac_96/aescmac/ecp384",
                    "aes256-aescmac-prfaescmac-ecp384",
                    "AES_CBC-256/AES_CMAC_96/PRF_AES128_CMAC/ECP_384")
+# A method gateway A's policy names first, before the one it shares with
+# strongSwan, which strongSwan is not configured with: both sides must pass
+# over it (and show policy lists the two)
+MM_UNSHARED = MmMethod('encryption = "aes256gcm16"; integrity = "none"; prf = "sha512"; '
+                       'dh_group = "ecp521";', "aes256gcm16/sha512/ecp521", None, None)
 PSK_AUTH = '{ method = "psk"; psk = "%s"; }'
 CERT_AUTH = """{ method = "certificate"; roots = [ "%(work)s/ca.pem" ];
           certificates = ( { certificate = "%(work)s/%(gw)s.pem"; private_key = "%(work)s/%(gw)s.key"; } );
@@ -262,7 +268,8 @@ class World:
         # between two dpsec; PSK_ESP's in the others
         self.sw_proposals = "chacha20poly1305-prfsha256-x25519" if self.cert else \
             "aes256gcm16-prfsha256-ecp256,aes256-sha256-modp2048"
-        self.mm_method = None  # gateway A's policy's one Main Mode method (use_mm_methods)
+        self.mm_method = None  # the Main Mode method A's policy shares with strongSwan (use_mm_methods)
+        self.mm_before = None  # one A's policy names before it
         self.esp = ESP_SUITES[self.cert_esp() if self.cert else self.PSK_ESP.get(self.peer, "gcm")]
         # the WAN port's device (%(gw)s: a or b) and more of its settings,
         # and of the LAN port's
@@ -273,18 +280,25 @@ class World:
         self.procs, self.ctl_bin = [], ctl
         self.dpsecd, self.ctld = dpsecd, ctld
 
-    def use_mm_methods(self, method):
-        """Gateway A's policy names one Main Mode method outside dpsec's
-        suites, which strongSwan offers after one of them: an IKE SA in it
-        shows that A offered, or as responder chose, by its policy alone."""
-        self.mm_method = method
+    def use_mm_methods(self, method, before=None):
+        """Gateway A's policy names a Main Mode method outside dpsec's
+        suites, which strongSwan offers after one of them, and before it
+        the method before (if any), which strongSwan lacks: an IKE SA in
+        method shows that A offered, or as responder chose, by its policy
+        alone, and passed over what the peer does not share."""
+        self.mm_method, self.mm_before = method, before
         self.sw_proposals += "," + method.swan
+
+    def mm_methods(self):
+        """A's policy's Main Mode methods, in order."""
+        return [m for m in (self.mm_before, self.mm_method) if m is not None]
 
     def main_mode(self):
         """The store's main_mode group for gateway A's policy."""
         if self.mm_method is None:
             return ""
-        return "main_mode = { methods = ( { %s } ); };" % self.mm_method.store
+        return "main_mode = { methods = ( %s ); };" % ", ".join("{ %s }" % m.store
+                                                               for m in self.mm_methods())
 
     def path(self, name):
         return os.path.join(self.work, name)
@@ -751,9 +765,10 @@ def wan_kinds(frames):
 
 def check_mmsas(w, errs):
     """A's show mmsas: the IKE SA it initiated, with B's identity (its
-    certificate's FQDN with certificates); with strongSwan, in A's
-    policy's one Main Mode method where it names one, else, with
-    certificates, in the ChaCha20-Poly1305 suite strongSwan alone offers."""
+    certificate's FQDN with certificates); with strongSwan, in the Main
+    Mode method A's policy shares with it where the policy names methods,
+    else, with certificates, in the ChaCha20-Poly1305 suite strongSwan
+    alone offers."""
     sas = w.show("a", "mmsas")
     want = "FQDN b.example" if w.cert else "IPv4 192.0.2.2"
     role = "responder" if w.swan_initiates else "initiator"
@@ -773,20 +788,27 @@ def check_mmsas(w, errs):
 
 
 def check_mm_methods_shown(w, errs):
-    """A's show policy: its policy's Main Mode method; strongSwan's
-    list-sas: the IKE SA in it."""
+    """A's show policy: its policy's Main Mode methods, in order;
+    strongSwan's list-sas: the IKE SA in the shared one."""
     pol = [p for p in json.loads(w.ctl("a", "show", "policy", "--json"))["policies"]
            if p["name"] == "ike"]
-    m = w.mm_method
-    want = [dict(re.findall(r'(\w+) = "([^"]+)"', m.store))]
+    want = [dict(re.findall(r'(\w+) = "([^"]+)"', m.store)) for m in w.mm_methods()]
     if len(pol) != 1 or pol[0]["main_mode_methods"] != want:
         errs.append("gateway A: show policy: %s, expected main_mode_methods %s" % (pol, want))
     text = w.ctl("a", "show", "policy")
-    if "\n  Main Mode methods: %s\n" % m.listed not in text:
-        errs.append("gateway A: show policy (text) without the Main Mode method:\n" + text)
+    listed = ", ".join(m.listed for m in w.mm_methods())
+    if "\n  Main Mode methods: %s\n" % listed not in text:
+        errs.append("gateway A: show policy (text) without the Main Mode methods %s:\n%s" % (listed, text))
     sas = w.swanctl("--list-sas", check=False)
-    if m.shown not in sas:
-        errs.append("strongSwan's IKE SA is not %s:\n%s" % (m.shown, sas))
+    if w.mm_method.shown not in sas:
+        errs.append("strongSwan's IKE SA is not %s:\n%s" % (w.mm_method.shown, sas))
+    if w.mm_before and not w.swan_initiates:
+        # A sent its KE in the first method's group; strongSwan asked for
+        # the shared one's (RFC 7296 §1.3: INVALID_KE_PAYLOAD)
+        ike = {r["name"]: r["value"] for r in json.loads(w.ctl("a", "show", "stats", "--json"))["ike"]}
+        print("gateway a: INVALID_KE_PAYLOAD exchanged %d" % ike["INVALID_KE"])
+        if ike["INVALID_KE"] < 1:
+            errs.append("gateway A: no INVALID_KE_PAYLOAD for its first method's group: %s" % ike)
 
 
 def check_esp_cipher(w, errs):
@@ -1102,7 +1124,7 @@ def run(w, errs):
         w.ctld_args = ["--test-ike-lifetime", str(IKE_LIFE)]
     if w.peer == "strongswan" and (w.swan_initiates or not w.cert):
         # the cert world, dpsec initiating, keeps dpsec's suites
-        w.use_mm_methods(MM_CMAC if w.cert else MM_XCBC)
+        w.use_mm_methods(MM_CMAC if w.cert else MM_XCBC, before=MM_UNSHARED)
     w.topology()
     if w.cert:
         w.certificates()
