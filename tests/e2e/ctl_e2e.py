@@ -337,7 +337,8 @@ def negotiate(w, errs):
     s = T.start_sender(w.topo, "10.4.0.5", 50, 60, 1000)  # to-d: no fallback
     s.p.wait()
     time.sleep(2.5)
-    s = T.start_sender(w.topo, "10.4.0.5", 50, 20, 2000)  # after the block: tried again
+    # after the block: tried again (3 s of packets, for a block that began late)
+    s = T.start_sender(w.topo, "10.4.0.5", 20, 60, 2000)
     s.p.wait()
     time.sleep(1.5)
     cap.stop()
