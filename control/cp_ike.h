@@ -89,11 +89,10 @@ uint64_t cp_ike_now_ms(void);
 int cp_ike_policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
 		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
 		      struct ikev2_peer *p);
-/* The assigned policy (NULL without one); whether it names its own Main
- * Mode methods; and the methods into p: the policy's, in its order, or
- * n_defs of defs (the IKE version's own) when it names none. */
+/* The assigned policy (NULL without one); and its Main Mode methods into
+ * p: the policy's, in its order, or n_defs of defs (the IKE version's own)
+ * when it names none. */
 const struct cfg_policy *cp_ike_assigned_policy(const struct cp_ctx *c);
-bool cp_ike_named_mm(const struct cp_ctx *c);
 void cp_ike_mm_methods(const struct cp_ctx *c, const struct ike_mm_method *defs, size_t n_defs,
 		       struct ikev2_peer *p);
 /* The engines' lookup: the peer's policy for either version (IKEv1's);

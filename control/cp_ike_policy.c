@@ -103,7 +103,8 @@ const struct cfg_policy *cp_ike_assigned_policy(const struct cp_ctx *c)
 	return c->store.assigned[0] ? cfg_store_policy(&c->store, c->store.assigned) : NULL;
 }
 
-bool cp_ike_named_mm(const struct cp_ctx *c)
+/* Whether the assigned policy names its own Main Mode methods. */
+static bool named_mm(const struct cp_ctx *c)
 {
 	const struct cfg_policy *p = cp_ike_assigned_policy(c);
 
@@ -208,7 +209,7 @@ int cp_ike_lookup_v2(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer 
 {
 	int rc = cp_ikev1_assigned(ctx) ? -ENOENT : cp_ike_lookup_any(ctx, q, out);
 
-	if (cp_ike_named_mm(ctx))
+	if (named_mm(ctx))
 		return rc;
 	for (size_t i = 0; rc == 0 && i < sizeof(responder_extra) / sizeof(responder_extra[0]) &&
 			   out->n_mm < IKE_MAX_METHODS; i++)
