@@ -404,7 +404,8 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
 		*s = (struct cp_ike_child){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
-					     .sa_out = (uint32_t)out, .dyn = d };
+					     .sa_out = (uint32_t)out, .udp_encap = ch->udp_encap,
+					     .dyn = d };
 		d->sa_out = (uint32_t)out;
 		return 0;
 	}
@@ -611,6 +612,30 @@ static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
 	cp_audit("IKE SA down: %s", ev->reason.text);
 }
 
+/* The peer behind a NAT sends from a new address or port (RFC 7296
+ * §2.23): each outbound SA of the IKE SA's children sends there too. A
+ * refusal is dpsecd's to say (on_ack). */
+static void peer_moved(struct cp_ctx *c, const struct ikev2_event *ev)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct dpsec_cmd_sa_move m = { .remote = ev->moved.remote.addr };
+	int moved = 0;
+
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		const struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (!ch->used || ch->sa_out == CP_SA_NONE ||
+		    memcmp(ch->ike.spi_i, ev->sa.spi_i, sizeof(ev->sa.spi_i)) != 0)
+			continue;
+		m.sa_id = ch->sa_out;
+		m.udp_dport = ch->udp_encap ? ev->moved.remote.port : 0;
+		if (cp_cmd_send(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m)) == 0)
+			moved++;
+	}
+	cp_audit("IKE peer moved to %s port %u (its NAT's mapping changed): %d outbound SAs follow",
+		 addr_str(&ev->moved.remote.addr, addr, sizeof(addr)), ev->moved.remote.port, moved);
+}
+
 const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i)
 {
 	return c->ike != NULL && i >= 0 && i < CP_IKE_MAX_SAS && c->ike->sa[i].used ? &c->ike->sa[i]
@@ -645,6 +670,7 @@ static void act(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 	case IKEV2_EV_IKE_REKEYED: ike_rekeyed(c, ev); break;
 	case IKEV2_EV_IKE_DOWN: ike_down(c, ev); break;
 	case IKEV2_EV_FAILED: failed(c, ev, acquire_peer(c, ev, &peer) ? &peer : NULL); break;
+	case IKEV2_EV_PEER_MOVED: peer_moved(c, ev); break;
 	}
 }
 

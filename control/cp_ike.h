@@ -41,6 +41,7 @@ struct cp_ike_child {
 	struct ikev2_sa_id ike;
 	uint32_t spi_in;
 	uint32_t sa_in, sa_out;   /* dpsecd's SA ids */
+	bool udp_encap;           /* ESP in UDP: a NAT between the peers */
 	struct cp_dyn_rule *dyn;  /* the per-peer rule carrying sa_out; NULL once rekeyed */
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */

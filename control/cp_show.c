@@ -513,6 +513,10 @@ static void show_qmsa(struct cp_out *o, const struct dpsec_shm_sa *e, const char
 	cp_json_u64(o, "bytes", e->bytes);
 	cp_json_u64(o, "seq", e->seq);
 	cp_json_u64(o, "seconds_left", left_s(e));
+	if (e->conf.direction == DPSEC_DIR_OUT && e->conf.encap == DPSEC_ENCAP_UDP) {
+		cp_json_u64(o, "local_port", e->conf.udp_sport); /* ESP in UDP's */
+		cp_json_u64(o, "remote_port", e->conf.udp_dport); /* the peer's, as its NAT maps it */
+	}
 	if (e->conf.direction == DPSEC_DIR_OUT) {
 		cp_json_u64(o, "path_mtu", e->path_mtu);
 		cp_json_str(o, "df_bit", cfg_df_bit_name(e->conf.df_bit));

@@ -279,6 +279,34 @@ static void cmd_sa_del(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }
 
+/* The outbound SA to its peer's new address and port (RFC 7296 §2.23):
+ * checked against its description, the copy with the new outer header
+ * published, the old one freed after a grace period. */
+static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
+{
+	const struct dpsec_cmd_sa_move *c = (const void *)msg->body;
+	struct dpsec_sa_conf from, to;
+	struct dp_sa *old;
+	char err[ERR_LEN];
+
+	if (c->sa_id >= dp->sas.capacity || dp->sas.sa[c->sa_id] == NULL) {
+		ack(dp, msg->h.seq, msg->h.type, ENOENT, "SA move: no SA with that id");
+		return;
+	}
+	from = dp->mgr->shm.sas[c->sa_id].conf; /* its description, without keys */
+	to = from;
+	to.remote = c->remote;
+	to.udp_dport = c->udp_dport;
+	if (dp_sa_move_check(&from, c, err, sizeof(err)) < 0 ||
+	    (old = dp_sa_move(&dp->sas, c->sa_id, &from, &to, err, sizeof(err))) == NULL) {
+		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);
+		return;
+	}
+	dp_rcu_defer_sa(dp, old);
+	dp_mgr_sa_moved(dp, c->sa_id, &from, &to);
+	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
+}
+
 static void cmd_flush(struct dp_ctx *dp, const struct dpsec_msg *msg)
 {
 	const struct dpsec_cmd_flush *c = (const void *)msg->body;
@@ -330,6 +358,7 @@ static uint32_t body_len(uint16_t type)
 	case DPSEC_CMD_POLICY_COMMIT: return 0;
 	case DPSEC_CMD_FLUSH: return sizeof(struct dpsec_cmd_flush);
 	case DPSEC_CMD_ACQUIRE_DONE: return sizeof(struct dpsec_cmd_acquire_done);
+	case DPSEC_CMD_SA_MOVE: return sizeof(struct dpsec_cmd_sa_move);
 	default: return UINT32_MAX;
 	}
 }
@@ -369,6 +398,7 @@ static bool apply(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	case DPSEC_CMD_POLICY_BEGIN: cmd_policy_begin(dp, msg); break;
 	case DPSEC_CMD_POLICY_COMMIT: cmd_policy_commit(dp, msg); break;
 	case DPSEC_CMD_FLUSH: cmd_flush(dp, msg); break;
+	case DPSEC_CMD_SA_MOVE: cmd_sa_move(dp, msg); break;
 	default: cmd_acquire_done(dp, msg); break;
 	}
 	return false;

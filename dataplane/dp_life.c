@@ -72,6 +72,15 @@ void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_
 	dp_life_publish_sa(dp, idx);
 }
 
+void dp_mgr_sa_moved(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *from,
+		     const struct dpsec_sa_conf *to)
+{
+	dp_pmtu_sa_removed(dp, idx, from);
+	describe_sa(dp, idx, to);
+	dp_pmtu_sa_added(dp, idx, to);
+	dp_life_publish_sa(dp, idx);
+}
+
 /* The path MTU a router reported for sa, while it holds; 0: none. */
 static uint32_t path_mtu_shown(const struct dp_sa *sa)
 {

@@ -486,6 +486,69 @@ struct dp_sa *dp_sa_unpublish(struct dp_sa_table *t, uint32_t idx)
 	return sa;
 }
 
+/* The outbound sequence numbers pass from one copy of an SA to the next:
+ * the old copy's limit drops to 0 first, so a worker that reserves on it
+ * after the new copy's start was read is refused (its packets dropped as
+ * sa_moved), and every number the old copy gave out lies at or below where
+ * the new one starts. Sequentially consistent, as esp_out_seq_reserve()'s
+ * own add and load: no number is ever used twice. */
+static void sa_seq_hand_over(struct dp_sa *from, struct dp_sa *to)
+{
+	uint64_t limit = __atomic_load_n(&from->seq_limit, __ATOMIC_SEQ_CST);
+
+	__atomic_store_n(&from->stopped, DP_SA_STOPPED_MOVED, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&from->seq_limit, 0, __ATOMIC_SEQ_CST);
+	to->seq = __atomic_load_n(&from->seq, __ATOMIC_SEQ_CST);
+	to->seq_limit = limit;
+}
+
+int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_move *m, char *err,
+		     size_t errlen)
+{
+	const char *why = NULL;
+
+	if (c->direction != DPSEC_DIR_OUT)
+		why = "only an outbound SA moves (an inbound one is found by its SPI)";
+	else if (!c->negotiated)
+		why = "a static key's SA keeps the peer its configuration names";
+	else if (m->remote.family != c->remote.family)
+		why = "the new address is not of the SA's family";
+	else if (c->mode != DPSEC_MODE_TUNNEL && c->encap != DPSEC_ENCAP_UDP)
+		why = "a transport-mode SA without ESP in UDP has no outer header to move";
+	else if (c->encap == DPSEC_ENCAP_UDP && m->udp_dport == 0)
+		why = "ESP in UDP needs the peer's new port (1..65535)";
+	else if (c->encap != DPSEC_ENCAP_UDP && m->udp_dport != 0)
+		why = "a port given for an SA without ESP in UDP";
+	if (why != NULL)
+		snprintf(err, errlen, "SA %s: cannot move it: %s", c->name, why);
+	return why != NULL ? -EINVAL : 0;
+}
+
+struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
+			 const struct dpsec_sa_conf *to, char *err, size_t errlen)
+{
+	struct dp_sa *old = idx < t->capacity ? t->sa[idx] : NULL, *sa;
+
+	if (old == NULL) {
+		snprintf(err, errlen, "SA id %u: no SA to move", idx);
+		return NULL;
+	}
+	sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE, SOCKET_ID_ANY);
+	if (sa == NULL) {
+		snprintf(err, errlen, "SA %s: out of memory to move it", to->name);
+		return NULL;
+	}
+	memcpy(sa, old, sizeof(*sa));
+	ofl_sa_crypto_copy(&sa->crypto, &old->crypto);
+	memset(sa->outer, 0, sizeof(sa->outer));
+	sa_build_templates(sa, to, t->flow_label_key);
+	if (memcmp(&from->remote, &to->remote, sizeof(to->remote)) != 0)
+		sa->path_mtu = 0; /* another path: what a router said of the old one is not its */
+	sa_seq_hand_over(old, sa);
+	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* workers see it whole */
+	return old;
+}
+
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa)
 {
 	if (sa->sad_pos >= 0)

@@ -59,7 +59,9 @@ struct dp_sa {
 	uint64_t seq __rte_cache_aligned; /* last sequence number used */
 	struct dp_replay *replay;         /* inbound only: replay_inline or its own memory */
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
-	uint8_t stopped;                  /* set once the sequence space is exhausted */
+	uint8_t stopped;                  /* DP_SA_STOPPED_SPENT once the sequence space is
+					   * exhausted; DP_SA_STOPPED_MOVED: a copy replaced
+					   * (dp_sa_move) */
 	union {
 		uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* inbound: windows up to 64 */
 		/* outbound: the last number it may use; below the end of its space
@@ -92,6 +94,8 @@ struct dp_sa {
 };
 
 #define DP_SA_PMTU_MASK 0xffffull
+
+enum dp_sa_stopped { DP_SA_STOPPED_SPENT = 1, DP_SA_STOPPED_MOVED = 2 };
 
 /* Whether sa's ESP payload is encrypted: not with NULL encryption (RFC
  * 2410) or AES-GMAC (RFC 4543), never with AH. The "confidential bytes"
@@ -194,6 +198,22 @@ int dp_sa_seq_top_up(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t 
  * until then their packets wait (seq_unsaved). 0, or -errno with a
  * sentence in err (they wait until a later call succeeds). */
 int dp_sa_grants_commit(struct dp_sa_table *t, char *err, size_t errlen);
+
+/* Whether the outbound SA described by c may move to m's address and port
+ * (a negotiated one, tunnel mode or ESP in UDP, same family): 0, or
+ * -EINVAL with a sentence in err. */
+int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_move *m, char *err,
+		     size_t errlen);
+
+/* Moves the outbound SA at idx, described by from, to the peer to
+ * describes (RFC 7296 §2.23: the peer's NAT mapping changed): a copy with
+ * the new outer header takes its slot, its keys and counters the same, its
+ * sequence numbers going on from the last one the old copy gave out (that
+ * copy refuses any more). The path MTU recorded goes if the address
+ * changed. Returns the old copy, for dp_sa_destroy() after a grace
+ * period; NULL with a sentence in err (nothing changed). */
+struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
+			 const struct dpsec_sa_conf *to, char *err, size_t errlen);
 
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);

@@ -29,14 +29,14 @@ static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
  * numbers reserved on disk end (the manager raises it): the SA waits. */
 static inline uint16_t esp_out_seq_reserve(struct dp_sa *sa, uint16_t n, uint64_t *first)
 {
-	uint64_t last = __atomic_add_fetch(&sa->seq, n, __ATOMIC_RELAXED);
-	uint64_t limit = __atomic_load_n(&sa->seq_limit, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_add_fetch(&sa->seq, n, __ATOMIC_SEQ_CST);
+	uint64_t limit = __atomic_load_n(&sa->seq_limit, __ATOMIC_SEQ_CST); /* dp_sa_move()'s */
 
 	*first = last - n + 1;
 	if (last >= *first && last <= limit)
 		return n;
 	if (limit == dp_sa_seq_end(sa))
-		__atomic_store_n(&sa->stopped, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&sa->stopped, DP_SA_STOPPED_SPENT, __ATOMIC_RELAXED);
 	return *first > limit || *first == 0 ? 0 : (uint16_t)(limit - *first + 1);
 }
 
@@ -356,11 +356,16 @@ static int esp_out_ah(struct dp_worker *w, struct rte_mbuf *m, struct dp_sa *sa,
 	return dp_ah_out_one(w, m, sa, seq, op);
 }
 
-/* Why a packet got no sequence number: the SA's space spent, or its
- * static key's numbers not yet reserved on disk. */
+/* Why a packet got no sequence number: the SA's space spent, this copy
+ * of the SA replaced by one to the peer's new address, or its static key's
+ * numbers not yet reserved on disk. */
 static __rte_noinline int esp_out_unnumbered(const struct dp_sa *sa)
 {
-	return __atomic_load_n(&sa->stopped, __ATOMIC_RELAXED) ? DP_DROP_seq_overflow : DP_DROP_seq_unsaved;
+	switch (__atomic_load_n(&sa->stopped, __ATOMIC_RELAXED)) {
+	case DP_SA_STOPPED_SPENT: return DP_DROP_seq_overflow;
+	case DP_SA_STOPPED_MOVED: return DP_DROP_sa_moved;
+	default: return DP_DROP_seq_unsaved;
+	}
 }
 
 /* Encapsulates the run of packets mb[0..run) on sa with fn (a constant

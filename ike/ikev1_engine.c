@@ -168,6 +168,27 @@ struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_k
 	return (struct ikev2_event){ .kind = kind, .sa = sa->id, .user = sa->peer.user };
 }
 
+void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx)
+{
+	struct ikev2_event ev;
+
+	if (!sa->local_nat && !sa->remote_nat)
+		return;
+	sa->local = *rx->local;
+	if (ike_endpoint_same(&sa->remote, rx->remote))
+		return;
+	ikev1_sa_log(sa, e, 5, rx->now, "the peer's NAT mapping changed: port %u, now %u%s",
+		     sa->remote.port, rx->remote->port,
+		     memcmp(&sa->remote.addr, &rx->remote->addr, sizeof(sa->remote.addr)) != 0
+			     ? ", from another address" : "");
+	sa->remote = *rx->remote;
+	if (sa->state != IKEV1_S_ESTABLISHED)
+		return; /* Main Mode's move to port 4500: no pair yet */
+	ev = ikev1_event_for(sa, IKEV2_EV_PEER_MOVED);
+	ev.moved.remote = sa->remote;
+	ikev1_emit(e, &ev);
+}
+
 int ikev1_drop(struct ikev1_engine *e, struct ikev1_sa *sa, enum ikev1_stat s, uint64_t now,
 	       struct ike_err *err, int code, const char *fmt, ...)
 {

@@ -59,6 +59,12 @@ int ikev1_drop(struct ikev1_engine *e, struct ikev1_sa *sa, enum ikev1_stat s, u
 	__attribute__((format(printf, 7, 8)));
 void ikev1_emit(struct ikev1_engine *e, const struct ikev2_event *ev);
 struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_kind kind);
+/* rx authenticated and fresh (Main Mode's last messages; a peer's
+ * R-U-THERE numbered above its earlier ones: IKEv1 has no other guard
+ * against a replayed Informational): with a NAT between the peers, the SA
+ * talks to where rx came from; an established SA's peer that moved is told
+ * to the caller (PEER_MOVED), for its Quick Mode pairs. */
+void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx);
 /* A negotiation failed (notify sent or received, 0 if none): FAILED; with
  * ike_sa_gone the SA closes too. */
 void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,

@@ -164,15 +164,30 @@ static void dpd_ack(struct ikev1_engine *e, struct ikev1_sa *sa, const struct is
 
 /* ---- input ---- */
 
+/* A peer's R-U-THERE numbered above any before it is fresh: not a replay
+ * (IKEv1's Informationals have no other protection from one), so where it
+ * came from is where the peer is now (ikev1_follow_peer). */
+static void peer_dpd_number(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t seq,
+			    const struct ikev1_rx *rx)
+{
+	if (sa->peer_dpd_seen && seq <= sa->peer_dpd_seq)
+		return;
+	sa->peer_dpd_seq = seq;
+	sa->peer_dpd_seen = true;
+	ikev1_follow_peer(e, sa, rx);
+}
+
 static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct isakmp_notify *n,
-		      uint64_t now)
+		      const struct ikev1_rx *rx)
 {
 	struct ike_err err = { 0 };
 	const char *name = isakmp_notify_name(n->type);
+	uint64_t now = rx->now;
 
 	ikev1_count(e, IKEV1_STAT_NOTIFIES_RECEIVED);
 	if (n->type == ISAKMP_N_R_U_THERE && n->data.len == 4) {
 		ikev1_count(e, IKEV1_STAT_DPD_ANSWERED);
+		peer_dpd_number(e, sa, ike_get32(n->data.p), rx);
 		ikev1_info_send_notify(e, sa, ISAKMP_N_R_U_THERE_ACK, n->data.p, 4, now, &err);
 	} else if (n->type == ISAKMP_N_R_U_THERE_ACK) {
 		dpd_ack(e, sa, n, now);
@@ -243,7 +258,7 @@ int ikev1_info_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_r
 							     : IKEV1_STAT_INVALID_PACKETS,
 				  rx->now, rx->err, rc, "%s", rx->err->msg);
 	for (int i = 0; ikev1_rx_body_nth(rx, ISAKMP_PL_NOTIFY, i, &b) && sa->state != IKEV1_S_CLOSED; i++)
-		on_notify(e, sa, &b.notify, rx->now);
+		on_notify(e, sa, &b.notify, rx);
 	for (int i = 0; ikev1_rx_body_nth(rx, ISAKMP_PL_DELETE, i, &b) && sa->state != IKEV1_S_CLOSED; i++)
 		on_delete(e, sa, &b.del, rx->now);
 	return 0;

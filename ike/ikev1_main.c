@@ -805,10 +805,7 @@ static int on_auth(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx 
 	if (bad)
 		return auth_failed(e, sa, rx, bad);
 	sa->p1_iv = rx->next_iv;
-	if (sa->local_nat || sa->remote_nat) { /* authenticated: follow the NAT's mapping */
-		sa->local = *rx->local;
-		sa->remote = *rx->remote;
-	}
+	ikev1_follow_peer(e, sa, rx); /* authenticated */
 	if (ikev1_msgs_received(&sa->mm_msgs, rx->raw, rx->len))
 		return ike_fail(rx->err, -ENOMEM, "Main Mode: no memory");
 	if (!sa->initiator) {

@@ -114,6 +114,8 @@ struct ikev1_sa {
 	bool renewal;               /* ours, to replace the ISAKMP SA `renews` */
 	struct ikev2_sa_id renews;
 	uint32_t dpd_seq;
+	uint32_t peer_dpd_seq;      /* the highest R-U-THERE number of the peer's (RFC 3706) */
+	bool peer_dpd_seen;
 	struct ike_log log;
 };
 

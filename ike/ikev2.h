@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dpsec_model.h"
 #include "ike_auth.h"
@@ -32,6 +33,15 @@ struct ike_endpoint {
 	struct dpsec_addr addr;
 	uint16_t port;
 };
+
+/* Whether a and b are the same address (of the same family) and port. */
+static inline bool ike_endpoint_same(const struct ike_endpoint *a, const struct ike_endpoint *b)
+{
+	size_t len = a->addr.family == DPSEC_AF_INET6 ? 16 : 4;
+
+	return a->port == b->port && a->addr.family == b->addr.family &&
+	       memcmp(a->addr.a, b->addr.a, len) == 0;
+}
 
 /* Names an IKE SA: its two SPIs (the responder's is zero until it answers). */
 struct ikev2_sa_id {
@@ -143,6 +153,8 @@ enum ikev2_event_kind {
 	IKEV2_EV_CHILD_UP,    /* child: to install (ike_child_wipe()d by the release) */
 	IKEV2_EV_CHILD_DOWN,  /* child_down: to remove */
 	IKEV2_EV_FAILED,      /* reason: a negotiation failed */
+	IKEV2_EV_PEER_MOVED,  /* moved: a peer behind a NAT now sends from another address or
+			       * port (RFC 7296 §2.23); its child SAs are to follow */
 };
 
 struct ikev2_event {
@@ -167,6 +179,9 @@ struct ikev2_event {
 		struct {
 			struct ikev2_sa_id new_sa;
 		} rekeyed;
+		struct {
+			struct ike_endpoint remote;
+		} moved;
 		struct ike_child *child;
 		struct {
 			uint8_t protocol;

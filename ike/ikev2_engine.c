@@ -374,13 +374,27 @@ static void log_in(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ike
 }
 
 /* A peer behind a NAT may get a new mapping: talk to where its last
- * authenticated request came from (RFC 7296 §2.23). */
-static void follow_peer(struct ikev2_sa *sa, const struct ikev2_rx *rx)
+ * authenticated request came from (RFC 7296 §2.23), and have the caller
+ * send the child SAs there too (IKEV2_EV_PEER_MOVED). */
+static void follow_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx)
 {
-	if (sa->remote_nat) {
-		sa->remote = *rx->remote;
-		sa->local = *rx->local;
-	}
+	struct ikev2_event ev;
+
+	if (!sa->remote_nat)
+		return;
+	sa->local = *rx->local;
+	if (ike_endpoint_same(&sa->remote, rx->remote))
+		return;
+	ikev2_sa_log(sa, e, 5, rx->now, "the peer's NAT mapping changed: port %u, now %u%s",
+		     sa->remote.port, rx->remote->port,
+		     memcmp(&sa->remote.addr, &rx->remote->addr, sizeof(sa->remote.addr)) != 0
+			     ? ", from another address" : "");
+	sa->remote = *rx->remote;
+	if (sa->state < IKEV2_S_ESTABLISHED)
+		return; /* IKE_AUTH's move to port 4500: no child SA yet */
+	ev = ikev2_event_for(sa, IKEV2_EV_PEER_MOVED);
+	ev.moved.remote = sa->remote;
+	ikev2_emit(e, &ev);
 }
 
 /* A protected message for sa: window, integrity, then the exchange. */
@@ -412,7 +426,7 @@ static int protected_input(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 	}
 	log_in(e, sa, rx);
 	if (!response)
-		follow_peer(sa, rx);
+		follow_peer(e, sa, rx);
 	if (response) {
 		rc = dispatch_response(e, sa, rx);
 		if (sa->state != IKEV2_S_CLOSED)

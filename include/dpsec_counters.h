@@ -56,6 +56,7 @@
 	X(ecn_ce_not_ect, "tunnel packets whose outer header was marked congestion experienced (CE) on the way while the inner packet is not ECN-capable: dropped, as RFC 6040 §4.2 requires (its transport takes only losses as congestion)") \
 	X(inner_policy_mismatch, "decrypted packet does not match its SA's rule")       \
 	X(seq_overflow, "outbound sequence number space exhausted")                     \
+	X(sa_moved, "outbound SA moved to its peer's new address while the packet was numbered") \
 	X(seq_unsaved, "outbound static key: its next sequence numbers not yet reserved on disk (sequence_file)") \
 	X(crypto_error, "the crypto engine failed the operation")                       \
 	X(unsupported_ext_headers, "IPv6 extension headers in transport mode or before AH") \

@@ -18,11 +18,11 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 20             /* bumped on any layout change (20: neigh_anycast_unanswered, ECN egress counters) */
+#define DPSEC_SHM_LAYOUT 21             /* bumped on any layout change (21: drop_sa_moved) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
-#define DPSEC_MSG_VERSION 4             /* of the message bodies (4: SA conf negotiated) */
+#define DPSEC_MSG_VERSION 5             /* of the message bodies (5: SA_MOVE) */
 #define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
 #define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
 #define DPSEC_MAX_LCORES 17             /* workers + the manager */
@@ -45,6 +45,7 @@ enum dpsec_msg_type {
 	DPSEC_CMD_POLICY_COMMIT, /* no body: build the staged policy and swap it in */
 	DPSEC_CMD_FLUSH,         /* struct dpsec_cmd_flush: every SA and rule removed, managed = 1 */
 	DPSEC_CMD_ACQUIRE_DONE,  /* struct dpsec_cmd_acquire_done: release held packets */
+	DPSEC_CMD_SA_MOVE,       /* struct dpsec_cmd_sa_move: an outbound SA to its peer's new place */
 	DPSEC_CMD_MAX,
 
 	/* events, dataplane -> control */
@@ -102,6 +103,17 @@ struct dpsec_cmd_sa_update {
 
 struct dpsec_cmd_sa_del {
 	uint32_t sa_id;
+};
+
+/* A peer behind a NAT whose mapping changed (RFC 7296 §2.23): the
+ * outbound SA a key exchange made (negotiated) sends to the peer's new
+ * address and, with ESP in UDP, its new port from now on; same keys, SPI
+ * and sequence numbers. The family stays the SA's. */
+struct dpsec_cmd_sa_move {
+	uint32_t sa_id;
+	uint16_t udp_dport; /* host order: the peer's port with ESP in UDP, else 0 */
+	uint16_t pad;
+	struct dpsec_addr remote;
 };
 
 /* Staging: POLICY_BEGIN, then RULE_SET and FILTER_ADD for every rule, then

@@ -350,6 +350,14 @@ static void prep_des3(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
 	}
 }
 
+void ofl_sa_crypto_copy(struct ofl_sa_crypto *dst, const struct ofl_sa_crypto *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	if (src->enc_alg == DPSEC_ENC_3DES_CBC)
+		for (int i = 0; i < 3; i++)
+			dst->k.cbc.des_ks_ptr[i] = dst->k.cbc.des_ks[i];
+}
+
 /* The hash state after one block (the HMAC's padded key) into state; the
  * IMB job's hash for the HMAC. */
 static IMB_HASH_ALG hash_one_block(IMB_MGR *m, uint8_t integ_alg, const uint8_t *block,

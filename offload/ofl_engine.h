@@ -22,8 +22,8 @@ enum ofl_engine_kind { OFL_ENGINE_CPU };
 
 /* Per-SA crypto template: algorithm parameters and the expanded keys. The
  * key schedule is kept apart from the SA's hot fields by the caller. A 3DES
- * template points into itself (des_ks_ptr): prepare it where it stays, never
- * copy it. */
+ * template points into itself (des_ks_ptr): prepare it where it stays, or
+ * copy it with ofl_sa_crypto_copy(). */
 struct ofl_sa_crypto {
 	uint8_t engine;     /* enum ofl_engine_kind */
 	uint8_t enc_alg;    /* enum dpsec_enc_alg */
@@ -108,6 +108,10 @@ void ofl_cpu_free(struct ofl_cpu *e);
  * for an algorithm/key combination the engine cannot run. */
 int ofl_cpu_sa_prepare(struct ofl_cpu *e, const struct dpsec_sa_conf *conf,
 		       struct ofl_sa_crypto *out);
+
+/* A prepared template copied to dst, whose pointers into itself (3DES's)
+ * then point into dst. */
+void ofl_sa_crypto_copy(struct ofl_sa_crypto *dst, const struct ofl_sa_crypto *src);
 
 /* Runs n operations, any mix of SAs: GCM ops one call each (the function
  * chosen once for a run of one SA and direction), the others

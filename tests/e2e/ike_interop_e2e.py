@@ -95,12 +95,40 @@
 #   "fragmentation needed" from 10.2.0.3, naming what fits R's MTU once
 #   encapsulated; the kernel keeps it (ip route get) and a ping of that
 #   size passes.
+# --case nat-rebind: a Linux router R doing source NAT (nftables) in front
+#   of strongSwan (RFC 7296 §2.23): strongSwan's WAN on a private link
+#   behind R (172.16.0.2), R's public address 192.0.2.2 (B's in the other
+#   cases: gateway A's configuration is theirs), strongSwan's UDP leaving R
+#   from a port of NAT_PORTS[0]. strongSwan initiates, both sides detect the
+#   NAT from IKE_SA_INIT's NAT_DETECTION notifies (dpsec-ctld's log,
+#   charon's), ESP goes in UDP 4500 through R, and pings pass both ways.
+#   Then R's mapping changes: its rule maps to NAT_PORTS[1] and its
+#   conntrack table is flushed (conntrack -F), so that strongSwan's packets
+#   leave R from a new public port (a capture on R's side of the WAN link,
+#   where gateway A's packets show with R's public ports, says so). Host B
+#   pings host A all along (5 a second): dpsec's ESP replies, still sent
+#   to the old port, are lost, until strongSwan's dead peer detection
+#   (dpd_delay SW_DPD: charon asks once nothing has come in for that long,
+#   counted in whole seconds, so 1-3 s after the change, then every SW_DPD
+#   s; never while ESP comes in) sends an authenticated INFORMATIONAL
+#   request from the new port: dpsec answers it there and moves its child
+#   SAs' outbound ESP to that port, SPIs kept. Checks: pings lost after
+#   the change, then answered again within REBIND s; dpsec's ESP after
+#   that to the new port alone; dpsec's IKE SA and child SAs keep their
+#   SPIs (no rekey, no new SA); dpsec-ctld says once that the peer moved
+#   and its outbound SA followed, which show qmsas gives the new port, its
+#   sequence numbers gone on from where they were.
+# --case nat-rebind-v1: the same in IKEv1 (ikev1_e2e.py's stores and
+#   swanctl.conf): NAT-D in Main Mode, dead peer detection by RFC 3706's
+#   R-U-THERE.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
-# ike-scan: exit 77 (skip) when one is missing.
+# ike-scan, and for nat-rebind nft and conntrack: exit 77 (skip) when one
+# is missing.
 # usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
-#        tunnel-pmtu|path-mtu DPSECD DPSEC_CTLD DPSECCTL
+#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1 DPSECD DPSEC_CTLD DPSECCTL
+import collections
 import hashlib
 import json
 import os
@@ -128,6 +156,11 @@ NEIGH_FOLLOW = 15   # esp-fragments: seconds for gateway A to find host A's new 
 LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
 PATH_MTU = 1300     # path-mtu: router R's link to B
 PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
+NAT_PORTS = ("40000-40999", "50000-50999")  # nat-rebind: R's public UDP ports, before and
+                                            # after the change
+SW_DPD = 2          # nat-rebind: strongSwan's dpd_delay, seconds
+REBIND = 20         # nat-rebind: seconds for B's pings to be answered again after the change
+LATE = 0.5          # nat-rebind: an answer this long after the flush crossed R's new mapping
 
 
 class Interop(E.World):
@@ -821,20 +854,228 @@ def host_learns_path_mtu(w, errs):
                     "was not answered:\n%s" % (fits, exact))
 
 
+# R's source NAT (nat_map): strongSwan's UDP leaves with R's public address
+# and a port of the range given
+NFT_NAT = """table ip nat {
+  chain post { type nat hook postrouting priority srcnat; policy accept; }
+}
+flush chain ip nat post
+add rule ip nat post oifname "r-a" ip saddr 172.16.0.0/24 meta l4proto udp snat to 192.0.2.2:%s
+"""
+# A UDP datagram of nat_flows: time (epoch seconds), addresses and ports,
+# and tshark's last protocol: isakmp, esp (in UDP) or udpencap (a keepalive)
+Flow = collections.namedtuple("Flow", "t src sport dst dport kind")
+
+
+def insert_nat(w):
+    """Router R in front of strongSwan: B's end of the WAN link moves into R
+    (as r-a) with B's address, 192.0.2.2, now R's public one; a new link
+    joins R (r-b, 172.16.0.1) to B (gwb-wan, 172.16.0.2, R its default
+    route), and R maps strongSwan's UDP to NAT_PORTS[0]."""
+    r, gb = w.ns["r"], w.ns["gb"]
+    T.sh("ip", "-n", gb, "link", "set", "gwb-wan", "netns", r)
+    T.sh("ip", "-n", r, "link", "set", "gwb-wan", "name", "r-a")
+    T.sh("ip", "-n", r, "link", "add", "r-b", "type", "veth", "peer", "name", "gwb-wan",
+         "netns", gb)
+    for ns, dev, addr in ((r, "r-a", "192.0.2.2/24"), (r, "r-b", "172.16.0.1/24"),
+                          (gb, "gwb-wan", "172.16.0.2/24")):
+        w.no_offloads(ns, dev)
+        T.sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev, ns=ns)
+        T.sh("ip", "-n", ns, "link", "set", dev, "up")
+        T.sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+    T.sh("ip", "-n", gb, "route", "add", "default", "via", "172.16.0.1")
+    T.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=r)
+    nat_map(w, NAT_PORTS[0])
+
+
+def nat_map(w, ports):
+    """R's one NAT rule, mapping to ports (a range), replaced atomically."""
+    T.sh("nft", "-f", "-", input=NFT_NAT % ports, ns=w.ns["r"])
+
+
+def capture_nat(w):
+    """tshark on R's public side of the WAN link (r-a): gateway A's packets
+    and strongSwan's, with R's public ports."""
+    pcap = w.path("nat.pcapng")
+    c = w.proc("tshark-r", ["tshark", "-n", "-q", "-i", "r-a", "-w", pcap], w.ns["r"])
+    c.wait_for("Capturing on")
+    return c, pcap
+
+
+def nat_flows(pcap):
+    """The capture's UDP datagrams (not those quoted in ICMP errors), as Flows."""
+    out = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", "udp && !icmp", "-T", "fields",
+                          "-e", "frame.time_epoch", "-e", "ip.src", "-e", "udp.srcport", "-e",
+                          "ip.dst", "-e", "udp.dstport", "-e", "frame.protocols"], check=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    flows = []
+    for line in out.splitlines():
+        t, src, sport, dst, dport, protocols = line.split("\t")
+        flows.append(Flow(float(t), src, int(sport), dst, int(dport), protocols.split(":")[-1]))
+    return flows
+
+
+def b_replies(text):
+    """The answers in the output of B's ping -D: [(epoch seconds, icmp_seq)]."""
+    return [(float(t), int(q)) for t, q in
+            re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", text, re.M)]
+
+
+def sa_spis(w):
+    """dpsec's IKE SAs' SPIs (IKEv1: cookies) and its child SAs' directions
+    and SPIs."""
+    return (sorted(s.get("spis", s.get("cookies")) for s in w.mmsas()),
+            sorted((q["direction"], hex(q["spi"])) for q in w.qmsas()))
+
+
+def nat_detected(w, errs, ctld, version):
+    """Both sides found the NAT from IKE_SA_INIT's NAT_DETECTION notifies
+    (IKEv1: Main Mode's NAT-D payloads): dpsec-ctld says the peer is behind
+    it, charon that it is."""
+    ours = "NAT detection: we are not behind a NAT, the peer is behind one" if version == 2 \
+        else "NAT detected: the peer is behind it"
+    theirs = "local host is behind NAT"
+    if ours not in ctld.text() or theirs not in w.charon_log():
+        errs.append("nat-rebind: the NAT was not detected as it is: dpsec-ctld's log %s %r, "
+                    "charon's %s %r" % ("has" if ours in ctld.text() else "lacks", ours,
+                                        "has" if theirs in w.charon_log() else "lacks", theirs))
+
+
+def run_nat_rebind_v1(w, errs):
+    """nat-rebind with IKEv1 on both sides (ikev1_e2e.py's stores and
+    swanctl.conf): strongSwan's dead peer detection is RFC 3706's
+    R-U-THERE, an Informational of the ISAKMP SA."""
+    import ikev1_e2e
+    ikev1_e2e.use_ikev1()
+    run_nat_rebind(w, errs, 1)
+
+
+def run_nat_rebind(w, errs, version=2):
+    w.ns["r"] = "%s-r" % w.tag
+    E.SWANCTL_CONF = E.SWANCTL_CONF.replace(
+        "local_addrs = 192.0.2.2", "local_addrs = 172.16.0.2\n    dpd_delay = %ds" % SW_DPD)
+    w.topology()
+    insert_nat(w)
+    cap, pcap = capture_nat(w)
+    ctld = w.gateway("a")
+    w.strongswan()
+    out = w.swanctl("--initiate", "--child", "lans", "--timeout", "20", check=False)
+    if not ping_ok(w) or not ping_ok(w, from_b=True):
+        errs.append("nat-rebind: no ping answered through the tunnel strongSwan initiated from "
+                    "behind R's NAT; swanctl said:\n%s" % out)
+        return
+    nat_detected(w, errs, ctld, version)
+    before = sa_spis(w)
+    out_before = [q for q in w.qmsas() if q["direction"] == "outbound"]
+    pinger = w.proc("ping-b", ["ping", "-n", "-D", "-i", "0.2", "-I", "10.2.0.2", "10.1.0.2"],
+                    w.ns["gb"])
+    time.sleep(2)
+    t_change = time.time()
+    nat_map(w, NAT_PORTS[1])
+    T.sh("conntrack", "-F", ns=w.ns["r"])
+    t_flushed = time.time()
+    back = E.wait_until("B's pings answered again after R's new mapping", lambda: [
+        r for r in b_replies(pinger.text()) if r[0] > t_flushed + LATE], REBIND)
+    time.sleep(2)  # more pings, for dpsec's ESP after the recovery
+    pinger.signal(2)
+    pinger.p.wait(10)
+    time.sleep(1)  # dumpcap reads the kernel's capture blocks every 250 ms: the last ones too
+    cap.signal(2)
+    cap.p.wait(10)
+    flows = nat_flows(pcap)
+    check_rebind(errs, flows, b_replies(pinger.text()), back, t_change, t_flushed)
+    after = sa_spis(w)
+    if after != before:
+        errs.append("nat-rebind: dpsec's IKE SA and child SAs were %s before R's new mapping, "
+                    "%s after: expected the same SPIs (no rekey, no new SA)" % (before, after))
+    check_moved_sa(w, errs, ctld, out_before, flows, t_flushed)
+
+
+def check_moved_sa(w, errs, ctld, out_before, flows, t_flushed):
+    """dpsec-ctld said the peer moved and its outbound SA followed; show
+    qmsas gives that SA strongSwan's new port, and its sequence numbers
+    went on from where they were (the same SA, moved, not a new one)."""
+    new = sorted({f.sport for f in flows if f.src == "192.0.2.2" and f.dport == 4500
+                  and f.t > t_flushed})
+    moved = re.findall(r"IKE peer moved to 192\.0\.2\.2 port (\d+) \(its NAT's mapping "
+                       r"changed\): (\d+) outbound SAs follow", ctld.text())
+    out_after = [q for q in w.qmsas() if q["direction"] == "outbound"]
+    print("nat-rebind: dpsec-ctld: %s; outbound SA before %s, after %s" % (
+        moved, [(q["remote_port"], q["seq"]) for q in out_before],
+        [(q["remote_port"], q["seq"]) for q in out_after]))
+    if [(int(p), int(n)) for p, n in moved] != [(p, 1) for p in new]:
+        errs.append("nat-rebind: dpsec-ctld should have said once that the peer moved to port "
+                    "%s and its one outbound SA followed; it said %s" % (new, moved))
+    if len(out_before) != 1 or len(out_after) != 1 or \
+            [q["remote_port"] for q in out_after] != new or \
+            out_after[0]["seq"] <= out_before[0]["seq"]:
+        errs.append("nat-rebind: show qmsas gave the outbound SA (port, sequence number) %s "
+                    "before the change, %s after: expected port %s after, its numbers gone on"
+                    % ([(q["remote_port"], q["seq"]) for q in out_before],
+                       [(q["remote_port"], q["seq"]) for q in out_after], new))
+
+
+def check_rebind(errs, flows, replies, back, t_change, t_flushed):
+    """What the capture on R's public side and B's pings say about R's new
+    mapping: strongSwan's packets from a new port, pings lost, then (back:
+    the answers after the change) answered, dpsec's ESP to the new port."""
+    def ports(sel):
+        return sorted({f.dport if f.src == "192.0.2.1" else f.sport for f in flows if sel(f)})
+    sw_before = ports(lambda f: f.src == "192.0.2.2" and f.dport == 4500 and f.t < t_change)
+    sw_after = ports(lambda f: f.src == "192.0.2.2" and f.dport == 4500 and f.t > t_flushed)
+    esp_after = ports(lambda f: f.src == "192.0.2.1" and f.kind == "esp" and f.t > t_flushed)
+    ike_after = ports(lambda f: f.src == "192.0.2.1" and f.kind == "isakmp" and f.t > t_flushed)
+    dpd = [f for f in flows if f.src == "192.0.2.2" and f.kind == "isakmp" and f.t > t_flushed]
+    low, high = (int(p) for p in NAT_PORTS[1].split("-"))
+    print("nat-rebind: strongSwan's UDP from R's port %s before the change, %s after; its first "
+          "IKE message from there %s; dpsec's ESP after the change to ports %s, its IKE to %s"
+          % (sw_before, sw_after, "%.1f s after the change" % (dpd[0].t - t_change)
+             if dpd else "none", esp_after, ike_after))
+    if len(sw_before) != 1 or len(sw_after) != 1 or sw_before == sw_after or \
+            not low <= sw_after[0] <= high:
+        errs.append("nat-rebind: R's mapping did not change as it should: strongSwan's packets "
+                    "left R from ports %s before the change and %s after (expected one of %s, "
+                    "then one of %s)" % (sw_before, sw_after, NAT_PORTS[0], NAT_PORTS[1]))
+    last = max([q for t, q in replies if t <= t_flushed + LATE], default=0)
+    if not back:
+        errs.append("nat-rebind: B's pings to host A were not answered again within %d s of R's "
+                    "new mapping (the last answered, #%d, was before it): after the change "
+                    "dpsec sent its ESP to ports %s, while strongSwan's packets came from %s "
+                    "(before it: %s) and its first IKE request from there %s"
+                    % (REBIND, last, esp_after, sw_after, sw_before,
+                       "%.1f s after the change" % (dpd[0].t - t_change) if dpd else "never came"))
+        return
+    t_back, first = back[0]
+    print("nat-rebind: %d of B's pings lost after the change (from #%d), answered again from "
+          "#%d, %.1f s after it" % (first - last - 1, last + 1, first, t_back - t_change))
+    if first - last < 2:
+        errs.append("nat-rebind: no ping from B was lost after R's new mapping (#%d answered "
+                    "before it, #%d after): the change did not reach dpsec's replies"
+                    % (last, first))
+    esp_back = ports(lambda f: f.src == "192.0.2.1" and f.kind == "esp" and f.t > t_back)
+    if not esp_back or esp_back != sw_after:
+        errs.append("nat-rebind: once B's pings were answered again, dpsec's ESP went to ports "
+                    "%s, expected strongSwan's new one %s alone" % (esp_back, sw_after))
+
+
 def main():
     args = sys.argv[1:]
     cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
              "fragments": run_fragments, "esp-fragments": run_esp_fragments,
-             "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu}
+             "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu,
+             "nat-rebind": run_nat_rebind, "nat-rebind-v1": run_nat_rebind_v1}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
-              "esp-fragments|tunnel-pmtu|path-mtu DPSECD DPSEC_CTLD DPSECCTL", file=sys.stderr)
+              "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1 DPSECD DPSEC_CTLD "
+              "DPSECCTL",
+              file=sys.stderr)
         return 2
     case = args[1]
     if os.geteuid() != 0:
         print("ike_interop_e2e: needs root (network namespaces); skipped")
         return 77
-    need = ["tshark", "ethtool"] + (["ike-scan"] if case == "ike-scan" else ["socat"])
+    need = ["tshark", "ethtool"] + (["ike-scan"] if case == "ike-scan" else ["socat"]) + \
+        (["nft", "conntrack"] if case.startswith("nat-rebind") else [])
     missing = [n for n in need if shutil.which(n) is None]
     if case != "ike-scan" and not (os.access(E.CHARON, os.X_OK) and os.access(E.SWANCTL, os.X_OK)):
         missing.append("strongSwan")

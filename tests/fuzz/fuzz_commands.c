@@ -3,7 +3,7 @@
  * real segment (headers included, so versions, lengths and sequence numbers
  * may be wrong), and the manager's dp_cmd_poll() takes them as it does in
  * dpsecd: SA adds with arbitrary parameters, rules, filters, transactions,
- * flushes, acquire answers. Every command must be answered exactly once,
+ * flushes, acquire answers, SA moves. Every command must be answered exactly once,
  * with its own sequence number, and nothing may crash or leak. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +84,7 @@ static size_t write_msg(struct dpsec_ring *r, const uint8_t *d, size_t n)
 			[DPSEC_CMD_FILTER_DEL] = sizeof(struct dpsec_cmd_filter),
 			[DPSEC_CMD_FLUSH] = sizeof(struct dpsec_cmd_flush),
 			[DPSEC_CMD_ACQUIRE_DONE] = sizeof(struct dpsec_cmd_acquire_done),
+			[DPSEC_CMD_SA_MOVE] = sizeof(struct dpsec_cmd_sa_move),
 		};
 		m->h.len = m->h.type < DPSEC_CMD_MAX ? want[m->h.type] : (uint32_t)len;
 	}

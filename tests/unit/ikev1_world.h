@@ -133,7 +133,7 @@ static inline int feed(struct world *w, struct side *to, const struct msg *m, st
 	if (w->nat && to == &w->r) {
 		w->nat_inside = m->from;
 		from = w->nat_ep;
-		from.port = m->from.port == 500 ? 40000 : 40001;
+		from.port = m->from.port == 500 ? w->nat_ep.port : (uint16_t)(w->nat_ep.port + 1);
 	}
 	if (w->nat && to == &w->i)
 		at = w->nat_inside;

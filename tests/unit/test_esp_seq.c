@@ -9,7 +9,9 @@
  * sequence file goes on after a reinstall or a restart, waits at the end
  * of its reserved numbers, and may not share its key, nor an AES-GCM key
  * with an SA of the other direction. Each cipher's layout (IV
- * length, padding to its block) is checked by length and a round trip. */
+ * length, padding to its block) is checked by length and a round trip. An
+ * SA moved to its peer's new address or port (dp_sa_move) numbers on from
+ * where its old copy stopped, which numbers nothing more. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include <rte_ip.h>
+#include <rte_udp.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
@@ -740,6 +743,156 @@ START_TEST(test_outer_checksum_verifies)
 }
 END_TEST
 
+/* SA 0 (cipher enc_alg), negotiated, moved to 198.51.100.9: from and to,
+ * its descriptions; returns the old copy. */
+static struct dp_sa *move_sa0(uint8_t enc_alg, struct dpsec_sa_conf *from, struct dpsec_sa_conf *to)
+{
+	struct dpsec_cmd_sa_move mv = { .sa_id = 0 };
+	struct dp_sa *old;
+	char err[256];
+
+	*from = test_conf(false, enc_alg);
+	from->direction = DPSEC_DIR_OUT;
+	from->negotiated = true;
+	*to = *from;
+	to->remote.a[0] = 198, to->remote.a[1] = 51, to->remote.a[2] = 100, to->remote.a[3] = 9;
+	mv.remote = to->remote;
+	ck_assert_msg(dp_sa_move_check(from, &mv, err, sizeof(err)) == 0, "%s", err);
+	old = dp_sa_move(&ctx.sas, 0, from, to, err, sizeof(err));
+	ck_assert_msg(old != NULL, "%s", err);
+	ck_assert_ptr_ne(ctx.sas.sa[0], old);
+	return old;
+}
+
+/* An outbound SA moved to its peer's new address (RFC 7296 §2.23, the
+ * NAT in front of the peer mapped it anew): its next packet goes there
+ * under a valid header checksum, numbered after the old copy's last, and
+ * decrypts with an inbound twin at the new address (the copy's key
+ * schedule works without the old one: 3DES's points into itself); the
+ * recorded path MTU is forgotten (another path); the old copy, which a
+ * worker may still hold until the grace period, numbers nothing more
+ * (sa_moved). */
+START_TEST(test_moved_sa_goes_on_from_its_numbers)
+{
+	struct dpsec_sa_conf from, to, twin;
+	struct rte_ipv4_hdr *ip;
+	struct rte_mbuf *m;
+	struct dp_sa *old;
+	uint16_t sum;
+	char err[256];
+
+	install_pair(false, loop_algs[_i]);
+	twin = test_conf(false, loop_algs[_i]);
+	twin.direction = DPSEC_DIR_IN;
+	twin.local = (struct dpsec_addr){ .family = DPSEC_AF_INET, .a = { 198, 51, 100, 9 } };
+	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, 65, &twin, dp_cfg_rule_id(0), NULL, err,
+				    sizeof(err)) == 0, "%s", err);
+	for (int k = 0; k < 3; k++)
+		rte_pktmbuf_free(send_one());
+	ctx.sas.sa[0]->path_mtu = 1400 | (UINT64_MAX & ~DP_SA_PMTU_MASK);
+	old = move_sa0(loop_algs[_i], &from, &to);
+	ck_assert_uint_eq(ctx.sas.sa[0]->path_mtu, 0);
+	m = clear_packet();
+	dp_meta(m)->sap = old; /* a worker that read the slot before the move */
+	ck_assert_uint_eq(dp_esp_out(&worker, &m, 1), 0);
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_sa_moved], 1);
+	dp_sa_destroy(&ctx.sas, old); /* wiped: the copy must not lean on it */
+	m = send_one();
+	ck_assert_ptr_nonnull(m);
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	ck_assert_mem_eq(&ip->dst_addr, to.remote.a, 4);
+	ck_assert_mem_eq(&ip->src_addr, from.local.a, 4);
+	sum = ip->hdr_checksum;
+	ip->hdr_checksum = 0;
+	ck_assert_uint_eq(sum, rte_ipv4_cksum(ip));
+	ip->hdr_checksum = sum;
+	ck_assert_uint_eq(wire_spi(m), 0x4242);
+	ck_assert_uint_eq(wire_seq(m), 4);
+	ck_assert(decrypts(m));
+	ck_assert_uint_eq(worker.sa_ctr[65].packets, 1);
+	m = send_one();
+	ck_assert_uint_eq(wire_seq(m), 5);
+	rte_pktmbuf_free(m);
+}
+END_TEST
+
+/* With ESP in UDP the peer's new port goes into the template (RFC 3948:
+ * ours stays 4500); with the address unchanged the path MTU stays. */
+START_TEST(test_moved_sa_takes_the_new_port)
+{
+	struct dpsec_sa_conf c = test_conf(false, DPSEC_ENC_AES_GCM_16), to;
+	const uint32_t slot = 65;
+	struct rte_udp_hdr *udp;
+	struct rte_mbuf *m;
+	struct dp_sa *old;
+	char err[256];
+
+	install_pair(false, DPSEC_ENC_AES_GCM_16);
+	c.direction = DPSEC_DIR_OUT;
+	c.negotiated = true;
+	c.encap = DPSEC_ENCAP_UDP;
+	c.udp_sport = 4500;
+	c.udp_dport = 31000;
+	ck_assert_msg(dp_sa_install(&ctx.sas, worker.crypto, slot, &c, 0, NULL, err, sizeof(err)) == 0,
+		      "%s", err);
+	ctx.sas.sa[slot]->path_mtu = 1400 | (UINT64_MAX & ~DP_SA_PMTU_MASK);
+	to = c;
+	to.udp_dport = 42000;
+	old = dp_sa_move(&ctx.sas, slot, &c, &to, err, sizeof(err));
+	ck_assert_msg(old != NULL, "%s", err);
+	ck_assert_uint_eq(ctx.sas.sa[slot]->path_mtu & DP_SA_PMTU_MASK, 1400);
+	ck_assert_uint_eq(send_burst(&m, 1, &slot), 1);
+	udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, sizeof(struct rte_ipv4_hdr));
+	ck_assert_uint_eq(rte_be_to_cpu_16(udp->dst_port), 42000);
+	ck_assert_uint_eq(rte_be_to_cpu_16(udp->src_port), 4500);
+	ck_assert_uint_eq(rte_be_to_cpu_16(udp->dgram_len), m->pkt_len - sizeof(struct rte_ipv4_hdr));
+	rte_pktmbuf_free(m);
+	dp_sa_destroy(&ctx.sas, old);
+}
+END_TEST
+
+/* What may not move, each refused with its reason. */
+START_TEST(test_move_refusals_name_the_reason)
+{
+	struct dpsec_sa_conf c = test_conf(false, DPSEC_ENC_AES_GCM_16);
+	struct dpsec_cmd_sa_move mv = { .remote = c.remote };
+	static const struct {
+		uint8_t direction;
+		bool negotiated;
+		uint8_t mode, encap, family;
+		uint16_t port;
+		const char *why;
+	} cases[] = {
+		{ DPSEC_DIR_IN, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 0, "only an outbound SA" },
+		{ DPSEC_DIR_OUT, false, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 0, "static key" },
+		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET6, 0, "family" },
+		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TRANSPORT, 0, DPSEC_AF_INET, 0, "no outer header" },
+		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TUNNEL, DPSEC_ENCAP_UDP, DPSEC_AF_INET, 0,
+		  "needs the peer's new port" },
+		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 4500, "a port given" },
+	};
+	char err[256];
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		c.direction = cases[k].direction;
+		c.negotiated = cases[k].negotiated;
+		c.mode = cases[k].mode;
+		c.encap = cases[k].encap;
+		mv.remote.family = cases[k].family;
+		mv.udp_dport = cases[k].port;
+		ck_assert_int_eq(dp_sa_move_check(&c, &mv, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, cases[k].why) != NULL, "case %zu: %s", k, err);
+	}
+	c.direction = DPSEC_DIR_OUT;
+	c.negotiated = true;
+	c.mode = DPSEC_MODE_TRANSPORT;
+	c.encap = DPSEC_ENCAP_UDP;
+	mv.remote.family = DPSEC_AF_INET;
+	mv.udp_dport = 4500;
+	ck_assert_int_eq(dp_sa_move_check(&c, &mv, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* The 20-byte IPv4 header sum against DPDK's own, on random headers and on
  * valid ones (which sum to 0xffff). */
 START_TEST(test_ipv4_sum20_matches_dpdk)
@@ -831,6 +984,9 @@ int main(void)
 	tcase_add_test(tc, test_outer_checksum_verifies);
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);
+	tcase_add_loop_test(tc, test_moved_sa_goes_on_from_its_numbers, 0, N_LOOP_ALGS);
+	tcase_add_test(tc, test_moved_sa_takes_the_new_port);
+	tcase_add_test(tc, test_move_refusals_name_the_reason);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

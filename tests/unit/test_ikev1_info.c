@@ -130,6 +130,54 @@ START_TEST(initial_contact_replaces_old_sas)
 }
 END_TEST
 
+/* The initiator behind a NAT gets a new mapping: the responder follows
+ * its first DPD request (HASH checked, its number new) from the new port,
+ * answers there, and tells its caller once (PEER_MOVED, for the Quick
+ * Mode pairs); that request replayed from another port, and one whose
+ * HASH fails, move nothing; Main Mode's move to port 4500 was no
+ * PEER_MOVED. */
+START_TEST(nat_mapping_change_followed)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ikev2_event *ev;
+	struct msg m, dpd;
+
+	world_init(&w);
+	w.nat = true;
+	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+	world_go(&w);
+	id = main_and_quick(&w);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0);
+	w.nat_ep.port = 50000; /* port 4500 now maps to 50001 */
+	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
+	dpd = take(&w.i);
+	deliver(&w, &w.r, &dpd);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ev = last_ev(&w.r, IKEV2_EV_PEER_MOVED);
+	ck_assert_mem_eq(ev->sa.spi_i, id.spi_i, 8);
+	ck_assert_uint_eq(ev->moved.remote.port, 50001);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 50001); /* the ACK goes to the new mapping */
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	w.nat_ep.port = 60000;
+	deliver(&w, &w.r, &dpd); /* replayed from elsewhere: its number is not new */
+	free(dpd.data);
+	free(take(&w.r).data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
+	m = take(&w.i);
+	m.data[m.len - 1] ^= 1; /* the encrypted HASH and notify: garbage */
+	ck_assert_int_ne(feed(&w, &w.r, &m, &err), 0);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_PEER_MOVED), 0);
+	world_end(&w);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = {
@@ -137,6 +185,7 @@ int main(void)
 		delete_isakmp_sa_both_ways,
 		dpd_answered_and_silent_peer,
 		initial_contact_replaces_old_sas,
+		nat_mapping_change_followed,
 	};
 
 	return world_run("ikev1_info", tests, sizeof(tests) / sizeof(tests[0]));

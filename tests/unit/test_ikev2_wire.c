@@ -233,16 +233,23 @@ START_TEST(no_answer_given_up_after_the_tries)
 }
 END_TEST
 
+/* A world whose initiator, 192.168.1.2, is behind a NAT that maps it to
+ * 203.0.113.7:31000. */
+static void world_behind_a_nat(struct world *w)
+{
+	world_init(w);
+	w->i.ep = (struct ike_endpoint){ v4(192, 168, 1, 2), 500 };
+	w->nat = true;
+	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 31000 };
+}
+
 /* i behind a NAT: both see it, IKE_AUTH moves to port 4500. */
 START_TEST(nat_detected_and_port_4500)
 {
 	struct world w;
 	struct msg m;
 
-	world_init(&w);
-	w.i.ep = (struct ike_endpoint){ v4(192, 168, 1, 2), 500 };
-	w.nat = true;
-	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 31000 };
+	world_behind_a_nat(&w);
 	world_go(&w);
 	initiate(&w);
 	free(step(&w, &w.i).data);
@@ -268,6 +275,50 @@ START_TEST(nat_detected_and_port_4500)
 	ck_assert_uint_eq(child_of(&w.r)->remote_port, 31001);
 	ck_assert(child_of(&w.i)->udp_encap);
 	ck_assert_uint_eq(child_of(&w.i)->local_port, IKEV2_NATT_PORT);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0); /* before any child SA */
+	world_end(&w);
+}
+END_TEST
+
+/* The initiator behind a NAT gets a new mapping (the NAT forgot the old
+ * one): the responder follows the first authenticated request from the
+ * new port, answers there and tells its caller once (PEER_MOVED, for the
+ * child SAs); a forged request from yet another port moves nothing (RFC
+ * 7296 §2.23: only a packet whose integrity checks). */
+START_TEST(nat_mapping_change_followed)
+{
+	struct world w;
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id;
+	struct ikev2_event *ev;
+	struct msg m;
+
+	world_behind_a_nat(&w);
+	world_go(&w);
+	id = establish(&w);
+	w.nat_ep.port = 42000;
+	ck_assert_int_eq(ikev2_check_liveness(w.i.e, &id, w.now, &err), 0);
+	m = step(&w, &w.i);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ev = last_ev(&w.r, IKEV2_EV_PEER_MOVED);
+	ck_assert_mem_eq(ev->sa.spi_i, id.spi_i, 8);
+	ck_assert_mem_eq(ev->moved.remote.addr.a, w.nat_ep.addr.a, 4);
+	ck_assert_uint_eq(ev->moved.remote.port, 42000);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 42000); /* answered at the new mapping */
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	ck_assert_int_eq(ikev2_check_liveness(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "", ""); /* the same port again: no move */
+	w.nat_ep.port = 43000;
+	ck_assert_int_eq(ikev2_check_liveness(w.i.e, &id, w.now, &err), 0);
+	m = take(&w.i);
+	m.data[m.len - 1] ^= 1; /* its ICV */
+	ck_assert_int_eq(feed(&w, &w.r, &m, &err), -EKEYREJECTED);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_PEER_MOVED), 0); /* its peer is not behind one */
 	world_end(&w);
 }
 END_TEST
@@ -279,10 +330,7 @@ static void ah_first_behind_a_nat(struct world *w, bool esp_too)
 		IKE_PROTO_AH, 0, 0, DPSEC_INTEG_HMAC_SHA256_128, 0, false, 3600, 100000
 	};
 
-	world_init(w);
-	w->i.ep = (struct ike_endpoint){ v4(192, 168, 1, 2), 500 };
-	w->nat = true;
-	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 31000 };
+	world_behind_a_nat(w);
 	for (struct side *s = &w->i; s; s = s == &w->i ? &w->r : NULL) {
 		s->pol.qm[1] = s->pol.qm[0];
 		s->pol.qm[0] = qm_ah;
@@ -333,7 +381,7 @@ int main(void)
 		no_fragments_unless_both_agree,
 		dropped_response_retransmitted_and_replayed,
 		no_answer_given_up_after_the_tries,
-		nat_detected_and_port_4500,
+		nat_detected_and_port_4500, nat_mapping_change_followed,
 		nat_leaves_ah_out,
 	};
 
