@@ -29,7 +29,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +85,7 @@ class Lab:
         self.root = root
         self.tag = "dpsectest%d" % os.getpid()
         self.image = "dpsec-test:%d" % os.getpid()
-        self.work = tempfile.mkdtemp(prefix="dpsec-container-")
+        self.work = T.make_workdir("dpsec-container-")  # the janitor's if the test is killed
         self.dockerd = None
         self.built = self.up = False
         self.env = dict(os.environ, DPSEC_IMAGE=self.image,
@@ -166,7 +165,7 @@ class Lab:
                 self.dockerd.wait(30)
             except subprocess.TimeoutExpired:
                 self.dockerd.kill()
-        shutil.rmtree(self.work, ignore_errors=True)
+        T.remove_workdir(self.work)
 
 
 def received(out):
