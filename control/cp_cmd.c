@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cp.h"
+#include "cp_ike.h"
 #include "dpsec_ring.h"
 
 #define SEND_TIMEOUT_NS 5000000000ull
@@ -103,6 +104,10 @@ static void dispatch(struct cp_ctx *c, const struct dpsec_msg *m)
 	case DPSEC_EV_SA_EXPIRE:
 		if (m->h.len == sizeof(struct dpsec_ev_sa_expire))
 			cp_expire_event(c, (const void *)m->body);
+		return;
+	case DPSEC_EV_PEER_MOVED:
+		if (m->h.len == sizeof(struct dpsec_ev_peer_moved))
+			cp_ike_esp_moved(c, (const void *)m->body);
 		return;
 	default:
 		cp_log(LOG_WARNING, "unknown event type %u from dpsecd", m->h.type);

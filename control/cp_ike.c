@@ -613,8 +613,10 @@ static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
 }
 
 /* The peer behind a NAT sends from a new address or port (RFC 7296
- * §2.23): each outbound SA of the IKE SA's children sends there too. A
- * refusal is dpsecd's to say (on_ack). */
+ * §2.23): each outbound SA of the IKE SA's children sends there too, and
+ * each inbound one with ESP in UDP takes the port as its peer's (else it
+ * would report the port again, DPSEC_EV_PEER_MOVED). A refusal is
+ * dpsecd's to say (on_ack). */
 static void peer_moved(struct cp_ctx *c, const struct ikev2_event *ev)
 {
 	char addr[INET6_ADDRSTRLEN];
@@ -628,12 +630,34 @@ static void peer_moved(struct cp_ctx *c, const struct ikev2_event *ev)
 		    memcmp(ch->ike.spi_i, ev->sa.spi_i, sizeof(ev->sa.spi_i)) != 0)
 			continue;
 		m.sa_id = ch->sa_out;
-		m.udp_dport = ch->udp_encap ? ev->moved.remote.port : 0;
+		m.udp_port = ch->udp_encap ? ev->moved.remote.port : 0;
 		if (cp_cmd_send(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m)) == 0)
 			moved++;
+		m.sa_id = ch->sa_in;
+		if (ch->udp_encap && ch->sa_in != CP_SA_NONE)
+			cp_cmd_send(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m));
 	}
 	cp_audit("IKE peer moved to %s port %u (its NAT's mapping changed): %d outbound SAs follow",
 		 addr_str(&ev->moved.remote.addr, addr, sizeof(addr)), ev->moved.remote.port, moved);
+}
+
+void cp_ike_esp_moved(struct cp_ctx *c, const struct dpsec_ev_peer_moved *ev)
+{
+	struct ike_endpoint at = { .addr = ev->remote, .port = ev->udp_sport };
+	const struct cp_ike_child *ch = NULL;
+
+	if (c->ike == NULL || ev->udp_sport == 0 ||
+	    (ev->remote.family != DPSEC_AF_INET && ev->remote.family != DPSEC_AF_INET6))
+		return;
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN && ch == NULL; i++)
+		if (c->ike->ch[i].used && c->ike->ch[i].sa_in == ev->sa_id)
+			ch = &c->ike->ch[i];
+	if (ch == NULL)
+		return; /* deleted meanwhile */
+	if (ch->version == 1)
+		cp_ikev1_peer_moved(c->ike->v1, &ch->ike, &at, cp_ike_now_ms());
+	else
+		ikev2_peer_moved(c->ike->e, &ch->ike, &at, cp_ike_now_ms());
 }
 
 const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i)

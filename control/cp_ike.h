@@ -71,6 +71,11 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen);
 void cp_ike_close(struct cp_ctx *c);
 /* Reads the sockets, runs the engine's timers, acts on its events. */
 void cp_ike_poll(struct cp_ctx *c);
+/* dpsecd saw ESP of a child SA's inbound SA, verified and new, from
+ * another port than its peer's (the peer's NAT mapped it anew): its IKE
+ * SA follows the peer there (ikev2_peer_moved), and PEER_MOVED moves the
+ * child SAs. An SA no child has any more is ignored. */
+void cp_ike_esp_moved(struct cp_ctx *c, const struct dpsec_ev_peer_moved *ev);
 /* Starts IKE_SA_INIT for an ACQUIRE (naming the IKE SA in a->ike_spi_i):
  * 0, or -1 when the rule has no IKE policy (no PSK, no usable method, not
  * a tunnel rule), there is no route to the peer or no engine. */

@@ -204,6 +204,12 @@ int cp_ikev1_check_liveness(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, ui
 	return ikev1_check_liveness(k->e, sa, now_ms, err);
 }
 
+int cp_ikev1_peer_moved(struct cp_ikev1 *k, const struct ikev2_sa_id *sa,
+			const struct ike_endpoint *remote, uint64_t now_ms)
+{
+	return ikev1_peer_moved(k->e, sa, remote, now_ms);
+}
+
 int cp_ikev1_renew(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		   struct ike_err *err)
 {

@@ -44,6 +44,8 @@ int cp_ikev1_delete_child(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint
 			  uint64_t now_ms, struct ike_err *err);
 int cp_ikev1_check_liveness(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
 			    struct ike_err *err);
+int cp_ikev1_peer_moved(struct cp_ikev1 *k, const struct ikev2_sa_id *sa,
+			const struct ike_endpoint *remote, uint64_t now_ms);
 const struct ikev1_stats *cp_ikev1_stats(const struct cp_ikev1 *k);
 int cp_ikev1_quick_mode(struct cp_ikev1 *k, const struct ikev2_sa_id *sa, uint64_t now_ms,
 			struct ike_err *err);

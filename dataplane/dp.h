@@ -226,6 +226,7 @@ struct dp_ctx {
 	struct dp_routes routes;
 	struct rte_ring *control;        /* workers -> manager: ARP, ND, path MTU reports */
 	struct rte_ring *resolve;        /* workers -> manager: struct dp_resolve_req */
+	struct rte_ring *peer_moved;     /* workers -> manager: struct dp_peer_moved */
 	struct rte_ring *inject;         /* manager -> worker 0: packets to send */
 	struct rte_ring *acquire;        /* workers -> manager: packets waiting for an SA */
 	struct rte_ring *reinject;       /* manager -> worker 0: held packets to process again */
@@ -268,6 +269,17 @@ struct dp_resolve_req {
 	uint8_t pad;
 	uint8_t addr[16];
 	struct rte_mbuf *m;
+};
+
+/* A worker tells the manager that ESP in UDP of the inbound SA at sa_idx,
+ * verified and new to its window, came from another port than its peer's
+ * (esp_in.c): the peer's NAT mapped it anew. */
+struct dp_peer_moved {
+	uint32_t sa_idx;
+	uint16_t port_be;
+	uint8_t family;
+	uint8_t pad;
+	uint8_t addr[16]; /* the packet's source */
 };
 
 /* The Subnet-Router anycast address of p, an IPv6 prefix on one of the

@@ -279,9 +279,10 @@ static void cmd_sa_del(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }
 
-/* The outbound SA to its peer's new address and port (RFC 7296 §2.23):
- * checked against its description, the copy with the new outer header
- * published, the old one freed after a grace period. */
+/* The SA to its peer's new address and port (RFC 7296 §2.23): checked
+ * against its description; outbound, the copy with the new outer header
+ * published, the old one freed after a grace period; inbound, the port its
+ * peer sends from changed in place. */
 static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
 {
 	const struct dpsec_cmd_sa_move *c = (const void *)msg->body;
@@ -296,13 +297,18 @@ static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	from = dp->mgr->shm.sas[c->sa_id].conf; /* its description, without keys */
 	to = from;
 	to.remote = c->remote;
-	to.udp_dport = c->udp_dport;
-	if (dp_sa_move_check(&from, c, err, sizeof(err)) < 0 ||
-	    (old = dp_sa_move(&dp->sas, c->sa_id, &from, &to, err, sizeof(err))) == NULL) {
+	*(from.direction == DPSEC_DIR_OUT ? &to.udp_dport : &to.udp_sport) = c->udp_port;
+	if (dp_sa_move_check(&from, c, err, sizeof(err)) < 0) {
 		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);
 		return;
 	}
-	dp_rcu_defer_sa(dp, old);
+	old = dp_sa_move(&dp->sas, c->sa_id, &from, &to, err, sizeof(err));
+	if (old == NULL && err[0] != '\0') {
+		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);
+		return;
+	}
+	if (old != NULL)
+		dp_rcu_defer_sa(dp, old);
 	dp_mgr_sa_moved(dp, c->sa_id, &from, &to);
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }

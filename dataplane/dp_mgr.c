@@ -184,12 +184,38 @@ static void neigh_tick(struct dp_ctx *dp)
 	dp_shm_neighs_end(&m->shm);
 }
 
+/* A worker's report of a peer's new NAT mapping (esp_in.c): told to the
+ * control plane for an inbound SA IKE negotiated, whose SA_MOVEs follow.
+ * Another SA's is left (reported, so its packets say no more); a report
+ * the event ring has no room for is forgotten, for a later packet from
+ * there to make again. */
+static void peer_moved_input(struct dp_ctx *dp, const struct dp_peer_moved *r)
+{
+	struct dp_sa *sa = r->sa_idx < dp->sas.capacity ? dp->sas.sa[r->sa_idx] : NULL;
+	const struct dpsec_sa_conf *c = sa != NULL ? &dp->mgr->shm.sas[r->sa_idx].conf : NULL;
+	struct dpsec_ev_peer_moved ev = { .sa_id = r->sa_idx,
+					  .udp_sport = rte_be_to_cpu_16(r->port_be),
+					  .remote = { .family = r->family } };
+
+	if (c == NULL || !c->negotiated || c->direction != DPSEC_DIR_IN)
+		return;
+	memcpy(ev.remote.a, r->addr, sizeof(r->addr));
+	if (!dp_ev_push(dp, DPSEC_EV_PEER_MOVED, &ev, sizeof(ev))) {
+		__atomic_store_n(&sa->natt_reported_be, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	dp->mgr_ctr.c[DP_C_natt_peer_moved]++;
+}
+
 bool dp_mgr_poll_packets(struct dp_ctx *dp)
 {
 	struct rte_mbuf *m[DP_BURST];
 	struct dp_resolve_req r[DP_BURST];
+	struct dp_peer_moved moved[16];
 	unsigned int n = rte_ring_dequeue_burst(dp->control, (void **)m, DP_BURST, NULL);
 	unsigned int k = rte_ring_dequeue_burst_elem(dp->resolve, r, sizeof(r[0]), DP_BURST, NULL);
+	unsigned int p = rte_ring_dequeue_burst_elem(dp->peer_moved, moved, sizeof(moved[0]),
+						     RTE_DIM(moved), NULL);
 
 	for (unsigned int i = 0; i < n; i++)
 		if (dp_meta(m[i])->flags & DP_M_PMTU)
@@ -198,7 +224,9 @@ bool dp_mgr_poll_packets(struct dp_ctx *dp)
 			dp_neigh_input(dp, m[i], rte_rdtsc());
 	for (unsigned int i = 0; i < k; i++)
 		dp_neigh_resolve(dp, &r[i], rte_rdtsc());
-	return n + k > 0;
+	for (unsigned int i = 0; i < p; i++)
+		peer_moved_input(dp, &moved[i]);
+	return n + k + p > 0;
 }
 
 bool dp_mgr_poll(struct dp_ctx *dp)

@@ -193,6 +193,8 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 	sa->tos_set = c->dscp_fixed ? (uint8_t)(c->dscp << 2) : 0;
 	sa->local = c->local;
 	sa->natt_port = c->udp_dport;
+	if (c->direction == DPSEC_DIR_IN)
+		sa->natt_peer_port_be = rte_cpu_to_be_16(c->udp_sport);
 }
 
 static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socket_id)
@@ -507,17 +509,18 @@ int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_mo
 {
 	const char *why = NULL;
 
-	if (c->direction != DPSEC_DIR_OUT)
-		why = "only an outbound SA moves (an inbound one is found by its SPI)";
+	if (c->direction != DPSEC_DIR_OUT && c->encap != DPSEC_ENCAP_UDP)
+		why = "an inbound SA without ESP in UDP has no peer port to follow (it is found by its SPI)";
 	else if (!c->negotiated)
 		why = "a static key's SA keeps the peer its configuration names";
 	else if (m->remote.family != c->remote.family)
 		why = "the new address is not of the SA's family";
-	else if (c->mode != DPSEC_MODE_TUNNEL && c->encap != DPSEC_ENCAP_UDP)
+	else if (c->direction == DPSEC_DIR_OUT && c->mode != DPSEC_MODE_TUNNEL &&
+		 c->encap != DPSEC_ENCAP_UDP)
 		why = "a transport-mode SA without ESP in UDP has no outer header to move";
-	else if (c->encap == DPSEC_ENCAP_UDP && m->udp_dport == 0)
+	else if (c->encap == DPSEC_ENCAP_UDP && m->udp_port == 0)
 		why = "ESP in UDP needs the peer's new port (1..65535)";
-	else if (c->encap != DPSEC_ENCAP_UDP && m->udp_dport != 0)
+	else if (c->encap != DPSEC_ENCAP_UDP && m->udp_port != 0)
 		why = "a port given for an SA without ESP in UDP";
 	if (why != NULL)
 		snprintf(err, errlen, "SA %s: cannot move it: %s", c->name, why);
@@ -531,6 +534,13 @@ struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec
 
 	if (old == NULL) {
 		snprintf(err, errlen, "SA id %u: no SA to move", idx);
+		return NULL;
+	}
+	if (to->direction == DPSEC_DIR_IN) {
+		__atomic_store_n(&old->natt_peer_port_be, rte_cpu_to_be_16(to->udp_sport),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&old->natt_reported_be, 0, __ATOMIC_RELAXED);
+		err[0] = '\0';
 		return NULL;
 	}
 	sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE, SOCKET_ID_ANY);

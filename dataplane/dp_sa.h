@@ -77,6 +77,11 @@ struct dp_sa {
 	/* cold: the manager lcore's. The SA's description (name, addresses,
 	 * algorithms) lives once, in the shared-memory SA directory. */
 	uint8_t direction;                /* enum dpsec_direction */
+	/* inbound with NAT traversal: the UDP port its peer's packets come
+	 * from (network order: as its NAT maps it), and the last other one a
+	 * worker reported to the manager (esp_in.c); in padding before life */
+	uint16_t natt_peer_port_be;
+	uint16_t natt_reported_be;
 	struct dpsec_lifetime life;
 	uint64_t added_tsc;
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
@@ -199,9 +204,9 @@ int dp_sa_seq_top_up(struct dp_sa_table *t, struct dp_sa *sa, char *err, size_t 
  * sentence in err (they wait until a later call succeeds). */
 int dp_sa_grants_commit(struct dp_sa_table *t, char *err, size_t errlen);
 
-/* Whether the outbound SA described by c may move to m's address and port
- * (a negotiated one, tunnel mode or ESP in UDP, same family): 0, or
- * -EINVAL with a sentence in err. */
+/* Whether the SA described by c may move to m's address and port (a
+ * negotiated one of the same family; outbound, tunnel mode or ESP in UDP;
+ * inbound, ESP in UDP): 0, or -EINVAL with a sentence in err. */
 int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_move *m, char *err,
 		     size_t errlen);
 
@@ -211,7 +216,9 @@ int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_mo
  * sequence numbers going on from the last one the old copy gave out (that
  * copy refuses any more). The path MTU recorded goes if the address
  * changed. Returns the old copy, for dp_sa_destroy() after a grace
- * period; NULL with a sentence in err (nothing changed). */
+ * period; NULL with a sentence in err (nothing changed). An inbound SA
+ * takes to's peer port in place (workers read it as one store) and
+ * returns NULL with err empty. */
 struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
 			 const struct dpsec_sa_conf *to, char *err, size_t errlen);
 

@@ -45,6 +45,8 @@ static int setup_rings(struct dp_ctx *dp)
 	dp->control = rte_ring_create("dpsec_ctl", 1024, rte_socket_id(), RING_F_SC_DEQ);
 	dp->resolve = rte_ring_create_elem("dpsec_res", sizeof(struct dp_resolve_req), 256,
 					   rte_socket_id(), RING_F_SC_DEQ);
+	dp->peer_moved = rte_ring_create_elem("dpsec_moved", sizeof(struct dp_peer_moved), 256,
+					      rte_socket_id(), RING_F_SC_DEQ);
 	dp->inject = rte_ring_create("dpsec_inj", 1024, rte_socket_id(),
 				     RING_F_SP_ENQ | RING_F_SC_DEQ);
 	dp->acquire = rte_ring_create("dpsec_acq", 1024, rte_socket_id(), RING_F_SC_DEQ);
@@ -52,7 +54,8 @@ static int setup_rings(struct dp_ctx *dp)
 				       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	dp->reroute = rte_ring_create("dpsec_rerte", 1024, rte_socket_id(),
 				      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!dp->control || !dp->resolve || !dp->inject || !dp->acquire || !dp->reinject)
+	if (!dp->control || !dp->resolve || !dp->peer_moved || !dp->inject || !dp->acquire ||
+	    !dp->reinject)
 		return -1;
 	return dp->reroute != NULL ? 0 : -1;
 }
@@ -236,6 +239,7 @@ void dp_teardown(struct dp_ctx *dp)
 	}
 	rte_ring_free(dp->control);
 	rte_ring_free(dp->resolve);
+	rte_ring_free(dp->peer_moved);
 	rte_ring_free(dp->inject);
 	rte_ring_free(dp->acquire);
 	rte_ring_free(dp->reinject);

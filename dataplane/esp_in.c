@@ -6,11 +6,14 @@
  * mode with RFC 6040's ECN egress), and the check that the inner packet
  * matches its SA's rule. */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
+#include <rte_ring_elem.h>
+#include <rte_udp.h>
 
 #include "dp.h"
 #include "dp_pkt.h"
@@ -350,17 +353,50 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
 	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
 }
 
+/* ESP in UDP that verified and was new to sa's window came from port
+ * (network order), not the one sa's peer sends from: the peer's NAT
+ * mapped it anew (RFC 7296 §2.23). Handed to the manager once per new
+ * port (natt_reported_be), which tells the control plane; its SA_MOVE
+ * then names the port. A full ring: reported by a later packet. */
+static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, const struct rte_mbuf *m,
+					     uint16_t port)
+{
+	const struct dp_meta *md = dp_meta((struct rte_mbuf *)(uintptr_t)m);
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct dp_peer_moved r = { .sa_idx = sa->idx, .port_be = port, .family = md->family };
+
+	if (port == __atomic_load_n(&sa->natt_reported_be, __ATOMIC_RELAXED))
+		return;
+	if (md->family == DPSEC_AF_INET6)
+		memcpy(r.addr, ip + offsetof(struct rte_ipv6_hdr, src_addr), 16);
+	else
+		memcpy(r.addr, ip + offsetof(struct rte_ipv4_hdr, src_addr), 4);
+	if (rte_ring_enqueue_elem(dp_g->peer_moved, &r, sizeof(r)) == 0)
+		__atomic_store_n(&sa->natt_reported_be, port, __ATOMIC_RELAXED);
+}
+
+/* The UDP source port of a packet of ESP in UDP, still in front of ESP. */
+static inline uint16_t esp_in_udp_sport(const struct rte_mbuf *m)
+{
+	const struct dp_meta *md = dp_meta((struct rte_mbuf *)(uintptr_t)m);
+
+	return rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+				       md->l3_len - sizeof(struct rte_udp_hdr))->src_port;
+}
+
 /* The verdicts on a run of packets sharing one SA, in one pass over their
  * metadata: engine status and ICV, and each verified packet's number
  * recorded in the SA's window (RFC 4303 §3.4.3: only once its ICV
  * verified), one lock for the run. A number recorded meanwhile (by the
  * other copy in this batch or on another worker) makes the packet a
- * replay. */
+ * replay. With ESP in UDP and a window, a packet so proven from another
+ * port than the peer's is the peer's new NAT mapping (esp_in_peer_moved). */
 static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, int *rc)
 {
 	struct dp_replay *r = run->sa->replay;
 	uint16_t end = run->start + run->len;
+	bool watch = r != NULL && (run->sa->flags & DP_SA_NATT);
 
 	if (r != NULL)
 		dp_replay_lock(r);
@@ -371,6 +407,12 @@ static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batc
 	}
 	if (r != NULL)
 		dp_replay_unlock(r);
+	for (uint16_t j = run->start; watch && j < end; j++) {
+		uint16_t port = esp_in_udp_sport(batch[j]);
+
+		if (rc[j] == 0 && unlikely(port != run->sa->natt_peer_port_be))
+			esp_in_peer_moved(run->sa, batch[j], port);
+	}
 }
 
 /* The highest sequence number of each ESN SA among the packets of the

@@ -146,6 +146,12 @@ int ikev1_delete_ike(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint6
  * -EAGAIN not established, -EALREADY a renewal is under way. */
 int ikev1_renew(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		struct ikev2_sa_id *out, struct ike_err *err);
+/* ESP of one of sa's pairs, verified and new to its window, came from
+ * remote: an established SA whose peer is behind a NAT talks to it there
+ * from now on, and PEER_MOVED follows if that is a new place (as
+ * ikev2_peer_moved()). -ENOENT: no such SA. */
+int ikev1_peer_moved(struct ikev1_engine *e, const struct ikev2_sa_id *sa,
+		     const struct ike_endpoint *remote, uint64_t now_ms);
 /* R-U-THERE (RFC 3706); no R-U-THERE-ACK after the retransmissions takes
  * the ISAKMP SA down. -EOPNOTSUPP when the peer did not announce DPD. */
 int ikev1_check_liveness(struct ikev1_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,

@@ -168,25 +168,45 @@ struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_k
 	return (struct ikev2_event){ .kind = kind, .sa = sa->id, .user = sa->peer.user };
 }
 
-void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx)
+/* sa's peer, behind a NAT, is now at remote: talk to it there, and once
+ * established have the caller send the pairs there too (PEER_MOVED). */
+static void move_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ike_endpoint *remote,
+		      uint64_t now, const char *seen_in)
 {
 	struct ikev2_event ev;
 
-	if (!sa->local_nat && !sa->remote_nat)
+	if (ike_endpoint_same(&sa->remote, remote))
 		return;
-	sa->local = *rx->local;
-	if (ike_endpoint_same(&sa->remote, rx->remote))
-		return;
-	ikev1_sa_log(sa, e, 5, rx->now, "the peer's NAT mapping changed: port %u, now %u%s",
-		     sa->remote.port, rx->remote->port,
-		     memcmp(&sa->remote.addr, &rx->remote->addr, sizeof(sa->remote.addr)) != 0
+	ikev1_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): port %u, now %u%s", seen_in,
+		     sa->remote.port, remote->port,
+		     memcmp(&sa->remote.addr, &remote->addr, sizeof(sa->remote.addr)) != 0
 			     ? ", from another address" : "");
-	sa->remote = *rx->remote;
+	sa->remote = *remote;
 	if (sa->state != IKEV1_S_ESTABLISHED)
 		return; /* Main Mode's move to port 4500: no pair yet */
 	ev = ikev1_event_for(sa, IKEV2_EV_PEER_MOVED);
 	ev.moved.remote = sa->remote;
 	ikev1_emit(e, &ev);
+}
+
+void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx)
+{
+	if (!sa->local_nat && !sa->remote_nat)
+		return;
+	sa->local = *rx->local;
+	move_peer(e, sa, rx->remote, rx->now, "an ISAKMP message");
+}
+
+int ikev1_peer_moved(struct ikev1_engine *e, const struct ikev2_sa_id *id,
+		     const struct ike_endpoint *remote, uint64_t now_ms)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(e, id);
+
+	if (sa == NULL)
+		return -ENOENT;
+	if (sa->remote_nat && sa->state == IKEV1_S_ESTABLISHED)
+		move_peer(e, sa, remote, now_ms, "ESP");
+	return 0;
 }
 
 int ikev1_drop(struct ikev1_engine *e, struct ikev1_sa *sa, enum ikev1_stat s, uint64_t now,

@@ -247,6 +247,12 @@ int ikev2_delete_ike(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint6
  * the retransmissions takes the IKE SA down. */
 int ikev2_check_liveness(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 			 struct ike_err *err);
+/* ESP of one of sa's child SAs, verified and new to its window, came from
+ * remote (RFC 7296 §2.23: a packet whose integrity protection validates):
+ * an established SA whose peer is behind a NAT talks to it there from now
+ * on, and PEER_MOVED follows if that is a new place. -ENOENT: no such SA. */
+int ikev2_peer_moved(struct ikev2_engine *e, const struct ikev2_sa_id *sa,
+		     const struct ike_endpoint *remote, uint64_t now_ms);
 
 /* A new cookie secret; cookies made with the one before stay valid until
  * the next change (RFC 7296 §2.6). */

@@ -373,28 +373,48 @@ static void log_in(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ike
 		     rx->m.hdr.flags & IKEV2_FLAG_R ? "response" : "request", rx->m.hdr.msg_id, text);
 }
 
-/* A peer behind a NAT may get a new mapping: talk to where its last
- * authenticated request came from (RFC 7296 §2.23), and have the caller
- * send the child SAs there too (IKEV2_EV_PEER_MOVED). */
-static void follow_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx)
+/* sa's peer, behind a NAT, is now at remote (RFC 7296 §2.23): talk to it
+ * there, and once established have the caller send the child SAs there
+ * too (IKEV2_EV_PEER_MOVED). */
+static void move_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ike_endpoint *remote,
+		      uint64_t now, const char *seen_in)
 {
 	struct ikev2_event ev;
 
-	if (!sa->remote_nat)
+	if (ike_endpoint_same(&sa->remote, remote))
 		return;
-	sa->local = *rx->local;
-	if (ike_endpoint_same(&sa->remote, rx->remote))
-		return;
-	ikev2_sa_log(sa, e, 5, rx->now, "the peer's NAT mapping changed: port %u, now %u%s",
-		     sa->remote.port, rx->remote->port,
-		     memcmp(&sa->remote.addr, &rx->remote->addr, sizeof(sa->remote.addr)) != 0
+	ikev2_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): port %u, now %u%s", seen_in,
+		     sa->remote.port, remote->port,
+		     memcmp(&sa->remote.addr, &remote->addr, sizeof(sa->remote.addr)) != 0
 			     ? ", from another address" : "");
-	sa->remote = *rx->remote;
+	sa->remote = *remote;
 	if (sa->state < IKEV2_S_ESTABLISHED)
 		return; /* IKE_AUTH's move to port 4500: no child SA yet */
 	ev = ikev2_event_for(sa, IKEV2_EV_PEER_MOVED);
 	ev.moved.remote = sa->remote;
 	ikev2_emit(e, &ev);
+}
+
+/* A peer behind a NAT may get a new mapping: talk to where its last
+ * authenticated request came from. */
+static void follow_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_rx *rx)
+{
+	if (!sa->remote_nat)
+		return;
+	sa->local = *rx->local;
+	move_peer(e, sa, rx->remote, rx->now, "an IKE request");
+}
+
+int ikev2_peer_moved(struct ikev2_engine *e, const struct ikev2_sa_id *id,
+		     const struct ike_endpoint *remote, uint64_t now_ms)
+{
+	struct ikev2_sa *sa = ikev2_find_sa(e, id);
+
+	if (sa == NULL)
+		return -ENOENT;
+	if (sa->remote_nat && sa->state == IKEV2_S_ESTABLISHED)
+		move_peer(e, sa, remote, now_ms, "ESP");
+	return 0;
 }
 
 /* A protected message for sa: window, integrity, then the exchange. */

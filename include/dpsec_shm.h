@@ -18,11 +18,11 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 21             /* bumped on any layout change (21: drop_sa_moved) */
+#define DPSEC_SHM_LAYOUT 22             /* bumped on any layout change (22: natt_peer_moved) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
-#define DPSEC_MSG_VERSION 5             /* of the message bodies (5: SA_MOVE) */
+#define DPSEC_MSG_VERSION 6             /* of the message bodies (6: EV_PEER_MOVED) */
 #define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
 #define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
 #define DPSEC_MAX_LCORES 17             /* workers + the manager */
@@ -52,6 +52,7 @@ enum dpsec_msg_type {
 	DPSEC_EV_ACK = 64,       /* struct dpsec_ev_ack */
 	DPSEC_EV_ACQUIRE,        /* struct dpsec_ev_acquire */
 	DPSEC_EV_SA_EXPIRE,      /* struct dpsec_ev_sa_expire: soft, hard, idle, sequence */
+	DPSEC_EV_PEER_MOVED,     /* struct dpsec_ev_peer_moved: ESP in UDP from a new port */
 	DPSEC_EV_MAX,
 };
 
@@ -108,10 +109,12 @@ struct dpsec_cmd_sa_del {
 /* A peer behind a NAT whose mapping changed (RFC 7296 §2.23): the
  * outbound SA a key exchange made (negotiated) sends to the peer's new
  * address and, with ESP in UDP, its new port from now on; same keys, SPI
- * and sequence numbers. The family stays the SA's. */
+ * and sequence numbers. An inbound SA with ESP in UDP takes the port as
+ * the one its peer sends from (DPSEC_EV_PEER_MOVED reports another). The
+ * family stays the SA's. */
 struct dpsec_cmd_sa_move {
 	uint32_t sa_id;
-	uint16_t udp_dport; /* host order: the peer's port with ESP in UDP, else 0 */
+	uint16_t udp_port;  /* host order: the peer's port with ESP in UDP, else 0 */
 	uint16_t pad;
 	struct dpsec_addr remote;
 };
@@ -210,6 +213,17 @@ struct dpsec_ev_sa_expire {
 	uint8_t direction;
 	uint8_t pad;
 	uint64_t bytes, packets; /* so far */
+};
+
+/* ESP in UDP that verified and was new to the inbound SA's window came
+ * from another port than the SA's peer sends from: the peer's NAT mapped
+ * it anew (RFC 7296 §2.23). Once per new port, until a SA_MOVE of the SA
+ * names it. */
+struct dpsec_ev_peer_moved {
+	uint32_t sa_id;      /* the inbound SA */
+	uint16_t udp_sport;  /* host order: the peer's new port */
+	uint16_t pad;
+	struct dpsec_addr remote; /* the packet's source address */
 };
 
 /* ------------------------------------------------------------------------

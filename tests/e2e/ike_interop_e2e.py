@@ -105,9 +105,10 @@
 #   Then R's mapping changes: its rule maps to NAT_PORTS[1] and its
 #   conntrack table is flushed (conntrack -F), so that strongSwan's packets
 #   leave R from a new public port (a capture on R's side of the WAN link,
-#   where gateway A's packets show with R's public ports, says so). Host B
-#   pings host A all along (5 a second): dpsec's ESP replies, still sent
-#   to the old port, are lost, until strongSwan's dead peer detection
+#   where gateway A's packets show with R's public ports, says so). Host A
+#   pings host B all along (5 a second): dpsec's ESP, still sent to the
+#   old port, is lost, and strongSwan sends no ESP of its own, until its
+#   dead peer detection
 #   (dpd_delay SW_DPD: charon asks once nothing has come in for that long,
 #   counted in whole seconds, so 1-3 s after the change, then every SW_DPD
 #   s; never while ESP comes in) sends an authenticated INFORMATIONAL
@@ -121,13 +122,21 @@
 # --case nat-rebind-v1: the same in IKEv1 (ikev1_e2e.py's stores and
 #   swanctl.conf): NAT-D in Main Mode, dead peer detection by RFC 3706's
 #   R-U-THERE.
+# --case nat-rebind-esp: the same without strongSwan's dead peer detection
+#   (swanctl's default), host B pinging host A: strongSwan's ESP from the
+#   new port, verified and new to the inbound SA's window, is what dpsecd
+#   reports and dpsec-ctld follows (RFC 7296 §2.23: a packet whose
+#   integrity protection validates), before the reply to that first ping
+#   (no ping need be lost). Each case checks in dpsec-ctld's log which of
+#   the two moved the SAs.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan, and for nat-rebind nft and conntrack: exit 77 (skip) when one
 # is missing.
 # usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
-#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1 DPSECD DPSEC_CTLD DPSECCTL
+#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp DPSECD DPSEC_CTLD
+#        DPSECCTL
 import collections
 import hashlib
 import json
@@ -159,7 +168,7 @@ PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
 NAT_PORTS = ("40000-40999", "50000-50999")  # nat-rebind: R's public UDP ports, before and
                                             # after the change
 SW_DPD = 2          # nat-rebind: strongSwan's dpd_delay, seconds
-REBIND = 20         # nat-rebind: seconds for B's pings to be answered again after the change
+REBIND = 20         # nat-rebind: seconds for the pings to be answered again after the change
 LATE = 0.5          # nat-rebind: an answer this long after the flush crossed R's new mapping
 
 
@@ -950,10 +959,28 @@ def run_nat_rebind_v1(w, errs):
     run_nat_rebind(w, errs, 1)
 
 
-def run_nat_rebind(w, errs, version=2):
+def pings_across(w, from_b):
+    """Pings through the tunnel, 5 a second, timestamped (ping -D): from
+    host B, whose ESP then reaches dpsec from strongSwan's new port at once
+    after a change; or from host A, so that after the change nothing of
+    strongSwan's but its dead peer detection tells dpsec where it is."""
+    if from_b:
+        return w.proc("ping-b", ["ping", "-n", "-D", "-i", "0.2", "-I", "10.2.0.2", "10.1.0.2"],
+                      w.ns["gb"])
+    return w.proc("ping-a", ["ping", "-n", "-D", "-i", "0.2", "10.2.0.2"], w.ns["ha"])
+
+
+def run_nat_rebind_esp(w, errs):
+    """nat-rebind without strongSwan's dead peer detection (swanctl's
+    default): only its ESP from the new port tells dpsec."""
+    run_nat_rebind(w, errs, dpd=False)
+
+
+def run_nat_rebind(w, errs, version=2, dpd=True):
     w.ns["r"] = "%s-r" % w.tag
     E.SWANCTL_CONF = E.SWANCTL_CONF.replace(
-        "local_addrs = 192.0.2.2", "local_addrs = 172.16.0.2\n    dpd_delay = %ds" % SW_DPD)
+        "local_addrs = 192.0.2.2", "local_addrs = 172.16.0.2" +
+        ("\n    dpd_delay = %ds" % SW_DPD if dpd else ""))
     w.topology()
     insert_nat(w)
     cap, pcap = capture_nat(w)
@@ -967,14 +994,13 @@ def run_nat_rebind(w, errs, version=2):
     nat_detected(w, errs, ctld, version)
     before = sa_spis(w)
     out_before = [q for q in w.qmsas() if q["direction"] == "outbound"]
-    pinger = w.proc("ping-b", ["ping", "-n", "-D", "-i", "0.2", "-I", "10.2.0.2", "10.1.0.2"],
-                    w.ns["gb"])
+    pinger = pings_across(w, from_b=not dpd)
     time.sleep(2)
     t_change = time.time()
     nat_map(w, NAT_PORTS[1])
     T.sh("conntrack", "-F", ns=w.ns["r"])
     t_flushed = time.time()
-    back = E.wait_until("B's pings answered again after R's new mapping", lambda: [
+    back = E.wait_until("the pings answered again after R's new mapping", lambda: [
         r for r in b_replies(pinger.text()) if r[0] > t_flushed + LATE], REBIND)
     time.sleep(2)  # more pings, for dpsec's ESP after the recovery
     pinger.signal(2)
@@ -983,12 +1009,17 @@ def run_nat_rebind(w, errs, version=2):
     cap.signal(2)
     cap.p.wait(10)
     flows = nat_flows(pcap)
-    check_rebind(errs, flows, b_replies(pinger.text()), back, t_change, t_flushed)
+    check_rebind(errs, flows, b_replies(pinger.text()), back, t_change, t_flushed, dpd)
     after = sa_spis(w)
     if after != before:
         errs.append("nat-rebind: dpsec's IKE SA and child SAs were %s before R's new mapping, "
                     "%s after: expected the same SPIs (no rekey, no new SA)" % (before, after))
     check_moved_sa(w, errs, ctld, out_before, flows, t_flushed)
+    seen_in = "an IKE request" if version == 2 else "an ISAKMP message"
+    told = "the peer's NAT mapping changed (%s)" % (seen_in if dpd else "ESP")
+    if told not in ctld.text():
+        errs.append("nat-rebind: dpsec-ctld's log lacks %r: the move did not come from %s"
+                    % (told, "strongSwan's dead peer detection" if dpd else "its ESP"))
 
 
 def check_moved_sa(w, errs, ctld, out_before, flows, t_flushed):
@@ -1015,10 +1046,11 @@ def check_moved_sa(w, errs, ctld, out_before, flows, t_flushed):
                        [(q["remote_port"], q["seq"]) for q in out_after], new))
 
 
-def check_rebind(errs, flows, replies, back, t_change, t_flushed):
-    """What the capture on R's public side and B's pings say about R's new
-    mapping: strongSwan's packets from a new port, pings lost, then (back:
-    the answers after the change) answered, dpsec's ESP to the new port."""
+def check_rebind(errs, flows, replies, back, t_change, t_flushed, dpd):
+    """What the capture on R's public side and the pings say about R's new
+    mapping: strongSwan's packets from a new port, then (back: the answers
+    after the change) answered, dpsec's ESP to the new port; with dpd (the
+    move waits for strongSwan's dead peer detection), pings lost before."""
     def ports(sel):
         return sorted({f.dport if f.src == "192.0.2.1" else f.sport for f in flows if sel(f)})
     sw_before = ports(lambda f: f.src == "192.0.2.2" and f.dport == 4500 and f.t < t_change)
@@ -1038,7 +1070,7 @@ def check_rebind(errs, flows, replies, back, t_change, t_flushed):
                     "then one of %s)" % (sw_before, sw_after, NAT_PORTS[0], NAT_PORTS[1]))
     last = max([q for t, q in replies if t <= t_flushed + LATE], default=0)
     if not back:
-        errs.append("nat-rebind: B's pings to host A were not answered again within %d s of R's "
+        errs.append("nat-rebind: the pings to host A were not answered again within %d s of R's "
                     "new mapping (the last answered, #%d, was before it): after the change "
                     "dpsec sent its ESP to ports %s, while strongSwan's packets came from %s "
                     "(before it: %s) and its first IKE request from there %s"
@@ -1046,15 +1078,15 @@ def check_rebind(errs, flows, replies, back, t_change, t_flushed):
                        "%.1f s after the change" % (dpd[0].t - t_change) if dpd else "never came"))
         return
     t_back, first = back[0]
-    print("nat-rebind: %d of B's pings lost after the change (from #%d), answered again from "
+    print("nat-rebind: %d of the pings lost after the change (from #%d), answered again from "
           "#%d, %.1f s after it" % (first - last - 1, last + 1, first, t_back - t_change))
-    if first - last < 2:
-        errs.append("nat-rebind: no ping from B was lost after R's new mapping (#%d answered "
+    if dpd and first - last < 2:
+        errs.append("nat-rebind: no ping was lost after R's new mapping (#%d answered "
                     "before it, #%d after): the change did not reach dpsec's replies"
                     % (last, first))
     esp_back = ports(lambda f: f.src == "192.0.2.1" and f.kind == "esp" and f.t > t_back)
     if not esp_back or esp_back != sw_after:
-        errs.append("nat-rebind: once B's pings were answered again, dpsec's ESP went to ports "
+        errs.append("nat-rebind: once the pings were answered again, dpsec's ESP went to ports "
                     "%s, expected strongSwan's new one %s alone" % (esp_back, sw_after))
 
 
@@ -1063,11 +1095,12 @@ def main():
     cases = {"responder": run_responder, "lifetimes": run_lifetimes, "ike-scan": run_ike_scan,
              "fragments": run_fragments, "esp-fragments": run_esp_fragments,
              "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu,
-             "nat-rebind": run_nat_rebind, "nat-rebind-v1": run_nat_rebind_v1}
+             "nat-rebind": run_nat_rebind, "nat-rebind-v1": run_nat_rebind_v1,
+             "nat-rebind-esp": run_nat_rebind_esp}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
-              "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1 DPSECD DPSEC_CTLD "
-              "DPSECCTL",
+              "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp DPSECD "
+              "DPSEC_CTLD DPSECCTL",
               file=sys.stderr)
         return 2
     case = args[1]

@@ -13,8 +13,10 @@
  *   odd:  the rest is the plaintext of an ESP payload (inner packet,
  *         padding, pad length, next header, all fuzzer-chosen) that the
  *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 11,
- *         so that what follows the ICV check is reached too; for an AH SA
- *         it is the next header byte and what AH carries. */
+ *         so that what follows the ICV check is reached too (in UDP, from
+ *         another source port when bit 7 of its first byte is set: a
+ *         NAT's new mapping, which the worker may report only then); for
+ *         an AH SA it is the next header byte and what AH carries. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring_elem.h>
 #include <rte_udp.h>
 
 #include "dp.h"
@@ -167,10 +170,12 @@ static void setup(void)
 	dp_g = &ctx;
 	ctx.pool = rte_pktmbuf_pool_create("fz", 256, 0, DP_META_SIZE, 4096, SOCKET_ID_ANY);
 	ctx.big_pool = dp_reass_big_pool_create("fzb", SOCKET_ID_ANY);
+	ctx.peer_moved = rte_ring_create_elem("fzm", sizeof(struct dp_peer_moved), 64, SOCKET_ID_ANY,
+					      RING_F_SC_DEQ);
 	worker.crypto = ofl_cpu_create(SOCKET_ID_ANY);
 	worker.ctr = rte_zmalloc(NULL, sizeof(*worker.ctr), 64);
 	worker.sa_ctr = rte_zmalloc(NULL, sizeof(*worker.sa_ctr) * N_SA, 64);
-	if (!ctx.pool || !ctx.big_pool || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
+	if (!ctx.pool || !ctx.big_pool || !ctx.peer_moved || !worker.crypto || !worker.ctr || !worker.sa_ctr ||
 	    dp_sa_table_init(&ctx.sas, N_SA, SOCKET_ID_ANY) < 0 ||
 	    dp_reass_init(&worker, REASS_TIMEOUT, SOCKET_ID_ANY) < 0 ||
 	    dp_frag_track_init(&worker, SOCKET_ID_ANY) < 0)
@@ -205,7 +210,21 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	fuzz_put_outer(p, &sa_conf[sa->idx], len, IPPROTO_ESP); /* installed at its index */
 	memcpy(p + hdr + ESP_HDR_LEN + sa->iv_len, d + 2, ct_len);
 	fuzz_esp_seal(worker.crypto, sa, p, hdr, ct_len, seq);
+	if ((sa->flags & DP_SA_NATT) && (d[0] & 0x80)) /* the peer's NAT mapped it anew */
+		((struct rte_udp_hdr *)(p + ip_len))->src_port = rte_cpu_to_be_16((uint16_t)(40000 + d[1]));
 	return true;
+}
+
+/* What the worker told the manager of peers' new NAT mappings: only of
+ * SAs with ESP in UDP, only from another port than the peer's. */
+static void check_peer_moved(void)
+{
+	struct dp_peer_moved r;
+
+	while (rte_ring_dequeue_elem(ctx.peer_moved, &r, sizeof(r)) == 0)
+		if (r.sa_idx >= N_SA || !(ctx.sas.sa[r.sa_idx]->flags & DP_SA_NATT) ||
+		    r.port_be == ctx.sas.sa[r.sa_idx]->natt_peer_port_be)
+			abort();
 }
 
 /* An AH packet for an AH SA: d[0] its next header, the rest what it
@@ -305,5 +324,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m = esp_to_us(m, md);
 	if (m != NULL && dp_esp_in(&worker, &m, 1) == 1)
 		rte_pktmbuf_free(m); /* decapsulated and matched its SA's rule */
+	check_peer_moved();
 	return 0;
 }

@@ -2,7 +2,8 @@
  * functions in: the EAL, mbuf pools with dpsec's per-packet metadata (the
  * packet buffers, and the big ones of packets made whole), and
  * one worker with its crypto engine, global counters and per-SA counters
- * (more workers: dp_test_worker_add).
+ * (more workers: dp_test_worker_add), the ring of its reports of peers'
+ * new NAT mappings.
  * The test adds its SA table, and its policy (or the one-tunnel policy
  * below). */
 #ifndef DP_TEST_WORKER_H
@@ -13,6 +14,7 @@
 
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring_elem.h>
 
 #include "dp.h"
 #include "dp_pkt.h"
@@ -41,7 +43,9 @@ static inline void dp_test_worker_init(struct dp_ctx *ctx, struct dp_worker *w, 
 	dp_g = ctx;
 	ctx->pool = rte_pktmbuf_pool_create("t", mbufs, 0, DP_META_SIZE, 2048 + 128, SOCKET_ID_ANY);
 	ctx->big_pool = dp_reass_big_pool_create("tb", SOCKET_ID_ANY);
-	if (!ctx->pool || !ctx->big_pool)
+	ctx->peer_moved = rte_ring_create_elem("tm", sizeof(struct dp_peer_moved), 64,
+					       SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (!ctx->pool || !ctx->big_pool || !ctx->peer_moved)
 		abort();
 	dp_test_worker_add(w, n_sas);
 }

@@ -863,7 +863,8 @@ START_TEST(test_move_refusals_name_the_reason)
 		uint16_t port;
 		const char *why;
 	} cases[] = {
-		{ DPSEC_DIR_IN, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 0, "only an outbound SA" },
+		{ DPSEC_DIR_IN, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 0,
+		  "inbound SA without ESP in UDP" },
 		{ DPSEC_DIR_OUT, false, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET, 0, "static key" },
 		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TUNNEL, 0, DPSEC_AF_INET6, 0, "family" },
 		{ DPSEC_DIR_OUT, true, DPSEC_MODE_TRANSPORT, 0, DPSEC_AF_INET, 0, "no outer header" },
@@ -879,7 +880,7 @@ START_TEST(test_move_refusals_name_the_reason)
 		c.mode = cases[k].mode;
 		c.encap = cases[k].encap;
 		mv.remote.family = cases[k].family;
-		mv.udp_dport = cases[k].port;
+		mv.udp_port = cases[k].port;
 		ck_assert_int_eq(dp_sa_move_check(&c, &mv, err, sizeof(err)), -EINVAL);
 		ck_assert_msg(strstr(err, cases[k].why) != NULL, "case %zu: %s", k, err);
 	}
@@ -888,7 +889,9 @@ START_TEST(test_move_refusals_name_the_reason)
 	c.mode = DPSEC_MODE_TRANSPORT;
 	c.encap = DPSEC_ENCAP_UDP;
 	mv.remote.family = DPSEC_AF_INET;
-	mv.udp_dport = 4500;
+	mv.udp_port = 4500;
+	ck_assert_int_eq(dp_sa_move_check(&c, &mv, err, sizeof(err)), 0);
+	c.direction = DPSEC_DIR_IN; /* its peer's port, as the peer's NAT now maps it */
 	ck_assert_int_eq(dp_sa_move_check(&c, &mv, err, sizeof(err)), 0);
 }
 END_TEST

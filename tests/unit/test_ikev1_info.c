@@ -178,6 +178,38 @@ START_TEST(nat_mapping_change_followed)
 }
 END_TEST
 
+/* ESP from a new port, verified and new (dpsecd's report): the ISAKMP SA
+ * follows it once, its next message goes there; the side whose peer is
+ * not behind a NAT ignores such a report. */
+START_TEST(nat_mapping_change_seen_in_esp)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_endpoint esp_from = { v4(203, 0, 113, 7), 45000 };
+	struct msg m;
+
+	world_init(&w);
+	w.nat = true;
+	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+	world_go(&w);
+	id = main_and_quick(&w);
+	ck_assert_int_eq(ikev1_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
+	ck_assert_int_eq(ikev1_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
+	drain(&w.r);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_PEER_MOVED)->moved.remote.port, 45000);
+	ck_assert_int_eq(ikev1_check_liveness(w.r.e, &id, w.now, &err), 0);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 45000);
+	free(m.data);
+	ck_assert_int_eq(ikev1_peer_moved(w.i.e, &id, &esp_from, w.now), 0);
+	drain(&w.i);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_PEER_MOVED), 0);
+	world_end(&w);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = {
@@ -186,6 +218,7 @@ int main(void)
 		dpd_answered_and_silent_peer,
 		initial_contact_replaces_old_sas,
 		nat_mapping_change_followed,
+		nat_mapping_change_seen_in_esp,
 	};
 
 	return world_run("ikev1_info", tests, sizeof(tests) / sizeof(tests[0]));

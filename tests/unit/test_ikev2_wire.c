@@ -323,6 +323,40 @@ START_TEST(nat_mapping_change_followed)
 }
 END_TEST
 
+/* ESP from a new port, verified and new (dpsecd's report): the IKE SA
+ * follows it as it would an IKE request, once; the side whose peer is not
+ * behind a NAT, and an SA it does not have, ignore such a report. */
+START_TEST(nat_mapping_change_seen_in_esp)
+{
+	struct world w;
+	struct ike_endpoint esp_from = { v4(203, 0, 113, 7), 45000 };
+	struct ikev2_sa_id id, none = { { 1 } };
+	struct ikev2_event *ev;
+	struct msg m;
+
+	world_behind_a_nat(&w);
+	world_go(&w);
+	id = establish(&w);
+	ck_assert_int_eq(ikev2_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
+	drain(&w.r);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ev = last_ev(&w.r, IKEV2_EV_PEER_MOVED);
+	ck_assert_uint_eq(ev->moved.remote.port, 45000);
+	ck_assert_int_eq(ikev2_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
+	drain(&w.r);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1); /* no news */
+	ck_assert_int_eq(ikev2_check_liveness(w.r.e, &id, w.now, &(struct ike_err){ 0 }), 0);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 45000); /* IKE goes there too */
+	free(m.data);
+	ck_assert_int_eq(ikev2_peer_moved(w.i.e, &id, &esp_from, w.now), 0);
+	drain(&w.i);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_PEER_MOVED), 0);
+	ck_assert_int_eq(ikev2_peer_moved(w.r.e, &none, &esp_from, w.now), -ENOENT);
+	world_end(&w);
+}
+END_TEST
+
 /* i behind a NAT, as above, and each side's policy offering AH first. */
 static void ah_first_behind_a_nat(struct world *w, bool esp_too)
 {
@@ -381,7 +415,7 @@ int main(void)
 		no_fragments_unless_both_agree,
 		dropped_response_retransmitted_and_replayed,
 		no_answer_given_up_after_the_tries,
-		nat_detected_and_port_4500, nat_mapping_change_followed,
+		nat_detected_and_port_4500, nat_mapping_change_followed, nat_mapping_change_seen_in_esp,
 		nat_leaves_ah_out,
 	};
 

@@ -4,7 +4,8 @@
  * tunnel and transport mode; what dp_natt_classify makes of a packet on a
  * NAT-T port (IKE, keepalive, ESP in UDP, bad lengths); decryption of ESP in
  * UDP by dp_esp_in, with the inner header and checksums of transport mode
- * fixed after a NAT rewrote the outer address; encapsulation mismatches;
+ * fixed after a NAT rewrote the outer address, and a NAT's new mapping
+ * (another source port) reported once; encapsulation mismatches;
  * the keepalive schedule and the keepalive packet; and the checks of an SA
  * arriving through the command ring. */
 #include <check.h>
@@ -13,6 +14,7 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring_elem.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -317,6 +319,88 @@ START_TEST(test_inbound_round_trip)
 }
 END_TEST
 
+/* What the workers reported of peers' new NAT mappings since the last call:
+ * up to max of them into r; how many. */
+static unsigned int moved_reports(struct dp_peer_moved *r, unsigned int max)
+{
+	return rte_ring_dequeue_burst_elem(ctx.peer_moved, r, sizeof(r[0]), max, NULL);
+}
+
+/* A small UDP packet from A, through dp_esp_out. */
+static struct rte_mbuf *esp_packet(uint8_t family)
+{
+	uint8_t orig[1500];
+
+	return encrypt(clear_packet(family, IPPROTO_UDP, 40, orig));
+}
+
+/* A packet of ESP in UDP from A, received by B from A's port port (its
+ * NAT's mapping) and decrypted: whether it passed. */
+static bool received_from(struct rte_mbuf *m, uint8_t family, uint16_t port)
+{
+	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, udp_offset(family));
+
+	udp->src_port = rte_cpu_to_be_16(port);
+	ck_assert_int_eq(receive(m), DP_NATT_ESP);
+	return dp_esp_in(&worker, &m, 1) == 1 && (rte_pktmbuf_free(m), true);
+}
+
+/* ESP in UDP from another port than the inbound SA's peer sends from (its
+ * NAT mapped it anew, RFC 7296 §2.23): once a packet verifies and is new to
+ * the window, one report to the manager names the SA, the packet's source
+ * address and port; more packets from there add none; an old packet
+ * replayed from yet another port, or one whose ICV fails, is dropped and
+ * reports nothing; the SA
+ * moved to the new port (SA_MOVE) takes it as its peer's, and the old
+ * port is then a change reported anew. */
+START_TEST(test_new_mapping_reported)
+{
+	struct variant v = variant_of(_i);
+	struct dpsec_sa_conf in_conf;
+	struct dp_peer_moved r[4];
+	struct rte_mbuf *m, *old;
+	char err[256];
+
+	install_pair(v, DPSEC_ENCAP_UDP);
+	while (moved_reports(r, 4) > 0) /* the earlier tests' */
+		;
+	ck_assert(received_from(esp_packet(v.family), v.family, 4501));
+	ck_assert_uint_eq(moved_reports(r, 4), 0); /* the peer's own port */
+	m = esp_packet(v.family);
+	old = rte_pktmbuf_copy(m, ctx.pool, 0, UINT32_MAX);
+	nat_rewrite(m, v.family); /* address nat4/nat6, port 61000 */
+	ck_assert_int_eq(receive(m), DP_NATT_ESP);
+	ck_assert_uint_eq(dp_esp_in(&worker, &m, 1), 1);
+	rte_pktmbuf_free(m);
+	ck_assert_uint_eq(moved_reports(r, 4), 1);
+	ck_assert_uint_eq(r[0].sa_idx, 1);
+	ck_assert_uint_eq(rte_be_to_cpu_16(r[0].port_be), 61000);
+	ck_assert_uint_eq(r[0].family, v.family);
+	ck_assert_mem_eq(r[0].addr, v.family == DPSEC_AF_INET6 ? nat6 : nat4,
+			 v.family == DPSEC_AF_INET6 ? 16 : 4);
+	ck_assert(received_from(esp_packet(v.family), v.family, 61000));
+	ck_assert_uint_eq(moved_reports(r, 4), 0); /* reported once */
+	ck_assert(!received_from(old, v.family, 62000));
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_replay], 1);
+	ck_assert_uint_eq(moved_reports(r, 4), 0); /* a replay proves nothing */
+	m = esp_packet(v.family);
+	*rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - 1) ^= 1; /* its ICV */
+	ck_assert(!received_from(m, v.family, 63000));
+	ck_assert_uint_eq(worker.ctr->c[DP_DROP_icv], 1);
+	ck_assert_uint_eq(moved_reports(r, 4), 0); /* nor does a forgery */
+	in_conf = out_conf;
+	in_conf.direction = DPSEC_DIR_IN;
+	in_conf.udp_sport = 61000;
+	ck_assert_ptr_null(dp_sa_move(&ctx.sas, 1, &in_conf, &in_conf, err, sizeof(err)));
+	ck_assert_str_eq(err, "");
+	ck_assert(received_from(esp_packet(v.family), v.family, 61000));
+	ck_assert_uint_eq(moved_reports(r, 4), 0);
+	ck_assert(received_from(esp_packet(v.family), v.family, 4501));
+	ck_assert_uint_eq(moved_reports(r, 4), 1);
+	ck_assert_uint_eq(rte_be_to_cpu_16(r[0].port_be), 4501);
+}
+END_TEST
+
 /* ESP in UDP for a plain SA, and plain ESP for a UDP SA: counted drops. */
 START_TEST(test_encapsulation_mismatch)
 {
@@ -528,6 +612,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_outbound_udp_header, 0, 8); /* family x mode x GCM/CBC */
 	tcase_add_loop_test(tc, test_outbound_plain_has_no_udp, 0, 4);
 	tcase_add_loop_test(tc, test_inbound_round_trip, 0, 8);
+	tcase_add_loop_test(tc, test_new_mapping_reported, 0, 8);
 	tcase_add_loop_test(tc, test_encapsulation_mismatch, 0, 4);
 	tcase_add_loop_test(tc, test_classify, 0, 2);
 	tcase_add_test(tc, test_keepalive_schedule);
