@@ -615,12 +615,13 @@ static const char *sa_ah_problem(const struct dpsec_sa_conf *c)
 
 static const char *sa_conf_problem(const struct dpsec_sa_conf *c)
 {
-	uint8_t esn, dscp_fixed;
+	uint8_t esn, dscp_fixed, negotiated;
 
 	memcpy(&esn, &c->esn, 1); /* from outside: not yet valid bools */
 	memcpy(&dscp_fixed, &c->dscp_fixed, 1);
-	if (esn > 1 || dscp_fixed > 1)
-		return "esn and dscp_fixed must be 0 or 1";
+	memcpy(&negotiated, &c->negotiated, 1);
+	if (esn > 1 || dscp_fixed > 1 || negotiated > 1)
+		return "esn, dscp_fixed and negotiated must be 0 or 1";
 	if (memchr(c->name, 0, sizeof(c->name)) == NULL)
 		return "name not terminated";
 	if (c->spi < 256)

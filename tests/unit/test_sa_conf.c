@@ -52,6 +52,7 @@ static void raw_byte(bool *field, uint8_t v)
 static void no_nul_in_name(struct dpsec_sa_conf *c) { memset(c->name, 'x', sizeof(c->name)); }
 static void esn_2(struct dpsec_sa_conf *c) { raw_byte(&c->esn, 2); }
 static void dscp_fixed_2(struct dpsec_sa_conf *c) { raw_byte(&c->dscp_fixed, 2); }
+static void negotiated_2(struct dpsec_sa_conf *c) { raw_byte(&c->negotiated, 2); }
 static void spi_255(struct dpsec_sa_conf *c) { c->spi = 255; }
 static void direction_2(struct dpsec_sa_conf *c) { c->direction = 2; }
 static void mode_2(struct dpsec_sa_conf *c) { c->mode = 2; }
@@ -153,8 +154,9 @@ static const struct {
 	const char *message;
 } cases[] = {
 	{ BASE_GCM, no_nul_in_name, "name not terminated" },
-	{ BASE_GCM, esn_2, "esn and dscp_fixed must be 0 or 1" },
-	{ BASE_GCM, dscp_fixed_2, "esn and dscp_fixed must be 0 or 1" },
+	{ BASE_GCM, esn_2, "esn, dscp_fixed and negotiated must be 0 or 1" },
+	{ BASE_GCM, dscp_fixed_2, "esn, dscp_fixed and negotiated must be 0 or 1" },
+	{ BASE_GCM, negotiated_2, "esn, dscp_fixed and negotiated must be 0 or 1" },
 	{ BASE_GCM, spi_255, "SPI 0-255 is reserved" },
 	{ BASE_GCM, direction_2, "direction or mode unknown" },
 	{ BASE_GCM, mode_2, "direction or mode unknown" },
