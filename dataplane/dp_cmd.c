@@ -297,18 +297,22 @@ static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	from = dp->mgr->shm.sas[c->sa_id].conf; /* its description, without keys */
 	to = from;
 	to.remote = c->remote;
-	*(from.direction == DPSEC_DIR_OUT ? &to.udp_dport : &to.udp_sport) = c->udp_port;
 	if (dp_sa_move_check(&from, c, err, sizeof(err)) < 0) {
 		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);
 		return;
 	}
-	old = dp_sa_move(&dp->sas, c->sa_id, &from, &to, err, sizeof(err));
-	if (old == NULL && err[0] != '\0') {
-		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);
-		return;
-	}
-	if (old != NULL)
+	if (from.direction == DPSEC_DIR_IN) {
+		to.udp_sport = c->udp_port;
+		dp_sa_move_in(dp->sas.sa[c->sa_id], c->udp_port);
+	} else {
+		to.udp_dport = c->udp_port;
+		old = dp_sa_move_out(&dp->sas, c->sa_id, &from, &to, err, sizeof(err));
+		if (old == NULL) {
+			ack(dp, msg->h.seq, msg->h.type, ENOMEM, err);
+			return;
+		}
 		dp_rcu_defer_sa(dp, old);
+	}
 	dp_mgr_sa_moved(dp, c->sa_id, &from, &to);
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }

@@ -91,7 +91,7 @@ bool dp_mgr_poll_packets(struct dp_ctx *dp);
 
 /* Records the SAs dpsecd's own configuration installed (directory, base). */
 void dp_mgr_sa_installed(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *conf);
-/* The SA at idx moved (dp_sa_move): its description and the path MTU
+/* The SA at idx moved (SA_MOVE): its description and the path MTU
  * table follow it from from to to. */
 void dp_mgr_sa_moved(struct dp_ctx *dp, uint32_t idx, const struct dpsec_sa_conf *from,
 		     const struct dpsec_sa_conf *to);

@@ -155,8 +155,12 @@ static void sa_build_udp(struct dp_sa *sa, const struct dpsec_sa_conf *c)
 	sa->outer_len += DP_SA_UDP_LEN;
 }
 
+/* The outbound header template from scratch: at install, and again when
+ * the SA moves (dp_sa_move_out). */
 static void sa_build_templates(struct dp_sa *sa, const struct dpsec_sa_conf *c, uint32_t label_key)
 {
+	memset(sa->outer, 0, sizeof(sa->outer));
+	sa->outer_len = 0;
 	if (c->direction != DPSEC_DIR_OUT)
 		return;
 	if (c->mode == DPSEC_MODE_TUNNEL) {
@@ -527,36 +531,30 @@ int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_mo
 	return why != NULL ? -EINVAL : 0;
 }
 
-struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
-			 const struct dpsec_sa_conf *to, char *err, size_t errlen)
+struct dp_sa *dp_sa_move_out(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
+			     const struct dpsec_sa_conf *to, char *err, size_t errlen)
 {
-	struct dp_sa *old = idx < t->capacity ? t->sa[idx] : NULL, *sa;
+	struct dp_sa *old = t->sa[idx],
+		     *sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE, SOCKET_ID_ANY);
 
-	if (old == NULL) {
-		snprintf(err, errlen, "SA id %u: no SA to move", idx);
-		return NULL;
-	}
-	if (to->direction == DPSEC_DIR_IN) {
-		__atomic_store_n(&old->natt_peer_port_be, rte_cpu_to_be_16(to->udp_sport),
-				 __ATOMIC_RELAXED);
-		__atomic_store_n(&old->natt_reported_be, 0, __ATOMIC_RELAXED);
-		err[0] = '\0';
-		return NULL;
-	}
-	sa = rte_zmalloc_socket("dpsec_sa", sizeof(*sa), RTE_CACHE_LINE_SIZE, SOCKET_ID_ANY);
 	if (sa == NULL) {
 		snprintf(err, errlen, "SA %s: out of memory to move it", to->name);
 		return NULL;
 	}
 	memcpy(sa, old, sizeof(*sa));
 	ofl_sa_crypto_copy(&sa->crypto, &old->crypto);
-	memset(sa->outer, 0, sizeof(sa->outer));
 	sa_build_templates(sa, to, t->flow_label_key);
 	if (memcmp(&from->remote, &to->remote, sizeof(to->remote)) != 0)
 		sa->path_mtu = 0; /* another path: what a router said of the old one is not its */
 	sa_seq_hand_over(old, sa);
 	__atomic_store_n(&t->sa[idx], sa, __ATOMIC_RELEASE); /* workers see it whole */
 	return old;
+}
+
+void dp_sa_move_in(struct dp_sa *sa, uint16_t peer_port)
+{
+	__atomic_store_n(&sa->natt_peer_port_be, rte_cpu_to_be_16(peer_port), __ATOMIC_RELAXED);
+	__atomic_store_n(&sa->natt_reported_be, 0, __ATOMIC_RELAXED);
 }
 
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa)

@@ -61,7 +61,7 @@ struct dp_sa {
 	uint32_t rule_id;                 /* inbound: the rule its packets must match */
 	uint8_t stopped;                  /* DP_SA_STOPPED_SPENT once the sequence space is
 					   * exhausted; DP_SA_STOPPED_MOVED: a copy replaced
-					   * (dp_sa_move) */
+					   * (dp_sa_move_out) */
 	union {
 		uint8_t replay_inline[DP_SA_REPLAY_INLINE] __rte_aligned(8); /* inbound: windows up to 64 */
 		/* outbound: the last number it may use; below the end of its space
@@ -210,17 +210,20 @@ int dp_sa_grants_commit(struct dp_sa_table *t, char *err, size_t errlen);
 int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_move *m, char *err,
 		     size_t errlen);
 
-/* Moves the outbound SA at idx, described by from, to the peer to
- * describes (RFC 7296 §2.23: the peer's NAT mapping changed): a copy with
+/* Moves the outbound SA in slot idx (which must hold one), described by
+ * from, to the peer to describes (RFC 7296 §2.23: the peer's NAT mapping changed): a copy with
  * the new outer header takes its slot, its keys and counters the same, its
  * sequence numbers going on from the last one the old copy gave out (that
  * copy refuses any more). The path MTU recorded goes if the address
  * changed. Returns the old copy, for dp_sa_destroy() after a grace
- * period; NULL with a sentence in err (nothing changed). An inbound SA
- * takes to's peer port in place (workers read it as one store) and
- * returns NULL with err empty. */
-struct dp_sa *dp_sa_move(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
-			 const struct dpsec_sa_conf *to, char *err, size_t errlen);
+ * period; NULL with a sentence in err (nothing changed). */
+struct dp_sa *dp_sa_move_out(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
+			     const struct dpsec_sa_conf *to, char *err, size_t errlen);
+
+/* An inbound SA with ESP in UDP: its peer now sends from peer_port (host
+ * order), in place (workers read it with one load); a later other port is
+ * reported again. */
+void dp_sa_move_in(struct dp_sa *sa, uint16_t peer_port);
 
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);

@@ -358,10 +358,9 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
  * mapped it anew (RFC 7296 §2.23). Handed to the manager once per new
  * port (natt_reported_be), which tells the control plane; its SA_MOVE
  * then names the port. A full ring: reported by a later packet. */
-static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, const struct rte_mbuf *m,
-					     uint16_t port)
+static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, struct rte_mbuf *m, uint16_t port)
 {
-	const struct dp_meta *md = dp_meta((struct rte_mbuf *)(uintptr_t)m);
+	const struct dp_meta *md = dp_meta(m);
 	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct dp_peer_moved r = { .sa_idx = sa->idx, .port_be = port, .family = md->family };
 
@@ -376,9 +375,9 @@ static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, const struct rte_
 }
 
 /* The UDP source port of a packet of ESP in UDP, still in front of ESP. */
-static inline uint16_t esp_in_udp_sport(const struct rte_mbuf *m)
+static inline uint16_t esp_in_udp_sport(struct rte_mbuf *m)
 {
-	const struct dp_meta *md = dp_meta((struct rte_mbuf *)(uintptr_t)m);
+	const struct dp_meta *md = dp_meta(m);
 
 	return rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
 				       md->l3_len - sizeof(struct rte_udp_hdr))->src_port;

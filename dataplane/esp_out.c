@@ -30,7 +30,7 @@ static inline uint32_t esp_pad_len(uint32_t payload, uint8_t block)
 static inline uint16_t esp_out_seq_reserve(struct dp_sa *sa, uint16_t n, uint64_t *first)
 {
 	uint64_t last = __atomic_add_fetch(&sa->seq, n, __ATOMIC_SEQ_CST);
-	uint64_t limit = __atomic_load_n(&sa->seq_limit, __ATOMIC_SEQ_CST); /* dp_sa_move()'s */
+	uint64_t limit = __atomic_load_n(&sa->seq_limit, __ATOMIC_SEQ_CST); /* dp_sa_move_out()'s */
 
 	*first = last - n + 1;
 	if (last >= *first && last <= limit)

@@ -341,21 +341,27 @@ static void prep_ccm(IMB_MGR *m, const struct dpsec_sa_conf *c, struct ofl_sa_cr
 	out->block_len = 4;
 }
 
+/* The addresses of a 3DES template's own key schedules, which IMB jobs
+ * take: set where the template lives. */
+static void point_des3(struct ofl_sa_crypto *k)
+{
+	for (int i = 0; i < 3; i++)
+		k->k.cbc.des_ks_ptr[i] = k->k.cbc.des_ks[i];
+}
+
 /* RFC 2451: EDE with K1, K2, K3, the key's three 8-byte thirds. */
 static void prep_des3(const struct dpsec_sa_conf *c, struct ofl_sa_crypto *out)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		des_key_schedule(out->k.cbc.des_ks[i], c->enc_key + 8 * i);
-		out->k.cbc.des_ks_ptr[i] = out->k.cbc.des_ks[i];
-	}
+	point_des3(out);
 }
 
 void ofl_sa_crypto_copy(struct ofl_sa_crypto *dst, const struct ofl_sa_crypto *src)
 {
 	memcpy(dst, src, sizeof(*dst));
 	if (src->enc_alg == DPSEC_ENC_3DES_CBC)
-		for (int i = 0; i < 3; i++)
-			dst->k.cbc.des_ks_ptr[i] = dst->k.cbc.des_ks[i];
+		point_des3(dst);
 }
 
 /* The hash state after one block (the HMAC's padded key) into state; the

@@ -1020,6 +1020,19 @@ def run_nat_rebind(w, errs, version=2, dpd=True):
     if told not in ctld.text():
         errs.append("nat-rebind: dpsec-ctld's log lacks %r: the move did not come from %s"
                     % (told, "strongSwan's dead peer detection" if dpd else "its ESP"))
+    check_esp_reports(w, errs, 0 if dpd else 1)
+
+
+def check_esp_reports(w, errs, want):
+    """dpsecd's natt_peer_moved: how often ESP from a new port was reported,
+    once a port (the next packets from there are the moved inbound SA's);
+    none when the move came from dead peer detection, while strongSwan sent
+    no ESP of its own."""
+    stats = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))
+    got = {r["name"]: r["value"] for r in stats["dataplane"]}["natt_peer_moved"]
+    if got != want:
+        errs.append("nat-rebind: dpsecd reported ESP from a new port %d times "
+                    "(natt_peer_moved), expected %d" % (got, want))
 
 
 def check_moved_sa(w, errs, ctld, out_before, flows, t_flushed):

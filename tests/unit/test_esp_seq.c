@@ -10,7 +10,7 @@
  * of its reserved numbers, and may not share its key, nor an AES-GCM key
  * with an SA of the other direction. Each cipher's layout (IV
  * length, padding to its block) is checked by length and a round trip. An
- * SA moved to its peer's new address or port (dp_sa_move) numbers on from
+ * SA moved to its peer's new address or port (dp_sa_move_out) numbers on from
  * where its old copy stopped, which numbers nothing more. */
 #include <check.h>
 #include <errno.h>
@@ -758,7 +758,7 @@ static struct dp_sa *move_sa0(uint8_t enc_alg, struct dpsec_sa_conf *from, struc
 	to->remote.a[0] = 198, to->remote.a[1] = 51, to->remote.a[2] = 100, to->remote.a[3] = 9;
 	mv.remote = to->remote;
 	ck_assert_msg(dp_sa_move_check(from, &mv, err, sizeof(err)) == 0, "%s", err);
-	old = dp_sa_move(&ctx.sas, 0, from, to, err, sizeof(err));
+	old = dp_sa_move_out(&ctx.sas, 0, from, to, err, sizeof(err));
 	ck_assert_msg(old != NULL, "%s", err);
 	ck_assert_ptr_ne(ctx.sas.sa[0], old);
 	return old;
@@ -817,7 +817,9 @@ START_TEST(test_moved_sa_goes_on_from_its_numbers)
 END_TEST
 
 /* With ESP in UDP the peer's new port goes into the template (RFC 3948:
- * ours stays 4500); with the address unchanged the path MTU stays. */
+ * ours stays 4500), in tunnel mode (_i 0) and transport mode (_i 1), whose
+ * template is the UDP header alone; with the address unchanged the path
+ * MTU stays. */
 START_TEST(test_moved_sa_takes_the_new_port)
 {
 	struct dpsec_sa_conf c = test_conf(false, DPSEC_ENC_AES_GCM_16), to;
@@ -830,6 +832,7 @@ START_TEST(test_moved_sa_takes_the_new_port)
 	install_pair(false, DPSEC_ENC_AES_GCM_16);
 	c.direction = DPSEC_DIR_OUT;
 	c.negotiated = true;
+	c.mode = _i ? DPSEC_MODE_TRANSPORT : DPSEC_MODE_TUNNEL;
 	c.encap = DPSEC_ENCAP_UDP;
 	c.udp_sport = 4500;
 	c.udp_dport = 31000;
@@ -838,7 +841,7 @@ START_TEST(test_moved_sa_takes_the_new_port)
 	ctx.sas.sa[slot]->path_mtu = 1400 | (UINT64_MAX & ~DP_SA_PMTU_MASK);
 	to = c;
 	to.udp_dport = 42000;
-	old = dp_sa_move(&ctx.sas, slot, &c, &to, err, sizeof(err));
+	old = dp_sa_move_out(&ctx.sas, slot, &c, &to, err, sizeof(err));
 	ck_assert_msg(old != NULL, "%s", err);
 	ck_assert_uint_eq(ctx.sas.sa[slot]->path_mtu & DP_SA_PMTU_MASK, 1400);
 	ck_assert_uint_eq(send_burst(&m, 1, &slot), 1);
@@ -988,7 +991,7 @@ int main(void)
 	tcase_add_test(tc, test_ipv4_sum20_matches_dpdk);
 	tcase_add_test(tc, test_ipv4_proto_len_update_matches_full_sum);
 	tcase_add_loop_test(tc, test_moved_sa_goes_on_from_its_numbers, 0, N_LOOP_ALGS);
-	tcase_add_test(tc, test_moved_sa_takes_the_new_port);
+	tcase_add_loop_test(tc, test_moved_sa_takes_the_new_port, 0, 2);
 	tcase_add_test(tc, test_move_refusals_name_the_reason);
 	suite_add_tcase(s, tc);
 	return check_run(s);
