@@ -179,8 +179,7 @@ static void move_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 		return;
 	ikev1_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): port %u, now %u%s", seen_in,
 		     sa->remote.port, remote->port,
-		     memcmp(&sa->remote.addr, &remote->addr, sizeof(sa->remote.addr)) != 0
-			     ? ", from another address" : "");
+		     ike_addr_same(&sa->remote.addr, &remote->addr) ? "" : ", from another address");
 	sa->remote = *remote;
 	if (sa->state != IKEV1_S_ESTABLISHED)
 		return; /* Main Mode's move to port 4500: no pair yet */

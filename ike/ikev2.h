@@ -34,13 +34,18 @@ struct ike_endpoint {
 	uint16_t port;
 };
 
-/* Whether a and b are the same address (of the same family) and port. */
+/* Whether a and b are the same address, of the same family (the bytes
+ * of that family only). */
+static inline bool ike_addr_same(const struct dpsec_addr *a, const struct dpsec_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->a, b->a, a->family == DPSEC_AF_INET6 ? 16 : 4) == 0;
+}
+
+/* Whether a and b are the same address and port. */
 static inline bool ike_endpoint_same(const struct ike_endpoint *a, const struct ike_endpoint *b)
 {
-	size_t len = a->addr.family == DPSEC_AF_INET6 ? 16 : 4;
-
-	return a->port == b->port && a->addr.family == b->addr.family &&
-	       memcmp(a->addr.a, b->addr.a, len) == 0;
+	return a->port == b->port && ike_addr_same(&a->addr, &b->addr);
 }
 
 /* Names an IKE SA: its two SPIs (the responder's is zero until it answers). */

@@ -323,13 +323,14 @@ START_TEST(nat_mapping_change_followed)
 }
 END_TEST
 
-/* ESP from a new port, verified and new (dpsecd's report): the IKE SA
- * follows it as it would an IKE request, once; the side whose peer is not
- * behind a NAT, and an SA it does not have, ignore such a report. */
+/* ESP from a new address and port, verified and new (dpsecd's report):
+ * the IKE SA follows it as it would an IKE request, once; the side whose
+ * peer is not behind a NAT, and an SA it does not have, ignore such a
+ * report. */
 START_TEST(nat_mapping_change_seen_in_esp)
 {
 	struct world w;
-	struct ike_endpoint esp_from = { v4(203, 0, 113, 7), 45000 };
+	struct ike_endpoint esp_from = { v4(203, 0, 113, 8), 45000 }; /* the NAT's other address */
 	struct ikev2_sa_id id, none = { { 1 } };
 	struct ikev2_event *ev;
 	struct msg m;
@@ -342,12 +343,13 @@ START_TEST(nat_mapping_change_seen_in_esp)
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
 	ev = last_ev(&w.r, IKEV2_EV_PEER_MOVED);
 	ck_assert_uint_eq(ev->moved.remote.port, 45000);
+	ck_assert(ike_addr_same(&ev->moved.remote.addr, &esp_from.addr));
 	ck_assert_int_eq(ikev2_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
 	drain(&w.r);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1); /* no news */
 	ck_assert_int_eq(ikev2_check_liveness(w.r.e, &id, w.now, &(struct ike_err){ 0 }), 0);
 	m = take(&w.r);
-	ck_assert_uint_eq(m.to.port, 45000); /* IKE goes there too */
+	ck_assert(ike_endpoint_same(&m.to, &esp_from)); /* IKE goes there too */
 	free(m.data);
 	ck_assert_int_eq(ikev2_peer_moved(w.i.e, &id, &esp_from, w.now), 0);
 	drain(&w.i);
