@@ -272,8 +272,8 @@ struct dp_resolve_req {
 };
 
 /* A worker tells the manager that ESP in UDP of the inbound SA at sa_idx,
- * verified and new to its window, came from another port than its peer's
- * (esp_in.c): the peer's NAT mapped it anew. */
+ * verified and new to its window, came from another address or port than
+ * its peer's (esp_in.c): the peer's NAT mapped it anew. */
 struct dp_peer_moved {
 	uint32_t sa_idx;
 	uint16_t port_be;

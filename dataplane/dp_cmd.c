@@ -303,7 +303,7 @@ static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	}
 	if (from.direction == DPSEC_DIR_IN) {
 		to.udp_sport = c->udp_port;
-		dp_sa_move_in(dp->sas.sa[c->sa_id], c->udp_port);
+		dp_sa_move_in(dp->sas.sa[c->sa_id], &c->remote, c->udp_port);
 	} else {
 		to.udp_dport = c->udp_port;
 		old = dp_sa_move_out(&dp->sas, c->sa_id, &from, &to, err, sizeof(err));

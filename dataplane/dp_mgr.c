@@ -202,6 +202,7 @@ static void peer_moved_input(struct dp_ctx *dp, const struct dp_peer_moved *r)
 	memcpy(ev.remote.a, r->addr, sizeof(r->addr));
 	if (!dp_ev_push(dp, DPSEC_EV_PEER_MOVED, &ev, sizeof(ev))) {
 		__atomic_store_n(&sa->natt_reported_be, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sa->natt_reported_fp, 0, __ATOMIC_RELAXED);
 		return;
 	}
 	dp->mgr_ctr.c[DP_C_natt_peer_moved]++;

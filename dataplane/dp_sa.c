@@ -26,6 +26,10 @@ static_assert(offsetof(struct dp_sa, outer) + DP_SA_OUTER_MAX <= RTE_CACHE_LINE_
 	      "hot SA fields must fit in the first cache line");
 static_assert(offsetof(struct dp_sa, seq) == RTE_CACHE_LINE_SIZE,
 	      "the outbound sequence number has its own cache line");
+/* A run of ESP in UDP reads one line of the SA's cold part (esp_in.c). */
+static_assert(offsetof(struct dp_sa, natt_peer_port_be) / RTE_CACHE_LINE_SIZE ==
+		      (offsetof(struct dp_sa, natt_reported_fp) + 3) / RTE_CACHE_LINE_SIZE,
+	      "the peer's source and the one reported share a cache line");
 
 int dp_sa_table_init(struct dp_sa_table *t, uint32_t capacity, int socket_id)
 {
@@ -197,8 +201,10 @@ static void sa_fill(struct dp_sa *sa, uint32_t idx, const struct dpsec_sa_conf *
 	sa->tos_set = c->dscp_fixed ? (uint8_t)(c->dscp << 2) : 0;
 	sa->local = c->local;
 	sa->natt_port = c->udp_dport;
-	if (c->direction == DPSEC_DIR_IN)
+	if (c->direction == DPSEC_DIR_IN) {
 		sa->natt_peer_port_be = rte_cpu_to_be_16(c->udp_sport);
+		sa->natt_peer_fp = dp_sa_addr_fp(c->remote.family, c->remote.a);
+	}
 }
 
 static int sa_alloc(struct dp_sa **out, const struct dpsec_sa_conf *c, int socket_id)
@@ -551,10 +557,12 @@ struct dp_sa *dp_sa_move_out(struct dp_sa_table *t, uint32_t idx, const struct d
 	return old;
 }
 
-void dp_sa_move_in(struct dp_sa *sa, uint16_t peer_port)
+void dp_sa_move_in(struct dp_sa *sa, const struct dpsec_addr *peer, uint16_t peer_port)
 {
+	__atomic_store_n(&sa->natt_peer_fp, dp_sa_addr_fp(peer->family, peer->a), __ATOMIC_RELAXED);
 	__atomic_store_n(&sa->natt_peer_port_be, rte_cpu_to_be_16(peer_port), __ATOMIC_RELAXED);
 	__atomic_store_n(&sa->natt_reported_be, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sa->natt_reported_fp, 0, __ATOMIC_RELAXED);
 }
 
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_hash.h>
@@ -77,23 +78,27 @@ struct dp_sa {
 	/* cold: the manager lcore's. The SA's description (name, addresses,
 	 * algorithms) lives once, in the shared-memory SA directory. */
 	uint8_t direction;                /* enum dpsec_direction */
-	/* inbound with NAT traversal: the UDP port its peer's packets come
-	 * from (network order: as its NAT maps it), and the last other one a
-	 * worker reported to the manager (esp_in.c); in padding before life */
+	bool key_taken;                   /* a static key taken (dp_seq_store_claim) */
+	/* inbound with NAT traversal: where its peer's packets come from (as
+	 * its NAT maps it), the UDP port (network order) and the address's
+	 * fingerprint (dp_sa_addr_fp), and the last other source a worker
+	 * reported to the manager (esp_in.c); all in the line before life's
+	 * end, the one line of its cold part a worker reads */
 	uint16_t natt_peer_port_be;
 	uint16_t natt_reported_be;
+	uint16_t natt_port;               /* inbound with NAT traversal: our UDP port */
+	uint32_t natt_peer_fp;
+	uint32_t natt_reported_fp;
 	struct dpsec_lifetime life;
 	uint64_t added_tsc;
 	int32_t sad_pos;                  /* key position in the SAD, inbound */
 	struct dpsec_addr local;          /* the SAD key's destination, inbound */
-	uint16_t natt_port;               /* inbound with NAT traversal: our UDP port */
 	/* outbound: the path MTU routers reported (tunnel_pmtu.c) in the low
 	 * 16 bits, the TSC it ages out at in the others; 0: none. Written by
 	 * the manager, read by workers only for packets near the MTU. */
 	uint64_t path_mtu;
-	/* a static key taken (dp_seq_store_claim): its fingerprint;
-	 * outbound, its numbers are reserved in the sequence file, if any */
-	bool key_taken;
+	/* a static key taken: its fingerprint; outbound, its numbers are
+	 * reserved in the sequence file, if any */
 	uint8_t seq_fp[DP_SEQ_FP_LEN];
 	uint64_t seq_granted; /* its first chunk's end, until dp_sa_grants_commit() */
 };
@@ -101,6 +106,23 @@ struct dp_sa {
 #define DP_SA_PMTU_MASK 0xffffull
 
 enum dp_sa_stopped { DP_SA_STOPPED_SPENT = 1, DP_SA_STOPPED_MOVED = 2 };
+
+/* An address of family in 32 bits, for the workers' check that ESP in UDP
+ * comes from its SA's peer: an IPv4 address itself, an IPv6 one its four
+ * words folded (exclusive or), so that a change within one word always
+ * shows; a new IPv6 address with the old one's fold is learnt from IKE
+ * alone. a: network order, as in the packet. */
+static inline uint32_t dp_sa_addr_fp(uint8_t family, const uint8_t *a)
+{
+	uint32_t w[4];
+
+	if (family != DPSEC_AF_INET6) {
+		memcpy(&w[0], a, 4);
+		return w[0];
+	}
+	memcpy(w, a, 16);
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
 
 /* Whether sa's ESP payload is encrypted: not with NULL encryption (RFC
  * 2410) or AES-GMAC (RFC 4543), never with AH. The "confidential bytes"
@@ -220,10 +242,10 @@ int dp_sa_move_check(const struct dpsec_sa_conf *c, const struct dpsec_cmd_sa_mo
 struct dp_sa *dp_sa_move_out(struct dp_sa_table *t, uint32_t idx, const struct dpsec_sa_conf *from,
 			     const struct dpsec_sa_conf *to, char *err, size_t errlen);
 
-/* An inbound SA with ESP in UDP: its peer now sends from peer_port (host
- * order), in place (workers read it with one load); a later other port is
- * reported again. */
-void dp_sa_move_in(struct dp_sa *sa, uint16_t peer_port);
+/* An inbound SA with ESP in UDP: its peer now sends from peer, port
+ * peer_port (host order), in place; a later other source is reported
+ * again. */
+void dp_sa_move_in(struct dp_sa *sa, const struct dpsec_addr *peer, uint16_t peer_port);
 
 /* Frees an unpublished SA (and its SAD key position), wiping its keys. */
 void dp_sa_destroy(struct dp_sa_table *t, struct dp_sa *sa);

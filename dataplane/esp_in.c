@@ -353,34 +353,44 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
 	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
 }
 
-/* ESP in UDP that verified and was new to sa's window came from port
- * (network order), not the one sa's peer sends from: the peer's NAT
- * mapped it anew (RFC 7296 §2.23). Handed to the manager once per new
- * port (natt_reported_be), which tells the control plane; its SA_MOVE
- * then names the port. A full ring: reported by a later packet. */
-static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, struct rte_mbuf *m, uint16_t port)
+/* The source of a packet of ESP in UDP, still in front of ESP: its
+ * address's fingerprint (dp_sa_addr_fp) and its UDP port (network order). */
+static inline void esp_in_udp_source(struct rte_mbuf *m, uint32_t *fp, uint16_t *port)
+{
+	const struct dp_meta *md = dp_meta(m);
+	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	*fp = dp_sa_addr_fp(md->family, ip + (md->family == DPSEC_AF_INET6
+						      ? offsetof(struct rte_ipv6_hdr, src_addr)
+						      : offsetof(struct rte_ipv4_hdr, src_addr)));
+	*port = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+					md->l3_len - sizeof(struct rte_udp_hdr))->src_port;
+}
+
+/* ESP in UDP that verified and was new to sa's window came from another
+ * address or port (fp, port: esp_in_udp_source) than sa's peer sends from:
+ * the peer's NAT mapped it anew (RFC 7296 §2.23). Handed to the manager
+ * once per new source (natt_reported_*), which tells the control plane;
+ * its SA_MOVE then names the source. A full ring: reported by a later
+ * packet. */
+static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, struct rte_mbuf *m, uint32_t fp,
+					     uint16_t port)
 {
 	const struct dp_meta *md = dp_meta(m);
 	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct dp_peer_moved r = { .sa_idx = sa->idx, .port_be = port, .family = md->family };
 
-	if (port == __atomic_load_n(&sa->natt_reported_be, __ATOMIC_RELAXED))
+	if (port == __atomic_load_n(&sa->natt_reported_be, __ATOMIC_RELAXED) &&
+	    fp == __atomic_load_n(&sa->natt_reported_fp, __ATOMIC_RELAXED))
 		return;
 	if (md->family == DPSEC_AF_INET6)
 		memcpy(r.addr, ip + offsetof(struct rte_ipv6_hdr, src_addr), 16);
 	else
 		memcpy(r.addr, ip + offsetof(struct rte_ipv4_hdr, src_addr), 4);
-	if (rte_ring_enqueue_elem(dp_g->peer_moved, &r, sizeof(r)) == 0)
+	if (rte_ring_enqueue_elem(dp_g->peer_moved, &r, sizeof(r)) == 0) {
+		__atomic_store_n(&sa->natt_reported_fp, fp, __ATOMIC_RELAXED);
 		__atomic_store_n(&sa->natt_reported_be, port, __ATOMIC_RELAXED);
-}
-
-/* The UDP source port of a packet of ESP in UDP, still in front of ESP. */
-static inline uint16_t esp_in_udp_sport(struct rte_mbuf *m)
-{
-	const struct dp_meta *md = dp_meta(m);
-
-	return rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
-				       md->l3_len - sizeof(struct rte_udp_hdr))->src_port;
+	}
 }
 
 /* The verdicts on a run of packets sharing one SA, in one pass over their
@@ -389,7 +399,8 @@ static inline uint16_t esp_in_udp_sport(struct rte_mbuf *m)
  * verified), one lock for the run. A number recorded meanwhile (by the
  * other copy in this batch or on another worker) makes the packet a
  * replay. With ESP in UDP and a window, a packet so proven from another
- * port than the peer's is the peer's new NAT mapping (esp_in_peer_moved). */
+ * address or port than the peer's is the peer's new NAT mapping
+ * (esp_in_peer_moved). */
 static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batch,
 			      const struct ofl_op *ops, int *rc)
 {
@@ -407,10 +418,14 @@ static void esp_in_verify_run(const struct esp_span *run, struct rte_mbuf **batc
 	if (r != NULL)
 		dp_replay_unlock(r);
 	for (uint16_t j = run->start; watch && j < end; j++) {
-		uint16_t port = esp_in_udp_sport(batch[j]);
+		uint32_t fp;
+		uint16_t port;
 
-		if (rc[j] == 0 && unlikely(port != run->sa->natt_peer_port_be))
-			esp_in_peer_moved(run->sa, batch[j], port);
+		esp_in_udp_source(batch[j], &fp, &port);
+		if (rc[j] == 0 &&
+		    unlikely(port != __atomic_load_n(&run->sa->natt_peer_port_be, __ATOMIC_RELAXED) ||
+			     fp != __atomic_load_n(&run->sa->natt_peer_fp, __ATOMIC_RELAXED)))
+			esp_in_peer_moved(run->sa, batch[j], fp, port);
 	}
 }
 

@@ -91,7 +91,7 @@
 	X(natt_keepalives_in, "NAT keepalives received (RFC 3948 section 2.3): consumed")    \
 	X(natt_keepalives_out, "NAT keepalives the manager sent for silent UDP-encapsulated SAs") \
 	X(natt_keepalives_unsent, "NAT keepalives not sent: no route, neighbour or buffer")  \
-	X(natt_peer_moved, "ESP in UDP verified and new from another port than its SA's peer sends from (the peer's NAT mapped it anew): told to the control plane") \
+	X(natt_peer_moved, "ESP in UDP verified and new from another address or port than its SA's peer sends from (the peer's NAT mapped it anew): told to the control plane") \
 	X(icmp_errors_sent, "ICMP errors made (too big, time exceeded, no route) for their sources") \
 	X(icmp_errors_limited, "ICMP errors not made: over the worker's rate")              \
 	X(pmtu_reports, "ICMP fragmentation needed / packet too big about the gateway's ESP or AH") \

@@ -99,10 +99,11 @@
 #   of strongSwan (RFC 7296 §2.23): strongSwan's WAN on a private link
 #   behind R (172.16.0.2), R's public address 192.0.2.2 (B's in the other
 #   cases: gateway A's configuration is theirs), strongSwan's UDP leaving R
-#   from a port of NAT_PORTS[0]. strongSwan initiates, both sides detect the
+#   from a port of NAT_MAPS["port"][0]. strongSwan initiates, both sides detect the
 #   NAT from IKE_SA_INIT's NAT_DETECTION notifies (dpsec-ctld's log,
 #   charon's), ESP goes in UDP 4500 through R, and pings pass both ways.
-#   Then R's mapping changes: its rule maps to NAT_PORTS[1] and its
+#   Then R's mapping changes: its rule maps to the ports of
+#   NAT_MAPS["port"][1] and its
 #   conntrack table is flushed (conntrack -F), so that strongSwan's packets
 #   leave R from a new public port (a capture on R's side of the WAN link,
 #   where gateway A's packets show with R's public ports, says so). Host A
@@ -129,14 +130,20 @@
 #   integrity protection validates), before the reply to that first ping
 #   (no ping need be lost). Each case checks in dpsec-ctld's log which of
 #   the two moved the SAs.
+# --case nat-rebind-address: nat-rebind-esp with a NAT that keeps ports
+#   (R maps strongSwan's UDP without a port range, so its port 4500 stays
+#   4500) and changes its public address, from 192.0.2.2 to 192.0.2.3 (as
+#   a NAT whose provider gave it a new address): ESP from the same port
+#   and another address is the new mapping, which dpsec's outbound SA then
+#   follows to that address.
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan, and for nat-rebind nft and conntrack: exit 77 (skip) when one
 # is missing.
 # usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
-#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp DPSECD DPSEC_CTLD
-#        DPSECCTL
+#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp|nat-rebind-address
+#        DPSECD DPSEC_CTLD DPSECCTL
 import collections
 import hashlib
 import json
@@ -165,8 +172,12 @@ NEIGH_FOLLOW = 15   # esp-fragments: seconds for gateway A to find host A's new 
 LAN_MTU = 1200      # tunnel-pmtu: gateway A's LAN port
 PATH_MTU = 1300     # path-mtu: router R's link to B
 PATH_DSCP = 10      # path-mtu: the outer DSCP gateway A's filter action fixes
-NAT_PORTS = ("40000-40999", "50000-50999")  # nat-rebind: R's public UDP ports, before and
-                                            # after the change
+# nat-rebind: R's mappings of strongSwan's UDP before and after the change,
+# by what changes: R's public address and the range of ports it maps to
+# (None: strongSwan's own port, 4500, kept)
+Mapping = collections.namedtuple("Mapping", "addr ports")
+NAT_MAPS = {"port": (Mapping("192.0.2.2", "40000-40999"), Mapping("192.0.2.2", "50000-50999")),
+            "address": (Mapping("192.0.2.2", None), Mapping("192.0.2.3", None))}
 SW_DPD = 2          # nat-rebind: strongSwan's dpd_delay, seconds
 REBIND = 20         # nat-rebind: seconds for the pings to be answered again after the change
 LATE = 0.5          # nat-rebind: an answer this long after the flush crossed R's new mapping
@@ -863,24 +874,26 @@ def host_learns_path_mtu(w, errs):
                     "was not answered:\n%s" % (fits, exact))
 
 
-# R's source NAT (nat_map): strongSwan's UDP leaves with R's public address
-# and a port of the range given
+# R's source NAT (nat_map): strongSwan's UDP leaves with the public address
+# given, and a port of the range given or its own
 NFT_NAT = """table ip nat {
   chain post { type nat hook postrouting priority srcnat; policy accept; }
 }
 flush chain ip nat post
-add rule ip nat post oifname "r-a" ip saddr 172.16.0.0/24 meta l4proto udp snat to 192.0.2.2:%s
+add rule ip nat post oifname "r-a" ip saddr 172.16.0.0/24 meta l4proto udp snat to %s
 """
 # A UDP datagram of nat_flows: time (epoch seconds), addresses and ports,
 # and tshark's last protocol: isakmp, esp (in UDP) or udpencap (a keepalive)
 Flow = collections.namedtuple("Flow", "t src sport dst dport kind")
 
 
-def insert_nat(w):
+def insert_nat(w, first):
     """Router R in front of strongSwan: B's end of the WAN link moves into R
     (as r-a) with B's address, 192.0.2.2, now R's public one; a new link
     joins R (r-b, 172.16.0.1) to B (gwb-wan, 172.16.0.2, R its default
-    route), and R maps strongSwan's UDP to NAT_PORTS[0]."""
+    route), and R maps strongSwan's UDP as first, the first of a case's
+    NAT_MAPS. R also has the public address 192.0.2.3, for a later
+    mapping."""
     r, gb = w.ns["r"], w.ns["gb"]
     T.sh("ip", "-n", gb, "link", "set", "gwb-wan", "netns", r)
     T.sh("ip", "-n", r, "link", "set", "gwb-wan", "name", "r-a")
@@ -892,14 +905,16 @@ def insert_nat(w):
         T.sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev, ns=ns)
         T.sh("ip", "-n", ns, "link", "set", dev, "up")
         T.sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+    T.sh("ip", "-n", r, "addr", "add", "192.0.2.3/24", "dev", "r-a")
     T.sh("ip", "-n", gb, "route", "add", "default", "via", "172.16.0.1")
     T.sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=r)
-    nat_map(w, NAT_PORTS[0])
+    nat_map(w, first)
 
 
-def nat_map(w, ports):
-    """R's one NAT rule, mapping to ports (a range), replaced atomically."""
-    T.sh("nft", "-f", "-", input=NFT_NAT % ports, ns=w.ns["r"])
+def nat_map(w, mapping):
+    """R's one NAT rule, mapping to mapping (a Mapping), replaced atomically."""
+    to = mapping.addr + (":" + mapping.ports if mapping.ports else "")
+    T.sh("nft", "-f", "-", input=NFT_NAT % to, ns=w.ns["r"])
 
 
 def capture_nat(w):
@@ -976,13 +991,20 @@ def run_nat_rebind_esp(w, errs):
     run_nat_rebind(w, errs, dpd=False)
 
 
-def run_nat_rebind(w, errs, version=2, dpd=True):
+def run_nat_rebind_address(w, errs):
+    """nat-rebind-esp behind a NAT that keeps strongSwan's port and changes
+    its public address: ESP from the same port and a new address."""
+    run_nat_rebind(w, errs, dpd=False, change="address")
+
+
+def run_nat_rebind(w, errs, version=2, dpd=True, change="port"):
     w.ns["r"] = "%s-r" % w.tag
     E.SWANCTL_CONF = E.SWANCTL_CONF.replace(
         "local_addrs = 192.0.2.2", "local_addrs = 172.16.0.2" +
         ("\n    dpd_delay = %ds" % SW_DPD if dpd else ""))
+    maps = NAT_MAPS[change]
     w.topology()
-    insert_nat(w)
+    insert_nat(w, maps[0])
     cap, pcap = capture_nat(w)
     ctld = w.gateway("a")
     w.strongswan()
@@ -997,7 +1019,7 @@ def run_nat_rebind(w, errs, version=2, dpd=True):
     pinger = pings_across(w, from_b=not dpd)
     time.sleep(2)
     t_change = time.time()
-    nat_map(w, NAT_PORTS[1])
+    nat_map(w, maps[1])
     T.sh("conntrack", "-F", ns=w.ns["r"])
     t_flushed = time.time()
     back = E.wait_until("the pings answered again after R's new mapping", lambda: [
@@ -1009,7 +1031,7 @@ def run_nat_rebind(w, errs, version=2, dpd=True):
     cap.signal(2)
     cap.p.wait(10)
     flows = nat_flows(pcap)
-    check_rebind(errs, flows, b_replies(pinger.text()), back, t_change, t_flushed, dpd)
+    check_rebind(errs, flows, b_replies(pinger.text()), back, (t_change, t_flushed), dpd, maps)
     after = sa_spis(w)
     if after != before:
         errs.append("nat-rebind: dpsec's IKE SA and child SAs were %s before R's new mapping, "
@@ -1024,68 +1046,93 @@ def run_nat_rebind(w, errs, version=2, dpd=True):
 
 
 def check_esp_reports(w, errs, want):
-    """dpsecd's natt_peer_moved: how often ESP from a new port was reported,
-    once a port (the next packets from there are the moved inbound SA's);
-    none when the move came from dead peer detection, while strongSwan sent
-    no ESP of its own."""
+    """dpsecd's natt_peer_moved: how often ESP from a new source (address
+    or port) was reported, once a source (the next packets from there are
+    the moved inbound SA's); none when the move came from dead peer
+    detection, while strongSwan sent no ESP of its own."""
     stats = json.loads(w.ctl("a", "show", "stats", "--all", "--json"))
     got = {r["name"]: r["value"] for r in stats["dataplane"]}["natt_peer_moved"]
     if got != want:
-        errs.append("nat-rebind: dpsecd reported ESP from a new port %d times "
+        errs.append("nat-rebind: dpsecd reported ESP from a new source %d times "
                     "(natt_peer_moved), expected %d" % (got, want))
+
+
+def sw_sources(flows, sel):
+    """strongSwan's UDP sources as R maps them, [(address, port)], among the
+    flows sel picks."""
+    return sorted({(f.src, f.sport) for f in flows if f.dst == "192.0.2.1" and f.dport == 4500
+                   and sel(f)})
+
+
+def a_destinations(flows, kind, sel):
+    """Where gateway A sent its UDP of kind (esp, isakmp), [(address, port)],
+    among the flows sel picks."""
+    return sorted({(f.dst, f.dport) for f in flows if f.src == "192.0.2.1" and f.kind == kind
+                   and sel(f)})
 
 
 def check_moved_sa(w, errs, ctld, out_before, flows, t_flushed):
     """dpsec-ctld said the peer moved and its outbound SA followed; show
-    qmsas gives that SA strongSwan's new port, and its sequence numbers
-    went on from where they were (the same SA, moved, not a new one)."""
-    new = sorted({f.sport for f in flows if f.src == "192.0.2.2" and f.dport == 4500
-                  and f.t > t_flushed})
-    moved = re.findall(r"IKE peer moved to 192\.0\.2\.2 port (\d+) \(its NAT's mapping "
+    qmsas gives that SA strongSwan's new address and port, and its sequence
+    numbers went on from where they were (the same SA, moved, not a new
+    one)."""
+    new = sw_sources(flows, lambda f: f.t > t_flushed)
+    moved = re.findall(r"IKE peer moved to (\S+) port (\d+) \(its NAT's mapping "
                        r"changed\): (\d+) outbound SAs follow", ctld.text())
     out_after = [q for q in w.qmsas() if q["direction"] == "outbound"]
+
+    def ends(sas):
+        return [(q["remote"], q["remote_port"], q["seq"]) for q in sas]
     print("nat-rebind: dpsec-ctld: %s; outbound SA before %s, after %s" % (
-        moved, [(q["remote_port"], q["seq"]) for q in out_before],
-        [(q["remote_port"], q["seq"]) for q in out_after]))
-    if [(int(p), int(n)) for p, n in moved] != [(p, 1) for p in new]:
-        errs.append("nat-rebind: dpsec-ctld should have said once that the peer moved to port "
-                    "%s and its one outbound SA followed; it said %s" % (new, moved))
+        moved, ends(out_before), ends(out_after)))
+    if [(a, int(p), int(n)) for a, p, n in moved] != [(a, p, 1) for a, p in new]:
+        errs.append("nat-rebind: dpsec-ctld should have said once that the peer moved to %s "
+                    "and its one outbound SA followed; it said %s" % (new, moved))
     if len(out_before) != 1 or len(out_after) != 1 or \
-            [q["remote_port"] for q in out_after] != new or \
+            [(q["remote"], q["remote_port"]) for q in out_after] != new or \
             out_after[0]["seq"] <= out_before[0]["seq"]:
-        errs.append("nat-rebind: show qmsas gave the outbound SA (port, sequence number) %s "
-                    "before the change, %s after: expected port %s after, its numbers gone on"
-                    % ([(q["remote_port"], q["seq"]) for q in out_before],
-                       [(q["remote_port"], q["seq"]) for q in out_after], new))
+        errs.append("nat-rebind: show qmsas gave the outbound SA (address, port, sequence "
+                    "number) %s before the change, %s after: expected %s after, its numbers "
+                    "gone on" % (ends(out_before), ends(out_after), new))
 
 
-def check_rebind(errs, flows, replies, back, t_change, t_flushed, dpd):
+def mapped_as(source, mapping):
+    """Whether strongSwan's source (address, port) is what mapping makes."""
+    if source[0] != mapping.addr:
+        return False
+    if mapping.ports is None:
+        return source[1] == 4500
+    low, high = (int(p) for p in mapping.ports.split("-"))
+    return low <= source[1] <= high
+
+
+def check_rebind(errs, flows, replies, back, times, dpd, maps):
     """What the capture on R's public side and the pings say about R's new
-    mapping: strongSwan's packets from a new port, then (back: the answers
-    after the change) answered, dpsec's ESP to the new port; with dpd (the
-    move waits for strongSwan's dead peer detection), pings lost before."""
-    def ports(sel):
-        return sorted({f.dport if f.src == "192.0.2.1" else f.sport for f in flows if sel(f)})
-    sw_before = ports(lambda f: f.src == "192.0.2.2" and f.dport == 4500 and f.t < t_change)
-    sw_after = ports(lambda f: f.src == "192.0.2.2" and f.dport == 4500 and f.t > t_flushed)
-    esp_after = ports(lambda f: f.src == "192.0.2.1" and f.kind == "esp" and f.t > t_flushed)
-    ike_after = ports(lambda f: f.src == "192.0.2.1" and f.kind == "isakmp" and f.t > t_flushed)
-    dpd = [f for f in flows if f.src == "192.0.2.2" and f.kind == "isakmp" and f.t > t_flushed]
-    low, high = (int(p) for p in NAT_PORTS[1].split("-"))
-    print("nat-rebind: strongSwan's UDP from R's port %s before the change, %s after; its first "
-          "IKE message from there %s; dpsec's ESP after the change to ports %s, its IKE to %s"
+    mapping (maps: before and after; times: when it changed, when R's
+    table was flushed): strongSwan's packets from a new source, then
+    (back: the answers after the change) answered, dpsec's ESP to the new
+    source; with dpd (the move waits for strongSwan's dead peer
+    detection), pings lost before."""
+    t_change, t_flushed = times
+    sw_before = sw_sources(flows, lambda f: f.t < t_change)
+    sw_after = sw_sources(flows, lambda f: f.t > t_flushed)
+    esp_after = a_destinations(flows, "esp", lambda f: f.t > t_flushed)
+    ike_after = a_destinations(flows, "isakmp", lambda f: f.t > t_flushed)
+    dpd = [f for f in flows if f.dst == "192.0.2.1" and f.kind == "isakmp" and f.t > t_flushed]
+    print("nat-rebind: strongSwan's UDP from R's %s before the change, %s after; its first "
+          "IKE message from there %s; dpsec's ESP after the change to %s, its IKE to %s"
           % (sw_before, sw_after, "%.1f s after the change" % (dpd[0].t - t_change)
              if dpd else "none", esp_after, ike_after))
     if len(sw_before) != 1 or len(sw_after) != 1 or sw_before == sw_after or \
-            not low <= sw_after[0] <= high:
+            not mapped_as(sw_before[0], maps[0]) or not mapped_as(sw_after[0], maps[1]):
         errs.append("nat-rebind: R's mapping did not change as it should: strongSwan's packets "
-                    "left R from ports %s before the change and %s after (expected one of %s, "
-                    "then one of %s)" % (sw_before, sw_after, NAT_PORTS[0], NAT_PORTS[1]))
+                    "left R from %s before the change and %s after (expected %s, then %s)"
+                    % (sw_before, sw_after, maps[0], maps[1]))
     last = max([q for t, q in replies if t <= t_flushed + LATE], default=0)
     if not back:
         errs.append("nat-rebind: the pings to host A were not answered again within %d s of R's "
                     "new mapping (the last answered, #%d, was before it): after the change "
-                    "dpsec sent its ESP to ports %s, while strongSwan's packets came from %s "
+                    "dpsec sent its ESP to %s, while strongSwan's packets came from %s "
                     "(before it: %s) and its first IKE request from there %s"
                     % (REBIND, last, esp_after, sw_after, sw_before,
                        "%.1f s after the change" % (dpd[0].t - t_change) if dpd else "never came"))
@@ -1097,10 +1144,10 @@ def check_rebind(errs, flows, replies, back, t_change, t_flushed, dpd):
         errs.append("nat-rebind: no ping was lost after R's new mapping (#%d answered "
                     "before it, #%d after): the change did not reach dpsec's replies"
                     % (last, first))
-    esp_back = ports(lambda f: f.src == "192.0.2.1" and f.kind == "esp" and f.t > t_back)
+    esp_back = a_destinations(flows, "esp", lambda f: f.t > t_back)
     if not esp_back or esp_back != sw_after:
-        errs.append("nat-rebind: once the pings were answered again, dpsec's ESP went to ports "
-                    "%s, expected strongSwan's new one %s alone" % (esp_back, sw_after))
+        errs.append("nat-rebind: once the pings were answered again, dpsec's ESP went to %s, "
+                    "expected strongSwan's new source %s alone" % (esp_back, sw_after))
 
 
 def main():
@@ -1109,11 +1156,11 @@ def main():
              "fragments": run_fragments, "esp-fragments": run_esp_fragments,
              "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu,
              "nat-rebind": run_nat_rebind, "nat-rebind-v1": run_nat_rebind_v1,
-             "nat-rebind-esp": run_nat_rebind_esp}
+             "nat-rebind-esp": run_nat_rebind_esp, "nat-rebind-address": run_nat_rebind_address}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
-              "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp DPSECD "
-              "DPSEC_CTLD DPSECCTL",
+              "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp|"
+              "nat-rebind-address DPSECD DPSEC_CTLD DPSECCTL",
               file=sys.stderr)
         return 2
     case = args[1]

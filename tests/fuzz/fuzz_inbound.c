@@ -14,8 +14,9 @@
  *         padding, pad length, next header, all fuzzer-chosen) that the
  *         harness seals with a correct ICV for inbound SA (byte 0 >> 1) % 11,
  *         so that what follows the ICV check is reached too (in UDP, from
- *         another source port when bit 7 of its first byte is set: a
- *         NAT's new mapping, which the worker may report only then); for
+ *         another source port when bit 7 of its first byte is set, another
+ *         source address when bit 6 is: a NAT's new mapping, which the
+ *         worker may report only then); for
  *         an AH SA it is the next header byte and what AH carries. */
 #include <stdint.h>
 #include <stdio.h>
@@ -189,6 +190,22 @@ static void setup(void)
 		abort();
 }
 
+/* The packet at p from another address of the peer's network: its
+ * source's last byte changed by x (never to itself), the IPv4 header
+ * checksum made anew. */
+static void move_source_address(uint8_t *p, const struct dp_sa *sa, uint8_t x)
+{
+	struct rte_ipv4_hdr *ip4 = (struct rte_ipv4_hdr *)p;
+
+	if (sa->flags & DP_SA_OUTER6) {
+		((struct rte_ipv6_hdr *)p)->src_addr[15] ^= (uint8_t)(x | 1);
+		return;
+	}
+	((uint8_t *)&ip4->src_addr)[3] ^= (uint8_t)(x | 1);
+	ip4->hdr_checksum = 0;
+	ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+}
+
 /* Builds a sealed ESP packet (in UDP for a NAT-T SA) in m from fuzzer
  * plaintext; false if too small. */
 static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8_t *d, size_t n)
@@ -212,19 +229,25 @@ static bool build_sealed(struct rte_mbuf *m, const struct dp_sa *sa, const uint8
 	fuzz_esp_seal(worker.crypto, sa, p, hdr, ct_len, seq);
 	if ((sa->flags & DP_SA_NATT) && (d[0] & 0x80)) /* the peer's NAT mapped it anew */
 		((struct rte_udp_hdr *)(p + ip_len))->src_port = rte_cpu_to_be_16((uint16_t)(40000 + d[1]));
+	if ((sa->flags & DP_SA_NATT) && (d[0] & 0x40))
+		move_source_address(p, sa, d[1]);
 	return true;
 }
 
 /* What the worker told the manager of peers' new NAT mappings: only of
- * SAs with ESP in UDP, only from another port than the peer's. */
+ * SAs with ESP in UDP, only from another address or port than the peer's. */
 static void check_peer_moved(void)
 {
 	struct dp_peer_moved r;
 
-	while (rte_ring_dequeue_elem(ctx.peer_moved, &r, sizeof(r)) == 0)
-		if (r.sa_idx >= N_SA || !(ctx.sas.sa[r.sa_idx]->flags & DP_SA_NATT) ||
-		    r.port_be == ctx.sas.sa[r.sa_idx]->natt_peer_port_be)
+	while (rte_ring_dequeue_elem(ctx.peer_moved, &r, sizeof(r)) == 0) {
+		const struct dp_sa *sa = r.sa_idx < N_SA ? ctx.sas.sa[r.sa_idx] : NULL;
+
+		if (sa == NULL || !(sa->flags & DP_SA_NATT) ||
+		    (r.port_be == sa->natt_peer_port_be &&
+		     dp_sa_addr_fp(r.family, r.addr) == sa->natt_peer_fp))
 			abort();
+	}
 }
 
 /* An AH packet for an AH SA: d[0] its next header, the rest what it

@@ -256,23 +256,35 @@ START_TEST(test_outbound_plain_has_no_udp)
 }
 END_TEST
 
-/* What the NAT in front of B does: another source address and port; the
- * IPv4 header checksum follows (RFC 3022), the UDP checksum is left to the
- * receiver, which must not depend on it (RFC 3948 §2.1). */
-static void nat_rewrite(struct rte_mbuf *m, uint8_t family)
+/* Where a packet from A comes from: its source address and UDP port,
+ * the IPv4 header checksum following (RFC 3022: what a NAT in front of A
+ * does); the UDP checksum is left to the receiver, which must not depend
+ * on it (RFC 3948 §2.1). */
+static void set_source(struct rte_mbuf *m, uint8_t family, const uint8_t *addr, uint16_t port)
 {
 	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, udp_offset(family));
 
-	udp->src_port = rte_cpu_to_be_16(61000);
+	udp->src_port = rte_cpu_to_be_16(port);
 	if (family == DPSEC_AF_INET6) {
-		memcpy(rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *)->src_addr, nat6, 16);
+		memcpy(rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *)->src_addr, addr, 16);
 		return;
 	}
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 
-	memcpy(&ip->src_addr, nat4, 4);
+	memcpy(&ip->src_addr, addr, 4);
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+/* The address of the NAT in front of A, and A's own. */
+static const uint8_t *nat_addr(uint8_t family)
+{
+	return family == DPSEC_AF_INET6 ? nat6 : nat4;
+}
+
+static const uint8_t *a_addr(uint8_t family)
+{
+	return family == DPSEC_AF_INET6 ? host_a6 : host_a4;
 }
 
 /* Receives m as a worker does: parse, then the NAT-T sort. */
@@ -297,7 +309,7 @@ START_TEST(test_inbound_round_trip)
 			const uint8_t *p;
 
 			if (natted)
-				nat_rewrite(m, v.family);
+				set_source(m, v.family, nat_addr(v.family), 61000);
 			ck_assert_int_eq(receive(m), DP_NATT_ESP);
 			ck_assert_uint_eq(dp_esp_in(&worker, &m, 1), 1);
 			p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -334,64 +346,101 @@ static struct rte_mbuf *esp_packet(uint8_t family)
 	return encrypt(clear_packet(family, IPPROTO_UDP, 40, orig));
 }
 
-/* A packet of ESP in UDP from A, received by B from A's port port (its
+/* A packet of ESP in UDP from A, received by B from addr, port port (a
  * NAT's mapping) and decrypted: whether it passed. */
-static bool received_from(struct rte_mbuf *m, uint8_t family, uint16_t port)
+static bool received_from(struct rte_mbuf *m, uint8_t family, const uint8_t *addr, uint16_t port)
 {
-	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, udp_offset(family));
-
-	udp->src_port = rte_cpu_to_be_16(port);
+	set_source(m, family, addr, port);
 	ck_assert_int_eq(receive(m), DP_NATT_ESP);
 	return dp_esp_in(&worker, &m, 1) == 1 && (rte_pktmbuf_free(m), true);
 }
 
-/* ESP in UDP from another port than the inbound SA's peer sends from (its
- * NAT mapped it anew, RFC 7296 §2.23): once a packet verifies and is new to
- * the window, one report to the manager names the SA, the packet's source
- * address and port; more packets from there add none; an old packet
- * replayed from yet another port, or one whose ICV fails, is dropped and
- * reports nothing; the SA
- * moved to the new port (SA_MOVE) takes it as its peer's, and the old
- * port is then a change reported anew. */
+/* The one report r names the inbound SA and the source addr, port. */
+static void check_report(const struct dp_peer_moved *r, uint8_t family, const uint8_t *addr,
+			 uint16_t port)
+{
+	ck_assert_uint_eq(r->sa_idx, 1);
+	ck_assert_uint_eq(rte_be_to_cpu_16(r->port_be), port);
+	ck_assert_uint_eq(r->family, family);
+	ck_assert_mem_eq(r->addr, addr, family == DPSEC_AF_INET6 ? 16 : 4);
+}
+
+/* The inbound SA moved (SA_MOVE) to addr, port: packets from there are
+ * its peer's, the peer's first source (A's address, port 4501) a change
+ * reported anew. */
+static void check_moved_in(uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	struct dp_peer_moved r[4];
+	struct dpsec_addr peer;
+
+	set_addr(&peer, family, addr, addr);
+	dp_sa_move_in(ctx.sas.sa[1], &peer, port);
+	ck_assert(received_from(esp_packet(family), family, addr, port));
+	ck_assert_uint_eq(moved_reports(r, 4), 0);
+	ck_assert(received_from(esp_packet(family), family, a_addr(family), 4501));
+	ck_assert_uint_eq(moved_reports(r, 4), 1);
+	check_report(&r[0], family, a_addr(family), 4501);
+}
+
+/* ESP in UDP from another address and port than the inbound SA's peer
+ * sends from (its NAT mapped it anew, RFC 7296 §2.23): once a packet
+ * verifies and is new to the window, one report to the manager names the
+ * SA, the packet's source address and port; more packets from there add
+ * none; an old packet replayed from yet another port, or one whose ICV
+ * fails, is dropped and reports nothing; the SA moved to the new source
+ * (SA_MOVE) takes it as its peer's, and the old one is then a change
+ * reported anew. */
 START_TEST(test_new_mapping_reported)
 {
 	struct variant v = variant_of(_i);
+	const uint8_t *a = a_addr(v.family), *nat = nat_addr(v.family);
 	struct dp_peer_moved r[4];
-	struct rte_mbuf *m, *old;
+	struct rte_mbuf *old;
 
 	install_pair(v, DPSEC_ENCAP_UDP);
 	while (moved_reports(r, 4) > 0) /* the earlier tests' */
 		;
-	ck_assert(received_from(esp_packet(v.family), v.family, 4501));
-	ck_assert_uint_eq(moved_reports(r, 4), 0); /* the peer's own port */
-	m = esp_packet(v.family);
-	old = rte_pktmbuf_copy(m, ctx.pool, 0, UINT32_MAX);
-	nat_rewrite(m, v.family); /* address nat4/nat6, port 61000 */
-	ck_assert_int_eq(receive(m), DP_NATT_ESP);
-	ck_assert_uint_eq(dp_esp_in(&worker, &m, 1), 1);
-	rte_pktmbuf_free(m);
+	ck_assert(received_from(esp_packet(v.family), v.family, a, 4501));
+	ck_assert_uint_eq(moved_reports(r, 4), 0); /* the peer's own source */
+	old = esp_packet(v.family);
+	ck_assert(received_from(rte_pktmbuf_copy(old, ctx.pool, 0, UINT32_MAX), v.family, nat,
+				61000));
 	ck_assert_uint_eq(moved_reports(r, 4), 1);
-	ck_assert_uint_eq(r[0].sa_idx, 1);
-	ck_assert_uint_eq(rte_be_to_cpu_16(r[0].port_be), 61000);
-	ck_assert_uint_eq(r[0].family, v.family);
-	ck_assert_mem_eq(r[0].addr, v.family == DPSEC_AF_INET6 ? nat6 : nat4,
-			 v.family == DPSEC_AF_INET6 ? 16 : 4);
-	ck_assert(received_from(esp_packet(v.family), v.family, 61000));
+	check_report(&r[0], v.family, nat, 61000);
+	ck_assert(received_from(esp_packet(v.family), v.family, nat, 61000));
 	ck_assert_uint_eq(moved_reports(r, 4), 0); /* reported once */
-	ck_assert(!received_from(old, v.family, 62000));
+	ck_assert(!received_from(old, v.family, nat, 62000));
 	ck_assert_uint_eq(worker.ctr->c[DP_DROP_replay], 1);
 	ck_assert_uint_eq(moved_reports(r, 4), 0); /* a replay proves nothing */
-	m = esp_packet(v.family);
-	*rte_pktmbuf_mtod_offset(m, uint8_t *, m->pkt_len - 1) ^= 1; /* its ICV */
-	ck_assert(!received_from(m, v.family, 63000));
+	old = esp_packet(v.family);
+	*rte_pktmbuf_mtod_offset(old, uint8_t *, old->pkt_len - 1) ^= 1; /* its ICV */
+	ck_assert(!received_from(old, v.family, nat, 63000));
 	ck_assert_uint_eq(worker.ctr->c[DP_DROP_icv], 1);
 	ck_assert_uint_eq(moved_reports(r, 4), 0); /* nor does a forgery */
-	dp_sa_move_in(ctx.sas.sa[1], 61000);
-	ck_assert(received_from(esp_packet(v.family), v.family, 61000));
-	ck_assert_uint_eq(moved_reports(r, 4), 0);
-	ck_assert(received_from(esp_packet(v.family), v.family, 4501));
+	check_moved_in(v.family, nat, 61000);
+}
+END_TEST
+
+/* A NAT that keeps the port and changes its address (a new public address
+ * of a port-preserving NAT): the same port from another address is a new
+ * source, reported once; after the SA moved there, the old address is a
+ * change again. */
+START_TEST(test_new_address_reported)
+{
+	struct variant v = variant_of(_i);
+	const uint8_t *nat = nat_addr(v.family);
+	struct dp_peer_moved r[4];
+
+	install_pair(v, DPSEC_ENCAP_UDP);
+	while (moved_reports(r, 4) > 0)
+		;
+	ck_assert(received_from(esp_packet(v.family), v.family, nat, 4501));
 	ck_assert_uint_eq(moved_reports(r, 4), 1);
-	ck_assert_uint_eq(rte_be_to_cpu_16(r[0].port_be), 4501);
+	check_report(&r[0], v.family, nat, 4501);
+	ck_assert(received_from(esp_packet(v.family), v.family, nat, 4501));
+	ck_assert_uint_eq(moved_reports(r, 4), 0);
+	check_moved_in(v.family, nat, 4501);
+	ck_assert_uint_eq(worker.sa_ctr[1].packets, 4);
 }
 END_TEST
 
@@ -607,6 +656,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_outbound_plain_has_no_udp, 0, 4);
 	tcase_add_loop_test(tc, test_inbound_round_trip, 0, 8);
 	tcase_add_loop_test(tc, test_new_mapping_reported, 0, 8);
+	tcase_add_loop_test(tc, test_new_address_reported, 0, 8);
 	tcase_add_loop_test(tc, test_encapsulation_mismatch, 0, 4);
 	tcase_add_loop_test(tc, test_classify, 0, 2);
 	tcase_add_test(tc, test_keepalive_schedule);
