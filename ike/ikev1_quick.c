@@ -144,14 +144,6 @@ static bool esp_enc_alg(uint16_t id, uint8_t *alg)
 	return false;
 }
 
-/* An offer's key length in bits: AES without a Key Length attribute is
- * taken as AES-128 (peers that leave it out mean that); the other ciphers
- * have no attribute to give. */
-static uint16_t esp_key_bits(uint8_t alg, uint16_t attr)
-{
-	return attr || !ike_enc_has_key_length(alg) ? attr : 128;
-}
-
 static void add_life(struct ike_sa *sa, uint16_t type, uint64_t v, uint8_t be[8])
 {
 	ike_sa_add_attr_tv(sa, ISAKMP_IPSEC_SA_LIFE_TYPE, type);
@@ -221,7 +213,10 @@ static void transform_offer(const struct ike_proposal *p, const struct ike_trans
 		uint8_t alg;
 		bool known = esp_enc_alg(t->id, &alg);
 
-		value(&o->enc, known, alg, esp_key_bits(alg, pol->key_len));
+		/* the Key Length attribute as sent: AES without one matches
+		 * none of our methods (RFC 3602 §5.3: it MUST be there, as the
+		 * AES-GCM, AES-CCM and AES-GMAC RFCs say too), nor 3DES with one */
+		value(&o->enc, known, alg, pol->key_len);
 	}
 	if (p->protocol == IKE_PROTO_AH || pol->auth) { /* AH: the transform; ESP: its attribute */
 		bool ah = p->protocol == IKE_PROTO_AH;

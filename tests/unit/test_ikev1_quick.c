@@ -727,6 +727,37 @@ START_TEST(responder_refuses_udp_without_nat)
 }
 END_TEST
 
+/* Main Mode between an initiator with the one method offered and a
+ * responder with held, then the initiator's Quick Mode 1, whose first
+ * transform has the ID transform (its attributes into pol), refused by
+ * the responder, which chooses nothing (nothing_chosen). */
+static void quick_mode_1_refused(const struct ike_qm_method *offered,
+				 const struct ike_qm_method *held, uint16_t transform,
+				 struct isakmp_ipsec_policy *pol)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id;
+	struct ike_sa offer;
+	struct world w;
+	struct msg qm1;
+
+	world_init(&w);
+	w.i.pol.qm[0] = *offered;
+	w.r.pol.qm[0] = *held;
+	world_go(&w);
+	id = initiate(&w);
+	for (int n = 0; n < 6; n++)
+		pass(&w, n % 2 ? &w.r : &w.i);
+	qm1 = take(&w.i);
+	qm1_sa(&w.i, id, &qm1, &offer);
+	ck_assert_uint_eq(offer.tr[0].id, transform);
+	ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], pol, &err), 0);
+	ck_assert_int_eq(feed(&w, &w.r, &qm1, &err), -ENOENT);
+	free(qm1.data);
+	nothing_chosen(&w);
+	world_end(&w);
+}
+
 /* AES-GCM and AES-GMAC have no integrity algorithm beside them: offered
  * with one (a method with HMAC-SHA-256-128 too: ESP transform 20 or 23
  * with Authentication Algorithm 5 and Key Length 256), they are not
@@ -741,32 +772,29 @@ START_TEST(combined_mode_with_auth_not_chosen)
 	for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
 		const struct ike_qm_method alone = { IKE_PROTO_ESP, modes[k].alg, 32,
 						     DPSEC_INTEG_NONE, 0, false, 3600, 100000 };
+		struct ike_qm_method with_auth = alone;
 		struct isakmp_ipsec_policy pol;
-		struct ike_err err = { 0 };
-		struct ikev2_sa_id id;
-		struct ike_sa offer;
-		struct world w;
-		struct msg qm1;
 
-		world_init(&w);
-		w.i.pol.qm[0] = alone;
-		w.i.pol.qm[0].integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
-		w.r.pol.qm[0] = alone;
-		world_go(&w);
-		id = initiate(&w);
-		for (int n = 0; n < 6; n++)
-			pass(&w, n % 2 ? &w.r : &w.i);
-		qm1 = take(&w.i);
-		qm1_sa(&w.i, id, &qm1, &offer);
-		ck_assert_uint_eq(offer.tr[0].id, modes[k].transform);
-		ck_assert_int_eq(isakmp_ipsec_attrs_decode(&offer, &offer.tr[0], &pol, &err), 0);
+		with_auth.integ_alg = DPSEC_INTEG_HMAC_SHA256_128;
+		quick_mode_1_refused(&with_auth, &alone, modes[k].transform, &pol);
 		ck_assert_uint_eq(pol.auth, 5);
 		ck_assert_uint_eq(pol.key_len, 256);
-		ck_assert_int_eq(feed(&w, &w.r, &qm1, &err), -ENOENT);
-		free(qm1.data);
-		nothing_chosen(&w);
-		world_end(&w);
 	}
+}
+END_TEST
+
+/* AES offered without its Key Length attribute (an initiator whose AES
+ * method has no key length leaves it out): RFC 3602 §5.3 says it MUST be
+ * there, so the responder, which has AES-128, does not read it as
+ * AES-128 and chooses nothing. */
+START_TEST(aes_without_key_length_not_chosen)
+{
+	struct ike_qm_method no_length = qm_cbc;
+	struct isakmp_ipsec_policy pol;
+
+	no_length.enc_key_len = 0;
+	quick_mode_1_refused(&no_length, &qm_cbc, 12 /* ESP_AES */, &pol);
+	ck_assert_uint_eq(pol.key_len, 0); /* absent */
 }
 END_TEST
 
@@ -839,6 +867,7 @@ int main(void)
 		responder_lifetime,
 		ah_and_transport_mode,
 		combined_mode_with_auth_not_chosen,
+		aes_without_key_length_not_chosen,
 		selectors_outside_policy,
 		answer_in_another_mode_refused,
 	};
