@@ -346,9 +346,10 @@ static struct cp_ike_child *free_child(struct cp_ike *k)
 
 /* Names, ESP in UDP under NAT, lifetimes. The soft one is the rekey
  * time, with jitter (cp_ike_soft_point()). IKEv2: 85-90 % on the IKE SA's
- * initiator, 92-97 % on its responder, so that the two peers do not both
- * rekey the same child SA at once (the engine does not resolve that
- * collision, RFC 7296 §2.8.1) and SAs set up together spread their rekeys.
+ * initiator, 92-97 % on its responder, so that the two peers seldom both
+ * rekey the same child SA at once (the engine settles that collision, RFC
+ * 7296 §2.8.1, but a pair is made in vain) and SAs set up together spread
+ * their rekeys.
  * IKEv1: 85-90 % on both, where cp_ike_rekey_is_ours() picks the side. */
 static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime *life)
 {

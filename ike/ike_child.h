@@ -105,6 +105,8 @@ struct ike_child_rec {
 	uint32_t spi_in, spi_out;
 	struct ike_qm_method method;
 	bool transport;
+	bool replaced; /* IKEv2: rekeyed, by us (its DELETE follows) or by the peer (whose
+			* DELETE will come); not to be rekeyed again */
 };
 
 struct ike_child_recs {

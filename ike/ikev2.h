@@ -103,6 +103,7 @@ struct ikev2_lookup {
 	X(CHILD_ESTABLISHED, "child SAs established (quick modes)")             \
 	X(IKE_REKEYS, "IKE SAs rekeyed")                                        \
 	X(CHILD_REKEYS, "child SAs rekeyed")                                    \
+	X(REKEY_COLLISIONS, "child SA rekeys met by the peer's of the same SA") \
 	X(IKE_DELETED, "IKE SAs deleted")                                       \
 	X(CHILD_DELETED, "child SAs deleted")
 
@@ -237,7 +238,9 @@ void ikev2_event_release(struct ikev2_event *ev);
 
 /* Exchanges on an established IKE SA. Each queues a request (one is in
  * flight at a time: window 1); -ENOENT for no such SA or child, -EAGAIN
- * when the SA is not established, -EBUSY when its queue is full. */
+ * when the SA is not established, -EBUSY when its queue is full;
+ * ikev2_rekey_child -EALREADY for a child SA already replaced (by our
+ * rekey or the peer's). */
 int ikev2_create_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		       struct ike_err *err);
 int ikev2_rekey_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint32_t spi_in,

@@ -6,7 +6,10 @@
  * new SA, and the old one deleted by the rekey's initiator. A KE for
  * another group than the chosen one is answered INVALID_KE_PAYLOAD; one
  * answered so is sent again, once, with the group asked for if we offered
- * it (§1.3). */
+ * it (§1.3). Both peers rekeying one child SA at once (§2.8.1): both
+ * exchanges complete, and the child SA of the one holding the lowest of
+ * the four nonces is deleted by that exchange's initiator; a rekey of a
+ * child SA already replaced is answered TEMPORARY_FAILURE (§2.25). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,73 @@ static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const 
 	return 0;
 }
 
+/* ---- child SA rekeys: one done, two colliding (RFC 7296 §2.8.1) ---- */
+
+/* A rekey of the child SA with inbound SPI spi_in is done: it must not be
+ * rekeyed again, and a request to is answered TEMPORARY_FAILURE (RFC
+ * 7296 §2.25). */
+static void child_replaced(struct ikev2_sa *sa, uint32_t spi_in)
+{
+	struct ike_child_rec *c = ike_child_recs_by_in(&sa->children, spi_in);
+
+	if (c != NULL)
+		c->replaced = true;
+}
+
+/* Nonces compared as byte strings: at the first byte that differs, and
+ * one that begins the other first. */
+static int nonce_cmp(struct ike_chunk a, struct ike_chunk b)
+{
+	int d = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+
+	return d != 0 ? d : (a.len > b.len) - (a.len < b.len);
+}
+
+static struct ike_chunk nonce_lower(struct ike_chunk a, struct ike_chunk b)
+{
+	return nonce_cmp(a, b) <= 0 ? a : b;
+}
+
+/* The peer rekeyed old (answered: its child SA is in, our inbound SPI
+ * spi_in, made of nonces ni and nr) while our rekey of it is outstanding:
+ * kept for our answer to settle. */
+static void collision_note(struct ikev2_sa *sa, uint32_t old_spi, uint32_t spi_in,
+			   struct ike_chunk ni, struct ike_chunk nr)
+{
+	struct ike_chunk low = nonce_lower(ni, nr);
+
+	if (sa->req.kind != IKEV2_REQ_REKEY_CHILD || sa->req.old_spi != old_spi)
+		return;
+	sa->req.collided = true;
+	sa->req.collided_spi = spi_in;
+	sa->req.collided_nonce_len = (uint16_t)low.len;
+	memcpy(sa->req.collided_nonce, low.p, low.len);
+}
+
+/* Both rekeys made a child SA: the one whose exchange holds the lowest
+ * of the four nonces is redundant, and is deleted by the side that
+ * initiated that exchange. Ours (our inbound SPI spi_in, nonces ni and
+ * nr): deleted here; the peer's: the peer deletes it. */
+static void collision_settle(struct ikev2_engine *e, struct ikev2_sa *sa, uint32_t spi_in,
+			     struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
+{
+	struct ike_chunk theirs = IKE_CHUNK(sa->req.collided_nonce, sa->req.collided_nonce_len);
+	bool ours_goes;
+
+	if (!sa->req.collided)
+		return;
+	ours_goes = nonce_cmp(nonce_lower(ni, nr), theirs) < 0;
+	ikev2_count(e, IKEV2_STAT_REKEY_COLLISIONS);
+	ikev2_sa_log(sa, e, 5, now,
+		     "child SA rekey collision: both sides replaced %08x; the lowest nonce is in %s "
+		     "exchange, whose child SA %08x %s",
+		     sa->req.old_spi, ours_goes ? "our" : "the peer's",
+		     ours_goes ? spi_in : sa->req.collided_spi,
+		     ours_goes ? "we delete" : "the peer deletes");
+	if (ours_goes)
+		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, spi_in);
+}
+
 /* ---- initiator ---- */
 
 static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
@@ -156,6 +226,9 @@ static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 
 	if (task->spi && old == NULL)
 		return ike_fail(err, -ENOENT, "child SA rekey: no child SA with inbound SPI %08x",
+				task->spi);
+	if (old && old->replaced)
+		return ike_fail(err, -EALREADY, "child SA rekey: %08x is already replaced",
 				task->spi);
 	if (old) { /* REKEY_SA: the SPI we receive the old SA's packets on */
 		spi_b[0] = old->spi_in >> 24;
@@ -211,6 +284,9 @@ static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len),
 					 IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN),
 					 IKE_CHUNK(nr.p, nr.len), sa->req.old_spi, rx->now, rx->err);
+	if (rc == 0)
+		collision_settle(e, sa, sa->req.spi, IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN),
+				 IKE_CHUNK(nr.p, nr.len), rx->now);
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	return rc;
 }
@@ -308,6 +384,7 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 		return 0;
 	if (kind == IKEV2_REQ_REKEY_CHILD) { /* make-before-break: the new SA is up, the old goes */
 		ikev2_count(e, IKEV2_STAT_CHILD_REKEYS);
+		child_replaced(sa, old_spi);
 		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, old_spi);
 	}
 	if (kind == IKEV2_REQ_REKEY_IKE)
@@ -369,6 +446,7 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	struct ikev2_child_nego n;
 	struct ikev2_notify rekey;
 	struct ikev2_tx t;
+	uint32_t old_spi = 0;
 	size_t g_len = 0;
 	uint16_t error;
 	int rc;
@@ -377,6 +455,11 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	    (old = ike_child_recs_by_out(&sa->children, ike_get32(rekey.spi))) == NULL)
 		return answer_error(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
 				    "REKEY_SA names no child SA of ours");
+	if (old != NULL && old->replaced)
+		return answer_error(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+				    "REKEY_SA names a child SA already replaced");
+	if (old != NULL)
+		old_spi = old->spi_in;
 	error = ikev2_child_choose(e, sa, rx, true, &n, rx->err);
 	if (error)
 		return answer_error(e, sa, rx, error, NULL, 0, rx->err->msg);
@@ -390,14 +473,17 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 		rc = ikev2_seal_response(e, sa, &t, rx->err);
 	if (rc == 0) {
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len), IKE_CHUNK(ni->p, ni->len),
-					 IKE_CHUNK(nr, sizeof(nr)), old ? old->spi_in : 0, rx->now,
+					 IKE_CHUNK(nr, sizeof(nr)), old_spi, rx->now,
 					 rx->err);
 		ikev2_send_cached_response(e, sa); /* the child SA in place first */
 	}
+	if (rc == 0 && old_spi) {
+		ikev2_count(e, IKEV2_STAT_CHILD_REKEYS);
+		child_replaced(sa, old_spi);
+		collision_note(sa, old_spi, n.spi_in, IKE_CHUNK(ni->p, ni->len), IKE_CHUNK(nr, sizeof(nr)));
+	}
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	OPENSSL_cleanse(nr, sizeof(nr));
-	if (rc == 0 && old)
-		ikev2_count(e, IKEV2_STAT_CHILD_REKEYS);
 	return rc;
 }
 

@@ -610,8 +610,13 @@ int ikev2_create_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uin
 int ikev2_rekey_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint32_t spi_in,
 		      uint64_t now_ms, struct ike_err *err)
 {
+	struct ikev2_sa *s = ikev2_find_sa(e, sa);
+	const struct ike_child_rec *c = s ? ike_child_recs_by_in(&s->children, spi_in) : NULL;
+
 	if (spi_in == 0)
 		return ike_fail(err, -ENOENT, "child SA rekey: no SPI given");
+	if (c != NULL && c->replaced) /* by a rekey of ours or the peer's */
+		return ike_fail(err, -EALREADY, "child SA rekey: %08x is already replaced", spi_in);
 	return queue(e, sa, IKEV2_REQ_REKEY_CHILD, spi_in, now_ms, err);
 }
 

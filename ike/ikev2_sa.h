@@ -75,6 +75,13 @@ struct ikev2_request {
 	uint8_t ike_spi[8];    /* IKE SA rekey: our new SPI */
 	const struct ike_qm_method *offered; /* into peer.qm: what we offered */
 	bool ke_asked;         /* its KE's group is the one an INVALID_KE_PAYLOAD asked for */
+	/* child SA rekey: the peer's rekey of the same child SA, answered while
+	 * this one was outstanding (RFC 7296 §2.8.1): our inbound SPI of the
+	 * child SA that exchange made, and the lower of its two nonces */
+	bool collided;
+	uint32_t collided_spi;
+	uint16_t collided_nonce_len;
+	uint8_t collided_nonce[IKEV2_NONCE_MAX];
 };
 
 /* A queued exchange waiting for the window. */

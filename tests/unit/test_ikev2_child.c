@@ -6,7 +6,9 @@
  * CREATE_CHILD_SA: a new child SA, a child rekey
  * with PFS, a KE of another group than the responder's (the IKE SA
  * rekey is in test_ikev2_keys.c); the responder's child SA installed
- * before its answer leaves. */
+ * before its answer leaves; both peers rekeying one child SA at once
+ * (RFC 7296 §2.8.1, §2.25). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,6 +372,195 @@ START_TEST(ike_rekey_for_another_group)
 }
 END_TEST
 
+/* Every datagram either side has sent, or sends while answering,
+ * delivered, until both are quiet. */
+static void until_quiet(struct world *w)
+{
+	for (int k = 0; k < 32; k++) {
+		struct side *from = NULL;
+
+		drain(&w->i);
+		drain(&w->r);
+		if (w->i.box.n_out > 0)
+			from = &w->i;
+		else if (w->r.box.n_out > 0)
+			from = &w->r;
+		if (from == NULL)
+			return;
+		free(step(w, from).data);
+	}
+	ck_abort_msg("the peers still talk after 32 datagrams");
+}
+
+/* Each side holds one child SA, and the two are the halves of one pair. */
+static void one_pair_left(struct world *w, const struct ikev2_sa_id *id)
+{
+	const struct ike_child_recs *ci = &ikev2_find_sa(w->i.e, id)->children;
+	const struct ike_child_recs *cr = &ikev2_find_sa(w->r.e, id)->children;
+
+	ck_assert_uint_eq(ci->n, 1);
+	ck_assert_uint_eq(cr->n, 1);
+	ck_assert_uint_eq(ci->rec[0].spi_in, cr->rec[0].spi_out);
+	ck_assert_uint_eq(ci->rec[0].spi_out, cr->rec[0].spi_in);
+}
+
+/* Both peers start rekeying the child SA at once, their requests
+ * crossing; the requests, not yet delivered, into *qi and *qr. */
+static struct ikev2_sa_id crossing_rekeys(struct world *w, struct msg *qi, struct msg *qr)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id;
+
+	world_init(w);
+	world_go(w);
+	id = establish(w);
+	ck_assert_int_eq(ikev2_rekey_child(w->i.e, &id, child_of(&w->i)->in.spi, w->now, &err), 0);
+	ck_assert_int_eq(ikev2_rekey_child(w->r.e, &id, child_of(&w->r)->in.spi, w->now, &err), 0);
+	*qi = take(&w->i);
+	*qr = take(&w->r);
+	return id;
+}
+
+/* The lower of the nonces of an exchange's request q and answer a, as
+ * byte strings (q opened by the responder rs, a by the initiator is): the
+ * collision rule's view of that exchange. */
+static void exchange_low_nonce(struct side *rs, const struct msg *q, struct side *is,
+			       const struct msg *a, uint8_t *low, size_t *low_len)
+{
+	static uint8_t buf[2][IKE_MSG_MAX];
+	union ikev2_body nq, na;
+	size_t n;
+	int d;
+
+	ck_assert(body_of(rs, q, IKEV2_PL_NONCE, &nq, buf[0]));
+	ck_assert(body_of(is, a, IKEV2_PL_NONCE, &na, buf[1]));
+	n = nq.nonce.len < na.nonce.len ? nq.nonce.len : na.nonce.len;
+	d = memcmp(nq.nonce.p, na.nonce.p, n);
+	if (d == 0)
+		d = nq.nonce.len - na.nonce.len;
+	*low_len = d <= 0 ? nq.nonce.len : na.nonce.len;
+	memcpy(low, d <= 0 ? nq.nonce.p : na.nonce.p, *low_len);
+}
+
+/* The child SA s holds now was made by an exchange s initiated (or by
+ * one the other side initiated). */
+static bool kept_own(struct side *s, const struct ikev2_sa_id *id)
+{
+	uint32_t spi = ikev2_find_sa(s->e, id)->children.rec[0].spi_in;
+
+	drain(s);
+	for (int k = 0; k < s->box.n_ev; k++)
+		if (s->box.ev[k].kind == IKEV2_EV_CHILD_UP && s->box.ev[k].child->in.spi == spi)
+			return s->box.ev[k].child->initiator;
+	ck_abort_msg("%s: no CHILD_UP for the child SA it holds", s->box.name);
+	return false;
+}
+
+/* Each request reaches the other peer while its own is out (RFC 7296
+ * §2.8.1): both are answered and both new child SAs come up; then the
+ * one made by the exchange holding the lowest of the four nonces is
+ * deleted by that exchange's initiator, and the old one by both. One
+ * pair is left, the other exchange's; each side saw the collision once
+ * and took two child SAs down. Returns whether the initiator's exchange
+ * held the lowest nonce. */
+static bool rekeys_collide(void)
+{
+	struct world w;
+	struct msg qi, qr, ai, ar;
+	struct ikev2_sa_id id = crossing_rekeys(&w, &qi, &qr);
+	uint8_t low_i[IKEV2_NONCE_MAX], low_r[IKEV2_NONCE_MAX];
+	size_t len_i, len_r, n;
+	bool i_exchange_goes;
+
+	deliver(&w, &w.r, &qi);
+	ar = take(&w.r); /* the responder's answer to the initiator's rekey */
+	deliver(&w, &w.i, &qr);
+	ai = take(&w.i);
+	exchange_low_nonce(&w.r, &qi, &w.i, &ar, low_i, &len_i);
+	exchange_low_nonce(&w.i, &qr, &w.r, &ai, low_r, &len_r);
+	n = len_i < len_r ? len_i : len_r;
+	i_exchange_goes = memcmp(low_i, low_r, n) < 0 || (memcmp(low_i, low_r, n) == 0 && len_i < len_r);
+	deliver(&w, &w.i, &ar);
+	deliver(&w, &w.r, &ai);
+	free(qi.data);
+	free(qr.data);
+	free(ai.data);
+	free(ar.data);
+	until_quiet(&w);
+	one_pair_left(&w, &id);
+	ck_assert(kept_own(&w.i, &id) == !i_exchange_goes);
+	ck_assert(kept_own(&w.r, &id) == i_exchange_goes);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 3);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 3);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 2);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_DOWN), 2);
+	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_REKEY_COLLISIONS), 1);
+	ck_assert_uint_eq(stat(&w.r, IKEV2_STAT_REKEY_COLLISIONS), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED) + count_ev(&w.r, IKEV2_EV_FAILED), 0);
+	world_end(&w);
+	return i_exchange_goes;
+}
+
+/* rekeys_collide until each side's exchange has held the lowest nonce
+ * (the nonces are random: twice in a row the same is as likely as not). */
+START_TEST(simultaneous_child_rekeys_settled)
+{
+	bool seen[2] = { false, false };
+
+	for (int k = 0; k < 64 && !(seen[0] && seen[1]); k++)
+		seen[rekeys_collide()] = true;
+	ck_assert(seen[0] && seen[1]);
+}
+END_TEST
+
+/* The initiator's rekey completes before the responder's request
+ * reaches it: the child SA named is already replaced, and the request is
+ * answered TEMPORARY_FAILURE (RFC 7296 §2.25), not with a second new
+ * child SA. One pair is left, the one the initiator's rekey made. */
+START_TEST(rekey_of_a_replaced_child_refused)
+{
+	struct world w;
+	struct msg qi, qr;
+	struct ikev2_sa_id id = crossing_rekeys(&w, &qi, &qr);
+	uint32_t made;
+
+	deliver(&w, &w.r, &qi);
+	free(qi.data);
+	free(step(&w, &w.r).data); /* the answer: the initiator's rekey is done */
+	made = last_ev(&w.i, IKEV2_EV_CHILD_UP)->child->in.spi;
+	deliver(&w, &w.i, &qr);
+	free(qr.data);
+	until_quiet(&w);
+	one_pair_left(&w, &id);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.rec[0].spi_in, made);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, IKEV2_N_TEMPORARY_FAILURE);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 2);
+	world_end(&w);
+}
+END_TEST
+
+/* A child SA the peer replaced is not rekeyed again by us: our rekey of
+ * it, asked for after the peer's, is refused at once. */
+START_TEST(replaced_child_not_rekeyed_again)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	uint32_t old_r;
+
+	world_init(&w);
+	world_go(&w);
+	id = establish(&w);
+	old_r = child_of(&w.r)->in.spi;
+	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, child_of(&w.i)->in.spi, w.now, &err), 0);
+	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce", "SA TSi TSr Nonce");
+	ck_assert_int_eq(ikev2_rekey_child(w.r.e, &id, old_r, w.now, &err), -EALREADY);
+	nothing_sent(&w.r);
+	world_end(&w);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = {
@@ -384,6 +575,9 @@ int main(void)
 		create_child_with_pfs_for_another_group,
 		create_child_second_invalid_ke_ends_it,
 		ike_rekey_for_another_group,
+		simultaneous_child_rekeys_settled,
+		rekey_of_a_replaced_child_refused,
+		replaced_child_not_rekeyed_again,
 	};
 
 	return world_run("ikev2_child", NULL, 0, tests, N(tests));
