@@ -82,8 +82,8 @@ struct dp_sa {
 	/* inbound with NAT traversal: where its peer's packets come from (as
 	 * its NAT maps it), the UDP port (network order) and the address's
 	 * fingerprint (dp_sa_addr_fp), and the last other source a worker
-	 * reported to the manager (esp_in.c); all in the line before life's
-	 * end, the one line of its cold part a worker reads */
+	 * reported to the manager (esp_in.c); all in one cache line (dp_sa.c
+	 * asserts it), the one line of the cold part a worker reads */
 	uint16_t natt_peer_port_be;
 	uint16_t natt_reported_be;
 	uint16_t natt_port;               /* inbound with NAT traversal: our UDP port */

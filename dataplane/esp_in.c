@@ -353,16 +353,22 @@ static int esp_in_verify(const struct dp_sa *sa, struct rte_mbuf *m, const struc
 	return ofl_icv_equal(md->tag, md->icv, sa->icv_len) ? 0 : DP_DROP_icv;
 }
 
+/* The source address of a packet still in front of ESP, in its header. */
+static inline const uint8_t *esp_in_src_addr(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, const uint8_t *,
+				       dp_meta(m)->family == DPSEC_AF_INET6
+					       ? offsetof(struct rte_ipv6_hdr, src_addr)
+					       : offsetof(struct rte_ipv4_hdr, src_addr));
+}
+
 /* The source of a packet of ESP in UDP, still in front of ESP: its
  * address's fingerprint (dp_sa_addr_fp) and its UDP port (network order). */
 static inline void esp_in_udp_source(struct rte_mbuf *m, uint32_t *fp, uint16_t *port)
 {
 	const struct dp_meta *md = dp_meta(m);
-	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
 
-	*fp = dp_sa_addr_fp(md->family, ip + (md->family == DPSEC_AF_INET6
-						      ? offsetof(struct rte_ipv6_hdr, src_addr)
-						      : offsetof(struct rte_ipv4_hdr, src_addr)));
+	*fp = dp_sa_addr_fp(md->family, esp_in_src_addr(m));
 	*port = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
 					md->l3_len - sizeof(struct rte_udp_hdr))->src_port;
 }
@@ -377,16 +383,12 @@ static __rte_noinline void esp_in_peer_moved(struct dp_sa *sa, struct rte_mbuf *
 					     uint16_t port)
 {
 	const struct dp_meta *md = dp_meta(m);
-	const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct dp_peer_moved r = { .sa_idx = sa->idx, .port_be = port, .family = md->family };
 
 	if (port == __atomic_load_n(&sa->natt_reported_be, __ATOMIC_RELAXED) &&
 	    fp == __atomic_load_n(&sa->natt_reported_fp, __ATOMIC_RELAXED))
 		return;
-	if (md->family == DPSEC_AF_INET6)
-		memcpy(r.addr, ip + offsetof(struct rte_ipv6_hdr, src_addr), 16);
-	else
-		memcpy(r.addr, ip + offsetof(struct rte_ipv4_hdr, src_addr), 4);
+	memcpy(r.addr, esp_in_src_addr(m), md->family == DPSEC_AF_INET6 ? 16 : 4);
 	if (rte_ring_enqueue_elem(dp_g->peer_moved, &r, sizeof(r)) == 0) {
 		__atomic_store_n(&sa->natt_reported_fp, fp, __ATOMIC_RELAXED);
 		__atomic_store_n(&sa->natt_reported_be, port, __ATOMIC_RELAXED);
