@@ -144,6 +144,37 @@ int ikev1_main_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, 
 int ikev1_main_first(struct ikev1_engine *e, struct ikev1_rx *rx);
 int ikev1_main_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *rx);
 
+/* ikev1_qm_payloads.c: Quick Mode's SA and ID payloads */
+/* The initiator's transforms as offers: each with its transform and
+ * proposal index. */
+struct ikev1_qm_offers {
+	size_t n;
+	struct ike_qm_offer o[IKE_MAX_TRANSFORMS];
+	uint16_t tr[IKE_MAX_TRANSFORMS];   /* the transform of each offer */
+	uint16_t prop[IKE_MAX_TRANSFORMS]; /* and its proposal */
+};
+/* The first method IKEv1 can offer on sa (not AH across a NAT, none
+ * without an IKEv1 number), whose PFS group the Quick Mode uses; NULL if
+ * none. */
+const struct ike_qm_method *ikev1_qm_first_offered(const struct ikev1_sa *sa);
+/* Our SA payload into out: a proposal per offerable method, numbered by
+ * its place, with x's inbound SPI; life holds the lifetimes' bytes. */
+void ikev1_qm_offer_build(const struct ikev1_sa *sa, const struct ikev1_xchg *x,
+			  struct ike_sa *out, uint8_t life[][2][8]);
+/* Every transform of the peer's SA payload sa that dpsec could take on
+ * ike (single-protocol proposals, an encapsulation NAT-D allows). */
+void ikev1_qm_offers_read(const struct ikev1_sa *ike, const struct ike_sa *sa,
+			  struct ikev1_qm_offers *out);
+/* Whether an Encapsulation Mode attribute says transport mode. */
+bool ikev1_qm_mode_is_transport(uint16_t m);
+/* A selector as an ID payload's body into out (at most 36 bytes): its
+ * length. */
+size_t ikev1_qm_id_from_ts(const struct ike_ts *t, uint8_t *out);
+/* Whether t lies within one of allowed's selectors. */
+bool ikev1_qm_ts_allowed(const struct ike_ts *t, const struct ike_ts_set *allowed);
+/* IDci and IDcr of rx (or the two hosts when absent) as x's selectors. */
+int ikev1_qm_read_ids(const struct ikev1_sa *sa, const struct ikev1_rx *rx, struct ikev1_xchg *x);
+
 /* ikev1_quick.c */
 int ikev1_quick_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_t rekeys, uint64_t now,
 		      struct ike_err *err);
