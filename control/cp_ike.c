@@ -615,8 +615,8 @@ static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)
 
 /* The peer behind a NAT sends from a new address or port (RFC 7296
  * §2.23): each outbound SA of the IKE SA's children sends there too, and
- * each inbound one with ESP in UDP takes the port as its peer's (else it
- * would report the port again, DPSEC_EV_PEER_MOVED). A refusal is
+ * each inbound one with ESP in UDP takes the address and port as its
+ * peer's (else it would report them again, DPSEC_EV_PEER_MOVED). A refusal is
  * dpsecd's to say (on_ack). */
 static void peer_moved(struct cp_ctx *c, const struct ikev2_event *ev)
 {

@@ -72,7 +72,7 @@ void cp_ike_close(struct cp_ctx *c);
 /* Reads the sockets, runs the engine's timers, acts on its events. */
 void cp_ike_poll(struct cp_ctx *c);
 /* dpsecd saw ESP of a child SA's inbound SA, verified and new, from
- * another port than its peer's (the peer's NAT mapped it anew): its IKE
+ * another address or port than its peer's (its NAT mapped it anew): its IKE
  * SA follows the peer there (ikev2_peer_moved), and PEER_MOVED moves the
  * child SAs. An SA no child has any more is ignored. */
 void cp_ike_esp_moved(struct cp_ctx *c, const struct dpsec_ev_peer_moved *ev);

@@ -281,8 +281,8 @@ static void cmd_sa_del(struct dp_ctx *dp, const struct dpsec_msg *msg)
 
 /* The SA to its peer's new address and port (RFC 7296 §2.23): checked
  * against its description; outbound, the copy with the new outer header
- * published, the old one freed after a grace period; inbound, the port its
- * peer sends from changed in place. */
+ * published, the old one freed after a grace period; inbound, the address
+ * and port its peer sends from changed in place. */
 static void cmd_sa_move(struct dp_ctx *dp, const struct dpsec_msg *msg)
 {
 	const struct dpsec_cmd_sa_move *c = (const void *)msg->body;

@@ -52,7 +52,7 @@ enum dpsec_msg_type {
 	DPSEC_EV_ACK = 64,       /* struct dpsec_ev_ack */
 	DPSEC_EV_ACQUIRE,        /* struct dpsec_ev_acquire */
 	DPSEC_EV_SA_EXPIRE,      /* struct dpsec_ev_sa_expire: soft, hard, idle, sequence */
-	DPSEC_EV_PEER_MOVED,     /* struct dpsec_ev_peer_moved: ESP in UDP from a new port */
+	DPSEC_EV_PEER_MOVED,     /* struct dpsec_ev_peer_moved: ESP in UDP from a new source */
 	DPSEC_EV_MAX,
 };
 
@@ -109,9 +109,9 @@ struct dpsec_cmd_sa_del {
 /* A peer behind a NAT whose mapping changed (RFC 7296 §2.23): the
  * outbound SA a key exchange made (negotiated) sends to the peer's new
  * address and, with ESP in UDP, its new port from now on; same keys, SPI
- * and sequence numbers. An inbound SA with ESP in UDP takes the port as
- * the one its peer sends from (DPSEC_EV_PEER_MOVED reports another). The
- * family stays the SA's. */
+ * and sequence numbers. An inbound SA with ESP in UDP takes the address
+ * and port as those its peer sends from (DPSEC_EV_PEER_MOVED reports
+ * another). The family stays the SA's. */
 struct dpsec_cmd_sa_move {
 	uint32_t sa_id;
 	uint16_t udp_port;  /* host order: the peer's port with ESP in UDP, else 0 */
@@ -216,9 +216,9 @@ struct dpsec_ev_sa_expire {
 };
 
 /* ESP in UDP that verified and was new to the inbound SA's window came
- * from another port than the SA's peer sends from: the peer's NAT mapped
- * it anew (RFC 7296 §2.23). Once per new port, until a SA_MOVE of the SA
- * names it. */
+ * from another address or port than the SA's peer sends from: the peer's
+ * NAT mapped it anew (RFC 7296 §2.23). Once per new source, until a
+ * SA_MOVE of the SA names it. */
 struct dpsec_ev_peer_moved {
 	uint32_t sa_id;      /* the inbound SA */
 	uint16_t udp_sport;  /* host order: the peer's new port */
