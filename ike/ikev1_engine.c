@@ -174,13 +174,11 @@ static void move_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 		      uint64_t now, const char *seen_in)
 {
 	struct ikev2_event ev;
+	char what[64];
 
-	if (ike_endpoint_same(&sa->remote, remote))
+	if (!ike_endpoint_move(&sa->remote, remote, what, sizeof(what)))
 		return;
-	ikev1_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): port %u, now %u%s", seen_in,
-		     sa->remote.port, remote->port,
-		     ike_addr_same(&sa->remote.addr, &remote->addr) ? "" : ", from another address");
-	sa->remote = *remote;
+	ikev1_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): %s", seen_in, what);
 	if (sa->state != IKEV1_S_ESTABLISHED)
 		return; /* Main Mode's move to port 4500: no pair yet */
 	ev = ikev1_event_for(sa, IKEV2_EV_PEER_MOVED);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dpsec_model.h"
@@ -46,6 +47,20 @@ static inline bool ike_addr_same(const struct dpsec_addr *a, const struct dpsec_
 static inline bool ike_endpoint_same(const struct ike_endpoint *a, const struct ike_endpoint *b)
 {
 	return a->port == b->port && ike_addr_same(&a->addr, &b->addr);
+}
+
+/* A peer's endpoint *at, as its NAT maps it, now to: false when it is
+ * there already; else *at moved and the change said in what for the
+ * engines' logs ("port 4500, now 4500, from another address"). */
+static inline bool ike_endpoint_move(struct ike_endpoint *at, const struct ike_endpoint *to,
+				     char *what, size_t len)
+{
+	if (ike_endpoint_same(at, to))
+		return false;
+	snprintf(what, len, "port %u, now %u%s", at->port, to->port,
+		 ike_addr_same(&at->addr, &to->addr) ? "" : ", from another address");
+	*at = *to;
+	return true;
 }
 
 /* Names an IKE SA: its two SPIs (the responder's is zero until it answers). */

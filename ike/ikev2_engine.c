@@ -380,13 +380,11 @@ static void move_peer(struct ikev2_engine *e, struct ikev2_sa *sa, const struct 
 		      uint64_t now, const char *seen_in)
 {
 	struct ikev2_event ev;
+	char what[64];
 
-	if (ike_endpoint_same(&sa->remote, remote))
+	if (!ike_endpoint_move(&sa->remote, remote, what, sizeof(what)))
 		return;
-	ikev2_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): port %u, now %u%s", seen_in,
-		     sa->remote.port, remote->port,
-		     ike_addr_same(&sa->remote.addr, &remote->addr) ? "" : ", from another address");
-	sa->remote = *remote;
+	ikev2_sa_log(sa, e, 5, now, "the peer's NAT mapping changed (%s): %s", seen_in, what);
 	if (sa->state < IKEV2_S_ESTABLISHED)
 		return; /* IKE_AUTH's move to port 4500: no child SA yet */
 	ev = ikev2_event_for(sa, IKEV2_EV_PEER_MOVED);
