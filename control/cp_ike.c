@@ -512,8 +512,6 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 
 bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 {
-	struct ike_err err = { 0 };
-
 	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
 		struct cp_ike_child *s = &c->ike->ch[i];
 
@@ -521,14 +519,9 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
 			continue;
 		if (s->rekeying || !cp_ike_rekey_is_ours(c, s)) /* the pair's other SA came first */
 			return true;
-		s->rekeying = true;
-		cp_log(LOG_INFO, "ike: rekeying SPI in 0x%08x at its soft lifetime%s", s->spi_in,
-		       s->version == 2 ? "" : s->initiated ? " (we sent more or made the pair)"
-							  : " (we sent more)");
-		if ((s->version == 1
-			     ? cp_ikev1_rekey_child(c->ike->v1, &s->ike, s->spi_in, cp_ike_now_ms(), &err)
-			     : ikev2_rekey_child(c->ike->e, &s->ike, s->spi_in, cp_ike_now_ms(), &err)) < 0)
-			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", s->spi_in, err.msg);
+		cp_ike_child_rekey(c, s, s->version == 2     ? "at its soft lifetime"
+					 : s->initiated ? "at its soft lifetime (we sent more or made the pair)"
+							: "at its soft lifetime (we sent more)");
 		return true;
 	}
 	return false;
@@ -562,6 +555,16 @@ static void ike_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
  * fallback, which counts it. */
 static void failed(struct cp_ctx *c, const struct ikev2_event *ev, const struct dpsec_addr *peer)
 {
+	bool superseded = ev->reason.rekey_spi_in != 0 &&
+			  cp_ike_child_rekey_failed(c, ev->reason.rekey_spi_in);
+
+	if (ev->reason.rekey_ike)
+		cp_ike_life_rekey_failed(c, &ev->sa);
+	if (superseded) {
+		cp_log(LOG_INFO, "ike: %s: the peer's own rekey replaced that child SA",
+		       ev->reason.text);
+		return;
+	}
 	if (ev->reason.notify == 24) /* AUTHENTICATION_FAILED */
 		c->mm[CP_MM_authentication_failures]++;
 	cp_audit("IKE negotiation failed, rule %08x: %s", (uint32_t)ev->user, ev->reason.text);
@@ -679,7 +682,7 @@ static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, s
 	return false;
 }
 
-static void act(struct cp_ctx *c, const struct ikev2_event *ev, int version)
+void cp_ike_event(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct dpsec_addr peer;
 
@@ -716,10 +719,10 @@ void cp_ike_poll(struct cp_ctx *c)
 		ikev2_tick(c->ike->e, cp_ike_now_ms());
 	while (ikev2_next_event(c->ike->e, &ev)) {
 		if (c->attached || ev.kind == IKEV2_EV_SEND)
-			act(c, &ev, 2);
+			cp_ike_event(c, &ev, 2);
 		ikev2_event_release(&ev);
 	}
-	cp_ikev1_poll(c, c->ike->v1, cp_ike_now_ms(), act);
+	cp_ikev1_poll(c, c->ike->v1, cp_ike_now_ms());
 }
 
 /* Our address towards peer: the kernel's route (the exception TAP). */

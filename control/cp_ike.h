@@ -29,6 +29,7 @@ struct cp_ike_sa {
 	uint64_t in_packets;     /* inbound packets of its child SAs at active_ns */
 	uint32_t quick_modes;    /* child SAs keyed from it (max_quick_modes) */
 	bool rekeying;           /* we started its rekey */
+	uint32_t rekey_failures; /* in a row: the pause before another grows */
 	bool expiring;           /* we started its delete */
 	bool replaced;           /* IKEv1: the peer's new Main Mode took its pairs */
 	bool checking;           /* a liveness check is out */
@@ -49,6 +50,8 @@ struct cp_ike_child {
 	bool initiated;           /* we started the exchange that made it */
 	uint32_t hard_seconds;    /* its lifetime */
 	uint64_t fallback_ns;     /* IKEv1: the peer's rekey is due; ours if not by then */
+	uint64_t retry_ns;        /* a rekey of ours failed: when to try again; 0: none */
+	uint32_t rekey_failures;  /* in a row: the pause before another grows */
 };
 
 #define CP_IKE_MAX_CHILDREN 1024
@@ -71,6 +74,10 @@ int cp_ike_open(struct cp_ctx *c, char *err, size_t errlen);
 void cp_ike_close(struct cp_ctx *c);
 /* Reads the sockets, runs the engine's timers, acts on its events. */
 void cp_ike_poll(struct cp_ctx *c);
+/* Acts on one event of either engine (version 1 or 2): sends a datagram,
+ * installs or removes child SAs, records IKE SAs, counts a failure (a
+ * failed rekey of ours tried again later). */
+void cp_ike_event(struct cp_ctx *c, const struct ikev2_event *ev, int version);
 /* dpsecd saw ESP of a child SA's inbound SA, verified and new, from
  * another address or port than its peer's (its NAT mapped it anew): its IKE
  * SA follows the peer there (ikev2_peer_moved), and PEER_MOVED moves the
@@ -118,6 +125,11 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator);
 uint32_t cp_ike_soft_point(bool initiator);
 /* An IKE message the engine took for the SA whose SPIi is spi_i. */
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8]);
+/* Our rekey of the IKE SA id failed (the engine's FAILED with rekey_ike;
+ * IKEv1: the renewal's new Main Mode failed): it stays, and
+ * its rekey is tried again after a pause that grows with each failure in
+ * a row, until one succeeds or its hard lifetime ends it. */
+void cp_ike_life_rekey_failed(struct cp_ctx *c, const struct ikev2_sa_id *id);
 /* A child SA keyed from the IKE SA: at the assigned policy's
  * max_quick_modes (0: no limit) the IKE SA is rekeyed (IKEv1: renewed by
  * a new Main Mode) at once, so that the next child SA is keyed from new
@@ -130,6 +142,17 @@ void cp_ike_life_tick(struct cp_ctx *c);
  * that sent more, or on a tie the one that made the pair, rekeys; the
  * other waits a while (fallback_ns) for it. */
 bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s);
+/* Starts the rekey of child SA ch (why: for the log, "at its soft
+ * lifetime"); one the engine cannot start now (its IKE SA busy or not
+ * established) is tried again later. */
+void cp_ike_child_rekey(struct cp_ctx *c, struct cp_ike_child *ch, const char *why);
+/* Our rekey of the child SA with inbound SPI spi_in failed (the engine's
+ * FAILED naming it): the pair stays, and its rekey is tried again after a
+ * pause (RFC 7296 §2.25), which grows with each failure in a row, until
+ * one succeeds or the pair's hard lifetime ends it. true when a rekey of
+ * the peer's replaced the pair meanwhile (a rekey collision's usual end):
+ * nothing to try again, and no failure. */
+bool cp_ike_child_rekey_failed(struct cp_ctx *c, uint32_t spi_in);
 /* An idle inbound SA of a child SA: its delete goes to the peer. false:
  * not one of IKE's. */
 bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id);

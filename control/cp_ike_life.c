@@ -10,6 +10,7 @@
  * whose inbound SA dpsecd reports idle. An IKE SA left without child SAs
  * is deleted at its soft point instead of rekeyed: the next packet for
  * the peer negotiates afresh. docs/ike.md describes it. */
+#include <errno.h>
 #include <string.h>
 #include <syslog.h>
 #include <sys/random.h>
@@ -43,6 +44,18 @@ static uint32_t jitter(void)
 	return r % (JITTER_PCT * 100);
 }
 
+/* After the nth failed rekey in a row of an SA of life_ms (n counted up
+ * to 4), a pause of n eightieths of the life, at least 1 s and at most
+ * 60 s, plus up to half of it again at random: two peers that both failed
+ * do not try together, and the last tenth of the life holds several tries. */
+static uint64_t retry_pause_ms(uint64_t life_ms, uint32_t n)
+{
+	uint64_t pause_ms = life_ms / 80 * (n < 4 ? n : 4);
+
+	pause_ms = pause_ms < 1000 ? 1000 : pause_ms > 60000 ? 60000 : pause_ms;
+	return pause_ms + pause_ms / 2 * jitter() / (JITTER_PCT * 100);
+}
+
 uint32_t cp_ike_soft_point(bool initiator)
 {
 	return (initiator ? 8500 : 9200) + jitter();
@@ -59,7 +72,7 @@ void cp_ike_life_start(struct cp_ctx *c, struct cp_ike_sa *s, bool initiator)
 	s->rekey_ns = now + life_ns / 10000 * soft;
 	s->expire_ns = now + life_ns;
 	s->rekeying = s->expiring = s->checking = false;
-	s->quick_modes = 0;
+	s->quick_modes = s->rekey_failures = 0;
 }
 
 void cp_ike_life_heard(struct cp_ctx *c, const uint8_t spi_i[8])
@@ -136,18 +149,42 @@ static void expire(struct cp_ctx *c, struct cp_ike_sa *s, const char *why)
 		cp_log(LOG_WARNING, "ike: deleting the IKE SA of rule %08x: %s", s->rule_id, err.msg);
 }
 
+/* s's rekey failed or could not start: it is tried again after a pause. */
+static void ike_retry_later(struct cp_ike_sa *s)
+{
+	uint64_t pause_ms = retry_pause_ms((s->expire_ns - s->up_ns) / 1000000, ++s->rekey_failures);
+
+	s->rekeying = false;
+	s->rekey_ns = cp_now_ns() + pause_ms * 1000000;
+	cp_log(LOG_INFO, "ike: the IKE SA of rule %08x: its rekey tried again in %llu ms", s->rule_id,
+	       (unsigned long long)pause_ms);
+}
+
 /* IKEv2: a rekey; IKEv1: a new Main Mode, which adopts the Quick Mode SAs. */
 static void rekey(struct cp_ctx *c, struct cp_ike_sa *s)
 {
 	struct ike_err err = { 0 };
 	const char *what = s->version == 1 ? "renewing the ISAKMP SA" : "rekeying the IKE SA";
+	int rc;
 
 	s->rekeying = true;
-	if ((s->version == 1 ? cp_ikev1_renew(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
-			     : ikev2_rekey_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err)) < 0)
-		cp_log(LOG_WARNING, "ike: %s of rule %08x: %s", what, s->rule_id, err.msg);
-	else
+	rc = s->version == 1 ? cp_ikev1_renew(c->ike->v1, &s->id, cp_ike_now_ms(), &err)
+			     : ikev2_rekey_ike(c->ike->e, &s->id, cp_ike_now_ms(), &err);
+	if (rc >= 0) {
 		cp_log(LOG_INFO, "ike: %s of rule %08x (soft lifetime)", what, s->rule_id);
+		return;
+	}
+	cp_log(LOG_WARNING, "ike: %s of rule %08x: %s", what, s->rule_id, err.msg);
+	if (rc != -ENOENT && rc != -EALREADY) /* gone; a renewal under way */
+		ike_retry_later(s);
+}
+
+void cp_ike_life_rekey_failed(struct cp_ctx *c, const struct ikev2_sa_id *id)
+{
+	struct cp_ike_sa *s = cp_ike_find_sa(c->ike, id);
+
+	if (s != NULL && s->rekeying)
+		ike_retry_later(s);
 }
 
 void cp_ike_life_quick_mode(struct cp_ctx *c, const struct ikev2_sa_id *id)
@@ -181,6 +218,15 @@ static uint64_t sa_bytes(const struct cp_ctx *c, uint32_t sa)
 	return sa < c->seg.hdr->sa_capacity ? c->seg.sas[sa].bytes : 0;
 }
 
+static void schedule_retry(struct cp_ike_child *ch)
+{
+	uint64_t pause_ms = retry_pause_ms((uint64_t)(ch->hard_seconds ? ch->hard_seconds : 3600) * 1000,
+					   ++ch->rekey_failures);
+
+	ch->rekeying = false;
+	ch->retry_ns = cp_now_ns() + pause_ms * 1000000;
+}
+
 bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s)
 {
 	uint64_t out, in;
@@ -200,20 +246,60 @@ bool cp_ike_rekey_is_ours(struct cp_ctx *c, struct cp_ike_child *s)
 	return false;
 }
 
-/* IKEv1 pairs whose rekey the peer should have started by now. */
-static void rekey_fallbacks(struct cp_ctx *c, uint64_t now)
+void cp_ike_child_rekey(struct cp_ctx *c, struct cp_ike_child *ch, const char *why)
 {
 	struct ike_err err = { 0 };
+	int rc;
 
-	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+	ch->rekeying = true;
+	ch->retry_ns = 0;
+	cp_log(LOG_INFO, "ike: rekeying SPI in 0x%08x %s", ch->spi_in, why);
+	rc = ch->version == 1 ? cp_ikev1_rekey_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err)
+			      : ikev2_rekey_child(c->ike->e, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err);
+	if (rc >= 0)
+		return;
+	cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", ch->spi_in, err.msg);
+	/* -ENOENT: the pair or its IKE SA is gone; -EALREADY: replaced, or a
+	 * rekey of it queued already */
+	if (rc != -ENOENT && rc != -EALREADY)
+		schedule_retry(ch);
+}
+
+bool cp_ike_child_rekey_failed(struct cp_ctx *c, uint32_t spi_in)
+{
+	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
 		struct cp_ike_child *ch = &c->ike->ch[i];
 
-		if (!ch->used || ch->fallback_ns == 0 || now < ch->fallback_ns || ch->rekeying)
+		if (!ch->used || ch->spi_in != spi_in)
 			continue;
-		ch->rekeying = true;
-		cp_log(LOG_INFO, "ike: the peer did not rekey SPI in 0x%08x: rekeying it", ch->spi_in);
-		if (cp_ikev1_rekey_child(c->ike->v1, &ch->ike, ch->spi_in, cp_ike_now_ms(), &err) < 0)
-			cp_log(LOG_WARNING, "ike: rekeying SPI 0x%08x: %s", ch->spi_in, err.msg);
+		if (ch->dyn == NULL) /* a rekey of the peer's took its rule over */
+			return true;
+		schedule_retry(ch);
+		cp_log(LOG_INFO, "ike: SPI in 0x%08x: its rekey tried again in %llu ms", spi_in,
+		       (unsigned long long)((ch->retry_ns - cp_now_ns()) / 1000000));
+		return false;
+	}
+	return false;
+}
+
+/* Rekeys of ours that are due: IKEv1 pairs whose rekey the peer should
+ * have started by now, and failed rekeys to try again. A pair the peer's
+ * rekey replaced meanwhile is left to its delete. */
+static void rekeys_due(struct cp_ctx *c, uint64_t now)
+{
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *ch = &c->ike->ch[i];
+		uint64_t due = ch->retry_ns ? ch->retry_ns : ch->fallback_ns;
+
+		if (!ch->used || ch->rekeying || ch->deleting || due == 0 || now < due)
+			continue;
+		if (ch->dyn == NULL) {
+			ch->rekeying = true; /* no rekey of a replaced pair */
+			ch->retry_ns = 0;
+		} else {
+			cp_ike_child_rekey(c, ch, ch->retry_ns ? "again, after a failed rekey"
+							       : "itself: the peer did not");
+		}
 	}
 }
 
@@ -242,7 +328,7 @@ void cp_ike_life_tick(struct cp_ctx *c)
 		else if (c->o.dpd_seconds != 0)
 			check_peer(c, s, now);
 	}
-	rekey_fallbacks(c, now);
+	rekeys_due(c, now);
 }
 
 /* Sends ch's delete to its peer, once. */

@@ -163,7 +163,7 @@ int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, siz
 	return rc;
 }
 
-void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms, cp_ike_act_fn *act)
+void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms)
 {
 	struct ikev2_event ev;
 
@@ -172,7 +172,7 @@ void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms, cp_ike
 		ikev1_tick(k->e, now_ms);
 	while (ikev1_next_event(k->e, &ev)) {
 		if (c->attached || ev.kind == IKEV2_EV_SEND)
-			act(c, &ev, 1);
+			cp_ike_event(c, &ev, 1);
 		ikev2_event_release(&ev);
 	}
 }

@@ -13,9 +13,6 @@
 
 struct cp_ikev1;
 
-/* What cp_ike.c does with an event of either engine (version 1 or 2). */
-typedef void cp_ike_act_fn(struct cp_ctx *c, const struct ikev2_event *ev, int version);
-
 /* The IKEv1 engine, with the lookup, SPI allocator and log of IKEv2's
  * configuration v2; NULL with err. */
 struct cp_ikev1 *cp_ikev1_open(struct cp_ctx *c, const struct ikev2_conf *v2, char *err,
@@ -31,8 +28,8 @@ int cp_ikev1_input(struct cp_ctx *c, struct cp_ikev1 *k, const uint8_t *buf, siz
 		   const struct ike_endpoint *local, const struct ike_endpoint *remote,
 		   uint64_t now_ms, struct ike_err *err);
 /* The assigned policy's Main Mode settings into the engine, its timers, and
- * its events through act. */
-void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms, cp_ike_act_fn *act);
+ * its events to cp_ike_event(). */
+void cp_ikev1_poll(struct cp_ctx *c, struct cp_ikev1 *k, uint64_t now_ms);
 /* Main Mode to remote for policy pol (its Main Mode suites set here). */
 int cp_ikev1_initiate(struct cp_ikev1 *k, struct ikev2_peer *pol, const struct ike_endpoint *local,
 		      const struct ike_endpoint *remote, uint64_t now_ms, struct ikev2_sa_id *out,

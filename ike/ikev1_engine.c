@@ -229,22 +229,48 @@ static void reason_event(struct ikev1_engine *e, struct ikev1_sa *sa, enum ikev2
 	ike_evq_reason(&e->evq, ikev1_event_for(sa, kind), notify, gone, text);
 }
 
-void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
-		bool ike_sa_gone, const char *fmt, ...)
+/* ev: FAILED with the rekey it reports filled in. */
+static void fail_event(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
+		       bool ike_sa_gone, struct ikev2_event ev, const char *fmt, va_list ap)
 {
 	char text[IKE_ERR_MSG_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	ikev1_count(e, notify == ISAKMP_N_AUTHENTICATION_FAILED || notify == ISAKMP_N_INVALID_SIGNATURE
 			       ? IKEV1_STAT_AUTH_FAILURES
 			       : IKEV1_STAT_NEGOTIATION_FAILURES);
 	ikev1_sa_log(sa, e, 3, now, "failed: %s", text);
-	reason_event(e, sa, IKEV2_EV_FAILED, notify, ike_sa_gone, text);
+	/* a failed renewal's event names the renewed SA, which stays */
+	ike_evq_reason(&e->evq, ev, notify, ike_sa_gone && !ev.reason.rekey_ike, text);
 	if (ike_sa_gone)
 		ikev1_set_state(sa, IKEV1_S_CLOSED, now, e);
+}
+
+void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
+		bool ike_sa_gone, const char *fmt, ...)
+{
+	struct ikev2_event ev = ikev1_event_for(sa, IKEV2_EV_FAILED);
+	va_list ap;
+
+	if (ike_sa_gone && sa->renewal && sa->state != IKEV1_S_ESTABLISHED) {
+		ev.sa = sa->renews; /* a renewal that failed: the renewed SA's rekey */
+		ev.reason.rekey_ike = true;
+	}
+	va_start(ap, fmt);
+	fail_event(e, sa, now, notify, ike_sa_gone, ev, fmt, ap);
+	va_end(ap);
+}
+
+void ikev1_fail_quick(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now,
+		      const struct ikev1_xchg *x, const char *fmt, ...)
+{
+	struct ikev2_event ev = ikev1_event_for(sa, IKEV2_EV_FAILED);
+	va_list ap;
+
+	ev.reason.rekey_spi_in = x->initiator ? x->rekeys : 0;
+	va_start(ap, fmt);
+	fail_event(e, sa, now, 0, false, ev, fmt, ap);
+	va_end(ap);
 }
 
 void ikev1_child_down(struct ikev1_engine *e, struct ikev1_sa *sa, struct ike_child_rec *c,
@@ -497,8 +523,8 @@ static void give_up(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xc
 		ikev1_sa_down(e, sa, now, "dead peer: no R-U-THERE-ACK after retransmissions");
 		return;
 	}
-	ikev1_fail(e, sa, now, 0, false, "Quick Mode #%08x: no answer after %u retransmissions",
-		   x->mid, x->msgs.retransmits);
+	ikev1_fail_quick(e, sa, now, x, "Quick Mode #%08x: no answer after %u retransmissions", x->mid,
+			 x->msgs.retransmits);
 	ikev1_xchg_free(x);
 }
 

@@ -66,9 +66,16 @@ struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_k
  * to the caller (PEER_MOVED), for its Quick Mode pairs. */
 void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx);
 /* A negotiation failed (notify sent or received, 0 if none): FAILED; with
- * ike_sa_gone the SA closes too. */
+ * ike_sa_gone the SA closes too. A renewal's new Main Mode that fails
+ * reports the renewed SA's rekey failed (that SA, rekey_ike). */
 void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
 		bool ike_sa_gone, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* ikev1_fail() of Quick Mode x, which leaves the ISAKMP SA up; one of ours
+ * that rekeys a pair names it (the event's rekey_spi_in): that pair stays,
+ * and the caller tries again later. */
+void ikev1_fail_quick(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now,
+		      const struct ikev1_xchg *x, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 void ikev1_child_down(struct ikev1_engine *e, struct ikev1_sa *sa, struct ike_child_rec *c,
 		      uint64_t now);
 /* CHILD_DOWN for each child, IKE_DOWN with the reason, state CLOSED. */

@@ -211,6 +211,11 @@ struct ikev2_event {
 		struct {
 			uint16_t notify;  /* the notify sent or received, 0 if none */
 			bool ike_sa_gone; /* the IKE SA failed too (else only a child SA) */
+			/* a rekey of ours failed, the SA it was to replace stays (to
+			 * be rekeyed again later, RFC 7296 §2.25): a child SA's
+			 * (its inbound SPI; else 0), or the IKE SA's */
+			uint32_t rekey_spi_in;
+			bool rekey_ike;
 			char text[IKE_ERR_MSG_MAX];
 		} reason;
 	};

@@ -359,6 +359,21 @@ static bool ke_retry(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_r
 	return true;
 }
 
+/* Our CREATE_CHILD_SA refused (error) or its answer unusable. */
+static void answer_failed(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+			  uint16_t error)
+{
+	const char *name = ikev2_notify_name(error) ? ikev2_notify_name(error) : "error notify";
+	char what[48] = "CREATE_CHILD_SA";
+
+	if (sa->req.kind == IKEV2_REQ_REKEY_CHILD)
+		snprintf(what, sizeof(what), "CREATE_CHILD_SA (rekey of SPI %08x)", sa->req.old_spi);
+	else if (sa->req.kind == IKEV2_REQ_REKEY_IKE)
+		snprintf(what, sizeof(what), "CREATE_CHILD_SA (rekey of the IKE SA)");
+	ikev2_fail_request(e, sa, rx->now, error, "%s%s%s", what,
+			   error ? " refused by the peer: " : ": ", error ? name : rx->err->msg);
+}
+
 int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
 	enum ikev2_req_kind kind = sa->req.kind;
@@ -370,15 +385,10 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 		ikev2_sa_request_done(sa);
 		return 0;
 	}
-	if (error)
-		ikev2_fail(e, sa, rx->now, error, false, "CREATE_CHILD_SA refused by the peer: %s",
-			   ikev2_notify_name(error) ? ikev2_notify_name(error) : "error notify");
-	else if (kind == IKEV2_REQ_REKEY_IKE)
-		rc = ike_answer_read(e, sa, rx);
-	else
-		rc = child_answer_read(e, sa, rx);
-	if (rc)
-		ikev2_fail(e, sa, rx->now, 0, false, "CREATE_CHILD_SA: %s", rx->err->msg);
+	if (error == 0)
+		rc = kind == IKEV2_REQ_REKEY_IKE ? ike_answer_read(e, sa, rx) : child_answer_read(e, sa, rx);
+	if (error || rc)
+		answer_failed(e, sa, rx, error);
 	ikev2_sa_request_done(sa);
 	if (rc || error)
 		return 0;

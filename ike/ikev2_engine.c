@@ -166,21 +166,43 @@ static void reason_event(struct ikev2_engine *e, struct ikev2_sa *sa, enum ikev2
 	ike_evq_reason(&e->evq, ikev2_event_for(sa, kind), notify, gone, text);
 }
 
-void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
-		bool ike_sa_gone, const char *fmt, ...)
+/* ev: FAILED with the rekey it reports filled in. */
+static void fail_event(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
+		       bool ike_sa_gone, struct ikev2_event ev, const char *fmt, va_list ap)
 {
 	char text[IKE_ERR_MSG_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	ikev2_count(e, notify == IKEV2_N_AUTHENTICATION_FAILED ? IKEV2_STAT_AUTH_FAILURES
 							       : IKEV2_STAT_NEGOTIATION_FAILURES);
 	ikev2_sa_log(sa, e, 3, now, "failed: %s", text);
-	reason_event(e, sa, IKEV2_EV_FAILED, notify, ike_sa_gone, text);
+	ike_evq_reason(&e->evq, ev, notify, ike_sa_gone, text);
 	if (ike_sa_gone)
 		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
+}
+
+void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
+		bool ike_sa_gone, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_event(e, sa, now, notify, ike_sa_gone, ikev2_event_for(sa, IKEV2_EV_FAILED), fmt, ap);
+	va_end(ap);
+}
+
+void ikev2_fail_request(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
+			const char *fmt, ...)
+{
+	struct ikev2_event ev = ikev2_event_for(sa, IKEV2_EV_FAILED);
+	va_list ap;
+
+	if (sa->req.kind == IKEV2_REQ_REKEY_CHILD)
+		ev.reason.rekey_spi_in = sa->req.old_spi;
+	ev.reason.rekey_ike = sa->req.kind == IKEV2_REQ_REKEY_IKE;
+	va_start(ap, fmt);
+	fail_event(e, sa, now, notify, false, ev, fmt, ap);
+	va_end(ap);
 }
 
 void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike_child_rec *c,

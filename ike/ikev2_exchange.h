@@ -64,6 +64,12 @@ struct ikev2_event ikev2_event_for(const struct ikev2_sa *sa, enum ikev2_event_k
  * with ike_sa_gone the SA is also closed. */
 void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
 		bool ike_sa_gone, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* ikev2_fail() of the request of ours in flight (sa->req), refused or
+ * answered unusably, which leaves the IKE SA up; a rekey's names the SA it
+ * was to replace (the event's rekey_spi_in, rekey_ike): that one stays,
+ * and the caller tries again later (§2.25). */
+void ikev2_fail_request(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A child SA goes: CHILD_DOWN event, record removed. */
 void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike_child_rec *c,
 		      uint64_t now);

@@ -9,7 +9,9 @@
  * idle inbound SA of a child SA deletes it once, other SAs are not IKE's;
  * an ISAKMP SA's agreed lifetime, its renewal or delete at the soft
  * point; which side rekeys an IKEv1 pair (the seeds' rule, with its
- * fallback); max_quick_modes. */
+ * fallback); max_quick_modes; a failed rekey of a child SA or an IKE SA
+ * tried again after a growing pause, none after the peer's own rekey
+ * replaced the pair, and one the engine cannot start yet tried later. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +21,10 @@
 #include "cp.h"
 #include "cp_ike.h"
 #include "cp_ikev1.h"
+#include "ike_dh.h"
+#include "ike_pair.h"
+#include "ike_sa.h"
+#include "ikev2_msg.h"
 #include "lsan_libconfig.h"
 #include "check_run.h"
 
@@ -298,6 +304,140 @@ START_TEST(test_max_quick_modes)
 }
 END_TEST
 
+/* FAILED as an engine hands it out for a rekey of ours: of the child SA
+ * with inbound SPI spi_in, or (0) of the IKE SA id itself. */
+static void rekey_failed(const struct ikev2_sa_id *id, uint32_t spi_in, int version)
+{
+	struct ikev2_event ev = { .kind = IKEV2_EV_FAILED, .sa = *id, .user = 7 };
+
+	ev.reason.notify = IKEV2_N_TEMPORARY_FAILURE;
+	ev.reason.rekey_spi_in = spi_in;
+	ev.reason.rekey_ike = spi_in == 0;
+	snprintf(ev.reason.text, sizeof(ev.reason.text), "a rekey refused");
+	cp_ike_event(&c, &ev, version);
+}
+
+/* The pause before the next try, in ms, as it stands now. */
+static uint64_t retry_in_ms(uint64_t at_ns)
+{
+	return (at_ns - cp_now_ns()) / 1000000;
+}
+
+/* A child SA's rekey refused by the peer: counted, the pair not rekeying
+ * any more, its next try after n eightieths of its lifetime (plus up to
+ * half again) for the nth failure in a row, then started by the tick; for
+ * either engine's pairs. */
+START_TEST(test_child_rekey_retried)
+{
+	static struct cp_dyn_rule rule;
+
+	for (int version = 1; version <= 2; version++) {
+		struct cp_ike_sa *s = sa_up(1, true);
+		struct cp_ike_child *ch = &c.ike->ch[0];
+
+		child_of(s, 2);
+		ch->version = version;
+		ch->hard_seconds = 400; /* an eightieth: 5 s */
+		ch->dyn = &rule;
+		ch->rekeying = true;
+		c.mm[CP_MM_negotiation_failures] = 0;
+		rekey_failed(&s->id, ch->spi_in, version);
+		ck_assert_uint_eq(c.mm[CP_MM_negotiation_failures], 1);
+		ck_assert(!ch->rekeying);
+		ck_assert_uint_ge(retry_in_ms(ch->retry_ns), 4900);
+		ck_assert_uint_le(retry_in_ms(ch->retry_ns), 7500);
+		tick();
+		ck_assert(!ch->rekeying); /* not yet */
+		ch->rekeying = true; /* the second try, refused too: a longer pause */
+		rekey_failed(&s->id, ch->spi_in, version);
+		ck_assert_uint_ge(retry_in_ms(ch->retry_ns), 9900);
+		ck_assert_uint_le(retry_in_ms(ch->retry_ns), 15000);
+		ch->retry_ns = cp_now_ns() - 1;
+		tick();
+		ck_assert(ch->rekeying); /* tried again (the engine here has no such SA) */
+		ck_assert_uint_eq(ch->retry_ns, 0);
+	}
+}
+END_TEST
+
+/* The peer's own rekey replaced the pair before ours was refused (a
+ * rekey collision's usual end, RFC 7296 §2.8.1): nothing to try again,
+ * and no failure counted. A soft lifetime of such a pair starts nothing. */
+START_TEST(test_child_rekey_superseded)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+	struct cp_ike_child *ch = &c.ike->ch[0];
+
+	child_of(s, 2);
+	ch->version = 2;
+	ch->rekeying = true; /* dyn NULL: the new pair took its rule over */
+	rekey_failed(&s->id, ch->spi_in, 2);
+	ck_assert_uint_eq(c.mm[CP_MM_negotiation_failures], 0);
+	ck_assert_uint_eq(ch->retry_ns, 0);
+	ck_assert(ch->rekeying);
+}
+END_TEST
+
+/* A rekey the engine cannot start yet (its IKE SA not established: here
+ * one of ours still in IKE_SA_INIT) is tried again after a pause; one
+ * whose IKE SA is gone is not. */
+START_TEST(test_child_rekey_not_started_yet)
+{
+	static const struct ike_mm_method mm = {
+		{ IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, IKE_PRF_HMAC_SHA2_256 }, IKE_DH_ECP_256
+	};
+	static const struct ike_qm_method qm = {
+		IKE_PROTO_ESP, DPSEC_ENC_AES_GCM_16, 32, DPSEC_INTEG_NONE, 0, false, 3600, 100000
+	};
+	static struct cp_dyn_rule rule;
+	struct ikev2_peer pol;
+	struct ike_endpoint local = { v4(192, 0, 2, 1), 500 }, remote = { v4(192, 0, 2, 2), 500 };
+	struct ike_err err = { 0 };
+	struct cp_ike_sa *s = sa_up(1, true);
+	struct cp_ike_child *ch = &c.ike->ch[0];
+	struct ikev2_event ev;
+
+	pair_policy(&pol, true, &mm, &qm, "secret");
+	child_of(s, 2);
+	ch->version = 2;
+	ch->hard_seconds = 400;
+	ch->dyn = &rule;
+	ck_assert_int_eq(ikev2_initiate(c.ike->e, &pol, &local, &remote, 0, &ch->ike, &err), 0);
+	cp_ike_child_rekey(&c, ch, "at its soft lifetime");
+	ck_assert(!ch->rekeying);
+	ck_assert_uint_ge(retry_in_ms(ch->retry_ns), 4900);
+	memset(&ch->ike, 0, sizeof(ch->ike)); /* an IKE SA that is gone */
+	cp_ike_child_rekey(&c, ch, "at its soft lifetime");
+	ck_assert(ch->rekeying);
+	ck_assert_uint_eq(ch->retry_ns, 0);
+	while (ikev2_next_event(c.ike->e, &ev))
+		ikev2_event_release(&ev);
+	ike_auth_wipe(&pol.local_auth);
+	ike_auth_wipe(&pol.remote_auth);
+}
+END_TEST
+
+/* The IKE SA's own rekey refused: tried again after a pause (an eightieth
+ * of its 60 min lifetime: 45 s, plus up to half again) by the tick. */
+START_TEST(test_ike_rekey_retried)
+{
+	struct cp_ike_sa *s = sa_up(1, true);
+
+	child_of(s, 2);
+	s->rekeying = true;
+	rekey_failed(&s->id, 0, 2);
+	ck_assert_uint_eq(c.mm[CP_MM_negotiation_failures], 1);
+	ck_assert(!s->rekeying);
+	ck_assert_uint_ge(retry_in_ms(s->rekey_ns), 44900);
+	ck_assert_uint_le(retry_in_ms(s->rekey_ns), 67500);
+	tick();
+	ck_assert(!s->rekeying);
+	s->rekey_ns = cp_now_ns() - 1;
+	tick();
+	ck_assert(s->rekeying);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_life");
@@ -315,6 +455,10 @@ int main(void)
 	tcase_add_test(t, test_v1_renew_or_delete);
 	tcase_add_test(t, test_quick_mode_rekey_side);
 	tcase_add_test(t, test_max_quick_modes);
+	tcase_add_test(t, test_child_rekey_retried);
+	tcase_add_test(t, test_child_rekey_superseded);
+	tcase_add_test(t, test_child_rekey_not_started_yet);
+	tcase_add_test(t, test_ike_rekey_retried);
 	suite_add_tcase(s, t);
 	return check_run(s);
 }

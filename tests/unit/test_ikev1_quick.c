@@ -114,6 +114,7 @@ START_TEST(quick_mode_given_up)
 	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_RETRANSMITS), 5);
 	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_PEER_TIMEOUTS), 1);
 	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.rekey_spi_in, 0); /* not a rekey */
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_DOWN), 0);
 	ck_assert_uint_eq(ikev1_sa_count(w.i.e), 1);
 	ck_assert_uint_eq(ikev1_next_timer(w.i.e), 1000 + 28800 * 1000ull); /* only the lifetime */

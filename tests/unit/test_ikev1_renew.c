@@ -2,7 +2,8 @@
  * lifetimes (ike/ikev1_renew.c and the timers), in the two-peer world of
  * ikev1_world.h: Quick Mode rekey (make-before-break), the ISAKMP SA
  * renewed by either side keeping its Quick Mode SAs, the ISAKMP SA's
- * lifetime, and Phase 1 settings changed on a running engine. */
+ * lifetime, and Phase 1 settings changed on a running engine; a failed
+ * rekey's or renewal's event names what it was to replace. */
 #include <errno.h>
 #include <string.h>
 
@@ -36,6 +37,79 @@ START_TEST(quick_mode_rekey_make_before_break)
 	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_CHILD_DOWN)->child_down.spi_in, old_r);
 	ck_assert_uint_eq(stat(&w.i, IKEV1_STAT_CHILD_REKEYS), 1);
 	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old_i, w.now, &err), -ENOENT);
+	world_end(&w);
+}
+END_TEST
+
+/* Every message side s sends, and its retransmissions, lost until it
+ * gives up. */
+static void all_lost(struct world *w, struct side *s)
+{
+	drain(s);
+	while (s->box.n_out)
+		free(take(s).data);
+	for (int k = 0; k < 8 && ikev1_next_timer(s->e) < w->now + 60 * 1000; k++) {
+		w->now = ikev1_next_timer(s->e);
+		ikev1_tick(s->e, w->now);
+		drain(s);
+		while (s->box.n_out)
+			free(take(s).data);
+	}
+}
+
+/* A rekey's Quick Mode the peer never answers: FAILED names the pair it
+ * was to replace (its inbound SPI), which stays, so that the caller can
+ * rekey it again; and the next try succeeds. */
+START_TEST(quick_mode_rekey_given_up_names_the_pair)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ikev2_event *f;
+	uint32_t old;
+
+	world_init(&w);
+	world_go(&w);
+	id = main_and_quick(&w);
+	old = child_of(&w.i)->in.spi;
+	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	all_lost(&w, &w.i);
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->reason.rekey_spi_in, old);
+	ck_assert(!f->reason.ike_sa_gone && !f->reason.rekey_ike);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
+	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	pass(&w, &w.i);
+	pass(&w, &w.r);
+	ck_assert_uint_eq(child_of(&w.i)->rekeys_spi, old);
+	world_end(&w);
+}
+END_TEST
+
+/* A renewal whose new Main Mode the peer never answers: FAILED names the
+ * renewed ISAKMP SA (rekey_ike), which stays up with its Quick Mode SA,
+ * and a new renewal may start. */
+START_TEST(renewal_given_up_names_the_renewed_sa)
+{
+	struct world w;
+	struct ikev2_sa_id old, fresh;
+	struct ike_err err = { 0 };
+	struct ikev2_event *f;
+
+	world_init(&w);
+	world_go(&w);
+	old = main_and_quick(&w);
+	ck_assert_int_eq(ikev1_renew(w.i.e, &old, w.now, &fresh, &err), 0);
+	all_lost(&w, &w.i);
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(f->reason.rekey_ike);
+	ck_assert(!f->reason.ike_sa_gone); /* the renewed SA's: it stays */
+	ck_assert_mem_eq(f->sa.spi_i, old.spi_i, 8);
+	ck_assert_mem_eq(f->sa.spi_r, old.spi_r, 8);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_DOWN) + count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
+	ck_assert_int_eq(ikev1_renew(w.i.e, &old, w.now, &fresh, &err), 0);
 	world_end(&w);
 }
 END_TEST
@@ -143,6 +217,8 @@ int main(void)
 	const TTest *tests[] = {
 		phase1_settings_changed,
 		quick_mode_rekey_make_before_break,
+		quick_mode_rekey_given_up_names_the_pair,
+		renewal_given_up_names_the_renewed_sa,
 		isakmp_sa_lifetime,
 		isakmp_sa_renewed_keeps_quick_modes,
 	};

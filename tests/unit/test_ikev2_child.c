@@ -7,7 +7,7 @@
  * with PFS, a KE of another group than the responder's (the IKE SA
  * rekey is in test_ikev2_keys.c); the responder's child SA installed
  * before its answer leaves; both peers rekeying one child SA at once
- * (RFC 7296 §2.8.1, §2.25). */
+ * (RFC 7296 §2.8.1, §2.25); a refused rekey names the SA it was to replace. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +331,7 @@ START_TEST(create_child_second_invalid_ke_ends_it)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(f->reason.notify, IKEV2_N_INVALID_KE_PAYLOAD);
 	ck_assert(!f->reason.ike_sa_gone);
+	ck_assert(f->reason.rekey_spi_in == 0 && !f->reason.rekey_ike); /* a new child SA's */
 	ck_assert_uint_eq(stat(&w.i, IKEV2_STAT_INVALID_KE), 2);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 1); /* the first one only */
 	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
@@ -522,7 +523,7 @@ START_TEST(rekey_of_a_replaced_child_refused)
 	struct world w;
 	struct msg qi, qr;
 	struct ikev2_sa_id id = crossing_rekeys(&w, &qi, &qr);
-	uint32_t made;
+	uint32_t old_r = child_of(&w.r)->in.spi, made;
 
 	deliver(&w, &w.r, &qi);
 	free(qi.data);
@@ -534,8 +535,76 @@ START_TEST(rekey_of_a_replaced_child_refused)
 	one_pair_left(&w, &id);
 	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.rec[0].spi_in, made);
 	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, IKEV2_N_TEMPORARY_FAILURE);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.rekey_spi_in, old_r);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.rekey_spi_in, 0); /* it refused */
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 2);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 2);
+	world_end(&w);
+}
+END_TEST
+
+/* Our rekey of a child SA refused (here the responder's policy for the
+ * IKE SA changed, and no proposal fits): FAILED names the child SA by its
+ * inbound SPI, which stays up and not replaced, so that the caller can
+ * rekey it again (RFC 7296 §2.25); the responder's FAILED, for a refusal
+ * of its own, names none. The next try succeeds. */
+START_TEST(refused_rekey_names_the_child)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_qm_method other = qm_gcm;
+	struct ikev2_event *f;
+	uint32_t old;
+
+	world_init(&w);
+	world_go(&w);
+	id = establish(&w);
+	old = child_of(&w.i)->in.spi;
+	other.enc_key_len = 16;
+	ikev2_find_sa(w.r.e, &id)->peer.qm[0] = other;
+	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce", "N(NO_PROPOSAL_CHOSEN)");
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->reason.notify, IKEV2_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_uint_eq(f->reason.rekey_spi_in, old);
+	ck_assert(!f->reason.rekey_ike && !f->reason.ike_sa_gone);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.rekey_spi_in, 0);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.n, 1);
+	ck_assert_uint_eq(ikev2_find_sa(w.i.e, &id)->children.rec[0].spi_in, old);
+	ck_assert(!ikev2_find_sa(w.i.e, &id)->children.rec[0].replaced);
+	ikev2_find_sa(w.r.e, &id)->peer.qm[0] = qm_gcm;
+	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce", "SA TSi TSr Nonce");
+	ck_assert_uint_eq(child_of(&w.i)->rekeys_spi, old);
+	world_end(&w);
+}
+END_TEST
+
+/* The same for the IKE SA's rekey: FAILED says so (rekey_ike), the IKE SA
+ * stays established. */
+START_TEST(refused_ike_rekey_says_so)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_mm_method other = mm_gcm_ecp;
+	struct ikev2_event *f;
+
+	world_init(&w);
+	world_go(&w);
+	id = establish(&w);
+	other.dh_group = IKE_DH_MODP_2048;
+	ikev2_find_sa(w.r.e, &id)->peer.mm[0] = other;
+	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "SA Nonce KE", "N(NO_PROPOSAL_CHOSEN)");
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(f->reason.rekey_ike && !f->reason.ike_sa_gone);
+	ck_assert_uint_eq(f->reason.rekey_spi_in, 0);
+	ck_assert_int_eq(ikev2_find_sa(w.i.e, &id)->state, IKEV2_S_ESTABLISHED);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_IKE_REKEYED), 0);
 	world_end(&w);
 }
 END_TEST
@@ -577,6 +646,8 @@ int main(void)
 		ike_rekey_for_another_group,
 		simultaneous_child_rekeys_settled,
 		rekey_of_a_replaced_child_refused,
+		refused_rekey_names_the_child,
+		refused_ike_rekey_says_so,
 		replaced_child_not_rekeyed_again,
 	};
 
