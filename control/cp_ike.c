@@ -600,9 +600,11 @@ static void ike_rekeyed(struct cp_ctx *c, const struct ikev2_event *ev)
 		}
 		return;
 	}
-	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id, s->rekeying ? "us" : "the peer");
+	/* after a rekey collision the survivor may be the peer's, though we tried too */
+	cp_audit("IKE SA with rule %08x rekeyed by %s", s->rule_id,
+		 ev->rekeyed.initiator ? "us" : "the peer");
 	s->id = ev->rekeyed.new_sa;
-	cp_ike_life_start(c, s, s->rekeying); /* the rekey's initiator is the new SA's */
+	cp_ike_life_start(c, s, ev->rekeyed.initiator); /* the rekey's initiator is the new SA's */
 }
 
 static void ike_down(struct cp_ctx *c, const struct ikev2_event *ev)

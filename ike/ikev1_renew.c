@@ -72,6 +72,7 @@ void ikev1_adopt(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now)
 	moved -= old->children.n;
 	ev = ikev1_event_for(old, IKEV2_EV_IKE_REKEYED);
 	ev.rekeyed.new_sa = sa->id;
+	ev.rekeyed.initiator = sa->initiator;
 	ikev1_emit(e, &ev);
 	ikev1_count(e, IKEV1_STAT_IKE_RENEWED);
 	ikev1_sa_log(sa, e, 5, now, "replaces an older ISAKMP SA: %u quick mode SAs adopted", moved);

@@ -199,6 +199,7 @@ struct ikev2_event {
 		} up;
 		struct {
 			struct ikev2_sa_id new_sa;
+			bool initiator; /* we initiated new_sa (the rekey that made it) */
 		} rekeyed;
 		struct {
 			struct ike_endpoint remote;
@@ -260,7 +261,9 @@ void ikev2_event_release(struct ikev2_event *ev);
  * flight at a time: window 1); -ENOENT for no such SA or child, -EAGAIN
  * when the SA is not established, -EBUSY when its queue is full;
  * ikev2_rekey_child -EALREADY for a child SA already replaced (by our
- * rekey or the peer's). */
+ * rekey or the peer's), ikev2_rekey_ike for an IKE SA already replaced.
+ * A queued rekey that cannot start when its turn comes ends in FAILED
+ * naming what it was to replace, as one refused by the peer does. */
 int ikev2_create_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		       struct ike_err *err);
 int ikev2_rekey_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint32_t spi_in,

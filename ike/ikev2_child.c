@@ -9,7 +9,10 @@
  * it (§1.3). Both peers rekeying one child SA at once (§2.8.1): both
  * exchanges complete, and the child SA of the one holding the lowest of
  * the four nonces is deleted by that exchange's initiator; a rekey of a
- * child SA already replaced is answered TEMPORARY_FAILURE (§2.25). */
+ * child SA already replaced is answered TEMPORARY_FAILURE (§2.25). Both
+ * rekeying the IKE SA at once (§2.8.2): likewise, the surviving new SA
+ * taking the children once the collision is settled; any CREATE_CHILD_SA
+ * on an IKE SA already replaced is answered TEMPORARY_FAILURE. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +94,17 @@ static int rekeyed_keys(struct ikev2_sa *sa, const struct ikev2_sa *old, const s
 	return rc;
 }
 
-/* The new SA: the old one's policy, peer and children, new keys. */
-static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const struct ike_rekey *r,
-			    uint64_t now, struct ike_err *err)
+/* The new SA of an IKE SA rekey: the old one's policy and peer, new keys,
+ * established; the children move by ike_rekey_adopt(). NULL with err. */
+static struct ikev2_sa *ike_rekey_new(struct ikev2_engine *e, struct ikev2_sa *old,
+				      const struct ike_rekey *r, uint64_t now, struct ike_err *err)
 {
 	struct ikev2_sa *sa = ikev2_sa_new(r->initiator);
-	struct ikev2_event ev = ikev2_event_for(old, IKEV2_EV_IKE_REKEYED);
-	int rc = sa ? ikev2_sa_insert(e, sa) : -ENOMEM;
 
-	if (rc) {
+	if (sa == NULL || ikev2_sa_insert(e, sa)) {
 		ikev2_sa_free(sa);
-		return ike_fail(err, -ENOMEM, "IKE SA rekey: no memory for the new SA");
+		ike_fail(err, -ENOMEM, "IKE SA rekey: no memory for the new SA");
+		return NULL;
 	}
 	memcpy(sa->id.spi_i, r->spi_i, 8);
 	memcpy(sa->id.spi_r, r->spi_r, 8);
@@ -114,20 +117,30 @@ static int ike_rekey_finish(struct ikev2_engine *e, struct ikev2_sa *old, const 
 	sa->frag_ok = old->frag_ok;
 	sa->peer_id = old->peer_id;
 	sa->mm = r->mm;
-	rc = rekeyed_keys(sa, old, r, err);
-	if (rc) {
+	if (rekeyed_keys(sa, old, r, err)) {
 		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
-		return rc;
+		return NULL;
 	}
+	ikev2_set_state(sa, IKEV2_S_ESTABLISHED, now, e);
+	return sa;
+}
+
+/* The rekey is done: sa replaces old and takes its children
+ * (IKE_REKEYED); old is left for its delete. */
+static void ike_rekey_adopt(struct ikev2_engine *e, struct ikev2_sa *old, struct ikev2_sa *sa,
+			    uint64_t now)
+{
+	struct ikev2_event ev = ikev2_event_for(old, IKEV2_EV_IKE_REKEYED);
+
 	sa->children = old->children;
 	old->children.n = 0;
-	ikev2_set_state(sa, IKEV2_S_ESTABLISHED, now, e);
+	old->rekeyed = true;
 	ikev2_sa_log(sa, e, 5, now, "IKE SA rekeyed: this SA replaces the old one");
 	ikev2_sa_log(old, e, 5, now, "IKE SA rekeyed: children moved to the new SA");
 	ikev2_count(e, IKEV2_STAT_IKE_REKEYS);
 	ev.rekeyed.new_sa = sa->id;
+	ev.rekeyed.initiator = sa->initiator;
 	ikev2_emit(e, &ev);
-	return 0;
 }
 
 /* ---- child SA rekeys: one done, two colliding (RFC 7296 §2.8.1) ---- */
@@ -197,6 +210,83 @@ static void collision_settle(struct ikev2_engine *e, struct ikev2_sa *sa, uint32
 		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, spi_in);
 }
 
+/* ---- IKE SA rekeys: two colliding (RFC 7296 §2.8.2) ---- */
+
+/* The peer's rekey of sa answered, its new SA n made of nonces ni and nr:
+ * n takes the children, unless our own rekey of sa is out; then which new
+ * SA stays waits for our answer (ike_rekey_settle). Either way sa is
+ * replaced: another rekey of it is refused TEMPORARY_FAILURE. */
+static void ike_rekey_answered(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_sa *n,
+			       struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
+{
+	struct ike_chunk low = nonce_lower(ni, nr);
+
+	if (sa->req.kind != IKEV2_REQ_REKEY_IKE) {
+		ike_rekey_adopt(e, sa, n, now);
+		return;
+	}
+	sa->rekeyed = true;
+	sa->req.collided = true;
+	sa->req.collided_sa = n->id;
+	sa->req.collided_nonce_len = (uint16_t)low.len;
+	memcpy(sa->req.collided_nonce, low.p, low.len);
+	ikev2_sa_log(sa, e, 5, now, "IKE SA rekey collision: the peer's rekey answered while ours is out");
+}
+
+/* The peer's new SA of a collision noted on sa, if it is still up. */
+static struct ikev2_sa *collided_ike_sa(struct ikev2_engine *e, const struct ikev2_sa *sa)
+{
+	struct ikev2_sa *theirs;
+
+	if (sa->req.kind != IKEV2_REQ_REKEY_IKE || !sa->req.collided)
+		return NULL;
+	theirs = ikev2_find_sa(e, &sa->req.collided_sa);
+	return theirs != NULL && theirs->state == IKEV2_S_ESTABLISHED ? theirs : NULL;
+}
+
+/* Our rekey of sa answered, its new SA n made of nonces ni and nr. Alone:
+ * n takes the children and we delete sa. After a collision the new SA
+ * made by the exchange holding the lowest of the four nonces is
+ * redundant: that exchange's initiator deletes it, the other takes the
+ * children, and its initiator deletes sa. */
+static void ike_rekey_settle(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_sa *n,
+			     struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
+{
+	struct ikev2_sa *theirs = collided_ike_sa(e, sa);
+	bool ours_goes;
+
+	if (theirs == NULL) {
+		ike_rekey_adopt(e, sa, n, now);
+		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
+		return;
+	}
+	ours_goes = nonce_cmp(nonce_lower(ni, nr),
+			      IKE_CHUNK(sa->req.collided_nonce, sa->req.collided_nonce_len)) < 0;
+	ikev2_count(e, IKEV2_STAT_REKEY_COLLISIONS);
+	ikev2_sa_log(sa, e, 5, now,
+		     "IKE SA rekey collision: both sides rekeyed it; the lowest nonce is in %s "
+		     "exchange, whose new SA %s",
+		     ours_goes ? "our" : "the peer's", ours_goes ? "we delete" : "the peer deletes");
+	ike_rekey_adopt(e, sa, ours_goes ? theirs : n, now);
+	if (!ours_goes) {
+		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
+		return;
+	}
+	ikev2_sa_task_add(n, IKEV2_REQ_DELETE_IKE, 0);
+	ikev2_start_next(e, n, now);
+}
+
+bool ikev2_rekey_hand_over(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
+{
+	struct ikev2_sa *theirs = collided_ike_sa(e, sa);
+
+	if (theirs == NULL)
+		return false;
+	ikev2_sa_log(sa, e, 5, now, "IKE SA rekey collision: our rekey did not complete, the peer's did");
+	ike_rekey_adopt(e, sa, theirs, now);
+	return true;
+}
+
 /* ---- initiator ---- */
 
 static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
@@ -251,6 +341,8 @@ int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct 
 	struct ikev2_tx t;
 	int rc;
 
+	if (sa->rekeyed)
+		return ike_fail(err, -EALREADY, "the IKE SA is rekeyed: no exchange but its delete");
 	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, false, sa->next_msg_id);
 	rc = task->kind == IKEV2_REQ_REKEY_IKE ? start_ike_rekey(e, sa, &t, task->group, err)
 					       : start_child(e, sa, &t, task, err);
@@ -294,6 +386,7 @@ static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 static int ike_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
 	union ikev2_body *b = malloc(sizeof(*b));
+	struct ikev2_sa *n = NULL;
 	uint8_t g_ir[IKE_DH_SECRET_MAX];
 	struct ike_rekey r = { .initiator = true };
 	struct ike_mm_offer got;
@@ -317,8 +410,11 @@ static int ike_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct i
 		r.g_ir = IKE_CHUNK(g_ir, g_len);
 		r.ni = IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN);
 		r.nr = IKE_CHUNK(nr.p, nr.len);
-		rc = ike_rekey_finish(e, sa, &r, rx->now, rx->err);
+		n = ike_rekey_new(e, sa, &r, rx->now, rx->err);
+		rc = n != NULL ? 0 : rx->err->code;
 	}
+	if (rc == 0)
+		ike_rekey_settle(e, sa, n, r.ni, r.nr, rx->now);
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	return rc;
 }
@@ -387,7 +483,7 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	}
 	if (error == 0)
 		rc = kind == IKEV2_REQ_REKEY_IKE ? ike_answer_read(e, sa, rx) : child_answer_read(e, sa, rx);
-	if (error || rc)
+	if ((error || rc) && !ikev2_rekey_hand_over(e, sa, rx->now))
 		answer_failed(e, sa, rx, error);
 	ikev2_sa_request_done(sa);
 	if (rc || error)
@@ -397,8 +493,6 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 		child_replaced(sa, old_spi);
 		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, old_spi);
 	}
-	if (kind == IKEV2_REQ_REKEY_IKE)
-		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
 	return 0;
 }
 
@@ -503,6 +597,7 @@ static int ike_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	uint8_t nr[IKEV2_NONCE_LEN], g_ir[IKE_DH_SECRET_MAX];
 	struct ike_rekey r = { .initiator = false };
 	union ikev2_body *b = malloc(sizeof(*b));
+	struct ikev2_sa *n = NULL;
 	struct ike_choice c;
 	struct ikev2_tx t;
 	size_t g_len = 0;
@@ -534,8 +629,10 @@ static int ike_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	r.g_ir = IKE_CHUNK(g_ir, g_len);
 	r.ni = IKE_CHUNK(ni->p, ni->len);
 	r.nr = IKE_CHUNK(nr, sizeof(nr));
+	if (rc == 0 && (n = ike_rekey_new(e, sa, &r, rx->now, rx->err)) == NULL)
+		rc = rx->err->code;
 	if (rc == 0)
-		rc = ike_rekey_finish(e, sa, &r, rx->now, rx->err);
+		ike_rekey_answered(e, sa, n, r.ni, r.nr, rx->now);
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	OPENSSL_cleanse(nr, sizeof(nr));
 	return rc;
@@ -549,6 +646,12 @@ int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 	struct ike_blob ni;
 	int rc;
 
+	if (sa->rekeyed || sa->state == IKEV2_S_DELETING) { /* §2.8.2: an SA being closed */
+		free(b);
+		return answer_error(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+				    sa->rekeyed ? "the IKE SA is rekeyed: only its delete is left"
+						: "the IKE SA is being deleted");
+	}
 	if (b == NULL || !ikev2_rx_body(rx, IKEV2_PL_SA, b) || !nonce_read(rx, &ni)) {
 		free(b);
 		return answer_error(e, sa, rx, IKEV2_N_INVALID_SYNTAX, NULL, 0,

@@ -217,6 +217,7 @@ void ikev2_child_down(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike_ch
 
 void ikev2_sa_down(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, const char *reason)
 {
+	ikev2_rekey_hand_over(e, sa, now); /* the children live on in the peer's new SA */
 	while (sa->children.n)
 		ikev2_child_down(e, sa, &sa->children.rec[sa->children.n - 1], now);
 	ikev2_count(e, IKEV2_STAT_IKE_DELETED);
@@ -366,8 +367,9 @@ static int dispatch_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct 
 
 	if (x == IKEV2_IKE_AUTH && sa->state == IKEV2_S_INIT_DONE)
 		return ikev2_auth_request(e, sa, rx);
-	if (x == IKEV2_CREATE_CHILD_SA && sa->state == IKEV2_S_ESTABLISHED)
-		return ikev2_child_request(e, sa, rx);
+	if (x == IKEV2_CREATE_CHILD_SA &&
+	    (sa->state == IKEV2_S_ESTABLISHED || sa->state == IKEV2_S_DELETING))
+		return ikev2_child_request(e, sa, rx); /* DELETING: refused, see there */
 	if (x == IKEV2_INFORMATIONAL && sa->state >= IKEV2_S_ESTABLISHED)
 		return ikev2_info_request(e, sa, rx);
 	return ikev2_drop(e, sa, IKEV2_STAT_UNEXPECTED_EXCHANGE, rx->now, rx->err, -EPROTO,
@@ -585,6 +587,22 @@ void ikev2_tick(struct ikev2_engine *e, uint64_t now_ms)
 
 /* ---- exchanges on an established SA ---- */
 
+/* A queued exchange that cannot start: logged; a rekey's FAILED names the
+ * SA it was to replace, for the caller to try again. */
+static void not_started(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *t,
+			uint64_t now, const char *why)
+{
+	struct ikev2_event ev;
+
+	ikev2_sa_log(sa, e, 3, now, "queued exchange not started: %s", why);
+	if (t->kind != IKEV2_REQ_REKEY_CHILD && t->kind != IKEV2_REQ_REKEY_IKE)
+		return;
+	ev = ikev2_event_for(sa, IKEV2_EV_FAILED);
+	ev.reason.rekey_spi_in = t->kind == IKEV2_REQ_REKEY_CHILD ? t->spi : 0;
+	ev.reason.rekey_ike = t->kind == IKEV2_REQ_REKEY_IKE;
+	ike_evq_reason(&e->evq, ev, 0, false, why);
+}
+
 void ikev2_start_next(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
 {
 	struct ikev2_task t;
@@ -598,7 +616,7 @@ void ikev2_start_next(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
 		rc = info ? ikev2_info_start(e, sa, &t, now, &err)
 			  : ikev2_child_start(e, sa, &t, now, &err);
 		if (rc)
-			ikev2_sa_log(sa, e, 3, now, "queued exchange not started: %s", err.msg);
+			not_started(e, sa, &t, now, err.msg);
 	}
 }
 
@@ -643,6 +661,10 @@ int ikev2_rekey_child(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint
 int ikev2_rekey_ike(struct ikev2_engine *e, const struct ikev2_sa_id *sa, uint64_t now_ms,
 		    struct ike_err *err)
 {
+	const struct ikev2_sa *s = ikev2_find_sa(e, sa);
+
+	if (s != NULL && s->rekeyed)
+		return ike_fail(err, -EALREADY, "IKE SA rekey: it is already replaced");
 	return queue(e, sa, IKEV2_REQ_REKEY_IKE, 0, now_ms, err);
 }
 

@@ -223,6 +223,10 @@ int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct 
 		      uint64_t now, struct ike_err *err);
 int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
 int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
+/* Our rekey of sa will not complete (refused, or sa goes down) after the
+ * peer's rekey of it was answered (a collision, RFC 7296 §2.8.2): the
+ * peer's new SA takes the children. false when there is no such SA. */
+bool ikev2_rekey_hand_over(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now);
 
 /* ikev2_info.c: INFORMATIONAL (deletes, liveness) */
 int ikev2_info_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,

@@ -75,11 +75,14 @@ struct ikev2_request {
 	uint8_t ike_spi[8];    /* IKE SA rekey: our new SPI */
 	const struct ike_qm_method *offered; /* into peer.qm: what we offered */
 	bool ke_asked;         /* its KE's group is the one an INVALID_KE_PAYLOAD asked for */
-	/* child SA rekey: the peer's rekey of the same child SA, answered while
-	 * this one was outstanding (RFC 7296 §2.8.1): our inbound SPI of the
-	 * child SA that exchange made, and the lower of its two nonces */
+	/* a rekey: the peer's rekey of the same SA, answered while this one
+	 * was outstanding (RFC 7296 §2.8.1, §2.8.2), and the lower of that
+	 * exchange's two nonces; a child SA's: our inbound SPI of the child SA
+	 * it made; the IKE SA's: the new IKE SA it made, which takes the
+	 * children only once the collision is settled */
 	bool collided;
 	uint32_t collided_spi;
+	struct ikev2_sa_id collided_sa;
 	uint16_t collided_nonce_len;
 	uint8_t collided_nonce[IKEV2_NONCE_MAX];
 };
@@ -145,6 +148,7 @@ struct ikev2_sa {
 	struct ikev2_task tasks[IKEV2_MAX_TASKS];
 	uint8_t n_tasks;
 	struct ike_child_recs children;
+	bool rekeyed;               /* replaced by an IKE SA rekey: only its delete is left */
 	uint64_t expire_ms;         /* half-open SA given up at; 0: none */
 	/* the log: a ring of the last lines */
 	struct ike_log log;

@@ -11,7 +11,8 @@
  * point; which side rekeys an IKEv1 pair (the seeds' rule, with its
  * fallback); max_quick_modes; a failed rekey of a child SA or an IKE SA
  * tried again after a growing pause, none after the peer's own rekey
- * replaced the pair, and one the engine cannot start yet tried later. */
+ * replaced the pair, and one the engine cannot start yet tried later; a
+ * rekeyed IKE SA's new life in the band of the new SA's initiator. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -438,6 +439,28 @@ START_TEST(test_ike_rekey_retried)
 }
 END_TEST
 
+/* IKE_REKEYED: the record takes the new SA's id and a new life, whose soft
+ * point is in the band of the new SA's initiator as the event names it:
+ * after an IKE SA rekey collision that may be the peer, though we were
+ * rekeying too (RFC 7296 §2.8.2). */
+START_TEST(test_rekeyed_life_follows_new_initiator)
+{
+	for (int ours = 0; ours < 2; ours++) {
+		struct cp_ike_sa *s = sa_up(1, true);
+		struct ikev2_event ev = { .kind = IKEV2_EV_IKE_REKEYED, .sa = s->id };
+
+		s->rekeying = true;
+		ev.rekeyed.new_sa.spi_i[0] = 9;
+		ev.rekeyed.initiator = ours;
+		cp_ike_event(&c, &ev, 2);
+		ck_assert_uint_eq(s->id.spi_i[0], 9);
+		ck_assert(!s->rekeying);
+		ck_assert(s->initiator == ours);
+		ck_assert(ours ? soft_point(s) < 9000 : soft_point(s) >= 9200);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_life");
@@ -459,6 +482,7 @@ int main(void)
 	tcase_add_test(t, test_child_rekey_superseded);
 	tcase_add_test(t, test_child_rekey_not_started_yet);
 	tcase_add_test(t, test_ike_rekey_retried);
+	tcase_add_test(t, test_rekeyed_life_follows_new_initiator);
 	suite_add_tcase(s, t);
 	return check_run(s);
 }
