@@ -1,18 +1,15 @@
 /* ikev2_child.c - the CREATE_CHILD_SA exchange (RFC 7296 §1.3): a new child
  * SA, with a KE when its method asks for PFS; a child SA rekey (REKEY_SA
  * names the SA replaced; the rekey's initiator then deletes the old one,
- * make-before-break); and the IKE SA rekey (§1.3.2, §2.18): new SPIs, a
- * SKEYSEED from the old SK_d and a fresh g^ir, the children moved to the
- * new SA, and the old one deleted by the rekey's initiator. A KE for
- * another group than the chosen one is answered INVALID_KE_PAYLOAD; one
- * answered so is sent again, once, with the group asked for if we offered
- * it (§1.3). Both peers rekeying one child SA at once (§2.8.1): both
- * exchanges complete, and the child SA of the one holding the lowest of
- * the four nonces is deleted by that exchange's initiator; a rekey of a
- * child SA already replaced is answered TEMPORARY_FAILURE (§2.25). Both
- * rekeying the IKE SA at once (§2.8.2): likewise, the surviving new SA
- * taking the children once the collision is settled; any CREATE_CHILD_SA
- * on an IKE SA already replaced is answered TEMPORARY_FAILURE. */
+ * make-before-break); the IKE SA rekey's request and answer handed to
+ * ikev2_ike_rekey.c. A KE for another group than the chosen one is
+ * answered INVALID_KE_PAYLOAD; one answered so is sent again, once, with
+ * the group asked for if we offered it (§1.3). Both peers rekeying one
+ * child SA at once (§2.8.1): both exchanges complete, and the child SA of
+ * the one holding the lowest of the four nonces is deleted by that
+ * exchange's initiator; a rekey of a child SA already replaced is
+ * answered TEMPORARY_FAILURE (§2.25), as is any CREATE_CHILD_SA on an IKE
+ * SA already replaced or being deleted (§2.8.2). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +21,7 @@
 #include "ikev2_proposal.h"
 
 /* Nonce and, for a group, a fresh key pair and its KE payload. */
-static int nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonce, uint16_t group,
+int ikev2_nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonce, uint16_t group,
 			struct ike_dh **dh, struct ike_err *err)
 {
 	union ikev2_body b;
@@ -46,7 +43,7 @@ static int nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *non
 }
 
 /* g^ir from the peer's KE, which must be of our key pair's group. */
-static int shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uint8_t *g_ir,
+int ikev2_shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uint8_t *g_ir,
 			 size_t *len, struct ike_err *err)
 {
 	union ikev2_body ke;
@@ -60,7 +57,7 @@ static int shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uin
 	return ike_dh_derive(dh, ke.ke.data.p, ke.ke.data.len, g_ir, IKE_DH_SECRET_MAX, len, err);
 }
 
-static bool nonce_read(const struct ikev2_rx *rx, struct ike_blob *out)
+bool ikev2_nonce_read(const struct ikev2_rx *rx, struct ike_blob *out)
 {
 	union ikev2_body b;
 
@@ -68,79 +65,6 @@ static bool nonce_read(const struct ikev2_rx *rx, struct ike_blob *out)
 		return false;
 	*out = b.nonce;
 	return true;
-}
-
-/* ---- the new IKE SA of a rekey ---- */
-
-struct ike_rekey {
-	struct ike_mm_method mm;
-	uint8_t spi_i[8], spi_r[8];
-	bool initiator; /* of the rekey: the new SA's original initiator */
-	struct ike_chunk g_ir, ni, nr;
-};
-
-static int rekeyed_keys(struct ikev2_sa *sa, const struct ikev2_sa *old, const struct ike_rekey *r,
-			struct ike_err *err)
-{
-	uint8_t seed[IKE_PRF_MAX];
-	int rc = ikev2_skeyseed_rekey(old->mm.suite.prf, IKE_CHUNK(old->keys.sk_d, old->keys.prf_len),
-				      r->g_ir, r->ni, r->nr, seed, err);
-
-	if (rc == 0)
-		rc = ikev2_keys_init(&sa->keys, &r->mm.suite, r->initiator, err);
-	if (rc == 0)
-		rc = ikev2_keys_derive(&sa->keys, seed, r->ni, r->nr, r->spi_i, r->spi_r, err);
-	OPENSSL_cleanse(seed, sizeof(seed));
-	return rc;
-}
-
-/* The new SA of an IKE SA rekey: the old one's policy and peer, new keys,
- * established; the children move by ike_rekey_adopt(). NULL with err. */
-static struct ikev2_sa *ike_rekey_new(struct ikev2_engine *e, struct ikev2_sa *old,
-				      const struct ike_rekey *r, uint64_t now, struct ike_err *err)
-{
-	struct ikev2_sa *sa = ikev2_sa_new(r->initiator);
-
-	if (sa == NULL || ikev2_sa_insert(e, sa)) {
-		ikev2_sa_free(sa);
-		ike_fail(err, -ENOMEM, "IKE SA rekey: no memory for the new SA");
-		return NULL;
-	}
-	memcpy(sa->id.spi_i, r->spi_i, 8);
-	memcpy(sa->id.spi_r, r->spi_r, 8);
-	sa->peer = old->peer;
-	sa->have_peer = true;
-	sa->local = old->local;
-	sa->remote = old->remote;
-	sa->local_nat = old->local_nat;
-	sa->remote_nat = old->remote_nat;
-	sa->frag_ok = old->frag_ok;
-	sa->peer_id = old->peer_id;
-	sa->mm = r->mm;
-	if (rekeyed_keys(sa, old, r, err)) {
-		ikev2_set_state(sa, IKEV2_S_CLOSED, now, e);
-		return NULL;
-	}
-	ikev2_set_state(sa, IKEV2_S_ESTABLISHED, now, e);
-	return sa;
-}
-
-/* The rekey is done: sa replaces old and takes its children
- * (IKE_REKEYED); old is left for its delete. */
-static void ike_rekey_adopt(struct ikev2_engine *e, struct ikev2_sa *old, struct ikev2_sa *sa,
-			    uint64_t now)
-{
-	struct ikev2_event ev = ikev2_event_for(old, IKEV2_EV_IKE_REKEYED);
-
-	sa->children = old->children;
-	old->children.n = 0;
-	old->rekeyed = true;
-	ikev2_sa_log(sa, e, 5, now, "IKE SA rekeyed: this SA replaces the old one");
-	ikev2_sa_log(old, e, 5, now, "IKE SA rekeyed: children moved to the new SA");
-	ikev2_count(e, IKEV2_STAT_IKE_REKEYS);
-	ev.rekeyed.new_sa = sa->id;
-	ev.rekeyed.initiator = sa->initiator;
-	ikev2_emit(e, &ev);
 }
 
 /* ---- child SA rekeys: one done, two colliding (RFC 7296 §2.8.1) ---- */
@@ -158,16 +82,16 @@ static void child_replaced(struct ikev2_sa *sa, uint32_t spi_in)
 
 /* Nonces compared as byte strings: at the first byte that differs, and
  * one that begins the other first. */
-static int nonce_cmp(struct ike_chunk a, struct ike_chunk b)
+int ikev2_nonce_cmp(struct ike_chunk a, struct ike_chunk b)
 {
 	int d = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
 
 	return d != 0 ? d : (a.len > b.len) - (a.len < b.len);
 }
 
-static struct ike_chunk nonce_lower(struct ike_chunk a, struct ike_chunk b)
+struct ike_chunk ikev2_nonce_lower(struct ike_chunk a, struct ike_chunk b)
 {
-	return nonce_cmp(a, b) <= 0 ? a : b;
+	return ikev2_nonce_cmp(a, b) <= 0 ? a : b;
 }
 
 /* The peer rekeyed old (answered: its child SA is in, our inbound SPI
@@ -176,7 +100,7 @@ static struct ike_chunk nonce_lower(struct ike_chunk a, struct ike_chunk b)
 static void collision_note(struct ikev2_sa *sa, uint32_t old_spi, uint32_t spi_in,
 			   struct ike_chunk ni, struct ike_chunk nr)
 {
-	struct ike_chunk low = nonce_lower(ni, nr);
+	struct ike_chunk low = ikev2_nonce_lower(ni, nr);
 
 	if (sa->req.kind != IKEV2_REQ_REKEY_CHILD || sa->req.old_spi != old_spi)
 		return;
@@ -198,7 +122,7 @@ static void collision_settle(struct ikev2_engine *e, struct ikev2_sa *sa, uint32
 
 	if (!sa->req.collided)
 		return;
-	ours_goes = nonce_cmp(nonce_lower(ni, nr), theirs) < 0;
+	ours_goes = ikev2_nonce_cmp(ikev2_nonce_lower(ni, nr), theirs) < 0;
 	ikev2_count(e, IKEV2_STAT_REKEY_COLLISIONS);
 	ikev2_sa_log(sa, e, 5, now,
 		     "child SA rekey collision: both sides replaced %08x; the lowest nonce is in %s "
@@ -210,103 +134,7 @@ static void collision_settle(struct ikev2_engine *e, struct ikev2_sa *sa, uint32
 		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_CHILD, spi_in);
 }
 
-/* ---- IKE SA rekeys: two colliding (RFC 7296 §2.8.2) ---- */
-
-/* The peer's rekey of sa answered, its new SA n made of nonces ni and nr:
- * n takes the children, unless our own rekey of sa is out; then which new
- * SA stays waits for our answer (ike_rekey_settle). Either way sa is
- * replaced: another rekey of it is refused TEMPORARY_FAILURE. */
-static void ike_rekey_answered(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_sa *n,
-			       struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
-{
-	struct ike_chunk low = nonce_lower(ni, nr);
-
-	if (sa->req.kind != IKEV2_REQ_REKEY_IKE) {
-		ike_rekey_adopt(e, sa, n, now);
-		return;
-	}
-	sa->rekeyed = true;
-	sa->req.collided = true;
-	sa->req.collided_sa = n->id;
-	sa->req.collided_nonce_len = (uint16_t)low.len;
-	memcpy(sa->req.collided_nonce, low.p, low.len);
-	ikev2_sa_log(sa, e, 5, now, "IKE SA rekey collision: the peer's rekey answered while ours is out");
-}
-
-/* The peer's new SA of a collision noted on sa, if it is still up. */
-static struct ikev2_sa *collided_ike_sa(struct ikev2_engine *e, const struct ikev2_sa *sa)
-{
-	struct ikev2_sa *theirs;
-
-	if (sa->req.kind != IKEV2_REQ_REKEY_IKE || !sa->req.collided)
-		return NULL;
-	theirs = ikev2_find_sa(e, &sa->req.collided_sa);
-	return theirs != NULL && theirs->state == IKEV2_S_ESTABLISHED ? theirs : NULL;
-}
-
-/* Our rekey of sa answered, its new SA n made of nonces ni and nr. Alone:
- * n takes the children and we delete sa. After a collision the new SA
- * made by the exchange holding the lowest of the four nonces is
- * redundant: that exchange's initiator deletes it, the other takes the
- * children, and its initiator deletes sa. */
-static void ike_rekey_settle(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_sa *n,
-			     struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
-{
-	struct ikev2_sa *theirs = collided_ike_sa(e, sa);
-	bool ours_goes;
-
-	if (theirs == NULL) {
-		ike_rekey_adopt(e, sa, n, now);
-		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
-		return;
-	}
-	ours_goes = nonce_cmp(nonce_lower(ni, nr),
-			      IKE_CHUNK(sa->req.collided_nonce, sa->req.collided_nonce_len)) < 0;
-	ikev2_count(e, IKEV2_STAT_REKEY_COLLISIONS);
-	ikev2_sa_log(sa, e, 5, now,
-		     "IKE SA rekey collision: both sides rekeyed it; the lowest nonce is in %s "
-		     "exchange, whose new SA %s",
-		     ours_goes ? "our" : "the peer's", ours_goes ? "we delete" : "the peer deletes");
-	ike_rekey_adopt(e, sa, ours_goes ? theirs : n, now);
-	if (!ours_goes) {
-		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
-		return;
-	}
-	ikev2_sa_task_add(n, IKEV2_REQ_DELETE_IKE, 0);
-	ikev2_start_next(e, n, now);
-}
-
-bool ikev2_rekey_hand_over(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
-{
-	struct ikev2_sa *theirs = collided_ike_sa(e, sa);
-
-	if (theirs == NULL)
-		return false;
-	ikev2_sa_log(sa, e, 5, now, "IKE SA rekey collision: our rekey did not complete, the peer's did");
-	ike_rekey_adopt(e, sa, theirs, now);
-	return true;
-}
-
 /* ---- initiator ---- */
-
-static int start_ike_rekey(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
-			   uint16_t group, struct ike_err *err)
-{
-	union ikev2_body *b = malloc(sizeof(*b));
-	int rc = b ? 0 : -ENOMEM;
-
-	if (rc == 0)
-		rc = ikev2_random(sa->req.ike_spi, 8, err);
-	if (rc == 0)
-		rc = ikev2_sa_from_mm(sa->peer.mm, sa->peer.n_mm, sa->req.ike_spi, &b->sa);
-	if (rc == 0)
-		ikev2_tx_add(t, IKEV2_PL_SA, b);
-	free(b);
-	if (rc)
-		return ike_fail(err, rc, "IKE SA rekey: our proposals make no SA payload");
-	return nonce_and_ke(e, t, sa->req.nonce, group ? group : sa->peer.mm[0].dh_group, &sa->req.dh,
-			    err);
-}
 
 static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
 		       const struct ikev2_task *task, struct ike_err *err)
@@ -331,7 +159,7 @@ static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	sa->req.spi = ikev2_new_child_spi(e);
 	if (ikev2_child_offer(sa, t, sa->req.spi, true, err))
 		return err->code;
-	return nonce_and_ke(e, t, sa->req.nonce, task->group ? task->group : sa->peer.qm[0].dh_group,
+	return ikev2_nonce_and_ke(e, t, sa->req.nonce, task->group ? task->group : sa->peer.qm[0].dh_group,
 			    &sa->req.dh, err);
 }
 
@@ -344,7 +172,7 @@ int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct 
 	if (sa->rekeyed)
 		return ike_fail(err, -EALREADY, "the IKE SA is rekeyed: no exchange but its delete");
 	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, false, sa->next_msg_id);
-	rc = task->kind == IKEV2_REQ_REKEY_IKE ? start_ike_rekey(e, sa, &t, task->group, err)
+	rc = task->kind == IKEV2_REQ_REKEY_IKE ? ikev2_ike_rekey_start(e, sa, &t, task->group, err)
 					       : start_child(e, sa, &t, task, err);
 	if (rc == 0)
 		rc = ikev2_send_request(e, sa, &t, task->kind, now, err);
@@ -364,14 +192,14 @@ static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 	struct ike_blob nr = { 0 };
 	int rc = ikev2_child_read_answer(sa, rx, sa->req.spi, true, &n, rx->err);
 
-	if (rc == 0 && !nonce_read(rx, &nr))
+	if (rc == 0 && !ikev2_nonce_read(rx, &nr))
 		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA answer without a nonce");
 	if (rc == 0 && n.method.dh_group &&
 	    (sa->req.dh == NULL || n.method.dh_group != ike_dh_group(sa->req.dh)))
 		rc = ike_fail(rx->err, -EBADMSG, "CREATE_CHILD_SA: the chosen PFS group %u is not our KE's",
 			      n.method.dh_group);
 	if (rc == 0 && n.method.dh_group)
-		rc = shared_secret(rx, sa->req.dh, g_ir, &g_len, rx->err);
+		rc = ikev2_shared_secret(rx, sa->req.dh, g_ir, &g_len, rx->err);
 	if (rc == 0)
 		rc = ikev2_child_install(e, sa, &n, IKE_CHUNK(g_ir, g_len),
 					 IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN),
@@ -379,42 +207,6 @@ static int child_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 	if (rc == 0)
 		collision_settle(e, sa, sa->req.spi, IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN),
 				 IKE_CHUNK(nr.p, nr.len), rx->now);
-	OPENSSL_cleanse(g_ir, sizeof(g_ir));
-	return rc;
-}
-
-static int ike_answer_read(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
-{
-	union ikev2_body *b = malloc(sizeof(*b));
-	struct ikev2_sa *n = NULL;
-	uint8_t g_ir[IKE_DH_SECRET_MAX];
-	struct ike_rekey r = { .initiator = true };
-	struct ike_mm_offer got;
-	struct ike_blob nr = { 0 };
-	size_t g_len = 0, chosen = 0;
-	int rc = b && ikev2_rx_body(rx, IKEV2_PL_SA, b) && nonce_read(rx, &nr)
-			 ? 0
-			 : ike_fail(rx->err, -EBADMSG, "IKE SA rekey answer without SA and nonce");
-
-	if (rc == 0)
-		rc = ikev2_mm_answer(&b->sa, sa->peer.mm, sa->peer.n_mm, &got, &chosen, rx->err);
-	if (rc == 0 && got.spi_len != 8)
-		rc = ike_fail(rx->err, -EBADMSG, "IKE SA rekey: the answer has no 8-byte SPI");
-	free(b);
-	if (rc == 0)
-		rc = shared_secret(rx, sa->req.dh, g_ir, &g_len, rx->err);
-	if (rc == 0) {
-		r.mm = sa->peer.mm[chosen];
-		memcpy(r.spi_i, sa->req.ike_spi, 8);
-		memcpy(r.spi_r, got.spi, 8);
-		r.g_ir = IKE_CHUNK(g_ir, g_len);
-		r.ni = IKE_CHUNK(sa->req.nonce, IKEV2_NONCE_LEN);
-		r.nr = IKE_CHUNK(nr.p, nr.len);
-		n = ike_rekey_new(e, sa, &r, rx->now, rx->err);
-		rc = n != NULL ? 0 : rx->err->code;
-	}
-	if (rc == 0)
-		ike_rekey_settle(e, sa, n, r.ni, r.nr, rx->now);
 	OPENSSL_cleanse(g_ir, sizeof(g_ir));
 	return rc;
 }
@@ -482,7 +274,7 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 		return 0;
 	}
 	if (error == 0)
-		rc = kind == IKEV2_REQ_REKEY_IKE ? ike_answer_read(e, sa, rx) : child_answer_read(e, sa, rx);
+		rc = kind == IKEV2_REQ_REKEY_IKE ? ikev2_ike_rekey_answer(e, sa, rx) : child_answer_read(e, sa, rx);
 	if ((error || rc) && !ikev2_rekey_hand_over(e, sa, rx->now))
 		answer_failed(e, sa, rx, error);
 	ikev2_sa_request_done(sa);
@@ -498,7 +290,7 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 
 /* ---- responder ---- */
 
-static int answer_error(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+int ikev2_child_refuse(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
 			uint16_t notify, const uint8_t *data, size_t len, const char *why)
 {
 	struct ike_err err = { 0 };
@@ -514,30 +306,30 @@ static int answer_error(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 }
 
 /* The peer's KE must be of the chosen group: else INVALID_KE_PAYLOAD. */
-static bool ke_group_ok(const struct ikev2_rx *rx, uint16_t group)
+bool ikev2_ke_group_ok(const struct ikev2_rx *rx, uint16_t group)
 {
 	union ikev2_body ke;
 
 	return group == 0 || (ikev2_rx_body(rx, IKEV2_PL_KE, &ke) && ke.ke.group == group);
 }
 
-static int invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+int ikev2_invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
 		      uint16_t group)
 {
 	uint8_t g[2] = { group >> 8, group & 0xff };
 
-	return answer_error(e, sa, rx, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "KE not of the chosen group");
+	return ikev2_child_refuse(e, sa, rx, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "KE not of the chosen group");
 }
 
 /* Our nonce and KE, and g^ir from the peer's KE. */
-static int responder_keys(struct ikev2_engine *e, struct ikev2_rx *rx, struct ikev2_tx *t,
+int ikev2_responder_keys(struct ikev2_engine *e, struct ikev2_rx *rx, struct ikev2_tx *t,
 			  uint8_t *nonce, uint16_t group, uint8_t *g_ir, size_t *g_len)
 {
 	struct ike_dh *dh = NULL;
-	int rc = nonce_and_ke(e, t, nonce, group, &dh, rx->err);
+	int rc = ikev2_nonce_and_ke(e, t, nonce, group, &dh, rx->err);
 
 	if (rc == 0 && group)
-		rc = shared_secret(rx, dh, g_ir, g_len, rx->err);
+		rc = ikev2_shared_secret(rx, dh, g_ir, g_len, rx->err);
 	ike_dh_free(dh);
 	return rc;
 }
@@ -557,22 +349,22 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 
 	if (ikev2_rx_notify(rx, IKEV2_N_REKEY_SA, &rekey) &&
 	    (old = ike_child_recs_by_out(&sa->children, ike_get32(rekey.spi))) == NULL)
-		return answer_error(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
+		return ikev2_child_refuse(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
 				    "REKEY_SA names no child SA of ours");
 	if (old != NULL && old->replaced)
-		return answer_error(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+		return ikev2_child_refuse(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 				    "REKEY_SA names a child SA already replaced");
 	if (old != NULL)
 		old_spi = old->spi_in;
 	error = ikev2_child_choose(e, sa, rx, true, &n, rx->err);
 	if (error)
-		return answer_error(e, sa, rx, error, NULL, 0, rx->err->msg);
-	if (!ke_group_ok(rx, n.method.dh_group))
-		return invalid_ke(e, sa, rx, n.method.dh_group);
+		return ikev2_child_refuse(e, sa, rx, error, NULL, 0, rx->err->msg);
+	if (!ikev2_ke_group_ok(rx, n.method.dh_group))
+		return ikev2_invalid_ke(e, sa, rx, n.method.dh_group);
 	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, true, rx->m.hdr.msg_id);
 	rc = ikev2_child_answer(&n, &t, rx->err);
 	if (rc == 0)
-		rc = responder_keys(e, rx, &t, nr, n.method.dh_group, g_ir, &g_len);
+		rc = ikev2_responder_keys(e, rx, &t, nr, n.method.dh_group, g_ir, &g_len);
 	if (rc == 0)
 		rc = ikev2_seal_response(e, sa, &t, rx->err);
 	if (rc == 0) {
@@ -591,53 +383,6 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	return rc;
 }
 
-static int ike_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
-		       const struct ike_mm_offer *offers, size_t n_offers, const struct ike_blob *ni)
-{
-	uint8_t nr[IKEV2_NONCE_LEN], g_ir[IKE_DH_SECRET_MAX];
-	struct ike_rekey r = { .initiator = false };
-	union ikev2_body *b = malloc(sizeof(*b));
-	struct ikev2_sa *n = NULL;
-	struct ike_choice c;
-	struct ikev2_tx t;
-	size_t g_len = 0;
-	int rc;
-
-	if (b == NULL || ike_mm_select(sa->peer.mm, sa->peer.n_mm, offers, n_offers, &c) ||
-	    offers[c.offer].spi_len != 8) {
-		free(b);
-		return answer_error(e, sa, rx, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
-				    "IKE SA rekey: no method of ours offered with an SPI");
-	}
-	r.mm = sa->peer.mm[c.method];
-	if (!ke_group_ok(rx, r.mm.dh_group)) {
-		free(b);
-		return invalid_ke(e, sa, rx, r.mm.dh_group);
-	}
-	memcpy(r.spi_i, offers[c.offer].spi, 8);
-	rc = ikev2_random(r.spi_r, 8, rx->err);
-	if (rc == 0)
-		rc = ikev2_sa_answer_mm(&r.mm, offers[c.offer].num, r.spi_r, &b->sa) ? -EINVAL : 0;
-	ikev2_tx_begin(e, sa, &t, IKEV2_CREATE_CHILD_SA, true, rx->m.hdr.msg_id);
-	if (rc == 0) {
-		ikev2_tx_add(&t, IKEV2_PL_SA, b);
-		rc = responder_keys(e, rx, &t, nr, r.mm.dh_group, g_ir, &g_len);
-	}
-	free(b);
-	if (rc == 0)
-		rc = ikev2_send_response(e, sa, &t, rx->err);
-	r.g_ir = IKE_CHUNK(g_ir, g_len);
-	r.ni = IKE_CHUNK(ni->p, ni->len);
-	r.nr = IKE_CHUNK(nr, sizeof(nr));
-	if (rc == 0 && (n = ike_rekey_new(e, sa, &r, rx->now, rx->err)) == NULL)
-		rc = rx->err->code;
-	if (rc == 0)
-		ike_rekey_answered(e, sa, n, r.ni, r.nr, rx->now);
-	OPENSSL_cleanse(g_ir, sizeof(g_ir));
-	OPENSSL_cleanse(nr, sizeof(nr));
-	return rc;
-}
-
 int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
 {
 	struct ike_mm_offer offers[IKE_MAX_PROPOSALS];
@@ -648,18 +393,18 @@ int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 
 	if (sa->rekeyed || sa->state == IKEV2_S_DELETING) { /* §2.8.2: an SA being closed */
 		free(b);
-		return answer_error(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+		return ikev2_child_refuse(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 				    sa->rekeyed ? "the IKE SA is rekeyed: only its delete is left"
 						: "the IKE SA is being deleted");
 	}
-	if (b == NULL || !ikev2_rx_body(rx, IKEV2_PL_SA, b) || !nonce_read(rx, &ni)) {
+	if (b == NULL || !ikev2_rx_body(rx, IKEV2_PL_SA, b) || !ikev2_nonce_read(rx, &ni)) {
 		free(b);
-		return answer_error(e, sa, rx, IKEV2_N_INVALID_SYNTAX, NULL, 0,
+		return ikev2_child_refuse(e, sa, rx, IKEV2_N_INVALID_SYNTAX, NULL, 0,
 				    "CREATE_CHILD_SA request without SA and nonce");
 	}
 	n_ike = ikev2_mm_offers(&b->sa, offers, IKE_MAX_PROPOSALS);
 	free(b);
-	rc = n_ike ? ike_request(e, sa, rx, offers, n_ike, &ni) : child_request(e, sa, rx, &ni);
+	rc = n_ike ? ikev2_ike_rekey_request(e, sa, rx, offers, n_ike, &ni) : child_request(e, sa, rx, &ni);
 	if (rc)
 		ikev2_fail(e, sa, rx->now, 0, false, "CREATE_CHILD_SA: %s", rx->err->msg);
 	return 0;

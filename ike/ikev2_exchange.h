@@ -218,11 +218,47 @@ int ikev2_auth_start(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now,
 int ikev2_auth_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
 int ikev2_auth_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
 
-/* ikev2_child.c: CREATE_CHILD_SA (new child, child rekey, IKE SA rekey) */
+/* ikev2_child.c: CREATE_CHILD_SA (new child, child rekey; the IKE SA
+ * rekey's part in ikev2_ike_rekey.c) */
 int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,
 		      uint64_t now, struct ike_err *err);
 int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
 int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
+/* What both kinds of CREATE_CHILD_SA use. Our nonce, and for a group a
+ * fresh key pair (*dh) and its KE payload, added to t: */
+int ikev2_nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonce, uint16_t group,
+		       struct ike_dh **dh, struct ike_err *err);
+/* g^ir from the peer's KE, which must be of dh's group: */
+int ikev2_shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uint8_t *g_ir,
+			size_t *len, struct ike_err *err);
+/* The responder's nonce and KE into t, and g^ir from the peer's KE: */
+int ikev2_responder_keys(struct ikev2_engine *e, struct ikev2_rx *rx, struct ikev2_tx *t,
+			 uint8_t *nonce, uint16_t group, uint8_t *g_ir, size_t *g_len);
+bool ikev2_nonce_read(const struct ikev2_rx *rx, struct ike_blob *out);
+/* Nonces compared as byte strings (the rekey collision rule, §2.8): at
+ * the first byte that differs, else the shorter first; and the lower. */
+int ikev2_nonce_cmp(struct ike_chunk a, struct ike_chunk b);
+struct ike_chunk ikev2_nonce_lower(struct ike_chunk a, struct ike_chunk b);
+/* The peer's KE is of the chosen group (or none is asked for): */
+bool ikev2_ke_group_ok(const struct ikev2_rx *rx, uint16_t group);
+/* The peer's request answered with notify (its data) and counted as a
+ * failure, why logged: */
+int ikev2_child_refuse(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+		       uint16_t notify, const uint8_t *data, size_t len, const char *why);
+/* ... with INVALID_KE_PAYLOAD naming group: */
+int ikev2_invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+		     uint16_t group);
+
+/* ikev2_ike_rekey.c: the IKE SA rekey. Our request's SA, nonce and KE
+ * into t (group: the KE's, 0 for our first method's): */
+int ikev2_ike_rekey_start(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_tx *t,
+			  uint16_t group, struct ike_err *err);
+/* Its answer read: the new SA made, settled with any collision: */
+int ikev2_ike_rekey_answer(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx);
+/* The peer's rekey request (its IKE offers, its nonce ni) answered: */
+int ikev2_ike_rekey_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
+			    const struct ike_mm_offer *offers, size_t n_offers,
+			    const struct ike_blob *ni);
 /* Our rekey of sa will not complete (refused, or sa goes down) after the
  * peer's rekey of it was answered (a collision, RFC 7296 §2.8.2): the
  * peer's new SA takes the children. false when there is no such SA. */
