@@ -1,8 +1,8 @@
-/* fuzz_ikev2_peer.h - what the two IKEv2 engine fuzz targets (responder,
- * initiator) share: an engine with a fixed Curve25519 key, datagrams sent
- * checked to parse, and IKE_AUTH contents sealed with an SA's real keys,
- * so that the fuzzed payloads reach the exchange code behind the
- * integrity check. */
+/* fuzz_ikev2_peer.h - what the IKEv2 engine fuzz targets (responder,
+ * initiator, rekey) share: an engine with a fixed Curve25519 key, datagrams sent
+ * checked to parse, and message contents (IKE_AUTH, CREATE_CHILD_SA)
+ * sealed with an SA's real keys, so that the fuzzed payloads reach the
+ * exchange code behind the integrity check. */
 #ifndef FUZZ_IKEV2_PEER_H
 #define FUZZ_IKEV2_PEER_H
 
@@ -64,16 +64,17 @@ static inline void fuzz_ikev2_check_sent(const struct ikev2_event *ev, uint8_t *
 	}
 }
 
-/* inner (its first payload's type, then the chain) as the IKE_AUTH
- * message (message ID 1) of e's SA id, a request (IKEV2_FLAG_I) or a
- * response (IKEV2_FLAG_R), sealed with that SA's keys into out; its
- * length, 0 if it cannot be. */
-static inline size_t fuzz_ikev2_sealed_auth(struct ikev2_engine *e, const struct ikev2_sa_id *id,
-					    uint8_t flags, uint8_t first, const uint8_t *inner,
-					    size_t inner_len, uint8_t *out, size_t cap)
+/* inner (its first payload's type, then the chain) as a message of
+ * exchange with message ID msg_id on e's SA id, a request (flags with
+ * IKEV2_FLAG_I from the SA's original initiator) or a response
+ * (IKEV2_FLAG_R), sealed with that SA's keys into out; its length, 0 if
+ * it cannot be. */
+static inline size_t fuzz_ikev2_sealed(struct ikev2_engine *e, const struct ikev2_sa_id *id,
+				       uint8_t exchange, uint32_t msg_id, uint8_t flags, uint8_t first,
+				       const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap)
 {
-	struct ikev2_hdr h = { .version = IKEV2_VERSION, .exchange = IKEV2_IKE_AUTH, .flags = flags,
-			       .msg_id = 1 };
+	struct ikev2_hdr h = { .version = IKEV2_VERSION, .exchange = exchange, .flags = flags,
+			       .msg_id = msg_id };
 	struct ikev2_sa *sa = ikev2_find_sa(e, id);
 	struct ikev2_sk_space sp;
 	struct ikev2_builder b;
@@ -90,6 +91,14 @@ static inline size_t fuzz_ikev2_sealed_auth(struct ikev2_engine *e, const struct
 		return 0;
 	memcpy(sp.ct, inner, inner_len);
 	return ikev2_sk_seal(&sa->keys, out, len, sp.aad_len, inner_len, NULL) ? 0 : len;
+}
+
+/* The IKE_AUTH message (message ID 1) of fuzz_ikev2_sealed(). */
+static inline size_t fuzz_ikev2_sealed_auth(struct ikev2_engine *e, const struct ikev2_sa_id *id,
+					    uint8_t flags, uint8_t first, const uint8_t *inner,
+					    size_t inner_len, uint8_t *out, size_t cap)
+{
+	return fuzz_ikev2_sealed(e, id, IKEV2_IKE_AUTH, 1, flags, first, inner, inner_len, out, cap);
 }
 
 #endif
