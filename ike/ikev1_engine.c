@@ -262,14 +262,14 @@ void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint1
 }
 
 void ikev1_fail_quick(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now,
-		      const struct ikev1_xchg *x, const char *fmt, ...)
+		      const struct ikev1_xchg *x, uint16_t notify, const char *fmt, ...)
 {
 	struct ikev2_event ev = ikev1_event_for(sa, IKEV2_EV_FAILED);
 	va_list ap;
 
 	ev.reason.rekey_spi_in = x->initiator ? x->rekeys : 0;
 	va_start(ap, fmt);
-	fail_event(e, sa, now, 0, false, ev, fmt, ap);
+	fail_event(e, sa, now, notify, false, ev, fmt, ap);
 	va_end(ap);
 }
 
@@ -523,8 +523,8 @@ static void give_up(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xc
 		ikev1_sa_down(e, sa, now, "dead peer: no R-U-THERE-ACK after retransmissions");
 		return;
 	}
-	ikev1_fail_quick(e, sa, now, x, "Quick Mode #%08x: no answer after %u retransmissions", x->mid,
-			 x->msgs.retransmits);
+	ikev1_fail_quick(e, sa, now, x, 0, "Quick Mode #%08x: no answer after %u retransmissions",
+			 x->mid, x->msgs.retransmits);
 	ikev1_xchg_free(x);
 }
 

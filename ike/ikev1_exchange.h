@@ -70,12 +70,13 @@ void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct
  * reports the renewed SA's rekey failed (that SA, rekey_ike). */
 void ikev1_fail(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, uint16_t notify,
 		bool ike_sa_gone, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* ikev1_fail() of Quick Mode x, which leaves the ISAKMP SA up; one of ours
- * that rekeys a pair names it (the event's rekey_spi_in): that pair stays,
- * and the caller tries again later. */
+/* ikev1_fail() of Quick Mode x (notify: the peer's refusal, 0 if none),
+ * which leaves the ISAKMP SA up; one of ours that rekeys a pair names it
+ * (the event's rekey_spi_in): that pair stays, and the caller tries again
+ * later. */
 void ikev1_fail_quick(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now,
-		      const struct ikev1_xchg *x, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+		      const struct ikev1_xchg *x, uint16_t notify, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 void ikev1_child_down(struct ikev1_engine *e, struct ikev1_sa *sa, struct ike_child_rec *c,
 		      uint64_t now);
 /* CHILD_DOWN for each child, IKE_DOWN with the reason, state CLOSED. */

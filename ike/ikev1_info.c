@@ -177,11 +177,34 @@ static void peer_dpd_number(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_
 	ikev1_follow_peer(e, sa, rx);
 }
 
+/* The Quick Mode of ours an error notification refuses: the one whose
+ * offer carried the SPI it names (strongSwan names the initiator's), else,
+ * when it names no ESP or AH SPI, the only one awaiting its answer; NULL
+ * when that cannot be told. */
+static struct ikev1_xchg *refused_quick_mode(struct ikev1_sa *sa, const struct isakmp_notify *n)
+{
+	struct ikev1_xchg *only = NULL;
+	int waiting = 0;
+
+	for (int i = 0; i < IKEV1_MAX_XCHG; i++) {
+		struct ikev1_xchg *x = &sa->xchg[i];
+
+		if (x->kind != IKEV1_X_QUICK || !x->initiator || x->done)
+			continue;
+		if (n->spi_len == 4 && ike_get32(n->spi) == x->spi_in)
+			return x;
+		only = x;
+		waiting++;
+	}
+	return n->spi_len != 4 && waiting == 1 ? only : NULL;
+}
+
 static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct isakmp_notify *n,
 		      const struct ikev1_rx *rx)
 {
 	struct ike_err err = { 0 };
 	const char *name = isakmp_notify_name(n->type);
+	struct ikev1_xchg *x;
 	uint64_t now = rx->now;
 
 	ikev1_count(e, IKEV1_STAT_NOTIFIES_RECEIVED);
@@ -191,6 +214,10 @@ static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 		ikev1_info_send_notify(e, sa, ISAKMP_N_R_U_THERE_ACK, n->data.p, 4, now, &err);
 	} else if (n->type == ISAKMP_N_R_U_THERE_ACK) {
 		dpd_ack(e, sa, n, now);
+	} else if (n->type < 8192 && (x = refused_quick_mode(sa, n)) != NULL) {
+		ikev1_fail_quick(e, sa, now, x, n->type, "Quick Mode #%08x refused: the peer sent %s",
+				 x->mid, name ? name : "an error");
+		ikev1_xchg_free(x); /* over: no more retransmissions */
 	} else if (n->type < 8192) {
 		ikev1_fail(e, sa, now, n->type, false, "the peer sent %s", name ? name : "an error");
 	} else {

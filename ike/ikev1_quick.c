@@ -495,7 +495,7 @@ static int complete(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xc
 	if (rc == 0)
 		rc = install(e, sa, x, rx->now, rx->err);
 	if (rc)
-		ikev1_fail_quick(e, sa, rx->now, x, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
+		ikev1_fail_quick(e, sa, rx->now, x, 0, "Quick Mode #%08x: %s", x->mid, rx->err->msg);
 	return rc;
 }
 

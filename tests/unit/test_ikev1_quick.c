@@ -59,6 +59,37 @@ START_TEST(pfs_on_one_side_only)
 	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
 	ck_assert(!last_ev(&w.i, IKEV2_EV_FAILED)->reason.ike_sa_gone);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_UP), 0);
+	/* the refusal ends our Quick Mode at once: one failure, nothing resent */
+	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "Quick Mode"));
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 1);
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), 1000 + 28800 * 1000ull); /* only the lifetime */
+	world_end(&w);
+}
+END_TEST
+
+/* Two Quick Modes of ours await their answers and the peer refuses with a
+ * notification that names no SPI (as dpsec's own do): which one it ends
+ * cannot be told, so neither is ended (each runs to its answer or its
+ * retransmissions' end); the failure is still reported. */
+START_TEST(refusal_of_one_of_two_quick_modes_ends_neither)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ike_qm_method qm = qm_cbc;
+
+	world_init(&w);
+	qm.dh_group = IKE_DH_ECP_256;
+	w.i.pol.qm[0] = qm; /* the responder wants no PFS */
+	world_go(&w);
+	id = initiate(&w);
+	for (int k = 0; k < 6; k++)
+		pass(&w, k % 2 ? &w.r : &w.i);
+	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
+	refused(&w, &w.i, -ENOENT);
+	pass(&w, &w.r);
+	ck_assert_ptr_null(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "Quick Mode"));
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 500); /* both still resent */
 	world_end(&w);
 }
 END_TEST
@@ -849,6 +880,7 @@ int main(void)
 	const TTest *tests[] = {
 		quick_mode_with_pfs,
 		pfs_on_one_side_only,
+		refusal_of_one_of_two_quick_modes_ends_neither,
 		lost_quick_mode_3_is_recovered,
 		quick_mode_given_up,
 		corrupted_quick_mode_dropped,

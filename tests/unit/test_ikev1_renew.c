@@ -87,6 +87,36 @@ START_TEST(quick_mode_rekey_given_up_names_the_pair)
 }
 END_TEST
 
+/* A rekey's Quick Mode the peer refuses (here its policy for the ISAKMP SA
+ * changed, and no proposal fits): FAILED, at once, names the pair, which
+ * stays; the exchange is over (nothing resent). */
+START_TEST(quick_mode_rekey_refused_names_the_pair)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct ikev2_event *f;
+	uint32_t old;
+
+	world_init(&w);
+	world_go(&w);
+	id = main_and_quick(&w);
+	old = child_of(&w.i)->in.spi;
+	ikev1_find_sa(w.r.e, &id)->peer.qm[0].enc_key_len ^= 16;
+	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
+	refused(&w, &w.i, -ENOENT);
+	pass(&w, &w.r); /* NO-PROPOSAL-CHOSEN */
+	f = last_ev(&w.i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_uint_eq(f->reason.rekey_spi_in, old);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 1);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
+	ck_assert_uint_gt(ikev1_next_timer(w.i.e), w.now + 60 * 1000); /* no retransmission due */
+	world_end(&w);
+}
+END_TEST
+
 /* A renewal whose new Main Mode the peer never answers: FAILED names the
  * renewed ISAKMP SA (rekey_ike), which stays up with its Quick Mode SA,
  * and a new renewal may start. */
@@ -218,6 +248,7 @@ int main(void)
 		phase1_settings_changed,
 		quick_mode_rekey_make_before_break,
 		quick_mode_rekey_given_up_names_the_pair,
+		quick_mode_rekey_refused_names_the_pair,
 		renewal_given_up_names_the_renewed_sa,
 		isakmp_sa_lifetime,
 		isakmp_sa_renewed_keeps_quick_modes,
