@@ -406,7 +406,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
 		*s = (struct cp_ike_child){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
 					     .sa_out = (uint32_t)out, .udp_encap = ch->udp_encap,
-					     .dyn = d };
+					     .dyn = d, .up_ns = cp_now_ns() };
 		d->sa_out = (uint32_t)out;
 		return 0;
 	}
@@ -439,23 +439,49 @@ static struct cp_ike_child *v1_replaced(struct cp_ctx *c, const struct ikev2_eve
 	return NULL;
 }
 
-/* The per-peer rule of a new child SA: a rekey takes over the rule of the
+/* A live per-peer rule of another child SA pair with the same rule and
+ * peer, NULL when none. */
+static struct cp_dyn_rule *peer_rule(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *s = &c->ike->ch[i];
+
+		if (s->used && s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA &&
+		    s->dyn->generic_id == rule_id && memcmp(&s->dyn->peer, peer, sizeof(*peer)) == 0)
+			return s->dyn;
+	}
+	return NULL;
+}
+
+enum child_rule_how { RULE_NEW, RULE_OF_REKEYED, RULE_SHARED };
+
+/* The per-peer rule of a new child SA. A rekey takes over the rule of the
  * SA it replaces (both inbound SAs then match it, and the outbound one
- * moves to the new SA at once); otherwise a new one. */
+ * moves to the new SA at once). Another pair with the same rule and peer
+ * (a second IKE SA, as when both peers negotiated at once or the peer
+ * re-authenticates make-before-break; a second child SA for the same
+ * selectors) shares its rule the same way: two rules alike would leave the
+ * inbound SA of the one the lookup does not pick dropping everything
+ * (inner_policy_mismatch). Otherwise a new rule. */
 static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, int version,
-				      bool *fresh)
+				      enum child_rule_how *how)
 {
 	struct cp_ike_child *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
 			       : version == 1		  ? v1_replaced(c, ev)
 							  : NULL;
 	struct cp_dyn_rule *d;
 
-	*fresh = old == NULL || old->dyn == NULL;
-	if (!*fresh) {
+	if (old != NULL && old->dyn != NULL) {
+		*how = RULE_OF_REKEYED;
 		d = old->dyn;
 		old->dyn = NULL;
 		return d;
 	}
+	*how = RULE_SHARED;
+	d = peer_rule(c, (uint32_t)ev->user, &ev->child->out.remote);
+	if (d != NULL)
+		return d;
+	*how = RULE_NEW;
 	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
 }
 
@@ -463,17 +489,19 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 {
 	struct ike_child *ch = ev->child;
 	struct cp_ike_child *s = free_child(c->ike);
+	static const char *const how_said[] = { [RULE_NEW] = "", [RULE_OF_REKEYED] = ", a rekey",
+						[RULE_SHARED] = ", beside another pair with that peer" };
 	struct cp_dyn_rule *d = NULL;
 	char err[CP_ERR_MAX] = "", p[64];
-	bool fresh = true;
+	enum child_rule_how how = RULE_NEW;
 
 	addr_str(&ch->out.remote, p, sizeof(p));
 	if (s != NULL)
-		d = child_rule(c, ev, version, &fresh);
+		d = child_rule(c, ev, version, &how);
 	if (d == NULL || install_pair(c, ev, d, s) < 0) {
 		if (d == NULL)
 			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
-		else if (fresh)
+		else if (how == RULE_NEW)
 			d->used = false;
 		c->mm[CP_MM_key_addition_failures]++;
 		return;
@@ -484,11 +512,32 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	s->hard_seconds = ch->method.lifetime_seconds ? ch->method.lifetime_seconds : 3600;
 	c->mm[CP_MM_ike_quick_mode]++;
 	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
-		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", fresh ? "" : ", a rekey");
+		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", how_said[how]);
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
 	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
 	cp_ike_life_quick_mode(c, &ev->sa);
+}
+
+/* s, whose outbound SA its rule carries, goes: the newest other pair
+ * sharing the rule carries it on; with none, the rule goes too. */
+static void rule_to_heir(struct cp_ctx *c, const struct cp_ike_child *s)
+{
+	const struct cp_ike_child *heir = NULL;
+
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		const struct cp_ike_child *o = &c->ike->ch[i];
+
+		if (o != s && o->used && o->dyn == s->dyn && (heir == NULL || o->up_ns > heir->up_ns))
+			heir = o;
+	}
+	if (heir == NULL) {
+		s->dyn->used = false;
+		return;
+	}
+	s->dyn->sa_out = heir->sa_out;
+	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
+	       "outbound SA now", s->spi_in, heir->spi_in);
 }
 
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
@@ -501,7 +550,7 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 	/* no rule: its rekey took it over; another one's: dpsecd restarted
 	 * and ctld's per-peer rules were reset meanwhile */
 	if (s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA && s->dyn->sa_out == s->sa_out)
-		s->dyn->used = false;
+		rule_to_heir(c, s);
 	cp_sa_del_negotiated(c, s->sa_in);
 	cp_sa_del_negotiated(c, s->sa_out);
 	s->used = false;

@@ -43,7 +43,10 @@ struct cp_ike_child {
 	uint32_t spi_in;
 	uint32_t sa_in, sa_out;   /* dpsecd's SA ids */
 	bool udp_encap;           /* ESP in UDP: a NAT between the peers */
-	struct cp_dyn_rule *dyn;  /* the per-peer rule carrying sa_out; NULL once rekeyed */
+	struct cp_dyn_rule *dyn;  /* the per-peer rule its inbound SA is bound to, which carries the
+				   * newest outbound SA of the pairs sharing it (one rule and
+				   * peer); NULL once rekeyed */
+	uint64_t up_ns;           /* installed at (CLOCK_MONOTONIC) */
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */
 	int version;              /* of its IKE SA: the engine that owns it */

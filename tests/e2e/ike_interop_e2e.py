@@ -9,7 +9,10 @@
 #   3566: IKEv2 transform 5), which show qmsas and strongSwan's list-sas
 #   name. Ping and a TCP transfer (socat) both ways; strongSwan rekeys the
 #   child SA (the new pair in the same suite) and then the IKE SA (swanctl
-#   --rekey) under a continuous ping (at most E.LOSS_TOLERANCE lost);
+#   --rekey) under a continuous ping (at most E.LOSS_TOLERANCE lost), then
+#   re-authenticates it (--reauth), break-before-make and then
+#   make-before-break (one new IKE SA and pair left, no decrypted packet
+#   dropped as not its SA's rule's, the same loss tolerance);
 #   strongSwan terminates (swanctl --terminate --ike): dpsec's show mmsas
 #   and qmsas are empty.
 #   Then strongSwan initiates, is killed and restarted and initiates again:
@@ -294,10 +297,73 @@ def run_responder(w, errs):
                     % (w.mmsas(), spis, len(w.qmsas())))
     if not ping_ok(w):
         errs.append("ping after strongSwan's IKE SA rekey: no answer")
+    reauth_by_strongswan(w, errs)
 
     w.swanctl("--terminate", "--ike", "dpsec", "--timeout", "10", check=False)
     check_empty(w, errs, "swanctl --terminate --ike")
     initial_contact(w, errs)
+
+
+def reauth_by_strongswan(w, errs):
+    """strongSwan re-authenticates the IKE SA (swanctl --rekey --ike
+    --reauth): first as 5.9 does by default, break-before-make (it deletes
+    the IKE SA and its child SA, then sets up new ones), then, its setting
+    reloaded, make-before-break (the new IKE SA and child SA set up beside
+    the old ones, which it then deletes). In the first, host A's pings
+    (100 a second beside the judged stream) make dpsec negotiate too as soon
+    as the old pair is gone, so that mostly two IKE SAs come up, one from
+    each side, each with a pair for the same rule and peer: those share one
+    rule. Each time the old IKE SA goes, each IKE SA left holds one pair
+    (strongSwan's too), a continuous ping loses at most LOSS_TOLERANCE, and
+    nothing decrypted is dropped as not matching its SA's rule (two rules
+    alike would drop all on the pair the lookup does not pick)."""
+    # strongSwan reads the setting when it makes an IKE SA: the one of the
+    # moment re-authenticates break-before-make, the one that makes, the
+    # other way
+    with open(w.path("strongswan.conf"), "w") as f:
+        f.write(E.STRONGSWAN_CONF % dict(work=w.work, extra="make_before_break = yes"))
+    w.swanctl("--reload-settings")
+    for mbb in (False, True):
+        what = "strongSwan's reauthentication, %s" % (
+            "make-before-break" if mbb else "break-before-make")
+        old = {s["spis"] for s in w.mmsas()}
+        log_from = len(w.charon_log())
+        mismatch = E.dp_counts(w, ["drop_inner_policy_mismatch"])
+        pinger = E.Pinger(w)
+        rush = None if mbb else subprocess.Popen(
+            ["ip", "netns", "exec", w.ns["ha"], "ping", "-q", "-i", "0.01", "-w", "8", "10.2.0.2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        w.swanctl("--rekey", "--ike", "dpsec", "--reauth")
+        done = E.wait_until(what, lambda: reauth_done(w, old), 20)
+        if rush is not None:
+            rush.wait()
+        time.sleep(3)
+        E.stream_check(errs, what, pinger)
+        made_first = "IKE_REAUTH_COMPLETE" in w.charon_log()[log_from:]
+        print("%s: dpsec's IKE SAs %s, %d child SAs; strongSwan's %s"
+              % (what, [(s["role"], s["spis"]) for s in w.mmsas()], len(w.qmsas()), w.sw_sas()))
+        if not done or made_first != mbb:
+            errs.append("%s: dpsec's IKE SAs %s (before: %s), %d child SAs; strongSwan %s, "
+                        "its new SA made %s the old one's delete: expected new IKE SAs and "
+                        "pairs, alike on both sides" % (what, w.mmsas(), old, len(w.qmsas()),
+                                                        w.sw_sas(), "before" if made_first else
+                                                        "after"))
+        if E.dp_counts(w, ["drop_inner_policy_mismatch"]) != mismatch:
+            errs.append("%s: decrypted packets dropped as not matching their SA's rule: %s, "
+                        "before %s" % (what, E.dp_counts(w, ["drop_inner_policy_mismatch"]),
+                                       mismatch))
+
+
+def reauth_done(w, old):
+    """No IKE SA of old left; the new ones established, with as many pairs
+    on dpsec's side as on strongSwan's, at least one."""
+    sas, sw = w.mmsas(), w.sw_sas()
+    pairs = sum(len(children) for _, children in sw)
+    return (sas and not {s["spis"] for s in sas} & old and len(sw) == len(sas) and pairs >= 1
+            and len(w.qmsas()) == 2 * pairs
+            and all(state == "ESTABLISHED" and set(children) == {"INSTALLED"}
+                    for state, children in sw))
 
 
 def initial_contact(w, errs):
