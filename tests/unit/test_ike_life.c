@@ -363,7 +363,7 @@ END_TEST
 
 /* The peer's own rekey replaced the pair before ours was refused (a
  * rekey collision's usual end, RFC 7296 §2.8.1): nothing to try again,
- * and no failure counted. A soft lifetime of such a pair starts nothing. */
+ * and no failure counted. */
 START_TEST(test_child_rekey_superseded)
 {
 	struct cp_ike_sa *s = sa_up(1, true);
