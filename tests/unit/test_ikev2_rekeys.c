@@ -429,6 +429,31 @@ START_TEST(replaced_ike_sa_not_rekeyed_again)
 }
 END_TEST
 
+/* A peer that goes on using an IKE SA the responder has rekeyed (here the
+ * initiator, its rekey's answer lost, forgets that rekey and asks for a
+ * new child SA on the old SA): refused TEMPORARY_FAILURE (§2.8.2), the
+ * responder's old SA holding no child since the rekey. */
+START_TEST(create_child_on_a_rekeyed_sa_refused)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+
+	world_init(&w);
+	world_go(&w);
+	id = establish(&w);
+	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
+	pass(&w, &w.i, "SA Nonce KE");
+	free(take(&w.r).data);
+	ikev2_sa_request_done(ikev2_find_sa(w.i.e, &id));
+	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
+	round_trip(&w, &w.i, "SA TSi TSr Nonce", "N(TEMPORARY_FAILURE)");
+	ck_assert_uint_eq(ikev2_find_sa(w.r.e, &id)->children.n, 0);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 1); /* IKE_AUTH's only */
+	world_end(&w);
+}
+END_TEST
+
 /* A child SA rekey queued behind our IKE SA rekey cannot start when its
  * turn comes (the children moved to the new SA, the old one is left for
  * its delete): FAILED names the child SA, which the caller then rekeys on
@@ -465,6 +490,7 @@ int main(void)
 		simultaneous_ike_rekeys_settled,
 		replaced_ike_sa_not_rekeyed_again,
 		queued_child_rekey_after_ike_rekey_reported,
+		create_child_on_a_rekeyed_sa_refused,
 		simultaneous_child_rekeys_settled,
 		rekey_of_a_replaced_child_refused,
 		refused_rekey_names_the_child,
