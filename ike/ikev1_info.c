@@ -178,7 +178,7 @@ static void peer_dpd_number(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_
 }
 
 /* The Quick Mode of ours an error notification refuses: the one whose
- * offer carried the SPI it names (strongSwan names the initiator's), else,
+ * offer carried the ESP or AH SPI it names (the initiator's), else,
  * when it names no ESP or AH SPI, the only one awaiting its answer; NULL
  * when that cannot be told. */
 static struct ikev1_xchg *refused_quick_mode(struct ikev1_sa *sa, const struct isakmp_notify *n)
