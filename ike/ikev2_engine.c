@@ -191,15 +191,24 @@ void ikev2_fail(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint1
 	va_end(ap);
 }
 
+/* FAILED for an exchange of kind (on the child SA spi): a rekey's names
+ * the SA it was to replace. */
+static struct ikev2_event failed_exchange(const struct ikev2_sa *sa, enum ikev2_req_kind kind,
+					  uint32_t spi)
+{
+	struct ikev2_event ev = ikev2_event_for(sa, IKEV2_EV_FAILED);
+
+	ev.reason.rekey_spi_in = kind == IKEV2_REQ_REKEY_CHILD ? spi : 0;
+	ev.reason.rekey_ike = kind == IKEV2_REQ_REKEY_IKE;
+	return ev;
+}
+
 void ikev2_fail_request(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now, uint16_t notify,
 			const char *fmt, ...)
 {
-	struct ikev2_event ev = ikev2_event_for(sa, IKEV2_EV_FAILED);
+	struct ikev2_event ev = failed_exchange(sa, sa->req.kind, sa->req.old_spi);
 	va_list ap;
 
-	if (sa->req.kind == IKEV2_REQ_REKEY_CHILD)
-		ev.reason.rekey_spi_in = sa->req.old_spi;
-	ev.reason.rekey_ike = sa->req.kind == IKEV2_REQ_REKEY_IKE;
 	va_start(ap, fmt);
 	fail_event(e, sa, now, notify, false, ev, fmt, ap);
 	va_end(ap);
@@ -592,15 +601,9 @@ void ikev2_tick(struct ikev2_engine *e, uint64_t now_ms)
 static void not_started(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *t,
 			uint64_t now, const char *why)
 {
-	struct ikev2_event ev;
-
 	ikev2_sa_log(sa, e, 3, now, "queued exchange not started: %s", why);
-	if (t->kind != IKEV2_REQ_REKEY_CHILD && t->kind != IKEV2_REQ_REKEY_IKE)
-		return;
-	ev = ikev2_event_for(sa, IKEV2_EV_FAILED);
-	ev.reason.rekey_spi_in = t->kind == IKEV2_REQ_REKEY_CHILD ? t->spi : 0;
-	ev.reason.rekey_ike = t->kind == IKEV2_REQ_REKEY_IKE;
-	ike_evq_reason(&e->evq, ev, 0, false, why);
+	if (t->kind == IKEV2_REQ_REKEY_CHILD || t->kind == IKEV2_REQ_REKEY_IKE)
+		ike_evq_reason(&e->evq, failed_exchange(sa, t->kind, t->spi), 0, false, why);
 }
 
 void ikev2_start_next(struct ikev2_engine *e, struct ikev2_sa *sa, uint64_t now)
