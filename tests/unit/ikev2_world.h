@@ -338,6 +338,15 @@ static inline struct ikev2_sa_id establish(struct world *w)
 	return id;
 }
 
+/* w made and started with its usual policies, an IKE SA and its child SA
+ * up: the IKE SA's id. */
+static inline struct ikev2_sa_id world_up(struct world *w)
+{
+	world_init(w);
+	world_go(w);
+	return establish(w);
+}
+
 /* Runs the tests as the suite `name` (one test case, 120 s each), after
  * `loop` (if not NULL) for each of 0..loops-1; the exit status for
  * main(). */

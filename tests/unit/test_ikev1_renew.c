@@ -57,28 +57,47 @@ static void all_lost(struct world *w, struct side *s)
 	}
 }
 
-/* A rekey's Quick Mode the peer never answers: FAILED names the pair it
- * was to replace (its inbound SPI), which stays, so that the caller can
- * rekey it again; and the next try succeeds. */
+/* A rekey's Quick Mode of the initiator's that fails: lost, every
+ * message and retransmission (refuse false), or refused by the responder,
+ * whose policy for the ISAKMP SA changed so that no proposal fits. Either
+ * way FAILED names the pair it was to replace (its inbound SPI, *old),
+ * which stays; the initiator's last FAILED. */
+static struct ikev2_event *rekey_fails(struct world *w, bool refuse, struct ikev2_sa_id *id,
+				       uint32_t *old)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_event *f;
+
+	world_init(w);
+	world_go(w);
+	*id = main_and_quick(w);
+	*old = child_of(&w->i)->in.spi;
+	if (refuse)
+		ikev1_find_sa(w->r.e, id)->peer.qm[0].enc_key_len ^= 16;
+	ck_assert_int_eq(ikev1_rekey_child(w->i.e, id, *old, w->now, &err), 0);
+	if (refuse) {
+		refused(w, &w->i, -ENOENT);
+		pass(w, &w->r); /* NO-PROPOSAL-CHOSEN */
+	} else {
+		all_lost(w, &w->i);
+	}
+	f = last_ev(&w->i, IKEV2_EV_FAILED);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->reason.rekey_spi_in, *old);
+	ck_assert(!f->reason.ike_sa_gone && !f->reason.rekey_ike);
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_DOWN), 0);
+	return f;
+}
+
+/* Lost: the caller can rekey the pair again, and the next try succeeds. */
 START_TEST(quick_mode_rekey_given_up_names_the_pair)
 {
 	struct world w;
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
-	struct ikev2_event *f;
 	uint32_t old;
 
-	world_init(&w);
-	world_go(&w);
-	id = main_and_quick(&w);
-	old = child_of(&w.i)->in.spi;
-	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
-	all_lost(&w, &w.i);
-	f = last_ev(&w.i, IKEV2_EV_FAILED);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(f->reason.rekey_spi_in, old);
-	ck_assert(!f->reason.ike_sa_gone && !f->reason.rekey_ike);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
+	rekey_fails(&w, false, &id, &old);
 	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
 	pass(&w, &w.i);
 	pass(&w, &w.r);
@@ -87,31 +106,17 @@ START_TEST(quick_mode_rekey_given_up_names_the_pair)
 }
 END_TEST
 
-/* A rekey's Quick Mode the peer refuses (here its policy for the ISAKMP SA
- * changed, and no proposal fits): FAILED, at once, names the pair, which
- * stays; the exchange is over (nothing resent). */
+/* Refused: FAILED comes at once, with the notify, and the exchange is
+ * over (nothing resent). */
 START_TEST(quick_mode_rekey_refused_names_the_pair)
 {
 	struct world w;
 	struct ikev2_sa_id id;
-	struct ike_err err = { 0 };
-	struct ikev2_event *f;
 	uint32_t old;
 
-	world_init(&w);
-	world_go(&w);
-	id = main_and_quick(&w);
-	old = child_of(&w.i)->in.spi;
-	ikev1_find_sa(w.r.e, &id)->peer.qm[0].enc_key_len ^= 16;
-	ck_assert_int_eq(ikev1_rekey_child(w.i.e, &id, old, w.now, &err), 0);
-	refused(&w, &w.i, -ENOENT);
-	pass(&w, &w.r); /* NO-PROPOSAL-CHOSEN */
-	f = last_ev(&w.i, IKEV2_EV_FAILED);
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(f->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
-	ck_assert_uint_eq(f->reason.rekey_spi_in, old);
+	ck_assert_uint_eq(rekey_fails(&w, true, &id, &old)->reason.notify,
+			  ISAKMP_N_NO_PROPOSAL_CHOSEN);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 1);
-	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_CHILD_DOWN), 0);
 	ck_assert_uint_gt(ikev1_next_timer(w.i.e), w.now + 60 * 1000); /* no retransmission due */
 	world_end(&w);
 }

@@ -51,9 +51,7 @@ static struct ikev2_sa_id crossing_rekeys(struct world *w, bool ike, struct msg 
 	struct ike_err err = { 0 };
 	struct ikev2_sa_id id;
 
-	world_init(w);
-	world_go(w);
-	id = establish(w);
+	id = world_up(w);
 	for (int k = 0; k < 2; k++) {
 		struct side *s = k ? &w->r : &w->i;
 
@@ -223,9 +221,7 @@ START_TEST(refused_rekey_names_the_child)
 	struct ikev2_event *f;
 	uint32_t old;
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	old = child_of(&w.i)->in.spi;
 	other.enc_key_len = 16;
 	ikev2_find_sa(w.r.e, &id)->peer.qm[0] = other;
@@ -258,9 +254,7 @@ START_TEST(refused_ike_rekey_says_so)
 	struct ike_mm_method other = mm_gcm_ecp;
 	struct ikev2_event *f;
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	other.dh_group = IKE_DH_MODP_2048;
 	ikev2_find_sa(w.r.e, &id)->peer.mm[0] = other;
 	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
@@ -284,9 +278,7 @@ START_TEST(replaced_child_not_rekeyed_again)
 	struct ike_err err = { 0 };
 	uint32_t old_r;
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	old_r = child_of(&w.r)->in.spi;
 	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, child_of(&w.i)->in.spi, w.now, &err), 0);
 	round_trip(&w, &w.i, "N(REKEY_SA) SA TSi TSr Nonce", "SA TSi TSr Nonce");
@@ -419,9 +411,7 @@ START_TEST(replaced_ike_sa_not_rekeyed_again)
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
 	pass(&w, &w.i, "SA Nonce KE");
 	ck_assert_int_eq(ikev2_rekey_ike(w.r.e, &id, w.now, &err), -EALREADY);
@@ -439,9 +429,7 @@ START_TEST(create_child_on_a_rekeyed_sa_refused)
 	struct ikev2_sa_id id;
 	struct ike_err err = { 0 };
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
 	pass(&w, &w.i, "SA Nonce KE");
 	free(take(&w.r).data);
@@ -466,9 +454,7 @@ START_TEST(queued_child_rekey_after_ike_rekey_reported)
 	uint32_t child_i;
 	struct ikev2_event *f;
 
-	world_init(&w);
-	world_go(&w);
-	id = establish(&w);
+	id = world_up(&w);
 	child_i = child_of(&w.i)->in.spi;
 	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
 	ck_assert_int_eq(ikev2_rekey_child(w.i.e, &id, child_i, w.now, &err), 0);
