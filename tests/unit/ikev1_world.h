@@ -1,10 +1,11 @@
 /* ikev1_world.h - the two-peer world of the IKEv1 engine tests
- * (test_ikev1_main.c, test_ikev1_quick.c, test_ikev1_info.c,
- * test_ikev1_renew.c): two engines in one process, an initiator and a
- * responder with matching PSK policies, stepped message by message (a NAT
- * rewriting the initiator's packets on request); the methods they share,
- * the events and counters each side gave, and Main Mode plus the first
- * Quick Mode run and checked. */
+ * (test_ikev1_main.c, test_ikev1_quick.c, test_ikev1_qm_suites.c,
+ * test_ikev1_info.c, test_ikev1_renew.c): two engines in one process, an
+ * initiator and a responder with matching PSK policies, stepped message
+ * by message (a NAT rewriting the initiator's packets on request); the
+ * methods they share, the events and counters each side gave, Main Mode
+ * plus the first Quick Mode run and checked, and a Quick Mode's exchange
+ * and its first message opened as the responder reads it. */
 #ifndef IKEV1_WORLD_H
 #define IKEV1_WORLD_H
 
@@ -15,7 +16,9 @@
 #include <string.h>
 
 #include "ike_pair.h"
+#include "ike_sk.h"
 #include "ikev1.h"
+#include "ikev1_prf.h"
 #include "ikev1_sa.h"
 #include "isakmp_msg.h"
 #include "check_run.h"
@@ -284,6 +287,62 @@ static inline int world_run(const char *name, const TTest *const *tests, size_t 
 		tcase_add_test(t, tests[k]);
 	suite_add_tcase(s, t);
 	return check_run(s);
+}
+
+/* The initiator's exchange of Quick Mode on the SA id. */
+static inline struct ikev1_xchg *quick_xchg(struct side *s, struct ikev2_sa_id id)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+
+	for (int k = 0; sa != NULL && k < IKEV1_MAX_XCHG; k++)
+		if (sa->xchg[k].kind == IKEV1_X_QUICK && sa->xchg[k].initiator)
+			return &sa->xchg[k];
+	ck_abort_msg("no Quick Mode exchange");
+	return NULL;
+}
+
+/* Quick Mode 1 as the responder reads it, opened with the keys of s's
+ * ISAKMP SA id and the Phase 2 IV of its message ID: its SA payload. */
+static inline void qm1_sa(struct side *s, struct ikev2_sa_id id, const struct msg *m, struct ike_sa *out)
+{
+	static uint8_t buf[IKE_MSG_MAX];
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+	size_t ct_len = m->len - ISAKMP_HDR_LEN;
+	struct ike_err err = { 0 };
+	const struct isakmp_payload *p;
+	struct ikev1_iv iv, next;
+	struct isakmp_msg pm;
+	int k = -1;
+
+	ck_assert_ptr_nonnull(sa);
+	memcpy(buf, m->data, m->len);
+	ck_assert_msg(isakmp_msg_parse(buf, m->len, &pm, &err) == 0, "%s", err.msg);
+	ck_assert_msg(ikev1_phase2_iv(&sa->keys, &sa->p1_iv, pm.hdr.msg_id, &iv, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_msg(ikev1_decrypt(&sa->keys, &iv, buf + ISAKMP_HDR_LEN, ct_len, &next, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(isakmp_chain_parse(pm.hdr.next_payload, buf + ISAKMP_HDR_LEN, ct_len, &pm,
+					 &err) == 0, "%s", err.msg);
+	p = isakmp_msg_find(&pm, ISAKMP_PL_SA, &k);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_msg(isakmp_sa_parse(p->body.p, p->body.len, out, &err) == 0, "%s", err.msg);
+}
+
+/* Both sides of w (made, not started) with only method m, which the
+ * initiator cannot offer: Main Mode comes up, no Quick Mode starts. */
+static inline void no_quick_mode_with(struct world *w, const struct ike_qm_method *m)
+{
+	w->i.pol.qm[0] = *m;
+	w->r.pol.qm[0] = *m;
+	world_go(w);
+	initiate(w);
+	for (int k = 0; k < 5; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	refused(w, &w->r, -EPROTONOSUPPORT); /* Main Mode 6: up, but no Quick Mode */
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_IKE_UP), 1);
+	ck_assert_int_eq(count_ev(&w->i, IKEV2_EV_CHILD_UP), 0);
+	nothing_sent(&w->i);
+	world_end(w);
 }
 
 #endif
