@@ -22,7 +22,7 @@
 
 /* Nonce and, for a group, a fresh key pair and its KE payload. */
 int ikev2_nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonce, uint16_t group,
-			struct ike_dh **dh, struct ike_err *err)
+		       struct ike_dh **dh, struct ike_err *err)
 {
 	union ikev2_body b;
 	size_t pub_len;
@@ -44,7 +44,7 @@ int ikev2_nonce_and_ke(struct ikev2_engine *e, struct ikev2_tx *t, uint8_t *nonc
 
 /* g^ir from the peer's KE, which must be of our key pair's group. */
 int ikev2_shared_secret(const struct ikev2_rx *rx, const struct ike_dh *dh, uint8_t *g_ir,
-			 size_t *len, struct ike_err *err)
+			size_t *len, struct ike_err *err)
 {
 	union ikev2_body ke;
 
@@ -159,8 +159,9 @@ static int start_child(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2
 	sa->req.spi = ikev2_new_child_spi(e);
 	if (ikev2_child_offer(sa, t, sa->req.spi, true, err))
 		return err->code;
-	return ikev2_nonce_and_ke(e, t, sa->req.nonce, task->group ? task->group : sa->peer.qm[0].dh_group,
-			    &sa->req.dh, err);
+	return ikev2_nonce_and_ke(e, t, sa->req.nonce,
+				  task->group ? task->group : sa->peer.qm[0].dh_group, &sa->req.dh,
+				  err);
 }
 
 int ikev2_child_start(struct ikev2_engine *e, struct ikev2_sa *sa, const struct ikev2_task *task,
@@ -291,7 +292,7 @@ int ikev2_child_response(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 /* ---- responder ---- */
 
 int ikev2_child_refuse(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
-			uint16_t notify, const uint8_t *data, size_t len, const char *why)
+		       uint16_t notify, const uint8_t *data, size_t len, const char *why)
 {
 	struct ike_err err = { 0 };
 	struct ikev2_tx t;
@@ -314,7 +315,7 @@ bool ikev2_ke_group_ok(const struct ikev2_rx *rx, uint16_t group)
 }
 
 int ikev2_invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx,
-		      uint16_t group)
+		     uint16_t group)
 {
 	uint8_t g[2] = { group >> 8, group & 0xff };
 
@@ -323,7 +324,7 @@ int ikev2_invalid_ke(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_r
 
 /* Our nonce and KE, and g^ir from the peer's KE. */
 int ikev2_responder_keys(struct ikev2_engine *e, struct ikev2_rx *rx, struct ikev2_tx *t,
-			  uint8_t *nonce, uint16_t group, uint8_t *g_ir, size_t *g_len)
+			 uint8_t *nonce, uint16_t group, uint8_t *g_ir, size_t *g_len)
 {
 	struct ike_dh *dh = NULL;
 	int rc = ikev2_nonce_and_ke(e, t, nonce, group, &dh, rx->err);
@@ -350,10 +351,10 @@ static int child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ike
 	if (ikev2_rx_notify(rx, IKEV2_N_REKEY_SA, &rekey) &&
 	    (old = ike_child_recs_by_out(&sa->children, ike_get32(rekey.spi))) == NULL)
 		return ikev2_child_refuse(e, sa, rx, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
-				    "REKEY_SA names no child SA of ours");
+					  "REKEY_SA names no child SA of ours");
 	if (old != NULL && old->replaced)
 		return ikev2_child_refuse(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
-				    "REKEY_SA names a child SA already replaced");
+					  "REKEY_SA names a child SA already replaced");
 	if (old != NULL)
 		old_spi = old->spi_in;
 	error = ikev2_child_choose(e, sa, rx, true, &n, rx->err);
@@ -394,13 +395,14 @@ int ikev2_child_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev
 	if (sa->rekeyed || sa->state == IKEV2_S_DELETING) { /* §2.8.2: an SA being closed */
 		free(b);
 		return ikev2_child_refuse(e, sa, rx, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
-				    sa->rekeyed ? "the IKE SA is rekeyed: only its delete is left"
-						: "the IKE SA is being deleted");
+					  sa->rekeyed
+					      ? "the IKE SA is rekeyed: only its delete is left"
+					      : "the IKE SA is being deleted");
 	}
 	if (b == NULL || !ikev2_rx_body(rx, IKEV2_PL_SA, b) || !ikev2_nonce_read(rx, &ni)) {
 		free(b);
 		return ikev2_child_refuse(e, sa, rx, IKEV2_N_INVALID_SYNTAX, NULL, 0,
-				    "CREATE_CHILD_SA request without SA and nonce");
+					  "CREATE_CHILD_SA request without SA and nonce");
 	}
 	n_ike = ikev2_mm_offers(&b->sa, offers, IKE_MAX_PROPOSALS);
 	free(b);

@@ -131,6 +131,7 @@ static void ike_rekey_settle(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 			     struct ike_chunk ni, struct ike_chunk nr, uint64_t now)
 {
 	struct ikev2_sa *theirs = collided_ike_sa(e, sa);
+	struct ike_chunk theirs_low = IKE_CHUNK(sa->req.collided_nonce, sa->req.collided_nonce_len);
 	bool ours_goes;
 
 	if (theirs == NULL) {
@@ -138,8 +139,7 @@ static void ike_rekey_settle(struct ikev2_engine *e, struct ikev2_sa *sa, struct
 		ikev2_sa_task_add(sa, IKEV2_REQ_DELETE_IKE, 0);
 		return;
 	}
-	ours_goes = ikev2_nonce_cmp(ikev2_nonce_lower(ni, nr),
-			      IKE_CHUNK(sa->req.collided_nonce, sa->req.collided_nonce_len)) < 0;
+	ours_goes = ikev2_nonce_cmp(ikev2_nonce_lower(ni, nr), theirs_low) < 0;
 	ikev2_count(e, IKEV2_STAT_REKEY_COLLISIONS);
 	ikev2_sa_log(sa, e, 5, now,
 		     "IKE SA rekey collision: both sides rekeyed it; the lowest nonce is in %s "
@@ -180,8 +180,8 @@ int ikev2_ike_rekey_start(struct ikev2_engine *e, struct ikev2_sa *sa, struct ik
 	free(b);
 	if (rc)
 		return ike_fail(err, rc, "IKE SA rekey: our proposals make no SA payload");
-	return ikev2_nonce_and_ke(e, t, sa->req.nonce, group ? group : sa->peer.mm[0].dh_group, &sa->req.dh,
-			    err);
+	return ikev2_nonce_and_ke(e, t, sa->req.nonce, group ? group : sa->peer.mm[0].dh_group,
+				  &sa->req.dh, err);
 }
 
 int ikev2_ike_rekey_answer(struct ikev2_engine *e, struct ikev2_sa *sa, struct ikev2_rx *rx)
@@ -237,7 +237,7 @@ int ikev2_ike_rekey_request(struct ikev2_engine *e, struct ikev2_sa *sa, struct 
 	    offers[c.offer].spi_len != 8) {
 		free(b);
 		return ikev2_child_refuse(e, sa, rx, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
-				    "IKE SA rekey: no method of ours offered with an SPI");
+					  "IKE SA rekey: no method of ours offered with an SPI");
 	}
 	r.mm = sa->peer.mm[c.method];
 	if (!ikev2_ke_group_ok(rx, r.mm.dh_group)) {
