@@ -334,6 +334,51 @@ class Against(unittest.TestCase):
         self.assertEqual(f["dpsecd"], "/x/dpsecd")
 
 
+class Secgw(unittest.TestCase):
+    """--secgw: DPDK's ipsec-secgw on the case's SAs, and its figures
+    against dpsec's, slice by slice."""
+
+    def test_figures_are_medians_of_paired_slices(self):
+        # 1 GHz: 10 Mpps is 100 cycles a packet; limits 60 + 30 = 90
+        def mk(dpsec_mpps, secgw_mpps):
+            return {"dpsec": {"tsc_hz": 10 ** 9, "mpps_wall": dpsec_mpps}, "io": {"cycles_per_packet": 60.0},
+                    "raw": 30.0, "secgw": {"mpps_wall": secgw_mpps}}
+        a = mock.Mock(secgw="/x/ipsec-secgw", secgw_type="cpu-crypto")
+        f = bench.secgw_figures(a, [mk(10, 8), mk(5, 5), mk(9, 6)])
+        self.assertEqual(f["speedups"], [1.25, 1.0, 1.5])
+        # all figures from the median speed-up's slice: 10 against 8 Mpps
+        self.assertEqual(f["dpsec_speedup"], 1.25)
+        self.assertEqual((f["mpps_wall"], f["dpsec_mpps_wall"]), (8, 10))
+        self.assertEqual((f["cycles_per_packet"], f["dpsec_wall_cycles_per_packet"]), (125, 100))
+        self.assertEqual((f["efficiency"], f["dpsec_wall_efficiency"]), (0.72, 0.9))   # 90 / 125, 90 / 100
+        self.assertEqual(f["type"], "cpu-crypto")
+
+    def test_only_cases_it_runs_the_same_way(self):
+        self.assertTrue(bench.secgw_comparable(bench.case("inbound", "aes128+sha1_96", "1400")))
+        for c in (bench.case("outbound", "aes128gcm16", "64", workers=2),
+                  bench.case("outbound", "aes128gcm16", "64", mode="transport"),
+                  bench.case("outbound", "aes128gcm16", "64", sas=1000, filters=1000),
+                  bench.case("outbound", "chacha20poly1305", "64")):
+            self.assertFalse(bench.secgw_comparable(c), bench.case_label(c))
+
+    def test_inbound_it_stands_where_the_peer_does(self):
+        # B's inbound SA is A's outbound: SPI 0x10000, its key, outer 192.0.2.1 -> .2
+        text = bench.secgw_conf_text(bench.case("inbound", "aes128+sha256_128", "64"), "cpu-crypto")
+        k, ik = bench.key(16, 0x10000)[2:], bench.key(32, 0x10000, "integrity")[2:]
+        sa_in = next(x for x in text.splitlines() if x.startswith("sa in "))
+        self.assertIn("sa in 65536 cipher_algo aes-128-cbc cipher_key " + ":".join(
+            k[i:i + 2] for i in range(0, len(k), 2)), sa_in)
+        self.assertIn("auth_algo sha256-hmac auth_key " + ":".join(ik[i:i + 2] for i in range(0, len(ik), 2)),
+                      sa_in)
+        self.assertIn("mode ipv4-tunnel src 192.0.2.1 dst 192.0.2.2 type cpu-crypto", sa_in)
+        self.assertIn("sp ipv4 in esp protect 65536 pri 1 dst 10.2.0.0/16", text)
+        self.assertIn("rt ipv4 dst 10.2.0.0/16 port 0", text)
+        out = bench.secgw_conf_text(bench.case("outbound", "aes128gcm16", "64"), "no-offload")
+        self.assertIn("sp ipv4 out esp protect 65536 pri 1 dst 10.2.0.0/16", out)
+        self.assertRegex(out, r"sa out 65536 aead_algo aes-128-gcm aead_key ([0-9a-f]{2}:){19}[0-9a-f]{2} "
+                              r"mode ipv4-tunnel src 192.0.2.1 dst 192.0.2.2 type no-offload")
+
+
 class Memory(unittest.TestCase):
     """Which pages dpsecd runs on decides the I/O figures: the operator is
     told when there are none, and the table says which the cases had."""
@@ -361,16 +406,21 @@ class RunsMemory(unittest.TestCase):
     at a time, and real PCI ports (DMA) need hugepages."""
     prep = {"mbufs": 16383}
 
-    def fits(self, free, lan=None, wan=None, against=None):
-        a = mock.Mock(lan_port=lan, wan_port=wan, against=against)
+    def fits(self, free, lan=None, wan=None, against=None, secgw=None, c=None):
+        a = mock.Mock(lan_port=lan, wan_port=wan, against=against, secgw=secgw)
+        c = c or bench.case("outbound", "aes128gcm16", "64")
         with mock.patch.object(bench, "hugepages_free_mb", return_value=free):
-            return bench.runs_memory_fit(a, self.prep, self.prep, None)
+            return bench.runs_memory_fit(a, c, self.prep, self.prep, None)
 
     def test_pcap_runs_need_room_for_all(self):
         one = bench.dpsecd_memory(16383, None)
         self.assertTrue(self.fits(4 * one))
         self.assertFalse(self.fits(4 * one - 1))
         self.assertFalse(self.fits(5 * one - 1, against="/old/dpsecd"))
+        # ipsec-secgw runs beside them where it can run the case
+        self.assertFalse(self.fits(5 * one - 1, secgw="/x/ipsec-secgw"))
+        self.assertTrue(self.fits(4 * one, secgw="/x/ipsec-secgw",
+                                  c=bench.case("outbound", "aes128gcm16", "64", workers=2)))
 
     def test_real_port_runs_need_room_for_one(self):
         one = bench.dpsecd_memory(16383, None)
