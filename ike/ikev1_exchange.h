@@ -196,6 +196,12 @@ int ikev1_info_send_delete(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t 
 			   const uint8_t *spi, uint8_t spi_len, uint64_t now, struct ike_err *err);
 int ikev1_info_send_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
 			   const uint8_t *data, size_t len, uint64_t now, struct ike_err *err);
+/* The error notify refusing a peer's Quick Mode: it names the SPI of the
+ * offer's first proposal (ESP or AH), so that an initiator with several
+ * Quick Modes in flight can tell which one ends; the ISAKMP SA's cookies
+ * when the offer has no such SPI. */
+int ikev1_info_send_qm_refusal(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
+			       const struct ike_sa *offer, uint64_t now, struct ike_err *err);
 /* An unprotected notify answering a Main Mode message (before keys exist). */
 void ikev1_info_send_clear_notify(struct ikev1_engine *e, const struct ikev1_rx *rx, uint16_t type);
 int ikev1_dpd_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err);

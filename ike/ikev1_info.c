@@ -2,7 +2,8 @@
  * one message each, [HASH(1), N or D] encrypted with an IV of its own
  * (hash of the last Phase 1 block and its message ID). DELETE of IPsec
  * SAs (by the SPI the peer receives on) and of the ISAKMP SA (its
- * cookies), error notifies with their RFC 2408 codes, INITIAL-CONTACT
+ * cookies), error notifies with their RFC 2408 codes (a refused Quick
+ * Mode's naming the SPI of the offer it refuses), INITIAL-CONTACT
  * (sent in Main Mode 5), and Dead Peer Detection (RFC 3706): R-U-THERE
  * with a sequence number, answered by R-U-THERE-ACK with the same one;
  * our R-U-THERE is retransmitted like any message and, unanswered, takes
@@ -79,6 +80,20 @@ int ikev1_info_send_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t
 {
 	union isakmp_body b = notify_body(sa, type, data, len);
 
+	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, now, err);
+}
+
+int ikev1_info_send_qm_refusal(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
+			       const struct ike_sa *offer, uint64_t now, struct ike_err *err)
+{
+	const struct ike_proposal *p = offer->n_prop ? &offer->prop[0] : NULL;
+	union isakmp_body b;
+
+	if (p == NULL || p->spi_len != 4 || (p->protocol != IKE_PROTO_ESP && p->protocol != IKE_PROTO_AH))
+		return ikev1_info_send_notify(e, sa, type, NULL, 0, now, err);
+	b = (union isakmp_body){ .notify = { .doi = ISAKMP_DOI_IPSEC, .protocol = p->protocol,
+					     .spi_len = 4, .type = type } };
+	memcpy(b.notify.spi, p->spi, 4);
 	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, now, err);
 }
 

@@ -334,14 +334,14 @@ static int answer(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 }
 
 static int refuse(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
-		  const struct ikev1_rx *rx, uint16_t notify)
+		  const struct ikev1_rx *rx, const struct ike_sa *offer, uint16_t notify)
 {
 	char text[IKE_ERR_MSG_MAX];
 	struct ike_err err = { 0 };
 
 	snprintf(text, sizeof(text), "%s", rx->err->msg);
 	ikev1_xchg_free(x);
-	ikev1_info_send_notify(e, sa, notify, NULL, 0, rx->now, &err);
+	ikev1_info_send_qm_refusal(e, sa, notify, offer, rx->now, &err);
 	ikev1_fail(e, sa, rx->now, notify, false, "%s", text);
 	return ike_fail(rx->err, -ENOENT, "%s", text);
 }
@@ -386,7 +386,7 @@ static int on_qm1(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_rx *
 				"Quick Mode #%08x: no SA payload", x->mid);
 	if (rc == 0) {
 		notify = choose(sa, x, rx, &b->sa, offers, &ch, &longer);
-		rc = notify ? refuse(e, sa, x, rx, notify)
+		rc = notify ? refuse(e, sa, x, rx, &b->sa, notify)
 			    : answer(e, sa, x, rx, &b->sa, offers->prop[ch.offer], offers->tr[ch.offer],
 				     longer);
 		x = notify ? NULL : x;

@@ -204,6 +204,8 @@ charon-systemd {
 }
 """
 
+# B's swanctl.conf: "lans" is the pair the tests make; "outside" (a LAN A's
+# policy does not hold) is started only by a test that wants it refused.
 SWANCTL_CONF = """
 connections {
   dpsec {
@@ -215,7 +217,10 @@ connections {
     remote { %(remote)s }
     children { lans { local_ts = 10.2.0.0/24
                       remote_ts = 10.1.0.0/24
-                      esp_proposals = %(esp)s } }
+                      esp_proposals = %(esp)s }
+               outside { local_ts = 10.2.0.0/24
+                         remote_ts = 10.9.0.0/24
+                         esp_proposals = %(esp)s } }
   }
 }
 %(secrets)s

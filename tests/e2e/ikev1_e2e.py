@@ -28,7 +28,10 @@
 #   strongSwan initiates (swanctl --initiate) and dpsec responds: show mmsas
 #   says IKEv1, responder, and pings pass again. The policy names its own
 #   Main Mode method (AES-CBC-192, SHA-384, ECP-384), which strongSwan offers
-#   after one of dpsec's suites: both ISAKMP SAs are in it.
+#   after one of dpsec's suites: both ISAKMP SAs are in it. Last, strongSwan
+#   asks for a pair with 10.9.0.0/24, outside dpsec's policy: dpsec refuses
+#   it with INVALID-ID-INFORMATION naming strongSwan's ESP SPI, charon
+#   reports that notify and its initiation fails; the SAs up stay.
 # --peer strongswan-cert: B is strongSwan with version = 1 and auth = pubkey,
 #   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
 #   Mode authenticated by RSA signatures, RFC 2409 §5.1), ESP AES-256-CCM-8
@@ -305,6 +308,7 @@ def run_strongswan(w, errs):
     E.check_ike_log(w, errs, "a", ", PFS")
     check_esp(w, errs, "AES-128-CBC/HMAC-SHA-512-256", "AES_CBC-128/HMAC_SHA2_512_256")
     strongswan_initiates(w, errs, "IPv4 192.0.2.2")
+    quick_mode_refused(w, errs)
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
@@ -353,6 +357,27 @@ def strongswan_initiates(w, errs, peer_id):
     answered, out = E.ping(w, 6)
     check_pings(errs, "strongSwan initiating: ping 10.1.0.2 -> 10.2.0.2", answered, out,
                 range(2, 7))
+
+
+def quick_mode_refused(w, errs):
+    """strongSwan asks for a pair between its LAN and 10.9.0.0/24, which
+    dpsec's policy does not hold: dpsec refuses the Quick Mode with an
+    INVALID-ID-INFORMATION notification that names strongSwan's ESP SPI
+    (the offer it refuses), which charon parses and reports, and its
+    initiation fails; the ISAKMP SA and the pair already up stay."""
+    r = swanctl(w, "--initiate", "--child", "outside", "--timeout", "20")
+    print("swanctl --initiate --child outside: exit %d" % r.returncode)
+    if r.returncode == 0:
+        errs.append("strongSwan's Quick Mode for 10.9.0.0/24 was not refused:\n%s" % r.stdout[-2000:])
+    log = w.charon_log()
+    print("charon: %s" % [x.strip() for x in log.splitlines() if "INVALID_ID_INFORMATION" in x or
+                          "N(INVAL_ID)" in x])
+    if "received INVALID_ID_INFORMATION error notify" not in log:
+        errs.append("charon did not report dpsec's INVALID-ID-INFORMATION:\n%s" % log[-3000:])
+    if len(w.show("a", "mmsas")) != 1:
+        errs.append("gateway a: ISAKMP SAs after the refusal: %s" % w.show("a", "mmsas"))
+    answered, out = E.ping(w, 3)
+    check_pings(errs, "after the refusal: ping 10.1.0.2 -> 10.2.0.2", answered, out, range(3, 4))
 
 
 def run_strongswan_cert(w, errs):

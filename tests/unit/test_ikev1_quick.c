@@ -1,7 +1,7 @@
 /* test_ikev1_quick.c - Check tests of the IKEv1 engine's Quick Mode
  * (ike/ikev1_quick.c), in the two-peer world of ikev1_world.h: with and
- * without PFS (and PFS on one side only, refused), a refusal of one of
- * two Quick Modes, a lost Quick Mode 3 recovered, an unanswered Quick
+ * without PFS (and PFS on one side only, refused), refusals that name
+ * the Quick Mode they end (or name none), a lost Quick Mode 3 recovered, an unanswered Quick
  * Mode given up alone, a corrupted one dropped, RESPONDER-LIFETIME, AH in
  * transport mode, AH left out across a NAT by the initiator and refused
  * there by the responder, encapsulation modes that contradict NAT-D
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ike_sk.h"
+#include "ikev1_exchange.h"
 #include "ikev1_prf.h"
 #include "ikev1_world.h"
 
@@ -62,29 +63,130 @@ START_TEST(pfs_on_one_side_only)
 }
 END_TEST
 
-/* Two Quick Modes of ours await their answers and the peer refuses with a
- * notification that names no SPI (as dpsec's own do): which one it ends
- * cannot be told, so neither is ended (each runs to its answer or its
- * retransmissions' end); the failure is still reported. */
-START_TEST(refusal_of_one_of_two_quick_modes_ends_neither)
+/* Main Mode up and our first Quick Mode 1 sent, then a second: both
+ * await their answers. Returns the first one's message ID. */
+static uint32_t two_quick_modes(struct world *w, struct ikev2_sa_id *id)
+{
+	struct ike_err err = { 0 };
+	struct ike_qm_method qm = qm_cbc;
+	uint32_t first;
+
+	world_init(w);
+	qm.dh_group = IKE_DH_ECP_256;
+	w->i.pol.qm[0] = qm; /* the responder wants no PFS */
+	world_go(w);
+	*id = initiate(w);
+	for (int k = 0; k < 6; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	first = quick_xchg(&w->i, *id)->mid;
+	ck_assert_int_eq(ikev1_quick_mode(w->i.e, id, w->now, &err), 0);
+	return first;
+}
+
+/* Our Quick Modes still awaiting an answer on the SA id. */
+static int quick_modes_waiting(struct side *s, struct ikev2_sa_id id)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(s->e, &id);
+	int n = 0;
+
+	for (int k = 0; sa != NULL && k < IKEV1_MAX_XCHG; k++)
+		n += sa->xchg[k].kind == IKEV1_X_QUICK && sa->xchg[k].initiator && !sa->xchg[k].done;
+	return n;
+}
+
+/* The responder's ISAKMP SA (the one up) sends an error notify naming what `offer`
+ * names (its first proposal's ESP SPI), or, offer NULL, the cookies. */
+static void peer_notifies(struct world *w, const struct ike_sa *offer)
+{
+	struct ikev1_sa *sa = ikev1_find_sa(w->r.e, &last_ev(&w->r, IKEV2_EV_IKE_UP)->sa);
+	struct ike_err err = { 0 };
+
+	ck_assert_ptr_nonnull(sa);
+	if (offer)
+		ck_assert_int_eq(ikev1_info_send_qm_refusal(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, offer,
+							    w->now, &err), 0);
+	else
+		ck_assert_int_eq(ikev1_info_send_notify(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, NULL, 0,
+							w->now, &err), 0);
+	pass(w, &w->r);
+}
+
+/* Two Quick Modes of ours await their answers and the peer refuses each:
+ * its notification names the refused offer's SPI, so each refusal ends
+ * the one it names, at once, and leaves the other waiting. */
+START_TEST(refusal_ends_the_quick_mode_it_names)
 {
 	struct world w;
 	struct ikev2_sa_id id;
-	struct ike_err err = { 0 };
+	char named[32];
+	uint32_t first = two_quick_modes(&w, &id);
+
+	refused(&w, &w.i, -ENOENT); /* the first */
+	pass(&w, &w.r);
+	snprintf(named, sizeof(named), "Quick Mode #%08x refused", first);
+	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, named));
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 1);
+	ck_assert_uint_ne(quick_xchg(&w.i, id)->mid, first);
+	refused(&w, &w.i, -ENOENT); /* the second */
+	pass(&w, &w.r);
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 0);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 2);
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 28800 * 1000ull); /* nothing resent */
+	world_end(&w);
+}
+END_TEST
+
+/* A notification that names no SPI (the cookies, as some peers send)
+ * while two Quick Modes wait: which one it refuses cannot be told, so
+ * neither is ended (each runs to its answer or its retransmissions' end);
+ * the failure is still reported. One naming an SPI no Quick Mode of ours
+ * offered ends none either. */
+START_TEST(refusal_naming_neither_ends_neither)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_sa stale = { 0 };
+	const uint8_t spi[4] = { 0xde, 0xad, 0xbe, 0xef };
+
+	two_quick_modes(&w, &id);
+	free(take(&w.i).data); /* both Quick Mode 1 lost on their way */
+	free(take(&w.i).data);
+	peer_notifies(&w, NULL);
+	ck_assert_ptr_null(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "Quick Mode"));
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 2);
+	ike_sa_add_proposal(&stale, 1, IKE_PROTO_ESP, spi, 4);
+	peer_notifies(&w, &stale);
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 2);
+	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 2);
+	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 500); /* both still resent */
+	world_end(&w);
+}
+END_TEST
+
+/* With one Quick Mode of ours waiting, a notification naming no SPI is
+ * taken as its refusal; one naming another SPI is not. */
+START_TEST(refusal_naming_no_spi_ends_the_only_one)
+{
+	struct world w;
+	struct ikev2_sa_id id;
 	struct ike_qm_method qm = qm_cbc;
+	struct ike_sa stale = { 0 };
+	const uint8_t spi[4] = { 0xde, 0xad, 0xbe, 0xef };
 
 	world_init(&w);
 	qm.dh_group = IKE_DH_ECP_256;
-	w.i.pol.qm[0] = qm; /* the responder wants no PFS */
+	w.i.pol.qm[0] = qm;
 	world_go(&w);
 	id = initiate(&w);
 	for (int k = 0; k < 6; k++)
 		pass(&w, k % 2 ? &w.r : &w.i);
-	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
-	refused(&w, &w.i, -ENOENT);
-	pass(&w, &w.r);
-	ck_assert_ptr_null(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "Quick Mode"));
-	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 500); /* both still resent */
+	free(take(&w.i).data); /* Quick Mode 1 lost */
+	ike_sa_add_proposal(&stale, 1, IKE_PROTO_ESP, spi, 4);
+	peer_notifies(&w, &stale);
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 1);
+	peer_notifies(&w, NULL);
+	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "refused"));
+	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 0);
 	world_end(&w);
 }
 END_TEST
@@ -489,7 +591,9 @@ int main(void)
 	const TTest *tests[] = {
 		quick_mode_with_pfs,
 		pfs_on_one_side_only,
-		refusal_of_one_of_two_quick_modes_ends_neither,
+		refusal_ends_the_quick_mode_it_names,
+		refusal_naming_neither_ends_neither,
+		refusal_naming_no_spi_ends_the_only_one,
 		lost_quick_mode_3_is_recovered,
 		quick_mode_given_up,
 		corrupted_quick_mode_dropped,
