@@ -269,6 +269,12 @@ class Goals(unittest.TestCase):
         self.assertEqual(goal(g, "inbound aes128+sha1_96 64 B: efficiency >= 0.90"), ("0.89", False))
         self.assertEqual(goal(g, "inbound aes128+sha256_128 1400 B: efficiency >= 0.90"), ("0.90", True))
 
+    def test_secgw_figure_beside_the_goal(self):
+        res = self.full_run()
+        res["cases"][0]["secgw"] = {"efficiency": 0.7649}
+        g = bench.goals(res)
+        self.assertEqual(goal(g, "outbound aes128gcm16 64 B: efficiency >= 0.95"), ("0.95 (ipsec-secgw: 0.76)", True))
+
     def test_two_workers_need_1_8x(self):
         g = bench.goals(self.full_run())
         # 1.7999x is not 1.8x (and reads 1.79x); beside it the I/O-only twin's
@@ -352,6 +358,23 @@ class Secgw(unittest.TestCase):
         self.assertEqual((f["cycles_per_packet"], f["dpsec_wall_cycles_per_packet"]), (125, 100))
         self.assertEqual((f["efficiency"], f["dpsec_wall_efficiency"]), (0.72, 0.9))   # 90 / 125, 90 / 100
         self.assertEqual(f["type"], "cpu-crypto")
+
+    def test_its_failure_is_reported_not_the_cases(self):
+        a = mock.Mock(secgw="/x/ipsec-secgw", secgw_type="cpu-crypto")
+        ok = {"dpsec": {"tsc_hz": 10 ** 9, "mpps_wall": 10}, "io": {"cycles_per_packet": 60.0}, "raw": 30.0,
+              "secgw": {"mpps_wall": 8}}
+        bad = dict(ok, secgw={"error": "ipsec-secgw exited with -11"})
+        f = bench.secgw_figures(a, [ok, bad, ok])
+        self.assertEqual(f["error"], "ipsec-secgw exited with -11")
+        self.assertNotIn("mpps_wall", f)
+        r = result("outbound", "64", efficiency=0.83)
+        r["secgw"] = f
+        self.assertIn("| failed: ipsec-secgw exited with -11 |", "\n".join(bench.secgw_md([r])))
+        self.assertEqual(goal(bench.goals({"cases": [r]}), "outbound aes128gcm16 64 B"), ("0.83", False))
+        self.assertIn("ipsec-secgw failed", bench.secgw_said(f))
+        # one that fails only as it exits keeps its figures, and says so
+        f = bench.secgw_figures(a, [ok], end_error="it exited with 1 at the end")
+        self.assertEqual((f["mpps_wall"], f["end_error"]), (8, "it exited with 1 at the end"))
 
     def test_only_cases_it_runs_the_same_way(self):
         self.assertTrue(bench.secgw_comparable(bench.case("inbound", "aes128+sha1_96", "1400")))

@@ -33,6 +33,7 @@ def main():
         for c in cases:
             s = c.get("secgw")
             assert s, "no ipsec-secgw figures for the %s case" % c["direction"]
+            assert "error" not in s and "end_error" not in s, s
             assert s["type"] == "cpu-crypto" and len(s["speedups"]) == 2, s
             assert s["mpps_wall"] > 0 and s["efficiency"] > 0, s
         with open(os.path.join(out, "results.md")) as f:
