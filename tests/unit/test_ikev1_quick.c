@@ -1,15 +1,15 @@
 /* test_ikev1_quick.c - Check tests of the IKEv1 engine's Quick Mode
  * (ike/ikev1_quick.c), in the two-peer world of ikev1_world.h: with and
  * without PFS (and PFS on one side only, refused), refusals that name
- * the Quick Mode they end (or name none), a lost Quick Mode 3 recovered, an unanswered Quick
- * Mode given up alone, a corrupted one dropped, RESPONDER-LIFETIME, AH in
- * transport mode, AH left out across a NAT by the initiator and refused
- * there by the responder, encapsulation modes that contradict NAT-D
- * refused, selectors outside the responder's policy, and an answer in
- * another encapsulation mode than the one offered refused by the
- * initiator; AES-GCM and AES-GMAC offered with an Authentication
- * Algorithm not chosen, AES without a Key Length not chosen. The suites
- * (their numbers and keys) are test_ikev1_qm_suites.c's. */
+ * the Quick Mode they end (or name none), a lost Quick Mode 3 recovered,
+ * an unanswered Quick Mode given up alone, a corrupted one dropped,
+ * RESPONDER-LIFETIME, AH in transport mode, AH left out across a NAT by
+ * the initiator and refused there by the responder, encapsulation modes
+ * that contradict NAT-D refused, selectors outside the responder's
+ * policy, and an answer in another encapsulation mode than the one
+ * offered refused by the initiator; AES-GCM and AES-GMAC offered with an
+ * Authentication Algorithm not chosen, AES without a Key Length not
+ * chosen. The suites (their numbers and keys) are test_ikev1_qm_suites.c's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +94,9 @@ static int quick_modes_waiting(struct side *s, struct ikev2_sa_id id)
 	return n;
 }
 
-/* The responder's ISAKMP SA (the one up) sends an error notify naming what `offer`
- * names (its first proposal's ESP SPI), or, offer NULL, the cookies. */
+/* The responder's ISAKMP SA (the one up) sends an error notify naming
+ * what `offer` names (its first proposal's ESP SPI), or, offer NULL, the
+ * cookies. */
 static void peer_notifies(struct world *w, const struct ike_sa *offer)
 {
 	struct ikev1_sa *sa = ikev1_find_sa(w->r.e, &last_ev(&w->r, IKEV2_EV_IKE_UP)->sa);
