@@ -275,6 +275,16 @@ START_TEST(quick_mode_aes_xcbc)
 }
 END_TEST
 
+/* Method m first on both sides, the method each had second. */
+static void put_first(struct world *w, const struct ike_qm_method *m)
+{
+	for (struct side *s = &w->i; s; s = s == &w->i ? &w->r : NULL) {
+		s->pol.n_qm = 2;
+		s->pol.qm[1] = s->pol.qm[0];
+		s->pol.qm[0] = *m;
+	}
+}
+
 /* ChaCha20-Poly1305 has no IKEv1 transform ID (RFC 7634 is IKEv2's): a
  * policy listing it first still makes a Quick Mode with IKEv1, offering
  * only the methods IKEv1 can name, and both sides agree on the next. */
@@ -287,11 +297,7 @@ START_TEST(quick_mode_skips_chacha20_poly1305)
 	const struct ike_child *ci;
 
 	world_init(&w);
-	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
-		s->pol.n_qm = 2;
-		s->pol.qm[1] = s->pol.qm[0];
-		s->pol.qm[0] = qm_chacha;
-	}
+	put_first(&w, &qm_chacha);
 	world_go(&w);
 	main_and_quick(&w);
 	ci = child_of(&w.i);
@@ -323,11 +329,7 @@ START_TEST(quick_mode_skips_aes_cmac)
 	struct world w;
 
 	world_init(&w);
-	for (struct side *s = &w.i; s; s = s == &w.i ? &w.r : NULL) {
-		s->pol.n_qm = 2;
-		s->pol.qm[1] = s->pol.qm[0];
-		s->pol.qm[0] = qm_cmac;
-	}
+	put_first(&w, &qm_cmac);
 	world_go(&w);
 	quick_mode_1(&w, &offer);
 	ck_assert_uint_eq(offer.n_prop, 1);

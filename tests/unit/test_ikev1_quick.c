@@ -37,18 +37,28 @@ START_TEST(quick_mode_with_pfs)
 }
 END_TEST
 
+/* Main Mode up and our Quick Mode 1 sent, with PFS (ECP-256) that the
+ * responder's policy does not want: it will refuse it. */
+static struct ikev2_sa_id quick_mode_sent(struct world *w)
+{
+	struct ike_qm_method qm = qm_cbc;
+	struct ikev2_sa_id id;
+
+	world_init(w);
+	qm.dh_group = IKE_DH_ECP_256;
+	w->i.pol.qm[0] = qm;
+	world_go(w);
+	id = initiate(w);
+	for (int k = 0; k < 6; k++)
+		pass(w, k % 2 ? &w->r : &w->i);
+	return id;
+}
+
 START_TEST(pfs_on_one_side_only)
 {
 	struct world w;
-	struct ike_qm_method qm = qm_cbc;
 
-	world_init(&w);
-	qm.dh_group = IKE_DH_ECP_256;
-	w.i.pol.qm[0] = qm; /* the responder wants no PFS */
-	world_go(&w);
-	initiate(&w);
-	for (int k = 0; k < 6; k++)
-		pass(&w, k % 2 ? &w.r : &w.i);
+	quick_mode_sent(&w);
 	refused(&w, &w.i, -ENOENT); /* QM 1: refused with a protected NO-PROPOSAL-CHOSEN */
 	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
 	pass(&w, &w.r);
@@ -63,21 +73,14 @@ START_TEST(pfs_on_one_side_only)
 }
 END_TEST
 
-/* Main Mode up and our first Quick Mode 1 sent, then a second: both
- * await their answers. Returns the first one's message ID. */
+/* quick_mode_sent(), then a second Quick Mode: both await their
+ * answers. Returns the first one's message ID. */
 static uint32_t two_quick_modes(struct world *w, struct ikev2_sa_id *id)
 {
 	struct ike_err err = { 0 };
-	struct ike_qm_method qm = qm_cbc;
 	uint32_t first;
 
-	world_init(w);
-	qm.dh_group = IKE_DH_ECP_256;
-	w->i.pol.qm[0] = qm; /* the responder wants no PFS */
-	world_go(w);
-	*id = initiate(w);
-	for (int k = 0; k < 6; k++)
-		pass(w, k % 2 ? &w->r : &w->i);
+	*id = quick_mode_sent(w);
 	first = quick_xchg(&w->i, *id)->mid;
 	ck_assert_int_eq(ikev1_quick_mode(w->i.e, id, w->now, &err), 0);
 	return first;
@@ -94,21 +97,21 @@ static int quick_modes_waiting(struct side *s, struct ikev2_sa_id id)
 	return n;
 }
 
-/* The responder's ISAKMP SA (the one up) sends an error notify naming
- * what `offer` names (its first proposal's ESP SPI), or, offer NULL, the
+/* The responder's ISAKMP SA (the one up) refuses an offer whose ESP SPI
+ * was spi, naming it; spi 0: an offer without one, refused naming the
  * cookies. */
-static void peer_notifies(struct world *w, const struct ike_sa *offer)
+static void peer_refuses_spi(struct world *w, uint32_t spi)
 {
 	struct ikev1_sa *sa = ikev1_find_sa(w->r.e, &last_ev(&w->r, IKEV2_EV_IKE_UP)->sa);
 	struct ike_err err = { 0 };
+	struct ike_sa offer = { 0 };
+	uint8_t b[4] = { spi >> 24, spi >> 16, spi >> 8, spi };
 
 	ck_assert_ptr_nonnull(sa);
-	if (offer)
-		ck_assert_int_eq(ikev1_info_send_qm_refusal(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, offer,
-							    w->now, &err), 0);
-	else
-		ck_assert_int_eq(ikev1_info_send_notify(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, NULL, 0,
-							w->now, &err), 0);
+	if (spi)
+		ike_sa_add_proposal(&offer, 1, IKE_PROTO_ESP, b, 4);
+	ck_assert_int_eq(ikev1_info_send_qm_refusal(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, &offer,
+						    w->now, &err), 0);
 	pass(w, &w->r);
 }
 
@@ -146,17 +149,14 @@ START_TEST(refusal_naming_neither_ends_neither)
 {
 	struct world w;
 	struct ikev2_sa_id id;
-	struct ike_sa stale = { 0 };
-	const uint8_t spi[4] = { 0xde, 0xad, 0xbe, 0xef };
 
 	two_quick_modes(&w, &id);
 	free(take(&w.i).data); /* both Quick Mode 1 lost on their way */
 	free(take(&w.i).data);
-	peer_notifies(&w, NULL);
+	peer_refuses_spi(&w, 0);
 	ck_assert_ptr_null(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "Quick Mode"));
 	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 2);
-	ike_sa_add_proposal(&stale, 1, IKE_PROTO_ESP, spi, 4);
-	peer_notifies(&w, &stale);
+	peer_refuses_spi(&w, 0xdeadbeef);
 	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 2);
 	ck_assert_int_eq(count_ev(&w.i, IKEV2_EV_FAILED), 2);
 	ck_assert_uint_eq(ikev1_next_timer(w.i.e), w.now + 500); /* both still resent */
@@ -169,23 +169,12 @@ END_TEST
 START_TEST(refusal_naming_no_spi_ends_the_only_one)
 {
 	struct world w;
-	struct ikev2_sa_id id;
-	struct ike_qm_method qm = qm_cbc;
-	struct ike_sa stale = { 0 };
-	const uint8_t spi[4] = { 0xde, 0xad, 0xbe, 0xef };
+	struct ikev2_sa_id id = quick_mode_sent(&w);
 
-	world_init(&w);
-	qm.dh_group = IKE_DH_ECP_256;
-	w.i.pol.qm[0] = qm;
-	world_go(&w);
-	id = initiate(&w);
-	for (int k = 0; k < 6; k++)
-		pass(&w, k % 2 ? &w.r : &w.i);
 	free(take(&w.i).data); /* Quick Mode 1 lost */
-	ike_sa_add_proposal(&stale, 1, IKE_PROTO_ESP, spi, 4);
-	peer_notifies(&w, &stale);
+	peer_refuses_spi(&w, 0xdeadbeef);
 	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 1);
-	peer_notifies(&w, NULL);
+	peer_refuses_spi(&w, 0);
 	ck_assert_ptr_nonnull(strstr(last_ev(&w.i, IKEV2_EV_FAILED)->reason.text, "refused"));
 	ck_assert_int_eq(quick_modes_waiting(&w.i, id), 0);
 	world_end(&w);

@@ -404,16 +404,25 @@ START_TEST(ike_rekey_of_a_replaced_sa_refused)
 }
 END_TEST
 
+/* A world up, and the responder's answer to the initiator's IKE SA
+ * rekey sent (not yet read): the responder's SA is rekeyed. */
+static struct ikev2_sa_id ike_rekey_answered(struct world *w)
+{
+	struct ike_err err = { 0 };
+	struct ikev2_sa_id id = world_up(w);
+
+	ck_assert_int_eq(ikev2_rekey_ike(w->i.e, &id, w->now, &err), 0);
+	pass(w, &w->i, "SA Nonce KE");
+	return id;
+}
+
 /* An IKE SA replaced by the peer's rekey is not rekeyed again by us. */
 START_TEST(replaced_ike_sa_not_rekeyed_again)
 {
 	struct world w;
-	struct ikev2_sa_id id;
+	struct ikev2_sa_id id = ike_rekey_answered(&w);
 	struct ike_err err = { 0 };
 
-	id = world_up(&w);
-	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
-	pass(&w, &w.i, "SA Nonce KE");
 	ck_assert_int_eq(ikev2_rekey_ike(w.r.e, &id, w.now, &err), -EALREADY);
 	world_end(&w);
 }
@@ -426,12 +435,9 @@ END_TEST
 START_TEST(create_child_on_a_rekeyed_sa_refused)
 {
 	struct world w;
-	struct ikev2_sa_id id;
+	struct ikev2_sa_id id = ike_rekey_answered(&w);
 	struct ike_err err = { 0 };
 
-	id = world_up(&w);
-	ck_assert_int_eq(ikev2_rekey_ike(w.i.e, &id, w.now, &err), 0);
-	pass(&w, &w.i, "SA Nonce KE");
 	free(take(&w.r).data);
 	ikev2_sa_request_done(ikev2_find_sa(w.i.e, &id));
 	ck_assert_int_eq(ikev2_create_child(w.i.e, &id, w.now, &err), 0);
