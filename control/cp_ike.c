@@ -328,7 +328,7 @@ struct cp_ike_sa *cp_ike_find_sa(struct cp_ike *k, const struct ikev2_sa_id *id)
 	return NULL;
 }
 
-static struct cp_ike_child *find_child(struct cp_ike *k, uint32_t spi_in)
+struct cp_ike_child *cp_ike_find_child(struct cp_ike *k, uint32_t spi_in)
 {
 	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++)
 		if (k->ch[i].used && k->ch[i].spi_in == spi_in)
@@ -419,93 +419,39 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	return -1;
 }
 
-/* IKEv1 tells the responder nothing of a rekey (IKEv2 has REKEY_SA): a
- * Quick Mode of the peer's for a rule and peer that already have a pair
- * replaces that pair. The old pair stays until the peer deletes it or it
- * expires (strongSwan keeps it, delete_rekeyed = no); its soft lifetime
- * starts no rekey of its own. */
-static struct cp_ike_child *v1_replaced(struct cp_ctx *c, const struct ikev2_event *ev)
-{
-	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
-		struct cp_ike_child *s = &c->ike->ch[i];
-
-		if (s->used && s->version == 1 && s->dyn != NULL && s->dyn->used &&
-		    s->dyn->kind == CP_DYN_SA && s->dyn->generic_id == (uint32_t)ev->user &&
-		    memcmp(&s->dyn->peer, &ev->child->out.remote, sizeof(s->dyn->peer)) == 0) {
-			s->rekeying = true;
-			return s;
-		}
-	}
-	return NULL;
-}
-
-/* A live per-peer rule of another child SA pair with the same rule and
- * peer, NULL when none. */
-static struct cp_dyn_rule *peer_rule(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
-{
-	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
-		struct cp_ike_child *s = &c->ike->ch[i];
-
-		if (s->used && s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA &&
-		    s->dyn->generic_id == rule_id && memcmp(&s->dyn->peer, peer, sizeof(*peer)) == 0)
-			return s->dyn;
-	}
-	return NULL;
-}
-
-enum child_rule_how { RULE_NEW, RULE_OF_REKEYED, RULE_SHARED };
-
-/* The per-peer rule of a new child SA. A rekey takes over the rule of the
- * SA it replaces (both inbound SAs then match it, and the outbound one
- * moves to the new SA at once). Another pair with the same rule and peer
- * (a second IKE SA, as when both peers negotiated at once or the peer
- * re-authenticates make-before-break; a second child SA for the same
- * selectors) shares its rule the same way: two rules alike would leave the
- * inbound SA of the one the lookup does not pick dropping everything
- * (inner_policy_mismatch). Otherwise a new rule. */
-static struct cp_dyn_rule *child_rule(struct cp_ctx *c, const struct ikev2_event *ev, int version,
-				      enum child_rule_how *how)
-{
-	struct cp_ike_child *old = ev->child->rekeys_spi ? find_child(c->ike, ev->child->rekeys_spi)
-			       : version == 1		  ? v1_replaced(c, ev)
-							  : NULL;
-	struct cp_dyn_rule *d;
-
-	if (old != NULL && old->dyn != NULL) {
-		*how = RULE_OF_REKEYED;
-		d = old->dyn;
-		old->dyn = NULL;
-		return d;
-	}
-	*how = RULE_SHARED;
-	d = peer_rule(c, (uint32_t)ev->user, &ev->child->out.remote);
-	if (d != NULL)
-		return d;
-	*how = RULE_NEW;
-	return cp_dyn_add(c, CP_DYN_SA, (uint32_t)ev->user, "ike", &ev->child->out.remote, UINT64_MAX);
-}
-
+/* A child SA up: installed as a pair bound to its per-peer rule
+ * (cp_ike_rule.c); a pair it replaces (IKEv1: a Quick Mode of the peer's
+ * for a rule and peer that have one already, since IKEv1 tells the
+ * responder nothing of a rekey) stays until the peer deletes it or it
+ * expires (strongSwan keeps it, delete_rekeyed = no). */
 static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version)
 {
 	struct ike_child *ch = ev->child;
-	struct cp_ike_child *s = free_child(c->ike);
-	static const char *const how_said[] = { [RULE_NEW] = "", [RULE_OF_REKEYED] = ", a rekey",
-						[RULE_SHARED] = ", beside another pair with that peer" };
+	struct cp_ike_child *s = free_child(c->ike), *old = NULL;
+	static const char *const how_said[] = {
+		[CP_IKE_RULE_NEW] = "", [CP_IKE_RULE_OF_REPLACED] = ", a rekey",
+		[CP_IKE_RULE_SHARED] = ", beside another pair with that peer"
+	};
 	struct cp_dyn_rule *d = NULL;
 	char err[CP_ERR_MAX] = "", p[64];
-	enum child_rule_how how = RULE_NEW;
+	enum cp_ike_rule_how how = CP_IKE_RULE_NEW;
 
 	addr_str(&ch->out.remote, p, sizeof(p));
-	if (s != NULL)
-		d = child_rule(c, ev, version, &how);
+	if (s != NULL) {
+		old = cp_ike_rule_replaces(c->ike, version, ch->rekeys_spi, (uint32_t)ev->user,
+					   &ch->out.remote);
+		d = cp_ike_rule_for(c, old, (uint32_t)ev->user, &ch->out.remote, &how);
+	}
 	if (d == NULL || install_pair(c, ev, d, s) < 0) {
 		if (d == NULL)
 			cp_log(LOG_ERR, "ike: child SA with %s not installed: too many SAs", p);
-		else if (how == RULE_NEW)
+		else if (how == CP_IKE_RULE_NEW)
 			d->used = false;
 		c->mm[CP_MM_key_addition_failures]++;
 		return;
 	}
+	if (old != NULL)
+		cp_ike_rule_replaced(old);
 	s->ike = ev->sa;
 	s->version = version;
 	s->initiated = ch->initiator;
@@ -519,38 +465,14 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	cp_ike_life_quick_mode(c, &ev->sa);
 }
 
-/* s, whose outbound SA its rule carries, goes: the newest other pair
- * sharing the rule carries it on; with none, the rule goes too. */
-static void rule_to_heir(struct cp_ctx *c, const struct cp_ike_child *s)
-{
-	const struct cp_ike_child *heir = NULL;
-
-	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
-		const struct cp_ike_child *o = &c->ike->ch[i];
-
-		if (o != s && o->used && o->dyn == s->dyn && (heir == NULL || o->up_ns > heir->up_ns))
-			heir = o;
-	}
-	if (heir == NULL) {
-		s->dyn->used = false;
-		return;
-	}
-	s->dyn->sa_out = heir->sa_out;
-	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
-	       "outbound SA now", s->spi_in, heir->spi_in);
-}
-
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
 {
-	struct cp_ike_child *s = find_child(c->ike, spi_in);
+	struct cp_ike_child *s = cp_ike_find_child(c->ike, spi_in);
 	char err[CP_ERR_MAX] = "";
 
 	if (s == NULL)
 		return;
-	/* no rule: its rekey took it over; another one's: dpsecd restarted
-	 * and ctld's per-peer rules were reset meanwhile */
-	if (s->dyn != NULL && s->dyn->used && s->dyn->kind == CP_DYN_SA && s->dyn->sa_out == s->sa_out)
-		rule_to_heir(c, s);
+	cp_ike_rule_release(c, s);
 	cp_sa_del_negotiated(c, s->sa_in);
 	cp_sa_del_negotiated(c, s->sa_out);
 	s->used = false;

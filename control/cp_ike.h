@@ -45,7 +45,8 @@ struct cp_ike_child {
 	bool udp_encap;           /* ESP in UDP: a NAT between the peers */
 	struct cp_dyn_rule *dyn;  /* the per-peer rule its inbound SA is bound to, which carries the
 				   * newest outbound SA of the pairs sharing it (one rule and
-				   * peer); NULL once rekeyed */
+				   * peer); NULL once a newer pair replaced it (cp_ike_rule.c), or
+				   * the dataplane that held it is gone */
 	uint64_t up_ns;           /* installed at (CLOCK_MONOTONIC) */
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */
@@ -96,6 +97,8 @@ bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id);
 const struct cp_ike_sa *cp_ike_sa_at(const struct cp_ctx *c, int i);
 /* The established IKE SA with this id (by SPIi), NULL when none. */
 struct cp_ike_sa *cp_ike_find_sa(struct cp_ike *k, const struct ikev2_sa_id *id);
+/* The child SA pair with inbound SPI spi_in, NULL when none. */
+struct cp_ike_child *cp_ike_find_child(struct cp_ike *k, uint32_t spi_in);
 uint64_t cp_ike_now_ms(void);
 
 /* cp_ike_policy.c: which negotiate rule, and so which IKE policy, meets a
@@ -116,6 +119,32 @@ void cp_ike_mm_methods(const struct cp_ctx *c, const struct ike_mm_method *defs,
  * responder also the older suites that ike-scan's probe offers. */
 int cp_ike_lookup_any(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out);
 int cp_ike_lookup_v2(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out);
+
+/* cp_ike_rule.c: the per-peer rules of child SA pairs. How a new pair
+ * came by its rule. */
+enum cp_ike_rule_how { CP_IKE_RULE_NEW, CP_IKE_RULE_OF_REPLACED, CP_IKE_RULE_SHARED };
+/* The pair a new pair for rule_id and peer replaces: the one its rekey
+ * names (rekeys_spi: IKEv2's REKEY_SA, our own IKEv1 rekeys), or, since
+ * IKEv1 tells the responder nothing of a rekey, a live IKEv1 pair of that
+ * rule and peer not replaced already; NULL when none. */
+struct cp_ike_child *cp_ike_rule_replaces(struct cp_ike *k, int version, uint32_t rekeys_spi,
+					  uint32_t rule_id, const struct dpsec_addr *peer);
+/* The per-peer rule of a new pair for rule_id and peer that replaces old
+ * (NULL: none): old's (both inbound SAs then match it, and the outbound
+ * one moves to the new pair at once); else that of another pair with the
+ * same rule and peer (a second IKE SA, as when both peers negotiated at
+ * once or the peer re-authenticates make-before-break), since two rules
+ * alike would leave the inbound SA of the one the lookup does not pick
+ * dropping everything; else a new one (NULL: no room). *how says which. */
+struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child *old,
+				    uint32_t rule_id, const struct dpsec_addr *peer,
+				    enum cp_ike_rule_how *how);
+/* old was replaced by a pair now installed: the new pair has its rule, and
+ * old starts no rekey of its own. */
+void cp_ike_rule_replaced(struct cp_ike_child *old);
+/* s goes: when its rule carries s's outbound SA, the newest other pair
+ * holding the rule carries it on; with none, the rule goes too. */
+void cp_ike_rule_release(struct cp_ctx *c, const struct cp_ike_child *s);
 
 /* cp_ike_life.c: the IKE SA's lifetimes, dead peer detection, idle child SAs. */
 /* Its rekey and expiry times from now: the Main Mode lifetime of the

@@ -31,7 +31,10 @@
 #   after one of dpsec's suites: both ISAKMP SAs are in it. Last, strongSwan
 #   asks for a pair with 10.9.0.0/24, outside dpsec's policy: dpsec refuses
 #   it with INVALID-ID-INFORMATION naming strongSwan's ESP SPI, charon
-#   reports that notify and its initiation fails; the SAs up stay.
+#   reports that notify and its initiation fails; the SAs up stay. Then
+#   strongSwan rekeys the pair and deletes the newer one first: dpsec drops
+#   its per-peer rule with it and negotiates a third pair, on which pings
+#   pass, sending nothing on the old one (which strongSwan keeps REKEYED).
 # --peer strongswan-cert: B is strongSwan with version = 1 and auth = pubkey,
 #   both gateways with RSA certificates of ike_e2e.py's test root CA (Main
 #   Mode authenticated by RSA signatures, RFC 2409 §5.1), ESP AES-256-CCM-8
@@ -309,6 +312,7 @@ def run_strongswan(w, errs):
     check_esp(w, errs, "AES-128-CBC/HMAC-SHA-512-256", "AES_CBC-128/HMAC_SHA2_512_256")
     strongswan_initiates(w, errs, "IPv4 192.0.2.2")
     quick_mode_refused(w, errs)
+    newer_pair_deleted_first(w, errs)
     if errs:
         print("---- dpsec-ctld a ----\n%s" % ctld.text()[-6000:])
         print("---- swanctl --list-sas ----\n%s" % swanctl(w, "--list-sas").stdout)
@@ -413,9 +417,52 @@ QM_REKEY_AT = 10  # s after the first pair: strongSwan rekeys it (before its 20 
 PEER_RENEWED_GRACE = 5  # s dpsec leaves the peer to delete the ISAKMP SA its reauth replaced
 
 
+def newer_pair_deleted_first(w, errs):
+    """strongSwan rekeys the pair (a Quick Mode of its own; it keeps the old
+    pair, REKEYED, for what is still on its way), then deletes the new pair
+    alone (swanctl --terminate --child-id), which takes its policies with
+    it: strongSwan sends nothing on the old pair. dpsec drops the new pair
+    and its per-peer rule with it, though the old pair lives on: the next
+    packets negotiate a third pair (dpsec's Quick Mode), on which the pings
+    pass, and none goes out on the old pair, which the peer would answer on
+    nothing."""
+    what = "the newer pair deleted first"
+    old = installed_pair(w, (0, 0))
+    swanctl(w, "--rekey", "--child", "lans")
+    new = E.wait_until(what + ": a rekey", lambda: installed_pair(w, old), 10, step=0.2)
+    ids = [c["id"] for sa in sw_v1_sas(w) for c in sa["children"] if c["pair"] == new]
+    if not old or not new or len(ids) != 1:
+        errs.append("%s: pairs %s then %s, strongSwan's %s" % (what, hexpair(old), hexpair(new),
+                                                               sw_v1_sas(w)))
+        return
+    r = swanctl(w, "--terminate", "--child-id", str(ids[0]), "--timeout", "10")
+    print("%s: pair %s rekeyed to %s, swanctl --terminate --child-id %d: exit %d"
+          % (what, hexpair(old), hexpair(new), ids[0], r.returncode))
+    try:
+        E.wait_until(what + ": dpsec dropping the new pair",
+                     lambda: ("inbound", new[0]) not in qm_packets(w), 10, step=0.2)
+    except RuntimeError as e:
+        errs.append("%s: %s: %s" % (what, e, qm_packets(w)))
+        return
+    before = qm_packets(w)
+    answered, out = E.ping(w, 5)
+    check_pings(errs, what + ": ping 10.1.0.2 -> 10.2.0.2", answered, out, range(2, 6))
+    third = installed_pair(w, old)
+    carried = qm_packets(w).get(("outbound", old[1]), 0) - before.get(("outbound", old[1]), 0)
+    print("%s: a third pair %s, packets out on the old one over the pings: %d; strongSwan %s"
+          % (what, hexpair(third), carried, sw_children(w)))
+    if not third or third == new:
+        errs.append("%s: no third pair on both sides: dpsec %s, strongSwan %s"
+                    % (what, qm_packets(w), sw_children(w)))
+    if carried != 0:
+        errs.append("%s: %d packets out on the old pair %s, which strongSwan answers on nothing"
+                    % (what, carried, hexpair(old)))
+
+
 def sw_v1_sas(w):
     """strongSwan's IKEv1 SAs (swanctl --list-sas): [{"cookies": "CKY-I:CKY-R",
-    "state": ..., "children": [{"state": ..., "pair": (dpsec's in, dpsec's out)}]}]."""
+    "state": ..., "children": [{"id": its unique id, "state": ..., "pair": (dpsec's in,
+    dpsec's out)}]}]."""
     sas = []
     for line in swanctl(w, "--list-sas").stdout.splitlines():
         m = re.match(r"^\S+: #\d+, (\w+), IKEv1, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r", line)
@@ -423,9 +470,10 @@ def sw_v1_sas(w):
             sas.append({"state": m.group(1), "cookies": m.group(2) + ":" + m.group(3),
                         "children": []})
             continue
-        m = re.match(r"^\s+\S+: #\d+, reqid \d+, (\w+), TUNNEL", line)
+        m = re.match(r"^\s+\S+: #(\d+), reqid \d+, (\w+), TUNNEL", line)
         if m and sas:
-            sas[-1]["children"].append({"state": m.group(1), "in": None, "out": None})
+            sas[-1]["children"].append({"id": int(m.group(1)), "state": m.group(2), "in": None,
+                                        "out": None})
             continue
         m = re.match(r"^\s+(in|out)\s+([0-9a-f]{8})", line)
         if m and sas and sas[-1]["children"]:

@@ -1,0 +1,87 @@
+/* cp_ike_rule.c - the per-peer rules of IKE's child SA pairs (dpsec-ctld):
+ * which rule a new pair is bound to (the rule of the pair it replaces, or
+ * that of another pair with the same rule and peer, or a new one), and,
+ * when a pair goes, which pair's outbound SA its rule carries on. A
+ * replaced pair lets its rule go to the new one: an IKEv1 peer keeps the
+ * old pair until it expires or is deleted, but only to take what is still
+ * on its way (strongSwan's REKEYED pair); should the peer delete the new
+ * pair first, the rule goes with it and the next packet negotiates again,
+ * rather than falling back to a pair the peer sends nothing on and has no
+ * policy for any more (tests/e2e/ikev1_e2e.py, newer_pair_deleted_first). */
+#include <string.h>
+#include <syslog.h>
+
+#include "cp.h"
+#include "cp_ike.h"
+
+/* A live rule of a pair for rule_id and peer (d may be NULL or stale). */
+static bool rule_of(const struct cp_dyn_rule *d, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	return d != NULL && d->used && d->kind == CP_DYN_SA && d->generic_id == rule_id &&
+	       memcmp(&d->peer, peer, sizeof(*peer)) == 0;
+}
+
+struct cp_ike_child *cp_ike_rule_replaces(struct cp_ike *k, int version, uint32_t rekeys_spi,
+					  uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	if (rekeys_spi != 0)
+		return cp_ike_find_child(k, rekeys_spi);
+	if (version != 1)
+		return NULL;
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *s = &k->ch[i];
+
+		if (s->used && s->version == 1 && rule_of(s->dyn, rule_id, peer))
+			return s;
+	}
+	return NULL;
+}
+
+struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child *old,
+				    uint32_t rule_id, const struct dpsec_addr *peer,
+				    enum cp_ike_rule_how *how)
+{
+	if (old != NULL && old->dyn != NULL) {
+		*how = CP_IKE_RULE_OF_REPLACED;
+		return old->dyn;
+	}
+	*how = CP_IKE_RULE_SHARED;
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		const struct cp_ike_child *s = &c->ike->ch[i];
+
+		if (s->used && rule_of(s->dyn, rule_id, peer))
+			return s->dyn;
+	}
+	*how = CP_IKE_RULE_NEW;
+	return cp_dyn_add(c, CP_DYN_SA, rule_id, "ike", peer, UINT64_MAX);
+}
+
+void cp_ike_rule_replaced(struct cp_ike_child *old)
+{
+	old->dyn = NULL;
+	old->rekeying = true; /* its soft lifetime starts no rekey of its own */
+}
+
+void cp_ike_rule_release(struct cp_ctx *c, const struct cp_ike_child *s)
+{
+	const struct cp_ike_child *heir = NULL;
+
+	/* no rule (s was replaced), or one that carries another pair's
+	 * outbound SA, or none: dpsecd restarted and ctld's per-peer rules
+	 * were reset */
+	if (s->dyn == NULL || !s->dyn->used || s->dyn->kind != CP_DYN_SA || s->dyn->sa_out != s->sa_out)
+		return;
+	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
+		const struct cp_ike_child *o = &c->ike->ch[i];
+
+		if (o != s && o->used && o->dyn == s->dyn && (heir == NULL || o->up_ns > heir->up_ns))
+			heir = o;
+	}
+	if (heir == NULL) {
+		s->dyn->used = false;
+		return;
+	}
+	s->dyn->sa_out = heir->sa_out;
+	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
+	       "outbound SA now", s->spi_in, heir->spi_in);
+}
