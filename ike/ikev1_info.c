@@ -195,12 +195,13 @@ static void peer_dpd_number(struct ikev1_engine *e, struct ikev1_sa *sa, uint32_
 /* The Quick Mode of ours an error notification refuses: the one whose
  * offer carried the ESP or AH SPI it names (the initiator's), else,
  * when it names no ESP or AH SPI, the only one awaiting its answer; NULL
- * when that cannot be told. */
-static struct ikev1_xchg *refused_quick_mode(struct ikev1_sa *sa, const struct isakmp_notify *n)
+ * when none, with *waiting how many await theirs. */
+static struct ikev1_xchg *refused_quick_mode(struct ikev1_sa *sa, const struct isakmp_notify *n,
+					     int *waiting)
 {
 	struct ikev1_xchg *only = NULL;
-	int waiting = 0;
 
+	*waiting = 0;
 	for (int i = 0; i < IKEV1_MAX_XCHG; i++) {
 		struct ikev1_xchg *x = &sa->xchg[i];
 
@@ -209,9 +210,9 @@ static struct ikev1_xchg *refused_quick_mode(struct ikev1_sa *sa, const struct i
 		if (n->spi_len == 4 && ike_get32(n->spi) == x->spi_in)
 			return x;
 		only = x;
-		waiting++;
+		(*waiting)++;
 	}
-	return n->spi_len != 4 && waiting == 1 ? only : NULL;
+	return n->spi_len != 4 && *waiting == 1 ? only : NULL;
 }
 
 static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct isakmp_notify *n,
@@ -221,6 +222,7 @@ static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 	const char *name = isakmp_notify_name(n->type);
 	struct ikev1_xchg *x;
 	uint64_t now = rx->now;
+	int waiting = 0;
 
 	ikev1_count(e, IKEV1_STAT_NOTIFIES_RECEIVED);
 	if (n->type == ISAKMP_N_R_U_THERE && n->data.len == 4) {
@@ -229,10 +231,15 @@ static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 		ikev1_info_send_notify(e, sa, ISAKMP_N_R_U_THERE_ACK, n->data.p, 4, now, &err);
 	} else if (n->type == ISAKMP_N_R_U_THERE_ACK) {
 		dpd_ack(e, sa, n, now);
-	} else if (n->type < 8192 && (x = refused_quick_mode(sa, n)) != NULL) {
+	} else if (n->type < 8192 && (x = refused_quick_mode(sa, n, &waiting)) != NULL) {
 		ikev1_fail_quick(e, sa, now, x, n->type, "Quick Mode #%08x refused: the peer sent %s",
 				 x->mid, name ? name : "an error");
 		ikev1_xchg_free(x); /* over: no more retransmissions */
+	} else if (n->type < 8192 && n->spi_len != 4 && waiting > 1) {
+		/* which one it refuses cannot be told: each reports its own end,
+		 * its answer or its retransmissions' */
+		ikev1_sa_log(sa, e, 4, now, "the peer sent %s naming no SPI while %d Quick Modes wait",
+			     name ? name : "an error", waiting);
 	} else if (n->type < 8192) {
 		ikev1_fail(e, sa, now, n->type, false, "the peer sent %s", name ? name : "an error");
 	} else {
