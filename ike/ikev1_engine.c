@@ -389,7 +389,8 @@ static int phase2_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev
 		ikev1_sa_log(sa, e, 6, rx->now, "%s #%08x again: our last message replayed",
 			     isakmp_exchange_name(rx->m.hdr.exchange), rx->m.hdr.msg_id);
 		if (x->msgs.out)
-			ikev1_send(e, sa, x->msgs.out, x->msgs.out_len);
+			ikev1_send_to(e, &sa->local, ikev1_reply_to(sa, rx), x->msgs.out,
+				      x->msgs.out_len);
 		return 0;
 	}
 	if (rx->m.hdr.exchange == ISAKMP_INFORMATIONAL)

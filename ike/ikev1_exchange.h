@@ -61,7 +61,8 @@ void ikev1_emit(struct ikev1_engine *e, const struct ikev2_event *ev);
 struct ikev2_event ikev1_event_for(const struct ikev1_sa *sa, enum ikev2_event_kind kind);
 /* rx authenticated and fresh (Main Mode's last messages; a peer's
  * R-U-THERE numbered above its earlier ones: IKEv1 has no other guard
- * against a replayed Informational): with a NAT between the peers, the SA
+ * against a replayed Informational; a responder's Quick Mode 3, whose HASH
+ * covers our fresh nonce): with a NAT between the peers, the SA
  * talks to where rx came from; an established SA's peer that moved is told
  * to the caller (PEER_MOVED), for its Quick Mode pairs. */
 void ikev1_follow_peer(struct ikev1_engine *e, struct ikev1_sa *sa, const struct ikev1_rx *rx);
@@ -117,6 +118,16 @@ void ikev1_send(struct ikev1_engine *e, const struct ikev1_sa *sa, const uint8_t
 /* Finishes, sends and remembers the message in msgs (waiting: retransmit). */
 int ikev1_send_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
 		   uint8_t *data, size_t len, bool waiting, uint64_t now);
+/* Where an answer to rx goes: back where rx came from when a NAT is
+ * between the peers (its mapping may have changed; the SA itself follows a
+ * new one only on fresh, authenticated evidence: ikev1_follow_peer()),
+ * else to the SA's peer. One answer per message received, so that a
+ * replayed message from a forged source reflects no more than itself. */
+const struct ike_endpoint *ikev1_reply_to(const struct ikev1_sa *sa, const struct ikev1_rx *rx);
+/* ikev1_send_msg() for a message that answers rx: sent to
+ * ikev1_reply_to(); its retransmissions, if due, go to the SA's peer. */
+int ikev1_answer_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
+		     uint8_t *data, size_t len, bool waiting, const struct ikev1_rx *rx);
 
 /* Decrypts the received message with iv (rx->next_iv gets the chain's next
  * state, to be committed once the hash verified) and parses its payloads. */

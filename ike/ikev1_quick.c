@@ -330,7 +330,7 @@ static int answer(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 		rc = ikev1_tx_finish_hashed(e, sa, &t, x->ni, x->ni_len, &x->iv, &data, &len, rx->err);
 	}
 	free(b);
-	return rc ? rc : ikev1_send_msg(e, sa, &x->msgs, data, len, true, rx->now);
+	return rc ? rc : ikev1_answer_msg(e, sa, &x->msgs, data, len, true, rx);
 }
 
 static int refuse(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg *x,
@@ -542,6 +542,8 @@ static int on_qm3(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 	x->iv = rx->next_iv;
 	if (rc == 0)
 		rc = ikev1_msgs_received(&x->msgs, rx->raw, rx->len);
+	if (rc == 0)
+		ikev1_follow_peer(e, sa, rx); /* HASH(3) covers our fresh nonce: no replay */
 	return complete(e, sa, x, rx, rc);
 }
 

@@ -161,13 +161,33 @@ void ikev1_send(struct ikev1_engine *e, const struct ikev1_sa *sa, const uint8_t
 	ikev1_send_to(e, &sa->local, &sa->remote, data, len);
 }
 
-int ikev1_send_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
-		   uint8_t *data, size_t len, bool waiting, uint64_t now)
+const struct ike_endpoint *ikev1_reply_to(const struct ikev1_sa *sa, const struct ikev1_rx *rx)
+{
+	return sa->local_nat || sa->remote_nat ? rx->remote : &sa->remote;
+}
+
+/* Remembers the message in msgs and sends it to `to`. */
+static void send_msg_to(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
+			uint8_t *data, size_t len, bool waiting, uint64_t now,
+			const struct ike_endpoint *to)
 {
 	ikev1_msgs_sent(msgs, data, len, waiting, now, e->conf.retransmit_base_ms);
 	ikev1_sa_log(sa, e, 7, now, "out %s #%08x, %zu bytes", isakmp_exchange_name(data[18]),
 		     ike_get32(data + 20), len);
-	ikev1_send(e, sa, data, len);
+	ikev1_send_to(e, &sa->local, to, data, len);
+}
+
+int ikev1_send_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
+		   uint8_t *data, size_t len, bool waiting, uint64_t now)
+{
+	send_msg_to(e, sa, msgs, data, len, waiting, now, &sa->remote);
+	return 0;
+}
+
+int ikev1_answer_msg(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_msgs *msgs,
+		     uint8_t *data, size_t len, bool waiting, const struct ikev1_rx *rx)
+{
+	send_msg_to(e, sa, msgs, data, len, waiting, rx->now, ikev1_reply_to(sa, rx));
 	return 0;
 }
 

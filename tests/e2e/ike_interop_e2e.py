@@ -140,14 +140,24 @@
 #   a NAT whose provider gave it a new address): ESP from the same port
 #   and another address is the new mapping, which dpsec's outbound SA then
 #   follows to that address.
+# --case nat-rebind-v1-qm: nat-rebind in IKEv1 without strongSwan's dead
+#   peer detection, host A pinging from after R's new mapping (no ping in
+#   flight across it): strongSwan then sends nothing (dpsec's ESP is lost at
+#   R) until its first message from there,
+#   the Quick Mode of a rekey (swanctl --rekey). dpsec answers its Quick
+#   Mode 1 where it came from and follows at its Quick Mode 3 (bound to
+#   dpsec's fresh nonce: no replay moves it): the pings are answered again
+#   after the rekey and not before, dpsec's ESP then to the new port alone,
+#   dpsec-ctld's log says the move came from an ISAKMP message, and no ESP
+#   reported one (natt_peer_moved 0).
 #
 # DPSEC_E2E_KEEP=DIR keeps every log of a failed run in DIR.
 # Needs root, tshark/ethtool (ike_e2e's topology), strongSwan, socat and
 # ike-scan, and for nat-rebind nft and conntrack: exit 77 (skip) when one
 # is missing.
 # usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|esp-fragments|
-#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp|nat-rebind-address
-#        DPSECD DPSEC_CTLD DPSECCTL
+#        tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp|nat-rebind-address|
+#        nat-rebind-v1-qm DPSECD DPSEC_CTLD DPSECCTL
 import collections
 import hashlib
 import json
@@ -1046,6 +1056,53 @@ def run_nat_rebind_v1(w, errs):
     run_nat_rebind(w, errs, 1)
 
 
+def run_nat_rebind_v1_qm(w, errs):
+    """nat-rebind-v1 without dead peer detection, pings from host A: the
+    first message of strongSwan's from R's new mapping is its rekey's Quick
+    Mode, which moves dpsec."""
+    import ikev1_e2e
+    ikev1_e2e.use_ikev1()
+    maps = NAT_MAPS["port"]
+    up = nat_tunnel_up(w, errs, "nat-rebind-v1-qm", 1, False, maps)
+    if up is None:
+        return
+    ctld, cap, pcap = up
+    time.sleep(1)  # no ping in flight: an answer crossing R's new mapping would move dpsec
+    nat_map(w, maps[1])
+    T.sh("conntrack", "-F", ns=w.ns["r"])
+    t_flushed = time.time()
+    pinger = pings_across(w, from_b=False)
+    time.sleep(3)  # nothing of strongSwan's tells dpsec: the pings go unanswered
+    t_rekey = time.time()
+    w.swanctl("--rekey", "--child", "lans", check=False)
+    back = E.wait_until("the pings answered again after strongSwan's rekey", lambda: [
+        r for r in b_replies(pinger.text()) if r[0] > t_rekey], REBIND) or []
+    time.sleep(2)
+    pinger.signal(2)
+    pinger.p.wait(10)
+    time.sleep(1)
+    cap.signal(2)
+    cap.p.wait(10)
+    flows = nat_flows(pcap)
+    replies = b_replies(pinger.text())
+    early = [q for t, q in replies if t < t_rekey]
+    new = sw_sources(flows, lambda f: f.t > t_flushed)
+    esp_back = a_destinations(flows, "esp", lambda f: back and f.t > back[0][0])
+    print("nat-rebind-v1-qm: answered between the change and the rekey %s, again from %s; "
+          "strongSwan from %s after the change, dpsec's ESP once answered again to %s"
+          % (early, back[:1], new, esp_back))
+    if early:
+        errs.append("nat-rebind-v1-qm: pings answered before strongSwan's rekey (%s): something "
+                    "else moved dpsec" % early)
+    if not back or len(new) != 1 or not mapped_as(new[0], maps[1]) or esp_back != new:
+        errs.append("nat-rebind-v1-qm: after strongSwan's rekey from R's new mapping %s, pings "
+                    "answered again %s, dpsec's ESP to %s" % (new, back[:1], esp_back))
+    told = "the peer's NAT mapping changed (an ISAKMP message)"
+    if told not in ctld.text():
+        errs.append("nat-rebind-v1-qm: dpsec-ctld's log lacks %r" % told)
+    check_esp_reports(w, errs, 0)
+
+
 def pings_across(w, from_b):
     """Pings through the tunnel, 5 a second, timestamped (ping -D): from
     host B, whose ESP then reaches dpsec from strongSwan's new port at once
@@ -1069,12 +1126,14 @@ def run_nat_rebind_address(w, errs):
     run_nat_rebind(w, errs, dpd=False, change="address")
 
 
-def run_nat_rebind(w, errs, version=2, dpd=True, change="port"):
+def nat_tunnel_up(w, errs, case, version, dpd, maps):
+    """strongSwan behind R (mapped as maps[0]), with dead peer detection if
+    dpd, initiates; pings pass both ways and both sides found the NAT.
+    (dpsec-ctld, the capture on R's public side, its pcap), or None."""
     w.ns["r"] = "%s-r" % w.tag
     E.SWANCTL_CONF = E.SWANCTL_CONF.replace(
         "local_addrs = 192.0.2.2", "local_addrs = 172.16.0.2" +
         ("\n    dpd_delay = %ds" % SW_DPD if dpd else ""))
-    maps = NAT_MAPS[change]
     w.topology()
     insert_nat(w, maps[0])
     cap, pcap = capture_nat(w)
@@ -1082,10 +1141,19 @@ def run_nat_rebind(w, errs, version=2, dpd=True, change="port"):
     w.strongswan()
     out = w.swanctl("--initiate", "--child", "lans", "--timeout", "20", check=False)
     if not ping_ok(w) or not ping_ok(w, from_b=True):
-        errs.append("nat-rebind: no ping answered through the tunnel strongSwan initiated from "
-                    "behind R's NAT; swanctl said:\n%s" % out)
-        return
+        errs.append("%s: no ping answered through the tunnel strongSwan initiated from behind "
+                    "R's NAT; swanctl said:\n%s" % (case, out))
+        return None
     nat_detected(w, errs, ctld, version)
+    return ctld, cap, pcap
+
+
+def run_nat_rebind(w, errs, version=2, dpd=True, change="port"):
+    maps = NAT_MAPS[change]
+    up = nat_tunnel_up(w, errs, "nat-rebind", version, dpd, maps)
+    if up is None:
+        return
+    ctld, cap, pcap = up
     before = sa_spis(w)
     out_before = [q for q in w.qmsas() if q["direction"] == "outbound"]
     pinger = pings_across(w, from_b=not dpd)
@@ -1229,7 +1297,8 @@ def main():
              "fragments": run_fragments, "esp-fragments": run_esp_fragments,
              "tunnel-pmtu": run_tunnel_pmtu, "path-mtu": run_path_mtu,
              "nat-rebind": run_nat_rebind, "nat-rebind-v1": run_nat_rebind_v1,
-             "nat-rebind-esp": run_nat_rebind_esp, "nat-rebind-address": run_nat_rebind_address}
+             "nat-rebind-esp": run_nat_rebind_esp, "nat-rebind-address": run_nat_rebind_address,
+             "nat-rebind-v1-qm": run_nat_rebind_v1_qm}
     if len(args) != 5 or args[0] != "--case" or args[1] not in cases:
         print("usage: ike_interop_e2e.py --case responder|lifetimes|ike-scan|fragments|"
               "esp-fragments|tunnel-pmtu|path-mtu|nat-rebind|nat-rebind-v1|nat-rebind-esp|"

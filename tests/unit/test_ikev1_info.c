@@ -2,7 +2,10 @@
  * exchanges (ike/ikev1_info.c), in the two-peer world of ikev1_world.h:
  * DELETE of IPsec and ISAKMP SAs both ways, DPD answered and a silent
  * peer found dead, and INITIAL-CONTACT from a restarted peer replacing
- * its older SAs. */
+ * its older SAs; a peer's new NAT mapping followed on its DPD request, its
+ * ESP and its Quick Mode's completion, never on what may be replayed; a
+ * Quick Mode 1 from elsewhere answered there across a NAT, at the SA's
+ * peer without one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +133,80 @@ START_TEST(initial_contact_replaces_old_sas)
 }
 END_TEST
 
+/* The initiator behind a NAT gets a new mapping and starts a Quick Mode
+ * (a rekey, say) before anything else: the responder answers its Quick
+ * Mode 1 where it came from without moving (it may be an old one
+ * replayed: a copy from elsewhere is answered there, and moves nothing),
+ * and follows the new mapping at Quick Mode 3, whose HASH covers the
+ * responder's fresh nonce: PEER_MOVED once, the pair up, its next
+ * messages there. Quick Mode 1 once more after that is dropped. */
+START_TEST(quick_mode_from_new_mapping_followed)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct msg qm1, qm2, m;
+
+	world_init(&w);
+	w.nat = true;
+	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+	world_go(&w);
+	id = main_and_quick(&w);
+	w.nat_ep.port = 50000; /* port 4500 now maps to 50001 */
+	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
+	qm1 = step(&w, &w.i);
+	qm2 = take(&w.r);
+	ck_assert_uint_eq(qm2.to.port, 50001); /* where Quick Mode 1 came from */
+	w.nat_ep.port = 60000;
+	deliver(&w, &w.r, &qm1); /* a copy from elsewhere */
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 60001); /* answered there */
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0);
+	w.nat_ep.port = 50000;
+	deliver(&w, &w.i, &qm2);
+	free(qm2.data);
+	free(step(&w, &w.i).data); /* Quick Mode 3 */
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_uint_eq(last_ev(&w.r, IKEV2_EV_PEER_MOVED)->moved.remote.port, 50001);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_CHILD_UP), 2);
+	ck_assert_int_ne(feed(&w, &w.r, &qm1, &err), 0);
+	free(qm1.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
+	ck_assert_int_eq(ikev1_check_liveness(w.r.e, &id, w.now, &err), 0);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 50001); /* the SA's peer is where Quick Mode 3 came from */
+	free(m.data);
+	world_end(&w);
+}
+END_TEST
+
+/* Without a NAT between the peers, a Quick Mode 1 from another address
+ * is answered at the SA's peer, and moves nothing. */
+START_TEST(quick_mode_from_elsewhere_without_nat)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct msg qm1, m;
+
+	world_init(&w);
+	world_go(&w);
+	id = main_and_quick(&w);
+	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
+	qm1 = take(&w.i);
+	qm1.from = (struct ike_endpoint){ v4(203, 0, 113, 9), 500 };
+	deliver(&w, &w.r, &qm1);
+	free(qm1.data);
+	m = take(&w.r);
+	ck_assert_mem_eq(&m.to.addr, &w.i.ep.addr, sizeof(m.to.addr)); /* the SA's peer */
+	ck_assert_uint_eq(m.to.port, w.i.ep.port);
+	free(m.data);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0);
+	world_end(&w);
+}
+END_TEST
+
 /* The initiator behind a NAT gets a new mapping: the responder follows
  * its first DPD request (HASH checked, its number new) from the new port,
  * answers there, and tells its caller once (PEER_MOVED, for the Quick
@@ -218,6 +295,8 @@ int main(void)
 		dpd_answered_and_silent_peer,
 		initial_contact_replaces_old_sas,
 		nat_mapping_change_followed,
+		quick_mode_from_new_mapping_followed,
+		quick_mode_from_elsewhere_without_nat,
 		nat_mapping_change_seen_in_esp,
 	};
 
