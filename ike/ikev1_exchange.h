@@ -205,14 +205,19 @@ int ikev1_info_input(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_r
 /* An Informational exchange with one NOTIFY or DELETE, HASH(1)-protected. */
 int ikev1_info_send_delete(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t protocol,
 			   const uint8_t *spi, uint8_t spi_len, uint64_t now, struct ike_err *err);
-int ikev1_info_send_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
-			   const uint8_t *data, size_t len, uint64_t now, struct ike_err *err);
-/* The error notify refusing a peer's Quick Mode: it names the SPI of the
- * offer's first proposal (ESP or AH), so that an initiator with several
- * Quick Modes in flight can tell which one ends; the ISAKMP SA's cookies
- * when the offer has no such SPI. */
+/* A NOTIFY naming the ISAKMP SA's cookies that answers rx: sent to
+ * ikev1_reply_to(). */
+int ikev1_info_answer_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
+			     const uint8_t *data, size_t len, const struct ikev1_rx *rx,
+			     struct ike_err *err);
+/* The error notify refusing a peer's Quick Mode (its message 1, rx): it
+ * names the SPI of the offer's first proposal (ESP or AH), so that an
+ * initiator with several Quick Modes in flight can tell which one ends;
+ * the ISAKMP SA's cookies when the offer has no such SPI. Sent where rx
+ * came from, as any answer (ikev1_reply_to()). */
 int ikev1_info_send_qm_refusal(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
-			       const struct ike_sa *offer, uint64_t now, struct ike_err *err);
+			       const struct ike_sa *offer, const struct ikev1_rx *rx,
+			       struct ike_err *err);
 /* An unprotected notify answering a Main Mode message (before keys exist). */
 void ikev1_info_send_clear_notify(struct ikev1_engine *e, const struct ikev1_rx *rx, uint16_t type);
 int ikev1_dpd_start(struct ikev1_engine *e, struct ikev1_sa *sa, uint64_t now, struct ike_err *err);

@@ -31,9 +31,11 @@ static uint32_t info_mid(void)
 	return mid;
 }
 
-/* Sends [HASH(1), payload] as a one-shot exchange (nothing is awaited). */
+/* Sends [HASH(1), payload] to `to` as a one-shot exchange (nothing is
+ * awaited). */
 static int send_one(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t type,
-		    const union isakmp_body *body, uint64_t now, struct ike_err *err)
+		    const union isakmp_body *body, uint64_t now, const struct ike_endpoint *to,
+		    struct ike_err *err)
 {
 	uint32_t mid = info_mid();
 	struct ikev1_iv iv;
@@ -51,7 +53,7 @@ static int send_one(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t type,
 	if (rc)
 		return rc;
 	ikev1_sa_log(sa, e, 7, now, "out Informational #%08x: %s", mid, isakmp_payload_name(type));
-	ikev1_send(e, sa, data, len);
+	ikev1_send_to(e, &sa->local, to, data, len);
 	free(data);
 	return 0;
 }
@@ -61,7 +63,7 @@ int ikev1_info_send_delete(struct ikev1_engine *e, struct ikev1_sa *sa, uint8_t 
 {
 	union isakmp_body b = { .del = { ISAKMP_DOI_IPSEC, protocol, spi_len, 1, spi } };
 
-	return send_one(e, sa, ISAKMP_PL_DELETE, &b, now, err);
+	return send_one(e, sa, ISAKMP_PL_DELETE, &b, now, &sa->remote, err);
 }
 
 static union isakmp_body notify_body(const struct ikev1_sa *sa, uint16_t type, const uint8_t *data,
@@ -75,26 +77,28 @@ static union isakmp_body notify_body(const struct ikev1_sa *sa, uint16_t type, c
 	return b;
 }
 
-int ikev1_info_send_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
-			   const uint8_t *data, size_t len, uint64_t now, struct ike_err *err)
+int ikev1_info_answer_notify(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
+			     const uint8_t *data, size_t len, const struct ikev1_rx *rx,
+			     struct ike_err *err)
 {
 	union isakmp_body b = notify_body(sa, type, data, len);
 
-	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, now, err);
+	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, rx->now, ikev1_reply_to(sa, rx), err);
 }
 
 int ikev1_info_send_qm_refusal(struct ikev1_engine *e, struct ikev1_sa *sa, uint16_t type,
-			       const struct ike_sa *offer, uint64_t now, struct ike_err *err)
+			       const struct ike_sa *offer, const struct ikev1_rx *rx,
+			       struct ike_err *err)
 {
 	const struct ike_proposal *p = offer->n_prop ? &offer->prop[0] : NULL;
 	union isakmp_body b;
 
 	if (p == NULL || p->spi_len != 4 || (p->protocol != IKE_PROTO_ESP && p->protocol != IKE_PROTO_AH))
-		return ikev1_info_send_notify(e, sa, type, NULL, 0, now, err);
+		return ikev1_info_answer_notify(e, sa, type, NULL, 0, rx, err);
 	b = (union isakmp_body){ .notify = { .doi = ISAKMP_DOI_IPSEC, .protocol = p->protocol,
 					     .spi_len = 4, .type = type } };
 	memcpy(b.notify.spi, p->spi, 4);
-	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, now, err);
+	return send_one(e, sa, ISAKMP_PL_NOTIFY, &b, rx->now, ikev1_reply_to(sa, rx), err);
 }
 
 void ikev1_info_send_clear_notify(struct ikev1_engine *e, const struct ikev1_rx *rx, uint16_t type)
@@ -228,7 +232,7 @@ static void on_notify(struct ikev1_engine *e, struct ikev1_sa *sa, const struct 
 	if (n->type == ISAKMP_N_R_U_THERE && n->data.len == 4) {
 		ikev1_count(e, IKEV1_STAT_DPD_ANSWERED);
 		peer_dpd_number(e, sa, ike_get32(n->data.p), rx);
-		ikev1_info_send_notify(e, sa, ISAKMP_N_R_U_THERE_ACK, n->data.p, 4, now, &err);
+		ikev1_info_answer_notify(e, sa, ISAKMP_N_R_U_THERE_ACK, n->data.p, 4, rx, &err);
 	} else if (n->type == ISAKMP_N_R_U_THERE_ACK) {
 		dpd_ack(e, sa, n, now);
 	} else if (n->type < 8192 && (x = refused_quick_mode(sa, n, &waiting)) != NULL) {

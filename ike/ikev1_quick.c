@@ -341,7 +341,7 @@ static int refuse(struct ikev1_engine *e, struct ikev1_sa *sa, struct ikev1_xchg
 
 	snprintf(text, sizeof(text), "%s", rx->err->msg);
 	ikev1_xchg_free(x);
-	ikev1_info_send_qm_refusal(e, sa, notify, offer, rx->now, &err);
+	ikev1_info_send_qm_refusal(e, sa, notify, offer, rx, &err);
 	ikev1_fail(e, sa, rx->now, notify, false, "%s", text);
 	return ike_fail(rx->err, -ENOENT, "%s", text);
 }

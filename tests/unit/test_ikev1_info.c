@@ -133,6 +133,17 @@ START_TEST(initial_contact_replaces_old_sas)
 }
 END_TEST
 
+/* The initiator behind a NAT (203.0.113.7, its port 500 mapped to 40000,
+ * 4500 to 40001), Main Mode and a Quick Mode done. */
+static struct ikev2_sa_id behind_nat_up(struct world *w)
+{
+	world_init(w);
+	w->nat = true;
+	w->nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
+	world_go(w);
+	return main_and_quick(w);
+}
+
 /* The initiator behind a NAT gets a new mapping and starts a Quick Mode
  * (a rekey, say) before anything else: the responder answers its Quick
  * Mode 1 where it came from without moving (it may be an old one
@@ -147,11 +158,7 @@ START_TEST(quick_mode_from_new_mapping_followed)
 	struct ike_err err = { 0 };
 	struct msg qm1, qm2, m;
 
-	world_init(&w);
-	w.nat = true;
-	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
-	world_go(&w);
-	id = main_and_quick(&w);
+	id = behind_nat_up(&w);
 	w.nat_ep.port = 50000; /* port 4500 now maps to 50001 */
 	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
 	qm1 = step(&w, &w.i);
@@ -177,6 +184,33 @@ START_TEST(quick_mode_from_new_mapping_followed)
 	m = take(&w.r);
 	ck_assert_uint_eq(m.to.port, 50001); /* the SA's peer is where Quick Mode 3 came from */
 	free(m.data);
+	world_end(&w);
+}
+END_TEST
+
+/* A Quick Mode 1 from a new mapping that the responder refuses (PFS it
+ * does not want): the refusal goes back where it came from, and the SA
+ * stays where it was. */
+START_TEST(quick_mode_refused_from_new_mapping)
+{
+	struct world w;
+	struct ikev2_sa_id id;
+	struct ike_err err = { 0 };
+	struct msg m;
+
+	id = behind_nat_up(&w);
+	ikev1_find_sa(w.i.e, &id)->peer.qm[0].dh_group = IKE_DH_ECP_256;
+	w.nat_ep.port = 50000;
+	ck_assert_int_eq(ikev1_quick_mode(w.i.e, &id, w.now, &err), 0);
+	m = take(&w.i);
+	ck_assert_int_ne(feed(&w, &w.r, &m, &err), 0); /* refused */
+	free(m.data);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 50001);
+	deliver(&w, &w.i, &m);
+	free(m.data);
+	ck_assert_uint_eq(last_ev(&w.i, IKEV2_EV_FAILED)->reason.notify, ISAKMP_N_NO_PROPOSAL_CHOSEN);
+	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0);
 	world_end(&w);
 }
 END_TEST
@@ -221,11 +255,7 @@ START_TEST(nat_mapping_change_followed)
 	struct ikev2_event *ev;
 	struct msg m, dpd;
 
-	world_init(&w);
-	w.nat = true;
-	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
-	world_go(&w);
-	id = main_and_quick(&w);
+	id = behind_nat_up(&w);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 0);
 	w.nat_ep.port = 50000; /* port 4500 now maps to 50001 */
 	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
@@ -242,7 +272,9 @@ START_TEST(nat_mapping_change_followed)
 	w.nat_ep.port = 60000;
 	deliver(&w, &w.r, &dpd); /* replayed from elsewhere: its number is not new */
 	free(dpd.data);
-	free(take(&w.r).data);
+	m = take(&w.r);
+	ck_assert_uint_eq(m.to.port, 60001); /* its ACK goes back there, once */
+	free(m.data);
 	ck_assert_int_eq(count_ev(&w.r, IKEV2_EV_PEER_MOVED), 1);
 	ck_assert_int_eq(ikev1_check_liveness(w.i.e, &id, w.now, &err), 0);
 	m = take(&w.i);
@@ -266,11 +298,7 @@ START_TEST(nat_mapping_change_seen_in_esp)
 	struct ike_endpoint esp_from = { v4(203, 0, 113, 7), 45000 };
 	struct msg m;
 
-	world_init(&w);
-	w.nat = true;
-	w.nat_ep = (struct ike_endpoint){ v4(203, 0, 113, 7), 40000 };
-	world_go(&w);
-	id = main_and_quick(&w);
+	id = behind_nat_up(&w);
 	ck_assert_int_eq(ikev1_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
 	ck_assert_int_eq(ikev1_peer_moved(w.r.e, &id, &esp_from, w.now), 0);
 	drain(&w.r);
@@ -297,6 +325,7 @@ int main(void)
 		nat_mapping_change_followed,
 		quick_mode_from_new_mapping_followed,
 		quick_mode_from_elsewhere_without_nat,
+		quick_mode_refused_from_new_mapping,
 		nat_mapping_change_seen_in_esp,
 	};
 

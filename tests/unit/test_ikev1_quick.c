@@ -106,12 +106,13 @@ static void peer_refuses_spi(struct world *w, uint32_t spi)
 	struct ike_err err = { 0 };
 	struct ike_sa offer = { 0 };
 	uint8_t b[4] = { spi >> 24, spi >> 16, spi >> 8, spi };
+	struct ikev1_rx qm1 = { .now = w->now, .remote = &w->i.ep, .err = &err }; /* the refused one */
 
 	ck_assert_ptr_nonnull(sa);
 	if (spi)
 		ike_sa_add_proposal(&offer, 1, IKE_PROTO_ESP, b, 4);
 	ck_assert_int_eq(ikev1_info_send_qm_refusal(w->r.e, sa, ISAKMP_N_NO_PROPOSAL_CHOSEN, &offer,
-						    w->now, &err), 0);
+						    &qm1, &err), 0);
 	pass(w, &w->r);
 }
 
