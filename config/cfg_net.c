@@ -13,7 +13,7 @@ static const char *const dataplane_fields[] = { "workers", "idle", "idle_sleep_u
 						 "natt_keepalive_seconds", "reassembly_timeout_ms",
 						 "pmtu_age_seconds", "neighbour_reachable_seconds",
 						 "icmp_errors_per_second", "icmp_error_burst",
-						 "sequence_file", NULL };
+						 "sequence_file", "policy_memory_mb", NULL };
 static const char *const port_fields[] = { "name", "device", "role", "addresses", "mtu", "mac",
 					   NULL };
 static const char *const exception_fields[] = { "interface", "device", "mac", NULL };
@@ -61,6 +61,7 @@ int cfg_load_dataplane(struct cfg_ctx *c, const config_setting_t *root)
 		{ "neighbour_reachable_seconds", 0, 3600, &o->neighbour_reachable_s },
 		{ "icmp_errors_per_second", 0, 1000000, &o->icmp_errors_per_s },
 		{ "icmp_error_burst", 1, 100000, &o->icmp_error_burst },
+		{ "policy_memory_mb", 0, 65536, &o->policy_memory_mb },
 	};
 	const config_setting_t *g;
 	const char *path;

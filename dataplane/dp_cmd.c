@@ -54,7 +54,8 @@ static struct dp_policy *build(struct dp_ctx *dp, const struct dp_ruleset *rs, c
 		sa_out[i] = rs->rules[i].sa_out;
 	}
 	snprintf(name, sizeof(name), "dpsec_spd%" PRIu64, ++dp->mgr->builds);
-	p = dp_policy_build_rules(rules, sa_out, rs->n, rs->default_action, name, err, ERR_LEN);
+	p = dp_policy_build_rules(rules, sa_out, rs->n, rs->default_action, name,
+				  dp_policy_max_bytes(dp->cfg), err, ERR_LEN);
 out:
 	free(rules);
 	free(sa_out);
@@ -157,6 +158,7 @@ static bool cmd_policy_edit(struct dp_ctx *dp, const struct dpsec_msg *msg)
 
 	if (m->staging) {
 		rc = policy_edit(&m->staged, msg, err);
+		m->staged_refused |= rc != 0;
 		ack(dp, msg->h.seq, msg->h.type, -rc, rc ? err : NULL);
 		return false;
 	}
@@ -184,6 +186,7 @@ static void cmd_policy_begin(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	dp_ruleset_free(&m->staged); /* an unfinished transaction is discarded */
 	dp_ruleset_init(&m->staged, c->default_action);
 	m->staging = true;
+	m->staged_refused = false;
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }
 
@@ -198,7 +201,10 @@ static void cmd_policy_commit(struct dp_ctx *dp, const struct dpsec_msg *msg)
 		return;
 	}
 	m->staging = false;
-	p = build(dp, &m->staged, err);
+	/* a transaction is taken whole or not at all: the policy stays as it was */
+	p = m->staged_refused ? NULL : build(dp, &m->staged, err);
+	if (m->staged_refused)
+		snprintf(err, sizeof(err), "policy: not committed: a command of the transaction was refused");
 	if (p == NULL) {
 		dp_ruleset_free(&m->staged);
 		ack(dp, msg->h.seq, msg->h.type, EINVAL, err);

@@ -55,6 +55,7 @@ struct dp_mgr {
 	struct dp_shm shm;
 	struct dp_ruleset live, staged, backup;
 	bool staging, dirty, have_backup;
+	bool staged_refused;        /* a command of the open transaction was refused */
 	uint32_t n_deferred;
 	struct dp_pending_ack deferred[DPSEC_RING_SLOTS];
 	uint64_t builds, commit_seq;

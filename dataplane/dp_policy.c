@@ -35,7 +35,7 @@ static bool names_ports(const struct dpsec_rule *r)
 
 struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const uint32_t *sa_out,
 					uint32_t n_rules, uint8_t default_action,
-					const char *name, char *err, size_t errlen)
+					const char *name, size_t max_bytes, char *err, size_t errlen)
 {
 	struct dp_policy *p = rte_zmalloc("dpsec_policy", sizeof(*p), RTE_CACHE_LINE_SIZE);
 
@@ -52,7 +52,7 @@ struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const ui
 		p->n_filters += rules[i].n_filters;
 		p->port_specific |= names_ports(&rules[i]);
 	}
-	p->spd = dp_spd_build(name, rules, n_rules, SOCKET_ID_ANY, err, errlen);
+	p->spd = dp_spd_build(name, rules, n_rules, SOCKET_ID_ANY, max_bytes, err, errlen);
 	if (p->spd == NULL) {
 		dp_policy_free(p);
 		return NULL;
@@ -80,8 +80,8 @@ struct dp_policy *dp_policy_build(const struct cfg_dataplane *cfg, const char *n
 		rules[i].id = dp_cfg_rule_id(i);
 		sa_out[i] = cfg->rules[i].sa_out >= 0 ? (uint32_t)cfg->rules[i].sa_out : DP_SA_NONE;
 	}
-	p = dp_policy_build_rules(rules, sa_out, cfg->n_rules, cfg->default_action, name, err,
-				  errlen);
+	p = dp_policy_build_rules(rules, sa_out, cfg->n_rules, cfg->default_action, name,
+				  dp_policy_max_bytes(cfg), err, errlen);
 out:
 	free(rules);
 	free(sa_out);

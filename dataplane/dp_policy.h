@@ -19,10 +19,18 @@ static inline uint32_t dp_cfg_rule_id(uint32_t index)
 }
 
 /* Compiles rules (sa_out[i]: rule i's outbound SA id, or DP_SA_NONE). name
- * must be unique among live policies. Returns NULL with a message in err. */
+ * must be unique among live policies; max_bytes bounds each family's
+ * classifier (0: no bound). Returns NULL with a message in err. */
 struct dp_policy *dp_policy_build_rules(const struct dpsec_rule *rules, const uint32_t *sa_out,
 					uint32_t n_rules, uint8_t default_action,
-					const char *name, char *err, size_t errlen);
+					const char *name, size_t max_bytes, char *err, size_t errlen);
+
+/* What dataplane.policy_memory_mb allows one family's classifier, in bytes
+ * (0: no bound). */
+static inline size_t dp_policy_max_bytes(const struct cfg_dataplane *cfg)
+{
+	return (size_t)cfg->opts.policy_memory_mb << 20;
+}
 
 /* Compiles the configuration's rules. Static SAs live at the SA table slot of
  * their index in the configuration. Returns NULL with a message in err. */

@@ -79,6 +79,7 @@ struct spd_build {
 	uint32_t n_rules;
 	uint32_t *order; /* rule indexes, first match first */
 	int socket_id;
+	size_t max_bytes; /* rte_acl_config.max_size: 0, none */
 	char *err;
 	size_t errlen;
 };
@@ -253,7 +254,8 @@ static int spd_add_rule(const struct spd_build *b, struct rte_acl_ctx *ctx, int 
 static int spd_build_family(const struct spd_build *b, int fam, uint32_t n, struct rte_acl_ctx **out)
 {
 	const struct spd_family *sf = &spd_families[fam];
-	struct rte_acl_config cfg = {.num_categories = 1, .num_fields = sf->n_fields};
+	struct rte_acl_config cfg = {.num_categories = 1, .num_fields = sf->n_fields,
+				     .max_size = b->max_bytes};
 	char ctx_name[RTE_ACL_NAMESIZE];
 	struct rte_acl_param param = {.name = ctx_name, .socket_id = b->socket_id,
 				      .rule_size = RTE_ACL_RULE_SZ(sf->n_fields), .max_rule_num = n};
@@ -268,6 +270,9 @@ static int spd_build_family(const struct spd_build *b, int fam, uint32_t n, stru
 			return -1;
 	memcpy(cfg.defs, sf->defs, sizeof(sf->defs[0]) * sf->n_fields);
 	rc = rte_acl_build(*out, &cfg);
+	if (rc == -ERANGE) /* no split of its tries fits max_size */
+		return spd_error(b, "%s: the classifier needs more than the %zu MiB allowed "
+				 "(dataplane.policy_memory_mb)", ctx_name, b->max_bytes >> 20);
 	if (rc != 0)
 		return spd_error(b, "%s: rte_acl_build: %s", ctx_name, strerror(-rc));
 	return 0;
@@ -293,10 +298,10 @@ static int spd_check_args(const struct spd_build *b)
 }
 
 struct dp_spd *dp_spd_build(const char *name, const struct dpsec_rule *rules, uint32_t n_rules,
-			    int socket_id, char *err, size_t errlen)
+			    int socket_id, size_t max_bytes, char *err, size_t errlen)
 {
-	struct spd_build b = {.name = name, .rules = rules, .n_rules = n_rules,
-			      .socket_id = socket_id, .err = err, .errlen = errlen};
+	struct spd_build b = {.name = name, .rules = rules, .n_rules = n_rules, .socket_id = socket_id,
+			      .max_bytes = max_bytes, .err = err, .errlen = errlen};
 	uint32_t count[SPD_FAMILIES] = {0, 0};
 	struct dp_spd *spd = NULL;
 

@@ -43,9 +43,11 @@ struct dp_spd;
  * matches any protocol; a mirrored filter also matches with source and
  * destination (prefixes and ports) swapped. Each filter goes into the context
  * of its family. name (at most DP_SPD_NAME_MAX characters) must be unique
- * among live SPDs. Returns NULL with a message in err on failure. */
+ * among live SPDs. max_bytes: the most memory one family's classifier may
+ * take (rte_acl's runtime tables; 0: no limit). Returns NULL with a message
+ * in err on failure. */
 struct dp_spd *dp_spd_build(const char *name, const struct dpsec_rule *rules, uint32_t n_rules,
-			    int socket_id, char *err, size_t errlen);
+			    int socket_id, size_t max_bytes, char *err, size_t errlen);
 
 void dp_spd_free(struct dp_spd *spd);
 

@@ -65,6 +65,7 @@ struct cfg_dataplane_opts {
 	uint32_t neighbour_reachable_s; /* a learnt neighbour silent this long is asked again; 0: never */
 	uint32_t icmp_errors_per_s; /* ICMP errors the gateway sends at most a second; 0: none */
 	uint32_t icmp_error_burst;  /* and at once */
+	uint32_t policy_memory_mb;  /* the most one family's classifier may take; 0: no bound */
 	/* where static keys' outbound sequence numbers are reserved
 	 * (dataplane/seq_store.h); "" (the default): /var/lib/dpsec/INSTANCE.seq */
 	char sequence_file[CFG_SEQ_FILE_MAX];

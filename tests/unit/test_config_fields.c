@@ -193,6 +193,7 @@ START_TEST(test_minimal_config)
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 30);
 	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 1000);
 	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 50);
+	ck_assert_uint_eq(cfg.opts.policy_memory_mb, 0); /* no bound */
 	ck_assert_str_eq(cfg.opts.sequence_file, ""); /* dpsecd's default path */
 	ck_assert(!cfg.opts.sequence_file_off);
 	ck_assert_str_eq(cfg.exception_ifname, "");
@@ -315,7 +316,8 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_msg(load_text("dataplane = { natt_keepalive_seconds = 0; "
 				"reassembly_timeout_ms = 250; pmtu_age_seconds = 0; "
 				"neighbour_reachable_seconds = 0; icmp_errors_per_second = 0; "
-				"icmp_error_burst = 100000; sequence_file = \"/srv/gw/a.seq\"; };\n" PORTS
+				"icmp_error_burst = 100000; sequence_file = \"/srv/gw/a.seq\"; "
+				"policy_memory_mb = 64; };\n" PORTS
 				SAS(SA_X("out", "0x1001", "outbound", "tunnel", "192.0.2.2", GCM
 					 " encapsulation = \"udp\"; udp_source_port = 4501; "
 					 "udp_destination_port = 62000;"),
@@ -328,6 +330,7 @@ START_TEST(test_natt_sa_fields)
 	ck_assert_uint_eq(cfg.opts.neighbour_reachable_s, 0);
 	ck_assert_uint_eq(cfg.opts.icmp_errors_per_s, 0);
 	ck_assert_uint_eq(cfg.opts.icmp_error_burst, 100000);
+	ck_assert_uint_eq(cfg.opts.policy_memory_mb, 64);
 	ck_assert_str_eq(cfg.opts.sequence_file, "/srv/gw/a.seq");
 	ck_assert(!cfg.opts.sequence_file_off);
 	ck_assert_uint_eq(cfg.sas[0].encap, DPSEC_ENCAP_UDP);

@@ -317,7 +317,7 @@ START_TEST(test_table)
 	struct dp_spd *spd;
 
 	build_rules(tc, &b);
-	spd = dp_spd_build("table", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("table", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "%s: %s", tc->name, err);
 	for (; n < 12 && tc->pkts[n].src != NULL; n++) {
 		uint8_t fd;
@@ -344,7 +344,29 @@ START_TEST(test_entry_count)
 	struct dp_spd *spd;
 
 	build_rules(&tcases[9], &b); /* 2 + 2 + one mirrored: 6 entries */
-	spd = dp_spd_build("count", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("count", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
+	ck_assert_msg(spd != NULL, "%s", err);
+	ck_assert_uint_eq(dp_spd_entry_count(spd), 6);
+	dp_spd_free(spd);
+}
+END_TEST
+
+/* dataplane.policy_memory_mb: a classifier that needs more than its bound is
+ * refused with a message naming the bound; within it, the same rules build
+ * and classify as without one. */
+START_TEST(test_memory_bound)
+{
+	struct built b;
+	char err[256] = "";
+	struct dp_spd *spd;
+
+	build_rules(&tcases[9], &b);
+	spd = dp_spd_build("tiny", b.rules, b.n_rules, SOCKET_ID_ANY, 4096, err, sizeof(err));
+	ck_assert_ptr_null(spd);
+	ck_assert_msg(strstr(err, "tiny_v4: the classifier needs more than") &&
+		      strstr(err, "dataplane.policy_memory_mb"), "%s", err);
+	spd = dp_spd_build("roomy", b.rules, b.n_rules, SOCKET_ID_ANY, (size_t)64 << 20, err,
+			   sizeof(err));
 	ck_assert_msg(spd != NULL, "%s", err);
 	ck_assert_uint_eq(dp_spd_entry_count(spd), 6);
 	dp_spd_free(spd);
@@ -359,7 +381,7 @@ START_TEST(test_empty)
 	char err[256] = "";
 	struct dp_spd *spd;
 
-	spd = dp_spd_build("empty", NULL, 0, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("empty", NULL, 0, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "%s", err);
 	ck_assert_uint_eq(dp_spd_entry_count(spd), 0);
 	spd_lookup(spd, p, res, 2);
@@ -367,7 +389,7 @@ START_TEST(test_empty)
 	ck_assert_uint_eq(res[1], NO);
 	dp_spd_free(spd);
 
-	spd = dp_spd_build("empty", &rule, 1, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("empty", &rule, 1, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "%s", err);
 	res[0] = res[1] = 0;
 	spd_lookup(spd, p, res, 2);
@@ -384,35 +406,35 @@ START_TEST(test_errors)
 	struct dp_spd *spd, *other;
 
 	build_rules(&tcases[0], &b);
-	spd = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "%s", err);
 	err[0] = '\0';
-	other = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	other = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_ptr_null(other);
 	ck_assert_msg(strstr(err, "exists") != NULL, "%s", err);
 	dp_spd_free(spd);
-	other = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	other = dp_spd_build("dup", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(other != NULL, "a freed SPD's name is free again: %s", err);
 	dp_spd_free(other);
 
 	ck_assert_ptr_null(dp_spd_build("a-name-longer-than-28-characters", b.rules, b.n_rules,
-					SOCKET_ID_ANY, err, sizeof(err)));
-	ck_assert_ptr_null(dp_spd_build("", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err)));
+					SOCKET_ID_ANY, 0, err, sizeof(err)));
+	ck_assert_ptr_null(dp_spd_build("", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err)));
 
 	b.filters[1][0].dst.addr.family = DPSEC_AF_INET6;
 	err[0] = '\0';
-	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err)));
+	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "rule1") != NULL && strstr(err, "filter 1") != NULL, "%s", err);
 	b.filters[1][0].dst.addr.family = DPSEC_AF_INET;
 	b.filters[1][0].src.len = 33;
-	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err)));
+	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err)));
 	b.filters[1][0].src.len = 16;
 	b.filters[1][0].dport_lo = 2;
 	b.filters[1][0].dport_hi = 1;
-	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err)));
+	ck_assert_ptr_null(dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err)));
 	b.filters[1][0].dport_lo = 0;
 	b.filters[1][0].dport_hi = 65535;
-	spd = dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build("bad", b.rules, b.n_rules, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "failed builds leave nothing behind: %s", err);
 	dp_spd_free(spd);
 }
@@ -643,7 +665,7 @@ START_TEST(test_differential)
 	ck_assert(rules != NULL && filters != NULL && p != NULL && res != NULL);
 	rand_rules(&x, rules, filters);
 	snprintf(name, sizeof(name), "diff%d", _i);
-	spd = dp_spd_build(name, rules, D_RULES, SOCKET_ID_ANY, err, sizeof(err));
+	spd = dp_spd_build(name, rules, D_RULES, SOCKET_ID_ANY, 0, err, sizeof(err));
 	ck_assert_msg(spd != NULL, "seed %" PRIu64 ": %s", seed, err);
 	ref_order(rules, D_RULES, order);
 	for (uint32_t i = 0; i < D_PACKETS; i++)
@@ -675,6 +697,7 @@ static Suite *spd_suite(void)
 
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(tcases) / sizeof(tcases[0])));
 	tcase_add_test(tc, test_entry_count);
+	tcase_add_test(tc, test_memory_bound);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_errors);
 	tcase_add_loop_test(tc, test_differential, 0, 10);
