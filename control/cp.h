@@ -113,6 +113,10 @@ struct cp_ctx {
 	uint64_t refused;
 	uint64_t want_seq;               /* answers awaited up to this command */
 	char first_refusal[DPSEC_REASON_MAX];
+	/* the fingerprint of the policy transaction dpsecd last took
+	 * (cp_sync.c); unknown after a flush, a timeout or an attachment */
+	uint64_t policy_fp;
+	bool policy_fp_known;
 	struct cp_sa *sa;                /* sa_capacity entries */
 	uint32_t next_dyn_id;
 	struct cp_dyn_rule dyn[CP_MAX_DYN_RULES];

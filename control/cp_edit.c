@@ -201,21 +201,26 @@ static int running_store(struct cp_ctx *c, const struct cp_op *extra, struct cfg
 	return rc;
 }
 
-static int save_static(struct cp_ctx *c, const struct cp_op *op, char *err, size_t errlen)
+/* The store file as it is. */
+static int load_file(struct cp_ctx *c, struct cfg_store *out, char *err, size_t errlen)
 {
-	struct cfg_store s, checked;
-	char e[CFG_ERR_MAX], check[CFG_PATH_MAX + 16];
-	int rc;
+	char e[CFG_ERR_MAX];
 
-	if (cfg_store_load(c->o.store_path, CFG_PERM_WARN, &s, e) < 0) {
+	if (cfg_store_load(c->o.store_path, CFG_PERM_WARN, out, e) < 0) {
 		snprintf(err, errlen, "%s", e);
 		return -1;
 	}
-	rc = apply_op(&s, op, err, errlen);
-	if (rc == 0)
-		rc = validate(&s, c->o.store_path, &checked, err, errlen);
-	cfg_store_free(&s);
-	if (rc < 0)
+	return 0;
+}
+
+/* s over the store file, through the loader's checks and a durable rename. */
+static int replace_store(struct cp_ctx *c, const struct cfg_store *s, char *err, size_t errlen)
+{
+	struct cfg_store checked;
+	char check[CFG_PATH_MAX + 16];
+	int rc;
+
+	if (validate(s, c->o.store_path, &checked, err, errlen) < 0)
 		return -1;
 	cfg_store_free(&checked);
 	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
@@ -223,6 +228,20 @@ static int save_static(struct cp_ctx *c, const struct cp_op *op, char *err, size
 	if (rc < 0)
 		return fail(err, errlen, "cannot replace the store: %s", strerror(-rc));
 	return 0;
+}
+
+static int save_static(struct cp_ctx *c, const struct cp_op *op, char *err, size_t errlen)
+{
+	struct cfg_store s;
+	int rc;
+
+	if (load_file(c, &s, err, errlen) < 0)
+		return -1;
+	rc = apply_op(&s, op, err, errlen);
+	if (rc == 0)
+		rc = replace_store(c, &s, err, errlen);
+	cfg_store_free(&s);
+	return rc < 0 ? -1 : 0;
 }
 
 static const char *op_name(uint8_t kind)
@@ -247,45 +266,54 @@ int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* An SA add that dpsecd refused (a key another SA holds, an algorithm it
- * cannot run): the store gives it up again, so that it fails no later sync
- * (a full one, after a restart, would leave the dataplane blocking
- * everything), and the dataplane is brought back in line without it. */
-static int revert_sa_add(struct cp_ctx *c, const struct cp_op *op, bool save)
+static const char *op_subject(const struct cp_op *op)
 {
-	struct cp_op undo = { .kind = CP_OP_SA_DEL };
-	char e[CFG_ERR_MAX];
-	int rc;
+	return op->kind == CP_OP_RULE_ADD || op->kind == CP_OP_RULE_DEL ? op->rule.name : op->target;
+}
 
-	snprintf(undo.target, sizeof(undo.target), "%s", op->target);
-	if (save) {
-		rc = save_static(c, &undo, e, sizeof(e));
-	} else {
-		c->n_ops--; /* the add, the last dynamic change */
-		rc = 0;
-	}
+/* A change dpsecd refused (an SA with a key another SA holds or an
+ * algorithm it cannot run; a policy whose classifier outgrows
+ * dataplane.policy_memory_mb): the store gives it up again, so that it
+ * fails no later sync (each would be refused again, and a full one, after
+ * a restart, would leave the dataplane blocking everything), and the
+ * dataplane is brought back in line without it. dpsecd kept the policy it
+ * had through the refused transaction, so that costs it no rebuild.
+ * before: the store file before a static change; NULL for a dynamic one. */
+static int revert_change(struct cp_ctx *c, const struct cp_op *op, const struct cfg_store *before)
+{
+	char e[CFG_ERR_MAX] = "";
+	int rc = 0;
+
+	if (before != NULL)
+		rc = replace_store(c, before, e, sizeof(e));
+	else
+		c->n_ops--; /* the change, the last dynamic one */
 	if (rc == 0)
 		rc = cp_store_reload(c, e, sizeof(e));
 	if (rc == 0)
 		rc = cp_apply(c, e, sizeof(e));
 	if (rc == 0)
-		cp_audit("configuration change reverted (%s): add SA \"%s\", which dpsecd refused",
-			 save ? "static" : "dynamic", op->target);
+		cp_audit("configuration change reverted (%s): %s \"%s\", which dpsecd refused",
+			 before ? "static" : "dynamic", op_name(op->kind), op_subject(op));
 	else
-		cp_log(LOG_ERR, "add SA \"%s\", which dpsecd refused, could not be reverted: %s",
-		       op->target, e);
+		cp_log(LOG_ERR, "%s \"%s\", which dpsecd refused, could not be reverted: %s",
+		       op_name(op->kind), op_subject(op), e);
 	return rc;
 }
 
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen)
 {
-	struct cfg_store s;
+	struct cfg_store s, before;
 	char check[CFG_PATH_MAX + 16];
 	int rc;
 
 	if (save) {
-		if (save_static(c, op, err, errlen) < 0 || cp_store_reload(c, err, errlen) < 0)
+		if (load_file(c, &before, err, errlen) < 0)
 			return -1;
+		if (save_static(c, op, err, errlen) < 0 || cp_store_reload(c, err, errlen) < 0) {
+			cfg_store_free(&before);
+			return -1;
+		}
 	} else {
 		struct cp_op *ops = c->n_ops < CP_MAX_DYN_OPS ?
 				    realloc(c->ops, (c->n_ops + 1) * sizeof(*ops)) : NULL;
@@ -303,13 +331,14 @@ int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, si
 		c->store = s;
 	}
 	cp_audit("configuration changed (%s): %s \"%s\"", save ? "static" : "dynamic",
-		 op_name(op->kind), op->kind == CP_OP_RULE_ADD || op->kind == CP_OP_RULE_DEL ?
-		 op->rule.name : op->target);
+		 op_name(op->kind), op_subject(op));
 	rc = cp_apply(c, err, errlen);
-	if (rc == -EINVAL && op->kind == CP_OP_SA_ADD && revert_sa_add(c, op, save) == 0) {
+	if (rc == -EINVAL && revert_change(c, op, save ? &before : NULL) == 0) {
 		size_t n = strlen(err); /* dpsecd refused it: the store is as before */
 
-		snprintf(err + n, errlen - n, "; the SA was not kept");
+		snprintf(err + n, errlen - n, "; the change was not kept");
 	}
+	if (save)
+		cfg_store_free(&before);
 	return rc;
 }

@@ -793,6 +793,10 @@ void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ik
 			cp_out_printf(o, "Dataplane counters\n");
 		for (int i = 0; i < DP_C_MAX; i++)
 			table_row(o, dp_counter_name(i), st->counters[i]);
+		/* the policy in force, and how often its classifier was built */
+		table_row(o, "policy_rules", st->policy_rules);
+		table_row(o, "policy_filters", st->policy_filters);
+		table_row(o, "policy_builds", st->policy_builds);
 		if (o->json)
 			cp_json_close(o, ']');
 	}

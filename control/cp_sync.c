@@ -198,35 +198,71 @@ static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 
 /* ---- the policy ------------------------------------------------------ */
 
-static int send_rule(struct cp_ctx *c, const struct dpsec_rule *r, uint32_t id, uint32_t priority,
-		     uint8_t action, uint32_t sa_out)
-{
-	struct dpsec_cmd_rule m = { .rule_id = id, .priority = priority, .sa_out = sa_out,
-				    .action = action, .flags = r->flags, .tunnel = r->tunnel,
-				    .tunnel_endpoint = r->tunnel_endpoint };
+/* Where a policy transaction's commands go: to dpsecd, or into a
+ * fingerprint of them (FNV-1a, 64 bits), which tells whether the
+ * transaction would give dpsecd anything it does not have. */
+struct policy_tx {
+	struct cp_ctx *c;
+	bool fingerprint_only;
+	uint64_t fp;
+};
 
-	snprintf(m.name, sizeof(m.name), "%s", r->name);
-	return cp_cmd_send(c, DPSEC_CMD_RULE_SET, &m, sizeof(m));
+static void fnv1a(uint64_t *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ b[i]) * 0x100000001b3ull;
 }
 
-static int send_filter(struct cp_ctx *c, uint32_t rule_id, uint32_t filter_id,
+static int policy_cmd(struct policy_tx *tx, uint16_t type, const void *body, uint32_t len)
+{
+	if (!tx->fingerprint_only)
+		return cp_cmd_send(tx->c, type, body, len);
+	fnv1a(&tx->fp, &type, sizeof(type));
+	fnv1a(&tx->fp, body, len);
+	return 0;
+}
+
+static int send_rule(struct policy_tx *tx, const struct dpsec_rule *r, uint32_t id, uint32_t priority,
+		     uint8_t action, uint32_t sa_out)
+{
+	struct dpsec_cmd_rule m;
+
+	memset(&m, 0, sizeof(m)); /* padding too: it is fingerprinted */
+	m.rule_id = id;
+	m.priority = priority;
+	m.sa_out = sa_out;
+	m.action = action;
+	m.flags = r->flags;
+	m.tunnel = r->tunnel;
+	m.tunnel_endpoint = r->tunnel_endpoint;
+	snprintf(m.name, sizeof(m.name), "%s", r->name);
+	return policy_cmd(tx, DPSEC_CMD_RULE_SET, &m, sizeof(m));
+}
+
+static int send_filter(struct policy_tx *tx, uint32_t rule_id, uint32_t filter_id,
 		       const struct dpsec_filter *f)
 {
-	struct dpsec_cmd_filter m = { .rule_id = rule_id, .filter_id = filter_id, .filter = *f };
+	struct dpsec_cmd_filter m;
 
-	return cp_cmd_send(c, DPSEC_CMD_FILTER_ADD, &m, sizeof(m));
+	memset(&m, 0, sizeof(m));
+	m.rule_id = rule_id;
+	m.filter_id = filter_id;
+	m.filter = *f;
+	return policy_cmd(tx, DPSEC_CMD_FILTER_ADD, &m, sizeof(m));
 }
 
 /* A per-peer rule (a negotiated SA's carries it: it comes before its
  * generic rule): its generic rule's filters, narrowed to the peer for a
  * transport rule (a tunnel rule's peer is its endpoint: all of it). */
-static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const struct dpsec_rule *g)
+static int send_dyn_rule(struct policy_tx *tx, const struct cp_dyn_rule *d, const struct dpsec_rule *g)
 {
 	static const uint8_t actions[] = { [CP_DYN_SOFT] = DPSEC_ACTION_PERMIT,
 					   [CP_DYN_BLOCK] = DPSEC_ACTION_BLOCK,
 					   [CP_DYN_SA] = DPSEC_ACTION_NEGOTIATE };
 	uint32_t n = 0;
-	int rc = send_rule(c, g, d->id, g->priority - 1, actions[d->kind],
+	int rc = send_rule(tx, g, d->id, g->priority - 1, actions[d->kind],
 			   d->kind == CP_DYN_SA ? d->sa_out : DPSEC_SA_NONE);
 
 	for (uint32_t i = 0; i < g->n_filters && rc == 0; i++) {
@@ -238,7 +274,7 @@ static int send_dyn_rule(struct cp_ctx *c, const struct cp_dyn_rule *d, const st
 			f.dst.addr = d->peer;
 			f.dst.len = d->peer.family == DPSEC_AF_INET6 ? 128 : 32;
 		}
-		rc = send_filter(c, d->id, ++n, &f);
+		rc = send_filter(tx, d->id, ++n, &f);
 	}
 	return rc;
 }
@@ -251,19 +287,25 @@ static const struct dpsec_rule *compiled_rule(const struct cfg_compiled *cc, uin
 	return NULL;
 }
 
-static int send_policy(struct cp_ctx *c, const struct cfg_compiled *cc)
+/* The assigned policy with ctld's per-peer rules, as one transaction. */
+static int send_policy(struct policy_tx *tx, const struct cfg_compiled *cc)
 {
-	struct dpsec_cmd_policy_begin b = { .default_action = cc->default_action, .n_rules = cc->n_rules };
-	int rc = cp_cmd_send(c, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	struct cp_ctx *c = tx->c;
+	struct dpsec_cmd_policy_begin b;
+	int rc;
 
+	memset(&b, 0, sizeof(b));
+	b.default_action = cc->default_action;
+	b.n_rules = cc->n_rules;
+	rc = policy_cmd(tx, DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
 	for (uint32_t i = 0; i < cc->n_rules && rc == 0; i++) {
 		const struct dpsec_rule *r = &cc->rules[i];
 		const struct cfg_store_rule *o = cc->origin[i];
 		int sa = o && o->outbound_sa[0] ? cp_sa_id_of(c, o->outbound_sa) : -1;
 
-		rc = send_rule(c, r, r->id, r->priority, r->action, sa >= 0 ? (uint32_t)sa : DPSEC_SA_NONE);
+		rc = send_rule(tx, r, r->id, r->priority, r->action, sa >= 0 ? (uint32_t)sa : DPSEC_SA_NONE);
 		for (uint32_t f = 0; f < r->n_filters && rc == 0; f++)
-			rc = send_filter(c, r->id, f + 1, &r->filters[f]);
+			rc = send_filter(tx, r->id, f + 1, &r->filters[f]);
 	}
 	for (int i = 0; i < CP_MAX_DYN_RULES && rc == 0; i++) {
 		const struct dpsec_rule *g = c->dyn[i].used ? compiled_rule(cc, c->dyn[i].generic_id) : NULL;
@@ -271,10 +313,38 @@ static int send_policy(struct cp_ctx *c, const struct cfg_compiled *cc)
 		if (c->dyn[i].used && g == NULL)
 			c->dyn[i].used = false; /* its rule left the policy */
 		else if (g != NULL)
-			rc = send_dyn_rule(c, &c->dyn[i], g);
+			rc = send_dyn_rule(tx, &c->dyn[i], g);
 	}
 	if (rc == 0)
-		rc = cp_cmd_send(c, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+		rc = policy_cmd(tx, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+	return rc;
+}
+
+/* Sends the policy unless dpsecd has it already: a change of SAs alone, or
+ * a change undone, costs dpsecd no rebuild of its classifier (seconds, for
+ * tens of thousands of filters). dpsecd refuses a transaction whole (a
+ * commit after a refused command of it is refused too) and keeps the
+ * policy it had: the fingerprint it had stays true then. */
+static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *err, size_t errlen)
+{
+	struct policy_tx fp = { .c = c, .fingerprint_only = true, .fp = 0xcbf29ce484222325ull };
+	struct policy_tx send = { .c = c };
+	int rc;
+
+	send_policy(&fp, cc);
+	if (c->policy_fp_known && c->policy_fp == fp.fp)
+		return 0;
+	rc = send_policy(&send, cc);
+	if (rc == 0)
+		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
+	else if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "dpsecd does not take commands");
+	if (rc == 0) {
+		c->policy_fp = fp.fp;
+		c->policy_fp_known = true;
+	} else if (rc != -EINVAL) {
+		c->policy_fp_known = false; /* in flight, or half sent */
+	}
 	return rc;
 }
 
@@ -311,11 +381,7 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen); /* SA ids settled before rules name them */
 	if (rc == 0)
-		rc = send_policy(c, &cc);
-	if (rc == 0)
-		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
-	else if (rc == -ETIMEDOUT)
-		snprintf(err, errlen, "dpsecd does not take commands");
+		rc = sync_policy(c, &cc, err, errlen);
 	cfg_compiled_free(&cc);
 	c->synced = rc == 0;
 	return rc;
@@ -335,7 +401,7 @@ int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen)
 	 * forwards what the store would secure in the clear */
 	struct dpsec_cmd_flush f = { .default_action = DPSEC_ACTION_BLOCK };
 
-	c->synced = false;
+	c->synced = c->policy_fp_known = false; /* the flush blocks everything */
 	if (reset_registry(c) < 0 || cp_cmd_send(c, DPSEC_CMD_FLUSH, &f, sizeof(f)) < 0 ||
 	    cp_cmd_wait(c, WAIT_MS, err, errlen) < 0) {
 		if (!err[0])

@@ -28,6 +28,10 @@ memory, driven by dpsecctl, in network namespaces the test creates:
   fail-closed dpsecd restarted with room for fewer SAs than the store's:
               ctld's sync fails and says so, and the dataplane it leaves
               blocks: nothing crosses the WAN, every packet counted dropped
+  policy-refused  a policy whose classifier outgrows dataplane.policy_memory_mb
+              is refused whole: the tunnel in force carries a stream
+              throughout, the change is reverted (store, audit) without a
+              second build, and the next change goes in
 
     ctl_e2e.py DPSECD DPSEC_CTLD DPSECCTL [TEST...]
 """
@@ -57,7 +61,8 @@ filter_lists = (
   { name = "a-d"; filters = ( { source = "10.1.0.0/24"; destination = "10.4.0.0/24";
         protocol = "any"; mirrored = true; } ); },
   { name = "unrelated"; filters = ( { source = "10.1.0.0/24"; destination = "10.9.0.0/24";
-        protocol = "udp"; mirrored = true; } ); }
+        protocol = "udp"; mirrored = true; } ); },
+  { name = "wide"; filters = ( %(wide)s ); }
 );
 filter_actions = (
   { name = "secure"; action = "negotiate";
@@ -77,6 +82,12 @@ policies = (
         authentication = ( { method = "psk"; psk = "not-used-without-ike"; } ); },
       { name = "noise"; filter_list = "unrelated"; filter_action = "deny"; priority = 50; }
   ); },
+  { name = "site-wide"; rules = (
+      { name = "to-b"; filter_list = "a-b"; filter_action = "secure"; tunnel_endpoint = "192.0.2.2";
+        authentication = ( { method = "psk"; psk = "not-used-without-ike"; } );
+        outbound_sa = "a-to-b"; inbound_sa = "b-to-a"; },
+      { name = "wide"; filter_list = "wide"; filter_action = "deny"; }
+  ); },
   { name = "site-alt"; rules = (
       { name = "to-b"; filter_list = "a-b"; filter_action = "secure"; tunnel_endpoint = "192.0.2.2";
         authentication = ( { method = "psk"; psk = "not-used-without-ike"; } );
@@ -94,6 +105,17 @@ security_associations = (
 """
 
 
+def wide_filters(n):
+    """n TCP filters between networks of 10.100/14, each with port ranges
+    of its own: a classifier of several MiB (rte_acl)."""
+    return ",\n    ".join(
+        '{ source = "10.%d.%d.0/24"; destination = "10.%d.%d.0/24"; protocol = "tcp"; '
+        'source_ports = "%d-%d"; destination_ports = "%d-%d"; mirrored = true; }'
+        % (100 + i // 256 % 4, i % 256, 104 + i // 256 % 4, (i * 7) % 256, i * 37 % 60000,
+           i * 37 % 60000 + 100 + i % 4000, i * 53 % 60000, i * 53 % 60000 + 100 + i * 7 % 4000)
+        for i in range(n))
+
+
 class World:
     def __init__(self, dpsecd, ctld, ctl):
         self.bins = dpsecd, ctld, ctl
@@ -102,7 +124,7 @@ class World:
         self.sock = self.topo.path("ctld.sock")
         self.store = self.topo.path("store.conf")
         with open(os.open(self.store, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(STORE % dict(ab=KEY_AB.hex(), ba=KEY_BA.hex()))
+            f.write(STORE % dict(ab=KEY_AB.hex(), ba=KEY_BA.hex(), wide=wide_filters(2000)))
         self.dp = self.ctld = None
         self.n_ctld = 0
         self.made_state_dir = not os.path.isdir(os.path.dirname(T.default_seq_file(self.instance)))
@@ -445,7 +467,7 @@ def cli(w, errs):
 def dataplane_refusal_audited(w, errs):
     """An SA that passes the store's checks but not dpsecd's: a second
     outbound SA with a-to-b's AES-GCM key (their nonces would repeat, RFC
-    4106 §3.1). The CLI says why and that the SA was not kept; the audit
+    4106 §3.1). The CLI says why and that the change was not kept; the audit
     trail holds its install, dpsecd's refusal of that same command and the
     change reverted; the store is as before, so the next change (expiry's)
     syncs; the refused SA's slot is free again: the next SA takes it."""
@@ -453,7 +475,7 @@ def dataplane_refusal_audited(w, errs):
               "local=192.0.2.1", "remote=192.0.2.85", "encryption=aes128gcm16",
               "encryption_key=0x" + KEY_AB.hex(), check=False)
     said = r.stderr + r.stdout
-    if r.returncode == 0 or "RFC 4106" not in said or "the SA was not kept" not in said:
+    if r.returncode == 0 or "RFC 4106" not in said or "the change was not kept" not in said:
         errs.append("cli: sa add with a-to-b's GCM key: exit %d, expected dpsecd's refusal "
                     "naming RFC 4106 and the SA not kept, got: %s" % (r.returncode, said.strip()))
     text = w.ctld.text()
@@ -558,8 +580,71 @@ def fail_closed(w, errs):
     return "%d packets sent while the sync had failed" % count
 
 
+def restart_synced(w, dp_opts=""):
+    """dpsecd restarted (with dp_opts in its dataplane group): whether
+    dpsec-ctld has brought the new one in line within 20 s."""
+    synced = w.ctld.text().count("in line with the store")
+    w.dp.stop()
+    w.dp = T.start_dpsecd(w.topo, w.bins[0], w.instance, seq_file="", dp_opts=dp_opts)
+    return T.wait_until(lambda: w.ctld.text().count("in line with the store") > synced, 20)
+
+
+def policy_builds(w):
+    stats = json.loads(w.ctl("show", "stats", "--all", "--json").stdout)
+    return next(x["value"] for x in stats["dataplane"] if x["name"] == "policy_builds")
+
+
+def policy_refused(w, errs):
+    """A dpsecd whose classifier may take 1 MiB (dataplane.policy_memory_mb)
+    is told to assign a policy of 2,000 filters with port ranges, which
+    needs more: dpsecd refuses it whole and keeps its policy, whose tunnel
+    carries host A's stream throughout without a loss; the CLI says why and
+    that the change was not kept; the store still assigns "site", the audit
+    says the change was reverted, and putting the policy back costs dpsecd
+    no second build. No sync is retried behind the operator's back, and the
+    next change goes in."""
+    if not restart_synced(w, dp_opts="policy_memory_mb = 1; "):
+        errs.append("policy-refused: dpsec-ctld did not sync the bounded dpsecd")
+        return "aborted"
+    builds = policy_builds(w)
+    refusals = w.ctld.text().count("dpsecd refused command")
+    cap, pcap = T.start_capture(w.topo, "policy-refused")
+    drops = dp_drops(w)
+    sender = T.start_sender(w.topo, "10.2.0.5", 1000)
+    time.sleep(0.3)
+    r = w.ctl("policy", "assign", "site-wide", check=False)
+    time.sleep(1.5)   # ctld's loop would have retried by now
+    count = sender.finish()
+    time.sleep(0.5)
+    cap.stop()
+    said = (r.stdout + r.stderr).strip()
+    print("policy-refused: %s (exit %d)" % (said, r.returncode))
+    if r.returncode == 0 or "dataplane.policy_memory_mb" not in said or "the change was not kept" not in said:
+        errs.append("policy-refused: assign exit %d, expected the bound named and the change not kept: %s"
+                    % (r.returncode, said))
+    if 'assigned = "site";' not in open(w.store).read():
+        errs.append("policy-refused: the store no longer assigns \"site\"")
+    text = w.ctld.text()
+    if 'audit: configuration change reverted (static): assign policy "site-wide"' not in text:
+        errs.append("policy-refused: no audit line for the change reverted")
+    if text.count("dpsecd refused command") != refusals + 1 or "still differs" in text:
+        errs.append("policy-refused: %d refusals after the one change (a sync retried?)"
+                    % (text.count("dpsecd refused command") - refusals))
+    if policy_builds(w) != builds + 1:
+        errs.append("policy-refused: %d builds for the refused policy and its revert, expected 1"
+                    % (policy_builds(w) - builds))
+    check_stream(errs, pcap, count, "policy-refused", drops, w, 1000)
+    r = w.ctl("dynamic", "add", "filter", "filterlist=unrelated", "src=10.1.0.0/24", "dst=10.9.1.0/24",
+              "protocol=udp", check=False)
+    if r.returncode != 0:
+        errs.append("policy-refused: the next change failed: %s" % (r.stdout + r.stderr).strip())
+    if not restart_synced(w):
+        errs.append("policy-refused: dpsec-ctld did not sync the usual dpsecd again")
+    return "%d packets carried through a refused policy" % count
+
+
 TESTS = {"hitless": hitless, "restarts": restarts, "negotiate": negotiate, "cli": cli,
-         "expiry": expiry, "fail-closed": fail_closed}
+         "expiry": expiry, "fail-closed": fail_closed, "policy-refused": policy_refused}
 
 
 

@@ -23,7 +23,7 @@ PEER_MAC = "02:00:00:00:02:02"  # the peer gateway on the WAN
 HOST4, GW_LAN4, GW_WAN4, PEER4 = "10.1.0.10", "10.1.0.1", "192.0.2.1", "192.0.2.2"
 
 DP_CONF = """
-dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; %(seq_setting)s};
+dataplane = { workers = 1; idle = "sleep"; idle_sleep_us = 50; %(seq_setting)s%(dp_opts)s};
 ports = (
   { name = "lan"; device = "net_af_packet0,iface=lan0"; role = "protected";
     addresses = [ "10.1.0.1/24" ]; mac = "%(lan_mac)s"; },
@@ -297,16 +297,17 @@ def default_seq_file(instance):
     return "/var/lib/dpsec/%s.seq" % instance
 
 
-def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf="", seq_file=None):
+def start_dpsecd(topo, dpsecd, instance, max_sas=256, extra_conf="", seq_file=None, dp_opts=""):
     """dpsecd on the topology; instance is also its EAL file prefix.
     seq_file: the dataplane.sequence_file to name, by default one in the
     work directory; "" names none, for dpsecd's default path (the caller
-    removes that file)."""
+    removes that file). dp_opts: more settings of the dataplane group."""
     conf = topo.path("dpsecd.conf")
     seq_file = topo.path("dpsecd.seq") if seq_file is None else seq_file
     with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(DP_CONF % dict(lan_mac=LAN_MAC, wan_mac=WAN_MAC, host_mac=HOST_MAC, peer_mac=PEER_MAC,
-                               seq_setting='sequence_file = "%s"; ' % seq_file if seq_file else "")
+                               seq_setting='sequence_file = "%s"; ' % seq_file if seq_file else "",
+                               dp_opts=dp_opts)
                 + extra_conf)
     topo.instances.add(instance)
     track_dpsecd(instance)
