@@ -111,7 +111,9 @@
 #   conntrack table is flushed (conntrack -F), so that strongSwan's packets
 #   leave R from a new public port (a capture on R's side of the WAN link,
 #   where gateway A's packets show with R's public ports, says so). Host A
-#   pings host B all along (5 a second): dpsec's ESP, still sent to the
+#   pings host B all along (5 a second; dropped as they leave host A from
+#   half a second before the change until it is done, so that no answer in
+#   flight leaves R by the new mapping): dpsec's ESP, still sent to the
 #   old port, is lost, and strongSwan sends no ESP of its own, until its
 #   dead peer detection
 #   (dpd_delay SW_DPD: charon asks once nothing has come in for that long,
@@ -1103,6 +1105,18 @@ def run_nat_rebind_v1_qm(w, errs):
     check_esp_reports(w, errs, 0)
 
 
+def hold_pings(w, on):
+    """Host A's packets dropped as they leave it (on), or let go again:
+    with no ping in flight across R's new mapping, no answer leaves R by the
+    new one and moves dpsec by ESP before strongSwan's dead peer detection
+    can. (ping goes on through the drop, its echo requests counted lost.)"""
+    nft = ["nft", "add", "table", "inet", "hold"] if on else ["nft", "delete", "table", "inet", "hold"]
+    T.sh(*nft, ns=w.ns["ha"])
+    if on:
+        T.sh("nft", "add chain inet hold out { type filter hook output priority 0; }", ns=w.ns["ha"])
+        T.sh("nft", "add rule inet hold out ip daddr 10.2.0.0/24 drop", ns=w.ns["ha"])
+
+
 def pings_across(w, from_b):
     """Pings through the tunnel, 5 a second, timestamped (ping -D): from
     host B, whose ESP then reaches dpsec from strongSwan's new port at once
@@ -1158,10 +1172,15 @@ def run_nat_rebind(w, errs, version=2, dpd=True, change="port"):
     out_before = [q for q in w.qmsas() if q["direction"] == "outbound"]
     pinger = pings_across(w, from_b=not dpd)
     time.sleep(2)
+    if dpd:
+        hold_pings(w, True)
+        time.sleep(0.5)
     t_change = time.time()
     nat_map(w, maps[1])
     T.sh("conntrack", "-F", ns=w.ns["r"])
     t_flushed = time.time()
+    if dpd:
+        hold_pings(w, False)
     back = E.wait_until("the pings answered again after R's new mapping", lambda: [
         r for r in b_replies(pinger.text()) if r[0] > t_flushed + LATE], REBIND)
     time.sleep(2)  # more pings, for dpsec's ESP after the recovery
