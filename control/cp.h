@@ -117,6 +117,9 @@ struct cp_ctx {
 	 * (cp_sync.c); unknown after a flush, a timeout or an attachment */
 	uint64_t policy_fp;
 	bool policy_fp_known;
+	/* after a failed sync: when to try again, and the wait before that
+	 * try (doubling, ctld.c); 0 once a sync went through */
+	uint64_t resync_at_ns, resync_wait_ns;
 	struct cp_sa *sa;                /* sa_capacity entries */
 	uint32_t next_dyn_id;
 	struct cp_dyn_rule dyn[CP_MAX_DYN_RULES];

@@ -384,6 +384,8 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 		rc = sync_policy(c, &cc, err, errlen);
 	cfg_compiled_free(&cc);
 	c->synced = rc == 0;
+	if (c->synced)
+		c->resync_at_ns = c->resync_wait_ns = 0;
 	return rc;
 }
 

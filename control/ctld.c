@@ -19,6 +19,7 @@
 
 #define LOOP_MS 10
 #define CHECK_DP_MS 500
+#define RESYNC_MAX_MS 30000 /* the longest wait between tries of a failed sync */
 
 static struct cp_ctx ctx;
 
@@ -196,18 +197,29 @@ static void attach(struct cp_ctx *c)
 }
 
 /* The last sync failed (dpsecd refused something, or was slow): again,
- * saying so when the reason changes. */
-static void resync(struct cp_ctx *c)
+ * saying so when the reason changes. Each failure doubles the wait before
+ * the next try, up to RESYNC_MAX_MS: a sync dpsecd keeps refusing (a
+ * policy beyond its dataplane.policy_memory_mb after a restart) must not
+ * keep its manager rebuilding classifiers. */
+static void resync(struct cp_ctx *c, uint64_t now)
 {
 	static char last[CP_ERR_MAX];
 	char err[CP_ERR_MAX] = "";
 
+	if (now < c->resync_at_ns)
+		return;
 	if (cp_apply(c, err, sizeof(err)) == 0) {
 		last[0] = '\0';
 		return;
 	}
+	c->resync_wait_ns = c->resync_wait_ns ? c->resync_wait_ns * 2 : CHECK_DP_MS * 1000000ull;
+	if (c->resync_wait_ns > RESYNC_MAX_MS * 1000000ull)
+		c->resync_wait_ns = RESYNC_MAX_MS * 1000000ull;
+	c->resync_at_ns = cp_now_ns() + c->resync_wait_ns;
 	if (strcmp(err, last) != 0)
-		cp_log(LOG_ERR, "the dataplane still differs from the store: %s", err);
+		cp_log(LOG_ERR, "the dataplane still differs from the store: %s; trying again in "
+		       "%.1f s, twice as long after each failure, at most %d s", err,
+		       (double)c->resync_wait_ns / 1e9, RESYNC_MAX_MS / 1000);
 	snprintf(last, sizeof(last), "%s", err);
 }
 
@@ -216,6 +228,7 @@ static void detach(struct cp_ctx *c, const char *why)
 	cp_log(LOG_WARNING, "dpsecd %s: detaching; will replay everything to the next one", why);
 	cp_seg_detach(&c->seg);
 	c->attached = c->synced = false;
+	c->resync_at_ns = c->resync_wait_ns = 0; /* the next dpsecd is tried at once */
 	memset(c->acq, 0, sizeof(c->acq));
 	memset(c->dyn, 0, sizeof(c->dyn));
 	c->mm[CP_MM_active_acquire] = c->mm[CP_MM_acquire_heap_size] = 0;
@@ -249,7 +262,7 @@ static void run(struct cp_ctx *c)
 			if (!c->attached)
 				attach(c);
 			else if (!c->synced)
-				resync(c);
+				resync(c, now);
 		}
 		if (c->reload)
 			reload(c);

@@ -31,7 +31,9 @@ memory, driven by dpsecctl, in network namespaces the test creates:
   policy-refused  a policy whose classifier outgrows dataplane.policy_memory_mb
               is refused whole: the tunnel in force carries a stream
               throughout, the change is reverted (store, audit) without a
-              second build, and the next change goes in
+              second build, and the next change goes in; a store assigning
+              it to a new dpsecd fails closed, its sync tried again less and
+              less often
 
     ctl_e2e.py DPSECD DPSEC_CTLD DPSECCTL [TEST...]
 """
@@ -594,6 +596,34 @@ def policy_builds(w):
     return next(x["value"] for x in stats["dataplane"] if x["name"] == "policy_builds")
 
 
+def refused_sync_backs_off(w, errs):
+    """The store assigns the policy too large while no dpsecd runs (the
+    change waits for one); the bounded dpsecd started then refuses it at
+    dpsec-ctld's sync, which fails closed and is tried again, each wait
+    twice the last: at most four tries in 7 s, not one every half second.
+    Assigning the policy that fits brings the dataplane in line at once."""
+    w.dp.stop()
+    r = w.ctl("policy", "assign", "site-wide")
+    if "no dpsecd attached" not in r.stdout:
+        errs.append("policy-refused: assigning with no dpsecd said: %s" % r.stdout.strip())
+    failed = w.ctld.text().count(SYNC_FAILED)
+    w.dp = T.start_dpsecd(w.topo, w.bins[0], w.instance, seq_file="", dp_opts="policy_memory_mb = 1; ")
+    if not T.wait_until(lambda: w.ctld.text().count(SYNC_FAILED) > failed, 20):
+        errs.append("policy-refused: dpsec-ctld did not report the refused sync")
+        return
+    refusals = w.ctld.text().count("dpsecd refused command")
+    time.sleep(7)   # tries at once, then after 0.5, 1 and 2 s of waiting: 4 at most
+    tries = w.ctld.text().count("dpsecd refused command") - refusals
+    print("policy-refused: the sync tried again %d times in 7 s" % tries)
+    if not 2 <= tries <= 4:
+        errs.append("policy-refused: the refused sync was tried %d times in 7 s: expected 2 to 4, "
+                    "each after twice the wait of the last (not one every half second)" % tries)
+    r = w.ctl("policy", "assign", "site", check=False)
+    if r.returncode != 0 or r.stdout.strip() != "ok":
+        errs.append("policy-refused: assigning the policy that fits: exit %d, %s"
+                    % (r.returncode, (r.stdout + r.stderr).strip()))
+
+
 def policy_refused(w, errs):
     """A dpsecd whose classifier may take 1 MiB (dataplane.policy_memory_mb)
     is told to assign a policy of 2,000 filters with port ranges, which
@@ -602,7 +632,7 @@ def policy_refused(w, errs):
     that the change was not kept; the store still assigns "site", the audit
     says the change was reverted, and putting the policy back costs dpsecd
     no second build. No sync is retried behind the operator's back, and the
-    next change goes in."""
+    next change goes in. Then refused_sync_backs_off."""
     if not restart_synced(w, dp_opts="policy_memory_mb = 1; "):
         errs.append("policy-refused: dpsec-ctld did not sync the bounded dpsecd")
         return "aborted"
@@ -638,6 +668,7 @@ def policy_refused(w, errs):
               "protocol=udp", check=False)
     if r.returncode != 0:
         errs.append("policy-refused: the next change failed: %s" % (r.stdout + r.stderr).strip())
+    refused_sync_backs_off(w, errs)
     if not restart_synced(w):
         errs.append("policy-refused: dpsec-ctld did not sync the usual dpsecd again")
     return "%d packets carried through a refused policy" % count
