@@ -112,6 +112,10 @@ struct cp_ctx {
 	uint64_t acked;                  /* ack_base + answers to our commands */
 	uint64_t refused;
 	uint64_t want_seq;               /* answers awaited up to this command */
+	/* the first command whose refusal the next cp_cmd_wait() reports:
+	 * answers that come after their wait ended (timed out) are only logged */
+	uint64_t wait_from;
+	bool posted[DPSEC_RING_SLOTS];   /* by command number: sent with cp_cmd_post() */
 	char first_refusal[DPSEC_REASON_MAX];
 	/* the fingerprint of the policy transaction dpsecd last took
 	 * (cp_sync.c); unknown after a flush, a timeout or an attachment */
@@ -148,6 +152,9 @@ int cp_seg_replaced(const struct cp_seg *s, const char *instance);
 
 /* cp_cmd.c: commands and their answers; events dispatched. */
 int cp_cmd_send(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len);
+/* As cp_cmd_send(), for a command nobody waits for: a refusal of it is
+ * logged, never reported by a cp_cmd_wait() for other commands. */
+int cp_cmd_post(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len);
 int cp_cmd_wait(struct cp_ctx *c, int timeout_ms, char *err, size_t errlen);
 void cp_events_poll(struct cp_ctx *c);
 

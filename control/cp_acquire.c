@@ -253,5 +253,5 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 	}
 	cp_audit("SA deleted: id %u SPI 0x%08x, hard lifetime reached", ev->sa_id, ev->spi);
 	c->sa[ev->sa_id].used = c->sa[ev->sa_id].negotiated = false;
-	cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
+	cp_cmd_post(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
 }

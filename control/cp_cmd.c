@@ -1,8 +1,11 @@
 /* cp_cmd.c - commands to dpsecd and what comes back. A command waits while
  * the ring is full (draining events meanwhile: the dataplane takes a
  * command only when it has room to answer); cp_cmd_wait() waits for the
- * answers to everything sent so far and reports the first refusal with its
- * reason. ACQUIRE and expiry events go to cp_acquire.c as they come. */
+ * answers to everything sent so far and reports the first refusal, with its
+ * reason, of the commands sent since the last wait: not of those posted
+ * (cp_cmd_post(), which nobody waits for) nor of those whose wait gave up
+ * before they were answered, which are only logged. ACQUIRE and expiry
+ * events go to cp_acquire.c as they come. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +32,7 @@ static bool dataplane_gone(struct cp_ctx *c)
 	return beat != 0 && cp_now_ns() > beat + SEND_TIMEOUT_NS;
 }
 
-int cp_cmd_send(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len)
+static int push(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len, bool posted)
 {
 	uint64_t deadline = cp_now_ns() + SEND_TIMEOUT_NS;
 	int64_t seq;
@@ -42,8 +45,19 @@ int cp_cmd_send(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len)
 			return -ETIMEDOUT;
 		nap();
 	}
+	c->posted[(uint64_t)seq % DPSEC_RING_SLOTS] = posted;
 	c->want_seq = (uint64_t)seq + 1;
 	return 0;
+}
+
+int cp_cmd_send(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len)
+{
+	return push(c, type, body, len, false);
+}
+
+int cp_cmd_post(struct cp_ctx *c, uint16_t type, const void *body, uint32_t len)
+{
+	return push(c, type, body, len, true);
 }
 
 int cp_cmd_wait(struct cp_ctx *c, int timeout_ms, char *err, size_t errlen)
@@ -57,10 +71,12 @@ int cp_cmd_wait(struct cp_ctx *c, int timeout_ms, char *err, size_t errlen)
 			break;
 		if (cp_now_ns() > deadline) {
 			snprintf(err, errlen, "dpsecd did not answer within %d ms", timeout_ms);
+			c->wait_from = c->want_seq;
 			return -ETIMEDOUT;
 		}
 		nap();
 	}
+	c->wait_from = c->want_seq;
 	if (c->refused != refused) {
 		snprintf(err, errlen, "dpsecd refused: %s", c->first_refusal);
 		c->first_refusal[0] = '\0';
@@ -77,7 +93,6 @@ static void on_ack(struct cp_ctx *c, const struct dpsec_ev_ack *a)
 	c->acked++;
 	if (a->status == 0)
 		return;
-	c->refused++;
 	cp_log(LOG_WARNING, "dpsecd refused command %llu (type %u): %s",
 	       (unsigned long long)a->cmd_seq, a->cmd_type, a->reason);
 	if (a->cmd_type == DPSEC_CMD_SA_ADD) {
@@ -86,6 +101,9 @@ static void on_ack(struct cp_ctx *c, const struct dpsec_ev_ack *a)
 			 (unsigned long long)a->cmd_seq, a->reason);
 		cp_sa_add_refused(c, a->cmd_seq);
 	}
+	if (a->cmd_seq < c->wait_from || c->posted[a->cmd_seq % DPSEC_RING_SLOTS])
+		return; /* no wait of ours is about it */
+	c->refused++;
 	if (c->first_refusal[0] == '\0')
 		snprintf(c->first_refusal, sizeof(c->first_refusal), "%s", a->reason);
 }

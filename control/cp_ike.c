@@ -608,11 +608,11 @@ static void peer_moved(struct cp_ctx *c, const struct ikev2_event *ev)
 			continue;
 		m.sa_id = ch->sa_out;
 		m.udp_port = ch->udp_encap ? ev->moved.remote.port : 0;
-		if (cp_cmd_send(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m)) == 0)
+		if (cp_cmd_post(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m)) == 0)
 			moved++;
 		m.sa_id = ch->sa_in;
 		if (ch->udp_encap && ch->sa_in != CP_SA_NONE)
-			cp_cmd_send(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m));
+			cp_cmd_post(c, DPSEC_CMD_SA_MOVE, &m, sizeof(m));
 	}
 	cp_audit("IKE peer moved to %s port %u (its NAT's mapping changed): %d outbound SAs follow",
 		 addr_str(&ev->moved.remote.addr, addr, sizeof(addr)), ev->moved.remote.port, moved);

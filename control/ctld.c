@@ -180,7 +180,7 @@ static void attach(struct cp_ctx *c)
 	}
 	last[0] = '\0';
 	c->attached = true;
-	c->ack_base = c->acked = c->want_seq = atomic_load(&c->seg.cmd->head);
+	c->ack_base = c->acked = c->want_seq = c->wait_from = atomic_load(&c->seg.cmd->head);
 	c->policy_fp_known = false; /* whatever policy it runs, ours is sent once */
 	cp_log(LOG_NOTICE, "attached to dpsecd pid %u, instance \"%s\"", c->seg.hdr->dp_pid, c->o.instance);
 	if (atomic_load(&c->seg.hdr->managed)) {
