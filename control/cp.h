@@ -81,6 +81,7 @@ struct cp_acquire {
 	uint64_t deadline_ns;       /* negotiation gives up (fallback timeout) */
 	uint8_t ike_spi_i[8];       /* the IKE SA negotiating it (zero: none) */
 	bool reconnect;             /* cp_reconnect()'s: no packet held, no fallback */
+	bool peer_pair_up;          /* a pair the peer negotiated is up (cp_negotiate_answered) */
 };
 
 struct cp_opts {
@@ -184,6 +185,13 @@ void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *p
  * (soft association or block), why saying what failed. */
 void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer, bool ok,
 		       const char *why);
+/* A pair for (rule, peer) came up that the peer negotiated while we
+ * negotiate too (both sides' packets raised an ACQUIRE at once), installed
+ * before our answer (IKEv2's responder): the peer installs it only once
+ * that answer arrives, so the packets held for our ACQUIRE wait for our
+ * own negotiation's end; if it fails, or does not end before the fallback
+ * timeout, they go out through the peer's pair, which it has by then. */
+void cp_negotiate_answered(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
 struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id, const char *name,
 			       const struct dpsec_addr *peer, uint64_t ttl_ns);
 /* The filter action (and the rule's name) behind a compiled rule id of

@@ -196,21 +196,40 @@ static void fallback(struct cp_ctx *c, struct cp_acquire *a, const char *why)
 	a->used = false;
 }
 
-void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer, bool ok,
-		       const char *why)
+/* The held packets go out through an SA the peer has. */
+static void concluded(struct cp_ctx *c, struct cp_acquire *a)
 {
-	struct cp_acquire *a = find_acquire(c, rule_id, peer);
-
-	if (a == NULL)
-		return; /* the peer started it, or the fallback came first */
-	if (!ok) {
-		fallback(c, a, why);
-		return;
-	}
 	c->mm[CP_MM_active_acquire]--;
 	c->mm[CP_MM_acquire_heap_size]--;
 	release_held(c, a, DPSEC_ACQUIRE_SEND);
 	a->used = false;
+}
+
+void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer, bool ok,
+		       const char *why)
+{
+	struct cp_acquire *a = find_acquire(c, rule_id, peer);
+	char p[64];
+
+	if (a == NULL)
+		return; /* the peer started it, or the fallback came first */
+	if (ok) {
+		concluded(c, a);
+	} else if (a->peer_pair_up) {
+		cp_log(LOG_NOTICE, "negotiation with %s for rule %08x: %s; its held packets go through "
+		       "the pair the peer negotiated", addr_str(peer, p, sizeof(p)), rule_id, why);
+		concluded(c, a);
+	} else {
+		fallback(c, a, why);
+	}
+}
+
+void cp_negotiate_answered(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	struct cp_acquire *a = find_acquire(c, rule_id, peer);
+
+	if (a != NULL)
+		a->peer_pair_up = true;
 }
 
 void cp_timers(struct cp_ctx *c)
@@ -224,7 +243,7 @@ void cp_timers(struct cp_ctx *c)
 	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
 		if (c->acq[i].used && now >= c->acq[i].deadline_ns) {
 			snprintf(why, sizeof(why), "no answer within %u ms", c->store.timeouts.fallback_ms);
-			fallback(c, &c->acq[i], why);
+			cp_negotiate_done(c, c->acq[i].rule_id, &c->acq[i].peer, false, why);
 		}
 	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
 		if (c->dyn[i].used && now >= c->dyn[i].expires_ns) {

@@ -461,7 +461,10 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", how_said[how]);
 	if (cp_apply(c, err, sizeof(err)) < 0)
 		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
-	cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
+	if (version == 2 && !ch->initiator) /* the peer installs it on our answer, not yet sent */
+		cp_negotiate_answered(c, (uint32_t)ev->user, &ch->out.remote);
+	else
+		cp_negotiate_done(c, (uint32_t)ev->user, &ch->out.remote, true, NULL);
 	cp_ike_life_quick_mode(c, &ev->sa);
 }
 

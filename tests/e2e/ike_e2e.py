@@ -38,6 +38,9 @@
 # which dpsec takes from the NAT detection. Exit 77 (skip) only when
 # strongSwan is not installed (tools/deps installs it).
 #
+# With --peer dpsec-crossed, both gateways negotiate at once (run_crossed):
+# their IKE_SA_INIT requests cross on the WAN.
+#
 # With --peer wrong-psk, B's PSK differs: A's negotiation fails with
 # AUTHENTICATION_FAILED, the filter action's fallback (a block) applies at
 # once, and only IKE crosses the WAN.
@@ -80,6 +83,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -1120,6 +1124,92 @@ def run_refused(w, errs, why):
             print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
 
 
+def crossed_pings(w):
+    """Pings from both hosts at once, 5 a second for 4 s (both gateways'
+    ACQUIREs then come together): the sequence numbers each host had
+    answered, A's and B's."""
+    cmds = [["ip", "netns", "exec", w.ns[h], "ping", "-n", "-c", "20", "-i", "0.2", "-W", "2", dst]
+            for h, dst in (("ha", "10.2.0.2"), ("hb", "10.1.0.2"))]
+    ps = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in cmds]
+    return [answered_seqs(p.communicate(timeout=60)[0]) for p in ps]
+
+
+def pairs_match(w, errs, what):
+    """Every outbound SA of each gateway is an inbound SA of the other, and
+    the reverse: no SA whose packets the peer cannot take."""
+    sas = {g: w.show(g, "qmsas") for g in ("a", "b")}
+    spis = {(g, d): sorted(q["spi"] for q in sas[g] if q["direction"] == d)
+            for g in ("a", "b") for d in ("inbound", "outbound")}
+    print("%s: A out %s in %s; B out %s in %s" % (what, spis["a", "outbound"], spis["a", "inbound"],
+                                                   spis["b", "outbound"], spis["b", "inbound"]))
+    if spis["a", "outbound"] != spis["b", "inbound"] or spis["b", "outbound"] != spis["a", "inbound"] \
+            or not spis["a", "outbound"] or len(spis["a", "outbound"]) > 2:
+        errs.append("%s: the gateways' SAs do not pair up (one or two pairs expected): A out %s, "
+                    "B in %s; B out %s, A in %s" % (what, spis["a", "outbound"], spis["b", "inbound"],
+                                                    spis["b", "outbound"], spis["a", "inbound"]))
+
+
+def run_crossed(w, errs):
+    """Both gateways negotiate at once: with both dpsec-ctlds stopped, host
+    A pings host B and host B host A, so that both dataplanes hold packets
+    for an ACQUIRE; both dpsec-ctlds go on together and each sends its
+    IKE_SA_INIT before it reads the other's. Each side answers the other's
+    exchange as well as completing its own (two IKE SAs, or one if an
+    initiation had not begun), every child SA a gateway installs pairs with
+    one of the other's; the packets each gateway held for its ACQUIRE go
+    out once its own negotiation is done and are answered (not at once
+    through the pair it answered, which its peer installs only when the
+    answer arrives), both streams are answered from then on, and pings
+    after that all are; the WAN carries IKE and ESP only. (One packet a
+    gateway sends through the pair it answered before its peer installs it
+    may be lost: the window every IKEv2 responder has.)"""
+    w.topology()
+    caps = [w.capture(g) for g in ("a", "b")]
+    ctld = {g: w.gateway(g) for g in ("a", "b")}
+    for g in ("a", "b"):
+        ctld[g].signal(signal.SIGSTOP)
+    pings = threading.Thread(target=lambda: crossed.append(crossed_pings(w)))
+    crossed = []
+    pings.start()
+    time.sleep(1)  # both dataplanes hold packets, their ACQUIREs wait in the rings
+    for g in ("a", "b"):
+        ctld[g].signal(signal.SIGCONT)
+    pings.join(60)
+    answered = crossed[0] if crossed else [[], []]
+    print("crossed: A answered %s; B answered %s" % tuple(answered))
+    for g, got in zip(("a", "b"), answered):
+        held = settled(lambda: dp_counts(w, HELD, g))
+        print("crossed: gateway %s held %d (sent once the SAs were up), dropped %d, freed %d"
+              % (g, *(held[n] for n in HELD)))
+        want = set(range(1, held["reinject_in"] + 1)) | set(range(9, 21))
+        if held["reinject_in"] < 1 or held["acquire_dropped"] or not want <= set(got):
+            errs.append("crossed: host %s's pings answered %s, its gateway held %s: expected the "
+                        "held ones and all from #9 answered" % (g.upper(), got, held))
+    mm = {g: w.show(g, "mmsas") for g in ("a", "b")}
+    print("crossed: IKE SAs A %d, B %d" % (len(mm["a"]), len(mm["b"])))
+    if not 1 <= len(mm["a"]) <= 2 or len(mm["a"]) != len(mm["b"]):
+        errs.append("crossed: IKE SAs A %d, B %d: expected one or two, the same on both"
+                    % (len(mm["a"]), len(mm["b"])))
+    pairs_match(w, errs, "crossed")
+    again = ping(w, 6)[0], ping_from_b(w, 6)[0]
+    print("crossed, then: A answered %s, B answered %s" % again)
+    if again != (list(range(1, 7)), list(range(1, 7))):
+        errs.append("crossed: pings after the negotiation answered %s (A), %s (B): expected all 6"
+                    % again)
+    time.sleep(1)  # dumpcap reads the kernel's capture blocks every 250 ms: the last ones too
+    for c, _ in caps:
+        c.signal(2)
+        c.p.wait(10)
+    for g, (_, pcap) in zip(("a", "b"), caps):
+        k = wan_kinds(wan_read(pcap))
+        print("WAN at %s: %d IKE, %d ESP" % (g, k["ike"], k["esp"]))
+        if not k["ike"] or not k["esp"] or k["other"]:
+            errs.append("crossed: WAN at %s: expected IKE and ESP only, got %s" % (g, k))
+    if errs:
+        for g in ("a", "b"):
+            print("---- dpsec-ctld %s ----\n%s" % (g, ctld[g].text()[-6000:]))
+
+
 def run(w, errs):
     if w.peer in ("wrong-psk", "revoked"):
         run_refused(w, errs, "AUTHENTICATION_FAILED" if w.peer == "wrong-psk"
@@ -1208,7 +1298,7 @@ def main():
     args, peer = sys.argv[1:], "dpsec"
     if args[:1] == ["--peer"] and len(args) > 1:
         peer, args = args[1], args[2:]
-    peers = ("dpsec", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert",
+    peers = ("dpsec", "dpsec-crossed", "strongswan", "wrong-psk", "dpsec-cert", "strongswan-cert",
              "strongswan-cert-initiator", "revoked-cert")
     if len(args) != 3 or peer not in peers:
         print("usage: ike_e2e.py [--peer %s] DPSECD DPSEC_CTLD DPSECCTL" % "|".join(peers),
@@ -1225,6 +1315,8 @@ def main():
         print("ike_e2e: strongSwan is not installed (%s, %s: tools/deps installs it); skipped"
               % (CHARON, SWANCTL))
         return 77
+    if peer == "dpsec-crossed":
+        return run_world(World("dpsec", *args), run_crossed, "ike_e2e (two dpsec, both initiating)")
     return run_world(World(peer, *args), run, "ike_e2e (peer %s)" % peer)
 
 
