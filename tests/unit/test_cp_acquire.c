@@ -8,13 +8,9 @@
  * rings as the segment has them, a thread answering as dpsecd would. */
 #include <check.h>
 #include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <syslog.h>
 #include <time.h>
 
-#include "cp.h"
-#include "dpsec_ring.h"
+#include "cp_rings.h"
 #include "check_run.h"
 
 #define RULE 5
@@ -50,16 +46,8 @@ static void *answer_all(void *arg)
 
 static void setup(void)
 {
-	memset(&c, 0, sizeof(c));
-	cp_log_init(LOG_CRIT, false);
-	c.seg.hdr = calloc(1, sizeof(*c.seg.hdr));
-	c.seg.cmd = aligned_alloc(64, sizeof(*c.seg.cmd));
-	c.seg.ev = aligned_alloc(64, sizeof(*c.seg.ev));
-	ck_assert(c.seg.hdr && c.seg.cmd && c.seg.ev);
-	dpsec_ring_init(c.seg.cmd);
-	dpsec_ring_init(c.seg.ev);
+	cp_rings_attach(&c);
 	c.sa = calloc(1, sizeof(*c.sa));
-	c.attached = true;
 	c.store.timeouts.fallback_ms = 500;
 	n_done = 0;
 	stop = false;
@@ -71,9 +59,7 @@ static void teardown(void)
 	stop = true;
 	pthread_join(dpsecd, NULL);
 	free(c.sa);
-	free(c.seg.hdr);
-	free(c.seg.cmd);
-	free(c.seg.ev);
+	cp_rings_detach(&c);
 }
 
 /* dpsecd's ACQUIRE for RULE and peer: held packets, a negotiation begun. */

@@ -7,34 +7,21 @@
  * after its own wait had given up. Such refusals are logged only. */
 #include <check.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
-#include "cp.h"
-#include "dpsec_ring.h"
+#include "cp_rings.h"
 #include "check_run.h"
 
 static struct cp_ctx c;
 
 static void setup(void)
 {
-	memset(&c, 0, sizeof(c));
-	cp_log_init(LOG_CRIT, false);
-	c.seg.hdr = calloc(1, sizeof(*c.seg.hdr));
-	c.seg.cmd = aligned_alloc(64, sizeof(*c.seg.cmd));
-	c.seg.ev = aligned_alloc(64, sizeof(*c.seg.ev));
-	ck_assert(c.seg.hdr && c.seg.cmd && c.seg.ev);
-	dpsec_ring_init(c.seg.cmd);
-	dpsec_ring_init(c.seg.ev);
-	c.attached = true;
+	cp_rings_attach(&c);
 }
 
 static void teardown(void)
 {
-	free(c.seg.hdr);
-	free(c.seg.cmd);
-	free(c.seg.ev);
+	cp_rings_detach(&c);
 }
 
 /* dpsecd's side: takes the oldest command and answers it with status (0:
