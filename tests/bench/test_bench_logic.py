@@ -2,13 +2,15 @@
 synthetic inputs: the stall limit of a slow cipher, the goal table (2-worker,
 scale and bytes-per-SA rows are full preset only), the median slice, IMIX
 weighting of raw crypto, and the counter cross-checks of measure, window and
-check_totals; and raw_crypto's refusal of malformed options (RAW_CRYPTO,
-set by meson). bench/run is loaded as a module."""
+check_totals; a stop signal whose handler's raise was lost; and
+raw_crypto's refusal of malformed options (RAW_CRYPTO, set by meson).
+bench/run is loaded as a module."""
 
 import copy
 import importlib.machinery
 import importlib.util
 import os
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -580,6 +582,37 @@ class RawCryptoOptions(unittest.TestCase):
         r = self.run_raw("--len", "48", "--seconds", "0.02")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('"cycles_per_buffer"', r.stdout)
+
+
+class StopSignal(unittest.TestCase):
+    """SIGTERM's handler raises, and its raise is lost when the signal
+    lands in code that swallows exceptions (an at-fork callback while
+    subprocess starts a process; here a finalizer): the run must still stop
+    at its next check between slices or cases."""
+
+    def setUp(self):
+        self.saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+        bench.STOP_SIGNAL.clear()
+
+    def tearDown(self):
+        for s, h in self.saved.items():
+            signal.signal(s, h)
+        bench.STOP_SIGNAL.clear()
+
+    def test_lost_raise_stops_at_the_next_check(self):
+        class Finalized:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGTERM)
+                (lambda: None)()   # the handler runs here, inside the finalizer
+
+        bench.stop_on_signals()
+        bench.stop_if_asked()      # nothing asked yet
+        obj = Finalized()
+        del obj                    # "Exception ignored in ... __del__": the raise is lost
+        self.assertEqual(bench.STOP_SIGNAL, ["SIGTERM"])
+        with self.assertRaises(bench.Stopped):
+            bench.stop_if_asked()
+        self.assertEqual(signal.getsignal(signal.SIGTERM), signal.SIG_IGN)  # a second one is ignored
 
 
 if __name__ == "__main__":
