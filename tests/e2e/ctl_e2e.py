@@ -615,6 +615,25 @@ def policy_builds(w):
     return next(x["value"] for x in stats["dataplane"] if x["name"] == "policy_builds")
 
 
+def refused_dynamic_reverted(w, errs):
+    """A dynamic change dpsecd refuses (a rule over the wide list added to
+    "site") is dropped from the running changes: the CLI says so, the audit
+    too, and the next dynamic change goes in."""
+    r = w.ctl("dynamic", "add", "rule", "policy=site", "name=wide", "filterlist=wide", "filteraction=deny",
+              check=False)
+    said = (r.stdout + r.stderr).strip()
+    if r.returncode == 0 or "the change was not kept" not in said:
+        errs.append("policy-refused: dynamic add rule: exit %d, expected the change not kept: %s"
+                    % (r.returncode, said))
+    if 'audit: configuration change reverted (dynamic): add rule "wide"' not in w.ctld.text():
+        errs.append("policy-refused: no audit line for the dynamic change reverted")
+    r = w.ctl("dynamic", "delete", "filter", "filterlist=unrelated", "src=10.1.0.0/24", "dst=10.9.1.0/24",
+              "protocol=udp", check=False)
+    if r.returncode != 0:
+        errs.append("policy-refused: the dynamic change after the refused one failed: %s"
+                    % (r.stdout + r.stderr).strip())
+
+
 def refused_sync_backs_off(w, errs):
     """The store assigns the policy too large while no dpsecd runs (the
     change waits for one); the bounded dpsecd started then refuses it at
@@ -651,7 +670,8 @@ def policy_refused(w, errs):
     that the change was not kept; the store still assigns "site", the audit
     says the change was reverted, and putting the policy back costs dpsecd
     no second build. No sync is retried behind the operator's back, and the
-    next change goes in. Then refused_sync_backs_off."""
+    next change goes in. Then refused_dynamic_reverted and
+    refused_sync_backs_off."""
     if not add_site_wide(w):
         errs.append("policy-refused: dpsec-ctld did not reload the store with the wide list")
         return "aborted"
@@ -691,6 +711,7 @@ def policy_refused(w, errs):
               "protocol=udp", check=False)
     if r.returncode != 0:
         errs.append("policy-refused: the next change failed: %s" % (r.stdout + r.stderr).strip())
+    refused_dynamic_reverted(w, errs)
     refused_sync_backs_off(w, errs)
     if not restart_synced(w):
         errs.append("policy-refused: dpsec-ctld did not sync the usual dpsecd again")
