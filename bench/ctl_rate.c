@@ -3,7 +3,8 @@
  * it installs and deletes (SA_ADD / SA_DEL, each acknowledged), and how long
  * it takes to compile and swap in a policy of N filters (POLICY_BEGIN ...
  * POLICY_COMMIT, timed to the COMMIT's acknowledgement, when the workers use
- * it). It attaches as the control plane would: run it against a dpsecd that
+ * it), and then how long a rule's outbound SA takes to change in it (RULE_SA,
+ * a rekey: no build). It attaches as the control plane would: run it against a dpsecd that
  * no dpsec-ctld manages. Prints one JSON object.
  *
  *   ctl_rate --instance NAME [--sas N] [--filters N] [--rules N]
@@ -37,6 +38,8 @@
 #include <unistd.h>
 
 #include "dpsec_ring.h"
+
+#define RULE_SA_CHANGES 1000
 
 struct seg {
 	struct dpsec_shm_hdr *hdr;
@@ -232,6 +235,22 @@ static double policy_round(struct seg *s, uint32_t n_rules, uint32_t n_filters, 
 	return now_s() - t0;
 }
 
+/* Seconds per change of rule 1's outbound SA (RULE_SA, to SA 0, which it
+ * carries: traffic through it is not disturbed), each acknowledged before
+ * the next, as dpsec-ctld waits for a rekey's. */
+static double rule_sa_round(struct seg *s, uint32_t n)
+{
+	struct dpsec_cmd_rule_sa c = { .rule_id = 1, .sa_out = 0 };
+	uint64_t start = s->acked;
+	double t0 = now_s();
+
+	for (uint32_t i = 0; i < n; i++) {
+		send_cmd(s, DPSEC_CMD_RULE_SA, &c, sizeof(c));
+		wait_acks(s, start + i + 1);
+	}
+	return (now_s() - t0) / n;
+}
+
 /* Rule 1 as dpsecd's own configuration in the live-update test has it:
  * 10.1.0.0/24 <-> 10.2.0.0/24 through the tunnel to 192.0.2.2 on SA 0. */
 static void send_rule1(struct seg *s)
@@ -329,7 +348,7 @@ int main(int argc, char **argv)
 	bool policy_only = false;
 	struct dpsec_cmd_flush fl = { .default_action = DPSEC_ACTION_PERMIT };
 	struct seg s = { 0 };
-	double t_add, t_del, t_pol, t_build;
+	double t_add, t_del, t_pol, t_build, t_rule_sa;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -362,10 +381,11 @@ int main(int argc, char **argv)
 		n_sas = 0;
 	}
 	t_pol = policy_round(&s, n_rules, n_filters, &t_build);
+	t_rule_sa = rule_sa_round(&s, RULE_SA_CHANGES);
 	printf("{\"sas\": %u, \"sa_add_per_s\": %.0f, \"sa_del_per_s\": %.0f, \"rules\": %u, "
 	       "\"filters\": %u, \"policy_transfer_and_swap_s\": %.4f, \"policy_build_swap_s\": %.4f, "
-	       "\"acks\": %lu, \"refused\": %lu, \"first_refusal\": \"%s\"}\n",
-	       n_sas, n_sas ? n_sas / t_add : 0, n_sas ? n_sas / t_del : 0, n_rules, n_filters, t_pol, t_build, s.acked,
-	       s.refused, s.first_error);
+	       "\"rule_sa_change_s\": %.6f, \"acks\": %lu, \"refused\": %lu, \"first_refusal\": \"%s\"}\n",
+	       n_sas, n_sas ? n_sas / t_add : 0, n_sas ? n_sas / t_del : 0, n_rules, n_filters, t_pol, t_build,
+	       t_rule_sa, s.acked, s.refused, s.first_error);
 	return s.refused ? 1 : 0;
 }

@@ -68,6 +68,7 @@ struct cp_dyn_rule {
 	uint8_t kind;               /* enum cp_dyn_kind */
 	uint32_t id;                /* CP_DYN_RULE_BIT | n */
 	uint32_t sa_out;            /* CP_DYN_SA: the outbound SA id */
+	uint32_t sa_sent;           /* the one dpsecd's rule carries (DPSEC_SA_NONE: none yet) */
 	uint32_t generic_id;
 	char generic_name[DPSEC_NAME_MAX];
 	struct dpsec_addr peer;

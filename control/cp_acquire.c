@@ -138,6 +138,7 @@ struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_
 		d->kind = kind;
 		d->id = CP_DYN_RULE_BIT | ++c->next_dyn_id;
 		d->generic_id = generic_id;
+		d->sa_out = d->sa_sent = DPSEC_SA_NONE;
 		snprintf(d->generic_name, sizeof(d->generic_name), "%s", name);
 		d->peer = *peer;
 		d->expires_ns = ttl_ns == UINT64_MAX ? UINT64_MAX : cp_now_ns() + ttl_ns;

@@ -797,6 +797,7 @@ void cp_show_stats(struct cp_out *o, const uint64_t *mm, const struct cp_show_ik
 		table_row(o, "policy_rules", st->policy_rules);
 		table_row(o, "policy_filters", st->policy_filters);
 		table_row(o, "policy_builds", st->policy_builds);
+		table_row(o, "policy_sa_changes", st->policy_sa_changes);
 		if (o->json)
 			cp_json_close(o, ']');
 	}

@@ -262,8 +262,10 @@ static int send_dyn_rule(struct policy_tx *tx, const struct cp_dyn_rule *d, cons
 					   [CP_DYN_BLOCK] = DPSEC_ACTION_BLOCK,
 					   [CP_DYN_SA] = DPSEC_ACTION_NEGOTIATE };
 	uint32_t n = 0;
-	int rc = send_rule(tx, g, d->id, g->priority - 1, actions[d->kind],
-			   d->kind == CP_DYN_SA ? d->sa_out : DPSEC_SA_NONE);
+	/* not fingerprinted: a new SA for the rule (a rekey) is sent alone, by
+	 * sync_rule_sas, and costs dpsecd no build */
+	uint32_t sa = d->kind == CP_DYN_SA && !tx->fingerprint_only ? d->sa_out : DPSEC_SA_NONE;
+	int rc = send_rule(tx, g, d->id, g->priority - 1, actions[d->kind], sa);
 
 	for (uint32_t i = 0; i < g->n_filters && rc == 0; i++) {
 		struct dpsec_filter f = g->filters[i];
@@ -320,11 +322,49 @@ static int send_policy(struct policy_tx *tx, const struct cfg_compiled *cc)
 	return rc;
 }
 
+/* The per-peer rules' outbound SAs as dpsecd's rules now carry them. */
+static void rule_sas_sent(struct cp_ctx *c)
+{
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++)
+		if (c->dyn[i].used && c->dyn[i].kind == CP_DYN_SA)
+			c->dyn[i].sa_sent = c->dyn[i].sa_out;
+}
+
+/* The per-peer rules whose outbound SA changed since dpsecd got them (a
+ * rekey, or a pair gone whose rule another pair's SA carries on), each
+ * changed in place (RULE_SA). A refusal leaves the next sync to send the
+ * whole policy. */
+static int sync_rule_sas(struct cp_ctx *c, char *err, size_t errlen)
+{
+	uint32_t sent = 0;
+	int rc = 0;
+
+	for (int i = 0; i < CP_MAX_DYN_RULES && rc == 0; i++) {
+		const struct cp_dyn_rule *d = &c->dyn[i];
+		struct dpsec_cmd_rule_sa m = { .rule_id = d->id, .sa_out = d->sa_out };
+
+		if (d->used && d->kind == CP_DYN_SA && d->sa_sent != d->sa_out) {
+			rc = cp_cmd_send(c, DPSEC_CMD_RULE_SA, &m, sizeof(m));
+			sent++;
+		}
+	}
+	if (rc == 0 && sent > 0)
+		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
+	else if (rc == -ETIMEDOUT)
+		snprintf(err, errlen, "dpsecd does not take commands");
+	if (rc == 0)
+		rule_sas_sent(c);
+	else
+		c->policy_fp_known = false;
+	return rc;
+}
+
 /* Sends the policy unless dpsecd has it already: a change of SAs alone, or
  * a change undone, costs dpsecd no rebuild of its classifier (seconds, for
- * tens of thousands of filters). dpsecd refuses a transaction whole (a
- * commit after a refused command of it is refused too) and keeps the
- * policy it had: the fingerprint it had stays true then. */
+ * tens of thousands of filters); a per-peer rule's new outbound SA goes
+ * alone (sync_rule_sas). dpsecd refuses a transaction whole (a commit
+ * after a refused command of it is refused too) and keeps the policy it
+ * had: the fingerprint it had stays true then. */
 static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *err, size_t errlen)
 {
 	struct policy_tx fp = { .c = c, .fingerprint_only = true, .fp = 0xcbf29ce484222325ull };
@@ -333,7 +373,7 @@ static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *er
 
 	send_policy(&fp, cc);
 	if (c->policy_fp_known && c->policy_fp == fp.fp)
-		return 0;
+		return sync_rule_sas(c, err, errlen);
 	rc = send_policy(&send, cc);
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
@@ -342,6 +382,7 @@ static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *er
 	if (rc == 0) {
 		c->policy_fp = fp.fp;
 		c->policy_fp_known = true;
+		rule_sas_sent(c);
 	} else if (rc != -EINVAL) {
 		c->policy_fp_known = false; /* in flight, or half sent */
 	}

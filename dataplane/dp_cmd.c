@@ -217,6 +217,27 @@ static void cmd_policy_commit(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	ack(dp, msg->h.seq, msg->h.type, 0, NULL);
 }
 
+/* A negotiate rule's outbound SA changed in the live rule set and in the
+ * policy the workers use, in place: a rekey costs no classifier build,
+ * which takes seconds for tens of thousands of filters. */
+static void cmd_rule_sa(struct dp_ctx *dp, const struct dpsec_msg *msg)
+{
+	const struct dpsec_cmd_rule_sa *c = (const void *)msg->body;
+	char err[ERR_LEN];
+	int rc;
+
+	if (c->sa_out != DPSEC_SA_NONE && c->sa_out >= dp->sas.capacity) {
+		snprintf(err, sizeof(err), "rule %u: SA id %u: the dataplane holds %u SAs "
+			 "(dataplane.max_sas)", c->rule_id, c->sa_out, dp->sas.capacity);
+		rc = -ERANGE;
+	} else if ((rc = dp_ruleset_set_sa(&dp->mgr->live, c->rule_id, c->sa_out, err,
+					   sizeof(err))) == 0) {
+		dp_policy_set_rule_sa(dp->policy, c->rule_id, c->sa_out); /* built from live */
+		dp->mgr->sa_changes++;
+	}
+	ack(dp, msg->h.seq, msg->h.type, -rc, rc ? err : NULL);
+}
+
 /* ---- SAs ------------------------------------------------------------- */
 
 static void sa_forget(struct dp_ctx *dp, uint32_t idx)
@@ -375,6 +396,7 @@ static uint32_t body_len(uint16_t type)
 	case DPSEC_CMD_FLUSH: return sizeof(struct dpsec_cmd_flush);
 	case DPSEC_CMD_ACQUIRE_DONE: return sizeof(struct dpsec_cmd_acquire_done);
 	case DPSEC_CMD_SA_MOVE: return sizeof(struct dpsec_cmd_sa_move);
+	case DPSEC_CMD_RULE_SA: return sizeof(struct dpsec_cmd_rule_sa);
 	default: return UINT32_MAX;
 	}
 }
@@ -415,6 +437,7 @@ static bool apply(struct dp_ctx *dp, const struct dpsec_msg *msg)
 	case DPSEC_CMD_POLICY_COMMIT: cmd_policy_commit(dp, msg); break;
 	case DPSEC_CMD_FLUSH: cmd_flush(dp, msg); break;
 	case DPSEC_CMD_SA_MOVE: cmd_sa_move(dp, msg); break;
+	case DPSEC_CMD_RULE_SA: cmd_rule_sa(dp, msg); break;
 	default: cmd_acquire_done(dp, msg); break;
 	}
 	return false;

@@ -308,6 +308,7 @@ void dp_life_publish_stats(struct dp_ctx *dp)
 	st->policy_rules = dp->policy->n_rules;
 	st->policy_filters = dp->policy->n_filters;
 	st->policy_builds = m->builds;
+	st->policy_sa_changes = m->sa_changes;
 	st->policy_commit_seq = m->commit_seq;
 	st->acquires_pending = m->n_acq;
 	dp_shm_stats_end(&m->shm);

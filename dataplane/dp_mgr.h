@@ -59,6 +59,7 @@ struct dp_mgr {
 	uint32_t n_deferred;
 	struct dp_pending_ack deferred[DPSEC_RING_SLOTS];
 	uint64_t builds, commit_seq;
+	uint64_t sa_changes;           /* RULE_SA taken (no build) */
 	struct dp_sa_mgr *sa;       /* sa_capacity entries */
 	uint32_t scan_cursor;
 	uint64_t scan_tsc;          /* when the lifetime scan last ran */

@@ -20,6 +20,16 @@ static void rule_rt_fill(struct dp_rule_rt *rt, const struct dpsec_rule *r, uint
 	rt->sa_out = r->action == DPSEC_ACTION_NEGOTIATE ? sa_out : DP_SA_NONE;
 }
 
+bool dp_policy_set_rule_sa(struct dp_policy *p, uint32_t rule_id, uint32_t sa_out)
+{
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].id == rule_id && p->rules[i].action == DPSEC_ACTION_NEGOTIATE) {
+			__atomic_store_n(&p->rules[i].sa_out, sa_out, __ATOMIC_RELAXED);
+			return true;
+		}
+	return false;
+}
+
 /* Does a filter of r name ports (anything narrower than 0-65535)? */
 static bool names_ports(const struct dpsec_rule *r)
 {

@@ -4,6 +4,7 @@
 #ifndef DP_POLICY_H
 #define DP_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,17 @@ static inline size_t dp_policy_max_bytes(const struct cfg_dataplane *cfg)
 struct dp_policy *dp_policy_build(const struct cfg_dataplane *cfg, const char *name, char *err,
 				  size_t errlen);
 void dp_policy_free(struct dp_policy *p);
+
+/* Rule rule_id's outbound SA, changed in p while workers use it (they read
+ * it with relaxed loads; an SA they found stays theirs until their next
+ * quiescent state). Returns false when p has no negotiate rule of that id. */
+bool dp_policy_set_rule_sa(struct dp_policy *p, uint32_t rule_id, uint32_t sa_out);
+
+/* The outbound SA id rule r carries: DP_SA_NONE, or maybe no SA yet. */
+static inline uint32_t dp_rule_sa_id(const struct dp_rule_rt *r)
+{
+	return __atomic_load_n(&r->sa_out, __ATOMIC_RELAXED);
+}
 
 /* Sets dp_meta.rule of each (parsed) packet: a rule index or DP_SPD_NO_MATCH. */
 void dp_policy_lookup(const struct dp_policy *p, struct rte_mbuf **mb, uint16_t n);

@@ -139,6 +139,23 @@ int dp_ruleset_set_rule(struct dp_ruleset *rs, const struct dpsec_rule *r, uint3
 	return 0;
 }
 
+int dp_ruleset_set_sa(struct dp_ruleset *rs, uint32_t rule_id, uint32_t sa_out, char *err,
+		      size_t errlen)
+{
+	struct dp_rs_rule *cur = find_rule(rs, rule_id);
+
+	if (cur == NULL) {
+		snprintf(err, errlen, "rule %u: no such rule", rule_id);
+		return -ENOENT;
+	}
+	if (cur->r.action != DPSEC_ACTION_NEGOTIATE) {
+		snprintf(err, errlen, "rule %u: not a negotiate rule: it carries no SA", rule_id);
+		return -EINVAL;
+	}
+	cur->sa_out = sa_out;
+	return 0;
+}
+
 int dp_ruleset_del_rule(struct dp_ruleset *rs, uint32_t rule_id, char *err, size_t errlen)
 {
 	struct dp_rs_rule *cur = find_rule(rs, rule_id);

@@ -36,6 +36,9 @@ int dp_ruleset_set_rule(struct dp_ruleset *rs, const struct dpsec_rule *r, uint3
 int dp_ruleset_del_rule(struct dp_ruleset *rs, uint32_t rule_id, char *err, size_t errlen);
 int dp_ruleset_add_filter(struct dp_ruleset *rs, uint32_t rule_id, uint32_t filter_id,
 			  const struct dpsec_filter *f, char *err, size_t errlen);
+/* The outbound SA of negotiate rule rule_id. */
+int dp_ruleset_set_sa(struct dp_ruleset *rs, uint32_t rule_id, uint32_t sa_out, char *err,
+		      size_t errlen);
 int dp_ruleset_del_filter(struct dp_ruleset *rs, uint32_t rule_id, uint32_t filter_id,
 			  char *err, size_t errlen);
 

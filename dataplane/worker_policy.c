@@ -172,9 +172,11 @@ static void await_sa(struct dp_worker *w, struct rte_mbuf *m, const struct dp_ru
 /* The outbound SA of a negotiate rule, or NULL: none installed (yet). */
 static struct dp_sa *rule_sa(const struct dp_rule_rt *r)
 {
-	if (r->sa_out >= dp_g->sas.capacity)
+	uint32_t slot = dp_rule_sa_id(r);
+
+	if (slot >= dp_g->sas.capacity)
 		return NULL;
-	return __atomic_load_n(&dp_g->sas.sa[r->sa_out], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&dp_g->sas.sa[slot], __ATOMIC_ACQUIRE);
 }
 
 /* A packet of the host's own with a TTL or hop limit of 0, which no host
@@ -208,7 +210,7 @@ static void prefetch_out_sas(struct dp_worker *w, const struct dp_policy *pol, s
 	for (uint16_t i = 0; i < n; i++) {
 		const struct dp_meta *md = dp_meta(mb[i]);
 
-		slot[i] = md->rule < pol->n_rules ? pol->rules[md->rule].sa_out : DP_SA_NONE;
+		slot[i] = md->rule < pol->n_rules ? dp_rule_sa_id(&pol->rules[md->rule]) : DP_SA_NONE;
 		if (slot[i] < dp_g->sas.capacity)
 			rte_prefetch0(&dp_g->sas.sa[slot[i]]);
 	}

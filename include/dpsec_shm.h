@@ -18,11 +18,11 @@
 #include "dpsec_model.h"
 
 #define DPSEC_SHM_MAGIC 0x4d48534345535044ull /* "DPSECSHM", little-endian */
-#define DPSEC_SHM_LAYOUT 22             /* bumped on any layout change (22: natt_peer_moved) */
+#define DPSEC_SHM_LAYOUT 23             /* bumped on any layout change (23: policy_sa_changes) */
 #define DPSEC_SHM_PREFIX "/dpsec."      /* + instance name: shm_open() name */
 #define DPSEC_INSTANCE_MAX 32
 #define DPSEC_MSG_SIZE 512              /* one ring slot */
-#define DPSEC_MSG_VERSION 6             /* of the message bodies (6: EV_PEER_MOVED) */
+#define DPSEC_MSG_VERSION 7             /* of the message bodies (7: CMD_RULE_SA) */
 #define DPSEC_RING_SLOTS 1024           /* per ring; a power of two */
 #define DPSEC_REASON_MAX 200            /* refusal text in an ACK */
 #define DPSEC_MAX_LCORES 17             /* workers + the manager */
@@ -46,6 +46,7 @@ enum dpsec_msg_type {
 	DPSEC_CMD_FLUSH,         /* struct dpsec_cmd_flush: every SA and rule removed, managed = 1 */
 	DPSEC_CMD_ACQUIRE_DONE,  /* struct dpsec_cmd_acquire_done: release held packets */
 	DPSEC_CMD_SA_MOVE,       /* struct dpsec_cmd_sa_move: an outbound SA to its peer's new place */
+	DPSEC_CMD_RULE_SA,       /* struct dpsec_cmd_rule_sa: a rule's outbound SA, no rebuild */
 	DPSEC_CMD_MAX,
 
 	/* events, dataplane -> control */
@@ -147,6 +148,14 @@ struct dpsec_cmd_rule {
 
 struct dpsec_cmd_rule_del {
 	uint32_t rule_id;
+};
+
+/* The outbound SA a negotiate rule of the policy in force carries, changed
+ * in place (a rekey's new SA): the workers' next packets take it, and no
+ * classifier is rebuilt. A transaction being staged keeps what it was sent. */
+struct dpsec_cmd_rule_sa {
+	uint32_t rule_id;
+	uint32_t sa_out;    /* SA id, or DPSEC_SA_NONE: the rule's packets wait for one */
 };
 
 struct dpsec_cmd_filter {
@@ -251,6 +260,7 @@ struct dpsec_shm_stats {
 	uint64_t offloaded_sas;
 	uint64_t key_additions, key_deletions;
 	uint64_t policy_rules, policy_filters, policy_builds;
+	uint64_t policy_sa_changes;      /* RULE_SA taken: a rule's SA changed without a build */
 	uint64_t policy_commit_seq;      /* seq of the last policy change applied */
 	uint64_t acquires_pending;       /* (rule, peer) pairs with held packets */
 };

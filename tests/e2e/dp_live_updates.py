@@ -8,7 +8,9 @@ configuration: rule 1, SA 0), while bench/ctl_rate, speaking the real
 shared-memory protocol, makes thousands of changes around it: unrelated SAs
 added and deleted, an unrelated rule with filters added and removed, and the
 whole policy replaced by an equal one (a new SPD built and swapped in each
-time), then a policy of 10,000 more filters is built and swapped in twice.
+time), then a policy of 10,000 more filters is built and swapped in twice,
+each time followed by 1,000 changes of rule 1's outbound SA in place
+(RULE_SA, as a rekey sends; to the SA it carries).
 The peer side's capture, decrypted by scapy, must show every packet dpsecd
 received once, in order, on the tunnel's SPI, nothing in the clear, and
 dpsecd's counters no loss (ctl_topo.check_stream).

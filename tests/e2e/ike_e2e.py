@@ -936,10 +936,21 @@ def inbound_spis(w):
     return {q["spi"] for q in w.show("a", "qmsas") if q["direction"] == "inbound"}
 
 
+def policy_counts(w, gw):
+    """dpsecd's classifier builds and in-place SA changes of rules."""
+    rows = json.loads(w.ctl(gw, "show", "stats", "--all", "--json"))["dataplane"]
+    value = {r["name"]: r["value"] for r in rows}
+    return value["policy_builds"], value["policy_sa_changes"]
+
+
 def rekey(w, errs, t_up):
     """Across A's soft lifetime (85-90 % of LIFE), before B's (92-97 %), under a
     continuous ping: the child SA was rekeyed (a new inbound SPI, the old
-    pair removed) and at most LOSS_TOLERANCE pings were lost."""
+    pair removed) and at most LOSS_TOLERANCE pings were lost. No dpsecd
+    built its classifier for it: the per-peer rule took the new outbound SA
+    in place."""
+    gws = ("a", "b") if w.peer == "dpsec" else ("a",)
+    counts = {g: policy_counts(w, g) for g in gws}
     before = inbound_spis(w)
     time.sleep(max(0, t_up + LIFE * 0.85 - 5 - time.monotonic()))
     pinger = Pinger(w)
@@ -953,6 +964,14 @@ def rekey(w, errs, t_up):
     if len(after) != 1 or after == before:
         errs.append("rekey: inbound SPIs %s before, %s after: expected one new SPI"
                     % (before, after))
+    for g in gws:
+        (builds, changes), now = counts[g], policy_counts(w, g)
+        print("gateway %s: classifier builds %d -> %d, rules' SAs changed in place %d -> %d"
+              % (g, builds, now[0], changes, now[1]))
+        if now[0] != builds or now[1] <= changes:
+            errs.append("rekey: gateway %s built its classifier %d times and changed a rule's SA "
+                        "in place %d times: expected 0 and at least 1"
+                        % (g, now[0] - builds, now[1] - changes))
 
 
 def ike_rekeyed(w, errs, first, key="spis", what="IKE SA rekey"):

@@ -85,6 +85,7 @@ static size_t write_msg(struct dpsec_ring *r, const uint8_t *d, size_t n)
 			[DPSEC_CMD_FLUSH] = sizeof(struct dpsec_cmd_flush),
 			[DPSEC_CMD_ACQUIRE_DONE] = sizeof(struct dpsec_cmd_acquire_done),
 			[DPSEC_CMD_SA_MOVE] = sizeof(struct dpsec_cmd_sa_move),
+			[DPSEC_CMD_RULE_SA] = sizeof(struct dpsec_cmd_rule_sa),
 		};
 		m->h.len = m->h.type < DPSEC_CMD_MAX ? want[m->h.type] : (uint32_t)len;
 	}

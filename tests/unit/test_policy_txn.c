@@ -5,7 +5,9 @@
  * refused is not committed, and one whose classifier needs more memory
  * than dataplane.policy_memory_mb allows is refused; either way the policy
  * the workers use stays the one they had, and the next good transaction
- * goes in. */
+ * goes in. A rule's outbound SA changed alone (RULE_SA, a rekey) changes
+ * in the policy in force, without a build, and stays through later
+ * builds. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,6 +176,92 @@ START_TEST(test_classifier_bound_refuses)
 }
 END_TEST
 
+/* Rule id's entry in the policy the workers use. */
+static const struct dp_rule_rt *rule_rt(uint32_t id)
+{
+	for (uint32_t i = 0; i < ctx.policy->n_rules; i++)
+		if (ctx.policy->rules[i].id == id)
+			return &ctx.policy->rules[i];
+	ck_abort_msg("rule %u not in the policy", id);
+	return NULL;
+}
+
+static void send_rule_sa(uint32_t rule_id, uint32_t sa_out)
+{
+	struct dpsec_cmd_rule_sa c = { .rule_id = rule_id, .sa_out = sa_out };
+
+	send_cmd(DPSEC_CMD_RULE_SA, &c, sizeof(c));
+}
+
+/* Rule 7 negotiates with SA 1, rule 8 blocks. */
+static void send_negotiate_policy(void)
+{
+	struct dpsec_cmd_policy_begin b = { .default_action = DPSEC_ACTION_PERMIT, .n_rules = 2 };
+	struct dpsec_cmd_rule r7 = { .rule_id = 7, .priority = 1, .sa_out = 1,
+				     .action = DPSEC_ACTION_NEGOTIATE, .name = "seven" };
+	struct dpsec_cmd_rule r8 = { .rule_id = 8, .priority = 2, .sa_out = DPSEC_SA_NONE,
+				     .action = DPSEC_ACTION_BLOCK, .name = "eight" };
+
+	send_cmd(DPSEC_CMD_POLICY_BEGIN, &b, sizeof(b));
+	send_cmd(DPSEC_CMD_RULE_SET, &r7, sizeof(r7));
+	send_cmd(DPSEC_CMD_RULE_SET, &r8, sizeof(r8));
+	send_cmd(DPSEC_CMD_POLICY_COMMIT, NULL, 0);
+}
+
+START_TEST(test_rule_sa_changes_in_place)
+{
+	const struct dp_policy *before;
+	uint64_t builds;
+	struct dpsec_cmd_rule r9 = { .rule_id = 9, .priority = 3, .sa_out = DPSEC_SA_NONE,
+				     .action = DPSEC_ACTION_PERMIT, .name = "nine" };
+
+	send_negotiate_policy();
+	ck_assert_msg(take() == 0, "%s", last_reason);
+	before = ctx.policy;
+	builds = ctx.mgr->builds;
+	ck_assert_uint_eq(rule_rt(7)->sa_out, 1);
+
+	send_rule_sa(7, 2);
+	ck_assert_msg(take() == 0, "%s", last_reason);
+	ck_assert_ptr_eq(ctx.policy, before);
+	ck_assert_uint_eq(ctx.mgr->builds, builds);
+	ck_assert_uint_eq(ctx.mgr->sa_changes, 1);
+	ck_assert_uint_eq(rule_rt(7)->sa_out, 2);
+
+	/* a later build, of a live edit, keeps it */
+	send_cmd(DPSEC_CMD_RULE_SET, &r9, sizeof(r9));
+	ck_assert_msg(take() == 0, "%s", last_reason);
+	ck_assert_ptr_ne(ctx.policy, before);
+	ck_assert_uint_eq(rule_rt(7)->sa_out, 2);
+
+	send_rule_sa(7, DPSEC_SA_NONE); /* its packets wait for an SA */
+	ck_assert_msg(take() == 0, "%s", last_reason);
+	ck_assert_uint_eq(rule_rt(7)->sa_out, DP_SA_NONE);
+}
+END_TEST
+
+START_TEST(test_rule_sa_refused)
+{
+	static const struct {
+		uint32_t rule, sa;
+		const char *reason;
+	} bad[] = { { 99, 0, "no such rule" },
+		    { 8, 0, "not a negotiate rule" },
+		    { 7, 4, "dataplane.max_sas" } }; /* the table holds 4 */
+
+	send_negotiate_policy();
+	ck_assert_msg(take() == 0, "%s", last_reason);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		send_rule_sa(bad[i].rule, bad[i].sa);
+		ck_assert_int_eq(take(), 1);
+		ck_assert_msg(strstr(last_reason, bad[i].reason) != NULL, "%s", last_reason);
+	}
+	ck_assert_uint_eq(rule_rt(7)->sa_out, 1);
+	ck_assert_uint_eq(rule_rt(8)->sa_out, DP_SA_NONE);
+	ck_assert(!dp_policy_set_rule_sa(ctx.policy, 8, 0));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy_txn");
@@ -183,6 +271,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_refused_command_aborts_the_transaction);
 	tcase_add_test(tc, test_classifier_bound_refuses);
+	tcase_add_test(tc, test_rule_sa_changes_in_place);
+	tcase_add_test(tc, test_rule_sa_refused);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
