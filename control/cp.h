@@ -164,7 +164,6 @@ void cp_events_poll(struct cp_ctx *c);
 int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
-int cp_sa_id_of(const struct cp_ctx *c, const char *name);
 /* A negotiated SA into a free slot (bound to rule_id); its id or -ENOSPC. */
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);

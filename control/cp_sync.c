@@ -24,14 +24,65 @@ static bool dir_entry(const struct cp_ctx *c, uint32_t id, struct dpsec_shm_sa *
 	return dpsec_shm_sa_read(&c->seg.sas[id], e, 1000) && e->state != DPSEC_SA_FREE;
 }
 
-int cp_sa_id_of(const struct cp_ctx *c, const char *name)
+/* The dataplane's SAs by name, read once from the SA directory for a pass
+ * over the store: finding the id of each of its SAs and of each rule's
+ * outbound SA is then a search, not a walk of the directory (which made a
+ * sync of thousands of static tunnels take seconds). */
+struct sa_names {
+	uint32_t n;
+	struct sa_name {
+		char name[DPSEC_NAME_MAX];
+		uint32_t id;
+	} *v;
+};
+
+static int sa_name_cmp(const void *a, const void *b)
+{
+	const struct sa_name *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	return d ? d : (x->id > y->id) - (x->id < y->id);
+}
+
+/* -ENOMEM, or 0 with ix filled (sa_names_free() it). */
+static int sa_names_read(const struct cp_ctx *c, struct sa_names *ix)
 {
 	struct dpsec_shm_sa e;
 
+	ix->n = 0;
+	ix->v = malloc(((size_t)c->seg.hdr->sa_capacity + 1) * sizeof(*ix->v));
+	if (ix->v == NULL)
+		return -ENOMEM;
 	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
-		if (c->sa[id].used && dir_entry(c, id, &e) && strcmp(e.conf.name, name) == 0)
-			return (int)id;
-	return -1;
+		if (c->sa[id].used && dir_entry(c, id, &e)) {
+			memcpy(ix->v[ix->n].name, e.conf.name, sizeof(ix->v[ix->n].name));
+			ix->v[ix->n].name[DPSEC_NAME_MAX - 1] = '\0';
+			ix->v[ix->n++].id = id;
+		}
+	qsort(ix->v, ix->n, sizeof(*ix->v), sa_name_cmp);
+	return 0;
+}
+
+static void sa_names_free(struct sa_names *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+}
+
+/* The id of the SA named name (the lowest, should two share it), or -1. */
+static int sa_id_of(const struct sa_names *ix, const char *name)
+{
+	uint32_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && strcmp(ix->v[lo].name, name) == 0 ? (int)ix->v[lo].id : -1;
 }
 
 static int alloc_id(struct cp_ctx *c)
@@ -180,12 +231,15 @@ static int drop_stale_sas(struct cp_ctx *c)
 
 static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 {
+	struct sa_names ix = { 0 };
 	int rc = drop_stale_sas(c);
 
+	if (rc == 0)
+		rc = sa_names_read(c, &ix);
 	for (uint32_t i = 0; i < c->store.n_sas && rc == 0; i++) {
 		const struct cfg_static_sa *sa = &c->store.sas[i];
 		uint32_t rule_id = inbound_rule(cc, (int32_t)i);
-		int id = cp_sa_id_of(c, sa->conf.name);
+		int id = sa_id_of(&ix, sa->conf.name);
 		struct dpsec_shm_sa e;
 
 		if (id < 0)
@@ -193,6 +247,7 @@ static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 		else if (dir_entry(c, (uint32_t)id, &e) && rule_id != 0 && e.rule_id != rule_id)
 			rc = rebind_sa(c, (uint32_t)id, sa, rule_id);
 	}
+	sa_names_free(&ix);
 	return rc;
 }
 
@@ -203,6 +258,7 @@ static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
  * transaction would give dpsecd anything it does not have. */
 struct policy_tx {
 	struct cp_ctx *c;
+	const struct sa_names *sas; /* the dataplane's, for the rules' outbound SAs */
 	bool fingerprint_only;
 	uint64_t fp;
 };
@@ -303,7 +359,7 @@ static int send_policy(struct policy_tx *tx, const struct cfg_compiled *cc)
 	for (uint32_t i = 0; i < cc->n_rules && rc == 0; i++) {
 		const struct dpsec_rule *r = &cc->rules[i];
 		const struct cfg_store_rule *o = cc->origin[i];
-		int sa = o && o->outbound_sa[0] ? cp_sa_id_of(c, o->outbound_sa) : -1;
+		int sa = o && o->outbound_sa[0] ? sa_id_of(tx->sas, o->outbound_sa) : -1;
 
 		rc = send_rule(tx, r, r->id, r->priority, r->action, sa >= 0 ? (uint32_t)sa : DPSEC_SA_NONE);
 		for (uint32_t f = 0; f < r->n_filters && rc == 0; f++)
@@ -367,14 +423,23 @@ static int sync_rule_sas(struct cp_ctx *c, char *err, size_t errlen)
  * had: the fingerprint it had stays true then. */
 static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *err, size_t errlen)
 {
-	struct policy_tx fp = { .c = c, .fingerprint_only = true, .fp = 0xcbf29ce484222325ull };
-	struct policy_tx send = { .c = c };
+	struct sa_names ix = { 0 };
+	struct policy_tx fp = { .c = c, .sas = &ix, .fingerprint_only = true,
+				.fp = 0xcbf29ce484222325ull };
+	struct policy_tx send = { .c = c, .sas = &ix };
 	int rc;
 
+	if (sa_names_read(c, &ix) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	send_policy(&fp, cc);
-	if (c->policy_fp_known && c->policy_fp == fp.fp)
+	if (c->policy_fp_known && c->policy_fp == fp.fp) {
+		sa_names_free(&ix);
 		return sync_rule_sas(c, err, errlen);
+	}
 	rc = send_policy(&send, cc);
+	sa_names_free(&ix);
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
 	else if (rc == -ETIMEDOUT)

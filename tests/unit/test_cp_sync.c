@@ -1,0 +1,209 @@
+/* test_cp_sync.c - dpsec-ctld bringing a real dataplane manager in line
+ * with a store of many static tunnels (control/cp_sync.c against
+ * dataplane/dp_cmd.c, through the real segment and rings): each rule must
+ * carry the SA its store entry names and each inbound SA be bound to its
+ * rule, first from a flushed dataplane, then after the store swaps two
+ * rules' SAs. The manager runs on this thread (as dpsecd's manager lcore
+ * does), dpsec-ctld's sync on another. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cp.h"
+#include "dp.h"
+#include "dp_mgr.h"
+#include "dp_policy.h"
+#include "dp_rcu.h"
+#include "dp_test_worker.h"
+#include "check_run.h"
+
+#define TUNNELS 150
+
+static struct dp_ctx ctx;
+static struct dp_worker worker;
+static struct cfg_dataplane cfg;
+static struct cp_ctx cp;
+static char instance[32];
+static pid_t parent;
+
+static void teardown(void)
+{
+	if (getpid() == parent)
+		dp_mgr_fini(&ctx); /* removes the segment */
+}
+
+static void setup(void)
+{
+	char err[256];
+
+	cfg.default_action = DPSEC_ACTION_PERMIT;
+	ctx.cfg = &cfg;
+	dp_test_worker_init(&ctx, &worker, 4, 512);
+	ctx.workers[0] = worker;
+	if (dp_sa_table_init(&ctx.sas, 2 * TUNNELS + 16, SOCKET_ID_ANY) < 0)
+		abort();
+	ctx.policy = dp_policy_build(&cfg, "tsync", err, sizeof(err));
+	snprintf(instance, sizeof(instance), "test-sync-%d", (int)getpid());
+	if (ctx.policy == NULL || dp_rcu_init(&ctx, 64) < 0 ||
+	    dp_mgr_init(&ctx, instance, err, sizeof(err)) < 0) {
+		fprintf(stderr, "test_cp_sync: %s\n", err);
+		abort();
+	}
+	dp_mgr_ready(&ctx);
+	parent = getpid();
+	atexit(teardown);
+	cp_log_init(LOG_CRIT, false);
+}
+
+/* A store of TUNNELS tunnels: rule rK over its own filter list, carried
+ * by oK and decrypting iK, but for r0 and r1 with swapped (their SAs
+ * exchanged). */
+static char *store_text(bool swapped)
+{
+	size_t cap = 4096 + (size_t)TUNNELS * 1024, len = 0;
+	char *t = malloc(cap);
+
+	ck_assert_ptr_nonnull(t);
+	len += (size_t)snprintf(t + len, cap - len, "assigned = \"site\";\nfilter_lists = (\n");
+	for (int k = 0; k < TUNNELS; k++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"%s{ name = \"l%d\"; filters = ( { source = \"10.1.0.0/24\"; "
+					"destination = \"10.%d.%d.0/24\"; protocol = \"any\"; "
+					"mirrored = true; } ); }\n", k ? "," : "", k, 16 + k / 256, k % 256);
+	len += (size_t)snprintf(t + len, cap - len,
+				");\nfilter_actions = ( { name = \"secure\"; action = \"negotiate\"; "
+				"methods = ( { protocol = \"esp\"; encryption = \"aes128gcm16\"; } ); } );\n"
+				"policies = ( { name = \"site\"; rules = (\n");
+	for (int k = 0; k < TUNNELS; k++) {
+		int sa = swapped && k < 2 ? 1 - k : k;
+
+		len += (size_t)snprintf(t + len, cap - len,
+					"%s{ name = \"r%d\"; filter_list = \"l%d\"; filter_action = \"secure\"; "
+					"tunnel_endpoint = \"192.0.2.2\"; authentication = ( { method = \"psk\"; "
+					"psk = \"not-used-without-ike\"; } ); outbound_sa = \"o%d\"; "
+					"inbound_sa = \"i%d\"; }\n", k ? "," : "", k, k, sa, sa);
+	}
+	len += (size_t)snprintf(t + len, cap - len, "); } );\nsecurity_associations = (\n");
+	for (int k = 0; k < 2 * TUNNELS; k++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"%s{ name = \"%c%d\"; spi = %d; direction = \"%s\"; mode = \"tunnel\"; "
+					"local = \"192.0.2.1\"; remote = \"192.0.2.2\"; "
+					"encryption = \"aes128gcm16\"; encryption_key = "
+					"\"0x%040x\"; }\n", k ? "," : "", (k & 1) ? 'i' : 'o', k / 2,
+					0x10000 + k, (k & 1) ? "inbound" : "outbound", k + 1);
+	snprintf(t + len, cap - len, ");\n");
+	return t;
+}
+
+static void load_store(bool swapped)
+{
+	char *text = store_text(swapped);
+	char err[CFG_ERR_MAX];
+
+	cfg_store_free(&cp.store);
+	ck_assert_msg(cfg_store_load_string(text, "test store", &cp.store, err) == 0, "%s", err);
+	free(text);
+}
+
+static volatile bool synced;
+static int sync_rc;
+static char sync_err[CP_ERR_MAX];
+
+static void *sync_full(void *arg)
+{
+	sync_rc = cp_sync_full(&cp, sync_err, sizeof(sync_err));
+	synced = true;
+	return arg;
+}
+
+static void *apply(void *arg)
+{
+	sync_rc = cp_apply(&cp, sync_err, sizeof(sync_err));
+	synced = true;
+	return arg;
+}
+
+/* Runs fn on a thread of its own while this one is the manager. */
+static void run_ctld(void *(*fn)(void *))
+{
+	pthread_t t;
+
+	synced = false;
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, NULL), 0);
+	while (!synced)
+		dp_cmd_poll(&ctx);
+	pthread_join(t, NULL);
+	ck_assert_msg(sync_rc == 0, "%s", sync_err);
+}
+
+/* The SA id whose directory entry is named name, or DPSEC_SA_NONE. */
+static uint32_t dir_id(const char *name)
+{
+	for (uint32_t id = 0; id < ctx.sas.capacity; id++)
+		if (ctx.sas.sa[id] != NULL && strcmp(ctx.mgr->shm.sas[id].conf.name, name) == 0)
+			return id;
+	return DPSEC_SA_NONE;
+}
+
+/* Rule rK carries o(K') and i(K') is bound to it, K' = K but for the
+ * first two when swapped; in the policy the workers use too. */
+static void check_bindings(bool swapped)
+{
+	const struct dp_ruleset *rs = &ctx.mgr->live;
+	uint32_t seen = 0;
+
+	for (uint32_t i = 0; i < rs->n; i++) {
+		int k = atoi(rs->rules[i].r.name + 1), sa = swapped && k < 2 ? 1 - k : k;
+		char out[16], in[16];
+
+		snprintf(out, sizeof(out), "o%d", sa);
+		snprintf(in, sizeof(in), "i%d", sa);
+		ck_assert_msg(rs->rules[i].sa_out == dir_id(out), "rule %s carries SA %u, not %s",
+			      rs->rules[i].r.name, rs->rules[i].sa_out, out);
+		ck_assert_uint_eq(ctx.policy->rules[i].id, rs->rules[i].r.id);
+		ck_assert_uint_eq(ctx.policy->rules[i].sa_out, rs->rules[i].sa_out);
+		ck_assert_uint_ne(dir_id(in), DPSEC_SA_NONE);
+		ck_assert_msg(ctx.sas.sa[dir_id(in)]->rule_id == rs->rules[i].r.id,
+			      "%s bound to rule %u, not to %s's", in, ctx.sas.sa[dir_id(in)]->rule_id,
+			      rs->rules[i].r.name);
+		seen++;
+	}
+	ck_assert_uint_eq(seen, TUNNELS);
+}
+
+START_TEST(test_rules_carry_their_sas)
+{
+	char err[256];
+
+	ck_assert_msg(cp_seg_attach(&cp.seg, instance, err, sizeof(err)) == 0, "%s", err);
+	cp.attached = true;
+	load_store(false);
+	run_ctld(sync_full);
+	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
+	check_bindings(false);
+
+	load_store(true); /* r0 and r1 exchange their SAs: the policy is sent again */
+	run_ctld(apply);
+	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
+	check_bindings(true);
+	cp_seg_detach(&cp.seg);
+	cfg_store_free(&cp.store);
+	free(cp.sa);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cp_sync");
+	TCase *tc = tcase_create("cp_sync");
+
+	setup();
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_rules_carry_their_sas);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
