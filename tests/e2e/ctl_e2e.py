@@ -610,9 +610,18 @@ def restart_synced(w, dp_opts=""):
     return T.wait_until(lambda: w.ctld.text().count("in line with the store") > synced, 20)
 
 
-def policy_builds(w):
+def dataplane_stat(w, name):
     stats = json.loads(w.ctl("show", "stats", "--all", "--json").stdout)
-    return next(x["value"] for x in stats["dataplane"] if x["name"] == "policy_builds")
+    return next(x["value"] for x in stats["dataplane"] if x["name"] == name)
+
+
+def policy_builds(w):
+    return dataplane_stat(w, "policy_builds")
+
+
+def policy_size(w):
+    """The rules and filters of the policy dpsecd has in force."""
+    return dataplane_stat(w, "policy_rules"), dataplane_stat(w, "policy_filters")
 
 
 def refused_dynamic_reverted(w, errs):
@@ -678,7 +687,7 @@ def policy_refused(w, errs):
     if not restart_synced(w, dp_opts="policy_memory_mb = 1; "):
         errs.append("policy-refused: dpsec-ctld did not sync the bounded dpsecd")
         return "aborted"
-    builds = policy_builds(w)
+    builds, size = policy_builds(w), policy_size(w)
     refusals = w.ctld.text().count("dpsecd refused command")
     differs = w.ctld.text().count("still differs")
     cap, pcap = T.start_capture(w.topo, "policy-refused")
@@ -706,11 +715,17 @@ def policy_refused(w, errs):
     if policy_builds(w) != builds + 1:
         errs.append("policy-refused: %d builds for the refused policy and its revert, expected 1"
                     % (policy_builds(w) - builds))
+    if policy_size(w) != size:
+        errs.append("policy-refused: dpsecd's policy has %d rules and %d filters, %d and %d before"
+                    % (policy_size(w) + size))
     check_stream(errs, pcap, count, "policy-refused", drops, w, 1000)
     r = w.ctl("dynamic", "add", "filter", "filterlist=unrelated", "src=10.1.0.0/24", "dst=10.9.1.0/24",
               "protocol=udp", check=False)
     if r.returncode != 0:
         errs.append("policy-refused: the next change failed: %s" % (r.stdout + r.stderr).strip())
+    elif not T.wait_until(lambda: policy_size(w) == (size[0], size[1] + 1), 5):
+        errs.append("policy-refused: after a filter added, dpsecd's policy has %d rules and %d "
+                    "filters, expected %d and %d" % (policy_size(w) + (size[0], size[1] + 1)))
     refused_dynamic_reverted(w, errs)
     refused_sync_backs_off(w, errs)
     if not restart_synced(w):
