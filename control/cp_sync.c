@@ -48,12 +48,15 @@ static int sa_name_cmp(const void *a, const void *b)
 static int sa_names_read(const struct cp_ctx *c, struct sa_names *ix)
 {
 	struct dpsec_shm_sa e;
+	uint32_t used = 0;
 
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+		used += c->sa[id].used;
 	ix->n = 0;
-	ix->v = malloc(((size_t)c->seg.hdr->sa_capacity + 1) * sizeof(*ix->v));
+	ix->v = malloc(((size_t)used + 1) * sizeof(*ix->v));
 	if (ix->v == NULL)
 		return -ENOMEM;
-	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity && ix->n < used; id++)
 		if (c->sa[id].used && dir_entry(c, id, &e)) {
 			memcpy(ix->v[ix->n].name, e.conf.name, sizeof(ix->v[ix->n].name));
 			ix->v[ix->n].name[DPSEC_NAME_MAX - 1] = '\0';

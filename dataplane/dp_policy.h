@@ -44,7 +44,8 @@ void dp_policy_free(struct dp_policy *p);
  * quiescent state). Returns false when p has no negotiate rule of that id. */
 bool dp_policy_set_rule_sa(struct dp_policy *p, uint32_t rule_id, uint32_t sa_out);
 
-/* The outbound SA id rule r carries: DP_SA_NONE, or maybe no SA yet. */
+/* The SA table slot of rule r's outbound SA (DP_SA_NONE: none; the slot
+ * may hold no SA yet). */
 static inline uint32_t dp_rule_sa_id(const struct dp_rule_rt *r)
 {
 	return __atomic_load_n(&r->sa_out, __ATOMIC_RELAXED);
