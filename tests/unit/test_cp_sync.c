@@ -17,7 +17,7 @@
 #include "dp.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
-#include "dp_rcu.h"
+#include "dp_test_mgr.h"
 #include "dp_test_worker.h"
 #include "check_run.h"
 
@@ -38,21 +38,14 @@ static void teardown(void)
 
 static void setup(void)
 {
-	char err[256];
-
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
 	dp_test_worker_init(&ctx, &worker, 4, 512);
 	ctx.workers[0] = worker;
 	if (dp_sa_table_init(&ctx.sas, 2 * TUNNELS + 16, SOCKET_ID_ANY) < 0)
 		abort();
-	ctx.policy = dp_policy_build(&cfg, "tsync", err, sizeof(err));
 	snprintf(instance, sizeof(instance), "test-sync-%d", (int)getpid());
-	if (ctx.policy == NULL || dp_rcu_init(&ctx, 64) < 0 ||
-	    dp_mgr_init(&ctx, instance, err, sizeof(err)) < 0) {
-		fprintf(stderr, "test_cp_sync: %s\n", err);
-		abort();
-	}
+	dp_test_mgr_start(&ctx, "tsync", instance);
 	dp_mgr_ready(&ctx);
 	parent = getpid();
 	atexit(teardown);

@@ -16,7 +16,7 @@
 #include "dp.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
-#include "dp_rcu.h"
+#include "dp_test_mgr.h"
 #include "dp_test_worker.h"
 #include "dpsec_ring.h"
 #include "check_run.h"
@@ -66,7 +66,7 @@ static void install(uint32_t idx, uint8_t direction, bool negotiated)
 
 static void setup(void)
 {
-	char err[256], instance[32];
+	char instance[32];
 
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
@@ -78,13 +78,8 @@ static void setup(void)
 					   SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (!ctx.control || !ctx.resolve || dp_sa_table_init(&ctx.sas, N_SAS, SOCKET_ID_ANY) < 0)
 		abort();
-	ctx.policy = dp_policy_build(&cfg, "tpm", err, sizeof(err));
 	snprintf(instance, sizeof(instance), "test-moved-%d", (int)getpid());
-	if (ctx.policy == NULL || dp_rcu_init(&ctx, 64) < 0 ||
-	    dp_mgr_init(&ctx, instance, err, sizeof(err)) < 0) {
-		fprintf(stderr, "test_peer_moved: %s\n", err);
-		abort();
-	}
+	dp_test_mgr_start(&ctx, "tpm", instance);
 	parent = getpid();
 	atexit(teardown);
 	install(SA_NEGOTIATED, DPSEC_DIR_IN, true);

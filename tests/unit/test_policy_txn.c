@@ -16,7 +16,7 @@
 #include "dp.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
-#include "dp_rcu.h"
+#include "dp_test_mgr.h"
 #include "dp_test_worker.h"
 #include "dpsec_ring.h"
 #include "check_run.h"
@@ -34,7 +34,7 @@ static void teardown(void)
 
 static void setup(void)
 {
-	char err[256], instance[32];
+	char instance[32];
 
 	cfg.default_action = DPSEC_ACTION_PERMIT;
 	ctx.cfg = &cfg;
@@ -42,13 +42,8 @@ static void setup(void)
 	ctx.workers[0] = worker;
 	if (dp_sa_table_init(&ctx.sas, 4, SOCKET_ID_ANY) < 0)
 		abort();
-	ctx.policy = dp_policy_build(&cfg, "ttxn", err, sizeof(err));
 	snprintf(instance, sizeof(instance), "test-txn-%d", (int)getpid());
-	if (ctx.policy == NULL || dp_rcu_init(&ctx, 64) < 0 ||
-	    dp_mgr_init(&ctx, instance, err, sizeof(err)) < 0) {
-		fprintf(stderr, "test_policy_txn: %s\n", err);
-		abort();
-	}
+	dp_test_mgr_start(&ctx, "ttxn", instance);
 	parent = getpid();
 	atexit(teardown);
 }
