@@ -318,33 +318,33 @@ int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, boo
 	return r;
 }
 
-/* Group g (element of a list) has a member "name" already stored in
- * base[n]; it must differ from base[0..n-1]. */
-int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, const void *base, size_t stride,
-	       uint32_t n, const char *kind)
+int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, struct cfg_names *x,
+	       const void *base, size_t stride, uint32_t idx, uint32_t first, const char *kind)
 {
-	const char *name = (const char *)base + (size_t)n * stride;
-	const config_setting_t *first;
-	int i = cfg_find_name(base, stride, n, name);
+	const char *name = (const char *)base + (size_t)idx * stride;
+	const config_setting_t *earlier;
+	int i = cfg_names_add(x, base, stride, idx);
 
-	if (i < 0)
+	if (i == -1)
 		return 0;
-	first = config_setting_get_elem(config_setting_parent(g), (unsigned)i);
+	if (i == -2)
+		return cfg_fail(c, g, "out of memory");
+	earlier = config_setting_get_elem(config_setting_parent(g), (unsigned)i - first);
 	return cfg_fail(c, config_setting_get_member(g, "name"),
 			"duplicate %s name \"%s\" (first defined at line %u)", kind, name,
-			config_setting_source_line(first));
+			config_setting_source_line(earlier));
 }
 
-/* A reference by name to element *idx of base[0..n-1]. */
 int cfg_ref(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
-	    const void *base, size_t stride, uint32_t n, const char *kind, uint32_t *idx)
+	    const struct cfg_names *x, const void *base, size_t stride, uint32_t n,
+	    const char *kind, uint32_t *idx)
 {
 	char ref[DPSEC_NAME_MAX];
 	int i, r = cfg_name(c, g, name, req, ref);
 
 	if (r <= 0)
 		return r;
-	i = cfg_find_name(base, stride, n, ref);
+	i = cfg_names_find(x, base, stride, n, ref);
 	if (i < 0)
 		return cfg_fail(c, config_setting_get_member(g, name), "no %s named \"%s\"", kind,
 				ref);

@@ -205,7 +205,7 @@ static int load_port(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	int role, r;
 
 	if (cfg_group(c, g, port_fields) || cfg_name(c, g, "name", true, p->name) < 0 ||
-	    cfg_unique(c, g, c->cfg->ports, sizeof *p, idx, "port") ||
+	    cfg_unique(c, g, &c->port_names, c->cfg->ports, sizeof *p, idx, 0, "port") ||
 	    port_device(c, g, p, idx) ||
 	    cfg_keyword(c, g, "role", true, role_kw, &role) < 0)
 		return -1;
@@ -223,6 +223,7 @@ int cfg_load_ports(struct cfg_ctx *c, const config_setting_t *root)
 
 	if (cfg_list(c, root, "ports", true, 1, CFG_MAX_PORTS, &l) < 0)
 		return -1;
+	cfg_names_free(&c->port_names);
 	for (i = 0; i < config_setting_length(l); i++) {
 		if (load_port(c, config_setting_get_elem(l, (unsigned)i), (uint32_t)i))
 			return -1;
@@ -310,7 +311,7 @@ static int load_route(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx
 
 	if (cfg_group(c, g, route_fields) || cfg_net_prefix(c, g, "destination", true, &r->dst) < 0 ||
 	    route_dup(c, g, idx) || (has_via = cfg_addr(c, g, "via", false, &r->via)) < 0 ||
-	    cfg_ref(c, g, "port", true, c->cfg->ports, sizeof c->cfg->ports[0], c->cfg->n_ports,
+	    cfg_ref(c, g, "port", true, &c->port_names, c->cfg->ports, sizeof c->cfg->ports[0], c->cfg->n_ports,
 		    "port", &port) < 0)
 		return -1;
 	if (has_via && r->via.family != r->dst.addr.family)
@@ -366,7 +367,7 @@ static int load_neighbour(struct cfg_ctx *c, const config_setting_t *g, uint32_t
 
 	if (cfg_group(c, g, neighbour_fields) || cfg_addr(c, g, "address", true, &n->addr) < 0 ||
 	    unicast_mac(c, g, true, n->mac) < 0 ||
-	    cfg_ref(c, g, "port", true, c->cfg->ports, sizeof c->cfg->ports[0], c->cfg->n_ports,
+	    cfg_ref(c, g, "port", true, &c->port_names, c->cfg->ports, sizeof c->cfg->ports[0], c->cfg->n_ports,
 		    "port", &port) < 0)
 		return -1;
 	n->port = (uint16_t)port;

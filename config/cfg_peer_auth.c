@@ -4,6 +4,7 @@
  * two negotiate rules of one policy that may negotiate with the same peer
  * must authenticate the same way. A policy that would need two is refused
  * at load, naming both rules and the peer. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg_priv.h"
@@ -74,13 +75,15 @@ static bool negotiates(const struct dpsec_rule *r, const struct cfg_store_rule *
 	return r->action == DPSEC_ACTION_NEGOTIATE && sr->enabled && sr->outbound_sa[0] == '\0';
 }
 
-int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
-			const struct dpsec_rule *r, const struct cfg_store_rule *sr, uint32_t n)
+/* Rules j and i < j, of those that negotiate (neg: their numbers). */
+static int check_pairs(struct cfg_ctx *c, const config_setting_t *rules, const struct dpsec_rule *r,
+		       const struct cfg_store_rule *sr, const uint32_t *neg, uint32_t n_neg)
 {
-	for (uint32_t j = 1; j < n; j++) {
-		for (uint32_t i = 0; i < j; i++) {
-			if (!negotiates(&r[i], &sr[i]) || !negotiates(&r[j], &sr[j]) ||
-			    !same_peer_possible(&r[i], &r[j]) || same_authentication(&sr[i], &sr[j]))
+	for (uint32_t b = 1; b < n_neg; b++) {
+		for (uint32_t a = 0; a < b; a++) {
+			uint32_t i = neg[a], j = neg[b];
+
+			if (!same_peer_possible(&r[i], &r[j]) || same_authentication(&sr[i], &sr[j]))
 				continue;
 			return cfg_fail_in(c, config_setting_get_elem(rules, j), "authentication",
 					   "rules \"%s\" and \"%s\" may negotiate with the same peer but "
@@ -91,4 +94,20 @@ int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
 		}
 	}
 	return 0;
+}
+
+int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
+			const struct dpsec_rule *r, const struct cfg_store_rule *sr, uint32_t n)
+{
+	uint32_t *neg = malloc((n + 1) * sizeof(*neg)), n_neg = 0;
+	int rc;
+
+	if (neg == NULL)
+		return cfg_fail(c, rules, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		if (negotiates(&r[i], &sr[i]))
+			neg[n_neg++] = i;
+	rc = check_pairs(c, rules, r, sr, neg, n_neg);
+	free(neg);
+	return rc;
 }

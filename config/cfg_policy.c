@@ -183,7 +183,7 @@ static int load_flist(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx
 
 	if (cfg_group(c, g, c->store ? store_flist_fields : flist_fields) ||
 	    cfg_name(c, g, "name", true, fl->name) < 0 ||
-	    cfg_unique(c, g, c->lists + c->lists_base, sizeof *fl, idx - c->lists_base,
+	    cfg_unique(c, g, &c->list_names, c->lists, sizeof *fl, idx, c->lists_base,
 		       "filter list") ||
 	    cfg_list(c, g, "filters", true, 1, CFG_MAX_LIST, &l) < 0)
 		return -1;
@@ -245,7 +245,8 @@ int cfg_load_factions(struct cfg_ctx *c, const config_setting_t *policy)
 		g = config_setting_get_elem(l, i - base);
 		if (cfg_group(c, g, c->store ? store_faction_fields : faction_fields) ||
 		    cfg_name(c, g, "name", true, c->factions[i].name) < 0 ||
-		    cfg_unique(c, g, c->factions + base, sizeof *c->factions, i - base, "filter action") ||
+		    cfg_unique(c, g, &c->faction_names, c->factions, sizeof *c->factions, i, base,
+			       "filter action") ||
 		    cfg_keyword(c, g, "action", true, action_kw, &a) < 0)
 			return -1;
 		c->factions[i].action = (uint8_t)a;
@@ -282,4 +283,10 @@ void cfg_policy_scratch_free(struct cfg_ctx *c)
 	c->lists = NULL;
 	c->factions = NULL;
 	c->n_lists = c->n_factions = 0;
+	cfg_names_free(&c->port_names);
+	cfg_names_free(&c->sa_names);
+	cfg_names_free(&c->rule_names);
+	cfg_names_free(&c->list_names);
+	cfg_names_free(&c->faction_names);
+	cfg_names_free(&c->policy_names);
 }

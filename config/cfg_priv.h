@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "cfg_names.h"
 
 #define CFG_MAX_LIST 4096          /* routes, neighbours, actions, policies, filters per list */
 #define CFG_MAX_SAS 65536          /* static SAs: a gateway with many peers keyed by hand */
@@ -53,6 +54,12 @@ struct cfg_ctx {
 	uint32_t n_factions, factions_base;
 	struct cfg_faction *factions;
 	uint32_t n_rule_filters; /* copied so far, against CFG_MAX_RULE_FILTERS */
+	/* the names loaded so far, for the duplicate and reference checks */
+	struct cfg_names port_names, sa_names, rule_names; /* of c->cfg; rules: one policy's */
+	struct cfg_names list_names, faction_names;        /* of lists, factions */
+	struct cfg_names policy_names;                     /* of the store's policies */
+	struct cfg_names spi_names;  /* of spi_keys, while the SAs load: (direction, SPI, address) */
+	char (*spi_keys)[DPSEC_NAME_MAX];
 };
 
 /* A keyword table ends with a NULL name. */
@@ -112,10 +119,16 @@ int cfg_load_mm_methods(struct cfg_ctx *c, const config_setting_t *g, struct cfg
 int cfg_dscp(struct cfg_ctx *c, const config_setting_t *g, bool *fixed, uint8_t *dscp);
 int cfg_name(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
 	     char out[DPSEC_NAME_MAX]);
-int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, const void *base, size_t stride,
-	       uint32_t n, const char *kind);
+/* Record idx of base (records of stride bytes, each beginning with its
+ * name) was loaded from g, element idx - first of its list: its name must
+ * not be one x holds already; x then holds it too. */
+int cfg_unique(struct cfg_ctx *c, const config_setting_t *g, struct cfg_names *x,
+	       const void *base, size_t stride, uint32_t idx, uint32_t first, const char *kind);
+/* Member name of g names one of the n records of base, which x holds:
+ * *idx is its number. */
 int cfg_ref(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
-	    const void *base, size_t stride, uint32_t n, const char *kind, uint32_t *idx);
+	    const struct cfg_names *x, const void *base, size_t stride, uint32_t n,
+	    const char *kind, uint32_t *idx);
 int cfg_addr(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,
 	     struct dpsec_addr *out);
 int cfg_net_prefix(struct cfg_ctx *c, const config_setting_t *g, const char *name, bool req,

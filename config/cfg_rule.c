@@ -100,7 +100,7 @@ static int rule_sa(struct cfg_ctx *c, const config_setting_t *g, const struct dp
 	const struct dpsec_sa_conf *sa;
 	const config_setting_t *s;
 	uint32_t i;
-	int k = cfg_ref(c, g, field, false, c->cfg->sas, sizeof *c->cfg->sas, c->cfg->n_sas,
+	int k = cfg_ref(c, g, field, false, &c->sa_names, c->cfg->sas, sizeof *c->cfg->sas, c->cfg->n_sas,
 			"security association", &i);
 
 	if (k <= 0)
@@ -155,10 +155,10 @@ static int load_rule(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 
 	if (cfg_group(c, g, c->store ? store_rule_fields : rule_fields) ||
 	    cfg_name(c, g, "name", true, r->name) < 0 ||
-	    cfg_unique(c, g, c->cfg->rules, sizeof *r, idx, "rule") ||
-	    cfg_ref(c, g, "filter_list", true, c->lists, sizeof *c->lists, c->n_lists,
+	    cfg_unique(c, g, &c->rule_names, c->cfg->rules, sizeof *r, idx, 0, "rule") ||
+	    cfg_ref(c, g, "filter_list", true, &c->list_names, c->lists, sizeof *c->lists, c->n_lists,
 		    "filter list", &li) < 0 ||
-	    cfg_ref(c, g, "filter_action", true, c->factions, sizeof *c->factions,
+	    cfg_ref(c, g, "filter_action", true, &c->faction_names, c->factions, sizeof *c->factions,
 		    c->n_factions, "filter action", &ai) < 0 ||
 	    cfg_int(c, g, "priority", false, 0, 1000000, &prio) < 0)
 		return -1;
@@ -178,6 +178,7 @@ int cfg_load_rules(struct cfg_ctx *c, const config_setting_t *policy)
 	uint32_t i, n;
 	int r = cfg_list(c, policy, "rules", false, 0, CFG_MAX_RULES, &l);
 
+	cfg_names_free(&c->rule_names);
 	if (r <= 0)
 		return r;
 	n = (uint32_t)config_setting_length(l);

@@ -314,19 +314,33 @@ static int sa_dscp(struct cfg_ctx *c, const config_setting_t *g, struct dpsec_sa
 	return r < 0 ? -1 : 0;
 }
 
+/* SA idx's (direction, SPI, address) as text, the name its key is
+ * indexed by: the address's family and all its bytes, as cfg_addr_equal()
+ * compares them. */
+static void spi_key(struct cfg_ctx *c, uint32_t idx, const struct dpsec_addr *a)
+{
+	const struct dpsec_sa_conf *sa = &c->cfg->sas[idx];
+	char *k = c->spi_keys[idx];
+	int n = snprintf(k, DPSEC_NAME_MAX, "%u %08x %u ", sa->direction, sa->spi, a->family);
+
+	for (size_t i = 0; i < sizeof(a->a); i++, n += 2)
+		snprintf(k + n, DPSEC_NAME_MAX - (size_t)n, "%02x", a->a[i]);
+}
+
 /* Inbound SAs are found by (SPI, local), outbound ones by (SPI, remote). */
 static int sa_spi_unique(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 {
 	const struct dpsec_sa_conf *sa = &c->cfg->sas[idx], *o;
 	bool in = sa->direction == DPSEC_DIR_IN;
 	char buf[CFG_ADDR_STRLEN];
-	uint32_t i;
+	int i;
 
-	for (i = 0; i < idx; i++) {
+	spi_key(c, idx, in ? &sa->local : &sa->remote);
+	i = cfg_names_add(&c->spi_names, c->spi_keys, sizeof(c->spi_keys[0]), idx);
+	if (i == -2)
+		return cfg_fail(c, g, "out of memory");
+	if (i >= 0) {
 		o = &c->cfg->sas[i];
-		if (o->direction != sa->direction || o->spi != sa->spi ||
-		    !cfg_addr_equal(in ? &o->local : &o->remote, in ? &sa->local : &sa->remote))
-			continue;
 		return cfg_fail(c, config_setting_get_member(g, "spi"),
 				"SPI 0x%x with %s %s is already used by %s SA \"%s\"; (SPI, %s address) "
 				"must be unique among %s SAs", sa->spi, in ? "local" : "remote",
@@ -342,7 +356,7 @@ static int load_sa(struct cfg_ctx *c, const config_setting_t *g, uint32_t idx)
 	int dir, mode;
 
 	if (cfg_group(c, g, c->store ? store_sa_fields : sa_fields) || cfg_name(c, g, "name", true, sa->name) < 0 ||
-	    cfg_unique(c, g, c->cfg->sas, sizeof *sa, idx, "security association") ||
+	    cfg_unique(c, g, &c->sa_names, c->cfg->sas, sizeof *sa, idx, 0, "security association") ||
 	    sa_spi(c, g, sa) || cfg_keyword(c, g, "direction", true, dir_kw, &dir) < 0 ||
 	    cfg_keyword(c, g, "mode", true, mode_kw, &mode) < 0)
 		return -1;
@@ -364,15 +378,21 @@ int cfg_load_sas(struct cfg_ctx *c, const config_setting_t *root)
 	uint32_t i, n;
 	int r = cfg_list(c, root, "security_associations", false, 0, CFG_MAX_SAS, &l);
 
+	cfg_names_free(&c->sa_names);
 	if (r <= 0)
 		return r;
 	n = (uint32_t)config_setting_length(l);
 	c->cfg->sas = calloc(n ? n : 1, sizeof *c->cfg->sas);
-	if (!c->cfg->sas)
-		return cfg_fail(c, l, "out of memory");
-	c->cfg->n_sas = n;
-	for (i = 0; i < n; i++)
+	c->spi_keys = calloc(n ? n : 1, sizeof(*c->spi_keys));
+	if (!c->cfg->sas || !c->spi_keys)
+		r = cfg_fail(c, l, "out of memory");
+	else
+		c->cfg->n_sas = n;
+	for (i = 0; r >= 0 && i < n; i++)
 		if (load_sa(c, config_setting_get_elem(l, i), i))
-			return -1;
-	return 0;
+			r = -1;
+	free(c->spi_keys);
+	c->spi_keys = NULL;
+	cfg_names_free(&c->spi_names);
+	return r < 0 ? -1 : 0;
 }

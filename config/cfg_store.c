@@ -426,7 +426,12 @@ static int load_rule_extras(struct cfg_ctx *c, const config_setting_t *g, const 
 	snprintf(sr->description, sizeof(sr->description), "%s", d);
 	if (k == 1 && r->action != DPSEC_ACTION_NEGOTIATE)
 		return cfg_fail(c, l, "only negotiate rules authenticate peers");
-	sr->n_auth = k == 1 ? (uint32_t)config_setting_length(l) : 0;
+	if (k == 1) {
+		sr->auth = calloc((size_t)config_setting_length(l), sizeof(*sr->auth));
+		if (sr->auth == NULL)
+			return cfg_fail(c, l, "out of memory");
+		sr->n_auth = (uint32_t)config_setting_length(l);
+	}
 	for (uint32_t i = 0; i < sr->n_auth; i++)
 		if (load_auth(c, config_setting_get_elem(l, i), &sr->auth[i]) < 0)
 			return -1;
@@ -521,7 +526,7 @@ static int load_policies(struct cfg_ctx *c, const config_setting_t *root, struct
 		st->n_policies++;
 		p[base + i].builtin = c->path[0] == '\0';
 		if (load_policy(c, pg, &p[base + i]) < 0 ||
-		    cfg_unique(c, pg, p + base, sizeof(*p), i, "policy"))
+		    cfg_unique(c, pg, &c->policy_names, p, sizeof(*p), base + i, base, "policy"))
 			return -1;
 	}
 	return 0;
@@ -642,6 +647,8 @@ static int load_store(const char *path, const char *text, const char *name,
 	rc = cfg_load_text(&c, text, perm, store_sections);
 	if (rc == 0)
 		rc = check_psk_mode(&c, out, perm);
+	if (rc == 0 && cfg_store_index(out) < 0)
+		rc = cfg_file_fail(&c, path, "out of memory for the index of its names");
 	(void)name;
 	cfg_free(&scratch);
 	cfg_policy_scratch_free(&c);
@@ -667,13 +674,31 @@ int cfg_store_load_string(const char *text, const char *name, struct cfg_store *
 	return load_store(name, text, name, CFG_PERM_WARN, out, err);
 }
 
+void cfg_store_rule_free(struct cfg_store_rule *r)
+{
+	if (r->auth != NULL)
+		explicit_bzero(r->auth, r->n_auth * sizeof(*r->auth)); /* pre-shared keys */
+	free(r->auth);
+	r->auth = NULL;
+	r->n_auth = 0;
+}
+
+static void free_index(struct cfg_store *s)
+{
+	cfg_names_free(&s->policy_names);
+	cfg_names_free(&s->list_names);
+	cfg_names_free(&s->action_names);
+	cfg_names_free(&s->sa_names);
+}
+
 void cfg_store_free(struct cfg_store *s)
 {
+	free_index(s);
 	for (uint32_t i = 0; s->filter_lists && i < s->n_filter_lists; i++)
 		free(s->filter_lists[i].filters);
 	for (uint32_t i = 0; s->policies && i < s->n_policies; i++) {
-		if (s->policies[i].rules != NULL)
-			explicit_bzero(s->policies[i].rules, s->policies[i].n_rules * sizeof(*s->policies[i].rules));
+		for (uint32_t r = 0; r < s->policies[i].n_rules; r++)
+			cfg_store_rule_free(&s->policies[i].rules[r]);
 		free(s->policies[i].rules);
 	}
 	if (s->sas != NULL)
@@ -685,16 +710,32 @@ void cfg_store_free(struct cfg_store *s)
 	explicit_bzero(s, sizeof(*s));
 }
 
+int cfg_store_index(struct cfg_store *s)
+{
+	if (cfg_names_build(&s->policy_names, s->policies, sizeof(*s->policies), s->n_policies) < 0 ||
+	    cfg_names_build(&s->list_names, s->filter_lists, sizeof(*s->filter_lists),
+			    s->n_filter_lists) < 0 ||
+	    cfg_names_build(&s->action_names, s->filter_actions, sizeof(*s->filter_actions),
+			    s->n_filter_actions) < 0 ||
+	    cfg_names_build(&s->sa_names, s->sas, sizeof(*s->sas), s->n_sas) < 0) { /* conf.name first */
+		free_index(s);
+		return -1;
+	}
+	return 0;
+}
+
 const struct cfg_policy *cfg_store_policy(const struct cfg_store *s, const char *name)
 {
-	int i = cfg_find_name(s->policies, sizeof(*s->policies), s->n_policies, name);
+	int i = cfg_names_find(&s->policy_names, s->policies, sizeof(*s->policies), s->n_policies,
+			       name);
 
 	return i < 0 ? NULL : &s->policies[i];
 }
 
 const struct cfg_filter_list *cfg_store_filter_list(const struct cfg_store *s, const char *name)
 {
-	int i = cfg_find_name(s->filter_lists, sizeof(*s->filter_lists), s->n_filter_lists, name);
+	int i = cfg_names_find(&s->list_names, s->filter_lists, sizeof(*s->filter_lists),
+			       s->n_filter_lists, name);
 
 	return i < 0 ? NULL : &s->filter_lists[i];
 }
@@ -702,14 +743,15 @@ const struct cfg_filter_list *cfg_store_filter_list(const struct cfg_store *s, c
 const struct cfg_filter_action *cfg_store_filter_action(const struct cfg_store *s,
 							const char *name)
 {
-	int i = cfg_find_name(s->filter_actions, sizeof(*s->filter_actions), s->n_filter_actions, name);
+	int i = cfg_names_find(&s->action_names, s->filter_actions, sizeof(*s->filter_actions),
+			       s->n_filter_actions, name);
 
 	return i < 0 ? NULL : &s->filter_actions[i];
 }
 
 const struct cfg_static_sa *cfg_store_sa(const struct cfg_store *s, const char *name)
 {
-	int i = cfg_find_name(s->sas, sizeof(*s->sas), s->n_sas, name); /* conf.name is first */
+	int i = cfg_names_find(&s->sa_names, s->sas, sizeof(*s->sas), s->n_sas, name);
 
 	return i < 0 ? NULL : &s->sas[i];
 }

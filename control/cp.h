@@ -35,7 +35,9 @@ struct cp_op {
 	char target[DPSEC_NAME_MAX];     /* filter list, SA, policy name */
 	struct dpsec_filter filter;
 	struct cfg_static_sa sa;         /* keys: wiped with the op */
-	struct cfg_store_rule rule;
+	struct cfg_store_rule rule;      /* its auth NULL: the op's one method is below */
+	uint32_t psk_len;                /* rule add with rule.n_auth 1: its pre-shared key */
+	uint8_t psk[CFG_PSK_MAX];
 };
 
 /* The segment of the dpsecd being managed. */

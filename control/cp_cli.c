@@ -270,9 +270,8 @@ static int build_rule(struct params *p, struct cp_op *op, struct cp_out *o)
 			return -1;
 		}
 		op->rule.n_auth = 1;
-		op->rule.auth[0].kind = CFG_AUTH_PSK;
-		op->rule.auth[0].psk_len = (uint32_t)strlen(v);
-		memcpy(op->rule.auth[0].psk, v, strlen(v));
+		op->psk_len = (uint32_t)strlen(v);
+		memcpy(op->psk, v, strlen(v));
 	}
 	return 0;
 }

@@ -77,6 +77,12 @@ static const char *sa_user(const struct cfg_store *s, const char *sa, const char
 	return NULL;
 }
 
+/* The store's lookups by name again, after an SA came or went. */
+static int reindex(struct cfg_store *s, char *err, size_t errlen)
+{
+	return cfg_store_index(s) < 0 ? fail(err, errlen, "out of memory%s", "") : 0;
+}
+
 static int op_sa(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)
 {
 	const struct cfg_static_sa *cur = cfg_store_sa(s, op->target);
@@ -91,7 +97,7 @@ static int op_sa(struct cfg_store *s, const struct cp_op *op, char *err, size_t 
 			return fail(err, errlen, "out of memory%s", "");
 		s->sas = sas;
 		s->sas[s->n_sas++] = op->sa;
-		return 0;
+		return reindex(s, err, errlen);
 	}
 	if (cur == NULL)
 		return fail(err, errlen, "no SA named \"%s\"", op->target);
@@ -104,6 +110,30 @@ static int op_sa(struct cfg_store *s, const struct cp_op *op, char *err, size_t 
 
 	explicit_bzero(&s->sas[i], sizeof(s->sas[i]));
 	s->sas[i] = s->sas[--s->n_sas];
+	return reindex(s, err, errlen);
+}
+
+/* The op's rule at the end of p's, with its pre-shared key, if any, as
+ * its one authentication method. */
+static int add_rule(struct cfg_policy *p, const struct cp_op *op)
+{
+	struct cfg_store_rule *r = realloc(p->rules, (p->n_rules + 1) * sizeof(*r));
+	struct cfg_auth_method *auth = NULL;
+
+	if (r == NULL)
+		return -1;
+	p->rules = r;
+	if (op->rule.n_auth > 0) {
+		auth = calloc(1, sizeof(*auth));
+		if (auth == NULL)
+			return -1;
+		auth->kind = CFG_AUTH_PSK;
+		auth->psk_len = op->psk_len;
+		memcpy(auth->psk, op->psk, op->psk_len);
+	}
+	r[p->n_rules] = op->rule;
+	r[p->n_rules].auth = auth;
+	r[p->n_rules++].n_auth = auth != NULL ? 1 : 0;
 	return 0;
 }
 
@@ -122,18 +152,15 @@ static int op_rule(struct cfg_store *s, const struct cp_op *op, char *err, size_
 	if (op->kind == CP_OP_RULE_DEL) {
 		if (found < 0)
 			return fail(err, errlen, "no rule named \"%s\"", op->rule.name);
-		p->rules[found] = p->rules[--p->n_rules];
+		cfg_store_rule_free(&p->rules[found]);
+		p->n_rules--; /* the others keep their order: it breaks priority ties */
+		memmove(&p->rules[found], &p->rules[found + 1],
+			(p->n_rules - (uint32_t)found) * sizeof(*p->rules));
 		return 0;
 	}
 	if (found >= 0)
 		return fail(err, errlen, "a rule named \"%s\" exists", op->rule.name);
-	struct cfg_store_rule *r = realloc(p->rules, (p->n_rules + 1) * sizeof(*r));
-
-	if (r == NULL)
-		return fail(err, errlen, "out of memory%s", "");
-	p->rules = r;
-	p->rules[p->n_rules++] = op->rule;
-	return 0;
+	return add_rule(p, op) < 0 ? fail(err, errlen, "out of memory%s", "") : 0;
 }
 
 static int apply_op(struct cfg_store *s, const struct cp_op *op, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "cfg_names.h"
 #include "dpsec_model.h"
 
 #define CFG_DESC_MAX 128
@@ -94,7 +95,8 @@ struct cfg_store_rule {
 	bool tunnel;
 	struct dpsec_addr tunnel_endpoint;
 	uint32_t n_auth;
-	struct cfg_auth_method auth[CFG_MAX_AUTH]; /* in order of preference */
+	struct cfg_auth_method *auth; /* n_auth of them, in order of preference; the
+				       * store's own allocation (wiped and freed with it) */
 	char outbound_sa[DPSEC_NAME_MAX];          /* static SAs ("" = none: negotiate) */
 	char inbound_sa[DPSEC_NAME_MAX];
 };
@@ -169,6 +171,8 @@ struct cfg_store {
 	struct cfg_policy *policies;     /* the built-in ones included */
 	uint32_t n_sas;
 	struct cfg_static_sa *sas;
+	/* the lookups by name below: cfg_store_index() */
+	struct cfg_names policy_names, list_names, action_names, sa_names;
 };
 
 /* The built-in policies, filter lists and filter actions, in the store's
@@ -192,6 +196,16 @@ int cfg_store_load_string(const char *text, const char *name, struct cfg_store *
 int cfg_store_save(const struct cfg_store *s, const char *path, char err[CFG_ERR_MAX]);
 
 void cfg_store_free(struct cfg_store *s);
+
+/* Indexes the names of the store's policies, filter lists, filter actions
+ * and SAs for the lookups below; again after a change that adds or takes
+ * out any of them (the loader does it). Returns 0, or -1 when out of
+ * memory (the lookups then walk the arrays). */
+int cfg_store_index(struct cfg_store *s);
+
+/* Wipes and frees what a rule holds of its own (its authentication
+ * methods), for a rule taken out of a store. */
+void cfg_store_rule_free(struct cfg_store_rule *r);
 
 const struct cfg_policy *cfg_store_policy(const struct cfg_store *s, const char *name);
 const struct cfg_filter_list *cfg_store_filter_list(const struct cfg_store *s, const char *name);

@@ -3,8 +3,10 @@
  * dataplane/dp_cmd.c, through the real segment and rings): each rule must
  * carry the SA its store entry names and each inbound SA be bound to its
  * rule, first from a flushed dataplane, then after the store swaps two
- * rules' SAs. The manager runs on this thread (as dpsecd's manager lcore
- * does), dpsec-ctld's sync on another. */
+ * rules' SAs; and dynamic rule changes (control/cp_edit.c): a rule
+ * deleted leaves the others in their order, which breaks priority ties, a
+ * rule added carries its pre-shared key. The manager runs on this thread
+ * (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -120,6 +122,15 @@ static void *apply(void *arg)
 	return arg;
 }
 
+static struct cp_op change_op;
+
+static void *dynamic_change(void *arg)
+{
+	sync_rc = cp_change(&cp, &change_op, false, sync_err, sizeof(sync_err));
+	synced = true;
+	return arg;
+}
+
 /* Runs fn on a thread of its own while this one is the manager. */
 static void run_ctld(void *(*fn)(void *))
 {
@@ -131,6 +142,27 @@ static void run_ctld(void *(*fn)(void *))
 		dp_cmd_poll(&ctx);
 	pthread_join(t, NULL);
 	ck_assert_msg(sync_rc == 0, "%s", sync_err);
+}
+
+/* dpsec-ctld's side attached to the manager's segment, counting answers
+ * from where its command ring stands (as dpsec-ctld does). */
+static void ctld_attach(void)
+{
+	char err[256];
+
+	ck_assert_msg(cp_seg_attach(&cp.seg, instance, err, sizeof(err)) == 0, "%s", err);
+	cp.attached = true;
+	cp.ack_base = cp.acked = cp.want_seq = cp.wait_from = atomic_load(&cp.seg.cmd->head);
+}
+
+/* dpsec-ctld's side gone, for the next test to start afresh. */
+static void ctld_done(void)
+{
+	cp_seg_detach(&cp.seg);
+	cfg_store_free(&cp.store);
+	free(cp.sa);
+	free(cp.ops);
+	memset(&cp, 0, sizeof(cp));
 }
 
 /* The SA id whose directory entry is named name, or DPSEC_SA_NONE. */
@@ -170,10 +202,7 @@ static void check_bindings(bool swapped)
 
 START_TEST(test_rules_carry_their_sas)
 {
-	char err[256];
-
-	ck_assert_msg(cp_seg_attach(&cp.seg, instance, err, sizeof(err)) == 0, "%s", err);
-	cp.attached = true;
+	ctld_attach();
 	load_store(false);
 	run_ctld(sync_full);
 	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
@@ -183,9 +212,65 @@ START_TEST(test_rules_carry_their_sas)
 	run_ctld(apply);
 	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
 	check_bindings(true);
-	cp_seg_detach(&cp.seg);
-	cfg_store_free(&cp.store);
-	free(cp.sa);
+	ctld_done();
+}
+END_TEST
+
+/* The running policy's rules, by name, in the order the dataplane breaks
+ * their (equal) priorities: its live rule set's. */
+static void check_rule_order(const char *const *names, uint32_t n)
+{
+	const struct cfg_policy *p = cfg_store_policy(&cp.store, "site");
+	const struct dp_ruleset *rs = &ctx.mgr->live;
+
+	ck_assert_uint_eq(p->n_rules, n);
+	ck_assert_uint_eq(rs->n, n);
+	for (uint32_t i = 0; i < n; i++) {
+		ck_assert_str_eq(p->rules[i].name, names[i]);
+		ck_assert_str_eq(rs->rules[i].r.name, names[i]);
+	}
+}
+
+START_TEST(test_dynamic_rule_changes)
+{
+	char path[] = "/tmp/dpsec-cp-sync-XXXXXX", *text = store_text(false);
+	const char *order[TUNNELS + 1];
+	const struct cfg_store_rule *added;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	free(text);
+	cp.o.store_path = path;
+	ctld_attach();
+	load_store(false);
+	run_ctld(sync_full);
+
+	change_op = (struct cp_op){ .kind = CP_OP_RULE_DEL, .target = "site", .rule.name = "r0" };
+	run_ctld(dynamic_change);
+	for (int k = 1; k < TUNNELS; k++) {
+		order[k - 1] = malloc(16);
+		snprintf((char *)order[k - 1], 16, "r%d", k);
+	}
+	check_rule_order(order, TUNNELS - 1);
+
+	change_op = (struct cp_op){ .kind = CP_OP_RULE_ADD, .target = "site", .rule.name = "late",
+				    .rule.filter_list = "l0", .rule.filter_action = "secure",
+				    .rule.enabled = true, .rule.n_auth = 1, .psk_len = 12, .psk = "late-secret!" };
+	run_ctld(dynamic_change);
+	order[TUNNELS - 1] = "late";
+	check_rule_order(order, TUNNELS);
+	added = &cfg_store_policy(&cp.store, "site")->rules[TUNNELS - 1];
+	ck_assert_uint_eq(added->n_auth, 1);
+	ck_assert_uint_eq(added->auth[0].kind, CFG_AUTH_PSK);
+	ck_assert_mem_eq(added->auth[0].psk, "late-secret!", 12);
+	ck_assert_uint_eq(added->auth[0].psk_len, 12);
+
+	for (int k = 0; k < TUNNELS - 1; k++)
+		free((char *)order[k]);
+	ctld_done();
+	unlink(path);
 }
 END_TEST
 
@@ -197,6 +282,7 @@ int main(void)
 	setup();
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_rules_carry_their_sas);
+	tcase_add_test(tc, test_dynamic_rule_changes);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -2,7 +2,8 @@
  * stores refused with file, line, field and reason (a pre-shared key never
  * in the message); defaults and the built-in policies; a store written by
  * cfg_store_save() loads back the same; the compiler's exemptions, order
- * flags and stable rule ids; the management socket's request decoder. */
+ * flags and stable rule ids; the management socket's request decoder; the
+ * name index behind the loader's checks and the store's lookups. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -189,6 +190,22 @@ static const struct bad bad_stores[] = {
 	  "t.conf:1: policies.[0].name: \"Client (Respond Only)\" is the name of a built-in policy" },
 	{ "filter_lists = ( { name = \"All IP Traffic\"; filters = ( { source = \"1.0.0.0/8\"; "
 	  "destination = \"2.0.0.0/8\"; } ); } );\n", "is the name of a built-in filter list" },
+	/* names the file repeats, loaded after the built-ins': the line is the file's */
+	{ "filter_lists = ( { name = \"x\"; filters = ( { source = \"1.0.0.0/8\"; destination = \"2.0.0.0/8\"; } ); },\n"
+	  "{ name = \"y\"; filters = ( { source = \"1.0.0.0/8\"; destination = \"3.0.0.0/8\"; } ); },\n"
+	  "{ name = \"x\"; filters = ( { source = \"2.0.0.0/8\"; destination = \"3.0.0.0/8\"; } ); } );\n",
+	  "t.conf:3: filter_lists.[2].name: duplicate filter list name \"x\" (first defined at line 1)" },
+	{ "filter_actions = ( { name = \"a\"; action = \"permit\"; },\n{ name = \"a\"; action = \"block\"; } );\n",
+	  "t.conf:2: filter_actions.[1].name: duplicate filter action name \"a\" (first defined at line 1)" },
+	{ "policies = ( { name = \"p\"; },\n{ name = \"q\"; },\n{ name = \"p\"; } );\n",
+	  "t.conf:3: policies.[2].name: duplicate policy name \"p\" (first defined at line 1)" },
+	{ "policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"All IP Traffic\"; "
+	  "filter_action = \"Permit\"; },\n{ name = \"r\"; filter_list = \"All IP Traffic\"; "
+	  "filter_action = \"Permit\"; } ); } );\n",
+	  "t.conf:2: policies.[0].rules.[1].name: duplicate rule name \"r\" (first defined at line 1)" },
+	{ "policies = ( { name = \"p\"; rules = ( { name = \"r\"; filter_list = \"nope\"; "
+	  "filter_action = \"Permit\"; } ); } );\n",
+	  "t.conf:1: policies.[0].rules.[0].filter_list: no filter list named \"nope\"" },
 	{ "policies = ( { name = \"p\"; main_mode = { lifetime_minutes = 3; }; } );\n",
 	  "policies.[0].main_mode.lifetime_minutes" },
 	{ "policies = ( { name = \"p\"; main_mode = { ike_version = 3; }; } );\n",
@@ -618,6 +635,66 @@ START_TEST(test_certificate_method)
 }
 END_TEST
 
+struct named {
+	char name[DPSEC_NAME_MAX];
+	uint32_t payload;
+};
+
+/* Thousands of names through the index's growth, with the array moved
+ * under it: each found at its number, a repeated name refused with the
+ * first's number, names not there and records beyond n not found. */
+START_TEST(test_name_index)
+{
+	enum { N = 5000 };
+	struct named *r = calloc(N + 1, sizeof(*r));
+	struct cfg_names x = { 0 };
+
+	ck_assert_ptr_nonnull(r);
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(r[i].name, sizeof(r[i].name), "tunnel-%u", i * 7919 % 100003);
+		ck_assert_int_eq(cfg_names_add(&x, r, sizeof(*r), i), -1);
+	}
+	r = realloc(r, (N + 2) * sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	snprintf(r[N].name, sizeof(r[N].name), "%s", r[1234].name);
+	ck_assert_int_eq(cfg_names_add(&x, r, sizeof(*r), N), 1234);
+	ck_assert_uint_eq(x.count, N);
+	for (uint32_t i = 0; i < N; i++)
+		ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, r[i].name), (int)i);
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, "tunnel-100003"), -1);
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, ""), -1);
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), 100, r[100].name), -1);
+	ck_assert_int_eq(cfg_names_build(&x, r, sizeof(*r), 10), 0);
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, r[10].name), -1);
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, r[9].name), 9);
+	cfg_names_free(&x); /* an empty index walks the array */
+	ck_assert_int_eq(cfg_names_find(&x, r, sizeof(*r), N, r[4321].name), 4321);
+	free(r);
+}
+END_TEST
+
+#define SPI_SA(name, dir, local, remote)                                                  \
+	"{ name = \"" name "\"; spi = 0x1001; direction = \"" dir "\"; mode = \"tunnel\"; "   \
+	"local = \"" local "\"; remote = \"" remote "\"; encryption = \"aes128gcm16\"; "       \
+	"encryption_key = \"0x000102030405060708090a0b0c0d0e0f10111213\"; }"
+
+/* One SPI may serve SAs to several peers, and both ways: an outbound SA
+ * is found by (SPI, remote), an inbound one by (SPI, local). */
+START_TEST(test_spi_scopes)
+{
+	struct cfg_store s;
+
+	load_ok("security_associations = ( " SPI_SA("o1", "outbound", "192.0.2.1", "192.0.2.2") ",\n"
+		SPI_SA("o2", "outbound", "192.0.2.1", "192.0.2.3") ",\n"
+		SPI_SA("o3", "outbound", "2001:db8::1", "2001:db8::2") ",\n"
+		SPI_SA("i1", "inbound", "192.0.2.2", "192.0.2.1") ",\n"
+		SPI_SA("i2", "inbound", "192.0.2.9", "192.0.2.2") " );\n", &s);
+	ck_assert_uint_eq(s.n_sas, 5);
+	ck_assert_ptr_eq(cfg_store_sa(&s, "i2"), &s.sas[4]);
+	cfg_store_free(&s);
+}
+END_TEST
+
 START_TEST(test_compile)
 {
 	char err[CFG_ERR_MAX];
@@ -719,6 +796,8 @@ int main(void)
 	tcase_add_test(st, test_named_methods);
 	tcase_add_test(st, test_main_mode_methods);
 	tcase_add_test(cc, test_compile);
+	tcase_add_test(cc, test_name_index);
+	tcase_add_test(st, test_spi_scopes);
 	tcase_add_loop_test(mg, test_mgmt_decode, 0, sizeof(reqs) / sizeof(reqs[0]));
 	tcase_add_test(mg, test_mgmt_too_many_args);
 	suite_add_tcase(s, st);
