@@ -112,6 +112,8 @@ struct cp_ctx {
 	struct cp_op *ops;               /* dynamic changes since start */
 	struct cp_seg seg;
 	bool attached, synced;           /* synced: the dataplane matches the store */
+	bool sync_wanted;                /* IKE changed its child SAs' rules since the last
+					  * cp_apply(): cp_sync_if_wanted() or cp_ike_flush() */
 	uint64_t ack_base;               /* the first command of this attachment */
 	uint64_t acked;                  /* ack_base + answers to our commands */
 	uint64_t refused;
@@ -166,6 +168,9 @@ void cp_events_poll(struct cp_ctx *c);
 int cp_sync_full(struct cp_ctx *c, char *err, size_t errlen);
 int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen);
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen);
+/* cp_apply() when c->sync_wanted, before what needs dpsecd in line (a
+ * negotiation's held packets sent through its new pair). */
+void cp_sync_if_wanted(struct cp_ctx *c);
 /* A negotiated SA into a free slot (bound to rule_id); its id or -ENOSPC. */
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);

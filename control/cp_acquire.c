@@ -200,6 +200,7 @@ static void fallback(struct cp_ctx *c, struct cp_acquire *a, const char *why)
 /* The held packets go out through an SA the peer has. */
 static void concluded(struct cp_ctx *c, struct cp_acquire *a)
 {
+	cp_sync_if_wanted(c); /* the pair's rule in dpsecd first */
 	c->mm[CP_MM_active_acquire]--;
 	c->mm[CP_MM_acquire_heap_size]--;
 	release_held(c, a, DPSEC_ACQUIRE_SEND);

@@ -433,7 +433,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 		[CP_IKE_RULE_SHARED] = ", beside another pair with that peer"
 	};
 	struct cp_dyn_rule *d = NULL;
-	char err[CP_ERR_MAX] = "", p[64];
+	char p[64];
 	enum cp_ike_rule_how how = CP_IKE_RULE_NEW;
 
 	addr_str(&ch->out.remote, p, sizeof(p));
@@ -459,8 +459,7 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	c->mm[CP_MM_ike_quick_mode]++;
 	cp_audit("IKE child SA up with %s: SPIs in 0x%08x out 0x%08x%s%s", p, ch->in.spi, ch->out.spi,
 		 ch->udp_encap ? ", ESP in UDP (NAT)" : "", how_said[how]);
-	if (cp_apply(c, err, sizeof(err)) < 0)
-		cp_log(LOG_ERR, "ike: the rule for the child SA with %s: %s", p, err);
+	c->sync_wanted = true; /* the rule carries the pair once the batch's events are in */
 	if (version == 2 && !ch->initiator) /* the peer installs it on our answer, not yet sent */
 		cp_negotiate_answered(c, (uint32_t)ev->user, &ch->out.remote);
 	else
@@ -471,7 +470,6 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
 {
 	struct cp_ike_child *s = cp_ike_find_child(c->ike, spi_in);
-	char err[CP_ERR_MAX] = "";
 
 	if (s == NULL)
 		return;
@@ -480,8 +478,35 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 	cp_sa_del_negotiated(c, s->sa_out);
 	s->used = false;
 	cp_audit("IKE child SA down: SPI in 0x%08x", spi_in);
-	if (cp_apply(c, err, sizeof(err)) < 0)
-		cp_log(LOG_ERR, "ike: removing a child SA's rule: %s", err);
+	c->sync_wanted = true;
+}
+
+/* A datagram out now, or, while dpsecd is behind the child SAs it may
+ * answer for, held (with those held before it) until cp_ike_flush(). */
+static void send_or_hold(struct cp_ctx *c, struct ikev2_event *ev)
+{
+	struct cp_ike *k = c->ike;
+
+	if (k->n_held == CP_IKE_HELD_MAX)
+		cp_ike_flush(c);
+	if (!c->sync_wanted && k->n_held == 0) {
+		send_dgram(c, ev);
+		return;
+	}
+	k->held[k->n_held++] = *ev; /* its datagram is the queue's now */
+	ev->send.data = NULL;
+}
+
+void cp_ike_flush(struct cp_ctx *c)
+{
+	struct cp_ike *k = c->ike;
+
+	cp_sync_if_wanted(c);
+	for (uint32_t i = 0; i < k->n_held; i++) {
+		send_dgram(c, &k->held[i]);
+		ikev2_event_release(&k->held[i]);
+	}
+	k->n_held = 0;
 }
 
 bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)
@@ -658,12 +683,12 @@ static bool acquire_peer(const struct cp_ctx *c, const struct ikev2_event *ev, s
 	return false;
 }
 
-void cp_ike_event(struct cp_ctx *c, const struct ikev2_event *ev, int version)
+void cp_ike_event(struct cp_ctx *c, struct ikev2_event *ev, int version)
 {
 	struct dpsec_addr peer;
 
 	switch (ev->kind) {
-	case IKEV2_EV_SEND: send_dgram(c, ev); break;
+	case IKEV2_EV_SEND: send_or_hold(c, ev); break;
 	case IKEV2_EV_NAT:
 		cp_log(LOG_INFO, "ike: NAT: local %s, remote %s", ev->nat.local_behind_nat ? "yes" : "no",
 		       ev->nat.remote_behind_nat ? "yes" : "no");
@@ -699,6 +724,7 @@ void cp_ike_poll(struct cp_ctx *c)
 		ikev2_event_release(&ev);
 	}
 	cp_ikev1_poll(c, c->ike->v1, cp_ike_now_ms());
+	cp_ike_flush(c); /* one sync for all the child SAs the datagrams brought */
 }
 
 /* Our address towards peer: the kernel's route (the exception TAP). */

@@ -59,6 +59,7 @@ struct cp_ike_child {
 };
 
 #define CP_IKE_MAX_CHILDREN 1024
+#define CP_IKE_HELD_MAX 256 /* datagrams one sync of the child SAs' rules may hold */
 #define CP_SA_NONE UINT32_MAX /* sa_in, sa_out of a child SA no dataplane holds */
 
 /* The engine, its sockets and what it installed (cp_ike.c, cp_ike_life.c). */
@@ -70,6 +71,9 @@ struct cp_ike {
 	uint64_t life_due_ns;    /* cp_ike_life_tick()'s next look at the SAs */
 	struct cp_ike_child ch[CP_IKE_MAX_CHILDREN];
 	struct cp_ike_sa sa[CP_IKE_MAX_SAS];
+	/* datagrams held while dpsecd is behind the child SAs (cp_ike_flush) */
+	uint32_t n_held;
+	struct ikev2_event held[CP_IKE_HELD_MAX];
 };
 
 /* The engine and its sockets (UDP 500, 4500 on every address); -1 and err
@@ -81,7 +85,12 @@ void cp_ike_poll(struct cp_ctx *c);
 /* Acts on one event of either engine (version 1 or 2): sends a datagram,
  * installs or removes child SAs, records IKE SAs, counts a failure (a
  * failed rekey of ours tried again later). */
-void cp_ike_event(struct cp_ctx *c, const struct ikev2_event *ev, int version);
+void cp_ike_event(struct cp_ctx *c, struct ikev2_event *ev, int version);
+/* dpsecd brought in line with the child SAs that came and went (one
+ * cp_apply() for all of a poll's events), then the datagrams held for it
+ * sent, in order: an answer leaves only once the pair it makes is usable,
+ * and a burst of peers costs one policy build, not one each. */
+void cp_ike_flush(struct cp_ctx *c);
 /* dpsecd saw ESP of a child SA's inbound SA, verified and new, from
  * another address or port than its peer's (its NAT mapped it anew): its IKE
  * SA follows the peer there (ikev2_peer_moved), and PEER_MOVED moves the

@@ -478,6 +478,7 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 	struct cfg_compiled cc;
 	int rc;
 
+	c->sync_wanted = false; /* a failure below leaves c->synced false: tried again later */
 	if (!c->attached) {
 		snprintf(err, errlen, "no dpsecd attached: the change applies when one is");
 		return 0;
@@ -496,6 +497,14 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 	if (c->synced)
 		c->resync_at_ns = c->resync_wait_ns = 0;
 	return rc;
+}
+
+void cp_sync_if_wanted(struct cp_ctx *c)
+{
+	char err[CP_ERR_MAX] = "";
+
+	if (c->sync_wanted && cp_apply(c, err, sizeof(err)) < 0)
+		cp_log(LOG_ERR, "the rules of IKE's child SAs: %s", err);
 }
 
 static int reset_registry(struct cp_ctx *c)

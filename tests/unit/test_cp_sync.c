@@ -8,7 +8,6 @@
  * rule added carries its pre-shared key. The manager runs on this thread
  * (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
 #include <check.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "dp.h"
 #include "dp_mgr.h"
 #include "dp_policy.h"
+#include "cp_test_ctld.h"
 #include "dp_test_mgr.h"
 #include "dp_test_worker.h"
 #include "check_run.h"
@@ -40,15 +40,8 @@ static void teardown(void)
 
 static void setup(void)
 {
-	cfg.default_action = DPSEC_ACTION_PERMIT;
-	ctx.cfg = &cfg;
-	dp_test_worker_init(&ctx, &worker, 4, 512);
-	ctx.workers[0] = worker;
-	if (dp_sa_table_init(&ctx.sas, 2 * TUNNELS + 16, SOCKET_ID_ANY) < 0)
-		abort();
 	snprintf(instance, sizeof(instance), "test-sync-%d", (int)getpid());
-	dp_test_mgr_start(&ctx, "tsync", instance);
-	dp_mgr_ready(&ctx);
+	dp_test_mgr_ready_for_ctld(&ctx, &cfg, &worker, 2 * TUNNELS + 16, "tsync", instance);
 	parent = getpid();
 	atexit(teardown);
 	cp_log_init(LOG_CRIT, false);
@@ -104,21 +97,19 @@ static void load_store(bool swapped)
 	free(text);
 }
 
-static volatile bool synced;
-static int sync_rc;
-static char sync_err[CP_ERR_MAX];
+static struct cp_test_step step;
 
 static void *sync_full(void *arg)
 {
-	sync_rc = cp_sync_full(&cp, sync_err, sizeof(sync_err));
-	synced = true;
+	step.rc = cp_sync_full(&cp, step.err, sizeof(step.err));
+	step.done = true;
 	return arg;
 }
 
 static void *apply(void *arg)
 {
-	sync_rc = cp_apply(&cp, sync_err, sizeof(sync_err));
-	synced = true;
+	step.rc = cp_apply(&cp, step.err, sizeof(step.err));
+	step.done = true;
 	return arg;
 }
 
@@ -126,33 +117,14 @@ static struct cp_op change_op;
 
 static void *dynamic_change(void *arg)
 {
-	sync_rc = cp_change(&cp, &change_op, false, sync_err, sizeof(sync_err));
-	synced = true;
+	step.rc = cp_change(&cp, &change_op, false, step.err, sizeof(step.err));
+	step.done = true;
 	return arg;
 }
 
-/* Runs fn on a thread of its own while this one is the manager. */
 static void run_ctld(void *(*fn)(void *))
 {
-	pthread_t t;
-
-	synced = false;
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, NULL), 0);
-	while (!synced)
-		dp_cmd_poll(&ctx);
-	pthread_join(t, NULL);
-	ck_assert_msg(sync_rc == 0, "%s", sync_err);
-}
-
-/* dpsec-ctld's side attached to the manager's segment, counting answers
- * from where its command ring stands (as dpsec-ctld does). */
-static void ctld_attach(void)
-{
-	char err[256];
-
-	ck_assert_msg(cp_seg_attach(&cp.seg, instance, err, sizeof(err)) == 0, "%s", err);
-	cp.attached = true;
-	cp.ack_base = cp.acked = cp.want_seq = cp.wait_from = atomic_load(&cp.seg.cmd->head);
+	cp_test_run_beside(&ctx, &step, fn);
 }
 
 /* dpsec-ctld's side gone, for the next test to start afresh. */
@@ -202,7 +174,7 @@ static void check_bindings(bool swapped)
 
 START_TEST(test_rules_carry_their_sas)
 {
-	ctld_attach();
+	cp_test_attach(&cp, instance);
 	load_store(false);
 	run_ctld(sync_full);
 	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
@@ -243,7 +215,7 @@ START_TEST(test_dynamic_rule_changes)
 	close(fd);
 	free(text);
 	cp.o.store_path = path;
-	ctld_attach();
+	cp_test_attach(&cp, instance);
 	load_store(false);
 	run_ctld(sync_full);
 
