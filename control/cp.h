@@ -131,6 +131,9 @@ struct cp_ctx {
 	 * try (doubling, ctld.c); 0 once a sync went through */
 	uint64_t resync_at_ns, resync_wait_ns;
 	struct cp_sa *sa;                /* sa_capacity entries */
+	uint32_t sa_free_from;           /* every id below it is used: where a free one is sought */
+	struct cfg_compiled *compiled;   /* the store's assigned policy compiled, for lookups by
+					  * rule (cp_compiled()); NULL until asked after a change */
 	uint32_t next_dyn_id;
 	struct cp_dyn_rule dyn[CP_MAX_DYN_RULES];
 	struct cp_acquire acq[CP_MAX_ACQUIRES];
@@ -175,6 +178,8 @@ void cp_sync_if_wanted(struct cp_ctx *c);
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);
 int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id);
+/* SA id free again in dpsec-ctld's registry. */
+void cp_sa_id_release(struct cp_ctx *c, uint32_t id);
 /* dpsecd refused SA_ADD command seq: its slot is free again. */
 void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq);
 
@@ -203,12 +208,18 @@ struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_
 			       const struct dpsec_addr *peer, uint64_t ttl_ns);
 /* The filter action (and the rule's name) behind a compiled rule id of
  * the assigned policy, or NULL. */
-const struct cfg_filter_action *cp_rule_action(const struct cp_ctx *c, uint32_t rule_id,
+const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_id,
 					       char name[DPSEC_NAME_MAX]);
 
 /* cp_edit.c: changes, static (saved) or dynamic. */
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen);
 int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen);
+/* The store's assigned policy compiled (the rules by id, with the store
+ * rules they come from), made once per store rather than for each IKE
+ * lookup; NULL when no policy is assigned or it does not compile. */
+const struct cfg_compiled *cp_compiled(struct cp_ctx *c);
+/* The store freed (and what was compiled from it). */
+void cp_store_free(struct cp_ctx *c);
 
 /* cp_mgmt.c: the management socket. */
 int cp_mgmt_open(struct cp_ctx *c, char *err, size_t errlen);

@@ -107,21 +107,17 @@ void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *p
 	cp_log(LOG_NOTICE, "reconnecting to %s for rule %08x: its SAs were dropped", p, rule_id);
 }
 
-const struct cfg_filter_action *cp_rule_action(const struct cp_ctx *c, uint32_t rule_id,
+const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_id,
 					       char name[DPSEC_NAME_MAX])
 {
-	struct cfg_compiled cc;
-	char err[CFG_ERR_MAX];
+	const struct cfg_compiled *cc = cp_compiled(c);
 	const struct cfg_filter_action *fa = NULL;
 
-	if (c->store.assigned[0] == '\0' || cfg_compile(&c->store, c->store.assigned, &cc, err) < 0)
-		return NULL;
-	for (uint32_t i = 0; i < cc.n_rules; i++)
-		if (cc.rules[i].id == rule_id && cc.origin[i] != NULL) {
-			fa = cfg_store_filter_action(&c->store, cc.origin[i]->filter_action);
-			snprintf(name, DPSEC_NAME_MAX, "%s", cc.rules[i].name);
+	for (uint32_t i = 0; cc != NULL && i < cc->n_rules; i++)
+		if (cc->rules[i].id == rule_id && cc->origin[i] != NULL) {
+			fa = cfg_store_filter_action(&c->store, cc->origin[i]->filter_action);
+			snprintf(name, DPSEC_NAME_MAX, "%s", cc->rules[i].name);
 		}
-	cfg_compiled_free(&cc);
 	return fa;
 }
 
@@ -273,6 +269,6 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 		return;
 	}
 	cp_audit("SA deleted: id %u SPI 0x%08x, hard lifetime reached", ev->sa_id, ev->spi);
-	c->sa[ev->sa_id].used = c->sa[ev->sa_id].negotiated = false;
+	cp_sa_id_release(c, ev->sa_id);
 	cp_cmd_post(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
 }

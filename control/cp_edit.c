@@ -279,6 +279,29 @@ static const char *op_name(uint8_t kind)
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
+const struct cfg_compiled *cp_compiled(struct cp_ctx *c)
+{
+	char err[CFG_ERR_MAX];
+
+	if (c->compiled != NULL || c->store.assigned[0] == '\0')
+		return c->compiled;
+	c->compiled = calloc(1, sizeof(*c->compiled));
+	if (c->compiled != NULL && cfg_compile(&c->store, c->store.assigned, c->compiled, err) < 0) {
+		free(c->compiled);
+		c->compiled = NULL;
+	}
+	return c->compiled;
+}
+
+void cp_store_free(struct cp_ctx *c)
+{
+	if (c->compiled != NULL)
+		cfg_compiled_free(c->compiled);
+	free(c->compiled);
+	c->compiled = NULL;
+	cfg_store_free(&c->store);
+}
+
 int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 {
 	struct cfg_store s;
@@ -288,7 +311,7 @@ int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 		return -1;
 	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
 	unlink(check);
-	cfg_store_free(&c->store);
+	cp_store_free(c);
 	c->store = s;
 	return 0;
 }
@@ -354,7 +377,7 @@ int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, si
 		snprintf(check, sizeof(check), "%s.check", c->o.store_path);
 		unlink(check);
 		c->ops[c->n_ops++] = *op;
-		cfg_store_free(&c->store);
+		cp_store_free(c);
 		c->store = s;
 	}
 	cp_audit("configuration changed (%s): %s \"%s\"", save ? "static" : "dynamic",

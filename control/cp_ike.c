@@ -372,7 +372,7 @@ static void prepare(struct ike_child *ch, bool initiator, struct dpsec_lifetime 
 
 /* The outbound SA's outer header as its rule's filter action says: the
  * DSCP for a tunnel, the DF bit for one with IPv4 endpoints. */
-static void outer_header(const struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_conf *out)
+static void outer_header(struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_conf *out)
 {
 	char name[DPSEC_NAME_MAX];
 	const struct cfg_filter_action *fa;

@@ -114,7 +114,7 @@ uint64_t cp_ike_now_ms(void);
  * peer. The rule rule_id (0: the first that fits the peer and, when q says,
  * the child SA asked for) between our address local and peer, into p;
  * -ENOENT when none. */
-int cp_ike_policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
+int cp_ike_policy_for(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
 		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
 		      struct ikev2_peer *p);
 /* The assigned policy (NULL without one); and its Main Mode methods into

@@ -162,30 +162,26 @@ static int peer_of_rule(const struct cp_ctx *c, const struct dpsec_rule *r,
 
 /* The negotiate rule of the assigned policy for peer (rule_id 0: the
  * first that fits the peer and, when q tells it, the child SA asked for). */
-int cp_ike_policy_for(const struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
+int cp_ike_policy_for(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer,
 		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
 		      struct ikev2_peer *p)
 {
-	struct cfg_compiled cc;
-	char err[CFG_ERR_MAX];
+	const struct cfg_compiled *cc = cp_compiled(c);
 	int rc = -ENOENT;
 
-	if (c->store.assigned[0] == '\0' || cfg_compile(&c->store, c->store.assigned, &cc, err) < 0)
-		return -ENOENT;
-	for (uint32_t i = 0; i < cc.n_rules && rc < 0; i++) {
-		const struct dpsec_rule *r = &cc.rules[i];
+	for (uint32_t i = 0; cc != NULL && i < cc->n_rules && rc < 0; i++) {
+		const struct dpsec_rule *r = &cc->rules[i];
 
-		if (cc.origin[i] == NULL || r->action != DPSEC_ACTION_NEGOTIATE ||
+		if (cc->origin[i] == NULL || r->action != DPSEC_ACTION_NEGOTIATE ||
 		    (rule_id != 0 && r->id != rule_id) || !rule_for_peer(r, local, peer) ||
-		    !cp_ike_auth_usable(c, cc.origin[i]) ||
-		    peer_of_rule(c, r, cc.origin[i], local, peer, p) < 0)
+		    !cp_ike_auth_usable(c, cc->origin[i]) ||
+		    peer_of_rule(c, r, cc->origin[i], local, peer, p) < 0)
 			continue;
 		if (rule_fits_child(p, q))
 			rc = 0;
 		else
 			explicit_bzero(p, sizeof(*p));
 	}
-	cfg_compiled_free(&cc);
 	return rc;
 }
 

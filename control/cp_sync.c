@@ -90,21 +90,34 @@ static int sa_id_of(const struct sa_names *ix, const char *name)
 
 static int alloc_id(struct cp_ctx *c)
 {
-	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
+	for (uint32_t id = c->sa_free_from; id < c->seg.hdr->sa_capacity; id++)
 		if (!c->sa[id].used) {
 			c->sa[id].used = true;
+			c->sa_free_from = id + 1;
 			return (int)id;
 		}
+	c->sa_free_from = c->seg.hdr->sa_capacity;
 	return -1;
 }
 
-/* The compiled rule whose inbound SA is store SA index i, by id; 0: none. */
-static uint32_t inbound_rule(const struct cfg_compiled *cc, int32_t i)
+void cp_sa_id_release(struct cp_ctx *c, uint32_t id)
 {
-	for (uint32_t r = 0; r < cc->n_rules; r++)
-		if (cc->rules[r].action == DPSEC_ACTION_NEGOTIATE && cc->rules[r].sa_in == i)
-			return cc->rules[r].id;
-	return 0;
+	c->sa[id].used = c->sa[id].negotiated = false;
+	if (id < c->sa_free_from)
+		c->sa_free_from = id;
+}
+
+/* For each of the store's n SAs, the id of the first compiled rule whose
+ * inbound SA it is (0: none), or NULL when out of memory. */
+static uint32_t *inbound_rules(const struct cfg_compiled *cc, uint32_t n)
+{
+	uint32_t *of = calloc(n + 1, sizeof(*of));
+
+	for (uint32_t r = cc->n_rules; of != NULL && r-- > 0;) /* backwards: the first wins */
+		if (cc->rules[r].action == DPSEC_ACTION_NEGOTIATE && cc->rules[r].sa_in >= 0 &&
+		    (uint32_t)cc->rules[r].sa_in < n)
+			of[cc->rules[r].sa_in] = cc->rules[r].id;
+	return of;
 }
 
 static void lifetime_of(const struct cp_ctx *c, const struct cfg_static_sa *sa, struct dpsec_lifetime *l)
@@ -145,7 +158,7 @@ static int install_sa(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 	rc = cp_cmd_send(c, DPSEC_CMD_SA_ADD, &a, sizeof(a));
 	explicit_bzero(&a, sizeof(a));
 	if (rc < 0) { /* never sent: the slot stays free */
-		c->sa[id].used = false;
+		cp_sa_id_release(c, (uint32_t)id);
 		return rc;
 	}
 	c->sa[id].add_seq = c->want_seq - 1;
@@ -161,7 +174,7 @@ void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq)
 {
 	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
 		if (c->sa[id].used && c->sa[id].add_seq == seq) {
-			c->sa[id].used = c->sa[id].negotiated = false;
+			cp_sa_id_release(c, id);
 			return;
 		}
 }
@@ -190,7 +203,7 @@ static int del_sa(struct cp_ctx *c, uint32_t id, const struct dpsec_shm_sa *e)
 {
 	struct dpsec_cmd_sa_del d = { .sa_id = id };
 
-	c->sa[id].used = c->sa[id].negotiated = false;
+	cp_sa_id_release(c, id);
 	cp_audit("SA deleted: %s SPI 0x%08x %s, id %u", e->conf.name, e->conf.spi,
 		 e->conf.direction == DPSEC_DIR_IN ? "inbound" : "outbound", id);
 	return cp_cmd_send(c, DPSEC_CMD_SA_DEL, &d, sizeof(d));
@@ -235,13 +248,14 @@ static int drop_stale_sas(struct cp_ctx *c)
 static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 {
 	struct sa_names ix = { 0 };
-	int rc = drop_stale_sas(c);
+	uint32_t *rule_of = inbound_rules(cc, c->store.n_sas);
+	int rc = rule_of == NULL ? -ENOMEM : drop_stale_sas(c);
 
 	if (rc == 0)
 		rc = sa_names_read(c, &ix);
 	for (uint32_t i = 0; i < c->store.n_sas && rc == 0; i++) {
 		const struct cfg_static_sa *sa = &c->store.sas[i];
-		uint32_t rule_id = inbound_rule(cc, (int32_t)i);
+		uint32_t rule_id = rule_of[i];
 		int id = sa_id_of(&ix, sa->conf.name);
 		struct dpsec_shm_sa e;
 
@@ -251,6 +265,7 @@ static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 			rc = rebind_sa(c, (uint32_t)id, sa, rule_id);
 	}
 	sa_names_free(&ix);
+	free(rule_of);
 	return rc;
 }
 
@@ -511,6 +526,7 @@ static int reset_registry(struct cp_ctx *c)
 {
 	free(c->sa);
 	c->sa = calloc(c->seg.hdr->sa_capacity + 1, sizeof(*c->sa));
+	c->sa_free_from = 0;
 	return c->sa ? 0 : -ENOMEM;
 }
 

@@ -295,12 +295,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "dpsec-ctld: %s: %s\n", ctx.o.store_path, err);
 		else
 			printf("dpsec-ctld: %s: policy store OK\n", ctx.o.store_path);
-		cfg_store_free(&ctx.store);
+		cp_store_free(&ctx);
 		return bad ? 1 : 0;
 	}
 	if (cp_mgmt_open(&ctx, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
-		cfg_store_free(&ctx.store);
+		cp_store_free(&ctx);
 		return 1;
 	}
 	if (ctx.o.ike_log_path != NULL &&
@@ -308,14 +308,14 @@ int main(int argc, char **argv)
 			   sizeof(err)) < 0) {
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
 		cp_mgmt_close(&ctx);
-		cfg_store_free(&ctx.store);
+		cp_store_free(&ctx);
 		return 1;
 	}
 	if (cp_ike_auth_open(&ctx, err, sizeof(err)) < 0) { /* the key process: before any IKE socket */
 		cp_ikelog_close(&ctx.ikelog);
 		fprintf(stderr, "dpsec-ctld: %s\n", err);
 		cp_mgmt_close(&ctx);
-		cfg_store_free(&ctx.store);
+		cp_store_free(&ctx);
 		return 1;
 	}
 	if (cp_ike_open(&ctx, err, sizeof(err)) < 0)
@@ -338,6 +338,6 @@ int main(int argc, char **argv)
 		explicit_bzero(ctx.ops, ctx.n_ops * sizeof(*ctx.ops));
 	free(ctx.ops);
 	free(ctx.sa);
-	cfg_store_free(&ctx.store);
+	cp_store_free(&ctx);
 	return 0;
 }

@@ -5,7 +5,8 @@
  * rule, first from a flushed dataplane, then after the store swaps two
  * rules' SAs; and dynamic rule changes (control/cp_edit.c): a rule
  * deleted leaves the others in their order, which breaks priority ties, a
- * rule added carries its pre-shared key. The manager runs on this thread
+ * rule added carries its pre-shared key, and the compiled store IKE's
+ * lookups use follows each change; an SA id set free is used again. The manager runs on this thread
  * (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
 #include <check.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ static void load_store(bool swapped)
 	char *text = store_text(swapped);
 	char err[CFG_ERR_MAX];
 
-	cfg_store_free(&cp.store);
+	cp_store_free(&cp);
 	ck_assert_msg(cfg_store_load_string(text, "test store", &cp.store, err) == 0, "%s", err);
 	free(text);
 }
@@ -131,7 +132,7 @@ static void run_ctld(void *(*fn)(void *))
 static void ctld_done(void)
 {
 	cp_seg_detach(&cp.seg);
-	cfg_store_free(&cp.store);
+	cp_store_free(&cp);
 	free(cp.sa);
 	free(cp.ops);
 	memset(&cp, 0, sizeof(cp));
@@ -203,12 +204,70 @@ static void check_rule_order(const char *const *names, uint32_t n)
 	}
 }
 
+static int extra_ids[64], n_extra;
+
+/* Negotiated SAs (copies of o0) until the table is full, then one in the
+ * middle deleted and one added: it takes the id set free. */
+static void *fill_and_reuse(void *arg)
+{
+	struct dpsec_sa_conf conf = cfg_store_sa(&cp.store, "o0")->conf;
+	struct dpsec_lifetime life = { 0 };
+	int id;
+
+	n_extra = 0;
+	do {
+		conf.spi = 0x900000 + (uint32_t)n_extra;
+		snprintf(conf.name, sizeof(conf.name), "extra-%d", n_extra);
+		id = cp_sa_add_negotiated(&cp, &conf, &life, 0);
+		if (id >= 0)
+			extra_ids[n_extra++] = id;
+	} while (id >= 0 && n_extra < 64);
+	step.rc = cp_cmd_wait(&cp, 10000, step.err, sizeof(step.err));
+	if (step.rc == 0 && cp_sa_del_negotiated(&cp, (uint32_t)extra_ids[n_extra / 2]) < 0)
+		step.rc = -1;
+	conf.spi = 0x9fffff;
+	snprintf(conf.name, sizeof(conf.name), "extra-again");
+	if (step.rc == 0)
+		extra_ids[n_extra] = cp_sa_add_negotiated(&cp, &conf, &life, 0);
+	if (step.rc == 0)
+		step.rc = cp_cmd_wait(&cp, 10000, step.err, sizeof(step.err));
+	step.done = true;
+	return arg;
+}
+
+START_TEST(test_sa_ids_reused)
+{
+	uint32_t before;
+
+	cp_test_attach(&cp, instance);
+	load_store(false);
+	run_ctld(sync_full);
+	before = ctx.sas.count;
+	run_ctld(fill_and_reuse);
+	ck_assert_uint_eq(2 * TUNNELS + n_extra, ctx.sas.capacity); /* full before the delete */
+	ck_assert_int_eq(extra_ids[n_extra], extra_ids[n_extra / 2]);
+	ck_assert_uint_eq(ctx.sas.count, before + n_extra);
+	ctld_done();
+}
+END_TEST
+
+/* The id of dpsecd's live rule named name; DPSEC_SA_NONE when none. */
+static uint32_t live_rule_id(const char *name)
+{
+	for (uint32_t i = 0; i < ctx.mgr->live.n; i++)
+		if (strcmp(ctx.mgr->live.rules[i].r.name, name) == 0)
+			return ctx.mgr->live.rules[i].r.id;
+	return DPSEC_SA_NONE;
+}
+
 START_TEST(test_dynamic_rule_changes)
 {
 	char path[] = "/tmp/dpsec-cp-sync-XXXXXX", *text = store_text(false);
 	const char *order[TUNNELS + 1];
 	const struct cfg_store_rule *added;
+	char name[DPSEC_NAME_MAX];
 	int fd = mkstemp(path);
+	uint32_t r0;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
@@ -218,9 +277,13 @@ START_TEST(test_dynamic_rule_changes)
 	cp_test_attach(&cp, instance);
 	load_store(false);
 	run_ctld(sync_full);
+	r0 = live_rule_id("r0");
+	ck_assert_ptr_nonnull(cp_rule_action(&cp, r0, name)); /* the compiled store kept */
+	ck_assert_str_eq(name, "r0");
 
 	change_op = (struct cp_op){ .kind = CP_OP_RULE_DEL, .target = "site", .rule.name = "r0" };
 	run_ctld(dynamic_change);
+	ck_assert_ptr_null(cp_rule_action(&cp, r0, name)); /* and dropped with the old store */
 	for (int k = 1; k < TUNNELS; k++) {
 		order[k - 1] = malloc(16);
 		snprintf((char *)order[k - 1], 16, "r%d", k);
@@ -233,6 +296,8 @@ START_TEST(test_dynamic_rule_changes)
 	run_ctld(dynamic_change);
 	order[TUNNELS - 1] = "late";
 	check_rule_order(order, TUNNELS);
+	ck_assert_ptr_nonnull(cp_rule_action(&cp, live_rule_id("late"), name));
+	ck_assert_str_eq(name, "late");
 	added = &cfg_store_policy(&cp.store, "site")->rules[TUNNELS - 1];
 	ck_assert_uint_eq(added->n_auth, 1);
 	ck_assert_uint_eq(added->auth[0].kind, CFG_AUTH_PSK);
@@ -255,6 +320,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_rules_carry_their_sas);
 	tcase_add_test(tc, test_dynamic_rule_changes);
+	tcase_add_test(tc, test_sa_ids_reused);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -74,7 +74,7 @@ static void teardown(void)
 	cp_ikev1_close(c.ike->v1);
 	ikev2_engine_free(c.ike->e);
 	free(c.ike);
-	cfg_store_free(&c.store);
+	cp_store_free(&c);
 }
 
 /* SA 0 of the table, up now, with SPIi byte 0 = tag. */
@@ -292,7 +292,7 @@ START_TEST(test_max_quick_modes)
 	for (int k = 0; k < 5; k++) /* no limit */
 		cp_ike_life_quick_mode(&c, &s->id);
 	ck_assert(!s->rekeying);
-	cfg_store_free(&c.store);
+	cp_store_free(&c);
 	ck_assert_msg(cfg_store_load_string(limited, "t.conf", &c.store, serr) == 0, "%s", serr);
 	s = sa_up(1, true);
 	cp_ike_life_quick_mode(&c, &s->id);
