@@ -19,7 +19,7 @@
 
 #define CP_ERR_MAX 512
 #define CP_DYN_RULE_BIT 0x80000000u /* ids of ctld's per-peer rules */
-#define CP_MAX_DYN_RULES 1024
+#define CP_MAX_DYN_RULES 8192 /* per-peer rules: one a child SA's rule and peer, blocks, soft SAs */
 #define CP_MAX_ACQUIRES 1024
 #define CP_MAX_DYN_OPS 4096
 

@@ -10,7 +10,7 @@
 
 struct cp_ikev1;
 
-#define CP_IKE_MAX_SAS 1024
+#define CP_IKE_MAX_SAS 8192 /* IKE SAs at once: a gateway's peers (tests/unit/test_ike_sync.c) */
 
 /* An established IKE SA, as show mmsas lists it, with its life
  * (cp_ike_life.c): times are CLOCK_MONOTONIC nanoseconds. */
@@ -58,8 +58,8 @@ struct cp_ike_child {
 	uint32_t rekey_failures;  /* in a row: the pause before another grows */
 };
 
-#define CP_IKE_MAX_CHILDREN 1024
-#define CP_IKE_HELD_MAX 256 /* datagrams one sync of the child SAs' rules may hold */
+#define CP_IKE_MAX_CHILDREN 8192 /* child SA pairs at once */
+#define CP_IKE_HELD_MAX 4096 /* datagrams one sync of the child SAs' rules may hold */
 #define CP_SA_NONE UINT32_MAX /* sa_in, sa_out of a child SA no dataplane holds */
 
 /* The engine, its sockets and what it installed (cp_ike.c, cp_ike_life.c). */

@@ -37,7 +37,7 @@ static inline void dp_test_mgr_ready_for_ctld(struct dp_ctx *ctx, struct cfg_dat
 {
 	cfg->default_action = DPSEC_ACTION_PERMIT;
 	ctx->cfg = cfg;
-	dp_test_worker_init(ctx, worker, 4, 512);
+	dp_test_worker_init(ctx, worker, capacity, 512); /* its SA counters for every slot */
 	ctx->workers[0] = *worker;
 	if (dp_sa_table_init(&ctx->sas, capacity, SOCKET_ID_ANY) < 0)
 		abort();

@@ -53,20 +53,11 @@ static void setup(void)
  * exchanged). */
 static char *store_text(bool swapped)
 {
-	size_t cap = 4096 + (size_t)TUNNELS * 1024, len = 0;
+	size_t cap = 4096 + (size_t)TUNNELS * 1024, len;
 	char *t = malloc(cap);
 
 	ck_assert_ptr_nonnull(t);
-	len += (size_t)snprintf(t + len, cap - len, "assigned = \"site\";\nfilter_lists = (\n");
-	for (int k = 0; k < TUNNELS; k++)
-		len += (size_t)snprintf(t + len, cap - len,
-					"%s{ name = \"l%d\"; filters = ( { source = \"10.1.0.0/24\"; "
-					"destination = \"10.%d.%d.0/24\"; protocol = \"any\"; "
-					"mirrored = true; } ); }\n", k ? "," : "", k, 16 + k / 256, k % 256);
-	len += (size_t)snprintf(t + len, cap - len,
-				");\nfilter_actions = ( { name = \"secure\"; action = \"negotiate\"; "
-				"methods = ( { protocol = \"esp\"; encryption = \"aes128gcm16\"; } ); } );\n"
-				"policies = ( { name = \"site\"; rules = (\n");
+	len = cp_test_store_head(t, cap, "site", TUNNELS);
 	for (int k = 0; k < TUNNELS; k++) {
 		int sa = swapped && k < 2 ? 1 - k : k;
 

@@ -1,10 +1,11 @@
 /* test_ike_sync.c - IKE's child SAs brought into a real dataplane manager
  * (control/cp_ike.c's events against dataplane/dp_cmd.c, through the real
- * segment and rings): the child SAs that one poll's datagrams bring, each
- * on a per-peer rule of its own, cost dpsecd one policy build, not one
- * each; the datagrams the engine queued behind them (the answers that let
- * the peers use the pairs) leave only after that build, in order; and
- * pairs that go cost one build together too. The manager runs on this
+ * segment and rings): the child SAs of 1,500 peers that one poll's
+ * datagrams bring (more than dpsec-ctld's tables once held), each on a
+ * per-peer rule of its own, are all installed and cost dpsecd one policy
+ * build, not one each; the datagrams the engine queued behind them (the
+ * answers that let the peers use the pairs) leave only after that build,
+ * in order; and pairs that go cost one build together too. The manager runs on this
  * thread (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
 #include <arpa/inet.h>
 #include <check.h>
@@ -29,26 +30,41 @@
 #include "lsan_libconfig.h"
 #include "check_run.h"
 
-#define PEERS 3
+/* More peers than dpsec-ctld's tables once held (1,024), each on a tunnel
+ * rule that negotiates with it alone. */
+#define PEERS 1500
 
-/* Three tunnel rules that negotiate, each with a peer of its own. */
-#define IKE_RULE(n, net, peer)                                                                  \
-	"{ name = \"ike-" n "\"; filter_list = \"to-" n "\"; filter_action = \"secure\"; "    \
-	"tunnel_endpoint = \"" peer "\"; authentication = ( { method = \"psk\"; "              \
-	"psk = \"a-long-enough-secret\"; } ); }"
-#define TO_NET(n, net)                                                                          \
-	"{ name = \"to-" n "\"; filters = ( { source = \"10.1.0.0/24\"; destination = \"" net  \
-	"\"; protocol = \"any\"; mirrored = true; } ); }"
+/* Peer k's address (198.18.0.0/15, RFC 2544's) in a of 4 bytes. */
+static void peer_addr(int k, uint8_t *a)
+{
+	a[0] = 198;
+	a[1] = 18;
+	a[2] = (uint8_t)(k / 250);
+	a[3] = (uint8_t)(k % 250 + 1);
+}
 
-static const char *const store_text =
-	"assigned = \"gw\";\n"
-	"filter_lists = ( " TO_NET("a", "10.2.0.0/24") ", " TO_NET("b", "10.3.0.0/24") ", "
-	TO_NET("c", "10.4.0.0/24") " );\n"
-	"filter_actions = ( { name = \"secure\"; action = \"negotiate\"; "
-	"methods = ( { protocol = \"esp\"; encryption = \"aes128gcm16\"; } ); } );\n"
-	"policies = ( { name = \"gw\"; rules = ( " IKE_RULE("a", "10.2.0.0/24", "198.51.100.2") ", "
-	IKE_RULE("b", "10.3.0.0/24", "198.51.100.3") ", " IKE_RULE("c", "10.4.0.0/24", "198.51.100.4")
-	" ); } );\n";
+/* The store: rule ike-K over list lK, tunnel to peer K, one PSK for all. */
+static char *store_text(void)
+{
+	size_t cap = 4096 + (size_t)PEERS * 512, len;
+	char *t = malloc(cap);
+
+	if (t == NULL)
+		abort();
+	len = cp_test_store_head(t, cap, "gw", PEERS);
+	for (int k = 0; k < PEERS; k++) {
+		uint8_t a[4];
+
+		peer_addr(k, a);
+		len += (size_t)snprintf(t + len, cap - len,
+					"%s{ name = \"ike-%d\"; filter_list = \"l%d\"; filter_action = "
+					"\"secure\"; tunnel_endpoint = \"%u.%u.%u.%u\"; authentication = "
+					"( { method = \"psk\"; psk = \"a-long-enough-secret\"; } ); }\n",
+					k ? "," : "", k, k, a[0], a[1], a[2], a[3]);
+	}
+	snprintf(t + len, cap - len, "); } );\n");
+	return t;
+}
 
 static struct dp_ctx ctx;
 static struct dp_worker worker;
@@ -81,24 +97,28 @@ static int udp_socket(uint16_t *port)
 
 static void setup(void)
 {
-	char err[CFG_ERR_MAX];
+	char err[CFG_ERR_MAX], *text;
 	uint16_t ours;
 
 	snprintf(instance, sizeof(instance), "test-ikesync-%d", (int)getpid());
-	dp_test_mgr_ready_for_ctld(&ctx, &cfg, &worker, 64, "tikesync", instance);
+	dp_test_mgr_ready_for_ctld(&ctx, &cfg, &worker, 2 * PEERS + 16, "tikesync", instance);
 	parent = getpid();
 	atexit(teardown);
 	cp_log_init(LOG_CRIT, false);
-	if (cfg_store_load_string(store_text, "test store", &cp.store, err) < 0) {
+	text = store_text();
+	if (cfg_store_load_string(text, "test store", &cp.store, err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}
+	free(text);
 	cp.ike = calloc(1, sizeof(*cp.ike));
 	if (cp.ike == NULL)
 		abort();
 	memset(cp.ike->fd, 0xff, sizeof(cp.ike->fd));
 	cp.ike->fd[0][0] = udp_socket(&ours);
 	peer_fd = udp_socket(&peer_port);
+	if (setsockopt(peer_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 16 << 20 }, sizeof(int)) < 0)
+		abort(); /* room for all the answers of the burst */
 }
 
 static struct cp_test_step step;
@@ -126,22 +146,23 @@ static uint32_t rule_id(const char *name)
 
 static uint32_t generic[PEERS];
 
-/* An SA of the pair with peer k: GCM, tunnel 192.0.2.1 <-> 198.51.100.2+k. */
+/* An SA of the pair with peer k: GCM with a key of its own, tunnel
+ * 192.0.2.1 <-> peer k. */
 static void pair_sa(struct dpsec_sa_conf *s, int k, bool in)
 {
 	memset(s, 0, sizeof(*s));
-	s->spi = (in ? 0x7000 : 0x8000) + (uint32_t)k;
+	s->spi = (in ? 0x10000 : 0x20000) + (uint32_t)k;
 	s->direction = in ? DPSEC_DIR_IN : DPSEC_DIR_OUT;
 	s->mode = DPSEC_MODE_TUNNEL;
 	s->enc_alg = DPSEC_ENC_AES_GCM_16;
 	s->enc_key_len = 16;
-	memset(s->enc_key, 0x11 + k, 16);
-	memset(s->salt, 0x22 + k, 4);
+	memset(s->enc_key, 0x11, 16);
+	memcpy(s->enc_key, &s->spi, sizeof(s->spi));
+	memset(s->salt, 0x22, 4);
 	s->replay_window = 64;
 	s->local.family = s->remote.family = DPSEC_AF_INET;
 	inet_pton(AF_INET, "192.0.2.1", s->local.a);
-	inet_pton(AF_INET, "198.51.100.2", s->remote.a);
-	s->remote.a[3] += (uint8_t)k;
+	peer_addr(k, s->remote.a);
 }
 
 /* The engine's CHILD_UP for peer k's pair, as a responder's. */
@@ -192,9 +213,9 @@ static void *children_down(void *arg)
 	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN };
 
 	for (int k = 0; k < 2; k++) {
-		ev.child_down.spi_in = 0x7000 + (uint32_t)k;
+		ev.child_down.spi_in = 0x10000 + (uint32_t)k;
 		cp_ike_event(&cp, &ev, 2);
-		answer(10 + k);
+		answer(PEERS + k);
 	}
 	step.done = true;
 	return arg;
@@ -237,7 +258,7 @@ START_TEST(test_one_build_for_a_burst)
 	for (int k = 0; k < PEERS; k++) {
 		char name[16];
 
-		snprintf(name, sizeof(name), "ike-%c", 'a' + k);
+		snprintf(name, sizeof(name), "ike-%d", k);
 		generic[k] = rule_id(name);
 		ck_assert_uint_ne(generic[k], DPSEC_SA_NONE);
 	}
@@ -263,10 +284,12 @@ START_TEST(test_one_build_for_a_burst)
 	ck_assert_str_eq(received(), "");
 	run_ctld(flush);
 	ck_assert_uint_eq(ctx.mgr->builds, builds + 2);
-	ck_assert_uint_eq(rules_carrying_sas(), 1);
-	ck_assert_str_eq(received(), "answer 10");
-	ck_assert_str_eq(received(), "answer 11");
-	ck_assert_uint_eq(ctx.sas.count, 2);
+	ck_assert_uint_eq(rules_carrying_sas(), PEERS - 2);
+	snprintf(want, sizeof(want), "answer %d", PEERS);
+	ck_assert_str_eq(received(), want);
+	snprintf(want, sizeof(want), "answer %d", PEERS + 1);
+	ck_assert_str_eq(received(), want);
+	ck_assert_uint_eq(ctx.sas.count, 2 * PEERS - 4);
 }
 END_TEST
 
@@ -276,7 +299,7 @@ int main(void)
 	TCase *tc = tcase_create("ike_sync");
 
 	setup();
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_one_build_for_a_burst);
 	suite_add_tcase(s, tc);
 	return check_run(s);
