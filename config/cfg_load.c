@@ -237,7 +237,7 @@ int cfg_load(const char *path, enum cfg_perm_policy perm, struct cfg_dataplane *
 				 strlen(path), sizeof out->path - 1);
 	strcpy(out->path, path);
 	rc = cfg_load_text(&c, NULL, perm, load_sections);
-	cfg_policy_scratch_free(&c);
+	cfg_ctx_free(&c);
 	if (rc == 0)
 		return 0;
 	cfg_free(out); /* no keys linger after a failure */

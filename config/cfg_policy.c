@@ -272,7 +272,7 @@ int cfg_load_policy(struct cfg_ctx *c, const config_setting_t *root)
 	return 0;
 }
 
-void cfg_policy_scratch_free(struct cfg_ctx *c)
+void cfg_ctx_free(struct cfg_ctx *c)
 {
 	uint32_t i;
 

@@ -165,7 +165,9 @@ int cfg_check_peer_auth(struct cfg_ctx *c, const config_setting_t *rules,
 			const struct dpsec_rule *r, const struct cfg_store_rule *sr, uint32_t n);
 int cfg_load_flists(struct cfg_ctx *c, const config_setting_t *g);
 int cfg_load_factions(struct cfg_ctx *c, const config_setting_t *g);
-void cfg_policy_scratch_free(struct cfg_ctx *c);
+/* What a load kept in c besides its result: the filter lists and actions
+ * being parsed, the name indexes. */
+void cfg_ctx_free(struct cfg_ctx *c);
 
 /* Reads c->path (or text, when not NULL) with libconfig, runs sections on
  * its root, checks the permissions of every file keys came from, and wipes

@@ -636,7 +636,7 @@ static int load_store(const char *path, const char *text, const char *name,
 	rc = cfg_load_text(&c, cfg_builtin_text, CFG_PERM_WARN, store_sections); /* built-ins */
 	if (rc != 0) {
 		cfg_free(&scratch);
-		cfg_policy_scratch_free(&c);
+		cfg_ctx_free(&c);
 		return -1;
 	}
 	cfg_free(&scratch);
@@ -651,7 +651,7 @@ static int load_store(const char *path, const char *text, const char *name,
 		rc = cfg_file_fail(&c, path, "out of memory for the index of its names");
 	(void)name;
 	cfg_free(&scratch);
-	cfg_policy_scratch_free(&c);
+	cfg_ctx_free(&c);
 	if (rc != 0)
 		cfg_store_free(out);
 	return rc;

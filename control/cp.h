@@ -215,9 +215,10 @@ const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_i
 int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, size_t errlen);
 int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen);
 /* The store's assigned policy compiled (the rules by id, with the store
- * rules they come from), made once per store rather than for each IKE
- * lookup; NULL when no policy is assigned or it does not compile. */
-const struct cfg_compiled *cp_compiled(struct cp_ctx *c);
+ * rules they come from; none, permit, when no policy is assigned), made
+ * once per store rather than for each sync and IKE lookup; NULL with err
+ * (when not NULL) when it does not compile. */
+const struct cfg_compiled *cp_compiled(struct cp_ctx *c, char *err, size_t errlen);
 /* The store freed (and what was compiled from it). */
 void cp_store_free(struct cp_ctx *c);
 

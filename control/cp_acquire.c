@@ -110,7 +110,7 @@ void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *p
 const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_id,
 					       char name[DPSEC_NAME_MAX])
 {
-	const struct cfg_compiled *cc = cp_compiled(c);
+	const struct cfg_compiled *cc = cp_compiled(c, NULL, 0);
 	const struct cfg_filter_action *fa = NULL;
 
 	for (uint32_t i = 0; cc != NULL && i < cc->n_rules; i++)

@@ -279,17 +279,22 @@ static const char *op_name(uint8_t kind)
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
-const struct cfg_compiled *cp_compiled(struct cp_ctx *c)
+const struct cfg_compiled *cp_compiled(struct cp_ctx *c, char *err, size_t errlen)
 {
-	char err[CFG_ERR_MAX];
+	char e[CFG_ERR_MAX] = "out of memory";
 
-	if (c->compiled != NULL || c->store.assigned[0] == '\0')
+	if (c->compiled != NULL)
 		return c->compiled;
 	c->compiled = calloc(1, sizeof(*c->compiled));
-	if (c->compiled != NULL && cfg_compile(&c->store, c->store.assigned, c->compiled, err) < 0) {
+	if (c->compiled != NULL && c->store.assigned[0] == '\0') /* nothing is secured */
+		c->compiled->default_action = DPSEC_ACTION_PERMIT;
+	else if (c->compiled != NULL &&
+		 cfg_compile(&c->store, c->store.assigned, c->compiled, e) < 0) {
 		free(c->compiled);
 		c->compiled = NULL;
 	}
+	if (c->compiled == NULL && err != NULL)
+		snprintf(err, errlen, "%s", e);
 	return c->compiled;
 }
 
@@ -302,6 +307,14 @@ void cp_store_free(struct cp_ctx *c)
 	cfg_store_free(&c->store);
 }
 
+/* s becomes the running store (the old one, and what was compiled from
+ * it, freed). */
+static void store_replace(struct cp_ctx *c, const struct cfg_store *s)
+{
+	cp_store_free(c);
+	c->store = *s;
+}
+
 int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 {
 	struct cfg_store s;
@@ -311,8 +324,7 @@ int cp_store_reload(struct cp_ctx *c, char *err, size_t errlen)
 		return -1;
 	snprintf(check, sizeof(check), "%s.check", c->o.store_path);
 	unlink(check);
-	cp_store_free(c);
-	c->store = s;
+	store_replace(c, &s);
 	return 0;
 }
 
@@ -377,8 +389,7 @@ int cp_change(struct cp_ctx *c, const struct cp_op *op, bool save, char *err, si
 		snprintf(check, sizeof(check), "%s.check", c->o.store_path);
 		unlink(check);
 		c->ops[c->n_ops++] = *op;
-		cp_store_free(c);
-		c->store = s;
+		store_replace(c, &s);
 	}
 	cp_audit("configuration changed (%s): %s \"%s\"", save ? "static" : "dynamic",
 		 op_name(op->kind), op_subject(op));

@@ -166,7 +166,7 @@ int cp_ike_policy_for(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_add
 		      const struct dpsec_addr *local, const struct ikev2_lookup *q,
 		      struct ikev2_peer *p)
 {
-	const struct cfg_compiled *cc = cp_compiled(c);
+	const struct cfg_compiled *cc = cp_compiled(c, NULL, 0);
 	int rc = -ENOENT;
 
 	for (uint32_t i = 0; cc != NULL && i < cc->n_rules && rc < 0; i++) {

@@ -472,25 +472,9 @@ static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *er
 	return rc;
 }
 
-static int compile(const struct cp_ctx *c, struct cfg_compiled *cc, char *err, size_t errlen)
-{
-	char e[CFG_ERR_MAX];
-
-	if (c->store.assigned[0] == '\0') { /* no policy assigned: nothing is secured */
-		memset(cc, 0, sizeof(*cc));
-		cc->default_action = DPSEC_ACTION_PERMIT;
-		return 0;
-	}
-	if (cfg_compile(&c->store, c->store.assigned, cc, e) < 0) {
-		snprintf(err, errlen, "%s", e);
-		return -1;
-	}
-	return 0;
-}
-
 int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 {
-	struct cfg_compiled cc;
+	const struct cfg_compiled *cc;
 	int rc;
 
 	c->sync_wanted = false; /* a failure below leaves c->synced false: tried again later */
@@ -498,16 +482,16 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "no dpsecd attached: the change applies when one is");
 		return 0;
 	}
-	if (compile(c, &cc, err, errlen) < 0) {
+	cc = cp_compiled(c, err, errlen);
+	if (cc == NULL) {
 		c->synced = false;
 		return -1;
 	}
-	rc = sync_sas(c, &cc);
+	rc = sync_sas(c, cc);
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen); /* SA ids settled before rules name them */
 	if (rc == 0)
-		rc = sync_policy(c, &cc, err, errlen);
-	cfg_compiled_free(&cc);
+		rc = sync_policy(c, cc, err, errlen);
 	c->synced = rc == 0;
 	if (c->synced)
 		c->resync_at_ns = c->resync_wait_ns = 0;

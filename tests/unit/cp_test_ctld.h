@@ -8,7 +8,6 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 
 #include "cp.h"
 #include "dp_mgr.h"
@@ -47,27 +46,6 @@ static inline void cp_test_run_beside(struct dp_ctx *ctx, struct cp_test_step *s
 		dp_cmd_poll(ctx);
 	pthread_join(t, NULL);
 	ck_assert_msg(step->rc == 0, "%s", step->err);
-}
-
-/* The start of a store of n tunnels, into t (cap bytes): policy assigned,
- * filter list lK for tunnel K (10.1.0.0/24 <-> a /24 of its own, both
- * ways), the negotiate action "secure" (AES-128-GCM), and policy's rule
- * list opened: the caller writes the rules and closes it with "); } );".
- * Returns the length written. */
-static inline size_t cp_test_store_head(char *t, size_t cap, const char *policy, int n)
-{
-	size_t len = (size_t)snprintf(t, cap, "assigned = \"%s\";\nfilter_lists = (\n", policy);
-
-	for (int k = 0; k < n; k++)
-		len += (size_t)snprintf(t + len, cap - len,
-					"%s{ name = \"l%d\"; filters = ( { source = \"10.1.0.0/24\"; "
-					"destination = \"10.%d.%d.0/24\"; protocol = \"any\"; "
-					"mirrored = true; } ); }\n", k ? "," : "", k, 16 + k / 256, k % 256);
-	len += (size_t)snprintf(t + len, cap - len,
-				");\nfilter_actions = ( { name = \"secure\"; action = \"negotiate\"; "
-				"methods = ( { protocol = \"esp\"; encryption = \"aes128gcm16\"; } ); } );\n"
-				"policies = ( { name = \"%s\"; rules = (\n", policy);
-	return len;
 }
 
 #endif

@@ -22,6 +22,7 @@
 #include "cp_test_ctld.h"
 #include "dp_test_mgr.h"
 #include "dp_test_worker.h"
+#include "tunnel_store.h"
 #include "check_run.h"
 
 #define TUNNELS 150
@@ -48,40 +49,9 @@ static void setup(void)
 	cp_log_init(LOG_CRIT, false);
 }
 
-/* A store of TUNNELS tunnels: rule rK over its own filter list, carried
- * by oK and decrypting iK, but for r0 and r1 with swapped (their SAs
- * exchanged). */
-static char *store_text(bool swapped)
-{
-	size_t cap = 4096 + (size_t)TUNNELS * 1024, len;
-	char *t = malloc(cap);
-
-	ck_assert_ptr_nonnull(t);
-	len = cp_test_store_head(t, cap, "site", TUNNELS);
-	for (int k = 0; k < TUNNELS; k++) {
-		int sa = swapped && k < 2 ? 1 - k : k;
-
-		len += (size_t)snprintf(t + len, cap - len,
-					"%s{ name = \"r%d\"; filter_list = \"l%d\"; filter_action = \"secure\"; "
-					"tunnel_endpoint = \"192.0.2.2\"; authentication = ( { method = \"psk\"; "
-					"psk = \"not-used-without-ike\"; } ); outbound_sa = \"o%d\"; "
-					"inbound_sa = \"i%d\"; }\n", k ? "," : "", k, k, sa, sa);
-	}
-	len += (size_t)snprintf(t + len, cap - len, "); } );\nsecurity_associations = (\n");
-	for (int k = 0; k < 2 * TUNNELS; k++)
-		len += (size_t)snprintf(t + len, cap - len,
-					"%s{ name = \"%c%d\"; spi = %d; direction = \"%s\"; mode = \"tunnel\"; "
-					"local = \"192.0.2.1\"; remote = \"192.0.2.2\"; "
-					"encryption = \"aes128gcm16\"; encryption_key = "
-					"\"0x%040x\"; }\n", k ? "," : "", (k & 1) ? 'i' : 'o', k / 2,
-					0x10000 + k, (k & 1) ? "inbound" : "outbound", k + 1);
-	snprintf(t + len, cap - len, ");\n");
-	return t;
-}
-
 static void load_store(bool swapped)
 {
-	char *text = store_text(swapped);
+	char *text = tunnel_store_static(TUNNELS, swapped);
 	char err[CFG_ERR_MAX];
 
 	cp_store_free(&cp);
@@ -253,7 +223,7 @@ static uint32_t live_rule_id(const char *name)
 
 START_TEST(test_dynamic_rule_changes)
 {
-	char path[] = "/tmp/dpsec-cp-sync-XXXXXX", *text = store_text(false);
+	char path[] = "/tmp/dpsec-cp-sync-XXXXXX", *text = tunnel_store_static(TUNNELS, false);
 	const char *order[TUNNELS + 1];
 	const struct cfg_store_rule *added;
 	char name[DPSEC_NAME_MAX];

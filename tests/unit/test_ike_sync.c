@@ -26,6 +26,7 @@
 #include "cp_test_ctld.h"
 #include "dp_test_mgr.h"
 #include "dp_test_worker.h"
+#include "tunnel_store.h"
 #include "ike_sa.h"
 #include "lsan_libconfig.h"
 #include "check_run.h"
@@ -51,7 +52,7 @@ static char *store_text(void)
 
 	if (t == NULL)
 		abort();
-	len = cp_test_store_head(t, cap, "gw", PEERS);
+	len = tunnel_store_head(t, cap, "gw", PEERS);
 	for (int k = 0; k < PEERS; k++) {
 		uint8_t a[4];
 
