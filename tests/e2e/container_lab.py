@@ -14,6 +14,13 @@
 #     ports' links up;
 #   - the WAN bridge carried nothing in the clear (tools/wirecheck: IKE
 #     and ESP between 198.51.100.1 and 198.51.100.2, ARP).
+# A run killed mid-way leaves nothing that stops the next: first, a child
+# that made a network of a lab project and died by SIGKILL must see it
+# removed by its janitor (ctl_topo.janitor); then a network with the lab's
+# WAN subnet, labelled as a project of a run that is gone (as a run killed
+# with its janitor, a machine reset, leaves it), must be swept before the
+# lab checks its subnets against the host's routes (without the sweep the
+# bridge's route fails that check).
 # Starts dockerd when none runs (and stops it after); makes the
 # debian:bookworm-slim base image with debootstrap when it is missing (no
 # registry is reachable; the image is kept for the next run). Removes the
@@ -62,13 +69,18 @@ def debian_mirror():
     return "http://deb.debian.org/debian"
 
 
+def lab_subnets(compose_file):
+    """The subnets of compose.yml's networks, in order (lan-a, wan, lan-b)."""
+    with open(compose_file) as f:
+        return re.findall(r"subnet: ([0-9a-f.:/]+)", f.read())
+
+
 def subnets_in_use(compose_file):
     """The lab's subnets (compose.yml) that the host already routes, with
     the route: Docker would add its bridges beside them, and the host
     answer ARP on a bridge for its own address in one (as this test found
     when the lab's WAN was the machine's own 192.0.2.0/24)."""
-    with open(compose_file) as f:
-        lab = [ipaddress.ip_network(n) for n in re.findall(r"subnet: ([0-9a-f.:/]+)", f.read())]
+    lab = [ipaddress.ip_network(n) for n in lab_subnets(compose_file)]
     routes = json.loads(run("ip", "-j", "route", "show").stdout)
     clashes = []
     for r in routes:
@@ -98,8 +110,11 @@ class Lab:
         if run(DOCKER, "info", check=False).returncode == 0:
             return
         log = open(self.path("dockerd.log"), "w")
+        # a session of its own: a SIGKILL to the test's process group
+        # leaves it to the janitor, which removes the lab through it first
         self.dockerd = subprocess.Popen(["/usr/sbin/dockerd"], stdout=log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        T.janitor("dockerd", str(self.dockerd.pid))
         if not T.wait_until(lambda: run(DOCKER, "info", check=False).returncode == 0, 60):
             raise RuntimeError("dockerd did not come up:\n" + open(self.path("dockerd.log"))
                                .read()[-2000:])
@@ -121,11 +136,15 @@ class Lab:
             raise RuntimeError("docker import: " + r.stdout)
         shutil.rmtree(rootfs, ignore_errors=True)
 
+    def build_name(self):
+        return "%s %s" % (self.tag, self.image)
+
     def build(self):
         t0 = time.monotonic()
-        run(DOCKER, "build", "-q", "--build-arg", "BUILD_ID=" + self.tag, "-t", self.image,
-            self.root, timeout=1200)
-        self.built = True
+        T.janitor("docker-build", self.build_name())
+        self.built = True  # from now on close() removes what the build made, even a failed one's
+        run(DOCKER, "build", "-q", "--force-rm", "--build-arg", "BUILD_ID=" + self.tag,
+            "-t", self.image, self.root, timeout=1200)
         return time.monotonic() - t0
 
     def compose(self, *args, check=True):
@@ -155,17 +174,92 @@ class Lab:
                 print("%s's log:\n%s" % (s, run(DOCKER, "logs", "--tail", "30",
                                                   self.container(s), check=False).stdout))
             self.compose("down", "-v", "-t", "10", check=False)
+            T.janitor("-docker-project", self.tag)
         if self.built:
-            run(DOCKER, "rmi", "-f", self.image, check=False)
-            run(DOCKER, "image", "prune", "-f", "--filter", "label=dpsec.build-stage=" + self.tag,
-                check=False)
+            T.remove_docker_build(self.build_name())
+            T.janitor("-docker-build", self.build_name())
         if self.dockerd is not None:
             self.dockerd.terminate()
             try:
                 self.dockerd.wait(30)
             except subprocess.TimeoutExpired:
                 self.dockerd.kill()
+                self.dockerd.wait()
+            T.janitor("-dockerd", str(self.dockerd.pid))
         T.remove_workdir(self.work)
+
+
+LAB_RUN = re.compile(r"dpsectest(\d+)$")  # Lab.tag
+
+
+def run_tags():
+    """The Lab tags that own a container, a network or an image: its
+    compose project's, its build stage's, its image's."""
+    tags = set()
+    for label in (T.COMPOSE_PROJECT_LABEL, T.BUILD_LABEL):
+        fmt, flt = '{{.Label "%s"}}' % label, "label=" + label
+        for listing in (("ps", "-a"), ("network", "ls")):
+            tags.update(run(DOCKER, *listing, "--filter", flt, "--format", fmt).stdout.split())
+    staged = run(DOCKER, "images", "-aq", "--filter", "label=" + T.BUILD_LABEL).stdout.split()
+    if staged:
+        tags.update(run(DOCKER, "inspect", "-f", '{{index .Config.Labels "%s"}}' % T.BUILD_LABEL,
+                        *staged).stdout.split())
+    images = run(DOCKER, "images", "--format", "{{.Tag}}", "dpsec-test").stdout.split()
+    tags.update("dpsectest" + pid for pid in images)
+    return tags
+
+
+def sweep_killed_runs():
+    """Removes what earlier runs left whose process is gone (killed before
+    their janitor could act): their compose projects, whose networks would
+    hold the lab's subnets, and their images. Returns their tags."""
+    swept = []
+    for tag in sorted(run_tags()):
+        m = LAB_RUN.match(tag)
+        if m and T.process_gone(int(m.group(1))):
+            T.remove_docker_project(tag)
+            T.remove_docker_build("%s dpsec-test:%s" % (tag, m.group(1)))
+            swept.append(tag)
+    return swept
+
+
+def lab_network(project, subnet):
+    """A network as compose makes it for project."""
+    run(DOCKER, "network", "create", "--label", "%s=%s" % (T.COMPOSE_PROJECT_LABEL, project),
+        "--subnet", subnet, project + "_wan")
+
+
+KILLED_CHILD = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import ctl_topo as T
+project = "dpsectest%d" % os.getpid()
+T.janitor("docker-project", project)
+T.sh(T.DOCKER, "network", "create", "--label", "%s=%s" % (T.COMPOSE_PROJECT_LABEL, project),
+     "--subnet", sys.argv[2], project + "_wan")
+print(project, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def check_killed_runs_leave_nothing(errs, subnet):
+    """A killed child's network goes with its janitor; a network of a run
+    gone without one goes with the sweep."""
+    child = subprocess.run([sys.executable, "-c", KILLED_CHILD,
+                            os.path.dirname(os.path.abspath(__file__)), subnet],
+                           stdout=subprocess.PIPE, text=True, timeout=120)
+    project = child.stdout.strip()
+    if child.returncode != -9 or not LAB_RUN.match(project):
+        raise RuntimeError("the killed child: exit %d, %r" % (child.returncode, project))
+    if not T.wait_until(lambda: project not in run_tags(), 30):
+        errs.append("a run killed by SIGKILL: its janitor left the network of %s" % project)
+        T.remove_docker_project(project)
+    lab_network(project, subnet)  # its process is gone: as left by a machine reset
+    swept = sweep_killed_runs()
+    print("swept what killed runs left: %s" % ", ".join(swept))
+    if project in run_tags():
+        errs.append("the sweep left the network of %s, whose run is gone" % project)
+        T.remove_docker_project(project)
 
 
 def received(out):
@@ -221,18 +315,20 @@ def main():
         if not os.path.exists(tool):
             print("container_lab: %s missing: run tools/deps --containers" % tool)
             return 1
-    clashes = subnets_in_use(os.path.join(root, "container", "compose.yml"))
-    if clashes:
-        print("container_lab: the lab's networks collide with this host's: " + ", ".join(clashes))
-        return 1
+    compose_file = os.path.join(root, "container", "compose.yml")
     lab = Lab(root)
     errs = []
     cap = None
     try:
         lab.start_engine()
+        check_killed_runs_leave_nothing(errs, lab_subnets(compose_file)[1])
+        clashes = subnets_in_use(compose_file)
+        if clashes:
+            raise RuntimeError("the lab's networks collide with this host's: " + ", ".join(clashes))
         lab.base_image()
         print("image built in %.0f s" % lab.build())
         lab.up = True
+        T.janitor("docker-project", lab.tag)
         lab.compose("up", "-d")
         if not T.wait_until(lambda: lab.healthy("gateway-a") and lab.healthy("gateway-b"), 60):
             raise RuntimeError("the gateways did not become healthy")

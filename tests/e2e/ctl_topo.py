@@ -92,10 +92,12 @@ def cleanup_on_sigterm():
 # The janitor: a process in a session of its own (out of reach of the
 # signals meson sends to a test's process group), told on its stdin what
 # the test made ("netns NAME", "instance NAME": a dpsecd's shared-memory
-# segment and EAL runtime directory, "dir PATH") and what the test removed
-# itself ("-netns NAME", ...). When that pipe closes, the test has ended,
-# however it died, and the janitor removes what is left with the same
-# functions the test would have used.
+# segment and EAL runtime directory, "dir PATH"; the container lab's
+# "docker-project NAME", "docker-build ID IMAGE" and "dockerd PID") and what
+# the test removed itself ("-netns NAME", ...). When that pipe closes, the
+# test has ended, however it died, and the janitor removes what is left with
+# the same functions the test would have used, the last made first (the
+# lab's containers before the dockerd that runs them).
 JANITOR = r"""
 import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -109,8 +111,9 @@ for line in sys.stdin:
     else:
         left[(kind, name)] = True
 removers = {"netns": T.kill_and_delete_netns, "instance": T.remove_instance_files,
-            "dir": T.remove_tree}
-for kind, name in left:
+            "dir": T.remove_tree, "docker-project": T.remove_docker_project,
+            "docker-build": T.remove_docker_build, "dockerd": T.stop_dockerd}
+for kind, name in reversed(list(left)):
     removers[kind](name)
 """
 _janitor = []
@@ -210,6 +213,57 @@ def remove_dpsecd_leftovers(instance):
     both itself."""
     remove_instance_files(instance)
     janitor("-instance", instance)
+
+
+# The container lab's Docker objects (container_lab.py): what a run left
+# when killed, removed by the janitor or by the next run.
+DOCKER = "/usr/bin/docker"
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+BUILD_LABEL = "dpsec.build-stage"  # the Dockerfile's, on its build stage
+
+
+def remove_docker_project(project):
+    """The containers, networks and volumes compose made for project."""
+    label = "label=%s=%s" % (COMPOSE_PROJECT_LABEL, project)
+    for listing, removal in ((("ps", "-aq"), ("rm", "-f")), (("network", "ls", "-q"), ("network", "rm")),
+                             (("volume", "ls", "-q"), ("volume", "rm", "-f"))):
+        ids = sh(DOCKER, *listing, "--filter", label, check=False).stdout.split()
+        if ids:
+            sh(DOCKER, *removal, *ids, check=False)
+
+
+def remove_docker_build(what):
+    """what: "BUILD_ID IMAGE": the image built, and its build stage's
+    images and the containers a failed or cut build step left."""
+    build_id, _, image = what.partition(" ")
+    label = "label=%s=%s" % (BUILD_LABEL, build_id)
+    sh(DOCKER, "rmi", "-f", image, check=False)
+    ids = sh(DOCKER, "ps", "-aq", "--filter", label, check=False).stdout.split()
+    if ids:
+        sh(DOCKER, "rm", "-f", *ids, check=False)
+    sh(DOCKER, "image", "prune", "-f", "--filter", label, check=False)
+
+
+def process_gone(pid):
+    """Whether process pid has exited (gone, or a zombie not yet reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def stop_dockerd(pid):
+    """A dockerd the test started (pid: its process ID, text): SIGTERM,
+    then SIGKILL if it has not gone within 30 s."""
+    pid = int(pid)
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait_until(lambda: process_gone(pid), wait):
+            return
 
 
 class Topo:
