@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cfg_store.h"
 #include "cp_ikelog.h"
@@ -59,14 +60,21 @@ struct cp_sa {
 	bool used;
 	bool negotiated;            /* by IKE: not in the store, kept by cp_apply() */
 	uint64_t add_seq;           /* the SA_ADD command that filled it: its refusal frees it */
+	uint32_t spi;               /* of the SA it holds: an event about an earlier */
+	uint8_t direction;          /* one the id held is stale (cp_sa_holds) */
 };
 
 enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK, CP_DYN_SA };
 
 /* A rule for one peer of a generic rule: a soft association (permit), a
- * block after a failed negotiation, or the outbound SA IKE negotiated. */
+ * block after a failed negotiation, or the outbound SA IKE negotiated.
+ * The last, for a tunnel rule and the peer that is its endpoint, has no
+ * rule of its own in dpsecd (it would hold the same filters): the generic
+ * rule itself carries the SA (on_rule), so that a tunnel's first pair, and
+ * its last going, cost dpsecd no classifier build. */
 struct cp_dyn_rule {
 	bool used;
+	bool on_rule;               /* CP_DYN_SA carried by the generic rule (cp_dyn_carrier) */
 	uint8_t kind;               /* enum cp_dyn_kind */
 	uint32_t id;                /* CP_DYN_RULE_BIT | n */
 	uint32_t sa_out;            /* CP_DYN_SA: the outbound SA id */
@@ -76,6 +84,20 @@ struct cp_dyn_rule {
 	struct dpsec_addr peer;
 	uint64_t expires_ns;        /* CLOCK_MONOTONIC */
 };
+
+/* Whether compiled rule r is a tunnel rule whose endpoint is peer: its
+ * filters are all the peer's. */
+static inline bool cp_rule_is_tunnel_to(const struct dpsec_rule *r, const struct dpsec_addr *peer)
+{
+	return r->tunnel && memcmp(&r->tunnel_endpoint, peer, sizeof(*peer)) == 0;
+}
+
+/* The rule in dpsecd that carries d's outbound SA, and that the inbound SAs
+ * of d's pairs are bound to. */
+static inline uint32_t cp_dyn_carrier(const struct cp_dyn_rule *d)
+{
+	return d->on_rule ? d->generic_id : d->id;
+}
 
 struct cp_acquire {
 	bool used;
@@ -182,6 +204,14 @@ int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id);
 void cp_sa_id_release(struct cp_ctx *c, uint32_t id);
 /* dpsecd refused SA_ADD command seq: its slot is free again. */
 void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq);
+/* Whether id holds, as far as ctld knows, the SA of that SPI and direction:
+ * false for an event dpsecd sent about an SA ctld has deleted since (its
+ * id free, or another SA's). */
+bool cp_sa_holds(const struct cp_ctx *c, uint32_t id, uint32_t spi, uint8_t direction);
+/* d's rule in dpsecd carries d->sa_out from now on, if it carries another
+ * SA: sent at once, ahead of the deletes of the SAs that go, so that no
+ * rule is left carrying an id a new SA may take before the next sync. */
+void cp_dyn_sa_now(struct cp_ctx *c, struct cp_dyn_rule *d);
 
 /* cp_acquire.c */
 void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);
@@ -206,6 +236,10 @@ void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_ad
 void cp_negotiate_answered(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
 struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id, const char *name,
 			       const struct dpsec_addr *peer, uint64_t ttl_ns);
+/* Whether the assigned policy's rule rule_id is a tunnel rule whose
+ * endpoint is peer: its filters are all the peer's, and it carries the
+ * peer's negotiated SA itself (struct cp_dyn_rule's on_rule). */
+bool cp_rule_tunnels_to(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
 /* The filter action (and the rule's name) behind a compiled rule id of
  * the assigned policy, or NULL. */
 const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_id,

@@ -107,6 +107,16 @@ void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *p
 	cp_log(LOG_NOTICE, "reconnecting to %s for rule %08x: its SAs were dropped", p, rule_id);
 }
 
+bool cp_rule_tunnels_to(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	const struct cfg_compiled *cc = cp_compiled(c, NULL, 0);
+
+	for (uint32_t i = 0; cc != NULL && i < cc->n_rules; i++)
+		if (cc->rules[i].id == rule_id)
+			return cp_rule_is_tunnel_to(&cc->rules[i], peer);
+	return false;
+}
+
 const struct cfg_filter_action *cp_rule_action(struct cp_ctx *c, uint32_t rule_id,
 					       char name[DPSEC_NAME_MAX])
 {
@@ -258,11 +268,18 @@ void cp_expire_event(struct cp_ctx *c, const struct dpsec_ev_sa_expire *ev)
 	const char *kind = ev->kind < 4 ? kinds[ev->kind] : "unknown";
 	struct dpsec_cmd_sa_del d = { .sa_id = ev->sa_id };
 
+	if (!cp_sa_holds(c, ev->sa_id, ev->spi, ev->direction)) {
+		cp_log(LOG_DEBUG, "SA id %u SPI 0x%08x: %s lifetime event about an SA already deleted",
+		       ev->sa_id, ev->spi, kind);
+		return;
+	}
 	if (ev->kind == DPSEC_EXPIRE_SOFT && cp_ike_soft_expire(c, ev->sa_id))
 		return;
 	if (ev->kind == DPSEC_EXPIRE_IDLE && cp_ike_idle_expire(c, ev->sa_id))
 		return;
-	if (ev->kind != DPSEC_EXPIRE_HARD || ev->sa_id >= c->seg.hdr->sa_capacity) {
+	if (ev->kind == DPSEC_EXPIRE_HARD && cp_ike_hard_expire(c, ev->sa_id))
+		return;
+	if (ev->kind != DPSEC_EXPIRE_HARD) {
 		cp_log(LOG_NOTICE, "SA id %u SPI 0x%08x: %s lifetime reached after %llu packets, %llu "
 		       "bytes (a static SA is not rekeyed)", ev->sa_id, ev->spi, kind,
 		       (unsigned long long)ev->packets, (unsigned long long)ev->bytes);

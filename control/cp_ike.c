@@ -385,8 +385,9 @@ static void outer_header(struct cp_ctx *c, uint32_t rule_id, struct dpsec_sa_con
 		out->df_bit = fa->df_bit;
 }
 
-/* The pair into dpsecd: the inbound SA bound to the per-peer rule d, the
- * outbound SA carried by it; *s filled. -1 with both undone on refusal. */
+/* The pair into dpsecd: the inbound SA bound to the per-peer rule d (or
+ * the rule that carries d), the outbound SA carried by it; *s filled. -1
+ * with both undone on refusal. */
 static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct cp_dyn_rule *d,
 			struct cp_ike_child *s)
 {
@@ -401,7 +402,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	outer_header(c, rule_id, &ch->out);
 	life_in = life; /* an idle inbound SA is reported: its delete goes to the peer */
 	life_in.idle_seconds = c->store.timeouts.idle_seconds;
-	in = cp_sa_add_negotiated(c, &ch->in, &life_in, d->id);
+	in = cp_sa_add_negotiated(c, &ch->in, &life_in, cp_dyn_carrier(d));
 	out = in < 0 ? in : cp_sa_add_negotiated(c, &ch->out, &life, rule_id);
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
 		*s = (struct cp_ike_child){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
@@ -467,15 +468,23 @@ static void child_up(struct cp_ctx *c, const struct ikev2_event *ev, int version
 	cp_ike_life_quick_mode(c, &ev->sa);
 }
 
+void cp_ike_pair_out(struct cp_ctx *c, struct cp_ike_child *ch)
+{
+	cp_ike_rule_release(c, ch);
+	cp_sa_del_negotiated(c, ch->sa_in);
+	cp_sa_del_negotiated(c, ch->sa_out);
+	ch->sa_in = ch->sa_out = CP_SA_NONE;
+	ch->dyn = NULL;
+	c->sync_wanted = true;
+}
+
 static void child_down(struct cp_ctx *c, uint32_t spi_in)
 {
 	struct cp_ike_child *s = cp_ike_find_child(c->ike, spi_in);
 
 	if (s == NULL)
 		return;
-	cp_ike_rule_release(c, s);
-	cp_sa_del_negotiated(c, s->sa_in);
-	cp_sa_del_negotiated(c, s->sa_out);
+	cp_ike_pair_out(c, s);
 	s->used = false;
 	cp_audit("IKE child SA down: SPI in 0x%08x", spi_in);
 	c->sync_wanted = true;

@@ -198,6 +198,17 @@ bool cp_ike_child_rekey_failed(struct cp_ctx *c, uint32_t spi_in);
  * not one of IKE's. */
 bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id);
 
+/* A child SA's SA at its hard lifetime, not rekeyed in time (dpsecd drops
+ * its packets already): the pair leaves the dataplane now (cp_ike_pair_out:
+ * the next packet for its rule negotiates afresh) and its delete goes to
+ * the peer. false: not one of IKE's. */
+bool cp_ike_hard_expire(struct cp_ctx *c, uint32_t sa_id);
+/* ch's SAs out of dpsecd, its rule first (to another pair's outbound SA,
+ * or gone: cp_ike_rule_release), so that no rule carries an SA id a new SA
+ * may take; ch keeps no SA id (its CHILD_DOWN, if it comes later, deletes
+ * nothing more). */
+void cp_ike_pair_out(struct cp_ctx *c, struct cp_ike_child *ch);
+
 /* A new dpsecd (the one that held the child SAs restarted): their
  * sequence numbers and replay windows are gone with it, and the peer would
  * go on sending with them. Each is deleted with its peer (the IKE SA stays,

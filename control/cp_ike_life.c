@@ -361,6 +361,22 @@ bool cp_ike_idle_expire(struct cp_ctx *c, uint32_t sa_id)
 	return false;
 }
 
+bool cp_ike_hard_expire(struct cp_ctx *c, uint32_t sa_id)
+{
+	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {
+		struct cp_ike_child *ch = &c->ike->ch[i];
+
+		if (!ch->used || (ch->sa_in != sa_id && ch->sa_out != sa_id))
+			continue;
+		cp_audit("IKE child SA SPI in 0x%08x reached its hard lifetime without a rekey: "
+			 "deleting it with the peer", ch->spi_in);
+		cp_ike_pair_out(c, ch);
+		delete_child(c, ch);
+		return true;
+	}
+	return false;
+}
+
 void cp_ike_children_lost(struct cp_ctx *c)
 {
 	for (int i = 0; c->ike != NULL && i < CP_IKE_MAX_CHILDREN; i++) {

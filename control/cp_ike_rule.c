@@ -41,6 +41,8 @@ struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child 
 				    uint32_t rule_id, const struct dpsec_addr *peer,
 				    enum cp_ike_rule_how *how)
 {
+	struct cp_dyn_rule *d;
+
 	if (old != NULL && old->dyn != NULL) {
 		*how = CP_IKE_RULE_OF_REPLACED;
 		return old->dyn;
@@ -53,7 +55,10 @@ struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child 
 			return s->dyn;
 	}
 	*how = CP_IKE_RULE_NEW;
-	return cp_dyn_add(c, CP_DYN_SA, rule_id, "ike", peer, UINT64_MAX);
+	d = cp_dyn_add(c, CP_DYN_SA, rule_id, "ike", peer, UINT64_MAX);
+	if (d != NULL)
+		d->on_rule = cp_rule_tunnels_to(c, rule_id, peer);
+	return d;
 }
 
 void cp_ike_rule_replaced(struct cp_ike_child *old)
@@ -78,10 +83,13 @@ void cp_ike_rule_release(struct cp_ctx *c, const struct cp_ike_child *s)
 			heir = o;
 	}
 	if (heir == NULL) {
+		s->dyn->sa_out = DPSEC_SA_NONE;
+		cp_dyn_sa_now(c, s->dyn);
 		s->dyn->used = false;
 		return;
 	}
 	s->dyn->sa_out = heir->sa_out;
+	cp_dyn_sa_now(c, s->dyn);
 	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
 	       "outbound SA now", s->spi_in, heir->spi_in);
 }

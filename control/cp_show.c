@@ -339,7 +339,8 @@ void cp_show_filteractions(const struct cp_ctx *c, struct cp_out *o)
 
 /* A rule id as the administrator knows it. */
 /* A per-peer rule by the store rule it was made from ("to-site-b (peer)":
- * an IKE child SA's, a fallback's), or by its kind when that rule is gone. */
+ * an IKE child SA's, a fallback's; "to-site-b" for the SA a tunnel rule
+ * carries itself), or by its kind when that rule is gone. */
 static void dyn_rule_name(const struct cfg_compiled *cc, const struct cp_dyn_rule *d, char *buf,
 			  size_t len)
 {
@@ -348,7 +349,7 @@ static void dyn_rule_name(const struct cfg_compiled *cc, const struct cp_dyn_rul
 	for (uint32_t i = 0; cc && i < cc->n_rules; i++)
 		if (cc->rules[i].id == d->generic_id)
 			name = cc->rules[i].name;
-	snprintf(buf, len, "%s (peer)", name);
+	snprintf(buf, len, d->on_rule ? "%s" : "%s (peer)", name);
 }
 
 static void rule_name(const struct cp_ctx *c, const struct cfg_compiled *cc, uint32_t id,

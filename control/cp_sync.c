@@ -107,6 +107,12 @@ void cp_sa_id_release(struct cp_ctx *c, uint32_t id)
 		c->sa_free_from = id;
 }
 
+bool cp_sa_holds(const struct cp_ctx *c, uint32_t id, uint32_t spi, uint8_t direction)
+{
+	return id < c->seg.hdr->sa_capacity && c->sa[id].used && c->sa[id].spi == spi &&
+	       c->sa[id].direction == direction;
+}
+
 /* For each of the store's n SAs, the id of the first compiled rule whose
  * inbound SA it is (0: none), or NULL when out of memory. */
 static uint32_t *inbound_rules(const struct cfg_compiled *cc, uint32_t n)
@@ -162,6 +168,8 @@ static int install_sa(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 		return rc;
 	}
 	c->sa[id].add_seq = c->want_seq - 1;
+	c->sa[id].spi = conf->spi;
+	c->sa[id].direction = conf->direction;
 	c->mm[conf->direction == DPSEC_DIR_OUT ? CP_MM_key_additions : CP_MM_key_updates]++;
 	/* dpsecd answers it: a refusal is audited with this command's number */
 	cp_audit("SA install: %s SPI 0x%08x %s, id %d (command %llu)", conf->name, conf->spi,
@@ -271,12 +279,46 @@ static int sync_sas(struct cp_ctx *c, const struct cfg_compiled *cc)
 
 /* ---- the policy ------------------------------------------------------ */
 
+/* Rule ids to numbers, sorted by id. */
+struct id_map {
+	uint32_t n;
+	struct id_val {
+		uint32_t id, val;
+	} *v;
+};
+
+static int id_val_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct id_val *)a)->id, y = ((const struct id_val *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts the map, whose v holds n pairs. */
+static void id_map_sort(struct id_map *m)
+{
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(m->v[0]), id_val_cmp);
+}
+
+/* id's number, or missing. */
+static uint32_t id_map_get(const struct id_map *m, uint32_t id, uint32_t missing)
+{
+	struct id_val key = { .id = id };
+	const struct id_val *hit = m->n ? bsearch(&key, m->v, m->n, sizeof(m->v[0]), id_val_cmp) : NULL;
+
+	return hit != NULL ? hit->val : missing;
+}
+
 /* Where a policy transaction's commands go: to dpsecd, or into a
  * fingerprint of them (FNV-1a, 64 bits), which tells whether the
  * transaction would give dpsecd anything it does not have. */
 struct policy_tx {
 	struct cp_ctx *c;
 	const struct sa_names *sas; /* the dataplane's, for the rules' outbound SAs */
+	const struct cfg_compiled *cc;
+	struct id_map rules;        /* compiled rule id -> its index in cc */
+	struct id_map carried;      /* generic rule id -> the SA it carries itself */
 	bool fingerprint_only;
 	uint64_t fp;
 };
@@ -355,21 +397,59 @@ static int send_dyn_rule(struct policy_tx *tx, const struct cp_dyn_rule *d, cons
 	return rc;
 }
 
-static const struct dpsec_rule *compiled_rule(const struct cfg_compiled *cc, uint32_t id)
+static const struct dpsec_rule *compiled_rule(const struct policy_tx *tx, uint32_t id)
 {
-	for (uint32_t i = 0; i < cc->n_rules; i++)
-		if (cc->rules[i].id == id)
-			return &cc->rules[i];
-	return NULL;
+	uint32_t at = id_map_get(&tx->rules, id, UINT32_MAX);
+
+	return at == UINT32_MAX ? NULL : &tx->cc->rules[at];
+}
+
+/* tx's maps: the compiled rules by id; the SAs that generic rules carry
+ * themselves (sent, not fingerprinted: a new one is sent alone, by
+ * sync_rule_sas). The per-peer rules whose generic rule left the policy
+ * go meanwhile, as does one carried by its generic rule that is no
+ * longer a tunnel to its peer (its next packet negotiates anew). 0 or
+ * -ENOMEM. */
+static int policy_tx_maps(struct policy_tx *tx)
+{
+	struct cp_ctx *c = tx->c;
+
+	tx->rules.v = malloc(sizeof(tx->rules.v[0]) * (tx->cc->n_rules + 1));
+	tx->carried.v = malloc(sizeof(tx->carried.v[0]) * CP_MAX_DYN_RULES);
+	if (tx->rules.v == NULL || tx->carried.v == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < tx->cc->n_rules; i++)
+		tx->rules.v[tx->rules.n++] = (struct id_val){ tx->cc->rules[i].id, i };
+	id_map_sort(&tx->rules);
+	for (int i = 0; i < CP_MAX_DYN_RULES; i++) {
+		struct cp_dyn_rule *d = &c->dyn[i];
+		const struct dpsec_rule *g = d->used ? compiled_rule(tx, d->generic_id) : NULL;
+
+		if (d->used && (g == NULL || (d->on_rule && !cp_rule_is_tunnel_to(g, &d->peer))))
+			d->used = false; /* its rule left the policy, or changed */
+		else if (d->used && d->on_rule && d->sa_out != DPSEC_SA_NONE && !tx->fingerprint_only)
+			tx->carried.v[tx->carried.n++] = (struct id_val){ d->generic_id, d->sa_out };
+	}
+	id_map_sort(&tx->carried);
+	return 0;
+}
+
+static void policy_tx_free(struct policy_tx *tx)
+{
+	free(tx->rules.v);
+	free(tx->carried.v);
 }
 
 /* The assigned policy with ctld's per-peer rules, as one transaction. */
-static int send_policy(struct policy_tx *tx, const struct cfg_compiled *cc)
+static int send_policy(struct policy_tx *tx)
 {
+	const struct cfg_compiled *cc = tx->cc;
 	struct cp_ctx *c = tx->c;
 	struct dpsec_cmd_policy_begin b;
 	int rc;
 
+	if (policy_tx_maps(tx) < 0)
+		return -ENOMEM;
 	memset(&b, 0, sizeof(b));
 	b.default_action = cc->default_action;
 	b.n_rules = cc->n_rules;
@@ -378,18 +458,17 @@ static int send_policy(struct policy_tx *tx, const struct cfg_compiled *cc)
 		const struct dpsec_rule *r = &cc->rules[i];
 		const struct cfg_store_rule *o = cc->origin[i];
 		int sa = o && o->outbound_sa[0] ? sa_id_of(tx->sas, o->outbound_sa) : -1;
+		uint32_t sa_out = sa >= 0 ? (uint32_t)sa : id_map_get(&tx->carried, r->id, DPSEC_SA_NONE);
 
-		rc = send_rule(tx, r, r->id, r->priority, r->action, sa >= 0 ? (uint32_t)sa : DPSEC_SA_NONE);
+		rc = send_rule(tx, r, r->id, r->priority, r->action, sa_out);
 		for (uint32_t f = 0; f < r->n_filters && rc == 0; f++)
 			rc = send_filter(tx, r->id, f + 1, &r->filters[f]);
 	}
 	for (int i = 0; i < CP_MAX_DYN_RULES && rc == 0; i++) {
-		const struct dpsec_rule *g = c->dyn[i].used ? compiled_rule(cc, c->dyn[i].generic_id) : NULL;
+		const struct cp_dyn_rule *d = &c->dyn[i];
 
-		if (c->dyn[i].used && g == NULL)
-			c->dyn[i].used = false; /* its rule left the policy */
-		else if (g != NULL)
-			rc = send_dyn_rule(tx, &c->dyn[i], g);
+		if (d->used && !d->on_rule)
+			rc = send_dyn_rule(tx, d, compiled_rule(tx, d->generic_id));
 	}
 	if (rc == 0)
 		rc = policy_cmd(tx, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
@@ -404,6 +483,18 @@ static void rule_sas_sent(struct cp_ctx *c)
 			c->dyn[i].sa_sent = c->dyn[i].sa_out;
 }
 
+void cp_dyn_sa_now(struct cp_ctx *c, struct cp_dyn_rule *d)
+{
+	struct dpsec_cmd_rule_sa m = { .rule_id = cp_dyn_carrier(d), .sa_out = d->sa_out };
+
+	if (!c->attached || d->sa_sent == DPSEC_SA_NONE || d->sa_sent == d->sa_out)
+		return;
+	if (cp_cmd_post(c, DPSEC_CMD_RULE_SA, &m, sizeof(m)) == 0)
+		d->sa_sent = d->sa_out;
+	else
+		c->policy_fp_known = false; /* the next sync sends the whole policy */
+}
+
 /* The per-peer rules whose outbound SA changed since dpsecd got them (a
  * rekey, or a pair gone whose rule another pair's SA carries on), each
  * changed in place (RULE_SA). A refusal leaves the next sync to send the
@@ -415,7 +506,7 @@ static int sync_rule_sas(struct cp_ctx *c, char *err, size_t errlen)
 
 	for (int i = 0; i < CP_MAX_DYN_RULES && rc == 0; i++) {
 		const struct cp_dyn_rule *d = &c->dyn[i];
-		struct dpsec_cmd_rule_sa m = { .rule_id = d->id, .sa_out = d->sa_out };
+		struct dpsec_cmd_rule_sa m = { .rule_id = cp_dyn_carrier(d), .sa_out = d->sa_out };
 
 		if (d->used && d->kind == CP_DYN_SA && d->sa_sent != d->sa_out) {
 			rc = cp_cmd_send(c, DPSEC_CMD_RULE_SA, &m, sizeof(m));
@@ -442,22 +533,29 @@ static int sync_rule_sas(struct cp_ctx *c, char *err, size_t errlen)
 static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *err, size_t errlen)
 {
 	struct sa_names ix = { 0 };
-	struct policy_tx fp = { .c = c, .sas = &ix, .fingerprint_only = true,
+	struct policy_tx fp = { .c = c, .sas = &ix, .cc = cc, .fingerprint_only = true,
 				.fp = 0xcbf29ce484222325ull };
-	struct policy_tx send = { .c = c, .sas = &ix };
+	struct policy_tx send = { .c = c, .sas = &ix, .cc = cc };
 	int rc;
 
-	if (sa_names_read(c, &ix) < 0) {
+	if (sa_names_read(c, &ix) < 0 || send_policy(&fp) == -ENOMEM) {
+		sa_names_free(&ix);
+		policy_tx_free(&fp);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	send_policy(&fp, cc);
+	policy_tx_free(&fp);
 	if (c->policy_fp_known && c->policy_fp == fp.fp) {
 		sa_names_free(&ix);
 		return sync_rule_sas(c, err, errlen);
 	}
-	rc = send_policy(&send, cc);
+	rc = send_policy(&send);
+	policy_tx_free(&send);
 	sa_names_free(&ix);
+	if (rc == -ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
 	else if (rc == -ETIMEDOUT)
@@ -580,6 +678,8 @@ int cp_sync_readback(struct cp_ctx *c, char *err, size_t errlen)
 	for (uint32_t id = 0; id < c->seg.hdr->sa_capacity; id++)
 		if (dir_entry(c, id, &e)) {
 			c->sa[id].used = true;
+			c->sa[id].spi = e.conf.spi;
+			c->sa[id].direction = e.conf.direction;
 			n++;
 		}
 	n_peers = negotiated_peers(c, refs, CP_MAX_ACQUIRES);

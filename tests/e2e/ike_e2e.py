@@ -603,9 +603,12 @@ def first_pings(w, errs, ctld):
     from the first after the dropped ones. Against dpsec B's dpsec-ctld is
     stopped for PEER_PAUSE s first (A's IKE_SA_INIT waits in its socket,
     A retransmits), so that the negotiation outlasts the hold: 4 held, some
-    dropped. When strongSwan initiated, the SA is up first: none held."""
+    dropped. When strongSwan initiated, the SA is up first: none held.
+    No dpsecd built its classifier for the new pair: the tunnel rule, whose
+    endpoint is the peer, carries it itself."""
     count, slow = 30, w.peer == "dpsec" and not w.cert
     before = dp_counts(w, HELD)
+    builds = {g: policy_counts(w, g)[0] for g in ctld}
     if slow:
         ctld["b"].signal(signal.SIGSTOP)
     p = subprocess.Popen(["ip", "netns", "exec", w.ns["ha"], "ping", "-n", "-c", str(count),
@@ -620,6 +623,12 @@ def first_pings(w, errs, ctld):
     held, dropped, freed = (after[n] - before[n] for n in HELD)
     print("first pings: answered %s; gateway A held %d (sent when the SA came up), dropped %d, "
           "freed %d" % (answered, held, dropped, freed))
+    for g in ctld:
+        now = policy_counts(w, g)[0]
+        print("gateway %s: classifier builds %d -> %d" % (g, builds[g], now))
+        if now != builds[g]:
+            errs.append("first pings: gateway %s built its classifier %d times for the tunnel's "
+                        "first pair: expected none (its rule carries the pair)" % (g, now - builds[g]))
     expect = list(range(1, held + 1)) + list(range(held + dropped + 1, count + 1))
     if answered != expect or freed or held > ACQ_HOLD or (dropped and held < ACQ_HOLD) or \
             (slow and not dropped) or (not held and not w.swan_initiates):

@@ -1,12 +1,20 @@
 /* test_ike_sync.c - IKE's child SAs brought into a real dataplane manager
  * (control/cp_ike.c's events against dataplane/dp_cmd.c, through the real
- * segment and rings): the child SAs of 1,500 peers that one poll's
- * datagrams bring (more than dpsec-ctld's tables once held), each on a
- * per-peer rule of its own, are all installed and cost dpsecd one policy
- * build, not one each; the datagrams the engine queued behind them (the
- * answers that let the peers use the pairs) leave only after that build,
- * in order; and pairs that go cost one build together too. The manager runs on this
- * thread (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
+ * segment and rings): the child SAs of 1,500 tunnels' peers that one
+ * poll's datagrams bring (more than dpsec-ctld's tables once held) are all
+ * installed, each carried by its tunnel rule itself, at no policy build;
+ * the datagrams the engine queued behind them (the answers that let the
+ * peers use the pairs) leave only once the rules carry them, in order.
+ * Those of 500 hosts of one transport rule, each on a per-peer rule of its
+ * own, cost one build, not one each, and pairs that go cost one build
+ * together too (the tunnels' none). A pair that
+ * goes leaves no rule carrying its outbound SA's id, which the next pair
+ * may take before the sync; one that reaches its hard lifetime unrekeyed
+ * leaves the dataplane at once, and the event about its other SA, whose id
+ * another pair holds by then, deletes nothing. The manager runs on this
+ * thread (as dpsecd's manager lcore does), dpsec-ctld's side on another;
+ * the tests run in one process (CK_FORK=no: the EAL's memory is shared
+ * with a fork), each from empty child SA and rule tables. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -32,27 +40,45 @@
 #include "check_run.h"
 
 /* More peers than dpsec-ctld's tables once held (1,024), each on a tunnel
- * rule that negotiates with it alone. */
+ * rule that negotiates with it alone; then hosts of one transport rule,
+ * peers PEERS to PEERS + HOSTS - 1. */
 #define PEERS 1500
+#define HOSTS 500
 
-/* Peer k's address (198.18.0.0/15, RFC 2544's) in a of 4 bytes. */
+/* Peer k's address in a of 4 bytes: a tunnel's in 198.18.0.0/16, a
+ * host's in 198.19.0.0/16 (RFC 2544's). */
 static void peer_addr(int k, uint8_t *a)
 {
+	int j = k < PEERS ? k : k - PEERS;
+
 	a[0] = 198;
-	a[1] = 18;
-	a[2] = (uint8_t)(k / 250);
-	a[3] = (uint8_t)(k % 250 + 1);
+	a[1] = k < PEERS ? 18 : 19;
+	a[2] = (uint8_t)(j / 250);
+	a[3] = (uint8_t)(j % 250 + 1);
 }
 
-/* The store: rule ike-K over list lK, tunnel to peer K, one PSK for all. */
+/* The transport rule's filter list, spliced into the store's. */
+static const char hosts_list[] =
+	", { name = \"hosts\"; filters = ( { source = \"192.0.2.1/32\"; destination = "
+	"\"198.19.0.0/16\"; protocol = \"any\"; mirrored = true; } ); }\n);\nfilter_actions";
+
+/* The store: rule ike-K over list lK, tunnel to peer K, and rule hosts in
+ * transport mode over its hosts; one PSK for all. */
 static char *store_text(void)
 {
 	size_t cap = 4096 + (size_t)PEERS * 512, len;
-	char *t = malloc(cap);
+	char *t = malloc(cap), *lists_end;
 
 	if (t == NULL)
 		abort();
 	len = tunnel_store_head(t, cap, "gw", PEERS);
+	lists_end = strstr(t, "\n);\nfilter_actions");
+	if (lists_end == NULL)
+		abort();
+	memmove(lists_end + sizeof(hosts_list) - 1, lists_end + strlen("\n);\nfilter_actions"),
+		strlen(lists_end) - strlen("\n);\nfilter_actions") + 1);
+	memcpy(lists_end, hosts_list, sizeof(hosts_list) - 1);
+	len = strlen(t);
 	for (int k = 0; k < PEERS; k++) {
 		uint8_t a[4];
 
@@ -63,7 +89,9 @@ static char *store_text(void)
 					"( { method = \"psk\"; psk = \"a-long-enough-secret\"; } ); }\n",
 					k ? "," : "", k, k, a[0], a[1], a[2], a[3]);
 	}
-	snprintf(t + len, cap - len, "); } );\n");
+	snprintf(t + len, cap - len, ", { name = \"hosts\"; filter_list = \"hosts\"; filter_action = "
+		 "\"secure\"; authentication = ( { method = \"psk\"; psk = "
+		 "\"a-long-enough-secret\"; } ); }\n); } );\n");
 	return t;
 }
 
@@ -96,13 +124,39 @@ static int udp_socket(uint16_t *port)
 	return fd;
 }
 
+/* No policy for any peer: this test's IKE SAs exist only in ctld's events. */
+static int no_peer(void *ctx, const struct ikev2_lookup *q, struct ikev2_peer *out)
+{
+	(void)ctx, (void)q, (void)out;
+	return -ENOENT;
+}
+
+/* A real IKEv2 engine, for the deletes ctld sends its children's peers
+ * (it knows none of these IKE SAs: each delete fails, logged). */
+static struct ikev2_engine *engine(void)
+{
+	struct ikev2_conf conf;
+	struct ike_err err = { 0 };
+	struct ikev2_engine *e;
+
+	ikev2_conf_default(&conf);
+	conf.lookup = no_peer;
+	e = ikev2_engine_new(&conf, &err);
+	if (e == NULL) {
+		fprintf(stderr, "IKEv2 engine: %s\n", err.msg);
+		abort();
+	}
+	return e;
+}
+
 static void setup(void)
 {
 	char err[CFG_ERR_MAX], *text;
 	uint16_t ours;
 
 	snprintf(instance, sizeof(instance), "test-ikesync-%d", (int)getpid());
-	dp_test_mgr_ready_for_ctld(&ctx, &cfg, &worker, 2 * PEERS + 16, "tikesync", instance);
+	dp_test_mgr_ready_for_ctld(&ctx, &cfg, &worker, 2 * (PEERS + HOSTS) + 16, "tikesync",
+				   instance);
 	parent = getpid();
 	atexit(teardown);
 	cp_log_init(LOG_CRIT, false);
@@ -117,6 +171,7 @@ static void setup(void)
 		abort();
 	memset(cp.ike->fd, 0xff, sizeof(cp.ike->fd));
 	cp.ike->fd[0][0] = udp_socket(&ours);
+	cp.ike->e = engine();
 	peer_fd = udp_socket(&peer_port);
 	if (setsockopt(peer_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 16 << 20 }, sizeof(int)) < 0)
 		abort(); /* room for all the answers of the burst */
@@ -145,16 +200,16 @@ static uint32_t rule_id(const char *name)
 	return DPSEC_SA_NONE;
 }
 
-static uint32_t generic[PEERS];
+static uint32_t generic[PEERS + HOSTS];
 
-/* An SA of the pair with peer k: GCM with a key of its own, tunnel
- * 192.0.2.1 <-> peer k. */
+/* An SA of the pair with peer k: GCM with a key of its own, 192.0.2.1 <->
+ * peer k, tunnel or (a host's) transport mode. */
 static void pair_sa(struct dpsec_sa_conf *s, int k, bool in)
 {
 	memset(s, 0, sizeof(*s));
 	s->spi = (in ? 0x10000 : 0x20000) + (uint32_t)k;
 	s->direction = in ? DPSEC_DIR_IN : DPSEC_DIR_OUT;
-	s->mode = DPSEC_MODE_TUNNEL;
+	s->mode = k < PEERS ? DPSEC_MODE_TUNNEL : DPSEC_MODE_TRANSPORT;
 	s->enc_alg = DPSEC_ENC_AES_GCM_16;
 	s->enc_key_len = 16;
 	memset(s->enc_key, 0x11, 16);
@@ -199,24 +254,38 @@ static void answer(int k)
 	ikev2_event_release(&ev);
 }
 
-static void *children_up(void *arg)
+/* The pairs of peers from to to - 1 come up, each answered. */
+static void peers_up(int from, int to)
 {
-	for (int k = 0; k < PEERS; k++) {
+	for (int k = from; k < to; k++) {
 		child_up(k);
 		answer(k);
 	}
 	step.done = true;
+}
+
+static void *tunnels_up(void *arg)
+{
+	peers_up(0, PEERS);
 	return arg;
 }
 
+static void *hosts_up(void *arg)
+{
+	peers_up(PEERS, PEERS + HOSTS);
+	return arg;
+}
+
+/* The pairs of two tunnels and two hosts go, each with an answer. */
 static void *children_down(void *arg)
 {
+	static const int gone[] = { 0, 1, PEERS, PEERS + 1 };
 	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN };
 
-	for (int k = 0; k < 2; k++) {
-		ev.child_down.spi_in = 0x10000 + (uint32_t)k;
+	for (int i = 0; i < 4; i++) {
+		ev.child_down.spi_in = 0x10000 + (uint32_t)gone[i];
 		cp_ike_event(&cp, &ev, 2);
-		answer(PEERS + k);
+		answer(PEERS + HOSTS + i);
 	}
 	step.done = true;
 	return arg;
@@ -239,7 +308,16 @@ static const char *received(void)
 	return buf;
 }
 
-/* Per-peer rules of dpsecd's live rule set that carry an SA. */
+/* The SA the live rule id carries, DPSEC_SA_NONE for none (or no rule). */
+static uint32_t rule_sa(uint32_t id)
+{
+	for (uint32_t i = 0; i < ctx.mgr->live.n; i++)
+		if (ctx.mgr->live.rules[i].r.id == id)
+			return ctx.mgr->live.rules[i].sa_out;
+	return DPSEC_SA_NONE;
+}
+
+/* Rules of dpsecd's live rule set that carry an SA. */
 static uint32_t rules_carrying_sas(void)
 {
 	uint32_t n = 0;
@@ -249,12 +327,14 @@ static uint32_t rules_carrying_sas(void)
 	return n;
 }
 
-START_TEST(test_one_build_for_a_burst)
+/* ctld attached, its child SAs and per-peer rules forgotten (as a new
+ * dpsec-ctld's), the dataplane in line with the store; generic[] filled. */
+static void start(void)
 {
-	uint64_t builds;
-	char want[24];
-
-	cp_test_attach(&cp, instance);
+	if (!cp.attached)
+		cp_test_attach(&cp, instance);
+	memset(cp.ike->ch, 0, sizeof(cp.ike->ch));
+	memset(cp.dyn, 0, sizeof(cp.dyn));
 	run_ctld(sync_full);
 	for (int k = 0; k < PEERS; k++) {
 		char name[16];
@@ -263,34 +343,185 @@ START_TEST(test_one_build_for_a_burst)
 		generic[k] = rule_id(name);
 		ck_assert_uint_ne(generic[k], DPSEC_SA_NONE);
 	}
+	for (int k = PEERS; k < PEERS + HOSTS; k++)
+		generic[k] = rule_id("hosts");
+	ck_assert_uint_ne(generic[PEERS], DPSEC_SA_NONE);
+}
+
+START_TEST(test_one_build_for_a_burst)
+{
+	const struct cp_ike_child *ch;
+	uint64_t builds;
+	char want[24];
+
+	start();
 	builds = ctx.mgr->builds;
 
-	run_ctld(children_up); /* the pairs are in, their rules and answers wait */
+	run_ctld(tunnels_up); /* the pairs are in, their rules and answers wait */
 	ck_assert_uint_eq(ctx.sas.count, 2 * PEERS);
-	ck_assert_uint_eq(ctx.mgr->builds, builds);
 	ck_assert_uint_eq(rules_carrying_sas(), 0);
 	ck_assert_str_eq(received(), "");
-
-	run_ctld(flush);
-	ck_assert_uint_eq(ctx.mgr->builds, builds + 1);
+	run_ctld(flush); /* each tunnel rule carries its peer's pair: no build */
+	ck_assert_uint_eq(ctx.mgr->builds, builds);
+	ck_assert_uint_eq(ctx.mgr->live.n, PEERS + 1);
 	ck_assert_uint_eq(rules_carrying_sas(), PEERS);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + 7);
+	ck_assert_uint_eq(rule_sa(generic[7]), ch->sa_out);
+	ck_assert_uint_eq(ctx.sas.sa[ch->sa_in]->rule_id, generic[7]);
 	for (int k = 0; k < PEERS; k++) {
 		snprintf(want, sizeof(want), "answer %d", k);
 		ck_assert_str_eq(received(), want);
 	}
 	ck_assert_str_eq(received(), "");
 
-	run_ctld(children_down); /* two pairs go: one build for both */
+	run_ctld(hosts_up); /* a per-peer rule each: one build for all */
+	ck_assert_uint_eq(ctx.sas.count, 2 * (PEERS + HOSTS));
+	ck_assert_uint_eq(rules_carrying_sas(), PEERS);
+	ck_assert_str_eq(received(), "");
+	run_ctld(flush);
+	ck_assert_uint_eq(ctx.mgr->builds, builds + 1);
+	ck_assert_uint_eq(ctx.mgr->live.n, PEERS + 1 + HOSTS);
+	ck_assert_uint_eq(rules_carrying_sas(), PEERS + HOSTS);
+	ck_assert_uint_eq(rule_sa(generic[PEERS]), DPSEC_SA_NONE);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS + 7);
+	ck_assert_uint_ne(ctx.sas.sa[ch->sa_in]->rule_id & CP_DYN_RULE_BIT, 0);
+	ck_assert_uint_eq(rule_sa(ctx.sas.sa[ch->sa_in]->rule_id), ch->sa_out);
+	for (int k = PEERS; k < PEERS + HOSTS; k++) {
+		snprintf(want, sizeof(want), "answer %d", k);
+		ck_assert_str_eq(received(), want);
+	}
+	ck_assert_str_eq(received(), "");
+
+	run_ctld(children_down); /* two tunnels' pairs and two hosts' go: one build */
 	ck_assert_uint_eq(ctx.mgr->builds, builds + 1);
 	ck_assert_str_eq(received(), "");
 	run_ctld(flush);
 	ck_assert_uint_eq(ctx.mgr->builds, builds + 2);
-	ck_assert_uint_eq(rules_carrying_sas(), PEERS - 2);
-	snprintf(want, sizeof(want), "answer %d", PEERS);
-	ck_assert_str_eq(received(), want);
-	snprintf(want, sizeof(want), "answer %d", PEERS + 1);
-	ck_assert_str_eq(received(), want);
-	ck_assert_uint_eq(ctx.sas.count, 2 * PEERS - 4);
+	ck_assert_uint_eq(ctx.mgr->live.n, PEERS + 1 + HOSTS - 2);
+	ck_assert_uint_eq(rules_carrying_sas(), PEERS + HOSTS - 4);
+	ck_assert_uint_eq(rule_sa(generic[0]), DPSEC_SA_NONE);
+	for (int i = 0; i < 4; i++) {
+		snprintf(want, sizeof(want), "answer %d", PEERS + HOSTS + i);
+		ck_assert_str_eq(received(), want);
+	}
+	ck_assert_uint_eq(ctx.sas.count, 2 * (PEERS + HOSTS) - 8);
+}
+END_TEST
+
+static void *two_up(void *arg)
+{
+	child_up(0);
+	child_up(1);
+	cp_ike_flush(&cp);
+	step.done = true;
+	return arg;
+}
+
+/* Peer 0's pair goes, peer 2's comes, in one poll: no flush. */
+static void *one_goes_one_comes(void *arg)
+{
+	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN, .child_down.spi_in = 0x10000 };
+
+	cp_ike_event(&cp, &ev, 2);
+	child_up(2);
+	step.done = true;
+	return arg;
+}
+
+/* Live rules that carry SA id sa. */
+static uint32_t rules_carrying(uint32_t sa)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < ctx.mgr->live.n; i++)
+		n += ctx.mgr->live.rules[i].sa_out == sa;
+	return n;
+}
+
+START_TEST(test_no_rule_left_on_a_freed_id)
+{
+	const struct cp_ike_child *ch;
+	uint32_t old_out;
+
+	start();
+	run_ctld(two_up);
+	ch = cp_ike_find_child(cp.ike, 0x10000);
+	ck_assert_ptr_nonnull(ch);
+	old_out = ch->sa_out;
+	ck_assert_uint_eq(rules_carrying(old_out), 1);
+
+	run_ctld(one_goes_one_comes);
+	ch = cp_ike_find_child(cp.ike, 0x10002);
+	ck_assert_ptr_nonnull(ch);
+	ck_assert_uint_eq(ch->sa_out, old_out); /* the id went to the new pair */
+	/* before the sync: peer 0's rule no longer carries it, so peer 0's
+	 * traffic does not leave on peer 2's SA */
+	ck_assert_uint_eq(rules_carrying(old_out), 0);
+
+	run_ctld(flush);
+	ck_assert_uint_eq(rules_carrying(old_out), 1);
+	ck_assert_uint_eq(rules_carrying_sas(), 2);
+}
+END_TEST
+
+/* dpsecd's hard expiry of peer 0's outbound SA; peer 2's pair then takes
+ * the ids peer 0's held before dpsecd's event about the inbound SA (which
+ * expired at the same moment) arrives. */
+static void *hard_expiry(void *arg)
+{
+	const struct cp_ike_child *ch = cp_ike_find_child(cp.ike, 0x10000);
+	struct dpsec_ev_sa_expire out = { .sa_id = ch->sa_out, .spi = 0x20000, .kind = DPSEC_EXPIRE_HARD,
+					  .direction = DPSEC_DIR_OUT };
+	struct dpsec_ev_sa_expire in = { .sa_id = ch->sa_in, .spi = 0x10000, .kind = DPSEC_EXPIRE_HARD,
+					 .direction = DPSEC_DIR_IN };
+
+	cp_expire_event(&cp, &out);
+	child_up(2);
+	cp_expire_event(&cp, &in);
+	step.done = true;
+	return arg;
+}
+
+static void *peer0_child_down(void *arg)
+{
+	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN, .child_down.spi_in = 0x10000 };
+
+	cp_ike_event(&cp, &ev, 2);
+	cp_ike_flush(&cp);
+	step.done = true;
+	return arg;
+}
+
+START_TEST(test_hard_expiry_takes_the_pair_out)
+{
+	const struct cp_ike_child *ch;
+	uint32_t in0, out0;
+
+	start();
+	run_ctld(two_up);
+	ch = cp_ike_find_child(cp.ike, 0x10000);
+	in0 = ch->sa_in;
+	out0 = ch->sa_out;
+	ck_assert_uint_eq(ctx.sas.count, 4);
+
+	run_ctld(hard_expiry);
+	ch = cp_ike_find_child(cp.ike, 0x10002);
+	ck_assert_uint_eq(ch->sa_in, in0); /* peer 2's pair holds peer 0's ids */
+	ck_assert_uint_eq(ch->sa_out, out0);
+	ck_assert_uint_eq(ctx.sas.count, 4); /* peer 0's pair gone, peer 2's in */
+	ck_assert_ptr_nonnull(ctx.sas.sa[in0]);
+	ck_assert_uint_eq(ctx.sas.sa[in0]->spi_be, htonl(0x10002));
+	ch = cp_ike_find_child(cp.ike, 0x10000); /* awaits its CHILD_DOWN, with no SA */
+	ck_assert_ptr_nonnull(ch);
+	ck_assert_uint_eq(ch->sa_in, CP_SA_NONE);
+	ck_assert_uint_eq(ch->sa_out, CP_SA_NONE);
+	ck_assert(ch->deleting); /* its delete went to the engine */
+
+	run_ctld(peer0_child_down); /* deletes nothing more; peer 2's pair gets its rule */
+	ck_assert_ptr_null(cp_ike_find_child(cp.ike, 0x10000));
+	ck_assert_uint_eq(ctx.sas.count, 4);
+	ck_assert_uint_eq(rules_carrying(out0), 1);
+	ck_assert_uint_eq(rules_carrying_sas(), 2);
 }
 END_TEST
 
@@ -302,6 +533,8 @@ int main(void)
 	setup();
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_one_build_for_a_burst);
+	tcase_add_test(tc, test_no_rule_left_on_a_freed_id);
+	tcase_add_test(tc, test_hard_expiry_takes_the_pair_out);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
