@@ -107,6 +107,7 @@ struct cp_acquire {
 	uint8_t ike_spi_i[8];       /* the IKE SA negotiating it (zero: none) */
 	bool reconnect;             /* cp_reconnect()'s: no packet held, no fallback */
 	bool peer_pair_up;          /* a pair the peer negotiated is up (cp_negotiate_answered) */
+	bool awaits_sync;           /* a pair was up already: none negotiated (cp_acquires_synced) */
 };
 
 struct cp_opts {
@@ -234,6 +235,9 @@ void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_ad
  * own negotiation's end; if it fails, or does not end before the fallback
  * timeout, they go out through the peer's pair, which it has by then. */
 void cp_negotiate_answered(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
+/* After a poll's sync: the ACQUIREs raised for a pair that was up already
+ * (its rule not yet in dpsecd) release their held packets through it. */
+void cp_acquires_synced(struct cp_ctx *c);
 struct cp_dyn_rule *cp_dyn_add(struct cp_ctx *c, uint8_t kind, uint32_t generic_id, const char *name,
 			       const struct dpsec_addr *peer, uint64_t ttl_ns);
 /* Whether the assigned policy's rule rule_id is a tunnel rule whose

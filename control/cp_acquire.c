@@ -80,7 +80,13 @@ void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev)
 	a->deadline_ns = cp_now_ns() + (uint64_t)c->store.timeouts.fallback_ms * 1000000ull;
 	c->mm[CP_MM_active_acquire]++;
 	c->mm[CP_MM_acquire_heap_size]++;
-	cp_negotiate_start(c, a);
+	/* a pair is up for them that dpsecd's rule does not carry yet (the
+	 * poll's sync is to come, or its packets raised this on their way):
+	 * no second negotiation (IKEv1 would keep both pairs); the held
+	 * packets go through it after the sync (cp_acquires_synced) */
+	a->awaits_sync = cp_ike_pair_up_for(c, ev->rule_id, &ev->peer);
+	if (!a->awaits_sync)
+		cp_negotiate_start(c, a);
 }
 
 void cp_reconnect(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
@@ -230,6 +236,13 @@ void cp_negotiate_done(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_ad
 	} else {
 		fallback(c, a, why);
 	}
+}
+
+void cp_acquires_synced(struct cp_ctx *c)
+{
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++)
+		if (c->acq[i].used && c->acq[i].awaits_sync)
+			concluded(c, &c->acq[i]);
 }
 
 void cp_negotiate_answered(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)

@@ -407,7 +407,7 @@ static int install_pair(struct cp_ctx *c, const struct ikev2_event *ev, struct c
 	if (out >= 0 && cp_cmd_wait(c, 10000, err, sizeof(err)) == 0) {
 		*s = (struct cp_ike_child){ .used = true, .spi_in = ch->in.spi, .sa_in = (uint32_t)in,
 					     .sa_out = (uint32_t)out, .udp_encap = ch->udp_encap,
-					     .dyn = d, .up_ns = cp_now_ns() };
+					     .dyn = d, .dyn_id = d->id, .up_ns = cp_now_ns() };
 		d->sa_out = (uint32_t)out;
 		return 0;
 	}
@@ -516,6 +516,7 @@ void cp_ike_flush(struct cp_ctx *c)
 		ikev2_event_release(&k->held[i]);
 	}
 	k->n_held = 0;
+	cp_acquires_synced(c);
 }
 
 bool cp_ike_soft_expire(struct cp_ctx *c, uint32_t sa_id)

@@ -46,7 +46,10 @@ struct cp_ike_child {
 	struct cp_dyn_rule *dyn;  /* the per-peer rule its inbound SA is bound to, which carries the
 				   * newest outbound SA of the pairs sharing it (one rule and
 				   * peer); NULL once a newer pair replaced it (cp_ike_rule.c), or
-				   * the dataplane that held it is gone */
+				   * the dataplane that held it is gone; read through
+				   * cp_ike_child_rule() */
+	uint32_t dyn_id;          /* dyn's id when bound: its slot may hold another rule since
+				   * (its rule left the policy, ctld detached) */
 	uint64_t up_ns;           /* installed at (CLOCK_MONOTONIC) */
 	bool rekeying;            /* its soft lifetime started a rekey */
 	bool deleting;            /* it went idle: its delete is out */
@@ -148,6 +151,11 @@ struct cp_ike_child *cp_ike_rule_replaces(struct cp_ike *k, int version, uint32_
 struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child *old,
 				    uint32_t rule_id, const struct dpsec_addr *peer,
 				    enum cp_ike_rule_how *how);
+/* Whether a pair is up for generic rule rule_id and peer (its per-peer
+ * rule carries it, or will at the poll's sync). */
+bool cp_ike_pair_up_for(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer);
+/* ch's per-peer rule, or NULL: none, or its slot holds another rule now. */
+struct cp_dyn_rule *cp_ike_child_rule(const struct cp_ike_child *ch);
 /* old was replaced by a pair now installed: the new pair has its rule, and
  * old starts no rekey of its own. */
 void cp_ike_rule_replaced(struct cp_ike_child *old);

@@ -21,6 +21,19 @@ static bool rule_of(const struct cp_dyn_rule *d, uint32_t rule_id, const struct 
 	       memcmp(&d->peer, peer, sizeof(*peer)) == 0;
 }
 
+struct cp_dyn_rule *cp_ike_child_rule(const struct cp_ike_child *ch)
+{
+	return ch->dyn != NULL && ch->dyn->used && ch->dyn->id == ch->dyn_id ? ch->dyn : NULL;
+}
+
+bool cp_ike_pair_up_for(struct cp_ctx *c, uint32_t rule_id, const struct dpsec_addr *peer)
+{
+	for (int i = 0; c->ike != NULL && i < CP_MAX_DYN_RULES; i++)
+		if (rule_of(&c->dyn[i], rule_id, peer) && c->dyn[i].sa_out != DPSEC_SA_NONE)
+			return true;
+	return false;
+}
+
 struct cp_ike_child *cp_ike_rule_replaces(struct cp_ike *k, int version, uint32_t rekeys_spi,
 					  uint32_t rule_id, const struct dpsec_addr *peer)
 {
@@ -31,7 +44,7 @@ struct cp_ike_child *cp_ike_rule_replaces(struct cp_ike *k, int version, uint32_
 	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
 		struct cp_ike_child *s = &k->ch[i];
 
-		if (s->used && s->version == 1 && rule_of(s->dyn, rule_id, peer))
+		if (s->used && s->version == 1 && rule_of(cp_ike_child_rule(s), rule_id, peer))
 			return s;
 	}
 	return NULL;
@@ -41,17 +54,17 @@ struct cp_dyn_rule *cp_ike_rule_for(struct cp_ctx *c, const struct cp_ike_child 
 				    uint32_t rule_id, const struct dpsec_addr *peer,
 				    enum cp_ike_rule_how *how)
 {
-	struct cp_dyn_rule *d;
+	struct cp_dyn_rule *d = old != NULL ? cp_ike_child_rule(old) : NULL;
 
-	if (old != NULL && old->dyn != NULL) {
+	if (d != NULL) {
 		*how = CP_IKE_RULE_OF_REPLACED;
-		return old->dyn;
+		return d;
 	}
 	*how = CP_IKE_RULE_SHARED;
 	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
 		const struct cp_ike_child *s = &c->ike->ch[i];
 
-		if (s->used && rule_of(s->dyn, rule_id, peer))
+		if (s->used && rule_of(cp_ike_child_rule(s), rule_id, peer))
 			return s->dyn;
 	}
 	*how = CP_IKE_RULE_NEW;
@@ -70,26 +83,26 @@ void cp_ike_rule_replaced(struct cp_ike_child *old)
 void cp_ike_rule_release(struct cp_ctx *c, const struct cp_ike_child *s)
 {
 	const struct cp_ike_child *heir = NULL;
+	struct cp_dyn_rule *d = cp_ike_child_rule(s);
 
-	/* no rule (s was replaced), or one that carries another pair's
-	 * outbound SA, or none: dpsecd restarted and ctld's per-peer rules
-	 * were reset */
-	if (s->dyn == NULL || !s->dyn->used || s->dyn->kind != CP_DYN_SA || s->dyn->sa_out != s->sa_out)
+	/* no rule (s was replaced, or its slot holds another rule since), or
+	 * one that carries another pair's outbound SA */
+	if (d == NULL || d->kind != CP_DYN_SA || d->sa_out != s->sa_out)
 		return;
 	for (int i = 0; i < CP_IKE_MAX_CHILDREN; i++) {
 		const struct cp_ike_child *o = &c->ike->ch[i];
 
-		if (o != s && o->used && o->dyn == s->dyn && (heir == NULL || o->up_ns > heir->up_ns))
+		if (o != s && o->used && cp_ike_child_rule(o) == d && (heir == NULL || o->up_ns > heir->up_ns))
 			heir = o;
 	}
 	if (heir == NULL) {
-		s->dyn->sa_out = DPSEC_SA_NONE;
-		cp_dyn_sa_now(c, s->dyn);
-		s->dyn->used = false;
+		d->sa_out = DPSEC_SA_NONE;
+		cp_dyn_sa_now(c, d);
+		d->used = false;
 		return;
 	}
-	s->dyn->sa_out = heir->sa_out;
-	cp_dyn_sa_now(c, s->dyn);
+	d->sa_out = heir->sa_out;
+	cp_dyn_sa_now(c, d);
 	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
 	       "outbound SA now", s->spi_in, heir->spi_in);
 }

@@ -61,20 +61,6 @@ static void load_store(bool swapped)
 
 static struct cp_test_step step;
 
-static void *sync_full(void *arg)
-{
-	step.rc = cp_sync_full(&cp, step.err, sizeof(step.err));
-	step.done = true;
-	return arg;
-}
-
-static void *apply(void *arg)
-{
-	step.rc = cp_apply(&cp, step.err, sizeof(step.err));
-	step.done = true;
-	return arg;
-}
-
 static struct cp_op change_op;
 
 static void *dynamic_change(void *arg)
@@ -86,7 +72,7 @@ static void *dynamic_change(void *arg)
 
 static void run_ctld(void *(*fn)(void *))
 {
-	cp_test_run_beside(&ctx, &step, fn);
+	cp_test_run_beside(&ctx, &step, fn, NULL);
 }
 
 /* dpsec-ctld's side gone, for the next test to start afresh. */
@@ -138,12 +124,12 @@ START_TEST(test_rules_carry_their_sas)
 {
 	cp_test_attach(&cp, instance);
 	load_store(false);
-	run_ctld(sync_full);
+	cp_test_call(&ctx, &cp, &step, cp_sync_full);
 	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
 	check_bindings(false);
 
 	load_store(true); /* r0 and r1 exchange their SAs: the policy is sent again */
-	run_ctld(apply);
+	cp_test_call(&ctx, &cp, &step, cp_apply);
 	ck_assert_uint_eq(ctx.sas.count, 2 * TUNNELS);
 	check_bindings(true);
 	ctld_done();
@@ -202,7 +188,7 @@ START_TEST(test_sa_ids_reused)
 
 	cp_test_attach(&cp, instance);
 	load_store(false);
-	run_ctld(sync_full);
+	cp_test_call(&ctx, &cp, &step, cp_sync_full);
 	before = ctx.sas.count;
 	run_ctld(fill_and_reuse);
 	ck_assert_uint_eq(2 * TUNNELS + n_extra, ctx.sas.capacity); /* full before the delete */
@@ -237,7 +223,7 @@ START_TEST(test_dynamic_rule_changes)
 	cp.o.store_path = path;
 	cp_test_attach(&cp, instance);
 	load_store(false);
-	run_ctld(sync_full);
+	cp_test_call(&ctx, &cp, &step, cp_sync_full);
 	r0 = live_rule_id("r0");
 	ck_assert_ptr_nonnull(cp_rule_action(&cp, r0, name)); /* the compiled store kept */
 	ck_assert_str_eq(name, "r0");

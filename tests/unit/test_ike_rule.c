@@ -7,7 +7,8 @@
  * outbound SA goes, the newest other pair holding the rule carries it on,
  * and the rule goes with the last, even while a pair it replaced lives on
  * (the next packet negotiates again); a replaced pair going, or one whose
- * rule slot holds another rule since, leaves the rules alone. */
+ * rule slot holds another rule since, leaves the rules alone, and neither
+ * its rekey nor its going hands it another peer's rule. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	cp_store_free(&c); /* the (empty) policy cp_ike_rule_for() compiled */
 	free(c.ike);
 }
 
@@ -44,7 +46,7 @@ static struct cp_ike_child *pair_up(int i, int version, struct cp_dyn_rule *d, u
 
 	*s = (struct cp_ike_child){ .used = true, .version = version, .spi_in = 0x100 + (uint32_t)i,
 				    .sa_in = 2 * (uint32_t)i, .sa_out = 2 * (uint32_t)i + 1, .dyn = d,
-				    .up_ns = up_ns };
+				    .dyn_id = d->id, .up_ns = up_ns };
 	d->sa_out = s->sa_out;
 	return s;
 }
@@ -183,6 +185,31 @@ START_TEST(test_rule_of_another_left_alone)
 }
 END_TEST
 
+/* A pair whose rule went (its generic rule left the policy, or ctld
+ * detached) while another peer's pair got the slot: its rekey gets a rule
+ * of its own, not the other peer's (which would carry this peer's SA, the
+ * other peer's traffic leaving on it), and neither its going nor the other
+ * pair's hands the other peer's rule to it. */
+START_TEST(test_reused_slot_not_taken_over)
+{
+	struct cp_dyn_rule *d = rule_for(NULL, &peer, CP_IKE_RULE_NEW), *e;
+	struct cp_ike_child *a = pair_up(0, 2, d, 1), *b;
+
+	d->used = false; /* as the sync drops a rule whose generic rule left */
+	e = rule_for(NULL, &other_peer, CP_IKE_RULE_NEW);
+	ck_assert_ptr_eq(e, d); /* the same slot */
+	b = pair_up(1, 2, e, 2);
+	ck_assert_ptr_ne(rule_for(a, &peer, CP_IKE_RULE_NEW), e);
+	pair_down(b); /* a is no heir: the rule goes with b */
+	ck_assert(!e->used);
+	e = rule_for(NULL, &other_peer, CP_IKE_RULE_NEW);
+	b = pair_up(1, 2, e, 3);
+	pair_down(a); /* leaves the other peer's rule alone */
+	ck_assert(e->used);
+	ck_assert_uint_eq(e->sa_out, b->sa_out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_rule");
@@ -195,6 +222,7 @@ int main(void)
 	tcase_add_test(tc, test_replaced_pair_goes_first);
 	tcase_add_test(tc, test_newest_other_pair_is_heir);
 	tcase_add_test(tc, test_rule_of_another_left_alone);
+	tcase_add_test(tc, test_reused_slot_not_taken_over);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -11,7 +11,10 @@
  * goes leaves no rule carrying its outbound SA's id, which the next pair
  * may take before the sync; one that reaches its hard lifetime unrekeyed
  * leaves the dataplane at once, and the event about its other SA, whose id
- * another pair holds by then, deletes nothing. The manager runs on this
+ * another pair holds by then, deletes nothing. A tunnel rule given another
+ * endpoint stops carrying its old peer's pair. An ACQUIRE for a rule and
+ * peer whose pair is up but not yet on its rule starts no second
+ * negotiation: it ends with the poll's sync. The manager runs on this
  * thread (as dpsecd's manager lcore does), dpsec-ctld's side on another;
  * the tests run in one process (CK_FORK=no: the EAL's memory is shared
  * with a fork), each from empty child SA and rule tables. */
@@ -62,9 +65,10 @@ static const char hosts_list[] =
 	", { name = \"hosts\"; filters = ( { source = \"192.0.2.1/32\"; destination = "
 	"\"198.19.0.0/16\"; protocol = \"any\"; mirrored = true; } ); }\n);\nfilter_actions";
 
-/* The store: rule ike-K over list lK, tunnel to peer K, and rule hosts in
- * transport mode over its hosts; one PSK for all. */
-static char *store_text(void)
+/* The store: rule ike-K over list lK, tunnel to peer K (ike-moved's to
+ * 203.0.113.5 instead, none with -1), and rule hosts in transport mode over
+ * its hosts; one PSK for all. */
+static char *store_text(int moved)
 {
 	size_t cap = 4096 + (size_t)PEERS * 512, len;
 	char *t = malloc(cap), *lists_end;
@@ -83,6 +87,8 @@ static char *store_text(void)
 		uint8_t a[4];
 
 		peer_addr(k, a);
+		if (k == moved)
+			memcpy(a, (uint8_t[]){ 203, 0, 113, 5 }, 4);
 		len += (size_t)snprintf(t + len, cap - len,
 					"%s{ name = \"ike-%d\"; filter_list = \"l%d\"; filter_action = "
 					"\"secure\"; tunnel_endpoint = \"%u.%u.%u.%u\"; authentication = "
@@ -149,9 +155,21 @@ static struct ikev2_engine *engine(void)
 	return e;
 }
 
+/* The store of store_text(moved) in place of ctld's (as a reload puts it). */
+static void load_store(int moved)
+{
+	char err[CFG_ERR_MAX], *text = store_text(moved);
+
+	cp_store_free(&cp);
+	if (cfg_store_load_string(text, "test store", &cp.store, err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
+	free(text);
+}
+
 static void setup(void)
 {
-	char err[CFG_ERR_MAX], *text;
 	uint16_t ours;
 
 	snprintf(instance, sizeof(instance), "test-ikesync-%d", (int)getpid());
@@ -160,12 +178,7 @@ static void setup(void)
 	parent = getpid();
 	atexit(teardown);
 	cp_log_init(LOG_CRIT, false);
-	text = store_text();
-	if (cfg_store_load_string(text, "test store", &cp.store, err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	free(text);
+	load_store(-1);
 	cp.ike = calloc(1, sizeof(*cp.ike));
 	if (cp.ike == NULL)
 		abort();
@@ -181,14 +194,7 @@ static struct cp_test_step step;
 
 static void run_ctld(void *(*fn)(void *))
 {
-	cp_test_run_beside(&ctx, &step, fn);
-}
-
-static void *sync_full(void *arg)
-{
-	step.rc = cp_sync_full(&cp, step.err, sizeof(step.err));
-	step.done = true;
-	return arg;
+	cp_test_run_beside(&ctx, &step, fn, NULL);
 }
 
 /* The id of the live rule named name, or DPSEC_SA_NONE. */
@@ -335,7 +341,8 @@ static void start(void)
 		cp_test_attach(&cp, instance);
 	memset(cp.ike->ch, 0, sizeof(cp.ike->ch));
 	memset(cp.dyn, 0, sizeof(cp.dyn));
-	run_ctld(sync_full);
+	load_store(-1);
+	cp_test_call(&ctx, &cp, &step, cp_sync_full);
 	for (int k = 0; k < PEERS; k++) {
 		char name[16];
 
@@ -525,6 +532,89 @@ START_TEST(test_hard_expiry_takes_the_pair_out)
 }
 END_TEST
 
+static void *peer5_up(void *arg)
+{
+	child_up(5);
+	cp_ike_flush(&cp);
+	step.done = true;
+	return arg;
+}
+
+/* Tunnel rule ike-5 is given another endpoint (a reload; the rule keeps
+ * its id) while peer 5's pair rides on it: the rule no longer carries the
+ * pair, whose peer is no longer its endpoint; the rule changed back, it
+ * does not carry it again (the next packet negotiates). */
+START_TEST(test_changed_tunnel_rule_drops_its_pair)
+{
+	const struct cp_ike_child *ch;
+
+	start();
+	run_ctld(peer5_up);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + 5);
+	ck_assert_uint_eq(rule_sa(generic[5]), ch->sa_out);
+
+	load_store(5);
+	cp_test_call(&ctx, &cp, &step, cp_apply);
+	ck_assert_uint_eq(rule_id("ike-5"), generic[5]);
+	ck_assert_uint_eq(rule_sa(generic[5]), DPSEC_SA_NONE);
+	ck_assert_ptr_null(cp_ike_child_rule(ch));
+	ck_assert_uint_eq(rules_carrying_sas(), 0);
+
+	load_store(-1);
+	cp_test_call(&ctx, &cp, &step, cp_apply);
+	ck_assert_uint_eq(rule_sa(generic[5]), DPSEC_SA_NONE);
+}
+END_TEST
+
+/* Peer 3's pair comes up, and before the poll's sync dpsecd's ACQUIRE
+ * for its rule and peer arrives (packets that met the rule without it). */
+static void *pair_then_acquire(void *arg)
+{
+	struct dpsec_ev_acquire ev = { .rule_id = generic[3], .held = 1,
+				       .peer.family = DPSEC_AF_INET };
+
+	peer_addr(3, ev.peer.a);
+	child_up(3);
+	cp_acquire_event(&cp, &ev);
+	step.done = true;
+	return arg;
+}
+
+/* The negotiations ctld has going (or waiting); *ike: how many of them
+ * an IKE SA negotiates. */
+static int acquires(int *ike)
+{
+	static const uint8_t none[8];
+	int n = 0;
+
+	*ike = 0;
+	for (int i = 0; i < CP_MAX_ACQUIRES; i++) {
+		n += cp.acq[i].used;
+		*ike += cp.acq[i].used && memcmp(cp.acq[i].ike_spi_i, none, 8) != 0;
+	}
+	return n;
+}
+
+START_TEST(test_acquire_for_a_pair_up_negotiates_nothing)
+{
+	const struct cp_ike_child *ch;
+	int ike;
+
+	start();
+	run_ctld(pair_then_acquire);
+	ck_assert_int_eq(acquires(&ike), 1); /* waiting for the sync, */
+	ck_assert_int_eq(ike, 0);            /* not negotiating */
+	ck_assert_int_eq(cp.mm[CP_MM_negotiation_failures], 0);
+	ck_assert_uint_eq(rule_sa(generic[3]), DPSEC_SA_NONE);
+	run_ctld(flush);
+	ck_assert_int_eq(acquires(&ike), 0);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + 3);
+	ck_assert_uint_eq(rule_sa(generic[3]), ch->sa_out);
+	ck_assert_int_eq(cp.mm[CP_MM_negotiation_failures], 0);
+	ck_assert_uint_eq(cp.mm[CP_MM_active_acquire], 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_sync");
@@ -535,6 +625,8 @@ int main(void)
 	tcase_add_test(tc, test_one_build_for_a_burst);
 	tcase_add_test(tc, test_no_rule_left_on_a_freed_id);
 	tcase_add_test(tc, test_hard_expiry_takes_the_pair_out);
+	tcase_add_test(tc, test_changed_tunnel_rule_drops_its_pair);
+	tcase_add_test(tc, test_acquire_for_a_pair_up_negotiates_nothing);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
