@@ -487,7 +487,6 @@ static void child_down(struct cp_ctx *c, uint32_t spi_in)
 	cp_ike_pair_out(c, s);
 	s->used = false;
 	cp_audit("IKE child SA down: SPI in 0x%08x", spi_in);
-	c->sync_wanted = true;
 }
 
 /* A datagram out now, or, while dpsecd is behind the child SAs it may
