@@ -62,6 +62,8 @@ struct cp_sa {
 	uint64_t add_seq;           /* the SA_ADD command that filled it: its refusal frees it */
 	uint32_t spi;               /* of the SA it holds: an event about an earlier */
 	uint8_t direction;          /* one the id held is stale (cp_sa_holds) */
+	bool waits_sync;            /* freed, but a rule in dpsecd may still name it: not handed
+				     * out again before the next sync (cp_sa_id_release) */
 };
 
 enum cp_dyn_kind { CP_DYN_SOFT, CP_DYN_BLOCK, CP_DYN_SA };
@@ -154,7 +156,9 @@ struct cp_ctx {
 	 * try (doubling, ctld.c); 0 once a sync went through */
 	uint64_t resync_at_ns, resync_wait_ns;
 	struct cp_sa *sa;                /* sa_capacity entries */
-	uint32_t sa_free_from;           /* every id below it is used: where a free one is sought */
+	uint32_t sa_free_from;           /* every id below it is used or waits: where a free one is
+					  * sought */
+	uint32_t sa_waiting_from, sa_waiting; /* the lowest id that waits_sync, and how many do */
 	struct cfg_compiled *compiled;   /* the store's assigned policy compiled, for lookups by
 					  * rule (cp_compiled()); NULL until asked after a change */
 	uint32_t next_dyn_id;
@@ -201,18 +205,22 @@ void cp_sync_if_wanted(struct cp_ctx *c);
 int cp_sa_add_negotiated(struct cp_ctx *c, const struct dpsec_sa_conf *conf,
 			 const struct dpsec_lifetime *life, uint32_t rule_id);
 int cp_sa_del_negotiated(struct cp_ctx *c, uint32_t id);
-/* SA id free again in dpsec-ctld's registry. */
+/* SA id freed in dpsec-ctld's registry. A rule dpsecd has may still name
+ * it (a pair's per-peer rule, a static rule whose SA expired) until the
+ * next sync brings the rules in line: until then the id waits, not given
+ * to a new SA, whose peer would get that rule's traffic. */
 void cp_sa_id_release(struct cp_ctx *c, uint32_t id);
 /* dpsecd refused SA_ADD command seq: its slot is free again. */
 void cp_sa_add_refused(struct cp_ctx *c, uint64_t seq);
+/* d goes (its last pair went). A per-peer rule of its own leaves dpsecd
+ * with the next sync's policy; a generic rule that carried d's SA itself
+ * carries none from now on (RULE_SA at once: the sync's fingerprint leaves
+ * carried SAs out, so it would not tell). */
+void cp_dyn_drop(struct cp_ctx *c, struct cp_dyn_rule *d);
 /* Whether id holds, as far as ctld knows, the SA of that SPI and direction:
  * false for an event dpsecd sent about an SA ctld has deleted since (its
  * id free, or another SA's). */
 bool cp_sa_holds(const struct cp_ctx *c, uint32_t id, uint32_t spi, uint8_t direction);
-/* d's rule in dpsecd carries d->sa_out from now on, if it carries another
- * SA: sent at once, ahead of the deletes of the SAs that go, so that no
- * rule is left carrying an id a new SA may take before the next sync. */
-void cp_dyn_sa_now(struct cp_ctx *c, struct cp_dyn_rule *d);
 
 /* cp_acquire.c */
 void cp_acquire_event(struct cp_ctx *c, const struct dpsec_ev_acquire *ev);

@@ -96,13 +96,10 @@ void cp_ike_rule_release(struct cp_ctx *c, const struct cp_ike_child *s)
 			heir = o;
 	}
 	if (heir == NULL) {
-		d->sa_out = DPSEC_SA_NONE;
-		cp_dyn_sa_now(c, d);
-		d->used = false;
+		cp_dyn_drop(c, d);
 		return;
 	}
 	d->sa_out = heir->sa_out;
-	cp_dyn_sa_now(c, d);
 	cp_log(LOG_INFO, "ike: child SA SPI in 0x%08x goes: its rule carries SPI in 0x%08x's "
 	       "outbound SA now", s->spi_in, heir->spi_in);
 }

@@ -91,7 +91,7 @@ static int sa_id_of(const struct sa_names *ix, const char *name)
 static int alloc_id(struct cp_ctx *c)
 {
 	for (uint32_t id = c->sa_free_from; id < c->seg.hdr->sa_capacity; id++)
-		if (!c->sa[id].used) {
+		if (!c->sa[id].used && !c->sa[id].waits_sync) {
 			c->sa[id].used = true;
 			c->sa_free_from = id + 1;
 			return (int)id;
@@ -103,8 +103,23 @@ static int alloc_id(struct cp_ctx *c)
 void cp_sa_id_release(struct cp_ctx *c, uint32_t id)
 {
 	c->sa[id].used = c->sa[id].negotiated = false;
-	if (id < c->sa_free_from)
-		c->sa_free_from = id;
+	if (c->sa[id].waits_sync)
+		return;
+	c->sa[id].waits_sync = true;
+	if (c->sa_waiting++ == 0 || id < c->sa_waiting_from)
+		c->sa_waiting_from = id;
+}
+
+/* dpsecd's rules are ctld's now: the ids that waited name none any more. */
+static void ids_free_after_sync(struct cp_ctx *c)
+{
+	if (c->sa_waiting > 0 && c->sa_waiting_from < c->sa_free_from)
+		c->sa_free_from = c->sa_waiting_from;
+	for (uint32_t id = c->sa_waiting_from; c->sa_waiting > 0 && id < c->seg.hdr->sa_capacity; id++)
+		if (c->sa[id].waits_sync) {
+			c->sa[id].waits_sync = false;
+			c->sa_waiting--;
+		}
 }
 
 bool cp_sa_holds(const struct cp_ctx *c, uint32_t id, uint32_t spi, uint8_t direction)
@@ -310,15 +325,21 @@ static uint32_t id_map_get(const struct id_map *m, uint32_t id, uint32_t missing
 	return hit != NULL ? hit->val : missing;
 }
 
+/* What a sync's policy transactions look up: the compiled rules by id,
+ * and the SAs that generic rules carry themselves (per-peer rules on_rule). */
+struct policy_maps {
+	const struct cfg_compiled *cc;
+	struct id_map rules;        /* compiled rule id -> its index in cc */
+	struct id_map carried;      /* generic rule id -> the SA it carries */
+};
+
 /* Where a policy transaction's commands go: to dpsecd, or into a
  * fingerprint of them (FNV-1a, 64 bits), which tells whether the
  * transaction would give dpsecd anything it does not have. */
 struct policy_tx {
 	struct cp_ctx *c;
 	const struct sa_names *sas; /* the dataplane's, for the rules' outbound SAs */
-	const struct cfg_compiled *cc;
-	struct id_map rules;        /* compiled rule id -> its index in cc */
-	struct id_map carried;      /* generic rule id -> the SA it carries itself */
+	const struct policy_maps *maps;
 	bool fingerprint_only;
 	uint64_t fp;
 };
@@ -397,59 +418,63 @@ static int send_dyn_rule(struct policy_tx *tx, const struct cp_dyn_rule *d, cons
 	return rc;
 }
 
-static const struct dpsec_rule *compiled_rule(const struct policy_tx *tx, uint32_t id)
+static const struct dpsec_rule *compiled_rule(const struct policy_maps *m, uint32_t id)
 {
-	uint32_t at = id_map_get(&tx->rules, id, UINT32_MAX);
+	uint32_t at = id_map_get(&m->rules, id, UINT32_MAX);
 
-	return at == UINT32_MAX ? NULL : &tx->cc->rules[at];
+	return at == UINT32_MAX ? NULL : &m->cc->rules[at];
 }
 
-/* tx's maps: the compiled rules by id; the SAs that generic rules carry
- * themselves (sent, not fingerprinted: a new one is sent alone, by
- * sync_rule_sas). The per-peer rules whose generic rule left the policy
- * go meanwhile, as does one carried by its generic rule that is no
- * longer a tunnel to its peer (its next packet negotiates anew). 0 or
- * -ENOMEM. */
-static int policy_tx_maps(struct policy_tx *tx)
+static void policy_maps_free(struct policy_maps *m)
 {
-	struct cp_ctx *c = tx->c;
+	free(m->rules.v);
+	free(m->carried.v);
+}
 
-	tx->rules.v = malloc(sizeof(tx->rules.v[0]) * (tx->cc->n_rules + 1));
-	tx->carried.v = malloc(sizeof(tx->carried.v[0]) * CP_MAX_DYN_RULES);
-	if (tx->rules.v == NULL || tx->carried.v == NULL)
+/* m for cc and c's per-peer rules. The per-peer rules whose generic rule
+ * left the policy go meanwhile, as does one carried by its generic rule
+ * that is no longer a tunnel to its peer (its next packet negotiates
+ * anew). 0, or -ENOMEM (m freed). */
+static int policy_maps_make(struct cp_ctx *c, const struct cfg_compiled *cc, struct policy_maps *m)
+{
+	*m = (struct policy_maps){ .cc = cc };
+	m->rules.v = malloc(sizeof(m->rules.v[0]) * (cc->n_rules + 1));
+	m->carried.v = malloc(sizeof(m->carried.v[0]) * CP_MAX_DYN_RULES);
+	if (m->rules.v == NULL || m->carried.v == NULL) {
+		policy_maps_free(m);
 		return -ENOMEM;
-	for (uint32_t i = 0; i < tx->cc->n_rules; i++)
-		tx->rules.v[tx->rules.n++] = (struct id_val){ tx->cc->rules[i].id, i };
-	id_map_sort(&tx->rules);
+	}
+	for (uint32_t i = 0; i < cc->n_rules; i++)
+		m->rules.v[m->rules.n++] = (struct id_val){ cc->rules[i].id, i };
+	id_map_sort(&m->rules);
 	for (int i = 0; i < CP_MAX_DYN_RULES; i++) {
 		struct cp_dyn_rule *d = &c->dyn[i];
-		const struct dpsec_rule *g = d->used ? compiled_rule(tx, d->generic_id) : NULL;
+		const struct dpsec_rule *g = d->used ? compiled_rule(m, d->generic_id) : NULL;
 
 		if (d->used && (g == NULL || (d->on_rule && !cp_rule_is_tunnel_to(g, &d->peer))))
 			d->used = false; /* its rule left the policy, or changed */
-		else if (d->used && d->on_rule && d->sa_out != DPSEC_SA_NONE && !tx->fingerprint_only)
-			tx->carried.v[tx->carried.n++] = (struct id_val){ d->generic_id, d->sa_out };
+		else if (d->used && d->on_rule && d->sa_out != DPSEC_SA_NONE)
+			m->carried.v[m->carried.n++] = (struct id_val){ d->generic_id, d->sa_out };
 	}
-	id_map_sort(&tx->carried);
+	id_map_sort(&m->carried);
 	return 0;
 }
 
-static void policy_tx_free(struct policy_tx *tx)
+/* The SA generic rule r carries itself; not fingerprinted (a new one is
+ * sent alone, by sync_rule_sas), as per-peer rules' SAs are not. */
+static uint32_t carried_sa(const struct policy_tx *tx, const struct dpsec_rule *r)
 {
-	free(tx->rules.v);
-	free(tx->carried.v);
+	return tx->fingerprint_only ? DPSEC_SA_NONE : id_map_get(&tx->maps->carried, r->id, DPSEC_SA_NONE);
 }
 
 /* The assigned policy with ctld's per-peer rules, as one transaction. */
 static int send_policy(struct policy_tx *tx)
 {
-	const struct cfg_compiled *cc = tx->cc;
+	const struct cfg_compiled *cc = tx->maps->cc;
 	struct cp_ctx *c = tx->c;
 	struct dpsec_cmd_policy_begin b;
 	int rc;
 
-	if (policy_tx_maps(tx) < 0)
-		return -ENOMEM;
 	memset(&b, 0, sizeof(b));
 	b.default_action = cc->default_action;
 	b.n_rules = cc->n_rules;
@@ -458,7 +483,7 @@ static int send_policy(struct policy_tx *tx)
 		const struct dpsec_rule *r = &cc->rules[i];
 		const struct cfg_store_rule *o = cc->origin[i];
 		int sa = o && o->outbound_sa[0] ? sa_id_of(tx->sas, o->outbound_sa) : -1;
-		uint32_t sa_out = sa >= 0 ? (uint32_t)sa : id_map_get(&tx->carried, r->id, DPSEC_SA_NONE);
+		uint32_t sa_out = sa >= 0 ? (uint32_t)sa : carried_sa(tx, r);
 
 		rc = send_rule(tx, r, r->id, r->priority, r->action, sa_out);
 		for (uint32_t f = 0; f < r->n_filters && rc == 0; f++)
@@ -468,7 +493,7 @@ static int send_policy(struct policy_tx *tx)
 		const struct cp_dyn_rule *d = &c->dyn[i];
 
 		if (d->used && !d->on_rule)
-			rc = send_dyn_rule(tx, d, compiled_rule(tx, d->generic_id));
+			rc = send_dyn_rule(tx, d, compiled_rule(tx->maps, d->generic_id));
 	}
 	if (rc == 0)
 		rc = policy_cmd(tx, DPSEC_CMD_POLICY_COMMIT, NULL, 0);
@@ -483,15 +508,14 @@ static void rule_sas_sent(struct cp_ctx *c)
 			c->dyn[i].sa_sent = c->dyn[i].sa_out;
 }
 
-void cp_dyn_sa_now(struct cp_ctx *c, struct cp_dyn_rule *d)
+void cp_dyn_drop(struct cp_ctx *c, struct cp_dyn_rule *d)
 {
-	struct dpsec_cmd_rule_sa m = { .rule_id = cp_dyn_carrier(d), .sa_out = d->sa_out };
+	struct dpsec_cmd_rule_sa m = { .rule_id = d->generic_id, .sa_out = DPSEC_SA_NONE };
 
-	if (!c->attached || d->sa_sent == DPSEC_SA_NONE || d->sa_sent == d->sa_out)
+	d->used = false;
+	if (!d->on_rule || d->sa_sent == DPSEC_SA_NONE || !c->attached)
 		return;
-	if (cp_cmd_post(c, DPSEC_CMD_RULE_SA, &m, sizeof(m)) == 0)
-		d->sa_sent = d->sa_out;
-	else
+	if (cp_cmd_post(c, DPSEC_CMD_RULE_SA, &m, sizeof(m)) < 0)
 		c->policy_fp_known = false; /* the next sync sends the whole policy */
 }
 
@@ -533,29 +557,26 @@ static int sync_rule_sas(struct cp_ctx *c, char *err, size_t errlen)
 static int sync_policy(struct cp_ctx *c, const struct cfg_compiled *cc, char *err, size_t errlen)
 {
 	struct sa_names ix = { 0 };
-	struct policy_tx fp = { .c = c, .sas = &ix, .cc = cc, .fingerprint_only = true,
+	struct policy_maps maps;
+	struct policy_tx fp = { .c = c, .sas = &ix, .maps = &maps, .fingerprint_only = true,
 				.fp = 0xcbf29ce484222325ull };
-	struct policy_tx send = { .c = c, .sas = &ix, .cc = cc };
+	struct policy_tx send = { .c = c, .sas = &ix, .maps = &maps };
 	int rc;
 
-	if (sa_names_read(c, &ix) < 0 || send_policy(&fp) == -ENOMEM) {
+	if (sa_names_read(c, &ix) < 0 || policy_maps_make(c, cc, &maps) < 0) {
 		sa_names_free(&ix);
-		policy_tx_free(&fp);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	policy_tx_free(&fp);
+	send_policy(&fp);
 	if (c->policy_fp_known && c->policy_fp == fp.fp) {
+		policy_maps_free(&maps);
 		sa_names_free(&ix);
 		return sync_rule_sas(c, err, errlen);
 	}
 	rc = send_policy(&send);
-	policy_tx_free(&send);
+	policy_maps_free(&maps);
 	sa_names_free(&ix);
-	if (rc == -ENOMEM) {
-		snprintf(err, errlen, "out of memory");
-		return rc;
-	}
 	if (rc == 0)
 		rc = cp_cmd_wait(c, WAIT_MS, err, errlen);
 	else if (rc == -ETIMEDOUT)
@@ -591,8 +612,10 @@ int cp_apply(struct cp_ctx *c, char *err, size_t errlen)
 	if (rc == 0)
 		rc = sync_policy(c, cc, err, errlen);
 	c->synced = rc == 0;
-	if (c->synced)
+	if (c->synced) {
+		ids_free_after_sync(c);
 		c->resync_at_ns = c->resync_wait_ns = 0;
+	}
 	return rc;
 }
 
@@ -608,7 +631,7 @@ static int reset_registry(struct cp_ctx *c)
 {
 	free(c->sa);
 	c->sa = calloc(c->seg.hdr->sa_capacity + 1, sizeof(*c->sa));
-	c->sa_free_from = 0;
+	c->sa_free_from = c->sa_waiting = 0;
 	return c->sa ? 0 : -ENOMEM;
 }
 

@@ -6,9 +6,12 @@
  * rules' SAs; and dynamic rule changes (control/cp_edit.c): a rule
  * deleted leaves the others in their order, which breaks priority ties, a
  * rule added carries its pre-shared key, and the compiled store IKE's
- * lookups use follows each change; an SA id set free is used again. The manager runs on this thread
- * (as dpsecd's manager lcore does), dpsec-ctld's side on another. */
+ * lookups use follows each change; an SA id set free is used again, but
+ * not before a sync (a rule in dpsecd may name it till then). The manager
+ * runs on this thread (as dpsecd's manager lcore does), dpsec-ctld's side
+ * on another. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,10 +154,12 @@ static void check_rule_order(const char *const *names, uint32_t n)
 	}
 }
 
-static int extra_ids[64], n_extra;
+static int extra_ids[64], n_extra, before_sync;
 
 /* Negotiated SAs (copies of o0) until the table is full, then one in the
- * middle deleted and one added: it takes the id set free. */
+ * middle deleted and one added: refused (the freed id waits for a sync,
+ * as a rule in dpsecd may still name it); after a sync one added takes
+ * the id set free. */
 static void *fill_and_reuse(void *arg)
 {
 	struct dpsec_sa_conf conf = cfg_store_sa(&cp.store, "o0")->conf;
@@ -174,6 +179,9 @@ static void *fill_and_reuse(void *arg)
 		step.rc = -1;
 	conf.spi = 0x9fffff;
 	snprintf(conf.name, sizeof(conf.name), "extra-again");
+	before_sync = cp_sa_add_negotiated(&cp, &conf, &life, 0);
+	if (step.rc == 0)
+		step.rc = cp_apply(&cp, step.err, sizeof(step.err));
 	if (step.rc == 0)
 		extra_ids[n_extra] = cp_sa_add_negotiated(&cp, &conf, &life, 0);
 	if (step.rc == 0)
@@ -192,6 +200,7 @@ START_TEST(test_sa_ids_reused)
 	before = ctx.sas.count;
 	run_ctld(fill_and_reuse);
 	ck_assert_uint_eq(2 * TUNNELS + n_extra, ctx.sas.capacity); /* full before the delete */
+	ck_assert_int_eq(before_sync, -ENOSPC);
 	ck_assert_int_eq(extra_ids[n_extra], extra_ids[n_extra / 2]);
 	ck_assert_uint_eq(ctx.sas.count, before + n_extra);
 	ctld_done();

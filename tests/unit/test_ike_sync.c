@@ -7,9 +7,9 @@
  * peers use the pairs) leave only once the rules carry them, in order.
  * Those of 500 hosts of one transport rule, each on a per-peer rule of its
  * own, cost one build, not one each, and pairs that go cost one build
- * together too (the tunnels' none). A pair that
- * goes leaves no rule carrying its outbound SA's id, which the next pair
- * may take before the sync; one that reaches its hard lifetime unrekeyed
+ * together too (the tunnels' none). The SA ids of a pair that goes are
+ * held until the sync (a rule in dpsecd still names the outbound one),
+ * not given to the next pair; one that reaches its hard lifetime unrekeyed
  * leaves the dataplane at once, and the event about its other SA, whose id
  * another pair holds by then, deletes nothing. A tunnel rule given another
  * endpoint stops carrying its old peer's pair. An ACQUIRE for a rule and
@@ -415,22 +415,29 @@ START_TEST(test_one_build_for_a_burst)
 }
 END_TEST
 
+static int first; /* the peer two_up() and one_goes_one_comes() start from */
+
+/* Peers first and first + 1 get their pairs, and the poll's sync. */
 static void *two_up(void *arg)
 {
-	child_up(0);
-	child_up(1);
+	child_up(first);
+	child_up(first + 1);
 	cp_ike_flush(&cp);
 	step.done = true;
 	return arg;
 }
 
-/* Peer 0's pair goes, peer 2's comes, in one poll: no flush. */
+static int up_peer; /* whose pair peer_up() brings */
+static void *peer_up(void *arg);
+
+/* Peer first's pair goes, peer first + 2's comes, in one poll: no flush. */
 static void *one_goes_one_comes(void *arg)
 {
-	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN, .child_down.spi_in = 0x10000 };
+	struct ikev2_event ev = { .kind = IKEV2_EV_CHILD_DOWN,
+				  .child_down.spi_in = 0x10000 + (uint32_t)first };
 
 	cp_ike_event(&cp, &ev, 2);
-	child_up(2);
+	child_up(first + 2);
 	step.done = true;
 	return arg;
 }
@@ -445,35 +452,61 @@ static uint32_t rules_carrying(uint32_t sa)
 	return n;
 }
 
-START_TEST(test_no_rule_left_on_a_freed_id)
+/* Hosts of the transport rule: a pair's per-peer rule stays in dpsecd
+ * until the sync's policy build. */
+START_TEST(test_freed_id_held_until_the_sync)
 {
 	const struct cp_ike_child *ch;
-	uint32_t old_out;
+	uint32_t old_in, old_out, gone_in, gone_out;
 
 	start();
+	first = PEERS;
 	run_ctld(two_up);
-	ch = cp_ike_find_child(cp.ike, 0x10000);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS);
 	ck_assert_ptr_nonnull(ch);
+	old_in = ch->sa_in;
 	old_out = ch->sa_out;
 	ck_assert_uint_eq(rules_carrying(old_out), 1);
 
 	run_ctld(one_goes_one_comes);
-	ch = cp_ike_find_child(cp.ike, 0x10002);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS + 2);
 	ck_assert_ptr_nonnull(ch);
-	ck_assert_uint_eq(ch->sa_out, old_out); /* the id went to the new pair */
-	/* before the sync: peer 0's rule no longer carries it, so peer 0's
-	 * traffic does not leave on peer 2's SA */
-	ck_assert_uint_eq(rules_carrying(old_out), 0);
+	/* before the sync the first host's rule still names old_out: the id
+	 * is held, its slot empty, so that host's traffic cannot leave on
+	 * the new host's SA */
+	ck_assert_uint_ne(ch->sa_in, old_in);
+	ck_assert_uint_ne(ch->sa_out, old_out);
+	ck_assert_uint_eq(rules_carrying(old_out), 1);
+	ck_assert_ptr_null(ctx.sas.sa[old_out]);
 
 	run_ctld(flush);
-	ck_assert_uint_eq(rules_carrying(old_out), 1);
+	ck_assert_uint_eq(rules_carrying(old_out), 0);
 	ck_assert_uint_eq(rules_carrying_sas(), 2);
+
+	/* the sync let those ids go: the next pair takes them, and the one
+	 * after it does not take the second host's, which went meanwhile
+	 * (ids above the lowest free one) */
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS + 1);
+	gone_in = ch->sa_in;
+	gone_out = ch->sa_out;
+	first = PEERS + 1;
+	run_ctld(one_goes_one_comes); /* host 1 goes, host 3 comes */
+	up_peer = PEERS + 4;
+	run_ctld(peer_up);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS + 3);
+	ck_assert_uint_eq(ch->sa_in, old_in);
+	ck_assert_uint_eq(ch->sa_out, old_out);
+	ch = cp_ike_find_child(cp.ike, 0x10000 + PEERS + 4);
+	ck_assert_uint_ne(ch->sa_in, gone_in);
+	ck_assert_uint_ne(ch->sa_out, gone_out);
+	ck_assert_uint_ne(ch->sa_in, gone_out);
+	ck_assert_uint_ne(ch->sa_out, gone_in);
 }
 END_TEST
 
-/* dpsecd's hard expiry of peer 0's outbound SA; peer 2's pair then takes
- * the ids peer 0's held before dpsecd's event about the inbound SA (which
- * expired at the same moment) arrives. */
+/* dpsecd's hard expiry of peer 0's outbound SA; after the poll's sync
+ * peer 2's pair takes the ids peer 0's held, before dpsecd's event about
+ * the inbound SA (which expired at the same moment) arrives. */
 static void *hard_expiry(void *arg)
 {
 	const struct cp_ike_child *ch = cp_ike_find_child(cp.ike, 0x10000);
@@ -483,6 +516,7 @@ static void *hard_expiry(void *arg)
 					 .direction = DPSEC_DIR_IN };
 
 	cp_expire_event(&cp, &out);
+	cp_ike_flush(&cp);
 	child_up(2);
 	cp_expire_event(&cp, &in);
 	step.done = true;
@@ -505,6 +539,7 @@ START_TEST(test_hard_expiry_takes_the_pair_out)
 	uint32_t in0, out0;
 
 	start();
+	first = 0;
 	run_ctld(two_up);
 	ch = cp_ike_find_child(cp.ike, 0x10000);
 	in0 = ch->sa_in;
@@ -532,9 +567,10 @@ START_TEST(test_hard_expiry_takes_the_pair_out)
 }
 END_TEST
 
-static void *peer5_up(void *arg)
+/* Peer up_peer's pair comes, and the poll's sync. */
+static void *peer_up(void *arg)
 {
-	child_up(5);
+	child_up(up_peer);
 	cp_ike_flush(&cp);
 	step.done = true;
 	return arg;
@@ -549,7 +585,8 @@ START_TEST(test_changed_tunnel_rule_drops_its_pair)
 	const struct cp_ike_child *ch;
 
 	start();
-	run_ctld(peer5_up);
+	up_peer = 5;
+	run_ctld(peer_up);
 	ch = cp_ike_find_child(cp.ike, 0x10000 + 5);
 	ck_assert_uint_eq(rule_sa(generic[5]), ch->sa_out);
 
@@ -623,7 +660,7 @@ int main(void)
 	setup();
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_one_build_for_a_burst);
-	tcase_add_test(tc, test_no_rule_left_on_a_freed_id);
+	tcase_add_test(tc, test_freed_id_held_until_the_sync);
 	tcase_add_test(tc, test_hard_expiry_takes_the_pair_out);
 	tcase_add_test(tc, test_changed_tunnel_rule_drops_its_pair);
 	tcase_add_test(tc, test_acquire_for_a_pair_up_negotiates_nothing);
