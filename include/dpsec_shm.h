@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "dpsec_counters.h"
 #include "dpsec_model.h"
@@ -406,13 +407,25 @@ static inline bool dpsec_shm_sa_read(const struct dpsec_shm_sa *src, struct dpse
 	return false;
 }
 
+/* Between a reader's tries: the area was being written, or changed under
+ * the copy. The writer may be a process the machine descheduled mid-write
+ * (milliseconds, on a loaded host): the reader pauses, so that its tries
+ * span that long rather than a few microseconds of spinning. */
+static inline void dpsec_shm_seq_pause(void)
+{
+	const struct timespec t = { .tv_nsec = 20 * 1000 };
+
+	nanosleep(&t, NULL);
+}
+
 /* An area whose first member is a 64-bit sequence lock: the len bytes
- * after the lock copied from src to dst, consistent. */
+ * after the lock copied from src to dst, consistent; false after tries
+ * tries (20 microseconds or more apart). */
 static inline bool dpsec_shm_seq_copy(const void *src, void *dst, size_t len, int tries)
 {
 	const _Atomic uint64_t *lock = (const _Atomic uint64_t *)src;
 
-	while (tries-- > 0) {
+	for (; tries > 0; tries--, dpsec_shm_seq_pause()) {
 		uint64_t before = atomic_load_explicit(lock, memory_order_acquire);
 
 		if (before & 1)
@@ -452,7 +465,7 @@ static inline bool dpsec_shm_neighs_read(const struct dpsec_shm_neighs *src,
 {
 	const size_t head = offsetof(struct dpsec_shm_neighs, e) - sizeof(src->lock);
 
-	while (tries-- > 0) {
+	for (; tries > 0; tries--, dpsec_shm_seq_pause()) {
 		uint64_t before = atomic_load_explicit(&src->lock, memory_order_acquire);
 
 		if (before & 1)
